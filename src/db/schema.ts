@@ -1,0 +1,155 @@
+// Drizzle's view of migrations/*.sql. The SQL files are the source of truth; docs/storage.md says
+// what each table holds and which columns are encrypted.
+import { sqliteTable, text, integer, primaryKey } from "drizzle-orm/sqlite-core";
+
+export const ROLES = ["owner", "admin", "manager", "member", "viewer"] as const;
+export type Role = (typeof ROLES)[number];
+/** Roles that group mapping and imports may give: never owner. */
+export const MAPPABLE_ROLES = ["admin", "manager", "member", "viewer"] as const;
+export type MappableRole = (typeof MAPPABLE_ROLES)[number];
+export const PLANS = ["free", "team", "enterprise"] as const;
+export type Plan = (typeof PLANS)[number];
+
+export const organizations = sqliteTable("organizations", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  plan: text("plan", { enum: PLANS }).notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const users = sqliteTable("users", {
+  id: text("id").primaryKey(),
+  email: text("email"),
+  displayName: text("display_name").notNull(),
+  createdAt: integer("created_at").notNull(),
+  lastSignInAt: integer("last_sign_in_at"),
+});
+
+export const identities = sqliteTable(
+  "identities",
+  {
+    provider: text("provider", { enum: ["microsoft", "google"] }).notNull(),
+    issuerKey: text("issuer_key").notNull(),
+    subject: text("subject").notNull(),
+    userId: text("user_id").notNull(),
+    email: text("email"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.provider, t.issuerKey, t.subject] })],
+);
+
+export const memberships = sqliteTable(
+  "memberships",
+  {
+    organizationId: text("organization_id").notNull(),
+    userId: text("user_id").notNull(),
+    role: text("role", { enum: ROLES }).notNull(),
+    status: text("status", { enum: ["active", "deactivated"] }).notNull(),
+    deactivatedReason: text("deactivated_reason", { enum: ["manual", "directory_sync"] }),
+    deactivatedAt: integer("deactivated_at"),
+    deactivatedByRun: text("deactivated_by_run"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.userId] })],
+);
+
+export const invitations = sqliteTable("invitations", {
+  id: text("id").primaryKey(),
+  organizationId: text("organization_id").notNull(),
+  email: text("email").notNull(),
+  role: text("role", { enum: ROLES }).notNull(),
+  invitedBy: text("invited_by"),
+  createdAt: integer("created_at").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+  acceptedAt: integer("accepted_at"),
+  revokedAt: integer("revoked_at"),
+});
+
+export const sessions = sqliteTable("sessions", {
+  tokenHash: text("token_hash").primaryKey(),
+  userId: text("user_id").notNull(),
+  organizationId: text("organization_id").notNull(),
+  createdAt: integer("created_at").notNull(),
+  lastSeenAt: integer("last_seen_at").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+});
+
+export const AUTH_FLOW_PURPOSES = ["sign_in_microsoft", "sign_in_google", "connect_entra"] as const;
+export type AuthFlowPurpose = (typeof AUTH_FLOW_PURPOSES)[number];
+
+export const authFlows = sqliteTable("auth_flows", {
+  idHash: text("id_hash").primaryKey(),
+  purpose: text("purpose", { enum: AUTH_FLOW_PURPOSES }).notNull(),
+  state: text("state").notNull(),
+  nonce: text("nonce").notNull(),
+  codeVerifier: text("code_verifier").notNull(),
+  organizationId: text("organization_id"),
+  userId: text("user_id"),
+  expiresAt: integer("expires_at").notNull(),
+});
+
+export const CONNECTION_STATUSES = ["connected", "failed", "needs_reconnect"] as const;
+export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
+
+export const entraConnections = sqliteTable("entra_connections", {
+  organizationId: text("organization_id").primaryKey(),
+  status: text("status", { enum: CONNECTION_STATUSES }).notNull(),
+  tenantId: text("tenant_id"),
+  tenantName: text("tenant_name"),
+  verifiedDomains: text("verified_domains", { mode: "json" }).$type<string[]>(),
+  defaultDomain: text("default_domain"),
+  connectedBy: text("connected_by"),
+  connectedAt: integer("connected_at"),
+  failureReason: text("failure_reason"),
+  refreshTokenEnc: text("refresh_token_enc"),
+  accessTokenEnc: text("access_token_enc"),
+  accessTokenExpiresAt: integer("access_token_expires_at"),
+  deltaLinkEnc: text("delta_link_enc"),
+  autoProvision: integer("auto_provision", { mode: "boolean" }).notNull().default(false),
+  autoDeprovision: integer("auto_deprovision", { mode: "boolean" }).notNull().default(false),
+  groupRoleMapping: integer("group_role_mapping", { mode: "boolean" }).notNull().default(false),
+  defaultRole: text("default_role", { enum: MAPPABLE_ROLES }).notNull().default("member"),
+  holdThresholdPercent: integer("hold_threshold_percent").notNull().default(10),
+  holdThresholdMinimum: integer("hold_threshold_minimum").notNull().default(5),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const groupRoleMappings = sqliteTable(
+  "group_role_mappings",
+  {
+    organizationId: text("organization_id").notNull(),
+    groupId: text("group_id").notNull(),
+    groupName: text("group_name").notNull(),
+    role: text("role", { enum: MAPPABLE_ROLES }).notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.groupId] })],
+);
+
+export const syncRuns = sqliteTable("sync_runs", {
+  id: text("id").primaryKey(),
+  organizationId: text("organization_id").notNull(),
+  trigger: text("trigger", { enum: ["schedule", "manual", "preview"] }).notNull(),
+  mode: text("mode", { enum: ["full", "delta"] }),
+  status: text("status", {
+    enum: ["running", "succeeded", "failed", "held", "applied", "dismissed", "previewed"],
+  }).notNull(),
+  startedAt: integer("started_at").notNull(),
+  finishedAt: integer("finished_at"),
+  usersRead: integer("users_read").notNull().default(0),
+  deactivated: integer("deactivated").notNull().default(0),
+  reactivated: integer("reactivated").notNull().default(0),
+  graphRequests: integer("graph_requests").notNull().default(0),
+  error: text("error"),
+  pendingChanges: text("pending_changes"),
+});
+
+export const auditEvents = sqliteTable("audit_events", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  organizationId: text("organization_id").notNull(),
+  actorUserId: text("actor_user_id"),
+  action: text("action").notNull(),
+  targetUserId: text("target_user_id"),
+  details: text("details", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+  createdAt: integer("created_at").notNull(),
+});

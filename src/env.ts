@@ -1,0 +1,27 @@
+// The Worker's bindings, typed once. Values come from wrangler.toml [vars], secrets
+// (`wrangler secret put`), and locally from .dev.vars, which `npm start` generates.
+export interface Env {
+  /** D1: organizations, users, identities, sessions, Entra connections, sync runs, audit log. */
+  DB: D1Database;
+  /** The app's public origin; OAuth redirect URIs are built from it, never from the Host header. */
+  APP_ORIGIN: string;
+  /** Microsoft identity platform host, e.g. https://login.microsoftonline.com (or a national cloud). */
+  MS_AUTHORITY_HOST: string;
+  /** Microsoft Graph host, e.g. https://graph.microsoft.com. */
+  GRAPH_BASE_URL: string;
+  /** Application (client) id of the multi-tenant Entra app registration. */
+  MS_CLIENT_ID: string;
+  /** Secret: client secret of that registration. */
+  MS_CLIENT_SECRET: string;
+  /** Google's issuer and endpoints (configuration, so the emulator can stand in). */
+  GOOGLE_ISSUER: string;
+  GOOGLE_AUTHORIZATION_ENDPOINT: string;
+  GOOGLE_TOKEN_ENDPOINT: string;
+  GOOGLE_JWKS_URI: string;
+  /** Google OAuth client id. */
+  GOOGLE_CLIENT_ID: string;
+  /** Secret: Google OAuth client secret. */
+  GOOGLE_CLIENT_SECRET: string;
+  /** Secret: token vault keys, `id:base64key[,id:base64key…]`; the first encrypts, all decrypt. */
+  TOKEN_ENCRYPTION_KEYS: string;
+}

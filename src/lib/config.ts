@@ -1,0 +1,44 @@
+// Configuration read from the environment once per isolate and validated: a missing or malformed
+// value stops the request with a clear log line instead of failing later in an OAuth round trip.
+import { z } from "zod";
+import type { Env } from "../env.ts";
+
+const httpUrl = z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, ""));
+
+const configSchema = z.object({
+  APP_ORIGIN: httpUrl,
+  MS_AUTHORITY_HOST: httpUrl,
+  GRAPH_BASE_URL: httpUrl,
+  MS_CLIENT_ID: z.string().min(1),
+  MS_CLIENT_SECRET: z.string().min(1),
+  GOOGLE_ISSUER: httpUrl,
+  GOOGLE_AUTHORIZATION_ENDPOINT: httpUrl,
+  GOOGLE_TOKEN_ENDPOINT: httpUrl,
+  GOOGLE_JWKS_URI: httpUrl,
+  GOOGLE_CLIENT_ID: z.string().min(1),
+  GOOGLE_CLIENT_SECRET: z.string().min(1),
+  TOKEN_ENCRYPTION_KEYS: z.string().min(1),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+const cache = new WeakMap<object, Config>();
+
+export function loadConfig(env: Env): Config {
+  const cached = cache.get(env);
+  if (cached) return cached;
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    // Names only: values may be secrets.
+    const names = parsed.error.issues.map((issue) => issue.path.join(".")).join(", ");
+    throw new Error(`invalid configuration: ${names}`);
+  }
+  cache.set(env, parsed.data);
+  return parsed.data;
+}
+
+/** Plain http is allowed only for a loopback host (the local emulator), never for a real one. */
+export function isLoopbackUrl(url: string): boolean {
+  const { protocol, hostname } = new URL(url);
+  return protocol === "http:" && (hostname === "localhost" || hostname === "127.0.0.1" || hostname === "[::1]");
+}

@@ -1,0 +1,73 @@
+// Tests run inside workerd with the app as the Worker under test and real local D1.
+// The Entra/Google emulator runs beside it as an auxiliary Worker, and every outbound fetch the
+// app makes is routed to it (outboundService): an unexpected host gets the emulator's 404 and
+// fails the test, so nothing ever leaves the machine.
+import { randomBytes } from "node:crypto";
+import { build } from "esbuild";
+import { defineConfig } from "vitest/config";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+
+const EMULATOR_BUNDLE = ".build/emulator/index.js";
+const COMPATIBILITY_DATE = "2026-11-01";
+
+export const TEST_VARS = {
+  APP_ORIGIN: "http://localhost:8787",
+  MS_AUTHORITY_HOST: "http://localhost:8788",
+  GRAPH_BASE_URL: "http://localhost:8788",
+  MS_CLIENT_ID: "0d7f2c1a-5e6b-4c3d-9a8b-7e6f5d4c3b2a",
+  MS_CLIENT_SECRET: `test-ms-secret-${randomBytes(12).toString("hex")}`,
+  GOOGLE_ISSUER: "http://localhost:8788/google",
+  GOOGLE_AUTHORIZATION_ENDPOINT: "http://localhost:8788/google/o/oauth2/v2/auth",
+  GOOGLE_TOKEN_ENDPOINT: "http://localhost:8788/google/token",
+  GOOGLE_JWKS_URI: "http://localhost:8788/google/oauth2/v3/certs",
+  GOOGLE_CLIENT_ID: "uniasset-test.apps.googleusercontent.example",
+  GOOGLE_CLIENT_SECRET: `test-google-secret-${randomBytes(12).toString("hex")}`,
+  TOKEN_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString("base64")}`,
+};
+
+export default defineConfig(async () => {
+  await build({
+    entryPoints: ["emulator/src/index.ts"],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    mainFields: ["module", "main"],
+    conditions: ["workerd", "worker", "browser"],
+    outfile: EMULATOR_BUNDLE,
+    logLevel: "warning",
+  });
+  const migrations = await readD1Migrations("migrations");
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: { ...TEST_VARS, TEST_MIGRATIONS: migrations },
+          outboundService: "emulator",
+          serviceBindings: { EMULATOR: "emulator" },
+          workers: [
+            {
+              name: "emulator",
+              modules: true,
+              scriptPath: EMULATOR_BUNDLE,
+              compatibilityDate: COMPATIBILITY_DATE,
+              bindings: {
+                EMULATOR_ORIGIN: "http://localhost:8788",
+                APP_ORIGIN: TEST_VARS.APP_ORIGIN,
+                MS_CLIENT_ID: TEST_VARS.MS_CLIENT_ID,
+                MS_CLIENT_SECRET: TEST_VARS.MS_CLIENT_SECRET,
+                GOOGLE_CLIENT_ID: TEST_VARS.GOOGLE_CLIENT_ID,
+                GOOGLE_CLIENT_SECRET: TEST_VARS.GOOGLE_CLIENT_SECRET,
+              },
+            },
+          ],
+        },
+      }),
+    ],
+    test: {
+      include: ["test/**/*.test.ts", "test/**/*.test.tsx"],
+      exclude: ["test/e2e/**"],
+      setupFiles: ["./test/setup.ts"],
+    },
+  };
+});
