@@ -1,0 +1,27 @@
+// `npm run test:e2e`: browser tests (test/e2e/*.test.ts) under Node's test runner, one file at a
+// time since each starts its own stack on the same dedicated ports (test/e2e/harness.ts).
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { CHROMIUM_MISSING, CHROMIUM_PATH } from "../test/e2e/harness.ts";
+import { ROOT } from "./paths.ts";
+import { vendorBrowserLibraries } from "./vendor.ts";
+
+if (!existsSync(CHROMIUM_PATH)) {
+  console.error(`${CHROMIUM_MISSING}, then run \`npm run test:e2e\` again.`);
+  process.exit(1);
+}
+vendorBrowserLibraries();
+
+const child = spawn(
+  process.execPath,
+  ["--test", "--test-concurrency=1", ...process.argv.slice(2), "test/e2e/**/*.test.ts"],
+  { cwd: ROOT, stdio: "inherit" },
+);
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  });
+}
+child.on("exit", (code, signal) => {
+  process.exitCode = signal ? 1 : (code ?? 1);
+});
