@@ -1,4 +1,2 @@
-import { Hono } from "hono";
-const app = new Hono();
-app.get("/ping", (c) => c.text("pong"));
-export default app;
+// Entry point of the emulator Worker (wrangler and the test bundle both start here).
+export { default } from "./app.tsx";

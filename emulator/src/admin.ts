@@ -1,0 +1,233 @@
+// The admin API under /_emulator/: tests, `npm start` users and the benchmark change the
+// directory, inject faults and read request counts through it. JSON in, JSON out.
+import { Hono, type Context } from "hono";
+import { changeUser, createUser, directory, findGroup, locateUser, type DirectoryGroup, type Tenant } from "./directory.ts";
+import type { EmulatorContext } from "./env.ts";
+import { ENDPOINT_NAMES } from "./faults.ts";
+import { resetAll, state, TAMPER_KINDS, type TamperKind } from "./state.ts";
+import { createSyntheticTenant, type SyntheticTenantSpec } from "./synthetic.ts";
+import { randomToken } from "./util.ts";
+
+export const admin = new Hono<EmulatorContext>().basePath("/_emulator");
+
+type Body = Record<string, unknown>;
+const invalid = (c: Context, message: string) => c.json({ error: "invalid_request", message }, 400);
+const missing = (c: Context, what: string) => c.json({ error: "not_found", message: `${what} not found` }, 404);
+
+async function jsonBody(c: Context): Promise<Body> {
+  const text = await c.req.text();
+  if (!text) return {};
+  const parsed: unknown = JSON.parse(text);
+  return parsed && typeof parsed === "object" ? (parsed as Body) : {};
+}
+
+const str = (v: unknown): string | undefined => (typeof v === "string" && v.length > 0 ? v : undefined);
+const int = (v: unknown): number | undefined => (typeof v === "number" && Number.isInteger(v) && v >= 0 ? v : undefined);
+
+admin.post("/reset", (c) => {
+  resetAll();
+  return c.json({ ok: true });
+});
+
+admin.post("/faults", async (c) => {
+  const body = await jsonBody(c);
+  const endpoint = str(body.endpoint);
+  if (!endpoint || !ENDPOINT_NAMES.includes(endpoint)) return invalid(c, `endpoint must be one of ${ENDPOINT_NAMES.join(", ")}`);
+  const status = int(body.status);
+  const networkError = body.networkError === true;
+  const delayMs = int(body.delayMs);
+  // A fault with neither status, network error nor delay would do nothing: default to a 500.
+  state.faults.push({
+    endpoint,
+    status: status ?? (networkError || delayMs ? undefined : 500),
+    ...(int(body.retryAfter) !== undefined ? { retryAfter: int(body.retryAfter) } : {}),
+    ...(delayMs !== undefined ? { delayMs } : {}),
+    times: int(body.times) || 1,
+    afterRequests: int(body.afterRequests) ?? 0,
+    ...(body.body !== undefined ? { body: body.body } : {}),
+    networkError,
+  });
+  return c.json({ ok: true, pending: state.faults.length });
+});
+
+admin.get("/faults", (c) => c.json({ faults: state.faults }));
+admin.delete("/faults", (c) => {
+  state.faults = [];
+  return c.json({ ok: true });
+});
+
+admin.post("/tamper", async (c) => {
+  const kind = str((await jsonBody(c)).kind);
+  if (!kind || !TAMPER_KINDS.includes(kind as TamperKind)) return invalid(c, `kind must be one of ${TAMPER_KINDS.join(", ")}`);
+  state.tamper = kind as TamperKind;
+  return c.json({ ok: true });
+});
+
+admin.post("/grants/revoke", async (c) => {
+  const body = await jsonBody(c);
+  const tenantId = str(body.tenantId)?.toLowerCase();
+  const oid = str(body.oid)?.toLowerCase();
+  let revoked = 0;
+  for (const grant of state.refreshTokens.values()) {
+    if (grant.state !== "active" || (tenantId && grant.tenantId !== tenantId) || (oid && grant.oid !== oid)) continue;
+    grant.state = "revoked";
+    revoked++;
+  }
+  return c.json({ ok: true, revoked });
+});
+
+admin.post("/access-tokens/expire", (c) => {
+  for (const grant of state.accessTokens.values()) grant.expiresAt = 0;
+  return c.json({ ok: true, expired: state.accessTokens.size });
+});
+
+admin.post("/delta/expire", (c) => {
+  state.deltaGeneration = randomToken(8);
+  return c.json({ ok: true });
+});
+
+admin.post("/consents", async (c) => {
+  const body = await jsonBody(c);
+  const tenant = directory.tenants.get(str(body.tenantId)?.toLowerCase() ?? "");
+  if (!tenant) return missing(c, "tenant");
+  tenant.consentedClients.add(str(body.clientId) ?? c.env.MS_CLIENT_ID);
+  return c.json({ ok: true });
+});
+
+const USER_ACTIONS = {
+  disable: (e) => void (e.user.accountEnabled = false),
+  enable: (e) => void (e.user.accountEnabled = true),
+  delete: (e) => void (e.deleted = true),
+  restore: (e) => void (e.deleted = false),
+} satisfies Record<string, Parameters<typeof changeUser>[2]>;
+
+admin.post("/users/:oid/:action{disable|enable|delete|restore}", (c) => {
+  const found = locateUser(c.req.param("oid"));
+  if (!found) return missing(c, "user");
+  const action = c.req.param("action") as keyof typeof USER_ACTIONS;
+  const entry = changeUser(found.tenant, found.entry.user.id, USER_ACTIONS[action])!;
+  return c.json({ ok: true, oid: entry.user.id, accountEnabled: entry.user.accountEnabled, deleted: entry.deleted });
+});
+
+admin.post("/users", async (c) => {
+  const body = await jsonBody(c);
+  const tenant = directory.tenants.get(str(body.tenantId)?.toLowerCase() ?? "");
+  if (!tenant) return missing(c, "tenant");
+  const displayName = str(body.displayName);
+  const userPrincipalName = str(body.userPrincipalName);
+  if (!displayName || !userPrincipalName) return invalid(c, "displayName and userPrincipalName are required");
+  const groups = Array.isArray(body.groups) ? body.groups.filter((g): g is string => typeof g === "string") : [];
+  const unknownGroup = groups.find((g) => !findGroup(tenant, g));
+  if (unknownGroup) return missing(c, `group ${unknownGroup}`);
+  const userType = body.userType === "Guest" ? "Guest" : "Member";
+  const oid = crypto.randomUUID();
+  createUser(tenant, {
+    id: oid, tenantId: tenant.id, displayName, userPrincipalName,
+    mail: str(body.mail) ?? (userType === "Member" ? userPrincipalName : null),
+    userType, accountEnabled: body.accountEnabled !== false, globalAdmin: body.globalAdmin === true,
+    groups: groups.map((g) => g.toLowerCase()),
+  });
+  return c.json({ ok: true, oid }, 201);
+});
+
+function addGroup(tenant: Tenant, displayName: string, memberOf: string[] = []): DirectoryGroup {
+  const group = { id: crypto.randomUUID(), tenantId: tenant.id, displayName, memberOf };
+  tenant.groups.push(group);
+  return group;
+}
+
+admin.post("/users/:oid/bulk-groups", async (c) => {
+  const found = locateUser(c.req.param("oid"));
+  if (!found) return missing(c, "user");
+  const count = int((await jsonBody(c)).count);
+  if (!count) return invalid(c, "count must be a positive integer");
+  const groupIds = Array.from({ length: count }, (_, i) => addGroup(found.tenant, `Bulk Group ${i + 1} for ${found.entry.user.displayName}`).id);
+  changeUser(found.tenant, found.entry.user.id, (e) => void e.user.groups.push(...groupIds));
+  return c.json({ ok: true, groupIds });
+});
+
+admin.post("/groups", async (c) => {
+  const body = await jsonBody(c);
+  const tenant = directory.tenants.get(str(body.tenantId)?.toLowerCase() ?? "");
+  if (!tenant) return missing(c, "tenant");
+  const displayName = str(body.displayName);
+  if (!displayName) return invalid(c, "displayName is required");
+  const memberOf = Array.isArray(body.memberOf) ? body.memberOf.filter((g): g is string => typeof g === "string" && !!findGroup(tenant, g)) : [];
+  const group = addGroup(tenant, displayName, memberOf);
+  const domain = tenant.verifiedDomains.find((d) => d.isDefault)?.name ?? tenant.verifiedDomains[0]!.name;
+  const memberOids = Array.from({ length: int(body.memberCount) ?? 0 }, (_, i) => {
+    const oid = crypto.randomUUID();
+    createUser(tenant, {
+      id: oid, tenantId: tenant.id, displayName: `${displayName} Member ${i + 1}`,
+      userPrincipalName: `member${i + 1}.${group.id.slice(0, 8)}@${domain}`, mail: `member${i + 1}.${group.id.slice(0, 8)}@${domain}`,
+      userType: "Member", accountEnabled: true, globalAdmin: false, groups: [group.id],
+    });
+    return oid;
+  });
+  return c.json({ ok: true, id: group.id, memberOids }, 201);
+});
+
+function locateGroupMember(c: Context, gid: string, oid: string) {
+  const found = locateUser(oid);
+  if (!found) return { response: missing(c, "user") };
+  const group = findGroup(found.tenant, gid);
+  if (!group) return { response: missing(c, "group in the user's tenant") };
+  return { found, group };
+}
+
+admin.post("/groups/:gid/members", async (c) => {
+  const located = locateGroupMember(c, c.req.param("gid"), str((await jsonBody(c)).oid) ?? "");
+  if (!located.found) return located.response;
+  const { found, group } = located;
+  changeUser(found.tenant, found.entry.user.id, (e) => {
+    if (!e.user.groups.includes(group.id)) e.user.groups.push(group.id);
+  });
+  return c.json({ ok: true });
+});
+
+admin.delete("/groups/:gid/members/:oid", (c) => {
+  const located = locateGroupMember(c, c.req.param("gid"), c.req.param("oid"));
+  if (!located.found) return located.response;
+  const { found, group } = located;
+  changeUser(found.tenant, found.entry.user.id, (e) => void (e.user.groups = e.user.groups.filter((g) => g !== group.id)));
+  return c.json({ ok: true });
+});
+
+admin.post("/groups/:gid/rename", async (c) => {
+  const displayName = str((await jsonBody(c)).displayName);
+  if (!displayName) return invalid(c, "displayName is required");
+  const group = [...directory.tenants.values()].map((t) => findGroup(t, c.req.param("gid"))).find(Boolean);
+  if (!group) return missing(c, "group");
+  group.displayName = displayName;
+  return c.json({ ok: true });
+});
+
+admin.post("/synthetic-tenants", async (c) => {
+  const body = await jsonBody(c);
+  const users = int(body.users);
+  if (!users) return invalid(c, "users must be a positive integer");
+  const spec: SyntheticTenantSpec = { users };
+  if (str(body.tenantId)) spec.tenantId = str(body.tenantId)!;
+  if (str(body.displayName)) spec.displayName = str(body.displayName)!;
+  if (str(body.domain)) spec.domain = str(body.domain)!;
+  if (typeof body.disabledPercent === "number") spec.disabledPercent = body.disabledPercent;
+  if (int(body.groups) !== undefined) spec.groups = int(body.groups)!;
+  if (int(body.seed) !== undefined) spec.seed = int(body.seed)!;
+  const tenant = createSyntheticTenant(spec);
+  if (body.consented === true) tenant.consentedClients.add(c.env.MS_CLIENT_ID);
+  const adminUser = tenant.baseUser(0);
+  return c.json({
+    ok: true, tenantId: tenant.id, displayName: tenant.displayName, domain: tenant.verifiedDomains[0]!.name,
+    users, adminOid: adminUser.id, adminUserPrincipalName: adminUser.userPrincipalName, groupIds: tenant.synthetic?.groupIds ?? [],
+  }, 201);
+});
+
+admin.get("/stats", (c) => {
+  const requests = Object.fromEntries(state.requests);
+  return c.json({ requests, total: Object.values(requests).reduce((a, b) => a + b, 0) });
+});
+
+admin.post("/stats/reset", (c) => {
+  state.requests.clear();
+  return c.json({ ok: true });
+});

@@ -1,0 +1,15 @@
+// The emulator Worker's bindings (emulator/wrangler.toml [vars] and emulator/.dev.vars).
+export interface EmulatorEnv {
+  /** Where the emulator is reachable; issuers, endpoints and nextLinks are built from it. */
+  EMULATOR_ORIGIN: string;
+  /** The app's origin; the only redirect URIs the emulated app registrations accept live here. */
+  APP_ORIGIN: string;
+  /** The multi-tenant Entra app registration the emulator knows (one client, like the real app). */
+  MS_CLIENT_ID: string;
+  MS_CLIENT_SECRET: string;
+  /** The Google OAuth client the emulator knows. */
+  GOOGLE_CLIENT_ID: string;
+  GOOGLE_CLIENT_SECRET: string;
+}
+
+export type EmulatorContext = { Bindings: EmulatorEnv };

@@ -1,0 +1,75 @@
+// Names each emulated endpoint, counts requests per name (GET /_emulator/stats) and answers
+// with an injected fault when one is pending for that name.
+import type { Context, MiddlewareHandler } from "hono";
+import type { EmulatorContext } from "./env.ts";
+import { graphErrorBody, identityErrorBody } from "./errors.ts";
+import { countRequest, takeFault, type Fault } from "./state.ts";
+
+const ENDPOINTS: [RegExp, string][] = [
+  [/^\/[^/]+\/v2\.0\/\.well-known\/openid-configuration$/, "discovery"],
+  [/^\/[^/]+\/discovery\/v2\.0\/keys$/, "keys"],
+  [/^\/[^/]+\/oauth2\/v2\.0\/authorize$/, "authorize"],
+  [/^\/[^/]+\/oauth2\/v2\.0\/token$/, "token"],
+  [/^\/v1\.0\/organization$/, "organization"],
+  [/^\/v1\.0\/users$/, "users"],
+  [/^\/v1\.0\/users\/delta$/, "delta"],
+  [/^\/v1\.0\/users\/[^/]+\/transitiveMemberOf/, "memberOf"],
+  [/^\/v1\.0\/users\/[^/]+$/, "user"],
+  [/^\/v1\.0\/groups$/, "groups"],
+  [/^\/v1\.0\/groups\/[^/]+\/(transitiveMembers|members)/, "members"],
+  [/^\/v1\.0\/groups\/[^/]+$/, "group"],
+  [/^\/google\/\.well-known\/openid-configuration$/, "google-discovery"],
+  [/^\/google\/oauth2\/v3\/certs$/, "google-keys"],
+  [/^\/google\/o\/oauth2\/v2\/auth$/, "google-authorize"],
+  [/^\/google\/token$/, "google-token"],
+];
+
+export const ENDPOINT_NAMES = ENDPOINTS.map(([, name]) => name);
+
+export function endpointName(path: string): string | undefined {
+  return ENDPOINTS.find(([pattern]) => pattern.test(path))?.[1];
+}
+
+const GRAPH_CODES: Record<number, [string, string]> = {
+  400: ["Request_BadRequest", "Invalid request."],
+  401: ["InvalidAuthenticationToken", "Access token validation failure."],
+  403: ["Authorization_RequestDenied", "Insufficient privileges to complete the operation."],
+  404: ["Request_ResourceNotFound", "Resource does not exist."],
+  410: ["syncStateNotFound", "The sync state generation is not found."],
+  429: ["TooManyRequests", "Too many requests. Please retry after the time given in the Retry-After header."],
+  500: ["generalException", "An unspecified error has occurred."],
+  503: ["serviceNotAvailable", "The service is temporarily unavailable. Please retry later."],
+};
+
+function faultBody(c: Context, name: string, status: number): unknown {
+  if (name === "google-token") return { error: status === 400 ? "invalid_grant" : "internal_failure", error_description: status === 400 ? "Bad Request" : "Backend Error" };
+  if (["discovery", "keys", "authorize", "token", "google-discovery", "google-keys", "google-authorize"].includes(name)) {
+    if (status === 400) return identityErrorBody("invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity.");
+    if (status === 429) return identityErrorBody("temporarily_unavailable", 50196, "The server terminated an operation because it encountered a client request loop. Please retry later.");
+    return identityErrorBody("temporarily_unavailable", 90033, "A transient error has occurred. Please try again.");
+  }
+  const [code, message] = GRAPH_CODES[status] ?? ["UnknownError", "An unknown error occurred."];
+  return graphErrorBody(c, code, message);
+}
+
+async function answer(c: Context, name: string, fault: Fault): Promise<Response | undefined> {
+  if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+  // Thrown, the request fails without an HTTP answer, as a dropped connection would.
+  if (fault.networkError) throw new Error(`emulated network failure on ${name}`);
+  if (fault.status === undefined) return undefined;
+  const headers: Record<string, string> = { "Content-Type": "application/json" };
+  if (fault.retryAfter !== undefined) headers["Retry-After"] = String(fault.retryAfter);
+  return new Response(JSON.stringify(fault.body ?? faultBody(c, name, fault.status)), { status: fault.status, headers });
+}
+
+export function countAndInjectFaults(): MiddlewareHandler<EmulatorContext> {
+  return async function countAndInjectFaults(c, next) {
+    const name = endpointName(c.req.path);
+    if (!name) return next();
+    countRequest(name);
+    const fault = takeFault(name);
+    const faulted = fault && (await answer(c, name, fault));
+    if (faulted) return faulted;
+    await next();
+  };
+}

@@ -1,0 +1,207 @@
+// Microsoft Graph v1.0 over the emulated directory: organization, users (+ delta), groups and
+// transitive memberships. The bearer token's tenant is the directory every call sees.
+import { Hono } from "hono";
+import {
+  changesSince, directory, findGroup, findUser, membersFrom, nestedGroupIds, transitiveGroupsOf, userAt, userCount,
+  type DirectoryUser, type Tenant,
+} from "./directory.ts";
+import type { EmulatorContext } from "./env.ts";
+import { graphError } from "./errors.ts";
+import {
+  contextUrl, GROUP_PROPERTIES, groupResource, linkWith, positioned, readQuery, readToken, takePage, USER_PROPERTIES,
+  userResource, type GraphContext,
+} from "./graph-query.ts";
+import { allowsGraph } from "./scopes.ts";
+import { state, type AccessGrant } from "./state.ts";
+
+type GraphEnv = EmulatorContext & { Variables: { tenant: Tenant; grant: AccessGrant } };
+export const graph = new Hono<GraphEnv>();
+
+graph.use("/v1.0/*", async (c, next) => {
+  const token = /^Bearer (.+)$/i.exec(c.req.header("Authorization") ?? "")?.[1];
+  if (!token) return graphError(c, 401, "InvalidAuthenticationToken", "Access token is empty.");
+  const grant = state.accessTokens.get(token);
+  const tenant = grant && directory.tenants.get(grant.tenantId);
+  if (!grant || !tenant) return graphError(c, 401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.");
+  if (grant.expiresAt <= Date.now()) return graphError(c, 401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.");
+  const needs = /^\/v1\.0\/users/.test(c.req.path) && !/transitiveMemberOf/.test(c.req.path) ? "users"
+    : /^\/v1\.0\/groups|transitiveMemberOf/.test(c.req.path) ? "groups" : "any";
+  if (!allowsGraph(needs, grant.scope)) {
+    return graphError(c, 403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
+  }
+  c.set("tenant", tenant);
+  c.set("grant", grant);
+  await next();
+});
+
+graph.get("/v1.0/organization", (c) => {
+  const tenant = c.var.tenant;
+  return c.json({
+    "@odata.context": `${c.env.EMULATOR_ORIGIN}/v1.0/$metadata#organization`,
+    value: [{
+      id: tenant.id,
+      displayName: tenant.displayName,
+      tenantType: "AAD",
+      verifiedDomains: tenant.verifiedDomains.map((d) => ({
+        name: d.name, isDefault: d.isDefault, isInitial: d.isInitial, type: "Managed", capabilities: "Email, OfficeCommunicationsOnline",
+      })),
+    }],
+  });
+});
+
+function* activeUsersFrom(tenant: Tenant, from: number): Generator<{ position: number; item: DirectoryUser }> {
+  for (let position = from; position < userCount(tenant); position++) {
+    const entry = userAt(tenant, position);
+    if (entry && !entry.deleted) yield { position, item: entry.user };
+  }
+}
+
+const malformedToken = (c: GraphContext) => graphError(c, 400, "Request_BadRequest", "The specified page token value has expired or is invalid.");
+
+graph.get("/v1.0/users", (c) => {
+  const query = readQuery(c, "user", USER_PROPERTIES);
+  if (!query.ok) return query.response;
+  const skip = readToken<{ p: number }>(c, "$skiptoken");
+  if (skip === "malformed") return malformedToken(c);
+  const { page, next } = takePage(activeUsersFrom(c.var.tenant, skip?.p ?? 0), query.top);
+  return c.json({
+    "@odata.context": contextUrl(c, "users", query.select),
+    value: page.map((u) => userResource(u, query.select)),
+    ...(next !== undefined ? { "@odata.nextLink": linkWith(c, c.req.path, "$skiptoken", { p: next }) } : {}),
+  });
+});
+
+/** A delta round: either the initial full listing or the changes between two versions. */
+interface DeltaCursor {
+  g: string;
+  mode: "full" | "changes";
+  p: number;
+  since: number;
+  upto: number;
+}
+
+graph.get("/v1.0/users/delta", (c) => {
+  const query = readQuery(c, "user", USER_PROPERTIES);
+  if (!query.ok) return query.response;
+  const tenant = c.var.tenant;
+  const skip = readToken<DeltaCursor>(c, "$skiptoken");
+  const delta = readToken<{ g: string; t: string; v: number }>(c, "$deltatoken");
+  if (skip === "malformed" || delta === "malformed") return malformedToken(c);
+  const stale = (skip && skip.g !== state.deltaGeneration) || (delta && (delta.g !== state.deltaGeneration || delta.t !== tenant.id));
+  if (stale) {
+    return graphError(c, 410, "syncStateNotFound", "The sync state generation is not found. Delta tokens may have expired; restart the sync without a delta token.");
+  }
+  const cursor: DeltaCursor = skip ?? (delta
+    ? { g: state.deltaGeneration, mode: "changes", p: 0, since: delta.v, upto: directory.version }
+    : { g: state.deltaGeneration, mode: "full", p: 0, since: 0, upto: directory.version });
+
+  let value: Record<string, unknown>[];
+  let next: number | undefined;
+  if (cursor.mode === "full") {
+    const taken = takePage(activeUsersFrom(tenant, cursor.p), query.top);
+    value = taken.page.map((u) => userResource(u, query.select));
+    next = taken.next;
+  } else {
+    const changes = changesSince(tenant, cursor.since, cursor.upto);
+    const taken = takePage(positioned(changes, cursor.p), query.top);
+    value = taken.page.map((e) => (e.deleted ? { id: e.user.id, "@removed": { reason: "changed" } } : userResource(e.user, query.select)));
+    next = taken.next;
+  }
+  const link = next !== undefined
+    ? { "@odata.nextLink": linkWith(c, c.req.path, "$skiptoken", { ...cursor, p: next }) }
+    : { "@odata.deltaLink": linkWith(c, c.req.path, "$deltatoken", { g: state.deltaGeneration, t: tenant.id, v: cursor.upto }) };
+  return c.json({ "@odata.context": contextUrl(c, "users", query.select), value, ...link });
+});
+
+graph.get("/v1.0/users/:id", (c) => {
+  const query = readQuery(c, "user", USER_PROPERTIES);
+  if (!query.ok) return query.response;
+  const entry = findUser(c.var.tenant, c.req.param("id"));
+  if (!entry || entry.deleted) return notFound(c, c.req.param("id"));
+  return c.json({ "@odata.context": contextUrl(c, "users/$entity", query.select), ...userResource(entry.user, query.select) });
+});
+
+const notFound = (c: GraphContext, id: string) =>
+  graphError(c, 404, "Request_ResourceNotFound", `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
+
+graph.get("/v1.0/users/:id/:relation{transitiveMemberOf(/microsoft\\.graph\\.group)?}", (c) => {
+  const query = readQuery(c, "group", GROUP_PROPERTIES);
+  if (!query.ok) return query.response;
+  const entry = findUser(c.var.tenant, c.req.param("id"));
+  if (!entry || entry.deleted) return notFound(c, c.req.param("id"));
+  const skip = readToken<{ p: number }>(c, "$skiptoken");
+  if (skip === "malformed") return malformedToken(c);
+  const { page, next } = takePage(positioned(transitiveGroupsOf(c.var.tenant, entry.user), skip?.p ?? 0), query.top);
+  return c.json({
+    "@odata.context": contextUrl(c, "groups", query.select),
+    value: page.map((g) => groupResource(g, query.select)),
+    ...(next !== undefined ? { "@odata.nextLink": linkWith(c, c.req.path, "$skiptoken", { p: next }) } : {}),
+  });
+});
+
+graph.get("/v1.0/groups", (c) => {
+  const query = readQuery(c, "group", GROUP_PROPERTIES);
+  if (!query.ok) return query.response;
+  const matches = groupMatcher(c);
+  if (typeof matches !== "function") return matches;
+  const skip = readToken<{ p: number }>(c, "$skiptoken");
+  if (skip === "malformed") return malformedToken(c);
+  const groups = c.var.tenant.groups.filter((g) => matches(g.displayName));
+  const { page, next } = takePage(positioned(groups, skip?.p ?? 0), query.top);
+  return c.json({
+    "@odata.context": contextUrl(c, "groups", query.select),
+    value: page.map((g) => groupResource(g, query.select)),
+    ...(next !== undefined ? { "@odata.nextLink": linkWith(c, c.req.path, "$skiptoken", { p: next }) } : {}),
+  });
+});
+
+/** `$filter=startswith(displayName,'x')` or `$search="displayName:x"` (word prefix, eventual). */
+function groupMatcher(c: GraphContext): ((name: string) => boolean) | Response {
+  const filter = c.req.query("$filter");
+  const search = c.req.query("$search");
+  if (filter !== undefined) {
+    const prefix = /^startswith\(\s*displayName\s*,\s*'((?:[^']|'')*)'\s*\)$/i.exec(filter.trim())?.[1];
+    if (prefix === undefined) return graphError(c, 400, "Request_UnsupportedQuery", `Unsupported or invalid query filter clause specified for property or resource: '${filter}'.`);
+    const wanted = prefix.replace(/''/g, "'").toLowerCase();
+    return (name) => name.toLowerCase().startsWith(wanted);
+  }
+  if (search !== undefined) {
+    if (c.req.header("ConsistencyLevel")?.toLowerCase() !== "eventual") {
+      return graphError(c, 400, "Request_UnsupportedQuery", "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'");
+    }
+    const term = /^"displayName:([^"]*)"$/i.exec(search.trim())?.[1];
+    if (term === undefined) return graphError(c, 400, "Request_UnsupportedQuery", `Unsupported $search clause: '${search}'. Use "displayName:term".`);
+    const wanted = term.toLowerCase();
+    return (name) => name.toLowerCase().split(/[\s\-_.]+/).some((word) => word.startsWith(wanted));
+  }
+  return () => true;
+}
+
+graph.get("/v1.0/groups/:id", (c) => {
+  const query = readQuery(c, "group", GROUP_PROPERTIES);
+  if (!query.ok) return query.response;
+  const group = findGroup(c.var.tenant, c.req.param("id"));
+  if (!group) return notFound(c, c.req.param("id"));
+  return c.json({ "@odata.context": contextUrl(c, "groups/$entity", query.select), ...groupResource(group, query.select) });
+});
+
+graph.get("/v1.0/groups/:id/:relation{(transitiveMembers|members)(/microsoft\\.graph\\.user)?}", (c) => {
+  const query = readQuery(c, "user", USER_PROPERTIES);
+  if (!query.ok) return query.response;
+  const tenant = c.var.tenant;
+  const group = findGroup(tenant, c.req.param("id"));
+  if (!group) return notFound(c, c.req.param("id"));
+  const skip = readToken<{ p: number }>(c, "$skiptoken");
+  if (skip === "malformed") return malformedToken(c);
+  const transitive = c.req.param("relation").startsWith("transitive");
+  const groupIds = transitive ? nestedGroupIds(tenant, group.id) : new Set([group.id]);
+  const members = (function* () {
+    for (const { position, user } of membersFrom(tenant, groupIds, skip?.p ?? 0)) yield { position, item: user };
+  })();
+  const { page, next } = takePage(members, query.top);
+  return c.json({
+    "@odata.context": contextUrl(c, "users", query.select),
+    value: page.map((u) => userResource(u, query.select)),
+    ...(next !== undefined ? { "@odata.nextLink": linkWith(c, c.req.path, "$skiptoken", { p: next }) } : {}),
+  });
+});

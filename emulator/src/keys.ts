@@ -1,0 +1,59 @@
+// Signing keys: one RSA-2048 key per issuer, generated on first use and published as a JWKS.
+// A second, never-published key with the same kid lets the tamper API forge a bad signature.
+import { base64url, encodeJson, randomToken } from "./util.ts";
+
+export type Issuer = "microsoft" | "google";
+
+interface SigningKey {
+  kid: string;
+  privateKey: CryptoKey;
+  publicJwk: JsonWebKey;
+}
+
+const ALGORITHM = {
+  name: "RSASSA-PKCS1-v1_5",
+  modulusLength: 2048,
+  publicExponent: new Uint8Array([1, 0, 1]),
+  hash: "SHA-256",
+};
+
+const published = new Map<Issuer, Promise<SigningKey>>();
+const forged = new Map<Issuer, Promise<SigningKey>>();
+
+async function generate(kid: string): Promise<SigningKey> {
+  const pair = (await crypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"])) as CryptoKeyPair;
+  const publicJwk = (await crypto.subtle.exportKey("jwk", pair.publicKey)) as JsonWebKey;
+  return { kid, privateKey: pair.privateKey, publicJwk };
+}
+
+function signingKey(issuer: Issuer): Promise<SigningKey> {
+  let key = published.get(issuer);
+  if (!key) {
+    key = generate(`${issuer}-${randomToken(6)}`);
+    published.set(issuer, key);
+  }
+  return key;
+}
+
+async function forgedKey(issuer: Issuer): Promise<SigningKey> {
+  const real = await signingKey(issuer);
+  let key = forged.get(issuer);
+  if (!key) {
+    key = generate(real.kid);
+    forged.set(issuer, key);
+  }
+  return key;
+}
+
+export async function jwks(issuer: Issuer): Promise<{ keys: Record<string, string>[] }> {
+  const { kid, publicJwk } = await signingKey(issuer);
+  return { keys: [{ kty: "RSA", use: "sig", kid, n: publicJwk.n!, e: publicJwk.e!, alg: "RS256" }] };
+}
+
+/** Signs a JWT with RS256; `forge` uses the unpublished key so verification must fail. */
+export async function signJwt(issuer: Issuer, claims: Record<string, unknown>, forge = false): Promise<string> {
+  const key = forge ? await forgedKey(issuer) : await signingKey(issuer);
+  const signingInput = `${encodeJson({ alg: "RS256", typ: "JWT", kid: key.kid })}.${encodeJson(claims)}`;
+  const signature = await crypto.subtle.sign("RSASSA-PKCS1-v1_5", key.privateKey, new TextEncoder().encode(signingInput));
+  return `${signingInput}.${base64url(signature)}`;
+}

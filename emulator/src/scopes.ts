@@ -1,0 +1,36 @@
+// How the Microsoft identity platform reads a scope string: OpenID Connect scopes sign the user
+// in; anything else is a Graph permission, which here means admin consent is needed.
+export const SIGN_IN_SCOPES = new Set(["openid", "profile", "email", "offline_access"]);
+const GRAPH_RESOURCE = "https://graph.microsoft.com/";
+/** What `.default` stands for: the permissions configured on the app registration. */
+const CONFIGURED_PERMISSIONS = ["User.Read.All", "Group.Read.All"];
+
+export function parseScope(scope: string | undefined): string[] {
+  return (scope ?? "").split(/\s+/).filter(Boolean);
+}
+
+/** Graph permissions in short form (`User.Read.All`), with `.default` expanded. */
+export function graphPermissions(scopes: string[]): string[] {
+  const permissions = scopes
+    .filter((s) => !SIGN_IN_SCOPES.has(s))
+    .flatMap((s) => {
+      const short = s.startsWith(GRAPH_RESOURCE) ? s.slice(GRAPH_RESOURCE.length) : s;
+      return short === ".default" ? CONFIGURED_PERMISSIONS : [short];
+    });
+  return [...new Set(permissions)];
+}
+
+/** The `scope` of a token response: sign-in scopes as asked, Graph permissions as full URIs. */
+export function grantedScope(scopes: string[]): string {
+  const signIn = scopes.filter((s) => SIGN_IN_SCOPES.has(s));
+  return [...graphPermissions(scopes).map((p) => GRAPH_RESOURCE + p), ...signIn].join(" ");
+}
+
+const READS_USERS = ["User.Read.All", "Directory.Read.All", "User.ReadWrite.All", "Directory.ReadWrite.All"];
+const READS_GROUPS = ["Group.Read.All", "GroupMember.Read.All", "Directory.Read.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"];
+
+export function allowsGraph(kind: "users" | "groups" | "any", scopes: string[]): boolean {
+  const held = new Set(graphPermissions(scopes));
+  const needed = kind === "users" ? READS_USERS : kind === "groups" ? READS_GROUPS : [...READS_USERS, ...READS_GROUPS];
+  return needed.some((p) => held.has(p));
+}

@@ -1,0 +1,116 @@
+// Everything the emulator remembers between requests, in this isolate's memory. `resetAll`
+// returns to the demo world, which is what tests and `npm start` users expect after a run.
+import { directory, loadDemoDirectory } from "./directory.ts";
+import { randomToken } from "./util.ts";
+
+/** An authorization code and everything the token request must match. */
+export interface AuthorizationGrant {
+  provider: "microsoft" | "google";
+  clientId: string;
+  redirectUri: string;
+  codeChallenge: string;
+  nonce: string | undefined;
+  scope: string[];
+  /** Microsoft: the user's object id; Google: the account's sub. */
+  subject: string;
+  /** Microsoft only: the tenant the tokens are issued for. */
+  tenantId: string;
+  expiresAt: number;
+  redeemed: boolean;
+}
+
+export interface AccessGrant {
+  tenantId: string;
+  oid: string;
+  clientId: string;
+  scope: string[];
+  expiresAt: number;
+}
+
+export interface RefreshGrant {
+  tenantId: string;
+  oid: string;
+  clientId: string;
+  scope: string[];
+  /** Set once the token has been exchanged (rotation) or revoked by the admin API. */
+  state: "active" | "rotated" | "revoked";
+}
+
+export interface Fault {
+  endpoint: string;
+  status?: number;
+  retryAfter?: number;
+  delayMs?: number;
+  times: number;
+  /** Matching requests to let through before this fault fires (a failure mid-paging). */
+  afterRequests: number;
+  body?: unknown;
+  networkError?: boolean;
+}
+
+export type TamperKind = "aud" | "iss" | "tid" | "expired" | "nonce" | "signature";
+export const TAMPER_KINDS: TamperKind[] = ["aud", "iss", "tid", "expired", "nonce", "signature"];
+
+export const state = {
+  codes: new Map<string, AuthorizationGrant>(),
+  accessTokens: new Map<string, AccessGrant>(),
+  refreshTokens: new Map<string, RefreshGrant>(),
+  faults: [] as Fault[],
+  tamper: undefined as TamperKind | undefined,
+  requests: new Map<string, number>(),
+  /** Delta tokens carry this; changing it makes every outstanding token answer 410. */
+  deltaGeneration: "", // set by resetAll: random values cannot be made at module load in Workers
+};
+
+export function resetAll(): void {
+  loadDemoDirectory();
+  state.codes.clear();
+  state.accessTokens.clear();
+  state.refreshTokens.clear();
+  state.faults = [];
+  state.tamper = undefined;
+  state.requests.clear();
+  state.deltaGeneration = randomToken(8);
+}
+
+export function ensureLoaded(): void {
+  if (directory.tenants.size === 0) resetAll();
+}
+
+export function countRequest(endpoint: string): void {
+  state.requests.set(endpoint, (state.requests.get(endpoint) ?? 0) + 1);
+}
+
+/** Takes the fault that applies to this request, if any, consuming one of its `times`. */
+export function takeFault(endpoint: string): Fault | undefined {
+  for (const fault of state.faults) {
+    if (fault.endpoint !== endpoint) continue;
+    if (fault.afterRequests > 0) {
+      fault.afterRequests--;
+      return undefined;
+    }
+    fault.times--;
+    state.faults = state.faults.filter((f) => f.times > 0);
+    return fault;
+  }
+  return undefined;
+}
+
+/** Consumes the pending ID-token tamper, if any: it applies to exactly one token. */
+export function takeTamper(): TamperKind | undefined {
+  const kind = state.tamper;
+  state.tamper = undefined;
+  return kind;
+}
+
+export function issueAccessToken(grant: Omit<AccessGrant, "expiresAt">): string {
+  const token = randomToken();
+  state.accessTokens.set(token, { ...grant, expiresAt: Date.now() + 3600_000 });
+  return token;
+}
+
+export function issueRefreshToken(grant: Omit<RefreshGrant, "state">): string {
+  const token = randomToken(48);
+  state.refreshTokens.set(token, { ...grant, state: "active" });
+  return token;
+}
