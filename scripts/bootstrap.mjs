@@ -32,7 +32,13 @@ const stale = dependenciesAreStale();
 if (stale) {
   console.log(`bootstrap: ${stale}, running npm ci…`);
   const started = Date.now();
-  const install = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: root, env, stdio: "inherit" });
+  // --loglevel=error: npm ci itself runs on the machine's Node 20, so every package that needs
+  // Node 22+ (wrangler, vitest…) would print an "Unsupported engine" warning. They run on 24.
+  const install = spawnSync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], {
+    cwd: root,
+    env,
+    stdio: "inherit",
+  });
   if (install.error) {
     console.error(`bootstrap: could not run npm: ${install.error.message}`);
     process.exit(1);

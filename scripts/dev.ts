@@ -56,7 +56,12 @@ function ensureLocalSecrets(): void {
 
 function banner(appUrl: string, emulatorUrl: string): string {
   const bold = (text: string): string => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[22m` : text);
-  const groupName = (id: string): string => GROUPS.find((group) => group.id === id)?.displayName ?? id;
+  const groupName = (id: string): string => {
+    const group = GROUPS.find((candidate) => candidate.id === id);
+    if (!group) return id;
+    const parents = group.memberOf.map(groupName);
+    return parents.length ? `${group.displayName} (in ${parents.join(", ")})` : group.displayName;
+  };
   const org = (key: keyof typeof DEMO_ORGS): string => {
     const { name, plan } = DEMO_ORGS[key];
     return `${name} (${plan[0]?.toUpperCase()}${plan.slice(1)})`;
