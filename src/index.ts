@@ -1,4 +1,4 @@
-import { buildApp } from "./app.ts";
+import { buildApp } from "./app.tsx";
 import type { Env } from "./env.ts";
 
 const app = buildApp();

@@ -1,0 +1,116 @@
+// Managing the people of an organization: invitations, roles, deactivation. Each action checks
+// who may do it here, on the server; last-Owner protection is enforced in the SQL itself.
+import { insertAuditEvent } from "../db/audit.ts";
+import type { Db } from "../db/client.ts";
+import { insertInvitation, revokeInvitation } from "../db/invitations.ts";
+import { deactivateMember, findMember, listMembers, reactivateMember, updateMemberRole } from "../db/members.ts";
+import type { Role } from "../db/schema.ts";
+import { deleteMemberSessions } from "../db/sessions.ts";
+import { AppError } from "../lib/errors.ts";
+import { canManageMember } from "./access.ts";
+import type { Viewer } from "./session.ts";
+
+const INVITATION_LIFETIME_MS = 14 * 24 * 60 * 60 * 1000;
+
+const lastOwner = () =>
+  new AppError("last_owner", "This is the organization's last active Owner. Make someone else an Owner first.");
+const notYours = () =>
+  new AppError("forbidden", "Your role doesn't allow changing this person. Only Owners can manage Owners.");
+
+async function memberOfViewersOrganization(db: Db, viewer: Viewer, userId: string) {
+  // Always scoped to the viewer's organization: a user id from another organization is not found.
+  const member = await findMember(db, viewer.organizationId, userId);
+  if (!member) throw new AppError("not_found", "That person is not a member of this organization.");
+  return member;
+}
+
+export async function inviteMember(db: Db, viewer: Viewer, email: string, role: Role, now: number) {
+  if (!canManageMember(viewer, "member", role)) throw notYours();
+  const members = await listMembers(db, viewer.organizationId);
+  if (members.some((m) => m.email === email)) {
+    throw new AppError("conflict", `${email} is already a member of ${viewer.organizationName}.`);
+  }
+  const [inserted] = await insertInvitation(db, {
+    id: crypto.randomUUID(),
+    organizationId: viewer.organizationId,
+    email,
+    role,
+    invitedBy: viewer.userId,
+    now,
+    expiresAt: now + INVITATION_LIFETIME_MS,
+  });
+  if (!inserted) throw new AppError("conflict", `${email} already has an open invitation.`);
+  await insertAuditEvent(db, {
+    organizationId: viewer.organizationId,
+    actorUserId: viewer.userId,
+    action: "member.invited",
+    details: { email, role },
+    now,
+  }).run();
+}
+
+export async function revokeMemberInvitation(db: Db, viewer: Viewer, invitationId: string, now: number) {
+  const [revoked] = await revokeInvitation(db, viewer.organizationId, invitationId, now);
+  if (!revoked) throw new AppError("not_found", "That invitation is no longer open.");
+  await insertAuditEvent(db, {
+    organizationId: viewer.organizationId,
+    actorUserId: viewer.userId,
+    action: "invitation.revoked",
+    details: { email: revoked.email },
+    now,
+  }).run();
+}
+
+export async function changeMemberRole(db: Db, viewer: Viewer, userId: string, role: Role, now: number) {
+  const member = await memberOfViewersOrganization(db, viewer, userId);
+  if (!canManageMember(viewer, member.role, role)) throw notYours();
+  if (member.role === role) return;
+  const [changed] = await updateMemberRole(db, viewer.organizationId, userId, role);
+  if (!changed) throw lastOwner();
+  await insertAuditEvent(db, {
+    organizationId: viewer.organizationId,
+    actorUserId: viewer.userId,
+    action: "member.role_changed",
+    targetUserId: userId,
+    details: { from: member.role, to: role },
+    now,
+  }).run();
+}
+
+export async function deactivateMemberByHand(db: Db, viewer: Viewer, userId: string, now: number) {
+  if (userId === viewer.userId) throw new AppError("conflict", "You can't deactivate yourself.");
+  const member = await memberOfViewersOrganization(db, viewer, userId);
+  if (!canManageMember(viewer, member.role)) throw notYours();
+  if (member.status === "deactivated") return;
+  const [changed] = await deactivateMember(db, { organizationId: viewer.organizationId, userId, reason: "manual", now });
+  if (!changed) throw lastOwner();
+  // Their sessions end at once (the session loader also refuses deactivated members).
+  await db.batch([
+    deleteMemberSessions(db, viewer.organizationId, userId),
+    insertAuditEvent(db, {
+      organizationId: viewer.organizationId,
+      actorUserId: viewer.userId,
+      action: "member.deactivated",
+      targetUserId: userId,
+      details: { reason: "manual" },
+      now,
+    }),
+  ]);
+}
+
+export async function reactivateMemberByHand(db: Db, viewer: Viewer, userId: string, now: number) {
+  const member = await memberOfViewersOrganization(db, viewer, userId);
+  if (!canManageMember(viewer, member.role)) throw notYours();
+  if (member.status === "active") return;
+  await db.batch([
+    reactivateMember(db, viewer.organizationId, userId),
+    insertAuditEvent(db, {
+      organizationId: viewer.organizationId,
+      actorUserId: viewer.userId,
+      action: "member.reactivated",
+      targetUserId: userId,
+      details: { previousReason: member.deactivatedReason },
+      now,
+    }),
+  ]);
+}

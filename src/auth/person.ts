@@ -1,0 +1,53 @@
+// Turns validated ID token claims into a VerifiedPerson. Pure: returns a result, never throws.
+import { z } from "zod";
+import type { OAuthProvider } from "./oauth.ts";
+import type { VerifiedPerson } from "./signIn.ts";
+
+const microsoftClaims = z.object({
+  tid: z.uuid(),
+  oid: z.uuid(),
+  name: z.string().max(256).optional(),
+  preferred_username: z.string().max(320).optional(),
+  /** Optional claim: 1 for a guest (B2B) account in this tenant. */
+  acct: z.number().optional(),
+});
+
+const googleClaims = z.object({
+  sub: z.string().min(1).max(255),
+  email: z.string().max(320).optional(),
+  email_verified: z.boolean().optional(),
+  name: z.string().max(256).optional(),
+});
+
+export type PersonResult = { ok: true; value: VerifiedPerson } | { ok: false };
+
+export function personFromClaims(provider: OAuthProvider, claims: unknown): PersonResult {
+  if (provider === "microsoft") {
+    const parsed = microsoftClaims.safeParse(claims);
+    if (!parsed.success) return { ok: false };
+    const { tid, oid, name, preferred_username, acct } = parsed.data;
+    const signInName = preferred_username?.toLowerCase() ?? null;
+    return {
+      ok: true,
+      value: {
+        identity: { provider, issuerKey: tid, subject: oid },
+        displayName: name || signInName || "Microsoft user",
+        email: signInName,
+        microsoft: { tenantId: tid, isGuest: acct === 1 },
+      },
+    };
+  }
+  const parsed = googleClaims.safeParse(claims);
+  if (!parsed.success) return { ok: false };
+  const { sub, email, email_verified, name } = parsed.data;
+  // An unverified Google address is never used to match an invitation.
+  const verifiedEmail = email && email_verified === true ? email.toLowerCase() : null;
+  return {
+    ok: true,
+    value: {
+      identity: { provider, issuerKey: "google", subject: sub },
+      displayName: name || verifiedEmail || "Google user",
+      email: verifiedEmail,
+    },
+  };
+}

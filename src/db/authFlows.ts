@@ -1,0 +1,28 @@
+// Pending OAuth round trips. The row is deleted by the callback that consumes it, so a replayed
+// callback finds nothing: state is single-use by construction.
+import { and, eq, gt } from "drizzle-orm";
+import type { Db } from "./client.ts";
+import { authFlows, type AuthFlowPurpose } from "./schema.ts";
+
+export interface AuthFlowRow {
+  idHash: string;
+  purpose: AuthFlowPurpose;
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+  organizationId: string | null;
+  userId: string | null;
+  expiresAt: number;
+}
+
+export function insertAuthFlow(db: Db, flow: AuthFlowRow) {
+  return db.insert(authFlows).values(flow);
+}
+
+export async function consumeAuthFlow(db: Db, idHash: string, purpose: AuthFlowPurpose, now: number) {
+  const [row] = await db
+    .delete(authFlows)
+    .where(and(eq(authFlows.idHash, idHash), eq(authFlows.purpose, purpose), gt(authFlows.expiresAt, now)))
+    .returning();
+  return row;
+}

@@ -1,0 +1,179 @@
+// The organization's Entra connection. Token columns are token-vault ciphertext (src/lib/vault.ts)
+// and are selected only by the functions that need them.
+import { and, eq, sql } from "drizzle-orm";
+import type { Db } from "./client.ts";
+import { entraConnections, groupRoleMappings, users } from "./schema.ts";
+
+/** What the settings pages show: never a token column. */
+export async function findConnectionSummary(db: Db, organizationId: string) {
+  const [row] = await db
+    .select({
+      status: entraConnections.status,
+      tenantId: entraConnections.tenantId,
+      tenantName: entraConnections.tenantName,
+      defaultDomain: entraConnections.defaultDomain,
+      verifiedDomains: entraConnections.verifiedDomains,
+      connectedAt: entraConnections.connectedAt,
+      connectedByName: users.displayName,
+      failureReason: entraConnections.failureReason,
+      autoProvision: entraConnections.autoProvision,
+      autoDeprovision: entraConnections.autoDeprovision,
+      groupRoleMapping: entraConnections.groupRoleMapping,
+      defaultRole: entraConnections.defaultRole,
+    })
+    .from(entraConnections)
+    .leftJoin(users, eq(users.id, entraConnections.connectedBy))
+    .where(eq(entraConnections.organizationId, organizationId))
+    .limit(1);
+  return row;
+}
+
+export type ConnectionSummary = NonNullable<Awaited<ReturnType<typeof findConnectionSummary>>>;
+
+export type EntraFeature = "autoProvision" | "autoDeprovision" | "groupRoleMapping";
+
+/** Which organization (if any) has this tenant connected. */
+export async function findOrganizationOfTenant(db: Db, tenantId: string) {
+  const [row] = await db
+    .select({ organizationId: entraConnections.organizationId })
+    .from(entraConnections)
+    .where(eq(entraConnections.tenantId, tenantId))
+    .limit(1);
+  return row?.organizationId;
+}
+
+export interface ConnectedValues {
+  organizationId: string;
+  tenantId: string;
+  tenantName: string | null;
+  verifiedDomains: string[] | null;
+  defaultDomain: string | null;
+  connectedBy: string;
+  refreshTokenEnc: string;
+  accessTokenEnc: string;
+  accessTokenExpiresAt: number;
+  now: number;
+}
+
+/** A fresh connection: tokens stored, every feature off, delta state cleared. */
+export function saveConnected(db: Db, v: ConnectedValues) {
+  const values = {
+    status: "connected" as const,
+    tenantId: v.tenantId,
+    tenantName: v.tenantName,
+    verifiedDomains: v.verifiedDomains,
+    defaultDomain: v.defaultDomain,
+    connectedBy: v.connectedBy,
+    connectedAt: v.now,
+    failureReason: null,
+    refreshTokenEnc: v.refreshTokenEnc,
+    accessTokenEnc: v.accessTokenEnc,
+    accessTokenExpiresAt: v.accessTokenExpiresAt,
+    deltaLinkEnc: null,
+    autoProvision: false,
+    autoDeprovision: false,
+    groupRoleMapping: false,
+    updatedAt: v.now,
+  };
+  return db
+    .insert(entraConnections)
+    .values({ organizationId: v.organizationId, ...values })
+    .onConflictDoUpdate({ target: entraConnections.organizationId, set: values });
+}
+
+/** Records a failed attempt, without touching a connection that is already working. */
+export function saveFailedAttempt(db: Db, organizationId: string, reason: string, now: number) {
+  return db
+    .insert(entraConnections)
+    .values({ organizationId, status: "failed", failureReason: reason, updatedAt: now })
+    .onConflictDoUpdate({
+      target: entraConnections.organizationId,
+      set: { status: "failed", failureReason: reason, updatedAt: now },
+      setWhere: sql`${entraConnections.status} != 'connected'`,
+    });
+}
+
+export function saveFeatureToggle(db: Db, organizationId: string, feature: EntraFeature, enabled: boolean, now: number) {
+  return db
+    .update(entraConnections)
+    .set({ [feature]: enabled, updatedAt: now })
+    .where(and(eq(entraConnections.organizationId, organizationId), eq(entraConnections.status, "connected")))
+    .returning({ organizationId: entraConnections.organizationId });
+}
+
+export function saveTenantDetails(
+  db: Db,
+  organizationId: string,
+  details: { tenantName: string; verifiedDomains: string[]; defaultDomain: string },
+  now: number,
+) {
+  return db
+    .update(entraConnections)
+    .set({ ...details, updatedAt: now })
+    .where(eq(entraConnections.organizationId, organizationId));
+}
+
+/** Removes the connection: tokens, tenant, domains, delta state and mappings all go. */
+export function deleteConnection(db: Db, organizationId: string) {
+  return [
+    db.delete(entraConnections).where(eq(entraConnections.organizationId, organizationId)),
+    db.delete(groupRoleMappings).where(eq(groupRoleMappings.organizationId, organizationId)),
+  ] as const;
+}
+
+/** The sealed tokens, for the token service only. */
+export async function findConnectionTokens(db: Db, organizationId: string) {
+  const [row] = await db
+    .select({
+      status: entraConnections.status,
+      tenantId: entraConnections.tenantId,
+      refreshTokenEnc: entraConnections.refreshTokenEnc,
+      accessTokenEnc: entraConnections.accessTokenEnc,
+      accessTokenExpiresAt: entraConnections.accessTokenExpiresAt,
+    })
+    .from(entraConnections)
+    .where(eq(entraConnections.organizationId, organizationId))
+    .limit(1);
+  return row;
+}
+
+/**
+ * Stores a refreshed access token and the rotated refresh token in one write, only if the refresh
+ * token is still the one we used (a concurrent refresh wins; we then read its result).
+ */
+export function saveRefreshedTokens(
+  db: Db,
+  organizationId: string,
+  tokens: { previousRefreshTokenEnc: string; refreshTokenEnc: string; accessTokenEnc: string; accessTokenExpiresAt: number; now: number },
+) {
+  return db
+    .update(entraConnections)
+    .set({
+      refreshTokenEnc: tokens.refreshTokenEnc,
+      accessTokenEnc: tokens.accessTokenEnc,
+      accessTokenExpiresAt: tokens.accessTokenExpiresAt,
+      updatedAt: tokens.now,
+    })
+    .where(
+      and(
+        eq(entraConnections.organizationId, organizationId),
+        eq(entraConnections.refreshTokenEnc, tokens.previousRefreshTokenEnc),
+      ),
+    )
+    .returning({ organizationId: entraConnections.organizationId });
+}
+
+/** The grant is gone: features stop until an admin connects again. Tokens are dropped. */
+export function saveNeedsReconnect(db: Db, organizationId: string, reason: string, now: number) {
+  return db
+    .update(entraConnections)
+    .set({
+      status: "needs_reconnect",
+      failureReason: reason,
+      refreshTokenEnc: null,
+      accessTokenEnc: null,
+      accessTokenExpiresAt: null,
+      updatedAt: now,
+    })
+    .where(eq(entraConnections.organizationId, organizationId));
+}

@@ -1,0 +1,69 @@
+import { and, asc, eq, gt, isNull } from "drizzle-orm";
+import type { Db } from "./client.ts";
+import { entraConnections, invitations, organizations, type Role } from "./schema.ts";
+
+const isOpen = (now: number) =>
+  and(isNull(invitations.acceptedAt), isNull(invitations.revokedAt), gt(invitations.expiresAt, now));
+
+/** Open invitations for an address, with what is needed to decide whether a Microsoft email is trusted. */
+export function findOpenInvitationsForEmail(db: Db, email: string, now: number) {
+  return db
+    .select({
+      id: invitations.id,
+      organizationId: invitations.organizationId,
+      organizationName: organizations.name,
+      role: invitations.role,
+      connectedTenantId: entraConnections.tenantId,
+      verifiedDomains: entraConnections.verifiedDomains,
+    })
+    .from(invitations)
+    .innerJoin(organizations, eq(organizations.id, invitations.organizationId))
+    .leftJoin(entraConnections, eq(entraConnections.organizationId, invitations.organizationId))
+    .where(and(eq(invitations.email, email), isOpen(now)));
+}
+
+export type OpenInvitation = Awaited<ReturnType<typeof findOpenInvitationsForEmail>>[number];
+
+export function listOpenInvitations(db: Db, organizationId: string, now: number) {
+  return db
+    .select({ id: invitations.id, email: invitations.email, role: invitations.role, createdAt: invitations.createdAt })
+    .from(invitations)
+    .where(and(eq(invitations.organizationId, organizationId), isOpen(now)))
+    .orderBy(asc(invitations.email));
+}
+
+export type InvitationRow = Awaited<ReturnType<typeof listOpenInvitations>>[number];
+
+export function insertInvitation(
+  db: Db,
+  invitation: { id: string; organizationId: string; email: string; role: Role; invitedBy: string; now: number; expiresAt: number },
+) {
+  return db
+    .insert(invitations)
+    .values({
+      id: invitation.id,
+      organizationId: invitation.organizationId,
+      email: invitation.email,
+      role: invitation.role,
+      invitedBy: invitation.invitedBy,
+      createdAt: invitation.now,
+      expiresAt: invitation.expiresAt,
+    })
+    .onConflictDoNothing()
+    .returning({ id: invitations.id });
+}
+
+export function acceptInvitation(db: Db, id: string, now: number) {
+  return db
+    .update(invitations)
+    .set({ acceptedAt: now })
+    .where(and(eq(invitations.id, id), isNull(invitations.acceptedAt), isNull(invitations.revokedAt)));
+}
+
+export function revokeInvitation(db: Db, organizationId: string, id: string, now: number) {
+  return db
+    .update(invitations)
+    .set({ revokedAt: now })
+    .where(and(eq(invitations.id, id), eq(invitations.organizationId, organizationId), isOpen(now)))
+    .returning({ id: invitations.id, email: invitations.email });
+}

@@ -1,0 +1,138 @@
+// Users as members of an organization. Every write that could remove the last active Owner is
+// guarded inside the SQL statement itself, so two concurrent requests cannot both pass a check.
+import { and, asc, eq, sql } from "drizzle-orm";
+import type { Db } from "./client.ts";
+import { memberships, organizations, users, type Role } from "./schema.ts";
+
+export type DeactivationReason = "manual" | "directory_sync";
+
+export function listMembers(db: Db, organizationId: string) {
+  return db
+    .select({
+      userId: users.id,
+      displayName: users.displayName,
+      email: users.email,
+      lastSignInAt: users.lastSignInAt,
+      role: memberships.role,
+      status: memberships.status,
+      deactivatedReason: memberships.deactivatedReason,
+      deactivatedAt: memberships.deactivatedAt,
+    })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(eq(memberships.organizationId, organizationId))
+    .orderBy(asc(users.displayName));
+}
+
+export type MemberRow = Awaited<ReturnType<typeof listMembers>>[number];
+
+export async function findMember(db: Db, organizationId: string, userId: string) {
+  const [row] = await db
+    .select({
+      userId: users.id,
+      displayName: users.displayName,
+      email: users.email,
+      role: memberships.role,
+      status: memberships.status,
+      deactivatedReason: memberships.deactivatedReason,
+    })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(and(eq(memberships.organizationId, organizationId), eq(memberships.userId, userId)))
+    .limit(1);
+  return row;
+}
+
+/** True when someone other than `userId` is an active Owner of the organization. */
+function anotherActiveOwner(organizationId: string, userId: string) {
+  return sql`exists (select 1 from ${memberships} other
+    where other.organization_id = ${organizationId} and other.user_id != ${userId}
+      and other.role = 'owner' and other.status = 'active')`;
+}
+
+/** Changes a role unless that would leave the organization without an active Owner. */
+export function updateMemberRole(db: Db, organizationId: string, userId: string, role: Role) {
+  const keepsAnOwner = role === "owner" ? sql`1` : sql`(${memberships.role} != 'owner' or ${anotherActiveOwner(organizationId, userId)})`;
+  return db
+    .update(memberships)
+    .set({ role })
+    .where(and(eq(memberships.organizationId, organizationId), eq(memberships.userId, userId), keepsAnOwner))
+    .returning({ userId: memberships.userId });
+}
+
+/** Deactivates an active member unless they are the last active Owner. */
+export function deactivateMember(
+  db: Db,
+  change: { organizationId: string; userId: string; reason: DeactivationReason; now: number; runId?: string },
+) {
+  return db
+    .update(memberships)
+    .set({
+      status: "deactivated",
+      deactivatedReason: change.reason,
+      deactivatedAt: change.now,
+      deactivatedByRun: change.runId ?? null,
+    })
+    .where(
+      and(
+        eq(memberships.organizationId, change.organizationId),
+        eq(memberships.userId, change.userId),
+        eq(memberships.status, "active"),
+        sql`(${memberships.role} != 'owner' or ${anotherActiveOwner(change.organizationId, change.userId)})`,
+      ),
+    )
+    .returning({ userId: memberships.userId });
+}
+
+export function reactivateMember(db: Db, organizationId: string, userId: string) {
+  return db
+    .update(memberships)
+    .set({ status: "active", deactivatedReason: null, deactivatedAt: null, deactivatedByRun: null })
+    .where(
+      and(
+        eq(memberships.organizationId, organizationId),
+        eq(memberships.userId, userId),
+        eq(memberships.status, "deactivated"),
+      ),
+    )
+    .returning({ userId: memberships.userId });
+}
+
+export function insertMembership(
+  db: Db,
+  member: { organizationId: string; userId: string; role: Role; now: number },
+) {
+  return db
+    .insert(memberships)
+    .values({
+      organizationId: member.organizationId,
+      userId: member.userId,
+      role: member.role,
+      status: "active",
+      createdAt: member.now,
+    })
+    .onConflictDoNothing();
+}
+
+/** The organizations a user may switch to (active memberships only). */
+export function listActiveOrganizationsOfUser(db: Db, userId: string) {
+  return db
+    .select({ id: organizations.id, name: organizations.name, role: memberships.role })
+    .from(memberships)
+    .innerJoin(organizations, eq(organizations.id, memberships.organizationId))
+    .where(and(eq(memberships.userId, userId), eq(memberships.status, "active")))
+    .orderBy(asc(organizations.name));
+}
+
+export function insertUser(db: Db, user: { id: string; email: string | null; displayName: string; now: number }) {
+  return db.insert(users).values({
+    id: user.id,
+    email: user.email,
+    displayName: user.displayName,
+    createdAt: user.now,
+  });
+}
+
+export function markSignedIn(db: Db, userId: string, now: number) {
+  return db.update(users).set({ lastSignInAt: now }).where(eq(users.id, userId));
+}

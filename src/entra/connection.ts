@@ -1,0 +1,172 @@
+// Connecting, configuring and disconnecting an organization's Entra ID tenant.
+import { OAuthFlowError, completeAuthorization } from "../auth/oauth.ts";
+import type { Viewer } from "../auth/session.ts";
+import { insertAuditEvent } from "../db/audit.ts";
+import type { AuthFlowRow } from "../db/authFlows.ts";
+import type { Db } from "../db/client.ts";
+import {
+  deleteConnection,
+  findConnectionSummary,
+  findOrganizationOfTenant,
+  saveConnected,
+  saveFailedAttempt,
+  saveFeatureToggle,
+  saveTenantDetails,
+  type EntraFeature,
+} from "../db/connections.ts";
+import type { Config } from "../lib/config.ts";
+import { AppError } from "../lib/errors.ts";
+import type { ConnectionFailure } from "./connectionErrors.ts";
+import { fetchTenantDetails } from "./organization.ts";
+import { ConnectionTokenError, graphAccessToken, sealTokens } from "./tokens.ts";
+
+export type ConnectOutcome = { ok: true } | { ok: false; failure: ConnectionFailure };
+
+/** Where Microsoft sends the admin back after consent. */
+export function connectRedirectUri(config: Config): string {
+  return `${config.APP_ORIGIN}/settings/integrations/entra/callback`;
+}
+
+export async function completeEntraConnection(
+  db: Db,
+  config: Config,
+  viewer: Viewer,
+  callbackUrl: URL,
+  flow: AuthFlowRow,
+  now: number,
+): Promise<ConnectOutcome> {
+  // The round trip must have been started by this person for this organization.
+  if (flow.organizationId !== viewer.organizationId || flow.userId !== viewer.userId) {
+    return { ok: false, failure: "state_mismatch" };
+  }
+  let completed;
+  try {
+    completed = await completeAuthorization("microsoft", config, callbackUrl, {
+      ...flow,
+      redirectUri: connectRedirectUri(config),
+    });
+  } catch (error) {
+    if (!(error instanceof OAuthFlowError)) throw error;
+    const failure = failureOf(error);
+    // A cancelled consent is remembered as "failed" (the article's troubleshooting case);
+    // everything else only reports, storing nothing.
+    const audit = insertAuditEvent(db, {
+      organizationId: viewer.organizationId,
+      actorUserId: viewer.userId,
+      action: "entra.connection_failed",
+      details: { reason: failure, providerError: error.providerError ?? null },
+      now,
+    });
+    if (failure === "cancelled") await db.batch([saveFailedAttempt(db, viewer.organizationId, failure, now), audit]);
+    else await audit.run();
+    return { ok: false, failure };
+  }
+
+  const tenantId = String(completed.claims.tid);
+  const owner = await findOrganizationOfTenant(db, tenantId);
+  if (owner && owner !== viewer.organizationId) return { ok: false, failure: "tenant_taken" };
+  const { access_token: accessToken, refresh_token: refreshToken, expires_in: expiresIn } = completed.tokens;
+  if (!refreshToken) return { ok: false, failure: "invalid_response" };
+
+  const details = await fetchTenantDetails(config.GRAPH_BASE_URL, accessToken);
+  const sealed = await sealTokens(
+    config,
+    viewer.organizationId,
+    tenantId,
+    { accessToken, refreshToken, expiresInSeconds: typeof expiresIn === "number" ? expiresIn : 3600 },
+    now,
+  );
+  try {
+    await db.batch([
+      saveConnected(db, {
+        organizationId: viewer.organizationId,
+        tenantId,
+        tenantName: details?.tenantName ?? null,
+        verifiedDomains: details?.verifiedDomains ?? null,
+        defaultDomain: details?.defaultDomain ?? null,
+        connectedBy: viewer.userId,
+        ...sealed,
+        now,
+      }),
+      insertAuditEvent(db, {
+        organizationId: viewer.organizationId,
+        actorUserId: viewer.userId,
+        action: "entra.connected",
+        details: { tenantId, tenantName: details?.tenantName ?? null, domain: details?.defaultDomain ?? null },
+        now,
+      }),
+    ]);
+  } catch (error) {
+    // Another organization connected the same tenant at the same moment (UNIQUE tenant_id).
+    if (String(error).includes("UNIQUE")) return { ok: false, failure: "tenant_taken" };
+    throw error;
+  }
+  return { ok: true };
+}
+
+function failureOf(error: OAuthFlowError): ConnectionFailure {
+  switch (error.kind) {
+    case "consent_required":
+      return "admin_consent_required";
+    case "cancelled":
+      return "cancelled";
+    case "state_mismatch":
+      return "state_mismatch";
+    case "code_rejected":
+      return "code_rejected";
+    case "provider_unavailable":
+      return "provider_unavailable";
+    case "invalid_id_token":
+      return "invalid_response";
+    default:
+      return "provider_error";
+  }
+}
+
+/**
+ * The article's "Tenant name or domain not showing → refresh the page": a page load retries
+ * reading the tenant's details when a connection lacks them.
+ */
+export async function refreshMissingTenantDetails(db: Db, config: Config, organizationId: string, now: number) {
+  try {
+    const { accessToken } = await graphAccessToken(db, config, organizationId, { now });
+    const details = await fetchTenantDetails(config.GRAPH_BASE_URL, accessToken);
+    if (details) await saveTenantDetails(db, organizationId, details, now).run();
+  } catch (error) {
+    if (!(error instanceof ConnectionTokenError)) throw error;
+  }
+  return findConnectionSummary(db, organizationId);
+}
+
+export const FEATURE_LABELS: Record<EntraFeature, string> = {
+  autoProvision: "Auto-provision users",
+  autoDeprovision: "Auto-deprovision sync",
+  groupRoleMapping: "Group → Role mapping",
+};
+
+export async function setEntraFeature(db: Db, viewer: Viewer, feature: EntraFeature, enabled: boolean, now: number) {
+  const [changed] = await saveFeatureToggle(db, viewer.organizationId, feature, enabled, now);
+  if (!changed) throw new AppError("conflict", "Connect Entra ID before changing its settings.");
+  await insertAuditEvent(db, {
+    organizationId: viewer.organizationId,
+    actorUserId: viewer.userId,
+    action: "entra.setting_changed",
+    details: { setting: FEATURE_LABELS[feature], enabled },
+    now,
+  }).run();
+}
+
+export async function disconnectEntra(db: Db, viewer: Viewer, now: number) {
+  const existing = await findConnectionSummary(db, viewer.organizationId);
+  if (!existing) throw new AppError("conflict", "Microsoft Entra ID is not connected.");
+  await db.batch([
+    ...deleteConnection(db, viewer.organizationId),
+    insertAuditEvent(db, {
+      organizationId: viewer.organizationId,
+      actorUserId: viewer.userId,
+      action: "entra.disconnected",
+      details: { tenantId: existing.tenantId, tenantName: existing.tenantName },
+      now,
+    }),
+  ]);
+}

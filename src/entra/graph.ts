@@ -1,0 +1,164 @@
+// The one Microsoft Graph client: plain fetch, every status handled explicitly, unread bodies
+// cancelled, Retry-After honoured on 429/503, exponential backoff with jitter otherwise, and
+// @odata.nextLink followed only on Graph's own origin so a token is never sent anywhere else.
+import { z } from "zod";
+
+export type GraphFailureKind =
+  | "unauthorized" // 401: token expired or revoked
+  | "forbidden" // 403: permission missing (consent withdrawn)
+  | "not_found" // 404
+  | "sync_state_gone" // 410 / syncStateNotFound: the delta link expired
+  | "throttled" // 429/503 still after every retry
+  | "unavailable" // network failure, timeout or 5xx after every retry
+  | "bad_response"; // a reply of the wrong shape
+
+export class GraphError extends Error {
+  readonly kind: GraphFailureKind;
+  readonly status: number | null;
+  /** Graph's error code, e.g. "Authorization_RequestDenied" (never a token). */
+  readonly graphCode: string | null;
+
+  constructor(kind: GraphFailureKind, detail: { status?: number | null; graphCode?: string | null; cause?: unknown } = {}) {
+    super(`graph request failed: ${kind}${detail.status ? ` (HTTP ${detail.status})` : ""}${detail.graphCode ? ` ${detail.graphCode}` : ""}`, {
+      cause: detail.cause,
+    });
+    this.name = "GraphError";
+    this.kind = kind;
+    this.status = detail.status ?? null;
+    this.graphCode = detail.graphCode ?? null;
+  }
+}
+
+export interface GraphClientOptions {
+  baseUrl: string;
+  accessToken: string;
+  /** Background work (nightly sync) asks Graph to throttle it before interactive traffic. */
+  lowPriority?: boolean;
+  /** Attempts per request, including the first. */
+  maxAttempts?: number;
+  /** Longest single wait we accept (Retry-After beyond it fails the request). */
+  maxWaitMs?: number;
+  /** Counts requests actually sent (retries included), for run records and the benchmark. */
+  counter?: { requests: number };
+  /** Injectable for tests of timing behaviour; defaults to a real timer. */
+  sleep?: (ms: number) => Promise<void>;
+  timeoutMs?: number;
+}
+
+const DEFAULTS = { maxAttempts: 4, maxWaitMs: 30_000, timeoutMs: 20_000 };
+const graphErrorBody = z.object({ error: z.object({ code: z.string().optional() }).optional() });
+
+export function createGraphClient(options: GraphClientOptions) {
+  const base = new URL(options.baseUrl);
+  const maxAttempts = options.maxAttempts ?? DEFAULTS.maxAttempts;
+  const maxWaitMs = options.maxWaitMs ?? DEFAULTS.maxWaitMs;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+
+  function resolve(pathOrUrl: string): URL {
+    const url = new URL(pathOrUrl, base);
+    if (url.origin !== base.origin) throw new GraphError("bad_response", { graphCode: "foreign_next_link" });
+    return url;
+  }
+
+  /** GET a Graph resource and validate its shape; retries transient failures. */
+  async function get<T>(pathOrUrl: string, schema: z.ZodType<T>, headers: Record<string, string> = {}): Promise<T> {
+    const url = resolve(pathOrUrl);
+    for (let attempt = 1; ; attempt++) {
+      let response: Response;
+      try {
+        if (options.counter) options.counter.requests++;
+        response = await fetch(url, {
+          headers: {
+            authorization: `Bearer ${options.accessToken}`,
+            accept: "application/json",
+            ...(options.lowPriority ? { "x-ms-throttle-priority": "low" } : {}),
+            ...headers,
+          },
+          signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULTS.timeoutMs),
+        });
+      } catch (error) {
+        if (attempt >= maxAttempts) throw new GraphError("unavailable", { cause: error });
+        await sleep(backoff(attempt));
+        continue;
+      }
+
+      if (response.ok) {
+        let body: unknown;
+        try {
+          body = await response.json();
+        } catch (error) {
+          throw new GraphError("bad_response", { status: response.status, cause: error });
+        }
+        const parsed = schema.safeParse(body);
+        if (!parsed.success) throw new GraphError("bad_response", { status: response.status, cause: parsed.error });
+        return parsed.data;
+      }
+
+      const graphCode = await readGraphCode(response);
+      const status = response.status;
+      if (status === 429 || status === 503 || status === 500 || status === 502 || status === 504) {
+        const wait = retryAfterMs(response) ?? backoff(attempt);
+        if (attempt >= maxAttempts || wait > maxWaitMs) {
+          throw new GraphError(status === 429 || status === 503 ? "throttled" : "unavailable", { status, graphCode });
+        }
+        await sleep(wait);
+        continue;
+      }
+      if (status === 401) throw new GraphError("unauthorized", { status, graphCode });
+      if (status === 403) throw new GraphError("forbidden", { status, graphCode });
+      if (status === 404) throw new GraphError("not_found", { status, graphCode });
+      if (status === 410 || graphCode === "syncStateNotFound" || graphCode === "resyncRequired") {
+        throw new GraphError("sync_state_gone", { status, graphCode });
+      }
+      throw new GraphError("bad_response", { status, graphCode });
+    }
+  }
+
+  /** Every page of a collection, following @odata.nextLink; yields each page's values. */
+  async function* pages<T>(
+    pathOrUrl: string,
+    itemSchema: z.ZodType<T>,
+    headers: Record<string, string> = {},
+  ): AsyncGenerator<{ values: T[]; deltaLink: string | null }> {
+    const pageSchema = z.object({
+      value: z.array(itemSchema),
+      "@odata.nextLink": z.string().optional(),
+      "@odata.deltaLink": z.string().optional(),
+    });
+    let next: string | undefined = pathOrUrl;
+    while (next) {
+      const page: z.infer<typeof pageSchema> = await get(next, pageSchema, headers);
+      next = page["@odata.nextLink"];
+      yield { values: page.value, deltaLink: page["@odata.deltaLink"] ?? null };
+    }
+  }
+
+  return { get, pages, resolve };
+}
+
+export type GraphClient = ReturnType<typeof createGraphClient>;
+
+async function readGraphCode(response: Response): Promise<string | null> {
+  try {
+    const parsed = graphErrorBody.safeParse(await response.json());
+    return parsed.success ? (parsed.data.error?.code ?? null) : null;
+  } catch {
+    await response.body?.cancel().catch(() => undefined);
+    return null;
+  }
+}
+
+function retryAfterMs(response: Response): number | null {
+  const header = response.headers.get("retry-after");
+  if (!header) return null;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
+}
+
+/** Exponential backoff with full jitter: 0.5 s, 1 s, 2 s … capped at 8 s. */
+function backoff(attempt: number): number {
+  const ceiling = Math.min(8_000, 500 * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+}

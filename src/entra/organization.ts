@@ -1,0 +1,40 @@
+// Reads the tenant's display name and verified domains (GET /organization).
+import { z } from "zod";
+import { GraphError, createGraphClient } from "./graph.ts";
+
+const organizationReply = z.object({
+  value: z
+    .array(
+      z.object({
+        id: z.string(),
+        displayName: z.string().max(256),
+        verifiedDomains: z.array(
+          z.object({ name: z.string().max(255), isDefault: z.boolean().optional(), isInitial: z.boolean().optional() }),
+        ),
+      }),
+    )
+    .min(1),
+});
+
+export interface TenantDetails {
+  tenantName: string;
+  verifiedDomains: string[];
+  /** "The verified domain" shown on the page: the tenant's default domain. */
+  defaultDomain: string;
+}
+
+/** The tenant's details, or null when Graph can't give them (the page then shows the article's advice). */
+export async function fetchTenantDetails(graphBaseUrl: string, accessToken: string): Promise<TenantDetails | null> {
+  const graph = createGraphClient({ baseUrl: graphBaseUrl, accessToken, maxAttempts: 2, maxWaitMs: 2_000 });
+  try {
+    const reply = await graph.get("/v1.0/organization?$select=id,displayName,verifiedDomains", organizationReply);
+    const organization = reply.value[0]!;
+    const domains = organization.verifiedDomains.map((d) => d.name.toLowerCase());
+    const defaultDomain = organization.verifiedDomains.find((d) => d.isDefault)?.name.toLowerCase() ?? domains[0];
+    if (!defaultDomain) return null;
+    return { tenantName: organization.displayName, verifiedDomains: domains, defaultDomain };
+  } catch (error) {
+    if (error instanceof GraphError) return null;
+    throw error;
+  }
+}

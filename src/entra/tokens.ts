@@ -1,0 +1,104 @@
+// Delegated Graph tokens of an organization's Entra connection. The access token is cached
+// encrypted with its expiry and refreshed only when due; a rotated refresh token is stored in the
+// same write as the new access token. A grant that is gone sets "needs reconnect".
+import { OAuthFlowError, redeemRefreshToken } from "../auth/oauth.ts";
+import type { Db } from "../db/client.ts";
+import { findConnectionTokens, saveNeedsReconnect, saveRefreshedTokens } from "../db/connections.ts";
+import type { Config } from "../lib/config.ts";
+import { createTokenVault, type VaultContext, type VaultField } from "../lib/vault.ts";
+
+/** Refresh this long before expiry, so a token never expires in the middle of a Graph call. */
+const EXPIRY_MARGIN_MS = 5 * 60 * 1000;
+
+export type TokenFailureKind = "not_connected" | "needs_reconnect" | "unreadable" | "provider_unavailable";
+
+export class ConnectionTokenError extends Error {
+  readonly kind: TokenFailureKind;
+  constructor(kind: TokenFailureKind, options?: { cause?: unknown }) {
+    super(`entra connection token unavailable: ${kind}`, options);
+    this.name = "ConnectionTokenError";
+    this.kind = kind;
+  }
+}
+
+export interface IssuedTokens {
+  accessToken: string;
+  refreshToken: string;
+  expiresInSeconds: number;
+}
+
+export function vaultContext(organizationId: string, tenantId: string, field: VaultField): VaultContext {
+  return { organizationId, tenantId, field };
+}
+
+/** Seals a fresh token pair for storage. */
+export async function sealTokens(config: Config, organizationId: string, tenantId: string, tokens: IssuedTokens, now: number) {
+  const vault = createTokenVault(config.TOKEN_ENCRYPTION_KEYS);
+  return {
+    accessTokenEnc: await vault.seal(tokens.accessToken, vaultContext(organizationId, tenantId, "access_token")),
+    refreshTokenEnc: await vault.seal(tokens.refreshToken, vaultContext(organizationId, tenantId, "refresh_token")),
+    accessTokenExpiresAt: now + tokens.expiresInSeconds * 1000,
+  };
+}
+
+/**
+ * A valid access token for the organization's tenant: the cached one when it is not due, else
+ * a refreshed one. `forceRefresh` after Graph answered 401 to the cached token.
+ */
+export async function graphAccessToken(
+  db: Db,
+  config: Config,
+  organizationId: string,
+  options: { forceRefresh?: boolean; now?: number } = {},
+): Promise<{ accessToken: string; tenantId: string }> {
+  const now = options.now ?? Date.now();
+  const row = await findConnectionTokens(db, organizationId);
+  if (!row || !row.tenantId) throw new ConnectionTokenError("not_connected");
+  if (row.status !== "connected" || !row.refreshTokenEnc) throw new ConnectionTokenError("needs_reconnect");
+  const tenantId = row.tenantId;
+  const vault = createTokenVault(config.TOKEN_ENCRYPTION_KEYS);
+
+  if (!options.forceRefresh && row.accessTokenEnc && (row.accessTokenExpiresAt ?? 0) - EXPIRY_MARGIN_MS > now) {
+    const cached = await vault.open(row.accessTokenEnc, vaultContext(organizationId, tenantId, "access_token"));
+    if (cached.ok) return { accessToken: cached.value, tenantId };
+  }
+
+  const refresh = await vault.open(row.refreshTokenEnc, vaultContext(organizationId, tenantId, "refresh_token"));
+  if (!refresh.ok) throw new ConnectionTokenError("unreadable");
+
+  let issued;
+  try {
+    issued = await redeemRefreshToken(config, refresh.value);
+  } catch (error) {
+    if (error instanceof OAuthFlowError && error.kind === "code_rejected") {
+      // Another request may have rotated the refresh token a moment ago: use its result if so.
+      const latest = await findConnectionTokens(db, organizationId);
+      if (latest?.refreshTokenEnc && latest.refreshTokenEnc !== row.refreshTokenEnc && latest.status === "connected") {
+        return graphAccessToken(db, config, organizationId, { now });
+      }
+      await saveNeedsReconnect(db, organizationId, "grant_revoked", now).run();
+      throw new ConnectionTokenError("needs_reconnect", { cause: error });
+    }
+    throw new ConnectionTokenError("provider_unavailable", { cause: error });
+  }
+
+  const sealed = await sealTokens(
+    config,
+    organizationId,
+    tenantId,
+    {
+      accessToken: issued.access_token,
+      // Entra rotates refresh tokens; keep the old one only if none was returned.
+      refreshToken: issued.refresh_token ?? refresh.value,
+      expiresInSeconds: typeof issued.expires_in === "number" ? issued.expires_in : 3600,
+    },
+    now,
+  );
+  const [stored] = await saveRefreshedTokens(db, organizationId, {
+    previousRefreshTokenEnc: row.refreshTokenEnc,
+    ...sealed,
+    now,
+  });
+  if (!stored) return graphAccessToken(db, config, organizationId, { now });
+  return { accessToken: issued.access_token, tenantId };
+}

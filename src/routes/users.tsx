@@ -1,0 +1,80 @@
+// Users: everyone but Viewers may look; Owners and Admins invite, change roles, deactivate.
+import { Hono, type Context } from "hono";
+import { z } from "zod";
+import { isOwnerOrAdmin, requireRole, viewerOf } from "../auth/access.ts";
+import {
+  changeMemberRole,
+  deactivateMemberByHand,
+  inviteMember,
+  reactivateMemberByHand,
+  revokeMemberInvitation,
+} from "../auth/members.ts";
+import type { AppContext } from "../context.ts";
+import { listOpenInvitations } from "../db/invitations.ts";
+import { listMembers } from "../db/members.ts";
+import { emailField, roleField, uuidParam } from "../lib/schemas.ts";
+import { validate } from "../lib/validate.ts";
+import { UsersPage, UsersSection } from "../../views/pages/users.tsx";
+
+export const userRoutes = new Hono<AppContext>();
+
+const readers = requireRole("owner", "admin", "manager", "member");
+const managers = requireRole("owner", "admin");
+const userIdParam = validate("param", z.object({ userId: uuidParam }));
+
+async function usersSection(c: Context<AppContext>, notice?: string) {
+  const viewer = viewerOf(c);
+  const db = c.get("db");
+  const manages = isOwnerOrAdmin(viewer.role);
+  const [members, invitations] = await Promise.all([
+    listMembers(db, viewer.organizationId),
+    manages ? listOpenInvitations(db, viewer.organizationId, Date.now()) : Promise.resolve([]),
+  ]);
+  return { viewer, members, invitations, notice };
+}
+
+/** htmx gets the refreshed section; a plain form post is redirected back to the page. */
+async function respond(c: Context<AppContext>, notice: string) {
+  if (c.req.header("HX-Request") === "true") return c.html(<UsersSection {...await usersSection(c, notice)} />);
+  return c.redirect("/users", 303);
+}
+
+userRoutes.get("/users", readers, async (c) =>
+  c.render(<UsersPage {...await usersSection(c)} />, { title: "Users", nav: "users" }),
+);
+
+userRoutes.post(
+  "/users/invitations",
+  managers,
+  validate("form", z.object({ email: emailField, role: roleField })),
+  async (c) => {
+    const { email, role } = c.req.valid("form");
+    await inviteMember(c.get("db"), viewerOf(c), email, role, Date.now());
+    return respond(c, `Invitation sent to ${email}.`);
+  },
+);
+
+userRoutes.post(
+  "/users/invitations/:invitationId/revoke",
+  managers,
+  validate("param", z.object({ invitationId: uuidParam })),
+  async (c) => {
+    await revokeMemberInvitation(c.get("db"), viewerOf(c), c.req.valid("param").invitationId, Date.now());
+    return respond(c, "Invitation revoked.");
+  },
+);
+
+userRoutes.post("/users/:userId/role", managers, userIdParam, validate("form", z.object({ role: roleField })), async (c) => {
+  await changeMemberRole(c.get("db"), viewerOf(c), c.req.valid("param").userId, c.req.valid("form").role, Date.now());
+  return respond(c, "Role updated.");
+});
+
+userRoutes.post("/users/:userId/deactivate", managers, userIdParam, async (c) => {
+  await deactivateMemberByHand(c.get("db"), viewerOf(c), c.req.valid("param").userId, Date.now());
+  return respond(c, "User deactivated. Their sessions have ended.");
+});
+
+userRoutes.post("/users/:userId/reactivate", managers, userIdParam, async (c) => {
+  await reactivateMemberByHand(c.get("db"), viewerOf(c), c.req.valid("param").userId, Date.now());
+  return respond(c, "User reactivated.");
+});

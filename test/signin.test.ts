@@ -1,0 +1,139 @@
+import { env } from "cloudflare:test";
+import { beforeEach, describe, expect, it } from "vitest";
+import { entraUser, googleAccount } from "../demo/directory.ts";
+import { DEMO_ORGS } from "../demo/seed.ts";
+import { TestBrowser, countRows, resetEmulator } from "./support/browser.ts";
+
+beforeEach(resetEmulator);
+
+describe("sign-in page", () => {
+  it("offers Microsoft and Google", async () => {
+    const { status, html } = await new TestBrowser().page("/sign-in");
+    expect(status).toBe(200);
+    expect(html).toContain("Sign in with Microsoft");
+    expect(html).toContain("Sign in with Google");
+  });
+
+  it("sends signed-out visitors of a page to sign-in", async () => {
+    const response = await new TestBrowser().get("/users");
+    expect(response.status).toBe(302);
+    expect(response.headers.get("location")).toBe("/sign-in");
+  });
+});
+
+describe("Microsoft sign-in", () => {
+  it("signs Adele in through the emulator with PKCE, state and nonce", async () => {
+    const browser = new TestBrowser();
+    const start = await browser.get("/auth/microsoft");
+    const authorize = new URL(start.headers.get("location")!);
+    expect(authorize.pathname).toBe("/organizations/oauth2/v2.0/authorize");
+    expect(authorize.searchParams.get("code_challenge_method")).toBe("S256");
+    expect(authorize.searchParams.get("state")).toBeTruthy();
+    expect(authorize.searchParams.get("nonce")).toBeTruthy();
+    expect(authorize.searchParams.get("redirect_uri")).toBe("http://localhost:8787/auth/microsoft/callback");
+
+    const callback = await browser.returnFromProvider(
+      await browser.authorizeAtEmulator(start, { account: entraUser("adele").oid }),
+    );
+    expect(callback.status).toBe(302);
+    expect(callback.headers.get("location")).toBe("/");
+    const cookie = callback.headers.getSetCookie().find((c) => c.startsWith("__Host-uniasset_session="))!;
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/Secure/i);
+    expect(cookie).toMatch(/SameSite=Lax/i);
+    expect(cookie).toMatch(/Path=\//);
+
+    const home = await browser.page("/");
+    expect(home.status).toBe(200);
+    expect(home.html).toContain("Welcome, Adele Vance");
+    expect(home.html).toContain("Contoso");
+  });
+
+  it("stores only a hash of the session token", async () => {
+    const browser = new TestBrowser();
+    await browser.signInWithMicrosoft(entraUser("adele").oid);
+    const token = browser.cookies.get("__Host-uniasset_session")!;
+    const stored = await env.DB.prepare("select token_hash from sessions where token_hash = ?").bind(token).first();
+    expect(stored).toBeNull();
+    expect(await countRows("sessions")).toBeGreaterThan(0);
+  });
+
+  it("rotates the session at every sign-in", async () => {
+    const browser = new TestBrowser();
+    await browser.signInWithMicrosoft(entraUser("adele").oid);
+    const first = browser.cookies.get("__Host-uniasset_session");
+    await browser.signInWithMicrosoft(entraUser("adele").oid);
+    const second = browser.cookies.get("__Host-uniasset_session");
+    expect(second).not.toBe(first);
+    const stale = new TestBrowser();
+    stale.cookies.set("__Host-uniasset_session", first!);
+    expect((await stale.get("/")).status).toBe(302);
+  });
+
+  it("refuses a person with no UniAsset account with a clear page", async () => {
+    const browser = new TestBrowser();
+    const before = await countRows("users");
+    const callback = await browser.signInWithMicrosoft(entraUser("megan").oid);
+    expect(callback.status).toBe(403);
+    const html = await callback.text();
+    expect(html).toContain("No UniAsset account");
+    expect(html).toContain("invite you");
+    expect(await countRows("users")).toBe(before);
+    expect(browser.cookies.has("__Host-uniasset_session")).toBe(false);
+  });
+
+  it("refuses a deactivated member", async () => {
+    // Megan is enabled in Entra but her UniAsset membership was deactivated by hand.
+    const megan = entraUser("megan");
+    await env.DB.batch([
+      env.DB.prepare("insert into users (id, email, display_name, created_at) values ('00000000-0000-4000-8000-00000000e9a1', ?, ?, 1)").bind(megan.mail, megan.displayName),
+      env.DB.prepare("insert into identities (provider, issuer_key, subject, user_id, created_at) values ('microsoft', ?, ?, '00000000-0000-4000-8000-00000000e9a1', 1)").bind(megan.tenantId, megan.oid),
+      env.DB.prepare("insert into memberships (organization_id, user_id, role, status, deactivated_reason, deactivated_at, created_at) values (?, '00000000-0000-4000-8000-00000000e9a1', 'member', 'deactivated', 'manual', 1, 1)").bind(DEMO_ORGS.contoso.id),
+    ]);
+    const browser = new TestBrowser();
+    const callback = await browser.signInWithMicrosoft(megan.oid);
+    expect(callback.status).toBe(403);
+    expect(await callback.text()).toContain("Your account is deactivated");
+    expect(browser.cookies.has("__Host-uniasset_session")).toBe(false);
+  });
+
+  it("signs out and ends the session", async () => {
+    const browser = new TestBrowser();
+    await browser.signInWithMicrosoft(entraUser("adele").oid);
+    const token = browser.cookies.get("__Host-uniasset_session")!;
+    await browser.page("/");
+    const out = await browser.post("/sign-out");
+    expect(out.status).toBe(302);
+    expect(out.headers.get("location")).toBe("/sign-in");
+    const replay = new TestBrowser();
+    replay.cookies.set("__Host-uniasset_session", token);
+    expect((await replay.get("/")).status).toBe(302);
+  });
+});
+
+describe("Google sign-in", () => {
+  it("accepts Pat's pending invitation and links the Google identity", async () => {
+    const browser = new TestBrowser();
+    const callback = await browser.signInWithGoogle(googleAccount("pat").sub);
+    expect(callback.status).toBe(302);
+    const home = await browser.page("/");
+    expect(home.html).toContain("Welcome, Pat Kim");
+    expect(home.html).toContain("Viewer");
+    const identity = await env.DB.prepare("select provider from identities where subject = ?").bind(googleAccount("pat").sub).first<{ provider: string }>();
+    expect(identity?.provider).toBe("google");
+    const invitation = await env.DB.prepare("select accepted_at from invitations where email = ?").bind("pat@gmail.example").first<{ accepted_at: number | null }>();
+    expect(invitation?.accepted_at).toBeTypeOf("number");
+
+    // The next sign-in goes through the linked identity.
+    const again = new TestBrowser();
+    await again.signInWithGoogle(googleAccount("pat").sub);
+    expect((await again.page("/")).html).toContain("Welcome, Pat Kim");
+  });
+
+  it("refuses Sam, who has no invitation", async () => {
+    const browser = new TestBrowser();
+    const callback = await browser.signInWithGoogle(googleAccount("sam").sub);
+    expect(callback.status).toBe(403);
+    expect(await callback.text()).toContain("There is no UniAsset account for sam@gmail.example");
+  });
+});

@@ -1,0 +1,70 @@
+import type { AuditEventRow } from "../../src/db/audit.ts";
+import { formatTime } from "../parts/badges.tsx";
+
+const ACTION_LABELS: Record<string, string> = {
+  "member.invited": "Invited a member",
+  "invitation.revoked": "Revoked an invitation",
+  "invitation.accepted": "Accepted an invitation",
+  "member.role_changed": "Changed a role",
+  "member.deactivated": "Deactivated a member",
+  "member.reactivated": "Reactivated a member",
+  "entra.connected": "Connected Microsoft Entra ID",
+  "entra.connection_failed": "Entra ID connection failed",
+  "entra.disconnected": "Disconnected Microsoft Entra ID",
+  "entra.setting_changed": "Changed an Entra ID setting",
+  "entra.mapping_changed": "Changed group → role mapping",
+  "entra.user_provisioned": "Provisioned a user from Entra ID",
+  "entra.role_mapped": "Role set by group mapping",
+  "entra.role_mapping_failed": "Group mapping could not read Entra ID",
+  "entra.import_applied": "Imported users from Entra ID",
+  "sync.run_finished": "Directory sync ran",
+  "sync.held_applied": "Applied a held sync",
+  "sync.held_dismissed": "Dismissed a held sync",
+  "sync.run_undone": "Undid a sync run",
+};
+
+function describeDetails(details: Record<string, unknown>): string {
+  return Object.entries(details)
+    .filter(([, value]) => value !== null && value !== undefined && typeof value !== "object")
+    .map(([key, value]) => `${key}: ${String(value)}`)
+    .join(", ");
+}
+
+export function AuditPage(props: { events: AuditEventRow[]; olderThan?: number }) {
+  return (
+    <section>
+      <h1>Audit log</h1>
+      {props.events.length === 0 ? (
+        <p class="muted">Nothing has been recorded yet.</p>
+      ) : (
+        <table class="table">
+          <thead>
+            <tr>
+              <th>When</th>
+              <th>Who</th>
+              <th>What</th>
+              <th>Person</th>
+              <th>Details</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.events.map((event) => (
+              <tr>
+                <td>{formatTime(event.createdAt)}</td>
+                <td>{event.actorName ?? "directory sync"}</td>
+                <td>{ACTION_LABELS[event.action] ?? event.action}</td>
+                <td>{event.targetName ?? ""}</td>
+                <td>{describeDetails(event.details)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {props.olderThan !== undefined && (
+        <p>
+          <a href={`/audit?before=${props.olderThan}`}>Older events</a>
+        </p>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,191 @@
+// Settings → Integrations → Microsoft Entra ID, in the help-center article's words.
+import type { Viewer } from "../../src/auth/session.ts";
+import type { ConnectionSummary, EntraFeature } from "../../src/db/connections.ts";
+import { FAILURE_TEXTS, type ConnectionFailure } from "../../src/entra/connectionErrors.ts";
+import { FEATURE_LABELS } from "../../src/entra/connection.ts";
+import { formatTime } from "../parts/badges.tsx";
+import { CsrfField } from "../parts/forms.tsx";
+import { CONNECTION_STATUS_LABELS } from "./settings.tsx";
+
+export const FEATURE_SLUGS: Record<EntraFeature, string> = {
+  autoProvision: "auto-provision",
+  autoDeprovision: "auto-deprovision",
+  groupRoleMapping: "group-role-mapping",
+};
+
+const FEATURE_DESCRIPTIONS: Record<EntraFeature, string> = {
+  autoProvision: "Users from your verified domain can sign in without an invitation",
+  autoDeprovision: "Nightly sync deactivates users whose Entra accounts are disabled",
+  groupRoleMapping: "Entra group membership determines UniAsset roles at sign-in",
+};
+
+export const DISCONNECT_WARNING =
+  "Disconnecting removes the stored token and domain. Auto-provisioning, auto-deprovisioning, and group mapping will stop immediately. Existing users are not removed — they retain their accounts and roles, but will no longer be subject to directory sync. If those users sign in with Microsoft SSO, they will still be able to log in as long as their UniAsset account is active.";
+
+export interface EntraPageProps {
+  viewer: Viewer;
+  connection: ConnectionSummary | null;
+  failure: ConnectionFailure | null;
+}
+
+export function EntraPage(props: EntraPageProps) {
+  const { viewer, connection } = props;
+  const enterprise = viewer.plan === "enterprise";
+  const status = connection ? CONNECTION_STATUS_LABELS[connection.status] : "Not connected";
+  const shownFailure = props.failure ?? (connection && connection.status !== "connected" ? storedFailure(connection) : null);
+  return (
+    <section>
+      <p class="muted">
+        <a href="/settings/integrations">Settings → Integrations</a>
+      </p>
+      <h1>Microsoft Entra ID</h1>
+      <p>
+        Connect UniAsset to your company's Microsoft Entra ID tenant. Once connected, your directory becomes the source of
+        truth for user access — enabling bulk import, automatic provisioning, group-to-role mapping, and nightly
+        deprovisioning of leavers.
+      </p>
+      {!enterprise ? (
+        <p class="notice">
+          <strong>Plan required: Enterprise.</strong> {viewer.organizationName} is on the {viewer.plan === "team" ? "Team" : "Free"} plan.
+          Upgrade to Enterprise to connect Microsoft Entra ID — contact <a href="mailto:support@uniasset.app">support@uniasset.app</a>.
+        </p>
+      ) : (
+        <>
+          {shownFailure && <FailureNotice failure={shownFailure} />}
+          <p>
+            Status: <span class={`status ${connection?.status ?? "not-connected"}`} id="entra-status">{status}</span>
+          </p>
+          {connection?.status === "connected" ? <Connected viewer={viewer} connection={connection} /> : <ConnectForm viewer={viewer} />}
+        </>
+      )}
+    </section>
+  );
+}
+
+function storedFailure(connection: ConnectionSummary): ConnectionFailure | null {
+  const reason = connection.failureReason;
+  return reason && reason in FAILURE_TEXTS ? (reason as ConnectionFailure) : null;
+}
+
+function FailureNotice(props: { failure: ConnectionFailure }) {
+  const text = FAILURE_TEXTS[props.failure];
+  return (
+    <div class="warning" role="alert">
+      <strong>{text.title}</strong>
+      <p>{text.message}</p>
+      <ul>
+        {text.remedies.map((remedy) => (
+          <li>{remedy}</li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+function ConnectForm(props: { viewer: Viewer }) {
+  return (
+    <div class="card">
+      <h2>Before connecting, confirm you have</h2>
+      <ul>
+        <li>An active Microsoft Entra ID (Azure AD) tenant</li>
+        <li>A Microsoft account with Global Administrator rights in your Entra tenant, or permission to grant admin consent to third-party applications</li>
+      </ul>
+      <p class="notice">
+        ⚠️ The connection step requires granting admin consent in Azure. This must be done by a user with Global Admin
+        rights in your Entra tenant. If you don't have those rights, ask your Azure administrator to complete this step.
+      </p>
+      <p class="muted">
+        UniAsset requests read-only permissions: <code>User.Read.All</code> — read user accounts in your directory,{" "}
+        <code>Group.Read.All</code> — read group membership. UniAsset never writes to your directory.
+      </p>
+      <form method="post" action="/settings/integrations/entra/connect">
+        <CsrfField token={props.viewer.csrfToken} />
+        <button type="submit" class="primary">Connect Entra ID</button>
+      </form>
+    </div>
+  );
+}
+
+function Connected(props: { viewer: Viewer; connection: ConnectionSummary }) {
+  const { connection, viewer } = props;
+  const detailsMissing = !connection.tenantName || !connection.defaultDomain;
+  return (
+    <>
+      <dl class="facts card">
+        <dt>Tenant</dt>
+        <dd id="entra-tenant">{connection.tenantName ?? "—"}</dd>
+        <dt>Verified domain</dt>
+        <dd id="entra-domain">{connection.defaultDomain ?? "—"}</dd>
+        <dt>Connected by</dt>
+        <dd>
+          {connection.connectedByName ?? "—"} on {formatTime(connection.connectedAt)}
+        </dd>
+        <dt>Tenant id</dt>
+        <dd><code>{connection.tenantId}</code></dd>
+      </dl>
+      {detailsMissing && (
+        <div class="notice" role="status">
+          <strong>Tenant name or domain not showing</strong>
+          <ul>
+            <li>Refresh the Integrations page</li>
+            <li>If the tenant details are still missing, disconnect and reconnect</li>
+            <li>Contact support@uniasset.app if the issue persists</li>
+          </ul>
+        </div>
+      )}
+      <h2>Features</h2>
+      <ul class="toggles">
+        {(Object.keys(FEATURE_LABELS) as EntraFeature[]).map((feature) => (
+          <FeatureToggle viewer={viewer} feature={feature} enabled={connection[feature]} />
+        ))}
+      </ul>
+      <div id="disconnect" class="card">
+        <h2>Disconnect</h2>
+        <a
+          class="button danger"
+          href="/settings/integrations/entra/disconnect"
+          hx-get="/settings/integrations/entra/disconnect"
+          hx-target="#disconnect"
+          hx-swap="innerHTML"
+        >
+          Disconnect
+        </a>
+      </div>
+    </>
+  );
+}
+
+export function FeatureToggle(props: { viewer: Viewer; feature: EntraFeature; enabled: boolean }) {
+  const slug = FEATURE_SLUGS[props.feature];
+  const path = `/settings/integrations/entra/features/${slug}`;
+  return (
+    <li class="toggle" id={`feature-${slug}`}>
+      <div>
+        <strong>{FEATURE_LABELS[props.feature]}</strong>
+        <div class="muted">{FEATURE_DESCRIPTIONS[props.feature]}</div>
+      </div>
+      <form method="post" action={path} hx-post={path} hx-target={`#feature-${slug}`} hx-swap="outerHTML" class="inline">
+        <CsrfField token={props.viewer.csrfToken} />
+        <input type="hidden" name="enabled" value={props.enabled ? "false" : "true"} />
+        <span class={`status ${props.enabled ? "active" : "not-connected"}`}>{props.enabled ? "On" : "Off"}</span>
+        <button type="submit" role="switch" aria-checked={props.enabled ? "true" : "false"} aria-label={FEATURE_LABELS[props.feature]}>
+          {props.enabled ? "Turn off" : "Turn on"}
+        </button>
+      </form>
+    </li>
+  );
+}
+
+export function DisconnectConfirmation(props: { viewer: Viewer }) {
+  return (
+    <div class="confirm" role="alertdialog" aria-labelledby="disconnect-title">
+      <h2 id="disconnect-title">Disconnect Microsoft Entra ID?</h2>
+      <p class="warning">⚠️ WARNING: {DISCONNECT_WARNING}</p>
+      <form method="post" action="/settings/integrations/entra/disconnect" class="inline">
+        <CsrfField token={props.viewer.csrfToken} />
+        <button type="submit" class="danger">Confirm disconnect</button>
+      </form>{" "}
+      <a class="button" href="/settings/integrations/entra">Cancel</a>
+    </div>
+  );
+}

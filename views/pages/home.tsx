@@ -1,0 +1,35 @@
+import type { Viewer } from "../../src/auth/session.ts";
+import { isOwnerOrAdmin } from "../../src/auth/access.ts";
+import { RoleBadge } from "../parts/badges.tsx";
+
+export function HomePage(props: { viewer: Viewer }) {
+  const { viewer } = props;
+  return (
+    <section>
+      <h1>Welcome, {viewer.displayName}</h1>
+      <p>
+        You are signed in to <strong>{viewer.organizationName}</strong> as <RoleBadge role={viewer.role} />.
+      </p>
+      <ul class="tiles">
+        {viewer.role !== "viewer" && (
+          <li>
+            <a href="/users">Users</a>
+            <span>See who has access to {viewer.organizationName}{isOwnerOrAdmin(viewer.role) ? ", invite people and manage roles" : ""}.</span>
+          </li>
+        )}
+        {isOwnerOrAdmin(viewer.role) && (
+          <li>
+            <a href="/settings/integrations">Settings → Integrations</a>
+            <span>Connect Microsoft Entra ID so your directory decides who may use UniAsset.</span>
+          </li>
+        )}
+        {isOwnerOrAdmin(viewer.role) && (
+          <li>
+            <a href="/audit">Audit log</a>
+            <span>Every sign-in change, role change and directory sync, with who did it and when.</span>
+          </li>
+        )}
+      </ul>
+    </section>
+  );
+}

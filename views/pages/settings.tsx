@@ -1,0 +1,65 @@
+import type { Viewer } from "../../src/auth/session.ts";
+import type { ConnectionSummary } from "../../src/db/connections.ts";
+
+function SettingsTabs(props: { active: "organization" | "integrations" }) {
+  return (
+    <nav class="tabs" aria-label="Settings">
+      <a href="/settings" class={props.active === "organization" ? "active" : undefined}>Organization</a>
+      <a href="/settings/integrations" class={props.active === "integrations" ? "active" : undefined}>Integrations</a>
+    </nav>
+  );
+}
+
+const PLAN_LABELS = { free: "Free", team: "Team", enterprise: "Enterprise" } as const;
+
+export function OrganizationSettingsPage(props: { viewer: Viewer }) {
+  return (
+    <section>
+      <h1>Settings</h1>
+      <SettingsTabs active="organization" />
+      <dl class="facts">
+        <dt>Organization</dt>
+        <dd>{props.viewer.organizationName}</dd>
+        <dt>Plan</dt>
+        <dd>{PLAN_LABELS[props.viewer.plan]}</dd>
+      </dl>
+    </section>
+  );
+}
+
+export const CONNECTION_STATUS_LABELS = {
+  connected: "Connected",
+  failed: "Failed",
+  needs_reconnect: "Needs reconnect",
+} as const;
+
+export function IntegrationsPage(props: { viewer: Viewer; connection: ConnectionSummary | null }) {
+  const enterprise = props.viewer.plan === "enterprise";
+  const status = props.connection ? CONNECTION_STATUS_LABELS[props.connection.status] : "Not connected";
+  return (
+    <section>
+      <h1>Settings</h1>
+      <SettingsTabs active="integrations" />
+      <ul class="integrations">
+        <li class="card integration">
+          <h2>
+            <a href="/settings/integrations/entra">Microsoft Entra ID</a>
+          </h2>
+          <p>Make your company's directory the source of truth for who may use UniAsset.</p>
+          {enterprise ? (
+            <p>
+              Status: <span class={`status ${props.connection?.status ?? "not-connected"}`}>{status}</span>
+              {props.connection?.tenantName && <> · {props.connection.tenantName}</>}
+            </p>
+          ) : (
+            <p class="notice">
+              <strong>Plan required: Enterprise.</strong> {props.viewer.organizationName} is on the{" "}
+              {PLAN_LABELS[props.viewer.plan]} plan. Upgrade to Enterprise to connect Microsoft Entra ID — contact{" "}
+              <a href="mailto:support@uniasset.app">support@uniasset.app</a>.
+            </p>
+          )}
+        </li>
+      </ul>
+    </section>
+  );
+}

@@ -1,0 +1,153 @@
+import type { Viewer } from "../../src/auth/session.ts";
+import { canManageMember, isOwnerOrAdmin } from "../../src/auth/access.ts";
+import type { InvitationRow } from "../../src/db/invitations.ts";
+import type { MemberRow } from "../../src/db/members.ts";
+import { ROLES, type Role } from "../../src/db/schema.ts";
+import { RoleBadge, formatTime, roleLabel } from "../parts/badges.tsx";
+import { CsrfField, Flash } from "../parts/forms.tsx";
+
+interface UsersProps {
+  viewer: Viewer;
+  members: MemberRow[];
+  invitations: InvitationRow[];
+  notice?: string;
+}
+
+export function UsersPage(props: UsersProps) {
+  return (
+    <section>
+      <h1>Users</h1>
+      <p>People with access to {props.viewer.organizationName}.</p>
+      <UsersSection {...props} />
+    </section>
+  );
+}
+
+/** Everything that changes after an action, swapped as one piece by htmx. */
+export function UsersSection(props: UsersProps) {
+  const { viewer } = props;
+  const manages = isOwnerOrAdmin(viewer.role);
+  return (
+    <div id="users-section">
+      {props.notice && <Flash kind="success" title="Done." message={props.notice} />}
+      <table class="table">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Email</th>
+            <th>Role</th>
+            <th>Status</th>
+            <th>Last sign-in</th>
+            {manages && <th>Actions</th>}
+          </tr>
+        </thead>
+        <tbody>
+          {props.members.map((member) => (
+            <MemberRowView viewer={viewer} member={member} manages={manages} />
+          ))}
+        </tbody>
+      </table>
+      {manages && <Invitations viewer={viewer} invitations={props.invitations} />}
+    </div>
+  );
+}
+
+function assignableRoles(viewer: Viewer): readonly Role[] {
+  return viewer.role === "owner" ? ROLES : ROLES.filter((role) => role !== "owner");
+}
+
+function MemberRowView(props: { viewer: Viewer; member: MemberRow; manages: boolean }) {
+  const { viewer, member } = props;
+  const editable = props.manages && canManageMember(viewer, member.role);
+  const htmx = { "hx-target": "#users-section", "hx-swap": "outerHTML" };
+  return (
+    <tr id={`member-${member.userId}`}>
+      <td>{member.displayName}</td>
+      <td>{member.email}</td>
+      <td>
+        {editable ? (
+          <form method="post" action={`/users/${member.userId}/role`} hx-post={`/users/${member.userId}/role`} {...htmx} class="inline">
+            <CsrfField token={viewer.csrfToken} />
+            <label class="visually-hidden" for={`role-${member.userId}`}>Role of {member.displayName}</label>
+            <select id={`role-${member.userId}`} name="role">
+              {assignableRoles(viewer).map((role) => (
+                <option value={role} selected={role === member.role}>{roleLabel(role)}</option>
+              ))}
+            </select>
+            <button type="submit">Save role</button>
+          </form>
+        ) : (
+          <RoleBadge role={member.role} />
+        )}
+      </td>
+      <td>
+        {member.status === "active" ? (
+          <span class="status active">Active</span>
+        ) : (
+          <span class="status deactivated">
+            Deactivated{member.deactivatedReason === "directory_sync" ? " by directory sync" : ""}
+          </span>
+        )}
+      </td>
+      <td>{member.lastSignInAt ? formatTime(member.lastSignInAt) : "Not signed in yet"}</td>
+      {props.manages && (
+        <td>
+          {editable && member.userId !== viewer.userId && (
+            member.status === "active" ? (
+              <form method="post" action={`/users/${member.userId}/deactivate`} hx-post={`/users/${member.userId}/deactivate`} hx-confirm={`Deactivate ${member.displayName}? Their sessions end immediately.`} {...htmx} class="inline">
+                <CsrfField token={viewer.csrfToken} />
+                <button type="submit" class="danger">Deactivate</button>
+              </form>
+            ) : (
+              <form method="post" action={`/users/${member.userId}/reactivate`} hx-post={`/users/${member.userId}/reactivate`} {...htmx} class="inline">
+                <CsrfField token={viewer.csrfToken} />
+                <button type="submit">Reactivate</button>
+              </form>
+            )
+          )}
+        </td>
+      )}
+    </tr>
+  );
+}
+
+function Invitations(props: { viewer: Viewer; invitations: InvitationRow[] }) {
+  const { viewer } = props;
+  const htmx = { "hx-target": "#users-section", "hx-swap": "outerHTML" };
+  return (
+    <section class="card">
+      <h2>Invite someone</h2>
+      <form method="post" action="/users/invitations" hx-post="/users/invitations" {...htmx} class="row">
+        <CsrfField token={viewer.csrfToken} />
+        <label>
+          Email <input type="email" name="email" required maxlength={254} autocomplete="off" />
+        </label>
+        <label>
+          Role{" "}
+          <select name="role">
+            {assignableRoles(viewer).map((role) => (
+              <option value={role} selected={role === "member"}>{roleLabel(role)}</option>
+            ))}
+          </select>
+        </label>
+        <button type="submit">Send invitation</button>
+      </form>
+      <h3>Pending invitations</h3>
+      {props.invitations.length === 0 ? (
+        <p class="muted">No pending invitations.</p>
+      ) : (
+        <ul class="invitations">
+          {props.invitations.map((invitation) => (
+            <li>
+              {invitation.email} — <RoleBadge role={invitation.role} />{" "}
+              <form method="post" action={`/users/invitations/${invitation.id}/revoke`} hx-post={`/users/invitations/${invitation.id}/revoke`} {...htmx} class="inline">
+                <CsrfField token={viewer.csrfToken} />
+                <button type="submit" class="link">Revoke</button>
+              </form>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
