@@ -38,7 +38,6 @@ microsoft.get("/:tenant/v2.0/.well-known/openid-configuration", (c) => {
     authorization_endpoint: `${origin}/${segment}/oauth2/v2.0/authorize`,
     token_endpoint: `${origin}/${segment}/oauth2/v2.0/token`,
     jwks_uri: `${origin}/${segment}/discovery/v2.0/keys`,
-    userinfo_endpoint: `${origin}/oidc/userinfo`,
     response_types_supported: ["code"],
     response_modes_supported: ["query"],
     subject_types_supported: ["pairwise"],
