@@ -3,7 +3,7 @@
 import { Hono, type Context } from "hono";
 import { changeUser, createUser, directory, findGroup, locateUser, type DirectoryGroup, type Tenant } from "./directory.ts";
 import type { EmulatorContext } from "./env.ts";
-import { ENDPOINT_NAMES } from "./faults.ts";
+import { ENDPOINT_NAMES } from "./faults.tsx";
 import { resetAll, state, TAMPER_KINDS, type TamperKind } from "./state.ts";
 import { createSyntheticTenant, type SyntheticTenantSpec } from "./synthetic.ts";
 import { randomToken } from "./util.ts";

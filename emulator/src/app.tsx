@@ -5,7 +5,7 @@ import { Hono } from "hono";
 import { ENTRA_USERS, GOOGLE_ACCOUNTS } from "../../demo/directory.ts";
 import { admin } from "./admin.ts";
 import type { EmulatorContext } from "./env.ts";
-import { countAndInjectFaults } from "./faults.ts";
+import { countAndInjectFaults } from "./faults.tsx";
 import { google } from "./google.tsx";
 import { graph } from "./graph.ts";
 import { microsoft } from "./microsoft.tsx";

@@ -16,7 +16,12 @@ export type GraphContext = Context<EmulatorContext & { Variables: any }, string>
 export type Query = { ok: true; select: string[] | undefined; top: number } | { ok: false; response: Response };
 
 /** Reads $select and $top (or `Prefer: odata.maxpagesize`) against a type's properties. */
-export function readQuery(c: GraphContext, type: "user" | "group", properties: readonly string[]): Query {
+export function readQuery(c: GraphContext, type: "user" | "group", properties: readonly string[], filters = false): Query {
+  // Options the emulator does not implement fail loudly rather than being silently ignored.
+  const unsupported = ["$orderby", "$expand", ...(filters ? [] : ["$filter", "$search"])].find((o) => c.req.query(o) !== undefined);
+  if (unsupported) {
+    return { ok: false, response: graphError(c, 400, "Request_UnsupportedQuery", `The query option '${unsupported}' is not supported on this resource by the emulator.`) };
+  }
   const rawSelect = c.req.query("$select");
   let select: string[] | undefined;
   if (rawSelect !== undefined) {

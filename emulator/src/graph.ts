@@ -140,7 +140,7 @@ graph.get("/v1.0/users/:id/:relation{transitiveMemberOf(/microsoft\\.graph\\.gro
 });
 
 graph.get("/v1.0/groups", (c) => {
-  const query = readQuery(c, "group", GROUP_PROPERTIES);
+  const query = readQuery(c, "group", GROUP_PROPERTIES, true);
   if (!query.ok) return query.response;
   const matches = groupMatcher(c);
   if (typeof matches !== "function") return matches;

@@ -165,8 +165,9 @@ microsoft.post("/:tenant/oauth2/v2.0/authorize", async (c) => {
     );
   }
   if (permissions.length > 0 && controls.consent === "accept") {
-    if (!user.globalAdmin) return errorPage(c, "AADSTS90094: Admin consent is required for the permissions requested by this application.");
-    tenant.consentedClients.add(params.client_id!);
+    // Only an admin's Accept records consent; a forged accept from anyone else changes nothing.
+    if (user.globalAdmin) tenant.consentedClients.add(params.client_id!);
+    else if (!consented) return errorPage(c, "AADSTS90094: Admin consent is required for the permissions requested by this application.");
   }
 
   const code = newCode();

@@ -44,6 +44,15 @@ it("injects identity-platform errors on the token endpoint and custom bodies", a
   expect(await (await graph("/v1.0/groups", token)).json()).toEqual({ error: { code: "Custom", message: "custom" } });
 });
 
+it("shows the browser an error page when the sign-in page is faulted", async () => {
+  await admin("faults", { endpoint: "authorize", status: 503, retryAfter: 2 });
+  const res = await fetch(`${EMULATOR}/common/oauth2/v2.0/authorize`);
+  expect(res.status).toBe(503);
+  expect(res.headers.get("Retry-After")).toBe("2");
+  expect(res.headers.get("Content-Type")).toMatch(/text\/html/);
+  expect(await res.text()).toContain("AADSTS90033");
+});
+
 it("delays a response without failing it", async () => {
   await admin("faults", { endpoint: "organization", delayMs: 150 });
   const started = Date.now();

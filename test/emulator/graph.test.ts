@@ -94,6 +94,13 @@ describe("users", () => {
     expect(Object.keys(items[0]!).sort()).toEqual(["accountEnabled", "id", "userPrincipalName", "userType"]);
   });
 
+  it("refuses query options it does not implement instead of ignoring them", async () => {
+    const res = await graph("/v1.0/users?$filter=accountEnabled eq true", token);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("Request_UnsupportedQuery");
+    expect((await graph("/v1.0/groups?$filter=displayName eq 'IT Staff'", token)).status).toBe(400);
+  });
+
   it("rejects unknown $select properties and page sizes over 999", async () => {
     expect((await graph("/v1.0/users?$select=shoeSize", token)).status).toBe(400);
     const res = await graph("/v1.0/users?$top=1000", token);

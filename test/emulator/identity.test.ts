@@ -216,6 +216,13 @@ describe("token endpoint", () => {
     expect((await reuse.json()) as Record<string, unknown>).toMatchObject({ error: "invalid_grant", error_codes: [70000] });
   });
 
+  it("refuses to refresh for a user disabled since sign-in", async () => {
+    const tokens = await microsoftTokens(entraUser("alex").oid);
+    await admin(`users/${entraUser("alex").oid}/disable`);
+    const res = await microsoftToken({ grant_type: "refresh_token", refresh_token: tokens.refresh_token as string });
+    expect((await res.json()) as Record<string, unknown>).toMatchObject({ error: "invalid_grant", error_codes: [50057] });
+  });
+
   it("refuses a refresh token revoked through the admin API with AADSTS50173", async () => {
     const tokens = await microsoftTokens(adele.oid);
     const other = await microsoftTokens(entraUser("lee").oid);

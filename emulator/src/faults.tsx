@@ -1,8 +1,10 @@
 // Names each emulated endpoint, counts requests per name (GET /_emulator/stats) and answers
 // with an injected fault when one is pending for that name.
 import type { Context, MiddlewareHandler } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { EmulatorContext } from "./env.ts";
 import { graphErrorBody, identityErrorBody } from "./errors.ts";
+import { SignInErrorPage } from "./pages.tsx";
 import { countRequest, takeFault, type Fault } from "./state.ts";
 
 const ENDPOINTS: [RegExp, string][] = [
@@ -57,9 +59,14 @@ async function answer(c: Context, name: string, fault: Fault): Promise<Response 
   // Thrown, the request fails without an HTTP answer, as a dropped connection would.
   if (fault.networkError) throw new Error(`emulated network failure on ${name}`);
   if (fault.status === undefined) return undefined;
-  const headers: Record<string, string> = { "Content-Type": "application/json" };
+  const headers: Record<string, string> = {};
   if (fault.retryAfter !== undefined) headers["Retry-After"] = String(fault.retryAfter);
-  return new Response(JSON.stringify(fault.body ?? faultBody(c, name, fault.status)), { status: fault.status, headers });
+  const status = fault.status as ContentfulStatusCode;
+  // A browser is on the other end of the sign-in pages: it gets an error page, not JSON.
+  if (fault.body === undefined && (name === "authorize" || name === "google-authorize")) {
+    return c.html(<SignInErrorPage message="AADSTS90033: A transient error has occurred. Please try again." />, status, headers);
+  }
+  return c.json(fault.body ?? faultBody(c, name, fault.status), status, headers);
 }
 
 export function countAndInjectFaults(): MiddlewareHandler<EmulatorContext> {
