@@ -1,8 +1,9 @@
 // `npm run test:e2e`: browser tests (test/e2e/*.test.ts) under Node's test runner, one file at a
 // time since each starts its own stack on the same dedicated ports (test/e2e/harness.ts).
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { CHROMIUM_MISSING, CHROMIUM_PATH } from "../test/e2e/harness.ts";
+import { existsSync, rmSync } from "node:fs";
+import { relative } from "node:path";
+import { CHROMIUM_MISSING, CHROMIUM_PATH, E2E_LOG_DIR } from "../test/e2e/harness.ts";
 import { ROOT } from "./paths.ts";
 import { vendorBrowserLibraries } from "./vendor.ts";
 
@@ -11,6 +12,7 @@ if (!existsSync(CHROMIUM_PATH)) {
   process.exit(1);
 }
 vendorBrowserLibraries();
+rmSync(E2E_LOG_DIR, { recursive: true, force: true });
 
 const child = spawn(
   process.execPath,
@@ -24,4 +26,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 }
 child.on("exit", (code, signal) => {
   process.exitCode = signal ? 1 : (code ?? 1);
+  if (process.exitCode !== 0 && existsSync(E2E_LOG_DIR)) {
+    console.error(`\nThe Workers' output (wrangler dev) for each test file is in ${relative(ROOT, E2E_LOG_DIR)}/.`);
+  }
 });

@@ -91,8 +91,10 @@ function varFlags(vars: Record<string, string>): string[] {
 }
 
 function wranglerEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  // No telemetry: the machines running this have no route to Cloudflare, and nobody asked.
-  return { ...process.env, WRANGLER_SEND_METRICS: "false", ...extra };
+  // Nothing here may depend on reaching Cloudflare: no telemetry, and no download of the
+  // `request.cf` sample (miniflare would warn with a stack trace on every start, then use a
+  // placeholder anyway).
+  return { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", ...extra };
 }
 
 export class StackError extends Error {}

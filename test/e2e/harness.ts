@@ -8,7 +8,7 @@
 //   await page.goto(stack.appUrl);
 //   await browser.close(); await stack.stop();  // in after()
 import { existsSync, mkdirSync, rmSync, createWriteStream } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { ROOT } from "../../scripts/paths.ts";
 import {
@@ -23,8 +23,10 @@ export const CHROMIUM_ARGS = [
 ];
 export const CHROMIUM_MISSING = `Chromium is not installed at ${CHROMIUM_PATH}: install it with \`apt-get install -y chromium\``;
 
-/** Wiped at the start of every startStack(): D1 state, secrets and logs of the last run. */
+/** Wiped at the start of every startStack(): D1 state and secrets of the last run. */
 export const E2E_STATE_DIR = join(ROOT, ".wrangler", "e2e-state");
+/** Both Workers' output, one file per test file; scripts/e2e.ts empties it before a run. */
+export const E2E_LOG_DIR = join(ROOT, ".wrangler", "e2e-logs");
 
 export interface E2EStack {
   appUrl: string;
@@ -77,8 +79,10 @@ export async function startStack(): Promise<E2EStack> {
 
   prepareDatabase(appState);
 
-  const logFile = join(E2E_STATE_DIR, "stack.log");
-  const log = createWriteStream(logFile);
+  // Under `node --test` every test file runs in its own process, started with the file's path.
+  mkdirSync(E2E_LOG_DIR, { recursive: true });
+  const logFile = join(E2E_LOG_DIR, `${basename(process.argv[1] ?? "e2e", ".ts")}.log`);
+  const log = createWriteStream(logFile, { flags: "a" });
   const verbose = process.env.E2E_VERBOSE === "1";
   const stack = await startLocalStack({
     port,
