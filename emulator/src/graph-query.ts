@@ -7,6 +7,7 @@ import { graphError } from "./errors.ts";
 import { decodeJson, encodeJson } from "./util.ts";
 
 export const USER_PROPERTIES = ["id", "displayName", "userPrincipalName", "mail", "userType", "accountEnabled"] as const;
+export const ORGANIZATION_PROPERTIES = ["id", "displayName", "tenantType", "verifiedDomains"] as const;
 export const GROUP_PROPERTIES = ["id", "displayName", "description", "mail", "mailEnabled", "securityEnabled", "groupTypes"] as const;
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 999;
@@ -16,7 +17,7 @@ export type GraphContext = Context<EmulatorContext & { Variables: any }, string>
 export type Query = { ok: true; select: string[] | undefined; top: number } | { ok: false; response: Response };
 
 /** Reads $select and $top (or `Prefer: odata.maxpagesize`) against a type's properties. */
-export function readQuery(c: GraphContext, type: "user" | "group", properties: readonly string[], filters = false): Query {
+export function readQuery(c: GraphContext, type: "user" | "group" | "organization", properties: readonly string[], filters = false): Query {
   // Options the emulator does not implement fail loudly rather than being silently ignored.
   const unsupported = ["$orderby", "$expand", ...(filters ? [] : ["$filter", "$search"])].find((o) => c.req.query(o) !== undefined);
   if (unsupported) {

@@ -8,7 +8,7 @@ import {
 import type { EmulatorContext } from "./env.ts";
 import { graphError } from "./errors.ts";
 import {
-  contextUrl, GROUP_PROPERTIES, groupResource, linkWith, positioned, readQuery, readToken, takePage, USER_PROPERTIES,
+  contextUrl, GROUP_PROPERTIES, groupResource, linkWith, ORGANIZATION_PROPERTIES, positioned, project, readQuery, readToken, takePage, USER_PROPERTIES,
   userResource, type GraphContext,
 } from "./graph-query.ts";
 import { allowsGraph } from "./scopes.ts";
@@ -35,17 +35,19 @@ graph.use("/v1.0/*", async (c, next) => {
 });
 
 graph.get("/v1.0/organization", (c) => {
+  const query = readQuery(c, "organization", ORGANIZATION_PROPERTIES);
+  if (!query.ok) return query.response;
   const tenant = c.var.tenant;
   return c.json({
-    "@odata.context": `${c.env.EMULATOR_ORIGIN}/v1.0/$metadata#organization`,
-    value: [{
+    "@odata.context": contextUrl(c, "organization", query.select),
+    value: [project({
       id: tenant.id,
       displayName: tenant.displayName,
       tenantType: "AAD",
       verifiedDomains: tenant.verifiedDomains.map((d) => ({
         name: d.name, isDefault: d.isDefault, isInitial: d.isInitial, type: "Managed", capabilities: "Email, OfficeCommunicationsOnline",
       })),
-    }],
+    }, query.select)],
   });
 });
 
