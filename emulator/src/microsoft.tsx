@@ -103,11 +103,13 @@ function signInEmail(user: DirectoryUser): string {
 /** Accounts on the picker: the tenant's users, or every demo user for common/organizations. */
 function pickerAccounts(segment: string): AccountChoice[] {
   const resolved = resolveTenant(segment);
-  const tenants = resolved && "tenant" in resolved ? [resolved.tenant] : [...directory.tenants.values()].filter((t) => !t.synthetic);
+  const oneTenant = resolved && "tenant" in resolved;
+  const tenants = oneTenant ? [resolved.tenant] : [...directory.tenants.values()];
   const accounts: AccountChoice[] = [];
   for (const tenant of tenants) {
-    // A synthetic tenant would list 100k buttons; its first few users are enough to sign in.
-    const visible = tenant.synthetic ? Math.min(tenant.baseCount, 5) : tenant.baseCount;
+    // A synthetic tenant would list 100k buttons: its first few users on its own page, only its
+    // admin on the multi-tenant one (any of its users can still sign in by object id).
+    const visible = tenant.synthetic ? Math.min(tenant.baseCount, oneTenant ? 5 : 1) : tenant.baseCount;
     const oids = [...Array.from({ length: visible }, (_, i) => tenant.baseUser(i).id), ...tenant.added];
     for (const oid of oids) {
       const entry = findUser(tenant, oid);

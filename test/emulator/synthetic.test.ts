@@ -1,6 +1,6 @@
 // A 100k-user synthetic tenant: users computed from (seed, index), listed in 999-user pages.
 import { beforeEach, expect, it } from "vitest";
-import { admin, EMULATOR, graph, graphToken } from "./helpers.ts";
+import { admin, EMULATOR, graph, graphToken, microsoftAuthorizeUrl, pkce } from "./helpers.ts";
 
 type Page = { value: Record<string, unknown>[]; "@odata.nextLink"?: string; "@odata.deltaLink"?: string };
 
@@ -61,4 +61,12 @@ it("keeps admin changes as an overlay visible to delta, /users/{id} and group me
   expect(memberOf.value).toEqual([]);
   const org = await page("/v1.0/organization");
   expect(org.value[0]).toMatchObject({ id: tenant.tenantId, verifiedDomains: [expect.objectContaining({ name: "big.example" })] });
+});
+
+it("offers only the synthetic admin on the multi-tenant picker", async () => {
+  const { challenge } = await pkce();
+  const html = await (await fetch(microsoftAuthorizeUrl({ challenge, tenant: "organizations" }))).text();
+  expect(html).toContain("Synthetic Admin — user0@big.example");
+  expect(html).not.toContain("Synthetic User 1 ");
+  expect(html).toContain("Adele Vance");
 });
