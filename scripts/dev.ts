@@ -149,7 +149,9 @@ async function main(): Promise<number> {
   console.log("Starting the emulator and the app (wrangler dev)…");
   // Debugger: the app on 9229 as with a plain `wrangler dev`, the emulator next to it (when free).
   const inspectorPorts = { app: await freePort(9229), emulator: await freePort(9230) };
-  stack = await startStack({ port, emulatorPort, inspectorPorts, output: prefixer(), color: process.stdout.isTTY });
+  stack = await startStack({
+    port, emulatorPort, inspectorPorts, output: prefixer(), color: process.stdout.isTTY, onBuildError: "wait",
+  });
   console.log(banner(stack.appUrl, stack.emulatorUrl));
   console.log(`  Ready in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`);
 

@@ -206,6 +206,11 @@ export interface StackOptions {
   /** Colour in wrangler's output (only when it ends up on a terminal). */
   color?: boolean;
   readyTimeoutMs?: number;
+  /**
+   * A Worker that does not build leaves `wrangler dev` running, watching for a fix. "fail" (tests)
+   * gives up at once with the build error; "wait" (npm start) keeps waiting for the fix.
+   */
+  onBuildError?: "fail" | "wait";
 }
 
 export interface RunningStack {
@@ -222,6 +227,7 @@ interface Managed {
   child: ChildProcess;
   done: Promise<void>;
   recent: string[];
+  buildFailed: boolean;
 }
 
 const running = new Set<Managed>();
@@ -250,9 +256,10 @@ function startWrangler(source: StackSource, args: string[], options: StackOption
     // by us (orderly shutdown of both) rather than racing inside each child.
     detached: true,
   });
-  const managed: Managed = { source, child, recent: [], done: Promise.resolve() };
+  const managed: Managed = { source, child, recent: [], buildFailed: false, done: Promise.resolve() };
   const onLine = (line: string): void => {
     managed.recent.push(line);
+    if (/Build failed/.test(line.replace(/\x1b\[[0-9;]*m/g, ""))) managed.buildFailed = true;
     if (managed.recent.length > 40) managed.recent.shift();
     options.output(source, line);
   };
@@ -273,15 +280,23 @@ function startWrangler(source: StackSource, args: string[], options: StackOption
   return managed;
 }
 
-async function waitUntilAnswering(url: string, managed: Managed, deadline: number): Promise<void> {
+function failure(managed: Managed, what: string): StackError {
+  return new StackError(`${what}. Its last output:\n${managed.recent.map((line) => `  ${line}`).join("\n")}`);
+}
+
+async function waitUntilAnswering(url: string, managed: Managed, deadline: number, options: StackOptions): Promise<void> {
   let exited = false;
+  let waitingForFix = false;
   void managed.done.then(() => (exited = true));
   for (;;) {
-    if (exited) {
-      throw new StackError(
-        `${managed.source} (wrangler dev) exited before answering at ${url}. Its last output:\n` +
-          managed.recent.map((line) => `  ${line}`).join("\n"),
-      );
+    if (exited) throw failure(managed, `${managed.source} (wrangler dev) exited before answering at ${url}`);
+    if (managed.buildFailed && !waitingForFix) {
+      if (options.onBuildError !== "wait") {
+        await new Promise((resolve) => setTimeout(resolve, 300)); // let the error's details arrive
+        throw failure(managed, `${managed.source} does not build`);
+      }
+      waitingForFix = true;
+      options.output(managed.source, "Does not build (see above). Waiting: wrangler rebuilds when you save a fix. Ctrl-C to quit.");
     }
     try {
       const response = await fetch(url, { redirect: "manual", signal: AbortSignal.timeout(2_000) });
@@ -290,12 +305,7 @@ async function waitUntilAnswering(url: string, managed: Managed, deadline: numbe
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) {
-      throw new StackError(
-        `${managed.source} did not answer at ${url} in time. Its last output:\n` +
-          managed.recent.map((line) => `  ${line}`).join("\n"),
-      );
-    }
+    if (Date.now() > deadline && !waitingForFix) throw failure(managed, `${managed.source} did not answer at ${url} in time`);
     await new Promise((resolve) => setTimeout(resolve, 150));
   }
 }
@@ -347,7 +357,10 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const emulatorUrl = `http://localhost:${emulatorPort}`;
   const deadline = Date.now() + (options.readyTimeoutMs ?? 90_000);
   try {
-    await Promise.all([waitUntilAnswering(`${emulatorUrl}/`, emulator, deadline), waitUntilAnswering(`${appUrl}/`, app, deadline)]);
+    await Promise.all([
+      waitUntilAnswering(`${emulatorUrl}/`, emulator, deadline, options),
+      waitUntilAnswering(`${appUrl}/`, app, deadline, options),
+    ]);
   } catch (error) {
     await stop();
     throw error;
