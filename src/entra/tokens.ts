@@ -49,7 +49,7 @@ export async function graphAccessToken(
   db: Db,
   config: Config,
   organizationId: string,
-  options: { forceRefresh?: boolean; now?: number } = {},
+  options: { forceRefresh?: boolean; now?: number; concurrentRetry?: boolean } = {},
 ): Promise<{ accessToken: string; tenantId: string }> {
   const now = options.now ?? Date.now();
   const row = await findConnectionTokens(db, organizationId);
@@ -73,8 +73,8 @@ export async function graphAccessToken(
     if (error instanceof OAuthFlowError && error.kind === "code_rejected") {
       // Another request may have rotated the refresh token a moment ago: use its result if so.
       const latest = await findConnectionTokens(db, organizationId);
-      if (latest?.refreshTokenEnc && latest.refreshTokenEnc !== row.refreshTokenEnc && latest.status === "connected") {
-        return graphAccessToken(db, config, organizationId, { now });
+      if (!options.concurrentRetry && latest?.refreshTokenEnc && latest.refreshTokenEnc !== row.refreshTokenEnc && latest.status === "connected") {
+        return graphAccessToken(db, config, organizationId, { now, concurrentRetry: true });
       }
       await saveNeedsReconnect(db, organizationId, "grant_revoked", now).run();
       throw new ConnectionTokenError("needs_reconnect", { cause: error });
@@ -99,6 +99,7 @@ export async function graphAccessToken(
     ...sealed,
     now,
   });
-  if (!stored) return graphAccessToken(db, config, organizationId, { now });
+  // A concurrent refresh stored its tokens first; ours are still valid for this call.
+  if (!stored && !options.concurrentRetry) return graphAccessToken(db, config, organizationId, { now, concurrentRetry: true });
   return { accessToken: issued.access_token, tenantId };
 }
