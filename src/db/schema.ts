@@ -153,3 +153,18 @@ export const auditEvents = sqliteTable("audit_events", {
   details: text("details", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
   createdAt: integer("created_at").notNull(),
 });
+
+export const roleDecisions = sqliteTable(
+  "role_decisions",
+  {
+    organizationId: text("organization_id").notNull(),
+    userId: text("user_id").notNull(),
+    role: text("role", { enum: ROLES }).notNull(),
+    rule: text("rule", { enum: ["group", "default", "owner_kept", "graph_failed"] }).notNull(),
+    matchedGroups: text("matched_groups", { mode: "json" }).$type<{ id: string; name: string; role: MappableRole }[]>().notNull(),
+    decidingGroup: text("deciding_group", { mode: "json" }).$type<{ id: string; name: string } | null>(),
+    graphReadAt: integer("graph_read_at"),
+    decidedAt: integer("decided_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.userId] })],
+);

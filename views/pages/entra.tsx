@@ -139,6 +139,10 @@ function Connected(props: { viewer: Viewer; connection: ConnectionSummary }) {
           <FeatureToggle viewer={viewer} feature={feature} enabled={connection[feature]} />
         ))}
       </ul>
+      {/* Each section is its own htmx fragment (own route, own view file), loaded with the page. */}
+      <EntraSection id="entra-mapping" path="/settings/integrations/entra/mapping" label="Group → Role mapping" />
+      <EntraSection id="entra-import" path="/settings/integrations/entra/import" label="Import users" />
+      <EntraSection id="entra-sync" path="/settings/integrations/entra/sync" label="Directory sync" />
       <div id="disconnect" class="card">
         <h2>Disconnect</h2>
         <a
@@ -152,6 +156,15 @@ function Connected(props: { viewer: Viewer; connection: ConnectionSummary }) {
         </a>
       </div>
     </>
+  );
+}
+
+function EntraSection(props: { id: string; path: string; label: string }) {
+  return (
+    <section id={props.id} class="card" hx-get={props.path} hx-trigger="load" hx-swap="outerHTML">
+      <h2>{props.label}</h2>
+      <p class="muted">Loading…</p>
+    </section>
   );
 }
 

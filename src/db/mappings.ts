@@ -1,0 +1,88 @@
+// Group → role mappings (by Entra group object id) and the last decision per member.
+import { and, asc, eq } from "drizzle-orm";
+import type { Db } from "./client.ts";
+import { entraConnections, groupRoleMappings, roleDecisions, type MappableRole, type Role } from "./schema.ts";
+
+export function listMappings(db: Db, organizationId: string) {
+  return db
+    .select({ groupId: groupRoleMappings.groupId, groupName: groupRoleMappings.groupName, role: groupRoleMappings.role })
+    .from(groupRoleMappings)
+    .where(eq(groupRoleMappings.organizationId, organizationId))
+    .orderBy(asc(groupRoleMappings.groupName));
+}
+
+export function saveMapping(db: Db, organizationId: string, mapping: { groupId: string; groupName: string; role: MappableRole }, now: number) {
+  return db
+    .insert(groupRoleMappings)
+    .values({ organizationId, ...mapping, createdAt: now })
+    .onConflictDoUpdate({
+      target: [groupRoleMappings.organizationId, groupRoleMappings.groupId],
+      set: { groupName: mapping.groupName, role: mapping.role },
+    });
+}
+
+export function deleteMapping(db: Db, organizationId: string, groupId: string) {
+  return db
+    .delete(groupRoleMappings)
+    .where(and(eq(groupRoleMappings.organizationId, organizationId), eq(groupRoleMappings.groupId, groupId)))
+    .returning({ groupId: groupRoleMappings.groupId, groupName: groupRoleMappings.groupName, role: groupRoleMappings.role });
+}
+
+/** Keeps the stored name in step with the directory (groups get renamed). */
+export function renameMappedGroup(db: Db, organizationId: string, groupId: string, groupName: string) {
+  return db
+    .update(groupRoleMappings)
+    .set({ groupName })
+    .where(and(eq(groupRoleMappings.organizationId, organizationId), eq(groupRoleMappings.groupId, groupId)));
+}
+
+export function saveDefaultRole(db: Db, organizationId: string, role: MappableRole, now: number) {
+  return db
+    .update(entraConnections)
+    .set({ defaultRole: role, updatedAt: now })
+    .where(and(eq(entraConnections.organizationId, organizationId), eq(entraConnections.status, "connected")))
+    .returning({ organizationId: entraConnections.organizationId });
+}
+
+export interface RoleDecisionRecord {
+  organizationId: string;
+  userId: string;
+  role: Role;
+  rule: "group" | "default" | "owner_kept" | "graph_failed";
+  matchedGroups: { id: string; name: string; role: MappableRole }[];
+  decidingGroup: { id: string; name: string } | null;
+  graphReadAt: number | null;
+  now: number;
+}
+
+export function saveRoleDecision(db: Db, decision: RoleDecisionRecord) {
+  const values = {
+    role: decision.role,
+    rule: decision.rule,
+    matchedGroups: decision.matchedGroups,
+    decidingGroup: decision.decidingGroup,
+    graphReadAt: decision.graphReadAt,
+    decidedAt: decision.now,
+  };
+  return db
+    .insert(roleDecisions)
+    .values({ organizationId: decision.organizationId, userId: decision.userId, ...values })
+    .onConflictDoUpdate({ target: [roleDecisions.organizationId, roleDecisions.userId], set: values });
+}
+
+export function listRoleDecisions(db: Db, organizationId: string) {
+  return db
+    .select({
+      userId: roleDecisions.userId,
+      role: roleDecisions.role,
+      rule: roleDecisions.rule,
+      matchedGroups: roleDecisions.matchedGroups,
+      decidingGroup: roleDecisions.decidingGroup,
+      graphReadAt: roleDecisions.graphReadAt,
+      decidedAt: roleDecisions.decidedAt,
+    })
+    .from(roleDecisions)
+    .where(eq(roleDecisions.organizationId, organizationId));
+}
+
+export type RoleDecisionRow = Awaited<ReturnType<typeof listRoleDecisions>>[number];

@@ -1,0 +1,66 @@
+// Reading the directory through Graph: users, groups and memberships, with the shapes we rely on
+// validated (a reply of the wrong shape is a GraphError "bad_response", never trusted).
+import { z } from "zod";
+import type { GraphClient } from "./graph.ts";
+import type { DirectoryGroup } from "./groupRoles.ts";
+
+const PAGE_SIZE = 999;
+
+export const directoryUserSchema = z.object({
+  id: z.string().min(1).max(64),
+  displayName: z.string().max(256).nullable().optional(),
+  userPrincipalName: z.string().max(1024).nullable().optional(),
+  mail: z.string().max(320).nullable().optional(),
+  userType: z.string().max(32).nullable().optional(),
+  accountEnabled: z.boolean().nullable().optional(),
+});
+export type DirectoryUser = z.infer<typeof directoryUserSchema>;
+
+const USER_FIELDS = "id,displayName,userPrincipalName,mail,userType,accountEnabled";
+
+const groupSchema = z.object({ id: z.string().min(1).max(64), displayName: z.string().max(256).nullable().optional() });
+
+/** One user by object id. */
+export function readDirectoryUser(graph: GraphClient, oid: string): Promise<DirectoryUser> {
+  return graph.get(`/v1.0/users/${encodeURIComponent(oid)}?$select=${USER_FIELDS}`, directoryUserSchema);
+}
+
+/** Every group the user is in, nested groups included (all pages). */
+export async function readTransitiveGroups(graph: GraphClient, oid: string): Promise<DirectoryGroup[]> {
+  const groups: DirectoryGroup[] = [];
+  const path = `/v1.0/users/${encodeURIComponent(oid)}/transitiveMemberOf/microsoft.graph.group?$select=id,displayName&$top=${PAGE_SIZE}`;
+  for await (const page of graph.pages(path, groupSchema)) {
+    for (const group of page.values) groups.push({ id: group.id, displayName: group.displayName ?? null });
+  }
+  return groups;
+}
+
+/** Groups whose name starts with `text` (Graph's `startswith`), for the mapping editor. */
+export async function searchGroups(graph: GraphClient, text: string, limit = 20): Promise<DirectoryGroup[]> {
+  const escaped = text.replaceAll("'", "''");
+  const path = `/v1.0/groups?$filter=${encodeURIComponent(`startswith(displayName,'${escaped}')`)}&$select=id,displayName&$top=${limit}`;
+  const reply = await graph.get(path, z.object({ value: z.array(groupSchema) }));
+  return reply.value.map((g) => ({ id: g.id, displayName: g.displayName ?? null }));
+}
+
+/** All users of the directory, page by page (bulk import, sync). */
+export function listDirectoryUsers(graph: GraphClient) {
+  return graph.pages(`/v1.0/users?$select=${USER_FIELDS}&$top=${PAGE_SIZE}`, directoryUserSchema);
+}
+
+/** Users in a group, nested groups expanded, page by page (bulk import by group). */
+export function listGroupMembers(graph: GraphClient, groupId: string) {
+  return graph.pages(
+    `/v1.0/groups/${encodeURIComponent(groupId)}/transitiveMembers/microsoft.graph.user?$select=${USER_FIELDS}&$top=${PAGE_SIZE}`,
+    directoryUserSchema,
+  );
+}
+
+/** A member (not a guest) whose sign-in name is in one of the tenant's verified domains. */
+export function isProvisionableMember(user: DirectoryUser, verifiedDomains: readonly string[]): boolean {
+  if (user.userType !== "Member") return false;
+  const upn = user.userPrincipalName?.toLowerCase() ?? "";
+  const at = upn.lastIndexOf("@");
+  if (at < 1 || upn.includes("#ext#")) return false;
+  return verifiedDomains.map((d) => d.toLowerCase()).includes(upn.slice(at + 1));
+}
