@@ -149,9 +149,7 @@ async function main(): Promise<number> {
   console.log("Starting the emulator and the app (wrangler dev)…");
   // Debugger: the app on 9229 as with a plain `wrangler dev`, the emulator next to it (when free).
   const inspectorPorts = { app: await freePort(9229), emulator: await freePort(9230) };
-  stack = await startStack({
-    port, emulatorPort, inspectorPorts, output: prefixer(), color: process.stdout.isTTY, onBuildError: "wait",
-  });
+  stack = await startStack({ port, emulatorPort, inspectorPorts, output: prefixer(), color: process.stdout.isTTY });
   console.log(banner(stack.appUrl, stack.emulatorUrl));
   console.log(`  Ready in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`);
 
@@ -171,6 +169,7 @@ try {
   if (stopping) {
     process.exitCode = 130;
   } else if (error instanceof StackError) {
+    // error.details is not printed: that wrangler output is already on screen, [app]/[emulator]-prefixed.
     console.error(`\nnpm start: ${error.message}`);
     process.exitCode = 1;
   } else {

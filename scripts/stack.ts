@@ -97,7 +97,14 @@ function wranglerEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", ...extra };
 }
 
-export class StackError extends Error {}
+/** An expected failure with a message for people; `details` holds the output that explains it. */
+export class StackError extends Error {
+  readonly details: string | undefined;
+  constructor(message: string, details?: string) {
+    super(message);
+    this.details = details;
+  }
+}
 
 /** Runs a short wrangler command to completion, output captured; throws with the output on failure. */
 function runWrangler(args: string[], what: string): string {
@@ -206,11 +213,6 @@ export interface StackOptions {
   /** Colour in wrangler's output (only when it ends up on a terminal). */
   color?: boolean;
   readyTimeoutMs?: number;
-  /**
-   * A Worker that does not build leaves `wrangler dev` running, watching for a fix. "fail" (tests)
-   * gives up at once with the build error; "wait" (npm start) keeps waiting for the fix.
-   */
-  onBuildError?: "fail" | "wait";
 }
 
 export interface RunningStack {
@@ -281,22 +283,18 @@ function startWrangler(source: StackSource, args: string[], options: StackOption
 }
 
 function failure(managed: Managed, what: string): StackError {
-  return new StackError(`${what}. Its last output:\n${managed.recent.map((line) => `  ${line}`).join("\n")}`);
+  return new StackError(what, managed.recent.map((line) => `  ${line}`).join("\n"));
 }
 
-async function waitUntilAnswering(url: string, managed: Managed, deadline: number, options: StackOptions): Promise<void> {
+async function waitUntilAnswering(url: string, managed: Managed, deadline: number): Promise<void> {
   let exited = false;
-  let waitingForFix = false;
   void managed.done.then(() => (exited = true));
   for (;;) {
-    if (exited) throw failure(managed, `${managed.source} (wrangler dev) exited before answering at ${url}`);
-    if (managed.buildFailed && !waitingForFix) {
-      if (options.onBuildError !== "wait") {
-        await new Promise((resolve) => setTimeout(resolve, 300)); // let the error's details arrive
-        throw failure(managed, `${managed.source} does not build`);
-      }
-      waitingForFix = true;
-      options.output(managed.source, "Does not build (see above). Waiting: wrangler rebuilds when you save a fix. Ctrl-C to quit.");
+    if (exited) throw failure(managed, `${managed.source} (wrangler dev) exited before answering at ${url}.`);
+    if (managed.buildFailed) {
+      // wrangler dev keeps running after a failed first build but does not recover from it.
+      await new Promise((resolve) => setTimeout(resolve, 300)); // let the error's details arrive
+      throw failure(managed, `The ${managed.source} Worker does not build (esbuild's error is in wrangler's output).`);
     }
     try {
       const response = await fetch(url, { redirect: "manual", signal: AbortSignal.timeout(2_000) });
@@ -305,7 +303,7 @@ async function waitUntilAnswering(url: string, managed: Managed, deadline: numbe
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline && !waitingForFix) throw failure(managed, `${managed.source} did not answer at ${url} in time`);
+    if (Date.now() > deadline) throw failure(managed, `${managed.source} did not answer at ${url} in time.`);
     await new Promise((resolve) => setTimeout(resolve, 150));
   }
 }
@@ -328,6 +326,7 @@ async function stopManaged(managed: Managed): Promise<void> {
 /** Starts the emulator and the app, resolving once both answer HTTP. */
 export async function startStack(options: StackOptions): Promise<RunningStack> {
   const { port, emulatorPort } = options;
+  if (port === emulatorPort) throw new StackError("The app and the emulator need different ports.");
   const inspector = options.inspectorPorts ?? { app: await freePort(), emulator: await freePort() };
   const common = ["--show-interactive-dev-session=false"];
   const emulator = startWrangler(
@@ -358,8 +357,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const deadline = Date.now() + (options.readyTimeoutMs ?? 90_000);
   try {
     await Promise.all([
-      waitUntilAnswering(`${emulatorUrl}/`, emulator, deadline, options),
-      waitUntilAnswering(`${appUrl}/`, app, deadline, options),
+      waitUntilAnswering(`${emulatorUrl}/`, emulator, deadline),
+      waitUntilAnswering(`${appUrl}/`, app, deadline),
     ]);
   } catch (error) {
     await stop();

@@ -12,7 +12,7 @@ import { basename, join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { ROOT } from "../../scripts/paths.ts";
 import {
-  assertPortsFree, emulatorSecrets, formatEnvFile, generateSecrets, prepareDatabase, startStack as startLocalStack,
+  StackError, assertPortsFree, emulatorSecrets, formatEnvFile, generateSecrets, prepareDatabase, startStack as startLocalStack,
   writeSecretsFile,
 } from "../../scripts/stack.ts";
 
@@ -98,6 +98,9 @@ export async function startStack(): Promise<E2EStack> {
     },
   }).catch((error: unknown) => {
     log.end();
+    if (error instanceof StackError && error.details) {
+      error.message += ` Its last output (all of it in ${logFile}):\n${error.details}`;
+    }
     throw error;
   });
   return {
