@@ -1,13 +1,19 @@
-// Who a verified person is in UniAsset, in product.md's order: a linked identity, then an open
-// invitation for an email the provider vouches for, then (with Entra connected) auto-provisioning;
-// otherwise a clear refusal. Email alone never links a Microsoft identity unless the tenant is the
-// organization's connected tenant and the address is in one of its verified domains (nOAuth).
+// Who a verified person is in UniAsset, in product.md's order: a linked identity (imported users
+// included), then an open invitation for an email the provider vouches for, then auto-provisioning
+// from the connected Entra tenant; otherwise a clear refusal. Email alone never links a Microsoft
+// identity unless the tenant is the organization's connected tenant and the address is in one of
+// its verified domains (the nOAuth class of account takeover). At every Microsoft sign-in with
+// group mapping on, the person's Entra groups decide their role.
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../db/client.ts";
+import { findConnectionOfTenant, type TenantConnection } from "../db/connections.ts";
 import { findLinkedMemberships, insertIdentity, type IdentityKey } from "../db/identities.ts";
 import { acceptInvitation, findOpenInvitationsForEmail, type OpenInvitation } from "../db/invitations.ts";
 import { insertMembership, insertUser, markSignedIn } from "../db/members.ts";
 import { insertAuditEvent } from "../db/audit.ts";
+import type { Role } from "../db/schema.ts";
+import { applyGroupRole, checkProvisioning, decideRoleFromDirectory, initialRole } from "../entra/signInDirectory.ts";
+import type { Config } from "../lib/config.ts";
 import { AppError } from "../lib/errors.ts";
 import { prepareSession } from "./session.ts";
 
@@ -15,9 +21,9 @@ import { prepareSession } from "./session.ts";
 export interface VerifiedPerson {
   identity: IdentityKey;
   displayName: string;
-  /** Google: the email when `email_verified`; Microsoft: the sign-in name (UPN) of a member. */
+  /** Google: the email when `email_verified`; Microsoft: the sign-in name (UPN). */
   email: string | null;
-  /** Microsoft only: the tenant and whether the person is a guest there (`acct` = 1). */
+  /** Microsoft only: the tenant and whether the token marks a guest (`acct` = 1). */
   microsoft?: { tenantId: string; isGuest: boolean };
 }
 
@@ -27,23 +33,32 @@ export interface SignInResult {
   sessionToken: string;
 }
 
-export async function signIn(db: Db, person: VerifiedPerson, now: number): Promise<SignInResult> {
+type Statement = BatchItem<"sqlite">;
+
+export async function signIn(db: Db, config: Config, person: VerifiedPerson, now: number): Promise<SignInResult> {
   const email = person.email?.toLowerCase() ?? null;
-  const [linked, invitations] = await db.batch([
+  const [linked, invitations, connections] = await db.batch([
     findLinkedMemberships(db, person.identity),
     findOpenInvitationsForEmail(db, email ?? "", now),
+    findConnectionOfTenant(db, person.microsoft?.tenantId ?? ""),
   ]);
+  const connection = connections[0]?.status === "connected" ? connections[0] : undefined;
   const existingUserId = linked[0]?.userId;
   const memberOf = new Set(linked.flatMap((m) => (m.organizationId ? [m.organizationId] : [])));
   const acceptable = invitations.filter(
     (invitation) => emailIsTrustedFor(person, email, invitation) && !memberOf.has(invitation.organizationId),
   );
-  const active = linked.filter((m) => m.status === "active" && m.organizationId);
+  const active = linked.flatMap((m) =>
+    m.status === "active" && m.organizationId && m.role ? [{ organizationId: m.organizationId, role: m.role }] : [],
+  );
 
-  if (!existingUserId && acceptable.length === 0) {
-    throw new AppError("no_account", noAccountMessage(person));
-  }
-  if (existingUserId && active.length === 0 && acceptable.length === 0) {
+  // Auto-provisioning applies to a person of the connected tenant who is not yet in its organization.
+  const provisionable =
+    !!connection?.autoProvision &&
+    !memberOf.has(connection.organizationId) &&
+    !acceptable.some((i) => i.organizationId === connection.organizationId);
+  const hasAccess = active.length > 0 || acceptable.length > 0;
+  if (!hasAccess && !provisionable) {
     if (memberOf.size > 0) {
       throw new AppError("account_deactivated", "Your UniAsset account has been deactivated. Contact your organization's Owner or Admin.");
     }
@@ -51,33 +66,120 @@ export async function signIn(db: Db, person: VerifiedPerson, now: number): Promi
   }
 
   const userId = existingUserId ?? crypto.randomUUID();
-  const statements: BatchItem<"sqlite">[] = [];
-  if (!existingUserId) {
-    statements.push(
-      insertUser(db, { id: userId, email, displayName: person.displayName, now }),
-      insertIdentity(db, person.identity, userId, email, now),
-    );
+  const statements: Statement[] = [];
+  if (!existingUserId) statements.push(...createUser(db, person, userId, email, now));
+  statements.push(...acceptInvitations(db, person, userId, acceptable, now));
+  const memberships: { organizationId: string; role: Role }[] = [
+    ...active,
+    ...acceptable.map((i) => ({ organizationId: i.organizationId, role: i.role })),
+  ];
+  statements.push(...(await mapRoleAtSignIn(db, config, connection, person, userId, memberships, now)));
+  if (provisionable) {
+    try {
+      const provisioned = await provision(db, config, connection, person, userId, email, now);
+      statements.push(...provisioned.statements);
+      memberships.unshift(provisioned.membership);
+    } catch (refusal) {
+      // Someone with access elsewhere still signs in there; otherwise the refusal is the answer.
+      if (!hasAccess || !(refusal instanceof AppError)) throw refusal;
+    }
   }
-  for (const invitation of acceptable) {
-    statements.push(
-      insertMembership(db, { organizationId: invitation.organizationId, userId, role: invitation.role, now }),
-      acceptInvitation(db, invitation.id, now),
-      insertAuditEvent(db, {
-        organizationId: invitation.organizationId,
-        actorUserId: userId,
-        action: "invitation.accepted",
-        targetUserId: userId,
-        details: { role: invitation.role, provider: person.identity.provider },
-        now,
-      }),
-    );
-  }
-  const organizationId = active[0]?.organizationId ?? acceptable[0]!.organizationId;
-  const session = await prepareSession(db, userId, organizationId!, now);
+
+  const organizationId = memberships[0]!.organizationId;
+  const session = await prepareSession(db, userId, organizationId, now);
   statements.push(markSignedIn(db, userId, now), session.statement);
-  await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
-  return { userId, organizationId: organizationId!, sessionToken: session.token };
+  await db.batch(statements as [Statement, ...Statement[]]);
+  return { userId, organizationId, sessionToken: session.token };
 }
+
+function createUser(db: Db, person: VerifiedPerson, userId: string, email: string | null, now: number): Statement[] {
+  return [
+    insertUser(db, { id: userId, email, displayName: person.displayName, now }),
+    insertIdentity(db, person.identity, userId, email, now),
+  ];
+}
+
+function acceptInvitations(db: Db, person: VerifiedPerson, userId: string, invitations: OpenInvitation[], now: number): Statement[] {
+  return invitations.flatMap((invitation) => [
+    insertMembership(db, { organizationId: invitation.organizationId, userId, role: invitation.role, now }),
+    acceptInvitation(db, invitation.id, now),
+    insertAuditEvent(db, {
+      organizationId: invitation.organizationId,
+      actorUserId: userId,
+      action: "invitation.accepted",
+      targetUserId: userId,
+      details: { role: invitation.role, provider: person.identity.provider },
+      now,
+    }),
+  ]);
+}
+
+/** With group mapping on, the member of the connected organization gets the role their groups give. */
+async function mapRoleAtSignIn(
+  db: Db,
+  config: Config,
+  connection: TenantConnection | undefined,
+  person: VerifiedPerson,
+  userId: string,
+  memberships: { organizationId: string; role: Role }[],
+  now: number,
+): Promise<Statement[]> {
+  if (!connection?.groupRoleMapping || person.identity.provider !== "microsoft") return [];
+  const member = memberships.find((m) => m.organizationId === connection.organizationId);
+  if (!member) return [];
+  const outcome = await decideRoleFromDirectory(db, config, connection, person.identity.subject, now);
+  return applyGroupRole(db, { ...member, userId }, outcome, now);
+}
+
+/** Auto-provisioning: a new account for a member of the connected tenant, or a clear refusal. */
+async function provision(
+  db: Db,
+  config: Config,
+  connection: TenantConnection | undefined,
+  person: VerifiedPerson,
+  userId: string,
+  email: string | null,
+  now: number,
+): Promise<{ statements: Statement[]; membership: { organizationId: string; role: Role } }> {
+  // The user row and identity are created by the caller when new.
+  if (!connection?.autoProvision || !person.microsoft) throw new AppError("no_account", noAccountMessage(person));
+  if (person.microsoft.isGuest) throw new AppError("no_account", GUEST_MESSAGE);
+  const verdict = await checkProvisioning(db, config, connection, person.identity.subject);
+  if (!verdict.ok) {
+    switch (verdict.reason) {
+      case "guest":
+        throw new AppError("no_account", GUEST_MESSAGE);
+      case "disabled":
+        throw new AppError("account_deactivated", "Your Microsoft account is disabled in your organization's directory.");
+      case "outside_verified_domains":
+        throw new AppError(
+          "no_account",
+          "Only accounts in your organization's verified domains get a UniAsset account automatically. Ask an Owner or Admin to invite you.",
+        );
+      case "directory_unavailable":
+        throw new AppError("provider_unavailable", "We couldn't check your account with Microsoft right now. Please try again in a few minutes.");
+    }
+  }
+  const outcome = connection.groupRoleMapping ? await decideRoleFromDirectory(db, config, connection, person.identity.subject, now) : null;
+  const role = initialRole(connection, outcome);
+  const membership = { organizationId: connection.organizationId, role };
+  const statements: Statement[] = [
+    insertMembership(db, { ...membership, userId, now }),
+    insertAuditEvent(db, {
+      organizationId: connection.organizationId,
+      actorUserId: null,
+      action: "entra.user_provisioned",
+      targetUserId: userId,
+      details: { role, upn: email, rule: outcome?.ok ? outcome.decision.rule : "default" },
+      now,
+    }),
+  ];
+  if (outcome) statements.push(...applyGroupRole(db, { ...membership, userId }, outcome, now));
+  return { statements, membership };
+}
+
+const GUEST_MESSAGE =
+  "Guest accounts don't get a UniAsset account automatically. Ask an Owner or Admin of the organization to invite you.";
 
 function emailIsTrustedFor(person: VerifiedPerson, email: string | null, invitation: OpenInvitation): boolean {
   if (!email) return false;

@@ -177,3 +177,21 @@ export function saveNeedsReconnect(db: Db, organizationId: string, reason: strin
     })
     .where(eq(entraConnections.organizationId, organizationId));
 }
+
+/** The connection (if any) of the tenant a person signed in from: what sign-in needs to decide. */
+export function findConnectionOfTenant(db: Db, tenantId: string) {
+  return db
+    .select({
+      organizationId: entraConnections.organizationId,
+      status: entraConnections.status,
+      verifiedDomains: entraConnections.verifiedDomains,
+      autoProvision: entraConnections.autoProvision,
+      groupRoleMapping: entraConnections.groupRoleMapping,
+      defaultRole: entraConnections.defaultRole,
+    })
+    .from(entraConnections)
+    .where(eq(entraConnections.tenantId, tenantId))
+    .limit(1);
+}
+
+export type TenantConnection = Awaited<ReturnType<typeof findConnectionOfTenant>>[number];

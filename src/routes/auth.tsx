@@ -54,7 +54,7 @@ authRoutes.get("/auth/:provider/callback", validate("param", providerParam), asy
   if (!person.ok) throw new AppError("sign_in_failed", "The sign-in response is missing required details. Please start again.");
   const db = c.get("db");
   const previousSession = await currentSessionHash(c);
-  const result = await signIn(db, person.value, Date.now());
+  const result = await signIn(db, c.get("config"), person.value, Date.now());
   // Rotation: the session that existed before sign-in (if any) ends now.
   if (previousSession) await deleteSession(db, previousSession).run();
   setSessionCookie(c, result.sessionToken);

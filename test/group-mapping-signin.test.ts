@@ -1,0 +1,133 @@
+// Group → role mapping at every Microsoft sign-in: transitive groups from Graph, highest mapped
+// role wins, else the default; Owners untouched; Graph trouble keeps the role and is recorded.
+import { env } from "cloudflare:test";
+import { beforeEach, describe, expect, it } from "vitest";
+import { GROUP_IDS, entraUser } from "../demo/directory.ts";
+import { DEMO_ORGS, DEMO_USER_IDS } from "../demo/seed.ts";
+import { TestBrowser, emulatorAdmin, resetEmulator } from "./support/browser.ts";
+import { connectContoso, contosoRoleOf, mapGroup, resetContosoDirectory } from "./support/directory.ts";
+import { signedIn } from "./support/people.ts";
+
+const megan = entraUser("megan");
+const alex = entraUser("alex");
+
+beforeEach(async () => {
+  await resetEmulator();
+  await resetContosoDirectory();
+  const adele = await signedIn("adele");
+  await connectContoso(adele, ["auto-provision", "group-role-mapping"]);
+  await mapGroup(GROUP_IDS.uniassetAdmins, "UniAsset Admins", "admin");
+  await mapGroup(GROUP_IDS.uniassetManagers, "UniAsset Managers", "manager");
+});
+
+const decisionOf = (oid: string) =>
+  env.DB.prepare(
+    "select d.rule, d.role, d.deciding_group, d.matched_groups, d.graph_read_at from role_decisions d join identities i on i.user_id = d.user_id where i.subject = ?",
+  ).bind(oid).first<{ rule: string; role: string; deciding_group: string | null; matched_groups: string; graph_read_at: number | null }>();
+
+describe("the demo mappings", () => {
+  it("make Alex admin through the nested IT Staff group and Megan manager", async () => {
+    expect((await new TestBrowser().signInWithMicrosoft(alex.oid)).status).toBe(302);
+    expect((await new TestBrowser().signInWithMicrosoft(megan.oid)).status).toBe(302);
+    expect((await contosoRoleOf(alex.oid))?.role).toBe("admin");
+    expect((await contosoRoleOf(megan.oid))?.role).toBe("manager");
+    const why = (await decisionOf(alex.oid))!;
+    expect(why.rule).toBe("group");
+    expect(JSON.parse(why.deciding_group!)).toEqual({ id: GROUP_IDS.uniassetAdmins, name: "UniAsset Admins" });
+    expect(why.graph_read_at).toBeTypeOf("number");
+  });
+
+  it("give Megan member (the default) at her next sign-in after she leaves the group, audited", async () => {
+    await new TestBrowser().signInWithMicrosoft(megan.oid);
+    expect((await contosoRoleOf(megan.oid))?.role).toBe("manager");
+    await emulatorAdmin(`groups/${GROUP_IDS.uniassetManagers}/members/${megan.oid}`, undefined, "DELETE");
+    await new TestBrowser().signInWithMicrosoft(megan.oid);
+    expect((await contosoRoleOf(megan.oid))?.role).toBe("member");
+    const audit = await env.DB.prepare("select details from audit_events where action = 'entra.role_mapped' order by id desc").first<{ details: string }>();
+    expect(JSON.parse(audit!.details)).toMatchObject({ from: "manager", to: "member", rule: "default" });
+  });
+
+  it("record the group that decided a promotion in the audit log", async () => {
+    await new TestBrowser().signInWithMicrosoft(megan.oid); // provisioned as manager
+    await env.DB.prepare("update memberships set role = 'viewer' where user_id = (select user_id from identities where subject = ?)").bind(megan.oid).run();
+    await new TestBrowser().signInWithMicrosoft(megan.oid);
+    const audit = await env.DB.prepare("select details from audit_events where action = 'entra.role_mapped' order by id desc").first<{ details: string }>();
+    expect(JSON.parse(audit!.details)).toMatchObject({ from: "viewer", to: "manager", group: "UniAsset Managers", groupId: GROUP_IDS.uniassetManagers });
+  });
+});
+
+describe("precedence", () => {
+  it("takes the highest mapped role when several groups match", async () => {
+    await mapGroup(GROUP_IDS.allStaff, "All Staff", "viewer");
+    await mapGroup(GROUP_IDS.itStaff, "IT Staff", "manager");
+    await new TestBrowser().signInWithMicrosoft(alex.oid);
+    expect((await contosoRoleOf(alex.oid))?.role).toBe("admin");
+    const why = (await decisionOf(alex.oid))!;
+    expect(JSON.parse(why.matched_groups).map((g: { role: string }) => g.role)).toEqual(["admin", "manager", "viewer"]);
+  });
+
+  it("uses the configured default role when no mapped group matches", async () => {
+    await env.DB.prepare("update entra_connections set default_role = 'viewer'").run();
+    await env.DB.prepare("delete from group_role_mappings").run();
+    await new TestBrowser().signInWithMicrosoft(megan.oid);
+    expect((await contosoRoleOf(megan.oid))?.role).toBe("viewer");
+    expect((await decisionOf(megan.oid))?.rule).toBe("default");
+  });
+
+  it("never changes an Owner", async () => {
+    await mapGroup(GROUP_IDS.allStaff, "All Staff", "viewer");
+    await new TestBrowser().signInWithMicrosoft(entraUser("adele").oid);
+    expect((await contosoRoleOf(entraUser("adele").oid))?.role).toBe("owner");
+    expect((await decisionOf(entraUser("adele").oid))?.rule).toBe("owner_kept");
+  });
+});
+
+describe("Graph at sign-in", () => {
+  it("reads every page of a user's groups (a user in more than 200 groups)", async () => {
+    const { groupIds } = (await (await emulatorAdmin(`users/${megan.oid}/bulk-groups`, { count: 1500 })).json()) as { groupIds: string[] };
+    await emulatorAdmin(`groups/${GROUP_IDS.uniassetManagers}/members/${megan.oid}`, undefined, "DELETE");
+    const last = groupIds.at(-1)!;
+    await mapGroup(last, "Deep group", "admin");
+    await emulatorAdmin("stats/reset");
+    await new TestBrowser().signInWithMicrosoft(megan.oid);
+    expect((await contosoRoleOf(megan.oid))?.role).toBe("admin");
+    const stats = (await (await emulatorAdmin("stats", undefined, "GET")).json()) as { requests: Record<string, number> };
+    expect(stats.requests.memberOf).toBeGreaterThanOrEqual(2);
+  });
+
+  it("waits out a 429 with Retry-After and then maps", async () => {
+    await emulatorAdmin("faults", { endpoint: "memberOf", status: 429, retryAfter: 1 });
+    await new TestBrowser().signInWithMicrosoft(megan.oid);
+    expect((await contosoRoleOf(megan.oid))?.role).toBe("manager");
+  });
+
+  it("keeps the current role when Graph is down, records the failure, and still signs in", async () => {
+    await new TestBrowser().signInWithMicrosoft(megan.oid);
+    expect((await contosoRoleOf(megan.oid))?.role).toBe("manager");
+    await emulatorAdmin("faults", { endpoint: "memberOf", status: 503, times: 20 });
+    const browser = new TestBrowser();
+    expect((await browser.signInWithMicrosoft(megan.oid)).status).toBe(302);
+    expect((await browser.page("/")).html).toContain("Welcome, Megan Bowen");
+    expect((await contosoRoleOf(megan.oid))?.role).toBe("manager");
+    expect((await decisionOf(megan.oid))?.rule).toBe("graph_failed");
+    const audit = await env.DB.prepare("select details from audit_events where action = 'entra.role_mapping_failed' order by id desc").first<{ details: string }>();
+    expect(JSON.parse(audit!.details)).toMatchObject({ keptRole: "manager" });
+  }, 20_000);
+
+  it("gives a new user the default role when Graph is down", async () => {
+    await emulatorAdmin("faults", { endpoint: "memberOf", status: 503, times: 20 });
+    expect((await new TestBrowser().signInWithMicrosoft(alex.oid)).status).toBe(302);
+    expect((await contosoRoleOf(alex.oid))?.role).toBe("member");
+  }, 20_000);
+
+  it("refreshes the token when Graph rejects the cached one mid sign-in", async () => {
+    await emulatorAdmin("access-tokens/expire");
+    await new TestBrowser().signInWithMicrosoft(alex.oid);
+    expect((await contosoRoleOf(alex.oid))?.role).toBe("admin");
+  });
+
+  it("maps nothing for a person of another tenant (Lee of Fabrikam keeps Owner)", async () => {
+    await new TestBrowser().signInWithMicrosoft(entraUser("lee").oid);
+    expect((await env.DB.prepare("select role from memberships where user_id = ? and organization_id = ?").bind(DEMO_USER_IDS.lee, DEMO_ORGS.fabrikam.id).first<{ role: string }>())?.role).toBe("owner");
+  });
+});
