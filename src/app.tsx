@@ -14,6 +14,8 @@ import { AppError, ERROR_TITLES } from "./lib/errors.ts";
 import { auditRoutes } from "./routes/audit.tsx";
 import { authRoutes } from "./routes/auth.tsx";
 import { entraRoutes } from "./routes/entra.tsx";
+import { entraImportRoutes } from "./routes/entraImport.tsx";
+import { entraMappingRoutes } from "./routes/entraMapping.tsx";
 import { homeRoutes } from "./routes/home.tsx";
 import { organizationRoutes } from "./routes/organizations.ts";
 import { settingsRoutes } from "./routes/settings.tsx";
@@ -49,6 +51,8 @@ export function buildApp() {
   app.route("/", userRoutes);
   app.route("/", settingsRoutes);
   app.route("/", entraRoutes);
+  app.route("/", entraMappingRoutes);
+  app.route("/", entraImportRoutes);
   app.route("/", auditRoutes);
 
   app.notFound(() => {

@@ -35,6 +35,12 @@ export async function readTransitiveGroups(graph: GraphClient, oid: string): Pro
   return groups;
 }
 
+/** One group by object id; a group that is not in the directory is a GraphError "not_found". */
+export async function readGroup(graph: GraphClient, groupId: string): Promise<DirectoryGroup> {
+  const group = await graph.get(`/v1.0/groups/${encodeURIComponent(groupId)}?$select=id,displayName`, groupSchema);
+  return { id: group.id, displayName: group.displayName ?? null };
+}
+
 /** Groups whose name starts with `text` (Graph's `startswith`), for the mapping editor. */
 export async function searchGroups(graph: GraphClient, text: string, limit = 20): Promise<DirectoryGroup[]> {
   const escaped = text.replaceAll("'", "''");

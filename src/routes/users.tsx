@@ -11,6 +11,7 @@ import {
 } from "../auth/members.ts";
 import type { AppContext } from "../context.ts";
 import { listOpenInvitations } from "../db/invitations.ts";
+import { listRoleDecisions } from "../db/mappings.ts";
 import { listMembers } from "../db/members.ts";
 import { emailField, roleField, uuidParam } from "../lib/schemas.ts";
 import { validate } from "../lib/validate.ts";
@@ -26,11 +27,13 @@ async function usersSection(c: Context<AppContext>, notice?: string) {
   const viewer = viewerOf(c);
   const db = c.get("db");
   const manages = isOwnerOrAdmin(viewer.role);
-  const [members, invitations] = await Promise.all([
+  const [members, invitations, decisions] = await Promise.all([
     listMembers(db, viewer.organizationId),
     manages ? listOpenInvitations(db, viewer.organizationId, Date.now()) : Promise.resolve([]),
+    // "Why this role" is for Owners and Admins, who can act on it.
+    manages ? listRoleDecisions(db, viewer.organizationId) : Promise.resolve([]),
   ]);
-  return { viewer, members, invitations, notice };
+  return { viewer, members, invitations, decisions, notice };
 }
 
 /** htmx gets the refreshed section; a plain form post is redirected back to the page. */

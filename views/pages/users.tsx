@@ -1,6 +1,7 @@
 import type { Viewer } from "../../src/auth/session.ts";
 import { canManageMember, isOwnerOrAdmin } from "../../src/auth/access.ts";
 import type { InvitationRow } from "../../src/db/invitations.ts";
+import type { RoleDecisionRow } from "../../src/db/mappings.ts";
 import type { MemberRow } from "../../src/db/members.ts";
 import { ROLES, type Role } from "../../src/db/schema.ts";
 import { RoleBadge, formatTime, roleLabel } from "../parts/badges.tsx";
@@ -10,6 +11,8 @@ interface UsersProps {
   viewer: Viewer;
   members: MemberRow[];
   invitations: InvitationRow[];
+  /** The last group → role decision per member (Owners and Admins only). */
+  decisions: RoleDecisionRow[];
   notice?: string;
 }
 
@@ -27,6 +30,7 @@ export function UsersPage(props: UsersProps) {
 export function UsersSection(props: UsersProps) {
   const { viewer } = props;
   const manages = isOwnerOrAdmin(viewer.role);
+  const decisions = new Map(props.decisions.map((d) => [d.userId, d]));
   return (
     <div id="users-section">
       {props.notice && <Flash kind="success" title="Done." message={props.notice} />}
@@ -43,7 +47,7 @@ export function UsersSection(props: UsersProps) {
         </thead>
         <tbody>
           {props.members.map((member) => (
-            <MemberRowView viewer={viewer} member={member} manages={manages} />
+            <MemberRowView viewer={viewer} member={member} manages={manages} decision={manages ? decisions.get(member.userId) : undefined} />
           ))}
         </tbody>
       </table>
@@ -56,7 +60,7 @@ function assignableRoles(viewer: Viewer): readonly Role[] {
   return viewer.role === "owner" ? ROLES : ROLES.filter((role) => role !== "owner");
 }
 
-function MemberRowView(props: { viewer: Viewer; member: MemberRow; manages: boolean }) {
+function MemberRowView(props: { viewer: Viewer; member: MemberRow; manages: boolean; decision?: RoleDecisionRow }) {
   const { viewer, member } = props;
   const editable = props.manages && canManageMember(viewer, member.role);
   const htmx = { "hx-target": "#users-section", "hx-swap": "outerHTML" };
@@ -79,6 +83,7 @@ function MemberRowView(props: { viewer: Viewer; member: MemberRow; manages: bool
         ) : (
           <RoleBadge role={member.role} />
         )}
+        {props.decision && <WhyThisRole decision={props.decision} />}
       </td>
       <td>
         {member.status === "active" ? (
@@ -108,6 +113,38 @@ function MemberRowView(props: { viewer: Viewer; member: MemberRow; manages: bool
         </td>
       )}
     </tr>
+  );
+}
+
+function decisionRule(decision: RoleDecisionRow): string {
+  switch (decision.rule) {
+    case "group":
+      return `Member of ${decision.decidingGroup?.name ?? "a mapped group"} → ${roleLabel(decision.role)}`;
+    case "default":
+      return `No mapped group: default role (${roleLabel(decision.role)})`;
+    case "owner_kept":
+      return "Owners are never changed by mapping";
+    case "graph_failed":
+      return "Microsoft Graph could not be read; role kept";
+  }
+}
+
+/** The last group → role decision: which mapped groups matched, the rule that won, when Graph was read. */
+function WhyThisRole(props: { decision: RoleDecisionRow }) {
+  const { decision } = props;
+  return (
+    <details class="why-role">
+      <summary>Why this role</summary>
+      <p>{decisionRule(decision)}</p>
+      <p>
+        Mapped groups matched:{" "}
+        {decision.matchedGroups.length === 0 ? "none" : decision.matchedGroups.map((g) => `${g.name} (${roleLabel(g.role)})`).join(", ")}
+      </p>
+      <p class="muted">
+        {decision.graphReadAt ? `Microsoft Graph read ${formatTime(decision.graphReadAt)}` : "Microsoft Graph not read"} · decided{" "}
+        {formatTime(decision.decidedAt)}
+      </p>
+    </details>
   );
 }
 

@@ -1,0 +1,211 @@
+// Bulk import: pre-create directory users so they exist before their first sign-in. Preview and
+// apply run the same planImport() against the directory (apply never trusts a posted list), so
+// both see the same set. Writes go in D1 batches; a huge import is applied in chunks that the page
+// continues one request after another, each re-reading the directory (what is there is skipped).
+import type { Viewer } from "../auth/session.ts";
+import { insertAuditEvent } from "../db/audit.ts";
+import type { Db } from "../db/client.ts";
+import { findConnectionSummary } from "../db/connections.ts";
+import { importPersonStatements, listTenantIdentities, type ImportedPerson } from "../db/imports.ts";
+import { listMappings } from "../db/mappings.ts";
+import type { MappableRole } from "../db/schema.ts";
+import type { Config } from "../lib/config.ts";
+import { AppError } from "../lib/errors.ts";
+import { findDirectoryGroup, withAdminGraph } from "./adminGraph.ts";
+import { isProvisionableMember, listDirectoryUsers, listGroupMembers, type DirectoryUser } from "./directory.ts";
+import { GraphError, type GraphClient } from "./graph.ts";
+import { resolveRoleFromGroups, type DirectoryGroup, type GroupMapping } from "./groupRoles.ts";
+
+/** Users read from Graph per request (all pages of every read together): bounds CPU and memory. */
+export const MAX_USERS_READ = 100_000;
+/** New people written per request; the page continues with the next chunk. */
+export const APPLY_CHUNK = 1_000;
+/** People per D1 batch: five statements each stays within ~100 statements per batch. */
+const PEOPLE_PER_BATCH = 20;
+/** First names shown per category in the preview. */
+const SAMPLE_SIZE = 10;
+export const MAX_IMPORT_GROUPS = 20;
+
+export type ImportScope = { scope: "all" } | { scope: "groups"; groupIds: string[] };
+
+type Category = "new" | "present" | "guests" | "disabled" | "outsideDomains";
+export const CATEGORIES: readonly Category[] = ["new", "present", "guests", "disabled", "outsideDomains"];
+
+export interface ImportPlan {
+  scope: ImportScope;
+  groups: { id: string; name: string }[];
+  usersRead: number;
+  counts: Record<Category, number>;
+  samples: Record<Category, string[]>;
+  /** How many new people each role would get. */
+  rolesOfNew: Partial<Record<MappableRole, number>>;
+  mappingOn: boolean;
+  newPeople: ImportedPerson[];
+}
+
+interface RoleContext {
+  mappingOn: boolean;
+  defaultRole: MappableRole;
+  mappings: GroupMapping[];
+  /** Members (oids) of each mapped group, nested included. */
+  mappedMembers: Map<string, Set<string>>;
+  readAt: number;
+}
+
+export async function planImport(db: Db, config: Config, viewer: Viewer, scope: ImportScope, now: number): Promise<ImportPlan> {
+  const connection = await findConnectionSummary(db, viewer.organizationId);
+  if (connection?.status !== "connected" || !connection.tenantId) throw new AppError("conflict", "Connect Entra ID before importing users.");
+  const domains = connection.verifiedDomains ?? [];
+  if (domains.length === 0) {
+    throw new AppError("conflict", "The tenant's verified domains are not known yet: refresh the Integrations page, then try again.");
+  }
+  const tenantId = connection.tenantId;
+  const [identities, mappings] = await Promise.all([
+    listTenantIdentities(db, viewer.organizationId, tenantId),
+    connection.groupRoleMapping ? listMappings(db, viewer.organizationId) : Promise.resolve([]),
+  ]);
+  const present = new Set(identities.filter((i) => i.membershipStatus !== null).map((i) => i.oid.toLowerCase()));
+
+  return withAdminGraph(db, config, viewer.organizationId, async (graph) => {
+    const budget = { usersRead: 0 };
+    const groups = scope.scope === "groups" ? await Promise.all(scope.groupIds.map((id) => findDirectoryGroup(graph, id))) : [];
+    const roles: RoleContext = {
+      mappingOn: connection.groupRoleMapping,
+      defaultRole: connection.defaultRole,
+      mappings,
+      mappedMembers: new Map(),
+      readAt: now,
+    };
+    for (const mapping of mappings) roles.mappedMembers.set(mapping.groupId.toLowerCase(), await memberOidsOf(graph, mapping.groupId, budget));
+
+    const plan: ImportPlan = {
+      scope,
+      groups,
+      usersRead: 0,
+      counts: { new: 0, present: 0, guests: 0, disabled: 0, outsideDomains: 0 },
+      samples: { new: [], present: [], guests: [], disabled: [], outsideDomains: [] },
+      rolesOfNew: {},
+      mappingOn: connection.groupRoleMapping,
+      newPeople: [],
+    };
+    const seen = new Set<string>();
+    const sources = scope.scope === "all" ? [listDirectoryUsers(graph)] : groups.map((g) => listGroupMembers(graph, g.id));
+    for (const source of sources) {
+      for await (const page of source) {
+        countRead(budget, page.values.length);
+        for (const user of page.values) {
+          const oid = user.id.toLowerCase();
+          if (seen.has(oid)) continue;
+          seen.add(oid);
+          const category = categorize(user, domains, present);
+          plan.counts[category]++;
+          if (plan.samples[category].length < SAMPLE_SIZE) plan.samples[category].push(nameOf(user));
+          if (category === "new") {
+            const person = personOf(user, roles);
+            plan.newPeople.push(person);
+            plan.rolesOfNew[person.role] = (plan.rolesOfNew[person.role] ?? 0) + 1;
+          }
+        }
+      }
+    }
+    plan.usersRead = seen.size;
+    return plan;
+  });
+}
+
+function countRead(budget: { usersRead: number }, count: number) {
+  budget.usersRead += count;
+  if (budget.usersRead > MAX_USERS_READ) {
+    throw new AppError(
+      "conflict",
+      `This import would read more than ${MAX_USERS_READ.toLocaleString("en-US")} directory users at once. Import the members of chosen groups instead.`,
+    );
+  }
+}
+
+async function memberOidsOf(graph: GraphClient, groupId: string, budget: { usersRead: number }): Promise<Set<string>> {
+  const oids = new Set<string>();
+  try {
+    for await (const page of listGroupMembers(graph, groupId)) {
+      countRead(budget, page.values.length);
+      for (const user of page.values) oids.add(user.id.toLowerCase());
+    }
+  } catch (error) {
+    // A mapped group deleted from the directory matches nobody, as at sign-in.
+    if (error instanceof GraphError && error.kind === "not_found") return oids;
+    throw error;
+  }
+  return oids;
+}
+
+function categorize(user: DirectoryUser, domains: readonly string[], present: Set<string>): Category {
+  if (user.userType === "Guest" || user.userPrincipalName?.toLowerCase().includes("#ext#")) return "guests";
+  if (user.accountEnabled === false) return "disabled";
+  if (!isProvisionableMember(user, domains)) return "outsideDomains";
+  return present.has(user.id.toLowerCase()) ? "present" : "new";
+}
+
+function nameOf(user: DirectoryUser): string {
+  return user.displayName || user.userPrincipalName || user.id;
+}
+
+function personOf(user: DirectoryUser, roles: RoleContext): ImportedPerson {
+  const email = (user.mail || user.userPrincipalName || "").toLowerCase() || null;
+  const base = { oid: user.id, email, displayName: nameOf(user) };
+  if (!roles.mappingOn) return { ...base, role: roles.defaultRole, decision: null };
+  const groups: DirectoryGroup[] = roles.mappings
+    .filter((m) => roles.mappedMembers.get(m.groupId.toLowerCase())?.has(user.id.toLowerCase()))
+    .map((m) => ({ id: m.groupId, displayName: m.groupName }));
+  const decision = resolveRoleFromGroups(groups, roles.mappings, roles.defaultRole);
+  return {
+    ...base,
+    role: decision.role,
+    decision: { rule: decision.rule, matchedGroups: decision.matched, decidingGroup: decision.decidingGroup, graphReadAt: roles.readAt },
+  };
+}
+
+export interface ImportResult {
+  plan: ImportPlan;
+  created: number;
+  /** New people left for the next chunk. */
+  remaining: number;
+}
+
+/** Re-reads the directory, links and activates up to APPLY_CHUNK new people, audits the counts. */
+export async function applyImport(db: Db, config: Config, viewer: Viewer, scope: ImportScope, now: number): Promise<ImportResult> {
+  const plan = await planImport(db, config, viewer, scope, now);
+  const connection = await findConnectionSummary(db, viewer.organizationId);
+  const tenantId = connection!.tenantId!;
+  const chunk = plan.newPeople.slice(0, APPLY_CHUNK);
+  for (let start = 0; start < chunk.length; start += PEOPLE_PER_BATCH) {
+    const statements = chunk
+      .slice(start, start + PEOPLE_PER_BATCH)
+      .flatMap((person) => importPersonStatements(db, viewer.organizationId, tenantId, person, now));
+    await db.batch(statements as [(typeof statements)[number], ...typeof statements]);
+  }
+  const remaining = plan.counts.new - chunk.length;
+  await insertAuditEvent(db, {
+    organizationId: viewer.organizationId,
+    actorUserId: viewer.userId,
+    action: "entra.import_applied",
+    details: {
+      scope: scope.scope,
+      groups: plan.groups,
+      created: chunk.length,
+      remaining,
+      alreadyPresent: plan.counts.present,
+      skippedGuests: plan.counts.guests,
+      skippedDisabled: plan.counts.disabled,
+      skippedOutsideDomains: plan.counts.outsideDomains,
+      roles: Object.fromEntries(Object.entries(countRoles(chunk))),
+    },
+    now,
+  }).run();
+  return { plan, created: chunk.length, remaining };
+}
+
+function countRoles(people: ImportedPerson[]): Partial<Record<MappableRole, number>> {
+  const counts: Partial<Record<MappableRole, number>> = {};
+  for (const person of people) counts[person.role] = (counts[person.role] ?? 0) + 1;
+  return counts;
+}

@@ -1,0 +1,57 @@
+// Group → Role mapping editor: Owners and Admins on Enterprise, scoped to the session's
+// organization. Every change goes through a preview, then Save; both re-read the directory.
+import { Hono, type Context } from "hono";
+import { z } from "zod";
+import { requirePlan, requireRole, viewerOf } from "../auth/access.ts";
+import type { AppContext } from "../context.ts";
+import { searchDirectoryGroups } from "../entra/adminGraph.ts";
+import { applyMappingChange, loadMappingSection, previewMappingChange } from "../entra/mappingEditor.ts";
+import { groupIdField, groupSearchField, mappableRoleField } from "../lib/schemas.ts";
+import { validate } from "../lib/validate.ts";
+import { GroupChoices, MappingEditor, MappingPreviewView } from "../../views/pages/entraMapping.tsx";
+
+export const entraMappingRoutes = new Hono<AppContext>();
+
+const BASE = "/settings/integrations/entra/mapping";
+const guards = [requireRole("owner", "admin"), requirePlan("enterprise")] as const;
+
+const mappingChangeForm = z.discriminatedUnion(
+  "change",
+  [
+    z.object({ change: z.literal("add"), groupId: groupIdField, role: mappableRoleField }),
+    z.object({ change: z.literal("remove"), groupId: groupIdField }),
+    z.object({ change: z.literal("default"), role: mappableRoleField }),
+  ],
+  { error: "Choose a change: add a mapping, remove one, or set the default role." },
+);
+
+const isHtmx = (c: Context<AppContext>) => c.req.header("HX-Request") === "true";
+
+async function renderEditor(c: Context<AppContext>, notice?: string) {
+  const viewer = viewerOf(c);
+  const section = await loadMappingSection(c.get("db"), c.get("config"), viewer.organizationId);
+  const editor = <MappingEditor viewer={viewer} section={section} notice={notice} />;
+  return isHtmx(c) ? c.html(editor) : c.render(editor, { title: "Group → Role mapping", nav: "settings" });
+}
+
+entraMappingRoutes.get(BASE, ...guards, (c) => renderEditor(c));
+
+entraMappingRoutes.get(BASE + "/groups", ...guards, validate("query", z.object({ q: groupSearchField })), async (c) => {
+  const viewer = viewerOf(c);
+  const query = c.req.valid("query").q;
+  const groups = query ? await searchDirectoryGroups(c.get("db"), c.get("config"), viewer.organizationId, query) : [];
+  return c.html(<GroupChoices groups={groups} query={query} />);
+});
+
+entraMappingRoutes.post(BASE + "/preview", ...guards, validate("form", mappingChangeForm), async (c) => {
+  const viewer = viewerOf(c);
+  const preview = await previewMappingChange(c.get("db"), c.get("config"), viewer, c.req.valid("form"));
+  const view = <MappingPreviewView viewer={viewer} preview={preview} />;
+  return isHtmx(c) ? c.html(view) : c.render(view, { title: "Preview mapping change", nav: "settings" });
+});
+
+entraMappingRoutes.post(BASE + "/apply", ...guards, validate("form", mappingChangeForm), async (c) => {
+  const notice = await applyMappingChange(c.get("db"), c.get("config"), viewerOf(c), c.req.valid("form"), Date.now());
+  if (!isHtmx(c)) return c.redirect("/settings/integrations/entra", 303);
+  return renderEditor(c, notice);
+});
