@@ -1,5 +1,7 @@
 // The Worker's bindings, typed once. Values come from wrangler.toml [vars], secrets
 // (`wrangler secret put`), and locally from .dev.vars, which `npm start` generates.
+import type { SyncRunParams } from "./entra/sync/workflow.ts";
+
 export interface Env {
   /** D1: organizations, users, identities, sessions, Entra connections, sync runs, audit log. */
   DB: D1Database;
@@ -24,4 +26,6 @@ export interface Env {
   GOOGLE_CLIENT_SECRET: string;
   /** Secret: token vault keys, `id:base64key[,id:base64key…]`; the first encrypts, all decrypt. */
   TOKEN_ENCRYPTION_KEYS: string;
+  /** Workflow: one directory sync run per instance (src/entra/sync/workflow.ts), one step per Graph page. */
+  SYNC_WORKFLOW: Workflow<SyncRunParams>;
 }

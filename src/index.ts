@@ -1,8 +1,16 @@
+// The Worker: HTTP requests go to the Hono app; the nightly Cron Trigger starts one directory
+// sync Workflow instance per organization (wrangler.toml [triggers] and [[workflows]]).
 import { buildApp } from "./app.tsx";
+import { startNightlySyncs } from "./entra/sync/launch.ts";
 import type { Env } from "./env.ts";
 
 const app = buildApp();
 
 export default {
   fetch: app.fetch,
+  scheduled(controller, env, ctx) {
+    ctx.waitUntil(startNightlySyncs(env, controller.scheduledTime));
+  },
 } satisfies ExportedHandler<Env>;
+
+export { DirectorySyncWorkflow } from "./entra/sync/workflow.ts";

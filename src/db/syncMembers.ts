@@ -1,0 +1,163 @@
+// The members directory sync may touch: those of one organization linked to its connected tenant
+// by a Microsoft identity (issuer_key = tenant id). Changes are set-based statements over a list
+// of user ids (a JSON chunk, or a held run's saved list), each guarded in SQL: only active members
+// are deactivated, only members that sync deactivated are reactivated, and an Owner only while
+// another active Owner remains. Every statement here is idempotent, so a retried Workflow step
+// changes nothing twice. Audit rows are inserted by the same guard just before each update, in
+// the same batch (a transaction), so the log names exactly who changed.
+import { sql, type SQL } from "drizzle-orm";
+import type { Db } from "./client.ts";
+import type { SyncCause } from "./schema.ts";
+import { statement } from "./statements.ts";
+
+/** How a linked member stands before the run: active, deactivated by sync, or by hand. */
+export type MemberStanding = "active" | "sync" | "manual";
+
+export interface LinkedMember {
+  oid: string;
+  userId: string;
+  standing: MemberStanding;
+}
+
+/** The organization's members among a page of Entra object ids (one statement per page). */
+export async function findLinkedMembersAmong(db: Db, organizationId: string, tenantId: string, oids: string[]): Promise<LinkedMember[]> {
+  if (oids.length === 0) return [];
+  const rows = await db.all<{ oid: string; user_id: string; status: string; reason: string | null }>(sql`
+    select i.subject as oid, m.user_id as user_id, m.status as status, m.deactivated_reason as reason
+    from json_each(${JSON.stringify(oids)}) page
+    join identities i on i.provider = 'microsoft' and i.issuer_key = ${tenantId} and i.subject = page.value
+    join memberships m on m.organization_id = ${organizationId} and m.user_id = i.user_id`);
+  return rows.map((row) => ({
+    oid: row.oid,
+    userId: row.user_id,
+    standing: row.status === "active" ? "active" : row.reason === "directory_sync" ? "sync" : "manual",
+  }));
+}
+
+/** Active members linked to the tenant, in user id order, `limit` at a time after `afterUserId`. */
+export function listLinkedActiveMembers(db: Db, organizationId: string, tenantId: string, afterUserId: string, limit: number) {
+  return db.all<{ user_id: string }>(sql`
+    select distinct m.user_id as user_id
+    from memberships m
+    join identities i on i.user_id = m.user_id and i.provider = 'microsoft' and i.issuer_key = ${tenantId}
+    where m.organization_id = ${organizationId} and m.status = 'active' and m.user_id > ${afterUserId}
+    order by m.user_id
+    limit ${limit}`);
+}
+
+/** A list of [userId, cause] pairs as a subquery: a JSON chunk, or a held run's saved list. */
+export function changeListFromJson(entries: [string, SyncCause][]): SQL {
+  return sql`select json_extract(value, '$[0]') as user_id, json_extract(value, '$[1]') as cause from json_each(${JSON.stringify(entries)})`;
+}
+
+export function changeListOfRun(runId: string, change: "deactivate" | "reactivate"): SQL {
+  return sql`select user_id, cause from sync_run_changes where run_id = ${runId} and change = ${change}`;
+}
+
+const anotherActiveOwner = (organizationId: string) => sql`exists (select 1 from memberships other
+  where other.organization_id = ${organizationId} and other.user_id != m.user_id and other.role = 'owner' and other.status = 'active')`;
+
+/**
+ * Deactivates the listed active members who are not Owners, audits each, ends their sessions.
+ * Owners go one by one through `deactivateOwnerStatements`, so the last one is always kept.
+ */
+export function deactivateListedMembers(db: Db, change: { organizationId: string; runId: string; now: number; list: SQL }) {
+  const { organizationId, runId, now, list } = change;
+  return [
+    statement(db, sql`
+      insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
+      select ${organizationId}, null, 'member.deactivated', m.user_id,
+        json_object('reason', 'directory_sync', 'cause', l.cause, 'runId', ${runId}), ${now}
+      from (${list}) l join memberships m on m.organization_id = ${organizationId} and m.user_id = l.user_id
+      where m.status = 'active' and m.role != 'owner'`),
+    statement(db, sql`
+      update memberships set status = 'deactivated', deactivated_reason = 'directory_sync', deactivated_at = ${now},
+        deactivated_by_run = ${runId}
+      where organization_id = ${organizationId} and status = 'active' and role != 'owner'
+        and user_id in (select user_id from (${list}))`),
+    endSessionsOfRun(db, organizationId, runId),
+  ] as const;
+}
+
+/** Listed active Owners: each is deactivated on its own, only while another active Owner remains. */
+export function listListedOwners(db: Db, organizationId: string, list: SQL) {
+  return db.all<{ user_id: string; cause: SyncCause }>(sql`
+    select m.user_id as user_id, l.cause as cause
+    from (${list}) l join memberships m on m.organization_id = ${organizationId} and m.user_id = l.user_id
+    where m.status = 'active' and m.role = 'owner'`);
+}
+
+export function deactivateOwnerStatements(db: Db, change: { organizationId: string; runId: string; now: number; userId: string; cause: SyncCause }) {
+  const { organizationId, runId, now, userId, cause } = change;
+  const guard = sql`m.organization_id = ${organizationId} and m.user_id = ${userId} and m.status = 'active' and ${anotherActiveOwner(organizationId)}`;
+  return [
+    statement(db, sql`
+      insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
+      select ${organizationId}, null, 'member.deactivated', m.user_id,
+        json_object('reason', 'directory_sync', 'cause', ${cause}, 'runId', ${runId}), ${now}
+      from memberships m where ${guard}`),
+    statement(db, sql`
+      update memberships as m set status = 'deactivated', deactivated_reason = 'directory_sync', deactivated_at = ${now},
+        deactivated_by_run = ${runId}
+      where ${guard}`),
+    endSessionsOfRun(db, organizationId, runId),
+  ] as const;
+}
+
+function endSessionsOfRun(db: Db, organizationId: string, runId: string) {
+  return statement(db, sql`
+    delete from sessions where organization_id = ${organizationId} and user_id in (
+      select user_id from memberships where deactivated_by_run = ${runId} and organization_id = ${organizationId} and status = 'deactivated')`);
+}
+
+/** Reactivates the listed members that directory sync deactivated; never those deactivated by hand. */
+export function reactivateListedMembers(db: Db, change: { organizationId: string; runId: string; now: number; list: SQL }) {
+  const { organizationId, runId, now, list } = change;
+  return [
+    statement(db, sql`
+      insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
+      select ${organizationId}, null, 'member.reactivated', m.user_id,
+        json_object('reason', 'directory_sync', 'cause', l.cause, 'runId', ${runId}), ${now}
+      from (${list}) l join memberships m on m.organization_id = ${organizationId} and m.user_id = l.user_id
+      where m.status = 'deactivated' and m.deactivated_reason = 'directory_sync'`),
+    statement(db, sql`
+      update memberships set status = 'active', deactivated_reason = null, deactivated_at = null, deactivated_by_run = null
+      where organization_id = ${organizationId} and status = 'deactivated' and deactivated_reason = 'directory_sync'
+        and user_id in (select user_id from (${list}))`),
+  ] as const;
+}
+
+/** "Undo": reactivates exactly the members this run deactivated and who are still deactivated by it. */
+export function reactivateMembersOfRun(db: Db, change: { organizationId: string; runId: string; actorUserId: string; now: number }) {
+  const { organizationId, runId, actorUserId, now } = change;
+  const ofRun = sql`m.organization_id = ${organizationId} and m.deactivated_by_run = ${runId} and m.status = 'deactivated'`;
+  return [
+    statement(db, sql`
+      insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
+      select ${organizationId}, ${actorUserId}, 'sync.run_undone', null,
+        json_object('runId', ${runId}, 'reactivated', (select count(*) from memberships m where ${ofRun})), ${now}`),
+    statement(db, sql`
+      insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
+      select ${organizationId}, ${actorUserId}, 'member.reactivated', m.user_id,
+        json_object('reason', 'undo', 'runId', ${runId}), ${now}
+      from memberships m where ${ofRun}`),
+    statement(db, sql`
+      update memberships as m set status = 'active', deactivated_reason = null, deactivated_at = null, deactivated_by_run = null
+      where ${ofRun}`),
+  ] as const;
+}
+
+export async function countLinkedActiveMembers(db: Db, organizationId: string, tenantId: string): Promise<number> {
+  const [row] = await db.all<{ n: number }>(sql`
+    select count(distinct m.user_id) as n
+    from memberships m
+    join identities i on i.user_id = m.user_id and i.provider = 'microsoft' and i.issuer_key = ${tenantId}
+    where m.organization_id = ${organizationId} and m.status = 'active'`);
+  return row?.n ?? 0;
+}
+
+export async function countDeactivatedByRun(db: Db, organizationId: string, runId: string): Promise<number> {
+  const [row] = await db.all<{ n: number }>(sql`
+    select count(*) as n from memberships where organization_id = ${organizationId} and deactivated_by_run = ${runId}`);
+  return row?.n ?? 0;
+}

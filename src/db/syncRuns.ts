@@ -1,0 +1,233 @@
+// Directory sync runs: one row per run (nightly, "Sync now" or "Preview"), and the list of who a
+// held or previewed run would change. Status changes are guarded in SQL so two requests (or a
+// retried Workflow step) cannot both move a run on.
+import { and, desc, eq, inArray, isNull, sql } from "drizzle-orm";
+import type { Db } from "./client.ts";
+import { statement } from "./statements.ts";
+import { entraConnections, organizations, syncRunChanges, syncRuns, users, type SyncCause } from "./schema.ts";
+
+export type SyncTrigger = "schedule" | "manual" | "preview";
+export type SyncMode = "full" | "delta";
+export type FinishedStatus = "succeeded" | "failed" | "held" | "previewed";
+
+/** A run still "running" after this long died with its Workflow; it no longer blocks a new one. */
+export const RUN_STALE_AFTER_MS = 12 * 60 * 60 * 1000;
+
+/**
+ * Records a new running run unless the organization already has one running (or this id exists:
+ * a repeated cron event). Returns whether the run was created.
+ */
+export async function insertRunUnlessRunning(
+  db: Db,
+  run: { id: string; organizationId: string; trigger: SyncTrigger; now: number },
+): Promise<boolean> {
+  const rows = await db.all<{ id: string }>(sql`
+    insert into sync_runs (id, organization_id, trigger, status, started_at)
+    select ${run.id}, ${run.organizationId}, ${run.trigger}, 'running', ${run.now}
+    where not exists (
+      select 1 from sync_runs where organization_id = ${run.organizationId} and status = 'running'
+        and started_at > ${run.now - RUN_STALE_AFTER_MS})
+    on conflict (id) do nothing
+    returning id`);
+  return rows.length === 1;
+}
+
+export interface RunResult {
+  status: FinishedStatus;
+  mode: SyncMode | null;
+  usersRead: number;
+  reactivated: number;
+  graphRequests: number;
+  error: string | null;
+  /** JSON summary of a held or previewed run: how many it would change, of how many linked. */
+  pendingChanges: string | null;
+  now: number;
+}
+
+/** Closes a running run; `deactivated` is counted from the memberships the run deactivated. */
+export function finishRun(db: Db, organizationId: string, runId: string, result: RunResult) {
+  return db
+    .update(syncRuns)
+    .set({
+      status: result.status,
+      mode: result.mode,
+      finishedAt: result.now,
+      usersRead: result.usersRead,
+      deactivated: sql`(select count(*) from memberships where organization_id = ${organizationId} and deactivated_by_run = ${runId})`,
+      reactivated: result.reactivated,
+      graphRequests: result.graphRequests,
+      error: result.error,
+      pendingChanges: result.pendingChanges,
+    })
+    .where(and(eq(syncRuns.id, runId), eq(syncRuns.organizationId, organizationId), eq(syncRuns.status, "running")))
+    .returning({ id: syncRuns.id, deactivated: syncRuns.deactivated });
+}
+
+export function listRecentRuns(db: Db, organizationId: string, limit = 20) {
+  return db
+    .select({
+      id: syncRuns.id,
+      trigger: syncRuns.trigger,
+      mode: syncRuns.mode,
+      status: syncRuns.status,
+      startedAt: syncRuns.startedAt,
+      finishedAt: syncRuns.finishedAt,
+      usersRead: syncRuns.usersRead,
+      deactivated: syncRuns.deactivated,
+      reactivated: syncRuns.reactivated,
+      graphRequests: syncRuns.graphRequests,
+      error: syncRuns.error,
+      pendingChanges: syncRuns.pendingChanges,
+      undoneAt: syncRuns.undoneAt,
+    })
+    .from(syncRuns)
+    .where(eq(syncRuns.organizationId, organizationId))
+    .orderBy(desc(syncRuns.startedAt))
+    .limit(limit);
+}
+
+export type SyncRunRow = Awaited<ReturnType<typeof listRecentRuns>>[number];
+
+export async function findRun(db: Db, organizationId: string, runId: string) {
+  const [row] = await db
+    .select({ id: syncRuns.id, status: syncRuns.status, trigger: syncRuns.trigger, undoneAt: syncRuns.undoneAt })
+    .from(syncRuns)
+    .where(and(eq(syncRuns.id, runId), eq(syncRuns.organizationId, organizationId)))
+    .limit(1);
+  return row;
+}
+
+/** Held → applied or dismissed, once. */
+export function resolveHeldRun(
+  db: Db,
+  organizationId: string,
+  runId: string,
+  outcome: { status: "applied" | "dismissed"; userId: string; reactivated?: number; now: number },
+) {
+  return db
+    .update(syncRuns)
+    .set({
+      status: outcome.status,
+      resolvedBy: outcome.userId,
+      ...(outcome.status === "applied"
+        ? {
+            deactivated: sql`(select count(*) from memberships where organization_id = ${organizationId} and deactivated_by_run = ${runId})`,
+            reactivated: outcome.reactivated ?? 0,
+          }
+        : {}),
+    })
+    .where(and(eq(syncRuns.id, runId), eq(syncRuns.organizationId, organizationId), eq(syncRuns.status, "held")))
+    .returning({ id: syncRuns.id });
+}
+
+/** A finished run that changed members may be undone, once. */
+export function markRunUndone(db: Db, organizationId: string, runId: string, userId: string, now: number) {
+  return db
+    .update(syncRuns)
+    .set({ undoneAt: now, undoneBy: userId })
+    .where(
+      and(
+        eq(syncRuns.id, runId),
+        eq(syncRuns.organizationId, organizationId),
+        inArray(syncRuns.status, ["succeeded", "applied"]),
+        isNull(syncRuns.undoneAt),
+      ),
+    )
+    .returning({ id: syncRuns.id });
+}
+
+/** Writes part of a held or previewed run's list: `entries` are [userId, cause] pairs. */
+export function insertRunChanges(
+  db: Db,
+  run: { runId: string; organizationId: string; change: "deactivate" | "reactivate" },
+  entries: [string, SyncCause][],
+) {
+  return statement(db, sql`
+    insert or ignore into sync_run_changes (run_id, organization_id, user_id, change, cause)
+    select ${run.runId}, ${run.organizationId}, json_extract(value, '$[0]'), ${run.change}, json_extract(value, '$[1]')
+    from json_each(${JSON.stringify(entries)})`);
+}
+
+/** The first `limit` people of a held or previewed run's list, by name, and the total. */
+export async function listRunChanges(db: Db, organizationId: string, runId: string, limit: number) {
+  const [people, [total]] = await db.batch([
+    db
+      .select({ userId: users.id, displayName: users.displayName, email: users.email, change: syncRunChanges.change, cause: syncRunChanges.cause })
+      .from(syncRunChanges)
+      .innerJoin(users, eq(users.id, syncRunChanges.userId))
+      .where(and(eq(syncRunChanges.runId, runId), eq(syncRunChanges.organizationId, organizationId)))
+      .orderBy(syncRunChanges.change, users.displayName)
+      .limit(limit),
+    db
+      .select({ n: sql<number>`count(*)` })
+      .from(syncRunChanges)
+      .where(and(eq(syncRunChanges.runId, runId), eq(syncRunChanges.organizationId, organizationId))),
+  ]);
+  return { people, total: total?.n ?? 0 };
+}
+
+export type RunChangeRow = Awaited<ReturnType<typeof listRunChanges>>["people"][number];
+
+/** Organizations the nightly sync runs for: Enterprise, connected, Auto-deprovision on. */
+export function listOrganizationsToSync(db: Db) {
+  return db
+    .select({ organizationId: entraConnections.organizationId })
+    .from(entraConnections)
+    .innerJoin(organizations, eq(organizations.id, entraConnections.organizationId))
+    .where(
+      and(
+        eq(entraConnections.status, "connected"),
+        eq(entraConnections.autoDeprovision, true),
+        eq(organizations.plan, "enterprise"),
+      ),
+    );
+}
+
+/** What a run needs to know about the connection before it reads Graph. */
+export async function findSyncSettings(db: Db, organizationId: string) {
+  const [row] = await db
+    .select({
+      status: entraConnections.status,
+      tenantId: entraConnections.tenantId,
+      autoDeprovision: entraConnections.autoDeprovision,
+      deltaLinkEnc: entraConnections.deltaLinkEnc,
+      holdThresholdPercent: entraConnections.holdThresholdPercent,
+      holdThresholdMinimum: entraConnections.holdThresholdMinimum,
+    })
+    .from(entraConnections)
+    .where(eq(entraConnections.organizationId, organizationId))
+    .limit(1);
+  return row;
+}
+
+export type SyncSettings = NonNullable<Awaited<ReturnType<typeof findSyncSettings>>>;
+
+/** Stores the next delta link, only while the same tenant is still connected. */
+export function saveDeltaLink(db: Db, organizationId: string, tenantId: string, deltaLinkEnc: string, now: number) {
+  return db
+    .update(entraConnections)
+    .set({ deltaLinkEnc, updatedAt: now })
+    .where(
+      and(
+        eq(entraConnections.organizationId, organizationId),
+        eq(entraConnections.tenantId, tenantId),
+        eq(entraConnections.status, "connected"),
+      ),
+    );
+}
+
+export function saveHoldThreshold(db: Db, organizationId: string, threshold: { percent: number; minimum: number }, now: number) {
+  return db
+    .update(entraConnections)
+    .set({ holdThresholdPercent: threshold.percent, holdThresholdMinimum: threshold.minimum, updatedAt: now })
+    .where(and(eq(entraConnections.organizationId, organizationId), eq(entraConnections.status, "connected")))
+    .returning({ organizationId: entraConnections.organizationId });
+}
+
+/** The run's "sync.run_finished" event, written only while the run is still open (a retried step writes it once). */
+export function insertRunFinishedAudit(db: Db, organizationId: string, runId: string, details: Record<string, unknown>, now: number) {
+  return statement(db, sql`
+    insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
+    select ${organizationId}, null, 'sync.run_finished', null, ${JSON.stringify(details)}, ${now}
+    where exists (select 1 from sync_runs where id = ${runId} and organization_id = ${organizationId} and status = 'running')`);
+}

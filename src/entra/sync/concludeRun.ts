@@ -1,0 +1,102 @@
+// The last step of a run that read the whole directory: find the absent, plan, then apply, hold
+// or (for a preview) only record what would change. Idempotent, as a retried step must be.
+import { createDb } from "../../db/client.ts";
+import { runStatements } from "../../db/statements.ts";
+import type { MemberStanding } from "../../db/syncMembers.ts";
+import { countDeactivatedByRun, countLinkedActiveMembers, listLinkedActiveMembers } from "../../db/syncMembers.ts";
+import { findSyncSettings, insertRunChanges, type SyncMode, type SyncTrigger } from "../../db/syncRuns.ts";
+import type { Env } from "../../env.ts";
+import { countingD1, emptyD1Stats, type D1Stats } from "./d1Stats.ts";
+import { chunks, deactivateLeavers } from "./deactivateLeavers.ts";
+import type { DirectoryState } from "./directoryPage.ts";
+import type { SyncFailure } from "./failures.ts";
+import { exceedsHoldThreshold, planDirectoryChanges, type DirectoryChanges } from "./planDirectoryChanges.ts";
+import { recordRunOutcome } from "./recordRun.ts";
+
+/** Linked members read per statement when looking for the absent. */
+const MEMBER_PAGE = 5000;
+
+export interface ConcludeRequest {
+  runId: string;
+  organizationId: string;
+  tenantId: string;
+  trigger: SyncTrigger;
+  mode: SyncMode;
+  usersRead: number;
+  graphRequests: number;
+  observed: ReadonlyMap<string, { state: DirectoryState; standing: MemberStanding }>;
+  deltaLinkEnc: string | null;
+}
+
+export interface ConcludeResult {
+  status: "succeeded" | "held" | "previewed" | "failed";
+  deactivated: number;
+  reactivated: number;
+  wouldDeactivate: number;
+  d1: D1Stats;
+}
+
+export async function concludeRun(env: Env, request: ConcludeRequest): Promise<ConcludeResult> {
+  const d1 = emptyD1Stats();
+  const db = createDb(countingD1(env.DB, d1));
+  const { runId, organizationId, tenantId, trigger } = request;
+  const now = Date.now();
+  const base = { organizationId, runId, trigger, mode: request.mode, usersRead: request.usersRead, graphRequests: request.graphRequests, now };
+
+  const settings = await findSyncSettings(db, organizationId);
+  const stopped: SyncFailure | null =
+    !settings || settings.status !== "connected" ? "not_connected"
+    : settings.tenantId !== tenantId ? "tenant_changed"
+    : trigger !== "preview" && !settings.autoDeprovision ? "turned_off"
+    : null;
+  if (stopped || !settings) {
+    await recordRunOutcome(db, { ...base, status: "failed", deactivated: 0, reactivated: 0, error: stopped, pending: null, deltaLink: null });
+    return { status: "failed", deactivated: 0, reactivated: 0, wouldDeactivate: 0, d1 };
+  }
+
+  let linkedActive: number;
+  const absent: string[] = [];
+  if (request.mode === "full") {
+    // Only a complete full listing proves absence; the active linked members are read in pages.
+    linkedActive = 0;
+    for (let after = ""; ; ) {
+      const page = await listLinkedActiveMembers(db, organizationId, tenantId, after, MEMBER_PAGE);
+      linkedActive += page.length;
+      for (const { user_id } of page) if (!request.observed.has(user_id)) absent.push(user_id);
+      const last = page.at(-1);
+      if (!last || page.length < MEMBER_PAGE) break;
+      after = last.user_id;
+    }
+  } else {
+    linkedActive = await countLinkedActiveMembers(db, organizationId, tenantId);
+  }
+
+  const changes = planDirectoryChanges(request.observed, absent);
+  const threshold = { percent: settings.holdThresholdPercent, minimum: settings.holdThresholdMinimum };
+  const held = trigger !== "preview" && exceedsHoldThreshold(changes.deactivate.length, linkedActive, threshold);
+  // A held run still moves the delta link on: Apply or Dismiss settles these changes, and the
+  // next run must not hold them again.
+  const deltaLink = trigger !== "preview" && request.deltaLinkEnc ? { tenantId, enc: request.deltaLinkEnc } : null;
+  const pending = { linkedMembers: linkedActive, deactivate: changes.deactivate.length, reactivate: changes.reactivate.length };
+
+  if (trigger === "preview" || held) {
+    await saveChangeList(db, runId, organizationId, changes);
+    const status = held ? "held" : "previewed";
+    await recordRunOutcome(db, { ...base, status, deactivated: 0, reactivated: 0, error: null, pending, deltaLink });
+    return { status, deactivated: 0, reactivated: 0, wouldDeactivate: changes.deactivate.length, d1 };
+  }
+
+  const { reactivated } = await deactivateLeavers(db, { organizationId, runId, now }, changes);
+  const deactivated = await countDeactivatedByRun(db, organizationId, runId);
+  await recordRunOutcome(db, { ...base, status: "succeeded", deactivated, reactivated, error: null, pending: null, deltaLink });
+  return { status: "succeeded", deactivated, reactivated, wouldDeactivate: changes.deactivate.length, d1 };
+}
+
+async function saveChangeList(db: ReturnType<typeof createDb>, runId: string, organizationId: string, changes: DirectoryChanges) {
+  const statements = [
+    ...chunks(changes.deactivate).map((chunk) => insertRunChanges(db, { runId, organizationId, change: "deactivate" }, chunk)),
+    ...chunks(changes.reactivate).map((chunk) => insertRunChanges(db, { runId, organizationId, change: "reactivate" }, chunk)),
+  ];
+  // D1 batches are transactions; a few chunks per round trip keeps each one short.
+  for (const group of chunks(statements, 10)) await runStatements(db, group);
+}

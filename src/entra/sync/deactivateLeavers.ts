@@ -1,0 +1,54 @@
+// Applies a run's decisions to the organization's members: set-based statements over chunks of
+// user ids (or a held run's saved list), so 10 or 50,000 leavers cost a handful of D1 round
+// trips and write only the rows that change. Owners go one at a time: the last one stays.
+import type { SQL } from "drizzle-orm";
+import type { Db } from "../../db/client.ts";
+import { runStatements } from "../../db/statements.ts";
+import type { SyncCause } from "../../db/schema.ts";
+import {
+  changeListFromJson, changeListOfRun, deactivateListedMembers, deactivateOwnerStatements, listListedOwners,
+  reactivateListedMembers,
+} from "../../db/syncMembers.ts";
+import type { DirectoryChanges } from "./planDirectoryChanges.ts";
+
+/** Ids per statement: a JSON parameter of ~2,000 pairs stays well under D1's limits. */
+export const CHANGE_CHUNK = 2000;
+
+export function chunks<T>(items: readonly T[], size = CHANGE_CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+interface ApplyTarget {
+  organizationId: string;
+  runId: string;
+  now: number;
+}
+
+/** Applies a plan held in memory; returns how many members were reactivated. */
+export async function deactivateLeavers(db: Db, target: ApplyTarget, changes: DirectoryChanges): Promise<{ reactivated: number }> {
+  for (const chunk of chunks(changes.deactivate)) await applyDeactivations(db, target, changeListFromJson(chunk));
+  let reactivated = 0;
+  for (const chunk of chunks(changes.reactivate)) reactivated += await applyReactivations(db, target, changeListFromJson(chunk));
+  return { reactivated };
+}
+
+/** Applies a held run's saved list (Apply on the page). */
+export async function applySavedChanges(db: Db, target: ApplyTarget): Promise<{ reactivated: number }> {
+  await applyDeactivations(db, target, changeListOfRun(target.runId, "deactivate"));
+  return { reactivated: await applyReactivations(db, target, changeListOfRun(target.runId, "reactivate")) };
+}
+
+async function applyDeactivations(db: Db, target: ApplyTarget, list: SQL) {
+  await runStatements(db, deactivateListedMembers(db, { ...target, list }));
+  const owners = await listListedOwners(db, target.organizationId, list);
+  for (const owner of owners) {
+    await runStatements(db, deactivateOwnerStatements(db, { ...target, userId: owner.user_id, cause: owner.cause as SyncCause }));
+  }
+}
+
+async function applyReactivations(db: Db, target: ApplyTarget, list: SQL): Promise<number> {
+  const [, updated] = await runStatements(db, reactivateListedMembers(db, { ...target, list }));
+  return updated?.meta.changes ?? 0;
+}

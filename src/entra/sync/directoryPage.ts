@@ -1,0 +1,58 @@
+// One page of the tenant's users from Microsoft Graph, read and validated. A full run reads the
+// delta query's initial round: that round *is* the complete /users listing (same $select, 999 a
+// page, @odata.nextLink paging) and its last page carries the delta link, so the first run costs
+// users/999 requests instead of a /users listing followed by a second, delta, listing.
+// Later runs start from the stored delta link and read only what changed.
+import { z } from "zod";
+import type { GraphClient } from "../graph.ts";
+
+export const USER_SELECT = "id,accountEnabled,userPrincipalName,mail,userType";
+export const FULL_LISTING_PATH = `/v1.0/users/delta?$select=${USER_SELECT}`;
+/** Graph's delta query takes its page size from this header, not $top. */
+const PAGE_SIZE_HEADER = { Prefer: "odata.maxpagesize=999" };
+
+const directoryUser = z.object({
+  id: z.string().min(1).max(64),
+  accountEnabled: z.boolean().nullish(),
+  userPrincipalName: z.string().nullish(),
+  mail: z.string().nullish(),
+  userType: z.string().nullish(),
+  "@removed": z.object({ reason: z.string().optional() }).optional(),
+});
+
+/** What a page says about one Entra user; `unchanged` is a delta entry without accountEnabled. */
+export type DirectoryState = "enabled" | "disabled" | "deleted" | "unchanged";
+
+export interface DirectoryPage {
+  users: { oid: string; state: DirectoryState }[];
+  nextLink: string | null;
+  deltaLink: string | null;
+}
+
+export async function readDirectoryPage(graph: GraphClient, url: string): Promise<DirectoryPage> {
+  const pageSchema = z.object({
+    value: z.array(directoryUser),
+    "@odata.nextLink": z.string().optional(),
+    "@odata.deltaLink": z.string().optional(),
+  });
+  const page = await graph.get(url, pageSchema, PAGE_SIZE_HEADER);
+  // A link must stay on Graph's origin: resolve() refuses any other before the token is sent.
+  const nextLink = page["@odata.nextLink"] ?? null;
+  const deltaLink = page["@odata.deltaLink"] ?? null;
+  if (nextLink) graph.resolve(nextLink);
+  if (deltaLink) graph.resolve(deltaLink);
+  return {
+    users: page.value.map((user) => ({
+      oid: user.id,
+      state: user["@removed"]
+        ? "deleted"
+        : user.accountEnabled === true
+          ? "enabled"
+          : user.accountEnabled === false
+            ? "disabled"
+            : "unchanged",
+    })),
+    nextLink,
+    deltaLink,
+  };
+}

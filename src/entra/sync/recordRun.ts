@@ -1,0 +1,52 @@
+// Closing a run: its row (outcome, counts, error) and one audit event, written together.
+import type { Db } from "../../db/client.ts";
+import { runStatements, statement } from "../../db/statements.ts";
+import { finishRun, insertRunFinishedAudit, saveDeltaLink, type FinishedStatus, type SyncMode, type SyncTrigger } from "../../db/syncRuns.ts";
+
+export interface RunOutcome {
+  organizationId: string;
+  runId: string;
+  trigger: SyncTrigger;
+  status: FinishedStatus;
+  mode: SyncMode | null;
+  usersRead: number;
+  deactivated: number;
+  reactivated: number;
+  graphRequests: number;
+  error: string | null;
+  pending: { linkedMembers: number; deactivate: number; reactivate: number } | null;
+  /** The next delta link to store (sealed), with the tenant it belongs to. */
+  deltaLink: { tenantId: string; enc: string } | null;
+  now: number;
+}
+
+export async function recordRunOutcome(db: Db, outcome: RunOutcome) {
+  const { organizationId, runId, now } = outcome;
+  const details = {
+    runId,
+    trigger: outcome.trigger,
+    mode: outcome.mode,
+    outcome: outcome.status,
+    usersRead: outcome.usersRead,
+    deactivated: outcome.deactivated,
+    reactivated: outcome.reactivated,
+    graphRequests: outcome.graphRequests,
+    ...(outcome.pending ? { wouldDeactivate: outcome.pending.deactivate, wouldReactivate: outcome.pending.reactivate } : {}),
+    ...(outcome.error ? { error: outcome.error } : {}),
+  };
+  // The audit row goes first: it is written only while the run is open, and finishRun closes it.
+  await runStatements(db, [
+    insertRunFinishedAudit(db, organizationId, runId, details, now),
+    statement(db, finishRun(db, organizationId, runId, {
+      status: outcome.status,
+      mode: outcome.mode,
+      usersRead: outcome.usersRead,
+      reactivated: outcome.reactivated,
+      graphRequests: outcome.graphRequests,
+      error: outcome.error,
+      pendingChanges: outcome.pending ? JSON.stringify(outcome.pending) : null,
+      now,
+    })),
+    ...(outcome.deltaLink ? [statement(db, saveDeltaLink(db, organizationId, outcome.deltaLink.tenantId, outcome.deltaLink.enc, now))] : []),
+  ]);
+}

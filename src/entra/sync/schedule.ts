@@ -1,0 +1,18 @@
+// When the nightly sync runs. wrangler.toml's [triggers] crons must say the same: "30 2 * * *",
+// every day at 02:30 UTC, when few people sign in anywhere UniAsset's customers work from Europe
+// to the Americas, and Graph's per-tenant throttling budget is least shared with daytime traffic.
+export const NIGHTLY_CRON = "30 2 * * *";
+const HOUR_UTC = 2;
+const MINUTE_UTC = 30;
+
+/** The next nightly run strictly after `now` (epoch ms). */
+export function nextNightlyRun(now: number): number {
+  const today = new Date(now);
+  const at = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate(), HOUR_UTC, MINUTE_UTC);
+  return at > now ? at : at + 24 * 60 * 60 * 1000;
+}
+
+/** One instance per organization and cron event: a repeated event maps to the same id. */
+export function nightlyRunId(organizationId: string, scheduledTime: number): string {
+  return `nightly-${organizationId}-${scheduledTime}`;
+}

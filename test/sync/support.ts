@@ -1,0 +1,123 @@
+// Shared set-up for the directory sync suites: a clean demo world, Contoso connected through the
+// real handlers with Auto-deprovision on, and runs started the way production starts them (the
+// scheduled() handler or the page's buttons), then awaited until their Workflow has finished.
+import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
+import { expect } from "vitest";
+import worker from "../../src/index.ts";
+import { nightlyRunId } from "../../src/entra/sync/schedule.ts";
+import { emulatorAdmin, resetEmulator, type TestBrowser } from "../support/browser.ts";
+import { ENTRA_PAGE, connectEntra } from "../support/entra.ts";
+import { DEMO_ORGS, DEMO_USER_IDS, signedIn } from "../support/people.ts";
+
+export const SYNC = `${ENTRA_PAGE}/sync`;
+export const CONTOSO = DEMO_ORGS.contoso.id;
+
+/** Demo data only: every test starts from the seeded world, everyone active, nothing connected. */
+export async function resetWorld() {
+  await resetEmulator();
+  const demo = [DEMO_ORGS.contoso.id, DEMO_ORGS.fabrikam.id];
+  await env.DB.batch([
+    env.DB.prepare("delete from entra_connections"),
+    env.DB.prepare("delete from sync_run_changes"),
+    env.DB.prepare("delete from sync_runs"),
+    env.DB.prepare("delete from sessions"),
+    env.DB.prepare("delete from audit_events"),
+    env.DB.prepare("delete from memberships where user_id not in (?, ?, ?)").bind(DEMO_USER_IDS.adele, DEMO_USER_IDS.diego, DEMO_USER_IDS.lee),
+    env.DB.prepare("delete from identities where user_id not in (?, ?, ?)").bind(DEMO_USER_IDS.adele, DEMO_USER_IDS.diego, DEMO_USER_IDS.lee),
+    env.DB.prepare("update memberships set status = 'active', deactivated_reason = null, deactivated_at = null, deactivated_by_run = null"),
+    env.DB.prepare("delete from organizations where id not in (?, ?)").bind(...demo),
+    env.DB.prepare("update organizations set plan = 'enterprise' where id = ?").bind(DEMO_ORGS.contoso.id),
+    env.DB.prepare("update organizations set plan = 'team' where id = ?").bind(DEMO_ORGS.fabrikam.id),
+  ]);
+}
+
+/** Adele connects Contoso and turns Auto-deprovision on; returns her browser. */
+export async function connectContoso(): Promise<TestBrowser> {
+  const adele = await signedIn("adele");
+  const back = await connectEntra(adele);
+  expect(back.headers.get("location")).toBe(ENTRA_PAGE);
+  await adele.page(ENTRA_PAGE);
+  const on = await adele.post(`${ENTRA_PAGE}/features/auto-deprovision`, { enabled: "true" }, { htmx: true });
+  expect(on.status).toBe(200);
+  await adele.page(SYNC);
+  return adele;
+}
+
+/** Fires the Cron Trigger through the Worker's real scheduled() handler. */
+export async function fireCron(scheduledTime: number) {
+  const controller = createScheduledController({ scheduledTime, cron: "30 2 * * *" });
+  const ctx = createExecutionContext();
+  await worker.scheduled(controller, env, ctx);
+  await waitOnExecutionContext(ctx);
+}
+
+let cronClock = Date.UTC(2027, 0, 1, 2, 30);
+/** A fresh scheduled time per call, so each nightly run gets its own instance id. */
+export function nextCronTime(): number {
+  cronClock += 24 * 3600 * 1000;
+  return cronClock;
+}
+
+export interface RunRow {
+  id: string;
+  trigger: string;
+  mode: string | null;
+  status: string;
+  users_read: number;
+  deactivated: number;
+  reactivated: number;
+  graph_requests: number;
+  error: string | null;
+  pending_changes: string | null;
+}
+
+/** Waits until the run's Workflow has closed its row, and returns the row. */
+export async function waitForRun(runId: string, timeoutMs = 60_000): Promise<RunRow> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const row = await env.DB.prepare("select * from sync_runs where id = ?").bind(runId).first<RunRow>();
+    if (row && row.status !== "running") return row;
+    if (Date.now() > deadline) throw new Error(`run ${runId} still ${row?.status ?? "missing"}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The nightly run for `organizationId`: fires the cron and waits for that organization's run. */
+export async function nightlyRun(organizationId = CONTOSO): Promise<RunRow> {
+  const at = nextCronTime();
+  await fireCron(at);
+  return waitForRun(nightlyRunId(organizationId, at));
+}
+
+export async function latestRunId(organizationId = CONTOSO): Promise<string> {
+  const row = await env.DB.prepare("select id from sync_runs where organization_id = ? order by started_at desc limit 1").bind(organizationId).first<{ id: string }>();
+  if (!row) throw new Error("no run");
+  return row.id;
+}
+
+export async function membership(userId: string, organizationId = CONTOSO) {
+  return env.DB.prepare("select status, deactivated_reason, deactivated_by_run, role from memberships where organization_id = ? and user_id = ?")
+    .bind(organizationId, userId)
+    .first<{ status: string; deactivated_reason: string | null; deactivated_by_run: string | null; role: string }>();
+}
+
+/** Adds an Entra user to Contoso's directory and links a UniAsset member to it. */
+export async function addLinkedMember(
+  name: string,
+  options: { role?: string; accountEnabled?: boolean; tenantId?: string; organizationId?: string } = {},
+) {
+  const tenantId = options.tenantId ?? "7f1c6a7e-1b2c-4d3e-8f90-a1b2c3d4e5f6";
+  const upn = `${name}@contoso.example`;
+  const created = await emulatorAdmin("users", { tenantId, displayName: name, userPrincipalName: upn, mail: upn, accountEnabled: options.accountEnabled ?? true });
+  const { oid } = (await created.json()) as { oid: string };
+  const userId = crypto.randomUUID();
+  await env.DB.batch([
+    env.DB.prepare("insert into users (id, email, display_name, created_at) values (?, ?, ?, 1)").bind(userId, upn, name),
+    env.DB.prepare("insert into identities (provider, issuer_key, subject, user_id, created_at) values ('microsoft', ?, ?, ?, 1)").bind(tenantId, oid, userId),
+    env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, ?, 'active', 1)")
+      .bind(options.organizationId ?? CONTOSO, userId, options.role ?? "member"),
+  ]);
+  return { userId, oid };
+}
+
+export { DEMO_USER_IDS, DEMO_ORGS, emulatorAdmin };
