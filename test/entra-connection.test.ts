@@ -102,9 +102,10 @@ describe("troubleshooting cases", () => {
     await addContosoMember("megan", "admin");
     const megan = await signedIn("megan");
     const back = await connectEntra(megan, { account: entraUser("megan").oid });
-    expect(back.headers.get("location")).toBe(`${ENTRA_PAGE}?failure=admin_consent_required`);
+    expect(back.headers.get("location")).toBe(`${ENTRA_PAGE}?failure=admin_consent_required&code=AADSTS90094`);
     const { html } = await megan.page(back.headers.get("location")!);
     expect(html).toContain("Admin consent required");
+    expect(html).toContain("Microsoft error code: AADSTS90094");
     expect(html).toContain("Ask a Global Admin in your organization to complete the connection step");
     expect(html).toContain("Or ask your Azure administrator to pre-approve admin consent for the UniAsset application");
     expect(await connection()).toBeNull();
@@ -150,7 +151,7 @@ describe("troubleshooting cases", () => {
     const fresh = new URL(second.headers.get("location")!);
     fresh.searchParams.set("code", used.searchParams.get("code")!);
     const response = await adele.get(fresh.toString());
-    expect(response.headers.get("location")).toBe(`${ENTRA_PAGE}?failure=code_rejected`);
+    expect(response.headers.get("location")).toBe(`${ENTRA_PAGE}?failure=code_rejected&code=AADSTS54005`);
     expect(await connection()).toBeNull();
   });
 

@@ -20,7 +20,12 @@ import type { ConnectionFailure } from "./connectionErrors.ts";
 import { fetchTenantDetails } from "./organization.ts";
 import { ConnectionTokenError, graphAccessToken, sealTokens } from "./tokens.ts";
 
-export type ConnectOutcome = { ok: true } | { ok: false; failure: ConnectionFailure };
+export type ConnectOutcome = { ok: true } | { ok: false; failure: ConnectionFailure; microsoftCode?: string };
+
+/** Microsoft's AADSTS code from an error description: shown to help support, never used to decide. */
+function aadstsCode(description: string | undefined): string | undefined {
+  return /\b(AADSTS\d{5,7})\b/.exec(description ?? "")?.[1];
+}
 
 /** Where Microsoft sends the admin back after consent. */
 export function connectRedirectUri(config: Config): string {
@@ -54,12 +59,12 @@ export async function completeEntraConnection(
       organizationId: viewer.organizationId,
       actorUserId: viewer.userId,
       action: "entra.connection_failed",
-      details: { reason: failure, providerError: error.providerError ?? null },
+      details: { reason: failure, providerError: error.providerError ?? null, microsoftCode: aadstsCode(error.providerDescription) ?? null },
       now,
     });
     if (failure === "cancelled") await db.batch([saveFailedAttempt(db, viewer.organizationId, failure, now), audit]);
     else await audit.run();
-    return { ok: false, failure };
+    return { ok: false, failure, microsoftCode: aadstsCode(error.providerDescription) };
   }
 
   const tenantId = String(completed.claims.tid);

@@ -29,7 +29,13 @@ const featureBySlug = Object.fromEntries(Object.entries(FEATURE_SLUGS).map(([fea
 entraRoutes.get(
   PAGE,
   managers,
-  validate("query", z.object({ failure: z.enum(CONNECTION_FAILURES).optional().catch(undefined) })),
+  validate(
+    "query",
+    z.object({
+      failure: z.enum(CONNECTION_FAILURES).optional().catch(undefined),
+      code: z.string().regex(/^AADSTS\d{5,7}$/).optional().catch(undefined),
+    }),
+  ),
   async (c) => {
     const viewer = viewerOf(c);
     const db = c.get("db");
@@ -37,7 +43,8 @@ entraRoutes.get(
     if (connection?.status === "connected" && !connection.tenantName) {
       connection = await refreshMissingTenantDetails(db, c.get("config"), viewer.organizationId, Date.now());
     }
-    return c.render(<EntraPage viewer={viewer} connection={connection ?? null} failure={c.req.valid("query").failure ?? null} />, {
+    const { failure, code } = c.req.valid("query");
+    return c.render(<EntraPage viewer={viewer} connection={connection ?? null} failure={failure ?? null} microsoftCode={code ?? null} />, {
       title: "Microsoft Entra ID",
       nav: "settings",
     });
@@ -67,7 +74,9 @@ entraRoutes.get(`${PAGE}/callback`, managers, enterprise, async (c) => {
     throw error;
   }
   const outcome = await completeEntraConnection(c.get("db"), c.get("config"), viewer, new URL(c.req.url), flow, Date.now());
-  return c.redirect(outcome.ok ? PAGE : `${PAGE}?failure=${outcome.failure}`, 303);
+  if (outcome.ok) return c.redirect(PAGE, 303);
+  const code = outcome.microsoftCode ? `&code=${outcome.microsoftCode}` : "";
+  return c.redirect(`${PAGE}?failure=${outcome.failure}${code}`, 303);
 });
 
 entraRoutes.post(

@@ -26,6 +26,8 @@ export interface EntraPageProps {
   viewer: Viewer;
   connection: ConnectionSummary | null;
   failure: ConnectionFailure | null;
+  /** Microsoft's AADSTS code of the failure, if it sent one (support asks for it). */
+  microsoftCode?: string | null;
 }
 
 export function EntraPage(props: EntraPageProps) {
@@ -51,7 +53,7 @@ export function EntraPage(props: EntraPageProps) {
         </p>
       ) : (
         <>
-          {shownFailure && <FailureNotice failure={shownFailure} />}
+          {shownFailure && <FailureNotice failure={shownFailure} microsoftCode={props.microsoftCode ?? null} />}
           <p>
             Status: <span class={`status ${connection?.status ?? "not-connected"}`} id="entra-status">{status}</span>
           </p>
@@ -67,12 +69,13 @@ function storedFailure(connection: ConnectionSummary): ConnectionFailure | null 
   return reason && reason in FAILURE_TEXTS ? (reason as ConnectionFailure) : null;
 }
 
-function FailureNotice(props: { failure: ConnectionFailure }) {
+function FailureNotice(props: { failure: ConnectionFailure; microsoftCode: string | null }) {
   const text = FAILURE_TEXTS[props.failure];
   return (
     <div class="warning" role="alert">
       <strong>{text.title}</strong>
       <p>{text.message}</p>
+      {props.microsoftCode && <p class="muted">Microsoft error code: {props.microsoftCode}</p>}
       <ul>
         {text.remedies.map((remedy) => (
           <li>{remedy}</li>
