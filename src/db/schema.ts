@@ -142,7 +142,27 @@ export const syncRuns = sqliteTable("sync_runs", {
   graphRequests: integer("graph_requests").notNull().default(0),
   error: text("error"),
   pendingChanges: text("pending_changes"),
+  undoneAt: integer("undone_at"),
+  undoneBy: text("undone_by"),
+  resolvedBy: text("resolved_by"),
 });
+
+export const SYNC_CHANGES = ["deactivate", "reactivate"] as const;
+export const SYNC_CAUSES = ["disabled", "deleted", "absent", "enabled"] as const;
+export type SyncCause = (typeof SYNC_CAUSES)[number];
+
+/** Who a held or previewed run would change (migrations/0003). */
+export const syncRunChanges = sqliteTable(
+  "sync_run_changes",
+  {
+    runId: text("run_id").notNull(),
+    organizationId: text("organization_id").notNull(),
+    userId: text("user_id").notNull(),
+    change: text("change", { enum: SYNC_CHANGES }).notNull(),
+    cause: text("cause", { enum: SYNC_CAUSES }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.userId] })],
+);
 
 export const auditEvents = sqliteTable("audit_events", {
   id: integer("id").primaryKey({ autoIncrement: true }),
