@@ -211,11 +211,12 @@ describe("refusals", () => {
     const page = await lee.page(MAPPING);
     expect(page.status).toBe(200);
     expect(page.html).not.toContain("UniAsset Admins");
-    for (const fields of [
+    const attempts: Record<string, string>[] = [
       { change: "remove", groupId: GROUP_IDS.uniassetAdmins },
       { change: "add", groupId: GROUP_IDS.uniassetAdmins, role: "viewer" },
       { change: "default", role: "viewer" },
-    ]) {
+    ];
+    for (const fields of attempts) {
       expect((await lee.post(`${MAPPING}/apply`, fields)).status).toBeGreaterThanOrEqual(400);
     }
     // Even with Fabrikam's own tenant connected, Contoso's group is not in Lee's directory.

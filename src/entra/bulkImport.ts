@@ -6,7 +6,7 @@ import type { Viewer } from "../auth/session.ts";
 import { insertAuditEvent } from "../db/audit.ts";
 import type { Db } from "../db/client.ts";
 import { findConnectionSummary } from "../db/connections.ts";
-import { importPersonStatements, listTenantIdentities, type ImportedPerson } from "../db/imports.ts";
+import { importPersonStatements, listTenantIdentities, runImportBatch, type ImportedPerson } from "../db/imports.ts";
 import { listMappings } from "../db/mappings.ts";
 import type { MappableRole } from "../db/schema.ts";
 import type { Config } from "../lib/config.ts";
@@ -181,7 +181,7 @@ export async function applyImport(db: Db, config: Config, viewer: Viewer, scope:
     const statements = chunk
       .slice(start, start + PEOPLE_PER_BATCH)
       .flatMap((person) => importPersonStatements(db, viewer.organizationId, tenantId, person, now));
-    await db.batch(statements as [(typeof statements)[number], ...typeof statements]);
+    await runImportBatch(db, statements);
   }
   const remaining = plan.counts.new - chunk.length;
   await insertAuditEvent(db, {
