@@ -70,6 +70,23 @@ describe("Microsoft sign-in", () => {
     expect((await stale.get("/")).status).toBe(302);
   });
 
+  for (const [expiry, column, value] of [
+    ["idle", "last_seen_at", 0],
+    ["absolute", "expires_at", 1],
+  ] as const) {
+    it(`ends a session past its ${expiry} expiry`, async () => {
+      const browser = new TestBrowser();
+      await browser.signInWithMicrosoft(entraUser("adele").oid);
+      expect((await browser.get("/")).status).toBe(200);
+      await env.DB.prepare(`update sessions set ${column} = ?`).bind(value).run();
+      const before = await countRows("sessions");
+      const response = await browser.get("/");
+      expect(response.status).toBe(302);
+      expect(response.headers.get("location")).toBe("/sign-in");
+      expect(await countRows("sessions")).toBe(before - 1);
+    });
+  }
+
   it("refuses a person with no UniAsset account with a clear page", async () => {
     const browser = new TestBrowser();
     const before = await countRows("users");
