@@ -135,7 +135,8 @@ export function reactivateMembersOfRun(db: Db, change: { organizationId: string;
     statement(db, sql`
       insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
       select ${organizationId}, ${actorUserId}, 'sync.run_undone', null,
-        json_object('runId', ${runId}, 'reactivated', (select count(*) from memberships m where ${ofRun})), ${now}`),
+        json_object('runId', ${runId}, 'reactivated', (select count(*) from memberships m where ${ofRun})), ${now}
+      where exists (select 1 from sync_runs where id = ${runId} and organization_id = ${organizationId} and undone_at is null)`),
     statement(db, sql`
       insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
       select ${organizationId}, ${actorUserId}, 'member.reactivated', m.user_id,

@@ -1,0 +1,113 @@
+// What Owners and Admins do with directory sync on the integration page: start a run or a
+// preview, settle a held run (Apply / Dismiss), undo a finished one, set the safety threshold.
+// Always the viewer's own organization; every change audited.
+import type { Viewer } from "../../auth/session.ts";
+import { insertAuditEvent } from "../../db/audit.ts";
+import type { Db } from "../../db/client.ts";
+import { findConnectionSummary } from "../../db/connections.ts";
+import { runStatements, statement } from "../../db/statements.ts";
+import { reactivateMembersOfRun } from "../../db/syncMembers.ts";
+import {
+  findRun, findSyncSettings, listRecentRuns, listRunChanges, markRunUndone, resolveHeldRun, saveHoldThreshold,
+} from "../../db/syncRuns.ts";
+import type { Env } from "../../env.ts";
+import { AppError } from "../../lib/errors.ts";
+import { applySavedChanges } from "./deactivateLeavers.ts";
+import { startSyncRun } from "./launch.ts";
+import { nextNightlyRun } from "./schedule.ts";
+
+/** People shown for a held or previewed run; the rest are counted. */
+const LISTED_PEOPLE = 200;
+
+export async function loadSyncSection(db: Db, organizationId: string, now: number) {
+  const [settings, runs] = await Promise.all([findSyncSettings(db, organizationId), listRecentRuns(db, organizationId)]);
+  const latest = runs[0];
+  const held = runs.find((run) => run.status === "held") ?? null;
+  // The list of the held run, else of the latest run when it is a preview.
+  const listed = held ?? (latest?.status === "previewed" ? latest : null);
+  return {
+    connected: settings?.status === "connected",
+    autoDeprovision: settings?.autoDeprovision ?? false,
+    threshold: { percent: settings?.holdThresholdPercent ?? 10, minimum: settings?.holdThresholdMinimum ?? 5 },
+    nextRunAt: settings?.autoDeprovision ? nextNightlyRun(now) : null,
+    running: runs.some((run) => run.status === "running"),
+    runs,
+    listed: listed ? { run: listed, ...(await listRunChanges(db, organizationId, listed.id, LISTED_PEOPLE)) } : null,
+  };
+}
+
+export type SyncSectionData = Awaited<ReturnType<typeof loadSyncSection>>;
+
+export async function startRunFromPage(env: Env, db: Db, viewer: Viewer, trigger: "manual" | "preview", now: number) {
+  const connection = await findConnectionSummary(db, viewer.organizationId);
+  if (connection?.status !== "connected") throw new AppError("conflict", "Connect Entra ID before running directory sync.");
+  if (trigger === "manual" && !connection.autoDeprovision) {
+    throw new AppError("conflict", "Turn on Auto-deprovision sync to run it. Preview shows what it would do without changing anything.");
+  }
+  const outcome = await startSyncRun(env, { organizationId: viewer.organizationId, trigger, runId: crypto.randomUUID(), now });
+  if (!outcome.started) {
+    throw new AppError("conflict", outcome.reason === "already_running" ? "A sync is already running. It will show here when it finishes." : "The sync could not start. Please try again in a moment.");
+  }
+  return outcome.runId;
+}
+
+async function heldRunOf(db: Db, viewer: Viewer, runId: string) {
+  const run = await findRun(db, viewer.organizationId, runId);
+  if (!run) throw new AppError("not_found", "That sync run does not exist.");
+  if (run.status !== "held") throw new AppError("conflict", "That run is no longer held.");
+  return run;
+}
+
+export async function applyHeldRun(db: Db, viewer: Viewer, runId: string, now: number) {
+  await heldRunOf(db, viewer, runId);
+  const settings = await findSyncSettings(db, viewer.organizationId);
+  if (settings?.status !== "connected") throw new AppError("conflict", "Connect Entra ID again before applying a held sync.");
+  const { reactivated } = await applySavedChanges(db, { organizationId: viewer.organizationId, runId, now });
+  const [resolved] = await resolveHeldRun(db, viewer.organizationId, runId, { status: "applied", userId: viewer.userId, reactivated, now });
+  if (!resolved) return;
+  await insertAuditEvent(db, {
+    organizationId: viewer.organizationId,
+    actorUserId: viewer.userId,
+    action: "sync.held_applied",
+    details: { runId, reactivated },
+    now,
+  }).run();
+}
+
+export async function dismissHeldRun(db: Db, viewer: Viewer, runId: string, now: number) {
+  await heldRunOf(db, viewer, runId);
+  const [resolved] = await resolveHeldRun(db, viewer.organizationId, runId, { status: "dismissed", userId: viewer.userId, now });
+  if (!resolved) throw new AppError("conflict", "That run is no longer held.");
+  await insertAuditEvent(db, {
+    organizationId: viewer.organizationId,
+    actorUserId: viewer.userId,
+    action: "sync.held_dismissed",
+    details: { runId },
+    now,
+  }).run();
+}
+
+export async function undoRun(db: Db, viewer: Viewer, runId: string, now: number) {
+  const run = await findRun(db, viewer.organizationId, runId);
+  if (!run) throw new AppError("not_found", "That sync run does not exist.");
+  if ((run.status !== "succeeded" && run.status !== "applied") || run.undoneAt) {
+    throw new AppError("conflict", "Only a finished run that has not been undone can be undone.");
+  }
+  // One transaction: the members come back, each audited, and the run is marked undone.
+  await runStatements(db, [
+    ...reactivateMembersOfRun(db, { organizationId: viewer.organizationId, runId, actorUserId: viewer.userId, now }),
+    statement(db, markRunUndone(db, viewer.organizationId, runId, viewer.userId, now)),
+  ]);
+}
+
+export async function setHoldThreshold(db: Db, viewer: Viewer, threshold: { percent: number; minimum: number }, now: number) {
+  const [saved] = await saveHoldThreshold(db, viewer.organizationId, threshold, now);
+  if (!saved) throw new AppError("conflict", "Connect Entra ID before changing its settings.");
+  await insertAuditEvent(db, {
+    organizationId: viewer.organizationId,
+    actorUserId: viewer.userId,
+    action: "entra.setting_changed",
+    details: { setting: "Sync safety threshold", percent: threshold.percent, minimum: threshold.minimum },
+    now,
+  }).run();
+}

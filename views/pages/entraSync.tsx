@@ -1,0 +1,189 @@
+// The "Directory sync" section of the Entra ID page: next nightly run, "Sync now" and "Preview",
+// a held run's list with Apply / Dismiss, the safety threshold, and the last 20 runs with Undo.
+// While a run is going the section reloads itself every second (htmx polling) until it ends.
+import type { Viewer } from "../../src/auth/session.ts";
+import type { RunChangeRow, SyncRunRow } from "../../src/db/syncRuns.ts";
+import { SYNC_FAILURES, isSyncFailure } from "../../src/entra/sync/failures.ts";
+import type { SyncSectionData } from "../../src/entra/sync/runActions.ts";
+import { formatTime } from "../parts/badges.tsx";
+import { CsrfField } from "../parts/forms.tsx";
+
+export const SYNC_PATH = "/settings/integrations/entra/sync";
+
+const TRIGGER_LABELS: Record<SyncRunRow["trigger"], string> = { schedule: "Nightly", manual: "Sync now", preview: "Preview" };
+const STATUS_LABELS: Record<SyncRunRow["status"], string> = {
+  running: "Running",
+  succeeded: "Succeeded",
+  failed: "Failed",
+  held: "Held",
+  applied: "Applied",
+  dismissed: "Dismissed",
+  previewed: "Previewed",
+};
+const CAUSE_LABELS: Record<RunChangeRow["cause"], string> = {
+  disabled: "Disabled in Entra ID",
+  deleted: "Deleted from Entra ID",
+  absent: "No longer in the directory",
+  enabled: "Enabled again in Entra ID",
+};
+
+export function SyncSection(props: { viewer: Viewer; data: SyncSectionData }) {
+  const { viewer, data } = props;
+  const polling = data.running ? { "hx-get": SYNC_PATH, "hx-trigger": "every 1s", "hx-swap": "outerHTML" } : {};
+  return (
+    <section id="entra-sync" class="card" aria-busy={data.running ? "true" : "false"} {...polling}>
+      <h2>Directory sync</h2>
+      <p class="muted">
+        Nightly, UniAsset reads your directory and deactivates members whose Entra account is disabled or deleted, and
+        reactivates those it deactivated when their account is enabled again. Members deactivated by hand, and people
+        who sign in only with Google, are never touched.
+      </p>
+      {data.autoDeprovision ? (
+        <p id="sync-next">Next scheduled run: <strong>{formatTime(data.nextRunAt)}</strong> (every night at 02:30 UTC)</p>
+      ) : (
+        <p class="notice" id="sync-next">Auto-deprovision sync is off: no nightly run. Preview shows what a run would do.</p>
+      )}
+      {data.running ? (
+        <p class="status running" role="status" id="sync-running">A sync is running… this section updates when it finishes.</p>
+      ) : (
+        <div class="actions">
+          <SyncButton viewer={viewer} action="run" label="Sync now" disabled={!data.autoDeprovision} />{" "}
+          <SyncButton viewer={viewer} action="preview" label="Preview" />
+        </div>
+      )}
+      {data.listed && <ChangeList viewer={viewer} listed={data.listed} threshold={data.threshold} />}
+      <ThresholdForm viewer={viewer} threshold={data.threshold} />
+      <RunHistory viewer={viewer} runs={data.runs} />
+    </section>
+  );
+}
+
+function SyncButton(props: { viewer: Viewer; action: string; label: string; disabled?: boolean; danger?: boolean }) {
+  const path = `${SYNC_PATH}/${props.action}`;
+  return (
+    <form method="post" action={path} hx-post={path} hx-target="#entra-sync" hx-swap="outerHTML" class="inline">
+      <CsrfField token={props.viewer.csrfToken} />
+      <button type="submit" class={props.danger ? "danger" : "primary"} disabled={props.disabled}>{props.label}</button>
+    </form>
+  );
+}
+
+function ChangeList(props: { viewer: Viewer; listed: NonNullable<SyncSectionData["listed"]>; threshold: SyncSectionData["threshold"] }) {
+  const { run, people, total } = props.listed;
+  const held = run.status === "held";
+  const pending = parsePending(run.pendingChanges);
+  return (
+    <div class={held ? "warning" : "notice"} id={held ? "sync-held" : "sync-preview"} role={held ? "alert" : "status"}>
+      {held ? (
+        <p>
+          <strong>Held: nothing was changed.</strong> The run of {formatTime(run.startedAt)} would deactivate {pending.deactivate} of{" "}
+          {pending.linkedMembers} linked members — more than {props.threshold.percent} % and more than {props.threshold.minimum}. Check
+          the list, then apply or dismiss it.
+        </p>
+      ) : (
+        <p>
+          <strong>Preview of {formatTime(run.startedAt)}: nothing was changed.</strong> A sync now would deactivate {pending.deactivate} and
+          reactivate {pending.reactivate} of {pending.linkedMembers} linked members.
+        </p>
+      )}
+      {people.length > 0 && (
+        <table class="table">
+          <thead>
+            <tr><th>Name</th><th>Email</th><th>Change</th><th>Why</th></tr>
+          </thead>
+          <tbody>
+            {people.map((person) => (
+              <tr>
+                <td>{person.displayName}</td>
+                <td>{person.email ?? ""}</td>
+                <td>{person.change === "deactivate" ? "Deactivate" : "Reactivate"}</td>
+                <td>{CAUSE_LABELS[person.cause]}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {total > people.length && <p class="muted">…and {total - people.length} more.</p>}
+      {held && (
+        <div class="actions">
+          <SyncButton viewer={props.viewer} action={`runs/${run.id}/apply`} label="Apply" danger />{" "}
+          <SyncButton viewer={props.viewer} action={`runs/${run.id}/dismiss`} label="Dismiss" />
+        </div>
+      )}
+    </div>
+  );
+}
+
+function parsePending(json: string | null): { linkedMembers: number; deactivate: number; reactivate: number } {
+  try {
+    const value = JSON.parse(json ?? "{}") as Record<string, unknown>;
+    const n = (key: string) => (typeof value[key] === "number" ? (value[key] as number) : 0);
+    return { linkedMembers: n("linkedMembers"), deactivate: n("deactivate"), reactivate: n("reactivate") };
+  } catch {
+    return { linkedMembers: 0, deactivate: 0, reactivate: 0 };
+  }
+}
+
+function ThresholdForm(props: { viewer: Viewer; threshold: SyncSectionData["threshold"] }) {
+  const path = `${SYNC_PATH}/threshold`;
+  return (
+    <form method="post" action={path} hx-post={path} hx-target="#entra-sync" hx-swap="outerHTML" class="inline" id="sync-threshold">
+      <CsrfField token={props.viewer.csrfToken} />
+      <p>
+        <strong>Safety threshold.</strong> Hold a run, changing nothing, when it would deactivate more than{" "}
+        <label>
+          <input type="number" name="percent" min="1" max="100" value={String(props.threshold.percent)} aria-label="Percent of linked members" /> %
+        </label>{" "}
+        of the linked members and more than{" "}
+        <label>
+          <input type="number" name="minimum" min="0" max="1000000" value={String(props.threshold.minimum)} aria-label="Minimum members" /> members
+        </label>
+        . <button type="submit">Save threshold</button>
+      </p>
+    </form>
+  );
+}
+
+function RunHistory(props: { viewer: Viewer; runs: SyncRunRow[] }) {
+  if (props.runs.length === 0) return <p class="muted" id="sync-history">No sync has run yet.</p>;
+  return (
+    <table class="table" id="sync-history">
+      <caption>Last {props.runs.length} runs</caption>
+      <thead>
+        <tr>
+          <th>Trigger</th><th>Started</th><th>Duration</th><th>Users read</th><th>Deactivated</th><th>Reactivated</th>
+          <th>Graph requests</th><th>Outcome</th><th>Error</th><th></th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.runs.map((run) => (
+          <tr data-run={run.id}>
+            <td>{TRIGGER_LABELS[run.trigger]}{run.mode ? ` (${run.mode})` : ""}</td>
+            <td>{formatTime(run.startedAt)}</td>
+            <td>{run.finishedAt ? formatDuration(run.finishedAt - run.startedAt) : "…"}</td>
+            <td>{run.usersRead}</td>
+            <td>{run.deactivated}</td>
+            <td>{run.reactivated}</td>
+            <td>{run.graphRequests}</td>
+            <td><span class={`status ${run.status}`}>{STATUS_LABELS[run.status]}{run.undoneAt ? " · undone" : ""}</span></td>
+            <td>{isSyncFailure(run.error) ? SYNC_FAILURES[run.error] : ""}</td>
+            <td>
+              {(run.status === "succeeded" || run.status === "applied") && !run.undoneAt && run.deactivated > 0 && (
+                <form method="post" action={`${SYNC_PATH}/runs/${run.id}/undo`} hx-post={`${SYNC_PATH}/runs/${run.id}/undo`} hx-target="#entra-sync" hx-swap="outerHTML" hx-confirm={`Reactivate the ${run.deactivated} members this run deactivated?`} class="inline">
+                  <CsrfField token={props.viewer.csrfToken} />
+                  <button type="submit">Undo</button>
+                </form>
+              )}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  const seconds = Math.round(ms / 1000);
+  return seconds < 60 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+}
