@@ -14,6 +14,7 @@ import { AppError, ERROR_TITLES } from "./lib/errors.ts";
 import { auditRoutes } from "./routes/audit.tsx";
 import { authRoutes } from "./routes/auth.tsx";
 import { entraRoutes } from "./routes/entra.tsx";
+import { entraSyncRoutes } from "./routes/entraSync.tsx";
 import { entraImportRoutes } from "./routes/entraImport.tsx";
 import { entraMappingRoutes } from "./routes/entraMapping.tsx";
 import { homeRoutes } from "./routes/home.tsx";
@@ -51,6 +52,7 @@ export function buildApp() {
   app.route("/", userRoutes);
   app.route("/", settingsRoutes);
   app.route("/", entraRoutes);
+  app.route("/", entraSyncRoutes);
   app.route("/", entraMappingRoutes);
   app.route("/", entraImportRoutes);
   app.route("/", auditRoutes);
