@@ -91,6 +91,23 @@ describe("preview", () => {
   });
 });
 
+describe("choosing groups", () => {
+  it("searches groups by name and keeps the ones already ticked", async () => {
+    const adele = await adeleConnected();
+    const hx = { "hx-request": "true" };
+    const first = await (await adele.get(`${IMPORT}/groups?q=UniAsset`, hx)).text();
+    expect(first).toContain(`type="checkbox" name="groupIds" value="${GROUP_IDS.uniassetAdmins}"`);
+    expect(first).toContain("UniAsset Managers");
+    const second = await (await adele.get(`${IMPORT}/groups?q=IT&groupIds=${GROUP_IDS.uniassetAdmins}`, hx)).text();
+    expect(second).toMatch(new RegExp(`value="${GROUP_IDS.uniassetAdmins}" checked`));
+    expect(second).toContain("UniAsset Admins");
+    expect(second).toContain("IT Staff");
+    expect(second).not.toContain("UniAsset Managers");
+    const unknown = await adele.get(`${IMPORT}/groups?q=IT&groupIds=6a1f0c2e-4b3d-4e5f-8a9b-0000000000ff`, hx);
+    expect(unknown.status).toBe(400);
+  });
+});
+
 describe("apply", () => {
   it("creates Megan and Alex with the default role, not signed in yet; skips Jordan and Diego; re-running changes nothing", async () => {
     const adele = await adeleConnected();

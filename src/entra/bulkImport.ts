@@ -12,7 +12,7 @@ import type { MappableRole } from "../db/schema.ts";
 import type { Config } from "../lib/config.ts";
 import { AppError } from "../lib/errors.ts";
 import { findDirectoryGroup, withAdminGraph } from "./adminGraph.ts";
-import { isProvisionableMember, listDirectoryUsers, listGroupMembers, type DirectoryUser } from "./directory.ts";
+import { isProvisionableMember, listDirectoryUsers, listGroupMembers, searchGroups, type DirectoryUser } from "./directory.ts";
 import { GraphError, type GraphClient } from "./graph.ts";
 import { resolveRoleFromGroups, type DirectoryGroup, type GroupMapping } from "./groupRoles.ts";
 
@@ -50,6 +50,23 @@ interface RoleContext {
   /** Members (oids) of each mapped group, nested included. */
   mappedMembers: Map<string, Set<string>>;
   readAt: number;
+}
+
+/**
+ * Groups found by name, plus the ones already ticked (read from the directory by id, so a posted
+ * name is never shown), without repeats.
+ */
+export async function searchImportGroups(db: Db, config: Config, organizationId: string, text: string, chosenIds: string[]) {
+  if (!text && chosenIds.length === 0) return { found: [], chosen: [] };
+  return withAdminGraph(db, config, organizationId, async (graph) => {
+    const chosen = await Promise.all(chosenIds.map((id) => findDirectoryGroup(graph, id)));
+    const found = text ? await searchGroups(graph, text) : [];
+    const ticked = new Set(chosen.map((g) => g.id.toLowerCase()));
+    return {
+      found: found.filter((g) => !ticked.has(g.id.toLowerCase())),
+      chosen: chosen.map((g) => ({ id: g.id, displayName: g.name })),
+    };
+  });
 }
 
 export async function planImport(db: Db, config: Config, viewer: Viewer, scope: ImportScope, now: number): Promise<ImportPlan> {

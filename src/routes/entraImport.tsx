@@ -6,8 +6,7 @@ import { z } from "zod";
 import { requirePlan, requireRole, viewerOf } from "../auth/access.ts";
 import type { AppContext } from "../context.ts";
 import { findConnectionSummary } from "../db/connections.ts";
-import { searchDirectoryGroups } from "../entra/adminGraph.ts";
-import { MAX_IMPORT_GROUPS, applyImport, planImport, type ImportScope } from "../entra/bulkImport.ts";
+import { MAX_IMPORT_GROUPS, applyImport, planImport, searchImportGroups, type ImportScope } from "../entra/bulkImport.ts";
 import { groupIdField, groupSearchField } from "../lib/schemas.ts";
 import { validate } from "../lib/validate.ts";
 import { GroupChoices } from "../../views/pages/entraMapping.tsx";
@@ -20,13 +19,16 @@ const guards = [requireRole("owner", "admin"), requirePlan("enterprise")] as con
 
 const isHtmx = (c: Context<AppContext>) => c.req.header("HX-Request") === "true";
 
+/** One or several `groupIds` fields (a form sends a repeated field as an array). */
+const groupIdsField = z.preprocess(
+  (value) => (value === undefined ? [] : Array.isArray(value) ? value : [value]),
+  z.array(groupIdField).max(MAX_IMPORT_GROUPS, { message: `Choose at most ${MAX_IMPORT_GROUPS} groups.` }),
+);
+
 const importForm = z
   .object({
     scope: z.enum(["all", "groups"], { message: "Choose all users or members of chosen groups." }),
-    groupIds: z.preprocess(
-      (value) => (value === undefined ? [] : Array.isArray(value) ? value : [value]),
-      z.array(groupIdField).max(MAX_IMPORT_GROUPS, { message: `Choose at most ${MAX_IMPORT_GROUPS} groups.` }),
-    ),
+    groupIds: groupIdsField,
   })
   .refine((form) => form.scope === "all" || form.groupIds.length > 0, { message: "Choose at least one group to import." })
   .transform((form): ImportScope => (form.scope === "all" ? { scope: "all" } : { scope: "groups", groupIds: [...new Set(form.groupIds)] }));
@@ -38,12 +40,18 @@ entraImportRoutes.get(BASE, ...guards, async (c) => {
   return isHtmx(c) ? c.html(section) : c.render(section, { title: "Import users", nav: "settings" });
 });
 
-entraImportRoutes.get(BASE + "/groups", ...guards, validate("query", z.object({ q: groupSearchField })), async (c) => {
-  const viewer = viewerOf(c);
-  const query = c.req.valid("query").q;
-  const groups = query ? await searchDirectoryGroups(c.get("db"), c.get("config"), viewer.organizationId, query) : [];
-  return c.html(<GroupChoices groups={groups} query={query} inputType="checkbox" inputName="groupIds" />);
-});
+// The groups already ticked come along with each search, so a choice survives the next search.
+entraImportRoutes.get(
+  BASE + "/groups",
+  ...guards,
+  validate("query", z.object({ q: groupSearchField, groupIds: groupIdsField })),
+  async (c) => {
+    const viewer = viewerOf(c);
+    const { q, groupIds } = c.req.valid("query");
+    const { found, chosen } = await searchImportGroups(c.get("db"), c.get("config"), viewer.organizationId, q, groupIds);
+    return c.html(<GroupChoices groups={found} chosen={chosen} query={q} inputType="checkbox" inputName="groupIds" />);
+  },
+);
 
 entraImportRoutes.post(BASE + "/preview", ...guards, validate("form", importForm), async (c) => {
   const viewer = viewerOf(c);

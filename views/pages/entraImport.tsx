@@ -52,6 +52,7 @@ function ImportForm(props: { viewer: Viewer }) {
         placeholder="Start of a group name"
         hx-get={`${BASE}/groups`}
         hx-trigger="input changed delay:300ms, search"
+        hx-include="#import-group-results input:checked"
         hx-target="#import-group-results"
         hx-swap="innerHTML"
       />

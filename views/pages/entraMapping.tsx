@@ -116,21 +116,35 @@ function AddMappingForm(props: { viewer: Viewer }) {
 }
 
 /** Search results: one radio per group (the form posts only the id; the name is re-read from Graph). */
-export function GroupChoices(props: { groups: DirectoryGroup[]; query: string; inputType?: "radio" | "checkbox"; inputName?: string }) {
-  if (!props.query) return <p class="muted">Type the start of a group's name to find it in your directory.</p>;
-  if (props.groups.length === 0) return <p class="muted">No group's name starts with “{props.query}”.</p>;
+export function GroupChoices(props: {
+  groups: DirectoryGroup[];
+  /** Already ticked (import: several groups), shown first and kept ticked. */
+  chosen?: DirectoryGroup[];
+  query: string;
+  inputType?: "radio" | "checkbox";
+  inputName?: string;
+}) {
+  const chosen = props.chosen ?? [];
   const type = props.inputType ?? "radio";
   const name = props.inputName ?? "groupId";
+  const choice = (group: DirectoryGroup, checked: boolean, required: boolean) => (
+    <li>
+      <label>
+        <input type={type} name={name} value={group.id} checked={checked} required={required} /> {group.displayName ?? group.id}
+      </label>
+    </li>
+  );
   return (
-    <ul class="group-choices">
-      {props.groups.map((group, i) => (
-        <li>
-          <label>
-            <input type={type} name={name} value={group.id} required={type === "radio" && i === 0} /> {group.displayName ?? group.id}
-          </label>
-        </li>
-      ))}
-    </ul>
+    <>
+      {!props.query && chosen.length === 0 && <p class="muted">Type the start of a group's name to find it in your directory.</p>}
+      {props.query && props.groups.length === 0 && <p class="muted">No group's name starts with “{props.query}”.</p>}
+      {(chosen.length > 0 || props.groups.length > 0) && (
+        <ul class="group-choices">
+          {chosen.map((group) => choice(group, true, false))}
+          {props.groups.map((group, i) => choice(group, false, type === "radio" && i === 0))}
+        </ul>
+      )}
+    </>
   );
 }
 
