@@ -267,3 +267,40 @@ describe("Graph failures", () => {
   });
 
 });
+
+describe("Why this role on Users", () => {
+  const decide = (userId: string, role: string, rule: string, matched: unknown[], deciding: unknown, graphReadAt: number | null) =>
+    env.DB.prepare(
+      "insert or replace into role_decisions (organization_id, user_id, role, rule, matched_groups, deciding_group, graph_read_at, decided_at) values (?, ?, ?, ?, ?, ?, ?, ?)",
+    ).bind(DEMO_ORGS.contoso.id, userId, role, rule, JSON.stringify(matched), deciding ? JSON.stringify(deciding) : null, graphReadAt, Date.UTC(2026, 10, 2, 8, 30));
+
+  it("shows each member's last decision to Owners and Admins, and nothing to others", async () => {
+    const megan = await addContosoMember("megan", "manager");
+    const alex = await addContosoMember("alex", "member");
+    const sam = await addContosoMember("sam", "viewer");
+    const managers = { id: GROUP_IDS.uniassetManagers, name: "UniAsset Managers" };
+    await env.DB.batch([
+      decide(megan, "manager", "group", [{ ...managers, role: "manager" }, { id: GROUP_IDS.allStaff, name: "All Staff", role: "viewer" }], managers, Date.UTC(2026, 10, 2, 8, 29)),
+      decide(alex, "member", "graph_failed", [], null, null),
+      decide(sam, "viewer", "default", [], null, Date.UTC(2026, 10, 2, 8, 29)),
+      decide("0a000000-0000-4000-8000-0000000000a1", "owner", "owner_kept", [], null, Date.UTC(2026, 10, 2, 8, 29)),
+    ]);
+    const adele = await signedIn("adele");
+    const { html } = await adele.page("/users");
+    expect(html.match(/<summary>Why this role<\/summary>/g)?.length).toBe(4);
+    expect(html).toContain("Member of UniAsset Managers → Manager");
+    expect(html).toContain("Mapped groups matched: UniAsset Managers (Manager), All Staff (Viewer)");
+    expect(html).toContain("Microsoft Graph read 2026-11-02 08:29 UTC");
+    expect(html).toContain("Microsoft Graph could not be read; role kept");
+    expect(html).toContain("Microsoft Graph not read");
+    expect(html).toContain("No mapped group: default role (Viewer)");
+    expect(html).toContain("Owners are never changed by mapping");
+    // Diego has no decision: his row has nothing extra.
+    const diegoRow = /<tr id="member-0a000000-0000-4000-8000-0000000000d1">[\s\S]*?<\/tr>/.exec(html)?.[0] ?? "";
+    expect(diegoRow).toContain("Diego Siciliani");
+    expect(diegoRow).not.toContain("Why this role");
+
+    const asManager = await signedIn("megan");
+    expect((await asManager.page("/users")).html).not.toContain("Why this role");
+  });
+});
