@@ -5,6 +5,7 @@ import { createExecutionContext, createScheduledController, env, waitOnExecution
 import { expect } from "vitest";
 import worker from "../../src/index.ts";
 import { nightlyRunId } from "../../src/entra/sync/schedule.ts";
+import { createTokenVault } from "../../src/lib/vault.ts";
 import { emulatorAdmin, resetEmulator, type TestBrowser } from "../support/browser.ts";
 import { ENTRA_PAGE, connectEntra } from "../support/entra.ts";
 import { DEMO_ORGS, DEMO_USER_IDS, signedIn } from "../support/people.ts";
@@ -121,3 +122,58 @@ export async function addLinkedMember(
 }
 
 export { DEMO_USER_IDS, DEMO_ORGS, emulatorAdmin };
+
+/** Polls the section until no run is going; returns its HTML. */
+export async function sectionWhenIdle(browser: TestBrowser, timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await browser.get(SYNC, { "hx-request": "true" });
+    const html = await response.text();
+    if (!html.includes('hx-trigger="every 1s"')) return html;
+    if (Date.now() > deadline) throw new Error("sync still running");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * Connects Contoso (the organization) to a synthetic tenant of `users` users instead, through the
+ * real handlers, and returns its users' object ids and whether each is enabled (read from Graph).
+ */
+export async function connectSyntheticTenant(users: number) {
+  const created = await emulatorAdmin("synthetic-tenants", { users, disabledPercent: 1, consented: true, domain: "synthetic.example" });
+  const tenant = (await created.json()) as { tenantId: string; adminOid: string };
+  const adele = await signedIn("adele");
+  const back = await connectEntra(adele, { account: tenant.adminOid });
+  expect(back.headers.get("location")).toBe(ENTRA_PAGE);
+  await adele.page(ENTRA_PAGE);
+  await adele.post(`${ENTRA_PAGE}/features/auto-deprovision`, { enabled: "true" }, { htmx: true });
+  return { adele, tenantId: tenant.tenantId };
+}
+
+/** Links a new UniAsset member of Contoso to an existing Entra object id. */
+export async function linkMember(tenantId: string, oid: string, role = "member") {
+  const userId = crypto.randomUUID();
+  await env.DB.batch([
+    env.DB.prepare("insert into users (id, email, display_name, created_at) values (?, null, ?, 1)").bind(userId, `Linked ${oid.slice(0, 8)}`),
+    env.DB.prepare("insert into identities (provider, issuer_key, subject, user_id, created_at) values ('microsoft', ?, ?, ?, 1)").bind(tenantId, oid, userId),
+    env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, ?, 'active', 1)").bind(CONTOSO, userId, role),
+  ]);
+  return userId;
+}
+
+/** Every user of the connected tenant, read from the emulator's Graph with the stored token. */
+export async function directoryUsers(tenantId: string): Promise<{ id: string; accountEnabled: boolean }[]> {
+  const row = await env.DB.prepare("select access_token_enc from entra_connections where organization_id = ?").bind(CONTOSO).first<{ access_token_enc: string }>();
+  const opened = await createTokenVault(env.TOKEN_ENCRYPTION_KEYS).open(row!.access_token_enc, { organizationId: CONTOSO, tenantId, field: "access_token" });
+  if (!opened.ok) throw new Error("cannot open the access token");
+  const users: { id: string; accountEnabled: boolean }[] = [];
+  let next: string | undefined = "http://localhost:8788/v1.0/users?$select=id,accountEnabled&$top=999";
+  while (next) {
+    const response = await env.EMULATOR.fetch(next, { headers: { authorization: `Bearer ${opened.value}` } });
+    const page = (await response.json()) as { value: { id: string; accountEnabled: boolean }[]; "@odata.nextLink"?: string };
+    users.push(...page.value);
+    next = page["@odata.nextLink"];
+  }
+  await emulatorAdmin("stats/reset");
+  return users;
+}

@@ -1,0 +1,74 @@
+// The night Graph misbehaves: partial information deactivates nobody; throttling is waited out;
+// a revoked grant asks for a reconnect; an expired delta link falls back to a full read.
+import { env } from "cloudflare:test";
+import { beforeEach, describe, expect, it } from "vitest";
+import { CONTOSO_TENANT_ID } from "../../demo/directory.ts";
+import { ENTRA_PAGE } from "../support/entra.ts";
+import {
+  CONTOSO, DEMO_USER_IDS, addLinkedMember, connectContoso, connectSyntheticTenant, directoryUsers, emulatorAdmin, linkMember, membership,
+  nightlyRun, resetWorld,
+} from "./support.ts";
+
+beforeEach(resetWorld);
+
+const stats = async () => ((await (await emulatorAdmin("stats", undefined, "GET")).json()) as { requests: Record<string, number> }).requests;
+
+describe("partial information deactivates nobody", () => {
+  it("a page failing in the middle of a full read: run failed, nothing changed", { timeout: 60_000 }, async () => {
+    const { tenantId } = await connectSyntheticTenant(2500);
+    const users = await directoryUsers(tenantId);
+    expect(users.length).toBe(2500);
+    const disabled = users.filter((u) => !u.accountEnabled).slice(0, 3);
+    const linked = await Promise.all(disabled.map((u) => linkMember(tenantId, u.id)));
+    // Page 1 answers; page 2 keeps failing through every retry of the Graph client.
+    await emulatorAdmin("faults", { endpoint: "delta", status: 500, afterRequests: 1, times: 20 });
+    const run = await nightlyRun();
+    expect(run).toMatchObject({ status: "failed", error: "graph_unavailable", deactivated: 0, reactivated: 0, users_read: 999 });
+    expect(run.graph_requests).toBe(5);
+    for (const userId of linked) expect((await membership(userId))?.status).toBe("active");
+    const deltaLink = await env.DB.prepare("select delta_link_enc from entra_connections where organization_id = ?").bind(CONTOSO).first();
+    expect(deltaLink?.delta_link_enc).toBeNull();
+    const finished = await env.DB.prepare("select details from audit_events where action = 'sync.run_finished'").first<{ details: string }>();
+    expect(JSON.parse(finished!.details)).toMatchObject({ outcome: "failed", error: "graph_unavailable" });
+  });
+
+  it("a refresh token that was revoked: needs reconnect, run failed, nothing changed", { timeout: 30_000 }, async () => {
+    const adele = await connectContoso();
+    await emulatorAdmin("grants/revoke", { tenantId: CONTOSO_TENANT_ID });
+    await emulatorAdmin("access-tokens/expire");
+    const run = await nightlyRun();
+    expect(run).toMatchObject({ status: "failed", error: "needs_reconnect", deactivated: 0 });
+    expect((await membership(DEMO_USER_IDS.diego))?.status).toBe("active");
+    const connection = await env.DB.prepare("select status, refresh_token_enc from entra_connections where organization_id = ?").bind(CONTOSO).first();
+    expect(connection).toMatchObject({ status: "needs_reconnect", refresh_token_enc: null });
+    const { html } = await adele.page(ENTRA_PAGE);
+    expect(html).toContain("Needs reconnect");
+    expect(html).toContain("Connect Entra ID");
+  });
+});
+
+describe("Graph throttling and sync state", () => {
+  it("429 with Retry-After: waits, then succeeds", { timeout: 30_000 }, async () => {
+    await connectContoso();
+    await emulatorAdmin("stats/reset");
+    await emulatorAdmin("faults", { endpoint: "delta", status: 429, retryAfter: 1, times: 1 });
+    const started = Date.now();
+    const run = await nightlyRun();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(run).toMatchObject({ status: "succeeded", deactivated: 1, graph_requests: 2 });
+    expect((await stats()).delta).toBe(2);
+  });
+
+  it("an expired delta link falls back to a full run", { timeout: 30_000 }, async () => {
+    await connectContoso();
+    expect((await nightlyRun()).mode).toBe("full");
+    expect((await nightlyRun()).mode).toBe("delta");
+    await emulatorAdmin("delta/expire");
+    const leaver = await addLinkedMember("Late Leaver", { accountEnabled: false });
+    const run = await nightlyRun();
+    expect(run).toMatchObject({ status: "succeeded", mode: "full", deactivated: 1, users_read: 6 });
+    expect((await membership(leaver.userId))?.status).toBe("deactivated");
+    // And the next run is a delta run again, from the new link.
+    expect((await nightlyRun()).mode).toBe("delta");
+  });
+});
