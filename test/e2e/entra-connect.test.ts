@@ -1,33 +1,15 @@
 // Issue 3's browser test: Adele connects Contoso, sees it Connected, flips each toggle on and
 // off without a full reload, disconnects through the confirmation, and is back to not connected.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { launchBrowser, startStack, type E2EStack } from "./harness.ts";
+import { test } from "node:test";
+import { signInWithMicrosoft } from "./flows.ts";
+import { useStackAndBrowser } from "./harness.ts";
 
-let stack: E2EStack;
-let browser: Browser;
-
-before(async () => {
-  stack = await startStack();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
-
-async function signInAsAdele(page: Page) {
-  await page.goto(`${stack.appUrl}/sign-in`);
-  await page.getByRole("link", { name: "Sign in with Microsoft" }).click();
-  await page.getByRole("button", { name: /adele@contoso\.example/ }).click();
-  await page.getByRole("heading", { name: "Welcome, Adele Vance" }).waitFor();
-}
+const e2e = useStackAndBrowser();
 
 test("Adele connects Contoso, toggles each feature, and disconnects", async () => {
-  const page = await browser.newPage();
-  await signInAsAdele(page);
+  const page = await e2e.browser.newPage();
+  await signInWithMicrosoft(page, e2e.stack.appUrl, "adele@contoso.example", "Adele Vance");
 
   await page.getByRole("link", { name: "Settings", exact: true }).click();
   await page.getByRole("link", { name: "Integrations", exact: true }).click();

@@ -3,29 +3,12 @@
 // (search, preview, Save); then Megan signs in with Microsoft for the first time and has
 // Manager rights.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { launchBrowser, startStack, type E2EStack } from "./harness.ts";
+import { test } from "node:test";
+import type { Page } from "playwright-core";
+import { connectContosoAsAdele, signInWithMicrosoft } from "./flows.ts";
+import { useStackAndBrowser } from "./harness.ts";
 
-let stack: E2EStack;
-let browser: Browser;
-
-before(async () => {
-  stack = await startStack();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
-
-async function signInWithMicrosoft(page: Page, account: RegExp, name: string) {
-  await page.goto(`${stack.appUrl}/sign-in`);
-  await page.getByRole("link", { name: "Sign in with Microsoft" }).click();
-  await page.getByRole("button", { name: account }).click();
-  await page.getByRole("heading", { name: `Welcome, ${name}` }).waitFor();
-}
+const e2e = useStackAndBrowser();
 
 async function mapGroup(page: Page, group: string, role: string) {
   const editor = page.locator("#entra-mapping");
@@ -39,9 +22,10 @@ async function mapGroup(page: Page, group: string, role: string) {
 }
 
 test("Adele maps the two groups; Megan signs in and has Manager rights", async () => {
-  const context = await browser.newContext();
+  const context = await e2e.browser.newContext();
   const page = await context.newPage();
-  await signInAsAdeleAndConnect(page);
+  await signInWithMicrosoft(page, e2e.stack.appUrl, "adele@contoso.example", "Adele Vance");
+  await connectContosoAsAdele(page, e2e.stack.appUrl);
 
   for (const label of ["Auto-provision users", "Group → Role mapping"]) {
     await page.getByRole("switch", { name: label }).click();
@@ -61,9 +45,9 @@ test("Adele maps the two groups; Megan signs in and has Manager rights", async (
   await list.getByText("UniAsset Managers").waitFor();
   await context.close();
 
-  const meganContext = await browser.newContext();
+  const meganContext = await e2e.browser.newContext();
   const megan = await meganContext.newPage();
-  await signInWithMicrosoft(megan, /megan@contoso\.example/, "Megan Bowen");
+  await signInWithMicrosoft(megan, e2e.stack.appUrl, "megan@contoso.example", "Megan Bowen");
   await megan.getByText("You are signed in to").getByText("Manager", { exact: true }).waitFor();
   await megan.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Users", exact: true }).click();
   await megan.getByRole("heading", { name: "Users" }).waitFor();
@@ -71,17 +55,7 @@ test("Adele maps the two groups; Megan signs in and has Manager rights", async (
   assert.equal(await megan.getByRole("button", { name: "Save role" }).count(), 0);
   assert.equal(await megan.getByRole("button", { name: "Send invitation" }).count(), 0);
   assert.equal(await megan.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings", exact: true }).count(), 0);
-  const settings = await megan.goto(`${stack.appUrl}/settings/integrations/entra`);
+  const settings = await megan.goto(`${e2e.stack.appUrl}/settings/integrations/entra`);
   assert.equal(settings?.status(), 403);
   await meganContext.close();
 });
-
-async function signInAsAdeleAndConnect(page: Page) {
-  await signInWithMicrosoft(page, /adele@contoso\.example/, "Adele Vance");
-  await page.goto(`${stack.appUrl}/settings/integrations/entra`);
-  await page.getByRole("button", { name: "Connect Entra ID" }).click();
-  await page.getByRole("button", { name: /adele@contoso\.example/ }).click();
-  await page.getByRole("heading", { name: "Permissions requested" }).waitFor();
-  await page.getByRole("button", { name: "Accept" }).click();
-  await page.locator("#entra-status", { hasText: "Connected" }).waitFor();
-}

@@ -9,6 +9,7 @@
 //   await browser.close(); await stack.stop();  // in after()
 import { existsSync, mkdirSync, rmSync, createWriteStream } from "node:fs";
 import { basename, join } from "node:path";
+import { after, before } from "node:test";
 import { chromium, type Browser } from "playwright-core";
 import { ROOT } from "../../scripts/paths.ts";
 import {
@@ -118,4 +119,36 @@ export async function startStack(): Promise<E2EStack> {
 export async function launchBrowser(): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) throw new Error(CHROMIUM_MISSING);
   return await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+}
+
+export interface E2EContext {
+  readonly stack: E2EStack;
+  readonly browser: Browser;
+}
+
+/**
+ * Registers this test file's before/after hooks: a fresh stack and a browser, stopped at the
+ * end. Read `stack` and `browser` inside tests (they exist once `before` has run).
+ */
+export function useStackAndBrowser(): E2EContext {
+  let stack: E2EStack | undefined;
+  let browser: Browser | undefined;
+  before(async () => {
+    stack = await startStack();
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+  return {
+    get stack() {
+      if (!stack) throw new Error("the e2e stack is not running (used outside a test?)");
+      return stack;
+    },
+    get browser() {
+      if (!browser) throw new Error("the browser is not running (used outside a test?)");
+      return browser;
+    },
+  };
 }

@@ -1,31 +1,19 @@
 // Issue 2's browser test: Adele signs in through the emulator's page, opens Settings →
 // Integrations, sees Microsoft Entra ID, and signs out.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import type { Browser } from "playwright-core";
-import { launchBrowser, startStack, type E2EStack } from "./harness.ts";
+import { test } from "node:test";
+import { useStackAndBrowser } from "./harness.ts";
 
-let stack: E2EStack;
-let browser: Browser;
-
-before(async () => {
-  stack = await startStack();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+const e2e = useStackAndBrowser();
 
 test("Adele signs in with Microsoft, finds Microsoft Entra ID under Settings → Integrations, signs out", async () => {
-  const page = await browser.newPage();
+  const page = await e2e.browser.newPage();
   const csp: string[] = [];
   page.on("console", (message) => {
     if (/Content Security Policy/i.test(message.text())) csp.push(message.text());
   });
 
-  await page.goto(stack.appUrl);
+  await page.goto(e2e.stack.appUrl);
   assert.match(page.url(), /\/sign-in$/);
   await page.getByRole("link", { name: "Sign in with Microsoft" }).click();
 
@@ -40,7 +28,7 @@ test("Adele signs in with Microsoft, finds Microsoft Entra ID under Settings →
 
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByRole("heading", { name: "Sign in to UniAsset" }).waitFor();
-  await page.goto(`${stack.appUrl}/users`);
+  await page.goto(`${e2e.stack.appUrl}/users`);
   assert.match(page.url(), /\/sign-in$/);
   assert.deepEqual(csp, [], "the page violated its Content-Security-Policy");
   await page.close();
