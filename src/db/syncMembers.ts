@@ -5,6 +5,8 @@
 // another active Owner remains. Every statement here is idempotent, so a retried Workflow step
 // changes nothing twice. Audit rows are inserted by the same guard just before each update, in
 // the same batch (a transaction), so the log names exactly who changed.
+// Joins from a list of ids are CROSS JOINs: SQLite then keeps the list as the outer loop and
+// looks each id up by primary key, instead of scanning the organization once per listed id.
 import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import type { SyncCause } from "./schema.ts";
@@ -25,8 +27,8 @@ export async function findLinkedMembersAmong(db: Db, organizationId: string, ten
   const rows = await db.all<{ oid: string; user_id: string; status: string; reason: string | null }>(sql`
     select i.subject as oid, m.user_id as user_id, m.status as status, m.deactivated_reason as reason
     from json_each(${JSON.stringify(oids)}) page
-    join identities i on i.provider = 'microsoft' and i.issuer_key = ${tenantId} and i.subject = page.value
-    join memberships m on m.organization_id = ${organizationId} and m.user_id = i.user_id`);
+    cross join identities i on i.provider = 'microsoft' and i.issuer_key = ${tenantId} and i.subject = page.value
+    cross join memberships m on m.organization_id = ${organizationId} and m.user_id = i.user_id`);
   return rows.map((row) => ({
     oid: row.oid,
     userId: row.user_id,
@@ -34,13 +36,15 @@ export async function findLinkedMembersAmong(db: Db, organizationId: string, ten
   }));
 }
 
+const linkedTo = (tenantId: string) =>
+  sql`exists (select 1 from identities i where i.user_id = m.user_id and i.provider = 'microsoft' and i.issuer_key = ${tenantId})`;
+
 /** Active members linked to the tenant, in user id order, `limit` at a time after `afterUserId`. */
 export function listLinkedActiveMembers(db: Db, organizationId: string, tenantId: string, afterUserId: string, limit: number) {
   return db.all<{ user_id: string }>(sql`
-    select distinct m.user_id as user_id
+    select m.user_id as user_id
     from memberships m
-    join identities i on i.user_id = m.user_id and i.provider = 'microsoft' and i.issuer_key = ${tenantId}
-    where m.organization_id = ${organizationId} and m.status = 'active' and m.user_id > ${afterUserId}
+    where m.organization_id = ${organizationId} and m.user_id > ${afterUserId} and m.status = 'active' and ${linkedTo(tenantId)}
     order by m.user_id
     limit ${limit}`);
 }
@@ -68,7 +72,7 @@ export function deactivateListedMembers(db: Db, change: { organizationId: string
       insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
       select ${organizationId}, null, 'member.deactivated', m.user_id,
         json_object('reason', 'directory_sync', 'cause', l.cause, 'runId', ${runId}), ${now}
-      from (${list}) l join memberships m on m.organization_id = ${organizationId} and m.user_id = l.user_id
+      from (${list}) l cross join memberships m on m.organization_id = ${organizationId} and m.user_id = l.user_id
       where m.status = 'active' and m.role != 'owner'`),
     statement(db, sql`
       update memberships set status = 'deactivated', deactivated_reason = 'directory_sync', deactivated_at = ${now},
@@ -83,7 +87,7 @@ export function deactivateListedMembers(db: Db, change: { organizationId: string
 export function listListedOwners(db: Db, organizationId: string, list: SQL) {
   return db.all<{ user_id: string; cause: SyncCause }>(sql`
     select m.user_id as user_id, l.cause as cause
-    from (${list}) l join memberships m on m.organization_id = ${organizationId} and m.user_id = l.user_id
+    from (${list}) l cross join memberships m on m.organization_id = ${organizationId} and m.user_id = l.user_id
     where m.status = 'active' and m.role = 'owner'`);
 }
 
@@ -118,7 +122,7 @@ export function reactivateListedMembers(db: Db, change: { organizationId: string
       insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
       select ${organizationId}, null, 'member.reactivated', m.user_id,
         json_object('reason', 'directory_sync', 'cause', l.cause, 'runId', ${runId}), ${now}
-      from (${list}) l join memberships m on m.organization_id = ${organizationId} and m.user_id = l.user_id
+      from (${list}) l cross join memberships m on m.organization_id = ${organizationId} and m.user_id = l.user_id
       where m.status = 'deactivated' and m.deactivated_reason = 'directory_sync'`),
     statement(db, sql`
       update memberships set status = 'active', deactivated_reason = null, deactivated_at = null, deactivated_by_run = null
@@ -150,10 +154,8 @@ export function reactivateMembersOfRun(db: Db, change: { organizationId: string;
 
 export async function countLinkedActiveMembers(db: Db, organizationId: string, tenantId: string): Promise<number> {
   const [row] = await db.all<{ n: number }>(sql`
-    select count(distinct m.user_id) as n
-    from memberships m
-    join identities i on i.user_id = m.user_id and i.provider = 'microsoft' and i.issuer_key = ${tenantId}
-    where m.organization_id = ${organizationId} and m.status = 'active'`);
+    select count(*) as n from memberships m
+    where m.organization_id = ${organizationId} and m.status = 'active' and ${linkedTo(tenantId)}`);
   return row?.n ?? 0;
 }
 

@@ -11,7 +11,7 @@ import { ENTRA_PAGE, connectEntra } from "../support/entra.ts";
 import { DEMO_ORGS, DEMO_USER_IDS, signedIn } from "../support/people.ts";
 
 export const SYNC = `${ENTRA_PAGE}/sync`;
-export const CONTOSO = DEMO_ORGS.contoso.id;
+export const CONTOSO: string = DEMO_ORGS.contoso.id;
 
 /** Demo data only: every test starts from the seeded world, everyone active, nothing connected. */
 export async function resetWorld() {
