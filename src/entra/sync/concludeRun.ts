@@ -54,7 +54,8 @@ export async function concludeRun(env: Env, request: ConcludeRequest): Promise<C
     return { status: "failed", deactivated: 0, reactivated: 0, wouldDeactivate: 0, d1 };
   }
 
-  let linkedActive: number;
+  const threshold = { percent: settings.holdThresholdPercent, minimum: settings.holdThresholdMinimum };
+  let linkedActive: number | null = null;
   const absent: string[] = [];
   if (request.mode === "full") {
     // Only a complete full listing proves absence; the active linked members are read in pages.
@@ -67,17 +68,18 @@ export async function concludeRun(env: Env, request: ConcludeRequest): Promise<C
       if (!last || page.length < MEMBER_PAGE) break;
       after = last.user_id;
     }
-  } else {
+  }
+  const changes = planDirectoryChanges(request.observed, absent);
+  // A delta run counts the linked members only when it could be held (or for a preview's
+  // summary): a quiet night then reads a few rows, not the whole organization.
+  if (linkedActive === null && (trigger === "preview" || changes.deactivate.length > threshold.minimum)) {
     linkedActive = await countLinkedActiveMembers(db, organizationId, tenantId);
   }
-
-  const changes = planDirectoryChanges(request.observed, absent);
-  const threshold = { percent: settings.holdThresholdPercent, minimum: settings.holdThresholdMinimum };
-  const held = trigger !== "preview" && exceedsHoldThreshold(changes.deactivate.length, linkedActive, threshold);
+  const held = trigger !== "preview" && linkedActive !== null && exceedsHoldThreshold(changes.deactivate.length, linkedActive, threshold);
   // A held run still moves the delta link on: Apply or Dismiss settles these changes, and the
   // next run must not hold them again.
   const deltaLink = trigger !== "preview" && request.deltaLinkEnc ? { tenantId, enc: request.deltaLinkEnc } : null;
-  const pending = { linkedMembers: linkedActive, deactivate: changes.deactivate.length, reactivate: changes.reactivate.length };
+  const pending = { linkedMembers: linkedActive ?? 0, deactivate: changes.deactivate.length, reactivate: changes.reactivate.length };
 
   if (trigger === "preview" || held) {
     await saveChangeList(db, runId, organizationId, changes);
