@@ -86,6 +86,15 @@ graph.get("/v1.0/users/delta", (c) => {
   const query = readQuery(c, "user", USER_PROPERTIES);
   if (!query.ok) return query.response;
   const tenant = c.var.tenant;
+  // `$deltatoken=latest`: no listing, just a delta link for "now" (Graph's way to start tracking
+  // changes after, or alongside, a plain /users listing).
+  if (c.req.query("$deltatoken") === "latest") {
+    return c.json({
+      "@odata.context": contextUrl(c, "users", query.select),
+      value: [],
+      "@odata.deltaLink": linkWith(c, c.req.path, "$deltatoken", { g: state.deltaGeneration, t: tenant.id, v: directory.version }),
+    });
+  }
   const skip = readToken<DeltaCursor>(c, "$skiptoken");
   const delta = readToken<{ g: string; t: string; v: number }>(c, "$deltatoken");
   if (skip === "malformed" || delta === "malformed") return malformedToken(c);

@@ -143,6 +143,15 @@ describe("delta", () => {
     expect((await json(changes.last["@odata.deltaLink"]!)).value).toEqual([]);
   });
 
+  it("gives a delta link for now with $deltatoken=latest, from which later changes appear", async () => {
+    const latest = await json("/v1.0/users/delta?$select=accountEnabled&$deltatoken=latest");
+    expect(latest.value).toEqual([]);
+    expect(latest["@odata.nextLink"]).toBeUndefined();
+    await admin(`users/${alex.oid}/disable`);
+    const changes = await all(latest["@odata.deltaLink"]!);
+    expect(changes.items).toEqual([{ id: alex.oid, accountEnabled: false }]);
+  });
+
   it("answers 410 syncStateNotFound once delta tokens are expired", async () => {
     const { last } = await all("/v1.0/users/delta");
     await admin("delta/expire");

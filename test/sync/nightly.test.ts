@@ -25,7 +25,7 @@ describe("leavers are deactivated", () => {
     await env.DB.prepare("insert into sessions (token_hash, user_id, organization_id, created_at, last_seen_at, expires_at) values ('diego-session', ?, ?, 1, 1, 9999999999999)")
       .bind(DEMO_USER_IDS.diego, CONTOSO).run();
     const run = await nightlyRun();
-    expect(run).toMatchObject({ status: "succeeded", trigger: "schedule", mode: "full", deactivated: 1, reactivated: 0, users_read: 5, graph_requests: 1 });
+    expect(run).toMatchObject({ status: "succeeded", trigger: "schedule", mode: "full", deactivated: 1, reactivated: 0, users_read: 5, graph_requests: 2 });
     expect(await membership(DEMO_USER_IDS.diego)).toMatchObject({ status: "deactivated", deactivated_reason: "directory_sync", deactivated_by_run: run.id });
     expect((await membership(DEMO_USER_IDS.adele))?.status).toBe("active");
     const sessions = await env.DB.prepare("select count(*) as n from sessions where user_id = ?").bind(DEMO_USER_IDS.diego).first<{ n: number }>();

@@ -20,11 +20,11 @@ describe("partial information deactivates nobody", () => {
     expect(users.length).toBe(2500);
     const disabled = users.filter((u) => !u.accountEnabled).slice(0, 3);
     const linked = await Promise.all(disabled.map((u) => linkMember(tenantId, u.id)));
-    // Page 1 answers; page 2 keeps failing through every retry of the Graph client.
-    await emulatorAdmin("faults", { endpoint: "delta", status: 500, afterRequests: 1, times: 20 });
+    // The delta link and page 1 answer; page 2 keeps failing through every retry of the Graph client.
+    await emulatorAdmin("faults", { endpoint: "users", status: 500, afterRequests: 1, times: 20 });
     const run = await nightlyRun();
     expect(run).toMatchObject({ status: "failed", error: "graph_unavailable", deactivated: 0, reactivated: 0, users_read: 999 });
-    expect(run.graph_requests).toBe(5);
+    expect(run.graph_requests).toBe(6); // delta link + page 1 + 4 attempts at page 2
     for (const userId of linked) expect((await membership(userId))?.status).toBe("active");
     const deltaLink = await env.DB.prepare("select delta_link_enc from entra_connections where organization_id = ?").bind(CONTOSO).first();
     expect(deltaLink?.delta_link_enc).toBeNull();
@@ -51,12 +51,12 @@ describe("Graph throttling and sync state", () => {
   it("429 with Retry-After: waits, then succeeds", { timeout: 30_000 }, async () => {
     await connectContoso();
     await emulatorAdmin("stats/reset");
-    await emulatorAdmin("faults", { endpoint: "delta", status: 429, retryAfter: 1, times: 1 });
+    await emulatorAdmin("faults", { endpoint: "users", status: 429, retryAfter: 1, times: 1 });
     const started = Date.now();
     const run = await nightlyRun();
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
-    expect(run).toMatchObject({ status: "succeeded", deactivated: 1, graph_requests: 2 });
-    expect((await stats()).delta).toBe(2);
+    expect(run).toMatchObject({ status: "succeeded", deactivated: 1, graph_requests: 3 });
+    expect((await stats()).users).toBe(2); // the throttled page, then the same page again
   });
 
   it("an expired delta link falls back to a full run", { timeout: 30_000 }, async () => {

@@ -1,14 +1,15 @@
-// One page of the tenant's users from Microsoft Graph, read and validated. A full run reads the
-// delta query's initial round: that round *is* the complete /users listing (same $select, 999 a
-// page, @odata.nextLink paging) and its last page carries the delta link, so the first run costs
-// users/999 requests instead of a /users listing followed by a second, delta, listing.
-// Later runs start from the stored delta link and read only what changed.
+// One page of the tenant's users from Microsoft Graph, read and validated. A full run first asks
+// the delta query for a link to "now" (`$deltatoken=latest`, one request, no users), then lists
+// /users 999 a page following @odata.nextLink; the next run reads from that link only what changed
+// since the listing began, so nothing that changes during a long listing is missed.
 import { z } from "zod";
 import type { GraphClient } from "../graph.ts";
 
 export const USER_SELECT = "id,accountEnabled,userPrincipalName,mail,userType";
-export const FULL_LISTING_PATH = `/v1.0/users/delta?$select=${USER_SELECT}`;
-/** Graph's delta query takes its page size from this header, not $top. */
+export const FULL_LISTING_PATH = `/v1.0/users?$select=${USER_SELECT}&$top=999`;
+/** A delta link for the present moment, taken before a full listing. */
+export const DELTA_FROM_NOW_PATH = `/v1.0/users/delta?$select=${USER_SELECT}&$deltatoken=latest`;
+/** Graph's delta query takes its page size from this header, not $top (/users ignores it). */
 const PAGE_SIZE_HEADER = { Prefer: "odata.maxpagesize=999" };
 
 const directoryUser = z.object({

@@ -9,7 +9,7 @@ import { createTokenVault } from "../../lib/vault.ts";
 import { createGraphClient, GraphError } from "../graph.ts";
 import { graphAccessToken, vaultContext } from "../tokens.ts";
 import { countingD1, emptyD1Stats, type D1Stats } from "./d1Stats.ts";
-import { FULL_LISTING_PATH, readDirectoryPage, type DirectoryState } from "./directoryPage.ts";
+import { DELTA_FROM_NOW_PATH, FULL_LISTING_PATH, readDirectoryPage, type DirectoryState } from "./directoryPage.ts";
 import { failureOf, type SyncFailure } from "./failures.ts";
 
 /** [userId, what the directory says, how the member stands]: small enough for a step result. */
@@ -33,6 +33,8 @@ export interface PageRequest {
   tenantId: string;
   /** Sealed link to read; null starts a full listing. */
   linkEnc: string | null;
+  /** Read the delta link for "now" (before a full listing) instead of a page of users. */
+  deltaFromNow?: boolean;
 }
 
 /** An access token kept between steps of one run (memory only; re-read after a restart). */
@@ -48,8 +50,8 @@ export async function observePage(env: Env, request: PageRequest, tokens: TokenC
   const vault = createTokenVault(config.TOKEN_ENCRYPTION_KEYS);
   const sealContext = vaultContext(request.organizationId, request.tenantId, "delta_link");
   try {
-    let url = FULL_LISTING_PATH;
-    if (request.linkEnc) {
+    let url = request.deltaFromNow ? DELTA_FROM_NOW_PATH : FULL_LISTING_PATH;
+    if (request.linkEnc && !request.deltaFromNow) {
       const opened = await vault.open(request.linkEnc, sealContext);
       if (!opened.ok) return { ok: false, reason: "sync_state_gone", graphRequests: 0, d1 };
       url = opened.value;

@@ -11,7 +11,7 @@ import { concludeRun } from "./concludeRun.ts";
 import { addD1Stats, countingD1, emptyD1Stats, type D1Stats } from "./d1Stats.ts";
 import type { DirectoryState } from "./directoryPage.ts";
 import type { SyncFailure } from "./failures.ts";
-import { observePage, type TokenCache } from "./observePage.ts";
+import { observePage, type PageRequest, type PageResult, type TokenCache } from "./observePage.ts";
 import { mergeObservations } from "./planDirectoryChanges.ts";
 import { recordRunOutcome } from "./recordRun.ts";
 
@@ -84,12 +84,16 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
       let linkEnc = start.deltaLinkEnc;
       mode = linkEnc ? "delta" : "full";
       let deltaLinkEnc: string | null = null;
+      // A full listing starts by taking a delta link for "now": the next run reads changes from there.
+      let trackingLinkEnc: string | null = null;
       let restarts = 0;
       let pauses = 0;
       for (let page = 1; ; page++) {
         if (Date.now() - startedAt > RUN_DEADLINE_MS) return await fail("timed_out");
-        const request = { organizationId, tenantId, linkEnc };
-        const result = await step.do(`read ${mode} page ${restarts}.${page}.${pauses}`, STEP, () => observePage(env, request, tokens));
+        const deltaFromNow: boolean = mode === "full" && trackingLinkEnc === null;
+        const request: PageRequest = { organizationId, tenantId, linkEnc, deltaFromNow };
+        const label: string = deltaFromNow ? "delta link" : `${mode} page`;
+        const result: PageResult = await step.do(`read ${label} ${restarts}.${page}.${pauses}`, STEP, () => observePage(env, request, tokens));
         d1 = addD1Stats(d1, result.d1);
         graphRequests += result.graphRequests;
         if (!result.ok) {
@@ -100,6 +104,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
             observed.clear();
             usersRead = 0;
             linkEnc = null;
+            trackingLinkEnc = null;
             mode = "full";
             page = 0;
             continue;
@@ -113,10 +118,16 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
           }
           return await fail(result.reason);
         }
+        if (deltaFromNow) {
+          if (!result.deltaLinkEnc) return await fail("internal");
+          trackingLinkEnc = result.deltaLinkEnc;
+          page = 0;
+          continue;
+        }
         usersRead += result.usersRead;
         mergeObservations(observed, result.observations);
         if (!result.nextLinkEnc) {
-          deltaLinkEnc = result.deltaLinkEnc;
+          deltaLinkEnc = mode === "full" ? trackingLinkEnc : result.deltaLinkEnc;
           break;
         }
         linkEnc = result.nextLinkEnc;
