@@ -14,6 +14,7 @@ function report(scenario: string, users: number, output: SyncRunOutput, wallMs: 
   const line = {
     scenario, users,
     graph_requests: output.graphRequests,
+    d1_round_trips: output.d1.roundTrips,
     d1_statements: output.d1.statements,
     d1_rows_read: output.d1.rowsRead,
     d1_rows_written: output.d1.rowsWritten,

@@ -3,22 +3,26 @@
 // so a change that starts rewriting unchanged rows shows up in the numbers, not in a bill.
 
 export interface D1Stats {
+  /** Calls that went to D1: a batch is one, however many statements it carries. */
+  roundTrips: number;
   statements: number;
   rowsRead: number;
   rowsWritten: number;
 }
 
-export const emptyD1Stats = (): D1Stats => ({ statements: 0, rowsRead: 0, rowsWritten: 0 });
+export const emptyD1Stats = (): D1Stats => ({ roundTrips: 0, statements: 0, rowsRead: 0, rowsWritten: 0 });
 
 export function addD1Stats(total: D1Stats, more: D1Stats): D1Stats {
   return {
+    roundTrips: total.roundTrips + more.roundTrips,
     statements: total.statements + more.statements,
     rowsRead: total.rowsRead + more.rowsRead,
     rowsWritten: total.rowsWritten + more.rowsWritten,
   };
 }
 
-function count(stats: D1Stats, result: { meta?: { rows_read?: number; rows_written?: number } } | null | undefined) {
+function count(stats: D1Stats, result: { meta?: { rows_read?: number; rows_written?: number } } | null | undefined, roundTrip = true) {
+  if (roundTrip) stats.roundTrips++;
   stats.statements++;
   stats.rowsRead += result?.meta?.rows_read ?? 0;
   stats.rowsWritten += result?.meta?.rows_written ?? 0;
@@ -74,7 +78,8 @@ export function countingD1(d1: D1Database, stats: D1Stats): D1Database {
     prepare: (query: string) => new CountedStatement(d1.prepare(query), stats),
     async batch<T>(statements: CountedStatement[]): Promise<D1Result<T>[]> {
       const results = await d1.batch<T>(statements.map((s) => (s instanceof CountedStatement ? s.real : s)));
-      for (const result of results) count(stats, result);
+      stats.roundTrips++;
+      for (const result of results) count(stats, result, false);
       return results;
     },
     exec: (query: string) => d1.exec(query),
