@@ -91,8 +91,9 @@ describe("Graph at sign-in", () => {
     await emulatorAdmin("stats/reset");
     await new TestBrowser().signInWithMicrosoft(megan.oid);
     expect((await contosoRoleOf(megan.oid))?.role).toBe("admin");
-    const stats = (await (await emulatorAdmin("stats", undefined, "GET")).json()) as { requests: Record<string, number> };
+    const stats = (await (await emulatorAdmin("stats", undefined, "GET")).json()) as { requests: Record<string, number>; lowPriority: Record<string, number> };
     expect(stats.requests.memberOf).toBeGreaterThanOrEqual(2);
+    expect(stats.lowPriority.memberOf).toBeUndefined(); // a person is waiting: normal priority
   });
 
   it("waits out a 429 with Retry-After and then maps", async () => {

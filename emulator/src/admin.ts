@@ -224,10 +224,12 @@ admin.post("/synthetic-tenants", async (c) => {
 
 admin.get("/stats", (c) => {
   const requests = Object.fromEntries(state.requests);
-  return c.json({ requests, total: Object.values(requests).reduce((a, b) => a + b, 0) });
+  const lowPriority = Object.fromEntries(state.lowPriorityRequests);
+  return c.json({ requests, lowPriority, total: Object.values(requests).reduce((a, b) => a + b, 0) });
 });
 
 admin.post("/stats/reset", (c) => {
   state.requests.clear();
+  state.lowPriorityRequests.clear();
   return c.json({ ok: true });
 });

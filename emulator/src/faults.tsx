@@ -73,7 +73,7 @@ export function countAndInjectFaults(): MiddlewareHandler<EmulatorContext> {
   return async function countAndInjectFaults(c, next) {
     const name = endpointName(c.req.path);
     if (!name) return next();
-    countRequest(name);
+    countRequest(name, c.req.header("x-ms-throttle-priority")?.toLowerCase() === "low");
     const fault = takeFault(name);
     const faulted = fault && (await answer(c, name, fault));
     if (faulted) return faulted;

@@ -58,6 +58,8 @@ export const state = {
   faults: [] as Fault[],
   tamper: undefined as TamperKind | undefined,
   requests: new Map<string, number>(),
+  /** Of those, the ones sent with `x-ms-throttle-priority: low` (background work). */
+  lowPriorityRequests: new Map<string, number>(),
   /** Delta tokens carry this; changing it makes every outstanding token answer 410. */
   deltaGeneration: "", // set by resetAll: random values cannot be made at module load in Workers
 };
@@ -70,6 +72,7 @@ export function resetAll(): void {
   state.faults = [];
   state.tamper = undefined;
   state.requests.clear();
+  state.lowPriorityRequests.clear();
   state.deltaGeneration = randomToken(8);
 }
 
@@ -77,8 +80,9 @@ export function ensureLoaded(): void {
   if (directory.tenants.size === 0) resetAll();
 }
 
-export function countRequest(endpoint: string): void {
+export function countRequest(endpoint: string, lowPriority = false): void {
   state.requests.set(endpoint, (state.requests.get(endpoint) ?? 0) + 1);
+  if (lowPriority) state.lowPriorityRequests.set(endpoint, (state.lowPriorityRequests.get(endpoint) ?? 0) + 1);
 }
 
 /** Takes the fault that applies to this request, if any, consuming one of its `times`. */

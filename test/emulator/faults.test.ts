@@ -79,11 +79,11 @@ it("clears pending faults and rejects unknown endpoints", async () => {
 it("counts requests per endpoint", async () => {
   await admin("stats/reset");
   await graph("/v1.0/users", token);
-  await graph("/v1.0/users", token);
+  await graph("/v1.0/users", token, { "x-ms-throttle-priority": "low" });
   await graph(`/v1.0/users/${entraUser("alex").oid}/transitiveMemberOf/microsoft.graph.group`, token);
   await fetch(`${EMULATOR}/common/discovery/v2.0/keys`);
   const stats = await (await fetch(`${EMULATOR}/_emulator/stats`)).json();
-  expect(stats).toEqual({ requests: { users: 2, memberOf: 1, keys: 1 }, total: 4 });
+  expect(stats).toEqual({ requests: { users: 2, memberOf: 1, keys: 1 }, lowPriority: { users: 1 }, total: 4 });
 });
 
 it("answers unknown paths with a 404 JSON body", async () => {

@@ -57,6 +57,10 @@ describe("Graph throttling and sync state", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
     expect(run).toMatchObject({ status: "succeeded", deactivated: 1, graph_requests: 3 });
     expect((await stats()).users).toBe(2); // the throttled page, then the same page again
+    // Background work asks Graph to throttle it before interactive traffic.
+    const all = (await (await emulatorAdmin("stats", undefined, "GET")).json()) as { requests: Record<string, number>; lowPriority: Record<string, number> };
+    expect(all.lowPriority.users).toBe(all.requests.users);
+    expect(all.lowPriority.delta).toBe(all.requests.delta);
   });
 
   it("an expired delta link falls back to a full run", { timeout: 30_000 }, async () => {
