@@ -7,8 +7,9 @@ import { it } from "vitest";
 import { GROUP_IDS, entraUser, googleAccount } from "../demo/directory.ts";
 import { buildApp } from "../src/app.tsx";
 import { countingD1, emptyD1Stats } from "../src/entra/sync/d1Stats.ts";
-import { TestBrowser, emulatorAdmin, resetEmulator } from "../test/support/browser.ts";
-import { connectContoso, mapGroup, resetContosoDirectory } from "../test/support/directory.ts";
+import { TestBrowser, emulatorAdmin } from "../test/support/browser.ts";
+import { connectContoso, mapGroup } from "../test/support/directory.ts";
+import { resetDemoWorld } from "../test/support/world.ts";
 import { signedIn } from "../test/support/people.ts";
 
 const app = buildApp();
@@ -42,8 +43,7 @@ async function measureCallback(name: string, provider: "microsoft" | "google", a
 }
 
 it("sign-in callback", async () => {
-  await resetEmulator();
-  await resetContosoDirectory();
+  await resetDemoWorld();
   await measureCallback("linked_identity", "microsoft", entraUser("adele").oid);
   await measureCallback("google_invitation", "google", googleAccount("pat").sub);
 

@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, GROUP_IDS, entraUser } from "../demo/directory.ts";
 import { DEMO_ORGS } from "../demo/seed.ts";
 import { APP, TestBrowser, countRows, emulatorAdmin } from "./support/browser.ts";
-import { contosoAudit, resetDirectoryWorld } from "./support/directoryWorld.ts";
+import { contosoAudit, resetDemoWorld } from "./support/world.ts";
 import { ENTRA_PAGE, connectEntra } from "./support/entra.ts";
 import { signedIn } from "./support/people.ts";
 
@@ -56,7 +56,7 @@ const snapshot = async () => ({
   roles: (await env.DB.prepare("select user_id, role, status from memberships order by user_id").all()).results,
 });
 
-beforeEach(resetDirectoryWorld);
+beforeEach(resetDemoWorld);
 
 describe("preview", () => {
   it("counts new, already present, guests and disabled on the demo directory, with the first names", async () => {

@@ -7,24 +7,15 @@ import { createDb } from "../src/db/client.ts";
 import { graphAccessToken } from "../src/entra/tokens.ts";
 import { loadConfig } from "../src/lib/config.ts";
 import { createTokenVault } from "../src/lib/vault.ts";
-import { TestBrowser, countRows, emulatorAdmin, resetEmulator } from "./support/browser.ts";
+import { TestBrowser, countRows, emulatorAdmin } from "./support/browser.ts";
+import { resetDemoWorld } from "./support/world.ts";
 import { ENTRA_PAGE, connectEntra } from "./support/entra.ts";
 import { addContosoMember, signedIn } from "./support/people.ts";
 
 const connection = () =>
   env.DB.prepare("select * from entra_connections where organization_id = ?").bind(DEMO_ORGS.contoso.id).first<Record<string, unknown>>();
 
-beforeEach(async () => {
-  await resetEmulator();
-  const others = "organization_id not in (?, ?)";
-  const demo = [DEMO_ORGS.contoso.id, DEMO_ORGS.fabrikam.id];
-  await env.DB.batch([
-    env.DB.prepare("delete from entra_connections"),
-    ...["sessions", "memberships", "audit_events"].map((table) => env.DB.prepare(`delete from ${table} where ${others}`).bind(...demo)),
-    env.DB.prepare("delete from organizations where id not in (?, ?)").bind(...demo),
-    env.DB.prepare("update organizations set plan = 'team' where id = ?").bind(DEMO_ORGS.fabrikam.id),
-  ]);
-});
+beforeEach(resetDemoWorld);
 
 describe("connecting", () => {
   it("asks Microsoft for read-only delegated permissions with PKCE", async () => {

@@ -4,16 +4,16 @@ import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { GROUP_IDS, entraUser } from "../demo/directory.ts";
 import { DEMO_ORGS, DEMO_USER_IDS } from "../demo/seed.ts";
-import { TestBrowser, emulatorAdmin, resetEmulator } from "./support/browser.ts";
-import { connectContoso, contosoRoleOf, mapGroup, resetContosoDirectory } from "./support/directory.ts";
+import { TestBrowser, emulatorAdmin } from "./support/browser.ts";
+import { connectContoso, contosoRoleOf, mapGroup } from "./support/directory.ts";
+import { resetDemoWorld } from "./support/world.ts";
 import { signedIn } from "./support/people.ts";
 
 const megan = entraUser("megan");
 const alex = entraUser("alex");
 
 beforeEach(async () => {
-  await resetEmulator();
-  await resetContosoDirectory();
+  await resetDemoWorld();
   const adele = await signedIn("adele");
   await connectContoso(adele, ["auto-provision", "group-role-mapping"]);
   await mapGroup(GROUP_IDS.uniassetAdmins, "UniAsset Admins", "admin");

@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { GROUP_IDS, entraUser } from "../demo/directory.ts";
 import { DEMO_ORGS } from "../demo/seed.ts";
 import { emulatorAdmin, type TestBrowser } from "./support/browser.ts";
-import { contosoAudit, resetDirectoryWorld } from "./support/directoryWorld.ts";
+import { contosoAudit, resetDemoWorld } from "./support/world.ts";
 import { ENTRA_PAGE, connectEntra } from "./support/entra.ts";
 import { addContosoMember, signedIn } from "./support/people.ts";
 
@@ -39,7 +39,7 @@ async function preview(browser: TestBrowser, fields: Record<string, string>) {
   return { status: response.status, html: await response.text() };
 }
 
-beforeEach(resetDirectoryWorld);
+beforeEach(resetDemoWorld);
 
 describe("the editor", () => {
   it("loads as a fragment for htmx and as a page otherwise", async () => {

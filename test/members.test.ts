@@ -2,17 +2,13 @@
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DEMO_ORGS, DEMO_USER_IDS } from "../demo/seed.ts";
-import { resetEmulator } from "./support/browser.ts";
+import { resetDemoWorld } from "./support/world.ts";
 import { TEST_USER_IDS, addContosoMember, signedIn } from "./support/people.ts";
 
 const roleOf = async (userId: string) =>
   (await env.DB.prepare("select role, status from memberships where organization_id = ? and user_id = ?").bind(DEMO_ORGS.contoso.id, userId).first<{ role: string; status: string }>());
 
-beforeEach(async () => {
-  await resetEmulator();
-  await env.DB.prepare("update memberships set role = 'owner', status = 'active', deactivated_reason = null, deactivated_at = null where user_id = ?").bind(DEMO_USER_IDS.adele).run();
-  await env.DB.prepare("delete from memberships where user_id in (?, ?)").bind(TEST_USER_IDS.alex, TEST_USER_IDS.megan).run();
-});
+beforeEach(resetDemoWorld);
 
 describe("last-Owner protection", () => {
   it("refuses to demote the only Owner, and allows it once there is another", async () => {

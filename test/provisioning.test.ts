@@ -4,15 +4,15 @@ import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, FABRIKAM_TENANT_ID, entraUser } from "../demo/directory.ts";
 import { DEMO_ORGS } from "../demo/seed.ts";
-import { TestBrowser, countRows, emulatorAdmin, resetEmulator } from "./support/browser.ts";
-import { connectContoso, contosoRoleOf, resetContosoDirectory, setFeature } from "./support/directory.ts";
+import { TestBrowser, countRows, emulatorAdmin } from "./support/browser.ts";
+import { connectContoso, contosoRoleOf, setFeature } from "./support/directory.ts";
+import { resetDemoWorld } from "./support/world.ts";
 import { signedIn } from "./support/people.ts";
 
 let adele: TestBrowser;
 
 beforeEach(async () => {
-  await resetEmulator();
-  await resetContosoDirectory();
+  await resetDemoWorld();
   adele = await signedIn("adele");
   await connectContoso(adele, ["auto-provision"]);
 });

@@ -30,15 +30,3 @@ export async function contosoRoleOf(oid: string) {
     "select m.role, m.status from memberships m join identities i on i.user_id = m.user_id where i.subject = ? and m.organization_id = ?",
   ).bind(oid, DEMO_ORGS.contoso.id).first<{ role: string; status: string }>();
 }
-
-/** Clean slate for Contoso's directory features: no connection, no mappings, no non-demo members. */
-export async function resetContosoDirectory() {
-  await env.DB.batch([
-    env.DB.prepare("delete from entra_connections"),
-    env.DB.prepare("delete from group_role_mappings"),
-    env.DB.prepare("delete from role_decisions"),
-    env.DB.prepare("delete from sessions"),
-    env.DB.prepare("delete from memberships where user_id not in (select user_id from identities where subject in (select subject from identities where user_id in ('0a000000-0000-4000-8000-0000000000a1','0a000000-0000-4000-8000-0000000000d1','0a000000-0000-4000-8000-0000000000e1')))"),
-    env.DB.prepare("update memberships set role = 'owner', status = 'active', deactivated_reason = null, deactivated_at = null where user_id = '0a000000-0000-4000-8000-0000000000a1'"),
-  ]);
-}

@@ -6,7 +6,8 @@ import { expect } from "vitest";
 import worker from "../../src/index.ts";
 import { nightlyRunId } from "../../src/entra/sync/schedule.ts";
 import { createTokenVault } from "../../src/lib/vault.ts";
-import { emulatorAdmin, resetEmulator, type TestBrowser } from "../support/browser.ts";
+import { emulatorAdmin, type TestBrowser } from "../support/browser.ts";
+import { resetDemoWorld } from "../support/world.ts";
 import { ENTRA_PAGE, connectEntra } from "../support/entra.ts";
 import { DEMO_ORGS, DEMO_USER_IDS, signedIn } from "../support/people.ts";
 
@@ -14,23 +15,7 @@ export const SYNC = `${ENTRA_PAGE}/sync`;
 export const CONTOSO: string = DEMO_ORGS.contoso.id;
 
 /** Demo data only: every test starts from the seeded world, everyone active, nothing connected. */
-export async function resetWorld() {
-  await resetEmulator();
-  const demo = [DEMO_ORGS.contoso.id, DEMO_ORGS.fabrikam.id];
-  await env.DB.batch([
-    env.DB.prepare("delete from entra_connections"),
-    env.DB.prepare("delete from sync_run_changes"),
-    env.DB.prepare("delete from sync_runs"),
-    env.DB.prepare("delete from sessions"),
-    env.DB.prepare("delete from audit_events"),
-    env.DB.prepare("delete from memberships where user_id not in (?, ?, ?)").bind(DEMO_USER_IDS.adele, DEMO_USER_IDS.diego, DEMO_USER_IDS.lee),
-    env.DB.prepare("delete from identities where user_id not in (?, ?, ?)").bind(DEMO_USER_IDS.adele, DEMO_USER_IDS.diego, DEMO_USER_IDS.lee),
-    env.DB.prepare("update memberships set status = 'active', deactivated_reason = null, deactivated_at = null, deactivated_by_run = null"),
-    env.DB.prepare("delete from organizations where id not in (?, ?)").bind(...demo),
-    env.DB.prepare("update organizations set plan = 'enterprise' where id = ?").bind(DEMO_ORGS.contoso.id),
-    env.DB.prepare("update organizations set plan = 'team' where id = ?").bind(DEMO_ORGS.fabrikam.id),
-  ]);
-}
+export const resetWorld = resetDemoWorld;
 
 /** Adele connects Contoso and turns Auto-deprovision on; returns her browser. */
 export async function connectContoso(): Promise<TestBrowser> {

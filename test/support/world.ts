@@ -1,0 +1,46 @@
+// The one clean slate for suites that change the demo world: the emulator reset, and D1 back to
+// the seeded demo data — no connection, mappings, decisions, runs, sessions, audit events, extra
+// organizations, users or invitations; Adele Owner and Diego member of Contoso, both active.
+import { env } from "cloudflare:test";
+import { DEMO_INVITATION_ID, DEMO_ORGS, DEMO_USER_IDS } from "../../demo/seed.ts";
+import { resetEmulator } from "./browser.ts";
+
+const DEMO_USERS = Object.values(DEMO_USER_IDS);
+const DEMO_ORG_IDS = [DEMO_ORGS.contoso.id, DEMO_ORGS.fabrikam.id];
+const list = (values: readonly string[]) => `(${values.map(() => "?").join(", ")})`;
+
+export async function resetDemoWorld() {
+  await resetEmulator();
+  const notDemoUser = `not in ${list(DEMO_USERS)}`;
+  const notDemoOrg = `not in ${list(DEMO_ORG_IDS)}`;
+  await env.DB.batch([
+    // Children before parents: D1 enforces foreign keys.
+    env.DB.prepare("delete from entra_connections"),
+    env.DB.prepare("delete from group_role_mappings"),
+    env.DB.prepare("delete from role_decisions"),
+    env.DB.prepare("delete from sync_run_changes"),
+    env.DB.prepare("delete from sync_runs"),
+    env.DB.prepare("delete from sessions"),
+    env.DB.prepare("delete from auth_flows"),
+    env.DB.prepare("delete from audit_events"),
+    env.DB.prepare("delete from invitations where id != ?").bind(DEMO_INVITATION_ID),
+    env.DB.prepare("update invitations set accepted_at = null, revoked_at = null"),
+    env.DB.prepare(`delete from memberships where user_id ${notDemoUser} or organization_id ${notDemoOrg}`).bind(...DEMO_USERS, ...DEMO_ORG_IDS),
+    env.DB.prepare(`delete from identities where user_id ${notDemoUser}`).bind(...DEMO_USERS),
+    env.DB.prepare(`delete from users where id ${notDemoUser}`).bind(...DEMO_USERS),
+    env.DB.prepare(`delete from organizations where id ${notDemoOrg}`).bind(...DEMO_ORG_IDS),
+    env.DB.prepare("update organizations set plan = 'enterprise' where id = ?").bind(DEMO_ORGS.contoso.id),
+    env.DB.prepare("update organizations set plan = 'team' where id = ?").bind(DEMO_ORGS.fabrikam.id),
+    env.DB.prepare("update memberships set status = 'active', deactivated_reason = null, deactivated_at = null, deactivated_by_run = null"),
+    env.DB.prepare("update memberships set role = 'owner' where user_id in (?, ?)").bind(DEMO_USER_IDS.adele, DEMO_USER_IDS.lee),
+    env.DB.prepare("update memberships set role = 'member' where user_id = ?").bind(DEMO_USER_IDS.diego),
+  ]);
+}
+
+/** Audit events of one action in Contoso, details parsed. */
+export async function contosoAudit(action: string) {
+  const rows = await env.DB.prepare("select details from audit_events where organization_id = ? and action = ? order by id")
+    .bind(DEMO_ORGS.contoso.id, action)
+    .all<{ details: string }>();
+  return rows.results.map((r) => JSON.parse(r.details) as Record<string, unknown>);
+}
