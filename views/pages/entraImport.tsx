@@ -1,5 +1,6 @@
 // "Import users" on the Entra page: choose all users or members of chosen groups, see the preview
 // (new, already present, skipped), then apply. One htmx fragment (#entra-import).
+import { GroupSearchInput } from "../parts/groupSearch.tsx";
 import type { Viewer } from "../../src/auth/session.ts";
 import type { MappableRole } from "../../src/db/schema.ts";
 import type { ImportPlan, ImportResult, ImportScope } from "../../src/entra/bulkImport.ts";
@@ -42,20 +43,7 @@ function ImportForm(props: { viewer: Viewer }) {
           <input type="radio" name="scope" value="groups" /> Members of chosen groups (nested groups included)
         </label>
       </fieldset>
-      <label for="import-group-search">Search groups</label>{" "}
-      <input
-        id="import-group-search"
-        type="search"
-        name="q"
-        maxlength={256}
-        autocomplete="off"
-        placeholder="Start of a group name"
-        hx-get={`${BASE}/groups`}
-        hx-trigger="input changed delay:300ms, search"
-        hx-include="#import-group-results input:checked"
-        hx-target="#import-group-results"
-        hx-swap="innerHTML"
-      />
+      <GroupSearchInput id="import-group-search" path={`${BASE}/groups`} target="#import-group-results" include="#import-group-results input:checked" />
       <div id="import-group-results" role="group" aria-label="Groups to import"></div>
       <button type="submit">Preview import</button>
     </form>

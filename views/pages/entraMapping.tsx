@@ -1,5 +1,6 @@
 // The Group → Role mapping editor on the Entra page: the list, the group search, the preview of a
 // change and its Save button. Loaded and swapped as one htmx fragment (#entra-mapping).
+import { GroupSearchInput } from "../parts/groupSearch.tsx";
 import type { Viewer } from "../../src/auth/session.ts";
 import { MAPPABLE_ROLES, type MappableRole } from "../../src/db/schema.ts";
 import type { DirectoryGroup } from "../../src/entra/groupRoles.ts";
@@ -93,19 +94,7 @@ function AddMappingForm(props: { viewer: Viewer }) {
       <h3>Add mapping</h3>
       <CsrfField token={props.viewer.csrfToken} />
       <input type="hidden" name="change" value="add" />
-      <label for="group-search">Search groups</label>{" "}
-      <input
-        id="group-search"
-        type="search"
-        name="q"
-        maxlength={256}
-        autocomplete="off"
-        placeholder="Start of a group name"
-        hx-get={`${BASE}/groups`}
-        hx-trigger="input changed delay:300ms, search"
-        hx-target="#group-results"
-        hx-swap="innerHTML"
-      />
+      <GroupSearchInput id="group-search" path={`${BASE}/groups`} target="#group-results" />
       <div id="group-results" role="group" aria-label="Groups found">
         <p class="muted">Type the start of a group's name to find it in your directory.</p>
       </div>
