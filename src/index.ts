@@ -1,6 +1,9 @@
 // The Worker: HTTP requests go to the Hono app; the nightly Cron Trigger starts one directory
-// sync Workflow instance per organization (wrangler.toml [triggers] and [[workflows]]).
+// sync Workflow instance per organization (wrangler.toml [triggers] and [[workflows]]) and
+// clears expired sessions and abandoned sign-ins.
 import { buildApp } from "./app.tsx";
+import { purgeExpiredSignInState } from "./auth/housekeeping.ts";
+import { createDb } from "./db/client.ts";
 import { startNightlySyncs } from "./entra/sync/launch.ts";
 import type { Env } from "./env.ts";
 
@@ -10,6 +13,7 @@ export default {
   fetch: app.fetch,
   scheduled(controller, env, ctx) {
     ctx.waitUntil(startNightlySyncs(env, controller.scheduledTime));
+    ctx.waitUntil(purgeExpiredSignInState(createDb(env.DB), Date.now()));
   },
 } satisfies ExportedHandler<Env>;
 

@@ -1,6 +1,6 @@
 // Pending OAuth round trips. The row is deleted by the callback that consumes it, so a replayed
 // callback finds nothing: state is single-use by construction.
-import { and, eq, gt } from "drizzle-orm";
+import { and, eq, gt, lt } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { authFlows, type AuthFlowPurpose } from "./schema.ts";
 
@@ -25,4 +25,9 @@ export async function consumeAuthFlow(db: Db, idHash: string, purpose: AuthFlowP
     .where(and(eq(authFlows.idHash, idHash), eq(authFlows.purpose, purpose), gt(authFlows.expiresAt, now)))
     .returning();
   return row;
+}
+
+/** Round trips nobody finished (closed tab, abandoned consent). */
+export function deleteExpiredAuthFlows(db: Db, now: number) {
+  return db.delete(authFlows).where(lt(authFlows.expiresAt, now));
 }
