@@ -75,6 +75,7 @@ describe("connecting", () => {
       const fragment = await on.text();
       expect(fragment).toContain('aria-checked="true"');
       expect(fragment).not.toContain("<html");
+      expect(on.headers.get("HX-Trigger")).toBe("entra-settings-changed");
       const row = (await connection())!;
       expect(row[column]).toBe(1);
       for (const other of Object.values(columns).filter((c) => c !== column)) expect(row[other]).toBe(0);

@@ -14,6 +14,8 @@ import { AppError } from "../lib/errors.ts";
 import { validate } from "../lib/validate.ts";
 import { startFlow, takeFlow } from "./auth.tsx";
 import { DisconnectConfirmation, EntraPage, FEATURE_SLUGS, FeatureToggle } from "../../views/pages/entra.tsx";
+import { MappingStateHint } from "../../views/pages/entraMapping.tsx";
+import { ENTRA_SETTINGS_CHANGED } from "../../views/parts/forms.tsx";
 
 export const entraRoutes = new Hono<AppContext>();
 
@@ -90,7 +92,17 @@ entraRoutes.post(
     const feature = featureBySlug[c.req.valid("param").slug]!;
     const enabled = c.req.valid("form").enabled === "true";
     await setEntraFeature(c.get("db"), viewer, feature, enabled, Date.now());
-    if (c.req.header("HX-Request") === "true") return c.html(<FeatureToggle viewer={viewer} feature={feature} enabled={enabled} />);
+    if (c.req.header("HX-Request") === "true") {
+      // The sync section's buttons depend on the toggles: it re-renders on this event. The mapping
+      // editor only updates its one line of status, so a half-typed search survives.
+      c.header("HX-Trigger", ENTRA_SETTINGS_CHANGED);
+      return c.html(
+        <>
+          <FeatureToggle viewer={viewer} feature={feature} enabled={enabled} />
+          {feature === "groupRoleMapping" && <MappingStateHint on={enabled} outOfBand />}
+        </>,
+      );
+    }
     return c.redirect(PAGE, 303);
   },
 );

@@ -10,6 +10,15 @@ import { CsrfField, Flash } from "../parts/forms.tsx";
 
 const BASE = "/settings/integrations/entra/mapping";
 
+/** Whether mappings apply now; swapped out-of-band when the toggle changes, so typing isn't lost. */
+export function MappingStateHint(props: { on: boolean; outOfBand?: boolean }) {
+  return (
+    <span id="mapping-state-hint" hx-swap-oob={props.outOfBand ? "true" : undefined}>
+      {props.on ? "Group → Role mapping is on." : "Group → Role mapping is off: these mappings apply once it is turned on."}
+    </span>
+  );
+}
+
 export function MappingEditor(props: { viewer: Viewer; section: MappingSection; notice?: string }) {
   const { viewer, section } = props;
   return (
@@ -23,7 +32,7 @@ export function MappingEditor(props: { viewer: Viewer; section: MappingSection; 
           <p class="muted">
             At each Microsoft sign-in, the highest role among the mapped groups the person is in (nested groups included) applies.
             Owners are never changed by mapping.{" "}
-            {section.mappingOn ? "Group → Role mapping is on." : "Group → Role mapping is off: these mappings apply once it is turned on."}
+            <MappingStateHint on={section.mappingOn} />
           </p>
           {section.namesStale && (
             <p class="notice" role="status">Microsoft Graph could not be read, so the group names shown are the last known ones.</p>

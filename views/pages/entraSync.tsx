@@ -6,7 +6,7 @@ import type { RunChangeRow, SyncRunRow } from "../../src/db/syncRuns.ts";
 import { SYNC_FAILURES, isSyncFailure } from "../../src/entra/sync/failures.ts";
 import type { SyncSectionData } from "../../src/entra/sync/runActions.ts";
 import { formatTime } from "../parts/badges.tsx";
-import { CsrfField } from "../parts/forms.tsx";
+import { CsrfField, refreshesOnSettingsChange } from "../parts/forms.tsx";
 
 export const SYNC_PATH = "/settings/integrations/entra/sync";
 
@@ -29,9 +29,8 @@ const CAUSE_LABELS: Record<RunChangeRow["cause"], string> = {
 
 export function SyncSection(props: { viewer: Viewer; data: SyncSectionData }) {
   const { viewer, data } = props;
-  const polling = data.running ? { "hx-get": SYNC_PATH, "hx-trigger": "every 1s", "hx-swap": "outerHTML" } : {};
   return (
-    <section id="entra-sync" class="card" aria-busy={data.running ? "true" : "false"} {...polling}>
+    <section id="entra-sync" class="card" aria-busy={data.running ? "true" : "false"} {...refreshesOnSettingsChange(SYNC_PATH, { poll: data.running })}>
       <h2>Directory sync</h2>
       <p class="muted">
         Nightly, UniAsset reads your directory and deactivates members whose Entra account is disabled or deleted, and
