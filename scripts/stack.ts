@@ -137,7 +137,8 @@ export interface DatabaseReport {
 export function prepareDatabase(persistTo?: string): DatabaseReport {
   const persist = persistTo ? ["--persist-to", persistTo] : [];
   const migrationOutput = runWrangler(["d1", "migrations", "apply", "DB", "--local", ...persist], "Applying D1 migrations");
-  const migrationsApplied = [...migrationOutput.matchAll(/│\s*(\S+\.sql)\s*│\s*✅/g)].map((m) => m[1] ?? "");
+  // Wrangler reprints the whole table after each file; a name counts once.
+  const migrationsApplied = [...new Set([...migrationOutput.matchAll(/│\s*(\S+\.sql)\s*│\s*✅/g)].map((m) => m[1] ?? ""))];
 
   mkdirSync(join(ROOT, ".wrangler"), { recursive: true });
   // total_changes() at the end reports what the seed wrote, which proves a re-run is a no-op.
