@@ -264,6 +264,23 @@ describe("tokens", () => {
     expect(Number(after.access_token_expires_at)).toBeGreaterThan(Date.now());
   });
 
+  it("keeps the tokens when the token endpoint refuses for another reason than the grant (invalid_client)", async () => {
+    const adele = await signedIn("adele");
+    await connectEntra(adele);
+    const before = (await connection())!;
+    await env.DB.prepare("update entra_connections set access_token_expires_at = 0").run();
+    await emulatorAdmin("faults", {
+      endpoint: "token", status: 401,
+      body: { error: "invalid_client", error_description: "AADSTS7000222: The provided client secret keys are expired." },
+    });
+    await expect(graphAccessToken(createDb(env.DB), loadConfig(env), DEMO_ORGS.contoso.id)).rejects.toThrow(/provider_unavailable/);
+    const after = (await connection())!;
+    expect(after.status).toBe("connected");
+    expect(after.refresh_token_enc).toBe(before.refresh_token_enc);
+    // Once the endpoint answers again, the same grant still works.
+    await expect(graphAccessToken(createDb(env.DB), loadConfig(env), DEMO_ORGS.contoso.id)).resolves.toMatchObject({ tenantId: CONTOSO_TENANT_ID });
+  });
+
   it("a revoked grant sets 'needs reconnect', shown with Connect Entra ID again", async () => {
     const adele = await signedIn("adele");
     await connectEntra(adele);

@@ -14,6 +14,7 @@ export type OAuthFailureKind =
   | "provider_error" // any other `error` returned to the redirect URI
   | "state_mismatch" // missing or wrong state: not our round trip
   | "code_rejected" // the token endpoint refused the code (replayed, expired, PKCE mismatch)
+  | "grant_rejected" // `invalid_grant` for a refresh token: revoked, expired or already rotated
   | "invalid_id_token" // aud, iss/tid, exp, nonce or signature wrong
   | "provider_unavailable"; // network failure, timeout or 5xx from the provider
 
@@ -213,7 +214,14 @@ export async function redeemRefreshToken(config: Config, refreshToken: string): 
   } catch (error) {
     if (error instanceof OAuthFlowError) throw error;
     if (error instanceof oauth.ResponseBodyError) {
-      throw new OAuthFlowError("code_rejected", { providerError: error.error, providerDescription: error.error_description, cause: error });
+      // Only a dead grant means "reconnect": invalid_client (our secret expired) and the like are
+      // our or Microsoft's problem, and must not throw every customer's tokens away.
+      const grantGone = error.error === "invalid_grant" || error.error === "interaction_required";
+      throw new OAuthFlowError(grantGone ? "grant_rejected" : "provider_error", {
+        providerError: error.error,
+        providerDescription: error.error_description,
+        cause: error,
+      });
     }
     throw new OAuthFlowError("provider_error", { cause: error });
   }

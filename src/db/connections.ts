@@ -164,7 +164,7 @@ export function saveRefreshedTokens(
 }
 
 /** The grant is gone: features stop until an admin connects again. Tokens are dropped. */
-export function saveNeedsReconnect(db: Db, organizationId: string, reason: string, now: number) {
+export function saveNeedsReconnect(db: Db, organizationId: string, reason: string, now: number, refreshTokenEnc: string) {
   return db
     .update(entraConnections)
     .set({
@@ -175,7 +175,7 @@ export function saveNeedsReconnect(db: Db, organizationId: string, reason: strin
       accessTokenExpiresAt: null,
       updatedAt: now,
     })
-    .where(eq(entraConnections.organizationId, organizationId));
+    .where(and(eq(entraConnections.organizationId, organizationId), eq(entraConnections.refreshTokenEnc, refreshTokenEnc)));
 }
 
 /** The connection (if any) of the tenant a person signed in from: what sign-in needs to decide. */

@@ -70,13 +70,14 @@ export async function graphAccessToken(
   try {
     issued = await redeemRefreshToken(config, refresh.value);
   } catch (error) {
-    if (error instanceof OAuthFlowError && error.kind === "code_rejected") {
+    if (error instanceof OAuthFlowError && error.kind === "grant_rejected") {
       // Another request may have rotated the refresh token a moment ago: use its result if so.
       const latest = await findConnectionTokens(db, organizationId);
       if (!options.concurrentRetry && latest?.refreshTokenEnc && latest.refreshTokenEnc !== row.refreshTokenEnc && latest.status === "connected") {
         return graphAccessToken(db, config, organizationId, { now, concurrentRetry: true });
       }
-      await saveNeedsReconnect(db, organizationId, "grant_revoked", now).run();
+      // Only if the refresh token we used is still the stored one: never wipe a fresher pair.
+      await saveNeedsReconnect(db, organizationId, "grant_revoked", now, row.refreshTokenEnc).run();
       throw new ConnectionTokenError("needs_reconnect", { cause: error });
     }
     throw new ConnectionTokenError("provider_unavailable", { cause: error });
