@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { entraUser, googleAccount } from "../demo/directory.ts";
 import { DEMO_ORGS } from "../demo/seed.ts";
 import { TestBrowser, countRows, resetEmulator } from "./support/browser.ts";
+import { resetDemoWorld } from "./support/world.ts";
 
 beforeEach(resetEmulator);
 
@@ -152,5 +153,26 @@ describe("Google sign-in", () => {
     const callback = await browser.signInWithGoogle(googleAccount("sam").sub);
     expect(callback.status).toBe(403);
     expect(await callback.text()).toContain("There is no UniAsset account for sam@gmail.example");
+  });
+});
+
+describe("two first sign-ins of one person at the same moment", () => {
+  it("create one user with one membership, and both browsers are signed in", async () => {
+    await resetDemoWorld(); // Pat has not signed in yet; her invitation is open
+
+    const first = new TestBrowser();
+    const second = new TestBrowser();
+    const callbacks = await Promise.all(
+      [first, second].map(async (browser) => {
+        const start = await browser.get("/auth/google");
+        return new URL((await browser.authorizeAtEmulator(start, { account: googleAccount("pat").sub })).headers.get("location")!);
+      }),
+    );
+    const responses = await Promise.all([first.get(callbacks[0]!.toString()), second.get(callbacks[1]!.toString())]);
+    expect(responses.map((r) => r.status)).toEqual([302, 302]);
+    const users = await env.DB.prepare("select count(*) as n from users where email = 'pat@gmail.example'").first<{ n: number }>();
+    expect(users?.n).toBe(1);
+    const memberships = await env.DB.prepare("select count(*) as n from memberships m join identities i on i.user_id = m.user_id where i.subject = ?").bind(googleAccount("pat").sub).first<{ n: number }>();
+    expect(memberships?.n).toBe(1);
   });
 });

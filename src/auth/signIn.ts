@@ -36,6 +36,22 @@ export interface SignInResult {
 type Statement = BatchItem<"sqlite">;
 
 export async function signIn(db: Db, config: Config, person: VerifiedPerson, now: number): Promise<SignInResult> {
+  try {
+    return await resolveAndSignIn(db, config, person, now);
+  } catch (error) {
+    // Two first sign-ins of one person raced: the other linked the identity first and this batch
+    // rolled back. Signing in again finds the linked identity.
+    if (!isIdentityConflict(error)) throw error;
+    return resolveAndSignIn(db, config, person, now);
+  }
+}
+
+function isIdentityConflict(error: unknown): boolean {
+  const text = `${String(error)} ${String((error as { cause?: unknown })?.cause ?? "")}`;
+  return /UNIQUE constraint failed: identities\./.test(text);
+}
+
+async function resolveAndSignIn(db: Db, config: Config, person: VerifiedPerson, now: number): Promise<SignInResult> {
   const email = person.email?.toLowerCase() ?? null;
   const [linked, invitations, connections] = await db.batch([
     findLinkedMemberships(db, person.identity),

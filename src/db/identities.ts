@@ -35,9 +35,10 @@ export function findLinkedMemberships(db: Db, key: IdentityKey) {
     );
 }
 
+/**
+ * Links a new identity. No ON CONFLICT: if a concurrent first sign-in linked the same identity a
+ * moment ago, this fails and the whole batch (user, membership, session) rolls back with it.
+ */
 export function insertIdentity(db: Db, key: IdentityKey, userId: string, email: string | null, now: number) {
-  return db
-    .insert(identities)
-    .values({ ...key, userId, email, createdAt: now })
-    .onConflictDoNothing();
+  return db.insert(identities).values({ ...key, userId, email, createdAt: now });
 }
