@@ -103,6 +103,24 @@ describe("troubleshooting cases", () => {
     expect(await connection()).toBeNull();
   });
 
+  it("a non-admin cannot connect a tenant that consented earlier (the directory role is checked)", async () => {
+    await emulatorAdmin("consents", { tenantId: CONTOSO_TENANT_ID });
+    await addContosoMember("megan", "admin");
+    const megan = await signedIn("megan");
+    const back = await connectEntra(megan, { account: entraUser("megan").oid });
+    expect(back.headers.get("location")).toBe(`${ENTRA_PAGE}?failure=admin_consent_required`);
+    expect((await megan.page(back.headers.get("location")!)).html).toContain("Admin consent required");
+    expect(await connection()).toBeNull();
+  });
+
+  it("stores nothing when Graph can't say whether the person is an admin", async () => {
+    const adele = await signedIn("adele");
+    await emulatorAdmin("faults", { endpoint: "myRoles", status: 503, times: 5 });
+    const back = await connectEntra(adele);
+    expect(back.headers.get("location")).toBe(`${ENTRA_PAGE}?failure=provider_unavailable`);
+    expect(await connection()).toBeNull();
+  });
+
   it("Cancel on the consent page leaves the connection failed, with Connect Entra ID offered again", async () => {
     const adele = await signedIn("adele");
     await connectEntra(adele, { consent: "cancel" });

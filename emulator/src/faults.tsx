@@ -13,6 +13,7 @@ const ENDPOINTS: [RegExp, string][] = [
   [/^\/[^/]+\/oauth2\/v2\.0\/authorize$/, "authorize"],
   [/^\/[^/]+\/oauth2\/v2\.0\/token$/, "token"],
   [/^\/v1\.0\/organization$/, "organization"],
+  [/^\/v1\.0\/me\/transitiveMemberOf/, "myRoles"],
   [/^\/v1\.0\/users$/, "users"],
   [/^\/v1\.0\/users\/delta$/, "delta"],
   [/^\/v1\.0\/users\/[^/]+\/transitiveMemberOf/, "memberOf"],

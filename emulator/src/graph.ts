@@ -135,6 +135,19 @@ graph.get("/v1.0/users/:id", (c) => {
 const notFound = (c: GraphContext, id: string) =>
   graphError(c, 404, "Request_ResourceNotFound", `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
 
+// The signed-in user's directory roles: how an app checks who may connect a tenant. The demo's
+// Global Administrators hold that one role; everyone else holds none.
+const GLOBAL_ADMINISTRATOR = { displayName: "Global Administrator", roleTemplateId: "62e90394-69f5-4237-9190-012177145e10" };
+
+graph.get("/v1.0/me/transitiveMemberOf/microsoft.graph.directoryRole", (c) => {
+  const entry = findUser(c.var.tenant, c.var.grant.oid);
+  if (!entry || entry.deleted) return notFound(c, c.var.grant.oid);
+  const roles = entry.user.globalAdmin
+    ? [{ "@odata.type": "#microsoft.graph.directoryRole", id: `role-${GLOBAL_ADMINISTRATOR.roleTemplateId}`, ...GLOBAL_ADMINISTRATOR }]
+    : [];
+  return c.json({ "@odata.context": contextUrl(c, "directoryRoles", undefined), value: roles });
+});
+
 graph.get("/v1.0/users/:id/:relation{transitiveMemberOf(/microsoft\\.graph\\.group)?}", (c) => {
   const query = readQuery(c, "group", GROUP_PROPERTIES);
   if (!query.ok) return query.response;

@@ -17,6 +17,8 @@ import {
 import type { Config } from "../lib/config.ts";
 import { AppError } from "../lib/errors.ts";
 import type { ConnectionFailure } from "./connectionErrors.ts";
+import { CONSENT_ADMIN_ROLE_TEMPLATES, holdsConsentAdminRole } from "./directory.ts";
+import { GraphError, createGraphClient } from "./graph.ts";
 import { fetchTenantDetails } from "./organization.ts";
 import { ConnectionTokenError, graphAccessToken, sealTokens } from "./tokens.ts";
 
@@ -68,10 +70,14 @@ export async function completeEntraConnection(
   }
 
   const tenantId = String(completed.claims.tid);
-  const owner = await findOrganizationOfTenant(db, tenantId);
-  if (owner && owner !== viewer.organizationId) return { ok: false, failure: "tenant_taken" };
   const { access_token: accessToken, refresh_token: refreshToken, expires_in: expiresIn } = completed.tokens;
   if (!refreshToken) return { ok: false, failure: "invalid_response" };
+  // Microsoft asks for consent only once per tenant: after that any user could complete this
+  // flow. Connecting a tenant is an admin's act, so the person must hold an admin role.
+  const admin = rolesClaimShowsConsentAdmin(completed.claims.wids) || (await isConsentAdmin(config, accessToken));
+  if (admin !== true) return { ok: false, failure: admin === false ? "admin_consent_required" : "provider_unavailable" };
+  const owner = await findOrganizationOfTenant(db, tenantId);
+  if (owner && owner !== viewer.organizationId) return { ok: false, failure: "tenant_taken" };
 
   const details = await fetchTenantDetails(config.GRAPH_BASE_URL, accessToken);
   const sealed = await sealTokens(
@@ -107,6 +113,20 @@ export async function completeEntraConnection(
     throw error;
   }
   return { ok: true };
+}
+
+/** The optional `wids` claim (directory role template ids), when the app registration emits it. */
+function rolesClaimShowsConsentAdmin(wids: unknown): boolean {
+  return Array.isArray(wids) && wids.some((id) => typeof id === "string" && CONSENT_ADMIN_ROLE_TEMPLATES.has(id));
+}
+
+async function isConsentAdmin(config: Config, accessToken: string): Promise<boolean | "unknown"> {
+  try {
+    return await holdsConsentAdminRole(createGraphClient({ baseUrl: config.GRAPH_BASE_URL, accessToken, maxAttempts: 2, maxWaitMs: 2_000 }));
+  } catch (error) {
+    if (error instanceof GraphError) return "unknown";
+    throw error;
+  }
 }
 
 function failureOf(error: OAuthFlowError): ConnectionFailure {
