@@ -39,10 +39,21 @@ export async function findLinkedMembersAmong(db: Db, organizationId: string, ten
 const linkedTo = (tenantId: string) =>
   sql`exists (select 1 from identities i where i.user_id = m.user_id and i.provider = 'microsoft' and i.issuer_key = ${tenantId})`;
 
-/** Active members linked to the tenant, in user id order, `limit` at a time after `afterUserId`. */
-export function listLinkedActiveMembers(db: Db, organizationId: string, tenantId: string, afterUserId: string, limit: number) {
-  return db.all<{ user_id: string }>(sql`
-    select m.user_id as user_id
+/**
+ * Active members linked to the tenant, in user id order, `limit` at a time after `afterUserId`.
+ * `settled` says whether the member and their Microsoft identity both existed before `listedSince`:
+ * only those were linked when every page was read, so only they can be absent from the listing.
+ * Someone who joins during a long run was on a page read before they were linked.
+ */
+export function listLinkedActiveMembers(
+  db: Db,
+  page: { organizationId: string; tenantId: string; afterUserId: string; limit: number; listedSince: number },
+) {
+  const { organizationId, tenantId, afterUserId, limit, listedSince } = page;
+  return db.all<{ user_id: string; settled: number }>(sql`
+    select m.user_id as user_id,
+      (m.created_at < ${listedSince} and exists (select 1 from identities i where i.user_id = m.user_id
+        and i.provider = 'microsoft' and i.issuer_key = ${tenantId} and i.created_at < ${listedSince})) as settled
     from memberships m
     where m.organization_id = ${organizationId} and m.user_id > ${afterUserId} and m.status = 'active' and ${linkedTo(tenantId)}
     order by m.user_id

@@ -90,7 +90,15 @@ export type SyncRunRow = Awaited<ReturnType<typeof listRecentRuns>>[number];
 
 export async function findRun(db: Db, organizationId: string, runId: string) {
   const [row] = await db
-    .select({ id: syncRuns.id, status: syncRuns.status, trigger: syncRuns.trigger, undoneAt: syncRuns.undoneAt })
+    .select({
+      id: syncRuns.id,
+      status: syncRuns.status,
+      trigger: syncRuns.trigger,
+      startedAt: syncRuns.startedAt,
+      error: syncRuns.error,
+      pendingChanges: syncRuns.pendingChanges,
+      undoneAt: syncRuns.undoneAt,
+    })
     .from(syncRuns)
     .where(and(eq(syncRuns.id, runId), eq(syncRuns.organizationId, organizationId)))
     .limit(1);

@@ -135,15 +135,32 @@ export async function connectSyntheticTenant(users: number) {
   return { adele, tenantId: tenant.tenantId };
 }
 
-/** Links a new UniAsset member of Contoso to an existing Entra object id. */
-export async function linkMember(tenantId: string, oid: string, role = "member") {
+/**
+ * Links a new UniAsset member of Contoso to an existing Entra object id. `createdAt` is when the
+ * identity and membership were made: long ago by default, "now" for someone who joins mid-run.
+ */
+export async function linkMember(tenantId: string, oid: string, role = "member", createdAt = 1) {
   const userId = crypto.randomUUID();
   await env.DB.batch([
-    env.DB.prepare("insert into users (id, email, display_name, created_at) values (?, null, ?, 1)").bind(userId, `Linked ${oid.slice(0, 8)}`),
-    env.DB.prepare("insert into identities (provider, issuer_key, subject, user_id, created_at) values ('microsoft', ?, ?, ?, 1)").bind(tenantId, oid, userId),
-    env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, ?, 'active', 1)").bind(CONTOSO, userId, role),
+    env.DB.prepare("insert into users (id, email, display_name, created_at) values (?, null, ?, ?)").bind(userId, `Linked ${oid.slice(0, 8)}`, createdAt),
+    env.DB.prepare("insert into identities (provider, issuer_key, subject, user_id, created_at) values ('microsoft', ?, ?, ?, ?)").bind(tenantId, oid, userId, createdAt),
+    env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, ?, 'active', ?)").bind(CONTOSO, userId, role, createdAt),
   ]);
   return userId;
+}
+
+/** Requests the emulator has answered per endpoint since its last stats reset. */
+export async function emulatorRequests(): Promise<Record<string, number>> {
+  return ((await (await emulatorAdmin("stats", undefined, "GET")).json()) as { requests: Record<string, number> }).requests;
+}
+
+/** Polls until `condition` holds (a run has reached some point), or fails the test. */
+export async function until(condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error("condition not reached in time");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 /** Every user of the connected tenant, read from the emulator's Graph with the stored token. */

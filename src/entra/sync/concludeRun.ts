@@ -4,7 +4,7 @@ import { createDb } from "../../db/client.ts";
 import { runStatements } from "../../db/statements.ts";
 import type { MemberStanding } from "../../db/syncMembers.ts";
 import { countDeactivatedByRun, countLinkedActiveMembers, listLinkedActiveMembers } from "../../db/syncMembers.ts";
-import { findSyncSettings, insertRunChanges, type SyncMode, type SyncTrigger } from "../../db/syncRuns.ts";
+import { findRun, findSyncSettings, insertRunChanges, type SyncMode, type SyncTrigger } from "../../db/syncRuns.ts";
 import type { Env } from "../../env.ts";
 import { countingD1, emptyD1Stats, type D1Stats } from "./d1Stats.ts";
 import { chunks, deactivateLeavers } from "./deactivateLeavers.ts";
@@ -43,13 +43,14 @@ export async function concludeRun(env: Env, request: ConcludeRequest): Promise<C
   const now = Date.now();
   const base = { organizationId, runId, trigger, mode: request.mode, usersRead: request.usersRead, graphRequests: request.graphRequests, now };
 
-  const settings = await findSyncSettings(db, organizationId);
+  const [settings, run] = await Promise.all([findSyncSettings(db, organizationId), findRun(db, organizationId, runId)]);
   const stopped: SyncFailure | null =
-    !settings || settings.status !== "connected" ? "not_connected"
+    !run ? "internal"
+    : !settings || settings.status !== "connected" ? "not_connected"
     : settings.tenantId !== tenantId ? "tenant_changed"
     : trigger !== "preview" && !settings.autoDeprovision ? "turned_off"
     : null;
-  if (stopped || !settings) {
+  if (stopped || !settings || !run) {
     await recordRunOutcome(db, { ...base, status: "failed", deactivated: 0, reactivated: 0, error: stopped, pending: null, deltaLink: null });
     return { status: "failed", deactivated: 0, reactivated: 0, wouldDeactivate: 0, d1 };
   }
@@ -58,12 +59,13 @@ export async function concludeRun(env: Env, request: ConcludeRequest): Promise<C
   let linkedActive: number | null = null;
   const absent: string[] = [];
   if (request.mode === "full") {
-    // Only a complete full listing proves absence; the active linked members are read in pages.
+    // Only a complete full listing proves absence, and only of members linked before it began:
+    // the run was recorded before its first Graph request, so its start time is early enough.
     linkedActive = 0;
     for (let after = ""; ; ) {
-      const page = await listLinkedActiveMembers(db, organizationId, tenantId, after, MEMBER_PAGE);
+      const page = await listLinkedActiveMembers(db, { organizationId, tenantId, afterUserId: after, limit: MEMBER_PAGE, listedSince: run.startedAt });
       linkedActive += page.length;
-      for (const { user_id } of page) if (!request.observed.has(user_id)) absent.push(user_id);
+      for (const { user_id, settled } of page) if (settled && !request.observed.has(user_id)) absent.push(user_id);
       const last = page.at(-1);
       if (!last || page.length < MEMBER_PAGE) break;
       after = last.user_id;
