@@ -257,10 +257,25 @@ describe("access", () => {
   it("on the Team plan every connection endpoint refuses with 403", async () => {
     const lee = await signedIn("lee");
     await lee.page(ENTRA_PAGE);
-    for (const path of [`${ENTRA_PAGE}/connect`, `${ENTRA_PAGE}/disconnect`, `${ENTRA_PAGE}/features/auto-provision`]) {
+    for (const path of [`${ENTRA_PAGE}/connect`, `${ENTRA_PAGE}/features/auto-provision`]) {
       expect((await lee.post(path, { enabled: "true" })).status).toBe(403);
     }
     expect((await lee.get(`${ENTRA_PAGE}/callback?code=x&state=y`)).status).toBe(403);
+    // Disconnecting is allowed on any plan; Fabrikam has nothing connected.
+    expect((await lee.post(`${ENTRA_PAGE}/disconnect`)).status).toBe(409);
+  });
+
+  it("after a downgrade, directory features pause and the connection can still be removed", async () => {
+    const adele = await signedIn("adele");
+    await connectEntra(adele);
+    await adele.post(`${ENTRA_PAGE}/features/auto-provision`, { enabled: "true" });
+    await env.DB.prepare("update organizations set plan = 'team' where id = ?").bind(DEMO_ORGS.contoso.id).run();
+    expect((await new TestBrowser().signInWithMicrosoft(entraUser("megan").oid)).status).toBe(403);
+    const { html } = await adele.page(ENTRA_PAGE);
+    expect(html).toContain("Plan required: Enterprise");
+    expect(html).toContain("Contoso Ltd is still connected");
+    expect((await adele.post(`${ENTRA_PAGE}/disconnect`)).status).toBe(303);
+    expect(await connection()).toBeNull();
   });
 });
 

@@ -8,6 +8,10 @@ import { TestBrowser, emulatorAdmin } from "./support/browser.ts";
 import { connectContoso, contosoRoleOf, mapGroup } from "./support/directory.ts";
 import { resetDemoWorld } from "./support/world.ts";
 import { signedIn } from "./support/people.ts";
+import type { BatchItem } from "drizzle-orm/batch";
+import { createDb } from "../src/db/client.ts";
+import { resolveRoleFromGroups } from "../src/entra/groupRoles.ts";
+import { applyGroupRole } from "../src/entra/signInDirectory.ts";
 
 const megan = entraUser("megan");
 const alex = entraUser("alex");
@@ -72,6 +76,18 @@ describe("precedence", () => {
     await new TestBrowser().signInWithMicrosoft(megan.oid);
     expect((await contosoRoleOf(megan.oid))?.role).toBe("viewer");
     expect((await decisionOf(megan.oid))?.rule).toBe("default");
+  });
+
+  it("does not demote someone made Owner while their groups were being read", async () => {
+    await new TestBrowser().signInWithMicrosoft(megan.oid); // manager by mapping
+    const userId = (await env.DB.prepare("select user_id from identities where subject = ?").bind(megan.oid).first<{ user_id: string }>())!.user_id;
+    // The decision below was taken while she was a manager; meanwhile an Owner promoted her.
+    await env.DB.prepare("update memberships set role = 'owner' where user_id = ?").bind(userId).run();
+    const db = createDb(env.DB);
+    const decision = resolveRoleFromGroups([], [], "member");
+    const statements = applyGroupRole(db, { organizationId: DEMO_ORGS.contoso.id, userId, role: "manager" }, { ok: true, decision, graphReadAt: 1 }, 2);
+    await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+    expect((await contosoRoleOf(megan.oid))?.role).toBe("owner");
   });
 
   it("never changes an Owner", async () => {

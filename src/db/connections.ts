@@ -2,7 +2,7 @@
 // and are selected only by the functions that need them.
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
-import { entraConnections, groupRoleMappings, users } from "./schema.ts";
+import { entraConnections, groupRoleMappings, organizations, users } from "./schema.ts";
 
 /** What the settings pages show: never a token column. */
 export async function findConnectionSummary(db: Db, organizationId: string) {
@@ -190,6 +190,8 @@ export function findConnectionOfTenant(db: Db, tenantId: string) {
       defaultRole: entraConnections.defaultRole,
     })
     .from(entraConnections)
+    // Directory features run only while the organization is on Enterprise (a downgrade pauses them).
+    .innerJoin(organizations, and(eq(organizations.id, entraConnections.organizationId), eq(organizations.plan, "enterprise")))
     .where(eq(entraConnections.tenantId, tenantId))
     .limit(1);
 }

@@ -60,6 +60,24 @@ export function updateMemberRole(db: Db, organizationId: string, userId: string,
     .returning({ userId: memberships.userId });
 }
 
+/**
+ * Group mapping's role change: only from the role the decision was made on, and never an Owner's,
+ * so someone made Owner while Graph was being read keeps it.
+ */
+export function updateMappedRole(db: Db, member: { organizationId: string; userId: string; from: Role; to: Role }) {
+  return db
+    .update(memberships)
+    .set({ role: member.to })
+    .where(
+      and(
+        eq(memberships.organizationId, member.organizationId),
+        eq(memberships.userId, member.userId),
+        eq(memberships.role, member.from),
+        sql`${memberships.role} != 'owner'`,
+      ),
+    );
+}
+
 /** Deactivates an active member unless they are the last active Owner. */
 export function deactivateMember(
   db: Db,

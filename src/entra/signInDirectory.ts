@@ -6,7 +6,7 @@ import { insertAuditEvent } from "../db/audit.ts";
 import type { Db } from "../db/client.ts";
 import type { TenantConnection } from "../db/connections.ts";
 import { listMappings, saveRoleDecision } from "../db/mappings.ts";
-import { updateMemberRole } from "../db/members.ts";
+import { updateMappedRole } from "../db/members.ts";
 import type { MappableRole, Role } from "../db/schema.ts";
 import type { Config } from "../lib/config.ts";
 import { readDirectoryUser, readTransitiveGroups, isProvisionableMember } from "./directory.ts";
@@ -115,7 +115,7 @@ export function applyGroupRole(
   );
   if (!ownerKept && role !== member.role) {
     statements.push(
-      updateMemberRole(db, member.organizationId, member.userId, role),
+      updateMappedRole(db, { organizationId: member.organizationId, userId: member.userId, from: member.role, to: role }),
       insertAuditEvent(db, {
         organizationId: member.organizationId,
         actorUserId: null,

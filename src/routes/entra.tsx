@@ -41,8 +41,8 @@ entraRoutes.get(
   async (c) => {
     const viewer = viewerOf(c);
     const db = c.get("db");
-    let connection = viewer.plan === "enterprise" ? await findConnectionSummary(db, viewer.organizationId) : undefined;
-    if (connection?.status === "connected" && !connection.tenantName) {
+    let connection = await findConnectionSummary(db, viewer.organizationId);
+    if (viewer.plan === "enterprise" && connection?.status === "connected" && !connection.tenantName) {
       connection = await refreshMissingTenantDetails(db, c.get("config"), viewer.organizationId, Date.now());
     }
     const { failure, code } = c.req.valid("query");
@@ -107,13 +107,14 @@ entraRoutes.post(
   },
 );
 
-entraRoutes.get(`${PAGE}/disconnect`, managers, enterprise, (c) => {
+// Disconnecting stays possible on every plan: a downgraded organization can still remove its tokens.
+entraRoutes.get(`${PAGE}/disconnect`, managers, (c) => {
   const viewer = viewerOf(c);
   if (c.req.header("HX-Request") === "true") return c.html(<DisconnectConfirmation viewer={viewer} />);
   return c.render(<DisconnectConfirmation viewer={viewer} />, { title: "Disconnect Microsoft Entra ID", nav: "settings" });
 });
 
-entraRoutes.post(`${PAGE}/disconnect`, managers, enterprise, async (c) => {
+entraRoutes.post(`${PAGE}/disconnect`, managers, async (c) => {
   await disconnectEntra(c.get("db"), viewerOf(c), Date.now());
   return c.redirect(PAGE, 303);
 });

@@ -47,10 +47,23 @@ export function EntraPage(props: EntraPageProps) {
         deprovisioning of leavers.
       </p>
       {!enterprise ? (
-        <p class="notice">
-          <strong>Plan required: Enterprise.</strong> {viewer.organizationName} is on the {viewer.plan === "team" ? "Team" : "Free"} plan.
-          Upgrade to Enterprise to connect Microsoft Entra ID — contact <a href="mailto:support@uniasset.app">support@uniasset.app</a>.
-        </p>
+        <>
+          <p class="notice">
+            <strong>Plan required: Enterprise.</strong> {viewer.organizationName} is on the {viewer.plan === "team" ? "Team" : "Free"} plan.
+            Upgrade to Enterprise to connect Microsoft Entra ID — contact <a href="mailto:support@uniasset.app">support@uniasset.app</a>.
+          </p>
+          {connection && (
+            <div id="disconnect" class="card">
+              <p>
+                {connection.tenantName ?? "A Microsoft Entra ID tenant"} is still connected. Its features are paused until the
+                organization is back on Enterprise; you can disconnect it to remove the stored token and domain.
+              </p>
+              <a class="button danger" href="/settings/integrations/entra/disconnect" hx-get="/settings/integrations/entra/disconnect" hx-target="#disconnect" hx-swap="innerHTML">
+                Disconnect
+              </a>
+            </div>
+          )}
+        </>
       ) : (
         <>
           {shownFailure && <FailureNotice failure={shownFailure} microsoftCode={props.microsoftCode ?? null} />}
