@@ -32,6 +32,8 @@ type Category = "new" | "present" | "guests" | "disabled" | "outsideDomains";
 export const CATEGORIES: readonly Category[] = ["new", "present", "guests", "disabled", "outsideDomains"];
 
 export interface ImportPlan {
+  /** The tenant the directory was read from: identities are written under this one. */
+  tenantId: string;
   scope: ImportScope;
   groups: { id: string; name: string }[];
   usersRead: number;
@@ -96,6 +98,7 @@ export async function planImport(db: Db, config: Config, viewer: Viewer, scope: 
     for (const mapping of mappings) roles.mappedMembers.set(mapping.groupId.toLowerCase(), await memberOidsOf(graph, mapping.groupId, budget));
 
     const plan: ImportPlan = {
+      tenantId,
       scope,
       groups,
       usersRead: 0,
@@ -191,8 +194,7 @@ export interface ImportResult {
 /** Re-reads the directory, links and activates up to APPLY_CHUNK new people, audits the counts. */
 export async function applyImport(db: Db, config: Config, viewer: Viewer, scope: ImportScope, now: number): Promise<ImportResult> {
   const plan = await planImport(db, config, viewer, scope, now);
-  const connection = await findConnectionSummary(db, viewer.organizationId);
-  const tenantId = connection!.tenantId!;
+  const { tenantId } = plan;
   const chunk = plan.newPeople.slice(0, APPLY_CHUNK);
   for (let start = 0; start < chunk.length; start += PEOPLE_PER_BATCH) {
     const statements = chunk
