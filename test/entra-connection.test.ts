@@ -1,7 +1,7 @@
 // The Entra connection lifecycle of the help-center article, through the real handlers.
 import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { CONTOSO_TENANT_ID, entraUser } from "../demo/directory.ts";
+import { CONTOSO_TENANT_ID, FABRIKAM_TENANT_ID, GROUP_IDS, entraUser } from "../demo/directory.ts";
 import { DEMO_ORGS, DEMO_USER_IDS } from "../demo/seed.ts";
 import { createDb } from "../src/db/client.ts";
 import { graphAccessToken } from "../src/entra/tokens.ts";
@@ -10,6 +10,7 @@ import { createTokenVault } from "../src/lib/vault.ts";
 import { TestBrowser, countRows, emulatorAdmin } from "./support/browser.ts";
 import { resetDemoWorld } from "./support/world.ts";
 import { ENTRA_PAGE, connectEntra } from "./support/entra.ts";
+import { mapGroup } from "./support/directory.ts";
 import { addContosoMember, signedIn } from "./support/people.ts";
 
 const connection = () =>
@@ -207,6 +208,29 @@ describe("troubleshooting cases", () => {
     expect((await adele.page(back.headers.get("location")!)).html).toContain("already connected to another UniAsset organization");
     const rows = await env.DB.prepare("select organization_id from entra_connections where tenant_id = ?").bind(CONTOSO_TENANT_ID).all();
     expect(rows.results).toEqual([{ organization_id: DEMO_ORGS.contoso.id }]);
+  });
+});
+
+describe("reconnecting", () => {
+  it("to another tenant drops the old tenant's group mappings and role decisions", async () => {
+    const adele = await signedIn("adele");
+    await connectEntra(adele);
+    await mapGroup(GROUP_IDS.uniassetAdmins, "UniAsset Admins", "admin");
+    await env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, 'admin', 'active', 1)").bind(DEMO_ORGS.contoso.id, DEMO_USER_IDS.lee).run();
+    const lee = await signedIn("lee");
+    await lee.post("/organizations/switch", { organizationId: DEMO_ORGS.contoso.id });
+    const back = await connectEntra(lee, { account: entraUser("lee").oid });
+    expect(back.headers.get("location")).toBe(ENTRA_PAGE);
+    expect((await connection())!.tenant_id).toBe(FABRIKAM_TENANT_ID);
+    expect((await env.DB.prepare("select count(*) as n from group_role_mappings").first<{ n: number }>())?.n).toBe(0);
+  });
+
+  it("to the same tenant keeps the mappings", async () => {
+    const adele = await signedIn("adele");
+    await connectEntra(adele);
+    await mapGroup(GROUP_IDS.uniassetAdmins, "UniAsset Admins", "admin");
+    await connectEntra(adele);
+    expect((await env.DB.prepare("select count(*) as n from group_role_mappings").first<{ n: number }>())?.n).toBe(1);
   });
 });
 

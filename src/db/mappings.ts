@@ -86,3 +86,11 @@ export function listRoleDecisions(db: Db, organizationId: string) {
 }
 
 export type RoleDecisionRow = Awaited<ReturnType<typeof listRoleDecisions>>[number];
+
+/** Everything tied to one tenant's groups: dropped when an organization connects another tenant. */
+export function deleteTenantGroupData(db: Db, organizationId: string) {
+  return [
+    db.delete(groupRoleMappings).where(eq(groupRoleMappings.organizationId, organizationId)),
+    db.delete(roleDecisions).where(eq(roleDecisions.organizationId, organizationId)),
+  ] as const;
+}

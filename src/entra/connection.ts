@@ -16,6 +16,7 @@ import {
 } from "../db/connections.ts";
 import type { Config } from "../lib/config.ts";
 import { AppError } from "../lib/errors.ts";
+import { deleteTenantGroupData } from "../db/mappings.ts";
 import type { ConnectionFailure } from "./connectionErrors.ts";
 import { CONSENT_ADMIN_ROLE_TEMPLATES, holdsConsentAdminRole } from "./directory.ts";
 import { GraphError, createGraphClient } from "./graph.ts";
@@ -76,8 +77,13 @@ export async function completeEntraConnection(
   // flow. Connecting a tenant is an admin's act, so the person must hold an admin role.
   const admin = rolesClaimShowsConsentAdmin(completed.claims.wids) || (await isConsentAdmin(config, accessToken));
   if (admin !== true) return { ok: false, failure: admin === false ? "admin_consent_required" : "provider_unavailable" };
-  const owner = await findOrganizationOfTenant(db, tenantId);
+  const [owner, previous] = await Promise.all([
+    findOrganizationOfTenant(db, tenantId),
+    findConnectionSummary(db, viewer.organizationId),
+  ]);
   if (owner && owner !== viewer.organizationId) return { ok: false, failure: "tenant_taken" };
+  // Another tenant than before: its group ids mean nothing here, so mappings and decisions go.
+  const tenantChanged = !!previous?.tenantId && previous.tenantId !== tenantId;
 
   const details = await fetchTenantDetails(config.GRAPH_BASE_URL, accessToken);
   const sealed = await sealTokens(
@@ -106,6 +112,7 @@ export async function completeEntraConnection(
         details: { tenantId, tenantName: details?.tenantName ?? null, domain: details?.defaultDomain ?? null },
         now,
       }),
+      ...(tenantChanged ? deleteTenantGroupData(db, viewer.organizationId) : []),
     ]);
   } catch (error) {
     // Another organization connected the same tenant at the same moment (UNIQUE tenant_id).

@@ -25,7 +25,10 @@ export async function resetDemoWorld() {
     env.DB.prepare("delete from audit_events"),
     env.DB.prepare("delete from invitations where id != ?").bind(DEMO_INVITATION_ID),
     env.DB.prepare("update invitations set accepted_at = null, revoked_at = null"),
-    env.DB.prepare(`delete from memberships where user_id ${notDemoUser} or organization_id ${notDemoOrg}`).bind(...DEMO_USERS, ...DEMO_ORG_IDS),
+    // Only the seeded memberships stay: Adele and Diego in Contoso, Lee in Fabrikam.
+    env.DB.prepare(
+      "delete from memberships where not ((organization_id = ? and user_id in (?, ?)) or (organization_id = ? and user_id = ?))",
+    ).bind(DEMO_ORGS.contoso.id, DEMO_USER_IDS.adele, DEMO_USER_IDS.diego, DEMO_ORGS.fabrikam.id, DEMO_USER_IDS.lee),
     env.DB.prepare(`delete from identities where user_id ${notDemoUser}`).bind(...DEMO_USERS),
     env.DB.prepare(`delete from users where id ${notDemoUser}`).bind(...DEMO_USERS),
     env.DB.prepare(`delete from organizations where id ${notDemoOrg}`).bind(...DEMO_ORG_IDS),
