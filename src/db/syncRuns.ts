@@ -105,27 +105,90 @@ export async function findRun(db: Db, organizationId: string, runId: string) {
   return row;
 }
 
-/** Held → applied or dismissed, once. */
-export function resolveHeldRun(
-  db: Db,
-  organizationId: string,
-  runId: string,
-  outcome: { status: "applied" | "dismissed"; userId: string; reactivated?: number; now: number },
-) {
+/** What `error` holds for a held run that a later run replaced (status "dismissed", no actor). */
+export const SUPERSEDED = "superseded";
+
+/**
+ * Held → applied, once, and only while the connection still reads the tenant the run read (its
+ * `pendingChanges.tenantId`) with Auto-deprovision on. This is the first write of Apply: only the
+ * request that wins it changes members, so a concurrent Dismiss or a later run cannot lose to it.
+ */
+export function claimHeldRun(db: Db, organizationId: string, runId: string, userId: string) {
+  return db
+    .update(syncRuns)
+    .set({ status: "applied", resolvedBy: userId })
+    .where(
+      and(
+        eq(syncRuns.id, runId),
+        eq(syncRuns.organizationId, organizationId),
+        eq(syncRuns.status, "held"),
+        sql`exists (select 1 from entra_connections c where c.organization_id = ${organizationId} and c.status = 'connected'
+          and c.auto_deprovision = 1 and c.tenant_id = json_extract(sync_runs.pending_changes, '$.tenantId'))`,
+      ),
+    )
+    .returning({ id: syncRuns.id });
+}
+
+/** An applied run's figures, counted once its changes are in. */
+export function recordAppliedCounts(db: Db, organizationId: string, runId: string, reactivated: number) {
   return db
     .update(syncRuns)
     .set({
-      status: outcome.status,
-      resolvedBy: outcome.userId,
-      ...(outcome.status === "applied"
-        ? {
-            deactivated: sql`(select count(*) from memberships where organization_id = ${organizationId} and deactivated_by_run = ${runId})`,
-            reactivated: outcome.reactivated ?? 0,
-          }
-        : {}),
+      deactivated: sql`(select count(*) from memberships where organization_id = ${organizationId} and deactivated_by_run = ${runId})`,
+      reactivated,
     })
-    .where(and(eq(syncRuns.id, runId), eq(syncRuns.organizationId, organizationId), eq(syncRuns.status, "held")))
-    .returning({ id: syncRuns.id });
+    .where(and(eq(syncRuns.id, runId), eq(syncRuns.organizationId, organizationId), eq(syncRuns.status, "applied")));
+}
+
+const isHeld = (organizationId: string, runId: string) =>
+  sql`exists (select 1 from sync_runs where id = ${runId} and organization_id = ${organizationId} and status = 'held')`;
+
+/**
+ * Held → dismissed, once, audited, and the delta link forgotten in the same transaction: the link
+ * had already moved past the run's leavers, so only a full listing (where the threshold applies
+ * again) will see them. The last statement's `changes` says whether this request won.
+ */
+export function dismissHeldRunStatements(db: Db, dismiss: { organizationId: string; runId: string; userId: string; now: number }) {
+  const { organizationId, runId, userId, now } = dismiss;
+  return [
+    statement(db, sql`
+      insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
+      select ${organizationId}, ${userId}, 'sync.held_dismissed', null, json_object('runId', ${runId}), ${now}
+      where ${isHeld(organizationId, runId)}`),
+    statement(db, sql`
+      update entra_connections set delta_link_enc = null, updated_at = ${now}
+      where organization_id = ${organizationId} and ${isHeld(organizationId, runId)}`),
+    statement(db, db
+      .update(syncRuns)
+      .set({ status: "dismissed", resolvedBy: userId })
+      .where(and(eq(syncRuns.id, runId), eq(syncRuns.organizationId, organizationId), eq(syncRuns.status, "held")))),
+  ] as const;
+}
+
+/**
+ * A run that finished with a complete read (succeeded or held) replaces the organization's older
+ * held runs: they describe a directory the delta link has moved past, and applying one later
+ * could deactivate people whose accounts were enabled again since. Each is dismissed with the
+ * reason `superseded`, audited with no actor. When the newer run read only a delta, the older
+ * run's leavers were in none of its pages, so the delta link is forgotten: the next run lists
+ * everyone. A full run has just re-read everyone, so its own link is kept.
+ */
+export function supersedeHeldRuns(db: Db, run: { organizationId: string; runId: string; readEveryone: boolean; now: number }) {
+  const { organizationId, runId, now } = run;
+  const older = sql`r.organization_id = ${organizationId} and r.status = 'held' and r.id != ${runId}
+    and r.started_at <= (select started_at from sync_runs where id = ${runId})`;
+  return [
+    statement(db, sql`
+      insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
+      select ${organizationId}, null, 'sync.held_superseded', null, json_object('runId', r.id, 'supersededBy', ${runId}), ${now}
+      from sync_runs r where ${older}`),
+    ...(run.readEveryone
+      ? []
+      : [statement(db, sql`
+          update entra_connections set delta_link_enc = null, updated_at = ${now}
+          where organization_id = ${organizationId} and exists (select 1 from sync_runs r where ${older})`)]),
+    statement(db, sql`update sync_runs as r set status = 'dismissed', error = ${SUPERSEDED} where ${older}`),
+  ];
 }
 
 /** A finished run that changed members may be undone, once. */
@@ -210,16 +273,24 @@ export async function findSyncSettings(db: Db, organizationId: string) {
 
 export type SyncSettings = NonNullable<Awaited<ReturnType<typeof findSyncSettings>>>;
 
-/** Stores the next delta link, only while the same tenant is still connected. */
-export function saveDeltaLink(db: Db, organizationId: string, tenantId: string, deltaLinkEnc: string, now: number) {
+/**
+ * Stores the next delta link, only while the same tenant is still connected and the stored link is
+ * still the one the run started from (`replaces`): a link forgotten meanwhile (a Dismiss, a
+ * reconnect) stays forgotten, so the next run is a full listing.
+ */
+export function saveDeltaLink(
+  db: Db,
+  link: { organizationId: string; tenantId: string; enc: string; replaces: string | null; now: number },
+) {
   return db
     .update(entraConnections)
-    .set({ deltaLinkEnc, updatedAt: now })
+    .set({ deltaLinkEnc: link.enc, updatedAt: link.now })
     .where(
       and(
-        eq(entraConnections.organizationId, organizationId),
-        eq(entraConnections.tenantId, tenantId),
+        eq(entraConnections.organizationId, link.organizationId),
+        eq(entraConnections.tenantId, link.tenantId),
         eq(entraConnections.status, "connected"),
+        sql`${entraConnections.deltaLinkEnc} is ${link.replaces}`,
       ),
     );
 }

@@ -2,22 +2,17 @@
 // Apply and Dismiss, Undo, and who may do any of it.
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
+import { CONTOSO_TENANT_ID } from "../../demo/directory.ts";
 import { contosoByRole } from "../support/people.ts";
 import {
-  CONTOSO, DEMO_USER_IDS, SYNC, addLinkedMember, connectContoso, latestRunId, membership, nightlyRun, resetWorld, sectionWhenIdle, waitForRun,
+  CONTOSO, DEMO_USER_IDS, SYNC, addLinkedMember, connectContoso, latestRunId, massLeavers, membership, nightlyRun, resetWorld, sectionWhenIdle,
+  waitForRun,
 } from "./support.ts";
 
 beforeEach(resetWorld);
 
 const auditActions = async () =>
   (await env.DB.prepare("select action, actor_user_id from audit_events where organization_id = ? order by id").bind(CONTOSO).all<{ action: string; actor_user_id: string | null }>()).results;
-
-/** Six more disabled members: with Adele and Diego, 7 of 8 linked members would go. */
-async function massLeavers() {
-  const leavers = [];
-  for (let i = 1; i <= 6; i++) leavers.push(await addLinkedMember(`Leaver ${i}`, { accountEnabled: false }));
-  return leavers;
-}
 
 describe("Sync now and Preview", () => {
   it("Sync now starts a run at once; the section polls until it shows the finished run", async () => {
@@ -45,7 +40,7 @@ describe("Sync now and Preview", () => {
     await adele.post(`${SYNC}/preview`, {}, { htmx: true });
     const run = await waitForRun(await latestRunId());
     expect(run).toMatchObject({ trigger: "preview", status: "previewed", deactivated: 0 });
-    expect(JSON.parse(run.pending_changes!)).toEqual({ linkedMembers: 3, deactivate: 2, reactivate: 0 });
+    expect(JSON.parse(run.pending_changes!)).toEqual({ linkedMembers: 3, deactivate: 2, reactivate: 0, tenantId: CONTOSO_TENANT_ID });
     expect((await membership(DEMO_USER_IDS.diego))?.status).toBe("active");
     expect((await membership(leaver.userId))?.status).toBe("active");
     const link = await env.DB.prepare("select delta_link_enc from entra_connections").first();
@@ -74,7 +69,7 @@ describe("safety threshold", () => {
     const leavers = await massLeavers();
     const run = await nightlyRun();
     expect(run).toMatchObject({ status: "held", deactivated: 0 });
-    expect(JSON.parse(run.pending_changes!)).toEqual({ linkedMembers: 8, deactivate: 7, reactivate: 0 });
+    expect(JSON.parse(run.pending_changes!)).toEqual({ linkedMembers: 8, deactivate: 7, reactivate: 0, tenantId: CONTOSO_TENANT_ID });
     for (const leaver of leavers) expect((await membership(leaver.userId))?.status).toBe("active");
 
     const html = await sectionWhenIdle(adele);
@@ -96,7 +91,7 @@ describe("safety threshold", () => {
     expect((await adele.post(`${SYNC}/runs/${run.id}/apply`, {}, { htmx: true })).status).toBe(409);
   });
 
-  it("Dismiss changes nothing, and the next run does not hold the same changes again", async () => {
+  it("Dismiss changes nothing; the next run reads everyone again and the threshold applies again", async () => {
     const adele = await connectContoso();
     const leavers = await massLeavers();
     const run = await nightlyRun();
@@ -105,8 +100,13 @@ describe("safety threshold", () => {
     expect(await env.DB.prepare("select status from sync_runs where id = ?").bind(run.id).first("status")).toBe("dismissed");
     for (const leaver of leavers) expect((await membership(leaver.userId))?.status).toBe("active");
     expect((await auditActions()).some((e) => e.action === "sync.held_dismissed")).toBe(true);
+    // The delta link had moved past these leavers: without a full listing they would keep access.
+    const link = await env.DB.prepare("select delta_link_enc from entra_connections where organization_id = ?").bind(CONTOSO).first();
+    expect(link?.delta_link_enc).toBeNull();
     const next = await nightlyRun();
-    expect(next).toMatchObject({ status: "succeeded", mode: "delta", deactivated: 0 });
+    expect(next).toMatchObject({ status: "held", mode: "full", deactivated: 0 });
+    expect(JSON.parse(next.pending_changes!)).toMatchObject({ linkedMembers: 8, deactivate: 7 });
+    expect((await adele.post(`${SYNC}/runs/${run.id}/apply`, {}, { htmx: true })).status).toBe(409);
   });
 
   it("is configurable: a higher threshold lets the same run through; bad input changes nothing", async () => {

@@ -106,6 +106,13 @@ export async function addLinkedMember(
   return { userId, oid };
 }
 
+/** Six more disabled members: with Adele and Diego, 7 of 8 linked members would go (a held run). */
+export async function massLeavers() {
+  const leavers = [];
+  for (let i = 1; i <= 6; i++) leavers.push(await addLinkedMember(`Leaver ${i}`, { accountEnabled: false }));
+  return leavers;
+}
+
 export { DEMO_USER_IDS, DEMO_ORGS, emulatorAdmin };
 
 /** Polls the section until no run is going; returns its HTML. */

@@ -2,7 +2,7 @@
 // a held run's list with Apply / Dismiss, the safety threshold, and the last 20 runs with Undo.
 // While a run is going the section reloads itself every second (htmx polling) until it ends.
 import type { Viewer } from "../../src/auth/session.ts";
-import type { RunChangeRow, SyncRunRow } from "../../src/db/syncRuns.ts";
+import { SUPERSEDED, type RunChangeRow, type SyncRunRow } from "../../src/db/syncRuns.ts";
 import { SYNC_FAILURES, isSyncFailure } from "../../src/entra/sync/failures.ts";
 import type { SyncSectionData } from "../../src/entra/sync/runActions.ts";
 import { formatTime } from "../parts/badges.tsx";
@@ -77,7 +77,7 @@ function ChangeList(props: { viewer: Viewer; listed: NonNullable<SyncSectionData
         <p>
           <strong>Held: nothing was changed.</strong> The run of {formatTime(run.startedAt)} would deactivate {pending.deactivate} of{" "}
           {pending.linkedMembers} linked members — more than {props.threshold.percent} % and more than {props.threshold.minimum}. Check
-          the list, then apply or dismiss it.
+          the list, then apply or dismiss it. The next run replaces it if it is still held by then.
         </p>
       ) : (
         <p>
@@ -164,7 +164,7 @@ function RunHistory(props: { viewer: Viewer; runs: SyncRunRow[] }) {
             <td>{run.deactivated}</td>
             <td>{run.reactivated}</td>
             <td>{run.graphRequests}</td>
-            <td><span class={`status ${run.status}`}>{STATUS_LABELS[run.status]}{run.undoneAt ? " · undone" : ""}</span></td>
+            <td><span class={`status ${run.status}`}>{outcomeLabel(run)}</span></td>
             <td>{isSyncFailure(run.error) ? SYNC_FAILURES[run.error] : ""}</td>
             <td>
               {(run.status === "succeeded" || run.status === "applied") && !run.undoneAt && run.deactivated > 0 && (
@@ -179,6 +179,12 @@ function RunHistory(props: { viewer: Viewer; runs: SyncRunRow[] }) {
       </tbody>
     </table>
   );
+}
+
+function outcomeLabel(run: SyncRunRow): string {
+  // A held run a later run replaced: nobody dismissed it, and it can no longer be applied.
+  if (run.status === "dismissed" && run.error === SUPERSEDED) return "Superseded by a later run";
+  return `${STATUS_LABELS[run.status]}${run.undoneAt ? " · undone" : ""}`;
 }
 
 function formatDuration(ms: number): string {

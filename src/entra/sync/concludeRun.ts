@@ -26,6 +26,8 @@ export interface ConcludeRequest {
   graphRequests: number;
   observed: ReadonlyMap<string, { state: DirectoryState; standing: MemberStanding }>;
   deltaLinkEnc: string | null;
+  /** The stored delta link the run started from: the new one replaces only that one. */
+  previousLinkEnc: string | null;
 }
 
 export interface ConcludeResult {
@@ -78,10 +80,13 @@ export async function concludeRun(env: Env, request: ConcludeRequest): Promise<C
     linkedActive = await countLinkedActiveMembers(db, organizationId, tenantId);
   }
   const held = trigger !== "preview" && linkedActive !== null && exceedsHoldThreshold(changes.deactivate.length, linkedActive, threshold);
-  // A held run still moves the delta link on: Apply or Dismiss settles these changes, and the
-  // next run must not hold them again.
-  const deltaLink = trigger !== "preview" && request.deltaLinkEnc ? { tenantId, enc: request.deltaLinkEnc } : null;
-  const pending = { linkedMembers: linkedActive ?? 0, deactivate: changes.deactivate.length, reactivate: changes.reactivate.length };
+  // A held run still moves the delta link on, so the next run does not hold the same changes
+  // again; Dismiss, or a later run superseding the held one, forgets the link (a full read next).
+  const deltaLink =
+    trigger !== "preview" && request.deltaLinkEnc ? { tenantId, enc: request.deltaLinkEnc, replaces: request.previousLinkEnc } : null;
+  const pending = {
+    linkedMembers: linkedActive ?? 0, deactivate: changes.deactivate.length, reactivate: changes.reactivate.length, tenantId,
+  };
 
   if (trigger === "preview" || held) {
     await saveChangeList(db, runId, organizationId, changes);

@@ -1,7 +1,10 @@
-// Closing a run: its row (outcome, counts, error) and one audit event, written together.
+// Closing a run: its row (outcome, counts, error), one audit event, its next delta link, and the
+// older held runs it replaces, written together.
 import type { Db } from "../../db/client.ts";
 import { runStatements, statement } from "../../db/statements.ts";
-import { finishRun, insertRunFinishedAudit, saveDeltaLink, type FinishedStatus, type SyncMode, type SyncTrigger } from "../../db/syncRuns.ts";
+import {
+  finishRun, insertRunFinishedAudit, saveDeltaLink, supersedeHeldRuns, type FinishedStatus, type SyncMode, type SyncTrigger,
+} from "../../db/syncRuns.ts";
 
 export interface RunOutcome {
   organizationId: string;
@@ -14,9 +17,10 @@ export interface RunOutcome {
   reactivated: number;
   graphRequests: number;
   error: string | null;
-  pending: { linkedMembers: number; deactivate: number; reactivate: number } | null;
-  /** The next delta link to store (sealed), with the tenant it belongs to. */
-  deltaLink: { tenantId: string; enc: string } | null;
+  /** A held or previewed run's summary, with the tenant it was read from (Apply checks it). */
+  pending: { linkedMembers: number; deactivate: number; reactivate: number; tenantId: string } | null;
+  /** The next delta link to store (sealed), its tenant, and the stored link it replaces. */
+  deltaLink: { tenantId: string; enc: string; replaces: string | null } | null;
   now: number;
 }
 
@@ -47,6 +51,11 @@ export async function recordRunOutcome(db: Db, outcome: RunOutcome) {
       pendingChanges: outcome.pending ? JSON.stringify(outcome.pending) : null,
       now,
     })),
-    ...(outcome.deltaLink ? [statement(db, saveDeltaLink(db, organizationId, outcome.deltaLink.tenantId, outcome.deltaLink.enc, now))] : []),
+    ...(outcome.deltaLink ? [statement(db, saveDeltaLink(db, { organizationId, ...outcome.deltaLink, now }))] : []),
+    // A complete read (applied or held) is the latest word on the directory; a preview changes
+    // nothing and a failed run learned nothing, so neither replaces a held run.
+    ...(outcome.trigger !== "preview" && (outcome.status === "succeeded" || outcome.status === "held")
+      ? supersedeHeldRuns(db, { organizationId, runId, readEveryone: outcome.mode === "full", now })
+      : []),
   ]);
 }

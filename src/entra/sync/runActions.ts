@@ -8,7 +8,8 @@ import { findConnectionSummary } from "../../db/connections.ts";
 import { runStatements, statement } from "../../db/statements.ts";
 import { reactivateMembersOfRun } from "../../db/syncMembers.ts";
 import {
-  findRun, findSyncSettings, listRecentRuns, listRunChanges, markRunUndone, resolveHeldRun, saveHoldThreshold,
+  claimHeldRun, dismissHeldRunStatements, findRun, findSyncSettings, listRecentRuns, listRunChanges, markRunUndone, recordAppliedCounts,
+  saveHoldThreshold, SUPERSEDED,
 } from "../../db/syncRuns.ts";
 import type { Env } from "../../env.ts";
 import { AppError } from "../../lib/errors.ts";
@@ -54,37 +55,53 @@ export async function startRunFromPage(env: Env, db: Db, viewer: Viewer, trigger
 async function heldRunOf(db: Db, viewer: Viewer, runId: string) {
   const run = await findRun(db, viewer.organizationId, runId);
   if (!run) throw new AppError("not_found", "That sync run does not exist.");
+  if (run.status === "dismissed" && run.error === SUPERSEDED) {
+    throw new AppError("conflict", "A later sync has replaced this held run: it can no longer be applied.");
+  }
   if (run.status !== "held") throw new AppError("conflict", "That run is no longer held.");
   return run;
 }
 
+/** The tenant a held run read, from its summary; null for a summary without one. */
+function tenantOfRun(pendingChanges: string | null): string | null {
+  try {
+    const value = JSON.parse(pendingChanges ?? "{}") as { tenantId?: unknown };
+    return typeof value.tenantId === "string" ? value.tenantId : null;
+  } catch {
+    return null;
+  }
+}
+
 export async function applyHeldRun(db: Db, viewer: Viewer, runId: string, now: number) {
-  await heldRunOf(db, viewer, runId);
+  const run = await heldRunOf(db, viewer, runId);
+  // Clear refusals first; claimHeldRun checks the same in SQL, against a change in between.
   const settings = await findSyncSettings(db, viewer.organizationId);
   if (settings?.status !== "connected") throw new AppError("conflict", "Connect Entra ID again before applying a held sync.");
+  if (settings.tenantId !== tenantOfRun(run.pendingChanges)) {
+    throw new AppError("conflict", "Entra ID is now connected to another tenant than this run read: it can no longer be applied.");
+  }
+  if (!settings.autoDeprovision) throw new AppError("conflict", "Turn on Auto-deprovision sync before applying a held sync.");
+  // The run becomes "applied" before any member changes: a Dismiss or a later run that got there
+  // first wins, and this request changes nobody.
+  const [claimed] = await claimHeldRun(db, viewer.organizationId, runId, viewer.userId);
+  if (!claimed) throw new AppError("conflict", "That run is no longer held.");
   const { reactivated } = await applySavedChanges(db, { organizationId: viewer.organizationId, runId, now });
-  const [resolved] = await resolveHeldRun(db, viewer.organizationId, runId, { status: "applied", userId: viewer.userId, reactivated, now });
-  if (!resolved) return;
-  await insertAuditEvent(db, {
-    organizationId: viewer.organizationId,
-    actorUserId: viewer.userId,
-    action: "sync.held_applied",
-    details: { runId, reactivated },
-    now,
-  }).run();
+  await runStatements(db, [
+    statement(db, recordAppliedCounts(db, viewer.organizationId, runId, reactivated)),
+    statement(db, insertAuditEvent(db, {
+      organizationId: viewer.organizationId,
+      actorUserId: viewer.userId,
+      action: "sync.held_applied",
+      details: { runId, reactivated },
+      now,
+    })),
+  ]);
 }
 
 export async function dismissHeldRun(db: Db, viewer: Viewer, runId: string, now: number) {
   await heldRunOf(db, viewer, runId);
-  const [resolved] = await resolveHeldRun(db, viewer.organizationId, runId, { status: "dismissed", userId: viewer.userId, now });
-  if (!resolved) throw new AppError("conflict", "That run is no longer held.");
-  await insertAuditEvent(db, {
-    organizationId: viewer.organizationId,
-    actorUserId: viewer.userId,
-    action: "sync.held_dismissed",
-    details: { runId },
-    now,
-  }).run();
+  const results = await runStatements(db, dismissHeldRunStatements(db, { organizationId: viewer.organizationId, runId, userId: viewer.userId, now }));
+  if (!results.at(-1)?.meta.changes) throw new AppError("conflict", "That run is no longer held.");
 }
 
 export async function undoRun(db: Db, viewer: Viewer, runId: string, now: number) {

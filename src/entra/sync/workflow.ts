@@ -135,7 +135,10 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
 
       const runMode = mode;
       const concluded = await step.do("conclude", STEP, () =>
-        concludeRun(env, { runId, organizationId, tenantId, trigger, mode: runMode, usersRead, graphRequests, observed, deltaLinkEnc }),
+        concludeRun(env, {
+          runId, organizationId, tenantId, trigger, mode: runMode, usersRead, graphRequests, observed, deltaLinkEnc,
+          previousLinkEnc: start.deltaLinkEnc,
+        }),
       );
       d1 = addD1Stats(d1, concluded.d1);
       return {
