@@ -132,16 +132,6 @@ export function insertMembership(
     .onConflictDoNothing();
 }
 
-/** The organizations a user may switch to (active memberships only). */
-export function listActiveOrganizationsOfUser(db: Db, userId: string) {
-  return db
-    .select({ id: organizations.id, name: organizations.name, role: memberships.role })
-    .from(memberships)
-    .innerJoin(organizations, eq(organizations.id, memberships.organizationId))
-    .where(and(eq(memberships.userId, userId), eq(memberships.status, "active")))
-    .orderBy(asc(organizations.name));
-}
-
 export function insertUser(db: Db, user: { id: string; email: string | null; displayName: string; now: number }) {
   return db.insert(users).values({
     id: user.id,

@@ -79,7 +79,3 @@ export const FAILURE_TEXTS: Record<ConnectionFailure, FailureText> = {
     remedies: ["Click Connect Entra ID and complete the authorization flow again"],
   },
 };
-
-export function isConnectionFailure(value: string | null | undefined): value is ConnectionFailure {
-  return !!value && (CONNECTION_FAILURES as readonly string[]).includes(value);
-}

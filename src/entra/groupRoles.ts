@@ -1,5 +1,6 @@
 // Group → role mapping: which UniAsset role a person's Entra groups give them. Pure.
-import type { MappableRole, Role } from "../db/schema.ts";
+import { roleRank } from "../auth/access.ts";
+import type { MappableRole } from "../db/schema.ts";
 
 export interface GroupMapping {
   groupId: string;
@@ -21,7 +22,6 @@ export interface RoleDecision {
   decidingGroup: { id: string; name: string } | null;
 }
 
-const RANK: Record<Role, number> = { owner: 5, admin: 4, manager: 3, member: 2, viewer: 1 };
 
 /** The highest role among the mapped groups the person is in; otherwise the default role. */
 export function resolveRoleFromGroups(
@@ -33,7 +33,7 @@ export function resolveRoleFromGroups(
   const matched = mappings
     .filter((m) => names.has(m.groupId.toLowerCase()))
     .map((m) => ({ id: m.groupId, name: names.get(m.groupId.toLowerCase()) ?? m.groupName, role: m.role }))
-    .sort((a, b) => RANK[b.role] - RANK[a.role] || a.name.localeCompare(b.name));
+    .sort((a, b) => roleRank(b.role) - roleRank(a.role) || a.name.localeCompare(b.name));
   const winner = matched[0];
   if (!winner) return { role: defaultRole, rule: "default", matched, decidingGroup: null };
   return { role: winner.role, rule: "group", matched, decidingGroup: { id: winner.id, name: winner.name } };

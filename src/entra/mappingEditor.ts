@@ -1,13 +1,14 @@
 // The group → role mapping editor: the mapping list with names kept in step with the directory,
 // a preview of who would gain or lose which role at their next sign-in, and applying a change
 // (audited). The posted group id is checked against the directory; its name always comes from Graph.
+import { roleRank } from "../auth/access.ts";
 import type { Viewer } from "../auth/session.ts";
 import { insertAuditEvent } from "../db/audit.ts";
 import type { Db } from "../db/client.ts";
 import { findConnectionSummary, type ConnectionSummary } from "../db/connections.ts";
 import { listTenantLinkedMembers } from "../db/imports.ts";
 import { deleteMapping, listMappings, renameMappedGroup, saveDefaultRole, saveMapping } from "../db/mappings.ts";
-import type { MappableRole, Role } from "../db/schema.ts";
+import type { MappableRole } from "../db/schema.ts";
 import type { Config } from "../lib/config.ts";
 import { AppError } from "../lib/errors.ts";
 import { findDirectoryGroup, withAdminGraph } from "./adminGraph.ts";
@@ -106,7 +107,6 @@ export interface MappingPreview {
   mappingOn: boolean;
 }
 
-const RANK: Record<Role, number> = { owner: 5, admin: 4, manager: 3, member: 2, viewer: 1 };
 
 /** What the change would do at each linked member's next sign-in, read from the directory now. */
 export async function previewMappingChange(db: Db, config: Config, viewer: Viewer, change: MappingChange): Promise<MappingPreview> {
@@ -138,7 +138,7 @@ export async function previewMappingChange(db: Db, config: Config, viewer: Viewe
       const after = resolveRoleFromGroups(groups, proposed, proposedDefault);
       if (before.role === after.role) return;
       const entry = { userId: member.userId, displayName: member.displayName, from: before.role, to: after.role, becauseOf: after.decidingGroup?.name ?? null };
-      (RANK[after.role] > RANK[before.role] ? gains : losses).push(entry);
+      (roleRank(after.role) > roleRank(before.role) ? gains : losses).push(entry);
     });
     return {
       change,
