@@ -69,7 +69,7 @@ export function switchSessionOrganization(db: Db, tokenHash: string, organizatio
   return db.update(sessions).set({ organizationId }).where(eq(sessions.tokenHash, tokenHash));
 }
 
-/** Ends a member's sessions in one organization: called in the same batch as the deactivation. */
+/** Ends a member's sessions in one organization, right after their deactivation (the session loader refuses deactivated members meanwhile). */
 export function deleteMemberSessions(db: Db, organizationId: string, userId: string) {
   return db
     .delete(sessions)
