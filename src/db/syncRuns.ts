@@ -32,6 +32,17 @@ export async function insertRunUnlessRunning(
   return rows.length === 1;
 }
 
+/**
+ * A nightly run that could not start because another run was still going: recorded as failed, so
+ * the history shows the night was skipped. A repeated cron event (same id) adds nothing.
+ */
+export function insertSkippedNightlyRun(db: Db, run: { id: string; organizationId: string; now: number }) {
+  return db.run(sql`
+    insert into sync_runs (id, organization_id, trigger, status, started_at, finished_at, error)
+    values (${run.id}, ${run.organizationId}, 'schedule', 'failed', ${run.now}, ${run.now}, 'skipped_busy')
+    on conflict (id) do nothing`);
+}
+
 export interface RunResult {
   status: FinishedStatus;
   mode: SyncMode | null;

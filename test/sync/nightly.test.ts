@@ -128,6 +128,21 @@ describe("scheduling", () => {
     expect((await audit("member.deactivated")).length).toBe(1);
   });
 
+  it("records a skipped night when another run is still going, and changes nothing", async () => {
+    await connectContoso();
+    // A run started a minute ago (e.g. a Preview) is still going.
+    await env.DB.prepare("insert into sync_runs (id, organization_id, trigger, status, started_at) values (?, ?, 'preview', 'running', ?)")
+      .bind(crypto.randomUUID(), CONTOSO, Date.now() - 60_000).run();
+    const at = nextCronTime();
+    await fireCron(at);
+    await fireCron(at);
+    const skipped = await env.DB.prepare("select status, error, trigger from sync_runs where id = ?").bind(nightlyRunId(CONTOSO, at)).first();
+    expect(skipped).toEqual({ status: "failed", error: "skipped_busy", trigger: "schedule" });
+    const runs = await env.DB.prepare("select count(*) as n from sync_runs where organization_id = ?").bind(CONTOSO).first<{ n: number }>();
+    expect(runs?.n).toBe(2);
+    expect((await membership(DEMO_USER_IDS.diego))?.status).toBe("active");
+  });
+
   it("runs only where Auto-deprovision is on", async () => {
     const adele = await signedIn("adele");
     await connectEntra(adele);

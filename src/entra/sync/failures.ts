@@ -17,6 +17,7 @@ export const SYNC_FAILURES = {
   tenant_changed: "The Entra ID connection changed during the run.",
   turned_off: "Auto-deprovision sync was turned off during the run.",
   internal: "The sync stopped unexpectedly.",
+  skipped_busy: "Another sync was still running at the scheduled time, so this nightly run was skipped.",
 } as const;
 
 export type SyncFailure = keyof typeof SYNC_FAILURES;

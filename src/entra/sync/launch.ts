@@ -2,7 +2,7 @@
 // "Preview". The run row is written first, guarded in SQL: an organization never has two runs
 // going at once, and a repeated cron event (same instance id) starts nothing.
 import { createDb } from "../../db/client.ts";
-import { insertRunUnlessRunning, listOrganizationsToSync, type SyncTrigger } from "../../db/syncRuns.ts";
+import { insertRunUnlessRunning, insertSkippedNightlyRun, listOrganizationsToSync, type SyncTrigger } from "../../db/syncRuns.ts";
 import type { Env } from "../../env.ts";
 import { recordRunOutcome } from "./recordRun.ts";
 import { nightlyRunId } from "./schedule.ts";
@@ -16,6 +16,7 @@ export async function startSyncRun(
   const db = createDb(env.DB);
   const { organizationId, trigger, runId, now } = request;
   if (!(await insertRunUnlessRunning(db, { id: runId, organizationId, trigger, now }))) {
+    if (trigger === "schedule") await insertSkippedNightlyRun(db, { id: runId, organizationId, now });
     return { started: false, reason: "already_running" };
   }
   try {
