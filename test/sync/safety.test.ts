@@ -1,13 +1,15 @@
 // The night Graph misbehaves: partial information deactivates nobody; throttling is waited out;
-// a revoked grant asks for a reconnect; an expired delta link falls back to a full read.
-import { env } from "cloudflare:test";
+// a revoked grant asks for a reconnect; an expired delta link falls back to a full read; throttling
+// that outlasts the night fails the run.
+import { env, introspectWorkflowInstance } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID } from "../../demo/directory.ts";
 import { ENTRA_PAGE } from "../support/entra.ts";
 import {
-  CONTOSO, DEMO_USER_IDS, addLinkedMember, connectContoso, connectSyntheticTenant, directoryUsers, emulatorAdmin, linkMember, membership,
-  nightlyRun, resetWorld,
+  CONTOSO, DEMO_USER_IDS, addLinkedMember, connectContoso, connectSyntheticTenant, directoryUsers, emulatorAdmin, fireCron, linkMember,
+  membership, nextCronTime, nightlyRun, resetWorld, waitForRun,
 } from "./support.ts";
+import { nightlyRunId } from "../../src/entra/sync/schedule.ts";
 
 beforeEach(resetWorld);
 
@@ -48,6 +50,21 @@ describe("partial information deactivates nobody", () => {
 });
 
 describe("Graph throttling and sync state", () => {
+  it("throttling that outlasts the run's pauses: failed 'throttled', nothing changed", { timeout: 60_000 }, async () => {
+    await connectContoso();
+    const at = nextCronTime();
+    const runId = nightlyRunId(CONTOSO, at);
+    // The run sleeps 1, 5 and 15 minutes between tries; the test skips the waiting, not the logic.
+    await using instance = await introspectWorkflowInstance(env.SYNC_WORKFLOW, runId);
+    await instance.modify(async (m) => m.disableSleeps());
+    await emulatorAdmin("faults", { endpoint: "users", status: 429, retryAfter: 3600, times: 50 });
+    await fireCron(at);
+    const run = await waitForRun(runId);
+    expect(run).toMatchObject({ status: "failed", error: "throttled", deactivated: 0, reactivated: 0 });
+    expect(run.graph_requests).toBe(5); // the delta link, then the first page four times
+    expect((await membership(DEMO_USER_IDS.diego))?.status).toBe("active");
+  });
+
   it("429 with Retry-After: waits, then succeeds", { timeout: 30_000 }, async () => {
     await connectContoso();
     await emulatorAdmin("stats/reset");
