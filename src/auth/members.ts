@@ -17,10 +17,12 @@ const lastOwner = () =>
 const notYours = () =>
   new AppError("forbidden", "Your role doesn't allow changing this person. Only Owners can manage Owners.");
 
-async function memberOfViewersOrganization(db: Db, viewer: Viewer, userId: string) {
+/** The member the viewer may manage (and, with `newRole`, give that role), or a refusal. */
+async function manageableMember(db: Db, viewer: Viewer, userId: string, newRole?: Role) {
   // Always scoped to the viewer's organization: a user id from another organization is not found.
   const member = await findMember(db, viewer.organizationId, userId);
   if (!member) throw new AppError("not_found", "That person is not a member of this organization.");
+  if (!canManageMember(viewer, member.role, newRole)) throw notYours();
   return member;
 }
 
@@ -62,8 +64,7 @@ export async function revokeMemberInvitation(db: Db, viewer: Viewer, invitationI
 }
 
 export async function changeMemberRole(db: Db, viewer: Viewer, userId: string, role: Role, now: number) {
-  const member = await memberOfViewersOrganization(db, viewer, userId);
-  if (!canManageMember(viewer, member.role, role)) throw notYours();
+  const member = await manageableMember(db, viewer, userId, role);
   if (member.role === role) return;
   const [changed] = await updateMemberRole(db, viewer.organizationId, userId, role);
   if (!changed) throw lastOwner();
@@ -79,8 +80,7 @@ export async function changeMemberRole(db: Db, viewer: Viewer, userId: string, r
 
 export async function deactivateMemberByHand(db: Db, viewer: Viewer, userId: string, now: number) {
   if (userId === viewer.userId) throw new AppError("conflict", "You can't deactivate yourself.");
-  const member = await memberOfViewersOrganization(db, viewer, userId);
-  if (!canManageMember(viewer, member.role)) throw notYours();
+  const member = await manageableMember(db, viewer, userId);
   if (member.status === "deactivated") return;
   const [changed] = await deactivateMember(db, { organizationId: viewer.organizationId, userId, reason: "manual", now });
   if (!changed) throw lastOwner();
@@ -99,8 +99,7 @@ export async function deactivateMemberByHand(db: Db, viewer: Viewer, userId: str
 }
 
 export async function reactivateMemberByHand(db: Db, viewer: Viewer, userId: string, now: number) {
-  const member = await memberOfViewersOrganization(db, viewer, userId);
-  if (!canManageMember(viewer, member.role)) throw notYours();
+  const member = await manageableMember(db, viewer, userId);
   if (member.status === "active") return;
   await db.batch([
     reactivateMember(db, viewer.organizationId, userId),
