@@ -35,20 +35,25 @@ export interface AccountChoice {
   note?: string;
 }
 
+/** One button per account (its text carries the email), plus Cancel; the OAuth parameters ride along. */
+const AccountPicker: FC<{ action: string; params: Record<string, string>; accounts: AccountChoice[] }> = (props) => (
+  <form method="post" action={props.action}>
+    <HiddenParams params={props.params} />
+    {props.accounts.map((a) => (
+      <button type="submit" name="account" value={a.value}>
+        {a.name} — {a.email}
+        {a.note ? ` (${a.note})` : ""}
+      </button>
+    ))}
+    <button type="submit" name="cancel" value="1">Cancel</button>
+  </form>
+);
+
 export const MicrosoftSignInPage: FC<{ action: string; params: Record<string, string>; accounts: AccountChoice[] }> = (props) => (
   <Layout title="Sign in to your account">
     <p class="muted">Microsoft (emulated)</p>
     <h1>Pick an account</h1>
-    <form method="post" action={props.action}>
-      <HiddenParams params={props.params} />
-      {props.accounts.map((a) => (
-        <button type="submit" name="account" value={a.value}>
-          {a.name} — {a.email}
-          {a.note ? ` (${a.note})` : ""}
-        </button>
-      ))}
-      <button type="submit" name="cancel" value="1">Cancel</button>
-    </form>
+    <AccountPicker {...props} />
   </Layout>
 );
 
@@ -98,15 +103,7 @@ export const GoogleChooserPage: FC<{ action: string; params: Record<string, stri
   <Layout title="Sign in - Google Accounts">
     <p class="muted">Google (emulated)</p>
     <h1>Choose an account</h1>
-    <form method="post" action={props.action}>
-      <HiddenParams params={props.params} />
-      {props.accounts.map((a) => (
-        <button type="submit" name="account" value={a.value}>
-          {a.name} — {a.email}
-        </button>
-      ))}
-      <button type="submit" name="cancel" value="1">Cancel</button>
-    </form>
+    <AccountPicker {...props} />
   </Layout>
 );
 
