@@ -20,6 +20,7 @@ import { entraMappingRoutes } from "./routes/entraMapping.tsx";
 import { homeRoutes } from "./routes/home.tsx";
 import { organizationRoutes } from "./routes/organizations.ts";
 import { settingsRoutes } from "./routes/settings.tsx";
+import { setupRoutes } from "./routes/setup.tsx";
 import { userRoutes } from "./routes/users.tsx";
 import { Layout } from "../views/layout.tsx";
 import { Flash } from "../views/parts/forms.tsx";
@@ -56,6 +57,7 @@ export function buildApp() {
   app.route("/", entraMappingRoutes);
   app.route("/", entraImportRoutes);
   app.route("/", auditRoutes);
+  app.route("/setup/entra", setupRoutes);
 
   app.notFound(() => {
     throw new AppError("not_found", "There is nothing at this address.");

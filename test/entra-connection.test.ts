@@ -8,7 +8,7 @@ import { graphAccessToken } from "../src/entra/tokens.ts";
 import { loadConfig } from "../src/lib/config.ts";
 import { createTokenVault } from "../src/lib/vault.ts";
 import { TestBrowser, countRows, emulatorAdmin } from "./support/browser.ts";
-import { resetDemoWorld } from "./support/world.ts";
+import { contosoAudit, resetDemoWorld } from "./support/world.ts";
 import { ENTRA_PAGE, connectEntra } from "./support/entra.ts";
 import { mapGroup } from "./support/directory.ts";
 import { addContosoMember, signedIn } from "./support/people.ts";
@@ -104,22 +104,19 @@ describe("troubleshooting cases", () => {
     expect(await connection()).toBeNull();
   });
 
-  it("a non-admin cannot connect a tenant that consented earlier (the directory role is checked)", async () => {
+  it("a non-admin connects a tenant whose admin consented earlier: Microsoft decides, UniAsset records", async () => {
     await emulatorAdmin("consents", { tenantId: CONTOSO_TENANT_ID });
     await addContosoMember("megan", "admin");
     const megan = await signedIn("megan");
     const back = await connectEntra(megan, { account: entraUser("megan").oid });
-    expect(back.headers.get("location")).toBe(`${ENTRA_PAGE}?failure=admin_consent_required`);
-    expect((await megan.page(back.headers.get("location")!)).html).toContain("Admin consent required");
-    expect(await connection()).toBeNull();
-  });
-
-  it("stores nothing when Graph can't say whether the person is an admin", async () => {
-    const adele = await signedIn("adele");
-    await emulatorAdmin("faults", { endpoint: "myRoles", status: 503, times: 5 });
-    const back = await connectEntra(adele);
-    expect(back.headers.get("location")).toBe(`${ENTRA_PAGE}?failure=provider_unavailable`);
-    expect(await connection()).toBeNull();
+    expect(back.headers.get("location")).toBe(ENTRA_PAGE);
+    const row = (await connection())!;
+    expect(row.status).toBe("connected");
+    const { html } = await megan.page(ENTRA_PAGE);
+    expect(html).toContain(">Connected<");
+    expect(html).toMatch(/id="entra-connected-by">Megan Bowen on /);
+    const [connected] = await contosoAudit("entra.connected");
+    expect(connected).toMatchObject({ tenantId: CONTOSO_TENANT_ID });
   });
 
   it("Cancel on the consent page leaves the connection failed, with Connect Entra ID offered again", async () => {
@@ -127,7 +124,7 @@ describe("troubleshooting cases", () => {
     await connectEntra(adele, { consent: "cancel" });
     const { html } = await adele.page(ENTRA_PAGE);
     expect(html).toContain(">Failed<");
-    expect(html).toContain("The authorization was cancelled before completing.");
+    expect(html).toContain("Either the authorization was cancelled before completing, or the Microsoft account used does not have permission to consent");
     expect(html).toContain("Connect Entra ID");
     const row = (await connection())!;
     expect(row.status).toBe("failed");
@@ -205,7 +202,12 @@ describe("troubleshooting cases", () => {
     await adele.post("/organizations/switch", { organizationId: subsidiary });
     const back = await connectEntra(adele);
     expect(back.headers.get("location")).toBe(`${ENTRA_PAGE}?failure=tenant_taken`);
-    expect((await adele.page(back.headers.get("location")!)).html).toContain("already connected to another UniAsset organization");
+    expect((await adele.page(back.headers.get("location")!)).html).toContain(
+      "This Microsoft Entra tenant is already connected to another UniAsset organization. Contact support@uniasset.app.",
+    );
+    const refusals = await env.DB.prepare("select details from audit_events where organization_id = ? and action = 'entra.connection_failed'").bind(subsidiary).all<{ details: string }>();
+    expect(refusals.results.map((r) => JSON.parse(r.details))).toEqual([{ reason: "tenant_taken", tenantId: CONTOSO_TENANT_ID }]);
+    expect(await env.DB.prepare("select count(*) as n from entra_connections where organization_id = ?").bind(subsidiary).first("n")).toBe(0);
     const rows = await env.DB.prepare("select organization_id from entra_connections where tenant_id = ?").bind(CONTOSO_TENANT_ID).all();
     expect(rows.results).toEqual([{ organization_id: DEMO_ORGS.contoso.id }]);
   });

@@ -78,6 +78,11 @@ async function resolveAndSignIn(db: Db, config: Config, person: VerifiedPerson, 
     if (memberOf.size > 0) {
       throw new AppError("account_deactivated", "Your UniAsset account has been deactivated. Contact your organization's Owner or Admin.");
     }
+    // Auto-provisioning would have let this person in, but the grant is gone: say so, not "no account".
+    const paused = connections[0];
+    if (paused?.status === "needs_reconnect" && paused.autoProvision && !person.microsoft?.isGuest) {
+      throw new AppError("directory_needs_attention", CONNECTION_NEEDS_ATTENTION);
+    }
     throw new AppError("no_account", noAccountMessage(person));
   }
 
@@ -172,6 +177,8 @@ async function provision(
           "no_account",
           "Only accounts in your organization's verified domains get a UniAsset account automatically. Ask an Owner or Admin to invite you.",
         );
+      case "connection_needs_reconnect":
+        throw new AppError("directory_needs_attention", CONNECTION_NEEDS_ATTENTION);
       case "directory_unavailable":
         throw new AppError("provider_unavailable", "We couldn't check your account with Microsoft right now. Please try again in a few minutes.");
     }
@@ -193,6 +200,9 @@ async function provision(
   if (outcome) statements.push(...applyGroupRole(db, { ...membership, userId }, outcome, now));
   return { statements, membership };
 }
+
+const CONNECTION_NEEDS_ATTENTION =
+  "Your organization's Microsoft Entra ID connection needs attention, so UniAsset can't create your account right now. Ask your UniAsset Owner or Admin to connect Entra ID again.";
 
 const GUEST_MESSAGE =
   "Guest accounts don't get a UniAsset account automatically. Ask an Owner or Admin of the organization to invite you.";

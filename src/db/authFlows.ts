@@ -12,6 +12,10 @@ export interface AuthFlowRow {
   codeVerifier: string;
   organizationId: string | null;
   userId: string | null;
+  /** connect_entra: the tenant the admin named, which the token must come back from. */
+  tenantId?: string | null;
+  /** setup_consent: the setup link the Azure administrator is using. */
+  setupLinkId?: string | null;
   expiresAt: number;
 }
 

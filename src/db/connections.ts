@@ -15,6 +15,7 @@ export async function findConnectionSummary(db: Db, organizationId: string) {
       verifiedDomains: entraConnections.verifiedDomains,
       connectedAt: entraConnections.connectedAt,
       connectedByName: users.displayName,
+      connectedByRoles: entraConnections.connectedByRoles,
       failureReason: entraConnections.failureReason,
       autoProvision: entraConnections.autoProvision,
       autoDeprovision: entraConnections.autoDeprovision,
@@ -49,13 +50,19 @@ export interface ConnectedValues {
   verifiedDomains: string[] | null;
   defaultDomain: string | null;
   connectedBy: string;
+  connectedByRoles: string[] | null;
+  /** The same tenant reconnected: the three features resume as they were instead of starting off. */
+  keepFeatures: boolean;
   refreshTokenEnc: string;
   accessTokenEnc: string;
   accessTokenExpiresAt: number;
   now: number;
 }
 
-/** A fresh connection: tokens stored, every feature off, delta state cleared. */
+/**
+ * A connection made: tokens stored, delta state cleared. Features start off unless the same
+ * tenant is reconnected (they were paused by "Needs reconnect", not switched off).
+ */
 export function saveConnected(db: Db, v: ConnectedValues) {
   const values = {
     status: "connected" as const,
@@ -64,21 +71,20 @@ export function saveConnected(db: Db, v: ConnectedValues) {
     verifiedDomains: v.verifiedDomains,
     defaultDomain: v.defaultDomain,
     connectedBy: v.connectedBy,
+    connectedByRoles: v.connectedByRoles,
     connectedAt: v.now,
     failureReason: null,
     refreshTokenEnc: v.refreshTokenEnc,
     accessTokenEnc: v.accessTokenEnc,
     accessTokenExpiresAt: v.accessTokenExpiresAt,
     deltaLinkEnc: null,
-    autoProvision: false,
-    autoDeprovision: false,
-    groupRoleMapping: false,
     updatedAt: v.now,
   };
+  const featuresOff = { autoProvision: false, autoDeprovision: false, groupRoleMapping: false };
   return db
     .insert(entraConnections)
-    .values({ organizationId: v.organizationId, ...values })
-    .onConflictDoUpdate({ target: entraConnections.organizationId, set: values });
+    .values({ organizationId: v.organizationId, ...values, ...featuresOff })
+    .onConflictDoUpdate({ target: entraConnections.organizationId, set: v.keepFeatures ? values : { ...values, ...featuresOff } });
 }
 
 /** Records a failed attempt, without touching a connection that is already working. */

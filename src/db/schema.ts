@@ -74,7 +74,7 @@ export const sessions = sqliteTable("sessions", {
   expiresAt: integer("expires_at").notNull(),
 });
 
-export const AUTH_FLOW_PURPOSES = ["sign_in_microsoft", "sign_in_google", "connect_entra"] as const;
+export const AUTH_FLOW_PURPOSES = ["sign_in_microsoft", "sign_in_google", "connect_entra", "setup_consent"] as const;
 export type AuthFlowPurpose = (typeof AUTH_FLOW_PURPOSES)[number];
 
 export const authFlows = sqliteTable("auth_flows", {
@@ -85,6 +85,8 @@ export const authFlows = sqliteTable("auth_flows", {
   codeVerifier: text("code_verifier").notNull(),
   organizationId: text("organization_id"),
   userId: text("user_id"),
+  tenantId: text("tenant_id"),
+  setupLinkId: text("setup_link_id"),
   expiresAt: integer("expires_at").notNull(),
 });
 
@@ -100,6 +102,7 @@ export const entraConnections = sqliteTable("entra_connections", {
   defaultDomain: text("default_domain"),
   connectedBy: text("connected_by"),
   connectedAt: integer("connected_at"),
+  connectedByRoles: text("connected_by_roles", { mode: "json" }).$type<string[]>(),
   failureReason: text("failure_reason"),
   refreshTokenEnc: text("refresh_token_enc"),
   accessTokenEnc: text("access_token_enc"),
@@ -112,6 +115,21 @@ export const entraConnections = sqliteTable("entra_connections", {
   holdThresholdPercent: integer("hold_threshold_percent").notNull().default(10),
   holdThresholdMinimum: integer("hold_threshold_minimum").notNull().default(5),
   updatedAt: integer("updated_at").notNull(),
+});
+
+/** Azure-admin setup links (migrations/0005): only the secret's hash is stored. */
+export const entraSetupLinks = sqliteTable("entra_setup_links", {
+  id: text("id").primaryKey(),
+  organizationId: text("organization_id").notNull(),
+  tokenHash: text("token_hash").notNull(),
+  createdBy: text("created_by").notNull(),
+  createdAt: integer("created_at").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+  revokedAt: integer("revoked_at"),
+  usedAt: integer("used_at"),
+  consentedTenantId: text("consented_tenant_id"),
+  lastFailure: text("last_failure", { enum: ["declined", "tenant_taken", "provider_error"] }),
+  lastFailureAt: integer("last_failure_at"),
 });
 
 export const groupRoleMappings = sqliteTable(

@@ -17,9 +17,8 @@ import {
 import type { Config } from "../lib/config.ts";
 import { AppError } from "../lib/errors.ts";
 import { deleteTenantGroupData } from "../db/mappings.ts";
-import type { ConnectionFailure } from "./connectionErrors.ts";
-import { CONSENT_ADMIN_ROLE_TEMPLATES, holdsConsentAdminRole } from "./directory.ts";
-import { GraphError, createGraphClient } from "./graph.ts";
+import { failureOfAuthorizationError, type ConnectionFailure } from "./connectionErrors.ts";
+import { directoryRoleNames } from "./directoryRoles.ts";
 import { fetchTenantDetails } from "./organization.ts";
 import { ConnectionTokenError, graphAccessToken, sealTokens } from "./tokens.ts";
 
@@ -47,6 +46,21 @@ export async function completeEntraConnection(
   if (flow.organizationId !== viewer.organizationId || flow.userId !== viewer.userId) {
     return { ok: false, failure: "state_mismatch" };
   }
+  const refuse = async (failure: ConnectionFailure, details: Record<string, unknown> = {}, microsoftCode?: string): Promise<ConnectOutcome> => {
+    // A cancelled consent is remembered as "failed" (the article's troubleshooting case);
+    // everything else only reports, storing nothing but the audit event.
+    const audit = insertAuditEvent(db, {
+      organizationId: viewer.organizationId,
+      actorUserId: viewer.userId,
+      action: "entra.connection_failed",
+      details: { reason: failure, ...details },
+      now,
+    });
+    if (failure === "cancelled") await db.batch([saveFailedAttempt(db, viewer.organizationId, failure, now), audit]);
+    else await audit.run();
+    return { ok: false, failure, microsoftCode };
+  };
+
   let completed;
   try {
     completed = await completeAuthorization("microsoft", config, callbackUrl, {
@@ -55,35 +69,33 @@ export async function completeEntraConnection(
     });
   } catch (error) {
     if (!(error instanceof OAuthFlowError)) throw error;
-    const failure = failureOf(error);
-    // A cancelled consent is remembered as "failed" (the article's troubleshooting case);
-    // everything else only reports, storing nothing.
-    const audit = insertAuditEvent(db, {
-      organizationId: viewer.organizationId,
-      actorUserId: viewer.userId,
-      action: "entra.connection_failed",
-      details: { reason: failure, providerError: error.providerError ?? null, microsoftCode: aadstsCode(error.providerDescription) ?? null },
-      now,
-    });
-    if (failure === "cancelled") await db.batch([saveFailedAttempt(db, viewer.organizationId, failure, now), audit]);
-    else await audit.run();
-    return { ok: false, failure, microsoftCode: aadstsCode(error.providerDescription) };
+    // The caller's fault (a callback with no usable code): a 400 page, not a provider failure.
+    if (error.kind === "malformed_callback") throw new AppError("invalid_input", MALFORMED_CALLBACK);
+    const code = aadstsCode(error.providerDescription);
+    return refuse(failureOf(error), { providerError: error.providerError ?? null, microsoftCode: code ?? null }, code);
   }
 
   const tenantId = String(completed.claims.tid);
+  // The admin named a tenant: a token from any other one (a guest's home tenant) connects nothing.
+  if (flow.tenantId && flow.tenantId !== tenantId) return refuse("wrong_tenant", { tenantId, namedTenantId: flow.tenantId });
   const { access_token: accessToken, refresh_token: refreshToken, expires_in: expiresIn } = completed.tokens;
-  if (!refreshToken) return { ok: false, failure: "invalid_response" };
-  // Microsoft asks for consent only once per tenant: after that any user could complete this
-  // flow. Connecting a tenant is an admin's act, so the person must hold an admin role.
-  const admin = rolesClaimShowsConsentAdmin(completed.claims.wids) || (await isConsentAdmin(config, accessToken));
-  if (admin !== true) return { ok: false, failure: admin === false ? "admin_consent_required" : "provider_unavailable" };
+  if (!refreshToken) return refuse("invalid_response");
+  // Microsoft decides who may consent: it stops a non-admin in a tenant that has not consented, and
+  // once an admin consented tenant-wide, anyone it issues these scopes to may complete the
+  // connection (an Owner/Admin of UniAsset who is not an Entra admin, after a setup link was used).
+  // Directory roles are only recorded, from the ID token's `wids` claim, never used to refuse:
+  // with User.Read.All and Group.Read.All Graph returns directoryRole objects with limited
+  // information (https://learn.microsoft.com/en-us/graph/permissions-overview#limited-information-returned-for-inaccessible-member-objects).
+  const entraRoles = directoryRoleNames(completed.claims.wids);
   const [owner, previous] = await Promise.all([
     findOrganizationOfTenant(db, tenantId),
     findConnectionSummary(db, viewer.organizationId),
   ]);
-  if (owner && owner !== viewer.organizationId) return { ok: false, failure: "tenant_taken" };
-  // Another tenant than before: its group ids mean nothing here, so mappings and decisions go.
-  const tenantChanged = !!previous?.tenantId && previous.tenantId !== tenantId;
+  if (owner && owner !== viewer.organizationId) return refuse("tenant_taken", { tenantId });
+  // Another tenant than before: its group ids mean nothing here, so mappings and decisions go, and
+  // the features start off. The same tenant again (after "Needs reconnect") resumes them as they were.
+  const sameTenant = previous?.tenantId === tenantId;
+  const tenantChanged = !!previous?.tenantId && !sameTenant;
 
   const details = await fetchTenantDetails(config.GRAPH_BASE_URL, accessToken);
   const sealed = await sealTokens(
@@ -93,6 +105,7 @@ export async function completeEntraConnection(
     { accessToken, refreshToken, expiresInSeconds: typeof expiresIn === "number" ? expiresIn : 3600 },
     now,
   );
+  const featuresTurnedOff = tenantChanged && previous ? ENTRA_FEATURES.filter((feature) => previous[feature]) : [];
   try {
     await db.batch([
       saveConnected(db, {
@@ -102,6 +115,8 @@ export async function completeEntraConnection(
         verifiedDomains: details?.verifiedDomains ?? null,
         defaultDomain: details?.defaultDomain ?? null,
         connectedBy: viewer.userId,
+        connectedByRoles: entraRoles,
+        keepFeatures: sameTenant,
         ...sealed,
         now,
       }),
@@ -109,45 +124,51 @@ export async function completeEntraConnection(
         organizationId: viewer.organizationId,
         actorUserId: viewer.userId,
         action: "entra.connected",
-        details: { tenantId, tenantName: details?.tenantName ?? null, domain: details?.defaultDomain ?? null },
+        details: {
+          tenantId,
+          tenantName: details?.tenantName ?? null,
+          domain: details?.defaultDomain ?? null,
+          entraRoles: entraRoles?.join(", ") ?? null,
+          featuresResumed: sameTenant,
+        },
         now,
       }),
+      // Every toggle change is audited, including the ones connecting another tenant makes.
+      ...featuresTurnedOff.map((feature) =>
+        insertAuditEvent(db, {
+          organizationId: viewer.organizationId,
+          actorUserId: viewer.userId,
+          action: "entra.setting_changed",
+          details: { setting: FEATURE_LABELS[feature], enabled: false, cause: "another tenant was connected" },
+          now,
+        }),
+      ),
       ...(tenantChanged ? deleteTenantGroupData(db, viewer.organizationId) : []),
     ]);
   } catch (error) {
     // Another organization connected the same tenant at the same moment (UNIQUE tenant_id).
-    if (String(error).includes("UNIQUE")) return { ok: false, failure: "tenant_taken" };
+    if (String(error).includes("UNIQUE")) return refuse("tenant_taken", { tenantId });
     throw error;
   }
   return { ok: true };
 }
 
-/** The optional `wids` claim (directory role template ids), when the app registration emits it. */
-function rolesClaimShowsConsentAdmin(wids: unknown): boolean {
-  return Array.isArray(wids) && wids.some((id) => typeof id === "string" && CONSENT_ADMIN_ROLE_TEMPLATES.has(id));
-}
-
-async function isConsentAdmin(config: Config, accessToken: string): Promise<boolean | "unknown"> {
-  try {
-    return await holdsConsentAdminRole(createGraphClient({ baseUrl: config.GRAPH_BASE_URL, accessToken, maxAttempts: 2, maxWaitMs: 2_000 }));
-  } catch (error) {
-    if (error instanceof GraphError) return "unknown";
-    throw error;
-  }
-}
+const MALFORMED_CALLBACK =
+  "Microsoft's reply is missing its authorization code, or the code is malformed. Nothing was stored. Click Connect Entra ID to start again.";
 
 function failureOf(error: OAuthFlowError): ConnectionFailure {
   switch (error.kind) {
-    case "consent_required":
-      return "admin_consent_required";
     case "cancelled":
-      return "cancelled";
+    case "authorization_error":
+      return failureOfAuthorizationError(error.providerError);
     case "state_mismatch":
       return "state_mismatch";
     case "code_rejected":
       return "code_rejected";
     case "provider_unavailable":
       return "provider_unavailable";
+    case "unknown_tenant":
+      return "unknown_tenant";
     case "invalid_id_token":
       return "invalid_response";
     default:
@@ -169,6 +190,8 @@ export async function refreshMissingTenantDetails(db: Db, config: Config, organi
   }
   return findConnectionSummary(db, organizationId);
 }
+
+export const ENTRA_FEATURES = ["autoProvision", "autoDeprovision", "groupRoleMapping"] as const satisfies readonly EntraFeature[];
 
 export const FEATURE_LABELS: Record<EntraFeature, string> = {
   autoProvision: "Auto-provision users",

@@ -1,44 +1,118 @@
 // Why connecting Entra ID did not work, as a closed set stored in entra_connections.failure_reason
-// and shown with the help-center article's troubleshooting text.
+// and shown with the help-center article's troubleshooting text. Callback errors are told apart by
+// the OAuth `error` field as Microsoft documents it for its authorization endpoint
+// (https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow#error-codes-for-authorization-endpoint-errors);
+// the AADSTS code is only shown beside the message.
 
 export const CONNECTION_FAILURES = [
   "admin_consent_required",
   "cancelled",
+  "interaction_required",
+  "invalid_request",
+  "unauthorized_client",
+  "temporarily_unavailable",
+  "server_error",
   "state_mismatch",
   "code_rejected",
   "provider_unavailable",
   "invalid_response",
   "provider_error",
   "tenant_taken",
+  "wrong_tenant",
+  "unknown_tenant",
   "grant_revoked",
 ] as const;
 export type ConnectionFailure = (typeof CONNECTION_FAILURES)[number];
+
+/** The failure a callback's OAuth `error` value stands for. */
+export function failureOfAuthorizationError(error: string | undefined): ConnectionFailure {
+  switch (error) {
+    case "access_denied":
+      return "cancelled";
+    case "consent_required":
+      return "admin_consent_required";
+    case "interaction_required":
+    case "login_required":
+      return "interaction_required";
+    case "invalid_request":
+    case "unsupported_response_type":
+    case "invalid_scope":
+    case "invalid_resource":
+      return "invalid_request";
+    case "unauthorized_client":
+      return "unauthorized_client";
+    case "temporarily_unavailable":
+      return "temporarily_unavailable";
+    case "server_error":
+      return "server_error";
+    default:
+      return "provider_error";
+  }
+}
 
 export interface FailureText {
   title: string;
   message: string;
   /** Steps from the article, shown as a list. */
   remedies: string[];
+  /** Whether the page offers the Azure-admin setup link as a way out. */
+  offerSetupLink?: boolean;
 }
 
 const CONNECT_AGAIN = [
   "Return to Settings → Integrations → Microsoft Entra ID",
   "Click Connect Entra ID again and complete the full authorization flow",
 ];
+const ASK_AN_ADMIN = [
+  "Ask a Global Admin in your organization to complete the connection step",
+  "Or ask your Azure administrator to pre-approve admin consent for the UniAsset application: create a setup link below and send it to them",
+];
 
 export const FAILURE_TEXTS: Record<ConnectionFailure, FailureText> = {
   admin_consent_required: {
     title: "Admin consent required",
     message: "The account used to authorize does not have Global Admin rights in the Entra tenant. Nothing was stored.",
-    remedies: [
-      "Ask a Global Admin in your organization to complete the connection step",
-      "Or ask your Azure administrator to pre-approve admin consent for the UniAsset application",
-    ],
+    remedies: ASK_AN_ADMIN,
+    offerSetupLink: true,
   },
   cancelled: {
+    // Microsoft answers `access_denied` both when an admin declines and when a person without
+    // consent rights leaves its "Need admin approval" page: UniAsset cannot tell which it was.
     title: "Connection failed",
-    message: "The authorization was cancelled before completing.",
-    remedies: CONNECT_AGAIN,
+    message:
+      "Microsoft returned without granting access. Either the authorization was cancelled before completing, or the Microsoft account used does not have permission to consent (Microsoft's answer is the same in both cases). Nothing else was stored.",
+    remedies: [...CONNECT_AGAIN, ...ASK_AN_ADMIN],
+    offerSetupLink: true,
+  },
+  interaction_required: {
+    title: "Connection failed",
+    message:
+      "Microsoft needs the account to complete another step (for example multi-factor authentication or a Conditional Access requirement) before it grants access. Nothing was stored.",
+    remedies: [...CONNECT_AGAIN, "Complete every step Microsoft asks for while signing in"],
+  },
+  invalid_request: {
+    title: "Connection failed",
+    message: "Microsoft refused the request UniAsset sent it. This is a problem on our side, not yours. Nothing was stored.",
+    remedies: ["Try again in a few minutes", "Contact support@uniasset.app with the Microsoft error code below if it keeps happening"],
+  },
+  unauthorized_client: {
+    title: "Connection failed",
+    message:
+      "Microsoft says the UniAsset application may not sign in to this tenant (it may be disabled or blocked by your tenant's policies). Nothing was stored.",
+    remedies: [
+      "Ask your Azure administrator to check that UniAsset is enabled under Enterprise applications",
+      "Contact support@uniasset.app with the Microsoft error code below",
+    ],
+  },
+  temporarily_unavailable: {
+    title: "Connection failed",
+    message: "Microsoft is temporarily unable to handle the request. Nothing was stored.",
+    remedies: ["Wait a few minutes, then click Connect Entra ID again"],
+  },
+  server_error: {
+    title: "Connection failed",
+    message: "Microsoft had an unexpected error while handling the authorization. Nothing was stored.",
+    remedies: ["Wait a few minutes, then click Connect Entra ID again"],
   },
   state_mismatch: {
     title: "Connection failed",
@@ -68,14 +142,28 @@ export const FAILURE_TEXTS: Record<ConnectionFailure, FailureText> = {
   },
   tenant_taken: {
     title: "Tenant already connected",
-    message:
-      "This Microsoft Entra tenant is already connected to another UniAsset organization. A tenant can be connected to one organization only. Nothing was stored.",
-    remedies: ["Disconnect it from the other organization first", "Contact support@uniasset.app if you need help"],
+    message: "This Microsoft Entra tenant is already connected to another UniAsset organization. Contact support@uniasset.app.",
+    remedies: [],
+  },
+  wrong_tenant: {
+    title: "Connection failed",
+    message: "The account you signed in with belongs to a different Microsoft Entra tenant than the one you named. Nothing was stored.",
+    remedies: [
+      "Check the tenant you typed (a verified domain such as yourcompany.com, or the tenant id)",
+      "Sign in with an account of that tenant: a guest account in it works, because UniAsset asks that tenant directly",
+    ],
+  },
+  unknown_tenant: {
+    title: "Tenant not found",
+    message: "Microsoft does not know the tenant you named. Nothing was stored.",
+    remedies: [
+      "Type one of your tenant's verified domains (for example yourcompany.com) or its tenant id, or leave the field empty",
+    ],
   },
   grant_revoked: {
     title: "Needs reconnect",
     message:
-      "UniAsset's access to your directory was revoked or has expired, so directory features are paused.",
+      "Microsoft no longer accepts UniAsset's access to your directory: admin consent was revoked or the sign-in grant expired. Directory features are paused until the tenant is connected again; they resume as they were.",
     remedies: ["Click Connect Entra ID and complete the authorization flow again"],
   },
 };

@@ -70,25 +70,3 @@ export function isProvisionableMember(user: DirectoryUser, verifiedDomains: read
   if (at < 1 || upn.includes("#ext#")) return false;
   return verifiedDomains.map((d) => d.toLowerCase()).includes(upn.slice(at + 1));
 }
-
-/**
- * Directory roles that may grant tenant-wide admin consent (Entra role template ids): Global
- * Administrator, Privileged Role Administrator, Cloud Application Administrator, Application
- * Administrator. Only they may connect a tenant, even one that consented earlier.
- */
-export const CONSENT_ADMIN_ROLE_TEMPLATES = new Set([
-  "62e90394-69f5-4237-9190-012177145e10",
-  "e8611ab8-c189-46e8-94e1-60213ab1f814",
-  "158c047a-c907-4556-b7ef-446551a6b5f7",
-  "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
-]);
-
-/** Whether the signed-in user (the token's) holds a role that may grant admin consent. */
-export async function holdsConsentAdminRole(graph: GraphClient): Promise<boolean> {
-  const roleSchema = z.object({ roleTemplateId: z.string().max(64).nullable().optional() });
-  const path = "/v1.0/me/transitiveMemberOf/microsoft.graph.directoryRole?$select=id,displayName,roleTemplateId";
-  for await (const page of graph.pages(path, roleSchema)) {
-    if (page.values.some((role) => role.roleTemplateId && CONSENT_ADMIN_ROLE_TEMPLATES.has(role.roleTemplateId))) return true;
-  }
-  return false;
-}

@@ -17,7 +17,7 @@ import { ConnectionTokenError } from "./tokens.ts";
 
 export type ProvisioningVerdict =
   | { ok: true }
-  | { ok: false; reason: "guest" | "outside_verified_domains" | "disabled" | "directory_unavailable" };
+  | { ok: false; reason: "guest" | "outside_verified_domains" | "disabled" | "directory_unavailable" | "connection_needs_reconnect" };
 
 /**
  * May this person get an account without an invitation? Only a member (not a guest) of the
@@ -40,6 +40,10 @@ export async function checkProvisioning(
     if (!isProvisionableMember(user, connection.verifiedDomains ?? [])) return { ok: false, reason: "outside_verified_domains" };
     return { ok: true };
   } catch (error) {
+    // The grant died at this very sign-in (invalid_grant): the connection is now "needs reconnect".
+    if (error instanceof ConnectionTokenError && (error.kind === "needs_reconnect" || error.kind === "unreadable")) {
+      return { ok: false, reason: "connection_needs_reconnect" };
+    }
     if (error instanceof GraphError || error instanceof ConnectionTokenError) return { ok: false, reason: "directory_unavailable" };
     throw error;
   }

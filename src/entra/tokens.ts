@@ -68,7 +68,7 @@ export async function graphAccessToken(
 
   let issued;
   try {
-    issued = await redeemRefreshToken(config, refresh.value);
+    issued = await redeemRefreshToken(config, tenantId, refresh.value);
   } catch (error) {
     if (error instanceof OAuthFlowError && error.kind === "grant_rejected") {
       // Another request may have rotated the refresh token a moment ago: use its result if so.

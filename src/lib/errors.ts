@@ -14,6 +14,7 @@ export const ERROR_STATUS = {
   not_found: 404,
   last_owner: 409,
   conflict: 409,
+  directory_needs_attention: 409,
   provider_unavailable: 502,
 } as const;
 
@@ -31,6 +32,7 @@ export const ERROR_TITLES: Record<ErrorCode, string> = {
   not_found: "Not found",
   last_owner: "An organization needs an Owner",
   conflict: "That can't be done right now",
+  directory_needs_attention: "Your organization's Entra connection needs attention",
   provider_unavailable: "The sign-in provider is unavailable",
 };
 

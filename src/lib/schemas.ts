@@ -27,3 +27,18 @@ export const groupSearchField = z
   .max(256, { message: "Group names are at most 256 characters." })
   .optional()
   .transform((q) => q ?? "");
+
+/**
+ * The tenant an admin names on the Connect step: one of its verified domains or its tenant id
+ * (both are valid `{tenant}` values of Microsoft's authority). Empty means "my home tenant".
+ */
+export const tenantField = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(253, { message: "A tenant is a verified domain (at most 253 characters) or a tenant id." })
+  .regex(/^$|^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/, {
+    message: "Enter a verified domain such as yourcompany.com or a tenant id, or leave the field empty.",
+  })
+  .optional()
+  .transform((tenant) => tenant || undefined);

@@ -9,11 +9,15 @@ import type { EntraFeature } from "../db/connections.ts";
 import { findConnectionSummary } from "../db/connections.ts";
 import { completeEntraConnection, connectRedirectUri, disconnectEntra, refreshMissingTenantDetails, setEntraFeature } from "../entra/connection.ts";
 import { CONNECTION_FAILURES } from "../entra/connectionErrors.ts";
-import { ENTRA_CONNECT_SCOPE } from "../auth/oauth.ts";
+import { createSetupLink, revokeSetupLinkOf } from "../entra/setupLink.ts";
+import { startFlow, takeFlow } from "../auth/flows.ts";
+import { ENTRA_CONNECT_SCOPE, OAuthFlowError, resolveMicrosoftTenant } from "../auth/oauth.ts";
+import { listSetupLinks } from "../db/setupLinks.ts";
 import { AppError } from "../lib/errors.ts";
+import { tenantField, uuidParam } from "../lib/schemas.ts";
 import { validate } from "../lib/validate.ts";
-import { startFlow, takeFlow } from "./auth.tsx";
 import { DisconnectConfirmation, EntraPage, FEATURE_SLUGS, FeatureToggle } from "../../views/pages/entra.tsx";
+import { SetupLinkCard } from "../../views/pages/entraSetup.tsx";
 import { MappingStateHint } from "../../views/pages/entraMapping.tsx";
 import { ENTRA_SETTINGS_CHANGED } from "../../views/parts/forms.tsx";
 
@@ -46,25 +50,46 @@ entraRoutes.get(
       connection = await refreshMissingTenantDetails(db, c.get("config"), viewer.organizationId, Date.now());
     }
     const { failure, code } = c.req.valid("query");
-    return c.render(<EntraPage viewer={viewer} connection={connection ?? null} failure={failure ?? null} microsoftCode={code ?? null} />, {
-      title: "Microsoft Entra ID",
-      nav: "settings",
-    });
+    const setupLinks = viewer.plan === "enterprise" ? await listSetupLinks(db, viewer.organizationId) : [];
+    return c.render(
+      <EntraPage viewer={viewer} connection={connection ?? null} failure={failure ?? null} microsoftCode={code ?? null} setupLinks={setupLinks} now={Date.now()} />,
+      { title: "Microsoft Entra ID", nav: "settings" },
+    );
   },
 );
 
-entraRoutes.post(`${PAGE}/connect`, managers, enterprise, async (c) => {
-  const viewer = viewerOf(c);
-  const location = await startFlow(c, {
-    purpose: "connect_entra",
-    provider: "microsoft",
-    redirectUri: connectRedirectUri(c.get("config")),
-    scope: ENTRA_CONNECT_SCOPE,
-    organizationId: viewer.organizationId,
-    userId: viewer.userId,
-  });
-  return c.redirect(location, 302);
-});
+entraRoutes.post(
+  `${PAGE}/connect`,
+  managers,
+  enterprise,
+  validate("form", z.object({ tenant: tenantField })),
+  async (c) => {
+    const viewer = viewerOf(c);
+    const config = c.get("config");
+    // A named tenant selects the tenant-specific authority: a guest admin (an outside consultant)
+    // then gets a token for the tenant they mean, not their home tenant.
+    const named = c.req.valid("form").tenant;
+    let tenantId: string | undefined;
+    if (named) {
+      try {
+        tenantId = await resolveMicrosoftTenant(config, named);
+      } catch (error) {
+        if (!(error instanceof OAuthFlowError)) throw error;
+        return c.redirect(`${PAGE}?failure=${error.kind === "unknown_tenant" ? "unknown_tenant" : "provider_unavailable"}`, 303);
+      }
+    }
+    const location = await startFlow(c, {
+      purpose: "connect_entra",
+      provider: "microsoft",
+      redirectUri: connectRedirectUri(config),
+      scope: ENTRA_CONNECT_SCOPE,
+      organizationId: viewer.organizationId,
+      userId: viewer.userId,
+      tenantId,
+    });
+    return c.redirect(location, 302);
+  },
+);
 
 entraRoutes.get(`${PAGE}/callback`, managers, enterprise, async (c) => {
   const viewer = viewerOf(c);
@@ -106,6 +131,31 @@ entraRoutes.post(
     return c.redirect(PAGE, 303);
   },
 );
+
+// The Azure-admin setup link: created and revoked by Owners and Admins on Enterprise.
+entraRoutes.post(`${PAGE}/setup-link`, managers, enterprise, async (c) => {
+  const viewer = viewerOf(c);
+  const db = c.get("db");
+  const now = Date.now();
+  const created = await createSetupLink(db, c.get("config"), viewer, now);
+  const links = await listSetupLinks(db, viewer.organizationId);
+  const card = <SetupLinkCard viewer={viewer} links={links} created={created} now={now} />;
+  // The URL exists only in this response: a full-page form post gets a page that shows it too.
+  if (c.req.header("HX-Request") === "true") return c.html(card);
+  return c.render(<section><h1>Microsoft Entra ID</h1>{card}<p><a href={PAGE}>Back to Microsoft Entra ID</a></p></section>, {
+    title: "Setup link",
+    nav: "settings",
+  });
+});
+
+entraRoutes.post(`${PAGE}/setup-link/:id/revoke`, managers, enterprise, validate("param", z.object({ id: uuidParam })), async (c) => {
+  const viewer = viewerOf(c);
+  const db = c.get("db");
+  const now = Date.now();
+  await revokeSetupLinkOf(db, viewer, c.req.valid("param").id, now);
+  if (c.req.header("HX-Request") === "true") return c.html(<SetupLinkCard viewer={viewer} links={await listSetupLinks(db, viewer.organizationId)} now={now} />);
+  return c.redirect(PAGE, 303);
+});
 
 // Disconnecting stays possible on every plan: a downgraded organization can still remove its tokens.
 entraRoutes.get(`${PAGE}/disconnect`, managers, (c) => {

@@ -1,10 +1,12 @@
 // Settings → Integrations → Microsoft Entra ID, in the help-center article's words.
 import type { Viewer } from "../../src/auth/session.ts";
 import type { ConnectionSummary, EntraFeature } from "../../src/db/connections.ts";
+import type { SetupLinkSummary } from "../../src/db/setupLinks.ts";
 import { FAILURE_TEXTS, type ConnectionFailure } from "../../src/entra/connectionErrors.ts";
 import { FEATURE_LABELS } from "../../src/entra/connection.ts";
 import { formatTime } from "../parts/badges.tsx";
 import { CsrfField } from "../parts/forms.tsx";
+import { SetupLinkCard } from "./entraSetup.tsx";
 import { CONNECTION_STATUS_LABELS } from "./settings.tsx";
 
 export const FEATURE_SLUGS: Record<EntraFeature, string> = {
@@ -28,6 +30,9 @@ export interface EntraPageProps {
   failure: ConnectionFailure | null;
   /** Microsoft's AADSTS code of the failure, if it sent one (support asks for it). */
   microsoftCode?: string | null;
+  /** The organization's latest Azure-admin setup links. */
+  setupLinks: SetupLinkSummary[];
+  now: number;
 }
 
 export function EntraPage(props: EntraPageProps) {
@@ -70,7 +75,14 @@ export function EntraPage(props: EntraPageProps) {
           <p>
             Status: <span class={`status ${connection?.status ?? "not-connected"}`} id="entra-status">{status}</span>
           </p>
-          {connection?.status === "connected" ? <Connected viewer={viewer} connection={connection} /> : <ConnectForm viewer={viewer} />}
+          {connection?.status === "connected" ? (
+            <Connected viewer={viewer} connection={connection} />
+          ) : (
+            <>
+              <ConnectForm viewer={viewer} suggestedTenant={props.setupLinks.find((link) => link.usedAt !== null)?.consentedTenantId ?? null} />
+              <SetupLinkCard viewer={viewer} links={props.setupLinks} now={props.now} />
+            </>
+          )}
         </>
       )}
     </section>
@@ -98,7 +110,7 @@ function FailureNotice(props: { failure: ConnectionFailure; microsoftCode: strin
   );
 }
 
-function ConnectForm(props: { viewer: Viewer }) {
+function ConnectForm(props: { viewer: Viewer; suggestedTenant: string | null }) {
   return (
     <div class="card">
       <h2>Before connecting, confirm you have</h2>
@@ -114,10 +126,26 @@ function ConnectForm(props: { viewer: Viewer }) {
         UniAsset requests read-only permissions: <code>User.Read.All</code> — read user accounts in your directory,{" "}
         <code>Group.Read.All</code> — read group membership. UniAsset never writes to your directory.
       </p>
-      <form method="post" action="/settings/integrations/entra/connect">
+      <form method="post" action="/settings/integrations/entra/connect" class="row">
         <CsrfField token={props.viewer.csrfToken} />
+        <label>
+          Tenant <span class="muted">(optional)</span>
+          <br />
+          <input
+            type="text"
+            name="tenant"
+            maxlength={253}
+            placeholder="yourcompany.com or tenant id"
+            value={props.suggestedTenant ?? ""}
+            aria-describedby="tenant-hint"
+          />
+        </label>
         <button type="submit" class="primary">Connect Entra ID</button>
       </form>
+      <p class="muted" id="tenant-hint">
+        Name your tenant if your Microsoft account is a guest in it (for example an outside consultant); otherwise Microsoft
+        connects the tenant your account belongs to.
+      </p>
     </div>
   );
 }
@@ -133,8 +161,10 @@ function Connected(props: { viewer: Viewer; connection: ConnectionSummary }) {
         <dt>Verified domain</dt>
         <dd id="entra-domain">{connection.defaultDomain ?? "—"}</dd>
         <dt>Connected by</dt>
-        <dd>
-          {connection.connectedByName ?? "—"} on {formatTime(connection.connectedAt)}
+        <dd id="entra-connected-by">
+          {connection.connectedByName ?? "—"}
+          {connection.connectedByRoles && connection.connectedByRoles.length > 0 ? ` (${connection.connectedByRoles.join(", ")})` : ""} on{" "}
+          {formatTime(connection.connectedAt)}
         </dd>
         <dt>Tenant id</dt>
         <dd><code>{connection.tenantId}</code></dd>

@@ -1,0 +1,102 @@
+// Azure-admin setup links (migrations/0005). The link's secret is never stored: only its SHA-256.
+import { and, desc, eq, gt, isNull } from "drizzle-orm";
+import type { Db } from "./client.ts";
+import { entraSetupLinks, organizations, users } from "./schema.ts";
+
+export function insertSetupLink(
+  db: Db,
+  link: { id: string; organizationId: string; tokenHash: string; createdBy: string; createdAt: number; expiresAt: number },
+) {
+  return db.insert(entraSetupLinks).values(link);
+}
+
+/** Ends every open link of the organization (a new link replaces them). */
+export function revokeOpenSetupLinks(db: Db, organizationId: string, now: number) {
+  return db
+    .update(entraSetupLinks)
+    .set({ revokedAt: now })
+    .where(and(eq(entraSetupLinks.organizationId, organizationId), isNull(entraSetupLinks.revokedAt), isNull(entraSetupLinks.usedAt)))
+    .returning({ id: entraSetupLinks.id });
+}
+
+/** Revokes one open link of this organization; nothing when it is another's, used or revoked. */
+export function revokeSetupLink(db: Db, organizationId: string, id: string, now: number) {
+  return db
+    .update(entraSetupLinks)
+    .set({ revokedAt: now })
+    .where(
+      and(
+        eq(entraSetupLinks.id, id),
+        eq(entraSetupLinks.organizationId, organizationId),
+        isNull(entraSetupLinks.revokedAt),
+        isNull(entraSetupLinks.usedAt),
+      ),
+    )
+    .returning({ id: entraSetupLinks.id });
+}
+
+/** A link by its secret's hash (or by id), with the organization it names, whatever its state. */
+export async function findSetupLink(db: Db, by: { tokenHash: string } | { id: string }) {
+  const [row] = await db
+    .select({
+      id: entraSetupLinks.id,
+      organizationId: entraSetupLinks.organizationId,
+      organizationName: organizations.name,
+      createdByName: users.displayName,
+      expiresAt: entraSetupLinks.expiresAt,
+      revokedAt: entraSetupLinks.revokedAt,
+      usedAt: entraSetupLinks.usedAt,
+    })
+    .from(entraSetupLinks)
+    .innerJoin(organizations, eq(organizations.id, entraSetupLinks.organizationId))
+    .leftJoin(users, eq(users.id, entraSetupLinks.createdBy))
+    .where("tokenHash" in by ? eq(entraSetupLinks.tokenHash, by.tokenHash) : eq(entraSetupLinks.id, by.id))
+    .limit(1);
+  return row;
+}
+
+export type SetupLinkRow = NonNullable<Awaited<ReturnType<typeof findSetupLink>>>;
+
+/** Single use, enforced in SQL: only an open, unexpired link is marked used. */
+export function markSetupLinkUsed(db: Db, id: string, tenantId: string, now: number) {
+  return db
+    .update(entraSetupLinks)
+    .set({ usedAt: now, consentedTenantId: tenantId })
+    .where(
+      and(
+        eq(entraSetupLinks.id, id),
+        isNull(entraSetupLinks.usedAt),
+        isNull(entraSetupLinks.revokedAt),
+        gt(entraSetupLinks.expiresAt, now),
+      ),
+    )
+    .returning({ id: entraSetupLinks.id });
+}
+
+/** Remembers why an attempt through the link did not grant consent (the link stays open). */
+export function saveSetupLinkFailure(db: Db, id: string, failure: "declined" | "tenant_taken" | "provider_error", now: number) {
+  return db.update(entraSetupLinks).set({ lastFailure: failure, lastFailureAt: now }).where(eq(entraSetupLinks.id, id));
+}
+
+/** The organization's latest links (the Entra page shows the open one and the last consent). */
+export function listSetupLinks(db: Db, organizationId: string, limit = 5) {
+  return db
+    .select({
+      id: entraSetupLinks.id,
+      createdByName: users.displayName,
+      createdAt: entraSetupLinks.createdAt,
+      expiresAt: entraSetupLinks.expiresAt,
+      revokedAt: entraSetupLinks.revokedAt,
+      usedAt: entraSetupLinks.usedAt,
+      consentedTenantId: entraSetupLinks.consentedTenantId,
+      lastFailure: entraSetupLinks.lastFailure,
+      lastFailureAt: entraSetupLinks.lastFailureAt,
+    })
+    .from(entraSetupLinks)
+    .leftJoin(users, eq(users.id, entraSetupLinks.createdBy))
+    .where(eq(entraSetupLinks.organizationId, organizationId))
+    .orderBy(desc(entraSetupLinks.createdAt))
+    .limit(limit);
+}
+
+export type SetupLinkSummary = Awaited<ReturnType<typeof listSetupLinks>>[number];
