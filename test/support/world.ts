@@ -1,6 +1,6 @@
 // The one clean slate for suites that change the demo world: the emulator reset, and D1 back to
 // the seeded demo data — no connection, mappings, decisions, runs, sessions, audit events, extra
-// organizations, users or invitations; Adele Owner and Diego member of Contoso, both active.
+// organizations, users, invitations or setup links; Adele Owner and Diego member of Contoso, both active.
 import { env } from "cloudflare:test";
 import { DEMO_INVITATION_ID, DEMO_ORGS, DEMO_USER_IDS } from "../../demo/seed.ts";
 import { resetEmulator } from "./browser.ts";
@@ -16,6 +16,7 @@ export async function resetDemoWorld() {
   await env.DB.batch([
     // Children before parents: D1 enforces foreign keys.
     env.DB.prepare("delete from entra_connections"),
+    env.DB.prepare("delete from entra_setup_links"),
     env.DB.prepare("delete from group_role_mappings"),
     env.DB.prepare("delete from role_decisions"),
     env.DB.prepare("delete from sync_run_changes"),
