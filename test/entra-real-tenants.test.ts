@@ -1,0 +1,230 @@
+// Connect Entra ID as Microsoft documents it: callback errors by Microsoft's table, the tenant an
+// admin names, status that tells the truth, reconnecting, and the discovery document as the
+// source of the issuer.
+import { env } from "cloudflare:test";
+import { beforeEach, describe, expect, it } from "vitest";
+import { CONTOSO_TENANT_ID, FABRIKAM_TENANT_ID, entraUser } from "../demo/directory.ts";
+import { DEMO_ORGS } from "../demo/seed.ts";
+import { buildAuthorizationRequest, completeAuthorization } from "../src/auth/oauth.ts";
+import { createDb } from "../src/db/client.ts";
+import { graphAccessToken } from "../src/entra/tokens.ts";
+import { loadConfig } from "../src/lib/config.ts";
+import { TestBrowser, emulatorAdmin } from "./support/browser.ts";
+import { ENTRA_PAGE, connectEntra } from "./support/entra.ts";
+import { signedIn } from "./support/people.ts";
+import { contosoAudit, resetDemoWorld } from "./support/world.ts";
+
+const connection = () =>
+  env.DB.prepare("select * from entra_connections where organization_id = ?").bind(DEMO_ORGS.contoso.id).first<Record<string, unknown>>();
+
+beforeEach(resetDemoWorld);
+
+/** Starts Connect Entra ID and returns Microsoft's callback for it with `reply` instead of a code. */
+async function callbackWith(browser: TestBrowser, reply: Record<string, string>): Promise<Response> {
+  await browser.page(ENTRA_PAGE);
+  const start = await browser.post(`${ENTRA_PAGE}/connect`);
+  const state = new URL(start.headers.get("location")!).searchParams.get("state")!;
+  return browser.get(`${ENTRA_PAGE}/callback?${new URLSearchParams({ ...reply, state })}`);
+}
+
+describe("callback errors, as Microsoft documents them", () => {
+  // Example bodies from learn.microsoft.com (v2-oauth2-auth-code-flow, reference-error-codes).
+  const cases = [
+    {
+      reply: { error: "access_denied", error_subcode: "cancel", error_description: "AADSTS65004: User declined to consent to access the app." },
+      failure: "cancelled",
+      text: "Either the authorization was cancelled before completing, or the Microsoft account used does not have permission to consent",
+      stored: "failed",
+    },
+    {
+      reply: { error: "consent_required", error_description: "AADSTS90094: The grant requires admin permission." },
+      failure: "admin_consent_required",
+      text: "The account used to authorize does not have Global Admin rights in the Entra tenant.",
+    },
+    {
+      reply: { error: "interaction_required", error_description: "AADSTS50076: Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication." },
+      failure: "interaction_required",
+      text: "multi-factor authentication or a Conditional Access requirement",
+    },
+    {
+      reply: { error: "invalid_request", error_description: "AADSTS90014: The required field 'scope' is missing." },
+      failure: "invalid_request",
+      text: "This is a problem on our side, not yours.",
+    },
+    {
+      reply: { error: "unauthorized_client", error_description: "AADSTS7000112: Application is disabled." },
+      failure: "unauthorized_client",
+      text: "may not sign in to this tenant",
+    },
+    {
+      reply: { error: "temporarily_unavailable", error_description: "AADSTS90006: The server is temporarily too busy to handle the request." },
+      failure: "temporarily_unavailable",
+      text: "Microsoft is temporarily unable to handle the request.",
+    },
+    {
+      reply: { error: "server_error", error_description: "AADSTS90033: A transient error has occurred. Please try again." },
+      failure: "server_error",
+      text: "Microsoft had an unexpected error",
+    },
+  ];
+  for (const { reply, failure, text, stored } of cases) {
+    it(`${reply.error} → ${failure}`, async () => {
+      const adele = await signedIn("adele");
+      const back = await callbackWith(adele, reply);
+      const code = /AADSTS\d+/.exec(reply.error_description)![0];
+      expect(back.headers.get("location")).toBe(`${ENTRA_PAGE}?failure=${failure}&code=${code}`);
+      const { html } = await adele.page(back.headers.get("location")!);
+      expect(html).toContain(text);
+      expect(html).toContain(`Microsoft error code: ${code}`);
+      // Nobody pressing Cancel is told they lack Global Admin rights.
+      if (failure === "cancelled") expect(html).not.toContain("does not have Global Admin rights");
+      const row = await connection();
+      if (stored) expect(row?.status).toBe(stored);
+      else expect(row).toBeNull();
+      expect((await contosoAudit("entra.connection_failed")).map((d) => d.reason)).toEqual([failure]);
+    });
+  }
+
+  it("a callback without a code, or with a malformed one, is a clear 400 and stores nothing", async () => {
+    const adele = await signedIn("adele");
+    for (const reply of [{}, { code: "" }, { code: "bad code with spaces <script>" }, { code: "x".repeat(9000) }]) {
+      const response = await callbackWith(adele, reply);
+      expect(response.status).toBe(400);
+      expect(await response.text()).toContain("missing its authorization code");
+      expect(await connection()).toBeNull();
+    }
+  });
+
+  it("a sign-in callback without a code is a 400, not 'provider unavailable'", async () => {
+    const browser = new TestBrowser();
+    const start = await browser.get("/auth/microsoft");
+    const state = new URL(start.headers.get("location")!).searchParams.get("state")!;
+    const response = await browser.get(`/auth/microsoft/callback?state=${state}`);
+    expect(response.status).toBe(400);
+    const html = await response.text();
+    expect(html).toContain("missing its code");
+    expect(html).not.toContain("unavailable");
+  });
+});
+
+describe("the tenant the admin names", () => {
+  it("by tenant id: the authority becomes tenant-specific and the tenant is connected", async () => {
+    const adele = await signedIn("adele");
+    await adele.page(ENTRA_PAGE);
+    const start = await adele.post(`${ENTRA_PAGE}/connect`, { tenant: CONTOSO_TENANT_ID.toUpperCase() });
+    const authorize = new URL(start.headers.get("location")!);
+    expect(authorize.pathname).toBe(`/${CONTOSO_TENANT_ID}/oauth2/v2.0/authorize`);
+    const back = await adele.returnFromProvider(await adele.authorizeAtEmulator(start, { account: entraUser("adele").oid, consent: "accept" }));
+    expect(back.headers.get("location")).toBe(ENTRA_PAGE);
+    expect((await connection())!.tenant_id).toBe(CONTOSO_TENANT_ID);
+  });
+
+  it("a token from another tenant than the one named connects nothing", async () => {
+    const adele = await signedIn("adele");
+    await adele.page(ENTRA_PAGE);
+    const start = await adele.post(`${ENTRA_PAGE}/connect`, { tenant: CONTOSO_TENANT_ID });
+    // As if the round trip had been started for Fabrikam: the token that comes back is Contoso's.
+    await env.DB.prepare("update auth_flows set tenant_id = ?").bind(FABRIKAM_TENANT_ID).run();
+    const back = await adele.returnFromProvider(await adele.authorizeAtEmulator(start, { account: entraUser("adele").oid, consent: "accept" }));
+    expect(back.headers.get("location")).toBe(`${ENTRA_PAGE}?failure=wrong_tenant`);
+    expect(await connection()).toBeNull();
+  });
+
+  it("an unknown tenant or a malformed name gets a clear message and no round trip", async () => {
+    const adele = await signedIn("adele");
+    await adele.page(ENTRA_PAGE);
+    const unknown = await adele.post(`${ENTRA_PAGE}/connect`, { tenant: "00000000-0000-4000-8000-000000000000" });
+    expect(unknown.headers.get("location")).toBe(`${ENTRA_PAGE}?failure=unknown_tenant`);
+    expect((await adele.page(unknown.headers.get("location")!)).html).toContain("Microsoft does not know the tenant you named.");
+    for (const tenant of ["not a domain", "contoso", "x".repeat(300), "https://contoso.example", "contoso.example/evil"]) {
+      const response = await adele.post(`${ENTRA_PAGE}/connect`, { tenant });
+      expect(response.status).toBe(400);
+    }
+    expect(await env.DB.prepare("select count(*) as n from auth_flows").first("n")).toBe(0);
+  });
+});
+
+describe("status that tells the truth", () => {
+  async function connectWithFeatures(adele: TestBrowser) {
+    await connectEntra(adele);
+    await adele.page(ENTRA_PAGE);
+    for (const slug of ["auto-provision", "auto-deprovision", "group-role-mapping"]) {
+      await adele.post(`${ENTRA_PAGE}/features/${slug}`, { enabled: "true" });
+    }
+  }
+
+  it("invalid_grant at a sign-in makes the connection 'Needs reconnect' at once, and the person is told why", async () => {
+    const adele = await signedIn("adele");
+    await connectWithFeatures(adele);
+    await emulatorAdmin("grants/revoke", { tenantId: CONTOSO_TENANT_ID });
+    await emulatorAdmin("access-tokens/expire");
+    await env.DB.prepare("update entra_connections set access_token_expires_at = 0").run();
+
+    const megan = await new TestBrowser().signInWithMicrosoft(entraUser("megan").oid);
+    expect(megan.status).toBe(409);
+    const html = await megan.text();
+    expect(html).toContain("Microsoft Entra ID connection needs attention");
+    expect(html).toContain("Ask your UniAsset Owner or Admin");
+    expect(html).not.toContain("sign-in provider is unavailable");
+    expect((await connection())!.status).toBe("needs_reconnect");
+
+    // The next person is told the same, without another token request.
+    const alex = await new TestBrowser().signInWithMicrosoft(entraUser("alex").oid);
+    expect(alex.status).toBe(409);
+    const page = await adele.page(ENTRA_PAGE);
+    expect(page.html).toContain("Needs reconnect");
+    expect(page.html).not.toContain(">Connected<");
+    expect(page.html).toContain("admin consent was revoked or the sign-in grant expired");
+  });
+
+  it("reconnecting the same tenant resumes the features as they were; after Disconnect they start off", async () => {
+    const adele = await signedIn("adele");
+    await connectWithFeatures(adele);
+    await emulatorAdmin("grants/revoke", { tenantId: CONTOSO_TENANT_ID });
+    await env.DB.prepare("update entra_connections set access_token_expires_at = 0").run();
+    await expect(graphAccessToken(createDb(env.DB), loadConfig(env), DEMO_ORGS.contoso.id)).rejects.toThrow(/needs_reconnect/);
+
+    await connectEntra(adele);
+    const resumed = (await connection())!;
+    expect(resumed.status).toBe("connected");
+    expect([resumed.auto_provision, resumed.auto_deprovision, resumed.group_role_mapping]).toEqual([1, 1, 1]);
+    expect((await contosoAudit("entra.connected")).at(-1)).toMatchObject({ featuresResumed: true });
+
+    await adele.post(`${ENTRA_PAGE}/disconnect`);
+    await connectEntra(adele);
+    const fresh = (await connection())!;
+    expect([fresh.auto_provision, fresh.auto_deprovision, fresh.group_role_mapping]).toEqual([0, 0, 0]);
+  });
+
+  it("connecting another tenant turns the features off, and says so in the audit log", async () => {
+    const adele = await signedIn("adele");
+    await connectWithFeatures(adele);
+    await env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, (select id from users where display_name = 'Lee Gu'), 'admin', 'active', 1)").bind(DEMO_ORGS.contoso.id).run();
+    const lee = await signedIn("lee");
+    await lee.post("/organizations/switch", { organizationId: DEMO_ORGS.contoso.id });
+    await connectEntra(lee, { account: entraUser("lee").oid });
+    const row = (await connection())!;
+    expect(row.tenant_id).toBe(FABRIKAM_TENANT_ID);
+    expect([row.auto_provision, row.auto_deprovision, row.group_role_mapping]).toEqual([0, 0, 0]);
+    const changes = (await contosoAudit("entra.setting_changed")).filter((d) => d.cause);
+    expect(changes.map((d) => d.setting).sort()).toEqual(["Auto-deprovision sync", "Auto-provision users", "Group → Role mapping"]);
+    expect(changes.every((d) => d.enabled === false && d.cause === "another tenant was connected")).toBe(true);
+  });
+});
+
+describe("Microsoft's discovery document decides the issuer and endpoints", () => {
+  it("a sign-in completes when the authority host differs from the issuer's host (national clouds)", async () => {
+    // 127.0.0.1 reaches the same emulator, whose discovery document names http://localhost:8788 as
+    // issuer and endpoints: an issuer built from MS_AUTHORITY_HOST would not match the token.
+    const config = { ...loadConfig(env), MS_AUTHORITY_HOST: "http://127.0.0.1:8788" };
+    const redirectUri = `${config.APP_ORIGIN}/auth/microsoft/callback`;
+    const request = await buildAuthorizationRequest("microsoft", config, { redirectUri });
+    expect(request.url.origin).toBe("http://localhost:8788");
+    const form = new URLSearchParams(request.url.searchParams);
+    form.set("account", entraUser("adele").oid);
+    const back = await env.EMULATOR.fetch(request.url.origin + request.url.pathname, { method: "POST", body: form, redirect: "manual" });
+    const completed = await completeAuthorization("microsoft", config, new URL(back.headers.get("location")!), { ...request, redirectUri });
+    expect(completed.claims.iss).toBe(`http://localhost:8788/${CONTOSO_TENANT_ID}/v2.0`);
+    expect(completed.claims.tid).toBe(CONTOSO_TENANT_ID);
+  });
+});
