@@ -29,7 +29,7 @@ async function callbackWith(browser: TestBrowser, reply: Record<string, string>)
 
 describe("callback errors, as Microsoft documents them", () => {
   // Example bodies from learn.microsoft.com (v2-oauth2-auth-code-flow, reference-error-codes).
-  const cases = [
+  const cases: { reply: Record<string, string> & { error: string; error_description: string }; failure: string; text: string; stored?: string }[] = [
     {
       reply: { error: "access_denied", error_subcode: "cancel", error_description: "AADSTS65004: User declined to consent to access the app." },
       failure: "cancelled",
@@ -87,7 +87,7 @@ describe("callback errors, as Microsoft documents them", () => {
 
   it("a callback without a code, or with a malformed one, is a clear 400 and stores nothing", async () => {
     const adele = await signedIn("adele");
-    for (const reply of [{}, { code: "" }, { code: "bad code with spaces <script>" }, { code: "x".repeat(9000) }]) {
+    for (const reply of [{} as Record<string, string>, { code: "" }, { code: "bad code with spaces <script>" }, { code: "x".repeat(9000) }]) {
       const response = await callbackWith(adele, reply);
       expect(response.status).toBe(400);
       expect(await response.text()).toContain("missing its authorization code");
@@ -226,5 +226,36 @@ describe("Microsoft's discovery document decides the issuer and endpoints", () =
     const completed = await completeAuthorization("microsoft", config, new URL(back.headers.get("location")!), { ...request, redirectUri });
     expect(completed.claims.iss).toBe(`http://localhost:8788/${CONTOSO_TENANT_ID}/v2.0`);
     expect(completed.claims.tid).toBe(CONTOSO_TENANT_ID);
+  });
+});
+
+describe("names longer than expected", () => {
+  it("a 300-character group or user name is shown shortened; search, import preview and mapping keep working", async () => {
+    const adele = await signedIn("adele");
+    await connectEntra(adele);
+    const longName = `UniAsset ${"Very Long Group Name ".repeat(15)}`.slice(0, 300);
+    const group = await (await emulatorAdmin("groups", { tenantId: CONTOSO_TENANT_ID, displayName: longName, memberCount: 1 })).json<{ id: string }>();
+    const user = await (
+      await emulatorAdmin("users", { tenantId: CONTOSO_TENANT_ID, displayName: "N".repeat(300), userPrincipalName: "nnn@contoso.example", groups: [group.id] })
+    ).json<{ oid: string }>();
+    expect(user.oid).toBeTruthy();
+    await adele.page(ENTRA_PAGE);
+
+    const search = await adele.get(`${ENTRA_PAGE}/mapping/groups?q=UniAsset`, { "hx-request": "true" });
+    expect(search.status).toBe(200);
+    const html = await search.text();
+    expect(html).toContain("UniAsset Admins");
+    expect(html).toContain(`${longName.slice(0, 255)}…`);
+    expect(html).not.toContain(longName);
+
+    const preview = await adele.post(`${ENTRA_PAGE}/import/preview`, { scope: "all" }, { htmx: true });
+    expect(preview.status).toBe(200);
+    expect(await preview.text()).toContain(`${"N".repeat(255)}…`);
+
+    const mappingPreview = await adele.post(`${ENTRA_PAGE}/mapping/preview`, { change: "add", groupId: group.id, role: "manager" }, { htmx: true });
+    expect(mappingPreview.status).toBe(200);
+    const mapped = await adele.post(`${ENTRA_PAGE}/mapping/apply`, { change: "add", groupId: group.id, role: "manager" }, { htmx: true });
+    expect(mapped.status).toBe(200);
+    expect(await env.DB.prepare("select group_name from group_role_mappings").first("group_name")).toBe(`${longName.slice(0, 255)}…`);
   });
 });

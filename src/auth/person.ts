@@ -1,12 +1,13 @@
 // Turns validated ID token claims into a VerifiedPerson. Pure: returns a result, never throws.
 import { z } from "zod";
+import { displayText } from "../lib/schemas.ts";
 import type { OAuthProvider } from "./oauth.ts";
 import type { VerifiedPerson } from "./signIn.ts";
 
 const microsoftClaims = z.object({
   tid: z.uuid(),
   oid: z.uuid(),
-  name: z.string().max(256).optional(),
+  name: displayText(256).optional(),
   preferred_username: z.string().max(320).optional(),
   /** Optional claim: 1 for a guest (B2B) account in this tenant. */
   acct: z.number().optional(),
@@ -16,7 +17,7 @@ const googleClaims = z.object({
   sub: z.string().min(1).max(255),
   email: z.string().max(320).optional(),
   email_verified: z.boolean().optional(),
-  name: z.string().max(256).optional(),
+  name: displayText(256).optional(),
 });
 
 export type PersonResult = { ok: true; value: VerifiedPerson } | { ok: false };

@@ -1,6 +1,7 @@
 // Reading the directory through Graph: users, groups and memberships, with the shapes we rely on
 // validated (a reply of the wrong shape is a GraphError "bad_response", never trusted).
 import { z } from "zod";
+import { displayText } from "../lib/schemas.ts";
 import type { GraphClient } from "./graph.ts";
 import type { DirectoryGroup } from "./groupRoles.ts";
 
@@ -8,7 +9,7 @@ const PAGE_SIZE = 999;
 
 export const directoryUserSchema = z.object({
   id: z.string().min(1).max(64),
-  displayName: z.string().max(256).nullable().optional(),
+  displayName: displayText(256).nullable().optional(),
   userPrincipalName: z.string().max(1024).nullable().optional(),
   mail: z.string().max(320).nullable().optional(),
   userType: z.string().max(32).nullable().optional(),
@@ -18,7 +19,7 @@ export type DirectoryUser = z.infer<typeof directoryUserSchema>;
 
 const USER_FIELDS = "id,displayName,userPrincipalName,mail,userType,accountEnabled";
 
-const groupSchema = z.object({ id: z.string().min(1).max(64), displayName: z.string().max(256).nullable().optional() });
+const groupSchema = z.object({ id: z.string().min(1).max(64), displayName: displayText(256).nullable().optional() });
 
 /** One user by object id. */
 export function readDirectoryUser(graph: GraphClient, oid: string): Promise<DirectoryUser> {

@@ -1,5 +1,6 @@
 // Reads the tenant's display name and verified domains (GET /organization).
 import { z } from "zod";
+import { displayText } from "../lib/schemas.ts";
 import { GraphError, createGraphClient } from "./graph.ts";
 
 const organizationReply = z.object({
@@ -7,7 +8,7 @@ const organizationReply = z.object({
     .array(
       z.object({
         id: z.string(),
-        displayName: z.string().max(256),
+        displayName: displayText(256),
         verifiedDomains: z.array(
           z.object({ name: z.string().max(255), isDefault: z.boolean().optional(), isInitial: z.boolean().optional() }),
         ),

@@ -2,6 +2,14 @@
 import { z } from "zod";
 import { MAPPABLE_ROLES, ROLES } from "../db/schema.ts";
 
+/**
+ * A display name from Microsoft, Google or Graph: longer than we expect is shortened with "…",
+ * never a reason to refuse a whole reply (one odd group must not break the group search).
+ */
+export function displayText(max: number) {
+  return z.string().transform((text) => (text.length > max ? `${text.slice(0, max - 1)}…` : text));
+}
+
 export const uuidParam = z.uuid({ message: "That link is not valid." });
 
 export const emailField = z
