@@ -2,7 +2,7 @@
 import type { Config } from "./lib/config.ts";
 import type { Db } from "./db/client.ts";
 import type { Env } from "./env.ts";
-import type { Viewer } from "./auth/session.ts";
+import type { Viewer } from "./auth/viewer.ts";
 
 export interface AppContext {
   Bindings: Env;

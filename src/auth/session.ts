@@ -4,7 +4,6 @@ import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { AppContext } from "../context.ts";
 import type { Db } from "../db/client.ts";
-import type { Plan, Role } from "../db/schema.ts";
 import {
   deleteSession,
   findSessionContext,
@@ -13,6 +12,7 @@ import {
   touchSession,
 } from "../db/sessions.ts";
 import { randomToken, sha256Base64url } from "../lib/crypto.ts";
+import type { Viewer } from "./viewer.ts";
 
 export const SESSION_COOKIE = "__Host-uniasset_session";
 export const SESSION_IDLE_TIMEOUT_MS = 8 * 60 * 60 * 1000;
@@ -20,20 +20,6 @@ export const SESSION_ABSOLUTE_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
 /** last_seen_at is written at most this often, so reading a page is not a D1 write. */
 const TOUCH_INTERVAL_MS = 5 * 60 * 1000;
 
-export interface Viewer {
-  userId: string;
-  displayName: string;
-  email: string | null;
-  organizationId: string;
-  organizationName: string;
-  plan: Plan;
-  role: Role;
-  /** Every organization the user is an active member of, for the switcher. */
-  organizations: { id: string; name: string }[];
-  sessionHash: string;
-  /** Derived from the session token; required on every state-changing request. */
-  csrfToken: string;
-}
 
 export function csrfTokenFor(sessionToken: string): Promise<string> {
   return sha256Base64url(`csrf:${sessionToken}`);

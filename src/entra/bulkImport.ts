@@ -2,7 +2,7 @@
 // apply run the same planImport() against the directory (apply never trusts a posted list), so
 // both see the same set. Writes go in D1 batches; a huge import is applied in chunks that the page
 // continues one request after another, each re-reading the directory (what is there is skipped).
-import type { Viewer } from "../auth/session.ts";
+import type { Viewer } from "../auth/viewer.ts";
 import { insertAuditEvent } from "../db/audit.ts";
 import type { Db } from "../db/client.ts";
 import { findConnectionSummary } from "../db/connections.ts";
@@ -12,7 +12,7 @@ import type { MappableRole } from "../db/schema.ts";
 import type { Config } from "../lib/config.ts";
 import { AppError } from "../lib/errors.ts";
 import { findDirectoryGroup, withAdminGraph } from "./adminGraph.ts";
-import { isProvisionableMember, listDirectoryUsers, listGroupMembers, searchGroups, type DirectoryUser } from "./directory.ts";
+import { isDirectoryGuest, isProvisionableMember, listDirectoryUsers, listGroupMembers, searchGroups, type DirectoryUser } from "./directory.ts";
 import { GraphError, type GraphClient } from "./graph.ts";
 import { resolveRoleFromGroups, type DirectoryGroup, type GroupMapping } from "./groupRoles.ts";
 
@@ -159,7 +159,7 @@ async function memberOidsOf(graph: GraphClient, groupId: string, budget: { users
 }
 
 function categorize(user: DirectoryUser, domains: readonly string[], present: Set<string>): Category {
-  if (user.userType === "Guest" || user.userPrincipalName?.toLowerCase().includes("#ext#")) return "guests";
+  if (isDirectoryGuest(user)) return "guests";
   if (user.accountEnabled === false) return "disabled";
   if (!isProvisionableMember(user, domains)) return "outsideDomains";
   return present.has(user.id.toLowerCase()) ? "present" : "new";

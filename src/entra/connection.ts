@@ -1,9 +1,9 @@
 // Connecting, configuring and disconnecting an organization's Entra ID tenant.
 import { OAuthFlowError, completeAuthorization } from "../auth/oauth.ts";
-import type { Viewer } from "../auth/session.ts";
+import type { Viewer } from "../auth/viewer.ts";
 import { insertAuditEvent } from "../db/audit.ts";
 import type { AuthFlowRow } from "../db/authFlows.ts";
-import type { Db } from "../db/client.ts";
+import { isUniqueViolation, type Db } from "../db/client.ts";
 import {
   deleteConnection,
   findConnectionSummary,
@@ -147,7 +147,7 @@ export async function completeEntraConnection(
     ]);
   } catch (error) {
     // Another organization connected the same tenant at the same moment (UNIQUE tenant_id).
-    if (String(error).includes("UNIQUE")) return refuse("tenant_taken", { tenantId });
+    if (isUniqueViolation(error, "entra_connections")) return refuse("tenant_taken", { tenantId });
     throw error;
   }
   return { ok: true };

@@ -63,11 +63,20 @@ export function listGroupMembers(graph: GraphClient, groupId: string) {
   );
 }
 
+/**
+ * The one guest rule, for sign-in and import alike: anyone Graph does not report as a "Member"
+ * (a "Guest", or no userType at all: Graph returns it only when selected, and its absence is no
+ * evidence of membership), and any B2B account whose UPN carries "#ext#".
+ */
+export function isDirectoryGuest(user: DirectoryUser): boolean {
+  return user.userType !== "Member" || (user.userPrincipalName?.toLowerCase().includes("#ext#") ?? false);
+}
+
 /** A member (not a guest) whose sign-in name is in one of the tenant's verified domains. */
 export function isProvisionableMember(user: DirectoryUser, verifiedDomains: readonly string[]): boolean {
-  if (user.userType !== "Member") return false;
+  if (isDirectoryGuest(user)) return false;
   const upn = user.userPrincipalName?.toLowerCase() ?? "";
   const at = upn.lastIndexOf("@");
-  if (at < 1 || upn.includes("#ext#")) return false;
+  if (at < 1) return false;
   return verifiedDomains.map((d) => d.toLowerCase()).includes(upn.slice(at + 1));
 }

@@ -9,7 +9,7 @@ import { listMappings, saveRoleDecision } from "../db/mappings.ts";
 import { updateMappedRole } from "../db/members.ts";
 import type { MappableRole, Role } from "../db/schema.ts";
 import type { Config } from "../lib/config.ts";
-import { readDirectoryUser, readTransitiveGroups, isProvisionableMember } from "./directory.ts";
+import { isDirectoryGuest, isProvisionableMember, readDirectoryUser, readTransitiveGroups } from "./directory.ts";
 import { GraphError } from "./graph.ts";
 import { withOrganizationGraph } from "./graphAccess.ts";
 import { resolveRoleFromGroups, type RoleDecision } from "./groupRoles.ts";
@@ -35,7 +35,7 @@ export async function checkProvisioning(
       maxAttempts: 2,
       maxWaitMs: 2_000,
     });
-    if (user.userType !== "Member") return { ok: false, reason: "guest" };
+    if (isDirectoryGuest(user)) return { ok: false, reason: "guest" };
     if (user.accountEnabled === false) return { ok: false, reason: "disabled" };
     if (!isProvisionableMember(user, connection.verifiedDomains ?? [])) return { ok: false, reason: "outside_verified_domains" };
     return { ok: true };

@@ -5,7 +5,7 @@
 // its verified domains (the nOAuth class of account takeover). At every Microsoft sign-in with
 // group mapping on, the person's Entra groups decide their role.
 import type { BatchItem } from "drizzle-orm/batch";
-import type { Db } from "../db/client.ts";
+import { isUniqueViolation, type Db } from "../db/client.ts";
 import { findConnectionOfTenant, type TenantConnection } from "../db/connections.ts";
 import { findLinkedMemberships, insertIdentity, type IdentityKey } from "../db/identities.ts";
 import { acceptInvitation, findOpenInvitationsForEmail, type OpenInvitation } from "../db/invitations.ts";
@@ -15,7 +15,7 @@ import type { Role } from "../db/schema.ts";
 import { applyGroupRole, checkProvisioning, decideRoleFromDirectory, initialRole } from "../entra/signInDirectory.ts";
 import type { Config } from "../lib/config.ts";
 import { AppError } from "../lib/errors.ts";
-import { prepareSession } from "./session.ts";
+import { prepareSession } from "../auth/session.ts";
 
 /** A person whose ID token has been validated. */
 export interface VerifiedPerson {
@@ -41,14 +41,9 @@ export async function signIn(db: Db, config: Config, person: VerifiedPerson, now
   } catch (error) {
     // Two first sign-ins of one person raced: the other linked the identity first and this batch
     // rolled back. Signing in again finds the linked identity.
-    if (!isIdentityConflict(error)) throw error;
+    if (!isUniqueViolation(error, "identities")) throw error;
     return resolveAndSignIn(db, config, person, now);
   }
-}
-
-function isIdentityConflict(error: unknown): boolean {
-  const text = `${String(error)} ${String((error as { cause?: unknown })?.cause ?? "")}`;
-  return /UNIQUE constraint failed: identities\./.test(text);
 }
 
 async function resolveAndSignIn(db: Db, config: Config, person: VerifiedPerson, now: number): Promise<SignInResult> {

@@ -1,7 +1,7 @@
 // Turns validated ID token claims into a VerifiedPerson. Pure: returns a result, never throws.
 import { z } from "zod";
 import { displayText } from "../lib/schemas.ts";
-import type { OAuthProvider } from "./oauth.ts";
+import type { OAuthProvider } from "../auth/oauth.ts";
 import type { VerifiedPerson } from "./signIn.ts";
 
 const microsoftClaims = z.object({
