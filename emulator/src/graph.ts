@@ -11,7 +11,7 @@ import {
   contextUrl, GROUP_PROPERTIES, groupResource, linkWith, ORGANIZATION_PROPERTIES, positioned, project, readQuery, readToken, takePage, USER_PROPERTIES,
   userResource, type GraphContext,
 } from "./graph-query.ts";
-import { allowsGraph } from "./scopes.ts";
+import { allowsGraph, readsDirectoryRoles } from "./scopes.ts";
 import { state, type AccessGrant } from "./state.ts";
 
 type GraphEnv = EmulatorContext & { Variables: { tenant: Tenant; grant: AccessGrant } };
@@ -137,18 +137,60 @@ const notFound = (c: GraphContext, id: string) =>
 
 // The signed-in user's directory roles: how an app checks who may connect a tenant. The demo's
 // Global Administrators hold that one role; everyone else holds none.
-const GLOBAL_ADMINISTRATOR = { displayName: "Global Administrator", roleTemplateId: "62e90394-69f5-4237-9190-012177145e10" };
+export const GLOBAL_ADMINISTRATOR_TEMPLATE_ID = "62e90394-69f5-4237-9190-012177145e10";
+const GLOBAL_ADMINISTRATOR = { displayName: "Global Administrator", description: "Can manage all aspects of Microsoft Entra ID and Microsoft services that use Microsoft Entra identities.", roleTemplateId: GLOBAL_ADMINISTRATOR_TEMPLATE_ID };
+const ROLE_PROPERTIES = ["id", "displayName", "description", "roleTemplateId"] as const;
+
+/**
+ * A user's directory roles as members of a directoryObject collection. Without a permission that
+ * reads directory roles (User.Read.All / Group.Read.All are not), Graph still lists them, but with
+ * limited information: the object type and id, every other property null.
+ * https://learn.microsoft.com/en-us/graph/permissions-overview#limited-information-returned-for-inaccessible-member-objects
+ */
+function directoryRolesOf(user: DirectoryUser, scopes: string[], select: string[] | undefined): Record<string, unknown>[] {
+  if (!user.globalAdmin) return [];
+  const role = { id: `role-${GLOBAL_ADMINISTRATOR.roleTemplateId}`, ...GLOBAL_ADMINISTRATOR };
+  const full = readsDirectoryRoles(scopes);
+  const visible = full ? role : { id: role.id, displayName: null, description: null, roleTemplateId: null };
+  return [{ "@odata.type": "#microsoft.graph.directoryRole", ...project(visible, select) }];
+}
 
 graph.get("/v1.0/me/transitiveMemberOf/microsoft.graph.directoryRole", (c) => {
+  const query = readQuery(c, "directoryRole", ROLE_PROPERTIES);
+  if (!query.ok) return query.response;
   const entry = findUser(c.var.tenant, c.var.grant.oid);
   if (!entry || entry.deleted) return notFound(c, c.var.grant.oid);
-  const roles = entry.user.globalAdmin
-    ? [{ "@odata.type": "#microsoft.graph.directoryRole", id: `role-${GLOBAL_ADMINISTRATOR.roleTemplateId}`, ...GLOBAL_ADMINISTRATOR }]
-    : [];
-  return c.json({ "@odata.context": contextUrl(c, "directoryRoles", undefined), value: roles });
+  return c.json({
+    "@odata.context": contextUrl(c, "directoryRoles", query.select),
+    value: directoryRolesOf(entry.user, c.var.grant.scope, query.select),
+  });
 });
 
-graph.get("/v1.0/users/:id/:relation{transitiveMemberOf(/microsoft\\.graph\\.group)?}", (c) => {
+// Without the type cast, transitiveMemberOf lists every kind of directory object the user is in:
+// groups (in full, the token reads groups) and directory roles (maybe limited, as above).
+// https://learn.microsoft.com/en-us/graph/api/user-list-transitivememberof
+graph.get("/v1.0/:who{me|users/[^/]+}/transitiveMemberOf", (c) => {
+  const query = readQuery(c, "directoryObject", [...new Set([...GROUP_PROPERTIES, ...ROLE_PROPERTIES])]);
+  if (!query.ok) return query.response;
+  const who = c.req.param("who");
+  const id = who === "me" ? c.var.grant.oid : decodeURIComponent(who.slice("users/".length));
+  const entry = findUser(c.var.tenant, id);
+  if (!entry || entry.deleted) return notFound(c, id);
+  const skip = readToken<{ p: number }>(c, "$skiptoken");
+  if (skip === "malformed") return malformedToken(c);
+  const members = [
+    ...transitiveGroupsOf(c.var.tenant, entry.user).map((g) => ({ "@odata.type": "#microsoft.graph.group", ...groupResource(g, query.select) })),
+    ...directoryRolesOf(entry.user, c.var.grant.scope, query.select),
+  ];
+  const { page, next } = takePage(positioned(members, skip?.p ?? 0), query.top);
+  return c.json({
+    "@odata.context": contextUrl(c, "directoryObjects", query.select),
+    value: page,
+    ...(next !== undefined ? { "@odata.nextLink": linkWith(c, c.req.path, "$skiptoken", { p: next }) } : {}),
+  });
+});
+
+graph.get("/v1.0/users/:id/:relation{transitiveMemberOf/microsoft\\.graph\\.group}", (c) => {
   const query = readQuery(c, "group", GROUP_PROPERTIES);
   if (!query.ok) return query.response;
   const entry = findUser(c.var.tenant, c.req.param("id"));

@@ -29,6 +29,15 @@ export function grantedScope(scopes: string[]): string {
 const READS_USERS = ["User.Read.All", "Directory.Read.All", "User.ReadWrite.All", "Directory.ReadWrite.All"];
 const READS_GROUPS = ["Group.Read.All", "GroupMember.Read.All", "Directory.Read.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"];
 
+// Reading directory roles: https://learn.microsoft.com/en-us/graph/api/directoryrole-list (permissions table).
+const READS_ROLES = ["RoleManagement.Read.Directory", "RoleManagement.Read.All", "Directory.Read.All", "RoleManagement.ReadWrite.Directory", "Directory.ReadWrite.All"];
+
+/** Whether the token may see directory roles in full (otherwise Graph returns them with limited information). */
+export function readsDirectoryRoles(scopes: string[]): boolean {
+  const held = new Set(graphPermissions(scopes));
+  return READS_ROLES.some((p) => held.has(p));
+}
+
 export function allowsGraph(kind: "users" | "groups" | "any", scopes: string[]): boolean {
   const held = new Set(graphPermissions(scopes));
   const needed = kind === "users" ? READS_USERS : kind === "groups" ? READS_GROUPS : [...READS_USERS, ...READS_GROUPS];
