@@ -220,3 +220,11 @@ export function* membersFrom(tenant: Tenant, groupIds: Set<string>, from: number
     if (isMember(entry)) yield { position: tenant.baseCount + k, user: entry.user };
   }
 }
+
+/** Template id of the Global Administrator role, the one directory role the demo models. */
+export const GLOBAL_ADMINISTRATOR_TEMPLATE_ID = "62e90394-69f5-4237-9190-012177145e10";
+
+/** The user's directory roles, by role template id (what the `wids` claim lists). */
+export function directoryRoleTemplateIds(user: DirectoryUser): string[] {
+  return user.globalAdmin ? [GLOBAL_ADMINISTRATOR_TEMPLATE_ID] : [];
+}

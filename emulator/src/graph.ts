@@ -2,7 +2,7 @@
 // transitive memberships. The bearer token's tenant is the directory every call sees.
 import { Hono } from "hono";
 import {
-  changesSince, directory, findGroup, findUser, membersFrom, nestedGroupIds, transitiveGroupsOf, userAt, userCount,
+  changesSince, directory, GLOBAL_ADMINISTRATOR_TEMPLATE_ID, findGroup, findUser, membersFrom, nestedGroupIds, transitiveGroupsOf, userAt, userCount,
   type DirectoryUser, type Tenant,
 } from "./directory.ts";
 import type { EmulatorContext } from "./env.ts";
@@ -137,7 +137,6 @@ const notFound = (c: GraphContext, id: string) =>
 
 // The signed-in user's directory roles: how an app checks who may connect a tenant. The demo's
 // Global Administrators hold that one role; everyone else holds none.
-export const GLOBAL_ADMINISTRATOR_TEMPLATE_ID = "62e90394-69f5-4237-9190-012177145e10";
 const GLOBAL_ADMINISTRATOR = { displayName: "Global Administrator", description: "Can manage all aspects of Microsoft Entra ID and Microsoft services that use Microsoft Entra identities.", roleTemplateId: GLOBAL_ADMINISTRATOR_TEMPLATE_ID };
 const ROLE_PROPERTIES = ["id", "displayName", "description", "roleTemplateId"] as const;
 

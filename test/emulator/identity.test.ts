@@ -203,7 +203,7 @@ describe("token endpoint", () => {
     expect(basic.status).toBe(200);
   });
 
-  it("rotates refresh tokens and refuses the old one", async () => {
+  it("returns a new refresh token on each use and keeps the old one valid, as Microsoft does", async () => {
     const first = await microsoftTokens(adele.oid);
     const refreshed = await microsoftToken({ grant_type: "refresh_token", refresh_token: first.refresh_token as string });
     expect(refreshed.status).toBe(200);
@@ -212,8 +212,9 @@ describe("token endpoint", () => {
     expect(second.refresh_token).not.toBe(first.refresh_token);
     expect(second.access_token).not.toBe(first.access_token);
     const reuse = await microsoftToken({ grant_type: "refresh_token", refresh_token: first.refresh_token as string });
-    expect(reuse.status).toBe(400);
-    expect((await reuse.json()) as Record<string, unknown>).toMatchObject({ error: "invalid_grant", error_codes: [70000] });
+    expect(reuse.status).toBe(200);
+    const newer = await microsoftToken({ grant_type: "refresh_token", refresh_token: second.refresh_token as string });
+    expect(newer.status).toBe(200);
   });
 
   it("refuses to refresh for a user disabled since sign-in", async () => {
@@ -232,6 +233,8 @@ describe("token endpoint", () => {
     const body = (await res.json()) as Record<string, unknown>;
     expect(body.error).toBe("invalid_grant");
     expect(body.error_description).toMatch(/^AADSTS50173: The provided grant has expired due to it being revoked/);
+    expect(body).toMatchObject({ error_codes: [50173], suberror: "bad_token" });
+    for (const field of ["timestamp", "trace_id", "correlation_id"]) expect(body[field]).toEqual(expect.any(String));
     const untouched = await microsoftToken({ grant_type: "refresh_token", refresh_token: other.refresh_token as string });
     expect(untouched.status).toBe(200);
   });
