@@ -101,6 +101,12 @@ admin.post("/registration", async (c) => {
   return c.json({ ok: true, ...state.registration });
 });
 
+admin.post("/delta/disorder", async (c) => {
+  const body = await jsonBody(c);
+  state.deltaDisorder = { shuffle: body.shuffle === true, repeat: body.repeat === true };
+  return c.json({ ok: true, ...state.deltaDisorder });
+});
+
 admin.post("/consents", async (c) => {
   const body = await jsonBody(c);
   const tenant = directory.tenants.get(str(body.tenantId)?.toLowerCase() ?? "");

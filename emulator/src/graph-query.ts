@@ -74,13 +74,13 @@ export function groupResource(group: DirectoryGroup, select: string[] | undefine
   }, select);
 }
 
-/** This request's URL with one paging token replaced: nextLink and deltaLink are absolute. */
-export function linkWith(c: GraphContext, path: string, token: "$skiptoken" | "$deltatoken", value: unknown): string {
+/** This request's URL with one paging token replaced (or, without a token, removed): nextLink and deltaLink are absolute. */
+export function linkWith(c: GraphContext, path: string, token: "$skiptoken" | "$deltatoken" | undefined, value: unknown): string {
   const parts = Object.entries(c.req.query())
     .filter(([name]) => name !== "$skiptoken" && name !== "$deltatoken")
     .map(([name, v]) => `${name}=${encodeURIComponent(v)}`);
-  parts.push(`${token}=${encodeJson(value)}`);
-  return `${c.env.EMULATOR_ORIGIN}${path}?${parts.join("&")}`;
+  if (token) parts.push(`${token}=${encodeJson(value)}`);
+  return `${c.env.EMULATOR_ORIGIN}${path}${parts.length > 0 ? `?${parts.join("&")}` : ""}`;
 }
 
 export function readToken<T>(c: GraphContext, name: "$skiptoken" | "$deltatoken"): T | undefined | "malformed" {

@@ -3,8 +3,9 @@
 import { Hono } from "hono";
 import {
   changesSince, directory, GLOBAL_ADMINISTRATOR_TEMPLATE_ID, findGroup, findUser, membersFrom, nestedGroupIds, transitiveGroupsOf, userAt, userCount,
-  type DirectoryUser, type Tenant,
+  type DirectoryUser, type Tenant, type UserEntry,
 } from "./directory.ts";
+import { activeEntry, disorderedRound, type DisorderOptions } from "./delta-disorder.ts";
 import type { EmulatorContext } from "./env.ts";
 import { graphError } from "./errors.ts";
 import {
@@ -80,6 +81,22 @@ interface DeltaCursor {
   p: number;
   since: number;
   upto: number;
+  /** Set when the round began under POST /_emulator/delta/disorder; positions index its listing. */
+  d?: DisorderOptions;
+}
+
+/** A disordered round's listing, the same on every page of the round (seeded by its cursor). */
+function disorderedListing(tenant: Tenant, cursor: DeltaCursor, options: DisorderOptions): UserEntry[] {
+  const seed = `${cursor.g}:${tenant.id}:${cursor.mode}:${cursor.since}:${cursor.upto}`;
+  if (cursor.mode === "full") {
+    return disorderedRound([...activeUsersFrom(tenant, 0)].map(({ item }) => activeEntry(item)), options, seed);
+  }
+  // A replayed change shows the user as the directory first had them, when there is such a state.
+  const original = (entry: UserEntry): UserEntry => {
+    const index = tenant.baseIndexOf(entry.user.id);
+    return index === undefined ? entry : activeEntry(tenant.baseUser(index));
+  };
+  return disorderedRound(changesSince(tenant, cursor.since, cursor.upto), options, seed, original);
 }
 
 graph.get("/v1.0/users/delta", (c) => {
@@ -100,22 +117,33 @@ graph.get("/v1.0/users/delta", (c) => {
   if (skip === "malformed" || delta === "malformed") return malformedToken(c);
   const stale = (skip && skip.g !== state.deltaGeneration) || (delta && (delta.g !== state.deltaGeneration || delta.t !== tenant.id));
   if (stale) {
-    return graphError(c, 410, "syncStateNotFound", "The sync state generation is not found. Delta tokens may have expired; restart the sync without a delta token.");
+    // A token that can no longer be used: 410 Gone with a Location header holding the initial
+    // query, from which the app restarts with a full synchronization.
+    // https://learn.microsoft.com/en-us/graph/delta-query-overview#synchronization-reset
+    // https://learn.microsoft.com/en-us/graph/errors#code-property (syncStateNotFound)
+    c.header("Location", linkWith(c, c.req.path, undefined, undefined));
+    return graphError(c, 410, "syncStateNotFound", "The sync state generation is not found. The delta token is expired and data must be synchronized again.");
   }
+  const disorder = state.deltaDisorder.shuffle || state.deltaDisorder.repeat ? { ...state.deltaDisorder } : undefined;
   const cursor: DeltaCursor = skip ?? (delta
-    ? { g: state.deltaGeneration, mode: "changes", p: 0, since: delta.v, upto: directory.version }
-    : { g: state.deltaGeneration, mode: "full", p: 0, since: 0, upto: directory.version });
+    ? { g: state.deltaGeneration, mode: "changes", p: 0, since: delta.v, upto: directory.version, ...(disorder ? { d: disorder } : {}) }
+    : { g: state.deltaGeneration, mode: "full", p: 0, since: 0, upto: directory.version, ...(disorder ? { d: disorder } : {}) });
 
+  const asDelta = (e: UserEntry) => (e.deleted ? { id: e.user.id, "@removed": { reason: "changed" } } : userResource(e.user, query.select));
   let value: Record<string, unknown>[];
   let next: number | undefined;
-  if (cursor.mode === "full") {
+  if (cursor.d) {
+    const taken = takePage(positioned(disorderedListing(tenant, cursor, cursor.d), cursor.p), query.top);
+    value = taken.page.map(asDelta);
+    next = taken.next;
+  } else if (cursor.mode === "full") {
     const taken = takePage(activeUsersFrom(tenant, cursor.p), query.top);
     value = taken.page.map((u) => userResource(u, query.select));
     next = taken.next;
   } else {
     const changes = changesSince(tenant, cursor.since, cursor.upto);
     const taken = takePage(positioned(changes, cursor.p), query.top);
-    value = taken.page.map((e) => (e.deleted ? { id: e.user.id, "@removed": { reason: "changed" } } : userResource(e.user, query.select)));
+    value = taken.page.map(asDelta);
     next = taken.next;
   }
   const link = next !== undefined
