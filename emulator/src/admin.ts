@@ -107,6 +107,19 @@ admin.post("/delta/disorder", async (c) => {
   return c.json({ ok: true, ...state.deltaDisorder });
 });
 
+admin.post("/tenants/:tid/admin-consent-workflow", async (c) => {
+  const tenant = directory.tenants.get(c.req.param("tid").toLowerCase());
+  if (!tenant) return missing(c, "tenant");
+  const enabled = (await jsonBody(c)).enabled === true;
+  state.adminConsentWorkflow.set(tenant.id, enabled);
+  return c.json({ ok: true, enabled });
+});
+
+admin.get("/tenants/:tid/admin-consent-workflow", (c) => {
+  const tid = c.req.param("tid").toLowerCase();
+  return c.json({ enabled: state.adminConsentWorkflow.get(tid) ?? false, requests: state.consentRequests.filter((r) => r.tenantId === tid) });
+});
+
 admin.post("/consents", async (c) => {
   const body = await jsonBody(c);
   const tenant = directory.tenants.get(str(body.tenantId)?.toLowerCase() ?? "");

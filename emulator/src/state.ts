@@ -64,6 +64,15 @@ export type GroupMembershipClaims = (typeof GROUP_MEMBERSHIP_CLAIMS)[number];
 /** The README makes DirectoryRole a required registration step, so the emulated registration starts with it. */
 export const DEFAULT_GROUP_MEMBERSHIP_CLAIMS: GroupMembershipClaims = "DirectoryRole";
 
+export interface ConsentRequest {
+  tenantId: string;
+  clientId: string;
+  oid: string;
+  permissions: string[];
+  justification: string;
+  requestedAt: string;
+}
+
 export type TamperKind = "aud" | "iss" | "tid" | "expired" | "nonce" | "signature";
 export const TAMPER_KINDS: TamperKind[] = ["aud", "iss", "tid", "expired", "nonce", "signature"];
 
@@ -79,6 +88,10 @@ export const state = {
   /** Delta tokens carry this; changing it makes every outstanding token answer 410. */
   deltaGeneration: "", // set by resetAll: random values cannot be made at module load in Workers
   registration: { groupMembershipClaims: DEFAULT_GROUP_MEMBERSHIP_CLAIMS as GroupMembershipClaims },
+  /** Tenants whose admin consent workflow is on (POST /_emulator/tenants/{tid}/admin-consent-workflow). */
+  adminConsentWorkflow: new Map<string, boolean>(),
+  /** Requests users sent from "Approval required". */
+  consentRequests: [] as ConsentRequest[],
   /** POST /_emulator/delta/disorder: delta rounds list entries shuffled and repeat some. */
   deltaDisorder: { shuffle: false, repeat: false },
 };
@@ -95,6 +108,8 @@ export function resetAll(): void {
   state.deltaGeneration = randomToken(8);
   state.registration = { groupMembershipClaims: DEFAULT_GROUP_MEMBERSHIP_CLAIMS };
   state.deltaDisorder = { shuffle: false, repeat: false };
+  state.adminConsentWorkflow.clear();
+  state.consentRequests = [];
 }
 
 export function ensureLoaded(): void {

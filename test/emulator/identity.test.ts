@@ -100,12 +100,17 @@ describe("authorize", () => {
     expect(await response.text()).toContain("AADSTS50057: User account is disabled.");
   });
 
-  it("tells a non-admin that admin consent is required for directory permissions", async () => {
+  it("shows a non-admin Microsoft's Need admin approval page instead of redirecting", async () => {
     const { response } = await signInAs(megan.oid, { scope: "openid profile User.Read.All Group.Read.All", redirectUri: ENTRA_CALLBACK });
-    const params = redirectParams(response);
-    expect(params.get("error")).toBe("consent_required");
-    expect(params.get("error_description")).toMatch(/^AADSTS90094: Admin consent is required/);
-    expect(params.get("state")).toBe("state-123");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Location")).toBeNull();
+    const html = await response.text();
+    expect(html).toContain("<h1>Need admin approval</h1>");
+    expect(html).toContain("Have an admin account? Sign in with that account");
+    const params = redirectParams(await press(html, { approval: "return" }));
+    expect(Object.fromEntries(params)).toEqual({
+      error: "access_denied", error_subcode: "cancel", error_description: "AADSTS65004: User declined to consent to access the app.", state: "state-123",
+    });
   });
 
   it("asks an admin to consent on behalf of the organization, once per tenant", async () => {
