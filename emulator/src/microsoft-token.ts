@@ -5,7 +5,7 @@ import { directory, directoryRoleTemplateIds, findUser, type DirectoryUser } fro
 import type { EmulatorContext, EmulatorEnv } from "./env.ts";
 import { identityError } from "./errors.ts";
 import { clientCredentials, formFields, issueIdToken, pkceMatches } from "./oauth.ts";
-import { grantedScope, graphPermissions } from "./scopes.ts";
+import { adminOnlyPermissions, grantedScope } from "./scopes.ts";
 import { issueAccessToken, issueRefreshToken, state } from "./state.ts";
 import { base64url, nowSeconds, sha256 } from "./util.ts";
 
@@ -67,7 +67,7 @@ async function redeemRefreshToken(c: TokenContext, form: Record<string, string>,
   }
   // Graph permissions need the tenant's admin consent still in place (revoked through the admin API).
   const tenant = directory.tenants.get(grant.tenantId);
-  if (graphPermissions(grant.scope).length > 0 && !tenant?.consentedClients.has(clientId)) {
+  if (adminOnlyPermissions(grant.scope).length > 0 && !tenant?.consentedClients.has(clientId)) {
     return identityError(c, 400, "invalid_grant", 65001, `The user or administrator has not consented to use the application with ID '${clientId}'. Send an interactive authorization request for this user and resource.`, "consent_required");
   }
   const user = currentUser(grant.tenantId, grant.oid);

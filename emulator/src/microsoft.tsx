@@ -6,7 +6,7 @@ import type { EmulatorContext, EmulatorEnv } from "./env.ts";
 import { jwks } from "./keys.ts";
 import { CODE_LIFETIME_MS, formFields, newCode, redirectTo, requestParams } from "./oauth.ts";
 import { ConsentPage, MicrosoftSignInPage, NeedAdminApprovalPage, SignInErrorPage, type AccountChoice } from "./pages.tsx";
-import { grantedScope, graphPermissions, parseScope, SIGN_IN_SCOPES } from "./scopes.ts";
+import { adminOnlyPermissions, grantedScope, graphPermissions, parseScope, SIGN_IN_SCOPES } from "./scopes.ts";
 import { state } from "./state.ts";
 import { microsoftToken } from "./microsoft-token.ts";
 
@@ -199,7 +199,7 @@ microsoft.post("/:tenant/oauth2/v2.0/authorize", async (c) => {
   if (!signIn.ok) return signIn.response;
   const { tenant, user } = signIn;
 
-  const permissions = graphPermissions(scopes);
+  const permissions = adminOnlyPermissions(scopes);
   const consented = tenant.consentedClients.has(params.client_id!);
   const wantsPrompt = params.prompt === "consent" || params.prompt === "admin_consent";
   if (permissions.length > 0 && controls.consent !== "accept" && (!consented || (wantsPrompt && user.globalAdmin))) {

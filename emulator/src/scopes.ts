@@ -20,6 +20,18 @@ export function graphPermissions(scopes: string[]): string[] {
   return [...new Set(permissions)];
 }
 
+/**
+ * Delegated permissions a user may consent to alone ("Admin consent required: No"), so they need no
+ * tenant-wide admin consent. The emulator grants them without a user-consent prompt.
+ * https://learn.microsoft.com/en-us/graph/permissions-reference#userread
+ */
+const USER_CONSENTABLE = new Set(["User.Read", "openid", "profile", "email", "offline_access"]);
+
+/** The requested Graph permissions that only an admin can grant for the organization. */
+export function adminOnlyPermissions(scopes: string[]): string[] {
+  return graphPermissions(scopes).filter((p) => !USER_CONSENTABLE.has(p));
+}
+
 /** The `scope` of a token response: sign-in scopes as asked, Graph permissions as full URIs. */
 export function grantedScope(scopes: string[]): string {
   const signIn = scopes.filter((s) => SIGN_IN_SCOPES.has(s));
