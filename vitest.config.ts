@@ -66,7 +66,7 @@ export default defineConfig(async () => {
     ],
     test: {
       include: ["test/**/*.test.ts", "test/**/*.test.tsx"],
-      exclude: ["test/e2e/**"],
+      exclude: ["test/e2e/**", "test/node/**"],
       setupFiles: ["./test/setup.ts"],
     },
   };

@@ -24,6 +24,8 @@ export interface DemoEntraUser {
   globalAdmin: boolean;
   /** Direct group memberships (object ids); nesting comes from DemoGroup.memberOf. */
   groups: string[];
+  /** A guest whose account lives in another emulated tenant: that account's tenant and object id. */
+  home?: { tenantId: string; oid: string };
 }
 
 export interface DemoGroup {
@@ -103,6 +105,19 @@ export const ENTRA_USERS: DemoEntraUser[] = [
     key: "lee", tenantId: FABRIKAM_TENANT_ID, oid: "2e4f6b81-3c5d-4e7f-a091-00000000fb01",
     displayName: "Lee Gu", userPrincipalName: "lee@fabrikam.example", mail: "lee@fabrikam.example",
     userType: "Member", accountEnabled: true, globalAdmin: true, groups: [],
+  },
+  // An outside consultant: a plain member of Fabrikam (her home tenant) and, invited into Contoso
+  // as a guest, a Global Administrator there. Which of the two signs in depends on the authority.
+  {
+    key: "casey", tenantId: FABRIKAM_TENANT_ID, oid: "2e4f6b81-3c5d-4e7f-a091-00000000fb02",
+    displayName: "Casey Morgan", userPrincipalName: "casey@fabrikam.example", mail: "casey@fabrikam.example",
+    userType: "Member", accountEnabled: true, globalAdmin: false, groups: [],
+  },
+  {
+    key: "caseyGuest", tenantId: CONTOSO_TENANT_ID, oid: "1d3e5a70-2b4c-4d6e-9f80-00000000ad06",
+    displayName: "Casey Morgan", userPrincipalName: "casey_fabrikam.example#EXT#@contoso.onmicrosoft.com",
+    mail: "casey@fabrikam.example", userType: "Guest", accountEnabled: true, globalAdmin: true, groups: [],
+    home: { tenantId: FABRIKAM_TENANT_ID, oid: "2e4f6b81-3c5d-4e7f-a091-00000000fb02" },
   },
 ];
 

@@ -4,7 +4,7 @@ import { Hono, type Context } from "hono";
 import { changeUser, createUser, directory, findGroup, locateUser, type DirectoryGroup, type Tenant } from "./directory.ts";
 import type { EmulatorContext } from "./env.ts";
 import { ENDPOINT_NAMES } from "./faults.tsx";
-import { resetAll, state, TAMPER_KINDS, type TamperKind } from "./state.ts";
+import { GROUP_MEMBERSHIP_CLAIMS, resetAll, state, TAMPER_KINDS, type GroupMembershipClaims, type TamperKind } from "./state.ts";
 import { createSyntheticTenant, type SyntheticTenantSpec } from "./synthetic.ts";
 import { randomToken } from "./util.ts";
 
@@ -76,6 +76,11 @@ admin.post("/grants/revoke", async (c) => {
   return c.json({ ok: true, revoked });
 });
 
+admin.post("/refresh-tokens/expire", (c) => {
+  for (const grant of state.refreshTokens.values()) grant.expiresAt = 0;
+  return c.json({ ok: true, expired: state.refreshTokens.size });
+});
+
 admin.post("/access-tokens/expire", (c) => {
   for (const grant of state.accessTokens.values()) grant.expiresAt = 0;
   return c.json({ ok: true, expired: state.accessTokens.size });
@@ -86,12 +91,50 @@ admin.post("/delta/expire", (c) => {
   return c.json({ ok: true });
 });
 
+admin.get("/registration", (c) => c.json(state.registration));
+admin.post("/registration", async (c) => {
+  const value = str((await jsonBody(c)).groupMembershipClaims);
+  if (!value || !GROUP_MEMBERSHIP_CLAIMS.includes(value as GroupMembershipClaims)) {
+    return invalid(c, `groupMembershipClaims must be one of ${GROUP_MEMBERSHIP_CLAIMS.join(", ")}`);
+  }
+  state.registration = { groupMembershipClaims: value as GroupMembershipClaims };
+  return c.json({ ok: true, ...state.registration });
+});
+
+admin.post("/delta/disorder", async (c) => {
+  const body = await jsonBody(c);
+  state.deltaDisorder = { shuffle: body.shuffle === true, repeat: body.repeat === true };
+  return c.json({ ok: true, ...state.deltaDisorder });
+});
+
+admin.post("/tenants/:tid/admin-consent-workflow", async (c) => {
+  const tenant = directory.tenants.get(c.req.param("tid").toLowerCase());
+  if (!tenant) return missing(c, "tenant");
+  const enabled = (await jsonBody(c)).enabled === true;
+  state.adminConsentWorkflow.set(tenant.id, enabled);
+  return c.json({ ok: true, enabled });
+});
+
+admin.get("/tenants/:tid/admin-consent-workflow", (c) => {
+  const tid = c.req.param("tid").toLowerCase();
+  return c.json({ enabled: state.adminConsentWorkflow.get(tid) ?? false, requests: state.consentRequests.filter((r) => r.tenantId === tid) });
+});
+
 admin.post("/consents", async (c) => {
   const body = await jsonBody(c);
   const tenant = directory.tenants.get(str(body.tenantId)?.toLowerCase() ?? "");
   if (!tenant) return missing(c, "tenant");
   tenant.consentedClients.add(str(body.clientId) ?? c.env.MS_CLIENT_ID);
   return c.json({ ok: true });
+});
+
+/** Withdraws the tenant's admin consent (as deleting the grant in the portal would). */
+admin.post("/consents/revoke", async (c) => {
+  const body = await jsonBody(c);
+  const tenant = directory.tenants.get(str(body.tenantId)?.toLowerCase() ?? "");
+  if (!tenant) return missing(c, "tenant");
+  const removed = tenant.consentedClients.delete(str(body.clientId) ?? c.env.MS_CLIENT_ID);
+  return c.json({ ok: true, removed });
 });
 
 const USER_ACTIONS = {

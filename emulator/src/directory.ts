@@ -15,6 +15,8 @@ export interface DirectoryUser {
   globalAdmin: boolean;
   /** Direct group memberships; nesting comes from DirectoryGroup.memberOf. */
   groups: string[];
+  /** A guest whose account is emulated in another tenant: the account's object id there. */
+  homeOid?: string;
 }
 
 export interface DirectoryGroup {
@@ -66,7 +68,7 @@ export function loadDemoDirectory(): void {
     const seedUsers: DirectoryUser[] = ENTRA_USERS.filter((u) => u.tenantId === demo.id).map((u) => ({
       id: u.oid, tenantId: u.tenantId, displayName: u.displayName, userPrincipalName: u.userPrincipalName,
       mail: u.mail, userType: u.userType, accountEnabled: u.accountEnabled, globalAdmin: u.globalAdmin,
-      groups: [...u.groups],
+      groups: [...u.groups], ...(u.home ? { homeOid: u.home.oid } : {}),
     }));
     addTenant({
       id: demo.id, displayName: demo.displayName,
@@ -219,4 +221,27 @@ export function* membersFrom(tenant: Tenant, groupIds: Set<string>, from: number
     const entry = tenant.overrides.get(extras[k]!);
     if (isMember(entry)) yield { position: tenant.baseCount + k, user: entry.user };
   }
+}
+
+/** Template id of the Global Administrator role, the one directory role the demo models. */
+export const GLOBAL_ADMINISTRATOR_TEMPLATE_ID = "62e90394-69f5-4237-9190-012177145e10";
+
+/** The user's directory roles, by role template id (what the `wids` claim lists). */
+export function directoryRoleTemplateIds(user: DirectoryUser): string[] {
+  return user.globalAdmin ? [GLOBAL_ADMINISTRATOR_TEMPLATE_ID] : [];
+}
+
+/** The guest object in `tenant` that stands for the account `homeOid` of another tenant. */
+export function guestFor(tenant: Tenant, homeOid: string): UserEntry | undefined {
+  if (tenant.synthetic) return undefined; // synthetic tenants have no guests; never walk 100k users
+  const key = homeOid.toLowerCase();
+  for (let i = 0; i < tenant.baseCount; i++) {
+    const entry = userAt(tenant, i);
+    if (entry?.user.homeOid === key) return entry;
+  }
+  for (const oid of tenant.added) {
+    const entry = tenant.overrides.get(oid);
+    if (entry?.user.homeOid === key) return entry;
+  }
+  return undefined;
 }

@@ -12,7 +12,13 @@ function traceIds(): { trace_id: string; correlation_id: string; timestamp: stri
 }
 
 /** Microsoft identity platform token-endpoint error: `{error, error_description, error_codes, …}`. */
-export function identityErrorBody(error: string, code: number, message: string): Record<string, unknown> {
+// https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes#handling-error-codes-in-your-application
+// (error, error_description, error_codes, timestamp, trace_id, correlation_id, error_uri) and
+// `suberror` where the service classifies an interaction-required failure, the values MSAL reads:
+// https://learn.microsoft.com/en-us/entra/msal/dotnet/advanced/exceptions/msal-error-handling#msaluirequiredexception
+export type SubError = "bad_token" | "consent_required" | "basic_action" | "additional_action" | "message_only" | "user_password_expired";
+
+export function identityErrorBody(error: string, code: number, message: string, suberror?: SubError): Record<string, unknown> {
   const ids = traceIds();
   return {
     error,
@@ -20,11 +26,12 @@ export function identityErrorBody(error: string, code: number, message: string):
     error_codes: [code],
     ...ids,
     error_uri: `https://login.microsoftonline.com/error?code=${code}`,
+    ...(suberror ? { suberror } : {}),
   };
 }
 
-export function identityError(c: Context, status: ContentfulStatusCode, error: string, code: number, message: string): Response {
-  return c.json(identityErrorBody(error, code, message), status);
+export function identityError(c: Context, status: ContentfulStatusCode, error: string, code: number, message: string, suberror?: SubError): Response {
+  return c.json(identityErrorBody(error, code, message, suberror), status);
 }
 
 /** Microsoft Graph error: `{error: {code, message, innerError: {date, request-id, client-request-id}}}`. */

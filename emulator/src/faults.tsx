@@ -12,6 +12,7 @@ const ENDPOINTS: [RegExp, string][] = [
   [/^\/[^/]+\/discovery\/v2\.0\/keys$/, "keys"],
   [/^\/[^/]+\/oauth2\/v2\.0\/authorize$/, "authorize"],
   [/^\/[^/]+\/oauth2\/v2\.0\/token$/, "token"],
+  [/^\/[^/]+\/v2\.0\/adminconsent$/, "adminconsent"],
   [/^\/v1\.0\/organization$/, "organization"],
   [/^\/v1\.0\/me\/transitiveMemberOf/, "myRoles"],
   [/^\/v1\.0\/users$/, "users"],
@@ -46,7 +47,7 @@ const GRAPH_CODES: Record<number, [string, string]> = {
 
 function faultBody(c: Context, name: string, status: number): unknown {
   if (name === "google-token") return { error: status === 400 ? "invalid_grant" : "internal_failure", error_description: status === 400 ? "Bad Request" : "Backend Error" };
-  if (["discovery", "keys", "authorize", "token", "google-discovery", "google-keys", "google-authorize"].includes(name)) {
+  if (["discovery", "keys", "authorize", "adminconsent", "token", "google-discovery", "google-keys", "google-authorize"].includes(name)) {
     if (status === 400) return identityErrorBody("invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity.");
     if (status === 429) return identityErrorBody("temporarily_unavailable", 50196, "The server terminated an operation because it encountered a client request loop. Please retry later.");
     return identityErrorBody("temporarily_unavailable", 90033, "A transient error has occurred. Please try again.");
@@ -64,7 +65,7 @@ async function answer(c: Context, name: string, fault: Fault): Promise<Response 
   if (fault.retryAfter !== undefined) headers["Retry-After"] = String(fault.retryAfter);
   const status = fault.status as ContentfulStatusCode;
   // A browser is on the other end of the sign-in pages: it gets an error page, not JSON.
-  if (fault.body === undefined && (name === "authorize" || name === "google-authorize")) {
+  if (fault.body === undefined && (name === "authorize" || name === "adminconsent" || name === "google-authorize")) {
     return c.html(<SignInErrorPage message="AADSTS90033: A transient error has occurred. Please try again." />, status, headers);
   }
   return c.json(fault.body ?? faultBody(c, name, fault.status), status, headers);

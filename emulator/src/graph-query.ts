@@ -6,7 +6,14 @@ import type { EmulatorContext } from "./env.ts";
 import { graphError } from "./errors.ts";
 import { decodeJson, encodeJson } from "./util.ts";
 
-export const USER_PROPERTIES = ["id", "displayName", "userPrincipalName", "mail", "userType", "accountEnabled"] as const;
+// Graph returns only a default set of user properties unless $select names others; accountEnabled
+// and userType are among those that must be selected.
+// https://learn.microsoft.com/en-us/graph/api/user-list ("By default, only a limited set of properties are returned")
+export const DEFAULT_USER_PROPERTIES = [
+  "businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation", "preferredLanguage", "surname",
+  "userPrincipalName", "id",
+] as const;
+export const USER_PROPERTIES = [...DEFAULT_USER_PROPERTIES, "userType", "accountEnabled"] as const;
 export const ORGANIZATION_PROPERTIES = ["id", "displayName", "tenantType", "verifiedDomains"] as const;
 export const GROUP_PROPERTIES = ["id", "displayName", "description", "mail", "mailEnabled", "securityEnabled", "groupTypes"] as const;
 const DEFAULT_PAGE_SIZE = 100;
@@ -17,7 +24,7 @@ export type GraphContext = Context<EmulatorContext & { Variables: any }, string>
 export type Query = { ok: true; select: string[] | undefined; top: number } | { ok: false; response: Response };
 
 /** Reads $select and $top (or `Prefer: odata.maxpagesize`) against a type's properties. */
-export function readQuery(c: GraphContext, type: "user" | "group" | "organization", properties: readonly string[], filters = false): Query {
+export function readQuery(c: GraphContext, type: string, properties: readonly string[], filters = false): Query {
   // Options the emulator does not implement fail loudly rather than being silently ignored.
   const unsupported = ["$orderby", "$expand", ...(filters ? [] : ["$filter", "$search"])].find((o) => c.req.query(o) !== undefined);
   if (unsupported) {
@@ -42,18 +49,22 @@ export function readQuery(c: GraphContext, type: "user" | "group" | "organizatio
 }
 
 /** Only the selected properties, `id` always included, as Graph does. */
-export function project(entity: Record<string, unknown>, select: string[] | undefined): Record<string, unknown> {
+export function project(entity: Record<string, unknown>, select: readonly string[] | undefined): Record<string, unknown> {
   if (!select) return entity;
-  const out: Record<string, unknown> = { id: entity.id };
+  const out: Record<string, unknown> = select.includes("id") ? {} : { id: entity.id };
   for (const p of select) out[p] = entity[p] ?? null;
   return out;
 }
 
 export function userResource(user: DirectoryUser, select: string[] | undefined): Record<string, unknown> {
-  return project({
-    id: user.id, displayName: user.displayName, userPrincipalName: user.userPrincipalName, mail: user.mail,
-    userType: user.userType, accountEnabled: user.accountEnabled,
-  }, select);
+  // The demo directory keeps no phone, title or office data: Graph's empty values for them.
+  const [givenName, ...rest] = user.displayName.split(" ");
+  const full: Record<string, unknown> = {
+    businessPhones: [], displayName: user.displayName, givenName: givenName || null, jobTitle: null, mail: user.mail,
+    mobilePhone: null, officeLocation: null, preferredLanguage: null, surname: rest.length > 0 ? rest.join(" ") : null,
+    userPrincipalName: user.userPrincipalName, id: user.id, userType: user.userType, accountEnabled: user.accountEnabled,
+  };
+  return project(full, select ?? [...DEFAULT_USER_PROPERTIES]);
 }
 
 export function groupResource(group: DirectoryGroup, select: string[] | undefined): Record<string, unknown> {
@@ -63,13 +74,13 @@ export function groupResource(group: DirectoryGroup, select: string[] | undefine
   }, select);
 }
 
-/** This request's URL with one paging token replaced: nextLink and deltaLink are absolute. */
-export function linkWith(c: GraphContext, path: string, token: "$skiptoken" | "$deltatoken", value: unknown): string {
+/** This request's URL with one paging token replaced (or, without a token, removed): nextLink and deltaLink are absolute. */
+export function linkWith(c: GraphContext, path: string, token: "$skiptoken" | "$deltatoken" | undefined, value: unknown): string {
   const parts = Object.entries(c.req.query())
     .filter(([name]) => name !== "$skiptoken" && name !== "$deltatoken")
     .map(([name, v]) => `${name}=${encodeURIComponent(v)}`);
-  parts.push(`${token}=${encodeJson(value)}`);
-  return `${c.env.EMULATOR_ORIGIN}${path}?${parts.join("&")}`;
+  if (token) parts.push(`${token}=${encodeJson(value)}`);
+  return `${c.env.EMULATOR_ORIGIN}${path}${parts.length > 0 ? `?${parts.join("&")}` : ""}`;
 }
 
 export function readToken<T>(c: GraphContext, name: "$skiptoken" | "$deltatoken"): T | undefined | "malformed" {

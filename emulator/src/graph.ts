@@ -2,16 +2,17 @@
 // transitive memberships. The bearer token's tenant is the directory every call sees.
 import { Hono } from "hono";
 import {
-  changesSince, directory, findGroup, findUser, membersFrom, nestedGroupIds, transitiveGroupsOf, userAt, userCount,
-  type DirectoryUser, type Tenant,
+  changesSince, directory, GLOBAL_ADMINISTRATOR_TEMPLATE_ID, findGroup, findUser, membersFrom, nestedGroupIds, transitiveGroupsOf, userAt, userCount,
+  type DirectoryUser, type Tenant, type UserEntry,
 } from "./directory.ts";
+import { activeEntry, disorderedRound, type DisorderOptions } from "./delta-disorder.ts";
 import type { EmulatorContext } from "./env.ts";
 import { graphError } from "./errors.ts";
 import {
   contextUrl, GROUP_PROPERTIES, groupResource, linkWith, ORGANIZATION_PROPERTIES, positioned, project, readQuery, readToken, takePage, USER_PROPERTIES,
   userResource, type GraphContext,
 } from "./graph-query.ts";
-import { allowsGraph } from "./scopes.ts";
+import { allowsGraph, readsDirectoryRoles } from "./scopes.ts";
 import { state, type AccessGrant } from "./state.ts";
 
 type GraphEnv = EmulatorContext & { Variables: { tenant: Tenant; grant: AccessGrant } };
@@ -80,6 +81,22 @@ interface DeltaCursor {
   p: number;
   since: number;
   upto: number;
+  /** Set when the round began under POST /_emulator/delta/disorder; positions index its listing. */
+  d?: DisorderOptions;
+}
+
+/** A disordered round's listing, the same on every page of the round (seeded by its cursor). */
+function disorderedListing(tenant: Tenant, cursor: DeltaCursor, options: DisorderOptions): UserEntry[] {
+  const seed = `${cursor.g}:${tenant.id}:${cursor.mode}:${cursor.since}:${cursor.upto}`;
+  if (cursor.mode === "full") {
+    return disorderedRound([...activeUsersFrom(tenant, 0)].map(({ item }) => activeEntry(item)), options, seed);
+  }
+  // A replayed change shows the user as the directory first had them, when there is such a state.
+  const original = (entry: UserEntry): UserEntry => {
+    const index = tenant.baseIndexOf(entry.user.id);
+    return index === undefined ? entry : activeEntry(tenant.baseUser(index));
+  };
+  return disorderedRound(changesSince(tenant, cursor.since, cursor.upto), options, seed, original);
 }
 
 graph.get("/v1.0/users/delta", (c) => {
@@ -100,22 +117,33 @@ graph.get("/v1.0/users/delta", (c) => {
   if (skip === "malformed" || delta === "malformed") return malformedToken(c);
   const stale = (skip && skip.g !== state.deltaGeneration) || (delta && (delta.g !== state.deltaGeneration || delta.t !== tenant.id));
   if (stale) {
-    return graphError(c, 410, "syncStateNotFound", "The sync state generation is not found. Delta tokens may have expired; restart the sync without a delta token.");
+    // A token that can no longer be used: 410 Gone with a Location header holding the initial
+    // query, from which the app restarts with a full synchronization.
+    // https://learn.microsoft.com/en-us/graph/delta-query-overview#synchronization-reset
+    // https://learn.microsoft.com/en-us/graph/errors#code-property (syncStateNotFound)
+    c.header("Location", linkWith(c, c.req.path, undefined, undefined));
+    return graphError(c, 410, "syncStateNotFound", "The sync state generation is not found. The delta token is expired and data must be synchronized again.");
   }
+  const disorder = state.deltaDisorder.shuffle || state.deltaDisorder.repeat ? { ...state.deltaDisorder } : undefined;
   const cursor: DeltaCursor = skip ?? (delta
-    ? { g: state.deltaGeneration, mode: "changes", p: 0, since: delta.v, upto: directory.version }
-    : { g: state.deltaGeneration, mode: "full", p: 0, since: 0, upto: directory.version });
+    ? { g: state.deltaGeneration, mode: "changes", p: 0, since: delta.v, upto: directory.version, ...(disorder ? { d: disorder } : {}) }
+    : { g: state.deltaGeneration, mode: "full", p: 0, since: 0, upto: directory.version, ...(disorder ? { d: disorder } : {}) });
 
+  const asDelta = (e: UserEntry) => (e.deleted ? { id: e.user.id, "@removed": { reason: "changed" } } : userResource(e.user, query.select));
   let value: Record<string, unknown>[];
   let next: number | undefined;
-  if (cursor.mode === "full") {
+  if (cursor.d) {
+    const taken = takePage(positioned(disorderedListing(tenant, cursor, cursor.d), cursor.p), query.top);
+    value = taken.page.map(asDelta);
+    next = taken.next;
+  } else if (cursor.mode === "full") {
     const taken = takePage(activeUsersFrom(tenant, cursor.p), query.top);
     value = taken.page.map((u) => userResource(u, query.select));
     next = taken.next;
   } else {
     const changes = changesSince(tenant, cursor.since, cursor.upto);
     const taken = takePage(positioned(changes, cursor.p), query.top);
-    value = taken.page.map((e) => (e.deleted ? { id: e.user.id, "@removed": { reason: "changed" } } : userResource(e.user, query.select)));
+    value = taken.page.map(asDelta);
     next = taken.next;
   }
   const link = next !== undefined
@@ -137,18 +165,59 @@ const notFound = (c: GraphContext, id: string) =>
 
 // The signed-in user's directory roles: how an app checks who may connect a tenant. The demo's
 // Global Administrators hold that one role; everyone else holds none.
-const GLOBAL_ADMINISTRATOR = { displayName: "Global Administrator", roleTemplateId: "62e90394-69f5-4237-9190-012177145e10" };
+const GLOBAL_ADMINISTRATOR = { displayName: "Global Administrator", description: "Can manage all aspects of Microsoft Entra ID and Microsoft services that use Microsoft Entra identities.", roleTemplateId: GLOBAL_ADMINISTRATOR_TEMPLATE_ID };
+const ROLE_PROPERTIES = ["id", "displayName", "description", "roleTemplateId"] as const;
+
+/**
+ * A user's directory roles as members of a directoryObject collection. Without a permission that
+ * reads directory roles (User.Read.All / Group.Read.All are not), Graph still lists them, but with
+ * limited information: the object type and id, every other property null.
+ * https://learn.microsoft.com/en-us/graph/permissions-overview#limited-information-returned-for-inaccessible-member-objects
+ */
+function directoryRolesOf(user: DirectoryUser, scopes: string[], select: string[] | undefined): Record<string, unknown>[] {
+  if (!user.globalAdmin) return [];
+  const role = { id: `role-${GLOBAL_ADMINISTRATOR.roleTemplateId}`, ...GLOBAL_ADMINISTRATOR };
+  const full = readsDirectoryRoles(scopes);
+  const visible = full ? role : { id: role.id, displayName: null, description: null, roleTemplateId: null };
+  return [{ "@odata.type": "#microsoft.graph.directoryRole", ...project(visible, select) }];
+}
 
 graph.get("/v1.0/me/transitiveMemberOf/microsoft.graph.directoryRole", (c) => {
+  const query = readQuery(c, "directoryRole", ROLE_PROPERTIES);
+  if (!query.ok) return query.response;
   const entry = findUser(c.var.tenant, c.var.grant.oid);
   if (!entry || entry.deleted) return notFound(c, c.var.grant.oid);
-  const roles = entry.user.globalAdmin
-    ? [{ "@odata.type": "#microsoft.graph.directoryRole", id: `role-${GLOBAL_ADMINISTRATOR.roleTemplateId}`, ...GLOBAL_ADMINISTRATOR }]
-    : [];
-  return c.json({ "@odata.context": contextUrl(c, "directoryRoles", undefined), value: roles });
+  return c.json({
+    "@odata.context": contextUrl(c, "directoryRoles", query.select),
+    value: directoryRolesOf(entry.user, c.var.grant.scope, query.select),
+  });
 });
 
-graph.get("/v1.0/users/:id/:relation{transitiveMemberOf(/microsoft\\.graph\\.group)?}", (c) => {
+// Without the type cast, transitiveMemberOf lists every kind of directory object the user is in:
+// groups (in full, the token reads groups) and directory roles (maybe limited, as above).
+// https://learn.microsoft.com/en-us/graph/api/user-list-transitivememberof
+graph.get("/v1.0/:who{me|users/[^/]+}/transitiveMemberOf", (c) => {
+  const query = readQuery(c, "directoryObject", [...new Set([...GROUP_PROPERTIES, ...ROLE_PROPERTIES])]);
+  if (!query.ok) return query.response;
+  const who = c.req.param("who");
+  const id = who === "me" ? c.var.grant.oid : decodeURIComponent(who.slice("users/".length));
+  const entry = findUser(c.var.tenant, id);
+  if (!entry || entry.deleted) return notFound(c, id);
+  const skip = readToken<{ p: number }>(c, "$skiptoken");
+  if (skip === "malformed") return malformedToken(c);
+  const members = [
+    ...transitiveGroupsOf(c.var.tenant, entry.user).map((g) => ({ "@odata.type": "#microsoft.graph.group", ...groupResource(g, query.select) })),
+    ...directoryRolesOf(entry.user, c.var.grant.scope, query.select),
+  ];
+  const { page, next } = takePage(positioned(members, skip?.p ?? 0), query.top);
+  return c.json({
+    "@odata.context": contextUrl(c, "directoryObjects", query.select),
+    value: page,
+    ...(next !== undefined ? { "@odata.nextLink": linkWith(c, c.req.path, "$skiptoken", { p: next }) } : {}),
+  });
+});
+
+graph.get("/v1.0/users/:id/:relation{transitiveMemberOf/microsoft\\.graph\\.group}", (c) => {
   const query = readQuery(c, "group", GROUP_PROPERTIES);
   if (!query.ok) return query.response;
   const entry = findUser(c.var.tenant, c.req.param("id"));

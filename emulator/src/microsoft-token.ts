@@ -1,11 +1,11 @@
 // POST /{tenant}/oauth2/v2.0/token: authorization_code (PKCE checked) and rotating refresh
 // tokens, with Microsoft's error bodies. Access tokens are opaque; Graph looks them up in state.
 import type { Context } from "hono";
-import { directory, findUser, type DirectoryUser } from "./directory.ts";
+import { directory, directoryRoleTemplateIds, findUser, type DirectoryUser } from "./directory.ts";
 import type { EmulatorContext, EmulatorEnv } from "./env.ts";
 import { identityError } from "./errors.ts";
 import { clientCredentials, formFields, issueIdToken, pkceMatches } from "./oauth.ts";
-import { grantedScope } from "./scopes.ts";
+import { adminOnlyPermissions, grantedScope } from "./scopes.ts";
 import { issueAccessToken, issueRefreshToken, state } from "./state.ts";
 import { base64url, nowSeconds, sha256 } from "./util.ts";
 
@@ -60,14 +60,19 @@ async function redeemRefreshToken(c: TokenContext, form: Record<string, string>,
     return identityError(c, 400, "invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.");
   }
   if (grant.state === "revoked") {
-    return identityError(c, 400, "invalid_grant", 50173, "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.");
+    return identityError(c, 400, "invalid_grant", 50173, "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.", "bad_token");
   }
-  if (grant.state === "rotated") {
-    return identityError(c, 400, "invalid_grant", 70000, "Provided grant is invalid or malformed: this refresh token was already exchanged for a newer one.");
+  if (grant.expiresAt <= Date.now()) {
+    return identityError(c, 400, "invalid_grant", 700082, "The refresh token has expired due to inactivity. The token was issued on a date and was inactive for the maximum inactive time.", "bad_token");
+  }
+  // Graph permissions need the tenant's admin consent still in place (revoked through the admin API).
+  const tenant = directory.tenants.get(grant.tenantId);
+  if (adminOnlyPermissions(grant.scope).length > 0 && !tenant?.consentedClients.has(clientId)) {
+    return identityError(c, 400, "invalid_grant", 65001, `The user or administrator has not consented to use the application with ID '${clientId}'. Send an interactive authorization request for this user and resource.`, "consent_required");
   }
   const user = currentUser(grant.tenantId, grant.oid);
   if (!user.ok) return identityError(c, 400, "invalid_grant", user.code, user.message);
-  grant.state = "rotated";
+  // The old refresh token stays valid: Microsoft does not revoke it when used (see RefreshGrant).
   return tokenResponse(c, { user: user.user, tenantId: grant.tenantId, clientId, scope: grant.scope, nonce: undefined });
 }
 
@@ -123,6 +128,12 @@ export async function microsoftIdToken(env: EmulatorEnv, issue: Issue): Promise<
     acct: guest ? 1 : 0,
   };
   if (nonce !== undefined) claims.nonce = nonce;
+  // wids: the user's directory role template ids, only when the registration's groupMembershipClaims
+  // is "DirectoryRole" or "All" (access-token-claims-reference; Microsoft's ID token reference is
+  // silent, and the app reads it from the ID token because its access tokens are Graph's).
+  // https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference#payload-claims
+  const wids = directoryRoleTemplateIds(user);
+  if (["DirectoryRole", "All"].includes(state.registration.groupMembershipClaims) && wids.length > 0) claims.wids = wids;
   if (scope.includes("email") && user.mail) claims.email = user.mail;
   return issueIdToken("microsoft", claims);
 }

@@ -1,12 +1,12 @@
 // Microsoft identity platform v2.0: discovery, keys and the interactive authorize endpoint
 // (account picker, admin consent). The token endpoint lives in microsoft-token.ts.
 import { Hono, type Context } from "hono";
-import { directory, findUser, locateUser, type DirectoryUser, type Tenant } from "./directory.ts";
+import { directory, findUser, guestFor, locateUser, type DirectoryUser, type Tenant, type UserEntry } from "./directory.ts";
 import type { EmulatorContext, EmulatorEnv } from "./env.ts";
 import { jwks } from "./keys.ts";
 import { CODE_LIFETIME_MS, formFields, newCode, redirectTo, requestParams } from "./oauth.ts";
-import { ConsentPage, MicrosoftSignInPage, SignInErrorPage, type AccountChoice } from "./pages.tsx";
-import { graphPermissions, parseScope, SIGN_IN_SCOPES } from "./scopes.ts";
+import { ConsentPage, MicrosoftSignInPage, NeedAdminApprovalPage, SignInErrorPage, type AccountChoice } from "./pages.tsx";
+import { adminOnlyPermissions, grantedScope, graphPermissions, parseScope, SIGN_IN_SCOPES } from "./scopes.ts";
 import { state } from "./state.ts";
 import { microsoftToken } from "./microsoft-token.ts";
 
@@ -15,12 +15,22 @@ export const microsoft = new Hono<EmulatorContext>();
 const MULTI_TENANT = new Set(["common", "organizations"]);
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The tenant segment of the path: a multi-tenant alias, a known tenant, or not found. */
+/**
+ * The tenant segment of the path: a multi-tenant alias, a tenant GUID, or one of a tenant's
+ * verified domain names ("Can be provided in GUID or friendly name format"; the issuer is always
+ * the GUID's). https://learn.microsoft.com/en-us/entra/identity-platform/v2-protocols-oidc#find-your-apps-openid-configuration-document-uri
+ */
 export function resolveTenant(segment: string): { alias: string } | { tenant: Tenant } | undefined {
-  if (MULTI_TENANT.has(segment.toLowerCase())) return { alias: segment.toLowerCase() };
-  if (!GUID.test(segment)) return undefined;
-  const tenant = directory.tenants.get(segment.toLowerCase());
-  return tenant ? { tenant } : undefined;
+  const key = segment.toLowerCase();
+  if (MULTI_TENANT.has(key)) return { alias: key };
+  if (GUID.test(segment)) {
+    const tenant = directory.tenants.get(key);
+    return tenant ? { tenant } : undefined;
+  }
+  for (const tenant of directory.tenants.values()) {
+    if (tenant.verifiedDomains.some((d) => d.name.toLowerCase() === key)) return { tenant };
+  }
+  return undefined;
 }
 
 export function tenantNotFound(segment: string): string {
@@ -55,8 +65,11 @@ microsoft.get("/:tenant/discovery/v2.0/keys", async (c) => c.json(await jwks("mi
 
 microsoft.post("/:tenant/oauth2/v2.0/token", microsoftToken);
 
+/** The app registration's redirect URIs; /setup/entra/callback receives the admin-consent link's return. */
 function registeredRedirectUris(env: EmulatorEnv): string[] {
-  return [`${env.APP_ORIGIN}/auth/microsoft/callback`, `${env.APP_ORIGIN}/settings/integrations/entra/callback`];
+  return [
+    `${env.APP_ORIGIN}/auth/microsoft/callback`, `${env.APP_ORIGIN}/settings/integrations/entra/callback`, `${env.APP_ORIGIN}/setup/entra/callback`,
+  ];
 }
 
 type Checked = { ok: true; redirectUri: string; scopes: string[] } | { ok: false; response: Response | Promise<Response> };
@@ -115,6 +128,8 @@ function pickerAccounts(segment: string): AccountChoice[] {
       const entry = findUser(tenant, oid);
       if (!entry || entry.deleted) continue;
       const u = entry.user;
+      // The multi-tenant picker lists accounts: a guest whose account is emulated elsewhere signs in as that account.
+      if (!oneTenant && u.homeOid) continue;
       const note = [u.globalAdmin ? "Global Administrator" : "", u.userType === "Guest" ? "guest" : "", u.accountEnabled ? "" : "disabled"].filter(Boolean).join(", ");
       accounts.push({ value: u.id, name: u.displayName, email: signInEmail(u), ...(note ? { note } : {}) });
     }
@@ -129,38 +144,66 @@ microsoft.get("/:tenant/oauth2/v2.0/authorize", (c) => {
   return c.html(<MicrosoftSignInPage action={c.req.path} params={params} accounts={pickerAccounts(c.req.param("tenant"))} />);
 });
 
+/** The error an app gets back when a user declines (Cancel) or leaves "Need admin approval" without consenting. */
+const DECLINED = {
+  error: "access_denied",
+  error_subcode: "cancel",
+  error_description: "AADSTS65004: User declined to consent to access the app.",
+};
+
+type SignIn = { ok: true; tenant: Tenant; user: DirectoryUser } | { ok: false; response: Response | Promise<Response> };
+
+/**
+ * Who signs in, and for which tenant. Through common/organizations an account gets a token for its
+ * own (home) tenant; through a tenant's GUID or domain, for that tenant, where a guest is the guest
+ * object that stands for the account.
+ * https://learn.microsoft.com/en-us/entra/identity-platform/msal-client-application-configuration#authority
+ * https://learn.microsoft.com/en-us/entra/external-id/b2b-quickstart-add-guest-users-portal (guests sign in with the tenant's endpoint)
+ */
+function signInFor(c: Context<EmulatorContext>, segment: string, account: string): SignIn {
+  const resolved = resolveTenant(segment);
+  let found: { tenant: Tenant; entry: UserEntry } | undefined;
+  if (resolved && "tenant" in resolved) {
+    const entry = findUser(resolved.tenant, account) ?? guestFor(resolved.tenant, account);
+    found = entry && { tenant: resolved.tenant, entry };
+  } else {
+    found = locateUser(account);
+    const homeOid = found?.entry.user.homeOid;
+    if (homeOid) found = locateUser(homeOid) ?? found;
+  }
+  if (!found || found.entry.deleted) {
+    return { ok: false, response: errorPage(c, `AADSTS50034: The user account does not exist in the '${segment}' directory. To sign into this application, the account must be added to the directory.`) };
+  }
+  if (!found.entry.user.accountEnabled) {
+    return { ok: false, response: errorPage(c, "AADSTS50057: User account is disabled. The account has been disabled by an administrator.") };
+  }
+  return { ok: true, tenant: found.tenant, user: found.entry.user };
+}
+
 microsoft.post("/:tenant/oauth2/v2.0/authorize", async (c) => {
   const { params, controls } = requestParams(c.req.query(), formFields(await c.req.parseBody()));
   const checked = checkAuthorizeRequest(c, params);
   if (!checked.ok) return checked.response;
   const { redirectUri, scopes } = checked;
   const segment = c.req.param("tenant");
-  if (controls.cancel === "1" || controls.consent === "cancel") {
-    return redirectTo(redirectUri, { error: "access_denied", error_description: "AADSTS65004: User declined to consent to access the app.", state: params.state });
+  // Cancel on the picker or the consent page, and "Return to the application without granting
+  // consent" on Need admin approval, all come back the same way: the app cannot tell them apart.
+  if (controls.cancel === "1" || controls.consent === "cancel" || controls.approval === "return") {
+    return redirectTo(redirectUri, { ...DECLINED, state: params.state });
   }
-  if (!controls.account) return c.html(<MicrosoftSignInPage action={c.req.path} params={params} accounts={pickerAccounts(segment)} />);
-
-  const resolved = resolveTenant(segment);
-  const found = resolved && "tenant" in resolved
-    ? (() => { const entry = findUser(resolved.tenant, controls.account); return entry && { tenant: resolved.tenant, entry }; })()
-    : locateUser(controls.account);
-  if (!found || found.entry.deleted) {
-    return errorPage(c, `AADSTS50034: The user account does not exist in the '${segment}' directory. To sign into this application, the account must be added to the directory.`);
+  // "Have an admin account? Sign in with that account": back to the picker.
+  if (!controls.account || controls.approval === "switch") {
+    return c.html(<MicrosoftSignInPage action={c.req.path} params={params} accounts={pickerAccounts(segment)} />);
   }
-  const { tenant, entry: { user } } = found;
-  if (!user.accountEnabled) return errorPage(c, "AADSTS50057: User account is disabled. The account has been disabled by an administrator.");
+  const signIn = signInFor(c, segment, controls.account);
+  if (!signIn.ok) return signIn.response;
+  const { tenant, user } = signIn;
 
-  const permissions = graphPermissions(scopes);
+  const permissions = adminOnlyPermissions(scopes);
   const consented = tenant.consentedClients.has(params.client_id!);
   const wantsPrompt = params.prompt === "consent" || params.prompt === "admin_consent";
   if (permissions.length > 0 && controls.consent !== "accept" && (!consented || (wantsPrompt && user.globalAdmin))) {
-    if (!user.globalAdmin) {
-      return redirectTo(redirectUri, {
-        error: "consent_required",
-        error_description: "AADSTS90094: Admin consent is required for the permissions requested by this application. An admin consent request may be sent to the admin.",
-        state: params.state,
-      });
-    }
+    if (!user.globalAdmin) return needAdminApproval(c, tenant, user, params, permissions, controls);
     return c.html(
       <ConsentPage action={c.req.path} params={{ ...params, account: user.id }} permissions={[...permissions, ...scopes.filter((s) => SIGN_IN_SCOPES.has(s))]}
         userName={`${user.displayName} (${signInEmail(user)})`} appName="UniAsset" />,
@@ -179,4 +222,86 @@ microsoft.post("/:tenant/oauth2/v2.0/authorize", async (c) => {
     expiresAt: Date.now() + CODE_LIFETIME_MS, redeemed: false,
   });
   return redirectTo(redirectUri, { code, state: params.state, session_state: crypto.randomUUID() });
+});
+
+/**
+ * A non-admin asking for permissions only an admin can grant, in a tenant that has not consented:
+ * Microsoft does not redirect back; it shows "Need admin approval" (AADSTS90094), or, with the
+ * tenant's admin consent workflow on, "Approval required" where the user can send a request.
+ * https://learn.microsoft.com/en-us/entra/identity/enterprise-apps/application-sign-in-unexpected-user-consent-error#requesting-not-authorized-permissions-error
+ * https://learn.microsoft.com/en-us/entra/identity/enterprise-apps/configure-admin-consent-workflow
+ */
+function needAdminApproval(
+  c: Context<EmulatorContext>, tenant: Tenant, user: DirectoryUser, params: Record<string, string>, permissions: string[], controls: Record<string, string>,
+): Response | Promise<Response> {
+  const workflow = state.adminConsentWorkflow.get(tenant.id) ?? false;
+  const carried = { ...params, account: user.id };
+  if (workflow && controls.approval === "request") {
+    state.consentRequests.push({
+      tenantId: tenant.id, clientId: params.client_id!, oid: user.id, permissions, justification: controls.justification ?? "", requestedAt: new Date().toISOString(),
+    });
+    return c.html(<NeedAdminApprovalPage action={c.req.path} params={carried} userName={signInEmail(user)} appName="UniAsset" variant="sent" />);
+  }
+  return c.html(<NeedAdminApprovalPage action={c.req.path} params={carried} userName={signInEmail(user)} appName="UniAsset" variant={workflow ? "request" : "need"} />);
+}
+
+// Tenant-wide admin consent: sign-in, then the consent page for an admin; the answer comes back to
+// the redirect URI as admin_consent=True&tenant&scope&state, or admin_consent=True&error&error_description&state.
+// https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent
+type AdminConsentChecked = { ok: true; redirectUri: string; scopes: string[] } | { ok: false; response: Response | Promise<Response> };
+
+function checkAdminConsentRequest(c: Context<EmulatorContext>, params: Record<string, string>): AdminConsentChecked {
+  const fail = (response: Response | Promise<Response>): AdminConsentChecked => ({ ok: false, response });
+  const segment = c.req.param("tenant") ?? "";
+  if (params.client_id !== c.env.MS_CLIENT_ID) {
+    return fail(errorPage(c, `AADSTS700016: Application with identifier '${params.client_id ?? ""}' was not found in the directory '${segment}'.`));
+  }
+  if (!resolveTenant(segment)) return fail(errorPage(c, tenantNotFound(segment)));
+  const redirectUri = params.redirect_uri ?? "";
+  if (!registeredRedirectUris(c.env).includes(redirectUri)) {
+    return fail(errorPage(c, `AADSTS50011: The redirect URI '${redirectUri}' specified in the request does not match the redirect URIs configured for the application '${params.client_id}'.`));
+  }
+  const scopes = parseScope(params.scope);
+  if (scopes.length === 0) {
+    return fail(redirectTo(redirectUri, {
+      admin_consent: "True", error: "invalid_request", error_description: "AADSTS900144: The request body must contain the following parameter: 'scope'.", state: params.state,
+    }));
+  }
+  return { ok: true, redirectUri, scopes };
+}
+
+microsoft.get("/:tenant/v2.0/adminconsent", (c) => {
+  const { params } = requestParams(c.req.query(), {});
+  const checked = checkAdminConsentRequest(c, params);
+  if (!checked.ok) return checked.response;
+  return c.html(<MicrosoftSignInPage action={c.req.path} params={params} accounts={pickerAccounts(c.req.param("tenant"))} />);
+});
+
+microsoft.post("/:tenant/v2.0/adminconsent", async (c) => {
+  const { params, controls } = requestParams(c.req.query(), formFields(await c.req.parseBody()));
+  const checked = checkAdminConsentRequest(c, params);
+  if (!checked.ok) return checked.response;
+  const { redirectUri, scopes } = checked;
+  const back = (error: string, description: string) =>
+    redirectTo(redirectUri, { admin_consent: "True", error, error_description: description, state: params.state });
+  // The documented error response: an admin who does not approve.
+  const declined = () => back("consent_required", "AADSTS65004: The resource owner or authorization server denied the request.");
+  if (controls.cancel === "1" || controls.consent === "cancel") return declined();
+  if (!controls.account) return c.html(<MicrosoftSignInPage action={c.req.path} params={params} accounts={pickerAccounts(c.req.param("tenant"))} />);
+  const signIn = signInFor(c, c.req.param("tenant"), controls.account);
+  if (!signIn.ok) return signIn.response;
+  const { tenant, user } = signIn;
+  // Microsoft documents no separate answer for a non-admin here; the emulator uses the documented
+  // error shape with AADSTS90094 (admin permission required).
+  if (!user.globalAdmin) {
+    return back("consent_required", "AADSTS90094: The grant requires admin permission. Only an administrator can consent on behalf of the organization.");
+  }
+  if (controls.consent !== "accept") {
+    return c.html(
+      <ConsentPage action={c.req.path} params={{ ...params, account: user.id }} permissions={[...graphPermissions(scopes), ...scopes.filter((s) => SIGN_IN_SCOPES.has(s))]}
+        userName={`${user.displayName} (${signInEmail(user)})`} appName="UniAsset" />,
+    );
+  }
+  tenant.consentedClients.add(params.client_id!);
+  return redirectTo(redirectUri, { admin_consent: "True", tenant: tenant.id, scope: grantedScope(scopes), state: params.state });
 });

@@ -7,7 +7,7 @@ import { base64url, randomToken, sha256 } from "./util.ts";
 export const CODE_LIFETIME_MS = 10 * 60_000;
 
 /** The authorization request parameters the pages carry; control fields are the buttons. */
-const CONTROL_FIELDS = new Set(["account", "cancel", "consent"]);
+const CONTROL_FIELDS = new Set(["account", "cancel", "consent", "approval", "justification"]);
 
 export function requestParams(query: Record<string, string>, form: Record<string, string>): {
   params: Record<string, string>;

@@ -92,6 +92,48 @@ export const ConsentPage: FC<{ action: string; params: Record<string, string>; p
   </Layout>
 );
 
+/**
+ * Microsoft's "Need admin approval" page (AADSTS90094), or with the admin consent workflow on,
+ * "Approval required" with a justification box and "Request approval"; "sent" confirms the request.
+ * Its choices post back: approval=switch (sign in with an admin account), approval=return (back to
+ * the app without consent), approval=request.
+ */
+export const NeedAdminApprovalPage: FC<{ action: string; params: Record<string, string>; userName: string; appName: string; variant: "need" | "request" | "sent" }> = (props) => (
+  <Layout title={props.variant === "need" ? "Need admin approval" : "Approval required"}>
+    <p class="muted">{props.userName}</p>
+    {props.variant === "need" ? (
+      <>
+        <h1>Need admin approval</h1>
+        <p>
+          {props.appName} needs permission to access resources in your organization that only an admin can grant. Please ask an
+          admin to grant permission to this app before you can use it.
+        </p>
+      </>
+    ) : props.variant === "request" ? (
+      <>
+        <h1>Approval required</h1>
+        <p>{props.appName} needs permission to access resources in your organization that only an admin can grant. Please enter a justification for requesting this app.</p>
+      </>
+    ) : (
+      <>
+        <h1>Approval required</h1>
+        <p>Request sent. You'll be notified when an admin reviews your request to use {props.appName}.</p>
+      </>
+    )}
+    <form method="post" action={props.action}>
+      <HiddenParams params={props.params} />
+      {props.variant === "request" ? (
+        <>
+          <textarea name="justification" aria-label="Justification"></textarea>
+          <button type="submit" name="approval" value="request">Request approval</button>
+        </>
+      ) : null}
+      {props.variant !== "sent" ? <button type="submit" name="approval" value="switch">Have an admin account? Sign in with that account</button> : null}
+      <button type="submit" name="approval" value="return">Return to the application without granting consent</button>
+    </form>
+  </Layout>
+);
+
 export const SignInErrorPage: FC<{ message: string }> = ({ message }) => (
   <Layout title="Sign in to your account">
     <h1>Sorry, but we're having trouble signing you in.</h1>

@@ -32,8 +32,14 @@ export interface RefreshGrant {
   oid: string;
   clientId: string;
   scope: string[];
-  /** Set once the token has been exchanged (rotation) or revoked by the admin API. */
-  state: "active" | "rotated" | "revoked";
+  /**
+   * Using a refresh token does not retire it: Microsoft returns a new one and "doesn't revoke old
+   * refresh tokens when used to fetch new access tokens"; it lasts until it expires or is revoked.
+   * https://learn.microsoft.com/en-us/entra/identity-platform/refresh-tokens
+   */
+  state: "active" | "revoked";
+  /** 90 days (the default for confidential clients), or now after POST /_emulator/refresh-tokens/expire. */
+  expiresAt: number;
 }
 
 export interface Fault {
@@ -46,6 +52,25 @@ export interface Fault {
   afterRequests: number;
   body?: unknown;
   networkError?: boolean;
+}
+
+/**
+ * The app registration's `groupMembershipClaims` (application manifest): which group and role
+ * claims tokens carry. `wids` needs "DirectoryRole" or "All".
+ * https://learn.microsoft.com/en-us/entra/identity-platform/reference-microsoft-graph-app-manifest#groupmembershipclaims-attribute
+ */
+export const GROUP_MEMBERSHIP_CLAIMS = ["None", "SecurityGroup", "DirectoryRole", "ApplicationGroup", "All"] as const;
+export type GroupMembershipClaims = (typeof GROUP_MEMBERSHIP_CLAIMS)[number];
+/** The README makes DirectoryRole a required registration step, so the emulated registration starts with it. */
+export const DEFAULT_GROUP_MEMBERSHIP_CLAIMS: GroupMembershipClaims = "DirectoryRole";
+
+export interface ConsentRequest {
+  tenantId: string;
+  clientId: string;
+  oid: string;
+  permissions: string[];
+  justification: string;
+  requestedAt: string;
 }
 
 export type TamperKind = "aud" | "iss" | "tid" | "expired" | "nonce" | "signature";
@@ -62,6 +87,13 @@ export const state = {
   lowPriorityRequests: new Map<string, number>(),
   /** Delta tokens carry this; changing it makes every outstanding token answer 410. */
   deltaGeneration: "", // set by resetAll: random values cannot be made at module load in Workers
+  registration: { groupMembershipClaims: DEFAULT_GROUP_MEMBERSHIP_CLAIMS as GroupMembershipClaims },
+  /** Tenants whose admin consent workflow is on (POST /_emulator/tenants/{tid}/admin-consent-workflow). */
+  adminConsentWorkflow: new Map<string, boolean>(),
+  /** Requests users sent from "Approval required". */
+  consentRequests: [] as ConsentRequest[],
+  /** POST /_emulator/delta/disorder: delta rounds list entries shuffled and repeat some. */
+  deltaDisorder: { shuffle: false, repeat: false },
 };
 
 export function resetAll(): void {
@@ -74,6 +106,10 @@ export function resetAll(): void {
   state.requests.clear();
   state.lowPriorityRequests.clear();
   state.deltaGeneration = randomToken(8);
+  state.registration = { groupMembershipClaims: DEFAULT_GROUP_MEMBERSHIP_CLAIMS };
+  state.deltaDisorder = { shuffle: false, repeat: false };
+  state.adminConsentWorkflow.clear();
+  state.consentRequests = [];
 }
 
 export function ensureLoaded(): void {
@@ -113,8 +149,10 @@ export function issueAccessToken(grant: Omit<AccessGrant, "expiresAt">): string 
   return token;
 }
 
-export function issueRefreshToken(grant: Omit<RefreshGrant, "state">): string {
+export const REFRESH_TOKEN_LIFETIME_MS = 90 * 24 * 3600_000;
+
+export function issueRefreshToken(grant: Omit<RefreshGrant, "state" | "expiresAt">): string {
   const token = randomToken(48);
-  state.refreshTokens.set(token, { ...grant, state: "active" });
+  state.refreshTokens.set(token, { ...grant, state: "active", expiresAt: Date.now() + REFRESH_TOKEN_LIFETIME_MS });
   return token;
 }

@@ -100,12 +100,17 @@ describe("authorize", () => {
     expect(await response.text()).toContain("AADSTS50057: User account is disabled.");
   });
 
-  it("tells a non-admin that admin consent is required for directory permissions", async () => {
+  it("shows a non-admin Microsoft's Need admin approval page instead of redirecting", async () => {
     const { response } = await signInAs(megan.oid, { scope: "openid profile User.Read.All Group.Read.All", redirectUri: ENTRA_CALLBACK });
-    const params = redirectParams(response);
-    expect(params.get("error")).toBe("consent_required");
-    expect(params.get("error_description")).toMatch(/^AADSTS90094: Admin consent is required/);
-    expect(params.get("state")).toBe("state-123");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Location")).toBeNull();
+    const html = await response.text();
+    expect(html).toContain("<h1>Need admin approval</h1>");
+    expect(html).toContain("Have an admin account? Sign in with that account");
+    const params = redirectParams(await press(html, { approval: "return" }));
+    expect(Object.fromEntries(params)).toEqual({
+      error: "access_denied", error_subcode: "cancel", error_description: "AADSTS65004: User declined to consent to access the app.", state: "state-123",
+    });
   });
 
   it("asks an admin to consent on behalf of the organization, once per tenant", async () => {
@@ -203,7 +208,7 @@ describe("token endpoint", () => {
     expect(basic.status).toBe(200);
   });
 
-  it("rotates refresh tokens and refuses the old one", async () => {
+  it("returns a new refresh token on each use and keeps the old one valid, as Microsoft does", async () => {
     const first = await microsoftTokens(adele.oid);
     const refreshed = await microsoftToken({ grant_type: "refresh_token", refresh_token: first.refresh_token as string });
     expect(refreshed.status).toBe(200);
@@ -212,8 +217,9 @@ describe("token endpoint", () => {
     expect(second.refresh_token).not.toBe(first.refresh_token);
     expect(second.access_token).not.toBe(first.access_token);
     const reuse = await microsoftToken({ grant_type: "refresh_token", refresh_token: first.refresh_token as string });
-    expect(reuse.status).toBe(400);
-    expect((await reuse.json()) as Record<string, unknown>).toMatchObject({ error: "invalid_grant", error_codes: [70000] });
+    expect(reuse.status).toBe(200);
+    const newer = await microsoftToken({ grant_type: "refresh_token", refresh_token: second.refresh_token as string });
+    expect(newer.status).toBe(200);
   });
 
   it("refuses to refresh for a user disabled since sign-in", async () => {
@@ -232,6 +238,8 @@ describe("token endpoint", () => {
     const body = (await res.json()) as Record<string, unknown>;
     expect(body.error).toBe("invalid_grant");
     expect(body.error_description).toMatch(/^AADSTS50173: The provided grant has expired due to it being revoked/);
+    expect(body).toMatchObject({ error_codes: [50173], suberror: "bad_token" });
+    for (const field of ["timestamp", "trace_id", "correlation_id"]) expect(body[field]).toEqual(expect.any(String));
     const untouched = await microsoftToken({ grant_type: "refresh_token", refresh_token: other.refresh_token as string });
     expect(untouched.status).toBe(200);
   });
