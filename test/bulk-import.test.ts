@@ -69,7 +69,7 @@ describe("preview", () => {
     expect(status).toBe(200);
     expect(countOf(html, "new")).toBe(2);
     expect(countOf(html, "present")).toBe(1);
-    expect(countOf(html, "guests")).toBe(1);
+    expect(countOf(html, "guests")).toBe(2);
     expect(countOf(html, "disabled")).toBe(1);
     expect(countOf(html, "outsideDomains")).toBe(0);
     expect(html).toContain("Megan Bowen");
@@ -109,11 +109,11 @@ describe("choosing groups", () => {
 });
 
 describe("apply", () => {
-  it("creates Megan and Alex with the default role, not signed in yet; skips Jordan and Diego; re-running changes nothing", async () => {
+  it("creates Megan and Alex with the default role, not signed in yet; skips the guests Jordan and Casey, and the disabled Diego; re-running changes nothing", async () => {
     const adele = await adeleConnected();
     const { status, html } = await post(adele, "apply", [["scope", "all"]]);
     expect(status).toBe(200);
-    expect(html).toContain("2 imported, 1 already present, 2 skipped");
+    expect(html).toContain("2 imported, 1 already present, 3 skipped");
 
     for (const key of ["megan", "alex"]) {
       const member = await contosoMember(entraUser(key).oid);
@@ -130,7 +130,7 @@ describe("apply", () => {
     expect(await contosoAudit("entra.import_applied")).toEqual([
       {
         scope: "all", groups: [], created: 2, remaining: 0, alreadyPresent: 1,
-        skippedGuests: 1, skippedDisabled: 1, skippedOutsideDomains: 0, roles: { member: 2 },
+        skippedGuests: 2, skippedDisabled: 1, skippedOutsideDomains: 0, roles: { member: 2 },
       },
     ]);
 

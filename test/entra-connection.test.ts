@@ -91,17 +91,33 @@ describe("connecting", () => {
 });
 
 describe("troubleshooting cases", () => {
-  it("a non-admin (Megan) gets 'Admin consent required' with the two remedies; nothing stored", async () => {
+  it("a non-admin (Megan) in an unconsented tenant stays on Microsoft's 'Need admin approval' page; leaving it gets both remedies", async () => {
     await addContosoMember("megan", "admin");
     const megan = await signedIn("megan");
-    const back = await connectEntra(megan, { account: entraUser("megan").oid });
-    expect(back.headers.get("location")).toBe(`${ENTRA_PAGE}?failure=admin_consent_required&code=AADSTS90094`);
-    const { html } = await megan.page(back.headers.get("location")!);
-    expect(html).toContain("Admin consent required");
-    expect(html).toContain("Microsoft error code: AADSTS90094");
-    expect(html).toContain("Ask a Global Admin in your organization to complete the connection step");
-    expect(html).toContain("Or ask your Azure administrator to pre-approve admin consent for the UniAsset application");
+    await megan.page(ENTRA_PAGE);
+    const start = await megan.post(`${ENTRA_PAGE}/connect`);
+    const microsoft = await megan.authorizeAtEmulator(start, { account: entraUser("megan").oid });
+    // Microsoft does not come back to the app: it shows its own page (AADSTS90094).
+    expect(microsoft.status).toBe(200);
+    expect(microsoft.headers.get("location")).toBeNull();
+    const page = await microsoft.text();
+    expect(page).toContain("Need admin approval");
     expect(await connection()).toBeNull();
+
+    // "Return to the application without granting consent" is an access_denied, like a Cancel.
+    const form = new URLSearchParams(new URL(start.headers.get("location")!).searchParams);
+    form.set("account", entraUser("megan").oid);
+    form.set("approval", "return");
+    const authorize = new URL(start.headers.get("location")!);
+    const back = await megan.returnFromProvider(
+      await env.EMULATOR.fetch(`${authorize.origin}${authorize.pathname}`, { method: "POST", body: form, redirect: "manual" }),
+    );
+    expect(back.headers.get("location")).toBe(`${ENTRA_PAGE}?failure=cancelled&code=AADSTS65004`);
+    const { html } = await megan.page(back.headers.get("location")!);
+    expect(html).toContain("Either the authorization was cancelled before completing, or the Microsoft account used does not have permission to consent");
+    expect(html).toContain("Ask a Global Admin in your organization to complete the connection step");
+    expect(html).toContain("create a setup link below");
+    expect(html).not.toContain("does not have Global Admin rights");
   });
 
   it("a non-admin connects a tenant whose admin consented earlier: Microsoft decides, UniAsset records", async () => {

@@ -25,7 +25,7 @@ describe("leavers are deactivated", () => {
     await env.DB.prepare("insert into sessions (token_hash, user_id, organization_id, created_at, last_seen_at, expires_at) values ('diego-session', ?, ?, 1, 1, 9999999999999)")
       .bind(DEMO_USER_IDS.diego, CONTOSO).run();
     const run = await nightlyRun();
-    expect(run).toMatchObject({ status: "succeeded", trigger: "schedule", mode: "full", deactivated: 1, reactivated: 0, users_read: 5, graph_requests: 2 });
+    expect(run).toMatchObject({ status: "succeeded", trigger: "schedule", mode: "full", deactivated: 1, reactivated: 0, users_read: 6, graph_requests: 2 });
     expect(await membership(DEMO_USER_IDS.diego)).toMatchObject({ status: "deactivated", deactivated_reason: "directory_sync", deactivated_by_run: run.id });
     expect((await membership(DEMO_USER_IDS.adele))?.status).toBe("active");
     const sessions = await env.DB.prepare("select count(*) as n from sessions where user_id = ?").bind(DEMO_USER_IDS.diego).first<{ n: number }>();
@@ -51,7 +51,7 @@ describe("leavers are deactivated", () => {
     await emulatorAdmin(`users/${deleted.oid}/delete`);
     const second = await nightlyRun();
     expect(second).toMatchObject({ status: "succeeded", mode: "delta", deactivated: 2 });
-    expect(second.users_read).toBeLessThan(5);
+    expect(second.users_read).toBeLessThan(6);
     expect((await membership(disabled.userId))?.status).toBe("deactivated");
     expect((await membership(deleted.userId))?.status).toBe("deactivated");
     const causes = (await audit("member.deactivated")).map((e) => JSON.parse(e.details).cause);
@@ -167,7 +167,7 @@ describe("scheduling", () => {
     await fireCron(at);
     const contosoRun = await waitForRun(nightlyRunId(CONTOSO, at));
     const fabrikamRun = await waitForRun(nightlyRunId(DEMO_ORGS.fabrikam.id, at));
-    expect(contosoRun).toMatchObject({ status: "succeeded", deactivated: 1, users_read: 5 });
+    expect(contosoRun).toMatchObject({ status: "succeeded", deactivated: 1, users_read: 6 });
     expect(fabrikamRun).toMatchObject({ status: "succeeded", deactivated: 1 });
     expect(await membership(DEMO_USER_IDS.diego)).toMatchObject({ status: "deactivated", deactivated_by_run: contosoRun.id });
     expect(await membership(fabrikamLeaver.userId, DEMO_ORGS.fabrikam.id)).toMatchObject({ status: "deactivated", deactivated_by_run: fabrikamRun.id });
