@@ -17,19 +17,20 @@ export const setupRoutes = new Hono<AppContext>();
 const tokenParam = z.object({ token: z.string().max(64, { message: "This setup link is not valid." }) });
 
 // Microsoft's documented replies (https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent#successful-response,
-// #error-response): `admin_consent=True&tenant&scope&state`, or `error&error_description&state`.
+// #error-response): `admin_consent=True&tenant&scope&state`, or `error&error_description&state`
+// (Microsoft's own error example also carries admin_consent=True, so `error` is checked first).
 const consentReply = z.union([
-  z.object({
-    admin_consent: z.string().regex(/^true$/i),
-    tenant: z.string().regex(GUID).transform((id) => id.toLowerCase()),
-    state: z.string().min(1).max(512),
-    scope: z.string().max(4096).optional(),
-  }),
   z.object({
     error: z.string().regex(/^[a-z_]{1,64}$/),
     error_description: z.string().max(4096).optional(),
     error_subcode: z.string().max(64).optional(),
     state: z.string().min(1).max(512),
+  }),
+  z.object({
+    admin_consent: z.string().regex(/^true$/i),
+    tenant: z.string().regex(GUID).transform((id) => id.toLowerCase()),
+    state: z.string().min(1).max(512),
+    scope: z.string().max(4096).optional(),
   }),
 ], { message: "Microsoft's reply could not be read. Open the setup link again." });
 
@@ -41,7 +42,7 @@ setupRoutes.get("/callback", validate("query", consentReply), async (c) => {
     throw new AppError("invalid_input", "This reply from Microsoft does not match the consent you started. Open the setup link again.");
   }
   const reply: AdminConsentReply =
-    "admin_consent" in query ? { granted: true, tenantId: query.tenant } : { granted: false, error: query.error, description: query.error_description ?? null };
+    "tenant" in query ? { granted: true, tenantId: query.tenant } : { granted: false, error: query.error, description: query.error_description ?? null };
   const outcome = await completeSetupConsent(c.get("db"), flow.setupLinkId, reply, Date.now());
   return c.render(<SetupOutcomePage outcome={outcome} />, { title: "Microsoft Entra ID setup" });
 });
