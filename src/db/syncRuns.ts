@@ -10,6 +10,13 @@ export type SyncTrigger = "schedule" | "manual" | "preview";
 export type SyncMode = "full" | "delta";
 export type FinishedStatus = "succeeded" | "failed" | "held" | "previewed";
 
+/** What a run's Workflow instance is started with (the SYNC_WORKFLOW binding's params). */
+export interface SyncRunParams {
+  runId: string;
+  organizationId: string;
+  trigger: SyncTrigger;
+}
+
 /** A run still "running" after this long died with its Workflow; it no longer blocks a new one. */
 export const RUN_STALE_AFTER_MS = 12 * 60 * 60 * 1000;
 

@@ -1,14 +1,12 @@
 // One Workflow step of a run: read one Graph page and note, for each of the organization's
 // members on it, what the directory says and how the member stands now. Nothing is written: a
 // run decides only once it has read everything (partial information deactivates nobody).
-import { createDb } from "../../db/client.ts";
+import type { Db } from "../../db/client.ts";
 import { findLinkedMembersAmong, type MemberStanding } from "../../db/syncMembers.ts";
-import type { Env } from "../../env.ts";
-import { loadConfig } from "../../lib/config.ts";
+import type { Config } from "../../lib/config.ts";
 import { createTokenVault } from "../../lib/vault.ts";
 import { createGraphClient, GraphError } from "../graph.ts";
 import { graphAccessToken, vaultContext } from "../tokens.ts";
-import { countingD1, emptyD1Stats, type D1Stats } from "./d1Stats.ts";
 import { DELTA_FROM_NOW_PATH, FULL_LISTING_PATH, readDirectoryPage, type DirectoryState } from "./directoryPage.ts";
 import { failureOf, type SyncFailure } from "./failures.ts";
 
@@ -24,9 +22,8 @@ export type PageResult =
       nextLinkEnc: string | null;
       deltaLinkEnc: string | null;
       graphRequests: number;
-      d1: D1Stats;
     }
-  | { ok: false; reason: SyncFailure | "sync_state_gone"; graphRequests: number; d1: D1Stats };
+  | { ok: false; reason: SyncFailure | "sync_state_gone"; graphRequests: number };
 
 export interface PageRequest {
   organizationId: string;
@@ -42,18 +39,15 @@ export interface TokenCache {
   accessToken: string | null;
 }
 
-export async function observePage(env: Env, request: PageRequest, tokens: TokenCache): Promise<PageResult> {
-  const d1 = emptyD1Stats();
+export async function observePage(db: Db, config: Config, request: PageRequest, tokens: TokenCache): Promise<PageResult> {
   const counter = { requests: 0 };
-  const db = createDb(countingD1(env.DB, d1));
-  const config = loadConfig(env);
   const vault = createTokenVault(config.TOKEN_ENCRYPTION_KEYS);
   const sealContext = vaultContext(request.organizationId, request.tenantId, "delta_link");
   try {
     let url = request.deltaFromNow ? DELTA_FROM_NOW_PATH : FULL_LISTING_PATH;
     if (request.linkEnc && !request.deltaFromNow) {
       const opened = await vault.open(request.linkEnc, sealContext);
-      if (!opened.ok) return { ok: false, reason: "sync_state_gone", graphRequests: 0, d1 };
+      if (!opened.ok) return { ok: false, reason: "sync_state_gone", graphRequests: 0 };
       url = opened.value;
     }
 
@@ -84,13 +78,12 @@ export async function observePage(env: Env, request: PageRequest, tokens: TokenC
       nextLinkEnc: page.nextLink ? await vault.seal(page.nextLink, sealContext) : null,
       deltaLinkEnc: page.deltaLink ? await vault.seal(page.deltaLink, sealContext) : null,
       graphRequests: counter.requests,
-      d1,
     };
   } catch (error) {
-    if (error instanceof TenantChanged) return { ok: false, reason: "tenant_changed", graphRequests: counter.requests, d1 };
+    if (error instanceof TenantChanged) return { ok: false, reason: "tenant_changed", graphRequests: counter.requests };
     const reason = failureOf(error);
     if (!reason) throw error;
-    return { ok: false, reason, graphRequests: counter.requests, d1 };
+    return { ok: false, reason, graphRequests: counter.requests };
   }
 }
 

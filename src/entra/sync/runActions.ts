@@ -11,10 +11,9 @@ import {
   claimHeldRun, dismissHeldRunStatements, findRun, findSyncSettings, listRecentRuns, listRunChanges, markRunUndone, recordAppliedCounts,
   saveHoldThreshold, SUPERSEDED,
 } from "../../db/syncRuns.ts";
-import type { Env } from "../../env.ts";
 import { AppError } from "../../lib/errors.ts";
 import { applySavedChanges } from "./deactivateLeavers.ts";
-import { startSyncRun } from "./launch.ts";
+import { startSyncRun, type SyncWorkflow } from "./launch.ts";
 import { nextNightlyRun } from "./schedule.ts";
 
 /** People shown for a held or previewed run; the rest are counted. */
@@ -39,13 +38,13 @@ export async function loadSyncSection(db: Db, organizationId: string, now: numbe
 
 export type SyncSectionData = Awaited<ReturnType<typeof loadSyncSection>>;
 
-export async function startRunFromPage(env: Env, db: Db, viewer: Viewer, trigger: "manual" | "preview", now: number) {
+export async function startRunFromPage(db: Db, workflow: SyncWorkflow, viewer: Viewer, trigger: "manual" | "preview", now: number) {
   const connection = await findConnectionSummary(db, viewer.organizationId);
   if (connection?.status !== "connected") throw new AppError("conflict", "Connect Entra ID before running directory sync.");
   if (trigger === "manual" && !connection.autoDeprovision) {
     throw new AppError("conflict", "Turn on Auto-deprovision sync to run it. Preview shows what it would do without changing anything.");
   }
-  const outcome = await startSyncRun(env, { organizationId: viewer.organizationId, trigger, runId: crypto.randomUUID(), now });
+  const outcome = await startSyncRun(db, workflow, { organizationId: viewer.organizationId, trigger, runId: crypto.randomUUID(), now });
   if (!outcome.started) {
     throw new AppError("conflict", outcome.reason === "already_running" ? "A sync is already running. It will show here when it finishes." : "The sync could not start. Please try again in a moment.");
   }

@@ -3,10 +3,11 @@
 // restart instead of starting over, and no single invocation runs long. The run decides only
 // after the last page: until then nothing is written (partial information deactivates nobody).
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from "cloudflare:workers";
-import { createDb } from "../../db/client.ts";
+import { createDb, type Db } from "../../db/client.ts";
 import type { MemberStanding } from "../../db/syncMembers.ts";
-import { findSyncSettings, type SyncMode, type SyncTrigger } from "../../db/syncRuns.ts";
+import { findSyncSettings, type SyncMode, type SyncRunParams } from "../../db/syncRuns.ts";
 import type { Env } from "../../env.ts";
+import { loadConfig } from "../../lib/config.ts";
 import { concludeRun } from "./concludeRun.ts";
 import { addD1Stats, countingD1, emptyD1Stats, type D1Stats } from "./d1Stats.ts";
 import type { DirectoryState } from "./directoryPage.ts";
@@ -14,12 +15,6 @@ import type { SyncFailure } from "./failures.ts";
 import { observePage, type PageRequest, type PageResult, type TokenCache } from "./observePage.ts";
 import { mergeObservations } from "./planDirectoryChanges.ts";
 import { recordRunOutcome } from "./recordRun.ts";
-
-export interface SyncRunParams {
-  runId: string;
-  organizationId: string;
-  trigger: SyncTrigger;
-}
 
 /** What the instance returns: the run's figures (the benchmark reads them). */
 export interface SyncRunOutput {
@@ -43,12 +38,20 @@ const MAX_RESTARTS = 2;
 // Expected failures come back as results, not exceptions; retries are for a crashed invocation.
 const STEP: WorkflowStepConfig = { retries: { limit: 3, delay: "10 seconds", backoff: "exponential" }, timeout: "10 minutes" };
 
+/** Runs a step's work on a db whose D1 calls are counted; the counts travel in the step's result. */
+async function counted<T>(d1: D1Database, work: (db: Db) => Promise<T>): Promise<{ value: T; d1: D1Stats }> {
+  const stats = emptyD1Stats();
+  const value = await work(createDb(countingD1(d1, stats)));
+  return { value, d1: stats };
+}
+
 type Observed = Map<string, { state: DirectoryState; standing: MemberStanding }>;
 
 export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams> {
   async run(event: Readonly<WorkflowEvent<SyncRunParams>>, step: WorkflowStep): Promise<SyncRunOutput> {
     const { runId, organizationId, trigger } = event.payload;
     const env = this.env;
+    const config = loadConfig(env);
     const startedAt = event.timestamp.getTime();
     let d1 = emptyD1Stats();
     let graphRequests = 0;
@@ -56,26 +59,27 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
     let mode: SyncMode | null = null;
 
     const fail = async (reason: SyncFailure): Promise<SyncRunOutput> => {
-      const stats = await step.do("record failure", STEP, async () => {
-        const counted = emptyD1Stats();
-        const db = createDb(countingD1(env.DB, counted));
-        await recordRunOutcome(db, {
-          organizationId, runId, trigger, status: "failed", mode, usersRead, deactivated: 0, reactivated: 0, graphRequests,
-          error: reason, pending: null, deltaLink: null, now: Date.now(),
-        });
-        return counted;
-      });
-      d1 = addD1Stats(d1, stats);
+      const recorded = await step.do("record failure", STEP, () =>
+        counted(env.DB, (db) =>
+          recordRunOutcome(db, {
+            organizationId, runId, trigger, status: "failed", mode, usersRead, deactivated: 0, reactivated: 0, graphRequests,
+            error: reason, pending: null, deltaLink: null, now: Date.now(),
+          }),
+        ),
+      );
+      d1 = addD1Stats(d1, recorded.d1);
       return { status: "failed", mode, usersRead, graphRequests, deactivated: 0, reactivated: 0, error: reason, d1 };
     };
 
     try {
-      const start = await step.do("load connection", STEP, async () => {
-        const counted = emptyD1Stats();
-        const settings = await findSyncSettings(createDb(countingD1(env.DB, counted)), organizationId);
-        return { tenantId: settings?.status === "connected" ? settings.tenantId : null, deltaLinkEnc: settings?.deltaLinkEnc ?? null, d1: counted };
-      });
-      d1 = addD1Stats(d1, start.d1);
+      const loaded = await step.do("load connection", STEP, () =>
+        counted(env.DB, async (db) => {
+          const settings = await findSyncSettings(db, organizationId);
+          return { tenantId: settings?.status === "connected" ? settings.tenantId : null, deltaLinkEnc: settings?.deltaLinkEnc ?? null };
+        }),
+      );
+      d1 = addD1Stats(d1, loaded.d1);
+      const start = loaded.value;
       const tenantId = start.tenantId;
       if (!tenantId) return await fail("not_connected");
 
@@ -93,8 +97,11 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
         const deltaFromNow: boolean = mode === "full" && trackingLinkEnc === null;
         const request: PageRequest = { organizationId, tenantId, linkEnc, deltaFromNow };
         const label: string = deltaFromNow ? "delta link" : `${mode} page`;
-        const result: PageResult = await step.do(`read ${label} ${restarts}.${page}.${pauses}`, STEP, () => observePage(env, request, tokens));
-        d1 = addD1Stats(d1, result.d1);
+        const read = await step.do(`read ${label} ${restarts}.${page}.${pauses}`, STEP, () =>
+          counted(env.DB, (db) => observePage(db, config, request, tokens)),
+        );
+        d1 = addD1Stats(d1, read.d1);
+        const result: PageResult = read.value;
         graphRequests += result.graphRequests;
         if (!result.ok) {
           if (result.reason === "sync_state_gone") {
@@ -134,13 +141,16 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
       }
 
       const runMode = mode;
-      const concluded = await step.do("conclude", STEP, () =>
-        concludeRun(env, {
-          runId, organizationId, tenantId, trigger, mode: runMode, usersRead, graphRequests, observed, deltaLinkEnc,
-          previousLinkEnc: start.deltaLinkEnc,
-        }),
+      const conclusion = await step.do("conclude", STEP, () =>
+        counted(env.DB, (db) =>
+          concludeRun(db, {
+            runId, organizationId, tenantId, trigger, mode: runMode, usersRead, graphRequests, observed, deltaLinkEnc,
+            previousLinkEnc: start.deltaLinkEnc,
+          }, Date.now()),
+        ),
       );
-      d1 = addD1Stats(d1, concluded.d1);
+      d1 = addD1Stats(d1, conclusion.d1);
+      const concluded = conclusion.value;
       return {
         status: concluded.status, mode, usersRead, graphRequests,
         deactivated: concluded.deactivated, reactivated: concluded.reactivated, error: null, d1,
