@@ -19,7 +19,7 @@ import { AppError } from "../lib/errors.ts";
 import { deleteTenantGroupData } from "../db/mappings.ts";
 import type { ConnectionFailure } from "./connectionErrors.ts";
 import { CONSENT_ADMIN_ROLE_TEMPLATES, holdsConsentAdminRole } from "./directory.ts";
-import { GraphError, createGraphClient } from "./graph.ts";
+import { GRAPH_BUDGETS, GraphError, createGraphClient } from "./graph.ts";
 import { fetchTenantDetails } from "./organization.ts";
 import { ConnectionTokenError, graphAccessToken, sealTokens } from "./tokens.ts";
 
@@ -129,7 +129,7 @@ function rolesClaimShowsConsentAdmin(wids: unknown): boolean {
 
 async function isConsentAdmin(config: Config, accessToken: string): Promise<boolean | "unknown"> {
   try {
-    return await holdsConsentAdminRole(createGraphClient({ baseUrl: config.GRAPH_BASE_URL, accessToken, maxAttempts: 2, maxWaitMs: 2_000 }));
+    return await holdsConsentAdminRole(createGraphClient({ baseUrl: config.GRAPH_BASE_URL, accessToken, ...GRAPH_BUDGETS.signIn }));
   } catch (error) {
     if (error instanceof GraphError) return "unknown";
     throw error;

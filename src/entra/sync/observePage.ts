@@ -5,8 +5,9 @@ import type { Db } from "../../db/client.ts";
 import { findLinkedMembersAmong, type MemberStanding } from "../../db/syncMembers.ts";
 import type { Config } from "../../lib/config.ts";
 import { createTokenVault } from "../../lib/vault.ts";
-import { createGraphClient, GraphError } from "../graph.ts";
-import { graphAccessToken, vaultContext } from "../tokens.ts";
+import { GRAPH_BUDGETS } from "../graph.ts";
+import { withOrganizationGraph, type TokenCache } from "../graphAccess.ts";
+import { vaultContext } from "../tokens.ts";
 import { DELTA_FROM_NOW_PATH, FULL_LISTING_PATH, readDirectoryPage, type DirectoryState } from "./directoryPage.ts";
 import { failureOf, type SyncFailure } from "./failures.ts";
 
@@ -34,11 +35,6 @@ export interface PageRequest {
   deltaFromNow?: boolean;
 }
 
-/** An access token kept between steps of one run (memory only; re-read after a restart). */
-export interface TokenCache {
-  accessToken: string | null;
-}
-
 export async function observePage(db: Db, config: Config, request: PageRequest, tokens: TokenCache): Promise<PageResult> {
   const counter = { requests: 0 };
   const vault = createTokenVault(config.TOKEN_ENCRYPTION_KEYS);
@@ -51,23 +47,14 @@ export async function observePage(db: Db, config: Config, request: PageRequest, 
       url = opened.value;
     }
 
-    const read = async (forceRefresh: boolean) => {
-      if (forceRefresh || !tokens.accessToken) {
-        const issued = await graphAccessToken(db, config, request.organizationId, { forceRefresh });
-        if (issued.tenantId !== request.tenantId) throw new TenantChanged();
-        tokens.accessToken = issued.accessToken;
-      }
-      const graph = createGraphClient({ baseUrl: config.GRAPH_BASE_URL, accessToken: tokens.accessToken, lowPriority: true, counter });
-      return readDirectoryPage(graph, url);
-    };
-    let page;
-    try {
-      page = await read(false);
-    } catch (error) {
-      // A cached token Graph no longer accepts gets one refresh; a refused refresh is final.
-      if (!(error instanceof GraphError && error.kind === "unauthorized")) throw error;
-      page = await read(true);
-    }
+    const page = await withOrganizationGraph(
+      db, config, request.organizationId,
+      (graph, tenantId) => {
+        if (tenantId !== request.tenantId) throw new TenantChanged();
+        return readDirectoryPage(graph, url);
+      },
+      { ...GRAPH_BUDGETS.background, lowPriority: true, counter, tokens },
+    );
 
     const linked = await findLinkedMembersAmong(db, request.organizationId, request.tenantId, page.users.map((u) => u.oid));
     const stateOf = new Map(page.users.map((u) => [u.oid, u.state]));

@@ -12,7 +12,8 @@ import { concludeRun } from "./concludeRun.ts";
 import { addD1Stats, countingD1, emptyD1Stats, type D1Stats } from "./d1Stats.ts";
 import type { DirectoryState } from "./directoryPage.ts";
 import type { SyncFailure } from "./failures.ts";
-import { observePage, type PageRequest, type PageResult, type TokenCache } from "./observePage.ts";
+import type { TokenCache } from "../graphAccess.ts";
+import { observePage, type PageRequest, type PageResult } from "./observePage.ts";
 import { mergeObservations } from "./planDirectoryChanges.ts";
 import { recordRunOutcome } from "./recordRun.ts";
 
@@ -83,7 +84,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
       const tenantId = start.tenantId;
       if (!tenantId) return await fail("not_connected");
 
-      const tokens: TokenCache = { accessToken: null };
+      const tokens: TokenCache = { accessToken: null, tenantId: null };
       const observed: Observed = new Map();
       let linkEnc = start.deltaLinkEnc;
       mode = linkEnc ? "delta" : "full";
