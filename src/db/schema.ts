@@ -91,6 +91,12 @@ export const authFlows = sqliteTable("auth_flows", {
 export const CONNECTION_STATUSES = ["connected", "failed", "needs_reconnect"] as const;
 export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
 
+/**
+ * Directory sync holds a run that would deactivate more than `percent` % of the linked members and
+ * more than `minimum` of them, unless the organization set its own (migrations/0001 has the same).
+ */
+export const DEFAULT_HOLD_THRESHOLD = { percent: 10, minimum: 5 } as const;
+
 export const entraConnections = sqliteTable("entra_connections", {
   organizationId: text("organization_id").primaryKey(),
   status: text("status", { enum: CONNECTION_STATUSES }).notNull(),
@@ -109,8 +115,8 @@ export const entraConnections = sqliteTable("entra_connections", {
   autoDeprovision: integer("auto_deprovision", { mode: "boolean" }).notNull().default(false),
   groupRoleMapping: integer("group_role_mapping", { mode: "boolean" }).notNull().default(false),
   defaultRole: text("default_role", { enum: MAPPABLE_ROLES }).notNull().default("member"),
-  holdThresholdPercent: integer("hold_threshold_percent").notNull().default(10),
-  holdThresholdMinimum: integer("hold_threshold_minimum").notNull().default(5),
+  holdThresholdPercent: integer("hold_threshold_percent").notNull().default(DEFAULT_HOLD_THRESHOLD.percent),
+  holdThresholdMinimum: integer("hold_threshold_minimum").notNull().default(DEFAULT_HOLD_THRESHOLD.minimum),
   updatedAt: integer("updated_at").notNull(),
 });
 

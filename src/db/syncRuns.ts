@@ -64,7 +64,7 @@ export interface RunResult {
 
 /** Closes a running run; `deactivated` is counted from the memberships the run deactivated. */
 export function finishRun(db: Db, organizationId: string, runId: string, result: RunResult) {
-  return db
+  return statement(db, db
     .update(syncRuns)
     .set({
       status: result.status,
@@ -77,8 +77,7 @@ export function finishRun(db: Db, organizationId: string, runId: string, result:
       error: result.error,
       pendingChanges: result.pendingChanges,
     })
-    .where(and(eq(syncRuns.id, runId), eq(syncRuns.organizationId, organizationId), eq(syncRuns.status, "running")))
-    .returning({ id: syncRuns.id, deactivated: syncRuns.deactivated });
+    .where(and(eq(syncRuns.id, runId), eq(syncRuns.organizationId, organizationId), eq(syncRuns.status, "running"))));
 }
 
 export function listRecentRuns(db: Db, organizationId: string, limit = 20) {
@@ -149,13 +148,13 @@ export function claimHeldRun(db: Db, organizationId: string, runId: string, user
 
 /** An applied run's figures, counted once its changes are in. */
 export function recordAppliedCounts(db: Db, organizationId: string, runId: string, reactivated: number) {
-  return db
+  return statement(db, db
     .update(syncRuns)
     .set({
       deactivated: sql`(select count(*) from memberships where organization_id = ${organizationId} and deactivated_by_run = ${runId})`,
       reactivated,
     })
-    .where(and(eq(syncRuns.id, runId), eq(syncRuns.organizationId, organizationId), eq(syncRuns.status, "applied")));
+    .where(and(eq(syncRuns.id, runId), eq(syncRuns.organizationId, organizationId), eq(syncRuns.status, "applied"))));
 }
 
 const isHeld = (organizationId: string, runId: string) =>
@@ -211,7 +210,7 @@ export function supersedeHeldRuns(db: Db, run: { organizationId: string; runId: 
 
 /** A finished run that changed members may be undone, once. */
 export function markRunUndone(db: Db, organizationId: string, runId: string, userId: string, now: number) {
-  return db
+  return statement(db, db
     .update(syncRuns)
     .set({ undoneAt: now, undoneBy: userId })
     .where(
@@ -221,8 +220,7 @@ export function markRunUndone(db: Db, organizationId: string, runId: string, use
         inArray(syncRuns.status, ["succeeded", "applied"]),
         isNull(syncRuns.undoneAt),
       ),
-    )
-    .returning({ id: syncRuns.id });
+    ));
 }
 
 /** Writes part of a held or previewed run's list: `entries` are [userId, cause] pairs. */
@@ -300,7 +298,7 @@ export function saveDeltaLink(
   db: Db,
   link: { organizationId: string; tenantId: string; enc: string; replaces: string | null; now: number },
 ) {
-  return db
+  return statement(db, db
     .update(entraConnections)
     .set({ deltaLinkEnc: link.enc, updatedAt: link.now })
     .where(
@@ -310,7 +308,7 @@ export function saveDeltaLink(
         eq(entraConnections.status, "connected"),
         sql`${entraConnections.deltaLinkEnc} is ${link.replaces}`,
       ),
-    );
+    ));
 }
 
 export function saveHoldThreshold(db: Db, organizationId: string, threshold: { percent: number; minimum: number }, now: number) {

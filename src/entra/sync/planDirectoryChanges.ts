@@ -44,8 +44,6 @@ export interface HoldThreshold {
   minimum: number;
 }
 
-export const DEFAULT_HOLD_THRESHOLD: HoldThreshold = { percent: 10, minimum: 5 };
-
 /** A run that would deactivate more than `percent` of the linked members and more than `minimum` is held. */
 export function exceedsHoldThreshold(deactivations: number, linkedActiveMembers: number, threshold: HoldThreshold): boolean {
   return deactivations > threshold.minimum && deactivations * 100 > linkedActiveMembers * threshold.percent;

@@ -1,7 +1,7 @@
 // Closing a run: its row (outcome, counts, error), one audit event, its next delta link, and the
 // older held runs it replaces, written together.
 import type { Db } from "../../db/client.ts";
-import { runStatements, statement } from "../../db/statements.ts";
+import { runStatements } from "../../db/statements.ts";
 import {
   finishRun, insertRunFinishedAudit, saveDeltaLink, supersedeHeldRuns, type FinishedStatus, type SyncMode, type SyncTrigger,
 } from "../../db/syncRuns.ts";
@@ -41,7 +41,7 @@ export async function recordRunOutcome(db: Db, outcome: RunOutcome) {
   // The audit row goes first: it is written only while the run is open, and finishRun closes it.
   await runStatements(db, [
     insertRunFinishedAudit(db, organizationId, runId, details, now),
-    statement(db, finishRun(db, organizationId, runId, {
+    finishRun(db, organizationId, runId, {
       status: outcome.status,
       mode: outcome.mode,
       usersRead: outcome.usersRead,
@@ -50,8 +50,8 @@ export async function recordRunOutcome(db: Db, outcome: RunOutcome) {
       error: outcome.error,
       pendingChanges: outcome.pending ? JSON.stringify(outcome.pending) : null,
       now,
-    })),
-    ...(outcome.deltaLink ? [statement(db, saveDeltaLink(db, { organizationId, ...outcome.deltaLink, now }))] : []),
+    }),
+    ...(outcome.deltaLink ? [saveDeltaLink(db, { organizationId, ...outcome.deltaLink, now })] : []),
     // A complete read (applied or held) is the latest word on the directory; a preview changes
     // nothing and a failed run learned nothing, so neither replaces a held run.
     ...(outcome.trigger !== "preview" && (outcome.status === "succeeded" || outcome.status === "held")

@@ -5,6 +5,7 @@ import type { Viewer } from "../../auth/session.ts";
 import { insertAuditEvent } from "../../db/audit.ts";
 import type { Db } from "../../db/client.ts";
 import { findConnectionSummary } from "../../db/connections.ts";
+import { DEFAULT_HOLD_THRESHOLD } from "../../db/schema.ts";
 import { runStatements, statement } from "../../db/statements.ts";
 import { reactivateMembersOfRun } from "../../db/syncMembers.ts";
 import {
@@ -28,7 +29,7 @@ export async function loadSyncSection(db: Db, organizationId: string, now: numbe
   return {
     connected: settings?.status === "connected",
     autoDeprovision: settings?.autoDeprovision ?? false,
-    threshold: { percent: settings?.holdThresholdPercent ?? 10, minimum: settings?.holdThresholdMinimum ?? 5 },
+    threshold: { percent: settings?.holdThresholdPercent ?? DEFAULT_HOLD_THRESHOLD.percent, minimum: settings?.holdThresholdMinimum ?? DEFAULT_HOLD_THRESHOLD.minimum },
     nextRunAt: settings?.autoDeprovision ? nextNightlyRun(now) : null,
     running: runs.some((run) => run.status === "running"),
     runs,
@@ -86,7 +87,7 @@ export async function applyHeldRun(db: Db, viewer: Viewer, runId: string, now: n
   if (!claimed) throw new AppError("conflict", "That run is no longer held.");
   const { reactivated } = await applySavedChanges(db, { organizationId: viewer.organizationId, runId, now });
   await runStatements(db, [
-    statement(db, recordAppliedCounts(db, viewer.organizationId, runId, reactivated)),
+    recordAppliedCounts(db, viewer.organizationId, runId, reactivated),
     statement(db, insertAuditEvent(db, {
       organizationId: viewer.organizationId,
       actorUserId: viewer.userId,
@@ -112,7 +113,7 @@ export async function undoRun(db: Db, viewer: Viewer, runId: string, now: number
   // One transaction: the members come back, each audited, and the run is marked undone.
   await runStatements(db, [
     ...reactivateMembersOfRun(db, { organizationId: viewer.organizationId, runId, actorUserId: viewer.userId, now }),
-    statement(db, markRunUndone(db, viewer.organizationId, runId, viewer.userId, now)),
+    markRunUndone(db, viewer.organizationId, runId, viewer.userId, now),
   ]);
 }
 
