@@ -132,22 +132,43 @@ export const groupRoleMappings = sqliteTable(
   (t) => [primaryKey({ columns: [t.organizationId, t.groupId] })],
 );
 
+/**
+ * A run's status. "skipped": a nightly run that found another run going and read nothing.
+ * "superseded": a held run that a later complete read replaced; nobody dismissed it.
+ */
+export const SYNC_RUN_STATUSES = [
+  "running", "succeeded", "failed", "held", "applied", "dismissed", "previewed", "skipped", "superseded",
+] as const;
+
+/** Why a run failed (sync_runs.error); src/entra/sync/failures.ts says each in the page's words. */
+export const SYNC_FAILURE_CODES = [
+  "needs_reconnect", "not_connected", "token_unreadable", "sign_in_unavailable", "graph_unavailable", "throttled", "timed_out",
+  "forbidden", "bad_response", "sync_state_lost", "tenant_changed", "turned_off", "internal",
+] as const;
+export type SyncFailure = (typeof SYNC_FAILURE_CODES)[number];
+
+/** A held or previewed run's summary, with the tenant it read (Apply checks it in SQL). */
+export interface PendingChanges {
+  linkedMembers: number;
+  deactivate: number;
+  reactivate: number;
+  tenantId: string;
+}
+
 export const syncRuns = sqliteTable("sync_runs", {
   id: text("id").primaryKey(),
   organizationId: text("organization_id").notNull(),
   trigger: text("trigger", { enum: ["schedule", "manual", "preview"] }).notNull(),
   mode: text("mode", { enum: ["full", "delta"] }),
-  status: text("status", {
-    enum: ["running", "succeeded", "failed", "held", "applied", "dismissed", "previewed"],
-  }).notNull(),
+  status: text("status", { enum: SYNC_RUN_STATUSES }).notNull(),
   startedAt: integer("started_at").notNull(),
   finishedAt: integer("finished_at"),
   usersRead: integer("users_read").notNull().default(0),
   deactivated: integer("deactivated").notNull().default(0),
   reactivated: integer("reactivated").notNull().default(0),
   graphRequests: integer("graph_requests").notNull().default(0),
-  error: text("error"),
-  pendingChanges: text("pending_changes"),
+  error: text("error", { enum: SYNC_FAILURE_CODES }),
+  pendingChanges: text("pending_changes", { mode: "json" }).$type<PendingChanges>(),
   undoneAt: integer("undone_at"),
   undoneBy: text("undone_by"),
   resolvedBy: text("resolved_by"),

@@ -4,10 +4,13 @@
 import { and, desc, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { statement } from "./statements.ts";
-import { entraConnections, organizations, syncRunChanges, syncRuns, users, type SyncCause } from "./schema.ts";
+import {
+  entraConnections, organizations, syncRunChanges, syncRuns, users, type PendingChanges, type SyncCause, type SyncFailure,
+} from "./schema.ts";
 
 export type SyncTrigger = "schedule" | "manual" | "preview";
 export type SyncMode = "full" | "delta";
+/** How the Workflow closes a run (the other statuses are set by people or by a later run). */
 export type FinishedStatus = "succeeded" | "failed" | "held" | "previewed";
 
 /** What a run's Workflow instance is started with (the SYNC_WORKFLOW binding's params). */
@@ -40,14 +43,14 @@ export async function insertRunUnlessRunning(
 }
 
 /**
- * A nightly run that could not start because another run was still going: recorded as failed, so
+ * A nightly run that could not start because another run was still going: recorded as skipped, so
  * the history shows the night was skipped. A repeated cron event (same id) adds nothing.
  */
 export function insertSkippedNightlyRun(db: Db, run: { id: string; organizationId: string; now: number }) {
-  return db.run(sql`
-    insert into sync_runs (id, organization_id, trigger, status, started_at, finished_at, error)
-    values (${run.id}, ${run.organizationId}, 'schedule', 'failed', ${run.now}, ${run.now}, 'skipped_busy')
-    on conflict (id) do nothing`);
+  return db
+    .insert(syncRuns)
+    .values({ id: run.id, organizationId: run.organizationId, trigger: "schedule", status: "skipped", startedAt: run.now, finishedAt: run.now })
+    .onConflictDoNothing({ target: syncRuns.id });
 }
 
 export interface RunResult {
@@ -56,9 +59,9 @@ export interface RunResult {
   usersRead: number;
   reactivated: number;
   graphRequests: number;
-  error: string | null;
-  /** JSON summary of a held or previewed run: how many it would change, of how many linked. */
-  pendingChanges: string | null;
+  error: SyncFailure | null;
+  /** Summary of a held or previewed run: how many it would change, of how many linked. */
+  pendingChanges: PendingChanges | null;
   now: number;
 }
 
@@ -122,9 +125,6 @@ export async function findRun(db: Db, organizationId: string, runId: string) {
   return row;
 }
 
-/** What `error` holds for a held run that a later run replaced (status "dismissed", no actor). */
-export const SUPERSEDED = "superseded";
-
 /**
  * Held → applied, once, and only while the connection still reads the tenant the run read (its
  * `pendingChanges.tenantId`) with Auto-deprovision on. This is the first write of Apply: only the
@@ -185,8 +185,8 @@ export function dismissHeldRunStatements(db: Db, dismiss: { organizationId: stri
 /**
  * A run that finished with a complete read (succeeded or held) replaces the organization's older
  * held runs: they describe a directory the delta link has moved past, and applying one later
- * could deactivate people whose accounts were enabled again since. Each is dismissed with the
- * reason `superseded`, audited with no actor. When the newer run read only a delta, the older
+ * could deactivate people whose accounts were enabled again since. Each becomes "superseded",
+ * audited with no actor. When the newer run read only a delta, the older
  * run's leavers were in none of its pages, so the delta link is forgotten: the next run lists
  * everyone. A full run has just re-read everyone, so its own link is kept.
  */
@@ -204,7 +204,7 @@ export function supersedeHeldRuns(db: Db, run: { organizationId: string; runId: 
       : [statement(db, sql`
           update entra_connections set delta_link_enc = null, updated_at = ${now}
           where organization_id = ${organizationId} and exists (select 1 from sync_runs r where ${older})`)]),
-    statement(db, sql`update sync_runs as r set status = 'dismissed', error = ${SUPERSEDED} where ${older}`),
+    statement(db, sql`update sync_runs as r set status = 'superseded' where ${older}`),
   ];
 }
 

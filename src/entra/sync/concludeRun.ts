@@ -4,7 +4,7 @@ import type { Db } from "../../db/client.ts";
 import { runStatements } from "../../db/statements.ts";
 import type { MemberStanding } from "../../db/syncMembers.ts";
 import { countDeactivatedByRun, countLinkedActiveMembers, listLinkedActiveMembers } from "../../db/syncMembers.ts";
-import { findRun, findSyncSettings, insertRunChanges, type SyncMode, type SyncTrigger } from "../../db/syncRuns.ts";
+import { findRun, findSyncSettings, insertRunChanges, type FinishedStatus, type SyncMode, type SyncTrigger } from "../../db/syncRuns.ts";
 import { chunks, deactivateLeavers } from "./deactivateLeavers.ts";
 import type { DirectoryState } from "./directoryPage.ts";
 import type { SyncFailure } from "./failures.ts";
@@ -29,7 +29,7 @@ export interface ConcludeRequest {
 }
 
 export interface ConcludeResult {
-  status: "succeeded" | "held" | "previewed" | "failed";
+  status: FinishedStatus;
   deactivated: number;
   reactivated: number;
   wouldDeactivate: number;

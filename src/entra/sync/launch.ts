@@ -20,7 +20,7 @@ export async function startSyncRun(
 ): Promise<StartOutcome> {
   const { organizationId, trigger, runId, now } = request;
   if (!(await insertRunUnlessRunning(db, { id: runId, organizationId, trigger, now }))) {
-    if (trigger === "schedule") await insertSkippedNightlyRun(db, { id: runId, organizationId, now });
+    if (trigger === "schedule") await insertSkippedNightlyRun(db, { id: runId, organizationId, now }).run();
     return { started: false, reason: "already_running" };
   }
   try {

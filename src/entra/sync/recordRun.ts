@@ -1,6 +1,7 @@
 // Closing a run: its row (outcome, counts, error), one audit event, its next delta link, and the
 // older held runs it replaces, written together.
 import type { Db } from "../../db/client.ts";
+import type { PendingChanges, SyncFailure } from "../../db/schema.ts";
 import { runStatements } from "../../db/statements.ts";
 import {
   finishRun, insertRunFinishedAudit, saveDeltaLink, supersedeHeldRuns, type FinishedStatus, type SyncMode, type SyncTrigger,
@@ -16,9 +17,9 @@ export interface RunOutcome {
   deactivated: number;
   reactivated: number;
   graphRequests: number;
-  error: string | null;
+  error: SyncFailure | null;
   /** A held or previewed run's summary, with the tenant it was read from (Apply checks it). */
-  pending: { linkedMembers: number; deactivate: number; reactivate: number; tenantId: string } | null;
+  pending: PendingChanges | null;
   /** The next delta link to store (sealed), its tenant, and the stored link it replaces. */
   deltaLink: { tenantId: string; enc: string; replaces: string | null } | null;
   now: number;
@@ -48,7 +49,7 @@ export async function recordRunOutcome(db: Db, outcome: RunOutcome) {
       reactivated: outcome.reactivated,
       graphRequests: outcome.graphRequests,
       error: outcome.error,
-      pendingChanges: outcome.pending ? JSON.stringify(outcome.pending) : null,
+      pendingChanges: outcome.pending,
       now,
     }),
     ...(outcome.deltaLink ? [saveDeltaLink(db, { organizationId, ...outcome.deltaLink, now })] : []),

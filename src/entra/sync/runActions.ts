@@ -10,7 +10,7 @@ import { runStatements, statement } from "../../db/statements.ts";
 import { reactivateMembersOfRun } from "../../db/syncMembers.ts";
 import {
   claimHeldRun, dismissHeldRunStatements, findRun, findSyncSettings, listRecentRuns, listRunChanges, markRunUndone, recordAppliedCounts,
-  saveHoldThreshold, SUPERSEDED,
+  saveHoldThreshold,
 } from "../../db/syncRuns.ts";
 import { AppError } from "../../lib/errors.ts";
 import { applySavedChanges } from "./deactivateLeavers.ts";
@@ -55,21 +55,11 @@ export async function startRunFromPage(db: Db, workflow: SyncWorkflow, viewer: V
 async function heldRunOf(db: Db, viewer: Viewer, runId: string) {
   const run = await findRun(db, viewer.organizationId, runId);
   if (!run) throw new AppError("not_found", "That sync run does not exist.");
-  if (run.status === "dismissed" && run.error === SUPERSEDED) {
+  if (run.status === "superseded") {
     throw new AppError("conflict", "A later sync has replaced this held run: it can no longer be applied.");
   }
   if (run.status !== "held") throw new AppError("conflict", "That run is no longer held.");
   return run;
-}
-
-/** The tenant a held run read, from its summary; null for a summary without one. */
-function tenantOfRun(pendingChanges: string | null): string | null {
-  try {
-    const value = JSON.parse(pendingChanges ?? "{}") as { tenantId?: unknown };
-    return typeof value.tenantId === "string" ? value.tenantId : null;
-  } catch {
-    return null;
-  }
 }
 
 export async function applyHeldRun(db: Db, viewer: Viewer, runId: string, now: number) {
@@ -77,7 +67,7 @@ export async function applyHeldRun(db: Db, viewer: Viewer, runId: string, now: n
   // Clear refusals first; claimHeldRun checks the same in SQL, against a change in between.
   const settings = await findSyncSettings(db, viewer.organizationId);
   if (settings?.status !== "connected") throw new AppError("conflict", "Connect Entra ID again before applying a held sync.");
-  if (settings.tenantId !== tenantOfRun(run.pendingChanges)) {
+  if (settings.tenantId !== (run.pendingChanges?.tenantId ?? null)) {
     throw new AppError("conflict", "Entra ID is now connected to another tenant than this run read: it can no longer be applied.");
   }
   if (!settings.autoDeprovision) throw new AppError("conflict", "Turn on Auto-deprovision sync before applying a held sync.");

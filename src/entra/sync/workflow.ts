@@ -5,7 +5,7 @@
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from "cloudflare:workers";
 import { createDb, type Db } from "../../db/client.ts";
 import type { MemberStanding } from "../../db/syncMembers.ts";
-import { findSyncSettings, type SyncMode, type SyncRunParams } from "../../db/syncRuns.ts";
+import { findSyncSettings, type FinishedStatus, type SyncMode, type SyncRunParams } from "../../db/syncRuns.ts";
 import type { Env } from "../../env.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { concludeRun } from "./concludeRun.ts";
@@ -19,13 +19,13 @@ import { recordRunOutcome } from "./recordRun.ts";
 
 /** What the instance returns: the run's figures (the benchmark reads them). */
 export interface SyncRunOutput {
-  status: string;
+  status: FinishedStatus;
   mode: SyncMode | null;
   usersRead: number;
   graphRequests: number;
   deactivated: number;
   reactivated: number;
-  error: string | null;
+  error: SyncFailure | null;
   d1: D1Stats;
 }
 
