@@ -16,7 +16,7 @@ import { statement } from "./statements.ts";
 /** How a linked member stands before the run: active, deactivated by sync, or by hand. */
 export type MemberStanding = "active" | "sync" | "manual";
 
-export interface LinkedMember {
+interface LinkedMember {
   oid: string;
   userId: string;
   standing: MemberStanding;

@@ -21,7 +21,7 @@ export interface SyncRunParams {
 }
 
 /** A run still "running" after this long died with its Workflow; it no longer blocks a new one. */
-export const RUN_STALE_AFTER_MS = 12 * 60 * 60 * 1000;
+const RUN_STALE_AFTER_MS = 12 * 60 * 60 * 1000;
 
 /**
  * Records a new running run unless the organization already has one running (or this id exists:
@@ -53,7 +53,7 @@ export function insertSkippedNightlyRun(db: Db, run: { id: string; organizationI
     .onConflictDoNothing({ target: syncRuns.id });
 }
 
-export interface RunResult {
+interface RunResult {
   status: FinishedStatus;
   mode: SyncMode | null;
   usersRead: number;
@@ -286,8 +286,6 @@ export async function findSyncSettings(db: Db, organizationId: string) {
     .limit(1);
   return row;
 }
-
-export type SyncSettings = NonNullable<Awaited<ReturnType<typeof findSyncSettings>>>;
 
 /**
  * Stores the next delta link, only while the same tenant is still connected and the stored link is

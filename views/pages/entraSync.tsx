@@ -42,7 +42,7 @@ export function SyncSection(props: { viewer: Viewer; data: SyncSectionData }) {
         who sign in only with Google, are never touched.
       </p>
       {data.autoDeprovision ? (
-        <p id="sync-next">Next scheduled run: <strong>{formatTime(data.nextRunAt)}</strong> (every night at 02:30 UTC)</p>
+        <p id="sync-next">Next scheduled run: <strong>{formatTime(data.nextRunAt)}</strong> ({data.schedule})</p>
       ) : (
         <p class="notice" id="sync-next">Auto-deprovision sync is off: no nightly run. Preview shows what a run would do.</p>
       )}

@@ -5,7 +5,7 @@ import { runStatements } from "../../db/statements.ts";
 import type { MemberStanding } from "../../db/syncMembers.ts";
 import { countDeactivatedByRun, countLinkedActiveMembers, listLinkedActiveMembers } from "../../db/syncMembers.ts";
 import { findRun, findSyncSettings, insertRunChanges, type FinishedStatus, type SyncMode, type SyncTrigger } from "../../db/syncRuns.ts";
-import { chunks, deactivateLeavers } from "./deactivateLeavers.ts";
+import { applyDirectoryChanges, chunks } from "./applyDirectoryChanges.ts";
 import type { DirectoryState } from "./directoryPage.ts";
 import type { SyncFailure } from "./failures.ts";
 import { exceedsHoldThreshold, planDirectoryChanges, type DirectoryChanges } from "./planDirectoryChanges.ts";
@@ -14,7 +14,7 @@ import { recordRunOutcome } from "./recordRun.ts";
 /** Linked members read per statement when looking for the absent. */
 const MEMBER_PAGE = 5000;
 
-export interface ConcludeRequest {
+interface ConcludeRequest {
   runId: string;
   organizationId: string;
   tenantId: string;
@@ -28,7 +28,7 @@ export interface ConcludeRequest {
   previousLinkEnc: string | null;
 }
 
-export interface ConcludeResult {
+interface ConcludeResult {
   status: FinishedStatus;
   deactivated: number;
   reactivated: number;
@@ -89,7 +89,7 @@ export async function concludeRun(db: Db, request: ConcludeRequest, now: number)
     return { status, deactivated: 0, reactivated: 0, wouldDeactivate: changes.deactivate.length };
   }
 
-  const { reactivated } = await deactivateLeavers(db, { organizationId, runId, now }, changes);
+  const { reactivated } = await applyDirectoryChanges(db, { organizationId, runId, now }, changes);
   const deactivated = await countDeactivatedByRun(db, organizationId, runId);
   await recordRunOutcome(db, { ...base, status: "succeeded", deactivated, reactivated, error: null, pending: null, deltaLink });
   return { status: "succeeded", deactivated, reactivated, wouldDeactivate: changes.deactivate.length };

@@ -20,7 +20,7 @@ const directoryUser = directoryUserSchema.extend({
 /** What a page says about one Entra user; `unchanged` is a delta entry without accountEnabled. */
 export type DirectoryState = "enabled" | "disabled" | "deleted" | "unchanged";
 
-export interface DirectoryPage {
+interface DirectoryPage {
   users: { oid: string; state: DirectoryState }[];
   nextLink: string | null;
   deltaLink: string | null;

@@ -8,7 +8,7 @@ import {
 import { recordRunOutcome } from "./recordRun.ts";
 import { nightlyRunId } from "./schedule.ts";
 
-export type StartOutcome = { started: true; runId: string } | { started: false; reason: "already_running" | "not_started" };
+type StartOutcome = { started: true; runId: string } | { started: false; reason: "already_running" | "not_started" };
 
 /** The SYNC_WORKFLOW binding: the one place a run's instance is created. */
 export type SyncWorkflow = Workflow<SyncRunParams>;

@@ -39,7 +39,7 @@ export function planDirectoryChanges(
   return changes;
 }
 
-export interface HoldThreshold {
+interface HoldThreshold {
   percent: number;
   minimum: number;
 }

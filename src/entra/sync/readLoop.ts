@@ -14,7 +14,7 @@ import type { SyncMode } from "../../db/syncRuns.ts";
 import type { PageRequest, PageResult } from "./observePage.ts";
 
 /** A run must have read everything by then, or it fails: the night is over. */
-export const RUN_DEADLINE_MS = 6 * 60 * 60 * 1000;
+const RUN_DEADLINE_MS = 6 * 60 * 60 * 1000;
 /** Longer throttling than the Graph client waits out: sleep, then read the same page again. */
 const THROTTLE_PAUSES = [60, 300, 900] as const;
 /** A lost sync state restarts the read as a full listing; more than this fails the run. */
@@ -40,7 +40,7 @@ export interface ReadState {
 /** A page step's result with the time it finished, measured inside the step. */
 export type TimedPageResult = PageResult & { at: number };
 
-export type ReadMove =
+type ReadMove =
   | { next: "read"; state: ReadState; /** Forget what was read so far: the read starts over. */ restarted: boolean }
   | { next: "pause"; seconds: number; state: ReadState }
   | { next: "conclude"; deltaLinkEnc: string | null }

@@ -7,7 +7,7 @@ import {
   finishRun, insertRunFinishedAudit, saveDeltaLink, supersedeHeldRuns, type FinishedStatus, type SyncMode, type SyncTrigger,
 } from "../../db/syncRuns.ts";
 
-export interface RunOutcome {
+interface RunOutcome {
   organizationId: string;
   runId: string;
   trigger: SyncTrigger;

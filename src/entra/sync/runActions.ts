@@ -13,9 +13,9 @@ import {
   saveHoldThreshold,
 } from "../../db/syncRuns.ts";
 import { AppError } from "../../lib/errors.ts";
-import { applySavedChanges } from "./deactivateLeavers.ts";
+import { applySavedChanges } from "./applyDirectoryChanges.ts";
 import { startSyncRun, type SyncWorkflow } from "./launch.ts";
-import { nextNightlyRun } from "./schedule.ts";
+import { NIGHTLY_SCHEDULE_TEXT, nextNightlyRun } from "./schedule.ts";
 
 /** People shown for a held or previewed run; the rest are counted. */
 const LISTED_PEOPLE = 200;
@@ -31,6 +31,7 @@ export async function loadSyncSection(db: Db, organizationId: string, now: numbe
     autoDeprovision: settings?.autoDeprovision ?? false,
     threshold: { percent: settings?.holdThresholdPercent ?? DEFAULT_HOLD_THRESHOLD.percent, minimum: settings?.holdThresholdMinimum ?? DEFAULT_HOLD_THRESHOLD.minimum },
     nextRunAt: settings?.autoDeprovision ? nextNightlyRun(now) : null,
+    schedule: NIGHTLY_SCHEDULE_TEXT,
     running: runs.some((run) => run.status === "running"),
     runs,
     listed: listed ? { run: listed, ...(await listRunChanges(db, organizationId, listed.id, LISTED_PEOPLE)) } : null,
