@@ -83,13 +83,24 @@ export function createGraphClient(options: GraphClientOptions) {
   }
 
   /** GET a Graph resource and validate its shape; retries transient failures. */
-  async function get<T>(pathOrUrl: string, schema: z.ZodType<T>, headers: Record<string, string> = {}): Promise<T> {
+  function get<T>(pathOrUrl: string, schema: z.ZodType<T>, headers: Record<string, string> = {}): Promise<T> {
+    return send(pathOrUrl, schema, headers);
+  }
+
+  /** POST a JSON body (used for read-only JSON batches) and validate the reply; retries as get does. */
+  function post<T>(pathOrUrl: string, body: unknown, schema: z.ZodType<T>, headers: Record<string, string> = {}): Promise<T> {
+    return send(pathOrUrl, schema, { "content-type": "application/json", ...headers }, JSON.stringify(body));
+  }
+
+  async function send<T>(pathOrUrl: string, schema: z.ZodType<T>, headers: Record<string, string>, body?: string): Promise<T> {
     const url = resolve(pathOrUrl);
     for (let attempt = 1; ; attempt++) {
       let response: Response;
       try {
         if (options.counter) options.counter.requests++;
         response = await fetch(url, {
+          method: body === undefined ? "GET" : "POST",
+          ...(body === undefined ? {} : { body }),
           headers: {
             authorization: `Bearer ${options.accessToken}`,
             accept: "application/json",
@@ -155,7 +166,7 @@ export function createGraphClient(options: GraphClientOptions) {
     }
   }
 
-  return { get, pages, resolve };
+  return { get, post, pages, resolve };
 }
 
 export type GraphClient = ReturnType<typeof createGraphClient>;

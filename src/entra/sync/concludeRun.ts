@@ -8,7 +8,7 @@ import { findRun, findSyncSettings, insertRunChanges, type FinishedStatus, type 
 import { applyDirectoryChanges, chunks } from "./applyDirectoryChanges.ts";
 import type { DirectoryState } from "./directoryPage.ts";
 import type { SyncFailure } from "./failures.ts";
-import { exceedsHoldThreshold, planDirectoryChanges, type DirectoryChanges } from "./planDirectoryChanges.ts";
+import { exceedsHoldThreshold, planDirectoryChanges, type DirectoryChanges, type Observed } from "./planDirectoryChanges.ts";
 import { recordRunOutcome } from "./recordRun.ts";
 
 /** Linked members read per statement when looking for the absent. */
@@ -22,7 +22,7 @@ interface ConcludeRequest {
   mode: SyncMode;
   usersRead: number;
   graphRequests: number;
-  observed: ReadonlyMap<string, { state: DirectoryState; standing: MemberStanding }>;
+  observed: ReadonlyMap<string, Observed>;
   deltaLinkEnc: string | null;
   /** The stored delta link the run started from: the new one replaces only that one. */
   previousLinkEnc: string | null;

@@ -11,8 +11,8 @@ import { vaultContext } from "../tokens.ts";
 import { DELTA_FROM_NOW_PATH, FULL_LISTING_PATH, readDirectoryPage, type DirectoryState } from "./directoryPage.ts";
 import { failureOf, type SyncFailure } from "./failures.ts";
 
-/** [userId, what the directory says, how the member stands]: small enough for a step result. */
-export type Observation = [string, DirectoryState, MemberStanding];
+/** [userId, what the directory says, how the member stands, Entra object id]: small enough for a step result. */
+export type Observation = [string, DirectoryState, MemberStanding, string];
 
 export type PageResult =
   | {
@@ -56,12 +56,16 @@ export async function observePage(db: Db, config: Config, request: PageRequest, 
       { ...GRAPH_BUDGETS.background, lowPriority: true, counter, tokens },
     );
 
-    const linked = await findLinkedMembersAmong(db, request.organizationId, request.tenantId, page.users.map((u) => u.oid));
-    const stateOf = new Map(page.users.map((u) => [u.oid, u.state]));
+    // A delta round may list a user more than once (https://learn.microsoft.com/graph/delta-query-overview):
+    // within the page, as across pages, the last entry wins, and an entry without accountEnabled
+    // does not undo an earlier one.
+    const stateOf = new Map<string, DirectoryState>();
+    for (const user of page.users) stateOf.set(user.oid, user.state === "unchanged" ? (stateOf.get(user.oid) ?? "unchanged") : user.state);
+    const linked = await findLinkedMembersAmong(db, request.organizationId, request.tenantId, [...stateOf.keys()]);
     return {
       ok: true,
       usersRead: page.users.length,
-      observations: linked.map((member) => [member.userId, stateOf.get(member.oid) ?? "unchanged", member.standing]),
+      observations: linked.map((member) => [member.userId, stateOf.get(member.oid) ?? "unchanged", member.standing, member.oid]),
       nextLinkEnc: page.nextLink ? await vault.seal(page.nextLink, sealContext) : null,
       deltaLinkEnc: page.deltaLink ? await vault.seal(page.deltaLink, sealContext) : null,
       graphRequests: counter.requests,

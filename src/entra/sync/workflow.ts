@@ -7,16 +7,15 @@
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from "cloudflare:workers";
 import { createDb, type Db } from "../../db/client.ts";
 import type { SyncFailure } from "../../db/schema.ts";
-import type { MemberStanding } from "../../db/syncMembers.ts";
 import { findSyncSettings, type FinishedStatus, type SyncMode, type SyncRunParams } from "../../db/syncRuns.ts";
 import type { Env } from "../../env.ts";
 import { loadConfig } from "../../lib/config.ts";
 import type { TokenCache } from "../graphAccess.ts";
 import { concludeRun } from "./concludeRun.ts";
 import { addD1Stats, countingD1, emptyD1Stats, type D1Stats } from "./d1Stats.ts";
-import type { DirectoryState } from "./directoryPage.ts";
 import { observePage } from "./observePage.ts";
-import { mergeObservations } from "./planDirectoryChanges.ts";
+import { confirmLeavers } from "./confirmLeavers.ts";
+import { applyConfirmations, leaversToConfirm, mergeObservations, type Observed } from "./planDirectoryChanges.ts";
 import { advance, firstRead, pageRequest, stepName, withinDeadline, type ReadState, type TimedPageResult } from "./readLoop.ts";
 import { recordRunOutcome } from "./recordRun.ts";
 
@@ -42,7 +41,6 @@ async function counted<T>(d1: D1Database, work: (db: Db) => Promise<T>): Promise
   return { value, d1: stats };
 }
 
-type Observed = Map<string, { state: DirectoryState; standing: MemberStanding }>;
 
 export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams> {
   async run(event: Readonly<WorkflowEvent<SyncRunParams>>, step: WorkflowStep): Promise<SyncRunOutput> {
@@ -81,7 +79,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
 
       // Memory only: after a restart the token is read again, and the checkpointed pages are not.
       const tokens: TokenCache = { accessToken: null, tenantId: null };
-      const observed: Observed = new Map();
+      const observed = new Map<string, Observed>();
       let state: ReadState = firstRead(storedLinkEnc);
       let nextDeltaLinkEnc: string | null;
       for (;;) {
@@ -115,6 +113,17 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
       }
 
       const runMode = state.mode;
+      // A delta round's "disabled" or "deleted" is confirmed by a direct read before anyone goes.
+      const toConfirm = runMode === "delta" ? leaversToConfirm(observed) : [];
+      if (toConfirm.length > 0) {
+        const confirmation = await step.do(`confirm leavers ${state.restarts}`, STEP, () =>
+          counted(env.DB, (db) => confirmLeavers(db, config, { organizationId, tenantId, oids: toConfirm }, tokens)),
+        );
+        d1 = addD1Stats(d1, confirmation.d1);
+        graphRequests += confirmation.value.graphRequests;
+        if (!confirmation.value.ok) return await fail(confirmation.value.reason);
+        applyConfirmations(observed, confirmation.value.confirmed);
+      }
       const conclusion = await step.do("conclude", STEP, () =>
         counted(env.DB, (db) =>
           concludeRun(db, {
