@@ -1,6 +1,6 @@
 // The Worker's bindings, typed once. Values come from wrangler.toml [vars], secrets
 // (`wrangler secret put`), and locally from .dev.vars, which `npm start` generates.
-import type { SyncRunParams } from "./entra/sync/workflow.ts";
+import type { SyncRunParams } from "./db/syncRuns.ts";
 
 export interface Env {
   /** D1: organizations, users, identities, sessions, Entra connections, sync runs, audit log. */

@@ -12,8 +12,9 @@ const app = buildApp();
 export default {
   fetch: app.fetch,
   scheduled(controller, env, ctx) {
-    ctx.waitUntil(startNightlySyncs(env, controller.scheduledTime));
-    ctx.waitUntil(purgeExpiredSignInState(createDb(env.DB), Date.now()));
+    const db = createDb(env.DB);
+    ctx.waitUntil(startNightlySyncs(db, env.SYNC_WORKFLOW, controller.scheduledTime));
+    ctx.waitUntil(purgeExpiredSignInState(db, Date.now()));
   },
 } satisfies ExportedHandler<Env>;
 

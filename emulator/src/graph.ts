@@ -13,6 +13,7 @@ import {
   userResource, type GraphContext,
 } from "./graph-query.ts";
 import { allowsGraph, readsDirectoryRoles } from "./scopes.ts";
+import { answerBatch } from "./batch.ts";
 import { state, type AccessGrant } from "./state.ts";
 
 type GraphEnv = EmulatorContext & { Variables: { tenant: Tenant; grant: AccessGrant } };
@@ -60,6 +61,8 @@ function* activeUsersFrom(tenant: Tenant, from: number): Generator<{ position: n
 }
 
 const malformedToken = (c: GraphContext) => graphError(c, 400, "Request_BadRequest", "The specified page token value has expired or is invalid.");
+
+graph.post("/v1.0/$batch", (c) => answerBatch(c, (request) => Promise.resolve(graph.fetch(request, c.env))));
 
 graph.get("/v1.0/users", (c) => {
   const query = readQuery(c, "user", USER_PROPERTIES);

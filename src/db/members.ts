@@ -43,8 +43,8 @@ export async function findMember(db: Db, organizationId: string, userId: string)
   return row;
 }
 
-/** True when someone other than `userId` is an active Owner of the organization. */
-function anotherActiveOwner(organizationId: string, userId: string) {
+/** True when someone other than `userId` is an active Owner of the organization (the last-Owner guard). */
+export function anotherActiveOwner(organizationId: string, userId: string) {
   return sql`exists (select 1 from ${memberships} other
     where other.organization_id = ${organizationId} and other.user_id != ${userId}
       and other.role = 'owner' and other.status = 'active')`;

@@ -93,6 +93,12 @@ export const authFlows = sqliteTable("auth_flows", {
 export const CONNECTION_STATUSES = ["connected", "failed", "needs_reconnect"] as const;
 export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
 
+/**
+ * Directory sync holds a run that would deactivate more than `percent` % of the linked members and
+ * more than `minimum` of them, unless the organization set its own (migrations/0001 has the same).
+ */
+export const DEFAULT_HOLD_THRESHOLD = { percent: 10, minimum: 5 } as const;
+
 export const entraConnections = sqliteTable("entra_connections", {
   organizationId: text("organization_id").primaryKey(),
   status: text("status", { enum: CONNECTION_STATUSES }).notNull(),
@@ -112,8 +118,8 @@ export const entraConnections = sqliteTable("entra_connections", {
   autoDeprovision: integer("auto_deprovision", { mode: "boolean" }).notNull().default(false),
   groupRoleMapping: integer("group_role_mapping", { mode: "boolean" }).notNull().default(false),
   defaultRole: text("default_role", { enum: MAPPABLE_ROLES }).notNull().default("member"),
-  holdThresholdPercent: integer("hold_threshold_percent").notNull().default(10),
-  holdThresholdMinimum: integer("hold_threshold_minimum").notNull().default(5),
+  holdThresholdPercent: integer("hold_threshold_percent").notNull().default(DEFAULT_HOLD_THRESHOLD.percent),
+  holdThresholdMinimum: integer("hold_threshold_minimum").notNull().default(DEFAULT_HOLD_THRESHOLD.minimum),
   updatedAt: integer("updated_at").notNull(),
 });
 
@@ -144,22 +150,43 @@ export const groupRoleMappings = sqliteTable(
   (t) => [primaryKey({ columns: [t.organizationId, t.groupId] })],
 );
 
+/**
+ * A run's status. "skipped": a nightly run that found another run going and read nothing.
+ * "superseded": a held run that a later complete read replaced; nobody dismissed it.
+ */
+export const SYNC_RUN_STATUSES = [
+  "running", "succeeded", "failed", "held", "applied", "dismissed", "previewed", "skipped", "superseded",
+] as const;
+
+/** Why a run failed (sync_runs.error); src/entra/sync/failures.ts says each in the page's words. */
+export const SYNC_FAILURE_CODES = [
+  "needs_reconnect", "not_connected", "token_unreadable", "sign_in_unavailable", "graph_unavailable", "throttled", "timed_out",
+  "forbidden", "bad_response", "sync_state_lost", "tenant_changed", "turned_off", "internal",
+] as const;
+export type SyncFailure = (typeof SYNC_FAILURE_CODES)[number];
+
+/** A held or previewed run's summary, with the tenant it read (Apply checks it in SQL). */
+export interface PendingChanges {
+  linkedMembers: number;
+  deactivate: number;
+  reactivate: number;
+  tenantId: string;
+}
+
 export const syncRuns = sqliteTable("sync_runs", {
   id: text("id").primaryKey(),
   organizationId: text("organization_id").notNull(),
   trigger: text("trigger", { enum: ["schedule", "manual", "preview"] }).notNull(),
   mode: text("mode", { enum: ["full", "delta"] }),
-  status: text("status", {
-    enum: ["running", "succeeded", "failed", "held", "applied", "dismissed", "previewed"],
-  }).notNull(),
+  status: text("status", { enum: SYNC_RUN_STATUSES }).notNull(),
   startedAt: integer("started_at").notNull(),
   finishedAt: integer("finished_at"),
   usersRead: integer("users_read").notNull().default(0),
   deactivated: integer("deactivated").notNull().default(0),
   reactivated: integer("reactivated").notNull().default(0),
   graphRequests: integer("graph_requests").notNull().default(0),
-  error: text("error"),
-  pendingChanges: text("pending_changes"),
+  error: text("error", { enum: SYNC_FAILURE_CODES }),
+  pendingChanges: text("pending_changes", { mode: "json" }).$type<PendingChanges>(),
   undoneAt: integer("undone_at"),
   undoneBy: text("undone_by"),
   resolvedBy: text("resolved_by"),

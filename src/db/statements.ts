@@ -1,6 +1,10 @@
-// Batches that mix raw SQL with drizzle builders. drizzle's D1 batch cannot carry `db.run(sql)`
-// with parameters (its SQLiteRaw has no prepared statement), so both kinds are turned into D1
-// prepared statements here and sent as one D1 batch: one round trip, one transaction.
+// The one way to write several rows together: each write is a `Statement` (a drizzle builder or
+// a `sql` fragment, prepared for D1), and `runStatements` sends a list of them as one D1 batch:
+// one round trip, one transaction, in order. Query functions that write as part of a larger change
+// return a Statement instead of running it, so the caller decides what goes in one transaction.
+// Why not drizzle's `db.batch`: it cannot carry `db.run(sql)` with parameters (its SQLiteRaw has
+// no prepared statement), and the sync's set-based writes are raw SQL. Why not hand-written `?1`
+// strings: the parameters would lose drizzle's binding and the schema's column names.
 import type { SQL } from "drizzle-orm";
 import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import type { Db } from "./client.ts";

@@ -9,13 +9,14 @@
 // looks each id up by primary key, instead of scanning the organization once per listed id.
 import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
+import { anotherActiveOwner } from "./members.ts";
 import type { SyncCause } from "./schema.ts";
 import { statement } from "./statements.ts";
 
 /** How a linked member stands before the run: active, deactivated by sync, or by hand. */
 export type MemberStanding = "active" | "sync" | "manual";
 
-export interface LinkedMember {
+interface LinkedMember {
   oid: string;
   userId: string;
   standing: MemberStanding;
@@ -69,9 +70,6 @@ export function changeListOfRun(runId: string, change: "deactivate" | "reactivat
   return sql`select user_id, cause from sync_run_changes where run_id = ${runId} and change = ${change}`;
 }
 
-const anotherActiveOwner = (organizationId: string) => sql`exists (select 1 from memberships other
-  where other.organization_id = ${organizationId} and other.user_id != m.user_id and other.role = 'owner' and other.status = 'active')`;
-
 /**
  * Deactivates the listed active members who are not Owners, audits each, ends their sessions.
  * Owners go one by one through `deactivateOwnerStatements`, so the last one is always kept.
@@ -104,7 +102,7 @@ export function listListedOwners(db: Db, organizationId: string, list: SQL) {
 
 export function deactivateOwnerStatements(db: Db, change: { organizationId: string; runId: string; now: number; userId: string; cause: SyncCause }) {
   const { organizationId, runId, now, userId, cause } = change;
-  const guard = sql`m.organization_id = ${organizationId} and m.user_id = ${userId} and m.status = 'active' and ${anotherActiveOwner(organizationId)}`;
+  const guard = sql`m.organization_id = ${organizationId} and m.user_id = ${userId} and m.status = 'active' and ${anotherActiveOwner(organizationId, userId)}`;
   return [
     statement(db, sql`
       insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)

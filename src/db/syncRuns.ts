@@ -4,14 +4,24 @@
 import { and, desc, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { statement } from "./statements.ts";
-import { entraConnections, organizations, syncRunChanges, syncRuns, users, type SyncCause } from "./schema.ts";
+import {
+  entraConnections, organizations, syncRunChanges, syncRuns, users, type PendingChanges, type SyncCause, type SyncFailure,
+} from "./schema.ts";
 
 export type SyncTrigger = "schedule" | "manual" | "preview";
 export type SyncMode = "full" | "delta";
+/** How the Workflow closes a run (the other statuses are set by people or by a later run). */
 export type FinishedStatus = "succeeded" | "failed" | "held" | "previewed";
 
+/** What a run's Workflow instance is started with (the SYNC_WORKFLOW binding's params). */
+export interface SyncRunParams {
+  runId: string;
+  organizationId: string;
+  trigger: SyncTrigger;
+}
+
 /** A run still "running" after this long died with its Workflow; it no longer blocks a new one. */
-export const RUN_STALE_AFTER_MS = 12 * 60 * 60 * 1000;
+const RUN_STALE_AFTER_MS = 12 * 60 * 60 * 1000;
 
 /**
  * Records a new running run unless the organization already has one running (or this id exists:
@@ -33,31 +43,31 @@ export async function insertRunUnlessRunning(
 }
 
 /**
- * A nightly run that could not start because another run was still going: recorded as failed, so
+ * A nightly run that could not start because another run was still going: recorded as skipped, so
  * the history shows the night was skipped. A repeated cron event (same id) adds nothing.
  */
 export function insertSkippedNightlyRun(db: Db, run: { id: string; organizationId: string; now: number }) {
-  return db.run(sql`
-    insert into sync_runs (id, organization_id, trigger, status, started_at, finished_at, error)
-    values (${run.id}, ${run.organizationId}, 'schedule', 'failed', ${run.now}, ${run.now}, 'skipped_busy')
-    on conflict (id) do nothing`);
+  return db
+    .insert(syncRuns)
+    .values({ id: run.id, organizationId: run.organizationId, trigger: "schedule", status: "skipped", startedAt: run.now, finishedAt: run.now })
+    .onConflictDoNothing({ target: syncRuns.id });
 }
 
-export interface RunResult {
+interface RunResult {
   status: FinishedStatus;
   mode: SyncMode | null;
   usersRead: number;
   reactivated: number;
   graphRequests: number;
-  error: string | null;
-  /** JSON summary of a held or previewed run: how many it would change, of how many linked. */
-  pendingChanges: string | null;
+  error: SyncFailure | null;
+  /** Summary of a held or previewed run: how many it would change, of how many linked. */
+  pendingChanges: PendingChanges | null;
   now: number;
 }
 
 /** Closes a running run; `deactivated` is counted from the memberships the run deactivated. */
 export function finishRun(db: Db, organizationId: string, runId: string, result: RunResult) {
-  return db
+  return statement(db, db
     .update(syncRuns)
     .set({
       status: result.status,
@@ -70,8 +80,7 @@ export function finishRun(db: Db, organizationId: string, runId: string, result:
       error: result.error,
       pendingChanges: result.pendingChanges,
     })
-    .where(and(eq(syncRuns.id, runId), eq(syncRuns.organizationId, organizationId), eq(syncRuns.status, "running")))
-    .returning({ id: syncRuns.id, deactivated: syncRuns.deactivated });
+    .where(and(eq(syncRuns.id, runId), eq(syncRuns.organizationId, organizationId), eq(syncRuns.status, "running"))));
 }
 
 export function listRecentRuns(db: Db, organizationId: string, limit = 20) {
@@ -116,9 +125,6 @@ export async function findRun(db: Db, organizationId: string, runId: string) {
   return row;
 }
 
-/** What `error` holds for a held run that a later run replaced (status "dismissed", no actor). */
-export const SUPERSEDED = "superseded";
-
 /**
  * Held → applied, once, and only while the connection still reads the tenant the run read (its
  * `pendingChanges.tenantId`) with Auto-deprovision on. This is the first write of Apply: only the
@@ -142,13 +148,13 @@ export function claimHeldRun(db: Db, organizationId: string, runId: string, user
 
 /** An applied run's figures, counted once its changes are in. */
 export function recordAppliedCounts(db: Db, organizationId: string, runId: string, reactivated: number) {
-  return db
+  return statement(db, db
     .update(syncRuns)
     .set({
       deactivated: sql`(select count(*) from memberships where organization_id = ${organizationId} and deactivated_by_run = ${runId})`,
       reactivated,
     })
-    .where(and(eq(syncRuns.id, runId), eq(syncRuns.organizationId, organizationId), eq(syncRuns.status, "applied")));
+    .where(and(eq(syncRuns.id, runId), eq(syncRuns.organizationId, organizationId), eq(syncRuns.status, "applied"))));
 }
 
 const isHeld = (organizationId: string, runId: string) =>
@@ -179,8 +185,8 @@ export function dismissHeldRunStatements(db: Db, dismiss: { organizationId: stri
 /**
  * A run that finished with a complete read (succeeded or held) replaces the organization's older
  * held runs: they describe a directory the delta link has moved past, and applying one later
- * could deactivate people whose accounts were enabled again since. Each is dismissed with the
- * reason `superseded`, audited with no actor. When the newer run read only a delta, the older
+ * could deactivate people whose accounts were enabled again since. Each becomes "superseded",
+ * audited with no actor. When the newer run read only a delta, the older
  * run's leavers were in none of its pages, so the delta link is forgotten: the next run lists
  * everyone. A full run has just re-read everyone, so its own link is kept.
  */
@@ -198,13 +204,13 @@ export function supersedeHeldRuns(db: Db, run: { organizationId: string; runId: 
       : [statement(db, sql`
           update entra_connections set delta_link_enc = null, updated_at = ${now}
           where organization_id = ${organizationId} and exists (select 1 from sync_runs r where ${older})`)]),
-    statement(db, sql`update sync_runs as r set status = 'dismissed', error = ${SUPERSEDED} where ${older}`),
+    statement(db, sql`update sync_runs as r set status = 'superseded' where ${older}`),
   ];
 }
 
 /** A finished run that changed members may be undone, once. */
 export function markRunUndone(db: Db, organizationId: string, runId: string, userId: string, now: number) {
-  return db
+  return statement(db, db
     .update(syncRuns)
     .set({ undoneAt: now, undoneBy: userId })
     .where(
@@ -214,8 +220,7 @@ export function markRunUndone(db: Db, organizationId: string, runId: string, use
         inArray(syncRuns.status, ["succeeded", "applied"]),
         isNull(syncRuns.undoneAt),
       ),
-    )
-    .returning({ id: syncRuns.id });
+    ));
 }
 
 /** Writes part of a held or previewed run's list: `entries` are [userId, cause] pairs. */
@@ -282,8 +287,6 @@ export async function findSyncSettings(db: Db, organizationId: string) {
   return row;
 }
 
-export type SyncSettings = NonNullable<Awaited<ReturnType<typeof findSyncSettings>>>;
-
 /**
  * Stores the next delta link, only while the same tenant is still connected and the stored link is
  * still the one the run started from (`replaces`): a link forgotten meanwhile (a Dismiss, a
@@ -293,7 +296,7 @@ export function saveDeltaLink(
   db: Db,
   link: { organizationId: string; tenantId: string; enc: string; replaces: string | null; now: number },
 ) {
-  return db
+  return statement(db, db
     .update(entraConnections)
     .set({ deltaLinkEnc: link.enc, updatedAt: link.now })
     .where(
@@ -303,7 +306,7 @@ export function saveDeltaLink(
         eq(entraConnections.status, "connected"),
         sql`${entraConnections.deltaLinkEnc} is ${link.replaces}`,
       ),
-    );
+    ));
 }
 
 export function saveHoldThreshold(db: Db, organizationId: string, threshold: { percent: number; minimum: number }, now: number) {

@@ -5,13 +5,13 @@ import type { Db } from "../db/client.ts";
 import type { Config } from "../lib/config.ts";
 import { AppError } from "../lib/errors.ts";
 import { readGroup, searchGroups } from "./directory.ts";
-import { GraphError, type GraphClient } from "./graph.ts";
+import { GRAPH_BUDGETS, GraphError, type GraphClient } from "./graph.ts";
 import { withOrganizationGraph } from "./graphAccess.ts";
 import type { DirectoryGroup } from "./groupRoles.ts";
 import { ConnectionTokenError } from "./tokens.ts";
 
 /** An admin waits for the answer: retry once, never sit out a long Retry-After. */
-const INTERACTIVE = { maxAttempts: 2, maxWaitMs: 3_000 };
+const INTERACTIVE = GRAPH_BUDGETS.interactive;
 
 export const GRAPH_DOWN_MESSAGE = "Microsoft Graph could not be reached, so nothing was changed. Try again in a moment.";
 

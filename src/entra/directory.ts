@@ -17,7 +17,8 @@ export const directoryUserSchema = z.object({
 });
 export type DirectoryUser = z.infer<typeof directoryUserSchema>;
 
-const USER_FIELDS = "id,displayName,userPrincipalName,mail,userType,accountEnabled";
+/** The $select for every user read, matching directoryUserSchema. */
+export const USER_FIELDS = "id,displayName,userPrincipalName,mail,userType,accountEnabled";
 
 const groupSchema = z.object({ id: z.string().min(1).max(64), displayName: displayText(256).nullable().optional() });
 

@@ -29,14 +29,36 @@ export class GraphError extends Error {
   }
 }
 
+/** How long a caller lets one Graph request take: attempts (the first included) and the longest wait. */
+export interface GraphBudget {
+  /** Attempts per request, including the first. */
+  maxAttempts: number;
+  /** Longest single wait we accept (Retry-After beyond it fails the request). */
+  maxWaitMs: number;
+}
+
+/**
+ * The retry budgets, named by who is waiting. Someone on a page or signing in gets an answer (or
+ * a clear failure) within seconds; background work (the nightly sync) sits out throttling instead.
+ */
+export const GRAPH_BUDGETS = {
+  /** An admin waits on a page (mapping editor, bulk import): retry once, never a long Retry-After. */
+  interactive: { maxAttempts: 2, maxWaitMs: 3_000 },
+  /** A sign-in or a Connect callback waits: retry once, short waits. */
+  signIn: { maxAttempts: 2, maxWaitMs: 2_000 },
+  /** The group read that decides a role at sign-in: one more try, since a failure keeps the old role. */
+  signInRoles: { maxAttempts: 3, maxWaitMs: 5_000 },
+  /** Nobody waits (the nightly sync): several tries, and Retry-After up to 30 s. */
+  background: { maxAttempts: 4, maxWaitMs: 30_000 },
+} as const satisfies Record<string, GraphBudget>;
+
 export interface GraphClientOptions {
   baseUrl: string;
   accessToken: string;
   /** Background work (nightly sync) asks Graph to throttle it before interactive traffic. */
   lowPriority?: boolean;
-  /** Attempts per request, including the first. */
+  /** Defaults to the background budget. */
   maxAttempts?: number;
-  /** Longest single wait we accept (Retry-After beyond it fails the request). */
   maxWaitMs?: number;
   /** Counts requests actually sent (retries included), for run records and the benchmark. */
   counter?: { requests: number };
@@ -45,7 +67,7 @@ export interface GraphClientOptions {
   timeoutMs?: number;
 }
 
-const DEFAULTS = { maxAttempts: 4, maxWaitMs: 30_000, timeoutMs: 20_000 };
+const DEFAULTS = { ...GRAPH_BUDGETS.background, timeoutMs: 20_000 };
 const graphErrorBody = z.object({ error: z.object({ code: z.string().optional() }).optional() });
 
 export function createGraphClient(options: GraphClientOptions) {
@@ -61,13 +83,24 @@ export function createGraphClient(options: GraphClientOptions) {
   }
 
   /** GET a Graph resource and validate its shape; retries transient failures. */
-  async function get<T>(pathOrUrl: string, schema: z.ZodType<T>, headers: Record<string, string> = {}): Promise<T> {
+  function get<T>(pathOrUrl: string, schema: z.ZodType<T>, headers: Record<string, string> = {}): Promise<T> {
+    return send(pathOrUrl, schema, headers);
+  }
+
+  /** POST a JSON body (used for read-only JSON batches) and validate the reply; retries as get does. */
+  function post<T>(pathOrUrl: string, body: unknown, schema: z.ZodType<T>, headers: Record<string, string> = {}): Promise<T> {
+    return send(pathOrUrl, schema, { "content-type": "application/json", ...headers }, JSON.stringify(body));
+  }
+
+  async function send<T>(pathOrUrl: string, schema: z.ZodType<T>, headers: Record<string, string>, body?: string): Promise<T> {
     const url = resolve(pathOrUrl);
     for (let attempt = 1; ; attempt++) {
       let response: Response;
       try {
         if (options.counter) options.counter.requests++;
         response = await fetch(url, {
+          method: body === undefined ? "GET" : "POST",
+          ...(body === undefined ? {} : { body }),
           headers: {
             authorization: `Bearer ${options.accessToken}`,
             accept: "application/json",
@@ -133,7 +166,7 @@ export function createGraphClient(options: GraphClientOptions) {
     }
   }
 
-  return { get, pages, resolve };
+  return { get, post, pages, resolve };
 }
 
 export type GraphClient = ReturnType<typeof createGraphClient>;

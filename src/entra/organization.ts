@@ -1,7 +1,7 @@
 // Reads the tenant's display name and verified domains (GET /organization).
 import { z } from "zod";
 import { displayText } from "../lib/schemas.ts";
-import { GraphError, createGraphClient } from "./graph.ts";
+import { GRAPH_BUDGETS, GraphError, createGraphClient } from "./graph.ts";
 
 const organizationReply = z.object({
   value: z
@@ -26,7 +26,7 @@ export interface TenantDetails {
 
 /** The tenant's details, or null when Graph can't give them (the page then shows the article's advice). */
 export async function fetchTenantDetails(graphBaseUrl: string, accessToken: string): Promise<TenantDetails | null> {
-  const graph = createGraphClient({ baseUrl: graphBaseUrl, accessToken, maxAttempts: 2, maxWaitMs: 2_000 });
+  const graph = createGraphClient({ baseUrl: graphBaseUrl, accessToken, ...GRAPH_BUDGETS.signIn });
   try {
     const reply = await graph.get("/v1.0/organization?$select=id,displayName,verifiedDomains", organizationReply);
     const organization = reply.value[0]!;

@@ -10,7 +10,7 @@ import { updateMappedRole } from "../db/members.ts";
 import type { MappableRole, Role } from "../db/schema.ts";
 import type { Config } from "../lib/config.ts";
 import { isDirectoryGuest, isProvisionableMember, readDirectoryUser, readTransitiveGroups } from "./directory.ts";
-import { GraphError } from "./graph.ts";
+import { GRAPH_BUDGETS, GraphError } from "./graph.ts";
 import { withOrganizationGraph } from "./graphAccess.ts";
 import { resolveRoleFromGroups, type RoleDecision } from "./groupRoles.ts";
 import { ConnectionTokenError } from "./tokens.ts";
@@ -31,10 +31,7 @@ export async function checkProvisioning(
   oid: string,
 ): Promise<ProvisioningVerdict> {
   try {
-    const user = await withOrganizationGraph(db, config, connection.organizationId, (graph) => readDirectoryUser(graph, oid), {
-      maxAttempts: 2,
-      maxWaitMs: 2_000,
-    });
+    const user = await withOrganizationGraph(db, config, connection.organizationId, (graph) => readDirectoryUser(graph, oid), GRAPH_BUDGETS.signIn);
     if (isDirectoryGuest(user)) return { ok: false, reason: "guest" };
     if (user.accountEnabled === false) return { ok: false, reason: "disabled" };
     if (!isProvisionableMember(user, connection.verifiedDomains ?? [])) return { ok: false, reason: "outside_verified_domains" };
@@ -63,10 +60,7 @@ export async function decideRoleFromDirectory(
 ): Promise<GroupRoleOutcome> {
   try {
     const [groups, mappings] = await Promise.all([
-      withOrganizationGraph(db, config, connection.organizationId, (graph) => readTransitiveGroups(graph, oid), {
-        maxAttempts: 3,
-        maxWaitMs: 5_000,
-      }),
+      withOrganizationGraph(db, config, connection.organizationId, (graph) => readTransitiveGroups(graph, oid), GRAPH_BUDGETS.signInRoles),
       listMappings(db, connection.organizationId),
     ]);
     return { ok: true, decision: resolveRoleFromGroups(groups, mappings, connection.defaultRole), graphReadAt: now };

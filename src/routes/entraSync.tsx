@@ -36,12 +36,12 @@ function done(c: Context<AppContext>) {
 entraSyncRoutes.get(SYNC_PATH, ...guards, (c) => section(c));
 
 entraSyncRoutes.post(`${SYNC_PATH}/run`, ...guards, async (c) => {
-  await startRunFromPage(c.env, c.get("db"), viewerOf(c), "manual", Date.now());
+  await startRunFromPage(c.get("db"), c.env.SYNC_WORKFLOW, viewerOf(c), "manual", Date.now());
   return done(c);
 });
 
 entraSyncRoutes.post(`${SYNC_PATH}/preview`, ...guards, async (c) => {
-  await startRunFromPage(c.env, c.get("db"), viewerOf(c), "preview", Date.now());
+  await startRunFromPage(c.get("db"), c.env.SYNC_WORKFLOW, viewerOf(c), "preview", Date.now());
   return done(c);
 });
 

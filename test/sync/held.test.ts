@@ -84,7 +84,7 @@ describe("a later run supersedes a held run", () => {
     for (const leaver of leavers) await emulatorAdmin(`users/${leaver.oid}/enable`);
     const next = await nightlyRun();
     expect(next).toMatchObject({ status: "succeeded", mode: "delta", deactivated: 0 });
-    expect(await runRow(held.id)).toMatchObject({ status: "dismissed", error: "superseded" });
+    expect(await runRow(held.id)).toMatchObject({ status: "superseded", error: null });
     const superseded = (await actions()).filter((e) => e.action === "sync.held_superseded");
     expect(superseded.map((e) => JSON.parse(e.details))).toEqual([{ runId: held.id, supersededBy: next.id }]);
 

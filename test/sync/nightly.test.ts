@@ -137,7 +137,7 @@ describe("scheduling", () => {
     await fireCron(at);
     await fireCron(at);
     const skipped = await env.DB.prepare("select status, error, trigger from sync_runs where id = ?").bind(nightlyRunId(CONTOSO, at)).first();
-    expect(skipped).toEqual({ status: "failed", error: "skipped_busy", trigger: "schedule" });
+    expect(skipped).toEqual({ status: "skipped", error: null, trigger: "schedule" });
     const runs = await env.DB.prepare("select count(*) as n from sync_runs where organization_id = ?").bind(CONTOSO).first<{ n: number }>();
     expect(runs?.n).toBe(2);
     expect((await membership(DEMO_USER_IDS.diego))?.status).toBe("active");

@@ -4,7 +4,7 @@
 import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
 import { expect } from "vitest";
 import worker from "../../src/index.ts";
-import { nightlyRunId } from "../../src/entra/sync/schedule.ts";
+import { NIGHTLY_CRON, nightlyRunId } from "../../src/entra/sync/schedule.ts";
 import { createTokenVault } from "../../src/lib/vault.ts";
 import { emulatorAdmin, type TestBrowser } from "../support/browser.ts";
 import { resetDemoWorld } from "../support/world.ts";
@@ -31,7 +31,7 @@ export async function connectContoso(): Promise<TestBrowser> {
 
 /** Fires the Cron Trigger through the Worker's real scheduled() handler. */
 export async function fireCron(scheduledTime: number) {
-  const controller = createScheduledController({ scheduledTime, cron: "30 2 * * *" });
+  const controller = createScheduledController({ scheduledTime, cron: NIGHTLY_CRON });
   const ctx = createExecutionContext();
   await worker.scheduled(controller, env, ctx);
   await waitOnExecutionContext(ctx);

@@ -2,8 +2,8 @@
 // a held run's list with Apply / Dismiss, the safety threshold, and the last 20 runs with Undo.
 // While a run is going the section reloads itself every second (htmx polling) until it ends.
 import type { Viewer } from "../../src/auth/viewer.ts";
-import { SUPERSEDED, type RunChangeRow, type SyncRunRow } from "../../src/db/syncRuns.ts";
-import { SYNC_FAILURES, isSyncFailure } from "../../src/entra/sync/failures.ts";
+import type { RunChangeRow, SyncRunRow } from "../../src/db/syncRuns.ts";
+import { SYNC_FAILURES } from "../../src/entra/sync/failures.ts";
 import type { SyncSectionData } from "../../src/entra/sync/runActions.ts";
 import { formatTime } from "../parts/badges.tsx";
 import { CsrfField, refreshesOnSettingsChange } from "../parts/forms.tsx";
@@ -19,7 +19,11 @@ const STATUS_LABELS: Record<SyncRunRow["status"], string> = {
   applied: "Applied",
   dismissed: "Dismissed",
   previewed: "Previewed",
+  skipped: "Skipped",
+  // A held run a later run replaced: nobody dismissed it, and it can no longer be applied.
+  superseded: "Superseded by a later run",
 };
+const SKIPPED_NOTE = "Another sync was still running at the scheduled time, so this nightly run was skipped.";
 const CAUSE_LABELS: Record<RunChangeRow["cause"], string> = {
   disabled: "Disabled in Entra ID",
   deleted: "Deleted from Entra ID",
@@ -38,7 +42,7 @@ export function SyncSection(props: { viewer: Viewer; data: SyncSectionData }) {
         who sign in only with Google, are never touched.
       </p>
       {data.autoDeprovision ? (
-        <p id="sync-next">Next scheduled run: <strong>{formatTime(data.nextRunAt)}</strong> (every night at 02:30 UTC)</p>
+        <p id="sync-next">Next scheduled run: <strong>{formatTime(data.nextRunAt)}</strong> ({data.schedule})</p>
       ) : (
         <p class="notice" id="sync-next">Auto-deprovision sync is off: no nightly run. Preview shows what a run would do.</p>
       )}
@@ -70,7 +74,7 @@ function SyncButton(props: { viewer: Viewer; action: string; label: string; disa
 function ChangeList(props: { viewer: Viewer; listed: NonNullable<SyncSectionData["listed"]>; threshold: SyncSectionData["threshold"] }) {
   const { run, people, total } = props.listed;
   const held = run.status === "held";
-  const pending = parsePending(run.pendingChanges);
+  const pending = run.pendingChanges ?? { linkedMembers: 0, deactivate: 0, reactivate: 0 };
   return (
     <div class={held ? "warning" : "notice"} id={held ? "sync-held" : "sync-preview"} role={held ? "alert" : "status"}>
       {held ? (
@@ -111,16 +115,6 @@ function ChangeList(props: { viewer: Viewer; listed: NonNullable<SyncSectionData
       )}
     </div>
   );
-}
-
-function parsePending(json: string | null): { linkedMembers: number; deactivate: number; reactivate: number } {
-  try {
-    const value = JSON.parse(json ?? "{}") as Record<string, unknown>;
-    const n = (key: string) => (typeof value[key] === "number" ? (value[key] as number) : 0);
-    return { linkedMembers: n("linkedMembers"), deactivate: n("deactivate"), reactivate: n("reactivate") };
-  } catch {
-    return { linkedMembers: 0, deactivate: 0, reactivate: 0 };
-  }
 }
 
 function ThresholdForm(props: { viewer: Viewer; threshold: SyncSectionData["threshold"] }) {
@@ -165,7 +159,7 @@ function RunHistory(props: { viewer: Viewer; runs: SyncRunRow[] }) {
             <td>{run.reactivated}</td>
             <td>{run.graphRequests}</td>
             <td><span class={`status ${run.status}`}>{outcomeLabel(run)}</span></td>
-            <td>{isSyncFailure(run.error) ? SYNC_FAILURES[run.error] : ""}</td>
+            <td>{run.status === "skipped" ? SKIPPED_NOTE : run.error ? SYNC_FAILURES[run.error] : ""}</td>
             <td>
               {(run.status === "succeeded" || run.status === "applied") && !run.undoneAt && run.deactivated > 0 && (
                 <form method="post" action={`${SYNC_PATH}/runs/${run.id}/undo`} hx-post={`${SYNC_PATH}/runs/${run.id}/undo`} hx-target="#entra-sync" hx-swap="outerHTML" hx-confirm={`Reactivate the ${run.deactivated} members this run deactivated?`} class="inline">
@@ -182,8 +176,6 @@ function RunHistory(props: { viewer: Viewer; runs: SyncRunRow[] }) {
 }
 
 function outcomeLabel(run: SyncRunRow): string {
-  // A held run a later run replaced: nobody dismissed it, and it can no longer be applied.
-  if (run.status === "dismissed" && run.error === SUPERSEDED) return "Superseded by a later run";
   return `${STATUS_LABELS[run.status]}${run.undoneAt ? " · undone" : ""}`;
 }
 

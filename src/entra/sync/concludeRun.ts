@@ -1,22 +1,20 @@
 // The last step of a run that read the whole directory: find the absent, plan, then apply, hold
 // or (for a preview) only record what would change. Idempotent, as a retried step must be.
-import { createDb } from "../../db/client.ts";
+import type { Db } from "../../db/client.ts";
 import { runStatements } from "../../db/statements.ts";
 import type { MemberStanding } from "../../db/syncMembers.ts";
 import { countDeactivatedByRun, countLinkedActiveMembers, listLinkedActiveMembers } from "../../db/syncMembers.ts";
-import { findRun, findSyncSettings, insertRunChanges, type SyncMode, type SyncTrigger } from "../../db/syncRuns.ts";
-import type { Env } from "../../env.ts";
-import { countingD1, emptyD1Stats, type D1Stats } from "./d1Stats.ts";
-import { chunks, deactivateLeavers } from "./deactivateLeavers.ts";
+import { findRun, findSyncSettings, insertRunChanges, type FinishedStatus, type SyncMode, type SyncTrigger } from "../../db/syncRuns.ts";
+import { applyDirectoryChanges, chunks } from "./applyDirectoryChanges.ts";
 import type { DirectoryState } from "./directoryPage.ts";
 import type { SyncFailure } from "./failures.ts";
-import { exceedsHoldThreshold, planDirectoryChanges, type DirectoryChanges } from "./planDirectoryChanges.ts";
+import { exceedsHoldThreshold, planDirectoryChanges, type DirectoryChanges, type Observed } from "./planDirectoryChanges.ts";
 import { recordRunOutcome } from "./recordRun.ts";
 
 /** Linked members read per statement when looking for the absent. */
 const MEMBER_PAGE = 5000;
 
-export interface ConcludeRequest {
+interface ConcludeRequest {
   runId: string;
   organizationId: string;
   tenantId: string;
@@ -24,25 +22,21 @@ export interface ConcludeRequest {
   mode: SyncMode;
   usersRead: number;
   graphRequests: number;
-  observed: ReadonlyMap<string, { state: DirectoryState; standing: MemberStanding }>;
+  observed: ReadonlyMap<string, Observed>;
   deltaLinkEnc: string | null;
   /** The stored delta link the run started from: the new one replaces only that one. */
   previousLinkEnc: string | null;
 }
 
-export interface ConcludeResult {
-  status: "succeeded" | "held" | "previewed" | "failed";
+interface ConcludeResult {
+  status: FinishedStatus;
   deactivated: number;
   reactivated: number;
   wouldDeactivate: number;
-  d1: D1Stats;
 }
 
-export async function concludeRun(env: Env, request: ConcludeRequest): Promise<ConcludeResult> {
-  const d1 = emptyD1Stats();
-  const db = createDb(countingD1(env.DB, d1));
+export async function concludeRun(db: Db, request: ConcludeRequest, now: number): Promise<ConcludeResult> {
   const { runId, organizationId, tenantId, trigger } = request;
-  const now = Date.now();
   const base = { organizationId, runId, trigger, mode: request.mode, usersRead: request.usersRead, graphRequests: request.graphRequests, now };
 
   const [settings, run] = await Promise.all([findSyncSettings(db, organizationId), findRun(db, organizationId, runId)]);
@@ -54,7 +48,7 @@ export async function concludeRun(env: Env, request: ConcludeRequest): Promise<C
     : null;
   if (stopped || !settings || !run) {
     await recordRunOutcome(db, { ...base, status: "failed", deactivated: 0, reactivated: 0, error: stopped, pending: null, deltaLink: null });
-    return { status: "failed", deactivated: 0, reactivated: 0, wouldDeactivate: 0, d1 };
+    return { status: "failed", deactivated: 0, reactivated: 0, wouldDeactivate: 0 };
   }
 
   const threshold = { percent: settings.holdThresholdPercent, minimum: settings.holdThresholdMinimum };
@@ -92,16 +86,16 @@ export async function concludeRun(env: Env, request: ConcludeRequest): Promise<C
     await saveChangeList(db, runId, organizationId, changes);
     const status = held ? "held" : "previewed";
     await recordRunOutcome(db, { ...base, status, deactivated: 0, reactivated: 0, error: null, pending, deltaLink });
-    return { status, deactivated: 0, reactivated: 0, wouldDeactivate: changes.deactivate.length, d1 };
+    return { status, deactivated: 0, reactivated: 0, wouldDeactivate: changes.deactivate.length };
   }
 
-  const { reactivated } = await deactivateLeavers(db, { organizationId, runId, now }, changes);
+  const { reactivated } = await applyDirectoryChanges(db, { organizationId, runId, now }, changes);
   const deactivated = await countDeactivatedByRun(db, organizationId, runId);
   await recordRunOutcome(db, { ...base, status: "succeeded", deactivated, reactivated, error: null, pending: null, deltaLink });
-  return { status: "succeeded", deactivated, reactivated, wouldDeactivate: changes.deactivate.length, d1 };
+  return { status: "succeeded", deactivated, reactivated, wouldDeactivate: changes.deactivate.length };
 }
 
-async function saveChangeList(db: ReturnType<typeof createDb>, runId: string, organizationId: string, changes: DirectoryChanges) {
+async function saveChangeList(db: Db, runId: string, organizationId: string, changes: DirectoryChanges) {
   const statements = [
     ...chunks(changes.deactivate).map((chunk) => insertRunChanges(db, { runId, organizationId, change: "deactivate" }, chunk)),
     ...chunks(changes.reactivate).map((chunk) => insertRunChanges(db, { runId, organizationId, change: "reactivate" }, chunk)),

@@ -3,28 +3,24 @@
 // /users 999 a page following @odata.nextLink; the next run reads from that link only what changed
 // since the listing began, so nothing that changes during a long listing is missed.
 import { z } from "zod";
+import { directoryUserSchema, USER_FIELDS } from "../directory.ts";
 import type { GraphClient } from "../graph.ts";
 
-export const USER_SELECT = "id,accountEnabled,userPrincipalName,mail,userType";
-export const FULL_LISTING_PATH = `/v1.0/users?$select=${USER_SELECT}&$top=999`;
+export const FULL_LISTING_PATH = `/v1.0/users?$select=${USER_FIELDS}&$top=999`;
 /** A delta link for the present moment, taken before a full listing. */
-export const DELTA_FROM_NOW_PATH = `/v1.0/users/delta?$select=${USER_SELECT}&$deltatoken=latest`;
+export const DELTA_FROM_NOW_PATH = `/v1.0/users/delta?$select=${USER_FIELDS}&$deltatoken=latest`;
 /** Graph's delta query takes its page size from this header, not $top (/users ignores it). */
 const PAGE_SIZE_HEADER = { Prefer: "odata.maxpagesize=999" };
 
-const directoryUser = z.object({
-  id: z.string().min(1).max(64),
-  accountEnabled: z.boolean().nullish(),
-  userPrincipalName: z.string().nullish(),
-  mail: z.string().nullish(),
-  userType: z.string().nullish(),
+/** A user as a delta round lists it: the directory's user, or one marked removed. */
+const directoryUser = directoryUserSchema.extend({
   "@removed": z.object({ reason: z.string().optional() }).optional(),
 });
 
 /** What a page says about one Entra user; `unchanged` is a delta entry without accountEnabled. */
 export type DirectoryState = "enabled" | "disabled" | "deleted" | "unchanged";
 
-export interface DirectoryPage {
+interface DirectoryPage {
   users: { oid: string; state: DirectoryState }[];
   nextLink: string | null;
   deltaLink: string | null;

@@ -1,5 +1,7 @@
-// Why a run failed: a closed set stored in sync_runs.error and shown on the page in these words.
-// Every failure means the same thing to the customer: nothing was changed.
+// Why a run failed: a closed set (db/schema.ts SYNC_FAILURE_CODES) stored in sync_runs.error and
+// shown on the page in these words. Every failure means the same thing to the customer: nothing
+// was changed.
+import type { SyncFailure } from "../../db/schema.ts";
 import { GraphError } from "../graph.ts";
 import { ConnectionTokenError } from "../tokens.ts";
 
@@ -17,14 +19,9 @@ export const SYNC_FAILURES = {
   tenant_changed: "The Entra ID connection changed during the run.",
   turned_off: "Auto-deprovision sync was turned off during the run.",
   internal: "The sync stopped unexpectedly.",
-  skipped_busy: "Another sync was still running at the scheduled time, so this nightly run was skipped.",
-} as const;
+} as const satisfies Record<SyncFailure, string>;
 
-export type SyncFailure = keyof typeof SYNC_FAILURES;
-
-export function isSyncFailure(value: string | null): value is SyncFailure {
-  return value !== null && value in SYNC_FAILURES;
-}
+export type { SyncFailure };
 
 /** Maps what a page read threw to a reason; `sync_state_gone` is handled by the caller. */
 export function failureOf(error: unknown): SyncFailure | "sync_state_gone" | null {

@@ -1,19 +1,18 @@
 // One Workflow step of a run: read one Graph page and note, for each of the organization's
 // members on it, what the directory says and how the member stands now. Nothing is written: a
 // run decides only once it has read everything (partial information deactivates nobody).
-import { createDb } from "../../db/client.ts";
+import type { Db } from "../../db/client.ts";
 import { findLinkedMembersAmong, type MemberStanding } from "../../db/syncMembers.ts";
-import type { Env } from "../../env.ts";
-import { loadConfig } from "../../lib/config.ts";
+import type { Config } from "../../lib/config.ts";
 import { createTokenVault } from "../../lib/vault.ts";
-import { createGraphClient, GraphError } from "../graph.ts";
-import { graphAccessToken, vaultContext } from "../tokens.ts";
-import { countingD1, emptyD1Stats, type D1Stats } from "./d1Stats.ts";
+import { GRAPH_BUDGETS } from "../graph.ts";
+import { withOrganizationGraph, type TokenCache } from "../graphAccess.ts";
+import { vaultContext } from "../tokens.ts";
 import { DELTA_FROM_NOW_PATH, FULL_LISTING_PATH, readDirectoryPage, type DirectoryState } from "./directoryPage.ts";
 import { failureOf, type SyncFailure } from "./failures.ts";
 
-/** [userId, what the directory says, how the member stands]: small enough for a step result. */
-export type Observation = [string, DirectoryState, MemberStanding];
+/** [userId, what the directory says, how the member stands, Entra object id]: small enough for a step result. */
+export type Observation = [string, DirectoryState, MemberStanding, string];
 
 export type PageResult =
   | {
@@ -24,9 +23,8 @@ export type PageResult =
       nextLinkEnc: string | null;
       deltaLinkEnc: string | null;
       graphRequests: number;
-      d1: D1Stats;
     }
-  | { ok: false; reason: SyncFailure | "sync_state_gone"; graphRequests: number; d1: D1Stats };
+  | { ok: false; reason: SyncFailure | "sync_state_gone"; graphRequests: number };
 
 export interface PageRequest {
   organizationId: string;
@@ -37,60 +35,46 @@ export interface PageRequest {
   deltaFromNow?: boolean;
 }
 
-/** An access token kept between steps of one run (memory only; re-read after a restart). */
-export interface TokenCache {
-  accessToken: string | null;
-}
-
-export async function observePage(env: Env, request: PageRequest, tokens: TokenCache): Promise<PageResult> {
-  const d1 = emptyD1Stats();
+export async function observePage(db: Db, config: Config, request: PageRequest, tokens: TokenCache): Promise<PageResult> {
   const counter = { requests: 0 };
-  const db = createDb(countingD1(env.DB, d1));
-  const config = loadConfig(env);
   const vault = createTokenVault(config.TOKEN_ENCRYPTION_KEYS);
   const sealContext = vaultContext(request.organizationId, request.tenantId, "delta_link");
   try {
     let url = request.deltaFromNow ? DELTA_FROM_NOW_PATH : FULL_LISTING_PATH;
     if (request.linkEnc && !request.deltaFromNow) {
       const opened = await vault.open(request.linkEnc, sealContext);
-      if (!opened.ok) return { ok: false, reason: "sync_state_gone", graphRequests: 0, d1 };
+      if (!opened.ok) return { ok: false, reason: "sync_state_gone", graphRequests: 0 };
       url = opened.value;
     }
 
-    const read = async (forceRefresh: boolean) => {
-      if (forceRefresh || !tokens.accessToken) {
-        const issued = await graphAccessToken(db, config, request.organizationId, { forceRefresh });
-        if (issued.tenantId !== request.tenantId) throw new TenantChanged();
-        tokens.accessToken = issued.accessToken;
-      }
-      const graph = createGraphClient({ baseUrl: config.GRAPH_BASE_URL, accessToken: tokens.accessToken, lowPriority: true, counter });
-      return readDirectoryPage(graph, url);
-    };
-    let page;
-    try {
-      page = await read(false);
-    } catch (error) {
-      // A cached token Graph no longer accepts gets one refresh; a refused refresh is final.
-      if (!(error instanceof GraphError && error.kind === "unauthorized")) throw error;
-      page = await read(true);
-    }
+    const page = await withOrganizationGraph(
+      db, config, request.organizationId,
+      (graph, tenantId) => {
+        if (tenantId !== request.tenantId) throw new TenantChanged();
+        return readDirectoryPage(graph, url);
+      },
+      { ...GRAPH_BUDGETS.background, lowPriority: true, counter, tokens },
+    );
 
-    const linked = await findLinkedMembersAmong(db, request.organizationId, request.tenantId, page.users.map((u) => u.oid));
-    const stateOf = new Map(page.users.map((u) => [u.oid, u.state]));
+    // A delta round may list a user more than once (https://learn.microsoft.com/graph/delta-query-overview):
+    // within the page, as across pages, the last entry wins, and an entry without accountEnabled
+    // does not undo an earlier one.
+    const stateOf = new Map<string, DirectoryState>();
+    for (const user of page.users) stateOf.set(user.oid, user.state === "unchanged" ? (stateOf.get(user.oid) ?? "unchanged") : user.state);
+    const linked = await findLinkedMembersAmong(db, request.organizationId, request.tenantId, [...stateOf.keys()]);
     return {
       ok: true,
       usersRead: page.users.length,
-      observations: linked.map((member) => [member.userId, stateOf.get(member.oid) ?? "unchanged", member.standing]),
+      observations: linked.map((member) => [member.userId, stateOf.get(member.oid) ?? "unchanged", member.standing, member.oid]),
       nextLinkEnc: page.nextLink ? await vault.seal(page.nextLink, sealContext) : null,
       deltaLinkEnc: page.deltaLink ? await vault.seal(page.deltaLink, sealContext) : null,
       graphRequests: counter.requests,
-      d1,
     };
   } catch (error) {
-    if (error instanceof TenantChanged) return { ok: false, reason: "tenant_changed", graphRequests: counter.requests, d1 };
+    if (error instanceof TenantChanged) return { ok: false, reason: "tenant_changed", graphRequests: counter.requests };
     const reason = failureOf(error);
     if (!reason) throw error;
-    return { ok: false, reason, graphRequests: counter.requests, d1 };
+    return { ok: false, reason, graphRequests: counter.requests };
   }
 }
 

@@ -9,15 +9,42 @@ export interface DirectoryChanges {
   reactivate: [string, SyncCause][];
 }
 
+/** What the run has read about one linked member. */
+export interface Observed {
+  state: DirectoryState;
+  standing: MemberStanding;
+  oid: string;
+}
+
 /**
- * Folds page observations into one entry per member, later pages winning: a delta round lists
- * changes oldest first, so a user disabled and then enabled again ends up enabled.
+ * Folds page observations into one entry per member, the last occurrence in the round winning.
+ * A delta round may list a user more than once, in no promised order
+ * (https://learn.microsoft.com/graph/delta-query-overview): so a delta run confirms each leaver
+ * with a direct read before deactivating (confirmLeavers.ts).
  */
-export function mergeObservations(into: Map<string, { state: DirectoryState; standing: MemberStanding }>, page: Observation[]) {
-  for (const [userId, state, standing] of page) {
+export function mergeObservations(into: Map<string, Observed>, page: Observation[]) {
+  for (const [userId, state, standing, oid] of page) {
     const earlier = into.get(userId);
     // "unchanged" (a delta entry without accountEnabled) does not undo what an earlier page said.
-    into.set(userId, { state: state === "unchanged" && earlier ? earlier.state : state, standing });
+    into.set(userId, { state: state === "unchanged" && earlier ? earlier.state : state, standing, oid });
+  }
+}
+
+/** Active members a delta round says are disabled or deleted: the ones to confirm. */
+export function leaversToConfirm(observed: ReadonlyMap<string, Observed>): string[] {
+  const oids: string[] = [];
+  for (const { state, standing, oid } of observed.values()) {
+    if (standing === "active" && (state === "disabled" || state === "deleted")) oids.push(oid);
+  }
+  return oids;
+}
+
+/** The directory's confirmed word replaces what the round said, for those members only. */
+export function applyConfirmations(observed: Map<string, Observed>, confirmed: readonly [string, DirectoryState][]) {
+  const stateOf = new Map(confirmed);
+  for (const entry of observed.values()) {
+    const state = stateOf.get(entry.oid);
+    if (state) entry.state = state;
   }
 }
 
@@ -27,7 +54,7 @@ export function mergeObservations(into: Map<string, { state: DirectoryState; sta
  * deactivated by hand are never in either list.
  */
 export function planDirectoryChanges(
-  observed: ReadonlyMap<string, { state: DirectoryState; standing: MemberStanding }>,
+  observed: ReadonlyMap<string, Observed>,
   absentActiveMembers: readonly string[],
 ): DirectoryChanges {
   const changes: DirectoryChanges = { deactivate: [], reactivate: [] };
@@ -39,12 +66,10 @@ export function planDirectoryChanges(
   return changes;
 }
 
-export interface HoldThreshold {
+interface HoldThreshold {
   percent: number;
   minimum: number;
 }
-
-export const DEFAULT_HOLD_THRESHOLD: HoldThreshold = { percent: 10, minimum: 5 };
 
 /** A run that would deactivate more than `percent` of the linked members and more than `minimum` is held. */
 export function exceedsHoldThreshold(deactivations: number, linkedActiveMembers: number, threshold: HoldThreshold): boolean {

@@ -1,12 +1,13 @@
 // Closing a run: its row (outcome, counts, error), one audit event, its next delta link, and the
 // older held runs it replaces, written together.
 import type { Db } from "../../db/client.ts";
-import { runStatements, statement } from "../../db/statements.ts";
+import type { PendingChanges, SyncFailure } from "../../db/schema.ts";
+import { runStatements } from "../../db/statements.ts";
 import {
   finishRun, insertRunFinishedAudit, saveDeltaLink, supersedeHeldRuns, type FinishedStatus, type SyncMode, type SyncTrigger,
 } from "../../db/syncRuns.ts";
 
-export interface RunOutcome {
+interface RunOutcome {
   organizationId: string;
   runId: string;
   trigger: SyncTrigger;
@@ -16,9 +17,9 @@ export interface RunOutcome {
   deactivated: number;
   reactivated: number;
   graphRequests: number;
-  error: string | null;
+  error: SyncFailure | null;
   /** A held or previewed run's summary, with the tenant it was read from (Apply checks it). */
-  pending: { linkedMembers: number; deactivate: number; reactivate: number; tenantId: string } | null;
+  pending: PendingChanges | null;
   /** The next delta link to store (sealed), its tenant, and the stored link it replaces. */
   deltaLink: { tenantId: string; enc: string; replaces: string | null } | null;
   now: number;
@@ -41,17 +42,17 @@ export async function recordRunOutcome(db: Db, outcome: RunOutcome) {
   // The audit row goes first: it is written only while the run is open, and finishRun closes it.
   await runStatements(db, [
     insertRunFinishedAudit(db, organizationId, runId, details, now),
-    statement(db, finishRun(db, organizationId, runId, {
+    finishRun(db, organizationId, runId, {
       status: outcome.status,
       mode: outcome.mode,
       usersRead: outcome.usersRead,
       reactivated: outcome.reactivated,
       graphRequests: outcome.graphRequests,
       error: outcome.error,
-      pendingChanges: outcome.pending ? JSON.stringify(outcome.pending) : null,
+      pendingChanges: outcome.pending,
       now,
-    })),
-    ...(outcome.deltaLink ? [statement(db, saveDeltaLink(db, { organizationId, ...outcome.deltaLink, now }))] : []),
+    }),
+    ...(outcome.deltaLink ? [saveDeltaLink(db, { organizationId, ...outcome.deltaLink, now })] : []),
     // A complete read (applied or held) is the latest word on the directory; a preview changes
     // nothing and a failed run learned nothing, so neither replaces a held run.
     ...(outcome.trigger !== "preview" && (outcome.status === "succeeded" || outcome.status === "held")

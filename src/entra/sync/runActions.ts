@@ -5,17 +5,17 @@ import type { Viewer } from "../../auth/viewer.ts";
 import { insertAuditEvent } from "../../db/audit.ts";
 import type { Db } from "../../db/client.ts";
 import { findConnectionSummary } from "../../db/connections.ts";
+import { DEFAULT_HOLD_THRESHOLD } from "../../db/schema.ts";
 import { runStatements, statement } from "../../db/statements.ts";
 import { reactivateMembersOfRun } from "../../db/syncMembers.ts";
 import {
   claimHeldRun, dismissHeldRunStatements, findRun, findSyncSettings, listRecentRuns, listRunChanges, markRunUndone, recordAppliedCounts,
-  saveHoldThreshold, SUPERSEDED,
+  saveHoldThreshold,
 } from "../../db/syncRuns.ts";
-import type { Env } from "../../env.ts";
 import { AppError } from "../../lib/errors.ts";
-import { applySavedChanges } from "./deactivateLeavers.ts";
-import { startSyncRun } from "./launch.ts";
-import { nextNightlyRun } from "./schedule.ts";
+import { applySavedChanges } from "./applyDirectoryChanges.ts";
+import { startSyncRun, type SyncWorkflow } from "./launch.ts";
+import { NIGHTLY_SCHEDULE_TEXT, nextNightlyRun } from "./schedule.ts";
 
 /** People shown for a held or previewed run; the rest are counted. */
 const LISTED_PEOPLE = 200;
@@ -29,8 +29,9 @@ export async function loadSyncSection(db: Db, organizationId: string, now: numbe
   return {
     connected: settings?.status === "connected",
     autoDeprovision: settings?.autoDeprovision ?? false,
-    threshold: { percent: settings?.holdThresholdPercent ?? 10, minimum: settings?.holdThresholdMinimum ?? 5 },
+    threshold: { percent: settings?.holdThresholdPercent ?? DEFAULT_HOLD_THRESHOLD.percent, minimum: settings?.holdThresholdMinimum ?? DEFAULT_HOLD_THRESHOLD.minimum },
     nextRunAt: settings?.autoDeprovision ? nextNightlyRun(now) : null,
+    schedule: NIGHTLY_SCHEDULE_TEXT,
     running: runs.some((run) => run.status === "running"),
     runs,
     listed: listed ? { run: listed, ...(await listRunChanges(db, organizationId, listed.id, LISTED_PEOPLE)) } : null,
@@ -39,13 +40,13 @@ export async function loadSyncSection(db: Db, organizationId: string, now: numbe
 
 export type SyncSectionData = Awaited<ReturnType<typeof loadSyncSection>>;
 
-export async function startRunFromPage(env: Env, db: Db, viewer: Viewer, trigger: "manual" | "preview", now: number) {
+export async function startRunFromPage(db: Db, workflow: SyncWorkflow, viewer: Viewer, trigger: "manual" | "preview", now: number) {
   const connection = await findConnectionSummary(db, viewer.organizationId);
   if (connection?.status !== "connected") throw new AppError("conflict", "Connect Entra ID before running directory sync.");
   if (trigger === "manual" && !connection.autoDeprovision) {
     throw new AppError("conflict", "Turn on Auto-deprovision sync to run it. Preview shows what it would do without changing anything.");
   }
-  const outcome = await startSyncRun(env, { organizationId: viewer.organizationId, trigger, runId: crypto.randomUUID(), now });
+  const outcome = await startSyncRun(db, workflow, { organizationId: viewer.organizationId, trigger, runId: crypto.randomUUID(), now });
   if (!outcome.started) {
     throw new AppError("conflict", outcome.reason === "already_running" ? "A sync is already running. It will show here when it finishes." : "The sync could not start. Please try again in a moment.");
   }
@@ -55,21 +56,11 @@ export async function startRunFromPage(env: Env, db: Db, viewer: Viewer, trigger
 async function heldRunOf(db: Db, viewer: Viewer, runId: string) {
   const run = await findRun(db, viewer.organizationId, runId);
   if (!run) throw new AppError("not_found", "That sync run does not exist.");
-  if (run.status === "dismissed" && run.error === SUPERSEDED) {
+  if (run.status === "superseded") {
     throw new AppError("conflict", "A later sync has replaced this held run: it can no longer be applied.");
   }
   if (run.status !== "held") throw new AppError("conflict", "That run is no longer held.");
   return run;
-}
-
-/** The tenant a held run read, from its summary; null for a summary without one. */
-function tenantOfRun(pendingChanges: string | null): string | null {
-  try {
-    const value = JSON.parse(pendingChanges ?? "{}") as { tenantId?: unknown };
-    return typeof value.tenantId === "string" ? value.tenantId : null;
-  } catch {
-    return null;
-  }
 }
 
 export async function applyHeldRun(db: Db, viewer: Viewer, runId: string, now: number) {
@@ -77,7 +68,7 @@ export async function applyHeldRun(db: Db, viewer: Viewer, runId: string, now: n
   // Clear refusals first; claimHeldRun checks the same in SQL, against a change in between.
   const settings = await findSyncSettings(db, viewer.organizationId);
   if (settings?.status !== "connected") throw new AppError("conflict", "Connect Entra ID again before applying a held sync.");
-  if (settings.tenantId !== tenantOfRun(run.pendingChanges)) {
+  if (settings.tenantId !== (run.pendingChanges?.tenantId ?? null)) {
     throw new AppError("conflict", "Entra ID is now connected to another tenant than this run read: it can no longer be applied.");
   }
   if (!settings.autoDeprovision) throw new AppError("conflict", "Turn on Auto-deprovision sync before applying a held sync.");
@@ -87,7 +78,7 @@ export async function applyHeldRun(db: Db, viewer: Viewer, runId: string, now: n
   if (!claimed) throw new AppError("conflict", "That run is no longer held.");
   const { reactivated } = await applySavedChanges(db, { organizationId: viewer.organizationId, runId, now });
   await runStatements(db, [
-    statement(db, recordAppliedCounts(db, viewer.organizationId, runId, reactivated)),
+    recordAppliedCounts(db, viewer.organizationId, runId, reactivated),
     statement(db, insertAuditEvent(db, {
       organizationId: viewer.organizationId,
       actorUserId: viewer.userId,
@@ -113,7 +104,7 @@ export async function undoRun(db: Db, viewer: Viewer, runId: string, now: number
   // One transaction: the members come back, each audited, and the run is marked undone.
   await runStatements(db, [
     ...reactivateMembersOfRun(db, { organizationId: viewer.organizationId, runId, actorUserId: viewer.userId, now }),
-    statement(db, markRunUndone(db, viewer.organizationId, runId, viewer.userId, now)),
+    markRunUndone(db, viewer.organizationId, runId, viewer.userId, now),
   ]);
 }
 

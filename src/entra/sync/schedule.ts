@@ -1,9 +1,12 @@
-// When the nightly sync runs. wrangler.toml's [triggers] crons must say the same: "30 2 * * *",
-// every day at 02:30 UTC, when few people sign in anywhere UniAsset's customers work from Europe
-// to the Americas, and Graph's per-tenant throttling budget is least shared with daytime traffic.
-export const NIGHTLY_CRON = "30 2 * * *";
+// When the nightly sync runs: every day at 02:30 UTC, when few people sign in anywhere UniAsset's
+// customers work from Europe to the Americas, and Graph's per-tenant throttling budget is least
+// shared with daytime traffic. The page's schedule text and next run come from here;
+// wrangler.toml's [triggers] crons cannot import it and must say the same (NIGHTLY_CRON).
 const HOUR_UTC = 2;
 const MINUTE_UTC = 30;
+export const NIGHTLY_CRON = `${MINUTE_UTC} ${HOUR_UTC} * * *`;
+/** "every night at 02:30 UTC", as the page says it. */
+export const NIGHTLY_SCHEDULE_TEXT = `every night at ${String(HOUR_UTC).padStart(2, "0")}:${String(MINUTE_UTC).padStart(2, "0")} UTC`;
 
 /** The next nightly run strictly after `now` (epoch ms). */
 export function nextNightlyRun(now: number): number {

@@ -2,53 +2,51 @@
 // A step's result is checkpointed, so a 500k-user tenant's run resumes where it stopped after a
 // restart instead of starting over, and no single invocation runs long. The run decides only
 // after the last page: until then nothing is written (partial information deactivates nobody).
+// run() is replayed after a restart: everything it decides on (time included) comes from a step
+// result or the event, never from the clock outside a step (see readLoop.ts).
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from "cloudflare:workers";
-import { createDb } from "../../db/client.ts";
-import type { MemberStanding } from "../../db/syncMembers.ts";
-import { findSyncSettings, type SyncMode, type SyncTrigger } from "../../db/syncRuns.ts";
+import { createDb, type Db } from "../../db/client.ts";
+import type { SyncFailure } from "../../db/schema.ts";
+import { findSyncSettings, type FinishedStatus, type SyncMode, type SyncRunParams } from "../../db/syncRuns.ts";
 import type { Env } from "../../env.ts";
+import { loadConfig } from "../../lib/config.ts";
+import type { TokenCache } from "../graphAccess.ts";
 import { concludeRun } from "./concludeRun.ts";
 import { addD1Stats, countingD1, emptyD1Stats, type D1Stats } from "./d1Stats.ts";
-import type { DirectoryState } from "./directoryPage.ts";
-import type { SyncFailure } from "./failures.ts";
-import { observePage, type PageRequest, type PageResult, type TokenCache } from "./observePage.ts";
-import { mergeObservations } from "./planDirectoryChanges.ts";
+import { observePage } from "./observePage.ts";
+import { confirmLeavers } from "./confirmLeavers.ts";
+import { applyConfirmations, leaversToConfirm, mergeObservations, type Observed } from "./planDirectoryChanges.ts";
+import { advance, firstRead, pageRequest, stepName, withinDeadline, type ReadState, type TimedPageResult } from "./readLoop.ts";
 import { recordRunOutcome } from "./recordRun.ts";
-
-export interface SyncRunParams {
-  runId: string;
-  organizationId: string;
-  trigger: SyncTrigger;
-}
 
 /** What the instance returns: the run's figures (the benchmark reads them). */
 export interface SyncRunOutput {
-  status: string;
+  status: FinishedStatus;
   mode: SyncMode | null;
   usersRead: number;
   graphRequests: number;
   deactivated: number;
   reactivated: number;
-  error: string | null;
+  error: SyncFailure | null;
   d1: D1Stats;
 }
-
-/** A run must have read everything by then, or it fails: the night is over. */
-export const RUN_DEADLINE_MS = 6 * 60 * 60 * 1000;
-/** Longer throttling than the Graph client waits out: sleep, then read the same page again. */
-const THROTTLE_PAUSES = [60, 300, 900] as const;
-/** A lost sync state restarts the read as a full listing; more than this fails the run. */
-const MAX_RESTARTS = 2;
 
 // Expected failures come back as results, not exceptions; retries are for a crashed invocation.
 const STEP: WorkflowStepConfig = { retries: { limit: 3, delay: "10 seconds", backoff: "exponential" }, timeout: "10 minutes" };
 
-type Observed = Map<string, { state: DirectoryState; standing: MemberStanding }>;
+/** Runs a step's work on a db whose D1 calls are counted; the counts travel in the step's result. */
+async function counted<T>(d1: D1Database, work: (db: Db) => Promise<T>): Promise<{ value: T; d1: D1Stats }> {
+  const stats = emptyD1Stats();
+  const value = await work(createDb(countingD1(d1, stats)));
+  return { value, d1: stats };
+}
+
 
 export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams> {
   async run(event: Readonly<WorkflowEvent<SyncRunParams>>, step: WorkflowStep): Promise<SyncRunOutput> {
     const { runId, organizationId, trigger } = event.payload;
     const env = this.env;
+    const config = loadConfig(env);
     const startedAt = event.timestamp.getTime();
     let d1 = emptyD1Stats();
     let graphRequests = 0;
@@ -56,91 +54,86 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
     let mode: SyncMode | null = null;
 
     const fail = async (reason: SyncFailure): Promise<SyncRunOutput> => {
-      const stats = await step.do("record failure", STEP, async () => {
-        const counted = emptyD1Stats();
-        const db = createDb(countingD1(env.DB, counted));
-        await recordRunOutcome(db, {
-          organizationId, runId, trigger, status: "failed", mode, usersRead, deactivated: 0, reactivated: 0, graphRequests,
-          error: reason, pending: null, deltaLink: null, now: Date.now(),
-        });
-        return counted;
-      });
-      d1 = addD1Stats(d1, stats);
+      const recorded = await step.do("record failure", STEP, () =>
+        counted(env.DB, (db) =>
+          recordRunOutcome(db, {
+            organizationId, runId, trigger, status: "failed", mode, usersRead, deactivated: 0, reactivated: 0, graphRequests,
+            error: reason, pending: null, deltaLink: null, now: Date.now(),
+          }),
+        ),
+      );
+      d1 = addD1Stats(d1, recorded.d1);
       return { status: "failed", mode, usersRead, graphRequests, deactivated: 0, reactivated: 0, error: reason, d1 };
     };
 
     try {
-      const start = await step.do("load connection", STEP, async () => {
-        const counted = emptyD1Stats();
-        const settings = await findSyncSettings(createDb(countingD1(env.DB, counted)), organizationId);
-        return { tenantId: settings?.status === "connected" ? settings.tenantId : null, deltaLinkEnc: settings?.deltaLinkEnc ?? null, d1: counted };
-      });
-      d1 = addD1Stats(d1, start.d1);
-      const tenantId = start.tenantId;
-      if (!tenantId) return await fail("not_connected");
-
-      const tokens: TokenCache = { accessToken: null };
-      const observed: Observed = new Map();
-      let linkEnc = start.deltaLinkEnc;
-      mode = linkEnc ? "delta" : "full";
-      let deltaLinkEnc: string | null = null;
-      // A full listing starts by taking a delta link for "now": the next run reads changes from there.
-      let trackingLinkEnc: string | null = null;
-      let restarts = 0;
-      let pauses = 0;
-      for (let page = 1; ; page++) {
-        if (Date.now() - startedAt > RUN_DEADLINE_MS) return await fail("timed_out");
-        const deltaFromNow: boolean = mode === "full" && trackingLinkEnc === null;
-        const request: PageRequest = { organizationId, tenantId, linkEnc, deltaFromNow };
-        const label: string = deltaFromNow ? "delta link" : `${mode} page`;
-        const result: PageResult = await step.do(`read ${label} ${restarts}.${page}.${pauses}`, STEP, () => observePage(env, request, tokens));
-        d1 = addD1Stats(d1, result.d1);
-        graphRequests += result.graphRequests;
-        if (!result.ok) {
-          if (result.reason === "sync_state_gone") {
-            // The delta link (or a page link) expired: forget what was read and list everyone.
-            if (restarts >= MAX_RESTARTS) return await fail("sync_state_lost");
-            restarts++;
-            observed.clear();
-            usersRead = 0;
-            linkEnc = null;
-            trackingLinkEnc = null;
-            mode = "full";
-            page = 0;
-            continue;
-          }
-          const pause = THROTTLE_PAUSES[pauses];
-          if (result.reason === "throttled" && pause !== undefined && Date.now() - startedAt + pause * 1000 < RUN_DEADLINE_MS) {
-            pauses++;
-            await step.sleep(`throttled pause ${pauses}`, `${pause} seconds`);
-            page--;
-            continue;
-          }
-          return await fail(result.reason);
-        }
-        if (deltaFromNow) {
-          if (!result.deltaLinkEnc) return await fail("internal");
-          trackingLinkEnc = result.deltaLinkEnc;
-          page = 0;
-          continue;
-        }
-        usersRead += result.usersRead;
-        mergeObservations(observed, result.observations);
-        if (!result.nextLinkEnc) {
-          deltaLinkEnc = mode === "full" ? trackingLinkEnc : result.deltaLinkEnc;
-          break;
-        }
-        linkEnc = result.nextLinkEnc;
-      }
-
-      const runMode = mode;
-      const concluded = await step.do("conclude", STEP, () =>
-        concludeRun(env, {
-          runId, organizationId, tenantId, trigger, mode: runMode, usersRead, graphRequests, observed, deltaLinkEnc,
-          previousLinkEnc: start.deltaLinkEnc,
+      const loaded = await step.do("load connection", STEP, () =>
+        counted(env.DB, async (db) => {
+          const settings = await findSyncSettings(db, organizationId);
+          return { tenantId: settings?.status === "connected" ? settings.tenantId : null, deltaLinkEnc: settings?.deltaLinkEnc ?? null };
         }),
       );
-      d1 = addD1Stats(d1, concluded.d1);
+      d1 = addD1Stats(d1, loaded.d1);
+      const { tenantId, deltaLinkEnc: storedLinkEnc } = loaded.value;
+      if (!tenantId) return await fail("not_connected");
+
+      // Memory only: after a restart the token is read again, and the checkpointed pages are not.
+      const tokens: TokenCache = { accessToken: null, tenantId: null };
+      const observed = new Map<string, Observed>();
+      let state: ReadState = firstRead(storedLinkEnc);
+      let nextDeltaLinkEnc: string | null;
+      for (;;) {
+        mode = state.mode;
+        const request = pageRequest(state, organizationId, tenantId);
+        const read = await step.do(stepName(state), STEP, () =>
+          counted(env.DB, async (db): Promise<TimedPageResult> => {
+            if (!withinDeadline(startedAt, Date.now())) return { ok: false, reason: "timed_out", graphRequests: 0, at: Date.now() };
+            const result = await observePage(db, config, request, tokens);
+            return { ...result, at: Date.now() };
+          }),
+        );
+        d1 = addD1Stats(d1, read.d1);
+        graphRequests += read.value.graphRequests;
+        if (read.value.ok && state.phase === "listing") {
+          usersRead += read.value.usersRead;
+          mergeObservations(observed, read.value.observations);
+        }
+        const move = advance(state, read.value, startedAt);
+        if (move.next === "fail") return await fail(move.reason);
+        if (move.next === "conclude") {
+          nextDeltaLinkEnc = move.deltaLinkEnc;
+          break;
+        }
+        if (move.next === "pause") await step.sleep(`throttled pause ${move.state.pauses}`, `${move.seconds} seconds`);
+        if (move.next === "read" && move.restarted) {
+          observed.clear();
+          usersRead = 0;
+        }
+        state = move.state;
+      }
+
+      const runMode = state.mode;
+      // A delta round's "disabled" or "deleted" is confirmed by a direct read before anyone goes.
+      const toConfirm = runMode === "delta" ? leaversToConfirm(observed) : [];
+      if (toConfirm.length > 0) {
+        const confirmation = await step.do(`confirm leavers ${state.restarts}`, STEP, () =>
+          counted(env.DB, (db) => confirmLeavers(db, config, { organizationId, tenantId, oids: toConfirm }, tokens)),
+        );
+        d1 = addD1Stats(d1, confirmation.d1);
+        graphRequests += confirmation.value.graphRequests;
+        if (!confirmation.value.ok) return await fail(confirmation.value.reason);
+        applyConfirmations(observed, confirmation.value.confirmed);
+      }
+      const conclusion = await step.do("conclude", STEP, () =>
+        counted(env.DB, (db) =>
+          concludeRun(db, {
+            runId, organizationId, tenantId, trigger, mode: runMode, usersRead, graphRequests, observed,
+            deltaLinkEnc: nextDeltaLinkEnc, previousLinkEnc: storedLinkEnc,
+          }, Date.now()),
+        ),
+      );
+      d1 = addD1Stats(d1, conclusion.d1);
+      const concluded = conclusion.value;
       return {
         status: concluded.status, mode, usersRead, graphRequests,
         deactivated: concluded.deactivated, reactivated: concluded.reactivated, error: null, d1,

@@ -1,4 +1,5 @@
-// Applies a run's decisions to the organization's members: set-based statements over chunks of
+// Applies a run's decisions to the organization's members (deactivates leavers, reactivates
+// returners): set-based statements over chunks of
 // user ids (or a held run's saved list), so 10 or 50,000 leavers cost a handful of D1 round
 // trips and write only the rows that change. Owners go one at a time: the last one stays.
 import type { SQL } from "drizzle-orm";
@@ -12,7 +13,7 @@ import {
 import type { DirectoryChanges } from "./planDirectoryChanges.ts";
 
 /** Ids per statement: a JSON parameter of ~2,000 pairs stays well under D1's limits. */
-export const CHANGE_CHUNK = 2000;
+const CHANGE_CHUNK = 2000;
 
 export function chunks<T>(items: readonly T[], size = CHANGE_CHUNK): T[][] {
   const out: T[][] = [];
@@ -26,8 +27,8 @@ interface ApplyTarget {
   now: number;
 }
 
-/** Applies a plan held in memory; returns how many members were reactivated. */
-export async function deactivateLeavers(db: Db, target: ApplyTarget, changes: DirectoryChanges): Promise<{ reactivated: number }> {
+/** Applies a plan held in memory (leavers deactivated, returners reactivated); returns how many were reactivated. */
+export async function applyDirectoryChanges(db: Db, target: ApplyTarget, changes: DirectoryChanges): Promise<{ reactivated: number }> {
   for (const chunk of chunks(changes.deactivate)) await applyDeactivations(db, target, changeListFromJson(chunk));
   let reactivated = 0;
   for (const chunk of chunks(changes.reactivate)) reactivated += await applyReactivations(db, target, changeListFromJson(chunk));
