@@ -1,9 +1,10 @@
-// The demo world: two Entra tenants, two Google accounts, and what UniAsset knows about them.
+// The demo world: three Entra tenants, two Google accounts, and what UniAsset knows about them.
 // The emulator serves the directory part; demo/seed.ts writes the UniAsset part to local D1.
 // Ids are fixed so tests, docs and screenshots can name them.
 
 export const CONTOSO_TENANT_ID = "7f1c6a7e-1b2c-4d3e-8f90-a1b2c3d4e5f6";
 export const FABRIKAM_TENANT_ID = "0b7d2f4e-9a8c-4b6d-a5e3-2c1f0e9d8b7a";
+export const NORTHWIND_TENANT_ID = "5a9e3c1d-7b2f-4e6a-8d0c-9f1e2d3c4b5a";
 
 export interface DemoTenant {
   id: string;
@@ -56,6 +57,12 @@ export const TENANTS: DemoTenant[] = [
     id: FABRIKAM_TENANT_ID,
     displayName: "Fabrikam Inc",
     verifiedDomains: [{ name: "fabrikam.example", isDefault: true, isInitial: true }],
+  },
+  // Not consented to UniAsset yet, and its UniAsset Owner is no Entra admin: the setup link's story.
+  {
+    id: NORTHWIND_TENANT_ID,
+    displayName: "Northwind Traders",
+    verifiedDomains: [{ name: "northwind.example", isDefault: true, isInitial: true }],
   },
 ];
 
@@ -118,6 +125,16 @@ export const ENTRA_USERS: DemoEntraUser[] = [
     displayName: "Casey Morgan", userPrincipalName: "casey_fabrikam.example#EXT#@contoso.onmicrosoft.com",
     mail: "casey@fabrikam.example", userType: "Guest", accountEnabled: true, globalAdmin: true, groups: [],
     home: { tenantId: FABRIKAM_TENANT_ID, oid: "2e4f6b81-3c5d-4e7f-a091-00000000fb02" },
+  },
+  {
+    key: "nestor", tenantId: NORTHWIND_TENANT_ID, oid: "3f5a7c92-4d6e-4f80-b1a2-00000000aa01",
+    displayName: "Nestor Wilke", userPrincipalName: "nestor@northwind.example", mail: "nestor@northwind.example",
+    userType: "Member", accountEnabled: true, globalAdmin: false, groups: [],
+  },
+  {
+    key: "nancy", tenantId: NORTHWIND_TENANT_ID, oid: "3f5a7c92-4d6e-4f80-b1a2-00000000aa02",
+    displayName: "Nancy Davolio", userPrincipalName: "nancy@northwind.example", mail: "nancy@northwind.example",
+    userType: "Member", accountEnabled: true, globalAdmin: true, groups: [],
   },
 ];
 

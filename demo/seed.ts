@@ -1,16 +1,18 @@
 // UniAsset's side of the demo world, as idempotent SQL: `npm start` applies it to local D1 and the
 // tests apply it before each file. INSERT OR IGNORE means a second run changes nothing.
-import { CONTOSO_TENANT_ID, FABRIKAM_TENANT_ID, entraUser, googleAccount } from "./directory.ts";
+import { CONTOSO_TENANT_ID, FABRIKAM_TENANT_ID, NORTHWIND_TENANT_ID, entraUser, googleAccount } from "./directory.ts";
 
 export const DEMO_ORGS = {
   contoso: { id: "0c000000-0000-4000-8000-00000000c001", name: "Contoso", plan: "enterprise" },
   fabrikam: { id: "0c000000-0000-4000-8000-00000000fb01", name: "Fabrikam", plan: "team" },
+  northwind: { id: "0c000000-0000-4000-8000-00000000aa01", name: "Northwind", plan: "enterprise" },
 } as const;
 
 export const DEMO_USER_IDS = {
   adele: "0a000000-0000-4000-8000-0000000000a1",
   diego: "0a000000-0000-4000-8000-0000000000d1",
   lee: "0a000000-0000-4000-8000-0000000000e1",
+  nestor: "0a000000-0000-4000-8000-0000000000f1",
 } as const;
 
 export const DEMO_INVITATION_ID = "01000000-0000-4000-8000-000000000001";
@@ -39,6 +41,7 @@ export function demoSeedStatements(): string[] {
     { key: "adele", tenant: CONTOSO_TENANT_ID, org: DEMO_ORGS.contoso.id, role: "owner" },
     { key: "diego", tenant: CONTOSO_TENANT_ID, org: DEMO_ORGS.contoso.id, role: "member" },
     { key: "lee", tenant: FABRIKAM_TENANT_ID, org: DEMO_ORGS.fabrikam.id, role: "owner" },
+    { key: "nestor", tenant: NORTHWIND_TENANT_ID, org: DEMO_ORGS.northwind.id, role: "owner" },
   ] as const;
   for (const member of members) {
     const person = entraUser(member.key);

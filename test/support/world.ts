@@ -6,7 +6,7 @@ import { DEMO_INVITATION_ID, DEMO_ORGS, DEMO_USER_IDS } from "../../demo/seed.ts
 import { resetEmulator } from "./browser.ts";
 
 const DEMO_USERS = Object.values(DEMO_USER_IDS);
-const DEMO_ORG_IDS = [DEMO_ORGS.contoso.id, DEMO_ORGS.fabrikam.id];
+const DEMO_ORG_IDS = Object.values(DEMO_ORGS).map((org) => org.id);
 const list = (values: readonly string[]) => `(${values.map(() => "?").join(", ")})`;
 
 export async function resetDemoWorld() {
@@ -26,17 +26,18 @@ export async function resetDemoWorld() {
     env.DB.prepare("delete from audit_events"),
     env.DB.prepare("delete from invitations where id != ?").bind(DEMO_INVITATION_ID),
     env.DB.prepare("update invitations set accepted_at = null, revoked_at = null"),
-    // Only the seeded memberships stay: Adele and Diego in Contoso, Lee in Fabrikam.
+    // Only the seeded memberships stay: Adele and Diego in Contoso, Lee in Fabrikam, Nestor in Northwind.
     env.DB.prepare(
-      "delete from memberships where not ((organization_id = ? and user_id in (?, ?)) or (organization_id = ? and user_id = ?))",
-    ).bind(DEMO_ORGS.contoso.id, DEMO_USER_IDS.adele, DEMO_USER_IDS.diego, DEMO_ORGS.fabrikam.id, DEMO_USER_IDS.lee),
+      "delete from memberships where not ((organization_id = ? and user_id in (?, ?)) or (organization_id = ? and user_id = ?) or (organization_id = ? and user_id = ?))",
+    ).bind(DEMO_ORGS.contoso.id, DEMO_USER_IDS.adele, DEMO_USER_IDS.diego, DEMO_ORGS.fabrikam.id, DEMO_USER_IDS.lee, DEMO_ORGS.northwind.id, DEMO_USER_IDS.nestor),
     env.DB.prepare(`delete from identities where user_id ${notDemoUser}`).bind(...DEMO_USERS),
     env.DB.prepare(`delete from users where id ${notDemoUser}`).bind(...DEMO_USERS),
     env.DB.prepare(`delete from organizations where id ${notDemoOrg}`).bind(...DEMO_ORG_IDS),
     env.DB.prepare("update organizations set plan = 'enterprise' where id = ?").bind(DEMO_ORGS.contoso.id),
     env.DB.prepare("update organizations set plan = 'team' where id = ?").bind(DEMO_ORGS.fabrikam.id),
+    env.DB.prepare("update organizations set plan = 'enterprise' where id = ?").bind(DEMO_ORGS.northwind.id),
     env.DB.prepare("update memberships set status = 'active', deactivated_reason = null, deactivated_at = null, deactivated_by_run = null"),
-    env.DB.prepare("update memberships set role = 'owner' where user_id in (?, ?)").bind(DEMO_USER_IDS.adele, DEMO_USER_IDS.lee),
+    env.DB.prepare("update memberships set role = 'owner' where user_id in (?, ?, ?)").bind(DEMO_USER_IDS.adele, DEMO_USER_IDS.lee, DEMO_USER_IDS.nestor),
     env.DB.prepare("update memberships set role = 'member' where user_id = ?").bind(DEMO_USER_IDS.diego),
   ]);
 }
