@@ -48,4 +48,22 @@ describe("a delta round's repeats and order", () => {
     expect((await membership(disabled.userId))?.status).toBe("deactivated");
     expect((await membership(deleted.userId))?.status).toBe("deactivated");
   });
+
+  it("with the emulator shuffling and repeating delta entries, the outcome is the same", { timeout: 30_000 }, async () => {
+    await connectContoso();
+    expect((await nightlyRun()).mode).toBe("full");
+    const members = await Promise.all(["Back Again", "Really Disabled", "Really Deleted", "Untouched"].map((name) => addLinkedMember(name)));
+    const [back, disabled, deleted] = members;
+    await emulatorAdmin("delta/disorder", { shuffle: true, repeat: true });
+    await emulatorAdmin(`users/${back!.oid}/disable`);
+    await emulatorAdmin(`users/${disabled!.oid}/disable`);
+    await emulatorAdmin(`users/${back!.oid}/enable`);
+    await emulatorAdmin(`users/${deleted!.oid}/delete`);
+    const run = await nightlyRun();
+    expect(run).toMatchObject({ status: "succeeded", mode: "delta", deactivated: 2, reactivated: 0 });
+    expect((await membership(back!.userId))?.status).toBe("active");
+    expect((await membership(disabled!.userId))?.status).toBe("deactivated");
+    expect((await membership(deleted!.userId))?.status).toBe("deactivated");
+    expect((await membership(members[3]!.userId))?.status).toBe("active");
+  });
 });
