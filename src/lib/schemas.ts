@@ -50,3 +50,16 @@ export const tenantField = z
   })
   .optional()
   .transform((tenant) => tenant || undefined);
+
+/**
+ * A whole number typed in a form: plain decimal digits only. `Number()` would also take "0x10",
+ * "1e2", " " or "" (as 0), which nobody types on purpose; they get `message` instead.
+ */
+export function wholeNumberField(message: string, bounds: { min: number; max: number; range: string }) {
+  return z
+    .string({ message })
+    .trim()
+    .regex(/^\d{1,9}$/, { message })
+    .transform(Number)
+    .pipe(z.number().min(bounds.min, { message: bounds.range }).max(bounds.max, { message: bounds.range }));
+}

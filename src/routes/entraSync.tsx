@@ -9,7 +9,7 @@ import {
   applyHeldRun, dismissHeldRun, loadSyncSection, setHoldThreshold, startRunFromPage, undoRun,
 } from "../entra/sync/runActions.ts";
 import { validate } from "../lib/validate.ts";
-import { uuidParam } from "../lib/schemas.ts";
+import { uuidParam, wholeNumberField } from "../lib/schemas.ts";
 import { SYNC_PATH, SyncSection } from "../../views/pages/entraSync.tsx";
 
 export const entraSyncRoutes = new Hono<AppContext>();
@@ -66,8 +66,8 @@ entraSyncRoutes.post(
   validate(
     "form",
     z.object({
-      percent: z.coerce.number({ message: "Enter a percentage." }).int({ message: "Enter a whole percentage." }).min(1, { message: "The percentage is between 1 and 100." }).max(100, { message: "The percentage is between 1 and 100." }),
-      minimum: z.coerce.number({ message: "Enter a number of members." }).int({ message: "Enter a whole number of members." }).min(0, { message: "The minimum is 0 or more." }).max(1_000_000, { message: "The minimum is at most 1,000,000." }),
+      percent: wholeNumberField("Enter the percentage as a whole number, such as 10.", { min: 1, max: 100, range: "The percentage is between 1 and 100." }),
+      minimum: wholeNumberField("Enter the number of members as a whole number, such as 5.", { min: 0, max: 1_000_000, range: "The minimum is between 0 and 1,000,000." }),
     }),
   ),
   async (c) => {

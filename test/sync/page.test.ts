@@ -114,6 +114,14 @@ describe("safety threshold", () => {
     await massLeavers();
     expect((await adele.post(`${SYNC}/threshold`, { percent: "0", minimum: "5" }, { htmx: true })).status).toBe(400);
     expect((await adele.post(`${SYNC}/threshold`, { percent: "90", minimum: "abc" }, { htmx: true })).status).toBe(400);
+    // Only plain decimal integers: what Number() would also accept is refused with a clear message.
+    for (const [percent, minimum] of [["0x10", "5"], ["1e2", "5"], ["90", ""], ["90", "   "], ["12.5", "5"], ["90", "-1"], ["+90", "5"]]) {
+      const refused = await adele.post(`${SYNC}/threshold`, { percent: percent!, minimum: minimum! }, { htmx: true });
+      expect(refused.status).toBe(400);
+      expect(await refused.text()).toMatch(/as a whole number/);
+    }
+    const unchanged = await env.DB.prepare("select hold_threshold_percent as p, hold_threshold_minimum as m from entra_connections").first();
+    expect(unchanged).toEqual({ p: 10, m: 5 });
     const saved = await adele.post(`${SYNC}/threshold`, { percent: "90", minimum: "5" }, { htmx: true });
     expect(saved.status).toBe(200);
     expect(await saved.text()).toContain('value="90"');
