@@ -259,3 +259,65 @@ describe("names longer than expected", () => {
     expect(await env.DB.prepare("select group_name from group_role_mappings").first("group_name")).toBe(`${longName.slice(0, 255)}…`);
   });
 });
+
+describe("who connected, and as which Entra role", () => {
+  it("Adele's ID token carries wids: the page shows her Global Administrator role", async () => {
+    const adele = await signedIn("adele");
+    await connectEntra(adele);
+    expect((await adele.page(ENTRA_PAGE)).html).toMatch(/id="entra-connected-by">Adele Vance \(Global Administrator\) on /);
+    expect((await contosoAudit("entra.connected"))[0]).toMatchObject({ entraRoles: "Global Administrator" });
+  });
+
+  it("a registration that emits no wids still connects; nothing about roles is shown or refused", async () => {
+    await emulatorAdmin("registration", { groupMembershipClaims: "None" });
+    const adele = await signedIn("adele");
+    expect((await connectEntra(adele)).headers.get("location")).toBe(ENTRA_PAGE);
+    expect((await adele.page(ENTRA_PAGE)).html).toMatch(/id="entra-connected-by">Adele Vance on /);
+    expect((await connection())!.connected_by_roles).toBeNull();
+  });
+});
+
+describe("a guest admin (an outside consultant)", () => {
+  // Casey: a plain member of Fabrikam (her home tenant) and a guest Global Administrator in Contoso,
+  // made an Admin of Contoso in UniAsset (she signs in to UniAsset with her home account).
+  async function caseyAsContosoAdmin() {
+    const casey = entraUser("casey");
+    const id = "0a000000-0000-4000-8000-0000000000c5";
+    await env.DB.batch([
+      env.DB.prepare("insert into users (id, email, display_name, created_at) values (?, ?, ?, 1)").bind(id, casey.mail, casey.displayName),
+      env.DB.prepare("insert into identities (provider, issuer_key, subject, user_id, created_at) values ('microsoft', ?, ?, ?, 1)").bind(FABRIKAM_TENANT_ID, casey.oid, id),
+      env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, 'admin', 'active', 1)").bind(DEMO_ORGS.contoso.id, id),
+    ]);
+    const browser = new TestBrowser();
+    expect((await browser.signInWithMicrosoft(casey.oid)).status).toBe(302);
+    await browser.page(ENTRA_PAGE);
+    return browser;
+  }
+
+  it("without naming the tenant, Microsoft signs her in to her home tenant, which is not Contoso", async () => {
+    const casey = await caseyAsContosoAdmin();
+    const start = await casey.post(`${ENTRA_PAGE}/connect`);
+    expect(new URL(start.headers.get("location")!).pathname).toBe("/organizations/oauth2/v2.0/authorize");
+    // Her Fabrikam account is no admin there and Fabrikam never consented: Microsoft keeps her.
+    const microsoft = await casey.authorizeAtEmulator(start, { account: entraUser("casey").oid });
+    expect(microsoft.status).toBe(200);
+    expect(await microsoft.text()).toContain("Need admin approval");
+    expect(await connection()).toBeNull();
+  });
+
+  it("naming contoso.example asks Contoso's own authority: her guest account connects Contoso", async () => {
+    const casey = await caseyAsContosoAdmin();
+    const start = await casey.post(`${ENTRA_PAGE}/connect`, { tenant: "Contoso.Example" });
+    expect(new URL(start.headers.get("location")!).pathname).toBe(`/${CONTOSO_TENANT_ID}/oauth2/v2.0/authorize`);
+    const back = await casey.returnFromProvider(await casey.authorizeAtEmulator(start, { account: entraUser("casey").oid, consent: "accept" }));
+    expect(back.headers.get("location")).toBe(ENTRA_PAGE);
+    const row = (await connection())!;
+    expect(row.tenant_id).toBe(CONTOSO_TENANT_ID);
+    expect((await casey.page(ENTRA_PAGE)).html).toMatch(/id="entra-connected-by">Casey Morgan \(Global Administrator\) on /);
+
+    // Her grant is refreshed at Contoso's own token endpoint, so it stays Contoso's.
+    await env.DB.prepare("update entra_connections set access_token_expires_at = 0").run();
+    await expect(graphAccessToken(createDb(env.DB), loadConfig(env), DEMO_ORGS.contoso.id)).resolves.toMatchObject({ tenantId: CONTOSO_TENANT_ID });
+    expect((await connection())!.status).toBe("connected");
+  });
+});

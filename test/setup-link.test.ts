@@ -243,3 +243,33 @@ describe("after consent", () => {
     expect((await lee.page(ENTRA_PAGE)).html).not.toContain("granted consent on");
   });
 });
+
+describe("through Microsoft's admin consent endpoint (the emulator)", () => {
+  it("Nestor (no Entra admin) connects Northwind after Nancy, its Global Admin, used his link", async () => {
+    const nestor = new TestBrowser();
+    expect((await nestor.signInWithMicrosoft(entraUser("nestor").oid)).status).toBe(302);
+    const { url } = await createLink(nestor);
+
+    const azure = new TestBrowser();
+    await azure.page(url.pathname);
+    const leave = await azure.post(url.pathname, {}, { csrf: null });
+    const consent = new URL(leave.headers.get("location")!);
+    const form = new URLSearchParams(consent.searchParams);
+    form.set("account", entraUser("nancy").oid);
+    const consentPage = await env.EMULATOR.fetch(`${consent.origin}${consent.pathname}`, { method: "POST", body: form, redirect: "manual" });
+    expect(consentPage.status).toBe(200);
+    form.set("consent", "accept");
+    const back = await env.EMULATOR.fetch(`${consent.origin}${consent.pathname}`, { method: "POST", body: form, redirect: "manual" });
+    const outcome = await azure.page(back.headers.get("location")!);
+    expect(outcome.html).toContain("Admin consent granted");
+
+    const entra = await nestor.page(ENTRA_PAGE);
+    expect(entra.html).toContain("click Connect Entra ID to finish");
+    // No admin rights, no consent page: Microsoft lets him through now that the tenant consented.
+    const connected = await connectEntra(nestor, { account: entraUser("nestor").oid });
+    expect(connected.headers.get("location")).toBe(ENTRA_PAGE);
+    const page = await nestor.page(ENTRA_PAGE);
+    expect(page.html).toContain("Northwind Traders");
+    expect(page.html).toMatch(/id="entra-connected-by">Nestor Wilke on /);
+  });
+});
