@@ -1,36 +1,9 @@
 // The audit log: append-only; details never hold a token or secret.
-import { and, desc, eq, lt } from "drizzle-orm";
+import { and, desc, eq, lt, sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import type { Db } from "./client.ts";
-import { auditEvents, users } from "./schema.ts";
+import { auditEvents, users, type AuditAction } from "./schema.ts";
 
-export const AUDIT_ACTIONS = [
-  "member.invited",
-  "invitation.revoked",
-  "invitation.accepted",
-  "member.role_changed",
-  "member.deactivated",
-  "member.reactivated",
-  "entra.connected",
-  "entra.connection_failed",
-  "entra.disconnected",
-  "entra.setup_link_created",
-  "entra.setup_link_revoked",
-  "entra.setup_consent_started",
-  "entra.setup_consent_granted",
-  "entra.setup_consent_failed",
-  "entra.setting_changed",
-  "entra.mapping_changed",
-  "entra.user_provisioned",
-  "entra.role_mapped",
-  "entra.role_mapping_failed",
-  "entra.import_applied",
-  "sync.run_finished",
-  "sync.held_applied",
-  "sync.held_dismissed",
-  "sync.run_undone",
-] as const;
-export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export interface AuditEvent {
   organizationId: string;
@@ -51,6 +24,21 @@ export function insertAuditEvent(db: Db, event: AuditEvent) {
     details: event.details ?? {},
     createdAt: event.now,
   });
+}
+
+/**
+ * Audit rows written by a set-based statement: one row per row that `rows` (a FROM/WHERE clause,
+ * or a bare WHERE) yields, so a change to many members is audited in the same statement that
+ * selects them. The action is typed like insertAuditEvent's; target and details may read the rows.
+ */
+export function insertAuditEventsFor(
+  event: { organizationId: string; actorUserId: string | null; action: AuditAction; targetUserId?: SQL; details: SQL; now: number },
+  rows: SQL,
+): SQL {
+  return sql`
+    insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
+    select ${event.organizationId}, ${event.actorUserId}, ${event.action}, ${event.targetUserId ?? sql`null`}, ${event.details}, ${event.now}
+    ${rows}`;
 }
 
 const actor = alias(users, "actor");

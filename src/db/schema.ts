@@ -209,11 +209,41 @@ export const syncRunChanges = sqliteTable(
   (t) => [primaryKey({ columns: [t.runId, t.userId] })],
 );
 
+/** Every action the audit log records; the audit page has a label for each. */
+export const AUDIT_ACTIONS = [
+  "member.invited",
+  "invitation.revoked",
+  "invitation.accepted",
+  "member.role_changed",
+  "member.deactivated",
+  "member.reactivated",
+  "entra.connected",
+  "entra.connection_failed",
+  "entra.disconnected",
+  "entra.setup_link_created",
+  "entra.setup_link_revoked",
+  "entra.setup_consent_started",
+  "entra.setup_consent_granted",
+  "entra.setup_consent_failed",
+  "entra.setting_changed",
+  "entra.mapping_changed",
+  "entra.user_provisioned",
+  "entra.role_mapped",
+  "entra.role_mapping_failed",
+  "entra.import_applied",
+  "sync.run_finished",
+  "sync.held_applied",
+  "sync.held_dismissed",
+  "sync.held_superseded",
+  "sync.run_undone",
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
 export const auditEvents = sqliteTable("audit_events", {
   id: integer("id").primaryKey({ autoIncrement: true }),
   organizationId: text("organization_id").notNull(),
   actorUserId: text("actor_user_id"),
-  action: text("action").notNull(),
+  action: text("action", { enum: AUDIT_ACTIONS }).notNull(),
   targetUserId: text("target_user_id"),
   details: text("details", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
   createdAt: integer("created_at").notNull(),

@@ -8,6 +8,7 @@
 // Joins from a list of ids are CROSS JOINs: SQLite then keeps the list as the outer loop and
 // looks each id up by primary key, instead of scanning the organization once per listed id.
 import { sql, type SQL } from "drizzle-orm";
+import { insertAuditEventsFor } from "./audit.ts";
 import type { Db } from "./client.ts";
 import { anotherActiveOwner } from "./members.ts";
 import type { SyncCause } from "./schema.ts";
@@ -77,12 +78,14 @@ export function changeListOfRun(runId: string, change: "deactivate" | "reactivat
 export function deactivateListedMembers(db: Db, change: { organizationId: string; runId: string; now: number; list: SQL }) {
   const { organizationId, runId, now, list } = change;
   return [
-    statement(db, sql`
-      insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
-      select ${organizationId}, null, 'member.deactivated', m.user_id,
-        json_object('reason', 'directory_sync', 'cause', l.cause, 'runId', ${runId}), ${now}
-      from (${list}) l cross join memberships m on m.organization_id = ${organizationId} and m.user_id = l.user_id
-      where m.status = 'active' and m.role != 'owner'`),
+    statement(db, insertAuditEventsFor(
+      {
+        organizationId, actorUserId: null, action: "member.deactivated", targetUserId: sql`m.user_id`,
+        details: sql`json_object('reason', 'directory_sync', 'cause', l.cause, 'runId', ${runId})`, now,
+      },
+      sql`from (${list}) l cross join memberships m on m.organization_id = ${organizationId} and m.user_id = l.user_id
+        where m.status = 'active' and m.role != 'owner'`,
+    )),
     statement(db, sql`
       update memberships set status = 'deactivated', deactivated_reason = 'directory_sync', deactivated_at = ${now},
         deactivated_by_run = ${runId}
@@ -104,11 +107,13 @@ export function deactivateOwnerStatements(db: Db, change: { organizationId: stri
   const { organizationId, runId, now, userId, cause } = change;
   const guard = sql`m.organization_id = ${organizationId} and m.user_id = ${userId} and m.status = 'active' and ${anotherActiveOwner(organizationId, userId)}`;
   return [
-    statement(db, sql`
-      insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
-      select ${organizationId}, null, 'member.deactivated', m.user_id,
-        json_object('reason', 'directory_sync', 'cause', ${cause}, 'runId', ${runId}), ${now}
-      from memberships m where ${guard}`),
+    statement(db, insertAuditEventsFor(
+      {
+        organizationId, actorUserId: null, action: "member.deactivated", targetUserId: sql`m.user_id`,
+        details: sql`json_object('reason', 'directory_sync', 'cause', ${cause}, 'runId', ${runId})`, now,
+      },
+      sql`from memberships m where ${guard}`,
+    )),
     statement(db, sql`
       update memberships as m set status = 'deactivated', deactivated_reason = 'directory_sync', deactivated_at = ${now},
         deactivated_by_run = ${runId}
@@ -127,12 +132,14 @@ function endSessionsOfRun(db: Db, organizationId: string, runId: string) {
 export function reactivateListedMembers(db: Db, change: { organizationId: string; runId: string; now: number; list: SQL }) {
   const { organizationId, runId, now, list } = change;
   return [
-    statement(db, sql`
-      insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
-      select ${organizationId}, null, 'member.reactivated', m.user_id,
-        json_object('reason', 'directory_sync', 'cause', l.cause, 'runId', ${runId}), ${now}
-      from (${list}) l cross join memberships m on m.organization_id = ${organizationId} and m.user_id = l.user_id
-      where m.status = 'deactivated' and m.deactivated_reason = 'directory_sync'`),
+    statement(db, insertAuditEventsFor(
+      {
+        organizationId, actorUserId: null, action: "member.reactivated", targetUserId: sql`m.user_id`,
+        details: sql`json_object('reason', 'directory_sync', 'cause', l.cause, 'runId', ${runId})`, now,
+      },
+      sql`from (${list}) l cross join memberships m on m.organization_id = ${organizationId} and m.user_id = l.user_id
+        where m.status = 'deactivated' and m.deactivated_reason = 'directory_sync'`,
+    )),
     statement(db, sql`
       update memberships set status = 'active', deactivated_reason = null, deactivated_at = null, deactivated_by_run = null
       where organization_id = ${organizationId} and status = 'deactivated' and deactivated_reason = 'directory_sync'
@@ -145,16 +152,17 @@ export function reactivateMembersOfRun(db: Db, change: { organizationId: string;
   const { organizationId, runId, actorUserId, now } = change;
   const ofRun = sql`m.organization_id = ${organizationId} and m.deactivated_by_run = ${runId} and m.status = 'deactivated'`;
   return [
-    statement(db, sql`
-      insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
-      select ${organizationId}, ${actorUserId}, 'sync.run_undone', null,
-        json_object('runId', ${runId}, 'reactivated', (select count(*) from memberships m where ${ofRun})), ${now}
-      where exists (select 1 from sync_runs where id = ${runId} and organization_id = ${organizationId} and undone_at is null)`),
-    statement(db, sql`
-      insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
-      select ${organizationId}, ${actorUserId}, 'member.reactivated', m.user_id,
-        json_object('reason', 'undo', 'runId', ${runId}), ${now}
-      from memberships m where ${ofRun}`),
+    statement(db, insertAuditEventsFor(
+      {
+        organizationId, actorUserId, action: "sync.run_undone",
+        details: sql`json_object('runId', ${runId}, 'reactivated', (select count(*) from memberships m where ${ofRun}))`, now,
+      },
+      sql`where exists (select 1 from sync_runs where id = ${runId} and organization_id = ${organizationId} and undone_at is null)`,
+    )),
+    statement(db, insertAuditEventsFor(
+      { organizationId, actorUserId, action: "member.reactivated", targetUserId: sql`m.user_id`, details: sql`json_object('reason', 'undo', 'runId', ${runId})`, now },
+      sql`from memberships m where ${ofRun}`,
+    )),
     statement(db, sql`
       update memberships as m set status = 'active', deactivated_reason = null, deactivated_at = null, deactivated_by_run = null
       where ${ofRun}`),

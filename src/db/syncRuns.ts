@@ -2,6 +2,7 @@
 // held or previewed run would change. Status changes are guarded in SQL so two requests (or a
 // retried Workflow step) cannot both move a run on.
 import { and, desc, eq, inArray, isNull, sql } from "drizzle-orm";
+import { insertAuditEventsFor } from "./audit.ts";
 import type { Db } from "./client.ts";
 import { statement } from "./statements.ts";
 import {
@@ -168,10 +169,10 @@ const isHeld = (organizationId: string, runId: string) =>
 export function dismissHeldRunStatements(db: Db, dismiss: { organizationId: string; runId: string; userId: string; now: number }) {
   const { organizationId, runId, userId, now } = dismiss;
   return [
-    statement(db, sql`
-      insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
-      select ${organizationId}, ${userId}, 'sync.held_dismissed', null, json_object('runId', ${runId}), ${now}
-      where ${isHeld(organizationId, runId)}`),
+    statement(db, insertAuditEventsFor(
+      { organizationId, actorUserId: userId, action: "sync.held_dismissed", details: sql`json_object('runId', ${runId})`, now },
+      sql`where ${isHeld(organizationId, runId)}`,
+    )),
     statement(db, sql`
       update entra_connections set delta_link_enc = null, updated_at = ${now}
       where organization_id = ${organizationId} and ${isHeld(organizationId, runId)}`),
@@ -195,10 +196,10 @@ export function supersedeHeldRuns(db: Db, run: { organizationId: string; runId: 
   const older = sql`r.organization_id = ${organizationId} and r.status = 'held' and r.id != ${runId}
     and r.started_at <= (select started_at from sync_runs where id = ${runId})`;
   return [
-    statement(db, sql`
-      insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
-      select ${organizationId}, null, 'sync.held_superseded', null, json_object('runId', r.id, 'supersededBy', ${runId}), ${now}
-      from sync_runs r where ${older}`),
+    statement(db, insertAuditEventsFor(
+      { organizationId, actorUserId: null, action: "sync.held_superseded", details: sql`json_object('runId', r.id, 'supersededBy', ${runId})`, now },
+      sql`from sync_runs r where ${older}`,
+    )),
     ...(run.readEveryone
       ? []
       : [statement(db, sql`
@@ -319,8 +320,8 @@ export function saveHoldThreshold(db: Db, organizationId: string, threshold: { p
 
 /** The run's "sync.run_finished" event, written only while the run is still open (a retried step writes it once). */
 export function insertRunFinishedAudit(db: Db, organizationId: string, runId: string, details: Record<string, unknown>, now: number) {
-  return statement(db, sql`
-    insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
-    select ${organizationId}, null, 'sync.run_finished', null, ${JSON.stringify(details)}, ${now}
-    where exists (select 1 from sync_runs where id = ${runId} and organization_id = ${organizationId} and status = 'running')`);
+  return statement(db, insertAuditEventsFor(
+    { organizationId, actorUserId: null, action: "sync.run_finished", details: sql`${JSON.stringify(details)}`, now },
+    sql`where exists (select 1 from sync_runs where id = ${runId} and organization_id = ${organizationId} and status = 'running')`,
+  ));
 }

@@ -1,7 +1,9 @@
 import type { AuditEventRow } from "../../src/db/audit.ts";
+import type { AuditAction } from "../../src/db/schema.ts";
 import { formatTime } from "../parts/badges.tsx";
 
-const ACTION_LABELS: Record<string, string> = {
+// Typed by the union: an action without a label does not compile.
+const ACTION_LABELS: Record<AuditAction, string> = {
   "member.invited": "Invited a member",
   "invitation.revoked": "Revoked an invitation",
   "invitation.accepted": "Accepted an invitation",
@@ -25,6 +27,7 @@ const ACTION_LABELS: Record<string, string> = {
   "sync.run_finished": "Directory sync ran",
   "sync.held_applied": "Applied a held sync",
   "sync.held_dismissed": "Dismissed a held sync",
+  "sync.held_superseded": "A later sync replaced a held sync",
   "sync.run_undone": "Undid a sync run",
 };
 
@@ -57,7 +60,7 @@ export function AuditPage(props: { events: AuditEventRow[]; olderThan?: number }
               <tr>
                 <td>{formatTime(event.createdAt)}</td>
                 <td>{event.actorName ?? "directory sync"}</td>
-                <td>{ACTION_LABELS[event.action] ?? event.action}</td>
+                <td>{ACTION_LABELS[event.action]}</td>
                 <td>{event.targetName ?? ""}</td>
                 <td>{describeDetails(event.details)}</td>
               </tr>
