@@ -1,8 +1,9 @@
-// The Hono environment every route shares: bindings plus what middleware puts on the context.
+// The Hono environment every route shares: bindings plus what middleware puts on the context,
+// among them the Viewer (who is looking), which the auth middleware, services and views all name.
 import type { Config } from "./lib/config.ts";
 import type { Db } from "./db/client.ts";
 import type { Env } from "./env.ts";
-import type { Viewer } from "./auth/viewer.ts";
+import type { Plan, Role } from "./db/schema.ts";
 
 export interface AppContext {
   Bindings: Env;
@@ -12,4 +13,19 @@ export interface AppContext {
     /** The signed-in member in the session's organization; null when signed out. */
     viewer: Viewer | null;
   };
+}
+
+export interface Viewer {
+  userId: string;
+  displayName: string;
+  email: string | null;
+  organizationId: string;
+  organizationName: string;
+  plan: Plan;
+  role: Role;
+  /** Every organization the user is an active member of, for the switcher. */
+  organizations: { id: string; name: string }[];
+  sessionHash: string;
+  /** Derived from the session token; required on every state-changing request. */
+  csrfToken: string;
 }

@@ -2,7 +2,7 @@
 // and htmx loaded from our own assets (strict CSP: no inline script or style anywhere).
 import type { Child } from "hono/jsx";
 import { useRequestContext } from "hono/jsx-renderer";
-import type { Viewer } from "../src/auth/viewer.ts";
+import type { Viewer } from "../src/context.ts";
 import { isOwnerOrAdmin } from "../src/auth/access.ts";
 import { CsrfField } from "./parts/forms.tsx";
 

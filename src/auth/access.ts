@@ -1,9 +1,8 @@
 // Role checks on the server. Pages hide what a role can't do, but these guards decide.
 import type { Context, MiddlewareHandler } from "hono";
-import type { AppContext } from "../context.ts";
+import type { AppContext, Viewer } from "../context.ts";
 import type { Plan, Role } from "../db/schema.ts";
 import { AppError } from "../lib/errors.ts";
-import type { Viewer } from "./viewer.ts";
 
 const ROLE_RANK: Record<Role, number> = { owner: 5, admin: 4, manager: 3, member: 2, viewer: 1 };
 

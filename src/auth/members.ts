@@ -8,7 +8,7 @@ import type { Role } from "../db/schema.ts";
 import { deleteMemberSessions } from "../db/sessions.ts";
 import { AppError } from "../lib/errors.ts";
 import { canManageMember } from "./access.ts";
-import type { Viewer } from "./viewer.ts";
+import type { Viewer } from "../context.ts";
 
 const INVITATION_LIFETIME_MS = 14 * 24 * 60 * 60 * 1000;
 

@@ -2,7 +2,7 @@
 // absolute expiry; a new token at every sign-in (rotation); ended at sign-out and deactivation.
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import type { AppContext } from "../context.ts";
+import type { AppContext, Viewer } from "../context.ts";
 import type { Db } from "../db/client.ts";
 import {
   deleteSession,
@@ -12,7 +12,6 @@ import {
   touchSession,
 } from "../db/sessions.ts";
 import { randomToken, sha256Base64url } from "../lib/crypto.ts";
-import type { Viewer } from "./viewer.ts";
 
 export const SESSION_COOKIE = "__Host-uniasset_session";
 export const SESSION_IDLE_TIMEOUT_MS = 8 * 60 * 60 * 1000;

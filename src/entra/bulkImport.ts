@@ -2,7 +2,7 @@
 // apply run the same planImport() against the directory (apply never trusts a posted list), so
 // both see the same set. Writes go in D1 batches; a huge import is applied in chunks that the page
 // continues one request after another, each re-reading the directory (what is there is skipped).
-import type { Viewer } from "../auth/viewer.ts";
+import type { Viewer } from "../context.ts";
 import { insertAuditEvent } from "../db/audit.ts";
 import type { Db } from "../db/client.ts";
 import { findConnectionSummary } from "../db/connections.ts";

@@ -1,6 +1,6 @@
 // Connecting, configuring and disconnecting an organization's Entra ID tenant.
 import { OAuthFlowError, completeAuthorization } from "../auth/oauth.ts";
-import type { Viewer } from "../auth/viewer.ts";
+import type { Viewer } from "../context.ts";
 import { insertAuditEvent } from "../db/audit.ts";
 import type { AuthFlowRow } from "../db/authFlows.ts";
 import { isUniqueViolation, type Db } from "../db/client.ts";

@@ -2,7 +2,7 @@
 // a preview of who would gain or lose which role at their next sign-in, and applying a change
 // (audited). The posted group id is checked against the directory; its name always comes from Graph.
 import { roleRank } from "../auth/access.ts";
-import type { Viewer } from "../auth/viewer.ts";
+import type { Viewer } from "../context.ts";
 import { insertAuditEvent } from "../db/audit.ts";
 import type { Db } from "../db/client.ts";
 import { findConnectionSummary, type ConnectionSummary } from "../db/connections.ts";

@@ -8,7 +8,7 @@
 // The link is a 256-bit secret stored only as its SHA-256, works once (the first granted consent),
 // expires after 7 days, can be revoked, and every step is audited. A tenant connected to another
 // organization is refused here too.
-import type { Viewer } from "../auth/viewer.ts";
+import type { Viewer } from "../context.ts";
 import { insertAuditEvent } from "../db/audit.ts";
 import type { Db } from "../db/client.ts";
 import { findOrganizationOfTenant } from "../db/connections.ts";

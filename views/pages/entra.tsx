@@ -1,5 +1,5 @@
 // Settings → Integrations → Microsoft Entra ID, in the help-center article's words.
-import type { Viewer } from "../../src/auth/viewer.ts";
+import type { Viewer } from "../../src/context.ts";
 import type { ConnectionSummary, EntraFeature } from "../../src/db/connections.ts";
 import type { SetupLinkSummary } from "../../src/db/setupLinks.ts";
 import { FAILURE_TEXTS, type ConnectionFailure } from "../../src/entra/connectionErrors.ts";

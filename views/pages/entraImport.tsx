@@ -1,7 +1,7 @@
 // "Import users" on the Entra page: choose all users or members of chosen groups, see the preview
 // (new, already present, skipped), then apply. One htmx fragment (#entra-import).
 import { GroupSearchInput } from "../parts/groupSearch.tsx";
-import type { Viewer } from "../../src/auth/viewer.ts";
+import type { Viewer } from "../../src/context.ts";
 import type { MappableRole } from "../../src/db/schema.ts";
 import type { ImportPlan, ImportResult, ImportScope } from "../../src/entra/bulkImport.ts";
 import { roleLabel } from "../parts/badges.tsx";

@@ -1,7 +1,7 @@
 // The Group → Role mapping editor on the Entra page: the list, the group search, the preview of a
 // change and its Save button. Loaded and swapped as one htmx fragment (#entra-mapping).
 import { GroupSearchInput } from "../parts/groupSearch.tsx";
-import type { Viewer } from "../../src/auth/viewer.ts";
+import type { Viewer } from "../../src/context.ts";
 import { MAPPABLE_ROLES, type MappableRole } from "../../src/db/schema.ts";
 import type { DirectoryGroup } from "../../src/entra/groupRoles.ts";
 import type { MappingChange, MappingPreview, MappingSection } from "../../src/entra/mappingEditor.ts";

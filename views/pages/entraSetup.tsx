@@ -1,6 +1,6 @@
 // The Azure-admin setup link: the card on the Entra page (create, show once, revoke, what happened)
 // and the pages the Azure administrator sees, who has no UniAsset account.
-import type { Viewer } from "../../src/auth/viewer.ts";
+import type { Viewer } from "../../src/context.ts";
 import type { SetupLinkSummary } from "../../src/db/setupLinks.ts";
 import type { SetupOutcome } from "../../src/entra/setupLink.ts";
 import { setupLinkState } from "../../src/entra/setupLink.ts";

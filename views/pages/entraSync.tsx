@@ -1,7 +1,7 @@
 // The "Directory sync" section of the Entra ID page: next nightly run, "Sync now" and "Preview",
 // a held run's list with Apply / Dismiss, the safety threshold, and the last 20 runs with Undo.
 // While a run is going the section reloads itself every second (htmx polling) until it ends.
-import type { Viewer } from "../../src/auth/viewer.ts";
+import type { Viewer } from "../../src/context.ts";
 import type { RunChangeRow, SyncRunRow } from "../../src/db/syncRuns.ts";
 import { SYNC_FAILURES } from "../../src/entra/sync/failures.ts";
 import type { SyncSectionData } from "../../src/entra/sync/runActions.ts";

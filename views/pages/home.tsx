@@ -1,4 +1,4 @@
-import type { Viewer } from "../../src/auth/viewer.ts";
+import type { Viewer } from "../../src/context.ts";
 import { isOwnerOrAdmin } from "../../src/auth/access.ts";
 import { RoleBadge } from "../parts/badges.tsx";
 

@@ -1,4 +1,4 @@
-import type { Viewer } from "../../src/auth/viewer.ts";
+import type { Viewer } from "../../src/context.ts";
 import type { ConnectionSummary } from "../../src/db/connections.ts";
 
 function SettingsTabs(props: { active: "organization" | "integrations" }) {

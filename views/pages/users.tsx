@@ -1,4 +1,4 @@
-import type { Viewer } from "../../src/auth/viewer.ts";
+import type { Viewer } from "../../src/context.ts";
 import { canManageMember, isOwnerOrAdmin } from "../../src/auth/access.ts";
 import type { InvitationRow } from "../../src/db/invitations.ts";
 import type { RoleDecisionRow } from "../../src/db/mappings.ts";

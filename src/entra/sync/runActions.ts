@@ -1,7 +1,7 @@
 // What Owners and Admins do with directory sync on the integration page: start a run or a
 // preview, settle a held run (Apply / Dismiss), undo a finished one, set the safety threshold.
 // Always the viewer's own organization; every change audited.
-import type { Viewer } from "../../auth/viewer.ts";
+import type { Viewer } from "../../context.ts";
 import { insertAuditEvent } from "../../db/audit.ts";
 import type { Db } from "../../db/client.ts";
 import { findConnectionSummary } from "../../db/connections.ts";
