@@ -10,6 +10,8 @@ import { sessionLoader } from "./auth/session.ts";
 import type { AppContext } from "./context.ts";
 import { createDb } from "./db/client.ts";
 import { loadConfig } from "./lib/config.ts";
+import { PATHS } from "./paths.ts";
+import { isHtmx } from "./routes/respond.tsx";
 import { AppError, ERROR_TITLES } from "./lib/errors.ts";
 import { auditRoutes } from "./routes/audit.tsx";
 import { authRoutes } from "./routes/auth.tsx";
@@ -47,17 +49,18 @@ export function buildApp() {
   app.use(csrfProtection());
   app.use(jsxRenderer(({ children, title, nav }) => <Layout title={title} nav={nav}>{children}</Layout>, { docType: true }));
 
+  // Each sub-app at its base path (src/paths.ts); inside, only its own relative paths.
   app.route("/", authRoutes);
-  app.route("/", homeRoutes);
-  app.route("/", organizationRoutes);
-  app.route("/", userRoutes);
-  app.route("/", settingsRoutes);
-  app.route("/", entraRoutes);
-  app.route("/", entraSyncRoutes);
-  app.route("/", entraMappingRoutes);
-  app.route("/", entraImportRoutes);
-  app.route("/", auditRoutes);
-  app.route("/setup/entra", setupRoutes);
+  app.route(PATHS.home, homeRoutes);
+  app.route(PATHS.organizations, organizationRoutes);
+  app.route(PATHS.users, userRoutes);
+  app.route(PATHS.settings, settingsRoutes);
+  app.route(PATHS.entra, entraRoutes);
+  app.route(PATHS.entraSync, entraSyncRoutes);
+  app.route(PATHS.entraMapping, entraMappingRoutes);
+  app.route(PATHS.entraImport, entraImportRoutes);
+  app.route(PATHS.audit, auditRoutes);
+  app.route(PATHS.setup, setupRoutes);
 
   app.notFound(() => {
     throw new AppError("not_found", "There is nothing at this address.");
@@ -104,13 +107,13 @@ function renderError(error: Error, c: Context<AppContext>) {
   const status = appError?.status ?? 500;
   const title = code ? ERROR_TITLES[code] : "Something went wrong";
   const message = appError?.userMessage ?? "An unexpected error occurred. Please try again in a moment.";
-  const isHtmx = c.req.header("HX-Request") === "true";
+  const htmx = isHtmx(c);
 
   if (code === "not_signed_in") {
-    if (isHtmx) return c.body(null, 200, { "HX-Redirect": "/sign-in" });
-    return c.redirect("/sign-in", 302);
+    if (htmx) return c.body(null, 200, { "HX-Redirect": PATHS.signIn });
+    return c.redirect(PATHS.signIn, 302);
   }
-  if (isHtmx) {
+  if (htmx) {
     c.header("HX-Retarget", "#flash");
     c.header("HX-Reswap", "innerHTML");
     return c.html(<Flash kind="error" title={title} message={message} />, status);

@@ -5,6 +5,7 @@ import { useRequestContext } from "hono/jsx-renderer";
 import type { Viewer } from "../src/context.ts";
 import { isOwnerOrAdmin } from "../src/auth/access.ts";
 import { CsrfField } from "./parts/forms.tsx";
+import { PATHS } from "../src/paths.ts";
 
 export type NavSection = "home" | "users" | "settings" | "audit";
 
@@ -74,9 +75,9 @@ function Sidebar(props: { viewer: Viewer; nav?: NavSection }) {
       <div class="brand">UniAsset</div>
       <OrganizationSwitcher viewer={viewer} />
       {link("home", "/", "Home")}
-      {viewer.role !== "viewer" && link("users", "/users", "Users")}
-      {manages && link("settings", "/settings/integrations", "Settings")}
-      {manages && link("audit", "/audit", "Audit log")}
+      {viewer.role !== "viewer" && link("users", PATHS.users, "Users")}
+      {manages && link("settings", PATHS.integrations, "Settings")}
+      {manages && link("audit", PATHS.audit, "Audit log")}
       <div class="who">
         <span>{viewer.displayName}</span>
         <small>{viewer.email}</small>
@@ -93,7 +94,7 @@ function OrganizationSwitcher(props: { viewer: Viewer }) {
   const { viewer } = props;
   if (viewer.organizations.length < 2) return <div class="org">{viewer.organizationName}</div>;
   return (
-    <form method="post" action="/organizations/switch" class="org">
+    <form method="post" action={`${PATHS.organizations}/switch`} class="org">
       <CsrfField token={viewer.csrfToken} />
       <label for="organizationId">Organization</label>
       <select id="organizationId" name="organizationId">

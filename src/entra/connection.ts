@@ -16,6 +16,7 @@ import {
 } from "../db/connections.ts";
 import type { Config } from "../lib/config.ts";
 import { AppError } from "../lib/errors.ts";
+import { PATHS } from "../paths.ts";
 import { deleteTenantGroupData } from "../db/mappings.ts";
 import { failureOfAuthorizationError, type ConnectionFailure } from "./connectionErrors.ts";
 import { directoryRoleNames } from "./directoryRoles.ts";
@@ -31,7 +32,7 @@ function aadstsCode(description: string | undefined): string | undefined {
 
 /** Where Microsoft sends the admin back after consent. */
 export function connectRedirectUri(config: Config): string {
-  return `${config.APP_ORIGIN}/settings/integrations/entra/callback`;
+  return `${config.APP_ORIGIN}${PATHS.entra}/callback`;
 }
 
 export async function completeEntraConnection(

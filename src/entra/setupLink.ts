@@ -24,6 +24,7 @@ import {
 import type { Config } from "../lib/config.ts";
 import { randomToken, sha256Base64url } from "../lib/crypto.ts";
 import { AppError } from "../lib/errors.ts";
+import { PATHS } from "../paths.ts";
 
 export const SETUP_LINK_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
 /** What randomToken() makes: 32 bytes, base64url without padding. */
@@ -31,12 +32,12 @@ const SETUP_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 const AZURE_ADMIN = "Azure administrator (setup link)";
 
 export function setupLinkUrl(config: Config, token: string): string {
-  return `${config.APP_ORIGIN}/setup/entra/${token}`;
+  return `${config.APP_ORIGIN}${PATHS.setup}/${token}`;
 }
 
 /** Where Microsoft's admin consent endpoint sends the Azure administrator back (registered in the app). */
 export function setupRedirectUri(config: Config): string {
-  return `${config.APP_ORIGIN}/setup/entra/callback`;
+  return `${config.APP_ORIGIN}${PATHS.setup}/callback`;
 }
 
 /** A new link; any open one of the organization is revoked (one link at a time). */

@@ -8,10 +8,11 @@ import { AuditPage } from "../../views/pages/audit.tsx";
 
 const PAGE_SIZE = 50;
 
+/** Mounted at PATHS.audit. */
 export const auditRoutes = new Hono<AppContext>();
 
 auditRoutes.get(
-  "/audit",
+  "/",
   requireRole("owner", "admin"),
   validate("query", z.object({ before: z.coerce.number().int().positive().optional() })),
   async (c) => {

@@ -16,24 +16,27 @@ import { listSetupLinks } from "../db/setupLinks.ts";
 import { AppError } from "../lib/errors.ts";
 import { tenantField, uuidParam } from "../lib/schemas.ts";
 import { validate } from "../lib/validate.ts";
-import { DisconnectConfirmation, EntraPage, FEATURE_SLUGS, FeatureToggle } from "../../views/pages/entra.tsx";
+import { ENTRA_FEATURE_SLUGS, PATHS } from "../paths.ts";
+import { fragmentOrPage, fragmentOrRedirect, isHtmx } from "./respond.tsx";
+import { DisconnectConfirmation, EntraPage, FeatureToggle } from "../../views/pages/entra.tsx";
 import { SetupLinkCard } from "../../views/pages/entraSetup.tsx";
 import { MappingStateHint } from "../../views/pages/entraMapping.tsx";
 import { ENTRA_SETTINGS_CHANGED } from "../../views/parts/forms.tsx";
 
+/** Mounted at PATHS.entra. */
 export const entraRoutes = new Hono<AppContext>();
 
-const PAGE = "/settings/integrations/entra";
+const PAGE = PATHS.entra;
 const managers = requireRole("owner", "admin");
 const enterprise = requirePlan("enterprise");
 
-const featureBySlug = Object.fromEntries(Object.entries(FEATURE_SLUGS).map(([feature, slug]) => [slug, feature])) as Record<
+const featureBySlug = Object.fromEntries(Object.entries(ENTRA_FEATURE_SLUGS).map(([feature, slug]) => [slug, feature])) as Record<
   string,
   EntraFeature
 >;
 
 entraRoutes.get(
-  PAGE,
+  "/",
   managers,
   validate(
     "query",
@@ -59,7 +62,7 @@ entraRoutes.get(
 );
 
 entraRoutes.post(
-  `${PAGE}/connect`,
+  "/connect",
   managers,
   enterprise,
   validate("form", z.object({ tenant: tenantField })),
@@ -91,7 +94,7 @@ entraRoutes.post(
   },
 );
 
-entraRoutes.get(`${PAGE}/callback`, managers, enterprise, async (c) => {
+entraRoutes.get("/callback", managers, enterprise, async (c) => {
   const viewer = viewerOf(c);
   let flow;
   try {
@@ -107,17 +110,17 @@ entraRoutes.get(`${PAGE}/callback`, managers, enterprise, async (c) => {
 });
 
 entraRoutes.post(
-  `${PAGE}/features/:slug`,
+  "/features/:slug",
   managers,
   enterprise,
-  validate("param", z.object({ slug: z.enum(Object.values(FEATURE_SLUGS) as [string, ...string[]], { message: "Unknown setting." }) })),
+  validate("param", z.object({ slug: z.enum(Object.values(ENTRA_FEATURE_SLUGS) as [string, ...string[]], { message: "Unknown setting." }) })),
   validate("form", z.object({ enabled: z.enum(["true", "false"], { message: "Choose on or off." }) })),
   async (c) => {
     const viewer = viewerOf(c);
     const feature = featureBySlug[c.req.valid("param").slug]!;
     const enabled = c.req.valid("form").enabled === "true";
     await setEntraFeature(c.get("db"), viewer, feature, enabled, Date.now());
-    if (c.req.header("HX-Request") === "true") {
+    if (isHtmx(c)) {
       // The sync section's buttons depend on the toggles: it re-renders on this event. The mapping
       // editor only updates its one line of status, so a half-typed search survives.
       c.header("HX-Trigger", ENTRA_SETTINGS_CHANGED);
@@ -133,7 +136,7 @@ entraRoutes.post(
 );
 
 // The Azure-admin setup link: created and revoked by Owners and Admins on Enterprise.
-entraRoutes.post(`${PAGE}/setup-link`, managers, enterprise, async (c) => {
+entraRoutes.post("/setup-link", managers, enterprise, async (c) => {
   const viewer = viewerOf(c);
   const db = c.get("db");
   const now = Date.now();
@@ -141,30 +144,28 @@ entraRoutes.post(`${PAGE}/setup-link`, managers, enterprise, async (c) => {
   const links = await listSetupLinks(db, viewer.organizationId);
   const card = <SetupLinkCard viewer={viewer} links={links} created={created} now={now} />;
   // The URL exists only in this response: a full-page form post gets a page that shows it too.
-  if (c.req.header("HX-Request") === "true") return c.html(card);
+  if (isHtmx(c)) return c.html(card);
   return c.render(<section><h1>Microsoft Entra ID</h1>{card}<p><a href={PAGE}>Back to Microsoft Entra ID</a></p></section>, {
     title: "Setup link",
     nav: "settings",
   });
 });
 
-entraRoutes.post(`${PAGE}/setup-link/:id/revoke`, managers, enterprise, validate("param", z.object({ id: uuidParam })), async (c) => {
+entraRoutes.post("/setup-link/:id/revoke", managers, enterprise, validate("param", z.object({ id: uuidParam })), async (c) => {
   const viewer = viewerOf(c);
   const db = c.get("db");
   const now = Date.now();
   await revokeSetupLinkOf(db, viewer, c.req.valid("param").id, now);
-  if (c.req.header("HX-Request") === "true") return c.html(<SetupLinkCard viewer={viewer} links={await listSetupLinks(db, viewer.organizationId)} now={now} />);
-  return c.redirect(PAGE, 303);
+  return fragmentOrRedirect(c, async () => <SetupLinkCard viewer={viewer} links={await listSetupLinks(db, viewer.organizationId)} now={now} />, PAGE);
 });
 
 // Disconnecting stays possible on every plan: a downgraded organization can still remove its tokens.
-entraRoutes.get(`${PAGE}/disconnect`, managers, (c) => {
+entraRoutes.get("/disconnect", managers, (c) => {
   const viewer = viewerOf(c);
-  if (c.req.header("HX-Request") === "true") return c.html(<DisconnectConfirmation viewer={viewer} />);
-  return c.render(<DisconnectConfirmation viewer={viewer} />, { title: "Disconnect Microsoft Entra ID", nav: "settings" });
+  return fragmentOrPage(c, <DisconnectConfirmation viewer={viewer} />, { title: "Disconnect Microsoft Entra ID", nav: "settings" });
 });
 
-entraRoutes.post(`${PAGE}/disconnect`, managers, async (c) => {
+entraRoutes.post("/disconnect", managers, async (c) => {
   await disconnectEntra(c.get("db"), viewerOf(c), Date.now());
   return c.redirect(PAGE, 303);
 });

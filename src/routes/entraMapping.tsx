@@ -8,11 +8,12 @@ import { searchDirectoryGroups } from "../entra/adminGraph.ts";
 import { applyMappingChange, loadMappingSection, previewMappingChange } from "../entra/mappingEditor.ts";
 import { groupIdField, groupSearchField, mappableRoleField } from "../lib/schemas.ts";
 import { validate } from "../lib/validate.ts";
+import { PATHS } from "../paths.ts";
+import { fragmentOrPage, isHtmx } from "./respond.tsx";
 import { GroupChoices, MappingEditor, MappingPreviewView } from "../../views/pages/entraMapping.tsx";
 
+/** Mounted at PATHS.entraMapping. */
 export const entraMappingRoutes = new Hono<AppContext>();
-
-const BASE = "/settings/integrations/entra/mapping";
 const guards = [requireRole("owner", "admin"), requirePlan("enterprise")] as const;
 
 const mappingChangeForm = z.discriminatedUnion(
@@ -25,33 +26,31 @@ const mappingChangeForm = z.discriminatedUnion(
   { error: "Choose a change: add a mapping, remove one, or set the default role." },
 );
 
-const isHtmx = (c: Context<AppContext>) => c.req.header("HX-Request") === "true";
-
 async function renderEditor(c: Context<AppContext>, notice?: string) {
   const viewer = viewerOf(c);
   const section = await loadMappingSection(c.get("db"), c.get("config"), viewer.organizationId);
   const editor = <MappingEditor viewer={viewer} section={section} notice={notice} />;
-  return isHtmx(c) ? c.html(editor) : c.render(editor, { title: "Group → Role mapping", nav: "settings" });
+  return fragmentOrPage(c, editor, { title: "Group → Role mapping", nav: "settings" });
 }
 
-entraMappingRoutes.get(BASE, ...guards, (c) => renderEditor(c));
+entraMappingRoutes.get("/", ...guards, (c) => renderEditor(c));
 
-entraMappingRoutes.get(BASE + "/groups", ...guards, validate("query", z.object({ q: groupSearchField })), async (c) => {
+entraMappingRoutes.get("/groups", ...guards, validate("query", z.object({ q: groupSearchField })), async (c) => {
   const viewer = viewerOf(c);
   const query = c.req.valid("query").q;
   const groups = query ? await searchDirectoryGroups(c.get("db"), c.get("config"), viewer.organizationId, query) : [];
   return c.html(<GroupChoices groups={groups} query={query} />);
 });
 
-entraMappingRoutes.post(BASE + "/preview", ...guards, validate("form", mappingChangeForm), async (c) => {
+entraMappingRoutes.post("/preview", ...guards, validate("form", mappingChangeForm), async (c) => {
   const viewer = viewerOf(c);
   const preview = await previewMappingChange(c.get("db"), c.get("config"), viewer, c.req.valid("form"));
   const view = <MappingPreviewView viewer={viewer} preview={preview} />;
-  return isHtmx(c) ? c.html(view) : c.render(view, { title: "Preview mapping change", nav: "settings" });
+  return fragmentOrPage(c, view, { title: "Preview mapping change", nav: "settings" });
 });
 
-entraMappingRoutes.post(BASE + "/apply", ...guards, validate("form", mappingChangeForm), async (c) => {
+entraMappingRoutes.post("/apply", ...guards, validate("form", mappingChangeForm), async (c) => {
   const notice = await applyMappingChange(c.get("db"), c.get("config"), viewerOf(c), c.req.valid("form"), Date.now());
-  if (!isHtmx(c)) return c.redirect("/settings/integrations/entra", 303);
+  if (!isHtmx(c)) return c.redirect(PATHS.entra, 303);
   return renderEditor(c, notice);
 });

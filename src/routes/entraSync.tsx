@@ -10,58 +10,55 @@ import {
 } from "../entra/sync/runActions.ts";
 import { validate } from "../lib/validate.ts";
 import { uuidParam, wholeNumberField } from "../lib/schemas.ts";
-import { SYNC_PATH, SyncSection } from "../../views/pages/entraSync.tsx";
+import { PATHS } from "../paths.ts";
+import { fragmentOrPage, fragmentOrRedirect } from "./respond.tsx";
+import { SyncSection } from "../../views/pages/entraSync.tsx";
 
+/** Mounted at PATHS.entraSync. */
 export const entraSyncRoutes = new Hono<AppContext>();
-
-const ENTRA_PAGE = "/settings/integrations/entra";
 const guards = [requireRole("owner", "admin"), requirePlan("enterprise")] as const;
 // Run ids are UUIDs ("Sync now", "Preview") or nightly-<organization>-<scheduled time>.
 const runParam = z.object({
   id: z.union([uuidParam, z.string().regex(/^nightly-[0-9a-f-]{36}-\d{1,15}$/, { message: "That link is not valid." })]),
 });
 
-async function section(c: Context<AppContext>) {
+async function syncSection(c: Context<AppContext>) {
   const viewer = viewerOf(c);
-  const data = await loadSyncSection(c.get("db"), viewer.organizationId, Date.now());
-  if (c.req.header("HX-Request") === "true") return c.html(<SyncSection viewer={viewer} data={data} />);
-  return c.render(<SyncSection viewer={viewer} data={data} />, { title: "Directory sync", nav: "settings" });
+  return <SyncSection viewer={viewer} data={await loadSyncSection(c.get("db"), viewer.organizationId, Date.now())} />;
 }
 
-/** After an action: the section for htmx, the Entra page otherwise. */
-function done(c: Context<AppContext>) {
-  return c.req.header("HX-Request") === "true" ? section(c) : c.redirect(ENTRA_PAGE, 303);
-}
+/** After an action: the refreshed section for htmx, the Entra page otherwise. */
+const done = (c: Context<AppContext>) => fragmentOrRedirect(c, () => syncSection(c), PATHS.entra);
 
-entraSyncRoutes.get(SYNC_PATH, ...guards, (c) => section(c));
+entraSyncRoutes.get("/", ...guards, async (c) => fragmentOrPage(c, await syncSection(c), { title: "Directory sync", nav: "settings" }));
 
-entraSyncRoutes.post(`${SYNC_PATH}/run`, ...guards, async (c) => {
+entraSyncRoutes.post("/run", ...guards, async (c) => {
   await startRunFromPage(c.get("db"), c.env.SYNC_WORKFLOW, viewerOf(c), "manual", Date.now());
   return done(c);
 });
 
-entraSyncRoutes.post(`${SYNC_PATH}/preview`, ...guards, async (c) => {
+entraSyncRoutes.post("/preview", ...guards, async (c) => {
   await startRunFromPage(c.get("db"), c.env.SYNC_WORKFLOW, viewerOf(c), "preview", Date.now());
   return done(c);
 });
 
-entraSyncRoutes.post(`${SYNC_PATH}/runs/:id/apply`, ...guards, validate("param", runParam), async (c) => {
+entraSyncRoutes.post("/runs/:id/apply", ...guards, validate("param", runParam), async (c) => {
   await applyHeldRun(c.get("db"), viewerOf(c), c.req.valid("param").id, Date.now());
   return done(c);
 });
 
-entraSyncRoutes.post(`${SYNC_PATH}/runs/:id/dismiss`, ...guards, validate("param", runParam), async (c) => {
+entraSyncRoutes.post("/runs/:id/dismiss", ...guards, validate("param", runParam), async (c) => {
   await dismissHeldRun(c.get("db"), viewerOf(c), c.req.valid("param").id, Date.now());
   return done(c);
 });
 
-entraSyncRoutes.post(`${SYNC_PATH}/runs/:id/undo`, ...guards, validate("param", runParam), async (c) => {
+entraSyncRoutes.post("/runs/:id/undo", ...guards, validate("param", runParam), async (c) => {
   await undoRun(c.get("db"), viewerOf(c), c.req.valid("param").id, Date.now());
   return done(c);
 });
 
 entraSyncRoutes.post(
-  `${SYNC_PATH}/threshold`,
+  "/threshold",
   ...guards,
   validate(
     "form",

@@ -7,11 +7,13 @@ import { switchSessionOrganization } from "../db/sessions.ts";
 import { AppError } from "../lib/errors.ts";
 import { uuidParam } from "../lib/schemas.ts";
 import { validate } from "../lib/validate.ts";
+import { PATHS } from "../paths.ts";
 
+/** Mounted at PATHS.organizations. */
 export const organizationRoutes = new Hono<AppContext>();
 
 organizationRoutes.post(
-  "/organizations/switch",
+  "/switch",
   requireSignedIn(),
   validate("form", z.object({ organizationId: uuidParam })),
   async (c) => {
@@ -22,6 +24,6 @@ organizationRoutes.post(
       throw new AppError("forbidden", "You are not an active member of that organization.");
     }
     await switchSessionOrganization(c.get("db"), viewer.sessionHash, organizationId).run();
-    return c.redirect("/", 302);
+    return c.redirect(PATHS.home, 302);
   },
 );

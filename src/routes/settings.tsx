@@ -5,15 +5,16 @@ import type { AppContext } from "../context.ts";
 import { findConnectionSummary } from "../db/connections.ts";
 import { IntegrationsPage, OrganizationSettingsPage } from "../../views/pages/settings.tsx";
 
+/** Mounted at PATHS.settings. */
 export const settingsRoutes = new Hono<AppContext>();
 
 const managers = requireRole("owner", "admin");
 
-settingsRoutes.get("/settings", managers, (c) =>
+settingsRoutes.get("/", managers, (c) =>
   c.render(<OrganizationSettingsPage viewer={viewerOf(c)} />, { title: "Settings", nav: "settings" }),
 );
 
-settingsRoutes.get("/settings/integrations", managers, async (c) => {
+settingsRoutes.get("/integrations", managers, async (c) => {
   const viewer = viewerOf(c);
   const connection = await findConnectionSummary(c.get("db"), viewer.organizationId);
   return c.render(<IntegrationsPage viewer={viewer} connection={connection ?? null} />, {

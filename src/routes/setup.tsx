@@ -12,6 +12,7 @@ import { AppError } from "../lib/errors.ts";
 import { validate } from "../lib/validate.ts";
 import { SetupLinkPage, SetupOutcomePage } from "../../views/pages/entraSetup.tsx";
 
+/** Mounted at PATHS.setup; the link itself is `${APP_ORIGIN}${PATHS.setup}/<secret>`. */
 export const setupRoutes = new Hono<AppContext>();
 
 const tokenParam = z.object({ token: z.string().max(64, { message: "This setup link is not valid." }) });

@@ -15,8 +15,11 @@ import { listRoleDecisions } from "../db/mappings.ts";
 import { listMembers } from "../db/members.ts";
 import { emailField, roleField, uuidParam } from "../lib/schemas.ts";
 import { validate } from "../lib/validate.ts";
+import { PATHS } from "../paths.ts";
+import { fragmentOrRedirect } from "./respond.tsx";
 import { UsersPage, UsersSection } from "../../views/pages/users.tsx";
 
+/** Mounted at PATHS.users. */
 export const userRoutes = new Hono<AppContext>();
 
 const readers = requireRole("owner", "admin", "manager", "member");
@@ -37,17 +40,16 @@ async function usersSection(c: Context<AppContext>, notice?: string) {
 }
 
 /** htmx gets the refreshed section; a plain form post is redirected back to the page. */
-async function respond(c: Context<AppContext>, notice: string) {
-  if (c.req.header("HX-Request") === "true") return c.html(<UsersSection {...await usersSection(c, notice)} />);
-  return c.redirect("/users", 303);
+function respond(c: Context<AppContext>, notice: string) {
+  return fragmentOrRedirect(c, async () => <UsersSection {...await usersSection(c, notice)} />, PATHS.users);
 }
 
-userRoutes.get("/users", readers, async (c) =>
+userRoutes.get("/", readers, async (c) =>
   c.render(<UsersPage {...await usersSection(c)} />, { title: "Users", nav: "users" }),
 );
 
 userRoutes.post(
-  "/users/invitations",
+  "/invitations",
   managers,
   validate("form", z.object({ email: emailField, role: roleField })),
   async (c) => {
@@ -58,7 +60,7 @@ userRoutes.post(
 );
 
 userRoutes.post(
-  "/users/invitations/:invitationId/revoke",
+  "/invitations/:invitationId/revoke",
   managers,
   validate("param", z.object({ invitationId: uuidParam })),
   async (c) => {
@@ -67,17 +69,17 @@ userRoutes.post(
   },
 );
 
-userRoutes.post("/users/:userId/role", managers, userIdParam, validate("form", z.object({ role: roleField })), async (c) => {
+userRoutes.post("/:userId/role", managers, userIdParam, validate("form", z.object({ role: roleField })), async (c) => {
   await changeMemberRole(c.get("db"), viewerOf(c), c.req.valid("param").userId, c.req.valid("form").role, Date.now());
   return respond(c, "Role updated.");
 });
 
-userRoutes.post("/users/:userId/deactivate", managers, userIdParam, async (c) => {
+userRoutes.post("/:userId/deactivate", managers, userIdParam, async (c) => {
   await deactivateMemberByHand(c.get("db"), viewerOf(c), c.req.valid("param").userId, Date.now());
   return respond(c, "User deactivated. Their sessions have ended.");
 });
 
-userRoutes.post("/users/:userId/reactivate", managers, userIdParam, async (c) => {
+userRoutes.post("/:userId/reactivate", managers, userIdParam, async (c) => {
   await reactivateMemberByHand(c.get("db"), viewerOf(c), c.req.valid("param").userId, Date.now());
   return respond(c, "User reactivated.");
 });

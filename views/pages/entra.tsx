@@ -8,12 +8,8 @@ import { formatTime } from "../parts/badges.tsx";
 import { CsrfField } from "../parts/forms.tsx";
 import { SetupLinkCard } from "./entraSetup.tsx";
 import { CONNECTION_STATUS_LABELS } from "./settings.tsx";
+import { ENTRA_FEATURE_SLUGS, PATHS } from "../../src/paths.ts";
 
-export const FEATURE_SLUGS: Record<EntraFeature, string> = {
-  autoProvision: "auto-provision",
-  autoDeprovision: "auto-deprovision",
-  groupRoleMapping: "group-role-mapping",
-};
 
 const FEATURE_DESCRIPTIONS: Record<EntraFeature, string> = {
   autoProvision: "Users from your verified domain can sign in without an invitation",
@@ -43,7 +39,7 @@ export function EntraPage(props: EntraPageProps) {
   return (
     <section>
       <p class="muted">
-        <a href="/settings/integrations">Settings → Integrations</a>
+        <a href={PATHS.integrations}>Settings → Integrations</a>
       </p>
       <h1>Microsoft Entra ID</h1>
       <p>
@@ -63,7 +59,7 @@ export function EntraPage(props: EntraPageProps) {
                 {connection.tenantName ?? "A Microsoft Entra ID tenant"} is still connected. Its features are paused until the
                 organization is back on Enterprise; you can disconnect it to remove the stored token and domain.
               </p>
-              <a class="button danger" href="/settings/integrations/entra/disconnect" hx-get="/settings/integrations/entra/disconnect" hx-target="#disconnect" hx-swap="innerHTML">
+              <a class="button danger" href={`${PATHS.entra}/disconnect`} hx-get={`${PATHS.entra}/disconnect`} hx-target="#disconnect" hx-swap="innerHTML">
                 Disconnect
               </a>
             </div>
@@ -126,7 +122,7 @@ function ConnectForm(props: { viewer: Viewer; suggestedTenant: string | null }) 
         UniAsset requests read-only permissions: <code>User.Read.All</code> — read user accounts in your directory,{" "}
         <code>Group.Read.All</code> — read group membership. UniAsset never writes to your directory.
       </p>
-      <form method="post" action="/settings/integrations/entra/connect" class="row">
+      <form method="post" action={`${PATHS.entra}/connect`} class="row">
         <CsrfField token={props.viewer.csrfToken} />
         <label>
           Tenant <span class="muted">(optional)</span>
@@ -186,15 +182,15 @@ function Connected(props: { viewer: Viewer; connection: ConnectionSummary }) {
         ))}
       </ul>
       {/* Each section is its own htmx fragment (own route, own view file), loaded with the page. */}
-      <EntraSection id="entra-mapping" path="/settings/integrations/entra/mapping" label="Group → Role mapping" />
-      <EntraSection id="entra-import" path="/settings/integrations/entra/import" label="Import users" />
-      <EntraSection id="entra-sync" path="/settings/integrations/entra/sync" label="Directory sync" />
+      <EntraSection id="entra-mapping" path={PATHS.entraMapping} label="Group → Role mapping" />
+      <EntraSection id="entra-import" path={PATHS.entraImport} label="Import users" />
+      <EntraSection id="entra-sync" path={PATHS.entraSync} label="Directory sync" />
       <div id="disconnect" class="card">
         <h2>Disconnect</h2>
         <a
           class="button danger"
-          href="/settings/integrations/entra/disconnect"
-          hx-get="/settings/integrations/entra/disconnect"
+          href={`${PATHS.entra}/disconnect`}
+          hx-get={`${PATHS.entra}/disconnect`}
           hx-target="#disconnect"
           hx-swap="innerHTML"
         >
@@ -215,8 +211,8 @@ function EntraSection(props: { id: string; path: string; label: string }) {
 }
 
 export function FeatureToggle(props: { viewer: Viewer; feature: EntraFeature; enabled: boolean }) {
-  const slug = FEATURE_SLUGS[props.feature];
-  const path = `/settings/integrations/entra/features/${slug}`;
+  const slug = ENTRA_FEATURE_SLUGS[props.feature];
+  const path = `${PATHS.entra}/features/${slug}`;
   return (
     <li class="toggle" id={`feature-${slug}`}>
       <div>
@@ -240,11 +236,11 @@ export function DisconnectConfirmation(props: { viewer: Viewer }) {
     <div class="confirm" role="alertdialog" aria-labelledby="disconnect-title">
       <h2 id="disconnect-title">Disconnect Microsoft Entra ID?</h2>
       <p class="warning">⚠️ WARNING: {DISCONNECT_WARNING}</p>
-      <form method="post" action="/settings/integrations/entra/disconnect" class="inline">
+      <form method="post" action={`${PATHS.entra}/disconnect`} class="inline">
         <CsrfField token={props.viewer.csrfToken} />
         <button type="submit" class="danger">Confirm disconnect</button>
       </form>{" "}
-      <a class="button" href="/settings/integrations/entra">Cancel</a>
+      <a class="button" href={PATHS.entra}>Cancel</a>
     </div>
   );
 }

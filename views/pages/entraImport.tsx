@@ -6,8 +6,9 @@ import type { MappableRole } from "../../src/db/schema.ts";
 import type { ImportPlan, ImportResult, ImportScope } from "../../src/entra/bulkImport.ts";
 import { roleLabel } from "../parts/badges.tsx";
 import { CsrfField, Flash } from "../parts/forms.tsx";
+import { PATHS } from "../../src/paths.ts";
 
-const BASE = "/settings/integrations/entra/import";
+const BASE = PATHS.entraImport;
 
 export function ImportSection(props: { viewer: Viewer; connected: boolean }) {
   return (

@@ -7,8 +7,9 @@ import type { DirectoryGroup } from "../../src/entra/groupRoles.ts";
 import type { MappingChange, MappingPreview, MappingSection } from "../../src/entra/mappingEditor.ts";
 import { RoleBadge, roleLabel } from "../parts/badges.tsx";
 import { CsrfField, Flash } from "../parts/forms.tsx";
+import { PATHS } from "../../src/paths.ts";
 
-const BASE = "/settings/integrations/entra/mapping";
+const BASE = PATHS.entraMapping;
 
 /** Whether mappings apply now; swapped out-of-band when the toggle changes, so typing isn't lost. */
 export function MappingStateHint(props: { on: boolean; outOfBand?: boolean }) {
@@ -203,7 +204,7 @@ export function MappingPreviewView(props: { viewer: Viewer; preview: MappingPrev
         {changeFields(preview.change)}
         <button type="submit" class="primary">Save</button>
       </form>{" "}
-      <a class="button" href="/settings/integrations/entra" hx-get={BASE} hx-target="#entra-mapping" hx-swap="outerHTML">Cancel</a>
+      <a class="button" href={PATHS.entra} hx-get={BASE} hx-target="#entra-mapping" hx-swap="outerHTML">Cancel</a>
     </div>
   );
 }

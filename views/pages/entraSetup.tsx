@@ -6,8 +6,9 @@ import type { SetupOutcome } from "../../src/entra/setupLink.ts";
 import { setupLinkState } from "../../src/entra/setupLink.ts";
 import { formatTime } from "../parts/badges.tsx";
 import { CsrfField } from "../parts/forms.tsx";
+import { PATHS } from "../../src/paths.ts";
 
-const CARD_PATH = "/settings/integrations/entra/setup-link";
+const CARD_PATH = PATHS.entraSetupLink;
 
 const PERMISSIONS = (
   <ul>
@@ -94,7 +95,7 @@ export function SetupLinkPage(props: { organizationName: string; createdByName: 
         ⚠️ Granting admin consent must be done by a user with Global Admin rights in your Entra tenant, or permission to grant
         admin consent to third-party applications.
       </p>
-      <form method="post" action={`/setup/entra/${props.token}`}>
+      <form method="post" action={`${PATHS.setup}/${props.token}`}>
         {props.csrfToken && <CsrfField token={props.csrfToken} />}
         <button type="submit" class="primary">Review and grant admin consent in Microsoft</button>
       </form>

@@ -7,8 +7,9 @@ import { SYNC_FAILURES } from "../../src/entra/sync/failures.ts";
 import type { SyncSectionData } from "../../src/entra/sync/runActions.ts";
 import { formatTime } from "../parts/badges.tsx";
 import { CsrfField, refreshesOnSettingsChange } from "../parts/forms.tsx";
+import { PATHS } from "../../src/paths.ts";
 
-export const SYNC_PATH = "/settings/integrations/entra/sync";
+const SYNC_PATH = PATHS.entraSync;
 
 const TRIGGER_LABELS: Record<SyncRunRow["trigger"], string> = { schedule: "Nightly", manual: "Sync now", preview: "Preview" };
 const STATUS_LABELS: Record<SyncRunRow["status"], string> = {

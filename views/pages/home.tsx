@@ -1,6 +1,7 @@
 import type { Viewer } from "../../src/context.ts";
 import { isOwnerOrAdmin } from "../../src/auth/access.ts";
 import { RoleBadge } from "../parts/badges.tsx";
+import { PATHS } from "../../src/paths.ts";
 
 export function HomePage(props: { viewer: Viewer }) {
   const { viewer } = props;
@@ -13,19 +14,19 @@ export function HomePage(props: { viewer: Viewer }) {
       <ul class="tiles">
         {viewer.role !== "viewer" && (
           <li>
-            <a href="/users">Users</a>
+            <a href={PATHS.users}>Users</a>
             <span>See who has access to {viewer.organizationName}{isOwnerOrAdmin(viewer.role) ? ", invite people and manage roles" : ""}.</span>
           </li>
         )}
         {isOwnerOrAdmin(viewer.role) && (
           <li>
-            <a href="/settings/integrations">Settings → Integrations</a>
+            <a href={PATHS.integrations}>Settings → Integrations</a>
             <span>Connect Microsoft Entra ID so your directory decides who may use UniAsset.</span>
           </li>
         )}
         {isOwnerOrAdmin(viewer.role) && (
           <li>
-            <a href="/audit">Audit log</a>
+            <a href={PATHS.audit}>Audit log</a>
             <span>Every sign-in change, role change and directory sync, with who did it and when.</span>
           </li>
         )}

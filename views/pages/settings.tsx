@@ -1,11 +1,12 @@
 import type { Viewer } from "../../src/context.ts";
 import type { ConnectionSummary } from "../../src/db/connections.ts";
+import { PATHS } from "../../src/paths.ts";
 
 function SettingsTabs(props: { active: "organization" | "integrations" }) {
   return (
     <nav class="tabs" aria-label="Settings">
-      <a href="/settings" class={props.active === "organization" ? "active" : undefined}>Organization</a>
-      <a href="/settings/integrations" class={props.active === "integrations" ? "active" : undefined}>Integrations</a>
+      <a href={PATHS.settings} class={props.active === "organization" ? "active" : undefined}>Organization</a>
+      <a href={PATHS.integrations} class={props.active === "integrations" ? "active" : undefined}>Integrations</a>
     </nav>
   );
 }
@@ -43,7 +44,7 @@ export function IntegrationsPage(props: { viewer: Viewer; connection: Connection
       <ul class="integrations">
         <li class="card integration">
           <h2>
-            <a href="/settings/integrations/entra">Microsoft Entra ID</a>
+            <a href={PATHS.entra}>Microsoft Entra ID</a>
           </h2>
           <p>Make your company's directory the source of truth for who may use UniAsset.</p>
           {enterprise ? (

@@ -6,6 +6,7 @@ import type { MemberRow } from "../../src/db/members.ts";
 import { ROLES, type Role } from "../../src/db/schema.ts";
 import { RoleBadge, formatTime, roleLabel } from "../parts/badges.tsx";
 import { CsrfField, Flash } from "../parts/forms.tsx";
+import { PATHS } from "../../src/paths.ts";
 
 interface UsersProps {
   viewer: Viewer;
@@ -70,7 +71,7 @@ function MemberRowView(props: { viewer: Viewer; member: MemberRow; manages: bool
       <td>{member.email}</td>
       <td>
         {editable ? (
-          <form method="post" action={`/users/${member.userId}/role`} hx-post={`/users/${member.userId}/role`} {...htmx} class="inline">
+          <form method="post" action={`${PATHS.users}/${member.userId}/role`} hx-post={`${PATHS.users}/${member.userId}/role`} {...htmx} class="inline">
             <CsrfField token={viewer.csrfToken} />
             <label class="visually-hidden" for={`role-${member.userId}`}>Role of {member.displayName}</label>
             <select id={`role-${member.userId}`} name="role">
@@ -99,12 +100,12 @@ function MemberRowView(props: { viewer: Viewer; member: MemberRow; manages: bool
         <td>
           {editable && member.userId !== viewer.userId && (
             member.status === "active" ? (
-              <form method="post" action={`/users/${member.userId}/deactivate`} hx-post={`/users/${member.userId}/deactivate`} hx-confirm={`Deactivate ${member.displayName}? Their sessions end immediately.`} {...htmx} class="inline">
+              <form method="post" action={`${PATHS.users}/${member.userId}/deactivate`} hx-post={`${PATHS.users}/${member.userId}/deactivate`} hx-confirm={`Deactivate ${member.displayName}? Their sessions end immediately.`} {...htmx} class="inline">
                 <CsrfField token={viewer.csrfToken} />
                 <button type="submit" class="danger">Deactivate</button>
               </form>
             ) : (
-              <form method="post" action={`/users/${member.userId}/reactivate`} hx-post={`/users/${member.userId}/reactivate`} {...htmx} class="inline">
+              <form method="post" action={`${PATHS.users}/${member.userId}/reactivate`} hx-post={`${PATHS.users}/${member.userId}/reactivate`} {...htmx} class="inline">
                 <CsrfField token={viewer.csrfToken} />
                 <button type="submit">Reactivate</button>
               </form>
@@ -154,7 +155,7 @@ function Invitations(props: { viewer: Viewer; invitations: InvitationRow[] }) {
   return (
     <section class="card">
       <h2>Invite someone</h2>
-      <form method="post" action="/users/invitations" hx-post="/users/invitations" {...htmx} class="row">
+      <form method="post" action={`${PATHS.users}/invitations`} hx-post={`${PATHS.users}/invitations`} {...htmx} class="row">
         <CsrfField token={viewer.csrfToken} />
         <label>
           Email <input type="email" name="email" required maxlength={254} autocomplete="off" />
@@ -177,7 +178,7 @@ function Invitations(props: { viewer: Viewer; invitations: InvitationRow[] }) {
           {props.invitations.map((invitation) => (
             <li>
               {invitation.email} — <RoleBadge role={invitation.role} />{" "}
-              <form method="post" action={`/users/invitations/${invitation.id}/revoke`} hx-post={`/users/invitations/${invitation.id}/revoke`} {...htmx} class="inline">
+              <form method="post" action={`${PATHS.users}/invitations/${invitation.id}/revoke`} hx-post={`${PATHS.users}/invitations/${invitation.id}/revoke`} {...htmx} class="inline">
                 <CsrfField token={viewer.csrfToken} />
                 <button type="submit" class="link">Revoke</button>
               </form>
