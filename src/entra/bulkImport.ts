@@ -11,7 +11,7 @@ import { listMappings } from "../db/mappings.ts";
 import type { MappableRole } from "../db/schema.ts";
 import type { Config } from "../lib/config.ts";
 import { AppError } from "../lib/errors.ts";
-import { findDirectoryGroup, withAdminGraph } from "./adminGraph.ts";
+import { findDirectoryGroup, withInteractiveGraph } from "./interactiveGraph.ts";
 import { isDirectoryGuest, isProvisionableMember, listDirectoryUsers, listGroupMembers, searchGroups, type DirectoryUser } from "./directory.ts";
 import { GraphError, type GraphClient } from "./graph.ts";
 import { resolveRoleFromGroups, type DirectoryGroup, type GroupMapping } from "./groupRoles.ts";
@@ -60,7 +60,7 @@ interface RoleContext {
  */
 export async function searchImportGroups(db: Db, config: Config, organizationId: string, text: string, chosenIds: string[]) {
   if (!text && chosenIds.length === 0) return { found: [], chosen: [] };
-  return withAdminGraph(db, config, organizationId, async (graph) => {
+  return withInteractiveGraph(db, config, organizationId, async (graph) => {
     const chosen = await Promise.all(chosenIds.map((id) => findDirectoryGroup(graph, id)));
     const found = text ? await searchGroups(graph, text) : [];
     const ticked = new Set(chosen.map((g) => g.id.toLowerCase()));
@@ -85,7 +85,7 @@ export async function planImport(db: Db, config: Config, viewer: Viewer, scope: 
   ]);
   const present = new Set(identities.filter((i) => i.membershipStatus !== null).map((i) => i.oid.toLowerCase()));
 
-  return withAdminGraph(db, config, viewer.organizationId, async (graph) => {
+  return withInteractiveGraph(db, config, viewer.organizationId, async (graph) => {
     const budget = { usersRead: 0 };
     const groups = scope.scope === "groups" ? await Promise.all(scope.groupIds.map((id) => findDirectoryGroup(graph, id))) : [];
     const roles: RoleContext = {

@@ -18,7 +18,7 @@ import type { Config } from "../lib/config.ts";
 import { AppError } from "../lib/errors.ts";
 import { PATHS } from "../paths.ts";
 import { deleteTenantGroupData } from "../db/mappings.ts";
-import { failureOfAuthorizationError, type ConnectionFailure } from "./connectionErrors.ts";
+import { connectionFailureOf, type ConnectionFailure } from "./connectionErrors.ts";
 import { directoryRoleNames } from "./directoryRoles.ts";
 import { fetchTenantDetails } from "./organization.ts";
 import { ConnectionTokenError, graphAccessToken, sealTokens } from "./tokens.ts";
@@ -73,7 +73,7 @@ export async function completeEntraConnection(
     // The caller's fault (a callback with no usable code): a 400 page, not a provider failure.
     if (error.kind === "malformed_callback") throw new AppError("invalid_input", MALFORMED_CALLBACK);
     const code = aadstsCode(error.providerDescription);
-    return refuse(failureOf(error), { providerError: error.providerError ?? null, microsoftCode: code ?? null }, code);
+    return refuse(connectionFailureOf(error), { providerError: error.providerError ?? null, microsoftCode: code ?? null }, code);
   }
 
   const tenantId = String(completed.claims.tid);
@@ -157,25 +157,6 @@ export async function completeEntraConnection(
 const MALFORMED_CALLBACK =
   "Microsoft's reply is missing its authorization code, or the code is malformed. Nothing was stored. Click Connect Entra ID to start again.";
 
-function failureOf(error: OAuthFlowError): ConnectionFailure {
-  switch (error.kind) {
-    case "cancelled":
-    case "authorization_error":
-      return failureOfAuthorizationError(error.providerError);
-    case "state_mismatch":
-      return "state_mismatch";
-    case "code_rejected":
-      return "code_rejected";
-    case "provider_unavailable":
-      return "provider_unavailable";
-    case "unknown_tenant":
-      return "unknown_tenant";
-    case "invalid_id_token":
-      return "invalid_response";
-    default:
-      return "provider_error";
-  }
-}
 
 /**
  * The article's "Tenant name or domain not showing → refresh the page": a page load retries

@@ -3,6 +3,7 @@
 // the OAuth `error` field as Microsoft documents it for its authorization endpoint
 // (https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow#error-codes-for-authorization-endpoint-errors);
 // the AADSTS code is only shown beside the message.
+import type { OAuthFlowError } from "../auth/oauth.ts";
 
 export const CONNECTION_FAILURES = [
   "admin_consent_required",
@@ -25,7 +26,7 @@ export const CONNECTION_FAILURES = [
 export type ConnectionFailure = (typeof CONNECTION_FAILURES)[number];
 
 /** The failure a callback's OAuth `error` value stands for. */
-export function failureOfAuthorizationError(error: string | undefined): ConnectionFailure {
+function failureOfAuthorizationError(error: string | undefined): ConnectionFailure {
   switch (error) {
     case "access_denied":
       return "cancelled";
@@ -45,6 +46,27 @@ export function failureOfAuthorizationError(error: string | undefined): Connecti
       return "temporarily_unavailable";
     case "server_error":
       return "server_error";
+    default:
+      return "provider_error";
+  }
+}
+
+/** What the Connect Entra ID page says about a failed OAuth round trip. */
+export function connectionFailureOf(error: OAuthFlowError): ConnectionFailure {
+  switch (error.kind) {
+    case "cancelled":
+    case "authorization_error":
+      return failureOfAuthorizationError(error.providerError);
+    case "state_mismatch":
+      return "state_mismatch";
+    case "code_rejected":
+      return "code_rejected";
+    case "provider_unavailable":
+      return "provider_unavailable";
+    case "unknown_tenant":
+      return "unknown_tenant";
+    case "invalid_id_token":
+      return "invalid_response";
     default:
       return "provider_error";
   }

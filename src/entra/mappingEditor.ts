@@ -11,7 +11,7 @@ import { deleteMapping, listMappings, renameMappedGroup, saveDefaultRole, saveMa
 import type { MappableRole } from "../db/schema.ts";
 import type { Config } from "../lib/config.ts";
 import { AppError } from "../lib/errors.ts";
-import { findDirectoryGroup, withAdminGraph } from "./adminGraph.ts";
+import { findDirectoryGroup, withInteractiveGraph } from "./interactiveGraph.ts";
 import { readGroup, readTransitiveGroups } from "./directory.ts";
 import { GraphError, type GraphClient } from "./graph.ts";
 import { resolveRoleFromGroups, type GroupMapping } from "./groupRoles.ts";
@@ -54,7 +54,7 @@ export async function loadMappingSection(db: Db, config: Config, organizationId:
   const base = { connected: connection?.status === "connected", mappingOn: !!connection?.groupRoleMapping, defaultRole: connection?.defaultRole ?? "member" };
   if (!base.connected || mappings.length === 0) return { ...base, mappings: mappings.map((m) => ({ ...m, missing: false })), namesStale: false };
   try {
-    const current = await withAdminGraph(db, config, organizationId, (graph) =>
+    const current = await withInteractiveGraph(db, config, organizationId, (graph) =>
       mapBounded(mappings, (m) => readGroupOrNull(graph, m.groupId)),
     );
     const renamed = mappings.flatMap((m, i) => {
@@ -124,7 +124,7 @@ export async function previewMappingChange(db: Db, config: Config, viewer: Viewe
   );
   const checked = candidates.slice(0, PREVIEW_MEMBER_CAP);
 
-  return withAdminGraph(db, config, viewer.organizationId, async (graph) => {
+  return withInteractiveGraph(db, config, viewer.organizationId, async (graph) => {
     const group = change.change === "add" ? await findDirectoryGroup(graph, change.groupId) : null;
     const proposed = proposeMappings(mappings, change, group);
     const proposedDefault = change.change === "default" ? change.role : connection.defaultRole;
@@ -200,7 +200,7 @@ export async function applyMappingChange(db: Db, config: Config, viewer: Viewer,
   if (!existing && mappings.length >= MAX_MAPPINGS) {
     throw new AppError("conflict", `An organization can map at most ${MAX_MAPPINGS} groups. Remove one first.`);
   }
-  const group = await withAdminGraph(db, config, organizationId, (graph) => findDirectoryGroup(graph, change.groupId));
+  const group = await withInteractiveGraph(db, config, organizationId, (graph) => findDirectoryGroup(graph, change.groupId));
   if (existing?.role === change.role && existing.groupName === group.name) return `${group.name} already gives the ${change.role} role.`;
   await db.batch([
     saveMapping(db, organizationId, { groupId: group.id, groupName: group.name, role: change.role }, now),

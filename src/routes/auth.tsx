@@ -2,8 +2,9 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { startFlow, takeFlow } from "../auth/flows.ts";
-import { OAuthFlowError, completeAuthorization, type OAuthProvider } from "../auth/oauth.ts";
+import { completeAuthorization, type OAuthProvider } from "../auth/oauth.ts";
 import { personFromClaims } from "../signin/person.ts";
+import { signInRefusal } from "../signin/signInErrors.ts";
 import { clearSessionCookie, currentSessionHash, setSessionCookie } from "../auth/session.ts";
 import { signIn } from "../signin/signIn.ts";
 import type { AppContext } from "../context.ts";
@@ -43,7 +44,7 @@ authRoutes.get("/auth/:provider/callback", validate("param", providerParam), asy
       redirectUri: callbackUri(c, provider),
     });
   } catch (error) {
-    throw signInFailure(error);
+    throw signInRefusal(error);
   }
   const person = personFromClaims(provider, completed.claims);
   if (!person.ok) throw new AppError("sign_in_failed", "The sign-in response is missing required details. Please start again.");
@@ -65,24 +66,4 @@ authRoutes.post("/sign-out", async (c) => {
 
 function callbackUri(c: Context<AppContext>, provider: OAuthProvider): string {
   return `${c.get("config").APP_ORIGIN}/auth/${provider}/callback`;
-}
-
-function signInFailure(error: unknown): AppError {
-  if (!(error instanceof OAuthFlowError)) throw error;
-  switch (error.kind) {
-    case "cancelled":
-      return new AppError("sign_in_failed", "Sign-in was cancelled. You can try again whenever you're ready.");
-    case "malformed_callback":
-      return new AppError("sign_in_failed", "The sign-in response is missing its code or the code is malformed. Please start again.");
-    case "provider_unavailable":
-      return new AppError("provider_unavailable", "We couldn't reach the sign-in provider. Please try again in a few minutes.");
-    case "state_mismatch":
-      return new AppError("sign_in_failed", "This sign-in response doesn't match the sign-in you started. Please start again.");
-    case "code_rejected":
-      return new AppError("sign_in_failed", "The sign-in code was refused (it may have been used already). Please start again.");
-    case "invalid_id_token":
-      return new AppError("sign_in_failed", "The sign-in response could not be verified. Please start again.");
-    default:
-      return new AppError("sign_in_failed", "The sign-in provider reported a problem. Please try again.");
-  }
 }

@@ -4,7 +4,7 @@ import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { requirePlan, requireRole, viewerOf } from "../auth/access.ts";
 import type { AppContext } from "../context.ts";
-import { searchDirectoryGroups } from "../entra/adminGraph.ts";
+import { searchDirectoryGroups } from "../entra/interactiveGraph.ts";
 import { applyMappingChange, loadMappingSection, previewMappingChange } from "../entra/mappingEditor.ts";
 import { groupIdField, groupSearchField, mappableRoleField } from "../lib/schemas.ts";
 import { validate } from "../lib/validate.ts";

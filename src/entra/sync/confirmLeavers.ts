@@ -11,7 +11,7 @@ import type { Config } from "../../lib/config.ts";
 import { GRAPH_BUDGETS, GraphError } from "../graph.ts";
 import { withOrganizationGraph, type TokenCache } from "../graphAccess.ts";
 import { chunks } from "./applyDirectoryChanges.ts";
-import { failureOf, type SyncFailure } from "./failures.ts";
+import { syncFailureOf, type SyncFailure } from "./failures.ts";
 
 const BATCH_LIMIT = 20;
 
@@ -62,7 +62,7 @@ export async function confirmLeavers(
     return { ok: true, confirmed, graphRequests: counter.requests };
   } catch (error) {
     if (error instanceof TenantChanged) return { ok: false, reason: "tenant_changed", graphRequests: counter.requests };
-    const reason = failureOf(error);
+    const reason = syncFailureOf(error);
     if (!reason) throw error;
     return { ok: false, reason: reason === "sync_state_gone" ? "bad_response" : reason, graphRequests: counter.requests };
   }

@@ -24,7 +24,7 @@ export const SYNC_FAILURES = {
 export type { SyncFailure };
 
 /** Maps what a page read threw to a reason; `sync_state_gone` is handled by the caller. */
-export function failureOf(error: unknown): SyncFailure | "sync_state_gone" | null {
+export function syncFailureOf(error: unknown): SyncFailure | "sync_state_gone" | null {
   if (error instanceof ConnectionTokenError) {
     switch (error.kind) {
       case "needs_reconnect":

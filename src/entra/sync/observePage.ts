@@ -9,7 +9,7 @@ import { GRAPH_BUDGETS } from "../graph.ts";
 import { withOrganizationGraph, type TokenCache } from "../graphAccess.ts";
 import { vaultContext } from "../tokens.ts";
 import { DELTA_FROM_NOW_PATH, FULL_LISTING_PATH, readDirectoryPage, type DirectoryState } from "./directoryPage.ts";
-import { failureOf, type SyncFailure } from "./failures.ts";
+import { syncFailureOf, type SyncFailure } from "./failures.ts";
 
 /** [userId, what the directory says, how the member stands, Entra object id]: small enough for a step result. */
 export type Observation = [string, DirectoryState, MemberStanding, string];
@@ -72,7 +72,7 @@ export async function observePage(db: Db, config: Config, request: PageRequest, 
     };
   } catch (error) {
     if (error instanceof TenantChanged) return { ok: false, reason: "tenant_changed", graphRequests: counter.requests };
-    const reason = failureOf(error);
+    const reason = syncFailureOf(error);
     if (!reason) throw error;
     return { ok: false, reason, graphRequests: counter.requests };
   }

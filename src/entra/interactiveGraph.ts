@@ -15,7 +15,7 @@ const INTERACTIVE = GRAPH_BUDGETS.interactive;
 
 export const GRAPH_DOWN_MESSAGE = "Microsoft Graph could not be reached, so nothing was changed. Try again in a moment.";
 
-export async function withAdminGraph<T>(
+export async function withInteractiveGraph<T>(
   db: Db,
   config: Config,
   organizationId: string,
@@ -25,11 +25,11 @@ export async function withAdminGraph<T>(
   try {
     return await withOrganizationGraph(db, config, organizationId, work, { ...INTERACTIVE, counter });
   } catch (error) {
-    throw asAppError(error);
+    throw interactiveGraphError(error);
   }
 }
 
-function asAppError(error: unknown): unknown {
+function interactiveGraphError(error: unknown): unknown {
   if (error instanceof AppError) return error;
   if (error instanceof ConnectionTokenError) {
     if (error.kind === "not_connected") return new AppError("conflict", "Connect Entra ID first.", { cause: error });
@@ -49,7 +49,7 @@ function asAppError(error: unknown): unknown {
 
 /** Groups whose name starts with `text`, as the directory reports them. */
 export function searchDirectoryGroups(db: Db, config: Config, organizationId: string, text: string): Promise<DirectoryGroup[]> {
-  return withAdminGraph(db, config, organizationId, (graph) => searchGroups(graph, text));
+  return withInteractiveGraph(db, config, organizationId, (graph) => searchGroups(graph, text));
 }
 
 /** A group read from the directory by id: a posted name is never trusted. Unknown → invalid input. */
