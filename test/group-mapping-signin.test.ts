@@ -8,10 +8,10 @@ import { TestBrowser, emulatorAdmin } from "./support/browser.ts";
 import { connectContoso, contosoRoleOf, mapGroup } from "./support/directory.ts";
 import { resetDemoWorld } from "./support/world.ts";
 import { signedIn } from "./support/people.ts";
-import type { BatchItem } from "drizzle-orm/batch";
 import { createDb } from "../src/db/client.ts";
 import { resolveRoleFromGroups } from "../src/entra/groupRoles.ts";
 import { applyGroupRole } from "../src/entra/signInDirectory.ts";
+import { runStatements } from "../src/db/statements.ts";
 
 const megan = entraUser("megan");
 const alex = entraUser("alex");
@@ -86,7 +86,7 @@ describe("precedence", () => {
     const db = createDb(env.DB);
     const decision = resolveRoleFromGroups([], [], "member");
     const statements = applyGroupRole(db, { organizationId: DEMO_ORGS.contoso.id, userId, role: "manager" }, { ok: true, decision, graphReadAt: 1 }, 2);
-    await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+    await runStatements(db, statements);
     expect((await contosoRoleOf(megan.oid))?.role).toBe("owner");
   });
 

@@ -5,7 +5,8 @@ import { deleteExpiredAuthFlows } from "../db/authFlows.ts";
 import type { Db } from "../db/client.ts";
 import { deleteExpiredSessions } from "../db/sessions.ts";
 import { SESSION_IDLE_TIMEOUT_MS } from "./session.ts";
+import { runStatements } from "../db/statements.ts";
 
 export async function purgeExpiredSignInState(db: Db, now: number): Promise<void> {
-  await db.batch([deleteExpiredSessions(db, now, now - SESSION_IDLE_TIMEOUT_MS), deleteExpiredAuthFlows(db, now)]);
+  await runStatements(db, [deleteExpiredSessions(db, now, now - SESSION_IDLE_TIMEOUT_MS), deleteExpiredAuthFlows(db, now)]);
 }

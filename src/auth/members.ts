@@ -9,6 +9,7 @@ import { deleteMemberSessions } from "../db/sessions.ts";
 import { AppError } from "../lib/errors.ts";
 import { canManageMember } from "./access.ts";
 import type { Viewer } from "../context.ts";
+import { runStatements } from "../db/statements.ts";
 
 const INVITATION_LIFETIME_MS = 14 * 24 * 60 * 60 * 1000;
 
@@ -85,7 +86,7 @@ export async function deactivateMemberByHand(db: Db, viewer: Viewer, userId: str
   const [changed] = await deactivateMember(db, { organizationId: viewer.organizationId, userId, reason: "manual", now });
   if (!changed) throw lastOwner();
   // Their sessions end at once (the session loader also refuses deactivated members).
-  await db.batch([
+  await runStatements(db, [
     deleteMemberSessions(db, viewer.organizationId, userId),
     insertAuditEvent(db, {
       organizationId: viewer.organizationId,
@@ -101,7 +102,7 @@ export async function deactivateMemberByHand(db: Db, viewer: Viewer, userId: str
 export async function reactivateMemberByHand(db: Db, viewer: Viewer, userId: string, now: number) {
   const member = await manageableMember(db, viewer, userId);
   if (member.status === "active") return;
-  await db.batch([
+  await runStatements(db, [
     reactivateMember(db, viewer.organizationId, userId),
     insertAuditEvent(db, {
       organizationId: viewer.organizationId,

@@ -6,7 +6,8 @@ import type { Viewer } from "../context.ts";
 import { insertAuditEvent } from "../db/audit.ts";
 import type { Db } from "../db/client.ts";
 import { findConnectionSummary } from "../db/connections.ts";
-import { importPersonStatements, listTenantIdentities, runImportBatch, type ImportedPerson } from "../db/imports.ts";
+import { importPersonStatements, listTenantIdentities, type ImportedPerson } from "../db/importedMembers.ts";
+import { runStatements } from "../db/statements.ts";
 import { listMappings } from "../db/mappings.ts";
 import type { MappableRole } from "../db/schema.ts";
 import type { Config } from "../lib/config.ts";
@@ -199,8 +200,9 @@ export async function applyImport(db: Db, config: Config, viewer: Viewer, scope:
   for (let start = 0; start < chunk.length; start += PEOPLE_PER_BATCH) {
     const statements = chunk
       .slice(start, start + PEOPLE_PER_BATCH)
-      .flatMap((person) => importPersonStatements(db, viewer.organizationId, tenantId, person, now));
-    await runImportBatch(db, statements);
+      .flatMap((person) => importPersonStatements(viewer.organizationId, tenantId, person, now));
+    // One D1 batch, a transaction: a person is linked completely or not at all.
+    await runStatements(db, statements);
   }
   const remaining = plan.counts.new - chunk.length;
   await insertAuditEvent(db, {

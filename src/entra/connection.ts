@@ -22,6 +22,7 @@ import { connectionFailureOf, type ConnectionFailure } from "./connectionErrors.
 import { directoryRoleNames } from "./directoryRoles.ts";
 import { fetchTenantDetails } from "./organization.ts";
 import { ConnectionTokenError, graphAccessToken, sealTokens } from "./tokens.ts";
+import { runStatements } from "../db/statements.ts";
 
 export type ConnectOutcome = { ok: true } | { ok: false; failure: ConnectionFailure; microsoftCode?: string };
 
@@ -57,7 +58,7 @@ export async function completeEntraConnection(
       details: { reason: failure, ...details },
       now,
     });
-    if (failure === "cancelled") await db.batch([saveFailedAttempt(db, viewer.organizationId, failure, now), audit]);
+    if (failure === "cancelled") await runStatements(db, [saveFailedAttempt(db, viewer.organizationId, failure, now), audit]);
     else await audit.run();
     return { ok: false, failure, microsoftCode };
   };
@@ -108,7 +109,7 @@ export async function completeEntraConnection(
   );
   const featuresTurnedOff = tenantChanged && previous ? ENTRA_FEATURES.filter((feature) => previous[feature]) : [];
   try {
-    await db.batch([
+    await runStatements(db, [
       saveConnected(db, {
         organizationId: viewer.organizationId,
         tenantId,
@@ -196,7 +197,7 @@ export async function setEntraFeature(db: Db, viewer: Viewer, feature: EntraFeat
 export async function disconnectEntra(db: Db, viewer: Viewer, now: number) {
   const existing = await findConnectionSummary(db, viewer.organizationId);
   if (!existing) throw new AppError("conflict", "Microsoft Entra ID is not connected.");
-  await db.batch([
+  await runStatements(db, [
     ...deleteConnection(db, viewer.organizationId),
     insertAuditEvent(db, {
       organizationId: viewer.organizationId,

@@ -6,7 +6,7 @@ import type { Viewer } from "../context.ts";
 import { insertAuditEvent } from "../db/audit.ts";
 import type { Db } from "../db/client.ts";
 import { findConnectionSummary, type ConnectionSummary } from "../db/connections.ts";
-import { listTenantLinkedMembers } from "../db/imports.ts";
+import { listTenantLinkedMembers } from "../db/importedMembers.ts";
 import { deleteMapping, listMappings, renameMappedGroup, saveDefaultRole, saveMapping } from "../db/mappings.ts";
 import type { MappableRole } from "../db/schema.ts";
 import type { Config } from "../lib/config.ts";
@@ -15,6 +15,7 @@ import { findDirectoryGroup, withInteractiveGraph } from "./interactiveGraph.ts"
 import { readGroup, readTransitiveGroups } from "./directory.ts";
 import { GraphError, type GraphClient } from "./graph.ts";
 import { resolveRoleFromGroups, type GroupMapping } from "./groupRoles.ts";
+import { runStatements } from "../db/statements.ts";
 
 /** Keeps the editor's Graph reads bounded: mappings per organization, members read for a preview. */
 export const MAX_MAPPINGS = 50;
@@ -179,7 +180,7 @@ export async function applyMappingChange(db: Db, config: Config, viewer: Viewer,
 
   if (change.change === "default") {
     if (change.role === connection.defaultRole) return "The default role is unchanged.";
-    await db.batch([
+    await runStatements(db, [
       saveDefaultRole(db, organizationId, change.role, now),
       audit({ change: "default_role", role: change.role, previousRole: connection.defaultRole }),
     ]);
@@ -190,7 +191,7 @@ export async function applyMappingChange(db: Db, config: Config, viewer: Viewer,
   const existing = mappings.find((m) => m.groupId.toLowerCase() === change.groupId.toLowerCase());
   if (change.change === "remove") {
     if (!existing) throw new AppError("not_found", "That group is not mapped.");
-    await db.batch([
+    await runStatements(db, [
       deleteMapping(db, organizationId, existing.groupId),
       audit({ change: "removed", groupId: existing.groupId, groupName: existing.groupName, role: existing.role }),
     ]);
@@ -202,7 +203,7 @@ export async function applyMappingChange(db: Db, config: Config, viewer: Viewer,
   }
   const group = await withInteractiveGraph(db, config, organizationId, (graph) => findDirectoryGroup(graph, change.groupId));
   if (existing?.role === change.role && existing.groupName === group.name) return `${group.name} already gives the ${change.role} role.`;
-  await db.batch([
+  await runStatements(db, [
     saveMapping(db, organizationId, { groupId: group.id, groupName: group.name, role: change.role }, now),
     audit({ change: existing ? "changed" : "added", groupId: group.id, groupName: group.name, role: change.role, previousRole: existing?.role ?? null }),
   ]);

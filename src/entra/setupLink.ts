@@ -25,6 +25,7 @@ import type { Config } from "../lib/config.ts";
 import { randomToken, sha256Base64url } from "../lib/crypto.ts";
 import { AppError } from "../lib/errors.ts";
 import { PATHS } from "../paths.ts";
+import { runStatements } from "../db/statements.ts";
 
 export const SETUP_LINK_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
 /** What randomToken() makes: 32 bytes, base64url without padding. */
@@ -45,7 +46,7 @@ export async function createSetupLink(db: Db, config: Config, viewer: Viewer, no
   const token = randomToken();
   const id = crypto.randomUUID();
   const expiresAt = now + SETUP_LINK_LIFETIME_MS;
-  const [replaced] = await db.batch([
+  const [replaced] = await runStatements(db, [
     revokeOpenSetupLinks(db, viewer.organizationId, now),
     insertSetupLink(db, { id, organizationId: viewer.organizationId, tokenHash: await sha256Base64url(token), createdBy: viewer.userId, createdAt: now, expiresAt }),
     insertAuditEvent(db, {
@@ -56,7 +57,7 @@ export async function createSetupLink(db: Db, config: Config, viewer: Viewer, no
       now,
     }),
   ]);
-  return { id, url: setupLinkUrl(config, token), expiresAt, replaced: replaced.length };
+  return { id, url: setupLinkUrl(config, token), expiresAt, replaced: replaced?.results.length ?? 0 };
 }
 
 export async function revokeSetupLinkOf(db: Db, viewer: Viewer, id: string, now: number) {
@@ -129,13 +130,13 @@ export async function completeSetupConsent(db: Db, linkId: string, reply: AdminC
   if (!reply.granted) {
     const microsoftCode = /\b(AADSTS\d{5,7})\b/.exec(reply.description ?? "")?.[1] ?? null;
     const failure = reply.error === "access_denied" || reply.error === "consent_required" || reply.error === "permission_denied" ? "declined" : "provider_error";
-    await db.batch([saveSetupLinkFailure(db, linkId, failure, now), audit("entra.setup_consent_failed", { reason: failure, providerError: reply.error, microsoftCode })]);
+    await runStatements(db, [saveSetupLinkFailure(db, linkId, failure, now), audit("entra.setup_consent_failed", { reason: failure, providerError: reply.error, microsoftCode })]);
     return { kind: "declined", organizationName: link.organizationName, microsoftCode, error: reply.error };
   }
   // One tenant, one organization: consent for a tenant connected elsewhere uses nothing here.
   const owner = await findOrganizationOfTenant(db, reply.tenantId);
   if (owner && owner !== link.organizationId) {
-    await db.batch([saveSetupLinkFailure(db, linkId, "tenant_taken", now), audit("entra.setup_consent_failed", { reason: "tenant_taken", tenantId: reply.tenantId })]);
+    await runStatements(db, [saveSetupLinkFailure(db, linkId, "tenant_taken", now), audit("entra.setup_consent_failed", { reason: "tenant_taken", tenantId: reply.tenantId })]);
     return { kind: "tenant_taken", organizationName: link.organizationName };
   }
   // Single use is decided by this one UPDATE; the link row itself keeps when and for which tenant

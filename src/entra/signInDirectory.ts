@@ -1,9 +1,9 @@
 // What the directory says at a Microsoft sign-in: whether a person without an account may be
 // provisioned, and which role their groups give them. Graph is read with the organization's
 // delegated token; a Graph failure never blocks a sign-in that is otherwise allowed.
-import type { BatchItem } from "drizzle-orm/batch";
 import { insertAuditEvent } from "../db/audit.ts";
 import type { Db } from "../db/client.ts";
+import type { Write } from "../db/statements.ts";
 import type { TenantConnection } from "../db/connections.ts";
 import { listMappings, saveRoleDecision } from "../db/mappings.ts";
 import { updateMappedRole } from "../db/members.ts";
@@ -81,8 +81,8 @@ export function applyGroupRole(
   member: { organizationId: string; userId: string; role: Role },
   outcome: GroupRoleOutcome,
   now: number,
-): BatchItem<"sqlite">[] {
-  const statements: BatchItem<"sqlite">[] = [];
+): Write[] {
+  const statements: Write[] = [];
   if (!outcome.ok) {
     statements.push(
       saveRoleDecision(db, { ...member, rule: "graph_failed", matchedGroups: [], decidingGroup: null, graphReadAt: null, now }),

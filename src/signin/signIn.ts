@@ -4,7 +4,6 @@
 // identity unless the tenant is the organization's connected tenant and the address is in one of
 // its verified domains (the nOAuth class of account takeover). At every Microsoft sign-in with
 // group mapping on, the person's Entra groups decide their role.
-import type { BatchItem } from "drizzle-orm/batch";
 import { isUniqueViolation, type Db } from "../db/client.ts";
 import { findConnectionOfTenant, type TenantConnection } from "../db/connections.ts";
 import { findLinkedMemberships, insertIdentity, type IdentityKey } from "../db/identities.ts";
@@ -16,6 +15,7 @@ import { applyGroupRole, checkProvisioning, decideRoleFromDirectory, initialRole
 import type { Config } from "../lib/config.ts";
 import { AppError } from "../lib/errors.ts";
 import { prepareSession } from "../auth/session.ts";
+import { runStatements, type Write } from "../db/statements.ts";
 
 /** A person whose ID token has been validated. */
 export interface VerifiedPerson {
@@ -33,7 +33,7 @@ export interface SignInResult {
   sessionToken: string;
 }
 
-type Statement = BatchItem<"sqlite">;
+type Statement = Write;
 
 export async function signIn(db: Db, config: Config, person: VerifiedPerson, now: number): Promise<SignInResult> {
   try {
@@ -104,7 +104,7 @@ async function resolveAndSignIn(db: Db, config: Config, person: VerifiedPerson, 
   const organizationId = memberships[0]!.organizationId;
   const session = await prepareSession(db, userId, organizationId, now);
   statements.push(markSignedIn(db, userId, now), session.statement);
-  await db.batch(statements as [Statement, ...Statement[]]);
+  await runStatements(db, statements);
   return { userId, organizationId, sessionToken: session.token };
 }
 

@@ -1,8 +1,9 @@
-// Who is already linked to a tenant, and the writes that pre-create directory users (bulk import).
+// Members imported from the directory: who is already linked to a tenant, and the writes that
+// pre-create directory users (bulk import).
 // Import writes are race-safe inside one D1 batch (a transaction): the membership and the role
 // decision go to whichever user holds the (tid, oid) identity, and a user row that lost a race for
 // that identity is removed again, so two imports at once never make duplicates or orphans.
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { identities, memberships, users, type MappableRole, type Role } from "./schema.ts";
 
@@ -48,43 +49,30 @@ export interface ImportedPerson {
   } | null;
 }
 
-/**
- * Statements that link and activate one directory user; they change nothing already there.
- * Plain D1 statements: drizzle cannot batch raw INSERT … SELECT with parameters.
- */
-export function importPersonStatements(db: Db, organizationId: string, tenantId: string, person: ImportedPerson, now: number): D1PreparedStatement[] {
-  const d1 = db.$client;
+/** The writes that link and activate one directory user; they change nothing already there. */
+export function importPersonStatements(organizationId: string, tenantId: string, person: ImportedPerson, now: number): SQL[] {
   const newUserId = crypto.randomUUID();
-  const linked = "provider = 'microsoft' and issuer_key = ?1 and subject = ?2";
+  const linked = sql`provider = 'microsoft' and issuer_key = ${tenantId} and subject = ${person.oid}`;
   const role: Role = person.role;
-  const statements = [
-    d1.prepare(`insert into users (id, email, display_name, created_at)
-      select ?3, ?4, ?5, ?6 where not exists (select 1 from identities where ${linked})`)
-      .bind(tenantId, person.oid, newUserId, person.email, person.displayName, now),
-    d1.prepare(`insert into identities (provider, issuer_key, subject, user_id, email, created_at)
-      select 'microsoft', ?1, ?2, ?3, ?4, ?5 where exists (select 1 from users where id = ?3)
-      on conflict do nothing`)
-      .bind(tenantId, person.oid, newUserId, person.email, now),
-    d1.prepare("delete from users where id = ?1 and not exists (select 1 from identities where user_id = ?1)").bind(newUserId),
-    d1.prepare(`insert into memberships (organization_id, user_id, role, status, created_at)
-      select ?3, user_id, ?4, 'active', ?5 from identities where ${linked}
-      on conflict do nothing`)
-      .bind(tenantId, person.oid, organizationId, role, now),
+  const writes = [
+    sql`insert into users (id, email, display_name, created_at)
+      select ${newUserId}, ${person.email}, ${person.displayName}, ${now} where not exists (select 1 from identities where ${linked})`,
+    sql`insert into identities (provider, issuer_key, subject, user_id, email, created_at)
+      select 'microsoft', ${tenantId}, ${person.oid}, ${newUserId}, ${person.email}, ${now} where exists (select 1 from users where id = ${newUserId})
+      on conflict do nothing`,
+    sql`delete from users where id = ${newUserId} and not exists (select 1 from identities where user_id = ${newUserId})`,
+    sql`insert into memberships (organization_id, user_id, role, status, created_at)
+      select ${organizationId}, user_id, ${role}, 'active', ${now} from identities where ${linked}
+      on conflict do nothing`,
   ];
   if (person.decision) {
     const d = person.decision;
-    statements.push(
-      d1.prepare(`insert into role_decisions (organization_id, user_id, role, rule, matched_groups, deciding_group, graph_read_at, decided_at)
-        select ?3, user_id, ?4, ?5, ?6, ?7, ?8, ?9 from identities where ${linked}
-        on conflict do nothing`)
-        .bind(tenantId, person.oid, organizationId, role, d.rule, JSON.stringify(d.matchedGroups),
-          d.decidingGroup ? JSON.stringify(d.decidingGroup) : null, d.graphReadAt, now),
+    writes.push(
+      sql`insert into role_decisions (organization_id, user_id, role, rule, matched_groups, deciding_group, graph_read_at, decided_at)
+        select ${organizationId}, user_id, ${role}, ${d.rule}, ${JSON.stringify(d.matchedGroups)},
+          ${d.decidingGroup ? JSON.stringify(d.decidingGroup) : null}, ${d.graphReadAt}, ${now} from identities where ${linked}
+        on conflict do nothing`,
     );
   }
-  return statements;
-}
-
-/** One D1 batch: a transaction, so a person is linked completely or not at all. */
-export async function runImportBatch(db: Db, statements: D1PreparedStatement[]): Promise<void> {
-  if (statements.length > 0) await db.$client.batch(statements);
+  return writes;
 }
