@@ -33,6 +33,16 @@ export type ConnectionSummary = NonNullable<Awaited<ReturnType<typeof findConnec
 
 export type EntraFeature = "autoProvision" | "autoDeprovision" | "groupRoleMapping";
 
+/** The three toggles, by the names the page and the audit log use. */
+export const ENTRA_FEATURES = ["autoProvision", "autoDeprovision", "groupRoleMapping"] as const satisfies readonly EntraFeature[];
+
+export const FEATURE_LABELS: Record<EntraFeature, string> = {
+  autoProvision: "Auto-provision users",
+  autoDeprovision: "Auto-deprovision sync",
+  groupRoleMapping: "Group → Role mapping",
+};
+
+
 /** Which organization (if any) has this tenant connected. */
 export async function findOrganizationOfTenant(db: Db, tenantId: string) {
   const [row] = await db

@@ -12,6 +12,8 @@ import {
   saveFailedAttempt,
   saveFeatureToggle,
   saveTenantDetails,
+  ENTRA_FEATURES,
+  FEATURE_LABELS,
   type EntraFeature,
 } from "../db/connections.ts";
 import type { Config } from "../lib/config.ts";
@@ -173,14 +175,6 @@ export async function refreshMissingTenantDetails(db: Db, config: Config, organi
   }
   return findConnectionSummary(db, organizationId);
 }
-
-export const ENTRA_FEATURES = ["autoProvision", "autoDeprovision", "groupRoleMapping"] as const satisfies readonly EntraFeature[];
-
-export const FEATURE_LABELS: Record<EntraFeature, string> = {
-  autoProvision: "Auto-provision users",
-  autoDeprovision: "Auto-deprovision sync",
-  groupRoleMapping: "Group → Role mapping",
-};
 
 export async function setEntraFeature(db: Db, viewer: Viewer, feature: EntraFeature, enabled: boolean, now: number) {
   const [changed] = await saveFeatureToggle(db, viewer.organizationId, feature, enabled, now);

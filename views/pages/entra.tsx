@@ -1,9 +1,9 @@
 // Settings → Integrations → Microsoft Entra ID, in the help-center article's words.
 import type { Viewer } from "../../src/context.ts";
-import type { ConnectionSummary, EntraFeature } from "../../src/db/connections.ts";
+import { FEATURE_LABELS, type ConnectionSummary, type EntraFeature } from "../../src/db/connections.ts";
 import type { SetupLinkSummary } from "../../src/db/setupLinks.ts";
-import { FAILURE_TEXTS, type ConnectionFailure } from "../../src/entra/connectionErrors.ts";
-import { FEATURE_LABELS } from "../../src/entra/connection.ts";
+import type { ConnectionFailure } from "../../src/entra/connectionErrors.ts";
+import { FAILURE_TEXTS } from "../parts/connectionFailures.ts";
 import { formatTime } from "../parts/badges.tsx";
 import { CsrfField } from "../parts/forms.tsx";
 import { SetupLinkCard } from "./entraSetup.tsx";

@@ -3,7 +3,7 @@
 // While a run is going the section reloads itself every second (htmx polling) until it ends.
 import type { Viewer } from "../../src/context.ts";
 import type { RunChangeRow, SyncRunRow } from "../../src/db/syncRuns.ts";
-import { SYNC_FAILURES } from "../../src/entra/sync/failures.ts";
+import { SYNC_FAILURES } from "../parts/syncFailures.ts";
 import type { SyncSectionData } from "../../src/entra/sync/runActions.ts";
 import { formatTime } from "../parts/badges.tsx";
 import { CsrfField, refreshesOnSettingsChange } from "../parts/forms.tsx";
