@@ -5,13 +5,13 @@ import {
   changesSince, directory, GLOBAL_ADMINISTRATOR_TEMPLATE_ID, findGroup, findUser, membersFrom, nestedGroupIds, transitiveGroupsOf, userAt, userCount,
   type DirectoryUser, type Tenant, type UserEntry,
 } from "./directory.ts";
-import { activeEntry, disorderedRound, type DisorderOptions } from "./delta-disorder.ts";
+import { activeEntry, disorderedRound, type DisorderOptions } from "./deltaDisorder.ts";
 import type { EmulatorContext } from "./env.ts";
 import { graphError } from "./errors.ts";
 import {
   contextUrl, GROUP_PROPERTIES, groupResource, linkWith, ORGANIZATION_PROPERTIES, positioned, project, readQuery, readToken, takePage, USER_PROPERTIES,
   userResource, type GraphContext,
-} from "./graph-query.ts";
+} from "./graphQuery.ts";
 import { allowsGraph, readsDirectoryRoles } from "./scopes.ts";
 import { answerBatch } from "./batch.ts";
 import { state, type AccessGrant } from "./state.ts";

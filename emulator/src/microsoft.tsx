@@ -1,5 +1,5 @@
 // Microsoft identity platform v2.0: discovery, keys and the interactive authorize endpoint
-// (account picker, admin consent). The token endpoint lives in microsoft-token.ts.
+// (account picker, admin consent). The token endpoint lives in microsoftToken.ts.
 import { Hono, type Context } from "hono";
 import { directory, findUser, guestFor, locateUser, type DirectoryUser, type Tenant, type UserEntry } from "./directory.ts";
 import type { EmulatorContext, EmulatorEnv } from "./env.ts";
@@ -8,7 +8,7 @@ import { CODE_LIFETIME_MS, formFields, newCode, redirectTo, requestParams } from
 import { ConsentPage, MicrosoftSignInPage, NeedAdminApprovalPage, SignInErrorPage, type AccountChoice } from "./pages.tsx";
 import { adminOnlyPermissions, grantedScope, graphPermissions, parseScope, SIGN_IN_SCOPES } from "./scopes.ts";
 import { state } from "./state.ts";
-import { microsoftToken } from "./microsoft-token.ts";
+import { microsoftToken } from "./microsoftToken.ts";
 
 export const microsoft = new Hono<EmulatorContext>();
 
