@@ -51,7 +51,7 @@ export async function completeEntraConnection(
     return { ok: false, failure: "state_mismatch" };
   }
   const refuse = async (failure: ConnectionFailure, details: Record<string, unknown> = {}, microsoftCode?: string): Promise<ConnectOutcome> => {
-    // A cancelled consent is remembered as "failed" (the article's troubleshooting case);
+    // A cancelled consent is remembered as "failed" (the page then offers Connect Entra ID again);
     // everything else only reports, storing nothing but the audit event.
     const audit = insertAuditEvent(db, {
       organizationId: viewer.organizationId,
@@ -162,7 +162,7 @@ const MALFORMED_CALLBACK =
 
 
 /**
- * The article's "Tenant name or domain not showing → refresh the page": a page load retries
+ * "Tenant name or domain not showing → refresh the page" (README, Troubleshooting): a page load retries
  * reading the tenant's details when a connection lacks them.
  */
 export async function refreshMissingTenantDetails(db: Db, config: Config, organizationId: string, now: number) {

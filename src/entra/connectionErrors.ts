@@ -1,5 +1,5 @@
 // Why connecting Entra ID did not work, as a closed set stored in entra_connections.failure_reason
-// (views/parts/connectionFailures.ts says each one in the help article's troubleshooting words). Callback errors are told apart by
+// (views/parts/connectionFailures.ts says what each means and what to do). Callback errors are told apart by
 // the OAuth `error` field as Microsoft documents it for its authorization endpoint
 // (https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow#error-codes-for-authorization-endpoint-errors);
 // the AADSTS code is only shown beside the message.

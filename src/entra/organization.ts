@@ -24,7 +24,7 @@ export interface TenantDetails {
   defaultDomain: string;
 }
 
-/** The tenant's details, or null when Graph can't give them (the page then shows the article's advice). */
+/** The tenant's details, or null when Graph can't give them (the page then advises a refresh, then a reconnect). */
 export async function fetchTenantDetails(graphBaseUrl: string, accessToken: string): Promise<TenantDetails | null> {
   const graph = createGraphClient({ baseUrl: graphBaseUrl, accessToken, ...GRAPH_BUDGETS.signIn });
   try {

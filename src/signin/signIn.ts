@@ -1,4 +1,4 @@
-// Who a verified person is in UniAsset, in product.md's order: a linked identity (imported users
+// Who a verified person is in UniAsset, in this order: a linked identity (imported users
 // included), then an open invitation for an email the provider vouches for, then auto-provisioning
 // from the connected Entra tenant; otherwise a clear refusal. Email alone never links a Microsoft
 // identity unless the tenant is the organization's connected tenant and the address is in one of

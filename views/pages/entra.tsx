@@ -1,4 +1,5 @@
-// Settings → Integrations → Microsoft Entra ID, in the help-center article's words.
+// Settings → Integrations → Microsoft Entra ID: status, Connect (with the tenant an admin may name),
+// the three feature toggles, the setup link, and Disconnect with its warning.
 import type { Viewer } from "../../src/context.ts";
 import { FEATURE_LABELS, type ConnectionSummary, type EntraFeature } from "../../src/db/connections.ts";
 import type { SetupLinkSummary } from "../../src/db/setupLinks.ts";

@@ -104,7 +104,7 @@ export function SetupLinkPage(props: { organizationName: string; createdByName: 
   );
 }
 
-/** Back from Microsoft: the outcome in the help article's words. */
+/** Back from Microsoft: the outcome, with the two possible causes when consent was not granted. */
 export function SetupOutcomePage(props: { outcome: SetupOutcome }) {
   const { outcome } = props;
   if (outcome.kind === "granted") {

@@ -1,11 +1,12 @@
-// What the Entra page says for each connection failure: the help article's troubleshooting text,
+// What the Entra page says for each connection failure: the customer-facing troubleshooting text
+// (the same cases as the README's Troubleshooting section),
 // remedies as a list, and whether the Azure-admin setup link is offered as a way out.
 import type { ConnectionFailure } from "../../src/entra/connectionErrors.ts";
 
 export interface FailureText {
   title: string;
   message: string;
-  /** Steps from the article, shown as a list. */
+  /** What to do, shown as a list. */
   remedies: string[];
   /** Whether the page offers the Azure-admin setup link as a way out. */
   offerSetupLink?: boolean;
