@@ -8,7 +8,7 @@ import { timingSafeEqual } from "../lib/crypto.ts";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 export const CSRF_FIELD = "_csrf";
-export const CSRF_HEADER = "X-CSRF-Token";
+const CSRF_HEADER = "X-CSRF-Token";
 
 export function csrfProtection(): MiddlewareHandler<AppContext> {
   return async function checkCsrf(c, next) {

@@ -10,10 +10,10 @@ import { randomToken, sha256Base64url } from "../lib/crypto.ts";
 import { AppError } from "../lib/errors.ts";
 import { buildAuthorizationRequest, type OAuthProvider } from "./oauth.ts";
 
-export const FLOW_COOKIE = "__Host-uniasset_flow";
-export const FLOW_LIFETIME_MS = 10 * 60 * 1000;
+const FLOW_COOKIE = "__Host-uniasset_flow";
+const FLOW_LIFETIME_MS = 10 * 60 * 1000;
 
-export interface FlowOptions {
+interface FlowOptions {
   purpose: AuthFlowPurpose;
   organizationId?: string;
   userId?: string;

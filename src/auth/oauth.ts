@@ -9,7 +9,7 @@ import { isLoopbackUrl, type Config } from "../lib/config.ts";
 export type OAuthProvider = "microsoft" | "google";
 
 /** Why an OAuth round trip failed; callers turn this into the right page or connection status. */
-export type OAuthFailureKind =
+type OAuthFailureKind =
   | "cancelled" // `error=access_denied`: declined, cancelled, or a non-admin left Microsoft's "Need admin approval" page
   | "authorization_error" // any other `error` at the redirect URI; `providerError` says which
   | "malformed_callback" // no `code`, or one that cannot be a code: the caller's fault, not Microsoft's
@@ -42,7 +42,7 @@ export class OAuthFlowError extends Error {
  * scope parameter, the resource is assumed to be Microsoft Graph":
  * https://learn.microsoft.com/en-us/entra/identity-platform/scopes-oidc#scopes-and-permissions).
  */
-export const ENTRA_GRAPH_SCOPES = "User.Read.All Group.Read.All";
+const ENTRA_GRAPH_SCOPES = "User.Read.All Group.Read.All";
 export const ENTRA_CONNECT_SCOPE = `openid profile email offline_access ${ENTRA_GRAPH_SCOPES}`;
 const SIGN_IN_SCOPE = "openid profile email";
 const PROVIDER_TIMEOUT_MS = 10_000;
@@ -156,7 +156,7 @@ function setupFor(provider: OAuthProvider, config: Config, authority = "organiza
   return provider === "microsoft" ? microsoftSetup(config, authority) : Promise.resolve(googleSetup(config));
 }
 
-export interface AuthorizationRequest {
+interface AuthorizationRequest {
   url: URL;
   state: string;
   nonce: string;
@@ -206,7 +206,7 @@ export function buildAdminConsentUrl(config: Config, options: { redirectUri: str
   return url;
 }
 
-export interface CompletedAuthorization {
+interface CompletedAuthorization {
   claims: oauth.IDToken;
   tokens: oauth.TokenEndpointResponse;
 }

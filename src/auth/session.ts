@@ -2,7 +2,7 @@
 // absolute expiry; a new token at every sign-in (rotation); ended at sign-out and deactivation.
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import type { AppContext, Viewer } from "../context.ts";
+import type { AppContext } from "../context.ts";
 import type { Db } from "../db/client.ts";
 import {
   deleteSession,
@@ -13,14 +13,14 @@ import {
 } from "../db/sessions.ts";
 import { randomToken, sha256Base64url } from "../lib/crypto.ts";
 
-export const SESSION_COOKIE = "__Host-uniasset_session";
+const SESSION_COOKIE = "__Host-uniasset_session";
 export const SESSION_IDLE_TIMEOUT_MS = 8 * 60 * 60 * 1000;
-export const SESSION_ABSOLUTE_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
+const SESSION_ABSOLUTE_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
 /** last_seen_at is written at most this often, so reading a page is not a D1 write. */
 const TOUCH_INTERVAL_MS = 5 * 60 * 1000;
 
 
-export function csrfTokenFor(sessionToken: string): Promise<string> {
+function csrfTokenFor(sessionToken: string): Promise<string> {
   return sha256Base64url(`csrf:${sessionToken}`);
 }
 

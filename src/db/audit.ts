@@ -5,7 +5,7 @@ import type { Db } from "./client.ts";
 import { auditEvents, users, type AuditAction } from "./schema.ts";
 
 
-export interface AuditEvent {
+interface AuditEvent {
   organizationId: string;
   /** null: the system acted ("directory sync"). */
   actorUserId: string | null;

@@ -53,7 +53,7 @@ export async function findOrganizationOfTenant(db: Db, tenantId: string) {
   return row?.organizationId;
 }
 
-export interface ConnectedValues {
+interface ConnectedValues {
   organizationId: string;
   tenantId: string;
   tenantName: string | null;

@@ -3,7 +3,7 @@ import { eq, and } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { identities, memberships, organizations } from "./schema.ts";
 
-export type Provider = "microsoft" | "google";
+type Provider = "microsoft" | "google";
 
 export interface IdentityKey {
   provider: Provider;

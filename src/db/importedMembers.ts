@@ -24,7 +24,6 @@ export function listTenantLinkedMembers(db: Db, organizationId: string, tenantId
     .orderBy(asc(users.displayName), asc(users.id));
 }
 
-export type TenantLinkedMember = Awaited<ReturnType<typeof listTenantLinkedMembers>>[number];
 
 /** Every identity of the tenant (oid), with the membership in this organization when there is one. */
 export function listTenantIdentities(db: Db, organizationId: string, tenantId: string) {

@@ -44,7 +44,7 @@ export function saveDefaultRole(db: Db, organizationId: string, role: MappableRo
     .returning({ organizationId: entraConnections.organizationId });
 }
 
-export interface RoleDecisionRecord {
+interface RoleDecisionRecord {
   organizationId: string;
   userId: string;
   role: Role;

@@ -2,9 +2,9 @@
 // guarded inside the SQL statement itself, so two concurrent requests cannot both pass a check.
 import { and, asc, eq, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
-import { memberships, organizations, users, type Role } from "./schema.ts";
+import { memberships, users, type Role } from "./schema.ts";
 
-export type DeactivationReason = "manual" | "directory_sync";
+type DeactivationReason = "manual" | "directory_sync";
 
 export function listMembers(db: Db, organizationId: string) {
   return db

@@ -7,7 +7,7 @@ export type Role = (typeof ROLES)[number];
 /** Roles that group mapping and imports may give: never owner. */
 export const MAPPABLE_ROLES = ["admin", "manager", "member", "viewer"] as const;
 export type MappableRole = (typeof MAPPABLE_ROLES)[number];
-export const PLANS = ["free", "team", "enterprise"] as const;
+const PLANS = ["free", "team", "enterprise"] as const;
 export type Plan = (typeof PLANS)[number];
 
 export const organizations = sqliteTable("organizations", {
@@ -74,7 +74,7 @@ export const sessions = sqliteTable("sessions", {
   expiresAt: integer("expires_at").notNull(),
 });
 
-export const AUTH_FLOW_PURPOSES = ["sign_in_microsoft", "sign_in_google", "connect_entra", "setup_consent"] as const;
+const AUTH_FLOW_PURPOSES = ["sign_in_microsoft", "sign_in_google", "connect_entra", "setup_consent"] as const;
 export type AuthFlowPurpose = (typeof AUTH_FLOW_PURPOSES)[number];
 
 export const authFlows = sqliteTable("auth_flows", {
@@ -90,8 +90,7 @@ export const authFlows = sqliteTable("auth_flows", {
   expiresAt: integer("expires_at").notNull(),
 });
 
-export const CONNECTION_STATUSES = ["connected", "failed", "needs_reconnect"] as const;
-export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
+const CONNECTION_STATUSES = ["connected", "failed", "needs_reconnect"] as const;
 
 /**
  * Directory sync holds a run that would deactivate more than `percent` % of the linked members and
@@ -154,7 +153,7 @@ export const groupRoleMappings = sqliteTable(
  * A run's status. "skipped": a nightly run that found another run going and read nothing.
  * "superseded": a held run that a later complete read replaced; nobody dismissed it.
  */
-export const SYNC_RUN_STATUSES = [
+const SYNC_RUN_STATUSES = [
   "running", "succeeded", "failed", "held", "applied", "dismissed", "previewed", "skipped", "superseded",
 ] as const;
 
@@ -192,8 +191,8 @@ export const syncRuns = sqliteTable("sync_runs", {
   resolvedBy: text("resolved_by"),
 });
 
-export const SYNC_CHANGES = ["deactivate", "reactivate"] as const;
-export const SYNC_CAUSES = ["disabled", "deleted", "absent", "enabled"] as const;
+const SYNC_CHANGES = ["deactivate", "reactivate"] as const;
+const SYNC_CAUSES = ["disabled", "deleted", "absent", "enabled"] as const;
 export type SyncCause = (typeof SYNC_CAUSES)[number];
 
 /** Who a held or previewed run would change (migrations/0003). */
@@ -210,7 +209,7 @@ export const syncRunChanges = sqliteTable(
 );
 
 /** Every action the audit log records; the audit page has a label for each. */
-export const AUDIT_ACTIONS = [
+const AUDIT_ACTIONS = [
   "member.invited",
   "invitation.revoked",
   "invitation.accepted",

@@ -18,9 +18,9 @@ import { GraphError, type GraphClient } from "./graph.ts";
 import { resolveRoleFromGroups, type DirectoryGroup, type GroupMapping } from "./groupRoles.ts";
 
 /** Users read from Graph per request (all pages of every read together): bounds CPU and memory. */
-export const MAX_USERS_READ = 100_000;
+const MAX_USERS_READ = 100_000;
 /** New people written per request; the page continues with the next chunk. */
-export const APPLY_CHUNK = 1_000;
+const APPLY_CHUNK = 1_000;
 /** People per D1 batch: five statements each stays within ~100 statements per batch. */
 const PEOPLE_PER_BATCH = 20;
 /** First names shown per category in the preview. */
@@ -30,7 +30,6 @@ export const MAX_IMPORT_GROUPS = 20;
 export type ImportScope = { scope: "all" } | { scope: "groups"; groupIds: string[] };
 
 type Category = "new" | "present" | "guests" | "disabled" | "outsideDomains";
-export const CATEGORIES: readonly Category[] = ["new", "present", "guests", "disabled", "outsideDomains"];
 
 export interface ImportPlan {
   /** The tenant the directory was read from: identities are written under this one. */

@@ -26,7 +26,7 @@ import { fetchTenantDetails } from "./organization.ts";
 import { ConnectionTokenError, graphAccessToken, sealTokens } from "./tokens.ts";
 import { runStatements } from "../db/statements.ts";
 
-export type ConnectOutcome = { ok: true } | { ok: false; failure: ConnectionFailure; microsoftCode?: string };
+type ConnectOutcome = { ok: true } | { ok: false; failure: ConnectionFailure; microsoftCode?: string };
 
 /** Microsoft's AADSTS code from an error description: shown to help support, never used to decide. */
 function aadstsCode(description: string | undefined): string | undefined {

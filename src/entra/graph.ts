@@ -3,7 +3,7 @@
 // @odata.nextLink followed only on Graph's own origin so a token is never sent anywhere else.
 import { z } from "zod";
 
-export type GraphFailureKind =
+type GraphFailureKind =
   | "unauthorized" // 401: token expired or revoked
   | "forbidden" // 403: permission missing (consent withdrawn)
   | "not_found" // 404
@@ -52,7 +52,7 @@ export const GRAPH_BUDGETS = {
   background: { maxAttempts: 4, maxWaitMs: 30_000 },
 } as const satisfies Record<string, GraphBudget>;
 
-export interface GraphClientOptions {
+interface GraphClientOptions {
   baseUrl: string;
   accessToken: string;
   /** Background work (nightly sync) asks Graph to throttle it before interactive traffic. */

@@ -12,7 +12,7 @@ export interface TokenCache {
   tenantId: string | null;
 }
 
-export interface GraphAccessOptions extends Partial<GraphBudget> {
+interface GraphAccessOptions extends Partial<GraphBudget> {
   lowPriority?: boolean;
   counter?: { requests: number };
   /** Reuse (and keep) the token between calls instead of reading the stored one each time. */

@@ -13,7 +13,7 @@ import { ConnectionTokenError } from "./tokens.ts";
 /** An admin waits for the answer: retry once, never sit out a long Retry-After. */
 const INTERACTIVE = GRAPH_BUDGETS.interactive;
 
-export const GRAPH_DOWN_MESSAGE = "Microsoft Graph could not be reached, so nothing was changed. Try again in a moment.";
+const GRAPH_DOWN_MESSAGE = "Microsoft Graph could not be reached, so nothing was changed. Try again in a moment.";
 
 export async function withInteractiveGraph<T>(
   db: Db,

@@ -18,8 +18,8 @@ import { resolveRoleFromGroups, type GroupMapping } from "./groupRoles.ts";
 import { runStatements } from "../db/statements.ts";
 
 /** Keeps the editor's Graph reads bounded: mappings per organization, members read for a preview. */
-export const MAX_MAPPINGS = 50;
-export const PREVIEW_MEMBER_CAP = 100;
+const MAX_MAPPINGS = 50;
+const PREVIEW_MEMBER_CAP = 100;
 /** Parallel Graph reads (Workers allow six open connections per request). */
 const GRAPH_PARALLELISM = 5;
 
@@ -28,7 +28,7 @@ export type MappingChange =
   | { change: "remove"; groupId: string }
   | { change: "default"; role: MappableRole };
 
-export interface MappingListEntry extends GroupMapping {
+interface MappingListEntry extends GroupMapping {
   /** The group is no longer in the directory (deleted there). */
   missing: boolean;
 }
@@ -84,7 +84,7 @@ async function readGroupOrNull(graph: GraphClient, groupId: string) {
   }
 }
 
-export interface RoleChangePreview {
+interface RoleChangePreview {
   userId: string;
   displayName: string;
   from: MappableRole;

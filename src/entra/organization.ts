@@ -17,7 +17,7 @@ const organizationReply = z.object({
     .min(1),
 });
 
-export interface TenantDetails {
+interface TenantDetails {
   tenantName: string;
   verifiedDomains: string[];
   /** "The verified domain" shown on the page: the tenant's default domain. */

@@ -27,12 +27,12 @@ import { AppError } from "../lib/errors.ts";
 import { PATHS } from "../paths.ts";
 import { runStatements } from "../db/statements.ts";
 
-export const SETUP_LINK_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
+const SETUP_LINK_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
 /** What randomToken() makes: 32 bytes, base64url without padding. */
 const SETUP_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 const AZURE_ADMIN = "Azure administrator (setup link)";
 
-export function setupLinkUrl(config: Config, token: string): string {
+function setupLinkUrl(config: Config, token: string): string {
   return `${config.APP_ORIGIN}${PATHS.setup}/${token}`;
 }
 
@@ -72,7 +72,7 @@ export async function revokeSetupLinkOf(db: Db, viewer: Viewer, id: string, now:
   }).run();
 }
 
-export type SetupLinkState = "open" | "expired" | "revoked" | "used";
+type SetupLinkState = "open" | "expired" | "revoked" | "used";
 
 export function setupLinkState(link: Pick<SetupLinkRow, "usedAt" | "revokedAt" | "expiresAt">, now: number): SetupLinkState {
   if (link.usedAt !== null) return "used";

@@ -15,7 +15,7 @@ import { withOrganizationGraph } from "./graphAccess.ts";
 import { resolveRoleFromGroups, type RoleDecision } from "./groupRoles.ts";
 import { ConnectionTokenError } from "./tokens.ts";
 
-export type ProvisioningVerdict =
+type ProvisioningVerdict =
   | { ok: true }
   | { ok: false; reason: "guest" | "outside_verified_domains" | "disabled" | "directory_unavailable" | "connection_needs_reconnect" };
 
@@ -46,7 +46,7 @@ export async function checkProvisioning(
   }
 }
 
-export type GroupRoleOutcome =
+type GroupRoleOutcome =
   | { ok: true; decision: RoleDecision; graphReadAt: number }
   | { ok: false; failure: string };
 

@@ -10,7 +10,7 @@ import { createTokenVault, type VaultContext, type VaultField } from "../lib/vau
 /** Refresh this long before expiry, so a token never expires in the middle of a Graph call. */
 const EXPIRY_MARGIN_MS = 5 * 60 * 1000;
 
-export type TokenFailureKind = "not_connected" | "needs_reconnect" | "unreadable" | "provider_unavailable";
+type TokenFailureKind = "not_connected" | "needs_reconnect" | "unreadable" | "provider_unavailable";
 
 export class ConnectionTokenError extends Error {
   readonly kind: TokenFailureKind;
@@ -21,7 +21,7 @@ export class ConnectionTokenError extends Error {
   }
 }
 
-export interface IssuedTokens {
+interface IssuedTokens {
   accessToken: string;
   refreshToken: string;
   expiresInSeconds: number;

@@ -2,7 +2,7 @@
 // it into a page or an htmx fragment. Anything else is logged and becomes a generic 500, so an
 // internal reason (a SQL error, a token endpoint's body) never reaches the page.
 
-export const ERROR_STATUS = {
+const ERROR_STATUS = {
   invalid_input: 400,
   sign_in_failed: 400,
   not_signed_in: 401,
@@ -18,7 +18,7 @@ export const ERROR_STATUS = {
   provider_unavailable: 502,
 } as const;
 
-export type ErrorCode = keyof typeof ERROR_STATUS;
+type ErrorCode = keyof typeof ERROR_STATUS;
 
 export const ERROR_TITLES: Record<ErrorCode, string> = {
   invalid_input: "Please check your input",

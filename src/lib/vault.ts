@@ -16,7 +16,7 @@ import { decodeBase64, decodeBase64urlIgnorePadding, encodeBase64, encodeBase64u
 /** The column a sealed value lives in (entra_connections.<field>_enc). */
 export type VaultField = "refresh_token" | "access_token" | "delta_link";
 
-export const VAULT_FIELDS: readonly VaultField[] = ["refresh_token", "access_token", "delta_link"];
+const VAULT_FIELDS: readonly VaultField[] = ["refresh_token", "access_token", "delta_link"];
 
 /** Whose value this is: the row's identity, bound into the ciphertext as associated data. */
 export interface VaultContext {
@@ -34,9 +34,9 @@ export type OpenFailureReason =
   /** Authentication failed: altered ciphertext or IV, or the wrong organization/tenant/field. */
   | "tampered";
 
-export type OpenFailure = { ok: false; reason: OpenFailureReason };
-export type OpenResult = { ok: true; value: string } | OpenFailure;
-export type ResealResult = { ok: true; value: string; changed: boolean } | OpenFailure;
+type OpenFailure = { ok: false; reason: OpenFailureReason };
+type OpenResult = { ok: true; value: string } | OpenFailure;
+type ResealResult = { ok: true; value: string; changed: boolean } | OpenFailure;
 
 export interface TokenVault {
   /** Id of the key that seals (the first entry of the secret). */

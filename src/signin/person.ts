@@ -20,7 +20,7 @@ const googleClaims = z.object({
   name: displayText(256).optional(),
 });
 
-export type PersonResult = { ok: true; value: VerifiedPerson } | { ok: false };
+type PersonResult = { ok: true; value: VerifiedPerson } | { ok: false };
 
 export function personFromClaims(provider: OAuthProvider, claims: unknown): PersonResult {
   if (provider === "microsoft") {

@@ -27,7 +27,7 @@ export interface VerifiedPerson {
   microsoft?: { tenantId: string; isGuest: boolean };
 }
 
-export interface SignInResult {
+interface SignInResult {
   userId: string;
   organizationId: string;
   sessionToken: string;

@@ -18,10 +18,10 @@ const FEATURE_DESCRIPTIONS: Record<EntraFeature, string> = {
   groupRoleMapping: "Entra group membership determines UniAsset roles at sign-in",
 };
 
-export const DISCONNECT_WARNING =
+const DISCONNECT_WARNING =
   "Disconnecting removes the stored token and domain. Auto-provisioning, auto-deprovisioning, and group mapping will stop immediately. Existing users are not removed — they retain their accounts and roles, but will no longer be subject to directory sync. If those users sign in with Microsoft SSO, they will still be able to log in as long as their UniAsset account is active.";
 
-export interface EntraPageProps {
+interface EntraPageProps {
   viewer: Viewer;
   connection: ConnectionSummary | null;
   failure: ConnectionFailure | null;

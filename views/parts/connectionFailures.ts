@@ -3,7 +3,7 @@
 // remedies as a list, and whether the Azure-admin setup link is offered as a way out.
 import type { ConnectionFailure } from "../../src/entra/connectionErrors.ts";
 
-export interface FailureText {
+interface FailureText {
   title: string;
   message: string;
   /** What to do, shown as a list. */

@@ -2,11 +2,9 @@
 // or (for a preview) only record what would change. Idempotent, as a retried step must be.
 import type { Db } from "../../db/client.ts";
 import { runStatements } from "../../db/statements.ts";
-import type { MemberStanding } from "../../db/syncMembers.ts";
 import { countDeactivatedByRun, countLinkedActiveMembers, listLinkedActiveMembers } from "../../db/syncMembers.ts";
 import { findRun, findSyncSettings, insertRunChanges, type FinishedStatus, type SyncMode, type SyncTrigger } from "../../db/syncRuns.ts";
 import { applyDirectoryChanges, chunks } from "./applyDirectoryChanges.ts";
-import type { DirectoryState } from "./directoryPage.ts";
 import type { SyncFailure } from "./failures.ts";
 import { exceedsHoldThreshold, planDirectoryChanges, type DirectoryChanges, type Observed } from "./planDirectoryChanges.ts";
 import { recordRunOutcome } from "./recordRun.ts";

@@ -23,9 +23,9 @@ const batchReply = z.object({
   })),
 });
 
-export type ConfirmedState = "enabled" | "disabled" | "deleted";
+type ConfirmedState = "enabled" | "disabled" | "deleted";
 
-export type ConfirmResult =
+type ConfirmResult =
   | { ok: true; confirmed: [oid: string, ConfirmedState][]; graphRequests: number }
   | { ok: false; reason: SyncFailure; graphRequests: number };
 
