@@ -71,6 +71,11 @@ export function changeListOfRun(runId: string, change: "deactivate" | "reactivat
   return sql`select user_id, cause from sync_run_changes where run_id = ${runId} and change = ${change}`;
 }
 
+/** The listed users (`l`, with their cause) joined to their memberships in the organization (`m`). */
+function listedMemberships(organizationId: string, list: SQL): SQL {
+  return sql`(${list}) l cross join memberships m on m.organization_id = ${organizationId} and m.user_id = l.user_id`;
+}
+
 /**
  * Deactivates the listed active members who are not Owners, audits each, ends their sessions.
  * Owners go one by one through `deactivateOwnerStatements`, so the last one is always kept.
@@ -83,7 +88,7 @@ export function deactivateListedMembers(db: Db, change: { organizationId: string
         organizationId, actorUserId: null, action: "member.deactivated", targetUserId: sql`m.user_id`,
         details: sql`json_object('reason', 'directory_sync', 'cause', l.cause, 'runId', ${runId})`, now,
       },
-      sql`from (${list}) l cross join memberships m on m.organization_id = ${organizationId} and m.user_id = l.user_id
+      sql`from ${listedMemberships(organizationId, list)}
         where m.status = 'active' and m.role != 'owner'`,
     )),
     statement(db, sql`
@@ -99,7 +104,7 @@ export function deactivateListedMembers(db: Db, change: { organizationId: string
 export function listListedOwners(db: Db, organizationId: string, list: SQL) {
   return db.all<{ user_id: string; cause: SyncCause }>(sql`
     select m.user_id as user_id, l.cause as cause
-    from (${list}) l cross join memberships m on m.organization_id = ${organizationId} and m.user_id = l.user_id
+    from ${listedMemberships(organizationId, list)}
     where m.status = 'active' and m.role = 'owner'`);
 }
 
@@ -137,7 +142,7 @@ export function reactivateListedMembers(db: Db, change: { organizationId: string
         organizationId, actorUserId: null, action: "member.reactivated", targetUserId: sql`m.user_id`,
         details: sql`json_object('reason', 'directory_sync', 'cause', l.cause, 'runId', ${runId})`, now,
       },
-      sql`from (${list}) l cross join memberships m on m.organization_id = ${organizationId} and m.user_id = l.user_id
+      sql`from ${listedMemberships(organizationId, list)}
         where m.status = 'deactivated' and m.deactivated_reason = 'directory_sync'`,
     )),
     statement(db, sql`
