@@ -19,7 +19,9 @@ import {
   revokeOpenSetupLinks,
   revokeSetupLink,
   saveSetupLinkFailure,
+  setupLinkState,
   type SetupLinkRow,
+  type SetupLinkState,
 } from "../db/setupLinks.ts";
 import type { Config } from "../lib/config.ts";
 import { randomToken, sha256Base64url } from "../lib/crypto.ts";
@@ -70,14 +72,6 @@ export async function revokeSetupLinkOf(db: Db, viewer: Viewer, id: string, now:
     details: { linkId: id },
     now,
   }).run();
-}
-
-type SetupLinkState = "open" | "expired" | "revoked" | "used";
-
-export function setupLinkState(link: Pick<SetupLinkRow, "usedAt" | "revokedAt" | "expiresAt">, now: number): SetupLinkState {
-  if (link.usedAt !== null) return "used";
-  if (link.revokedAt !== null) return "revoked";
-  return link.expiresAt > now ? "open" : "expired";
 }
 
 const UNUSABLE: Record<Exclude<SetupLinkState, "open">, string> = {
