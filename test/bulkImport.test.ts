@@ -3,7 +3,8 @@ import { SELF, env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, GROUP_IDS, entraUser } from "../demo/directory.ts";
 import { DEMO_ORGS } from "../demo/seed.ts";
-import { APP, TestBrowser, countRows, emulatorAdmin } from "./support/browser.ts";
+import { APP, TestBrowser, countRows } from "./support/browser.ts";
+import { emulatorAdmin } from "./support/emulator.ts";
 import { contosoAudit, resetDemoWorld } from "./support/world.ts";
 import { ENTRA_PAGE, connectEntra } from "./support/entra.ts";
 import { signedIn } from "./support/people.ts";
@@ -183,8 +184,7 @@ describe("apply", () => {
   });
 
   it("reads a group of more than one page and applies a large import in chunks", async () => {
-    const created = await emulatorAdmin("groups", { tenantId: CONTOSO_TENANT_ID, displayName: "Field Engineers", memberCount: 1200 });
-    const { id } = (await created.json()) as { id: string };
+    const { id } = await emulatorAdmin<{ id: string }>("groups", { tenantId: CONTOSO_TENANT_ID, displayName: "Field Engineers", memberCount: 1200 });
     const adele = await adeleConnected();
     const preview = await postGroups(adele, "preview", [id]);
     expect(countOf(preview.html, "new")).toBe(1200);

@@ -9,7 +9,8 @@ import { buildAuthorizationRequest, completeAuthorization } from "../src/auth/oa
 import { createDb } from "../src/db/client.ts";
 import { graphAccessToken } from "../src/entra/tokens.ts";
 import { loadConfig } from "../src/lib/config.ts";
-import { TestBrowser, emulatorAdmin } from "./support/browser.ts";
+import { TestBrowser } from "./support/browser.ts";
+import { emulatorAdmin } from "./support/emulator.ts";
 import { ENTRA_PAGE, connectEntra } from "./support/entra.ts";
 import { signedIn } from "./support/people.ts";
 import { contosoAudit, resetDemoWorld } from "./support/world.ts";
@@ -234,10 +235,8 @@ describe("names longer than expected", () => {
     const adele = await signedIn("adele");
     await connectEntra(adele);
     const longName = `UniAsset ${"Very Long Group Name ".repeat(15)}`.slice(0, 300);
-    const group = await (await emulatorAdmin("groups", { tenantId: CONTOSO_TENANT_ID, displayName: longName, memberCount: 1 })).json<{ id: string }>();
-    const user = await (
-      await emulatorAdmin("users", { tenantId: CONTOSO_TENANT_ID, displayName: "N".repeat(300), userPrincipalName: "nnn@contoso.example", groups: [group.id] })
-    ).json<{ oid: string }>();
+    const group = await emulatorAdmin<{ id: string }>("groups", { tenantId: CONTOSO_TENANT_ID, displayName: longName, memberCount: 1 });
+    const user = await emulatorAdmin<{ oid: string }>("users", { tenantId: CONTOSO_TENANT_ID, displayName: "N".repeat(300), userPrincipalName: "nnn@contoso.example", groups: [group.id] });
     expect(user.oid).toBeTruthy();
     await adele.page(ENTRA_PAGE);
 

@@ -4,7 +4,8 @@ import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { GROUP_IDS, entraUser } from "../demo/directory.ts";
 import { DEMO_ORGS, DEMO_USER_IDS } from "../demo/seed.ts";
-import { TestBrowser, emulatorAdmin } from "./support/browser.ts";
+import { TestBrowser } from "./support/browser.ts";
+import { emulatorAdmin, emulatorStats } from "./support/emulator.ts";
 import { connectContoso, contosoRoleOf, mapGroup } from "./support/directory.ts";
 import { resetDemoWorld } from "./support/world.ts";
 import { signedIn } from "./support/people.ts";
@@ -100,14 +101,14 @@ describe("precedence", () => {
 
 describe("Graph at sign-in", () => {
   it("reads every page of a user's groups (a user in more than 200 groups)", async () => {
-    const { groupIds } = (await (await emulatorAdmin(`users/${megan.oid}/bulk-groups`, { count: 1500 })).json()) as { groupIds: string[] };
+    const { groupIds } = await emulatorAdmin<{ groupIds: string[] }>(`users/${megan.oid}/bulk-groups`, { count: 1500 });
     await emulatorAdmin(`groups/${GROUP_IDS.uniassetManagers}/members/${megan.oid}`, undefined, "DELETE");
     const last = groupIds.at(-1)!;
     await mapGroup(last, "Deep group", "admin");
     await emulatorAdmin("stats/reset");
     await new TestBrowser().signInWithMicrosoft(megan.oid);
     expect((await contosoRoleOf(megan.oid))?.role).toBe("admin");
-    const stats = (await (await emulatorAdmin("stats", undefined, "GET")).json()) as { requests: Record<string, number>; lowPriority: Record<string, number> };
+    const stats = await emulatorStats();
     expect(stats.requests.memberOf).toBeGreaterThanOrEqual(2);
     expect(stats.lowPriority.memberOf).toBeUndefined(); // a person is waiting: normal priority
   });

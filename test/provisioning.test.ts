@@ -4,7 +4,8 @@ import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, FABRIKAM_TENANT_ID, entraUser } from "../demo/directory.ts";
 import { DEMO_ORGS } from "../demo/seed.ts";
-import { TestBrowser, countRows, emulatorAdmin } from "./support/browser.ts";
+import { TestBrowser, countRows } from "./support/browser.ts";
+import { emulatorAdmin } from "./support/emulator.ts";
 import { connectContoso, contosoRoleOf, setFeature } from "./support/directory.ts";
 import { resetDemoWorld } from "./support/world.ts";
 import { signedIn } from "./support/people.ts";
@@ -45,10 +46,10 @@ describe("with Auto-provision on", () => {
   });
 
   it("refuses a guest even when the token does not mark it (Graph decides)", async () => {
-    const { oid } = (await (await emulatorAdmin("users", {
+    const { oid } = await emulatorAdmin<{ oid: string }>("users", {
       tenantId: CONTOSO_TENANT_ID, displayName: "Quiet Guest", userPrincipalName: "quiet_partner.example#EXT#@contoso.onmicrosoft.com",
       mail: "quiet@partner.example", userType: "Guest",
-    })).json()) as { oid: string };
+    });
     const before = await snapshot();
     const response = await new TestBrowser().signInWithMicrosoft(oid);
     expect(response.status).toBe(403);
@@ -58,9 +59,9 @@ describe("with Auto-provision on", () => {
   it("refuses Lee of Fabrikam, and a Fabrikam user whose UPN claims contoso.example", async () => {
     const before = await snapshot();
     expect((await new TestBrowser().signInWithMicrosoft(entraUser("lee").oid)).status).toBe(302); // Lee's own org
-    const { oid } = (await (await emulatorAdmin("users", {
+    const { oid } = await emulatorAdmin<{ oid: string }>("users", {
       tenantId: FABRIKAM_TENANT_ID, displayName: "Eve Impostor", userPrincipalName: "eve@contoso.example", mail: "eve@contoso.example",
-    })).json()) as { oid: string };
+    });
     const response = await new TestBrowser().signInWithMicrosoft(oid);
     expect(response.status).toBe(403);
     expect(await response.text()).toContain("No UniAsset account");
@@ -70,9 +71,9 @@ describe("with Auto-provision on", () => {
   });
 
   it("refuses a Contoso member whose UPN is outside the verified domains", async () => {
-    const { oid } = (await (await emulatorAdmin("users", {
+    const { oid } = await emulatorAdmin<{ oid: string }>("users", {
       tenantId: CONTOSO_TENANT_ID, displayName: "Ola Outside", userPrincipalName: "ola@elsewhere.example", mail: "ola@elsewhere.example",
-    })).json()) as { oid: string };
+    });
     const before = await snapshot();
     const response = await new TestBrowser().signInWithMicrosoft(oid);
     expect(response.status).toBe(403);

@@ -2,7 +2,8 @@ import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { entraUser, googleAccount } from "../demo/directory.ts";
 import { DEMO_ORGS } from "../demo/seed.ts";
-import { TestBrowser, countRows, resetEmulator } from "./support/browser.ts";
+import { TestBrowser, countRows } from "./support/browser.ts";
+import { resetEmulator } from "./support/emulator.ts";
 import { resetDemoWorld } from "./support/world.ts";
 
 beforeEach(resetEmulator);

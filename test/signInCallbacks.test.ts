@@ -1,7 +1,8 @@
 // Tampered and failing OAuth callbacks: each gets a clear page, no session, and writes nothing.
 import { beforeEach, describe, expect, it } from "vitest";
 import { entraUser, googleAccount } from "../demo/directory.ts";
-import { TestBrowser, countRows, emulatorAdmin, resetEmulator } from "./support/browser.ts";
+import { TestBrowser, countRows } from "./support/browser.ts";
+import { emulatorAdmin, resetEmulator } from "./support/emulator.ts";
 
 const ADELE = entraUser("adele").oid;
 

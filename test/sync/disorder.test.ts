@@ -6,7 +6,8 @@
 // known order (disabled then enabled again, disabled, deleted) so the outcome is fixed.
 import { beforeEach, describe, expect, it } from "vitest";
 import { applyConfirmations, leaversToConfirm, mergeObservations, type Observed } from "../../src/entra/sync/planDirectoryChanges.ts";
-import { addLinkedMember, connectContoso, emulatorAdmin, membership, nightlyRun, resetWorld } from "./support.ts";
+import { emulatorAdmin } from "../support/emulator.ts";
+import { addLinkedMember, connectContoso, membership, nightlyRun, resetWorld } from "./support.ts";
 
 beforeEach(resetWorld);
 

@@ -5,9 +5,10 @@ import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { nightlyRunId } from "../../src/entra/sync/schedule.ts";
 import { ENTRA_PAGE, connectEntra } from "../support/entra.ts";
+import { emulatorAdmin, emulatorStats } from "../support/emulator.ts";
 import {
-  CONTOSO, DEMO_USER_IDS, SYNC, connectContoso, emulatorAdmin, emulatorRequests, fireCron, massLeavers, membership, nextCronTime,
-  nightlyRun, resetWorld, sectionWhenIdle, until, waitForRun,
+  CONTOSO, DEMO_USER_IDS, SYNC, connectContoso, fireCron, massLeavers, membership, nextCronTime, nightlyRun, resetWorld, sectionWhenIdle,
+  until, waitForRun,
 } from "./support.ts";
 
 beforeEach(resetWorld);
@@ -57,8 +58,7 @@ describe("Apply", () => {
     expect((await runRow(run.id))?.status).toBe("held");
 
     // Adele connects UniAsset to another tenant (its admin signs in), and turns the sync on again.
-    const created = await emulatorAdmin("synthetic-tenants", { users: 20, disabledPercent: 0, consented: true, domain: "elsewhere.example" });
-    const other = (await created.json()) as { adminOid: string };
+    const other = await emulatorAdmin<{ adminOid: string }>("synthetic-tenants", { users: 20, disabledPercent: 0, consented: true, domain: "elsewhere.example" });
     expect((await connectEntra(adele, { account: other.adminOid })).headers.get("location")).toBe(ENTRA_PAGE);
     await adele.page(ENTRA_PAGE);
     expect((await adele.post(`${ENTRA_PAGE}/features/auto-deprovision`, { enabled: "true" }, { htmx: true })).status).toBe(200);
@@ -132,7 +132,7 @@ describe("Dismiss", () => {
     await emulatorAdmin("faults", { endpoint: "delta", delayMs: 1500 });
     const at = nextCronTime();
     await fireCron(at);
-    await until(async () => ((await emulatorRequests()).delta ?? 0) >= 1);
+    await until(async () => ((await emulatorStats()).requests.delta ?? 0) >= 1);
     expect((await adele.post(`${SYNC}/runs/${held.id}/dismiss`, {}, { htmx: true })).status).toBe(200);
     const during = await waitForRun(nightlyRunId(CONTOSO, at));
     expect(during).toMatchObject({ status: "succeeded", mode: "delta" });

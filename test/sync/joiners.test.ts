@@ -3,9 +3,9 @@
 // run never saw them, and that must not count as "absent from the directory".
 import { beforeEach, describe, expect, it } from "vitest";
 import { nightlyRunId } from "../../src/entra/sync/schedule.ts";
+import { emulatorAdmin, emulatorStats } from "../support/emulator.ts";
 import {
-  CONTOSO, connectSyntheticTenant, directoryUsers, emulatorAdmin, emulatorRequests, fireCron, linkMember, membership, nextCronTime,
-  resetWorld, until, waitForRun,
+  CONTOSO, connectSyntheticTenant, directoryUsers, fireCron, linkMember, membership, nextCronTime, resetWorld, until, waitForRun,
 } from "./support.ts";
 
 beforeEach(resetWorld);
@@ -23,7 +23,7 @@ describe("members linked during a full run", () => {
 
     const at = nextCronTime();
     await fireCron(at);
-    await until(async () => ((await emulatorRequests()).users ?? 0) >= 2);
+    await until(async () => ((await emulatorStats()).requests.users ?? 0) >= 2);
     const joinerId = await linkMember(tenantId, joiner.id, "member", Date.now());
 
     const run = await waitForRun(nightlyRunId(CONTOSO, at));

@@ -6,9 +6,10 @@ import { CONTOSO_TENANT_ID, FABRIKAM_TENANT_ID, entraUser } from "../../demo/dir
 import { nightlyRunId } from "../../src/entra/sync/schedule.ts";
 import { ENTRA_PAGE, connectEntra } from "../support/entra.ts";
 import { addContosoMember, signedIn } from "../support/people.ts";
+import { emulatorAdmin } from "../support/emulator.ts";
 import {
-  CONTOSO, DEMO_ORGS, DEMO_USER_IDS, addLinkedMember, connectContoso, emulatorAdmin, fireCron, membership, nextCronTime, nightlyRun,
-  resetWorld, waitForRun,
+  CONTOSO, DEMO_ORGS, DEMO_USER_IDS, addLinkedMember, connectContoso, fireCron, membership, nextCronTime, nightlyRun, resetWorld,
+  waitForRun,
 } from "./support.ts";
 
 beforeEach(resetWorld);

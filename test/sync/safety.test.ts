@@ -5,15 +5,14 @@ import { env, introspectWorkflowInstance } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID } from "../../demo/directory.ts";
 import { ENTRA_PAGE } from "../support/entra.ts";
+import { emulatorAdmin, emulatorStats } from "../support/emulator.ts";
 import {
-  CONTOSO, DEMO_USER_IDS, addLinkedMember, connectContoso, connectSyntheticTenant, directoryUsers, emulatorAdmin, fireCron, linkMember,
-  membership, nextCronTime, nightlyRun, resetWorld, waitForRun,
+  CONTOSO, DEMO_USER_IDS, addLinkedMember, connectContoso, connectSyntheticTenant, directoryUsers, fireCron, linkMember, membership,
+  nextCronTime, nightlyRun, resetWorld, waitForRun,
 } from "./support.ts";
 import { nightlyRunId } from "../../src/entra/sync/schedule.ts";
 
 beforeEach(resetWorld);
-
-const stats = async () => ((await (await emulatorAdmin("stats", undefined, "GET")).json()) as { requests: Record<string, number> }).requests;
 
 describe("partial information deactivates nobody", () => {
   it("a page failing in the middle of a full read: run failed, nothing changed", { timeout: 60_000 }, async () => {
@@ -73,9 +72,9 @@ describe("Graph throttling and sync state", () => {
     const run = await nightlyRun();
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
     expect(run).toMatchObject({ status: "succeeded", deactivated: 1, graph_requests: 3 });
-    expect((await stats()).users).toBe(2); // the throttled page, then the same page again
+    const all = await emulatorStats();
+    expect(all.requests.users).toBe(2); // the throttled page, then the same page again
     // Background work asks Graph to throttle it before interactive traffic.
-    const all = (await (await emulatorAdmin("stats", undefined, "GET")).json()) as { requests: Record<string, number>; lowPriority: Record<string, number> };
     expect(all.lowPriority.users).toBe(all.requests.users);
     expect(all.lowPriority.delta).toBe(all.requests.delta);
   });

@@ -6,7 +6,8 @@ import { expect } from "vitest";
 import worker from "../../src/index.ts";
 import { NIGHTLY_CRON, nightlyRunId } from "../../src/entra/sync/schedule.ts";
 import { createTokenVault } from "../../src/lib/vault.ts";
-import { emulatorAdmin, type TestBrowser } from "../support/browser.ts";
+import { type TestBrowser } from "../support/browser.ts";
+import { emulatorAdmin } from "../support/emulator.ts";
 import { resetDemoWorld } from "../support/world.ts";
 import { ENTRA_PAGE, connectEntra } from "../support/entra.ts";
 import { DEMO_ORGS, DEMO_USER_IDS, signedIn } from "../support/people.ts";
@@ -94,8 +95,7 @@ export async function addLinkedMember(
 ) {
   const tenantId = options.tenantId ?? "7f1c6a7e-1b2c-4d3e-8f90-a1b2c3d4e5f6";
   const upn = `${name}@contoso.example`;
-  const created = await emulatorAdmin("users", { tenantId, displayName: name, userPrincipalName: upn, mail: upn, accountEnabled: options.accountEnabled ?? true });
-  const { oid } = (await created.json()) as { oid: string };
+  const { oid } = await emulatorAdmin<{ oid: string }>("users", { tenantId, displayName: name, userPrincipalName: upn, mail: upn, accountEnabled: options.accountEnabled ?? true });
   const userId = crypto.randomUUID();
   await env.DB.batch([
     env.DB.prepare("insert into users (id, email, display_name, created_at) values (?, ?, ?, 1)").bind(userId, upn, name),
@@ -113,7 +113,7 @@ export async function massLeavers() {
   return leavers;
 }
 
-export { DEMO_USER_IDS, DEMO_ORGS, emulatorAdmin };
+export { DEMO_USER_IDS, DEMO_ORGS };
 
 /** Polls the section until no run is going; returns its HTML. */
 export async function sectionWhenIdle(browser: TestBrowser, timeoutMs = 60_000): Promise<string> {
@@ -132,8 +132,7 @@ export async function sectionWhenIdle(browser: TestBrowser, timeoutMs = 60_000):
  * real handlers, and returns its users' object ids and whether each is enabled (read from Graph).
  */
 export async function connectSyntheticTenant(users: number) {
-  const created = await emulatorAdmin("synthetic-tenants", { users, disabledPercent: 1, consented: true, domain: "synthetic.example" });
-  const tenant = (await created.json()) as { tenantId: string; adminOid: string };
+  const tenant = await emulatorAdmin<{ tenantId: string; adminOid: string }>("synthetic-tenants", { users, disabledPercent: 1, consented: true, domain: "synthetic.example" });
   const adele = await signedIn("adele");
   const back = await connectEntra(adele, { account: tenant.adminOid });
   expect(back.headers.get("location")).toBe(ENTRA_PAGE);
@@ -154,11 +153,6 @@ export async function linkMember(tenantId: string, oid: string, role = "member",
     env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, ?, 'active', ?)").bind(CONTOSO, userId, role, createdAt),
   ]);
   return userId;
-}
-
-/** Requests the emulator has answered per endpoint since its last stats reset. */
-export async function emulatorRequests(): Promise<Record<string, number>> {
-  return ((await (await emulatorAdmin("stats", undefined, "GET")).json()) as { requests: Record<string, number> }).requests;
 }
 
 /** Polls until `condition` holds (a run has reached some point), or fails the test. */
