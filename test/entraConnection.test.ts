@@ -12,7 +12,7 @@ import { emulatorAdmin } from "./support/emulator.ts";
 import { contosoAudit, resetDemoWorld } from "./support/world.ts";
 import { ENTRA_PAGE, connectEntra } from "./support/entra.ts";
 import { mapGroup } from "./support/directory.ts";
-import { addContosoMember, signedIn } from "./support/people.ts";
+import { linkMember, signedIn } from "./support/people.ts";
 
 const connection = () =>
   env.DB.prepare("select * from entra_connections where organization_id = ?").bind(DEMO_ORGS.contoso.id).first<Record<string, unknown>>();
@@ -93,7 +93,7 @@ describe("connecting", () => {
 
 describe("troubleshooting cases", () => {
   it("a non-admin (Megan) in an unconsented tenant stays on Microsoft's 'Need admin approval' page; leaving it gets both remedies", async () => {
-    await addContosoMember("megan", "admin");
+    await linkMember("megan", { role: "admin" });
     const megan = await signedIn("megan");
     await megan.page(ENTRA_PAGE);
     const start = await megan.post(`${ENTRA_PAGE}/connect`);
@@ -123,7 +123,7 @@ describe("troubleshooting cases", () => {
 
   it("a non-admin connects a tenant whose admin consented earlier: Microsoft decides, UniAsset records", async () => {
     await emulatorAdmin("consents", { tenantId: CONTOSO_TENANT_ID });
-    await addContosoMember("megan", "admin");
+    await linkMember("megan", { role: "admin" });
     const megan = await signedIn("megan");
     const back = await connectEntra(megan, { account: entraUser("megan").oid });
     expect(back.headers.get("location")).toBe(ENTRA_PAGE);

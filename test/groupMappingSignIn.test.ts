@@ -6,9 +6,9 @@ import { GROUP_IDS, entraUser } from "../demo/directory.ts";
 import { DEMO_ORGS, DEMO_USER_IDS } from "../demo/seed.ts";
 import { TestBrowser } from "./support/browser.ts";
 import { emulatorAdmin, emulatorStats } from "./support/emulator.ts";
-import { connectContoso, contosoRoleOf, mapGroup } from "./support/directory.ts";
+import { contosoRoleOf, mapGroup } from "./support/directory.ts";
+import { connectContoso } from "./support/entra.ts";
 import { resetDemoWorld } from "./support/world.ts";
-import { signedIn } from "./support/people.ts";
 import type { BatchItem } from "drizzle-orm/batch";
 import { createDb } from "../src/db/client.ts";
 import { resolveRoleFromGroups } from "../src/entra/groupRoles.ts";
@@ -19,8 +19,7 @@ const alex = entraUser("alex");
 
 beforeEach(async () => {
   await resetDemoWorld();
-  const adele = await signedIn("adele");
-  await connectContoso(adele, ["auto-provision", "group-role-mapping"]);
+  await connectContoso(["auto-provision", "group-role-mapping"]);
   await mapGroup(GROUP_IDS.uniassetAdmins, "UniAsset Admins", "admin");
   await mapGroup(GROUP_IDS.uniassetManagers, "UniAsset Managers", "manager");
 });

@@ -6,16 +6,15 @@ import { CONTOSO_TENANT_ID, FABRIKAM_TENANT_ID, entraUser } from "../demo/direct
 import { DEMO_ORGS } from "../demo/seed.ts";
 import { TestBrowser, countRows } from "./support/browser.ts";
 import { emulatorAdmin } from "./support/emulator.ts";
-import { connectContoso, contosoRoleOf, setFeature } from "./support/directory.ts";
+import { contosoRoleOf } from "./support/directory.ts";
+import { connectContoso, setFeature } from "./support/entra.ts";
 import { resetDemoWorld } from "./support/world.ts";
-import { signedIn } from "./support/people.ts";
 
 let adele: TestBrowser;
 
 beforeEach(async () => {
   await resetDemoWorld();
-  adele = await signedIn("adele");
-  await connectContoso(adele, ["auto-provision"]);
+  adele = await connectContoso(["auto-provision"]);
 });
 
 async function snapshot() {

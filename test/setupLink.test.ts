@@ -7,7 +7,7 @@ import { DEMO_ORGS } from "../demo/seed.ts";
 import { TestBrowser } from "./support/browser.ts";
 import { emulatorAdmin } from "./support/emulator.ts";
 import { ENTRA_PAGE, connectEntra } from "./support/entra.ts";
-import { addContosoMember, contosoByRole, signedIn } from "./support/people.ts";
+import { linkMember, contosoByRole, signedIn } from "./support/people.ts";
 import { contosoAudit, resetDemoWorld } from "./support/world.ts";
 
 beforeEach(resetDemoWorld);
@@ -221,7 +221,7 @@ describe("the Azure administrator's side", () => {
 
 describe("after consent", () => {
   it("a UniAsset Admin who is not an Entra admin finishes with Connect Entra ID", async () => {
-    await addContosoMember("megan", "admin");
+    await linkMember("megan", { role: "admin" });
     const megan = await signedIn("megan");
     const { url } = await createLink(megan);
     await useLink(url, granted(CONTOSO_TENANT_ID));

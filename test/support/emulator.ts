@@ -2,6 +2,8 @@
 // tampering, directory changes and request counts. Through the EMULATOR service binding, the same
 // Worker (and state) the app's outbound fetches reach.
 import { env } from "cloudflare:test";
+import { CONTOSO_TENANT_ID } from "../../demo/directory.ts";
+import type { Identity } from "./people.ts";
 
 export const EMULATOR = "http://localhost:8788";
 
@@ -38,4 +40,15 @@ export interface EmulatorStats {
 /** Requests the emulator has answered since its counts were last reset. */
 export async function emulatorStats(): Promise<EmulatorStats> {
   return emulatorAdmin<EmulatorStats>("stats", undefined, "GET");
+}
+
+/**
+ * A new user in the emulator's directory (Contoso's unless `tenantId` says otherwise), enabled unless
+ * told; returns the identity they sign in with, ready for linkMember.
+ */
+export async function createDirectoryUser(name: string, options: { tenantId?: string; accountEnabled?: boolean } = {}): Promise<Identity> {
+  const tenantId = options.tenantId ?? CONTOSO_TENANT_ID;
+  const upn = `${name}@contoso.example`;
+  const { oid } = await emulatorAdmin<{ oid: string }>("users", { tenantId, displayName: name, userPrincipalName: upn, mail: upn, accountEnabled: options.accountEnabled ?? true });
+  return { issuer: tenantId, subject: oid, name, email: upn };
 }

@@ -4,11 +4,11 @@
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { nightlyRunId } from "../../src/entra/sync/schedule.ts";
-import { ENTRA_PAGE, connectEntra } from "../support/entra.ts";
+import { ENTRA_PAGE, connectContoso, connectEntra } from "../support/entra.ts";
 import { emulatorAdmin, emulatorStats } from "../support/emulator.ts";
 import {
-  CONTOSO, DEMO_USER_IDS, SYNC, connectContoso, fireCron, massLeavers, membership, nextCronTime, nightlyRun, resetWorld, sectionWhenIdle,
-  until, waitForRun,
+  CONTOSO, DEMO_USER_IDS, SYNC, fireCron, massLeavers, membership, nextCronTime, nightlyRun, resetWorld, sectionWhenIdle, until,
+  waitForRun,
 } from "./support.ts";
 
 beforeEach(resetWorld);
@@ -22,7 +22,7 @@ const deltaLink = async () =>
 
 describe("Apply", () => {
   it("against a concurrent Dismiss: one of them wins, and a dismissed run has changed nobody", async () => {
-    const adele = await connectContoso();
+    const adele = await connectContoso(["auto-deprovision"]);
     const leavers = await massLeavers();
     const run = await nightlyRun();
     expect(run.status).toBe("held");
@@ -46,7 +46,7 @@ describe("Apply", () => {
   });
 
   it("is refused while Auto-deprovision is off, and once the connection is to another tenant", { timeout: 30_000 }, async () => {
-    const adele = await connectContoso();
+    const adele = await connectContoso(["auto-deprovision"]);
     const leavers = await massLeavers();
     const run = await nightlyRun();
     expect(run.status).toBe("held");
@@ -75,13 +75,13 @@ describe("Apply", () => {
 
 describe("a later run supersedes a held run", () => {
   it("accounts enabled again by the next night: the old held run can no longer be applied, and everyone is read again", async () => {
-    const adele = await connectContoso();
+    const adele = await connectContoso(["auto-deprovision"]);
     const leavers = await massLeavers();
     const held = await nightlyRun();
     expect(held.status).toBe("held");
 
     // IT re-enables the accounts: the next (delta) run sees them enabled, and they are active anyway.
-    for (const leaver of leavers) await emulatorAdmin(`users/${leaver.oid}/enable`);
+    for (const leaver of leavers) await emulatorAdmin(`users/${leaver.subject}/enable`);
     const next = await nightlyRun();
     expect(next).toMatchObject({ status: "succeeded", mode: "delta", deactivated: 0 });
     expect(await runRow(held.id)).toMatchObject({ status: "superseded", error: null });
@@ -106,7 +106,7 @@ describe("a later run supersedes a held run", () => {
   });
 
   it("a preview or a failed run does not supersede it", async () => {
-    const adele = await connectContoso();
+    const adele = await connectContoso(["auto-deprovision"]);
     await massLeavers();
     const held = await nightlyRun();
     expect(held.status).toBe("held");
@@ -122,7 +122,7 @@ describe("a later run supersedes a held run", () => {
 
 describe("Dismiss", () => {
   it("while a delta run is reading: that run does not store its link, and the next run is full", { timeout: 30_000 }, async () => {
-    const adele = await connectContoso();
+    const adele = await connectContoso(["auto-deprovision"]);
     expect((await nightlyRun()).mode).toBe("full");
     await massLeavers();
     const held = await nightlyRun();
