@@ -197,10 +197,7 @@ describe("apply", () => {
   it("an imported user signs in with Microsoft without an invitation and lands in Contoso", async () => {
     const adele = await connectContoso();
     await post(adele, "apply", [["scope", "all"]]);
-    const megan = new TestBrowser();
-    const response = await megan.signInWithMicrosoft(entraUser("megan").oid);
-    expect(response.status).toBe(302);
-    const home = await megan.page("/");
+    const home = await (await signedIn("megan")).page("/");
     expect(home.html).toContain("Welcome, Megan Bowen");
     expect(home.html).toContain("Contoso");
     expect((await contosoMember(entraUser("megan").oid))?.last_sign_in_at).not.toBeNull();

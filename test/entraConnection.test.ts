@@ -12,7 +12,7 @@ import { emulatorAdmin } from "./support/emulator.ts";
 import { contosoAudit, resetDemoWorld } from "./support/world.ts";
 import { ENTRA_PAGE, connectEntra } from "./support/entra.ts";
 import { mapGroup } from "./support/directory.ts";
-import { linkMember, signedIn } from "./support/people.ts";
+import { addOrganization, linkMember, signedIn } from "./support/people.ts";
 
 const connection = () =>
   env.DB.prepare("select * from entra_connections where organization_id = ?").bind(DEMO_ORGS.contoso.id).first<Record<string, unknown>>();
@@ -210,11 +210,7 @@ describe("troubleshooting cases", () => {
   it("a tenant connected to one organization cannot be connected to another", async () => {
     const adele = await signedIn("adele");
     await connectEntra(adele);
-    const subsidiary = "0c000000-0000-4000-8000-00000000c002";
-    await env.DB.batch([
-      env.DB.prepare("insert into organizations (id, name, plan, created_at) values (?, 'Contoso Research', 'enterprise', 1)").bind(subsidiary),
-      env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, 'owner', 'active', 1)").bind(subsidiary, DEMO_USER_IDS.adele),
-    ]);
+    const subsidiary = await addOrganization("Contoso Research");
     await adele.page("/");
     await adele.post("/organizations/switch", { organizationId: subsidiary });
     const back = await connectEntra(adele);

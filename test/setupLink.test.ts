@@ -7,7 +7,7 @@ import { DEMO_ORGS } from "../demo/seed.ts";
 import { TestBrowser } from "./support/browser.ts";
 import { emulatorAdmin } from "./support/emulator.ts";
 import { ENTRA_PAGE, connectEntra } from "./support/entra.ts";
-import { linkMember, contosoByRole, signedIn } from "./support/people.ts";
+import { addOrganization, contosoByRole, linkMember, signedIn } from "./support/people.ts";
 import { contosoAudit, resetDemoWorld } from "./support/world.ts";
 
 beforeEach(resetDemoWorld);
@@ -172,11 +172,7 @@ describe("the Azure administrator's side", () => {
   it("consent for a tenant connected to another organization changes nothing here", async () => {
     const adele = await signedIn("adele");
     await connectEntra(adele);
-    const subsidiary = "0c000000-0000-4000-8000-00000000c003";
-    await env.DB.batch([
-      env.DB.prepare("insert into organizations (id, name, plan, created_at) values (?, 'Contoso Labs', 'enterprise', 1)").bind(subsidiary),
-      env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, (select id from users where display_name = 'Adele Vance'), 'owner', 'active', 1)").bind(subsidiary),
-    ]);
+    const subsidiary = await addOrganization("Contoso Labs");
     await adele.page("/");
     await adele.post("/organizations/switch", { organizationId: subsidiary });
     const { url } = await createLink(adele);

@@ -59,6 +59,16 @@ export async function linkMember(
   return { userId, subject: identity.subject };
 }
 
+/** Test data: another Enterprise organization, `ownerId` its Owner (Adele by default); returns its id. */
+export async function addOrganization(name: string, ownerId: string = DEMO_USER_IDS.adele): Promise<string> {
+  const id = crypto.randomUUID();
+  await env.DB.batch([
+    env.DB.prepare("insert into organizations (id, name, plan, created_at) values (?, ?, 'enterprise', 1)").bind(id, name),
+    env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, 'owner', 'active', 1)").bind(id, ownerId),
+  ]);
+  return id;
+}
+
 export async function signedIn(key: "adele" | "alex" | "megan" | "lee" | "sam" | "pat"): Promise<TestBrowser> {
   const browser = new TestBrowser();
   const response = key === "sam" || key === "pat" ? await browser.signInWithGoogle(googleAccount(key).sub) : await browser.signInWithMicrosoft(entraUser(key).oid);

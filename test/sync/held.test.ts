@@ -7,7 +7,7 @@ import { nightlyRunId } from "../../src/entra/sync/schedule.ts";
 import { ENTRA_PAGE, connectContoso, connectEntra } from "../support/entra.ts";
 import { emulatorAdmin, emulatorStats } from "../support/emulator.ts";
 import {
-  CONTOSO, DEMO_USER_IDS, SYNC, fireCron, massLeavers, membership, nextCronTime, nightlyRun, resetWorld, sectionWhenIdle, until,
+  CONTOSO, DEMO_USER_IDS, SYNC, fireCron, heldRun, massLeavers, membership, nextCronTime, nightlyRun, resetWorld, sectionWhenIdle, until,
   waitForRun,
 } from "./support.ts";
 
@@ -22,10 +22,7 @@ const deltaLink = async () =>
 
 describe("Apply", () => {
   it("against a concurrent Dismiss: one of them wins, and a dismissed run has changed nobody", async () => {
-    const adele = await connectContoso(["auto-deprovision"]);
-    const leavers = await massLeavers();
-    const run = await nightlyRun();
-    expect(run.status).toBe("held");
+    const { adele, leavers, run } = await heldRun();
 
     const [applied, dismissed] = await Promise.all([
       adele.post(`${SYNC}/runs/${run.id}/apply`, {}, { htmx: true }),
@@ -46,10 +43,7 @@ describe("Apply", () => {
   });
 
   it("is refused while Auto-deprovision is off, and once the connection is to another tenant", { timeout: 30_000 }, async () => {
-    const adele = await connectContoso(["auto-deprovision"]);
-    const leavers = await massLeavers();
-    const run = await nightlyRun();
-    expect(run.status).toBe("held");
+    const { adele, leavers, run } = await heldRun();
 
     await adele.post(`${ENTRA_PAGE}/features/auto-deprovision`, { enabled: "false" }, { htmx: true });
     const off = await adele.post(`${SYNC}/runs/${run.id}/apply`, {}, { htmx: true });
@@ -75,10 +69,7 @@ describe("Apply", () => {
 
 describe("a later run supersedes a held run", () => {
   it("accounts enabled again by the next night: the old held run can no longer be applied, and everyone is read again", async () => {
-    const adele = await connectContoso(["auto-deprovision"]);
-    const leavers = await massLeavers();
-    const held = await nightlyRun();
-    expect(held.status).toBe("held");
+    const { adele, leavers, run: held } = await heldRun();
 
     // IT re-enables the accounts: the next (delta) run sees them enabled, and they are active anyway.
     for (const leaver of leavers) await emulatorAdmin(`users/${leaver.subject}/enable`);
@@ -106,10 +97,7 @@ describe("a later run supersedes a held run", () => {
   });
 
   it("a preview or a failed run does not supersede it", async () => {
-    const adele = await connectContoso(["auto-deprovision"]);
-    await massLeavers();
-    const held = await nightlyRun();
-    expect(held.status).toBe("held");
+    const { adele, run: held } = await heldRun();
     await adele.post(`${SYNC}/preview`, {}, { htmx: true });
     await sectionWhenIdle(adele);
     await emulatorAdmin("faults", { endpoint: "delta", status: 500, times: 20 });

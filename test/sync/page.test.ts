@@ -4,7 +4,7 @@ import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID } from "../../demo/directory.ts";
 import { contosoByRole, linkMember } from "../support/people.ts";
-import { CONTOSO, DEMO_USER_IDS, SYNC, latestRunId, massLeavers, membership, nightlyRun, resetWorld, sectionWhenIdle, waitForRun } from "./support.ts";
+import { CONTOSO, DEMO_USER_IDS, SYNC, heldRun, latestRunId, massLeavers, membership, nightlyRun, resetWorld, sectionWhenIdle, waitForRun } from "./support.ts";
 import { createDirectoryUser } from "../support/emulator.ts";
 import { connectContoso } from "../support/entra.ts";
 
@@ -91,10 +91,7 @@ describe("safety threshold", () => {
   });
 
   it("Dismiss changes nothing; the next run reads everyone again and the threshold applies again", async () => {
-    const adele = await connectContoso(["auto-deprovision"]);
-    const leavers = await massLeavers();
-    const run = await nightlyRun();
-    expect(run.status).toBe("held");
+    const { adele, leavers, run } = await heldRun();
     expect((await adele.post(`${SYNC}/runs/${run.id}/dismiss`, {}, { htmx: true })).status).toBe(200);
     expect(await env.DB.prepare("select status from sync_runs where id = ?").bind(run.id).first("status")).toBe("dismissed");
     for (const leaver of leavers) expect((await membership(leaver.userId))?.status).toBe("active");

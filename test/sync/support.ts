@@ -2,6 +2,7 @@
 // users, a synthetic tenant to connect Contoso to, and runs started the way production starts them (the
 // scheduled() handler or the page's buttons), then awaited until their Workflow has finished.
 import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
+import { expect } from "vitest";
 import worker from "../../src/index.ts";
 import { NIGHTLY_CRON, nightlyRunId } from "../../src/entra/sync/schedule.ts";
 import { createTokenVault } from "../../src/lib/vault.ts";
@@ -80,6 +81,15 @@ export async function massLeavers() {
   const leavers = [];
   for (let i = 1; i <= 6; i++) leavers.push(await linkMember(await createDirectoryUser(`Leaver ${i}`, { accountEnabled: false })));
   return leavers;
+}
+
+/** Adele connects Contoso and six more members leave: the nightly run is held. */
+export async function heldRun() {
+  const adele = await connectContoso(["auto-deprovision"]);
+  const leavers = await massLeavers();
+  const run = await nightlyRun();
+  expect(run.status).toBe("held");
+  return { adele, leavers, run };
 }
 
 export { DEMO_USER_IDS, DEMO_ORGS };
