@@ -44,13 +44,17 @@ export async function linkMember(
   person: UnlinkedDemoPerson | Identity,
   options: { role?: Role; organizationId?: string; status?: "active" | "deactivated"; createdAt?: number } = {},
 ): Promise<{ userId: string; subject: string }> {
-  const identity = typeof person === "string" ? demoIdentity(person) : person;
-  const userId = typeof person === "string" ? TEST_USER_IDS[person] : crypto.randomUUID();
+  const demo = typeof person === "string";
+  const identity = demo ? demoIdentity(person) : person;
+  const userId = demo ? TEST_USER_IDS[person] : crypto.randomUUID();
   const { role = "member", organizationId = DEMO_ORGS.contoso.id, status = "active", createdAt = 1 } = options;
   const deactivated = status === "deactivated" ? { reason: "manual", at: createdAt } : { reason: null, at: null };
+  // A demo person may be linked again (another organization, another role); any other identity
+  // must be new: linking one twice is a mistake in the test, and fails it.
+  const orIgnore = demo ? "or ignore" : "";
   await env.DB.batch([
-    env.DB.prepare("insert or ignore into users (id, email, display_name, created_at) values (?, ?, ?, ?)").bind(userId, identity.email ?? null, identity.name, createdAt),
-    env.DB.prepare("insert or ignore into identities (provider, issuer_key, subject, user_id, created_at) values (?, ?, ?, ?, ?)")
+    env.DB.prepare(`insert ${orIgnore} into users (id, email, display_name, created_at) values (?, ?, ?, ?)`).bind(userId, identity.email ?? null, identity.name, createdAt),
+    env.DB.prepare(`insert ${orIgnore} into identities (provider, issuer_key, subject, user_id, created_at) values (?, ?, ?, ?, ?)`)
       .bind(identity.provider ?? "microsoft", identity.issuer, identity.subject, userId, createdAt),
     env.DB.prepare(
       "insert or replace into memberships (organization_id, user_id, role, status, deactivated_reason, deactivated_at, created_at) values (?, ?, ?, ?, ?, ?, ?)",
