@@ -253,7 +253,9 @@ describe("disconnecting", () => {
   it("confirms with the article's warning, removes tokens and tenant, keeps users, and Microsoft sign-in still works", async () => {
     const adele = await signedIn("adele");
     await connectEntra(adele);
-    await adele.post(`${ENTRA_PAGE}/features/auto-provision`, { enabled: "true" });
+    // The switch without htmx (a plain form post) answers with a redirect back to the page.
+    const on = await adele.post(`${ENTRA_PAGE}/features/auto-provision`, { enabled: "true" });
+    expect([on.status, on.headers.get("location")]).toEqual([303, ENTRA_PAGE]);
     const members = await countRows("memberships");
     const disconnects = () => env.DB.prepare("select count(*) as n from audit_events where action = 'entra.disconnected'").first<{ n: number }>();
     const disconnectsBefore = (await disconnects())!.n;
