@@ -7,10 +7,11 @@ import { it } from "vitest";
 import { GROUP_IDS, entraUser, googleAccount } from "../demo/directory.ts";
 import { buildApp } from "../src/app.tsx";
 import { countingD1, emptyD1Stats } from "../src/entra/sync/d1Stats.ts";
-import { TestBrowser, emulatorAdmin } from "../test/support/browser.ts";
-import { connectContoso, mapGroup } from "../test/support/directory.ts";
+import { TestBrowser } from "../test/support/browser.ts";
+import { emulatorAdmin, emulatorStats } from "../test/support/emulator.ts";
+import { mapGroup } from "../test/support/directory.ts";
+import { connectContoso } from "../test/support/entra.ts";
 import { resetDemoWorld } from "../test/support/world.ts";
-import { signedIn } from "../test/support/people.ts";
 
 const app = buildApp();
 
@@ -30,7 +31,7 @@ async function measureCallback(name: string, provider: "microsoft" | "google", a
   );
   await waitOnExecutionContext(ctx);
   const wallMs = Date.now() - started;
-  const stats = (await (await emulatorAdmin("stats", undefined, "GET")).json()) as { requests: Record<string, number> };
+  const stats = await emulatorStats();
   const graphRequests = Object.entries(stats.requests)
     .filter(([endpoint]) => !["token", "keys", "google-token", "google-keys"].includes(endpoint))
     .reduce((sum, [, n]) => sum + n, 0);
@@ -47,8 +48,7 @@ it("sign-in callback", async () => {
   await measureCallback("linked_identity", "microsoft", entraUser("adele").oid);
   await measureCallback("google_invitation", "google", googleAccount("pat").sub);
 
-  const adele = await signedIn("adele");
-  await connectContoso(adele, ["auto-provision", "group-role-mapping"]);
+  await connectContoso(["auto-provision", "group-role-mapping"]);
   await mapGroup(GROUP_IDS.uniassetAdmins, "UniAsset Admins", "admin");
   await mapGroup(GROUP_IDS.uniassetManagers, "UniAsset Managers", "manager");
   await measureCallback("auto_provision_with_group_mapping", "microsoft", entraUser("megan").oid);

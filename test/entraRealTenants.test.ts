@@ -9,9 +9,10 @@ import { buildAuthorizationRequest, completeAuthorization } from "../src/auth/oa
 import { createDb } from "../src/db/client.ts";
 import { graphAccessToken } from "../src/entra/tokens.ts";
 import { loadConfig } from "../src/lib/config.ts";
-import { TestBrowser, emulatorAdmin } from "./support/browser.ts";
-import { ENTRA_PAGE, connectEntra } from "./support/entra.ts";
-import { signedIn } from "./support/people.ts";
+import { TestBrowser } from "./support/browser.ts";
+import { emulatorAdmin } from "./support/emulator.ts";
+import { ENTRA_PAGE, connectContoso, connectEntra } from "./support/entra.ts";
+import { linkMember, signedIn } from "./support/people.ts";
 import { contosoAudit, resetDemoWorld } from "./support/world.ts";
 
 const connection = () =>
@@ -145,17 +146,10 @@ describe("the tenant the admin names", () => {
 });
 
 describe("status that tells the truth", () => {
-  async function connectWithFeatures(adele: TestBrowser) {
-    await connectEntra(adele);
-    await adele.page(ENTRA_PAGE);
-    for (const slug of ["auto-provision", "auto-deprovision", "group-role-mapping"]) {
-      await adele.post(`${ENTRA_PAGE}/features/${slug}`, { enabled: "true" });
-    }
-  }
+  const connectWithFeatures = () => connectContoso(["auto-provision", "auto-deprovision", "group-role-mapping"]);
 
   it("invalid_grant at a sign-in makes the connection 'Needs reconnect' at once, and the person is told why", async () => {
-    const adele = await signedIn("adele");
-    await connectWithFeatures(adele);
+    const adele = await connectWithFeatures();
     await emulatorAdmin("grants/revoke", { tenantId: CONTOSO_TENANT_ID });
     await emulatorAdmin("access-tokens/expire");
     await env.DB.prepare("update entra_connections set access_token_expires_at = 0").run();
@@ -178,8 +172,7 @@ describe("status that tells the truth", () => {
   });
 
   it("reconnecting the same tenant resumes the features as they were; after Disconnect they start off", async () => {
-    const adele = await signedIn("adele");
-    await connectWithFeatures(adele);
+    const adele = await connectWithFeatures();
     await emulatorAdmin("grants/revoke", { tenantId: CONTOSO_TENANT_ID });
     await env.DB.prepare("update entra_connections set access_token_expires_at = 0").run();
     await expect(graphAccessToken(createDb(env.DB), loadConfig(env), DEMO_ORGS.contoso.id)).rejects.toThrow(/needs_reconnect/);
@@ -197,8 +190,7 @@ describe("status that tells the truth", () => {
   });
 
   it("connecting another tenant turns the features off, and says so in the audit log", async () => {
-    const adele = await signedIn("adele");
-    await connectWithFeatures(adele);
+    await connectWithFeatures();
     await env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, (select id from users where display_name = 'Lee Gu'), 'admin', 'active', 1)").bind(DEMO_ORGS.contoso.id).run();
     const lee = await signedIn("lee");
     await lee.post("/organizations/switch", { organizationId: DEMO_ORGS.contoso.id });
@@ -234,10 +226,8 @@ describe("names longer than expected", () => {
     const adele = await signedIn("adele");
     await connectEntra(adele);
     const longName = `UniAsset ${"Very Long Group Name ".repeat(15)}`.slice(0, 300);
-    const group = await (await emulatorAdmin("groups", { tenantId: CONTOSO_TENANT_ID, displayName: longName, memberCount: 1 })).json<{ id: string }>();
-    const user = await (
-      await emulatorAdmin("users", { tenantId: CONTOSO_TENANT_ID, displayName: "N".repeat(300), userPrincipalName: "nnn@contoso.example", groups: [group.id] })
-    ).json<{ oid: string }>();
+    const group = await emulatorAdmin<{ id: string }>("groups", { tenantId: CONTOSO_TENANT_ID, displayName: longName, memberCount: 1 });
+    const user = await emulatorAdmin<{ oid: string }>("users", { tenantId: CONTOSO_TENANT_ID, displayName: "N".repeat(300), userPrincipalName: "nnn@contoso.example", groups: [group.id] });
     expect(user.oid).toBeTruthy();
     await adele.page(ENTRA_PAGE);
 
@@ -282,12 +272,7 @@ describe("a guest admin (an outside consultant)", () => {
   // made an Admin of Contoso in UniAsset (she signs in to UniAsset with her home account).
   async function caseyAsContosoAdmin() {
     const casey = entraUser("casey");
-    const id = "0a000000-0000-4000-8000-0000000000c5";
-    await env.DB.batch([
-      env.DB.prepare("insert into users (id, email, display_name, created_at) values (?, ?, ?, 1)").bind(id, casey.mail, casey.displayName),
-      env.DB.prepare("insert into identities (provider, issuer_key, subject, user_id, created_at) values ('microsoft', ?, ?, ?, 1)").bind(FABRIKAM_TENANT_ID, casey.oid, id),
-      env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, 'admin', 'active', 1)").bind(DEMO_ORGS.contoso.id, id),
-    ]);
+    await linkMember("casey", { role: "admin" });
     const browser = new TestBrowser();
     expect((await browser.signInWithMicrosoft(casey.oid)).status).toBe(302);
     await browser.page(ENTRA_PAGE);

@@ -4,9 +4,10 @@ import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, FABRIKAM_TENANT_ID, entraUser } from "../demo/directory.ts";
 import { DEMO_ORGS } from "../demo/seed.ts";
-import { TestBrowser, emulatorAdmin } from "./support/browser.ts";
+import { TestBrowser } from "./support/browser.ts";
+import { emulatorAdmin } from "./support/emulator.ts";
 import { ENTRA_PAGE, connectEntra } from "./support/entra.ts";
-import { addContosoMember, contosoByRole, signedIn } from "./support/people.ts";
+import { addOrganization, contosoByRole, linkMember, signedIn } from "./support/people.ts";
 import { contosoAudit, resetDemoWorld } from "./support/world.ts";
 
 beforeEach(resetDemoWorld);
@@ -171,11 +172,7 @@ describe("the Azure administrator's side", () => {
   it("consent for a tenant connected to another organization changes nothing here", async () => {
     const adele = await signedIn("adele");
     await connectEntra(adele);
-    const subsidiary = "0c000000-0000-4000-8000-00000000c003";
-    await env.DB.batch([
-      env.DB.prepare("insert into organizations (id, name, plan, created_at) values (?, 'Contoso Labs', 'enterprise', 1)").bind(subsidiary),
-      env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, (select id from users where display_name = 'Adele Vance'), 'owner', 'active', 1)").bind(subsidiary),
-    ]);
+    const subsidiary = await addOrganization("Contoso Labs");
     await adele.page("/");
     await adele.post("/organizations/switch", { organizationId: subsidiary });
     const { url } = await createLink(adele);
@@ -220,7 +217,7 @@ describe("the Azure administrator's side", () => {
 
 describe("after consent", () => {
   it("a UniAsset Admin who is not an Entra admin finishes with Connect Entra ID", async () => {
-    await addContosoMember("megan", "admin");
+    await linkMember("megan", { role: "admin" });
     const megan = await signedIn("megan");
     const { url } = await createLink(megan);
     await useLink(url, granted(CONTOSO_TENANT_ID));
