@@ -169,6 +169,14 @@ describe("status that tells the truth", () => {
     expect(page.html).toContain("Needs reconnect");
     expect(page.html).not.toContain(">Connected<");
     expect(page.html).toContain("admin consent was revoked or the sign-in grant expired");
+    // Reconnecting suggests the tenant that was connected, so another account can't switch it by accident.
+    expect(page.html).toContain(`name="tenant" maxlength="253" placeholder="yourcompany.com or tenant id" value="${CONTOSO_TENANT_ID}"`);
+
+    // A cancelled reconnect does not turn "Needs reconnect" into "Failed": sign-in still explains.
+    await adele.page(ENTRA_PAGE);
+    await adele.returnFromProvider(await adele.authorizeAtEmulator(await adele.post(`${ENTRA_PAGE}/connect`), { cancel: true }));
+    expect((await connection())!.status).toBe("needs_reconnect");
+    expect((await new TestBrowser().signInWithMicrosoft(entraUser("megan").oid)).status).toBe(409);
   });
 
   it("reconnecting the same tenant resumes the features as they were; after Disconnect they start off", async () => {
@@ -304,5 +312,32 @@ describe("a guest admin (an outside consultant)", () => {
     await env.DB.prepare("update entra_connections set access_token_expires_at = 0").run();
     await expect(graphAccessToken(createDb(env.DB), loadConfig(env), DEMO_ORGS.contoso.id)).resolves.toMatchObject({ tenantId: CONTOSO_TENANT_ID });
     expect((await connection())!.status).toBe("connected");
+  });
+});
+
+describe("refusals are recorded and never a 500", () => {
+  it("a callback started by another member of the organization is refused and audited", async () => {
+    const adele = await signedIn("adele");
+    await adele.page(ENTRA_PAGE);
+    const start = await adele.post(`${ENTRA_PAGE}/connect`);
+    await linkMember("alex", { role: "admin" });
+    const alex = await signedIn("alex");
+    // Alex's browser carries Adele's round trip (as if its cookie had been planted).
+    alex.cookies.set("__Host-uniasset_flow", adele.cookies.get("__Host-uniasset_flow")!);
+    const back = await alex.returnFromProvider(await alex.authorizeAtEmulator(start, { account: entraUser("adele").oid, consent: "accept" }));
+    expect(back.headers.get("location")).toBe(`${ENTRA_PAGE}?failure=state_mismatch`);
+    expect(await connection()).toBeNull();
+    expect((await contosoAudit("entra.connection_failed")).map((d) => d.reason)).toEqual(["state_mismatch"]);
+  });
+
+  it("Microsoft unreachable when a round trip starts (its discovery document) is a clear 502, not a 500", async () => {
+    const adele = await signedIn("adele");
+    await adele.page(ENTRA_PAGE);
+    // Naming the tenant reads its document by domain; starting the round trip reads it by id: that one fails.
+    await emulatorAdmin("faults", { endpoint: "discovery", status: 503, afterRequests: 1, times: 5 });
+    const start = await adele.post(`${ENTRA_PAGE}/connect`, { tenant: "northwind.example" });
+    expect(start.status).toBe(502);
+    expect(await start.text()).toContain("reach the sign-in provider. Please try again in a few minutes.");
+    expect(await env.DB.prepare("select count(*) as n from auth_flows").first("n")).toBe(0);
   });
 });

@@ -8,7 +8,7 @@ import { consumeAuthFlow, insertAuthFlow } from "../db/authFlows.ts";
 import type { AuthFlowPurpose } from "../db/schema.ts";
 import { randomToken, sha256Base64url } from "../lib/crypto.ts";
 import { AppError } from "../lib/errors.ts";
-import { buildAuthorizationRequest, type OAuthProvider } from "./oauth.ts";
+import { OAuthFlowError, buildAuthorizationRequest, type OAuthProvider } from "./oauth.ts";
 
 const FLOW_COOKIE = "__Host-uniasset_flow";
 const FLOW_LIFETIME_MS = 10 * 60 * 1000;
@@ -28,7 +28,14 @@ export async function startFlow(
   c: Context<AppContext>,
   options: FlowOptions & { provider: OAuthProvider; redirectUri: string; scope?: string },
 ): Promise<string> {
-  const request = await buildAuthorizationRequest(options.provider, c.get("config"), options);
+  let request;
+  try {
+    request = await buildAuthorizationRequest(options.provider, c.get("config"), options);
+  } catch (error) {
+    // The discovery document could not be read: Microsoft is unreachable, not a server error of ours.
+    if (error instanceof OAuthFlowError) throw new AppError("provider_unavailable", "We couldn't reach the sign-in provider. Please try again in a few minutes.", { cause: error });
+    throw error;
+  }
   await saveFlow(c, options, { state: request.state, nonce: request.nonce, codeVerifier: request.codeVerifier });
   return request.url.toString();
 }
