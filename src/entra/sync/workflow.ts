@@ -49,7 +49,8 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
     const config = loadConfig(env);
     // A nightly run waits for its slot in the night's window (fanout.ts); its deadline counts from there.
     const startedAt = Math.max(event.timestamp.getTime(), notBefore ?? 0);
-    if (startedAt > event.timestamp.getTime()) await step.sleepUntil("wait for its start slot", startedAt);
+    // A duration from the event, not sleepUntil: the wait is the same on a replay, and never a time already past.
+    if (startedAt > event.timestamp.getTime()) await step.sleep("wait for its start slot", startedAt - event.timestamp.getTime());
     let d1 = emptyD1Stats();
     let graphRequests = 0;
     let usersRead = 0;
