@@ -1,6 +1,6 @@
 // The Worker's bindings, typed once. Values come from wrangler.toml [vars], secrets
 // (`wrangler secret put`), and locally from .dev.vars, which `npm start` generates.
-import type { SyncRunParams } from "./db/syncRuns.ts";
+import type { NightlyParams, SyncRunParams } from "./db/syncRuns.ts";
 
 export interface Env {
   /** D1: organizations, users, identities, sessions, Entra connections, sync runs, audit log. */
@@ -28,4 +28,10 @@ export interface Env {
   TOKEN_ENCRYPTION_KEYS: string;
   /** Workflow: one directory sync run per instance (src/entra/sync/workflow.ts), one step per Graph page. */
   SYNC_WORKFLOW: Workflow<SyncRunParams>;
+  /** Workflow: the nightly fan-out and housekeeping, one instance per cron event (src/entra/sync/nightlyWorkflow.ts). */
+  NIGHTLY_WORKFLOW: Workflow<NightlyParams>;
+  /** Days audit events are kept (default 400). */
+  AUDIT_RETENTION_DAYS?: string;
+  /** Minutes over which the nightly runs' starts are spread (default 120). */
+  SYNC_START_WINDOW_MINUTES?: string;
 }

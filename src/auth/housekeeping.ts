@@ -1,12 +1,36 @@
-// Nightly housekeeping (with the Cron Trigger): sessions past their idle or absolute expiry and
-// OAuth round trips nobody finished are deleted. They are refused anyway when presented; this
-// keeps the tables to live rows.
-import { deleteExpiredAuthFlows } from "../db/authFlows.ts";
+// Nightly housekeeping (a step of the nightly Workflow, after the fan-out): rows nobody will read
+// again are deleted, a bounded batch at a time, so the tables stay to live rows and a recent past:
+// sessions past their idle or absolute expiry, OAuth round trips nobody finished, setup links that
+// expired unused a month ago, the change lists of old runs the page no longer shows, and audit
+// events older than the configured retention (AUDIT_RETENTION_DAYS, 400 days by default).
 import type { Db } from "../db/client.ts";
-import { deleteExpiredSessions } from "../db/sessions.ts";
+import {
+  deleteExpiredAuthFlowsBatch, deleteExpiredSessionsBatch, deleteOldAuditEventsBatch, deleteOldRunChangesBatch, deleteStaleSetupLinksBatch,
+} from "../db/retention.ts";
 import { SESSION_IDLE_TIMEOUT_MS } from "./session.ts";
-import { runStatements } from "../db/statements.ts";
 
-export async function purgeExpiredSignInState(db: Db, now: number): Promise<void> {
-  await runStatements(db, [deleteExpiredSessions(db, now, now - SESSION_IDLE_TIMEOUT_MS), deleteExpiredAuthFlows(db, now)]);
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Rows one delete statement removes at most: small enough for D1's per-query time limit. */
+export const PRUNE_BATCH_ROWS = 5000;
+/** Expired setup links and old runs' change lists are kept this long for support questions. */
+const STALE_AFTER_DAYS = 30;
+
+export const PRUNE_TASKS = ["sessions", "auth_flows", "setup_links", "sync_run_changes", "audit_events"] as const;
+export type PruneTask = (typeof PRUNE_TASKS)[number];
+
+/** Deletes one batch (at most PRUNE_BATCH_ROWS rows) of `task`; returns how many rows went. */
+export function pruneBatch(db: Db, task: PruneTask, now: number, retention: { auditDays: number }): Promise<number> {
+  const staleCutoff = now - STALE_AFTER_DAYS * DAY_MS;
+  switch (task) {
+    case "sessions":
+      return deleteExpiredSessionsBatch(db, now, now - SESSION_IDLE_TIMEOUT_MS, PRUNE_BATCH_ROWS);
+    case "auth_flows":
+      return deleteExpiredAuthFlowsBatch(db, now, PRUNE_BATCH_ROWS);
+    case "setup_links":
+      return deleteStaleSetupLinksBatch(db, staleCutoff, PRUNE_BATCH_ROWS);
+    case "sync_run_changes":
+      return deleteOldRunChangesBatch(db, staleCutoff, PRUNE_BATCH_ROWS);
+    case "audit_events":
+      return deleteOldAuditEventsBatch(db, now - retention.auditDays * DAY_MS, PRUNE_BATCH_ROWS);
+  }
 }

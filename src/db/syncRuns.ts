@@ -6,7 +6,7 @@ import { insertAuditEventsFor } from "./audit.ts";
 import type { Db } from "./client.ts";
 import { statement } from "./statements.ts";
 import {
-  entraConnections, organizations, syncRunChanges, syncRuns, users, type PendingChanges, type SyncCause, type SyncFailure,
+  entraConnections, syncRunChanges, syncRuns, users, type PendingChanges, type SyncCause, type SyncFailure,
 } from "./schema.ts";
 
 export type SyncTrigger = "schedule" | "manual" | "preview";
@@ -19,6 +19,13 @@ export interface SyncRunParams {
   runId: string;
   organizationId: string;
   trigger: SyncTrigger;
+  /** Nightly runs: not before this time (epoch ms), so a night's runs are spread over a window. */
+  notBefore?: number;
+}
+
+/** What the nightly fan-out's Workflow instance (NIGHTLY_WORKFLOW) is started with: the cron event's time. */
+export interface NightlyParams {
+  scheduledTime: number;
 }
 
 /** A run still "running" after this long died with its Workflow; it no longer blocks a new one. */
@@ -257,18 +264,55 @@ export async function listRunChanges(db: Db, organizationId: string, runId: stri
 export type RunChangeRow = Awaited<ReturnType<typeof listRunChanges>>["people"][number];
 
 /** Organizations the nightly sync runs for: Enterprise, connected, Auto-deprovision on. */
-export function listOrganizationsToSync(db: Db) {
-  return db
-    .select({ organizationId: entraConnections.organizationId })
-    .from(entraConnections)
-    .innerJoin(organizations, eq(organizations.id, entraConnections.organizationId))
-    .where(
-      and(
-        eq(entraConnections.status, "connected"),
-        eq(entraConnections.autoDeprovision, true),
-        eq(organizations.plan, "enterprise"),
-      ),
-    );
+const eligibleOrganizations = sql`
+  select c.organization_id as organization_id from entra_connections c
+  join organizations o on o.id = c.organization_id
+  where c.status = 'connected' and c.auto_deprovision = 1 and o.plan = 'enterprise'`;
+
+export async function countOrganizationsToSync(db: Db): Promise<number> {
+  const [row] = await db.all<{ n: number }>(sql`select count(*) as n from (${eligibleOrganizations})`);
+  return row?.n ?? 0;
+}
+
+/** One page of the nightly fan-out: the organization, its run id tonight, and that run's status. */
+export interface NightlyPageRow {
+  organization_id: string;
+  run_id: string;
+  status: string;
+}
+
+/**
+ * One page of the nightly fan-out as one batch (one transaction): the next `limit` eligible
+ * organizations after `after`, by id. Each gets tonight's run row: "running" unless another run is
+ * going ("skipped", as a single start records it). Ids are tonight's deterministic ids, so a page
+ * done again (a retried step, a repeated night) inserts nothing twice. The last statement reads
+ * the page back with each run's status: every "running" one still needs its Workflow instance.
+ */
+export function nightlyPageStatements(
+  db: Db,
+  page: { after: string; limit: number; idPrefix: string; idSuffix: string; now: number },
+) {
+  const { after, limit, idPrefix, idSuffix, now } = page;
+  const withPage = sql`with page as (
+    select organization_id from (${eligibleOrganizations}) where organization_id > ${after} order by organization_id limit ${limit})`;
+  const runId = sql`${idPrefix} || p.organization_id || ${idSuffix}`;
+  return [
+    statement(db, sql`${withPage}
+      insert into sync_runs (id, organization_id, trigger, status, started_at)
+      select ${runId}, p.organization_id, 'schedule', 'running', ${now} from page p
+      where not exists (
+        select 1 from sync_runs r where r.organization_id = p.organization_id and r.status = 'running'
+          and r.started_at > ${now - RUN_STALE_AFTER_MS})
+      on conflict (id) do nothing`),
+    statement(db, sql`${withPage}
+      insert into sync_runs (id, organization_id, trigger, status, started_at, finished_at)
+      select ${runId}, p.organization_id, 'schedule', 'skipped', ${now}, ${now} from page p where true
+      on conflict (id) do nothing`),
+    statement(db, sql`${withPage}
+      select p.organization_id as organization_id, r.id as run_id, r.status as status
+      from page p join sync_runs r on r.id = ${runId}
+      order by p.organization_id`),
+  ] as const;
 }
 
 /** What a run needs to know about the connection before it reads Graph. */

@@ -18,6 +18,10 @@ const configSchema = z.object({
   GOOGLE_CLIENT_ID: z.string().min(1),
   GOOGLE_CLIENT_SECRET: z.string().min(1),
   TOKEN_ENCRYPTION_KEYS: z.string().min(1),
+  /** Audit events older than this many days are deleted nightly (at least 30, at most 10 years). */
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(30).max(3650).default(400),
+  /** The nightly runs start spread over this many minutes (0: all at once); under the 12 h a run may take. */
+  SYNC_START_WINDOW_MINUTES: z.coerce.number().int().min(0).max(360).default(120),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -4,7 +4,8 @@
 import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
 import { expect } from "vitest";
 import worker from "../../src/index.ts";
-import { NIGHTLY_CRON, nightlyRunId } from "../../src/entra/sync/schedule.ts";
+import { NIGHTLY_CRON, nightlyFanoutId, nightlyRunId } from "../../src/entra/sync/schedule.ts";
+import type { NightlyOutput } from "../../src/entra/sync/nightlyWorkflow.ts";
 import { createTokenVault } from "../../src/lib/vault.ts";
 import { type TestBrowser } from "../support/browser.ts";
 import { createDirectoryUser, emulatorAdmin } from "../support/emulator.ts";
@@ -18,12 +19,29 @@ export const CONTOSO: string = DEMO_ORGS.contoso.id;
 /** Demo data only: every test starts from the seeded world, everyone active, nothing connected. */
 export const resetWorld = resetDemoWorld;
 
-/** Fires the Cron Trigger through the Worker's real scheduled() handler. */
-export async function fireCron(scheduledTime: number) {
+/**
+ * Fires the Cron Trigger through the Worker's real scheduled() handler, and waits until the
+ * night's NightlyWorkflow instance has started every run and pruned; returns what it reported.
+ */
+export async function fireCron(scheduledTime: number, timeoutMs = 120_000): Promise<NightlyOutput> {
   const controller = createScheduledController({ scheduledTime, cron: NIGHTLY_CRON });
   const ctx = createExecutionContext();
   await worker.scheduled(controller, env, ctx);
   await waitOnExecutionContext(ctx);
+  return nightFinished(scheduledTime, timeoutMs);
+}
+
+/** Waits for the night of `scheduledTime` to complete; fails on an errored night. */
+export async function nightFinished(scheduledTime: number, timeoutMs = 120_000): Promise<NightlyOutput> {
+  const instance = await env.NIGHTLY_WORKFLOW.get(nightlyFanoutId(scheduledTime));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await instance.status();
+    if (status.status === "complete") return status.output as NightlyOutput;
+    if (status.status === "errored" || status.status === "terminated") throw new Error(`night ${status.status}: ${JSON.stringify(status.error)}`);
+    if (Date.now() > deadline) throw new Error(`night still ${status.status}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 let cronClock = Date.UTC(2027, 0, 1, 2, 30);

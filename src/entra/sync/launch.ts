@@ -1,12 +1,11 @@
-// Starting runs: the Cron Trigger (one per eligible organization) and the page's "Sync now" and
-// "Preview". The run row is written first, guarded in SQL: an organization never has two runs
+// Starting a run from the page's "Sync now" and "Preview" (the nightly runs are started a page at
+// a time by the fan-out, fanout.ts). The run row is written first, guarded in SQL: an organization never has two runs
 // going at once, and a repeated cron event (same instance id) starts nothing.
 import type { Db } from "../../db/client.ts";
 import {
-  insertRunUnlessRunning, insertSkippedNightlyRun, listOrganizationsToSync, type SyncRunParams, type SyncTrigger,
+  insertRunUnlessRunning, insertSkippedNightlyRun, type SyncRunParams, type SyncTrigger,
 } from "../../db/syncRuns.ts";
 import { recordRunOutcome } from "./recordRun.ts";
-import { nightlyRunId } from "./schedule.ts";
 
 type StartOutcome = { started: true; runId: string } | { started: false; reason: "already_running" | "not_started" };
 
@@ -35,22 +34,4 @@ export async function startSyncRun(
     return { started: false, reason: "not_started" };
   }
   return { started: true, runId };
-}
-
-/** The Cron Trigger: one run per organization that is connected with Auto-deprovision on. */
-export async function startNightlySyncs(db: Db, workflow: SyncWorkflow, scheduledTime: number): Promise<StartOutcome[]> {
-  const organizations = await listOrganizationsToSync(db);
-  const outcomes: StartOutcome[] = [];
-  for (const { organizationId } of organizations) {
-    try {
-      outcomes.push(
-        await startSyncRun(db, workflow, { organizationId, trigger: "schedule", runId: nightlyRunId(organizationId, scheduledTime), now: Date.now() }),
-      );
-    } catch (error) {
-      // One organization's trouble must not stop the others' runs.
-      console.error("nightly sync not started for an organization", error instanceof Error ? error.name : typeof error);
-      outcomes.push({ started: false, reason: "not_started" });
-    }
-  }
-  return outcomes;
 }

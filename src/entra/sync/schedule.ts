@@ -15,7 +15,20 @@ export function nextNightlyRun(now: number): number {
   return at > now ? at : at + 24 * 60 * 60 * 1000;
 }
 
-/** One instance per organization and cron event: a repeated event maps to the same id. */
+/**
+ * One instance per organization and cron event: a repeated event maps to the same id. The parts
+ * around the organization id are exported for the fan-out, which builds the same ids in SQL.
+ */
 export function nightlyRunId(organizationId: string, scheduledTime: number): string {
-  return `nightly-${organizationId}-${scheduledTime}`;
+  const { prefix, suffix } = nightlyRunIdParts(scheduledTime);
+  return `${prefix}${organizationId}${suffix}`;
+}
+
+export function nightlyRunIdParts(scheduledTime: number): { prefix: string; suffix: string } {
+  return { prefix: "nightly-", suffix: `-${scheduledTime}` };
+}
+
+/** The one fan-out (NIGHTLY_WORKFLOW instance) per cron event: a repeated event starts no second. */
+export function nightlyFanoutId(scheduledTime: number): string {
+  return `fanout-${scheduledTime}`;
 }

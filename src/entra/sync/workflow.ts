@@ -44,10 +44,13 @@ async function counted<T>(d1: D1Database, work: (db: Db) => Promise<T>): Promise
 
 export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams> {
   async run(event: Readonly<WorkflowEvent<SyncRunParams>>, step: WorkflowStep): Promise<SyncRunOutput> {
-    const { runId, organizationId, trigger } = event.payload;
+    const { runId, organizationId, trigger, notBefore } = event.payload;
     const env = this.env;
     const config = loadConfig(env);
-    const startedAt = event.timestamp.getTime();
+    // A nightly run waits for its slot in the night's window (fanout.ts); its deadline counts from there.
+    const startedAt = Math.max(event.timestamp.getTime(), notBefore ?? 0);
+    // A duration from the event, not sleepUntil: the wait is the same on a replay, and never a time already past.
+    if (startedAt > event.timestamp.getTime()) await step.sleep("wait for its start slot", startedAt - event.timestamp.getTime());
     let d1 = emptyD1Stats();
     let graphRequests = 0;
     let usersRead = 0;

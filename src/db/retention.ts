@@ -1,0 +1,54 @@
+// Nightly pruning: rows nobody will read again, deleted a bounded batch at a time. Each function
+// deletes at most `limit` rows in one statement and returns how many it deleted, so the caller
+// can loop within an invocation's D1 query budget and leave the rest for the next step or night.
+import { sql } from "drizzle-orm";
+import type { Db } from "./client.ts";
+
+async function deleted(db: Db, query: ReturnType<typeof sql>): Promise<number> {
+  const result = await db.run(query);
+  return result.meta.changes ?? 0;
+}
+
+/** Sessions past their absolute expiry or idle since `idleCutoff`. */
+export function deleteExpiredSessionsBatch(db: Db, now: number, idleCutoff: number, limit: number) {
+  return deleted(db, sql`delete from sessions where rowid in (
+    select rowid from sessions where expires_at < ${now} or last_seen_at < ${idleCutoff} limit ${limit})`);
+}
+
+/** OAuth round trips nobody finished. */
+export function deleteExpiredAuthFlowsBatch(db: Db, now: number, limit: number) {
+  return deleted(db, sql`delete from auth_flows where rowid in (select rowid from auth_flows where expires_at < ${now} limit ${limit})`);
+}
+
+/**
+ * Setup links that expired (or were revoked) unused before `cutoff`. A used link stays: the page
+ * says from it when and for which tenant the Azure administrator consented.
+ */
+export function deleteStaleSetupLinksBatch(db: Db, cutoff: number, limit: number) {
+  return deleted(db, sql`delete from entra_setup_links where rowid in (
+    select rowid from entra_setup_links where used_at is null and expires_at < ${cutoff} limit ${limit})`);
+}
+
+/**
+ * The change lists of runs that started before `cutoff` and that the page no longer shows. The
+ * page lists a held run's changes (Apply reads them too) and the latest run's when it is a preview;
+ * a run still "running" may be writing its list. Those are kept whatever their age.
+ */
+export function deleteOldRunChangesBatch(db: Db, cutoff: number, limit: number) {
+  return deleted(db, sql`delete from sync_run_changes where rowid in (
+    select c.rowid from sync_runs r join sync_run_changes c on c.run_id = r.id
+    where r.started_at < ${cutoff} and r.status not in ('held', 'running')
+      and not (r.status = 'previewed' and not exists (
+        select 1 from sync_runs later where later.organization_id = r.organization_id and later.started_at > r.started_at))
+    limit ${limit})`);
+}
+
+/**
+ * Audit events created before `cutoff`. Ids grow with time, so only the oldest `limit` events are
+ * looked at: a batch reads at most `limit` rows instead of scanning the log, and it never deletes
+ * an event newer than the cutoff (a batch that deletes fewer than `limit` has reached them).
+ */
+export function deleteOldAuditEventsBatch(db: Db, cutoff: number, limit: number) {
+  return deleted(db, sql`delete from audit_events where id in (
+    select id from (select id, created_at from audit_events order by id limit ${limit}) where created_at < ${cutoff})`);
+}

@@ -1,0 +1,127 @@
+// The night as a Workflow: one instance per cron event (scheduled() creates it with an id derived
+// from the event's time, so a repeated event starts no second), which starts every eligible
+// organization's sync run a page at a time (fanout.ts), then prunes old rows. Each page is a step:
+// its result (the cursor) is checkpointed, so a night that fails halfway resumes after the last
+// page done, and no single invocation does more than one page's work. run() is replayed after a
+// restart: everything it decides on (cursor, time, spacing) comes from step results or the event.
+import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from "cloudflare:workers";
+import { PRUNE_BATCH_ROWS, PRUNE_TASKS, pruneBatch } from "../../auth/housekeeping.ts";
+import { createDb, type Db } from "../../db/client.ts";
+import { countOrganizationsToSync, type NightlyParams } from "../../db/syncRuns.ts";
+import type { Env } from "../../env.ts";
+import { loadConfig } from "../../lib/config.ts";
+import { countingD1, emptyD1Stats, type D1Stats } from "./d1Stats.ts";
+import { FANOUT_PAGE_SIZE, dispatchNightlyPage, startSpacingMs } from "./fanout.ts";
+
+/** What one step cost: its D1 work, and every call that left the Worker (D1 calls and Workflow calls). */
+export interface StepCost {
+  step: string;
+  d1Statements: number;
+  subrequests: number;
+}
+
+/** What the night did (the benchmark and tests read it). */
+export interface NightlyOutput {
+  organizations: number;
+  started: number;
+  alreadyStarted: number;
+  skipped: number;
+  failed: number;
+  pages: number;
+  pruned: Record<string, number>;
+  /** The most any one step (one invocation) cost, and the whole night's total. */
+  maxStep: StepCost;
+  total: { d1Statements: number; subrequests: number };
+}
+
+// A page step retried after a crash redoes nothing twice (fanout.ts); a Workflows or D1 outage
+// gets a few minutes of retries before the night gives up.
+const STEP: WorkflowStepConfig = { retries: { limit: 5, delay: "10 seconds", backoff: "exponential" }, timeout: "5 minutes" };
+
+/**
+ * Batches per prune step and steps per table: at most 10 D1 queries per step, and up to
+ * 1,000,000 rows per table per night; what is left goes the next night. Steps stay few (Workflows
+ * allows 10,000 per instance by default: https://developers.cloudflare.com/workflows/reference/limits/).
+ */
+const PRUNE_BATCHES_PER_STEP = 10;
+const PRUNE_STEPS_PER_TASK = 20;
+
+async function counted<T>(d1: D1Database, work: (db: Db) => Promise<T>): Promise<{ value: T; d1: D1Stats }> {
+  const stats = emptyD1Stats();
+  const value = await work(createDb(countingD1(d1, stats)));
+  return { value, d1: stats };
+}
+
+export class NightlyWorkflow extends WorkflowEntrypoint<Env, NightlyParams> {
+  async run(event: Readonly<WorkflowEvent<NightlyParams>>, step: WorkflowStep): Promise<NightlyOutput> {
+    const { scheduledTime } = event.payload;
+    const env = this.env;
+    const config = loadConfig(env);
+    const output: NightlyOutput = {
+      organizations: 0, started: 0, alreadyStarted: 0, skipped: 0, failed: 0, pages: 0, pruned: {},
+      maxStep: { step: "", d1Statements: 0, subrequests: 0 }, total: { d1Statements: 0, subrequests: 0 },
+    };
+    const cost = (name: string, d1: D1Stats, workflowCalls = 0) => {
+      const spent = { step: name, d1Statements: d1.statements, subrequests: d1.roundTrips + workflowCalls };
+      output.total.d1Statements += spent.d1Statements;
+      output.total.subrequests += spent.subrequests;
+      if (spent.d1Statements > output.maxStep.d1Statements || spent.subrequests > output.maxStep.subrequests) {
+        output.maxStep = {
+          step: name, d1Statements: Math.max(spent.d1Statements, output.maxStep.d1Statements),
+          subrequests: Math.max(spent.subrequests, output.maxStep.subrequests),
+        };
+      }
+    };
+
+    // How many runs tonight and from when: the spacing spreads them over the configured window.
+    const plan = await step.do("plan the night", STEP, () =>
+      counted(env.DB, async (db) => ({ organizations: await countOrganizationsToSync(db), at: Date.now() })),
+    );
+    cost("plan the night", plan.d1);
+    const spacingMs = startSpacingMs(plan.value.organizations, config.SYNC_START_WINDOW_MINUTES * 60_000);
+
+    let cursor = "";
+    for (let page = 0; ; page++) {
+      const name = `page ${page}`;
+      const done = await step.do(name, STEP, () =>
+        counted(env.DB, (db) =>
+          dispatchNightlyPage(db, env.SYNC_WORKFLOW, {
+            after: cursor, scheduledTime, position: page * FANOUT_PAGE_SIZE, startAt: plan.value.at, spacingMs, now: Date.now(),
+          }),
+        ),
+      );
+      cost(name, done.d1, done.value.workflowCalls);
+      output.pages++;
+      output.organizations += done.value.organizations;
+      output.started += done.value.started;
+      output.alreadyStarted += done.value.alreadyStarted;
+      output.skipped += done.value.skipped;
+      output.failed += done.value.failed;
+      if (done.value.last === null || done.value.organizations < FANOUT_PAGE_SIZE) break;
+      cursor = done.value.last;
+    }
+
+    for (const task of PRUNE_TASKS) {
+      output.pruned[task] = 0;
+      for (let round = 0; round < PRUNE_STEPS_PER_TASK; round++) {
+        const name = `prune ${task} ${round}`;
+        const pruned = await step.do(name, STEP, () =>
+          counted(env.DB, async (db) => {
+            const now = Date.now();
+            let rows = 0;
+            for (let batch = 0; batch < PRUNE_BATCHES_PER_STEP; batch++) {
+              const deleted = await pruneBatch(db, task, now, { auditDays: config.AUDIT_RETENTION_DAYS });
+              rows += deleted;
+              if (deleted < PRUNE_BATCH_ROWS) return { rows, more: false };
+            }
+            return { rows, more: true };
+          }),
+        );
+        cost(name, pruned.d1);
+        output.pruned[task] += pruned.value.rows;
+        if (!pruned.value.more) break;
+      }
+    }
+    return output;
+  }
+}
