@@ -1,20 +1,27 @@
-// Directory sync figures (printed, not asserted): full runs over 1k, 10k and 100k synthetic users
-// (1 % disabled, every user a linked member), a delta run after 100 changes, and a run with
-// nothing changed. Each run goes through the real scheduled() handler and Workflow; its D1
-// statements and rows come from the run's own counters (src/entra/sync/d1Stats.ts).
+// Directory sync figures (printed, not asserted): full runs over 1k and 10k synthetic users
+// (1 % disabled, every user a linked member), then a 1M-user tenant: a full run, a delta run after
+// 100 changes, and a run with nothing changed. Each run goes through the real scheduled() handler
+// and Workflow; its D1 statements and rows come from the run's own counters
+// (src/entra/sync/d1Stats.ts), its Graph bytes from the Graph client's. The workerd process's
+// memory is sampled from /proc by scripts/bench.ts between the markers printed around each run
+// (peak_rss_growth_mb: peak resident memory during the run minus before it).
 import { env, introspectWorkflowInstance } from "cloudflare:test";
 import { it } from "vitest";
 import { nightlyRunId } from "../src/entra/sync/schedule.ts";
 import type { SyncRunOutput } from "../src/entra/sync/workflow.ts";
 import { emulatorAdmin } from "../test/support/emulator.ts";
 import {
-  CONTOSO, connectSyntheticTenant, directoryUsers, fireCron, nextCronTime, resetWorld,
+  CONTOSO, connectSyntheticTenant, fireCron, nextCronTime, resetWorld,
 } from "../test/sync/support.ts";
 
-function report(scenario: string, users: number, output: SyncRunOutput, wallMs: number) {
+/** The large tenant. */
+const LARGE = 1_000_000;
+
+function report(scenario: string, users: number, output: SyncRunOutput, wallMs: number, extra: Record<string, number> = {}) {
   const line = {
-    scenario, users,
+    scenario, users, ...extra,
     graph_requests: output.graphRequests,
+    graph_bytes: output.graphBytes,
     d1_round_trips: output.d1.roundTrips,
     d1_statements: output.d1.statements,
     d1_rows_read: output.d1.rowsRead,
@@ -28,30 +35,43 @@ function report(scenario: string, users: number, output: SyncRunOutput, wallMs: 
     users_read: output.usersRead,
     status: output.status,
   };
-  console.log(`BENCH ${JSON.stringify(line)}`);
+  // scripts/bench.ts adds peak_rss_growth_mb from the markers `nightly` printed for this label.
+  console.log(`BENCH ${JSON.stringify({ ...line, rss_label: `${scenario}:${users}` })}`);
 }
 
-async function nightly(): Promise<{ output: SyncRunOutput; wallMs: number }> {
+/** A nightly run, awaited; with `rssLabel`, framed by the markers the memory sampler reads. */
+async function nightly(rssLabel?: string): Promise<{ output: SyncRunOutput; wallMs: number }> {
   const at = nextCronTime();
   const instance = await introspectWorkflowInstance(env.SYNC_WORKFLOW, nightlyRunId(CONTOSO, at));
+  // Date.now() is the time of the last I/O in workerd: read right after an await, it is current.
+  await env.DB.prepare("select 1").first();
+  if (rssLabel) console.log(`BENCH-RSS start ${rssLabel} ${Date.now()}`);
   const started = Date.now();
   await fireCron(at);
   await instance.waitForStatus("complete");
   const output = (await instance.getOutput()) as SyncRunOutput;
   const wallMs = Date.now() - started;
+  if (rssLabel) console.log(`BENCH-RSS end ${rssLabel} ${Date.now()}`);
   await instance.dispose();
   return { output, wallMs };
 }
 
-/** Every directory user becomes a linked, active member of Contoso (bulk SQL, not measured). */
-async function linkEveryone(tenantId: string, oids: string[]) {
-  const rows = oids.map((oid, i) => [crypto.randomUUID(), oid, `Synthetic ${i}`]);
-  for (let i = 0; i < rows.length; i += 2000) {
-    const chunk = JSON.stringify(rows.slice(i, i + 2000));
+/**
+ * Every directory user becomes a linked, active member of Contoso (bulk SQL, not measured). A
+ * synthetic tenant's user i has the object id `<prefix>-5e00-4000-8000-<i as 12 hex digits>`
+ * (emulator/src/synthetic.ts), so the rows are generated in D1 instead of read through Graph.
+ */
+async function linkEveryone(tenantId: string, prefix: string, users: number) {
+  const numbers = "with recursive n(i) as (select ?1 union all select i + 1 from n where i < ?2)";
+  const userId = "printf('00be0c00-0000-4000-8000-%012x', i)";
+  for (let from = 0; from < users; from += 50_000) {
+    const to = Math.min(from + 50_000, users) - 1;
     await env.DB.batch([
-      env.DB.prepare("insert into users (id, email, display_name, created_at) select json_extract(value, '$[0]'), null, json_extract(value, '$[2]'), 1 from json_each(?)").bind(chunk),
-      env.DB.prepare("insert into identities (provider, issuer_key, subject, user_id, created_at) select 'microsoft', ?, json_extract(value, '$[1]'), json_extract(value, '$[0]'), 1 from json_each(?)").bind(tenantId, chunk),
-      env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) select ?, json_extract(value, '$[0]'), 'member', 'active', 1 from json_each(?)").bind(CONTOSO, chunk),
+      env.DB.prepare(`${numbers} insert into users (id, email, display_name, created_at) select ${userId}, null, 'Synthetic ' || i, 1 from n`).bind(from, to),
+      env.DB.prepare(`${numbers} insert into identities (provider, issuer_key, subject, user_id, created_at)
+        select 'microsoft', ?3, printf('%s-5e00-4000-8000-%012x', ?4, i), ${userId}, 1 from n`).bind(from, to, tenantId, prefix),
+      env.DB.prepare(`${numbers} insert into memberships (organization_id, user_id, role, status, created_at)
+        select ?3, ${userId}, 'member', 'active', 1 from n`).bind(from, to, CONTOSO),
     ]);
   }
 }
@@ -67,12 +87,17 @@ async function rewind() {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 
+/** A synthetic tenant of `users`, everyone linked; returns the object ids of its users 1 to 200 that are enabled. */
 async function tenantOf(users: number) {
   await resetWorld();
-  const { tenantId } = await connectSyntheticTenant(users);
-  const directory = await directoryUsers(tenantId);
-  await linkEveryone(tenantId, directory.map((u) => u.id));
-  return { tenantId, directory };
+  const { tenantId, adminOid } = await connectSyntheticTenant(users);
+  const prefix = adminOid.slice(0, 8);
+  await linkEveryone(tenantId, prefix, users);
+  // 1 % disabled: every 100th user (emulator/src/synthetic.ts).
+  const enabled = Array.from({ length: 200 }, (_, i) => i + 1)
+    .filter((i) => (i + 1) % 100 !== 0)
+    .map((i) => `${prefix}-5e00-4000-8000-${i.toString(16).padStart(12, "0")}`);
+  return { tenantId, enabled };
 }
 
 for (const users of [1000, 10_000]) {
@@ -88,18 +113,19 @@ for (const users of [1000, 10_000]) {
   });
 }
 
-it("full_sync, delta_sync and noop_sync at 100k", async () => {
-  const users = 100_000;
-  const { directory } = await tenantOf(users);
-  const full = await nightly();
+it(`full_sync, delta_sync and noop_sync at ${LARGE}`, async () => {
+  const users = LARGE;
+  const tenant = await tenantOf(users);
+  const full = await nightly(`full_sync:${users}`);
   report("full_sync", users, full.output, full.wallMs);
 
   // 100 changes: 90 enabled users disabled, 10 deleted.
-  const enabled = directory.filter((u) => u.accountEnabled).slice(1, 101);
-  for (const [i, user] of enabled.entries()) await emulatorAdmin(`users/${user.id}/${i < 90 ? "disable" : "delete"}`);
-  const delta = await nightly();
-  report("delta_sync", users, delta.output, delta.wallMs);
+  const changes = 100;
+  const enabled = tenant.enabled.slice(0, changes);
+  for (const [i, user] of enabled.entries()) await emulatorAdmin(`users/${user}/${i < 90 ? "disable" : "delete"}`);
+  const delta = await nightly(`delta_sync:${users}`);
+  report("delta_sync", users, delta.output, delta.wallMs, { changes });
 
-  const noop = await nightly();
+  const noop = await nightly(`noop_sync:${users}`);
   report("noop_sync", users, noop.output, noop.wallMs);
 });

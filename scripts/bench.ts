@@ -1,7 +1,12 @@
 // `npm run bench`: runs bench/*.bench.ts inside workerd (vitest.bench.config.ts) and prints one
 // JSON object per line, one per scenario. Figures are printed, not asserted; medians where a
 // scenario is repeated. Stops by itself: each scenario has a time limit, the whole run 15 minutes.
+// Memory: the workerd processes under vitest are sampled from /proc every 10 ms; a scenario framed
+// by "BENCH-RSS start|end <label> <ms>" markers gets peak_rss_growth_mb, the peak resident memory
+// between the markers minus the resident memory just before (VmRSS samples, and VmHWM when the
+// process reached a new high in between, which catches a peak shorter than a sample).
 import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { ROOT } from "./paths.ts";
@@ -14,17 +19,106 @@ const child = spawn(process.execPath, [VITEST, "run", "--config", "vitest.bench.
   stdio: ["ignore", "pipe", "pipe"],
   env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
 });
+
+interface Sample { at: number; rssKb: number; hwmKb: number; anonKb: number }
+const samples: Sample[] = [];
+const windows = new Map<string, { start: number; end?: number }>();
+let workerds: number[] = [];
+
+/** workerd processes started (directly or not) by the vitest child. */
+function findWorkerds(root: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // pid (comm) state ppid …: comm may hold spaces, so read after the last ")".
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  const found: number[] = [];
+  for (const [pid] of parentOf) {
+    let up = parentOf.get(pid);
+    while (up !== undefined && up !== root && up > 1) up = parentOf.get(up);
+    if (up !== root) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "workerd") found.push(pid);
+    } catch {
+      // ended
+    }
+  }
+  return found;
+}
+
+function sample() {
+  let rssKb = 0;
+  let hwmKb = 0;
+  let anonKb = 0;
+  for (const pid of workerds) {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, "utf8");
+      rssKb += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      hwmKb += Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      anonKb += Number(/RssAnon:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    } catch {
+      // ended
+    }
+  }
+  samples.push({ at: Date.now(), rssKb, hwmKb, anonKb });
+}
+
+const finder = setInterval(() => (workerds = child.pid ? findWorkerds(child.pid) : []), 500);
+const sampler = setInterval(sample, 10);
+
+/**
+ * Peak resident memory between the markers minus just before, in MB, and the same for anonymous
+ * memory only (RssAnon: heaps, without the database file pages mapped by the local D1's SQLite,
+ * which runs inside the same workerd process here and on its own machines in production).
+ */
+function rssGrowthMb(label: string): { total: number; anon: number } | null {
+  const window = windows.get(label);
+  if (!window?.end) return null;
+  const before = samples.filter((s) => s.at <= window.start).at(-1);
+  const during = samples.filter((s) => s.at >= window.start && s.at <= window.end!);
+  if (!before || during.length === 0) return null;
+  let peakKb = Math.max(...during.map((s) => s.rssKb));
+  const hwmEnd = during.at(-1)!.hwmKb;
+  if (hwmEnd > before.hwmKb) peakKb = Math.max(peakKb, hwmEnd);
+  const anonPeakKb = Math.max(...during.map((s) => s.anonKb));
+  const mb = (kb: number) => Math.round((kb / 1024) * 10) / 10;
+  return { total: mb(peakKb - before.rssKb), anon: mb(anonPeakKb - before.anonKb) };
+}
+
 const timer = setTimeout(() => child.kill("SIGTERM"), LIMIT_MS);
 let output = "";
 const reader = createInterface({ input: child.stdout });
 reader.on("line", (line) => {
+  const marker = /BENCH-RSS (start|end) (\S+) (\d+)/.exec(line);
+  if (marker) {
+    const [, edge, label, at] = marker;
+    if (edge === "start") windows.set(label!, { start: Number(at) });
+    else {
+      const window = windows.get(label!);
+      if (window) window.end = Number(at);
+    }
+    return;
+  }
   const at = line.indexOf("BENCH {");
-  if (at >= 0) console.log(line.slice(at + "BENCH ".length));
-  else output += `${line}\n`;
+  if (at < 0) {
+    output += `${line}\n`;
+    return;
+  }
+  const { rss_label: label, ...figures } = JSON.parse(line.slice(at + "BENCH ".length)) as Record<string, unknown>;
+  const growth = typeof label === "string" ? rssGrowthMb(label) : null;
+  console.log(JSON.stringify(growth === null ? figures : { ...figures, peak_rss_growth_mb: growth.total, peak_anon_rss_growth_mb: growth.anon }));
 });
 child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
 child.on("exit", (code) => {
   clearTimeout(timer);
+  clearInterval(finder);
+  clearInterval(sampler);
   if (code !== 0) {
     process.stderr.write(output);
     process.exitCode = code ?? 1;

@@ -119,6 +119,8 @@ export const entraConnections = sqliteTable("entra_connections", {
   defaultRole: text("default_role", { enum: MAPPABLE_ROLES }).notNull().default("member"),
   holdThresholdPercent: integer("hold_threshold_percent").notNull().default(DEFAULT_HOLD_THRESHOLD.percent),
   holdThresholdMinimum: integer("hold_threshold_minimum").notNull().default(DEFAULT_HOLD_THRESHOLD.minimum),
+  /** Active members linked to the tenant, kept by triggers (migrations/0009); never written by the app. */
+  linkedActiveMembers: integer("linked_active_members").notNull().default(0),
   updatedAt: integer("updated_at").notNull(),
 });
 

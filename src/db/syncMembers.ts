@@ -1,6 +1,6 @@
 // The members directory sync may touch: those of one organization linked to its connected tenant
 // by a Microsoft identity (issuer_key = tenant id). Changes are set-based statements over a list
-// of user ids (a JSON chunk, or a held run's saved list), each guarded in SQL: only active members
+// of user ids (a JSON chunk, read from a saved list when it is long), each guarded in SQL: only active members
 // are deactivated, only members that sync deactivated are reactivated, and an Owner only while
 // another active Owner remains. Every statement here is idempotent, so a retried Workflow step
 // changes nothing twice. Audit rows are inserted by the same guard just before each update, in
@@ -38,26 +38,29 @@ export async function findLinkedMembersAmong(db: Db, organizationId: string, ten
   }));
 }
 
-const linkedTo = (tenantId: string) =>
-  sql`exists (select 1 from identities i where i.user_id = m.user_id and i.provider = 'microsoft' and i.issuer_key = ${tenantId})`;
-
 /**
- * Active members linked to the tenant, in user id order, `limit` at a time after `afterUserId`.
- * `settled` says whether the member and their Microsoft identity both existed before `listedSince`:
- * only those were linked when every page was read, so only they can be absent from the listing.
- * Someone who joins during a long run was on a page read before they were linked.
+ * The members a full listing judges, in user id order, `limit` at a time after `afterUserId`:
+ * active ones (they may have left) and those sync deactivated (they may be back), each with the
+ * object ids linking them to the tenant (space-separated; nearly always one). `settled` says
+ * whether the member and their Microsoft identity both existed before `listedSince`: only those
+ * were linked when every page was read, so only they are judged. Someone who joins during a long
+ * run was on a page read before they were linked (or read as disabled before being enabled).
+ * Reads the covering indexes only (migrations/0009): one index entry per member and one per
+ * identity.
  */
-export function listLinkedActiveMembers(
+export function listMembersToJudge(
   db: Db,
   page: { organizationId: string; tenantId: string; afterUserId: string; limit: number; listedSince: number },
 ) {
   const { organizationId, tenantId, afterUserId, limit, listedSince } = page;
-  return db.all<{ user_id: string; settled: number }>(sql`
-    select m.user_id as user_id,
-      (m.created_at < ${listedSince} and exists (select 1 from identities i where i.user_id = m.user_id
-        and i.provider = 'microsoft' and i.issuer_key = ${tenantId} and i.created_at < ${listedSince})) as settled
+  return db.all<{ user_id: string; oids: string; status: string; settled: number }>(sql`
+    select m.user_id as user_id, group_concat(i.subject, ' ') as oids, m.status as status,
+      (m.created_at < ${listedSince} and min(i.created_at) < ${listedSince}) as settled
     from memberships m
-    where m.organization_id = ${organizationId} and m.user_id > ${afterUserId} and m.status = 'active' and ${linkedTo(tenantId)}
+    cross join identities i on i.user_id = m.user_id and i.provider = 'microsoft' and i.issuer_key = ${tenantId}
+    where m.organization_id = ${organizationId} and m.user_id > ${afterUserId}
+      and (m.status = 'active' or m.deactivated_reason = 'directory_sync')
+    group by m.user_id
     order by m.user_id
     limit ${limit}`);
 }
@@ -67,8 +70,21 @@ export function changeListFromJson(entries: [string, SyncCause][]): SQL {
   return sql`select json_extract(value, '$[0]') as user_id, json_extract(value, '$[1]') as cause from json_each(${JSON.stringify(entries)})`;
 }
 
-export function changeListOfRun(runId: string, change: "deactivate" | "reactivate"): SQL {
-  return sql`select user_id, cause from sync_run_changes where run_id = ${runId} and change = ${change}`;
+/** A saved list (held, previewed, or too long to keep in memory), 2,000 or so at a time in user id order. */
+export async function listSavedChanges(
+  db: Db,
+  page: { runId: string; change: "deactivate" | "reactivate"; afterUserId: string; limit: number },
+): Promise<[string, SyncCause][]> {
+  const rows = await db.all<{ user_id: string; cause: SyncCause }>(sql`
+    select user_id, cause from sync_run_changes
+    where run_id = ${page.runId} and user_id > ${page.afterUserId} and change = ${page.change}
+    order by user_id limit ${page.limit}`);
+  return rows.map((row) => [row.user_id, row.cause]);
+}
+
+/** Forgets a run's saved list: a retried conclude step writes it again from the start. */
+export function clearRunChanges(db: Db, runId: string) {
+  return statement(db, sql`delete from sync_run_changes where run_id = ${runId}`);
 }
 
 /** The listed users (`l`, with their cause) joined to their memberships in the organization (`m`). */
@@ -148,7 +164,8 @@ export function reactivateListedMembers(db: Db, change: { organizationId: string
     statement(db, sql`
       update memberships set status = 'active', deactivated_reason = null, deactivated_at = null, deactivated_by_run = null
       where organization_id = ${organizationId} and status = 'deactivated' and deactivated_reason = 'directory_sync'
-        and user_id in (select user_id from (${list}))`),
+        and user_id in (select user_id from (${list}))
+      returning user_id`),
   ] as const;
 }
 
@@ -172,13 +189,6 @@ export function reactivateMembersOfRun(db: Db, change: { organizationId: string;
       update memberships as m set status = 'active', deactivated_reason = null, deactivated_at = null, deactivated_by_run = null
       where ${ofRun}`),
   ] as const;
-}
-
-export async function countLinkedActiveMembers(db: Db, organizationId: string, tenantId: string): Promise<number> {
-  const [row] = await db.all<{ n: number }>(sql`
-    select count(*) as n from memberships m
-    where m.organization_id = ${organizationId} and m.status = 'active' and ${linkedTo(tenantId)}`);
-  return row?.n ?? 0;
 }
 
 export async function countDeactivatedByRun(db: Db, organizationId: string, runId: string): Promise<number> {

@@ -325,6 +325,7 @@ export async function findSyncSettings(db: Db, organizationId: string) {
       deltaLinkEnc: entraConnections.deltaLinkEnc,
       holdThresholdPercent: entraConnections.holdThresholdPercent,
       holdThresholdMinimum: entraConnections.holdThresholdMinimum,
+      linkedActiveMembers: entraConnections.linkedActiveMembers,
     })
     .from(entraConnections)
     .where(eq(entraConnections.organizationId, organizationId))

@@ -60,8 +60,8 @@ interface GraphClientOptions {
   /** Defaults to the background budget. */
   maxAttempts?: number;
   maxWaitMs?: number;
-  /** Counts requests actually sent (retries included), for run records and the benchmark. */
-  counter?: { requests: number };
+  /** Counts requests actually sent (retries included) and the bytes of good replies, for run records and the benchmark. */
+  counter?: { requests: number; bytes?: number };
   /** Injectable for tests of timing behaviour; defaults to a real timer. */
   sleep?: (ms: number) => Promise<void>;
   timeoutMs?: number;
@@ -118,7 +118,9 @@ export function createGraphClient(options: GraphClientOptions) {
       if (response.ok) {
         let body: unknown;
         try {
-          body = await response.json();
+          const bytes = await response.arrayBuffer();
+          if (options.counter?.bytes !== undefined) options.counter.bytes += bytes.byteLength;
+          body = JSON.parse(new TextDecoder().decode(bytes));
         } catch (error) {
           throw new GraphError("bad_response", { status: response.status, cause: error });
         }

@@ -14,7 +14,7 @@ export interface TokenCache {
 
 interface GraphAccessOptions extends Partial<GraphBudget> {
   lowPriority?: boolean;
-  counter?: { requests: number };
+  counter?: { requests: number; bytes?: number };
   /** Reuse (and keep) the token between calls instead of reading the stored one each time. */
   tokens?: TokenCache;
 }

@@ -20,6 +20,7 @@ export async function resetDemoWorld() {
     env.DB.prepare("delete from group_role_mappings"),
     env.DB.prepare("delete from role_decisions"),
     env.DB.prepare("delete from sync_run_changes"),
+    env.DB.prepare("delete from sync_run_seen"),
     env.DB.prepare("delete from sync_runs"),
     env.DB.prepare("delete from sessions"),
     env.DB.prepare("delete from auth_flows"),

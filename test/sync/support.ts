@@ -131,7 +131,7 @@ export async function sectionWhenIdle(browser: TestBrowser, timeoutMs = 60_000):
 export async function connectSyntheticTenant(users: number) {
   const tenant = await emulatorAdmin<{ tenantId: string; adminOid: string }>("synthetic-tenants", { users, disabledPercent: 1, consented: true, domain: "synthetic.example" });
   const adele = await connectContoso(["auto-deprovision"], { account: tenant.adminOid });
-  return { adele, tenantId: tenant.tenantId };
+  return { adele, tenantId: tenant.tenantId, adminOid: tenant.adminOid };
 }
 
 /** Polls until `condition` holds (a run has reached some point), or fails the test. */
@@ -145,17 +145,22 @@ export async function until(condition: () => Promise<boolean>, timeoutMs = 30_00
 
 /** Every user of the connected tenant, read from the emulator's Graph with the stored token. */
 export async function directoryUsers(tenantId: string): Promise<{ id: string; accountEnabled: boolean }[]> {
+  const users: { id: string; accountEnabled: boolean }[] = [];
+  await forEachDirectoryPage(tenantId, async (page) => void users.push(...page));
+  return users;
+}
+
+/** The connected tenant's users a page at a time, so a 1M-user tenant is never held at once. */
+export async function forEachDirectoryPage(tenantId: string, onPage: (users: { id: string; accountEnabled: boolean }[]) => Promise<void>) {
   const row = await env.DB.prepare("select access_token_enc from entra_connections where organization_id = ?").bind(CONTOSO).first<{ access_token_enc: string }>();
   const opened = await createTokenVault(env.TOKEN_ENCRYPTION_KEYS).open(row!.access_token_enc, { organizationId: CONTOSO, tenantId, field: "access_token" });
   if (!opened.ok) throw new Error("cannot open the access token");
-  const users: { id: string; accountEnabled: boolean }[] = [];
   let next: string | undefined = "http://localhost:8788/v1.0/users?$select=id,accountEnabled&$top=999";
   while (next) {
     const response = await env.EMULATOR.fetch(next, { headers: { authorization: `Bearer ${opened.value}` } });
     const page = (await response.json()) as { value: { id: string; accountEnabled: boolean }[]; "@odata.nextLink"?: string };
-    users.push(...page.value);
+    await onPage(page.value);
     next = page["@odata.nextLink"];
   }
   await emulatorAdmin("stats/reset");
-  return users;
 }

@@ -1,13 +1,14 @@
 // Applies a run's decisions to the organization's members (deactivates leavers, reactivates
-// returners): set-based statements over chunks of
-// user ids (or a held run's saved list), so 10 or 50,000 leavers cost a handful of D1 round
-// trips and write only the rows that change. Owners go one at a time: the last one stays.
+// returners): set-based statements over chunks of 2,000 user ids (from memory, or read from a
+// saved list), so 10 or 50,000 leavers cost a handful of D1 round trips, no statement runs long on
+// the single-writer database, and only the rows that change are written. Owners go one at a
+// time: the last one stays.
 import type { SQL } from "drizzle-orm";
 import type { Db } from "../../db/client.ts";
 import { runStatements } from "../../db/statements.ts";
 import type { SyncCause } from "../../db/schema.ts";
 import {
-  changeListFromJson, changeListOfRun, deactivateListedMembers, deactivateOwnerStatements, listListedOwners,
+  changeListFromJson, deactivateListedMembers, deactivateOwnerStatements, listListedOwners, listSavedChanges,
   reactivateListedMembers,
 } from "../../db/syncMembers.ts";
 import type { DirectoryChanges } from "./planDirectoryChanges.ts";
@@ -35,10 +36,22 @@ export async function applyDirectoryChanges(db: Db, target: ApplyTarget, changes
   return { reactivated };
 }
 
-/** Applies a held run's saved list (Apply on the page). */
+/** Applies a run's saved list (Apply on the page, or a run with too many changes to keep in memory). */
 export async function applySavedChanges(db: Db, target: ApplyTarget): Promise<{ reactivated: number }> {
-  await applyDeactivations(db, target, changeListOfRun(target.runId, "deactivate"));
-  return { reactivated: await applyReactivations(db, target, changeListOfRun(target.runId, "reactivate")) };
+  for await (const chunk of savedChunks(db, target.runId, "deactivate")) await applyDeactivations(db, target, changeListFromJson(chunk));
+  let reactivated = 0;
+  for await (const chunk of savedChunks(db, target.runId, "reactivate")) reactivated += await applyReactivations(db, target, changeListFromJson(chunk));
+  return { reactivated };
+}
+
+async function* savedChunks(db: Db, runId: string, change: "deactivate" | "reactivate") {
+  for (let after = ""; ; ) {
+    const chunk = await listSavedChanges(db, { runId, change, afterUserId: after, limit: CHANGE_CHUNK });
+    if (chunk.length > 0) yield chunk;
+    const last = chunk.at(-1);
+    if (!last || chunk.length < CHANGE_CHUNK) return;
+    after = last[0];
+  }
 }
 
 async function applyDeactivations(db: Db, target: ApplyTarget, list: SQL) {
@@ -51,5 +64,6 @@ async function applyDeactivations(db: Db, target: ApplyTarget, list: SQL) {
 
 async function applyReactivations(db: Db, target: ApplyTarget, list: SQL): Promise<number> {
   const [, updated] = await runStatements(db, reactivateListedMembers(db, { ...target, list }));
-  return updated?.meta.changes ?? 0;
+  // Counted from the rows returned: D1's meta.changes also counts the rows its triggers change.
+  return updated?.results.length ?? 0;
 }

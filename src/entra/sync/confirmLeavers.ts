@@ -26,8 +26,8 @@ const batchReply = z.object({
 type ConfirmedState = "enabled" | "disabled" | "deleted";
 
 type ConfirmResult =
-  | { ok: true; confirmed: [oid: string, ConfirmedState][]; graphRequests: number }
-  | { ok: false; reason: SyncFailure; graphRequests: number };
+  | { ok: true; confirmed: [oid: string, ConfirmedState][]; graphRequests: number; graphBytes: number }
+  | { ok: false; reason: SyncFailure; graphRequests: number; graphBytes: number };
 
 export async function confirmLeavers(
   db: Db,
@@ -35,7 +35,7 @@ export async function confirmLeavers(
   request: { organizationId: string; tenantId: string; oids: string[] },
   tokens: TokenCache,
 ): Promise<ConfirmResult> {
-  const counter = { requests: 0 };
+  const counter = { requests: 0, bytes: 0 };
   const confirmed: [string, ConfirmedState][] = [];
   try {
     for (const batch of chunks(request.oids, BATCH_LIMIT)) {
@@ -59,12 +59,12 @@ export async function confirmLeavers(
         else throw new GraphError(answer.status >= 500 ? "unavailable" : "bad_response", { status: answer.status });
       });
     }
-    return { ok: true, confirmed, graphRequests: counter.requests };
+    return { ok: true, confirmed, graphRequests: counter.requests, graphBytes: counter.bytes };
   } catch (error) {
-    if (error instanceof TenantChanged) return { ok: false, reason: "tenant_changed", graphRequests: counter.requests };
+    if (error instanceof TenantChanged) return { ok: false, reason: "tenant_changed", graphRequests: counter.requests, graphBytes: counter.bytes };
     const reason = syncFailureOf(error);
     if (!reason) throw error;
-    return { ok: false, reason: reason === "sync_state_gone" ? "bad_response" : reason, graphRequests: counter.requests };
+    return { ok: false, reason: reason === "sync_state_gone" ? "bad_response" : reason, graphRequests: counter.requests, graphBytes: counter.bytes };
   }
 }
 

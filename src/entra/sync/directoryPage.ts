@@ -3,17 +3,24 @@
 // /users 999 a page following @odata.nextLink; the next run reads from that link only what changed
 // since the listing began, so nothing that changes during a long listing is missed.
 import { z } from "zod";
-import { directoryUserSchema, USER_FIELDS } from "../directory.ts";
 import type { GraphClient } from "../graph.ts";
 
-export const FULL_LISTING_PATH = `/v1.0/users?$select=${USER_FIELDS}&$top=999`;
+/**
+ * Only what the sync reads: the object id and whether the account is enabled (a delta round adds
+ * `@removed` by itself). About 60 % fewer bytes a user than the profile fields. A delta link
+ * keeps the $select it was made with, so later rounds ask for the same two.
+ */
+const SYNC_FIELDS = "id,accountEnabled";
+export const FULL_LISTING_PATH = `/v1.0/users?$select=${SYNC_FIELDS}&$top=999`;
 /** A delta link for the present moment, taken before a full listing. */
-export const DELTA_FROM_NOW_PATH = `/v1.0/users/delta?$select=${USER_FIELDS}&$deltatoken=latest`;
+export const DELTA_FROM_NOW_PATH = `/v1.0/users/delta?$select=${SYNC_FIELDS}&$deltatoken=latest`;
 /** Graph's delta query takes its page size from this header, not $top (/users ignores it). */
 const PAGE_SIZE_HEADER = { Prefer: "odata.maxpagesize=999" };
 
 /** A user as a delta round lists it: the directory's user, or one marked removed. */
-const directoryUser = directoryUserSchema.extend({
+const directoryUser = z.object({
+  id: z.string().min(1).max(64),
+  accountEnabled: z.boolean().nullable().optional(),
   "@removed": z.object({ reason: z.string().optional() }).optional(),
 });
 

@@ -1,8 +1,12 @@
-// One Workflow step of a run: read one Graph page and note, for each of the organization's
-// members on it, what the directory says and how the member stands now. Nothing is written: a
-// run decides only once it has read everything (partial information deactivates nobody).
+// One Workflow step of a run: read one Graph page. A page of a full listing is stored as who was
+// seen (sorted hashes in D1, seenSet.ts) and the step returns only its links and counts: the
+// conclude step judges every member at once. A delta page is a list of changes: the step returns,
+// for each of the organization's members on it, what the directory says and how the member stands
+// now. Members are not changed here: a run decides only once it has read everything (partial
+// information deactivates nobody).
 import type { Db } from "../../db/client.ts";
 import { findLinkedMembersAmong, type MemberStanding } from "../../db/syncMembers.ts";
+import { saveSeenPage } from "../../db/syncSeen.ts";
 import type { Config } from "../../lib/config.ts";
 import { createTokenVault } from "../../lib/vault.ts";
 import { GRAPH_BUDGETS } from "../graph.ts";
@@ -10,6 +14,7 @@ import { withOrganizationGraph, type TokenCache } from "../graphAccess.ts";
 import { vaultContext } from "../tokens.ts";
 import { DELTA_FROM_NOW_PATH, FULL_LISTING_PATH, readDirectoryPage, type DirectoryState } from "./directoryPage.ts";
 import { syncFailureOf, type SyncFailure } from "./failures.ts";
+import { encodeSeenPage } from "./seenSet.ts";
 
 /** [userId, what the directory says, how the member stands, Entra object id]: small enough for a step result. */
 export type Observation = [string, DirectoryState, MemberStanding, string];
@@ -18,13 +23,15 @@ export type PageResult =
   | {
       ok: true;
       usersRead: number;
+      /** A delta page's linked members; always empty for a full listing (its pages are in D1). */
       observations: Observation[];
       /** Sealed with the token vault: a step result is stored outside our database. */
       nextLinkEnc: string | null;
       deltaLinkEnc: string | null;
       graphRequests: number;
+      graphBytes: number;
     }
-  | { ok: false; reason: SyncFailure | "sync_state_gone"; graphRequests: number };
+  | { ok: false; reason: SyncFailure | "sync_state_gone"; graphRequests: number; graphBytes: number };
 
 export interface PageRequest {
   organizationId: string;
@@ -33,17 +40,19 @@ export interface PageRequest {
   linkEnc: string | null;
   /** Read the delta link for "now" (before a full listing) instead of a page of users. */
   deltaFromNow?: boolean;
+  /** A full listing's page: where to store who it saw. Absent for a delta round. */
+  seen?: { runId: string; attempt: number; page: number };
 }
 
 export async function observePage(db: Db, config: Config, request: PageRequest, tokens: TokenCache): Promise<PageResult> {
-  const counter = { requests: 0 };
+  const counter = { requests: 0, bytes: 0 };
   const vault = createTokenVault(config.TOKEN_ENCRYPTION_KEYS);
   const sealContext = vaultContext(request.organizationId, request.tenantId, "delta_link");
   try {
     let url = request.deltaFromNow ? DELTA_FROM_NOW_PATH : FULL_LISTING_PATH;
     if (request.linkEnc && !request.deltaFromNow) {
       const opened = await vault.open(request.linkEnc, sealContext);
-      if (!opened.ok) return { ok: false, reason: "sync_state_gone", graphRequests: 0 };
+      if (!opened.ok) return { ok: false, reason: "sync_state_gone", graphRequests: 0, graphBytes: 0 };
       url = opened.value;
     }
 
@@ -56,6 +65,21 @@ export async function observePage(db: Db, config: Config, request: PageRequest, 
       { ...GRAPH_BUDGETS.background, lowPriority: true, counter, tokens },
     );
 
+    const links = {
+      nextLinkEnc: page.nextLink ? await vault.seal(page.nextLink, sealContext) : null,
+      deltaLinkEnc: page.deltaLink ? await vault.seal(page.deltaLink, sealContext) : null,
+      graphRequests: counter.requests,
+      graphBytes: counter.bytes,
+    };
+    if (request.seen) {
+      // A full listing names each user once, with accountEnabled (never "deleted").
+      const listed = page.users.map(({ oid, state }) => ({
+        oid, state: state === "enabled" ? "enabled" as const : state === "unchanged" ? "unknown" as const : "disabled" as const,
+      }));
+      await saveSeenPage(db, { ...request.seen, ...encodeSeenPage(listed) });
+      return { ok: true, usersRead: page.users.length, observations: [], ...links };
+    }
+
     // A delta round may list a user more than once (https://learn.microsoft.com/graph/delta-query-overview):
     // within the page, as across pages, the last entry wins, and an entry without accountEnabled
     // does not undo an earlier one.
@@ -66,15 +90,13 @@ export async function observePage(db: Db, config: Config, request: PageRequest, 
       ok: true,
       usersRead: page.users.length,
       observations: linked.map((member) => [member.userId, stateOf.get(member.oid) ?? "unchanged", member.standing, member.oid]),
-      nextLinkEnc: page.nextLink ? await vault.seal(page.nextLink, sealContext) : null,
-      deltaLinkEnc: page.deltaLink ? await vault.seal(page.deltaLink, sealContext) : null,
-      graphRequests: counter.requests,
+      ...links,
     };
   } catch (error) {
-    if (error instanceof TenantChanged) return { ok: false, reason: "tenant_changed", graphRequests: counter.requests };
+    if (error instanceof TenantChanged) return { ok: false, reason: "tenant_changed", graphRequests: counter.requests, graphBytes: counter.bytes };
     const reason = syncFailureOf(error);
     if (!reason) throw error;
-    return { ok: false, reason, graphRequests: counter.requests };
+    return { ok: false, reason, graphRequests: counter.requests, graphBytes: counter.bytes };
   }
 }
 

@@ -30,6 +30,22 @@ export function mergeObservations(into: Map<string, Observed>, page: Observation
   }
 }
 
+/** What a run would do with one member, given what the directory says: nothing, or a change. */
+export function changeFor(standing: MemberStanding, state: DirectoryState | "absent"): ["deactivate" | "reactivate", SyncCause] | null {
+  if (standing === "active" && (state === "disabled" || state === "deleted" || state === "absent")) return ["deactivate", state];
+  if (standing === "sync" && state === "enabled") return ["reactivate", "enabled"];
+  return null;
+}
+
+/**
+ * Forgets the members that need nothing, so a delta run holds only what may change. The same as
+ * keeping them: a later entry replaces a forgotten one, and "unchanged" after a forgotten entry
+ * needs nothing either.
+ */
+export function keepActionable(observed: Map<string, Observed>) {
+  for (const [userId, { standing, state }] of observed) if (!changeFor(standing, state)) observed.delete(userId);
+}
+
 /** Active members a delta round says are disabled or deleted: the ones to confirm. */
 export function leaversToConfirm(observed: ReadonlyMap<string, Observed>): string[] {
   const oids: string[] = [];
@@ -59,8 +75,8 @@ export function planDirectoryChanges(
 ): DirectoryChanges {
   const changes: DirectoryChanges = { deactivate: [], reactivate: [] };
   for (const [userId, { state, standing }] of observed) {
-    if (standing === "active" && (state === "disabled" || state === "deleted")) changes.deactivate.push([userId, state]);
-    else if (standing === "sync" && state === "enabled") changes.reactivate.push([userId, "enabled"]);
+    const change = changeFor(standing, state);
+    if (change) changes[change[0]].push([userId, change[1]]);
   }
   for (const userId of absentActiveMembers) changes.deactivate.push([userId, "absent"]);
   return changes;

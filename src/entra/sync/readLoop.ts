@@ -58,8 +58,12 @@ export function stepName(state: ReadState): string {
   return `read ${label} ${state.restarts}.${state.page}.${state.pauses}`;
 }
 
-export function pageRequest(state: ReadState, organizationId: string, tenantId: string): PageRequest {
-  return { organizationId, tenantId, linkEnc: state.linkEnc, deltaFromNow: state.phase === "tracking" };
+export function pageRequest(state: ReadState, organizationId: string, tenantId: string, runId: string): PageRequest {
+  const listingPage = state.mode === "full" && state.phase === "listing";
+  return {
+    organizationId, tenantId, linkEnc: state.linkEnc, deltaFromNow: state.phase === "tracking",
+    ...(listingPage ? { seen: { runId, attempt: state.restarts, page: state.page } } : {}),
+  };
 }
 
 /** Whether a read that starts at `now` is still within the run's time. */

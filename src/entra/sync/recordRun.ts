@@ -1,8 +1,9 @@
 // Closing a run: its row (outcome, counts, error), one audit event, its next delta link, and the
-// older held runs it replaces, written together.
+// older held runs it replaces, written together; the pages it saw are deleted with them.
 import type { Db } from "../../db/client.ts";
 import type { PendingChanges, SyncFailure } from "../../db/schema.ts";
 import { runStatements } from "../../db/statements.ts";
+import { deleteSeenPages } from "../../db/syncSeen.ts";
 import {
   finishRun, insertRunFinishedAudit, saveDeltaLink, supersedeHeldRuns, type FinishedStatus, type SyncMode, type SyncTrigger,
 } from "../../db/syncRuns.ts";
@@ -58,5 +59,6 @@ export async function recordRunOutcome(db: Db, outcome: RunOutcome) {
     ...(outcome.trigger !== "preview" && (outcome.status === "succeeded" || outcome.status === "held")
       ? supersedeHeldRuns(db, { organizationId, runId, readEveryone: outcome.mode === "full", now })
       : []),
+    deleteSeenPages(db, runId),
   ]);
 }

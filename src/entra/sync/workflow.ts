@@ -1,7 +1,10 @@
 // The directory sync as a Cloudflare Workflow: one instance per run, one step per Graph page.
-// A step's result is checkpointed, so a 500k-user tenant's run resumes where it stopped after a
+// A step's result is checkpointed, so a 1M-user tenant's run resumes where it stopped after a
 // restart instead of starting over, and no single invocation runs long. The run decides only
-// after the last page: until then nothing is written (partial information deactivates nobody).
+// after the last page: until then no member is changed (partial information deactivates nobody).
+// Memory stays bounded: a full listing's page step stores who it saw in D1 (sync_run_seen) and
+// returns only links and counts; a delta page returns the linked members it lists, and the run
+// keeps only those that may need action. A replay after a restart re-reads those small results.
 // run() is replayed after a restart: everything it decides on (time included) comes from a step
 // result or the event, never from the clock outside a step (see readLoop.ts).
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from "cloudflare:workers";
@@ -15,7 +18,7 @@ import { concludeRun } from "./concludeRun.ts";
 import { addD1Stats, countingD1, emptyD1Stats, type D1Stats } from "./d1Stats.ts";
 import { observePage } from "./observePage.ts";
 import { confirmLeavers } from "./confirmLeavers.ts";
-import { applyConfirmations, leaversToConfirm, mergeObservations, type Observed } from "./planDirectoryChanges.ts";
+import { applyConfirmations, keepActionable, leaversToConfirm, mergeObservations, type Observed } from "./planDirectoryChanges.ts";
 import { advance, firstRead, pageRequest, stepName, withinDeadline, type ReadState, type TimedPageResult } from "./readLoop.ts";
 import { recordRunOutcome } from "./recordRun.ts";
 
@@ -25,6 +28,8 @@ export interface SyncRunOutput {
   mode: SyncMode | null;
   usersRead: number;
   graphRequests: number;
+  /** Bytes of Graph replies read (the benchmark's graph_bytes). */
+  graphBytes: number;
   deactivated: number;
   reactivated: number;
   error: SyncFailure | null;
@@ -53,6 +58,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
     if (startedAt > event.timestamp.getTime()) await step.sleep("wait for its start slot", startedAt - event.timestamp.getTime());
     let d1 = emptyD1Stats();
     let graphRequests = 0;
+    let graphBytes = 0;
     let usersRead = 0;
     let mode: SyncMode | null = null;
 
@@ -66,7 +72,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
         ),
       );
       d1 = addD1Stats(d1, recorded.d1);
-      return { status: "failed", mode, usersRead, graphRequests, deactivated: 0, reactivated: 0, error: reason, d1 };
+      return { status: "failed", mode, usersRead, graphRequests, graphBytes, deactivated: 0, reactivated: 0, error: reason, d1 };
     };
 
     try {
@@ -87,19 +93,21 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
       let nextDeltaLinkEnc: string | null;
       for (;;) {
         mode = state.mode;
-        const request = pageRequest(state, organizationId, tenantId);
+        const request = pageRequest(state, organizationId, tenantId, runId);
         const read = await step.do(stepName(state), STEP, () =>
           counted(env.DB, async (db): Promise<TimedPageResult> => {
-            if (!withinDeadline(startedAt, Date.now())) return { ok: false, reason: "timed_out", graphRequests: 0, at: Date.now() };
+            if (!withinDeadline(startedAt, Date.now())) return { ok: false, reason: "timed_out", graphRequests: 0, graphBytes: 0, at: Date.now() };
             const result = await observePage(db, config, request, tokens);
             return { ...result, at: Date.now() };
           }),
         );
         d1 = addD1Stats(d1, read.d1);
         graphRequests += read.value.graphRequests;
+        graphBytes += read.value.graphBytes;
         if (read.value.ok && state.phase === "listing") {
           usersRead += read.value.usersRead;
           mergeObservations(observed, read.value.observations);
+          keepActionable(observed);
         }
         const move = advance(state, read.value, startedAt);
         if (move.next === "fail") return await fail(move.reason);
@@ -124,13 +132,14 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
         );
         d1 = addD1Stats(d1, confirmation.d1);
         graphRequests += confirmation.value.graphRequests;
+        graphBytes += confirmation.value.graphBytes;
         if (!confirmation.value.ok) return await fail(confirmation.value.reason);
         applyConfirmations(observed, confirmation.value.confirmed);
       }
       const conclusion = await step.do("conclude", STEP, () =>
         counted(env.DB, (db) =>
           concludeRun(db, {
-            runId, organizationId, tenantId, trigger, mode: runMode, usersRead, graphRequests, observed,
+            runId, organizationId, tenantId, trigger, mode: runMode, usersRead, graphRequests, observed, attempt: state.restarts,
             deltaLinkEnc: nextDeltaLinkEnc, previousLinkEnc: storedLinkEnc,
           }, Date.now()),
         ),
@@ -138,7 +147,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
       d1 = addD1Stats(d1, conclusion.d1);
       const concluded = conclusion.value;
       return {
-        status: concluded.status, mode, usersRead, graphRequests,
+        status: concluded.status, mode, usersRead, graphRequests, graphBytes,
         deactivated: concluded.deactivated, reactivated: concluded.reactivated, error: null, d1,
       };
     } catch (error) {
