@@ -2,7 +2,7 @@
 import { OAuthFlowError, completeAuthorization } from "../auth/oauth.ts";
 import type { Viewer } from "../context.ts";
 import { insertAuditEvent } from "../db/audit.ts";
-import type { AuthFlowRow } from "../db/authFlows.ts";
+import type { Flow } from "../auth/flows.ts";
 import { isUniqueViolation, type Db } from "../db/client.ts";
 import {
   deleteConnection,
@@ -43,7 +43,7 @@ export async function completeEntraConnection(
   config: Config,
   viewer: Viewer,
   callbackUrl: URL,
-  flow: AuthFlowRow,
+  flow: Flow,
   now: number,
 ): Promise<ConnectOutcome> {
   // The round trip must have been started by this person for this organization.
