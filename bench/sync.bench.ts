@@ -6,8 +6,9 @@ import { env, introspectWorkflowInstance } from "cloudflare:test";
 import { it } from "vitest";
 import { nightlyRunId } from "../src/entra/sync/schedule.ts";
 import type { SyncRunOutput } from "../src/entra/sync/workflow.ts";
+import { emulatorAdmin } from "../test/support/emulator.ts";
 import {
-  CONTOSO, connectSyntheticTenant, directoryUsers, emulatorAdmin, fireCron, nextCronTime, resetWorld,
+  CONTOSO, connectSyntheticTenant, directoryUsers, fireCron, nextCronTime, resetWorld,
 } from "../test/sync/support.ts";
 
 function report(scenario: string, users: number, output: SyncRunOutput, wallMs: number) {

@@ -71,6 +71,9 @@ function banner(appUrl: string, emulatorUrl: string): string {
     adele: `Owner of ${org("contoso")}`,
     diego: `active member of ${DEMO_ORGS.contoso.name}`,
     lee: `Owner of ${org("fabrikam")}`,
+    nestor: `Owner of ${org("northwind")} · no Entra admin: try the setup link`,
+    nancy: "Northwind's Azure administrator (opens the setup link)",
+    caseyGuest: "outside consultant: name contoso.example on Connect",
     pat: `invited to ${DEMO_ORGS.contoso.name} as viewer`,
     sam: "not invited",
   };

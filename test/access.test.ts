@@ -3,7 +3,8 @@ import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEMO_ORGS, DEMO_USER_IDS } from "../demo/seed.ts";
 import type { Role } from "../src/db/schema.ts";
-import { TestBrowser, resetEmulator } from "./support/browser.ts";
+import { TestBrowser } from "./support/browser.ts";
+import { resetEmulator } from "./support/emulator.ts";
 import { TEST_USER_IDS, contosoByRole, signedIn } from "./support/people.ts";
 
 let browsers: Record<Role, TestBrowser>;

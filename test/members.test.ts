@@ -3,7 +3,7 @@ import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DEMO_ORGS, DEMO_USER_IDS } from "../demo/seed.ts";
 import { resetDemoWorld } from "./support/world.ts";
-import { TEST_USER_IDS, addContosoMember, signedIn } from "./support/people.ts";
+import { TEST_USER_IDS, linkMember, signedIn } from "./support/people.ts";
 
 const roleOf = async (userId: string) =>
   (await env.DB.prepare("select role, status from memberships where organization_id = ? and user_id = ?").bind(DEMO_ORGS.contoso.id, userId).first<{ role: string; status: string }>());
@@ -18,14 +18,14 @@ describe("last-Owner protection", () => {
     expect(await refused.text()).toContain("last active Owner");
     expect((await roleOf(DEMO_USER_IDS.adele))?.role).toBe("owner");
 
-    await addContosoMember("alex", "admin");
+    await linkMember("alex", { role: "admin" });
     expect((await adele.post(`/users/${TEST_USER_IDS.alex}/role`, { role: "owner" })).status).toBe(303);
     expect((await adele.post(`/users/${DEMO_USER_IDS.adele}/role`, { role: "admin" })).status).toBe(303);
     expect((await roleOf(DEMO_USER_IDS.adele))?.role).toBe("admin");
   });
 
   it("keeps one Owner when two Owners deactivate each other at the same moment", async () => {
-    await addContosoMember("alex", "owner");
+    await linkMember("alex", { role: "owner" });
     const adele = await signedIn("adele");
     const alex = await signedIn("alex");
     const results = await Promise.all([
@@ -47,7 +47,7 @@ describe("last-Owner protection", () => {
 
 describe("deactivation", () => {
   it("ends the member's sessions at once and refuses their next sign-in", async () => {
-    await addContosoMember("alex", "admin");
+    await linkMember("alex", { role: "admin" });
     const alex = await signedIn("alex");
     expect((await alex.page("/users")).status).toBe(200);
     const adele = await signedIn("adele");

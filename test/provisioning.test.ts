@@ -4,29 +4,36 @@ import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, FABRIKAM_TENANT_ID, entraUser } from "../demo/directory.ts";
 import { DEMO_ORGS } from "../demo/seed.ts";
-import { TestBrowser, countRows, emulatorAdmin } from "./support/browser.ts";
-import { connectContoso, contosoRoleOf, setFeature } from "./support/directory.ts";
-import { resetDemoWorld } from "./support/world.ts";
+import { TestBrowser, countRows } from "./support/browser.ts";
+import { emulatorAdmin } from "./support/emulator.ts";
+import { contosoRoleOf } from "./support/directory.ts";
 import { signedIn } from "./support/people.ts";
+import { connectContoso, setFeature } from "./support/entra.ts";
+import { resetDemoWorld } from "./support/world.ts";
 
 let adele: TestBrowser;
 
 beforeEach(async () => {
   await resetDemoWorld();
-  adele = await signedIn("adele");
-  await connectContoso(adele, ["auto-provision"]);
+  adele = await connectContoso(["auto-provision"]);
 });
 
 async function snapshot() {
   return { users: await countRows("users"), memberships: await countRows("memberships"), sessions: await countRows("sessions") };
 }
 
+/** A Microsoft sign-in as `oid` is refused with `status` and a page that `says` why; nothing is written. */
+async function expectRefused(oid: string, status: number, says: string) {
+  const before = await snapshot();
+  const response = await new TestBrowser().signInWithMicrosoft(oid);
+  expect(response.status).toBe(status);
+  expect(await response.text()).toContain(says);
+  expect(await snapshot()).toEqual(before);
+}
+
 describe("with Auto-provision on", () => {
   it("Megan signs in without an invitation and lands in Contoso with the default role", async () => {
-    const megan = new TestBrowser();
-    const response = await megan.signInWithMicrosoft(entraUser("megan").oid);
-    expect(response.status).toBe(302);
-    const home = await megan.page("/");
+    const home = await (await signedIn("megan")).page("/");
     expect(home.html).toContain("Welcome, Megan Bowen");
     expect(home.html).toContain("Contoso");
     expect(await contosoRoleOf(entraUser("megan").oid)).toEqual({ role: "member", status: "active" });
@@ -37,30 +44,23 @@ describe("with Auto-provision on", () => {
   });
 
   it("refuses Jordan, a guest, with a clear page", async () => {
-    const before = await snapshot();
-    const response = await new TestBrowser().signInWithMicrosoft(entraUser("jordan").oid);
-    expect(response.status).toBe(403);
-    expect(await response.text()).toContain("Guest accounts");
-    expect(await snapshot()).toEqual(before);
+    await expectRefused(entraUser("jordan").oid, 403, "Guest accounts");
   });
 
   it("refuses a guest even when the token does not mark it (Graph decides)", async () => {
-    const { oid } = (await (await emulatorAdmin("users", {
+    const { oid } = await emulatorAdmin<{ oid: string }>("users", {
       tenantId: CONTOSO_TENANT_ID, displayName: "Quiet Guest", userPrincipalName: "quiet_partner.example#EXT#@contoso.onmicrosoft.com",
       mail: "quiet@partner.example", userType: "Guest",
-    })).json()) as { oid: string };
-    const before = await snapshot();
-    const response = await new TestBrowser().signInWithMicrosoft(oid);
-    expect(response.status).toBe(403);
-    expect(await snapshot()).toEqual(before);
+    });
+    await expectRefused(oid, 403, "Guest accounts");
   });
 
   it("refuses Lee of Fabrikam, and a Fabrikam user whose UPN claims contoso.example", async () => {
     const before = await snapshot();
     expect((await new TestBrowser().signInWithMicrosoft(entraUser("lee").oid)).status).toBe(302); // Lee's own org
-    const { oid } = (await (await emulatorAdmin("users", {
+    const { oid } = await emulatorAdmin<{ oid: string }>("users", {
       tenantId: FABRIKAM_TENANT_ID, displayName: "Eve Impostor", userPrincipalName: "eve@contoso.example", mail: "eve@contoso.example",
-    })).json()) as { oid: string };
+    });
     const response = await new TestBrowser().signInWithMicrosoft(oid);
     expect(response.status).toBe(403);
     expect(await response.text()).toContain("No UniAsset account");
@@ -70,23 +70,15 @@ describe("with Auto-provision on", () => {
   });
 
   it("refuses a Contoso member whose UPN is outside the verified domains", async () => {
-    const { oid } = (await (await emulatorAdmin("users", {
+    const { oid } = await emulatorAdmin<{ oid: string }>("users", {
       tenantId: CONTOSO_TENANT_ID, displayName: "Ola Outside", userPrincipalName: "ola@elsewhere.example", mail: "ola@elsewhere.example",
-    })).json()) as { oid: string };
-    const before = await snapshot();
-    const response = await new TestBrowser().signInWithMicrosoft(oid);
-    expect(response.status).toBe(403);
-    expect(await response.text()).toContain("verified domains");
-    expect(await snapshot()).toEqual(before);
+    });
+    await expectRefused(oid, 403, "verified domains");
   });
 
   it("refuses with a clear message when Graph cannot confirm the account, and writes nothing", async () => {
     await emulatorAdmin("faults", { endpoint: "user", status: 503, times: 5 });
-    const before = await snapshot();
-    const response = await new TestBrowser().signInWithMicrosoft(entraUser("megan").oid);
-    expect(response.status).toBe(502);
-    expect(await response.text()).toContain("check your account with Microsoft");
-    expect(await snapshot()).toEqual(before);
+    await expectRefused(entraUser("megan").oid, 502, "check your account with Microsoft");
   });
 
   it("refreshes an access token that expired during sign-in", async () => {
@@ -102,9 +94,6 @@ describe("with Auto-provision on", () => {
 describe("with Auto-provision off", () => {
   it("refuses Megan", async () => {
     await setFeature(adele, "auto-provision", false);
-    const before = await snapshot();
-    const response = await new TestBrowser().signInWithMicrosoft(entraUser("megan").oid);
-    expect(response.status).toBe(403);
-    expect(await snapshot()).toEqual(before);
+    await expectRefused(entraUser("megan").oid, 403, "No UniAsset account");
   });
 });

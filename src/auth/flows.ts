@@ -18,11 +18,11 @@ import type { AppContext } from "../context.ts";
 import type { Db } from "../db/client.ts";
 import type { AuthFlowPurpose } from "../db/schema.ts";
 import { runStatements } from "../db/statements.ts";
-import { claimFlowState, isReplayedFlowState } from "../db/usedFlowStates.ts";
+import { claimFlowState, flowStateWasUsed, isReplayedFlowState } from "../db/usedFlowStates.ts";
 import { sha256Base64url } from "../lib/crypto.ts";
 import { AppError } from "../lib/errors.ts";
 import { parseTokenEncryptionKeys } from "../lib/vault.ts";
-import { buildAuthorizationRequest, type OAuthProvider } from "./oauth.ts";
+import { OAuthFlowError, buildAuthorizationRequest, type OAuthProvider } from "./oauth.ts";
 
 const FLOW_COOKIE = "__Host-uniasset_flow";
 export const FLOW_LIFETIME_MS = 10 * 60 * 1000;
@@ -59,7 +59,14 @@ export async function startFlow(
   c: Context<AppContext>,
   options: FlowOptions & { provider: OAuthProvider; redirectUri: string; scope?: string },
 ): Promise<string> {
-  const request = await buildAuthorizationRequest(options.provider, c.get("config"), options);
+  let request;
+  try {
+    request = await buildAuthorizationRequest(options.provider, c.get("config"), options);
+  } catch (error) {
+    // The discovery document could not be read: Microsoft is unreachable, not a server error of ours.
+    if (error instanceof OAuthFlowError) throw new AppError("provider_unavailable", "We couldn't reach the sign-in provider. Please try again in a few minutes.", { cause: error });
+    throw error;
+  }
   await saveFlow(c, options, { state: request.state, nonce: request.nonce, codeVerifier: request.codeVerifier });
   return request.url.toString();
 }
@@ -107,6 +114,15 @@ export async function takeFlow(c: Context<AppContext>, purpose: AuthFlowPurpose)
 /** The write that uses the round trip up; it belongs in the callback's own write batch. */
 export async function flowClaim(flow: Flow, premise?: SQL): Promise<SQL> {
   return claimFlowState(await sha256Base64url(flow.state), flow.expiresAt, premise);
+}
+
+/**
+ * Whether the round trip was used already. A replay of a completed callback (back button, reload,
+ * a stolen URL with its cookie) is first refused by the provider, which burnt the code: this tells
+ * that case apart from a code refused for another reason, on that failure path only.
+ */
+export async function flowWasUsed(db: Db, flow: Flow): Promise<boolean> {
+  return flowStateWasUsed(db, await sha256Base64url(flow.state));
 }
 
 /** Uses the round trip up on its own (callbacks whose writes come later or not at all). */

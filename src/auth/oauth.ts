@@ -5,6 +5,7 @@
 import * as oauth from "oauth4webapi";
 import { z } from "zod";
 import { isLoopbackUrl, type Config } from "../lib/config.ts";
+import { AppError } from "../lib/errors.ts";
 
 export type OAuthProvider = "microsoft" | "google";
 
@@ -74,6 +75,7 @@ const discoverySchema = z.object({
 });
 type MicrosoftMetadata = z.infer<typeof discoverySchema>;
 const DISCOVERY_TTL_MS = 60 * 60 * 1000;
+const DISCOVERY_CACHE_ENTRIES = 500;
 const discoveryCache = new Map<string, { metadata: MicrosoftMetadata; expiresAt: number }>();
 
 /** The authority's discovery document, cached per isolate for an hour. Throws OAuthFlowError. */
@@ -98,6 +100,8 @@ async function microsoftMetadata(config: Config, tenant: string): Promise<Micros
   }
   const parsed = discoverySchema.safeParse(await response.json().catch(() => null));
   if (!parsed.success) throw new OAuthFlowError("provider_unavailable", { providerError: "bad_discovery_document" });
+  // Bounded: admins can name any tenant, so the cache must not grow with what they type.
+  if (discoveryCache.size >= DISCOVERY_CACHE_ENTRIES) discoveryCache.delete(discoveryCache.keys().next().value!);
   discoveryCache.set(url, { metadata: parsed.data, expiresAt: Date.now() + DISCOVERY_TTL_MS });
   return parsed.data;
 }
@@ -111,6 +115,17 @@ export async function resolveMicrosoftTenant(config: Config, tenant: string): Pr
   const id = new URL(metadata.issuer).pathname.split("/")[1] ?? "";
   if (!GUID.test(id)) throw new OAuthFlowError("unknown_tenant", { providerError: "issuer_without_tenant" });
   return id.toLowerCase();
+}
+
+/** resolveMicrosoftTenant for a tenant a person typed: what fails is a clear 4xx or "Microsoft unreachable". */
+export async function resolveNamedTenant(config: Config, tenant: string): Promise<string> {
+  try {
+    return await resolveMicrosoftTenant(config, tenant);
+  } catch (error) {
+    if (!(error instanceof OAuthFlowError)) throw error;
+    if (error.kind === "unknown_tenant") throw new AppError("invalid_input", `Microsoft does not know a tenant called “${tenant}”. Type one of its verified domains or its tenant id, or leave the field empty.`);
+    throw new AppError("provider_unavailable", "We couldn't reach Microsoft. Please try again in a few minutes.");
+  }
 }
 
 /**
@@ -194,13 +209,16 @@ export async function buildAuthorizationRequest(
  * consents for the whole tenant, and comes back with `admin_consent=True&tenant=…&scope=…&state=…`
  * or `error=…&error_description=…&state=…`. No code and no token: nothing to redeem.
  */
-export function buildAdminConsentUrl(config: Config, options: { redirectUri: string; state: string }): URL {
-  // `organizations`: the admin's own tenant, whichever it is (the docs advise against `common`).
-  const url = new URL(`${config.MS_AUTHORITY_HOST}/organizations/v2.0/adminconsent`);
+export function buildAdminConsentUrl(config: Config, options: { redirectUri: string; state: string; tenantId?: string }): URL {
+  // The tenant the admin named (a guest admin consents for the tenant they mean), else
+  // `organizations`: the admin's own tenant (the docs advise against `common`).
+  const url = new URL(`${config.MS_AUTHORITY_HOST}/${options.tenantId ?? "organizations"}/v2.0/adminconsent`);
   url.search = new URLSearchParams({
     client_id: config.MS_CLIENT_ID,
     redirect_uri: options.redirectUri,
-    scope: ENTRA_GRAPH_SCOPES,
+    // Everything Connect will ask for, OpenID scopes included ("the scope parameter … can include
+    // the OIDC scopes"): where users may not consent at all, a partial grant would stop Connect.
+    scope: ENTRA_CONNECT_SCOPE,
     state: options.state,
   }).toString();
   return url;

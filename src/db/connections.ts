@@ -97,7 +97,10 @@ export function saveConnected(db: Db, v: ConnectedValues) {
     .onConflictDoUpdate({ target: entraConnections.organizationId, set: v.keepFeatures ? values : { ...values, ...featuresOff } });
 }
 
-/** Records a failed attempt, without touching a connection that is already working. */
+/**
+ * Records a failed attempt, without touching a connection that is working or waiting to be
+ * reconnected (its "Needs reconnect" and paused features stay what the page and sign-in go by).
+ */
 export function saveFailedAttempt(db: Db, organizationId: string, reason: string, now: number) {
   return db
     .insert(entraConnections)
@@ -105,7 +108,7 @@ export function saveFailedAttempt(db: Db, organizationId: string, reason: string
     .onConflictDoUpdate({
       target: entraConnections.organizationId,
       set: { status: "failed", failureReason: reason, updatedAt: now },
-      setWhere: sql`${entraConnections.status} != 'connected'`,
+      setWhere: sql`${entraConnections.status} = 'failed'`,
     });
 }
 

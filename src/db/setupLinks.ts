@@ -1,7 +1,9 @@
 // Azure-admin setup links (migrations/0005). The link's secret is never stored: only its SHA-256.
-import { and, desc, eq, gt, isNull } from "drizzle-orm";
+import { and, desc, eq, gt, isNull, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { entraSetupLinks, organizations, users } from "./schema.ts";
+import { insertAuditEventsFor } from "./audit.ts";
+import type { AuditAction } from "./schema.ts";
 
 export function insertSetupLink(
   db: Db,
@@ -42,6 +44,7 @@ export async function findSetupLink(db: Db, by: { tokenHash: string } | { id: st
       id: entraSetupLinks.id,
       organizationId: entraSetupLinks.organizationId,
       organizationName: organizations.name,
+      plan: organizations.plan,
       createdByName: users.displayName,
       expiresAt: entraSetupLinks.expiresAt,
       revokedAt: entraSetupLinks.revokedAt,
@@ -56,6 +59,15 @@ export async function findSetupLink(db: Db, by: { tokenHash: string } | { id: st
 }
 
 export type SetupLinkRow = NonNullable<Awaited<ReturnType<typeof findSetupLink>>>;
+
+/** The audit row of a granted consent, written only if this batch marked the link used at `now`. */
+export function auditConsentGranted(organizationId: string, id: string, tenantId: string, details: Record<string, unknown>, now: number) {
+  const action: AuditAction = "entra.setup_consent_granted";
+  return insertAuditEventsFor(
+    { organizationId, actorUserId: null, action, details: sql`${JSON.stringify({ ...details, linkId: id, tenantId })}`, now },
+    sql`where exists (select 1 from entra_setup_links where id = ${id} and used_at = ${now} and consented_tenant_id = ${tenantId})`,
+  );
+}
 
 /** Single use, enforced in SQL: only an open, unexpired link is marked used. */
 export function markSetupLinkUsed(db: Db, id: string, tenantId: string, now: number) {
@@ -73,9 +85,16 @@ export function markSetupLinkUsed(db: Db, id: string, tenantId: string, now: num
     .returning({ id: entraSetupLinks.id });
 }
 
-/** Remembers why an attempt through the link did not grant consent (the link stays open). */
+/**
+ * Remembers why an attempt through the link did not grant consent. A declined consent leaves the
+ * link open for another try; a tenant connected elsewhere closes it, so a link cannot be used to
+ * probe which tenants are UniAsset customers.
+ */
 export function saveSetupLinkFailure(db: Db, id: string, failure: "declined" | "tenant_taken" | "provider_error", now: number) {
-  return db.update(entraSetupLinks).set({ lastFailure: failure, lastFailureAt: now }).where(eq(entraSetupLinks.id, id));
+  return db
+    .update(entraSetupLinks)
+    .set({ lastFailure: failure, lastFailureAt: now, ...(failure === "tenant_taken" ? { revokedAt: now } : {}) })
+    .where(eq(entraSetupLinks.id, id));
 }
 
 /** The organization's latest links (the Entra page shows the open one and the last consent). */

@@ -1,7 +1,7 @@
 // Single use of an OAuth round trip. The round trip itself lives in a sealed cookie (src/auth/flows.ts);
 // D1 learns of it only when its callback writes: the SHA-256 of its `state` goes in, and a second
 // insert of the same hash breaks the primary key, so a replayed callback's whole batch fails.
-import { lt, sql, type SQL } from "drizzle-orm";
+import { eq, lt, sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { usedFlowStates } from "./schema.ts";
 
@@ -13,6 +13,12 @@ import { usedFlowStates } from "./schema.ts";
 export function claimFlowState(stateHash: string, expiresAt: number, premise?: SQL): SQL {
   const expires = premise ? sql`case when ${premise} then ${expiresAt} else null end` : sql`${expiresAt}`;
   return sql`insert into ${usedFlowStates} (state_hash, expires_at) values (${stateHash}, ${expires})`;
+}
+
+/** Whether a state's round trip was used (asked only when the provider refused its code). */
+export async function flowStateWasUsed(db: Db, stateHash: string): Promise<boolean> {
+  const [row] = await db.select({ stateHash: usedFlowStates.stateHash }).from(usedFlowStates).where(eq(usedFlowStates.stateHash, stateHash)).limit(1);
+  return !!row;
 }
 
 /** The round trip was used before: a replayed callback. */

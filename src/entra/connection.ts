@@ -25,6 +25,7 @@ import { directoryRoleNames } from "./directoryRoles.ts";
 import { fetchTenantDetails } from "./organization.ts";
 import { ConnectionTokenError, graphAccessToken, sealTokens } from "./tokens.ts";
 import { runStatements } from "../db/statements.ts";
+import { revokeOpenSetupLinks } from "../db/setupLinks.ts";
 
 type ConnectOutcome = { ok: true } | { ok: false; failure: ConnectionFailure; microsoftCode?: string };
 
@@ -46,10 +47,6 @@ export async function completeEntraConnection(
   flow: Flow,
   now: number,
 ): Promise<ConnectOutcome> {
-  // The round trip must have been started by this person for this organization.
-  if (flow.organizationId !== viewer.organizationId || flow.userId !== viewer.userId) {
-    return { ok: false, failure: "state_mismatch" };
-  }
   const refuse = async (failure: ConnectionFailure, details: Record<string, unknown> = {}, microsoftCode?: string): Promise<ConnectOutcome> => {
     // A cancelled consent is remembered as "failed" (the page then offers Connect Entra ID again);
     // everything else only reports, storing nothing but the audit event.
@@ -65,6 +62,8 @@ export async function completeEntraConnection(
     return { ok: false, failure, microsoftCode };
   };
 
+  // The round trip must have been started by this person for this organization.
+  if (flow.organizationId !== viewer.organizationId || flow.userId !== viewer.userId) return refuse("state_mismatch");
   let completed;
   try {
     completed = await completeAuthorization("microsoft", config, callbackUrl, {
@@ -74,7 +73,10 @@ export async function completeEntraConnection(
   } catch (error) {
     if (!(error instanceof OAuthFlowError)) throw error;
     // The caller's fault (a callback with no usable code): a 400 page, not a provider failure.
-    if (error.kind === "malformed_callback") throw new AppError("invalid_input", MALFORMED_CALLBACK);
+    if (error.kind === "malformed_callback") {
+      await refuse("invalid_response", { malformedCallback: true });
+      throw new AppError("invalid_input", MALFORMED_CALLBACK);
+    }
     const code = aadstsCode(error.providerDescription);
     return refuse(connectionFailureOf(error), { providerError: error.providerError ?? null, microsoftCode: code ?? null }, code);
   }
@@ -148,6 +150,8 @@ export async function completeEntraConnection(
         }),
       ),
       ...(tenantChanged ? deleteTenantGroupData(db, viewer.organizationId) : []),
+      // Connected: an Azure-admin setup link still open has no purpose left.
+      revokeOpenSetupLinks(db, viewer.organizationId, now),
     ]);
   } catch (error) {
     // Another organization connected the same tenant at the same moment (UNIQUE tenant_id).

@@ -15,6 +15,7 @@ import { findOrganizationOfTenant } from "../db/connections.ts";
 import {
   findSetupLink,
   insertSetupLink,
+  auditConsentGranted,
   markSetupLinkUsed,
   revokeOpenSetupLinks,
   revokeSetupLink,
@@ -48,18 +49,19 @@ export async function createSetupLink(db: Db, config: Config, viewer: Viewer, no
   const token = randomToken();
   const id = crypto.randomUUID();
   const expiresAt = now + SETUP_LINK_LIFETIME_MS;
-  const [replaced] = await runStatements(db, [
-    revokeOpenSetupLinks(db, viewer.organizationId, now),
+  const replaced = (await revokeOpenSetupLinks(db, viewer.organizationId, now)).map((link) => link.id);
+  await runStatements(db, [
     insertSetupLink(db, { id, organizationId: viewer.organizationId, tokenHash: await sha256Base64url(token), createdBy: viewer.userId, createdAt: now, expiresAt }),
     insertAuditEvent(db, {
       organizationId: viewer.organizationId,
       actorUserId: viewer.userId,
       action: "entra.setup_link_created",
-      details: { linkId: id, expiresAt: new Date(expiresAt).toISOString() },
+      // A new link replaces the open one: it is revoked by this event.
+      details: { linkId: id, expiresAt: new Date(expiresAt).toISOString(), replacedLinkIds: replaced.join(", ") || null },
       now,
     }),
   ]);
-  return { id, url: setupLinkUrl(config, token), expiresAt, replaced: replaced?.results.length ?? 0 };
+  return { id, url: setupLinkUrl(config, token), expiresAt };
 }
 
 export async function revokeSetupLinkOf(db: Db, viewer: Viewer, id: string, now: number) {
@@ -89,8 +91,11 @@ export async function openSetupLink(db: Db, token: string, now: number): Promise
   if (!link) throw new AppError("not_found", "This setup link is not valid. Check that you copied the whole link, or ask for a new one.");
   const state = setupLinkState(link, now);
   if (state !== "open") throw new AppError("conflict", UNUSABLE[state]);
+  if (link.plan !== "enterprise") throw new AppError("conflict", NOT_ENTERPRISE);
   return link;
 }
+
+const NOT_ENTERPRISE = "This setup link can't be used: the organization that sent it is no longer on the Enterprise plan.";
 
 /** The Azure administrator leaves for Microsoft: audited, nothing else changes. */
 export function recordConsentStarted(db: Db, link: SetupLinkRow, now: number) {
@@ -116,10 +121,15 @@ export type SetupOutcome =
 export async function completeSetupConsent(db: Db, linkId: string, reply: AdminConsentReply, now: number): Promise<SetupOutcome> {
   const link = await findSetupLink(db, { id: linkId });
   if (!link) throw new AppError("not_found", "This setup link is not valid.");
-  const state = setupLinkState(link, now);
-  if (state !== "open") throw new AppError("conflict", UNUSABLE[state]);
   const audit = (action: "entra.setup_consent_granted" | "entra.setup_consent_failed", details: Record<string, unknown>) =>
     insertAuditEvent(db, { organizationId: link.organizationId, actorUserId: null, action, details: { linkId, by: AZURE_ADMIN, ...details }, now });
+  const state = setupLinkState(link, now);
+  if (state !== "open") {
+    // Microsoft may have granted consent meanwhile: the organization's log says so even though the
+    // link, revoked, used or expired while the admin was away, records nothing.
+    await audit("entra.setup_consent_failed", { reason: `link_${state}`, reportedTenantId: reply.granted ? reply.tenantId : null }).run();
+    throw new AppError("conflict", UNUSABLE[state]);
+  }
 
   if (!reply.granted) {
     const microsoftCode = /\b(AADSTS\d{5,7})\b/.exec(reply.description ?? "")?.[1] ?? null;
@@ -127,16 +137,20 @@ export async function completeSetupConsent(db: Db, linkId: string, reply: AdminC
     await runStatements(db, [saveSetupLinkFailure(db, linkId, failure, now), audit("entra.setup_consent_failed", { reason: failure, providerError: reply.error, microsoftCode })]);
     return { kind: "declined", organizationName: link.organizationName, microsoftCode, error: reply.error };
   }
-  // One tenant, one organization: consent for a tenant connected elsewhere uses nothing here.
+  // The reply's `tenant` is a query parameter, not a signed claim: it is recorded and shown as
+  // what Microsoft reported, and decides nothing by itself (Connect checks the ID token's `tid`).
+  // One tenant, one organization: consent for a tenant connected elsewhere closes the link.
   const owner = await findOrganizationOfTenant(db, reply.tenantId);
   if (owner && owner !== link.organizationId) {
     await runStatements(db, [saveSetupLinkFailure(db, linkId, "tenant_taken", now), audit("entra.setup_consent_failed", { reason: "tenant_taken", tenantId: reply.tenantId })]);
     return { kind: "tenant_taken", organizationName: link.organizationName };
   }
-  // Single use is decided by this one UPDATE; the link row itself keeps when and for which tenant
-  // consent was granted, and the audit event follows it.
-  const [used] = await markSetupLinkUsed(db, linkId, reply.tenantId, now);
-  if (!used) throw new AppError("conflict", "This setup link was used or revoked a moment ago. Nothing was changed.");
-  await audit("entra.setup_consent_granted", { tenantId: reply.tenantId }).run();
+  // Single use is decided by the one conditional UPDATE; the audit row is written in the same
+  // transaction and only if that UPDATE marked the link.
+  const [used] = await runStatements(db, [
+    markSetupLinkUsed(db, linkId, reply.tenantId, now),
+    auditConsentGranted(link.organizationId, linkId, reply.tenantId, { by: AZURE_ADMIN }, now),
+  ]);
+  if (!used?.results.length) throw new AppError("conflict", "This setup link was used or revoked a moment ago. Nothing was changed.");
   return { kind: "granted", organizationName: link.organizationName };
 }

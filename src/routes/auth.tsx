@@ -1,9 +1,9 @@
 // Sign-in with Microsoft or Google, and sign-out. Thin: parse → auth services → redirect or page.
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { startFlow, takeFlow } from "../auth/flows.ts";
+import { expiredOrUsed, flowWasUsed, startFlow, takeFlow } from "../auth/flows.ts";
 import { signInRateLimit } from "../auth/rateLimit.ts";
-import { completeAuthorization, type OAuthProvider } from "../auth/oauth.ts";
+import { OAuthFlowError, completeAuthorization, type OAuthProvider } from "../auth/oauth.ts";
 import { personFromClaims } from "../signin/person.ts";
 import { signInRefusal } from "../signin/signInErrors.ts";
 import { clearSessionCookie, currentSessionHash, setSessionCookie } from "../auth/session.ts";
@@ -46,6 +46,11 @@ authRoutes.get("/auth/:provider/callback", signInRateLimit(), validate("param", 
       redirectUri: callbackUri(c, provider),
     });
   } catch (error) {
+    // The provider refused the code: if this round trip already completed, say that (read from
+    // the primary: a replica may not have the write yet). Only on this failure path.
+    if (error instanceof OAuthFlowError && error.kind === "code_rejected" && (await flowWasUsed(c.get("primaryDb")(), flow))) {
+      throw expiredOrUsed();
+    }
     throw signInRefusal(error);
   }
   const person = personFromClaims(provider, completed.claims);

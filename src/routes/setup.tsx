@@ -4,11 +4,12 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { saveFlow, takeFlow, useFlowOnce } from "../auth/flows.ts";
-import { GUID, buildAdminConsentUrl } from "../auth/oauth.ts";
+import { GUID, buildAdminConsentUrl, resolveNamedTenant } from "../auth/oauth.ts";
 import type { AppContext } from "../context.ts";
 import { completeSetupConsent, openSetupLink, recordConsentStarted, setupRedirectUri, type AdminConsentReply } from "../entra/setupLink.ts";
 import { randomToken, timingSafeEqual } from "../lib/crypto.ts";
 import { AppError } from "../lib/errors.ts";
+import { tenantField } from "../lib/schemas.ts";
 import { validate } from "../lib/validate.ts";
 import { SetupLinkPage, SetupOutcomePage } from "../../views/pages/entraSetup.tsx";
 
@@ -45,6 +46,10 @@ setupRoutes.get("/callback", validate("query", consentReply), async (c) => {
   await useFlowOnce(c.get("db"), flow);
   const reply: AdminConsentReply =
     "tenant" in query ? { granted: true, tenantId: query.tenant } : { granted: false, error: query.error, description: query.error_description ?? null };
+  // Asked of one tenant's own authority, Microsoft answers for that tenant: any other is not ours.
+  if (reply.granted && flow.tenantId && reply.tenantId !== flow.tenantId) {
+    throw new AppError("invalid_input", "Microsoft's reply names another tenant than the one you entered. Open the setup link again.");
+  }
   const outcome = await completeSetupConsent(c.get("db"), flow.setupLinkId, reply, Date.now());
   return c.render(<SetupOutcomePage outcome={outcome} />, { title: "Microsoft Entra ID setup" });
 });
@@ -63,13 +68,18 @@ setupRoutes.get("/:token", validate("param", tokenParam), async (c) => {
   );
 });
 
-setupRoutes.post("/:token", validate("param", tokenParam), async (c) => {
+setupRoutes.post("/:token", validate("param", tokenParam), validate("form", z.object({ tenant: tenantField })), async (c) => {
   const db = c.get("db");
+  const config = c.get("config");
   const now = Date.now();
   const link = await openSetupLink(db, c.req.valid("param").token, now);
+  // A guest administrator (an outside consultant) names the tenant: through `organizations`,
+  // Microsoft would sign them in to their home tenant and consent there.
+  const named = c.req.valid("form").tenant;
+  const tenantId = named ? await resolveNamedTenant(config, named) : undefined;
   const state = randomToken();
   // Only `state` matters to the admin consent endpoint; nonce and verifier are unused placeholders.
-  await saveFlow(c, { purpose: "setup_consent", organizationId: link.organizationId, setupLinkId: link.id }, { state, nonce: "-", codeVerifier: "-" });
+  await saveFlow(c, { purpose: "setup_consent", organizationId: link.organizationId, setupLinkId: link.id, tenantId }, { state, nonce: "-", codeVerifier: "-" });
   await recordConsentStarted(db, link, now).run();
-  return c.redirect(buildAdminConsentUrl(c.get("config"), { redirectUri: setupRedirectUri(c.get("config")), state }).toString(), 302);
+  return c.redirect(buildAdminConsentUrl(config, { redirectUri: setupRedirectUri(config), state, tenantId }).toString(), 302);
 });

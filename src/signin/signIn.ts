@@ -114,7 +114,7 @@ async function resolveAndSignIn(
     }
     // Auto-provisioning would have let this person in, but the grant is gone: say so, not "no account".
     const paused = connections[0];
-    if (paused?.status === "needs_reconnect" && paused.autoProvision && !person.microsoft?.isGuest) {
+    if (paused?.status === "needs_reconnect" && paused.autoProvision && !person.microsoft?.isGuest && inVerifiedDomain(email, paused.verifiedDomains)) {
       throw new AppError("directory_needs_attention", CONNECTION_NEEDS_ATTENTION);
     }
     throw new AppError("no_account", noAccountMessage(person));
@@ -259,6 +259,11 @@ function provision(
 
 const CONNECTION_NEEDS_ATTENTION =
   "Your organization's Microsoft Entra ID connection needs attention, so UniAsset can't create your account right now. Ask your UniAsset Owner or Admin to connect Entra ID again.";
+
+function inVerifiedDomain(email: string | null, verifiedDomains: string[] | null): boolean {
+  const domain = email?.split("@")[1];
+  return !!domain && (verifiedDomains ?? []).includes(domain);
+}
 
 const GUEST_MESSAGE =
   "Guest accounts don't get a UniAsset account automatically. Ask an Owner or Admin of the organization to invite you.";

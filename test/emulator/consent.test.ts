@@ -3,7 +3,8 @@
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, entraUser, FABRIKAM_TENANT_ID } from "../../demo/directory.ts";
-import { admin, decodeJwt, EMULATOR, ENTRA_CALLBACK, GRAPH_SCOPE, hiddenFields, microsoftTokens, press, redirectParams, signInAs } from "./helpers.ts";
+import { decodeJwt, EMULATOR, ENTRA_CALLBACK, GRAPH_SCOPE, hiddenFields, microsoftTokens, press, redirectParams, signInAs } from "./helpers.ts";
+import { emulatorAdmin } from "../support/emulator.ts";
 
 const SETUP_CALLBACK = `${env.APP_ORIGIN}/setup/entra/callback`;
 const adele = entraUser("adele");
@@ -27,7 +28,7 @@ async function openAdminConsent(tenant: string, oid: string, extra: Record<strin
 }
 
 beforeEach(async () => {
-  await admin("reset");
+  await emulatorAdmin("reset");
 });
 
 describe("admin consent endpoint", () => {
@@ -93,7 +94,7 @@ describe("need admin approval", () => {
   });
 
   it("with the admin consent workflow on, shows Approval required and records the user's request", async () => {
-    await admin(`tenants/${CONTOSO_TENANT_ID}/admin-consent-workflow`, { enabled: true });
+    await emulatorAdmin(`tenants/${CONTOSO_TENANT_ID}/admin-consent-workflow`, { enabled: true });
     const { response } = await signInAs(megan.oid, { scope: GRAPH_SCOPE });
     const html = await response.text();
     expect(html).toContain("<h1>Approval required</h1>");
@@ -101,7 +102,7 @@ describe("need admin approval", () => {
     const sent = await press(html, { approval: "request", justification: "Needed for UniAsset directory sync" });
     const sentHtml = await sent.text();
     expect(sentHtml).toContain("Request sent");
-    const workflow = await admin(`tenants/${CONTOSO_TENANT_ID}/admin-consent-workflow`, undefined, "GET");
+    const workflow = await emulatorAdmin(`tenants/${CONTOSO_TENANT_ID}/admin-consent-workflow`, undefined, "GET");
     expect(workflow).toMatchObject({ enabled: true, requests: [{ oid: megan.oid, justification: "Needed for UniAsset directory sync" }] });
     expect(Object.fromEntries(redirectParams(await press(sentHtml, { approval: "return" })))).toEqual(DECLINED);
   });

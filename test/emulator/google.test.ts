@@ -3,12 +3,13 @@
 import { env } from "cloudflare:test";
 import { beforeEach, expect, it } from "vitest";
 import { googleAccount } from "../../demo/directory.ts";
-import { admin, decodeJwt, EMULATOR, GOOGLE_CALLBACK, pkce, press, redirectParams, verifiesAgainst } from "./helpers.ts";
+import { decodeJwt, EMULATOR, GOOGLE_CALLBACK, pkce, press, redirectParams, verifiesAgainst } from "./helpers.ts";
+import { emulatorAdmin } from "../support/emulator.ts";
 
 const pat = googleAccount("pat");
 
 beforeEach(async () => {
-  await admin("reset");
+  await emulatorAdmin("reset");
 });
 
 function authorizeUrl(challenge: string, overrides: Record<string, string> = {}): string {
@@ -97,7 +98,7 @@ it("rejects a wrong verifier and a wrong secret", async () => {
 });
 
 it("applies the tamper API to Google ID tokens too", async () => {
-  await admin("tamper", { kind: "signature" });
+  await emulatorAdmin("tamper", { kind: "signature" });
   const { code, verifier } = await chooseAccount(pat.sub);
   const idToken = ((await (await redeem(code, verifier)).json()) as Record<string, string>).id_token!;
   expect(await verifiesAgainst(idToken, `${EMULATOR}/google/oauth2/v3/certs`)).toBe(false);

@@ -2,7 +2,8 @@
 // paging, delta rounds (and their expiry), group search and transitive memberships.
 import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, entraUser, GROUP_IDS } from "../../demo/directory.ts";
-import { admin, EMULATOR, graph, graphToken, microsoftTokens } from "./helpers.ts";
+import { EMULATOR, graph, graphToken, microsoftTokens } from "./helpers.ts";
+import { emulatorAdmin } from "../support/emulator.ts";
 
 const adele = entraUser("adele");
 const alex = entraUser("alex");
@@ -31,7 +32,7 @@ async function all(path: string): Promise<{ items: Record<string, unknown>[]; pa
 }
 
 beforeEach(async () => {
-  await admin("reset");
+  await emulatorAdmin("reset");
   token = await graphToken(adele.oid);
 });
 
@@ -55,7 +56,7 @@ describe("authorization", () => {
   });
 
   it("expires access tokens on demand", async () => {
-    await admin("access-tokens/expire");
+    await emulatorAdmin("access-tokens/expire");
     const res = await graph("/v1.0/organization", token);
     expect(res.status).toBe(401);
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/expired/);
@@ -110,7 +111,7 @@ describe("users", () => {
 
   it("gets one user and answers 404 Request_ResourceNotFound after deletion", async () => {
     expect((await json(`/v1.0/users/${alex.oid}`) as unknown as Record<string, unknown>).displayName).toBe("Alex Wilber");
-    await admin(`users/${alex.oid}/delete`);
+    await emulatorAdmin(`users/${alex.oid}/delete`);
     const res = await graph(`/v1.0/users/${alex.oid}`, token);
     expect(res.status).toBe(404);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("Request_ResourceNotFound");
@@ -129,9 +130,9 @@ describe("delta", () => {
     const quiet = await json(deltaLink);
     expect(quiet.value).toEqual([]);
 
-    await admin(`users/${alex.oid}/disable`);
-    await admin(`users/${entraUser("megan").oid}/delete`);
-    const created = await admin("users", { tenantId: CONTOSO_TENANT_ID, displayName: "Nestor Wilke", userPrincipalName: "nestor@contoso.example" });
+    await emulatorAdmin(`users/${alex.oid}/disable`);
+    await emulatorAdmin(`users/${entraUser("megan").oid}/delete`);
+    const created = await emulatorAdmin("users", { tenantId: CONTOSO_TENANT_ID, displayName: "Nestor Wilke", userPrincipalName: "nestor@contoso.example" });
     // The deltaLink keeps $top=2, so three changes come in two pages.
     const changes = await all(quiet["@odata.deltaLink"]!);
     expect(changes.pages).toBe(2);
@@ -147,14 +148,14 @@ describe("delta", () => {
     const latest = await json("/v1.0/users/delta?$select=accountEnabled&$deltatoken=latest");
     expect(latest.value).toEqual([]);
     expect(latest["@odata.nextLink"]).toBeUndefined();
-    await admin(`users/${alex.oid}/disable`);
+    await emulatorAdmin(`users/${alex.oid}/disable`);
     const changes = await all(latest["@odata.deltaLink"]!);
     expect(changes.items).toEqual([{ id: alex.oid, accountEnabled: false }]);
   });
 
   it("answers 410 syncStateNotFound once delta tokens are expired", async () => {
     const { last } = await all("/v1.0/users/delta");
-    await admin("delta/expire");
+    await emulatorAdmin("delta/expire");
     const res = await graph(last["@odata.deltaLink"]!, token);
     expect(res.status).toBe(410);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("syncStateNotFound");
@@ -176,21 +177,21 @@ describe("groups", () => {
   });
 
   it("follows membership changes from the admin API", async () => {
-    await admin(`groups/${GROUP_IDS.uniassetAdmins}/members`, { oid: adele.oid });
-    await admin(`groups/${GROUP_IDS.itStaff}/members/${alex.oid}`, undefined, "DELETE");
+    await emulatorAdmin(`groups/${GROUP_IDS.uniassetAdmins}/members`, { oid: adele.oid });
+    await emulatorAdmin(`groups/${GROUP_IDS.itStaff}/members/${alex.oid}`, undefined, "DELETE");
     const { items } = await all(`/v1.0/groups/${GROUP_IDS.uniassetAdmins}/transitiveMembers/microsoft.graph.user`);
     expect(items.map((u) => u.id)).toEqual([adele.oid]);
   });
 
   it("pages through a large group's members", async () => {
-    const group = await admin("groups", { tenantId: CONTOSO_TENANT_ID, displayName: "Big Group", memberCount: 250 });
+    const group = await emulatorAdmin("groups", { tenantId: CONTOSO_TENANT_ID, displayName: "Big Group", memberCount: 250 });
     const { items, pages } = await all(`/v1.0/groups/${group.id}/transitiveMembers/microsoft.graph.user?$top=100`);
     expect(pages).toBe(3);
     expect(new Set(items.map((u) => u.id)).size).toBe(250);
   });
 
   it("pages through a user in more than 200 groups", async () => {
-    await admin(`users/${adele.oid}/bulk-groups`, { count: 230 });
+    await emulatorAdmin(`users/${adele.oid}/bulk-groups`, { count: 230 });
     const { items, pages } = await all(`/v1.0/users/${adele.oid}/transitiveMemberOf/microsoft.graph.group`);
     expect(pages).toBe(3);
     expect(items).toHaveLength(231);
@@ -204,7 +205,7 @@ describe("groups", () => {
     expect(((await noHeader.json()) as { error: { code: string } }).error.code).toBe("Request_UnsupportedQuery");
     const searched = await json(`/v1.0/groups?$search="displayName:staff"`, { ConsistencyLevel: "eventual" });
     expect(searched.value.map((g) => g.displayName)).toEqual(["IT Staff", "All Staff"]);
-    await admin(`groups/${GROUP_IDS.allStaff}/rename`, { displayName: "Everyone" });
+    await emulatorAdmin(`groups/${GROUP_IDS.allStaff}/rename`, { displayName: "Everyone" });
     expect((await json(`/v1.0/groups/${GROUP_IDS.allStaff}`) as unknown as Record<string, unknown>).displayName).toBe("Everyone");
   });
 });

@@ -1,8 +1,9 @@
 // Drives the emulator the way a browser and the app would: PKCE, the account picker's form,
 // the token endpoint, and ID-token signature checks against the published JWKS.
 import { env } from "cloudflare:test";
+import { EMULATOR } from "../support/emulator.ts";
 
-export const EMULATOR = "http://localhost:8788";
+export { EMULATOR };
 export const APP = env.APP_ORIGIN;
 export const MS_CALLBACK = `${APP}/auth/microsoft/callback`;
 export const ENTRA_CALLBACK = `${APP}/settings/integrations/entra/callback`;
@@ -17,16 +18,6 @@ export async function pkce(): Promise<{ verifier: string; challenge: string }> {
   const verifier = b64url(crypto.getRandomValues(new Uint8Array(32)));
   const challenge = b64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
   return { verifier, challenge };
-}
-
-export async function admin(path: string, body?: unknown, method = "POST"): Promise<Record<string, unknown>> {
-  const res = await fetch(`${EMULATOR}/_emulator/${path}`, {
-    method,
-    headers: { "Content-Type": "application/json" },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  if (!res.ok) throw new Error(`admin ${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as Record<string, unknown>;
 }
 
 const decodeEntities = (s: string) =>

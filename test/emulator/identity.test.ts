@@ -4,15 +4,16 @@ import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, entraUser, FABRIKAM_TENANT_ID } from "../../demo/directory.ts";
 import {
-  admin, decodeJwt, EMULATOR, ENTRA_CALLBACK, GRAPH_SCOPE, hiddenFields, microsoftAuthorizeUrl, microsoftToken, microsoftTokens,
+  decodeJwt, EMULATOR, ENTRA_CALLBACK, GRAPH_SCOPE, hiddenFields, microsoftAuthorizeUrl, microsoftToken, microsoftTokens,
   MS_CALLBACK, pkce, press, redirectParams, signInAs, verifiesAgainst,
 } from "./helpers.ts";
+import { emulatorAdmin } from "../support/emulator.ts";
 
 const adele = entraUser("adele");
 const megan = entraUser("megan");
 
 beforeEach(async () => {
-  await admin("reset");
+  await emulatorAdmin("reset");
 });
 
 describe("discovery and keys", () => {
@@ -224,7 +225,7 @@ describe("token endpoint", () => {
 
   it("refuses to refresh for a user disabled since sign-in", async () => {
     const tokens = await microsoftTokens(entraUser("alex").oid);
-    await admin(`users/${entraUser("alex").oid}/disable`);
+    await emulatorAdmin(`users/${entraUser("alex").oid}/disable`);
     const res = await microsoftToken({ grant_type: "refresh_token", refresh_token: tokens.refresh_token as string });
     expect((await res.json()) as Record<string, unknown>).toMatchObject({ error: "invalid_grant", error_codes: [50057] });
   });
@@ -232,7 +233,7 @@ describe("token endpoint", () => {
   it("refuses a refresh token revoked through the admin API with AADSTS50173", async () => {
     const tokens = await microsoftTokens(adele.oid);
     const other = await microsoftTokens(entraUser("lee").oid);
-    expect((await admin("grants/revoke", { tenantId: CONTOSO_TENANT_ID })).revoked).toBe(1);
+    expect((await emulatorAdmin("grants/revoke", { tenantId: CONTOSO_TENANT_ID })).revoked).toBe(1);
     const res = await microsoftToken({ grant_type: "refresh_token", refresh_token: tokens.refresh_token as string });
     expect(res.status).toBe(400);
     const body = (await res.json()) as Record<string, unknown>;
@@ -255,7 +256,7 @@ describe("ID token tampering", () => {
   ] as const;
   for (const [kind, check] of cases) {
     it(`makes the next ID token wrong in its ${kind}, then issues good ones again`, async () => {
-      await admin("tamper", { kind });
+      await emulatorAdmin("tamper", { kind });
       check(decodeJwt((await microsoftTokens(adele.oid)).id_token as string).claims);
       const next = decodeJwt((await microsoftTokens(adele.oid)).id_token as string).claims;
       expect(next).toMatchObject({ aud: env.MS_CLIENT_ID, tid: CONTOSO_TENANT_ID, nonce: "nonce-456" });
@@ -263,7 +264,7 @@ describe("ID token tampering", () => {
   }
 
   it("signs with an unpublished key under the published kid", async () => {
-    await admin("tamper", { kind: "signature" });
+    await emulatorAdmin("tamper", { kind: "signature" });
     const forged = (await microsoftTokens(adele.oid)).id_token as string;
     const genuine = (await microsoftTokens(adele.oid)).id_token as string;
     expect(decodeJwt(forged).header.kid).toBe(decodeJwt(genuine).header.kid);

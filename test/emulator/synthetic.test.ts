@@ -1,6 +1,7 @@
 // A 100k-user synthetic tenant: users computed from (seed, index), listed in 999-user pages.
 import { beforeEach, expect, it } from "vitest";
-import { admin, EMULATOR, graph, graphToken, microsoftAuthorizeUrl, pkce } from "./helpers.ts";
+import { EMULATOR, graph, graphToken, microsoftAuthorizeUrl, pkce } from "./helpers.ts";
+import { emulatorAdmin } from "../support/emulator.ts";
 
 type Page = { value: Record<string, unknown>[]; "@odata.nextLink"?: string; "@odata.deltaLink"?: string };
 
@@ -8,8 +9,8 @@ let tenant: Record<string, unknown>;
 let token: string;
 
 beforeEach(async () => {
-  await admin("reset");
-  tenant = await admin("synthetic-tenants", { users: 100_000, disabledPercent: 1, groups: 10, seed: 42, domain: "big.example" });
+  await emulatorAdmin("reset");
+  tenant = await emulatorAdmin("synthetic-tenants", { users: 100_000, disabledPercent: 1, groups: 10, seed: 42, domain: "big.example" });
   token = await graphToken(tenant.adminOid as string, tenant.tenantId as string);
 });
 
@@ -49,12 +50,12 @@ it("keeps admin changes as an overlay visible to delta, /users/{id} and group me
   expect(initialDelta["@odata.nextLink"]).toBeTruthy();
   const user5 = (await page("/v1.0/users?$top=6")).value[5]!;
   expect(user5.userPrincipalName).toBe("user5@big.example");
-  await admin(`users/${user5.id}/disable`);
+  await emulatorAdmin(`users/${user5.id}/disable`);
   expect(((await page(`/v1.0/users/${user5.id}?$select=accountEnabled`)) as unknown as Record<string, unknown>).accountEnabled).toBe(false);
   expect(((await page("/v1.0/users/user7@big.example")) as unknown as Record<string, unknown>).displayName).toBe("Synthetic User 7");
 
   const groupIds = tenant.groupIds as string[];
-  await admin(`groups/${groupIds[5]}/members/${user5.id}`, undefined, "DELETE");
+  await emulatorAdmin(`groups/${groupIds[5]}/members/${user5.id}`, undefined, "DELETE");
   const members = await page(`/v1.0/groups/${groupIds[5]}/transitiveMembers/microsoft.graph.user?$top=3&$select=userPrincipalName`);
   expect(members.value.map((u) => u.userPrincipalName)).toEqual(["user15@big.example", "user25@big.example", "user35@big.example"]);
   const memberOf = await page(`/v1.0/users/${user5.id}/transitiveMemberOf/microsoft.graph.group`);

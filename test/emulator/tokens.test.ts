@@ -2,41 +2,42 @@
 // wids (groupMembershipClaims), refresh-token expiry and withdrawn admin consent.
 import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, entraUser } from "../../demo/directory.ts";
-import { admin, decodeJwt, GRAPH_SCOPE, microsoftToken, microsoftTokens } from "./helpers.ts";
+import { decodeJwt, GRAPH_SCOPE, microsoftToken, microsoftTokens } from "./helpers.ts";
+import { emulatorAdmin } from "../support/emulator.ts";
 
 const adele = entraUser("adele");
 const megan = entraUser("megan");
 const GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10";
 
 beforeEach(async () => {
-  await admin("reset");
+  await emulatorAdmin("reset");
 });
 
 describe("wids follows the registration's groupMembershipClaims", () => {
   it("carries a Global Administrator's role template id by default (DirectoryRole) and nothing for a plain user", async () => {
-    expect((await admin("registration", undefined, "GET")).groupMembershipClaims).toBe("DirectoryRole");
+    expect((await emulatorAdmin("registration", undefined, "GET")).groupMembershipClaims).toBe("DirectoryRole");
     expect(decodeJwt((await microsoftTokens(adele.oid)).id_token as string).claims.wids).toEqual([GLOBAL_ADMIN]);
     expect(decodeJwt((await microsoftTokens(megan.oid)).id_token as string).claims).not.toHaveProperty("wids");
   });
 
   it("omits wids for None and SecurityGroup, emits it for All; reset restores DirectoryRole", async () => {
     for (const [value, expected] of [["None", undefined], ["SecurityGroup", undefined], ["All", [GLOBAL_ADMIN]]] as const) {
-      await admin("registration", { groupMembershipClaims: value });
+      await emulatorAdmin("registration", { groupMembershipClaims: value });
       expect(decodeJwt((await microsoftTokens(adele.oid)).id_token as string).claims.wids).toEqual(expected);
     }
-    await admin("reset");
+    await emulatorAdmin("reset");
     expect(decodeJwt((await microsoftTokens(adele.oid)).id_token as string).claims.wids).toEqual([GLOBAL_ADMIN]);
   });
 
   it("refuses an unknown groupMembershipClaims value", async () => {
-    await expect(admin("registration", { groupMembershipClaims: "Everything" })).rejects.toThrow(/400/);
+    await expect(emulatorAdmin("registration", { groupMembershipClaims: "Everything" })).rejects.toThrow(/400/);
   });
 });
 
 describe("refresh failures", () => {
   it("answers an expired refresh token with AADSTS700082 and suberror bad_token", async () => {
     const tokens = await microsoftTokens(adele.oid);
-    await admin("refresh-tokens/expire");
+    await emulatorAdmin("refresh-tokens/expire");
     const res = await microsoftToken({ grant_type: "refresh_token", refresh_token: tokens.refresh_token as string });
     expect(res.status).toBe(400);
     const body = (await res.json()) as Record<string, unknown>;
@@ -48,7 +49,7 @@ describe("refresh failures", () => {
     const tokens = await microsoftTokens(adele.oid, { scope: GRAPH_SCOPE, acceptConsent: true });
     const before = await microsoftToken({ grant_type: "refresh_token", refresh_token: tokens.refresh_token as string });
     expect(before.status).toBe(200);
-    expect((await admin("consents/revoke", { tenantId: CONTOSO_TENANT_ID })).removed).toBe(true);
+    expect((await emulatorAdmin("consents/revoke", { tenantId: CONTOSO_TENANT_ID })).removed).toBe(true);
     const res = await microsoftToken({ grant_type: "refresh_token", refresh_token: tokens.refresh_token as string });
     expect(res.status).toBe(400);
     expect((await res.json()) as Record<string, unknown>).toMatchObject({ error: "invalid_grant", error_codes: [65001], suberror: "consent_required" });

@@ -111,21 +111,6 @@ export class TestBrowser {
   }
 }
 
-export async function resetEmulator(): Promise<void> {
-  const response = await env.EMULATOR.fetch("http://localhost:8788/_emulator/reset", { method: "POST" });
-  if (!response.ok) throw new Error(`emulator reset failed: ${response.status}`);
-}
-
-export async function emulatorAdmin(path: string, body?: unknown, method = "POST"): Promise<Response> {
-  const response = await env.EMULATOR.fetch(`http://localhost:8788/_emulator/${path}`, {
-    method,
-    headers: { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`emulator ${path} failed: ${response.status} ${await response.text()}`);
-  return response;
-}
-
 /** Counts rows, for "nothing was written" assertions. */
 export async function countRows(table: "users" | "identities" | "memberships" | "sessions" | "audit_events" | "invitations" | "entra_connections"): Promise<number> {
   const row = await env.DB.prepare(`select count(*) as n from ${table}`).first<{ n: number }>();

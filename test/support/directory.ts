@@ -1,22 +1,7 @@
-// Setting up Contoso's connection, toggles and mappings for sign-in tests.
+// Contoso's group → role mappings as test data, and the role they gave someone.
 import { env } from "cloudflare:test";
 import { DEMO_ORGS } from "../../demo/seed.ts";
 import type { MappableRole } from "../../src/db/schema.ts";
-import type { TestBrowser } from "./browser.ts";
-import { connectEntra, ENTRA_PAGE } from "./entra.ts";
-
-export async function setFeature(adele: TestBrowser, slug: "auto-provision" | "auto-deprovision" | "group-role-mapping", on: boolean) {
-  await adele.page(ENTRA_PAGE);
-  const response = await adele.post(`${ENTRA_PAGE}/features/${slug}`, { enabled: String(on) });
-  if (response.status !== 303) throw new Error(`toggle ${slug} failed: ${response.status}`);
-}
-
-/** Adele connects Contoso and turns the given features on. */
-export async function connectContoso(adele: TestBrowser, features: ("auto-provision" | "auto-deprovision" | "group-role-mapping")[] = []) {
-  const back = await connectEntra(adele);
-  if (back.status !== 303 || back.headers.get("location") !== ENTRA_PAGE) throw new Error(`connect failed: ${back.headers.get("location")}`);
-  for (const feature of features) await setFeature(adele, feature, true);
-}
 
 /** Test data: a mapping row, as the mapping editor stores it. */
 export async function mapGroup(groupId: string, groupName: string, role: MappableRole) {

@@ -3,7 +3,7 @@
 // organizations, users, invitations or setup links; Adele Owner and Diego member of Contoso, both active.
 import { env } from "cloudflare:test";
 import { DEMO_INVITATION_ID, DEMO_ORGS, DEMO_USER_IDS } from "../../demo/seed.ts";
-import { resetEmulator } from "./browser.ts";
+import { resetEmulator } from "./emulator.ts";
 
 const DEMO_USERS = Object.values(DEMO_USER_IDS);
 const DEMO_ORG_IDS = Object.values(DEMO_ORGS).map((org) => org.id);

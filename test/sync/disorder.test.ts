@@ -6,7 +6,10 @@
 // known order (disabled then enabled again, disabled, deleted) so the outcome is fixed.
 import { beforeEach, describe, expect, it } from "vitest";
 import { applyConfirmations, leaversToConfirm, mergeObservations, type Observed } from "../../src/entra/sync/planDirectoryChanges.ts";
-import { addLinkedMember, connectContoso, emulatorAdmin, membership, nightlyRun, resetWorld } from "./support.ts";
+import { connectContoso } from "../support/entra.ts";
+import { emulatorAdmin, createDirectoryUser } from "../support/emulator.ts";
+import { membership, nightlyRun, resetWorld } from "./support.ts";
+import { linkMember } from "../support/people.ts";
 
 beforeEach(resetWorld);
 
@@ -32,15 +35,15 @@ describe("a delta round's repeats and order", () => {
   });
 
   it("a delta run confirms its leavers with one JSON batch before deactivating them", { timeout: 30_000 }, async () => {
-    await connectContoso();
+    await connectContoso(["auto-deprovision"]);
     expect((await nightlyRun()).mode).toBe("full");
-    const back = await addLinkedMember("Back Again");
-    const disabled = await addLinkedMember("Really Disabled");
-    const deleted = await addLinkedMember("Really Deleted");
-    await emulatorAdmin(`users/${back.oid}/disable`);
-    await emulatorAdmin(`users/${disabled.oid}/disable`);
-    await emulatorAdmin(`users/${back.oid}/enable`);
-    await emulatorAdmin(`users/${deleted.oid}/delete`);
+    const back = await linkMember(await createDirectoryUser("Back Again"));
+    const disabled = await linkMember(await createDirectoryUser("Really Disabled"));
+    const deleted = await linkMember(await createDirectoryUser("Really Deleted"));
+    await emulatorAdmin(`users/${back.subject}/disable`);
+    await emulatorAdmin(`users/${disabled.subject}/disable`);
+    await emulatorAdmin(`users/${back.subject}/enable`);
+    await emulatorAdmin(`users/${deleted.subject}/delete`);
     const run = await nightlyRun();
     expect(run).toMatchObject({ status: "succeeded", mode: "delta", deactivated: 2, reactivated: 0 });
     expect(run.graph_requests).toBe(2); // the delta page, then one $batch confirming both leavers
@@ -50,15 +53,15 @@ describe("a delta round's repeats and order", () => {
   });
 
   it("with the emulator shuffling and repeating delta entries, the outcome is the same", { timeout: 30_000 }, async () => {
-    await connectContoso();
+    await connectContoso(["auto-deprovision"]);
     expect((await nightlyRun()).mode).toBe("full");
-    const members = await Promise.all(["Back Again", "Really Disabled", "Really Deleted", "Untouched"].map((name) => addLinkedMember(name)));
+    const members = await Promise.all(["Back Again", "Really Disabled", "Really Deleted", "Untouched"].map(async (name) => linkMember(await createDirectoryUser(name))));
     const [back, disabled, deleted] = members;
     await emulatorAdmin("delta/disorder", { shuffle: true, repeat: true });
-    await emulatorAdmin(`users/${back!.oid}/disable`);
-    await emulatorAdmin(`users/${disabled!.oid}/disable`);
-    await emulatorAdmin(`users/${back!.oid}/enable`);
-    await emulatorAdmin(`users/${deleted!.oid}/delete`);
+    await emulatorAdmin(`users/${back!.subject}/disable`);
+    await emulatorAdmin(`users/${disabled!.subject}/disable`);
+    await emulatorAdmin(`users/${back!.subject}/enable`);
+    await emulatorAdmin(`users/${deleted!.subject}/delete`);
     const run = await nightlyRun();
     expect(run).toMatchObject({ status: "succeeded", mode: "delta", deactivated: 2, reactivated: 0 });
     expect((await membership(back!.userId))?.status).toBe("active");

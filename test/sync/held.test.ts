@@ -4,10 +4,11 @@
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { nightlyRunId } from "../../src/entra/sync/schedule.ts";
-import { ENTRA_PAGE, connectEntra } from "../support/entra.ts";
+import { ENTRA_PAGE, connectContoso, connectEntra } from "../support/entra.ts";
+import { emulatorAdmin, emulatorStats } from "../support/emulator.ts";
 import {
-  CONTOSO, DEMO_USER_IDS, SYNC, connectContoso, emulatorAdmin, emulatorRequests, fireCron, massLeavers, membership, nextCronTime,
-  nightlyRun, resetWorld, sectionWhenIdle, until, waitForRun,
+  CONTOSO, DEMO_USER_IDS, SYNC, fireCron, heldRun, massLeavers, membership, nextCronTime, nightlyRun, resetWorld, sectionWhenIdle, until,
+  waitForRun,
 } from "./support.ts";
 
 beforeEach(resetWorld);
@@ -21,10 +22,7 @@ const deltaLink = async () =>
 
 describe("Apply", () => {
   it("against a concurrent Dismiss: one of them wins, and a dismissed run has changed nobody", async () => {
-    const adele = await connectContoso();
-    const leavers = await massLeavers();
-    const run = await nightlyRun();
-    expect(run.status).toBe("held");
+    const { adele, leavers, run } = await heldRun();
 
     const [applied, dismissed] = await Promise.all([
       adele.post(`${SYNC}/runs/${run.id}/apply`, {}, { htmx: true }),
@@ -45,10 +43,7 @@ describe("Apply", () => {
   });
 
   it("is refused while Auto-deprovision is off, and once the connection is to another tenant", { timeout: 30_000 }, async () => {
-    const adele = await connectContoso();
-    const leavers = await massLeavers();
-    const run = await nightlyRun();
-    expect(run.status).toBe("held");
+    const { adele, leavers, run } = await heldRun();
 
     await adele.post(`${ENTRA_PAGE}/features/auto-deprovision`, { enabled: "false" }, { htmx: true });
     const off = await adele.post(`${SYNC}/runs/${run.id}/apply`, {}, { htmx: true });
@@ -57,8 +52,7 @@ describe("Apply", () => {
     expect((await runRow(run.id))?.status).toBe("held");
 
     // Adele connects UniAsset to another tenant (its admin signs in), and turns the sync on again.
-    const created = await emulatorAdmin("synthetic-tenants", { users: 20, disabledPercent: 0, consented: true, domain: "elsewhere.example" });
-    const other = (await created.json()) as { adminOid: string };
+    const other = await emulatorAdmin<{ adminOid: string }>("synthetic-tenants", { users: 20, disabledPercent: 0, consented: true, domain: "elsewhere.example" });
     expect((await connectEntra(adele, { account: other.adminOid })).headers.get("location")).toBe(ENTRA_PAGE);
     await adele.page(ENTRA_PAGE);
     expect((await adele.post(`${ENTRA_PAGE}/features/auto-deprovision`, { enabled: "true" }, { htmx: true })).status).toBe(200);
@@ -75,13 +69,10 @@ describe("Apply", () => {
 
 describe("a later run supersedes a held run", () => {
   it("accounts enabled again by the next night: the old held run can no longer be applied, and everyone is read again", async () => {
-    const adele = await connectContoso();
-    const leavers = await massLeavers();
-    const held = await nightlyRun();
-    expect(held.status).toBe("held");
+    const { adele, leavers, run: held } = await heldRun();
 
     // IT re-enables the accounts: the next (delta) run sees them enabled, and they are active anyway.
-    for (const leaver of leavers) await emulatorAdmin(`users/${leaver.oid}/enable`);
+    for (const leaver of leavers) await emulatorAdmin(`users/${leaver.subject}/enable`);
     const next = await nightlyRun();
     expect(next).toMatchObject({ status: "succeeded", mode: "delta", deactivated: 0 });
     expect(await runRow(held.id)).toMatchObject({ status: "superseded", error: null });
@@ -106,10 +97,7 @@ describe("a later run supersedes a held run", () => {
   });
 
   it("a preview or a failed run does not supersede it", async () => {
-    const adele = await connectContoso();
-    await massLeavers();
-    const held = await nightlyRun();
-    expect(held.status).toBe("held");
+    const { adele, run: held } = await heldRun();
     await adele.post(`${SYNC}/preview`, {}, { htmx: true });
     await sectionWhenIdle(adele);
     await emulatorAdmin("faults", { endpoint: "delta", status: 500, times: 20 });
@@ -122,7 +110,7 @@ describe("a later run supersedes a held run", () => {
 
 describe("Dismiss", () => {
   it("while a delta run is reading: that run does not store its link, and the next run is full", { timeout: 30_000 }, async () => {
-    const adele = await connectContoso();
+    const adele = await connectContoso(["auto-deprovision"]);
     expect((await nightlyRun()).mode).toBe("full");
     await massLeavers();
     const held = await nightlyRun();
@@ -132,7 +120,7 @@ describe("Dismiss", () => {
     await emulatorAdmin("faults", { endpoint: "delta", delayMs: 1500 });
     const at = nextCronTime();
     await fireCron(at);
-    await until(async () => ((await emulatorRequests()).delta ?? 0) >= 1);
+    await until(async () => ((await emulatorStats()).requests.delta ?? 0) >= 1);
     expect((await adele.post(`${SYNC}/runs/${held.id}/dismiss`, {}, { htmx: true })).status).toBe(200);
     const during = await waitForRun(nightlyRunId(CONTOSO, at));
     expect(during).toMatchObject({ status: "succeeded", mode: "delta" });

@@ -3,10 +3,9 @@
 // run never saw them, and that must not count as "absent from the directory".
 import { beforeEach, describe, expect, it } from "vitest";
 import { nightlyRunId } from "../../src/entra/sync/schedule.ts";
-import {
-  CONTOSO, connectSyntheticTenant, directoryUsers, emulatorAdmin, emulatorRequests, fireCron, linkMember, membership, nextCronTime,
-  resetWorld, until, waitForRun,
-} from "./support.ts";
+import { emulatorAdmin, emulatorStats } from "../support/emulator.ts";
+import { CONTOSO, connectSyntheticTenant, directoryUsers, fireCron, membership, nextCronTime, resetWorld, until, waitForRun } from "./support.ts";
+import { linkMember } from "../support/people.ts";
 
 beforeEach(resetWorld);
 
@@ -17,14 +16,14 @@ describe("members linked during a full run", () => {
     // On page 1 of the listing (999 a page, same order as the run reads it).
     const joiner = users.slice(0, 999).find((u) => u.accountEnabled)!;
     // A member linked long ago to an object id that is not in the directory: truly absent.
-    const ghost = await linkMember(tenantId, crypto.randomUUID());
+    const { userId: ghost } = await linkMember({ issuer: tenantId, subject: crypto.randomUUID(), name: "Ghost" });
     // Page 2 answers only after a while: the run has read page 1 and waits for it.
     await emulatorAdmin("faults", { endpoint: "users", delayMs: 2000, afterRequests: 1 });
 
     const at = nextCronTime();
     await fireCron(at);
-    await until(async () => ((await emulatorRequests()).users ?? 0) >= 2);
-    const joinerId = await linkMember(tenantId, joiner.id, "member", Date.now());
+    await until(async () => ((await emulatorStats()).requests.users ?? 0) >= 2);
+    const { userId: joinerId } = await linkMember({ issuer: tenantId, subject: joiner.id, name: "Joiner" }, { createdAt: Date.now() });
 
     const run = await waitForRun(nightlyRunId(CONTOSO, at));
     expect(run).toMatchObject({ status: "succeeded", mode: "full", users_read: 2500, deactivated: 1 });

@@ -4,12 +4,10 @@ import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, FABRIKAM_TENANT_ID, entraUser } from "../../demo/directory.ts";
 import { nightlyRunId } from "../../src/entra/sync/schedule.ts";
-import { ENTRA_PAGE, connectEntra } from "../support/entra.ts";
-import { addContosoMember, signedIn } from "../support/people.ts";
-import {
-  CONTOSO, DEMO_ORGS, DEMO_USER_IDS, addLinkedMember, connectContoso, emulatorAdmin, fireCron, membership, nextCronTime, nightlyRun,
-  resetWorld, waitForRun,
-} from "./support.ts";
+import { ENTRA_PAGE, connectContoso, connectEntra } from "../support/entra.ts";
+import { linkMember, signedIn } from "../support/people.ts";
+import { emulatorAdmin, createDirectoryUser } from "../support/emulator.ts";
+import { CONTOSO, DEMO_ORGS, DEMO_USER_IDS, fireCron, membership, nextCronTime, nightlyRun, resetWorld, waitForRun } from "./support.ts";
 
 beforeEach(resetWorld);
 
@@ -21,7 +19,7 @@ const audit = (action: string, organizationId = CONTOSO) =>
 
 describe("leavers are deactivated", () => {
   it("a disabled account (Diego): deactivated by directory sync, sessions ended, audited with no actor", async () => {
-    await connectContoso();
+    await connectContoso(["auto-deprovision"]);
     await env.DB.prepare("insert into sessions (token_hash, user_id, organization_id, created_at, last_seen_at, expires_at) values ('diego-session', ?, ?, 1, 1, 9999999999999)")
       .bind(DEMO_USER_IDS.diego, CONTOSO).run();
     const run = await nightlyRun();
@@ -38,17 +36,17 @@ describe("leavers are deactivated", () => {
   });
 
   it("later runs read only the delta: disabled and deleted accounts are deactivated", async () => {
-    await connectContoso();
+    await connectContoso(["auto-deprovision"]);
     const first = await nightlyRun();
     expect(first.mode).toBe("full");
     const stored = await env.DB.prepare("select delta_link_enc from entra_connections where organization_id = ?").bind(CONTOSO).first<{ delta_link_enc: string }>();
     expect(stored?.delta_link_enc).toMatch(/^v1\./);
     expect(stored?.delta_link_enc).not.toContain("deltatoken");
 
-    const disabled = await addLinkedMember("Nina Disabled");
-    const deleted = await addLinkedMember("Omar Deleted");
-    await emulatorAdmin(`users/${disabled.oid}/disable`);
-    await emulatorAdmin(`users/${deleted.oid}/delete`);
+    const disabled = await linkMember(await createDirectoryUser("Nina Disabled"));
+    const deleted = await linkMember(await createDirectoryUser("Omar Deleted"));
+    await emulatorAdmin(`users/${disabled.subject}/disable`);
+    await emulatorAdmin(`users/${deleted.subject}/delete`);
     const second = await nightlyRun();
     expect(second).toMatchObject({ status: "succeeded", mode: "delta", deactivated: 2 });
     expect(second.users_read).toBeLessThan(6);
@@ -59,13 +57,8 @@ describe("leavers are deactivated", () => {
   });
 
   it("a member absent from a complete full listing is deactivated", async () => {
-    const ghostId = crypto.randomUUID();
-    await env.DB.batch([
-      env.DB.prepare("insert into users (id, email, display_name, created_at) values (?, 'ghost@contoso.example', 'Ghost', 1)").bind(ghostId),
-      env.DB.prepare("insert into identities (provider, issuer_key, subject, user_id, created_at) values ('microsoft', ?, ?, ?, 1)").bind(CONTOSO_TENANT_ID, crypto.randomUUID(), ghostId),
-      env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, 'member', 'active', 1)").bind(CONTOSO, ghostId),
-    ]);
-    await connectContoso();
+    const { userId: ghostId } = await linkMember({ issuer: CONTOSO_TENANT_ID, subject: crypto.randomUUID(), name: "Ghost", email: "ghost@contoso.example" });
+    await connectContoso(["auto-deprovision"]);
     const run = await nightlyRun();
     expect(run.deactivated).toBe(2);
     expect((await membership(ghostId))?.status).toBe("deactivated");
@@ -76,15 +69,15 @@ describe("leavers are deactivated", () => {
 
 describe("returners and everyone else", () => {
   it("an account enabled again is reactivated: only members that sync deactivated", async () => {
-    await connectContoso();
-    const byHand = await addLinkedMember("Hana Manual");
+    await connectContoso(["auto-deprovision"]);
+    const byHand = await linkMember(await createDirectoryUser("Hana Manual"));
     await env.DB.prepare("update memberships set status = 'deactivated', deactivated_reason = 'manual', deactivated_at = 1 where user_id = ?").bind(byHand.userId).run();
     await nightlyRun();
     expect((await membership(DEMO_USER_IDS.diego))?.status).toBe("deactivated");
 
     await emulatorAdmin(`users/${entraUser("diego").oid}/enable`);
-    await emulatorAdmin(`users/${byHand.oid}/disable`);
-    await emulatorAdmin(`users/${byHand.oid}/enable`);
+    await emulatorAdmin(`users/${byHand.subject}/disable`);
+    await emulatorAdmin(`users/${byHand.subject}/enable`);
     const run = await nightlyRun();
     expect(run).toMatchObject({ status: "succeeded", mode: "delta", reactivated: 1, deactivated: 0 });
     expect(await membership(DEMO_USER_IDS.diego)).toMatchObject({ status: "active", deactivated_reason: null, deactivated_by_run: null });
@@ -95,7 +88,7 @@ describe("returners and everyone else", () => {
   });
 
   it("keeps the last active Owner even when her account is disabled", async () => {
-    await connectContoso();
+    await connectContoso(["auto-deprovision"]);
     await emulatorAdmin(`users/${entraUser("adele").oid}/disable`);
     const run = await nightlyRun();
     expect(run.status).toBe("succeeded");
@@ -105,10 +98,10 @@ describe("returners and everyone else", () => {
   });
 
   it("never touches a Google-only member (Sam) or one linked to another tenant", async () => {
-    const sam = await addContosoMember("sam", "member");
+    const { userId: sam } = await linkMember("sam");
     // Lee's Microsoft identity is in Fabrikam's tenant, not Contoso's.
     await env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, 'member', 'active', 1)").bind(CONTOSO, DEMO_USER_IDS.lee).run();
-    await connectContoso();
+    await connectContoso(["auto-deprovision"]);
     const run = await nightlyRun();
     expect(run.deactivated).toBe(1);
     expect((await membership(sam))?.status).toBe("active");
@@ -118,7 +111,7 @@ describe("returners and everyone else", () => {
 
 describe("scheduling", () => {
   it("a repeated cron event starts one run", async () => {
-    await connectContoso();
+    await connectContoso(["auto-deprovision"]);
     const at = nextCronTime();
     await fireCron(at);
     await fireCron(at);
@@ -129,7 +122,7 @@ describe("scheduling", () => {
   });
 
   it("records a skipped night when another run is still going, and changes nothing", async () => {
-    await connectContoso();
+    await connectContoso(["auto-deprovision"]);
     // A run started a minute ago (e.g. a Preview) is still going.
     await env.DB.prepare("insert into sync_runs (id, organization_id, trigger, status, started_at) values (?, ?, 'preview', 'running', ?)")
       .bind(crypto.randomUUID(), CONTOSO, Date.now() - 60_000).run();
@@ -155,13 +148,13 @@ describe("scheduling", () => {
 
   it("two organizations on different tenants do not affect each other", async () => {
     await env.DB.prepare("update organizations set plan = 'enterprise' where id = ?").bind(DEMO_ORGS.fabrikam.id).run();
-    await connectContoso();
+    await connectContoso(["auto-deprovision"]);
     const lee = await signedIn("lee");
     const back = await connectEntra(lee, { account: entraUser("lee").oid });
     expect(back.headers.get("location")).toBe(ENTRA_PAGE);
     await lee.page(ENTRA_PAGE);
     await lee.post(`${ENTRA_PAGE}/features/auto-deprovision`, { enabled: "true" }, { htmx: true });
-    const fabrikamLeaver = await addLinkedMember("Fabrikam Leaver", { tenantId: FABRIKAM_TENANT_ID, organizationId: DEMO_ORGS.fabrikam.id, accountEnabled: false });
+    const fabrikamLeaver = await linkMember(await createDirectoryUser("Fabrikam Leaver", { tenantId: FABRIKAM_TENANT_ID, accountEnabled: false }), { organizationId: DEMO_ORGS.fabrikam.id });
 
     const at = nextCronTime();
     await fireCron(at);

@@ -3,11 +3,10 @@
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID } from "../../demo/directory.ts";
-import { contosoByRole } from "../support/people.ts";
-import {
-  CONTOSO, DEMO_USER_IDS, SYNC, addLinkedMember, connectContoso, latestRunId, massLeavers, membership, nightlyRun, resetWorld, sectionWhenIdle,
-  waitForRun,
-} from "./support.ts";
+import { contosoByRole, linkMember } from "../support/people.ts";
+import { CONTOSO, DEMO_USER_IDS, SYNC, heldRun, latestRunId, massLeavers, membership, nightlyRun, resetWorld, sectionWhenIdle, waitForRun } from "./support.ts";
+import { createDirectoryUser } from "../support/emulator.ts";
+import { connectContoso } from "../support/entra.ts";
 
 beforeEach(resetWorld);
 
@@ -16,7 +15,7 @@ const auditActions = async () =>
 
 describe("Sync now and Preview", () => {
   it("Sync now starts a run at once; the section polls until it shows the finished run", async () => {
-    const adele = await connectContoso();
+    const adele = await connectContoso(["auto-deprovision"]);
     const first = await adele.get(SYNC, { "hx-request": "true" });
     const idle = await first.text();
     expect(idle).toContain("Next scheduled run:");
@@ -35,8 +34,8 @@ describe("Sync now and Preview", () => {
   });
 
   it("Preview computes the same result and changes nothing", async () => {
-    const adele = await connectContoso();
-    const leaver = await addLinkedMember("Previewed Leaver", { accountEnabled: false });
+    const adele = await connectContoso(["auto-deprovision"]);
+    const leaver = await linkMember(await createDirectoryUser("Previewed Leaver", { accountEnabled: false }));
     await adele.post(`${SYNC}/preview`, {}, { htmx: true });
     const run = await waitForRun(await latestRunId());
     expect(run).toMatchObject({ trigger: "preview", status: "previewed", deactivated: 0 });
@@ -54,7 +53,7 @@ describe("Sync now and Preview", () => {
   });
 
   it("Sync now needs Auto-deprovision on; a second run while one is going is refused", async () => {
-    const adele = await connectContoso();
+    const adele = await connectContoso(["auto-deprovision"]);
     await adele.post("/settings/integrations/entra/features/auto-deprovision", { enabled: "false" }, { htmx: true });
     const refused = await adele.post(`${SYNC}/run`, {}, { htmx: true });
     expect(refused.status).toBe(409);
@@ -65,7 +64,7 @@ describe("Sync now and Preview", () => {
 
 describe("safety threshold", () => {
   it("holds a run that would deactivate too many; the page lists them; Apply deactivates exactly them", async () => {
-    const adele = await connectContoso();
+    const adele = await connectContoso(["auto-deprovision"]);
     const leavers = await massLeavers();
     const run = await nightlyRun();
     expect(run).toMatchObject({ status: "held", deactivated: 0 });
@@ -92,10 +91,7 @@ describe("safety threshold", () => {
   });
 
   it("Dismiss changes nothing; the next run reads everyone again and the threshold applies again", async () => {
-    const adele = await connectContoso();
-    const leavers = await massLeavers();
-    const run = await nightlyRun();
-    expect(run.status).toBe("held");
+    const { adele, leavers, run } = await heldRun();
     expect((await adele.post(`${SYNC}/runs/${run.id}/dismiss`, {}, { htmx: true })).status).toBe(200);
     expect(await env.DB.prepare("select status from sync_runs where id = ?").bind(run.id).first("status")).toBe("dismissed");
     for (const leaver of leavers) expect((await membership(leaver.userId))?.status).toBe("active");
@@ -110,7 +106,7 @@ describe("safety threshold", () => {
   });
 
   it("is configurable: a higher threshold lets the same run through; bad input changes nothing", async () => {
-    const adele = await connectContoso();
+    const adele = await connectContoso(["auto-deprovision"]);
     await massLeavers();
     expect((await adele.post(`${SYNC}/threshold`, { percent: "0", minimum: "5" }, { htmx: true })).status).toBe(400);
     expect((await adele.post(`${SYNC}/threshold`, { percent: "90", minimum: "abc" }, { htmx: true })).status).toBe(400);
@@ -132,8 +128,8 @@ describe("safety threshold", () => {
 
 describe("Undo", () => {
   it("reactivates exactly the members that run deactivated, audited, once", async () => {
-    const adele = await connectContoso();
-    const byHand = await addLinkedMember("Hand Deactivated");
+    const adele = await connectContoso(["auto-deprovision"]);
+    const byHand = await linkMember(await createDirectoryUser("Hand Deactivated"));
     await env.DB.prepare("update memberships set status = 'deactivated', deactivated_reason = 'manual', deactivated_at = 1 where user_id = ?").bind(byHand.userId).run();
     const run = await nightlyRun();
     expect(run.deactivated).toBe(1);
@@ -153,7 +149,7 @@ describe("Undo", () => {
 
 describe("access", () => {
   it("Owners and Admins only; CSRF required; unknown runs are 404", async () => {
-    await connectContoso();
+    await connectContoso(["auto-deprovision"]);
     const browsers = await contosoByRole();
     for (const role of ["manager", "member", "viewer"] as const) {
       expect((await browsers[role].get(SYNC)).status).toBe(403);

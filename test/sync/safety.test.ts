@@ -4,16 +4,15 @@
 import { env, introspectWorkflowInstance } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID } from "../../demo/directory.ts";
-import { ENTRA_PAGE } from "../support/entra.ts";
+import { ENTRA_PAGE, connectContoso } from "../support/entra.ts";
+import { emulatorAdmin, emulatorStats, createDirectoryUser } from "../support/emulator.ts";
 import {
-  CONTOSO, DEMO_USER_IDS, addLinkedMember, connectContoso, connectSyntheticTenant, directoryUsers, emulatorAdmin, fireCron, linkMember,
-  membership, nextCronTime, nightlyRun, resetWorld, waitForRun,
+  CONTOSO, DEMO_USER_IDS, connectSyntheticTenant, directoryUsers, fireCron, membership, nextCronTime, nightlyRun, resetWorld, waitForRun,
 } from "./support.ts";
+import { linkMember } from "../support/people.ts";
 import { nightlyRunId } from "../../src/entra/sync/schedule.ts";
 
 beforeEach(resetWorld);
-
-const stats = async () => ((await (await emulatorAdmin("stats", undefined, "GET")).json()) as { requests: Record<string, number> }).requests;
 
 describe("partial information deactivates nobody", () => {
   it("a page failing in the middle of a full read: run failed, nothing changed", { timeout: 60_000 }, async () => {
@@ -21,7 +20,7 @@ describe("partial information deactivates nobody", () => {
     const users = await directoryUsers(tenantId);
     expect(users.length).toBe(2500);
     const disabled = users.filter((u) => !u.accountEnabled).slice(0, 3);
-    const linked = await Promise.all(disabled.map((u) => linkMember(tenantId, u.id)));
+    const linked = await Promise.all(disabled.map(async (u) => (await linkMember({ issuer: tenantId, subject: u.id, name: "Linked" })).userId));
     // The delta link and page 1 answer; page 2 keeps failing through every retry of the Graph client.
     await emulatorAdmin("faults", { endpoint: "users", status: 500, afterRequests: 1, times: 20 });
     const run = await nightlyRun();
@@ -35,7 +34,7 @@ describe("partial information deactivates nobody", () => {
   });
 
   it("a refresh token that was revoked: needs reconnect, run failed, nothing changed", { timeout: 30_000 }, async () => {
-    const adele = await connectContoso();
+    const adele = await connectContoso(["auto-deprovision"]);
     await emulatorAdmin("grants/revoke", { tenantId: CONTOSO_TENANT_ID });
     await emulatorAdmin("access-tokens/expire");
     const run = await nightlyRun();
@@ -51,7 +50,7 @@ describe("partial information deactivates nobody", () => {
 
 describe("Graph throttling and sync state", () => {
   it("throttling that outlasts the run's pauses: failed 'throttled', nothing changed", { timeout: 60_000 }, async () => {
-    await connectContoso();
+    await connectContoso(["auto-deprovision"]);
     const at = nextCronTime();
     const runId = nightlyRunId(CONTOSO, at);
     // The run sleeps 1, 5 and 15 minutes between tries; the test skips the waiting, not the logic.
@@ -66,26 +65,26 @@ describe("Graph throttling and sync state", () => {
   });
 
   it("429 with Retry-After: waits, then succeeds", { timeout: 30_000 }, async () => {
-    await connectContoso();
+    await connectContoso(["auto-deprovision"]);
     await emulatorAdmin("stats/reset");
     await emulatorAdmin("faults", { endpoint: "users", status: 429, retryAfter: 1, times: 1 });
     const started = Date.now();
     const run = await nightlyRun();
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
     expect(run).toMatchObject({ status: "succeeded", deactivated: 1, graph_requests: 3 });
-    expect((await stats()).users).toBe(2); // the throttled page, then the same page again
+    const all = await emulatorStats();
+    expect(all.requests.users).toBe(2); // the throttled page, then the same page again
     // Background work asks Graph to throttle it before interactive traffic.
-    const all = (await (await emulatorAdmin("stats", undefined, "GET")).json()) as { requests: Record<string, number>; lowPriority: Record<string, number> };
     expect(all.lowPriority.users).toBe(all.requests.users);
     expect(all.lowPriority.delta).toBe(all.requests.delta);
   });
 
   it("an expired delta link falls back to a full run", { timeout: 30_000 }, async () => {
-    await connectContoso();
+    await connectContoso(["auto-deprovision"]);
     expect((await nightlyRun()).mode).toBe("full");
     expect((await nightlyRun()).mode).toBe("delta");
     await emulatorAdmin("delta/expire");
-    const leaver = await addLinkedMember("Late Leaver", { accountEnabled: false });
+    const leaver = await linkMember(await createDirectoryUser("Late Leaver", { accountEnabled: false }));
     const run = await nightlyRun();
     expect(run).toMatchObject({ status: "succeeded", mode: "full", deactivated: 1, users_read: 7 });
     expect((await membership(leaver.userId))?.status).toBe("deactivated");

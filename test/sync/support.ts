@@ -1,33 +1,22 @@
-// Shared set-up for the directory sync suites: a clean demo world, Contoso connected through the
-// real handlers with Auto-deprovision on, and runs started the way production starts them (the
+// Shared set-up for the directory sync suites: a clean demo world, members linked to directory
+// users, a synthetic tenant to connect Contoso to, and runs started the way production starts them (the
 // scheduled() handler or the page's buttons), then awaited until their Workflow has finished.
 import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
 import { expect } from "vitest";
 import worker from "../../src/index.ts";
 import { NIGHTLY_CRON, nightlyRunId } from "../../src/entra/sync/schedule.ts";
 import { createTokenVault } from "../../src/lib/vault.ts";
-import { emulatorAdmin, type TestBrowser } from "../support/browser.ts";
+import { type TestBrowser } from "../support/browser.ts";
+import { createDirectoryUser, emulatorAdmin } from "../support/emulator.ts";
 import { resetDemoWorld } from "../support/world.ts";
-import { ENTRA_PAGE, connectEntra } from "../support/entra.ts";
-import { DEMO_ORGS, DEMO_USER_IDS, signedIn } from "../support/people.ts";
+import { ENTRA_PAGE, connectContoso } from "../support/entra.ts";
+import { DEMO_ORGS, DEMO_USER_IDS, linkMember } from "../support/people.ts";
 
 export const SYNC = `${ENTRA_PAGE}/sync`;
 export const CONTOSO: string = DEMO_ORGS.contoso.id;
 
 /** Demo data only: every test starts from the seeded world, everyone active, nothing connected. */
 export const resetWorld = resetDemoWorld;
-
-/** Adele connects Contoso and turns Auto-deprovision on; returns her browser. */
-export async function connectContoso(): Promise<TestBrowser> {
-  const adele = await signedIn("adele");
-  const back = await connectEntra(adele);
-  expect(back.headers.get("location")).toBe(ENTRA_PAGE);
-  await adele.page(ENTRA_PAGE);
-  const on = await adele.post(`${ENTRA_PAGE}/features/auto-deprovision`, { enabled: "true" }, { htmx: true });
-  expect(on.status).toBe(200);
-  await adele.page(SYNC);
-  return adele;
-}
 
 /** Fires the Cron Trigger through the Worker's real scheduled() handler. */
 export async function fireCron(scheduledTime: number) {
@@ -87,33 +76,23 @@ export async function membership(userId: string, organizationId = CONTOSO) {
     .first<{ status: string; deactivated_reason: string | null; deactivated_by_run: string | null; role: string }>();
 }
 
-/** Adds an Entra user to Contoso's directory and links a UniAsset member to it. */
-export async function addLinkedMember(
-  name: string,
-  options: { role?: string; accountEnabled?: boolean; tenantId?: string; organizationId?: string } = {},
-) {
-  const tenantId = options.tenantId ?? "7f1c6a7e-1b2c-4d3e-8f90-a1b2c3d4e5f6";
-  const upn = `${name}@contoso.example`;
-  const created = await emulatorAdmin("users", { tenantId, displayName: name, userPrincipalName: upn, mail: upn, accountEnabled: options.accountEnabled ?? true });
-  const { oid } = (await created.json()) as { oid: string };
-  const userId = crypto.randomUUID();
-  await env.DB.batch([
-    env.DB.prepare("insert into users (id, email, display_name, created_at) values (?, ?, ?, 1)").bind(userId, upn, name),
-    env.DB.prepare("insert into identities (provider, issuer_key, subject, user_id, created_at) values ('microsoft', ?, ?, ?, 1)").bind(tenantId, oid, userId),
-    env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, ?, 'active', 1)")
-      .bind(options.organizationId ?? CONTOSO, userId, options.role ?? "member"),
-  ]);
-  return { userId, oid };
-}
-
 /** Six more disabled members: with Adele and Diego, 7 of 8 linked members would go (a held run). */
 export async function massLeavers() {
   const leavers = [];
-  for (let i = 1; i <= 6; i++) leavers.push(await addLinkedMember(`Leaver ${i}`, { accountEnabled: false }));
+  for (let i = 1; i <= 6; i++) leavers.push(await linkMember(await createDirectoryUser(`Leaver ${i}`, { accountEnabled: false })));
   return leavers;
 }
 
-export { DEMO_USER_IDS, DEMO_ORGS, emulatorAdmin };
+/** Adele connects Contoso and six more members leave: the nightly run is held. */
+export async function heldRun() {
+  const adele = await connectContoso(["auto-deprovision"]);
+  const leavers = await massLeavers();
+  const run = await nightlyRun();
+  expect(run.status).toBe("held");
+  return { adele, leavers, run };
+}
+
+export { DEMO_USER_IDS, DEMO_ORGS };
 
 /** Polls the section until no run is going; returns its HTML. */
 export async function sectionWhenIdle(browser: TestBrowser, timeoutMs = 60_000): Promise<string> {
@@ -132,33 +111,9 @@ export async function sectionWhenIdle(browser: TestBrowser, timeoutMs = 60_000):
  * real handlers, and returns its users' object ids and whether each is enabled (read from Graph).
  */
 export async function connectSyntheticTenant(users: number) {
-  const created = await emulatorAdmin("synthetic-tenants", { users, disabledPercent: 1, consented: true, domain: "synthetic.example" });
-  const tenant = (await created.json()) as { tenantId: string; adminOid: string };
-  const adele = await signedIn("adele");
-  const back = await connectEntra(adele, { account: tenant.adminOid });
-  expect(back.headers.get("location")).toBe(ENTRA_PAGE);
-  await adele.page(ENTRA_PAGE);
-  await adele.post(`${ENTRA_PAGE}/features/auto-deprovision`, { enabled: "true" }, { htmx: true });
+  const tenant = await emulatorAdmin<{ tenantId: string; adminOid: string }>("synthetic-tenants", { users, disabledPercent: 1, consented: true, domain: "synthetic.example" });
+  const adele = await connectContoso(["auto-deprovision"], { account: tenant.adminOid });
   return { adele, tenantId: tenant.tenantId };
-}
-
-/**
- * Links a new UniAsset member of Contoso to an existing Entra object id. `createdAt` is when the
- * identity and membership were made: long ago by default, "now" for someone who joins mid-run.
- */
-export async function linkMember(tenantId: string, oid: string, role = "member", createdAt = 1) {
-  const userId = crypto.randomUUID();
-  await env.DB.batch([
-    env.DB.prepare("insert into users (id, email, display_name, created_at) values (?, null, ?, ?)").bind(userId, `Linked ${oid.slice(0, 8)}`, createdAt),
-    env.DB.prepare("insert into identities (provider, issuer_key, subject, user_id, created_at) values ('microsoft', ?, ?, ?, ?)").bind(tenantId, oid, userId, createdAt),
-    env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, ?, 'active', ?)").bind(CONTOSO, userId, role, createdAt),
-  ]);
-  return userId;
-}
-
-/** Requests the emulator has answered per endpoint since its last stats reset. */
-export async function emulatorRequests(): Promise<Record<string, number>> {
-  return ((await (await emulatorAdmin("stats", undefined, "GET")).json()) as { requests: Record<string, number> }).requests;
 }
 
 /** Polls until `condition` holds (a run has reached some point), or fails the test. */

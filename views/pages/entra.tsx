@@ -76,7 +76,12 @@ export function EntraPage(props: EntraPageProps) {
             <Connected viewer={viewer} connection={connection} />
           ) : (
             <>
-              <ConnectForm viewer={viewer} suggestedTenant={props.setupLinks.find((link) => link.usedAt !== null)?.consentedTenantId ?? null} />
+              <ConnectForm
+                viewer={viewer}
+                // Reconnecting: the tenant that was connected, so another account can't switch it by accident;
+                // after a setup link: the tenant Microsoft reported consent for.
+                suggestedTenant={connection?.tenantId ?? props.setupLinks.find((link) => link.usedAt !== null)?.consentedTenantId ?? null}
+              />
               <SetupLinkCard viewer={viewer} links={props.setupLinks} now={props.now} />
             </>
           )}

@@ -25,20 +25,21 @@ export function SetupLinkCard(props: { viewer: Viewer; links: SetupLinkSummary[]
   const { viewer, links, now } = props;
   const open = links.find((link) => setupLinkState(link, now) === "open");
   const granted = links.find((link) => link.usedAt !== null);
-  const failed = open?.lastFailure ? open : undefined;
+  // The newest link's last failure, while it has not granted consent since.
+  const failed = links[0]?.lastFailure && links[0].usedAt === null ? links[0] : undefined;
   return (
     <div id="setup-link" class="card">
       <h2>Not a Global Admin? Ask your Azure administrator</h2>
       {granted && (
         <p class="notice" role="status" id="setup-consent-granted">
-          Your Azure administrator granted consent on {formatTime(granted.usedAt)} for tenant <code>{granted.consentedTenantId}</code> —
-          click Connect Entra ID to finish.
+          Your Azure administrator granted consent on {formatTime(granted.usedAt)} (Microsoft reported tenant{" "}
+          <code>{granted.consentedTenantId}</code>) — click Connect Entra ID to finish.
         </p>
       )}
       {failed && (
         <p class="warning" role="status">
           {failed.lastFailure === "tenant_taken"
-            ? `On ${formatTime(failed.lastFailureAt)} your Azure administrator consented for a tenant that is already connected to another UniAsset organization. Contact support@uniasset.app.`
+            ? `On ${formatTime(failed.lastFailureAt)} your Azure administrator consented for a tenant that is already connected to another UniAsset organization, so the link was closed. Contact support@uniasset.app.`
             : `On ${formatTime(failed.lastFailureAt)} your Azure administrator's attempt did not grant consent: it was cancelled, or the account used does not have permission to consent. The link still works until it expires.`}
         </p>
       )}
@@ -94,10 +95,19 @@ export function SetupLinkPage(props: { organizationName: string; createdByName: 
         ⚠️ Granting admin consent must be done by a user with Global Admin rights in your Entra tenant, or permission to grant
         admin consent to third-party applications.
       </p>
-      <form method="post" action={`${PATHS.setup}/${props.token}`}>
+      <form method="post" action={`${PATHS.setup}/${props.token}`} class="row">
         {props.csrfToken && <CsrfField token={props.csrfToken} />}
+        <label>
+          Tenant <span class="muted">(optional)</span>
+          <br />
+          <input type="text" name="tenant" maxlength={253} placeholder="yourcompany.com or tenant id" aria-describedby="setup-tenant-hint" />
+        </label>
         <button type="submit" class="primary">Review and grant admin consent in Microsoft</button>
       </form>
+      <p class="muted" id="setup-tenant-hint">
+        If your administrator account is a guest in {props.organizationName}'s tenant (for example an outside consultant's
+        account), type that tenant's verified domain; otherwise Microsoft asks the tenant your account belongs to.
+      </p>
       <p class="muted">This link works once and expires on {formatTime(props.expiresAt)}.</p>
     </section>
   );

@@ -9,9 +9,10 @@ import { buildAuthorizationRequest, completeAuthorization } from "../src/auth/oa
 import { createDb } from "../src/db/client.ts";
 import { graphAccessToken } from "../src/entra/tokens.ts";
 import { loadConfig } from "../src/lib/config.ts";
-import { TestBrowser, emulatorAdmin } from "./support/browser.ts";
-import { ENTRA_PAGE, connectEntra } from "./support/entra.ts";
-import { signedIn } from "./support/people.ts";
+import { TestBrowser } from "./support/browser.ts";
+import { emulatorAdmin } from "./support/emulator.ts";
+import { ENTRA_PAGE, connectContoso, connectEntra } from "./support/entra.ts";
+import { linkMember, signedIn } from "./support/people.ts";
 import { contosoAudit, resetDemoWorld } from "./support/world.ts";
 import { openFlow, sealFlow } from "../src/auth/flows.ts";
 
@@ -149,17 +150,10 @@ describe("the tenant the admin names", () => {
 });
 
 describe("status that tells the truth", () => {
-  async function connectWithFeatures(adele: TestBrowser) {
-    await connectEntra(adele);
-    await adele.page(ENTRA_PAGE);
-    for (const slug of ["auto-provision", "auto-deprovision", "group-role-mapping"]) {
-      await adele.post(`${ENTRA_PAGE}/features/${slug}`, { enabled: "true" });
-    }
-  }
+  const connectWithFeatures = () => connectContoso(["auto-provision", "auto-deprovision", "group-role-mapping"]);
 
   it("invalid_grant at a sign-in makes the connection 'Needs reconnect' at once, and the person is told why", async () => {
-    const adele = await signedIn("adele");
-    await connectWithFeatures(adele);
+    const adele = await connectWithFeatures();
     await emulatorAdmin("grants/revoke", { tenantId: CONTOSO_TENANT_ID });
     await emulatorAdmin("access-tokens/expire");
     await env.DB.prepare("update entra_connections set access_token_expires_at = 0").run();
@@ -179,11 +173,18 @@ describe("status that tells the truth", () => {
     expect(page.html).toContain("Needs reconnect");
     expect(page.html).not.toContain(">Connected<");
     expect(page.html).toContain("admin consent was revoked or the sign-in grant expired");
+    // Reconnecting suggests the tenant that was connected, so another account can't switch it by accident.
+    expect(page.html).toContain(`name="tenant" maxlength="253" placeholder="yourcompany.com or tenant id" value="${CONTOSO_TENANT_ID}"`);
+
+    // A cancelled reconnect does not turn "Needs reconnect" into "Failed": sign-in still explains.
+    await adele.page(ENTRA_PAGE);
+    await adele.returnFromProvider(await adele.authorizeAtEmulator(await adele.post(`${ENTRA_PAGE}/connect`), { cancel: true }));
+    expect((await connection())!.status).toBe("needs_reconnect");
+    expect((await new TestBrowser().signInWithMicrosoft(entraUser("megan").oid)).status).toBe(409);
   });
 
   it("reconnecting the same tenant resumes the features as they were; after Disconnect they start off", async () => {
-    const adele = await signedIn("adele");
-    await connectWithFeatures(adele);
+    const adele = await connectWithFeatures();
     await emulatorAdmin("grants/revoke", { tenantId: CONTOSO_TENANT_ID });
     await env.DB.prepare("update entra_connections set access_token_expires_at = 0").run();
     await expect(graphAccessToken(createDb(env.DB), loadConfig(env), DEMO_ORGS.contoso.id)).rejects.toThrow(/needs_reconnect/);
@@ -201,8 +202,7 @@ describe("status that tells the truth", () => {
   });
 
   it("connecting another tenant turns the features off, and says so in the audit log", async () => {
-    const adele = await signedIn("adele");
-    await connectWithFeatures(adele);
+    await connectWithFeatures();
     await env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, (select id from users where display_name = 'Lee Gu'), 'admin', 'active', 1)").bind(DEMO_ORGS.contoso.id).run();
     const lee = await signedIn("lee");
     await lee.post("/organizations/switch", { organizationId: DEMO_ORGS.contoso.id });
@@ -238,10 +238,8 @@ describe("names longer than expected", () => {
     const adele = await signedIn("adele");
     await connectEntra(adele);
     const longName = `UniAsset ${"Very Long Group Name ".repeat(15)}`.slice(0, 300);
-    const group = await (await emulatorAdmin("groups", { tenantId: CONTOSO_TENANT_ID, displayName: longName, memberCount: 1 })).json<{ id: string }>();
-    const user = await (
-      await emulatorAdmin("users", { tenantId: CONTOSO_TENANT_ID, displayName: "N".repeat(300), userPrincipalName: "nnn@contoso.example", groups: [group.id] })
-    ).json<{ oid: string }>();
+    const group = await emulatorAdmin<{ id: string }>("groups", { tenantId: CONTOSO_TENANT_ID, displayName: longName, memberCount: 1 });
+    const user = await emulatorAdmin<{ oid: string }>("users", { tenantId: CONTOSO_TENANT_ID, displayName: "N".repeat(300), userPrincipalName: "nnn@contoso.example", groups: [group.id] });
     expect(user.oid).toBeTruthy();
     await adele.page(ENTRA_PAGE);
 
@@ -286,12 +284,7 @@ describe("a guest admin (an outside consultant)", () => {
   // made an Admin of Contoso in UniAsset (she signs in to UniAsset with her home account).
   async function caseyAsContosoAdmin() {
     const casey = entraUser("casey");
-    const id = "0a000000-0000-4000-8000-0000000000c5";
-    await env.DB.batch([
-      env.DB.prepare("insert into users (id, email, display_name, created_at) values (?, ?, ?, 1)").bind(id, casey.mail, casey.displayName),
-      env.DB.prepare("insert into identities (provider, issuer_key, subject, user_id, created_at) values ('microsoft', ?, ?, ?, 1)").bind(FABRIKAM_TENANT_ID, casey.oid, id),
-      env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, 'admin', 'active', 1)").bind(DEMO_ORGS.contoso.id, id),
-    ]);
+    await linkMember("casey", { role: "admin" });
     const browser = new TestBrowser();
     expect((await browser.signInWithMicrosoft(casey.oid)).status).toBe(302);
     await browser.page(ENTRA_PAGE);
@@ -323,5 +316,32 @@ describe("a guest admin (an outside consultant)", () => {
     await env.DB.prepare("update entra_connections set access_token_expires_at = 0").run();
     await expect(graphAccessToken(createDb(env.DB), loadConfig(env), DEMO_ORGS.contoso.id)).resolves.toMatchObject({ tenantId: CONTOSO_TENANT_ID });
     expect((await connection())!.status).toBe("connected");
+  });
+});
+
+describe("refusals are recorded and never a 500", () => {
+  it("a callback started by another member of the organization is refused and audited", async () => {
+    const adele = await signedIn("adele");
+    await adele.page(ENTRA_PAGE);
+    const start = await adele.post(`${ENTRA_PAGE}/connect`);
+    await linkMember("alex", { role: "admin" });
+    const alex = await signedIn("alex");
+    // Alex's browser carries Adele's round trip (as if its cookie had been planted).
+    alex.cookies.set("__Host-uniasset_flow", adele.cookies.get("__Host-uniasset_flow")!);
+    const back = await alex.returnFromProvider(await alex.authorizeAtEmulator(start, { account: entraUser("adele").oid, consent: "accept" }));
+    expect(back.headers.get("location")).toBe(`${ENTRA_PAGE}?failure=state_mismatch`);
+    expect(await connection()).toBeNull();
+    expect((await contosoAudit("entra.connection_failed")).map((d) => d.reason)).toEqual(["state_mismatch"]);
+  });
+
+  it("Microsoft unreachable when a round trip starts (its discovery document) is a clear 502, not a 500", async () => {
+    const adele = await signedIn("adele");
+    await adele.page(ENTRA_PAGE);
+    // Naming the tenant reads its document by domain; starting the round trip reads it by id: that one fails.
+    await emulatorAdmin("faults", { endpoint: "discovery", status: 503, afterRequests: 1, times: 5 });
+    const start = await adele.post(`${ENTRA_PAGE}/connect`, { tenant: "northwind.example" });
+    expect(start.status).toBe(502);
+    expect(await start.text()).toContain("reach the sign-in provider. Please try again in a few minutes.");
+    expect(adele.cookies.has(FLOW_COOKIE)).toBe(false);
   });
 });

@@ -3,10 +3,11 @@ import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { GROUP_IDS, entraUser } from "../demo/directory.ts";
 import { DEMO_ORGS } from "../demo/seed.ts";
-import { emulatorAdmin, type TestBrowser } from "./support/browser.ts";
+import { type TestBrowser } from "./support/browser.ts";
+import { emulatorAdmin } from "./support/emulator.ts";
 import { contosoAudit, resetDemoWorld } from "./support/world.ts";
-import { ENTRA_PAGE, connectEntra } from "./support/entra.ts";
-import { addContosoMember, signedIn } from "./support/people.ts";
+import { ENTRA_PAGE, connectContoso, connectEntra } from "./support/entra.ts";
+import { linkMember, signedIn } from "./support/people.ts";
 
 const MAPPING = `${ENTRA_PAGE}/mapping`;
 
@@ -20,14 +21,6 @@ const storedMappings = async () =>
 const defaultRole = async () =>
   (await env.DB.prepare("select default_role from entra_connections where organization_id = ?").bind(DEMO_ORGS.contoso.id).first<{ default_role: string }>())
     ?.default_role;
-
-async function adeleConnected(): Promise<TestBrowser> {
-  const adele = await signedIn("adele");
-  const back = await connectEntra(adele);
-  expect(back.headers.get("location")).toBe(ENTRA_PAGE);
-  await adele.page(ENTRA_PAGE);
-  return adele;
-}
 
 async function apply(browser: TestBrowser, fields: Record<string, string>) {
   const response = await browser.post(`${MAPPING}/apply`, fields, { htmx: true });
@@ -43,7 +36,7 @@ beforeEach(resetDemoWorld);
 
 describe("the editor", () => {
   it("loads as a fragment for htmx and as a page otherwise", async () => {
-    const adele = await adeleConnected();
+    const adele = await connectContoso();
     const fragment = await adele.get(MAPPING, { "hx-request": "true" });
     const html = await fragment.text();
     expect(fragment.status).toBe(200);
@@ -60,7 +53,7 @@ describe("the editor", () => {
   });
 
   it("searches the directory's groups by the start of their name", async () => {
-    const adele = await adeleConnected();
+    const adele = await connectContoso();
     const response = await adele.get(`${MAPPING}/groups?q=uniasset`, { "hx-request": "true" });
     const html = await response.text();
     expect(response.status).toBe(200);
@@ -72,7 +65,7 @@ describe("the editor", () => {
   });
 
   it("adds, changes and removes mappings stored by group id, and sets the default role, each audited", async () => {
-    const adele = await adeleConnected();
+    const adele = await connectContoso();
     const shown = await preview(adele, { change: "add", groupId: GROUP_IDS.uniassetAdmins, role: "admin" });
     expect(shown.status).toBe(200);
     expect(shown.html).toContain("Add mapping: UniAsset Admins → Admin");
@@ -108,7 +101,7 @@ describe("the editor", () => {
   });
 
   it("shows a renamed group's new name and stores it", async () => {
-    const adele = await adeleConnected();
+    const adele = await connectContoso();
     await apply(adele, { change: "add", groupId: GROUP_IDS.uniassetManagers, role: "manager" });
     await emulatorAdmin(`groups/${GROUP_IDS.uniassetManagers}/rename`, { displayName: "Asset Managers EMEA" });
     const html = await (await adele.get(MAPPING, { "hx-request": "true" })).text();
@@ -120,9 +113,9 @@ describe("the editor", () => {
 
 describe("the preview", () => {
   it("lists who would gain a role: Megan, in UniAsset Managers, would become Manager", async () => {
-    await addContosoMember("megan", "member");
-    await addContosoMember("alex", "member");
-    const adele = await adeleConnected();
+    await linkMember("megan", { role: "member" });
+    await linkMember("alex", { role: "member" });
+    const adele = await connectContoso();
     const { status, html } = await preview(adele, { change: "add", groupId: GROUP_IDS.uniassetManagers, role: "manager" });
     expect(status).toBe(200);
     expect(html).toContain("Gain (1)");
@@ -134,9 +127,9 @@ describe("the preview", () => {
   });
 
   it("lists who would lose a role: removing UniAsset Admins takes Admin from Alex (nested via IT Staff)", async () => {
-    await addContosoMember("megan", "member");
-    await addContosoMember("alex", "admin");
-    const adele = await adeleConnected();
+    await linkMember("megan", { role: "member" });
+    await linkMember("alex", { role: "admin" });
+    const adele = await connectContoso();
     await apply(adele, { change: "add", groupId: GROUP_IDS.uniassetAdmins, role: "admin" });
     const { html } = await preview(adele, { change: "remove", groupId: GROUP_IDS.uniassetAdmins });
     expect(html).toContain("Remove mapping: UniAsset Admins → Admin");
@@ -151,7 +144,7 @@ describe("the preview", () => {
   });
 
   it("says so when nobody's role would change", async () => {
-    const adele = await adeleConnected();
+    const adele = await connectContoso();
     const { html } = await preview(adele, { change: "add", groupId: GROUP_IDS.itStaff, role: "member" });
     expect(html).toContain("Nobody&#39;s role would change.");
   });
@@ -168,7 +161,7 @@ describe("refusals", () => {
   ];
   for (const [what, fields] of bad) {
     it(`rejects ${what} and stores nothing`, async () => {
-      const adele = await adeleConnected();
+      const adele = await connectContoso();
       for (const step of ["preview", "apply"]) {
         const response = await adele.post(`${MAPPING}/${step}`, fields, { htmx: true });
         expect(response.status).toBe(400);
@@ -181,7 +174,7 @@ describe("refusals", () => {
   }
 
   it("rejects an oversized group name search and a group that is not in the directory", async () => {
-    const adele = await adeleConnected();
+    const adele = await connectContoso();
     const long = await adele.get(`${MAPPING}/groups?q=${"a".repeat(257)}`, { "hx-request": "true" });
     expect(long.status).toBe(400);
     expect(await long.text()).toContain("at most 256 characters");
@@ -192,8 +185,8 @@ describe("refusals", () => {
   });
 
   it("is for Owners and Admins on Enterprise only", async () => {
-    await addContosoMember("megan", "manager");
-    await adeleConnected();
+    await linkMember("megan", { role: "manager" });
+    await connectContoso();
     const megan = await signedIn("megan");
     expect((await megan.get(MAPPING)).status).toBe(403);
     expect((await megan.post(`${MAPPING}/apply`, { change: "default", role: "admin" })).status).toBe(403);
@@ -204,7 +197,7 @@ describe("refusals", () => {
   });
 
   it("a Fabrikam admin on Enterprise can neither read nor edit Contoso's mappings", async () => {
-    const adele = await adeleConnected();
+    const adele = await connectContoso();
     await apply(adele, { change: "add", groupId: GROUP_IDS.uniassetAdmins, role: "admin" });
     await env.DB.prepare("update organizations set plan = 'enterprise' where id = ?").bind(DEMO_ORGS.fabrikam.id).run();
     const lee = await signedIn("lee");
@@ -235,8 +228,8 @@ describe("refusals", () => {
 
 describe("Graph failures", () => {
   it("Graph down: search, preview and Save say so clearly and nothing changes", async () => {
-    await addContosoMember("megan", "member");
-    const adele = await adeleConnected();
+    await linkMember("megan", { role: "member" });
+    const adele = await connectContoso();
     await emulatorAdmin("faults", { endpoint: "groups", status: 503, times: 10 });
     const search = await adele.get(`${MAPPING}/groups?q=UniAsset`, { "hx-request": "true" });
     expect(search.status).toBe(502);
@@ -258,7 +251,7 @@ describe("Graph failures", () => {
   });
 
   it("the list still shows the stored names when Graph cannot be read", async () => {
-    const adele = await adeleConnected();
+    const adele = await connectContoso();
     await apply(adele, { change: "add", groupId: GROUP_IDS.uniassetManagers, role: "manager" });
     await emulatorAdmin("faults", { endpoint: "group", status: 503, times: 10 });
     const html = await (await adele.get(MAPPING, { "hx-request": "true" })).text();
@@ -275,9 +268,9 @@ describe("Why this role on Users", () => {
     ).bind(DEMO_ORGS.contoso.id, userId, role, rule, JSON.stringify(matched), deciding ? JSON.stringify(deciding) : null, graphReadAt, Date.UTC(2026, 10, 2, 8, 30));
 
   it("shows each member's last decision to Owners and Admins, and nothing to others", async () => {
-    const megan = await addContosoMember("megan", "manager");
-    const alex = await addContosoMember("alex", "member");
-    const sam = await addContosoMember("sam", "viewer");
+    const { userId: megan } = await linkMember("megan", { role: "manager" });
+    const { userId: alex } = await linkMember("alex", { role: "member" });
+    const { userId: sam } = await linkMember("sam", { role: "viewer" });
     const managers = { id: GROUP_IDS.uniassetManagers, name: "UniAsset Managers" };
     await env.DB.batch([
       decide(megan, "manager", "group", [{ ...managers, role: "manager" }, { id: GROUP_IDS.allStaff, name: "All Staff", role: "viewer" }], managers, Date.UTC(2026, 10, 2, 8, 29)),

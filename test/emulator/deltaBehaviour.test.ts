@@ -1,7 +1,8 @@
 // Delta rounds as Microsoft documents them: 410 Gone with a Location header for a sync reset, and,
 // under POST /_emulator/delta/disorder, no promised order and users listed more than once.
 import { beforeEach, describe, expect, it } from "vitest";
-import { admin, EMULATOR, graph, graphToken } from "./helpers.ts";
+import { EMULATOR, graph, graphToken } from "./helpers.ts";
+import { emulatorAdmin } from "../support/emulator.ts";
 
 type Page = { value: Record<string, unknown>[]; "@odata.nextLink"?: string; "@odata.deltaLink"?: string };
 let token: string;
@@ -30,15 +31,15 @@ function lastWins(items: Record<string, unknown>[]): Map<string, Record<string, 
 }
 
 beforeEach(async () => {
-  await admin("reset");
-  tenant = await admin("synthetic-tenants", { users: 300, domain: "delta.example", consented: true, seed: 7 });
+  await emulatorAdmin("reset");
+  tenant = await emulatorAdmin("synthetic-tenants", { users: 300, domain: "delta.example", consented: true, seed: 7 });
   token = await graphToken(tenant.adminOid as string, tenant.tenantId as string);
 });
 
 describe("synchronization reset", () => {
   it("answers an expired delta token with 410 Gone, syncStateNotFound and a Location for a fresh round", async () => {
     const { deltaLink } = await round("/v1.0/users/delta?$select=displayName,accountEnabled&$top=200");
-    await admin("delta/expire");
+    await emulatorAdmin("delta/expire");
     const res = await graph(deltaLink, token);
     expect(res.status).toBe(410);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("syncStateNotFound");
@@ -53,22 +54,22 @@ describe("disorder", () => {
   it("lists a full round shuffled with repeats, every user present, and reset turns it off", async () => {
     const ordered = (await round("/v1.0/users/delta?$select=userPrincipalName&$top=100")).items.map((u) => u.id);
     expect(new Set(ordered).size).toBe(ordered.length);
-    await admin("delta/disorder", { shuffle: true, repeat: true });
+    await emulatorAdmin("delta/disorder", { shuffle: true, repeat: true });
     const { items } = await round("/v1.0/users/delta?$select=userPrincipalName&$top=100");
     const ids = items.map((u) => u.id as string);
     expect(new Set(ids)).toEqual(new Set(ordered));
     expect(ids.length).toBeGreaterThan(ordered.length);
     const firstSeen = [...new Set(ids)];
     expect(firstSeen).not.toEqual(ordered);
-    await admin("reset");
-    tenant = await admin("synthetic-tenants", { users: 300, domain: "delta.example", consented: true, seed: 7 });
+    await emulatorAdmin("reset");
+    tenant = await emulatorAdmin("synthetic-tenants", { users: 300, domain: "delta.example", consented: true, seed: 7 });
     token = await graphToken(tenant.adminOid as string, tenant.tenantId as string);
     const again = (await round("/v1.0/users/delta?$select=userPrincipalName&$top=100")).items.map((u) => u.id);
     expect(again).toHaveLength(300);
   });
 
   it("repeats without shuffling keep the listing order and append the replays", async () => {
-    await admin("delta/disorder", { shuffle: false, repeat: true });
+    await emulatorAdmin("delta/disorder", { shuffle: false, repeat: true });
     const { items } = await round("/v1.0/users/delta?$select=userPrincipalName&$top=999");
     expect(items.slice(0, 300).map((u) => u.userPrincipalName)).toEqual(Array.from({ length: 300 }, (_, i) => `user${i}@delta.example`));
     expect(items.length).toBeGreaterThan(300);
@@ -80,9 +81,9 @@ describe("disorder", () => {
     const changed = listing.value.slice(1, 40).map((u) => u.id as string);
     const disabled = changed.slice(0, 20);
     const deleted = changed.slice(20);
-    for (const oid of disabled) await admin(`users/${oid}/disable`);
-    for (const oid of deleted) await admin(`users/${oid}/delete`);
-    await admin("delta/disorder", { shuffle: true, repeat: true });
+    for (const oid of disabled) await emulatorAdmin(`users/${oid}/disable`);
+    for (const oid of deleted) await emulatorAdmin(`users/${oid}/delete`);
+    await emulatorAdmin("delta/disorder", { shuffle: true, repeat: true });
     const { items } = await round(deltaLink);
     expect(items.length).toBeGreaterThan(changed.length);
     const final = lastWins(items);

@@ -4,7 +4,8 @@
 // counted: the identity provider is not Graph.
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { buildApp } from "../../src/app.tsx";
-import { TestBrowser, emulatorAdmin } from "./browser.ts";
+import { TestBrowser } from "./browser.ts";
+import { emulatorAdmin, emulatorStats } from "./emulator.ts";
 import { countingD1, emptyD1Counter, type D1Counter } from "./d1Counter.ts";
 
 const app = buildApp();
@@ -37,10 +38,7 @@ export async function measureCallback(provider: "microsoft" | "google", account:
   );
   await waitOnExecutionContext(ctx);
   const wallMs = Date.now() - started;
-  const stats = (await (await emulatorAdmin("stats", undefined, "GET")).json()) as {
-    requests: Record<string, number>;
-    batched: Record<string, number>;
-  };
+  const stats = await emulatorStats();
   const graph = Object.entries(stats.requests).filter(([endpoint]) => !IDENTITY_PROVIDER.has(endpoint));
   const graphRequests = graph.filter(([endpoint]) => endpoint !== "batch").reduce((sum, [, n]) => sum + n, 0);
   const batched = Object.values(stats.batched ?? {}).reduce((sum, n) => sum + n, 0);

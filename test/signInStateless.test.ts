@@ -7,11 +7,12 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, GROUP_IDS, entraUser, googleAccount } from "../demo/directory.ts";
 import { buildApp } from "../src/app.tsx";
 import { openFlow, sealFlow } from "../src/auth/flows.ts";
-import { TestBrowser, countRows, emulatorAdmin } from "./support/browser.ts";
+import { TestBrowser, countRows } from "./support/browser.ts";
 import { countingD1, emptyD1Counter } from "./support/d1Counter.ts";
-import { connectContoso, contosoRoleOf, mapGroup } from "./support/directory.ts";
-import { signedIn } from "./support/people.ts";
-import { measureCallback } from "./support/signinCost.ts";
+import { contosoRoleOf, mapGroup } from "./support/directory.ts";
+import { emulatorAdmin } from "./support/emulator.ts";
+import { connectContoso } from "./support/entra.ts";
+import { measureCallback } from "./support/signInCost.ts";
 import { resetDemoWorld } from "./support/world.ts";
 
 const FLOW_COOKIE = "__Host-uniasset_flow";
@@ -166,8 +167,7 @@ describe("a stale read", () => {
   it("is caught by the write's premises: a member deactivated on the primary gets no session", async () => {
     // The callback reads its facts once; here they are made stale between that read and the write
     // by deactivating Adele while the directory is being asked (a fault delays Graph).
-    const adele = await signedIn("adele");
-    await connectContoso(adele, ["group-role-mapping"]);
+    await connectContoso(["group-role-mapping"]);
     await emulatorAdmin("faults", { endpoint: "memberOf", delayMs: 400, status: 200, body: { value: [] } });
     const browser = new TestBrowser();
     const start = await browser.get("/auth/microsoft");
@@ -186,8 +186,7 @@ describe("the cost of a callback", () => {
   it("is at most 2 D1 and 1 Graph round trips in every case", async () => {
     const linked = await measureCallback("microsoft", ADELE);
     const invitation = await measureCallback("google", googleAccount("pat").sub);
-    const adele = await signedIn("adele");
-    await connectContoso(adele, ["auto-provision", "group-role-mapping"]);
+    const adele = await connectContoso(["auto-provision", "group-role-mapping"]);
     await mapGroup(GROUP_IDS.uniassetAdmins, "UniAsset Admins", "admin");
     await mapGroup(GROUP_IDS.uniassetManagers, "UniAsset Managers", "manager");
     const provisioned = await measureCallback("microsoft", entraUser("megan").oid);
@@ -209,11 +208,10 @@ describe("the cost of a callback", () => {
   });
 
   it("a refusal after Graph costs no more (a member outside the verified domains)", async () => {
-    const adele = await signedIn("adele");
-    await connectContoso(adele, ["auto-provision", "group-role-mapping"]);
-    const { oid } = (await (await emulatorAdmin("users", {
+    await connectContoso(["auto-provision", "group-role-mapping"]);
+    const { oid } = await emulatorAdmin<{ oid: string }>("users", {
       tenantId: CONTOSO_TENANT_ID, displayName: "Ola Outside", userPrincipalName: "ola@elsewhere.example", mail: "ola@elsewhere.example",
-    })).json()) as { oid: string };
+    });
     const cost = await measureCallback("microsoft", oid);
     expect(cost.status).toBe(403);
     expect(cost.d1.roundTrips).toBeLessThanOrEqual(2);

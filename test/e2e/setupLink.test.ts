@@ -118,7 +118,7 @@ test("Nestor (no Entra admin) connects Northwind through a setup link his Azure 
   await page.reload();
   const granted = page.locator("#setup-consent-granted");
   await granted.waitFor();
-  assert.match(await granted.innerText(), new RegExp(`Your Azure administrator granted consent on .+ for tenant ${NORTHWIND_TENANT_ID} — click Connect Entra ID to finish\\.`));
+  assert.match(await granted.innerText(), new RegExp(`Your Azure administrator granted consent on .+ \\(Microsoft reported tenant ${NORTHWIND_TENANT_ID}\\) — click Connect Entra ID to finish\\.`));
   assert.equal(await page.getByRole("textbox", { name: /Tenant/ }).inputValue(), NORTHWIND_TENANT_ID);
   await page.getByRole("button", { name: "Connect Entra ID" }).click();
   await page.getByRole("button", { name: /nestor@northwind\.example/ }).click();

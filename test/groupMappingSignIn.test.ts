@@ -3,11 +3,13 @@
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { GROUP_IDS, entraUser } from "../demo/directory.ts";
-import { DEMO_ORGS, DEMO_USER_IDS } from "../demo/seed.ts";
-import { TestBrowser, emulatorAdmin } from "./support/browser.ts";
-import { connectContoso, contosoRoleOf, mapGroup } from "./support/directory.ts";
+import { DEMO_ORGS } from "../demo/seed.ts";
+import { TestBrowser } from "./support/browser.ts";
+import { emulatorAdmin, emulatorStats } from "./support/emulator.ts";
+import { contosoRoleOf, mapGroup } from "./support/directory.ts";
+import { connectContoso } from "./support/entra.ts";
+import { linkMember } from "./support/people.ts";
 import { resetDemoWorld } from "./support/world.ts";
-import { signedIn } from "./support/people.ts";
 import { createDb } from "../src/db/client.ts";
 import { resolveRoleFromGroups } from "../src/entra/groupRoles.ts";
 import { applyGroupRole } from "../src/entra/signInDirectory.ts";
@@ -18,8 +20,7 @@ const alex = entraUser("alex");
 
 beforeEach(async () => {
   await resetDemoWorld();
-  const adele = await signedIn("adele");
-  await connectContoso(adele, ["auto-provision", "group-role-mapping"]);
+  await connectContoso(["auto-provision", "group-role-mapping"]);
   await mapGroup(GROUP_IDS.uniassetAdmins, "UniAsset Admins", "admin");
   await mapGroup(GROUP_IDS.uniassetManagers, "UniAsset Managers", "manager");
 });
@@ -100,14 +101,14 @@ describe("precedence", () => {
 
 describe("Graph at sign-in", () => {
   it("reads every page of a user's groups (a user in more than 200 groups)", async () => {
-    const { groupIds } = (await (await emulatorAdmin(`users/${megan.oid}/bulk-groups`, { count: 1500 })).json()) as { groupIds: string[] };
+    const { groupIds } = await emulatorAdmin<{ groupIds: string[] }>(`users/${megan.oid}/bulk-groups`, { count: 1500 });
     await emulatorAdmin(`groups/${GROUP_IDS.uniassetManagers}/members/${megan.oid}`, undefined, "DELETE");
     const last = groupIds.at(-1)!;
     await mapGroup(last, "Deep group", "admin");
     await emulatorAdmin("stats/reset");
     await new TestBrowser().signInWithMicrosoft(megan.oid);
     expect((await contosoRoleOf(megan.oid))?.role).toBe("admin");
-    const stats = (await (await emulatorAdmin("stats", undefined, "GET")).json()) as { requests: Record<string, number>; lowPriority: Record<string, number> };
+    const stats = await emulatorStats();
     expect(stats.requests.memberOf).toBeGreaterThanOrEqual(2);
     expect(stats.lowPriority.memberOf).toBeUndefined(); // a person is waiting: normal priority
   });
@@ -142,9 +143,32 @@ describe("Graph at sign-in", () => {
     await new TestBrowser().signInWithMicrosoft(alex.oid);
     expect((await contosoRoleOf(alex.oid))?.role).toBe("admin");
   });
+});
 
-  it("maps nothing for a person of another tenant (Lee of Fabrikam keeps Owner)", async () => {
-    await new TestBrowser().signInWithMicrosoft(entraUser("lee").oid);
-    expect((await env.DB.prepare("select role from memberships where user_id = ? and organization_id = ?").bind(DEMO_USER_IDS.lee, DEMO_ORGS.fabrikam.id).first<{ role: string }>())?.role).toBe("owner");
+describe("another tenant, another organization", () => {
+  const roleIn = async (organizationId: string, userId: string) =>
+    (await env.DB.prepare("select role from memberships where organization_id = ? and user_id = ?").bind(organizationId, userId).first<{ role: string }>())?.role;
+  const mappingAudit = () =>
+    env.DB.prepare("select count(*) as n from audit_events where action in ('entra.role_mapped', 'entra.role_mapping_failed')").first<number>("n");
+
+  it("maps nothing for a person of another tenant (Casey, an Admin of Fabrikam, stays Admin)", async () => {
+    // Were Contoso's mapping applied, it would decide for her (Member, the default, or "Graph
+    // failed"): nothing may be decided, recorded or changed for a sign-in of Fabrikam's tenant.
+    const casey = entraUser("casey");
+    const { userId } = await linkMember("casey", { role: "admin", organizationId: DEMO_ORGS.fabrikam.id });
+    expect((await new TestBrowser().signInWithMicrosoft(casey.oid)).status).toBe(302);
+    expect(await roleIn(DEMO_ORGS.fabrikam.id, userId)).toBe("admin");
+    expect(await decisionOf(casey.oid)).toBeNull();
+    expect(await mappingAudit()).toBe(0);
+  });
+
+  it("changes only the connected organization's membership (Megan, also a Fabrikam Viewer, stays Viewer there)", async () => {
+    const { userId } = await linkMember("megan", { role: "member" });
+    await linkMember("megan", { role: "viewer", organizationId: DEMO_ORGS.fabrikam.id });
+    expect((await new TestBrowser().signInWithMicrosoft(megan.oid)).status).toBe(302);
+    expect(await roleIn(DEMO_ORGS.contoso.id, userId)).toBe("manager"); // UniAsset Managers, in Contoso
+    expect(await roleIn(DEMO_ORGS.fabrikam.id, userId)).toBe("viewer");
+    const audited = await env.DB.prepare("select organization_id from audit_events where action = 'entra.role_mapped'").all<{ organization_id: string }>();
+    expect(audited.results).toEqual([{ organization_id: DEMO_ORGS.contoso.id }]);
   });
 });

@@ -1,9 +1,10 @@
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { entraUser, googleAccount } from "../demo/directory.ts";
-import { DEMO_ORGS } from "../demo/seed.ts";
-import { TestBrowser, countRows, resetEmulator } from "./support/browser.ts";
+import { TestBrowser, countRows } from "./support/browser.ts";
+import { resetEmulator } from "./support/emulator.ts";
 import { resetDemoWorld } from "./support/world.ts";
+import { linkMember } from "./support/people.ts";
 
 beforeEach(resetEmulator);
 
@@ -103,11 +104,7 @@ describe("Microsoft sign-in", () => {
   it("refuses a deactivated member", async () => {
     // Megan is enabled in Entra but her UniAsset membership was deactivated by hand.
     const megan = entraUser("megan");
-    await env.DB.batch([
-      env.DB.prepare("insert into users (id, email, display_name, created_at) values ('00000000-0000-4000-8000-00000000e9a1', ?, ?, 1)").bind(megan.mail, megan.displayName),
-      env.DB.prepare("insert into identities (provider, issuer_key, subject, user_id, created_at) values ('microsoft', ?, ?, '00000000-0000-4000-8000-00000000e9a1', 1)").bind(megan.tenantId, megan.oid),
-      env.DB.prepare("insert into memberships (organization_id, user_id, role, status, deactivated_reason, deactivated_at, created_at) values (?, '00000000-0000-4000-8000-00000000e9a1', 'member', 'deactivated', 'manual', 1, 1)").bind(DEMO_ORGS.contoso.id),
-    ]);
+    await linkMember("megan", { status: "deactivated" });
     const browser = new TestBrowser();
     const callback = await browser.signInWithMicrosoft(megan.oid);
     expect(callback.status).toBe(403);

@@ -1,9 +1,13 @@
-// Tampered and failing OAuth callbacks: each gets a clear page, no session, and writes nothing.
+// Tampered, replayed and failing OAuth callbacks: each gets the one refusal it should, no new session,
+// and writes nothing.
 import { beforeEach, describe, expect, it } from "vitest";
 import { entraUser, googleAccount } from "../demo/directory.ts";
-import { TestBrowser, countRows, emulatorAdmin, resetEmulator } from "./support/browser.ts";
+import { TestBrowser, countRows } from "./support/browser.ts";
+import { emulatorAdmin, resetEmulator } from "./support/emulator.ts";
 
 const ADELE = entraUser("adele").oid;
+const SESSION_COOKIE = "__Host-uniasset_session";
+const FLOW_COOKIE = "__Host-uniasset_flow";
 
 beforeEach(resetEmulator);
 
@@ -23,12 +27,22 @@ async function providerRedirect(browser: TestBrowser, path = "/auth/microsoft", 
   return new URL(back.headers.get("location")!);
 }
 
-async function expectRefused(browser: TestBrowser, callback: URL, before: Awaited<ReturnType<typeof snapshot>>, status = 400) {
+/** The two refusals a callback can end in: each test names the one it expects. */
+const SIGN_IN_FAILED = { status: 400, title: "Sign-in did not complete" };
+const PROVIDER_UNAVAILABLE = { status: 502, title: "The sign-in provider is unavailable" };
+
+/**
+ * `browser` opens `callback` and gets `refusal`: its status and page title. Nothing is written, and
+ * the browser's session cookie is what it was (none for a browser that was not signed in).
+ */
+async function expectRefused(browser: TestBrowser, callback: URL, refusal: { status: number; title: string }) {
+  const before = await snapshot();
+  const sessionBefore = browser.cookies.get(SESSION_COOKIE);
   const response = await browser.get(callback.toString());
-  expect(response.status).toBe(status);
+  expect(response.status).toBe(refusal.status);
   const html = await response.text();
-  expect(html).toMatch(/Sign-in did not complete|sign-in provider is unavailable/);
-  expect(browser.cookies.has("__Host-uniasset_session")).toBe(false);
+  expect(html).toContain(`<title>${refusal.title} · UniAsset</title>`);
+  expect(browser.cookies.get(SESSION_COOKIE)).toBe(sessionBefore);
   expect(await snapshot()).toEqual(before);
   return html;
 }
@@ -38,31 +52,41 @@ describe("a tampered or replayed callback", () => {
     const browser = new TestBrowser();
     const callback = await providerRedirect(browser);
     callback.searchParams.delete("state");
-    const before = await snapshot();
-    await expectRefused(browser, callback, before);
+    expect(await expectRefused(browser, callback, SIGN_IN_FAILED)).toContain("match the sign-in you started");
   });
 
   it("is refused when state is wrong", async () => {
     const browser = new TestBrowser();
     const callback = await providerRedirect(browser);
     callback.searchParams.set("state", "forged-state-value");
-    await expectRefused(browser, callback, await snapshot());
+    expect(await expectRefused(browser, callback, SIGN_IN_FAILED)).toContain("match the sign-in you started");
   });
 
   it("is refused in a browser that did not start the sign-in", async () => {
     const victim = new TestBrowser();
     const callback = await providerRedirect(new TestBrowser());
-    const html = await expectRefused(victim, callback, await snapshot());
+    const html = await expectRefused(victim, callback, SIGN_IN_FAILED);
     expect(html).toContain("started in another browser");
   });
 
-  it("is refused when replayed after a successful sign-in", async () => {
+  it("is refused when the browser replays its own callback after a successful sign-in", async () => {
     const browser = new TestBrowser();
     const callback = await providerRedirect(browser);
-    expect((await browser.get(callback.toString())).status).toBe(302);
-    const attacker = new TestBrowser();
-    attacker.cookies.set("__Host-uniasset_flow", "stolen");
-    await expectRefused(attacker, callback, await snapshot());
+    const flowHandle = browser.cookies.get(FLOW_COOKIE);
+    expect(flowHandle).toBeDefined();
+    const signedIn = await browser.get(callback.toString());
+    expect(signedIn.status).toBe(302);
+    expect(signedIn.headers.get("location")).toBe("/");
+    expect(browser.cookies.has(SESSION_COOKIE)).toBe(true);
+
+    // Back button or reload: the same URL in the same browser, with its cookies as they now are
+    // (signed in, the flow cookie cleared by the callback). No second session, nothing written.
+    const html = await expectRefused(browser, callback, SIGN_IN_FAILED);
+    expect(html).toContain("already used");
+
+    // The very request replayed, flow cookie and all: the flow was consumed on the server too.
+    browser.cookies.set(FLOW_COOKIE, flowHandle!);
+    expect(await expectRefused(browser, callback, SIGN_IN_FAILED)).toContain("already used");
   });
 
   it("is refused when a used code is presented with a fresh state (replayed code)", async () => {
@@ -72,7 +96,7 @@ describe("a tampered or replayed callback", () => {
     const second = new TestBrowser();
     const fresh = await providerRedirect(second);
     fresh.searchParams.set("code", used.searchParams.get("code")!);
-    const html = await expectRefused(second, fresh, await snapshot());
+    const html = await expectRefused(second, fresh, SIGN_IN_FAILED);
     expect(html).toContain("code was refused");
   });
 
@@ -82,7 +106,7 @@ describe("a tampered or replayed callback", () => {
     const browser = new TestBrowser();
     const mine = await providerRedirect(browser);
     mine.searchParams.set("code", stolen.searchParams.get("code")!);
-    const html = await expectRefused(browser, mine, await snapshot());
+    const html = await expectRefused(browser, mine, SIGN_IN_FAILED);
     expect(html).toContain("code was refused");
   });
 });
@@ -93,7 +117,7 @@ describe("an ID token that fails validation", () => {
       const browser = new TestBrowser();
       const callback = await providerRedirect(browser);
       await emulatorAdmin("tamper", { kind });
-      const html = await expectRefused(browser, callback, await snapshot());
+      const html = await expectRefused(browser, callback, SIGN_IN_FAILED);
       expect(html).toContain("could not be verified");
     });
   }
@@ -103,7 +127,7 @@ describe("an ID token that fails validation", () => {
       const browser = new TestBrowser();
       const callback = await providerRedirect(browser, "/auth/google", googleAccount("pat").sub);
       await emulatorAdmin("tamper", { kind });
-      await expectRefused(browser, callback, await snapshot());
+      expect(await expectRefused(browser, callback, SIGN_IN_FAILED)).toContain("could not be verified");
     });
   }
 });
@@ -113,7 +137,7 @@ describe("the provider failing", () => {
     const browser = new TestBrowser();
     const callback = await providerRedirect(browser);
     await emulatorAdmin("faults", { endpoint: "token", status: 500 });
-    const html = await expectRefused(browser, callback, await snapshot(), 502);
+    const html = await expectRefused(browser, callback, PROVIDER_UNAVAILABLE);
     expect(html).toContain("reach the sign-in provider");
   });
 
@@ -121,14 +145,14 @@ describe("the provider failing", () => {
     const browser = new TestBrowser();
     const callback = await providerRedirect(browser);
     await emulatorAdmin("faults", { endpoint: "token", networkError: true });
-    await expectRefused(browser, callback, await snapshot(), 502);
+    expect(await expectRefused(browser, callback, PROVIDER_UNAVAILABLE)).toContain("reach the sign-in provider");
   });
 
   it("explains a cancelled sign-in", async () => {
     const browser = new TestBrowser();
     const start = await browser.get("/auth/microsoft");
     const back = await browser.authorizeAtEmulator(start, { cancel: true });
-    const html = await expectRefused(browser, new URL(back.headers.get("location")!), await snapshot());
+    const html = await expectRefused(browser, new URL(back.headers.get("location")!), SIGN_IN_FAILED);
     expect(html).toContain("Sign-in was cancelled");
   });
 });

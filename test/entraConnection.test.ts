@@ -7,11 +7,12 @@ import { createDb } from "../src/db/client.ts";
 import { graphAccessToken } from "../src/entra/tokens.ts";
 import { loadConfig } from "../src/lib/config.ts";
 import { createTokenVault } from "../src/lib/vault.ts";
-import { TestBrowser, countRows, emulatorAdmin } from "./support/browser.ts";
+import { TestBrowser, countRows } from "./support/browser.ts";
+import { emulatorAdmin } from "./support/emulator.ts";
 import { contosoAudit, resetDemoWorld } from "./support/world.ts";
 import { ENTRA_PAGE, connectEntra } from "./support/entra.ts";
 import { mapGroup } from "./support/directory.ts";
-import { addContosoMember, signedIn } from "./support/people.ts";
+import { addOrganization, linkMember, signedIn } from "./support/people.ts";
 
 const connection = () =>
   env.DB.prepare("select * from entra_connections where organization_id = ?").bind(DEMO_ORGS.contoso.id).first<Record<string, unknown>>();
@@ -92,7 +93,7 @@ describe("connecting", () => {
 
 describe("troubleshooting cases", () => {
   it("a non-admin (Megan) in an unconsented tenant stays on Microsoft's 'Need admin approval' page; leaving it gets both remedies", async () => {
-    await addContosoMember("megan", "admin");
+    await linkMember("megan", { role: "admin" });
     const megan = await signedIn("megan");
     await megan.page(ENTRA_PAGE);
     const start = await megan.post(`${ENTRA_PAGE}/connect`);
@@ -122,7 +123,7 @@ describe("troubleshooting cases", () => {
 
   it("a non-admin connects a tenant whose admin consented earlier: Microsoft decides, UniAsset records", async () => {
     await emulatorAdmin("consents", { tenantId: CONTOSO_TENANT_ID });
-    await addContosoMember("megan", "admin");
+    await linkMember("megan", { role: "admin" });
     const megan = await signedIn("megan");
     const back = await connectEntra(megan, { account: entraUser("megan").oid });
     expect(back.headers.get("location")).toBe(ENTRA_PAGE);
@@ -209,11 +210,7 @@ describe("troubleshooting cases", () => {
   it("a tenant connected to one organization cannot be connected to another", async () => {
     const adele = await signedIn("adele");
     await connectEntra(adele);
-    const subsidiary = "0c000000-0000-4000-8000-00000000c002";
-    await env.DB.batch([
-      env.DB.prepare("insert into organizations (id, name, plan, created_at) values (?, 'Contoso Research', 'enterprise', 1)").bind(subsidiary),
-      env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, 'owner', 'active', 1)").bind(subsidiary, DEMO_USER_IDS.adele),
-    ]);
+    const subsidiary = await addOrganization("Contoso Research");
     await adele.page("/");
     await adele.post("/organizations/switch", { organizationId: subsidiary });
     const back = await connectEntra(adele);
@@ -256,7 +253,9 @@ describe("disconnecting", () => {
   it("confirms with the article's warning, removes tokens and tenant, keeps users, and Microsoft sign-in still works", async () => {
     const adele = await signedIn("adele");
     await connectEntra(adele);
-    await adele.post(`${ENTRA_PAGE}/features/auto-provision`, { enabled: "true" });
+    // The switch without htmx (a plain form post) answers with a redirect back to the page.
+    const on = await adele.post(`${ENTRA_PAGE}/features/auto-provision`, { enabled: "true" });
+    expect([on.status, on.headers.get("location")]).toEqual([303, ENTRA_PAGE]);
     const members = await countRows("memberships");
     const disconnects = () => env.DB.prepare("select count(*) as n from audit_events where action = 'entra.disconnected'").first<{ n: number }>();
     const disconnectsBefore = (await disconnects())!.n;

@@ -3,21 +3,13 @@ import { SELF, env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, GROUP_IDS, entraUser } from "../demo/directory.ts";
 import { DEMO_ORGS } from "../demo/seed.ts";
-import { APP, TestBrowser, countRows, emulatorAdmin } from "./support/browser.ts";
+import { APP, TestBrowser, countRows } from "./support/browser.ts";
+import { emulatorAdmin } from "./support/emulator.ts";
 import { contosoAudit, resetDemoWorld } from "./support/world.ts";
-import { ENTRA_PAGE, connectEntra } from "./support/entra.ts";
+import { ENTRA_PAGE, connectContoso } from "./support/entra.ts";
 import { signedIn } from "./support/people.ts";
 
 const IMPORT = `${ENTRA_PAGE}/import`;
-
-async function adeleConnected(features: string[] = []): Promise<TestBrowser> {
-  const adele = await signedIn("adele");
-  const back = await connectEntra(adele);
-  expect(back.headers.get("location")).toBe(ENTRA_PAGE);
-  await adele.page(ENTRA_PAGE);
-  for (const slug of features) expect((await adele.post(`${ENTRA_PAGE}/features/${slug}`, { enabled: "true" })).status).toBe(303);
-  return adele;
-}
 
 /** Posts the form as htmx would, repeated fields (several groupIds) included. */
 async function post(browser: TestBrowser, step: "preview" | "apply", fields: [string, string][]) {
@@ -60,7 +52,7 @@ beforeEach(resetDemoWorld);
 
 describe("preview", () => {
   it("counts new, already present, guests and disabled on the demo directory, with the first names", async () => {
-    const adele = await adeleConnected();
+    const adele = await connectContoso();
     const section = await adele.get(IMPORT, { "hx-request": "true" });
     expect(await section.text()).toContain('id="entra-import"');
 
@@ -83,7 +75,7 @@ describe("preview", () => {
 
   it("skips members whose sign-in name is outside the verified domains", async () => {
     await emulatorAdmin("users", { tenantId: CONTOSO_TENANT_ID, displayName: "Casey Contractor", userPrincipalName: "casey@partner.example" });
-    const adele = await adeleConnected();
+    const adele = await connectContoso();
     const { html } = await post(adele, "preview", [["scope", "all"]]);
     expect(countOf(html, "outsideDomains")).toBe(1);
     expect(countOf(html, "new")).toBe(2);
@@ -93,7 +85,7 @@ describe("preview", () => {
 
 describe("choosing groups", () => {
   it("searches groups by name and keeps the ones already ticked", async () => {
-    const adele = await adeleConnected();
+    const adele = await connectContoso();
     const hx = { "hx-request": "true" };
     const first = await (await adele.get(`${IMPORT}/groups?q=UniAsset`, hx)).text();
     expect(first).toContain(`type="checkbox" name="groupIds" value="${GROUP_IDS.uniassetAdmins}"`);
@@ -110,7 +102,7 @@ describe("choosing groups", () => {
 
 describe("apply", () => {
   it("creates Megan and Alex with the default role, not signed in yet; skips the guests Jordan and Casey, and the disabled Diego; re-running changes nothing", async () => {
-    const adele = await adeleConnected();
+    const adele = await connectContoso();
     const { status, html } = await post(adele, "apply", [["scope", "all"]]);
     expect(status).toBe(200);
     expect(html).toContain("2 imported, 1 already present, 3 skipped");
@@ -144,7 +136,7 @@ describe("apply", () => {
   });
 
   it("gives roles by group mapping when it is on (Alex admin via nested IT Staff, Megan manager); Owners untouched; Why this role shown", async () => {
-    const adele = await adeleConnected(["group-role-mapping"]);
+    const adele = await connectContoso(["group-role-mapping"]);
     for (const [groupId, role] of [[GROUP_IDS.uniassetAdmins, "admin"], [GROUP_IDS.uniassetManagers, "manager"], [GROUP_IDS.allStaff, "viewer"]] as const) {
       expect((await adele.post(`${ENTRA_PAGE}/mapping/apply`, { change: "add", groupId, role }, { htmx: true })).status).toBe(200);
     }
@@ -166,7 +158,7 @@ describe("apply", () => {
   });
 
   it("imports the members of a chosen group, nested groups included", async () => {
-    const adele = await adeleConnected();
+    const adele = await connectContoso();
     const preview = await postGroups(adele, "preview", [GROUP_IDS.uniassetAdmins]);
     expect(preview.status).toBe(200);
     expect(preview.html).toContain("Members of UniAsset Admins");
@@ -183,9 +175,8 @@ describe("apply", () => {
   });
 
   it("reads a group of more than one page and applies a large import in chunks", async () => {
-    const created = await emulatorAdmin("groups", { tenantId: CONTOSO_TENANT_ID, displayName: "Field Engineers", memberCount: 1200 });
-    const { id } = (await created.json()) as { id: string };
-    const adele = await adeleConnected();
+    const { id } = await emulatorAdmin<{ id: string }>("groups", { tenantId: CONTOSO_TENANT_ID, displayName: "Field Engineers", memberCount: 1200 });
+    const adele = await connectContoso();
     const preview = await postGroups(adele, "preview", [id]);
     expect(countOf(preview.html, "new")).toBe(1200);
     const before = await countRows("memberships");
@@ -204,12 +195,9 @@ describe("apply", () => {
   });
 
   it("an imported user signs in with Microsoft without an invitation and lands in Contoso", async () => {
-    const adele = await adeleConnected();
+    const adele = await connectContoso();
     await post(adele, "apply", [["scope", "all"]]);
-    const megan = new TestBrowser();
-    const response = await megan.signInWithMicrosoft(entraUser("megan").oid);
-    expect(response.status).toBe(302);
-    const home = await megan.page("/");
+    const home = await (await signedIn("megan")).page("/");
     expect(home.html).toContain("Welcome, Megan Bowen");
     expect(home.html).toContain("Contoso");
     expect((await contosoMember(entraUser("megan").oid))?.last_sign_in_at).not.toBeNull();
@@ -220,7 +208,7 @@ describe("apply", () => {
 
 describe("refusals", () => {
   it("rejects bad input and writes nothing", async () => {
-    const adele = await adeleConnected();
+    const adele = await connectContoso();
     const before = await snapshot();
     for (const fields of [
       [["scope", "groups"]],
@@ -237,7 +225,7 @@ describe("refusals", () => {
   });
 
   it("Graph down: a clear error and nothing imported", async () => {
-    const adele = await adeleConnected();
+    const adele = await connectContoso();
     await emulatorAdmin("faults", { endpoint: "users", status: 503, times: 10 });
     const before = await snapshot();
     const { status, html } = await post(adele, "apply", [["scope", "all"]]);
@@ -247,7 +235,7 @@ describe("refusals", () => {
   });
 
   it("is for Owners and Admins of the connected organization on Enterprise only", async () => {
-    await adeleConnected();
+    await connectContoso();
     const before = await snapshot();
     const lee = await signedIn("lee");
     expect((await lee.post(`${IMPORT}/apply`, { scope: "all" })).status).toBe(403); // Team plan

@@ -3,10 +3,11 @@
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, FABRIKAM_TENANT_ID, entraUser } from "../demo/directory.ts";
-import { DEMO_ORGS } from "../demo/seed.ts";
-import { TestBrowser, emulatorAdmin } from "./support/browser.ts";
+import { DEMO_ORGS, DEMO_USER_IDS } from "../demo/seed.ts";
+import { TestBrowser } from "./support/browser.ts";
+import { emulatorAdmin } from "./support/emulator.ts";
 import { ENTRA_PAGE, connectEntra } from "./support/entra.ts";
-import { addContosoMember, contosoByRole, signedIn } from "./support/people.ts";
+import { addOrganization, contosoByRole, linkMember, signedIn } from "./support/people.ts";
 import { contosoAudit, resetDemoWorld } from "./support/world.ts";
 
 beforeEach(resetDemoWorld);
@@ -118,7 +119,10 @@ describe("the Azure administrator's side", () => {
     expect(consent.pathname).toBe("/organizations/v2.0/adminconsent");
     expect(consent.searchParams.get("client_id")).toBe(env.MS_CLIENT_ID);
     expect(consent.searchParams.get("redirect_uri")).toBe("http://localhost:8787/setup/entra/callback");
-    expect(consent.searchParams.get("scope")).toBe("User.Read.All Group.Read.All");
+    // Everything Connect will ask for, OpenID scopes included: a partial grant would stop Connect.
+    expect(consent.searchParams.get("scope")!.split(" ").sort()).toEqual(
+      ["Group.Read.All", "User.Read.All", "email", "offline_access", "openid", "profile"],
+    );
     expect(consent.searchParams.get("state")!.length).toBeGreaterThanOrEqual(43);
     expect(await contosoAudit("entra.setup_consent_started")).toHaveLength(1);
   });
@@ -171,11 +175,7 @@ describe("the Azure administrator's side", () => {
   it("consent for a tenant connected to another organization changes nothing here", async () => {
     const adele = await signedIn("adele");
     await connectEntra(adele);
-    const subsidiary = "0c000000-0000-4000-8000-00000000c003";
-    await env.DB.batch([
-      env.DB.prepare("insert into organizations (id, name, plan, created_at) values (?, 'Contoso Labs', 'enterprise', 1)").bind(subsidiary),
-      env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, (select id from users where display_name = 'Adele Vance'), 'owner', 'active', 1)").bind(subsidiary),
-    ]);
+    const subsidiary = await addOrganization("Contoso Labs");
     await adele.page("/");
     await adele.post("/organizations/switch", { organizationId: subsidiary });
     const { url } = await createLink(adele);
@@ -220,7 +220,7 @@ describe("the Azure administrator's side", () => {
 
 describe("after consent", () => {
   it("a UniAsset Admin who is not an Entra admin finishes with Connect Entra ID", async () => {
-    await addContosoMember("megan", "admin");
+    await linkMember("megan", { role: "admin" });
     const megan = await signedIn("megan");
     const { url } = await createLink(megan);
     await useLink(url, granted(CONTOSO_TENANT_ID));
@@ -271,5 +271,71 @@ describe("through Microsoft's admin consent endpoint (the emulator)", () => {
     const page = await nestor.page(ENTRA_PAGE);
     expect(page.html).toContain("Northwind Traders");
     expect(page.html).toMatch(/id="entra-connected-by">Nestor Wilke on /);
+  });
+});
+
+describe("review fixes", () => {
+  it("a guest administrator names the tenant: Microsoft is asked at that tenant's own authority, and only its consent counts", async () => {
+    const { url } = await createLink(await signedIn("adele"));
+    const azure = new TestBrowser();
+    await azure.page(url.pathname);
+    const leave = await azure.post(url.pathname, { tenant: "contoso.example" }, { csrf: null });
+    const consent = new URL(leave.headers.get("location")!);
+    expect(consent.pathname).toBe(`/${CONTOSO_TENANT_ID}/v2.0/adminconsent`);
+    const state = consent.searchParams.get("state")!;
+    const other = await azure.get(`/setup/entra/callback?${new URLSearchParams(granted(FABRIKAM_TENANT_ID)(state))}`);
+    expect(other.status).toBe(400);
+    expect(await env.DB.prepare("select used_at from entra_setup_links").first("used_at")).toBeNull();
+    // An unknown tenant is a clear 400 before anything is written.
+    const flows = await env.DB.prepare("select count(*) as n from used_flow_states").first("n");
+    const cookie = azure.cookies.get("__Host-uniasset_flow");
+    expect((await azure.post(url.pathname, { tenant: "nosuch.example" }, { csrf: null })).status).toBe(400);
+    expect(await env.DB.prepare("select count(*) as n from used_flow_states").first("n")).toBe(flows);
+    expect(azure.cookies.get("__Host-uniasset_flow")).toBe(cookie); // no round trip started
+  });
+
+  it("a link closed while the admin was at Microsoft records that Microsoft reported consent", async () => {
+    const adele = await signedIn("adele");
+    const { url } = await createLink(adele);
+    const azure = new TestBrowser();
+    const leave = await azure.post(url.pathname, {}, { csrf: null });
+    const state = new URL(leave.headers.get("location")!).searchParams.get("state")!;
+    await env.DB.prepare("update entra_setup_links set revoked_at = ?").bind(Date.now()).run();
+    const back = await azure.get(`/setup/entra/callback?${new URLSearchParams(granted(CONTOSO_TENANT_ID)(state))}`);
+    expect(back.status).toBe(409);
+    expect(await contosoAudit("entra.setup_consent_failed")).toEqual([
+      expect.objectContaining({ reason: "link_revoked", reportedTenantId: CONTOSO_TENANT_ID }),
+    ]);
+    expect(await contosoAudit("entra.setup_consent_granted")).toEqual([]);
+  });
+
+  it("a new link names the one it replaced; connecting revokes an open link; a link stops working off Enterprise", async () => {
+    const adele = await signedIn("adele");
+    await createLink(adele);
+    const first = String(await env.DB.prepare("select id from entra_setup_links").first("id"));
+    const { url } = await createLink(adele);
+    expect((await contosoAudit("entra.setup_link_created")).at(-1)).toMatchObject({ replacedLinkIds: first });
+
+    await env.DB.prepare("update organizations set plan = 'team' where id = ?").bind(DEMO_ORGS.contoso.id).run();
+    const offPlan = await new TestBrowser().page(url.pathname);
+    expect(offPlan.status).toBe(409);
+    expect(offPlan.html).toContain("no longer on the Enterprise plan");
+    await env.DB.prepare("update organizations set plan = 'enterprise' where id = ?").bind(DEMO_ORGS.contoso.id).run();
+
+    await connectEntra(adele);
+    expect((await new TestBrowser().page(url.pathname)).status).toBe(409);
+    expect(await env.DB.prepare("select count(*) as n from entra_setup_links where revoked_at is null and used_at is null").first("n")).toBe(0);
+  });
+
+  it("consent for a tenant connected elsewhere closes the link: it cannot probe a second tenant", async () => {
+    const adele = await signedIn("adele");
+    await connectEntra(adele);
+    const labs = await addOrganization("Contoso Labs", DEMO_USER_IDS.adele);
+    await adele.page("/");
+    await adele.post("/organizations/switch", { organizationId: labs });
+    const { url } = await createLink(adele);
+    expect((await useLink(url, granted(CONTOSO_TENANT_ID))).html).toContain("already connected to another UniAsset organization");
+    expect((await new TestBrowser().page(url.pathname)).status).toBe(409);
+    expect((await adele.page(ENTRA_PAGE)).html).toContain("so the link was closed");
   });
 });

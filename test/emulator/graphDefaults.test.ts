@@ -2,7 +2,8 @@
 // cannot read, as Microsoft documents them (see emulator/README.md for the pages).
 import { beforeEach, describe, expect, it } from "vitest";
 import { entraUser } from "../../demo/directory.ts";
-import { admin, graph, graphToken, microsoftTokens } from "./helpers.ts";
+import { graph, graphToken, microsoftTokens } from "./helpers.ts";
+import { emulatorAdmin } from "../support/emulator.ts";
 
 const adele = entraUser("adele");
 const megan = entraUser("megan");
@@ -18,7 +19,7 @@ async function body(path: string, token: string): Promise<Record<string, unknown
 }
 
 beforeEach(async () => {
-  await admin("reset");
+  await emulatorAdmin("reset");
 });
 
 describe("users without $select", () => {
