@@ -2,6 +2,7 @@
 // and the one place errors become pages or htmx fragments.
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { getCookie, setCookie } from "hono/cookie";
 import { HTTPException } from "hono/http-exception";
 import { jsxRenderer } from "hono/jsx-renderer";
 import { secureHeaders } from "hono/secure-headers";
@@ -29,14 +30,51 @@ import { Flash } from "../views/parts/forms.tsx";
 import { ErrorPage } from "../views/pages/errorPage.tsx";
 
 const MAX_BODY_BYTES = 64 * 1024;
+const SIGN_IN_ROUND_TRIP = /^\/auth\/[^/]+(\/callback)?$/;
+
+/**
+ * D1 read replication (Sessions API). Each request is one D1 session; its bookmark goes back to
+ * the browser in a cookie, and the next request starts from it, so a browser always reads at least
+ * what it last read or wrote (its new session right after sign-in, a role it just changed).
+ *
+ * Which requests may read from a replica:
+ * - State-changing requests (POST): never. They start on the primary ("first-primary"), because
+ *   what they read decides what they write (the last Owner, a role, a toggle).
+ * - The Connect Entra ID and setup-link callbacks: never, for the same reason; they are rare.
+ * - Every other GET: yes. Those pages only show data; a replica at most a moment behind shows what
+ *   the page would have shown a moment earlier. The one decision a page read makes is the session
+ *   check: a member deactivated on the primary may keep reading pages for the replica's lag, never
+ *   change anything (every POST re-checks on the primary), and the deactivation's own write ends
+ *   their sessions. Writes a GET does make (ending an expired session, the idle touch, a refreshed
+ *   Graph token) go to the primary whatever the session.
+ * - The sign-in callback (a GET) reads from a replica too, and is safe by construction: its write
+ *   batch re-checks on the primary every fact it relied on (src/signin/signIn.ts).
+ */
+const BOOKMARK_COOKIE = "__Host-uniasset_d1";
+const BOOKMARK = /^[0-9A-Za-z-]{1,128}$/;
+const PRIMARY_CALLBACKS = new Set([`${PATHS.entra}/callback`, `${PATHS.setup}/callback`]);
+
+function readsMayLag(c: Context<AppContext>): boolean {
+  return (c.req.method === "GET" || c.req.method === "HEAD") && !PRIMARY_CALLBACKS.has(c.req.path);
+}
 
 export function buildApp() {
   const app = new Hono<AppContext>();
 
   app.use(async function provideConfigAndDb(c, next) {
     c.set("config", loadConfig(c.env));
-    c.set("db", createDb(c.env.DB));
+    const presented = getCookie(c, BOOKMARK_COOKIE);
+    const bookmark = presented && BOOKMARK.test(presented) ? presented : undefined;
+    const session = c.env.DB.withSession(readsMayLag(c) ? (bookmark ?? "first-unconstrained") : "first-primary");
+    c.set("db", createDb(session));
+    c.set("primaryDb", () => createDb(c.env.DB.withSession("first-primary")));
+    c.set("signInLimiter", c.env.SIGN_IN_LIMITER);
     await next();
+    // The browser's next request continues from here: it reads at least what this one read or wrote.
+    const latest = session.getBookmark();
+    if (latest && latest !== bookmark) {
+      setCookie(c, BOOKMARK_COOKIE, latest, { path: "/", secure: true, httpOnly: true, sameSite: "Lax", maxAge: 60 * 60 });
+    }
   });
   app.use((c, next) => secureHeaders(securityHeaderOptions(c))(c, next));
   app.use(async function noStore(c, next) {
@@ -45,7 +83,8 @@ export function buildApp() {
     c.header("Cache-Control", "no-store");
   });
   app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new AppError("invalid_input", "That request is too large."); } }));
-  app.use(sessionLoader());
+  // Sign-in starts and callbacks need no viewer: no session read before their rate limit.
+  app.use(sessionLoader({ skip: (path) => SIGN_IN_ROUND_TRIP.test(path) }));
   app.use(csrfProtection());
   app.use(jsxRenderer(({ children, title, nav }) => <Layout title={title} nav={nav}>{children}</Layout>, { docType: true }));
 

@@ -8,7 +8,12 @@ import type { Plan, Role } from "./db/schema.ts";
 export interface AppContext {
   Bindings: Env;
   Variables: {
+    /** This request's D1 session: GET pages may read from a replica (src/app.tsx). */
     db: Db;
+    /** A fresh D1 session whose reads go to the primary, for reading again after a stale read. */
+    primaryDb: () => Db;
+    /** The rate limit in front of sign-in starts and callbacks (wrangler.toml [[ratelimits]]). */
+    signInLimiter: RateLimit;
     config: Config;
     /** The signed-in member in the session's organization; null when signed out. */
     viewer: Viewer | null;

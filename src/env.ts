@@ -26,6 +26,8 @@ export interface Env {
   GOOGLE_CLIENT_SECRET: string;
   /** Secret: token vault keys, `id:base64key[,id:base64key…]`; the first encrypts, all decrypt. */
   TOKEN_ENCRYPTION_KEYS: string;
+  /** Rate limiting: sign-in starts and callbacks, per client IP and path (src/auth/rateLimit.ts). */
+  SIGN_IN_LIMITER: RateLimit;
   /** Workflow: one directory sync run per instance (src/entra/sync/workflow.ts), one step per Graph page. */
   SYNC_WORKFLOW: Workflow<SyncRunParams>;
   /** Workflow: the nightly fan-out and housekeeping, one instance per cron event (src/entra/sync/nightlyWorkflow.ts). */

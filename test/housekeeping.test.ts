@@ -1,4 +1,5 @@
-// The nightly Cron Trigger also clears expired sessions and abandoned OAuth round trips.
+// The nightly Cron Trigger also clears expired sessions and the used-state rows of OAuth round
+// trips whose cookie has expired.
 import { env } from "cloudflare:test";
 import { beforeEach, expect, it } from "vitest";
 import { entraUser } from "../demo/directory.ts";
@@ -8,15 +9,18 @@ import { resetDemoWorld } from "./support/world.ts";
 
 beforeEach(resetDemoWorld);
 
-it("deletes sessions past idle or absolute expiry and expired sign-in flows, and keeps live ones", async () => {
+const usedStates = async () => (await env.DB.prepare("select count(*) as n from used_flow_states").first<{ n: number }>())?.n;
+
+it("deletes sessions past idle or absolute expiry and used flow states past their expiry, and keeps live ones", async () => {
   const live = new TestBrowser();
   await live.signInWithMicrosoft(entraUser("adele").oid);
   const idle = new TestBrowser();
   await idle.signInWithMicrosoft(entraUser("adele").oid);
   const old = new TestBrowser();
   await old.signInWithMicrosoft(entraUser("adele").oid);
-  await new TestBrowser().get("/auth/microsoft"); // abandoned at the provider
+  await new TestBrowser().get("/auth/microsoft"); // abandoned at the provider: nothing stored
   expect(await countRows("sessions")).toBe(3);
+  expect(await usedStates()).toBe(3); // one per completed callback
 
   const hashOf = async (browser: TestBrowser) => {
     const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(browser.cookies.get("__Host-uniasset_session")!));
@@ -24,10 +28,10 @@ it("deletes sessions past idle or absolute expiry and expired sign-in flows, and
   };
   await env.DB.prepare("update sessions set last_seen_at = 0 where token_hash = ?").bind(await hashOf(idle)).run();
   await env.DB.prepare("update sessions set expires_at = 1 where token_hash = ?").bind(await hashOf(old)).run();
-  await env.DB.prepare("update auth_flows set expires_at = 1").run();
+  await env.DB.prepare("update used_flow_states set expires_at = 1 where rowid in (select rowid from used_flow_states limit 2)").run();
 
   await fireCron(Date.UTC(2027, 5, 1, 2, 30));
   expect(await countRows("sessions")).toBe(1);
-  expect((await env.DB.prepare("select count(*) as n from auth_flows").first<{ n: number }>())?.n).toBe(0);
+  expect(await usedStates()).toBe(1);
   expect((await live.get("/")).status).toBe(200);
 });

@@ -111,8 +111,8 @@ describe("the Azure administrator's side", () => {
     expect(page.html).toContain("User.Read.All");
     expect(page.html).toContain("Group.Read.All");
     expect(page.html).toContain("Adele Vance");
-    // Opening the page writes nothing (link previewers open links too).
-    expect(await env.DB.prepare("select count(*) as n from auth_flows").first("n")).toBe(0);
+    // Opening the page writes nothing (link previewers open links too) and starts no round trip.
+    expect(azure.cookies.has("__Host-uniasset_flow")).toBe(false);
 
     const leave = await azure.post(url.pathname, {}, { csrf: null });
     const consent = new URL(leave.headers.get("location")!);
@@ -196,7 +196,7 @@ describe("the Azure administrator's side", () => {
     expect((await azure.post("/setup/entra/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", {}, { csrf: null })).status).toBe(404);
     // A cross-site POST is refused before anything is written.
     expect((await azure.post(url.pathname, {}, { csrf: null, origin: "https://evil.example" })).status).toBe(403);
-    expect(await env.DB.prepare("select count(*) as n from auth_flows").first("n")).toBe(0);
+    expect(azure.cookies.has("__Host-uniasset_flow")).toBe(false);
 
     // A reply whose state is not the browser's own.
     await azure.post(url.pathname, {}, { csrf: null });
@@ -287,9 +287,11 @@ describe("review fixes", () => {
     expect(other.status).toBe(400);
     expect(await env.DB.prepare("select used_at from entra_setup_links").first("used_at")).toBeNull();
     // An unknown tenant is a clear 400 before anything is written.
-    const flows = await env.DB.prepare("select count(*) as n from auth_flows").first("n");
+    const flows = await env.DB.prepare("select count(*) as n from used_flow_states").first("n");
+    const cookie = azure.cookies.get("__Host-uniasset_flow");
     expect((await azure.post(url.pathname, { tenant: "nosuch.example" }, { csrf: null })).status).toBe(400);
-    expect(await env.DB.prepare("select count(*) as n from auth_flows").first("n")).toBe(flows);
+    expect(await env.DB.prepare("select count(*) as n from used_flow_states").first("n")).toBe(flows);
+    expect(azure.cookies.get("__Host-uniasset_flow")).toBe(cookie); // no round trip started
   });
 
   it("a link closed while the admin was at Microsoft records that Microsoft reported consent", async () => {

@@ -268,11 +268,15 @@ admin.post("/synthetic-tenants", async (c) => {
 admin.get("/stats", (c) => {
   const requests = Object.fromEntries(state.requests);
   const lowPriority = Object.fromEntries(state.lowPriorityRequests);
-  return c.json({ requests, lowPriority, total: Object.values(requests).reduce((a, b) => a + b, 0) });
+  const batched = Object.fromEntries(state.batchedRequests);
+  return c.json({
+    requests, lowPriority, ...(state.batchedRequests.size > 0 ? { batched } : {}), total: Object.values(requests).reduce((a, b) => a + b, 0),
+  });
 });
 
 admin.post("/stats/reset", (c) => {
   state.requests.clear();
   state.lowPriorityRequests.clear();
+  state.batchedRequests.clear();
   return c.json({ ok: true });
 });

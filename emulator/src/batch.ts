@@ -55,7 +55,11 @@ export async function answerBatch(c: Context, dispatch: (request: Request) => Pr
       } catch {
         body = text;
       }
-      return { id: r.id, status: response.status, headers: { "Content-Type": response.headers.get("content-type") ?? "application/json" }, body };
+      const retryAfter = response.headers.get("retry-after");
+      const headers: Record<string, string> = { "Content-Type": response.headers.get("content-type") ?? "application/json" };
+      // A throttled part carries its own Retry-After, as Graph's do.
+      if (retryAfter !== null) headers["Retry-After"] = retryAfter;
+      return { id: r.id, status: response.status, headers, body };
     }),
   );
   return c.json({ responses });

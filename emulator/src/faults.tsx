@@ -13,6 +13,7 @@ const ENDPOINTS: [RegExp, string][] = [
   [/^\/[^/]+\/oauth2\/v2\.0\/authorize$/, "authorize"],
   [/^\/[^/]+\/oauth2\/v2\.0\/token$/, "token"],
   [/^\/[^/]+\/v2\.0\/adminconsent$/, "adminconsent"],
+  [/^\/v1\.0\/\$batch$/, "batch"],
   [/^\/v1\.0\/organization$/, "organization"],
   [/^\/v1\.0\/me\/transitiveMemberOf/, "myRoles"],
   [/^\/v1\.0\/users$/, "users"],
@@ -71,11 +72,16 @@ async function answer(c: Context, name: string, fault: Fault): Promise<Response 
   return c.json(fault.body ?? faultBody(c, name, fault.status), status, headers);
 }
 
-export function countAndInjectFaults(): MiddlewareHandler<EmulatorContext> {
+/**
+ * `batched`: for the requests inside a JSON $batch. Graph counts and throttles each of them on its
+ * own, so they are counted under their own names (and in `batched`, so a round trip count can
+ * tell them from requests of their own) and an injected fault answers them inside the batch.
+ */
+export function countAndInjectFaults(options: { batched?: boolean } = {}): MiddlewareHandler<EmulatorContext> {
   return async function countAndInjectFaults(c, next) {
     const name = endpointName(c.req.path);
     if (!name) return next();
-    countRequest(name, c.req.header("x-ms-throttle-priority")?.toLowerCase() === "low");
+    countRequest(name, c.req.header("x-ms-throttle-priority")?.toLowerCase() === "low", options.batched);
     const fault = takeFault(name);
     const faulted = fault && (await answer(c, name, fault));
     if (faulted) return faulted;

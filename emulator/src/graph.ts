@@ -14,6 +14,7 @@ import {
 } from "./graphQuery.ts";
 import { allowsGraph, readsDirectoryRoles } from "./scopes.ts";
 import { answerBatch } from "./batch.ts";
+import { countAndInjectFaults } from "./faults.tsx";
 import { state, type AccessGrant } from "./state.ts";
 
 type GraphEnv = EmulatorContext & { Variables: { tenant: Tenant; grant: AccessGrant } };
@@ -62,7 +63,7 @@ function* activeUsersFrom(tenant: Tenant, from: number): Generator<{ position: n
 
 const malformedToken = (c: GraphContext) => graphError(c, 400, "Request_BadRequest", "The specified page token value has expired or is invalid.");
 
-graph.post("/v1.0/$batch", (c) => answerBatch(c, (request) => Promise.resolve(graph.fetch(request, c.env))));
+graph.post("/v1.0/$batch", (c) => answerBatch(c, (request) => Promise.resolve(batchedGraph.fetch(request, c.env))));
 
 graph.get("/v1.0/users", (c) => {
   const query = readQuery(c, "user", USER_PROPERTIES);
@@ -301,3 +302,9 @@ graph.get("/v1.0/groups/:id/:relation{(transitiveMembers|members)(/microsoft\\.g
     ...(next !== undefined ? { "@odata.nextLink": linkWith(c, c.req.path, "$skiptoken", { p: next }) } : {}),
   });
 });
+
+// Each request inside a batch is counted, and may be faulted, like a request of its own. Built
+// last: route() copies the routes graph has at that moment.
+const batchedGraph = new Hono<EmulatorContext>();
+batchedGraph.use("*", countAndInjectFaults({ batched: true }));
+batchedGraph.route("/", graph);

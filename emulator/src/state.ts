@@ -85,6 +85,8 @@ export const state = {
   requests: new Map<string, number>(),
   /** Of those, the ones sent with `x-ms-throttle-priority: low` (background work). */
   lowPriorityRequests: new Map<string, number>(),
+  /** Requests that came inside a JSON $batch (also counted in `requests` under their own names). */
+  batchedRequests: new Map<string, number>(),
   /** Delta tokens carry this; changing it makes every outstanding token answer 410. */
   deltaGeneration: "", // set by resetAll: random values cannot be made at module load in Workers
   registration: { groupMembershipClaims: DEFAULT_GROUP_MEMBERSHIP_CLAIMS as GroupMembershipClaims },
@@ -105,6 +107,7 @@ export function resetAll(): void {
   state.tamper = undefined;
   state.requests.clear();
   state.lowPriorityRequests.clear();
+  state.batchedRequests.clear();
   state.deltaGeneration = randomToken(8);
   state.registration = { groupMembershipClaims: DEFAULT_GROUP_MEMBERSHIP_CLAIMS };
   state.deltaDisorder = { shuffle: false, repeat: false };
@@ -116,8 +119,9 @@ export function ensureLoaded(): void {
   if (directory.tenants.size === 0) resetAll();
 }
 
-export function countRequest(endpoint: string, lowPriority = false): void {
+export function countRequest(endpoint: string, lowPriority = false, batched = false): void {
   state.requests.set(endpoint, (state.requests.get(endpoint) ?? 0) + 1);
+  if (batched) state.batchedRequests.set(endpoint, (state.batchedRequests.get(endpoint) ?? 0) + 1);
   if (lowPriority) state.lowPriorityRequests.set(endpoint, (state.lowPriorityRequests.get(endpoint) ?? 0) + 1);
 }
 

@@ -1,11 +1,11 @@
 // Nightly housekeeping (a step of the nightly Workflow, after the fan-out): rows nobody will read
 // again are deleted, a bounded batch at a time, so the tables stay to live rows and a recent past:
-// sessions past their idle or absolute expiry, OAuth round trips nobody finished, setup links that
+// sessions past their idle or absolute expiry, the single-use records of OAuth round trips whose cookie has expired, setup links that
 // expired unused a month ago, the change lists of old runs the page no longer shows, and audit
 // events older than the configured retention (AUDIT_RETENTION_DAYS, 400 days by default).
 import type { Db } from "../db/client.ts";
 import {
-  deleteExpiredAuthFlowsBatch, deleteExpiredSessionsBatch, deleteOldAuditEventsBatch, deleteOldRunChangesBatch, deleteStaleSetupLinksBatch,
+  deleteExpiredFlowStatesBatch, deleteExpiredSessionsBatch, deleteOldAuditEventsBatch, deleteOldRunChangesBatch, deleteStaleSetupLinksBatch,
 } from "../db/retention.ts";
 import { SESSION_IDLE_TIMEOUT_MS } from "./session.ts";
 
@@ -15,7 +15,7 @@ export const PRUNE_BATCH_ROWS = 5000;
 /** Expired setup links and old runs' change lists are kept this long for support questions. */
 const STALE_AFTER_DAYS = 30;
 
-export const PRUNE_TASKS = ["sessions", "auth_flows", "setup_links", "sync_run_changes", "audit_events"] as const;
+export const PRUNE_TASKS = ["sessions", "used_flow_states", "setup_links", "sync_run_changes", "audit_events"] as const;
 export type PruneTask = (typeof PRUNE_TASKS)[number];
 
 /** Deletes one batch (at most PRUNE_BATCH_ROWS rows) of `task`; returns how many rows went. */
@@ -24,8 +24,8 @@ export function pruneBatch(db: Db, task: PruneTask, now: number, retention: { au
   switch (task) {
     case "sessions":
       return deleteExpiredSessionsBatch(db, now, now - SESSION_IDLE_TIMEOUT_MS, PRUNE_BATCH_ROWS);
-    case "auth_flows":
-      return deleteExpiredAuthFlowsBatch(db, now, PRUNE_BATCH_ROWS);
+    case "used_flow_states":
+      return deleteExpiredFlowStatesBatch(db, now, PRUNE_BATCH_ROWS);
     case "setup_links":
       return deleteStaleSetupLinksBatch(db, staleCutoff, PRUNE_BATCH_ROWS);
     case "sync_run_changes":

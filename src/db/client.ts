@@ -1,8 +1,12 @@
 import { drizzle } from "drizzle-orm/d1";
 import * as schema from "./schema.ts";
 
-export function createDb(d1: D1Database) {
-  return drizzle(d1, { schema });
+/**
+ * A drizzle handle on D1, or on a D1 session (read replication: src/app.tsx says which requests
+ * may read from a replica). A session has the two methods drizzle uses, prepare and batch.
+ */
+export function createDb(d1: D1Database | D1DatabaseSession) {
+  return drizzle(d1 as D1Database, { schema });
 }
 
 export type Db = ReturnType<typeof createDb>;

@@ -156,6 +156,30 @@ export async function findConnectionTokens(db: Db, organizationId: string) {
   return row;
 }
 
+export type ConnectionTokens = NonNullable<Awaited<ReturnType<typeof findConnectionTokens>>>;
+
+/** The sealed tokens of the connection of a tenant (sign-in reads them in its one read batch). */
+export function findConnectionTokensOfTenant(db: Db, tenantId: string) {
+  return db
+    .select({
+      organizationId: entraConnections.organizationId,
+      status: entraConnections.status,
+      tenantId: entraConnections.tenantId,
+      refreshTokenEnc: entraConnections.refreshTokenEnc,
+      accessTokenEnc: entraConnections.accessTokenEnc,
+      accessTokenExpiresAt: entraConnections.accessTokenExpiresAt,
+    })
+    .from(entraConnections)
+    .where(eq(entraConnections.tenantId, tenantId))
+    .limit(1);
+}
+
+/** Still true on the primary: the organization provisions people of this tenant (a sign-in premise). */
+export function connectionStillProvisions(organizationId: string, tenantId: string) {
+  return sql`exists (select 1 from ${entraConnections} c join ${organizations} o on o.id = c.organization_id and o.plan = 'enterprise'
+    where c.organization_id = ${organizationId} and c.tenant_id = ${tenantId} and c.status = 'connected' and c.auto_provision = 1)`;
+}
+
 /**
  * Stores a refreshed access token and the rotated refresh token in one write, only if the refresh
  * token is still the one we used (a concurrent refresh wins; we then read its result).

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, isNull } from "drizzle-orm";
+import { and, asc, eq, gt, isNull, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { entraConnections, invitations, organizations, type Role } from "./schema.ts";
 
@@ -51,6 +51,12 @@ export function insertInvitation(
     })
     .onConflictDoNothing()
     .returning({ id: invitations.id });
+}
+
+/** Still true on the primary: the invitation is open (a sign-in premise). */
+export function invitationStillOpen(id: string, now: number) {
+  return sql`exists (select 1 from ${invitations} i
+    where i.id = ${id} and i.accepted_at is null and i.revoked_at is null and i.expires_at > ${now})`;
 }
 
 export function acceptInvitation(db: Db, id: string, now: number) {

@@ -11,6 +11,16 @@ export function listMappings(db: Db, organizationId: string) {
     .orderBy(asc(groupRoleMappings.groupName));
 }
 
+/** The mappings of the organization connected to a tenant, keyed by tenant: sign-in reads them in its one read batch. */
+export function listMappingsOfTenant(db: Db, tenantId: string) {
+  return db
+    .select({ groupId: groupRoleMappings.groupId, groupName: groupRoleMappings.groupName, role: groupRoleMappings.role })
+    .from(groupRoleMappings)
+    .innerJoin(entraConnections, eq(entraConnections.organizationId, groupRoleMappings.organizationId))
+    .where(eq(entraConnections.tenantId, tenantId))
+    .orderBy(asc(groupRoleMappings.groupName));
+}
+
 export function saveMapping(db: Db, organizationId: string, mapping: { groupId: string; groupName: string; role: MappableRole }, now: number) {
   return db
     .insert(groupRoleMappings)

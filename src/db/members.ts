@@ -50,6 +50,12 @@ export function anotherActiveOwner(organizationId: string, userId: string) {
       and other.role = 'owner' and other.status = 'active')`;
 }
 
+/** Still true on the primary: the member is active in the organization (a sign-in premise). */
+export function activeMembershipExists(organizationId: string, userId: string) {
+  return sql`exists (select 1 from ${memberships} m
+    where m.organization_id = ${organizationId} and m.user_id = ${userId} and m.status = 'active')`;
+}
+
 /** Changes a role unless that would leave the organization without an active Owner. */
 export function updateMemberRole(db: Db, organizationId: string, userId: string, role: Role) {
   const keepsAnOwner = role === "owner" ? sql`1` : sql`(${memberships.role} != 'owner' or ${anotherActiveOwner(organizationId, userId)})`;

@@ -15,9 +15,9 @@ export function deleteExpiredSessionsBatch(db: Db, now: number, idleCutoff: numb
     select rowid from sessions where expires_at < ${now} or last_seen_at < ${idleCutoff} limit ${limit})`);
 }
 
-/** OAuth round trips nobody finished. */
-export function deleteExpiredAuthFlowsBatch(db: Db, now: number, limit: number) {
-  return deleted(db, sql`delete from auth_flows where rowid in (select rowid from auth_flows where expires_at < ${now} limit ${limit})`);
+/** Single-use records of OAuth round trips whose sealed cookie has expired (it can no longer be presented). */
+export function deleteExpiredFlowStatesBatch(db: Db, now: number, limit: number) {
+  return deleted(db, sql`delete from used_flow_states where rowid in (select rowid from used_flow_states where expires_at < ${now} limit ${limit})`);
 }
 
 /**

@@ -77,16 +77,9 @@ export const sessions = sqliteTable("sessions", {
 const AUTH_FLOW_PURPOSES = ["sign_in_microsoft", "sign_in_google", "connect_entra", "setup_consent"] as const;
 export type AuthFlowPurpose = (typeof AUTH_FLOW_PURPOSES)[number];
 
-export const authFlows = sqliteTable("auth_flows", {
-  idHash: text("id_hash").primaryKey(),
-  purpose: text("purpose", { enum: AUTH_FLOW_PURPOSES }).notNull(),
-  state: text("state").notNull(),
-  nonce: text("nonce").notNull(),
-  codeVerifier: text("code_verifier").notNull(),
-  organizationId: text("organization_id"),
-  userId: text("user_id"),
-  tenantId: text("tenant_id"),
-  setupLinkId: text("setup_link_id"),
+/** The SHA-256 of every OAuth `state` a callback has used, until the round trip could have expired. */
+export const usedFlowStates = sqliteTable("used_flow_states", {
+  stateHash: text("state_hash").primaryKey(),
   expiresAt: integer("expires_at").notNull(),
 });
 

@@ -2,7 +2,7 @@
 import { OAuthFlowError, completeAuthorization } from "../auth/oauth.ts";
 import type { Viewer } from "../context.ts";
 import { insertAuditEvent } from "../db/audit.ts";
-import type { AuthFlowRow } from "../db/authFlows.ts";
+import type { Flow } from "../auth/flows.ts";
 import { isUniqueViolation, type Db } from "../db/client.ts";
 import {
   deleteConnection,
@@ -44,7 +44,7 @@ export async function completeEntraConnection(
   config: Config,
   viewer: Viewer,
   callbackUrl: URL,
-  flow: AuthFlowRow,
+  flow: Flow,
   now: number,
 ): Promise<ConnectOutcome> {
   const refuse = async (failure: ConnectionFailure, details: Record<string, unknown> = {}, microsoftCode?: string): Promise<ConnectOutcome> => {

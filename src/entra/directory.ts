@@ -2,7 +2,7 @@
 // validated (a reply of the wrong shape is a GraphError "bad_response", never trusted).
 import { z } from "zod";
 import { displayText } from "../lib/schemas.ts";
-import type { GraphClient } from "./graph.ts";
+import { GraphError, batchPartFailure, batchReplySchema, type BatchPart, type GraphClient } from "./graph.ts";
 import type { DirectoryGroup } from "./groupRoles.ts";
 
 const PAGE_SIZE = 999;
@@ -35,6 +35,82 @@ export async function readTransitiveGroups(graph: GraphClient, oid: string): Pro
     for (const group of page.values) groups.push({ id: group.id, displayName: group.displayName ?? null });
   }
   return groups;
+}
+
+/** A part of a batched read: its value, or why it failed and whether another try may help. */
+export type BatchedRead<T> =
+  | { ok: true; value: T }
+  | { ok: false; error: GraphError; retryable: boolean; waitMs: number | null };
+
+/**
+ * A user and their transitive groups in one Graph round trip (JSON $batch). The first page of
+ * groups comes back in the batch; only a person in more than 999 groups costs more round trips
+ * (the nextLinks, followed on Graph's origin). A 401 in either part is thrown (the token is the
+ * same for both), so the caller can refresh it; any other failure is that part's result.
+ * `graph` should not retry: a throttled part is retried on its own by the caller.
+ */
+export async function readUserAndGroups(
+  graph: GraphClient,
+  oid: string,
+): Promise<{ user: BatchedRead<DirectoryUser>; groups: BatchedRead<DirectoryGroup[]> }> {
+  const id = encodeURIComponent(oid);
+  const reply = await graph.post(
+    "/v1.0/$batch",
+    {
+      requests: [
+        { id: "user", method: "GET", url: `/users/${id}?$select=${USER_FIELDS}` },
+        { id: "groups", method: "GET", url: `/users/${id}/transitiveMemberOf/microsoft.graph.group?$select=id,displayName&$top=${PAGE_SIZE}` },
+      ],
+    },
+    batchReplySchema,
+  );
+  const part = (name: string): BatchPart =>
+    reply.responses.find((r) => r.id === name) ?? { id: name, status: 502, headers: null, body: null };
+  const userPart = part("user");
+  const groupsPart = part("groups");
+  for (const p of [userPart, groupsPart]) {
+    if (p.status === 401) throw batchPartFailure(p).error;
+  }
+
+  let user: BatchedRead<DirectoryUser>;
+  if (userPart.status === 200) {
+    const parsed = directoryUserSchema.safeParse(userPart.body);
+    user = parsed.success ? { ok: true, value: parsed.data } : badResponse(parsed.error);
+  } else {
+    user = { ok: false, ...batchPartFailure(userPart) };
+  }
+
+  let groups: BatchedRead<DirectoryGroup[]>;
+  if (groupsPart.status === 200) {
+    const parsed = groupPageSchema.safeParse(groupsPart.body);
+    if (!parsed.success) {
+      groups = badResponse(parsed.error);
+    } else {
+      const values: DirectoryGroup[] = parsed.data.value.map((g) => ({ id: g.id, displayName: g.displayName ?? null }));
+      const next = parsed.data["@odata.nextLink"];
+      try {
+        if (next) {
+          for await (const page of graph.pages(next, groupSchema)) {
+            for (const g of page.values) values.push({ id: g.id, displayName: g.displayName ?? null });
+          }
+        }
+        groups = { ok: true, value: values };
+      } catch (error) {
+        if (!(error instanceof GraphError)) throw error;
+        if (error.kind === "unauthorized") throw error;
+        groups = { ok: false, error, retryable: false, waitMs: null };
+      }
+    }
+  } else {
+    groups = { ok: false, ...batchPartFailure(groupsPart) };
+  }
+  return { user, groups };
+}
+
+const groupPageSchema = z.object({ value: z.array(groupSchema), "@odata.nextLink": z.string().optional() });
+
+function badResponse(cause: unknown): BatchedRead<never> {
+  return { ok: false, error: new GraphError("bad_response", { status: 200, cause }), retryable: false, waitMs: null };
 }
 
 /** One group by object id; a group that is not in the directory is a GraphError "not_found". */

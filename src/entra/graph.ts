@@ -173,6 +173,36 @@ export function createGraphClient(options: GraphClientOptions) {
 
 export type GraphClient = ReturnType<typeof createGraphClient>;
 
+/** A JSON $batch reply (https://learn.microsoft.com/graph/json-batching): each part has its own status. */
+export const batchReplySchema = z.object({
+  responses: z.array(
+    z.object({
+      id: z.string(),
+      status: z.number().int(),
+      headers: z.record(z.string(), z.string()).nullable().optional(),
+      body: z.unknown(),
+    }),
+  ),
+});
+export type BatchPart = z.infer<typeof batchReplySchema>["responses"][number];
+
+/**
+ * A failed part of a $batch as `send` would have judged a request of its own: the typed error,
+ * whether another try may help (429, 503 and 5xx), and how long Graph asked us to wait.
+ */
+export function batchPartFailure(part: BatchPart): { error: GraphError; retryable: boolean; waitMs: number | null } {
+  const status = part.status;
+  const parsed = graphErrorBody.safeParse(part.body);
+  const graphCode = parsed.success ? (parsed.data.error?.code ?? null) : null;
+  const header = Object.entries(part.headers ?? {}).find(([name]) => name.toLowerCase() === "retry-after")?.[1];
+  const waitMs = header === undefined ? null : retryAfterMs(new Response(null, { headers: { "retry-after": header } }));
+  if (status === 429 || status === 503 || status === 500 || status === 502 || status === 504) {
+    return { error: new GraphError(status === 429 || status === 503 ? "throttled" : "unavailable", { status, graphCode }), retryable: true, waitMs };
+  }
+  const kind = status === 401 ? "unauthorized" : status === 403 ? "forbidden" : status === 404 ? "not_found" : "bad_response";
+  return { error: new GraphError(kind, { status, graphCode }), retryable: false, waitMs: null };
+}
+
 async function readGraphCode(response: Response): Promise<string | null> {
   try {
     const parsed = graphErrorBody.safeParse(await response.json());

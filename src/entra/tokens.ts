@@ -3,7 +3,8 @@
 // same write as the new access token. A grant that is gone sets "needs reconnect".
 import { OAuthFlowError, redeemRefreshToken } from "../auth/oauth.ts";
 import type { Db } from "../db/client.ts";
-import { findConnectionTokens, saveNeedsReconnect, saveRefreshedTokens } from "../db/connections.ts";
+import { findConnectionTokens, saveNeedsReconnect, saveRefreshedTokens, type ConnectionTokens } from "../db/connections.ts";
+import type { Write } from "../db/statements.ts";
 import type { Config } from "../lib/config.ts";
 import { createTokenVault, type VaultContext, type VaultField } from "../lib/vault.ts";
 
@@ -14,10 +15,13 @@ type TokenFailureKind = "not_connected" | "needs_reconnect" | "unreadable" | "pr
 
 export class ConnectionTokenError extends Error {
   readonly kind: TokenFailureKind;
-  constructor(kind: TokenFailureKind, options?: { cause?: unknown }) {
+  /** accessTokenFromRow only: the write that records the failure (needs reconnect), not yet run. */
+  readonly writes: Write[];
+  constructor(kind: TokenFailureKind, options?: { cause?: unknown; writes?: Write[] }) {
     super(`entra connection token unavailable: ${kind}`, options);
     this.name = "ConnectionTokenError";
     this.kind = kind;
+    this.writes = options?.writes ?? [];
   }
 }
 
@@ -103,4 +107,54 @@ export async function graphAccessToken(
   // A concurrent refresh stored its tokens first; ours are still valid for this call.
   if (!stored && !options.concurrentRetry) return graphAccessToken(db, config, organizationId, { now, concurrentRetry: true });
   return { accessToken: issued.access_token, tenantId };
+}
+
+/**
+ * graphAccessToken for a caller that has already read the connection's token row (sign-in reads
+ * it in its one read batch) and writes once at the end: the writes a refresh needs are returned,
+ * not run, for the caller's batch. Both are conditional on the refresh token we used still being
+ * the stored one, so a concurrent refresh's fresher pair is never overwritten; unlike
+ * graphAccessToken, a refused refresh is not re-checked against a concurrent rotation (that would
+ * be another read): in that rare race this one sign-in treats the grant as gone.
+ */
+export async function accessTokenFromRow(
+  db: Db,
+  config: Config,
+  organizationId: string,
+  row: ConnectionTokens | undefined,
+  options: { forceRefresh?: boolean; now: number },
+): Promise<{ accessToken: string; tenantId: string; writes: Write[] }> {
+  if (!row || !row.tenantId) throw new ConnectionTokenError("not_connected");
+  if (row.status !== "connected" || !row.refreshTokenEnc) throw new ConnectionTokenError("needs_reconnect");
+  const { tenantId, refreshTokenEnc } = row;
+  const vault = createTokenVault(config.TOKEN_ENCRYPTION_KEYS);
+  if (!options.forceRefresh && row.accessTokenEnc && (row.accessTokenExpiresAt ?? 0) - EXPIRY_MARGIN_MS > options.now) {
+    const cached = await vault.open(row.accessTokenEnc, vaultContext(organizationId, tenantId, "access_token"));
+    if (cached.ok) return { accessToken: cached.value, tenantId, writes: [] };
+  }
+  const refresh = await vault.open(refreshTokenEnc, vaultContext(organizationId, tenantId, "refresh_token"));
+  if (!refresh.ok) throw new ConnectionTokenError("unreadable");
+  let issued;
+  try {
+    issued = await redeemRefreshToken(config, tenantId, refresh.value);
+  } catch (error) {
+    if (error instanceof OAuthFlowError && error.kind === "grant_rejected") {
+      const writes = [saveNeedsReconnect(db, organizationId, "grant_revoked", options.now, refreshTokenEnc)];
+      throw new ConnectionTokenError("needs_reconnect", { cause: error, writes });
+    }
+    throw new ConnectionTokenError("provider_unavailable", { cause: error });
+  }
+  const sealed = await sealTokens(
+    config,
+    organizationId,
+    tenantId,
+    {
+      accessToken: issued.access_token,
+      refreshToken: issued.refresh_token ?? refresh.value,
+      expiresInSeconds: typeof issued.expires_in === "number" ? issued.expires_in : 3600,
+    },
+    options.now,
+  );
+  const writes = [saveRefreshedTokens(db, organizationId, { previousRefreshTokenEnc: refreshTokenEnc, ...sealed, now: options.now })];
+  return { accessToken: issued.access_token, tenantId, writes };
 }

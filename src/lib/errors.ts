@@ -15,6 +15,7 @@ const ERROR_STATUS = {
   last_owner: 409,
   conflict: 409,
   directory_needs_attention: 409,
+  rate_limited: 429,
   provider_unavailable: 502,
 } as const;
 
@@ -33,6 +34,7 @@ export const ERROR_TITLES: Record<ErrorCode, string> = {
   last_owner: "An organization needs an Owner",
   conflict: "That can't be done right now",
   directory_needs_attention: "Your organization's Entra connection needs attention",
+  rate_limited: "Too many sign-in attempts",
   provider_unavailable: "The sign-in provider is unavailable",
 };
 

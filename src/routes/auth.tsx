@@ -1,8 +1,9 @@
 // Sign-in with Microsoft or Google, and sign-out. Thin: parse → auth services → redirect or page.
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { startFlow, takeFlow } from "../auth/flows.ts";
-import { completeAuthorization, type OAuthProvider } from "../auth/oauth.ts";
+import { expiredOrUsed, flowWasUsed, startFlow, takeFlow } from "../auth/flows.ts";
+import { signInRateLimit } from "../auth/rateLimit.ts";
+import { OAuthFlowError, completeAuthorization, type OAuthProvider } from "../auth/oauth.ts";
 import { personFromClaims } from "../signin/person.ts";
 import { signInRefusal } from "../signin/signInErrors.ts";
 import { clearSessionCookie, currentSessionHash, setSessionCookie } from "../auth/session.ts";
@@ -28,13 +29,14 @@ authRoutes.get("/sign-in", (c) => {
   return c.render(<SignInPage />, { title: "Sign in" });
 });
 
-authRoutes.get("/auth/:provider", validate("param", providerParam), async (c) => {
+// Starting writes nothing (the round trip lives in a sealed cookie); both steps are rate limited.
+authRoutes.get("/auth/:provider", signInRateLimit(), validate("param", providerParam), async (c) => {
   const { provider } = c.req.valid("param");
   const location = await startFlow(c, { purpose: PURPOSE[provider], provider, redirectUri: callbackUri(c, provider) });
   return c.redirect(location, 302);
 });
 
-authRoutes.get("/auth/:provider/callback", validate("param", providerParam), async (c) => {
+authRoutes.get("/auth/:provider/callback", signInRateLimit(), validate("param", providerParam), async (c) => {
   const { provider } = c.req.valid("param");
   const flow = await takeFlow(c, PURPOSE[provider]);
   let completed;
@@ -44,15 +46,23 @@ authRoutes.get("/auth/:provider/callback", validate("param", providerParam), asy
       redirectUri: callbackUri(c, provider),
     });
   } catch (error) {
+    // The provider refused the code: if this round trip already completed, say that (read from
+    // the primary: a replica may not have the write yet). Only on this failure path.
+    if (error instanceof OAuthFlowError && error.kind === "code_rejected" && (await flowWasUsed(c.get("primaryDb")(), flow))) {
+      throw expiredOrUsed();
+    }
     throw signInRefusal(error);
   }
   const person = personFromClaims(provider, completed.claims);
   if (!person.ok) throw new AppError("sign_in_failed", "The sign-in response is missing required details. Please start again.");
   const db = c.get("db");
   const previousSession = await currentSessionHash(c);
-  const result = await signIn(db, c.get("config"), person.value, Date.now());
-  // Rotation: the session that existed before sign-in (if any) ends now.
-  if (previousSession) await deleteSession(db, previousSession).run();
+  const result = await signIn(db, c.get("config"), person.value, Date.now(), {
+    flow,
+    // Rotation: the session that existed before sign-in (if any) ends in the same write.
+    writes: previousSession ? [deleteSession(db, previousSession)] : [],
+    primary: c.get("primaryDb"),
+  });
   setSessionCookie(c, result.sessionToken);
   return c.redirect("/", 302);
 });

@@ -10,7 +10,7 @@ import { findConnectionSummary } from "../db/connections.ts";
 import { completeEntraConnection, connectRedirectUri, disconnectEntra, refreshMissingTenantDetails, setEntraFeature } from "../entra/connection.ts";
 import { CONNECTION_FAILURES } from "../entra/connectionErrors.ts";
 import { createSetupLink, revokeSetupLinkOf } from "../entra/setupLink.ts";
-import { startFlow, takeFlow } from "../auth/flows.ts";
+import { startFlow, takeFlow, useFlowOnce } from "../auth/flows.ts";
 import { ENTRA_CONNECT_SCOPE, OAuthFlowError, resolveMicrosoftTenant } from "../auth/oauth.ts";
 import { listSetupLinks } from "../db/setupLinks.ts";
 import { AppError } from "../lib/errors.ts";
@@ -99,6 +99,7 @@ entraRoutes.get("/callback", managers, enterprise, async (c) => {
   let flow;
   try {
     flow = await takeFlow(c, "connect_entra");
+    await useFlowOnce(c.get("db"), flow);
   } catch (error) {
     if (error instanceof AppError) return c.redirect(`${PAGE}?failure=state_mismatch`, 303);
     throw error;

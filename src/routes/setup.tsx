@@ -3,7 +3,7 @@
 // and the callback records the outcome for the organization's admins.
 import { Hono } from "hono";
 import { z } from "zod";
-import { saveFlow, takeFlow } from "../auth/flows.ts";
+import { saveFlow, takeFlow, useFlowOnce } from "../auth/flows.ts";
 import { GUID, buildAdminConsentUrl, resolveNamedTenant } from "../auth/oauth.ts";
 import type { AppContext } from "../context.ts";
 import { completeSetupConsent, openSetupLink, recordConsentStarted, setupRedirectUri, type AdminConsentReply } from "../entra/setupLink.ts";
@@ -43,6 +43,7 @@ setupRoutes.get("/callback", validate("query", consentReply), async (c) => {
   if (!flow.setupLinkId || !timingSafeEqual(query.state, flow.state)) {
     throw new AppError("invalid_input", "This reply from Microsoft does not match the consent you started. Open the setup link again.");
   }
+  await useFlowOnce(c.get("db"), flow);
   const reply: AdminConsentReply =
     "tenant" in query ? { granted: true, tenantId: query.tenant } : { granted: false, error: query.error, description: query.error_description ?? null };
   // Asked of one tenant's own authority, Microsoft answers for that tenant: any other is not ours.

@@ -4,16 +4,20 @@
 // identity unless the tenant is the organization's connected tenant and the address is in one of
 // its verified domains (the nOAuth class of account takeover). At every Microsoft sign-in with
 // group mapping on, the person's Entra groups decide their role.
+import { and, type SQL } from "drizzle-orm";
 import { isUniqueViolation, type Db } from "../db/client.ts";
-import { findConnectionOfTenant, type TenantConnection } from "../db/connections.ts";
+import { connectionStillProvisions, findConnectionOfTenant, findConnectionTokensOfTenant, type TenantConnection } from "../db/connections.ts";
 import { findLinkedMemberships, insertIdentity, type IdentityKey } from "../db/identities.ts";
-import { acceptInvitation, findOpenInvitationsForEmail, type OpenInvitation } from "../db/invitations.ts";
-import { insertMembership, insertUser, markSignedIn } from "../db/members.ts";
+import { acceptInvitation, findOpenInvitationsForEmail, invitationStillOpen, type OpenInvitation } from "../db/invitations.ts";
+import { listMappingsOfTenant } from "../db/mappings.ts";
+import { activeMembershipExists, insertMembership, insertUser, markSignedIn } from "../db/members.ts";
 import { insertAuditEvent } from "../db/audit.ts";
 import type { Role } from "../db/schema.ts";
-import { applyGroupRole, checkProvisioning, decideRoleFromDirectory, initialRole } from "../entra/signInDirectory.ts";
+import { isReplayedFlowState, isStalePremise } from "../db/usedFlowStates.ts";
+import { applyGroupRole, initialRole, readSignInDirectory, type SignInDirectory } from "../entra/signInDirectory.ts";
 import type { Config } from "../lib/config.ts";
 import { AppError } from "../lib/errors.ts";
+import { expiredOrUsed, flowClaim, type Flow } from "../auth/flows.ts";
 import { prepareSession } from "../auth/session.ts";
 import { runStatements, type Write } from "../db/statements.ts";
 
@@ -33,25 +37,60 @@ interface SignInResult {
   sessionToken: string;
 }
 
+export interface SignInOptions {
+  /** The round trip being completed: used up in the sign-in's write batch. */
+  flow: Flow;
+  /** More writes for the same batch (the end of the browser's previous session). */
+  writes: Write[];
+  /** A handle whose reads go to the primary, for reading again after a stale read. */
+  primary: () => Db;
+}
+
 type Statement = Write;
 
-export async function signIn(db: Db, config: Config, person: VerifiedPerson, now: number): Promise<SignInResult> {
-  try {
-    return await resolveAndSignIn(db, config, person, now);
-  } catch (error) {
-    // Two first sign-ins of one person raced: the other linked the identity first and this batch
-    // rolled back. Signing in again finds the linked identity.
-    if (!isUniqueViolation(error, "identities")) throw error;
-    return resolveAndSignIn(db, config, person, now);
+/**
+ * Signs a verified person in with two D1 round trips: one read batch, one write batch (and one
+ * Graph round trip when the directory has a say). `db` may read from a replica: every fact the
+ * writes rely on that a replica could report stale — the session's membership still active, each
+ * accepted invitation still open, the connection still provisioning — is a premise re-checked by
+ * the batch's first statement on the primary, and a batch whose premises fail rolls back whole
+ * and is retried with primary reads. A stale mapping or token row needs no premise: a role is
+ * decided at each sign-in anyway (a stale one is what a sign-in a moment earlier would have
+ * decided), and token writes are conditional on the stored refresh token.
+ */
+export async function signIn(db: Db, config: Config, person: VerifiedPerson, now: number, options: SignInOptions): Promise<SignInResult> {
+  const directoryReads = new Map<string, Promise<SignInDirectory>>();
+  let reads = db;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await resolveAndSignIn(reads, config, person, now, options, directoryReads);
+    } catch (error) {
+      if (isReplayedFlowState(error)) throw expiredOrUsed();
+      // Two first sign-ins of one person raced (the other linked the identity first and this batch
+      // rolled back), or the replica was behind the primary: read again, from the primary.
+      const retry = isUniqueViolation(error, "identities") || isStalePremise(error);
+      if (!retry || attempt >= 3) throw error;
+      reads = options.primary();
+    }
   }
 }
 
-async function resolveAndSignIn(db: Db, config: Config, person: VerifiedPerson, now: number): Promise<SignInResult> {
+async function resolveAndSignIn(
+  db: Db,
+  config: Config,
+  person: VerifiedPerson,
+  now: number,
+  options: SignInOptions,
+  directoryReads: Map<string, Promise<SignInDirectory>>,
+): Promise<SignInResult> {
   const email = person.email?.toLowerCase() ?? null;
-  const [linked, invitations, connections] = await db.batch([
+  const tenantId = person.microsoft?.tenantId ?? "";
+  const [linked, invitations, connections, tokenRows, mappings] = await db.batch([
     findLinkedMemberships(db, person.identity),
     findOpenInvitationsForEmail(db, email ?? "", now),
-    findConnectionOfTenant(db, person.microsoft?.tenantId ?? ""),
+    findConnectionOfTenant(db, tenantId),
+    findConnectionTokensOfTenant(db, tenantId),
+    listMappingsOfTenant(db, tenantId),
   ]);
   const connection = connections[0]?.status === "connected" ? connections[0] : undefined;
   const existingUserId = linked[0]?.userId;
@@ -82,30 +121,69 @@ async function resolveAndSignIn(db: Db, config: Config, person: VerifiedPerson, 
   }
 
   const userId = existingUserId ?? crypto.randomUUID();
-  const statements: Statement[] = [];
-  if (!existingUserId) statements.push(...createUser(db, person, userId, email, now));
-  statements.push(...acceptInvitations(db, person, userId, acceptable, now));
   const memberships: { organizationId: string; role: Role }[] = [
     ...active,
     ...acceptable.map((i) => ({ organizationId: i.organizationId, role: i.role })),
   ];
-  statements.push(...(await mapRoleAtSignIn(db, config, connection, person, userId, memberships, now)));
+  // With group mapping on, the member of the connected organization gets the role their groups give.
+  const mapped =
+    connection?.groupRoleMapping && person.identity.provider === "microsoft"
+      ? memberships.find((m) => m.organizationId === connection.organizationId)
+      : undefined;
+  // A guest is refused before Graph is asked anything (the token says so; Graph would agree).
+  const asksDirectory = provisionable && !!person.microsoft && !person.microsoft.isGuest;
+  const want = { user: asksDirectory, groups: !!connection?.groupRoleMapping && (!!mapped || asksDirectory) };
+  const tokens = tokenRows[0]?.organizationId === connection?.organizationId ? tokenRows[0] : undefined;
+  const directory: SignInDirectory =
+    connection && (want.user || want.groups)
+      ? await once(directoryReads, JSON.stringify(want), () =>
+          readSignInDirectory(db, config, connection, tokens, mappings, person.identity.subject, want, now))
+      : { writes: [] };
+
+  const statements: Statement[] = [];
+  const premises: SQL[] = acceptable.map((i) => invitationStillOpen(i.id, now));
+  if (!existingUserId) statements.push(...createUser(db, person, userId, email, now));
+  statements.push(...acceptInvitations(db, person, userId, acceptable, now));
+  if (mapped && directory.roles) statements.push(...applyGroupRole(db, { ...mapped, userId }, directory.roles, now));
   if (provisionable) {
     try {
-      const provisioned = await provision(db, config, connection, person, userId, email, now);
+      const provisioned = provision(db, connection, person, userId, email, directory, now);
       statements.push(...provisioned.statements);
       memberships.unshift(provisioned.membership);
+      premises.push(connectionStillProvisions(connection!.organizationId, tenantId));
     } catch (refusal) {
-      // Someone with access elsewhere still signs in there; otherwise the refusal is the answer.
-      if (!hasAccess || !(refusal instanceof AppError)) throw refusal;
+      // Someone with access elsewhere still signs in there; otherwise the refusal is the answer,
+      // after the token writes the directory read cost (a refreshed pair, or "needs reconnect").
+      if (!hasAccess || !(refusal instanceof AppError)) {
+        await runStatements(db, directory.writes);
+        throw refusal;
+      }
     }
   }
 
   const organizationId = memberships[0]!.organizationId;
+  if (active.some((m) => m.organizationId === organizationId)) premises.push(activeMembershipExists(organizationId, userId));
   const session = await prepareSession(db, userId, organizationId, now);
-  statements.push(markSignedIn(db, userId, now), session.statement);
-  await runStatements(db, statements);
+  // The claim goes first: its premises are checked before anything in the batch changes them.
+  await runStatements(db, [
+    await flowClaim(options.flow, and(...premises)),
+    ...statements,
+    ...directory.writes,
+    markSignedIn(db, userId, now),
+    session.statement,
+    ...options.writes,
+  ]);
   return { userId, organizationId, sessionToken: session.token };
+}
+
+/** A retry after a stale read asks Graph nothing new: the directory answer (and its token writes) is reused. */
+function once<T>(memo: Map<string, Promise<T>>, key: string, read: () => Promise<T>): Promise<T> {
+  let value = memo.get(key);
+  if (!value) {
+    value = read();
+    memo.set(key, value);
+  }
+  return value;
 }
 
 function createUser(db: Db, person: VerifiedPerson, userId: string, email: string | null, now: number): Statement[] {
@@ -130,37 +208,20 @@ function acceptInvitations(db: Db, person: VerifiedPerson, userId: string, invit
   ]);
 }
 
-/** With group mapping on, the member of the connected organization gets the role their groups give. */
-async function mapRoleAtSignIn(
-  db: Db,
-  config: Config,
-  connection: TenantConnection | undefined,
-  person: VerifiedPerson,
-  userId: string,
-  memberships: { organizationId: string; role: Role }[],
-  now: number,
-): Promise<Statement[]> {
-  if (!connection?.groupRoleMapping || person.identity.provider !== "microsoft") return [];
-  const member = memberships.find((m) => m.organizationId === connection.organizationId);
-  if (!member) return [];
-  const outcome = await decideRoleFromDirectory(db, config, connection, person.identity.subject, now);
-  return applyGroupRole(db, { ...member, userId }, outcome, now);
-}
-
 /** Auto-provisioning: a new account for a member of the connected tenant, or a clear refusal. */
-async function provision(
+function provision(
   db: Db,
-  config: Config,
   connection: TenantConnection | undefined,
   person: VerifiedPerson,
   userId: string,
   email: string | null,
+  directory: SignInDirectory,
   now: number,
-): Promise<{ statements: Statement[]; membership: { organizationId: string; role: Role } }> {
+): { statements: Statement[]; membership: { organizationId: string; role: Role } } {
   // The user row and identity are created by the caller when new.
   if (!connection?.autoProvision || !person.microsoft) throw new AppError("no_account", noAccountMessage(person));
   if (person.microsoft.isGuest) throw new AppError("no_account", GUEST_MESSAGE);
-  const verdict = await checkProvisioning(db, config, connection, person.identity.subject);
+  const verdict = directory.verdict ?? { ok: false, reason: "directory_unavailable" };
   if (!verdict.ok) {
     switch (verdict.reason) {
       case "guest":
@@ -178,7 +239,7 @@ async function provision(
         throw new AppError("provider_unavailable", "We couldn't check your account with Microsoft right now. Please try again in a few minutes.");
     }
   }
-  const outcome = connection.groupRoleMapping ? await decideRoleFromDirectory(db, config, connection, person.identity.subject, now) : null;
+  const outcome = connection.groupRoleMapping ? (directory.roles ?? null) : null;
   const role = initialRole(connection, outcome);
   const membership = { organizationId: connection.organizationId, role };
   const statements: Statement[] = [

@@ -6,6 +6,8 @@ export const APP = "http://localhost:8787";
 
 export class TestBrowser {
   readonly cookies = new Map<string, string>();
+  /** Each browser is its own client address (CF-Connecting-IP), as the sign-in rate limit sees it. */
+  readonly ip = `10.${[0, 0, 0].map(() => Math.floor(Math.random() * 250) + 1).join(".")}`;
   /** Last CSRF token seen in a page (hx-headers / hidden field). */
   csrfToken: string | null = null;
 
@@ -26,7 +28,7 @@ export class TestBrowser {
 
   async get(path: string, headers: Record<string, string> = {}): Promise<Response> {
     const response = await SELF.fetch(new URL(path, APP), {
-      headers: { cookie: this.cookieHeader(), ...headers },
+      headers: { cookie: this.cookieHeader(), "cf-connecting-ip": this.ip, ...headers },
       redirect: "manual",
     });
     this.remember(response);
@@ -52,6 +54,7 @@ export class TestBrowser {
     if (csrf) body.set("_csrf", csrf);
     const headers: Record<string, string> = {
       cookie: this.cookieHeader(),
+      "cf-connecting-ip": this.ip,
       "content-type": "application/x-www-form-urlencoded",
     };
     const origin = options.origin === undefined ? APP : options.origin;

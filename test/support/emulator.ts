@@ -35,6 +35,8 @@ export interface EmulatorStats {
   requests: Record<string, number>;
   /** Of those, the ones sent with low priority (background work, not a waiting person). */
   lowPriority: Record<string, number>;
+  /** Of those, the ones that came inside a JSON $batch (absent until one did). */
+  batched?: Record<string, number>;
 }
 
 /** Requests the emulator has answered since its counts were last reset. */

@@ -23,7 +23,7 @@ export async function resetDemoWorld() {
     env.DB.prepare("delete from sync_run_seen"),
     env.DB.prepare("delete from sync_runs"),
     env.DB.prepare("delete from sessions"),
-    env.DB.prepare("delete from auth_flows"),
+    env.DB.prepare("delete from used_flow_states"),
     env.DB.prepare("delete from audit_events"),
     env.DB.prepare("delete from invitations where id != ?").bind(DEMO_INVITATION_ID),
     env.DB.prepare("update invitations set accepted_at = null, revoked_at = null"),
