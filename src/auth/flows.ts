@@ -25,7 +25,7 @@ import { parseTokenEncryptionKeys } from "../lib/vault.ts";
 import { OAuthFlowError, buildAuthorizationRequest, type OAuthProvider } from "./oauth.ts";
 
 const FLOW_COOKIE = "__Host-uniasset_flow";
-export const FLOW_LIFETIME_MS = 10 * 60 * 1000;
+const FLOW_LIFETIME_MS = 10 * 60 * 1000;
 const VERSION = "f1";
 const HKDF_INFO = "uniasset identity edge: OAuth flow cookie v1";
 /** A sealed flow is a few hundred bytes; anything much longer is not ours. */

@@ -16,7 +16,7 @@ export const PRUNE_BATCH_ROWS = 5000;
 const STALE_AFTER_DAYS = 30;
 
 export const PRUNE_TASKS = ["sessions", "used_flow_states", "setup_links", "sync_run_changes", "audit_events"] as const;
-export type PruneTask = (typeof PRUNE_TASKS)[number];
+type PruneTask = (typeof PRUNE_TASKS)[number];
 
 /** Deletes one batch (at most PRUNE_BATCH_ROWS rows) of `task`; returns how many rows went. */
 export function pruneBatch(db: Db, task: PruneTask, now: number, retention: { auditDays: number }): Promise<number> {

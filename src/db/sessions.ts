@@ -1,6 +1,6 @@
 // Session rows. The cookie holds the token; only its SHA-256 is stored, so a leaked database
 // cannot be replayed as sessions.
-import { and, asc, eq, lt, or } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { memberships, organizations, sessions, users } from "./schema.ts";
 
@@ -74,8 +74,4 @@ export function deleteMemberSessions(db: Db, organizationId: string, userId: str
   return db
     .delete(sessions)
     .where(and(eq(sessions.userId, userId), eq(sessions.organizationId, organizationId)));
-}
-
-export function deleteExpiredSessions(db: Db, now: number, idleCutoff: number) {
-  return db.delete(sessions).where(or(lt(sessions.expiresAt, now), lt(sessions.lastSeenAt, idleCutoff)));
 }

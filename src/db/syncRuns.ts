@@ -50,17 +50,6 @@ export async function insertRunUnlessRunning(
   return rows.length === 1;
 }
 
-/**
- * A nightly run that could not start because another run was still going: recorded as skipped, so
- * the history shows the night was skipped. A repeated cron event (same id) adds nothing.
- */
-export function insertSkippedNightlyRun(db: Db, run: { id: string; organizationId: string; now: number }) {
-  return db
-    .insert(syncRuns)
-    .values({ id: run.id, organizationId: run.organizationId, trigger: "schedule", status: "skipped", startedAt: run.now, finishedAt: run.now })
-    .onConflictDoNothing({ target: syncRuns.id });
-}
-
 interface RunResult {
   status: FinishedStatus;
   mode: SyncMode | null;

@@ -7,7 +7,7 @@ import type { DirectoryGroup } from "./groupRoles.ts";
 
 const PAGE_SIZE = 999;
 
-export const directoryUserSchema = z.object({
+const directoryUserSchema = z.object({
   id: z.string().min(1).max(64),
   displayName: displayText(256).nullable().optional(),
   userPrincipalName: z.string().max(1024).nullable().optional(),
@@ -18,7 +18,7 @@ export const directoryUserSchema = z.object({
 export type DirectoryUser = z.infer<typeof directoryUserSchema>;
 
 /** The $select for every user read, matching directoryUserSchema. */
-export const USER_FIELDS = "id,displayName,userPrincipalName,mail,userType,accountEnabled";
+const USER_FIELDS = "id,displayName,userPrincipalName,mail,userType,accountEnabled";
 
 const groupSchema = z.object({ id: z.string().min(1).max(64), displayName: displayText(256).nullable().optional() });
 

@@ -37,7 +37,7 @@ interface SignInResult {
   sessionToken: string;
 }
 
-export interface SignInOptions {
+interface SignInOptions {
   /** The round trip being completed: used up in the sign-in's write batch. */
   flow: Flow;
   /** More writes for the same batch (the end of the browser's previous session). */

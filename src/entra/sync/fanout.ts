@@ -31,7 +31,7 @@ export function startSpacingMs(organizations: number, windowMs: number): number 
   return Math.min(MAX_START_SPACING_MS, Math.floor(windowMs / organizations));
 }
 
-export interface FanoutPage {
+interface FanoutPage {
   /** The cursor for the next page: the last organization id of this one (null: the page was empty). */
   last: string | null;
   organizations: number;

@@ -3,7 +3,7 @@
 // going at once, and a repeated cron event (same instance id) starts nothing.
 import type { Db } from "../../db/client.ts";
 import {
-  insertRunUnlessRunning, insertSkippedNightlyRun, type SyncRunParams, type SyncTrigger,
+  insertRunUnlessRunning, type SyncRunParams, type SyncTrigger,
 } from "../../db/syncRuns.ts";
 import { recordRunOutcome } from "./recordRun.ts";
 
@@ -15,11 +15,10 @@ export type SyncWorkflow = Workflow<SyncRunParams>;
 export async function startSyncRun(
   db: Db,
   workflow: SyncWorkflow,
-  request: { organizationId: string; trigger: SyncTrigger; runId: string; now: number },
+  request: { organizationId: string; trigger: Exclude<SyncTrigger, "schedule">; runId: string; now: number },
 ): Promise<StartOutcome> {
   const { organizationId, trigger, runId, now } = request;
   if (!(await insertRunUnlessRunning(db, { id: runId, organizationId, trigger, now }))) {
-    if (trigger === "schedule") await insertSkippedNightlyRun(db, { id: runId, organizationId, now }).run();
     return { started: false, reason: "already_running" };
   }
   try {

@@ -14,7 +14,7 @@ import { countingD1, emptyD1Stats, type D1Stats } from "./d1Stats.ts";
 import { FANOUT_PAGE_SIZE, dispatchNightlyPage, startSpacingMs } from "./fanout.ts";
 
 /** What one step cost: its D1 work, and every call that left the Worker (D1 calls and Workflow calls). */
-export interface StepCost {
+interface StepCost {
   step: string;
   d1Statements: number;
   subrequests: number;

@@ -10,10 +10,10 @@
 import { decodeBase64, encodeBase64 } from "@oslojs/encoding";
 
 /** What a full listing says about one object id. `unknown`: seen, but not whether it is enabled. */
-export type SeenState = "enabled" | "disabled" | "absent" | "unknown";
+type SeenState = "enabled" | "disabled" | "absent" | "unknown";
 
 /** A listed user's state on a full listing page: "unknown" when Graph left accountEnabled out. */
-export type ListedState = "enabled" | "disabled" | "unknown";
+type ListedState = "enabled" | "disabled" | "unknown";
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
