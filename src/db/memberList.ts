@@ -35,7 +35,6 @@ export interface MemberRow {
   role: Role;
   status: "active" | "deactivated";
   deactivatedReason: "manual" | "directory_sync" | null;
-  deactivatedAt: number | null;
   /** The last group → role decision (read only for Owners and Admins). */
   decision: RoleDecisionRow | null;
 }
@@ -59,6 +58,75 @@ function statusCondition(status: MemberStatusFilter): SQL {
   }
 }
 
+/** `column` starts with the search (folded by SQLite's lower(), as the keys were): an index range, not LIKE. */
+const startsWith = (column: SQL, search: string) =>
+  sql`${column} >= lower(${search}) and ${column} < lower(${search}) || char(1114111)`;
+
+const afterKey = (column: SQL, after: MemberSortKey | undefined) =>
+  after ? sql` and (${column}, m.user_id) > (${after[0]}, ${after[1]})` : sql``;
+
+/** What a page shows of a membership; every list index carries these columns, so no scan reads the table. */
+const SHOWN = sql`m.user_id as user_id, m.role as role, m.status as status, m.deactivated_reason as deactivated_reason`;
+
+/** Email entries read per page after a search (see pageCtes). */
+const EMAIL_WINDOW = 16;
+
+/**
+ * `page`: the next `limit` members in (k, user id) order with what the list shows of them, and
+ * after a search `frontier`, where the email window ended (none when the window was not full).
+ *
+ * Without a search: one scan of memberships_by_name from the cursor, or, with a filter, of
+ * memberships_by_status / _by_role / _by_reason. EXPLAIN QUERY PLAN: `SEARCH m USING COVERING
+ * INDEX memberships_by_name (organization_id=? AND (name_key,user_id)>(?,?))` (with a role:
+ * `... memberships_by_role (organization_id=? AND role=? AND (name_key,user_id)>(?,?))`), in
+ * index order: no temp B-tree, and the scan stops at the LIMIT.
+ *
+ * With a search, a member is found by a name prefix or an email prefix and is listed under the
+ * text that matched, names and emails merged into one (k, user id) order. `by_name` is a range
+ * of memberships_by_name (memberships_by_status with a status filter). `by_email` is a range of
+ * memberships_by_email, which carries name_key so that a member the name range lists too is
+ * skipped without reading the table. Such a run of skipped entries can be long ("alice" finds
+ * Alice by name and alice.x@ by email), so the email range is read through a window of
+ * EMAIL_WINDOW entries; when the window is full, the page ends at its last entry (`frontier`):
+ * entries past it are unseen, and the next page starts there. EXPLAIN: `SEARCH m USING COVERING
+ * INDEX memberships_by_name (organization_id=? AND name_key>? AND name_key<?)` and twice
+ * `SEARCH m USING COVERING INDEX memberships_by_email (organization_id=? AND email_key>? AND
+ * email_key<?)` (the window, and its last entry), each stopping at its LIMIT; the merge sorts
+ * at most limit + EMAIL_WINDOW rows in a temp B-tree.
+ */
+function pageCtes(organizationId: string, query: MemberListQuery, limit: number): SQL {
+  const search = query.search;
+  const filtered = filters(query);
+  if (!search) {
+    return sql`page as (
+        select ${SHOWN}, m.name_key as k from memberships m
+        where m.organization_id = ${organizationId}${filtered}${afterKey(sql`m.name_key`, query.after)}
+        order by m.name_key, m.user_id limit ${limit})`;
+  }
+  const inRange = (column: SQL) => sql`m.organization_id = ${organizationId} and ${startsWith(column, search)}`;
+  const from = (column: SQL) => sql`m.organization_id = ${organizationId} and ${column} >= lower(${search})`;
+  // The range ends at the bound: `<=` on the key alone is what the index scan stops at.
+  const upTo = (column: SQL) =>
+    sql` and ${column} <= (select k from bound) and (${column}, m.user_id) <= (select k, user_id from bound)`;
+  // `bound` is the frontier when the window is full, else the end of the prefix range (not shown).
+  return sql`bound as materialized (
+        select k, user_id, shown from (
+          select * from (select m.email_key as k, m.user_id as user_id, 1 as shown from memberships m
+            where ${inRange(sql`m.email_key`)}${afterKey(sql`m.email_key`, query.after)}
+            order by m.email_key, m.user_id limit 1 offset ${EMAIL_WINDOW - 1})
+          union all select lower(${search}) || char(1114111), '', 0)
+        order by shown desc limit 1),
+      page as (
+        select ${SHOWN}, m.name_key as k from memberships m
+        where ${from(sql`m.name_key`)}${filtered}${afterKey(sql`m.name_key`, query.after)}${upTo(sql`m.name_key`)}
+        union all
+        select ${SHOWN}, m.email_key as k from memberships m
+        where ${from(sql`m.email_key`)}${afterKey(sql`m.email_key`, query.after)}${upTo(sql`m.email_key`)}
+          and not (${startsWith(sql`m.name_key`, search)})${filtered}
+        order by k, user_id limit ${limit})`;
+}
+
+/** In email_window the filters read the window's own columns, named like a membership's. */
 function filters(query: MemberListQuery): SQL {
   const conditions = [
     query.status ? statusCondition(query.status) : undefined,
@@ -67,71 +135,10 @@ function filters(query: MemberListQuery): SQL {
   return conditions.length === 0 ? sql`` : sql` and ${sql.join(conditions, sql` and `)}`;
 }
 
-/** `column` starts with the search (folded by SQLite's lower(), as the keys were): an index range, not LIKE. */
-const startsWith = (column: SQL, search: string) =>
-  sql`${column} >= lower(${search}) and ${column} < lower(${search}) || char(1114111)`;
-
-const afterKey = (column: SQL, after: MemberSortKey | undefined) =>
-  after ? sql` and (${column}, m.user_id) > (${after[0]}, ${after[1]})` : sql``;
-
 /**
- * The page's (user id, sort key) pairs, at most `limit`, in key order.
- *
- * Without a search: one scan of memberships_by_name from the cursor, or, with a filter, of
- * memberships_by_status / _by_role / _by_reason (EXPLAIN: `SEARCH m USING COVERING INDEX
- * memberships_by_name (organization_id=? AND (name_key,user_id)>(?,?))`, no temp B-tree).
- *
- * With a search, a member is found by a name prefix or an email prefix, and is listed under the
- * text that matched: names and emails merge into one (key, user id) order. `by_name` is a range
- * of memberships_by_name; `by_email` is a range of memberships_by_email (covering: it carries
- * name_key), which skips members the name range already lists. A run of such skipped rows could
- * be long, so the email range is read through a window of `limit` index entries (`email_window`),
- * and when that window is full, the page stops at its last entry (`frontier`): rows past it are
- * unseen, and the next page starts there. So both scans stop within `limit` entries, whatever the
- * prefix (EXPLAIN: `SEARCH m USING COVERING INDEX memberships_by_name (organization_id=? AND
- * name_key>? AND name_key<?)` and `... memberships_by_email (organization_id=? AND email_key>?
- * AND email_key<?)`; the merge sorts at most 2 × limit rows).
- */
-function pageKeys(organizationId: string, query: MemberListQuery, limit: number): { ctes: SQL; hasFrontier: boolean } {
-  const search = query.search;
-  if (!search) {
-    return {
-      hasFrontier: false,
-      ctes: sql`page as (
-        select m.user_id as user_id, m.name_key as k from memberships m
-        where m.organization_id = ${organizationId}${filters(query)}${afterKey(sql`m.name_key`, query.after)}
-        order by m.name_key, m.user_id limit ${limit})`,
-    };
-  }
-  const filtered = filters(query);
-  return {
-    hasFrontier: true,
-    ctes: sql`by_name as (
-        select m.user_id as user_id, m.name_key as k from memberships m
-        where m.organization_id = ${organizationId} and ${startsWith(sql`m.name_key`, search)}${filtered}${afterKey(sql`m.name_key`, query.after)}
-        order by m.name_key, m.user_id limit ${limit}),
-      email_window as (
-        select m.user_id as user_id, m.email_key as k, m.name_key as name_key from memberships m
-        where m.organization_id = ${organizationId} and ${startsWith(sql`m.email_key`, search)}${afterKey(sql`m.email_key`, query.after)}
-        order by m.email_key, m.user_id limit ${limit}),
-      frontier as (
-        select k, user_id from email_window where (select count(*) from email_window) = ${limit}
-        order by k desc, user_id desc limit 1),
-      by_email as (
-        select w.user_id as user_id, w.k as k from email_window w
-        ${query.status || query.role ? sql`join memberships m on m.organization_id = ${organizationId} and m.user_id = w.user_id` : sql``}
-        where not (${startsWith(sql`w.name_key`, search)})${filtered}),
-      page as (
-        select user_id, k from (select user_id, k from by_name union all select user_id, k from by_email) merged
-        where not exists (select 1 from frontier f where (merged.k, merged.user_id) > (f.k, f.user_id))
-        order by k, user_id limit ${limit})`,
-  };
-}
-
-/**
- * The statement for one page of `pageSize` members (it reads one more key, to know whether a page
- * follows) and how to read its result. Always the given organization: a cursor only says where in
- * that organization's list to continue.
+ * The statement for one page of `pageSize` members and how to read its result. It finds one more
+ * member than it shows, to know whether a page follows. Always the given organization: a cursor
+ * only says where in that organization's list to continue.
  */
 export function memberPageQuery(
   db: Db,
@@ -139,8 +146,6 @@ export function memberPageQuery(
   query: MemberListQuery,
   options: { pageSize: number; withDecisions: boolean },
 ): { statement: Statement; read(result: D1Result): MemberPage } {
-  const limit = options.pageSize + 1;
-  const { ctes, hasFrontier } = pageKeys(organizationId, query, limit);
   const decisionColumns = options.withDecisions
     ? sql`rd.role as decisionRole, rd.rule as decisionRule, rd.matched_groups as decisionMatchedGroups,
         rd.deciding_group as decisionDecidingGroup, rd.graph_read_at as decisionGraphReadAt, rd.decided_at as decisionDecidedAt`
@@ -149,21 +154,18 @@ export function memberPageQuery(
   const decisionJoin = options.withDecisions
     ? sql`left join role_decisions rd on rd.organization_id = ${organizationId} and rd.user_id = p.user_id`
     : sql``;
-  // The members, then (after a search) the frontier as one more row of kind 'frontier'.
-  const query_ = sql`with ${ctes}
+  // The members; after a search, one more row of kind 'frontier' when the email window was full.
+  const statementSql = sql`with ${pageCtes(organizationId, query, options.pageSize + 1)}
     select 'member' as kind, p.k as sortKey, p.user_id as userId, u.display_name as displayName, u.email as email,
-      u.last_sign_in_at as lastSignInAt, m.role as role, m.status as status, m.deactivated_reason as deactivatedReason,
-      m.deactivated_at as deactivatedAt, ${decisionColumns}
+      u.last_sign_in_at as lastSignInAt, p.role as role, p.status as status, p.deactivated_reason as deactivatedReason, ${decisionColumns}
     from page p
-    join memberships m on m.organization_id = ${organizationId} and m.user_id = p.user_id
     join users u on u.id = p.user_id
     ${decisionJoin}
-    ${hasFrontier
-      ? sql`union all select 'frontier', k, user_id, null, null, null, null, null, null, null, null, null, null, null, null, null from frontier`
-      : sql``}
-    order by kind desc, sortKey, userId`;
+    ${query.search
+      ? sql`union all select 'frontier', k, user_id, null, null, null, null, null, null, null, null, null, null, null, null from bound where shown`
+      : sql``}`;
   return {
-    statement: statement(db, query_),
+    statement: statement(db, statementSql),
     read: (result) => readPage(result.results as PageRow[], options.pageSize),
   };
 }
@@ -178,7 +180,6 @@ interface PageRow {
   role: Role;
   status: "active" | "deactivated";
   deactivatedReason: "manual" | "directory_sync" | null;
-  deactivatedAt: number | null;
   decisionRole: Role | null;
   decisionRule: RoleDecisionRow["rule"] | null;
   decisionMatchedGroups: string | null;
@@ -187,15 +188,33 @@ interface PageRow {
   decisionDecidedAt: number | null;
 }
 
+/**
+ * SQLite's BINARY order of two texts: UTF-8 bytes, which is code point order. (JavaScript's `<`
+ * compares UTF-16 units, which differs past U+FFFF.)
+ */
+function compareText(a: string, b: string): number {
+  const left = a[Symbol.iterator]();
+  const right = b[Symbol.iterator]();
+  for (;;) {
+    const x = left.next();
+    const y = right.next();
+    if (x.done || y.done) return x.done && y.done ? 0 : x.done ? -1 : 1;
+    const diff = x.value.codePointAt(0)! - y.value.codePointAt(0)!;
+    if (diff !== 0) return diff;
+  }
+}
+
 function readPage(rows: PageRow[], pageSize: number): MemberPage {
-  const frontierRow = rows.find((row) => row.kind === "frontier");
-  // In SQLite's order (binary strings), members first: JavaScript compares strings otherwise.
-  const found = rows.filter((row) => row.kind === "member");
+  // Sorted here rather than by an ORDER BY, which D1 would count as one more row read per row.
+  const found = rows
+    .filter((row) => row.kind === "member")
+    .sort((a, b) => compareText(a.sortKey, b.sortKey) || compareText(a.userId, b.userId));
   const members = found.slice(0, pageSize).map(toMember);
   const last = found[pageSize - 1];
   if (found.length > pageSize && last) return { members, next: [last.sortKey, last.userId] };
-  // Fewer than a page before the email window's end: the next page starts at that end.
-  if (frontierRow) return { members, next: [frontierRow.sortKey, frontierRow.userId] };
+  // The email window ended before a whole page: the next page starts where it ended.
+  const frontier = rows.find((row) => row.kind === "frontier");
+  if (frontier) return { members, next: [frontier.sortKey, frontier.userId] };
   return { members };
 }
 
@@ -208,7 +227,6 @@ function toMember(row: PageRow): MemberRow {
     role: row.role,
     status: row.status,
     deactivatedReason: row.deactivatedReason,
-    deactivatedAt: row.deactivatedAt,
     decision:
       row.decisionRole && row.decisionRule && row.decisionDecidedAt !== null
         ? {
