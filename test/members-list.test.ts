@@ -240,6 +240,18 @@ describe("isolation and roles", () => {
   });
 });
 
+/** EXPLAIN QUERY PLAN of the statement loadMemberList sends. */
+async function explain(viewer: Viewer, query: Parameters<typeof loadMemberList>[2]) {
+  let sent: { sql: string; binds: unknown[] } | undefined;
+  const capture = {
+    prepare: (sql: string) => ({ bind: (...binds: unknown[]) => ((sent = { sql, binds }), env.DB.prepare(sql).bind(...binds)) }),
+    batch: (statements: D1PreparedStatement[]) => env.DB.batch(statements),
+  } as unknown as D1Database;
+  await loadMemberList(createDb(capture), viewer, query);
+  const plan = await env.DB.prepare(`explain query plan ${sent!.sql}`).bind(...sent!.binds).all<{ detail: string }>();
+  return plan.results.map((row) => row.detail);
+}
+
 describe("D1 work", () => {
   it("reads rows in proportion to the page, not the organization: one statement per page", async () => {
     await addSyntheticMembers(CONTOSO, 3000, { batch: 1, domain: "contoso.example" });
@@ -254,6 +266,8 @@ describe("D1 work", () => {
       { search: "", status: "deactivated-by-sync" as const },
       { search: "", role: "manager" as const },
       { search: "", after: ["hana", ""] as const },
+      { search: "emma", role: "manager" as const },
+      { search: "", status: "active" as const, role: "member" as const },
     ];
     for (const query of cases) {
       const stats = emptyD1Stats();
@@ -261,6 +275,10 @@ describe("D1 work", () => {
       expect(page.members.length, JSON.stringify(query)).toBeGreaterThan(0);
       expect(stats.roundTrips).toBe(1);
       expect(stats.rowsRead, JSON.stringify(query)).toBeLessThanOrEqual(200);
+      // Every read of memberships is a range of a list index, never a scan of the table.
+      const plan = (await explain(viewer, query)).filter((detail) => / m( |$)/.test(detail));
+      expect(plan.length).toBeGreaterThan(0);
+      for (const detail of plan) expect(detail, JSON.stringify(query)).toMatch(/^SEARCH m USING COVERING INDEX memberships_by_\w+ \(organization_id=\?/);
     }
   });
 });
