@@ -4,6 +4,7 @@
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { loadMemberList } from "../src/auth/members.ts";
+import { changeListFromJson, deactivateListedMembers, reactivateListedMembers } from "../src/db/syncMembers.ts";
 import type { Viewer } from "../src/context.ts";
 import { createDb } from "../src/db/client.ts";
 import { countingD1, emptyD1Stats } from "../src/entra/sync/d1Stats.ts";
@@ -279,6 +280,27 @@ describe("D1 work", () => {
       const plan = (await explain(viewer, query)).filter((detail) => / m( |$)/.test(detail));
       expect(plan.length).toBeGreaterThan(0);
       for (const detail of plan) expect(detail, JSON.stringify(query)).toMatch(/^SEARCH m USING COVERING INDEX memberships_by_\w+ \(organization_id=\?/);
+    }
+  });
+});
+
+describe("directory sync's writes", () => {
+  it("find the listed members by primary key, not through a Users page index", async () => {
+    let sent: { sql: string; binds: unknown[] }[] = [];
+    const capture = {
+      prepare: (sql: string) => ({ bind: (...binds: unknown[]) => (sent.push({ sql, binds }), env.DB.prepare(sql).bind(...binds)) }),
+    } as unknown as D1Database;
+    const db = createDb(capture);
+    const list = changeListFromJson([[DEMO_USER_IDS.diego, "disabled"]]);
+    for (const build of [deactivateListedMembers, reactivateListedMembers]) {
+      sent = [];
+      expect(build(db, { organizationId: CONTOSO, runId: "r", now: 1, list }).length).toBeGreaterThan(0);
+      const update = sent.find((s) => s.sql.trim().startsWith("update memberships"))!;
+      expect(update.sql).toContain("indexed by");
+      const plan = await env.DB.prepare(`explain query plan ${update.sql}`).bind(...update.binds).all<{ detail: string }>();
+      const details = plan.results.map((r) => r.detail).join("\n");
+      expect(details).toMatch(/SEARCH memberships USING (COVERING )?INDEX sqlite_autoindex_memberships_1 \(organization_id=\? AND user_id=\?\)/);
+      expect(details).not.toContain("memberships_by_");
     }
   });
 });
