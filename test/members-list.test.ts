@@ -132,6 +132,16 @@ describe("search", () => {
     expect([...seen].sort()).toEqual([...expected].sort());
   });
 
+  it("keeps every membership's sort keys equal to its user's name and email, however it was written", async () => {
+    await signedIn("pat"); // accepts Pat's invitation: insertMembership
+    await addContosoMember("sam", "member"); // insert or replace, without keys: the trigger
+    const wrong = await env.DB.prepare(
+      "select count(*) as n from memberships m join users u on u.id = m.user_id where m.name_key is not lower(u.display_name) or m.email_key is not lower(u.email)",
+    ).first<number>("n");
+    expect(wrong).toBe(0);
+    expect(await env.DB.prepare("select count(*) as n from memberships where name_key is null").first<number>("n")).toBe(0);
+  });
+
   it("follows a rename at once (the sort keys are kept by a trigger)", async () => {
     const adele = await signedIn("adele");
     await env.DB.prepare("update users set display_name = 'Renamed Person', email = 'renamed@contoso.example' where id = ?").bind(syntheticUserId(5, 4)).run();

@@ -118,6 +118,9 @@ export function insertMembership(
       role: member.role,
       status: "active",
       createdAt: member.now,
+      // Written with the row, so the keys trigger (migrations/0008) has nothing to redo.
+      nameKey: sql`(select lower(${users.displayName}) from ${users} where ${users.id} = ${member.userId})`,
+      emailKey: sql`(select lower(${users.email}) from ${users} where ${users.id} = ${member.userId})`,
     })
     .onConflictDoNothing();
 }
