@@ -84,27 +84,26 @@ const SHOWN = sql`m.user_id as user_id, m.role as role, m.status as status, m.de
 const EMAIL_WINDOW = 16;
 
 /**
- * `page`: the next `limit` members in (k, user id) order with what the list shows of them, and
- * after a search `frontier`, where the email window ended (none when the window was not full).
+ * `page`: the next `limit` members in (k, user id) order with what the list shows of them; after
+ * a search also `bound`, whose row with `shown` is where the email window ended.
  *
  * Without a search: one scan of memberships_by_name from the cursor, or, with a filter, of
  * memberships_by_status / _by_role / _by_reason. EXPLAIN QUERY PLAN: `SEARCH m USING COVERING
  * INDEX memberships_by_name (organization_id=? AND (name_key,user_id)>(?,?))` (with a role:
- * `... memberships_by_role (organization_id=? AND role=? AND (name_key,user_id)>(?,?))`), in
- * index order: no temp B-tree, and the scan stops at the LIMIT.
+ * `... memberships_by_role (organization_id=? AND role=? AND ...)`), in index order: no temp
+ * B-tree, and the scan stops at the LIMIT.
  *
  * With a search, a member is found by a name prefix or an email prefix and is listed under the
- * text that matched, names and emails merged into one (k, user id) order. `by_name` is a range
- * of memberships_by_name (memberships_by_status with a status filter). `by_email` is a range of
- * memberships_by_email, which carries name_key so that a member the name range lists too is
- * skipped without reading the table. Such a run of skipped entries can be long ("alice" finds
- * Alice by name and alice.x@ by email), so the email range is read through a window of
- * EMAIL_WINDOW entries; when the window is full, the page ends at its last entry (`frontier`):
- * entries past it are unseen, and the next page starts there. EXPLAIN: `SEARCH m USING COVERING
- * INDEX memberships_by_name (organization_id=? AND name_key>? AND name_key<?)` and twice
- * `SEARCH m USING COVERING INDEX memberships_by_email (organization_id=? AND email_key>? AND
- * email_key<?)` (the window, and its last entry), each stopping at its LIMIT; the merge sorts
- * at most limit + EMAIL_WINDOW rows in a temp B-tree.
+ * text that matched: the name range and the email range, merged into one (k, user id) order by a
+ * compound ORDER BY that reads both in index order and stops at the LIMIT (EXPLAIN: `MERGE (UNION
+ * ALL)` over `SEARCH m USING COVERING INDEX memberships_by_name (organization_id=? AND name_key>?
+ * AND name_key<?)` and `SEARCH m USING COVERING INDEX memberships_by_email (organization_id=? AND
+ * email_key>? AND email_key<?)`). memberships_by_email carries name_key, so a member the name
+ * range lists too is skipped in the email range without reading the table. Such a run of skipped
+ * entries can be long ("alice" finds Alice by name and alice.x@ by email), so the email range is
+ * read at most EMAIL_WINDOW entries ahead: `bound` is the window's last entry (one more range of
+ * memberships_by_email), both ranges end there (`<=` on the key is what the scans stop at), and
+ * the next page starts there. When the window is not full, `bound` is the end of the prefix range.
  */
 function pageCtes(organizationId: string, query: MemberListQuery, limit: number): SQL {
   const search = query.search;
@@ -138,7 +137,7 @@ function pageCtes(organizationId: string, query: MemberListQuery, limit: number)
         order by k, user_id limit ${limit})`;
 }
 
-/** In email_window the filters read the window's own columns, named like a membership's. */
+/** The status and role filters, as conditions on `m` (a list index carries both columns). */
 function filters(query: MemberListQuery): SQL {
   const conditions = [
     query.status ? statusCondition(query.status) : undefined,
@@ -167,6 +166,7 @@ export function memberPageQuery(
     ? sql`left join role_decisions rd on rd.organization_id = ${organizationId} and rd.user_id = p.user_id`
     : sql``;
   // The members; after a search, one more row of kind 'frontier' when the email window was full.
+  // No ORDER BY: D1 counts a sort's rows as rows read, and readPage sorts the page.
   const statementSql = sql`with ${pageCtes(organizationId, query, options.pageSize + 1)}
     select 'member' as kind, p.k as sortKey, p.user_id as userId, u.display_name as displayName, u.email as email,
       u.last_sign_in_at as lastSignInAt, p.role as role, p.status as status, p.deactivated_reason as deactivatedReason, ${decisionColumns}
