@@ -115,6 +115,13 @@ describe("apply", () => {
     expect(await contosoMember(entraUser("diego").oid)).toMatchObject({ role: "member" }); // seeded, untouched
     expect((await contosoMember(entraUser("adele").oid))?.role).toBe("owner");
 
+    // Imported members carry their sort keys (the Users page's search finds them).
+    const wrongKeys = await env.DB.prepare(
+      "select count(*) as n from memberships m join users u on u.id = m.user_id where m.name_key is not lower(u.display_name) or m.email_key is not lower(u.email)",
+    ).first<number>("n");
+    expect(wrongKeys).toBe(0);
+    expect((await adele.get("/users?q=megan", { "hx-request": "true" }).then((r) => r.text()))).toContain("Megan Bowen");
+
     const users = await adele.page("/users");
     expect(users.html).toContain("Megan Bowen");
     expect(users.html.match(/Not signed in yet/g)?.length).toBeGreaterThanOrEqual(2);

@@ -2,14 +2,15 @@
 // who may do it here, on the server; last-Owner protection is enforced in the SQL itself.
 import { insertAuditEvent } from "../db/audit.ts";
 import type { Db } from "../db/client.ts";
-import { insertInvitation, revokeInvitation } from "../db/invitations.ts";
-import { deactivateMember, findMember, listMembers, reactivateMember, updateMemberRole } from "../db/members.ts";
+import { insertInvitation, openInvitationsQuery, revokeInvitation } from "../db/invitations.ts";
+import { memberPageQuery, type MemberListQuery } from "../db/memberList.ts";
+import { deactivateMember, findMember, hasMemberWithEmail, reactivateMember, updateMemberRole } from "../db/members.ts";
 import type { Role } from "../db/schema.ts";
 import { deleteMemberSessions } from "../db/sessions.ts";
 import { AppError } from "../lib/errors.ts";
-import { canManageMember } from "./access.ts";
+import { canManageMember, isOwnerOrAdmin } from "./access.ts";
 import type { Viewer } from "../context.ts";
-import { runStatements } from "../db/statements.ts";
+import { readStatements, runStatements } from "../db/statements.ts";
 
 const INVITATION_LIFETIME_MS = 14 * 24 * 60 * 60 * 1000;
 
@@ -27,10 +28,38 @@ async function manageableMember(db: Db, viewer: Viewer, userId: string, newRole?
   return member;
 }
 
+/** Members per page of the Users page. */
+export const MEMBERS_PAGE_SIZE = 50;
+/** Open invitations listed on the Users page. */
+const LISTED_INVITATIONS = 100;
+
+function memberPage(db: Db, viewer: Viewer, query: MemberListQuery) {
+  // "Why this role" is for Owners and Admins, who can act on it.
+  return memberPageQuery(db, viewer.organizationId, query, { pageSize: MEMBERS_PAGE_SIZE, withDecisions: isOwnerOrAdmin(viewer.role) });
+}
+
+/** One page of the member list (what htmx swaps when the search, a filter or the page changes): one statement. */
+export async function loadMemberList(db: Db, viewer: Viewer, query: MemberListQuery) {
+  const page = memberPage(db, viewer, query);
+  const [result] = await readStatements(db, [page.statement]);
+  return page.read(result!);
+}
+
+/** The Users page: a page of members and, for Owners and Admins, the open invitations, in one round trip. */
+export async function loadUsersPage(db: Db, viewer: Viewer, query: MemberListQuery, now: number) {
+  const page = memberPage(db, viewer, query);
+  if (!isOwnerOrAdmin(viewer.role)) {
+    const [result] = await readStatements(db, [page.statement]);
+    return { list: page.read(result!), invitations: [] };
+  }
+  const invitations = openInvitationsQuery(db, viewer.organizationId, now, LISTED_INVITATIONS);
+  const [members, open] = await readStatements(db, [page.statement, invitations.statement]);
+  return { list: page.read(members!), invitations: invitations.read(open!) };
+}
+
 export async function inviteMember(db: Db, viewer: Viewer, email: string, role: Role, now: number) {
   if (!canManageMember(viewer, "member", role)) throw notYours();
-  const members = await listMembers(db, viewer.organizationId);
-  if (members.some((m) => m.email === email)) {
+  if (await hasMemberWithEmail(db, viewer.organizationId, email)) {
     throw new AppError("conflict", `${email} is already a member of ${viewer.organizationName}.`);
   }
   const [inserted] = await insertInvitation(db, {

@@ -44,6 +44,12 @@ export function insertAuditEventsFor(
 const actor = alias(users, "actor");
 const target = alias(users, "target");
 
+/**
+ * The organization's events older than `beforeId`, newest first: one range of audit_events_org
+ * read backwards from the cursor, stopping at the LIMIT (EXPLAIN QUERY PLAN: `SEARCH
+ * audit_events USING INDEX audit_events_org (organization_id=? AND id<?)`, then the actor and
+ * target by primary key; no temp B-tree).
+ */
 export function listAuditEvents(db: Db, organizationId: string, options: { beforeId?: number; limit: number }) {
   return db
     .select({

@@ -60,8 +60,10 @@ export function importPersonStatements(organizationId: string, tenantId: string,
       select 'microsoft', ${tenantId}, ${person.oid}, ${newUserId}, ${person.email}, ${now} where exists (select 1 from users where id = ${newUserId})
       on conflict do nothing`,
     sql`delete from users where id = ${newUserId} and not exists (select 1 from identities where user_id = ${newUserId})`,
-    sql`insert into memberships (organization_id, user_id, role, status, created_at)
-      select ${organizationId}, user_id, ${role}, 'active', ${now} from identities where ${linked}
+    // The sort keys are written with the row, so the keys trigger (migrations/0008) has nothing to redo.
+    sql`insert into memberships (organization_id, user_id, role, status, created_at, name_key, email_key)
+      select ${organizationId}, i.user_id, ${role}, 'active', ${now}, lower(u.display_name), lower(u.email)
+      from identities i join users u on u.id = i.user_id where ${linked}
       on conflict do nothing`,
   ];
   if (person.decision) {

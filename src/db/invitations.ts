@@ -1,4 +1,5 @@
-import { and, asc, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import { statement } from "./statements.ts";
 import type { Db } from "./client.ts";
 import { entraConnections, invitations, organizations, type Role } from "./schema.ts";
 
@@ -24,15 +25,26 @@ export function findOpenInvitationsForEmail(db: Db, email: string, now: number) 
 
 export type OpenInvitation = Awaited<ReturnType<typeof findOpenInvitationsForEmail>>[number];
 
-export function listOpenInvitations(db: Db, organizationId: string, now: number) {
-  return db
-    .select({ id: invitations.id, email: invitations.email, role: invitations.role, createdAt: invitations.createdAt })
-    .from(invitations)
-    .where(and(eq(invitations.organizationId, organizationId), isOpen(now)))
-    .orderBy(asc(invitations.email));
+export interface InvitationRow {
+  id: string;
+  email: string;
+  role: Role;
+  createdAt: number;
 }
 
-export type InvitationRow = Awaited<ReturnType<typeof listOpenInvitations>>[number];
+/**
+ * The first `limit` open invitations by email, as a statement to send with the Users page's list
+ * (EXPLAIN: `SEARCH invitations USING INDEX invitations_open (organization_id=?)`, already in
+ * email order).
+ */
+export function openInvitationsQuery(db: Db, organizationId: string, now: number, limit: number) {
+  return {
+    statement: statement(db, sql`select id, email, role, created_at as createdAt from invitations
+      where organization_id = ${organizationId} and accepted_at is null and revoked_at is null and expires_at > ${now}
+      order by email limit ${limit}`),
+    read: (result: D1Result) => result.results as InvitationRow[],
+  };
+}
 
 export function insertInvitation(
   db: Db,

@@ -1,30 +1,20 @@
 // Users as members of an organization. Every write that could remove the last active Owner is
 // guarded inside the SQL statement itself, so two concurrent requests cannot both pass a check.
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { memberships, users, type Role } from "./schema.ts";
 
 type DeactivationReason = "manual" | "directory_sync";
 
-export function listMembers(db: Db, organizationId: string) {
-  return db
-    .select({
-      userId: users.id,
-      displayName: users.displayName,
-      email: users.email,
-      lastSignInAt: users.lastSignInAt,
-      role: memberships.role,
-      status: memberships.status,
-      deactivatedReason: memberships.deactivatedReason,
-      deactivatedAt: memberships.deactivatedAt,
-    })
+/** Whether someone with this email (lower-cased) is a member: one entry of memberships_by_email. */
+export async function hasMemberWithEmail(db: Db, organizationId: string, email: string): Promise<boolean> {
+  const [row] = await db
+    .select({ userId: memberships.userId })
     .from(memberships)
-    .innerJoin(users, eq(users.id, memberships.userId))
-    .where(eq(memberships.organizationId, organizationId))
-    .orderBy(asc(users.displayName));
+    .where(and(eq(memberships.organizationId, organizationId), eq(memberships.emailKey, sql`lower(${email})`)))
+    .limit(1);
+  return row !== undefined;
 }
-
-export type MemberRow = Awaited<ReturnType<typeof listMembers>>[number];
 
 export async function findMember(db: Db, organizationId: string, userId: string) {
   const [row] = await db
@@ -134,6 +124,9 @@ export function insertMembership(
       role: member.role,
       status: "active",
       createdAt: member.now,
+      // Written with the row, so the keys trigger (migrations/0008) has nothing to redo.
+      nameKey: sql`(select lower(${users.displayName}) from ${users} where ${users.id} = ${member.userId})`,
+      emailKey: sql`(select lower(${users.email}) from ${users} where ${users.id} = ${member.userId})`,
     })
     .onConflictDoNothing();
 }

@@ -7,6 +7,12 @@ export type Role = (typeof ROLES)[number];
 /** Roles that group mapping and imports may give: never owner. */
 export const MAPPABLE_ROLES = ["admin", "manager", "member", "viewer"] as const;
 export type MappableRole = (typeof MAPPABLE_ROLES)[number];
+/**
+ * The Users page's status filter, as it reads in a URL: active, deactivated (for any reason), or
+ * deactivated for one reason (by hand, or by directory sync).
+ */
+export const MEMBER_STATUS_FILTERS = ["active", "deactivated", "deactivated-by-hand", "deactivated-by-sync"] as const;
+export type MemberStatusFilter = (typeof MEMBER_STATUS_FILTERS)[number];
 const PLANS = ["free", "team", "enterprise"] as const;
 export type Plan = (typeof PLANS)[number];
 
@@ -49,6 +55,9 @@ export const memberships = sqliteTable(
     deactivatedAt: integer("deactivated_at"),
     deactivatedByRun: text("deactivated_by_run"),
     createdAt: integer("created_at").notNull(),
+    /** lower(users.display_name) and lower(users.email), kept by triggers (migrations/0008): the Users page's sort and search keys. */
+    nameKey: text("name_key"),
+    emailKey: text("email_key"),
   },
   (t) => [primaryKey({ columns: [t.organizationId, t.userId] })],
 );

@@ -26,3 +26,8 @@ export function runStatements(db: Db, writes: readonly Write[]): Promise<D1Resul
   const statements = writes.map((write) => ("toSQL" in write || is(write, SQL) ? statement(db, write) : write));
   return statements.length === 0 ? Promise.resolve([]) : db.$client.batch(statements);
 }
+
+/** Several reads in one round trip (one D1 batch); the results come back in order. */
+export function readStatements(db: Db, statements: readonly Statement[]): Promise<D1Result[]> {
+  return db.$client.batch([...statements]);
+}

@@ -80,7 +80,16 @@ export function finishRun(db: Db, organizationId: string, runId: string, result:
     .where(and(eq(syncRuns.id, runId), eq(syncRuns.organizationId, organizationId), eq(syncRuns.status, "running"))));
 }
 
-export function listRecentRuns(db: Db, organizationId: string, limit = 20) {
+/** Where a page of run history starts: before this (started at, run id). */
+export type RunSortKey = readonly [startedAt: number, runId: string];
+
+/**
+ * The organization's runs newest first (started at, then id, both descending), before `before`
+ * when given: one range of sync_runs_org_started read backwards, stopping at the LIMIT (EXPLAIN
+ * QUERY PLAN: `SEARCH sync_runs USING INDEX sync_runs_org_started (organization_id=? AND
+ * (started_at,id)<(?,?))`, no temp B-tree).
+ */
+export function listRecentRuns(db: Db, organizationId: string, options: { limit: number; before?: RunSortKey }) {
   return db
     .select({
       id: syncRuns.id,
@@ -98,9 +107,14 @@ export function listRecentRuns(db: Db, organizationId: string, limit = 20) {
       undoneAt: syncRuns.undoneAt,
     })
     .from(syncRuns)
-    .where(eq(syncRuns.organizationId, organizationId))
-    .orderBy(desc(syncRuns.startedAt))
-    .limit(limit);
+    .where(
+      and(
+        eq(syncRuns.organizationId, organizationId),
+        options.before ? sql`(${syncRuns.startedAt}, ${syncRuns.id}) < (${options.before[0]}, ${options.before[1]})` : undefined,
+      ),
+    )
+    .orderBy(desc(syncRuns.startedAt), desc(syncRuns.id))
+    .limit(options.limit);
 }
 
 export type SyncRunRow = Awaited<ReturnType<typeof listRecentRuns>>[number];

@@ -1,10 +1,15 @@
+// The audit log: Owners and Admins, newest first, 50 events a page. "Older events" continues from
+// an opaque cursor (the last event's id); htmx swaps the list in place and pushes the URL, and
+// the same URL is a whole page without JavaScript.
 import { Hono } from "hono";
 import { z } from "zod";
 import { requireRole, viewerOf } from "../auth/access.ts";
 import type { AppContext } from "../context.ts";
 import { listAuditEvents } from "../db/audit.ts";
+import { encodePageCursor, pageCursorField } from "../lib/pageCursor.ts";
 import { validate } from "../lib/validate.ts";
-import { AuditPage } from "../../views/pages/audit.tsx";
+import { fragmentOrPage } from "./respond.tsx";
+import { AuditList, AuditPage } from "../../views/pages/audit.tsx";
 
 const PAGE_SIZE = 50;
 
@@ -14,12 +19,13 @@ export const auditRoutes = new Hono<AppContext>();
 auditRoutes.get(
   "/",
   requireRole("owner", "admin"),
-  validate("query", z.object({ before: z.coerce.number().int().positive().optional() })),
+  validate("query", z.object({ after: pageCursorField(z.tuple([z.number().int().positive().max(Number.MAX_SAFE_INTEGER)])) })),
   async (c) => {
     const viewer = viewerOf(c);
-    const { before } = c.req.valid("query");
-    const events = await listAuditEvents(c.get("db"), viewer.organizationId, { beforeId: before, limit: PAGE_SIZE + 1 });
-    const older = events.length > PAGE_SIZE ? events[PAGE_SIZE - 1]?.id : undefined;
-    return c.render(<AuditPage events={events.slice(0, PAGE_SIZE)} olderThan={older} />, { title: "Audit log", nav: "audit" });
+    const { after } = c.req.valid("query");
+    const events = await listAuditEvents(c.get("db"), viewer.organizationId, { beforeId: after?.[0], limit: PAGE_SIZE + 1 });
+    const last = events.length > PAGE_SIZE ? events[PAGE_SIZE - 1] : undefined;
+    const list = <AuditList events={events.slice(0, PAGE_SIZE)} paged={after !== undefined} older={last ? encodePageCursor([last.id]) : undefined} />;
+    return fragmentOrPage(c, list, { title: "Audit log", nav: "audit", whole: () => <AuditPage>{list}</AuditPage> });
   },
 );

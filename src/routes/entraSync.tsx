@@ -6,13 +6,14 @@ import { z } from "zod";
 import { requirePlan, requireRole, viewerOf } from "../auth/access.ts";
 import type { AppContext } from "../context.ts";
 import {
-  applyHeldRun, dismissHeldRun, loadSyncSection, setHoldThreshold, startRunFromPage, undoRun,
+  applyHeldRun, dismissHeldRun, loadRunHistory, loadSyncSection, setHoldThreshold, startRunFromPage, undoRun,
 } from "../entra/sync/runActions.ts";
+import { cursorId, pageCursorField } from "../lib/pageCursor.ts";
 import { validate } from "../lib/validate.ts";
 import { uuidParam, wholeNumberField } from "../lib/schemas.ts";
 import { PATHS } from "../paths.ts";
 import { fragmentOrPage, fragmentOrRedirect } from "./respond.tsx";
-import { SyncSection } from "../../views/pages/entraSync.tsx";
+import { RunHistory, SyncSection } from "../../views/pages/entraSync.tsx";
 
 /** Mounted at PATHS.entraSync. */
 export const entraSyncRoutes = new Hono<AppContext>();
@@ -31,6 +32,31 @@ async function syncSection(c: Context<AppContext>) {
 const done = (c: Context<AppContext>) => fragmentOrRedirect(c, () => syncSection(c), PATHS.entra);
 
 entraSyncRoutes.get("/", ...guards, async (c) => fragmentOrPage(c, await syncSection(c), { title: "Directory sync", nav: "settings" }));
+
+// Run history, a page at a time: htmx swaps it into the section; without htmx it is a page of its
+// own (inside #entra-sync, so an Undo there swaps in the refreshed section).
+entraSyncRoutes.get(
+  "/runs",
+  ...guards,
+  validate("query", z.object({ after: pageCursorField(z.tuple([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), cursorId])) })),
+  async (c) => {
+    const viewer = viewerOf(c);
+    const { after } = c.req.valid("query");
+    const { runs, older } = await loadRunHistory(c.get("db"), viewer.organizationId, after);
+    const history = <RunHistory viewer={viewer} runs={runs} older={older} paged={after !== undefined} />;
+    return fragmentOrPage(c, history, {
+      title: "Directory sync history",
+      nav: "settings",
+      whole: () => (
+        <section id="entra-sync" class="card">
+          <h1>Directory sync history</h1>
+          <p><a href={PATHS.entra}>Back to Microsoft Entra ID</a></p>
+          {history}
+        </section>
+      ),
+    });
+  },
+);
 
 entraSyncRoutes.post("/run", ...guards, async (c) => {
   await startRunFromPage(c.get("db"), c.env.SYNC_WORKFLOW, viewerOf(c), "manual", Date.now());

@@ -9,13 +9,28 @@ import type { NavSection } from "../../views/layout.tsx";
 /** What a hono/jsx expression renders to. */
 type View = HtmlEscapedString | Promise<HtmlEscapedString>;
 
+/**
+ * An htmx request that wants a fragment. Going back to a pushed URL (htmx keeps no history cache
+ * here) is also an htmx request, but it needs the whole page.
+ */
 export function isHtmx(c: Context<AppContext>): boolean {
-  return c.req.header("HX-Request") === "true";
+  return c.req.header("HX-Request") === "true" && c.req.header("HX-History-Restore-Request") !== "true";
 }
 
-/** htmx gets `view` alone; a plain request gets the page around it. */
-export function fragmentOrPage(c: Context<AppContext>, view: View, page: { title: string; nav?: NavSection }) {
-  return isHtmx(c) ? c.html(view) : c.render(view, page);
+/**
+ * htmx gets `view` alone; a plain request gets the page around it, or around `whole` when the
+ * page holds more than the fragment (a list inside its search form). One URL answers both ways,
+ * so caches are told the answer varies with htmx's header.
+ */
+export async function fragmentOrPage(
+  c: Context<AppContext>,
+  view: View | (() => View),
+  page: { title: string; nav?: NavSection; whole?: () => View },
+) {
+  c.header("Vary", "HX-Request, HX-History-Restore-Request");
+  const fragment = () => (typeof view === "function" ? view() : view);
+  if (isHtmx(c)) return c.html(await fragment());
+  return c.render(await (page.whole ?? fragment)(), { title: page.title, nav: page.nav });
 }
 
 /** After an action: htmx gets the refreshed fragment; a plain form post is sent back to `page`. */

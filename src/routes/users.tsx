@@ -1,23 +1,25 @@
 // Users: everyone but Viewers may look; Owners and Admins invite, change roles, deactivate.
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { isOwnerOrAdmin, requireRole, viewerOf } from "../auth/access.ts";
+import { requireRole, viewerOf } from "../auth/access.ts";
 import {
   changeMemberRole,
   deactivateMemberByHand,
   inviteMember,
+  loadMemberList,
+  loadUsersPage,
   reactivateMemberByHand,
   revokeMemberInvitation,
 } from "../auth/members.ts";
 import type { AppContext } from "../context.ts";
-import { listOpenInvitations } from "../db/invitations.ts";
-import { listRoleDecisions } from "../db/mappings.ts";
-import { listMembers } from "../db/members.ts";
+import type { MemberListQuery, MemberPage } from "../db/memberList.ts";
+import { MEMBER_STATUS_FILTERS, ROLES } from "../db/schema.ts";
+import { cursorId, cursorText, encodePageCursor, pageCursorField } from "../lib/pageCursor.ts";
 import { emailField, roleField, uuidParam } from "../lib/schemas.ts";
 import { validate } from "../lib/validate.ts";
 import { PATHS } from "../paths.ts";
-import { fragmentOrRedirect } from "./respond.tsx";
-import { UsersPage, UsersSection } from "../../views/pages/users.tsx";
+import { fragmentOrPage, fragmentOrRedirect } from "./respond.tsx";
+import { MemberList, UsersPage, UsersSection, type MemberListView } from "../../views/pages/users.tsx";
 
 /** Mounted at PATHS.users. */
 export const userRoutes = new Hono<AppContext>();
@@ -26,27 +28,74 @@ const readers = requireRole("owner", "admin", "manager", "member");
 const managers = requireRole("owner", "admin");
 const userIdParam = validate("param", z.object({ userId: uuidParam }));
 
-async function usersSection(c: Context<AppContext>, notice?: string) {
+/** "" (the form's "Any …") means no filter. */
+const optionalChoice = <Values extends readonly [string, ...string[]]>(values: Values, message: string) =>
+  z.union([z.literal(""), z.enum(values, { message })], { message }).optional().transform((value) => value || undefined);
+
+/** The list's URL: ?q=&status=&role=&after=, all optional. */
+const memberListParams = z.object({
+  q: z.string({ message: "Search for one name or email." }).trim().max(100, { message: "Search for at most 100 characters." }).optional().transform((q) => q ?? ""),
+  status: optionalChoice(MEMBER_STATUS_FILTERS, `Choose a status: ${MEMBER_STATUS_FILTERS.join(", ")}.`),
+  role: optionalChoice(ROLES, "Choose one of the roles: owner, admin, manager, member or viewer."),
+  after: pageCursorField(z.tuple([cursorText, cursorId])),
+});
+
+type MemberListParams = z.output<typeof memberListParams>;
+
+function parseList(params: MemberListParams): MemberListQuery & { cursor?: string } {
+  const { after } = params;
+  return { search: params.q, status: params.status, role: params.role, after, cursor: after ? encodePageCursor(after) : undefined };
+}
+
+function listView(query: ReturnType<typeof parseList>, page: MemberPage): MemberListView {
+  return {
+    search: query.search,
+    status: query.status,
+    role: query.role,
+    after: query.cursor,
+    members: page.members,
+    next: page.next ? encodePageCursor(page.next) : undefined,
+  };
+}
+
+/**
+ * The list where the viewer left it: after an htmx action, the search, filters and page of the
+ * URL the page shows (htmx sends it); a plain request starts from the first page.
+ */
+function listOfCurrentUrl(c: Context<AppContext>) {
+  const current = c.req.header("HX-Current-URL");
+  if (current) {
+    try {
+      const params = memberListParams.safeParse(Object.fromEntries(new URL(current).searchParams));
+      if (params.success) return parseList(params.data);
+    } catch {
+      // A malformed URL or cursor: fall back to the first page.
+    }
+  }
+  return parseList({ q: "", status: undefined, role: undefined, after: undefined });
+}
+
+async function usersSection(c: Context<AppContext>, query: ReturnType<typeof parseList>, notice?: string) {
   const viewer = viewerOf(c);
-  const db = c.get("db");
-  const manages = isOwnerOrAdmin(viewer.role);
-  const [members, invitations, decisions] = await Promise.all([
-    listMembers(db, viewer.organizationId),
-    manages ? listOpenInvitations(db, viewer.organizationId, Date.now()) : Promise.resolve([]),
-    // "Why this role" is for Owners and Admins, who can act on it.
-    manages ? listRoleDecisions(db, viewer.organizationId) : Promise.resolve([]),
-  ]);
-  return { viewer, members, invitations, decisions, notice };
+  const { list, invitations } = await loadUsersPage(c.get("db"), viewer, query, Date.now());
+  return { viewer, list: listView(query, list), invitations, notice };
 }
 
 /** htmx gets the refreshed section; a plain form post is redirected back to the page. */
 function respond(c: Context<AppContext>, notice: string) {
-  return fragmentOrRedirect(c, async () => <UsersSection {...await usersSection(c, notice)} />, PATHS.users);
+  return fragmentOrRedirect(c, async () => <UsersSection {...await usersSection(c, listOfCurrentUrl(c), notice)} />, PATHS.users);
 }
 
-userRoutes.get("/", readers, async (c) =>
-  c.render(<UsersPage {...await usersSection(c)} />, { title: "Users", nav: "users" }),
-);
+// htmx (search, a filter, Next page) gets the list alone; a plain request gets the whole page.
+userRoutes.get("/", readers, validate("query", memberListParams), async (c) => {
+  const query = parseList(c.req.valid("query"));
+  const viewer = viewerOf(c);
+  return fragmentOrPage(
+    c,
+    async () => <MemberList viewer={viewer} list={listView(query, await loadMemberList(c.get("db"), viewer, query))} />,
+    { title: "Users", nav: "users", whole: async () => <UsersPage {...await usersSection(c, query)} /> },
+  );
+});
 
 userRoutes.post(
   "/invitations",

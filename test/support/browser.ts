@@ -47,7 +47,7 @@ export class TestBrowser {
   async post(
     path: string,
     fields: Record<string, string> = {},
-    options: { csrf?: string | null; origin?: string | null; htmx?: boolean } = {},
+    options: { csrf?: string | null; origin?: string | null; htmx?: boolean; headers?: Record<string, string> } = {},
   ): Promise<Response> {
     const body = new URLSearchParams(fields);
     const csrf = options.csrf === undefined ? this.csrfToken : options.csrf;
@@ -60,6 +60,7 @@ export class TestBrowser {
     const origin = options.origin === undefined ? APP : options.origin;
     if (origin) headers.origin = origin;
     if (options.htmx) headers["hx-request"] = "true";
+    Object.assign(headers, options.headers);
     const response = await SELF.fetch(new URL(path, APP), { method: "POST", headers, body, redirect: "manual" });
     this.remember(response);
     return response;

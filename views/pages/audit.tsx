@@ -1,6 +1,9 @@
 import type { AuditEventRow } from "../../src/db/audit.ts";
 import type { AuditAction } from "../../src/db/schema.ts";
+import type { Child } from "hono/jsx";
 import { formatTime } from "../parts/badges.tsx";
+import { listHref } from "../parts/lists.ts";
+import { PATHS } from "../../src/paths.ts";
 
 // Typed by the union: an action without a label does not compile.
 const ACTION_LABELS: Record<AuditAction, string> = {
@@ -38,12 +41,22 @@ function describeDetails(details: Record<string, unknown>): string {
     .join(", ");
 }
 
-export function AuditPage(props: { events: AuditEventRow[]; olderThan?: number }) {
+export function AuditPage(props: { children?: Child }) {
   return (
     <section>
       <h1>Audit log</h1>
+      {props.children}
+    </section>
+  );
+}
+
+/** One page of events and the link to older ones: what htmx swaps when the page changes. */
+export function AuditList(props: { events: AuditEventRow[]; paged: boolean; older?: string }) {
+  const htmx = { "hx-target": "#audit-list", "hx-swap": "outerHTML", "hx-push-url": "true" };
+  return (
+    <div id="audit-list">
       {props.events.length === 0 ? (
-        <p class="muted">Nothing has been recorded yet.</p>
+        <p class="muted">{props.paged ? "No older events." : "Nothing has been recorded yet."}</p>
       ) : (
         <table class="table">
           <thead>
@@ -57,7 +70,7 @@ export function AuditPage(props: { events: AuditEventRow[]; olderThan?: number }
           </thead>
           <tbody>
             {props.events.map((event) => (
-              <tr>
+              <tr data-event={event.id}>
                 <td>{formatTime(event.createdAt)}</td>
                 <td>{event.actorName ?? "directory sync"}</td>
                 <td>{ACTION_LABELS[event.action]}</td>
@@ -68,11 +81,16 @@ export function AuditPage(props: { events: AuditEventRow[]; olderThan?: number }
           </tbody>
         </table>
       )}
-      {props.olderThan !== undefined && (
-        <p>
-          <a href={`/audit?before=${props.olderThan}`}>Older events</a>
-        </p>
+      {(props.paged || props.older) && (
+        <nav class="pager" aria-label="Audit log pages">
+          {props.paged && <a href={PATHS.audit} hx-get={PATHS.audit} {...htmx}>Newest events</a>}{" "}
+          {props.older && (
+            <a href={listHref(PATHS.audit, { after: props.older })} hx-get={listHref(PATHS.audit, { after: props.older })} {...htmx} rel="next">
+              Older events
+            </a>
+          )}
+        </nav>
       )}
-    </section>
+    </div>
   );
 }

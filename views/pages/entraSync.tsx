@@ -2,7 +2,9 @@
 // a held run's list with Apply / Dismiss, the safety threshold, and the last 20 runs with Undo.
 // While a run is going the section reloads itself every second (htmx polling) until it ends.
 import type { Viewer } from "../../src/context.ts";
-import type { RunChangeRow, SyncRunRow } from "../../src/db/syncRuns.ts";
+import type { RunChangeRow, RunSortKey, SyncRunRow } from "../../src/db/syncRuns.ts";
+import { encodePageCursor } from "../../src/lib/pageCursor.ts";
+import { listHref } from "../parts/lists.ts";
 import { SYNC_FAILURES } from "../parts/syncFailures.ts";
 import type { SyncSectionData } from "../../src/entra/sync/runActions.ts";
 import { formatTime } from "../parts/badges.tsx";
@@ -57,7 +59,7 @@ export function SyncSection(props: { viewer: Viewer; data: SyncSectionData }) {
       )}
       {data.listed && <ChangeList viewer={viewer} listed={data.listed} threshold={data.threshold} />}
       <ThresholdForm viewer={viewer} threshold={data.threshold} />
-      <RunHistory viewer={viewer} runs={data.runs} />
+      <RunHistory viewer={viewer} runs={data.runs} older={data.olderRuns} />
     </section>
   );
 }
@@ -138,11 +140,34 @@ function ThresholdForm(props: { viewer: Viewer; threshold: SyncSectionData["thre
   );
 }
 
-function RunHistory(props: { viewer: Viewer; runs: SyncRunRow[] }) {
-  if (props.runs.length === 0) return <p class="muted" id="sync-history">No sync has run yet.</p>;
+/**
+ * A page of run history, newest first, with "Older runs" (and "Newest runs" once paged): htmx
+ * swaps it in place and pushes the URL, which is also a whole page without JavaScript.
+ */
+export function RunHistory(props: { viewer: Viewer; runs: SyncRunRow[]; older?: RunSortKey; paged?: boolean }) {
+  const htmx = { "hx-target": "#sync-history", "hx-swap": "outerHTML", "hx-push-url": "true" };
+  const olderHref = props.older ? listHref(`${SYNC_PATH}/runs`, { after: encodePageCursor(props.older) }) : undefined;
   return (
-    <table class="table" id="sync-history">
-      <caption>Last {props.runs.length} runs</caption>
+    <div id="sync-history">
+      {props.runs.length === 0 ? (
+        <p class="muted">{props.paged ? "No older runs." : "No sync has run yet."}</p>
+      ) : (
+        <RunTable viewer={props.viewer} runs={props.runs} caption={props.paged ? "Older runs" : `Last ${props.runs.length} runs`} />
+      )}
+      {(props.paged || olderHref) && (
+        <nav class="pager" aria-label="Run history pages">
+          {props.paged && <a href={`${SYNC_PATH}/runs`} hx-get={`${SYNC_PATH}/runs`} {...htmx}>Newest runs</a>}{" "}
+          {olderHref && <a href={olderHref} hx-get={olderHref} {...htmx} rel="next">Older runs</a>}
+        </nav>
+      )}
+    </div>
+  );
+}
+
+function RunTable(props: { viewer: Viewer; runs: SyncRunRow[]; caption: string }) {
+  return (
+    <table class="table">
+      <caption>{props.caption}</caption>
       <thead>
         <tr>
           <th>Trigger</th><th>Started</th><th>Duration</th><th>Users read</th><th>Deactivated</th><th>Reactivated</th>

@@ -1,21 +1,38 @@
 import type { Viewer } from "../../src/context.ts";
 import { canManageMember, isOwnerOrAdmin } from "../../src/auth/access.ts";
 import type { InvitationRow } from "../../src/db/invitations.ts";
-import type { RoleDecisionRow } from "../../src/db/mappings.ts";
-import type { MemberRow } from "../../src/db/members.ts";
-import { ROLES, type Role } from "../../src/db/schema.ts";
+import type { MemberRow, RoleDecisionRow } from "../../src/db/memberList.ts";
+import { MEMBER_STATUS_FILTERS, ROLES, type MemberStatusFilter, type Role } from "../../src/db/schema.ts";
 import { RoleBadge, formatTime, roleLabel } from "../parts/badges.tsx";
 import { CsrfField, Flash } from "../parts/forms.tsx";
+import { listHref } from "../parts/lists.ts";
 import { PATHS } from "../../src/paths.ts";
+
+/** What the list shows: the search and filters as they are in the URL. */
+export interface MemberListView {
+  search: string;
+  status?: MemberStatusFilter;
+  role?: Role;
+  /** This page's cursor, as in the URL (absent on the first page). */
+  after?: string;
+  members: MemberRow[];
+  /** The next page's cursor; absent on the last page. */
+  next?: string;
+}
 
 interface UsersProps {
   viewer: Viewer;
-  members: MemberRow[];
+  list: MemberListView;
   invitations: InvitationRow[];
-  /** The last group → role decision per member (Owners and Admins only). */
-  decisions: RoleDecisionRow[];
   notice?: string;
 }
+
+const STATUS_LABELS: Record<MemberStatusFilter, string> = {
+  active: "Active",
+  deactivated: "Deactivated",
+  "deactivated-by-hand": "Deactivated by hand",
+  "deactivated-by-sync": "Deactivated by directory sync",
+};
 
 export function UsersPage(props: UsersProps) {
   return (
@@ -31,28 +48,95 @@ export function UsersPage(props: UsersProps) {
 export function UsersSection(props: UsersProps) {
   const { viewer } = props;
   const manages = isOwnerOrAdmin(viewer.role);
-  const decisions = new Map(props.decisions.map((d) => [d.userId, d]));
   return (
     <div id="users-section">
       {props.notice && <Flash kind="success" title="Done." message={props.notice} />}
-      <table class="table">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Email</th>
-            <th>Role</th>
-            <th>Status</th>
-            <th>Last sign-in</th>
-            {manages && <th>Actions</th>}
-          </tr>
-        </thead>
-        <tbody>
-          {props.members.map((member) => (
-            <MemberRowView viewer={viewer} member={member} manages={manages} decision={manages ? decisions.get(member.userId) : undefined} />
-          ))}
-        </tbody>
-      </table>
+      <MemberFilters list={props.list} />
+      <MemberList viewer={viewer} list={props.list} />
       {manages && <Invitations viewer={viewer} invitations={props.invitations} />}
+    </div>
+  );
+}
+
+const listTarget = { "hx-target": "#member-list", "hx-swap": "outerHTML", "hx-push-url": "true" };
+
+/**
+ * Search and filters: a plain GET form, so the URL holds them and works without JavaScript. With
+ * htmx, typing (debounced) or choosing a filter replaces only the list and pushes the URL.
+ */
+function MemberFilters(props: { list: MemberListView }) {
+  const { list } = props;
+  return (
+    <form method="get" action={PATHS.users} role="search" class="row" id="member-filters"
+      hx-get={PATHS.users} hx-trigger="submit, input delay:300ms" hx-sync="this:replace" {...listTarget}>
+      <label>
+        Search{" "}
+        <input type="search" name="q" value={list.search} maxlength={100} placeholder="Name or email starts with…" autocomplete="off" />
+      </label>
+      <label>
+        Status{" "}
+        <select name="status">
+          <option value="" selected={!list.status}>Any status</option>
+          {MEMBER_STATUS_FILTERS.map((status) => (
+            <option value={status} selected={status === list.status}>{STATUS_LABELS[status]}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Role{" "}
+        <select name="role">
+          <option value="" selected={!list.role}>Any role</option>
+          {ROLES.map((role) => (
+            <option value={role} selected={role === list.role}>{roleLabel(role)}</option>
+          ))}
+        </select>
+      </label>
+      <button type="submit">Search</button>
+    </form>
+  );
+}
+
+/** One page of members and the links to the next and the first page; what htmx swaps when the list changes. */
+export function MemberList(props: { viewer: Viewer; list: MemberListView }) {
+  const { viewer, list } = props;
+  const manages = isOwnerOrAdmin(viewer.role);
+  const filters = { q: list.search, status: list.status, role: list.role };
+  const filtered = list.search !== "" || list.status !== undefined || list.role !== undefined;
+  return (
+    <div id="member-list">
+      {list.members.length === 0 ? (
+        <p class="muted" id="no-members">
+          {list.after ? "No more members." : filtered ? "No members match this search." : "No members yet."}
+        </p>
+      ) : (
+        <table class="table">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Email</th>
+              <th>Role</th>
+              <th>Status</th>
+              <th>Last sign-in</th>
+              {manages && <th>Actions</th>}
+            </tr>
+          </thead>
+          <tbody>
+            {list.members.map((member) => (
+              <MemberRowView viewer={viewer} member={member} manages={manages} />
+            ))}
+          </tbody>
+        </table>
+      )}
+      {(list.after || list.next) && (
+        <nav class="pager" aria-label="Member pages">
+          {list.after && <a href={listHref(PATHS.users, filters)} hx-get={listHref(PATHS.users, filters)} {...listTarget}>First page</a>}{" "}
+          {list.next && (
+            <a href={listHref(PATHS.users, { ...filters, after: list.next })} hx-get={listHref(PATHS.users, { ...filters, after: list.next })} {...listTarget} rel="next">
+              Next page
+            </a>
+          )}
+        </nav>
+      )}
     </div>
   );
 }
@@ -61,8 +145,9 @@ function assignableRoles(viewer: Viewer): readonly Role[] {
   return viewer.role === "owner" ? ROLES : ROLES.filter((role) => role !== "owner");
 }
 
-function MemberRowView(props: { viewer: Viewer; member: MemberRow; manages: boolean; decision?: RoleDecisionRow }) {
+function MemberRowView(props: { viewer: Viewer; member: MemberRow; manages: boolean }) {
   const { viewer, member } = props;
+  const decision = props.manages ? member.decision : null;
   const editable = props.manages && canManageMember(viewer, member.role);
   const htmx = { "hx-target": "#users-section", "hx-swap": "outerHTML" };
   return (
@@ -84,7 +169,7 @@ function MemberRowView(props: { viewer: Viewer; member: MemberRow; manages: bool
         ) : (
           <RoleBadge role={member.role} />
         )}
-        {props.decision && <WhyThisRole decision={props.decision} />}
+        {decision && <WhyThisRole decision={decision} />}
       </td>
       <td>
         {member.status === "active" ? (

@@ -10,7 +10,7 @@ import { runStatements, statement } from "../../db/statements.ts";
 import { reactivateMembersOfRun } from "../../db/syncMembers.ts";
 import {
   claimHeldRun, dismissHeldRunStatements, findRun, findSyncSettings, listRecentRuns, listRunChanges, markRunUndone, recordAppliedCounts,
-  saveHoldThreshold,
+  saveHoldThreshold, type RunSortKey,
 } from "../../db/syncRuns.ts";
 import { AppError } from "../../lib/errors.ts";
 import { applySavedChanges } from "./applyDirectoryChanges.ts";
@@ -19,9 +19,23 @@ import { NIGHTLY_SCHEDULE_TEXT, nextNightlyRun } from "./schedule.ts";
 
 /** People shown for a held or previewed run; the rest are counted. */
 const LISTED_PEOPLE = 200;
+/** Runs per page of run history. */
+const RUNS_PAGE_SIZE = 20;
+
+/** A page of run history, newest first, and where the next (older) page starts. */
+export async function loadRunHistory(db: Db, organizationId: string, before?: RunSortKey) {
+  const rows = await listRecentRuns(db, organizationId, { limit: RUNS_PAGE_SIZE + 1, before });
+  const runs = rows.slice(0, RUNS_PAGE_SIZE);
+  const last = runs.at(-1);
+  const older: RunSortKey | undefined = rows.length > RUNS_PAGE_SIZE && last ? [last.startedAt, last.id] : undefined;
+  return { runs, older };
+}
+
+export type RunHistoryPage = Awaited<ReturnType<typeof loadRunHistory>>;
 
 export async function loadSyncSection(db: Db, organizationId: string, now: number) {
-  const [settings, runs] = await Promise.all([findSyncSettings(db, organizationId), listRecentRuns(db, organizationId)]);
+  const [settings, history] = await Promise.all([findSyncSettings(db, organizationId), loadRunHistory(db, organizationId)]);
+  const { runs } = history;
   const latest = runs[0];
   const held = runs.find((run) => run.status === "held") ?? null;
   // The list of the held run, else of the latest run when it is a preview.
@@ -34,6 +48,7 @@ export async function loadSyncSection(db: Db, organizationId: string, now: numbe
     schedule: NIGHTLY_SCHEDULE_TEXT,
     running: runs.some((run) => run.status === "running"),
     runs,
+    olderRuns: history.older,
     listed: listed ? { run: listed, ...(await listRunChanges(db, organizationId, listed.id, LISTED_PEOPLE)) } : null,
   };
 }

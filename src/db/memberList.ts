@@ -1,0 +1,254 @@
+// One page of the Users page: an organization's members in (name, user id) order, filtered by
+// status and role, searched by a name or email prefix, continued from a keyset cursor. One
+// statement, whose rows read grow with the page size, never with the organization: every scan
+// runs along an index of migrations/0008 from the cursor on and stops at the page's LIMIT.
+import { sql, type SQL } from "drizzle-orm";
+import type { Db } from "./client.ts";
+import type { MappableRole, MemberStatusFilter, Role } from "./schema.ts";
+import { statement, type Statement } from "./statements.ts";
+
+/** Where a page starts: after this (key, user id). The key is a lower-cased name or email. */
+export type MemberSortKey = readonly [key: string, userId: string];
+
+export interface MemberListQuery {
+  /** A name or email prefix; empty lists everyone. */
+  search: string;
+  status?: MemberStatusFilter;
+  role?: Role;
+  after?: MemberSortKey;
+}
+
+export interface RoleDecisionRow {
+  role: Role;
+  rule: "group" | "default" | "owner_kept" | "graph_failed";
+  matchedGroups: { id: string; name: string; role: MappableRole }[];
+  decidingGroup: { id: string; name: string } | null;
+  graphReadAt: number | null;
+  decidedAt: number;
+}
+
+export interface MemberRow {
+  userId: string;
+  displayName: string;
+  email: string | null;
+  lastSignInAt: number | null;
+  role: Role;
+  status: "active" | "deactivated";
+  deactivatedReason: "manual" | "directory_sync" | null;
+  /** The last group → role decision (read only for Owners and Admins). */
+  decision: RoleDecisionRow | null;
+}
+
+export interface MemberPage {
+  members: MemberRow[];
+  /** Where the next page starts; absent on the last page. */
+  next?: MemberSortKey;
+}
+
+function statusCondition(status: MemberStatusFilter): SQL {
+  switch (status) {
+    case "active":
+      return sql`m.status = 'active'`;
+    case "deactivated":
+      return sql`m.status = 'deactivated'`;
+    case "deactivated-by-hand":
+      return sql`m.deactivated_reason = 'manual'`;
+    case "deactivated-by-sync":
+      return sql`m.deactivated_reason = 'directory_sync'`;
+  }
+}
+
+/**
+ * The index a name-ordered scan reads, named (INDEXED BY) because without statistics SQLite may
+ * prefer memberships_by_name and test a filter row by row. A role narrows most; both filters:
+ * the role's index, the status tested on its entries.
+ */
+function nameOrderIndex(query: MemberListQuery): SQL {
+  if (query.role) return sql.raw("memberships_by_role");
+  if (query.status === "active" || query.status === "deactivated") return sql.raw("memberships_by_status");
+  if (query.status) return sql.raw("memberships_by_reason");
+  return sql.raw("memberships_by_name");
+}
+
+/** `column` starts with the search (folded by SQLite's lower(), as the keys were): an index range, not LIKE. */
+const startsWith = (column: SQL, search: string) =>
+  sql`${column} >= lower(${search}) and ${column} < lower(${search}) || char(1114111)`;
+
+const afterKey = (column: SQL, after: MemberSortKey | undefined) =>
+  after ? sql` and (${column}, m.user_id) > (${after[0]}, ${after[1]})` : sql``;
+
+/** What a page shows of a membership; every list index carries these columns, so no scan reads the table. */
+const SHOWN = sql`m.user_id as user_id, m.role as role, m.status as status, m.deactivated_reason as deactivated_reason`;
+
+/** Email entries read per page after a search (see pageCtes). */
+const EMAIL_WINDOW = 16;
+
+/**
+ * `page`: the next `limit` members in (k, user id) order with what the list shows of them; after
+ * a search also `bound`, whose row with `shown` is where the email window ended.
+ *
+ * Without a search: one scan of memberships_by_name from the cursor, or, with a filter, of
+ * memberships_by_status / _by_role / _by_reason. EXPLAIN QUERY PLAN: `SEARCH m USING COVERING
+ * INDEX memberships_by_name (organization_id=? AND (name_key,user_id)>(?,?))` (with a role:
+ * `... memberships_by_role (organization_id=? AND role=? AND ...)`), in index order: no temp
+ * B-tree, and the scan stops at the LIMIT.
+ *
+ * With a search, a member is found by a name prefix or an email prefix and is listed under the
+ * text that matched: the name range and the email range, merged into one (k, user id) order by a
+ * compound ORDER BY that reads both in index order and stops at the LIMIT (EXPLAIN: `MERGE (UNION
+ * ALL)` over `SEARCH m USING COVERING INDEX memberships_by_name (organization_id=? AND name_key>?
+ * AND name_key<?)` and `SEARCH m USING COVERING INDEX memberships_by_email (organization_id=? AND
+ * email_key>? AND email_key<?)`). memberships_by_email carries name_key, so a member the name
+ * range lists too is skipped in the email range without reading the table. Such a run of skipped
+ * entries can be long ("alice" finds Alice by name and alice.x@ by email), so the email range is
+ * read at most EMAIL_WINDOW entries ahead: `bound` is the window's last entry (one more range of
+ * memberships_by_email), both ranges end there (`<=` on the key is what the scans stop at), and
+ * the next page starts there. When the window is not full, `bound` is the end of the prefix range.
+ */
+function pageCtes(organizationId: string, query: MemberListQuery, limit: number): SQL {
+  const search = query.search;
+  const filtered = filters(query);
+  if (!search) {
+    return sql`page as (
+        select ${SHOWN}, m.name_key as k from memberships m indexed by ${nameOrderIndex(query)}
+        where m.organization_id = ${organizationId}${filtered}${afterKey(sql`m.name_key`, query.after)}
+        order by m.name_key, m.user_id limit ${limit})`;
+  }
+  const inRange = (column: SQL) => sql`m.organization_id = ${organizationId} and ${startsWith(column, search)}`;
+  const from = (column: SQL) => sql`m.organization_id = ${organizationId} and ${column} >= lower(${search})`;
+  // The range ends at the bound: `<=` on the key alone is what the index scan stops at.
+  const upTo = (column: SQL) =>
+    sql` and ${column} <= (select k from bound) and (${column}, m.user_id) <= (select k, user_id from bound)`;
+  // `bound` is the frontier when the window is full, else the end of the prefix range (not shown).
+  return sql`bound as materialized (
+        select k, user_id, shown from (
+          select * from (select m.email_key as k, m.user_id as user_id, 1 as shown from memberships m
+            where ${inRange(sql`m.email_key`)}${afterKey(sql`m.email_key`, query.after)}
+            order by m.email_key, m.user_id limit 1 offset ${EMAIL_WINDOW - 1})
+          union all select lower(${search}) || char(1114111), '', 0)
+        order by shown desc limit 1),
+      page as (
+        select ${SHOWN}, m.name_key as k from memberships m indexed by ${nameOrderIndex(query)}
+        where ${from(sql`m.name_key`)}${filtered}${afterKey(sql`m.name_key`, query.after)}${upTo(sql`m.name_key`)}
+        union all
+        select ${SHOWN}, m.email_key as k from memberships m
+        where ${from(sql`m.email_key`)}${afterKey(sql`m.email_key`, query.after)}${upTo(sql`m.email_key`)}
+          and not (${startsWith(sql`m.name_key`, search)})${filtered}
+        order by k, user_id limit ${limit})`;
+}
+
+/** The status and role filters, as conditions on `m` (a list index carries both columns). */
+function filters(query: MemberListQuery): SQL {
+  const conditions = [
+    query.status ? statusCondition(query.status) : undefined,
+    query.role ? sql`m.role = ${query.role}` : undefined,
+  ].filter((c): c is SQL => c !== undefined);
+  return conditions.length === 0 ? sql`` : sql` and ${sql.join(conditions, sql` and `)}`;
+}
+
+/**
+ * The statement for one page of `pageSize` members and how to read its result. It finds one more
+ * member than it shows, to know whether a page follows. Always the given organization: a cursor
+ * only says where in that organization's list to continue.
+ */
+export function memberPageQuery(
+  db: Db,
+  organizationId: string,
+  query: MemberListQuery,
+  options: { pageSize: number; withDecisions: boolean },
+): { statement: Statement; read(result: D1Result): MemberPage } {
+  const decisionColumns = options.withDecisions
+    ? sql`rd.role as decisionRole, rd.rule as decisionRule, rd.matched_groups as decisionMatchedGroups,
+        rd.deciding_group as decisionDecidingGroup, rd.graph_read_at as decisionGraphReadAt, rd.decided_at as decisionDecidedAt`
+    : sql`null as decisionRole, null as decisionRule, null as decisionMatchedGroups, null as decisionDecidingGroup,
+        null as decisionGraphReadAt, null as decisionDecidedAt`;
+  const decisionJoin = options.withDecisions
+    ? sql`left join role_decisions rd on rd.organization_id = ${organizationId} and rd.user_id = p.user_id`
+    : sql``;
+  // The members; after a search, one more row of kind 'frontier' when the email window was full.
+  // No ORDER BY: D1 counts a sort's rows as rows read, and readPage sorts the page.
+  const statementSql = sql`with ${pageCtes(organizationId, query, options.pageSize + 1)}
+    select 'member' as kind, p.k as sortKey, p.user_id as userId, u.display_name as displayName, u.email as email,
+      u.last_sign_in_at as lastSignInAt, p.role as role, p.status as status, p.deactivated_reason as deactivatedReason, ${decisionColumns}
+    from page p
+    join users u on u.id = p.user_id
+    ${decisionJoin}
+    ${query.search
+      ? sql`union all select 'frontier', k, user_id, null, null, null, null, null, null, null, null, null, null, null, null from bound where shown`
+      : sql``}`;
+  return {
+    statement: statement(db, statementSql),
+    read: (result) => readPage(result.results as PageRow[], options.pageSize),
+  };
+}
+
+interface PageRow {
+  kind: "member" | "frontier";
+  sortKey: string;
+  userId: string;
+  displayName: string;
+  email: string | null;
+  lastSignInAt: number | null;
+  role: Role;
+  status: "active" | "deactivated";
+  deactivatedReason: "manual" | "directory_sync" | null;
+  decisionRole: Role | null;
+  decisionRule: RoleDecisionRow["rule"] | null;
+  decisionMatchedGroups: string | null;
+  decisionDecidingGroup: string | null;
+  decisionGraphReadAt: number | null;
+  decisionDecidedAt: number | null;
+}
+
+/**
+ * SQLite's BINARY order of two texts: UTF-8 bytes, which is code point order. (JavaScript's `<`
+ * compares UTF-16 units, which differs past U+FFFF.)
+ */
+function compareText(a: string, b: string): number {
+  const left = a[Symbol.iterator]();
+  const right = b[Symbol.iterator]();
+  for (;;) {
+    const x = left.next();
+    const y = right.next();
+    if (x.done || y.done) return x.done && y.done ? 0 : x.done ? -1 : 1;
+    const diff = x.value.codePointAt(0)! - y.value.codePointAt(0)!;
+    if (diff !== 0) return diff;
+  }
+}
+
+function readPage(rows: PageRow[], pageSize: number): MemberPage {
+  // Sorted here rather than by an ORDER BY, which D1 would count as one more row read per row.
+  const found = rows
+    .filter((row) => row.kind === "member")
+    .sort((a, b) => compareText(a.sortKey, b.sortKey) || compareText(a.userId, b.userId));
+  const members = found.slice(0, pageSize).map(toMember);
+  const last = found[pageSize - 1];
+  if (found.length > pageSize && last) return { members, next: [last.sortKey, last.userId] };
+  // The email window ended before a whole page: the next page starts where it ended.
+  const frontier = rows.find((row) => row.kind === "frontier");
+  if (frontier) return { members, next: [frontier.sortKey, frontier.userId] };
+  return { members };
+}
+
+function toMember(row: PageRow): MemberRow {
+  return {
+    userId: row.userId,
+    displayName: row.displayName,
+    email: row.email,
+    lastSignInAt: row.lastSignInAt,
+    role: row.role,
+    status: row.status,
+    deactivatedReason: row.deactivatedReason,
+    decision:
+      row.decisionRole && row.decisionRule && row.decisionDecidedAt !== null
+        ? {
+            role: row.decisionRole,
+            rule: row.decisionRule,
+            matchedGroups: JSON.parse(row.decisionMatchedGroups ?? "[]") as RoleDecisionRow["matchedGroups"],
+            decidingGroup: row.decisionDecidingGroup ? (JSON.parse(row.decisionDecidingGroup) as RoleDecisionRow["decidingGroup"]) : null,
+            graphReadAt: row.decisionGraphReadAt,
+            decidedAt: row.decisionDecidedAt,
+          }
+        : null,
+  };
+}

@@ -1,0 +1,47 @@
+// Many members at once, for list tests and the Users page benchmark: a recursive CTE numbers the
+// rows inside D1, so 100k members take three statements, not 100k.
+import { env } from "cloudflare:test";
+
+const FIRST = ["Alice", "Bruno", "Chloé", "Dmitri", "Emma", "Farah", "Goran", "Hana", "Ivan", "Jun"];
+const LAST = ["Adams", "Baker", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Hughes", "Ito", "Jensen"];
+
+const pick = (names: string[], index: string) =>
+  `(case ${index} ${names.map((name, i) => `when ${i} then '${name}'`).join(" ")} end)`;
+
+/** User ids of a synthetic batch: `batch` keeps batches apart, `i` numbers the rows from 1. */
+export const syntheticUserId = (batch: number, i: number) =>
+  `${batch.toString(16).padStart(8, "0")}-0000-4000-8000-${i.toString(16).padStart(12, "0")}`;
+
+/**
+ * `count` users named "<First> <Last> <i>" with email "<first>.<last>.<i>@<domain>", members of
+ * `organizationId`: every 7th a Manager, every 100th deactivated by directory sync and every
+ * 250th (when not already) deactivated by hand; the rest active Members.
+ */
+export async function addSyntheticMembers(organizationId: string, count: number, options: { batch: number; domain: string }) {
+  const numbers = `with recursive n(i) as (select 1 union all select i + 1 from n where i < ${Math.floor(count)})`;
+  const id = `printf('%08x-0000-4000-8000-%012x', ${options.batch}, i)`;
+  const first = pick(FIRST, "i % 10");
+  const last = pick(LAST, "(i / 10) % 10");
+  await env.DB.batch([
+    env.DB.prepare(`${numbers} insert into users (id, email, display_name, created_at)
+      select ${id}, lower(${first} || '.' || ${last} || '.' || i) || '@' || ?, ${first} || ' ' || ${last} || ' ' || i, 1 from n`).bind(options.domain),
+    env.DB.prepare(`${numbers} insert into memberships (organization_id, user_id, role, status, deactivated_reason, deactivated_at, created_at)
+      select ?, ${id}, case when i % 7 = 0 then 'manager' else 'member' end,
+        case when i % 100 = 0 or i % 250 = 0 then 'deactivated' else 'active' end,
+        case when i % 100 = 0 then 'directory_sync' when i % 250 = 0 then 'manual' end,
+        case when i % 100 = 0 or i % 250 = 0 then 1 end, 1 from n`).bind(organizationId),
+  ]);
+}
+
+/** One member with a chosen name and email (and optionally role and status). */
+export async function addMember(
+  organizationId: string,
+  member: { id: string; name: string; email: string | null; role?: string; reason?: "manual" | "directory_sync" },
+) {
+  await env.DB.batch([
+    env.DB.prepare("insert into users (id, email, display_name, created_at) values (?, ?, ?, 1)").bind(member.id, member.email, member.name),
+    env.DB.prepare(
+      "insert into memberships (organization_id, user_id, role, status, deactivated_reason, deactivated_at, created_at) values (?, ?, ?, ?, ?, ?, 1)",
+    ).bind(organizationId, member.id, member.role ?? "member", member.reason ? "deactivated" : "active", member.reason ?? null, member.reason ? 1 : null),
+  ]);
+}
