@@ -8,7 +8,7 @@ import { createDb } from "../src/db/client.ts";
 import { listRecentRuns } from "../src/db/syncRuns.ts";
 import { encodePageCursor } from "../src/lib/pageCursor.ts";
 import type { TestBrowser } from "./support/browser.ts";
-import { DEMO_ORGS, addContosoMember, signedIn } from "./support/people.ts";
+import { DEMO_ORGS, linkMember, signedIn } from "./support/people.ts";
 import { resetDemoWorld } from "./support/world.ts";
 
 const CONTOSO = DEMO_ORGS.contoso.id;
@@ -114,7 +114,7 @@ describe("run history", () => {
     for (const after of ["%%%", encodePageCursor([1]), encodePageCursor(["x", "y"]), encodePageCursor([1, "a b"])]) {
       expect((await adele.get(`${RUNS}?after=${encodeURIComponent(after)}`)).status, after).toBe(400);
     }
-    await addContosoMember("megan", "manager");
+    await linkMember("megan", { role: "manager" });
     expect((await (await signedIn("megan")).get(RUNS)).status).toBe(403);
     expect((await (await signedIn("lee")).get(RUNS)).status).toBe(403); // Fabrikam: Team plan
   });

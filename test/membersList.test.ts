@@ -10,7 +10,7 @@ import { createDb } from "../src/db/client.ts";
 import { countingD1, emptyD1Stats } from "../src/entra/sync/d1Stats.ts";
 import { encodePageCursor } from "../src/lib/pageCursor.ts";
 import { addMember, addSyntheticMembers, syntheticUserId } from "./support/members.ts";
-import { DEMO_ORGS, DEMO_USER_IDS, addContosoMember, signedIn } from "./support/people.ts";
+import { DEMO_ORGS, DEMO_USER_IDS, linkMember, signedIn } from "./support/people.ts";
 import type { TestBrowser } from "./support/browser.ts";
 import { resetDemoWorld } from "./support/world.ts";
 
@@ -134,7 +134,7 @@ describe("search", () => {
 
   it("keeps every membership's sort keys equal to its user's name and email, however it was written", async () => {
     await signedIn("pat"); // accepts Pat's invitation: insertMembership
-    await addContosoMember("sam", "member"); // insert or replace, without keys: the trigger
+    await linkMember("sam", { role: "member" }); // insert or replace, without keys: the trigger
     const wrong = await env.DB.prepare(
       "select count(*) as n from memberships m join users u on u.id = m.user_id where m.name_key is not lower(u.display_name) or m.email_key is not lower(u.email)",
     ).first<number>("n");
@@ -226,7 +226,7 @@ describe("isolation and roles", () => {
     const pat = await signedIn("pat");
     expect((await pat.get("/users?q=a", { "hx-request": "true" })).status).toBe(403);
     expect((await pat.get("/users?status=active")).status).toBe(403);
-    await addContosoMember("sam", "member");
+    await linkMember("sam", { role: "member" });
     const sam = await listFragment(await signedIn("sam"), "/users?q=diego");
     expect(sam.ids).toEqual([DEMO_USER_IDS.diego]);
     expect(sam.html).not.toContain("Deactivate");
