@@ -311,6 +311,13 @@ describe("directory sync's writes", () => {
       const details = plan.results.map((r) => r.detail).join("\n");
       expect(details).toMatch(/SEARCH memberships USING (COVERING )?INDEX sqlite_autoindex_memberships_1 \(organization_id=\? AND user_id=\?\)/);
       expect(details).not.toContain("memberships_by_");
+      // Their audit rows join the listed users to memberships: by primary key too, never by
+      // scanning every active member once per listed user.
+      const audit = sent.find((s) => s.sql.includes("insert into audit_events"))!;
+      const auditPlan = await env.DB.prepare(`explain query plan ${audit.sql}`).bind(...audit.binds).all<{ detail: string }>();
+      const auditDetails = auditPlan.results.map((r) => r.detail).join("\n");
+      expect(auditDetails).toMatch(/SEARCH m USING (COVERING )?INDEX sqlite_autoindex_memberships_1 \(organization_id=\? AND user_id=\?\)/);
+      expect(auditDetails).not.toContain("memberships_by_");
     }
   });
 });

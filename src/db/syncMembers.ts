@@ -89,7 +89,11 @@ export function clearRunChanges(db: Db, runId: string) {
 
 /** The listed users (`l`, with their cause) joined to their memberships in the organization (`m`). */
 function listedMemberships(organizationId: string, list: SQL): SQL {
-  return sql`(${list}) l cross join memberships m on m.organization_id = ${organizationId} and m.user_id = l.user_id`;
+  // The primary key, named: with the Users page's indexes (which lead with organization and status
+  // or role) SQLite would otherwise search every active member once per listed user
+  // (EXPLAIN QUERY PLAN: "SEARCH m USING COVERING INDEX memberships_by_status (organization_id=? AND status=?)").
+  return sql`(${list}) l cross join memberships m indexed by sqlite_autoindex_memberships_1
+    on m.organization_id = ${organizationId} and m.user_id = l.user_id`;
 }
 
 // The two UPDATEs below name the primary key's index (organization, user id): the listed members
