@@ -87,18 +87,7 @@ export async function graphAccessToken(
     throw new ConnectionTokenError("provider_unavailable", { cause: error });
   }
 
-  const sealed = await sealTokens(
-    config,
-    organizationId,
-    tenantId,
-    {
-      accessToken: issued.access_token,
-      // Entra rotates refresh tokens; keep the old one only if none was returned.
-      refreshToken: issued.refresh_token ?? refresh.value,
-      expiresInSeconds: typeof issued.expires_in === "number" ? issued.expires_in : 3600,
-    },
-    now,
-  );
+  const sealed = await sealRefreshed(config, organizationId, tenantId, issued, refresh.value, now);
   const [stored] = await saveRefreshedTokens(db, organizationId, {
     previousRefreshTokenEnc: row.refreshTokenEnc,
     ...sealed,
@@ -144,17 +133,29 @@ export async function accessTokenFromRow(
     }
     throw new ConnectionTokenError("provider_unavailable", { cause: error });
   }
-  const sealed = await sealTokens(
+  const sealed = await sealRefreshed(config, organizationId, tenantId, issued, refresh.value, options.now);
+  const writes = [saveRefreshedTokens(db, organizationId, { previousRefreshTokenEnc: refreshTokenEnc, ...sealed, now: options.now })];
+  return { accessToken: issued.access_token, tenantId, writes };
+}
+
+/** Seals what a refresh returned; Entra rotates refresh tokens, so the old one stays only if none came back. */
+function sealRefreshed(
+  config: Config,
+  organizationId: string,
+  tenantId: string,
+  issued: { access_token: string; refresh_token?: string; expires_in?: number },
+  previousRefreshToken: string,
+  now: number,
+) {
+  return sealTokens(
     config,
     organizationId,
     tenantId,
     {
       accessToken: issued.access_token,
-      refreshToken: issued.refresh_token ?? refresh.value,
+      refreshToken: issued.refresh_token ?? previousRefreshToken,
       expiresInSeconds: typeof issued.expires_in === "number" ? issued.expires_in : 3600,
     },
-    options.now,
+    now,
   );
-  const writes = [saveRefreshedTokens(db, organizationId, { previousRefreshTokenEnc: refreshTokenEnc, ...sealed, now: options.now })];
-  return { accessToken: issued.access_token, tenantId, writes };
 }
