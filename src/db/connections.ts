@@ -140,16 +140,19 @@ export function deleteConnection(db: Db, organizationId: string) {
   ] as const;
 }
 
+/** The token columns (vault ciphertext) and what decides whether they may be used. */
+const TOKEN_COLUMNS = {
+  status: entraConnections.status,
+  tenantId: entraConnections.tenantId,
+  refreshTokenEnc: entraConnections.refreshTokenEnc,
+  accessTokenEnc: entraConnections.accessTokenEnc,
+  accessTokenExpiresAt: entraConnections.accessTokenExpiresAt,
+};
+
 /** The sealed tokens, for the token service only. */
 export async function findConnectionTokens(db: Db, organizationId: string) {
   const [row] = await db
-    .select({
-      status: entraConnections.status,
-      tenantId: entraConnections.tenantId,
-      refreshTokenEnc: entraConnections.refreshTokenEnc,
-      accessTokenEnc: entraConnections.accessTokenEnc,
-      accessTokenExpiresAt: entraConnections.accessTokenExpiresAt,
-    })
+    .select(TOKEN_COLUMNS)
     .from(entraConnections)
     .where(eq(entraConnections.organizationId, organizationId))
     .limit(1);
@@ -161,14 +164,7 @@ export type ConnectionTokens = NonNullable<Awaited<ReturnType<typeof findConnect
 /** The sealed tokens of the connection of a tenant (sign-in reads them in its one read batch). */
 export function findConnectionTokensOfTenant(db: Db, tenantId: string) {
   return db
-    .select({
-      organizationId: entraConnections.organizationId,
-      status: entraConnections.status,
-      tenantId: entraConnections.tenantId,
-      refreshTokenEnc: entraConnections.refreshTokenEnc,
-      accessTokenEnc: entraConnections.accessTokenEnc,
-      accessTokenExpiresAt: entraConnections.accessTokenExpiresAt,
-    })
+    .select({ organizationId: entraConnections.organizationId, ...TOKEN_COLUMNS })
     .from(entraConnections)
     .where(eq(entraConnections.tenantId, tenantId))
     .limit(1);

@@ -4,7 +4,7 @@
 import { OAuthFlowError, redeemRefreshToken } from "../auth/oauth.ts";
 import type { Db } from "../db/client.ts";
 import { findConnectionTokens, saveNeedsReconnect, saveRefreshedTokens, type ConnectionTokens } from "../db/connections.ts";
-import type { Write } from "../db/statements.ts";
+import { runStatements, type Write } from "../db/statements.ts";
 import type { Config } from "../lib/config.ts";
 import { createTokenVault, type VaultContext, type VaultField } from "../lib/vault.ts";
 
@@ -57,45 +57,27 @@ export async function graphAccessToken(
 ): Promise<{ accessToken: string; tenantId: string }> {
   const now = options.now ?? Date.now();
   const row = await findConnectionTokens(db, organizationId);
-  if (!row || !row.tenantId) throw new ConnectionTokenError("not_connected");
-  if (row.status !== "connected" || !row.refreshTokenEnc) throw new ConnectionTokenError("needs_reconnect");
-  const tenantId = row.tenantId;
-  const vault = createTokenVault(config.TOKEN_ENCRYPTION_KEYS);
-
-  if (!options.forceRefresh && row.accessTokenEnc && (row.accessTokenExpiresAt ?? 0) - EXPIRY_MARGIN_MS > now) {
-    const cached = await vault.open(row.accessTokenEnc, vaultContext(organizationId, tenantId, "access_token"));
-    if (cached.ok) return { accessToken: cached.value, tenantId };
-  }
-
-  const refresh = await vault.open(row.refreshTokenEnc, vaultContext(organizationId, tenantId, "refresh_token"));
-  if (!refresh.ok) throw new ConnectionTokenError("unreadable");
-
-  let issued;
+  let result;
   try {
-    issued = await redeemRefreshToken(config, tenantId, refresh.value);
+    result = await accessTokenFromRow(db, config, organizationId, row, { forceRefresh: options.forceRefresh, now });
   } catch (error) {
-    if (error instanceof OAuthFlowError && error.kind === "grant_rejected") {
+    if (error instanceof ConnectionTokenError && error.writes.length > 0) {
       // Another request may have rotated the refresh token a moment ago: use its result if so.
       const latest = await findConnectionTokens(db, organizationId);
-      if (!options.concurrentRetry && latest?.refreshTokenEnc && latest.refreshTokenEnc !== row.refreshTokenEnc && latest.status === "connected") {
+      if (!options.concurrentRetry && latest?.refreshTokenEnc && latest.refreshTokenEnc !== row?.refreshTokenEnc && latest.status === "connected") {
         return graphAccessToken(db, config, organizationId, { now, concurrentRetry: true });
       }
       // Only if the refresh token we used is still the stored one: never wipe a fresher pair.
-      await saveNeedsReconnect(db, organizationId, "grant_revoked", now, row.refreshTokenEnc).run();
-      throw new ConnectionTokenError("needs_reconnect", { cause: error });
+      await runStatements(db, error.writes);
     }
-    throw new ConnectionTokenError("provider_unavailable", { cause: error });
+    throw error;
   }
-
-  const sealed = await sealRefreshed(config, organizationId, tenantId, issued, refresh.value, now);
-  const [stored] = await saveRefreshedTokens(db, organizationId, {
-    previousRefreshTokenEnc: row.refreshTokenEnc,
-    ...sealed,
-    now,
-  });
-  // A concurrent refresh stored its tokens first; ours are still valid for this call.
-  if (!stored && !options.concurrentRetry) return graphAccessToken(db, config, organizationId, { now, concurrentRetry: true });
-  return { accessToken: issued.access_token, tenantId };
+  if (result.writes.length > 0) {
+    const [stored] = await runStatements(db, result.writes);
+    // A concurrent refresh stored its tokens first; ours are still valid for this call.
+    if (!stored?.results.length && !options.concurrentRetry) return graphAccessToken(db, config, organizationId, { now, concurrentRetry: true });
+  }
+  return { accessToken: result.accessToken, tenantId: result.tenantId };
 }
 
 /**
