@@ -182,16 +182,10 @@ export function memberPageQuery(
   };
 }
 
-interface PageRow {
+/** A row as the page's statement returns it: a member's columns, flat, with the decision's. */
+interface PageRow extends Omit<MemberRow, "decision"> {
   kind: "member" | "frontier";
   sortKey: string;
-  userId: string;
-  displayName: string;
-  email: string | null;
-  lastSignInAt: number | null;
-  role: Role;
-  status: "active" | "deactivated";
-  deactivatedReason: "manual" | "directory_sync" | null;
   decisionRole: Role | null;
   decisionRule: RoleDecisionRow["rule"] | null;
   decisionMatchedGroups: string | null;
