@@ -139,6 +139,7 @@ export const entraSetupLinks = sqliteTable("entra_setup_links", {
   consentedTenantId: text("consented_tenant_id"),
   lastFailure: text("last_failure", { enum: ["declined", "tenant_taken", "provider_error"] }),
   lastFailureAt: integer("last_failure_at"),
+  consentStartedAt: integer("consent_started_at"),
 });
 
 export const groupRoleMappings = sqliteTable(
