@@ -1,5 +1,5 @@
 // The home page's "Microsoft Entra ID" card for Owners and Admins: the directory's state at a
-// glance, each line linking nowhere but the Entra page, where it is changed.
+// glance. It only shows; everything on it is changed on the Entra page, which it links to.
 import type { DirectoryState } from "../../src/db/directoryState.ts";
 import { PATHS } from "../../src/paths.ts";
 import { formatTime } from "./badges.tsx";
