@@ -11,6 +11,7 @@ import { sessionLoader } from "./auth/session.ts";
 import type { AppContext } from "./context.ts";
 import { createDb } from "./db/client.ts";
 import { loadConfig } from "./lib/config.ts";
+import { directoryAlerts, loadDirectoryState } from "./entra/directoryAlerts.ts";
 import { PATHS } from "./paths.ts";
 import { isHtmx } from "./routes/respond.tsx";
 import { AppError, ERROR_TITLES } from "./lib/errors.ts";
@@ -86,7 +87,13 @@ export function buildApp() {
   // Sign-in starts and callbacks need no viewer: no session read before their rate limit.
   app.use(sessionLoader({ skip: (path) => SIGN_IN_ROUND_TRIP.test(path) }));
   app.use(csrfProtection());
-  app.use(jsxRenderer(({ children, title, nav }) => <Layout title={title} nav={nav}>{children}</Layout>, { docType: true }));
+  // Only whole pages come through here (htmx fragments are c.html), so the directory alerts banner
+  // is read and shown once per page and never inside a fragment. Its read is skipped for anyone
+  // who is not shown it (src/entra/directoryAlerts.ts).
+  app.use(jsxRenderer(async ({ children, title, nav, directory }, c: Context<AppContext>) => {
+    const state = directory !== undefined ? directory : await loadDirectoryState(c.get("db"), c.get("viewer"));
+    return <Layout title={title} nav={nav} alerts={directoryAlerts(state)}>{children}</Layout>;
+  }, { docType: true }));
 
   // Each sub-app at its base path (src/paths.ts); inside, only its own relative paths.
   app.route("/", authRoutes);
@@ -159,5 +166,6 @@ function renderError(error: Error, c: Context<AppContext>) {
   }
   c.status(status);
   const signedOut = !c.get("viewer");
-  return c.render(<ErrorPage title={title} message={message} signInLink={signedOut} />, { title });
+  // No directory read on an error page: the error may be D1's own.
+  return c.render(<ErrorPage title={title} message={message} signInLink={signedOut} />, { title, directory: null });
 }

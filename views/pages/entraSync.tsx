@@ -6,6 +6,7 @@ import type { RunChangeRow, RunSortKey, SyncRunRow } from "../../src/db/syncRuns
 import { encodePageCursor } from "../../src/lib/pageCursor.ts";
 import { listHref } from "../parts/lists.ts";
 import { SYNC_FAILURES } from "../parts/syncFailures.ts";
+import { HELD_TITLE, STATUS_LABELS, TRIGGER_LABELS } from "../parts/syncRuns.ts";
 import type { SyncSectionData } from "../../src/entra/sync/runActions.ts";
 import { formatTime } from "../parts/badges.tsx";
 import { CsrfField, refreshesOnSettingsChange } from "../parts/forms.tsx";
@@ -13,19 +14,6 @@ import { PATHS } from "../../src/paths.ts";
 
 const SYNC_PATH = PATHS.entraSync;
 
-const TRIGGER_LABELS: Record<SyncRunRow["trigger"], string> = { schedule: "Nightly", manual: "Sync now", preview: "Preview" };
-const STATUS_LABELS: Record<SyncRunRow["status"], string> = {
-  running: "Running",
-  succeeded: "Succeeded",
-  failed: "Failed",
-  held: "Held",
-  applied: "Applied",
-  dismissed: "Dismissed",
-  previewed: "Previewed",
-  skipped: "Skipped",
-  // A held run a later run replaced: nobody dismissed it, and it can no longer be applied.
-  superseded: "Superseded by a later run",
-};
 const SKIPPED_NOTE = "Another sync was still running at the scheduled time, so this nightly run was skipped.";
 const CAUSE_LABELS: Record<RunChangeRow["cause"], string> = {
   disabled: "Disabled in Entra ID",
@@ -82,7 +70,7 @@ function ChangeList(props: { viewer: Viewer; listed: NonNullable<SyncSectionData
     <div class={held ? "warning" : "notice"} id={held ? "sync-held" : "sync-preview"} role={held ? "alert" : "status"}>
       {held ? (
         <p>
-          <strong>Held: nothing was changed.</strong> The run of {formatTime(run.startedAt)} would deactivate {pending.deactivate} of{" "}
+          <strong>{HELD_TITLE}</strong> The run of {formatTime(run.startedAt)} would deactivate {pending.deactivate} of{" "}
           {pending.linkedMembers} linked members — more than {props.threshold.percent} % and more than {props.threshold.minimum}. Check
           the list, then apply or dismiss it. The next run replaces it if it is still held by then.
         </p>
