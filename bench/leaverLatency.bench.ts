@@ -68,6 +68,7 @@ async function settledOutputs(runIds: () => Promise<string[]>): Promise<SyncRunO
 
 it("leaver_latency", async () => {
   await resetWorld();
+  await emulatorAdmin("notifications", { drop: 0 });
   await connectContoso(["auto-deprovision"]);
   // 40 leavers among 240 linked members, and a threshold no burst reaches: the hold is not measured here.
   const people = [];

@@ -7,10 +7,10 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { ENTRA_PAGE, connectContoso, setFeature } from "../support/entra.ts";
 import { emulatorAdmin, emulatorStats, createDirectoryUser } from "../support/emulator.ts";
 import { linkMember } from "../support/people.ts";
-import { CONTOSO, DEMO_USER_IDS, SYNC, fireCron, membership, nextCronTime, nightlyRun, resetWorld, until } from "../sync/support.ts";
-import { graphSubscriptions, notificationRuns, runsSettled, storedSubscription } from "./support.ts";
+import { CONTOSO, DEMO_USER_IDS, SYNC, fireCron, membership, nextCronTime, nightlyRun, until } from "../sync/support.ts";
+import { graphSubscriptions, notificationRuns, realtimeWorld, runsSettled, storedSubscription } from "./support.ts";
 
-beforeEach(resetWorld);
+beforeEach(realtimeWorld);
 
 const DAY = 24 * 60 * 60 * 1000;
 

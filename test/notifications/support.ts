@@ -2,7 +2,13 @@
 // Graph: it holds the subscription and POSTs notifications to the app (vitest.config.ts, APP).
 import { SELF, env } from "cloudflare:test";
 import { emulatorAdmin } from "../support/emulator.ts";
-import { CONTOSO, until } from "../sync/support.ts";
+import { CONTOSO, resetWorld, until } from "../sync/support.ts";
+
+/** The demo world with change notifications delivered (the sync suites hold them back). */
+export async function realtimeWorld() {
+  await resetWorld();
+  await emulatorAdmin("notifications", { drop: 0 });
+}
 
 export const WEBHOOK = "http://localhost:8787/webhooks/microsoft-graph";
 

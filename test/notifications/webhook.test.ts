@@ -6,12 +6,13 @@ import { CONTOSO_TENANT_ID } from "../../demo/directory.ts";
 import { connectContoso } from "../support/entra.ts";
 import { emulatorAdmin, createDirectoryUser } from "../support/emulator.ts";
 import { linkMember } from "../support/people.ts";
-import { CONTOSO, membership, resetWorld, until } from "../sync/support.ts";
+import { CONTOSO, membership, until } from "../sync/support.ts";
 import {
   graphSubscriptions, notificationFor, notificationRuns, postToWebhook, runsSettled, sentNotifications, storedSubscription, writableRowCounts,
+  realtimeWorld,
 } from "./support.ts";
 
-beforeEach(resetWorld);
+beforeEach(realtimeWorld);
 
 describe("the validation handshake", () => {
   it("echoes validationToken as text/plain with 200, on both URLs, writing nothing", async () => {

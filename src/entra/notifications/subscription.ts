@@ -9,6 +9,7 @@
 // - lifetime: https://learn.microsoft.com/en-us/graph/api/resources/subscription#subscription-lifetime
 //   (users: 41,760 minutes, under 29 days)
 import { insertAuditEvent } from "../../db/audit.ts";
+import { findConnectionSummary } from "../../db/connections.ts";
 import type { Db } from "../../db/client.ts";
 import { runStatements } from "../../db/statements.ts";
 import type { RealtimeFailure } from "../../db/schema.ts";
@@ -95,11 +96,17 @@ export async function startRealtimeUpdates(db: Db, config: Config, organizationI
   }
 }
 
+/**
+ * Stores the failure for the page. Audited when someone was acting, or when it is news: the nightly
+ * retry of a failure already shown is not audited again every night.
+ */
 async function recordFailure(db: Db, organizationId: string, tenantId: string | null, failure: RealtimeFailure, actor: string | null, now: number) {
-  const tenant = tenantId ?? (await findSubscription(db, organizationId))?.tenantId;
+  const held = await findSubscription(db, organizationId);
+  const tenant = tenantId ?? held?.tenantId ?? (await findConnectionSummary(db, organizationId))?.tenantId ?? null;
+  const news = actor !== null || held?.status !== "failed";
   await runStatements(db, [
     ...(tenant ? [saveSubscriptionFailed(db, { organizationId, tenantId: tenant, failure, now })] : []),
-    insertAuditEvent(db, { organizationId, actorUserId: actor, action: "entra.realtime_failed", details: { reason: failure }, now }),
+    ...(news ? [insertAuditEvent(db, { organizationId, actorUserId: actor, action: "entra.realtime_failed", details: { reason: failure }, now })] : []),
   ]);
 }
 
