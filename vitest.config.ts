@@ -11,6 +11,7 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 
 const EMULATOR_BUNDLE = ".build/emulator/index.js";
 const COMPATIBILITY_DATE = "2026-11-01";
+const APP_UNDER_TEST = "vitest-plugin-runner-";
 
 export const TEST_VARS = {
   APP_ORIGIN: "http://localhost:8787",
@@ -66,6 +67,10 @@ export default defineConfig(async () => {
               modules: true,
               scriptPath: EMULATOR_BUNDLE,
               compatibilityDate: COMPATIBILITY_DATE,
+              // Change notifications (emulator/src/subscriptions.ts): the emulator POSTs to the app under
+              // test through this binding. The plugin names the Worker under test
+              // "vitest-plugin-runner-<project name>", and this project has no name.
+              serviceBindings: { APP: APP_UNDER_TEST },
               bindings: {
                 EMULATOR_ORIGIN: "http://localhost:8788",
                 APP_ORIGIN: TEST_VARS.APP_ORIGIN,

@@ -21,6 +21,7 @@ import { entraRoutes } from "./routes/entra.tsx";
 import { entraSyncRoutes } from "./routes/entraSync.tsx";
 import { entraImportRoutes } from "./routes/entraImport.tsx";
 import { entraMappingRoutes } from "./routes/entraMapping.tsx";
+import { graphNotificationRoutes } from "./routes/graphNotifications.ts";
 import { homeRoutes } from "./routes/home.tsx";
 import { organizationRoutes } from "./routes/organizations.ts";
 import { settingsRoutes } from "./routes/settings.tsx";
@@ -83,6 +84,9 @@ export function buildApp() {
     // Pages carry CSRF tokens and personal data: never cache them.
     c.header("Cache-Control", "no-store");
   });
+  // Microsoft Graph's notifications: no session or CSRF token (they are checked by subscription id and
+  // clientState instead), and a body limit of their own.
+  app.route(PATHS.graphNotifications, graphNotificationRoutes);
   app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new AppError("invalid_input", "That request is too large."); } }));
   // Sign-in starts and callbacks need no viewer: no session read before their rate limit.
   app.use(sessionLoader({ skip: (path) => SIGN_IN_ROUND_TRIP.test(path) }));

@@ -13,10 +13,10 @@
 // This module uses only WebCrypto and @oslojs/encoding so scripts/reencrypt.ts can run it on Node.
 import { decodeBase64, decodeBase64urlIgnorePadding, encodeBase64, encodeBase64urlNoPadding } from "@oslojs/encoding";
 
-/** The column a sealed value lives in (entra_connections.<field>_enc). */
-export type VaultField = "refresh_token" | "access_token" | "delta_link";
+/** The column a sealed value lives in (entra_connections.<field>_enc; client_state: directory_subscriptions.client_state_enc). */
+export type VaultField = "refresh_token" | "access_token" | "delta_link" | "client_state";
 
-const VAULT_FIELDS: readonly VaultField[] = ["refresh_token", "access_token", "delta_link"];
+const VAULT_FIELDS: readonly VaultField[] = ["refresh_token", "access_token", "delta_link", "client_state"];
 
 /** Whose value this is: the row's identity, bound into the ciphertext as associated data. */
 export interface VaultContext {

@@ -17,7 +17,15 @@ export const SYNC = `${ENTRA_PAGE}/sync`;
 export const CONTOSO: string = DEMO_ORGS.contoso.id;
 
 /** Demo data only: every test starts from the seeded world, everyone active, nothing connected. */
-export const resetWorld = resetDemoWorld;
+/**
+ * The demo world, with Graph's change notifications held back: these suites test the nightly path
+ * and Sync now, and a real-time read would otherwise act on their directory changes first.
+ * test/notifications turns them on again (realtimeWorld).
+ */
+export async function resetWorld() {
+  await resetDemoWorld();
+  await emulatorAdmin("notifications", { drop: 1_000_000_000 });
+}
 
 /**
  * Fires the Cron Trigger through the Worker's real scheduled() handler, and waits until the

@@ -32,6 +32,9 @@ const ACTION_LABELS: Record<AuditAction, string> = {
   "sync.held_dismissed": "Dismissed a held sync",
   "sync.held_superseded": "A later sync replaced a held sync",
   "sync.run_undone": "Undid a sync run",
+  "entra.realtime_started": "Real-time updates started",
+  "entra.realtime_stopped": "Real-time updates stopped",
+  "entra.realtime_failed": "Real-time updates could not be set up",
 };
 
 function describeDetails(details: Record<string, unknown>): string {

@@ -7,6 +7,7 @@ import { encodePageCursor } from "../../src/lib/pageCursor.ts";
 import { listHref } from "../parts/lists.ts";
 import { SYNC_FAILURES } from "../parts/syncFailures.ts";
 import { HELD_TITLE, STATUS_LABELS, TRIGGER_LABELS } from "../parts/syncRuns.ts";
+import { REALTIME_FAILURE_TEXT } from "../parts/realtimeFailures.ts";
 import type { SyncSectionData } from "../../src/entra/sync/runActions.ts";
 import { formatTime } from "../parts/badges.tsx";
 import { CsrfField, refreshesOnSettingsChange } from "../parts/forms.tsx";
@@ -37,6 +38,7 @@ export function SyncSection(props: { viewer: Viewer; data: SyncSectionData }) {
       ) : (
         <p class="notice" id="sync-next">Auto-deprovision sync is off: no nightly run. Preview shows what a run would do.</p>
       )}
+      {data.autoDeprovision && <RealtimeStatus realtime={data.realtime} />}
       {data.running ? (
         <p class="status running" role="status" id="sync-running">A sync is running… this section updates when it finishes.</p>
       ) : (
@@ -49,6 +51,31 @@ export function SyncSection(props: { viewer: Viewer; data: SyncSectionData }) {
       <ThresholdForm viewer={viewer} threshold={data.threshold} />
       <RunHistory viewer={viewer} runs={data.runs} older={data.olderRuns} />
     </section>
+  );
+}
+
+/**
+ * Real-time updates (Graph change notifications): whether they are on, until when, and what the
+ * last notification did. A failure says why; the nightly run above goes on regardless.
+ */
+function RealtimeStatus(props: { realtime: SyncSectionData["realtime"] }) {
+  const realtime = props.realtime;
+  if (!realtime) return <p id="sync-realtime" class="muted">Real-time updates: not set up yet. The nightly run still deactivates leavers.</p>;
+  return (
+    <div id="sync-realtime">
+      {realtime.status === "active" ? (
+        <p>Real-time updates: <strong>active</strong> (renews on {formatTime(realtime.renewsAt)}). A change in Entra ID is read within a minute.</p>
+      ) : (
+        <p class="warning" role="alert">
+          Real-time updates: <strong>not active</strong>. {realtime.failure ? REALTIME_FAILURE_TEXT[realtime.failure] : ""} (since{" "}
+          {formatTime(realtime.failedAt)}). The nightly sync still runs, and tries again each night.
+        </p>
+      )}
+      <p class="muted">
+        Last notification received: {realtime.lastNotificationAt ? formatTime(realtime.lastNotificationAt) : "none yet"}
+        {realtime.lastNotificationRunId ? <> · last run it triggered: <a href={`#run-${realtime.lastNotificationRunId}`}>{realtime.lastNotificationRunId.slice(0, 8)}</a></> : null}
+      </p>
+    </div>
   );
 }
 
@@ -164,7 +191,7 @@ function RunTable(props: { viewer: Viewer; runs: SyncRunRow[]; caption: string }
       </thead>
       <tbody>
         {props.runs.map((run) => (
-          <tr data-run={run.id}>
+          <tr data-run={run.id} id={`run-${run.id}`}>
             <td>{TRIGGER_LABELS[run.trigger]}{run.mode ? ` (${run.mode})` : ""}</td>
             <td>{formatTime(run.startedAt)}</td>
             <td>{run.finishedAt ? formatDuration(run.finishedAt - run.startedAt) : "…"}</td>

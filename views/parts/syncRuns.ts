@@ -2,7 +2,9 @@
 // glance and the alerts banner say it the same way.
 import type { SyncRunRow } from "../../src/db/syncRuns.ts";
 
-export const TRIGGER_LABELS: Record<SyncRunRow["trigger"], string> = { schedule: "Nightly", manual: "Sync now", preview: "Preview" };
+export const TRIGGER_LABELS: Record<SyncRunRow["trigger"], string> = {
+  schedule: "Nightly", manual: "Sync now", preview: "Preview", notification: "Real-time update",
+};
 
 export const STATUS_LABELS: Record<SyncRunRow["status"], string> = {
   running: "Running",
