@@ -143,3 +143,13 @@ export function notificationRunStatements(
   ];
 }
 
+
+/**
+ * A run is about to read the directory: every notification that came before now is covered by that
+ * read, so the re-read they asked for is no longer needed (a burst that arrives before the read
+ * starts costs that one read). Notifications that come later mark it again.
+ */
+export function clearRereadMark(db: Db, organizationId: string, now: number) {
+  return db.run(sql`update directory_subscriptions set reread_pending = 0, updated_at = ${now}
+    where organization_id = ${organizationId} and reread_pending = 1`);
+}
