@@ -1,13 +1,16 @@
-// `npm run bench`: runs bench/*.bench.ts (or the files named after `--`) inside workerd (vitest.bench.config.ts) and prints one
-// JSON object per line, one per scenario. Figures are printed, not asserted; medians where a
-// scenario is repeated. Stops by itself: each scenario has a time limit, the whole run 15 minutes.
+// `npm run bench`: runs bench/*.bench.ts (or the files named after `--`) inside workerd
+// (vitest.bench.config.ts) and prints one JSON object per line, one per scenario. Figures are
+// printed, not asserted; medians where a scenario is repeated. Stops by itself: each scenario has a
+// time limit, each vitest run 15 minutes.
 // Memory: the workerd processes under vitest are sampled from /proc every 10 ms; a scenario framed
 // by "BENCH-RSS start|end <label> <ms>" markers gets peak_rss_growth_mb, the peak resident memory
 // between the markers minus the resident memory just before (VmRSS samples, and VmHWM when the
 // process reached a new high in between, which catches a peak shorter than a sample).
-// The emulator runs in its own wrangler dev process (not as the tests' auxiliary Worker), so those
-// workerd processes hold the app, its local D1 and Workflows, and the 68 MB of Graph JSON a 1M-user
-// listing is serialized on the other side, as it is in production.
+// The files that measure memory (MEMORY_MEASURED) run with the emulator in its own wrangler dev
+// process instead of as the tests' auxiliary Worker, so the sampled workerd holds the app, its local
+// D1 and Workflows, while the 68 MB of Graph JSON of a 1M-user listing is serialized elsewhere, as
+// in production. The others keep the emulator beside the app: real-time updates need the emulator
+// to reach the app's webhook, which only the in-process service binding can.
 import { spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -18,41 +21,11 @@ import { formatEnvFile, freePort, generateSecrets, startEmulator, writeSecretsFi
 const VITEST = join(ROOT, "node_modules", "vitest", "vitest.mjs");
 const LIMIT_MS = 15 * 60 * 1000;
 const STATE_DIR = join(ROOT, ".wrangler", "bench-emulator");
-
-// Same client values on both sides: the ids the tests use (vitest.config.ts), fresh secrets.
-const secrets = generateSecrets();
-process.env.BENCH_MS_CLIENT_SECRET = secrets.MS_CLIENT_SECRET;
-process.env.BENCH_GOOGLE_CLIENT_SECRET = secrets.GOOGLE_CLIENT_SECRET;
-const { TEST_VARS } = await import("../vitest.config.ts");
-rmSync(STATE_DIR, { recursive: true, force: true });
-mkdirSync(STATE_DIR, { recursive: true });
-const envFile = join(STATE_DIR, "emulator.env");
-writeSecretsFile(envFile, formatEnvFile("Throwaway secrets for one bench run.", {
-  MS_CLIENT_ID: TEST_VARS.MS_CLIENT_ID, MS_CLIENT_SECRET: TEST_VARS.MS_CLIENT_SECRET,
-  GOOGLE_CLIENT_ID: TEST_VARS.GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET: TEST_VARS.GOOGLE_CLIENT_SECRET,
-}));
-const emulatorPort = await freePort(8898);
-const emulator = await startEmulator({
-  port: emulatorPort,
-  // The origins the app under test knows it by (vitest.config.ts), whatever port it listens on.
-  vars: { EMULATOR_ORIGIN: TEST_VARS.MS_AUTHORITY_HOST, APP_ORIGIN: TEST_VARS.APP_ORIGIN },
-  envFile,
-  persistTo: join(STATE_DIR, "state"),
-  output: () => {},
-});
-
-const child = spawn(process.execPath, [VITEST, "run", "--config", "vitest.bench.config.ts", "--reporter=dot", "--silent=false", ...process.argv.slice(2)], {
-  cwd: ROOT,
-  stdio: ["ignore", "pipe", "pipe"],
-  env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", BENCH_EMULATOR_PORT: String(emulatorPort) },
-});
+const MEMORY_MEASURED = ["bench/sync.bench.ts"];
 
 interface Sample { at: number; rssKb: number; hwmKb: number; anonKb: number }
-const samples: Sample[] = [];
-const windows = new Map<string, { start: number; end?: number }>();
-let workerds: number[] = [];
 
-/** workerd processes started (directly or not) by the vitest child. */
+/** workerd processes started (directly or not) by process `root`. */
 function findWorkerds(root: number): number[] {
   const parentOf = new Map<number, number>();
   for (const entry of readdirSync("/proc")) {
@@ -79,11 +52,11 @@ function findWorkerds(root: number): number[] {
   return found;
 }
 
-function sample() {
+function sample(pids: number[]): Sample {
   let rssKb = 0;
   let hwmKb = 0;
   let anonKb = 0;
-  for (const pid of workerds) {
+  for (const pid of pids) {
     try {
       const status = readFileSync(`/proc/${pid}/status`, "utf8");
       rssKb += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
@@ -93,19 +66,15 @@ function sample() {
       // ended
     }
   }
-  samples.push({ at: Date.now(), rssKb, hwmKb, anonKb });
+  return { at: Date.now(), rssKb, hwmKb, anonKb };
 }
-
-const finder = setInterval(() => (workerds = child.pid ? findWorkerds(child.pid) : []), 500);
-const sampler = setInterval(sample, 10);
 
 /**
  * Peak resident memory between the markers minus just before, in MB, and the same for anonymous
  * memory only (RssAnon: heaps, without the database file pages mapped by the local D1's SQLite,
  * which runs inside the same workerd process here and on its own machines in production).
  */
-function rssGrowthMb(label: string): { total: number; anon: number } | null {
-  const window = windows.get(label);
+function rssGrowthMb(samples: Sample[], window: { start: number; end?: number } | undefined): { total: number; anon: number } | null {
   if (!window?.end) return null;
   const before = samples.filter((s) => s.at <= window.start).at(-1);
   const during = samples.filter((s) => s.at >= window.start && s.at <= window.end!);
@@ -118,37 +87,91 @@ function rssGrowthMb(label: string): { total: number; anon: number } | null {
   return { total: mb(peakKb - before.rssKb), anon: mb(anonPeakKb - before.anonKb) };
 }
 
-const timer = setTimeout(() => child.kill("SIGTERM"), LIMIT_MS);
-let output = "";
-const reader = createInterface({ input: child.stdout });
-reader.on("line", (line) => {
-  const marker = /BENCH-RSS (start|end) (\S+) (\d+)/.exec(line);
-  if (marker) {
-    const [, edge, label, at] = marker;
-    if (edge === "start") windows.set(label!, { start: Number(at) });
-    else {
-      const window = windows.get(label!);
-      if (window) window.end = Number(at);
+/** One vitest run over `files`; prints its BENCH lines as JSON; resolves with its exit code. */
+function runBench(files: string[], extraEnv: Record<string, string>): Promise<number> {
+  const child = spawn(process.execPath, [VITEST, "run", "--config", "vitest.bench.config.ts", "--reporter=dot", "--silent=false", ...files], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", ...extraEnv },
+  });
+  const samples: Sample[] = [];
+  const windows = new Map<string, { start: number; end?: number }>();
+  let workerds: number[] = [];
+  const finder = setInterval(() => (workerds = child.pid ? findWorkerds(child.pid) : []), 500);
+  const sampler = setInterval(() => samples.push(sample(workerds)), 10);
+  const timer = setTimeout(() => child.kill("SIGTERM"), LIMIT_MS);
+  let output = "";
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    const marker = /BENCH-RSS (start|end) (\S+) (\d+)/.exec(line);
+    if (marker) {
+      const [, edge, label, at] = marker;
+      if (edge === "start") windows.set(label!, { start: Number(at) });
+      else {
+        const window = windows.get(label!);
+        if (window) window.end = Number(at);
+      }
+      return;
     }
-    return;
+    const at = line.indexOf("BENCH {");
+    if (at < 0) {
+      output += `${line}\n`;
+      return;
+    }
+    const { rss_label: label, ...figures } = JSON.parse(line.slice(at + "BENCH ".length)) as Record<string, unknown>;
+    const growth = typeof label === "string" ? rssGrowthMb(samples, windows.get(label)) : null;
+    console.log(JSON.stringify(growth === null ? figures : { ...figures, peak_rss_growth_mb: growth.total, peak_anon_rss_growth_mb: growth.anon }));
+  });
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  return new Promise((resolve) => {
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      clearInterval(finder);
+      clearInterval(sampler);
+      if (code !== 0) process.stderr.write(output);
+      resolve(code ?? 1);
+    });
+  });
+}
+
+/** The emulator in its own process, for the memory-measured files; the same client values as the tests. */
+async function separateEmulator(): Promise<{ port: number; stop(): Promise<void> }> {
+  const secrets = generateSecrets();
+  process.env.BENCH_MS_CLIENT_SECRET = secrets.MS_CLIENT_SECRET;
+  process.env.BENCH_GOOGLE_CLIENT_SECRET = secrets.GOOGLE_CLIENT_SECRET;
+  // Imported now, so that its TEST_VARS take the secrets above (vitest's own import does too).
+  const { TEST_VARS } = await import("../vitest.config.ts");
+  rmSync(STATE_DIR, { recursive: true, force: true });
+  mkdirSync(STATE_DIR, { recursive: true });
+  const envFile = join(STATE_DIR, "emulator.env");
+  writeSecretsFile(envFile, formatEnvFile("Throwaway secrets for one bench run.", {
+    MS_CLIENT_ID: TEST_VARS.MS_CLIENT_ID, MS_CLIENT_SECRET: TEST_VARS.MS_CLIENT_SECRET,
+    GOOGLE_CLIENT_ID: TEST_VARS.GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET: TEST_VARS.GOOGLE_CLIENT_SECRET,
+  }));
+  const port = await freePort(8898);
+  const emulator = await startEmulator({
+    port,
+    // The origins the app under test knows it by (vitest.config.ts), whatever port it listens on.
+    vars: { EMULATOR_ORIGIN: TEST_VARS.MS_AUTHORITY_HOST, APP_ORIGIN: TEST_VARS.APP_ORIGIN },
+    envFile,
+    persistTo: join(STATE_DIR, "state"),
+    output: () => {},
+  });
+  return { port, stop: emulator.stop };
+}
+
+const named = process.argv.slice(2);
+const files = named.length > 0 ? named : readdirSync(join(ROOT, "bench")).filter((f) => f.endsWith(".bench.ts")).sort().map((f) => `bench/${f}`);
+const measured = files.filter((f) => MEMORY_MEASURED.includes(f.replace(/^\.\//, "")));
+const others = files.filter((f) => !measured.includes(f));
+
+let failed = 0;
+if (others.length > 0) failed ||= await runBench(others, {});
+if (measured.length > 0) {
+  const emulator = await separateEmulator();
+  try {
+    failed ||= await runBench(measured, { BENCH_EMULATOR_PORT: String(emulator.port) });
+  } finally {
+    await emulator.stop();
   }
-  const at = line.indexOf("BENCH {");
-  if (at < 0) {
-    output += `${line}\n`;
-    return;
-  }
-  const { rss_label: label, ...figures } = JSON.parse(line.slice(at + "BENCH ".length)) as Record<string, unknown>;
-  const growth = typeof label === "string" ? rssGrowthMb(label) : null;
-  console.log(JSON.stringify(growth === null ? figures : { ...figures, peak_rss_growth_mb: growth.total, peak_anon_rss_growth_mb: growth.anon }));
-});
-child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-child.on("exit", (code) => {
-  void emulator.stop();
-  clearTimeout(timer);
-  clearInterval(finder);
-  clearInterval(sampler);
-  if (code !== 0) {
-    process.stderr.write(output);
-    process.exitCode = code ?? 1;
-  }
-});
+}
+process.exitCode = failed;
