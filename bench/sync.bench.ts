@@ -113,9 +113,53 @@ for (const users of [1000, 10_000]) {
   });
 }
 
+/**
+ * Reads every linked member once the way a full run's last step does, straight from D1, framed by
+ * its own memory markers. The local D1 is SQLite inside the same workerd process as the app (on
+ * D1's own machines in production), and its page cache grows by about 78 MB the first time 1M
+ * members and identities are read; warmed first, the full run's peak_rss_growth_mb is what the run
+ * itself (the app, its Workflow's steps) adds. The warm-up's own growth is printed beside it.
+ */
+async function warmLocalD1(tenantId: string, users: number) {
+  await env.DB.prepare("select 1").first();
+  console.log(`BENCH-RSS start local_d1_warmup:${users} ${Date.now()}`);
+  let read = 0;
+  for (let after = ""; ; ) {
+    const { results } = await env.DB.prepare(`select m.user_id as user_id, group_concat(i.subject, ' ') as oids, m.status as status
+      from memberships m cross join identities i on i.user_id = m.user_id and i.provider = 'microsoft' and i.issuer_key = ?
+      where m.organization_id = ? and m.user_id > ? and (m.status = 'active' or m.deactivated_reason = 'directory_sync')
+      group by m.user_id order by m.user_id limit 5000`).bind(tenantId, CONTOSO, after).all<{ user_id: string }>();
+    read += results.length;
+    if (results.length < 5000) break;
+    after = results.at(-1)!.user_id;
+  }
+  console.log(`BENCH-RSS end local_d1_warmup:${users} ${Date.now()}`);
+  console.log(`BENCH ${JSON.stringify({ scenario: "local_d1_warmup", users, members_read: read, rss_label: `local_d1_warmup:${users}` })}`);
+}
+
+/**
+ * What the local D1 alone costs the process for a 1M-user run's bookkeeping: the 1,003 rows of
+ * seen hashes (11 MB) written and deleted straight from the test, no app code, no Workflow. Printed
+ * to tell apart, in full_sync's peak_rss_growth_mb, the local SQLite (D1's and the Workflows
+ * engine's, both inside this workerd process; on their own machines in production) from the app.
+ */
+async function localD1SeenWrites(pages: number) {
+  await env.DB.prepare("select 1").first();
+  console.log(`BENCH-RSS start local_d1_seen_writes:${pages} ${Date.now()}`);
+  const hashes = "A".repeat(11_000);
+  for (let page = 0; page < pages; page++) {
+    await env.DB.prepare("insert into sync_run_seen (run_id, attempt, page, users, hashes) values ('bench-probe', 0, ?, 999, ?)").bind(page, `${hashes}${page}`).run();
+  }
+  await env.DB.prepare("delete from sync_run_seen where run_id = 'bench-probe'").run();
+  console.log(`BENCH-RSS end local_d1_seen_writes:${pages} ${Date.now()}`);
+  console.log(`BENCH ${JSON.stringify({ scenario: "local_d1_seen_writes", pages, bytes: pages * 11_000, rss_label: `local_d1_seen_writes:${pages}` })}`);
+}
+
 it(`full_sync, delta_sync and noop_sync at ${LARGE}`, async () => {
   const users = LARGE;
   const tenant = await tenantOf(users);
+  await localD1SeenWrites(Math.ceil(users / 999));
+  await warmLocalD1(tenant.tenantId, users);
   const full = await nightly(`full_sync:${users}`);
   report("full_sync", users, full.output, full.wallMs);
 
