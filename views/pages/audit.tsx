@@ -32,6 +32,12 @@ const ACTION_LABELS: Record<AuditAction, string> = {
   "sync.held_dismissed": "Dismissed a held sync",
   "sync.held_superseded": "A later sync replaced a held sync",
   "sync.run_undone": "Undid a sync run",
+  "webhook.endpoint_added": "Added a webhook endpoint",
+  "webhook.endpoint_disabled": "Disabled a webhook endpoint",
+  "webhook.endpoint_enabled": "Enabled a webhook endpoint",
+  "webhook.endpoint_deleted": "Deleted a webhook endpoint",
+  "webhook.secret_rotated": "Rotated a webhook signing secret",
+  "webhook.endpoint_disabled_failing": "Disabled a failing webhook endpoint",
 };
 
 function describeDetails(details: Record<string, unknown>): string {
