@@ -19,7 +19,7 @@ import { EndpointPage, SigningSecretPage, WebhooksPage } from "../../views/pages
 export const webhookRoutes = new Hono<AppContext>();
 
 const managers = requireRole("owner", "admin");
-const enterprise = requirePlan("enterprise", "Event webhooks");
+const enterprise = requirePlan("enterprise", "Event webhooks are available on the Enterprise plan.");
 const endpointParam = validate("param", z.object({ id: uuidParam }));
 const PAGE = { title: "Webhooks", nav: "settings" } as const;
 
