@@ -35,6 +35,7 @@ export default {
         return consumeWebhookDeliveries(batch as MessageBatch<DeliveryMessage>, {
           db: createDb(env.DB.withSession("first-primary")),
           vault: tokenVault(env),
+          queue: env.WEBHOOK_DELIVERIES,
           now: Date.now,
         });
       default:

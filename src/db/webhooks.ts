@@ -7,13 +7,20 @@ import { insertAuditEventsFor } from "./audit.ts";
 import { statement, type Statement } from "./statements.ts";
 import { webhookAttempts, webhookEndpoints, webhookEvents, type WebhookAttemptOutcome, type WebhookEventType } from "./schema.ts";
 
-/** A message on the webhook deliveries queue: one event for one endpoint (src/webhooks/queue.ts). */
-export interface DeliveryMessage {
-  eventId: string;
-  endpointId: string;
-  /** When this delivery was first queued: retries stop 24 h after it. */
-  queuedAt: number;
-}
+/**
+ * A message on the webhook deliveries queue (src/webhooks/queue.ts): one event for one endpoint,
+ * or a request to relay the outbox from a request that may not spend a D1 round trip on it.
+ */
+export type DeliveryMessage =
+  | {
+      eventId: string;
+      endpointId: string;
+      /** When this delivery was first queued: retries stop 24 h after it. */
+      queuedAt: number;
+    }
+  | { relay: true };
+
+export type EventDelivery = Extract<DeliveryMessage, { eventId: string }>;
 
 /** Attempts kept per endpoint for the delivery log. */
 export const ATTEMPTS_KEPT = 100;

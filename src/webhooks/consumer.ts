@@ -5,8 +5,10 @@ import type { Db } from "../db/client.ts";
 import { runStatements } from "../db/statements.ts";
 import { DAY_MS, findEndpointForDelivery, findEvent, recordAttemptStatements, type DeliveryEndpoint } from "../db/webhooks.ts";
 import type { TokenVault } from "../lib/vault.ts";
-import type { DeliveryMessage } from "./queue.ts";
+import type { EventDelivery } from "../db/webhooks.ts";
+import type { DeliveryMessage, DeliveryQueue } from "./queue.ts";
 import { MAX_DELAY_SECONDS } from "./queue.ts";
+import { relayPendingEvents } from "./relay.ts";
 import { signedHeaders } from "./signature.ts";
 
 /** A receiver gets this long to answer; a slow one is a failed attempt, retried later. */
@@ -24,6 +26,8 @@ export function retryDelaySeconds(attempts: number): number {
 export interface DeliveryDeps {
   db: Db;
   vault: TokenVault;
+  /** The deliveries queue itself, for relay requests. */
+  queue: DeliveryQueue;
   now: () => number;
 }
 
@@ -34,7 +38,13 @@ export async function consumeWebhookDeliveries(batch: MessageBatch<DeliveryMessa
   for (const message of batch.messages) {
     let verdict: Verdict;
     try {
-      verdict = await deliverOnce(message.body, message.attempts, deps);
+      const body = message.body;
+      if ("relay" in body) {
+        await relayPendingEvents(deps.db, deps.queue, deps.now());
+        verdict = { kind: "ack" };
+      } else {
+        verdict = await deliverOnce(body, message.attempts, deps);
+      }
     } catch (error) {
       console.error("webhook delivery crashed", error instanceof Error ? error.name : typeof error);
       verdict = { kind: "retry", delaySeconds: retryDelaySeconds(message.attempts) };
@@ -45,7 +55,7 @@ export async function consumeWebhookDeliveries(batch: MessageBatch<DeliveryMessa
 }
 
 /** One attempt to deliver one event to one endpoint, logged; says whether to try again. */
-export async function deliverOnce(body: DeliveryMessage, attempt: number, deps: DeliveryDeps): Promise<Verdict> {
+export async function deliverOnce(body: EventDelivery, attempt: number, deps: DeliveryDeps): Promise<Verdict> {
   const { db } = deps;
   const [event, endpoint] = await Promise.all([findEvent(db, body.eventId), findEndpointForDelivery(db, body.endpointId)]);
   // Deleted endpoint, pruned event, or another organization's pair: nothing to deliver.

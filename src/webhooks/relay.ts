@@ -77,6 +77,17 @@ export async function relayPendingEvents(db: Db, queue: DeliveryQueue, now: numb
   return result;
 }
 
+/** From a sign-in callback (no D1 round trip to spare): the queue's consumer relays instead. */
+export async function requestRelay(queue: DeliveryQueue | undefined): Promise<void> {
+  if (!queue) return;
+  try {
+    await queue.send({ relay: true });
+  } catch (error) {
+    // The nightly relay still picks the rows up.
+    console.error("webhook relay request failed", error instanceof Error ? error.name : typeof error);
+  }
+}
+
 /** For callers that must not fail because of webhooks (a sync run, a request already answered). */
 export async function relayQuietly(db: Db, queue: DeliveryQueue | undefined, now: number): Promise<RelayResult | null> {
   if (!queue) return null;

@@ -30,7 +30,7 @@ export async function forgetReceiver(name: string) {
 }
 
 /** Polls until `name` has received a request matching `match`; returns it. */
-export async function receivedWhere(name: string, match: (r: Received) => boolean, timeoutMs = 20_000): Promise<Received> {
+export async function receivedWhere(name: string, match: (r: Received) => boolean, timeoutMs = 45_000): Promise<Received> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const found = (await received(name)).find(match);
