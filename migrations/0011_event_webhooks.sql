@@ -42,8 +42,9 @@ CREATE TABLE webhook_events (
   created_at       INTEGER NOT NULL,
   relayed_at       INTEGER
 );
+-- Only the pending rows are indexed for the relay; pruning reads the oldest seqs (seq grows with
+-- time), so no index on created_at costs every event a write.
 CREATE INDEX webhook_events_pending ON webhook_events (seq) WHERE relayed_at IS NULL;
-CREATE INDEX webhook_events_created ON webhook_events (created_at);
 
 -- Every delivery attempt, newest kept: the consumer prunes each endpoint to its last 100.
 -- Only a short excerpt of the receiver's answer is kept, never its whole body.

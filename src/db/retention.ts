@@ -58,6 +58,8 @@ export function deleteOldAuditEventsBatch(db: Db, cutoff: number, limit: number)
  * for 30 days). A pending one stays whatever its age: it has not been sent yet.
  */
 export function deleteOldWebhookEventsBatch(db: Db, cutoff: number, limit: number) {
+  // Like audit events: seq grows with time, so only the oldest `limit` rows are looked at.
   return deleted(db, sql`delete from webhook_events where seq in (
-    select seq from webhook_events where created_at < ${cutoff} and relayed_at is not null limit ${limit})`);
+    select seq from (select seq, created_at, relayed_at from webhook_events order by seq limit ${limit})
+    where created_at < ${cutoff} and relayed_at is not null)`);
 }

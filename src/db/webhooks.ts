@@ -1,7 +1,7 @@
 // Event webhooks' storage (migrations/0011): endpoints, the outbox of events, delivery attempts.
 // Every query names the organization, except the relay's and the queue consumer's, which act for
 // the system and read rows by the ids a message carries.
-import { and, desc, eq, inArray, isNull, lt, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { insertAuditEventsFor } from "./audit.ts";
 import { statement, type Statement } from "./statements.ts";
@@ -279,8 +279,3 @@ export function listAttempts(db: Db, organizationId: string, endpointId: string,
 }
 
 export type AttemptRow = Awaited<ReturnType<typeof listAttempts>>[number];
-
-/** Outbox rows older than `before` (pruned nightly, like old runs). */
-export function deleteEventsBefore(db: Db, before: number) {
-  return db.delete(webhookEvents).where(and(lt(webhookEvents.createdAt, before), sql`${webhookEvents.relayedAt} is not null`));
-}

@@ -8,6 +8,7 @@ import { Webhook } from "standardwebhooks";
 import { beforeEach, describe, expect, it } from "vitest";
 import worker from "../../src/index.ts";
 import type { Viewer } from "../../src/context.ts";
+import { pruneBatch } from "../../src/auth/housekeeping.ts";
 import { insertAuditEvent } from "../../src/db/audit.ts";
 import { createDb } from "../../src/db/client.ts";
 import { deactivateMember } from "../../src/db/members.ts";
@@ -120,6 +121,19 @@ describe("the outbox", () => {
     expect(request.headers["webhook-id"]).toMatch(/^msg_[0-9a-f]{32}$/);
     expect(() => new Webhook(`whsec_${btoa("x".repeat(32))}`).verify(request.body, request.headers)).toThrow();
     expect((await env.DB.prepare("select relayed_at from webhook_events").first())?.relayed_at).not.toBeNull();
+  });
+});
+
+describe("pruning", () => {
+  it("deletes events sent more than 30 days ago, never a pending one", async () => {
+    await endpointFor(["member.deactivated"]);
+    const old = Date.now() - 31 * DAY;
+    await runStatements(db(), deactivateDiegoWrites(old));
+    await env.DB.prepare("update memberships set status = 'active', deactivated_reason = null, deactivated_at = null where user_id = ?").bind(DEMO_USER_IDS.diego).run();
+    await runStatements(db(), deactivateDiegoWrites(old));
+    await env.DB.prepare("update webhook_events set relayed_at = ? where seq = (select min(seq) from webhook_events)").bind(old).run();
+    expect(await pruneBatch(db(), "webhook_events", Date.now(), { auditDays: 400 })).toBe(1);
+    expect(await env.DB.prepare("select relayed_at from webhook_events").all()).toMatchObject({ results: [{ relayed_at: null }] });
   });
 });
 
