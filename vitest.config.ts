@@ -1,7 +1,9 @@
 // Tests run inside workerd with the app as the Worker under test and real local D1.
 // The Entra/Google emulator runs beside it as an auxiliary Worker, and every outbound fetch the
 // app makes is routed to it (outboundService): an unexpected host gets the emulator's 404 and
-// fails the test, so nothing ever leaves the machine.
+// fails the test, so nothing ever leaves the machine. `npm run bench` instead starts the emulator
+// in its own process (scripts/bench.ts, BENCH_EMULATOR_PORT) and routes the same traffic there, so
+// the workerd process whose memory it samples holds the app, its D1 and Workflows, not Graph's side.
 import { randomBytes } from "node:crypto";
 import { build } from "esbuild";
 import { defineConfig } from "vitest/config";
@@ -9,21 +11,33 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 
 const EMULATOR_BUNDLE = ".build/emulator/index.js";
 const COMPATIBILITY_DATE = "2026-11-01";
+const APP_UNDER_TEST = "vitest-plugin-runner-";
 
 export const TEST_VARS = {
   APP_ORIGIN: "http://localhost:8787",
   MS_AUTHORITY_HOST: "http://localhost:8788",
   GRAPH_BASE_URL: "http://localhost:8788",
   MS_CLIENT_ID: "0d7f2c1a-5e6b-4c3d-9a8b-7e6f5d4c3b2a",
-  MS_CLIENT_SECRET: `test-ms-secret-${randomBytes(12).toString("hex")}`,
+  MS_CLIENT_SECRET: process.env.BENCH_MS_CLIENT_SECRET ?? `test-ms-secret-${randomBytes(12).toString("hex")}`,
   GOOGLE_ISSUER: "http://localhost:8788/google",
   GOOGLE_AUTHORIZATION_ENDPOINT: "http://localhost:8788/google/o/oauth2/v2/auth",
   GOOGLE_TOKEN_ENDPOINT: "http://localhost:8788/google/token",
   GOOGLE_JWKS_URI: "http://localhost:8788/google/oauth2/v3/certs",
   GOOGLE_CLIENT_ID: "uniasset-test.apps.googleusercontent.example",
-  GOOGLE_CLIENT_SECRET: `test-google-secret-${randomBytes(12).toString("hex")}`,
+  GOOGLE_CLIENT_SECRET: process.env.BENCH_GOOGLE_CLIENT_SECRET ?? `test-google-secret-${randomBytes(12).toString("hex")}`,
   TOKEN_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString("base64")}`,
 };
+
+/** Hands a request to the emulator listening on `port` (from Node, outside workerd), unchanged but for the address. */
+function forwardTo(port: number) {
+  return async (request: Request): Promise<Response> => {
+    const url = new URL(request.url);
+    url.protocol = "http:";
+    url.host = `127.0.0.1:${port}`;
+    const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
+    return await fetch(url, { method: request.method, headers: request.headers, body, redirect: "manual" });
+  };
+}
 
 export default defineConfig(async () => {
   await build({
@@ -37,20 +51,26 @@ export default defineConfig(async () => {
     logLevel: "warning",
   });
   const migrations = await readD1Migrations("migrations");
+  const benchEmulatorPort = process.env.BENCH_EMULATOR_PORT;
+  const emulator = benchEmulatorPort ? forwardTo(Number(benchEmulatorPort)) : "emulator";
   return {
     plugins: [
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
           bindings: { ...TEST_VARS, TEST_MIGRATIONS: migrations },
-          outboundService: "emulator",
-          serviceBindings: { EMULATOR: "emulator" },
-          workers: [
+          outboundService: emulator,
+          serviceBindings: { EMULATOR: emulator },
+          workers: benchEmulatorPort ? [] : [
             {
               name: "emulator",
               modules: true,
               scriptPath: EMULATOR_BUNDLE,
               compatibilityDate: COMPATIBILITY_DATE,
+              // Change notifications (emulator/src/subscriptions.ts): the emulator POSTs to the app under
+              // test through this binding. The plugin names the Worker under test
+              // "vitest-plugin-runner-<project name>", and this project has no name.
+              serviceBindings: { APP: APP_UNDER_TEST },
               bindings: {
                 EMULATOR_ORIGIN: "http://localhost:8788",
                 APP_ORIGIN: TEST_VARS.APP_ORIGIN,

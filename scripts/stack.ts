@@ -324,6 +324,38 @@ async function stopManaged(managed: Managed): Promise<void> {
   await managed.done;
 }
 
+function emulatorDevArgs(port: number, inspectorPort: number, vars: Record<string, string>, persistTo?: string, envFile?: string): string[] {
+  return [
+    "dev", "-c", EMULATOR_CONFIG, "--port", String(port), "--inspector-port", String(inspectorPort), "--show-interactive-dev-session=false",
+    ...(persistTo ? ["--persist-to", persistTo] : []),
+    ...(envFile ? ["--env-file", envFile] : []),
+    ...varFlags(vars),
+  ];
+}
+
+/**
+ * Starts the emulator alone (`npm run bench` runs it in its own process, so the memory it
+ * measures is the app's): `vars` are its EMULATOR_ORIGIN and APP_ORIGIN, the origins the app
+ * under test uses, whatever port it listens on.
+ */
+export async function startEmulator(options: {
+  port: number; vars: Record<string, string>; envFile: string; persistTo: string; output: StackOptions["output"];
+}): Promise<{ stop(): Promise<void> }> {
+  const emulator = startWrangler(
+    "emulator",
+    emulatorDevArgs(options.port, await freePort(), options.vars, options.persistTo, options.envFile),
+    { port: 0, emulatorPort: options.port, output: options.output },
+  );
+  const stop = () => stopManaged(emulator);
+  try {
+    await waitUntilAnswering(`http://localhost:${options.port}/`, emulator, Date.now() + 90_000);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { stop };
+}
+
 /** Starts the emulator and the app, resolving once both answer HTTP. */
 export async function startStack(options: StackOptions): Promise<RunningStack> {
   const { port, emulatorPort } = options;
@@ -332,12 +364,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const common = ["--show-interactive-dev-session=false"];
   const emulator = startWrangler(
     "emulator",
-    [
-      "dev", "-c", EMULATOR_CONFIG, "--port", String(emulatorPort), "--inspector-port", String(inspector.emulator), ...common,
-      ...(options.emulatorPersistTo ? ["--persist-to", options.emulatorPersistTo] : []),
-      ...(options.emulatorEnvFile ? ["--env-file", options.emulatorEnvFile] : []),
-      ...varFlags(emulatorVars(port, emulatorPort)),
-    ],
+    emulatorDevArgs(emulatorPort, inspector.emulator, emulatorVars(port, emulatorPort), options.emulatorPersistTo, options.emulatorEnvFile),
     options,
   );
   const app = startWrangler(

@@ -11,6 +11,7 @@ import { sessionLoader } from "./auth/session.ts";
 import type { AppContext } from "./context.ts";
 import { createDb } from "./db/client.ts";
 import { loadConfig } from "./lib/config.ts";
+import { directoryAlerts, loadDirectoryState } from "./entra/directoryAlerts.ts";
 import { PATHS } from "./paths.ts";
 import { isHtmx } from "./routes/respond.tsx";
 import { AppError, ERROR_TITLES } from "./lib/errors.ts";
@@ -20,6 +21,7 @@ import { entraRoutes } from "./routes/entra.tsx";
 import { entraSyncRoutes } from "./routes/entraSync.tsx";
 import { entraImportRoutes } from "./routes/entraImport.tsx";
 import { entraMappingRoutes } from "./routes/entraMapping.tsx";
+import { graphNotificationRoutes } from "./routes/graphNotifications.ts";
 import { homeRoutes } from "./routes/home.tsx";
 import { organizationRoutes } from "./routes/organizations.ts";
 import { settingsRoutes } from "./routes/settings.tsx";
@@ -84,6 +86,9 @@ export function buildApp() {
     // Pages carry CSRF tokens and personal data: never cache them.
     c.header("Cache-Control", "no-store");
   });
+  // Microsoft Graph's notifications: no session or CSRF token (they are checked by subscription id and
+  // clientState instead), and a body limit of their own.
+  app.route(PATHS.graphNotifications, graphNotificationRoutes);
   app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new AppError("invalid_input", "That request is too large."); } }));
   // Sign-in starts and callbacks need no viewer: no session read before their rate limit.
   app.use(sessionLoader({ skip: (path) => SIGN_IN_ROUND_TRIP.test(path) }));
@@ -92,7 +97,7 @@ export function buildApp() {
     await next();
     // A state change may have written outbox rows (migrations/0011): put them on the deliveries
     // queue once the response is on its way. Pages (GET) change nothing that raises events, except
-    // sign-in callbacks, whose events the next relay (a POST, a sync run, the nightly run) sends.
+    // sign-in callbacks, which ask the queue to relay (routes/auth.tsx) to keep their D1 round trips.
     if (c.req.method !== "POST" || c.res.status >= 400 || !c.env.WEBHOOK_DELIVERIES) return;
     let ctx: { waitUntil(promise: Promise<unknown>): void };
     try {
@@ -102,7 +107,13 @@ export function buildApp() {
     }
     ctx.waitUntil(relayQuietly(createDb(c.env.DB.withSession("first-primary")), c.env.WEBHOOK_DELIVERIES, Date.now()));
   });
-  app.use(jsxRenderer(({ children, title, nav }) => <Layout title={title} nav={nav}>{children}</Layout>, { docType: true }));
+  // Only whole pages come through here (htmx fragments are c.html), so the directory alerts banner
+  // is read and shown once per page and never inside a fragment. Its read is skipped for anyone
+  // who is not shown it (src/entra/directoryAlerts.ts).
+  app.use(jsxRenderer(async ({ children, title, nav, directory }, c: Context<AppContext>) => {
+    const state = directory !== undefined ? directory : await loadDirectoryState(c.get("db"), c.get("viewer"));
+    return <Layout title={title} nav={nav} alerts={directoryAlerts(state)}>{children}</Layout>;
+  }, { docType: true }));
 
   // Each sub-app at its base path (src/paths.ts); inside, only its own relative paths.
   app.route("/", authRoutes);
@@ -176,5 +187,6 @@ function renderError(error: Error, c: Context<AppContext>) {
   }
   c.status(status);
   const signedOut = !c.get("viewer");
-  return c.render(<ErrorPage title={title} message={message} signInLink={signedOut} />, { title });
+  // No directory read on an error page: the error may be D1's own.
+  return c.render(<ErrorPage title={title} message={message} signInLink={signedOut} />, { title, directory: null });
 }

@@ -20,7 +20,12 @@ export const PATHS = {
   entraSetupLink: `${ENTRA}/setup-link`,
   /** The Azure administrator's side of the setup link: no session needed. */
   setup: "/setup/entra",
+  /** Microsoft Graph's side of real-time updates: change and lifecycle notifications, no session. */
+  graphNotifications: "/webhooks/microsoft-graph",
 } as const;
+
+/** The two notification URLs a subscription names, under PATHS.graphNotifications. */
+export const GRAPH_NOTIFICATION_PATHS = { changes: "/users", lifecycle: "/lifecycle" } as const;
 
 /** Each Entra feature toggle's path segment: `${PATHS.entra}/features/<slug>`. */
 export const ENTRA_FEATURE_SLUGS = {

@@ -127,6 +127,20 @@ describe("the Azure administrator's side", () => {
     expect(await contosoAudit("entra.setup_consent_started")).toHaveLength(1);
   });
 
+  it("pressing the button again and again audits one departure per 10 minutes, and each still leads to Microsoft", async () => {
+    const { url } = await createLink(await signedIn("adele"));
+    const azure = new TestBrowser();
+    for (let i = 0; i < 5; i++) {
+      const leave = await azure.post(url.pathname, {}, { csrf: null });
+      expect(new URL(leave.headers.get("location")!).pathname).toBe("/organizations/v2.0/adminconsent");
+    }
+    expect(await contosoAudit("entra.setup_consent_started")).toHaveLength(1);
+    // Ten minutes later (the mark moved back), a departure is audited again.
+    await env.DB.prepare("update entra_setup_links set consent_started_at = consent_started_at - 600001").run();
+    await azure.post(url.pathname, {}, { csrf: null });
+    expect(await contosoAudit("entra.setup_consent_started")).toHaveLength(2);
+  });
+
   it("consent granted: a clear page, the link is used up, and the Entra page tells the admins to finish", async () => {
     const adele = await signedIn("adele");
     const { url } = await createLink(adele);

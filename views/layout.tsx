@@ -3,6 +3,9 @@
 import type { Child } from "hono/jsx";
 import { useRequestContext } from "hono/jsx-renderer";
 import type { Viewer } from "../src/context.ts";
+import type { DirectoryState } from "../src/db/directoryState.ts";
+import type { DirectoryAlert } from "../src/entra/directoryAlerts.ts";
+import { DirectoryAlerts } from "./parts/directoryAlerts.tsx";
 import { isOwnerOrAdmin } from "../src/auth/access.ts";
 import { CsrfField } from "./parts/forms.tsx";
 import { PATHS } from "../src/paths.ts";
@@ -11,8 +14,18 @@ export type NavSection = "home" | "users" | "settings" | "audit";
 
 declare module "hono" {
   interface ContextRenderer {
-    (content: string | Promise<string>, props: { title: string; nav?: NavSection }): Response | Promise<Response>;
+    (content: string | Promise<string>, props: RenderProps): Response | Promise<Response>;
   }
+}
+
+export interface RenderProps {
+  title: string;
+  nav?: NavSection;
+  /**
+   * The directory's state when the page has read it already (the home page), so the alerts
+   * banner does not read it again; null for a page that must not read it (an error page).
+   */
+  directory?: DirectoryState | null;
 }
 
 // htmx settings: no eval, no inline styles, and error responses are swapped too (into #flash,
@@ -30,7 +43,7 @@ const HTMX_CONFIG = JSON.stringify({
   ],
 });
 
-export function Layout(props: { title: string; nav?: NavSection; children?: Child }) {
+export function Layout(props: { title: string; nav?: NavSection; alerts: DirectoryAlert[]; children?: Child }) {
   const viewer = useRequestContext().get("viewer") as Viewer | null;
   return (
     <html lang="en">
@@ -48,6 +61,7 @@ export function Layout(props: { title: string; nav?: NavSection; children?: Chil
             <Sidebar viewer={viewer} nav={props.nav} />
             <main class="content">
               <div id="flash" role="status" aria-live="polite"></div>
+              <DirectoryAlerts alerts={props.alerts} />
               {props.children}
             </main>
           </div>

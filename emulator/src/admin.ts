@@ -7,6 +7,7 @@ import { ENDPOINT_NAMES } from "./faults.tsx";
 import { GROUP_MEMBERSHIP_CLAIMS, resetAll, state, TAMPER_KINDS, type GroupMembershipClaims, type TamperKind } from "./state.ts";
 import { createSyntheticTenant, type SyntheticTenantSpec } from "./synthetic.ts";
 import { randomToken } from "./util.ts";
+import { LIFECYCLE_EVENTS, notifications, notifyUserChanged, sendLifecycleEvent, subscriptionList, type LifecycleEvent } from "./subscriptions.ts";
 
 export const admin = new Hono<EmulatorContext>().basePath("/_emulator");
 
@@ -149,6 +150,7 @@ admin.post("/users/:oid/:action{disable|enable|delete|restore}", (c) => {
   if (!found) return missing(c, "user");
   const action = c.req.param("action") as keyof typeof USER_ACTIONS;
   const entry = changeUser(found.tenant, found.entry.user.id, USER_ACTIONS[action])!;
+  announce(c, found.tenant.id, entry.user.id, action === "delete" ? "deleted" : "updated");
   return c.json({ ok: true, oid: entry.user.id, accountEnabled: entry.user.accountEnabled, deleted: entry.deleted });
 });
 
@@ -225,6 +227,7 @@ admin.post("/groups/:gid/members", async (c) => {
   changeUser(found.tenant, found.entry.user.id, (e) => {
     if (!e.user.groups.includes(group.id)) e.user.groups.push(group.id);
   });
+  announce(c, found.tenant.id, found.entry.user.id, "updated");
   return c.json({ ok: true });
 });
 
@@ -233,6 +236,7 @@ admin.delete("/groups/:gid/members/:oid", (c) => {
   if (!located.found) return located.response;
   const { found, group } = located;
   changeUser(found.tenant, found.entry.user.id, (e) => void (e.user.groups = e.user.groups.filter((g) => g !== group.id)));
+  announce(c, found.tenant.id, found.entry.user.id, "updated");
   return c.json({ ok: true });
 });
 
@@ -279,4 +283,42 @@ admin.post("/stats/reset", (c) => {
   state.lowPriorityRequests.clear();
   state.batchedRequests.clear();
   return c.json({ ok: true });
+});
+
+/**
+ * A change made here is announced to the tenant's subscriptions (emulator/src/subscriptions.ts)
+ * after the admin call has answered, as Graph notifies asynchronously.
+ */
+function announce(c: Context<EmulatorContext>, tenantId: string, oid: string, changeType: "updated" | "deleted"): void {
+  const delivering = notifyUserChanged(c.env, tenantId, oid, changeType);
+  try {
+    c.executionCtx.waitUntil(delivering);
+  } catch {
+    // No execution context (a unit call): the deliveries still run on their own.
+  }
+}
+
+/** Subscriptions the app holds, as Graph would list them, plus their tenant. */
+admin.get("/subscriptions", (c) => c.json({ value: subscriptionList() }));
+
+/** Drop the next `drop` change notifications and/or hold each back `delayMs` (reset clears both). */
+admin.post("/notifications", async (c) => {
+  const body = await jsonBody(c);
+  if (body.drop !== undefined && int(body.drop) === undefined) return invalid(c, "drop is a whole number");
+  if (body.delayMs !== undefined && (int(body.delayMs) === undefined || int(body.delayMs)! > 60_000)) return invalid(c, "delayMs is 0–60000");
+  if (body.drop !== undefined) notifications.drop = int(body.drop)!;
+  if (body.delayMs !== undefined) notifications.delayMs = int(body.delayMs)!;
+  return c.json({ ok: true, drop: notifications.drop, delayMs: notifications.delayMs });
+});
+
+/** The last deliveries (validation, change and lifecycle notifications) with the app's answer status. */
+admin.get("/notifications/sent", (c) => c.json({ value: notifications.sent.map(({ kind, url, body, status, at }) => ({ kind, url, body, status, at })) }));
+
+/** Sends a lifecycle notification to the subscription's lifecycleNotificationUrl and reports the app's answer. */
+admin.post("/subscriptions/:id/lifecycle", async (c) => {
+  const event = str((await jsonBody(c)).event);
+  if (!event || !(LIFECYCLE_EVENTS as readonly string[]).includes(event)) return invalid(c, `event must be one of ${LIFECYCLE_EVENTS.join(", ")}`);
+  const delivery = await sendLifecycleEvent(c.env, c.req.param("id"), event as LifecycleEvent);
+  if (!delivery) return missing(c, "subscription with a lifecycleNotificationUrl");
+  return c.json({ ok: true, status: delivery.status });
 });

@@ -10,6 +10,8 @@ export interface EmulatorEnv {
   /** The Google OAuth client the emulator knows. */
   GOOGLE_CLIENT_ID: string;
   GOOGLE_CLIENT_SECRET: string;
+  /** Tests only (vitest.config.ts): the app under test, where change notifications are delivered. */
+  APP?: Fetcher;
 }
 
 export type EmulatorContext = { Bindings: EmulatorEnv };

@@ -16,6 +16,7 @@ import { allowsGraph, readsDirectoryRoles } from "./scopes.ts";
 import { answerBatch } from "./batch.ts";
 import { countAndInjectFaults } from "./faults.tsx";
 import { state, type AccessGrant } from "./state.ts";
+import { subscriptionRoutes } from "./subscriptions.ts";
 
 type GraphEnv = EmulatorContext & { Variables: { tenant: Tenant; grant: AccessGrant } };
 export const graph = new Hono<GraphEnv>();
@@ -36,6 +37,8 @@ graph.use("/v1.0/*", async (c, next) => {
   c.set("grant", grant);
   await next();
 });
+
+graph.route("/", subscriptionRoutes);
 
 graph.get("/v1.0/organization", (c) => {
   const query = readQuery(c, "organization", ORGANIZATION_PROPERTIES);

@@ -44,6 +44,23 @@ export function deleteOldRunChangesBatch(db: Db, cutoff: number, limit: number) 
 }
 
 /**
+ * Runs that started before `cutoff` (the audit retention: their audit events are gone too), oldest
+ * first through `sync_runs_started`. Kept whatever their age: a held or running run, the
+ * organization's latest run (the page's "last run" and, for a preview, its list), and a run whose
+ * change list is still stored (its rows reference it). The kept ones are skipped, not counted, so
+ * a batch reads at most `limit` rows plus those (at most a few per organization). `indexed by`
+ * makes SQLite refuse the statement rather than fall back to scanning every run.
+ */
+export function deleteOldRunsBatch(db: Db, cutoff: number, limit: number) {
+  return deleted(db, sql`delete from sync_runs where rowid in (
+    select r.rowid from sync_runs r indexed by sync_runs_started
+    where r.started_at < ${cutoff} and r.status not in ('held', 'running')
+      and exists (select 1 from sync_runs later where later.organization_id = r.organization_id and later.started_at > r.started_at)
+      and not exists (select 1 from sync_run_changes c where c.run_id = r.id)
+    order by r.started_at limit ${limit})`);
+}
+
+/**
  * Audit events created before `cutoff`. Ids grow with time, so only the oldest `limit` events are
  * looked at: a batch reads at most `limit` rows instead of scanning the log, and it never deletes
  * an event newer than the cutoff (a batch that deletes fewer than `limit` has reached them).

@@ -139,6 +139,7 @@ export const entraSetupLinks = sqliteTable("entra_setup_links", {
   consentedTenantId: text("consented_tenant_id"),
   lastFailure: text("last_failure", { enum: ["declined", "tenant_taken", "provider_error"] }),
   lastFailureAt: integer("last_failure_at"),
+  consentStartedAt: integer("consent_started_at"),
 });
 
 export const groupRoleMappings = sqliteTable(
@@ -176,10 +177,13 @@ export interface PendingChanges {
   tenantId: string;
 }
 
+/** What started a run: the nightly schedule, "Sync now", "Preview", or a Graph change notification (migrations/0010). */
+export const SYNC_TRIGGERS = ["schedule", "manual", "preview", "notification"] as const;
+
 export const syncRuns = sqliteTable("sync_runs", {
   id: text("id").primaryKey(),
   organizationId: text("organization_id").notNull(),
-  trigger: text("trigger", { enum: ["schedule", "manual", "preview"] }).notNull(),
+  trigger: text("trigger", { enum: SYNC_TRIGGERS }).notNull(),
   mode: text("mode", { enum: ["full", "delta"] }),
   status: text("status", { enum: SYNC_RUN_STATUSES }).notNull(),
   startedAt: integer("started_at").notNull(),
@@ -239,6 +243,9 @@ const AUDIT_ACTIONS = [
   "sync.held_dismissed",
   "sync.held_superseded",
   "sync.run_undone",
+  "entra.realtime_started",
+  "entra.realtime_stopped",
+  "entra.realtime_failed",
   "webhook.endpoint_added",
   "webhook.endpoint_disabled",
   "webhook.endpoint_enabled",
@@ -272,6 +279,28 @@ export const roleDecisions = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.organizationId, t.userId] })],
 );
+
+/** Why real-time updates could not be set up or kept (src/entra/notifications/failures.ts says each in the page's words). */
+export const REALTIME_FAILURES = [
+  "needs_reconnect", "not_connected", "graph_unavailable", "throttled", "forbidden", "validation_failed", "rejected", "internal",
+] as const;
+export type RealtimeFailure = (typeof REALTIME_FAILURES)[number];
+
+/** The Graph change-notification subscription of an organization (migrations/0010). */
+export const directorySubscriptions = sqliteTable("directory_subscriptions", {
+  organizationId: text("organization_id").primaryKey(),
+  tenantId: text("tenant_id").notNull(),
+  subscriptionId: text("subscription_id"),
+  clientStateEnc: text("client_state_enc"),
+  status: text("status", { enum: ["active", "failed"] }).notNull(),
+  expiresAt: integer("expires_at"),
+  failure: text("failure", { enum: REALTIME_FAILURES }),
+  failedAt: integer("failed_at"),
+  lastNotificationAt: integer("last_notification_at"),
+  lastNotificationRunId: text("last_notification_run_id"),
+  rereadPending: integer("reread_pending", { mode: "boolean" }).notNull().default(false),
+  updatedAt: integer("updated_at").notNull(),
+});
 
 /** The events an endpoint may subscribe to (docs/events.md); the triggers of migrations/0011 raise them. */
 export const WEBHOOK_EVENT_TYPES = [

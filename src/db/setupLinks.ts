@@ -1,5 +1,5 @@
 // Azure-admin setup links (migrations/0005). The link's secret is never stored: only its SHA-256.
-import { and, desc, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { entraSetupLinks, organizations, users } from "./schema.ts";
 import { insertAuditEventsFor } from "./audit.ts";
@@ -127,4 +127,24 @@ export function setupLinkState(link: { usedAt: number | null; revokedAt: number 
   if (link.usedAt !== null) return "used";
   if (link.revokedAt !== null) return "revoked";
   return link.expiresAt > now ? "open" : "expired";
+}
+
+/**
+ * The Azure administrator left for Microsoft: the link is marked, unless it was marked less than
+ * `quietMs` ago, and its audit row is written only if this batch marked it (anyone holding the
+ * link can press the button, so the log cannot be grown by pressing it again).
+ */
+export function markConsentStarted(db: Db, id: string, now: number, quietMs: number) {
+  return db
+    .update(entraSetupLinks)
+    .set({ consentStartedAt: now })
+    .where(and(eq(entraSetupLinks.id, id), or(isNull(entraSetupLinks.consentStartedAt), lt(entraSetupLinks.consentStartedAt, now - quietMs))));
+}
+
+export function auditConsentStarted(organizationId: string, id: string, details: Record<string, unknown>, now: number) {
+  const action: AuditAction = "entra.setup_consent_started";
+  return insertAuditEventsFor(
+    { organizationId, actorUserId: null, action, details: sql`${JSON.stringify({ ...details, linkId: id })}`, now },
+    sql`where exists (select 1 from entra_setup_links where id = ${id} and consent_started_at = ${now})`,
+  );
 }

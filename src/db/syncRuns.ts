@@ -6,10 +6,10 @@ import { insertAuditEventsFor } from "./audit.ts";
 import type { Db } from "./client.ts";
 import { statement } from "./statements.ts";
 import {
-  entraConnections, syncRunChanges, syncRuns, users, type PendingChanges, type SyncCause, type SyncFailure,
+  entraConnections, SYNC_TRIGGERS, syncRunChanges, syncRuns, users, type PendingChanges, type SyncCause, type SyncFailure,
 } from "./schema.ts";
 
-export type SyncTrigger = "schedule" | "manual" | "preview";
+export type SyncTrigger = (typeof SYNC_TRIGGERS)[number];
 export type SyncMode = "full" | "delta";
 /** How the Workflow closes a run (the other statuses are set by people or by a later run). */
 export type FinishedStatus = "succeeded" | "failed" | "held" | "previewed";
@@ -29,7 +29,7 @@ export interface NightlyParams {
 }
 
 /** A run still "running" after this long died with its Workflow; it no longer blocks a new one. */
-const RUN_STALE_AFTER_MS = 12 * 60 * 60 * 1000;
+export const RUN_STALE_AFTER_MS = 12 * 60 * 60 * 1000;
 
 /**
  * Records a new running run unless the organization already has one running (or this id exists:

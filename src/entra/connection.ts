@@ -26,6 +26,7 @@ import { fetchTenantDetails } from "./organization.ts";
 import { ConnectionTokenError, graphAccessToken, sealTokens } from "./tokens.ts";
 import { runStatements } from "../db/statements.ts";
 import { revokeOpenSetupLinks } from "../db/setupLinks.ts";
+import { startRealtimeUpdates, stopRealtimeUpdates } from "./notifications/subscription.ts";
 
 type ConnectOutcome = { ok: true } | { ok: false; failure: ConnectionFailure; microsoftCode?: string };
 
@@ -180,7 +181,7 @@ export async function refreshMissingTenantDetails(db: Db, config: Config, organi
   return findConnectionSummary(db, organizationId);
 }
 
-export async function setEntraFeature(db: Db, viewer: Viewer, feature: EntraFeature, enabled: boolean, now: number) {
+export async function setEntraFeature(db: Db, config: Config, viewer: Viewer, feature: EntraFeature, enabled: boolean, now: number) {
   const [changed] = await saveFeatureToggle(db, viewer.organizationId, feature, enabled, now);
   if (!changed) throw new AppError("conflict", "Connect Entra ID before changing its settings.");
   await insertAuditEvent(db, {
@@ -190,11 +191,20 @@ export async function setEntraFeature(db: Db, viewer: Viewer, feature: EntraFeat
     details: { setting: FEATURE_LABELS[feature], enabled },
     now,
   }).run();
+  // Real-time updates are part of Auto-deprovision sync. The toggle is saved whatever Graph says: a
+  // subscription that cannot be created is shown on the page with its reason, and the nightly sync
+  // runs regardless (the nightly upkeep tries again).
+  if (feature === "autoDeprovision") {
+    if (enabled) await startRealtimeUpdates(db, config, viewer.organizationId, viewer.userId, now);
+    else await stopRealtimeUpdates(db, config, viewer.organizationId, viewer.userId, now);
+  }
 }
 
-export async function disconnectEntra(db: Db, viewer: Viewer, now: number) {
+export async function disconnectEntra(db: Db, config: Config, viewer: Viewer, now: number) {
   const existing = await findConnectionSummary(db, viewer.organizationId);
   if (!existing) throw new AppError("conflict", "Microsoft Entra ID is not connected.");
+  // While the token still works: the subscription is deleted at Graph, then forgotten here.
+  await stopRealtimeUpdates(db, config, viewer.organizationId, viewer.userId, now);
   await runStatements(db, [
     ...deleteConnection(db, viewer.organizationId),
     insertAuditEvent(db, {

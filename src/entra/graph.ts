@@ -92,14 +92,27 @@ export function createGraphClient(options: GraphClientOptions) {
     return send(pathOrUrl, schema, { "content-type": "application/json", ...headers }, JSON.stringify(body));
   }
 
-  async function send<T>(pathOrUrl: string, schema: z.ZodType<T>, headers: Record<string, string>, body?: string): Promise<T> {
+  /** PATCH a JSON body (renewing a change-notification subscription) and validate the reply. */
+  function patch<T>(pathOrUrl: string, body: unknown, schema: z.ZodType<T>): Promise<T> {
+    return send(pathOrUrl, schema, { "content-type": "application/json" }, JSON.stringify(body), "PATCH");
+  }
+
+  /** DELETE a resource (a change-notification subscription); Graph answers 204 with no body. */
+  async function remove(pathOrUrl: string): Promise<void> {
+    await send(pathOrUrl, z.unknown(), {}, undefined, "DELETE");
+  }
+
+  async function send<T>(
+    pathOrUrl: string, schema: z.ZodType<T>, headers: Record<string, string>, body?: string, verb?: "PATCH" | "DELETE",
+  ): Promise<T> {
     const url = resolve(pathOrUrl);
+    const method = verb ?? (body === undefined ? "GET" : "POST");
     for (let attempt = 1; ; attempt++) {
       let response: Response;
       try {
         if (options.counter) options.counter.requests++;
         response = await fetch(url, {
-          method: body === undefined ? "GET" : "POST",
+          method,
           ...(body === undefined ? {} : { body }),
           headers: {
             authorization: `Bearer ${options.accessToken}`,
@@ -115,6 +128,10 @@ export function createGraphClient(options: GraphClientOptions) {
         continue;
       }
 
+      if (response.status === 204) {
+        // No Content (DELETE): nothing to read or validate.
+        return schema.parse(undefined);
+      }
       if (response.ok) {
         let body: unknown;
         try {
@@ -168,7 +185,7 @@ export function createGraphClient(options: GraphClientOptions) {
     }
   }
 
-  return { get, post, pages, resolve };
+  return { get, post, patch, remove, pages, resolve };
 }
 
 export type GraphClient = ReturnType<typeof createGraphClient>;

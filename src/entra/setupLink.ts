@@ -16,6 +16,8 @@ import {
   findSetupLink,
   insertSetupLink,
   auditConsentGranted,
+  auditConsentStarted,
+  markConsentStarted,
   markSetupLinkUsed,
   revokeOpenSetupLinks,
   revokeSetupLink,
@@ -97,15 +99,19 @@ export async function openSetupLink(db: Db, token: string, now: number): Promise
 
 const NOT_ENTERPRISE = "This setup link can't be used: the organization that sent it is no longer on the Enterprise plan.";
 
-/** The Azure administrator leaves for Microsoft: audited, nothing else changes. */
-export function recordConsentStarted(db: Db, link: SetupLinkRow, now: number) {
-  return insertAuditEvent(db, {
-    organizationId: link.organizationId,
-    actorUserId: null,
-    action: "entra.setup_consent_started",
-    details: { linkId: link.id, by: AZURE_ADMIN },
-    now,
-  });
+/** The same link's departures for Microsoft are audited once within this time. */
+const CONSENT_START_QUIET_MS = 10 * 60 * 1000;
+
+/**
+ * The Azure administrator leaves for Microsoft: audited (once per link per 10 minutes: the button
+ * is open to anyone holding the link), nothing else changes. One D1 round trip.
+ */
+export async function recordConsentStarted(db: Db, link: SetupLinkRow, now: number) {
+  // The mark first: the audit row is written only if this batch's mark holds `now`.
+  await runStatements(db, [
+    markConsentStarted(db, link.id, now, CONSENT_START_QUIET_MS),
+    auditConsentStarted(link.organizationId, link.id, { by: AZURE_ADMIN }, now),
+  ]);
 }
 
 /** Microsoft's answer at the redirect URI, already parsed. */

@@ -120,7 +120,7 @@ entraRoutes.post(
     const viewer = viewerOf(c);
     const feature = featureBySlug[c.req.valid("param").slug]!;
     const enabled = c.req.valid("form").enabled === "true";
-    await setEntraFeature(c.get("db"), viewer, feature, enabled, Date.now());
+    await setEntraFeature(c.get("db"), c.get("config"), viewer, feature, enabled, Date.now());
     if (isHtmx(c)) {
       // The sync section's buttons depend on the toggles: it re-renders on this event. The mapping
       // editor only updates its one line of status, so a half-typed search survives.
@@ -167,6 +167,6 @@ entraRoutes.get("/disconnect", managers, (c) => {
 });
 
 entraRoutes.post("/disconnect", managers, async (c) => {
-  await disconnectEntra(c.get("db"), viewerOf(c), Date.now());
+  await disconnectEntra(c.get("db"), c.get("config"), viewerOf(c), Date.now());
   return c.redirect(PAGE, 303);
 });

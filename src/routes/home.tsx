@@ -1,11 +1,25 @@
 import { Hono } from "hono";
 import { requireSignedIn, viewerOf } from "../auth/access.ts";
 import type { AppContext } from "../context.ts";
+import { loadDirectoryState, nextRunOf, seesDirectoryState } from "../entra/directoryAlerts.ts";
+import { NIGHTLY_SCHEDULE_TEXT } from "../entra/sync/schedule.ts";
 import { HomePage } from "../../views/pages/home.tsx";
 
 export const homeRoutes = new Hono<AppContext>();
 
-homeRoutes.get("/", requireSignedIn(), (c) => {
+homeRoutes.get("/", requireSignedIn(), async (c) => {
   const viewer = viewerOf(c);
-  return c.render(<HomePage viewer={viewer} />, { title: "Home", nav: "home" });
+  // One read serves both the Entra card and the alerts banner (passed on as `directory`).
+  const state = await loadDirectoryState(c.get("db"), viewer);
+  const directory = seesDirectoryState(viewer)
+    ? {
+        state,
+        nextRunAt: nextRunOf(state, Date.now()),
+        schedule: NIGHTLY_SCHEDULE_TEXT,
+        // Real-time updates (Graph change notifications) are not stored yet: pass their status here
+        // as `realTimeUpdates` once they are; until then the card shows nothing about them.
+        realTimeUpdates: null,
+      }
+    : undefined;
+  return c.render(<HomePage viewer={viewer} directory={directory} />, { title: "Home", nav: "home", directory: state });
 });

@@ -80,6 +80,6 @@ setupRoutes.post("/:token", validate("param", tokenParam), validate("form", z.ob
   const state = randomToken();
   // Only `state` matters to the admin consent endpoint; nonce and verifier are unused placeholders.
   await saveFlow(c, { purpose: "setup_consent", organizationId: link.organizationId, setupLinkId: link.id, tenantId }, { state, nonce: "-", codeVerifier: "-" });
-  await recordConsentStarted(db, link, now).run();
+  await recordConsentStarted(db, link, now);
   return c.redirect(buildAdminConsentUrl(config, { redirectUri: setupRedirectUri(config), state, tenantId }).toString(), 302);
 });

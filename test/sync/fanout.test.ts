@@ -187,7 +187,30 @@ describe("nightly pruning", () => {
     expect(links.map((l) => l.id)).toEqual(["open", "used-long-ago"]);
     const { results: events } = await env.DB.prepare("select created_at from audit_events order by id").all<{ created_at: number }>();
     expect(events.map((e) => Math.round((now - e.created_at) / DAY))).toEqual([399, 1]);
-    // Runs themselves stay: the history still lists them.
+    // Runs within the audit retention stay: the history still lists them.
     expect((await env.DB.prepare("select count(*) as n from sync_runs").first<{ n: number }>())?.n).toBe(6);
+  });
+
+  it("deletes runs past the audit retention (their change lists first), and keeps held ones and an organization's latest", async () => {
+    const now = Date.now();
+    const run = (id: string, organizationId: string, status: string, daysAgo: number) =>
+      env.DB.prepare("insert into sync_runs (id, organization_id, trigger, status, started_at) values (?, ?, 'schedule', ?, ?)")
+        .bind(id, organizationId, status, now - daysAgo * DAY);
+    const fabrikam = DEMO_ORGS.fabrikam.id;
+    const { results: [someone] } = await env.DB.prepare("select user_id from memberships where organization_id = ? limit 1").bind(contoso).all<{ user_id: string }>();
+    await env.DB.batch([
+      run("ancient-succeeded", contoso, "succeeded", 500), run("ancient-failed", contoso, "failed", 450),
+      run("ancient-held", contoso, "held", 480), run("ancient-with-list", contoso, "dismissed", 470),
+      env.DB.prepare("insert into sync_run_changes (run_id, organization_id, user_id, change, cause) values ('ancient-with-list', ?, ?, 'deactivate', 'absent')").bind(contoso, someone!.user_id),
+      run("within-retention", contoso, "succeeded", 399), run("recent", contoso, "succeeded", 1),
+      // Fabrikam's only run, long ago: still its "last run".
+      run("fabrikam-only", fabrikam, "succeeded", 600),
+    ]);
+
+    const night = await fireCron(nextCronTime());
+    // The list of a run that is not held, not running and not a latest preview is older than 30 days: it goes first, then its run.
+    expect(night.pruned).toMatchObject({ sync_run_changes: 1, sync_runs: 3 });
+    const { results } = await env.DB.prepare("select id from sync_runs where trigger = 'schedule' and id not like 'nightly-%' order by id").all<{ id: string }>();
+    expect(results.map((r) => r.id)).toEqual(["ancient-held", "fabrikam-only", "recent", "within-retention"]);
   });
 });

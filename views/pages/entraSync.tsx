@@ -6,6 +6,8 @@ import type { RunChangeRow, RunSortKey, SyncRunRow } from "../../src/db/syncRuns
 import { encodePageCursor } from "../../src/lib/pageCursor.ts";
 import { listHref } from "../parts/lists.ts";
 import { SYNC_FAILURES } from "../parts/syncFailures.ts";
+import { HELD_TITLE, STATUS_LABELS, TRIGGER_LABELS } from "../parts/syncRuns.ts";
+import { REALTIME_FAILURE_TEXT } from "../parts/realtimeFailures.ts";
 import type { SyncSectionData } from "../../src/entra/sync/runActions.ts";
 import { formatTime } from "../parts/badges.tsx";
 import { CsrfField, refreshesOnSettingsChange } from "../parts/forms.tsx";
@@ -13,19 +15,6 @@ import { PATHS } from "../../src/paths.ts";
 
 const SYNC_PATH = PATHS.entraSync;
 
-const TRIGGER_LABELS: Record<SyncRunRow["trigger"], string> = { schedule: "Nightly", manual: "Sync now", preview: "Preview" };
-const STATUS_LABELS: Record<SyncRunRow["status"], string> = {
-  running: "Running",
-  succeeded: "Succeeded",
-  failed: "Failed",
-  held: "Held",
-  applied: "Applied",
-  dismissed: "Dismissed",
-  previewed: "Previewed",
-  skipped: "Skipped",
-  // A held run a later run replaced: nobody dismissed it, and it can no longer be applied.
-  superseded: "Superseded by a later run",
-};
 const SKIPPED_NOTE = "Another sync was still running at the scheduled time, so this nightly run was skipped.";
 const CAUSE_LABELS: Record<RunChangeRow["cause"], string> = {
   disabled: "Disabled in Entra ID",
@@ -49,6 +38,7 @@ export function SyncSection(props: { viewer: Viewer; data: SyncSectionData }) {
       ) : (
         <p class="notice" id="sync-next">Auto-deprovision sync is off: no nightly run. Preview shows what a run would do.</p>
       )}
+      {data.autoDeprovision && <RealtimeStatus realtime={data.realtime} />}
       {data.running ? (
         <p class="status running" role="status" id="sync-running">A sync is running… this section updates when it finishes.</p>
       ) : (
@@ -61,6 +51,31 @@ export function SyncSection(props: { viewer: Viewer; data: SyncSectionData }) {
       <ThresholdForm viewer={viewer} threshold={data.threshold} />
       <RunHistory viewer={viewer} runs={data.runs} older={data.olderRuns} />
     </section>
+  );
+}
+
+/**
+ * Real-time updates (Graph change notifications): whether they are on, until when, and what the
+ * last notification did. A failure says why; the nightly run above goes on regardless.
+ */
+function RealtimeStatus(props: { realtime: SyncSectionData["realtime"] }) {
+  const realtime = props.realtime;
+  if (!realtime) return <p id="sync-realtime" class="muted">Real-time updates: not set up yet. The nightly run still deactivates leavers.</p>;
+  return (
+    <div id="sync-realtime">
+      {realtime.status === "active" ? (
+        <p>Real-time updates: <strong>active</strong> (renews on {formatTime(realtime.renewsAt)}). A change in Entra ID is read within a minute.</p>
+      ) : (
+        <p class="warning" role="alert">
+          Real-time updates: <strong>not active</strong>. {realtime.failure ? REALTIME_FAILURE_TEXT[realtime.failure] : ""} (since{" "}
+          {formatTime(realtime.failedAt)}). The nightly sync still runs, and tries again each night.
+        </p>
+      )}
+      <p class="muted">
+        Last notification received: {realtime.lastNotificationAt ? formatTime(realtime.lastNotificationAt) : "none yet"}
+        {realtime.lastNotificationRunId ? <> · last run it triggered: <a href={`#run-${realtime.lastNotificationRunId}`}>{realtime.lastNotificationRunId.slice(0, 8)}</a></> : null}
+      </p>
+    </div>
   );
 }
 
@@ -82,7 +97,7 @@ function ChangeList(props: { viewer: Viewer; listed: NonNullable<SyncSectionData
     <div class={held ? "warning" : "notice"} id={held ? "sync-held" : "sync-preview"} role={held ? "alert" : "status"}>
       {held ? (
         <p>
-          <strong>Held: nothing was changed.</strong> The run of {formatTime(run.startedAt)} would deactivate {pending.deactivate} of{" "}
+          <strong>{HELD_TITLE}</strong> The run of {formatTime(run.startedAt)} would deactivate {pending.deactivate} of{" "}
           {pending.linkedMembers} linked members — more than {props.threshold.percent} % and more than {props.threshold.minimum}. Check
           the list, then apply or dismiss it. The next run replaces it if it is still held by then.
         </p>
@@ -176,7 +191,7 @@ function RunTable(props: { viewer: Viewer; runs: SyncRunRow[]; caption: string }
       </thead>
       <tbody>
         {props.runs.map((run) => (
-          <tr data-run={run.id}>
+          <tr data-run={run.id} id={`run-${run.id}`}>
             <td>{TRIGGER_LABELS[run.trigger]}{run.mode ? ` (${run.mode})` : ""}</td>
             <td>{formatTime(run.startedAt)}</td>
             <td>{run.finishedAt ? formatDuration(run.finishedAt - run.startedAt) : "…"}</td>

@@ -2,8 +2,10 @@ import type { Viewer } from "../../src/context.ts";
 import { isOwnerOrAdmin } from "../../src/auth/access.ts";
 import { RoleBadge } from "../parts/badges.tsx";
 import { PATHS } from "../../src/paths.ts";
+import { DirectoryGlance, type DirectoryGlanceProps } from "../parts/directoryGlance.tsx";
 
-export function HomePage(props: { viewer: Viewer }) {
+/** `directory`: the Entra card, for the Owners and Admins of an Enterprise organization only. */
+export function HomePage(props: { viewer: Viewer; directory?: DirectoryGlanceProps }) {
   const { viewer } = props;
   return (
     <section>
@@ -31,6 +33,7 @@ export function HomePage(props: { viewer: Viewer }) {
           </li>
         )}
       </ul>
+      {props.directory && <DirectoryGlance {...props.directory} />}
     </section>
   );
 }

@@ -13,6 +13,7 @@ import type { Env } from "../../env.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { countingD1, emptyD1Stats, type D1Stats } from "./d1Stats.ts";
 import { FANOUT_PAGE_SIZE, dispatchNightlyPage, startSpacingMs } from "./fanout.ts";
+import { upkeepRealtimePage } from "../notifications/upkeep.ts";
 
 /** What one step cost: its D1 work, and every call that left the Worker (D1 calls and Workflow calls). */
 interface StepCost {
@@ -30,6 +31,12 @@ export interface NightlyOutput {
   failed: number;
   pages: number;
   pruned: Record<string, number>;
+  /**
+   * Real-time updates' upkeep: subscriptions renewed, created (again), removed, and failures, and
+   * its heaviest step. Kept apart from maxStep: an upkeep step makes a few Graph and D1 calls per
+   * organization of its page (25), where a fan-out step's cost is fixed.
+   */
+  realtime: { renewed: number; created: number; removed: number; failed: number; maxStepD1Statements: number };
   /** The most any one step (one invocation) cost, and the whole night's total. */
   maxStep: StepCost;
   total: { d1Statements: number; subrequests: number };
@@ -45,6 +52,10 @@ const STEP: WorkflowStepConfig = { retries: { limit: 5, delay: "10 seconds", bac
  * allows 10,000 per instance by default: https://developers.cloudflare.com/workflows/reference/limits/).
  */
 const PRUNE_BATCHES_PER_STEP = 10;
+/** Graph calls are not idempotent enough to redo blindly: a failed upkeep step is retried once; the next night tries again. */
+const UPKEEP_STEP: WorkflowStepConfig = { retries: { limit: 1, delay: "30 seconds", backoff: "constant" }, timeout: "5 minutes" };
+/** 25 organizations a step: 400 steps is 10,000 organizations a night. */
+const MAX_UPKEEP_STEPS = 400;
 const PRUNE_STEPS_PER_TASK = 20;
 
 async function counted<T>(d1: D1Database, work: (db: Db) => Promise<T>): Promise<{ value: T; d1: D1Stats }> {
@@ -60,6 +71,7 @@ export class NightlyWorkflow extends WorkflowEntrypoint<Env, NightlyParams> {
     const config = loadConfig(env);
     const output: NightlyOutput = {
       organizations: 0, started: 0, alreadyStarted: 0, skipped: 0, failed: 0, pages: 0, pruned: {},
+      realtime: { renewed: 0, created: 0, removed: 0, failed: 0, maxStepD1Statements: 0 },
       maxStep: { step: "", d1Statements: 0, subrequests: 0 }, total: { d1Statements: 0, subrequests: 0 },
     };
     const cost = (name: string, d1: D1Stats, workflowCalls = 0) => {
@@ -100,6 +112,26 @@ export class NightlyWorkflow extends WorkflowEntrypoint<Env, NightlyParams> {
       output.failed += done.value.failed;
       if (done.value.last === null || done.value.organizations < FANOUT_PAGE_SIZE) break;
       cursor = done.value.last;
+    }
+
+    // Real-time updates are renewed here, after the night's runs started: a failure only shows on
+    // the page, and the runs above never wait for it. A page of organizations per step.
+    let upkeepAfter = "";
+    for (let page = 0; page < MAX_UPKEEP_STEPS; page++) {
+      const upkeep = await step.do(`real-time updates ${page}`, UPKEEP_STEP, async () => {
+        const stats = emptyD1Stats();
+        const value = await upkeepRealtimePage(createDb(countingD1(env.DB, stats)), config, upkeepAfter, Date.now());
+        return { value, d1: stats };
+      });
+      output.total.d1Statements += upkeep.d1.statements;
+      output.total.subrequests += upkeep.d1.roundTrips;
+      output.realtime.maxStepD1Statements = Math.max(output.realtime.maxStepD1Statements, upkeep.d1.statements);
+      output.realtime.renewed += upkeep.value.renewed;
+      output.realtime.created += upkeep.value.created;
+      output.realtime.removed += upkeep.value.removed;
+      output.realtime.failed += upkeep.value.failed;
+      if (upkeep.value.last === null) break;
+      upkeepAfter = upkeep.value.last;
     }
 
     for (const task of PRUNE_TASKS) {

@@ -16,6 +16,8 @@ import { AppError } from "../../lib/errors.ts";
 import { applySavedChanges } from "./applyDirectoryChanges.ts";
 import { startSyncRun, type SyncWorkflow } from "./launch.ts";
 import { NIGHTLY_SCHEDULE_TEXT, nextNightlyRun } from "./schedule.ts";
+import { findSubscriptionSummary } from "../../db/subscriptions.ts";
+import { RENEW_WITHIN_MS } from "../notifications/subscription.ts";
 
 /** People shown for a held or previewed run; the rest are counted. */
 const LISTED_PEOPLE = 200;
@@ -34,7 +36,9 @@ export async function loadRunHistory(db: Db, organizationId: string, before?: Ru
 export type RunHistoryPage = Awaited<ReturnType<typeof loadRunHistory>>;
 
 export async function loadSyncSection(db: Db, organizationId: string, now: number) {
-  const [settings, history] = await Promise.all([findSyncSettings(db, organizationId), loadRunHistory(db, organizationId)]);
+  const [settings, history, subscription] = await Promise.all([
+    findSyncSettings(db, organizationId), loadRunHistory(db, organizationId), findSubscriptionSummary(db, organizationId),
+  ]);
   const { runs } = history;
   const latest = runs[0];
   const held = runs.find((run) => run.status === "held") ?? null;
@@ -46,6 +50,11 @@ export async function loadSyncSection(db: Db, organizationId: string, now: numbe
     threshold: { percent: settings?.holdThresholdPercent ?? DEFAULT_HOLD_THRESHOLD.percent, minimum: settings?.holdThresholdMinimum ?? DEFAULT_HOLD_THRESHOLD.minimum },
     nextRunAt: settings?.autoDeprovision ? nextNightlyRun(now) : null,
     schedule: NIGHTLY_SCHEDULE_TEXT,
+    realtime: settings?.autoDeprovision && subscription ? {
+      ...subscription,
+      // The first nightly upkeep inside the renewal window renews it.
+      renewsAt: subscription.expiresAt ? nextNightlyRun(subscription.expiresAt - RENEW_WITHIN_MS) : null,
+    } : null,
     running: runs.some((run) => run.status === "running"),
     runs,
     olderRuns: history.older,

@@ -21,6 +21,7 @@ import { confirmLeavers } from "./confirmLeavers.ts";
 import { applyConfirmations, keepActionable, leaversToConfirm, mergeObservations, type Observed } from "./planDirectoryChanges.ts";
 import { advance, firstRead, pageRequest, stepName, withinDeadline, type ReadState, type TimedPageResult } from "./readLoop.ts";
 import { recordRunOutcome } from "./recordRun.ts";
+import { startPendingReread } from "../notifications/reread.ts";
 import { relayQuietly } from "../../webhooks/relay.ts";
 
 /** What the instance returns: the run's figures (the benchmark reads them). */
@@ -50,6 +51,18 @@ async function counted<T>(d1: D1Database, work: (db: Db) => Promise<T>): Promise
 
 export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams> {
   async run(event: Readonly<WorkflowEvent<SyncRunParams>>, step: WorkflowStep): Promise<SyncRunOutput> {
+    const output = await this.readAndConclude(event, step);
+    // Real-time updates: notifications that came while this run went asked for one more read
+    // (src/entra/notifications/reread.ts). The run row is closed by now, so the next one may start.
+    const { organizationId } = event.payload;
+    await step.do("start the re-read notifications asked for", STEP, async () => {
+      const reread = await startPendingReread(createDb(this.env.DB), this.env.SYNC_WORKFLOW, organizationId, Date.now());
+      return reread.started;
+    });
+    return output;
+  }
+
+  private async readAndConclude(event: Readonly<WorkflowEvent<SyncRunParams>>, step: WorkflowStep): Promise<SyncRunOutput> {
     const { runId, organizationId, trigger, notBefore } = event.payload;
     const env = this.env;
     const config = loadConfig(env);

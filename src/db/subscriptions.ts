@@ -1,0 +1,145 @@
+// Real-time updates: the organization's Graph change-notification subscription (migrations/0010).
+// client_state_enc is token-vault ciphertext and is selected only where a notification is checked.
+import { and, eq, inArray, sql } from "drizzle-orm";
+import type { Db } from "./client.ts";
+import { statement } from "./statements.ts";
+import { directorySubscriptions, entraConnections, organizations, type RealtimeFailure } from "./schema.ts";
+
+/** Runs a real-time update may start: connected, Auto-deprovision on, Enterprise (the nightly sync's rule). */
+const stillEligible = (organizationId: string | ReturnType<typeof sql>) => sql`exists (
+  select 1 from ${entraConnections} c join ${organizations} o on o.id = c.organization_id and o.plan = 'enterprise'
+  where c.organization_id = ${organizationId} and c.status = 'connected' and c.auto_deprovision = 1)`;
+
+/** What the page shows: never the clientState. */
+export async function findSubscriptionSummary(db: Db, organizationId: string) {
+  const [row] = await db
+    .select({
+      status: directorySubscriptions.status,
+      expiresAt: directorySubscriptions.expiresAt,
+      failure: directorySubscriptions.failure,
+      failedAt: directorySubscriptions.failedAt,
+      lastNotificationAt: directorySubscriptions.lastNotificationAt,
+      lastNotificationRunId: directorySubscriptions.lastNotificationRunId,
+    })
+    .from(directorySubscriptions)
+    .where(eq(directorySubscriptions.organizationId, organizationId))
+    .limit(1);
+  return row;
+}
+
+export type SubscriptionSummary = NonNullable<Awaited<ReturnType<typeof findSubscriptionSummary>>>;
+
+/** The subscription id (if any) Graph knows for the organization, to renew or delete it. */
+export async function findSubscription(db: Db, organizationId: string) {
+  const [row] = await db
+    .select({ subscriptionId: directorySubscriptions.subscriptionId, tenantId: directorySubscriptions.tenantId, status: directorySubscriptions.status })
+    .from(directorySubscriptions)
+    .where(eq(directorySubscriptions.organizationId, organizationId))
+    .limit(1);
+  return row;
+}
+
+/**
+ * The subscriptions a notification names, with their sealed clientState, only while the organization
+ * may still run a real-time update. One read of the unique index per id; nothing is written.
+ */
+export function findSubscriptionsForNotification(db: Db, subscriptionIds: string[]) {
+  return db
+    .select({
+      organizationId: directorySubscriptions.organizationId,
+      tenantId: directorySubscriptions.tenantId,
+      subscriptionId: directorySubscriptions.subscriptionId,
+      clientStateEnc: directorySubscriptions.clientStateEnc,
+    })
+    .from(directorySubscriptions)
+    .where(and(
+      inArray(directorySubscriptions.subscriptionId, subscriptionIds),
+      eq(directorySubscriptions.status, "active"),
+      stillEligible(sql`${directorySubscriptions.organizationId}`),
+    ));
+}
+
+/** A subscription created: active, its id, sealed clientState and expiry; the failure forgotten. */
+export function saveSubscriptionActive(
+  db: Db,
+  row: { organizationId: string; tenantId: string; subscriptionId: string; clientStateEnc: string; expiresAt: number; now: number },
+) {
+  const values = {
+    tenantId: row.tenantId, subscriptionId: row.subscriptionId, clientStateEnc: row.clientStateEnc, status: "active" as const,
+    expiresAt: row.expiresAt, failure: null, failedAt: null, updatedAt: row.now,
+  };
+  return db
+    .insert(directorySubscriptions)
+    .values({ organizationId: row.organizationId, ...values })
+    .onConflictDoUpdate({ target: directorySubscriptions.organizationId, set: values });
+}
+
+/** Creating or renewing failed: shown on the page with the reason. A known subscription id is kept, so it can still be deleted. */
+export function saveSubscriptionFailed(db: Db, row: { organizationId: string; tenantId: string; failure: RealtimeFailure; now: number }) {
+  return db
+    .insert(directorySubscriptions)
+    .values({ organizationId: row.organizationId, tenantId: row.tenantId, status: "failed", failure: row.failure, failedAt: row.now, updatedAt: row.now })
+    .onConflictDoUpdate({
+      target: directorySubscriptions.organizationId,
+      set: { status: "failed", failure: row.failure, failedAt: row.now, updatedAt: row.now },
+    });
+}
+
+export function saveSubscriptionRenewed(db: Db, organizationId: string, subscriptionId: string, expiresAt: number, now: number) {
+  return db
+    .update(directorySubscriptions)
+    .set({ expiresAt, status: "active", failure: null, failedAt: null, updatedAt: now })
+    .where(and(eq(directorySubscriptions.organizationId, organizationId), eq(directorySubscriptions.subscriptionId, subscriptionId)));
+}
+
+export function deleteSubscriptionRow(db: Db, organizationId: string) {
+  return db.delete(directorySubscriptions).where(eq(directorySubscriptions.organizationId, organizationId));
+}
+
+/** What the nightly upkeep does next, a page at a time (src/entra/notifications/upkeep.ts). */
+export async function listSubscriptionUpkeep(db: Db, options: { renewBefore: number; after: string; limit: number }) {
+  // Eligible organizations whose subscription is missing, failed or due; and rows of organizations
+  // no longer eligible (toggle off without a token, disconnected, downgraded), which go.
+  const rows = await db.all<{ organization_id: string; eligible: number; subscription_id: string | null; status: string | null; expires_at: number | null }>(sql`
+    select organization_id, eligible, subscription_id, status, expires_at from (
+      select c.organization_id as organization_id, 1 as eligible, s.subscription_id, s.status, s.expires_at
+      from ${entraConnections} c join ${organizations} o on o.id = c.organization_id and o.plan = 'enterprise'
+      left join ${directorySubscriptions} s on s.organization_id = c.organization_id
+      where c.status = 'connected' and c.auto_deprovision = 1
+        and (s.organization_id is null or s.status = 'failed' or s.expires_at is null or s.expires_at <= ${options.renewBefore})
+      union all
+      select s.organization_id, 0, s.subscription_id, s.status, s.expires_at from ${directorySubscriptions} s
+      where not ${stillEligible(sql`s.organization_id`)}
+    ) where organization_id > ${options.after} order by organization_id limit ${options.limit}`);
+  return rows;
+}
+
+/**
+ * A notification run for the organization, unless one is going: one batch (one transaction), so
+ * either a run row is inserted and the pending mark cleared, or the mark stays for the running run
+ * to find when it ends. `runWhere` lets the end-of-run check require the mark.
+ */
+export function notificationRunStatements(
+  db: Db,
+  request: { organizationId: string; runId: string; now: number; staleBefore: number; markPending: boolean; requirePending: boolean },
+) {
+  const { organizationId, runId, now, staleBefore } = request;
+  return [
+    ...(request.markPending
+      ? [statement(db, sql`update directory_subscriptions set reread_pending = 1, last_notification_at = ${now}, updated_at = ${now}
+          where organization_id = ${organizationId}`)]
+      : []),
+    statement(db, sql`
+      insert into sync_runs (id, organization_id, trigger, status, started_at)
+      select ${runId}, ${organizationId}, 'notification', 'running', ${now}
+      where not exists (
+          select 1 from sync_runs where organization_id = ${organizationId} and status = 'running' and started_at > ${staleBefore})
+        and ${stillEligible(organizationId)}
+        ${request.requirePending ? sql`and exists (select 1 from directory_subscriptions where organization_id = ${organizationId} and reread_pending = 1)` : sql``}
+      on conflict (id) do nothing`),
+    statement(db, sql`
+      update directory_subscriptions set reread_pending = 0, last_notification_run_id = ${runId}, updated_at = ${now}
+      where organization_id = ${organizationId} and exists (select 1 from sync_runs where id = ${runId} and status = 'running')`),
+  ];
+}
+

@@ -1,0 +1,77 @@
+// Microsoft Graph's side of real-time updates: the notification URL and the lifecycle notification
+// URL of the organization's subscription (src/entra/notifications/subscription.ts). No session, no
+// CSRF token: Graph authenticates nothing, so nothing here is trusted. A request is either
+// - the validation handshake: `?validationToken=…`, echoed as text/plain with 200 at once (Graph
+//   waits at most 10 seconds), writing nothing
+//   (https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks#notificationurl-validation); or
+// - a changeNotificationCollection: every item's subscription id and clientState are checked, the
+//   verified ones answered with 202 Accepted at once and their work handed off after the answer
+//   (https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks#receive-notifications).
+// Anything else is a 4xx and changes nothing.
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { AppContext } from "../context.ts";
+import { handleLifecycleEvent } from "../entra/notifications/lifecycle.ts";
+import { verifyNotifications, type VerifiedItem } from "../entra/notifications/receive.ts";
+import { requestRealtimeRead } from "../entra/notifications/reread.ts";
+import { GRAPH_NOTIFICATION_PATHS } from "../paths.ts";
+
+/** Mounted at PATHS.graphNotifications, before the session and CSRF middleware. */
+export const graphNotificationRoutes = new Hono<AppContext>();
+
+// Graph's tokens are about 150 characters; anything far longer is not Graph.
+const MAX_VALIDATION_TOKEN = 1024;
+const MAX_NOTIFICATION_BYTES = 1024 * 1024;
+
+graphNotificationRoutes.use(bodyLimit({ maxSize: MAX_NOTIFICATION_BYTES, onError: (c) => c.body(null, 413) }));
+
+/** The handshake's answer, or undefined when this is no handshake. */
+function handshake(c: Context<AppContext>): Response | undefined {
+  const token = c.req.query("validationToken");
+  if (token === undefined) return undefined;
+  if (token.length === 0 || token.length > MAX_VALIDATION_TOKEN) return c.body(null, 400);
+  return c.text(token, 200, { "content-type": "text/plain; charset=utf-8" });
+}
+
+async function verified(c: Context<AppContext>): Promise<VerifiedItem[] | Response> {
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch {
+    return c.body(null, 400);
+  }
+  const verdict = await verifyNotifications(c.get("db"), c.get("config"), body);
+  return verdict.ok ? verdict.items : c.body(null, verdict.status);
+}
+
+/** After the 202: the work runs on, and the response does not wait for it. */
+function afterAnswer(c: Context<AppContext>, work: Promise<unknown>): void {
+  c.executionCtx.waitUntil(work.catch((error: unknown) => console.error("notification work failed", error instanceof Error ? error.name : typeof error)));
+}
+
+graphNotificationRoutes.post(GRAPH_NOTIFICATION_PATHS.changes, async (c) => {
+  const answer = handshake(c);
+  if (answer) return answer;
+  const items = await verified(c);
+  if (items instanceof Response) return items;
+  const db = c.get("db");
+  const now = Date.now();
+  const organizations = [...new Set(items.map((item) => item.organizationId))];
+  afterAnswer(c, Promise.all(organizations.map((organizationId) => requestRealtimeRead(db, c.env.SYNC_WORKFLOW, organizationId, now))));
+  return c.body(null, 202);
+});
+
+graphNotificationRoutes.post(GRAPH_NOTIFICATION_PATHS.lifecycle, async (c) => {
+  const answer = handshake(c);
+  if (answer) return answer;
+  const items = await verified(c);
+  if (items instanceof Response) return items;
+  const db = c.get("db");
+  const config = c.get("config");
+  const now = Date.now();
+  const events = items.flatMap((item) => (item.lifecycleEvent ? [{ organizationId: item.organizationId, lifecycleEvent: item.lifecycleEvent }] : []));
+  afterAnswer(c, (async () => {
+    for (const event of events) await handleLifecycleEvent(db, config, c.env.SYNC_WORKFLOW, event, now);
+  })());
+  return c.body(null, 202);
+});

@@ -1,0 +1,270 @@
+// The directory alerts banner and the home page's Entra card: a held run, a failed last run and a
+// connection that needs reconnect are shown to the Owners and Admins of that organization on every
+// whole page until resolved, and to nobody else; the banner costs one D1 read for them and none
+// for anyone else.
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { beforeEach, describe, expect, it } from "vitest";
+import { CONTOSO_TENANT_ID } from "../demo/directory.ts";
+import { buildApp } from "../src/app.tsx";
+import { createDb } from "../src/db/client.ts";
+import { directoryStateQuery } from "../src/db/directoryState.ts";
+import { nextNightlyRun } from "../src/entra/sync/schedule.ts";
+import { SYNC_FAILURES } from "../views/parts/syncFailures.ts";
+import { formatTime } from "../views/parts/badges.tsx";
+import { APP, type TestBrowser } from "./support/browser.ts";
+import { countingD1, emptyD1Counter } from "./support/d1Counter.ts";
+import { ENTRA_PAGE, connectContoso, connectEntra, setFeature } from "./support/entra.ts";
+import { emulatorAdmin } from "./support/emulator.ts";
+import { DEMO_USER_IDS, addOrganization, contosoByRole, signedIn } from "./support/people.ts";
+import { CONTOSO, SYNC, heldRun, latestRunId, nightlyRun, resetWorld, waitForRun } from "./sync/support.ts";
+
+beforeEach(resetWorld);
+
+const BANNER = 'id="directory-alerts"';
+/** Whole pages an Owner or Admin may open, the Entra page among them. */
+const PAGES = ["/", "/users", "/settings", "/settings/integrations", "/audit", ENTRA_PAGE];
+
+/** The kinds of alert the banner of `path` shows this browser, in order. */
+async function alertsOn(browser: TestBrowser, path = "/"): Promise<string[]> {
+  const { status, html } = await browser.page(path);
+  expect(status, path).toBe(200);
+  const kinds = [...html.matchAll(/data-alert="([a-z_]+)"/g)].map((m) => m[1]!);
+  expect(html.includes(BANNER), `banner present iff alerts on ${path}`).toBe(kinds.length > 0);
+  return kinds;
+}
+
+async function switchTo(browser: TestBrowser, organizationId: string) {
+  const response = await browser.post("/organizations/switch", { organizationId });
+  expect(response.status).toBe(302);
+  await browser.page("/");
+}
+
+describe("a held run", () => {
+  it("is shown to Owners and Admins on every page with a link to Apply or Dismiss, never to other roles, and goes once dismissed", { timeout: 60_000 }, async () => {
+    const { adele, run } = await heldRun();
+    const people = await contosoByRole();
+
+    for (const path of PAGES) {
+      expect(await alertsOn(adele, path), path).toEqual(["held"]);
+      expect(await alertsOn(people.admin, path), path).toEqual(["held"]);
+    }
+    const { html } = await adele.page("/users");
+    expect(html).toContain('role="alert"');
+    expect(html).toContain("Directory sync: Held: nothing was changed.");
+    expect(html).toMatch(/would deactivate 7 of \d+ linked members\./);
+    expect(html).toContain(`<a href="${ENTRA_PAGE}#entra-sync">Review it: Apply or Dismiss</a>`);
+    for (const role of ["manager", "member", "viewer"] as const) {
+      for (const path of ["/", "/users"]) {
+        const page = await people[role].page(path);
+        if (page.status === 200) expect(page.html, `${role} ${path}`).not.toContain(BANNER);
+        expect(page.html).not.toContain("Held: nothing was changed.");
+      }
+    }
+
+    // htmx fragments never carry it: only whole pages do, once.
+    const section = await (await adele.get(SYNC, { "hx-request": "true" })).text();
+    expect(section).toContain("Held: nothing was changed.");
+    expect(section).not.toContain(BANNER);
+    const list = await (await adele.get("/users?q=a", { "hx-request": "true" })).text();
+    expect(list).not.toContain(BANNER);
+    expect((await adele.page(ENTRA_PAGE)).html.split(BANNER)).toHaveLength(2);
+
+    expect((await adele.post(`${SYNC}/runs/${run.id}/dismiss`, {}, { htmx: true })).status).toBe(200);
+    for (const path of PAGES) expect(await alertsOn(adele, path), path).toEqual([]);
+    expect(await alertsOn(people.admin)).toEqual([]);
+  });
+
+  it("goes once applied", { timeout: 60_000 }, async () => {
+    const { adele, run } = await heldRun();
+    expect(await alertsOn(adele, "/audit")).toEqual(["held"]);
+    expect((await adele.post(`${SYNC}/runs/${run.id}/apply`, {}, { htmx: true })).status).toBe(200);
+    expect(await alertsOn(adele, "/audit")).toEqual([]);
+  });
+
+  it("belongs to its organization: another organization's Owner, or the same person in another organization, never sees it", { timeout: 60_000 }, async () => {
+    const { adele } = await heldRun();
+    // Litware, an Enterprise organization with its own working connection: Lee is an Admin there,
+    // and Adele an Owner too.
+    const litware = await addOrganization("Litware");
+    await env.DB.prepare("insert into entra_connections (organization_id, status, tenant_id, tenant_name, auto_deprovision, connected_at, updated_at) values (?, 'connected', ?, 'Litware', 1, 1, 1)")
+      .bind(litware, crypto.randomUUID()).run();
+    const lee = await signedIn("lee");
+    await env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, 'admin', 'active', 1)").bind(litware, DEMO_USER_IDS.lee).run();
+    await switchTo(lee, litware);
+    for (const path of ["/", "/settings"]) expect(await alertsOn(lee, path)).toEqual([]);
+
+    await switchTo(adele, litware);
+    expect(await alertsOn(adele, "/")).toEqual([]);
+    expect((await adele.page("/")).html).toContain('id="glance-last-run">No sync has run yet.');
+    await switchTo(adele, CONTOSO);
+    expect(await alertsOn(adele, "/")).toEqual(["held"]);
+  });
+});
+
+describe("the last run failed", () => {
+  it("is shown with the reason until a later nightly or Sync now run ends otherwise; a preview does not resolve it", { timeout: 60_000 }, async () => {
+    const adele = await connectContoso(["auto-deprovision"]);
+    await emulatorAdmin("faults", { endpoint: "users", status: 500, times: 20 });
+    expect(await nightlyRun()).toMatchObject({ status: "failed", error: "graph_unavailable" });
+
+    expect(await alertsOn(adele, "/users")).toEqual(["failed"]);
+    const { html } = await adele.page("/users");
+    expect(html).toContain("Directory sync failed: nothing was changed.");
+    expect(html).toContain(SYNC_FAILURES.graph_unavailable);
+    expect(html).toContain(`<a href="${ENTRA_PAGE}#entra-sync">Open Directory sync</a>`);
+
+    // A preview changes nobody, so it says nothing about whether leavers are being deactivated.
+    await emulatorAdmin("faults", undefined, "DELETE");
+    expect((await adele.post(`${SYNC}/preview`, {}, { htmx: true })).status).toBe(200);
+    expect((await waitForRun(await latestRunId())).status).toBe("previewed");
+    expect(await alertsOn(adele)).toEqual(["failed"]);
+
+    // Turning Auto-deprovision off means no run is expected: nothing left to fix.
+    await setFeature(adele, "auto-deprovision", false);
+    expect(await alertsOn(adele)).toEqual([]);
+    await setFeature(adele, "auto-deprovision", true);
+    expect(await alertsOn(adele)).toEqual(["failed"]);
+
+    expect(await nightlyRun()).toMatchObject({ status: "succeeded" });
+    expect(await alertsOn(adele, "/users")).toEqual([]);
+  });
+});
+
+describe("the connection needs reconnect", () => {
+  it("is shown with Connect Entra ID again, alone, until the tenant is connected again", { timeout: 60_000 }, async () => {
+    const adele = await connectContoso(["auto-deprovision"]);
+    await emulatorAdmin("grants/revoke", { tenantId: CONTOSO_TENANT_ID });
+    await emulatorAdmin("access-tokens/expire");
+    expect(await nightlyRun()).toMatchObject({ status: "failed", error: "needs_reconnect" });
+
+    // The failed run's cause is the connection: one alert, with the connection's fix.
+    expect(await alertsOn(adele, "/audit")).toEqual(["needs_reconnect"]);
+    const { html } = await adele.page("/audit");
+    expect(html).toContain("Microsoft Entra ID: Needs reconnect.");
+    expect(html).toContain("admin consent was revoked or the sign-in grant expired");
+    expect(html).toContain(`<a href="${ENTRA_PAGE}">Connect Entra ID again</a>`);
+
+    const members = await contosoByRole();
+    expect(await alertsOn(members.admin)).toEqual(["needs_reconnect"]);
+    expect((await members.member.page("/")).html).not.toContain(BANNER);
+
+    expect((await connectEntra(adele)).headers.get("location")).toBe(ENTRA_PAGE);
+    // Reconnecting is the fix for the run that failed before it, too.
+    expect(await alertsOn(adele, "/audit")).toEqual([]);
+    expect(await alertsOn(members.admin)).toEqual([]);
+  });
+});
+
+describe("the home page at a glance", () => {
+  it("shows an Owner the connected tenant, linked members, the last run and its outcome, and the next run", { timeout: 60_000 }, async () => {
+    const adele = await connectContoso(["auto-deprovision"]);
+    expect(await nightlyRun()).toMatchObject({ status: "succeeded", deactivated: 1 });
+    const linked = await env.DB.prepare("select linked_active_members as n from entra_connections where organization_id = ?").bind(CONTOSO).first<{ n: number }>();
+
+    const { html } = await adele.page("/");
+    expect(html).toContain('id="directory-glance"');
+    expect(html).toMatch(/id="glance-status">Connected</);
+    expect(html).toContain('id="glance-tenant">Contoso Ltd (contoso.example)</dd>');
+    expect(html).toContain(`id="glance-linked">${linked!.n}</dd>`);
+    expect(html).toMatch(/id="glance-last-run">Nightly, [^<]+: <span class="status succeeded">Succeeded<\/span> — 1 deactivated, 0 reactivated/);
+    expect(html).toContain(`id="glance-next-run">${formatTime(nextNightlyRun(Date.now()))} (every night at 02:30 UTC)`);
+    // Real-time updates are not stored yet: the card says nothing rather than guess.
+    expect(html).not.toContain("Real-time updates");
+
+    await setFeature(adele, "auto-deprovision", false);
+    expect((await adele.page("/")).html).toContain('id="glance-next-run">None: Auto-deprovision sync is off.');
+  });
+
+  it("says when nothing is connected or no run has happened, and is not shown to Members or on other plans", { timeout: 30_000 }, async () => {
+    const adele = await signedIn("adele");
+    const notConnected = (await adele.page("/")).html;
+    expect(notConnected).toContain('id="directory-glance"');
+    expect(notConnected).toContain(`<a href="${ENTRA_PAGE}">Connect Entra ID</a>`);
+
+    await connectEntra(adele);
+    expect((await adele.page("/")).html).toContain('id="glance-last-run">No sync has run yet.');
+
+    const people = await contosoByRole();
+    expect((await people.admin.page("/")).html).toContain('id="directory-glance"');
+    for (const role of ["manager", "member", "viewer"] as const) {
+      expect((await people[role].page("/")).html, role).not.toContain("directory-glance");
+    }
+    const lee = await signedIn("lee"); // Owner of Fabrikam, on the Team plan
+    expect((await lee.page("/")).html).not.toContain("directory-glance");
+  });
+});
+
+describe("what the banner costs", () => {
+  const app = buildApp();
+
+  /** One page view through the app with D1 counted. */
+  async function pageCost(browser: TestBrowser | null, path: string, headers: Record<string, string> = {}) {
+    const d1 = emptyD1Counter();
+    const ctx = createExecutionContext();
+    const cookie: Record<string, string> = browser ? { cookie: browser.cookieHeader(), "cf-connecting-ip": browser.ip } : {};
+    const response = await app.fetch(new Request(new URL(path, APP), { headers: { ...cookie, ...headers } }), { ...env, DB: countingD1(env.DB, d1) }, ctx);
+    await waitOnExecutionContext(ctx);
+    return { status: response.status, html: await response.text(), d1 };
+  }
+
+  it("one D1 read per whole page for an Owner or Admin (the home page shares it), none for anyone else, on errors or in fragments", { timeout: 60_000 }, async () => {
+    const { adele } = await heldRun();
+    const people = await contosoByRole();
+    const lee = await signedIn("lee"); // an Owner on the Team plan
+
+    // The session's batch is the one round trip these pages made before; the banner adds one.
+    for (const [browser, path] of [[adele, "/"], [adele, "/settings"], [people.admin, "/settings"]] as const) {
+      const cost = await pageCost(browser, path);
+      expect(cost.html, path).toContain(BANNER);
+      expect(cost.d1.roundTrips, `${path}:\n${cost.d1.log.join("\n")}`).toBe(2);
+    }
+    expect((await pageCost(adele, "/")).html).toContain('id="directory-glance"');
+    for (const role of ["manager", "member", "viewer"] as const) {
+      const cost = await pageCost(people[role], "/");
+      expect(cost.d1.roundTrips, `${role}:\n${cost.d1.log.join("\n")}`).toBe(1);
+    }
+    expect((await pageCost(lee, "/settings")).d1.roundTrips).toBe(1);
+    expect((await pageCost(null, "/sign-in")).d1.roundTrips).toBe(0);
+    const notFound = await pageCost(adele, "/no-such-page");
+    expect(notFound.status).toBe(404);
+    expect(notFound.d1.roundTrips).toBe(1);
+    expect(notFound.html).not.toContain(BANNER);
+    // The same URL as a fragment and as a whole page: only the page reads (and shows) the banner.
+    const fragment = await pageCost(adele, `${SYNC}/runs`, { "hx-request": "true" });
+    const whole = await pageCost(adele, `${SYNC}/runs`);
+    expect(fragment.html).not.toContain(BANNER);
+    expect(whole.html).toContain(BANNER);
+    expect(whole.d1.roundTrips - fragment.d1.roundTrips).toBe(1);
+  });
+
+  it("reads one entry of each partial index, however long the run history", async () => {
+    await connectContoso(["auto-deprovision"]);
+    const statements = [];
+    for (let i = 0; i < 300; i++) {
+      const status = i === 10 ? "held" : i === 20 ? "failed" : i % 3 === 0 ? "previewed" : "succeeded";
+      const trigger = status === "previewed" ? "preview" : "schedule";
+      statements.push(
+        env.DB.prepare("insert into sync_runs (id, organization_id, trigger, status, started_at) values (?, ?, ?, ?, ?)")
+          .bind(crypto.randomUUID(), CONTOSO, trigger, status, 1_000 + (i < 280 ? i : 2_000 + i)),
+      );
+    }
+    // The newest 20 runs are previews: the last concluded run is older than all of them.
+    for (let i = 280; i < 300; i++) {
+      statements.push(env.DB.prepare("update sync_runs set trigger = 'preview', status = 'previewed' where organization_id = ? and started_at = ?").bind(CONTOSO, 3_000 + i));
+    }
+    await env.DB.batch(statements);
+
+    const query = directoryStateQuery(createDb(env.DB), CONTOSO).toSQL();
+    const plan = await env.DB.prepare(`explain query plan ${query.sql}`).bind(...query.params).all<{ detail: string }>();
+    const details = plan.results.map((r) => r.detail).join("\n");
+    expect(details).toContain("SEARCH entra_connections USING INDEX sqlite_autoindex_entra_connections_1 (organization_id=?)");
+    expect(details).toMatch(/SEARCH sync_runs USING (COVERING )?INDEX sync_runs_held \(organization_id=\?\)/);
+    expect(details).toMatch(/SEARCH sync_runs USING (COVERING )?INDEX sync_runs_concluded \(organization_id=\?\)/);
+    expect(details).not.toContain("SCAN");
+    expect(details).not.toContain("TEMP B-TREE");
+
+    const result = await env.DB.prepare(query.sql).bind(...query.params).all();
+    expect(result.results).toHaveLength(1);
+    expect(result.meta.rows_read).toBeLessThanOrEqual(8);
+  });
+});

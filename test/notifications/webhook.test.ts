@@ -1,0 +1,172 @@
+// The webhook Microsoft Graph POSTs to: the validation handshake, and notifications that must prove
+// their subscription id and clientState before anything happens.
+import { env } from "cloudflare:test";
+import { beforeEach, describe, expect, it } from "vitest";
+import { CONTOSO_TENANT_ID } from "../../demo/directory.ts";
+import { connectContoso } from "../support/entra.ts";
+import { emulatorAdmin, createDirectoryUser } from "../support/emulator.ts";
+import { linkMember } from "../support/people.ts";
+import { CONTOSO, membership, until } from "../sync/support.ts";
+import {
+  graphSubscriptions, notificationFor, notificationRuns, postToWebhook, runsSettled, sentNotifications, storedSubscription, writableRowCounts,
+  realtimeWorld,
+} from "./support.ts";
+
+beforeEach(realtimeWorld);
+
+describe("the validation handshake", () => {
+  it("echoes validationToken as text/plain with 200, on both URLs, writing nothing", async () => {
+    const before = await writableRowCounts();
+    for (const path of ["users", "lifecycle"] as const) {
+      const token = "Validation: Testing client application reachability for subscription Request-Id: 7b2c";
+      const response = await postToWebhook(path, "", `?validationToken=${encodeURIComponent(token)}`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toMatch(/^text\/plain/);
+      expect(await response.text()).toBe(token);
+    }
+    expect(await writableRowCounts()).toEqual(before);
+  });
+
+  it("is what Microsoft (the emulator) checked when the subscription was created", async () => {
+    await connectContoso(["auto-deprovision"]);
+    const validations = (await sentNotifications()).filter((s) => s.kind === "validation");
+    expect(validations.map((v) => [new URL(v.url).pathname, v.status])).toEqual([
+      ["/webhooks/microsoft-graph/users", 200],
+      ["/webhooks/microsoft-graph/lifecycle", 200],
+    ]);
+  });
+
+  it("refuses an empty or oversized token", async () => {
+    expect((await postToWebhook("users", "", "?validationToken=")).status).toBe(400);
+    expect((await postToWebhook("users", "", `?validationToken=${"a".repeat(2000)}`)).status).toBe(400);
+  });
+});
+
+describe("forged notifications change nothing", () => {
+  it("an unknown subscription id: 403 and no row written", async () => {
+    await connectContoso(["auto-deprovision"]);
+    const before = await writableRowCounts();
+    const response = await postToWebhook("users", notificationFor(crypto.randomUUID(), "guess"));
+    expect(response.status).toBe(403);
+    expect(await writableRowCounts()).toEqual(before);
+    expect(await notificationRuns()).toEqual([]);
+  });
+
+  it("the right subscription id with a wrong clientState: 403 and no row written", async () => {
+    await connectContoso(["auto-deprovision"]);
+    const [held] = await graphSubscriptions();
+    const before = await writableRowCounts();
+    for (const clientState of ["wrong", held!.clientState!.slice(0, -1) + "x", null, ""]) {
+      const response = await postToWebhook("users", notificationFor(held!.id, clientState));
+      expect(response.status).toBe(403);
+    }
+    expect(await writableRowCounts()).toEqual(before);
+    expect(await notificationRuns()).toEqual([]);
+  });
+
+  it("the right id and clientState for another tenant: 403", async () => {
+    await connectContoso(["auto-deprovision"]);
+    const [held] = await graphSubscriptions();
+    const response = await postToWebhook("users", notificationFor(held!.id, held!.clientState, undefined, crypto.randomUUID()));
+    expect(response.status).toBe(403);
+    expect(await notificationRuns()).toEqual([]);
+  });
+
+  it("malformed bodies: 400, never 5xx", async () => {
+    await connectContoso(["auto-deprovision"]);
+    for (const body of ["not json", "{}", '{"value":[]}', '{"value":[{"subscriptionId":42}]}', JSON.stringify({ value: Array(1001).fill({ subscriptionId: "x" }) })]) {
+      const response = await postToWebhook("users", body);
+      expect(response.status, body.slice(0, 30)).toBe(400);
+    }
+    expect(await notificationRuns()).toEqual([]);
+  });
+});
+
+describe("a genuine notification", () => {
+  it("a leaver disabled in Entra: 202, one delta read deactivates them and ends their sessions", async () => {
+    await connectContoso(["auto-deprovision"]);
+    const leaver = await linkMember(await createDirectoryUser("Rita Leaver"));
+    await env.DB.prepare("insert into sessions (token_hash, user_id, organization_id, created_at, last_seen_at, expires_at) values ('rita', ?, ?, 1, 1, 9999999999999)")
+      .bind(leaver.userId, CONTOSO).run();
+    await emulatorAdmin(`users/${leaver.subject}/disable`);
+    await until(async () => (await membership(leaver.userId))?.status === "deactivated", 30_000);
+    expect(await membership(leaver.userId)).toMatchObject({ deactivated_reason: "directory_sync" });
+    const sessions = await env.DB.prepare("select count(*) as n from sessions where user_id = ?").bind(leaver.userId).first<{ n: number }>();
+    expect(sessions?.n).toBe(0);
+    const delivered = (await sentNotifications()).filter((s) => s.kind === "notification");
+    expect(delivered.map((d) => d.status)).toEqual([202]);
+    await runsSettled();
+    const runs = await notificationRuns();
+    expect(runs.length).toBe(1);
+    const stored = await storedSubscription();
+    expect(stored?.last_notification_run_id).toBe(runs[0]!.id);
+    expect(stored?.last_notification_at).toBeGreaterThan(0);
+  });
+
+  it("a replayed notification causes at most one more read, and that read changes nothing", async () => {
+    await connectContoso(["auto-deprovision"]);
+    const leaver = await linkMember(await createDirectoryUser("Sam Replay"));
+    await emulatorAdmin(`users/${leaver.subject}/disable`);
+    await until(async () => (await membership(leaver.userId))?.status === "deactivated", 30_000);
+    await runsSettled();
+    const [original] = (await sentNotifications()).filter((s) => s.kind === "notification");
+    const before = (await notificationRuns()).length;
+    const replayed = await postToWebhook("users", original!.body!);
+    expect(replayed.status).toBe(202);
+    await until(async () => (await notificationRuns()).length === before + 1, 30_000);
+    await runsSettled();
+    const runs = await notificationRuns();
+    expect(runs.length).toBe(before + 1);
+    expect(runs.at(-1)).toMatchObject({ status: "succeeded", mode: "delta", deactivated: 0 });
+  });
+
+  it("a burst coalesces: the run going, plus at most one more read", async () => {
+    await connectContoso(["auto-deprovision"]);
+    // Enough linked members that ten leavers stay under the hold threshold.
+    const people = [];
+    for (let i = 0; i < 12; i++) people.push(await linkMember(await createDirectoryUser(`Burst ${i}`)));
+    await env.DB.prepare("update entra_connections set hold_threshold_percent = 100, hold_threshold_minimum = 1000 where organization_id = ?").bind(CONTOSO).run();
+    await emulatorAdmin("stats/reset");
+    const leavers = people.slice(0, 10);
+    await Promise.all(leavers.map((p) => emulatorAdmin(`users/${p.subject}/disable`)));
+    await until(async () => {
+      for (const p of leavers) if ((await membership(p.userId))?.status !== "deactivated") return false;
+      return true;
+    }, 60_000);
+    await runsSettled();
+    const delivered = (await sentNotifications()).filter((s) => s.kind === "notification");
+    expect(delivered.length).toBe(10);
+    const runs = await notificationRuns();
+    expect(runs.length).toBeGreaterThanOrEqual(1);
+    expect(runs.length).toBeLessThanOrEqual(2);
+    // The ten, and Diego (disabled in the demo directory): the first read lists everyone.
+    expect(runs.reduce((sum, r) => sum + r.deactivated, 0)).toBe(11);
+    expect((await membership(people[10]!.userId))?.status).toBe("active");
+  });
+
+  it("follows every nightly rule: a hand-deactivated member and the last Owner are never touched", async () => {
+    await connectContoso(["auto-deprovision"]);
+    const hand = await linkMember(await createDirectoryUser("Hand Off"));
+    await env.DB.prepare("update memberships set status = 'deactivated', deactivated_reason = 'manual', deactivated_at = 1 where user_id = ?").bind(hand.userId).run();
+    // Adele is the last Owner: disabled in Entra, she stays.
+    const { entraUser } = await import("../../demo/directory.ts");
+    await emulatorAdmin(`users/${entraUser("adele").oid}/disable`);
+    await emulatorAdmin(`users/${hand.subject}/enable`);
+    await until(async () => (await notificationRuns()).length > 0, 30_000);
+    await runsSettled();
+    expect((await membership((await import("../sync/support.ts")).DEMO_USER_IDS.adele))?.status).toBe("active");
+    expect(await membership(hand.userId)).toMatchObject({ status: "deactivated", deactivated_reason: "manual" });
+  });
+});
+
+describe("notifications for an organization that turned it off", () => {
+  it("after disconnect, the old subscription's notifications are refused and read nothing", async () => {
+    const adele = await connectContoso(["auto-deprovision"]);
+    const [held] = await graphSubscriptions();
+    await adele.page("/settings/integrations/entra");
+    await adele.post("/settings/integrations/entra/disconnect");
+    const response = await postToWebhook("users", notificationFor(held!.id, held!.clientState, undefined, CONTOSO_TENANT_ID));
+    expect(response.status).toBe(403);
+    expect(await notificationRuns()).toEqual([]);
+  });
+});

@@ -1,0 +1,53 @@
+// The banner an Owner or Admin sees on every page while the directory needs them: it names the
+// problem in the words the Entra page uses and links to where it is fixed.
+import type { DirectoryAlert } from "../../src/entra/directoryAlerts.ts";
+import { PATHS } from "../../src/paths.ts";
+import { formatTime } from "./badges.tsx";
+import { FAILURE_TEXTS } from "./connectionFailures.ts";
+import { SYNC_FAILURES } from "./syncFailures.ts";
+import { HELD_TITLE, SYNC_SECTION_ANCHOR } from "./syncRuns.ts";
+
+const SYNC_SECTION = `${PATHS.entra}${SYNC_SECTION_ANCHOR}`;
+
+export function DirectoryAlerts(props: { alerts: DirectoryAlert[] }) {
+  if (props.alerts.length === 0) return null;
+  // role="alert": each is a problem that is costing something now (leavers keep their access).
+  return (
+    <div id="directory-alerts" role="alert" aria-label="Directory alerts">
+      {props.alerts.map((alert) => (
+        <p class="warning" data-alert={alert.kind}>
+          <AlertText alert={alert} />
+        </p>
+      ))}
+    </div>
+  );
+}
+
+function AlertText(props: { alert: DirectoryAlert }) {
+  const { alert } = props;
+  switch (alert.kind) {
+    case "needs_reconnect": {
+      const text = FAILURE_TEXTS.grant_revoked;
+      return (
+        <>
+          <strong>Microsoft Entra ID: {text.title}.</strong> {text.message} <a href={PATHS.entra}>Connect Entra ID again</a>
+        </>
+      );
+    }
+    case "held":
+      return (
+        <>
+          <strong>Directory sync: {HELD_TITLE}</strong> The run of {formatTime(alert.startedAt)}
+          {alert.pending ? ` would deactivate ${alert.pending.deactivate} of ${alert.pending.linkedMembers} linked members.` : " is held."}{" "}
+          <a href={SYNC_SECTION}>Review it: Apply or Dismiss</a>
+        </>
+      );
+    case "failed":
+      return (
+        <>
+          <strong>Directory sync failed: nothing was changed.</strong> The run of {formatTime(alert.startedAt)} stopped.{" "}
+          {alert.error ? SYNC_FAILURES[alert.error] : ""} <a href={SYNC_SECTION}>Open Directory sync</a>
+        </>
+      );
+  }
+}

@@ -1,0 +1,77 @@
+// The home page's "Microsoft Entra ID" card for Owners and Admins: the directory's state at a
+// glance. It only shows; everything on it is changed on the Entra page, which it links to.
+import type { DirectoryState } from "../../src/db/directoryState.ts";
+import { PATHS } from "../../src/paths.ts";
+import { formatTime } from "./badges.tsx";
+import { SYNC_FAILURES } from "./syncFailures.ts";
+import { STATUS_LABELS, TRIGGER_LABELS } from "./syncRuns.ts";
+import { CONNECTION_STATUS_LABELS } from "../pages/settings.tsx";
+
+/**
+ * Whether Graph change notifications keep the directory in sync between nights. Real-time updates
+ * are being built separately (issue 12); until their state is stored, nobody passes this and the
+ * card says nothing about them rather than guess.
+ */
+export interface RealTimeUpdatesStatus {
+  active: boolean;
+}
+
+export interface DirectoryGlanceProps {
+  /** null: Microsoft Entra ID is not connected. */
+  state: DirectoryState | null;
+  nextRunAt: number | null;
+  schedule: string;
+  realTimeUpdates?: RealTimeUpdatesStatus | null;
+}
+
+export function DirectoryGlance(props: DirectoryGlanceProps) {
+  const { state } = props;
+  return (
+    <section class="card" id="directory-glance" aria-labelledby="directory-glance-title">
+      <h2 id="directory-glance-title">Microsoft Entra ID</h2>
+      {!state ? (
+        <p>
+          <span class="status not-connected">Not connected</span>. <a href={PATHS.entra}>Connect Entra ID</a> so your directory
+          decides who may use UniAsset.
+        </p>
+      ) : (
+        <dl class="facts">
+          <dt>Status</dt>
+          <dd><span class={`status ${state.status}`} id="glance-status">{CONNECTION_STATUS_LABELS[state.status]}</span></dd>
+          <dt>Connected tenant</dt>
+          <dd id="glance-tenant">
+            {state.tenantName ?? "—"}
+            {state.defaultDomain ? ` (${state.defaultDomain})` : ""}
+          </dd>
+          <dt>Linked members</dt>
+          <dd id="glance-linked">{state.linkedMembers}</dd>
+          <dt>Last run</dt>
+          <dd id="glance-last-run"><LastRun run={state.lastRun} /></dd>
+          <dt>Next run</dt>
+          <dd id="glance-next-run">
+            {props.nextRunAt ? `${formatTime(props.nextRunAt)} (${props.schedule})` : "None: Auto-deprovision sync is off."}
+          </dd>
+          {props.realTimeUpdates && (
+            <>
+              <dt>Real-time updates</dt>
+              <dd id="glance-real-time">{props.realTimeUpdates.active ? "Active" : "Not active"}</dd>
+            </>
+          )}
+        </dl>
+      )}
+      <p><a href={PATHS.entra}>Open Microsoft Entra ID settings</a></p>
+    </section>
+  );
+}
+
+function LastRun(props: { run: DirectoryState["lastRun"] }) {
+  const { run } = props;
+  if (!run) return <>No sync has run yet.</>;
+  return (
+    <>
+      {TRIGGER_LABELS[run.trigger]}, {formatTime(run.startedAt)}: <span class={`status ${run.status}`}>{STATUS_LABELS[run.status]}</span>
+      {run.status === "failed" && run.error ? ` — ${SYNC_FAILURES[run.error]}` : ""}
+      {run.status === "succeeded" || run.status === "applied" ? ` — ${run.deactivated} deactivated, ${run.reactivated} reactivated` : ""}
+    </>
+  );
+}
