@@ -27,6 +27,8 @@ import { organizationRoutes } from "./routes/organizations.ts";
 import { settingsRoutes } from "./routes/settings.tsx";
 import { setupRoutes } from "./routes/setup.tsx";
 import { userRoutes } from "./routes/users.tsx";
+import { webhookRoutes } from "./routes/webhooks.tsx";
+import { relayQuietly } from "./webhooks/relay.ts";
 import { Layout } from "../views/layout.tsx";
 import { Flash } from "../views/parts/forms.tsx";
 import { ErrorPage } from "../views/pages/errorPage.tsx";
@@ -91,6 +93,20 @@ export function buildApp() {
   // Sign-in starts and callbacks need no viewer: no session read before their rate limit.
   app.use(sessionLoader({ skip: (path) => SIGN_IN_ROUND_TRIP.test(path) }));
   app.use(csrfProtection());
+  app.use(async function relayWebhookEvents(c, next) {
+    await next();
+    // A state change may have written outbox rows (migrations/0011): put them on the deliveries
+    // queue once the response is on its way. Pages (GET) change nothing that raises events, except
+    // sign-in callbacks, which ask the queue to relay (routes/auth.tsx) to keep their D1 round trips.
+    if (c.req.method !== "POST" || c.res.status >= 400 || !c.env.WEBHOOK_DELIVERIES) return;
+    let ctx: { waitUntil(promise: Promise<unknown>): void };
+    try {
+      ctx = c.executionCtx;
+    } catch {
+      return; // Called without an execution context (app.request in tests): nothing to wait on.
+    }
+    ctx.waitUntil(relayQuietly(createDb(c.env.DB.withSession("first-primary")), c.env.WEBHOOK_DELIVERIES, Date.now()));
+  });
   // Only whole pages come through here (htmx fragments are c.html), so the directory alerts banner
   // is read and shown once per page and never inside a fragment. Its read is skipped for anyone
   // who is not shown it (src/entra/directoryAlerts.ts).
@@ -109,6 +125,7 @@ export function buildApp() {
   app.route(PATHS.entraSync, entraSyncRoutes);
   app.route(PATHS.entraMapping, entraMappingRoutes);
   app.route(PATHS.entraImport, entraImportRoutes);
+  app.route(PATHS.webhooks, webhookRoutes);
   app.route(PATHS.audit, auditRoutes);
   app.route(PATHS.setup, setupRoutes);
 

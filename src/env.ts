@@ -1,6 +1,7 @@
 // The Worker's bindings, typed once. Values come from wrangler.toml [vars], secrets
 // (`wrangler secret put`), and locally from .dev.vars, which `npm start` generates.
 import type { NightlyParams, SyncRunParams } from "./db/syncRuns.ts";
+import type { DeliveryMessage } from "./db/webhooks.ts";
 
 export interface Env {
   /** D1: organizations, users, identities, sessions, Entra connections, sync runs, audit log. */
@@ -32,6 +33,8 @@ export interface Env {
   SYNC_WORKFLOW: Workflow<SyncRunParams>;
   /** Workflow: the nightly fan-out and housekeeping, one instance per cron event (src/entra/sync/nightlyWorkflow.ts). */
   NIGHTLY_WORKFLOW: Workflow<NightlyParams>;
+  /** Queue: event webhook deliveries, one message per event and endpoint (src/webhooks/consumer.ts). */
+  WEBHOOK_DELIVERIES: Queue<DeliveryMessage>;
   /** Days audit events are kept (default 400). */
   AUDIT_RETENTION_DAYS?: string;
   /** Minutes over which the nightly runs' starts are spread (default 120). */

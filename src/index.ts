@@ -1,9 +1,15 @@
 // The Worker: HTTP requests go to the Hono app; the nightly Cron Trigger starts the night's one
 // NightlyWorkflow instance (wrangler.toml [triggers] and [[workflows]]), which starts a directory
 // sync Workflow instance per organization a page at a time and then clears expired rows.
+// Queue consumers: one queue() handler dispatches each batch by its queue's name to that queue's
+// consumer module, which gets the db and bindings it needs, never Env.
 import { buildApp } from "./app.tsx";
 import { nightlyFanoutId } from "./entra/sync/schedule.ts";
+import { createDb } from "./db/client.ts";
+import type { DeliveryMessage } from "./db/webhooks.ts";
 import type { Env } from "./env.ts";
+import { tokenVault } from "./lib/vault.ts";
+import { consumeWebhookDeliveries } from "./webhooks/consumer.ts";
 
 const app = buildApp();
 
@@ -23,7 +29,25 @@ export default {
       ),
     );
   },
+  async queue(batch, env) {
+    switch (batch.queue) {
+      case WEBHOOK_DELIVERIES_QUEUE:
+        return consumeWebhookDeliveries(batch as MessageBatch<DeliveryMessage>, {
+          db: createDb(env.DB.withSession("first-primary")),
+          vault: tokenVault(env),
+          queue: env.WEBHOOK_DELIVERIES,
+          now: Date.now,
+        });
+      default:
+        // A queue bound to this Worker without a consumer here: leave its messages to retry.
+        console.error("no consumer for queue", batch.queue);
+        batch.retryAll();
+    }
+  },
 } satisfies ExportedHandler<Env>;
+
+/** wrangler.toml [[queues.consumers]] queue names. */
+const WEBHOOK_DELIVERIES_QUEUE = "uniasset-webhook-deliveries";
 
 export { DirectorySyncWorkflow } from "./entra/sync/workflow.ts";
 export { NightlyWorkflow } from "./entra/sync/nightlyWorkflow.ts";

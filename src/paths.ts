@@ -11,6 +11,8 @@ export const PATHS = {
   organizations: "/organizations",
   settings: "/settings",
   integrations: "/settings/integrations",
+  /** Settings → Webhooks: event webhook endpoints; one endpoint's page is `${webhooks}/<id>`. */
+  webhooks: "/settings/webhooks",
   entra: ENTRA,
   entraMapping: `${ENTRA}/mapping`,
   entraImport: `${ENTRA}/import`,

@@ -11,6 +11,7 @@ import { graph } from "./graph.ts";
 import { microsoft } from "./microsoft.tsx";
 import { IndexPage } from "./pages.tsx";
 import { ensureLoaded } from "./state.ts";
+import { webhookReceiver } from "./webhookReceiver.ts";
 
 const app = new Hono<EmulatorContext>();
 
@@ -37,6 +38,7 @@ app.get("/", (c) =>
 );
 app.get("/ping", (c) => c.text("pong"));
 
+app.route("/", webhookReceiver);
 app.route("/", admin);
 app.route("/google", google);
 app.route("/", graph);

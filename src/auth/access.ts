@@ -38,10 +38,10 @@ export function requireSignedIn(): MiddlewareHandler<AppContext> {
   };
 }
 
-export function requirePlan(plan: Plan): MiddlewareHandler<AppContext> {
+export function requirePlan(plan: Plan, refusal = "Microsoft Entra ID Directory Sync is available on the Enterprise plan."): MiddlewareHandler<AppContext> {
   return async function checkPlan(c, next) {
     if (viewerOf(c).plan !== plan) {
-      throw new AppError("plan_required", "Microsoft Entra ID Directory Sync is available on the Enterprise plan.");
+      throw new AppError("plan_required", refusal);
     }
     await next();
   };

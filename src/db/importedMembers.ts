@@ -6,6 +6,7 @@
 import { and, asc, eq, sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { identities, memberships, users, type MappableRole, type Role } from "./schema.ts";
+import { insertImportedMemberEvent } from "./webhooks.ts";
 
 /** The organization's members signed in (or imported) with a Microsoft identity of this tenant. */
 export function listTenantLinkedMembers(db: Db, organizationId: string, tenantId: string) {
@@ -65,6 +66,7 @@ export function importPersonStatements(organizationId: string, tenantId: string,
       select ${organizationId}, i.user_id, ${role}, 'active', ${now}, lower(u.display_name), lower(u.email)
       from identities i join users u on u.id = i.user_id where ${linked}
       on conflict do nothing`,
+    insertImportedMemberEvent(organizationId, linked, now),
   ];
   if (person.decision) {
     const d = person.decision;

@@ -69,3 +69,14 @@ export function deleteOldAuditEventsBatch(db: Db, cutoff: number, limit: number)
   return deleted(db, sql`delete from audit_events where id in (
     select id from (select id, created_at from audit_events order by id limit ${limit}) where created_at < ${cutoff})`);
 }
+
+/**
+ * Webhook events created before `cutoff` and already on the queue (docs/events.md: Redeliver works
+ * for 30 days). A pending one stays whatever its age: it has not been sent yet.
+ */
+export function deleteOldWebhookEventsBatch(db: Db, cutoff: number, limit: number) {
+  // Like audit events: seq grows with time, so only the oldest `limit` rows are looked at.
+  return deleted(db, sql`delete from webhook_events where seq in (
+    select seq from (select seq, created_at, relayed_at from webhook_events order by seq limit ${limit})
+    where created_at < ${cutoff} and relayed_at is not null)`);
+}

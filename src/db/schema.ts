@@ -246,6 +246,12 @@ const AUDIT_ACTIONS = [
   "entra.realtime_started",
   "entra.realtime_stopped",
   "entra.realtime_failed",
+  "webhook.endpoint_added",
+  "webhook.endpoint_disabled",
+  "webhook.endpoint_enabled",
+  "webhook.endpoint_deleted",
+  "webhook.secret_rotated",
+  "webhook.endpoint_disabled_failing",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -294,4 +300,71 @@ export const directorySubscriptions = sqliteTable("directory_subscriptions", {
   lastNotificationRunId: text("last_notification_run_id"),
   rereadPending: integer("reread_pending", { mode: "boolean" }).notNull().default(false),
   updatedAt: integer("updated_at").notNull(),
+});
+
+/** The events an endpoint may subscribe to (docs/events.md); the triggers of migrations/0011 raise them. */
+export const WEBHOOK_EVENT_TYPES = [
+  "member.provisioned",
+  "member.imported",
+  "member.role_changed",
+  "member.deactivated",
+  "member.reactivated",
+  "sync.run.held",
+  "sync.run.failed",
+  "connection.needs_reconnect",
+  "connection.connected",
+  "connection.disconnected",
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+/** Sent only by Send test event, to one endpoint; nobody subscribes to it. */
+export const WEBHOOK_TEST_EVENT = "webhook.test";
+
+/** Event webhook endpoints (migrations/0011): the signing secrets only sealed by the token vault. */
+export const webhookEndpoints = sqliteTable("webhook_endpoints", {
+  id: text("id").primaryKey(),
+  organizationId: text("organization_id").notNull(),
+  url: text("url").notNull(),
+  /** The chosen types, space-separated with a space at each end (the triggers test it with instr). */
+  eventTypes: text("event_types").notNull(),
+  enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+  disabledReason: text("disabled_reason", { enum: ["by_hand", "failing"] }),
+  disabledAt: integer("disabled_at"),
+  secretEnc: text("secret_enc").notNull(),
+  previousSecretEnc: text("previous_secret_enc"),
+  previousSecretExpiresAt: integer("previous_secret_expires_at"),
+  failingSince: integer("failing_since"),
+  consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+  createdBy: text("created_by").notNull(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** The outbox: one row per event, written with the change it describes. */
+export const webhookEvents = sqliteTable("webhook_events", {
+  seq: integer("seq").primaryKey(),
+  id: text("id").notNull(),
+  organizationId: text("organization_id").notNull(),
+  type: text("type").notNull(),
+  payload: text("payload").notNull(),
+  createdAt: integer("created_at").notNull(),
+  relayedAt: integer("relayed_at"),
+});
+
+export const WEBHOOK_ATTEMPT_OUTCOMES = ["delivered", "retrying", "failed"] as const;
+export type WebhookAttemptOutcome = (typeof WEBHOOK_ATTEMPT_OUTCOMES)[number];
+
+/** Delivery attempts, the last 100 per endpoint. */
+export const webhookAttempts = sqliteTable("webhook_attempts", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  endpointId: text("endpoint_id").notNull(),
+  organizationId: text("organization_id").notNull(),
+  eventId: text("event_id").notNull(),
+  eventType: text("event_type").notNull(),
+  attempt: integer("attempt").notNull(),
+  attemptedAt: integer("attempted_at").notNull(),
+  durationMs: integer("duration_ms").notNull(),
+  outcome: text("outcome", { enum: WEBHOOK_ATTEMPT_OUTCOMES }).notNull(),
+  statusCode: integer("status_code"),
+  error: text("error"),
+  responseExcerpt: text("response_excerpt"),
 });

@@ -13,14 +13,19 @@
 // This module uses only WebCrypto and @oslojs/encoding so scripts/reencrypt.ts can run it on Node.
 import { decodeBase64, decodeBase64urlIgnorePadding, encodeBase64, encodeBase64urlNoPadding } from "@oslojs/encoding";
 
-/** The column a sealed value lives in (entra_connections.<field>_enc; client_state: directory_subscriptions.client_state_enc). */
-export type VaultField = "refresh_token" | "access_token" | "delta_link" | "client_state";
+/**
+ * The column a sealed value lives in: entra_connections.<field>_enc; client_state:
+ * directory_subscriptions.client_state_enc; webhook_secret: a webhook endpoint's signing secret
+ * (webhook_endpoints.secret_enc and previous_secret_enc).
+ */
+export type VaultField = "refresh_token" | "access_token" | "delta_link" | "client_state" | "webhook_secret";
 
-const VAULT_FIELDS: readonly VaultField[] = ["refresh_token", "access_token", "delta_link", "client_state"];
+const VAULT_FIELDS: readonly VaultField[] = ["refresh_token", "access_token", "delta_link", "client_state", "webhook_secret"];
 
 /** Whose value this is: the row's identity, bound into the ciphertext as associated data. */
 export interface VaultContext {
   organizationId: string;
+  /** The row's second key: the Entra tenant for tokens, the endpoint id for a webhook secret. */
   tenantId: string;
   field: VaultField;
 }

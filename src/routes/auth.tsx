@@ -8,6 +8,7 @@ import { personFromClaims } from "../signin/person.ts";
 import { signInRefusal } from "../signin/signInErrors.ts";
 import { clearSessionCookie, currentSessionHash, setSessionCookie } from "../auth/session.ts";
 import { signIn } from "../signin/signIn.ts";
+import { requestRelay } from "../webhooks/relay.ts";
 import type { AppContext } from "../context.ts";
 import type { AuthFlowPurpose } from "../db/schema.ts";
 import { deleteSession } from "../db/sessions.ts";
@@ -64,6 +65,8 @@ authRoutes.get("/auth/:provider/callback", signInRateLimit(), validate("param", 
     primary: c.get("primaryDb"),
   });
   setSessionCookie(c, result.sessionToken);
+  // The callback keeps to its two D1 round trips: a queue message asks the consumer to relay.
+  if (result.mayRaiseEvents) waitUntil(c, requestRelay(c.env.WEBHOOK_DELIVERIES));
   return c.redirect("/", 302);
 });
 
@@ -73,6 +76,15 @@ authRoutes.post("/sign-out", async (c) => {
   clearSessionCookie(c);
   return c.redirect("/sign-in", 302);
 });
+
+/** After the response; a request without an execution context (app.request in tests) just awaits nothing. */
+function waitUntil(c: Context<AppContext>, work: Promise<unknown>) {
+  try {
+    c.executionCtx.waitUntil(work);
+  } catch {
+    void work;
+  }
+}
 
 function callbackUri(c: Context<AppContext>, provider: OAuthProvider): string {
   return `${c.get("config").APP_ORIGIN}/auth/${provider}/callback`;

@@ -35,6 +35,11 @@ interface SignInResult {
   userId: string;
   organizationId: string;
   sessionToken: string;
+  /**
+   * The write batch may have raised webhook events (a provisioning, a mapped role, a connection
+   * now needing reconnect): the route asks for a relay without a D1 round trip of its own.
+   */
+  mayRaiseEvents: boolean;
 }
 
 interface SignInOptions {
@@ -141,6 +146,7 @@ async function resolveAndSignIn(
       : { writes: [] };
 
   const statements: Statement[] = [];
+  let mayRaiseEvents = directory.writes.length > 0 || (!!mapped && !!directory.roles);
   const premises: SQL[] = acceptable.map((i) => invitationStillOpen(i.id, now));
   if (!existingUserId) statements.push(...createUser(db, person, userId, email, now));
   statements.push(...acceptInvitations(db, person, userId, acceptable, now));
@@ -150,6 +156,7 @@ async function resolveAndSignIn(
       const provisioned = provision(db, connection, person, userId, email, directory, now);
       statements.push(...provisioned.statements);
       memberships.unshift(provisioned.membership);
+      mayRaiseEvents = true;
       premises.push(connectionStillProvisions(connection!.organizationId, tenantId));
     } catch (refusal) {
       // Someone with access elsewhere still signs in there; otherwise the refusal is the answer,
@@ -173,7 +180,7 @@ async function resolveAndSignIn(
     session.statement,
     ...options.writes,
   ]);
-  return { userId, organizationId, sessionToken: session.token };
+  return { userId, organizationId, sessionToken: session.token, mayRaiseEvents };
 }
 
 /** A retry after a stale read asks Graph nothing new: the directory answer (and its token writes) is reused. */

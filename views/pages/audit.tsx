@@ -35,6 +35,12 @@ const ACTION_LABELS: Record<AuditAction, string> = {
   "entra.realtime_started": "Real-time updates started",
   "entra.realtime_stopped": "Real-time updates stopped",
   "entra.realtime_failed": "Real-time updates could not be set up",
+  "webhook.endpoint_added": "Added a webhook endpoint",
+  "webhook.endpoint_disabled": "Disabled a webhook endpoint",
+  "webhook.endpoint_enabled": "Enabled a webhook endpoint",
+  "webhook.endpoint_deleted": "Deleted a webhook endpoint",
+  "webhook.secret_rotated": "Rotated a webhook signing secret",
+  "webhook.endpoint_disabled_failing": "Disabled a failing webhook endpoint",
 };
 
 function describeDetails(details: Record<string, unknown>): string {

@@ -2,16 +2,17 @@ import type { Viewer } from "../../src/context.ts";
 import type { ConnectionSummary } from "../../src/db/connections.ts";
 import { PATHS } from "../../src/paths.ts";
 
-function SettingsTabs(props: { active: "organization" | "integrations" }) {
+export function SettingsTabs(props: { active: "organization" | "integrations" | "webhooks" }) {
   return (
     <nav class="tabs" aria-label="Settings">
       <a href={PATHS.settings} class={props.active === "organization" ? "active" : undefined}>Organization</a>
       <a href={PATHS.integrations} class={props.active === "integrations" ? "active" : undefined}>Integrations</a>
+      <a href={PATHS.webhooks} class={props.active === "webhooks" ? "active" : undefined}>Webhooks</a>
     </nav>
   );
 }
 
-const PLAN_LABELS = { free: "Free", team: "Team", enterprise: "Enterprise" } as const;
+export const PLAN_LABELS = { free: "Free", team: "Team", enterprise: "Enterprise" } as const;
 
 export function OrganizationSettingsPage(props: { viewer: Viewer }) {
   return (

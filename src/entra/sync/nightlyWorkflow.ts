@@ -6,6 +6,7 @@
 // restart: everything it decides on (cursor, time, spacing) comes from step results or the event.
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from "cloudflare:workers";
 import { PRUNE_BATCH_ROWS, PRUNE_TASKS, pruneBatch } from "../../auth/housekeeping.ts";
+import { relayQuietly } from "../../webhooks/relay.ts";
 import { createDb, type Db } from "../../db/client.ts";
 import { countOrganizationsToSync, type NightlyParams } from "../../db/syncRuns.ts";
 import type { Env } from "../../env.ts";
@@ -154,6 +155,12 @@ export class NightlyWorkflow extends WorkflowEntrypoint<Env, NightlyParams> {
         if (!pruned.value.more) break;
       }
     }
+    // The safety net of the webhook outbox: events raised at sign-in (a GET, which relays nothing)
+    // or left pending by an interrupted relay go on the queue at least once a night.
+    const relayed = await step.do("relay webhook events", STEP, () =>
+      counted(env.DB, async (db) => (await relayQuietly(db, env.WEBHOOK_DELIVERIES, Date.now()))?.events ?? 0),
+    );
+    cost("relay webhook events", relayed.d1);
     return output;
   }
 }

@@ -23,6 +23,7 @@ import { applyConfirmations, keepActionable, leaversToConfirm, mergeObservations
 import { advance, firstRead, pageRequest, stepName, withinDeadline, type ReadState, type TimedPageResult } from "./readLoop.ts";
 import { recordRunOutcome } from "./recordRun.ts";
 import { startPendingReread } from "../notifications/reread.ts";
+import { relayQuietly } from "../../webhooks/relay.ts";
 
 /** What the instance returns: the run's figures (the benchmark reads them). */
 export interface SyncRunOutput {
@@ -86,6 +87,15 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
     let usersRead = 0;
     let mode: SyncMode | null = null;
 
+    // The run's events (deactivations, a held or failed run) go to the webhook queue now, not at
+    // the next request; a relay failure never fails the run (the rows wait for the next relay).
+    const relayEvents = async (name: string) => {
+      const relayed = await step.do(name, STEP, () =>
+        counted(env.DB, async (db) => (await relayQuietly(db, env.WEBHOOK_DELIVERIES, Date.now()))?.events ?? 0),
+      );
+      d1 = addD1Stats(d1, relayed.d1);
+    };
+
     const fail = async (reason: SyncFailure): Promise<SyncRunOutput> => {
       const recorded = await step.do("record failure", STEP, () =>
         counted(env.DB, (db) =>
@@ -96,6 +106,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
         ),
       );
       d1 = addD1Stats(d1, recorded.d1);
+      await relayEvents("relay events after failure");
       return { status: "failed", mode, usersRead, graphRequests, graphBytes, deactivated: 0, reactivated: 0, error: reason, d1 };
     };
 
@@ -172,6 +183,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
       );
       d1 = addD1Stats(d1, conclusion.d1);
       const concluded = conclusion.value;
+      await relayEvents("relay events");
       return {
         status: concluded.status, mode, usersRead, graphRequests, graphBytes,
         deactivated: concluded.deactivated, reactivated: concluded.reactivated, error: null, d1,

@@ -1,0 +1,281 @@
+// Event webhooks' storage (migrations/0011): endpoints, the outbox of events, delivery attempts.
+// Every query names the organization, except the relay's and the queue consumer's, which act for
+// the system and read rows by the ids a message carries.
+import { and, desc, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
+import type { Db } from "./client.ts";
+import { insertAuditEventsFor } from "./audit.ts";
+import { statement, type Statement } from "./statements.ts";
+import { webhookAttempts, webhookEndpoints, webhookEvents, type WebhookAttemptOutcome, type WebhookEventType } from "./schema.ts";
+
+/**
+ * A message on the webhook deliveries queue (src/webhooks/queue.ts): one event for one endpoint,
+ * or a request to relay the outbox from a request that may not spend a D1 round trip on it.
+ */
+export type DeliveryMessage =
+  | {
+      eventId: string;
+      endpointId: string;
+      /** When this delivery was first queued: retries stop 24 h after it. */
+      queuedAt: number;
+    }
+  | { relay: true };
+
+export type EventDelivery = Extract<DeliveryMessage, { eventId: string }>;
+
+/** Attempts kept per endpoint for the delivery log. */
+export const ATTEMPTS_KEPT = 100;
+/** How long a rotated-out secret still signs, and how long an endpoint may fail before it is disabled. */
+export const DAY_MS = 24 * 60 * 60 * 1000;
+/** An endpoint is disabled when every attempt failed for a day and at least this many in a row. */
+export const FAILURES_BEFORE_DISABLING = 10;
+
+/** The stored form of a subscription: " a b c " (the triggers test ` type ` with instr). */
+export function eventTypesColumn(types: readonly string[]): string {
+  return ` ${types.join(" ")} `;
+}
+
+export function eventTypesOf(column: string): string[] {
+  return column.trim().split(/\s+/).filter(Boolean);
+}
+
+export function insertEndpoint(
+  db: Db,
+  endpoint: { id: string; organizationId: string; url: string; eventTypes: readonly WebhookEventType[]; secretEnc: string; createdBy: string; now: number },
+) {
+  return db.insert(webhookEndpoints).values({
+    id: endpoint.id,
+    organizationId: endpoint.organizationId,
+    url: endpoint.url,
+    eventTypes: eventTypesColumn(endpoint.eventTypes),
+    secretEnc: endpoint.secretEnc,
+    createdBy: endpoint.createdBy,
+    createdAt: endpoint.now,
+    updatedAt: endpoint.now,
+  });
+}
+
+const endpointColumns = {
+  id: webhookEndpoints.id,
+  url: webhookEndpoints.url,
+  eventTypes: webhookEndpoints.eventTypes,
+  enabled: webhookEndpoints.enabled,
+  disabledReason: webhookEndpoints.disabledReason,
+  disabledAt: webhookEndpoints.disabledAt,
+  previousSecretExpiresAt: webhookEndpoints.previousSecretExpiresAt,
+  failingSince: webhookEndpoints.failingSince,
+  consecutiveFailures: webhookEndpoints.consecutiveFailures,
+  createdAt: webhookEndpoints.createdAt,
+};
+
+/** The organization's endpoints, oldest first; never their secrets. */
+export function listEndpoints(db: Db, organizationId: string) {
+  return db.select(endpointColumns).from(webhookEndpoints).where(eq(webhookEndpoints.organizationId, organizationId)).orderBy(webhookEndpoints.createdAt);
+}
+
+export type EndpointSummary = Awaited<ReturnType<typeof listEndpoints>>[number];
+
+/**
+ * Endpoints the deliveries disabled because they kept failing: what the Webhooks page's banner
+ * names, and what an organization-wide alert banner can show Owners and Admins (one index range).
+ */
+export function listFailingEndpoints(db: Db, organizationId: string) {
+  return db
+    .select({ id: webhookEndpoints.id, url: webhookEndpoints.url, disabledAt: webhookEndpoints.disabledAt })
+    .from(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.organizationId, organizationId), eq(webhookEndpoints.enabled, false), eq(webhookEndpoints.disabledReason, "failing")));
+}
+
+export async function findEndpoint(db: Db, organizationId: string, endpointId: string): Promise<EndpointSummary | undefined> {
+  const [row] = await db
+    .select(endpointColumns)
+    .from(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.organizationId, organizationId), eq(webhookEndpoints.id, endpointId)));
+  return row;
+}
+
+/** For delivery: the endpoint with its sealed secrets. */
+export async function findEndpointForDelivery(db: Db, endpointId: string) {
+  const [row] = await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, endpointId));
+  return row;
+}
+
+export type DeliveryEndpoint = NonNullable<Awaited<ReturnType<typeof findEndpointForDelivery>>>;
+
+export function countEndpoints(db: Db, organizationId: string) {
+  return db.$count(webhookEndpoints, eq(webhookEndpoints.organizationId, organizationId));
+}
+
+export function setEndpointEnabled(db: Db, organizationId: string, endpointId: string, enabled: boolean, now: number) {
+  return db
+    .update(webhookEndpoints)
+    .set(
+      enabled
+        ? { enabled: true, disabledReason: null, disabledAt: null, failingSince: null, consecutiveFailures: 0, updatedAt: now }
+        : { enabled: false, disabledReason: "by_hand", disabledAt: now, updatedAt: now },
+    )
+    .where(and(eq(webhookEndpoints.organizationId, organizationId), eq(webhookEndpoints.id, endpointId)));
+}
+
+/** The new secret signs from now on; the one it replaces also signs for a day. */
+export function rotateEndpointSecret(db: Db, organizationId: string, endpointId: string, secretEnc: string, now: number) {
+  return db
+    .update(webhookEndpoints)
+    .set({
+      previousSecretEnc: sql`${webhookEndpoints.secretEnc}`,
+      previousSecretExpiresAt: now + DAY_MS,
+      secretEnc,
+      updatedAt: now,
+    })
+    .where(and(eq(webhookEndpoints.organizationId, organizationId), eq(webhookEndpoints.id, endpointId)));
+}
+
+export function deleteEndpointStatements(db: Db, organizationId: string, endpointId: string) {
+  return [
+    db.delete(webhookAttempts).where(and(eq(webhookAttempts.organizationId, organizationId), eq(webhookAttempts.endpointId, endpointId))),
+    db.delete(webhookEndpoints).where(and(eq(webhookEndpoints.organizationId, organizationId), eq(webhookEndpoints.id, endpointId))),
+  ] as const;
+}
+
+// --- The outbox -------------------------------------------------------------------------------
+
+/** Events not yet on the queue, oldest first (a range of the partial index webhook_events_pending). */
+export function listPendingEvents(db: Db, limit: number) {
+  return db
+    .select({ seq: webhookEvents.seq, id: webhookEvents.id, organizationId: webhookEvents.organizationId, type: webhookEvents.type })
+    .from(webhookEvents)
+    .where(isNull(webhookEvents.relayedAt))
+    .orderBy(webhookEvents.seq)
+    .limit(limit);
+}
+
+/**
+ * Marks what the relay read as relayed. Rows are numbered as they commit, so nothing written after
+ * the read has a seq at or below the last one read.
+ */
+export function markEventsRelayed(db: Db, throughSeq: number, now: number) {
+  return db.update(webhookEvents).set({ relayedAt: now }).where(and(isNull(webhookEvents.relayedAt), sql`${webhookEvents.seq} <= ${throughSeq}`));
+}
+
+/** Enabled endpoints of these organizations, for the relay (organizations chunked under D1's 100 parameters). */
+export function listEnabledEndpointsOf(db: Db, organizationIds: string[]) {
+  return db
+    .select({ id: webhookEndpoints.id, organizationId: webhookEndpoints.organizationId, eventTypes: webhookEndpoints.eventTypes })
+    .from(webhookEndpoints)
+    .where(and(inArray(webhookEndpoints.organizationId, organizationIds), eq(webhookEndpoints.enabled, true)));
+}
+
+export async function findEvent(db: Db, eventId: string) {
+  const [row] = await db.select().from(webhookEvents).where(eq(webhookEvents.id, eventId));
+  return row;
+}
+
+export async function findEventOf(db: Db, organizationId: string, eventId: string) {
+  const [row] = await db
+    .select({ id: webhookEvents.id, type: webhookEvents.type })
+    .from(webhookEvents)
+    .where(and(eq(webhookEvents.organizationId, organizationId), eq(webhookEvents.id, eventId)));
+  return row;
+}
+
+/** A test event for one endpoint: already "relayed", since only Send test event delivers it. */
+export function insertTestEvent(db: Db, event: { id: string; organizationId: string; payload: string; now: number }) {
+  return db.insert(webhookEvents).values({
+    id: event.id,
+    organizationId: event.organizationId,
+    type: "webhook.test",
+    payload: event.payload,
+    createdAt: event.now,
+    relayedAt: event.now,
+  });
+}
+
+/**
+ * `member.imported` for a member a bulk import just created (bulkImport.ts): in the person's own
+ * batch, after their membership insert, and only when an enabled endpoint subscribes.
+ * The audit trigger cannot raise it, since an import audits once for everyone.
+ */
+export function insertImportedMemberEvent(organizationId: string, linked: SQL, now: number): SQL {
+  return sql`
+    insert into webhook_events (id, organization_id, type, payload, created_at)
+    select 'msg_' || lower(hex(randomblob(16))), m.organization_id, 'member.imported', json_object(
+      'type', 'member.imported',
+      'timestamp', strftime('%Y-%m-%dT%H:%M:%fZ', ${now} / 1000.0, 'unixepoch'),
+      'data', json_object(
+        'organization_id', m.organization_id,
+        'member', json_object('user_id', u.id, 'email', u.email, 'display_name', u.display_name),
+        'role', m.role, 'cause', 'import', 'run_id', null, 'actor_user_id', null)), ${now}
+    from identities i join memberships m on m.user_id = i.user_id and m.organization_id = ${organizationId}
+      join users u on u.id = i.user_id
+    where ${linked} and m.created_at = ${now}
+      and exists (select 1 from webhook_endpoints e where e.organization_id = ${organizationId} and e.enabled = 1
+        and instr(e.event_types, ' member.imported ') > 0)`;
+}
+
+// --- Delivery attempts ------------------------------------------------------------------------
+
+export interface AttemptRecord {
+  endpointId: string;
+  organizationId: string;
+  eventId: string;
+  eventType: string;
+  attempt: number;
+  attemptedAt: number;
+  durationMs: number;
+  outcome: WebhookAttemptOutcome;
+  statusCode: number | null;
+  error: string | null;
+  responseExcerpt: string | null;
+}
+
+/**
+ * One attempt's writes, one batch: the log row, the endpoint's failure streak (a success ends it;
+ * a day of nothing but failures, at least FAILURES_BEFORE_DISABLING of them, disables it, audited
+ * in the same batch), and the log pruned to the endpoint's last ATTEMPTS_KEPT.
+ */
+export function recordAttemptStatements(db: Db, attempt: AttemptRecord, succeeded: boolean): Statement[] {
+  const { endpointId, organizationId, attemptedAt: now } = attempt;
+  const thisEndpoint = sql`id = ${endpointId} and organization_id = ${organizationId}`;
+  const failingTooLong = sql`enabled = 1 and coalesce(failing_since, ${now}) <= ${now - DAY_MS}
+    and consecutive_failures + 1 >= ${FAILURES_BEFORE_DISABLING}`;
+  const writes: Statement[] = [statement(db, db.insert(webhookAttempts).values(attempt))];
+  if (succeeded) {
+    writes.push(statement(db, sql`update webhook_endpoints set failing_since = null, consecutive_failures = 0 where ${thisEndpoint}`));
+  } else {
+    writes.push(
+      // Audited before the update that disables, while the condition still reads the old streak.
+      statement(db, insertAuditEventsFor(
+        {
+          organizationId, actorUserId: null, action: "webhook.endpoint_disabled_failing",
+          details: sql`json_object('endpointId', id, 'url', url, 'failures', consecutive_failures + 1, 'failingSince', failing_since)`, now,
+        },
+        sql`from webhook_endpoints where ${thisEndpoint} and ${failingTooLong}`,
+      )),
+      statement(db, sql`
+        update webhook_endpoints set
+          enabled = case when ${failingTooLong} then 0 else enabled end,
+          disabled_reason = case when ${failingTooLong} then 'failing' else disabled_reason end,
+          disabled_at = case when ${failingTooLong} then ${now} else disabled_at end,
+          failing_since = coalesce(failing_since, ${now}),
+          consecutive_failures = consecutive_failures + 1
+        where ${thisEndpoint}`),
+    );
+  }
+  writes.push(
+    statement(db, sql`
+      delete from webhook_attempts where endpoint_id = ${endpointId} and id <= (
+        select id from webhook_attempts where endpoint_id = ${endpointId} order by id desc limit 1 offset ${ATTEMPTS_KEPT})`),
+  );
+  return writes;
+}
+
+/** The delivery log: the endpoint's attempts, newest first. */
+export function listAttempts(db: Db, organizationId: string, endpointId: string, limit = ATTEMPTS_KEPT) {
+  return db
+    .select()
+    .from(webhookAttempts)
+    .where(and(eq(webhookAttempts.organizationId, organizationId), eq(webhookAttempts.endpointId, endpointId)))
+    .orderBy(desc(webhookAttempts.id))
+    .limit(limit);
+}
+
+export type AttemptRow = Awaited<ReturnType<typeof listAttempts>>[number];

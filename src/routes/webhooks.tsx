@@ -1,0 +1,104 @@
+// Settings → Webhooks (Owners and Admins). On other plans than Enterprise the page explains and
+// every action refuses (403). Everything is scoped to the session's organization: endpoint ids
+// from the URL are looked up within it.
+import { Hono } from "hono";
+import { z } from "zod";
+import { requirePlan, requireRole, viewerOf } from "../auth/access.ts";
+import type { AppContext } from "../context.ts";
+import { WEBHOOK_EVENT_TYPES } from "../db/schema.ts";
+import { tokenVault } from "../lib/vault.ts";
+import { uuidParam } from "../lib/schemas.ts";
+import { validate } from "../lib/validate.ts";
+import { PATHS } from "../paths.ts";
+import {
+  addEndpoint, deleteEndpoint, loadEndpointPage, loadWebhooksPage, redeliver, rotateSecret, sendTestEvent, setEnabled,
+} from "../webhooks/endpoints.ts";
+import { EndpointPage, SigningSecretPage, WebhooksPage } from "../../views/pages/webhooks.tsx";
+
+/** Mounted at PATHS.webhooks. */
+export const webhookRoutes = new Hono<AppContext>();
+
+const managers = requireRole("owner", "admin");
+const enterprise = requirePlan("enterprise", "Event webhooks are available on the Enterprise plan.");
+const endpointParam = validate("param", z.object({ id: uuidParam }));
+const PAGE = { title: "Webhooks", nav: "settings" } as const;
+
+const addEndpointForm = z.object({
+  // The policy (https, no credentials…) is checked in the service; this bounds the field.
+  url: z.string({ message: "Enter the Endpoint URL." }).max(2048, { message: "The Endpoint URL must be at most 2048 characters." }),
+  eventTypes: z
+    .union([z.string(), z.array(z.string())], { message: "Choose at least one event type." })
+    .transform((value) => (Array.isArray(value) ? value : [value]))
+    .pipe(
+      z.array(z.enum(WEBHOOK_EVENT_TYPES, { message: "That is not an event type UniAsset sends." }))
+        .min(1, { message: "Choose at least one event type." })
+        .transform((types) => [...new Set(types)]),
+    ),
+});
+
+webhookRoutes.get("/", managers, async (c) => {
+  const viewer = viewerOf(c);
+  const endpoints = viewer.plan === "enterprise" ? await loadWebhooksPage(c.get("db"), viewer.organizationId) : [];
+  return c.render(<WebhooksPage viewer={viewer} endpoints={endpoints} />, PAGE);
+});
+
+webhookRoutes.post("/", managers, enterprise, validate("form", addEndpointForm), async (c) => {
+  const viewer = viewerOf(c);
+  const config = c.get("config");
+  const { url, eventTypes } = c.req.valid("form");
+  const created = await addEndpoint(c.get("db"), tokenVault(config), viewer, { url, eventTypes, appOrigin: config.APP_ORIGIN }, Date.now());
+  const endpoint = (await loadEndpointPage(c.get("db"), viewer.organizationId, created.endpointId)).endpoint;
+  return c.render(<SigningSecretPage url={endpoint.url} endpointId={endpoint.id} secret={created.secret} rotated={false} />, PAGE);
+});
+
+webhookRoutes.get("/:id", managers, enterprise, endpointParam, async (c) => {
+  const viewer = viewerOf(c);
+  const { endpoint, attempts } = await loadEndpointPage(c.get("db"), viewer.organizationId, c.req.valid("param").id);
+  return c.render(<EndpointPage viewer={viewer} endpoint={endpoint} attempts={attempts} now={Date.now()} />, PAGE);
+});
+
+webhookRoutes.post("/:id/rotate", managers, enterprise, endpointParam, async (c) => {
+  const viewer = viewerOf(c);
+  const { id } = c.req.valid("param");
+  const secret = await rotateSecret(c.get("db"), tokenVault(c.get("config")), viewer, id, Date.now());
+  const { endpoint } = await loadEndpointPage(c.get("db"), viewer.organizationId, id);
+  return c.render(<SigningSecretPage url={endpoint.url} endpointId={id} secret={secret} rotated />, PAGE);
+});
+
+const back = (id: string) => `${PATHS.webhooks}/${id}`;
+
+webhookRoutes.post("/:id/disable", managers, enterprise, endpointParam, async (c) => {
+  const { id } = c.req.valid("param");
+  await setEnabled(c.get("db"), viewerOf(c), id, false, Date.now());
+  return c.redirect(back(id), 303);
+});
+
+webhookRoutes.post("/:id/enable", managers, enterprise, endpointParam, async (c) => {
+  const { id } = c.req.valid("param");
+  await setEnabled(c.get("db"), viewerOf(c), id, true, Date.now());
+  return c.redirect(back(id), 303);
+});
+
+webhookRoutes.post("/:id/delete", managers, enterprise, endpointParam, async (c) => {
+  await deleteEndpoint(c.get("db"), viewerOf(c), c.req.valid("param").id, Date.now());
+  return c.redirect(PATHS.webhooks, 303);
+});
+
+webhookRoutes.post("/:id/test", managers, enterprise, endpointParam, async (c) => {
+  const { id } = c.req.valid("param");
+  await sendTestEvent(c.get("db"), c.env.WEBHOOK_DELIVERIES, viewerOf(c), id, Date.now());
+  return c.redirect(back(id), 303);
+});
+
+webhookRoutes.post(
+  "/:id/redeliver",
+  managers,
+  enterprise,
+  endpointParam,
+  validate("form", z.object({ eventId: z.string().regex(/^msg_[0-9a-f]{32}$/, { message: "That is not an event id." }) })),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    await redeliver(c.get("db"), c.env.WEBHOOK_DELIVERIES, viewerOf(c), id, c.req.valid("form").eventId, Date.now());
+    return c.redirect(back(id), 303);
+  },
+);

@@ -1,0 +1,145 @@
+// What Owners and Admins do on Settings → Webhooks: add an endpoint (its secret shown once), rotate
+// the secret, disable, enable, delete, send a test event, redeliver an event. Always the viewer's
+// own organization; every change audited. Secrets live only sealed in the token vault.
+import type { Viewer } from "../context.ts";
+import { insertAuditEvent } from "../db/audit.ts";
+import type { Db } from "../db/client.ts";
+import type { WebhookEventType } from "../db/schema.ts";
+import { runStatements } from "../db/statements.ts";
+import {
+  countEndpoints, deleteEndpointStatements, findEndpoint, findEventOf, insertEndpoint, insertTestEvent, listAttempts, listEndpoints,
+  rotateEndpointSecret, setEndpointEnabled,
+} from "../db/webhooks.ts";
+import { AppError } from "../lib/errors.ts";
+import type { TokenVault } from "../lib/vault.ts";
+import type { DeliveryQueue } from "./queue.ts";
+import { newSigningSecret } from "./signature.ts";
+import { checkEndpointUrl } from "./urlPolicy.ts";
+
+/** Endpoints an organization may have: enough for a few systems, few enough to fan out cheaply. */
+export const MAX_ENDPOINTS = 10;
+
+function sealSecret(vault: TokenVault, organizationId: string, endpointId: string, secret: string) {
+  return vault.seal(secret, { organizationId, tenantId: endpointId, field: "webhook_secret" });
+}
+
+export async function loadWebhooksPage(db: Db, organizationId: string) {
+  return listEndpoints(db, organizationId);
+}
+
+export async function loadEndpointPage(db: Db, organizationId: string, endpointId: string) {
+  const endpoint = await findEndpoint(db, organizationId, endpointId);
+  if (!endpoint) throw new AppError("not_found", "That endpoint does not exist.");
+  return { endpoint, attempts: await listAttempts(db, organizationId, endpointId) };
+}
+
+/** Creates the endpoint and returns its signing secret: the only time anyone sees it. */
+export async function addEndpoint(
+  db: Db,
+  vault: TokenVault,
+  viewer: Viewer,
+  input: { url: string; eventTypes: WebhookEventType[]; appOrigin: string },
+  now: number,
+): Promise<{ endpointId: string; secret: string }> {
+  const checked = checkEndpointUrl(input.url, input.appOrigin);
+  if (!checked.ok) throw new AppError("invalid_input", checked.message);
+  if ((await countEndpoints(db, viewer.organizationId)) >= MAX_ENDPOINTS) {
+    throw new AppError("conflict", `An organization can have at most ${MAX_ENDPOINTS} endpoints. Delete one first.`);
+  }
+  const endpointId = crypto.randomUUID();
+  const secret = newSigningSecret();
+  await runStatements(db, [
+    insertEndpoint(db, {
+      id: endpointId,
+      organizationId: viewer.organizationId,
+      url: checked.url,
+      eventTypes: input.eventTypes,
+      secretEnc: await sealSecret(vault, viewer.organizationId, endpointId, secret),
+      createdBy: viewer.userId,
+      now,
+    }),
+    insertAuditEvent(db, {
+      organizationId: viewer.organizationId,
+      actorUserId: viewer.userId,
+      action: "webhook.endpoint_added",
+      details: { endpointId, url: checked.url, eventTypes: input.eventTypes },
+      now,
+    }),
+  ]);
+  return { endpointId, secret };
+}
+
+async function endpointOf(db: Db, viewer: Viewer, endpointId: string) {
+  const endpoint = await findEndpoint(db, viewer.organizationId, endpointId);
+  if (!endpoint) throw new AppError("not_found", "That endpoint does not exist.");
+  return endpoint;
+}
+
+/** A new secret signs from now on; the old one keeps signing beside it for 24 h. */
+export async function rotateSecret(db: Db, vault: TokenVault, viewer: Viewer, endpointId: string, now: number): Promise<string> {
+  const endpoint = await endpointOf(db, viewer, endpointId);
+  const secret = newSigningSecret();
+  await runStatements(db, [
+    rotateEndpointSecret(db, viewer.organizationId, endpoint.id, await sealSecret(vault, viewer.organizationId, endpoint.id, secret), now),
+    insertAuditEvent(db, {
+      organizationId: viewer.organizationId,
+      actorUserId: viewer.userId,
+      action: "webhook.secret_rotated",
+      details: { endpointId, url: endpoint.url },
+      now,
+    }),
+  ]);
+  return secret;
+}
+
+export async function setEnabled(db: Db, viewer: Viewer, endpointId: string, enabled: boolean, now: number) {
+  const endpoint = await endpointOf(db, viewer, endpointId);
+  if (endpoint.enabled === enabled) return;
+  await runStatements(db, [
+    setEndpointEnabled(db, viewer.organizationId, endpointId, enabled, now),
+    insertAuditEvent(db, {
+      organizationId: viewer.organizationId,
+      actorUserId: viewer.userId,
+      action: enabled ? "webhook.endpoint_enabled" : "webhook.endpoint_disabled",
+      details: { endpointId, url: endpoint.url },
+      now,
+    }),
+  ]);
+}
+
+export async function deleteEndpoint(db: Db, viewer: Viewer, endpointId: string, now: number) {
+  const endpoint = await endpointOf(db, viewer, endpointId);
+  await runStatements(db, [
+    ...deleteEndpointStatements(db, viewer.organizationId, endpointId),
+    insertAuditEvent(db, {
+      organizationId: viewer.organizationId,
+      actorUserId: viewer.userId,
+      action: "webhook.endpoint_deleted",
+      details: { endpointId, url: endpoint.url },
+      now,
+    }),
+  ]);
+}
+
+/** A `webhook.test` event for this endpoint alone, delivered like any other. */
+export async function sendTestEvent(db: Db, queue: DeliveryQueue, viewer: Viewer, endpointId: string, now: number) {
+  const endpoint = await endpointOf(db, viewer, endpointId);
+  if (!endpoint.enabled) throw new AppError("conflict", "Enable the endpoint before sending it a test event.");
+  const id = `msg_${crypto.randomUUID().replaceAll("-", "")}`;
+  const payload = JSON.stringify({
+    type: "webhook.test",
+    timestamp: new Date(now).toISOString(),
+    data: { organization_id: viewer.organizationId, endpoint_id: endpointId },
+  });
+  await runStatements(db, [insertTestEvent(db, { id, organizationId: viewer.organizationId, payload, now })]);
+  await queue.send({ eventId: id, endpointId, queuedAt: now });
+}
+
+/** Queues one event for this endpoint again, with the same webhook-id, a fresh 24 h of retries. */
+export async function redeliver(db: Db, queue: DeliveryQueue, viewer: Viewer, endpointId: string, eventId: string, now: number) {
+  const endpoint = await endpointOf(db, viewer, endpointId);
+  if (!endpoint.enabled) throw new AppError("conflict", "Enable the endpoint before redelivering to it.");
+  const event = await findEventOf(db, viewer.organizationId, eventId);
+  if (!event) throw new AppError("not_found", "That event is no longer kept.");
+  await queue.send({ eventId: event.id, endpointId, queuedAt: now });
+}

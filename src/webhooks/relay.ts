@@ -1,0 +1,104 @@
+// The relay: moves committed outbox rows (webhook_events) onto the deliveries queue, one message per
+// event and subscribed endpoint. It runs after each state-changing request (app.tsx), at the end
+// of each sync run (workflow.ts) and in the nightly housekeeping; a row stays pending until its
+// messages are sent, so an event interrupted on its way is relayed by the next call: at least once.
+// Two relays racing may both send a row; receivers de-duplicate on `webhook-id`, which is the
+// event's id whatever the endpoint or the attempt.
+import type { Db } from "../db/client.ts";
+import { eventTypesOf, listEnabledEndpointsOf, listPendingEvents, markEventsRelayed } from "../db/webhooks.ts";
+import { MAX_DELAY_SECONDS, SEND_BATCH_LIMIT, type DeliveryMessage, type DeliveryQueue } from "./queue.ts";
+
+/**
+ * Outbox rows read per round: one D1 read, one endpoint lookup, one write marking them, and 20
+ * queue sends of 100. A 10,000-member run is 5 rounds.
+ */
+const EVENTS_PER_ROUND = 2000;
+/** Rounds per call: 20,000 events (200 queue sends, under the 1,000 subrequests of an invocation); the rest waits for the next relay. */
+const MAX_ROUNDS = 10;
+/** Organizations per endpoint lookup, under D1's 100 bound parameters. */
+const ORGS_PER_LOOKUP = 90;
+/**
+ * Pacing. A 10,000-member deprovisioning run raises 10,000 events; sent at once they would hit each
+ * receiver with 10,000 requests in one burst. Instead every endpoint's messages are spread with the
+ * queue's per-message delay: the n-th message for an endpoint in this call waits n / 20 seconds, so
+ * an endpoint receives about 20 a second (10,000 events over about 8 minutes), while the consumer's
+ * batch size and concurrency (wrangler.toml) bound the requests in flight across all endpoints.
+ */
+export const DELIVERIES_PER_SECOND_PER_ENDPOINT = 20;
+
+export interface RelayResult {
+  events: number;
+  messages: number;
+  /** D1 round trips the relay made (the bench reports them). */
+  d1RoundTrips: number;
+  queueSends: number;
+}
+
+export async function relayPendingEvents(db: Db, queue: DeliveryQueue, now: number): Promise<RelayResult> {
+  const result: RelayResult = { events: 0, messages: 0, d1RoundTrips: 0, queueSends: 0 };
+  const sentPerEndpoint = new Map<string, number>();
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const events = await listPendingEvents(db, EVENTS_PER_ROUND);
+    result.d1RoundTrips++;
+    if (events.length === 0) break;
+
+    const organizationIds = [...new Set(events.map((event) => event.organizationId))];
+    const endpointsByOrg = new Map<string, { id: string; types: Set<string> }[]>();
+    for (let i = 0; i < organizationIds.length; i += ORGS_PER_LOOKUP) {
+      const endpoints = await listEnabledEndpointsOf(db, organizationIds.slice(i, i + ORGS_PER_LOOKUP));
+      result.d1RoundTrips++;
+      for (const endpoint of endpoints) {
+        const list = endpointsByOrg.get(endpoint.organizationId) ?? [];
+        list.push({ id: endpoint.id, types: new Set(eventTypesOf(endpoint.eventTypes)) });
+        endpointsByOrg.set(endpoint.organizationId, list);
+      }
+    }
+
+    const messages: { body: DeliveryMessage; delaySeconds: number }[] = [];
+    for (const event of events) {
+      for (const endpoint of endpointsByOrg.get(event.organizationId) ?? []) {
+        if (!endpoint.types.has(event.type)) continue;
+        const sent = sentPerEndpoint.get(endpoint.id) ?? 0;
+        sentPerEndpoint.set(endpoint.id, sent + 1);
+        messages.push({
+          body: { eventId: event.id, endpointId: endpoint.id, queuedAt: now },
+          delaySeconds: Math.min(Math.floor(sent / DELIVERIES_PER_SECOND_PER_ENDPOINT), MAX_DELAY_SECONDS),
+        });
+      }
+    }
+    for (let i = 0; i < messages.length; i += SEND_BATCH_LIMIT) {
+      await queue.sendBatch(messages.slice(i, i + SEND_BATCH_LIMIT));
+      result.queueSends++;
+    }
+    // Marked only once every message is on the queue: a failure above leaves the rows pending.
+    await markEventsRelayed(db, events.at(-1)!.seq, now);
+    result.d1RoundTrips++;
+    result.events += events.length;
+    result.messages += messages.length;
+    if (events.length < EVENTS_PER_ROUND) break;
+  }
+  return result;
+}
+
+/** From a sign-in callback (no D1 round trip to spare): the queue's consumer relays instead. */
+export async function requestRelay(queue: DeliveryQueue | undefined): Promise<void> {
+  if (!queue) return;
+  try {
+    await queue.send({ relay: true });
+  } catch (error) {
+    // The nightly relay still picks the rows up.
+    console.error("webhook relay request failed", error instanceof Error ? error.name : typeof error);
+  }
+}
+
+/** For callers that must not fail because of webhooks (a sync run, a request already answered). */
+export async function relayQuietly(db: Db, queue: DeliveryQueue | undefined, now: number): Promise<RelayResult | null> {
+  if (!queue) return null;
+  try {
+    return await relayPendingEvents(db, queue, now);
+  } catch (error) {
+    // The rows stay pending for the next relay; log the kind only, never payloads.
+    console.error("webhook relay failed", error instanceof Error ? error.name : typeof error);
+    return null;
+  }
+}

@@ -1,0 +1,130 @@
+// Settings → Webhooks: who may add and change endpoints (Owners and Admins, Enterprise plan), what
+// an Endpoint URL may be, CSRF, and the signing secret: shown once, stored only sealed.
+import { env } from "cloudflare:test";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { Role } from "../../src/db/schema.ts";
+import { checkEndpointUrl } from "../../src/webhooks/urlPolicy.ts";
+import { resetDemoWorld } from "../support/world.ts";
+import { contosoByRole, signedIn } from "../support/people.ts";
+import { CONTOSO, WEBHOOKS, addEndpoint, endpointRow, postForm, receiverUrl } from "./support.ts";
+
+beforeEach(resetDemoWorld);
+
+const endpointCount = async () => (await env.DB.prepare("select count(*) as n from webhook_endpoints").first<{ n: number }>())!.n;
+
+describe("adding an endpoint", () => {
+  it("shows the whsec_ secret once, stores it only sealed, and audits the addition without it", async () => {
+    const adele = await signedIn("adele");
+    const { id, secret } = await addEndpoint(adele, receiverUrl("once"), ["member.deactivated", "sync.run.held"]);
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+
+    const row = await endpointRow(id);
+    expect(row).toMatchObject({ organization_id: CONTOSO, url: receiverUrl("once"), event_types: " member.deactivated sync.run.held ", enabled: 1 });
+    expect(String(row!.secret_enc)).toMatch(/^v1\./);
+    expect(JSON.stringify(row)).not.toContain(secret.slice(6));
+
+    for (const path of [WEBHOOKS, `${WEBHOOKS}/${id}`, "/audit"]) {
+      const { status, html } = await adele.page(path);
+      expect(status).toBe(200);
+      expect(html).toContain(receiverUrl("once"));
+      expect(html).not.toContain(secret.slice(6));
+    }
+    const audit = await env.DB.prepare("select details from audit_events where action = 'webhook.endpoint_added'").all<{ details: string }>();
+    expect(audit.results).toHaveLength(1);
+    expect(audit.results[0]!.details).not.toContain(secret.slice(6));
+  });
+
+  const BAD_URLS: [string, string][] = [
+    ["ftp://hooks.example.com/x", "https://"],
+    ["javascript:alert(1)", "https://"],
+    ["http://hooks.example.com/x", "https://"],
+    ["https://user:pass@hooks.example.com/x", "user name or password"],
+    ["https://hooks.example.com/x#part", "fragment"],
+    ["not a url", "not a valid URL"],
+    ["", "Endpoint URL"],
+    [`https://hooks.example.com/${"a".repeat(2100)}`, "2048"],
+  ];
+  for (const [url, message] of BAD_URLS) {
+    it(`refuses ${JSON.stringify(url.slice(0, 40))} with a clear 400, adding nothing`, async () => {
+      const adele = await signedIn("adele");
+      await adele.page(WEBHOOKS);
+      const response = await postForm(adele, WEBHOOKS, [["url", url], ["eventTypes", "member.deactivated"]]);
+      expect(response.status).toBe(400);
+      expect(await response.text()).toContain(message);
+      expect(await endpointCount()).toBe(0);
+    });
+  }
+
+  it("refuses an unknown event type, none at all, and a forged form", async () => {
+    const adele = await signedIn("adele");
+    await adele.page(WEBHOOKS);
+    expect((await postForm(adele, WEBHOOKS, [["url", receiverUrl("x")], ["eventTypes", "member.deleted"]])).status).toBe(400);
+    expect((await postForm(adele, WEBHOOKS, [["url", receiverUrl("x")]])).status).toBe(400);
+    const forged = await postForm(adele, WEBHOOKS, [["url", receiverUrl("x")], ["eventTypes", "member.deactivated"]], { csrf: false });
+    expect(forged.status).toBe(403);
+    expect(await endpointCount()).toBe(0);
+  });
+
+  it("allows plain http only to a loopback host, and only while the app itself runs on loopback", () => {
+    expect(checkEndpointUrl("http://localhost:9000/hook", "http://localhost:8787")).toEqual({ ok: true, url: "http://localhost:9000/hook" });
+    expect(checkEndpointUrl("http://127.0.0.1:9000/hook", "http://localhost:8787").ok).toBe(true);
+    expect(checkEndpointUrl("http://localhost:9000/hook", "https://identity.uniasset.app").ok).toBe(false);
+    expect(checkEndpointUrl("http://10.0.0.5/hook", "http://localhost:8787").ok).toBe(false);
+    expect(checkEndpointUrl("https://hooks.example.com/x", "https://identity.uniasset.app").ok).toBe(true);
+  });
+});
+
+describe("roles and plan", () => {
+  it("lets only Owners and Admins open the page or add an endpoint", async () => {
+    const browsers = await contosoByRole();
+    for (const role of ["owner", "admin", "manager", "member", "viewer"] as Role[]) {
+      const allowed = role === "owner" || role === "admin";
+      expect((await browsers[role].page(WEBHOOKS)).status, role).toBe(allowed ? 200 : 403);
+      await browsers[role].page("/");
+      const added = await postForm(browsers[role], WEBHOOKS, [["url", receiverUrl(role)], ["eventTypes", "member.deactivated"]]);
+      expect(added.status, role).toBe(allowed ? 200 : 403);
+    }
+    expect(await endpointCount()).toBe(2);
+  });
+
+  it("refuses every action on other plans (403) and explains the upgrade", async () => {
+    const lee = await signedIn("lee"); // Owner of Fabrikam, Team plan
+    const { status, html } = await lee.page(WEBHOOKS);
+    expect(status).toBe(200);
+    expect(html).toContain("Plan required: Enterprise");
+    expect(html).not.toContain("Add endpoint");
+    const added = await postForm(lee, WEBHOOKS, [["url", receiverUrl("lee")], ["eventTypes", "member.deactivated"]]);
+    expect(added.status).toBe(403);
+    expect(await added.text()).toContain("Event webhooks are available on the Enterprise plan");
+    expect(await endpointCount()).toBe(0);
+  });
+
+  it("never reaches another organization's endpoint", async () => {
+    const adele = await signedIn("adele");
+    const { id } = await addEndpoint(adele, receiverUrl("mine"), ["member.deactivated"]);
+    await env.DB.prepare("update webhook_endpoints set organization_id = 'another-org' where id = ?").bind(id).run();
+    expect((await adele.page(`${WEBHOOKS}/${id}`)).status).toBe(404);
+    for (const action of ["disable", "delete", "rotate", "test"]) {
+      expect((await postForm(adele, `${WEBHOOKS}/${id}/${action}`, [])).status, action).toBe(404);
+    }
+    expect(await endpointRow(id)).toMatchObject({ enabled: 1 });
+  });
+});
+
+describe("disable, enable and delete", () => {
+  it("are audited and take effect", async () => {
+    const adele = await signedIn("adele");
+    const { id } = await addEndpoint(adele, receiverUrl("toggle"), ["member.deactivated"]);
+    await adele.page(`${WEBHOOKS}/${id}`);
+    expect((await postForm(adele, `${WEBHOOKS}/${id}/disable`, [])).status).toBe(303);
+    expect(await endpointRow(id)).toMatchObject({ enabled: 0, disabled_reason: "by_hand" });
+    expect((await postForm(adele, `${WEBHOOKS}/${id}/enable`, [])).status).toBe(303);
+    expect(await endpointRow(id)).toMatchObject({ enabled: 1, disabled_reason: null });
+    expect((await postForm(adele, `${WEBHOOKS}/${id}/delete`, [])).status).toBe(303);
+    expect(await endpointRow(id)).toBeNull();
+    const actions = await env.DB.prepare("select action from audit_events where action like 'webhook.%' order by id").all<{ action: string }>();
+    expect(actions.results.map((r) => r.action)).toEqual([
+      "webhook.endpoint_added", "webhook.endpoint_disabled", "webhook.endpoint_enabled", "webhook.endpoint_deleted",
+    ]);
+  });
+});
