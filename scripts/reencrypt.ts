@@ -1,11 +1,12 @@
-// `npm run rotate-token-key -- --local|--remote`: re-encrypts every stored Entra token
-// (entra_connections.refresh_token_enc, access_token_enc, delta_link_enc) under the newest key of
-// TOKEN_ENCRYPTION_KEYS, the last step before an old key can be removed (docs/token-vault.md).
+// `npm run rotate-token-key -- --local|--remote`: re-encrypts every value the token vault sealed
+// (SEALED below: the Entra tokens and delta link, the change-notification clientState, the webhook
+// signing secrets) under the newest key of TOKEN_ENCRYPTION_KEYS, the last step before an old key
+// can be removed (docs/token-vault.md).
 //
 // It talks to D1 through `wrangler d1 execute --json`, so the same command works against the local
 // database of `npm start` and against production. Rows are read a page at a time; each value is
 // opened and sealed again with src/lib/vault.ts, and written back with an optimistic
-//   UPDATE … WHERE organization_id = … AND tenant_id = … AND <column> = <old value> RETURNING …
+//   UPDATE <table> … WHERE <key> = … AND <context column> = … AND <column> = <old value> RETURNING …
 // so a value the app changed meanwhile is left alone and reported as skipped. It prints counts and
 // organization ids, never a token, a stored value or key material.
 import { execFile } from "node:child_process";
@@ -25,7 +26,8 @@ import { parseEnvFile } from "./stack.ts";
 
 const USAGE = `usage: npm run rotate-token-key -- (--local | --remote) [options]
 
-Re-encrypts every Entra token in D1 under the first key of TOKEN_ENCRYPTION_KEYS.
+Re-encrypts every token-vault value in D1 (Entra tokens, delta links, change-notification
+clientStates, webhook signing secrets) under the first key of TOKEN_ENCRYPTION_KEYS.
 
   --local             the local D1 of \`npm start\` (keys from $TOKEN_ENCRYPTION_KEYS, else .dev.vars)
   --remote            the production D1 (keys from $TOKEN_ENCRYPTION_KEYS, required)
@@ -36,26 +38,41 @@ Re-encrypts every Entra token in D1 under the first key of TOKEN_ENCRYPTION_KEYS
   --dry-run           read and count, write nothing
   --help              this text`;
 
-const COLUMNS: readonly { field: VaultField; column: string }[] = [
-  { field: "refresh_token", column: "refresh_token_enc" },
-  { field: "access_token", column: "access_token_enc" },
-  { field: "delta_link", column: "delta_link_enc" },
+/**
+ * Every sealed column: the table, its key, and the column that is the vault context's second key
+ * (`tenantId`: the Entra tenant, or the endpoint id for a webhook secret; src/lib/vault.ts). A
+ * new sealed column is added here, or this script leaves it under the old key.
+ */
+interface SealedTable {
+  table: string;
+  key: string;
+  contextColumn: string;
+  columns: readonly { field: VaultField; column: string }[];
+}
+const SEALED: readonly SealedTable[] = [
+  {
+    table: "entra_connections", key: "organization_id", contextColumn: "tenant_id",
+    columns: [
+      { field: "refresh_token", column: "refresh_token_enc" },
+      { field: "access_token", column: "access_token_enc" },
+      { field: "delta_link", column: "delta_link_enc" },
+    ],
+  },
+  { table: "directory_subscriptions", key: "organization_id", contextColumn: "tenant_id", columns: [{ field: "client_state", column: "client_state_enc" }] },
+  {
+    table: "webhook_endpoints", key: "id", contextColumn: "id",
+    columns: [{ field: "webhook_secret", column: "secret_enc" }, { field: "webhook_secret", column: "previous_secret_enc" }],
+  },
 ];
 const PAGE_SIZE = 100;
 // One --command argument stays well under Linux's 128 KiB limit for a single argument.
 const MAX_COMMAND_CHARS = 96_000;
 
-interface Row {
-  organization_id: string;
-  tenant_id: string | null;
-  refresh_token_enc: string | null;
-  access_token_enc: string | null;
-  delta_link_enc: string | null;
-}
+/** A page row: `row_key`, `organization_id`, `context_key` and the table's sealed columns. */
+type Row = Record<string, string | null>;
 
 interface Update {
-  organizationId: string;
-  field: VaultField;
+  label: string;
   sql: string;
 }
 
@@ -107,66 +124,67 @@ async function main(): Promise<number> {
   const dryRun = values["dry-run"];
 
   console.log(
-    `${dryRun ? "Dry run: checking" : "Re-encrypting"} Entra tokens in the ${where} D1 "${values.database}" under key "${vault.currentKeyId}"…`,
+    `${dryRun ? "Dry run: checking" : "Re-encrypting"} token-vault values in the ${where} D1 "${values.database}" under key "${vault.currentKeyId}"…`,
   );
   const counts: Counts = { rows: 0, reencrypted: 0, current: 0, skipped: 0, unreadable: 0 };
   const unreadable: string[] = [];
   const skipped: string[] = [];
 
-  let after: string | null = null;
-  for (;;) {
-    const page: Row[] = (await d1(selectPage(after)))[0] ?? [];
-    if (page.length === 0) break;
-    after = page[page.length - 1]!.organization_id;
-    counts.rows += page.length;
+  for (const sealedTable of SEALED) {
+    let after: string | null = null;
+    for (;;) {
+      const page: Row[] = (await d1(selectPage(sealedTable, after)))[0] ?? [];
+      if (page.length === 0) break;
+      after = page[page.length - 1]!.row_key!;
+      counts.rows += page.length;
 
-    const updates: Update[] = [];
-    for (const row of page) {
-      for (const { field, column } of COLUMNS) {
-        const sealed = row[column as keyof Row];
-        if (sealed === null || sealed === undefined) continue;
-        const label = `${row.organization_id} ${field}`;
-        if (!row.tenant_id) {
-          counts.unreadable++;
-          unreadable.push(`${label}: the row has no tenant_id`);
-          continue;
-        }
-        const result = await vault.reseal(sealed, { organizationId: row.organization_id, tenantId: row.tenant_id, field });
-        if (!result.ok) {
-          counts.unreadable++;
-          unreadable.push(`${label}: ${describe(result.reason)}`);
-        } else if (!result.changed) {
-          counts.current++;
-        } else {
-          updates.push({
-            organizationId: row.organization_id,
-            field,
-            sql:
-              `UPDATE entra_connections SET ${column} = ${quote(result.value)}` +
-              ` WHERE organization_id = ${quote(row.organization_id)} AND tenant_id = ${quote(row.tenant_id)}` +
-              ` AND ${column} = ${quote(sealed)} RETURNING organization_id`,
-          });
+      const updates: Update[] = [];
+      for (const row of page) {
+        for (const { field, column } of sealedTable.columns) {
+          const sealed = row[column];
+          if (sealed === null || sealed === undefined) continue;
+          const label = `${sealedTable.table} ${row.row_key} ${column}`;
+          if (!row.context_key || !row.organization_id) {
+            counts.unreadable++;
+            unreadable.push(`${label}: the row has no ${row.organization_id ? sealedTable.contextColumn : "organization_id"}`);
+            continue;
+          }
+          const result = await vault.reseal(sealed, { organizationId: row.organization_id, tenantId: row.context_key, field });
+          if (!result.ok) {
+            counts.unreadable++;
+            unreadable.push(`${label}: ${describe(result.reason)}`);
+          } else if (!result.changed) {
+            counts.current++;
+          } else {
+            updates.push({
+              label,
+              sql:
+                `UPDATE ${sealedTable.table} SET ${column} = ${quote(result.value)}` +
+                ` WHERE ${sealedTable.key} = ${quote(row.row_key!)} AND ${sealedTable.contextColumn} = ${quote(row.context_key)}` +
+                ` AND ${column} = ${quote(sealed)} RETURNING ${sealedTable.key}`,
+            });
+          }
         }
       }
-    }
 
-    if (dryRun) {
-      counts.reencrypted += updates.length;
-      continue;
-    }
-    for (const batch of batches(updates)) {
-      const results = await d1(batch.map((update) => update.sql).join(";\n"));
-      if (results.length !== batch.length) {
-        throw new Error(`wrangler returned ${results.length} results for ${batch.length} statements`);
+      if (dryRun) {
+        counts.reencrypted += updates.length;
+        continue;
       }
-      batch.forEach((update, i) => {
-        if ((results[i] ?? []).length > 0) {
-          counts.reencrypted++;
-        } else {
-          counts.skipped++;
-          skipped.push(`${update.organizationId} ${update.field}`);
+      for (const batch of batches(updates)) {
+        const results = await d1(batch.map((update) => update.sql).join(";\n"));
+        if (results.length !== batch.length) {
+          throw new Error(`wrangler returned ${results.length} results for ${batch.length} statements`);
         }
-      });
+        batch.forEach((update, i) => {
+          if ((results[i] ?? []).length > 0) {
+            counts.reencrypted++;
+          } else {
+            counts.skipped++;
+            skipped.push(update.label);
+          }
+        });
+      }
     }
   }
 
@@ -174,11 +192,12 @@ async function main(): Promise<number> {
   return counts.unreadable > 0 || counts.skipped > 0 ? 1 : 0;
 }
 
-function selectPage(after: string | null): string {
+function selectPage(sealed: SealedTable, after: string | null): string {
+  const columns = sealed.columns.map((c) => c.column).join(", ");
   return (
-    "SELECT organization_id, tenant_id, refresh_token_enc, access_token_enc, delta_link_enc FROM entra_connections" +
-    (after === null ? "" : ` WHERE organization_id > ${quote(after)}`) +
-    ` ORDER BY organization_id LIMIT ${PAGE_SIZE}`
+    `SELECT ${sealed.key} AS row_key, organization_id, ${sealed.contextColumn} AS context_key, ${columns} FROM ${sealed.table}` +
+    (after === null ? "" : ` WHERE ${sealed.key} > ${quote(after)}`) +
+    ` ORDER BY ${sealed.key} LIMIT ${PAGE_SIZE}`
   );
 }
 
@@ -230,11 +249,11 @@ function report(counts: Counts, dryRun: boolean, unreadable: string[], skipped: 
   }
   if (counts.unreadable > 0) {
     console.log(
-      "Some values could not be opened with these keys and were left as they are; those connections need to be reconnected.",
+      "Some values could not be opened with these keys and were left as they are: reconnect those connections, and rotate those webhook secrets.",
     );
   }
   if (counts.skipped === 0 && counts.unreadable === 0 && !dryRun) {
-    console.log(`Every stored token is under "${vault.currentKeyId}"; older keys can now be removed from the secret.`);
+    console.log(`Every sealed value is under "${vault.currentKeyId}"; older keys can now be removed from the secret.`);
   }
 }
 
