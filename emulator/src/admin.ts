@@ -7,7 +7,7 @@ import { ENDPOINT_NAMES } from "./faults.tsx";
 import { GROUP_MEMBERSHIP_CLAIMS, resetAll, state, TAMPER_KINDS, type GroupMembershipClaims, type TamperKind } from "./state.ts";
 import { createSyntheticTenant, type SyntheticTenantSpec } from "./synthetic.ts";
 import { randomToken } from "./util.ts";
-import { LIFECYCLE_EVENTS, notifications, notifyUserChanged, sendLifecycleEvent, subscriptionList, type LifecycleEvent } from "./subscriptions.ts";
+import { LIFECYCLE_EVENTS, notifications, notifyUserChanged, resetNotifications, sendLifecycleEvent, subscriptionList, type LifecycleEvent } from "./subscriptions.ts";
 
 export const admin = new Hono<EmulatorContext>().basePath("/_emulator");
 
@@ -27,6 +27,8 @@ const int = (v: unknown): number | undefined => (typeof v === "number" && Number
 
 admin.post("/reset", (c) => {
   resetAll();
+  // Subscriptions live beside the directory state (subscriptions.ts imports state.ts, not back).
+  resetNotifications();
   return c.json({ ok: true });
 });
 

@@ -2,7 +2,6 @@
 // returns to the demo world, which is what tests and `npm start` users expect after a run.
 import { directory, loadDemoDirectory } from "./directory.ts";
 import { randomToken } from "./util.ts";
-import { resetNotifications } from "./subscriptions.ts";
 
 /** An authorization code and everything the token request must match. */
 export interface AuthorizationGrant {
@@ -114,7 +113,6 @@ export function resetAll(): void {
   state.deltaDisorder = { shuffle: false, repeat: false };
   state.adminConsentWorkflow.clear();
   state.consentRequests = [];
-  resetNotifications();
 }
 
 export function ensureLoaded(): void {
