@@ -1,6 +1,6 @@
 // Real-time updates: the organization's Graph change-notification subscription (migrations/0010).
 // client_state_enc is token-vault ciphertext and is selected only where a notification is checked.
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, gt, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { statement } from "./statements.ts";
 import { directorySubscriptions, entraConnections, organizations, type RealtimeFailure } from "./schema.ts";
@@ -41,9 +41,12 @@ export async function findSubscription(db: Db, organizationId: string) {
 
 /**
  * The subscriptions a notification names, with their sealed clientState, only while the organization
- * may still run a real-time update. One read of the unique index per id; nothing is written.
+ * may still run a real-time update and the subscription has not expired at Graph (a renewal that
+ * failed leaves it valid until then: its notifications still count). One read of the unique index
+ * per id; nothing is written. The ids go in as one JSON parameter: a POST may name any number of
+ * subscriptions (Microsoft batches items of several subscriptions), and D1 binds at most 100.
  */
-export function findSubscriptionsForNotification(db: Db, subscriptionIds: string[]) {
+export function findSubscriptionsForNotification(db: Db, subscriptionIds: string[], now: number) {
   return db
     .select({
       organizationId: directorySubscriptions.organizationId,
@@ -53,8 +56,8 @@ export function findSubscriptionsForNotification(db: Db, subscriptionIds: string
     })
     .from(directorySubscriptions)
     .where(and(
-      inArray(directorySubscriptions.subscriptionId, subscriptionIds),
-      eq(directorySubscriptions.status, "active"),
+      sql`${directorySubscriptions.subscriptionId} in (select value from json_each(${JSON.stringify(subscriptionIds)}))`,
+      gt(directorySubscriptions.expiresAt, now),
       stillEligible(sql`${directorySubscriptions.organizationId}`),
     ));
 }
@@ -140,6 +143,13 @@ export function notificationRunStatements(
     statement(db, sql`
       update directory_subscriptions set reread_pending = 0, last_notification_run_id = ${runId}, updated_at = ${now}
       where organization_id = ${organizationId} and exists (select 1 from sync_runs where id = ${runId} and status = 'running')`),
+    // When no run was started: the nightly run that is going instead, if any (it may still be
+    // waiting for its start slot, and can be woken: reread.ts).
+    statement(db, sql`
+      select id from sync_runs
+      where organization_id = ${organizationId} and status = 'running' and trigger = 'schedule' and started_at > ${staleBefore}
+        and id <> ${runId}
+      limit 1`),
   ];
 }
 

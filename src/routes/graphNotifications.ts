@@ -69,7 +69,10 @@ graphNotificationRoutes.post(GRAPH_NOTIFICATION_PATHS.lifecycle, async (c) => {
   const db = c.get("db");
   const config = c.get("config");
   const now = Date.now();
-  const events = items.flatMap((item) => (item.lifecycleEvent ? [{ organizationId: item.organizationId, lifecycleEvent: item.lifecycleEvent }] : []));
+  // One of each event per organization: a collection repeating an event (or a replay) acts once.
+  const events = [...new Map(items.flatMap((item) =>
+    item.lifecycleEvent ? [[`${item.organizationId} ${item.lifecycleEvent}`, { organizationId: item.organizationId, lifecycleEvent: item.lifecycleEvent }] as const] : [],
+  )).values()];
   afterAnswer(c, (async () => {
     for (const event of events) await handleLifecycleEvent(db, config, c.env.SYNC_WORKFLOW, event, now);
   })());

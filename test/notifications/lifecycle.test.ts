@@ -8,7 +8,7 @@ import { ENTRA_PAGE, connectContoso, setFeature } from "../support/entra.ts";
 import { emulatorAdmin, emulatorStats, createDirectoryUser } from "../support/emulator.ts";
 import { linkMember } from "../support/people.ts";
 import { CONTOSO, DEMO_USER_IDS, SYNC, fireCron, membership, nextCronTime, nightlyRun, until } from "../sync/support.ts";
-import { graphSubscriptions, notificationRuns, realtimeWorld, runsSettled, storedSubscription } from "./support.ts";
+import { graphSubscriptions, notificationRuns, postToWebhook, realtimeWorld, runsSettled, storedSubscription } from "./support.ts";
 
 beforeEach(realtimeWorld);
 
@@ -139,6 +139,18 @@ describe("lifecycle notifications", () => {
     expect((await graphSubscriptions())[0]!.id).toBe(held!.id);
   });
 
+  it("a collection repeating reauthorizationRequired renews once", async () => {
+    await connectContoso(["auto-deprovision"]);
+    const [held] = await graphSubscriptions();
+    await env.DB.prepare("update directory_subscriptions set expires_at = ? where organization_id = ?").bind(Date.now() + DAY, CONTOSO).run();
+    await emulatorAdmin("stats/reset");
+    const item = { subscriptionId: held!.id, clientState: held!.clientState, lifecycleEvent: "reauthorizationRequired", resource: "users" };
+    expect((await postToWebhook("lifecycle", { value: Array.from({ length: 5 }, () => item) })).status).toBe(202);
+    await until(async () => ((await storedSubscription())?.expires_at ?? 0) > Date.now() + 28 * DAY);
+    const stats = await emulatorStats();
+    expect(Object.entries(stats.requests).filter(([endpoint]) => /subscriptions/i.test(endpoint)).reduce((n, [, count]) => n + count, 0)).toBe(1);
+  });
+
   it("subscriptionRemoved: a new subscription is created and the delta is read", async () => {
     await connectContoso(["auto-deprovision"]);
     const [held] = await graphSubscriptions();
@@ -168,7 +180,6 @@ describe("lifecycle notifications", () => {
   it("a lifecycle notification with a wrong clientState is refused and does nothing", async () => {
     await connectContoso(["auto-deprovision"]);
     const [held] = await graphSubscriptions();
-    const { postToWebhook } = await import("./support.ts");
     const response = await postToWebhook("lifecycle", { value: [{ subscriptionId: held!.id, clientState: "nope", lifecycleEvent: "missed" }] });
     expect(response.status).toBe(403);
     await new Promise((resolve) => setTimeout(resolve, 200));

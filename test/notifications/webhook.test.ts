@@ -6,7 +6,10 @@ import { CONTOSO_TENANT_ID } from "../../demo/directory.ts";
 import { connectContoso } from "../support/entra.ts";
 import { emulatorAdmin, createDirectoryUser } from "../support/emulator.ts";
 import { linkMember } from "../support/people.ts";
-import { CONTOSO, membership, until } from "../sync/support.ts";
+import { createDb } from "../../src/db/client.ts";
+import { findSubscriptionsForNotification } from "../../src/db/subscriptions.ts";
+import { nightlyRunId } from "../../src/entra/sync/schedule.ts";
+import { CONTOSO, fireCron, membership, nextCronTime, until } from "../sync/support.ts";
 import {
   graphSubscriptions, notificationFor, notificationRuns, postToWebhook, runsSettled, sentNotifications, storedSubscription, writableRowCounts,
   realtimeWorld,
@@ -39,6 +42,32 @@ describe("the validation handshake", () => {
   it("refuses an empty or oversized token", async () => {
     expect((await postToWebhook("users", "", "?validationToken=")).status).toBe(400);
     expect((await postToWebhook("users", "", `?validationToken=${"a".repeat(2000)}`)).status).toBe(400);
+  });
+});
+
+describe("what a POST may carry", () => {
+  it("items of any number of subscriptions: the ids are one bound parameter, and ours among 150 strangers still counts", async () => {
+    await connectContoso(["auto-deprovision"]);
+    const [held] = await graphSubscriptions();
+    const strangers = Array.from({ length: 149 }, () => crypto.randomUUID());
+    // D1 binds at most 100 parameters a statement (the local D1 does not enforce it): the lookup binds a fixed few.
+    const query = findSubscriptionsForNotification(createDb(env.DB), [...strangers, held!.id], Date.now());
+    expect(query.toSQL().params.length).toBeLessThan(10);
+    const body = { value: [...strangers.map((id) => notificationFor(id, "guess").value[0]!), notificationFor(held!.id, held!.clientState).value[0]!] };
+    expect((await postToWebhook("users", body)).status).toBe(202);
+    await until(async () => (await notificationRuns()).length === 1, 30_000);
+    await runsSettled();
+  });
+
+  it("a subscription whose renewal failed still counts until it expires at Graph, and not after", async () => {
+    await connectContoso(["auto-deprovision"]);
+    const [held] = await graphSubscriptions();
+    await env.DB.prepare("update directory_subscriptions set status = 'failed', failure = 'graph_unavailable' where organization_id = ?").bind(CONTOSO).run();
+    expect((await postToWebhook("users", notificationFor(held!.id, held!.clientState))).status).toBe(202);
+    await until(async () => (await notificationRuns()).length === 1, 30_000);
+    await runsSettled();
+    await env.DB.prepare("update directory_subscriptions set expires_at = ? where organization_id = ?").bind(Date.now() - 1000, CONTOSO).run();
+    expect((await postToWebhook("users", notificationFor(held!.id, held!.clientState))).status).toBe(403);
   });
 });
 
@@ -101,6 +130,29 @@ describe("a genuine notification", () => {
     const stored = await storedSubscription();
     expect(stored?.last_notification_run_id).toBe(runs[0]!.id);
     expect(stored?.last_notification_at).toBeGreaterThan(0);
+  });
+
+  it("wakes tonight's run while it waits for its start slot: the leaver goes at once, in that run", async () => {
+    await connectContoso(["auto-deprovision"]);
+    const leaver = await linkMember(await createDirectoryUser("Night Leaver"));
+    // 60 eligible organizations sort before Contoso, a second apart: Contoso's slot is a minute away.
+    const ahead = JSON.stringify(Array.from({ length: 60 }, (_, i) => `0a000000-0000-4000-8000-${i.toString(16).padStart(12, "0")}`));
+    await env.DB.batch([
+      env.DB.prepare("insert into organizations (id, name, plan, created_at) select value, 'Ahead ' || key, 'enterprise', 1 from json_each(?)").bind(ahead),
+      env.DB.prepare("insert into entra_connections (organization_id, status, auto_deprovision, updated_at) select value, 'connected', 1, 1 from json_each(?)").bind(ahead),
+    ]);
+    const at = nextCronTime();
+    await fireCron(at);
+    const tonight = nightlyRunId(CONTOSO, at);
+    expect((await env.DB.prepare("select status from sync_runs where id = ?").bind(tonight).first<{ status: string }>())?.status).toBe("running");
+
+    const disabledAt = Date.now();
+    await emulatorAdmin(`users/${leaver.subject}/disable`);
+    await until(async () => (await membership(leaver.userId))?.status === "deactivated", 30_000);
+    expect(Date.now() - disabledAt).toBeLessThan(30_000);
+    // Tonight's run did it (woken, not at its slot), and no second read was started beside it.
+    expect((await env.DB.prepare("select deactivated_by_run as run from memberships where user_id = ?").bind(leaver.userId).first<{ run: string }>())?.run).toBe(tonight);
+    expect(await notificationRuns()).toEqual([]);
   });
 
   it("a replayed notification causes at most one more read, and that read changes nothing", async () => {

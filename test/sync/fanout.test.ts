@@ -19,6 +19,7 @@ beforeEach(async () => {
   introspector = await introspectWorkflow(env.SYNC_WORKFLOW);
   await introspector.modifyAll(async (m) => {
     await m.disableSleeps();
+    await m.forceEventTimeout({ name: "wait for its start slot" });
     await m.mockStepResult({ name: "load connection" }, { value: { tenantId: null, deltaLinkEnc: null }, d1: emptyD1Stats() });
   });
 }, SLOW);

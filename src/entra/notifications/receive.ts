@@ -43,15 +43,15 @@ async function sameSecret(presented: string, expected: string): Promise<boolean>
 }
 
 /**
- * The items whose subscription is ours and active, whose clientState matches in constant time and
+ * The items whose subscription is ours and not expired, whose clientState matches in constant time and
  * whose tenant (when given) is the subscription's. Items that fail are dropped; a collection with
  * no item left is refused (403), a malformed one is 400.
  */
 export async function verifyNotifications(db: Db, config: Config, body: unknown): Promise<Verdict> {
   const parsed = collection.safeParse(body);
   if (!parsed.success) return { ok: false, status: 400 };
-  const ids = [...new Set(parsed.data.value.map((i) => i.subscriptionId))].slice(0, 100);
-  const rows = await findSubscriptionsForNotification(db, ids);
+  const ids = [...new Set(parsed.data.value.map((i) => i.subscriptionId))];
+  const rows = await findSubscriptionsForNotification(db, ids, Date.now());
   const byId = new Map(rows.map((row) => [row.subscriptionId, row]));
   const vault = createTokenVault(config.TOKEN_ENCRYPTION_KEYS);
   const secrets = new Map<string, string | null>();

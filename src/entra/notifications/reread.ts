@@ -16,6 +16,7 @@ import { notificationRunStatements } from "../../db/subscriptions.ts";
 import { RUN_STALE_AFTER_MS } from "../../db/syncRuns.ts";
 import type { SyncWorkflow } from "../sync/launch.ts";
 import { recordRunOutcome } from "../sync/recordRun.ts";
+import { READ_NOW_EVENT } from "../sync/schedule.ts";
 
 type ReadOutcome = { started: string } | { started: null };
 
@@ -24,8 +25,12 @@ async function startRun(db: Db, workflow: SyncWorkflow, organizationId: string, 
   const results = await runStatements(db, notificationRunStatements(db, {
     organizationId, runId, now, staleBefore: now - RUN_STALE_AFTER_MS, markPending: fromNotification, requirePending: !fromNotification,
   }));
-  const inserted = results.at(-2)?.meta.changes === 1;
-  if (!inserted) return { started: null };
+  const inserted = results.at(-3)?.meta.changes === 1;
+  if (!inserted) {
+    const nightly = (results.at(-1)?.results as { id: string }[] | undefined)?.[0]?.id;
+    if (fromNotification && nightly) await wakeNightlyRun(workflow, nightly);
+    return { started: null };
+  }
   try {
     await workflow.create({ id: runId, params: { runId, organizationId, trigger: "notification" } });
   } catch (error) {
@@ -37,6 +42,21 @@ async function startRun(db: Db, workflow: SyncWorkflow, organizationId: string, 
     return { started: null };
   }
   return { started: runId };
+}
+
+/**
+ * Tonight's run for the organization is going, but may still be waiting for its start slot (up to
+ * SYNC_START_WINDOW_MINUTES after 02:30): told a change came, it reads now instead of at its slot
+ * (workflow.ts waits with waitForEvent). An instance already past its wait ignores the event, and
+ * its own read, or the re-read the pending mark asks for, covers the change.
+ */
+async function wakeNightlyRun(workflow: SyncWorkflow, runId: string) {
+  try {
+    await (await workflow.get(runId)).sendEvent({ type: READ_NOW_EVENT, payload: null });
+  } catch (error) {
+    // An instance that has ended (or never started) cannot be woken; the mark still stands.
+    console.error("nightly run not woken", error instanceof Error ? error.message.slice(0, 200) : typeof error);
+  }
 }
 
 /** A verified notification for the organization: a delta read now, or one after the run going. */

@@ -32,3 +32,6 @@ export function nightlyRunIdParts(scheduledTime: number): { prefix: string; suff
 export function nightlyFanoutId(scheduledTime: number): string {
   return `fanout-${scheduledTime}`;
 }
+
+/** The event that wakes a nightly run waiting for its start slot (a change notification came). */
+export const READ_NOW_EVENT = "read-now";

@@ -23,6 +23,7 @@ import { applyConfirmations, keepActionable, leaversToConfirm, mergeObservations
 import { advance, firstRead, pageRequest, stepName, withinDeadline, type ReadState, type TimedPageResult } from "./readLoop.ts";
 import { recordRunOutcome } from "./recordRun.ts";
 import { startPendingReread } from "../notifications/reread.ts";
+import { READ_NOW_EVENT } from "./schedule.ts";
 import { relayQuietly } from "../../webhooks/relay.ts";
 
 /** What the instance returns: the run's figures (the benchmark reads them). */
@@ -73,7 +74,15 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
     // A nightly run waits for its slot in the night's window (fanout.ts); its deadline counts from there.
     const startedAt = Math.max(event.timestamp.getTime(), notBefore ?? 0);
     // A duration from the event, not sleepUntil: the wait is the same on a replay, and never a time already past.
-    if (startedAt > event.timestamp.getTime()) await step.sleep("wait for its start slot", startedAt - event.timestamp.getTime());
+    // A change notification for the organization wakes it early (notifications/reread.ts): a leaver
+    // is not kept waiting for the slot. The wait ends either way; its timeout is the slot.
+    if (startedAt > event.timestamp.getTime()) {
+      try {
+        await step.waitForEvent("wait for its start slot", { type: READ_NOW_EVENT, timeout: startedAt - event.timestamp.getTime() });
+      } catch {
+        // The slot came (Workflows ends the wait with a timeout error): time to read.
+      }
+    }
     // A real-time read waits a moment before reading: a bulk change in Entra (20 people disabled at
     // once) arrives as many notifications over a second or so, and all that come before the read
     // starts are covered by it (the load step below clears the re-read mark), so a burst costs one
