@@ -3,6 +3,8 @@
 // pages, walks delta, retries throttling and parses Graph errors. A failure here is an emulator bug.
 import { ConfidentialClientApplication, CryptoProvider, InteractionRequiredAuthError, ServerError, type AuthenticationResult } from "@azure/msal-node";
 import { Client, GraphError, PageIterator, type PageCollection } from "@microsoft/microsoft-graph-client";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, entraUser } from "../../demo/directory.ts";
 import { APP_ORIGIN, CLIENT_ID, CLIENT_SECRET, msalNetworkClient, ORIGIN, pickAccount, startEmulator, TLS_PORT, type Harness } from "./harness.ts";
@@ -125,6 +127,52 @@ describe("@microsoft/microsoft-graph-client", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     const stats = await harness.admin("stats", undefined, "GET");
     expect((stats.requests as Record<string, number>).users).toBe(2);
+  });
+
+  it("creates, renews and deletes a subscription on users, which validates the URL and notifies it", async () => {
+    // The receiver: answers the validation handshake, keeps what is posted.
+    const posted: unknown[] = [];
+    const receiver = createServer((request, response) => {
+      const token = new URL(request.url ?? "/", "http://x").searchParams.get("validationToken");
+      if (token !== null) {
+        response.writeHead(200, { "content-type": "text/plain" }).end(token);
+        return;
+      }
+      let body = "";
+      request.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      request.on("end", () => {
+        posted.push(JSON.parse(body));
+        response.writeHead(202).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/graph`;
+    try {
+      const client = await graphClient();
+      const expiry = new Date(Date.now() + 3600_000).toISOString();
+      const created = (await client.api("/subscriptions").post({
+        changeType: "updated,deleted", resource: "users", notificationUrl: url, lifecycleNotificationUrl: url,
+        expirationDateTime: expiry, clientState: "judge-state",
+      })) as { id: string; resource: string; expirationDateTime: string };
+      expect(created).toMatchObject({ resource: "users" });
+      await harness.admin(`users/${alex.oid}/disable`);
+      for (let i = 0; i < 100 && posted.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(posted[0]).toMatchObject({ value: [{ subscriptionId: created.id, clientState: "judge-state", tenantId: CONTOSO_TENANT_ID }] });
+
+      const later = new Date(Date.now() + 7200_000).toISOString();
+      const renewed = (await client.api(`/subscriptions/${created.id}`).patch({ expirationDateTime: later })) as { expirationDateTime: string };
+      expect(Date.parse(renewed.expirationDateTime)).toBe(Date.parse(later));
+      // Past the users resource's maximum (41,760 minutes): Graph's error, parsed by the client.
+      const tooLong = new Date(Date.now() + 50 * 86_400_000).toISOString();
+      const refused = await client.api(`/subscriptions/${created.id}`).patch({ expirationDateTime: tooLong }).then(() => undefined, (e: unknown) => e);
+      expect(refused).toBeInstanceOf(GraphError);
+      expect((refused as GraphError).statusCode).toBe(400);
+      await client.api(`/subscriptions/${created.id}`).delete();
+      const gone = await client.api(`/subscriptions/${created.id}`).get().then(() => undefined, (e: unknown) => e);
+      expect(gone).toMatchObject({ statusCode: 404 });
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
   });
 
   it("parses Graph errors into GraphError with status and code", async () => {
