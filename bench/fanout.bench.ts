@@ -44,9 +44,14 @@ for (const organizations of FLEETS) {
       started: night.started,
       run_rows: runs?.n ?? 0,
       pages: night.pages,
-      // The scheduled() invocation makes one Workflow call and no D1 query; every other invocation is a step.
-      max_d1_queries_per_invocation: night.maxStep.d1Statements,
+      // The scheduled() invocation makes one Workflow call and no D1 query; every other invocation is a
+      // step: the fan-out's pages, then real-time updates' upkeep (25 organizations a step; these
+      // organizations have no token, so their upkeep makes no Graph call here: with tokens each makes
+      // at most 3, a token refresh and a create, renew or delete, so at most 75 more a step).
+      max_d1_queries_per_invocation: Math.max(night.maxStep.d1Statements, night.realtime.maxStepD1Statements),
       max_subrequests_per_invocation: night.maxStep.subrequests,
+      fanout_max_d1_queries_per_step: night.maxStep.d1Statements,
+      upkeep_max_d1_queries_per_step: night.realtime.maxStepD1Statements,
       night_total_d1_queries: night.total.d1Statements,
       night_total_subrequests: night.total.subrequests + 1,
       wall_ms: wallMs,

@@ -72,9 +72,9 @@ class CountedStatement {
   }
 }
 
-/** Wraps a D1 binding so every statement's meta is added to `stats`. */
-export function countingD1(d1: D1Database, stats: D1Stats): D1Database {
-  const wrapper = {
+/** prepare and batch, counted: what a D1 binding and a D1 session have in common. */
+function countedQueries(d1: D1Database | D1DatabaseSession, stats: D1Stats) {
+  return {
     prepare: (query: string) => new CountedStatement(d1.prepare(query), stats),
     async batch<T>(statements: CountedStatement[]): Promise<D1Result<T>[]> {
       const results = await d1.batch<T>(statements.map((s) => (s instanceof CountedStatement ? s.real : s)));
@@ -82,9 +82,20 @@ export function countingD1(d1: D1Database, stats: D1Stats): D1Database {
       for (const result of results) count(stats, result, false);
       return results;
     },
+  };
+}
+
+/**
+ * Wraps a D1 binding so every statement's meta is added to `stats`, including those of the
+ * sessions it opens (the pages read through D1's Sessions API: src/app.tsx).
+ */
+export function countingD1(d1: D1Database, stats: D1Stats): D1Database {
+  const wrapper = {
+    ...countedQueries(d1, stats),
     exec: (query: string) => d1.exec(query),
-    withSession: () => {
-      throw new Error("countingD1: sessions are not used by the sync");
+    withSession: (constraint?: D1SessionConstraint | D1SessionBookmark) => {
+      const session = d1.withSession(constraint);
+      return { ...countedQueries(session, stats), getBookmark: () => session.getBookmark() };
     },
     dump: () => d1.dump(),
   };
