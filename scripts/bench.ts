@@ -10,7 +10,9 @@
 // process instead of as the tests' auxiliary Worker, so the sampled workerd holds the app, its local
 // D1 and Workflows, while the 68 MB of Graph JSON of a 1M-user listing is serialized elsewhere, as
 // in production. The others keep the emulator beside the app: real-time updates need the emulator
-// to reach the app's webhook, which only the in-process service binding can.
+// to reach the app's webhook, which only the in-process service binding can. For the measured
+// files the app isolate's V8 heap is sampled too, through workerd's inspector (isolate_heap_*_mb:
+// used heap just before, peak during, and the growth).
 import { spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -87,9 +89,56 @@ function rssGrowthMb(samples: Sample[], window: { start: number; end?: number } 
   return { total: mb(peakKb - before.rssKb), anon: mb(anonPeakKb - before.anonKb) };
 }
 
+/** The isolate that runs the app (its Worker, its Workflows' steps) and the bench code under vitest. */
+const APP_ISOLATE = "core:user:vitest-plugin-runner-";
+interface HeapSample { at: number; usedBytes: number }
+
+/**
+ * The app isolate's V8 heap, through workerd's inspector (DevTools protocol, `Runtime.getHeapUsage`):
+ * the memory the 128 MB isolate limit is about, apart from the local D1's and Workflows engine's
+ * SQLite, which share the workerd process. Sampled every 100 ms while `active()`.
+ */
+function sampleAppHeap(port: number, samples: HeapSample[], active: () => boolean): () => void {
+  let socket: WebSocket | null = null;
+  let next = 1;
+  const connect = () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/${APP_ISOLATE}`);
+    ws.onmessage = (message) => {
+      const reply = JSON.parse(String(message.data)) as { result?: { usedSize?: number } };
+      if (typeof reply.result?.usedSize === "number") samples.push({ at: Date.now(), usedBytes: reply.result.usedSize });
+    };
+    ws.onclose = () => (socket = null);
+    ws.onerror = () => ws.close();
+    ws.onopen = () => (socket = ws);
+  };
+  const timer = setInterval(() => {
+    if (!active()) return;
+    if (socket === null) connect();
+    else socket.send(JSON.stringify({ id: next++, method: "Runtime.getHeapUsage" }));
+  }, 100);
+  return () => {
+    clearInterval(timer);
+    socket?.close();
+  };
+}
+
+function heapFigures(samples: HeapSample[], window: { start: number; end?: number } | undefined) {
+  if (!window?.end) return null;
+  const before = samples.filter((s) => s.at <= window.start).at(-1);
+  const during = samples.filter((s) => s.at >= window.start && s.at <= window.end!);
+  if (!before || during.length === 0) return null;
+  const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+  const peak = Math.max(...during.map((s) => s.usedBytes));
+  return { isolate_heap_before_mb: mb(before.usedBytes), isolate_heap_peak_mb: mb(peak), isolate_heap_growth_mb: mb(peak - before.usedBytes) };
+}
+
 /** One vitest run over `files`; prints its BENCH lines as JSON; resolves with its exit code. */
-function runBench(files: string[], extraEnv: Record<string, string>): Promise<number> {
-  const child = spawn(process.execPath, [VITEST, "run", "--config", "vitest.bench.config.ts", "--reporter=dot", "--silent=false", ...files], {
+async function runBench(files: string[], extraEnv: Record<string, string>, inspect = false): Promise<number> {
+  const inspectorPort = inspect ? await freePort(9339) : null;
+  const child = spawn(process.execPath, [
+    VITEST, "run", "--config", "vitest.bench.config.ts", "--reporter=dot", "--silent=false",
+    ...(inspectorPort ? [`--inspect=127.0.0.1:${inspectorPort}`] : []), ...files,
+  ], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", ...extraEnv },
@@ -99,6 +148,9 @@ function runBench(files: string[], extraEnv: Record<string, string>): Promise<nu
   let workerds: number[] = [];
   const finder = setInterval(() => (workerds = child.pid ? findWorkerds(child.pid) : []), 500);
   const sampler = setInterval(() => samples.push(sample(workerds)), 10);
+  const heap: HeapSample[] = [];
+  let running = true;
+  const stopHeap = inspectorPort ? sampleAppHeap(inspectorPort, heap, () => running) : () => {};
   const timer = setTimeout(() => child.kill("SIGTERM"), LIMIT_MS);
   let output = "";
   createInterface({ input: child.stdout }).on("line", (line) => {
@@ -119,11 +171,18 @@ function runBench(files: string[], extraEnv: Record<string, string>): Promise<nu
     }
     const { rss_label: label, ...figures } = JSON.parse(line.slice(at + "BENCH ".length)) as Record<string, unknown>;
     const growth = typeof label === "string" ? rssGrowthMb(samples, windows.get(label)) : null;
-    console.log(JSON.stringify(growth === null ? figures : { ...figures, peak_rss_growth_mb: growth.total, peak_anon_rss_growth_mb: growth.anon }));
+    const heapMb = typeof label === "string" ? heapFigures(heap, windows.get(label)) : null;
+    console.log(JSON.stringify({
+      ...figures,
+      ...(growth ? { peak_rss_growth_mb: growth.total, peak_anon_rss_growth_mb: growth.anon } : {}),
+      ...(heapMb ?? {}),
+    }));
   });
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
   return new Promise((resolve) => {
     child.on("exit", (code) => {
+      running = false;
+      stopHeap();
       clearTimeout(timer);
       clearInterval(finder);
       clearInterval(sampler);
@@ -169,7 +228,7 @@ if (others.length > 0) failed ||= await runBench(others, {});
 if (measured.length > 0) {
   const emulator = await separateEmulator();
   try {
-    failed ||= await runBench(measured, { BENCH_EMULATOR_PORT: String(emulator.port) });
+    failed ||= await runBench(measured, { BENCH_EMULATOR_PORT: String(emulator.port) }, true);
   } finally {
     await emulator.stop();
   }
