@@ -169,9 +169,14 @@ export async function findEvent(db: Db, eventId: string) {
   return row;
 }
 
+/** An event of the organization, for Redeliver; a test event also says which endpoint it was for. */
 export async function findEventOf(db: Db, organizationId: string, eventId: string) {
   const [row] = await db
-    .select({ id: webhookEvents.id, type: webhookEvents.type })
+    .select({
+      id: webhookEvents.id,
+      type: webhookEvents.type,
+      testEndpointId: sql<string | null>`case when ${webhookEvents.type} = 'webhook.test' then json_extract(${webhookEvents.payload}, '$.data.endpoint_id') end`,
+    })
     .from(webhookEvents)
     .where(and(eq(webhookEvents.organizationId, organizationId), eq(webhookEvents.id, eventId)));
   return row;

@@ -1,5 +1,6 @@
 // The webhook deliveries queue's consumer: one signed POST per message, recorded in the delivery
-// log; a failure is retried with exponential backoff until 24 h after it was first queued. The
+// log; a failure is retried with exponential backoff until 24 h after it was first queued (the
+// last delay is cut short so no attempt starts after that). The
 // Worker's queue() handler (src/index.ts) passes the db and vault down; this module never sees Env.
 import type { Db } from "../db/client.ts";
 import { runStatements } from "../db/statements.ts";
@@ -91,9 +92,12 @@ export async function deliverOnce(body: EventDelivery, attempt: number, deps: De
     await record("delivered", answer, durationMs);
     return { kind: "ack" };
   }
-  const giveUp = startedAt - body.queuedAt >= DAY_MS;
+  // Retries stop 24 h after the delivery was first queued: the next one waits its backoff, but
+  // never past that deadline, and when the deadline has come this attempt was the last.
+  const secondsLeft = Math.floor((body.queuedAt + DAY_MS - deps.now()) / 1000);
+  const giveUp = secondsLeft <= 0;
   await record(giveUp ? "failed" : "retrying", answer, durationMs);
-  return giveUp ? { kind: "ack" } : { kind: "retry", delaySeconds: retryDelaySeconds(attempt) };
+  return giveUp ? { kind: "ack" } : { kind: "retry", delaySeconds: Math.min(retryDelaySeconds(attempt), secondsLeft) };
 }
 
 /** The current secret, and the rotated-out one while its day lasts. */

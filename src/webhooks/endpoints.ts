@@ -7,7 +7,7 @@ import type { Db } from "../db/client.ts";
 import type { WebhookEventType } from "../db/schema.ts";
 import { runStatements } from "../db/statements.ts";
 import {
-  countEndpoints, deleteEndpointStatements, findEndpoint, findEventOf, insertEndpoint, insertTestEvent, listAttempts, listEndpoints,
+  countEndpoints, deleteEndpointStatements, eventTypesOf, findEndpoint, findEventOf, insertEndpoint, insertTestEvent, listAttempts, listEndpoints,
   rotateEndpointSecret, setEndpointEnabled,
 } from "../db/webhooks.ts";
 import { AppError } from "../lib/errors.ts";
@@ -141,5 +141,12 @@ export async function redeliver(db: Db, queue: DeliveryQueue, viewer: Viewer, en
   if (!endpoint.enabled) throw new AppError("conflict", "Enable the endpoint before redelivering to it.");
   const event = await findEventOf(db, viewer.organizationId, eventId);
   if (!event) throw new AppError("not_found", "That event is no longer kept.");
+  // Only what this endpoint would have been sent: a type it subscribes to, or its own test event.
+  const subscribed = event.type === "webhook.test" ? event.testEndpointId === endpoint.id : eventTypesOf(endpoint.eventTypes).includes(event.type);
+  if (!subscribed) {
+    throw new AppError("invalid_input", event.type === "webhook.test"
+      ? "That test event was sent to another endpoint."
+      : `This endpoint does not subscribe to ${event.type} events.`);
+  }
   await queue.send({ eventId: event.id, endpointId, queuedAt: now });
 }

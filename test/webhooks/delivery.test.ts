@@ -18,7 +18,7 @@ import type { DeliveryMessage } from "../../src/db/webhooks.ts";
 import type { Env } from "../../src/env.ts";
 import { tokenVault } from "../../src/lib/vault.ts";
 import { addEndpoint as addEndpointAsService, rotateSecret } from "../../src/webhooks/endpoints.ts";
-import { DEMO_USER_IDS } from "../../demo/seed.ts";
+import { DEMO_ORGS, DEMO_USER_IDS } from "../../demo/seed.ts";
 import { resetDemoWorld } from "../support/world.ts";
 import { signedIn } from "../support/people.ts";
 import {
@@ -146,15 +146,20 @@ describe("retries", () => {
 
     const queuedAt = Date.now();
     const delays = [];
-    for (const attempt of [1, 2, 3, 15]) {
+    for (const attempt of [1, 2, 3, 14]) {
       const result = await consume({ eventId, endpointId, queuedAt }, attempt);
       expect(result.retryMessages).toHaveLength(1);
       delays.push(result.delays[0]);
     }
-    expect(delays).toEqual([5, 10, 20, 43_200]);
+    expect(delays).toEqual([5, 10, 20, 40_960]);
+    // Attempt 15 comes about 22.75 h after the first: its backoff (12 h) is cut to what is left of the day.
+    const late = await consume({ eventId, endpointId, queuedAt: Date.now() - (22 * 60 + 45) * 60 * 1000 }, 15);
+    expect(late.retryMessages).toHaveLength(1);
+    expect(late.delays[0]).toBeGreaterThan(75 * 60 - 30);
+    expect(late.delays[0]).toBeLessThanOrEqual(75 * 60);
     const log = await attempts(endpointId);
     expect(log.map((a) => [a.outcome, a.status_code, a.attempt])).toEqual([
-      ["retrying", 500, 1], ["retrying", 500, 2], ["retrying", 500, 3], ["retrying", 500, 15],
+      ["retrying", 500, 1], ["retrying", 500, 2], ["retrying", 500, 3], ["retrying", 500, 14], ["retrying", 500, 15],
     ]);
     expect(String(log[0]!.response_excerpt).length).toBe(200);
 
@@ -203,10 +208,27 @@ describe("retries", () => {
     const { html } = await adele.page(WEBHOOKS);
     expect(html).toContain("Endpoint disabled.");
     expect(html).toContain("failed for 24 hours");
-    // A success before the limit ends the streak instead.
+    // Enable starts a fresh streak (a delivered attempt ends one too: "end the failure streak with a success").
     await postForm(adele, `${WEBHOOKS}/${endpointId}/enable`, []);
     expect(await endpointRow(endpointId)).toMatchObject({ enabled: 1, failing_since: null, consecutive_failures: 0 });
     expect((await adele.page(WEBHOOKS)).html).not.toContain("Endpoint disabled.");
+  });
+
+  it("end the failure streak with a success", async () => {
+    const { endpointId } = await endpointFor(["member.deactivated"]);
+    await runStatements(db(), deactivateDiegoWrites());
+    const eventId = await onlyEventId();
+    await receiverAnswers("hooks", { status: 503 });
+    await consume({ eventId, endpointId, queuedAt: Date.now() });
+    await consume({ eventId, endpointId, queuedAt: Date.now() }, 2);
+    expect(await endpointRow(endpointId)).toMatchObject({ enabled: 1, consecutive_failures: 2 });
+    expect((await endpointRow(endpointId))!.failing_since).not.toBeNull();
+
+    await receiverAnswers("hooks", { status: 200 });
+    const result = await consume({ eventId, endpointId, queuedAt: Date.now() }, 3);
+    expect(result.explicitAcks).toEqual(["message-1"]);
+    expect(await endpointRow(endpointId)).toMatchObject({ enabled: 1, failing_since: null, consecutive_failures: 0 });
+    expect((await attempts(endpointId)).map((a) => a.outcome)).toEqual(["retrying", "retrying", "delivered"]);
   });
 
   it("keep the last 100 attempts of an endpoint", async () => {
@@ -278,6 +300,46 @@ describe("Redeliver and Send test event", () => {
 
     expect((await postForm(adele, `${WEBHOOKS}/${id}/redeliver`, [["eventId", "msg_" + "0".repeat(32)]])).status).toBe(404);
     expect((await postForm(adele, `${WEBHOOKS}/${id}/redeliver`, [["eventId", "<script>"]])).status).toBe(400);
+  });
+
+  it("redeliver only an event the endpoint subscribes to, or its own test event", async () => {
+    const adele = await signedIn("adele");
+    const deactivations = await addEndpoint(adele, receiverUrl("hooks"), ["member.deactivated"]);
+    const reactivations = await addEndpoint(adele, receiverUrl("elsewhere"), ["member.reactivated"]);
+    await runStatements(db(), deactivateDiegoWrites());
+    const eventId = await onlyEventId();
+    await adele.page(`${WEBHOOKS}/${reactivations.id}`);
+    const refused = await postForm(adele, `${WEBHOOKS}/${reactivations.id}/redeliver`, [["eventId", eventId]]);
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain("This endpoint does not subscribe to member.deactivated events.");
+
+    // The first endpoint's test event is its own: the other endpoint may not be sent it.
+    expect((await postForm(adele, `${WEBHOOKS}/${deactivations.id}/test`, [])).status).toBe(303);
+    const testEventId = (await receivedWhere("hooks", ofType("webhook.test"))).headers["webhook-id"]!;
+    const foreignTest = await postForm(adele, `${WEBHOOKS}/${reactivations.id}/redeliver`, [["eventId", testEventId]]);
+    expect(foreignTest.status).toBe(400);
+    expect(await foreignTest.text()).toContain("That test event was sent to another endpoint.");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await received("elsewhere")).toEqual([]);
+
+    // The subscribed endpoint may have both.
+    await forgetReceiver("hooks");
+    expect((await postForm(adele, `${WEBHOOKS}/${deactivations.id}/redeliver`, [["eventId", testEventId]])).status).toBe(303);
+    expect((await receivedWhere("hooks", ofType("webhook.test"))).headers["webhook-id"]).toBe(testEventId);
+  });
+
+  it("refuse another organization's admin (404), redelivering nothing", async () => {
+    const adele = await signedIn("adele");
+    const { id } = await addEndpoint(adele, receiverUrl("hooks"), ["member.deactivated"]);
+    await runStatements(db(), deactivateDiegoWrites());
+    const eventId = await onlyEventId();
+    await env.DB.prepare("update organizations set plan = 'enterprise' where id = ?").bind(DEMO_ORGS.fabrikam.id).run();
+    const lee = await signedIn("lee"); // Owner of Fabrikam, now Enterprise too
+    await lee.page(WEBHOOKS);
+    expect((await postForm(lee, `${WEBHOOKS}/${id}/redeliver`, [["eventId", eventId]])).status).toBe(404);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await received("hooks")).toEqual([]);
+    expect(await attempts(id)).toEqual([]);
   });
 
   it("send a signed webhook.test to that endpoint alone", async () => {

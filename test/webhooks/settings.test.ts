@@ -10,7 +10,7 @@ import { tokenVault } from "../../src/lib/vault.ts";
 import { addEndpoint as addEndpointAsService } from "../../src/webhooks/endpoints.ts";
 import { checkEndpointUrl } from "../../src/webhooks/urlPolicy.ts";
 import { resetDemoWorld } from "../support/world.ts";
-import { contosoByRole, signedIn } from "../support/people.ts";
+import { DEMO_ORGS, contosoByRole, signedIn } from "../support/people.ts";
 import { CONTOSO, WEBHOOKS, addEndpoint, endpointRow, postForm, receiverUrl } from "./support.ts";
 
 beforeEach(resetDemoWorld);
@@ -160,6 +160,26 @@ describe("roles and plan", () => {
       expect((await postForm(adele, `${WEBHOOKS}/${id}/${action}`, [])).status, action).toBe(404);
     }
     expect(await endpointRow(id)).toMatchObject({ enabled: 1 });
+  });
+});
+
+describe("another organization's admin", () => {
+  it("gets 404 for Enable, Disable, Delete and the endpoint page, and nothing changes", async () => {
+    const adele = await signedIn("adele");
+    const { id } = await addEndpoint(adele, receiverUrl("mine"), ["member.deactivated"]);
+    await adele.page(`${WEBHOOKS}/${id}`);
+    expect((await postForm(adele, `${WEBHOOKS}/${id}/disable`, [])).status).toBe(303);
+    const before = await endpointRow(id);
+    await env.DB.prepare("update organizations set plan = 'enterprise' where id = ?").bind(DEMO_ORGS.fabrikam.id).run();
+    const lee = await signedIn("lee"); // Owner of Fabrikam, now Enterprise too
+    await lee.page(WEBHOOKS);
+    expect((await lee.page(`${WEBHOOKS}/${id}`)).status).toBe(404);
+    for (const action of ["enable", "disable", "delete", "rotate"]) {
+      expect((await postForm(lee, `${WEBHOOKS}/${id}/${action}`, [])).status, action).toBe(404);
+    }
+    expect(await endpointRow(id)).toEqual(before);
+    const actions = await env.DB.prepare("select action from audit_events where action like 'webhook.%' order by id").all<{ action: string }>();
+    expect(actions.results.map((r) => r.action)).toEqual(["webhook.endpoint_added", "webhook.endpoint_disabled"]);
   });
 });
 
