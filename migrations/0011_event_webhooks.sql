@@ -31,8 +31,9 @@ CREATE INDEX webhook_endpoints_org ON webhook_endpoints (organization_id, enable
 -- The outbox: one row per event, written by the same statement (the triggers below) or the same
 -- batch (bulk import) as the change it describes, so an event exists exactly when its change
 -- committed. `id` is the Standard Webhooks `webhook-id`: the same for every endpoint and every
--- retry, so receivers can de-duplicate. `seq` orders the relay; `relayed_at` is set once the
--- event's deliveries are on the queue.
+-- retry, so receivers can de-duplicate. `seq` orders the relay; `claimed_at` is set when a relay
+-- takes the row (so two relays never send it both; a crashed relay's claim lapses after a few
+-- minutes and the row is taken again), and `relayed_at` once the event's deliveries are on the queue.
 CREATE TABLE webhook_events (
   seq              INTEGER PRIMARY KEY,
   id               TEXT NOT NULL UNIQUE,
@@ -40,6 +41,7 @@ CREATE TABLE webhook_events (
   type             TEXT NOT NULL,
   payload          TEXT NOT NULL,
   created_at       INTEGER NOT NULL,
+  claimed_at       INTEGER,
   relayed_at       INTEGER
 );
 -- Only the pending rows are indexed for the relay; pruning reads the oldest seqs (seq grows with

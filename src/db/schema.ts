@@ -348,6 +348,8 @@ export const webhookEvents = sqliteTable("webhook_events", {
   payload: text("payload").notNull(),
   createdAt: integer("created_at").notNull(),
   relayedAt: integer("relayed_at"),
+  /** When a relay claimed the row (src/webhooks/relay.ts); a claim older than the lease may be taken over. */
+  claimedAt: integer("claimed_at"),
 });
 
 export const WEBHOOK_ATTEMPT_OUTCOMES = ["delivered", "retrying", "failed"] as const;

@@ -138,22 +138,43 @@ export function deleteEndpointStatements(db: Db, organizationId: string, endpoin
 
 // --- The outbox -------------------------------------------------------------------------------
 
-/** Events not yet on the queue, oldest first (a range of the partial index webhook_events_pending). */
-export function listPendingEvents(db: Db, limit: number) {
-  return db
-    .select({ seq: webhookEvents.seq, id: webhookEvents.id, organizationId: webhookEvents.organizationId, type: webhookEvents.type })
-    .from(webhookEvents)
-    .where(isNull(webhookEvents.relayedAt))
-    .orderBy(webhookEvents.seq)
-    .limit(limit);
-}
+/**
+ * A relay's claim on the rows it is sending. Long enough for any relay call (at most 10 rounds of
+ * a few seconds), short enough that rows a crashed relay claimed are sent again within minutes.
+ */
+export const RELAY_CLAIM_LEASE_MS = 5 * 60 * 1000;
 
 /**
- * Marks what the relay read as relayed. Rows are numbered as they commit, so nothing written after
- * the read has a seq at or below the last one read.
+ * Claims up to `limit` pending events, oldest first, for one relay: a single statement stamps
+ * `claimed_at` and returns them, so two relays running at once never get the same row (D1 runs one
+ * statement at a time). Rows claimed by a relay that crashed before marking them are claimable
+ * again once the lease has passed. The subquery is a range of the partial index webhook_events_pending.
  */
-export function markEventsRelayed(db: Db, throughSeq: number, now: number) {
-  return db.update(webhookEvents).set({ relayedAt: now }).where(and(isNull(webhookEvents.relayedAt), sql`${webhookEvents.seq} <= ${throughSeq}`));
+export async function claimPendingEvents(db: Db, limit: number, now: number) {
+  const rows = await db
+    .update(webhookEvents)
+    .set({ claimedAt: now })
+    .where(inArray(
+      webhookEvents.seq,
+      db.select({ seq: webhookEvents.seq }).from(webhookEvents)
+        .where(and(isNull(webhookEvents.relayedAt), sql`coalesce(${webhookEvents.claimedAt}, 0) <= ${now - RELAY_CLAIM_LEASE_MS}`))
+        .orderBy(webhookEvents.seq).limit(limit),
+    ))
+    .returning({ seq: webhookEvents.seq, id: webhookEvents.id, organizationId: webhookEvents.organizationId, type: webhookEvents.type });
+  return rows.sort((a, b) => a.seq - b.seq);
+}
+
+/** The rows' seqs as one bound parameter (a round has up to 2,000; D1 allows 100 parameters). */
+const seqIn = (seqs: number[]) => sql`${webhookEvents.seq} in (select value from json_each(${JSON.stringify(seqs)}))`;
+
+/** Claimed events whose messages are all on the queue. */
+export function markEventsRelayed(db: Db, seqs: number[], now: number) {
+  return db.update(webhookEvents).set({ relayedAt: now }).where(and(seqIn(seqs), isNull(webhookEvents.relayedAt)));
+}
+
+/** Gives claimed events back to the next relay (their messages did not all reach the queue). */
+export function releaseEvents(db: Db, seqs: number[], claimedAt: number) {
+  return db.update(webhookEvents).set({ claimedAt: null }).where(and(seqIn(seqs), isNull(webhookEvents.relayedAt), eq(webhookEvents.claimedAt, claimedAt)));
 }
 
 /** Enabled endpoints of these organizations, for the relay (organizations chunked under D1's 100 parameters). */

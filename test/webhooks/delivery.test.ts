@@ -14,10 +14,12 @@ import { createDb } from "../../src/db/client.ts";
 import { deactivateMember } from "../../src/db/members.ts";
 import type { WebhookEventType } from "../../src/db/schema.ts";
 import { runStatements } from "../../src/db/statements.ts";
-import type { DeliveryMessage } from "../../src/db/webhooks.ts";
+import { RELAY_CLAIM_LEASE_MS, type DeliveryMessage } from "../../src/db/webhooks.ts";
 import type { Env } from "../../src/env.ts";
 import { tokenVault } from "../../src/lib/vault.ts";
 import { addEndpoint as addEndpointAsService, rotateSecret } from "../../src/webhooks/endpoints.ts";
+import type { DeliveryQueue } from "../../src/webhooks/queue.ts";
+import { relayPendingEvents } from "../../src/webhooks/relay.ts";
 import { DEMO_ORGS, DEMO_USER_IDS } from "../../demo/seed.ts";
 import { resetDemoWorld } from "../support/world.ts";
 import { signedIn } from "../support/people.ts";
@@ -121,6 +123,54 @@ describe("the outbox", () => {
     expect(request.headers["webhook-id"]).toMatch(/^msg_[0-9a-f]{32}$/);
     expect(() => new Webhook(`whsec_${btoa("x".repeat(32))}`).verify(request.body, request.headers)).toThrow();
     expect((await env.DB.prepare("select relayed_at from webhook_events").first())?.relayed_at).not.toBeNull();
+  });
+});
+
+describe("the relay", () => {
+  /** Five member.deactivated events (audit rows the trigger turns into outbox rows). */
+  async function fiveEvents() {
+    const now = Date.now();
+    await runStatements(db(), Array.from({ length: 5 }, (_, i) => insertAuditEvent(db(), {
+      organizationId: CONTOSO, actorUserId: DEMO_USER_IDS.adele, action: "member.deactivated", targetUserId: DEMO_USER_IDS.diego,
+      details: { reason: "manual" }, now: now + i,
+    })));
+    expect(await outboxCount("member.deactivated")).toBe(5);
+  }
+  const queue = () => env.WEBHOOK_DELIVERIES as DeliveryQueue;
+  const pending = async () => (await env.DB.prepare("select count(*) as n from webhook_events where relayed_at is null").first<{ n: number }>())!.n;
+
+  it("sends each event once when two relays start at once", async () => {
+    await endpointFor(["member.deactivated"]);
+    await fiveEvents();
+    const [first, second] = await Promise.all([relayPendingEvents(db(), queue(), Date.now()), relayPendingEvents(db(), queue(), Date.now())]);
+    expect(first.messages + second.messages).toBe(5);
+    expect(first.events + second.events).toBe(5);
+    expect(await pending()).toBe(0);
+
+    const deadline = Date.now() + 30_000;
+    while ((await received("hooks")).length < 5 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // room for a duplicate to arrive
+    const ids = (await received("hooks")).map((r) => r.headers["webhook-id"]);
+    expect(ids).toHaveLength(5);
+    expect(new Set(ids).size).toBe(5);
+  });
+
+  it("releases the events it could not queue, for the next relay; a crashed relay's claim lapses", async () => {
+    await endpointFor(["member.deactivated"]);
+    await fiveEvents();
+    const broken = { send: async () => undefined, sendBatch: async () => { throw new Error("queue unavailable"); } } as unknown as DeliveryQueue;
+    await expect(relayPendingEvents(db(), broken, Date.now())).rejects.toThrow("queue unavailable");
+    expect(await pending()).toBe(5);
+    expect((await env.DB.prepare("select count(*) as n from webhook_events where claimed_at is not null").first<{ n: number }>())!.n).toBe(0);
+
+    // Two rows claimed by a relay still at work are left to it; two claimed by one that died long ago are taken over.
+    const now = Date.now();
+    await env.DB.prepare("update webhook_events set claimed_at = ? where seq in (select seq from webhook_events order by seq limit 2)").bind(now - 1000).run();
+    await env.DB.prepare("update webhook_events set claimed_at = ? where seq in (select seq from webhook_events order by seq desc limit 2)").bind(now - RELAY_CLAIM_LEASE_MS - 1).run();
+    expect((await relayPendingEvents(db(), queue(), now)).events).toBe(3);
+    expect(await pending()).toBe(2);
+    expect((await relayPendingEvents(db(), queue(), now + RELAY_CLAIM_LEASE_MS + 1)).events).toBe(2);
+    expect(await pending()).toBe(0);
   });
 });
 
