@@ -70,11 +70,13 @@ CREATE INDEX webhook_attempts_endpoint ON webhook_attempts (endpoint_id, id);
 
 -- The events, raised by triggers in the statement that makes the change: every path that audits a
 -- deactivation, a role change or a run's outcome emits, including paths written later, and an
--- organization without a subscribed, enabled endpoint writes no outbox row (the WHEN clause is one
--- probe of webhook_endpoints_org). Member events carry the cause (sign_in, import, mapping,
+-- organization without a subscribed, enabled endpoint, or not on the Enterprise plan, writes no
+-- outbox row (the WHEN clause is one probe of webhook_endpoints_org and one of the organization's
+-- primary key). After a downgrade the endpoints stay, listed for Owners and Admins to disable or
+-- delete, but nothing is raised for them. Member events carry the cause (sign_in, import, mapping,
 -- directory_sync, by_hand) and the run id when a run did it.
 CREATE TRIGGER webhook_event_member_provisioned AFTER INSERT ON audit_events
-WHEN NEW.action = 'entra.user_provisioned' AND EXISTS (SELECT 1 FROM webhook_endpoints e
+WHEN NEW.action = 'entra.user_provisioned' AND EXISTS (SELECT 1 FROM webhook_endpoints e JOIN organizations o ON o.id = e.organization_id AND o.plan = 'enterprise'
   WHERE e.organization_id = NEW.organization_id AND e.enabled = 1 AND instr(e.event_types, ' member.provisioned ') > 0)
 BEGIN
   INSERT INTO webhook_events (id, organization_id, type, payload, created_at)
@@ -90,7 +92,7 @@ BEGIN
 END;
 
 CREATE TRIGGER webhook_event_member_deactivated AFTER INSERT ON audit_events
-WHEN NEW.action = 'member.deactivated' AND EXISTS (SELECT 1 FROM webhook_endpoints e
+WHEN NEW.action = 'member.deactivated' AND EXISTS (SELECT 1 FROM webhook_endpoints e JOIN organizations o ON o.id = e.organization_id AND o.plan = 'enterprise'
   WHERE e.organization_id = NEW.organization_id AND e.enabled = 1 AND instr(e.event_types, ' member.deactivated ') > 0)
 BEGIN
   INSERT INTO webhook_events (id, organization_id, type, payload, created_at)
@@ -108,7 +110,7 @@ BEGIN
 END;
 
 CREATE TRIGGER webhook_event_member_reactivated AFTER INSERT ON audit_events
-WHEN NEW.action = 'member.reactivated' AND EXISTS (SELECT 1 FROM webhook_endpoints e
+WHEN NEW.action = 'member.reactivated' AND EXISTS (SELECT 1 FROM webhook_endpoints e JOIN organizations o ON o.id = e.organization_id AND o.plan = 'enterprise'
   WHERE e.organization_id = NEW.organization_id AND e.enabled = 1 AND instr(e.event_types, ' member.reactivated ') > 0)
 BEGIN
   INSERT INTO webhook_events (id, organization_id, type, payload, created_at)
@@ -126,7 +128,7 @@ END;
 
 -- By hand (member.role_changed) and by group mapping at sign-in (entra.role_mapped).
 CREATE TRIGGER webhook_event_member_role_changed AFTER INSERT ON audit_events
-WHEN NEW.action IN ('member.role_changed', 'entra.role_mapped') AND EXISTS (SELECT 1 FROM webhook_endpoints e
+WHEN NEW.action IN ('member.role_changed', 'entra.role_mapped') AND EXISTS (SELECT 1 FROM webhook_endpoints e JOIN organizations o ON o.id = e.organization_id AND o.plan = 'enterprise'
   WHERE e.organization_id = NEW.organization_id AND e.enabled = 1 AND instr(e.event_types, ' member.role_changed ') > 0)
 BEGIN
   INSERT INTO webhook_events (id, organization_id, type, payload, created_at)
@@ -145,7 +147,7 @@ END;
 -- A run's outcome is audited once, in the batch that closes the run (recordRun.ts).
 CREATE TRIGGER webhook_event_sync_run AFTER INSERT ON audit_events
 WHEN NEW.action = 'sync.run_finished' AND json_extract(NEW.details, '$.outcome') IN ('held', 'failed')
-  AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.organization_id = NEW.organization_id AND e.enabled = 1
+  AND EXISTS (SELECT 1 FROM webhook_endpoints e JOIN organizations o ON o.id = e.organization_id AND o.plan = 'enterprise' WHERE e.organization_id = NEW.organization_id AND e.enabled = 1
     AND instr(e.event_types, ' sync.run.' || json_extract(NEW.details, '$.outcome') || ' ') > 0)
 BEGIN
   INSERT INTO webhook_events (id, organization_id, type, payload, created_at)
@@ -164,7 +166,7 @@ BEGIN
 END;
 
 CREATE TRIGGER webhook_event_connection AFTER INSERT ON audit_events
-WHEN NEW.action IN ('entra.connected', 'entra.disconnected') AND EXISTS (SELECT 1 FROM webhook_endpoints e
+WHEN NEW.action IN ('entra.connected', 'entra.disconnected') AND EXISTS (SELECT 1 FROM webhook_endpoints e JOIN organizations o ON o.id = e.organization_id AND o.plan = 'enterprise'
   WHERE e.organization_id = NEW.organization_id AND e.enabled = 1
     AND instr(e.event_types, CASE NEW.action WHEN 'entra.connected' THEN ' connection.connected ' ELSE ' connection.disconnected ' END) > 0)
 BEGIN
@@ -184,7 +186,7 @@ END;
 -- Needs reconnect is not audited: the status change itself (src/db/connections.ts
 -- saveNeedsReconnect) raises it, once per change of status.
 CREATE TRIGGER webhook_event_needs_reconnect AFTER UPDATE OF status ON entra_connections
-WHEN NEW.status = 'needs_reconnect' AND OLD.status != 'needs_reconnect' AND EXISTS (SELECT 1 FROM webhook_endpoints e
+WHEN NEW.status = 'needs_reconnect' AND OLD.status != 'needs_reconnect' AND EXISTS (SELECT 1 FROM webhook_endpoints e JOIN organizations o ON o.id = e.organization_id AND o.plan = 'enterprise'
   WHERE e.organization_id = NEW.organization_id AND e.enabled = 1 AND instr(e.event_types, ' connection.needs_reconnect ') > 0)
 BEGIN
   INSERT INTO webhook_events (id, organization_id, type, payload, created_at)

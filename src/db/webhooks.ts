@@ -5,7 +5,7 @@ import { and, desc, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { insertAuditEventsFor } from "./audit.ts";
 import { statement, type Statement } from "./statements.ts";
-import { webhookAttempts, webhookEndpoints, webhookEvents, type WebhookAttemptOutcome, type WebhookEventType } from "./schema.ts";
+import { organizations, webhookAttempts, webhookEndpoints, webhookEvents, type WebhookAttemptOutcome, type WebhookEventType } from "./schema.ts";
 
 /**
  * A message on the webhook deliveries queue (src/webhooks/queue.ts): one event for one endpoint,
@@ -93,10 +93,14 @@ export async function findEndpoint(db: Db, organizationId: string, endpointId: s
   return row;
 }
 
-/** For delivery: the endpoint with its sealed secrets. */
+/** For delivery: the endpoint with its sealed secrets, and its organization's plan. */
 export async function findEndpointForDelivery(db: Db, endpointId: string) {
-  const [row] = await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, endpointId));
-  return row;
+  const [row] = await db
+    .select({ endpoint: webhookEndpoints, plan: organizations.plan })
+    .from(webhookEndpoints)
+    .innerJoin(organizations, eq(organizations.id, webhookEndpoints.organizationId))
+    .where(eq(webhookEndpoints.id, endpointId));
+  return row ? { ...row.endpoint, plan: row.plan } : undefined;
 }
 
 export type DeliveryEndpoint = NonNullable<Awaited<ReturnType<typeof findEndpointForDelivery>>>;
@@ -177,11 +181,15 @@ export function releaseEvents(db: Db, seqs: number[], claimedAt: number) {
   return db.update(webhookEvents).set({ claimedAt: null }).where(and(seqIn(seqs), isNull(webhookEvents.relayedAt), eq(webhookEvents.claimedAt, claimedAt)));
 }
 
-/** Enabled endpoints of these organizations, for the relay (organizations chunked under D1's 100 parameters). */
+/**
+ * Enabled endpoints of these organizations that are on the Enterprise plan, for the relay
+ * (organizations chunked under D1's 100 parameters): events raised before a downgrade go nowhere.
+ */
 export function listEnabledEndpointsOf(db: Db, organizationIds: string[]) {
   return db
     .select({ id: webhookEndpoints.id, organizationId: webhookEndpoints.organizationId, eventTypes: webhookEndpoints.eventTypes })
     .from(webhookEndpoints)
+    .innerJoin(organizations, and(eq(organizations.id, webhookEndpoints.organizationId), eq(organizations.plan, "enterprise")))
     .where(and(inArray(webhookEndpoints.organizationId, organizationIds), eq(webhookEndpoints.enabled, true)));
 }
 
@@ -217,7 +225,8 @@ export function insertTestEvent(db: Db, event: { id: string; organizationId: str
 
 /**
  * `member.imported` for a member a bulk import just created (bulkImport.ts): in the person's own
- * batch, after their membership insert, and only when an enabled endpoint subscribes.
+ * batch, after their membership insert, and only when an enabled endpoint subscribes and the
+ * organization is on the Enterprise plan (as the triggers of migrations/0011).
  * The audit trigger cannot raise it, since an import audits once for everyone.
  */
 export function insertImportedMemberEvent(organizationId: string, linked: SQL, now: number): SQL {
@@ -233,8 +242,8 @@ export function insertImportedMemberEvent(organizationId: string, linked: SQL, n
     from identities i join memberships m on m.user_id = i.user_id and m.organization_id = ${organizationId}
       join users u on u.id = i.user_id
     where ${linked} and m.created_at = ${now}
-      and exists (select 1 from webhook_endpoints e where e.organization_id = ${organizationId} and e.enabled = 1
-        and instr(e.event_types, ' member.imported ') > 0)`;
+      and exists (select 1 from webhook_endpoints e join organizations o on o.id = e.organization_id and o.plan = 'enterprise'
+        where e.organization_id = ${organizationId} and e.enabled = 1 and instr(e.event_types, ' member.imported ') > 0)`;
 }
 
 // --- Delivery attempts ------------------------------------------------------------------------
@@ -256,17 +265,18 @@ export interface AttemptRecord {
 /**
  * One attempt's writes, one batch: the log row, the endpoint's failure streak (a success ends it;
  * a day of nothing but failures, at least FAILURES_BEFORE_DISABLING of them, disables it, audited
- * in the same batch), and the log pruned to the endpoint's last ATTEMPTS_KEPT.
+ * in the same batch; an attempt not made, such as one refused for the plan, leaves the streak), and
+ * the log pruned to the endpoint's last ATTEMPTS_KEPT.
  */
-export function recordAttemptStatements(db: Db, attempt: AttemptRecord, succeeded: boolean): Statement[] {
+export function recordAttemptStatements(db: Db, attempt: AttemptRecord, streak: "success" | "failure" | "unchanged"): Statement[] {
   const { endpointId, organizationId, attemptedAt: now } = attempt;
   const thisEndpoint = sql`id = ${endpointId} and organization_id = ${organizationId}`;
   const failingTooLong = sql`enabled = 1 and coalesce(failing_since, ${now}) <= ${now - DAY_MS}
     and consecutive_failures + 1 >= ${FAILURES_BEFORE_DISABLING}`;
   const writes: Statement[] = [statement(db, db.insert(webhookAttempts).values(attempt))];
-  if (succeeded) {
+  if (streak === "success") {
     writes.push(statement(db, sql`update webhook_endpoints set failing_since = null, consecutive_failures = 0 where ${thisEndpoint}`));
-  } else {
+  } else if (streak === "failure") {
     writes.push(
       // Audited before the update that disables, while the condition still reads the old streak.
       statement(db, insertAuditEventsFor(

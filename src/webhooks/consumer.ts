@@ -62,7 +62,12 @@ export async function deliverOnce(body: EventDelivery, attempt: number, deps: De
   // Deleted endpoint, pruned event, or another organization's pair: nothing to deliver.
   if (!event || !endpoint || endpoint.organizationId !== event.organizationId) return { kind: "ack" };
   const startedAt = deps.now();
-  const record = (outcome: "delivered" | "retrying" | "failed", answer: { statusCode: number | null; error: string | null; excerpt: string | null }, durationMs: number) =>
+  const record = (
+    outcome: "delivered" | "retrying" | "failed",
+    answer: { statusCode: number | null; error: string | null; excerpt: string | null },
+    durationMs: number,
+    streak: "success" | "failure" | "unchanged" = outcome === "delivered" ? "success" : "failure",
+  ) =>
     runStatements(db, recordAttemptStatements(db, {
       endpointId: endpoint.id,
       organizationId: endpoint.organizationId,
@@ -75,8 +80,13 @@ export async function deliverOnce(body: EventDelivery, attempt: number, deps: De
       statusCode: answer.statusCode,
       error: answer.error,
       responseExcerpt: answer.excerpt,
-    }, outcome === "delivered"));
+    }, streak));
 
+  // Queued before a downgrade: event webhooks are an Enterprise feature, so nothing more is sent.
+  if (endpoint.plan !== "enterprise") {
+    await record("failed", { statusCode: null, error: "Not sent: event webhooks need the Enterprise plan.", excerpt: null }, 0, "unchanged");
+    return { kind: "ack" };
+  }
   if (!endpoint.enabled) {
     await record("failed", { statusCode: null, error: "The endpoint is disabled.", excerpt: null }, 0);
     return { kind: "ack" };
