@@ -22,6 +22,8 @@ CREATE TABLE webhook_endpoints (
   -- Since when every attempt has failed (null after a success), and how many in a row.
   failing_since               INTEGER,
   consecutive_failures        INTEGER NOT NULL DEFAULT 0,
+  -- The last Send test event or Redeliver: at most one per endpoint every 10 seconds.
+  manual_send_at              INTEGER,
   created_by                  TEXT NOT NULL,
   created_at                  INTEGER NOT NULL,
   updated_at                  INTEGER NOT NULL

@@ -133,6 +133,35 @@ export function rotateEndpointSecret(db: Db, organizationId: string, endpointId:
     .where(and(eq(webhookEndpoints.organizationId, organizationId), eq(webhookEndpoints.id, endpointId)));
 }
 
+/**
+ * Send test event and Redeliver: at most one per endpoint in this interval, so nobody can make an
+ * endpoint (theirs or, through it, anyone's) receive a stream of requests by clicking, nor fill the
+ * queue. Why a column and not a rate limiting binding like SIGN_IN_LIMITER: the binding counts per
+ * Cloudflare location and only roughly (eventually consistent), and allows only 10 s or 60 s
+ * periods; the column is exact across locations and requests, costs one statement that an action
+ * writing to D1 anyway can spare, and is gone with the endpoint. Why not the delivery log: an
+ * attempt is logged only once the consumer ran, so quick clicks would all pass.
+ */
+export const MANUAL_SEND_INTERVAL_MS = 10_000;
+
+/**
+ * Takes the endpoint's manual send slot: true when its last Send test event or Redeliver was long
+ * enough ago (and records this one), false when it is too soon. One statement, so two clicks at
+ * once cannot both pass.
+ */
+export async function takeManualSendSlot(db: Db, organizationId: string, endpointId: string, now: number): Promise<boolean> {
+  const rows = await db
+    .update(webhookEndpoints)
+    .set({ manualSendAt: now })
+    .where(and(
+      eq(webhookEndpoints.organizationId, organizationId),
+      eq(webhookEndpoints.id, endpointId),
+      sql`coalesce(${webhookEndpoints.manualSendAt}, 0) <= ${now - MANUAL_SEND_INTERVAL_MS}`,
+    ))
+    .returning({ id: webhookEndpoints.id });
+  return rows.length === 1;
+}
+
 export function deleteEndpointStatements(db: Db, organizationId: string, endpointId: string) {
   return [
     db.delete(webhookAttempts).where(and(eq(webhookAttempts.organizationId, organizationId), eq(webhookAttempts.endpointId, endpointId))),

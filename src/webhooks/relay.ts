@@ -24,8 +24,11 @@ const ORGS_PER_LOOKUP = 90;
  * Pacing. A 10,000-member deprovisioning run raises 10,000 events; sent at once they would hit each
  * receiver with 10,000 requests in one burst. Instead every endpoint's messages are spread with the
  * queue's per-message delay: the n-th message for an endpoint in this call waits n / 20 seconds, so
- * an endpoint receives about 20 a second (10,000 events over about 8 minutes), while the consumer's
- * batch size and concurrency (wrangler.toml) bound the requests in flight across all endpoints.
+ * an endpoint receives about 20 a second (10,000 events over about 8 minutes). The consumer sends a
+ * batch's messages concurrently, so its batch size and concurrency (wrangler.toml: 10 × 5) bound
+ * the requests in flight across all endpoints to 50, and a slow endpoint holds up its batch for at
+ * most the 5 s delivery timeout (consumer.ts). Send test event and Redeliver are one per endpoint
+ * every 10 s (MANUAL_SEND_INTERVAL_MS).
  */
 export const DELIVERIES_PER_SECOND_PER_ENDPOINT = 20;
 

@@ -3,7 +3,7 @@
 // redirects, keep only an excerpt, disable an endpoint that keeps failing, sign with both secrets
 // for a day after a rotation, and can be redelivered. The consumer is called as the queue calls
 // it (createMessageBatch); end to end, the app's own queue delivers to the emulator's receiver.
-import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
+import { SELF, createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { Webhook } from "standardwebhooks";
 import { beforeEach, describe, expect, it } from "vitest";
 import worker from "../../src/index.ts";
@@ -21,6 +21,7 @@ import { addEndpoint as addEndpointAsService, rotateSecret } from "../../src/web
 import type { DeliveryQueue } from "../../src/webhooks/queue.ts";
 import { relayPendingEvents } from "../../src/webhooks/relay.ts";
 import { DEMO_ORGS, DEMO_USER_IDS } from "../../demo/seed.ts";
+import { APP } from "../support/browser.ts";
 import { resetDemoWorld } from "../support/world.ts";
 import { signedIn } from "../support/people.ts";
 import {
@@ -139,7 +140,7 @@ describe("the relay", () => {
   const queue = () => env.WEBHOOK_DELIVERIES as DeliveryQueue;
   const pending = async () => (await env.DB.prepare("select count(*) as n from webhook_events where relayed_at is null").first<{ n: number }>())!.n;
 
-  it("sends each event once when two relays start at once", async () => {
+  it("sends each event once when two relays start at once", { timeout: 40_000 }, async () => {
     await endpointFor(["member.deactivated"]);
     await fiveEvents();
     const [first, second] = await Promise.all([relayPendingEvents(db(), queue(), Date.now()), relayPendingEvents(db(), queue(), Date.now())]);
@@ -171,6 +172,37 @@ describe("the relay", () => {
     expect(await pending()).toBe(2);
     expect((await relayPendingEvents(db(), queue(), now + RELAY_CLAIM_LEASE_MS + 1)).events).toBe(2);
     expect(await pending()).toBe(0);
+  });
+});
+
+describe("a slow endpoint", () => {
+  it("holds up nobody: a batch's deliveries go out together, and an answer is awaited 5 s at most", { timeout: 30_000 }, async () => {
+    const slow = await endpointFor(["member.deactivated"], "hooks");
+    const fast = await endpointFor(["member.deactivated"], "elsewhere");
+    await runStatements(db(), deactivateDiegoWrites());
+    const eventId = await onlyEventId();
+    await receiverAnswers("hooks", { status: 204, delayMs: 8000 });
+
+    const batch = createMessageBatch<DeliveryMessage>("uniasset-webhook-deliveries", [
+      { id: "slow", timestamp: new Date(), attempts: 1, body: { eventId, endpointId: slow.endpointId, queuedAt: Date.now() } },
+      { id: "fast", timestamp: new Date(), attempts: 1, body: { eventId, endpointId: fast.endpointId, queuedAt: Date.now() } },
+    ]);
+    const started = Date.now();
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env as unknown as Env);
+    const result = await getQueueResult(batch, ctx);
+    expect(Date.now() - started).toBeLessThan(7000);
+    expect(result.explicitAcks).toEqual(["fast"]);
+    expect(result.retryMessages.map((m) => m.msgId)).toEqual(["slow"]);
+
+    // The fast endpoint was not made to wait for the slow one's answer.
+    const [slowRequest] = await received("hooks");
+    const [fastRequest] = await received("elsewhere");
+    expect(fastRequest!.receivedAt - slowRequest!.receivedAt).toBeLessThan(2000);
+    expect(await attempts(fast.endpointId)).toMatchObject([{ outcome: "delivered" }]);
+    const [timedOut] = await attempts(slow.endpointId);
+    expect(timedOut).toMatchObject({ outcome: "retrying", status_code: null, error: "No answer within 5 s." });
+    expect(Number(timedOut!.duration_ms)).toBeLessThan(6500);
   });
 });
 
@@ -372,7 +404,8 @@ describe("Redeliver and Send test event", () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await received("elsewhere")).toEqual([]);
 
-    // The subscribed endpoint may have both.
+    // The subscribed endpoint may have both (once its 10 s since Send test event have passed).
+    await env.DB.prepare("update webhook_endpoints set manual_send_at = null").run();
     await forgetReceiver("hooks");
     expect((await postForm(adele, `${WEBHOOKS}/${deactivations.id}/redeliver`, [["eventId", testEventId]])).status).toBe(303);
     expect((await receivedWhere("hooks", ofType("webhook.test"))).headers["webhook-id"]).toBe(testEventId);
@@ -390,6 +423,52 @@ describe("Redeliver and Send test event", () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await received("hooks")).toEqual([]);
     expect(await attempts(id)).toEqual([]);
+  });
+
+  it("refuse a second Send test event or Redeliver to the same endpoint within 10 s (429)", { timeout: 30_000 }, async () => {
+    const adele = await signedIn("adele");
+    const first = await addEndpoint(adele, receiverUrl("hooks"), ["member.deactivated"]);
+    const second = await addEndpoint(adele, receiverUrl("elsewhere"), ["member.deactivated"]);
+    await runStatements(db(), deactivateDiegoWrites());
+    const eventId = await onlyEventId();
+    await adele.page(`${WEBHOOKS}/${first.id}`);
+
+    expect((await postForm(adele, `${WEBHOOKS}/${first.id}/test`, [])).status).toBe(303);
+    for (const [action, fields] of [["test", []], ["redeliver", [["eventId", eventId]]]] as [string, [string, string][]][]) {
+      const refused = await postForm(adele, `${WEBHOOKS}/${first.id}/${action}`, fields);
+      expect(refused.status, action).toBe(429);
+      expect(await refused.text()).toContain("less than 10 seconds ago");
+    }
+    // As an htmx request: a fragment with the same message.
+    const fragment = await SELF.fetch(new URL(`${WEBHOOKS}/${first.id}/test`, APP), {
+      method: "POST",
+      headers: {
+        cookie: adele.cookieHeader(), "cf-connecting-ip": adele.ip, origin: APP, "hx-request": "true",
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      body: new URLSearchParams({ _csrf: adele.csrfToken! }),
+      redirect: "manual",
+    });
+    expect(fragment.status).toBe(429);
+    const text = await fragment.text();
+    expect(text).toContain("less than 10 seconds ago");
+    expect(text).not.toContain("<html");
+    // Another endpoint has its own pace.
+    expect((await postForm(adele, `${WEBHOOKS}/${second.id}/redeliver`, [["eventId", eventId]])).status).toBe(303);
+
+    await receivedWhere("hooks", ofType("webhook.test"));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await received("hooks")).filter(ofType("webhook.test"))).toHaveLength(1);
+
+    // Ten seconds later it may again. (The relay after the first POST delivered the event once.)
+    await receivedWhere("hooks", ofType("member.deactivated"));
+    await env.DB.prepare("update webhook_endpoints set manual_send_at = manual_send_at - 10000 where id = ?").bind(first.id).run();
+    expect((await postForm(adele, `${WEBHOOKS}/${first.id}/redeliver`, [["eventId", eventId]])).status).toBe(303);
+    const deadline = Date.now() + 10_000;
+    while ((await received("hooks")).filter(ofType("member.deactivated")).length < 2 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect((await received("hooks")).filter(ofType("member.deactivated"))).toHaveLength(2);
   });
 
   it("send a signed webhook.test to that endpoint alone", async () => {
