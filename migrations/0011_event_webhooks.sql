@@ -22,6 +22,8 @@ CREATE TABLE webhook_endpoints (
   -- Since when every attempt has failed (null after a success), and how many in a row.
   failing_since               INTEGER,
   consecutive_failures        INTEGER NOT NULL DEFAULT 0,
+  -- The last Send test event or Redeliver: at most one per endpoint every 10 seconds.
+  manual_send_at              INTEGER,
   created_by                  TEXT NOT NULL,
   created_at                  INTEGER NOT NULL,
   updated_at                  INTEGER NOT NULL
@@ -31,8 +33,9 @@ CREATE INDEX webhook_endpoints_org ON webhook_endpoints (organization_id, enable
 -- The outbox: one row per event, written by the same statement (the triggers below) or the same
 -- batch (bulk import) as the change it describes, so an event exists exactly when its change
 -- committed. `id` is the Standard Webhooks `webhook-id`: the same for every endpoint and every
--- retry, so receivers can de-duplicate. `seq` orders the relay; `relayed_at` is set once the
--- event's deliveries are on the queue.
+-- retry, so receivers can de-duplicate. `seq` orders the relay; `claimed_at` is set when a relay
+-- takes the row (so two relays never send it both; a crashed relay's claim lapses after a few
+-- minutes and the row is taken again), and `relayed_at` once the event's deliveries are on the queue.
 CREATE TABLE webhook_events (
   seq              INTEGER PRIMARY KEY,
   id               TEXT NOT NULL UNIQUE,
@@ -40,6 +43,7 @@ CREATE TABLE webhook_events (
   type             TEXT NOT NULL,
   payload          TEXT NOT NULL,
   created_at       INTEGER NOT NULL,
+  claimed_at       INTEGER,
   relayed_at       INTEGER
 );
 -- Only the pending rows are indexed for the relay; pruning reads the oldest seqs (seq grows with
@@ -68,11 +72,13 @@ CREATE INDEX webhook_attempts_endpoint ON webhook_attempts (endpoint_id, id);
 
 -- The events, raised by triggers in the statement that makes the change: every path that audits a
 -- deactivation, a role change or a run's outcome emits, including paths written later, and an
--- organization without a subscribed, enabled endpoint writes no outbox row (the WHEN clause is one
--- probe of webhook_endpoints_org). Member events carry the cause (sign_in, import, mapping,
+-- organization without a subscribed, enabled endpoint, or not on the Enterprise plan, writes no
+-- outbox row (the WHEN clause is one probe of webhook_endpoints_org and one of the organization's
+-- primary key). After a downgrade the endpoints stay, listed for Owners and Admins to disable or
+-- delete, but nothing is raised for them. Member events carry the cause (sign_in, import, mapping,
 -- directory_sync, by_hand) and the run id when a run did it.
 CREATE TRIGGER webhook_event_member_provisioned AFTER INSERT ON audit_events
-WHEN NEW.action = 'entra.user_provisioned' AND EXISTS (SELECT 1 FROM webhook_endpoints e
+WHEN NEW.action = 'entra.user_provisioned' AND EXISTS (SELECT 1 FROM webhook_endpoints e JOIN organizations o ON o.id = e.organization_id AND o.plan = 'enterprise'
   WHERE e.organization_id = NEW.organization_id AND e.enabled = 1 AND instr(e.event_types, ' member.provisioned ') > 0)
 BEGIN
   INSERT INTO webhook_events (id, organization_id, type, payload, created_at)
@@ -88,7 +94,7 @@ BEGIN
 END;
 
 CREATE TRIGGER webhook_event_member_deactivated AFTER INSERT ON audit_events
-WHEN NEW.action = 'member.deactivated' AND EXISTS (SELECT 1 FROM webhook_endpoints e
+WHEN NEW.action = 'member.deactivated' AND EXISTS (SELECT 1 FROM webhook_endpoints e JOIN organizations o ON o.id = e.organization_id AND o.plan = 'enterprise'
   WHERE e.organization_id = NEW.organization_id AND e.enabled = 1 AND instr(e.event_types, ' member.deactivated ') > 0)
 BEGIN
   INSERT INTO webhook_events (id, organization_id, type, payload, created_at)
@@ -106,7 +112,7 @@ BEGIN
 END;
 
 CREATE TRIGGER webhook_event_member_reactivated AFTER INSERT ON audit_events
-WHEN NEW.action = 'member.reactivated' AND EXISTS (SELECT 1 FROM webhook_endpoints e
+WHEN NEW.action = 'member.reactivated' AND EXISTS (SELECT 1 FROM webhook_endpoints e JOIN organizations o ON o.id = e.organization_id AND o.plan = 'enterprise'
   WHERE e.organization_id = NEW.organization_id AND e.enabled = 1 AND instr(e.event_types, ' member.reactivated ') > 0)
 BEGIN
   INSERT INTO webhook_events (id, organization_id, type, payload, created_at)
@@ -124,7 +130,7 @@ END;
 
 -- By hand (member.role_changed) and by group mapping at sign-in (entra.role_mapped).
 CREATE TRIGGER webhook_event_member_role_changed AFTER INSERT ON audit_events
-WHEN NEW.action IN ('member.role_changed', 'entra.role_mapped') AND EXISTS (SELECT 1 FROM webhook_endpoints e
+WHEN NEW.action IN ('member.role_changed', 'entra.role_mapped') AND EXISTS (SELECT 1 FROM webhook_endpoints e JOIN organizations o ON o.id = e.organization_id AND o.plan = 'enterprise'
   WHERE e.organization_id = NEW.organization_id AND e.enabled = 1 AND instr(e.event_types, ' member.role_changed ') > 0)
 BEGIN
   INSERT INTO webhook_events (id, organization_id, type, payload, created_at)
@@ -143,7 +149,7 @@ END;
 -- A run's outcome is audited once, in the batch that closes the run (recordRun.ts).
 CREATE TRIGGER webhook_event_sync_run AFTER INSERT ON audit_events
 WHEN NEW.action = 'sync.run_finished' AND json_extract(NEW.details, '$.outcome') IN ('held', 'failed')
-  AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.organization_id = NEW.organization_id AND e.enabled = 1
+  AND EXISTS (SELECT 1 FROM webhook_endpoints e JOIN organizations o ON o.id = e.organization_id AND o.plan = 'enterprise' WHERE e.organization_id = NEW.organization_id AND e.enabled = 1
     AND instr(e.event_types, ' sync.run.' || json_extract(NEW.details, '$.outcome') || ' ') > 0)
 BEGIN
   INSERT INTO webhook_events (id, organization_id, type, payload, created_at)
@@ -162,7 +168,7 @@ BEGIN
 END;
 
 CREATE TRIGGER webhook_event_connection AFTER INSERT ON audit_events
-WHEN NEW.action IN ('entra.connected', 'entra.disconnected') AND EXISTS (SELECT 1 FROM webhook_endpoints e
+WHEN NEW.action IN ('entra.connected', 'entra.disconnected') AND EXISTS (SELECT 1 FROM webhook_endpoints e JOIN organizations o ON o.id = e.organization_id AND o.plan = 'enterprise'
   WHERE e.organization_id = NEW.organization_id AND e.enabled = 1
     AND instr(e.event_types, CASE NEW.action WHEN 'entra.connected' THEN ' connection.connected ' ELSE ' connection.disconnected ' END) > 0)
 BEGIN
@@ -182,7 +188,7 @@ END;
 -- Needs reconnect is not audited: the status change itself (src/db/connections.ts
 -- saveNeedsReconnect) raises it, once per change of status.
 CREATE TRIGGER webhook_event_needs_reconnect AFTER UPDATE OF status ON entra_connections
-WHEN NEW.status = 'needs_reconnect' AND OLD.status != 'needs_reconnect' AND EXISTS (SELECT 1 FROM webhook_endpoints e
+WHEN NEW.status = 'needs_reconnect' AND OLD.status != 'needs_reconnect' AND EXISTS (SELECT 1 FROM webhook_endpoints e JOIN organizations o ON o.id = e.organization_id AND o.plan = 'enterprise'
   WHERE e.organization_id = NEW.organization_id AND e.enabled = 1 AND instr(e.event_types, ' connection.needs_reconnect ') > 0)
 BEGIN
   INSERT INTO webhook_events (id, organization_id, type, payload, created_at)

@@ -8,12 +8,16 @@ import type { EmulatorContext } from "./env.ts";
 interface Received {
   headers: Record<string, string>;
   body: string;
+  /** When the request arrived (ms since the epoch), before any delay. */
+  receivedAt: number;
 }
 
 interface Behaviour {
   status: number;
   location?: string;
   body?: string;
+  /** Answer only after this many milliseconds (a slow receiver). */
+  delayMs?: number;
 }
 
 const received = new Map<string, Received[]>();
@@ -23,10 +27,14 @@ export const webhookReceiver = new Hono<EmulatorContext>();
 
 webhookReceiver.post("/webhook-receiver/:name", async (c) => {
   const name = c.req.param("name");
+  const receivedAt = Date.now();
+  const body = await c.req.text();
+  // Read the list only after the body: requests arrive concurrently, and each must add to the same list.
   const list = received.get(name) ?? [];
-  list.push({ headers: Object.fromEntries(c.req.raw.headers), body: await c.req.text() });
+  list.push({ headers: Object.fromEntries(c.req.raw.headers), body, receivedAt });
   received.set(name, list);
   const behaviour = behaviours.get(name) ?? { status: 204 };
+  if (behaviour.delayMs) await new Promise((resolve) => setTimeout(resolve, behaviour.delayMs));
   const headers: Record<string, string> = behaviour.location ? { location: behaviour.location } : {};
   return new Response(behaviour.status === 204 ? null : (behaviour.body ?? ""), { status: behaviour.status, headers });
 });
@@ -34,7 +42,7 @@ webhookReceiver.post("/webhook-receiver/:name", async (c) => {
 /** What `name` received, oldest first. */
 webhookReceiver.get("/_emulator/webhook-receiver/:name", (c) => c.json({ received: received.get(c.req.param("name")) ?? [] }));
 
-/** How `name` answers from now on: `{ status, location?, body? }`. */
+/** How `name` answers from now on: `{ status, location?, body?, delayMs? }`. */
 webhookReceiver.post("/_emulator/webhook-receiver/:name/behaviour", async (c) => {
   const body = await c.req.json<Behaviour>();
   behaviours.set(c.req.param("name"), body);

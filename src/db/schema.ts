@@ -334,6 +334,8 @@ export const webhookEndpoints = sqliteTable("webhook_endpoints", {
   previousSecretExpiresAt: integer("previous_secret_expires_at"),
   failingSince: integer("failing_since"),
   consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+  /** The last Send test event or Redeliver: one per endpoint per MANUAL_SEND_INTERVAL_MS (src/db/webhooks.ts). */
+  manualSendAt: integer("manual_send_at"),
   createdBy: text("created_by").notNull(),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
@@ -348,6 +350,8 @@ export const webhookEvents = sqliteTable("webhook_events", {
   payload: text("payload").notNull(),
   createdAt: integer("created_at").notNull(),
   relayedAt: integer("relayed_at"),
+  /** When a relay claimed the row (src/webhooks/relay.ts); a claim older than the lease may be taken over. */
+  claimedAt: integer("claimed_at"),
 });
 
 export const WEBHOOK_ATTEMPT_OUTCOMES = ["delivered", "retrying", "failed"] as const;

@@ -5,7 +5,7 @@ import { and, desc, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { insertAuditEventsFor } from "./audit.ts";
 import { statement, type Statement } from "./statements.ts";
-import { webhookAttempts, webhookEndpoints, webhookEvents, type WebhookAttemptOutcome, type WebhookEventType } from "./schema.ts";
+import { organizations, webhookAttempts, webhookEndpoints, webhookEvents, type WebhookAttemptOutcome, type WebhookEventType } from "./schema.ts";
 
 /**
  * A message on the webhook deliveries queue (src/webhooks/queue.ts): one event for one endpoint,
@@ -93,10 +93,14 @@ export async function findEndpoint(db: Db, organizationId: string, endpointId: s
   return row;
 }
 
-/** For delivery: the endpoint with its sealed secrets. */
+/** For delivery: the endpoint with its sealed secrets, and its organization's plan. */
 export async function findEndpointForDelivery(db: Db, endpointId: string) {
-  const [row] = await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, endpointId));
-  return row;
+  const [row] = await db
+    .select({ endpoint: webhookEndpoints, plan: organizations.plan })
+    .from(webhookEndpoints)
+    .innerJoin(organizations, eq(organizations.id, webhookEndpoints.organizationId))
+    .where(eq(webhookEndpoints.id, endpointId));
+  return row ? { ...row.endpoint, plan: row.plan } : undefined;
 }
 
 export type DeliveryEndpoint = NonNullable<Awaited<ReturnType<typeof findEndpointForDelivery>>>;
@@ -129,6 +133,35 @@ export function rotateEndpointSecret(db: Db, organizationId: string, endpointId:
     .where(and(eq(webhookEndpoints.organizationId, organizationId), eq(webhookEndpoints.id, endpointId)));
 }
 
+/**
+ * Send test event and Redeliver: at most one per endpoint in this interval, so nobody can make an
+ * endpoint (theirs or, through it, anyone's) receive a stream of requests by clicking, nor fill the
+ * queue. Why a column and not a rate limiting binding like SIGN_IN_LIMITER: the binding counts per
+ * Cloudflare location and only roughly (eventually consistent), and allows only 10 s or 60 s
+ * periods; the column is exact across locations and requests, costs one statement that an action
+ * writing to D1 anyway can spare, and is gone with the endpoint. Why not the delivery log: an
+ * attempt is logged only once the consumer ran, so quick clicks would all pass.
+ */
+export const MANUAL_SEND_INTERVAL_MS = 10_000;
+
+/**
+ * Takes the endpoint's manual send slot: true when its last Send test event or Redeliver was long
+ * enough ago (and records this one), false when it is too soon. One statement, so two clicks at
+ * once cannot both pass.
+ */
+export async function takeManualSendSlot(db: Db, organizationId: string, endpointId: string, now: number): Promise<boolean> {
+  const rows = await db
+    .update(webhookEndpoints)
+    .set({ manualSendAt: now })
+    .where(and(
+      eq(webhookEndpoints.organizationId, organizationId),
+      eq(webhookEndpoints.id, endpointId),
+      sql`coalesce(${webhookEndpoints.manualSendAt}, 0) <= ${now - MANUAL_SEND_INTERVAL_MS}`,
+    ))
+    .returning({ id: webhookEndpoints.id });
+  return rows.length === 1;
+}
+
 export function deleteEndpointStatements(db: Db, organizationId: string, endpointId: string) {
   return [
     db.delete(webhookAttempts).where(and(eq(webhookAttempts.organizationId, organizationId), eq(webhookAttempts.endpointId, endpointId))),
@@ -138,29 +171,54 @@ export function deleteEndpointStatements(db: Db, organizationId: string, endpoin
 
 // --- The outbox -------------------------------------------------------------------------------
 
-/** Events not yet on the queue, oldest first (a range of the partial index webhook_events_pending). */
-export function listPendingEvents(db: Db, limit: number) {
-  return db
-    .select({ seq: webhookEvents.seq, id: webhookEvents.id, organizationId: webhookEvents.organizationId, type: webhookEvents.type })
-    .from(webhookEvents)
-    .where(isNull(webhookEvents.relayedAt))
-    .orderBy(webhookEvents.seq)
-    .limit(limit);
+/**
+ * A relay's claim on the rows it is sending. Long enough for any relay call (at most 10 rounds of
+ * a few seconds), short enough that rows a crashed relay claimed are sent again within minutes.
+ */
+export const RELAY_CLAIM_LEASE_MS = 5 * 60 * 1000;
+
+/**
+ * Claims up to `limit` pending events, oldest first, for one relay: a single statement stamps
+ * `claimed_at` and returns them, so two relays running at once never get the same row (D1 runs one
+ * statement at a time). Rows claimed by a relay that crashed before marking them are claimable
+ * again once the lease has passed. The subquery is a range of the partial index webhook_events_pending.
+ */
+export async function claimPendingEvents(db: Db, limit: number, now: number) {
+  const rows = await db
+    .update(webhookEvents)
+    .set({ claimedAt: now })
+    .where(inArray(
+      webhookEvents.seq,
+      db.select({ seq: webhookEvents.seq }).from(webhookEvents)
+        .where(and(isNull(webhookEvents.relayedAt), sql`coalesce(${webhookEvents.claimedAt}, 0) <= ${now - RELAY_CLAIM_LEASE_MS}`))
+        .orderBy(webhookEvents.seq).limit(limit),
+    ))
+    .returning({ seq: webhookEvents.seq, id: webhookEvents.id, organizationId: webhookEvents.organizationId, type: webhookEvents.type });
+  return rows.sort((a, b) => a.seq - b.seq);
+}
+
+/** The rows' seqs as one bound parameter (a round has up to 2,000; D1 allows 100 parameters). */
+const seqIn = (seqs: number[]) => sql`${webhookEvents.seq} in (select value from json_each(${JSON.stringify(seqs)}))`;
+
+/** Claimed events whose messages are all on the queue. */
+export function markEventsRelayed(db: Db, seqs: number[], now: number) {
+  return db.update(webhookEvents).set({ relayedAt: now }).where(and(seqIn(seqs), isNull(webhookEvents.relayedAt)));
+}
+
+/** Gives claimed events back to the next relay (their messages did not all reach the queue). */
+export function releaseEvents(db: Db, seqs: number[], claimedAt: number) {
+  return db.update(webhookEvents).set({ claimedAt: null }).where(and(seqIn(seqs), isNull(webhookEvents.relayedAt), eq(webhookEvents.claimedAt, claimedAt)));
 }
 
 /**
- * Marks what the relay read as relayed. Rows are numbered as they commit, so nothing written after
- * the read has a seq at or below the last one read.
+ * Enabled endpoints of these organizations that are on the Enterprise plan, for the relay
+ * (organizations chunked under D1's 100 parameters): events raised before a downgrade go nowhere.
  */
-export function markEventsRelayed(db: Db, throughSeq: number, now: number) {
-  return db.update(webhookEvents).set({ relayedAt: now }).where(and(isNull(webhookEvents.relayedAt), sql`${webhookEvents.seq} <= ${throughSeq}`));
-}
-
-/** Enabled endpoints of these organizations, for the relay (organizations chunked under D1's 100 parameters). */
 export function listEnabledEndpointsOf(db: Db, organizationIds: string[]) {
   return db
     .select({ id: webhookEndpoints.id, organizationId: webhookEndpoints.organizationId, eventTypes: webhookEndpoints.eventTypes })
     .from(webhookEndpoints)
+    .innerJoin(organizations, and(eq(organizations.id, webhookEndpoints.organizationId), eq(organizations.plan, "enterprise")))
     .where(and(inArray(webhookEndpoints.organizationId, organizationIds), eq(webhookEndpoints.enabled, true)));
 }
 
@@ -169,9 +227,14 @@ export async function findEvent(db: Db, eventId: string) {
   return row;
 }
 
+/** An event of the organization, for Redeliver; a test event also says which endpoint it was for. */
 export async function findEventOf(db: Db, organizationId: string, eventId: string) {
   const [row] = await db
-    .select({ id: webhookEvents.id, type: webhookEvents.type })
+    .select({
+      id: webhookEvents.id,
+      type: webhookEvents.type,
+      testEndpointId: sql<string | null>`case when ${webhookEvents.type} = 'webhook.test' then json_extract(${webhookEvents.payload}, '$.data.endpoint_id') end`,
+    })
     .from(webhookEvents)
     .where(and(eq(webhookEvents.organizationId, organizationId), eq(webhookEvents.id, eventId)));
   return row;
@@ -191,7 +254,8 @@ export function insertTestEvent(db: Db, event: { id: string; organizationId: str
 
 /**
  * `member.imported` for a member a bulk import just created (bulkImport.ts): in the person's own
- * batch, after their membership insert, and only when an enabled endpoint subscribes.
+ * batch, after their membership insert, and only when an enabled endpoint subscribes and the
+ * organization is on the Enterprise plan (as the triggers of migrations/0011).
  * The audit trigger cannot raise it, since an import audits once for everyone.
  */
 export function insertImportedMemberEvent(organizationId: string, linked: SQL, now: number): SQL {
@@ -207,8 +271,8 @@ export function insertImportedMemberEvent(organizationId: string, linked: SQL, n
     from identities i join memberships m on m.user_id = i.user_id and m.organization_id = ${organizationId}
       join users u on u.id = i.user_id
     where ${linked} and m.created_at = ${now}
-      and exists (select 1 from webhook_endpoints e where e.organization_id = ${organizationId} and e.enabled = 1
-        and instr(e.event_types, ' member.imported ') > 0)`;
+      and exists (select 1 from webhook_endpoints e join organizations o on o.id = e.organization_id and o.plan = 'enterprise'
+        where e.organization_id = ${organizationId} and e.enabled = 1 and instr(e.event_types, ' member.imported ') > 0)`;
 }
 
 // --- Delivery attempts ------------------------------------------------------------------------
@@ -230,17 +294,18 @@ export interface AttemptRecord {
 /**
  * One attempt's writes, one batch: the log row, the endpoint's failure streak (a success ends it;
  * a day of nothing but failures, at least FAILURES_BEFORE_DISABLING of them, disables it, audited
- * in the same batch), and the log pruned to the endpoint's last ATTEMPTS_KEPT.
+ * in the same batch; an attempt not made, such as one refused for the plan, leaves the streak), and
+ * the log pruned to the endpoint's last ATTEMPTS_KEPT.
  */
-export function recordAttemptStatements(db: Db, attempt: AttemptRecord, succeeded: boolean): Statement[] {
+export function recordAttemptStatements(db: Db, attempt: AttemptRecord, streak: "success" | "failure" | "unchanged"): Statement[] {
   const { endpointId, organizationId, attemptedAt: now } = attempt;
   const thisEndpoint = sql`id = ${endpointId} and organization_id = ${organizationId}`;
   const failingTooLong = sql`enabled = 1 and coalesce(failing_since, ${now}) <= ${now - DAY_MS}
     and consecutive_failures + 1 >= ${FAILURES_BEFORE_DISABLING}`;
   const writes: Statement[] = [statement(db, db.insert(webhookAttempts).values(attempt))];
-  if (succeeded) {
+  if (streak === "success") {
     writes.push(statement(db, sql`update webhook_endpoints set failing_since = null, consecutive_failures = 0 where ${thisEndpoint}`));
-  } else {
+  } else if (streak === "failure") {
     writes.push(
       // Audited before the update that disables, while the condition still reads the old streak.
       statement(db, insertAuditEventsFor(

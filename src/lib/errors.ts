@@ -16,6 +16,7 @@ const ERROR_STATUS = {
   conflict: 409,
   directory_needs_attention: 409,
   rate_limited: 429,
+  too_soon: 429,
   provider_unavailable: 502,
 } as const;
 
@@ -35,6 +36,7 @@ export const ERROR_TITLES: Record<ErrorCode, string> = {
   conflict: "That can't be done right now",
   directory_needs_attention: "Your organization's Entra connection needs attention",
   rate_limited: "Too many sign-in attempts",
+  too_soon: "Please wait a moment",
   provider_unavailable: "The sign-in provider is unavailable",
 };
 

@@ -1,6 +1,8 @@
-// Settings → Webhooks (Owners and Admins). On other plans than Enterprise the page explains and
-// every action refuses (403). Everything is scoped to the session's organization: endpoint ids
-// from the URL are looked up within it.
+// Settings → Webhooks (Owners and Admins). Adding, enabling, rotating, testing and redelivering
+// need the Enterprise plan (403 otherwise); listing, disabling and deleting work on every plan, so
+// an organization that left Enterprise still sees and can remove what it had (nothing is sent to
+// it meanwhile: the triggers, the relay and the consumer check the plan). Everything is scoped to
+// the session's organization: endpoint ids from the URL are looked up within it.
 import { Hono } from "hono";
 import { z } from "zod";
 import { requirePlan, requireRole, viewerOf } from "../auth/access.ts";
@@ -38,7 +40,7 @@ const addEndpointForm = z.object({
 
 webhookRoutes.get("/", managers, async (c) => {
   const viewer = viewerOf(c);
-  const endpoints = viewer.plan === "enterprise" ? await loadWebhooksPage(c.get("db"), viewer.organizationId) : [];
+  const endpoints = await loadWebhooksPage(c.get("db"), viewer.organizationId);
   return c.render(<WebhooksPage viewer={viewer} endpoints={endpoints} />, PAGE);
 });
 
@@ -51,7 +53,7 @@ webhookRoutes.post("/", managers, enterprise, validate("form", addEndpointForm),
   return c.render(<SigningSecretPage url={endpoint.url} endpointId={endpoint.id} secret={created.secret} rotated={false} />, PAGE);
 });
 
-webhookRoutes.get("/:id", managers, enterprise, endpointParam, async (c) => {
+webhookRoutes.get("/:id", managers, endpointParam, async (c) => {
   const viewer = viewerOf(c);
   const { endpoint, attempts } = await loadEndpointPage(c.get("db"), viewer.organizationId, c.req.valid("param").id);
   return c.render(<EndpointPage viewer={viewer} endpoint={endpoint} attempts={attempts} now={Date.now()} />, PAGE);
@@ -67,7 +69,7 @@ webhookRoutes.post("/:id/rotate", managers, enterprise, endpointParam, async (c)
 
 const back = (id: string) => `${PATHS.webhooks}/${id}`;
 
-webhookRoutes.post("/:id/disable", managers, enterprise, endpointParam, async (c) => {
+webhookRoutes.post("/:id/disable", managers, endpointParam, async (c) => {
   const { id } = c.req.valid("param");
   await setEnabled(c.get("db"), viewerOf(c), id, false, Date.now());
   return c.redirect(back(id), 303);
@@ -79,7 +81,7 @@ webhookRoutes.post("/:id/enable", managers, enterprise, endpointParam, async (c)
   return c.redirect(back(id), 303);
 });
 
-webhookRoutes.post("/:id/delete", managers, enterprise, endpointParam, async (c) => {
+webhookRoutes.post("/:id/delete", managers, endpointParam, async (c) => {
   await deleteEndpoint(c.get("db"), viewerOf(c), c.req.valid("param").id, Date.now());
   return c.redirect(PATHS.webhooks, 303);
 });

@@ -1,5 +1,6 @@
 // The webhook deliveries queue's consumer: one signed POST per message, recorded in the delivery
-// log; a failure is retried with exponential backoff until 24 h after it was first queued. The
+// log; a failure is retried with exponential backoff until 24 h after it was first queued (the
+// last delay is cut short so no attempt starts after that). The
 // Worker's queue() handler (src/index.ts) passes the db and vault down; this module never sees Env.
 import type { Db } from "../db/client.ts";
 import { runStatements } from "../db/statements.ts";
@@ -11,8 +12,12 @@ import { MAX_DELAY_SECONDS } from "./queue.ts";
 import { relayPendingEvents } from "./relay.ts";
 import { signedHeaders } from "./signature.ts";
 
-/** A receiver gets this long to answer; a slow one is a failed attempt, retried later. */
-export const DELIVERY_TIMEOUT_MS = 10_000;
+/**
+ * A receiver gets this long to answer; a slow one is a failed attempt, retried later. Short, since
+ * a batch is done only when its slowest delivery is, and the batch's other messages (other
+ * organizations' endpoints among them) wait for it.
+ */
+export const DELIVERY_TIMEOUT_MS = 5_000;
 /** Characters of the receiver's answer kept in the log; the rest is never read. */
 export const RESPONSE_EXCERPT_CHARS = 200;
 /** The first retry waits this long; each next one twice as long, at most the queue's 12 h. */
@@ -34,8 +39,11 @@ export interface DeliveryDeps {
 type Verdict = { kind: "ack" } | { kind: "retry"; delaySeconds: number };
 
 export async function consumeWebhookDeliveries(batch: MessageBatch<DeliveryMessage>, deps: DeliveryDeps): Promise<void> {
-  // One at a time: the batch size (wrangler.toml) is the burst a consumer invocation makes.
-  for (const message of batch.messages) {
+  // All of a batch's messages at once, so one slow endpoint costs the batch one timeout (5 s), not
+  // one per message, and never holds up another organization's deliveries behind it. The batch
+  // size and the consumer's concurrency (wrangler.toml) bound the requests in flight; the relay's
+  // pacing bounds each endpoint's share of them.
+  await Promise.allSettled(batch.messages.map(async (message) => {
     let verdict: Verdict;
     try {
       const body = message.body;
@@ -51,7 +59,7 @@ export async function consumeWebhookDeliveries(batch: MessageBatch<DeliveryMessa
     }
     if (verdict.kind === "ack") message.ack();
     else message.retry({ delaySeconds: verdict.delaySeconds });
-  }
+  }));
 }
 
 /** One attempt to deliver one event to one endpoint, logged; says whether to try again. */
@@ -61,7 +69,12 @@ export async function deliverOnce(body: EventDelivery, attempt: number, deps: De
   // Deleted endpoint, pruned event, or another organization's pair: nothing to deliver.
   if (!event || !endpoint || endpoint.organizationId !== event.organizationId) return { kind: "ack" };
   const startedAt = deps.now();
-  const record = (outcome: "delivered" | "retrying" | "failed", answer: { statusCode: number | null; error: string | null; excerpt: string | null }, durationMs: number) =>
+  const record = (
+    outcome: "delivered" | "retrying" | "failed",
+    answer: { statusCode: number | null; error: string | null; excerpt: string | null },
+    durationMs: number,
+    streak: "success" | "failure" | "unchanged" = outcome === "delivered" ? "success" : "failure",
+  ) =>
     runStatements(db, recordAttemptStatements(db, {
       endpointId: endpoint.id,
       organizationId: endpoint.organizationId,
@@ -74,8 +87,13 @@ export async function deliverOnce(body: EventDelivery, attempt: number, deps: De
       statusCode: answer.statusCode,
       error: answer.error,
       responseExcerpt: answer.excerpt,
-    }, outcome === "delivered"));
+    }, streak));
 
+  // Queued before a downgrade: event webhooks are an Enterprise feature, so nothing more is sent.
+  if (endpoint.plan !== "enterprise") {
+    await record("failed", { statusCode: null, error: "Not sent: event webhooks need the Enterprise plan.", excerpt: null }, 0, "unchanged");
+    return { kind: "ack" };
+  }
   if (!endpoint.enabled) {
     await record("failed", { statusCode: null, error: "The endpoint is disabled.", excerpt: null }, 0);
     return { kind: "ack" };
@@ -91,9 +109,12 @@ export async function deliverOnce(body: EventDelivery, attempt: number, deps: De
     await record("delivered", answer, durationMs);
     return { kind: "ack" };
   }
-  const giveUp = startedAt - body.queuedAt >= DAY_MS;
+  // Retries stop 24 h after the delivery was first queued: the next one waits its backoff, but
+  // never past that deadline, and when the deadline has come this attempt was the last.
+  const secondsLeft = Math.floor((body.queuedAt + DAY_MS - deps.now()) / 1000);
+  const giveUp = secondsLeft <= 0;
   await record(giveUp ? "failed" : "retrying", answer, durationMs);
-  return giveUp ? { kind: "ack" } : { kind: "retry", delaySeconds: retryDelaySeconds(attempt) };
+  return giveUp ? { kind: "ack" } : { kind: "retry", delaySeconds: Math.min(retryDelaySeconds(attempt), secondsLeft) };
 }
 
 /** The current secret, and the rotated-out one while its day lasts. */

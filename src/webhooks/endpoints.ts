@@ -7,8 +7,8 @@ import type { Db } from "../db/client.ts";
 import type { WebhookEventType } from "../db/schema.ts";
 import { runStatements } from "../db/statements.ts";
 import {
-  countEndpoints, deleteEndpointStatements, findEndpoint, findEventOf, insertEndpoint, insertTestEvent, listAttempts, listEndpoints,
-  rotateEndpointSecret, setEndpointEnabled,
+  countEndpoints, deleteEndpointStatements, eventTypesOf, findEndpoint, findEventOf, insertEndpoint, insertTestEvent, listAttempts, listEndpoints,
+  MANUAL_SEND_INTERVAL_MS, rotateEndpointSecret, setEndpointEnabled, takeManualSendSlot,
 } from "../db/webhooks.ts";
 import { AppError } from "../lib/errors.ts";
 import type { TokenVault } from "../lib/vault.ts";
@@ -121,10 +121,18 @@ export async function deleteEndpoint(db: Db, viewer: Viewer, endpointId: string,
   ]);
 }
 
+/** Refuses (429) a second Send test event or Redeliver to the endpoint within MANUAL_SEND_INTERVAL_MS. */
+async function paceManualSend(db: Db, viewer: Viewer, endpointId: string, now: number) {
+  if (!(await takeManualSendSlot(db, viewer.organizationId, endpointId, now))) {
+    throw new AppError("too_soon", `This endpoint was sent a test event or a redelivery less than ${MANUAL_SEND_INTERVAL_MS / 1000} seconds ago. Wait a few seconds, then try again.`);
+  }
+}
+
 /** A `webhook.test` event for this endpoint alone, delivered like any other. */
 export async function sendTestEvent(db: Db, queue: DeliveryQueue, viewer: Viewer, endpointId: string, now: number) {
   const endpoint = await endpointOf(db, viewer, endpointId);
   if (!endpoint.enabled) throw new AppError("conflict", "Enable the endpoint before sending it a test event.");
+  await paceManualSend(db, viewer, endpointId, now);
   const id = `msg_${crypto.randomUUID().replaceAll("-", "")}`;
   const payload = JSON.stringify({
     type: "webhook.test",
@@ -141,5 +149,13 @@ export async function redeliver(db: Db, queue: DeliveryQueue, viewer: Viewer, en
   if (!endpoint.enabled) throw new AppError("conflict", "Enable the endpoint before redelivering to it.");
   const event = await findEventOf(db, viewer.organizationId, eventId);
   if (!event) throw new AppError("not_found", "That event is no longer kept.");
+  // Only what this endpoint would have been sent: a type it subscribes to, or its own test event.
+  const subscribed = event.type === "webhook.test" ? event.testEndpointId === endpoint.id : eventTypesOf(endpoint.eventTypes).includes(event.type);
+  if (!subscribed) {
+    throw new AppError("invalid_input", event.type === "webhook.test"
+      ? "That test event was sent to another endpoint."
+      : `This endpoint does not subscribe to ${event.type} events.`);
+  }
+  await paceManualSend(db, viewer, endpointId, now);
   await queue.send({ eventId: event.id, endpointId, queuedAt: now });
 }

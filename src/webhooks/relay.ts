@@ -1,16 +1,19 @@
 // The relay: moves committed outbox rows (webhook_events) onto the deliveries queue, one message per
 // event and subscribed endpoint. It runs after each state-changing request (app.tsx), at the end
-// of each sync run (workflow.ts) and in the nightly housekeeping; a row stays pending until its
-// messages are sent, so an event interrupted on its way is relayed by the next call: at least once.
-// Two relays racing may both send a row; receivers de-duplicate on `webhook-id`, which is the
-// event's id whatever the endpoint or the attempt.
+// of each sync run (workflow.ts) and in the nightly housekeeping. A relay first claims its rows
+// (one statement stamps them and returns them), so relays running at once never send the same
+// row; once a round's messages are on the queue its rows are marked relayed. If the queue refuses
+// a batch, the rows not yet sent are released for the next call; if the relay dies between claim
+// and mark, its claim lapses after RELAY_CLAIM_LEASE_MS and a later relay sends them: at least
+// once. Receivers de-duplicate on `webhook-id`, the event's id whatever the endpoint or attempt.
 import type { Db } from "../db/client.ts";
-import { eventTypesOf, listEnabledEndpointsOf, listPendingEvents, markEventsRelayed } from "../db/webhooks.ts";
+import { runStatements } from "../db/statements.ts";
+import { claimPendingEvents, eventTypesOf, listEnabledEndpointsOf, markEventsRelayed, releaseEvents } from "../db/webhooks.ts";
 import { MAX_DELAY_SECONDS, SEND_BATCH_LIMIT, type DeliveryMessage, type DeliveryQueue } from "./queue.ts";
 
 /**
- * Outbox rows read per round: one D1 read, one endpoint lookup, one write marking them, and 20
- * queue sends of 100. A 10,000-member run is 5 rounds.
+ * Outbox rows per round: one D1 statement claiming them, one endpoint lookup, 20 queue sends of
+ * 100, and one statement marking them relayed. A 10,000-member run is 5 rounds.
  */
 const EVENTS_PER_ROUND = 2000;
 /** Rounds per call: 20,000 events (200 queue sends, under the 1,000 subrequests of an invocation); the rest waits for the next relay. */
@@ -21,8 +24,11 @@ const ORGS_PER_LOOKUP = 90;
  * Pacing. A 10,000-member deprovisioning run raises 10,000 events; sent at once they would hit each
  * receiver with 10,000 requests in one burst. Instead every endpoint's messages are spread with the
  * queue's per-message delay: the n-th message for an endpoint in this call waits n / 20 seconds, so
- * an endpoint receives about 20 a second (10,000 events over about 8 minutes), while the consumer's
- * batch size and concurrency (wrangler.toml) bound the requests in flight across all endpoints.
+ * an endpoint receives about 20 a second (10,000 events over about 8 minutes). The consumer sends a
+ * batch's messages concurrently, so its batch size and concurrency (wrangler.toml: 10 × 5) bound
+ * the requests in flight across all endpoints to 50, and a slow endpoint holds up its batch for at
+ * most the 5 s delivery timeout (consumer.ts). Send test event and Redeliver are one per endpoint
+ * every 10 s (MANUAL_SEND_INTERVAL_MS).
  */
 export const DELIVERIES_PER_SECOND_PER_ENDPOINT = 20;
 
@@ -38,7 +44,7 @@ export async function relayPendingEvents(db: Db, queue: DeliveryQueue, now: numb
   const result: RelayResult = { events: 0, messages: 0, d1RoundTrips: 0, queueSends: 0 };
   const sentPerEndpoint = new Map<string, number>();
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const events = await listPendingEvents(db, EVENTS_PER_ROUND);
+    const events = await claimPendingEvents(db, EVENTS_PER_ROUND, now);
     result.d1RoundTrips++;
     if (events.length === 0) break;
 
@@ -55,6 +61,8 @@ export async function relayPendingEvents(db: Db, queue: DeliveryQueue, now: numb
     }
 
     const messages: { body: DeliveryMessage; delaySeconds: number }[] = [];
+    /** Each event's seq and the index after its last message, to release what a failed send left. */
+    const ends: { seq: number; end: number }[] = [];
     for (const event of events) {
       for (const endpoint of endpointsByOrg.get(event.organizationId) ?? []) {
         if (!endpoint.types.has(event.type)) continue;
@@ -65,13 +73,22 @@ export async function relayPendingEvents(db: Db, queue: DeliveryQueue, now: numb
           delaySeconds: Math.min(Math.floor(sent / DELIVERIES_PER_SECOND_PER_ENDPOINT), MAX_DELAY_SECONDS),
         });
       }
+      ends.push({ seq: event.seq, end: messages.length });
     }
     for (let i = 0; i < messages.length; i += SEND_BATCH_LIMIT) {
-      await queue.sendBatch(messages.slice(i, i + SEND_BATCH_LIMIT));
+      try {
+        await queue.sendBatch(messages.slice(i, i + SEND_BATCH_LIMIT));
+      } catch (error) {
+        // Events whose messages are all on the queue are relayed; every other one goes back to
+        // pending (one sent in part is sent again whole: receivers de-duplicate on webhook-id).
+        const sent = ends.filter((event) => event.end <= i).map((event) => event.seq);
+        const unsent = ends.filter((event) => event.end > i).map((event) => event.seq);
+        await runStatements(db, [...(sent.length ? [markEventsRelayed(db, sent, now)] : []), releaseEvents(db, unsent, now)]);
+        throw error;
+      }
       result.queueSends++;
     }
-    // Marked only once every message is on the queue: a failure above leaves the rows pending.
-    await markEventsRelayed(db, events.at(-1)!.seq, now);
+    await markEventsRelayed(db, events.map((event) => event.seq), now);
     result.d1RoundTrips++;
     result.events += events.length;
     result.messages += messages.length;

@@ -3,7 +3,7 @@
 // redirects, keep only an excerpt, disable an endpoint that keeps failing, sign with both secrets
 // for a day after a rotation, and can be redelivered. The consumer is called as the queue calls
 // it (createMessageBatch); end to end, the app's own queue delivers to the emulator's receiver.
-import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
+import { SELF, createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { Webhook } from "standardwebhooks";
 import { beforeEach, describe, expect, it } from "vitest";
 import worker from "../../src/index.ts";
@@ -14,11 +14,14 @@ import { createDb } from "../../src/db/client.ts";
 import { deactivateMember } from "../../src/db/members.ts";
 import type { WebhookEventType } from "../../src/db/schema.ts";
 import { runStatements } from "../../src/db/statements.ts";
-import type { DeliveryMessage } from "../../src/db/webhooks.ts";
+import { RELAY_CLAIM_LEASE_MS, type DeliveryMessage } from "../../src/db/webhooks.ts";
 import type { Env } from "../../src/env.ts";
 import { tokenVault } from "../../src/lib/vault.ts";
 import { addEndpoint as addEndpointAsService, rotateSecret } from "../../src/webhooks/endpoints.ts";
-import { DEMO_USER_IDS } from "../../demo/seed.ts";
+import type { DeliveryQueue } from "../../src/webhooks/queue.ts";
+import { relayPendingEvents } from "../../src/webhooks/relay.ts";
+import { DEMO_ORGS, DEMO_USER_IDS } from "../../demo/seed.ts";
+import { APP } from "../support/browser.ts";
 import { resetDemoWorld } from "../support/world.ts";
 import { signedIn } from "../support/people.ts";
 import {
@@ -124,6 +127,85 @@ describe("the outbox", () => {
   });
 });
 
+describe("the relay", () => {
+  /** Five member.deactivated events (audit rows the trigger turns into outbox rows). */
+  async function fiveEvents() {
+    const now = Date.now();
+    await runStatements(db(), Array.from({ length: 5 }, (_, i) => insertAuditEvent(db(), {
+      organizationId: CONTOSO, actorUserId: DEMO_USER_IDS.adele, action: "member.deactivated", targetUserId: DEMO_USER_IDS.diego,
+      details: { reason: "manual" }, now: now + i,
+    })));
+    expect(await outboxCount("member.deactivated")).toBe(5);
+  }
+  const queue = () => env.WEBHOOK_DELIVERIES as DeliveryQueue;
+  const pending = async () => (await env.DB.prepare("select count(*) as n from webhook_events where relayed_at is null").first<{ n: number }>())!.n;
+
+  it("sends each event once when two relays start at once", { timeout: 40_000 }, async () => {
+    await endpointFor(["member.deactivated"]);
+    await fiveEvents();
+    const [first, second] = await Promise.all([relayPendingEvents(db(), queue(), Date.now()), relayPendingEvents(db(), queue(), Date.now())]);
+    expect(first.messages + second.messages).toBe(5);
+    expect(first.events + second.events).toBe(5);
+    expect(await pending()).toBe(0);
+
+    const deadline = Date.now() + 30_000;
+    while ((await received("hooks")).length < 5 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // room for a duplicate to arrive
+    const ids = (await received("hooks")).map((r) => r.headers["webhook-id"]);
+    expect(ids).toHaveLength(5);
+    expect(new Set(ids).size).toBe(5);
+  });
+
+  it("releases the events it could not queue, for the next relay; a crashed relay's claim lapses", async () => {
+    await endpointFor(["member.deactivated"]);
+    await fiveEvents();
+    const broken = { send: async () => undefined, sendBatch: async () => { throw new Error("queue unavailable"); } } as unknown as DeliveryQueue;
+    await expect(relayPendingEvents(db(), broken, Date.now())).rejects.toThrow("queue unavailable");
+    expect(await pending()).toBe(5);
+    expect((await env.DB.prepare("select count(*) as n from webhook_events where claimed_at is not null").first<{ n: number }>())!.n).toBe(0);
+
+    // Two rows claimed by a relay still at work are left to it; two claimed by one that died long ago are taken over.
+    const now = Date.now();
+    await env.DB.prepare("update webhook_events set claimed_at = ? where seq in (select seq from webhook_events order by seq limit 2)").bind(now - 1000).run();
+    await env.DB.prepare("update webhook_events set claimed_at = ? where seq in (select seq from webhook_events order by seq desc limit 2)").bind(now - RELAY_CLAIM_LEASE_MS - 1).run();
+    expect((await relayPendingEvents(db(), queue(), now)).events).toBe(3);
+    expect(await pending()).toBe(2);
+    expect((await relayPendingEvents(db(), queue(), now + RELAY_CLAIM_LEASE_MS + 1)).events).toBe(2);
+    expect(await pending()).toBe(0);
+  });
+});
+
+describe("a slow endpoint", () => {
+  it("holds up nobody: a batch's deliveries go out together, and an answer is awaited 5 s at most", { timeout: 30_000 }, async () => {
+    const slow = await endpointFor(["member.deactivated"], "hooks");
+    const fast = await endpointFor(["member.deactivated"], "elsewhere");
+    await runStatements(db(), deactivateDiegoWrites());
+    const eventId = await onlyEventId();
+    await receiverAnswers("hooks", { status: 204, delayMs: 8000 });
+
+    const batch = createMessageBatch<DeliveryMessage>("uniasset-webhook-deliveries", [
+      { id: "slow", timestamp: new Date(), attempts: 1, body: { eventId, endpointId: slow.endpointId, queuedAt: Date.now() } },
+      { id: "fast", timestamp: new Date(), attempts: 1, body: { eventId, endpointId: fast.endpointId, queuedAt: Date.now() } },
+    ]);
+    const started = Date.now();
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env as unknown as Env);
+    const result = await getQueueResult(batch, ctx);
+    expect(Date.now() - started).toBeLessThan(7000);
+    expect(result.explicitAcks).toEqual(["fast"]);
+    expect(result.retryMessages.map((m) => m.msgId)).toEqual(["slow"]);
+
+    // The fast endpoint was not made to wait for the slow one's answer.
+    const [slowRequest] = await received("hooks");
+    const [fastRequest] = await received("elsewhere");
+    expect(fastRequest!.receivedAt - slowRequest!.receivedAt).toBeLessThan(2000);
+    expect(await attempts(fast.endpointId)).toMatchObject([{ outcome: "delivered" }]);
+    const [timedOut] = await attempts(slow.endpointId);
+    expect(timedOut).toMatchObject({ outcome: "retrying", status_code: null, error: "No answer within 5 s." });
+    expect(Number(timedOut!.duration_ms)).toBeLessThan(6500);
+  });
+});
+
 describe("pruning", () => {
   it("deletes events sent more than 30 days ago, never a pending one", async () => {
     await endpointFor(["member.deactivated"]);
@@ -146,15 +228,20 @@ describe("retries", () => {
 
     const queuedAt = Date.now();
     const delays = [];
-    for (const attempt of [1, 2, 3, 15]) {
+    for (const attempt of [1, 2, 3, 14]) {
       const result = await consume({ eventId, endpointId, queuedAt }, attempt);
       expect(result.retryMessages).toHaveLength(1);
       delays.push(result.delays[0]);
     }
-    expect(delays).toEqual([5, 10, 20, 43_200]);
+    expect(delays).toEqual([5, 10, 20, 40_960]);
+    // Attempt 15 comes about 22.75 h after the first: its backoff (12 h) is cut to what is left of the day.
+    const late = await consume({ eventId, endpointId, queuedAt: Date.now() - (22 * 60 + 45) * 60 * 1000 }, 15);
+    expect(late.retryMessages).toHaveLength(1);
+    expect(late.delays[0]).toBeGreaterThan(75 * 60 - 30);
+    expect(late.delays[0]).toBeLessThanOrEqual(75 * 60);
     const log = await attempts(endpointId);
     expect(log.map((a) => [a.outcome, a.status_code, a.attempt])).toEqual([
-      ["retrying", 500, 1], ["retrying", 500, 2], ["retrying", 500, 3], ["retrying", 500, 15],
+      ["retrying", 500, 1], ["retrying", 500, 2], ["retrying", 500, 3], ["retrying", 500, 14], ["retrying", 500, 15],
     ]);
     expect(String(log[0]!.response_excerpt).length).toBe(200);
 
@@ -203,10 +290,27 @@ describe("retries", () => {
     const { html } = await adele.page(WEBHOOKS);
     expect(html).toContain("Endpoint disabled.");
     expect(html).toContain("failed for 24 hours");
-    // A success before the limit ends the streak instead.
+    // Enable starts a fresh streak (a delivered attempt ends one too: "end the failure streak with a success").
     await postForm(adele, `${WEBHOOKS}/${endpointId}/enable`, []);
     expect(await endpointRow(endpointId)).toMatchObject({ enabled: 1, failing_since: null, consecutive_failures: 0 });
     expect((await adele.page(WEBHOOKS)).html).not.toContain("Endpoint disabled.");
+  });
+
+  it("end the failure streak with a success", async () => {
+    const { endpointId } = await endpointFor(["member.deactivated"]);
+    await runStatements(db(), deactivateDiegoWrites());
+    const eventId = await onlyEventId();
+    await receiverAnswers("hooks", { status: 503 });
+    await consume({ eventId, endpointId, queuedAt: Date.now() });
+    await consume({ eventId, endpointId, queuedAt: Date.now() }, 2);
+    expect(await endpointRow(endpointId)).toMatchObject({ enabled: 1, consecutive_failures: 2 });
+    expect((await endpointRow(endpointId))!.failing_since).not.toBeNull();
+
+    await receiverAnswers("hooks", { status: 200 });
+    const result = await consume({ eventId, endpointId, queuedAt: Date.now() }, 3);
+    expect(result.explicitAcks).toEqual(["message-1"]);
+    expect(await endpointRow(endpointId)).toMatchObject({ enabled: 1, failing_since: null, consecutive_failures: 0 });
+    expect((await attempts(endpointId)).map((a) => a.outcome)).toEqual(["retrying", "retrying", "delivered"]);
   });
 
   it("keep the last 100 attempts of an endpoint", async () => {
@@ -278,6 +382,93 @@ describe("Redeliver and Send test event", () => {
 
     expect((await postForm(adele, `${WEBHOOKS}/${id}/redeliver`, [["eventId", "msg_" + "0".repeat(32)]])).status).toBe(404);
     expect((await postForm(adele, `${WEBHOOKS}/${id}/redeliver`, [["eventId", "<script>"]])).status).toBe(400);
+  });
+
+  it("redeliver only an event the endpoint subscribes to, or its own test event", async () => {
+    const adele = await signedIn("adele");
+    const deactivations = await addEndpoint(adele, receiverUrl("hooks"), ["member.deactivated"]);
+    const reactivations = await addEndpoint(adele, receiverUrl("elsewhere"), ["member.reactivated"]);
+    await runStatements(db(), deactivateDiegoWrites());
+    const eventId = await onlyEventId();
+    await adele.page(`${WEBHOOKS}/${reactivations.id}`);
+    const refused = await postForm(adele, `${WEBHOOKS}/${reactivations.id}/redeliver`, [["eventId", eventId]]);
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain("This endpoint does not subscribe to member.deactivated events.");
+
+    // The first endpoint's test event is its own: the other endpoint may not be sent it.
+    expect((await postForm(adele, `${WEBHOOKS}/${deactivations.id}/test`, [])).status).toBe(303);
+    const testEventId = (await receivedWhere("hooks", ofType("webhook.test"))).headers["webhook-id"]!;
+    const foreignTest = await postForm(adele, `${WEBHOOKS}/${reactivations.id}/redeliver`, [["eventId", testEventId]]);
+    expect(foreignTest.status).toBe(400);
+    expect(await foreignTest.text()).toContain("That test event was sent to another endpoint.");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await received("elsewhere")).toEqual([]);
+
+    // The subscribed endpoint may have both (once its 10 s since Send test event have passed).
+    await env.DB.prepare("update webhook_endpoints set manual_send_at = null").run();
+    await forgetReceiver("hooks");
+    expect((await postForm(adele, `${WEBHOOKS}/${deactivations.id}/redeliver`, [["eventId", testEventId]])).status).toBe(303);
+    expect((await receivedWhere("hooks", ofType("webhook.test"))).headers["webhook-id"]).toBe(testEventId);
+  });
+
+  it("refuse another organization's admin (404), redelivering nothing", async () => {
+    const adele = await signedIn("adele");
+    const { id } = await addEndpoint(adele, receiverUrl("hooks"), ["member.deactivated"]);
+    await runStatements(db(), deactivateDiegoWrites());
+    const eventId = await onlyEventId();
+    await env.DB.prepare("update organizations set plan = 'enterprise' where id = ?").bind(DEMO_ORGS.fabrikam.id).run();
+    const lee = await signedIn("lee"); // Owner of Fabrikam, now Enterprise too
+    await lee.page(WEBHOOKS);
+    expect((await postForm(lee, `${WEBHOOKS}/${id}/redeliver`, [["eventId", eventId]])).status).toBe(404);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await received("hooks")).toEqual([]);
+    expect(await attempts(id)).toEqual([]);
+  });
+
+  it("refuse a second Send test event or Redeliver to the same endpoint within 10 s (429)", { timeout: 30_000 }, async () => {
+    const adele = await signedIn("adele");
+    const first = await addEndpoint(adele, receiverUrl("hooks"), ["member.deactivated"]);
+    const second = await addEndpoint(adele, receiverUrl("elsewhere"), ["member.deactivated"]);
+    await runStatements(db(), deactivateDiegoWrites());
+    const eventId = await onlyEventId();
+    await adele.page(`${WEBHOOKS}/${first.id}`);
+
+    expect((await postForm(adele, `${WEBHOOKS}/${first.id}/test`, [])).status).toBe(303);
+    for (const [action, fields] of [["test", []], ["redeliver", [["eventId", eventId]]]] as [string, [string, string][]][]) {
+      const refused = await postForm(adele, `${WEBHOOKS}/${first.id}/${action}`, fields);
+      expect(refused.status, action).toBe(429);
+      expect(await refused.text()).toContain("less than 10 seconds ago");
+    }
+    // As an htmx request: a fragment with the same message.
+    const fragment = await SELF.fetch(new URL(`${WEBHOOKS}/${first.id}/test`, APP), {
+      method: "POST",
+      headers: {
+        cookie: adele.cookieHeader(), "cf-connecting-ip": adele.ip, origin: APP, "hx-request": "true",
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      body: new URLSearchParams({ _csrf: adele.csrfToken! }),
+      redirect: "manual",
+    });
+    expect(fragment.status).toBe(429);
+    const text = await fragment.text();
+    expect(text).toContain("less than 10 seconds ago");
+    expect(text).not.toContain("<html");
+    // Another endpoint has its own pace.
+    expect((await postForm(adele, `${WEBHOOKS}/${second.id}/redeliver`, [["eventId", eventId]])).status).toBe(303);
+
+    await receivedWhere("hooks", ofType("webhook.test"));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await received("hooks")).filter(ofType("webhook.test"))).toHaveLength(1);
+
+    // Ten seconds later it may again. (The relay after the first POST delivered the event once.)
+    await receivedWhere("hooks", ofType("member.deactivated"));
+    await env.DB.prepare("update webhook_endpoints set manual_send_at = manual_send_at - 10000 where id = ?").bind(first.id).run();
+    expect((await postForm(adele, `${WEBHOOKS}/${first.id}/redeliver`, [["eventId", eventId]])).status).toBe(303);
+    const deadline = Date.now() + 10_000;
+    while ((await received("hooks")).filter(ofType("member.deactivated")).length < 2 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect((await received("hooks")).filter(ofType("member.deactivated"))).toHaveLength(2);
   });
 
   it("send a signed webhook.test to that endpoint alone", async () => {

@@ -2,10 +2,15 @@
 // an Endpoint URL may be, CSRF, and the signing secret: shown once, stored only sealed.
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
+import type { Viewer } from "../../src/context.ts";
+import { createDb } from "../../src/db/client.ts";
 import type { Role } from "../../src/db/schema.ts";
+import { AppError } from "../../src/lib/errors.ts";
+import { tokenVault } from "../../src/lib/vault.ts";
+import { addEndpoint as addEndpointAsService } from "../../src/webhooks/endpoints.ts";
 import { checkEndpointUrl } from "../../src/webhooks/urlPolicy.ts";
 import { resetDemoWorld } from "../support/world.ts";
-import { contosoByRole, signedIn } from "../support/people.ts";
+import { DEMO_ORGS, contosoByRole, signedIn } from "../support/people.ts";
 import { CONTOSO, WEBHOOKS, addEndpoint, endpointRow, postForm, receiverUrl } from "./support.ts";
 
 beforeEach(resetDemoWorld);
@@ -43,6 +48,27 @@ describe("adding an endpoint", () => {
     ["not a url", "not a valid URL"],
     ["", "Endpoint URL"],
     [`https://hooks.example.com/${"a".repeat(2100)}`, "2048"],
+    // Private, link-local, shared and reserved addresses, however they are written.
+    ["https://localhost./x", "must not point to localhost"],
+    ["https://a.localhost/x", "must not point to localhost"],
+    ["https://a.localhost./x", "must not point to localhost"],
+    ["https://[::ffff:127.0.0.1]/x", "IPv4-mapped"],
+    ["https://[::ffff:10.0.0.1]/x", "IPv4-mapped"],
+    ["https://10.0.0.1/x", "private network address"],
+    ["https://172.16.0.1/x", "private network address"],
+    ["https://172.31.255.255/x", "private network address"],
+    ["https://192.168.1.1/x", "private network address"],
+    ["https://0xa.1/x", "private network address"],
+    ["https://169.254.169.254/latest/meta-data", "link-local"],
+    ["https://100.64.0.1/x", "carrier-grade NAT"],
+    ["https://0.0.0.0/x", "unspecified"],
+    ["https://0/x", "unspecified"],
+    ["https://[::]/x", "unspecified"],
+    ["https://[fc00::1]/x", "unique local"],
+    ["https://[fd12:3456::1]/x", "unique local"],
+    ["https://[fe80::1]/x", "link-local"],
+    ["https://metadata.google.internal/x", "internal host name"],
+    ["https://printer.local./x", "internal host name"],
   ];
   for (const [url, message] of BAD_URLS) {
     it(`refuses ${JSON.stringify(url.slice(0, 40))} with a clear 400, adding nothing`, async () => {
@@ -54,6 +80,32 @@ describe("adding an endpoint", () => {
       expect(await endpointCount()).toBe(0);
     });
   }
+
+  // The test app runs on loopback, where loopback receivers are allowed (the emulator's receiver is
+  // one); a production app refuses them, and every other way of writing them.
+  const LOOPBACK_URLS = [
+    "https://127.0.0.1/x", "https://127.0.0.2/x", "https://localhost/x", "https://[::1]/x", "https://2130706433/x", "https://0x7f.1/x",
+    "https://127.1/x", "http://localhost:9000/x",
+  ];
+  for (const url of LOOPBACK_URLS) {
+    it(`refuses ${JSON.stringify(url)} when the app is not on loopback (400, nothing added)`, async () => {
+      const viewer = { userId: "u", organizationId: CONTOSO } as Viewer;
+      const added = addEndpointAsService(createDb(env.DB), tokenVault(env), viewer, {
+        url, eventTypes: ["member.deactivated"], appOrigin: "https://identity.uniasset.app",
+      }, Date.now());
+      const error = await added.then(() => null, (e: unknown) => e);
+      expect(error).toBeInstanceOf(AppError);
+      expect((error as AppError).status).toBe(400);
+      expect((error as AppError).userMessage).toMatch(url.startsWith("http:") ? /https:\/\// : /must not point to (a loopback address|localhost)/);
+      expect(await endpointCount()).toBe(0);
+    });
+  }
+
+  it("accepts public https receivers, by name or by public address", () => {
+    for (const url of ["https://hooks.example.com/x", "https://8.8.8.8/x", "https://[2001:4860:4860::8888]/x", "https://internal.example.com/x"]) {
+      expect(checkEndpointUrl(url, "https://identity.uniasset.app"), url).toEqual({ ok: true, url: new URL(url).href });
+    }
+  });
 
   it("refuses an unknown event type, none at all, and a forged form", async () => {
     const adele = await signedIn("adele");
@@ -108,6 +160,26 @@ describe("roles and plan", () => {
       expect((await postForm(adele, `${WEBHOOKS}/${id}/${action}`, [])).status, action).toBe(404);
     }
     expect(await endpointRow(id)).toMatchObject({ enabled: 1 });
+  });
+});
+
+describe("another organization's admin", () => {
+  it("gets 404 for Enable, Disable, Delete and the endpoint page, and nothing changes", async () => {
+    const adele = await signedIn("adele");
+    const { id } = await addEndpoint(adele, receiverUrl("mine"), ["member.deactivated"]);
+    await adele.page(`${WEBHOOKS}/${id}`);
+    expect((await postForm(adele, `${WEBHOOKS}/${id}/disable`, [])).status).toBe(303);
+    const before = await endpointRow(id);
+    await env.DB.prepare("update organizations set plan = 'enterprise' where id = ?").bind(DEMO_ORGS.fabrikam.id).run();
+    const lee = await signedIn("lee"); // Owner of Fabrikam, now Enterprise too
+    await lee.page(WEBHOOKS);
+    expect((await lee.page(`${WEBHOOKS}/${id}`)).status).toBe(404);
+    for (const action of ["enable", "disable", "delete", "rotate"]) {
+      expect((await postForm(lee, `${WEBHOOKS}/${id}/${action}`, [])).status, action).toBe(404);
+    }
+    expect(await endpointRow(id)).toEqual(before);
+    const actions = await env.DB.prepare("select action from audit_events where action like 'webhook.%' order by id").all<{ action: string }>();
+    expect(actions.results.map((r) => r.action)).toEqual(["webhook.endpoint_added", "webhook.endpoint_disabled"]);
   });
 });
 

@@ -15,13 +15,14 @@ export const receiverUrl = (name: string) => `${EMULATOR}/webhook-receiver/${nam
 export interface Received {
   headers: Record<string, string>;
   body: string;
+  receivedAt: number;
 }
 
 export async function received(name: string): Promise<Received[]> {
   return (await emulatorAdmin<{ received: Received[] }>(`webhook-receiver/${name}`, undefined, "GET")).received;
 }
 
-export async function receiverAnswers(name: string, behaviour: { status: number; location?: string; body?: string }) {
+export async function receiverAnswers(name: string, behaviour: { status: number; location?: string; body?: string; delayMs?: number }) {
   await emulatorAdmin(`webhook-receiver/${name}/behaviour`, behaviour);
 }
 

@@ -1,5 +1,6 @@
 // Settings → Webhooks: the endpoints list with Add endpoint, the page that shows a signing secret
-// once, and one endpoint's page (actions and delivery log). Owners and Admins, Enterprise plan.
+// once, and one endpoint's page (actions and delivery log). Owners and Admins; on other plans than
+// Enterprise only the list, Disable and Delete, under a notice.
 import type { Viewer } from "../../src/context.ts";
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../../src/db/schema.ts";
 import { eventTypesOf, type AttemptRow, type EndpointSummary } from "../../src/db/webhooks.ts";
@@ -43,29 +44,31 @@ function Status(props: { endpoint: EndpointSummary }) {
   return <span class="status failed">{endpoint.disabledReason === "failing" ? "Disabled (failing)" : "Disabled"}</span>;
 }
 
+/** On other plans: webhooks need Enterprise; existing endpoints get nothing, and may be disabled or deleted. */
+function PlanNotice(props: { viewer: Viewer; hasEndpoints: boolean }) {
+  const { viewer } = props;
+  return (
+    <p class="notice" id="webhooks-plan-notice">
+      <strong>Plan required: Enterprise.</strong> {viewer.organizationName} is on the {PLAN_LABELS[viewer.plan]} plan.
+      Upgrade to Enterprise to send events to your own systems — contact <a href="mailto:support@uniasset.app">support@uniasset.app</a>.
+      {props.hasEndpoints && " No events are sent to the endpoints below meanwhile; you can still disable or delete them."}
+    </p>
+  );
+}
+
 export function WebhooksPage(props: { viewer: Viewer; endpoints: EndpointSummary[] }) {
   const { viewer, endpoints } = props;
-  if (viewer.plan !== "enterprise") {
-    return (
-      <section>
-        <h1>Settings</h1>
-        <SettingsTabs active="webhooks" />
-        <p class="notice">
-          <strong>Plan required: Enterprise.</strong> {viewer.organizationName} is on the {PLAN_LABELS[viewer.plan]} plan.
-          Upgrade to Enterprise to send events to your own systems — contact <a href="mailto:support@uniasset.app">support@uniasset.app</a>.
-        </p>
-      </section>
-    );
-  }
+  const enterprise = viewer.plan === "enterprise";
   return (
     <section>
       <h1>Settings</h1>
       <SettingsTabs active="webhooks" />
-      {endpoints.filter((e) => !e.enabled && e.disabledReason === "failing").map((endpoint) => <FailingBanner endpoint={endpoint} />)}
-      <p class="muted">
+      {!enterprise && <PlanNotice viewer={viewer} hasEndpoints={endpoints.length > 0} />}
+      {enterprise && endpoints.filter((e) => !e.enabled && e.disabledReason === "failing").map((endpoint) => <FailingBanner endpoint={endpoint} />)}
+      {enterprise && <p class="muted">
         UniAsset sends signed events (Standard Webhooks) to your endpoints when members are provisioned, imported, change role,
         are deactivated or reactivated, and when directory sync or the Entra connection needs attention.
-      </p>
+      </p>}
       {endpoints.length > 0 && (
         <table class="list" id="webhook-endpoints">
           <thead>
@@ -82,7 +85,7 @@ export function WebhooksPage(props: { viewer: Viewer; endpoints: EndpointSummary
           </tbody>
         </table>
       )}
-      <form method="post" action={PATHS.webhooks} class="card" id="add-endpoint">
+      {enterprise && <form method="post" action={PATHS.webhooks} class="card" id="add-endpoint">
         <h2>Add endpoint</h2>
         <CsrfField token={viewer.csrfToken} />
         <p>
@@ -98,7 +101,7 @@ export function WebhooksPage(props: { viewer: Viewer; endpoints: EndpointSummary
           ))}
         </fieldset>
         <button type="submit">Add endpoint</button>
-      </form>
+      </form>}
     </section>
   );
 }
@@ -126,11 +129,14 @@ export function EndpointPage(props: { viewer: Viewer; endpoint: EndpointSummary;
   const { viewer, endpoint, attempts } = props;
   const action = (name: string) => `${endpointPath(endpoint.id)}/${name}`;
   const rotating = endpoint.previousSecretExpiresAt !== null && endpoint.previousSecretExpiresAt > props.now;
+  // Off Enterprise only Disable and Delete are offered (and allowed).
+  const enterprise = viewer.plan === "enterprise";
   return (
     <section>
       <h1>Settings</h1>
       <SettingsTabs active="webhooks" />
-      {!endpoint.enabled && endpoint.disabledReason === "failing" && <FailingBanner endpoint={endpoint} />}
+      {!enterprise && <PlanNotice viewer={viewer} hasEndpoints />}
+      {enterprise && !endpoint.enabled && endpoint.disabledReason === "failing" && <FailingBanner endpoint={endpoint} />}
       <div class="card">
         <h2>{endpoint.url}</h2>
         <dl class="facts">
@@ -148,20 +154,24 @@ export function EndpointPage(props: { viewer: Viewer; endpoint: EndpointSummary;
           )}
         </dl>
         <div class="actions">
-          {endpoint.enabled && (
+          {enterprise && endpoint.enabled && (
             <form method="post" action={action("test")}>
               <CsrfField token={viewer.csrfToken} />
               <button type="submit">Send test event</button>
             </form>
           )}
-          <form method="post" action={action(endpoint.enabled ? "disable" : "enable")}>
-            <CsrfField token={viewer.csrfToken} />
-            <button type="submit">{endpoint.enabled ? "Disable" : "Enable"}</button>
-          </form>
-          <form method="post" action={action("rotate")}>
-            <CsrfField token={viewer.csrfToken} />
-            <button type="submit">Rotate secret</button>
-          </form>
+          {(enterprise || endpoint.enabled) && (
+            <form method="post" action={action(endpoint.enabled ? "disable" : "enable")}>
+              <CsrfField token={viewer.csrfToken} />
+              <button type="submit">{endpoint.enabled ? "Disable" : "Enable"}</button>
+            </form>
+          )}
+          {enterprise && (
+            <form method="post" action={action("rotate")}>
+              <CsrfField token={viewer.csrfToken} />
+              <button type="submit">Rotate secret</button>
+            </form>
+          )}
           <form method="post" action={action("delete")}>
             <CsrfField token={viewer.csrfToken} />
             <button type="submit" class="danger">Delete endpoint</button>
@@ -186,7 +196,7 @@ export function EndpointPage(props: { viewer: Viewer; endpoint: EndpointSummary;
                 <td>{attempt.statusCode ?? "—"}{attempt.responseExcerpt && <span class="muted"> {attempt.responseExcerpt}</span>}</td>
                 <td>{attempt.durationMs} ms</td>
                 <td>
-                  {attempt.outcome !== "delivered" && endpoint.enabled && (
+                  {attempt.outcome !== "delivered" && endpoint.enabled && enterprise && (
                     <form method="post" action={action("redeliver")}>
                       <CsrfField token={viewer.csrfToken} />
                       <input type="hidden" name="eventId" value={attempt.eventId} />
