@@ -112,7 +112,7 @@ export function buildApp() {
   // who is not shown it (src/entra/directoryAlerts.ts).
   app.use(jsxRenderer(async ({ children, title, nav, directory }, c: Context<AppContext>) => {
     const state = directory !== undefined ? directory : await loadDirectoryState(c.get("db"), c.get("viewer"));
-    return <Layout title={title} nav={nav} alerts={directoryAlerts(state)}>{children}</Layout>;
+    return <Layout title={title} nav={nav} alerts={state ? directoryAlerts(state) : null}>{children}</Layout>;
   }, { docType: true }));
 
   // Each sub-app at its base path (src/paths.ts); inside, only its own relative paths.

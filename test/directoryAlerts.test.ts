@@ -61,15 +61,22 @@ describe("a held run", () => {
       }
     }
 
-    // htmx fragments never carry it: only whole pages do, once.
+    // htmx fragments never add a second banner: the sync section carries it only out of band, in
+    // the slot it replaces (so Apply, Dismiss or a run ending updates it in place); others never.
     const section = await (await adele.get(SYNC, { "hx-request": "true" })).text();
     expect(section).toContain("Held: nothing was changed.");
-    expect(section).not.toContain(BANNER);
+    expect(section).toContain('<div id="directory-alerts-slot" hx-swap-oob="true">');
+    expect(section.split(BANNER)).toHaveLength(2);
     const list = await (await adele.get("/users?q=a", { "hx-request": "true" })).text();
     expect(list).not.toContain(BANNER);
     expect((await adele.page(ENTRA_PAGE)).html.split(BANNER)).toHaveLength(2);
 
-    expect((await adele.post(`${SYNC}/runs/${run.id}/dismiss`, {}, { htmx: true })).status).toBe(200);
+    const dismissed = await adele.post(`${SYNC}/runs/${run.id}/dismiss`, {}, { htmx: true });
+    expect(dismissed.status).toBe(200);
+    // The answer empties the page's banner slot out of band: the banner goes without a reload.
+    const answer = await dismissed.text();
+    expect(answer).toContain('<div id="directory-alerts-slot" hx-swap-oob="true"></div>');
+    expect(answer).not.toContain(BANNER);
     for (const path of PAGES) expect(await alertsOn(adele, path), path).toEqual([]);
     expect(await alertsOn(people.admin)).toEqual([]);
   });

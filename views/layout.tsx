@@ -5,7 +5,7 @@ import { useRequestContext } from "hono/jsx-renderer";
 import type { Viewer } from "../src/context.ts";
 import type { DirectoryState } from "../src/db/directoryState.ts";
 import type { DirectoryAlert } from "../src/entra/directoryAlerts.ts";
-import { DirectoryAlerts } from "./parts/directoryAlerts.tsx";
+import { DirectoryAlertsSlot } from "./parts/directoryAlerts.tsx";
 import { isOwnerOrAdmin } from "../src/auth/access.ts";
 import { CsrfField } from "./parts/forms.tsx";
 import { PATHS } from "../src/paths.ts";
@@ -43,7 +43,7 @@ const HTMX_CONFIG = JSON.stringify({
   ],
 });
 
-export function Layout(props: { title: string; nav?: NavSection; alerts: DirectoryAlert[]; children?: Child }) {
+export function Layout(props: { title: string; nav?: NavSection; alerts: DirectoryAlert[] | null; children?: Child }) {
   const viewer = useRequestContext().get("viewer") as Viewer | null;
   return (
     <html lang="en">
@@ -61,7 +61,7 @@ export function Layout(props: { title: string; nav?: NavSection; alerts: Directo
             <Sidebar viewer={viewer} nav={props.nav} />
             <main class="content">
               <div id="flash" role="status" aria-live="polite"></div>
-              <DirectoryAlerts alerts={props.alerts} />
+              <DirectoryAlertsSlot alerts={props.alerts} />
               {props.children}
             </main>
           </div>

@@ -13,6 +13,8 @@ import { validate } from "../lib/validate.ts";
 import { uuidParam, wholeNumberField } from "../lib/schemas.ts";
 import { PATHS } from "../paths.ts";
 import { fragmentOrPage, fragmentOrRedirect } from "./respond.tsx";
+import { directoryAlerts, loadDirectoryState } from "../entra/directoryAlerts.ts";
+import { DirectoryAlertsSlot } from "../../views/parts/directoryAlerts.tsx";
 import { RunHistory, SyncSection } from "../../views/pages/entraSync.tsx";
 
 /** Mounted at PATHS.entraSync. */
@@ -28,10 +30,28 @@ async function syncSection(c: Context<AppContext>) {
   return <SyncSection viewer={viewer} data={await loadSyncSection(c.get("db"), viewer.organizationId, Date.now())} />;
 }
 
-/** After an action: the refreshed section for htmx, the Entra page otherwise. */
-const done = (c: Context<AppContext>) => fragmentOrRedirect(c, () => syncSection(c), PATHS.entra);
+/**
+ * The section as htmx gets it: with the alerts banner's slot out of band, since Apply, Dismiss or
+ * a run ending (the section polls while one goes) changes what the banner says. One more
+ * statement (the banner's indexed read) per fragment.
+ */
+async function syncFragment(c: Context<AppContext>) {
+  const viewer = viewerOf(c);
+  const db = c.get("db");
+  const [data, state] = await Promise.all([loadSyncSection(db, viewer.organizationId, Date.now()), loadDirectoryState(db, viewer)]);
+  return (
+    <>
+      <SyncSection viewer={viewer} data={data} />
+      <DirectoryAlertsSlot alerts={state ? directoryAlerts(state) : null} outOfBand />
+    </>
+  );
+}
 
-entraSyncRoutes.get("/", ...guards, async (c) => fragmentOrPage(c, await syncSection(c), { title: "Directory sync", nav: "settings" }));
+/** After an action: the refreshed section for htmx, the Entra page otherwise. */
+const done = (c: Context<AppContext>) => fragmentOrRedirect(c, () => syncFragment(c), PATHS.entra);
+
+entraSyncRoutes.get("/", ...guards, async (c) =>
+  fragmentOrPage(c, () => syncFragment(c), { title: "Directory sync", nav: "settings", whole: () => syncSection(c) }));
 
 // Run history, a page at a time: htmx swaps it into the section; without htmx it is a page of its
 // own (inside #entra-sync, so an Undo there swaps in the refreshed section).

@@ -65,8 +65,11 @@ test("a held run is a banner on every page for Adele, never for a Member, until 
   await adele.goto(`${app}/users`);
   await banner(adele).getByRole("link", { name: "Review it: Apply or Dismiss" }).click();
   await adele.waitForURL(/\/settings\/integrations\/entra#entra-sync$/);
+  await banner(adele).waitFor();
   await sync.getByRole("button", { name: "Dismiss" }).click();
   await sync.locator("#sync-history tr", { hasText: "Dismissed" }).waitFor();
+  // On the page where it was dismissed, the banner goes at once (the answer replaces it out of band).
+  await banner(adele).waitFor({ state: "detached", timeout: 5_000 });
 
   for (const path of ["/", "/users"]) {
     await adele.goto(`${app}${path}`);

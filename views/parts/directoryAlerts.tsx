@@ -9,7 +9,21 @@ import { HELD_TITLE, SYNC_SECTION_ANCHOR } from "./syncRuns.ts";
 
 const SYNC_SECTION = `${PATHS.entra}${SYNC_SECTION_ANCHOR}`;
 
-export function DirectoryAlerts(props: { alerts: DirectoryAlert[] }) {
+/**
+ * Where the banner sits on every page of a viewer who is shown the directory's state (null: not
+ * shown, no slot). A sync section fragment carries the slot again, out of band (`hx-swap-oob`), so
+ * Apply, Dismiss or a run ending on the Entra page updates the banner in place, never twice.
+ */
+export function DirectoryAlertsSlot(props: { alerts: DirectoryAlert[] | null; outOfBand?: boolean }) {
+  if (props.alerts === null) return null;
+  return (
+    <div id="directory-alerts-slot" {...(props.outOfBand ? { "hx-swap-oob": "true" } : {})}>
+      <DirectoryAlerts alerts={props.alerts} />
+    </div>
+  );
+}
+
+function DirectoryAlerts(props: { alerts: DirectoryAlert[] }) {
   if (props.alerts.length === 0) return null;
   // role="alert": each is a problem that is costing something now (leavers keep their access).
   return (
