@@ -8,6 +8,7 @@ import { CONTOSO_TENANT_ID } from "../demo/directory.ts";
 import { buildApp } from "../src/app.tsx";
 import { createDb } from "../src/db/client.ts";
 import { directoryStateQuery } from "../src/db/directoryState.ts";
+import { renewsAt } from "../src/entra/notifications/subscription.ts";
 import { nextNightlyRun } from "../src/entra/sync/schedule.ts";
 import { SYNC_FAILURES } from "../views/parts/syncFailures.ts";
 import { formatTime } from "../views/parts/badges.tsx";
@@ -175,11 +176,19 @@ describe("the home page at a glance", () => {
     expect(html).toContain(`id="glance-linked">${linked!.n}</dd>`);
     expect(html).toMatch(/id="glance-last-run">Nightly, [^<]+: <span class="status succeeded">Succeeded<\/span> — 1 deactivated, 0 reactivated/);
     expect(html).toContain(`id="glance-next-run">${formatTime(nextNightlyRun(Date.now()))} (every night at 02:30 UTC)`);
-    // Real-time updates are not stored yet: the card says nothing rather than guess.
-    expect(html).not.toContain("Real-time updates");
+    // Real-time updates: the subscription Auto-deprovision created, and when the nightly upkeep renews it.
+    const subscription = await env.DB.prepare("select expires_at from directory_subscriptions where organization_id = ? and status = 'active'")
+      .bind(CONTOSO).first<{ expires_at: number }>();
+    expect(html).toContain(`id="glance-real-time">Active (renews on ${formatTime(renewsAt(subscription!.expires_at))})</dd>`);
+    await env.DB.prepare("update directory_subscriptions set status = 'failed', failure = 'validation_failed' where organization_id = ?").bind(CONTOSO).run();
+    expect((await adele.page("/")).html).toContain(
+      'id="glance-real-time">Not active: Microsoft could not reach UniAsset&#39;s notification address.</dd>',
+    );
 
     await setFeature(adele, "auto-deprovision", false);
-    expect((await adele.page("/")).html).toContain('id="glance-next-run">None: Auto-deprovision sync is off.');
+    const off = (await adele.page("/")).html;
+    expect(off).toContain('id="glance-next-run">None: Auto-deprovision sync is off.');
+    expect(off).not.toContain("Real-time updates");
   });
 
   it("says when nothing is connected or no run has happened, and is not shown to Members or on other plans", { timeout: 30_000 }, async () => {

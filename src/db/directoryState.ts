@@ -2,7 +2,7 @@
 // ended. The alerts banner on every Owner/Admin page and the home page read it, in one statement.
 import { eq, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
-import { entraConnections, type PendingChanges, type SyncFailure } from "./schema.ts";
+import { entraConnections, type PendingChanges, type RealtimeFailure, type SyncFailure } from "./schema.ts";
 import type { SyncRunRow, SyncTrigger } from "./syncRuns.ts";
 
 /** The held run the banner names, newest first when (rarely) more than one is held. */
@@ -24,11 +24,18 @@ interface LastRun {
   reactivated: number;
 }
 
+/** Real-time updates' subscription, when the organization holds (or failed to get) one. */
+interface Realtime {
+  status: "active" | "failed";
+  expiresAt: number | null;
+  failure: RealtimeFailure | null;
+}
+
 /**
- * One statement, three index searches (EXPLAIN QUERY PLAN, checked in test/directoryAlerts.test.ts):
+ * One statement, four index searches (EXPLAIN QUERY PLAN, checked in test/directoryAlerts.test.ts):
  * the connection by its primary key, the newest held run along `sync_runs_held`, and the newest
  * concluded nightly or "Sync now" run along `sync_runs_concluded` (migrations/0012: partial
- * indexes, so neither walks the run history). The subqueries' `status = 'held'` and
+ * indexes, so neither walks the run history), and real-time updates' subscription by its primary key. The subqueries' `status = 'held'` and
  * `trigger <> 'preview' and status not in (...)` must stay literally the indexes' WHERE clauses,
  * or SQLite will not use them. Each run comes back as one JSON column, so no column name is
  * shared between the connection and its runs. The subqueries name `entra_connections.organization_id`
@@ -58,6 +65,8 @@ export function directoryStateQuery(db: Db, organizationId: string) {
           'finishedAt', finished_at, 'error', error, 'deactivated', deactivated, 'reactivated', reactivated)
         from sync_runs where organization_id = entra_connections.organization_id and trigger <> 'preview' and status not in ('running', 'skipped')
         order by started_at desc, id desc limit 1)`.mapWith((value) => parsed<LastRun>(value)),
+      realtime: sql`(select json_object('status', status, 'expiresAt', expires_at, 'failure', failure)
+        from directory_subscriptions where organization_id = entra_connections.organization_id)`.mapWith((value) => parsed<Realtime>(value)),
     })
     .from(entraConnections)
     .where(eq(entraConnections.organizationId, organizationId))

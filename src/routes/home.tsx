@@ -16,9 +16,6 @@ homeRoutes.get("/", requireSignedIn(), async (c) => {
         state,
         nextRunAt: nextRunOf(state, Date.now()),
         schedule: NIGHTLY_SCHEDULE_TEXT,
-        // Real-time updates (Graph change notifications) are not stored yet: pass their status here
-        // as `realTimeUpdates` once they are; until then the card shows nothing about them.
-        realTimeUpdates: null,
       }
     : undefined;
   return c.render(<HomePage viewer={viewer} directory={directory} />, { title: "Home", nav: "home", directory: state });

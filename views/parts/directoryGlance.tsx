@@ -2,26 +2,18 @@
 // glance. It only shows; everything on it is changed on the Entra page, which it links to.
 import type { DirectoryState } from "../../src/db/directoryState.ts";
 import { PATHS } from "../../src/paths.ts";
+import { renewsAt } from "../../src/entra/notifications/subscription.ts";
 import { formatTime } from "./badges.tsx";
+import { REALTIME_FAILURE_TEXT } from "./realtimeFailures.ts";
 import { SYNC_FAILURES } from "./syncFailures.ts";
 import { STATUS_LABELS, TRIGGER_LABELS } from "./syncRuns.ts";
 import { CONNECTION_STATUS_LABELS } from "../pages/settings.tsx";
-
-/**
- * Whether Graph change notifications keep the directory in sync between nights. Real-time updates
- * are being built separately (issue 12); until their state is stored, nobody passes this and the
- * card says nothing about them rather than guess.
- */
-export interface RealTimeUpdatesStatus {
-  active: boolean;
-}
 
 export interface DirectoryGlanceProps {
   /** null: Microsoft Entra ID is not connected. */
   state: DirectoryState | null;
   nextRunAt: number | null;
   schedule: string;
-  realTimeUpdates?: RealTimeUpdatesStatus | null;
 }
 
 export function DirectoryGlance(props: DirectoryGlanceProps) {
@@ -51,10 +43,10 @@ export function DirectoryGlance(props: DirectoryGlanceProps) {
           <dd id="glance-next-run">
             {props.nextRunAt ? `${formatTime(props.nextRunAt)} (${props.schedule})` : "None: Auto-deprovision sync is off."}
           </dd>
-          {props.realTimeUpdates && (
+          {state.autoDeprovision && (
             <>
               <dt>Real-time updates</dt>
-              <dd id="glance-real-time">{props.realTimeUpdates.active ? "Active" : "Not active"}</dd>
+              <dd id="glance-real-time"><Realtime realtime={state.realtime} /></dd>
             </>
           )}
         </dl>
@@ -74,4 +66,12 @@ function LastRun(props: { run: DirectoryState["lastRun"] }) {
       {run.status === "succeeded" || run.status === "applied" ? ` — ${run.deactivated} deactivated, ${run.reactivated} reactivated` : ""}
     </>
   );
+}
+
+/** The Directory sync section's words, shortened: whether Graph's change notifications are held. */
+function Realtime(props: { realtime: DirectoryState["realtime"] }) {
+  const { realtime } = props;
+  if (!realtime) return <>Not set up yet</>;
+  if (realtime.status === "active" && realtime.expiresAt) return <>Active (renews on {formatTime(renewsAt(realtime.expiresAt))})</>;
+  return <>Not active{realtime.failure ? `: ${REALTIME_FAILURE_TEXT[realtime.failure]}` : ""}</>;
 }

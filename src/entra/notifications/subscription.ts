@@ -19,6 +19,7 @@ import {
 import type { Config } from "../../lib/config.ts";
 import { randomToken } from "../../lib/crypto.ts";
 import { createTokenVault } from "../../lib/vault.ts";
+import { nextNightlyRun } from "../sync/schedule.ts";
 import { GRAPH_NOTIFICATION_PATHS, PATHS } from "../../paths.ts";
 import { GRAPH_BUDGETS, GraphError } from "../graph.ts";
 import { withOrganizationGraph } from "../graphAccess.ts";
@@ -31,6 +32,11 @@ export const USERS_MAX_LIFETIME_MS = 41_760 * 60_000;
 const REQUESTED_LIFETIME_MS = USERS_MAX_LIFETIME_MS - 60 * 60_000;
 /** The nightly upkeep renews what expires within this window: a few nights to retry a failure. */
 export const RENEW_WITHIN_MS = 3 * 24 * 60 * 60_000;
+
+/** When a subscription expiring at `expiresAt` is renewed: the first nightly upkeep inside the renewal window. */
+export function renewsAt(expiresAt: number): number {
+  return nextNightlyRun(expiresAt - RENEW_WITHIN_MS);
+}
 
 const subscriptionReply = z.object({ id: z.string().min(1).max(100), expirationDateTime: z.string() });
 

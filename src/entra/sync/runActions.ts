@@ -17,7 +17,7 @@ import { applySavedChanges } from "./applyDirectoryChanges.ts";
 import { startSyncRun, type SyncWorkflow } from "./launch.ts";
 import { NIGHTLY_SCHEDULE_TEXT, nextNightlyRun } from "./schedule.ts";
 import { findSubscriptionSummary } from "../../db/subscriptions.ts";
-import { RENEW_WITHIN_MS } from "../notifications/subscription.ts";
+import { renewsAt } from "../notifications/subscription.ts";
 
 /** People shown for a held or previewed run; the rest are counted. */
 const LISTED_PEOPLE = 200;
@@ -52,8 +52,7 @@ export async function loadSyncSection(db: Db, organizationId: string, now: numbe
     schedule: NIGHTLY_SCHEDULE_TEXT,
     realtime: settings?.autoDeprovision && subscription ? {
       ...subscription,
-      // The first nightly upkeep inside the renewal window renews it.
-      renewsAt: subscription.expiresAt ? nextNightlyRun(subscription.expiresAt - RENEW_WITHIN_MS) : null,
+      renewsAt: subscription.expiresAt ? renewsAt(subscription.expiresAt) : null,
     } : null,
     running: runs.some((run) => run.status === "running"),
     runs,
