@@ -54,6 +54,12 @@ interface RunResult {
   status: FinishedStatus;
   mode: SyncMode | null;
   usersRead: number;
+  /**
+   * How many members the run deactivated, when the caller has just counted them
+   * (countDeactivatedByRun); otherwise counted here from the memberships, which also catches a run
+   * that failed after deactivating some.
+   */
+  deactivated?: number;
   reactivated: number;
   graphRequests: number;
   error: SyncFailure | null;
@@ -62,7 +68,7 @@ interface RunResult {
   now: number;
 }
 
-/** Closes a running run; `deactivated` is counted from the memberships the run deactivated. */
+/** Closes a running run. */
 export function finishRun(db: Db, organizationId: string, runId: string, result: RunResult) {
   return statement(db, db
     .update(syncRuns)
@@ -71,7 +77,7 @@ export function finishRun(db: Db, organizationId: string, runId: string, result:
       mode: result.mode,
       finishedAt: result.now,
       usersRead: result.usersRead,
-      deactivated: sql`(select count(*) from memberships where organization_id = ${organizationId} and deactivated_by_run = ${runId})`,
+      deactivated: result.deactivated ?? sql`(select count(*) from memberships where organization_id = ${organizationId} and deactivated_by_run = ${runId})`,
       reactivated: result.reactivated,
       graphRequests: result.graphRequests,
       error: result.error,

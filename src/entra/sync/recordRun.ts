@@ -47,6 +47,8 @@ export async function recordRunOutcome(db: Db, outcome: RunOutcome) {
       status: outcome.status,
       mode: outcome.mode,
       usersRead: outcome.usersRead,
+      // A succeeded run's caller counted its deactivations just now; any other outcome is counted in SQL.
+      ...(outcome.status === "succeeded" ? { deactivated: outcome.deactivated } : {}),
       reactivated: outcome.reactivated,
       graphRequests: outcome.graphRequests,
       error: outcome.error,
