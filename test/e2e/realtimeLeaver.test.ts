@@ -22,6 +22,36 @@ test("Megan, disabled in Entra ID while signed in, is locked out within seconds"
   await page.reload();
   await page.locator("#sync-realtime", { hasText: "Real-time updates: active" }).waitFor();
 
+  // Microsoft's side fails: Graph answers 500 while Auto-deprovision is turned off and on again.
+  // The page says why real-time updates are not active; the nightly sync is untouched.
+  const deprovision = page.getByRole("switch", { name: "Auto-deprovision sync" });
+  await deprovision.click();
+  await page.getByRole("switch", { name: "Auto-deprovision sync", checked: false }).waitFor();
+  const fault = await fetch(`${e2e.stack.emulatorUrl}/_emulator/faults`, {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ endpoint: "subscriptions", status: 500, times: 20 }),
+  });
+  assert.equal(fault.status, 200);
+  await deprovision.click();
+  await page.getByRole("switch", { name: "Auto-deprovision sync", checked: true }).waitFor();
+  await page.reload();
+  await page.locator("#sync-realtime", { hasText: "Real-time updates: not active. Microsoft Graph did not answer." }).waitFor();
+  assert.match(await page.locator("#sync-next").innerText(), /Next scheduled run/);
+  // Graph answers again: off and on once more, and the subscription is held.
+  await fetch(`${e2e.stack.emulatorUrl}/_emulator/faults`, { method: "DELETE" });
+  await deprovision.click();
+  await page.getByRole("switch", { name: "Auto-deprovision sync", checked: false }).waitFor();
+  await deprovision.click();
+  await page.getByRole("switch", { name: "Auto-deprovision sync", checked: true }).waitFor();
+  await page.reload();
+  await page.locator("#sync-realtime", { hasText: "Real-time updates: active" }).waitFor();
+
+  // A forged notification (a guessed subscription id and clientState) is refused and changes nothing.
+  const forged = await fetch(`${e2e.stack.appUrl}/webhooks/microsoft-graph/users`, {
+    method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ value: [{ subscriptionId: crypto.randomUUID(), clientState: "guess", changeType: "updated", resource: `Users/${entraUser("adele").oid}` }] }),
+  });
+  assert.equal(forged.status, 403);
+
   const megansBrowser = await e2e.browser.newContext();
   const megan = await megansBrowser.newPage();
   await signInWithMicrosoft(megan, e2e.stack.appUrl, "megan@contoso.example", "Megan Bowen");

@@ -74,6 +74,14 @@ test("Adele's endpoint receives a signed member.deactivated for Diego, then sync
   // Settings → Webhooks → Add endpoint (every event type is ticked by default).
   await page.goto(`${e2e.stack.appUrl}/settings`);
   await page.getByRole("link", { name: "Webhooks" }).click();
+  // A bad URL first: a clear message, and no endpoint (no secret) is made.
+  const webhooksPage = page.url();
+  await page.getByLabel("Endpoint URL").fill("ftp://receiver.example/uniasset");
+  await page.getByRole("button", { name: "Add endpoint" }).click();
+  await page.getByText("The Endpoint URL must start with https://.").first().waitFor();
+  assert.equal(await page.locator("#signing-secret").count(), 0, "no secret for a refused URL");
+  await page.goto(webhooksPage);
+  assert.equal(await page.locator("#webhook-endpoints a").count(), 0, "no endpoint was added");
   const { port } = receiver.address() as AddressInfo;
   await page.getByLabel("Endpoint URL").fill(`http://127.0.0.1:${port}/uniasset`);
   await page.getByRole("button", { name: "Add endpoint" }).click();
