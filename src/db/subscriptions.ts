@@ -127,7 +127,7 @@ export function notificationRunStatements(
   request: { organizationId: string; runId: string; now: number; staleBefore: number; markPending: boolean; requirePending: boolean },
 ) {
   const { organizationId, runId, now, staleBefore } = request;
-  return [
+  const statements = [
     ...(request.markPending
       ? [statement(db, sql`update directory_subscriptions set reread_pending = 1, last_notification_at = ${now}, updated_at = ${now}
           where organization_id = ${organizationId}`)]
@@ -151,6 +151,15 @@ export function notificationRunStatements(
         and id <> ${runId}
       limit 1`),
   ];
+  const insertAt = statements.length - 3;
+  return {
+    statements,
+    /** What the batch did: whether the run row went in; if not, tonight's run going instead (if any). */
+    outcome(results: D1Result[]): { inserted: boolean; nightlyRunId: string | null } {
+      const going = results[statements.length - 1]?.results as { id: string }[] | undefined;
+      return { inserted: results[insertAt]?.meta.changes === 1, nightlyRunId: going?.[0]?.id ?? null };
+    },
+  };
 }
 
 

@@ -22,13 +22,12 @@ type ReadOutcome = { started: string } | { started: null };
 
 async function startRun(db: Db, workflow: SyncWorkflow, organizationId: string, now: number, fromNotification: boolean): Promise<ReadOutcome> {
   const runId = crypto.randomUUID();
-  const results = await runStatements(db, notificationRunStatements(db, {
+  const batch = notificationRunStatements(db, {
     organizationId, runId, now, staleBefore: now - RUN_STALE_AFTER_MS, markPending: fromNotification, requirePending: !fromNotification,
-  }));
-  const inserted = results.at(-3)?.meta.changes === 1;
+  });
+  const { inserted, nightlyRunId } = batch.outcome(await runStatements(db, batch.statements));
   if (!inserted) {
-    const nightly = (results.at(-1)?.results as { id: string }[] | undefined)?.[0]?.id;
-    if (fromNotification && nightly) await wakeNightlyRun(workflow, nightly);
+    if (fromNotification && nightlyRunId) await wakeNightlyRun(workflow, nightlyRunId);
     return { started: null };
   }
   try {
