@@ -7,6 +7,9 @@
 // (peak_rss_growth_mb: peak resident memory during the run minus before it).
 import { env, introspectWorkflowInstance } from "cloudflare:test";
 import { it } from "vitest";
+import { createDb } from "../src/db/client.ts";
+import { listMembersToJudge } from "../src/db/syncMembers.ts";
+import { deleteSeenPages, saveSeenPage } from "../src/db/syncSeen.ts";
 import { nightlyRunId } from "../src/entra/sync/schedule.ts";
 import type { SyncRunOutput } from "../src/entra/sync/workflow.ts";
 import { emulatorAdmin } from "../test/support/emulator.ts";
@@ -123,15 +126,14 @@ for (const users of [1000, 10_000]) {
 async function warmLocalD1(tenantId: string, users: number) {
   await env.DB.prepare("select 1").first();
   console.log(`BENCH-RSS start local_d1_warmup:${users} ${Date.now()}`);
+  // The conclude step's own read (src/db/syncMembers.ts), straight from the test: no app step, no Workflow.
+  const db = createDb(env.DB);
   let read = 0;
   for (let after = ""; ; ) {
-    const { results } = await env.DB.prepare(`select m.user_id as user_id, group_concat(i.subject, ' ') as oids, m.status as status
-      from memberships m cross join identities i on i.user_id = m.user_id and i.provider = 'microsoft' and i.issuer_key = ?
-      where m.organization_id = ? and m.user_id > ? and (m.status = 'active' or m.deactivated_reason = 'directory_sync')
-      group by m.user_id order by m.user_id limit 5000`).bind(tenantId, CONTOSO, after).all<{ user_id: string }>();
-    read += results.length;
-    if (results.length < 5000) break;
-    after = results.at(-1)!.user_id;
+    const members = await listMembersToJudge(db, { organizationId: CONTOSO, tenantId, afterUserId: after, limit: 5000, listedSince: Date.now() });
+    read += members.length;
+    if (members.length < 5000) break;
+    after = members.at(-1)!.user_id;
   }
   console.log(`BENCH-RSS end local_d1_warmup:${users} ${Date.now()}`);
   console.log(`BENCH ${JSON.stringify({ scenario: "local_d1_warmup", users, members_read: read, rss_label: `local_d1_warmup:${users}` })}`);
@@ -146,11 +148,13 @@ async function warmLocalD1(tenantId: string, users: number) {
 async function localD1SeenWrites(pages: number) {
   await env.DB.prepare("select 1").first();
   console.log(`BENCH-RSS start local_d1_seen_writes:${pages} ${Date.now()}`);
+  // The run's own writes (src/db/syncSeen.ts): a page at a time, then all deleted as the run closes.
+  const db = createDb(env.DB);
   const hashes = "A".repeat(11_000);
   for (let page = 0; page < pages; page++) {
-    await env.DB.prepare("insert into sync_run_seen (run_id, attempt, page, users, hashes) values ('bench-probe', 0, ?, 999, ?)").bind(page, `${hashes}${page}`).run();
+    await saveSeenPage(db, { runId: "bench-probe", attempt: 0, page, users: 999, hashes: `${hashes}${page}` });
   }
-  await env.DB.prepare("delete from sync_run_seen where run_id = 'bench-probe'").run();
+  await deleteSeenPages(db, "bench-probe").run();
   console.log(`BENCH-RSS end local_d1_seen_writes:${pages} ${Date.now()}`);
   console.log(`BENCH ${JSON.stringify({ scenario: "local_d1_seen_writes", pages, bytes: pages * 11_000, rss_label: `local_d1_seen_writes:${pages}` })}`);
 }
