@@ -12,7 +12,7 @@
 // in production. The others keep the emulator beside the app: real-time updates need the emulator
 // to reach the app's webhook, which only the in-process service binding can. For the measured
 // files the app isolate's V8 heap is sampled too, through workerd's inspector (isolate_heap_*_mb:
-// used heap just before, peak during, and the growth).
+// used heap just before, peak during, and the growth; the heap V8 holds, before and at its peak).
 import { spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -91,7 +91,7 @@ function rssGrowthMb(samples: Sample[], window: { start: number; end?: number } 
 
 /** The isolate that runs the app (its Worker, its Workflows' steps) and the bench code under vitest. */
 const APP_ISOLATE = "core:user:vitest-plugin-runner-";
-interface HeapSample { at: number; usedBytes: number }
+interface HeapSample { at: number; usedBytes: number; totalBytes: number }
 
 /**
  * The app isolate's V8 heap, through workerd's inspector (DevTools protocol, `Runtime.getHeapUsage`):
@@ -104,8 +104,8 @@ function sampleAppHeap(port: number, samples: HeapSample[], active: () => boolea
   const connect = () => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/${APP_ISOLATE}`);
     ws.onmessage = (message) => {
-      const reply = JSON.parse(String(message.data)) as { result?: { usedSize?: number } };
-      if (typeof reply.result?.usedSize === "number") samples.push({ at: Date.now(), usedBytes: reply.result.usedSize });
+      const reply = JSON.parse(String(message.data)) as { result?: { usedSize?: number; totalSize?: number } };
+      if (typeof reply.result?.usedSize === "number") samples.push({ at: Date.now(), usedBytes: reply.result.usedSize, totalBytes: reply.result.totalSize ?? 0 });
     };
     ws.onclose = () => (socket = null);
     ws.onerror = () => ws.close();
@@ -129,7 +129,13 @@ function heapFigures(samples: HeapSample[], window: { start: number; end?: numbe
   if (!before || during.length === 0) return null;
   const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
   const peak = Math.max(...during.map((s) => s.usedBytes));
-  return { isolate_heap_before_mb: mb(before.usedBytes), isolate_heap_peak_mb: mb(peak), isolate_heap_growth_mb: mb(peak - before.usedBytes) };
+  // Used: live objects and garbage not yet collected. Total: what V8 holds for the heap (resident
+  // memory sees this one), which it gives back only after collecting.
+  const peakTotal = Math.max(...during.map((s) => s.totalBytes));
+  return {
+    isolate_heap_before_mb: mb(before.usedBytes), isolate_heap_peak_mb: mb(peak), isolate_heap_growth_mb: mb(peak - before.usedBytes),
+    isolate_heap_total_before_mb: mb(before.totalBytes), isolate_heap_total_peak_mb: mb(peakTotal),
+  };
 }
 
 /** One vitest run over `files`; prints its BENCH lines as JSON; resolves with its exit code. */
