@@ -38,20 +38,32 @@ export function eventTypesOf(column: string): string[] {
   return column.trim().split(/\s+/).filter(Boolean);
 }
 
-export function insertEndpoint(
-  db: Db,
+/**
+ * Adds the endpoint only while its organization has fewer than `limit`: the count and the insert
+ * are one statement, and D1 runs one statement at a time, so additions racing at `limit - 1` cannot
+ * all pass (a count read first and an insert after let each of them see room). The result's
+ * `meta.changes` is 0 when the limit refused it.
+ */
+export function insertEndpointWithinLimit(
   endpoint: { id: string; organizationId: string; url: string; eventTypes: readonly WebhookEventType[]; secretEnc: string; createdBy: string; now: number },
-) {
-  return db.insert(webhookEndpoints).values({
-    id: endpoint.id,
-    organizationId: endpoint.organizationId,
-    url: endpoint.url,
-    eventTypes: eventTypesColumn(endpoint.eventTypes),
-    secretEnc: endpoint.secretEnc,
-    createdBy: endpoint.createdBy,
-    createdAt: endpoint.now,
-    updatedAt: endpoint.now,
-  });
+  limit: number,
+): SQL {
+  return sql`
+    insert into ${webhookEndpoints} (id, organization_id, url, event_types, secret_enc, created_by, created_at, updated_at)
+    select ${endpoint.id}, ${endpoint.organizationId}, ${endpoint.url}, ${eventTypesColumn(endpoint.eventTypes)}, ${endpoint.secretEnc},
+      ${endpoint.createdBy}, ${endpoint.now}, ${endpoint.now}
+    where (select count(*) from ${webhookEndpoints} where organization_id = ${endpoint.organizationId}) < ${limit}`;
+}
+
+/** The addition's audit row, written only if insertEndpointWithinLimit (earlier in the batch) added the endpoint. */
+export function auditEndpointAdded(endpoint: { id: string; organizationId: string; eventTypes: readonly WebhookEventType[] }, actorUserId: string, now: number): SQL {
+  return insertAuditEventsFor(
+    {
+      organizationId: endpoint.organizationId, actorUserId, action: "webhook.endpoint_added",
+      details: sql`json_object('endpointId', id, 'url', url, 'eventTypes', json(${JSON.stringify(endpoint.eventTypes)}))`, now,
+    },
+    sql`from ${webhookEndpoints} where id = ${endpoint.id} and organization_id = ${endpoint.organizationId}`,
+  );
 }
 
 const endpointColumns = {
@@ -104,10 +116,6 @@ export async function findEndpointForDelivery(db: Db, endpointId: string) {
 }
 
 export type DeliveryEndpoint = NonNullable<Awaited<ReturnType<typeof findEndpointForDelivery>>>;
-
-export function countEndpoints(db: Db, organizationId: string) {
-  return db.$count(webhookEndpoints, eq(webhookEndpoints.organizationId, organizationId));
-}
 
 export function setEndpointEnabled(db: Db, organizationId: string, endpointId: string, enabled: boolean, now: number) {
   return db

@@ -7,8 +7,8 @@ import type { Db } from "../db/client.ts";
 import type { WebhookEventType } from "../db/schema.ts";
 import { runStatements } from "../db/statements.ts";
 import {
-  countEndpoints, deleteEndpointStatements, eventTypesOf, findEndpoint, findEventOf, insertEndpoint, insertTestEvent, listAttempts, listEndpoints,
-  MANUAL_SEND_INTERVAL_MS, rotateEndpointSecret, setEndpointEnabled, takeManualSendSlot,
+  auditEndpointAdded, deleteEndpointStatements, eventTypesOf, findEndpoint, findEventOf, insertEndpointWithinLimit, insertTestEvent, listAttempts,
+  listEndpoints, MANUAL_SEND_INTERVAL_MS, rotateEndpointSecret, setEndpointEnabled, takeManualSendSlot,
 } from "../db/webhooks.ts";
 import { AppError } from "../lib/errors.ts";
 import type { TokenVault } from "../lib/vault.ts";
@@ -43,29 +43,23 @@ export async function addEndpoint(
 ): Promise<{ endpointId: string; secret: string }> {
   const checked = checkEndpointUrl(input.url, input.appOrigin);
   if (!checked.ok) throw new AppError("invalid_input", checked.message);
-  if ((await countEndpoints(db, viewer.organizationId)) >= MAX_ENDPOINTS) {
-    throw new AppError("conflict", `An organization can have at most ${MAX_ENDPOINTS} endpoints. Delete one first.`);
-  }
   const endpointId = crypto.randomUUID();
   const secret = newSigningSecret();
-  await runStatements(db, [
-    insertEndpoint(db, {
-      id: endpointId,
-      organizationId: viewer.organizationId,
-      url: checked.url,
-      eventTypes: input.eventTypes,
+  const endpoint = { id: endpointId, organizationId: viewer.organizationId, url: checked.url, eventTypes: input.eventTypes };
+  // The limit is checked by the insert itself (and the audit row follows it), never by a count read
+  // before: two additions at 9 endpoints would both see room.
+  const [inserted] = await runStatements(db, [
+    insertEndpointWithinLimit({
+      ...endpoint,
       secretEnc: await sealSecret(vault, viewer.organizationId, endpointId, secret),
       createdBy: viewer.userId,
       now,
-    }),
-    insertAuditEvent(db, {
-      organizationId: viewer.organizationId,
-      actorUserId: viewer.userId,
-      action: "webhook.endpoint_added",
-      details: { endpointId, url: checked.url, eventTypes: input.eventTypes },
-      now,
-    }),
+    }, MAX_ENDPOINTS),
+    auditEndpointAdded(endpoint, viewer.userId, now),
   ]);
+  if (inserted?.meta.changes !== 1) {
+    throw new AppError("conflict", `An organization can have at most ${MAX_ENDPOINTS} endpoints. Delete one first.`);
+  }
   return { endpointId, secret };
 }
 
