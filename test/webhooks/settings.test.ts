@@ -92,7 +92,7 @@ describe("adding an endpoint", () => {
     it(`refuses ${JSON.stringify(url)} when the app is not on loopback (400, nothing added)`, async () => {
       const viewer = { userId: "u", organizationId: CONTOSO } as Viewer;
       const added = addEndpointAsService(createDb(env.DB), tokenVault(env), viewer, {
-        url, eventTypes: ["member.deactivated"], appOrigin: "https://identity.uniasset.app",
+        url, eventTypes: ["member.deactivated"], appOrigin: "https://identity.uniasset.app", formToken: "loopback",
       }, Date.now());
       const error = await added.then(() => null, (e: unknown) => e);
       expect(error).toBeInstanceOf(AppError);
@@ -209,7 +209,7 @@ describe("at most 10 endpoints", () => {
   async function nineEndpoints(viewer: Viewer) {
     for (let i = 0; i < 9; i++) {
       await addEndpointAsService(createDb(env.DB), tokenVault(env), viewer, {
-        url: receiverUrl(`nine-${i}`), eventTypes: ["member.deactivated"], appOrigin: env.APP_ORIGIN,
+        url: receiverUrl(`nine-${i}`), eventTypes: ["member.deactivated"], appOrigin: env.APP_ORIGIN, formToken: `nine-${i}`,
       }, Date.now());
     }
   }
