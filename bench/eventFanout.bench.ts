@@ -72,9 +72,11 @@ it(`event_fanout ${LEAVERS}`, async () => {
     userId: DEMO_USER_IDS.adele, displayName: "Adele Vance", email: null, organizationId: CONTOSO, organizationName: "Contoso",
     plan: "enterprise" as const, role: "owner" as const, organizations: [], sessionHash: "bench", csrfToken: "bench",
   };
-  const { endpointId } = await addEndpoint(createDb(env.DB), tokenVault(env), adele, {
-    url: receiverUrl("bench"), eventTypes: ["member.deactivated"], appOrigin: env.APP_ORIGIN,
+  const added = await addEndpoint(createDb(env.DB), tokenVault(env), adele, {
+    url: receiverUrl("bench"), eventTypes: ["member.deactivated"], appOrigin: env.APP_ORIGIN, formToken: crypto.randomUUID(),
   }, Date.now());
+  if (!added.added) throw new Error("a fresh form token added nothing");
+  const { endpointId } = added;
   const run = await nightly();
   const afterRun = Date.now();
   const events = await count("select count(*) as n from webhook_events where type = 'member.deactivated'");

@@ -336,6 +336,8 @@ export const webhookEndpoints = sqliteTable("webhook_endpoints", {
   consecutiveFailures: integer("consecutive_failures").notNull().default(0),
   /** The last Send test event or Redeliver: one per endpoint per MANUAL_SEND_INTERVAL_MS (src/db/webhooks.ts). */
   manualSendAt: integer("manual_send_at"),
+  /** SHA-256 of the Add endpoint submission that made it: a resubmission adds nothing (migrations/0016). */
+  submissionKey: text("submission_key"),
   createdBy: text("created_by").notNull(),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),

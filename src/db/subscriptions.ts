@@ -1,6 +1,6 @@
 // Real-time updates: the organization's Graph change-notification subscription (migrations/0010).
 // client_state_enc is token-vault ciphertext and is selected only where a notification is checked.
-import { and, eq, gt, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { statement } from "./statements.ts";
 import { directorySubscriptions, entraConnections, organizations, type RealtimeFailure } from "./schema.ts";
@@ -40,11 +40,13 @@ export async function findSubscription(db: Db, organizationId: string) {
 }
 
 /**
- * The subscriptions a notification names, with their sealed clientState, only while the organization
- * may still run a real-time update and the subscription has not expired at Graph (a renewal that
- * failed leaves it valid until then: its notifications still count). One read of the unique index
- * per id; nothing is written. The ids go in as one JSON parameter: a POST may name any number of
- * subscriptions (Microsoft batches items of several subscriptions), and D1 binds at most 100.
+ * The subscriptions a notification names that we hold, with their sealed clientState, and whether
+ * each still counts (`current`): not expired at Graph (a renewal that failed leaves it valid until
+ * then) and its organization may still run a real-time update. One that no longer counts is still
+ * returned, so a notification for it can be told genuine (acknowledged, nothing done) from forged
+ * (refused). One read of the unique index per id; nothing is written. The ids go in as one JSON
+ * parameter: a POST may name any number of subscriptions (Microsoft batches items of several
+ * subscriptions), and D1 binds at most 100.
  */
 export function findSubscriptionsForNotification(db: Db, subscriptionIds: string[], now: number) {
   return db
@@ -53,13 +55,10 @@ export function findSubscriptionsForNotification(db: Db, subscriptionIds: string
       tenantId: directorySubscriptions.tenantId,
       subscriptionId: directorySubscriptions.subscriptionId,
       clientStateEnc: directorySubscriptions.clientStateEnc,
+      current: sql<number>`(coalesce(${directorySubscriptions.expiresAt}, 0) > ${now} and ${stillEligible(sql`${directorySubscriptions.organizationId}`)})`,
     })
     .from(directorySubscriptions)
-    .where(and(
-      sql`${directorySubscriptions.subscriptionId} in (select value from json_each(${JSON.stringify(subscriptionIds)}))`,
-      gt(directorySubscriptions.expiresAt, now),
-      stillEligible(sql`${directorySubscriptions.organizationId}`),
-    ));
+    .where(sql`${directorySubscriptions.subscriptionId} in (select value from json_each(${JSON.stringify(subscriptionIds)}))`);
 }
 
 /** A subscription created: active, its id, sealed clientState and expiry; the failure forgotten. */

@@ -38,20 +38,38 @@ export function eventTypesOf(column: string): string[] {
   return column.trim().split(/\s+/).filter(Boolean);
 }
 
-export function insertEndpoint(
-  db: Db,
-  endpoint: { id: string; organizationId: string; url: string; eventTypes: readonly WebhookEventType[]; secretEnc: string; createdBy: string; now: number },
-) {
-  return db.insert(webhookEndpoints).values({
-    id: endpoint.id,
-    organizationId: endpoint.organizationId,
-    url: endpoint.url,
-    eventTypes: eventTypesColumn(endpoint.eventTypes),
-    secretEnc: endpoint.secretEnc,
-    createdBy: endpoint.createdBy,
-    createdAt: endpoint.now,
-    updatedAt: endpoint.now,
-  });
+/**
+ * Adds the endpoint only while its organization has fewer than `limit`, and only if no endpoint
+ * came from the same submission (`submissionKey`, unique per organization): the count, the
+ * uniqueness and the insert are one statement, and D1 runs one statement at a time, so additions
+ * racing at `limit - 1` cannot all pass (a count read first and an insert after let each of them
+ * see room), nor can a form submitted twice at once add two. The result's `meta.changes` is 0 when
+ * it added nothing; findEndpointBySubmission tells which refusal it was.
+ */
+export function insertEndpointWithinLimit(
+  endpoint: {
+    id: string; organizationId: string; url: string; eventTypes: readonly WebhookEventType[]; secretEnc: string; submissionKey: string; createdBy: string; now: number;
+  },
+  limit: number,
+): SQL {
+  // SQLite needs the WHERE for an upsert on INSERT … SELECT (without one, ON would parse as a join).
+  return sql`
+    insert into ${webhookEndpoints} (id, organization_id, url, event_types, secret_enc, submission_key, created_by, created_at, updated_at)
+    select ${endpoint.id}, ${endpoint.organizationId}, ${endpoint.url}, ${eventTypesColumn(endpoint.eventTypes)}, ${endpoint.secretEnc},
+      ${endpoint.submissionKey}, ${endpoint.createdBy}, ${endpoint.now}, ${endpoint.now}
+    where (select count(*) from ${webhookEndpoints} where organization_id = ${endpoint.organizationId}) < ${limit}
+    on conflict (organization_id, submission_key) do nothing`;
+}
+
+/** The addition's audit row, written only if insertEndpointWithinLimit (earlier in the batch) added the endpoint. */
+export function auditEndpointAdded(endpoint: { id: string; organizationId: string; eventTypes: readonly WebhookEventType[] }, actorUserId: string, now: number): SQL {
+  return insertAuditEventsFor(
+    {
+      organizationId: endpoint.organizationId, actorUserId, action: "webhook.endpoint_added",
+      details: sql`json_object('endpointId', id, 'url', url, 'eventTypes', json(${JSON.stringify(endpoint.eventTypes)}))`, now,
+    },
+    sql`from ${webhookEndpoints} where id = ${endpoint.id} and organization_id = ${endpoint.organizationId}`,
+  );
 }
 
 const endpointColumns = {
@@ -93,6 +111,15 @@ export async function findEndpoint(db: Db, organizationId: string, endpointId: s
   return row;
 }
 
+/** The endpoint a submission already added, if any (for its second answer: named, never its secret). */
+export async function findEndpointBySubmission(db: Db, organizationId: string, submissionKey: string): Promise<EndpointSummary | undefined> {
+  const [row] = await db
+    .select(endpointColumns)
+    .from(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.organizationId, organizationId), eq(webhookEndpoints.submissionKey, submissionKey)));
+  return row;
+}
+
 /** For delivery: the endpoint with its sealed secrets, and its organization's plan. */
 export async function findEndpointForDelivery(db: Db, endpointId: string) {
   const [row] = await db
@@ -104,10 +131,6 @@ export async function findEndpointForDelivery(db: Db, endpointId: string) {
 }
 
 export type DeliveryEndpoint = NonNullable<Awaited<ReturnType<typeof findEndpointForDelivery>>>;
-
-export function countEndpoints(db: Db, organizationId: string) {
-  return db.$count(webhookEndpoints, eq(webhookEndpoints.organizationId, organizationId));
-}
 
 export function setEndpointEnabled(db: Db, organizationId: string, endpointId: string, enabled: boolean, now: number) {
   return db

@@ -4,9 +4,11 @@
 // - the validation handshake: `?validationToken=…`, echoed as text/plain with 200 at once (Graph
 //   waits at most 10 seconds), writing nothing
 //   (https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks#notificationurl-validation); or
-// - a changeNotificationCollection: every item's subscription id and clientState are checked, the
-//   verified ones answered with 202 Accepted at once and their work handed off after the answer
-//   (https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks#receive-notifications).
+// - a changeNotificationCollection: every item's subscription id and clientState are checked
+//   (src/entra/notifications/receive.ts has the rule). A forged item refuses the whole POST (403);
+//   otherwise the answer is 202 Accepted at once, the verified items' work handed off after it,
+//   and items of subscriptions we no longer hold acknowledged and dropped, so Graph stops retrying
+//   them (https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks#receive-notifications).
 // Anything else is a 4xx and changes nothing.
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { requirePlan, requireRole, viewerOf } from "../auth/access.ts";
 import type { AppContext } from "../context.ts";
 import { WEBHOOK_EVENT_TYPES } from "../db/schema.ts";
+import { randomToken } from "../lib/crypto.ts";
 import { tokenVault } from "../lib/vault.ts";
 import { uuidParam } from "../lib/schemas.ts";
 import { validate } from "../lib/validate.ts";
@@ -15,7 +16,7 @@ import { PATHS } from "../paths.ts";
 import {
   addEndpoint, deleteEndpoint, loadEndpointPage, loadWebhooksPage, redeliver, rotateSecret, sendTestEvent, setEnabled,
 } from "../webhooks/endpoints.ts";
-import { EndpointPage, SigningSecretPage, WebhooksPage } from "../../views/pages/webhooks.tsx";
+import { EndpointAlreadyAddedPage, EndpointPage, SigningSecretPage, WebhooksPage } from "../../views/pages/webhooks.tsx";
 
 /** Mounted at PATHS.webhooks. */
 export const webhookRoutes = new Hono<AppContext>();
@@ -24,6 +25,8 @@ const managers = requireRole("owner", "admin");
 const enterprise = requirePlan("enterprise", "Event webhooks are available on the Enterprise plan.");
 const endpointParam = validate("param", z.object({ id: uuidParam }));
 const PAGE = { title: "Webhooks", nav: "settings" } as const;
+
+const FORM_OUT_OF_DATE = "This form is out of date. Reload the page and try again.";
 
 const addEndpointForm = z.object({
   // The policy (https, no credentials…) is checked in the service; this bounds the field.
@@ -36,19 +39,29 @@ const addEndpointForm = z.object({
         .min(1, { message: "Choose at least one event type." })
         .transform((types) => [...new Set(types)]),
     ),
+  // The page's one-time token (randomToken: 43 base64url characters): the same form sent twice adds
+  // one endpoint (src/webhooks/endpoints.ts, submissionKey).
+  formToken: z.string({ message: FORM_OUT_OF_DATE }).regex(/^[A-Za-z0-9_-]{43}$/, { message: FORM_OUT_OF_DATE }),
 });
 
 webhookRoutes.get("/", managers, async (c) => {
   const viewer = viewerOf(c);
   const endpoints = await loadWebhooksPage(c.get("db"), viewer.organizationId);
-  return c.render(<WebhooksPage viewer={viewer} endpoints={endpoints} />, PAGE);
+  // A new token each time the form is shown: each showing may add one endpoint.
+  return c.render(<WebhooksPage viewer={viewer} endpoints={endpoints} formToken={randomToken()} />, PAGE);
 });
 
 webhookRoutes.post("/", managers, enterprise, validate("form", addEndpointForm), async (c) => {
   const viewer = viewerOf(c);
   const config = c.get("config");
-  const { url, eventTypes } = c.req.valid("form");
-  const created = await addEndpoint(c.get("db"), tokenVault(config), viewer, { url, eventTypes, appOrigin: config.APP_ORIGIN }, Date.now());
+  const { url, eventTypes, formToken } = c.req.valid("form");
+  const created = await addEndpoint(c.get("db"), tokenVault(config), viewer, { url, eventTypes, appOrigin: config.APP_ORIGIN, formToken }, Date.now());
+  if (!created.added) {
+    // The form was sent again (a reload of the secret's page): nothing added, and no secret. 409, so
+    // a script reading the status does not take this for a new endpoint.
+    c.status(409);
+    return c.render(<EndpointAlreadyAddedPage endpoint={created.endpoint} />, PAGE);
+  }
   const endpoint = (await loadEndpointPage(c.get("db"), viewer.organizationId, created.endpointId)).endpoint;
   return c.render(<SigningSecretPage url={endpoint.url} endpointId={endpoint.id} secret={created.secret} rotated={false} />, PAGE);
 });

@@ -1,15 +1,18 @@
-// What Owners and Admins do on Settings → Webhooks: add an endpoint (its secret shown once), rotate
-// the secret, disable, enable, delete, send a test event, redeliver an event. Always the viewer's
-// own organization; every change audited. Secrets live only sealed in the token vault.
+// What Owners and Admins do on Settings → Webhooks: add an endpoint (its secret shown once; one
+// endpoint per submission of the form), rotate the secret, disable, enable, delete, send a test
+// event, redeliver an event. Always the viewer's own organization; every change audited. Secrets
+// live only sealed in the token vault.
 import type { Viewer } from "../context.ts";
 import { insertAuditEvent } from "../db/audit.ts";
 import type { Db } from "../db/client.ts";
 import type { WebhookEventType } from "../db/schema.ts";
 import { runStatements } from "../db/statements.ts";
 import {
-  countEndpoints, deleteEndpointStatements, eventTypesOf, findEndpoint, findEventOf, insertEndpoint, insertTestEvent, listAttempts, listEndpoints,
-  MANUAL_SEND_INTERVAL_MS, rotateEndpointSecret, setEndpointEnabled, takeManualSendSlot,
+  auditEndpointAdded, deleteEndpointStatements, eventTypesOf, findEndpoint, findEndpointBySubmission, findEventOf, insertEndpointWithinLimit,
+  insertTestEvent, listAttempts, listEndpoints, MANUAL_SEND_INTERVAL_MS, rotateEndpointSecret, setEndpointEnabled, takeManualSendSlot,
+  type EndpointSummary,
 } from "../db/webhooks.ts";
+import { sha256Base64url } from "../lib/crypto.ts";
 import { AppError } from "../lib/errors.ts";
 import type { TokenVault } from "../lib/vault.ts";
 import type { DeliveryQueue } from "./queue.ts";
@@ -33,40 +36,54 @@ export async function loadEndpointPage(db: Db, organizationId: string, endpointI
   return { endpoint, attempts: await listAttempts(db, organizationId, endpointId) };
 }
 
+/**
+ * What one Add endpoint submission is: the session, the form's one-time token (a new one each time
+ * the Webhooks page is shown), and what it asks for. Sending the same form again (reloading the page
+ * that shows the secret, a double click, a retried request) gives the same key, so it adds nothing;
+ * the same form sent with another URL or other types (Back, then edited) is a new endpoint. Bound to
+ * the session, so a token seen elsewhere cannot stand for this Admin's submission. Only the hash is
+ * stored.
+ */
+function submissionKey(viewer: Viewer, input: { formToken: string; eventTypes: readonly WebhookEventType[] }, url: string): Promise<string> {
+  return sha256Base64url(JSON.stringify(["webhook.endpoint_added", viewer.sessionHash, input.formToken, url, [...input.eventTypes].sort()]));
+}
+
+export type AddedEndpoint =
+  | { added: true; endpointId: string; secret: string }
+  /** This submission had already added `endpoint`: its secret was shown then, and is not again. */
+  | { added: false; endpoint: EndpointSummary };
+
 /** Creates the endpoint and returns its signing secret: the only time anyone sees it. */
 export async function addEndpoint(
   db: Db,
   vault: TokenVault,
   viewer: Viewer,
-  input: { url: string; eventTypes: WebhookEventType[]; appOrigin: string },
+  input: { url: string; eventTypes: WebhookEventType[]; appOrigin: string; formToken: string },
   now: number,
-): Promise<{ endpointId: string; secret: string }> {
+): Promise<AddedEndpoint> {
   const checked = checkEndpointUrl(input.url, input.appOrigin);
   if (!checked.ok) throw new AppError("invalid_input", checked.message);
-  if ((await countEndpoints(db, viewer.organizationId)) >= MAX_ENDPOINTS) {
-    throw new AppError("conflict", `An organization can have at most ${MAX_ENDPOINTS} endpoints. Delete one first.`);
-  }
   const endpointId = crypto.randomUUID();
   const secret = newSigningSecret();
-  await runStatements(db, [
-    insertEndpoint(db, {
-      id: endpointId,
-      organizationId: viewer.organizationId,
-      url: checked.url,
-      eventTypes: input.eventTypes,
+  const endpoint = { id: endpointId, organizationId: viewer.organizationId, url: checked.url, eventTypes: input.eventTypes };
+  const key = await submissionKey(viewer, input, checked.url);
+  // The limit and the resubmission are checked by the insert itself (and the audit row follows it),
+  // never by a read before: two additions at 9 endpoints, or one form sent twice at once, would
+  // both pass such a read.
+  const [inserted] = await runStatements(db, [
+    insertEndpointWithinLimit({
+      ...endpoint,
       secretEnc: await sealSecret(vault, viewer.organizationId, endpointId, secret),
+      submissionKey: key,
       createdBy: viewer.userId,
       now,
-    }),
-    insertAuditEvent(db, {
-      organizationId: viewer.organizationId,
-      actorUserId: viewer.userId,
-      action: "webhook.endpoint_added",
-      details: { endpointId, url: checked.url, eventTypes: input.eventTypes },
-      now,
-    }),
+    }, MAX_ENDPOINTS),
+    auditEndpointAdded(endpoint, viewer.userId, now),
   ]);
-  return { endpointId, secret };
+  if (inserted?.meta.changes === 1) return { added: true, endpointId, secret };
+  const already = await findEndpointBySubmission(db, viewer.organizationId, key);
+  if (already) return { added: false, endpoint: already };
+  throw new AppError("conflict", `An organization can have at most ${MAX_ENDPOINTS} endpoints. Delete one first.`);
 }
 
 async function endpointOf(db: Db, viewer: Viewer, endpointId: string) {

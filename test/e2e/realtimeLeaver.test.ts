@@ -45,12 +45,16 @@ test("Megan, disabled in Entra ID while signed in, is locked out within seconds"
   await page.reload();
   await page.locator("#sync-realtime", { hasText: "Real-time updates: active" }).waitFor();
 
-  // A forged notification (a guessed subscription id and clientState) is refused and changes nothing.
-  const forged = await fetch(`${e2e.stack.appUrl}/webhooks/microsoft-graph/users`, {
+  // A forged notification (our subscription's id with a guessed clientState) is refused; one naming
+  // a subscription we do not hold is acknowledged, so Graph would not retry it. Neither changes anything.
+  const held = (await (await fetch(`${e2e.stack.emulatorUrl}/_emulator/subscriptions`)).json()) as { value: { id: string }[] };
+  assert.equal(held.value.length, 1);
+  const notify = (subscriptionId: string) => fetch(`${e2e.stack.appUrl}/webhooks/microsoft-graph/users`, {
     method: "POST", headers: { "content-type": "application/json" },
-    body: JSON.stringify({ value: [{ subscriptionId: crypto.randomUUID(), clientState: "guess", changeType: "updated", resource: `Users/${entraUser("adele").oid}` }] }),
+    body: JSON.stringify({ value: [{ subscriptionId, clientState: "guess", changeType: "updated", resource: `Users/${entraUser("adele").oid}` }] }),
   });
-  assert.equal(forged.status, 403);
+  assert.equal((await notify(held.value[0]!.id)).status, 403);
+  assert.equal((await notify(crypto.randomUUID())).status, 202);
 
   const megansBrowser = await e2e.browser.newContext();
   const megan = await megansBrowser.newPage();

@@ -87,6 +87,11 @@ test("Adele's endpoint receives a signed member.deactivated for Diego, then sync
   await page.getByRole("button", { name: "Add endpoint" }).click();
   const secret = await page.locator("#signing-secret").inputValue();
   assert.match(secret, /^whsec_/);
+  // Reloading the page that shows the secret sends the form again: no second endpoint, no secret.
+  await page.reload();
+  await page.getByRole("heading", { name: "Endpoint already added" }).waitFor();
+  assert.equal(await page.locator("#signing-secret").count(), 0, "a reload does not show the secret again");
+  assert.ok(!(await page.content()).includes(secret.slice(6)), "nor anywhere on the page");
   await page.getByRole("link", { name: "Go to the endpoint" }).click();
   assert.equal(await page.locator("#signing-secret").count(), 0, "the secret is shown only once");
 
@@ -115,8 +120,9 @@ test("Adele's endpoint receives a signed member.deactivated for Diego, then sync
   const held = verify(await deliveryOf("sync.run.held", 60_000), secret);
   assert.equal(held.data.would_deactivate, 1);
 
-  // The delivery log shows them.
+  // The delivery log shows them, on the one endpoint the reload left.
   await page.goto(`${e2e.stack.appUrl}/settings/webhooks`);
+  assert.equal(await page.locator("#webhook-endpoints a").count(), 1, "one endpoint");
   await page.locator("#webhook-endpoints a").first().click();
   await page.locator("#delivery-log", { hasText: "sync.run.held" }).waitFor();
   await page.close();

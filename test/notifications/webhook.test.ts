@@ -67,16 +67,84 @@ describe("what a POST may carry", () => {
     await until(async () => (await notificationRuns()).length === 1, 30_000);
     await runsSettled();
     await env.DB.prepare("update directory_subscriptions set expires_at = ? where organization_id = ?").bind(Date.now() - 1000, CONTOSO).run();
-    expect((await postToWebhook("users", notificationFor(held!.id, held!.clientState))).status).toBe(403);
+    // After it expired: Graph's late retry of a genuine notification is acknowledged (202) and reads
+    // nothing; a wrong clientState is still refused.
+    const before = await writableRowCounts();
+    expect((await postToWebhook("users", notificationFor(held!.id, held!.clientState))).status).toBe(202);
+    expect((await postToWebhook("users", notificationFor(held!.id, "wrong"))).status).toBe(403);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await writableRowCounts()).toEqual(before);
+    expect(await notificationRuns()).toHaveLength(1);
+  });
+});
+
+describe("subscriptions we do not hold: acknowledged, so Graph stops retrying, and nothing changes", () => {
+  it("only unknown subscription ids, on both URLs: 202, no row written, no read", async () => {
+    await connectContoso(["auto-deprovision"]);
+    const before = await writableRowCounts();
+    for (const path of ["users", "lifecycle"] as const) {
+      const body = { value: [notificationFor(crypto.randomUUID(), "guess").value[0]!, { subscriptionId: crypto.randomUUID(), clientState: null, lifecycleEvent: "missed" }] };
+      expect((await postToWebhook(path, body)).status, path).toBe(202);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await writableRowCounts()).toEqual(before);
+    expect(await notificationRuns()).toEqual([]);
+  });
+
+  it("a subscription Graph still holds after we let it go (its Delete failed at disconnect): Graph's delivery gets 202, nothing changes", async () => {
+    const adele = await connectContoso(["auto-deprovision"]);
+    const leaver = await linkMember(await createDirectoryUser("Gone Tenant User"));
+    await emulatorAdmin("faults", { endpoint: "subscriptions", status: 503, times: 10 });
+    await adele.page("/settings/integrations/entra");
+    await adele.post("/settings/integrations/entra/disconnect");
+    await emulatorAdmin("faults", undefined, "DELETE");
+    expect(await graphSubscriptions()).toHaveLength(1);
+    expect(await storedSubscription()).toBeNull();
+    const before = await writableRowCounts();
+
+    await emulatorAdmin(`users/${leaver.subject}/disable`);
+    await until(async () => (await sentNotifications()).some((s) => s.kind === "notification"), 10_000);
+    const delivered = (await sentNotifications()).filter((s) => s.kind === "notification");
+    expect(delivered.map((d) => d.status)).toEqual([202]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await writableRowCounts()).toEqual(before);
+    expect(await notificationRuns()).toEqual([]);
+    expect((await membership(leaver.userId))?.status).toBe("active");
+  });
+});
+
+describe("a clientState we cannot open (its key removed too early)", () => {
+  it("cannot be judged: the item is acknowledged (202) and reads nothing", async () => {
+    await connectContoso(["auto-deprovision"]);
+    const [held] = await graphSubscriptions();
+    await env.DB.prepare("update directory_subscriptions set client_state_enc = 'v1.gone.AAAA.AAAA' where organization_id = ?").bind(CONTOSO).run();
+    const before = await writableRowCounts();
+    expect((await postToWebhook("users", notificationFor(held!.id, held!.clientState))).status).toBe(202);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await writableRowCounts()).toEqual(before);
+    expect(await notificationRuns()).toEqual([]);
   });
 });
 
 describe("forged notifications change nothing", () => {
-  it("an unknown subscription id: 403 and no row written", async () => {
+  it("an unknown id beside a forged item of our subscription: 403, no row written", async () => {
     await connectContoso(["auto-deprovision"]);
+    const [held] = await graphSubscriptions();
     const before = await writableRowCounts();
-    const response = await postToWebhook("users", notificationFor(crypto.randomUUID(), "guess"));
-    expect(response.status).toBe(403);
+    const body = { value: [notificationFor(crypto.randomUUID(), "guess").value[0]!, notificationFor(held!.id, "forged").value[0]!] };
+    expect((await postToWebhook("users", body)).status).toBe(403);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await writableRowCounts()).toEqual(before);
+    expect(await notificationRuns()).toEqual([]);
+  });
+
+  it("a forged item beside a genuine one: the whole POST is refused (403) and reads nothing", async () => {
+    await connectContoso(["auto-deprovision"]);
+    const [held] = await graphSubscriptions();
+    const before = await writableRowCounts();
+    const body = { value: [notificationFor(held!.id, held!.clientState).value[0]!, notificationFor(held!.id, "forged").value[0]!] };
+    expect((await postToWebhook("users", body)).status).toBe(403);
+    await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await writableRowCounts()).toEqual(before);
     expect(await notificationRuns()).toEqual([]);
   });
@@ -211,13 +279,28 @@ describe("a genuine notification", () => {
 });
 
 describe("notifications for an organization that turned it off", () => {
-  it("after disconnect, the old subscription's notifications are refused and read nothing", async () => {
+  it("after disconnect, the old subscription's notifications are acknowledged (202) and read nothing", async () => {
     const adele = await connectContoso(["auto-deprovision"]);
     const [held] = await graphSubscriptions();
     await adele.page("/settings/integrations/entra");
     await adele.post("/settings/integrations/entra/disconnect");
+    const before = await writableRowCounts();
     const response = await postToWebhook("users", notificationFor(held!.id, held!.clientState, undefined, CONTOSO_TENANT_ID));
-    expect(response.status).toBe(403);
+    expect(response.status).toBe(202);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await writableRowCounts()).toEqual(before);
+    expect(await notificationRuns()).toEqual([]);
+  });
+
+  it("after a downgrade, before the nightly upkeep deletes the subscription: a genuine item is acknowledged (202), a forged one refused", async () => {
+    await connectContoso(["auto-deprovision"]);
+    const [held] = await graphSubscriptions();
+    await env.DB.prepare("update organizations set plan = 'team' where id = ?").bind(CONTOSO).run();
+    const before = await writableRowCounts();
+    expect((await postToWebhook("users", notificationFor(held!.id, held!.clientState))).status).toBe(202);
+    expect((await postToWebhook("users", notificationFor(held!.id, "forged"))).status).toBe(403);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await writableRowCounts()).toEqual(before);
     expect(await notificationRuns()).toEqual([]);
   });
 });

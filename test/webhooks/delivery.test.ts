@@ -45,7 +45,9 @@ beforeEach(async () => {
 
 /** An endpoint added through the service, so no request relays anything behind the test's back. */
 async function endpointFor(types: WebhookEventType[], name = "hooks") {
-  return addEndpointAsService(db(), vault(), ADELE, { url: receiverUrl(name), eventTypes: types, appOrigin: env.APP_ORIGIN }, Date.now());
+  const added = await addEndpointAsService(db(), vault(), ADELE, { url: receiverUrl(name), eventTypes: types, appOrigin: env.APP_ORIGIN, formToken: crypto.randomUUID() }, Date.now());
+  if (!added.added) throw new Error("a fresh form token added nothing");
+  return added;
 }
 
 /** Diego deactivated by hand, the way members.ts writes it: the membership and its audit row in one batch. */

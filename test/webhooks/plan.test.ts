@@ -33,9 +33,11 @@ beforeEach(async () => {
 });
 
 async function subscribeAll() {
-  return addEndpointAsService(db(), tokenVault(env), ADELE, {
-    url: receiverUrl("plan"), eventTypes: [...WEBHOOK_EVENT_TYPES], appOrigin: env.APP_ORIGIN,
+  const added = await addEndpointAsService(db(), tokenVault(env), ADELE, {
+    url: receiverUrl("plan"), eventTypes: [...WEBHOOK_EVENT_TYPES], appOrigin: env.APP_ORIGIN, formToken: crypto.randomUUID(),
   }, Date.now());
+  if (!added.added) throw new Error("a fresh form token added nothing");
+  return added;
 }
 
 /** One audit row for each audited change that raises an event (the triggers of migrations/0011). */

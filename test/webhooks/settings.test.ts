@@ -10,8 +10,10 @@ import { tokenVault } from "../../src/lib/vault.ts";
 import { addEndpoint as addEndpointAsService } from "../../src/webhooks/endpoints.ts";
 import { checkEndpointUrl } from "../../src/webhooks/urlPolicy.ts";
 import { resetDemoWorld } from "../support/world.ts";
-import { DEMO_ORGS, contosoByRole, signedIn } from "../support/people.ts";
-import { CONTOSO, WEBHOOKS, addEndpoint, endpointRow, postForm, receiverUrl } from "./support.ts";
+import { DEMO_ORGS, DEMO_USER_IDS, contosoByRole, signedIn } from "../support/people.ts";
+import {
+  CONTOSO, WEBHOOKS, addEndpoint, addEndpointFormToken, endpointFields, endpointRow, postForm, receiverUrl, submitAddEndpoint,
+} from "./support.ts";
 
 beforeEach(resetDemoWorld);
 
@@ -73,8 +75,7 @@ describe("adding an endpoint", () => {
   for (const [url, message] of BAD_URLS) {
     it(`refuses ${JSON.stringify(url.slice(0, 40))} with a clear 400, adding nothing`, async () => {
       const adele = await signedIn("adele");
-      await adele.page(WEBHOOKS);
-      const response = await postForm(adele, WEBHOOKS, [["url", url], ["eventTypes", "member.deactivated"]]);
+      const response = await submitAddEndpoint(adele, [["url", url], ["eventTypes", "member.deactivated"]]);
       expect(response.status).toBe(400);
       expect(await response.text()).toContain(message);
       expect(await endpointCount()).toBe(0);
@@ -91,7 +92,7 @@ describe("adding an endpoint", () => {
     it(`refuses ${JSON.stringify(url)} when the app is not on loopback (400, nothing added)`, async () => {
       const viewer = { userId: "u", organizationId: CONTOSO } as Viewer;
       const added = addEndpointAsService(createDb(env.DB), tokenVault(env), viewer, {
-        url, eventTypes: ["member.deactivated"], appOrigin: "https://identity.uniasset.app",
+        url, eventTypes: ["member.deactivated"], appOrigin: "https://identity.uniasset.app", formToken: "loopback",
       }, Date.now());
       const error = await added.then(() => null, (e: unknown) => e);
       expect(error).toBeInstanceOf(AppError);
@@ -109,10 +110,9 @@ describe("adding an endpoint", () => {
 
   it("refuses an unknown event type, none at all, and a forged form", async () => {
     const adele = await signedIn("adele");
-    await adele.page(WEBHOOKS);
-    expect((await postForm(adele, WEBHOOKS, [["url", receiverUrl("x")], ["eventTypes", "member.deleted"]])).status).toBe(400);
-    expect((await postForm(adele, WEBHOOKS, [["url", receiverUrl("x")]])).status).toBe(400);
-    const forged = await postForm(adele, WEBHOOKS, [["url", receiverUrl("x")], ["eventTypes", "member.deactivated"]], { csrf: false });
+    expect((await submitAddEndpoint(adele, [["url", receiverUrl("x")], ["eventTypes", "member.deleted"]])).status).toBe(400);
+    expect((await submitAddEndpoint(adele, [["url", receiverUrl("x")]])).status).toBe(400);
+    const forged = await submitAddEndpoint(adele, [["url", receiverUrl("x")], ["eventTypes", "member.deactivated"]], { csrf: false });
     expect(forged.status).toBe(403);
     expect(await endpointCount()).toBe(0);
   });
@@ -133,7 +133,9 @@ describe("roles and plan", () => {
       const allowed = role === "owner" || role === "admin";
       expect((await browsers[role].page(WEBHOOKS)).status, role).toBe(allowed ? 200 : 403);
       await browsers[role].page("/");
-      const added = await postForm(browsers[role], WEBHOOKS, [["url", receiverUrl(role)], ["eventTypes", "member.deactivated"]]);
+      const added = allowed
+        ? await submitAddEndpoint(browsers[role], [["url", receiverUrl(role)], ["eventTypes", "member.deactivated"]])
+        : await postForm(browsers[role], WEBHOOKS, [["url", receiverUrl(role)], ["eventTypes", "member.deactivated"]]);
       expect(added.status, role).toBe(allowed ? 200 : 403);
     }
     expect(await endpointCount()).toBe(2);
@@ -198,5 +200,45 @@ describe("disable, enable and delete", () => {
     expect(actions.results.map((r) => r.action)).toEqual([
       "webhook.endpoint_added", "webhook.endpoint_disabled", "webhook.endpoint_enabled", "webhook.endpoint_deleted",
     ]);
+  });
+});
+
+describe("at most 10 endpoints", () => {
+  const addedAudits = async () => (await env.DB.prepare("select count(*) as n from audit_events where action = 'webhook.endpoint_added'").first<{ n: number }>())!.n;
+
+  async function nineEndpoints(viewer: Viewer) {
+    for (let i = 0; i < 9; i++) {
+      await addEndpointAsService(createDb(env.DB), tokenVault(env), viewer, {
+        url: receiverUrl(`nine-${i}`), eventTypes: ["member.deactivated"], appOrigin: env.APP_ORIGIN, formToken: `nine-${i}`,
+      }, Date.now());
+    }
+  }
+
+  it("holds when additions race: from 9, three at once end with exactly 10, the others refused (409) and not audited", async () => {
+    const adele = await signedIn("adele");
+    await nineEndpoints({ userId: DEMO_USER_IDS.adele, organizationId: CONTOSO, sessionHash: "seed" } as Viewer);
+    // Three forms, as three tabs would hold them, submitted at the same moment.
+    const tokens = [await addEndpointFormToken(adele), await addEndpointFormToken(adele), await addEndpointFormToken(adele)];
+    const responses = await Promise.all(tokens.map((formToken, i) =>
+      submitAddEndpoint(adele, endpointFields(receiverUrl(`race-${i}`), ["member.deactivated"]), { formToken })));
+    const answers = await Promise.all(responses.map(async (r) => ({ status: r.status, html: await r.text() })));
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409, 409]);
+    for (const refused of answers.filter((a) => a.status === 409)) {
+      expect(refused.html).toContain("An organization can have at most 10 endpoints. Delete one first.");
+      expect(refused.html).not.toContain("whsec_");
+    }
+    expect(await endpointCount()).toBe(10);
+    expect(await addedAudits()).toBe(10);
+  });
+
+  it("refuses the 11th with a clear 409, adding and auditing nothing", async () => {
+    const adele = await signedIn("adele");
+    await nineEndpoints({ userId: DEMO_USER_IDS.adele, organizationId: CONTOSO, sessionHash: "seed" } as Viewer);
+    await addEndpoint(adele, receiverUrl("tenth"), ["member.deactivated"]);
+    const eleventh = await submitAddEndpoint(adele, endpointFields(receiverUrl("eleventh"), ["member.deactivated"]));
+    expect(eleventh.status).toBe(409);
+    expect(await eleventh.text()).toContain("at most 10 endpoints");
+    expect(await endpointCount()).toBe(10);
+    expect(await addedAudits()).toBe(10);
   });
 });

@@ -60,10 +60,23 @@ export async function postForm(browser: TestBrowser, path: string, fields: [stri
   });
 }
 
+/** A fresh Add endpoint form: the one-time token the Webhooks page puts in it. */
+export async function addEndpointFormToken(browser: TestBrowser): Promise<string> {
+  const { html } = await browser.page(WEBHOOKS);
+  return /name="formToken" value="([^"]+)"/.exec(html)?.[1] ?? "";
+}
+
+/** Submits Add endpoint as the browser does: the page's form (a fresh token unless `formToken` is given). */
+export async function submitAddEndpoint(browser: TestBrowser, fields: [string, string][], options: { formToken?: string; csrf?: boolean } = {}) {
+  const formToken = options.formToken ?? (await addEndpointFormToken(browser));
+  return postForm(browser, WEBHOOKS, [...fields, ["formToken", formToken]], options);
+}
+
+export const endpointFields = (url: string, types: string[]): [string, string][] => [["url", url], ...types.map((t): [string, string] => ["eventTypes", t])];
+
 /** Adds an endpoint on Settings → Webhooks and reads the secret the page shows once. */
 export async function addEndpoint(browser: TestBrowser, url: string, types: string[]) {
-  await browser.page(WEBHOOKS);
-  const response = await postForm(browser, WEBHOOKS, [["url", url], ...types.map((t): [string, string] => ["eventTypes", t])]);
+  const response = await submitAddEndpoint(browser, endpointFields(url, types));
   const html = await response.text();
   if (response.status !== 200) throw new Error(`add endpoint: ${response.status} ${html.slice(0, 300)}`);
   const secret = /id="signing-secret"[^>]*value="(whsec_[^"]+)"/.exec(html)?.[1];

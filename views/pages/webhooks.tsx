@@ -1,6 +1,7 @@
 // Settings → Webhooks: the endpoints list with Add endpoint, the page that shows a signing secret
-// once, and one endpoint's page (actions and delivery log). Owners and Admins; on other plans than
-// Enterprise only the list, Disable and Delete, under a notice.
+// once (and the one a resubmitted form gets instead), and one endpoint's page (actions and
+// delivery log). Owners and Admins; on other plans than Enterprise only the list, Disable and
+// Delete, under a notice.
 import type { Viewer } from "../../src/context.ts";
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../../src/db/schema.ts";
 import { eventTypesOf, type AttemptRow, type EndpointSummary } from "../../src/db/webhooks.ts";
@@ -56,7 +57,7 @@ function PlanNotice(props: { viewer: Viewer; hasEndpoints: boolean }) {
   );
 }
 
-export function WebhooksPage(props: { viewer: Viewer; endpoints: EndpointSummary[] }) {
+export function WebhooksPage(props: { viewer: Viewer; endpoints: EndpointSummary[]; formToken: string }) {
   const { viewer, endpoints } = props;
   const enterprise = viewer.plan === "enterprise";
   return (
@@ -88,6 +89,7 @@ export function WebhooksPage(props: { viewer: Viewer; endpoints: EndpointSummary
       {enterprise && <form method="post" action={PATHS.webhooks} class="card" id="add-endpoint">
         <h2>Add endpoint</h2>
         <CsrfField token={viewer.csrfToken} />
+        <input type="hidden" name="formToken" value={props.formToken} />
         <p>
           <label for="endpoint-url">Endpoint URL</label>
           <input id="endpoint-url" class="wide" type="url" name="url" required maxlength={2048} placeholder="https://example.com/uniasset-events" />
@@ -119,6 +121,20 @@ export function SigningSecretPage(props: { url: string; endpointId: string; secr
         <input id="signing-secret" class="wide" type="text" readonly value={props.secret} />
       </div>
       <p><a href={endpointPath(props.endpointId)}>Go to the endpoint</a></p>
+    </section>
+  );
+}
+
+/** The same Add endpoint form sent again (a reload of the page above): nothing added, no secret. */
+export function EndpointAlreadyAddedPage(props: { endpoint: EndpointSummary }) {
+  return (
+    <section>
+      <h1>Endpoint already added</h1>
+      <div class="notice" role="status">
+        <strong>This form was already sent, and {props.endpoint.url} was added then.</strong> Nothing was added now.
+        Its signing secret was shown that one time only; if you did not copy it, open the endpoint and use Rotate secret.
+      </div>
+      <p><a href={endpointPath(props.endpoint.id)}>Go to the endpoint</a></p>
     </section>
   );
 }

@@ -4,6 +4,26 @@
 // A notification carries no trust: a verified item only names an organization whose directory is
 // then read (reread.ts). Checking reads one index entry per subscription id and writes nothing, so
 // forged traffic costs reads only.
+//
+// The rule, per POST (Microsoft's page above, sections "HTTP codes and retry logic" and
+// "Throttling": https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks#http-codes-and-retry-logic):
+// - Forged: an item naming a subscription we hold whose clientState (or tenant, when given) does
+//   not match. The whole POST is refused (403) and nothing in it acts, whatever else it carries.
+//   Graph never sends such an item (it echoes the clientState we gave it, and a renewal keeps it),
+//   so only a forger gets this answer and no retry follows it.
+// - Acknowledged, doing nothing: an item naming a subscription we do not hold (never ours, or
+//   deleted on disconnect, toggle off, downgrade or replacement, possibly while Graph still holds
+//   it: a failed deletion lets it live there up to 29 days); a genuine item of one we hold that no
+//   longer counts (expired at Graph, or its organization no longer eligible, until the nightly
+//   upkeep deletes it); an item whose clientState we cannot open (its key left
+//   TOKEN_ENCRYPTION_KEYS too early), which we cannot judge and which must not sink the other
+//   tenants' items Graph batched with it. Graph counts any answer but 2xx as a failed delivery and
+//   retries it for up to 4 hours, so refusing these would only bring them back again and again, and
+//   it throttles, then drops notifications to, endpoints that answer slowly.
+// - Acted on: the genuine items of subscriptions that count. The answer is 202 whenever nothing is
+//   forged, also when no item is acted on (a POST of unknown ids only is a 202 that changes nothing).
+// A 202 where a 403 was tells a caller that an id is not ours; ids are Graph's random GUIDs, so a
+// forger learns nothing it did not need already, and a 202 lets it cause nothing.
 import { z } from "zod";
 import type { Db } from "../../db/client.ts";
 import { findSubscriptionsForNotification } from "../../db/subscriptions.ts";
@@ -43,9 +63,10 @@ async function sameSecret(presented: string, expected: string): Promise<boolean>
 }
 
 /**
- * The items whose subscription is ours and not expired, whose clientState matches in constant time and
- * whose tenant (when given) is the subscription's. Items that fail are dropped; a collection with
- * no item left is refused (403), a malformed one is 400.
+ * The items to act on: those whose subscription we hold and still counts, whose clientState matches
+ * in constant time and whose tenant (when given) is the subscription's. Items of subscriptions we do
+ * not hold, or that no longer count, are acknowledged and dropped; a single forged item refuses the
+ * whole collection (403); a malformed one is 400. The rule and why: the comment at the top.
  */
 export async function verifyNotifications(db: Db, config: Config, body: unknown): Promise<Verdict> {
   const parsed = collection.safeParse(body);
@@ -58,16 +79,19 @@ export async function verifyNotifications(db: Db, config: Config, body: unknown)
   const items: VerifiedItem[] = [];
   for (const entry of parsed.data.value) {
     const row = byId.get(entry.subscriptionId);
+    // Not a subscription we hold (a row without a clientState has no id Graph knows either).
     if (!row?.clientStateEnc) continue;
     if (!secrets.has(entry.subscriptionId)) {
       const opened = await vault.open(row.clientStateEnc, vaultContext(row.organizationId, row.tenantId, "client_state"));
       secrets.set(entry.subscriptionId, opened.ok ? opened.value : null);
     }
     const expected = secrets.get(entry.subscriptionId);
-    if (!expected || !(await sameSecret(entry.clientState ?? "", expected))) continue;
-    if (entry.tenantId !== undefined && entry.tenantId.toLowerCase() !== row.tenantId.toLowerCase()) continue;
+    if (!expected) continue;
+    if (!(await sameSecret(entry.clientState ?? "", expected))) return { ok: false, status: 403 };
+    if (entry.tenantId !== undefined && entry.tenantId.toLowerCase() !== row.tenantId.toLowerCase()) return { ok: false, status: 403 };
+    if (!row.current) continue;
     const event = (LIFECYCLE_EVENTS as readonly string[]).includes(entry.lifecycleEvent ?? "") ? (entry.lifecycleEvent as LifecycleEvent) : null;
     items.push({ organizationId: row.organizationId, subscriptionId: entry.subscriptionId, lifecycleEvent: event });
   }
-  return items.length > 0 ? { ok: true, items } : { ok: false, status: 403 };
+  return { ok: true, items };
 }

@@ -150,7 +150,7 @@ export async function stopRealtimeUpdates(db: Db, config: Config, organizationId
 /**
  * Best effort: a subscription Graph already dropped (404) is gone; when the token is gone too, the
  * subscription lapses by itself within its lifetime, and its notifications name an id we no longer
- * hold, which the webhook refuses without writing anything.
+ * hold, which the webhook acknowledges (202, so Graph does not retry them) without writing anything.
  */
 async function deleteAtGraph(db: Db, config: Config, organizationId: string): Promise<void> {
   const held = await findSubscription(db, organizationId);
