@@ -59,6 +59,9 @@ function faultBody(c: Context, name: string, status: number): unknown {
 }
 
 async function answer(c: Context, name: string, fault: Fault): Promise<Response | undefined> {
+  // Read the request's body first, as Microsoft's servers do before answering: a Worker that answers
+  // while a body is still unread gets "Can't read from request stream after response has been sent".
+  if (fault.status !== undefined || fault.networkError) await drainBody(c.req.raw);
   if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
   // Thrown, the request fails without an HTTP answer, as a dropped connection would.
   if (fault.networkError) throw new Error(`emulated network failure on ${name}`);
@@ -71,6 +74,10 @@ async function answer(c: Context, name: string, fault: Fault): Promise<Response 
     return c.html(<SignInErrorPage message="AADSTS90033: A transient error has occurred. Please try again." />, status, headers);
   }
   return c.json(fault.body ?? faultBody(c, name, fault.status), status, headers);
+}
+
+async function drainBody(request: Request) {
+  if (request.body && !request.bodyUsed) await request.arrayBuffer().catch(() => undefined);
 }
 
 /**
