@@ -24,6 +24,9 @@ export const PATHS = {
   graphNotifications: "/webhooks/microsoft-graph",
 } as const;
 
+/** One webhook endpoint's page (its actions and delivery log), under PATHS.webhooks. */
+export const webhookEndpointPath = (id: string) => `${PATHS.webhooks}/${id}`;
+
 /** The two notification URLs a subscription names, under PATHS.graphNotifications. */
 export const GRAPH_NOTIFICATION_PATHS = { changes: "/users", lifecycle: "/lifecycle" } as const;
 

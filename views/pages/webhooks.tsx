@@ -5,7 +5,7 @@
 import type { Viewer } from "../../src/context.ts";
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../../src/db/schema.ts";
 import { eventTypesOf, type AttemptRow, type EndpointSummary } from "../../src/db/webhooks.ts";
-import { PATHS } from "../../src/paths.ts";
+import { PATHS, webhookEndpointPath as endpointPath } from "../../src/paths.ts";
 import { formatTime } from "../parts/badges.tsx";
 import { CsrfField } from "../parts/forms.tsx";
 import { PLAN_LABELS, SettingsTabs } from "./settings.tsx";
@@ -22,8 +22,6 @@ export const EVENT_TYPE_LABELS: Record<WebhookEventType, string> = {
   "connection.connected": "Entra ID is connected",
   "connection.disconnected": "Entra ID is disconnected",
 };
-
-const endpointPath = (id: string) => `${PATHS.webhooks}/${id}`;
 
 /** The banner for an endpoint the deliveries turned off; Enable is the fix. */
 function FailingBanner(props: { endpoint: EndpointSummary }) {
