@@ -1,25 +1,31 @@
-// The directory alerts banner and the home page's Entra card: a held run, a failed last run and a
-// connection that needs reconnect are shown to the Owners and Admins of that organization on every
-// whole page until resolved, and to nobody else; the banner costs one D1 read for them and none
-// for anyone else.
+// The directory alerts banner and the home page's Entra card: a held run, a failed last run, a
+// connection that needs reconnect and a webhook endpoint disabled because it kept failing are shown
+// to the Owners and Admins of that organization on every whole page until resolved, and to nobody
+// else; the banner costs one D1 read for them and none for anyone else.
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID } from "../demo/directory.ts";
 import { buildApp } from "../src/app.tsx";
 import { createDb } from "../src/db/client.ts";
-import { directoryStateQuery } from "../src/db/directoryState.ts";
+import { directoryStateQuery, findDirectoryState } from "../src/db/directoryState.ts";
 import { renewsAt } from "../src/entra/notifications/subscription.ts";
 import { nextNightlyRun } from "../src/entra/sync/schedule.ts";
+import { webhookEndpointPath } from "../src/paths.ts";
 import { SYNC_FAILURES } from "../views/parts/syncFailures.ts";
 import { formatTime } from "../views/parts/badges.tsx";
 import { APP, type TestBrowser } from "./support/browser.ts";
 import { countingD1, emptyD1Counter } from "./support/d1Counter.ts";
 import { ENTRA_PAGE, connectContoso, connectEntra, setFeature } from "./support/entra.ts";
 import { emulatorAdmin } from "./support/emulator.ts";
-import { DEMO_USER_IDS, addOrganization, contosoByRole, signedIn } from "./support/people.ts";
+import { DEMO_ORGS, DEMO_USER_IDS, addOrganization, contosoByRole, signedIn } from "./support/people.ts";
 import { CONTOSO, SYNC, heldRun, latestRunId, nightlyRun, resetWorld, waitForRun } from "./sync/support.ts";
+import { WEBHOOKS, addEndpoint, disabledAsFailing, forgetReceiver, postForm, receiverUrl } from "./webhooks/support.ts";
 
-beforeEach(resetWorld);
+const RECEIVERS = ["alerts", "alerts-2", "alerts-3"];
+beforeEach(async () => {
+  await resetWorld();
+  for (const name of RECEIVERS) await forgetReceiver(name);
+});
 
 const BANNER = 'id="directory-alerts"';
 /** Whole pages an Owner or Admin may open, the Entra page among them. */
@@ -163,6 +169,98 @@ describe("the connection needs reconnect", () => {
   });
 });
 
+describe("a webhook endpoint disabled because it kept failing", () => {
+  it("is shown to Owners and Admins on every page, though Entra ID was never connected, never to other roles, and goes once enabled again", { timeout: 60_000 }, async () => {
+    const adele = await signedIn("adele");
+    // A URL is the customer's text: its `&` must reach the page escaped (the URL policy already
+    // percent-encodes `<`, `>` and quotes).
+    const { id, secret } = await disabledAsFailing(adele, "alerts", `${receiverUrl("alerts")}?team=it&stage=<prod>`);
+    const people = await contosoByRole();
+    const pages = [...PAGES, WEBHOOKS, webhookEndpointPath(id)];
+
+    for (const path of pages) expect(await alertsOn(adele, path), path).toEqual(["webhook_disabled"]);
+    for (const path of ["/", "/users"]) expect(await alertsOn(people.admin, path), path).toEqual(["webhook_disabled"]);
+    const { html } = await adele.page("/users");
+    expect(html).toContain(
+      `<strong>Webhook endpoint disabled:</strong> every delivery to <code>${receiverUrl("alerts")}?team=it&amp;stage=%3Cprod%3E</code> failed for 24 hours`,
+    );
+    expect(html).toContain("Fix the receiver, then enable it again.");
+    expect(html).toContain(`<a href="${WEBHOOKS}/${id}">Open the endpoint</a>`);
+    expect(html).not.toContain("stage=<prod>");
+    expect(html).not.toContain(secret);
+    expect(html).not.toContain("whsec_");
+    // Nothing is connected: the home page's card says so, as before, under the banner.
+    const home = (await adele.page("/")).html;
+    expect(home).toContain(`<a href="${ENTRA_PAGE}">Connect Entra ID</a>`);
+    expect(home).not.toContain('id="glance-status"');
+    for (const role of ["manager", "member", "viewer"] as const) {
+      for (const path of ["/", "/users"]) {
+        const page = await people[role].page(path);
+        if (page.status === 200) expect(page.html, `${role} ${path}`).not.toContain(BANNER);
+        expect(page.html).not.toContain("Webhook endpoint disabled");
+      }
+    }
+
+    // Enable, on the endpoint's page the banner links to, is the fix.
+    await adele.page(webhookEndpointPath(id));
+    expect((await postForm(adele, `${WEBHOOKS}/${id}/enable`, [])).status).toBe(303);
+    for (const path of pages) expect(await alertsOn(adele, path), path).toEqual([]);
+    expect(await alertsOn(people.admin)).toEqual([]);
+  });
+
+  it("counts several, linking to Settings → Webhooks, leaves out one disabled by hand, and goes once they are deleted", { timeout: 60_000 }, async () => {
+    const adele = await signedIn("adele");
+    const first = await disabledAsFailing(adele, "alerts");
+    const second = await disabledAsFailing(adele, "alerts-2");
+    const byHand = await addEndpoint(adele, receiverUrl("alerts-3"), ["member.deactivated"]);
+    await adele.page(webhookEndpointPath(byHand.id));
+    expect((await postForm(adele, `${WEBHOOKS}/${byHand.id}/disable`, [])).status).toBe(303);
+
+    expect(await alertsOn(adele, "/users")).toEqual(["webhook_disabled"]);
+    const { html } = await adele.page("/users");
+    expect(html).toContain("<strong>2 webhook endpoints disabled:</strong> every delivery to each failed for 24 hours");
+    expect(html).toContain(`<a href="${WEBHOOKS}">Open Settings → Webhooks</a>`);
+    expect(html).not.toContain(`<code>${receiverUrl("alerts")}</code>`);
+
+    // Another Enterprise organization of Adele's has no endpoints: nothing there.
+    const litware = await addOrganization("Litware");
+    await switchTo(adele, litware);
+    expect(await alertsOn(adele, "/")).toEqual([]);
+    await switchTo(adele, CONTOSO);
+
+    await adele.page(webhookEndpointPath(first.id));
+    expect((await postForm(adele, `${WEBHOOKS}/${first.id}/delete`, [])).status).toBe(303);
+    expect(await alertsOn(adele, "/")).toEqual(["webhook_disabled"]);
+    expect((await adele.page("/")).html).toContain(`every delivery to <code>${receiverUrl("alerts-2")}</code> failed for 24 hours`);
+    await adele.page(webhookEndpointPath(second.id));
+    expect((await postForm(adele, `${WEBHOOKS}/${second.id}/delete`, [])).status).toBe(303);
+    expect(await alertsOn(adele, "/")).toEqual([]);
+  });
+
+  it("is not shown on other plans than Enterprise", { timeout: 60_000 }, async () => {
+    const adele = await signedIn("adele");
+    await disabledAsFailing(adele, "alerts");
+    expect(await alertsOn(adele, "/users")).toEqual(["webhook_disabled"]);
+    // A downgrade: nothing is sent to endpoints meanwhile, so there is nothing to fix from a banner.
+    await env.DB.prepare("update organizations set plan = 'team' where id = ?").bind(CONTOSO).run();
+    for (const path of ["/", "/users", WEBHOOKS]) expect(await alertsOn(adele, path), path).toEqual([]);
+    await env.DB.prepare("update organizations set plan = 'enterprise' where id = ?").bind(CONTOSO).run();
+    expect(await alertsOn(adele, "/users")).toEqual(["webhook_disabled"]);
+  });
+
+  it("follows the directory's alerts, and the sync section's answers keep it in the slot they replace", { timeout: 60_000 }, async () => {
+    const { adele, run } = await heldRun();
+    await disabledAsFailing(adele, "alerts");
+    expect(await alertsOn(adele, "/users")).toEqual(["held", "webhook_disabled"]);
+
+    const dismissed = await (await adele.post(`${SYNC}/runs/${run.id}/dismiss`, {}, { htmx: true })).text();
+    expect(dismissed).toContain('<div id="directory-alerts-slot" hx-swap-oob="true">');
+    expect(dismissed).toContain('data-alert="webhook_disabled"');
+    expect(dismissed).not.toContain('data-alert="held"');
+    expect(await alertsOn(adele, "/users")).toEqual(["webhook_disabled"]);
+  });
+});
+
 describe("the home page at a glance", () => {
   it("shows an Owner the connected tenant, linked members, the last run and its outcome, and the next run", { timeout: 60_000 }, async () => {
     const adele = await connectContoso(["auto-deprovision"]);
@@ -253,7 +351,23 @@ describe("what the banner costs", () => {
     expect(whole.d1.roundTrips - fragment.d1.roundTrips).toBe(1);
   });
 
-  it("reads one entry of each partial index, however long the run history", async () => {
+  it("the same one read names a disabled endpoint in an organization without an Entra connection; still none for anyone else", { timeout: 60_000 }, async () => {
+    const adele = await signedIn("adele");
+    await disabledAsFailing(adele, "alerts");
+    const people = await contosoByRole();
+    for (const [browser, path] of [[adele, "/"], [adele, "/settings"], [people.admin, "/settings"]] as const) {
+      const cost = await pageCost(browser, path);
+      expect(cost.html, path).toContain('data-alert="webhook_disabled"');
+      expect(cost.d1.roundTrips, `${path}:\n${cost.d1.log.join("\n")}`).toBe(2);
+    }
+    for (const role of ["manager", "member", "viewer"] as const) {
+      const cost = await pageCost(people[role], "/");
+      expect(cost.html, role).not.toContain(BANNER);
+      expect(cost.d1.roundTrips, `${role}:\n${cost.d1.log.join("\n")}`).toBe(1);
+    }
+  });
+
+  it("reads one entry of each partial index, however long the run history, and only the disabled endpoints, however long their log", async () => {
     await connectContoso(["auto-deprovision"]);
     const statements = [];
     for (let i = 0; i < 300; i++) {
@@ -268,12 +382,32 @@ describe("what the banner costs", () => {
     for (let i = 280; i < 300; i++) {
       statements.push(env.DB.prepare("update sync_runs set trigger = 'preview', status = 'previewed' where organization_id = ? and started_at = ?").bind(CONTOSO, 3_000 + i));
     }
+    // The most endpoints an organization may have (10): six enabled, two disabled by hand, two by
+    // the deliveries, each with a full delivery log and events; and another organization's failing one.
+    const endpoint = (organizationId: string, n: number, enabled: boolean, reason: string | null) =>
+      env.DB.prepare(`insert into webhook_endpoints (id, organization_id, url, event_types, enabled, disabled_reason, disabled_at, secret_enc, created_by, created_at, updated_at)
+        values (?, ?, ?, ' member.deactivated ', ?, ?, ?, 'sealed', ?, 1, 1)`)
+        .bind(`endpoint-${organizationId}-${n}`, organizationId, `https://hooks.example/${n}`, enabled ? 1 : 0, reason, enabled ? null : 2, DEMO_USER_IDS.adele);
+    for (let n = 0; n < 10; n++) statements.push(endpoint(CONTOSO, n, n < 6, n < 6 ? null : n < 8 ? "by_hand" : "failing"));
+    statements.push(endpoint(DEMO_ORGS.fabrikam.id, 0, false, "failing"));
     await env.DB.batch(statements);
+    await env.DB.batch([
+      env.DB.prepare(`with recursive n(value) as (select 1 union all select value + 1 from n where value < 500)
+        insert into webhook_events (id, organization_id, type, payload, created_at, relayed_at)
+        select 'msg_' || value, ?, 'member.deactivated', '{}', 1, 1 from n`).bind(CONTOSO),
+      env.DB.prepare(`with recursive n(value) as (select 1 union all select value + 1 from n where value < 100)
+        insert into webhook_attempts (endpoint_id, organization_id, event_id, event_type, attempt, attempted_at, duration_ms, outcome)
+        select e.id, e.organization_id, 'msg_' || value, 'member.deactivated', 1, 1, 1, 'failed' from webhook_endpoints e, n
+        where e.organization_id = ?`).bind(CONTOSO),
+    ]);
 
     const query = directoryStateQuery(createDb(env.DB), CONTOSO).toSQL();
     const plan = await env.DB.prepare(`explain query plan ${query.sql}`).bind(...query.params).all<{ detail: string }>();
     const details = plan.results.map((r) => r.detail).join("\n");
+    expect(details).toMatch(/SEARCH organizations USING (COVERING )?INDEX sqlite_autoindex_organizations_1 \(id=\?\)/);
     expect(details).toContain("SEARCH entra_connections USING INDEX sqlite_autoindex_entra_connections_1 (organization_id=?)");
+    expect(details).toContain("SEARCH webhook_endpoints USING INDEX webhook_endpoints_org (organization_id=? AND enabled=?)");
+    expect(details).not.toMatch(/webhook_attempts|webhook_events/);
     expect(details).toMatch(/SEARCH sync_runs USING (COVERING )?INDEX sync_runs_held \(organization_id=\?\)/);
     expect(details).toMatch(/SEARCH sync_runs USING (COVERING )?INDEX sync_runs_concluded \(organization_id=\?\)/);
     expect(details).not.toContain("SCAN");
@@ -281,6 +415,17 @@ describe("what the banner costs", () => {
 
     const result = await env.DB.prepare(query.sql).bind(...query.params).all();
     expect(result.results).toHaveLength(1);
-    expect(result.meta.rows_read).toBeLessThanOrEqual(8);
+    // The runs' and subscription's few rows as before, plus the organization's row and its four
+    // disabled endpoints (the index range is the organization's disabled ones, by hand too): never
+    // the other endpoints, their 1,000 attempts or the 500 events.
+    expect(result.meta.rows_read).toBeLessThanOrEqual(8 + 1 + 4);
+    const state = await findDirectoryState(createDb(env.DB), CONTOSO);
+    expect(state.failingEndpoints.map((e) => e.url).sort()).toEqual(["https://hooks.example/8", "https://hooks.example/9"]);
+    expect(state.directory).toMatchObject({ status: "connected", autoDeprovision: true, heldRun: { startedAt: 1_010 } });
+
+    // An organization that never connected Entra ID still gets its row: no directory, its endpoints.
+    expect(await findDirectoryState(createDb(env.DB), DEMO_ORGS.fabrikam.id)).toEqual({
+      directory: null, failingEndpoints: [{ id: `endpoint-${DEMO_ORGS.fabrikam.id}-0`, url: "https://hooks.example/0" }],
+    });
   });
 });

@@ -3,7 +3,7 @@
 import type { Child } from "hono/jsx";
 import { useRequestContext } from "hono/jsx-renderer";
 import type { Viewer } from "../src/context.ts";
-import type { DirectoryState } from "../src/db/directoryState.ts";
+import type { AlertsState } from "../src/db/directoryState.ts";
 import type { DirectoryAlert } from "../src/entra/directoryAlerts.ts";
 import { DirectoryAlertsSlot } from "./parts/directoryAlerts.tsx";
 import { isOwnerOrAdmin } from "../src/auth/access.ts";
@@ -22,10 +22,10 @@ export interface RenderProps {
   title: string;
   nav?: NavSection;
   /**
-   * The directory's state when the page has read it already (the home page), so the alerts
+   * What the alerts banner shows when the page has read it already (the home page), so the
    * banner does not read it again; null for a page that must not read it (an error page).
    */
-  directory?: DirectoryState | null;
+  directory?: AlertsState | null;
 }
 
 // htmx settings: no eval, no inline styles, and error responses are swapped too (into #flash,

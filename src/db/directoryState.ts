@@ -1,8 +1,10 @@
 // The directory's state at a glance: the connection, the held run (if any) and how the last run
 // ended. The alerts banner on every Owner/Admin page and the home page read it, in one statement.
+// The same statement also reads the webhook endpoints that deliveries disabled: the banner names
+// them to the same viewers, and a second read per page would cost every Owner and Admin a round trip.
 import { eq, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
-import { entraConnections, type PendingChanges, type RealtimeFailure, type SyncFailure } from "./schema.ts";
+import { entraConnections, organizations, type PendingChanges, type RealtimeFailure, type SyncFailure } from "./schema.ts";
 import type { SyncRunRow, SyncTrigger } from "./syncRuns.ts";
 
 /** The held run the banner names, newest first when (rarely) more than one is held. */
@@ -31,20 +33,34 @@ interface Realtime {
   failure: RealtimeFailure | null;
 }
 
+/** An event-webhook endpoint the deliveries disabled (every attempt failed for a day); never its secrets. */
+export interface FailingEndpoint {
+  id: string;
+  url: string;
+}
+
 /**
- * One statement, four index searches (EXPLAIN QUERY PLAN, checked in test/directoryAlerts.test.ts):
- * the connection by its primary key, the newest held run along `sync_runs_held`, and the newest
- * concluded nightly or "Sync now" run along `sync_runs_concluded` (migrations/0012: partial
- * indexes, so neither walks the run history), and real-time updates' subscription by its primary key. The subqueries' `status = 'held'` and
+ * One statement, six index searches (EXPLAIN QUERY PLAN, checked in test/directoryAlerts.test.ts):
+ * the organization by its primary key, its connection by its primary key (a left join: an
+ * organization that never connected Entra ID still gets its row, for the webhook endpoints), the
+ * newest held run along `sync_runs_held`, and the newest concluded nightly or "Sync now" run along
+ * `sync_runs_concluded` (migrations/0012: partial indexes, so neither walks the run history),
+ * real-time updates' subscription by its primary key, and the disabled endpoints along
+ * `webhook_endpoints_org` (organization_id, enabled = 0: at most the organization's 10 endpoints,
+ * and never their attempts or events). The subqueries' `status = 'held'` and
  * `trigger <> 'preview' and status not in (...)` must stay literally the indexes' WHERE clauses,
  * or SQLite will not use them. Each run comes back as one JSON column, so no column name is
- * shared between the connection and its runs. The subqueries name `entra_connections.organization_id`
- * in full: drizzle writes a lone table's columns unqualified, which inside them would mean the run's
- * own column (every organization's runs).
+ * shared between the connection and its runs. The subqueries name the outer table's column in full
+ * (`entra_connections.organization_id`, `organizations.id`): unqualified, `organization_id` inside
+ * them would mean the run's or endpoint's own column (every organization's rows). The runs and the
+ * subscription follow the connection's key, so without a connection they read nothing.
  */
-export async function findDirectoryState(db: Db, organizationId: string) {
+export async function findDirectoryState(db: Db, organizationId: string): Promise<AlertsState> {
   const [row] = await directoryStateQuery(db, organizationId);
-  return row ?? null;
+  if (!row) return { directory: null, failingEndpoints: [] };
+  const { connection, failingEndpoints, ...runs } = row;
+  // No connection row: Entra ID is not connected (never, or disconnected), as the glance says.
+  return { directory: connection && { ...connection, ...runs }, failingEndpoints };
 }
 
 const parsed = <T>(value: unknown): T | null => (typeof value === "string" ? (JSON.parse(value) as T) : null);
@@ -52,12 +68,16 @@ const parsed = <T>(value: unknown): T | null => (typeof value === "string" ? (JS
 export function directoryStateQuery(db: Db, organizationId: string) {
   return db
     .select({
-      status: entraConnections.status,
-      tenantName: entraConnections.tenantName,
-      defaultDomain: entraConnections.defaultDomain,
-      connectedAt: entraConnections.connectedAt,
-      autoDeprovision: entraConnections.autoDeprovision,
-      linkedMembers: entraConnections.linkedActiveMembers,
+      // Only the connection's own columns in here: drizzle makes the object null when the left
+      // join found no connection.
+      connection: {
+        status: entraConnections.status,
+        tenantName: entraConnections.tenantName,
+        defaultDomain: entraConnections.defaultDomain,
+        connectedAt: entraConnections.connectedAt,
+        autoDeprovision: entraConnections.autoDeprovision,
+        linkedMembers: entraConnections.linkedActiveMembers,
+      },
       heldRun: sql`(select json_object('id', id, 'startedAt', started_at, 'pendingChanges', json(pending_changes))
         from sync_runs where organization_id = entra_connections.organization_id and status = 'held'
         order by started_at desc, id desc limit 1)`.mapWith((value) => parsed<HeldRun>(value)),
@@ -67,10 +87,24 @@ export function directoryStateQuery(db: Db, organizationId: string) {
         order by started_at desc, id desc limit 1)`.mapWith((value) => parsed<LastRun>(value)),
       realtime: sql`(select json_object('status', status, 'expiresAt', expires_at, 'failure', failure)
         from directory_subscriptions where organization_id = entra_connections.organization_id)`.mapWith((value) => parsed<Realtime>(value)),
+      // Only the id (for the link) and the URL: the sealed secrets never leave webhook_endpoints here.
+      failingEndpoints: sql`(select json_group_array(json_object('id', id, 'url', url))
+        from webhook_endpoints where organization_id = organizations.id and enabled = 0 and disabled_reason = 'failing')`
+        .mapWith((value) => parsed<FailingEndpoint[]>(value) ?? []),
     })
-    .from(entraConnections)
-    .where(eq(entraConnections.organizationId, organizationId))
+    .from(organizations)
+    .leftJoin(entraConnections, eq(entraConnections.organizationId, organizations.id))
+    .where(eq(organizations.id, organizationId))
     .limit(1);
 }
 
-export type DirectoryState = NonNullable<Awaited<ReturnType<typeof findDirectoryState>>>;
+type Row = Awaited<ReturnType<typeof directoryStateQuery>>[number];
+
+/** The directory's state: the connection with its held run, last run and real-time updates. */
+export type DirectoryState = NonNullable<Row["connection"]> & Omit<Row, "connection" | "failingEndpoints">;
+
+/** What the banner and the home page read: the directory's state (null: not connected) and the endpoints deliveries disabled. */
+export interface AlertsState {
+  directory: DirectoryState | null;
+  failingEndpoints: FailingEndpoint[];
+}

@@ -1,9 +1,14 @@
 // Which directory problems an Owner or Admin is told about on every page, until resolved:
 // a held run (Apply or Dismiss it), the connection needing reconnect (Connect Entra ID again), and
 // the last run having failed. Everyone else is never told, and costs no read.
+//
+// The banner also names webhook endpoints that deliveries disabled because they kept failing
+// (Enable is the fix), though they are not the directory's: they matter to the same viewers, and
+// sharing this banner, its slot and its one statement costs them no second read per page. The
+// "directory" names (module, slot, `directory-alerts` element) stay, to keep the change small.
 import type { Viewer } from "../context.ts";
 import type { Db } from "../db/client.ts";
-import { findDirectoryState, type DirectoryState } from "../db/directoryState.ts";
+import { findDirectoryState, type AlertsState, type DirectoryState, type FailingEndpoint } from "../db/directoryState.ts";
 import type { PendingChanges, SyncFailure } from "../db/schema.ts";
 import { isOwnerOrAdmin } from "../auth/access.ts";
 import { nextNightlyRun } from "./sync/schedule.ts";
@@ -11,7 +16,8 @@ import { nextNightlyRun } from "./sync/schedule.ts";
 export type DirectoryAlert =
   | { kind: "needs_reconnect" }
   | { kind: "held"; runId: string; startedAt: number; pending: PendingChanges | null }
-  | { kind: "failed"; runId: string; startedAt: number; error: SyncFailure | null };
+  | { kind: "failed"; runId: string; startedAt: number; error: SyncFailure | null }
+  | { kind: "webhook_disabled"; endpoints: FailingEndpoint[] };
 
 /** Whether this viewer is shown the directory's state: Owners and Admins of an Enterprise organization. */
 export function seesDirectoryState(viewer: Viewer | null): viewer is Viewer {
@@ -20,13 +26,23 @@ export function seesDirectoryState(viewer: Viewer | null): viewer is Viewer {
   return viewer !== null && isOwnerOrAdmin(viewer.role) && viewer.plan === "enterprise";
 }
 
-/** The viewer's organization's directory state, or null without a read for anyone who is not shown it. */
-export async function loadDirectoryState(db: Db, viewer: Viewer | null): Promise<DirectoryState | null> {
+/**
+ * The viewer's organization's directory state and disabled endpoints, or null without a read for
+ * anyone who is not shown them. Webhooks are Enterprise-only too (nothing is sent on other plans,
+ * where the Webhooks page offers only Disable and Delete), so the same viewers.
+ */
+export async function loadDirectoryState(db: Db, viewer: Viewer | null): Promise<AlertsState | null> {
   return seesDirectoryState(viewer) ? findDirectoryState(db, viewer.organizationId) : null;
 }
 
+/** The open problems, the directory's first (leavers keep their access), then the webhook endpoints'. */
+export function directoryAlerts(state: AlertsState | null): DirectoryAlert[] {
+  if (!state) return [];
+  return [...connectionAlerts(state.directory), ...endpointAlerts(state.failingEndpoints)];
+}
+
 /**
- * The open problems, most urgent first. Each disappears with its cause:
+ * The directory's open problems, most urgent first. Each disappears with its cause:
  * - "Needs reconnect" once the tenant is connected again (or disconnected).
  * - A held run once it is applied, dismissed or superseded by a later run; shown only while
  *   connected, because that is when the page offers Apply and Dismiss (reconnecting brings it back).
@@ -35,7 +51,7 @@ export async function loadDirectoryState(db: Db, viewer: Viewer | null): Promise
  *   connection was made: a reconnect is the fix for most failures. Previews are left out: they
  *   change nobody, and the person who started one sees its result.
  */
-export function directoryAlerts(state: DirectoryState | null): DirectoryAlert[] {
+function connectionAlerts(state: DirectoryState | null): DirectoryAlert[] {
   if (!state) return [];
   if (state.status === "needs_reconnect") return [{ kind: "needs_reconnect" }];
   if (state.status !== "connected") return [];
@@ -46,6 +62,15 @@ export function directoryAlerts(state: DirectoryState | null): DirectoryAlert[] 
     alerts.push({ kind: "failed", runId: lastRun.id, startedAt: lastRun.startedAt, error: lastRun.error });
   }
   return alerts;
+}
+
+/**
+ * One alert for the endpoints disabled as failing (the banner names one, or counts several). An
+ * endpoint leaves it when enabled again (which clears `disabled_reason`) or deleted; one disabled
+ * by hand is someone's choice, not a problem to report.
+ */
+function endpointAlerts(endpoints: FailingEndpoint[]): DirectoryAlert[] {
+  return endpoints.length > 0 ? [{ kind: "webhook_disabled", endpoints }] : [];
 }
 
 /** When the next nightly run starts, or null when none will (not connected, or Auto-deprovision off). */

@@ -13,8 +13,8 @@ homeRoutes.get("/", requireSignedIn(), async (c) => {
   const state = await loadDirectoryState(c.get("db"), viewer);
   const directory = seesDirectoryState(viewer)
     ? {
-        state,
-        nextRunAt: nextRunOf(state, Date.now()),
+        state: state?.directory ?? null,
+        nextRunAt: nextRunOf(state?.directory ?? null, Date.now()),
         schedule: NIGHTLY_SCHEDULE_TEXT,
       }
     : undefined;

@@ -6,6 +6,7 @@ import { Webhook } from "standardwebhooks";
 import { APP, type TestBrowser } from "../support/browser.ts";
 import { emulatorAdmin, EMULATOR } from "../support/emulator.ts";
 import { DEMO_ORGS } from "../../demo/seed.ts";
+import { DAY_MS, FAILURES_BEFORE_DISABLING } from "../../src/db/webhooks.ts";
 
 export const WEBHOOKS = "/settings/webhooks";
 export const CONTOSO = DEMO_ORGS.contoso.id;
@@ -80,7 +81,8 @@ export async function addEndpoint(browser: TestBrowser, url: string, types: stri
   const html = await response.text();
   if (response.status !== 200) throw new Error(`add endpoint: ${response.status} ${html.slice(0, 300)}`);
   const secret = /id="signing-secret"[^>]*value="(whsec_[^"]+)"/.exec(html)?.[1];
-  const id = /href="\/settings\/webhooks\/([0-9a-f-]{36})"/.exec(html)?.[1];
+  // The page's own link: the alerts banner above it may link to another endpoint, one disabled as failing.
+  const id = /href="\/settings\/webhooks\/([0-9a-f-]{36})">Go to the endpoint</.exec(html)?.[1];
   if (!secret || !id) throw new Error("the page did not show the secret and the endpoint");
   return { id, secret, html };
 }
@@ -92,4 +94,27 @@ export async function endpointRow(id: string) {
 export async function outboxCount(type?: string) {
   const row = await env.DB.prepare(`select count(*) as n from webhook_events where ${type ? "type = ?" : "1"}`).bind(...(type ? [type] : [])).first<{ n: number }>();
   return row!.n;
+}
+
+/**
+ * An endpoint disabled the way deliveries disable one: added on Settings → Webhooks, its receiver
+ * `name` answering 503, and Send test event, whose delivery by the app's own queue consumer is the
+ * failure that disables it. A day cannot pass in a test, so the streak before that failure is
+ * written as the "disable an endpoint" delivery test writes it: failing for a day, one failure
+ * short of the limit.
+ */
+export async function disabledAsFailing(browser: TestBrowser, name: string, url = receiverUrl(name)) {
+  const endpoint = await addEndpoint(browser, url, ["member.deactivated"]);
+  await receiverAnswers(name, { status: 503 });
+  await env.DB.prepare("update webhook_endpoints set failing_since = ?, consecutive_failures = ? where id = ?")
+    .bind(Date.now() - DAY_MS - 1000, FAILURES_BEFORE_DISABLING - 1, endpoint.id).run();
+  await browser.page(`${WEBHOOKS}/${endpoint.id}`);
+  const sent = await postForm(browser, `${WEBHOOKS}/${endpoint.id}/test`, []);
+  if (sent.status !== 303) throw new Error(`send test event: ${sent.status}`);
+  const deadline = Date.now() + 30_000;
+  while ((await endpointRow(endpoint.id))?.disabled_reason !== "failing") {
+    if (Date.now() > deadline) throw new Error(`endpoint not disabled: ${JSON.stringify(await endpointRow(endpoint.id))}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return endpoint;
 }

@@ -1,7 +1,8 @@
 // The banner an Owner or Admin sees on every page while the directory needs them: it names the
-// problem in the words the Entra page uses and links to where it is fixed.
+// problem in the words the Entra page uses and links to where it is fixed. It also names webhook
+// endpoints that deliveries disabled (src/entra/directoryAlerts.ts says why they share it).
 import type { DirectoryAlert } from "../../src/entra/directoryAlerts.ts";
-import { PATHS } from "../../src/paths.ts";
+import { PATHS, webhookEndpointPath } from "../../src/paths.ts";
 import { formatTime } from "./badges.tsx";
 import { FAILURE_TEXTS } from "./connectionFailures.ts";
 import { SYNC_FAILURES } from "./syncFailures.ts";
@@ -25,9 +26,10 @@ export function DirectoryAlertsSlot(props: { alerts: DirectoryAlert[] | null; ou
 
 function DirectoryAlerts(props: { alerts: DirectoryAlert[] }) {
   if (props.alerts.length === 0) return null;
-  // role="alert": each is a problem that is costing something now (leavers keep their access).
+  // role="alert": each is a problem that is costing something now (leavers keep their access, an
+  // integration receives no events).
   return (
-    <div id="directory-alerts" role="alert" aria-label="Directory alerts">
+    <div id="directory-alerts" role="alert" aria-label="Alerts">
       {props.alerts.map((alert) => (
         <p class="warning" data-alert={alert.kind}>
           <AlertText alert={alert} />
@@ -63,5 +65,24 @@ function AlertText(props: { alert: DirectoryAlert }) {
           {alert.error ? SYNC_FAILURES[alert.error] : ""} <a href={SYNC_SECTION}>Open Directory sync</a>
         </>
       );
+    case "webhook_disabled": {
+      // The URL is the customer's text: JSX escapes it. One endpoint is named and linked; several
+      // are counted, and the Webhooks list names them.
+      const [only, ...others] = alert.endpoints;
+      if (only && others.length === 0) {
+        return (
+          <>
+            <strong>Webhook endpoint disabled:</strong> every delivery to <code>{only.url}</code> failed for 24 hours, so
+            no events are sent to it. Fix the receiver, then enable it again. <a href={webhookEndpointPath(only.id)}>Open the endpoint</a>
+          </>
+        );
+      }
+      return (
+        <>
+          <strong>{alert.endpoints.length} webhook endpoints disabled:</strong> every delivery to each failed for 24 hours, so
+          no events are sent to them. Fix the receivers, then enable them again. <a href={PATHS.webhooks}>Open Settings → Webhooks</a>
+        </>
+      );
+    }
   }
 }
