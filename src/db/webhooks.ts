@@ -92,17 +92,6 @@ export function listEndpoints(db: Db, organizationId: string) {
 
 export type EndpointSummary = Awaited<ReturnType<typeof listEndpoints>>[number];
 
-/**
- * Endpoints the deliveries disabled because they kept failing: what the Webhooks page's banner
- * names, and what an organization-wide alert banner can show Owners and Admins (one index range).
- */
-export function listFailingEndpoints(db: Db, organizationId: string) {
-  return db
-    .select({ id: webhookEndpoints.id, url: webhookEndpoints.url, disabledAt: webhookEndpoints.disabledAt })
-    .from(webhookEndpoints)
-    .where(and(eq(webhookEndpoints.organizationId, organizationId), eq(webhookEndpoints.enabled, false), eq(webhookEndpoints.disabledReason, "failing")));
-}
-
 export async function findEndpoint(db: Db, organizationId: string, endpointId: string): Promise<EndpointSummary | undefined> {
   const [row] = await db
     .select(endpointColumns)
