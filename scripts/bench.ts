@@ -1,7 +1,9 @@
 // `npm run bench`: runs bench/*.bench.ts (or the files named after `--`) inside workerd
 // (vitest.bench.config.ts) and prints one JSON object per line, one per scenario. Figures are
 // printed, not asserted; medians where a scenario is repeated. Stops by itself: each scenario has a
-// time limit, each vitest run 15 minutes.
+// time limit, and each file runs in a vitest run (a workerd process) of its own, stopped after 15
+// minutes. One process per file also keeps one file's leftovers (open files of local Workflows
+// instances, filled caches) out of the next file's figures.
 // Memory: the workerd processes under vitest are sampled from /proc every 10 ms; a scenario framed
 // by "BENCH-RSS start|end <label> <ms>" markers gets peak_rss_growth_mb, the peak resident memory
 // between the markers minus the resident memory just before (VmRSS samples, and VmHWM when the
@@ -230,7 +232,7 @@ const measured = files.filter((f) => MEMORY_MEASURED.includes(f.replace(/^\.\//,
 const others = files.filter((f) => !measured.includes(f));
 
 let failed = 0;
-if (others.length > 0) failed ||= await runBench(others, {});
+for (const file of others) failed ||= await runBench([file], {});
 if (measured.length > 0) {
   const emulator = await separateEmulator();
   try {
