@@ -119,8 +119,8 @@ for (const users of [1000, 10_000]) {
  * process holds the local D1 and the local Workflows engine beside the app (both on their own
  * machines in production), and the first full runs over 1M members fill their SQLite page caches
  * and the engine's records: measured, the first run grows the process by 134–200 MB and the second
- * by 119–134 MB, and from the third each run grows it by 11–54 MB, while the app isolate's heap
- * grows by 15–25 MB in every run, cold or warm. The cold runs are printed too
+ * by 119–152 MB, and from the third each run grows it by 10–54 MB, while the app isolate's heap
+ * grows by 14–25 MB in every run, cold or warm. The cold runs are printed too
  * (`full_sync_cold_process`), so neither figure hides the other.
  */
 const COLD_RUNS = 2;

@@ -1,6 +1,7 @@
 // Real-time updates through the real handlers, Workflow and D1, with the emulator as Microsoft
 // Graph: it holds the subscription and POSTs notifications to the app (vitest.config.ts, APP).
 import { SELF, env } from "cloudflare:test";
+import { expect } from "vitest";
 import { emulatorAdmin } from "../support/emulator.ts";
 import { CONTOSO, resetWorld, until } from "../sync/support.ts";
 
@@ -94,4 +95,14 @@ export async function writableRowCounts() {
   counts.pending = marks!.n;
   counts.lastNotificationAt = marks!.at;
   return counts;
+}
+
+/**
+ * After a notification that must change nothing: gives work handed off after the answer time to
+ * show, then checks that no row was written and no real-time run started.
+ */
+export async function expectNothingChanged(before: Awaited<ReturnType<typeof writableRowCounts>>) {
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(await writableRowCounts()).toEqual(before);
+  expect(await notificationRuns()).toEqual([]);
 }
