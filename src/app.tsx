@@ -110,8 +110,8 @@ export function buildApp() {
   // Only whole pages come through here (htmx fragments are c.html), so the directory alerts banner
   // is read and shown once per page and never inside a fragment. Its read is skipped for anyone
   // who is not shown it (src/entra/directoryAlerts.ts).
-  app.use(jsxRenderer(async ({ children, title, nav, directory }, c: Context<AppContext>) => {
-    const state = directory !== undefined ? directory : await loadDirectoryState(c.get("db"), c.get("viewer"));
+  app.use(jsxRenderer(async ({ children, title, nav, alertsState }, c: Context<AppContext>) => {
+    const state = alertsState !== undefined ? alertsState : await loadDirectoryState(c.get("db"), c.get("viewer"));
     return <Layout title={title} nav={nav} alerts={state ? directoryAlerts(state) : null}>{children}</Layout>;
   }, { docType: true }));
 
@@ -188,5 +188,5 @@ function renderError(error: Error, c: Context<AppContext>) {
   c.status(status);
   const signedOut = !c.get("viewer");
   // No directory read on an error page: the error may be D1's own.
-  return c.render(<ErrorPage title={title} message={message} signInLink={signedOut} />, { title, directory: null });
+  return c.render(<ErrorPage title={title} message={message} signInLink={signedOut} />, { title, alertsState: null });
 }

@@ -25,7 +25,7 @@ export interface RenderProps {
    * What the alerts banner shows when the page has read it already (the home page), so the
    * banner does not read it again; null for a page that must not read it (an error page).
    */
-  directory?: AlertsState | null;
+  alertsState?: AlertsState | null;
 }
 
 // htmx settings: no eval, no inline styles, and error responses are swapped too (into #flash,

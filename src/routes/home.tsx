@@ -18,5 +18,5 @@ homeRoutes.get("/", requireSignedIn(), async (c) => {
         schedule: NIGHTLY_SCHEDULE_TEXT,
       }
     : undefined;
-  return c.render(<HomePage viewer={viewer} directory={directory} />, { title: "Home", nav: "home", directory: state });
+  return c.render(<HomePage viewer={viewer} directory={directory} />, { title: "Home", nav: "home", alertsState: state });
 });
