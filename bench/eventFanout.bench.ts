@@ -3,7 +3,7 @@
 // synthetic tenant under object ids the directory does not have, so a complete listing proves them
 // absent. The run goes through the real scheduled() handler and Workflow; its outbox rows are
 // written by the triggers of migrations/0011 in the statements that deactivate, and its relay step
-// puts them on the deliveries queue, paced per endpoint (src/webhooks/relay.ts).
+// puts them on the deliveries queue, paced per endpoint (src/events/relay.ts).
 // d1_round_trips is the whole run's (the relay step included); the same run without any endpoint
 // is measured first, for comparison. delivery_requests is what the queue will deliver: one request
 // per event and endpoint. delivered_first_10s shows the pacing: what the receiver got in the first
@@ -14,10 +14,10 @@ import { createDb } from "../src/db/client.ts";
 import { nightlyRunId } from "../src/entra/sync/schedule.ts";
 import type { SyncRunOutput } from "../src/entra/sync/workflow.ts";
 import { tokenVault } from "../src/lib/vault.ts";
-import { addEndpoint } from "../src/webhooks/endpoints.ts";
+import { addEndpoint } from "../src/events/endpoints.ts";
 import { DEMO_USER_IDS } from "../demo/seed.ts";
 import { CONTOSO, connectSyntheticTenant, fireCron, nextCronTime, resetWorld } from "../test/sync/support.ts";
-import { forgetReceiver, received, receiverUrl } from "../test/webhooks/support.ts";
+import { forgetReceiver, received, receiverUrl } from "../test/events/support.ts";
 
 const LEAVERS = 10_000;
 

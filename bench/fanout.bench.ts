@@ -19,8 +19,8 @@
 // with it, which makes wall_ms a little pessimistic.
 import { env, introspectWorkflow, introspectWorkflowInstance, type WorkflowInstanceIntrospector, type WorkflowIntrospector } from "cloudflare:test";
 import { it } from "vitest";
-import { emptyD1Stats } from "../src/entra/sync/d1Stats.ts";
-import { FANOUT_PAGE_SIZE } from "../src/entra/sync/fanout.ts";
+import { emptyD1Stats } from "../src/lib/d1Stats.ts";
+import { FANOUT_PAGE_SIZE } from "../src/nightly/fanout.ts";
 import { nightlyFanoutId } from "../src/entra/sync/schedule.ts";
 import { fireCron, nextCronTime, resetWorld } from "../test/sync/support.ts";
 

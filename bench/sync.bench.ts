@@ -2,7 +2,7 @@
 // (1 % disabled, every user a linked member), then a 1M-user tenant: a full run, a delta run after
 // 100 changes, and a run with nothing changed. Each run goes through the real scheduled() handler
 // and Workflow; its D1 statements and rows come from the run's own counters
-// (src/entra/sync/d1Stats.ts), its Graph bytes from the Graph client's. The workerd process's
+// (src/lib/d1Stats.ts), its Graph bytes from the Graph client's. The workerd process's
 // memory is sampled from /proc by scripts/bench.ts between the markers printed around each run
 // (peak_rss_growth_mb: peak resident memory during the run minus before it); the 1M-user full run
 // reported is the third in its process (COLD_RUNS says why).

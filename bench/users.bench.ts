@@ -6,11 +6,11 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { it } from "vitest";
 import { buildApp } from "../src/app.tsx";
-import { loadMemberList } from "../src/auth/members.ts";
+import { loadMemberList } from "../src/people/members.ts";
 import type { Viewer } from "../src/context.ts";
 import type { MemberListQuery } from "../src/db/memberList.ts";
 import { createDb } from "../src/db/client.ts";
-import { countingD1, emptyD1Stats } from "../src/entra/sync/d1Stats.ts";
+import { countingD1, emptyD1Stats } from "../src/lib/d1Stats.ts";
 import { addSyntheticMembers } from "../test/support/members.ts";
 import { DEMO_ORGS, signedIn } from "../test/support/people.ts";
 import { resetDemoWorld } from "../test/support/world.ts";

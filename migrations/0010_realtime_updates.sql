@@ -41,8 +41,8 @@ PRAGMA defer_foreign_keys = off;
 --    client_state_enc: the per-subscription clientState secret, token-vault ciphertext
 --      (src/lib/vault.ts, field "client_state"), compared in constant time with every item.
 --    reread_pending: a notification came while a run was going; the run, when it ends, starts
---      one more delta read (src/entra/notifications/reread.ts). A burst is at most one more read.
---    failure: why creating or renewing failed (src/entra/notifications/failures.ts), shown on the page.
+--      one more delta read (src/entra/realtime/reread.ts). A burst is at most one more read.
+--    failure: why creating or renewing failed (src/entra/realtime/failures.ts), shown on the page.
 CREATE TABLE directory_subscriptions (
   organization_id          TEXT PRIMARY KEY REFERENCES organizations (id),
   tenant_id                TEXT NOT NULL,

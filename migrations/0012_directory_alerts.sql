@@ -1,4 +1,4 @@
--- The directory alerts banner (src/db/directoryState.ts) is on every page an Owner or Admin opens,
+-- The directory alerts banner (src/db/alertsState.ts) is on every page an Owner or Admin opens,
 -- so its one read must not walk the organization's run history (a row every night, kept for
 -- years). Two small partial indexes answer its two questions with one index entry each:
 

@@ -11,7 +11,7 @@ import { sessionLoader } from "./auth/session.ts";
 import type { AppContext } from "./context.ts";
 import { createDb } from "./db/client.ts";
 import { loadConfig } from "./lib/config.ts";
-import { directoryAlerts, loadDirectoryState } from "./entra/directoryAlerts.ts";
+import { directoryAlerts, loadAlertsState } from "./alerts/directoryAlerts.ts";
 import { PATHS } from "./paths.ts";
 import { isHtmx } from "./routes/respond.tsx";
 import { AppError, ERROR_TITLES } from "./lib/errors.ts";
@@ -21,14 +21,14 @@ import { entraRoutes } from "./routes/entra.tsx";
 import { entraSyncRoutes } from "./routes/entraSync.tsx";
 import { entraImportRoutes } from "./routes/entraImport.tsx";
 import { entraMappingRoutes } from "./routes/entraMapping.tsx";
-import { graphNotificationRoutes } from "./routes/graphNotifications.ts";
+import { realtimeRoutes } from "./routes/realtime.ts";
 import { homeRoutes } from "./routes/home.tsx";
 import { organizationRoutes } from "./routes/organizations.ts";
 import { settingsRoutes } from "./routes/settings.tsx";
 import { setupRoutes } from "./routes/setup.tsx";
 import { userRoutes } from "./routes/users.tsx";
 import { webhookRoutes } from "./routes/webhooks.tsx";
-import { relayQuietly } from "./webhooks/relay.ts";
+import { relayQuietly } from "./events/relay.ts";
 import { Layout } from "../views/layout.tsx";
 import { Flash } from "../views/parts/forms.tsx";
 import { ErrorPage } from "../views/pages/errorPage.tsx";
@@ -88,7 +88,7 @@ export function buildApp() {
   });
   // Microsoft Graph's notifications: no session or CSRF token (they are checked by subscription id and
   // clientState instead), and a body limit of their own.
-  app.route(PATHS.graphNotifications, graphNotificationRoutes);
+  app.route(PATHS.realtime, realtimeRoutes);
   app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new AppError("invalid_input", "That request is too large."); } }));
   // Sign-in starts and callbacks need no viewer: no session read before their rate limit.
   app.use(sessionLoader({ skip: (path) => SIGN_IN_ROUND_TRIP.test(path) }));
@@ -109,9 +109,9 @@ export function buildApp() {
   });
   // Only whole pages come through here (htmx fragments are c.html), so the directory alerts banner
   // is read and shown once per page and never inside a fragment. Its read is skipped for anyone
-  // who is not shown it (src/entra/directoryAlerts.ts).
+  // who is not shown it (src/alerts/directoryAlerts.ts).
   app.use(jsxRenderer(async ({ children, title, nav, alertsState }, c: Context<AppContext>) => {
-    const state = alertsState !== undefined ? alertsState : await loadDirectoryState(c.get("db"), c.get("viewer"));
+    const state = alertsState !== undefined ? alertsState : await loadAlertsState(c.get("db"), c.get("viewer"));
     return <Layout title={title} nav={nav} alerts={state ? directoryAlerts(state) : null}>{children}</Layout>;
   }, { docType: true }));
 

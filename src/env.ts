@@ -31,9 +31,9 @@ export interface Env {
   SIGN_IN_LIMITER: RateLimit;
   /** Workflow: one directory sync run per instance (src/entra/sync/workflow.ts), one step per Graph page. */
   SYNC_WORKFLOW: Workflow<SyncRunParams>;
-  /** Workflow: the nightly fan-out and housekeeping, one instance per cron event (src/entra/sync/nightlyWorkflow.ts). */
+  /** Workflow: the nightly fan-out and housekeeping, one instance per cron event (src/nightly/workflow.ts). */
   NIGHTLY_WORKFLOW: Workflow<NightlyParams>;
-  /** Queue: event webhook deliveries, one message per event and endpoint (src/webhooks/consumer.ts). */
+  /** Queue: event webhook deliveries, one message per event and endpoint (src/events/consumer.ts). */
   WEBHOOK_DELIVERIES: Queue<DeliveryMessage>;
   /** Days audit events are kept (default 400). */
   AUDIT_RETENTION_DAYS?: string;

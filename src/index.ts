@@ -9,7 +9,7 @@ import { createDb } from "./db/client.ts";
 import type { DeliveryMessage } from "./db/webhooks.ts";
 import type { Env } from "./env.ts";
 import { tokenVault } from "./lib/vault.ts";
-import { consumeWebhookDeliveries } from "./webhooks/consumer.ts";
+import { consumeWebhookDeliveries } from "./events/consumer.ts";
 
 const app = buildApp();
 
@@ -50,4 +50,4 @@ export default {
 const WEBHOOK_DELIVERIES_QUEUE = "uniasset-webhook-deliveries";
 
 export { DirectorySyncWorkflow } from "./entra/sync/workflow.ts";
-export { NightlyWorkflow } from "./entra/sync/nightlyWorkflow.ts";
+export { NightlyWorkflow } from "./nightly/workflow.ts";

@@ -21,14 +21,14 @@ export const PATHS = {
   /** The Azure administrator's side of the setup link: no session needed. */
   setup: "/setup/entra",
   /** Microsoft Graph's side of real-time updates: change and lifecycle notifications, no session. */
-  graphNotifications: "/webhooks/microsoft-graph",
+  realtime: "/realtime/microsoft-graph",
 } as const;
 
 /** One webhook endpoint's page (its actions and delivery log), under PATHS.webhooks. */
 export const webhookEndpointPath = (id: string) => `${PATHS.webhooks}/${id}`;
 
-/** The two notification URLs a subscription names, under PATHS.graphNotifications. */
-export const GRAPH_NOTIFICATION_PATHS = { changes: "/users", lifecycle: "/lifecycle" } as const;
+/** The two notification URLs a subscription names, under PATHS.realtime. */
+export const REALTIME_NOTIFICATION_PATHS = { changes: "/users", lifecycle: "/lifecycle" } as const;
 
 /** Each Entra feature toggle's path segment: `${PATHS.entra}/features/<slug>`. */
 export const ENTRA_FEATURE_SLUGS = {

@@ -7,8 +7,8 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID } from "../demo/directory.ts";
 import { buildApp } from "../src/app.tsx";
 import { createDb } from "../src/db/client.ts";
-import { directoryStateQuery, findDirectoryState } from "../src/db/directoryState.ts";
-import { renewsAt } from "../src/entra/notifications/subscription.ts";
+import { alertsStateQuery, findAlertsState } from "../src/db/alertsState.ts";
+import { renewsAt } from "../src/entra/realtime/subscription.ts";
 import { nextNightlyRun } from "../src/entra/sync/schedule.ts";
 import { webhookEndpointPath } from "../src/paths.ts";
 import { SYNC_FAILURES } from "../views/parts/syncFailures.ts";
@@ -19,7 +19,7 @@ import { ENTRA_PAGE, connectContoso, connectEntra, setFeature } from "./support/
 import { emulatorAdmin } from "./support/emulator.ts";
 import { DEMO_ORGS, DEMO_USER_IDS, addOrganization, contosoByRole, signedIn } from "./support/people.ts";
 import { CONTOSO, SYNC, heldRun, latestRunId, nightlyRun, resetWorld, waitForRun } from "./sync/support.ts";
-import { WEBHOOKS, addEndpoint, disabledAsFailing, forgetReceiver, postForm, receiverUrl } from "./webhooks/support.ts";
+import { WEBHOOKS, addEndpoint, disabledAsFailing, forgetReceiver, postForm, receiverUrl } from "./events/support.ts";
 
 const RECEIVERS = ["alerts", "alerts-2", "alerts-3"];
 beforeEach(async () => {
@@ -401,7 +401,7 @@ describe("what the banner costs", () => {
         where e.organization_id = ?`).bind(CONTOSO),
     ]);
 
-    const query = directoryStateQuery(createDb(env.DB), CONTOSO).toSQL();
+    const query = alertsStateQuery(createDb(env.DB), CONTOSO).toSQL();
     const plan = await env.DB.prepare(`explain query plan ${query.sql}`).bind(...query.params).all<{ detail: string }>();
     const details = plan.results.map((r) => r.detail).join("\n");
     expect(details).toMatch(/SEARCH organizations USING (COVERING )?INDEX sqlite_autoindex_organizations_1 \(id=\?\)/);
@@ -419,12 +419,12 @@ describe("what the banner costs", () => {
     // disabled endpoints (the index range is the organization's disabled ones, by hand too): never
     // the other endpoints, their 1,000 attempts or the 500 events.
     expect(result.meta.rows_read).toBeLessThanOrEqual(8 + 1 + 4);
-    const state = await findDirectoryState(createDb(env.DB), CONTOSO);
+    const state = await findAlertsState(createDb(env.DB), CONTOSO);
     expect(state.failingEndpoints.map((e) => e.url).sort()).toEqual(["https://hooks.example/8", "https://hooks.example/9"]);
     expect(state.directory).toMatchObject({ status: "connected", autoDeprovision: true, heldRun: { startedAt: 1_010 } });
 
     // An organization that never connected Entra ID still gets its row: no directory, its endpoints.
-    expect(await findDirectoryState(createDb(env.DB), DEMO_ORGS.fabrikam.id)).toEqual({
+    expect(await findAlertsState(createDb(env.DB), DEMO_ORGS.fabrikam.id)).toEqual({
       directory: null, failingEndpoints: [{ id: `endpoint-${DEMO_ORGS.fabrikam.id}-0`, url: "https://hooks.example/0" }],
     });
   });

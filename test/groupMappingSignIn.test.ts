@@ -11,7 +11,7 @@ import { connectContoso } from "./support/entra.ts";
 import { linkMember } from "./support/people.ts";
 import { resetDemoWorld } from "./support/world.ts";
 import { createDb } from "../src/db/client.ts";
-import { resolveRoleFromGroups } from "../src/entra/groupRoles.ts";
+import { resolveRoleFromGroups } from "../src/people/groupRoles.ts";
 import { applyGroupRole } from "../src/entra/signInDirectory.ts";
 import { runStatements } from "../src/db/statements.ts";
 

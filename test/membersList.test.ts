@@ -3,11 +3,11 @@
 // 400, other organizations never shown, and rows read bounded by the page size.
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import { loadMemberList } from "../src/auth/members.ts";
+import { loadMemberList } from "../src/people/members.ts";
 import { changeListFromJson, deactivateListedMembers, reactivateListedMembers } from "../src/db/syncMembers.ts";
 import type { Viewer } from "../src/context.ts";
 import { createDb } from "../src/db/client.ts";
-import { countingD1, emptyD1Stats } from "../src/entra/sync/d1Stats.ts";
+import { countingD1, emptyD1Stats } from "../src/lib/d1Stats.ts";
 import { encodePageCursor } from "../src/lib/pageCursor.ts";
 import { addMember, addSyntheticMembers, syntheticUserId } from "./support/members.ts";
 import { DEMO_ORGS, DEMO_USER_IDS, linkMember, signedIn } from "./support/people.ts";

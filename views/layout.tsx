@@ -3,8 +3,8 @@
 import type { Child } from "hono/jsx";
 import { useRequestContext } from "hono/jsx-renderer";
 import type { Viewer } from "../src/context.ts";
-import type { AlertsState } from "../src/db/directoryState.ts";
-import type { DirectoryAlert } from "../src/entra/directoryAlerts.ts";
+import type { AlertsState } from "../src/db/alertsState.ts";
+import type { DirectoryAlert } from "../src/alerts/directoryAlerts.ts";
 import { DirectoryAlertsSlot } from "./parts/directoryAlerts.tsx";
 import { isOwnerOrAdmin } from "../src/auth/access.ts";
 import { CsrfField } from "./parts/forms.tsx";

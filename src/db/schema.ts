@@ -280,7 +280,7 @@ export const roleDecisions = sqliteTable(
   (t) => [primaryKey({ columns: [t.organizationId, t.userId] })],
 );
 
-/** Why real-time updates could not be set up or kept (src/entra/notifications/failures.ts says each in the page's words). */
+/** Why real-time updates could not be set up or kept (src/entra/realtime/failures.ts says each in the page's words). */
 export const REALTIME_FAILURES = [
   "needs_reconnect", "not_connected", "graph_unavailable", "throttled", "forbidden", "validation_failed", "rejected", "internal",
 ] as const;
@@ -352,7 +352,7 @@ export const webhookEvents = sqliteTable("webhook_events", {
   payload: text("payload").notNull(),
   createdAt: integer("created_at").notNull(),
   relayedAt: integer("relayed_at"),
-  /** When a relay claimed the row (src/webhooks/relay.ts); a claim older than the lease may be taken over. */
+  /** When a relay claimed the row (src/events/relay.ts); a claim older than the lease may be taken over. */
   claimedAt: integer("claimed_at"),
 });
 

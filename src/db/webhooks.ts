@@ -8,7 +8,7 @@ import { statement, type Statement } from "./statements.ts";
 import { organizations, webhookAttempts, webhookEndpoints, webhookEvents, type WebhookAttemptOutcome, type WebhookEventType } from "./schema.ts";
 
 /**
- * A message on the webhook deliveries queue (src/webhooks/queue.ts): one event for one endpoint,
+ * A message on the webhook deliveries queue (src/events/queue.ts): one event for one endpoint,
  * or a request to relay the outbox from a request that may not spend a D1 round trip on it.
  */
 export type DeliveryMessage =

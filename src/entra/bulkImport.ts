@@ -15,7 +15,7 @@ import { AppError } from "../lib/errors.ts";
 import { findDirectoryGroup, withInteractiveGraph } from "./interactiveGraph.ts";
 import { isDirectoryGuest, isProvisionableMember, listDirectoryUsers, listGroupMembers, searchGroups, type DirectoryUser } from "./directory.ts";
 import { GraphError, type GraphClient } from "./graph.ts";
-import { resolveRoleFromGroups, type DirectoryGroup, type GroupMapping } from "./groupRoles.ts";
+import { resolveRoleFromGroups, type DirectoryGroup, type GroupMapping } from "../people/groupRoles.ts";
 
 /** Users read from Graph per request (all pages of every read together): bounds CPU and memory. */
 const MAX_USERS_READ = 100_000;

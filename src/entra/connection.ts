@@ -26,7 +26,7 @@ import { fetchTenantDetails } from "./organization.ts";
 import { ConnectionTokenError, graphAccessToken, sealTokens } from "./tokens.ts";
 import { runStatements } from "../db/statements.ts";
 import { revokeOpenSetupLinks } from "../db/setupLinks.ts";
-import { startRealtimeUpdates, stopRealtimeUpdates } from "./notifications/subscription.ts";
+import { startRealtimeUpdates, stopRealtimeUpdates } from "./realtime/subscription.ts";
 
 type ConnectOutcome = { ok: true } | { ok: false; failure: ConnectionFailure; microsoftCode?: string };
 

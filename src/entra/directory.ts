@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { displayText } from "../lib/schemas.ts";
 import { GraphError, batchPartFailure, batchReplySchema, type BatchPart, type GraphClient } from "./graph.ts";
-import type { DirectoryGroup } from "./groupRoles.ts";
+import type { DirectoryGroup } from "../people/groupRoles.ts";
 
 const PAGE_SIZE = 999;
 

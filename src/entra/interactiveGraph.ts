@@ -7,7 +7,7 @@ import { AppError } from "../lib/errors.ts";
 import { readGroup, searchGroups } from "./directory.ts";
 import { GRAPH_BUDGETS, GraphError, type GraphClient } from "./graph.ts";
 import { withOrganizationGraph } from "./graphAccess.ts";
-import type { DirectoryGroup } from "./groupRoles.ts";
+import type { DirectoryGroup } from "../people/groupRoles.ts";
 import { ConnectionTokenError } from "./tokens.ts";
 
 /** An admin waits for the answer: retry once, never sit out a long Retry-After. */

@@ -14,7 +14,7 @@ import { AppError } from "../lib/errors.ts";
 import { findDirectoryGroup, withInteractiveGraph } from "./interactiveGraph.ts";
 import { readGroup, readTransitiveGroups } from "./directory.ts";
 import { GraphError, type GraphClient } from "./graph.ts";
-import { resolveRoleFromGroups, type GroupMapping } from "./groupRoles.ts";
+import { resolveRoleFromGroups, type GroupMapping } from "../people/groupRoles.ts";
 import { runStatements } from "../db/statements.ts";
 
 /** Keeps the editor's Graph reads bounded: mappings per organization, members read for a preview. */

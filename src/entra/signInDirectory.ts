@@ -14,7 +14,7 @@ import {
   type BatchedRead, type DirectoryUser,
 } from "./directory.ts";
 import { GRAPH_BUDGETS, GraphError, createGraphClient, type GraphBudget } from "./graph.ts";
-import { resolveRoleFromGroups, type DirectoryGroup, type GroupMapping, type RoleDecision } from "./groupRoles.ts";
+import { resolveRoleFromGroups, type DirectoryGroup, type GroupMapping, type RoleDecision } from "../people/groupRoles.ts";
 import { ConnectionTokenError, accessTokenFromRow } from "./tokens.ts";
 
 type ProvisioningVerdict =

@@ -8,7 +8,7 @@ import { personFromClaims } from "../signin/person.ts";
 import { signInRefusal } from "../signin/signInErrors.ts";
 import { clearSessionCookie, currentSessionHash, setSessionCookie } from "../auth/session.ts";
 import { signIn } from "../signin/signIn.ts";
-import { requestRelay } from "../webhooks/relay.ts";
+import { requestRelay } from "../events/relay.ts";
 import type { AppContext } from "../context.ts";
 import type { AuthFlowPurpose } from "../db/schema.ts";
 import { deleteSession } from "../db/sessions.ts";

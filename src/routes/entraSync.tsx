@@ -13,7 +13,7 @@ import { validate } from "../lib/validate.ts";
 import { uuidParam, wholeNumberField } from "../lib/schemas.ts";
 import { PATHS } from "../paths.ts";
 import { fragmentOrPage, fragmentOrRedirect } from "./respond.tsx";
-import { directoryAlerts, loadDirectoryState } from "../entra/directoryAlerts.ts";
+import { directoryAlerts, loadAlertsState } from "../alerts/directoryAlerts.ts";
 import { DirectoryAlertsSlot } from "../../views/parts/directoryAlerts.tsx";
 import { RunHistory, SyncSection } from "../../views/pages/entraSync.tsx";
 
@@ -38,7 +38,7 @@ async function syncSection(c: Context<AppContext>) {
 async function syncFragment(c: Context<AppContext>) {
   const viewer = viewerOf(c);
   const db = c.get("db");
-  const [data, state] = await Promise.all([loadSyncSection(db, viewer.organizationId, Date.now()), loadDirectoryState(db, viewer)]);
+  const [data, state] = await Promise.all([loadSyncSection(db, viewer.organizationId, Date.now()), loadAlertsState(db, viewer)]);
   return (
     <>
       <SyncSection viewer={viewer} data={data} />

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { requireSignedIn, viewerOf } from "../auth/access.ts";
 import type { AppContext } from "../context.ts";
-import { loadDirectoryState, nextRunOf, seesDirectoryState } from "../entra/directoryAlerts.ts";
+import { loadAlertsState, nextRunOf, seesAlerts } from "../alerts/directoryAlerts.ts";
 import { NIGHTLY_SCHEDULE_TEXT } from "../entra/sync/schedule.ts";
 import { HomePage } from "../../views/pages/home.tsx";
 
@@ -10,8 +10,8 @@ export const homeRoutes = new Hono<AppContext>();
 homeRoutes.get("/", requireSignedIn(), async (c) => {
   const viewer = viewerOf(c);
   // One read serves both the Entra card and the alerts banner (passed on as `directory`).
-  const state = await loadDirectoryState(c.get("db"), viewer);
-  const directory = seesDirectoryState(viewer)
+  const state = await loadAlertsState(c.get("db"), viewer);
+  const directory = seesAlerts(viewer)
     ? {
         state: state?.directory ?? null,
         nextRunAt: nextRunOf(state?.directory ?? null, Date.now()),

@@ -10,7 +10,7 @@ import {
   loadUsersPage,
   reactivateMemberByHand,
   revokeMemberInvitation,
-} from "../auth/members.ts";
+} from "../people/members.ts";
 import type { AppContext } from "../context.ts";
 import type { MemberListQuery, MemberPage } from "../db/memberList.ts";
 import { MEMBER_STATUS_FILTERS, ROLES } from "../db/schema.ts";

@@ -15,7 +15,7 @@ import { validate } from "../lib/validate.ts";
 import { PATHS } from "../paths.ts";
 import {
   addEndpoint, deleteEndpoint, loadEndpointPage, loadWebhooksPage, redeliver, rotateSecret, sendTestEvent, setEnabled,
-} from "../webhooks/endpoints.ts";
+} from "../events/endpoints.ts";
 import { EndpointAlreadyAddedPage, EndpointPage, SigningSecretPage, WebhooksPage } from "../../views/pages/webhooks.tsx";
 
 /** Mounted at PATHS.webhooks. */
@@ -40,7 +40,7 @@ const addEndpointForm = z.object({
         .transform((types) => [...new Set(types)]),
     ),
   // The page's one-time token (randomToken: 43 base64url characters): the same form sent twice adds
-  // one endpoint (src/webhooks/endpoints.ts, submissionKey).
+  // one endpoint (src/events/endpoints.ts, submissionKey).
   formToken: z.string({ message: FORM_OUT_OF_DATE }).regex(/^[A-Za-z0-9_-]{43}$/, { message: FORM_OUT_OF_DATE }),
 });
 

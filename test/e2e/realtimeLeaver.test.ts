@@ -49,7 +49,7 @@ test("Megan, disabled in Entra ID while signed in, is locked out within seconds"
   // a subscription we do not hold is acknowledged, so Graph would not retry it. Neither changes anything.
   const held = (await (await fetch(`${e2e.stack.emulatorUrl}/_emulator/subscriptions`)).json()) as { value: { id: string }[] };
   assert.equal(held.value.length, 1);
-  const notify = (subscriptionId: string) => fetch(`${e2e.stack.appUrl}/webhooks/microsoft-graph/users`, {
+  const notify = (subscriptionId: string) => fetch(`${e2e.stack.appUrl}/realtime/microsoft-graph/users`, {
     method: "POST", headers: { "content-type": "application/json" },
     body: JSON.stringify({ value: [{ subscriptionId, clientState: "guess", changeType: "updated", resource: `Users/${entraUser("adele").oid}` }] }),
   });

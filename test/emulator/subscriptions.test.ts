@@ -8,7 +8,7 @@ import { EMULATOR, graphToken } from "./helpers.ts";
 
 const adele = entraUser("adele");
 const megan = entraUser("megan");
-const HOOK = "http://localhost:8787/webhooks/microsoft-graph";
+const HOOK = "http://localhost:8787/realtime/microsoft-graph";
 let token: string;
 
 function call(method: "POST" | "PATCH" | "DELETE" | "GET", path: string, body?: unknown) {
@@ -38,8 +38,8 @@ describe("POST /v1.0/subscriptions", () => {
     expect(created).toMatchObject({ resource: "users", changeType: "updated,deleted", clientState: "s3cret", notificationUrl: `${HOOK}/users` });
     const { value } = await emulatorAdmin<{ value: { kind: string; url: string; status: number }[] }>("notifications/sent", undefined, "GET");
     expect(value.map((v) => [v.kind, new URL(v.url).pathname, new URL(v.url).searchParams.has("validationToken"), v.status])).toEqual([
-      ["validation", "/webhooks/microsoft-graph/users", true, 200],
-      ["validation", "/webhooks/microsoft-graph/lifecycle", true, 200],
+      ["validation", "/realtime/microsoft-graph/users", true, 200],
+      ["validation", "/realtime/microsoft-graph/lifecycle", true, 200],
     ]);
   });
 

@@ -1,6 +1,6 @@
 // Counts D1 round trips of a request, D1 sessions included (the app reads through the Sessions
 // API). A round trip is one call that goes to D1: a statement's run/all/first/raw, or a batch,
-// however many statements it carries — the same rule as src/entra/sync/d1Stats.ts.
+// however many statements it carries — the same rule as src/lib/d1Stats.ts.
 export interface D1Counter {
   roundTrips: number;
   statements: number;

@@ -5,7 +5,7 @@ import { createExecutionContext, createScheduledController, env, waitOnExecution
 import { expect } from "vitest";
 import worker from "../../src/index.ts";
 import { NIGHTLY_CRON, nightlyFanoutId, nightlyRunId } from "../../src/entra/sync/schedule.ts";
-import type { NightlyOutput } from "../../src/entra/sync/nightlyWorkflow.ts";
+import type { NightlyOutput } from "../../src/nightly/workflow.ts";
 import { createTokenVault } from "../../src/lib/vault.ts";
 import { type TestBrowser } from "../support/browser.ts";
 import { createDirectoryUser, emulatorAdmin } from "../support/emulator.ts";

@@ -3,7 +3,7 @@
 import { GroupSearchInput } from "../parts/groupSearch.tsx";
 import type { Viewer } from "../../src/context.ts";
 import { MAPPABLE_ROLES, type MappableRole } from "../../src/db/schema.ts";
-import type { DirectoryGroup } from "../../src/entra/groupRoles.ts";
+import type { DirectoryGroup } from "../../src/people/groupRoles.ts";
 import type { MappingChange, MappingPreview, MappingSection } from "../../src/entra/mappingEditor.ts";
 import { RoleBadge, roleLabel } from "../parts/badges.tsx";
 import { CsrfField, Flash } from "../parts/forms.tsx";

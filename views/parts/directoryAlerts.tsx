@@ -1,7 +1,7 @@
 // The banner an Owner or Admin sees on every page while the directory needs them: it names the
 // problem in the words the Entra page uses and links to where it is fixed. It also names webhook
-// endpoints that deliveries disabled (src/entra/directoryAlerts.ts says why they share it).
-import type { DirectoryAlert } from "../../src/entra/directoryAlerts.ts";
+// endpoints that deliveries disabled (src/alerts/directoryAlerts.ts says why they share it).
+import type { DirectoryAlert } from "../../src/alerts/directoryAlerts.ts";
 import { PATHS, webhookEndpointPath } from "../../src/paths.ts";
 import { formatTime } from "./badges.tsx";
 import { FAILURE_TEXTS } from "./connectionFailures.ts";

@@ -1,8 +1,8 @@
 // The home page's "Microsoft Entra ID" card for Owners and Admins: the directory's state at a
 // glance. It only shows; everything on it is changed on the Entra page, which it links to.
-import type { DirectoryState } from "../../src/db/directoryState.ts";
+import type { DirectoryGlance } from "../../src/db/alertsState.ts";
 import { PATHS } from "../../src/paths.ts";
-import { renewsAt } from "../../src/entra/notifications/subscription.ts";
+import { renewsAt } from "../../src/entra/realtime/subscription.ts";
 import { formatTime } from "./badges.tsx";
 import { REALTIME_FAILURE_TEXT } from "./realtimeFailures.ts";
 import { SYNC_FAILURES } from "./syncFailures.ts";
@@ -11,7 +11,7 @@ import { CONNECTION_STATUS_LABELS } from "../pages/settings.tsx";
 
 export interface DirectoryGlanceProps {
   /** null: Microsoft Entra ID is not connected. */
-  state: DirectoryState | null;
+  state: DirectoryGlance | null;
   nextRunAt: number | null;
   schedule: string;
 }
@@ -56,7 +56,7 @@ export function DirectoryGlance(props: DirectoryGlanceProps) {
   );
 }
 
-function LastRun(props: { run: DirectoryState["lastRun"] }) {
+function LastRun(props: { run: DirectoryGlance["lastRun"] }) {
   const { run } = props;
   if (!run) return <>No sync has run yet.</>;
   return (
@@ -69,7 +69,7 @@ function LastRun(props: { run: DirectoryState["lastRun"] }) {
 }
 
 /** The Directory sync section's words, shortened: whether Graph's change notifications are held. */
-function Realtime(props: { realtime: DirectoryState["realtime"] }) {
+function Realtime(props: { realtime: DirectoryGlance["realtime"] }) {
   const { realtime } = props;
   if (!realtime) return <>Not set up yet</>;
   if (realtime.status === "active" && realtime.expiresAt) return <>Active (renews on {formatTime(renewsAt(realtime.expiresAt))})</>;

@@ -25,10 +25,10 @@ const directoryUser = z.object({
 });
 
 /** What a page says about one Entra user; `unchanged` is a delta entry without accountEnabled. */
-export type DirectoryState = "enabled" | "disabled" | "deleted" | "unchanged";
+export type AccountState = "enabled" | "disabled" | "deleted" | "unchanged";
 
 interface DirectoryPage {
-  users: { oid: string; state: DirectoryState }[];
+  users: { oid: string; state: AccountState }[];
   nextLink: string | null;
   deltaLink: string | null;
 }

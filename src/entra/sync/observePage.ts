@@ -12,12 +12,12 @@ import { createTokenVault } from "../../lib/vault.ts";
 import { GRAPH_BUDGETS } from "../graph.ts";
 import { withOrganizationGraph, type TokenCache } from "../graphAccess.ts";
 import { vaultContext } from "../tokens.ts";
-import { DELTA_FROM_NOW_PATH, FULL_LISTING_PATH, readDirectoryPage, type DirectoryState } from "./directoryPage.ts";
+import { DELTA_FROM_NOW_PATH, FULL_LISTING_PATH, readDirectoryPage, type AccountState } from "./directoryPage.ts";
 import { syncFailureOf, type SyncFailure } from "./failures.ts";
 import { encodeSeenPage } from "./seenSet.ts";
 
 /** [userId, what the directory says, how the member stands, Entra object id]: small enough for a step result. */
-export type Observation = [string, DirectoryState, MemberStanding, string];
+export type Observation = [string, AccountState, MemberStanding, string];
 
 export type PageResult =
   | {
@@ -83,7 +83,7 @@ export async function observePage(db: Db, config: Config, request: PageRequest, 
     // A delta round may list a user more than once (https://learn.microsoft.com/graph/delta-query-overview):
     // within the page, as across pages, the last entry wins, and an entry without accountEnabled
     // does not undo an earlier one.
-    const stateOf = new Map<string, DirectoryState>();
+    const stateOf = new Map<string, AccountState>();
     for (const user of page.users) stateOf.set(user.oid, user.state === "unchanged" ? (stateOf.get(user.oid) ?? "unchanged") : user.state);
     const linked = await findLinkedMembersAmong(db, request.organizationId, request.tenantId, [...stateOf.keys()]);
     return {

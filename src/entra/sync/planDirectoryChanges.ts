@@ -1,6 +1,6 @@
 // What a run would change, decided only from a complete read. Pure functions: no I/O.
 import type { SyncCause } from "../../db/schema.ts";
-import type { DirectoryState } from "./directoryPage.ts";
+import type { AccountState } from "./directoryPage.ts";
 import type { Observation } from "./observePage.ts";
 import type { MemberStanding } from "../../db/syncMembers.ts";
 
@@ -11,7 +11,7 @@ export interface DirectoryChanges {
 
 /** What the run has read about one linked member. */
 export interface Observed {
-  state: DirectoryState;
+  state: AccountState;
   standing: MemberStanding;
   oid: string;
 }
@@ -31,7 +31,7 @@ export function mergeObservations(into: Map<string, Observed>, page: Observation
 }
 
 /** What a run would do with one member, given what the directory says: nothing, or a change. */
-export function changeFor(standing: MemberStanding, state: DirectoryState | "absent"): ["deactivate" | "reactivate", SyncCause] | null {
+export function changeFor(standing: MemberStanding, state: AccountState | "absent"): ["deactivate" | "reactivate", SyncCause] | null {
   if (standing === "active" && (state === "disabled" || state === "deleted" || state === "absent")) return ["deactivate", state];
   if (standing === "sync" && state === "enabled") return ["reactivate", "enabled"];
   return null;
@@ -56,7 +56,7 @@ export function leaversToConfirm(observed: ReadonlyMap<string, Observed>): strin
 }
 
 /** The directory's confirmed word replaces what the round said, for those members only. */
-export function applyConfirmations(observed: Map<string, Observed>, confirmed: readonly [string, DirectoryState][]) {
+export function applyConfirmations(observed: Map<string, Observed>, confirmed: readonly [string, AccountState][]) {
   const stateOf = new Map(confirmed);
   for (const entry of observed.values()) {
     const state = stateOf.get(entry.oid);

@@ -16,8 +16,8 @@ import { AppError } from "../../lib/errors.ts";
 import { applySavedChanges } from "./applyDirectoryChanges.ts";
 import { startSyncRun, type SyncWorkflow } from "./launch.ts";
 import { NIGHTLY_SCHEDULE_TEXT, nextNightlyRun } from "./schedule.ts";
-import { findSubscriptionSummary } from "../../db/subscriptions.ts";
-import { renewsAt } from "../notifications/subscription.ts";
+import { findSubscriptionSummary } from "../../db/realtimeSubscriptions.ts";
+import { renewsAt } from "../realtime/subscription.ts";
 
 /** People shown for a held or previewed run; the rest are counted. */
 const LISTED_PEOPLE = 200;

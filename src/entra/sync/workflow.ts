@@ -10,21 +10,21 @@
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from "cloudflare:workers";
 import { createDb, type Db } from "../../db/client.ts";
 import type { SyncFailure } from "../../db/schema.ts";
-import { clearRereadMark } from "../../db/subscriptions.ts";
+import { clearRereadMark } from "../../db/realtimeSubscriptions.ts";
 import { findSyncSettings, type FinishedStatus, type SyncMode, type SyncRunParams } from "../../db/syncRuns.ts";
 import type { Env } from "../../env.ts";
 import { loadConfig } from "../../lib/config.ts";
 import type { TokenCache } from "../graphAccess.ts";
 import { concludeRun } from "./concludeRun.ts";
-import { addD1Stats, countingD1, emptyD1Stats, type D1Stats } from "./d1Stats.ts";
+import { addD1Stats, countingD1, emptyD1Stats, type D1Stats } from "../../lib/d1Stats.ts";
 import { observePage } from "./observePage.ts";
 import { confirmLeavers } from "./confirmLeavers.ts";
 import { applyConfirmations, keepActionable, leaversToConfirm, mergeObservations, type Observed } from "./planDirectoryChanges.ts";
 import { advance, firstRead, pageRequest, stepName, withinDeadline, type ReadState, type TimedPageResult } from "./readLoop.ts";
 import { recordRunOutcome } from "./recordRun.ts";
-import { startPendingReread } from "../notifications/reread.ts";
+import { startPendingReread } from "../realtime/reread.ts";
 import { READ_NOW_EVENT } from "./schedule.ts";
-import { relayQuietly } from "../../webhooks/relay.ts";
+import { relayQuietly } from "../../events/relay.ts";
 
 /** What the instance returns: the run's figures (the benchmark reads them). */
 export interface SyncRunOutput {
@@ -58,7 +58,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
   async run(event: Readonly<WorkflowEvent<SyncRunParams>>, step: WorkflowStep): Promise<SyncRunOutput> {
     const output = await this.readAndConclude(event, step);
     // Real-time updates: notifications that came while this run went asked for one more read
-    // (src/entra/notifications/reread.ts). The run row is closed by now, so the next one may start.
+    // (src/entra/realtime/reread.ts). The run row is closed by now, so the next one may start.
     const { organizationId } = event.payload;
     await step.do("start the re-read notifications asked for", STEP, async () => {
       const reread = await startPendingReread(createDb(this.env.DB), this.env.SYNC_WORKFLOW, organizationId, Date.now());

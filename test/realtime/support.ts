@@ -11,7 +11,7 @@ export async function realtimeWorld() {
   await emulatorAdmin("notifications", { drop: 0 });
 }
 
-export const WEBHOOK = "http://localhost:8787/webhooks/microsoft-graph";
+export const WEBHOOK = "http://localhost:8787/realtime/microsoft-graph";
 
 export interface StoredSubscription {
   organization_id: string;

@@ -98,7 +98,7 @@ export function deleteSubscriptionRow(db: Db, organizationId: string) {
   return db.delete(directorySubscriptions).where(eq(directorySubscriptions.organizationId, organizationId));
 }
 
-/** What the nightly upkeep does next, a page at a time (src/entra/notifications/upkeep.ts). */
+/** What the nightly upkeep does next, a page at a time (src/entra/realtime/upkeep.ts). */
 export async function listSubscriptionUpkeep(db: Db, options: { renewBefore: number; after: string; limit: number }) {
   // Eligible organizations whose subscription is missing, failed or due; and rows of organizations
   // no longer eligible (toggle off without a token, disconnected, downgraded), which go.

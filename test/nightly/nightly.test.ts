@@ -7,7 +7,7 @@ import { nightlyRunId } from "../../src/entra/sync/schedule.ts";
 import { ENTRA_PAGE, connectContoso, connectEntra } from "../support/entra.ts";
 import { linkMember, signedIn } from "../support/people.ts";
 import { emulatorAdmin, createDirectoryUser } from "../support/emulator.ts";
-import { CONTOSO, DEMO_ORGS, DEMO_USER_IDS, fireCron, membership, nextCronTime, nightlyRun, resetWorld, waitForRun } from "./support.ts";
+import { CONTOSO, DEMO_ORGS, DEMO_USER_IDS, fireCron, membership, nextCronTime, nightlyRun, resetWorld, waitForRun } from "../sync/support.ts";
 
 beforeEach(resetWorld);
 

@@ -7,7 +7,7 @@ import { connectContoso } from "../support/entra.ts";
 import { emulatorAdmin, createDirectoryUser } from "../support/emulator.ts";
 import { linkMember } from "../support/people.ts";
 import { createDb } from "../../src/db/client.ts";
-import { findSubscriptionsForNotification } from "../../src/db/subscriptions.ts";
+import { findSubscriptionsForNotification } from "../../src/db/realtimeSubscriptions.ts";
 import { nightlyRunId } from "../../src/entra/sync/schedule.ts";
 import { CONTOSO, fireCron, membership, nextCronTime, until } from "../sync/support.ts";
 import {
@@ -34,8 +34,8 @@ describe("the validation handshake", () => {
     await connectContoso(["auto-deprovision"]);
     const validations = (await sentNotifications()).filter((s) => s.kind === "validation");
     expect(validations.map((v) => [new URL(v.url).pathname, v.status])).toEqual([
-      ["/webhooks/microsoft-graph/users", 200],
-      ["/webhooks/microsoft-graph/lifecycle", 200],
+      ["/realtime/microsoft-graph/users", 200],
+      ["/realtime/microsoft-graph/lifecycle", 200],
     ]);
   });
 
@@ -121,7 +121,7 @@ describe("a clientState we cannot open (its key removed too early)", () => {
 });
 
 describe("forged notifications change nothing", () => {
-  // One forged item refuses the whole POST, whatever it is batched with (src/entra/notifications/receive.ts).
+  // One forged item refuses the whole POST, whatever it is batched with (src/entra/realtime/receive.ts).
   const item = (subscriptionId: string, clientState: string | null) => notificationFor(subscriptionId, clientState).value[0]!;
   const mixedBatches: [string, (held: GraphSubscription) => unknown[]][] = [
     ["an unknown id beside a forged item of our subscription", (held) => [item(crypto.randomUUID(), "guess"), item(held.id, "forged")]],

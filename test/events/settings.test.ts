@@ -7,8 +7,8 @@ import { createDb } from "../../src/db/client.ts";
 import type { Role } from "../../src/db/schema.ts";
 import { AppError } from "../../src/lib/errors.ts";
 import { tokenVault } from "../../src/lib/vault.ts";
-import { addEndpoint as addEndpointAsService } from "../../src/webhooks/endpoints.ts";
-import { checkEndpointUrl } from "../../src/webhooks/urlPolicy.ts";
+import { addEndpoint as addEndpointAsService } from "../../src/events/endpoints.ts";
+import { checkEndpointUrl } from "../../src/events/urlPolicy.ts";
 import { resetDemoWorld } from "../support/world.ts";
 import { DEMO_ORGS, DEMO_USER_IDS, contosoByRole, signedIn } from "../support/people.ts";
 import {

@@ -5,10 +5,10 @@
 // its connection is gone ("load connection" mocked) and closes its run at once.
 import { env, introspectWorkflow, introspectWorkflowInstance } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { emptyD1Stats } from "../../src/entra/sync/d1Stats.ts";
-import { startSpacingMs } from "../../src/entra/sync/fanout.ts";
+import { emptyD1Stats } from "../../src/lib/d1Stats.ts";
+import { startSpacingMs } from "../../src/nightly/fanout.ts";
 import { nightlyFanoutId, nightlyRunId } from "../../src/entra/sync/schedule.ts";
-import { DEMO_ORGS, fireCron, nextCronTime, resetWorld } from "./support.ts";
+import { DEMO_ORGS, fireCron, nextCronTime, resetWorld } from "../sync/support.ts";
 
 let introspector: Awaited<ReturnType<typeof introspectWorkflow>> | null = null;
 

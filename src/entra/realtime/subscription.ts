@@ -15,12 +15,12 @@ import { runStatements } from "../../db/statements.ts";
 import type { RealtimeFailure } from "../../db/schema.ts";
 import {
   deleteSubscriptionRow, findSubscription, saveSubscriptionActive, saveSubscriptionFailed, saveSubscriptionRenewed,
-} from "../../db/subscriptions.ts";
+} from "../../db/realtimeSubscriptions.ts";
 import type { Config } from "../../lib/config.ts";
 import { randomToken } from "../../lib/crypto.ts";
 import { createTokenVault } from "../../lib/vault.ts";
 import { nextNightlyRun } from "../sync/schedule.ts";
-import { GRAPH_NOTIFICATION_PATHS, PATHS } from "../../paths.ts";
+import { REALTIME_NOTIFICATION_PATHS, PATHS } from "../../paths.ts";
 import { GRAPH_BUDGETS, GraphError } from "../graph.ts";
 import { withOrganizationGraph } from "../graphAccess.ts";
 import { ConnectionTokenError, vaultContext } from "../tokens.ts";
@@ -41,8 +41,8 @@ export function renewsAt(expiresAt: number): number {
 const subscriptionReply = z.object({ id: z.string().min(1).max(100), expirationDateTime: z.string() });
 
 export function notificationUrls(config: Config) {
-  const base = `${config.APP_ORIGIN}${PATHS.graphNotifications}`;
-  return { notificationUrl: `${base}${GRAPH_NOTIFICATION_PATHS.changes}`, lifecycleNotificationUrl: `${base}${GRAPH_NOTIFICATION_PATHS.lifecycle}` };
+  const base = `${config.APP_ORIGIN}${PATHS.realtime}`;
+  return { notificationUrl: `${base}${REALTIME_NOTIFICATION_PATHS.changes}`, lifecycleNotificationUrl: `${base}${REALTIME_NOTIFICATION_PATHS.lifecycle}` };
 }
 
 type Outcome = { ok: true; expiresAt: number } | { ok: false; failure: RealtimeFailure };

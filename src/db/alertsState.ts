@@ -55,8 +55,8 @@ export interface FailingEndpoint {
  * them would mean the run's or endpoint's own column (every organization's rows). The runs and the
  * subscription follow the connection's key, so without a connection they read nothing.
  */
-export async function findDirectoryState(db: Db, organizationId: string): Promise<AlertsState> {
-  const [row] = await directoryStateQuery(db, organizationId);
+export async function findAlertsState(db: Db, organizationId: string): Promise<AlertsState> {
+  const [row] = await alertsStateQuery(db, organizationId);
   if (!row) return { directory: null, failingEndpoints: [] };
   const { connection, failingEndpoints, ...runs } = row;
   // No connection row: Entra ID is not connected (never, or disconnected), as the glance says.
@@ -65,7 +65,7 @@ export async function findDirectoryState(db: Db, organizationId: string): Promis
 
 const parsed = <T>(value: unknown): T | null => (typeof value === "string" ? (JSON.parse(value) as T) : null);
 
-export function directoryStateQuery(db: Db, organizationId: string) {
+export function alertsStateQuery(db: Db, organizationId: string) {
   return db
     .select({
       // Only the connection's own columns in here: drizzle makes the object null when the left
@@ -98,13 +98,13 @@ export function directoryStateQuery(db: Db, organizationId: string) {
     .limit(1);
 }
 
-type Row = Awaited<ReturnType<typeof directoryStateQuery>>[number];
+type Row = Awaited<ReturnType<typeof alertsStateQuery>>[number];
 
 /** The directory's state: the connection with its held run, last run and real-time updates. */
-export type DirectoryState = NonNullable<Row["connection"]> & Omit<Row, "connection" | "failingEndpoints">;
+export type DirectoryGlance = NonNullable<Row["connection"]> & Omit<Row, "connection" | "failingEndpoints">;
 
 /** What the banner and the home page read: the directory's state (null: not connected) and the endpoints deliveries disabled. */
 export interface AlertsState {
-  directory: DirectoryState | null;
+  directory: DirectoryGlance | null;
   failingEndpoints: FailingEndpoint[];
 }

@@ -8,10 +8,10 @@
 // "directory" names (module, slot, `directory-alerts` element) stay, to keep the change small.
 import type { Viewer } from "../context.ts";
 import type { Db } from "../db/client.ts";
-import { findDirectoryState, type AlertsState, type DirectoryState, type FailingEndpoint } from "../db/directoryState.ts";
+import { findAlertsState, type AlertsState, type DirectoryGlance, type FailingEndpoint } from "../db/alertsState.ts";
 import type { PendingChanges, SyncFailure } from "../db/schema.ts";
 import { isOwnerOrAdmin } from "../auth/access.ts";
-import { nextNightlyRun } from "./sync/schedule.ts";
+import { nextNightlyRun } from "../entra/sync/schedule.ts";
 
 export type DirectoryAlert =
   | { kind: "needs_reconnect" }
@@ -20,7 +20,7 @@ export type DirectoryAlert =
   | { kind: "webhook_disabled"; endpoints: FailingEndpoint[] };
 
 /** Whether this viewer is shown the directory's state: Owners and Admins of an Enterprise organization. */
-export function seesDirectoryState(viewer: Viewer | null): viewer is Viewer {
+export function seesAlerts(viewer: Viewer | null): viewer is Viewer {
   // Directory sync is Enterprise-only: on other plans nothing runs and its pages refuse, so there
   // is nothing to fix from a banner.
   return viewer !== null && isOwnerOrAdmin(viewer.role) && viewer.plan === "enterprise";
@@ -31,8 +31,8 @@ export function seesDirectoryState(viewer: Viewer | null): viewer is Viewer {
  * anyone who is not shown them. Webhooks are Enterprise-only too (nothing is sent on other plans,
  * where the Webhooks page offers only Disable and Delete), so the same viewers.
  */
-export async function loadDirectoryState(db: Db, viewer: Viewer | null): Promise<AlertsState | null> {
-  return seesDirectoryState(viewer) ? findDirectoryState(db, viewer.organizationId) : null;
+export async function loadAlertsState(db: Db, viewer: Viewer | null): Promise<AlertsState | null> {
+  return seesAlerts(viewer) ? findAlertsState(db, viewer.organizationId) : null;
 }
 
 /** The open problems, the directory's first (leavers keep their access), then the webhook endpoints'. */
@@ -51,7 +51,7 @@ export function directoryAlerts(state: AlertsState | null): DirectoryAlert[] {
  *   connection was made: a reconnect is the fix for most failures. Previews are left out: they
  *   change nobody, and the person who started one sees its result.
  */
-function connectionAlerts(state: DirectoryState | null): DirectoryAlert[] {
+function connectionAlerts(state: DirectoryGlance | null): DirectoryAlert[] {
   if (!state) return [];
   if (state.status === "needs_reconnect") return [{ kind: "needs_reconnect" }];
   if (state.status !== "connected") return [];
@@ -74,6 +74,6 @@ function endpointAlerts(endpoints: FailingEndpoint[]): DirectoryAlert[] {
 }
 
 /** When the next nightly run starts, or null when none will (not connected, or Auto-deprovision off). */
-export function nextRunOf(state: DirectoryState | null, now: number): number | null {
+export function nextRunOf(state: DirectoryGlance | null, now: number): number | null {
   return state?.status === "connected" && state.autoDeprovision ? nextNightlyRun(now) : null;
 }

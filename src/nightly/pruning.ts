@@ -9,7 +9,7 @@ import {
   deleteExpiredFlowStatesBatch, deleteExpiredSessionsBatch, deleteOldAuditEventsBatch, deleteOldRunChangesBatch, deleteOldRunsBatch,
   deleteOldWebhookEventsBatch, deleteStaleSetupLinksBatch,
 } from "../db/retention.ts";
-import { SESSION_IDLE_TIMEOUT_MS } from "./session.ts";
+import { SESSION_IDLE_TIMEOUT_MS } from "../auth/session.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Rows one delete statement removes at most: small enough for D1's per-query time limit. */

@@ -12,7 +12,7 @@
 // mark lives in D1 and survives a lost instance start, and the nightly run stays the safety net.
 import type { Db } from "../../db/client.ts";
 import { runStatements } from "../../db/statements.ts";
-import { notificationRunStatements } from "../../db/subscriptions.ts";
+import { notificationRunStatements } from "../../db/realtimeSubscriptions.ts";
 import { RUN_STALE_AFTER_MS } from "../../db/syncRuns.ts";
 import type { SyncWorkflow } from "../sync/launch.ts";
 import { recordRunOutcome } from "../sync/recordRun.ts";

@@ -8,7 +8,7 @@ import { deactivateMember, findMember, hasMemberWithEmail, reactivateMember, upd
 import type { Role } from "../db/schema.ts";
 import { deleteMemberSessions } from "../db/sessions.ts";
 import { AppError } from "../lib/errors.ts";
-import { canManageMember, isOwnerOrAdmin } from "./access.ts";
+import { canManageMember, isOwnerOrAdmin } from "../auth/access.ts";
 import type { Viewer } from "../context.ts";
 import { readStatements, runStatements } from "../db/statements.ts";
 

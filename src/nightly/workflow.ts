@@ -5,15 +5,15 @@
 // page done, and no single invocation does more than one page's work. run() is replayed after a
 // restart: everything it decides on (cursor, time, spacing) comes from step results or the event.
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from "cloudflare:workers";
-import { PRUNE_BATCH_ROWS, PRUNE_TASKS, pruneBatch } from "../../auth/housekeeping.ts";
-import { relayQuietly } from "../../webhooks/relay.ts";
-import { createDb, type Db } from "../../db/client.ts";
-import { countOrganizationsToSync, type NightlyParams } from "../../db/syncRuns.ts";
-import type { Env } from "../../env.ts";
-import { loadConfig } from "../../lib/config.ts";
-import { countingD1, emptyD1Stats, type D1Stats } from "./d1Stats.ts";
+import { PRUNE_BATCH_ROWS, PRUNE_TASKS, pruneBatch } from "./pruning.ts";
+import { relayQuietly } from "../events/relay.ts";
+import { createDb, type Db } from "../db/client.ts";
+import { countOrganizationsToSync, type NightlyParams } from "../db/syncRuns.ts";
+import type { Env } from "../env.ts";
+import { loadConfig } from "../lib/config.ts";
+import { countingD1, emptyD1Stats, type D1Stats } from "../lib/d1Stats.ts";
 import { FANOUT_PAGE_SIZE, dispatchNightlyPage, startSpacingMs } from "./fanout.ts";
-import { upkeepRealtimePage } from "../notifications/upkeep.ts";
+import { upkeepRealtimePage } from "../entra/realtime/upkeep.ts";
 
 /** What one step cost: its D1 work, and every call that left the Worker (D1 calls and Workflow calls). */
 interface StepCost {

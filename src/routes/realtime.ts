@@ -1,11 +1,11 @@
 // Microsoft Graph's side of real-time updates: the notification URL and the lifecycle notification
-// URL of the organization's subscription (src/entra/notifications/subscription.ts). No session, no
+// URL of the organization's subscription (src/entra/realtime/subscription.ts). No session, no
 // CSRF token: Graph authenticates nothing, so nothing here is trusted. A request is either
 // - the validation handshake: `?validationToken=…`, echoed as text/plain with 200 at once (Graph
 //   waits at most 10 seconds), writing nothing
 //   (https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks#notificationurl-validation); or
 // - a changeNotificationCollection: every item's subscription id and clientState are checked
-//   (src/entra/notifications/receive.ts has the rule). A forged item refuses the whole POST (403);
+//   (src/entra/realtime/receive.ts has the rule). A forged item refuses the whole POST (403);
 //   otherwise the answer is 202 Accepted at once, the verified items' work handed off after it,
 //   and items of subscriptions we no longer hold acknowledged and dropped, so Graph stops retrying
 //   them (https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks#receive-notifications).
@@ -13,19 +13,19 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppContext } from "../context.ts";
-import { handleLifecycleEvent } from "../entra/notifications/lifecycle.ts";
-import { verifyNotifications, type VerifiedItem } from "../entra/notifications/receive.ts";
-import { requestRealtimeRead } from "../entra/notifications/reread.ts";
-import { GRAPH_NOTIFICATION_PATHS } from "../paths.ts";
+import { handleLifecycleEvent } from "../entra/realtime/lifecycle.ts";
+import { verifyNotifications, type VerifiedItem } from "../entra/realtime/receive.ts";
+import { requestRealtimeRead } from "../entra/realtime/reread.ts";
+import { REALTIME_NOTIFICATION_PATHS } from "../paths.ts";
 
-/** Mounted at PATHS.graphNotifications, before the session and CSRF middleware. */
-export const graphNotificationRoutes = new Hono<AppContext>();
+/** Mounted at PATHS.realtime, before the session and CSRF middleware. */
+export const realtimeRoutes = new Hono<AppContext>();
 
 // Graph's tokens are about 150 characters; anything far longer is not Graph.
 const MAX_VALIDATION_TOKEN = 1024;
 const MAX_NOTIFICATION_BYTES = 1024 * 1024;
 
-graphNotificationRoutes.use(bodyLimit({ maxSize: MAX_NOTIFICATION_BYTES, onError: (c) => c.body(null, 413) }));
+realtimeRoutes.use(bodyLimit({ maxSize: MAX_NOTIFICATION_BYTES, onError: (c) => c.body(null, 413) }));
 
 /** The handshake's answer, or undefined when this is no handshake. */
 function handshake(c: Context<AppContext>): Response | undefined {
@@ -51,7 +51,7 @@ function afterAnswer(c: Context<AppContext>, work: Promise<unknown>): void {
   c.executionCtx.waitUntil(work.catch((error: unknown) => console.error("notification work failed", error instanceof Error ? error.name : typeof error)));
 }
 
-graphNotificationRoutes.post(GRAPH_NOTIFICATION_PATHS.changes, async (c) => {
+realtimeRoutes.post(REALTIME_NOTIFICATION_PATHS.changes, async (c) => {
   const answer = handshake(c);
   if (answer) return answer;
   const items = await verified(c);
@@ -63,7 +63,7 @@ graphNotificationRoutes.post(GRAPH_NOTIFICATION_PATHS.changes, async (c) => {
   return c.body(null, 202);
 });
 
-graphNotificationRoutes.post(GRAPH_NOTIFICATION_PATHS.lifecycle, async (c) => {
+realtimeRoutes.post(REALTIME_NOTIFICATION_PATHS.lifecycle, async (c) => {
   const answer = handshake(c);
   if (answer) return answer;
   const items = await verified(c);

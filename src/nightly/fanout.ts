@@ -5,12 +5,12 @@
 // plan: https://developers.cloudflare.com/workers/platform/limits/ and
 // https://developers.cloudflare.com/d1/platform/limits/), and the cursor (the last organization id)
 // lets a failed night resume where it stopped.
-import type { Db } from "../../db/client.ts";
-import { runStatements } from "../../db/statements.ts";
-import { nightlyPageStatements, type NightlyPageRow } from "../../db/syncRuns.ts";
-import type { SyncWorkflow } from "./launch.ts";
-import { recordRunOutcome } from "./recordRun.ts";
-import { nightlyRunIdParts } from "./schedule.ts";
+import type { Db } from "../db/client.ts";
+import { runStatements } from "../db/statements.ts";
+import { nightlyPageStatements, type NightlyPageRow } from "../db/syncRuns.ts";
+import type { SyncWorkflow } from "../entra/sync/launch.ts";
+import { recordRunOutcome } from "../entra/sync/recordRun.ts";
+import { nightlyRunIdParts } from "../entra/sync/schedule.ts";
 
 /**
  * Organizations per page: `createBatch` takes at most 100 instances per call

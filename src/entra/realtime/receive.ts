@@ -26,7 +26,7 @@
 // forger learns nothing it did not need already, and a 202 lets it cause nothing.
 import { z } from "zod";
 import type { Db } from "../../db/client.ts";
-import { findSubscriptionsForNotification } from "../../db/subscriptions.ts";
+import { findSubscriptionsForNotification } from "../../db/realtimeSubscriptions.ts";
 import type { Config } from "../../lib/config.ts";
 import { createTokenVault } from "../../lib/vault.ts";
 import { vaultContext } from "../tokens.ts";

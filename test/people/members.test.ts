@@ -1,9 +1,9 @@
 // Last-Owner protection, deactivation ending sessions at once, and several organizations per user.
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import { DEMO_ORGS, DEMO_USER_IDS } from "../demo/seed.ts";
-import { resetDemoWorld } from "./support/world.ts";
-import { TEST_USER_IDS, linkMember, signedIn } from "./support/people.ts";
+import { DEMO_ORGS, DEMO_USER_IDS } from "../../demo/seed.ts";
+import { resetDemoWorld } from "../support/world.ts";
+import { TEST_USER_IDS, linkMember, signedIn } from "../support/people.ts";
 
 const roleOf = async (userId: string) =>
   (await env.DB.prepare("select role, status from memberships where organization_id = ? and user_id = ?").bind(DEMO_ORGS.contoso.id, userId).first<{ role: string; status: string }>());

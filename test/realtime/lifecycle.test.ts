@@ -21,8 +21,8 @@ describe("creating and deleting the subscription", () => {
     expect(held).toHaveLength(1);
     expect(held[0]).toMatchObject({
       resource: "users", changeType: "updated,deleted",
-      notificationUrl: "http://localhost:8787/webhooks/microsoft-graph/users",
-      lifecycleNotificationUrl: "http://localhost:8787/webhooks/microsoft-graph/lifecycle",
+      notificationUrl: "http://localhost:8787/realtime/microsoft-graph/users",
+      lifecycleNotificationUrl: "http://localhost:8787/realtime/microsoft-graph/lifecycle",
     });
     const stored = await storedSubscription();
     expect(stored).toMatchObject({ status: "active", subscription_id: held[0]!.id, failure: null });

@@ -2,10 +2,10 @@
 // trips whose cookie has expired.
 import { env } from "cloudflare:test";
 import { beforeEach, expect, it } from "vitest";
-import { entraUser } from "../demo/directory.ts";
-import { TestBrowser, countRows } from "./support/browser.ts";
-import { fireCron } from "./sync/support.ts";
-import { resetDemoWorld } from "./support/world.ts";
+import { entraUser } from "../../demo/directory.ts";
+import { TestBrowser, countRows } from "../support/browser.ts";
+import { fireCron } from "../sync/support.ts";
+import { resetDemoWorld } from "../support/world.ts";
 
 beforeEach(resetDemoWorld);
 

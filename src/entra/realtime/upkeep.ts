@@ -3,7 +3,7 @@
 // while Auto-deprovision is on, and delete the subscriptions of organizations no longer eligible (a
 // plan downgrade has no request of its own in this service, so this is where it is noticed).
 import type { Db } from "../../db/client.ts";
-import { listSubscriptionUpkeep } from "../../db/subscriptions.ts";
+import { listSubscriptionUpkeep } from "../../db/realtimeSubscriptions.ts";
 import type { Config } from "../../lib/config.ts";
 import { RENEW_WITHIN_MS, renewRealtimeUpdates, startRealtimeUpdates, stopRealtimeUpdates } from "./subscription.ts";
 
