@@ -1,5 +1,6 @@
 // Drizzle's view of migrations/*.sql. The SQL files are the source of truth; docs/storage.md says
 // what each table holds and which columns are encrypted.
+import { PLANS } from "../plans.ts";
 import { sqliteTable, text, integer, primaryKey } from "drizzle-orm/sqlite-core";
 
 export const ROLES = ["owner", "admin", "manager", "member", "viewer"] as const;
@@ -12,9 +13,8 @@ export type MappableRole = (typeof MAPPABLE_ROLES)[number];
  * deactivated for one reason (by hand, or by directory sync).
  */
 export const MEMBER_STATUS_FILTERS = ["active", "deactivated", "deactivated-by-hand", "deactivated-by-sync"] as const;
+export type { Plan } from "../plans.ts";
 export type MemberStatusFilter = (typeof MEMBER_STATUS_FILTERS)[number];
-const PLANS = ["free", "team", "enterprise"] as const;
-export type Plan = (typeof PLANS)[number];
 
 export const organizations = sqliteTable("organizations", {
   id: text("id").primaryKey(),

@@ -1,0 +1,26 @@
+// Which plan gets which feature: the one table every check reads (routes, views, SQL), instead of
+// comparing plan names in place. It imports nothing, like paths.ts, so every layer may read it.
+export const PLANS = ["free", "team", "enterprise"] as const;
+export type Plan = (typeof PLANS)[number];
+
+export const PLAN_FEATURES = {
+  /** Connect Entra ID, the setup link, Auto-provision users, Group → Role mapping, Import. */
+  directorySync: ["enterprise"],
+  /** Auto-deprovision's nightly runs, Sync now, Preview, held runs and the alerts banner. */
+  deprovisioning: ["enterprise"],
+  /** Microsoft Graph change notifications (leavers within seconds). */
+  realtimeUpdates: ["enterprise"],
+  /** Settings → Webhooks: signed event deliveries. */
+  eventWebhooks: ["enterprise"],
+} as const satisfies Record<string, readonly Plan[]>;
+export type PlanFeature = keyof typeof PLAN_FEATURES;
+
+/** Whether `plan` includes `feature`. */
+export function planHas(plan: Plan, feature: PlanFeature): boolean {
+  return (PLAN_FEATURES[feature] as readonly Plan[]).includes(plan);
+}
+
+/** The plans that include `feature` (for SQL: `o.plan in (...)`). */
+export function plansWith(feature: PlanFeature): readonly Plan[] {
+  return PLAN_FEATURES[feature];
+}
