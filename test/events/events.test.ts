@@ -57,8 +57,8 @@ describe("directory sync", () => {
     await subscribeAll(await signedIn("adele"));
     const now = Date.now();
     // One open run per trigger, each closed as failed by the code every run ends through.
-    await env.DB.batch(SYNC_TRIGGERS.map((trigger) => env.DB.prepare(
-      "insert into sync_runs (id, organization_id, trigger, status, started_at) values (?, ?, ?, 'running', ?)").bind(`run-${trigger}`, CONTOSO, trigger, now)));
+    const open = env.DB.prepare("insert into sync_runs (id, organization_id, trigger, status, started_at) values (?, ?, ?, 'running', ?)");
+    await env.DB.batch(SYNC_TRIGGERS.map((trigger) => open.bind(`run-${trigger}`, CONTOSO, trigger, now)));
     for (const trigger of SYNC_TRIGGERS) {
       await recordRunOutcome(createDb(env.DB), {
         organizationId: CONTOSO, runId: `run-${trigger}`, trigger, status: "failed", mode: null, usersRead: 0, deactivated: 0, reactivated: 0,
