@@ -38,7 +38,7 @@ async function withSession(userId: string) {
 }
 
 async function notificationRunsSince(startedAt: number) {
-  return (await env.DB.prepare("select id from sync_runs where organization_id = ? and trigger = 'notification' and started_at >= ?")
+  return (await env.DB.prepare("select id from sync_runs where organization_id = ? and trigger = 'realtime' and started_at >= ?")
     .bind(CONTOSO, startedAt).all<{ id: string }>()).results.map((r) => r.id);
 }
 
@@ -46,7 +46,7 @@ async function notificationRunsSince(startedAt: number) {
 async function settledOutputs(runIds: () => Promise<string[]>): Promise<SyncRunOutput[]> {
   for (;;) {
     const going = await env.DB.prepare("select count(*) as n from sync_runs where organization_id = ? and status = 'running'").bind(CONTOSO).first<{ n: number }>();
-    const pending = await env.DB.prepare("select reread_pending as p from directory_subscriptions where organization_id = ?").bind(CONTOSO).first<{ p: number }>();
+    const pending = await env.DB.prepare("select reread_pending as p from realtime_subscriptions where organization_id = ?").bind(CONTOSO).first<{ p: number }>();
     if (going?.n === 0 && !pending?.p) break;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

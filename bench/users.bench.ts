@@ -35,7 +35,7 @@ it("users page at 100k members", async () => {
   const cases: { name: string; query: MemberListQuery; url: string }[] = [
     { name: "first_page", query: { search: "" }, url: "/users" },
     { name: "search", query: { search: "alice" }, url: "/users?q=alice" },
-    { name: "filtered", query: { search: "", status: "deactivated-by-sync" }, url: "/users?status=deactivated-by-sync" },
+    { name: "filtered", query: { search: "", status: "deactivated_by_directory_sync" }, url: "/users?status=deactivated_by_directory_sync" },
     { name: "filtered_and_searched", query: { search: "emma", role: "manager" }, url: "/users?q=emma&role=manager" },
   ];
   for (const { name, query, url } of cases) {

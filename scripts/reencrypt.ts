@@ -58,7 +58,7 @@ const SEALED: readonly SealedTable[] = [
       { field: "delta_link", column: "delta_link_enc" },
     ],
   },
-  { table: "directory_subscriptions", key: "organization_id", contextColumn: "tenant_id", columns: [{ field: "client_state", column: "client_state_enc" }] },
+  { table: "realtime_subscriptions", key: "organization_id", contextColumn: "tenant_id", columns: [{ field: "client_state", column: "client_state_enc" }] },
   {
     table: "webhook_endpoints", key: "id", contextColumn: "id",
     columns: [{ field: "webhook_secret", column: "secret_enc" }, { field: "webhook_secret", column: "previous_secret_enc" }],

@@ -80,7 +80,7 @@ describe("actions by role", () => {
 
     expect((await admin.post(`/users/${DEMO_USER_IDS.diego}/deactivate`)).status).toBe(303);
     const diego = await env.DB.prepare("select status, deactivated_reason from memberships where user_id = ?").bind(DEMO_USER_IDS.diego).first();
-    expect(diego).toEqual({ status: "deactivated", deactivated_reason: "manual" });
+    expect(diego).toEqual({ status: "deactivated", deactivated_reason: "by_hand" });
     expect((await admin.post(`/users/${DEMO_USER_IDS.diego}/reactivate`)).status).toBe(303);
     expect((await env.DB.prepare("select status from memberships where user_id = ?").bind(DEMO_USER_IDS.diego).first<{ status: string }>())?.status).toBe("active");
 

@@ -275,10 +275,10 @@ describe("the home page at a glance", () => {
     expect(html).toMatch(/id="glance-last-run">Nightly, [^<]+: <span class="status succeeded">Succeeded<\/span> — 1 deactivated, 0 reactivated/);
     expect(html).toContain(`id="glance-next-run">${formatTime(nextNightlyRun(Date.now()))} (every night at 02:30 UTC)`);
     // Real-time updates: the subscription Auto-deprovision created, and when the nightly upkeep renews it.
-    const subscription = await env.DB.prepare("select expires_at from directory_subscriptions where organization_id = ? and status = 'active'")
+    const subscription = await env.DB.prepare("select expires_at from realtime_subscriptions where organization_id = ? and status = 'active'")
       .bind(CONTOSO).first<{ expires_at: number }>();
     expect(html).toContain(`id="glance-real-time">Active (renews on ${formatTime(renewsAt(subscription!.expires_at))})</dd>`);
-    await env.DB.prepare("update directory_subscriptions set status = 'failed', failure = 'validation_failed' where organization_id = ?").bind(CONTOSO).run();
+    await env.DB.prepare("update realtime_subscriptions set status = 'failed', failure = 'validation_failed' where organization_id = ?").bind(CONTOSO).run();
     expect((await adele.page("/")).html).toContain(
       'id="glance-real-time">Not active: Microsoft could not reach UniAsset&#39;s notification address.</dd>',
     );

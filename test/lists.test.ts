@@ -30,7 +30,7 @@ async function addRuns(organizationId: string, count: number, from = 1) {
   await env.DB.prepare(
     `with recursive n(i) as (select ? union all select i + 1 from n where i < ?)
      insert into sync_runs (id, organization_id, trigger, status, started_at, finished_at)
-     select printf('%08x-0000-4000-8000-%012x', ?, i), ?, 'manual', 'succeeded', 1000 + cast(i / 3 as integer), 1001 + cast(i / 3 as integer) from n`,
+     select printf('%08x-0000-4000-8000-%012x', ?, i), ?, 'sync_now', 'succeeded', 1000 + cast(i / 3 as integer), 1001 + cast(i / 3 as integer) from n`,
   ).bind(from, from + count - 1, organizationId === CONTOSO ? 1 : 2, organizationId).run();
 }
 

@@ -174,7 +174,7 @@ describe("a stale read", () => {
     const back = await browser.authorizeAtEmulator(start, { account: ADELE });
     const callback = browser.get(back.headers.get("location")!);
     await new Promise((resolve) => setTimeout(resolve, 150));
-    await env.DB.prepare("update memberships set status = 'deactivated', deactivated_reason = 'manual', deactivated_at = 1 where user_id = (select user_id from identities where subject = ?)").bind(ADELE).run();
+    await env.DB.prepare("update memberships set status = 'deactivated', deactivated_reason = 'by_hand', deactivated_at = 1 where user_id = (select user_id from identities where subject = ?)").bind(ADELE).run();
     const response = await callback;
     expect(response.status).toBe(403);
     expect(await response.text()).toContain("deactivated");

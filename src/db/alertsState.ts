@@ -86,7 +86,7 @@ export function alertsStateQuery(db: Db, organizationId: string) {
         from sync_runs where organization_id = entra_connections.organization_id and trigger <> 'preview' and status not in ('running', 'skipped')
         order by started_at desc, id desc limit 1)`.mapWith((value) => parsed<LastRun>(value)),
       realtime: sql`(select json_object('status', status, 'expiresAt', expires_at, 'failure', failure)
-        from directory_subscriptions where organization_id = entra_connections.organization_id)`.mapWith((value) => parsed<Realtime>(value)),
+        from realtime_subscriptions where organization_id = entra_connections.organization_id)`.mapWith((value) => parsed<Realtime>(value)),
       // Only the id (for the link) and the URL: the sealed secrets never leave webhook_endpoints here.
       failingEndpoints: sql`(select json_group_array(json_object('id', id, 'url', url))
         from webhook_endpoints where organization_id = organizations.id and enabled = 0 and disabled_reason = 'failing')`

@@ -4,7 +4,7 @@
 // runs along an index of migrations/0008 from the cursor on and stops at the page's LIMIT.
 import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
-import type { MappableRole, MemberStatusFilter, Role } from "./schema.ts";
+import type { DeactivationReason, MappableRole, MemberStatusFilter, Role } from "./schema.ts";
 import { statement, type Statement } from "./statements.ts";
 
 /** Where a page starts: after this (key, user id). The key is a lower-cased name or email. */
@@ -34,7 +34,7 @@ export interface MemberRow {
   lastSignInAt: number | null;
   role: Role;
   status: "active" | "deactivated";
-  deactivatedReason: "manual" | "directory_sync" | null;
+  deactivatedReason: DeactivationReason | null;
   /** The last group → role decision (read only for Owners and Admins). */
   decision: RoleDecisionRow | null;
 }
@@ -51,9 +51,9 @@ function statusCondition(status: MemberStatusFilter): SQL {
       return sql`m.status = 'active'`;
     case "deactivated":
       return sql`m.status = 'deactivated'`;
-    case "deactivated-by-hand":
-      return sql`m.deactivated_reason = 'manual'`;
-    case "deactivated-by-sync":
+    case "deactivated_by_hand":
+      return sql`m.deactivated_reason = 'by_hand'`;
+    case "deactivated_by_directory_sync":
       return sql`m.deactivated_reason = 'directory_sync'`;
   }
 }

@@ -2,9 +2,7 @@
 // guarded inside the SQL statement itself, so two concurrent requests cannot both pass a check.
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
-import { memberships, users, type Role } from "./schema.ts";
-
-type DeactivationReason = "manual" | "directory_sync";
+import { memberships, users, type DeactivationReason, type Role } from "./schema.ts";
 
 /** Whether someone with this email (lower-cased) is a member: one entry of memberships_by_email. */
 export async function hasMemberWithEmail(db: Db, organizationId: string, email: string): Promise<boolean> {

@@ -1,9 +1,9 @@
-// Real-time updates: the organization's Graph change-notification subscription (migrations/0010).
+// Real-time updates: the organization's Graph change-notification subscription (migrations/0010, renamed in 0017).
 // client_state_enc is token-vault ciphertext and is selected only where a notification is checked.
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { statement } from "./statements.ts";
-import { directorySubscriptions, entraConnections, organizations, type RealtimeFailure } from "./schema.ts";
+import { realtimeSubscriptions, entraConnections, organizations, type RealtimeFailure } from "./schema.ts";
 
 /** Runs a real-time update may start: connected, Auto-deprovision on, Enterprise (the nightly sync's rule). */
 const stillEligible = (organizationId: string | ReturnType<typeof sql>) => sql`exists (
@@ -14,15 +14,15 @@ const stillEligible = (organizationId: string | ReturnType<typeof sql>) => sql`e
 export async function findSubscriptionSummary(db: Db, organizationId: string) {
   const [row] = await db
     .select({
-      status: directorySubscriptions.status,
-      expiresAt: directorySubscriptions.expiresAt,
-      failure: directorySubscriptions.failure,
-      failedAt: directorySubscriptions.failedAt,
-      lastNotificationAt: directorySubscriptions.lastNotificationAt,
-      lastNotificationRunId: directorySubscriptions.lastNotificationRunId,
+      status: realtimeSubscriptions.status,
+      expiresAt: realtimeSubscriptions.expiresAt,
+      failure: realtimeSubscriptions.failure,
+      failedAt: realtimeSubscriptions.failedAt,
+      lastNotificationAt: realtimeSubscriptions.lastNotificationAt,
+      lastNotificationRunId: realtimeSubscriptions.lastNotificationRunId,
     })
-    .from(directorySubscriptions)
-    .where(eq(directorySubscriptions.organizationId, organizationId))
+    .from(realtimeSubscriptions)
+    .where(eq(realtimeSubscriptions.organizationId, organizationId))
     .limit(1);
   return row;
 }
@@ -32,9 +32,9 @@ export type SubscriptionSummary = NonNullable<Awaited<ReturnType<typeof findSubs
 /** The subscription id (if any) Graph knows for the organization, to renew or delete it. */
 export async function findSubscription(db: Db, organizationId: string) {
   const [row] = await db
-    .select({ subscriptionId: directorySubscriptions.subscriptionId, tenantId: directorySubscriptions.tenantId, status: directorySubscriptions.status })
-    .from(directorySubscriptions)
-    .where(eq(directorySubscriptions.organizationId, organizationId))
+    .select({ subscriptionId: realtimeSubscriptions.subscriptionId, tenantId: realtimeSubscriptions.tenantId, status: realtimeSubscriptions.status })
+    .from(realtimeSubscriptions)
+    .where(eq(realtimeSubscriptions.organizationId, organizationId))
     .limit(1);
   return row;
 }
@@ -51,14 +51,14 @@ export async function findSubscription(db: Db, organizationId: string) {
 export function findSubscriptionsForNotification(db: Db, subscriptionIds: string[], now: number) {
   return db
     .select({
-      organizationId: directorySubscriptions.organizationId,
-      tenantId: directorySubscriptions.tenantId,
-      subscriptionId: directorySubscriptions.subscriptionId,
-      clientStateEnc: directorySubscriptions.clientStateEnc,
-      current: sql<number>`(coalesce(${directorySubscriptions.expiresAt}, 0) > ${now} and ${stillEligible(sql`${directorySubscriptions.organizationId}`)})`,
+      organizationId: realtimeSubscriptions.organizationId,
+      tenantId: realtimeSubscriptions.tenantId,
+      subscriptionId: realtimeSubscriptions.subscriptionId,
+      clientStateEnc: realtimeSubscriptions.clientStateEnc,
+      current: sql<number>`(coalesce(${realtimeSubscriptions.expiresAt}, 0) > ${now} and ${stillEligible(sql`${realtimeSubscriptions.organizationId}`)})`,
     })
-    .from(directorySubscriptions)
-    .where(sql`${directorySubscriptions.subscriptionId} in (select value from json_each(${JSON.stringify(subscriptionIds)}))`);
+    .from(realtimeSubscriptions)
+    .where(sql`${realtimeSubscriptions.subscriptionId} in (select value from json_each(${JSON.stringify(subscriptionIds)}))`);
 }
 
 /** A subscription created: active, its id, sealed clientState and expiry; the failure forgotten. */
@@ -71,31 +71,31 @@ export function saveSubscriptionActive(
     expiresAt: row.expiresAt, failure: null, failedAt: null, updatedAt: row.now,
   };
   return db
-    .insert(directorySubscriptions)
+    .insert(realtimeSubscriptions)
     .values({ organizationId: row.organizationId, ...values })
-    .onConflictDoUpdate({ target: directorySubscriptions.organizationId, set: values });
+    .onConflictDoUpdate({ target: realtimeSubscriptions.organizationId, set: values });
 }
 
 /** Creating or renewing failed: shown on the page with the reason. A known subscription id is kept, so it can still be deleted. */
 export function saveSubscriptionFailed(db: Db, row: { organizationId: string; tenantId: string; failure: RealtimeFailure; now: number }) {
   return db
-    .insert(directorySubscriptions)
+    .insert(realtimeSubscriptions)
     .values({ organizationId: row.organizationId, tenantId: row.tenantId, status: "failed", failure: row.failure, failedAt: row.now, updatedAt: row.now })
     .onConflictDoUpdate({
-      target: directorySubscriptions.organizationId,
+      target: realtimeSubscriptions.organizationId,
       set: { status: "failed", failure: row.failure, failedAt: row.now, updatedAt: row.now },
     });
 }
 
 export function saveSubscriptionRenewed(db: Db, organizationId: string, subscriptionId: string, expiresAt: number, now: number) {
   return db
-    .update(directorySubscriptions)
+    .update(realtimeSubscriptions)
     .set({ expiresAt, status: "active", failure: null, failedAt: null, updatedAt: now })
-    .where(and(eq(directorySubscriptions.organizationId, organizationId), eq(directorySubscriptions.subscriptionId, subscriptionId)));
+    .where(and(eq(realtimeSubscriptions.organizationId, organizationId), eq(realtimeSubscriptions.subscriptionId, subscriptionId)));
 }
 
 export function deleteSubscriptionRow(db: Db, organizationId: string) {
-  return db.delete(directorySubscriptions).where(eq(directorySubscriptions.organizationId, organizationId));
+  return db.delete(realtimeSubscriptions).where(eq(realtimeSubscriptions.organizationId, organizationId));
 }
 
 /** What the nightly upkeep does next, a page at a time (src/entra/realtime/upkeep.ts). */
@@ -106,18 +106,18 @@ export async function listSubscriptionUpkeep(db: Db, options: { renewBefore: num
     select organization_id, eligible, subscription_id, status, expires_at from (
       select c.organization_id as organization_id, 1 as eligible, s.subscription_id, s.status, s.expires_at
       from ${entraConnections} c join ${organizations} o on o.id = c.organization_id and o.plan = 'enterprise'
-      left join ${directorySubscriptions} s on s.organization_id = c.organization_id
+      left join ${realtimeSubscriptions} s on s.organization_id = c.organization_id
       where c.status = 'connected' and c.auto_deprovision = 1
         and (s.organization_id is null or s.status = 'failed' or s.expires_at is null or s.expires_at <= ${options.renewBefore})
       union all
-      select s.organization_id, 0, s.subscription_id, s.status, s.expires_at from ${directorySubscriptions} s
+      select s.organization_id, 0, s.subscription_id, s.status, s.expires_at from ${realtimeSubscriptions} s
       where not ${stillEligible(sql`s.organization_id`)}
     ) where organization_id > ${options.after} order by organization_id limit ${options.limit}`);
   return rows;
 }
 
 /**
- * A notification run for the organization, unless one is going: one batch (one transaction), so
+ * A real-time update's run for the organization, unless a run is going: one batch (one transaction), so
  * either a run row is inserted and the pending mark cleared, or the mark stays for the running run
  * to find when it ends. `runWhere` lets the end-of-run check require the mark.
  */
@@ -128,19 +128,19 @@ export function notificationRunStatements(
   const { organizationId, runId, now, staleBefore } = request;
   const statements = [
     ...(request.markPending
-      ? [statement(db, sql`update directory_subscriptions set reread_pending = 1, last_notification_at = ${now}, updated_at = ${now}
+      ? [statement(db, sql`update realtime_subscriptions set reread_pending = 1, last_notification_at = ${now}, updated_at = ${now}
           where organization_id = ${organizationId}`)]
       : []),
     statement(db, sql`
       insert into sync_runs (id, organization_id, trigger, status, started_at)
-      select ${runId}, ${organizationId}, 'notification', 'running', ${now}
+      select ${runId}, ${organizationId}, 'realtime', 'running', ${now}
       where not exists (
           select 1 from sync_runs where organization_id = ${organizationId} and status = 'running' and started_at > ${staleBefore})
         and ${stillEligible(organizationId)}
-        ${request.requirePending ? sql`and exists (select 1 from directory_subscriptions where organization_id = ${organizationId} and reread_pending = 1)` : sql``}
+        ${request.requirePending ? sql`and exists (select 1 from realtime_subscriptions where organization_id = ${organizationId} and reread_pending = 1)` : sql``}
       on conflict (id) do nothing`),
     statement(db, sql`
-      update directory_subscriptions set reread_pending = 0, last_notification_run_id = ${runId}, updated_at = ${now}
+      update realtime_subscriptions set reread_pending = 0, last_notification_run_id = ${runId}, updated_at = ${now}
       where organization_id = ${organizationId} and exists (select 1 from sync_runs where id = ${runId} and status = 'running')`),
     // When no run was started: the nightly run that is going instead, if any (it may still be
     // waiting for its start slot, and can be woken: reread.ts).
@@ -168,6 +168,6 @@ export function notificationRunStatements(
  * starts costs that one read). Notifications that come later mark it again.
  */
 export function clearRereadMark(db: Db, organizationId: string, now: number) {
-  return db.run(sql`update directory_subscriptions set reread_pending = 0, updated_at = ${now}
+  return db.run(sql`update realtime_subscriptions set reread_pending = 0, updated_at = ${now}
     where organization_id = ${organizationId} and reread_pending = 1`);
 }

@@ -8,11 +8,14 @@ export type Role = (typeof ROLES)[number];
 /** Roles that group mapping and imports may give: never owner. */
 export const MAPPABLE_ROLES = ["admin", "manager", "member", "viewer"] as const;
 export type MappableRole = (typeof MAPPABLE_ROLES)[number];
+/** Why a member is deactivated: by an Owner's or Admin's hand, or by directory sync (migrations/0017). */
+export const DEACTIVATION_REASONS = ["by_hand", "directory_sync"] as const;
+export type DeactivationReason = (typeof DEACTIVATION_REASONS)[number];
 /**
  * The Users page's status filter, as it reads in a URL: active, deactivated (for any reason), or
- * deactivated for one reason (by hand, or by directory sync).
+ * deactivated for one reason, named as memberships.deactivated_reason names it.
  */
-export const MEMBER_STATUS_FILTERS = ["active", "deactivated", "deactivated-by-hand", "deactivated-by-sync"] as const;
+export const MEMBER_STATUS_FILTERS = ["active", "deactivated", "deactivated_by_hand", "deactivated_by_directory_sync"] as const;
 export type { Plan } from "../plans.ts";
 export type MemberStatusFilter = (typeof MEMBER_STATUS_FILTERS)[number];
 
@@ -51,7 +54,7 @@ export const memberships = sqliteTable(
     userId: text("user_id").notNull(),
     role: text("role", { enum: ROLES }).notNull(),
     status: text("status", { enum: ["active", "deactivated"] }).notNull(),
-    deactivatedReason: text("deactivated_reason", { enum: ["manual", "directory_sync"] }),
+    deactivatedReason: text("deactivated_reason", { enum: DEACTIVATION_REASONS }),
     deactivatedAt: integer("deactivated_at"),
     deactivatedByRun: text("deactivated_by_run"),
     createdAt: integer("created_at").notNull(),
@@ -177,8 +180,8 @@ export interface PendingChanges {
   tenantId: string;
 }
 
-/** What started a run: the nightly schedule, "Sync now", "Preview", or a Graph change notification (migrations/0010). */
-export const SYNC_TRIGGERS = ["schedule", "manual", "preview", "notification"] as const;
+/** What started a run: the nightly schedule, "Sync now", "Preview", or a real-time update (migrations/0017). */
+export const SYNC_TRIGGERS = ["schedule", "sync_now", "preview", "realtime"] as const;
 
 export const syncRuns = sqliteTable("sync_runs", {
   id: text("id").primaryKey(),
@@ -286,8 +289,8 @@ export const REALTIME_FAILURES = [
 ] as const;
 export type RealtimeFailure = (typeof REALTIME_FAILURES)[number];
 
-/** The Graph change-notification subscription of an organization (migrations/0010). */
-export const directorySubscriptions = sqliteTable("directory_subscriptions", {
+/** Real-time updates: the Graph change-notification subscription of an organization (migrations/0010, named in 0017). */
+export const realtimeSubscriptions = sqliteTable("realtime_subscriptions", {
   organizationId: text("organization_id").primaryKey(),
   tenantId: text("tenant_id").notNull(),
   subscriptionId: text("subscription_id"),

@@ -15,7 +15,7 @@ import type { SyncCause } from "./schema.ts";
 import { statement } from "./statements.ts";
 
 /** How a linked member stands before the run: active, deactivated by sync, or by hand. */
-export type MemberStanding = "active" | "sync" | "manual";
+export type MemberStanding = "active" | "sync" | "by_hand";
 
 interface LinkedMember {
   oid: string;
@@ -34,7 +34,7 @@ export async function findLinkedMembersAmong(db: Db, organizationId: string, ten
   return rows.map((row) => ({
     oid: row.oid,
     userId: row.user_id,
-    standing: row.status === "active" ? "active" : row.reason === "directory_sync" ? "sync" : "manual",
+    standing: row.status === "active" ? "active" : row.reason === "directory_sync" ? "sync" : "by_hand",
   }));
 }
 

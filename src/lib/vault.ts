@@ -15,7 +15,7 @@ import { decodeBase64, decodeBase64urlIgnorePadding, encodeBase64, encodeBase64u
 
 /**
  * The column a sealed value lives in: entra_connections.<field>_enc; client_state:
- * directory_subscriptions.client_state_enc; webhook_secret: a webhook endpoint's signing secret
+ * realtime_subscriptions.client_state_enc; webhook_secret: a webhook endpoint's signing secret
  * (webhook_endpoints.secret_enc and previous_secret_enc).
  */
 export type VaultField = "refresh_token" | "access_token" | "delta_link" | "client_state" | "webhook_secret";

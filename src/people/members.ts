@@ -112,7 +112,7 @@ export async function deactivateMemberByHand(db: Db, viewer: Viewer, userId: str
   if (userId === viewer.userId) throw new AppError("conflict", "You can't deactivate yourself.");
   const member = await manageableMember(db, viewer, userId);
   if (member.status === "deactivated") return;
-  const [changed] = await deactivateMember(db, { organizationId: viewer.organizationId, userId, reason: "manual", now });
+  const [changed] = await deactivateMember(db, { organizationId: viewer.organizationId, userId, reason: "by_hand", now });
   if (!changed) throw lastOwner();
   // Their sessions end at once (the session loader also refuses deactivated members).
   await runStatements(db, [
@@ -122,7 +122,7 @@ export async function deactivateMemberByHand(db: Db, viewer: Viewer, userId: str
       actorUserId: viewer.userId,
       action: "member.deactivated",
       targetUserId: userId,
-      details: { reason: "manual" },
+      details: { reason: "by_hand" },
       now,
     }),
   ]);

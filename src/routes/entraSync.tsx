@@ -79,7 +79,7 @@ entraSyncRoutes.get(
 );
 
 entraSyncRoutes.post("/run", ...guards, async (c) => {
-  await startRunFromPage(c.get("db"), c.env.SYNC_WORKFLOW, viewerOf(c), "manual", Date.now());
+  await startRunFromPage(c.get("db"), c.env.SYNC_WORKFLOW, viewerOf(c), "sync_now", Date.now());
   return done(c);
 });
 

@@ -13,7 +13,7 @@ import {
 } from "../people/members.ts";
 import type { AppContext } from "../context.ts";
 import type { MemberListQuery, MemberPage } from "../db/memberList.ts";
-import { MEMBER_STATUS_FILTERS, ROLES } from "../db/schema.ts";
+import { MEMBER_STATUS_FILTERS, ROLES, type MemberStatusFilter } from "../db/schema.ts";
 import { cursorId, cursorText, encodePageCursor, pageCursorField } from "../lib/pageCursor.ts";
 import { emailField, roleField, uuidParam } from "../lib/schemas.ts";
 import { validate } from "../lib/validate.ts";
@@ -32,10 +32,18 @@ const userIdParam = validate("param", z.object({ userId: uuidParam }));
 const optionalChoice = <Values extends readonly [string, ...string[]]>(values: Values, message: string) =>
   z.union([z.literal(""), z.enum(values, { message })], { message }).optional().transform((value) => value || undefined);
 
+/** How the status filter read in URLs before migrations/0017 named it as the reasons are named: a saved link still opens its list. */
+const FORMER_STATUS_FILTERS: Readonly<Record<string, MemberStatusFilter>> = {
+  "deactivated-by-hand": "deactivated_by_hand",
+  "deactivated-by-sync": "deactivated_by_directory_sync",
+};
+const currentStatusFilter = (value: unknown) =>
+  typeof value === "string" && Object.hasOwn(FORMER_STATUS_FILTERS, value) ? FORMER_STATUS_FILTERS[value] : value;
+
 /** The list's URL: ?q=&status=&role=&after=, all optional. */
 const memberListParams = z.object({
   q: z.string({ message: "Search for one name or email." }).trim().max(100, { message: "Search for at most 100 characters." }).optional().transform((q) => q ?? ""),
-  status: optionalChoice(MEMBER_STATUS_FILTERS, `Choose a status: ${MEMBER_STATUS_FILTERS.join(", ")}.`),
+  status: z.preprocess(currentStatusFilter, optionalChoice(MEMBER_STATUS_FILTERS, `Choose a status: ${MEMBER_STATUS_FILTERS.join(", ")}.`)),
   role: optionalChoice(ROLES, "Choose one of the roles: owner, admin, manager, member or viewer."),
   after: pageCursorField(z.tuple([cursorText, cursorId])),
 });

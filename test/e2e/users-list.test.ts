@@ -22,17 +22,17 @@ test("Adele searches and filters the Users page; the URL keeps them", async () =
   assert.equal(await list.locator("tr", { hasText: "Adele Vance" }).count(), 0);
   assert.equal(await search.evaluate((input) => input === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement), true);
 
-  await page.getByRole("combobox", { name: "Status" }).selectOption("deactivated-by-sync");
-  await page.waitForURL(/status=deactivated-by-sync/);
+  await page.getByRole("combobox", { name: "Status" }).selectOption("deactivated_by_directory_sync");
+  await page.waitForURL(/status=deactivated_by_directory_sync/);
   await list.getByText("No members match this search.").waitFor();
 
   await page.reload();
   await list.getByText("No members match this search.").waitFor();
   assert.equal(await page.getByRole("searchbox").inputValue(), "DIE");
-  assert.equal(await page.getByRole("combobox", { name: "Status" }).inputValue(), "deactivated-by-sync");
+  assert.equal(await page.getByRole("combobox", { name: "Status" }).inputValue(), "deactivated_by_directory_sync");
 
   await page.goBack();
-  await page.waitForURL((url) => !url.search.includes("status=deactivated-by-sync"));
+  await page.waitForURL((url) => !url.search.includes("status=deactivated_by_directory_sync"));
   await page.locator("#member-list tr", { hasText: "Diego Siciliani" }).waitFor();
   assert.equal(await page.locator("h1", { hasText: "Users" }).count(), 1);
   await page.close();

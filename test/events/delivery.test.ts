@@ -53,10 +53,10 @@ async function endpointFor(types: WebhookEventType[], name = "hooks") {
 /** Diego deactivated by hand, the way members.ts writes it: the membership and its audit row in one batch. */
 function deactivateDiegoWrites(now = Date.now()) {
   return [
-    deactivateMember(db(), { organizationId: CONTOSO, userId: DEMO_USER_IDS.diego, reason: "manual", now }),
+    deactivateMember(db(), { organizationId: CONTOSO, userId: DEMO_USER_IDS.diego, reason: "by_hand", now }),
     insertAuditEvent(db(), {
       organizationId: CONTOSO, actorUserId: DEMO_USER_IDS.adele, action: "member.deactivated", targetUserId: DEMO_USER_IDS.diego,
-      details: { reason: "manual" }, now,
+      details: { reason: "by_hand" }, now,
     }),
   ];
 }
@@ -135,7 +135,7 @@ describe("the relay", () => {
     const now = Date.now();
     await runStatements(db(), Array.from({ length: 5 }, (_, i) => insertAuditEvent(db(), {
       organizationId: CONTOSO, actorUserId: DEMO_USER_IDS.adele, action: "member.deactivated", targetUserId: DEMO_USER_IDS.diego,
-      details: { reason: "manual" }, now: now + i,
+      details: { reason: "by_hand" }, now: now + i,
     })));
     expect(await outboxCount("member.deactivated")).toBe(5);
   }

@@ -5,7 +5,9 @@ import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, GROUP_IDS, entraUser } from "../../demo/directory.ts";
 import { DEMO_USER_IDS } from "../../demo/seed.ts";
-import { WEBHOOK_EVENT_TYPES } from "../../src/db/schema.ts";
+import { createDb } from "../../src/db/client.ts";
+import { SYNC_TRIGGERS, WEBHOOK_EVENT_TYPES } from "../../src/db/schema.ts";
+import { recordRunOutcome } from "../../src/entra/sync/recordRun.ts";
 import { TestBrowser } from "../support/browser.ts";
 import { emulatorAdmin } from "../support/emulator.ts";
 import { mapGroup } from "../support/directory.ts";
@@ -13,7 +15,7 @@ import { ENTRA_PAGE, connectContoso } from "../support/entra.ts";
 import { linkMember, signedIn } from "../support/people.ts";
 import { resetDemoWorld } from "../support/world.ts";
 import { heldRun, nightlyRun } from "../sync/support.ts";
-import { addEndpoint, forgetReceiver, ofType, postForm, receivedWhere, receiverUrl, verified } from "./support.ts";
+import { CONTOSO, addEndpoint, forgetReceiver, ofType, postForm, receivedWhere, receiverUrl, verified } from "./support.ts";
 
 beforeEach(async () => {
   await resetDemoWorld();
@@ -49,6 +51,22 @@ describe("directory sync", () => {
     const request = await receivedWhere("events", ofType("sync.run.held"));
     expect(verified(request, secret).data).toMatchObject({ run_id: run.id, trigger: "schedule", would_deactivate: 7 });
     expect(await outbox("member.deactivated")).toEqual([]);
+  });
+
+  it("names what started a run as receivers know it: Sync now is 'manual', a real-time update 'notification'", async () => {
+    await subscribeAll(await signedIn("adele"));
+    const now = Date.now();
+    // One open run per trigger, each closed as failed by the code every run ends through.
+    const open = env.DB.prepare("insert into sync_runs (id, organization_id, trigger, status, started_at) values (?, ?, ?, 'running', ?)");
+    await env.DB.batch(SYNC_TRIGGERS.map((trigger) => open.bind(`run-${trigger}`, CONTOSO, trigger, now)));
+    for (const trigger of SYNC_TRIGGERS) {
+      await recordRunOutcome(createDb(env.DB), {
+        organizationId: CONTOSO, runId: `run-${trigger}`, trigger, status: "failed", mode: null, usersRead: 0, deactivated: 0, reactivated: 0,
+        graphRequests: 0, error: "graph_unavailable", pending: null, deltaLink: null, now,
+      });
+    }
+    const triggers = Object.fromEntries((await outbox("sync.run.failed")).map((event) => [event.data.run_id, event.data.trigger]));
+    expect(triggers).toEqual({ "run-schedule": "schedule", "run-sync_now": "manual", "run-preview": "preview", "run-realtime": "notification" });
   });
 
   it("sends sync.run.failed and connection.needs_reconnect when the grant is revoked", { timeout: 60_000 }, async () => {

@@ -48,8 +48,8 @@ function auditedChanges() {
   const run = { runId: crypto.randomUUID(), trigger: "schedule", mode: "full", usersRead: 10 };
   return [
     audit("entra.user_provisioned", { role: "member" }),
-    audit("member.deactivated", { reason: "manual" }),
-    audit("member.reactivated", { reason: "manual" }),
+    audit("member.deactivated", { reason: "by_hand" }),
+    audit("member.reactivated", { reason: "by_hand" }),
     audit("member.role_changed", { from: "member", to: "manager" }),
     audit("entra.role_mapped", { from: "member", to: "manager" }),
     audit("sync.run_finished", { ...run, outcome: "held", wouldDeactivate: 7, wouldReactivate: 0 }, null),

@@ -126,7 +126,7 @@ describe("the nightly fan-out", () => {
 
   it("records a skipped night for an organization with a run still going, as before", async () => {
     const [busy, free] = await organizations(2, "eligible");
-    await env.DB.prepare("insert into sync_runs (id, organization_id, trigger, status, started_at) values ('manual-1', ?, 'manual', 'running', ?)")
+    await env.DB.prepare("insert into sync_runs (id, organization_id, trigger, status, started_at) values ('sync-now-1', ?, 'sync_now', 'running', ?)")
       .bind(busy, Date.now() - 60_000).run();
     const at = nextCronTime();
     const night = await fireCron(at);
@@ -152,7 +152,7 @@ describe("nightly pruning", () => {
     const now = Date.now();
     const { results: people } = await env.DB.prepare("select user_id from memberships where organization_id = ?").bind(contoso).all<{ user_id: string }>();
     const run = (id: string, status: string, startedAt: number) =>
-      env.DB.prepare("insert into sync_runs (id, organization_id, trigger, status, started_at) values (?, ?, 'manual', ?, ?)").bind(id, contoso, status, startedAt);
+      env.DB.prepare("insert into sync_runs (id, organization_id, trigger, status, started_at) values (?, ?, 'sync_now', ?, ?)").bind(id, contoso, status, startedAt);
     const change = (runId: string) =>
       people.map((p) => env.DB.prepare("insert into sync_run_changes (run_id, organization_id, user_id, change, cause) values (?, ?, ?, 'deactivate', 'disabled')").bind(runId, contoso, p.user_id));
     await env.DB.batch([

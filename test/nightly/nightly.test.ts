@@ -71,7 +71,7 @@ describe("returners and everyone else", () => {
   it("an account enabled again is reactivated: only members that sync deactivated", async () => {
     await connectContoso(["auto-deprovision"]);
     const byHand = await linkMember(await createDirectoryUser("Hana Manual"));
-    await env.DB.prepare("update memberships set status = 'deactivated', deactivated_reason = 'manual', deactivated_at = 1 where user_id = ?").bind(byHand.userId).run();
+    await env.DB.prepare("update memberships set status = 'deactivated', deactivated_reason = 'by_hand', deactivated_at = 1 where user_id = ?").bind(byHand.userId).run();
     await nightlyRun();
     expect((await membership(DEMO_USER_IDS.diego))?.status).toBe("deactivated");
 
@@ -82,7 +82,7 @@ describe("returners and everyone else", () => {
     expect(run).toMatchObject({ status: "succeeded", mode: "delta", reactivated: 1, deactivated: 0 });
     expect(await membership(DEMO_USER_IDS.diego)).toMatchObject({ status: "active", deactivated_reason: null, deactivated_by_run: null });
     // Hana was deactivated by hand: sync never brings her back.
-    expect(await membership(byHand.userId)).toMatchObject({ status: "deactivated", deactivated_reason: "manual" });
+    expect(await membership(byHand.userId)).toMatchObject({ status: "deactivated", deactivated_reason: "by_hand" });
     const [event] = await audit("member.reactivated");
     expect(event).toMatchObject({ actor_user_id: null, target_user_id: DEMO_USER_IDS.diego });
   });

@@ -95,7 +95,7 @@ describe("renewal", () => {
     await connectContoso(["auto-deprovision"]);
     const [held] = await graphSubscriptions();
     const soon = Date.now() + 2 * DAY;
-    await env.DB.prepare("update directory_subscriptions set expires_at = ? where organization_id = ?").bind(soon, CONTOSO).run();
+    await env.DB.prepare("update realtime_subscriptions set expires_at = ? where organization_id = ?").bind(soon, CONTOSO).run();
     await emulatorAdmin("stats/reset");
     const night = await fireCron(nextCronTime());
     expect(night.realtime).toMatchObject({ renewed: 1, created: 0, failed: 0 });
@@ -116,7 +116,7 @@ describe("renewal", () => {
   it("one Graph no longer has (404) is created anew", async () => {
     await connectContoso(["auto-deprovision"]);
     const [held] = await graphSubscriptions();
-    await env.DB.prepare("update directory_subscriptions set expires_at = ? where organization_id = ?").bind(Date.now() + DAY, CONTOSO).run();
+    await env.DB.prepare("update realtime_subscriptions set expires_at = ? where organization_id = ?").bind(Date.now() + DAY, CONTOSO).run();
     // The renewal's PATCH answers 404, as Graph does for a subscription it no longer has.
     await emulatorAdmin("faults", { endpoint: "subscriptions", status: 404 });
     const night = await fireCron(nextCronTime());
@@ -132,7 +132,7 @@ describe("lifecycle notifications", () => {
   it("reauthorizationRequired: the subscription is renewed", async () => {
     await connectContoso(["auto-deprovision"]);
     const [held] = await graphSubscriptions();
-    await env.DB.prepare("update directory_subscriptions set expires_at = ? where organization_id = ?").bind(Date.now() + DAY, CONTOSO).run();
+    await env.DB.prepare("update realtime_subscriptions set expires_at = ? where organization_id = ?").bind(Date.now() + DAY, CONTOSO).run();
     const sent = await emulatorAdmin<{ status: number }>(`subscriptions/${held!.id}/lifecycle`, { event: "reauthorizationRequired" });
     expect(sent.status).toBe(202);
     await until(async () => ((await storedSubscription())?.expires_at ?? 0) > Date.now() + 28 * DAY);
@@ -142,7 +142,7 @@ describe("lifecycle notifications", () => {
   it("a collection repeating reauthorizationRequired renews once", async () => {
     await connectContoso(["auto-deprovision"]);
     const [held] = await graphSubscriptions();
-    await env.DB.prepare("update directory_subscriptions set expires_at = ? where organization_id = ?").bind(Date.now() + DAY, CONTOSO).run();
+    await env.DB.prepare("update realtime_subscriptions set expires_at = ? where organization_id = ?").bind(Date.now() + DAY, CONTOSO).run();
     await emulatorAdmin("stats/reset");
     const item = { subscriptionId: held!.id, clientState: held!.clientState, lifecycleEvent: "reauthorizationRequired", resource: "users" };
     expect((await postToWebhook("lifecycle", { value: Array.from({ length: 5 }, () => item) })).status).toBe(202);

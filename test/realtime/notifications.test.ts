@@ -62,11 +62,11 @@ describe("what a POST may carry", () => {
   it("a subscription whose renewal failed still counts until it expires at Graph, and not after", async () => {
     await connectContoso(["auto-deprovision"]);
     const [held] = await graphSubscriptions();
-    await env.DB.prepare("update directory_subscriptions set status = 'failed', failure = 'graph_unavailable' where organization_id = ?").bind(CONTOSO).run();
+    await env.DB.prepare("update realtime_subscriptions set status = 'failed', failure = 'graph_unavailable' where organization_id = ?").bind(CONTOSO).run();
     expect((await postToWebhook("users", notificationFor(held!.id, held!.clientState))).status).toBe(202);
     await until(async () => (await notificationRuns()).length === 1, 30_000);
     await runsSettled();
-    await env.DB.prepare("update directory_subscriptions set expires_at = ? where organization_id = ?").bind(Date.now() - 1000, CONTOSO).run();
+    await env.DB.prepare("update realtime_subscriptions set expires_at = ? where organization_id = ?").bind(Date.now() - 1000, CONTOSO).run();
     // After it expired: Graph's late retry of a genuine notification is acknowledged (202) and reads
     // nothing; a wrong clientState is still refused.
     const before = await writableRowCounts();
@@ -113,7 +113,7 @@ describe("a clientState we cannot open (its key removed too early)", () => {
   it("cannot be judged: the item is acknowledged (202) and reads nothing", async () => {
     await connectContoso(["auto-deprovision"]);
     const [held] = await graphSubscriptions();
-    await env.DB.prepare("update directory_subscriptions set client_state_enc = 'v1.gone.AAAA.AAAA' where organization_id = ?").bind(CONTOSO).run();
+    await env.DB.prepare("update realtime_subscriptions set client_state_enc = 'v1.gone.AAAA.AAAA' where organization_id = ?").bind(CONTOSO).run();
     const before = await writableRowCounts();
     expect((await postToWebhook("users", notificationFor(held!.id, held!.clientState))).status).toBe(202);
     await expectNothingChanged(before);
@@ -255,7 +255,7 @@ describe("a genuine notification", () => {
   it("follows every nightly rule: a hand-deactivated member and the last Owner are never touched", async () => {
     await connectContoso(["auto-deprovision"]);
     const hand = await linkMember(await createDirectoryUser("Hand Off"));
-    await env.DB.prepare("update memberships set status = 'deactivated', deactivated_reason = 'manual', deactivated_at = 1 where user_id = ?").bind(hand.userId).run();
+    await env.DB.prepare("update memberships set status = 'deactivated', deactivated_reason = 'by_hand', deactivated_at = 1 where user_id = ?").bind(hand.userId).run();
     // Adele is the last Owner: disabled in Entra, she stays.
     const { entraUser } = await import("../../demo/directory.ts");
     await emulatorAdmin(`users/${entraUser("adele").oid}/disable`);
@@ -263,7 +263,7 @@ describe("a genuine notification", () => {
     await until(async () => (await notificationRuns()).length > 0, 30_000);
     await runsSettled();
     expect((await membership((await import("../sync/support.ts")).DEMO_USER_IDS.adele))?.status).toBe("active");
-    expect(await membership(hand.userId)).toMatchObject({ status: "deactivated", deactivated_reason: "manual" });
+    expect(await membership(hand.userId)).toMatchObject({ status: "deactivated", deactivated_reason: "by_hand" });
   });
 });
 

@@ -27,7 +27,7 @@ export interface StoredSubscription {
 }
 
 export function storedSubscription(organizationId = CONTOSO) {
-  return env.DB.prepare("select * from directory_subscriptions where organization_id = ?").bind(organizationId).first<StoredSubscription>();
+  return env.DB.prepare("select * from realtime_subscriptions where organization_id = ?").bind(organizationId).first<StoredSubscription>();
 }
 
 export interface GraphSubscription {
@@ -73,7 +73,7 @@ export function notificationFor(subscriptionId: string, clientState: string | nu
 
 export interface RunCount { n: number }
 export async function notificationRuns(organizationId = CONTOSO) {
-  return (await env.DB.prepare("select id, status, mode, deactivated from sync_runs where organization_id = ? and trigger = 'notification' order by started_at")
+  return (await env.DB.prepare("select id, status, mode, deactivated from sync_runs where organization_id = ? and trigger = 'realtime' order by started_at")
     .bind(organizationId).all<{ id: string; status: string; mode: string; deactivated: number }>()).results;
 }
 
@@ -88,10 +88,10 @@ export async function runsSettled(organizationId = CONTOSO): Promise<void> {
 
 /** Rows written anywhere that anonymous traffic could reach. */
 export async function writableRowCounts() {
-  const tables = ["sync_runs", "audit_events", "directory_subscriptions", "sessions"] as const;
+  const tables = ["sync_runs", "audit_events", "realtime_subscriptions", "sessions"] as const;
   const counts: Record<string, number> = {};
   for (const table of tables) counts[table] = (await env.DB.prepare(`select count(*) as n from ${table}`).first<RunCount>())!.n;
-  const marks = await env.DB.prepare("select coalesce(sum(reread_pending), 0) as n, coalesce(max(last_notification_at), 0) as at from directory_subscriptions").first<{ n: number; at: number }>();
+  const marks = await env.DB.prepare("select coalesce(sum(reread_pending), 0) as n, coalesce(max(last_notification_at), 0) as at from realtime_subscriptions").first<{ n: number; at: number }>();
   counts.pending = marks!.n;
   counts.lastNotificationAt = marks!.at;
   return counts;

@@ -1,6 +1,7 @@
 // Many members at once, for list tests and the Users page benchmark: a recursive CTE numbers the
 // rows inside D1, so 100k members take three statements, not 100k.
 import { env } from "cloudflare:test";
+import type { DeactivationReason } from "../../src/db/schema.ts";
 
 const FIRST = ["Alice", "Bruno", "Chloé", "Dmitri", "Emma", "Farah", "Goran", "Hana", "Ivan", "Jun"];
 const LAST = ["Adams", "Baker", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Hughes", "Ito", "Jensen"];
@@ -28,7 +29,7 @@ export async function addSyntheticMembers(organizationId: string, count: number,
     env.DB.prepare(`${numbers} insert into memberships (organization_id, user_id, role, status, deactivated_reason, deactivated_at, created_at)
       select ?, ${id}, case when i % 7 = 0 then 'manager' else 'member' end,
         case when i % 100 = 0 or i % 250 = 0 then 'deactivated' else 'active' end,
-        case when i % 100 = 0 then 'directory_sync' when i % 250 = 0 then 'manual' end,
+        case when i % 100 = 0 then 'directory_sync' when i % 250 = 0 then 'by_hand' end,
         case when i % 100 = 0 or i % 250 = 0 then 1 end, 1 from n`).bind(organizationId),
   ]);
 }
@@ -36,7 +37,7 @@ export async function addSyntheticMembers(organizationId: string, count: number,
 /** One member with a chosen name and email (and optionally role and status). */
 export async function addMember(
   organizationId: string,
-  member: { id: string; name: string; email: string | null; role?: string; reason?: "manual" | "directory_sync" },
+  member: { id: string; name: string; email: string | null; role?: string; reason?: DeactivationReason },
 ) {
   await env.DB.batch([
     env.DB.prepare("insert into users (id, email, display_name, created_at) values (?, ?, ?, 1)").bind(member.id, member.email, member.name),

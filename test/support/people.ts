@@ -48,7 +48,7 @@ export async function linkMember(
   const identity = demo ? demoIdentity(person) : person;
   const userId = demo ? TEST_USER_IDS[person] : crypto.randomUUID();
   const { role = "member", organizationId = DEMO_ORGS.contoso.id, status = "active", createdAt = 1 } = options;
-  const deactivated = status === "deactivated" ? { reason: "manual", at: createdAt } : { reason: null, at: null };
+  const deactivated = status === "deactivated" ? { reason: "by_hand", at: createdAt } : { reason: null, at: null };
   // A demo person may be linked again (another organization, another role); any other identity
   // must be new: linking one twice is a mistake in the test, and fails it.
   const orIgnore = demo ? "or ignore" : "";

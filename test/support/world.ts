@@ -15,7 +15,7 @@ export async function resetDemoWorld() {
   const notDemoOrg = `not in ${list(DEMO_ORG_IDS)}`;
   await env.DB.batch([
     // Children before parents: D1 enforces foreign keys.
-    env.DB.prepare("delete from directory_subscriptions"),
+    env.DB.prepare("delete from realtime_subscriptions"),
     env.DB.prepare("delete from entra_connections"),
     env.DB.prepare("delete from entra_setup_links"),
     env.DB.prepare("delete from group_role_mappings"),

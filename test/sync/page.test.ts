@@ -26,7 +26,7 @@ describe("Sync now and Preview", () => {
     expect(started.status).toBe(200);
     const html = await started.text();
     expect(html).toContain('id="entra-sync"');
-    await waitForRun(await latestRunId());
+    expect(await waitForRun(await latestRunId())).toMatchObject({ trigger: "sync_now", status: "succeeded" });
     const done = await sectionWhenIdle(adele);
     expect(done).toContain("Sync now (full)");
     expect(done).toContain("Succeeded");
@@ -130,7 +130,7 @@ describe("Undo", () => {
   it("reactivates exactly the members that run deactivated, audited, once", async () => {
     const adele = await connectContoso(["auto-deprovision"]);
     const byHand = await linkMember(await createDirectoryUser("Hand Deactivated"));
-    await env.DB.prepare("update memberships set status = 'deactivated', deactivated_reason = 'manual', deactivated_at = 1 where user_id = ?").bind(byHand.userId).run();
+    await env.DB.prepare("update memberships set status = 'deactivated', deactivated_reason = 'by_hand', deactivated_at = 1 where user_id = ?").bind(byHand.userId).run();
     const run = await nightlyRun();
     expect(run.deactivated).toBe(1);
     const html = await sectionWhenIdle(adele);

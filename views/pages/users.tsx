@@ -30,8 +30,8 @@ interface UsersProps {
 const STATUS_LABELS: Record<MemberStatusFilter, string> = {
   active: "Active",
   deactivated: "Deactivated",
-  "deactivated-by-hand": "Deactivated by hand",
-  "deactivated-by-sync": "Deactivated by directory sync",
+  deactivated_by_hand: "Deactivated by hand",
+  deactivated_by_directory_sync: "Deactivated by directory sync",
 };
 
 export function UsersPage(props: UsersProps) {

@@ -1,6 +1,6 @@
 // What a verified change notification does: one delta read of the organization's directory, which
 // decides with every rule of the nightly sync (it is the same DirectorySyncWorkflow run, trigger
-// "notification"). Notifications coalesce: while a run is going, a notification only marks
+// "realtime"). Notifications coalesce: while a run is going, a notification only marks
 // "re-read pending", and the run, when it ends, starts one more read (startPendingReread). A burst
 // of any size is therefore the run going now plus at most one more, and a forged or replayed
 // notification can cause at most one extra delta read.
@@ -31,11 +31,11 @@ async function startRun(db: Db, workflow: SyncWorkflow, organizationId: string, 
     return { started: null };
   }
   try {
-    await workflow.create({ id: runId, params: { runId, organizationId, trigger: "notification" } });
+    await workflow.create({ id: runId, params: { runId, organizationId, trigger: "realtime" } });
   } catch (error) {
     console.error("real-time read could not start", error instanceof Error ? error.message.slice(0, 200) : typeof error);
     await recordRunOutcome(db, {
-      organizationId, runId, trigger: "notification", status: "failed", mode: null, usersRead: 0, deactivated: 0, reactivated: 0,
+      organizationId, runId, trigger: "realtime", status: "failed", mode: null, usersRead: 0, deactivated: 0, reactivated: 0,
       graphRequests: 0, error: "internal", pending: null, deltaLink: null, now: Date.now(),
     });
     return { started: null };

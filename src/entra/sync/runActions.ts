@@ -63,10 +63,10 @@ export async function loadSyncSection(db: Db, organizationId: string, now: numbe
 
 export type SyncSectionData = Awaited<ReturnType<typeof loadSyncSection>>;
 
-export async function startRunFromPage(db: Db, workflow: SyncWorkflow, viewer: Viewer, trigger: "manual" | "preview", now: number) {
+export async function startRunFromPage(db: Db, workflow: SyncWorkflow, viewer: Viewer, trigger: "sync_now" | "preview", now: number) {
   const connection = await findConnectionSummary(db, viewer.organizationId);
   if (connection?.status !== "connected") throw new AppError("conflict", "Connect Entra ID before running directory sync.");
-  if (trigger === "manual" && !connection.autoDeprovision) {
+  if (trigger === "sync_now" && !connection.autoDeprovision) {
     throw new AppError("conflict", "Turn on Auto-deprovision sync to run it. Preview shows what it would do without changing anything.");
   }
   const outcome = await startSyncRun(db, workflow, { organizationId: viewer.organizationId, trigger, runId: crypto.randomUUID(), now });

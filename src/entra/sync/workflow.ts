@@ -89,7 +89,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
     // read instead of two. Graph does not promise that a change is in delta query's results the
     // moment its notification is sent (https://learn.microsoft.com/en-us/graph/change-notifications-overview
     // is silent on it), which this pause also allows for; the nightly run catches anything missed.
-    if (trigger === "notification") await step.sleep("gather the burst of notifications", NOTIFICATION_GATHER_MS);
+    if (trigger === "realtime") await step.sleep("gather the burst of notifications", NOTIFICATION_GATHER_MS);
     let d1 = emptyD1Stats();
     let graphRequests = 0;
     let graphBytes = 0;
