@@ -2,8 +2,8 @@
 // put names and types in canonical form), and their wire representation with id, meta and schemas.
 import { z } from "zod";
 import { ScimError } from "./errors.ts";
-import { normalizeResource } from "./normalize.ts";
-import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA } from "./schema.ts";
+import { normalizeResource, normalizeValue } from "./normalize.ts";
+import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, GROUP_SCHEMA_DEFINITION, USER_SCHEMA } from "./schema.ts";
 
 const MAX_TEXT = 1024;
 const MAX_NAME = 256;
@@ -98,9 +98,20 @@ export const groupMemberSchema = z.object({
     .optional(),
 });
 
-/** The id of every member a Group body or a PATCH value names (deduplicated, in order). */
+const MEMBERS = GROUP_SCHEMA_DEFINITION.attributes.find((attribute) => attribute.name === "members")!;
+
+/**
+ * The id of every member a Group body or a PATCH value names (deduplicated, in order). Entra
+ * sends `"$ref": null` beside each value, and Okta a `display`: normalised away first.
+ */
 export function memberIds(value: unknown, label: string): string[] {
-  const parsed = z.array(groupMemberSchema).safeParse(value);
+  const list = Array.isArray(value) ? value : [value];
+  const members = list.map((item, index) => {
+    const [member] = (normalizeValue(MEMBERS, [item], `${label}[${index}]`) as unknown[] | undefined) ?? [];
+    if (member === undefined) throw ScimError.invalidValue(`"${label}[${index}]" names no member: it needs a "value".`);
+    return member;
+  });
+  const parsed = z.array(groupMemberSchema).safeParse(members);
   if (!parsed.success) throw zodFailure(parsed.error, label);
   return [...new Set(parsed.data.map((member) => member.value))];
 }

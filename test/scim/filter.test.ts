@@ -3,7 +3,7 @@
 // as the RFC writes them.
 import { describe, expect, it } from "vitest";
 import { ScimError } from "../../src/scim/errors.ts";
-import { parseFilter, type Filter } from "../../src/scim/filter.ts";
+import { parseFilter, type LogicalFilter } from "../../src/scim/filter.ts";
 import { matchesFilter } from "../../src/scim/filterEvaluate.ts";
 import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA } from "../../src/scim/schema.ts";
 
@@ -77,14 +77,14 @@ describe("parsing to an AST", () => {
   });
 
   it("binds and tighter than or, and lets parentheses override it", () => {
-    const loose = parseFilter('title pr or userType eq "A" and userType eq "B"', "User") as Extract<Filter, { op: "or" }>;
+    const loose = parseFilter('title pr or userType eq "A" and userType eq "B"', "User") as LogicalFilter;
     expect(loose.op).toBe("or");
     expect(loose.filters[1]).toMatchObject({ op: "and" });
-    const grouped = parseFilter('(title pr or userType eq "A") and userType eq "B"', "User") as Extract<Filter, { op: "and" }>;
+    const grouped = parseFilter('(title pr or userType eq "A") and userType eq "B"', "User") as LogicalFilter;
     expect(grouped.op).toBe("and");
     expect(grouped.filters[0]).toMatchObject({ op: "or" });
     // A chain of the same operator is one node.
-    expect((parseFilter("title pr and nickName pr and displayName pr", "User") as Extract<Filter, { op: "and" }>).filters).toHaveLength(3);
+    expect((parseFilter("title pr and nickName pr and displayName pr", "User") as LogicalFilter).filters).toHaveLength(3);
   });
 
   it("reads string, number, boolean and null literals, with JSON escapes", () => {

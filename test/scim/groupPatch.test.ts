@@ -94,7 +94,9 @@ describe("members", () => {
   it("refuses members that are not Users, or that name no one", () => {
     expect(refusal(() => planGroupPatch(tourGuides, patch({ op: "add", path: "members", value: [{ value: "g-2", type: "Group" }] }))).detail).toContain("hold Users");
     expect(refusal(() => planGroupPatch(tourGuides, patch({ op: "add", path: "members", value: [{ display: "Nobody" }] }))).scimType).toBe("invalidValue");
-    expect(refusal(() => planGroupPatch(tourGuides, patch({ op: "add", path: "members", value: "not-an-object" }))).scimType).toBe("invalidValue");
+    expect(refusal(() => planGroupPatch(tourGuides, patch({ op: "add", path: "members", value: [true] }))).scimType).toBe("invalidValue");
+    // A bare id is read as the member it names.
+    expect(planGroupPatch(tourGuides, patch({ op: "add", path: "members", value: BABS })).members.add).toEqual([BABS]);
   });
 });
 
