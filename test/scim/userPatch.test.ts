@@ -105,6 +105,15 @@ describe("replace", () => {
     expect(error.status).toBe(400);
   });
 
+  it("reads path-shaped keys of a path-less value, value filters included", () => {
+    const result = applyUserPatch(babs, patch({
+      op: "replace",
+      value: { 'emails[type eq "work"].value': "new@example.com", "name.givenName": "Babs", [`${ENTERPRISE_USER_SCHEMA}:department`]: "Tours" },
+    }));
+    expect(result.user.emails?.[0]).toEqual({ value: "new@example.com", type: "work", primary: true });
+    expect(result.changed).toEqual(["name.givenName", "emails", `${ENTERPRISE_USER_SCHEMA}:department`]);
+  });
+
   it("takes Entra's string booleans and capitalised op names", () => {
     const result = applyUserPatch(babs, patch({ op: "Replace", path: "active", value: "False" }));
     expect(result.user.active).toBe(false);
