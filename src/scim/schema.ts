@@ -272,13 +272,6 @@ export function resolveAttribute(resourceType: ResourceTypeName, path: string): 
   return undefined;
 }
 
-/** The definition a reference points at (the sub-attribute's when it names one). */
-export function definitionOf(ref: AttributeRef, resourceType: ResourceTypeName): AttributeDefinition {
-  const resolved = resolveAttribute(resourceType, `${ref.schema}:${ref.attribute}${ref.subAttribute ? `.${ref.subAttribute}` : ""}`);
-  if (!resolved) throw new Error(`Unknown attribute reference ${JSON.stringify(ref)}`);
-  return resolved.sub ?? resolved.definition;
-}
-
 /** "name.givenName" for core attributes, "urn:…:User:department" for extension attributes: how messages and change lists name them. */
 export function attributeLabel(ref: AttributeRef, resourceType: ResourceTypeName): string {
   const local = ref.subAttribute ? `${ref.attribute}.${ref.subAttribute}` : ref.attribute;
