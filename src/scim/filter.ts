@@ -76,14 +76,16 @@ function filterError(detail: string): ScimError {
  * (`members[value eq "…"]`) are the same grammar.
  */
 export class FilterParser {
+  private readonly tokens: Token[];
+  private readonly resourceType: ResourceTypeName;
   private position = 0;
   private terms = 0;
   private depth = 0;
 
-  constructor(
-    private readonly tokens: Token[],
-    private readonly resourceType: ResourceTypeName,
-  ) {}
+  constructor(tokens: Token[], resourceType: ResourceTypeName) {
+    this.tokens = tokens;
+    this.resourceType = resourceType;
+  }
 
   peek(): Token {
     return this.tokens[this.position]!;
