@@ -44,7 +44,7 @@ function setupLinkUrl(config: Config, token: string): string {
 
 /** Where Microsoft's admin consent endpoint sends the Azure administrator back (registered in the app). */
 export function setupRedirectUri(config: Config): string {
-  return `${config.APP_ORIGIN}${PATHS.setup}/callback`;
+  return `${config.APP_ORIGIN}${PATHS.setupCallback}`;
 }
 
 /** A new link; any open one of the organization is revoked (one link at a time). */

@@ -27,6 +27,9 @@ import { ENTRA_SETTINGS_CHANGED } from "../../views/parts/forms.tsx";
 /** Mounted at PATHS.entra. */
 export const entraRoutes = new Hono<AppContext>();
 
+/** Mounted at PATHS.entraCallback: Microsoft's return from Connect Entra ID. */
+export const entraCallbackRoutes = new Hono<AppContext>();
+
 const PAGE = PATHS.entra;
 const managers = requireRole("owner", "admin");
 const directorySync = requirePlan("directorySync");
@@ -95,7 +98,7 @@ entraRoutes.post(
   },
 );
 
-entraRoutes.get("/callback", managers, directorySync, async (c) => {
+entraCallbackRoutes.get("/", managers, directorySync, async (c) => {
   const viewer = viewerOf(c);
   let flow;
   try {
