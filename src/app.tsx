@@ -1,6 +1,6 @@
 // Builds the Hono app: security headers, per-request config and db, session, CSRF, views, routes,
 // and the one place errors become pages or htmx fragments.
-import { Hono, type Context } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { getCookie, setCookie } from "hono/cookie";
 import { HTTPException } from "hono/http-exception";
@@ -16,16 +16,17 @@ import { PATHS } from "./paths.ts";
 import { isHtmx } from "./routes/respond.tsx";
 import { AppError, ERROR_TITLES } from "./lib/errors.ts";
 import { auditRoutes } from "./routes/audit.tsx";
-import { authRoutes } from "./routes/auth.tsx";
-import { entraRoutes } from "./routes/entra.tsx";
+import { authRoutes, signInRoutes } from "./routes/auth.tsx";
+import { entraCallbackRoutes, entraRoutes } from "./routes/entra.tsx";
 import { entraSyncRoutes } from "./routes/entraSync.tsx";
 import { entraImportRoutes } from "./routes/entraImport.tsx";
 import { entraMappingRoutes } from "./routes/entraMapping.tsx";
+import { declareRules, mountSubApps, rulesOf, subApp, type SubApp } from "./routes/mount.ts";
 import { realtimeRoutes } from "./routes/realtime.ts";
 import { homeRoutes } from "./routes/home.tsx";
 import { organizationRoutes } from "./routes/organizations.ts";
 import { settingsRoutes } from "./routes/settings.tsx";
-import { setupRoutes } from "./routes/setup.tsx";
+import { setupCallbackRoutes, setupRoutes } from "./routes/setup.tsx";
 import { userRoutes } from "./routes/users.tsx";
 import { webhookRoutes } from "./routes/webhooks.tsx";
 import { relayQuietly } from "./events/relay.ts";
@@ -34,17 +35,17 @@ import { Flash } from "../views/parts/forms.tsx";
 import { ErrorPage } from "../views/pages/errorPage.tsx";
 
 const MAX_BODY_BYTES = 64 * 1024;
-const SIGN_IN_ROUND_TRIP = /^\/auth\/[^/]+(\/callback)?$/;
 
 /**
  * D1 read replication (Sessions API). Each request is one D1 session; its bookmark goes back to
  * the browser in a cookie, and the next request starts from it, so a browser always reads at least
  * what it last read or wrote (its new session right after sign-in, a role it just changed).
  *
- * Which requests may read from a replica:
+ * Which requests may read from a replica (the `reads` rule of each sub-app, in SUB_APPS below):
  * - State-changing requests (POST): never. They start on the primary ("first-primary"), because
  *   what they read decides what they write (the last Owner, a role, a toggle).
- * - The Connect Entra ID and setup-link callbacks: never, for the same reason; they are rare.
+ * - The Connect Entra ID and setup-link callbacks (`reads: "primary"`): never, for the same
+ *   reason; they are rare.
  * - Every other GET: yes. Those pages only show data; a replica at most a moment behind shows what
  *   the page would have shown a moment earlier. The one decision a page read makes is the session
  *   check: a member deactivated on the primary may keep reading pages for the replica's lag, never
@@ -56,15 +57,48 @@ const SIGN_IN_ROUND_TRIP = /^\/auth\/[^/]+(\/callback)?$/;
  */
 const BOOKMARK_COOKIE = "__Host-uniasset_d1";
 const BOOKMARK = /^[0-9A-Za-z-]{1,128}$/;
-const PRIMARY_CALLBACKS = new Set([`${PATHS.entra}/callback`, `${PATHS.setup}/callback`]);
 
 function readsMayLag(c: Context<AppContext>): boolean {
-  return (c.req.method === "GET" || c.req.method === "HEAD") && !PRIMARY_CALLBACKS.has(c.req.path);
+  return (c.req.method === "GET" || c.req.method === "HEAD") && rulesOf(c).reads === "replica";
 }
 
-export function buildApp() {
+/**
+ * Each sub-app at its base path (src/paths.ts), with the request rules it needs beyond the safe
+ * ones (session loaded, CSRF checked, GETs may read from a replica: src/routes/mount.ts). Inside,
+ * a sub-app spells only its own relative paths.
+ */
+export const SUB_APPS: readonly SubApp[] = [
+  // Microsoft Graph's notifications: no session or CSRF token (they are checked by subscription id
+  // and clientState instead), and a body limit of their own.
+  subApp(PATHS.realtime, realtimeRoutes, { caller: "machine" }),
+  // Sign-in starts and callbacks need no viewer: no session read before their rate limit.
+  subApp(PATHS.signInWith, signInRoutes, { session: "none" }),
+  subApp(PATHS.entraCallback, entraCallbackRoutes, { reads: "primary" }),
+  subApp(PATHS.setupCallback, setupCallbackRoutes, { reads: "primary" }),
+  subApp(PATHS.home, authRoutes),
+  subApp(PATHS.home, homeRoutes),
+  subApp(PATHS.organizations, organizationRoutes),
+  subApp(PATHS.users, userRoutes),
+  subApp(PATHS.settings, settingsRoutes),
+  subApp(PATHS.entra, entraRoutes),
+  subApp(PATHS.entraSync, entraSyncRoutes),
+  subApp(PATHS.entraMapping, entraMappingRoutes),
+  subApp(PATHS.entraImport, entraImportRoutes),
+  subApp(PATHS.webhooks, webhookRoutes),
+  subApp(PATHS.audit, auditRoutes),
+  subApp(PATHS.setup, setupRoutes),
+];
+
+/** Only for a request whose route is a browser's: `middleware`, else straight on. */
+function forBrowsers(middleware: MiddlewareHandler<AppContext>): MiddlewareHandler<AppContext> {
+  return (c, next) => (rulesOf(c).caller === "browser" ? middleware(c, next) : next());
+}
+
+export function buildApp(subApps: readonly SubApp[] = SUB_APPS) {
   const app = new Hono<AppContext>();
 
+  // First, so every shared middleware below knows the matched route's rules.
+  declareRules(app, subApps);
   app.use(async function provideConfigAndDb(c, next) {
     c.set("config", loadConfig(c.env));
     const presented = getCookie(c, BOOKMARK_COOKIE);
@@ -86,14 +120,11 @@ export function buildApp() {
     // Pages carry CSRF tokens and personal data: never cache them.
     c.header("Cache-Control", "no-store");
   });
-  // Microsoft Graph's notifications: no session or CSRF token (they are checked by subscription id and
-  // clientState instead), and a body limit of their own.
-  app.route(PATHS.realtime, realtimeRoutes);
-  app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new AppError("invalid_input", "That request is too large."); } }));
-  // Sign-in starts and callbacks need no viewer: no session read before their rate limit.
-  app.use(sessionLoader({ skip: (path) => SIGN_IN_ROUND_TRIP.test(path) }));
-  app.use(csrfProtection());
-  app.use(async function relayWebhookEvents(c, next) {
+  // A machine caller sets its own body limit, in its own answer.
+  app.use(forBrowsers(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new AppError("invalid_input", "That request is too large."); } })));
+  app.use(sessionLoader({ skip: (c) => rulesOf(c).session === "none" }));
+  app.use(forBrowsers(csrfProtection()));
+  app.use(forBrowsers(async function relayWebhookEvents(c, next) {
     await next();
     // A state change may have written outbox rows (migrations/0011): put them on the deliveries
     // queue once the response is on its way. Pages (GET) change nothing that raises events, except
@@ -106,28 +137,17 @@ export function buildApp() {
       return; // Called without an execution context (app.request in tests): nothing to wait on.
     }
     ctx.waitUntil(relayQuietly(createDb(c.env.DB.withSession("first-primary")), c.env.WEBHOOK_DELIVERIES, Date.now()));
-  });
+  }));
   // Only whole pages come through here (htmx fragments are c.html), so the directory alerts banner
   // is read and shown once per page and never inside a fragment. Its read is skipped for anyone
   // who is not shown it (src/alerts/directoryAlerts.ts).
-  app.use(jsxRenderer(async ({ children, title, nav, alertsState }, c: Context<AppContext>) => {
+  // A machine caller gets no page, so not the page frame either.
+  app.use(forBrowsers(jsxRenderer(async ({ children, title, nav, alertsState }, c: Context<AppContext>) => {
     const state = alertsState !== undefined ? alertsState : await loadAlertsState(c.get("db"), c.get("viewer"));
     return <Layout title={title} nav={nav} alerts={state ? directoryAlerts(state) : null}>{children}</Layout>;
-  }, { docType: true }));
+  }, { docType: true })));
 
-  // Each sub-app at its base path (src/paths.ts); inside, only its own relative paths.
-  app.route("/", authRoutes);
-  app.route(PATHS.home, homeRoutes);
-  app.route(PATHS.organizations, organizationRoutes);
-  app.route(PATHS.users, userRoutes);
-  app.route(PATHS.settings, settingsRoutes);
-  app.route(PATHS.entra, entraRoutes);
-  app.route(PATHS.entraSync, entraSyncRoutes);
-  app.route(PATHS.entraMapping, entraMappingRoutes);
-  app.route(PATHS.entraImport, entraImportRoutes);
-  app.route(PATHS.webhooks, webhookRoutes);
-  app.route(PATHS.audit, auditRoutes);
-  app.route(PATHS.setup, setupRoutes);
+  mountSubApps(app, subApps);
 
   app.notFound(() => {
     throw new AppError("not_found", "There is nothing at this address.");

@@ -17,7 +17,30 @@ export interface AppContext {
     config: Config;
     /** The signed-in member in the session's organization; null when signed out. */
     viewer: Viewer | null;
+    /** The rules of the sub-app whose route matched (src/routes/mount.ts); unset: no route matched. */
+    rules?: RouteRules;
   };
+}
+
+/**
+ * What the shared middleware of src/app.tsx does for a request, declared where app.tsx mounts
+ * each sub-app. The safe rules are the default: `{ reads: "replica", session: "load", caller: "browser" }`.
+ */
+export interface RouteRules {
+  /**
+   * "replica": GET pages may read from a D1 replica (a state change always starts on the primary);
+   * "primary": every read goes to the primary, for a GET whose reads decide what it writes.
+   */
+  reads: "replica" | "primary";
+  /** "load": the session cookie is read and the viewer set; "none": it is never read (viewer null). */
+  session: "load" | "none";
+  /**
+   * "browser": a state change needs our Origin and the session's CSRF token, the body is at most
+   * 64 KB, errors are pages, and outbox rows are relayed after a successful POST. "machine": a
+   * caller without a browser (Microsoft Graph), which the route authenticates itself and limits
+   * with its own body limit; no session is read, no CSRF check, no page, no relay.
+   */
+  caller: "browser" | "machine";
 }
 
 export interface Viewer {

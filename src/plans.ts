@@ -4,13 +4,16 @@ export const PLANS = ["free", "team", "enterprise"] as const;
 export type Plan = (typeof PLANS)[number];
 
 export const PLAN_FEATURES = {
-  /** Connect Entra ID, the setup link, Auto-provision users, Group → Role mapping, Import. */
+  /**
+   * Connect Entra ID, the setup link, Auto-provision users, Group → Role mapping, Import; the home
+   * page's Entra card and the alerts banner's directory problems.
+   */
   directorySync: ["enterprise"],
-  /** Auto-deprovision's nightly runs, Sync now, Preview, held runs and the alerts banner. */
+  /** Auto-deprovision's nightly runs, Sync now, Preview, held runs (the Directory sync section). */
   deprovisioning: ["enterprise"],
   /** Microsoft Graph change notifications (leavers within seconds). */
   realtimeUpdates: ["enterprise"],
-  /** Settings → Webhooks: signed event deliveries. */
+  /** Settings → Webhooks: signed event deliveries; the alerts banner's failing endpoints. */
   eventWebhooks: ["enterprise"],
 } as const satisfies Record<string, readonly Plan[]>;
 export type PlanFeature = keyof typeof PLAN_FEATURES;

@@ -8,7 +8,7 @@ import type { DirectoryAlert } from "../src/alerts/directoryAlerts.ts";
 import { DirectoryAlertsSlot } from "./parts/directoryAlerts.tsx";
 import { isOwnerOrAdmin } from "../src/auth/access.ts";
 import { CsrfField } from "./parts/forms.tsx";
-import { PATHS } from "../src/paths.ts";
+import { ASSET_PATHS, PATHS } from "../src/paths.ts";
 
 export type NavSection = "home" | "users" | "settings" | "audit";
 
@@ -52,8 +52,8 @@ export function Layout(props: { title: string; nav?: NavSection; alerts: Directo
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="htmx-config" content={HTMX_CONFIG} />
         <title>{`${props.title} · UniAsset`}</title>
-        <link rel="stylesheet" href="/app.css" />
-        <script src="/vendor/htmx.min.js" defer></script>
+        <link rel="stylesheet" href={ASSET_PATHS.stylesheet} />
+        <script src={ASSET_PATHS.htmx} defer></script>
       </head>
       <body hx-headers={viewer ? JSON.stringify({ "X-CSRF-Token": viewer.csrfToken }) : undefined}>
         {viewer ? (
@@ -88,14 +88,14 @@ function Sidebar(props: { viewer: Viewer; nav?: NavSection }) {
     <nav class="sidebar" aria-label="Main">
       <div class="brand">UniAsset</div>
       <OrganizationSwitcher viewer={viewer} />
-      {link("home", "/", "Home")}
+      {link("home", PATHS.home, "Home")}
       {viewer.role !== "viewer" && link("users", PATHS.users, "Users")}
       {manages && link("settings", PATHS.integrations, "Settings")}
       {manages && link("audit", PATHS.audit, "Audit log")}
       <div class="who">
         <span>{viewer.displayName}</span>
         <small>{viewer.email}</small>
-        <form method="post" action="/sign-out">
+        <form method="post" action={PATHS.signOut}>
           <CsrfField token={viewer.csrfToken} />
           <button type="submit" class="link">Sign out</button>
         </form>

@@ -12,6 +12,7 @@ import { findAlertsState, type AlertsState, type DirectoryGlance, type FailingEn
 import type { PendingChanges, SyncFailure } from "../db/schema.ts";
 import { isOwnerOrAdmin } from "../auth/access.ts";
 import { nextNightlyRun } from "../entra/sync/schedule.ts";
+import { planHas } from "../plans.ts";
 
 export type DirectoryAlert =
   | { kind: "needs_reconnect" }
@@ -19,20 +20,29 @@ export type DirectoryAlert =
   | { kind: "failed"; runId: string; startedAt: number; error: SyncFailure | null }
   | { kind: "webhook_disabled"; endpoints: FailingEndpoint[] };
 
-/** Whether this viewer is shown the directory's state: Owners and Admins of an Enterprise organization. */
+/** Whether this viewer is shown the directory's state: Owners and Admins of an organization whose plan has directory sync. */
+export function seesDirectory(viewer: Viewer | null): viewer is Viewer {
+  // On other plans nothing runs and the directory's pages refuse, so there is nothing to fix from here.
+  return viewer !== null && isOwnerOrAdmin(viewer.role) && planHas(viewer.plan, "directorySync");
+}
+
+/** Whether this viewer is shown the banner: the directory's state, or event webhooks', is theirs to see. */
 export function seesAlerts(viewer: Viewer | null): viewer is Viewer {
-  // Directory sync is Enterprise-only: on other plans nothing runs and its pages refuse, so there
-  // is nothing to fix from a banner.
-  return viewer !== null && isOwnerOrAdmin(viewer.role) && viewer.plan === "enterprise";
+  return viewer !== null && isOwnerOrAdmin(viewer.role) && (planHas(viewer.plan, "directorySync") || planHas(viewer.plan, "eventWebhooks"));
 }
 
 /**
  * The viewer's organization's directory state and disabled endpoints, or null without a read for
- * anyone who is not shown them. Webhooks are Enterprise-only too (nothing is sent on other plans,
- * where the Webhooks page offers only Disable and Delete), so the same viewers.
+ * anyone who is not shown them. Each half only on a plan with its feature: without event webhooks
+ * nothing is sent (the Webhooks page offers only Disable and Delete), so no endpoint is failing.
  */
 export async function loadAlertsState(db: Db, viewer: Viewer | null): Promise<AlertsState | null> {
-  return seesAlerts(viewer) ? findAlertsState(db, viewer.organizationId) : null;
+  if (!seesAlerts(viewer)) return null;
+  const state = await findAlertsState(db, viewer.organizationId);
+  return {
+    directory: seesDirectory(viewer) ? state.directory : null,
+    failingEndpoints: planHas(viewer.plan, "eventWebhooks") ? state.failingEndpoints : [],
+  };
 }
 
 /** The open problems, the directory's first (leavers keep their access), then the webhook endpoints'. */

@@ -1,8 +1,9 @@
 // Role checks on the server. Pages hide what a role can't do, but these guards decide.
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppContext, Viewer } from "../context.ts";
-import type { Plan, Role } from "../db/schema.ts";
+import type { Role } from "../db/schema.ts";
 import { AppError } from "../lib/errors.ts";
+import { planHas, type PlanFeature } from "../plans.ts";
 
 const ROLE_RANK: Record<Role, number> = { owner: 5, admin: 4, manager: 3, member: 2, viewer: 1 };
 
@@ -38,11 +39,23 @@ export function requireSignedIn(): MiddlewareHandler<AppContext> {
   };
 }
 
-export function requirePlan(plan: Plan, refusal = "Microsoft Entra ID Directory Sync is available on the Enterprise plan."): MiddlewareHandler<AppContext> {
+/** What a viewer whose plan lacks the feature is told (403). Deprovisioning's pages are Directory Sync's. */
+const PLAN_REFUSALS: Record<PlanFeature, string> = {
+  directorySync: "Microsoft Entra ID Directory Sync is available on the Enterprise plan.",
+  deprovisioning: "Microsoft Entra ID Directory Sync is available on the Enterprise plan.",
+  realtimeUpdates: "Real-time updates are available on the Enterprise plan.",
+  eventWebhooks: "Event webhooks are available on the Enterprise plan.",
+};
+
+/** Refuses (403) unless the viewer's plan includes `feature` (src/plans.ts). */
+export function checkPlanHas(viewer: Viewer, feature: PlanFeature): void {
+  if (!planHas(viewer.plan, feature)) throw new AppError("plan_required", PLAN_REFUSALS[feature]);
+}
+
+/** Signed in, in an organization whose plan includes `feature`. */
+export function requirePlan(feature: PlanFeature): MiddlewareHandler<AppContext> {
   return async function checkPlan(c, next) {
-    if (viewerOf(c).plan !== plan) {
-      throw new AppError("plan_required", refusal);
-    }
+    checkPlanHas(viewerOf(c), feature);
     await next();
   };
 }

@@ -58,11 +58,12 @@ export async function currentSessionHash(c: Context): Promise<string | null> {
 }
 
 /** Loads the viewer from the session cookie; expired or deactivated sessions are ended here. */
-export function sessionLoader(options: { skip?: (path: string) => boolean } = {}): MiddlewareHandler<AppContext> {
+/** `skip`: requests whose route never reads a session (src/app.tsx says which); their viewer is null. */
+export function sessionLoader(options: { skip?: (c: Context<AppContext>) => boolean } = {}): MiddlewareHandler<AppContext> {
   return async function loadSession(c, next) {
     c.set("viewer", null);
     const token = getCookie(c, SESSION_COOKIE);
-    if (token && token.length <= 128 && !options.skip?.(c.req.path)) {
+    if (token && token.length <= 128 && !options.skip?.(c)) {
       const db = c.get("db");
       const tokenHash = await sha256Base64url(token);
       const [[row], organizations] = await db.batch([

@@ -2,6 +2,8 @@
 // and are selected only by the functions that need them.
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
+import { planIncludes } from "./planFeatures.ts";
+import type { PlanFeature } from "../plans.ts";
 import { entraConnections, groupRoleMappings, organizations, users } from "./schema.ts";
 
 /** What the settings pages show: never a token column. */
@@ -40,6 +42,13 @@ export const FEATURE_LABELS: Record<EntraFeature, string> = {
   autoProvision: "Auto-provision users",
   autoDeprovision: "Auto-deprovision sync",
   groupRoleMapping: "Group → Role mapping",
+};
+
+/** The plan feature (src/plans.ts) each toggle belongs to: Auto-deprovision switches on the nightly runs. */
+export const FEATURE_PLANS: Record<EntraFeature, PlanFeature> = {
+  autoProvision: "directorySync",
+  autoDeprovision: "deprovisioning",
+  groupRoleMapping: "directorySync",
 };
 
 
@@ -172,7 +181,7 @@ export function findConnectionTokensOfTenant(db: Db, tenantId: string) {
 
 /** Still true on the primary: the organization provisions people of this tenant (a sign-in premise). */
 export function connectionStillProvisions(organizationId: string, tenantId: string) {
-  return sql`exists (select 1 from ${entraConnections} c join ${organizations} o on o.id = c.organization_id and o.plan = 'enterprise'
+  return sql`exists (select 1 from ${entraConnections} c join ${organizations} o on o.id = c.organization_id and ${planIncludes(sql`o.plan`, "directorySync")}
     where c.organization_id = ${organizationId} and c.tenant_id = ${tenantId} and c.status = 'connected' and c.auto_provision = 1)`;
 }
 
@@ -229,8 +238,8 @@ export function findConnectionOfTenant(db: Db, tenantId: string) {
       defaultRole: entraConnections.defaultRole,
     })
     .from(entraConnections)
-    // Directory features run only while the organization is on Enterprise (a downgrade pauses them).
-    .innerJoin(organizations, and(eq(organizations.id, entraConnections.organizationId), eq(organizations.plan, "enterprise")))
+    // Directory features run only while the organization's plan has directory sync (a downgrade pauses them).
+    .innerJoin(organizations, and(eq(organizations.id, entraConnections.organizationId), planIncludes(organizations.plan, "directorySync")))
     .where(eq(entraConnections.tenantId, tenantId))
     .limit(1);
 }

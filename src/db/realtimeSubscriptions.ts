@@ -2,12 +2,17 @@
 // client_state_enc is token-vault ciphertext and is selected only where a notification is checked.
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
+import { planIncludes } from "./planFeatures.ts";
 import { statement } from "./statements.ts";
 import { realtimeSubscriptions, entraConnections, organizations, type RealtimeFailure } from "./schema.ts";
 
-/** Runs a real-time update may start: connected, Auto-deprovision on, Enterprise (the nightly sync's rule). */
+/**
+ * Runs a real-time update may start: connected, Auto-deprovision on (the nightly sync's rule), and a
+ * plan with real-time updates as well as deprovisioning, since a notification's run deactivates people.
+ */
+const eligiblePlan = planIncludes(sql`o.plan`, "realtimeUpdates", "deprovisioning");
 const stillEligible = (organizationId: string | ReturnType<typeof sql>) => sql`exists (
-  select 1 from ${entraConnections} c join ${organizations} o on o.id = c.organization_id and o.plan = 'enterprise'
+  select 1 from ${entraConnections} c join ${organizations} o on o.id = c.organization_id and ${eligiblePlan}
   where c.organization_id = ${organizationId} and c.status = 'connected' and c.auto_deprovision = 1)`;
 
 /** What the page shows: never the clientState. */
@@ -105,7 +110,7 @@ export async function listSubscriptionUpkeep(db: Db, options: { renewBefore: num
   const rows = await db.all<{ organization_id: string; eligible: number; subscription_id: string | null; status: string | null; expires_at: number | null }>(sql`
     select organization_id, eligible, subscription_id, status, expires_at from (
       select c.organization_id as organization_id, 1 as eligible, s.subscription_id, s.status, s.expires_at
-      from ${entraConnections} c join ${organizations} o on o.id = c.organization_id and o.plan = 'enterprise'
+      from ${entraConnections} c join ${organizations} o on o.id = c.organization_id and ${eligiblePlan}
       left join ${realtimeSubscriptions} s on s.organization_id = c.organization_id
       where c.status = 'connected' and c.auto_deprovision = 1
         and (s.organization_id is null or s.status = 'failed' or s.expires_at is null or s.expires_at <= ${options.renewBefore})

@@ -4,6 +4,7 @@
 import { and, desc, eq, inArray, isNull, sql } from "drizzle-orm";
 import { insertAuditEventsFor } from "./audit.ts";
 import type { Db } from "./client.ts";
+import { planIncludes } from "./planFeatures.ts";
 import { statement } from "./statements.ts";
 import {
   entraConnections, SYNC_TRIGGERS, syncRunChanges, syncRuns, users, type PendingChanges, type SyncCause, type SyncFailure,
@@ -272,11 +273,11 @@ export async function listRunChanges(db: Db, organizationId: string, runId: stri
 
 export type RunChangeRow = Awaited<ReturnType<typeof listRunChanges>>["people"][number];
 
-/** Organizations the nightly sync runs for: Enterprise, connected, Auto-deprovision on. */
+/** Organizations the nightly sync runs for: a plan with deprovisioning, connected, Auto-deprovision on. */
 const eligibleOrganizations = sql`
   select c.organization_id as organization_id from entra_connections c
   join organizations o on o.id = c.organization_id
-  where c.status = 'connected' and c.auto_deprovision = 1 and o.plan = 'enterprise'`;
+  where c.status = 'connected' and c.auto_deprovision = 1 and ${planIncludes(sql`o.plan`, "deprovisioning")}`;
 
 export async function countOrganizationsToSync(db: Db): Promise<number> {
   const [row] = await db.all<{ n: number }>(sql`select count(*) as n from (${eligibleOrganizations})`);

@@ -3,6 +3,7 @@
 // the system and read rows by the ids a message carries.
 import { and, desc, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
+import { planIncludes } from "./planFeatures.ts";
 import { insertAuditEventsFor } from "./audit.ts";
 import { statement, type Statement } from "./statements.ts";
 import { organizations, webhookAttempts, webhookEndpoints, webhookEvents, type WebhookAttemptOutcome, type WebhookEventType } from "./schema.ts";
@@ -223,14 +224,14 @@ export function releaseEvents(db: Db, seqs: number[], claimedAt: number) {
 }
 
 /**
- * Enabled endpoints of these organizations that are on the Enterprise plan, for the relay
+ * Enabled endpoints of these organizations whose plan has event webhooks, for the relay
  * (organizations chunked under D1's 100 parameters): events raised before a downgrade go nowhere.
  */
 export function listEnabledEndpointsOf(db: Db, organizationIds: string[]) {
   return db
     .select({ id: webhookEndpoints.id, organizationId: webhookEndpoints.organizationId, eventTypes: webhookEndpoints.eventTypes })
     .from(webhookEndpoints)
-    .innerJoin(organizations, and(eq(organizations.id, webhookEndpoints.organizationId), eq(organizations.plan, "enterprise")))
+    .innerJoin(organizations, and(eq(organizations.id, webhookEndpoints.organizationId), planIncludes(organizations.plan, "eventWebhooks")))
     .where(and(inArray(webhookEndpoints.organizationId, organizationIds), eq(webhookEndpoints.enabled, true)));
 }
 
@@ -267,7 +268,7 @@ export function insertTestEvent(db: Db, event: { id: string; organizationId: str
 /**
  * `member.imported` for a member a bulk import just created (bulkImport.ts): in the person's own
  * batch, after their membership insert, and only when an enabled endpoint subscribes and the
- * organization is on the Enterprise plan (as the triggers of migrations/0011).
+ * organization's plan has event webhooks (as the triggers of migrations/0011).
  * The audit trigger cannot raise it, since an import audits once for everyone.
  */
 export function insertImportedMemberEvent(organizationId: string, linked: SQL, now: number): SQL {
@@ -283,7 +284,7 @@ export function insertImportedMemberEvent(organizationId: string, linked: SQL, n
     from identities i join memberships m on m.user_id = i.user_id and m.organization_id = ${organizationId}
       join users u on u.id = i.user_id
     where ${linked} and m.created_at = ${now}
-      and exists (select 1 from webhook_endpoints e join organizations o on o.id = e.organization_id and o.plan = 'enterprise'
+      and exists (select 1 from webhook_endpoints e join organizations o on o.id = e.organization_id and ${planIncludes(sql`o.plan`, "eventWebhooks")}
         where e.organization_id = ${organizationId} and e.enabled = 1 and instr(e.event_types, ' member.imported ') > 0)`;
 }
 

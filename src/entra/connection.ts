@@ -37,7 +37,7 @@ function aadstsCode(description: string | undefined): string | undefined {
 
 /** Where Microsoft sends the admin back after consent. */
 export function connectRedirectUri(config: Config): string {
-  return `${config.APP_ORIGIN}${PATHS.entra}/callback`;
+  return `${config.APP_ORIGIN}${PATHS.entraCallback}`;
 }
 
 export async function completeEntraConnection(

@@ -28,6 +28,7 @@ import {
 } from "../db/setupLinks.ts";
 import type { Config } from "../lib/config.ts";
 import { randomToken, sha256Base64url } from "../lib/crypto.ts";
+import { planHas } from "../plans.ts";
 import { AppError } from "../lib/errors.ts";
 import { PATHS } from "../paths.ts";
 import { runStatements } from "../db/statements.ts";
@@ -43,7 +44,7 @@ function setupLinkUrl(config: Config, token: string): string {
 
 /** Where Microsoft's admin consent endpoint sends the Azure administrator back (registered in the app). */
 export function setupRedirectUri(config: Config): string {
-  return `${config.APP_ORIGIN}${PATHS.setup}/callback`;
+  return `${config.APP_ORIGIN}${PATHS.setupCallback}`;
 }
 
 /** A new link; any open one of the organization is revoked (one link at a time). */
@@ -93,7 +94,7 @@ export async function openSetupLink(db: Db, token: string, now: number): Promise
   if (!link) throw new AppError("not_found", "This setup link is not valid. Check that you copied the whole link, or ask for a new one.");
   const state = setupLinkState(link, now);
   if (state !== "open") throw new AppError("conflict", UNUSABLE[state]);
-  if (link.plan !== "enterprise") throw new AppError("conflict", NOT_ENTERPRISE);
+  if (!planHas(link.plan, "directorySync")) throw new AppError("conflict", NOT_ENTERPRISE);
   return link;
 }
 

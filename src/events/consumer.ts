@@ -6,6 +6,7 @@ import type { Db } from "../db/client.ts";
 import { runStatements } from "../db/statements.ts";
 import { DAY_MS, findEndpointForDelivery, findEvent, recordAttemptStatements, type DeliveryEndpoint } from "../db/webhooks.ts";
 import type { TokenVault } from "../lib/vault.ts";
+import { planHas } from "../plans.ts";
 import type { EventDelivery } from "../db/webhooks.ts";
 import type { DeliveryMessage, DeliveryQueue } from "./queue.ts";
 import { MAX_DELAY_SECONDS } from "./queue.ts";
@@ -90,7 +91,7 @@ export async function deliverOnce(body: EventDelivery, attempt: number, deps: De
     }, streak));
 
   // Queued before a downgrade: event webhooks are an Enterprise feature, so nothing more is sent.
-  if (endpoint.plan !== "enterprise") {
+  if (!planHas(endpoint.plan, "eventWebhooks")) {
     await record("failed", { statusCode: null, error: "Not sent: event webhooks need the Enterprise plan.", excerpt: null }, 0, "unchanged");
     return { kind: "ack" };
   }

@@ -1,4 +1,6 @@
 // Sign-in with Microsoft or Google, and sign-out. Thin: parse → auth services → redirect or page.
+// Two sub-apps, because their request rules differ (app.tsx mounts each with its own): the sign-in
+// page and sign-out read the session; a provider's round trip never does.
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { expiredOrUsed, flowWasUsed, startFlow, takeFlow } from "../auth/flows.ts";
@@ -14,6 +16,7 @@ import type { AuthFlowPurpose } from "../db/schema.ts";
 import { deleteSession } from "../db/sessions.ts";
 import { AppError } from "../lib/errors.ts";
 import { validate } from "../lib/validate.ts";
+import { PATHS, signInCallbackPath } from "../paths.ts";
 import { SignInPage } from "../../views/pages/signIn.tsx";
 
 const providerParam = z.object({ provider: z.enum(["microsoft", "google"], { message: "Unknown sign-in provider." }) });
@@ -23,21 +26,25 @@ const PURPOSE: Record<OAuthProvider, AuthFlowPurpose> = {
   google: "sign_in_google",
 };
 
+/** Mounted at PATHS.home: the sign-in page and sign-out, at their own paths. */
 export const authRoutes = new Hono<AppContext>();
 
-authRoutes.get("/sign-in", (c) => {
-  if (c.get("viewer")) return c.redirect("/", 302);
+/** Mounted at PATHS.signInWith: a provider's round trip, `/<provider>` and `/<provider>/callback`. */
+export const signInRoutes = new Hono<AppContext>();
+
+authRoutes.get(PATHS.signIn, (c) => {
+  if (c.get("viewer")) return c.redirect(PATHS.home, 302);
   return c.render(<SignInPage />, { title: "Sign in" });
 });
 
 // Starting writes nothing (the round trip lives in a sealed cookie); both steps are rate limited.
-authRoutes.get("/auth/:provider", signInRateLimit(), validate("param", providerParam), async (c) => {
+signInRoutes.get("/:provider", signInRateLimit(), validate("param", providerParam), async (c) => {
   const { provider } = c.req.valid("param");
   const location = await startFlow(c, { purpose: PURPOSE[provider], provider, redirectUri: callbackUri(c, provider) });
   return c.redirect(location, 302);
 });
 
-authRoutes.get("/auth/:provider/callback", signInRateLimit(), validate("param", providerParam), async (c) => {
+signInRoutes.get("/:provider/callback", signInRateLimit(), validate("param", providerParam), async (c) => {
   const { provider } = c.req.valid("param");
   const flow = await takeFlow(c, PURPOSE[provider]);
   let completed;
@@ -67,14 +74,14 @@ authRoutes.get("/auth/:provider/callback", signInRateLimit(), validate("param", 
   setSessionCookie(c, result.sessionToken);
   // The callback keeps to its two D1 round trips: a queue message asks the consumer to relay.
   if (result.mayRaiseEvents) waitUntil(c, requestRelay(c.env.WEBHOOK_DELIVERIES));
-  return c.redirect("/", 302);
+  return c.redirect(PATHS.home, 302);
 });
 
-authRoutes.post("/sign-out", async (c) => {
+authRoutes.post(PATHS.signOut, async (c) => {
   const viewer = c.get("viewer");
   if (viewer) await deleteSession(c.get("db"), viewer.sessionHash).run();
   clearSessionCookie(c);
-  return c.redirect("/sign-in", 302);
+  return c.redirect(PATHS.signIn, 302);
 });
 
 /** After the response; a request without an execution context (app.request in tests) just awaits nothing. */
@@ -87,5 +94,5 @@ function waitUntil(c: Context<AppContext>, work: Promise<unknown>) {
 }
 
 function callbackUri(c: Context<AppContext>, provider: OAuthProvider): string {
-  return `${c.get("config").APP_ORIGIN}/auth/${provider}/callback`;
+  return `${c.get("config").APP_ORIGIN}${signInCallbackPath(provider)}`;
 }

@@ -3,10 +3,10 @@
 // organization: no organization id is ever taken from the URL or a form.
 import { Hono } from "hono";
 import { z } from "zod";
-import { requirePlan, requireRole, viewerOf } from "../auth/access.ts";
+import { checkPlanHas, requirePlan, requireRole, viewerOf } from "../auth/access.ts";
 import type { AppContext } from "../context.ts";
 import type { EntraFeature } from "../db/connections.ts";
-import { findConnectionSummary } from "../db/connections.ts";
+import { FEATURE_PLANS, findConnectionSummary } from "../db/connections.ts";
 import { completeEntraConnection, connectRedirectUri, disconnectEntra, refreshMissingTenantDetails, setEntraFeature } from "../entra/connection.ts";
 import { CONNECTION_FAILURES } from "../entra/connectionErrors.ts";
 import { createSetupLink, revokeSetupLinkOf } from "../entra/setupLink.ts";
@@ -17,6 +17,7 @@ import { AppError } from "../lib/errors.ts";
 import { tenantField, uuidParam } from "../lib/schemas.ts";
 import { validate } from "../lib/validate.ts";
 import { ENTRA_FEATURE_SLUGS, PATHS } from "../paths.ts";
+import { planHas } from "../plans.ts";
 import { fragmentOrPage, fragmentOrRedirect, isHtmx } from "./respond.tsx";
 import { DisconnectConfirmation, EntraPage, FeatureToggle } from "../../views/pages/entra.tsx";
 import { SetupLinkCard } from "../../views/pages/entraSetup.tsx";
@@ -26,9 +27,12 @@ import { ENTRA_SETTINGS_CHANGED } from "../../views/parts/forms.tsx";
 /** Mounted at PATHS.entra. */
 export const entraRoutes = new Hono<AppContext>();
 
+/** Mounted at PATHS.entraCallback: Microsoft's return from Connect Entra ID. */
+export const entraCallbackRoutes = new Hono<AppContext>();
+
 const PAGE = PATHS.entra;
 const managers = requireRole("owner", "admin");
-const enterprise = requirePlan("enterprise");
+const directorySync = requirePlan("directorySync");
 
 const featureBySlug = Object.fromEntries(Object.entries(ENTRA_FEATURE_SLUGS).map(([feature, slug]) => [slug, feature])) as Record<
   string,
@@ -49,11 +53,11 @@ entraRoutes.get(
     const viewer = viewerOf(c);
     const db = c.get("db");
     let connection = await findConnectionSummary(db, viewer.organizationId);
-    if (viewer.plan === "enterprise" && connection?.status === "connected" && !connection.tenantName) {
+    if (planHas(viewer.plan, "directorySync") && connection?.status === "connected" && !connection.tenantName) {
       connection = await refreshMissingTenantDetails(db, c.get("config"), viewer.organizationId, Date.now());
     }
     const { failure, code } = c.req.valid("query");
-    const setupLinks = viewer.plan === "enterprise" ? await listSetupLinks(db, viewer.organizationId) : [];
+    const setupLinks = planHas(viewer.plan, "directorySync") ? await listSetupLinks(db, viewer.organizationId) : [];
     return c.render(
       <EntraPage viewer={viewer} connection={connection ?? null} failure={failure ?? null} microsoftCode={code ?? null} setupLinks={setupLinks} now={Date.now()} />,
       { title: "Microsoft Entra ID", nav: "settings" },
@@ -64,7 +68,7 @@ entraRoutes.get(
 entraRoutes.post(
   "/connect",
   managers,
-  enterprise,
+  directorySync,
   validate("form", z.object({ tenant: tenantField })),
   async (c) => {
     const viewer = viewerOf(c);
@@ -94,7 +98,7 @@ entraRoutes.post(
   },
 );
 
-entraRoutes.get("/callback", managers, enterprise, async (c) => {
+entraCallbackRoutes.get("/", managers, directorySync, async (c) => {
   const viewer = viewerOf(c);
   let flow;
   try {
@@ -113,12 +117,13 @@ entraRoutes.get("/callback", managers, enterprise, async (c) => {
 entraRoutes.post(
   "/features/:slug",
   managers,
-  enterprise,
+  directorySync,
   validate("param", z.object({ slug: z.enum(Object.values(ENTRA_FEATURE_SLUGS) as [string, ...string[]], { message: "Unknown setting." }) })),
   validate("form", z.object({ enabled: z.enum(["true", "false"], { message: "Choose on or off." }) })),
   async (c) => {
     const viewer = viewerOf(c);
     const feature = featureBySlug[c.req.valid("param").slug]!;
+    checkPlanHas(viewer, FEATURE_PLANS[feature]);
     const enabled = c.req.valid("form").enabled === "true";
     await setEntraFeature(c.get("db"), c.get("config"), viewer, feature, enabled, Date.now());
     if (isHtmx(c)) {
@@ -137,7 +142,7 @@ entraRoutes.post(
 );
 
 // The Azure-admin setup link: created and revoked by Owners and Admins on Enterprise.
-entraRoutes.post("/setup-link", managers, enterprise, async (c) => {
+entraRoutes.post("/setup-link", managers, directorySync, async (c) => {
   const viewer = viewerOf(c);
   const db = c.get("db");
   const now = Date.now();
@@ -152,7 +157,7 @@ entraRoutes.post("/setup-link", managers, enterprise, async (c) => {
   });
 });
 
-entraRoutes.post("/setup-link/:id/revoke", managers, enterprise, validate("param", z.object({ id: uuidParam })), async (c) => {
+entraRoutes.post("/setup-link/:id/revoke", managers, directorySync, validate("param", z.object({ id: uuidParam })), async (c) => {
   const viewer = viewerOf(c);
   const db = c.get("db");
   const now = Date.now();

@@ -15,7 +15,7 @@ import { ImportDone, ImportPreview, ImportSection } from "../../views/pages/entr
 
 /** Mounted at PATHS.entraImport. */
 export const entraImportRoutes = new Hono<AppContext>();
-const guards = [requireRole("owner", "admin"), requirePlan("enterprise")] as const;
+const guards = [requireRole("owner", "admin"), requirePlan("directorySync")] as const;
 
 /** One or several `groupIds` fields (a form sends a repeated field as an array). */
 const groupIdsField = z.preprocess(

@@ -14,7 +14,7 @@ import { GroupChoices, MappingEditor, MappingPreviewView } from "../../views/pag
 
 /** Mounted at PATHS.entraMapping. */
 export const entraMappingRoutes = new Hono<AppContext>();
-const guards = [requireRole("owner", "admin"), requirePlan("enterprise")] as const;
+const guards = [requireRole("owner", "admin"), requirePlan("directorySync")] as const;
 
 const mappingChangeForm = z.discriminatedUnion(
   "change",

@@ -19,7 +19,7 @@ import { RunHistory, SyncSection } from "../../views/pages/entraSync.tsx";
 
 /** Mounted at PATHS.entraSync. */
 export const entraSyncRoutes = new Hono<AppContext>();
-const guards = [requireRole("owner", "admin"), requirePlan("enterprise")] as const;
+const guards = [requireRole("owner", "admin"), requirePlan("deprovisioning")] as const;
 // Run ids are UUIDs ("Sync now", "Preview") or nightly-<organization>-<scheduled time>.
 const runParam = z.object({
   id: z.union([uuidParam, z.string().regex(/^nightly-[0-9a-f-]{36}-\d{1,15}$/, { message: "That link is not valid." })]),

@@ -18,7 +18,7 @@ import { verifyNotifications, type VerifiedItem } from "../entra/realtime/receiv
 import { requestRealtimeRead } from "../entra/realtime/reread.ts";
 import { REALTIME_NOTIFICATION_PATHS } from "../paths.ts";
 
-/** Mounted at PATHS.realtime, before the session and CSRF middleware. */
+/** Mounted at PATHS.realtime as a machine caller (app.tsx): no session, no CSRF check, this body limit. */
 export const realtimeRoutes = new Hono<AppContext>();
 
 // Graph's tokens are about 150 characters; anything far longer is not Graph.

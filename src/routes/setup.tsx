@@ -16,6 +16,12 @@ import { SetupLinkPage, SetupOutcomePage } from "../../views/pages/entraSetup.ts
 /** Mounted at PATHS.setup; the link itself is `${APP_ORIGIN}${PATHS.setup}/<secret>`. */
 export const setupRoutes = new Hono<AppContext>();
 
+/**
+ * Mounted at PATHS.setupCallback: Microsoft's return from admin consent. It lies under the link's
+ * `/:token` too; app.tsx mounts the deeper base first, so "callback" is never taken for a secret.
+ */
+export const setupCallbackRoutes = new Hono<AppContext>();
+
 const tokenParam = z.object({ token: z.string().max(64, { message: "This setup link is not valid." }) });
 
 // Microsoft's documented replies (https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent#successful-response,
@@ -36,8 +42,7 @@ const consentReply = z.union([
   }),
 ], { message: "Microsoft's reply could not be read. Open the setup link again." });
 
-// Registered before /:token so "callback" is never taken for a link's secret.
-setupRoutes.get("/callback", validate("query", consentReply), async (c) => {
+setupCallbackRoutes.get("/", validate("query", consentReply), async (c) => {
   const query = c.req.valid("query");
   const flow = await takeFlow(c, "setup_consent");
   if (!flow.setupLinkId || !timingSafeEqual(query.state, flow.state)) {

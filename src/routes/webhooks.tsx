@@ -22,7 +22,7 @@ import { EndpointAlreadyAddedPage, EndpointPage, SigningSecretPage, WebhooksPage
 export const webhookRoutes = new Hono<AppContext>();
 
 const managers = requireRole("owner", "admin");
-const enterprise = requirePlan("enterprise", "Event webhooks are available on the Enterprise plan.");
+const onPlan = requirePlan("eventWebhooks");
 const endpointParam = validate("param", z.object({ id: uuidParam }));
 const PAGE = { title: "Webhooks", nav: "settings" } as const;
 
@@ -51,7 +51,7 @@ webhookRoutes.get("/", managers, async (c) => {
   return c.render(<WebhooksPage viewer={viewer} endpoints={endpoints} formToken={randomToken()} />, PAGE);
 });
 
-webhookRoutes.post("/", managers, enterprise, validate("form", addEndpointForm), async (c) => {
+webhookRoutes.post("/", managers, onPlan, validate("form", addEndpointForm), async (c) => {
   const viewer = viewerOf(c);
   const config = c.get("config");
   const { url, eventTypes, formToken } = c.req.valid("form");
@@ -72,7 +72,7 @@ webhookRoutes.get("/:id", managers, endpointParam, async (c) => {
   return c.render(<EndpointPage viewer={viewer} endpoint={endpoint} attempts={attempts} now={Date.now()} />, PAGE);
 });
 
-webhookRoutes.post("/:id/rotate", managers, enterprise, endpointParam, async (c) => {
+webhookRoutes.post("/:id/rotate", managers, onPlan, endpointParam, async (c) => {
   const viewer = viewerOf(c);
   const { id } = c.req.valid("param");
   const secret = await rotateSecret(c.get("db"), tokenVault(c.get("config")), viewer, id, Date.now());
@@ -88,7 +88,7 @@ webhookRoutes.post("/:id/disable", managers, endpointParam, async (c) => {
   return c.redirect(back(id), 303);
 });
 
-webhookRoutes.post("/:id/enable", managers, enterprise, endpointParam, async (c) => {
+webhookRoutes.post("/:id/enable", managers, onPlan, endpointParam, async (c) => {
   const { id } = c.req.valid("param");
   await setEnabled(c.get("db"), viewerOf(c), id, true, Date.now());
   return c.redirect(back(id), 303);
@@ -99,7 +99,7 @@ webhookRoutes.post("/:id/delete", managers, endpointParam, async (c) => {
   return c.redirect(PATHS.webhooks, 303);
 });
 
-webhookRoutes.post("/:id/test", managers, enterprise, endpointParam, async (c) => {
+webhookRoutes.post("/:id/test", managers, onPlan, endpointParam, async (c) => {
   const { id } = c.req.valid("param");
   await sendTestEvent(c.get("db"), c.env.WEBHOOK_DELIVERIES, viewerOf(c), id, Date.now());
   return c.redirect(back(id), 303);
@@ -108,7 +108,7 @@ webhookRoutes.post("/:id/test", managers, enterprise, endpointParam, async (c) =
 webhookRoutes.post(
   "/:id/redeliver",
   managers,
-  enterprise,
+  onPlan,
   endpointParam,
   validate("form", z.object({ eventId: z.string().regex(/^msg_[0-9a-f]{32}$/, { message: "That is not an event id." }) })),
   async (c) => {

@@ -8,9 +8,11 @@ export interface D1Counter {
   rowsWritten: number;
   /** The SQL of each round trip, for a failing assertion's message. */
   log: string[];
+  /** Where each D1 session made from the binding starts ("first-primary", a bookmark, ...), in order. */
+  sessions: string[];
 }
 
-export const emptyD1Counter = (): D1Counter => ({ roundTrips: 0, statements: 0, rowsRead: 0, rowsWritten: 0, log: [] });
+export const emptyD1Counter = (): D1Counter => ({ roundTrips: 0, statements: 0, rowsRead: 0, rowsWritten: 0, log: [], sessions: [] });
 
 type Meta = { meta?: { rows_read?: number; rows_written?: number } } | null | undefined;
 
@@ -72,6 +74,7 @@ export function countingD1(d1: D1Database, counter: D1Counter): D1Database {
     exec: (query: string) => d1.exec(query),
     dump: () => d1.dump(),
     withSession(constraint?: string) {
+      counter.sessions.push(constraint ?? "first-unconstrained");
       const session = d1.withSession(constraint);
       return { ...counted(session, counter), getBookmark: () => session.getBookmark() };
     },

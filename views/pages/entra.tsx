@@ -1,15 +1,16 @@
 // Settings → Integrations → Microsoft Entra ID: status, Connect (with the tenant an admin may name),
 // the three feature toggles, the setup link, and Disconnect with its warning.
 import type { Viewer } from "../../src/context.ts";
-import { FEATURE_LABELS, type ConnectionSummary, type EntraFeature } from "../../src/db/connections.ts";
+import { FEATURE_LABELS, FEATURE_PLANS, type ConnectionSummary, type EntraFeature } from "../../src/db/connections.ts";
 import type { SetupLinkSummary } from "../../src/db/setupLinks.ts";
 import type { ConnectionFailure } from "../../src/entra/connectionErrors.ts";
 import { FAILURE_TEXTS } from "../parts/connectionFailures.ts";
 import { formatTime } from "../parts/badges.tsx";
 import { CsrfField } from "../parts/forms.tsx";
 import { SetupLinkCard } from "./entraSetup.tsx";
-import { CONNECTION_STATUS_LABELS } from "./settings.tsx";
+import { CONNECTION_STATUS_LABELS, PLAN_LABELS } from "./settings.tsx";
 import { ENTRA_FEATURE_SLUGS, PATHS } from "../../src/paths.ts";
+import { planHas } from "../../src/plans.ts";
 
 
 const FEATURE_DESCRIPTIONS: Record<EntraFeature, string> = {
@@ -34,7 +35,7 @@ interface EntraPageProps {
 
 export function EntraPage(props: EntraPageProps) {
   const { viewer, connection } = props;
-  const enterprise = viewer.plan === "enterprise";
+  const onPlan = planHas(viewer.plan, "directorySync");
   const status = connection ? CONNECTION_STATUS_LABELS[connection.status] : "Not connected";
   const shownFailure = props.failure ?? (connection && connection.status !== "connected" ? storedFailure(connection) : null);
   return (
@@ -48,10 +49,10 @@ export function EntraPage(props: EntraPageProps) {
         truth for user access — enabling bulk import, automatic provisioning, group-to-role mapping, and nightly
         deprovisioning of leavers.
       </p>
-      {!enterprise ? (
+      {!onPlan ? (
         <>
           <p class="notice">
-            <strong>Plan required: Enterprise.</strong> {viewer.organizationName} is on the {viewer.plan === "team" ? "Team" : "Free"} plan.
+            <strong>Plan required: Enterprise.</strong> {viewer.organizationName} is on the {PLAN_LABELS[viewer.plan]} plan.
             Upgrade to Enterprise to connect Microsoft Entra ID — contact <a href="mailto:support@uniasset.app">support@uniasset.app</a>.
           </p>
           {connection && (
@@ -183,14 +184,14 @@ function Connected(props: { viewer: Viewer; connection: ConnectionSummary }) {
       )}
       <h2>Features</h2>
       <ul class="toggles">
-        {(Object.keys(FEATURE_LABELS) as EntraFeature[]).map((feature) => (
+        {(Object.keys(FEATURE_LABELS) as EntraFeature[]).filter((feature) => planHas(viewer.plan, FEATURE_PLANS[feature])).map((feature) => (
           <FeatureToggle viewer={viewer} feature={feature} enabled={connection[feature]} />
         ))}
       </ul>
       {/* Each section is its own htmx fragment (own route, own view file), loaded with the page. */}
       <EntraSection id="entra-mapping" path={PATHS.entraMapping} label="Group → Role mapping" />
       <EntraSection id="entra-import" path={PATHS.entraImport} label="Import users" />
-      <EntraSection id="entra-sync" path={PATHS.entraSync} label="Directory sync" />
+      {planHas(viewer.plan, "deprovisioning") && <EntraSection id="entra-sync" path={PATHS.entraSync} label="Directory sync" />}
       <div id="disconnect" class="card">
         <h2>Disconnect</h2>
         <a

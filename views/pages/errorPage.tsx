@@ -1,4 +1,6 @@
 // The friendly page every AppError becomes on a full-page request.
+import { PATHS } from "../../src/paths.ts";
+
 export function ErrorPage(props: { title: string; message: string; signInLink?: boolean; children?: unknown }) {
   return (
     <section class="card error-page">
@@ -6,7 +8,7 @@ export function ErrorPage(props: { title: string; message: string; signInLink?: 
       <p>{props.message}</p>
       {props.children}
       <p>
-        {props.signInLink ? <a href="/sign-in">Back to sign-in</a> : <a href="/">Back to UniAsset</a>}
+        {props.signInLink ? <a href={PATHS.signIn}>Back to sign-in</a> : <a href={PATHS.home}>Back to UniAsset</a>}
       </p>
     </section>
   );

@@ -4,7 +4,7 @@ import { RoleBadge } from "../parts/badges.tsx";
 import { PATHS } from "../../src/paths.ts";
 import { DirectoryGlance, type DirectoryGlanceProps } from "../parts/directoryGlance.tsx";
 
-/** `directory`: the Entra card, for the Owners and Admins of an Enterprise organization only. */
+/** `directory`: the Entra card, for the Owners and Admins of an organization whose plan has directory sync. */
 export function HomePage(props: { viewer: Viewer; directory?: DirectoryGlanceProps }) {
   const { viewer } = props;
   return (

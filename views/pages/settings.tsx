@@ -1,6 +1,7 @@
 import type { Viewer } from "../../src/context.ts";
 import type { ConnectionSummary } from "../../src/db/connections.ts";
 import { PATHS } from "../../src/paths.ts";
+import { planHas } from "../../src/plans.ts";
 
 export function SettingsTabs(props: { active: "organization" | "integrations" | "webhooks" }) {
   return (
@@ -36,7 +37,7 @@ export const CONNECTION_STATUS_LABELS = {
 } as const;
 
 export function IntegrationsPage(props: { viewer: Viewer; connection: ConnectionSummary | null }) {
-  const enterprise = props.viewer.plan === "enterprise";
+  const onPlan = planHas(props.viewer.plan, "directorySync");
   const status = props.connection ? CONNECTION_STATUS_LABELS[props.connection.status] : "Not connected";
   return (
     <section>
@@ -48,7 +49,7 @@ export function IntegrationsPage(props: { viewer: Viewer; connection: Connection
             <a href={PATHS.entra}>Microsoft Entra ID</a>
           </h2>
           <p>Make your company's directory the source of truth for who may use UniAsset.</p>
-          {enterprise ? (
+          {onPlan ? (
             <p>
               Status: <span class={`status ${props.connection?.status ?? "not-connected"}`}>{status}</span>
               {props.connection?.tenantName && <> · {props.connection.tenantName}</>}

@@ -6,6 +6,7 @@ import type { Viewer } from "../../src/context.ts";
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../../src/db/schema.ts";
 import { eventTypesOf, type AttemptRow, type EndpointSummary } from "../../src/db/webhooks.ts";
 import { PATHS, webhookEndpointPath as endpointPath } from "../../src/paths.ts";
+import { planHas } from "../../src/plans.ts";
 import { formatTime } from "../parts/badges.tsx";
 import { CsrfField } from "../parts/forms.tsx";
 import { PLAN_LABELS, SettingsTabs } from "./settings.tsx";
@@ -57,14 +58,14 @@ function PlanNotice(props: { viewer: Viewer; hasEndpoints: boolean }) {
 
 export function WebhooksPage(props: { viewer: Viewer; endpoints: EndpointSummary[]; formToken: string }) {
   const { viewer, endpoints } = props;
-  const enterprise = viewer.plan === "enterprise";
+  const onPlan = planHas(viewer.plan, "eventWebhooks");
   return (
     <section>
       <h1>Settings</h1>
       <SettingsTabs active="webhooks" />
-      {!enterprise && <PlanNotice viewer={viewer} hasEndpoints={endpoints.length > 0} />}
-      {enterprise && endpoints.filter((e) => !e.enabled && e.disabledReason === "failing").map((endpoint) => <FailingBanner endpoint={endpoint} />)}
-      {enterprise && <p class="muted">
+      {!onPlan && <PlanNotice viewer={viewer} hasEndpoints={endpoints.length > 0} />}
+      {onPlan && endpoints.filter((e) => !e.enabled && e.disabledReason === "failing").map((endpoint) => <FailingBanner endpoint={endpoint} />)}
+      {onPlan && <p class="muted">
         UniAsset sends signed events (Standard Webhooks) to your endpoints when members are provisioned, imported, change role,
         are deactivated or reactivated, and when directory sync or the Entra connection needs attention.
       </p>}
@@ -84,7 +85,7 @@ export function WebhooksPage(props: { viewer: Viewer; endpoints: EndpointSummary
           </tbody>
         </table>
       )}
-      {enterprise && <form method="post" action={PATHS.webhooks} class="card" id="add-endpoint">
+      {onPlan && <form method="post" action={PATHS.webhooks} class="card" id="add-endpoint">
         <h2>Add endpoint</h2>
         <CsrfField token={viewer.csrfToken} />
         <input type="hidden" name="formToken" value={props.formToken} />
@@ -143,14 +144,14 @@ export function EndpointPage(props: { viewer: Viewer; endpoint: EndpointSummary;
   const { viewer, endpoint, attempts } = props;
   const action = (name: string) => `${endpointPath(endpoint.id)}/${name}`;
   const rotating = endpoint.previousSecretExpiresAt !== null && endpoint.previousSecretExpiresAt > props.now;
-  // Off Enterprise only Disable and Delete are offered (and allowed).
-  const enterprise = viewer.plan === "enterprise";
+  // Without event webhooks on the plan only Disable and Delete are offered (and allowed).
+  const onPlan = planHas(viewer.plan, "eventWebhooks");
   return (
     <section>
       <h1>Settings</h1>
       <SettingsTabs active="webhooks" />
-      {!enterprise && <PlanNotice viewer={viewer} hasEndpoints />}
-      {enterprise && !endpoint.enabled && endpoint.disabledReason === "failing" && <FailingBanner endpoint={endpoint} />}
+      {!onPlan && <PlanNotice viewer={viewer} hasEndpoints />}
+      {onPlan && !endpoint.enabled && endpoint.disabledReason === "failing" && <FailingBanner endpoint={endpoint} />}
       <div class="card">
         <h2>{endpoint.url}</h2>
         <dl class="facts">
@@ -168,19 +169,19 @@ export function EndpointPage(props: { viewer: Viewer; endpoint: EndpointSummary;
           )}
         </dl>
         <div class="actions">
-          {enterprise && endpoint.enabled && (
+          {onPlan && endpoint.enabled && (
             <form method="post" action={action("test")}>
               <CsrfField token={viewer.csrfToken} />
               <button type="submit">Send test event</button>
             </form>
           )}
-          {(enterprise || endpoint.enabled) && (
+          {(onPlan || endpoint.enabled) && (
             <form method="post" action={action(endpoint.enabled ? "disable" : "enable")}>
               <CsrfField token={viewer.csrfToken} />
               <button type="submit">{endpoint.enabled ? "Disable" : "Enable"}</button>
             </form>
           )}
-          {enterprise && (
+          {onPlan && (
             <form method="post" action={action("rotate")}>
               <CsrfField token={viewer.csrfToken} />
               <button type="submit">Rotate secret</button>
@@ -210,7 +211,7 @@ export function EndpointPage(props: { viewer: Viewer; endpoint: EndpointSummary;
                 <td>{attempt.statusCode ?? "—"}{attempt.responseExcerpt && <span class="muted"> {attempt.responseExcerpt}</span>}</td>
                 <td>{attempt.durationMs} ms</td>
                 <td>
-                  {attempt.outcome !== "delivered" && endpoint.enabled && enterprise && (
+                  {attempt.outcome !== "delivered" && endpoint.enabled && onPlan && (
                     <form method="post" action={action("redeliver")}>
                       <CsrfField token={viewer.csrfToken} />
                       <input type="hidden" name="eventId" value={attempt.eventId} />
