@@ -17,7 +17,9 @@ const FLOORS = [
   ["src/lib/"], // config, errors, validation, crypto, the token vault
   ["src/env.ts"], // the Worker's bindings, typed
   ["src/db/"], // the schema and named queries
-  ["src/paths.ts", "src/plans.ts"], // the URL map and the plan table: import nothing, anyone may import them
+  // The URL map and the plan table import nothing; the SCIM protocol core imports only zod and itself.
+  // Anyone may import them.
+  ["src/paths.ts", "src/plans.ts", "src/scim/"],
 ];
 
 /** A room's path as a regular expression: a folder matches everything under it, a file only itself. */
@@ -57,6 +59,20 @@ const ENTRY_POINTS = ["^src/index\\.ts$", "^src/app\\.tsx$", "^src/nightly/workf
 module.exports = {
   forbidden: [
     ...floorRules,
+    {
+      name: "every-room-has-a-floor",
+      comment: "A new folder or top-level file in src/ is placed in FLOORS before anything imports it or it imports anything",
+      severity: "error",
+      from: { path: "^src/", pathNot: FLOORS.flat().map(pattern) },
+      to: {},
+    },
+    {
+      name: "every-room-has-a-floor-imported",
+      comment: "A new folder or top-level file in src/ is placed in FLOORS before anything imports it",
+      severity: "error",
+      from: {},
+      to: { path: "^src/", pathNot: FLOORS.flat().map(pattern) },
+    },
     {
       name: "paths-and-plans-import-nothing",
       comment: "src/paths.ts and src/plans.ts import nothing, so every layer may import them",
