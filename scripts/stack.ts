@@ -262,6 +262,7 @@ function startWrangler(source: StackSource, args: string[], options: StackOption
   const managed: Managed = { source, child, recent: [], buildFailed: false, done: Promise.resolve() };
   const onLine = (line: string): void => {
     managed.recent.push(line);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC (\x1b) starts the terminal colour codes this strips.
     if (/Build failed/.test(line.replace(/\x1b\[[0-9;]*m/g, ""))) managed.buildFailed = true;
     if (managed.recent.length > 40) managed.recent.shift();
     options.output(source, line);

@@ -260,7 +260,12 @@ describe("isolation and roles", () => {
 async function explain(viewer: Viewer, query: Parameters<typeof loadMemberList>[2]) {
   let sent: { sql: string; binds: unknown[] } | undefined;
   const capture = {
-    prepare: (sql: string) => ({ bind: (...binds: unknown[]) => ((sent = { sql, binds }), env.DB.prepare(sql).bind(...binds)) }),
+    prepare: (sql: string) => ({
+      bind: (...binds: unknown[]) => {
+        sent = { sql, binds };
+        return env.DB.prepare(sql).bind(...binds);
+      },
+    }),
     batch: (statements: D1PreparedStatement[]) => env.DB.batch(statements),
   } as unknown as D1Database;
   await loadMemberList(createDb(capture), viewer, query);
@@ -304,7 +309,12 @@ describe("directory sync's writes", () => {
   it("find the listed members by primary key, not through a Users page index", async () => {
     let sent: { sql: string; binds: unknown[] }[] = [];
     const capture = {
-      prepare: (sql: string) => ({ bind: (...binds: unknown[]) => (sent.push({ sql, binds }), env.DB.prepare(sql).bind(...binds)) }),
+      prepare: (sql: string) => ({
+        bind: (...binds: unknown[]) => {
+          sent.push({ sql, binds });
+          return env.DB.prepare(sql).bind(...binds);
+        },
+      }),
     } as unknown as D1Database;
     const db = createDb(capture);
     const list = changeListFromJson([[DEMO_USER_IDS.diego, "disabled"]]);

@@ -141,10 +141,18 @@ admin.post("/consents/revoke", async (c) => {
 });
 
 const USER_ACTIONS = {
-  disable: (e) => void (e.user.accountEnabled = false),
-  enable: (e) => void (e.user.accountEnabled = true),
-  delete: (e) => void (e.deleted = true),
-  restore: (e) => void (e.deleted = false),
+  disable: (e) => {
+    e.user.accountEnabled = false;
+  },
+  enable: (e) => {
+    e.user.accountEnabled = true;
+  },
+  delete: (e) => {
+    e.deleted = true;
+  },
+  restore: (e) => {
+    e.deleted = false;
+  },
 } satisfies Record<string, Parameters<typeof changeUser>[2]>;
 
 admin.post("/users/:oid/:action{disable|enable|delete|restore}", (c) => {
@@ -237,7 +245,9 @@ admin.delete("/groups/:gid/members/:oid", (c) => {
   const located = locateGroupMember(c, c.req.param("gid"), c.req.param("oid"));
   if (!located.found) return located.response;
   const { found, group } = located;
-  changeUser(found.tenant, found.entry.user.id, (e) => void (e.user.groups = e.user.groups.filter((g) => g !== group.id)));
+  changeUser(found.tenant, found.entry.user.id, (e) => {
+    e.user.groups = e.user.groups.filter((g) => g !== group.id);
+  });
   announce(c, found.tenant.id, found.entry.user.id, "updated");
   return c.json({ ok: true });
 });

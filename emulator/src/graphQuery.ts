@@ -20,6 +20,7 @@ const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 999;
 
 // Any Graph route's context: the routes add Variables, these helpers only need bindings and the request.
+// biome-ignore lint/suspicious/noExplicitAny: Hono's Context is invariant in Variables, so only `any` accepts every route's own.
 export type GraphContext = Context<EmulatorContext & { Variables: any }, string>;
 export type Query = { ok: true; select: string[] | undefined; top: number } | { ok: false; response: Response };
 

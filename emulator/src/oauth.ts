@@ -42,8 +42,8 @@ export function clientCredentials(authorization: string | undefined, form: Recor
       const decoded = atob(authorization.slice(6).trim());
       const colon = decoded.indexOf(":");
       if (colon > 0) {
-        const unescape = (s: string) => decodeURIComponent(s.replace(/\+/g, " "));
-        return { clientId: unescape(decoded.slice(0, colon)), clientSecret: unescape(decoded.slice(colon + 1)) };
+        const formDecode = (s: string) => decodeURIComponent(s.replace(/\+/g, " "));
+        return { clientId: formDecode(decoded.slice(0, colon)), clientSecret: formDecode(decoded.slice(colon + 1)) };
       }
     } catch {
       // A malformed Basic header counts as no client authentication, as with the real services.

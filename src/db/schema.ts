@@ -1,7 +1,12 @@
-// Drizzle's view of migrations/*.sql. The SQL files are the source of truth; docs/storage.md says
-// what each table holds and which columns are encrypted.
+// Drizzle's view of migrations/*.sql. The SQL files are the source of truth, written by hand: they
+// hold triggers, partial indexes, CHECKs and table rebuilds that drizzle-kit cannot generate. So this
+// file is written by hand too, and test/schema.test.ts holds it to the migrated database, table by
+// table (columns, types, NOT NULL, primary keys, defaults, CHECKed values, UNIQUE) and index by
+// index: a migration comes with its change here. docs/storage.md says what each table holds and
+// which columns are encrypted.
+import { and, eq, isNotNull, isNull, ne, notInArray, sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { PLANS } from "../plans.ts";
-import { sqliteTable, text, integer, primaryKey } from "drizzle-orm/sqlite-core";
 
 export const ROLES = ["owner", "admin", "manager", "member", "viewer"] as const;
 export type Role = (typeof ROLES)[number];
@@ -26,13 +31,17 @@ export const organizations = sqliteTable("organizations", {
   createdAt: integer("created_at").notNull(),
 });
 
-export const users = sqliteTable("users", {
-  id: text("id").primaryKey(),
-  email: text("email"),
-  displayName: text("display_name").notNull(),
-  createdAt: integer("created_at").notNull(),
-  lastSignInAt: integer("last_sign_in_at"),
-});
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    email: text("email"),
+    displayName: text("display_name").notNull(),
+    createdAt: integer("created_at").notNull(),
+    lastSignInAt: integer("last_sign_in_at"),
+  },
+  (t) => [index("users_email").on(t.email)],
+);
 
 export const identities = sqliteTable(
   "identities",
@@ -44,7 +53,10 @@ export const identities = sqliteTable(
     email: text("email"),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.provider, t.issuerKey, t.subject] })],
+  (t) => [
+    primaryKey({ columns: [t.provider, t.issuerKey, t.subject] }),
+    index("identities_user_tenant").on(t.userId, t.provider, t.issuerKey, t.subject, t.createdAt),
+  ],
 );
 
 export const memberships = sqliteTable(
@@ -62,29 +74,54 @@ export const memberships = sqliteTable(
     nameKey: text("name_key"),
     emailKey: text("email_key"),
   },
-  (t) => [primaryKey({ columns: [t.organizationId, t.userId] })],
+  (t) => [
+    primaryKey({ columns: [t.organizationId, t.userId] }),
+    index("memberships_user").on(t.userId),
+    index("memberships_run").on(t.deactivatedByRun).where(isNotNull(t.deactivatedByRun)),
+    // The Users page's lists (migrations/0008) and directory sync's scan of an organization (0009).
+    index("memberships_by_name").on(t.organizationId, t.nameKey, t.userId, t.role, t.status, t.deactivatedReason),
+    index("memberships_by_email").on(t.organizationId, t.emailKey, t.userId, t.nameKey, t.role, t.status, t.deactivatedReason),
+    index("memberships_by_status").on(t.organizationId, t.status, t.nameKey, t.userId, t.role, t.deactivatedReason),
+    index("memberships_by_role").on(t.organizationId, t.role, t.nameKey, t.userId, t.status, t.deactivatedReason),
+    index("memberships_by_reason")
+      .on(t.organizationId, t.deactivatedReason, t.nameKey, t.userId, t.role, t.status)
+      .where(isNotNull(t.deactivatedReason)),
+    index("memberships_org_standing").on(t.organizationId, t.userId, t.status, t.deactivatedReason, t.createdAt),
+  ],
 );
 
-export const invitations = sqliteTable("invitations", {
-  id: text("id").primaryKey(),
-  organizationId: text("organization_id").notNull(),
-  email: text("email").notNull(),
-  role: text("role", { enum: ROLES }).notNull(),
-  invitedBy: text("invited_by"),
-  createdAt: integer("created_at").notNull(),
-  expiresAt: integer("expires_at").notNull(),
-  acceptedAt: integer("accepted_at"),
-  revokedAt: integer("revoked_at"),
-});
+export const invitations = sqliteTable(
+  "invitations",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id").notNull(),
+    email: text("email").notNull(),
+    role: text("role", { enum: ROLES }).notNull(),
+    invitedBy: text("invited_by"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    acceptedAt: integer("accepted_at"),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [
+    // At most one open invitation per address and organization.
+    uniqueIndex("invitations_open").on(t.organizationId, t.email).where(and(isNull(t.acceptedAt), isNull(t.revokedAt))!),
+    index("invitations_email").on(t.email),
+  ],
+);
 
-export const sessions = sqliteTable("sessions", {
-  tokenHash: text("token_hash").primaryKey(),
-  userId: text("user_id").notNull(),
-  organizationId: text("organization_id").notNull(),
-  createdAt: integer("created_at").notNull(),
-  lastSeenAt: integer("last_seen_at").notNull(),
-  expiresAt: integer("expires_at").notNull(),
-});
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    userId: text("user_id").notNull(),
+    organizationId: text("organization_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+    lastSeenAt: integer("last_seen_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("sessions_user").on(t.userId)],
+);
 
 const AUTH_FLOW_PURPOSES = ["sign_in_microsoft", "sign_in_google", "connect_entra", "setup_consent"] as const;
 export type AuthFlowPurpose = (typeof AUTH_FLOW_PURPOSES)[number];
@@ -106,7 +143,8 @@ export const DEFAULT_HOLD_THRESHOLD = { percent: 10, minimum: 5 } as const;
 export const entraConnections = sqliteTable("entra_connections", {
   organizationId: text("organization_id").primaryKey(),
   status: text("status", { enum: CONNECTION_STATUSES }).notNull(),
-  tenantId: text("tenant_id"),
+  /** A tenant is connected to one organization only. */
+  tenantId: text("tenant_id").unique(),
   tenantName: text("tenant_name"),
   verifiedDomains: text("verified_domains", { mode: "json" }).$type<string[]>(),
   defaultDomain: text("default_domain"),
@@ -130,20 +168,24 @@ export const entraConnections = sqliteTable("entra_connections", {
 });
 
 /** Azure-admin setup links (migrations/0005): only the secret's hash is stored. */
-export const entraSetupLinks = sqliteTable("entra_setup_links", {
-  id: text("id").primaryKey(),
-  organizationId: text("organization_id").notNull(),
-  tokenHash: text("token_hash").notNull(),
-  createdBy: text("created_by").notNull(),
-  createdAt: integer("created_at").notNull(),
-  expiresAt: integer("expires_at").notNull(),
-  revokedAt: integer("revoked_at"),
-  usedAt: integer("used_at"),
-  consentedTenantId: text("consented_tenant_id"),
-  lastFailure: text("last_failure", { enum: ["declined", "tenant_taken", "provider_error"] }),
-  lastFailureAt: integer("last_failure_at"),
-  consentStartedAt: integer("consent_started_at"),
-});
+export const entraSetupLinks = sqliteTable(
+  "entra_setup_links",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id").notNull(),
+    tokenHash: text("token_hash").notNull().unique(),
+    createdBy: text("created_by").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    revokedAt: integer("revoked_at"),
+    usedAt: integer("used_at"),
+    consentedTenantId: text("consented_tenant_id"),
+    lastFailure: text("last_failure", { enum: ["declined", "tenant_taken", "provider_error"] }),
+    lastFailureAt: integer("last_failure_at"),
+    consentStartedAt: integer("consent_started_at"),
+  },
+  (t) => [index("entra_setup_links_org").on(t.organizationId, sql`${t.createdAt} desc`)],
+);
 
 export const groupRoleMappings = sqliteTable(
   "group_role_mappings",
@@ -183,24 +225,52 @@ export interface PendingChanges {
 /** What started a run: the nightly schedule, "Sync now", "Preview", or a real-time update (migrations/0017). */
 export const SYNC_TRIGGERS = ["schedule", "sync_now", "preview", "realtime"] as const;
 
-export const syncRuns = sqliteTable("sync_runs", {
-  id: text("id").primaryKey(),
-  organizationId: text("organization_id").notNull(),
-  trigger: text("trigger", { enum: SYNC_TRIGGERS }).notNull(),
-  mode: text("mode", { enum: ["full", "delta"] }),
-  status: text("status", { enum: SYNC_RUN_STATUSES }).notNull(),
-  startedAt: integer("started_at").notNull(),
-  finishedAt: integer("finished_at"),
-  usersRead: integer("users_read").notNull().default(0),
-  deactivated: integer("deactivated").notNull().default(0),
-  reactivated: integer("reactivated").notNull().default(0),
-  graphRequests: integer("graph_requests").notNull().default(0),
-  error: text("error", { enum: SYNC_FAILURE_CODES }),
-  pendingChanges: text("pending_changes", { mode: "json" }).$type<PendingChanges>(),
-  undoneAt: integer("undone_at"),
-  undoneBy: text("undone_by"),
-  resolvedBy: text("resolved_by"),
-});
+export const syncRuns = sqliteTable(
+  "sync_runs",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id").notNull(),
+    trigger: text("trigger", { enum: SYNC_TRIGGERS }).notNull(),
+    mode: text("mode", { enum: ["full", "delta"] }),
+    status: text("status", { enum: SYNC_RUN_STATUSES }).notNull(),
+    startedAt: integer("started_at").notNull(),
+    finishedAt: integer("finished_at"),
+    usersRead: integer("users_read").notNull().default(0),
+    deactivated: integer("deactivated").notNull().default(0),
+    reactivated: integer("reactivated").notNull().default(0),
+    graphRequests: integer("graph_requests").notNull().default(0),
+    error: text("error", { enum: SYNC_FAILURE_CODES }),
+    pendingChanges: text("pending_changes", { mode: "json" }).$type<PendingChanges>(),
+    undoneAt: integer("undone_at"),
+    undoneBy: text("undone_by"),
+    resolvedBy: text("resolved_by"),
+  },
+  (t) => [
+    // The run history's pages (migrations/0008), the alerts banner's two questions (0012), pruning (0013).
+    index("sync_runs_org_started").on(t.organizationId, t.startedAt, t.id),
+    index("sync_runs_held").on(t.organizationId, t.startedAt, t.id).where(eq(t.status, "held")),
+    index("sync_runs_concluded")
+      .on(t.organizationId, t.startedAt, t.id)
+      .where(and(ne(t.trigger, "preview"), notInArray(t.status, ["running", "skipped"]))!),
+    index("sync_runs_started").on(t.startedAt),
+  ],
+);
+
+/** Who a full run has seen, one row per Graph page (migrations/0009, WITHOUT ROWID); src/db/syncSeen.ts reads and writes it. */
+export const syncRunSeen = sqliteTable(
+  "sync_run_seen",
+  {
+    runId: text("run_id").notNull(),
+    /** The run's restart count: a full listing that restarts starts a new set. */
+    attempt: integer("attempt").notNull(),
+    page: integer("page").notNull(),
+    /** How many hashes the row holds. */
+    users: integer("users").notNull(),
+    /** Base64 of `users` little-endian uint64 hashes, ascending. */
+    hashes: text("hashes").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.attempt, t.page] })],
+);
 
 const SYNC_CHANGES = ["deactivate", "reactivate"] as const;
 const SYNC_CAUSES = ["disabled", "deleted", "absent", "enabled"] as const;
@@ -258,15 +328,19 @@ const AUDIT_ACTIONS = [
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-export const auditEvents = sqliteTable("audit_events", {
-  id: integer("id").primaryKey({ autoIncrement: true }),
-  organizationId: text("organization_id").notNull(),
-  actorUserId: text("actor_user_id"),
-  action: text("action", { enum: AUDIT_ACTIONS }).notNull(),
-  targetUserId: text("target_user_id"),
-  details: text("details", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
-  createdAt: integer("created_at").notNull(),
-});
+export const auditEvents = sqliteTable(
+  "audit_events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    organizationId: text("organization_id").notNull(),
+    actorUserId: text("actor_user_id"),
+    action: text("action", { enum: AUDIT_ACTIONS }).notNull(),
+    targetUserId: text("target_user_id"),
+    details: text("details", { mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("audit_events_org").on(t.organizationId, sql`${t.id} desc`)],
+);
 
 export const roleDecisions = sqliteTable(
   "role_decisions",
@@ -275,7 +349,7 @@ export const roleDecisions = sqliteTable(
     userId: text("user_id").notNull(),
     role: text("role", { enum: ROLES }).notNull(),
     rule: text("rule", { enum: ["group", "default", "owner_kept", "graph_failed"] }).notNull(),
-    matchedGroups: text("matched_groups", { mode: "json" }).$type<{ id: string; name: string; role: MappableRole }[]>().notNull(),
+    matchedGroups: text("matched_groups", { mode: "json" }).$type<{ id: string; name: string; role: MappableRole }[]>().notNull().default([]),
     decidingGroup: text("deciding_group", { mode: "json" }).$type<{ id: string; name: string } | null>(),
     graphReadAt: integer("graph_read_at"),
     decidedAt: integer("decided_at").notNull(),
@@ -290,20 +364,27 @@ export const REALTIME_FAILURES = [
 export type RealtimeFailure = (typeof REALTIME_FAILURES)[number];
 
 /** Real-time updates: the Graph change-notification subscription of an organization (migrations/0010, named in 0017). */
-export const realtimeSubscriptions = sqliteTable("realtime_subscriptions", {
-  organizationId: text("organization_id").primaryKey(),
-  tenantId: text("tenant_id").notNull(),
-  subscriptionId: text("subscription_id"),
-  clientStateEnc: text("client_state_enc"),
-  status: text("status", { enum: ["active", "failed"] }).notNull(),
-  expiresAt: integer("expires_at"),
-  failure: text("failure", { enum: REALTIME_FAILURES }),
-  failedAt: integer("failed_at"),
-  lastNotificationAt: integer("last_notification_at"),
-  lastNotificationRunId: text("last_notification_run_id"),
-  rereadPending: integer("reread_pending", { mode: "boolean" }).notNull().default(false),
-  updatedAt: integer("updated_at").notNull(),
-});
+export const realtimeSubscriptions = sqliteTable(
+  "realtime_subscriptions",
+  {
+    organizationId: text("organization_id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    subscriptionId: text("subscription_id"),
+    clientStateEnc: text("client_state_enc"),
+    status: text("status", { enum: ["active", "failed"] }).notNull(),
+    expiresAt: integer("expires_at"),
+    failure: text("failure", { enum: REALTIME_FAILURES }),
+    failedAt: integer("failed_at"),
+    lastNotificationAt: integer("last_notification_at"),
+    lastNotificationRunId: text("last_notification_run_id"),
+    rereadPending: integer("reread_pending", { mode: "boolean" }).notNull().default(false),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("realtime_subscriptions_id").on(t.subscriptionId).where(isNotNull(t.subscriptionId)),
+    index("realtime_subscriptions_expiry").on(t.expiresAt),
+  ],
+);
 
 /** The events an endpoint may subscribe to (docs/events.md); the triggers of migrations/0011 raise them. */
 export const WEBHOOK_EVENT_TYPES = [
@@ -323,57 +404,74 @@ export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 export const WEBHOOK_TEST_EVENT = "webhook.test";
 
 /** Event webhook endpoints (migrations/0011): the signing secrets only sealed by the token vault. */
-export const webhookEndpoints = sqliteTable("webhook_endpoints", {
-  id: text("id").primaryKey(),
-  organizationId: text("organization_id").notNull(),
-  url: text("url").notNull(),
-  /** The chosen types, space-separated with a space at each end (the triggers test it with instr). */
-  eventTypes: text("event_types").notNull(),
-  enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
-  disabledReason: text("disabled_reason", { enum: ["by_hand", "failing"] }),
-  disabledAt: integer("disabled_at"),
-  secretEnc: text("secret_enc").notNull(),
-  previousSecretEnc: text("previous_secret_enc"),
-  previousSecretExpiresAt: integer("previous_secret_expires_at"),
-  failingSince: integer("failing_since"),
-  consecutiveFailures: integer("consecutive_failures").notNull().default(0),
-  /** The last Send test event or Redeliver: one per endpoint per MANUAL_SEND_INTERVAL_MS (src/db/webhooks.ts). */
-  manualSendAt: integer("manual_send_at"),
-  /** SHA-256 of the Add endpoint submission that made it: a resubmission adds nothing (migrations/0016). */
-  submissionKey: text("submission_key"),
-  createdBy: text("created_by").notNull(),
-  createdAt: integer("created_at").notNull(),
-  updatedAt: integer("updated_at").notNull(),
-});
+export const webhookEndpoints = sqliteTable(
+  "webhook_endpoints",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id").notNull(),
+    url: text("url").notNull(),
+    /** The chosen types, space-separated with a space at each end (the triggers test it with instr). */
+    eventTypes: text("event_types").notNull(),
+    enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+    disabledReason: text("disabled_reason", { enum: ["by_hand", "failing"] }),
+    disabledAt: integer("disabled_at"),
+    secretEnc: text("secret_enc").notNull(),
+    previousSecretEnc: text("previous_secret_enc"),
+    previousSecretExpiresAt: integer("previous_secret_expires_at"),
+    failingSince: integer("failing_since"),
+    consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+    /** The last Send test event or Redeliver: one per endpoint per MANUAL_SEND_INTERVAL_MS (src/db/webhooks.ts). */
+    manualSendAt: integer("manual_send_at"),
+    /** SHA-256 of the Add endpoint submission that made it: a resubmission adds nothing (migrations/0016). */
+    submissionKey: text("submission_key"),
+    createdBy: text("created_by").notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("webhook_endpoints_org").on(t.organizationId, t.enabled),
+    uniqueIndex("webhook_endpoints_submission").on(t.organizationId, t.submissionKey),
+  ],
+);
 
 /** The outbox: one row per event, written with the change it describes. */
-export const webhookEvents = sqliteTable("webhook_events", {
-  seq: integer("seq").primaryKey(),
-  id: text("id").notNull(),
-  organizationId: text("organization_id").notNull(),
-  type: text("type").notNull(),
-  payload: text("payload").notNull(),
-  createdAt: integer("created_at").notNull(),
-  relayedAt: integer("relayed_at"),
-  /** When a relay claimed the row (src/events/relay.ts); a claim older than the lease may be taken over. */
-  claimedAt: integer("claimed_at"),
-});
+export const webhookEvents = sqliteTable(
+  "webhook_events",
+  {
+    seq: integer("seq").primaryKey(),
+    /** The Standard Webhooks `webhook-id`: the same for every endpoint and every retry. */
+    id: text("id").notNull().unique(),
+    organizationId: text("organization_id").notNull(),
+    type: text("type").notNull(),
+    payload: text("payload").notNull(),
+    createdAt: integer("created_at").notNull(),
+    relayedAt: integer("relayed_at"),
+    /** When a relay claimed the row (src/events/relay.ts); a claim older than the lease may be taken over. */
+    claimedAt: integer("claimed_at"),
+  },
+  // Only the pending rows, for the relay.
+  (t) => [index("webhook_events_pending").on(t.seq).where(isNull(t.relayedAt))],
+);
 
 export const WEBHOOK_ATTEMPT_OUTCOMES = ["delivered", "retrying", "failed"] as const;
 export type WebhookAttemptOutcome = (typeof WEBHOOK_ATTEMPT_OUTCOMES)[number];
 
 /** Delivery attempts, the last 100 per endpoint. */
-export const webhookAttempts = sqliteTable("webhook_attempts", {
-  id: integer("id").primaryKey({ autoIncrement: true }),
-  endpointId: text("endpoint_id").notNull(),
-  organizationId: text("organization_id").notNull(),
-  eventId: text("event_id").notNull(),
-  eventType: text("event_type").notNull(),
-  attempt: integer("attempt").notNull(),
-  attemptedAt: integer("attempted_at").notNull(),
-  durationMs: integer("duration_ms").notNull(),
-  outcome: text("outcome", { enum: WEBHOOK_ATTEMPT_OUTCOMES }).notNull(),
-  statusCode: integer("status_code"),
-  error: text("error"),
-  responseExcerpt: text("response_excerpt"),
-});
+export const webhookAttempts = sqliteTable(
+  "webhook_attempts",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    endpointId: text("endpoint_id").notNull(),
+    organizationId: text("organization_id").notNull(),
+    eventId: text("event_id").notNull(),
+    eventType: text("event_type").notNull(),
+    attempt: integer("attempt").notNull(),
+    attemptedAt: integer("attempted_at").notNull(),
+    durationMs: integer("duration_ms").notNull(),
+    outcome: text("outcome", { enum: WEBHOOK_ATTEMPT_OUTCOMES }).notNull(),
+    statusCode: integer("status_code"),
+    error: text("error"),
+    responseExcerpt: text("response_excerpt"),
+  },
+  (t) => [index("webhook_attempts_endpoint").on(t.endpointId, t.id)],
+);

@@ -1,7 +1,6 @@
 // Configuration read from the environment once per isolate and validated: a missing or malformed
 // value stops the request with a clear log line instead of failing later in an OAuth round trip.
 import { z } from "zod";
-import type { Env } from "../env.ts";
 
 const httpUrl = z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, ""));
 
@@ -28,7 +27,8 @@ export type Config = z.infer<typeof configSchema>;
 
 const cache = new WeakMap<object, Config>();
 
-export function loadConfig(env: Env): Config {
+/** Reads the entry point's `env`; typed as any object, since only the entry points see `Env` (README). */
+export function loadConfig(env: object): Config {
   const cached = cache.get(env);
   if (cached) return cached;
   const parsed = configSchema.safeParse(env);

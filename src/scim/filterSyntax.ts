@@ -18,6 +18,7 @@ const WORD = /[A-Za-z$][A-Za-z0-9_\-$:.]*/y;
 /** JSON numbers (RFC 7159), which is what RFC 7644 compValue allows. */
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 /** A JSON string: escapes are decoded by JSON.parse below. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: JSON forbids raw control characters (U+0000–U+001F) inside a string.
 const STRING = /"(?:[^"\\\u0000-\u001f]|\\.)*"/y;
 
 /** Longest filter or path UniAsset reads; a provider's real filters are far shorter. */

@@ -94,7 +94,8 @@ function assign(
   if (schema === RESOURCE_SCHEMAS[resourceType].core.id) {
     resource[definition.name] = normalized;
   } else {
-    const container = (resource[schema] ??= {}) as JsonObject;
+    resource[schema] ??= {};
+    const container = resource[schema] as JsonObject;
     container[definition.name] = normalized;
   }
 }

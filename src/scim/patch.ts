@@ -76,7 +76,8 @@ function applyAtPath(resource: JsonObject, op: PatchOperation["op"], pathText: s
   const label = attributeLabel({ ...path.attribute, ...(path.sub ? { subAttribute: path.sub.name } : {}) }, resourceType);
   if (path.definition.mutability === "readOnly" || path.sub?.mutability === "readOnly") throw ScimError.mutability(`"${label}" is read-only.`);
   const isCore = path.attribute.schema === RESOURCE_SCHEMAS[resourceType].core.id;
-  const container = isCore ? resource : ((resource[path.attribute.schema] ??= {}) as JsonObject);
+  if (!isCore) resource[path.attribute.schema] ??= {};
+  const container = isCore ? resource : (resource[path.attribute.schema] as JsonObject);
   if (path.filter) applyFiltered(container, path, path.filter, op, value, pathText, label);
   else if (path.sub) applySub(container, path.definition, path.sub, op, value, label);
   else applyWhole(container, path.definition, op, value, label);

@@ -20,11 +20,11 @@ export interface PatchOperation {
 /** Reads a PATCH body. Throws ScimError `invalidSyntax`, or `noTarget` for a remove without path. */
 export function parsePatchRequest(body: unknown): PatchOperation[] {
   if (!isJsonObject(body)) throw ScimError.invalidSyntax("The body must be a JSON PatchOp message.");
-  const schemas = valueOf(body, "schemas");
+  const schemas = attributeOf(body, "schemas");
   if (!Array.isArray(schemas) || !schemas.some((urn) => typeof urn === "string" && urn.toLowerCase() === PATCH_OP_SCHEMA.toLowerCase())) {
     throw ScimError.invalidSyntax(`"schemas" must contain "${PATCH_OP_SCHEMA}".`);
   }
-  const operations = valueOf(body, "Operations");
+  const operations = attributeOf(body, "Operations");
   if (!Array.isArray(operations) || operations.length === 0) throw ScimError.invalidSyntax("\"Operations\" must be a non-empty array.");
   if (operations.length > MAX_PATCH_OPERATIONS) throw ScimError.invalidSyntax(`A PATCH may hold at most ${MAX_PATCH_OPERATIONS} operations.`);
   return operations.map((operation, index) => parseOperation(operation, index));
@@ -33,24 +33,25 @@ export function parsePatchRequest(body: unknown): PatchOperation[] {
 function parseOperation(operation: unknown, index: number): PatchOperation {
   const where = `Operations[${index}]`;
   if (!isJsonObject(operation)) throw ScimError.invalidSyntax(`${where} must be an object.`);
-  const op = valueOf(operation, "op");
+  const op = attributeOf(operation, "op");
   const name = typeof op === "string" ? op.toLowerCase() : undefined;
   if (name !== "add" && name !== "remove" && name !== "replace") {
     throw ScimError.invalidSyntax(`${where}.op must be "add", "remove" or "replace".`);
   }
-  const path = valueOf(operation, "path");
+  const path = attributeOf(operation, "path");
   if (path !== undefined && path !== null && (typeof path !== "string" || path.trim() === "")) {
     throw ScimError.invalidPath(`${where}.path must be a non-empty string.`);
   }
   const hasValue = Object.keys(operation).some((key) => key.toLowerCase() === "value");
-  const value = valueOf(operation, "value");
+  const value = attributeOf(operation, "value");
   // RFC 7644 §3.5.2.2: a remove without a path "fails with ... noTarget".
   if (name === "remove" && (path === undefined || path === null)) throw ScimError.noTarget(`${where} removes nothing: it has no "path".`);
   if (name !== "remove" && !hasValue) throw ScimError.invalidSyntax(`${where} must have a "value".`);
   return { op: name, ...(typeof path === "string" ? { path: path.trim() } : {}), ...(hasValue ? { value } : {}) };
 }
 
-function valueOf(record: Record<string, unknown>, key: string): unknown {
+/** The member named `key` in any letter case: SCIM attribute names are case-insensitive (RFC 7643 §2.1). */
+function attributeOf(record: Record<string, unknown>, key: string): unknown {
   if (key in record) return record[key];
   const lower = key.toLowerCase();
   const found = Object.keys(record).find((candidate) => candidate.toLowerCase() === lower);

@@ -74,7 +74,8 @@ function select(resource: JsonObject, selectors: Selector[], core: string): Json
     }
     const value = source[selector.attribute];
     if (value === undefined) continue;
-    const target = selector.schema === core ? out : ((out[selector.schema] ??= {}) as JsonObject);
+    if (selector.schema !== core) out[selector.schema] ??= {};
+    const target = selector.schema === core ? out : (out[selector.schema] as JsonObject);
     target[selector.attribute] = selector.subAttribute === undefined
       ? structuredClone(value)
       : mergeSub(target[selector.attribute], value, selector.subAttribute);

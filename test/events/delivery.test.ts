@@ -76,7 +76,12 @@ async function consume(body: DeliveryMessage, attempts = 1) {
   const delays: (number | undefined)[] = [];
   const message = batch.messages[0]!;
   const retry = message.retry.bind(message);
-  Object.defineProperty(message, "retry", { value: (options?: QueueRetryOptions) => (delays.push(options?.delaySeconds), retry(options)) });
+  Object.defineProperty(message, "retry", {
+    value: (options?: QueueRetryOptions) => {
+      delays.push(options?.delaySeconds);
+      retry(options);
+    },
+  });
   const ctx = createExecutionContext();
   await worker.queue(batch, env as unknown as Env);
   return { ...(await getQueueResult(batch, ctx)), delays };

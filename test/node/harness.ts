@@ -69,7 +69,9 @@ export async function startEmulator(): Promise<Harness> {
       mf.dispatchFetch(`${ORIGIN}${req.url}`, { method: req.method, headers, body, redirect: "manual" })
         .then(async (answer) => {
           const out: Record<string, string> = {};
-          answer.headers.forEach((value, name) => void (out[name] = value));
+          answer.headers.forEach((value, name) => {
+            out[name] = value;
+          });
           const payload = Buffer.from(await answer.arrayBuffer());
           delete out["content-length"];
           delete out["transfer-encoding"];

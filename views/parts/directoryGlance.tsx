@@ -1,6 +1,6 @@
 // The home page's "Microsoft Entra ID" card for Owners and Admins: the directory's state at a
 // glance. It only shows; everything on it is changed on the Entra page, which it links to.
-import type { DirectoryGlance } from "../../src/db/alertsState.ts";
+import type { DirectoryGlance as DirectoryGlanceData } from "../../src/db/alertsState.ts";
 import { PATHS } from "../../src/paths.ts";
 import { renewsAt } from "../../src/entra/realtime/subscription.ts";
 import { formatTime } from "./badges.tsx";
@@ -11,7 +11,7 @@ import { CONNECTION_STATUS_LABELS } from "../pages/settings.tsx";
 
 export interface DirectoryGlanceProps {
   /** null: Microsoft Entra ID is not connected. */
-  state: DirectoryGlance | null;
+  state: DirectoryGlanceData | null;
   nextRunAt: number | null;
   schedule: string;
 }
@@ -56,7 +56,7 @@ export function DirectoryGlance(props: DirectoryGlanceProps) {
   );
 }
 
-function LastRun(props: { run: DirectoryGlance["lastRun"] }) {
+function LastRun(props: { run: DirectoryGlanceData["lastRun"] }) {
   const { run } = props;
   if (!run) return <>No sync has run yet.</>;
   return (
@@ -69,7 +69,7 @@ function LastRun(props: { run: DirectoryGlance["lastRun"] }) {
 }
 
 /** The Directory sync section's words, shortened: whether Graph's change notifications are held. */
-function Realtime(props: { realtime: DirectoryGlance["realtime"] }) {
+function Realtime(props: { realtime: DirectoryGlanceData["realtime"] }) {
   const { realtime } = props;
   if (!realtime) return <>Not set up yet</>;
   if (realtime.status === "active" && realtime.expiresAt) return <>Active (renews on {formatTime(renewsAt(realtime.expiresAt))})</>;

@@ -97,9 +97,9 @@ export async function concludeRun(db: Db, request: ConcludeRequest, now: number)
   }
 
   const target = { organizationId, runId, now };
-  const { reactivated } = list.saved
-    ? (await list.save(), await applySavedChanges(db, target))
-    : await applyDirectoryChanges(db, target, list.inMemory());
+  // A list that went to sync_run_changes is applied from there, once its last entries are saved too.
+  if (list.saved) await list.save();
+  const { reactivated } = list.saved ? await applySavedChanges(db, target) : await applyDirectoryChanges(db, target, list.inMemory());
   const deactivated = await countDeactivatedByRun(db, organizationId, runId);
   await recordRunOutcome(db, { ...base, status: "succeeded", deactivated, reactivated, error: null, pending: null, deltaLink });
   return { status: "succeeded", deactivated, reactivated, wouldDeactivate: list.deactivations };
