@@ -50,10 +50,12 @@ const ROLE = ["owner", "admin", "manager", "member", "viewer"] as const;
 /** The roles sign-in, mapping and import may give: never owner. */
 const GIVEN_ROLE = ["admin", "manager", "member", "viewer"] as const;
 
-const member = z
+/** The member an event is about (`member` in member events). */
+export const MEMBER = z
   .strictObject({ user_id: z.string(), email: z.string().nullable(), display_name: z.string() })
-  .meta({ id: "Member", description: "The member's UniAsset user id, email and display name when the event was raised." });
-const organizationId = z.string().meta({ description: "The UniAsset organization." });
+  .meta({ description: "The member's UniAsset user id, email and display name when the event was raised." });
+const member = MEMBER;
+const organizationId = z.string();
 const runId = z.string().nullable().meta({ description: "The directory sync run that made the change, else null." });
 const actor = z.string().nullable().meta({ description: "The Owner or Admin who acted; null when UniAsset did." });
 const count = z.int().nonnegative();
@@ -79,14 +81,19 @@ const syncRun = (outcome: "held" | "failed") =>
   z.strictObject({
     organization_id: organizationId,
     run_id: z.string(),
-    trigger: z.enum(outcome === "held" ? ["schedule", "manual", "notification"] : PUBLIC_TRIGGERS),
+    trigger: z.enum(outcome === "held" ? ["schedule", "manual", "notification"] : PUBLIC_TRIGGERS).meta({
+      description: "What started the run: `schedule` (the nightly run), `manual` (Sync now), `notification` (real-time updates: " +
+        "Microsoft Graph change notifications), or `preview` (Preview; never held).",
+    }),
     mode: outcome === "held" ? z.enum(["full", "delta"]) : z.enum(["full", "delta"]).nullable(),
     users_read: count,
     would_deactivate: outcome === "held" ? count.meta({ description: "Members it would deactivate." }) : z.null(),
     would_reactivate: outcome === "held" ? count.meta({ description: "Members it would reactivate." }) : z.null(),
     error: outcome === "held"
       ? z.null()
-      : z.string().nullable().meta({ description: "Why it failed: a failure code of src/entra/sync/failures.ts." }),
+      : z.string().nullable().meta({
+        description: "Why it failed: a failure code of src/entra/sync/failures.ts (`needs_reconnect`, `graph_unavailable`, `throttled`, …).",
+      }),
   });
 
 /**
