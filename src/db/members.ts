@@ -1,10 +1,11 @@
 // Users as members of an organization. Every write that could remove the last active Owner is
 // guarded inside the SQL statement itself, so two concurrent requests cannot both pass a check.
 import { and, eq, sql, type SQL } from "drizzle-orm";
-import { insertEventsFor, MEMBER_OF_U, publicDeactivationCause } from "../events/catalogue.ts";
+import { insertEventsFor, MEMBER_OF_U, publicDeactivationCause, type EventFields } from "../events/catalogue.ts";
 import { insertAuditEventsFor } from "./audit.ts";
 import type { Db } from "./client.ts";
-import { memberships, sessions, users, type DeactivationReason, type Role } from "./schema.ts";
+import { memberships, users, type DeactivationReason, type Role } from "./schema.ts";
+import { deleteMemberSessions } from "./sessions.ts";
 import { statement } from "./statements.ts";
 
 /** Whether someone with this email (lower-cased) is a member: one entry of memberships_by_email. */
@@ -75,7 +76,7 @@ function auditedByHand<T extends "member.role_changed" | "member.deactivated" | 
   db: Db,
   change: { organizationId: string; userId: string; actorUserId: string; now: number; guard: SQL },
   audit: { details: Record<string, unknown> },
-  event: { type: T; data: Parameters<typeof insertEventsFor<T>>[1]["data"] },
+  event: { type: T; data: EventFields<T> },
 ) {
   const { organizationId, actorUserId, now, guard } = change;
   return [
@@ -138,9 +139,7 @@ export function deactivateStatements(
         run_id: null, actor_user_id: actorUserId,
       },
     }),
-    statement(db, db.delete(sessions).where(and(
-      eq(sessions.organizationId, organizationId), eq(sessions.userId, userId), sql`exists (select 1 from ${memberships} where ${guard})`,
-    ))),
+    statement(db, deleteMemberSessions(db, organizationId, userId, sql`exists (select 1 from ${memberships} where ${guard})`)),
     statement(db, db
       .update(memberships)
       .set({ status: "deactivated", deactivatedReason: reason, deactivatedAt: now, deactivatedByRun: null })
