@@ -16,7 +16,9 @@ const END = "<!-- End of the generated section. -->";
 function flat(value: unknown): string {
   if (typeof value !== "object" || value === null) return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(flat).join(", ")}]`;
-  return `{ ${Object.entries(value).map(([key, item]) => `${JSON.stringify(key)}: ${flat(item)}`).join(", ")} }`;
+  return `{ ${Object.entries(value)
+    .map(([key, item]) => `${JSON.stringify(key)}: ${flat(item)}`)
+    .join(", ")} }`;
 }
 
 /** A schema's JSON, each object or array on one line when it fits in WIDTH characters, else one member a line. */
@@ -55,7 +57,7 @@ export function schemasSection(): string {
   const lines = [
     BEGIN,
     "",
-    "The JSON Schema (draft 2020-12) of each event's `data`; `{ \"$ref\": \"#Member\" }` is this `Member`:",
+    'The JSON Schema (draft 2020-12) of each event\'s `data`; `{ "$ref": "#Member" }` is this `Member`:',
     "",
     block(schemas.Member),
   ];

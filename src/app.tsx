@@ -126,7 +126,7 @@ export function buildApp(subApps: readonly SubApp[] = SUB_APPS) {
   app.use(forBrowsers(csrfProtection()));
   app.use(forBrowsers(async function relayWebhookEvents(c, next) {
     await next();
-    // A state change may have raised events in its batch (src/events/catalogue.ts): put them on the
+    // A state change may have raised events in its batch (src/db/outbox.ts): put them on the
     // deliveries queue once the response is on its way. Pages (GET) change nothing that raises events, except
     // sign-in callbacks, which ask the queue to relay (routes/auth.tsx) to keep their D1 round trips.
     if (c.req.method !== "POST" || c.res.status >= 400 || !c.env.WEBHOOK_DELIVERIES) return;

@@ -1,7 +1,7 @@
 // The organization's Entra connection. Token columns are token-vault ciphertext (src/lib/vault.ts)
 // and are selected only by the functions that need them.
 import { and, eq, sql } from "drizzle-orm";
-import { insertEventsFor } from "../events/catalogue.ts";
+import { insertEventsFor } from "./outbox.ts";
 import type { Db } from "./client.ts";
 import { planIncludes } from "./planFeatures.ts";
 import type { PlanFeature } from "../plans.ts";

@@ -6,7 +6,7 @@
 import { and, asc, eq, sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { identities, memberships, users, type MappableRole, type Role } from "./schema.ts";
-import { insertEventsFor, MEMBER_OF_U } from "../events/catalogue.ts";
+import { insertEventsFor, MEMBER_OF_U } from "./outbox.ts";
 
 /** The organization's members signed in (or imported) with a Microsoft identity of this tenant. */
 export function listTenantLinkedMembers(db: Db, organizationId: string, tenantId: string) {

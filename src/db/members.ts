@@ -1,7 +1,8 @@
 // Users as members of an organization. Every write that could remove the last active Owner is
 // guarded inside the SQL statement itself, so two concurrent requests cannot both pass a check.
 import { and, eq, sql, type SQL } from "drizzle-orm";
-import { insertEventsFor, MEMBER_OF_U, publicDeactivationCause, type EventFields } from "../events/catalogue.ts";
+import { publicDeactivationCause } from "../events/catalogue.ts";
+import { insertEventsFor, MEMBER_OF_U, type EventFields } from "./outbox.ts";
 import { insertAuditEventsFor } from "./audit.ts";
 import type { Db } from "./client.ts";
 import { memberships, users, type DeactivationReason, type Role } from "./schema.ts";
@@ -42,7 +43,7 @@ export function anotherActiveOwner(organizationId: string, userId: string) {
       and other.role = 'owner' and other.status = 'active')`;
 }
 
-/** One member's users row as `u`: the rows of a webhook event about them (src/events/catalogue.ts). */
+/** One member's users row as `u`: the rows of a webhook event about them (outbox.ts). */
 export function memberUserRow(userId: string) {
   return { from: sql`${users} u`, where: sql`u.id = ${userId}` };
 }

@@ -398,7 +398,7 @@ export const webhookEndpoints = sqliteTable(
     id: text("id").primaryKey(),
     organizationId: text("organization_id").notNull(),
     url: text("url").notNull(),
-    /** The chosen types, space-separated with a space at each end (an event's statement tests it with instr: src/events/catalogue.ts). */
+    /** The chosen types, space-separated with a space at each end (an event's statement tests it with instr: src/db/outbox.ts). */
     eventTypes: text("event_types").notNull(),
     enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
     disabledReason: text("disabled_reason", { enum: ["by_hand", "failing"] }),

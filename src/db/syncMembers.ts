@@ -5,13 +5,13 @@
 // another active Owner remains. Every statement here is idempotent, so a retried Workflow step
 // changes nothing twice. Audit rows are inserted by the same guard just before each update, in
 // the same batch (a transaction), so the log names exactly who changed; their webhook events
-// (src/events/catalogue.ts) are one more statement with the same guard, in the same place.
+// (outbox.ts) are one more statement with the same guard, in the same place.
 // Joins from a list of ids are CROSS JOINs: SQLite then keeps the list as the outer loop and
 // looks each id up by primary key, instead of scanning the organization once per listed id.
 import { sql, type SQL } from "drizzle-orm";
-import { insertEventsFor, MEMBER_OF_U } from "../events/catalogue.ts";
 import { insertAuditEventsFor } from "./audit.ts";
 import type { Db } from "./client.ts";
+import { insertEventsFor, MEMBER_OF_U } from "./outbox.ts";
 import { anotherActiveOwner } from "./members.ts";
 import type { SyncCause } from "./schema.ts";
 import { statement } from "./statements.ts";

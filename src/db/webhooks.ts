@@ -30,7 +30,7 @@ export const DAY_MS = 24 * 60 * 60 * 1000;
 /** An endpoint is disabled when every attempt failed for a day and at least this many in a row. */
 export const FAILURES_BEFORE_DISABLING = 10;
 
-/** The stored form of a subscription: " a b c " (an event's statement tests ` type ` with instr: src/events/catalogue.ts). */
+/** The stored form of a subscription: " a b c " (an event's statement tests ` type ` with instr: outbox.ts). */
 export function eventTypesColumn(types: readonly string[]): string {
   return ` ${types.join(" ")} `;
 }

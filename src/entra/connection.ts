@@ -25,7 +25,7 @@ import { directoryRoleNames } from "./directoryRoles.ts";
 import { fetchTenantDetails } from "./organization.ts";
 import { ConnectionTokenError, graphAccessToken, sealTokens } from "./tokens.ts";
 import { runStatements } from "../db/statements.ts";
-import { insertEventsFor } from "../events/catalogue.ts";
+import { insertEventsFor } from "../db/outbox.ts";
 import { revokeOpenSetupLinks } from "../db/setupLinks.ts";
 import { startRealtimeUpdates, stopRealtimeUpdates } from "./realtime/subscription.ts";
 

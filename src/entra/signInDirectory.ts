@@ -7,7 +7,7 @@ import type { Write } from "../db/statements.ts";
 import type { ConnectionTokens, TenantConnection } from "../db/connections.ts";
 import { saveRoleDecision } from "../db/mappings.ts";
 import { memberUserRow, updateMappedRole } from "../db/members.ts";
-import { insertEventsFor, MEMBER_OF_U } from "../events/catalogue.ts";
+import { insertEventsFor, MEMBER_OF_U } from "../db/outbox.ts";
 import type { MappableRole, Role } from "../db/schema.ts";
 import type { Config } from "../lib/config.ts";
 import {

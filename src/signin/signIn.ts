@@ -20,7 +20,7 @@ import { AppError } from "../lib/errors.ts";
 import { expiredOrUsed, flowClaim, type Flow } from "../auth/flows.ts";
 import { prepareSession } from "../auth/session.ts";
 import { runStatements, type Write } from "../db/statements.ts";
-import { insertEventsFor, MEMBER_OF_U } from "../events/catalogue.ts";
+import { insertEventsFor, MEMBER_OF_U } from "../db/outbox.ts";
 
 /** A person whose ID token has been validated. */
 export interface VerifiedPerson {

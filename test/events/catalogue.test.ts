@@ -3,9 +3,9 @@
 // the Entra page, a revoked grant, Disconnect, Send test event), and every outbox payload checked
 // against the catalogue: parsed strictly (an unknown or missing field fails), and written exactly as
 // the catalogue orders it (the stored text is the parsed payload serialized again, byte for byte).
-// Receivers must not notice that SQL triggers (migrations/0011) no longer raise the events: the
-// triggers are put back for this test, writing into a shadow outbox, and what they write for the
-// same changes is the same text.
+// Receivers must not notice that SQL triggers (migrations/0011, 0017) no longer raise the events:
+// the triggers are put back for this test, writing into a shadow outbox, and what they write for
+// the same changes is the same text.
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, GROUP_IDS, entraUser } from "../../demo/directory.ts";
@@ -25,7 +25,7 @@ interface Raised {
 }
 
 let raised: Raised[] = [];
-/** What the triggers of migrations/0011 wrote for the same changes. */
+/** What the triggers of migrations/0011 and 0017 wrote for the same changes. */
 let legacy: Raised[] = [];
 const runs: Record<string, string> = {};
 
@@ -34,12 +34,21 @@ async function outbox(table = "webhook_events"): Promise<Raised[]> {
   return (await env.DB.prepare(`select type, payload from ${table} order by seq`).all<Raised>()).results;
 }
 
-/** The event triggers of migrations/0011 (dropped by 0018) again, writing into `legacy_events`. */
+/**
+ * The event triggers as they last were before migrations/0018 dropped them (0011's, and 0017's
+ * sync.run trigger, which kept the public `trigger` words), writing into `legacy_events`.
+ */
 async function legacyTriggers() {
   await env.DB.prepare("create table legacy_events as select * from webhook_events where 0").run();
-  const triggers = env.TEST_MIGRATIONS.find((migration) => migration.name.startsWith("0011_"))!.queries.filter((query) => /^\s*CREATE TRIGGER/m.test(query));
-  expect(triggers).toHaveLength(7);
-  await env.DB.batch(triggers.map((query) => env.DB.prepare(query.replaceAll("INSERT INTO webhook_events", "INSERT INTO legacy_events"))));
+  const latest = new Map<string, string>();
+  for (const query of env.TEST_MIGRATIONS.flatMap((migration) => migration.queries)) {
+    const name = /^\s*CREATE TRIGGER (webhook_event_\w+)/m.exec(query)?.[1];
+    if (name) latest.set(name, query);
+  }
+  expect(latest.size).toBe(7);
+  await env.DB.batch(
+    [...latest.values()].map((query) => env.DB.prepare(query.replaceAll("INSERT INTO webhook_events", "INSERT INTO legacy_events"))),
+  );
 }
 
 const dataOf = (event: Raised) => (JSON.parse(event.payload) as { data: Record<string, unknown> }).data;
@@ -118,7 +127,7 @@ describe("the event catalogue", () => {
     }
   });
 
-  it("writes what the triggers of migrations/0011 wrote, byte for byte", () => {
+  it("writes what the triggers of migrations/0011 and 0017 wrote, byte for byte", () => {
     // Those two were never raised by a trigger: bulk import and Send test event wrote their own.
     const triggered = raised.filter((event) => event.type !== "member.imported" && event.type !== "webhook.test");
     const text = (events: Raised[]) => events.map((event) => `${event.type} ${event.payload}`).sort();
@@ -138,7 +147,11 @@ describe("the event catalogue", () => {
 
     const reactivated = ofType("member.reactivated");
     expect(reactivated.filter((data) => data.cause === "directory_sync")).toEqual([
-      expect.objectContaining({ member: expect.objectContaining({ user_id: DEMO_USER_IDS.diego }), run_id: runs.returned, actor_user_id: null }),
+      expect.objectContaining({
+        member: expect.objectContaining({ user_id: DEMO_USER_IDS.diego }),
+        run_id: runs.returned,
+        actor_user_id: null,
+      }),
     ]);
     // By hand: Megan, then Undo of the applied run (its seven others, with the run undone).
     expect(reactivated.filter((data) => data.cause === "by_hand").map((data) => data.run_id)).toEqual([null, ...Array(7).fill(runs.held)]);
@@ -148,12 +161,18 @@ describe("the event catalogue", () => {
       expect.objectContaining({ from_role: "viewer", to_role: "manager", cause: "mapping", actor_user_id: null }),
     ]);
     expect(ofType("member.provisioned")).toEqual([expect.objectContaining({ role: "manager", cause: "sign_in" })]);
-    expect(ofType("member.imported")).toEqual([expect.objectContaining({ member: expect.objectContaining({ email: "alex@contoso.example" }) })]);
+    expect(ofType("member.imported")).toEqual([
+      expect.objectContaining({ member: expect.objectContaining({ email: "alex@contoso.example" }) }),
+    ]);
   });
 
   it("describes runs and the connection in the public words", () => {
-    expect(ofType("sync.run.held")).toEqual([expect.objectContaining({ run_id: runs.held, trigger: "schedule", mode: "full", would_deactivate: 8 })]);
-    expect(ofType("sync.run.failed")).toEqual([expect.objectContaining({ run_id: runs.failed, trigger: "schedule", error: "needs_reconnect" })]);
+    expect(ofType("sync.run.held")).toEqual([
+      expect.objectContaining({ run_id: runs.held, trigger: "schedule", mode: "full", would_deactivate: 8 }),
+    ]);
+    expect(ofType("sync.run.failed")).toEqual([
+      expect.objectContaining({ run_id: runs.failed, trigger: "schedule", error: "needs_reconnect" }),
+    ]);
     const tenant = { tenant_id: CONTOSO_TENANT_ID, tenant_name: "Contoso Ltd" };
     expect(ofType("connection.needs_reconnect")).toEqual([{ organization_id: expect.any(String), ...tenant, reason: "grant_revoked" }]);
     expect(ofType("connection.connected")).toEqual([expect.objectContaining({ ...tenant, actor_user_id: DEMO_USER_IDS.adele })]);

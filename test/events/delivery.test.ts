@@ -17,7 +17,7 @@ import { runStatements } from "../../src/db/statements.ts";
 import { RELAY_CLAIM_LEASE_MS, type DeliveryMessage } from "../../src/db/webhooks.ts";
 import type { Env } from "../../src/env.ts";
 import { tokenVault } from "../../src/lib/vault.ts";
-import { insertEventsFor, MEMBER_OF_U } from "../../src/events/catalogue.ts";
+import { insertEventsFor, MEMBER_OF_U } from "../../src/db/outbox.ts";
 import { addEndpoint as addEndpointAsService, rotateSecret } from "../../src/events/endpoints.ts";
 import type { DeliveryQueue } from "../../src/events/queue.ts";
 import { relayPendingEvents } from "../../src/events/relay.ts";

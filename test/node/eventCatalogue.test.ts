@@ -20,14 +20,18 @@ describe("public words", () => {
   });
 
   it("say by_hand for a deactivation by hand, however it is stored", () => {
-    expect([publicDeactivationCause("manual"), publicDeactivationCause("by_hand"), publicDeactivationCause("directory_sync")])
-      .toEqual(["by_hand", "by_hand", "directory_sync"]);
+    expect([publicDeactivationCause("manual"), publicDeactivationCause("by_hand"), publicDeactivationCause("directory_sync")]).toEqual([
+      "by_hand",
+      "by_hand",
+      "directory_sync",
+    ]);
   });
 });
 
 it("refuses to build a payload the catalogue does not allow", () => {
   const now = Date.UTC(2026, 10, 30, 2, 31, 7, 412);
-  expect(eventPayload("webhook.test", { organization_id: "o", endpoint_id: "e" }, now))
-    .toBe('{"type":"webhook.test","timestamp":"2026-11-30T02:31:07.412Z","data":{"organization_id":"o","endpoint_id":"e"}}');
+  expect(eventPayload("webhook.test", { organization_id: "o", endpoint_id: "e" }, now)).toBe(
+    '{"type":"webhook.test","timestamp":"2026-11-30T02:31:07.412Z","data":{"organization_id":"o","endpoint_id":"e"}}',
+  );
   expect(() => eventPayload("webhook.test", { organization_id: "o", endpoint_id: "e", extra: 1 } as never, now)).toThrow();
 });

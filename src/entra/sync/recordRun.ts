@@ -7,7 +7,8 @@ import { deleteSeenPages } from "../../db/syncSeen.ts";
 import {
   finishRun, insertRunFinishedAudit, runIsOpen, saveDeltaLink, supersedeHeldRuns, type FinishedStatus, type SyncMode, type SyncTrigger,
 } from "../../db/syncRuns.ts";
-import { insertEventsFor, publicTrigger } from "../../events/catalogue.ts";
+import { insertEventsFor } from "../../db/outbox.ts";
+import { publicTrigger } from "../../events/catalogue.ts";
 
 interface RunOutcome {
   organizationId: string;
