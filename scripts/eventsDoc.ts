@@ -1,7 +1,7 @@
 // docs/events.md's "Schemas" section, generated from the event catalogue (src/events/catalogue.ts):
 // the JSON Schema (draft 2020-12) of each event's `data`, by zod's own z.toJSONSchema, so the doc
 // says exactly what the catalogue checks. `node scripts/eventsDoc.ts` rewrites the section;
-// test/node/eventsDoc.test.ts fails `npm test` while the committed doc differs from it.
+// test/node/eventCatalogue.test.ts fails `npm test` while the committed doc differs from it.
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
