@@ -2,8 +2,8 @@
 // once, with one endpoint subscribed to member.deactivated. The members are linked to a small
 // synthetic tenant under object ids the directory does not have, so a complete listing proves them
 // absent. The run goes through the real scheduled() handler and Workflow; its outbox rows are
-// written by the triggers of migrations/0011 in the statements that deactivate, and its relay step
-// puts them on the deliveries queue, paced per endpoint (src/events/relay.ts).
+// written by one INSERT … SELECT per chunk in the batches that deactivate (src/db/outbox.ts),
+// and its relay step puts them on the deliveries queue, paced per endpoint (src/events/relay.ts).
 // d1_round_trips is the whole run's (the relay step included); the same run without any endpoint
 // is measured first, for comparison. delivery_requests is what the queue will deliver: one request
 // per event and endpoint. delivered_first_10s shows the pacing: what the receiver got in the first

@@ -29,7 +29,7 @@ import { settingsRoutes } from "./routes/settings.tsx";
 import { setupCallbackRoutes, setupRoutes } from "./routes/setup.tsx";
 import { userRoutes } from "./routes/users.tsx";
 import { webhookRoutes } from "./routes/webhooks.tsx";
-import { relayQuietly } from "./events/relay.ts";
+import { relayAfterCommit } from "./events/afterCommit.ts";
 import { Layout } from "../views/layout.tsx";
 import { Flash } from "../views/parts/forms.tsx";
 import { ErrorPage } from "../views/pages/errorPage.tsx";
@@ -126,8 +126,8 @@ export function buildApp(subApps: readonly SubApp[] = SUB_APPS) {
   app.use(forBrowsers(csrfProtection()));
   app.use(forBrowsers(async function relayWebhookEvents(c, next) {
     await next();
-    // A state change may have written outbox rows (migrations/0011): put them on the deliveries
-    // queue once the response is on its way. Pages (GET) change nothing that raises events, except
+    // A state change may have raised events in its batch (src/db/outbox.ts): put them on the
+    // deliveries queue once the response is on its way. Pages (GET) change nothing that raises events, except
     // sign-in callbacks, which ask the queue to relay (routes/auth.tsx) to keep their D1 round trips.
     if (c.req.method !== "POST" || c.res.status >= 400 || !c.env.WEBHOOK_DELIVERIES) return;
     let ctx: { waitUntil(promise: Promise<unknown>): void };
@@ -136,7 +136,7 @@ export function buildApp(subApps: readonly SubApp[] = SUB_APPS) {
     } catch {
       return; // Called without an execution context (app.request in tests): nothing to wait on.
     }
-    ctx.waitUntil(relayQuietly(createDb(c.env.DB.withSession("first-primary")), c.env.WEBHOOK_DELIVERIES, Date.now()));
+    ctx.waitUntil(relayAfterCommit(c.env.WEBHOOK_DELIVERIES, { here: { db: createDb(c.env.DB.withSession("first-primary")), now: Date.now() } }));
   }));
   // Only whole pages come through here (htmx fragments are c.html), so the directory alerts banner
   // is read and shown once per page and never inside a fragment. Its read is skipped for anyone

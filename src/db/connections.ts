@@ -1,6 +1,7 @@
 // The organization's Entra connection. Token columns are token-vault ciphertext (src/lib/vault.ts)
 // and are selected only by the functions that need them.
 import { and, eq, sql } from "drizzle-orm";
+import { insertEventsFor } from "./outbox.ts";
 import type { Db } from "./client.ts";
 import { planIncludes } from "./planFeatures.ts";
 import type { PlanFeature } from "../plans.ts";
@@ -211,19 +212,30 @@ export function saveRefreshedTokens(
     .returning({ organizationId: entraConnections.organizationId });
 }
 
-/** The grant is gone: features stop until an admin connects again. Tokens are dropped. */
+/**
+ * The grant is gone: features stop until an admin connects again. Tokens are dropped. Only the
+ * change of status raises connection.needs_reconnect (it is not audited), in the same batch,
+ * before the update, from the row it is about to change.
+ */
 export function saveNeedsReconnect(db: Db, organizationId: string, reason: string, now: number, refreshTokenEnc: string) {
-  return db
-    .update(entraConnections)
-    .set({
-      status: "needs_reconnect",
-      failureReason: reason,
-      refreshTokenEnc: null,
-      accessTokenEnc: null,
-      accessTokenExpiresAt: null,
-      updatedAt: now,
-    })
-    .where(and(eq(entraConnections.organizationId, organizationId), eq(entraConnections.refreshTokenEnc, refreshTokenEnc)));
+  const stillOurs = and(eq(entraConnections.organizationId, organizationId), eq(entraConnections.refreshTokenEnc, refreshTokenEnc))!;
+  return [
+    insertEventsFor("connection.needs_reconnect", {
+      organizationId, now,
+      data: { organization_id: organizationId, tenant_id: sql`${entraConnections.tenantId}`, tenant_name: sql`${entraConnections.tenantName}`, reason },
+    }, { from: sql`${entraConnections}`, where: sql`${stillOurs} and ${entraConnections.status} != 'needs_reconnect'` }),
+    db
+      .update(entraConnections)
+      .set({
+        status: "needs_reconnect",
+        failureReason: reason,
+        refreshTokenEnc: null,
+        accessTokenEnc: null,
+        accessTokenExpiresAt: null,
+        updatedAt: now,
+      })
+      .where(stillOurs),
+  ];
 }
 
 /** The connection (if any) of the tenant a person signed in from: what sign-in needs to decide. */

@@ -6,7 +6,7 @@
 import { and, asc, eq, sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { identities, memberships, users, type MappableRole, type Role } from "./schema.ts";
-import { insertImportedMemberEvent } from "./webhooks.ts";
+import { insertEventsFor, MEMBER_OF_U } from "./outbox.ts";
 
 /** The organization's members signed in (or imported) with a Microsoft identity of this tenant. */
 export function listTenantLinkedMembers(db: Db, organizationId: string, tenantId: string) {
@@ -66,7 +66,15 @@ export function importPersonStatements(organizationId: string, tenantId: string,
       select ${organizationId}, i.user_id, ${role}, 'active', ${now}, lower(u.display_name), lower(u.email)
       from identities i join users u on u.id = i.user_id where ${linked}
       on conflict do nothing`,
-    insertImportedMemberEvent(organizationId, linked, now),
+    // member.imported, only for a membership this import just created: an import audits once for
+    // everyone (bulkImport.ts), so each person's event is raised here, in their own batch.
+    insertEventsFor("member.imported", {
+      organizationId, now,
+      data: { organization_id: organizationId, member: MEMBER_OF_U, role: sql`m.role`, cause: "import", run_id: null, actor_user_id: null },
+    }, {
+      from: sql`identities i join memberships m on m.user_id = i.user_id and m.organization_id = ${organizationId} join users u on u.id = i.user_id`,
+      where: sql`${linked} and m.created_at = ${now}`,
+    }),
   ];
   if (person.decision) {
     const d = person.decision;

@@ -6,6 +6,7 @@
 // which columns are encrypted.
 import { and, eq, isNotNull, isNull, ne, notInArray, sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { SUBSCRIBABLE_EVENT_TYPES, type SubscribableEventType } from "../events/catalogue.ts";
 import { PLANS } from "../plans.ts";
 
 export const ROLES = ["owner", "admin", "manager", "member", "viewer"] as const;
@@ -386,22 +387,9 @@ export const realtimeSubscriptions = sqliteTable(
   ],
 );
 
-/** The events an endpoint may subscribe to (docs/events.md); the triggers of migrations/0011 raise them. */
-export const WEBHOOK_EVENT_TYPES = [
-  "member.provisioned",
-  "member.imported",
-  "member.role_changed",
-  "member.deactivated",
-  "member.reactivated",
-  "sync.run.held",
-  "sync.run.failed",
-  "connection.needs_reconnect",
-  "connection.connected",
-  "connection.disconnected",
-] as const;
-export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
-/** Sent only by Send test event, to one endpoint; nobody subscribes to it. */
-export const WEBHOOK_TEST_EVENT = "webhook.test";
+/** The events an endpoint may subscribe to, as the event catalogue declares them (src/events/catalogue.ts). */
+export const WEBHOOK_EVENT_TYPES = SUBSCRIBABLE_EVENT_TYPES;
+export type WebhookEventType = SubscribableEventType;
 
 /** Event webhook endpoints (migrations/0011): the signing secrets only sealed by the token vault. */
 export const webhookEndpoints = sqliteTable(
@@ -410,7 +398,7 @@ export const webhookEndpoints = sqliteTable(
     id: text("id").primaryKey(),
     organizationId: text("organization_id").notNull(),
     url: text("url").notNull(),
-    /** The chosen types, space-separated with a space at each end (the triggers test it with instr). */
+    /** The chosen types, space-separated with a space at each end (an event's statement tests it with instr: src/db/outbox.ts). */
     eventTypes: text("event_types").notNull(),
     enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
     disabledReason: text("disabled_reason", { enum: ["by_hand", "failing"] }),

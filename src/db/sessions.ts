@@ -1,6 +1,6 @@
 // Session rows. The cookie holds the token; only its SHA-256 is stored, so a leaked database
 // cannot be replayed as sessions.
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { memberships, organizations, sessions, users } from "./schema.ts";
 
@@ -69,9 +69,12 @@ export function switchSessionOrganization(db: Db, tokenHash: string, organizatio
   return db.update(sessions).set({ organizationId }).where(eq(sessions.tokenHash, tokenHash));
 }
 
-/** Ends a member's sessions in one organization, right after their deactivation (the session loader refuses deactivated members meanwhile). */
-export function deleteMemberSessions(db: Db, organizationId: string, userId: string) {
+/**
+ * Ends a member's sessions in one organization, in their deactivation's batch (the session loader
+ * refuses deactivated members meanwhile); `onlyIf`: the deactivation's own guard, read before it.
+ */
+export function deleteMemberSessions(db: Db, organizationId: string, userId: string, onlyIf?: SQL) {
   return db
     .delete(sessions)
-    .where(and(eq(sessions.userId, userId), eq(sessions.organizationId, organizationId)));
+    .where(and(eq(sessions.userId, userId), eq(sessions.organizationId, organizationId), onlyIf));
 }

@@ -4,12 +4,14 @@
 // are deactivated, only members that sync deactivated are reactivated, and an Owner only while
 // another active Owner remains. Every statement here is idempotent, so a retried Workflow step
 // changes nothing twice. Audit rows are inserted by the same guard just before each update, in
-// the same batch (a transaction), so the log names exactly who changed.
+// the same batch (a transaction), so the log names exactly who changed; their webhook events
+// (outbox.ts) are one more statement with the same guard, in the same place.
 // Joins from a list of ids are CROSS JOINs: SQLite then keeps the list as the outer loop and
 // looks each id up by primary key, instead of scanning the organization once per listed id.
 import { sql, type SQL } from "drizzle-orm";
 import { insertAuditEventsFor } from "./audit.ts";
 import type { Db } from "./client.ts";
+import { insertEventsFor, MEMBER_OF_U } from "./outbox.ts";
 import { anotherActiveOwner } from "./members.ts";
 import type { SyncCause } from "./schema.ts";
 import { statement } from "./statements.ts";
@@ -106,15 +108,16 @@ function listedMemberships(organizationId: string, list: SQL): SQL {
  */
 export function deactivateListedMembers(db: Db, change: { organizationId: string; runId: string; now: number; list: SQL }) {
   const { organizationId, runId, now, list } = change;
+  const leavers = { from: listedMemberships(organizationId, list), where: sql`m.status = 'active' and m.role != 'owner'` };
   return [
     statement(db, insertAuditEventsFor(
       {
         organizationId, actorUserId: null, action: "member.deactivated", targetUserId: sql`m.user_id`,
         details: sql`json_object('reason', 'directory_sync', 'cause', l.cause, 'runId', ${runId})`, now,
       },
-      sql`from ${listedMemberships(organizationId, list)}
-        where m.status = 'active' and m.role != 'owner'`,
+      sql`from ${leavers.from} where ${leavers.where}`,
     )),
+    statement(db, deactivatedBySyncEvents({ organizationId, runId, now, directoryReason: sql`l.cause` }, leavers)),
     statement(db, sql`
       update memberships indexed by sqlite_autoindex_memberships_1
       set status = 'deactivated', deactivated_reason = 'directory_sync', deactivated_at = ${now}, deactivated_by_run = ${runId}
@@ -143,6 +146,7 @@ export function deactivateOwnerStatements(db: Db, change: { organizationId: stri
       },
       sql`from memberships m where ${guard}`,
     )),
+    statement(db, deactivatedBySyncEvents({ organizationId, runId, now, directoryReason: sql`${cause}` }, { from: sql`memberships m`, where: guard })),
     statement(db, sql`
       update memberships as m set status = 'deactivated', deactivated_reason = 'directory_sync', deactivated_at = ${now},
         deactivated_by_run = ${runId}
@@ -150,6 +154,24 @@ export function deactivateOwnerStatements(db: Db, change: { organizationId: stri
     endSessionsOfRun(db, organizationId, runId),
   ] as const;
 }
+
+/**
+ * member.deactivated for the members `rows` yields (memberships `m`), before the update that
+ * deactivates them; `directoryReason` says why the directory no longer has them.
+ */
+function deactivatedBySyncEvents(
+  change: { organizationId: string; runId: string; now: number; directoryReason: SQL },
+  rows: { from: SQL; where: SQL },
+) {
+  const { organizationId, runId, now, directoryReason } = change;
+  return insertEventsFor("member.deactivated", {
+    organizationId, now,
+    data: { organization_id: organizationId, member: MEMBER_OF_U, cause: "directory_sync", directory_reason: directoryReason, run_id: runId, actor_user_id: null },
+  }, { from: withUser(rows.from), where: rows.where });
+}
+
+/** The members' users rows, as `u` (one primary-key lookup each). */
+const withUser = (from: SQL) => sql`${from} cross join users u on u.id = m.user_id`;
 
 function endSessionsOfRun(db: Db, organizationId: string, runId: string) {
   return statement(db, sql`
@@ -160,15 +182,19 @@ function endSessionsOfRun(db: Db, organizationId: string, runId: string) {
 /** Reactivates the listed members that directory sync deactivated; never those deactivated by hand. */
 export function reactivateListedMembers(db: Db, change: { organizationId: string; runId: string; now: number; list: SQL }) {
   const { organizationId, runId, now, list } = change;
+  const returners = { from: listedMemberships(organizationId, list), where: sql`m.status = 'deactivated' and m.deactivated_reason = 'directory_sync'` };
   return [
     statement(db, insertAuditEventsFor(
       {
         organizationId, actorUserId: null, action: "member.reactivated", targetUserId: sql`m.user_id`,
         details: sql`json_object('reason', 'directory_sync', 'cause', l.cause, 'runId', ${runId})`, now,
       },
-      sql`from ${listedMemberships(organizationId, list)}
-        where m.status = 'deactivated' and m.deactivated_reason = 'directory_sync'`,
+      sql`from ${returners.from} where ${returners.where}`,
     )),
+    statement(db, insertEventsFor("member.reactivated", {
+      organizationId, now,
+      data: { organization_id: organizationId, member: MEMBER_OF_U, cause: "directory_sync", run_id: runId, actor_user_id: null },
+    }, { from: withUser(returners.from), where: returners.where })),
     statement(db, sql`
       update memberships indexed by sqlite_autoindex_memberships_1
       set status = 'active', deactivated_reason = null, deactivated_at = null, deactivated_by_run = null
@@ -194,6 +220,11 @@ export function reactivateMembersOfRun(db: Db, change: { organizationId: string;
       { organizationId, actorUserId, action: "member.reactivated", targetUserId: sql`m.user_id`, details: sql`json_object('reason', 'undo', 'runId', ${runId})`, now },
       sql`from memberships m where ${ofRun}`,
     )),
+    // An Undo is an admin's hand, with the run it undid.
+    statement(db, insertEventsFor("member.reactivated", {
+      organizationId, now,
+      data: { organization_id: organizationId, member: MEMBER_OF_U, cause: "by_hand", run_id: runId, actor_user_id: actorUserId },
+    }, { from: withUser(sql`memberships m`), where: ofRun })),
     statement(db, sql`
       update memberships as m set status = 'active', deactivated_reason = null, deactivated_at = null, deactivated_by_run = null
       where ${ofRun}`),

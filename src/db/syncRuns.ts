@@ -373,10 +373,14 @@ export function saveHoldThreshold(db: Db, organizationId: string, threshold: { p
     .returning({ organizationId: entraConnections.organizationId });
 }
 
+/** The run has not been closed yet: what is written as it closes is written once, even by a retried step. */
+export const runIsOpen = (organizationId: string, runId: string) =>
+  sql`exists (select 1 from sync_runs where id = ${runId} and organization_id = ${organizationId} and status = 'running')`;
+
 /** The run's "sync.run_finished" event, written only while the run is still open (a retried step writes it once). */
 export function insertRunFinishedAudit(db: Db, organizationId: string, runId: string, details: Record<string, unknown>, now: number) {
   return statement(db, insertAuditEventsFor(
     { organizationId, actorUserId: null, action: "sync.run_finished", details: sql`${JSON.stringify(details)}`, now },
-    sql`where exists (select 1 from sync_runs where id = ${runId} and organization_id = ${organizationId} and status = 'running')`,
+    sql`where ${runIsOpen(organizationId, runId)}`,
   ));
 }

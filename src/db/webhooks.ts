@@ -30,7 +30,7 @@ export const DAY_MS = 24 * 60 * 60 * 1000;
 /** An endpoint is disabled when every attempt failed for a day and at least this many in a row. */
 export const FAILURES_BEFORE_DISABLING = 10;
 
-/** The stored form of a subscription: " a b c " (the triggers test ` type ` with instr). */
+/** The stored form of a subscription: " a b c " (an event's statement tests ` type ` with instr: outbox.ts). */
 export function eventTypesColumn(types: readonly string[]): string {
   return ` ${types.join(" ")} `;
 }
@@ -263,29 +263,6 @@ export function insertTestEvent(db: Db, event: { id: string; organizationId: str
     createdAt: event.now,
     relayedAt: event.now,
   });
-}
-
-/**
- * `member.imported` for a member a bulk import just created (bulkImport.ts): in the person's own
- * batch, after their membership insert, and only when an enabled endpoint subscribes and the
- * organization's plan has event webhooks (as the triggers of migrations/0011).
- * The audit trigger cannot raise it, since an import audits once for everyone.
- */
-export function insertImportedMemberEvent(organizationId: string, linked: SQL, now: number): SQL {
-  return sql`
-    insert into webhook_events (id, organization_id, type, payload, created_at)
-    select 'msg_' || lower(hex(randomblob(16))), m.organization_id, 'member.imported', json_object(
-      'type', 'member.imported',
-      'timestamp', strftime('%Y-%m-%dT%H:%M:%fZ', ${now} / 1000.0, 'unixepoch'),
-      'data', json_object(
-        'organization_id', m.organization_id,
-        'member', json_object('user_id', u.id, 'email', u.email, 'display_name', u.display_name),
-        'role', m.role, 'cause', 'import', 'run_id', null, 'actor_user_id', null)), ${now}
-    from identities i join memberships m on m.user_id = i.user_id and m.organization_id = ${organizationId}
-      join users u on u.id = i.user_id
-    where ${linked} and m.created_at = ${now}
-      and exists (select 1 from webhook_endpoints e join organizations o on o.id = e.organization_id and ${planIncludes(sql`o.plan`, "eventWebhooks")}
-        where e.organization_id = ${organizationId} and e.enabled = 1 and instr(e.event_types, ' member.imported ') > 0)`;
 }
 
 // --- Delivery attempts ------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import { directoryRoleNames } from "./directoryRoles.ts";
 import { fetchTenantDetails } from "./organization.ts";
 import { ConnectionTokenError, graphAccessToken, sealTokens } from "./tokens.ts";
 import { runStatements } from "../db/statements.ts";
+import { insertEventsFor } from "../db/outbox.ts";
 import { revokeOpenSetupLinks } from "../db/setupLinks.ts";
 import { startRealtimeUpdates, stopRealtimeUpdates } from "./realtime/subscription.ts";
 
@@ -140,6 +141,10 @@ export async function completeEntraConnection(
         },
         now,
       }),
+      insertEventsFor("connection.connected", {
+        organizationId: viewer.organizationId, now,
+        data: { organization_id: viewer.organizationId, tenant_id: tenantId, tenant_name: details?.tenantName ?? null, actor_user_id: viewer.userId },
+      }),
       // Every toggle change is audited, including the ones connecting another tenant makes.
       ...featuresTurnedOff.map((feature) =>
         insertAuditEvent(db, {
@@ -213,6 +218,10 @@ export async function disconnectEntra(db: Db, config: Config, viewer: Viewer, no
       action: "entra.disconnected",
       details: { tenantId: existing.tenantId, tenantName: existing.tenantName },
       now,
+    }),
+    insertEventsFor("connection.disconnected", {
+      organizationId: viewer.organizationId, now,
+      data: { organization_id: viewer.organizationId, tenant_id: existing.tenantId, tenant_name: existing.tenantName, actor_user_id: viewer.userId },
     }),
   ]);
 }

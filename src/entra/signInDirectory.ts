@@ -6,7 +6,8 @@ import type { Db } from "../db/client.ts";
 import type { Write } from "../db/statements.ts";
 import type { ConnectionTokens, TenantConnection } from "../db/connections.ts";
 import { saveRoleDecision } from "../db/mappings.ts";
-import { updateMappedRole } from "../db/members.ts";
+import { memberUserRow, updateMappedRole } from "../db/members.ts";
+import { insertEventsFor, MEMBER_OF_U } from "../db/outbox.ts";
 import type { MappableRole, Role } from "../db/schema.ts";
 import type { Config } from "../lib/config.ts";
 import {
@@ -211,6 +212,13 @@ export function applyGroupRole(
         },
         now,
       }),
+      insertEventsFor("member.role_changed", {
+        organizationId: member.organizationId, now,
+        data: {
+          organization_id: member.organizationId, member: MEMBER_OF_U, from_role: member.role, to_role: role, cause: "mapping",
+          run_id: null, actor_user_id: null,
+        },
+      }, memberUserRow(member.userId)),
     );
   }
   return statements;

@@ -110,7 +110,7 @@ export async function accessTokenFromRow(
     issued = await redeemRefreshToken(config, tenantId, refresh.value);
   } catch (error) {
     if (error instanceof OAuthFlowError && error.kind === "grant_rejected") {
-      const writes = [saveNeedsReconnect(db, organizationId, "grant_revoked", options.now, refreshTokenEnc)];
+      const writes = saveNeedsReconnect(db, organizationId, "grant_revoked", options.now, refreshTokenEnc);
       throw new ConnectionTokenError("needs_reconnect", { cause: error, writes });
     }
     throw new ConnectionTokenError("provider_unavailable", { cause: error });

@@ -15,6 +15,7 @@ import {
 import { sha256Base64url } from "../lib/crypto.ts";
 import { AppError } from "../lib/errors.ts";
 import type { TokenVault } from "../lib/vault.ts";
+import { eventPayload } from "./catalogue.ts";
 import type { DeliveryQueue } from "./queue.ts";
 import { newSigningSecret } from "./signature.ts";
 import { checkEndpointUrl } from "./urlPolicy.ts";
@@ -151,11 +152,7 @@ export async function sendTestEvent(db: Db, queue: DeliveryQueue, viewer: Viewer
   if (!endpoint.enabled) throw new AppError("conflict", "Enable the endpoint before sending it a test event.");
   await paceManualSend(db, viewer, endpointId, now);
   const id = `msg_${crypto.randomUUID().replaceAll("-", "")}`;
-  const payload = JSON.stringify({
-    type: "webhook.test",
-    timestamp: new Date(now).toISOString(),
-    data: { organization_id: viewer.organizationId, endpoint_id: endpointId },
-  });
+  const payload = eventPayload("webhook.test", { organization_id: viewer.organizationId, endpoint_id: endpointId }, now);
   await runStatements(db, [insertTestEvent(db, { id, organizationId: viewer.organizationId, payload, now })]);
   await queue.send({ eventId: id, endpointId, queuedAt: now });
 }

@@ -1,6 +1,6 @@
 // The relay: moves committed outbox rows (webhook_events) onto the deliveries queue, one message per
-// event and subscribed endpoint. It runs after each state-changing request (app.tsx), at the end
-// of each sync run (workflow.ts) and in the nightly housekeeping. A relay first claims its rows
+// event and subscribed endpoint. It is started by relayAfterCommit (afterCommit.ts), the one helper
+// every committing place calls, and by the queue's consumer when asked. A relay first claims its rows
 // (one statement stamps them and returns them), so relays running at once never send the same
 // row; once a round's messages are on the queue its rows are marked relayed. If the queue refuses
 // a batch, the rows not yet sent are released for the next call; if the relay dies between claim
@@ -95,27 +95,4 @@ export async function relayPendingEvents(db: Db, queue: DeliveryQueue, now: numb
     if (events.length < EVENTS_PER_ROUND) break;
   }
   return result;
-}
-
-/** From a sign-in callback (no D1 round trip to spare): the queue's consumer relays instead. */
-export async function requestRelay(queue: DeliveryQueue | undefined): Promise<void> {
-  if (!queue) return;
-  try {
-    await queue.send({ relay: true });
-  } catch (error) {
-    // The nightly relay still picks the rows up.
-    console.error("webhook relay request failed", error instanceof Error ? error.name : typeof error);
-  }
-}
-
-/** For callers that must not fail because of webhooks (a sync run, a request already answered). */
-export async function relayQuietly(db: Db, queue: DeliveryQueue | undefined, now: number): Promise<RelayResult | null> {
-  if (!queue) return null;
-  try {
-    return await relayPendingEvents(db, queue, now);
-  } catch (error) {
-    // The rows stay pending for the next relay; log the kind only, never payloads.
-    console.error("webhook relay failed", error instanceof Error ? error.name : typeof error);
-    return null;
-  }
 }

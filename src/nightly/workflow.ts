@@ -6,7 +6,7 @@
 // restart: everything it decides on (cursor, time, spacing) comes from step results or the event.
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from "cloudflare:workers";
 import { PRUNE_BATCH_ROWS, PRUNE_TASKS, pruneBatch } from "./pruning.ts";
-import { relayQuietly } from "../events/relay.ts";
+import { relayAfterCommit } from "../events/afterCommit.ts";
 import { createDb, type Db } from "../db/client.ts";
 import { countOrganizationsToSync, type NightlyParams } from "../db/syncRuns.ts";
 import type { Env } from "../env.ts";
@@ -158,7 +158,7 @@ export class NightlyWorkflow extends WorkflowEntrypoint<Env, NightlyParams> {
     // The safety net of the webhook outbox: events raised at sign-in (a GET, which relays nothing)
     // or left pending by an interrupted relay go on the queue at least once a night.
     const relayed = await step.do("relay webhook events", STEP, () =>
-      counted(env.DB, async (db) => (await relayQuietly(db, env.WEBHOOK_DELIVERIES, Date.now()))?.events ?? 0),
+      counted(env.DB, async (db) => (await relayAfterCommit(env.WEBHOOK_DELIVERIES, { here: { db, now: Date.now() } }))?.events ?? 0),
     );
     cost("relay webhook events", relayed.d1);
     return output;

@@ -4,9 +4,8 @@ import { insertAuditEvent } from "../db/audit.ts";
 import type { Db } from "../db/client.ts";
 import { insertInvitation, openInvitationsQuery, revokeInvitation } from "../db/invitations.ts";
 import { memberPageQuery, type MemberListQuery } from "../db/memberList.ts";
-import { deactivateMember, findMember, hasMemberWithEmail, reactivateMember, updateMemberRole } from "../db/members.ts";
+import { changeRoleStatements, deactivateStatements, findMember, hasMemberWithEmail, reactivateStatements } from "../db/members.ts";
 import type { Role } from "../db/schema.ts";
-import { deleteMemberSessions } from "../db/sessions.ts";
 import { AppError } from "../lib/errors.ts";
 import { canManageMember, isOwnerOrAdmin } from "../auth/access.ts";
 import type { Viewer } from "../context.ts";
@@ -93,53 +92,29 @@ export async function revokeMemberInvitation(db: Db, viewer: Viewer, invitationI
   }).run();
 }
 
+// Each change is one batch (src/db/members.ts): the change, its audit row and its webhook event.
+// The batch's last statement is the update, which returns the member only when it changed.
+const changed = (results: D1Result[]) => (results.at(-1)?.results.length ?? 0) > 0;
+
 export async function changeMemberRole(db: Db, viewer: Viewer, userId: string, role: Role, now: number) {
   const member = await manageableMember(db, viewer, userId, role);
   if (member.role === role) return;
-  const [changed] = await updateMemberRole(db, viewer.organizationId, userId, role);
-  if (!changed) throw lastOwner();
-  await insertAuditEvent(db, {
-    organizationId: viewer.organizationId,
-    actorUserId: viewer.userId,
-    action: "member.role_changed",
-    targetUserId: userId,
-    details: { from: member.role, to: role },
-    now,
-  }).run();
+  const change = { organizationId: viewer.organizationId, userId, from: member.role, to: role, actorUserId: viewer.userId, now };
+  if (!changed(await runStatements(db, changeRoleStatements(db, change)))) throw lastOwner();
 }
 
 export async function deactivateMemberByHand(db: Db, viewer: Viewer, userId: string, now: number) {
   if (userId === viewer.userId) throw new AppError("conflict", "You can't deactivate yourself.");
   const member = await manageableMember(db, viewer, userId);
   if (member.status === "deactivated") return;
-  const [changed] = await deactivateMember(db, { organizationId: viewer.organizationId, userId, reason: "by_hand", now });
-  if (!changed) throw lastOwner();
-  // Their sessions end at once (the session loader also refuses deactivated members).
-  await runStatements(db, [
-    deleteMemberSessions(db, viewer.organizationId, userId),
-    insertAuditEvent(db, {
-      organizationId: viewer.organizationId,
-      actorUserId: viewer.userId,
-      action: "member.deactivated",
-      targetUserId: userId,
-      details: { reason: "by_hand" },
-      now,
-    }),
-  ]);
+  // Their sessions end at once, in the same batch (the session loader also refuses deactivated members).
+  const change = { organizationId: viewer.organizationId, userId, reason: "by_hand" as const, actorUserId: viewer.userId, now };
+  if (!changed(await runStatements(db, deactivateStatements(db, change)))) throw lastOwner();
 }
 
 export async function reactivateMemberByHand(db: Db, viewer: Viewer, userId: string, now: number) {
   const member = await manageableMember(db, viewer, userId);
   if (member.status === "active") return;
-  await runStatements(db, [
-    reactivateMember(db, viewer.organizationId, userId),
-    insertAuditEvent(db, {
-      organizationId: viewer.organizationId,
-      actorUserId: viewer.userId,
-      action: "member.reactivated",
-      targetUserId: userId,
-      details: { previousReason: member.deactivatedReason },
-      now,
-    }),
-  ]);
+  const change = { organizationId: viewer.organizationId, userId, previousReason: member.deactivatedReason, actorUserId: viewer.userId, now };
+  await runStatements(db, reactivateStatements(db, change));
 }

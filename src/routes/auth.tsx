@@ -10,7 +10,7 @@ import { personFromClaims } from "../signin/person.ts";
 import { signInRefusal } from "../signin/signInErrors.ts";
 import { clearSessionCookie, currentSessionHash, setSessionCookie } from "../auth/session.ts";
 import { signIn } from "../signin/signIn.ts";
-import { requestRelay } from "../events/relay.ts";
+import { relayAfterCommit } from "../events/afterCommit.ts";
 import type { AppContext } from "../context.ts";
 import type { AuthFlowPurpose } from "../db/schema.ts";
 import { deleteSession } from "../db/sessions.ts";
@@ -73,7 +73,7 @@ signInRoutes.get("/:provider/callback", signInRateLimit(), validate("param", pro
   });
   setSessionCookie(c, result.sessionToken);
   // The callback keeps to its two D1 round trips: a queue message asks the consumer to relay.
-  if (result.mayRaiseEvents) waitUntil(c, requestRelay(c.env.WEBHOOK_DELIVERIES));
+  if (result.mayRaiseEvents) waitUntil(c, relayAfterCommit(c.env.WEBHOOK_DELIVERIES, "on the queue"));
   return c.redirect(PATHS.home, 302);
 });
 

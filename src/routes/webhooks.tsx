@@ -1,7 +1,7 @@
 // Settings → Webhooks (Owners and Admins). Adding, enabling, rotating, testing and redelivering
 // need the Enterprise plan (403 otherwise); listing, disabling and deleting work on every plan, so
 // an organization that left Enterprise still sees and can remove what it had (nothing is sent to
-// it meanwhile: the triggers, the relay and the consumer check the plan). Everything is scoped to
+// it meanwhile: raising an event, the relay and the consumer check the plan). Everything is scoped to
 // the session's organization: endpoint ids from the URL are looked up within it.
 import { Hono } from "hono";
 import { z } from "zod";

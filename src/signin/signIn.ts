@@ -10,7 +10,7 @@ import { connectionStillProvisions, findConnectionOfTenant, findConnectionTokens
 import { findLinkedMemberships, insertIdentity, type IdentityKey } from "../db/identities.ts";
 import { acceptInvitation, findOpenInvitationsForEmail, invitationStillOpen, type OpenInvitation } from "../db/invitations.ts";
 import { listMappingsOfTenant } from "../db/mappings.ts";
-import { activeMembershipExists, insertMembership, insertUser, markSignedIn } from "../db/members.ts";
+import { activeMembershipExists, insertMembership, insertUser, markSignedIn, memberUserRow } from "../db/members.ts";
 import { insertAuditEvent } from "../db/audit.ts";
 import type { Role } from "../db/schema.ts";
 import { isReplayedFlowState, isStalePremise } from "../db/usedFlowStates.ts";
@@ -20,6 +20,7 @@ import { AppError } from "../lib/errors.ts";
 import { expiredOrUsed, flowClaim, type Flow } from "../auth/flows.ts";
 import { prepareSession } from "../auth/session.ts";
 import { runStatements, type Write } from "../db/statements.ts";
+import { insertEventsFor, MEMBER_OF_U } from "../db/outbox.ts";
 
 /** A person whose ID token has been validated. */
 export interface VerifiedPerson {
@@ -259,6 +260,10 @@ function provision(
       details: { role, upn: email, rule: outcome?.ok ? outcome.decision.rule : "default" },
       now,
     }),
+    insertEventsFor("member.provisioned", {
+      organizationId: connection.organizationId, now,
+      data: { organization_id: connection.organizationId, member: MEMBER_OF_U, role, cause: "sign_in", run_id: null, actor_user_id: null },
+    }, memberUserRow(userId)),
   ];
   if (outcome) statements.push(...applyGroupRole(db, { ...membership, userId }, outcome, now));
   return { statements, membership };

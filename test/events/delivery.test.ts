@@ -9,14 +9,15 @@ import { beforeEach, describe, expect, it } from "vitest";
 import worker from "../../src/index.ts";
 import type { Viewer } from "../../src/context.ts";
 import { pruneBatch } from "../../src/nightly/pruning.ts";
-import { insertAuditEvent } from "../../src/db/audit.ts";
+import { sql } from "drizzle-orm";
 import { createDb } from "../../src/db/client.ts";
-import { deactivateMember } from "../../src/db/members.ts";
+import { deactivateStatements } from "../../src/db/members.ts";
 import type { WebhookEventType } from "../../src/db/schema.ts";
 import { runStatements } from "../../src/db/statements.ts";
 import { RELAY_CLAIM_LEASE_MS, type DeliveryMessage } from "../../src/db/webhooks.ts";
 import type { Env } from "../../src/env.ts";
 import { tokenVault } from "../../src/lib/vault.ts";
+import { insertEventsFor, MEMBER_OF_U } from "../../src/db/outbox.ts";
 import { addEndpoint as addEndpointAsService, rotateSecret } from "../../src/events/endpoints.ts";
 import type { DeliveryQueue } from "../../src/events/queue.ts";
 import { relayPendingEvents } from "../../src/events/relay.ts";
@@ -50,15 +51,15 @@ async function endpointFor(types: WebhookEventType[], name = "hooks") {
   return added;
 }
 
-/** Diego deactivated by hand, the way members.ts writes it: the membership and its audit row in one batch. */
+/** Diego deactivated by hand, the way members.ts writes it: the membership, its audit row and its event in one batch. */
 function deactivateDiegoWrites(now = Date.now()) {
-  return [
-    deactivateMember(db(), { organizationId: CONTOSO, userId: DEMO_USER_IDS.diego, reason: "by_hand", now }),
-    insertAuditEvent(db(), {
-      organizationId: CONTOSO, actorUserId: DEMO_USER_IDS.adele, action: "member.deactivated", targetUserId: DEMO_USER_IDS.diego,
-      details: { reason: "by_hand" }, now,
-    }),
-  ];
+  return deactivateStatements(db(), { organizationId: CONTOSO, userId: DEMO_USER_IDS.diego, reason: "by_hand", actorUserId: DEMO_USER_IDS.adele, now });
+}
+
+/** Diego active again without a trace (no audit row, no event), so the next deactivation is a change. */
+async function diegoActiveAgain() {
+  await env.DB.prepare("update memberships set status = 'active', deactivated_reason = null, deactivated_at = null where user_id = ?")
+    .bind(DEMO_USER_IDS.diego).run();
 }
 
 async function onlyEventId(): Promise<string> {
@@ -104,16 +105,21 @@ describe("the outbox", () => {
   });
 
   it("costs an organization nothing without a subscribed, enabled endpoint", async () => {
+    const deactivated = async () => (await env.DB.prepare("select count(*) as n from audit_events where action = 'member.deactivated'").first<{ n: number }>())!.n;
     await runStatements(db(), deactivateDiegoWrites());
     expect(await outboxCount()).toBe(0);
 
     const { endpointId } = await endpointFor(["member.reactivated"]);
+    await diegoActiveAgain();
     await runStatements(db(), deactivateDiegoWrites());
     expect(await outboxCount()).toBe(0);
 
     await env.DB.prepare("update webhook_endpoints set event_types = ' member.deactivated ', enabled = 0 where id = ?").bind(endpointId).run();
+    await diegoActiveAgain();
     await runStatements(db(), deactivateDiegoWrites());
     expect(await outboxCount()).toBe(0);
+    // Each of the three was a change (audited): only the gate kept its event out.
+    expect(await deactivated()).toBe(3);
   });
 
   it("end to end: Adele deactivates Diego by hand and the receiver gets a signed member.deactivated", async () => {
@@ -135,13 +141,15 @@ describe("the outbox", () => {
 });
 
 describe("the relay", () => {
-  /** Five member.deactivated events (audit rows the trigger turns into outbox rows). */
+  /** Five member.deactivated events about Diego, raised as the catalogue raises every event. */
   async function fiveEvents() {
     const now = Date.now();
-    await runStatements(db(), Array.from({ length: 5 }, (_, i) => insertAuditEvent(db(), {
-      organizationId: CONTOSO, actorUserId: DEMO_USER_IDS.adele, action: "member.deactivated", targetUserId: DEMO_USER_IDS.diego,
-      details: { reason: "by_hand" }, now: now + i,
-    })));
+    await runStatements(db(), Array.from({ length: 5 }, (_, i) => insertEventsFor("member.deactivated", {
+      organizationId: CONTOSO, now: now + i,
+      data: {
+        organization_id: CONTOSO, member: MEMBER_OF_U, cause: "by_hand", directory_reason: null, run_id: null, actor_user_id: DEMO_USER_IDS.adele,
+      },
+    }, { from: sql`users u`, where: sql`u.id = ${DEMO_USER_IDS.diego}` })));
     expect(await outboxCount("member.deactivated")).toBe(5);
   }
   const queue = () => env.WEBHOOK_DELIVERIES as DeliveryQueue;

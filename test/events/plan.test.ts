@@ -1,17 +1,19 @@
-// Event webhooks are an Enterprise feature all the way down: after a downgrade the triggers raise
-// nothing, the relay sends nothing already raised, the consumer sends nothing already queued, and
+// Event webhooks are an Enterprise feature all the way down: after a downgrade no event statement
+// raises anything, the relay sends nothing already raised, the consumer sends nothing already queued, and
 // the organization's Owners and Admins still see their endpoints and can disable or delete them.
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import worker from "../../src/index.ts";
 import type { Viewer } from "../../src/context.ts";
-import { insertAuditEvent } from "../../src/db/audit.ts";
+import { sql } from "drizzle-orm";
 import { createDb } from "../../src/db/client.ts";
 import { WEBHOOK_EVENT_TYPES } from "../../src/db/schema.ts";
 import { runStatements } from "../../src/db/statements.ts";
 import type { DeliveryMessage } from "../../src/db/webhooks.ts";
 import type { Env } from "../../src/env.ts";
 import { tokenVault } from "../../src/lib/vault.ts";
+import { insertEventsFor, MEMBER_OF_U, type EventFields } from "../../src/db/outbox.ts";
+import type { SubscribableEventType } from "../../src/events/catalogue.ts";
 import { addEndpoint as addEndpointAsService } from "../../src/events/endpoints.ts";
 import type { DeliveryQueue } from "../../src/events/queue.ts";
 import { relayPendingEvents } from "../../src/events/relay.ts";
@@ -40,39 +42,43 @@ async function subscribeAll() {
   return added;
 }
 
-/** One audit row for each audited change that raises an event (the triggers of migrations/0011). */
-function auditedChanges() {
+/** One event of each type that may be subscribed to, about Diego, raised by the catalogue as every change raises it. */
+function eachEvent() {
   const now = Date.now();
-  const audit = (action: string, details: Record<string, unknown>, targetUserId: string | null = DEMO_USER_IDS.diego) =>
-    insertAuditEvent(db(), { organizationId: CONTOSO, actorUserId: null, action: action as never, targetUserId, details, now });
-  const run = { runId: crypto.randomUUID(), trigger: "schedule", mode: "full", usersRead: 10 };
-  return [
-    audit("entra.user_provisioned", { role: "member" }),
-    audit("member.deactivated", { reason: "by_hand" }),
-    audit("member.reactivated", { reason: "by_hand" }),
-    audit("member.role_changed", { from: "member", to: "manager" }),
-    audit("entra.role_mapped", { from: "member", to: "manager" }),
-    audit("sync.run_finished", { ...run, outcome: "held", wouldDeactivate: 7, wouldReactivate: 0 }, null),
-    audit("sync.run_finished", { ...run, outcome: "failed", error: "graph_unavailable" }, null),
-    audit("entra.connected", { tenantId: "t", tenantName: "T" }, null),
-    audit("entra.disconnected", { tenantId: "t", tenantName: "T" }, null),
-  ];
+  const member = { organization_id: CONTOSO, member: MEMBER_OF_U };
+  const run = { organization_id: CONTOSO, run_id: crypto.randomUUID(), trigger: "schedule", mode: "full", users_read: 10 } as const;
+  const connection = { organization_id: CONTOSO, tenant_id: "t", tenant_name: "T", actor_user_id: null };
+  const data: { [T in SubscribableEventType]: EventFields<T> } = {
+    "member.provisioned": { ...member, role: "member", cause: "sign_in", run_id: null, actor_user_id: null },
+    "member.imported": { ...member, role: "member", cause: "import", run_id: null, actor_user_id: null },
+    "member.role_changed": { ...member, from_role: "member", to_role: "manager", cause: "by_hand", run_id: null, actor_user_id: null },
+    "member.deactivated": { ...member, cause: "by_hand", directory_reason: null, run_id: null, actor_user_id: null },
+    "member.reactivated": { ...member, cause: "by_hand", run_id: null, actor_user_id: null },
+    "sync.run.held": { ...run, would_deactivate: 7, would_reactivate: 0, error: null },
+    "sync.run.failed": { ...run, would_deactivate: null, would_reactivate: null, error: "graph_unavailable" },
+    "connection.needs_reconnect": { organization_id: CONTOSO, tenant_id: "t", tenant_name: "T", reason: "grant_revoked" },
+    "connection.connected": connection,
+    "connection.disconnected": connection,
+  };
+  const diego = { from: sql`users u`, where: sql`u.id = ${DEMO_USER_IDS.diego}` };
+  return WEBHOOK_EVENT_TYPES.map(<T extends SubscribableEventType>(type: T) =>
+    insertEventsFor(type, { organizationId: CONTOSO, now, data: data[type] as EventFields<T> }, diego));
 }
 
 describe("after a downgrade from Enterprise", () => {
-  it("raises no event: every trigger checks the plan", async () => {
+  it("raises no event: every event statement checks the plan", async () => {
     await subscribeAll();
-    await runStatements(db(), auditedChanges());
-    expect(await outboxCount()).toBe(9);
+    await runStatements(db(), eachEvent());
+    expect(await outboxCount()).toBe(WEBHOOK_EVENT_TYPES.length);
 
     await downgradeContoso();
-    await runStatements(db(), auditedChanges());
-    expect(await outboxCount()).toBe(9);
+    await runStatements(db(), eachEvent());
+    expect(await outboxCount()).toBe(WEBHOOK_EVENT_TYPES.length);
   });
 
   it("sends nothing raised or queued before it: the relay and the consumer check the plan", async () => {
     const { endpointId } = await subscribeAll();
-    await runStatements(db(), auditedChanges().slice(1, 2));
+    await runStatements(db(), eachEvent().slice(3, 4));
     const event = await env.DB.prepare("select id from webhook_events").first<{ id: string }>();
     await downgradeContoso();
 

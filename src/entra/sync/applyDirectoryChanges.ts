@@ -63,7 +63,8 @@ async function applyDeactivations(db: Db, target: ApplyTarget, list: SQL) {
 }
 
 async function applyReactivations(db: Db, target: ApplyTarget, list: SQL): Promise<number> {
-  const [, updated] = await runStatements(db, reactivateListedMembers(db, { ...target, list }));
-  // Counted from the rows returned: D1's meta.changes also counts the rows its triggers change.
+  // The UPDATE is the batch's last statement. Counted from the rows it returns: D1's meta.changes
+  // also counts the rows its triggers change.
+  const updated = (await runStatements(db, reactivateListedMembers(db, { ...target, list }))).at(-1);
   return updated?.results.length ?? 0;
 }

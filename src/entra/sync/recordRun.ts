@@ -5,8 +5,10 @@ import type { PendingChanges, SyncFailure } from "../../db/schema.ts";
 import { runStatements } from "../../db/statements.ts";
 import { deleteSeenPages } from "../../db/syncSeen.ts";
 import {
-  finishRun, insertRunFinishedAudit, saveDeltaLink, supersedeHeldRuns, type FinishedStatus, type SyncMode, type SyncTrigger,
+  finishRun, insertRunFinishedAudit, runIsOpen, saveDeltaLink, supersedeHeldRuns, type FinishedStatus, type SyncMode, type SyncTrigger,
 } from "../../db/syncRuns.ts";
+import { insertEventsFor } from "../../db/outbox.ts";
+import { publicTrigger } from "../../events/catalogue.ts";
 
 interface RunOutcome {
   organizationId: string;
@@ -40,9 +42,10 @@ export async function recordRunOutcome(db: Db, outcome: RunOutcome) {
     ...(outcome.pending ? { wouldDeactivate: outcome.pending.deactivate, wouldReactivate: outcome.pending.reactivate } : {}),
     ...(outcome.error ? { error: outcome.error } : {}),
   };
-  // The audit row goes first: it is written only while the run is open, and finishRun closes it.
+  // The audit row and the event go first: they are written only while the run is open, and finishRun closes it.
   await runStatements(db, [
     insertRunFinishedAudit(db, organizationId, runId, details, now),
+    ...runEvent(outcome),
     finishRun(db, organizationId, runId, {
       status: outcome.status,
       mode: outcome.mode,
@@ -63,4 +66,31 @@ export async function recordRunOutcome(db: Db, outcome: RunOutcome) {
       : []),
     deleteSeenPages(db, runId),
   ]);
+}
+
+/** sync.run.held or sync.run.failed; the other outcomes raise no event. */
+function runEvent(outcome: RunOutcome) {
+  const { organizationId, runId, now } = outcome;
+  const rows = { where: runIsOpen(organizationId, runId) };
+  const common = { organization_id: organizationId, run_id: runId, users_read: outcome.usersRead };
+  if (outcome.status === "failed") {
+    return [insertEventsFor("sync.run.failed", {
+      organizationId, now,
+      data: {
+        ...common, trigger: publicTrigger(outcome.trigger), mode: outcome.mode,
+        would_deactivate: null, would_reactivate: null, error: outcome.error,
+      },
+    }, rows)];
+  }
+  if (outcome.status !== "held") return [];
+  const { trigger, mode, pending } = outcome;
+  // concludeRun holds only a complete read that is not a preview, with its counts.
+  if (trigger === "preview" || !mode || !pending) throw new Error("a held run has a mode and counts, and is never a preview");
+  return [insertEventsFor("sync.run.held", {
+    organizationId, now,
+    data: {
+      ...common, trigger: publicTrigger(trigger), mode,
+      would_deactivate: pending.deactivate, would_reactivate: pending.reactivate, error: null,
+    },
+  }, rows)];
 }

@@ -24,7 +24,7 @@ import { advance, firstRead, pageRequest, stepName, withinDeadline, type ReadSta
 import { recordRunOutcome } from "./recordRun.ts";
 import { startPendingReread } from "../realtime/reread.ts";
 import { READ_NOW_EVENT } from "./schedule.ts";
-import { relayQuietly } from "../../events/relay.ts";
+import { relayAfterCommit } from "../../events/afterCommit.ts";
 
 /** What the instance returns: the run's figures (the benchmark reads them). */
 export interface SyncRunOutput {
@@ -100,7 +100,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
     // the next request; a relay failure never fails the run (the rows wait for the next relay).
     const relayEvents = async (name: string) => {
       const relayed = await step.do(name, STEP, () =>
-        counted(env.DB, async (db) => (await relayQuietly(db, env.WEBHOOK_DELIVERIES, Date.now()))?.events ?? 0),
+        counted(env.DB, async (db) => (await relayAfterCommit(env.WEBHOOK_DELIVERIES, { here: { db, now: Date.now() } }))?.events ?? 0),
       );
       d1 = addD1Stats(d1, relayed.d1);
     };
