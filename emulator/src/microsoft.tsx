@@ -1,13 +1,13 @@
 // Microsoft identity platform v2.0: discovery, keys and the interactive authorize endpoint
 // (account picker, admin consent). The token endpoint lives in microsoftToken.ts.
 import { Hono, type Context } from "hono";
-import { directory, findUser, guestFor, locateUser, type DirectoryUser, type Tenant, type UserEntry } from "./directory.ts";
+import { directory, findUser, grantConsent, guestFor, locateUser, type DirectoryUser, type Tenant, type UserEntry } from "./directory.ts";
 import type { EmulatorContext, EmulatorEnv } from "./env.ts";
 import { jwks } from "./keys.ts";
 import { CODE_LIFETIME_MS, formFields, newCode, redirectTo, requestParams } from "./oauth.ts";
 import { ConsentPage, MicrosoftSignInPage, NeedAdminApprovalPage, SignInErrorPage, type AccountChoice } from "./pages.tsx";
 import { adminOnlyPermissions, grantedScope, graphPermissions, parseScope, SIGN_IN_SCOPES } from "./scopes.ts";
-import { state } from "./state.ts";
+import { addConsentRequest, saveCode, state } from "./state.ts";
 import { microsoftToken } from "./microsoftToken.ts";
 
 export const microsoft = new Hono<EmulatorContext>();
@@ -211,12 +211,12 @@ microsoft.post("/:tenant/oauth2/v2.0/authorize", async (c) => {
   }
   if (permissions.length > 0 && controls.consent === "accept") {
     // Only an admin's Accept records consent; a forged accept from anyone else changes nothing.
-    if (user.globalAdmin) tenant.consentedClients.add(params.client_id!);
+    if (user.globalAdmin) grantConsent(tenant, params.client_id!);
     else if (!consented) return errorPage(c, "AADSTS90094: Admin consent is required for the permissions requested by this application.");
   }
 
   const code = newCode();
-  state.codes.set(code, {
+  saveCode(code, {
     provider: "microsoft", clientId: params.client_id!, redirectUri, codeChallenge: params.code_challenge!,
     nonce: params.nonce, scope: scopes, subject: user.id, tenantId: tenant.id,
     expiresAt: Date.now() + CODE_LIFETIME_MS, redeemed: false,
@@ -237,7 +237,7 @@ function needAdminApproval(
   const workflow = state.adminConsentWorkflow.get(tenant.id) ?? false;
   const carried = { ...params, account: user.id };
   if (workflow && controls.approval === "request") {
-    state.consentRequests.push({
+    addConsentRequest({
       tenantId: tenant.id, clientId: params.client_id!, oid: user.id, permissions, justification: controls.justification ?? "", requestedAt: new Date().toISOString(),
     });
     return c.html(<NeedAdminApprovalPage action={c.req.path} params={carried} userName={signInEmail(user)} appName="UniAsset" variant="sent" />);
@@ -302,6 +302,6 @@ microsoft.post("/:tenant/v2.0/adminconsent", async (c) => {
         userName={`${user.displayName} (${signInEmail(user)})`} appName="UniAsset" />,
     );
   }
-  tenant.consentedClients.add(params.client_id!);
+  grantConsent(tenant, params.client_id!);
   return redirectTo(redirectUri, { admin_consent: "True", tenant: tenant.id, scope: grantedScope(scopes), state: params.state });
 });
