@@ -3,6 +3,7 @@
 import { Hono, type Context } from "hono";
 import { directory, findUser, grantConsent, guestFor, locateUser, type DirectoryUser, type Tenant, type UserEntry } from "./directory.ts";
 import type { EmulatorContext, EmulatorEnv } from "./env.ts";
+import { redirectErrorDescription } from "./errors.ts";
 import { jwks } from "./keys.ts";
 import { CODE_LIFETIME_MS, formFields, newCode, redirectTo, requestParams } from "./oauth.ts";
 import { ConsentPage, MicrosoftSignInPage, NeedAdminApprovalPage, SignInErrorPage, type AccountChoice } from "./pages.tsx";
@@ -264,7 +265,7 @@ function checkAdminConsentRequest(c: Context<EmulatorContext>, params: Record<st
   const scopes = parseScope(params.scope);
   if (scopes.length === 0) {
     return fail(redirectTo(redirectUri, {
-      admin_consent: "True", error: "invalid_request", error_description: "AADSTS900144: The request body must contain the following parameter: 'scope'.", state: params.state,
+      admin_consent: "True", error: "invalid_request", error_description: redirectErrorDescription(900144, "The request body must contain the following parameter: 'scope'."), state: params.state,
     }));
   }
   return { ok: true, redirectUri, scopes };
@@ -282,10 +283,11 @@ microsoft.post("/:tenant/v2.0/adminconsent", async (c) => {
   const checked = checkAdminConsentRequest(c, params);
   if (!checked.ok) return checked.response;
   const { redirectUri, scopes } = checked;
-  const back = (error: string, description: string) =>
-    redirectTo(redirectUri, { admin_consent: "True", error, error_description: description, state: params.state });
-  // The documented error response: an admin who does not approve.
-  const declined = () => back("consent_required", "AADSTS65004: The resource owner or authorization server denied the request.");
+  const back = (error: string, code: number, message: string) =>
+    redirectTo(redirectUri, { admin_consent: "True", error, error_description: redirectErrorDescription(code, message), state: params.state });
+  // The documented error response: an admin who does not approve (Cancel on the consent page, or
+  // on the picker before it) gets consent_required with AADSTS65004, admin_consent=True and no tenant.
+  const declined = () => back("consent_required", 65004, "The resource owner or authorization server denied the request.");
   if (controls.cancel === "1" || controls.consent === "cancel") return declined();
   if (!controls.account) return c.html(<MicrosoftSignInPage action={c.req.path} params={params} accounts={pickerAccounts(c.req.param("tenant"))} />);
   const signIn = signInFor(c, c.req.param("tenant"), controls.account);
@@ -294,7 +296,7 @@ microsoft.post("/:tenant/v2.0/adminconsent", async (c) => {
   // Microsoft documents no separate answer for a non-admin here; the emulator uses the documented
   // error shape with AADSTS90094 (admin permission required).
   if (!user.globalAdmin) {
-    return back("consent_required", "AADSTS90094: The grant requires admin permission. Only an administrator can consent on behalf of the organization.");
+    return back("consent_required", 90094, "The grant requires admin permission. Only an administrator can consent on behalf of the organization.");
   }
   if (controls.consent !== "accept") {
     return c.html(
