@@ -30,7 +30,9 @@ export class EmulatorState extends DurableObject<EmulatorEnv> {
   override fetch(request: Request): Promise<Response> {
     const ctx = this.ctx;
     // Deliveries of change notifications continue after the admin call has answered (admin.ts, announce).
-    return Promise.resolve(app.fetch(request, this.env, { waitUntil: (promise) => ctx.waitUntil(promise), passThroughOnException() {}, props: {} }));
+    return Promise.resolve(
+      app.fetch(request, this.env, { waitUntil: (promise) => ctx.waitUntil(promise), passThroughOnException() {}, props: {} }),
+    );
   }
 }
 

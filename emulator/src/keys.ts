@@ -54,7 +54,9 @@ export async function restoreSigningKeys(): Promise<void> {
   published.clear();
   forged.clear();
   for (const { key, value } of persisted<StoredKey>("signingKey")) {
-    const privateKey = await crypto.subtle.importKey("jwk", value.privateJwk, { name: ALGORITHM.name, hash: ALGORITHM.hash }, false, ["sign"]);
+    const privateKey = await crypto.subtle.importKey("jwk", value.privateJwk, { name: ALGORITHM.name, hash: ALGORITHM.hash }, false, [
+      "sign",
+    ]);
     published.set(key as Issuer, Promise.resolve({ kid: value.kid, privateKey, publicJwk: value.publicJwk }));
   }
 }

@@ -8,7 +8,14 @@ import { restoreSigningKeys } from "./keys.ts";
 import { persisted, persistedValue, unpersist } from "./storage.ts";
 import { buildSyntheticTenant, type StoredSyntheticTenant } from "./synthetic.ts";
 import {
-  resetAll, resetMemory, state, type AccessGrant, type AuthorizationGrant, type ConsentRequest, type GroupMembershipClaims, type RefreshGrant,
+  resetAll,
+  resetMemory,
+  state,
+  type AccessGrant,
+  type AuthorizationGrant,
+  type ConsentRequest,
+  type GroupMembershipClaims,
+  type RefreshGrant,
 } from "./state.ts";
 import { notifications, resetNotifications, type Subscription } from "./subscriptions.ts";
 

@@ -199,7 +199,8 @@ function saveRefreshGrant(token: string, grant: RefreshGrant): void {
 export function revokeRefreshTokens(match: { tenantId?: string; oid?: string }): number {
   let revoked = 0;
   for (const [token, grant] of state.refreshTokens) {
-    if (grant.state !== "active" || (match.tenantId && grant.tenantId !== match.tenantId) || (match.oid && grant.oid !== match.oid)) continue;
+    if (grant.state !== "active" || (match.tenantId && grant.tenantId !== match.tenantId) || (match.oid && grant.oid !== match.oid))
+      continue;
     saveRefreshGrant(token, { ...grant, state: "revoked" });
     revoked++;
   }

@@ -42,7 +42,9 @@ export function hasStorage(): boolean {
 export function persist(kind: RecordKind, key: string, value: unknown): void {
   sql?.exec(
     "INSERT INTO emulator_records (kind, key, value) VALUES (?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value",
-    kind, key, JSON.stringify(value),
+    kind,
+    key,
+    JSON.stringify(value),
   );
 }
 
@@ -62,7 +64,11 @@ export function unpersistAll(keep: RecordKind[]): void {
  * its users, added users, groups and consent. Their keys start with the tenant id and a space.
  */
 export function unpersistTenant(tenantId: string): void {
-  sql?.exec("DELETE FROM emulator_records WHERE kind IN ('user', 'addedUser', 'group') AND key >= ? AND key < ?", `${tenantId} `, `${tenantId}!`);
+  sql?.exec(
+    "DELETE FROM emulator_records WHERE kind IN ('user', 'addedUser', 'group') AND key >= ? AND key < ?",
+    `${tenantId} `,
+    `${tenantId}!`,
+  );
   sql?.exec("DELETE FROM emulator_records WHERE kind = 'consent' AND key = ?", tenantId);
 }
 

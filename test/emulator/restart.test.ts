@@ -61,7 +61,9 @@ describe("POST /_emulator/restart", () => {
     const { deltaLink } = await deltaRound("/v1.0/users/delta?$select=displayName,accountEnabled", access);
     await emulatorAdmin(`users/${megan.oid}/disable`);
     const { oid: added } = await emulatorAdmin<{ oid: string }>("users", {
-      tenantId: CONTOSO_TENANT_ID, displayName: "Restart Tester", userPrincipalName: "restart.tester@contoso.example",
+      tenantId: CONTOSO_TENANT_ID,
+      displayName: "Restart Tester",
+      userPrincipalName: "restart.tester@contoso.example",
     });
     const managers = GROUPS.find((g) => g.displayName === "UniAsset Managers")!;
     await emulatorAdmin(`groups/${managers.id}/rename`, { displayName: "UniAsset Leads" });
@@ -71,7 +73,10 @@ describe("POST /_emulator/restart", () => {
     await emulatorAdmin("restart");
 
     const changes = await deltaRound(deltaLink, access);
-    expect(changes.users.map((u) => [u.id, u.accountEnabled])).toEqual([[megan.oid, false], [added, true]]);
+    expect(changes.users.map((u) => [u.id, u.accountEnabled])).toEqual([
+      [megan.oid, false],
+      [added, true],
+    ]);
     const listed = await json(await graph("/v1.0/users?$select=id,accountEnabled&$top=999", access));
     expect(listed.value.find((u) => u.id === megan.oid)?.accountEnabled).toBe(false);
     expect(listed.value.at(-1)?.id).toBe(added);
@@ -87,7 +92,11 @@ describe("POST /_emulator/restart", () => {
 
   it("keeps synthetic tenants as specs, their changed users, consents, subscriptions and settings; drops test instruments", async () => {
     const tenant = await emulatorAdmin<{ tenantId: string; adminOid: string }>("synthetic-tenants", {
-      users: 50_000, groups: 5, seed: 9, domain: "kept.example", consented: true,
+      users: 50_000,
+      groups: 5,
+      seed: 9,
+      domain: "kept.example",
+      consented: true,
     });
     const user7 = `${tenant.adminOid.slice(0, -12)}${(7).toString(16).padStart(12, "0")}`;
     await emulatorAdmin(`users/${user7}/delete`);
@@ -98,7 +107,10 @@ describe("POST /_emulator/restart", () => {
       method: "POST",
       headers: { Authorization: `Bearer ${access}`, "content-type": "application/json" },
       body: JSON.stringify({
-        resource: "users", changeType: "updated", notificationUrl: `${HOOK}/users`, clientState: "kept",
+        resource: "users",
+        changeType: "updated",
+        notificationUrl: `${HOOK}/users`,
+        clientState: "kept",
         expirationDateTime: new Date(Date.now() + 3600_000).toISOString(),
       }),
     });
@@ -115,7 +127,9 @@ describe("POST /_emulator/restart", () => {
     expect((await json<{ id: string }>(await graph(`/v1.0/users/${tenant.adminOid}`, syntheticAccess))).id).toBe(tenant.adminOid);
     expect((await graph(`/v1.0/users/${user7}`, syntheticAccess)).status).toBe(404);
     expect((await emulatorAdmin<{ groupMembershipClaims: string }>("registration", undefined, "GET")).groupMembershipClaims).toBe("All");
-    expect((await emulatorAdmin<{ enabled: boolean }>(`tenants/${CONTOSO_TENANT_ID}/admin-consent-workflow`, undefined, "GET")).enabled).toBe(true);
+    expect(
+      (await emulatorAdmin<{ enabled: boolean }>(`tenants/${CONTOSO_TENANT_ID}/admin-consent-workflow`, undefined, "GET")).enabled,
+    ).toBe(true);
     const subscriptions = await emulatorAdmin<{ value: { id: string; clientState: string }[] }>("subscriptions", undefined, "GET");
     expect(subscriptions.value).toEqual([expect.objectContaining({ id: subscriptionId, clientState: "kept" })]);
     // Faults, dropped notifications and counters are a test's instruments, not Microsoft's state.
@@ -135,7 +149,9 @@ describe("POST /_emulator/restart", () => {
     expect(((await refreshed.json()) as { error_codes: number[] }).error_codes).toEqual([9002313]);
     expect((await graph(`/v1.0/users/${megan.oid}`, before.access)).status).toBe(401);
     const { access } = await contosoTokens();
-    expect((await json<{ accountEnabled: boolean }>(await graph(`/v1.0/users/${megan.oid}?$select=accountEnabled`, access))).accountEnabled).toBe(true);
+    expect(
+      (await json<{ accountEnabled: boolean }>(await graph(`/v1.0/users/${megan.oid}?$select=accountEnabled`, access))).accountEnabled,
+    ).toBe(true);
     expect((await emulatorAdmin<{ value: unknown[] }>("subscriptions", undefined, "GET")).value).toEqual([]);
   });
 

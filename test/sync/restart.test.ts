@@ -29,6 +29,8 @@ it("after the emulator restarts, Sync now reads with the same grant and delta li
   expect((await membership(DEMO_USER_IDS.diego))?.status).toBe("active");
   const section = await sectionWhenIdle(adele);
   expect(section).not.toContain("Needs reconnect");
-  const connection = await env.DB.prepare("select status from entra_connections where organization_id = ?").bind(CONTOSO).first<{ status: string }>();
+  const connection = await env.DB.prepare("select status from entra_connections where organization_id = ?")
+    .bind(CONTOSO)
+    .first<{ status: string }>();
   expect(connection?.status).toBe("connected");
 });
