@@ -48,6 +48,8 @@ export default defineConfig(async () => {
     mainFields: ["module", "main"],
     conditions: ["workerd", "worker", "browser"],
     outfile: EMULATOR_BUNDLE,
+    // The Durable Object base class comes from the runtime.
+    external: ["cloudflare:*"],
     logLevel: "warning",
   });
   const migrations = await readD1Migrations("migrations");
@@ -71,6 +73,7 @@ export default defineConfig(async () => {
               // test through this binding. The plugin names the Worker under test
               // "vitest-plugin-runner-<project name>", and this project has no name.
               serviceBindings: { APP: APP_UNDER_TEST },
+              durableObjects: { EMULATOR_STATE: { className: "EmulatorState", useSQLite: true } },
               bindings: {
                 EMULATOR_ORIGIN: "http://localhost:8788",
                 APP_ORIGIN: TEST_VARS.APP_ORIGIN,

@@ -13,6 +13,7 @@ import { vendorBrowserLibraries } from "./vendor.ts";
 
 const APP_DEV_VARS = join(ROOT, ".dev.vars");
 const EMULATOR_DEV_VARS = join(ROOT, "emulator", ".dev.vars");
+const EMULATOR_STATE = join(ROOT, ".wrangler", "state", "emulator");
 
 function portFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -152,7 +153,13 @@ async function main(): Promise<number> {
   console.log("Starting the emulator and the app (wrangler dev)…");
   // Debugger: the app on 9229 as with a plain `wrangler dev`, the emulator next to it (when free).
   const inspectorPorts = { app: await freePort(9229), emulator: await freePort(9230) };
-  stack = await startStack({ port, emulatorPort, inspectorPorts, output: prefixer(), color: process.stdout.isTTY });
+  stack = await startStack({
+    port, emulatorPort, inspectorPorts, output: prefixer(), color: process.stdout.isTTY,
+    // The emulator keeps Microsoft's side (grants, consents, subscriptions, directory changes) in its
+    // Durable Object's storage: inside the app's state directory, so deleting .wrangler/state starts
+    // both sides afresh together and neither outlives the other.
+    emulatorPersistTo: EMULATOR_STATE,
+  });
   console.log(banner(stack.appUrl, stack.emulatorUrl));
   console.log(`  Ready in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`);
 

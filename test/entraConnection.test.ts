@@ -152,6 +152,42 @@ describe("troubleshooting cases", () => {
     expect((await connection())!.status).toBe("connected");
   });
 
+  it("an admin who declines consent (consent_required, AADSTS65004) reads as declined, with Microsoft's remedy", async () => {
+    const adele = await signedIn("adele");
+    await adele.page(ENTRA_PAGE);
+    const start = await adele.post(`${ENTRA_PAGE}/connect`);
+    const state = new URL(start.headers.get("location")!).searchParams.get("state")!;
+    // Microsoft's documented reply when an admin declines, verbatim but for the state
+    // (https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent#error-response).
+    const declined = new URLSearchParams({
+      admin_consent: "True",
+      error: "consent_required",
+      error_description:
+        "AADSTS65004: The resource owner or authorization server denied the request.\r\nTrace ID: 0000aaaa-11bb-cccc-dd22-eeeeee333333\r\nCorrelation ID: 8478d534-5b2c-4325-8c2c-51395c342c89\r\nTimestamp: 2019-09-24 18:34:26Z",
+      state,
+    });
+    const back = await adele.get(`${ENTRA_PAGE}/callback?${declined}`);
+    expect(back.headers.get("location")).toBe(`${ENTRA_PAGE}?failure=consent_declined&code=AADSTS65004`);
+    for (const { html } of [await adele.page(back.headers.get("location")!), await adele.page(ENTRA_PAGE)]) {
+      expect(html).toContain("Consent declined");
+      expect(html).toContain("An administrator declined the permissions UniAsset asked for on Microsoft&#39;s consent page");
+      expect(html).toContain("Click Connect Entra ID again and accept the permissions UniAsset asks for");
+      expect(html).not.toContain("does not have Global Admin rights");
+    }
+    // Remembered like a Cancel: failed, nothing of Microsoft's kept, Connect Entra ID offered again.
+    const row = (await connection())!;
+    expect(row).toMatchObject({ status: "failed", failure_reason: "consent_declined", refresh_token_enc: null, tenant_id: null });
+    expect((await contosoAudit("entra.connection_failed")).map((d) => [d.reason, d.microsoftCode])).toEqual([["consent_declined", "AADSTS65004"]]);
+    // Consent still missing for another reason keeps the admin-rights reading.
+    const again = await adele.post(`${ENTRA_PAGE}/connect`);
+    const needsAdmin = new URLSearchParams({
+      error: "consent_required", error_description: "AADSTS90094: The grant requires admin permission.",
+      state: new URL(again.headers.get("location")!).searchParams.get("state")!,
+    });
+    const admin = await adele.get(`${ENTRA_PAGE}/callback?${needsAdmin}`);
+    expect(admin.headers.get("location")).toBe(`${ENTRA_PAGE}?failure=admin_consent_required&code=AADSTS90094`);
+  });
+
   it("a state mismatch fails clearly and stores nothing", async () => {
     const adele = await signedIn("adele");
     await adele.page(ENTRA_PAGE);

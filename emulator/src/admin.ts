@@ -1,12 +1,18 @@
 // The admin API under /_emulator/: tests, `npm start` users and the benchmark change the
 // directory, inject faults and read request counts through it. JSON in, JSON out.
 import { Hono, type Context } from "hono";
-import { changeUser, createUser, directory, findGroup, locateUser, type DirectoryGroup, type Tenant } from "./directory.ts";
+import {
+  addGroup, changeUser, createUser, directory, findGroup, grantConsent, locateUser, renameGroup, withdrawConsent,
+  type DirectoryGroup, type Tenant,
+} from "./directory.ts";
 import type { EmulatorContext } from "./env.ts";
 import { ENDPOINT_NAMES } from "./faults.tsx";
-import { GROUP_MEMBERSHIP_CLAIMS, resetAll, state, TAMPER_KINDS, type GroupMembershipClaims, type TamperKind } from "./state.ts";
+import {
+  expireAccessTokens, expireDeltaTokens, expireRefreshTokens, GROUP_MEMBERSHIP_CLAIMS, resetAll, revokeRefreshTokens, setAdminConsentWorkflow,
+  setRegistration, state, TAMPER_KINDS, type GroupMembershipClaims, type TamperKind,
+} from "./state.ts";
+import { restoreFromStorage } from "./restore.ts";
 import { createSyntheticTenant, type SyntheticTenantSpec } from "./synthetic.ts";
-import { randomToken } from "./util.ts";
 import { LIFECYCLE_EVENTS, notifications, notifyUserChanged, resetNotifications, sendLifecycleEvent, subscriptionList, type LifecycleEvent } from "./subscriptions.ts";
 
 export const admin = new Hono<EmulatorContext>().basePath("/_emulator");
@@ -29,6 +35,15 @@ admin.post("/reset", (c) => {
   resetAll();
   // Subscriptions live beside the directory state (subscriptions.ts imports state.ts, not back).
   resetNotifications();
+  return c.json({ ok: true });
+});
+
+/**
+ * Memory dropped and rebuilt from what storage kept, as a restarted `npm start` would find it: how a
+ * test proves the demo survives a restart without restarting workerd (restore.ts).
+ */
+admin.post("/restart", async (c) => {
+  await restoreFromStorage();
   return c.json({ ok: true });
 });
 
@@ -70,27 +85,20 @@ admin.post("/grants/revoke", async (c) => {
   const body = await jsonBody(c);
   const tenantId = str(body.tenantId)?.toLowerCase();
   const oid = str(body.oid)?.toLowerCase();
-  let revoked = 0;
-  for (const grant of state.refreshTokens.values()) {
-    if (grant.state !== "active" || (tenantId && grant.tenantId !== tenantId) || (oid && grant.oid !== oid)) continue;
-    grant.state = "revoked";
-    revoked++;
-  }
+  const revoked = revokeRefreshTokens({ ...(tenantId ? { tenantId } : {}), ...(oid ? { oid } : {}) });
   return c.json({ ok: true, revoked });
 });
 
 admin.post("/refresh-tokens/expire", (c) => {
-  for (const grant of state.refreshTokens.values()) grant.expiresAt = 0;
-  return c.json({ ok: true, expired: state.refreshTokens.size });
+  return c.json({ ok: true, expired: expireRefreshTokens() });
 });
 
 admin.post("/access-tokens/expire", (c) => {
-  for (const grant of state.accessTokens.values()) grant.expiresAt = 0;
-  return c.json({ ok: true, expired: state.accessTokens.size });
+  return c.json({ ok: true, expired: expireAccessTokens() });
 });
 
 admin.post("/delta/expire", (c) => {
-  state.deltaGeneration = randomToken(8);
+  expireDeltaTokens();
   return c.json({ ok: true });
 });
 
@@ -100,7 +108,7 @@ admin.post("/registration", async (c) => {
   if (!value || !GROUP_MEMBERSHIP_CLAIMS.includes(value as GroupMembershipClaims)) {
     return invalid(c, `groupMembershipClaims must be one of ${GROUP_MEMBERSHIP_CLAIMS.join(", ")}`);
   }
-  state.registration = { groupMembershipClaims: value as GroupMembershipClaims };
+  setRegistration(value as GroupMembershipClaims);
   return c.json({ ok: true, ...state.registration });
 });
 
@@ -114,7 +122,7 @@ admin.post("/tenants/:tid/admin-consent-workflow", async (c) => {
   const tenant = directory.tenants.get(c.req.param("tid").toLowerCase());
   if (!tenant) return missing(c, "tenant");
   const enabled = (await jsonBody(c)).enabled === true;
-  state.adminConsentWorkflow.set(tenant.id, enabled);
+  setAdminConsentWorkflow(tenant.id, enabled);
   return c.json({ ok: true, enabled });
 });
 
@@ -127,7 +135,7 @@ admin.post("/consents", async (c) => {
   const body = await jsonBody(c);
   const tenant = directory.tenants.get(str(body.tenantId)?.toLowerCase() ?? "");
   if (!tenant) return missing(c, "tenant");
-  tenant.consentedClients.add(str(body.clientId) ?? c.env.MS_CLIENT_ID);
+  grantConsent(tenant, str(body.clientId) ?? c.env.MS_CLIENT_ID);
   return c.json({ ok: true });
 });
 
@@ -136,7 +144,7 @@ admin.post("/consents/revoke", async (c) => {
   const body = await jsonBody(c);
   const tenant = directory.tenants.get(str(body.tenantId)?.toLowerCase() ?? "");
   if (!tenant) return missing(c, "tenant");
-  const removed = tenant.consentedClients.delete(str(body.clientId) ?? c.env.MS_CLIENT_ID);
+  const removed = withdrawConsent(tenant, str(body.clientId) ?? c.env.MS_CLIENT_ID);
   return c.json({ ok: true, removed });
 });
 
@@ -185,9 +193,9 @@ admin.post("/users", async (c) => {
   return c.json({ ok: true, oid }, 201);
 });
 
-function addGroup(tenant: Tenant, displayName: string, memberOf: string[] = []): DirectoryGroup {
+function newGroup(tenant: Tenant, displayName: string, memberOf: string[] = []): DirectoryGroup {
   const group = { id: crypto.randomUUID(), tenantId: tenant.id, displayName, memberOf };
-  tenant.groups.push(group);
+  addGroup(tenant, group);
   return group;
 }
 
@@ -196,7 +204,7 @@ admin.post("/users/:oid/bulk-groups", async (c) => {
   if (!found) return missing(c, "user");
   const count = int((await jsonBody(c)).count);
   if (!count) return invalid(c, "count must be a positive integer");
-  const groupIds = Array.from({ length: count }, (_, i) => addGroup(found.tenant, `Bulk Group ${i + 1} for ${found.entry.user.displayName}`).id);
+  const groupIds = Array.from({ length: count }, (_, i) => newGroup(found.tenant, `Bulk Group ${i + 1} for ${found.entry.user.displayName}`).id);
   changeUser(found.tenant, found.entry.user.id, (e) => void e.user.groups.push(...groupIds));
   return c.json({ ok: true, groupIds });
 });
@@ -208,7 +216,7 @@ admin.post("/groups", async (c) => {
   const displayName = str(body.displayName);
   if (!displayName) return invalid(c, "displayName is required");
   const memberOf = Array.isArray(body.memberOf) ? body.memberOf.filter((g): g is string => typeof g === "string" && !!findGroup(tenant, g)) : [];
-  const group = addGroup(tenant, displayName, memberOf);
+  const group = newGroup(tenant, displayName, memberOf);
   const domain = tenant.verifiedDomains.find((d) => d.isDefault)?.name ?? tenant.verifiedDomains[0]!.name;
   const memberOids = Array.from({ length: int(body.memberCount) ?? 0 }, (_, i) => {
     const oid = crypto.randomUUID();
@@ -255,9 +263,9 @@ admin.delete("/groups/:gid/members/:oid", (c) => {
 admin.post("/groups/:gid/rename", async (c) => {
   const displayName = str((await jsonBody(c)).displayName);
   if (!displayName) return invalid(c, "displayName is required");
-  const group = [...directory.tenants.values()].map((t) => findGroup(t, c.req.param("gid"))).find(Boolean);
-  if (!group) return missing(c, "group");
-  group.displayName = displayName;
+  const found = [...directory.tenants.values()].map((tenant) => ({ tenant, group: findGroup(tenant, c.req.param("gid")) })).find((f) => f.group);
+  if (!found?.group) return missing(c, "group");
+  renameGroup(found.tenant, found.group, displayName);
   return c.json({ ok: true });
 });
 
@@ -273,7 +281,7 @@ admin.post("/synthetic-tenants", async (c) => {
   if (int(body.groups) !== undefined) spec.groups = int(body.groups)!;
   if (int(body.seed) !== undefined) spec.seed = int(body.seed)!;
   const tenant = createSyntheticTenant(spec);
-  if (body.consented === true) tenant.consentedClients.add(c.env.MS_CLIENT_ID);
+  if (body.consented === true) grantConsent(tenant, c.env.MS_CLIENT_ID);
   const adminUser = tenant.baseUser(0);
   return c.json({
     ok: true, tenantId: tenant.id, displayName: tenant.displayName, domain: tenant.verifiedDomains[0]!.name,

@@ -1,8 +1,10 @@
 // The emulated Entra directory: tenants, their users and groups, and every change made to them.
 // A tenant's original users are computed by position (`baseUser`), so a synthetic tenant of
 // 100k users is never stored one by one; anything changed or added later lives in `overrides`,
-// stamped with a directory version so /users/delta can answer "what changed since".
+// stamped with a directory version so /users/delta can answer "what changed since". Every change
+// is also written to storage (storage.ts) as it is made; restore.ts lays it back over the tenants.
 import { ENTRA_USERS, GROUPS, TENANTS, type DemoTenant } from "../../demo/directory.ts";
+import { persist } from "./storage.ts";
 
 export interface DirectoryUser {
   id: string;
@@ -26,7 +28,8 @@ export interface DirectoryGroup {
   memberOf: string[];
 }
 
-interface UserOverride {
+/** A user as changed or added after the tenant was made (also the record storage keeps). */
+export interface UserOverride {
   user: DirectoryUser;
   deleted: boolean;
   /** Directory version of the last change; /users/delta returns overrides newer than its token. */
@@ -55,6 +58,15 @@ export interface UserEntry {
   user: DirectoryUser;
   deleted: boolean;
 }
+
+/** A group added or renamed through the admin API, and its place in the tenant's group order. */
+export interface StoredGroup {
+  group: DirectoryGroup;
+  position: number;
+}
+
+/** Storage keys of a tenant's records: the tenant id, a space, then the record's own key. */
+export const tenantKey = (tenantId: string, key: string): string => `${tenantId} ${key}`;
 
 export const directory = {
   tenants: new Map<string, Tenant>(),
@@ -134,13 +146,49 @@ export function changeUser(tenant: Tenant, oid: string, change: (entry: UserEntr
   if (!current) return undefined;
   const next: UserEntry = { user: copyUser(current.user), deleted: current.deleted };
   change(next);
-  tenant.overrides.set(next.user.id, { ...next, changedAt: ++directory.version });
+  saveUser(tenant, { ...next, changedAt: ++directory.version });
   return next;
 }
 
 export function createUser(tenant: Tenant, user: DirectoryUser): void {
-  tenant.overrides.set(user.id, { user, deleted: false, changedAt: ++directory.version });
+  saveUser(tenant, { user, deleted: false, changedAt: ++directory.version });
   tenant.added.push(user.id);
+  // Zero-padded, so storage's key order is creation order.
+  persist("addedUser", tenantKey(tenant.id, String(tenant.added.length - 1).padStart(10, "0")), user.id);
+}
+
+function saveUser(tenant: Tenant, stored: UserOverride): void {
+  tenant.overrides.set(stored.user.id, stored);
+  persist("user", tenantKey(tenant.id, stored.user.id), stored);
+  saveDirectoryVersion();
+}
+
+/** The directory version survives a restart, so delta tokens issued before it still mean the same moment. */
+export function saveDirectoryVersion(): void {
+  persist("meta", "directoryVersion", directory.version);
+}
+
+export function addGroup(tenant: Tenant, group: DirectoryGroup): void {
+  tenant.groups.push(group);
+  persist("group", tenantKey(tenant.id, group.id), { group, position: tenant.groups.length - 1 } satisfies StoredGroup);
+}
+
+export function renameGroup(tenant: Tenant, group: DirectoryGroup, displayName: string): void {
+  group.displayName = displayName;
+  persist("group", tenantKey(tenant.id, group.id), { group, position: tenant.groups.indexOf(group) } satisfies StoredGroup);
+}
+
+/** The tenant's admin consented to `clientId` on behalf of the organization. */
+export function grantConsent(tenant: Tenant, clientId: string): void {
+  tenant.consentedClients.add(clientId);
+  persist("consent", tenant.id, [...tenant.consentedClients]);
+}
+
+/** Withdraws that consent (as deleting the grant in the portal would); false when there was none. */
+export function withdrawConsent(tenant: Tenant, clientId: string): boolean {
+  const removed = tenant.consentedClients.delete(clientId);
+  persist("consent", tenant.id, [...tenant.consentedClients]);
+  return removed;
 }
 
 /** Overrides changed after `sinceVersion`, oldest first (what a delta round returns). */

@@ -1,4 +1,4 @@
-// The emulator Worker's bindings (emulator/wrangler.toml [vars] and emulator/.dev.vars).
+// The emulator Worker's bindings (emulator/wrangler.toml [vars], its Durable Object and emulator/.dev.vars).
 export interface EmulatorEnv {
   /** Where the emulator is reachable; issuers, endpoints and nextLinks are built from it. */
   EMULATOR_ORIGIN: string;
@@ -12,6 +12,8 @@ export interface EmulatorEnv {
   GOOGLE_CLIENT_SECRET: string;
   /** Tests only (vitest.config.ts): the app under test, where change notifications are delivered. */
   APP?: Fetcher;
+  /** The Durable Object every request runs in; its SQLite storage keeps state across restarts (index.ts). */
+  EMULATOR_STATE: DurableObjectNamespace;
 }
 
 export type EmulatorContext = { Bindings: EmulatorEnv };

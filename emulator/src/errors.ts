@@ -11,6 +11,16 @@ function traceIds(): { trace_id: string; correlation_id: string; timestamp: stri
   };
 }
 
+/**
+ * An error_description as the admin consent endpoint's documented error response writes it: the
+ * AADSTS message, then Trace ID, Correlation ID and Timestamp on lines of their own (CRLF).
+ * https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent#error-response
+ */
+export function redirectErrorDescription(code: number, message: string): string {
+  const ids = traceIds();
+  return `AADSTS${code}: ${message}\r\nTrace ID: ${ids.trace_id}\r\nCorrelation ID: ${ids.correlation_id}\r\nTimestamp: ${ids.timestamp}`;
+}
+
 /** Microsoft identity platform token-endpoint error: `{error, error_description, error_codes, …}`. */
 // https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes#handling-error-codes-in-your-application
 // (error, error_description, error_codes, timestamp, trace_id, correlation_id, error_uri) and

@@ -8,7 +8,7 @@ import { jwks } from "./keys.ts";
 import { clientCredentials, CODE_LIFETIME_MS, formFields, issueIdToken, newCode, pkceMatches, redirectTo, requestParams } from "./oauth.ts";
 import { GoogleChooserPage, SignInErrorPage } from "./pages.tsx";
 import { parseScope } from "./scopes.ts";
-import { state } from "./state.ts";
+import { saveCode, state } from "./state.ts";
 import { nowSeconds, randomToken } from "./util.ts";
 
 export const google = new Hono<EmulatorContext>();
@@ -68,7 +68,7 @@ google.post("/o/oauth2/v2/auth", async (c) => {
   const account = GOOGLE_ACCOUNTS.find((a) => a.sub === controls.account);
   if (!account) return c.html(<GoogleChooserPage action={c.req.path} params={params} accounts={accounts()} />);
   const code = newCode();
-  state.codes.set(code, {
+  saveCode(code, {
     provider: "google", clientId: params.client_id!, redirectUri: checked.redirectUri, codeChallenge: params.code_challenge!,
     nonce: params.nonce, scope: parseScope(params.scope), subject: account.sub, tenantId: "",
     expiresAt: Date.now() + CODE_LIFETIME_MS, redeemed: false,
@@ -85,10 +85,10 @@ google.post("/token", async (c) => {
   if (form.grant_type !== "authorization_code") return googleError(c, 400, "unsupported_grant_type", "Invalid grant_type: " + (form.grant_type ?? ""));
   const grant = form.code ? state.codes.get(form.code) : undefined;
   if (!grant || grant.provider !== "google" || grant.redeemed || grant.expiresAt < Date.now() || grant.clientId !== clientId) {
-    if (grant) grant.redeemed = true;
+    if (grant) saveCode(form.code!, { ...grant, redeemed: true });
     return googleError(c, 400, "invalid_grant", "Bad Request");
   }
-  grant.redeemed = true;
+  saveCode(form.code!, { ...grant, redeemed: true });
   if (form.redirect_uri !== grant.redirectUri || !(await pkceMatches(form.code_verifier, grant.codeChallenge))) {
     return googleError(c, 400, "invalid_grant", "Bad Request");
   }

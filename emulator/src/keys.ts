@@ -1,5 +1,8 @@
 // Signing keys: one RSA-2048 key per issuer, generated on first use and published as a JWKS.
 // A second, never-published key with the same kid lets the tamper API forge a bad signature.
+// The published keys are kept in storage and outlive resets and restarts: the app may cache the
+// JWKS, and an ID token signed after a restart must still verify against it.
+import { persist, persisted } from "./storage.ts";
 import { base64url, encodeJson, randomToken } from "./util.ts";
 
 export type Issuer = "microsoft" | "google";
@@ -20,19 +23,42 @@ const ALGORITHM = {
 const published = new Map<Issuer, Promise<SigningKey>>();
 const forged = new Map<Issuer, Promise<SigningKey>>();
 
-async function generate(kid: string): Promise<SigningKey> {
+/** A published key as storage keeps it. */
+interface StoredKey {
+  kid: string;
+  privateJwk: JsonWebKey;
+  publicJwk: JsonWebKey;
+}
+
+async function generate(kid: string): Promise<SigningKey & { privateJwk: JsonWebKey }> {
   const pair = (await crypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"])) as CryptoKeyPair;
   const publicJwk = (await crypto.subtle.exportKey("jwk", pair.publicKey)) as JsonWebKey;
-  return { kid, privateKey: pair.privateKey, publicJwk };
+  const privateJwk = (await crypto.subtle.exportKey("jwk", pair.privateKey)) as JsonWebKey;
+  return { kid, privateKey: pair.privateKey, publicJwk, privateJwk };
 }
 
 function signingKey(issuer: Issuer): Promise<SigningKey> {
   let key = published.get(issuer);
   if (!key) {
-    key = generate(`${issuer}-${randomToken(6)}`);
+    key = generate(`${issuer}-${randomToken(6)}`).then(({ privateJwk, ...made }) => {
+      persist("signingKey", issuer, { kid: made.kid, privateJwk, publicJwk: made.publicJwk } satisfies StoredKey);
+      return made;
+    });
     published.set(issuer, key);
   }
   return key;
+}
+
+/** The kept published keys back in memory (restore.ts); an issuer without one generates it on first use. */
+export async function restoreSigningKeys(): Promise<void> {
+  published.clear();
+  forged.clear();
+  for (const { key, value } of persisted<StoredKey>("signingKey")) {
+    const privateKey = await crypto.subtle.importKey("jwk", value.privateJwk, { name: ALGORITHM.name, hash: ALGORITHM.hash }, false, [
+      "sign",
+    ]);
+    published.set(key as Issuer, Promise.resolve({ kid: value.kid, privateKey, publicJwk: value.publicJwk }));
+  }
 }
 
 async function forgedKey(issuer: Issuer): Promise<SigningKey> {

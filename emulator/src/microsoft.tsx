@@ -1,13 +1,14 @@
 // Microsoft identity platform v2.0: discovery, keys and the interactive authorize endpoint
 // (account picker, admin consent). The token endpoint lives in microsoftToken.ts.
 import { Hono, type Context } from "hono";
-import { directory, findUser, guestFor, locateUser, type DirectoryUser, type Tenant, type UserEntry } from "./directory.ts";
+import { directory, findUser, grantConsent, guestFor, locateUser, type DirectoryUser, type Tenant, type UserEntry } from "./directory.ts";
 import type { EmulatorContext, EmulatorEnv } from "./env.ts";
+import { redirectErrorDescription } from "./errors.ts";
 import { jwks } from "./keys.ts";
 import { CODE_LIFETIME_MS, formFields, newCode, redirectTo, requestParams } from "./oauth.ts";
 import { ConsentPage, MicrosoftSignInPage, NeedAdminApprovalPage, SignInErrorPage, type AccountChoice } from "./pages.tsx";
 import { adminOnlyPermissions, grantedScope, graphPermissions, parseScope, SIGN_IN_SCOPES } from "./scopes.ts";
-import { state } from "./state.ts";
+import { addConsentRequest, saveCode, state } from "./state.ts";
 import { microsoftToken } from "./microsoftToken.ts";
 
 export const microsoft = new Hono<EmulatorContext>();
@@ -211,12 +212,12 @@ microsoft.post("/:tenant/oauth2/v2.0/authorize", async (c) => {
   }
   if (permissions.length > 0 && controls.consent === "accept") {
     // Only an admin's Accept records consent; a forged accept from anyone else changes nothing.
-    if (user.globalAdmin) tenant.consentedClients.add(params.client_id!);
+    if (user.globalAdmin) grantConsent(tenant, params.client_id!);
     else if (!consented) return errorPage(c, "AADSTS90094: Admin consent is required for the permissions requested by this application.");
   }
 
   const code = newCode();
-  state.codes.set(code, {
+  saveCode(code, {
     provider: "microsoft", clientId: params.client_id!, redirectUri, codeChallenge: params.code_challenge!,
     nonce: params.nonce, scope: scopes, subject: user.id, tenantId: tenant.id,
     expiresAt: Date.now() + CODE_LIFETIME_MS, redeemed: false,
@@ -237,7 +238,7 @@ function needAdminApproval(
   const workflow = state.adminConsentWorkflow.get(tenant.id) ?? false;
   const carried = { ...params, account: user.id };
   if (workflow && controls.approval === "request") {
-    state.consentRequests.push({
+    addConsentRequest({
       tenantId: tenant.id, clientId: params.client_id!, oid: user.id, permissions, justification: controls.justification ?? "", requestedAt: new Date().toISOString(),
     });
     return c.html(<NeedAdminApprovalPage action={c.req.path} params={carried} userName={signInEmail(user)} appName="UniAsset" variant="sent" />);
@@ -264,7 +265,7 @@ function checkAdminConsentRequest(c: Context<EmulatorContext>, params: Record<st
   const scopes = parseScope(params.scope);
   if (scopes.length === 0) {
     return fail(redirectTo(redirectUri, {
-      admin_consent: "True", error: "invalid_request", error_description: "AADSTS900144: The request body must contain the following parameter: 'scope'.", state: params.state,
+      admin_consent: "True", error: "invalid_request", error_description: redirectErrorDescription(900144, "The request body must contain the following parameter: 'scope'."), state: params.state,
     }));
   }
   return { ok: true, redirectUri, scopes };
@@ -282,10 +283,11 @@ microsoft.post("/:tenant/v2.0/adminconsent", async (c) => {
   const checked = checkAdminConsentRequest(c, params);
   if (!checked.ok) return checked.response;
   const { redirectUri, scopes } = checked;
-  const back = (error: string, description: string) =>
-    redirectTo(redirectUri, { admin_consent: "True", error, error_description: description, state: params.state });
-  // The documented error response: an admin who does not approve.
-  const declined = () => back("consent_required", "AADSTS65004: The resource owner or authorization server denied the request.");
+  const back = (error: string, code: number, message: string) =>
+    redirectTo(redirectUri, { admin_consent: "True", error, error_description: redirectErrorDescription(code, message), state: params.state });
+  // The documented error response: an admin who does not approve (Cancel on the consent page, or
+  // on the picker before it) gets consent_required with AADSTS65004, admin_consent=True and no tenant.
+  const declined = () => back("consent_required", 65004, "The resource owner or authorization server denied the request.");
   if (controls.cancel === "1" || controls.consent === "cancel") return declined();
   if (!controls.account) return c.html(<MicrosoftSignInPage action={c.req.path} params={params} accounts={pickerAccounts(c.req.param("tenant"))} />);
   const signIn = signInFor(c, c.req.param("tenant"), controls.account);
@@ -294,7 +296,7 @@ microsoft.post("/:tenant/v2.0/adminconsent", async (c) => {
   // Microsoft documents no separate answer for a non-admin here; the emulator uses the documented
   // error shape with AADSTS90094 (admin permission required).
   if (!user.globalAdmin) {
-    return back("consent_required", "AADSTS90094: The grant requires admin permission. Only an administrator can consent on behalf of the organization.");
+    return back("consent_required", 90094, "The grant requires admin permission. Only an administrator can consent on behalf of the organization.");
   }
   if (controls.consent !== "accept") {
     return c.html(
@@ -302,6 +304,6 @@ microsoft.post("/:tenant/v2.0/adminconsent", async (c) => {
         userName={`${user.displayName} (${signInEmail(user)})`} appName="UniAsset" />,
     );
   }
-  tenant.consentedClients.add(params.client_id!);
+  grantConsent(tenant, params.client_id!);
   return redirectTo(redirectUri, { admin_consent: "True", tenant: tenant.id, scope: grantedScope(scopes), state: params.state });
 });

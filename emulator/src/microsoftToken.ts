@@ -6,7 +6,7 @@ import type { EmulatorContext, EmulatorEnv } from "./env.ts";
 import { identityError } from "./errors.ts";
 import { clientCredentials, formFields, issueIdToken, pkceMatches } from "./oauth.ts";
 import { adminOnlyPermissions, grantedScope } from "./scopes.ts";
-import { issueAccessToken, issueRefreshToken, state } from "./state.ts";
+import { issueAccessToken, issueRefreshToken, saveCode, state } from "./state.ts";
 import { base64url, nowSeconds, sha256 } from "./util.ts";
 
 type TokenContext = Context<EmulatorContext, "/:tenant/oauth2/v2.0/token">;
@@ -39,7 +39,7 @@ async function redeemCode(c: TokenContext, form: Record<string, string>, clientI
     return identityError(c, 400, "invalid_grant", 54005, "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.");
   }
   // Any attempt uses the code up, so a leaked code cannot be tried against many verifiers.
-  grant.redeemed = true;
+  saveCode(form.code, { ...grant, redeemed: true });
   if (grant.expiresAt < Date.now()) {
     return identityError(c, 400, "invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.");
   }

@@ -1,6 +1,9 @@
-// Everything the emulator remembers between requests, in this isolate's memory. `resetAll`
-// returns to the demo world, which is what tests and `npm start` users expect after a run.
-import { directory, loadDemoDirectory } from "./directory.ts";
+// Everything the emulator remembers between requests. Memory is the working copy; what Microsoft
+// would still have after a restart is also written to storage (storage.ts) as it changes, through
+// the functions below. `resetAll` returns to the demo world, which is what tests and `npm start`
+// users expect after a run.
+import { directory, loadDemoDirectory, saveDirectoryVersion } from "./directory.ts";
+import { persist, unpersistAll } from "./storage.ts";
 import { randomToken } from "./util.ts";
 
 /** An authorization code and everything the token request must match. */
@@ -98,7 +101,8 @@ export const state = {
   deltaDisorder: { shuffle: false, repeat: false },
 };
 
-export function resetAll(): void {
+/** The demo world in memory, with nothing issued yet; storage is left as it is (restore.ts reads it next). */
+export function resetMemory(): void {
   loadDemoDirectory();
   state.codes.clear();
   state.accessTokens.clear();
@@ -108,11 +112,25 @@ export function resetAll(): void {
   state.requests.clear();
   state.lowPriorityRequests.clear();
   state.batchedRequests.clear();
-  state.deltaGeneration = randomToken(8);
+  state.deltaGeneration = "";
   state.registration = { groupMembershipClaims: DEFAULT_GROUP_MEMBERSHIP_CLAIMS };
   state.deltaDisorder = { shuffle: false, repeat: false };
   state.adminConsentWorkflow.clear();
   state.consentRequests = [];
+}
+
+/** POST /_emulator/reset: the demo world, in memory and in storage. Signing keys stay (keys.ts). */
+export function resetAll(): void {
+  resetMemory();
+  unpersistAll(["signingKey"]);
+  expireDeltaTokens();
+  saveDirectoryVersion();
+}
+
+/** A new generation: every outstanding delta and skip token answers 410 from now on. */
+export function expireDeltaTokens(): void {
+  state.deltaGeneration = randomToken(8);
+  persist("meta", "deltaGeneration", state.deltaGeneration);
 }
 
 export function ensureLoaded(): void {
@@ -147,16 +165,72 @@ export function takeTamper(): TamperKind | undefined {
   return kind;
 }
 
+/** Records an authorization code (new, or just redeemed). */
+export function saveCode(code: string, grant: AuthorizationGrant): void {
+  state.codes.set(code, grant);
+  persist("code", code, grant);
+}
+
 export function issueAccessToken(grant: Omit<AccessGrant, "expiresAt">): string {
   const token = randomToken();
-  state.accessTokens.set(token, { ...grant, expiresAt: Date.now() + 3600_000 });
+  saveAccessGrant(token, { ...grant, expiresAt: Date.now() + 3600_000 });
   return token;
+}
+
+function saveAccessGrant(token: string, grant: AccessGrant): void {
+  state.accessTokens.set(token, grant);
+  persist("accessToken", token, grant);
 }
 
 export const REFRESH_TOKEN_LIFETIME_MS = 90 * 24 * 3600_000;
 
 export function issueRefreshToken(grant: Omit<RefreshGrant, "state" | "expiresAt">): string {
   const token = randomToken(48);
-  state.refreshTokens.set(token, { ...grant, state: "active", expiresAt: Date.now() + REFRESH_TOKEN_LIFETIME_MS });
+  saveRefreshGrant(token, { ...grant, state: "active", expiresAt: Date.now() + REFRESH_TOKEN_LIFETIME_MS });
   return token;
+}
+
+function saveRefreshGrant(token: string, grant: RefreshGrant): void {
+  state.refreshTokens.set(token, grant);
+  persist("refreshToken", token, grant);
+}
+
+/** POST /_emulator/grants/revoke: revokes the active refresh tokens that match; returns how many. */
+export function revokeRefreshTokens(match: { tenantId?: string; oid?: string }): number {
+  let revoked = 0;
+  for (const [token, grant] of state.refreshTokens) {
+    if (grant.state !== "active" || (match.tenantId && grant.tenantId !== match.tenantId) || (match.oid && grant.oid !== match.oid))
+      continue;
+    saveRefreshGrant(token, { ...grant, state: "revoked" });
+    revoked++;
+  }
+  return revoked;
+}
+
+/** POST /_emulator/refresh-tokens/expire: every refresh token is expired from now on. */
+export function expireRefreshTokens(): number {
+  for (const [token, grant] of state.refreshTokens) saveRefreshGrant(token, { ...grant, expiresAt: 0 });
+  return state.refreshTokens.size;
+}
+
+/** POST /_emulator/access-tokens/expire: every current access token answers Graph 401 from now on. */
+export function expireAccessTokens(): number {
+  for (const [token, grant] of state.accessTokens) saveAccessGrant(token, { ...grant, expiresAt: 0 });
+  return state.accessTokens.size;
+}
+
+export function setRegistration(groupMembershipClaims: GroupMembershipClaims): void {
+  state.registration = { groupMembershipClaims };
+  persist("meta", "registration", state.registration);
+}
+
+export function setAdminConsentWorkflow(tenantId: string, enabled: boolean): void {
+  state.adminConsentWorkflow.set(tenantId, enabled);
+  persist("consentWorkflow", tenantId, enabled);
+}
+
+export function addConsentRequest(request: ConsentRequest): void {
+  state.consentRequests.push(request);
+  // Keys sort in arrival order (restore.ts reads them back in key order).
+  persist("consentRequest", String(state.consentRequests.length).padStart(8, "0"), request);
 }

@@ -16,6 +16,7 @@ import { graphError } from "./errors.ts";
 import { allowsGraph } from "./scopes.ts";
 import type { AccessGrant } from "./state.ts";
 import type { Tenant } from "./directory.ts";
+import { persist, unpersist } from "./storage.ts";
 
 /** The `users` resource's documented maximum: 41,760 minutes (under 29 days). */
 export const USERS_MAX_MINUTES = 41_760;
@@ -55,6 +56,18 @@ export const notifications = {
   sent: [] as Delivery[],
 };
 
+/** Subscriptions are Microsoft's state and survive a restart (storage.ts); drop, delay and the log are test instruments. */
+function saveSubscription(subscription: Subscription): void {
+  notifications.subscriptions.set(subscription.id, subscription);
+  persist("subscription", subscription.id, subscription);
+}
+
+function removeSubscription(id: string): void {
+  notifications.subscriptions.delete(id);
+  unpersist("subscription", id);
+}
+
+/** Memory back to no subscriptions (storage is cleared by state.ts's resetAll, or read by restore.ts). */
 export function resetNotifications(): void {
   notifications.subscriptions.clear();
   notifications.drop = 0;
@@ -194,7 +207,7 @@ subscriptionRoutes.post("/v1.0/subscriptions", async (c) => {
     clientState: typeof body.clientState === "string" ? body.clientState : null,
     expiresAt: expiry,
   };
-  notifications.subscriptions.set(subscription.id, subscription);
+  saveSubscription(subscription);
   return c.json(representation(subscription), 201);
 });
 
@@ -224,13 +237,14 @@ subscriptionRoutes.patch("/v1.0/subscriptions/:id", async (c) => {
   const expiry = readExpiry(body.expirationDateTime, Date.now());
   if (typeof expiry === "string") return graphError(c, 400, "InvalidRequest", EXPIRY_MESSAGES[expiry]);
   found.expiresAt = expiry;
+  saveSubscription(found);
   return c.json(representation(found));
 });
 
 subscriptionRoutes.delete("/v1.0/subscriptions/:id", (c) => {
   const found = ownSubscription(c.var.grant, c.req.param("id"));
   if (!found) return notFound(c, c.req.param("id"));
-  notifications.subscriptions.delete(found.id);
+  removeSubscription(found.id);
   return c.body(null, 204);
 });
 
@@ -276,7 +290,7 @@ export function notifyUserChanged(env: EmulatorEnv, tenantId: string, oid: strin
 export async function sendLifecycleEvent(env: EmulatorEnv, id: string, event: LifecycleEvent): Promise<Delivery | undefined> {
   const s = notifications.subscriptions.get(id);
   if (!s?.lifecycleNotificationUrl) return undefined;
-  if (event === "subscriptionRemoved") notifications.subscriptions.delete(id);
+  if (event === "subscriptionRemoved") removeSubscription(id);
   const body = JSON.stringify({
     value: [{
       subscriptionId: s.id,

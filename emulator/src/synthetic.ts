@@ -1,6 +1,8 @@
 // Synthetic tenants for paging tests and the benchmark: every user is a pure function of
-// (seed, index), so listing 100k users costs memory for one page, not for the tenant.
-import { addTenant, type DirectoryUser, type Tenant } from "./directory.ts";
+// (seed, index), so listing 100k users costs memory for one page, not for the tenant. Storage
+// keeps only the spec (and, like any tenant's, the users changed later), never the users.
+import { addTenant, directory, type DirectoryUser, type Tenant } from "./directory.ts";
+import { persist, unpersistTenant } from "./storage.ts";
 import { fnv1a, hex } from "./util.ts";
 
 export interface SyntheticTenantSpec {
@@ -22,9 +24,25 @@ function syntheticId(prefix: number, kind: "user" | "group", index: number): str
   return `${hex(prefix, 8)}-${middle}-${hex(index, 12)}`;
 }
 
+/** The spec as storage keeps it: the tenant id resolved, and when it was made (the tenants' order). */
+export interface StoredSyntheticTenant extends SyntheticTenantSpec {
+  tenantId: string;
+  createdAt: number;
+}
+
+/** POST /_emulator/synthetic-tenants: a new tenant (replacing one with the same id), kept across restarts. */
 export function createSyntheticTenant(spec: SyntheticTenantSpec): Tenant {
+  // A tenant made again under the same id starts afresh: nothing of the earlier one comes back.
+  if (directory.tenants.has(tenantIdOf(spec))) unpersistTenant(tenantIdOf(spec));
+  const tenant = buildSyntheticTenant(spec);
+  persist("syntheticTenant", tenant.id, { ...spec, tenantId: tenant.id, createdAt: Date.now() } satisfies StoredSyntheticTenant);
+  return tenant;
+}
+
+/** The tenant itself, in memory only (restore.ts rebuilds kept tenants with it). */
+export function buildSyntheticTenant(spec: SyntheticTenantSpec): Tenant {
   const seed = spec.seed ?? 1;
-  const tenantId = (spec.tenantId ?? deriveTenantId(seed, spec.users)).toLowerCase();
+  const tenantId = tenantIdOf(spec);
   const prefix = fnv1a(`${tenantId}:${seed}`);
   const domain = spec.domain ?? `synthetic${seed}.example`;
   const percent = spec.disabledPercent ?? 0;
@@ -62,6 +80,10 @@ export function createSyntheticTenant(spec: SyntheticTenantSpec): Tenant {
     groups: groupIds.map((id, g) => ({ id, tenantId, displayName: `Synthetic Group ${g}`, memberOf: [] })),
     synthetic: { groupIds },
   });
+}
+
+function tenantIdOf(spec: SyntheticTenantSpec): string {
+  return (spec.tenantId ?? deriveTenantId(spec.seed ?? 1, spec.users)).toLowerCase();
 }
 
 function deriveTenantId(seed: number, users: number): string {

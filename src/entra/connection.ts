@@ -20,7 +20,7 @@ import type { Config } from "../lib/config.ts";
 import { AppError } from "../lib/errors.ts";
 import { PATHS } from "../paths.ts";
 import { deleteTenantGroupData } from "../db/mappings.ts";
-import { connectionFailureOf, type ConnectionFailure } from "./connectionErrors.ts";
+import { aadstsCode, connectionFailureOf, type ConnectionFailure } from "./connectionErrors.ts";
 import { directoryRoleNames } from "./directoryRoles.ts";
 import { fetchTenantDetails } from "./organization.ts";
 import { ConnectionTokenError, graphAccessToken, sealTokens } from "./tokens.ts";
@@ -30,11 +30,6 @@ import { revokeOpenSetupLinks } from "../db/setupLinks.ts";
 import { startRealtimeUpdates, stopRealtimeUpdates } from "./realtime/subscription.ts";
 
 type ConnectOutcome = { ok: true } | { ok: false; failure: ConnectionFailure; microsoftCode?: string };
-
-/** Microsoft's AADSTS code from an error description: shown to help support, never used to decide. */
-function aadstsCode(description: string | undefined): string | undefined {
-  return /\b(AADSTS\d{5,7})\b/.exec(description ?? "")?.[1];
-}
 
 /** Where Microsoft sends the admin back after consent. */
 export function connectRedirectUri(config: Config): string {
@@ -50,8 +45,8 @@ export async function completeEntraConnection(
   now: number,
 ): Promise<ConnectOutcome> {
   const refuse = async (failure: ConnectionFailure, details: Record<string, unknown> = {}, microsoftCode?: string): Promise<ConnectOutcome> => {
-    // A cancelled consent is remembered as "failed" (the page then offers Connect Entra ID again);
-    // everything else only reports, storing nothing but the audit event.
+    // A cancelled or declined consent is remembered as "failed" (the page then offers Connect Entra ID
+    // again); everything else only reports, storing nothing but the audit event.
     const audit = insertAuditEvent(db, {
       organizationId: viewer.organizationId,
       actorUserId: viewer.userId,
@@ -59,7 +54,7 @@ export async function completeEntraConnection(
       details: { reason: failure, ...details },
       now,
     });
-    if (failure === "cancelled") await runStatements(db, [saveFailedAttempt(db, viewer.organizationId, failure, now), audit]);
+    if (failure === "cancelled" || failure === "consent_declined") await runStatements(db, [saveFailedAttempt(db, viewer.organizationId, failure, now), audit]);
     else await audit.run();
     return { ok: false, failure, microsoftCode };
   };

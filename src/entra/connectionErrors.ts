@@ -2,11 +2,12 @@
 // (views/parts/connectionFailures.ts says what each means and what to do). Callback errors are told apart by
 // the OAuth `error` field as Microsoft documents it for its authorization endpoint
 // (https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow#error-codes-for-authorization-endpoint-errors);
-// the AADSTS code is only shown beside the message.
+// the AADSTS code is only shown beside the message, with one exception (`consent_required`, below).
 import type { OAuthFlowError } from "../auth/oauth.ts";
 
 export const CONNECTION_FAILURES = [
   "admin_consent_required",
+  "consent_declined",
   "cancelled",
   "interaction_required",
   "invalid_request",
@@ -25,13 +26,30 @@ export const CONNECTION_FAILURES = [
 ] as const;
 export type ConnectionFailure = (typeof CONNECTION_FAILURES)[number];
 
+/** Microsoft's AADSTS code from an error description: shown to help support. */
+export function aadstsCode(description: string | undefined): string | undefined {
+  return /\b(AADSTS\d{5,7})\b/.exec(description ?? "")?.[1];
+}
+
+/**
+ * AADSTS65004 is UserDeclinedConsent ("User declined to consent to access the app. Have the user
+ * retry the sign-in and consent to the app",
+ * https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes#aadsts-error-codes):
+ * Microsoft's documented reply when an admin declines consent is `error=consent_required` with it
+ * (https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent#error-response).
+ */
+const USER_DECLINED_CONSENT = "AADSTS65004";
+
 /** The failure a callback's OAuth `error` value stands for. */
-function failureOfAuthorizationError(error: string | undefined): ConnectionFailure {
+function failureOfAuthorizationError(error: string | undefined, description: string | undefined): ConnectionFailure {
   switch (error) {
     case "access_denied":
       return "cancelled";
     case "consent_required":
-      return "admin_consent_required";
+      // The one `error` Microsoft sends for two different things: an admin who declined (AADSTS65004)
+      // and consent that still has to come from an admin (AADSTS90094 and the like). Only the code
+      // tells them apart, so here it decides; any other code keeps the admin-rights reading.
+      return aadstsCode(description) === USER_DECLINED_CONSENT ? "consent_declined" : "admin_consent_required";
     case "interaction_required":
     case "login_required":
       return "interaction_required";
@@ -56,7 +74,7 @@ export function connectionFailureOf(error: OAuthFlowError): ConnectionFailure {
   switch (error.kind) {
     case "cancelled":
     case "authorization_error":
-      return failureOfAuthorizationError(error.providerError);
+      return failureOfAuthorizationError(error.providerError, error.providerDescription);
     case "state_mismatch":
       return "state_mismatch";
     case "code_rejected":

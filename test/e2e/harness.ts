@@ -34,6 +34,11 @@ export interface E2EStack {
   emulatorUrl: string;
   /** Both Workers' output ([app]/[emulator] lines); printed to stderr instead with E2E_VERBOSE=1. */
   logFile: string;
+  /**
+   * Stops both Workers and starts them again on the same ports and state, as Ctrl-C and a second
+   * `npm start` would (migrations and seed re-run; both keep what they had).
+   */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -85,7 +90,7 @@ export async function startStack(): Promise<E2EStack> {
   const logFile = join(E2E_LOG_DIR, `${basename(process.argv[1] ?? "e2e", ".ts")}.log`);
   const log = createWriteStream(logFile, { flags: "a" });
   const verbose = process.env.E2E_VERBOSE === "1";
-  const stack = await startLocalStack({
+  const start = () => startLocalStack({
     port,
     emulatorPort,
     persistTo: appState,
@@ -104,10 +109,17 @@ export async function startStack(): Promise<E2EStack> {
     }
     throw error;
   });
+  let stack = await start();
   return {
     appUrl: stack.appUrl,
     emulatorUrl: stack.emulatorUrl,
     logFile,
+    async restart() {
+      await stack.stop();
+      log.write("[e2e] restarting the stack on the same state\n");
+      prepareDatabase(appState);
+      stack = await start();
+    },
     async stop() {
       await stack.stop();
       await new Promise((resolve) => log.end(resolve));

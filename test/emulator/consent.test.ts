@@ -49,9 +49,14 @@ describe("admin consent endpoint", () => {
 
   it("redirects the documented error when the admin cancels, and when a non-admin tries", async () => {
     const cancelled = redirectParams(await press(await (await openAdminConsent(CONTOSO_TENANT_ID, adele.oid)).text(), { consent: "cancel" }));
+    // Microsoft's documented error response, field by field, trace lines included
+    // (https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent#error-response).
+    expect([...cancelled.keys()].sort()).toEqual(["admin_consent", "error", "error_description", "state"]);
     expect(cancelled.get("admin_consent")).toBe("True");
     expect(cancelled.get("error")).toBe("consent_required");
-    expect(cancelled.get("error_description")).toMatch(/^AADSTS65004: /);
+    expect(cancelled.get("error_description")).toMatch(
+      /^AADSTS65004: The resource owner or authorization server denied the request\.\r\nTrace ID: [0-9a-f-]{36}\r\nCorrelation ID: [0-9a-f-]{36}\r\nTimestamp: \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/,
+    );
     expect(cancelled.get("state")).toBe("setup-42");
     const nonAdmin = redirectParams(await openAdminConsent("organizations", megan.oid));
     expect(nonAdmin.get("admin_consent")).toBe("True");

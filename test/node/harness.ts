@@ -33,6 +33,7 @@ export async function startEmulator(): Promise<Harness> {
   await build({
     entryPoints: ["emulator/src/index.ts"], bundle: true, format: "esm", platform: "neutral",
     mainFields: ["module", "main"], conditions: ["workerd", "worker", "browser"], outfile: BUNDLE, logLevel: "warning",
+    external: ["cloudflare:*"],
   });
   const dir = mkdtempSync(join(tmpdir(), "emulator-tls-"));
   const keyPath = join(dir, "key.pem");
@@ -49,6 +50,8 @@ export async function startEmulator(): Promise<Harness> {
     host: "127.0.0.1", port: 9144,
     workers: [{
       name: "emulator", modules: true, scriptPath: BUNDLE, compatibilityDate: "2026-11-01",
+      // Every request runs in this Durable Object (emulator/src/index.ts); its storage lives as long as Miniflare.
+      durableObjects: { EMULATOR_STATE: { className: "EmulatorState", useSQLite: true } },
       bindings: {
         EMULATOR_ORIGIN: ORIGIN, APP_ORIGIN, MS_CLIENT_ID: CLIENT_ID, MS_CLIENT_SECRET: CLIENT_SECRET,
         GOOGLE_CLIENT_ID: "node-test.apps.googleusercontent.example", GOOGLE_CLIENT_SECRET: "unused",

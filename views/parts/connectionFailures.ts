@@ -28,6 +28,18 @@ export const FAILURE_TEXTS: Record<ConnectionFailure, FailureText> = {
     remedies: ASK_AN_ADMIN,
     offerSetupLink: true,
   },
+  consent_declined: {
+    // `consent_required` with AADSTS65004: an admin pressed Cancel on Microsoft's consent page.
+    // Microsoft's remedy for it: "Have the user retry the sign-in and consent to the app"
+    // (https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes#aadsts-error-codes).
+    title: "Consent declined",
+    message:
+      "An administrator declined the permissions UniAsset asked for on Microsoft's consent page, so Microsoft granted no access. Nothing else was stored.",
+    remedies: [
+      "Return to Settings → Integrations → Microsoft Entra ID",
+      "Click Connect Entra ID again and accept the permissions UniAsset asks for on Microsoft's consent page",
+    ],
+  },
   cancelled: {
     // Microsoft answers `access_denied` both when an admin declines and when a person without
     // consent rights leaves its "Need admin approval" page: UniAsset cannot tell which it was.
