@@ -201,8 +201,11 @@ export const groupRoleMappings = sqliteTable(
 );
 
 /**
- * A run's status. "skipped": a nightly run that found another run going and read nothing.
- * "superseded": a held run that a later complete read replaced; nobody dismissed it.
+ * A run's status. "skipped": a run that changed nothing because another run was going (a nightly
+ * run, which read nothing) or a held run was waiting for Apply or Dismiss (error
+ * "held_run_pending": it read, to see whether the held people are enabled again, and changed
+ * nothing). "superseded": a held run that a later read found nobody left to deactivate in (every
+ * person on it enabled again in Entra ID); nobody dismissed it.
  */
 const SYNC_RUN_STATUSES = [
   "running", "succeeded", "failed", "held", "applied", "dismissed", "previewed", "skipped", "superseded",
@@ -212,6 +215,8 @@ const SYNC_RUN_STATUSES = [
 export const SYNC_FAILURE_CODES = [
   "needs_reconnect", "not_connected", "token_unreadable", "sign_in_unavailable", "graph_unavailable", "throttled", "timed_out",
   "forbidden", "bad_response", "sync_state_lost", "tenant_changed", "turned_off", "internal",
+  // Not a failure: a "skipped" run that waited behind a held run (changed nothing, read again later).
+  "held_run_pending",
 ] as const;
 export type SyncFailure = (typeof SYNC_FAILURE_CODES)[number];
 
@@ -221,6 +226,11 @@ export interface PendingChanges {
   deactivate: number;
   reactivate: number;
   tenantId: string;
+  /**
+   * A real-time read's: how many members real-time reads deactivated in the 24 hours before it.
+   * They count with its own deactivations against the threshold (concludeRun.ts).
+   */
+  recentlyDeactivated?: number;
 }
 
 /** What started a run: the nightly schedule, "Sync now", "Preview", or a real-time update (migrations/0017). */

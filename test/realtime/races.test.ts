@@ -5,11 +5,15 @@
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { entraUser } from "../../demo/directory.ts";
+import { createDb } from "../../src/db/client.ts";
+import { insertRunUnlessRunning } from "../../src/db/syncRuns.ts";
+import { noteChange, startNotedRead, startPendingReread } from "../../src/entra/realtime/reread.ts";
+import { recordRunOutcome } from "../../src/entra/sync/recordRun.ts";
 import { connectContoso } from "../support/entra.ts";
 import { createDirectoryUser, emulatorAdmin, emulatorStats } from "../support/emulator.ts";
 import { linkMember, signedIn } from "../support/people.ts";
 import { CONTOSO, membership, nightlyRun, until } from "../sync/support.ts";
-import { notificationRuns, realtimeWorld, runsSettled } from "./support.ts";
+import { graphSubscriptions, notificationFor, notificationRuns, postToWebhook, realtimeWorld, runsSettled } from "./support.ts";
 
 beforeEach(realtimeWorld);
 
@@ -36,7 +40,7 @@ async function runGoing(): Promise<string> {
   return id;
 }
 
-/** Lets through `after` requests to `endpoint`, then slows the next one down by `delayMs`; resolves once that one has arrived. */
+/** Lets through `after` requests to `endpoint`, then slows the next one down by `delayMs`. */
 async function slowDown(endpoint: string, delayMs: number, after = 0) {
   await emulatorAdmin("faults", { endpoint, delayMs, afterRequests: after });
 }
@@ -77,6 +81,17 @@ describe("a member provisioned while the first (full) read runs", () => {
 
     await until(() => deactivated(userId), 45_000);
     expect(await sessionsOf(userId)).toBe(0);
+    await runsSettled();
+  });
+});
+
+describe("written down before it is acknowledged", () => {
+  it("when Graph gets its 202, the read the notification asks for is already recorded", { timeout: 30_000 }, async () => {
+    await connectContoso(["auto-deprovision"]);
+    const [held] = await graphSubscriptions();
+    expect((await postToWebhook("users", notificationFor(held!.id, held!.clientState))).status).toBe(202);
+    // No waiting: the row was written before the answer, not after it.
+    expect(await notificationRuns()).toHaveLength(1);
     await runsSettled();
   });
 });
@@ -128,18 +143,53 @@ describe("a leaver notified at any moment of a delta read", () => {
     expect((await notificationRuns()).length).toBe(2);
   });
 
-  it("at any moment, the final write included: twelve leavers 150 ms apart across several reads, every one deactivated", { timeout: 90_000 }, async () => {
+  it("at any moment: ten leavers 600 ms apart, across several reads and their final writes, every one deactivated", { timeout: 90_000 }, async () => {
     await world();
-    const leavers = [];
-    for (let i = 0; i < 12; i++) leavers.push(await linkMember(await createDirectoryUser(`Stream ${i}`)));
+    const leavers: { userId: string; subject: string }[] = [];
+    for (let i = 0; i < 10; i++) leavers.push(await linkMember(await createDirectoryUser(`Stream ${i}`)));
     for (const leaver of leavers) {
       await emulatorAdmin(`users/${leaver.subject}/disable`);
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      await new Promise((resolve) => setTimeout(resolve, 600));
     }
     await until(async () => {
       for (const leaver of leavers) if (!(await deactivated(leaver.userId))) return false;
       return true;
     }, 60_000);
+    await runsSettled();
+  });
+});
+
+describe("a notification during a read's final write", () => {
+  // D1 runs one batch at a time: a notification's batch commits just before the run's final write
+  // or just after it. Both orders, played with the modules the Workflow and the webhook use.
+  async function runGoingNow() {
+    await connectContoso(["auto-deprovision"]);
+    const db = createDb(env.DB);
+    const runId = crypto.randomUUID();
+    expect(await insertRunUnlessRunning(db, { id: runId, organizationId: CONTOSO, trigger: "notification", now: Date.now() })).toBe(true);
+    return { db, runId };
+  }
+  const finalWrite = (db: ReturnType<typeof createDb>, runId: string) => recordRunOutcome(db, {
+    organizationId: CONTOSO, runId, trigger: "notification", status: "succeeded", mode: "delta", usersRead: 0, deactivated: 0,
+    reactivated: 0, graphRequests: 1, error: null, pending: null, deltaLink: null, now: Date.now(),
+  });
+
+  it("just before it: the mark stands, and the run's end starts one more read", { timeout: 30_000 }, async () => {
+    const { db, runId } = await runGoingNow();
+    expect((await noteChange(db, CONTOSO, Date.now())).runId).toBeNull();
+    await finalWrite(db, runId);
+    const reread = await startPendingReread(db, env.SYNC_WORKFLOW, CONTOSO, Date.now());
+    expect(reread.started).not.toBeNull();
+    await runsSettled();
+  });
+
+  it("just after it: the notification starts its own read, and the run's end starts none beside it", { timeout: 30_000 }, async () => {
+    const { db, runId } = await runGoingNow();
+    await finalWrite(db, runId);
+    const noted = await noteChange(db, CONTOSO, Date.now());
+    expect(noted.runId).not.toBeNull();
+    expect((await startPendingReread(db, env.SYNC_WORKFLOW, CONTOSO, Date.now())).started).toBeNull();
+    expect((await startNotedRead(db, env.SYNC_WORKFLOW, noted)).started).toBe(noted.runId);
     await runsSettled();
   });
 });
