@@ -185,7 +185,11 @@ export const entraSetupLinks = sqliteTable(
     lastFailureAt: integer("last_failure_at"),
     consentStartedAt: integer("consent_started_at"),
   },
-  (t) => [index("entra_setup_links_org").on(t.organizationId, sql`${t.createdAt} desc`)],
+  (t) => [
+    index("entra_setup_links_org").on(t.organizationId, sql`${t.createdAt} desc`),
+    // At most one open link per organization (migrations/0019).
+    uniqueIndex("entra_setup_links_open").on(t.organizationId).where(and(isNull(t.revokedAt), isNull(t.usedAt))!),
+  ],
 );
 
 export const groupRoleMappings = sqliteTable(
@@ -418,7 +422,7 @@ export const webhookEndpoints = sqliteTable(
     previousSecretExpiresAt: integer("previous_secret_expires_at"),
     failingSince: integer("failing_since"),
     consecutiveFailures: integer("consecutive_failures").notNull().default(0),
-    /** The last Send test event or Redeliver: one per endpoint per MANUAL_SEND_INTERVAL_MS (src/db/webhooks.ts). */
+    /** No longer read or written: the pace is per organization and URL now (webhook_manual_sends, migrations/0019). */
     manualSendAt: integer("manual_send_at"),
     /** SHA-256 of the Add endpoint submission that made it: a resubmission adds nothing (migrations/0016). */
     submissionKey: text("submission_key"),
@@ -430,6 +434,20 @@ export const webhookEndpoints = sqliteTable(
     index("webhook_endpoints_org").on(t.organizationId, t.enabled),
     uniqueIndex("webhook_endpoints_submission").on(t.organizationId, t.submissionKey),
   ],
+);
+
+/**
+ * Send test event and Redeliver, paced per organization and receiving URL (its query aside): when
+ * the last one was sent (migrations/0019, src/db/webhooks.ts takeManualSendSlot).
+ */
+export const webhookManualSends = sqliteTable(
+  "webhook_manual_sends",
+  {
+    organizationId: text("organization_id").notNull(),
+    urlKey: text("url_key").notNull(),
+    sentAt: integer("sent_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.urlKey] }), index("webhook_manual_sends_sent").on(t.sentAt)],
 );
 
 /** The outbox: one row per event, written with the change it describes. */
