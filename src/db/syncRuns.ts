@@ -215,30 +215,30 @@ export const holdPending = (organizationId: string) => sql`exists (
   where r.organization_id = ${organizationId} and r.status = 'held'
     and c.tenant_id = json_extract(r.pending_changes, '$.tenantId'))`;
 
-/** The held run later runs wait behind (see holdPending), if any. */
-export async function findPendingHold(db: Db, organizationId: string): Promise<string | null> {
-  const [row] = await db.all<{ id: string }>(sql`
-    select r.id as id from sync_runs r join entra_connections c on c.organization_id = r.organization_id
-    where r.organization_id = ${organizationId} and r.status = 'held'
-      and c.tenant_id = json_extract(r.pending_changes, '$.tenantId')
-    order by r.started_at desc limit 1`);
-  return row?.id ?? null;
-}
+/**
+ * The held run later runs wait behind (see holdPending), as a column of the connection's row: one
+ * entry of sync_runs_held, read with the settings a run reads anyway (no extra round trip).
+ */
+// The subqueries name the outer table's columns in full (`entra_connections.…`), as
+// alertsState.ts does: drizzle writes a column of a one-table select without its table.
+const pendingHoldOf = sql<string | null>`(select r.id from sync_runs r
+  where r.organization_id = entra_connections.organization_id and r.status = 'held'
+    and entra_connections.tenant_id = json_extract(r.pending_changes, '$.tenantId')
+  order by r.started_at desc limit 1)`;
 
 /**
  * Members the organization's real-time reads deactivated in runs started after `since` (and not
  * undone): the deactivations a real-time read counts with its own against the hold threshold.
  * Held runs applied by a person are not counted: someone decided those. One range of
- * sync_runs_org_started (a real-time read per burst of notifications, so a few hundred a day at most).
+ * sync_runs_org_started (a real-time read per burst of notifications, so a few hundred a day at
+ * most), as a column of the connection's row.
  */
-export async function countRecentRealtimeDeactivations(db: Db, organizationId: string, since: number): Promise<number> {
+const realtimeDeactivationsSince = (since: number) => {
   const realtime: SyncTrigger = "notification";
-  const [row] = await db.all<{ n: number }>(sql`
-    select coalesce(sum(deactivated), 0) as n from sync_runs
-    where organization_id = ${organizationId} and started_at > ${since}
-      and trigger = ${realtime} and status = 'succeeded' and undone_at is null`);
-  return row?.n ?? 0;
-}
+  return sql<number>`(select coalesce(sum(r.deactivated), 0) from sync_runs r
+    where r.organization_id = entra_connections.organization_id and r.started_at > ${since}
+      and r.trigger = ${realtime} and r.status = 'succeeded' and r.undone_at is null)`;
+};
 
 /**
  * How many people Apply would still deactivate from the held run's list: members still active, and
@@ -380,8 +380,11 @@ export function nightlyPageStatements(
   ] as const;
 }
 
-/** What a run needs to know about the connection before it reads Graph. */
-export async function findSyncSettings(db: Db, organizationId: string) {
+/**
+ * What a run needs to know about the connection before it reads Graph, with the held run it would
+ * wait behind and, given `realtimeSince`, what real-time reads deactivated since then (else 0).
+ */
+export async function findSyncSettings(db: Db, organizationId: string, options: { realtimeSince?: number } = {}) {
   const [row] = await db
     .select({
       status: entraConnections.status,
@@ -391,6 +394,9 @@ export async function findSyncSettings(db: Db, organizationId: string) {
       holdThresholdPercent: entraConnections.holdThresholdPercent,
       holdThresholdMinimum: entraConnections.holdThresholdMinimum,
       linkedActiveMembers: entraConnections.linkedActiveMembers,
+      // Named: D1 keys a result row by column name (countingD1 in src/lib/d1Stats.ts maps it back by order).
+      heldRunId: pendingHoldOf.as("held_run_id"),
+      realtimeDeactivated: (options.realtimeSince === undefined ? sql<number>`0` : realtimeDeactivationsSince(options.realtimeSince)).as("realtime_deactivated"),
     })
     .from(entraConnections)
     .where(eq(entraConnections.organizationId, organizationId))

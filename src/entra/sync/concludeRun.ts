@@ -18,7 +18,7 @@
 import type { Db } from "../../db/client.ts";
 import { runStatements } from "../../db/statements.ts";
 import { clearRunChanges, countDeactivatedByRun } from "../../db/syncMembers.ts";
-import { countRecentRealtimeDeactivations, findRun, findSyncSettings, type FinishedStatus, type SyncMode, type SyncTrigger } from "../../db/syncRuns.ts";
+import { findRun, findSyncSettings, type FinishedStatus, type SyncMode, type SyncTrigger } from "../../db/syncRuns.ts";
 import { applyDirectoryChanges, applySavedChanges } from "./applyDirectoryChanges.ts";
 import type { SyncFailure } from "./failures.ts";
 import { ChangeList, judgeListing } from "./judgeListing.ts";
@@ -71,7 +71,10 @@ export async function concludeRun(db: Db, request: ConcludeRequest, now: number)
   const { runId, organizationId, tenantId, trigger } = request;
   const base = { organizationId, runId, trigger, mode: request.mode, usersRead: request.usersRead, graphRequests: request.graphRequests, now };
 
-  const [settings, run] = await Promise.all([findSyncSettings(db, organizationId), findRun(db, organizationId, runId)]);
+  const [settings, run] = await Promise.all([
+    findSyncSettings(db, organizationId, trigger === "notification" ? { realtimeSince: now - REALTIME_WINDOW_MS } : {}),
+    findRun(db, organizationId, runId),
+  ]);
   const stopped: SyncFailure | null =
     !run ? "internal"
     : !settings || settings.status !== "connected" ? "not_connected"
@@ -106,9 +109,7 @@ export async function concludeRun(db: Db, request: ConcludeRequest, now: number)
   }
   // A real-time read weighs what real-time reads deactivated in the window with its own, against
   // the members linked before them; a read that deactivates nobody is never held.
-  const recentlyDeactivated = trigger === "notification" && list.deactivations > 0
-    ? await countRecentRealtimeDeactivations(db, organizationId, now - REALTIME_WINDOW_MS)
-    : 0;
+  const recentlyDeactivated = list.deactivations > 0 ? settings.realtimeDeactivated : 0;
   const held = trigger !== "preview"
     && exceedsHoldThreshold(list.deactivations + recentlyDeactivated, linkedActive + recentlyDeactivated, threshold);
   // A held run still moves the delta link on, so the next run does not hold the same changes

@@ -11,7 +11,7 @@ import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type Workflo
 import { createDb, type Db } from "../../db/client.ts";
 import type { SyncFailure } from "../../db/schema.ts";
 import { clearRereadMark } from "../../db/realtimeSubscriptions.ts";
-import { findPendingHold, findSyncSettings, type FinishedStatus, type SyncMode, type SyncRunParams } from "../../db/syncRuns.ts";
+import { findSyncSettings, type FinishedStatus, type SyncMode, type SyncRunParams } from "../../db/syncRuns.ts";
 import type { Env } from "../../env.ts";
 import { loadConfig } from "../../lib/config.ts";
 import type { TokenCache } from "../graphAccess.ts";
@@ -127,7 +127,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
           if (trigger !== "preview") await clearRereadMark(db, organizationId, Date.now());
           const settings = await findSyncSettings(db, organizationId);
           // A held run waiting for a person: this run will change nothing (concludeRun.ts).
-          const heldRunId = trigger !== "preview" ? await findPendingHold(db, organizationId) : null;
+          const heldRunId = trigger !== "preview" ? (settings?.heldRunId ?? null) : null;
           return { tenantId: settings?.status === "connected" ? settings.tenantId : null, deltaLinkEnc: settings?.deltaLinkEnc ?? null, heldRunId };
         }),
       );
