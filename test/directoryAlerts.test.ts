@@ -159,18 +159,18 @@ describe("real-time reads count as runs that could change members (README, db/al
     };
 
     await emulatorAdmin("faults", { endpoint: "delta", status: 500, times: 20 });
-    expect(await notify()).toMatchObject({ trigger: "notification", status: "failed", error: "graph_unavailable" });
+    expect(await notify()).toMatchObject({ trigger: "realtime", status: "failed", error: "graph_unavailable" });
     expect(await alertsOn(adele)).toEqual(["failed"]);
 
     await emulatorAdmin("faults", undefined, "DELETE");
-    expect(await notify()).toMatchObject({ trigger: "notification", status: "succeeded" });
+    expect(await notify()).toMatchObject({ trigger: "realtime", status: "succeeded" });
     expect(await alertsOn(adele)).toEqual([]);
 
     await emulatorAdmin("faults", { endpoint: "delta", status: 500, times: 20 });
     expect(await nightlyRun()).toMatchObject({ status: "failed" });
     expect(await alertsOn(adele)).toEqual(["failed"]);
     await emulatorAdmin("faults", undefined, "DELETE");
-    expect(await notify()).toMatchObject({ trigger: "notification", status: "succeeded" });
+    expect(await notify()).toMatchObject({ trigger: "realtime", status: "succeeded" });
     expect(await alertsOn(adele)).toEqual([]);
   });
 });

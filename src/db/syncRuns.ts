@@ -234,7 +234,7 @@ const pendingHoldOf = sql<string | null>`(select r.id from sync_runs r
  * most), as a column of the connection's row.
  */
 const realtimeDeactivationsSince = (since: number) => {
-  const realtime: SyncTrigger = "notification";
+  const realtime: SyncTrigger = "realtime";
   return sql<number>`(select coalesce(sum(r.deactivated), 0) from sync_runs r
     where r.organization_id = entra_connections.organization_id and r.started_at > ${since}
       and r.trigger = ${realtime} and r.status = 'succeeded' and r.undone_at is null)`;

@@ -14,7 +14,9 @@ const e2e = useStackAndBrowser();
 
 async function emulator(path: string, body?: unknown) {
   const response = await fetch(`${e2e.stack.emulatorUrl}/_emulator/${path}`, {
-    method: "POST", headers: { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body),
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
   assert.equal(response.status, 200, path);
 }

@@ -18,7 +18,9 @@ import { graphSubscriptions, notificationFor, notificationRuns, postToWebhook, r
 beforeEach(realtimeWorld);
 
 async function userIdOf(oid: string): Promise<string> {
-  const row = await env.DB.prepare("select user_id from identities where provider = 'microsoft' and subject = ?").bind(oid).first<{ user_id: string }>();
+  const row = await env.DB.prepare("select user_id from identities where provider = 'microsoft' and subject = ?")
+    .bind(oid)
+    .first<{ user_id: string }>();
   if (!row) throw new Error(`nobody is linked to ${oid}`);
   return row.user_id;
 }
@@ -33,7 +35,9 @@ const deactivated = async (userId: string) => (await membership(userId))?.status
 async function runGoing(): Promise<string> {
   let id = "";
   await until(async () => {
-    const row = await env.DB.prepare("select id from sync_runs where organization_id = ? and status = 'running'").bind(CONTOSO).first<{ id: string }>();
+    const row = await env.DB.prepare("select id from sync_runs where organization_id = ? and status = 'running'")
+      .bind(CONTOSO)
+      .first<{ id: string }>();
     id = row?.id ?? "";
     return id !== "";
   });
@@ -49,7 +53,9 @@ async function requestsTo(endpoint: string) {
 }
 
 describe("a member provisioned while the first (full) read runs", () => {
-  it("Megan signs in and is disabled before the read takes its starting point: the read deactivates her, sessions ended", { timeout: 60_000 }, async () => {
+  it("Megan signs in and is disabled before the read takes its starting point: the read deactivates her, sessions ended", {
+    timeout: 60_000,
+  }, async () => {
     await connectContoso(["auto-provision", "auto-deprovision"]);
     // Graph is slow to hand the first read its starting point (the delta link for "now"): Megan
     // joins and leaves after the read was recorded but before it began listing.
@@ -103,7 +109,11 @@ describe("a leaver notified at any moment of a delta read", () => {
     const first = await linkMember(await createDirectoryUser("First Leaver"));
     const second = await linkMember(await createDirectoryUser("Second Leaver"));
     // Room for two leavers under the hold threshold.
-    await env.DB.prepare("update entra_connections set hold_threshold_percent = 100, hold_threshold_minimum = 1000 where organization_id = ?").bind(CONTOSO).run();
+    await env.DB.prepare(
+      "update entra_connections set hold_threshold_percent = 100, hold_threshold_minimum = 1000 where organization_id = ?",
+    )
+      .bind(CONTOSO)
+      .run();
     await emulatorAdmin("notifications", { drop: 1_000_000_000 });
     expect((await nightlyRun()).mode).toBe("full");
     await emulatorAdmin("notifications", { drop: 0 });
@@ -143,7 +153,9 @@ describe("a leaver notified at any moment of a delta read", () => {
     expect((await notificationRuns()).length).toBe(2);
   });
 
-  it("at any moment: ten leavers 600 ms apart, across several reads and their final writes, every one deactivated", { timeout: 90_000 }, async () => {
+  it("at any moment: ten leavers 600 ms apart, across several reads and their final writes, every one deactivated", {
+    timeout: 90_000,
+  }, async () => {
     await world();
     const leavers: { userId: string; subject: string }[] = [];
     for (let i = 0; i < 10; i++) leavers.push(await linkMember(await createDirectoryUser(`Stream ${i}`)));
@@ -166,13 +178,25 @@ describe("a notification during a read's final write", () => {
     await connectContoso(["auto-deprovision"]);
     const db = createDb(env.DB);
     const runId = crypto.randomUUID();
-    expect(await insertRunUnlessRunning(db, { id: runId, organizationId: CONTOSO, trigger: "notification", now: Date.now() })).toBe(true);
+    expect(await insertRunUnlessRunning(db, { id: runId, organizationId: CONTOSO, trigger: "realtime", now: Date.now() })).toBe(true);
     return { db, runId };
   }
-  const finalWrite = (db: ReturnType<typeof createDb>, runId: string) => recordRunOutcome(db, {
-    organizationId: CONTOSO, runId, trigger: "notification", status: "succeeded", mode: "delta", usersRead: 0, deactivated: 0,
-    reactivated: 0, graphRequests: 1, error: null, pending: null, deltaLink: null, now: Date.now(),
-  });
+  const finalWrite = (db: ReturnType<typeof createDb>, runId: string) =>
+    recordRunOutcome(db, {
+      organizationId: CONTOSO,
+      runId,
+      trigger: "realtime",
+      status: "succeeded",
+      mode: "delta",
+      usersRead: 0,
+      deactivated: 0,
+      reactivated: 0,
+      graphRequests: 1,
+      error: null,
+      pending: null,
+      deltaLink: null,
+      now: Date.now(),
+    });
 
   it("just before it: the mark stands, and the run's end starts one more read", { timeout: 30_000 }, async () => {
     const { db, runId } = await runGoingNow();

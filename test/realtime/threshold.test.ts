@@ -18,7 +18,10 @@ const LINKED = 1159;
 /** Contoso connected to a synthetic tenant whose users 1..1,159 are its linked members; a first read done. */
 async function organizationOf1159() {
   const tenant = await emulatorAdmin<{ tenantId: string; adminOid: string }>("synthetic-tenants", {
-    users: LINKED + 1, disabledPercent: 0, consented: true, domain: "probe.example",
+    users: LINKED + 1,
+    disabledPercent: 0,
+    consented: true,
+    domain: "probe.example",
   });
   const adele = await connectContoso(["auto-deprovision"], { account: tenant.adminOid });
   // User i's object id (emulator/src/synthetic.ts); the members are generated in D1.
@@ -26,12 +29,17 @@ async function organizationOf1159() {
   const numbers = "with recursive n(i) as (select 1 union all select i + 1 from n where i < ?1)";
   const userId = "printf('0b0be000-0000-4000-8000-%012x', i)";
   await env.DB.batch([
-    env.DB.prepare(`${numbers} insert into users (id, email, display_name, created_at) select ${userId}, printf('user%d@probe.example', i), 'Probe ' || i, 1 from n`).bind(LINKED),
+    env.DB.prepare(
+      `${numbers} insert into users (id, email, display_name, created_at) select ${userId}, printf('user%d@probe.example', i), 'Probe ' || i, 1 from n`,
+    ).bind(LINKED),
     env.DB.prepare(`${numbers} insert into identities (provider, issuer_key, subject, user_id, created_at)
       select 'microsoft', ?2, printf('%s-5e00-4000-8000-%012x', ?3, i), ${userId}, 1 from n`).bind(LINKED, tenant.tenantId, prefix),
-    env.DB.prepare(`${numbers} insert into memberships (organization_id, user_id, role, status, created_at) select ?2, ${userId}, 'member', 'active', 1 from n`)
-      .bind(LINKED, CONTOSO),
-    env.DB.prepare("update entra_connections set hold_threshold_percent = 1, hold_threshold_minimum = 5 where organization_id = ?").bind(CONTOSO),
+    env.DB.prepare(
+      `${numbers} insert into memberships (organization_id, user_id, role, status, created_at) select ?2, ${userId}, 'member', 'active', 1 from n`,
+    ).bind(LINKED, CONTOSO),
+    env.DB.prepare("update entra_connections set hold_threshold_percent = 1, hold_threshold_minimum = 5 where organization_id = ?").bind(
+      CONTOSO,
+    ),
   ]);
   expect((await nightlyRun()).mode).toBe("full");
   const oid = (i: number) => `${prefix}-5e00-4000-8000-${i.toString(16).padStart(12, "0")}`;
@@ -45,11 +53,16 @@ async function massDisable(oid: (i: number) => string, count: number) {
     await emulatorAdmin(`users/${oid(i)}/disable`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  await until(async () => (await sentNotifications()).filter((s) => s.kind === "notification" && s.status !== null).length >= before + count, 60_000);
+  await until(
+    async () => (await sentNotifications()).filter((s) => s.kind === "notification" && s.status !== null).length >= before + count,
+    60_000,
+  );
   // Quiet: no read going, twice a second apart (a read that ends may start the one more it was asked for).
   let quiet = 0;
   await until(async () => {
-    const going = await env.DB.prepare("select count(*) as n from sync_runs where organization_id = ? and status = 'running'").bind(CONTOSO).first<{ n: number }>();
+    const going = await env.DB.prepare("select count(*) as n from sync_runs where organization_id = ? and status = 'running'")
+      .bind(CONTOSO)
+      .first<{ n: number }>();
     quiet = going?.n === 0 ? quiet + 1 : 0;
     if (quiet < 2) await new Promise((resolve) => setTimeout(resolve, 1000));
     return quiet >= 2;
@@ -57,10 +70,18 @@ async function massDisable(oid: (i: number) => string, count: number) {
 }
 
 async function outcome() {
-  const deactivated = await env.DB.prepare("select count(*) as n from memberships where organization_id = ? and status = 'deactivated' and deactivated_reason = 'directory_sync'")
-    .bind(CONTOSO).first<{ n: number }>();
-  const runs = (await env.DB.prepare("select id, status, error, deactivated from sync_runs where organization_id = ? and trigger = 'notification' order by started_at, id")
-    .bind(CONTOSO).all<{ id: string; status: string; error: string | null; deactivated: number }>()).results;
+  const deactivated = await env.DB.prepare(
+    "select count(*) as n from memberships where organization_id = ? and status = 'deactivated' and deactivated_reason = 'directory_sync'",
+  )
+    .bind(CONTOSO)
+    .first<{ n: number }>();
+  const runs = (
+    await env.DB.prepare(
+      "select id, status, error, deactivated from sync_runs where organization_id = ? and trigger = 'realtime' order by started_at, id",
+    )
+      .bind(CONTOSO)
+      .all<{ id: string; status: string; error: string | null; deactivated: number }>()
+  ).results;
   return { deactivated: deactivated!.n, runs };
 }
 
@@ -69,7 +90,9 @@ const AT_MOST = 11;
 
 describe("a mass disable through real-time updates", () => {
   for (const count of [40, 150]) {
-    it(`${count} people disabled 250 ms apart: held at the threshold, nothing applied past it, later reads waiting`, { timeout: 240_000 }, async () => {
+    it(`${count} people disabled 250 ms apart: held at the threshold, nothing applied past it, later reads waiting`, {
+      timeout: 240_000,
+    }, async () => {
       const { adele, oid } = await organizationOf1159();
       await massDisable(oid, count);
 
@@ -84,7 +107,9 @@ describe("a mass disable through real-time updates", () => {
       // The held run lists every deactivation it found, and applied none of them.
       const listed = await env.DB.prepare(
         "select count(*) as n, sum(m.status = 'active') as active from sync_run_changes c join memberships m on m.organization_id = c.organization_id and m.user_id = c.user_id where c.run_id = ? and c.change = 'deactivate'",
-      ).bind(held[0]!.id).first<{ n: number; active: number }>();
+      )
+        .bind(held[0]!.id)
+        .first<{ n: number; active: number }>();
       expect(listed!.n).toBeGreaterThan(0);
       expect(listed!.active).toBe(listed!.n);
       expect(deactivated + listed!.n).toBeGreaterThan(AT_MOST);

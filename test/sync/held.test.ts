@@ -22,7 +22,7 @@ const runRow = (id: string) =>
 const actions = async () =>
   (await env.DB.prepare("select action, details from audit_events where organization_id = ? order by id").bind(CONTOSO).all<{ action: string; details: string }>()).results;
 const pending = async () =>
-  (await env.DB.prepare("select reread_pending as n from directory_subscriptions where organization_id = ?").bind(CONTOSO).first<{ n: number }>())?.n;
+  (await env.DB.prepare("select reread_pending as n from realtime_subscriptions where organization_id = ?").bind(CONTOSO).first<{ n: number }>())?.n;
 const running = async () =>
   (await env.DB.prepare("select count(*) as n from sync_runs where organization_id = ? and status = 'running'").bind(CONTOSO).first<{ n: number }>())?.n;
 const deltaLink = async () =>
@@ -169,6 +169,6 @@ describe("Dismiss", () => {
     expect(during).toMatchObject({ status: "skipped", mode: "delta", error: "held_run_pending" });
     await until(async () => (await latestRunId()) !== during.id);
     const after = await waitForRun(await latestRunId());
-    expect(after).toMatchObject({ trigger: "notification", status: "held", mode: "full" });
+    expect(after).toMatchObject({ trigger: "realtime", status: "held", mode: "full" });
   });
 });

@@ -72,7 +72,7 @@ export async function concludeRun(db: Db, request: ConcludeRequest, now: number)
   const base = { organizationId, runId, trigger, mode: request.mode, usersRead: request.usersRead, graphRequests: request.graphRequests, now };
 
   const [settings, run] = await Promise.all([
-    findSyncSettings(db, organizationId, trigger === "notification" ? { realtimeSince: now - REALTIME_WINDOW_MS } : {}),
+    findSyncSettings(db, organizationId, trigger === "realtime" ? { realtimeSince: now - REALTIME_WINDOW_MS } : {}),
     findRun(db, organizationId, runId),
   ]);
   const stopped: SyncFailure | null =

@@ -47,7 +47,11 @@ interface Listing {
  * neither judged here nor in the delta from that starting point (issue 18). A member linked later
  * is read by the delta from the tracking link (src/entra/realtime/reread.ts, the invariant).
  */
-export async function judgeListing(db: Db, listing: Listing, list: ChangeSink): Promise<{ linkedActive: number; stillHeld: number } | null> {
+export async function judgeListing(
+  db: Db,
+  listing: Listing,
+  list: ChangeSink,
+): Promise<{ linkedActive: number; stillHeld: number } | null> {
   const { runId, attempt, organizationId, tenantId, listedSince, heldRunId } = listing;
   const seen = new SeenSet(await countSeenHashes(db, runId, attempt));
   for (let after = 0; ; ) {
@@ -63,7 +67,14 @@ export async function judgeListing(db: Db, listing: Listing, list: ChangeSink): 
   let linkedActive = 0;
   let stillHeld = 0;
   for (let after = ""; ; ) {
-    const members = await listMembersToJudge(db, { organizationId, tenantId, afterUserId: after, limit: MEMBER_PAGE, listedSince, heldRunId });
+    const members = await listMembersToJudge(db, {
+      organizationId,
+      tenantId,
+      afterUserId: after,
+      limit: MEMBER_PAGE,
+      listedSince,
+      heldRunId,
+    });
     for (const member of members) {
       const standing: MemberStanding = member.status !== "active" ? "sync" : member.held ? "held" : "active";
       if (standing !== "sync") linkedActive++;
@@ -102,7 +113,12 @@ export class ChangeList implements ChangeSink {
   reactivations = 0;
   saved = false;
 
-  constructor(private readonly db: Db, private readonly runId: string, private readonly organizationId: string, private readonly inMemoryUpTo: number) {}
+  constructor(
+    private readonly db: Db,
+    private readonly runId: string,
+    private readonly organizationId: string,
+    private readonly inMemoryUpTo: number,
+  ) {}
 
   async add(change: "deactivate" | "reactivate", entry: [string, SyncCause]) {
     this.buffered[change].push(entry);

@@ -31,7 +31,11 @@ interface Waiting {
 }
 
 /** Records the run as waiting (or as ending the held run it found nobody left on); null when the listing is incomplete. */
-export async function waitBehindHold(db: Db, request: Waiting, now: number): Promise<{ status: "skipped"; deactivated: 0; reactivated: 0; wouldDeactivate: number } | null> {
+export async function waitBehindHold(
+  db: Db,
+  request: Waiting,
+  now: number,
+): Promise<{ status: "skipped"; deactivated: 0; reactivated: 0; wouldDeactivate: number } | null> {
   const { organizationId, runId, tenantId, heldRunId } = request;
   const found = new ChangeCount();
   let linkedActive = request.linkedActive;
@@ -49,10 +53,21 @@ export async function waitBehindHold(db: Db, request: Waiting, now: number): Pro
     stillHeld = await countStillHeld(db, organizationId, heldRunId, enabledAgain(request.observed));
   }
   await recordRunOutcome(db, {
-    organizationId, runId, trigger: request.trigger, status: "skipped", mode: request.mode, usersRead: request.usersRead,
-    deactivated: 0, reactivated: 0, graphRequests: request.graphRequests, error: "held_run_pending",
+    organizationId,
+    runId,
+    trigger: request.trigger,
+    status: "skipped",
+    mode: request.mode,
+    usersRead: request.usersRead,
+    deactivated: 0,
+    reactivated: 0,
+    graphRequests: request.graphRequests,
+    error: "held_run_pending",
     pending: { linkedMembers: linkedActive, deactivate: found.deactivations, reactivate: found.reactivations, tenantId },
-    deltaLink: null, releases: stillHeld === 0 ? heldRunId : null, rereadAfter: true, now,
+    deltaLink: null,
+    releases: stillHeld === 0 ? heldRunId : null,
+    rereadAfter: true,
+    now,
   });
   return { status: "skipped", deactivated: 0, reactivated: 0, wouldDeactivate: found.deactivations };
 }
