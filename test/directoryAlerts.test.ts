@@ -20,6 +20,7 @@ import { emulatorAdmin } from "./support/emulator.ts";
 import { DEMO_ORGS, DEMO_USER_IDS, addOrganization, contosoByRole, signedIn } from "./support/people.ts";
 import { CONTOSO, SYNC, heldRun, latestRunId, nightlyRun, resetWorld, waitForRun } from "./sync/support.ts";
 import { WEBHOOKS, addEndpoint, disabledAsFailing, forgetReceiver, postForm, receiverUrl } from "./events/support.ts";
+import { graphSubscriptions, notificationFor, postToWebhook } from "./realtime/support.ts";
 
 const RECEIVERS = ["alerts", "alerts-2", "alerts-3"];
 beforeEach(async () => {
@@ -141,6 +142,36 @@ describe("the last run failed", () => {
 
     expect(await nightlyRun()).toMatchObject({ status: "succeeded" });
     expect(await alertsOn(adele, "/users")).toEqual([]);
+  });
+});
+
+describe("real-time reads count as runs that could change members (README, db/alertsState.ts)", () => {
+  it("a failed real-time read raises the banner; one that succeeds after a failed night ends it", { timeout: 90_000 }, async () => {
+    const adele = await connectContoso(["auto-deprovision"]);
+    expect(await nightlyRun()).toMatchObject({ status: "succeeded", mode: "full" });
+    const [subscription] = await graphSubscriptions();
+    const notify = async () => {
+      const before = await latestRunId();
+      expect((await postToWebhook("users", notificationFor(subscription!.id, subscription!.clientState))).status).toBe(202);
+      const runId = await latestRunId();
+      expect(runId).not.toBe(before);
+      return waitForRun(runId);
+    };
+
+    await emulatorAdmin("faults", { endpoint: "delta", status: 500, times: 20 });
+    expect(await notify()).toMatchObject({ trigger: "realtime", status: "failed", error: "graph_unavailable" });
+    expect(await alertsOn(adele)).toEqual(["failed"]);
+
+    await emulatorAdmin("faults", undefined, "DELETE");
+    expect(await notify()).toMatchObject({ trigger: "realtime", status: "succeeded" });
+    expect(await alertsOn(adele)).toEqual([]);
+
+    await emulatorAdmin("faults", { endpoint: "delta", status: 500, times: 20 });
+    expect(await nightlyRun()).toMatchObject({ status: "failed" });
+    expect(await alertsOn(adele)).toEqual(["failed"]);
+    await emulatorAdmin("faults", undefined, "DELETE");
+    expect(await notify()).toMatchObject({ trigger: "realtime", status: "succeeded" });
+    expect(await alertsOn(adele)).toEqual([]);
   });
 });
 

@@ -68,6 +68,31 @@ describe("creating a setup link", () => {
     expect(await contosoAudit("entra.setup_link_created")).toHaveLength(2);
   });
 
+  it("six created at once: exactly one stays open, and only its URL opens (issue 18)", { timeout: 30_000 }, async () => {
+    const adele = await signedIn("adele");
+    await adele.page(ENTRA_PAGE);
+    const responses = await Promise.all(Array.from({ length: 6 }, () => adele.post(SETUP_LINK, {}, { htmx: true })));
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    const urls = await Promise.all(responses.map(async (r) => /id="setup-link-url"[^>]*value="([^"]+)"/.exec(await r.text())?.[1]));
+    const open = await env.DB.prepare("select count(*) as n from entra_setup_links where organization_id = ? and revoked_at is null and used_at is null")
+      .bind(DEMO_ORGS.contoso.id).first<{ n: number }>();
+    expect(open?.n).toBe(1);
+    const answers = await Promise.all(urls.map(async (url) => (await new TestBrowser().get(new URL(url!).pathname)).status));
+    expect(answers.filter((status) => status === 200)).toHaveLength(1);
+    expect(answers.filter((status) => status === 409)).toHaveLength(5);
+    // Each creation names the links it replaced: together, the five that are no longer open.
+    const replaced = (await contosoAudit("entra.setup_link_created")).flatMap((details) => String(details.replacedLinkIds ?? "").split(", ").filter(Boolean));
+    expect(new Set(replaced).size).toBe(5);
+  });
+
+  it("at most one open link per organization is the database's rule too (migrations/0019)", async () => {
+    const adele = await signedIn("adele");
+    await createLink(adele);
+    const insert = env.DB.prepare("insert into entra_setup_links (id, organization_id, token_hash, created_by, created_at, expires_at) values (?, ?, ?, ?, 1, 9999999999999)")
+      .bind(crypto.randomUUID(), DEMO_ORGS.contoso.id, crypto.randomUUID(), DEMO_USER_IDS.adele);
+    await expect(insert.run()).rejects.toThrow(/UNIQUE/);
+  });
+
   it("only Owners and Admins on Enterprise may create or revoke one", async () => {
     const people = await contosoByRole();
     for (const role of ["manager", "member", "viewer"] as const) {

@@ -54,9 +54,11 @@ export function directoryAlerts(state: AlertsState | null): DirectoryAlert[] {
 /**
  * The directory's open problems, most urgent first. Each disappears with its cause:
  * - "Needs reconnect" once the tenant is connected again (or disconnected).
- * - A held run once it is applied, dismissed or superseded by a later run; shown only while
- *   connected, because that is when the page offers Apply and Dismiss (reconnecting brings it back).
- * - A failed run once a later nightly or "Sync now" run ends otherwise. Only while connected with
+ * - A held run once it is applied or dismissed (or a later read finds everyone on it enabled
+ *   again); shown only while connected, because that is when the page offers Apply and Dismiss
+ *   (reconnecting brings it back).
+ * - A failed run once a later run that could change members (nightly, "Sync now" or a real-time
+ *   update; db/alertsState.ts says why real-time reads count) ends otherwise. Only while connected with
  *   Auto-deprovision on (turning it off means no run is expected), and only a failure since the
  *   connection was made: a reconnect is the fix for most failures. Previews are left out: they
  *   change nobody, and the person who started one sees its result.

@@ -14,7 +14,13 @@ interface HeldRun {
   pendingChanges: PendingChanges | null;
 }
 
-/** How the last nightly or "Sync now" run ended. */
+/**
+ * How the last run that could change members ended: nightly, "Sync now" or a real-time update.
+ * Real-time reads count on purpose: each applies the nightly rules to the same delta, so one that
+ * succeeds after a failed night has read what that night missed (the failure is over), and one
+ * that fails is a failure the customer should see. Previews and skipped runs (another run was
+ * going, or a held run waits) changed nothing and say nothing about it.
+ */
 interface LastRun {
   id: string;
   trigger: SyncTrigger;
@@ -43,7 +49,7 @@ export interface FailingEndpoint {
  * One statement, six index searches (EXPLAIN QUERY PLAN, checked in test/directoryAlerts.test.ts):
  * the organization by its primary key, its connection by its primary key (a left join: an
  * organization that never connected Entra ID still gets its row, for the webhook endpoints), the
- * newest held run along `sync_runs_held`, and the newest concluded nightly or "Sync now" run along
+ * newest held run along `sync_runs_held`, and the newest concluded run (nightly, "Sync now" or real-time) along
  * `sync_runs_concluded` (migrations/0012: partial indexes, so neither walks the run history),
  * real-time updates' subscription by its primary key, and the disabled endpoints along
  * `webhook_endpoints_org` (organization_id, enabled = 0: at most the organization's 10 endpoints,

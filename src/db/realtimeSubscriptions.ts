@@ -5,6 +5,7 @@ import type { Db } from "./client.ts";
 import { planIncludes } from "./planFeatures.ts";
 import { statement } from "./statements.ts";
 import { realtimeSubscriptions, entraConnections, organizations, type RealtimeFailure } from "./schema.ts";
+import { holdPending } from "./syncRuns.ts";
 
 /**
  * Runs a real-time update may start: connected, Auto-deprovision on (the nightly sync's rule), and a
@@ -124,7 +125,10 @@ export async function listSubscriptionUpkeep(db: Db, options: { renewBefore: num
 /**
  * A real-time update's run for the organization, unless a run is going: one batch (one transaction), so
  * either a run row is inserted and the pending mark cleared, or the mark stays for the running run
- * to find when it ends. `runWhere` lets the end-of-run check require the mark.
+ * to find when it ends. `requirePending` is the re-read a run (or Apply, or Dismiss) starts when it
+ * ends: only when the mark is set, and not while a held run waits for a person (later reads wait
+ * behind it; Apply or Dismiss starts this read). A notification itself starts a read even then:
+ * that read changes nothing, but it may find the held people enabled again (concludeRun.ts).
  */
 export function notificationRunStatements(
   db: Db,
@@ -142,7 +146,8 @@ export function notificationRunStatements(
       where not exists (
           select 1 from sync_runs where organization_id = ${organizationId} and status = 'running' and started_at > ${staleBefore})
         and ${stillEligible(organizationId)}
-        ${request.requirePending ? sql`and exists (select 1 from realtime_subscriptions where organization_id = ${organizationId} and reread_pending = 1)` : sql``}
+        ${request.requirePending ? sql`and exists (select 1 from realtime_subscriptions where organization_id = ${organizationId} and reread_pending = 1)
+          and not ${holdPending(organizationId)}` : sql``}
       on conflict (id) do nothing`),
     statement(db, sql`
       update realtime_subscriptions set reread_pending = 0, last_notification_run_id = ${runId}, updated_at = ${now}
@@ -166,6 +171,16 @@ export function notificationRunStatements(
   };
 }
 
+
+/**
+ * Asks for one more read: a real-time read could not start (the Workflows call failed), or a run
+ * waited behind a held run and changed nothing. The next run's end (or Apply, or Dismiss, or the
+ * next notification) starts it.
+ */
+export function markRereadPending(db: Db, organizationId: string, now: number) {
+  return statement(db, sql`update realtime_subscriptions set reread_pending = 1, updated_at = ${now}
+    where organization_id = ${organizationId}`);
+}
 
 /**
  * A run is about to read the directory: every notification that came before now is covered by that

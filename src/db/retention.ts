@@ -80,3 +80,9 @@ export function deleteOldWebhookEventsBatch(db: Db, cutoff: number, limit: numbe
     select seq from (select seq, created_at, relayed_at from webhook_events order by seq limit ${limit})
     where created_at < ${cutoff} and relayed_at is not null)`);
 }
+
+/** Send test event / Redeliver paces older than `cutoff`: long past their 10 seconds (migrations/0019). */
+export function deleteOldManualSendsBatch(db: Db, cutoff: number, limit: number) {
+  return deleted(db, sql`delete from webhook_manual_sends where rowid in (
+    select rowid from webhook_manual_sends where sent_at < ${cutoff} limit ${limit})`);
+}

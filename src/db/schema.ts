@@ -185,7 +185,11 @@ export const entraSetupLinks = sqliteTable(
     lastFailureAt: integer("last_failure_at"),
     consentStartedAt: integer("consent_started_at"),
   },
-  (t) => [index("entra_setup_links_org").on(t.organizationId, sql`${t.createdAt} desc`)],
+  (t) => [
+    index("entra_setup_links_org").on(t.organizationId, sql`${t.createdAt} desc`),
+    // At most one open link per organization (migrations/0019).
+    uniqueIndex("entra_setup_links_open").on(t.organizationId).where(and(isNull(t.revokedAt), isNull(t.usedAt))!),
+  ],
 );
 
 export const groupRoleMappings = sqliteTable(
@@ -201,8 +205,11 @@ export const groupRoleMappings = sqliteTable(
 );
 
 /**
- * A run's status. "skipped": a nightly run that found another run going and read nothing.
- * "superseded": a held run that a later complete read replaced; nobody dismissed it.
+ * A run's status. "skipped": a run that changed nothing because another run was going (a nightly
+ * run, which read nothing) or a held run was waiting for Apply or Dismiss (error
+ * "held_run_pending": it read, to see whether the held people are enabled again, and changed
+ * nothing). "superseded": a held run that a later read found nobody left to deactivate in (every
+ * person on it enabled again in Entra ID); nobody dismissed it.
  */
 const SYNC_RUN_STATUSES = [
   "running", "succeeded", "failed", "held", "applied", "dismissed", "previewed", "skipped", "superseded",
@@ -212,6 +219,8 @@ const SYNC_RUN_STATUSES = [
 export const SYNC_FAILURE_CODES = [
   "needs_reconnect", "not_connected", "token_unreadable", "sign_in_unavailable", "graph_unavailable", "throttled", "timed_out",
   "forbidden", "bad_response", "sync_state_lost", "tenant_changed", "turned_off", "internal",
+  // Not a failure: a "skipped" run that waited behind a held run (changed nothing, read again later).
+  "held_run_pending",
 ] as const;
 export type SyncFailure = (typeof SYNC_FAILURE_CODES)[number];
 
@@ -221,6 +230,11 @@ export interface PendingChanges {
   deactivate: number;
   reactivate: number;
   tenantId: string;
+  /**
+   * A real-time read's: how many members real-time reads deactivated in the 24 hours before it.
+   * They count with its own deactivations against the threshold (concludeRun.ts).
+   */
+  recentlyDeactivated?: number;
 }
 
 /** What started a run: the nightly schedule, "Sync now", "Preview", or a real-time update (migrations/0017). */
@@ -408,7 +422,7 @@ export const webhookEndpoints = sqliteTable(
     previousSecretExpiresAt: integer("previous_secret_expires_at"),
     failingSince: integer("failing_since"),
     consecutiveFailures: integer("consecutive_failures").notNull().default(0),
-    /** The last Send test event or Redeliver: one per endpoint per MANUAL_SEND_INTERVAL_MS (src/db/webhooks.ts). */
+    /** No longer read or written: the pace is per organization and URL now (webhook_manual_sends, migrations/0019). */
     manualSendAt: integer("manual_send_at"),
     /** SHA-256 of the Add endpoint submission that made it: a resubmission adds nothing (migrations/0016). */
     submissionKey: text("submission_key"),
@@ -420,6 +434,20 @@ export const webhookEndpoints = sqliteTable(
     index("webhook_endpoints_org").on(t.organizationId, t.enabled),
     uniqueIndex("webhook_endpoints_submission").on(t.organizationId, t.submissionKey),
   ],
+);
+
+/**
+ * Send test event and Redeliver, paced per organization and receiving URL (its query aside): when
+ * the last one was sent (migrations/0019, src/db/webhooks.ts takeManualSendSlot).
+ */
+export const webhookManualSends = sqliteTable(
+  "webhook_manual_sends",
+  {
+    organizationId: text("organization_id").notNull(),
+    urlKey: text("url_key").notNull(),
+    sentAt: integer("sent_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.urlKey] }), index("webhook_manual_sends_sent").on(t.sentAt)],
 );
 
 /** The outbox: one row per event, written with the change it describes. */

@@ -12,13 +12,32 @@ export function insertSetupLink(
   return db.insert(entraSetupLinks).values(link);
 }
 
-/** Ends every open link of the organization (a new link replaces them). */
+/**
+ * Ends every open link of the organization (a new link replaces them). "Open" is what the unique
+ * index entra_setup_links_open covers (migrations/0019): neither revoked nor used.
+ */
 export function revokeOpenSetupLinks(db: Db, organizationId: string, now: number) {
   return db
     .update(entraSetupLinks)
     .set({ revokedAt: now })
-    .where(and(eq(entraSetupLinks.organizationId, organizationId), isNull(entraSetupLinks.revokedAt), isNull(entraSetupLinks.usedAt)))
-    .returning({ id: entraSetupLinks.id });
+    .where(and(eq(entraSetupLinks.organizationId, organizationId), isNull(entraSetupLinks.revokedAt), isNull(entraSetupLinks.usedAt)));
+}
+
+/**
+ * The audit row of a new link, naming the open links it replaces: it goes first in the batch that
+ * revokes them, so it reads them before they are revoked.
+ */
+export function auditSetupLinkCreated(link: { id: string; organizationId: string; createdBy: string; expiresAt: number }, now: number) {
+  const action: AuditAction = "entra.setup_link_created";
+  const replaced = sql`(select group_concat(id, ', ') from entra_setup_links
+    where organization_id = ${link.organizationId} and revoked_at is null and used_at is null)`;
+  return insertAuditEventsFor(
+    {
+      organizationId: link.organizationId, actorUserId: link.createdBy, action,
+      details: sql`json_object('linkId', ${link.id}, 'expiresAt', ${new Date(link.expiresAt).toISOString()}, 'replacedLinkIds', ${replaced})`, now,
+    },
+    sql``,
+  );
 }
 
 /** Revokes one open link of this organization; nothing when it is another's, used or revoked. */

@@ -16,8 +16,18 @@ import { anotherActiveOwner } from "./members.ts";
 import type { SyncCause } from "./schema.ts";
 import { statement } from "./statements.ts";
 
-/** How a linked member stands before the run: active, deactivated by sync, or by hand. */
-export type MemberStanding = "active" | "sync" | "by_hand";
+/**
+ * How a linked member stands before the run: active, deactivated by sync, or by hand; "held" is an
+ * active member on the list of the held run this run waits behind (concludeRun.ts): Apply or
+ * Dismiss decides about them, and this run only notes whether they are enabled again.
+ */
+export type MemberStanding = "active" | "sync" | "by_hand" | "held";
+
+/** Whether the member is on the held run's list of people to deactivate; 0 when no run is held. */
+const onHeldList = (heldRunId: string | null, userId: SQL) =>
+  heldRunId
+    ? sql`exists (select 1 from sync_run_changes c where c.run_id = ${heldRunId} and c.user_id = ${userId} and c.change = 'deactivate')`
+    : sql`0`;
 
 interface LinkedMember {
   oid: string;
@@ -25,18 +35,24 @@ interface LinkedMember {
   standing: MemberStanding;
 }
 
-/** The organization's members among a page of Entra object ids (one statement per page). */
-export async function findLinkedMembersAmong(db: Db, organizationId: string, tenantId: string, oids: string[]): Promise<LinkedMember[]> {
+/**
+ * The organization's members among a page of Entra object ids (one statement per page); with
+ * `heldRunId`, those on that held run's list stand "held".
+ */
+export async function findLinkedMembersAmong(
+  db: Db, organizationId: string, tenantId: string, oids: string[], heldRunId: string | null = null,
+): Promise<LinkedMember[]> {
   if (oids.length === 0) return [];
-  const rows = await db.all<{ oid: string; user_id: string; status: string; reason: string | null }>(sql`
-    select i.subject as oid, m.user_id as user_id, m.status as status, m.deactivated_reason as reason
+  const rows = await db.all<{ oid: string; user_id: string; status: string; reason: string | null; held: number }>(sql`
+    select i.subject as oid, m.user_id as user_id, m.status as status, m.deactivated_reason as reason,
+      ${onHeldList(heldRunId, sql`m.user_id`)} as held
     from json_each(${JSON.stringify(oids)}) page
     cross join identities i on i.provider = 'microsoft' and i.issuer_key = ${tenantId} and i.subject = page.value
     cross join memberships m on m.organization_id = ${organizationId} and m.user_id = i.user_id`);
   return rows.map((row) => ({
     oid: row.oid,
     userId: row.user_id,
-    standing: row.status === "active" ? "active" : row.reason === "directory_sync" ? "sync" : "by_hand",
+    standing: row.status === "active" ? (row.held ? "held" : "active") : row.reason === "directory_sync" ? "sync" : "by_hand",
   }));
 }
 
@@ -48,16 +64,18 @@ export async function findLinkedMembersAmong(db: Db, organizationId: string, ten
  * were linked when every page was read, so only they are judged. Someone who joins during a long
  * run was on a page read before they were linked (or read as disabled before being enabled).
  * Reads the covering indexes only (migrations/0009): one index entry per member and one per
- * identity.
+ * identity. With `heldRunId` (the run waits behind that held run), `held` says who is on its list,
+ * one probe of sync_run_changes' primary key per member.
  */
 export function listMembersToJudge(
   db: Db,
-  page: { organizationId: string; tenantId: string; afterUserId: string; limit: number; listedSince: number },
+  page: { organizationId: string; tenantId: string; afterUserId: string; limit: number; listedSince: number; heldRunId: string | null },
 ) {
-  const { organizationId, tenantId, afterUserId, limit, listedSince } = page;
-  return db.all<{ user_id: string; oids: string; status: string; settled: number }>(sql`
+  const { organizationId, tenantId, afterUserId, limit, listedSince, heldRunId } = page;
+  return db.all<{ user_id: string; oids: string; status: string; settled: number; held: number }>(sql`
     select m.user_id as user_id, group_concat(i.subject, ' ') as oids, m.status as status,
-      (m.created_at < ${listedSince} and min(i.created_at) < ${listedSince}) as settled
+      (m.created_at < ${listedSince} and min(i.created_at) < ${listedSince}) as settled,
+      ${onHeldList(heldRunId, sql`m.user_id`)} as held
     from memberships m
     cross join identities i on i.user_id = m.user_id and i.provider = 'microsoft' and i.issuer_key = ${tenantId}
     where m.organization_id = ${organizationId} and m.user_id > ${afterUserId}

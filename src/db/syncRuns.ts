@@ -12,8 +12,11 @@ import {
 
 export type SyncTrigger = (typeof SYNC_TRIGGERS)[number];
 export type SyncMode = "full" | "delta";
-/** How the Workflow closes a run (the other statuses are set by people or by a later run). */
-export type FinishedStatus = "succeeded" | "failed" | "held" | "previewed";
+/**
+ * How the Workflow closes a run (the other statuses are set by people or by a later run);
+ * "skipped": it waited behind a held run and changed nothing.
+ */
+export type FinishedStatus = "succeeded" | "failed" | "held" | "previewed" | "skipped";
 
 /** What a run's Workflow instance is started with (the SYNC_WORKFLOW binding's params). */
 export interface SyncRunParams {
@@ -201,28 +204,80 @@ export function dismissHeldRunStatements(db: Db, dismiss: { organizationId: stri
 }
 
 /**
- * A run that finished with a complete read (succeeded or held) replaces the organization's older
- * held runs: they describe a directory the delta link has moved past, and applying one later
- * could deactivate people whose accounts were enabled again since. Each becomes "superseded",
- * audited with no actor. When the newer run read only a delta, the older
- * run's leavers were in none of its pages, so the delta link is forgotten: the next run lists
- * everyone. A full run has just re-read everyone, so its own link is kept.
+ * An SQL condition: the organization has a held run read from the tenant it is connected to now.
+ * Later runs wait behind it (concludeRun.ts), and nothing starts the read the re-read mark asks
+ * for until Apply or Dismiss (realtimeSubscriptions.ts). A held run of a tenant no longer
+ * connected cannot be applied, so it holds nothing back. `r.status = 'held'` is sync_runs_held's
+ * WHERE clause (migrations/0012): one index entry, not the run history.
  */
-export function supersedeHeldRuns(db: Db, run: { organizationId: string; runId: string; readEveryone: boolean; now: number }) {
-  const { organizationId, runId, now } = run;
-  const older = sql`r.organization_id = ${organizationId} and r.status = 'held' and r.id != ${runId}
-    and r.started_at <= (select started_at from sync_runs where id = ${runId})`;
+export const holdPending = (organizationId: string) => sql`exists (
+  select 1 from sync_runs r join entra_connections c on c.organization_id = r.organization_id
+  where r.organization_id = ${organizationId} and r.status = 'held'
+    and c.tenant_id = json_extract(r.pending_changes, '$.tenantId'))`;
+
+/**
+ * The held run later runs wait behind (see holdPending), as a column of the connection's row: one
+ * entry of sync_runs_held, read with the settings a run reads anyway (no extra round trip).
+ */
+// The subqueries name the outer table's columns in full (`entra_connections.…`), as
+// alertsState.ts does: drizzle writes a column of a one-table select without its table.
+const pendingHoldOf = sql<string | null>`(select r.id from sync_runs r
+  where r.organization_id = entra_connections.organization_id and r.status = 'held'
+    and entra_connections.tenant_id = json_extract(r.pending_changes, '$.tenantId')
+  order by r.started_at desc limit 1)`;
+
+/**
+ * Members the organization's real-time reads deactivated in runs started after `since` (and not
+ * undone): the deactivations a real-time read counts with its own against the hold threshold.
+ * Held runs applied by a person are not counted: someone decided those. One range of
+ * sync_runs_org_started (a real-time read per burst of notifications, so a few hundred a day at
+ * most), as a column of the connection's row.
+ */
+const realtimeDeactivationsSince = (since: number) => {
+  const realtime: SyncTrigger = "realtime";
+  return sql<number>`(select coalesce(sum(r.deactivated), 0) from sync_runs r
+    where r.organization_id = entra_connections.organization_id and r.started_at > ${since}
+      and r.trigger = ${realtime} and r.status = 'succeeded' and r.undone_at is null)`;
+};
+
+/**
+ * How many people Apply would still deactivate from the held run's list: members still active, and
+ * not among `enabledAgain` (people a later read found enabled again in Entra ID). The ids go in
+ * chunks of 2,000 (one JSON parameter each): a list of any length stays within D1's limits.
+ */
+export async function countStillHeld(db: Db, organizationId: string, heldRunId: string, enabledAgain: readonly string[]): Promise<number> {
+  const onList = sql`from sync_run_changes c cross join memberships m on m.organization_id = ${organizationId} and m.user_id = c.user_id
+    where c.run_id = ${heldRunId} and c.change = 'deactivate' and m.status = 'active'`;
+  const [total] = await db.all<{ n: number }>(sql`select count(*) as n ${onList}`);
+  let stillHeld = total?.n ?? 0;
+  for (let i = 0; i < enabledAgain.length && stillHeld > 0; i += 2000) {
+    const chunk = JSON.stringify(enabledAgain.slice(i, i + 2000));
+    const [found] = await db.all<{ n: number }>(sql`select count(*) as n ${onList} and c.user_id in (select value from json_each(${chunk}))`);
+    stillHeld -= found?.n ?? 0;
+  }
+  return stillHeld;
+}
+
+/**
+ * The held run ends by itself only when a later read found everyone on it enabled again in Entra
+ * ID: nobody is left for Apply to deactivate. It becomes "superseded", audited with no actor and
+ * the reason. Never because a later run is merely newer or smaller (issue 18): only Apply, Dismiss
+ * or this end it.
+ */
+export function releaseHeldRun(db: Db, release: { organizationId: string; heldRunId: string; runId: string; now: number }) {
+  const { organizationId, heldRunId, runId, now } = release;
   return [
     statement(db, insertAuditEventsFor(
-      { organizationId, actorUserId: null, action: "sync.held_superseded", details: sql`json_object('runId', r.id, 'supersededBy', ${runId})`, now },
-      sql`from sync_runs r where ${older}`,
+      {
+        organizationId, actorUserId: null, action: "sync.held_superseded",
+        details: sql`json_object('runId', ${heldRunId}, 'supersededBy', ${runId}, 'reason', 'enabled_again')`, now,
+      },
+      sql`where ${isHeld(organizationId, heldRunId)}`,
     )),
-    ...(run.readEveryone
-      ? []
-      : [statement(db, sql`
-          update entra_connections set delta_link_enc = null, updated_at = ${now}
-          where organization_id = ${organizationId} and exists (select 1 from sync_runs r where ${older})`)]),
-    statement(db, sql`update sync_runs as r set status = 'superseded' where ${older}`),
+    statement(db, db
+      .update(syncRuns)
+      .set({ status: "superseded" })
+      .where(and(eq(syncRuns.id, heldRunId), eq(syncRuns.organizationId, organizationId), eq(syncRuns.status, "held")))),
   ];
 }
 
@@ -325,8 +380,11 @@ export function nightlyPageStatements(
   ] as const;
 }
 
-/** What a run needs to know about the connection before it reads Graph. */
-export async function findSyncSettings(db: Db, organizationId: string) {
+/**
+ * What a run needs to know about the connection before it reads Graph, with the held run it would
+ * wait behind and, given `realtimeSince`, what real-time reads deactivated since then (else 0).
+ */
+export async function findSyncSettings(db: Db, organizationId: string, options: { realtimeSince?: number } = {}) {
   const [row] = await db
     .select({
       status: entraConnections.status,
@@ -336,6 +394,9 @@ export async function findSyncSettings(db: Db, organizationId: string) {
       holdThresholdPercent: entraConnections.holdThresholdPercent,
       holdThresholdMinimum: entraConnections.holdThresholdMinimum,
       linkedActiveMembers: entraConnections.linkedActiveMembers,
+      // Named: D1 keys a result row by column name (countingD1 in src/lib/d1Stats.ts maps it back by order).
+      heldRunId: pendingHoldOf.as("held_run_id"),
+      realtimeDeactivated: (options.realtimeSince === undefined ? sql<number>`0` : realtimeDeactivationsSince(options.realtimeSince)).as("realtime_deactivated"),
     })
     .from(entraConnections)
     .where(eq(entraConnections.organizationId, organizationId))

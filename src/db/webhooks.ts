@@ -147,31 +147,39 @@ export function rotateEndpointSecret(db: Db, organizationId: string, endpointId:
 }
 
 /**
- * Send test event and Redeliver: at most one per endpoint in this interval, so nobody can make an
- * endpoint (theirs or, through it, anyone's) receive a stream of requests by clicking, nor fill the
- * queue. Why a column and not a rate limiting binding like SIGN_IN_LIMITER: the binding counts per
- * Cloudflare location and only roughly (eventually consistent), and allows only 10 s or 60 s
- * periods; the column is exact across locations and requests, costs one statement that an action
- * writing to D1 anyway can spare, and is gone with the endpoint. Why not the delivery log: an
- * attempt is logged only once the consumer ran, so quick clicks would all pass.
+ * Send test event and Redeliver: at most one per organization and receiving URL in this interval,
+ * so nobody can make a URL (theirs or, through it, anyone's) receive a stream of requests by
+ * clicking, nor fill the queue. Keyed by the URL, not the endpoint: deleting an endpoint and adding
+ * it again, or adding the same URL twice, is the same receiver and gets no new slot (issue 18:
+ * six signed POSTs in 5.9 s that way). Why a table and not a rate limiting binding like
+ * SIGN_IN_LIMITER: the binding counts per Cloudflare location and only roughly (eventually
+ * consistent), and allows only 10 s or 60 s periods; the row is exact across locations and
+ * requests, and costs one statement that an action writing to D1 anyway can spare. Why not the
+ * delivery log: an attempt is logged only once the consumer ran, so quick clicks would all pass.
  */
 export const MANUAL_SEND_INTERVAL_MS = 10_000;
 
 /**
- * Takes the endpoint's manual send slot: true when its last Send test event or Redeliver was long
- * enough ago (and records this one), false when it is too soon. One statement, so two clicks at
- * once cannot both pass.
+ * The receiver a URL names, for the pace: the URL without its query and fragment (endpoint URLs
+ * are stored as `new URL` wrote them, so the scheme and host are already lower case). A query can
+ * be varied at will and still reach the same receiver.
  */
-export async function takeManualSendSlot(db: Db, organizationId: string, endpointId: string, now: number): Promise<boolean> {
-  const rows = await db
-    .update(webhookEndpoints)
-    .set({ manualSendAt: now })
-    .where(and(
-      eq(webhookEndpoints.organizationId, organizationId),
-      eq(webhookEndpoints.id, endpointId),
-      sql`coalesce(${webhookEndpoints.manualSendAt}, 0) <= ${now - MANUAL_SEND_INTERVAL_MS}`,
-    ))
-    .returning({ id: webhookEndpoints.id });
+export function manualSendKey(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.origin}${parsed.pathname}`;
+}
+
+/**
+ * Takes the manual send slot of the organization's URL: true when its last Send test event or
+ * Redeliver was long enough ago (and records this one), false when it is too soon. One statement
+ * (an upsert that updates only an old enough row), so two clicks at once cannot both pass.
+ */
+export async function takeManualSendSlot(db: Db, organizationId: string, url: string, now: number): Promise<boolean> {
+  const rows = await db.all<{ sent_at: number }>(sql`
+    insert into webhook_manual_sends (organization_id, url_key, sent_at) values (${organizationId}, ${manualSendKey(url)}, ${now})
+    on conflict (organization_id, url_key) do update set sent_at = excluded.sent_at
+      where webhook_manual_sends.sent_at <= ${now - MANUAL_SEND_INTERVAL_MS}
+    returning sent_at`);
   return rows.length === 1;
 }
 

@@ -13,6 +13,7 @@ import { insertAuditEvent } from "../db/audit.ts";
 import type { Db } from "../db/client.ts";
 import { findOrganizationOfTenant } from "../db/connections.ts";
 import {
+  auditSetupLinkCreated,
   findSetupLink,
   insertSetupLink,
   auditConsentGranted,
@@ -47,22 +48,22 @@ export function setupRedirectUri(config: Config): string {
   return `${config.APP_ORIGIN}${PATHS.setupCallback}`;
 }
 
-/** A new link; any open one of the organization is revoked (one link at a time). */
+/**
+ * A new link; any open one of the organization is revoked (one link at a time). The audit row, the
+ * revocation and the insert are one batch, a transaction: under any number of concurrent requests
+ * each batch revokes every link open before it, so exactly one stays open (issue 18: six at once
+ * left five open when the revocation was a statement of its own). The unique index
+ * entra_setup_links_open (migrations/0019) makes it the database's rule as well.
+ */
 export async function createSetupLink(db: Db, config: Config, viewer: Viewer, now: number) {
   const token = randomToken();
   const id = crypto.randomUUID();
   const expiresAt = now + SETUP_LINK_LIFETIME_MS;
-  const replaced = (await revokeOpenSetupLinks(db, viewer.organizationId, now)).map((link) => link.id);
+  const link = { id, organizationId: viewer.organizationId, tokenHash: await sha256Base64url(token), createdBy: viewer.userId, createdAt: now, expiresAt };
   await runStatements(db, [
-    insertSetupLink(db, { id, organizationId: viewer.organizationId, tokenHash: await sha256Base64url(token), createdBy: viewer.userId, createdAt: now, expiresAt }),
-    insertAuditEvent(db, {
-      organizationId: viewer.organizationId,
-      actorUserId: viewer.userId,
-      action: "entra.setup_link_created",
-      // A new link replaces the open one: it is revoked by this event.
-      details: { linkId: id, expiresAt: new Date(expiresAt).toISOString(), replacedLinkIds: replaced.join(", ") || null },
-      now,
-    }),
+    auditSetupLinkCreated(link, now),
+    revokeOpenSetupLinks(db, viewer.organizationId, now),
+    insertSetupLink(db, link),
   ]);
   return { id, url: setupLinkUrl(config, token), expiresAt };
 }

@@ -139,10 +139,13 @@ export async function deleteEndpoint(db: Db, viewer: Viewer, endpointId: string,
   ]);
 }
 
-/** Refuses (429) a second Send test event or Redeliver to the endpoint within MANUAL_SEND_INTERVAL_MS. */
-async function paceManualSend(db: Db, viewer: Viewer, endpointId: string, now: number) {
-  if (!(await takeManualSendSlot(db, viewer.organizationId, endpointId, now))) {
-    throw new AppError("too_soon", `This endpoint was sent a test event or a redelivery less than ${MANUAL_SEND_INTERVAL_MS / 1000} seconds ago. Wait a few seconds, then try again.`);
+/**
+ * Refuses (429) a second Send test event or Redeliver to the endpoint's URL within
+ * MANUAL_SEND_INTERVAL_MS, from any endpoint of the organization, deleted or not.
+ */
+async function paceManualSend(db: Db, viewer: Viewer, url: string, now: number) {
+  if (!(await takeManualSendSlot(db, viewer.organizationId, url, now))) {
+    throw new AppError("too_soon", `This endpoint's URL was sent a test event or a redelivery less than ${MANUAL_SEND_INTERVAL_MS / 1000} seconds ago. Wait a few seconds, then try again.`);
   }
 }
 
@@ -150,7 +153,7 @@ async function paceManualSend(db: Db, viewer: Viewer, endpointId: string, now: n
 export async function sendTestEvent(db: Db, queue: DeliveryQueue, viewer: Viewer, endpointId: string, now: number) {
   const endpoint = await endpointOf(db, viewer, endpointId);
   if (!endpoint.enabled) throw new AppError("conflict", "Enable the endpoint before sending it a test event.");
-  await paceManualSend(db, viewer, endpointId, now);
+  await paceManualSend(db, viewer, endpoint.url, now);
   const id = `msg_${crypto.randomUUID().replaceAll("-", "")}`;
   const payload = eventPayload("webhook.test", { organization_id: viewer.organizationId, endpoint_id: endpointId }, now);
   await runStatements(db, [insertTestEvent(db, { id, organizationId: viewer.organizationId, payload, now })]);
@@ -170,6 +173,6 @@ export async function redeliver(db: Db, queue: DeliveryQueue, viewer: Viewer, en
       ? "That test event was sent to another endpoint."
       : `This endpoint does not subscribe to ${event.type} events.`);
   }
-  await paceManualSend(db, viewer, endpointId, now);
+  await paceManualSend(db, viewer, endpoint.url, now);
   await queue.send({ eventId: event.id, endpointId, queuedAt: now });
 }

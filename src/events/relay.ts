@@ -27,8 +27,8 @@ const ORGS_PER_LOOKUP = 90;
  * an endpoint receives about 20 a second (10,000 events over about 8 minutes). The consumer sends a
  * batch's messages concurrently, so its batch size and concurrency (wrangler.toml: 10 × 5) bound
  * the requests in flight across all endpoints to 50, and a slow endpoint holds up its batch for at
- * most the 5 s delivery timeout (consumer.ts). Send test event and Redeliver are one per endpoint
- * every 10 s (MANUAL_SEND_INTERVAL_MS).
+ * most the 5 s delivery timeout (consumer.ts). Send test event and Redeliver are one per
+ * organization and endpoint URL every 10 s (MANUAL_SEND_INTERVAL_MS).
  */
 export const DELIVERIES_PER_SECOND_PER_ENDPOINT = 20;
 

@@ -3,11 +3,11 @@
 // sessions past their idle or absolute expiry, the single-use records of OAuth round trips whose cookie has expired, setup links that
 // expired unused a month ago, the change lists of old runs the page no longer shows, and audit
 // events and runs older than the configured retention (AUDIT_RETENTION_DAYS, 400 days by default),
-// and webhook events sent more than a month ago.
+// webhook events sent more than a month ago, and Send test event paces older than a day.
 import type { Db } from "../db/client.ts";
 import {
-  deleteExpiredFlowStatesBatch, deleteExpiredSessionsBatch, deleteOldAuditEventsBatch, deleteOldRunChangesBatch, deleteOldRunsBatch,
-  deleteOldWebhookEventsBatch, deleteStaleSetupLinksBatch,
+  deleteExpiredFlowStatesBatch, deleteExpiredSessionsBatch, deleteOldAuditEventsBatch, deleteOldManualSendsBatch, deleteOldRunChangesBatch,
+  deleteOldRunsBatch, deleteOldWebhookEventsBatch, deleteStaleSetupLinksBatch,
 } from "../db/retention.ts";
 import { SESSION_IDLE_TIMEOUT_MS } from "../auth/session.ts";
 
@@ -17,7 +17,9 @@ export const PRUNE_BATCH_ROWS = 5000;
 /** Expired setup links and old runs' change lists are kept this long for support questions. */
 const STALE_AFTER_DAYS = 30;
 
-export const PRUNE_TASKS = ["sessions", "used_flow_states", "setup_links", "sync_run_changes", "sync_runs", "audit_events", "webhook_events"] as const;
+export const PRUNE_TASKS = [
+  "sessions", "used_flow_states", "setup_links", "sync_run_changes", "sync_runs", "audit_events", "webhook_events", "webhook_manual_sends",
+] as const;
 type PruneTask = (typeof PRUNE_TASKS)[number];
 
 /** Deletes one batch (at most PRUNE_BATCH_ROWS rows) of `task`; returns how many rows went. */
@@ -38,5 +40,7 @@ export function pruneBatch(db: Db, task: PruneTask, now: number, retention: { au
       return deleteOldAuditEventsBatch(db, now - retention.auditDays * DAY_MS, PRUNE_BATCH_ROWS);
     case "webhook_events":
       return deleteOldWebhookEventsBatch(db, staleCutoff, PRUNE_BATCH_ROWS);
+    case "webhook_manual_sends":
+      return deleteOldManualSendsBatch(db, now - DAY_MS, PRUNE_BATCH_ROWS);
   }
 }

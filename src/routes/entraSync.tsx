@@ -89,12 +89,12 @@ entraSyncRoutes.post("/preview", ...guards, async (c) => {
 });
 
 entraSyncRoutes.post("/runs/:id/apply", ...guards, validate("param", runParam), async (c) => {
-  await applyHeldRun(c.get("db"), viewerOf(c), c.req.valid("param").id, Date.now());
+  await applyHeldRun(c.get("db"), c.env.SYNC_WORKFLOW, viewerOf(c), c.req.valid("param").id, Date.now());
   return done(c);
 });
 
 entraSyncRoutes.post("/runs/:id/dismiss", ...guards, validate("param", runParam), async (c) => {
-  await dismissHeldRun(c.get("db"), viewerOf(c), c.req.valid("param").id, Date.now());
+  await dismissHeldRun(c.get("db"), c.env.SYNC_WORKFLOW, viewerOf(c), c.req.valid("param").id, Date.now());
   return done(c);
 });
 

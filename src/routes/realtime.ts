@@ -6,7 +6,8 @@
 //   (https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks#notificationurl-validation); or
 // - a changeNotificationCollection: every item's subscription id and clientState are checked
 //   (src/entra/realtime/receive.ts has the rule). A forged item refuses the whole POST (403);
-//   otherwise the answer is 202 Accepted at once, the verified items' work handed off after it,
+//   otherwise the answer is 202 Accepted once each organization's change is written down (one D1
+//   batch), the verified items' work handed off after it,
 //   and items of subscriptions we no longer hold acknowledged and dropped, so Graph stops retrying
 //   them (https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks#receive-notifications).
 // Anything else is a 4xx and changes nothing.
@@ -15,7 +16,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { AppContext } from "../context.ts";
 import { handleLifecycleEvent } from "../entra/realtime/lifecycle.ts";
 import { verifyNotifications, type VerifiedItem } from "../entra/realtime/receive.ts";
-import { requestRealtimeRead } from "../entra/realtime/reread.ts";
+import { noteChange, startNotedRead } from "../entra/realtime/reread.ts";
 import { REALTIME_NOTIFICATION_PATHS } from "../paths.ts";
 
 /** Mounted at PATHS.realtime as a machine caller (app.tsx): no session, no CSRF check, this body limit. */
@@ -59,7 +60,11 @@ realtimeRoutes.post(REALTIME_NOTIFICATION_PATHS.changes, async (c) => {
   const db = c.get("db");
   const now = Date.now();
   const organizations = [...new Set(items.map((item) => item.organizationId))];
-  afterAnswer(c, Promise.all(organizations.map((organizationId) => requestRealtimeRead(db, c.env.SYNC_WORKFLOW, organizationId, now))));
+  // Written down before the 202 (src/entra/realtime/reread.ts, the invariant): a notification
+  // Graph counts as delivered is never only in this isolate's memory. A D1 failure is a 5xx, and
+  // Graph delivers it again.
+  const noted = await Promise.all(organizations.map((organizationId) => noteChange(db, organizationId, now)));
+  afterAnswer(c, Promise.all(noted.map((change) => startNotedRead(db, c.env.SYNC_WORKFLOW, change))));
   return c.body(null, 202);
 });
 

@@ -420,7 +420,7 @@ describe("Redeliver and Send test event", () => {
     expect(await received("elsewhere")).toEqual([]);
 
     // The subscribed endpoint may have both (once its 10 s since Send test event have passed).
-    await env.DB.prepare("update webhook_endpoints set manual_send_at = null").run();
+    await env.DB.prepare("delete from webhook_manual_sends").run();
     await forgetReceiver("hooks");
     expect((await postForm(adele, `${WEBHOOKS}/${deactivations.id}/redeliver`, [["eventId", testEventId]])).status).toBe(303);
     expect((await receivedWhere("hooks", ofType("webhook.test"))).headers["webhook-id"]).toBe(testEventId);
@@ -440,7 +440,7 @@ describe("Redeliver and Send test event", () => {
     expect(await attempts(id)).toEqual([]);
   });
 
-  it("refuse a second Send test event or Redeliver to the same endpoint within 10 s (429)", { timeout: 30_000 }, async () => {
+  it("refuse a second Send test event or Redeliver to the same endpoint URL within 10 s (429)", { timeout: 30_000 }, async () => {
     const adele = await signedIn("adele");
     const first = await addEndpoint(adele, receiverUrl("hooks"), ["member.deactivated"]);
     const second = await addEndpoint(adele, receiverUrl("elsewhere"), ["member.deactivated"]);
@@ -477,7 +477,7 @@ describe("Redeliver and Send test event", () => {
 
     // Ten seconds later it may again. (The relay after the first POST delivered the event once.)
     await receivedWhere("hooks", ofType("member.deactivated"));
-    await env.DB.prepare("update webhook_endpoints set manual_send_at = manual_send_at - 10000 where id = ?").bind(first.id).run();
+    await env.DB.prepare("update webhook_manual_sends set sent_at = sent_at - 10000 where url_key = ?").bind(receiverUrl("hooks")).run();
     expect((await postForm(adele, `${WEBHOOKS}/${first.id}/redeliver`, [["eventId", eventId]])).status).toBe(303);
     const deadline = Date.now() + 10_000;
     while ((await received("hooks")).filter(ofType("member.deactivated")).length < 2 && Date.now() < deadline) {

@@ -203,6 +203,48 @@ describe("disable, enable and delete", () => {
   });
 });
 
+describe("Send test event: one per organization and URL every 10 seconds (issue 18)", () => {
+  const testEvents = async () => (await env.DB.prepare("select count(*) as n from webhook_events where type = 'webhook.test'").first<{ n: number }>())!.n;
+
+  it("holds whatever is deleted or added again: Add, Send test event, Delete, repeated, sends one", { timeout: 30_000 }, async () => {
+    const adele = await signedIn("adele");
+    const statuses = [];
+    for (let i = 0; i < 6; i++) {
+      const { id } = await addEndpoint(adele, receiverUrl("flooded"), ["member.deactivated"]);
+      await adele.page(`${WEBHOOKS}/${id}`);
+      statuses.push((await postForm(adele, `${WEBHOOKS}/${id}/test`, [])).status);
+      expect((await postForm(adele, `${WEBHOOKS}/${id}/delete`, [])).status).toBe(303);
+    }
+    expect(statuses).toEqual([303, 429, 429, 429, 429, 429]);
+    expect(await testEvents()).toBe(1);
+  });
+
+  it("the same receiver with another query string, or two endpoints of it at once, share the pace", { timeout: 30_000 }, async () => {
+    const adele = await signedIn("adele");
+    const first = await addEndpoint(adele, `${receiverUrl("shared")}?n=1`, ["member.deactivated"]);
+    const second = await addEndpoint(adele, `${receiverUrl("shared")}?n=2`, ["member.deactivated"]);
+    await adele.page(WEBHOOKS);
+    const [a, b] = await Promise.all([first, second].map(({ id }) => postForm(adele, `${WEBHOOKS}/${id}/test`, [])));
+    expect([a!.status, b!.status].sort()).toEqual([303, 429]);
+    expect(await testEvents()).toBe(1);
+  });
+
+  it("another URL, or another organization's endpoint at the same URL, has its own", { timeout: 30_000 }, async () => {
+    const adele = await signedIn("adele");
+    const here = await addEndpoint(adele, receiverUrl("paced"), ["member.deactivated"]);
+    const elsewhere = await addEndpoint(adele, receiverUrl("paced-too"), ["member.deactivated"]);
+    await adele.page(WEBHOOKS);
+    expect((await postForm(adele, `${WEBHOOKS}/${here.id}/test`, [])).status).toBe(303);
+    expect((await postForm(adele, `${WEBHOOKS}/${elsewhere.id}/test`, [])).status).toBe(303);
+    await env.DB.prepare("update organizations set plan = 'enterprise' where id = ?").bind(DEMO_ORGS.fabrikam.id).run();
+    const lee = await signedIn("lee");
+    const theirs = await addEndpoint(lee, receiverUrl("paced"), ["member.deactivated"]);
+    await lee.page(WEBHOOKS);
+    expect((await postForm(lee, `${WEBHOOKS}/${theirs.id}/test`, [])).status).toBe(303);
+    expect(await testEvents()).toBe(3);
+  });
+});
+
 describe("at most 10 endpoints", () => {
   const addedAudits = async () => (await env.DB.prepare("select count(*) as n from audit_events where action = 'webhook.endpoint_added'").first<{ n: number }>())!.n;
 

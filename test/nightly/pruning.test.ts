@@ -35,3 +35,14 @@ it("deletes sessions past idle or absolute expiry and used flow states past thei
   expect(await usedStates()).toBe(1);
   expect((await live.get("/")).status).toBe(200);
 });
+
+it("deletes Send test event paces older than a day, and keeps recent ones", async () => {
+  const now = Date.now();
+  await env.DB.batch([
+    env.DB.prepare("insert into webhook_manual_sends (organization_id, url_key, sent_at) values ('org', 'https://old.example/x', ?)").bind(now - 2 * 86_400_000),
+    env.DB.prepare("insert into webhook_manual_sends (organization_id, url_key, sent_at) values ('org', 'https://new.example/x', ?)").bind(now),
+  ]);
+  await fireCron(Date.UTC(2027, 5, 2, 2, 30));
+  const left = await env.DB.prepare("select url_key from webhook_manual_sends").all<{ url_key: string }>();
+  expect(left.results.map((r) => r.url_key)).toEqual(["https://new.example/x"]);
+});

@@ -189,7 +189,7 @@ describe("a genuine notification", () => {
     expect(stored?.last_notification_at).toBeGreaterThan(0);
   });
 
-  it("wakes tonight's run while it waits for its start slot: the leaver goes at once, in that run", async () => {
+  it("wakes tonight's run while it waits for its start slot: the leaver goes at once, in that run", { timeout: 60_000 }, async () => {
     await connectContoso(["auto-deprovision"]);
     const leaver = await linkMember(await createDirectoryUser("Night Leaver"));
     // 60 eligible organizations sort before Contoso, a second apart: Contoso's slot is a minute away.
@@ -212,7 +212,7 @@ describe("a genuine notification", () => {
     expect(await notificationRuns()).toEqual([]);
   });
 
-  it("a replayed notification causes at most one more read, and that read changes nothing", async () => {
+  it("a replayed notification causes at most one more read, and that read changes nothing", { timeout: 30_000 }, async () => {
     await connectContoso(["auto-deprovision"]);
     const leaver = await linkMember(await createDirectoryUser("Sam Replay"));
     await emulatorAdmin(`users/${leaver.subject}/disable`);

@@ -29,6 +29,7 @@ export async function resetDemoWorld() {
     env.DB.prepare("delete from webhook_attempts"),
     env.DB.prepare("delete from webhook_events"),
     env.DB.prepare("delete from webhook_endpoints"),
+    env.DB.prepare("delete from webhook_manual_sends"),
     env.DB.prepare("delete from invitations where id != ?").bind(DEMO_INVITATION_ID),
     env.DB.prepare("update invitations set accepted_at = null, revoked_at = null"),
     // Only the seeded memberships stay: Adele and Diego in Contoso, Lee in Fabrikam, Nestor in Northwind.

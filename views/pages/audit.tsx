@@ -30,7 +30,7 @@ const ACTION_LABELS: Record<AuditAction, string> = {
   "sync.run_finished": "Directory sync ran",
   "sync.held_applied": "Applied a held sync",
   "sync.held_dismissed": "Dismissed a held sync",
-  "sync.held_superseded": "A later sync replaced a held sync",
+  "sync.held_superseded": "A later read found everyone on a held sync enabled again",
   "sync.run_undone": "Undid a sync run",
   "entra.realtime_started": "Real-time updates started",
   "entra.realtime_stopped": "Real-time updates stopped",

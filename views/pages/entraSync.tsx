@@ -16,6 +16,7 @@ import { PATHS } from "../../src/paths.ts";
 const SYNC_PATH = PATHS.entraSync;
 
 const SKIPPED_NOTE = "Another sync was still running at the scheduled time, so this nightly run was skipped.";
+const SUPERSEDED_NOTE = "A later read found everyone this run would deactivate enabled again in Entra ID (or no longer active), so it ended by itself.";
 const CAUSE_LABELS: Record<RunChangeRow["cause"], string> = {
   disabled: "Disabled in Entra ID",
   deleted: "Deleted from Entra ID",
@@ -90,17 +91,35 @@ function SyncButton(props: { viewer: Viewer; action: string; label: string; disa
 }
 
 function ChangeList(props: { viewer: Viewer; listed: NonNullable<SyncSectionData["listed"]>; threshold: SyncSectionData["threshold"] }) {
-  const { run, people, total } = props.listed;
+  const { run, people, total, waiting } = props.listed;
   const held = run.status === "held";
-  const pending = run.pendingChanges ?? { linkedMembers: 0, deactivate: 0, reactivate: 0 };
+  const pending = { linkedMembers: 0, deactivate: 0, reactivate: 0, recentlyDeactivated: 0, ...run.pendingChanges };
+  const recent = pending.recentlyDeactivated;
+  const found = waiting?.pendingChanges;
   return (
     <div class={held ? "warning" : "notice"} id={held ? "sync-held" : "sync-preview"} role={held ? "alert" : "status"}>
       {held ? (
-        <p>
-          <strong>{HELD_TITLE}</strong> The run of {formatTime(run.startedAt)} would deactivate {pending.deactivate} of{" "}
-          {pending.linkedMembers} linked members — more than {props.threshold.percent} % and more than {props.threshold.minimum}. Check
-          the list, then apply or dismiss it. The next run replaces it if it is still held by then.
-        </p>
+        <>
+          <p>
+            <strong>{HELD_TITLE}</strong> The run of {formatTime(run.startedAt)} would deactivate {pending.deactivate} of{" "}
+            {pending.linkedMembers} linked members
+            {recent > 0
+              ? <>, after real-time updates deactivated {recent} in the 24 hours before it: {pending.deactivate + recent} of {pending.linkedMembers + recent} together</>
+              : null}{" "}
+            — more than {props.threshold.percent} % and more than {props.threshold.minimum}. Check the list, then apply or dismiss it.
+          </p>
+          <p id="sync-held-rule">
+            Until you do, directory sync changes nobody: later reads (real-time updates, the nightly run, Sync now) wait
+            behind this run, and once you decide, what they found is read again under the threshold. The run ends by itself
+            only if a later read finds everyone it would deactivate enabled again in Entra ID.
+          </p>
+          {found && (
+            <p id="sync-held-waiting">
+              The latest read waiting behind it ({formatTime(waiting.startedAt)}) found {found.deactivate} more{" "}
+              {found.deactivate === 1 ? "member" : "members"} who may have left and {found.reactivate} to reactivate.
+            </p>
+          )}
+        </>
       ) : (
         <p>
           <strong>Preview of {formatTime(run.startedAt)}: nothing was changed.</strong> A sync now would deactivate {pending.deactivate} and
@@ -200,7 +219,7 @@ function RunTable(props: { viewer: Viewer; runs: SyncRunRow[]; caption: string }
             <td>{run.reactivated}</td>
             <td>{run.graphRequests}</td>
             <td><span class={`status ${run.status}`}>{outcomeLabel(run)}</span></td>
-            <td>{run.status === "skipped" ? SKIPPED_NOTE : run.error ? SYNC_FAILURES[run.error] : ""}</td>
+            <td>{runNote(run)}</td>
             <td>
               {(run.status === "succeeded" || run.status === "applied") && !run.undoneAt && run.deactivated > 0 && (
                 <form method="post" action={`${SYNC_PATH}/runs/${run.id}/undo`} hx-post={`${SYNC_PATH}/runs/${run.id}/undo`} hx-target="#entra-sync" hx-swap="outerHTML" hx-confirm={`Reactivate the ${run.deactivated} members this run deactivated?`} class="inline">
@@ -214,6 +233,14 @@ function RunTable(props: { viewer: Viewer; runs: SyncRunRow[]; caption: string }
       </tbody>
     </table>
   );
+}
+
+/** The Error column: why a run failed, or why it changed nothing. */
+function runNote(run: SyncRunRow): string {
+  if (run.error) return SYNC_FAILURES[run.error];
+  if (run.status === "skipped") return SKIPPED_NOTE;
+  if (run.status === "superseded") return SUPERSEDED_NOTE;
+  return "";
 }
 
 function outcomeLabel(run: SyncRunRow): string {

@@ -16,4 +16,6 @@ export const SYNC_FAILURES = {
   tenant_changed: "The Entra ID connection changed during the run.",
   turned_off: "Auto-deprovision sync was turned off during the run.",
   internal: "The sync stopped unexpectedly.",
+  held_run_pending:
+    "A held run is waiting for Apply or Dismiss: this read changed nothing, and what it found is read again once that is decided.",
 } as const satisfies Record<SyncFailure, string>;

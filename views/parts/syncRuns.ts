@@ -15,8 +15,9 @@ export const STATUS_LABELS: Record<SyncRunRow["status"], string> = {
   dismissed: "Dismissed",
   previewed: "Previewed",
   skipped: "Skipped",
-  // A held run a later run replaced: nobody dismissed it, and it can no longer be applied.
-  superseded: "Superseded by a later run",
+  // A held run a later read found nobody left on (everyone enabled again): nobody dismissed it,
+  // and there is nothing left to apply.
+  superseded: "Superseded by a later read",
 };
 
 /** The first words of a held run's notice: the threshold stopped it before it changed anyone. */

@@ -1,30 +1,39 @@
-// The last step of a run that read the whole directory: judge, then apply, hold or (for a
-// preview) only record what would change. Idempotent, as a retried step must be.
-// A full run judges every linked member here, against who its pages saw (seenSet.ts): members are
-// read in pages of the covering index and only the changes are kept. A delta run judges the few
-// members its pages listed. The hold threshold's denominator is the connection's linked-member
-// count (kept by triggers, migrations/0009), so a delta run reads rows in proportion to its changes.
+// The last step of a run that read the whole directory: judge, then apply, hold, wait behind a
+// held run, or (for a preview) only record what would change. Idempotent, as a retried step must be.
+// A full run judges every linked member here (judgeListing.ts). A delta run judges the few members
+// its pages listed. The hold threshold's denominator is the connection's linked-member count (kept
+// by triggers, migrations/0009), so a delta run reads rows in proportion to its changes.
+//
+// The safety threshold across real-time reads (issue 18). A real-time read sees only what changed
+// since the last read, so a mass disable arrives as slices (40 people disabled 250 ms apart were
+// five reads of about 8), and each slice alone stays under the threshold. So a real-time read
+// counts, with its own, the deactivations real-time reads applied in the 24 hours before it
+// (REALTIME_WINDOW_MS): the threshold was set for the nightly run, which sees a day of changes at
+// once, and 24 hours makes the slices of a day weigh what that one read would. A fixed window
+// rather than "since the last nightly run": that boundary falls at 02:30, in the middle of
+// whatever a script is doing, and a night that failed or was skipped would stretch it without end.
+// The read that would cross the threshold is held with all of its deactivations listed; from then
+// on every run waits behind it (waitBehindHold.ts) until Apply or Dismiss, or a read that finds
+// everyone on it enabled again.
 import type { Db } from "../../db/client.ts";
-import type { SyncCause } from "../../db/schema.ts";
 import { runStatements } from "../../db/statements.ts";
-import { clearRunChanges, countDeactivatedByRun, listMembersToJudge } from "../../db/syncMembers.ts";
-import { findRun, findSyncSettings, insertRunChanges, type FinishedStatus, type SyncMode, type SyncTrigger } from "../../db/syncRuns.ts";
-import { countSeenHashes, listSeenPages } from "../../db/syncSeen.ts";
-import { applyDirectoryChanges, applySavedChanges, chunks } from "./applyDirectoryChanges.ts";
+import { clearRunChanges, countDeactivatedByRun } from "../../db/syncMembers.ts";
+import { findRun, findSyncSettings, type FinishedStatus, type SyncMode, type SyncTrigger } from "../../db/syncRuns.ts";
+import { applyDirectoryChanges, applySavedChanges } from "./applyDirectoryChanges.ts";
 import type { SyncFailure } from "./failures.ts";
-import { changeFor, exceedsHoldThreshold, planDirectoryChanges, type DirectoryChanges, type Observed } from "./planDirectoryChanges.ts";
+import { ChangeList, judgeListing } from "./judgeListing.ts";
+import { exceedsHoldThreshold, planDirectoryChanges, type Observed } from "./planDirectoryChanges.ts";
 import { recordRunOutcome } from "./recordRun.ts";
-import { combinedState, SeenSet } from "./seenSet.ts";
+import { waitBehindHold } from "./waitBehindHold.ts";
 
-/** Linked members read per statement when judging a full listing. */
-const MEMBER_PAGE = 5000;
-/** Stored pages of hashes read per statement (about 11 KB each). */
-const SEEN_PAGES = 100;
 /**
  * Changes kept in memory before the list goes to sync_run_changes instead (then applied from
  * there, 2,000 at a time): a tenant that vanishes from Graph must not fill the isolate's memory.
  */
 const CHANGES_IN_MEMORY = 20_000;
+
+/** How far back a real-time read counts the deactivations of real-time reads against the threshold. */
+export const REALTIME_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 interface ConcludeRequest {
   runId: string;
@@ -38,6 +47,14 @@ interface ConcludeRequest {
   observed: ReadonlyMap<string, Observed>;
   /** A full run's listing attempt (its restarts): which stored pages are its. */
   attempt: number;
+  /**
+   * A full run: when it began listing (readLoop.ts `listingSince`). Only members linked before then
+   * are judged on the listing; null (an instance started before this was recorded) falls back to
+   * the run's start.
+   */
+  listingSince: number | null;
+  /** The held run found when this run began (workflow.ts): this run waits behind it. */
+  heldRunId: string | null;
   deltaLinkEnc: string | null;
   /** The stored delta link the run started from: the new one replaces only that one. */
   previousLinkEnc: string | null;
@@ -54,7 +71,10 @@ export async function concludeRun(db: Db, request: ConcludeRequest, now: number)
   const { runId, organizationId, tenantId, trigger } = request;
   const base = { organizationId, runId, trigger, mode: request.mode, usersRead: request.usersRead, graphRequests: request.graphRequests, now };
 
-  const [settings, run] = await Promise.all([findSyncSettings(db, organizationId), findRun(db, organizationId, runId)]);
+  const [settings, run] = await Promise.all([
+    findSyncSettings(db, organizationId, trigger === "realtime" ? { realtimeSince: now - REALTIME_WINDOW_MS } : {}),
+    findRun(db, organizationId, runId),
+  ]);
   const stopped: SyncFailure | null =
     !run ? "internal"
     : !settings || settings.status !== "connected" ? "not_connected"
@@ -66,6 +86,11 @@ export async function concludeRun(db: Db, request: ConcludeRequest, now: number)
     return { status: "failed", deactivated: 0, reactivated: 0, wouldDeactivate: 0 };
   };
   if (stopped || !settings || !run) return failed(stopped);
+  const listedSince = request.listingSince ?? run.startedAt;
+  if (trigger !== "preview" && request.heldRunId) {
+    const waited = await waitBehindHold(db, { ...request, heldRunId: request.heldRunId, listedSince, linkedActive: settings.linkedActiveMembers }, now);
+    return waited ?? failed("internal");
+  }
 
   const threshold = { percent: settings.holdThresholdPercent, minimum: settings.holdThresholdMinimum };
   // A retried step starts the list again: it may have saved part of it before.
@@ -73,21 +98,28 @@ export async function concludeRun(db: Db, request: ConcludeRequest, now: number)
   const list = new ChangeList(db, runId, organizationId, trigger === "preview" ? 0 : CHANGES_IN_MEMORY);
   let linkedActive: number;
   if (request.mode === "full") {
-    const judged = await judgeListing(db, request, run.startedAt, list);
+    const judged = await judgeListing(db, { ...request, listedSince, heldRunId: null }, list);
     if (judged === null) return failed("internal");
-    linkedActive = judged;
+    linkedActive = judged.linkedActive;
   } else {
     const changes = planDirectoryChanges(request.observed, []);
     for (const entry of changes.deactivate) await list.add("deactivate", entry);
     for (const entry of changes.reactivate) await list.add("reactivate", entry);
     linkedActive = settings.linkedActiveMembers;
   }
-  const held = trigger !== "preview" && exceedsHoldThreshold(list.deactivations, linkedActive, threshold);
+  // A real-time read weighs what real-time reads deactivated in the window with its own, against
+  // the members linked before them; a read that deactivates nobody is never held.
+  const recentlyDeactivated = list.deactivations > 0 ? settings.realtimeDeactivated : 0;
+  const held = trigger !== "preview"
+    && exceedsHoldThreshold(list.deactivations + recentlyDeactivated, linkedActive + recentlyDeactivated, threshold);
   // A held run still moves the delta link on, so the next run does not hold the same changes
-  // again; Dismiss, or a later run superseding the held one, forgets the link (a full read next).
+  // again; Dismiss forgets the link (a full read next).
   const deltaLink =
     trigger !== "preview" && request.deltaLinkEnc ? { tenantId, enc: request.deltaLinkEnc, replaces: request.previousLinkEnc } : null;
-  const pending = { linkedMembers: linkedActive, deactivate: list.deactivations, reactivate: list.reactivations, tenantId };
+  const pending = {
+    linkedMembers: linkedActive, deactivate: list.deactivations, reactivate: list.reactivations, tenantId,
+    ...(recentlyDeactivated > 0 ? { recentlyDeactivated } : {}),
+  };
 
   if (trigger === "preview" || held) {
     await list.save();
@@ -103,80 +135,4 @@ export async function concludeRun(db: Db, request: ConcludeRequest, now: number)
   const deactivated = await countDeactivatedByRun(db, organizationId, runId);
   await recordRunOutcome(db, { ...base, status: "succeeded", deactivated, reactivated, error: null, pending: null, deltaLink });
   return { status: "succeeded", deactivated, reactivated, wouldDeactivate: list.deactivations };
-}
-
-/**
- * Judges every linked member against the stored pages of the listing; returns how many linked
- * members are active, or null when pages are missing (nobody is judged on part of a listing).
- * Only a complete full listing proves absence, and only of members linked before it began: the
- * run was recorded before its first Graph request, so its start time is early enough.
- */
-async function judgeListing(db: Db, request: ConcludeRequest, listedSince: number, list: ChangeList): Promise<number | null> {
-  const { runId, attempt, organizationId, tenantId } = request;
-  const seen = new SeenSet(await countSeenHashes(db, runId, attempt));
-  for (let after = 0; ; ) {
-    const pages = await listSeenPages(db, { runId, attempt, afterPage: after, limit: SEEN_PAGES });
-    for (const page of pages) seen.addPage(page.hashes);
-    const last = pages.at(-1);
-    if (!last || pages.length < SEEN_PAGES) break;
-    after = last.page;
-  }
-  if (seen.count < request.usersRead) return null;
-  seen.seal();
-
-  let linkedActive = 0;
-  for (let after = ""; ; ) {
-    const members = await listMembersToJudge(db, { organizationId, tenantId, afterUserId: after, limit: MEMBER_PAGE, listedSince });
-    for (const member of members) {
-      const standing = member.status === "active" ? "active" : "sync";
-      if (standing === "active") linkedActive++;
-      if (!member.settled) continue;
-      const state = combinedState(member.oids.split(" ").map((oid) => seen.stateOf(oid)));
-      if (state === "unknown") continue;
-      const change = changeFor(standing, state);
-      if (change) await list.add(change[0], [member.user_id, change[1]]);
-    }
-    const last = members.at(-1);
-    if (!last || members.length < MEMBER_PAGE) break;
-    after = last.user_id;
-  }
-  return linkedActive;
-}
-
-/**
- * The run's changes: in memory while they are few; past `inMemoryUpTo` (0 for a preview, whose
- * list is always saved) they go to sync_run_changes 2,000 at a time, and are applied from there.
- */
-class ChangeList {
-  private buffered: DirectoryChanges = { deactivate: [], reactivate: [] };
-  deactivations = 0;
-  reactivations = 0;
-  saved = false;
-
-  constructor(private readonly db: Db, private readonly runId: string, private readonly organizationId: string, private readonly inMemoryUpTo: number) {}
-
-  async add(change: "deactivate" | "reactivate", entry: [string, SyncCause]) {
-    this.buffered[change].push(entry);
-    if (change === "deactivate") this.deactivations++;
-    else this.reactivations++;
-    const size = this.buffered.deactivate.length + this.buffered.reactivate.length;
-    if (size > (this.saved ? 2000 : this.inMemoryUpTo)) await this.save();
-  }
-
-  inMemory(): DirectoryChanges {
-    return this.buffered;
-  }
-
-  /** Writes what is buffered; from then on the list lives in D1. */
-  async save() {
-    const { runId, organizationId } = this;
-    const statements = [
-      ...chunks(this.buffered.deactivate).map((chunk) => insertRunChanges(this.db, { runId, organizationId, change: "deactivate" }, chunk)),
-      ...chunks(this.buffered.reactivate).map((chunk) => insertRunChanges(this.db, { runId, organizationId, change: "reactivate" }, chunk)),
-    ];
-    // D1 batches are transactions; a few chunks per round trip keeps each one short.
-    for (const group of chunks(statements, 10)) await runStatements(this.db, group);
-    this.buffered = { deactivate: [], reactivate: [] };
-    this.saved = true;
-  }
 }

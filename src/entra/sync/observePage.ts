@@ -42,6 +42,8 @@ export interface PageRequest {
   deltaFromNow?: boolean;
   /** A full listing's page: where to store who it saw. Absent for a delta round. */
   seen?: { runId: string; attempt: number; page: number };
+  /** The held run this run waits behind: a delta page marks the members on its list "held". */
+  heldRunId?: string | null;
 }
 
 export async function observePage(db: Db, config: Config, request: PageRequest, tokens: TokenCache): Promise<PageResult> {
@@ -85,7 +87,7 @@ export async function observePage(db: Db, config: Config, request: PageRequest, 
     // does not undo an earlier one.
     const stateOf = new Map<string, AccountState>();
     for (const user of page.users) stateOf.set(user.oid, user.state === "unchanged" ? (stateOf.get(user.oid) ?? "unchanged") : user.state);
-    const linked = await findLinkedMembersAmong(db, request.organizationId, request.tenantId, [...stateOf.keys()]);
+    const linked = await findLinkedMembersAmong(db, request.organizationId, request.tenantId, [...stateOf.keys()], request.heldRunId ?? null);
     return {
       ok: true,
       usersRead: page.users.length,

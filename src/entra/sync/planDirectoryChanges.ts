@@ -30,7 +30,10 @@ export function mergeObservations(into: Map<string, Observed>, page: Observation
   }
 }
 
-/** What a run would do with one member, given what the directory says: nothing, or a change. */
+/**
+ * What a run would do with one member, given what the directory says: nothing, or a change. A
+ * member on a held run's list ("held") is that run's to decide (Apply or Dismiss), never a later one's.
+ */
 export function changeFor(standing: MemberStanding, state: AccountState | "absent"): ["deactivate" | "reactivate", SyncCause] | null {
   if (standing === "active" && (state === "disabled" || state === "deleted" || state === "absent")) return ["deactivate", state];
   if (standing === "sync" && state === "enabled") return ["reactivate", "enabled"];
@@ -40,10 +43,16 @@ export function changeFor(standing: MemberStanding, state: AccountState | "absen
 /**
  * Forgets the members that need nothing, so a delta run holds only what may change. The same as
  * keeping them: a later entry replaces a forgotten one, and "unchanged" after a forgotten entry
- * needs nothing either.
+ * needs nothing either. Members on the held run's list are kept: whether the read ends with them
+ * enabled again decides whether that run is still held (enabledAgain).
  */
 export function keepActionable(observed: Map<string, Observed>) {
-  for (const [userId, { standing, state }] of observed) if (!changeFor(standing, state)) observed.delete(userId);
+  for (const [userId, { standing, state }] of observed) if (standing !== "held" && !changeFor(standing, state)) observed.delete(userId);
+}
+
+/** Members on the held run's list whom this read found enabled again in Entra ID. */
+export function enabledAgain(observed: ReadonlyMap<string, Observed>): string[] {
+  return [...observed].filter(([, { standing, state }]) => standing === "held" && state === "enabled").map(([userId]) => userId);
 }
 
 /** Active members a delta round says are disabled or deleted: the ones to confirm. */

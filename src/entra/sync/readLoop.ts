@@ -31,6 +31,12 @@ export interface ReadState {
   linkEnc: string | null;
   /** The delta link a full run took while tracking: stored when the listing completes. */
   trackingLinkEnc: string | null;
+  /**
+   * A full run: when its tracking step ended, so before every page of the listing was read. The
+   * listing judges only members linked before then (concludeRun.ts); a change after it is in the
+   * delta from the tracking link. Null until the tracking step has answered.
+   */
+  listingSince: number | null;
   /** Counters that make each step's name unique (and so each step's result its own). */
   page: number;
   restarts: number;
@@ -49,8 +55,8 @@ type ReadMove =
 /** A run with a stored delta link reads the changes since; without one, it lists everyone. */
 export function firstRead(storedDeltaLinkEnc: string | null): ReadState {
   return storedDeltaLinkEnc
-    ? { mode: "delta", phase: "listing", linkEnc: storedDeltaLinkEnc, trackingLinkEnc: null, page: 1, restarts: 0, pauses: 0 }
-    : { mode: "full", phase: "tracking", linkEnc: null, trackingLinkEnc: null, page: 1, restarts: 0, pauses: 0 };
+    ? { mode: "delta", phase: "listing", linkEnc: storedDeltaLinkEnc, trackingLinkEnc: null, listingSince: null, page: 1, restarts: 0, pauses: 0 }
+    : { mode: "full", phase: "tracking", linkEnc: null, trackingLinkEnc: null, listingSince: null, page: 1, restarts: 0, pauses: 0 };
 }
 
 export function stepName(state: ReadState): string {
@@ -58,10 +64,10 @@ export function stepName(state: ReadState): string {
   return `read ${label} ${state.restarts}.${state.page}.${state.pauses}`;
 }
 
-export function pageRequest(state: ReadState, organizationId: string, tenantId: string, runId: string): PageRequest {
+export function pageRequest(state: ReadState, organizationId: string, tenantId: string, runId: string, heldRunId: string | null): PageRequest {
   const listingPage = state.mode === "full" && state.phase === "listing";
   return {
-    organizationId, tenantId, linkEnc: state.linkEnc, deltaFromNow: state.phase === "tracking",
+    organizationId, tenantId, linkEnc: state.linkEnc, deltaFromNow: state.phase === "tracking", heldRunId,
     ...(listingPage ? { seen: { runId, attempt: state.restarts, page: state.page } } : {}),
   };
 }
@@ -87,7 +93,8 @@ export function advance(state: ReadState, result: TimedPageResult, startedAt: nu
   }
   if (state.phase === "tracking") {
     if (!result.deltaLinkEnc) return { next: "fail", reason: "internal" };
-    return { next: "read", state: { ...state, phase: "listing", trackingLinkEnc: result.deltaLinkEnc, page: 1 }, restarted: false };
+    // `at` is measured inside the step, after Graph answered: every listing page is read later.
+    return { next: "read", state: { ...state, phase: "listing", trackingLinkEnc: result.deltaLinkEnc, listingSince: result.at, page: 1 }, restarted: false };
   }
   if (!result.nextLinkEnc) {
     return { next: "conclude", deltaLinkEnc: state.mode === "full" ? state.trackingLinkEnc : result.deltaLinkEnc };

@@ -1,11 +1,13 @@
-// Closing a run: its row (outcome, counts, error), one audit event, its next delta link, and the
-// older held runs it replaces, written together; the pages it saw are deleted with them.
+// Closing a run: its row (outcome, counts, error), one audit event, its next delta link, the held
+// run it found nobody left on (if any) and the re-read it asks for, written together; the pages it
+// saw are deleted with them.
 import type { Db } from "../../db/client.ts";
 import type { PendingChanges, SyncFailure } from "../../db/schema.ts";
+import { markRereadPending } from "../../db/realtimeSubscriptions.ts";
 import { runStatements } from "../../db/statements.ts";
 import { deleteSeenPages } from "../../db/syncSeen.ts";
 import {
-  finishRun, insertRunFinishedAudit, runIsOpen, saveDeltaLink, supersedeHeldRuns, type FinishedStatus, type SyncMode, type SyncTrigger,
+  finishRun, insertRunFinishedAudit, releaseHeldRun, runIsOpen, saveDeltaLink, type FinishedStatus, type SyncMode, type SyncTrigger,
 } from "../../db/syncRuns.ts";
 import { insertEventsFor } from "../../db/outbox.ts";
 import { publicTrigger } from "../../events/catalogue.ts";
@@ -25,6 +27,10 @@ interface RunOutcome {
   pending: PendingChanges | null;
   /** The next delta link to store (sealed), its tenant, and the stored link it replaces. */
   deltaLink: { tenantId: string; enc: string; replaces: string | null } | null;
+  /** The held run this run found everyone on enabled again (concludeRun.ts): it ends, superseded. */
+  releases?: string | null;
+  /** Ask for one more read (realtimeSubscriptions.ts markRereadPending): this run waited behind a held run. */
+  rereadAfter?: boolean;
   now: number;
 }
 
@@ -59,11 +65,8 @@ export async function recordRunOutcome(db: Db, outcome: RunOutcome) {
       now,
     }),
     ...(outcome.deltaLink ? [saveDeltaLink(db, { organizationId, ...outcome.deltaLink, now })] : []),
-    // A complete read (applied or held) is the latest word on the directory; a preview changes
-    // nothing and a failed run learned nothing, so neither replaces a held run.
-    ...(outcome.trigger !== "preview" && (outcome.status === "succeeded" || outcome.status === "held")
-      ? supersedeHeldRuns(db, { organizationId, runId, readEveryone: outcome.mode === "full", now })
-      : []),
+    ...(outcome.releases ? releaseHeldRun(db, { organizationId, heldRunId: outcome.releases, runId, now }) : []),
+    ...(outcome.rereadAfter ? [markRereadPending(db, organizationId, now)] : []),
     deleteSeenPages(db, runId),
   ]);
 }

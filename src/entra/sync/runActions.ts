@@ -17,6 +17,7 @@ import { applySavedChanges } from "./applyDirectoryChanges.ts";
 import { startSyncRun, type SyncWorkflow } from "./launch.ts";
 import { NIGHTLY_SCHEDULE_TEXT, nextNightlyRun } from "./schedule.ts";
 import { findSubscriptionSummary } from "../../db/realtimeSubscriptions.ts";
+import { startPendingReread } from "../realtime/reread.ts";
 import { renewsAt } from "../realtime/subscription.ts";
 
 /** People shown for a held or previewed run; the rest are counted. */
@@ -44,6 +45,8 @@ export async function loadSyncSection(db: Db, organizationId: string, now: numbe
   const held = runs.find((run) => run.status === "held") ?? null;
   // The list of the held run, else of the latest run when it is a preview.
   const listed = held ?? (latest?.status === "previewed" ? latest : null);
+  // The newest read that waited behind the held run: what it found is shown beside the held list.
+  const waiting = held ? runs.find((run) => run.status === "skipped" && run.error === "held_run_pending" && run.startedAt >= held.startedAt) ?? null : null;
   return {
     connected: settings?.status === "connected",
     autoDeprovision: settings?.autoDeprovision ?? false,
@@ -57,7 +60,7 @@ export async function loadSyncSection(db: Db, organizationId: string, now: numbe
     running: runs.some((run) => run.status === "running"),
     runs,
     olderRuns: history.older,
-    listed: listed ? { run: listed, ...(await listRunChanges(db, organizationId, listed.id, LISTED_PEOPLE)) } : null,
+    listed: listed ? { run: listed, waiting, ...(await listRunChanges(db, organizationId, listed.id, LISTED_PEOPLE)) } : null,
   };
 }
 
@@ -80,13 +83,27 @@ async function heldRunOf(db: Db, viewer: Viewer, runId: string) {
   const run = await findRun(db, viewer.organizationId, runId);
   if (!run) throw new AppError("not_found", "That sync run does not exist.");
   if (run.status === "superseded") {
-    throw new AppError("conflict", "A later sync has replaced this held run: it can no longer be applied.");
+    throw new AppError("conflict", "A later sync found everyone on this held run enabled again in Entra ID: there is nothing left to apply.");
   }
   if (run.status !== "held") throw new AppError("conflict", "That run is no longer held.");
   return run;
 }
 
-export async function applyHeldRun(db: Db, viewer: Viewer, runId: string, now: number) {
+/**
+ * Once a held run is decided, the reads that waited behind it (and the notifications that came
+ * meanwhile) are read: one read from where the held run left the delta link, under the threshold
+ * (src/entra/realtime/reread.ts, the invariant). A failure to start it leaves the mark for the
+ * next notification or night; the decision itself stands.
+ */
+async function readWhatWaited(db: Db, workflow: SyncWorkflow, organizationId: string) {
+  try {
+    await startPendingReread(db, workflow, organizationId, Date.now());
+  } catch (error) {
+    console.error("read after a held run was decided not started", error instanceof Error ? error.name : typeof error);
+  }
+}
+
+export async function applyHeldRun(db: Db, workflow: SyncWorkflow, viewer: Viewer, runId: string, now: number) {
   const run = await heldRunOf(db, viewer, runId);
   // Clear refusals first; claimHeldRun checks the same in SQL, against a change in between.
   const settings = await findSyncSettings(db, viewer.organizationId);
@@ -110,12 +127,14 @@ export async function applyHeldRun(db: Db, viewer: Viewer, runId: string, now: n
       now,
     })),
   ]);
+  await readWhatWaited(db, workflow, viewer.organizationId);
 }
 
-export async function dismissHeldRun(db: Db, viewer: Viewer, runId: string, now: number) {
+export async function dismissHeldRun(db: Db, workflow: SyncWorkflow, viewer: Viewer, runId: string, now: number) {
   await heldRunOf(db, viewer, runId);
   const results = await runStatements(db, dismissHeldRunStatements(db, { organizationId: viewer.organizationId, runId, userId: viewer.userId, now }));
   if (!results.at(-1)?.meta.changes) throw new AppError("conflict", "That run is no longer held.");
+  await readWhatWaited(db, workflow, viewer.organizationId);
 }
 
 export async function undoRun(db: Db, viewer: Viewer, runId: string, now: number) {

@@ -122,14 +122,19 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
     try {
       const loaded = await step.do("load connection", STEP, () =>
         counted(env.DB, async (db) => {
-          // A run that may change members reads from here on: notifications so far are covered.
+          // A run that may change members reads from here on: notifications so far are covered
+          // (src/entra/realtime/reread.ts, the invariant).
           if (trigger !== "preview") await clearRereadMark(db, organizationId, Date.now());
           const settings = await findSyncSettings(db, organizationId);
-          return { tenantId: settings?.status === "connected" ? settings.tenantId : null, deltaLinkEnc: settings?.deltaLinkEnc ?? null };
+          // A held run waiting for a person: this run will change nothing (concludeRun.ts).
+          const heldRunId = trigger !== "preview" ? (settings?.heldRunId ?? null) : null;
+          return { tenantId: settings?.status === "connected" ? settings.tenantId : null, deltaLinkEnc: settings?.deltaLinkEnc ?? null, heldRunId };
         }),
       );
       d1 = addD1Stats(d1, loaded.d1);
       const { tenantId, deltaLinkEnc: storedLinkEnc } = loaded.value;
+      // `?? null`: a step result checkpointed before this field existed.
+      const heldRunId = loaded.value.heldRunId ?? null;
       if (!tenantId) return await fail("not_connected");
 
       // Memory only: after a restart the token is read again, and the checkpointed pages are not.
@@ -139,7 +144,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
       let nextDeltaLinkEnc: string | null;
       for (;;) {
         mode = state.mode;
-        const request = pageRequest(state, organizationId, tenantId, runId);
+        const request = pageRequest(state, organizationId, tenantId, runId, heldRunId);
         const read = await step.do(stepName(state), STEP, () =>
           counted(env.DB, async (db): Promise<TimedPageResult> => {
             if (!withinDeadline(startedAt, Date.now())) return { ok: false, reason: "timed_out", graphRequests: 0, graphBytes: 0, at: Date.now() };
@@ -170,8 +175,9 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
       }
 
       const runMode = state.mode;
-      // A delta round's "disabled" or "deleted" is confirmed by a direct read before anyone goes.
-      const toConfirm = runMode === "delta" ? leaversToConfirm(observed) : [];
+      // A delta round's "disabled" or "deleted" is confirmed by a direct read before anyone goes
+      // (not in a run that waits behind a held run: nobody goes).
+      const toConfirm = runMode === "delta" && !heldRunId ? leaversToConfirm(observed) : [];
       if (toConfirm.length > 0) {
         const confirmation = await step.do(`confirm leavers ${state.restarts}`, STEP, () =>
           counted(env.DB, (db) => confirmLeavers(db, config, { organizationId, tenantId, oids: toConfirm }, tokens)),
@@ -186,7 +192,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
         counted(env.DB, (db) =>
           concludeRun(db, {
             runId, organizationId, tenantId, trigger, mode: runMode, usersRead, graphRequests, observed, attempt: state.restarts,
-            deltaLinkEnc: nextDeltaLinkEnc, previousLinkEnc: storedLinkEnc,
+            listingSince: state.listingSince, heldRunId, deltaLinkEnc: nextDeltaLinkEnc, previousLinkEnc: storedLinkEnc,
           }, Date.now()),
         ),
       );
