@@ -5,8 +5,9 @@
 // in its own process (scripts/bench.ts, BENCH_EMULATOR_PORT) and routes the same traffic there, so
 // the workerd process whose memory it samples holds the app, its D1 and Workflows, not Graph's side.
 import { randomBytes } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { build } from "esbuild";
-import { defineConfig } from "vitest/config";
+import { defineConfig, mergeConfig, type ViteUserConfig } from "vitest/config";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 
 const EMULATOR_BUNDLE = ".build/emulator/index.js";
@@ -39,7 +40,11 @@ function forwardTo(port: number) {
   };
 }
 
-export default defineConfig(async () => {
+/**
+ * The Worker under test, its bindings and the emulator beside it: what the tests and the benchmarks
+ * (vitest.bench.config.ts) share.
+ */
+export async function workersConfig(): Promise<ViteUserConfig> {
   await build({
     entryPoints: ["emulator/src/index.ts"],
     bundle: true,
@@ -90,4 +95,22 @@ export default defineConfig(async () => {
       setupFiles: ["./test/setup.ts"],
     },
   };
+}
+
+// `npm test`'s workerd suite.
+export default defineConfig(async () => {
+  return mergeConfig(await workersConfig(), {
+    test: {
+      // One workerd process per vitest worker, reused by the files it runs, instead of one per file:
+      // starting workerd and evaluating the app cost about 3 s a file, more than most files' tests.
+      // test/setup.ts gives every file the clean state a new process would.
+      isolate: false,
+      // Two workers even on 2 cores (vitest's default there is 1): much of the suite waits on timers
+      // (Workflow steps, the queue's batch window, polling), and the other worker runs meanwhile.
+      maxWorkers: Math.max(2, availableParallelism() - 1),
+      // A test's time now depends on what the other worker runs beside it; timeouts are for tests
+      // that hang, not a speed check (the tests that promise a speed assert it themselves).
+      testTimeout: 20_000,
+    },
+  });
 });
