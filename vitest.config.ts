@@ -123,6 +123,10 @@ export default defineConfig(async () => {
       // A test's time now depends on what the other worker runs beside it; timeouts are for tests
       // that hang, not a speed check (the tests that promise a speed assert it themselves).
       testTimeout: 20_000,
+      // zod and drizzle-orm are some 250 small modules that the plugin has Vite transform one by one
+      // and each file evaluates again (test/setup.ts); bundled once by esbuild they are five. Hono
+      // stays as it is: its JSX runtime is never pre-bundled, and two copies of its JSX would not mix.
+      deps: { optimizer: { ssr: { enabled: true, include: ["zod", "drizzle-orm", "drizzle-orm/d1", "drizzle-orm/sqlite-core"] } } },
     },
   });
 });
