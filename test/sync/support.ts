@@ -52,10 +52,10 @@ export async function nightFinished(scheduledTime: number, timeoutMs = 120_000):
   }
 }
 
-// The test files of a vitest worker share one workerd process (vitest.config.ts), and Workflow
-// instances outlive test/setup.ts's reset: each file's nights start 1,000 days after the last
-// file's, so no two files in a process ask for the same instance id. The count lives on globalThis,
-// which outlasts the per-file module reset.
+// The test files of a vitest worker share one workerd process, and Miniflare keeps Workflow
+// instances across the reset before each file (test/support/fileIsolation.ts): each file's nights
+// start 1,000 days after the last file's, so no two files ask for the same instance id. The count
+// lives on globalThis, which outlasts the per-file module reset.
 const FILES_SO_FAR = Symbol.for("uniasset.test.cronClockFiles");
 const files = (globalThis as { [FILES_SO_FAR]?: number })[FILES_SO_FAR] ?? 0;
 (globalThis as { [FILES_SO_FAR]?: number })[FILES_SO_FAR] = files + 1;
