@@ -10,6 +10,7 @@ import { availableParallelism } from "node:os";
 import { build } from "esbuild";
 import { defineConfig, mergeConfig, type ViteUserConfig } from "vitest/config";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 
 const EMULATOR_BUNDLE = ".build/emulator/index.js";
 const COMPATIBILITY_DATE = "2026-11-01";
@@ -43,9 +44,9 @@ function forwardTo(port: number) {
 
 /**
  * The Worker under test, its bindings and the emulator beside it: what the tests and the benchmarks
- * (vitest.bench.config.ts) share.
+ * (vitest.bench.config.ts) share. `queueConsumers` replaces wrangler.toml's, queue by queue.
  */
-export async function workersConfig(): Promise<ViteUserConfig> {
+export async function workersConfig(queueConsumers: Record<string, QueueConsumer> = {}): Promise<ViteUserConfig> {
   await build({
     entryPoints: ["emulator/src/index.ts"],
     bundle: true,
@@ -67,6 +68,7 @@ export async function workersConfig(): Promise<ViteUserConfig> {
           bindings: { ...TEST_VARS, TEST_MIGRATIONS: migrations },
           outboundService: emulator,
           serviceBindings: { EMULATOR: emulator },
+          queueConsumers,
           workers: benchEmulatorPort ? [] : [
             {
               name: "emulator",
@@ -108,10 +110,24 @@ function keepLocalStorageInMemory() {
   if (!process.env.TMPDIR && existsSync("/dev/shm")) process.env.TMPDIR = "/dev/shm";
 }
 
+type QueueConsumer = { maxBatchSize?: number; maxBatchTimeout?: number; maxRetries?: number; deadLetterQueue?: string; retryDelay?: number };
+
+/**
+ * wrangler.toml's queue consumers without their batch window: the local queue hands a message to
+ * the consumer at once instead of waiting up to max_batch_timeout (1 s) for more to fill a batch.
+ * A webhook delivery then takes milliseconds, not a second, in every test that waits for one; no
+ * test is about the window (the consumer's handling of a batch is tested with batches it is given).
+ */
+function queueConsumersWithoutBatchWindow(): Record<string, QueueConsumer> {
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(unstable_readConfig({ config: "wrangler.toml" }));
+  const consumers = (workerOptions.queueConsumers ?? {}) as Record<string, QueueConsumer>;
+  return Object.fromEntries(Object.entries(consumers).map(([queue, consumer]) => [queue, { ...consumer, maxBatchTimeout: 0 }]));
+}
+
 // `npm test`'s workerd suite.
 export default defineConfig(async () => {
   keepLocalStorageInMemory();
-  return mergeConfig(await workersConfig(), {
+  return mergeConfig(await workersConfig(queueConsumersWithoutBatchWindow()), {
     test: {
       // One workerd process per vitest worker, reused by the files it runs, instead of one per file:
       // starting workerd and evaluating the app cost about 3 s a file, more than most files' tests.
