@@ -5,9 +5,12 @@
 // in its own process (scripts/bench.ts, BENCH_EMULATOR_PORT) and routes the same traffic there, so
 // the workerd process whose memory it samples holds the app, its D1 and Workflows, not Graph's side.
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { build } from "esbuild";
-import { defineConfig } from "vitest/config";
+import { defineConfig, mergeConfig, type ViteUserConfig } from "vitest/config";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 
 const EMULATOR_BUNDLE = ".build/emulator/index.js";
 const COMPATIBILITY_DATE = "2026-11-01";
@@ -39,7 +42,11 @@ function forwardTo(port: number) {
   };
 }
 
-export default defineConfig(async () => {
+/**
+ * The Worker under test, its bindings and the emulator beside it: what the tests and the benchmarks
+ * (vitest.bench.config.ts) share. `queueConsumers` replaces wrangler.toml's, queue by queue.
+ */
+export async function workersConfig(queueConsumers: Record<string, QueueConsumer> = {}): Promise<ViteUserConfig> {
   await build({
     entryPoints: ["emulator/src/index.ts"],
     bundle: true,
@@ -63,6 +70,7 @@ export default defineConfig(async () => {
           bindings: { ...TEST_VARS, TEST_MIGRATIONS: migrations },
           outboundService: emulator,
           serviceBindings: { EMULATOR: emulator },
+          queueConsumers,
           workers: benchEmulatorPort ? [] : [
             {
               name: "emulator",
@@ -93,4 +101,51 @@ export default defineConfig(async () => {
       setupFiles: ["./test/setup.ts"],
     },
   };
+}
+
+/**
+ * Local D1, Workflows and Durable Objects are SQLite files in Miniflare's temporary directory, and
+ * every commit is an fsync: about 2 ms each on this machine's disk, a third of the sync suites'
+ * time. Linux's /dev/shm is memory, where an fsync costs nothing, and the files are thrown away
+ * after the run anyway. Not for the benchmarks, whose figures are the disk's.
+ */
+function keepLocalStorageInMemory() {
+  if (!process.env.TMPDIR && existsSync("/dev/shm")) process.env.TMPDIR = "/dev/shm";
+}
+
+type QueueConsumer = { maxBatchSize?: number; maxBatchTimeout?: number; maxRetries?: number; deadLetterQueue?: string; retryDelay?: number };
+
+/**
+ * wrangler.toml's queue consumers without their batch window: the local queue hands a message to
+ * the consumer at once instead of waiting up to max_batch_timeout (1 s) for more to fill a batch.
+ * A webhook delivery then takes milliseconds, not a second, in every test that waits for one; no
+ * test is about the window (the consumer's handling of a batch is tested with batches it is given).
+ */
+function queueConsumersWithoutBatchWindow(): Record<string, QueueConsumer> {
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(unstable_readConfig({ config: "wrangler.toml" }));
+  const consumers = (workerOptions.queueConsumers ?? {}) as Record<string, QueueConsumer>;
+  return Object.fromEntries(Object.entries(consumers).map(([queue, consumer]) => [queue, { ...consumer, maxBatchTimeout: 0 }]));
+}
+
+// `npm test`'s workerd suite.
+export default defineConfig(async () => {
+  keepLocalStorageInMemory();
+  return mergeConfig(await workersConfig(queueConsumersWithoutBatchWindow()), {
+    test: {
+      // One workerd process per vitest worker, reused by the files it runs, instead of one per file:
+      // starting workerd and evaluating the app cost about 3 s a file, more than most files' tests.
+      // test/setup.ts gives every file the clean state a new process would.
+      isolate: false,
+      // Two workers even on 2 cores (vitest's default there is 1): much of the suite waits on timers
+      // (Workflow steps, the queue's batch window, polling), and the other worker runs meanwhile.
+      maxWorkers: Math.max(2, availableParallelism() - 1),
+      // A test's time now depends on what the other worker runs beside it; timeouts are for tests
+      // that hang, not a speed check (the tests that promise a speed assert it themselves).
+      testTimeout: 20_000,
+      // zod and drizzle-orm are some 250 small modules that the plugin has Vite transform one by one
+      // and each file evaluates again (test/setup.ts); bundled once by esbuild they are five. Hono
+      // stays as it is: its JSX runtime is never pre-bundled, and two copies of its JSX would not mix.
+      deps: { optimizer: { ssr: { enabled: true, include: ["zod", "drizzle-orm", "drizzle-orm/d1", "drizzle-orm/sqlite-core"] } } },
+    },
+  });
 });

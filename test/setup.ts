@@ -1,8 +1,11 @@
-// Before each test file: migrate local D1 and load the demo world, as `npm start` does.
+// Before each test file: a clean slate (test/support/fileIsolation.ts: the files of a vitest worker
+// share one workerd process), then migrate local D1 and load the demo world, as `npm start` does.
 import { applyD1Migrations, env } from "cloudflare:test";
-import { afterEach, expect } from "vitest";
+import { afterAll, afterEach, expect } from "vitest";
 import { demoSeedStatements } from "../demo/seed.ts";
+import { endLeftoverRuns, noteOpenRuns, startFileAfresh } from "./support/fileIsolation.ts";
 
+await startFileAfresh();
 await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
 await env.DB.batch(demoSeedStatements().map((sql) => env.DB.prepare(sql)));
 
@@ -19,3 +22,7 @@ afterEach(async () => {
     from entra_connections c where kept != counted`).all();
   expect(drifted.results, "entra_connections.linked_active_members drifted from COUNT").toEqual([]);
 });
+
+// Workflow instances that outlive their test end with the file, as they did with its process.
+afterEach(noteOpenRuns);
+afterAll(endLeftoverRuns, 60_000);

@@ -52,7 +52,14 @@ export async function nightFinished(scheduledTime: number, timeoutMs = 120_000):
   }
 }
 
-let cronClock = Date.UTC(2027, 0, 1, 2, 30);
+// The test files of a vitest worker share one workerd process, and Miniflare keeps Workflow
+// instances across the reset before each file (test/support/fileIsolation.ts): each file's nights
+// start 1,000 days after the last file's, so no two files ask for the same instance id. The count
+// lives on globalThis, which outlasts the per-file module reset.
+const FILES_SO_FAR = Symbol.for("uniasset.test.cronClockFiles");
+const files = (globalThis as { [FILES_SO_FAR]?: number })[FILES_SO_FAR] ?? 0;
+(globalThis as { [FILES_SO_FAR]?: number })[FILES_SO_FAR] = files + 1;
+let cronClock = Date.UTC(2027, 0, 1, 2, 30) + files * 1000 * 24 * 3600 * 1000;
 /** A fresh scheduled time per call, so each nightly run gets its own instance id. */
 export function nextCronTime(): number {
   cronClock += 24 * 3600 * 1000;

@@ -1,0 +1,63 @@
+// `npm test`, after scripts/vendor.ts: format and lint (Biome), the import rules (dependency-cruiser), the type checks and the Node-side judges run beside the
+// workerd suite instead of before it. The suite spends much of its time waiting on timers
+// (Workflow steps, the queue's batch window, polling), so on a 2-core machine the type checks
+// cost it a few seconds, where in a row they added about 35. Every step runs whatever the others
+// do, and the exit code is 1 if any failed. The workerd suite's output shows as it comes; the
+// other lane's shows once that lane is done, so the two never interleave.
+import { spawn, type ChildProcess } from "node:child_process";
+import { ROOT } from "./paths.ts";
+
+interface Step {
+  command: string;
+  args: string[];
+}
+
+/** In order, each after the one before it, beside the workerd suite. */
+const BESIDE: Step[] = [
+  { command: "biome", args: ["ci", "--error-on-warnings"] },
+  { command: "depcruise", args: ["src", "views", "emulator", "demo", "--config", ".dependency-cruiser.cjs", "--ignore-known"] },
+  { command: "tsc", args: ["--noEmit"] },
+  { command: "tsc", args: ["--noEmit", "-p", "scripts"] },
+  { command: "vitest", args: ["run", "--config", "vitest.node.config.ts"] },
+];
+const WORKERD_SUITE: Step = { command: "vitest", args: ["run"] };
+
+const running = new Set<ChildProcess>();
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    for (const child of running) child.kill(signal);
+    process.exitCode = 1;
+  });
+}
+
+const label = (step: Step) => [step.command, ...step.args].join(" ");
+
+/** Runs one step (node_modules/.bin is first on PATH: scripts/bootstrap.mjs); resolves with whether it passed. */
+function run(step: Step, output: "show" | "keep", kept: string[]): Promise<boolean> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(step.command, step.args, { cwd: ROOT, stdio: output === "show" ? "inherit" : ["ignore", "pipe", "pipe"] });
+    running.add(child);
+    child.stdout?.on("data", (chunk: Buffer) => kept.push(chunk.toString()));
+    child.stderr?.on("data", (chunk: Buffer) => kept.push(chunk.toString()));
+    child.on("error", (error) => kept.push(`${label(step)}: ${error.message}\n`));
+    child.on("close", (code) => {
+      running.delete(child);
+      const passed = code === 0;
+      kept.push(`${passed ? "passed" : "FAILED"}: ${label(step)} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+      resolve(passed);
+    });
+  });
+}
+
+async function besideLane(kept: string[]): Promise<boolean> {
+  let passed = true;
+  for (const step of BESIDE) passed = (await run(step, "keep", kept)) && passed;
+  return passed;
+}
+
+const besideOutput: string[] = [];
+const suiteSummary: string[] = [];
+const [beside, suite] = await Promise.all([besideLane(besideOutput), run(WORKERD_SUITE, "show", suiteSummary)]);
+process.stdout.write(`\n${besideOutput.join("")}${suiteSummary.join("")}`);
+if (!beside || !suite) process.exitCode = 1;

@@ -1,0 +1,49 @@
+// What a fresh workerd process per test file used to give for free, now that the files of a vitest
+// worker share one (vitest.config.ts, `isolate: false`). test/setup.ts calls these around every file.
+import { env, reset } from "cloudflare:test";
+import { vi } from "vitest";
+import { resetEmulator } from "./emulator.ts";
+
+/**
+ * Before a file: where a fresh process would start.
+ * - vi.resetModules(): the app and every module it imports are evaluated again for this file, so
+ *   per-isolate state (the discovery document and JWKS caches, vault keyrings) starts cold;
+ * - reset() (cloudflare:test): deletes D1's tables and rows and the sign-in rate limit's counts;
+ * - the emulator's reset: back to the demo directory, no faults, grants, subscriptions or counts.
+ */
+export async function startFileAfresh(): Promise<void> {
+  vi.resetModules();
+  await reset();
+  await resetEmulator();
+}
+
+// Miniflare keeps Workflow instances across reset(). Most are done when their test ends: every test
+// waits for the runs it starts. Some are not, as between two tests of a file: a nightly run
+// waiting for its start slot, a step waiting to retry. A process per file ended them with the
+// file; now the file ends them itself, so they cannot write into the next file's D1 or relay its
+// events. A sync instance's id is its run's id, and the run row is written before the instance is
+// created; rows are noted after each test because the next test's reset of the demo world deletes
+// them. (Queued webhook messages are left: a delivery whose event is gone is acknowledged unsent,
+// and a relay request only relays what is pending, as the app's own relays do.)
+const STILL_GOING = new Set(["queued", "running", "paused", "waiting", "waitingForPause"]);
+const openRuns = new Set<string>();
+
+/** After each test: the runs still open, whose instances may outlive the test. */
+export async function noteOpenRuns(): Promise<void> {
+  const { results } = await env.DB.prepare("select id from sync_runs where status = 'running'").all<{ id: string }>();
+  for (const { id } of results) openRuns.add(id);
+}
+
+/** After the file: terminates the instances of those runs that are still going. */
+export async function endLeftoverRuns(): Promise<void> {
+  for (const id of openRuns) {
+    try {
+      const instance = await env.SYNC_WORKFLOW.get(id);
+      if (!STILL_GOING.has((await instance.status()).status)) continue;
+      await instance.terminate();
+    } catch {
+      // No instance by that id: the run failed to start it.
+    }
+  }
+  openRuns.clear();
+}
