@@ -169,13 +169,15 @@ describe("nightly pruning", () => {
     ]);
 
     const adele = people[0]!.user_id;
-    const link = (id: string, expiresAt: number, usedAt: number | null) =>
-      env.DB.prepare("insert into entra_setup_links (id, organization_id, token_hash, created_by, created_at, expires_at, used_at) values (?, ?, ?, ?, ?, ?, ?)")
-        .bind(id, contoso, `hash-${id}`, adele, expiresAt - 7 * DAY, expiresAt, usedAt);
+    // A link is open until revoked or used, and an organization has at most one open (migrations/0019):
+    // the stale one was revoked when a newer one was created.
+    const link = (id: string, expiresAt: number, usedAt: number | null, revokedAt: number | null = null) =>
+      env.DB.prepare("insert into entra_setup_links (id, organization_id, token_hash, created_by, created_at, expires_at, used_at, revoked_at) values (?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(id, contoso, `hash-${id}`, adele, expiresAt - 7 * DAY, expiresAt, usedAt, revokedAt);
     const audit = (createdAt: number) =>
       env.DB.prepare("insert into audit_events (organization_id, action, details, created_at) values (?, 'entra.setting_changed', '{}', ?)").bind(contoso, createdAt);
     await env.DB.batch([
-      link("stale", now - 40 * DAY, null), link("used-long-ago", now - 300 * DAY, now - 301 * DAY), link("open", now + 5 * DAY, null),
+      link("stale", now - 40 * DAY, null, now - 2 * DAY), link("used-long-ago", now - 300 * DAY, now - 301 * DAY), link("open", now + 5 * DAY, null),
       audit(now - 500 * DAY), audit(now - 401 * DAY), audit(now - 399 * DAY), audit(now - DAY),
     ]);
 
