@@ -65,6 +65,7 @@ const PURE_FOR_VIEWS = [
   "^src/db/schema\\.ts$", // table definitions and the closed lists of values; no query runs here
   "^src/lib/(config|crypto|errors|pageCursor|schemas|validate|vault)\\.ts$",
   "^src/auth/(access|csrf)\\.ts$", // role checks on a Viewer; the CSRF field's name
+  "^src/entra/sync/schedule\\.ts$", // when the nightly run and the subscription renewal happen; imports nothing
 ];
 
 // The Worker's entry points, the only modules that see Env: they pass the db, config and bindings down.

@@ -10,6 +10,7 @@ import { csrfProtection } from "./auth/csrf.ts";
 import { sessionLoader } from "./auth/session.ts";
 import type { AppContext } from "./context.ts";
 import { createDb } from "./db/client.ts";
+import type { Env } from "./env.ts";
 import { loadConfig } from "./lib/config.ts";
 import { directoryAlerts, loadAlertsState } from "./alerts/directoryAlerts.ts";
 import { PATHS } from "./paths.ts";
@@ -100,13 +101,16 @@ export function buildApp(subApps: readonly SubApp[] = SUB_APPS) {
   // First, so every shared middleware below knows the matched route's rules.
   declareRules(app, subApps);
   app.use(async function provideConfigAndDb(c, next) {
-    c.set("config", loadConfig(c.env));
+    const env = c.env as Env;
+    c.set("config", loadConfig(env));
     const presented = getCookie(c, BOOKMARK_COOKIE);
     const bookmark = presented && BOOKMARK.test(presented) ? presented : undefined;
-    const session = c.env.DB.withSession(readsMayLag(c) ? (bookmark ?? "first-unconstrained") : "first-primary");
+    const session = env.DB.withSession(readsMayLag(c) ? (bookmark ?? "first-unconstrained") : "first-primary");
     c.set("db", createDb(session));
-    c.set("primaryDb", () => createDb(c.env.DB.withSession("first-primary")));
-    c.set("signInLimiter", c.env.SIGN_IN_LIMITER);
+    c.set("primaryDb", () => createDb(env.DB.withSession("first-primary")));
+    c.set("signInLimiter", env.SIGN_IN_LIMITER);
+    c.set("syncWorkflow", env.SYNC_WORKFLOW);
+    c.set("webhookDeliveries", env.WEBHOOK_DELIVERIES);
     await next();
     // The browser's next request continues from here: it reads at least what this one read or wrote.
     const latest = session.getBookmark();
@@ -129,14 +133,14 @@ export function buildApp(subApps: readonly SubApp[] = SUB_APPS) {
     // A state change may have raised events in its batch (src/db/outbox.ts): put them on the
     // deliveries queue once the response is on its way. Pages (GET) change nothing that raises events, except
     // sign-in callbacks, which ask the queue to relay (routes/auth.tsx) to keep their D1 round trips.
-    if (c.req.method !== "POST" || c.res.status >= 400 || !c.env.WEBHOOK_DELIVERIES) return;
+    if (c.req.method !== "POST" || c.res.status >= 400 || !c.get("webhookDeliveries")) return;
     let ctx: { waitUntil(promise: Promise<unknown>): void };
     try {
       ctx = c.executionCtx;
     } catch {
       return; // Called without an execution context (app.request in tests): nothing to wait on.
     }
-    ctx.waitUntil(relayAfterCommit(c.env.WEBHOOK_DELIVERIES, { here: { db: createDb(c.env.DB.withSession("first-primary")), now: Date.now() } }));
+    ctx.waitUntil(relayAfterCommit(c.get("webhookDeliveries"), { here: { db: c.get("primaryDb")(), now: Date.now() } }));
   }));
   // Only whole pages come through here (htmx fragments are c.html), so the directory alerts banner
   // is read and shown once per page and never inside a fragment. Its read is skipped for anyone

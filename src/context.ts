@@ -1,12 +1,14 @@
-// The Hono environment every route shares: bindings plus what middleware puts on the context,
-// among them the Viewer (who is looking), which the auth middleware, services and views all name.
+// The Hono environment every route shares: what middleware puts on the context, among them the
+// Viewer (who is looking), which the auth middleware, services and views all name. No Bindings:
+// only the entry points see Env (src/app.tsx hands each binding a route needs down as a variable).
 import type { Config } from "./lib/config.ts";
 import type { Db } from "./db/client.ts";
-import type { Env } from "./env.ts";
+import type { DeliveryMessage } from "./db/webhooks.ts";
+import type { SyncRunParams } from "./db/syncRuns.ts";
 import type { Plan, Role } from "./db/schema.ts";
 
 export interface AppContext {
-  Bindings: Env;
+  Bindings: object;
   Variables: {
     /** This request's D1 session: GET pages may read from a replica (src/app.tsx). */
     db: Db;
@@ -14,6 +16,10 @@ export interface AppContext {
     primaryDb: () => Db;
     /** The rate limit in front of sign-in starts and callbacks (wrangler.toml [[ratelimits]]). */
     signInLimiter: RateLimit;
+    /** Starts directory sync runs (Sync now, Preview, Apply, real-time reads). */
+    syncWorkflow: Workflow<SyncRunParams>;
+    /** The event webhooks' delivery queue (the relay puts outbox rows on it). */
+    webhookDeliveries: Queue<DeliveryMessage>;
     config: Config;
     /** The signed-in member in the session's organization; null when signed out. */
     viewer: Viewer | null;

@@ -4,7 +4,6 @@ import { and, eq, sql } from "drizzle-orm";
 import { insertEventsFor } from "./outbox.ts";
 import type { Db } from "./client.ts";
 import { planIncludes } from "./planFeatures.ts";
-import type { PlanFeature } from "../plans.ts";
 import { entraConnections, groupRoleMappings, organizations, users } from "./schema.ts";
 
 /** What the settings pages show: never a token column. */
@@ -34,23 +33,9 @@ export async function findConnectionSummary(db: Db, organizationId: string) {
 
 export type ConnectionSummary = NonNullable<Awaited<ReturnType<typeof findConnectionSummary>>>;
 
-export type EntraFeature = "autoProvision" | "autoDeprovision" | "groupRoleMapping";
+export { ENTRA_FEATURES, FEATURE_LABELS, FEATURE_PLANS, type EntraFeature } from "./schema.ts";
+import type { EntraFeature } from "./schema.ts";
 
-/** The three toggles, by the names the page and the audit log use. */
-export const ENTRA_FEATURES = ["autoProvision", "autoDeprovision", "groupRoleMapping"] as const satisfies readonly EntraFeature[];
-
-export const FEATURE_LABELS: Record<EntraFeature, string> = {
-  autoProvision: "Auto-provision users",
-  autoDeprovision: "Auto-deprovision sync",
-  groupRoleMapping: "Group → Role mapping",
-};
-
-/** The plan feature (src/plans.ts) each toggle belongs to: Auto-deprovision switches on the nightly runs. */
-export const FEATURE_PLANS: Record<EntraFeature, PlanFeature> = {
-  autoProvision: "directorySync",
-  autoDeprovision: "deprovisioning",
-  groupRoleMapping: "directorySync",
-};
 
 
 /** Which organization (if any) has this tenant connected. */

@@ -7,7 +7,7 @@
 import { and, eq, isNotNull, isNull, ne, notInArray, sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { SUBSCRIBABLE_EVENT_TYPES, type SubscribableEventType } from "../events/catalogue.ts";
-import { PLANS } from "../plans.ts";
+import { PLANS, type PlanFeature } from "../plans.ts";
 
 export const ROLES = ["owner", "admin", "manager", "member", "viewer"] as const;
 export type Role = (typeof ROLES)[number];
@@ -491,3 +491,37 @@ export const webhookAttempts = sqliteTable(
   },
   (t) => [index("webhook_attempts_endpoint").on(t.endpointId, t.id)],
 );
+
+// Pure readings of the values above, for services and views alike (views may import this file).
+
+export type EntraFeature = "autoProvision" | "autoDeprovision" | "groupRoleMapping";
+
+/** The three toggles, by the names the page and the audit log use. */
+export const ENTRA_FEATURES = ["autoProvision", "autoDeprovision", "groupRoleMapping"] as const satisfies readonly EntraFeature[];
+
+export const FEATURE_LABELS: Record<EntraFeature, string> = {
+  autoProvision: "Auto-provision users",
+  autoDeprovision: "Auto-deprovision sync",
+  groupRoleMapping: "Group → Role mapping",
+};
+
+/** The plan feature (src/plans.ts) each toggle belongs to: Auto-deprovision switches on the nightly runs. */
+export const FEATURE_PLANS: Record<EntraFeature, PlanFeature> = {
+  autoProvision: "directorySync",
+  autoDeprovision: "deprovisioning",
+  groupRoleMapping: "directorySync",
+};
+
+/** Where a link stands: only an "open" one can still be used. */
+export type SetupLinkState = "open" | "expired" | "revoked" | "used";
+
+export function setupLinkState(link: { usedAt: number | null; revokedAt: number | null; expiresAt: number }, now: number): SetupLinkState {
+  if (link.usedAt !== null) return "used";
+  if (link.revokedAt !== null) return "revoked";
+  return link.expiresAt > now ? "open" : "expired";
+}
+
+/** The subscribed event types of a webhook_endpoints.event_types column (" a b c "). */
+export function eventTypesOf(column: string): string[] {
+  return column.trim().split(/\s+/).filter(Boolean);
+}

@@ -139,14 +139,7 @@ export function listSetupLinks(db: Db, organizationId: string, limit = 5) {
 
 export type SetupLinkSummary = Awaited<ReturnType<typeof listSetupLinks>>[number];
 
-/** Where a link stands: only an "open" one can still be used. */
-export type SetupLinkState = "open" | "expired" | "revoked" | "used";
-
-export function setupLinkState(link: { usedAt: number | null; revokedAt: number | null; expiresAt: number }, now: number): SetupLinkState {
-  if (link.usedAt !== null) return "used";
-  if (link.revokedAt !== null) return "revoked";
-  return link.expiresAt > now ? "open" : "expired";
-}
+export { setupLinkState, type SetupLinkState } from "./schema.ts";
 
 /**
  * The Azure administrator left for Microsoft: the link is marked, unless it was marked less than

@@ -35,9 +35,7 @@ export function eventTypesColumn(types: readonly string[]): string {
   return ` ${types.join(" ")} `;
 }
 
-export function eventTypesOf(column: string): string[] {
-  return column.trim().split(/\s+/).filter(Boolean);
-}
+export { eventTypesOf } from "./schema.ts";
 
 /**
  * Adds the endpoint only while its organization has fewer than `limit`, and only if no endpoint

@@ -73,7 +73,7 @@ signInRoutes.get("/:provider/callback", signInRateLimit(), validate("param", pro
   });
   setSessionCookie(c, result.sessionToken);
   // The callback keeps to its two D1 round trips: a queue message asks the consumer to relay.
-  if (result.mayRaiseEvents) waitUntil(c, relayAfterCommit(c.env.WEBHOOK_DELIVERIES, "on the queue"));
+  if (result.mayRaiseEvents) waitUntil(c, relayAfterCommit(c.get("webhookDeliveries"), "on the queue"));
   return c.redirect(PATHS.home, 302);
 });
 

@@ -79,22 +79,22 @@ entraSyncRoutes.get(
 );
 
 entraSyncRoutes.post("/run", ...guards, async (c) => {
-  await startRunFromPage(c.get("db"), c.env.SYNC_WORKFLOW, viewerOf(c), "sync_now", Date.now());
+  await startRunFromPage(c.get("db"), c.get("syncWorkflow"), viewerOf(c), "sync_now", Date.now());
   return done(c);
 });
 
 entraSyncRoutes.post("/preview", ...guards, async (c) => {
-  await startRunFromPage(c.get("db"), c.env.SYNC_WORKFLOW, viewerOf(c), "preview", Date.now());
+  await startRunFromPage(c.get("db"), c.get("syncWorkflow"), viewerOf(c), "preview", Date.now());
   return done(c);
 });
 
 entraSyncRoutes.post("/runs/:id/apply", ...guards, validate("param", runParam), async (c) => {
-  await applyHeldRun(c.get("db"), c.env.SYNC_WORKFLOW, viewerOf(c), c.req.valid("param").id, Date.now());
+  await applyHeldRun(c.get("db"), c.get("syncWorkflow"), viewerOf(c), c.req.valid("param").id, Date.now());
   return done(c);
 });
 
 entraSyncRoutes.post("/runs/:id/dismiss", ...guards, validate("param", runParam), async (c) => {
-  await dismissHeldRun(c.get("db"), c.env.SYNC_WORKFLOW, viewerOf(c), c.req.valid("param").id, Date.now());
+  await dismissHeldRun(c.get("db"), c.get("syncWorkflow"), viewerOf(c), c.req.valid("param").id, Date.now());
   return done(c);
 });
 

@@ -64,7 +64,7 @@ realtimeRoutes.post(REALTIME_NOTIFICATION_PATHS.changes, async (c) => {
   // Graph counts as delivered is never only in this isolate's memory. A D1 failure is a 5xx, and
   // Graph delivers it again.
   const noted = await Promise.all(organizations.map((organizationId) => noteChange(db, organizationId, now)));
-  afterAnswer(c, Promise.all(noted.map((change) => startNotedRead(db, c.env.SYNC_WORKFLOW, change))));
+  afterAnswer(c, Promise.all(noted.map((change) => startNotedRead(db, c.get("syncWorkflow"), change))));
   return c.body(null, 202);
 });
 
@@ -81,7 +81,7 @@ realtimeRoutes.post(REALTIME_NOTIFICATION_PATHS.lifecycle, async (c) => {
     item.lifecycleEvent ? [[`${item.organizationId} ${item.lifecycleEvent}`, { organizationId: item.organizationId, lifecycleEvent: item.lifecycleEvent }] as const] : [],
   )).values()];
   afterAnswer(c, (async () => {
-    for (const event of events) await handleLifecycleEvent(db, config, c.env.SYNC_WORKFLOW, event, now);
+    for (const event of events) await handleLifecycleEvent(db, config, c.get("syncWorkflow"), event, now);
   })());
   return c.body(null, 202);
 });

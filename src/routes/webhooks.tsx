@@ -101,7 +101,7 @@ webhookRoutes.post("/:id/delete", managers, endpointParam, async (c) => {
 
 webhookRoutes.post("/:id/test", managers, onPlan, endpointParam, async (c) => {
   const { id } = c.req.valid("param");
-  await sendTestEvent(c.get("db"), c.env.WEBHOOK_DELIVERIES, viewerOf(c), id, Date.now());
+  await sendTestEvent(c.get("db"), c.get("webhookDeliveries"), viewerOf(c), id, Date.now());
   return c.redirect(back(id), 303);
 });
 
@@ -113,7 +113,7 @@ webhookRoutes.post(
   validate("form", z.object({ eventId: z.string().regex(/^msg_[0-9a-f]{32}$/, { message: "That is not an event id." }) })),
   async (c) => {
     const { id } = c.req.valid("param");
-    await redeliver(c.get("db"), c.env.WEBHOOK_DELIVERIES, viewerOf(c), id, c.req.valid("form").eventId, Date.now());
+    await redeliver(c.get("db"), c.get("webhookDeliveries"), viewerOf(c), id, c.req.valid("form").eventId, Date.now());
     return c.redirect(back(id), 303);
   },
 );

@@ -1,7 +1,8 @@
 // Settings → Integrations → Microsoft Entra ID: status, Connect (with the tenant an admin may name),
 // the three feature toggles, the setup link, and Disconnect with its warning.
 import type { Viewer } from "../../src/context.ts";
-import { FEATURE_LABELS, FEATURE_PLANS, type ConnectionSummary, type EntraFeature } from "../../src/db/connections.ts";
+import { FEATURE_LABELS, FEATURE_PLANS, type EntraFeature } from "../../src/db/schema.ts";
+import type { ConnectionSummary } from "../../src/db/connections.ts";
 import type { SetupLinkSummary } from "../../src/db/setupLinks.ts";
 import type { ConnectionFailure } from "../../src/entra/connectionErrors.ts";
 import { FAILURE_TEXTS } from "../parts/connectionFailures.ts";

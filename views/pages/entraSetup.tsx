@@ -1,7 +1,8 @@
 // The Azure-admin setup link: the card on the Entra page (create, show once, revoke, what happened)
 // and the pages the Azure administrator sees, who has no UniAsset account.
 import type { Viewer } from "../../src/context.ts";
-import { setupLinkState, type SetupLinkSummary } from "../../src/db/setupLinks.ts";
+import { setupLinkState } from "../../src/db/schema.ts";
+import type { SetupLinkSummary } from "../../src/db/setupLinks.ts";
 import type { SetupOutcome } from "../../src/entra/setupLink.ts";
 import { formatTime } from "../parts/badges.tsx";
 import { CsrfField } from "../parts/forms.tsx";

@@ -4,7 +4,8 @@
 // Delete, under a notice.
 import type { Viewer } from "../../src/context.ts";
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../../src/db/schema.ts";
-import { eventTypesOf, type AttemptRow, type EndpointSummary } from "../../src/db/webhooks.ts";
+import { eventTypesOf } from "../../src/db/schema.ts";
+import type { AttemptRow, EndpointSummary } from "../../src/db/webhooks.ts";
 import { PATHS, webhookEndpointPath as endpointPath } from "../../src/paths.ts";
 import { planHas } from "../../src/plans.ts";
 import { formatTime } from "../parts/badges.tsx";

@@ -2,7 +2,7 @@
 // glance. It only shows; everything on it is changed on the Entra page, which it links to.
 import type { DirectoryGlance as DirectoryGlanceData } from "../../src/db/alertsState.ts";
 import { PATHS } from "../../src/paths.ts";
-import { renewsAt } from "../../src/entra/realtime/subscription.ts";
+import { renewsAt } from "../../src/entra/sync/schedule.ts";
 import { formatTime } from "./badges.tsx";
 import { REALTIME_FAILURE_TEXT } from "./realtimeFailures.ts";
 import { SYNC_FAILURES } from "./syncFailures.ts";

@@ -19,7 +19,6 @@ import {
 import type { Config } from "../../lib/config.ts";
 import { randomToken } from "../../lib/crypto.ts";
 import { createTokenVault } from "../../lib/vault.ts";
-import { nextNightlyRun } from "../sync/schedule.ts";
 import { REALTIME_NOTIFICATION_PATHS, PATHS } from "../../paths.ts";
 import { GRAPH_BUDGETS, GraphError } from "../graph.ts";
 import { withOrganizationGraph } from "../graphAccess.ts";
@@ -30,13 +29,7 @@ import { z } from "zod";
 export const USERS_MAX_LIFETIME_MS = 41_760 * 60_000;
 /** We ask for an hour less, so a clock a little ahead of Microsoft's is never refused. */
 const REQUESTED_LIFETIME_MS = USERS_MAX_LIFETIME_MS - 60 * 60_000;
-/** The nightly upkeep renews what expires within this window: a few nights to retry a failure. */
-export const RENEW_WITHIN_MS = 3 * 24 * 60 * 60_000;
-
-/** When a subscription expiring at `expiresAt` is renewed: the first nightly upkeep inside the renewal window. */
-export function renewsAt(expiresAt: number): number {
-  return nextNightlyRun(expiresAt - RENEW_WITHIN_MS);
-}
+export { RENEW_WITHIN_MS, renewsAt } from "../sync/schedule.ts";
 
 const subscriptionReply = z.object({ id: z.string().min(1).max(100), expirationDateTime: z.string() });
 

@@ -35,3 +35,11 @@ export function nightlyFanoutId(scheduledTime: number): string {
 
 /** The event that wakes a nightly run waiting for its start slot (a change notification came). */
 export const READ_NOW_EVENT = "read-now";
+
+/** The nightly upkeep renews real-time updates' subscriptions expiring within this window: a few nights to retry a failure. */
+export const RENEW_WITHIN_MS = 3 * 24 * 60 * 60_000;
+
+/** When a subscription expiring at `expiresAt` is renewed: the first nightly upkeep inside the renewal window. */
+export function renewsAt(expiresAt: number): number {
+  return nextNightlyRun(expiresAt - RENEW_WITHIN_MS);
+}
