@@ -50,7 +50,10 @@ const floorRules = FLOORS.flatMap((rooms, floor) =>
       to: {
         path: [...above, ...beside].map(pattern),
         // A file on a lower floor is allowed, even inside a folder on a higher one.
-        pathNot: FLOORS.slice(floor + 1).flat().filter((file) => filesOnTheirOwn.includes(file)).map(pattern),
+        pathNot: FLOORS.slice(floor + 1)
+          .flat()
+          .filter((file) => filesOnTheirOwn.includes(file))
+          .map(pattern),
       },
     };
   }),

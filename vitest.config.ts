@@ -71,27 +71,29 @@ export async function workersConfig(queueConsumers: Record<string, QueueConsumer
           outboundService: emulator,
           serviceBindings: { EMULATOR: emulator },
           queueConsumers,
-          workers: benchEmulatorPort ? [] : [
-            {
-              name: "emulator",
-              modules: true,
-              scriptPath: EMULATOR_BUNDLE,
-              compatibilityDate: COMPATIBILITY_DATE,
-              // Change notifications (emulator/src/subscriptions.ts): the emulator POSTs to the app under
-              // test through this binding. The plugin names the Worker under test
-              // "vitest-plugin-runner-<project name>", and this project has no name.
-              serviceBindings: { APP: APP_UNDER_TEST },
-              durableObjects: { EMULATOR_STATE: { className: "EmulatorState", useSQLite: true } },
-              bindings: {
-                EMULATOR_ORIGIN: "http://localhost:8788",
-                APP_ORIGIN: TEST_VARS.APP_ORIGIN,
-                MS_CLIENT_ID: TEST_VARS.MS_CLIENT_ID,
-                MS_CLIENT_SECRET: TEST_VARS.MS_CLIENT_SECRET,
-                GOOGLE_CLIENT_ID: TEST_VARS.GOOGLE_CLIENT_ID,
-                GOOGLE_CLIENT_SECRET: TEST_VARS.GOOGLE_CLIENT_SECRET,
-              },
-            },
-          ],
+          workers: benchEmulatorPort
+            ? []
+            : [
+                {
+                  name: "emulator",
+                  modules: true,
+                  scriptPath: EMULATOR_BUNDLE,
+                  compatibilityDate: COMPATIBILITY_DATE,
+                  // Change notifications (emulator/src/subscriptions.ts): the emulator POSTs to the app under
+                  // test through this binding. The plugin names the Worker under test
+                  // "vitest-plugin-runner-<project name>", and this project has no name.
+                  serviceBindings: { APP: APP_UNDER_TEST },
+                  durableObjects: { EMULATOR_STATE: { className: "EmulatorState", useSQLite: true } },
+                  bindings: {
+                    EMULATOR_ORIGIN: "http://localhost:8788",
+                    APP_ORIGIN: TEST_VARS.APP_ORIGIN,
+                    MS_CLIENT_ID: TEST_VARS.MS_CLIENT_ID,
+                    MS_CLIENT_SECRET: TEST_VARS.MS_CLIENT_SECRET,
+                    GOOGLE_CLIENT_ID: TEST_VARS.GOOGLE_CLIENT_ID,
+                    GOOGLE_CLIENT_SECRET: TEST_VARS.GOOGLE_CLIENT_SECRET,
+                  },
+                },
+              ],
         },
       }),
     ],
@@ -113,7 +115,13 @@ function keepLocalStorageInMemory() {
   if (!process.env.TMPDIR && existsSync("/dev/shm")) process.env.TMPDIR = "/dev/shm";
 }
 
-type QueueConsumer = { maxBatchSize?: number; maxBatchTimeout?: number; maxRetries?: number; deadLetterQueue?: string; retryDelay?: number };
+type QueueConsumer = {
+  maxBatchSize?: number;
+  maxBatchTimeout?: number;
+  maxRetries?: number;
+  deadLetterQueue?: string;
+  retryDelay?: number;
+};
 
 /**
  * wrangler.toml's queue consumers without their batch window: the local queue hands a message to

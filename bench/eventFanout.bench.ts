@@ -26,18 +26,26 @@ async function linkLeavers(tenantId: string) {
   const numbers = "with recursive n(i) as (select 1 union all select i + 1 from n where i < ?1)";
   const userId = "printf('00fa0c00-0000-4000-8000-%012x', i)";
   await env.DB.batch([
-    env.DB.prepare(`${numbers} insert into users (id, email, display_name, created_at) select ${userId}, printf('leaver%d@synthetic.example', i), 'Leaver ' || i, 1 from n`).bind(LEAVERS),
+    env.DB.prepare(
+      `${numbers} insert into users (id, email, display_name, created_at) select ${userId}, printf('leaver%d@synthetic.example', i), 'Leaver ' || i, 1 from n`,
+    ).bind(LEAVERS),
     env.DB.prepare(`${numbers} insert into identities (provider, issuer_key, subject, user_id, created_at)
       select 'microsoft', ?2, printf('0ff0a000-0000-4000-8000-%012x', i), ${userId}, 1 from n`).bind(LEAVERS, tenantId),
-    env.DB.prepare(`${numbers} insert into memberships (organization_id, user_id, role, status, created_at) select ?2, ${userId}, 'member', 'active', 1 from n`).bind(LEAVERS, CONTOSO),
+    env.DB.prepare(
+      `${numbers} insert into memberships (organization_id, user_id, role, status, created_at) select ?2, ${userId}, 'member', 'active', 1 from n`,
+    ).bind(LEAVERS, CONTOSO),
     // Nobody is held: the bench measures a run that goes through.
-    env.DB.prepare("update entra_connections set hold_threshold_percent = 100, hold_threshold_minimum = 1000000 where organization_id = ?").bind(CONTOSO),
+    env.DB.prepare(
+      "update entra_connections set hold_threshold_percent = 100, hold_threshold_minimum = 1000000 where organization_id = ?",
+    ).bind(CONTOSO),
   ]);
 }
 
 async function rewind() {
   await env.DB.batch([
-    env.DB.prepare("update memberships set status = 'active', deactivated_reason = null, deactivated_at = null, deactivated_by_run = null where organization_id = ? and status = 'deactivated'").bind(CONTOSO),
+    env.DB.prepare(
+      "update memberships set status = 'active', deactivated_reason = null, deactivated_at = null, deactivated_by_run = null where organization_id = ? and status = 'deactivated'",
+    ).bind(CONTOSO),
     env.DB.prepare("update entra_connections set delta_link_enc = null where organization_id = ?").bind(CONTOSO),
     env.DB.prepare("delete from sync_runs"),
     env.DB.prepare("delete from webhook_events"),
@@ -69,12 +77,29 @@ it(`event_fanout ${LEAVERS}`, async () => {
   await rewind();
 
   const adele = {
-    userId: DEMO_USER_IDS.adele, displayName: "Adele Vance", email: null, organizationId: CONTOSO, organizationName: "Contoso",
-    plan: "enterprise" as const, role: "owner" as const, organizations: [], sessionHash: "bench", csrfToken: "bench",
+    userId: DEMO_USER_IDS.adele,
+    displayName: "Adele Vance",
+    email: null,
+    organizationId: CONTOSO,
+    organizationName: "Contoso",
+    plan: "enterprise" as const,
+    role: "owner" as const,
+    organizations: [],
+    sessionHash: "bench",
+    csrfToken: "bench",
   };
-  const added = await addEndpoint(createDb(env.DB), tokenVault(env), adele, {
-    url: receiverUrl("bench"), eventTypes: ["member.deactivated"], appOrigin: env.APP_ORIGIN, formToken: crypto.randomUUID(),
-  }, Date.now());
+  const added = await addEndpoint(
+    createDb(env.DB),
+    tokenVault(env),
+    adele,
+    {
+      url: receiverUrl("bench"),
+      eventTypes: ["member.deactivated"],
+      appOrigin: env.APP_ORIGIN,
+      formToken: crypto.randomUUID(),
+    },
+    Date.now(),
+  );
   if (!added.added) throw new Error("a fresh form token added nothing");
   const { endpointId } = added;
   const run = await nightly();

@@ -17,7 +17,13 @@
 // "already exists" check (made by the real local Workflows for every id) finds none.
 // What the night itself does and counts is unchanged; only the runs' work now shares the machine
 // with it, which makes wall_ms a little pessimistic.
-import { env, introspectWorkflow, introspectWorkflowInstance, type WorkflowInstanceIntrospector, type WorkflowIntrospector } from "cloudflare:test";
+import {
+  env,
+  introspectWorkflow,
+  introspectWorkflowInstance,
+  type WorkflowInstanceIntrospector,
+  type WorkflowIntrospector,
+} from "cloudflare:test";
 import { it } from "vitest";
 import { emptyD1Stats } from "../src/lib/d1Stats.ts";
 import { FANOUT_PAGE_SIZE } from "../src/nightly/fanout.ts";
@@ -28,7 +34,9 @@ async function eligibleOrganizations(n: number) {
   for (let i = 0; i < n; i += 2000) {
     const rows = JSON.stringify(Array.from({ length: Math.min(2000, n - i) }, () => crypto.randomUUID()));
     await env.DB.batch([
-      env.DB.prepare("insert into organizations (id, name, plan, created_at) select value, 'Org ' || value, 'enterprise', 1 from json_each(?)").bind(rows),
+      env.DB.prepare(
+        "insert into organizations (id, name, plan, created_at) select value, 'Org ' || value, 'enterprise', 1 from json_each(?)",
+      ).bind(rows),
       env.DB.prepare(
         "insert into entra_connections (organization_id, status, tenant_id, auto_deprovision, updated_at) select value, 'connected', lower(hex(randomblob(16))), 1, 1 from json_each(?)",
       ).bind(rows),

@@ -25,7 +25,9 @@ const median = (values: number[]) => {
 async function goneAfter(userId: string, since: number): Promise<number> {
   for (;;) {
     const row = await env.DB.prepare(`select m.status as status, (select count(*) from sessions s where s.user_id = m.user_id) as sessions
-      from memberships m where m.organization_id = ? and m.user_id = ?`).bind(CONTOSO, userId).first<{ status: string; sessions: number }>();
+      from memberships m where m.organization_id = ? and m.user_id = ?`)
+      .bind(CONTOSO, userId)
+      .first<{ status: string; sessions: number }>();
     if (row?.status === "deactivated" && row.sessions === 0) return Date.now() - since;
     if (Date.now() - since > 60_000) throw new Error("leaver still active after 60 s");
     await new Promise((resolve) => setTimeout(resolve, 10));
@@ -33,20 +35,30 @@ async function goneAfter(userId: string, since: number): Promise<number> {
 }
 
 async function withSession(userId: string) {
-  await env.DB.prepare("insert into sessions (token_hash, user_id, organization_id, created_at, last_seen_at, expires_at) values (?, ?, ?, 1, 1, 9999999999999)")
-    .bind(`bench-${userId}`, userId, CONTOSO).run();
+  await env.DB.prepare(
+    "insert into sessions (token_hash, user_id, organization_id, created_at, last_seen_at, expires_at) values (?, ?, ?, 1, 1, 9999999999999)",
+  )
+    .bind(`bench-${userId}`, userId, CONTOSO)
+    .run();
 }
 
 async function notificationRunsSince(startedAt: number) {
-  return (await env.DB.prepare("select id from sync_runs where organization_id = ? and trigger = 'realtime' and started_at >= ?")
-    .bind(CONTOSO, startedAt).all<{ id: string }>()).results.map((r) => r.id);
+  return (
+    await env.DB.prepare("select id from sync_runs where organization_id = ? and trigger = 'realtime' and started_at >= ?")
+      .bind(CONTOSO, startedAt)
+      .all<{ id: string }>()
+  ).results.map((r) => r.id);
 }
 
 /** Waits until every run is closed and no re-read is pending; returns the runs' outputs. */
 async function settledOutputs(runIds: () => Promise<string[]>): Promise<SyncRunOutput[]> {
   for (;;) {
-    const going = await env.DB.prepare("select count(*) as n from sync_runs where organization_id = ? and status = 'running'").bind(CONTOSO).first<{ n: number }>();
-    const pending = await env.DB.prepare("select reread_pending as p from realtime_subscriptions where organization_id = ?").bind(CONTOSO).first<{ p: number }>();
+    const going = await env.DB.prepare("select count(*) as n from sync_runs where organization_id = ? and status = 'running'")
+      .bind(CONTOSO)
+      .first<{ n: number }>();
+    const pending = await env.DB.prepare("select reread_pending as p from realtime_subscriptions where organization_id = ?")
+      .bind(CONTOSO)
+      .first<{ p: number }>();
     if (going?.n === 0 && !pending?.p) break;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -73,7 +85,11 @@ it("leaver_latency", async () => {
   // 40 leavers among 240 linked members, and a threshold no burst reaches: the hold is not measured here.
   const people = [];
   for (let i = 0; i < 2 * LEAVERS + 200; i++) people.push(await linkMember(await createDirectoryUser(`Bench ${i}`)));
-  await env.DB.prepare("update entra_connections set hold_threshold_percent = 100, hold_threshold_minimum = 1000000 where organization_id = ?").bind(CONTOSO).run();
+  await env.DB.prepare(
+    "update entra_connections set hold_threshold_percent = 100, hold_threshold_minimum = 1000000 where organization_id = ?",
+  )
+    .bind(CONTOSO)
+    .run();
   // A first run lists everyone and stores the delta link: every read after it is a delta.
   await nightlyRun();
   const latencies: number[] = [];
@@ -99,18 +115,20 @@ it("leaver_latency", async () => {
   const stats = await emulatorAdmin<{ requests: Record<string, number> }>("stats", undefined, "GET");
   const graphEndpoints = ["users", "delta", "user", "batch", "subscriptions"];
 
-  console.log(`BENCH ${JSON.stringify({
-    scenario: "leaver_latency",
-    leavers: LEAVERS,
-    median_ms: median(latencies),
-    max_ms: Math.max(...latencies),
-    one_by_one_median_ms: median(latencies.slice(0, LEAVERS)),
-    burst_median_ms: median(latencies.slice(LEAVERS)),
-    burst_max_ms: Math.max(...latencies.slice(LEAVERS)),
-    delta_reads_per_burst: outputs.length,
-    graph_requests_per_burst: outputs.reduce((sum, o) => sum + o.graphRequests, 0),
-    graph_requests_per_burst_at_emulator: graphEndpoints.reduce((sum, name) => sum + (stats.requests[name] ?? 0), 0),
-    d1_round_trips_per_burst: outputs.reduce((sum, o) => sum + o.d1.roundTrips, 0),
-    notifications_per_burst: LEAVERS,
-  })}`);
+  console.log(
+    `BENCH ${JSON.stringify({
+      scenario: "leaver_latency",
+      leavers: LEAVERS,
+      median_ms: median(latencies),
+      max_ms: Math.max(...latencies),
+      one_by_one_median_ms: median(latencies.slice(0, LEAVERS)),
+      burst_median_ms: median(latencies.slice(LEAVERS)),
+      burst_max_ms: Math.max(...latencies.slice(LEAVERS)),
+      delta_reads_per_burst: outputs.length,
+      graph_requests_per_burst: outputs.reduce((sum, o) => sum + o.graphRequests, 0),
+      graph_requests_per_burst_at_emulator: graphEndpoints.reduce((sum, name) => sum + (stats.requests[name] ?? 0), 0),
+      d1_round_trips_per_burst: outputs.reduce((sum, o) => sum + o.d1.roundTrips, 0),
+      notifications_per_burst: LEAVERS,
+    })}`,
+  );
 });

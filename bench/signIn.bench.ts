@@ -12,10 +12,16 @@ import { resetDemoWorld } from "../test/support/world.ts";
 async function report(name: string, provider: "microsoft" | "google", account: string) {
   const cost = await measureCallback(provider, account);
   const line = {
-    scenario: "signin", case: name, status: cost.status,
-    d1_round_trips: cost.d1.roundTrips, graph_round_trips: cost.graphRoundTrips,
-    d1_statements: cost.d1.statements, d1_rows_read: cost.d1.rowsRead, d1_rows_written: cost.d1.rowsWritten,
-    graph_requests: cost.graphRequests, wall_ms: cost.wallMs,
+    scenario: "signin",
+    case: name,
+    status: cost.status,
+    d1_round_trips: cost.d1.roundTrips,
+    graph_round_trips: cost.graphRoundTrips,
+    d1_statements: cost.d1.statements,
+    d1_rows_read: cost.d1.rowsRead,
+    d1_rows_written: cost.d1.rowsWritten,
+    graph_requests: cost.graphRequests,
+    wall_ms: cost.wallMs,
   };
   console.log(`BENCH ${JSON.stringify(line)}`);
 }

@@ -41,7 +41,10 @@ async function cloneOrganizations(count: number) {
         from n, entra_connections where organization_id = ?3`).bind(from, to, CONTOSO),
       // Three group mappings an organization, as in the demo.
       env.DB.prepare(`${numbers}, g(j) as (values (1), (2), (3)) insert into group_role_mappings (organization_id, group_id, group_name, role, created_at)
-        select ${orgId}, printf('0d000000-0000-4000-8000-%08x%04x', i, j), 'UniAsset Managers ' || j, 'manager', 1 from n, g`).bind(from, to),
+        select ${orgId}, printf('0d000000-0000-4000-8000-%08x%04x', i, j), 'UniAsset Managers ' || j, 'manager', 1 from n, g`).bind(
+        from,
+        to,
+      ),
     ]);
   }
 }
@@ -84,11 +87,19 @@ async function cloneMembers(count: number) {
         select provider, issuer_key, printf('10000000-0000-4000-8000-%012x', i), ${userId}, printf('person%d@', i) || substr(email, instr(email, '@') + 1), created_at
         from n, identities where user_id = ?3 and provider = 'microsoft'`).bind(from, to, diego),
       env.DB.prepare(`${numbers} insert into memberships (organization_id, user_id, role, status, created_at)
-        select organization_id, ${userId}, role, 'active', created_at from n, memberships where user_id = ?3 and organization_id = ?4`)
-        .bind(from, to, diego, CONTOSO),
+        select organization_id, ${userId}, role, 'active', created_at from n, memberships where user_id = ?3 and organization_id = ?4`).bind(
+        from,
+        to,
+        diego,
+        CONTOSO,
+      ),
       env.DB.prepare(`${numbers} insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
         select ?3, null, 'entra.user_provisioned', ${userId},
-          json_object('role', 'member', 'upn', printf('person%d@contoso.example', i), 'rule', 'default'), 1 from n`).bind(from, to, CONTOSO),
+          json_object('role', 'member', 'upn', printf('person%d@contoso.example', i), 'rule', 'default'), 1 from n`).bind(
+        from,
+        to,
+        CONTOSO,
+      ),
     ]);
   }
 }

@@ -11,16 +11,23 @@ import { it } from "vitest";
 import { nightlyRunId } from "../src/entra/sync/schedule.ts";
 import type { SyncRunOutput } from "../src/entra/sync/workflow.ts";
 import { emulatorAdmin } from "../test/support/emulator.ts";
-import {
-  CONTOSO, connectSyntheticTenant, fireCron, nextCronTime, resetWorld,
-} from "../test/sync/support.ts";
+import { CONTOSO, connectSyntheticTenant, fireCron, nextCronTime, resetWorld } from "../test/sync/support.ts";
 
 /** The large tenant. */
 const LARGE = 1_000_000;
 
-function report(scenario: string, users: number, output: SyncRunOutput, wallMs: number, extra: Record<string, number> = {}, rssLabel = `${scenario}:${users}`) {
+function report(
+  scenario: string,
+  users: number,
+  output: SyncRunOutput,
+  wallMs: number,
+  extra: Record<string, number> = {},
+  rssLabel = `${scenario}:${users}`,
+) {
   const line = {
-    scenario, users, ...extra,
+    scenario,
+    users,
+    ...extra,
     graph_requests: output.graphRequests,
     graph_bytes: output.graphBytes,
     d1_round_trips: output.d1.roundTrips,
@@ -68,7 +75,9 @@ async function linkEveryone(tenantId: string, prefix: string, users: number) {
   for (let from = 0; from < users; from += 50_000) {
     const to = Math.min(from + 50_000, users) - 1;
     await env.DB.batch([
-      env.DB.prepare(`${numbers} insert into users (id, email, display_name, created_at) select ${userId}, null, 'Synthetic ' || i, 1 from n`).bind(from, to),
+      env.DB.prepare(
+        `${numbers} insert into users (id, email, display_name, created_at) select ${userId}, null, 'Synthetic ' || i, 1 from n`,
+      ).bind(from, to),
       env.DB.prepare(`${numbers} insert into identities (provider, issuer_key, subject, user_id, created_at)
         select 'microsoft', ?3, printf('%s-5e00-4000-8000-%012x', ?4, i), ${userId}, 1 from n`).bind(from, to, tenantId, prefix),
       env.DB.prepare(`${numbers} insert into memberships (organization_id, user_id, role, status, created_at)
@@ -80,7 +89,9 @@ async function linkEveryone(tenantId: string, prefix: string, users: number) {
 /** Back to "nobody deactivated, no delta link" between repetitions. */
 async function rewind() {
   await env.DB.batch([
-    env.DB.prepare("update memberships set status = 'active', deactivated_reason = null, deactivated_at = null, deactivated_by_run = null where organization_id = ? and status = 'deactivated'").bind(CONTOSO),
+    env.DB.prepare(
+      "update memberships set status = 'active', deactivated_reason = null, deactivated_at = null, deactivated_by_run = null where organization_id = ? and status = 'deactivated'",
+    ).bind(CONTOSO),
     env.DB.prepare("update entra_connections set delta_link_enc = null where organization_id = ?").bind(CONTOSO),
     env.DB.prepare("delete from sync_runs"),
   ]);

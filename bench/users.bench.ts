@@ -28,14 +28,20 @@ it("users page at 100k members", async () => {
   await addSyntheticMembers(CONTOSO, MEMBERS, { batch: 1, domain: "contoso.example" });
   await env.DB.prepare(
     "insert into role_decisions (organization_id, user_id, role, rule, decided_at) select organization_id, user_id, role, 'default', 1 from memberships where organization_id = ?",
-  ).bind(CONTOSO).run();
+  )
+    .bind(CONTOSO)
+    .run();
   const viewer = { organizationId: CONTOSO, role: "owner" } as Viewer;
   const adele = await signedIn("adele");
 
   const cases: { name: string; query: MemberListQuery; url: string }[] = [
     { name: "first_page", query: { search: "" }, url: "/users" },
     { name: "search", query: { search: "alice" }, url: "/users?q=alice" },
-    { name: "filtered", query: { search: "", status: "deactivated_by_directory_sync" }, url: "/users?status=deactivated_by_directory_sync" },
+    {
+      name: "filtered",
+      query: { search: "", status: "deactivated_by_directory_sync" },
+      url: "/users?status=deactivated_by_directory_sync",
+    },
     { name: "filtered_and_searched", query: { search: "emma", role: "manager" }, url: "/users?q=emma&role=manager" },
   ];
   for (const { name, query, url } of cases) {
@@ -59,9 +65,15 @@ it("users page at 100k members", async () => {
     );
     await waitOnExecutionContext(ctx);
     const line = {
-      scenario: "users_page", case: name, members: MEMBERS, shown,
-      d1_round_trips: stats.roundTrips, d1_statements: stats.statements, d1_rows_read: stats.rowsRead,
-      request_status: response.status, request_d1_round_trips: request.roundTrips,
+      scenario: "users_page",
+      case: name,
+      members: MEMBERS,
+      shown,
+      d1_round_trips: stats.roundTrips,
+      d1_statements: stats.statements,
+      d1_rows_read: stats.rowsRead,
+      request_status: response.status,
+      request_d1_round_trips: request.roundTrips,
       wall_ms: Math.round(median(walls) * 10) / 10,
     };
     console.log(`BENCH ${JSON.stringify(line)}`);

@@ -49,18 +49,30 @@ export function demoSeedStatements(): string[] {
     statements.push(
       insert("users", { id: userId, email: person.mail, display_name: person.displayName, created_at: SEEDED_AT }),
       insert("identities", {
-        provider: "microsoft", issuer_key: member.tenant, subject: person.oid, user_id: userId,
-        email: person.mail, created_at: SEEDED_AT,
+        provider: "microsoft",
+        issuer_key: member.tenant,
+        subject: person.oid,
+        user_id: userId,
+        email: person.mail,
+        created_at: SEEDED_AT,
       }),
       insert("memberships", {
-        organization_id: member.org, user_id: userId, role: member.role, status: "active", created_at: SEEDED_AT,
+        organization_id: member.org,
+        user_id: userId,
+        role: member.role,
+        status: "active",
+        created_at: SEEDED_AT,
       }),
     );
   }
   statements.push(
     insert("invitations", {
-      id: DEMO_INVITATION_ID, organization_id: DEMO_ORGS.contoso.id, email: googleAccount("pat").email,
-      role: "viewer", invited_by: DEMO_USER_IDS.adele, created_at: SEEDED_AT,
+      id: DEMO_INVITATION_ID,
+      organization_id: DEMO_ORGS.contoso.id,
+      email: googleAccount("pat").email,
+      role: "viewer",
+      invited_by: DEMO_USER_IDS.adele,
+      created_at: SEEDED_AT,
       expires_at: SEEDED_AT + INVITATION_LIFETIME_MS,
     }),
   );

@@ -27,7 +27,12 @@ const LIMIT_MS = 15 * 60 * 1000;
 const STATE_DIR = join(ROOT, ".wrangler", "bench-emulator");
 const MEMORY_MEASURED = ["bench/sync.bench.ts"];
 
-interface Sample { at: number; rssKb: number; hwmKb: number; anonKb: number }
+interface Sample {
+  at: number;
+  rssKb: number;
+  hwmKb: number;
+  anonKb: number;
+}
 
 /** workerd processes started (directly or not) by process `root`. */
 function findWorkerds(root: number): number[] {
@@ -93,7 +98,11 @@ function rssGrowthMb(samples: Sample[], window: { start: number; end?: number } 
 
 /** The isolate that runs the app (its Worker, its Workflows' steps) and the bench code under vitest. */
 const APP_ISOLATE = "core:user:vitest-plugin-runner-";
-interface HeapSample { at: number; usedBytes: number; totalBytes: number }
+interface HeapSample {
+  at: number;
+  usedBytes: number;
+  totalBytes: number;
+}
 
 /**
  * The app isolate's V8 heap, through workerd's inspector (DevTools protocol, `Runtime.getHeapUsage`):
@@ -107,7 +116,8 @@ function sampleAppHeap(port: number, samples: HeapSample[], active: () => boolea
     const ws = new WebSocket(`ws://127.0.0.1:${port}/${APP_ISOLATE}`);
     ws.onmessage = (message) => {
       const reply = JSON.parse(String(message.data)) as { result?: { usedSize?: number; totalSize?: number } };
-      if (typeof reply.result?.usedSize === "number") samples.push({ at: Date.now(), usedBytes: reply.result.usedSize, totalBytes: reply.result.totalSize ?? 0 });
+      if (typeof reply.result?.usedSize === "number")
+        samples.push({ at: Date.now(), usedBytes: reply.result.usedSize, totalBytes: reply.result.totalSize ?? 0 });
     };
     ws.onclose = () => (socket = null);
     ws.onerror = () => ws.close();
@@ -135,22 +145,35 @@ function heapFigures(samples: HeapSample[], window: { start: number; end?: numbe
   // memory sees this one), which it gives back only after collecting.
   const peakTotal = Math.max(...during.map((s) => s.totalBytes));
   return {
-    isolate_heap_before_mb: mb(before.usedBytes), isolate_heap_peak_mb: mb(peak), isolate_heap_growth_mb: mb(peak - before.usedBytes),
-    isolate_heap_total_before_mb: mb(before.totalBytes), isolate_heap_total_peak_mb: mb(peakTotal),
+    isolate_heap_before_mb: mb(before.usedBytes),
+    isolate_heap_peak_mb: mb(peak),
+    isolate_heap_growth_mb: mb(peak - before.usedBytes),
+    isolate_heap_total_before_mb: mb(before.totalBytes),
+    isolate_heap_total_peak_mb: mb(peakTotal),
   };
 }
 
 /** One vitest run over `files`; prints its BENCH lines as JSON; resolves with its exit code. */
 async function runBench(files: string[], extraEnv: Record<string, string>, inspect = false): Promise<number> {
   const inspectorPort = inspect ? await freePort(9339) : null;
-  const child = spawn(process.execPath, [
-    VITEST, "run", "--config", "vitest.bench.config.ts", "--reporter=dot", "--silent=false",
-    ...(inspectorPort ? [`--inspect=127.0.0.1:${inspectorPort}`] : []), ...files,
-  ], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", ...extraEnv },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      VITEST,
+      "run",
+      "--config",
+      "vitest.bench.config.ts",
+      "--reporter=dot",
+      "--silent=false",
+      ...(inspectorPort ? [`--inspect=127.0.0.1:${inspectorPort}`] : []),
+      ...files,
+    ],
+    {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", ...extraEnv },
+    },
+  );
   const samples: Sample[] = [];
   const windows = new Map<string, { start: number; end?: number }>();
   let workerds: number[] = [];
@@ -180,11 +203,13 @@ async function runBench(files: string[], extraEnv: Record<string, string>, inspe
     const { rss_label: label, ...figures } = JSON.parse(line.slice(at + "BENCH ".length)) as Record<string, unknown>;
     const growth = typeof label === "string" ? rssGrowthMb(samples, windows.get(label)) : null;
     const heapMb = typeof label === "string" ? heapFigures(heap, windows.get(label)) : null;
-    console.log(JSON.stringify({
-      ...figures,
-      ...(growth ? { peak_rss_growth_mb: growth.total, peak_anon_rss_growth_mb: growth.anon } : {}),
-      ...(heapMb ?? {}),
-    }));
+    console.log(
+      JSON.stringify({
+        ...figures,
+        ...(growth ? { peak_rss_growth_mb: growth.total, peak_anon_rss_growth_mb: growth.anon } : {}),
+        ...(heapMb ?? {}),
+      }),
+    );
   });
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
   return new Promise((resolve) => {
@@ -210,10 +235,15 @@ async function separateEmulator(): Promise<{ port: number; stop(): Promise<void>
   rmSync(STATE_DIR, { recursive: true, force: true });
   mkdirSync(STATE_DIR, { recursive: true });
   const envFile = join(STATE_DIR, "emulator.env");
-  writeSecretsFile(envFile, formatEnvFile("Throwaway secrets for one bench run.", {
-    MS_CLIENT_ID: TEST_VARS.MS_CLIENT_ID, MS_CLIENT_SECRET: TEST_VARS.MS_CLIENT_SECRET,
-    GOOGLE_CLIENT_ID: TEST_VARS.GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET: TEST_VARS.GOOGLE_CLIENT_SECRET,
-  }));
+  writeSecretsFile(
+    envFile,
+    formatEnvFile("Throwaway secrets for one bench run.", {
+      MS_CLIENT_ID: TEST_VARS.MS_CLIENT_ID,
+      MS_CLIENT_SECRET: TEST_VARS.MS_CLIENT_SECRET,
+      GOOGLE_CLIENT_ID: TEST_VARS.GOOGLE_CLIENT_ID,
+      GOOGLE_CLIENT_SECRET: TEST_VARS.GOOGLE_CLIENT_SECRET,
+    }),
+  );
   const port = await freePort(8898);
   const emulator = await startEmulator({
     port,
@@ -227,7 +257,13 @@ async function separateEmulator(): Promise<{ port: number; stop(): Promise<void>
 }
 
 const named = process.argv.slice(2);
-const files = named.length > 0 ? named : readdirSync(join(ROOT, "bench")).filter((f) => f.endsWith(".bench.ts")).sort().map((f) => `bench/${f}`);
+const files =
+  named.length > 0
+    ? named
+    : readdirSync(join(ROOT, "bench"))
+        .filter((f) => f.endsWith(".bench.ts"))
+        .sort()
+        .map((f) => `bench/${f}`);
 const measured = files.filter((f) => MEMORY_MEASURED.includes(f.replace(/^\.\//, "")));
 const others = files.filter((f) => !measured.includes(f));
 

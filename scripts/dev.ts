@@ -6,8 +6,20 @@ import { ENTRA_USERS, GOOGLE_ACCOUNTS, GROUPS, TENANTS } from "../demo/directory
 import { DEMO_ORGS } from "../demo/seed.ts";
 import { ROOT } from "./paths.ts";
 import {
-  SECRET_NAMES, StackError, assertPortsFree, freePort, emulatorSecrets, formatEnvFile, generateSecrets, parseEnvFile,
-  prepareDatabase, startStack, writeSecretsFile, type RunningStack, type StackSecrets, type StackSource,
+  SECRET_NAMES,
+  StackError,
+  assertPortsFree,
+  freePort,
+  emulatorSecrets,
+  formatEnvFile,
+  generateSecrets,
+  parseEnvFile,
+  prepareDatabase,
+  startStack,
+  writeSecretsFile,
+  type RunningStack,
+  type StackSecrets,
+  type StackSource,
 } from "./stack.ts";
 import { vendorBrowserLibraries } from "./vendor.ts";
 
@@ -45,7 +57,9 @@ function ensureLocalSecrets(): void {
         merged,
       ),
     );
-    console.log(existing ? `Added ${missing.join(", ")} to .dev.vars.` : `Generated .dev.vars with fresh local secrets (${missing.join(", ")}).`);
+    console.log(
+      existing ? `Added ${missing.join(", ")} to .dev.vars.` : `Generated .dev.vars with fresh local secrets (${missing.join(", ")}).`,
+    );
   } else {
     secrets = existing as unknown as StackSecrets;
   }
@@ -86,7 +100,12 @@ function banner(appUrl: string, emulatorUrl: string): string {
         user.globalAdmin ? "Global Admin" : "",
         user.accountEnabled ? "" : "disabled in Entra",
         user.userType === "Guest" ? "guest" : "",
-        user.globalAdmin ? "" : user.groups.map(groupName).filter((name) => name !== "All Staff").join(", "),
+        user.globalAdmin
+          ? ""
+          : user.groups
+              .map(groupName)
+              .filter((name) => name !== "All Staff")
+              .join(", "),
         inUniAsset[user.key] ?? "",
       ].filter(Boolean);
       rows.push([user.displayName, user.mail, notes.join(" · ")]);
@@ -154,7 +173,11 @@ async function main(): Promise<number> {
   // Debugger: the app on 9229 as with a plain `wrangler dev`, the emulator next to it (when free).
   const inspectorPorts = { app: await freePort(9229), emulator: await freePort(9230) };
   stack = await startStack({
-    port, emulatorPort, inspectorPorts, output: prefixer(), color: process.stdout.isTTY,
+    port,
+    emulatorPort,
+    inspectorPorts,
+    output: prefixer(),
+    color: process.stdout.isTTY,
     // The emulator keeps Microsoft's side (grants, consents, subscriptions, directory changes) in its
     // Durable Object's storage: inside the app's state directory, so deleting .wrangler/state starts
     // both sides afresh together and neither outlives the other.

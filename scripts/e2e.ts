@@ -17,7 +17,12 @@ rmSync(E2E_LOG_DIR, { recursive: true, force: true });
 const child = spawn(
   process.execPath,
   // `npm run test:e2e -- test/e2e/sync.test.ts` runs that file alone; other arguments go to node --test.
-  ["--test", "--test-concurrency=1", ...process.argv.slice(2), ...(process.argv.slice(2).some((arg) => arg.endsWith(".test.ts")) ? [] : ["test/e2e/**/*.test.ts"])],
+  [
+    "--test",
+    "--test-concurrency=1",
+    ...process.argv.slice(2),
+    ...(process.argv.slice(2).some((arg) => arg.endsWith(".test.ts")) ? [] : ["test/e2e/**/*.test.ts"]),
+  ],
   { cwd: ROOT, stdio: "inherit" },
 );
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -14,13 +14,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { parseArgs, promisify } from "node:util";
-import {
-  createTokenVault,
-  TokenVaultConfigError,
-  type OpenFailureReason,
-  type TokenVault,
-  type VaultField,
-} from "../src/lib/vault.ts";
+import { createTokenVault, TokenVaultConfigError, type OpenFailureReason, type TokenVault, type VaultField } from "../src/lib/vault.ts";
 import { ROOT } from "./paths.ts";
 import { parseEnvFile } from "./stack.ts";
 
@@ -51,17 +45,29 @@ interface SealedTable {
 }
 const SEALED: readonly SealedTable[] = [
   {
-    table: "entra_connections", key: "organization_id", contextColumn: "tenant_id",
+    table: "entra_connections",
+    key: "organization_id",
+    contextColumn: "tenant_id",
     columns: [
       { field: "refresh_token", column: "refresh_token_enc" },
       { field: "access_token", column: "access_token_enc" },
       { field: "delta_link", column: "delta_link_enc" },
     ],
   },
-  { table: "realtime_subscriptions", key: "organization_id", contextColumn: "tenant_id", columns: [{ field: "client_state", column: "client_state_enc" }] },
   {
-    table: "webhook_endpoints", key: "id", contextColumn: "id",
-    columns: [{ field: "webhook_secret", column: "secret_enc" }, { field: "webhook_secret", column: "previous_secret_enc" }],
+    table: "realtime_subscriptions",
+    key: "organization_id",
+    contextColumn: "tenant_id",
+    columns: [{ field: "client_state", column: "client_state_enc" }],
+  },
+  {
+    table: "webhook_endpoints",
+    key: "id",
+    contextColumn: "id",
+    columns: [
+      { field: "webhook_secret", column: "secret_enc" },
+      { field: "webhook_secret", column: "previous_secret_enc" },
+    ],
   },
 ];
 const PAGE_SIZE = 100;
@@ -261,9 +267,7 @@ function readSecret(local: boolean, env: string | undefined): string {
   const fromEnv = process.env.TOKEN_ENCRYPTION_KEYS;
   if (fromEnv !== undefined && fromEnv.trim() !== "") return fromEnv;
   if (!local) {
-    throw new UsageError(
-      "set TOKEN_ENCRYPTION_KEYS in the environment to the production secret (new key first, old keys after)",
-    );
+    throw new UsageError("set TOKEN_ENCRYPTION_KEYS in the environment to the production secret (new key first, old keys after)");
   }
   const file = join(ROOT, env ? `.dev.vars.${env}` : ".dev.vars");
   if (!existsSync(file)) {

@@ -24,7 +24,11 @@ export interface StackSecrets {
   TOKEN_ENCRYPTION_KEYS: string;
 }
 export const SECRET_NAMES = [
-  "MS_CLIENT_ID", "MS_CLIENT_SECRET", "GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET", "TOKEN_ENCRYPTION_KEYS",
+  "MS_CLIENT_ID",
+  "MS_CLIENT_SECRET",
+  "GOOGLE_CLIENT_ID",
+  "GOOGLE_CLIENT_SECRET",
+  "TOKEN_ENCRYPTION_KEYS",
 ] as const satisfies readonly (keyof StackSecrets)[];
 const CLIENT_SECRET_NAMES = ["MS_CLIENT_ID", "MS_CLIENT_SECRET", "GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET"] as const;
 
@@ -325,9 +329,22 @@ async function stopManaged(managed: Managed): Promise<void> {
   await managed.done;
 }
 
-function emulatorDevArgs(port: number, inspectorPort: number, vars: Record<string, string>, persistTo?: string, envFile?: string): string[] {
+function emulatorDevArgs(
+  port: number,
+  inspectorPort: number,
+  vars: Record<string, string>,
+  persistTo?: string,
+  envFile?: string,
+): string[] {
   return [
-    "dev", "-c", EMULATOR_CONFIG, "--port", String(port), "--inspector-port", String(inspectorPort), "--show-interactive-dev-session=false",
+    "dev",
+    "-c",
+    EMULATOR_CONFIG,
+    "--port",
+    String(port),
+    "--inspector-port",
+    String(inspectorPort),
+    "--show-interactive-dev-session=false",
     ...(persistTo ? ["--persist-to", persistTo] : []),
     ...(envFile ? ["--env-file", envFile] : []),
     ...varFlags(vars),
@@ -340,7 +357,11 @@ function emulatorDevArgs(port: number, inspectorPort: number, vars: Record<strin
  * under test uses, whatever port it listens on.
  */
 export async function startEmulator(options: {
-  port: number; vars: Record<string, string>; envFile: string; persistTo: string; output: StackOptions["output"];
+  port: number;
+  vars: Record<string, string>;
+  envFile: string;
+  persistTo: string;
+  output: StackOptions["output"];
 }): Promise<{ stop(): Promise<void> }> {
   const emulator = startWrangler(
     "emulator",
@@ -371,7 +392,12 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const app = startWrangler(
     "app",
     [
-      "dev", "--port", String(port), "--inspector-port", String(inspector.app), ...common,
+      "dev",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspector.app),
+      ...common,
       ...(options.persistTo ? ["--persist-to", options.persistTo] : []),
       ...(options.appEnvFile ? ["--env-file", options.appEnvFile] : []),
       ...varFlags(appVars(port, emulatorPort)),
@@ -385,10 +411,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const emulatorUrl = `http://localhost:${emulatorPort}`;
   const deadline = Date.now() + (options.readyTimeoutMs ?? 90_000);
   try {
-    await Promise.all([
-      waitUntilAnswering(`${emulatorUrl}/`, emulator, deadline),
-      waitUntilAnswering(`${appUrl}/`, app, deadline),
-    ]);
+    await Promise.all([waitUntilAnswering(`${emulatorUrl}/`, emulator, deadline), waitUntilAnswering(`${appUrl}/`, app, deadline)]);
   } catch (error) {
     await stop();
     throw error;

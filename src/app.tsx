@@ -125,31 +125,53 @@ export function buildApp(subApps: readonly SubApp[] = SUB_APPS) {
     c.header("Cache-Control", "no-store");
   });
   // A machine caller sets its own body limit, in its own answer.
-  app.use(forBrowsers(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new AppError("invalid_input", "That request is too large."); } })));
+  app.use(
+    forBrowsers(
+      bodyLimit({
+        maxSize: MAX_BODY_BYTES,
+        onError: () => {
+          throw new AppError("invalid_input", "That request is too large.");
+        },
+      }),
+    ),
+  );
   app.use(sessionLoader({ skip: (c) => rulesOf(c).session === "none" }));
   app.use(forBrowsers(csrfProtection()));
-  app.use(forBrowsers(async function relayWebhookEvents(c, next) {
-    await next();
-    // A state change may have raised events in its batch (src/db/outbox.ts): put them on the
-    // deliveries queue once the response is on its way. Pages (GET) change nothing that raises events, except
-    // sign-in callbacks, which ask the queue to relay (routes/auth.tsx) to keep their D1 round trips.
-    if (c.req.method !== "POST" || c.res.status >= 400 || !c.get("webhookDeliveries")) return;
-    let ctx: { waitUntil(promise: Promise<unknown>): void };
-    try {
-      ctx = c.executionCtx;
-    } catch {
-      return; // Called without an execution context (app.request in tests): nothing to wait on.
-    }
-    ctx.waitUntil(relayAfterCommit(c.get("webhookDeliveries"), { here: { db: c.get("primaryDb")(), now: Date.now() } }));
-  }));
+  app.use(
+    forBrowsers(async function relayWebhookEvents(c, next) {
+      await next();
+      // A state change may have raised events in its batch (src/db/outbox.ts): put them on the
+      // deliveries queue once the response is on its way. Pages (GET) change nothing that raises events, except
+      // sign-in callbacks, which ask the queue to relay (routes/auth.tsx) to keep their D1 round trips.
+      if (c.req.method !== "POST" || c.res.status >= 400 || !c.get("webhookDeliveries")) return;
+      let ctx: { waitUntil(promise: Promise<unknown>): void };
+      try {
+        ctx = c.executionCtx;
+      } catch {
+        return; // Called without an execution context (app.request in tests): nothing to wait on.
+      }
+      ctx.waitUntil(relayAfterCommit(c.get("webhookDeliveries"), { here: { db: c.get("primaryDb")(), now: Date.now() } }));
+    }),
+  );
   // Only whole pages come through here (htmx fragments are c.html), so the directory alerts banner
   // is read and shown once per page and never inside a fragment. Its read is skipped for anyone
   // who is not shown it (src/alerts/directoryAlerts.ts).
   // A machine caller gets no page, so not the page frame either.
-  app.use(forBrowsers(jsxRenderer(async ({ children, title, nav, alertsState }, c: Context<AppContext>) => {
-    const state = alertsState !== undefined ? alertsState : await loadAlertsState(c.get("db"), c.get("viewer"));
-    return <Layout title={title} nav={nav} alerts={state ? directoryAlerts(state) : null}>{children}</Layout>;
-  }, { docType: true })));
+  app.use(
+    forBrowsers(
+      jsxRenderer(
+        async ({ children, title, nav, alertsState }, c: Context<AppContext>) => {
+          const state = alertsState !== undefined ? alertsState : await loadAlertsState(c.get("db"), c.get("viewer"));
+          return (
+            <Layout title={title} nav={nav} alerts={state ? directoryAlerts(state) : null}>
+              {children}
+            </Layout>
+          );
+        },
+        { docType: true },
+      ),
+    ),
+  );
 
   mountSubApps(app, subApps);
 

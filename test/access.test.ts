@@ -69,23 +69,41 @@ describe("actions by role", () => {
 
   it("an Admin invites, changes a role, deactivates and reactivates", async () => {
     const admin = browsers.admin;
-    expect((await admin.post("/users/invitations", { email: "New.Hire@Contoso.example", role: "manager" }, { htmx: true })).status).toBe(200);
-    const invitation = await env.DB.prepare("select role from invitations where email = 'new.hire@contoso.example'").first<{ role: string }>();
+    expect((await admin.post("/users/invitations", { email: "New.Hire@Contoso.example", role: "manager" }, { htmx: true })).status).toBe(
+      200,
+    );
+    const invitation = await env.DB.prepare("select role from invitations where email = 'new.hire@contoso.example'").first<{
+      role: string;
+    }>();
     expect(invitation?.role).toBe("manager");
 
     const changed = await admin.post(`/users/${TEST_USER_IDS.sam}/role`, { role: "viewer" }, { htmx: true });
     expect(changed.status).toBe(200);
     expect(await changed.text()).toContain("Role updated.");
-    expect((await env.DB.prepare("select role from memberships where user_id = ?").bind(TEST_USER_IDS.sam).first<{ role: string }>())?.role).toBe("viewer");
+    expect(
+      (await env.DB.prepare("select role from memberships where user_id = ?").bind(TEST_USER_IDS.sam).first<{ role: string }>())?.role,
+    ).toBe("viewer");
 
     expect((await admin.post(`/users/${DEMO_USER_IDS.diego}/deactivate`)).status).toBe(303);
-    const diego = await env.DB.prepare("select status, deactivated_reason from memberships where user_id = ?").bind(DEMO_USER_IDS.diego).first();
+    const diego = await env.DB.prepare("select status, deactivated_reason from memberships where user_id = ?")
+      .bind(DEMO_USER_IDS.diego)
+      .first();
     expect(diego).toEqual({ status: "deactivated", deactivated_reason: "by_hand" });
     expect((await admin.post(`/users/${DEMO_USER_IDS.diego}/reactivate`)).status).toBe(303);
-    expect((await env.DB.prepare("select status from memberships where user_id = ?").bind(DEMO_USER_IDS.diego).first<{ status: string }>())?.status).toBe("active");
+    expect(
+      (await env.DB.prepare("select status from memberships where user_id = ?").bind(DEMO_USER_IDS.diego).first<{ status: string }>())
+        ?.status,
+    ).toBe("active");
 
-    const audit = await env.DB.prepare("select action from audit_events where actor_user_id = ? order by id").bind(TEST_USER_IDS.alex).all<{ action: string }>();
-    expect(audit.results.map((r) => r.action)).toEqual(["member.invited", "member.role_changed", "member.deactivated", "member.reactivated"]);
+    const audit = await env.DB.prepare("select action from audit_events where actor_user_id = ? order by id")
+      .bind(TEST_USER_IDS.alex)
+      .all<{ action: string }>();
+    expect(audit.results.map((r) => r.action)).toEqual([
+      "member.invited",
+      "member.role_changed",
+      "member.deactivated",
+      "member.reactivated",
+    ]);
   });
 
   it("an Admin cannot touch an Owner or make anyone an Owner", async () => {
@@ -109,7 +127,9 @@ describe("actions by role", () => {
     const huge = await owner.post("/users/invitations", { email: "x".repeat(70_000), role: "member" });
     expect(huge.status).toBe(400);
     expect((await owner.post("/users/not-a-uuid/deactivate")).status).toBe(400);
-    expect((await env.DB.prepare("select role from memberships where user_id = ?").bind(TEST_USER_IDS.megan).first<{ role: string }>())?.role).toBe("manager");
+    expect(
+      (await env.DB.prepare("select role from memberships where user_id = ?").bind(TEST_USER_IDS.megan).first<{ role: string }>())?.role,
+    ).toBe("manager");
   });
 });
 
@@ -122,7 +142,9 @@ describe("CSRF", () => {
     expect((await owner.post(path, { role: "viewer" }, { origin: "https://evil.example" })).status).toBe(403);
     // Another user's token does not work in this session.
     expect((await owner.post(path, { role: "viewer" }, { csrf: browsers.admin.csrfToken })).status).toBe(403);
-    expect((await env.DB.prepare("select role from memberships where user_id = ?").bind(TEST_USER_IDS.megan).first<{ role: string }>())?.role).toBe("manager");
+    expect(
+      (await env.DB.prepare("select role from memberships where user_id = ?").bind(TEST_USER_IDS.megan).first<{ role: string }>())?.role,
+    ).toBe("manager");
   });
 });
 
@@ -138,9 +160,13 @@ describe("across organizations", () => {
     expect((await lee.post("/settings/integrations/entra/connect")).status).toBe(403);
     const entra = await lee.page("/settings/integrations/entra");
     expect(entra.html).toContain("Plan required: Enterprise");
-    const diego = await env.DB.prepare("select status from memberships where user_id = ?").bind(DEMO_USER_IDS.diego).first<{ status: string }>();
+    const diego = await env.DB.prepare("select status from memberships where user_id = ?")
+      .bind(DEMO_USER_IDS.diego)
+      .first<{ status: string }>();
     expect(diego?.status).toBe("active");
-    const adele = await env.DB.prepare("select role from memberships where user_id = ?").bind(DEMO_USER_IDS.adele).first<{ role: string }>();
+    const adele = await env.DB.prepare("select role from memberships where user_id = ?")
+      .bind(DEMO_USER_IDS.adele)
+      .first<{ role: string }>();
     expect(adele?.role).toBe("owner");
   });
 });

@@ -74,7 +74,11 @@ describe("preview", () => {
   });
 
   it("skips members whose sign-in name is outside the verified domains", async () => {
-    await emulatorAdmin("users", { tenantId: CONTOSO_TENANT_ID, displayName: "Casey Contractor", userPrincipalName: "casey@partner.example" });
+    await emulatorAdmin("users", {
+      tenantId: CONTOSO_TENANT_ID,
+      displayName: "Casey Contractor",
+      userPrincipalName: "casey@partner.example",
+    });
     const adele = await connectContoso();
     const { html } = await post(adele, "preview", [["scope", "all"]]);
     expect(countOf(html, "outsideDomains")).toBe(1);
@@ -109,7 +113,13 @@ describe("apply", () => {
 
     for (const key of ["megan", "alex"]) {
       const member = await contosoMember(entraUser(key).oid);
-      expect(member).toMatchObject({ display_name: entraUser(key).displayName, email: entraUser(key).mail, role: "member", status: "active", last_sign_in_at: null });
+      expect(member).toMatchObject({
+        display_name: entraUser(key).displayName,
+        email: entraUser(key).mail,
+        role: "member",
+        status: "active",
+        last_sign_in_at: null,
+      });
     }
     expect(await contosoMember(entraUser("jordan").oid)).toBeNull();
     expect(await contosoMember(entraUser("diego").oid)).toMatchObject({ role: "member" }); // seeded, untouched
@@ -120,7 +130,7 @@ describe("apply", () => {
       "select count(*) as n from memberships m join users u on u.id = m.user_id where m.name_key is not lower(u.display_name) or m.email_key is not lower(u.email)",
     ).first<number>("n");
     expect(wrongKeys).toBe(0);
-    expect((await adele.get("/users?q=megan", { "hx-request": "true" }).then((r) => r.text()))).toContain("Megan Bowen");
+    expect(await adele.get("/users?q=megan", { "hx-request": "true" }).then((r) => r.text())).toContain("Megan Bowen");
 
     const users = await adele.page("/users");
     expect(users.html).toContain("Megan Bowen");
@@ -128,8 +138,15 @@ describe("apply", () => {
 
     expect(await contosoAudit("entra.import_applied")).toEqual([
       {
-        scope: "all", groups: [], created: 2, remaining: 0, alreadyPresent: 1,
-        skippedGuests: 2, skippedDisabled: 1, skippedOutsideDomains: 0, roles: { member: 2 },
+        scope: "all",
+        groups: [],
+        created: 2,
+        remaining: 0,
+        alreadyPresent: 1,
+        skippedGuests: 2,
+        skippedDisabled: 1,
+        skippedOutsideDomains: 0,
+        roles: { member: 2 },
       },
     ]);
 
@@ -144,7 +161,11 @@ describe("apply", () => {
 
   it("gives roles by group mapping when it is on (Alex admin via nested IT Staff, Megan manager); Owners untouched; Why this role shown", async () => {
     const adele = await connectContoso(["group-role-mapping"]);
-    for (const [groupId, role] of [[GROUP_IDS.uniassetAdmins, "admin"], [GROUP_IDS.uniassetManagers, "manager"], [GROUP_IDS.allStaff, "viewer"]] as const) {
+    for (const [groupId, role] of [
+      [GROUP_IDS.uniassetAdmins, "admin"],
+      [GROUP_IDS.uniassetManagers, "manager"],
+      [GROUP_IDS.allStaff, "viewer"],
+    ] as const) {
       expect((await adele.post(`${ENTRA_PAGE}/mapping/apply`, { change: "add", groupId, role }, { htmx: true })).status).toBe(200);
     }
     const preview = await post(adele, "preview", [["scope", "all"]]);
@@ -182,7 +203,11 @@ describe("apply", () => {
   });
 
   it("reads a group of more than one page and applies a large import in chunks", async () => {
-    const { id } = await emulatorAdmin<{ id: string }>("groups", { tenantId: CONTOSO_TENANT_ID, displayName: "Field Engineers", memberCount: 1200 });
+    const { id } = await emulatorAdmin<{ id: string }>("groups", {
+      tenantId: CONTOSO_TENANT_ID,
+      displayName: "Field Engineers",
+      memberCount: 1200,
+    });
     const adele = await connectContoso();
     const preview = await postGroups(adele, "preview", [id]);
     expect(countOf(preview.html, "new")).toBe(1200);
@@ -208,7 +233,9 @@ describe("apply", () => {
     expect(home.html).toContain("Welcome, Megan Bowen");
     expect(home.html).toContain("Contoso");
     expect((await contosoMember(entraUser("megan").oid))?.last_sign_in_at).not.toBeNull();
-    const identities = await env.DB.prepare("select count(*) as n from identities where subject = ?").bind(entraUser("megan").oid).first<{ n: number }>();
+    const identities = await env.DB.prepare("select count(*) as n from identities where subject = ?")
+      .bind(entraUser("megan").oid)
+      .first<{ n: number }>();
     expect(identities?.n).toBe(1);
   });
 });
@@ -220,12 +247,23 @@ describe("refusals", () => {
     for (const fields of [
       [["scope", "groups"]],
       [["scope", "everyone"]],
-      [["scope", "groups"], ["groupIds", "not-a-guid"]],
+      [
+        ["scope", "groups"],
+        ["groupIds", "not-a-guid"],
+      ],
       [],
     ] as [string, string][][]) {
       for (const step of ["preview", "apply"] as const) expect((await post(adele, step, fields)).status).toBe(400);
     }
-    expect((await postGroups(adele, "apply", Array.from({ length: 21 }, () => crypto.randomUUID()))).status).toBe(400);
+    expect(
+      (
+        await postGroups(
+          adele,
+          "apply",
+          Array.from({ length: 21 }, () => crypto.randomUUID()),
+        )
+      ).status,
+    ).toBe(400);
     expect((await postGroups(adele, "apply", ["6a1f0c2e-4b3d-4e5f-8a9b-0000000000ff"])).status).toBe(400);
     expect(await snapshot()).toEqual(before);
     expect(await contosoAudit("entra.import_applied")).toEqual([]);

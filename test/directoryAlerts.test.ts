@@ -48,7 +48,9 @@ async function switchTo(browser: TestBrowser, organizationId: string) {
 }
 
 describe("a held run", () => {
-  it("is shown to Owners and Admins on every page with a link to Apply or Dismiss, never to other roles, and goes once dismissed", { timeout: 60_000 }, async () => {
+  it("is shown to Owners and Admins on every page with a link to Apply or Dismiss, never to other roles, and goes once dismissed", {
+    timeout: 60_000,
+  }, async () => {
     const { adele, run } = await heldRun();
     const people = await contosoByRole();
 
@@ -96,15 +98,22 @@ describe("a held run", () => {
     expect(await alertsOn(adele, "/audit")).toEqual([]);
   });
 
-  it("belongs to its organization: another organization's Owner, or the same person in another organization, never sees it", { timeout: 60_000 }, async () => {
+  it("belongs to its organization: another organization's Owner, or the same person in another organization, never sees it", {
+    timeout: 60_000,
+  }, async () => {
     const { adele } = await heldRun();
     // Litware, an Enterprise organization with its own working connection: Lee is an Admin there,
     // and Adele an Owner too.
     const litware = await addOrganization("Litware");
-    await env.DB.prepare("insert into entra_connections (organization_id, status, tenant_id, tenant_name, auto_deprovision, connected_at, updated_at) values (?, 'connected', ?, 'Litware', 1, 1, 1)")
-      .bind(litware, crypto.randomUUID()).run();
+    await env.DB.prepare(
+      "insert into entra_connections (organization_id, status, tenant_id, tenant_name, auto_deprovision, connected_at, updated_at) values (?, 'connected', ?, 'Litware', 1, 1, 1)",
+    )
+      .bind(litware, crypto.randomUUID())
+      .run();
     const lee = await signedIn("lee");
-    await env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, 'admin', 'active', 1)").bind(litware, DEMO_USER_IDS.lee).run();
+    await env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, 'admin', 'active', 1)")
+      .bind(litware, DEMO_USER_IDS.lee)
+      .run();
     await switchTo(lee, litware);
     for (const path of ["/", "/settings"]) expect(await alertsOn(lee, path)).toEqual([]);
 
@@ -117,7 +126,9 @@ describe("a held run", () => {
 });
 
 describe("the last run failed", () => {
-  it("is shown with the reason until a later nightly or Sync now run ends otherwise; a preview does not resolve it", { timeout: 60_000 }, async () => {
+  it("is shown with the reason until a later nightly or Sync now run ends otherwise; a preview does not resolve it", {
+    timeout: 60_000,
+  }, async () => {
     const adele = await connectContoso(["auto-deprovision"]);
     await emulatorAdmin("faults", { endpoint: "users", status: 500, times: 20 });
     expect(await nightlyRun()).toMatchObject({ status: "failed", error: "graph_unavailable" });
@@ -201,7 +212,9 @@ describe("the connection needs reconnect", () => {
 });
 
 describe("a webhook endpoint disabled because it kept failing", () => {
-  it("is shown to Owners and Admins on every page, though Entra ID was never connected, never to other roles, and goes once enabled again", { timeout: 60_000 }, async () => {
+  it("is shown to Owners and Admins on every page, though Entra ID was never connected, never to other roles, and goes once enabled again", {
+    timeout: 60_000,
+  }, async () => {
     const adele = await signedIn("adele");
     // A URL is the customer's text: its `&` must reach the page escaped (the URL policy already
     // percent-encodes `<`, `>` and quotes).
@@ -239,7 +252,9 @@ describe("a webhook endpoint disabled because it kept failing", () => {
     expect(await alertsOn(people.admin)).toEqual([]);
   });
 
-  it("counts several, linking to Settings → Webhooks, leaves out one disabled by hand, and goes once they are deleted", { timeout: 60_000 }, async () => {
+  it("counts several, linking to Settings → Webhooks, leaves out one disabled by hand, and goes once they are deleted", {
+    timeout: 60_000,
+  }, async () => {
     const adele = await signedIn("adele");
     const first = await disabledAsFailing(adele, "alerts");
     const second = await disabledAsFailing(adele, "alerts-2");
@@ -293,23 +308,34 @@ describe("a webhook endpoint disabled because it kept failing", () => {
 });
 
 describe("the home page at a glance", () => {
-  it("shows an Owner the connected tenant, linked members, the last run and its outcome, and the next run", { timeout: 60_000 }, async () => {
+  it("shows an Owner the connected tenant, linked members, the last run and its outcome, and the next run", {
+    timeout: 60_000,
+  }, async () => {
     const adele = await connectContoso(["auto-deprovision"]);
     expect(await nightlyRun()).toMatchObject({ status: "succeeded", deactivated: 1 });
-    const linked = await env.DB.prepare("select linked_active_members as n from entra_connections where organization_id = ?").bind(CONTOSO).first<{ n: number }>();
+    const linked = await env.DB.prepare("select linked_active_members as n from entra_connections where organization_id = ?")
+      .bind(CONTOSO)
+      .first<{ n: number }>();
 
     const { html } = await adele.page("/");
     expect(html).toContain('id="directory-glance"');
     expect(html).toMatch(/id="glance-status">Connected</);
     expect(html).toContain('id="glance-tenant">Contoso Ltd (contoso.example)</dd>');
     expect(html).toContain(`id="glance-linked">${linked!.n}</dd>`);
-    expect(html).toMatch(/id="glance-last-run">Nightly, [^<]+: <span class="status succeeded">Succeeded<\/span> — 1 deactivated, 0 reactivated/);
+    expect(html).toMatch(
+      /id="glance-last-run">Nightly, [^<]+: <span class="status succeeded">Succeeded<\/span> — 1 deactivated, 0 reactivated/,
+    );
     expect(html).toContain(`id="glance-next-run">${formatTime(nextNightlyRun(Date.now()))} (every night at 02:30 UTC)`);
     // Real-time updates: the subscription Auto-deprovision created, and when the nightly upkeep renews it.
-    const subscription = await env.DB.prepare("select expires_at from realtime_subscriptions where organization_id = ? and status = 'active'")
-      .bind(CONTOSO).first<{ expires_at: number }>();
+    const subscription = await env.DB.prepare(
+      "select expires_at from realtime_subscriptions where organization_id = ? and status = 'active'",
+    )
+      .bind(CONTOSO)
+      .first<{ expires_at: number }>();
     expect(html).toContain(`id="glance-real-time">Active (renews on ${formatTime(renewsAt(subscription!.expires_at))})</dd>`);
-    await env.DB.prepare("update realtime_subscriptions set status = 'failed', failure = 'validation_failed' where organization_id = ?").bind(CONTOSO).run();
+    await env.DB.prepare("update realtime_subscriptions set status = 'failed', failure = 'validation_failed' where organization_id = ?")
+      .bind(CONTOSO)
+      .run();
     expect((await adele.page("/")).html).toContain(
       'id="glance-real-time">Not active: Microsoft could not reach UniAsset&#39;s notification address.</dd>',
     );
@@ -320,7 +346,9 @@ describe("the home page at a glance", () => {
     expect(off).not.toContain("Real-time updates");
   });
 
-  it("says when nothing is connected or no run has happened, and is not shown to Members or on other plans", { timeout: 30_000 }, async () => {
+  it("says when nothing is connected or no run has happened, and is not shown to Members or on other plans", {
+    timeout: 30_000,
+  }, async () => {
     const adele = await signedIn("adele");
     const notConnected = (await adele.page("/")).html;
     expect(notConnected).toContain('id="directory-glance"');
@@ -347,18 +375,28 @@ describe("what the banner costs", () => {
     const d1 = emptyD1Counter();
     const ctx = createExecutionContext();
     const cookie: Record<string, string> = browser ? { cookie: browser.cookieHeader(), "cf-connecting-ip": browser.ip } : {};
-    const response = await app.fetch(new Request(new URL(path, APP), { headers: { ...cookie, ...headers } }), { ...env, DB: countingD1(env.DB, d1) }, ctx);
+    const response = await app.fetch(
+      new Request(new URL(path, APP), { headers: { ...cookie, ...headers } }),
+      { ...env, DB: countingD1(env.DB, d1) },
+      ctx,
+    );
     await waitOnExecutionContext(ctx);
     return { status: response.status, html: await response.text(), d1 };
   }
 
-  it("one D1 read per whole page for an Owner or Admin (the home page shares it), none for anyone else, on errors or in fragments", { timeout: 60_000 }, async () => {
+  it("one D1 read per whole page for an Owner or Admin (the home page shares it), none for anyone else, on errors or in fragments", {
+    timeout: 60_000,
+  }, async () => {
     const { adele } = await heldRun();
     const people = await contosoByRole();
     const lee = await signedIn("lee"); // an Owner on the Team plan
 
     // The session's batch is the one round trip these pages made before; the banner adds one.
-    for (const [browser, path] of [[adele, "/"], [adele, "/settings"], [people.admin, "/settings"]] as const) {
+    for (const [browser, path] of [
+      [adele, "/"],
+      [adele, "/settings"],
+      [people.admin, "/settings"],
+    ] as const) {
       const cost = await pageCost(browser, path);
       expect(cost.html, path).toContain(BANNER);
       expect(cost.d1.roundTrips, `${path}:\n${cost.d1.log.join("\n")}`).toBe(2);
@@ -382,11 +420,17 @@ describe("what the banner costs", () => {
     expect(whole.d1.roundTrips - fragment.d1.roundTrips).toBe(1);
   });
 
-  it("the same one read names a disabled endpoint in an organization without an Entra connection; still none for anyone else", { timeout: 60_000 }, async () => {
+  it("the same one read names a disabled endpoint in an organization without an Entra connection; still none for anyone else", {
+    timeout: 60_000,
+  }, async () => {
     const adele = await signedIn("adele");
     await disabledAsFailing(adele, "alerts");
     const people = await contosoByRole();
-    for (const [browser, path] of [[adele, "/"], [adele, "/settings"], [people.admin, "/settings"]] as const) {
+    for (const [browser, path] of [
+      [adele, "/"],
+      [adele, "/settings"],
+      [people.admin, "/settings"],
+    ] as const) {
       const cost = await pageCost(browser, path);
       expect(cost.html, path).toContain('data-alert="webhook_disabled"');
       expect(cost.d1.roundTrips, `${path}:\n${cost.d1.log.join("\n")}`).toBe(2);
@@ -405,20 +449,37 @@ describe("what the banner costs", () => {
       const status = i === 10 ? "held" : i === 20 ? "failed" : i % 3 === 0 ? "previewed" : "succeeded";
       const trigger = status === "previewed" ? "preview" : "schedule";
       statements.push(
-        env.DB.prepare("insert into sync_runs (id, organization_id, trigger, status, started_at) values (?, ?, ?, ?, ?)")
-          .bind(crypto.randomUUID(), CONTOSO, trigger, status, 1_000 + (i < 280 ? i : 2_000 + i)),
+        env.DB.prepare("insert into sync_runs (id, organization_id, trigger, status, started_at) values (?, ?, ?, ?, ?)").bind(
+          crypto.randomUUID(),
+          CONTOSO,
+          trigger,
+          status,
+          1_000 + (i < 280 ? i : 2_000 + i),
+        ),
       );
     }
     // The newest 20 runs are previews: the last concluded run is older than all of them.
     for (let i = 280; i < 300; i++) {
-      statements.push(env.DB.prepare("update sync_runs set trigger = 'preview', status = 'previewed' where organization_id = ? and started_at = ?").bind(CONTOSO, 3_000 + i));
+      statements.push(
+        env.DB.prepare("update sync_runs set trigger = 'preview', status = 'previewed' where organization_id = ? and started_at = ?").bind(
+          CONTOSO,
+          3_000 + i,
+        ),
+      );
     }
     // The most endpoints an organization may have (10): six enabled, two disabled by hand, two by
     // the deliveries, each with a full delivery log and events; and another organization's failing one.
     const endpoint = (organizationId: string, n: number, enabled: boolean, reason: string | null) =>
       env.DB.prepare(`insert into webhook_endpoints (id, organization_id, url, event_types, enabled, disabled_reason, disabled_at, secret_enc, created_by, created_at, updated_at)
-        values (?, ?, ?, ' member.deactivated ', ?, ?, ?, 'sealed', ?, 1, 1)`)
-        .bind(`endpoint-${organizationId}-${n}`, organizationId, `https://hooks.example/${n}`, enabled ? 1 : 0, reason, enabled ? null : 2, DEMO_USER_IDS.adele);
+        values (?, ?, ?, ' member.deactivated ', ?, ?, ?, 'sealed', ?, 1, 1)`).bind(
+        `endpoint-${organizationId}-${n}`,
+        organizationId,
+        `https://hooks.example/${n}`,
+        enabled ? 1 : 0,
+        reason,
+        enabled ? null : 2,
+        DEMO_USER_IDS.adele,
+      );
     for (let n = 0; n < 10; n++) statements.push(endpoint(CONTOSO, n, n < 6, n < 6 ? null : n < 8 ? "by_hand" : "failing"));
     statements.push(endpoint(DEMO_ORGS.fabrikam.id, 0, false, "failing"));
     await env.DB.batch(statements);
@@ -433,7 +494,9 @@ describe("what the banner costs", () => {
     ]);
 
     const query = alertsStateQuery(createDb(env.DB), CONTOSO).toSQL();
-    const plan = await env.DB.prepare(`explain query plan ${query.sql}`).bind(...query.params).all<{ detail: string }>();
+    const plan = await env.DB.prepare(`explain query plan ${query.sql}`)
+      .bind(...query.params)
+      .all<{ detail: string }>();
     const details = plan.results.map((r) => r.detail).join("\n");
     expect(details).toMatch(/SEARCH organizations USING (COVERING )?INDEX sqlite_autoindex_organizations_1 \(id=\?\)/);
     expect(details).toContain("SEARCH entra_connections USING INDEX sqlite_autoindex_entra_connections_1 (organization_id=?)");
@@ -444,7 +507,9 @@ describe("what the banner costs", () => {
     expect(details).not.toContain("SCAN");
     expect(details).not.toContain("TEMP B-TREE");
 
-    const result = await env.DB.prepare(query.sql).bind(...query.params).all();
+    const result = await env.DB.prepare(query.sql)
+      .bind(...query.params)
+      .all();
     expect(result.results).toHaveLength(1);
     // The runs' and subscription's few rows as before, plus the organization's row and its four
     // disabled endpoints (the index range is the organization's disabled ones, by hand too): never
@@ -456,7 +521,8 @@ describe("what the banner costs", () => {
 
     // An organization that never connected Entra ID still gets its row: no directory, its endpoints.
     expect(await findAlertsState(createDb(env.DB), DEMO_ORGS.fabrikam.id)).toEqual({
-      directory: null, failingEndpoints: [{ id: `endpoint-${DEMO_ORGS.fabrikam.id}-0`, url: "https://hooks.example/0" }],
+      directory: null,
+      failingEndpoints: [{ id: `endpoint-${DEMO_ORGS.fabrikam.id}-0`, url: "https://hooks.example/0" }],
     });
   });
 });

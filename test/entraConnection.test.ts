@@ -54,11 +54,17 @@ describe("connecting", () => {
     expect(String(row.refresh_token_enc)).toMatch(/^v1\./);
     expect(String(row.access_token_enc)).toMatch(/^v1\./);
     const vault = createTokenVault(env.TOKEN_ENCRYPTION_KEYS);
-    const refresh = await vault.open(String(row.refresh_token_enc), { organizationId: DEMO_ORGS.contoso.id, tenantId: CONTOSO_TENANT_ID, field: "refresh_token" });
+    const refresh = await vault.open(String(row.refresh_token_enc), {
+      organizationId: DEMO_ORGS.contoso.id,
+      tenantId: CONTOSO_TENANT_ID,
+      field: "refresh_token",
+    });
     expect(refresh.ok).toBe(true);
     expect(String(row.refresh_token_enc)).not.toContain(refresh.ok ? refresh.value : "?");
 
-    const audit = await env.DB.prepare("select action from audit_events where organization_id = ? and action = 'entra.connected'").bind(DEMO_ORGS.contoso.id).all();
+    const audit = await env.DB.prepare("select action from audit_events where organization_id = ? and action = 'entra.connected'")
+      .bind(DEMO_ORGS.contoso.id)
+      .all();
     expect(audit.results.length).toBe(1);
 
     // Reloading shows the same state.
@@ -70,7 +76,11 @@ describe("connecting", () => {
     const adele = await signedIn("adele");
     await connectEntra(adele);
     await adele.page(ENTRA_PAGE);
-    const columns = { "auto-provision": "auto_provision", "auto-deprovision": "auto_deprovision", "group-role-mapping": "group_role_mapping" };
+    const columns = {
+      "auto-provision": "auto_provision",
+      "auto-deprovision": "auto_deprovision",
+      "group-role-mapping": "group_role_mapping",
+    };
     for (const [slug, column] of Object.entries(columns)) {
       const on = await adele.post(`${ENTRA_PAGE}/features/${slug}`, { enabled: "true" }, { htmx: true });
       expect(on.status).toBe(200);
@@ -84,7 +94,9 @@ describe("connecting", () => {
       await adele.post(`${ENTRA_PAGE}/features/${slug}`, { enabled: "false" }, { htmx: true });
       expect((await connection())![column]).toBe(0);
     }
-    const audit = await env.DB.prepare("select count(*) as n from audit_events where action = 'entra.setting_changed'").first<{ n: number }>();
+    const audit = await env.DB.prepare("select count(*) as n from audit_events where action = 'entra.setting_changed'").first<{
+      n: number;
+    }>();
     expect(audit?.n).toBe(6);
     expect((await adele.post(`${ENTRA_PAGE}/features/everything`, { enabled: "true" })).status).toBe(400);
     expect((await adele.post(`${ENTRA_PAGE}/features/auto-provision`, { enabled: "maybe" })).status).toBe(400);
@@ -115,7 +127,9 @@ describe("troubleshooting cases", () => {
     );
     expect(back.headers.get("location")).toBe(`${ENTRA_PAGE}?failure=cancelled&code=AADSTS65004`);
     const { html } = await megan.page(back.headers.get("location")!);
-    expect(html).toContain("Either the authorization was cancelled before completing, or the Microsoft account used does not have permission to consent");
+    expect(html).toContain(
+      "Either the authorization was cancelled before completing, or the Microsoft account used does not have permission to consent",
+    );
     expect(html).toContain("Ask a Global Admin in your organization to complete the connection step");
     expect(html).toContain("create a setup link below");
     expect(html).not.toContain("does not have Global Admin rights");
@@ -141,7 +155,9 @@ describe("troubleshooting cases", () => {
     await connectEntra(adele, { consent: "cancel" });
     const { html } = await adele.page(ENTRA_PAGE);
     expect(html).toContain(">Failed<");
-    expect(html).toContain("Either the authorization was cancelled before completing, or the Microsoft account used does not have permission to consent");
+    expect(html).toContain(
+      "Either the authorization was cancelled before completing, or the Microsoft account used does not have permission to consent",
+    );
     expect(html).toContain("Connect Entra ID");
     const row = (await connection())!;
     expect(row.status).toBe("failed");
@@ -177,11 +193,14 @@ describe("troubleshooting cases", () => {
     // Remembered like a Cancel: failed, nothing of Microsoft's kept, Connect Entra ID offered again.
     const row = (await connection())!;
     expect(row).toMatchObject({ status: "failed", failure_reason: "consent_declined", refresh_token_enc: null, tenant_id: null });
-    expect((await contosoAudit("entra.connection_failed")).map((d) => [d.reason, d.microsoftCode])).toEqual([["consent_declined", "AADSTS65004"]]);
+    expect((await contosoAudit("entra.connection_failed")).map((d) => [d.reason, d.microsoftCode])).toEqual([
+      ["consent_declined", "AADSTS65004"],
+    ]);
     // Consent still missing for another reason keeps the admin-rights reading.
     const again = await adele.post(`${ENTRA_PAGE}/connect`);
     const needsAdmin = new URLSearchParams({
-      error: "consent_required", error_description: "AADSTS90094: The grant requires admin permission.",
+      error: "consent_required",
+      error_description: "AADSTS90094: The grant requires admin permission.",
       state: new URL(again.headers.get("location")!).searchParams.get("state")!,
     });
     const admin = await adele.get(`${ENTRA_PAGE}/callback?${needsAdmin}`);
@@ -204,11 +223,17 @@ describe("troubleshooting cases", () => {
   it("a replayed code fails clearly and stores nothing", async () => {
     const adele = await signedIn("adele");
     await adele.page(ENTRA_PAGE);
-    const first = await adele.authorizeAtEmulator(await adele.post(`${ENTRA_PAGE}/connect`), { account: entraUser("adele").oid, consent: "accept" });
+    const first = await adele.authorizeAtEmulator(await adele.post(`${ENTRA_PAGE}/connect`), {
+      account: entraUser("adele").oid,
+      consent: "accept",
+    });
     const used = new URL(first.headers.get("location")!);
     await adele.get(used.toString());
     await adele.post(`${ENTRA_PAGE}/disconnect`);
-    const second = await adele.authorizeAtEmulator(await adele.post(`${ENTRA_PAGE}/connect`), { account: entraUser("adele").oid, consent: "accept" });
+    const second = await adele.authorizeAtEmulator(await adele.post(`${ENTRA_PAGE}/connect`), {
+      account: entraUser("adele").oid,
+      consent: "accept",
+    });
     const fresh = new URL(second.headers.get("location")!);
     fresh.searchParams.set("code", used.searchParams.get("code")!);
     const response = await adele.get(fresh.toString());
@@ -220,7 +245,10 @@ describe("troubleshooting cases", () => {
     it(`a token endpoint ${"status" in fault ? "5xx" : "that is unreachable"} fails clearly and stores nothing`, async () => {
       const adele = await signedIn("adele");
       await adele.page(ENTRA_PAGE);
-      const back = await adele.authorizeAtEmulator(await adele.post(`${ENTRA_PAGE}/connect`), { account: entraUser("adele").oid, consent: "accept" });
+      const back = await adele.authorizeAtEmulator(await adele.post(`${ENTRA_PAGE}/connect`), {
+        account: entraUser("adele").oid,
+        consent: "accept",
+      });
       await emulatorAdmin("faults", { endpoint: "token", ...fault });
       const response = await adele.get(back.headers.get("location")!);
       expect(response.headers.get("location")).toBe(`${ENTRA_PAGE}?failure=provider_unavailable`);
@@ -254,9 +282,15 @@ describe("troubleshooting cases", () => {
     expect((await adele.page(back.headers.get("location")!)).html).toContain(
       "This Microsoft Entra tenant is already connected to another UniAsset organization. Contact support@uniasset.app.",
     );
-    const refusals = await env.DB.prepare("select details from audit_events where organization_id = ? and action = 'entra.connection_failed'").bind(subsidiary).all<{ details: string }>();
+    const refusals = await env.DB.prepare(
+      "select details from audit_events where organization_id = ? and action = 'entra.connection_failed'",
+    )
+      .bind(subsidiary)
+      .all<{ details: string }>();
     expect(refusals.results.map((r) => JSON.parse(r.details))).toEqual([{ reason: "tenant_taken", tenantId: CONTOSO_TENANT_ID }]);
-    expect(await env.DB.prepare("select count(*) as n from entra_connections where organization_id = ?").bind(subsidiary).first("n")).toBe(0);
+    expect(await env.DB.prepare("select count(*) as n from entra_connections where organization_id = ?").bind(subsidiary).first("n")).toBe(
+      0,
+    );
     const rows = await env.DB.prepare("select organization_id from entra_connections where tenant_id = ?").bind(CONTOSO_TENANT_ID).all();
     expect(rows.results).toEqual([{ organization_id: DEMO_ORGS.contoso.id }]);
   });
@@ -267,7 +301,9 @@ describe("reconnecting", () => {
     const adele = await signedIn("adele");
     await connectEntra(adele);
     await mapGroup(GROUP_IDS.uniassetAdmins, "UniAsset Admins", "admin");
-    await env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, 'admin', 'active', 1)").bind(DEMO_ORGS.contoso.id, DEMO_USER_IDS.lee).run();
+    await env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, 'admin', 'active', 1)")
+      .bind(DEMO_ORGS.contoso.id, DEMO_USER_IDS.lee)
+      .run();
     const lee = await signedIn("lee");
     await lee.post("/organizations/switch", { organizationId: DEMO_ORGS.contoso.id });
     const back = await connectEntra(lee, { account: entraUser("lee").oid });
@@ -293,7 +329,8 @@ describe("disconnecting", () => {
     const on = await adele.post(`${ENTRA_PAGE}/features/auto-provision`, { enabled: "true" });
     expect([on.status, on.headers.get("location")]).toEqual([303, ENTRA_PAGE]);
     const members = await countRows("memberships");
-    const disconnects = () => env.DB.prepare("select count(*) as n from audit_events where action = 'entra.disconnected'").first<{ n: number }>();
+    const disconnects = () =>
+      env.DB.prepare("select count(*) as n from audit_events where action = 'entra.disconnected'").first<{ n: number }>();
     const disconnectsBefore = (await disconnects())!.n;
 
     const confirm = await adele.get(`${ENTRA_PAGE}/disconnect`, { "hx-request": "true" });
@@ -380,7 +417,8 @@ describe("tokens", () => {
     const before = (await connection())!;
     await env.DB.prepare("update entra_connections set access_token_expires_at = 0").run();
     await emulatorAdmin("faults", {
-      endpoint: "token", status: 401,
+      endpoint: "token",
+      status: 401,
       body: { error: "invalid_client", error_description: "AADSTS7000222: The provided client secret keys are expired." },
     });
     await expect(graphAccessToken(createDb(env.DB), loadConfig(env), DEMO_ORGS.contoso.id)).rejects.toThrow(/provider_unavailable/);
@@ -388,7 +426,9 @@ describe("tokens", () => {
     expect(after.status).toBe("connected");
     expect(after.refresh_token_enc).toBe(before.refresh_token_enc);
     // Once the endpoint answers again, the same grant still works.
-    await expect(graphAccessToken(createDb(env.DB), loadConfig(env), DEMO_ORGS.contoso.id)).resolves.toMatchObject({ tenantId: CONTOSO_TENANT_ID });
+    await expect(graphAccessToken(createDb(env.DB), loadConfig(env), DEMO_ORGS.contoso.id)).resolves.toMatchObject({
+      tenantId: CONTOSO_TENANT_ID,
+    });
   });
 
   it("a revoked grant sets 'needs reconnect', shown with Connect Entra ID again", async () => {
@@ -425,7 +465,9 @@ describe("secrets", () => {
     pages.push((await adele.page("/audit")).html, (await adele.page("/settings/integrations")).html);
     await emulatorAdmin("faults", { endpoint: "token", status: 500 });
     await env.DB.prepare("update entra_connections set access_token_expires_at = 0").run();
-    await graphAccessToken(createDb(env.DB), loadConfig(env), DEMO_ORGS.contoso.id).catch((error: Error) => pages.push(String(error), error.message));
+    await graphAccessToken(createDb(env.DB), loadConfig(env), DEMO_ORGS.contoso.id).catch((error: Error) =>
+      pages.push(String(error), error.message),
+    );
     pages.push(await (await adele.get(`${ENTRA_PAGE}/callback?code=abc&state=def`)).text());
 
     const row = (await connection())!;

@@ -33,9 +33,18 @@ async function callbackWith(browser: TestBrowser, reply: Record<string, string>)
 
 describe("callback errors, as Microsoft documents them", () => {
   // Example bodies from learn.microsoft.com (v2-oauth2-auth-code-flow, reference-error-codes).
-  const cases: { reply: Record<string, string> & { error: string; error_description: string }; failure: string; text: string; stored?: string }[] = [
+  const cases: {
+    reply: Record<string, string> & { error: string; error_description: string };
+    failure: string;
+    text: string;
+    stored?: string;
+  }[] = [
     {
-      reply: { error: "access_denied", error_subcode: "cancel", error_description: "AADSTS65004: User declined to consent to access the app." },
+      reply: {
+        error: "access_denied",
+        error_subcode: "cancel",
+        error_description: "AADSTS65004: User declined to consent to access the app.",
+      },
       failure: "cancelled",
       text: "Either the authorization was cancelled before completing, or the Microsoft account used does not have permission to consent",
       stored: "failed",
@@ -46,7 +55,11 @@ describe("callback errors, as Microsoft documents them", () => {
       text: "The account used to authorize does not have Global Admin rights in the Entra tenant.",
     },
     {
-      reply: { error: "interaction_required", error_description: "AADSTS50076: Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication." },
+      reply: {
+        error: "interaction_required",
+        error_description:
+          "AADSTS50076: Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication.",
+      },
       failure: "interaction_required",
       text: "multi-factor authentication or a Conditional Access requirement",
     },
@@ -61,7 +74,10 @@ describe("callback errors, as Microsoft documents them", () => {
       text: "may not sign in to this tenant",
     },
     {
-      reply: { error: "temporarily_unavailable", error_description: "AADSTS90006: The server is temporarily too busy to handle the request." },
+      reply: {
+        error: "temporarily_unavailable",
+        error_description: "AADSTS90006: The server is temporarily too busy to handle the request.",
+      },
       failure: "temporarily_unavailable",
       text: "Microsoft is temporarily unable to handle the request.",
     },
@@ -91,7 +107,12 @@ describe("callback errors, as Microsoft documents them", () => {
 
   it("a callback without a code, or with a malformed one, is a clear 400 and stores nothing", async () => {
     const adele = await signedIn("adele");
-    for (const reply of [{} as Record<string, string>, { code: "" }, { code: "bad code with spaces <script>" }, { code: "x".repeat(9000) }]) {
+    for (const reply of [
+      {} as Record<string, string>,
+      { code: "" },
+      { code: "bad code with spaces <script>" },
+      { code: "x".repeat(9000) },
+    ]) {
       const response = await callbackWith(adele, reply);
       expect(response.status).toBe(400);
       expect(await response.text()).toContain("missing its authorization code");
@@ -118,7 +139,9 @@ describe("the tenant the admin names", () => {
     const start = await adele.post(`${ENTRA_PAGE}/connect`, { tenant: CONTOSO_TENANT_ID.toUpperCase() });
     const authorize = new URL(start.headers.get("location")!);
     expect(authorize.pathname).toBe(`/${CONTOSO_TENANT_ID}/oauth2/v2.0/authorize`);
-    const back = await adele.returnFromProvider(await adele.authorizeAtEmulator(start, { account: entraUser("adele").oid, consent: "accept" }));
+    const back = await adele.returnFromProvider(
+      await adele.authorizeAtEmulator(start, { account: entraUser("adele").oid, consent: "accept" }),
+    );
     expect(back.headers.get("location")).toBe(ENTRA_PAGE);
     expect((await connection())!.tenant_id).toBe(CONTOSO_TENANT_ID);
   });
@@ -130,7 +153,9 @@ describe("the tenant the admin names", () => {
     // As if the round trip had been started for Fabrikam: the token that comes back is Contoso's.
     const flow = (await openFlow(env.TOKEN_ENCRYPTION_KEYS, adele.cookies.get(FLOW_COOKIE)!, "connect_entra", Date.now()))!;
     adele.cookies.set(FLOW_COOKIE, await sealFlow(env.TOKEN_ENCRYPTION_KEYS, { ...flow, tenantId: FABRIKAM_TENANT_ID }));
-    const back = await adele.returnFromProvider(await adele.authorizeAtEmulator(start, { account: entraUser("adele").oid, consent: "accept" }));
+    const back = await adele.returnFromProvider(
+      await adele.authorizeAtEmulator(start, { account: entraUser("adele").oid, consent: "accept" }),
+    );
     expect(back.headers.get("location")).toBe(`${ENTRA_PAGE}?failure=wrong_tenant`);
     expect(await connection()).toBeNull();
   });
@@ -203,7 +228,11 @@ describe("status that tells the truth", () => {
 
   it("connecting another tenant turns the features off, and says so in the audit log", async () => {
     await connectWithFeatures();
-    await env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, (select id from users where display_name = 'Lee Gu'), 'admin', 'active', 1)").bind(DEMO_ORGS.contoso.id).run();
+    await env.DB.prepare(
+      "insert into memberships (organization_id, user_id, role, status, created_at) values (?, (select id from users where display_name = 'Lee Gu'), 'admin', 'active', 1)",
+    )
+      .bind(DEMO_ORGS.contoso.id)
+      .run();
     const lee = await signedIn("lee");
     await lee.post("/organizations/switch", { organizationId: DEMO_ORGS.contoso.id });
     await connectEntra(lee, { account: entraUser("lee").oid });
@@ -239,7 +268,12 @@ describe("names longer than expected", () => {
     await connectEntra(adele);
     const longName = `UniAsset ${"Very Long Group Name ".repeat(15)}`.slice(0, 300);
     const group = await emulatorAdmin<{ id: string }>("groups", { tenantId: CONTOSO_TENANT_ID, displayName: longName, memberCount: 1 });
-    const user = await emulatorAdmin<{ oid: string }>("users", { tenantId: CONTOSO_TENANT_ID, displayName: "N".repeat(300), userPrincipalName: "nnn@contoso.example", groups: [group.id] });
+    const user = await emulatorAdmin<{ oid: string }>("users", {
+      tenantId: CONTOSO_TENANT_ID,
+      displayName: "N".repeat(300),
+      userPrincipalName: "nnn@contoso.example",
+      groups: [group.id],
+    });
     expect(user.oid).toBeTruthy();
     await adele.page(ENTRA_PAGE);
 
@@ -254,7 +288,11 @@ describe("names longer than expected", () => {
     expect(preview.status).toBe(200);
     expect(await preview.text()).toContain(`${"N".repeat(255)}…`);
 
-    const mappingPreview = await adele.post(`${ENTRA_PAGE}/mapping/preview`, { change: "add", groupId: group.id, role: "manager" }, { htmx: true });
+    const mappingPreview = await adele.post(
+      `${ENTRA_PAGE}/mapping/preview`,
+      { change: "add", groupId: group.id, role: "manager" },
+      { htmx: true },
+    );
     expect(mappingPreview.status).toBe(200);
     const mapped = await adele.post(`${ENTRA_PAGE}/mapping/apply`, { change: "add", groupId: group.id, role: "manager" }, { htmx: true });
     expect(mapped.status).toBe(200);
@@ -306,7 +344,9 @@ describe("a guest admin (an outside consultant)", () => {
     const casey = await caseyAsContosoAdmin();
     const start = await casey.post(`${ENTRA_PAGE}/connect`, { tenant: "Contoso.Example" });
     expect(new URL(start.headers.get("location")!).pathname).toBe(`/${CONTOSO_TENANT_ID}/oauth2/v2.0/authorize`);
-    const back = await casey.returnFromProvider(await casey.authorizeAtEmulator(start, { account: entraUser("casey").oid, consent: "accept" }));
+    const back = await casey.returnFromProvider(
+      await casey.authorizeAtEmulator(start, { account: entraUser("casey").oid, consent: "accept" }),
+    );
     expect(back.headers.get("location")).toBe(ENTRA_PAGE);
     const row = (await connection())!;
     expect(row.tenant_id).toBe(CONTOSO_TENANT_ID);
@@ -314,7 +354,9 @@ describe("a guest admin (an outside consultant)", () => {
 
     // Her grant is refreshed at Contoso's own token endpoint, so it stays Contoso's.
     await env.DB.prepare("update entra_connections set access_token_expires_at = 0").run();
-    await expect(graphAccessToken(createDb(env.DB), loadConfig(env), DEMO_ORGS.contoso.id)).resolves.toMatchObject({ tenantId: CONTOSO_TENANT_ID });
+    await expect(graphAccessToken(createDb(env.DB), loadConfig(env), DEMO_ORGS.contoso.id)).resolves.toMatchObject({
+      tenantId: CONTOSO_TENANT_ID,
+    });
     expect((await connection())!.status).toBe("connected");
   });
 });
@@ -328,7 +370,9 @@ describe("refusals are recorded and never a 500", () => {
     const alex = await signedIn("alex");
     // Alex's browser carries Adele's round trip (as if its cookie had been planted).
     alex.cookies.set("__Host-uniasset_flow", adele.cookies.get("__Host-uniasset_flow")!);
-    const back = await alex.returnFromProvider(await alex.authorizeAtEmulator(start, { account: entraUser("adele").oid, consent: "accept" }));
+    const back = await alex.returnFromProvider(
+      await alex.authorizeAtEmulator(start, { account: entraUser("adele").oid, consent: "accept" }),
+    );
     expect(back.headers.get("location")).toBe(`${ENTRA_PAGE}?failure=state_mismatch`);
     expect(await connection()).toBeNull();
     expect((await contosoAudit("entra.connection_failed")).map((d) => d.reason)).toEqual(["state_mismatch"]);

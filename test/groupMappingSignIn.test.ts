@@ -28,7 +28,9 @@ beforeEach(async () => {
 const decisionOf = (oid: string) =>
   env.DB.prepare(
     "select d.rule, d.role, d.deciding_group, d.matched_groups, d.graph_read_at from role_decisions d join identities i on i.user_id = d.user_id where i.subject = ?",
-  ).bind(oid).first<{ rule: string; role: string; deciding_group: string | null; matched_groups: string; graph_read_at: number | null }>();
+  )
+    .bind(oid)
+    .first<{ rule: string; role: string; deciding_group: string | null; matched_groups: string; graph_read_at: number | null }>();
 
 describe("the demo mappings", () => {
   it("make Alex admin through the nested IT Staff group and Megan manager", async () => {
@@ -48,16 +50,27 @@ describe("the demo mappings", () => {
     await emulatorAdmin(`groups/${GROUP_IDS.uniassetManagers}/members/${megan.oid}`, undefined, "DELETE");
     await new TestBrowser().signInWithMicrosoft(megan.oid);
     expect((await contosoRoleOf(megan.oid))?.role).toBe("member");
-    const audit = await env.DB.prepare("select details from audit_events where action = 'entra.role_mapped' order by id desc").first<{ details: string }>();
+    const audit = await env.DB.prepare("select details from audit_events where action = 'entra.role_mapped' order by id desc").first<{
+      details: string;
+    }>();
     expect(JSON.parse(audit!.details)).toMatchObject({ from: "manager", to: "member", rule: "default" });
   });
 
   it("record the group that decided a promotion in the audit log", async () => {
     await new TestBrowser().signInWithMicrosoft(megan.oid); // provisioned as manager
-    await env.DB.prepare("update memberships set role = 'viewer' where user_id = (select user_id from identities where subject = ?)").bind(megan.oid).run();
+    await env.DB.prepare("update memberships set role = 'viewer' where user_id = (select user_id from identities where subject = ?)")
+      .bind(megan.oid)
+      .run();
     await new TestBrowser().signInWithMicrosoft(megan.oid);
-    const audit = await env.DB.prepare("select details from audit_events where action = 'entra.role_mapped' order by id desc").first<{ details: string }>();
-    expect(JSON.parse(audit!.details)).toMatchObject({ from: "viewer", to: "manager", group: "UniAsset Managers", groupId: GROUP_IDS.uniassetManagers });
+    const audit = await env.DB.prepare("select details from audit_events where action = 'entra.role_mapped' order by id desc").first<{
+      details: string;
+    }>();
+    expect(JSON.parse(audit!.details)).toMatchObject({
+      from: "viewer",
+      to: "manager",
+      group: "UniAsset Managers",
+      groupId: GROUP_IDS.uniassetManagers,
+    });
   });
 });
 
@@ -81,12 +94,18 @@ describe("precedence", () => {
 
   it("does not demote someone made Owner while their groups were being read", async () => {
     await new TestBrowser().signInWithMicrosoft(megan.oid); // manager by mapping
-    const userId = (await env.DB.prepare("select user_id from identities where subject = ?").bind(megan.oid).first<{ user_id: string }>())!.user_id;
+    const userId = (await env.DB.prepare("select user_id from identities where subject = ?").bind(megan.oid).first<{ user_id: string }>())!
+      .user_id;
     // The decision below was taken while she was a manager; meanwhile an Owner promoted her.
     await env.DB.prepare("update memberships set role = 'owner' where user_id = ?").bind(userId).run();
     const db = createDb(env.DB);
     const decision = resolveRoleFromGroups([], [], "member");
-    const statements = applyGroupRole(db, { organizationId: DEMO_ORGS.contoso.id, userId, role: "manager" }, { ok: true, decision, graphReadAt: 1 }, 2);
+    const statements = applyGroupRole(
+      db,
+      { organizationId: DEMO_ORGS.contoso.id, userId, role: "manager" },
+      { ok: true, decision, graphReadAt: 1 },
+      2,
+    );
     await runStatements(db, statements);
     expect((await contosoRoleOf(megan.oid))?.role).toBe("owner");
   });
@@ -128,7 +147,9 @@ describe("Graph at sign-in", () => {
     expect((await browser.page("/")).html).toContain("Welcome, Megan Bowen");
     expect((await contosoRoleOf(megan.oid))?.role).toBe("manager");
     expect((await decisionOf(megan.oid))?.rule).toBe("graph_failed");
-    const audit = await env.DB.prepare("select details from audit_events where action = 'entra.role_mapping_failed' order by id desc").first<{ details: string }>();
+    const audit = await env.DB.prepare(
+      "select details from audit_events where action = 'entra.role_mapping_failed' order by id desc",
+    ).first<{ details: string }>();
     expect(JSON.parse(audit!.details)).toMatchObject({ keptRole: "manager" });
   }, 20_000);
 
@@ -147,9 +168,15 @@ describe("Graph at sign-in", () => {
 
 describe("another tenant, another organization", () => {
   const roleIn = async (organizationId: string, userId: string) =>
-    (await env.DB.prepare("select role from memberships where organization_id = ? and user_id = ?").bind(organizationId, userId).first<{ role: string }>())?.role;
+    (
+      await env.DB.prepare("select role from memberships where organization_id = ? and user_id = ?")
+        .bind(organizationId, userId)
+        .first<{ role: string }>()
+    )?.role;
   const mappingAudit = () =>
-    env.DB.prepare("select count(*) as n from audit_events where action in ('entra.role_mapped', 'entra.role_mapping_failed')").first<number>("n");
+    env.DB.prepare(
+      "select count(*) as n from audit_events where action in ('entra.role_mapped', 'entra.role_mapping_failed')",
+    ).first<number>("n");
 
   it("maps nothing for a person of another tenant (Casey, an Admin of Fabrikam, stays Admin)", async () => {
     // Were Contoso's mapping applied, it would decide for her (Member, the default, or "Graph
@@ -168,7 +195,9 @@ describe("another tenant, another organization", () => {
     expect((await new TestBrowser().signInWithMicrosoft(megan.oid)).status).toBe(302);
     expect(await roleIn(DEMO_ORGS.contoso.id, userId)).toBe("manager"); // UniAsset Managers, in Contoso
     expect(await roleIn(DEMO_ORGS.fabrikam.id, userId)).toBe("viewer");
-    const audited = await env.DB.prepare("select organization_id from audit_events where action = 'entra.role_mapped'").all<{ organization_id: string }>();
+    const audited = await env.DB.prepare("select organization_id from audit_events where action = 'entra.role_mapped'").all<{
+      organization_id: string;
+    }>();
     expect(audited.results).toEqual([{ organization_id: DEMO_ORGS.contoso.id }]);
   });
 });

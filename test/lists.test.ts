@@ -22,7 +22,9 @@ async function addEvents(organizationId: string, count: number) {
     `with recursive n(i) as (select 1 union all select i + 1 from n where i < ?)
      insert into audit_events (organization_id, actor_user_id, action, details, created_at)
      select ?, null, 'sync.run_finished', json_object('n', i), i from n`,
-  ).bind(count, organizationId).run();
+  )
+    .bind(count, organizationId)
+    .run();
 }
 
 /** Runs started at 1000 + i/3 (three runs share each millisecond), ids run-<org>-<i>. */
@@ -31,7 +33,9 @@ async function addRuns(organizationId: string, count: number, from = 1) {
     `with recursive n(i) as (select ? union all select i + 1 from n where i < ?)
      insert into sync_runs (id, organization_id, trigger, status, started_at, finished_at)
      select printf('%08x-0000-4000-8000-%012x', ?, i), ?, 'sync_now', 'succeeded', 1000 + cast(i / 3 as integer), 1001 + cast(i / 3 as integer) from n`,
-  ).bind(from, from + count - 1, organizationId === CONTOSO ? 1 : 2, organizationId).run();
+  )
+    .bind(from, from + count - 1, organizationId === CONTOSO ? 1 : 2, organizationId)
+    .run();
 }
 
 /** Follows "next" links from `path`, collecting the `attribute` of each row. */
@@ -53,8 +57,9 @@ describe("audit log", () => {
   it("pages newest first through every event of the organization, once each, while new events arrive", async () => {
     await addEvents(CONTOSO, 130);
     await addEvents(FABRIKAM, 40);
-    const expected = (await env.DB.prepare("select id from audit_events where organization_id = ? order by id desc").bind(CONTOSO).all<{ id: number }>())
-      .results.map((r) => String(r.id));
+    const expected = (
+      await env.DB.prepare("select id from audit_events where organization_id = ? order by id desc").bind(CONTOSO).all<{ id: number }>()
+    ).results.map((r) => String(r.id));
     const adele = await signedIn("adele");
     const seen = await walk(adele, "/audit", "data-event", () => addEvents(CONTOSO, 2));
     expect(seen).toEqual(expected);
@@ -82,11 +87,15 @@ describe("audit log", () => {
     await addEvents(CONTOSO, 300);
     const db = createDb(env.DB);
     const query = listAuditEvents(db, CONTOSO, { beforeId: 250, limit: 51 }).toSQL();
-    const plan = await env.DB.prepare(`explain query plan ${query.sql}`).bind(...query.params).all<{ detail: string }>();
+    const plan = await env.DB.prepare(`explain query plan ${query.sql}`)
+      .bind(...query.params)
+      .all<{ detail: string }>();
     const details = plan.results.map((r) => r.detail).join("\n");
     expect(details).toContain("audit_events USING INDEX audit_events_org (organization_id=? AND id<?)");
     expect(details).not.toContain("TEMP B-TREE");
-    const result = await env.DB.prepare(query.sql).bind(...query.params).all();
+    const result = await env.DB.prepare(query.sql)
+      .bind(...query.params)
+      .all();
     expect(result.results).toHaveLength(51);
     expect(result.meta.rows_read).toBeLessThanOrEqual(4 * 51);
   });
@@ -96,8 +105,11 @@ describe("run history", () => {
   it("pages newest first by (started at, id) through runs that share a millisecond, once each", async () => {
     await addRuns(CONTOSO, 65);
     await addRuns(FABRIKAM, 30);
-    const expected = (await env.DB.prepare("select id from sync_runs where organization_id = ? order by started_at desc, id desc").bind(CONTOSO).all<{ id: string }>())
-      .results.map((r) => r.id);
+    const expected = (
+      await env.DB.prepare("select id from sync_runs where organization_id = ? order by started_at desc, id desc")
+        .bind(CONTOSO)
+        .all<{ id: string }>()
+    ).results.map((r) => r.id);
     const adele = await signedIn("adele");
     const section = await (await adele.get("/settings/integrations/entra/sync", { "hx-request": "true" })).text();
     expect(section).toContain("Older runs");
@@ -122,11 +134,15 @@ describe("run history", () => {
   it("is one statement along sync_runs_org_started", async () => {
     await addRuns(CONTOSO, 100);
     const query = listRecentRuns(createDb(env.DB), CONTOSO, { limit: 21, before: [1020, "f"] }).toSQL();
-    const plan = await env.DB.prepare(`explain query plan ${query.sql}`).bind(...query.params).all<{ detail: string }>();
+    const plan = await env.DB.prepare(`explain query plan ${query.sql}`)
+      .bind(...query.params)
+      .all<{ detail: string }>();
     const details = plan.results.map((r) => r.detail).join("\n");
     expect(details).toContain("sync_runs USING INDEX sync_runs_org_started (organization_id=? AND (started_at,id)<(?,?))");
     expect(details).not.toContain("TEMP B-TREE");
-    const result = await env.DB.prepare(query.sql).bind(...query.params).all();
+    const result = await env.DB.prepare(query.sql)
+      .bind(...query.params)
+      .all();
     expect(result.results).toHaveLength(21);
     expect(result.meta.rows_read).toBeLessThanOrEqual(2 * 21);
   });

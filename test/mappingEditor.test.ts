@@ -19,8 +19,11 @@ const storedMappings = async () =>
   ).results;
 
 const defaultRole = async () =>
-  (await env.DB.prepare("select default_role from entra_connections where organization_id = ?").bind(DEMO_ORGS.contoso.id).first<{ default_role: string }>())
-    ?.default_role;
+  (
+    await env.DB.prepare("select default_role from entra_connections where organization_id = ?")
+      .bind(DEMO_ORGS.contoso.id)
+      .first<{ default_role: string }>()
+  )?.default_role;
 
 async function apply(browser: TestBrowser, fields: Record<string, string>) {
   const response = await browser.post(`${MAPPING}/apply`, fields, { htmx: true });
@@ -61,7 +64,9 @@ describe("the editor", () => {
     expect(html).toContain("UniAsset Managers");
     expect(html).toContain(`value="${GROUP_IDS.uniassetAdmins}"`);
     expect(html).not.toContain("IT Staff");
-    expect(await (await adele.get(`${MAPPING}/groups?q=nothing-like-this`, { "hx-request": "true" })).text()).toContain("name starts with “nothing-like-this”");
+    expect(await (await adele.get(`${MAPPING}/groups?q=nothing-like-this`, { "hx-request": "true" })).text()).toContain(
+      "name starts with “nothing-like-this”",
+    );
   });
 
   it("adds, changes and removes mappings stored by group id, and sets the default role, each audited", async () => {
@@ -217,11 +222,17 @@ describe("refusals", () => {
     await lee.page(MAPPING);
     const search = await (await lee.get(`${MAPPING}/groups?q=UniAsset`, { "hx-request": "true" })).text();
     expect(search).not.toContain("UniAsset Admins");
-    const foreign = await lee.post(`${MAPPING}/apply`, { change: "add", groupId: GROUP_IDS.uniassetManagers, role: "admin" }, { htmx: true });
+    const foreign = await lee.post(
+      `${MAPPING}/apply`,
+      { change: "add", groupId: GROUP_IDS.uniassetManagers, role: "admin" },
+      { htmx: true },
+    );
     expect(foreign.status).toBe(400);
     expect(await storedMappings()).toEqual([{ group_id: GROUP_IDS.uniassetAdmins, group_name: "UniAsset Admins", role: "admin" }]);
     expect(await defaultRole()).toBe("member");
-    const fabrikamMappings = await env.DB.prepare("select count(*) as n from group_role_mappings where organization_id = ?").bind(DEMO_ORGS.fabrikam.id).first<{ n: number }>();
+    const fabrikamMappings = await env.DB.prepare("select count(*) as n from group_role_mappings where organization_id = ?")
+      .bind(DEMO_ORGS.fabrikam.id)
+      .first<{ n: number }>();
     expect(fabrikamMappings?.n).toBe(0);
   });
 });
@@ -258,14 +269,22 @@ describe("Graph failures", () => {
     expect(html).toContain("UniAsset Managers");
     expect(html).toContain("group names shown are the last known ones");
   });
-
 });
 
 describe("Why this role on Users", () => {
   const decide = (userId: string, role: string, rule: string, matched: unknown[], deciding: unknown, graphReadAt: number | null) =>
     env.DB.prepare(
       "insert or replace into role_decisions (organization_id, user_id, role, rule, matched_groups, deciding_group, graph_read_at, decided_at) values (?, ?, ?, ?, ?, ?, ?, ?)",
-    ).bind(DEMO_ORGS.contoso.id, userId, role, rule, JSON.stringify(matched), deciding ? JSON.stringify(deciding) : null, graphReadAt, Date.UTC(2026, 10, 2, 8, 30));
+    ).bind(
+      DEMO_ORGS.contoso.id,
+      userId,
+      role,
+      rule,
+      JSON.stringify(matched),
+      deciding ? JSON.stringify(deciding) : null,
+      graphReadAt,
+      Date.UTC(2026, 10, 2, 8, 30),
+    );
 
   it("shows each member's last decision to Owners and Admins, and nothing to others", async () => {
     const { userId: megan } = await linkMember("megan", { role: "manager" });
@@ -273,7 +292,17 @@ describe("Why this role on Users", () => {
     const { userId: sam } = await linkMember("sam", { role: "viewer" });
     const managers = { id: GROUP_IDS.uniassetManagers, name: "UniAsset Managers" };
     await env.DB.batch([
-      decide(megan, "manager", "group", [{ ...managers, role: "manager" }, { id: GROUP_IDS.allStaff, name: "All Staff", role: "viewer" }], managers, Date.UTC(2026, 10, 2, 8, 29)),
+      decide(
+        megan,
+        "manager",
+        "group",
+        [
+          { ...managers, role: "manager" },
+          { id: GROUP_IDS.allStaff, name: "All Staff", role: "viewer" },
+        ],
+        managers,
+        Date.UTC(2026, 10, 2, 8, 29),
+      ),
       decide(alex, "member", "graph_failed", [], null, null),
       decide(sam, "viewer", "default", [], null, Date.UTC(2026, 10, 2, 8, 29)),
       decide("0a000000-0000-4000-8000-0000000000a1", "owner", "owner_kept", [], null, Date.UTC(2026, 10, 2, 8, 29)),

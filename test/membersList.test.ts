@@ -47,7 +47,9 @@ async function expectedOrder(where = "1 = 1", ...binds: unknown[]) {
   const rows = await env.DB.prepare(
     `select m.user_id as id from memberships m join users u on u.id = m.user_id
      where m.organization_id = ? and (${where}) order by lower(u.display_name), m.user_id`,
-  ).bind(CONTOSO, ...binds).all<{ id: string }>();
+  )
+    .bind(CONTOSO, ...binds)
+    .all<{ id: string }>();
   return rows.results.map((r) => r.id);
 }
 
@@ -123,8 +125,10 @@ describe("search", () => {
   it("pages through a search whose names and emails overlap, listing every match once", async () => {
     await addSyntheticMembers(CONTOSO, 300, { batch: 1, domain: "contoso.example" });
     // Emails that match "alice" while names do not, and names that match while emails do not.
-    for (let i = 1; i <= 30; i++) await addMember(CONTOSO, { id: syntheticUserId(6, i), name: `Zed ${i}`, email: `alice.z${i}@contoso.example` });
-    for (let i = 1; i <= 30; i++) await addMember(CONTOSO, { id: syntheticUserId(7, i), name: `Alice Y ${i}`, email: `y${i}@contoso.example` });
+    for (let i = 1; i <= 30; i++)
+      await addMember(CONTOSO, { id: syntheticUserId(6, i), name: `Zed ${i}`, email: `alice.z${i}@contoso.example` });
+    for (let i = 1; i <= 30; i++)
+      await addMember(CONTOSO, { id: syntheticUserId(7, i), name: `Alice Y ${i}`, email: `y${i}@contoso.example` });
     const adele = await signedIn("adele");
     const seen = await walk(adele, "/users?q=alice");
     const expected = await expectedOrder("lower(u.display_name) like 'alice%' or lower(u.email) like 'alice%'");
@@ -144,7 +148,9 @@ describe("search", () => {
 
   it("follows a rename at once (the sort keys are kept by a trigger)", async () => {
     const adele = await signedIn("adele");
-    await env.DB.prepare("update users set display_name = 'Renamed Person', email = 'renamed@contoso.example' where id = ?").bind(syntheticUserId(5, 4)).run();
+    await env.DB.prepare("update users set display_name = 'Renamed Person', email = 'renamed@contoso.example' where id = ?")
+      .bind(syntheticUserId(5, 4))
+      .run();
     expect((await listFragment(adele, "/users?q=renamed")).ids).toEqual([syntheticUserId(5, 4)]);
     expect((await listFragment(adele, "/users?q=nobody")).ids).toEqual([]);
   });
@@ -169,7 +175,11 @@ describe("filters", () => {
     expect(await walk(adele, "/users?role=owner&status=active")).toEqual([DEMO_USER_IDS.adele]);
     const both = await walk(adele, "/users?q=emma&role=manager&status=active");
     expect([...both].sort()).toEqual(
-      (await expectedOrder("(lower(u.display_name) like 'emma%' or lower(u.email) like 'emma%') and m.role = 'manager' and m.status = 'active'")).sort(),
+      (
+        await expectedOrder(
+          "(lower(u.display_name) like 'emma%' or lower(u.email) like 'emma%') and m.role = 'manager' and m.status = 'active'",
+        )
+      ).sort(),
     );
     const fragment = await listFragment(adele, "/users?status=deactivated_by_directory_sync");
     expect(fragment.html).toContain("Deactivated by directory sync");
@@ -217,7 +227,11 @@ describe("isolation and roles", () => {
   it("never shows another organization's members, whatever the search, filter or cursor", async () => {
     await addSyntheticMembers(CONTOSO, 80, { batch: 1, domain: "contoso.example" });
     // A user in both organizations is listed by each; the rest of Contoso never in Fabrikam.
-    await env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, 'viewer', 'active', 1)").bind(FABRIKAM, syntheticUserId(1, 3)).run();
+    await env.DB.prepare(
+      "insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, 'viewer', 'active', 1)",
+    )
+      .bind(FABRIKAM, syntheticUserId(1, 3))
+      .run();
     const lee = await signedIn("lee");
     expect((await walk(lee, "/users")).sort()).toEqual([DEMO_USER_IDS.lee, syntheticUserId(1, 3)].sort());
     expect(await walk(lee, "/users?q=alice")).toEqual([]);
@@ -247,7 +261,11 @@ describe("isolation and roles", () => {
     const adele = await signedIn("adele");
     await adele.page("/users");
     const target = syntheticUserId(1, 7); // a Manager
-    const response = await adele.post(`/users/${target}/deactivate`, {}, { htmx: true, headers: { "hx-current-url": "http://localhost:8787/users?role=manager" } });
+    const response = await adele.post(
+      `/users/${target}/deactivate`,
+      {},
+      { htmx: true, headers: { "hx-current-url": "http://localhost:8787/users?role=manager" } },
+    );
     expect(response.status).toBe(200);
     const html = await response.text();
     expect(html).toContain("User deactivated.");
@@ -269,7 +287,9 @@ async function explain(viewer: Viewer, query: Parameters<typeof loadMemberList>[
     batch: (statements: D1PreparedStatement[]) => env.DB.batch(statements),
   } as unknown as D1Database;
   await loadMemberList(createDb(capture), viewer, query);
-  const plan = await env.DB.prepare(`explain query plan ${sent!.sql}`).bind(...sent!.binds).all<{ detail: string }>();
+  const plan = await env.DB.prepare(`explain query plan ${sent!.sql}`)
+    .bind(...sent!.binds)
+    .all<{ detail: string }>();
   return plan.results.map((row) => row.detail);
 }
 
@@ -277,7 +297,11 @@ describe("D1 work", () => {
   it("reads rows in proportion to the page, not the organization: one statement per page", async () => {
     await addSyntheticMembers(CONTOSO, 3000, { batch: 1, domain: "contoso.example" });
     // An Owner's page also reads each member's role decision: the most a page reads.
-    await env.DB.prepare("insert into role_decisions (organization_id, user_id, role, rule, decided_at) select organization_id, user_id, role, 'default', 1 from memberships where organization_id = ?").bind(CONTOSO).run();
+    await env.DB.prepare(
+      "insert into role_decisions (organization_id, user_id, role, rule, decided_at) select organization_id, user_id, role, 'default', 1 from memberships where organization_id = ?",
+    )
+      .bind(CONTOSO)
+      .run();
     const viewer = { organizationId: CONTOSO, role: "owner" } as Viewer;
     const cases = [
       { search: "" },
@@ -300,7 +324,8 @@ describe("D1 work", () => {
       // Every read of memberships is a range of a list index, never a scan of the table.
       const plan = (await explain(viewer, query)).filter((detail) => / m( |$)/.test(detail));
       expect(plan.length).toBeGreaterThan(0);
-      for (const detail of plan) expect(detail, JSON.stringify(query)).toMatch(/^SEARCH m USING COVERING INDEX memberships_by_\w+ \(organization_id=\?/);
+      for (const detail of plan)
+        expect(detail, JSON.stringify(query)).toMatch(/^SEARCH m USING COVERING INDEX memberships_by_\w+ \(organization_id=\?/);
     }
   });
 });
@@ -323,14 +348,20 @@ describe("directory sync's writes", () => {
       expect(build(db, { organizationId: CONTOSO, runId: "r", now: 1, list }).length).toBeGreaterThan(0);
       const update = sent.find((s) => s.sql.trim().startsWith("update memberships"))!;
       expect(update.sql).toContain("indexed by");
-      const plan = await env.DB.prepare(`explain query plan ${update.sql}`).bind(...update.binds).all<{ detail: string }>();
+      const plan = await env.DB.prepare(`explain query plan ${update.sql}`)
+        .bind(...update.binds)
+        .all<{ detail: string }>();
       const details = plan.results.map((r) => r.detail).join("\n");
-      expect(details).toMatch(/SEARCH memberships USING (COVERING )?INDEX sqlite_autoindex_memberships_1 \(organization_id=\? AND user_id=\?\)/);
+      expect(details).toMatch(
+        /SEARCH memberships USING (COVERING )?INDEX sqlite_autoindex_memberships_1 \(organization_id=\? AND user_id=\?\)/,
+      );
       expect(details).not.toContain("memberships_by_");
       // Their audit rows join the listed users to memberships: by primary key too, never by
       // scanning every active member once per listed user.
       const audit = sent.find((s) => s.sql.includes("insert into audit_events"))!;
-      const auditPlan = await env.DB.prepare(`explain query plan ${audit.sql}`).bind(...audit.binds).all<{ detail: string }>();
+      const auditPlan = await env.DB.prepare(`explain query plan ${audit.sql}`)
+        .bind(...audit.binds)
+        .all<{ detail: string }>();
       const auditDetails = auditPlan.results.map((r) => r.detail).join("\n");
       expect(auditDetails).toMatch(/SEARCH m USING (COVERING )?INDEX sqlite_autoindex_memberships_1 \(organization_id=\? AND user_id=\?\)/);
       expect(auditDetails).not.toContain("memberships_by_");

@@ -26,7 +26,11 @@ describe("plan features", () => {
   });
 
   it("names no plan through a bound parameter (queries that chunk ids under D1's 100 parameters stay within it)", () => {
-    const query = createDb(env.DB).select({ one: sql`1` }).from(sql`organizations o`).where(planIncludes(sql`o.plan`, "eventWebhooks")).toSQL();
+    const query = createDb(env.DB)
+      .select({ one: sql`1` })
+      .from(sql`organizations o`)
+      .where(planIncludes(sql`o.plan`, "eventWebhooks"))
+      .toSQL();
     expect(query.params).toEqual([]);
     expect(query.sql).toContain(`o.plan in (${PLAN_FEATURES.eventWebhooks.map((plan) => `'${plan}'`).join(", ")})`);
   });

@@ -37,9 +37,13 @@ describe("with Auto-provision on", () => {
     expect(home.html).toContain("Welcome, Megan Bowen");
     expect(home.html).toContain("Contoso");
     expect(await contosoRoleOf(entraUser("megan").oid)).toEqual({ role: "member", status: "active" });
-    const identity = await env.DB.prepare("select issuer_key from identities where subject = ?").bind(entraUser("megan").oid).first<{ issuer_key: string }>();
+    const identity = await env.DB.prepare("select issuer_key from identities where subject = ?")
+      .bind(entraUser("megan").oid)
+      .first<{ issuer_key: string }>();
     expect(identity?.issuer_key).toBe(CONTOSO_TENANT_ID);
-    const audit = await env.DB.prepare("select details from audit_events where action = 'entra.user_provisioned' and organization_id = ?").bind(DEMO_ORGS.contoso.id).first<{ details: string }>();
+    const audit = await env.DB.prepare("select details from audit_events where action = 'entra.user_provisioned' and organization_id = ?")
+      .bind(DEMO_ORGS.contoso.id)
+      .first<{ details: string }>();
     expect(JSON.parse(audit!.details)).toMatchObject({ role: "member", upn: "megan@contoso.example" });
   });
 
@@ -49,8 +53,11 @@ describe("with Auto-provision on", () => {
 
   it("refuses a guest even when the token does not mark it (Graph decides)", async () => {
     const { oid } = await emulatorAdmin<{ oid: string }>("users", {
-      tenantId: CONTOSO_TENANT_ID, displayName: "Quiet Guest", userPrincipalName: "quiet_partner.example#EXT#@contoso.onmicrosoft.com",
-      mail: "quiet@partner.example", userType: "Guest",
+      tenantId: CONTOSO_TENANT_ID,
+      displayName: "Quiet Guest",
+      userPrincipalName: "quiet_partner.example#EXT#@contoso.onmicrosoft.com",
+      mail: "quiet@partner.example",
+      userType: "Guest",
     });
     await expectRefused(oid, 403, "Guest accounts");
   });
@@ -59,7 +66,10 @@ describe("with Auto-provision on", () => {
     const before = await snapshot();
     expect((await new TestBrowser().signInWithMicrosoft(entraUser("lee").oid)).status).toBe(302); // Lee's own org
     const { oid } = await emulatorAdmin<{ oid: string }>("users", {
-      tenantId: FABRIKAM_TENANT_ID, displayName: "Eve Impostor", userPrincipalName: "eve@contoso.example", mail: "eve@contoso.example",
+      tenantId: FABRIKAM_TENANT_ID,
+      displayName: "Eve Impostor",
+      userPrincipalName: "eve@contoso.example",
+      mail: "eve@contoso.example",
     });
     const response = await new TestBrowser().signInWithMicrosoft(oid);
     expect(response.status).toBe(403);
@@ -71,7 +81,10 @@ describe("with Auto-provision on", () => {
 
   it("refuses a Contoso member whose UPN is outside the verified domains", async () => {
     const { oid } = await emulatorAdmin<{ oid: string }>("users", {
-      tenantId: CONTOSO_TENANT_ID, displayName: "Ola Outside", userPrincipalName: "ola@elsewhere.example", mail: "ola@elsewhere.example",
+      tenantId: CONTOSO_TENANT_ID,
+      displayName: "Ola Outside",
+      userPrincipalName: "ola@elsewhere.example",
+      mail: "ola@elsewhere.example",
     });
     await expectRefused(oid, 403, "verified domains");
   });

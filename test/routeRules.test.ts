@@ -55,7 +55,11 @@ const handshake = (base: string = PATHS.realtime) => `${base}${REALTIME_NOTIFICA
 
 describe("Microsoft Graph's notification route (a machine caller)", () => {
   it("answers a POST from no browser itself: no session read, no CSRF token or Origin asked for", async () => {
-    const { response, d1 } = await send(handshake(), { method: "POST", headers: { origin: FOREIGN, "content-type": "text/plain" }, body: "" });
+    const { response, d1 } = await send(handshake(), {
+      method: "POST",
+      headers: { origin: FOREIGN, "content-type": "text/plain" },
+      body: "",
+    });
     expect(response.status).toBe(200);
     expect(await response.text()).toBe("graph-says-hello");
     // Adele's session cookie went along, and nothing read it: the handshake alone touches no D1.
@@ -69,7 +73,9 @@ describe("Microsoft Graph's notification route (a machine caller)", () => {
   });
 
   it("keeps its rules when its path is renamed, and the old path keeps none of them", async () => {
-    const renamed = SUB_APPS.map((s) => (s.routes === realtimeRoutes ? subApp("/graph-renamed", realtimeRoutes, { caller: "machine" }) : s));
+    const renamed = SUB_APPS.map((s) =>
+      s.routes === realtimeRoutes ? subApp("/graph-renamed", realtimeRoutes, { caller: "machine" }) : s,
+    );
     const moved = await send(handshake("/graph-renamed"), { method: "POST", headers: { origin: FOREIGN }, body: "", subApps: renamed });
     expect(moved.response.status).toBe(200);
     const old = await send(handshake(), { method: "POST", headers: { origin: FOREIGN }, body: "", subApps: renamed });
@@ -131,7 +137,10 @@ describe("a sub-app mounted without rules", () => {
     expect(d1.sessions[0]).not.toBe("first-primary");
   });
 
-  for (const [name, subApps, base] of [["at its own path", withProbe, "/probe"], ["under the machine caller's path", underMachine, `${PATHS.realtime}/probe`]] as const) {
+  for (const [name, subApps, base] of [
+    ["at its own path", withProbe, "/probe"],
+    ["under the machine caller's path", underMachine, `${PATHS.realtime}/probe`],
+  ] as const) {
     it(`checks CSRF on a POST ${name}, and reads from the primary`, async () => {
       const foreign = await send(base, { method: "POST", headers: { origin: FOREIGN }, subApps });
       expect(foreign.response.status).toBe(403);

@@ -74,22 +74,30 @@ describe("creating a setup link", () => {
     const responses = await Promise.all(Array.from({ length: 6 }, () => adele.post(SETUP_LINK, {}, { htmx: true })));
     expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
     const urls = await Promise.all(responses.map(async (r) => /id="setup-link-url"[^>]*value="([^"]+)"/.exec(await r.text())?.[1]));
-    const open = await env.DB.prepare("select count(*) as n from entra_setup_links where organization_id = ? and revoked_at is null and used_at is null")
-      .bind(DEMO_ORGS.contoso.id).first<{ n: number }>();
+    const open = await env.DB.prepare(
+      "select count(*) as n from entra_setup_links where organization_id = ? and revoked_at is null and used_at is null",
+    )
+      .bind(DEMO_ORGS.contoso.id)
+      .first<{ n: number }>();
     expect(open?.n).toBe(1);
     const answers = await Promise.all(urls.map(async (url) => (await new TestBrowser().get(new URL(url!).pathname)).status));
     expect(answers.filter((status) => status === 200)).toHaveLength(1);
     expect(answers.filter((status) => status === 409)).toHaveLength(5);
     // Each creation names the links it replaced: together, the five that are no longer open.
-    const replaced = (await contosoAudit("entra.setup_link_created")).flatMap((details) => String(details.replacedLinkIds ?? "").split(", ").filter(Boolean));
+    const replaced = (await contosoAudit("entra.setup_link_created")).flatMap((details) =>
+      String(details.replacedLinkIds ?? "")
+        .split(", ")
+        .filter(Boolean),
+    );
     expect(new Set(replaced).size).toBe(5);
   });
 
   it("at most one open link per organization is the database's rule too (migrations/0019)", async () => {
     const adele = await signedIn("adele");
     await createLink(adele);
-    const insert = env.DB.prepare("insert into entra_setup_links (id, organization_id, token_hash, created_by, created_at, expires_at) values (?, ?, ?, ?, 1, 9999999999999)")
-      .bind(crypto.randomUUID(), DEMO_ORGS.contoso.id, crypto.randomUUID(), DEMO_USER_IDS.adele);
+    const insert = env.DB.prepare(
+      "insert into entra_setup_links (id, organization_id, token_hash, created_by, created_at, expires_at) values (?, ?, ?, ?, 1, 9999999999999)",
+    ).bind(crypto.randomUUID(), DEMO_ORGS.contoso.id, crypto.randomUUID(), DEMO_USER_IDS.adele);
     await expect(insert.run()).rejects.toThrow(/UNIQUE/);
   });
 
@@ -145,9 +153,14 @@ describe("the Azure administrator's side", () => {
     expect(consent.searchParams.get("client_id")).toBe(env.MS_CLIENT_ID);
     expect(consent.searchParams.get("redirect_uri")).toBe("http://localhost:8787/setup/entra/callback");
     // Everything Connect will ask for, OpenID scopes included: a partial grant would stop Connect.
-    expect(consent.searchParams.get("scope")!.split(" ").sort()).toEqual(
-      ["Group.Read.All", "User.Read.All", "email", "offline_access", "openid", "profile"],
-    );
+    expect(consent.searchParams.get("scope")!.split(" ").sort()).toEqual([
+      "Group.Read.All",
+      "User.Read.All",
+      "email",
+      "offline_access",
+      "openid",
+      "profile",
+    ]);
     expect(consent.searchParams.get("state")!.length).toBeGreaterThanOrEqual(43);
     expect(await contosoAudit("entra.setup_consent_started")).toHaveLength(1);
   });
@@ -173,7 +186,10 @@ describe("the Azure administrator's side", () => {
     expect(back.status).toBe(200);
     expect(html).toContain("Admin consent granted");
     expect(html).toContain("Connect Entra ID");
-    const link = await env.DB.prepare("select used_at, consented_tenant_id from entra_setup_links").first<{ used_at: number; consented_tenant_id: string }>();
+    const link = await env.DB.prepare("select used_at, consented_tenant_id from entra_setup_links").first<{
+      used_at: number;
+      consented_tenant_id: string;
+    }>();
     expect(link?.used_at).toBeGreaterThan(0);
     expect(link?.consented_tenant_id).toBe(CONTOSO_TENANT_ID);
     expect(await contosoAudit("entra.setup_consent_granted")).toEqual([
@@ -206,8 +222,12 @@ describe("the Azure administrator's side", () => {
     expect(html).toContain("The Microsoft account used does not have permission to consent");
     expect(html).toContain("Microsoft error code: AADSTS65004");
     expect(await env.DB.prepare("select used_at from entra_setup_links").first("used_at")).toBeNull();
-    expect(await contosoAudit("entra.setup_consent_failed")).toEqual([expect.objectContaining({ reason: "declined", microsoftCode: "AADSTS65004" })]);
-    expect((await adele.page(ENTRA_PAGE)).html).toContain("attempt did not grant consent: it was cancelled, or the account used does not have permission to consent");
+    expect(await contosoAudit("entra.setup_consent_failed")).toEqual([
+      expect.objectContaining({ reason: "declined", microsoftCode: "AADSTS65004" }),
+    ]);
+    expect((await adele.page(ENTRA_PAGE)).html).toContain(
+      "attempt did not grant consent: it was cancelled, or the account used does not have permission to consent",
+    );
     expect((await new TestBrowser().get(url.pathname)).status).toBe(200);
   });
 
@@ -219,10 +239,18 @@ describe("the Azure administrator's side", () => {
     await adele.post("/organizations/switch", { organizationId: subsidiary });
     const { url } = await createLink(adele);
     const { html } = await useLink(url, granted(CONTOSO_TENANT_ID));
-    expect(html).toContain("This Microsoft Entra tenant is already connected to another UniAsset organization. Contact support@uniasset.app.");
+    expect(html).toContain(
+      "This Microsoft Entra tenant is already connected to another UniAsset organization. Contact support@uniasset.app.",
+    );
     expect(await env.DB.prepare("select used_at from entra_setup_links").first("used_at")).toBeNull();
-    expect(await env.DB.prepare("select count(*) as n from entra_connections where organization_id = ?").bind(subsidiary).first("n")).toBe(0);
-    const failed = await env.DB.prepare("select details from audit_events where organization_id = ? and action = 'entra.setup_consent_failed'").bind(subsidiary).first<{ details: string }>();
+    expect(await env.DB.prepare("select count(*) as n from entra_connections where organization_id = ?").bind(subsidiary).first("n")).toBe(
+      0,
+    );
+    const failed = await env.DB.prepare(
+      "select details from audit_events where organization_id = ? and action = 'entra.setup_consent_failed'",
+    )
+      .bind(subsidiary)
+      .first<{ details: string }>();
     expect(JSON.parse(failed!.details)).toMatchObject({ reason: "tenant_taken", tenantId: CONTOSO_TENANT_ID });
   });
 
@@ -249,7 +277,9 @@ describe("the Azure administrator's side", () => {
     expect(await env.DB.prepare("select used_at from entra_setup_links").first("used_at")).toBeNull();
 
     // Expired.
-    await env.DB.prepare("update entra_setup_links set expires_at = ?").bind(Date.now() - 1).run();
+    await env.DB.prepare("update entra_setup_links set expires_at = ?")
+      .bind(Date.now() - 1)
+      .run();
     const expired = await azure.page(url.pathname);
     expect(expired.status).toBe(409);
     expect(expired.html).toContain("This setup link has expired");
@@ -295,7 +325,11 @@ describe("through Microsoft's admin consent endpoint (the emulator)", () => {
     const consent = new URL(leave.headers.get("location")!);
     const form = new URLSearchParams(consent.searchParams);
     form.set("account", entraUser("nancy").oid);
-    const consentPage = await env.EMULATOR.fetch(`${consent.origin}${consent.pathname}`, { method: "POST", body: form, redirect: "manual" });
+    const consentPage = await env.EMULATOR.fetch(`${consent.origin}${consent.pathname}`, {
+      method: "POST",
+      body: form,
+      redirect: "manual",
+    });
     expect(consentPage.status).toBe(200);
     form.set("consent", "accept");
     const back = await env.EMULATOR.fetch(`${consent.origin}${consent.pathname}`, { method: "POST", body: form, redirect: "manual" });
@@ -363,7 +397,9 @@ describe("review fixes", () => {
 
     await connectEntra(adele);
     expect((await new TestBrowser().page(url.pathname)).status).toBe(409);
-    expect(await env.DB.prepare("select count(*) as n from entra_setup_links where revoked_at is null and used_at is null").first("n")).toBe(0);
+    expect(
+      await env.DB.prepare("select count(*) as n from entra_setup_links where revoked_at is null and used_at is null").first("n"),
+    ).toBe(0);
   });
 
   it("consent for a tenant connected elsewhere closes the link: it cannot probe a second tenant", async () => {

@@ -34,9 +34,7 @@ describe("Microsoft sign-in", () => {
     expect(authorize.searchParams.get("nonce")).toBeTruthy();
     expect(authorize.searchParams.get("redirect_uri")).toBe("http://localhost:8787/auth/microsoft/callback");
 
-    const callback = await browser.returnFromProvider(
-      await browser.authorizeAtEmulator(start, { account: entraUser("adele").oid }),
-    );
+    const callback = await browser.returnFromProvider(await browser.authorizeAtEmulator(start, { account: entraUser("adele").oid }));
     expect(callback.status).toBe(302);
     expect(callback.headers.get("location")).toBe("/");
     const cookie = callback.headers.getSetCookie().find((c) => c.startsWith("__Host-uniasset_session="))!;
@@ -134,9 +132,13 @@ describe("Google sign-in", () => {
     const home = await browser.page("/");
     expect(home.html).toContain("Welcome, Pat Kim");
     expect(home.html).toContain("Viewer");
-    const identity = await env.DB.prepare("select provider from identities where subject = ?").bind(googleAccount("pat").sub).first<{ provider: string }>();
+    const identity = await env.DB.prepare("select provider from identities where subject = ?")
+      .bind(googleAccount("pat").sub)
+      .first<{ provider: string }>();
     expect(identity?.provider).toBe("google");
-    const invitation = await env.DB.prepare("select accepted_at from invitations where email = ?").bind("pat@gmail.example").first<{ accepted_at: number | null }>();
+    const invitation = await env.DB.prepare("select accepted_at from invitations where email = ?")
+      .bind("pat@gmail.example")
+      .first<{ accepted_at: number | null }>();
     expect(invitation?.accepted_at).toBeTypeOf("number");
 
     // The next sign-in goes through the linked identity.
@@ -169,7 +171,11 @@ describe("two first sign-ins of one person at the same moment", () => {
     expect(responses.map((r) => r.status)).toEqual([302, 302]);
     const users = await env.DB.prepare("select count(*) as n from users where email = 'pat@gmail.example'").first<{ n: number }>();
     expect(users?.n).toBe(1);
-    const memberships = await env.DB.prepare("select count(*) as n from memberships m join identities i on i.user_id = m.user_id where i.subject = ?").bind(googleAccount("pat").sub).first<{ n: number }>();
+    const memberships = await env.DB.prepare(
+      "select count(*) as n from memberships m join identities i on i.user_id = m.user_id where i.subject = ?",
+    )
+      .bind(googleAccount("pat").sub)
+      .first<{ n: number }>();
     expect(memberships?.n).toBe(1);
   });
 });

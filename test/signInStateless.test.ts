@@ -43,7 +43,9 @@ describe("starting a sign-in", () => {
     for (let i = 0; i < 50; i++) {
       const ctx = createExecutionContext();
       const response = await app.fetch(
-        new Request(`http://localhost:8787/auth/${i % 2 ? "google" : "microsoft"}`, { headers: { "cf-connecting-ip": `192.0.2.${i + 1}` } }),
+        new Request(`http://localhost:8787/auth/${i % 2 ? "google" : "microsoft"}`, {
+          headers: { "cf-connecting-ip": `192.0.2.${i + 1}` },
+        }),
         { ...env, DB: countingD1(env.DB, d1) },
         ctx,
       );
@@ -174,7 +176,11 @@ describe("a stale read", () => {
     const back = await browser.authorizeAtEmulator(start, { account: ADELE });
     const callback = browser.get(back.headers.get("location")!);
     await new Promise((resolve) => setTimeout(resolve, 150));
-    await env.DB.prepare("update memberships set status = 'deactivated', deactivated_reason = 'by_hand', deactivated_at = 1 where user_id = (select user_id from identities where subject = ?)").bind(ADELE).run();
+    await env.DB.prepare(
+      "update memberships set status = 'deactivated', deactivated_reason = 'by_hand', deactivated_at = 1 where user_id = (select user_id from identities where subject = ?)",
+    )
+      .bind(ADELE)
+      .run();
     const response = await callback;
     expect(response.status).toBe(403);
     expect(await response.text()).toContain("deactivated");
@@ -210,7 +216,10 @@ describe("the cost of a callback", () => {
   it("a refusal after Graph costs no more (a member outside the verified domains)", async () => {
     await connectContoso(["auto-provision", "group-role-mapping"]);
     const { oid } = await emulatorAdmin<{ oid: string }>("users", {
-      tenantId: CONTOSO_TENANT_ID, displayName: "Ola Outside", userPrincipalName: "ola@elsewhere.example", mail: "ola@elsewhere.example",
+      tenantId: CONTOSO_TENANT_ID,
+      displayName: "Ola Outside",
+      userPrincipalName: "ola@elsewhere.example",
+      mail: "ola@elsewhere.example",
     });
     const cost = await measureCallback("microsoft", oid);
     expect(cost.status).toBe(403);

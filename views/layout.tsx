@@ -97,7 +97,9 @@ function Sidebar(props: { viewer: Viewer; nav?: NavSection }) {
         <small>{viewer.email}</small>
         <form method="post" action={PATHS.signOut}>
           <CsrfField token={viewer.csrfToken} />
-          <button type="submit" class="link">Sign out</button>
+          <button type="submit" class="link">
+            Sign out
+          </button>
         </form>
       </div>
     </nav>

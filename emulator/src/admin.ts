@@ -2,18 +2,45 @@
 // directory, inject faults and read request counts through it. JSON in, JSON out.
 import { Hono, type Context } from "hono";
 import {
-  addGroup, changeUser, createUser, directory, findGroup, grantConsent, locateUser, renameGroup, withdrawConsent,
-  type DirectoryGroup, type Tenant,
+  addGroup,
+  changeUser,
+  createUser,
+  directory,
+  findGroup,
+  grantConsent,
+  locateUser,
+  renameGroup,
+  withdrawConsent,
+  type DirectoryGroup,
+  type Tenant,
 } from "./directory.ts";
 import type { EmulatorContext } from "./env.ts";
 import { ENDPOINT_NAMES } from "./faults.tsx";
 import {
-  expireAccessTokens, expireDeltaTokens, expireRefreshTokens, GROUP_MEMBERSHIP_CLAIMS, resetAll, revokeRefreshTokens, setAdminConsentWorkflow,
-  setRegistration, state, TAMPER_KINDS, type GroupMembershipClaims, type TamperKind,
+  expireAccessTokens,
+  expireDeltaTokens,
+  expireRefreshTokens,
+  GROUP_MEMBERSHIP_CLAIMS,
+  resetAll,
+  revokeRefreshTokens,
+  setAdminConsentWorkflow,
+  setRegistration,
+  state,
+  TAMPER_KINDS,
+  type GroupMembershipClaims,
+  type TamperKind,
 } from "./state.ts";
 import { restoreFromStorage } from "./restore.ts";
 import { createSyntheticTenant, type SyntheticTenantSpec } from "./synthetic.ts";
-import { LIFECYCLE_EVENTS, notifications, notifyUserChanged, resetNotifications, sendLifecycleEvent, subscriptionList, type LifecycleEvent } from "./subscriptions.ts";
+import {
+  LIFECYCLE_EVENTS,
+  notifications,
+  notifyUserChanged,
+  resetNotifications,
+  sendLifecycleEvent,
+  subscriptionList,
+  type LifecycleEvent,
+} from "./subscriptions.ts";
 
 export const admin = new Hono<EmulatorContext>().basePath("/_emulator");
 
@@ -128,7 +155,10 @@ admin.post("/tenants/:tid/admin-consent-workflow", async (c) => {
 
 admin.get("/tenants/:tid/admin-consent-workflow", (c) => {
   const tid = c.req.param("tid").toLowerCase();
-  return c.json({ enabled: state.adminConsentWorkflow.get(tid) ?? false, requests: state.consentRequests.filter((r) => r.tenantId === tid) });
+  return c.json({
+    enabled: state.adminConsentWorkflow.get(tid) ?? false,
+    requests: state.consentRequests.filter((r) => r.tenantId === tid),
+  });
 });
 
 admin.post("/consents", async (c) => {
@@ -185,9 +215,14 @@ admin.post("/users", async (c) => {
   const userType = body.userType === "Guest" ? "Guest" : "Member";
   const oid = crypto.randomUUID();
   createUser(tenant, {
-    id: oid, tenantId: tenant.id, displayName, userPrincipalName,
+    id: oid,
+    tenantId: tenant.id,
+    displayName,
+    userPrincipalName,
     mail: str(body.mail) ?? (userType === "Member" ? userPrincipalName : null),
-    userType, accountEnabled: body.accountEnabled !== false, globalAdmin: body.globalAdmin === true,
+    userType,
+    accountEnabled: body.accountEnabled !== false,
+    globalAdmin: body.globalAdmin === true,
     groups: groups.map((g) => g.toLowerCase()),
   });
   return c.json({ ok: true, oid }, 201);
@@ -204,7 +239,10 @@ admin.post("/users/:oid/bulk-groups", async (c) => {
   if (!found) return missing(c, "user");
   const count = int((await jsonBody(c)).count);
   if (!count) return invalid(c, "count must be a positive integer");
-  const groupIds = Array.from({ length: count }, (_, i) => newGroup(found.tenant, `Bulk Group ${i + 1} for ${found.entry.user.displayName}`).id);
+  const groupIds = Array.from(
+    { length: count },
+    (_, i) => newGroup(found.tenant, `Bulk Group ${i + 1} for ${found.entry.user.displayName}`).id,
+  );
   changeUser(found.tenant, found.entry.user.id, (e) => void e.user.groups.push(...groupIds));
   return c.json({ ok: true, groupIds });
 });
@@ -215,15 +253,23 @@ admin.post("/groups", async (c) => {
   if (!tenant) return missing(c, "tenant");
   const displayName = str(body.displayName);
   if (!displayName) return invalid(c, "displayName is required");
-  const memberOf = Array.isArray(body.memberOf) ? body.memberOf.filter((g): g is string => typeof g === "string" && !!findGroup(tenant, g)) : [];
+  const memberOf = Array.isArray(body.memberOf)
+    ? body.memberOf.filter((g): g is string => typeof g === "string" && !!findGroup(tenant, g))
+    : [];
   const group = newGroup(tenant, displayName, memberOf);
   const domain = tenant.verifiedDomains.find((d) => d.isDefault)?.name ?? tenant.verifiedDomains[0]!.name;
   const memberOids = Array.from({ length: int(body.memberCount) ?? 0 }, (_, i) => {
     const oid = crypto.randomUUID();
     createUser(tenant, {
-      id: oid, tenantId: tenant.id, displayName: `${displayName} Member ${i + 1}`,
-      userPrincipalName: `member${i + 1}.${group.id.slice(0, 8)}@${domain}`, mail: `member${i + 1}.${group.id.slice(0, 8)}@${domain}`,
-      userType: "Member", accountEnabled: true, globalAdmin: false, groups: [group.id],
+      id: oid,
+      tenantId: tenant.id,
+      displayName: `${displayName} Member ${i + 1}`,
+      userPrincipalName: `member${i + 1}.${group.id.slice(0, 8)}@${domain}`,
+      mail: `member${i + 1}.${group.id.slice(0, 8)}@${domain}`,
+      userType: "Member",
+      accountEnabled: true,
+      globalAdmin: false,
+      groups: [group.id],
     });
     return oid;
   });
@@ -263,7 +309,9 @@ admin.delete("/groups/:gid/members/:oid", (c) => {
 admin.post("/groups/:gid/rename", async (c) => {
   const displayName = str((await jsonBody(c)).displayName);
   if (!displayName) return invalid(c, "displayName is required");
-  const found = [...directory.tenants.values()].map((tenant) => ({ tenant, group: findGroup(tenant, c.req.param("gid")) })).find((f) => f.group);
+  const found = [...directory.tenants.values()]
+    .map((tenant) => ({ tenant, group: findGroup(tenant, c.req.param("gid")) }))
+    .find((f) => f.group);
   if (!found?.group) return missing(c, "group");
   renameGroup(found.tenant, found.group, displayName);
   return c.json({ ok: true });
@@ -283,10 +331,19 @@ admin.post("/synthetic-tenants", async (c) => {
   const tenant = createSyntheticTenant(spec);
   if (body.consented === true) grantConsent(tenant, c.env.MS_CLIENT_ID);
   const adminUser = tenant.baseUser(0);
-  return c.json({
-    ok: true, tenantId: tenant.id, displayName: tenant.displayName, domain: tenant.verifiedDomains[0]!.name,
-    users, adminOid: adminUser.id, adminUserPrincipalName: adminUser.userPrincipalName, groupIds: tenant.synthetic?.groupIds ?? [],
-  }, 201);
+  return c.json(
+    {
+      ok: true,
+      tenantId: tenant.id,
+      displayName: tenant.displayName,
+      domain: tenant.verifiedDomains[0]!.name,
+      users,
+      adminOid: adminUser.id,
+      adminUserPrincipalName: adminUser.userPrincipalName,
+      groupIds: tenant.synthetic?.groupIds ?? [],
+    },
+    201,
+  );
 });
 
 admin.get("/stats", (c) => {
@@ -294,7 +351,10 @@ admin.get("/stats", (c) => {
   const lowPriority = Object.fromEntries(state.lowPriorityRequests);
   const batched = Object.fromEntries(state.batchedRequests);
   return c.json({
-    requests, lowPriority, ...(state.batchedRequests.size > 0 ? { batched } : {}), total: Object.values(requests).reduce((a, b) => a + b, 0),
+    requests,
+    lowPriority,
+    ...(state.batchedRequests.size > 0 ? { batched } : {}),
+    total: Object.values(requests).reduce((a, b) => a + b, 0),
   });
 });
 
@@ -325,19 +385,23 @@ admin.get("/subscriptions", (c) => c.json({ value: subscriptionList() }));
 admin.post("/notifications", async (c) => {
   const body = await jsonBody(c);
   if (body.drop !== undefined && int(body.drop) === undefined) return invalid(c, "drop is a whole number");
-  if (body.delayMs !== undefined && (int(body.delayMs) === undefined || int(body.delayMs)! > 60_000)) return invalid(c, "delayMs is 0–60000");
+  if (body.delayMs !== undefined && (int(body.delayMs) === undefined || int(body.delayMs)! > 60_000))
+    return invalid(c, "delayMs is 0–60000");
   if (body.drop !== undefined) notifications.drop = int(body.drop)!;
   if (body.delayMs !== undefined) notifications.delayMs = int(body.delayMs)!;
   return c.json({ ok: true, drop: notifications.drop, delayMs: notifications.delayMs });
 });
 
 /** The last deliveries (validation, change and lifecycle notifications) with the app's answer status. */
-admin.get("/notifications/sent", (c) => c.json({ value: notifications.sent.map(({ kind, url, body, status, at }) => ({ kind, url, body, status, at })) }));
+admin.get("/notifications/sent", (c) =>
+  c.json({ value: notifications.sent.map(({ kind, url, body, status, at }) => ({ kind, url, body, status, at })) }),
+);
 
 /** Sends a lifecycle notification to the subscription's lifecycleNotificationUrl and reports the app's answer. */
 admin.post("/subscriptions/:id/lifecycle", async (c) => {
   const event = str((await jsonBody(c)).event);
-  if (!event || !(LIFECYCLE_EVENTS as readonly string[]).includes(event)) return invalid(c, `event must be one of ${LIFECYCLE_EVENTS.join(", ")}`);
+  if (!event || !(LIFECYCLE_EVENTS as readonly string[]).includes(event))
+    return invalid(c, `event must be one of ${LIFECYCLE_EVENTS.join(", ")}`);
   const delivery = await sendLifecycleEvent(c.env, c.req.param("id"), event as LifecycleEvent);
   if (!delivery) return missing(c, "subscription with a lifecycleNotificationUrl");
   return c.json({ ok: true, status: delivery.status });

@@ -30,7 +30,8 @@ app.get("/", (c) =>
         name: u.displayName,
         email: u.userType === "Guest" ? u.mail : u.userPrincipalName,
         note: [u.globalAdmin ? "Global Administrator" : "", u.userType === "Guest" ? "guest" : "", u.accountEnabled ? "" : "disabled"]
-          .filter(Boolean).join(", "),
+          .filter(Boolean)
+          .join(", "),
       }))}
       google={GOOGLE_ACCOUNTS.map((a) => ({ value: a.sub, name: a.name, email: a.email }))}
     />,

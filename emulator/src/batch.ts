@@ -18,8 +18,13 @@ interface BatchRequest {
 
 function isBatchRequest(value: unknown): value is BatchRequest {
   const r = value as Partial<BatchRequest> | null;
-  return !!r && typeof r.id === "string" && typeof r.method === "string" && typeof r.url === "string"
-    && (r.headers === undefined || (typeof r.headers === "object" && r.headers !== null));
+  return (
+    !!r &&
+    typeof r.id === "string" &&
+    typeof r.method === "string" &&
+    typeof r.url === "string" &&
+    (r.headers === undefined || (typeof r.headers === "object" && r.headers !== null))
+  );
 }
 
 export async function answerBatch(c: Context, dispatch: (request: Request) => Promise<Response>): Promise<Response> {
@@ -43,11 +48,13 @@ export async function answerBatch(c: Context, dispatch: (request: Request) => Pr
   const responses = await Promise.all(
     requests.map(async (r) => {
       const url = new URL(r.url.replace(/^\/+/, ""), base);
-      const response = await dispatch(new Request(url, {
-        method: r.method.toUpperCase(),
-        headers: { ...r.headers, authorization: c.req.header("authorization") ?? "" },
-        ...(r.body !== undefined ? { body: JSON.stringify(r.body) } : {}),
-      }));
+      const response = await dispatch(
+        new Request(url, {
+          method: r.method.toUpperCase(),
+          headers: { ...r.headers, authorization: c.req.header("authorization") ?? "" },
+          ...(r.body !== undefined ? { body: JSON.stringify(r.body) } : {}),
+        }),
+      );
       const text = await response.text();
       let body: unknown = null;
       try {

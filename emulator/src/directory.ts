@@ -78,12 +78,20 @@ export function loadDemoDirectory(): void {
   directory.tenants.clear();
   for (const demo of TENANTS) {
     const seedUsers: DirectoryUser[] = ENTRA_USERS.filter((u) => u.tenantId === demo.id).map((u) => ({
-      id: u.oid, tenantId: u.tenantId, displayName: u.displayName, userPrincipalName: u.userPrincipalName,
-      mail: u.mail, userType: u.userType, accountEnabled: u.accountEnabled, globalAdmin: u.globalAdmin,
-      groups: [...u.groups], ...(u.home ? { homeOid: u.home.oid } : {}),
+      id: u.oid,
+      tenantId: u.tenantId,
+      displayName: u.displayName,
+      userPrincipalName: u.userPrincipalName,
+      mail: u.mail,
+      userType: u.userType,
+      accountEnabled: u.accountEnabled,
+      globalAdmin: u.globalAdmin,
+      groups: [...u.groups],
+      ...(u.home ? { homeOid: u.home.oid } : {}),
     }));
     addTenant({
-      id: demo.id, displayName: demo.displayName,
+      id: demo.id,
+      displayName: demo.displayName,
       verifiedDomains: demo.verifiedDomains.map((d) => ({ ...d })),
       baseCount: seedUsers.length,
       baseUser: (i) => copyUser(seedUsers[i]!),

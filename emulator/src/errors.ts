@@ -7,7 +7,10 @@ function traceIds(): { trace_id: string; correlation_id: string; timestamp: stri
   return {
     trace_id: crypto.randomUUID(),
     correlation_id: crypto.randomUUID(),
-    timestamp: new Date().toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z"),
+    timestamp: new Date()
+      .toISOString()
+      .replace("T", " ")
+      .replace(/\.\d+Z$/, "Z"),
   };
 }
 
@@ -40,7 +43,14 @@ export function identityErrorBody(error: string, code: number, message: string, 
   };
 }
 
-export function identityError(c: Context, status: ContentfulStatusCode, error: string, code: number, message: string, suberror?: SubError): Response {
+export function identityError(
+  c: Context,
+  status: ContentfulStatusCode,
+  error: string,
+  code: number,
+  message: string,
+  suberror?: SubError,
+): Response {
   return c.json(identityErrorBody(error, code, message, suberror), status);
 }
 

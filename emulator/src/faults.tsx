@@ -48,10 +48,20 @@ const GRAPH_CODES: Record<number, [string, string]> = {
 };
 
 function faultBody(c: Context, name: string, status: number): unknown {
-  if (name === "google-token") return { error: status === 400 ? "invalid_grant" : "internal_failure", error_description: status === 400 ? "Bad Request" : "Backend Error" };
+  if (name === "google-token")
+    return {
+      error: status === 400 ? "invalid_grant" : "internal_failure",
+      error_description: status === 400 ? "Bad Request" : "Backend Error",
+    };
   if (["discovery", "keys", "authorize", "adminconsent", "token", "google-discovery", "google-keys", "google-authorize"].includes(name)) {
-    if (status === 400) return identityErrorBody("invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity.");
-    if (status === 429) return identityErrorBody("temporarily_unavailable", 50196, "The server terminated an operation because it encountered a client request loop. Please retry later.");
+    if (status === 400)
+      return identityErrorBody("invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity.");
+    if (status === 429)
+      return identityErrorBody(
+        "temporarily_unavailable",
+        50196,
+        "The server terminated an operation because it encountered a client request loop. Please retry later.",
+      );
     return identityErrorBody("temporarily_unavailable", 90033, "A transient error has occurred. Please try again.");
   }
   const [code, message] = GRAPH_CODES[status] ?? ["UnknownError", "An unknown error occurred."];

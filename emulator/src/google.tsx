@@ -39,14 +39,17 @@ function checkAuthorizeRequest(c: Context<EmulatorContext>, params: Record<strin
   if (params.client_id !== c.env.GOOGLE_CLIENT_ID) return page(`Error 401: invalid_client. The OAuth client was not found.`);
   const redirectUri = params.redirect_uri ?? "";
   if (redirectUri !== `${c.env.APP_ORIGIN}/auth/google/callback`) {
-    return page(`Error 400: redirect_uri_mismatch. You can't sign in to this app because it doesn't comply with Google's OAuth 2.0 policy. redirect_uri=${redirectUri}`);
+    return page(
+      `Error 400: redirect_uri_mismatch. You can't sign in to this app because it doesn't comply with Google's OAuth 2.0 policy. redirect_uri=${redirectUri}`,
+    );
   }
   const back = (description: string): Checked => ({
     ok: false,
     response: redirectTo(redirectUri, { error: "invalid_request", error_description: description, state: params.state }),
   });
   if (params.response_type !== "code") return back("Invalid response_type");
-  if (!params.code_challenge || params.code_challenge_method !== "S256") return back("Missing or unsupported code_challenge (S256 required)");
+  if (!params.code_challenge || params.code_challenge_method !== "S256")
+    return back("Missing or unsupported code_challenge (S256 required)");
   if (!parseScope(params.scope).includes("openid")) return back("Missing required parameter: scope openid");
   return { ok: true, redirectUri };
 }
@@ -69,9 +72,16 @@ google.post("/o/oauth2/v2/auth", async (c) => {
   if (!account) return c.html(<GoogleChooserPage action={c.req.path} params={params} accounts={accounts()} />);
   const code = newCode();
   saveCode(code, {
-    provider: "google", clientId: params.client_id!, redirectUri: checked.redirectUri, codeChallenge: params.code_challenge!,
-    nonce: params.nonce, scope: parseScope(params.scope), subject: account.sub, tenantId: "",
-    expiresAt: Date.now() + CODE_LIFETIME_MS, redeemed: false,
+    provider: "google",
+    clientId: params.client_id!,
+    redirectUri: checked.redirectUri,
+    codeChallenge: params.code_challenge!,
+    nonce: params.nonce,
+    scope: parseScope(params.scope),
+    subject: account.sub,
+    tenantId: "",
+    expiresAt: Date.now() + CODE_LIFETIME_MS,
+    redeemed: false,
   });
   return redirectTo(checked.redirectUri, { code, state: params.state, scope: params.scope, authuser: "0", prompt: "consent" });
 });
@@ -82,7 +92,8 @@ google.post("/token", async (c) => {
   if (clientId !== c.env.GOOGLE_CLIENT_ID || clientSecret !== c.env.GOOGLE_CLIENT_SECRET) {
     return googleError(c, 401, "invalid_client", "Unauthorized");
   }
-  if (form.grant_type !== "authorization_code") return googleError(c, 400, "unsupported_grant_type", "Invalid grant_type: " + (form.grant_type ?? ""));
+  if (form.grant_type !== "authorization_code")
+    return googleError(c, 400, "unsupported_grant_type", "Invalid grant_type: " + (form.grant_type ?? ""));
   const grant = form.code ? state.codes.get(form.code) : undefined;
   if (!grant || grant.provider !== "google" || grant.redeemed || grant.expiresAt < Date.now() || grant.clientId !== clientId) {
     if (grant) saveCode(form.code!, { ...grant, redeemed: true });

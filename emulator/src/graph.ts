@@ -2,15 +2,37 @@
 // transitive memberships. The bearer token's tenant is the directory every call sees.
 import { Hono } from "hono";
 import {
-  changesSince, directory, GLOBAL_ADMINISTRATOR_TEMPLATE_ID, findGroup, findUser, membersFrom, nestedGroupIds, transitiveGroupsOf, userAt, userCount,
-  type DirectoryUser, type Tenant, type UserEntry,
+  changesSince,
+  directory,
+  GLOBAL_ADMINISTRATOR_TEMPLATE_ID,
+  findGroup,
+  findUser,
+  membersFrom,
+  nestedGroupIds,
+  transitiveGroupsOf,
+  userAt,
+  userCount,
+  type DirectoryUser,
+  type Tenant,
+  type UserEntry,
 } from "./directory.ts";
 import { activeEntry, disorderedRound, type DisorderOptions } from "./deltaDisorder.ts";
 import type { EmulatorContext } from "./env.ts";
 import { graphError } from "./errors.ts";
 import {
-  contextUrl, GROUP_PROPERTIES, groupResource, linkWith, ORGANIZATION_PROPERTIES, positioned, project, readQuery, readToken, takePage, USER_PROPERTIES,
-  userResource, type GraphContext,
+  contextUrl,
+  GROUP_PROPERTIES,
+  groupResource,
+  linkWith,
+  ORGANIZATION_PROPERTIES,
+  positioned,
+  project,
+  readQuery,
+  readToken,
+  takePage,
+  USER_PROPERTIES,
+  userResource,
+  type GraphContext,
 } from "./graphQuery.ts";
 import { allowsGraph, readsDirectoryRoles } from "./scopes.ts";
 import { answerBatch } from "./batch.ts";
@@ -27,9 +49,14 @@ graph.use("/v1.0/*", async (c, next) => {
   const grant = state.accessTokens.get(token);
   const tenant = grant && directory.tenants.get(grant.tenantId);
   if (!grant || !tenant) return graphError(c, 401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.");
-  if (grant.expiresAt <= Date.now()) return graphError(c, 401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.");
-  const needs = /^\/v1\.0\/users/.test(c.req.path) && !/transitiveMemberOf/.test(c.req.path) ? "users"
-    : /^\/v1\.0\/groups|transitiveMemberOf/.test(c.req.path) ? "groups" : "any";
+  if (grant.expiresAt <= Date.now())
+    return graphError(c, 401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.");
+  const needs =
+    /^\/v1\.0\/users/.test(c.req.path) && !/transitiveMemberOf/.test(c.req.path)
+      ? "users"
+      : /^\/v1\.0\/groups|transitiveMemberOf/.test(c.req.path)
+        ? "groups"
+        : "any";
   if (!allowsGraph(needs, grant.scope)) {
     return graphError(c, 403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
   }
@@ -46,14 +73,23 @@ graph.get("/v1.0/organization", (c) => {
   const tenant = c.var.tenant;
   return c.json({
     "@odata.context": contextUrl(c, "organization", query.select),
-    value: [project({
-      id: tenant.id,
-      displayName: tenant.displayName,
-      tenantType: "AAD",
-      verifiedDomains: tenant.verifiedDomains.map((d) => ({
-        name: d.name, isDefault: d.isDefault, isInitial: d.isInitial, type: "Managed", capabilities: "Email, OfficeCommunicationsOnline",
-      })),
-    }, query.select)],
+    value: [
+      project(
+        {
+          id: tenant.id,
+          displayName: tenant.displayName,
+          tenantType: "AAD",
+          verifiedDomains: tenant.verifiedDomains.map((d) => ({
+            name: d.name,
+            isDefault: d.isDefault,
+            isInitial: d.isInitial,
+            type: "Managed",
+            capabilities: "Email, OfficeCommunicationsOnline",
+          })),
+        },
+        query.select,
+      ),
+    ],
   });
 });
 
@@ -64,7 +100,8 @@ function* activeUsersFrom(tenant: Tenant, from: number): Generator<{ position: n
   }
 }
 
-const malformedToken = (c: GraphContext) => graphError(c, 400, "Request_BadRequest", "The specified page token value has expired or is invalid.");
+const malformedToken = (c: GraphContext) =>
+  graphError(c, 400, "Request_BadRequest", "The specified page token value has expired or is invalid.");
 
 graph.post("/v1.0/$batch", (c) => answerBatch(c, (request) => Promise.resolve(batchedGraph.fetch(request, c.env))));
 
@@ -96,7 +133,11 @@ interface DeltaCursor {
 function disorderedListing(tenant: Tenant, cursor: DeltaCursor, options: DisorderOptions): UserEntry[] {
   const seed = `${cursor.g}:${tenant.id}:${cursor.mode}:${cursor.since}:${cursor.upto}`;
   if (cursor.mode === "full") {
-    return disorderedRound([...activeUsersFrom(tenant, 0)].map(({ item }) => activeEntry(item)), options, seed);
+    return disorderedRound(
+      [...activeUsersFrom(tenant, 0)].map(({ item }) => activeEntry(item)),
+      options,
+      seed,
+    );
   }
   // A replayed change shows the user as the directory first had them, when there is such a state.
   const original = (entry: UserEntry): UserEntry => {
@@ -129,12 +170,19 @@ graph.get("/v1.0/users/delta", (c) => {
     // https://learn.microsoft.com/en-us/graph/delta-query-overview#synchronization-reset
     // https://learn.microsoft.com/en-us/graph/errors#code-property (syncStateNotFound)
     c.header("Location", linkWith(c, c.req.path, undefined, undefined));
-    return graphError(c, 410, "syncStateNotFound", "The sync state generation is not found. The delta token is expired and data must be synchronized again.");
+    return graphError(
+      c,
+      410,
+      "syncStateNotFound",
+      "The sync state generation is not found. The delta token is expired and data must be synchronized again.",
+    );
   }
   const disorder = state.deltaDisorder.shuffle || state.deltaDisorder.repeat ? { ...state.deltaDisorder } : undefined;
-  const cursor: DeltaCursor = skip ?? (delta
-    ? { g: state.deltaGeneration, mode: "changes", p: 0, since: delta.v, upto: directory.version, ...(disorder ? { d: disorder } : {}) }
-    : { g: state.deltaGeneration, mode: "full", p: 0, since: 0, upto: directory.version, ...(disorder ? { d: disorder } : {}) });
+  const cursor: DeltaCursor =
+    skip ??
+    (delta
+      ? { g: state.deltaGeneration, mode: "changes", p: 0, since: delta.v, upto: directory.version, ...(disorder ? { d: disorder } : {}) }
+      : { g: state.deltaGeneration, mode: "full", p: 0, since: 0, upto: directory.version, ...(disorder ? { d: disorder } : {}) });
 
   const asDelta = (e: UserEntry) => (e.deleted ? { id: e.user.id, "@removed": { reason: "changed" } } : userResource(e.user, query.select));
   let value: Record<string, unknown>[];
@@ -153,9 +201,10 @@ graph.get("/v1.0/users/delta", (c) => {
     value = taken.page.map(asDelta);
     next = taken.next;
   }
-  const link = next !== undefined
-    ? { "@odata.nextLink": linkWith(c, c.req.path, "$skiptoken", { ...cursor, p: next }) }
-    : { "@odata.deltaLink": linkWith(c, c.req.path, "$deltatoken", { g: state.deltaGeneration, t: tenant.id, v: cursor.upto }) };
+  const link =
+    next !== undefined
+      ? { "@odata.nextLink": linkWith(c, c.req.path, "$skiptoken", { ...cursor, p: next }) }
+      : { "@odata.deltaLink": linkWith(c, c.req.path, "$deltatoken", { g: state.deltaGeneration, t: tenant.id, v: cursor.upto }) };
   return c.json({ "@odata.context": contextUrl(c, "users", query.select), value, ...link });
 });
 
@@ -168,11 +217,20 @@ graph.get("/v1.0/users/:id", (c) => {
 });
 
 const notFound = (c: GraphContext, id: string) =>
-  graphError(c, 404, "Request_ResourceNotFound", `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
+  graphError(
+    c,
+    404,
+    "Request_ResourceNotFound",
+    `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`,
+  );
 
 // The signed-in user's directory roles: how an app checks who may connect a tenant. The demo's
 // Global Administrators hold that one role; everyone else holds none.
-const GLOBAL_ADMINISTRATOR = { displayName: "Global Administrator", description: "Can manage all aspects of Microsoft Entra ID and Microsoft services that use Microsoft Entra identities.", roleTemplateId: GLOBAL_ADMINISTRATOR_TEMPLATE_ID };
+const GLOBAL_ADMINISTRATOR = {
+  displayName: "Global Administrator",
+  description: "Can manage all aspects of Microsoft Entra ID and Microsoft services that use Microsoft Entra identities.",
+  roleTemplateId: GLOBAL_ADMINISTRATOR_TEMPLATE_ID,
+};
 const ROLE_PROPERTIES = ["id", "displayName", "description", "roleTemplateId"] as const;
 
 /**
@@ -213,7 +271,10 @@ graph.get("/v1.0/:who{me|users/[^/]+}/transitiveMemberOf", (c) => {
   const skip = readToken<{ p: number }>(c, "$skiptoken");
   if (skip === "malformed") return malformedToken(c);
   const members = [
-    ...transitiveGroupsOf(c.var.tenant, entry.user).map((g) => ({ "@odata.type": "#microsoft.graph.group", ...groupResource(g, query.select) })),
+    ...transitiveGroupsOf(c.var.tenant, entry.user).map((g) => ({
+      "@odata.type": "#microsoft.graph.group",
+      ...groupResource(g, query.select),
+    })),
     ...directoryRolesOf(entry.user, c.var.grant.scope, query.select),
   ];
   const { page, next } = takePage(positioned(members, skip?.p ?? 0), query.top);
@@ -261,18 +322,34 @@ function groupMatcher(c: GraphContext): ((name: string) => boolean) | Response {
   const search = c.req.query("$search");
   if (filter !== undefined) {
     const prefix = /^startswith\(\s*displayName\s*,\s*'((?:[^']|'')*)'\s*\)$/i.exec(filter.trim())?.[1];
-    if (prefix === undefined) return graphError(c, 400, "Request_UnsupportedQuery", `Unsupported or invalid query filter clause specified for property or resource: '${filter}'.`);
+    if (prefix === undefined)
+      return graphError(
+        c,
+        400,
+        "Request_UnsupportedQuery",
+        `Unsupported or invalid query filter clause specified for property or resource: '${filter}'.`,
+      );
     const wanted = prefix.replace(/''/g, "'").toLowerCase();
     return (name) => name.toLowerCase().startsWith(wanted);
   }
   if (search !== undefined) {
     if (c.req.header("ConsistencyLevel")?.toLowerCase() !== "eventual") {
-      return graphError(c, 400, "Request_UnsupportedQuery", "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'");
+      return graphError(
+        c,
+        400,
+        "Request_UnsupportedQuery",
+        "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'",
+      );
     }
     const term = /^"displayName:([^"]*)"$/i.exec(search.trim())?.[1];
-    if (term === undefined) return graphError(c, 400, "Request_UnsupportedQuery", `Unsupported $search clause: '${search}'. Use "displayName:term".`);
+    if (term === undefined)
+      return graphError(c, 400, "Request_UnsupportedQuery", `Unsupported $search clause: '${search}'. Use "displayName:term".`);
     const wanted = term.toLowerCase();
-    return (name) => name.toLowerCase().split(/[\s\-_.]+/).some((word) => word.startsWith(wanted));
+    return (name) =>
+      name
+        .toLowerCase()
+        .split(/[\s\-_.]+/)
+        .some((word) => word.startsWith(wanted));
   }
   return () => true;
 }

@@ -10,8 +10,17 @@ import { decodeJson, encodeJson } from "./util.ts";
 // and userType are among those that must be selected.
 // https://learn.microsoft.com/en-us/graph/api/user-list ("By default, only a limited set of properties are returned")
 export const DEFAULT_USER_PROPERTIES = [
-  "businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation", "preferredLanguage", "surname",
-  "userPrincipalName", "id",
+  "businessPhones",
+  "displayName",
+  "givenName",
+  "jobTitle",
+  "mail",
+  "mobilePhone",
+  "officeLocation",
+  "preferredLanguage",
+  "surname",
+  "userPrincipalName",
+  "id",
 ] as const;
 export const USER_PROPERTIES = [...DEFAULT_USER_PROPERTIES, "userType", "accountEnabled"] as const;
 export const ORGANIZATION_PROPERTIES = ["id", "displayName", "tenantType", "verifiedDomains"] as const;
@@ -29,22 +38,49 @@ export function readQuery(c: GraphContext, type: string, properties: readonly st
   // Options the emulator does not implement fail loudly rather than being silently ignored.
   const unsupported = ["$orderby", "$expand", ...(filters ? [] : ["$filter", "$search"])].find((o) => c.req.query(o) !== undefined);
   if (unsupported) {
-    return { ok: false, response: graphError(c, 400, "Request_UnsupportedQuery", `The query option '${unsupported}' is not supported on this resource by the emulator.`) };
+    return {
+      ok: false,
+      response: graphError(
+        c,
+        400,
+        "Request_UnsupportedQuery",
+        `The query option '${unsupported}' is not supported on this resource by the emulator.`,
+      ),
+    };
   }
   const rawSelect = c.req.query("$select");
   let select: string[] | undefined;
   if (rawSelect !== undefined) {
-    select = rawSelect.split(",").map((p) => p.trim()).filter(Boolean);
+    select = rawSelect
+      .split(",")
+      .map((p) => p.trim())
+      .filter(Boolean);
     const unknown = select.find((p) => !properties.includes(p));
     if (unknown) {
-      return { ok: false, response: graphError(c, 400, "Request_BadRequest", `Parsing OData Select and Expand failed: Could not find a property named '${unknown}' on type 'microsoft.graph.${type}'.`) };
+      return {
+        ok: false,
+        response: graphError(
+          c,
+          400,
+          "Request_BadRequest",
+          `Parsing OData Select and Expand failed: Could not find a property named '${unknown}' on type 'microsoft.graph.${type}'.`,
+        ),
+      };
     }
   }
   const preferred = /odata\.maxpagesize=(\d+)/.exec(c.req.header("Prefer") ?? "")?.[1];
   const rawTop = c.req.query("$top") ?? preferred;
   const top = rawTop === undefined ? DEFAULT_PAGE_SIZE : Number(rawTop);
   if (!Number.isInteger(top) || top < 1 || top > MAX_PAGE_SIZE) {
-    return { ok: false, response: graphError(c, 400, "Request_BadRequest", `Invalid page size specified: '${rawTop}'. Must be between 1 and ${MAX_PAGE_SIZE} inclusive.`) };
+    return {
+      ok: false,
+      response: graphError(
+        c,
+        400,
+        "Request_BadRequest",
+        `Invalid page size specified: '${rawTop}'. Must be between 1 and ${MAX_PAGE_SIZE} inclusive.`,
+      ),
+    };
   }
   return { ok: true, select, top };
 }
@@ -61,18 +97,36 @@ export function userResource(user: DirectoryUser, select: string[] | undefined):
   // The demo directory keeps no phone, title or office data: Graph's empty values for them.
   const [givenName, ...rest] = user.displayName.split(" ");
   const full: Record<string, unknown> = {
-    businessPhones: [], displayName: user.displayName, givenName: givenName || null, jobTitle: null, mail: user.mail,
-    mobilePhone: null, officeLocation: null, preferredLanguage: null, surname: rest.length > 0 ? rest.join(" ") : null,
-    userPrincipalName: user.userPrincipalName, id: user.id, userType: user.userType, accountEnabled: user.accountEnabled,
+    businessPhones: [],
+    displayName: user.displayName,
+    givenName: givenName || null,
+    jobTitle: null,
+    mail: user.mail,
+    mobilePhone: null,
+    officeLocation: null,
+    preferredLanguage: null,
+    surname: rest.length > 0 ? rest.join(" ") : null,
+    userPrincipalName: user.userPrincipalName,
+    id: user.id,
+    userType: user.userType,
+    accountEnabled: user.accountEnabled,
   };
   return project(full, select ?? [...DEFAULT_USER_PROPERTIES]);
 }
 
 export function groupResource(group: DirectoryGroup, select: string[] | undefined): Record<string, unknown> {
-  return project({
-    id: group.id, displayName: group.displayName, description: null, mail: null,
-    mailEnabled: false, securityEnabled: true, groupTypes: [],
-  }, select);
+  return project(
+    {
+      id: group.id,
+      displayName: group.displayName,
+      description: null,
+      mail: null,
+      mailEnabled: false,
+      securityEnabled: true,
+      groupTypes: [],
+    },
+    select,
+  );
 }
 
 /** This request's URL with one paging token replaced (or, without a token, removed): nextLink and deltaLink are absolute. */

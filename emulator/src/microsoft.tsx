@@ -56,7 +56,22 @@ microsoft.get("/:tenant/v2.0/.well-known/openid-configuration", (c) => {
     id_token_signing_alg_values_supported: ["RS256"],
     token_endpoint_auth_methods_supported: ["client_secret_post", "client_secret_basic"],
     code_challenge_methods_supported: ["S256"],
-    claims_supported: ["sub", "iss", "aud", "exp", "iat", "nbf", "name", "nonce", "oid", "preferred_username", "email", "tid", "ver", "acct"],
+    claims_supported: [
+      "sub",
+      "iss",
+      "aud",
+      "exp",
+      "iat",
+      "nbf",
+      "name",
+      "nonce",
+      "oid",
+      "preferred_username",
+      "email",
+      "tid",
+      "ver",
+      "acct",
+    ],
     tenant_region_scope: "EU",
     cloud_instance_name: new URL(origin).host,
   });
@@ -69,7 +84,9 @@ microsoft.post("/:tenant/oauth2/v2.0/token", microsoftToken);
 /** The app registration's redirect URIs; /setup/entra/callback receives the admin-consent link's return. */
 function registeredRedirectUris(env: EmulatorEnv): string[] {
   return [
-    `${env.APP_ORIGIN}/auth/microsoft/callback`, `${env.APP_ORIGIN}/settings/integrations/entra/callback`, `${env.APP_ORIGIN}/setup/entra/callback`,
+    `${env.APP_ORIGIN}/auth/microsoft/callback`,
+    `${env.APP_ORIGIN}/settings/integrations/entra/callback`,
+    `${env.APP_ORIGIN}/setup/entra/callback`,
   ];
 }
 
@@ -80,23 +97,39 @@ function checkAuthorizeRequest(c: Context<EmulatorContext>, params: Record<strin
   const fail = (response: Response | Promise<Response>): Checked => ({ ok: false, response });
   const segment = c.req.param("tenant") ?? "";
   if (params.client_id !== c.env.MS_CLIENT_ID) {
-    return fail(errorPage(c, `AADSTS700016: Application with identifier '${params.client_id ?? ""}' was not found in the directory '${segment}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`));
+    return fail(
+      errorPage(
+        c,
+        `AADSTS700016: Application with identifier '${params.client_id ?? ""}' was not found in the directory '${segment}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
+      ),
+    );
   }
   if (!resolveTenant(segment)) return fail(errorPage(c, tenantNotFound(segment)));
   const redirectUri = params.redirect_uri ?? "";
   if (!registeredRedirectUris(c.env).includes(redirectUri)) {
-    return fail(errorPage(c, `AADSTS50011: The redirect URI '${redirectUri}' specified in the request does not match the redirect URIs configured for the application '${params.client_id}'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal.`));
+    return fail(
+      errorPage(
+        c,
+        `AADSTS50011: The redirect URI '${redirectUri}' specified in the request does not match the redirect URIs configured for the application '${params.client_id}'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal.`,
+      ),
+    );
   }
   const back = (error: string, description: string) =>
     fail(redirectTo(redirectUri, { error, error_description: description, state: params.state }));
   if (params.response_type !== "code") {
-    return back("unsupported_response_type", `AADSTS700054: response_type '${params.response_type ?? ""}' is not enabled for the application.`);
+    return back(
+      "unsupported_response_type",
+      `AADSTS700054: response_type '${params.response_type ?? ""}' is not enabled for the application.`,
+    );
   }
   if (params.response_mode !== undefined && params.response_mode !== "query") {
     return back("invalid_request", `AADSTS900144: The emulator answers with response_mode=query only, not '${params.response_mode}'.`);
   }
   if (!params.code_challenge) {
-    return back("invalid_request", "AADSTS9002325: Proof Key for Code Exchange is required for cross-origin authorization code redemption.");
+    return back(
+      "invalid_request",
+      "AADSTS9002325: Proof Key for Code Exchange is required for cross-origin authorization code redemption.",
+    );
   }
   if (params.code_challenge_method !== "S256") {
     return back("invalid_request", "AADSTS501491: The code_challenge_method must be S256; plain is not accepted by this application.");
@@ -131,7 +164,9 @@ function pickerAccounts(segment: string): AccountChoice[] {
       const u = entry.user;
       // The multi-tenant picker lists accounts: a guest whose account is emulated elsewhere signs in as that account.
       if (!oneTenant && u.homeOid) continue;
-      const note = [u.globalAdmin ? "Global Administrator" : "", u.userType === "Guest" ? "guest" : "", u.accountEnabled ? "" : "disabled"].filter(Boolean).join(", ");
+      const note = [u.globalAdmin ? "Global Administrator" : "", u.userType === "Guest" ? "guest" : "", u.accountEnabled ? "" : "disabled"]
+        .filter(Boolean)
+        .join(", ");
       accounts.push({ value: u.id, name: u.displayName, email: signInEmail(u), ...(note ? { note } : {}) });
     }
   }
@@ -173,10 +208,19 @@ function signInFor(c: Context<EmulatorContext>, segment: string, account: string
     if (homeOid) found = locateUser(homeOid) ?? found;
   }
   if (!found || found.entry.deleted) {
-    return { ok: false, response: errorPage(c, `AADSTS50034: The user account does not exist in the '${segment}' directory. To sign into this application, the account must be added to the directory.`) };
+    return {
+      ok: false,
+      response: errorPage(
+        c,
+        `AADSTS50034: The user account does not exist in the '${segment}' directory. To sign into this application, the account must be added to the directory.`,
+      ),
+    };
   }
   if (!found.entry.user.accountEnabled) {
-    return { ok: false, response: errorPage(c, "AADSTS50057: User account is disabled. The account has been disabled by an administrator.") };
+    return {
+      ok: false,
+      response: errorPage(c, "AADSTS50057: User account is disabled. The account has been disabled by an administrator."),
+    };
   }
   return { ok: true, tenant: found.tenant, user: found.entry.user };
 }
@@ -206,8 +250,13 @@ microsoft.post("/:tenant/oauth2/v2.0/authorize", async (c) => {
   if (permissions.length > 0 && controls.consent !== "accept" && (!consented || (wantsPrompt && user.globalAdmin))) {
     if (!user.globalAdmin) return needAdminApproval(c, tenant, user, params, permissions, controls);
     return c.html(
-      <ConsentPage action={c.req.path} params={{ ...params, account: user.id }} permissions={[...permissions, ...scopes.filter((s) => SIGN_IN_SCOPES.has(s))]}
-        userName={`${user.displayName} (${signInEmail(user)})`} appName="UniAsset" />,
+      <ConsentPage
+        action={c.req.path}
+        params={{ ...params, account: user.id }}
+        permissions={[...permissions, ...scopes.filter((s) => SIGN_IN_SCOPES.has(s))]}
+        userName={`${user.displayName} (${signInEmail(user)})`}
+        appName="UniAsset"
+      />,
     );
   }
   if (permissions.length > 0 && controls.consent === "accept") {
@@ -218,9 +267,16 @@ microsoft.post("/:tenant/oauth2/v2.0/authorize", async (c) => {
 
   const code = newCode();
   saveCode(code, {
-    provider: "microsoft", clientId: params.client_id!, redirectUri, codeChallenge: params.code_challenge!,
-    nonce: params.nonce, scope: scopes, subject: user.id, tenantId: tenant.id,
-    expiresAt: Date.now() + CODE_LIFETIME_MS, redeemed: false,
+    provider: "microsoft",
+    clientId: params.client_id!,
+    redirectUri,
+    codeChallenge: params.code_challenge!,
+    nonce: params.nonce,
+    scope: scopes,
+    subject: user.id,
+    tenantId: tenant.id,
+    expiresAt: Date.now() + CODE_LIFETIME_MS,
+    redeemed: false,
   });
   return redirectTo(redirectUri, { code, state: params.state, session_state: crypto.randomUUID() });
 });
@@ -233,17 +289,37 @@ microsoft.post("/:tenant/oauth2/v2.0/authorize", async (c) => {
  * https://learn.microsoft.com/en-us/entra/identity/enterprise-apps/configure-admin-consent-workflow
  */
 function needAdminApproval(
-  c: Context<EmulatorContext>, tenant: Tenant, user: DirectoryUser, params: Record<string, string>, permissions: string[], controls: Record<string, string>,
+  c: Context<EmulatorContext>,
+  tenant: Tenant,
+  user: DirectoryUser,
+  params: Record<string, string>,
+  permissions: string[],
+  controls: Record<string, string>,
 ): Response | Promise<Response> {
   const workflow = state.adminConsentWorkflow.get(tenant.id) ?? false;
   const carried = { ...params, account: user.id };
   if (workflow && controls.approval === "request") {
     addConsentRequest({
-      tenantId: tenant.id, clientId: params.client_id!, oid: user.id, permissions, justification: controls.justification ?? "", requestedAt: new Date().toISOString(),
+      tenantId: tenant.id,
+      clientId: params.client_id!,
+      oid: user.id,
+      permissions,
+      justification: controls.justification ?? "",
+      requestedAt: new Date().toISOString(),
     });
-    return c.html(<NeedAdminApprovalPage action={c.req.path} params={carried} userName={signInEmail(user)} appName="UniAsset" variant="sent" />);
+    return c.html(
+      <NeedAdminApprovalPage action={c.req.path} params={carried} userName={signInEmail(user)} appName="UniAsset" variant="sent" />,
+    );
   }
-  return c.html(<NeedAdminApprovalPage action={c.req.path} params={carried} userName={signInEmail(user)} appName="UniAsset" variant={workflow ? "request" : "need"} />);
+  return c.html(
+    <NeedAdminApprovalPage
+      action={c.req.path}
+      params={carried}
+      userName={signInEmail(user)}
+      appName="UniAsset"
+      variant={workflow ? "request" : "need"}
+    />,
+  );
 }
 
 // Tenant-wide admin consent: sign-in, then the consent page for an admin; the answer comes back to
@@ -255,18 +331,30 @@ function checkAdminConsentRequest(c: Context<EmulatorContext>, params: Record<st
   const fail = (response: Response | Promise<Response>): AdminConsentChecked => ({ ok: false, response });
   const segment = c.req.param("tenant") ?? "";
   if (params.client_id !== c.env.MS_CLIENT_ID) {
-    return fail(errorPage(c, `AADSTS700016: Application with identifier '${params.client_id ?? ""}' was not found in the directory '${segment}'.`));
+    return fail(
+      errorPage(c, `AADSTS700016: Application with identifier '${params.client_id ?? ""}' was not found in the directory '${segment}'.`),
+    );
   }
   if (!resolveTenant(segment)) return fail(errorPage(c, tenantNotFound(segment)));
   const redirectUri = params.redirect_uri ?? "";
   if (!registeredRedirectUris(c.env).includes(redirectUri)) {
-    return fail(errorPage(c, `AADSTS50011: The redirect URI '${redirectUri}' specified in the request does not match the redirect URIs configured for the application '${params.client_id}'.`));
+    return fail(
+      errorPage(
+        c,
+        `AADSTS50011: The redirect URI '${redirectUri}' specified in the request does not match the redirect URIs configured for the application '${params.client_id}'.`,
+      ),
+    );
   }
   const scopes = parseScope(params.scope);
   if (scopes.length === 0) {
-    return fail(redirectTo(redirectUri, {
-      admin_consent: "True", error: "invalid_request", error_description: redirectErrorDescription(900144, "The request body must contain the following parameter: 'scope'."), state: params.state,
-    }));
+    return fail(
+      redirectTo(redirectUri, {
+        admin_consent: "True",
+        error: "invalid_request",
+        error_description: redirectErrorDescription(900144, "The request body must contain the following parameter: 'scope'."),
+        state: params.state,
+      }),
+    );
   }
   return { ok: true, redirectUri, scopes };
 }
@@ -284,24 +372,39 @@ microsoft.post("/:tenant/v2.0/adminconsent", async (c) => {
   if (!checked.ok) return checked.response;
   const { redirectUri, scopes } = checked;
   const back = (error: string, code: number, message: string) =>
-    redirectTo(redirectUri, { admin_consent: "True", error, error_description: redirectErrorDescription(code, message), state: params.state });
+    redirectTo(redirectUri, {
+      admin_consent: "True",
+      error,
+      error_description: redirectErrorDescription(code, message),
+      state: params.state,
+    });
   // The documented error response: an admin who does not approve (Cancel on the consent page, or
   // on the picker before it) gets consent_required with AADSTS65004, admin_consent=True and no tenant.
   const declined = () => back("consent_required", 65004, "The resource owner or authorization server denied the request.");
   if (controls.cancel === "1" || controls.consent === "cancel") return declined();
-  if (!controls.account) return c.html(<MicrosoftSignInPage action={c.req.path} params={params} accounts={pickerAccounts(c.req.param("tenant"))} />);
+  if (!controls.account)
+    return c.html(<MicrosoftSignInPage action={c.req.path} params={params} accounts={pickerAccounts(c.req.param("tenant"))} />);
   const signIn = signInFor(c, c.req.param("tenant"), controls.account);
   if (!signIn.ok) return signIn.response;
   const { tenant, user } = signIn;
   // Microsoft documents no separate answer for a non-admin here; the emulator uses the documented
   // error shape with AADSTS90094 (admin permission required).
   if (!user.globalAdmin) {
-    return back("consent_required", 90094, "The grant requires admin permission. Only an administrator can consent on behalf of the organization.");
+    return back(
+      "consent_required",
+      90094,
+      "The grant requires admin permission. Only an administrator can consent on behalf of the organization.",
+    );
   }
   if (controls.consent !== "accept") {
     return c.html(
-      <ConsentPage action={c.req.path} params={{ ...params, account: user.id }} permissions={[...graphPermissions(scopes), ...scopes.filter((s) => SIGN_IN_SCOPES.has(s))]}
-        userName={`${user.displayName} (${signInEmail(user)})`} appName="UniAsset" />,
+      <ConsentPage
+        action={c.req.path}
+        params={{ ...params, account: user.id }}
+        permissions={[...graphPermissions(scopes), ...scopes.filter((s) => SIGN_IN_SCOPES.has(s))]}
+        userName={`${user.displayName} (${signInEmail(user)})`}
+        appName="UniAsset"
+      />,
     );
   }
   grantConsent(tenant, params.client_id!);

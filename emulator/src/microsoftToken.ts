@@ -14,15 +14,34 @@ type TokenContext = Context<EmulatorContext, "/:tenant/oauth2/v2.0/token">;
 export async function microsoftToken(c: TokenContext): Promise<Response> {
   const form = formFields(await c.req.parseBody());
   const { clientId, clientSecret } = clientCredentials(c.req.header("Authorization"), form);
-  if (!clientId) return identityError(c, 400, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.");
+  if (!clientId)
+    return identityError(c, 400, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.");
   if (clientId !== c.env.MS_CLIENT_ID) {
-    return identityError(c, 400, "unauthorized_client", 700016, `Application with identifier '${clientId}' was not found in the directory '${c.req.param("tenant")}'.`);
+    return identityError(
+      c,
+      400,
+      "unauthorized_client",
+      700016,
+      `Application with identifier '${clientId}' was not found in the directory '${c.req.param("tenant")}'.`,
+    );
   }
   if (!clientSecret) {
-    return identityError(c, 401, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+    return identityError(
+      c,
+      401,
+      "invalid_client",
+      7000218,
+      "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+    );
   }
   if (clientSecret !== c.env.MS_CLIENT_SECRET) {
-    return identityError(c, 401, "invalid_client", 7000215, `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`);
+    return identityError(
+      c,
+      401,
+      "invalid_client",
+      7000215,
+      `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`,
+    );
   }
   if (form.grant_type === "authorization_code") return redeemCode(c, form, clientId);
   if (form.grant_type === "refresh_token") return redeemRefreshToken(c, form, clientId);
@@ -33,21 +52,51 @@ async function redeemCode(c: TokenContext, form: Record<string, string>, clientI
   if (!form.code) return identityError(c, 400, "invalid_request", 900144, "The request body must contain the following parameter: 'code'.");
   const grant = state.codes.get(form.code);
   if (!grant || grant.provider !== "microsoft" || grant.clientId !== clientId) {
-    return identityError(c, 400, "invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.");
+    return identityError(
+      c,
+      400,
+      "invalid_grant",
+      70008,
+      "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.",
+    );
   }
   if (grant.redeemed) {
-    return identityError(c, 400, "invalid_grant", 54005, "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.");
+    return identityError(
+      c,
+      400,
+      "invalid_grant",
+      54005,
+      "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.",
+    );
   }
   // Any attempt uses the code up, so a leaked code cannot be tried against many verifiers.
   saveCode(form.code, { ...grant, redeemed: true });
   if (grant.expiresAt < Date.now()) {
-    return identityError(c, 400, "invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.");
+    return identityError(
+      c,
+      400,
+      "invalid_grant",
+      70008,
+      "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.",
+    );
   }
   if (form.redirect_uri !== grant.redirectUri) {
-    return identityError(c, 400, "invalid_grant", 500112, `The reply address '${form.redirect_uri ?? ""}' does not match the reply address '${grant.redirectUri}' provided when requesting Authorization code.`);
+    return identityError(
+      c,
+      400,
+      "invalid_grant",
+      500112,
+      `The reply address '${form.redirect_uri ?? ""}' does not match the reply address '${grant.redirectUri}' provided when requesting Authorization code.`,
+    );
   }
   if (!(await pkceMatches(form.code_verifier, grant.codeChallenge))) {
-    return identityError(c, 400, "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied in the authorization request.");
+    return identityError(
+      c,
+      400,
+      "invalid_grant",
+      501481,
+      "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
+    );
   }
   const user = currentUser(grant.tenantId, grant.subject);
   if (!user.ok) return identityError(c, 400, "invalid_grant", user.code, user.message);
@@ -60,15 +109,36 @@ async function redeemRefreshToken(c: TokenContext, form: Record<string, string>,
     return identityError(c, 400, "invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.");
   }
   if (grant.state === "revoked") {
-    return identityError(c, 400, "invalid_grant", 50173, "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.", "bad_token");
+    return identityError(
+      c,
+      400,
+      "invalid_grant",
+      50173,
+      "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.",
+      "bad_token",
+    );
   }
   if (grant.expiresAt <= Date.now()) {
-    return identityError(c, 400, "invalid_grant", 700082, "The refresh token has expired due to inactivity. The token was issued on a date and was inactive for the maximum inactive time.", "bad_token");
+    return identityError(
+      c,
+      400,
+      "invalid_grant",
+      700082,
+      "The refresh token has expired due to inactivity. The token was issued on a date and was inactive for the maximum inactive time.",
+      "bad_token",
+    );
   }
   // Graph permissions need the tenant's admin consent still in place (revoked through the admin API).
   const tenant = directory.tenants.get(grant.tenantId);
   if (adminOnlyPermissions(grant.scope).length > 0 && !tenant?.consentedClients.has(clientId)) {
-    return identityError(c, 400, "invalid_grant", 65001, `The user or administrator has not consented to use the application with ID '${clientId}'. Send an interactive authorization request for this user and resource.`, "consent_required");
+    return identityError(
+      c,
+      400,
+      "invalid_grant",
+      65001,
+      `The user or administrator has not consented to use the application with ID '${clientId}'. Send an interactive authorization request for this user and resource.`,
+      "consent_required",
+    );
   }
   const user = currentUser(grant.tenantId, grant.oid);
   if (!user.ok) return identityError(c, 400, "invalid_grant", user.code, user.message);
@@ -81,7 +151,8 @@ function currentUser(tenantId: string, oid: string): { ok: true; user: Directory
   const tenant = directory.tenants.get(tenantId);
   const entry = tenant && findUser(tenant, oid);
   if (!entry || entry.deleted) return { ok: false, code: 50034, message: "The user account does not exist in the directory." };
-  if (!entry.user.accountEnabled) return { ok: false, code: 50057, message: "User account is disabled. The account has been disabled by an administrator." };
+  if (!entry.user.accountEnabled)
+    return { ok: false, code: 50057, message: "User account is disabled. The account has been disabled by an administrator." };
   return { ok: true, user: entry.user };
 }
 
@@ -137,4 +208,3 @@ export async function microsoftIdToken(env: EmulatorEnv, issue: Issue): Promise<
   if (scope.includes("email") && user.mail) claims.email = user.mail;
   return issueIdToken("microsoft", claims);
 }
-

@@ -9,7 +9,10 @@ export const CODE_LIFETIME_MS = 10 * 60_000;
 /** The authorization request parameters the pages carry; control fields are the buttons. */
 const CONTROL_FIELDS = new Set(["account", "cancel", "consent", "approval", "justification"]);
 
-export function requestParams(query: Record<string, string>, form: Record<string, string>): {
+export function requestParams(
+  query: Record<string, string>,
+  form: Record<string, string>,
+): {
   params: Record<string, string>;
   controls: Record<string, string>;
 } {
@@ -33,7 +36,10 @@ export async function pkceMatches(verifier: string | undefined, challenge: strin
 }
 
 /** client_secret_post or client_secret_basic (RFC 6749 §2.3.1: both parts form-urlencoded). */
-export function clientCredentials(authorization: string | undefined, form: Record<string, string>): {
+export function clientCredentials(
+  authorization: string | undefined,
+  form: Record<string, string>,
+): {
   clientId: string | undefined;
   clientSecret: string | undefined;
 } {

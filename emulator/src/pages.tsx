@@ -45,7 +45,9 @@ const AccountPicker: FC<{ action: string; params: Record<string, string>; accoun
         {a.note ? ` (${a.note})` : ""}
       </button>
     ))}
-    <button type="submit" name="cancel" value="1">Cancel</button>
+    <button type="submit" name="cancel" value="1">
+      Cancel
+    </button>
   </form>
 );
 
@@ -69,7 +71,13 @@ export const PERMISSION_DESCRIPTIONS: Record<string, string> = {
   email: "View your email address",
 };
 
-export const ConsentPage: FC<{ action: string; params: Record<string, string>; permissions: string[]; userName: string; appName: string }> = (props) => (
+export const ConsentPage: FC<{
+  action: string;
+  params: Record<string, string>;
+  permissions: string[];
+  userName: string;
+  appName: string;
+}> = (props) => (
   <Layout title="Permissions requested">
     <p class="muted">{props.userName}</p>
     <h1>Permissions requested</h1>
@@ -80,14 +88,17 @@ export const ConsentPage: FC<{ action: string; params: Record<string, string>; p
       ))}
     </ul>
     <p>
-      <strong>Consent on behalf of your organization.</strong> If you accept, this app will get access to the
-      specified resources for all users in your organization. No one else will be prompted to review these
-      permissions.
+      <strong>Consent on behalf of your organization.</strong> If you accept, this app will get access to the specified resources for all
+      users in your organization. No one else will be prompted to review these permissions.
     </p>
     <form method="post" action={props.action}>
       <HiddenParams params={props.params} />
-      <button type="submit" name="consent" value="accept">Accept</button>
-      <button type="submit" name="consent" value="cancel">Cancel</button>
+      <button type="submit" name="consent" value="accept">
+        Accept
+      </button>
+      <button type="submit" name="consent" value="cancel">
+        Cancel
+      </button>
     </form>
   </Layout>
 );
@@ -98,21 +109,30 @@ export const ConsentPage: FC<{ action: string; params: Record<string, string>; p
  * Its choices post back: approval=switch (sign in with an admin account), approval=return (back to
  * the app without consent), approval=request.
  */
-export const NeedAdminApprovalPage: FC<{ action: string; params: Record<string, string>; userName: string; appName: string; variant: "need" | "request" | "sent" }> = (props) => (
+export const NeedAdminApprovalPage: FC<{
+  action: string;
+  params: Record<string, string>;
+  userName: string;
+  appName: string;
+  variant: "need" | "request" | "sent";
+}> = (props) => (
   <Layout title={props.variant === "need" ? "Need admin approval" : "Approval required"}>
     <p class="muted">{props.userName}</p>
     {props.variant === "need" ? (
       <>
         <h1>Need admin approval</h1>
         <p>
-          {props.appName} needs permission to access resources in your organization that only an admin can grant. Please ask an
-          admin to grant permission to this app before you can use it.
+          {props.appName} needs permission to access resources in your organization that only an admin can grant. Please ask an admin to
+          grant permission to this app before you can use it.
         </p>
       </>
     ) : props.variant === "request" ? (
       <>
         <h1>Approval required</h1>
-        <p>{props.appName} needs permission to access resources in your organization that only an admin can grant. Please enter a justification for requesting this app.</p>
+        <p>
+          {props.appName} needs permission to access resources in your organization that only an admin can grant. Please enter a
+          justification for requesting this app.
+        </p>
       </>
     ) : (
       <>
@@ -125,11 +145,19 @@ export const NeedAdminApprovalPage: FC<{ action: string; params: Record<string, 
       {props.variant === "request" ? (
         <>
           <textarea name="justification" aria-label="Justification"></textarea>
-          <button type="submit" name="approval" value="request">Request approval</button>
+          <button type="submit" name="approval" value="request">
+            Request approval
+          </button>
         </>
       ) : null}
-      {props.variant !== "sent" ? <button type="submit" name="approval" value="switch">Have an admin account? Sign in with that account</button> : null}
-      <button type="submit" name="approval" value="return">Return to the application without granting consent</button>
+      {props.variant !== "sent" ? (
+        <button type="submit" name="approval" value="switch">
+          Have an admin account? Sign in with that account
+        </button>
+      ) : null}
+      <button type="submit" name="approval" value="return">
+        Return to the application without granting consent
+      </button>
     </form>
   </Layout>
 );
@@ -154,9 +182,8 @@ export const IndexPage: FC<{ entra: AccountChoice[]; google: AccountChoice[]; ap
     <h1>Entra ID and Google emulator</h1>
     <p>
       A stand-in for the Microsoft identity platform, Microsoft Graph v1.0 and Google sign-in, so the app at{" "}
-      <a href={props.appOrigin}>{props.appOrigin}</a> runs without real tenants. Nothing here reaches Microsoft or
-      Google. The admin API under <code>/_emulator/</code> changes the directory and injects faults (see
-      emulator/README.md).
+      <a href={props.appOrigin}>{props.appOrigin}</a> runs without real tenants. Nothing here reaches Microsoft or Google. The admin API
+      under <code>/_emulator/</code> changes the directory and injects faults (see emulator/README.md).
     </p>
     <h2>Entra accounts</h2>
     <ul>

@@ -42,7 +42,13 @@ const READS_USERS = ["User.Read.All", "Directory.Read.All", "User.ReadWrite.All"
 const READS_GROUPS = ["Group.Read.All", "GroupMember.Read.All", "Directory.Read.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"];
 
 // Reading directory roles: https://learn.microsoft.com/en-us/graph/api/directoryrole-list (permissions table).
-const READS_ROLES = ["RoleManagement.Read.Directory", "RoleManagement.Read.All", "Directory.Read.All", "RoleManagement.ReadWrite.Directory", "Directory.ReadWrite.All"];
+const READS_ROLES = [
+  "RoleManagement.Read.Directory",
+  "RoleManagement.Read.All",
+  "Directory.Read.All",
+  "RoleManagement.ReadWrite.Directory",
+  "Directory.ReadWrite.All",
+];
 
 /** Whether the token may see directory roles in full (otherwise Graph returns them with limited information). */
 export function readsDirectoryRoles(scopes: string[]): boolean {

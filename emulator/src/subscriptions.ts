@@ -174,7 +174,8 @@ subscriptionRoutes.post("/v1.0/subscriptions", async (c) => {
   const resource = resourceOf(typeof body.resource === "string" ? body.resource : "");
   if (!resource) return graphError(c, 400, "InvalidRequest", "Resource is not supported by the emulator: only 'users'.");
   // Permissions table of subscription-post-subscriptions: user → delegated User.Read.All (least privileged).
-  if (!allowsGraph("users", grant.scope)) return graphError(c, 403, "ExtensionError", "Operation: Create; Exception: [Status Code: Forbidden; Reason: Insufficient privileges]");
+  if (!allowsGraph("users", grant.scope))
+    return graphError(c, 403, "ExtensionError", "Operation: Create; Exception: [Status Code: Forbidden; Reason: Insufficient privileges]");
   const changeTypes = typeof body.changeType === "string" ? body.changeType.split(",").map((t) => t.trim()) : [];
   if (changeTypes.length === 0 || !changeTypes.every((t) => (CHANGE_TYPES as readonly string[]).includes(t))) {
     return graphError(c, 400, "InvalidRequest", "changeType must be a comma-separated list of created, updated, deleted.");
@@ -192,7 +193,12 @@ subscriptionRoutes.post("/v1.0/subscriptions", async (c) => {
   // Microsoft validates every endpoint before it answers: notificationUrl, then lifecycleNotificationUrl.
   for (const url of [body.notificationUrl, ...(typeof lifecycleUrl === "string" ? [lifecycleUrl] : [])]) {
     if (!(await validates(c.env, url as string))) {
-      return graphError(c, 400, "ValidationError", "Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.");
+      return graphError(
+        c,
+        400,
+        "ValidationError",
+        "Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.",
+      );
     }
   }
   const subscription: Subscription = {
@@ -270,15 +276,17 @@ export function notifyUserChanged(env: EmulatorEnv, tenantId: string, oid: strin
         return;
       }
       const body = JSON.stringify({
-        value: [{
-          subscriptionId: s.id,
-          subscriptionExpirationDateTime: new Date(s.expiresAt).toISOString(),
-          changeType,
-          resource: `Users/${oid}`,
-          resourceData: { "@odata.type": "#Microsoft.Graph.User", "@odata.id": `Users/${oid}`, id: oid, organizationId: tenantId },
-          clientState: s.clientState,
-          tenantId,
-        }],
+        value: [
+          {
+            subscriptionId: s.id,
+            subscriptionExpirationDateTime: new Date(s.expiresAt).toISOString(),
+            changeType,
+            resource: `Users/${oid}`,
+            resourceData: { "@odata.type": "#Microsoft.Graph.User", "@odata.id": `Users/${oid}`, id: oid, organizationId: tenantId },
+            clientState: s.clientState,
+            tenantId,
+          },
+        ],
       });
       if (notifications.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, notifications.delayMs));
       await post(env, { kind: "notification", url: s.notificationUrl, body }, VALIDATION_TIMEOUT_MS);
@@ -292,13 +300,15 @@ export async function sendLifecycleEvent(env: EmulatorEnv, id: string, event: Li
   if (!s?.lifecycleNotificationUrl) return undefined;
   if (event === "subscriptionRemoved") removeSubscription(id);
   const body = JSON.stringify({
-    value: [{
-      subscriptionId: s.id,
-      subscriptionExpirationDateTime: new Date(s.expiresAt).toISOString(),
-      tenantId: s.tenantId,
-      clientState: s.clientState,
-      lifecycleEvent: event,
-    }],
+    value: [
+      {
+        subscriptionId: s.id,
+        subscriptionExpirationDateTime: new Date(s.expiresAt).toISOString(),
+        tenantId: s.tenantId,
+        clientState: s.clientState,
+        lifecycleEvent: event,
+      },
+    ],
   });
   return post(env, { kind: "lifecycle", url: s.lifecycleNotificationUrl, body }, VALIDATION_TIMEOUT_MS);
 }
@@ -306,4 +316,3 @@ export async function sendLifecycleEvent(env: EmulatorEnv, id: string, event: Li
 export function subscriptionList() {
   return [...notifications.subscriptions.values()].map((s) => ({ ...representation(s), tenantId: s.tenantId }));
 }
-

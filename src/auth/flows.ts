@@ -64,7 +64,10 @@ export async function startFlow(
     request = await buildAuthorizationRequest(options.provider, c.get("config"), options);
   } catch (error) {
     // The discovery document could not be read: Microsoft is unreachable, not a server error of ours.
-    if (error instanceof OAuthFlowError) throw new AppError("provider_unavailable", "We couldn't reach the sign-in provider. Please try again in a few minutes.", { cause: error });
+    if (error instanceof OAuthFlowError)
+      throw new AppError("provider_unavailable", "We couldn't reach the sign-in provider. Please try again in a few minutes.", {
+        cause: error,
+      });
     throw error;
   }
   await saveFlow(c, options, { state: request.state, nonce: request.nonce, codeVerifier: request.codeVerifier });
@@ -147,15 +150,25 @@ export async function sealFlow(secret: string, flow: Flow): Promise<string> {
   const { currentKeyId, keys } = await flowKeys(secret);
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const payload = {
-    s: flow.state, n: flow.nonce, v: flow.codeVerifier,
-    o: flow.organizationId, u: flow.userId, t: flow.tenantId, l: flow.setupLinkId,
+    s: flow.state,
+    n: flow.nonce,
+    v: flow.codeVerifier,
+    o: flow.organizationId,
+    u: flow.userId,
+    t: flow.tenantId,
+    l: flow.setupLinkId,
   };
   const ciphertext = await crypto.subtle.encrypt(
     { name: "AES-GCM", iv, additionalData: associatedData(flow.purpose, flow.expiresAt, currentKeyId) },
     keys.get(currentKeyId)!,
     new TextEncoder().encode(JSON.stringify(payload)),
   );
-  return [currentKeyId, flow.expiresAt.toString(36), encodeBase64urlNoPadding(iv), encodeBase64urlNoPadding(new Uint8Array(ciphertext))].join(".");
+  return [
+    currentKeyId,
+    flow.expiresAt.toString(36),
+    encodeBase64urlNoPadding(iv),
+    encodeBase64urlNoPadding(new Uint8Array(ciphertext)),
+  ].join(".");
 }
 
 /** Opens a flow cookie for `purpose`; null for anything not sealed by us for it, or expired. */
@@ -182,8 +195,14 @@ export async function openFlow(secret: string, cookie: string, purpose: AuthFlow
   const p = JSON.parse(new TextDecoder().decode(plaintext)) as Record<string, string | null>;
   if (typeof p.s !== "string" || typeof p.n !== "string" || typeof p.v !== "string") return null;
   return {
-    purpose, state: p.s, nonce: p.n, codeVerifier: p.v,
-    organizationId: p.o ?? null, userId: p.u ?? null, tenantId: p.t ?? null, setupLinkId: p.l ?? null,
+    purpose,
+    state: p.s,
+    nonce: p.n,
+    codeVerifier: p.v,
+    organizationId: p.o ?? null,
+    userId: p.u ?? null,
+    tenantId: p.t ?? null,
+    setupLinkId: p.l ?? null,
     expiresAt,
   };
 }

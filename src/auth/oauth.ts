@@ -123,7 +123,11 @@ export async function resolveNamedTenant(config: Config, tenant: string): Promis
     return await resolveMicrosoftTenant(config, tenant);
   } catch (error) {
     if (!(error instanceof OAuthFlowError)) throw error;
-    if (error.kind === "unknown_tenant") throw new AppError("invalid_input", `Microsoft does not know a tenant called “${tenant}”. Type one of its verified domains or its tenant id, or leave the field empty.`);
+    if (error.kind === "unknown_tenant")
+      throw new AppError(
+        "invalid_input",
+        `Microsoft does not know a tenant called “${tenant}”. Type one of its verified domains or its tenant id, or leave the field empty.`,
+      );
     throw new AppError("provider_unavailable", "We couldn't reach Microsoft. Please try again in a few minutes.");
   }
 }
@@ -133,10 +137,7 @@ export async function resolveNamedTenant(config: Config, tenant: string): Promis
  * id for a tenant-specific authority), issuer bound to `issuerTenant` when it is known.
  */
 async function microsoftSetup(config: Config, authority: string, issuerTenant = "{tenantid}"): Promise<ProviderSetup> {
-  const [endpoints, organizations] = await Promise.all([
-    microsoftMetadata(config, authority),
-    microsoftMetadata(config, "organizations"),
-  ]);
+  const [endpoints, organizations] = await Promise.all([microsoftMetadata(config, authority), microsoftMetadata(config, "organizations")]);
   return {
     as: {
       // Multi-tenant: the issuer is the template of the `organizations` document with the token's own tenant.
@@ -264,7 +265,13 @@ export async function completeAuthorization(
   let response: Response;
   try {
     response = await oauth.authorizationCodeGrantRequest(
-      base.as, base.client, base.clientAuth, params, expected.redirectUri, expected.codeVerifier, http,
+      base.as,
+      base.client,
+      base.clientAuth,
+      params,
+      expected.redirectUri,
+      expected.codeVerifier,
+      http,
     );
   } catch (error) {
     throw new OAuthFlowError("provider_unavailable", { cause: error });
@@ -345,7 +352,10 @@ export async function redeemRefreshToken(config: Config, tenantId: string, refre
 }
 
 async function peekTenantId(response: Response): Promise<string> {
-  const body = (await response.clone().json().catch(() => null)) as { id_token?: unknown } | null;
+  const body = (await response
+    .clone()
+    .json()
+    .catch(() => null)) as { id_token?: unknown } | null;
   const idToken = typeof body?.id_token === "string" ? body.id_token : "";
   const payload = idToken.split(".")[1];
   let tid: unknown;

@@ -15,7 +15,10 @@ export function signInRateLimit(): MiddlewareHandler<AppContext> {
     const { success } = await c.get("signInLimiter").limit({ key: `${ip.slice(0, 64)} ${c.req.path.slice(0, 64)}` });
     if (!success) {
       c.header("Retry-After", String(PERIOD_SECONDS));
-      throw new AppError("rate_limited", "There have been too many sign-in attempts from your network. Please wait a minute and try again.");
+      throw new AppError(
+        "rate_limited",
+        "There have been too many sign-in attempts from your network. Please wait a minute and try again.",
+      );
     }
     await next();
   };

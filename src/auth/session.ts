@@ -4,13 +4,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { AppContext } from "../context.ts";
 import type { Db } from "../db/client.ts";
-import {
-  deleteSession,
-  findSessionContext,
-  insertSession,
-  listSwitchableOrganizations,
-  touchSession,
-} from "../db/sessions.ts";
+import { deleteSession, findSessionContext, insertSession, listSwitchableOrganizations, touchSession } from "../db/sessions.ts";
 import { randomToken, sha256Base64url } from "../lib/crypto.ts";
 
 const SESSION_COOKIE = "__Host-uniasset_session";
@@ -18,7 +12,6 @@ export const SESSION_IDLE_TIMEOUT_MS = 8 * 60 * 60 * 1000;
 const SESSION_ABSOLUTE_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
 /** last_seen_at is written at most this often, so reading a page is not a D1 write. */
 const TOUCH_INTERVAL_MS = 5 * 60 * 1000;
-
 
 function csrfTokenFor(sessionToken: string): Promise<string> {
   return sha256Base64url(`csrf:${sessionToken}`);
@@ -66,10 +59,7 @@ export function sessionLoader(options: { skip?: (c: Context<AppContext>) => bool
     if (token && token.length <= 128 && !options.skip?.(c)) {
       const db = c.get("db");
       const tokenHash = await sha256Base64url(token);
-      const [[row], organizations] = await db.batch([
-        findSessionContext(db, tokenHash),
-        listSwitchableOrganizations(db, tokenHash),
-      ]);
+      const [[row], organizations] = await db.batch([findSessionContext(db, tokenHash), listSwitchableOrganizations(db, tokenHash)]);
       const now = Date.now();
       if (row) {
         const expired = row.expiresAt <= now || row.lastSeenAt + SESSION_IDLE_TIMEOUT_MS <= now;

@@ -95,8 +95,9 @@ export function alertsStateQuery(db: Db, organizationId: string) {
         from realtime_subscriptions where organization_id = entra_connections.organization_id)`.mapWith((value) => parsed<Realtime>(value)),
       // Only the id (for the link) and the URL: the sealed secrets never leave webhook_endpoints here.
       failingEndpoints: sql`(select json_group_array(json_object('id', id, 'url', url))
-        from webhook_endpoints where organization_id = organizations.id and enabled = 0 and disabled_reason = 'failing')`
-        .mapWith((value) => parsed<FailingEndpoint[]>(value) ?? []),
+        from webhook_endpoints where organization_id = organizations.id and enabled = 0 and disabled_reason = 'failing')`.mapWith(
+        (value) => parsed<FailingEndpoint[]>(value) ?? [],
+      ),
     })
     .from(organizations)
     .leftJoin(entraConnections, eq(entraConnections.organizationId, organizations.id))

@@ -4,7 +4,6 @@ import { alias } from "drizzle-orm/sqlite-core";
 import type { Db } from "./client.ts";
 import { auditEvents, users, type AuditAction } from "./schema.ts";
 
-
 interface AuditEvent {
   organizationId: string;
   /** null: the system acted ("directory sync"). */

@@ -36,8 +36,6 @@ export type ConnectionSummary = NonNullable<Awaited<ReturnType<typeof findConnec
 export { ENTRA_FEATURES, FEATURE_LABELS, FEATURE_PLANS, type EntraFeature } from "./schema.ts";
 import type { EntraFeature } from "./schema.ts";
 
-
-
 /** Which organization (if any) has this tenant connected. */
 export async function findOrganizationOfTenant(db: Db, tenantId: string) {
   const [row] = await db
@@ -146,11 +144,7 @@ const TOKEN_COLUMNS = {
 
 /** The sealed tokens, for the token service only. */
 export async function findConnectionTokens(db: Db, organizationId: string) {
-  const [row] = await db
-    .select(TOKEN_COLUMNS)
-    .from(entraConnections)
-    .where(eq(entraConnections.organizationId, organizationId))
-    .limit(1);
+  const [row] = await db.select(TOKEN_COLUMNS).from(entraConnections).where(eq(entraConnections.organizationId, organizationId)).limit(1);
   return row;
 }
 
@@ -188,12 +182,7 @@ export function saveRefreshedTokens(
       accessTokenExpiresAt: tokens.accessTokenExpiresAt,
       updatedAt: tokens.now,
     })
-    .where(
-      and(
-        eq(entraConnections.organizationId, organizationId),
-        eq(entraConnections.refreshTokenEnc, tokens.previousRefreshTokenEnc),
-      ),
-    )
+    .where(and(eq(entraConnections.organizationId, organizationId), eq(entraConnections.refreshTokenEnc, tokens.previousRefreshTokenEnc)))
     .returning({ organizationId: entraConnections.organizationId });
 }
 
@@ -205,10 +194,20 @@ export function saveRefreshedTokens(
 export function saveNeedsReconnect(db: Db, organizationId: string, reason: string, now: number, refreshTokenEnc: string) {
   const stillOurs = and(eq(entraConnections.organizationId, organizationId), eq(entraConnections.refreshTokenEnc, refreshTokenEnc))!;
   return [
-    insertEventsFor("connection.needs_reconnect", {
-      organizationId, now,
-      data: { organization_id: organizationId, tenant_id: sql`${entraConnections.tenantId}`, tenant_name: sql`${entraConnections.tenantName}`, reason },
-    }, { from: sql`${entraConnections}`, where: sql`${stillOurs} and ${entraConnections.status} != 'needs_reconnect'` }),
+    insertEventsFor(
+      "connection.needs_reconnect",
+      {
+        organizationId,
+        now,
+        data: {
+          organization_id: organizationId,
+          tenant_id: sql`${entraConnections.tenantId}`,
+          tenant_name: sql`${entraConnections.tenantName}`,
+          reason,
+        },
+      },
+      { from: sql`${entraConnections}`, where: sql`${stillOurs} and ${entraConnections.status} != 'needs_reconnect'` },
+    ),
     db
       .update(entraConnections)
       .set({
@@ -225,20 +224,25 @@ export function saveNeedsReconnect(db: Db, organizationId: string, reason: strin
 
 /** The connection (if any) of the tenant a person signed in from: what sign-in needs to decide. */
 export function findConnectionOfTenant(db: Db, tenantId: string) {
-  return db
-    .select({
-      organizationId: entraConnections.organizationId,
-      status: entraConnections.status,
-      verifiedDomains: entraConnections.verifiedDomains,
-      autoProvision: entraConnections.autoProvision,
-      groupRoleMapping: entraConnections.groupRoleMapping,
-      defaultRole: entraConnections.defaultRole,
-    })
-    .from(entraConnections)
-    // Directory features run only while the organization's plan has directory sync (a downgrade pauses them).
-    .innerJoin(organizations, and(eq(organizations.id, entraConnections.organizationId), planIncludes(organizations.plan, "directorySync")))
-    .where(eq(entraConnections.tenantId, tenantId))
-    .limit(1);
+  return (
+    db
+      .select({
+        organizationId: entraConnections.organizationId,
+        status: entraConnections.status,
+        verifiedDomains: entraConnections.verifiedDomains,
+        autoProvision: entraConnections.autoProvision,
+        groupRoleMapping: entraConnections.groupRoleMapping,
+        defaultRole: entraConnections.defaultRole,
+      })
+      .from(entraConnections)
+      // Directory features run only while the organization's plan has directory sync (a downgrade pauses them).
+      .innerJoin(
+        organizations,
+        and(eq(organizations.id, entraConnections.organizationId), planIncludes(organizations.plan, "directorySync")),
+      )
+      .where(eq(entraConnections.tenantId, tenantId))
+      .limit(1)
+  );
 }
 
 export type TenantConnection = Awaited<ReturnType<typeof findConnectionOfTenant>>[number];

@@ -26,13 +26,7 @@ export function findLinkedMemberships(db: Db, key: IdentityKey) {
     .from(identities)
     .leftJoin(memberships, eq(memberships.userId, identities.userId))
     .leftJoin(organizations, eq(organizations.id, memberships.organizationId))
-    .where(
-      and(
-        eq(identities.provider, key.provider),
-        eq(identities.issuerKey, key.issuerKey),
-        eq(identities.subject, key.subject),
-      ),
-    );
+    .where(and(eq(identities.provider, key.provider), eq(identities.issuerKey, key.issuerKey), eq(identities.subject, key.subject)));
 }
 
 /**

@@ -25,7 +25,6 @@ export function listTenantLinkedMembers(db: Db, organizationId: string, tenantId
     .orderBy(asc(users.displayName), asc(users.id));
 }
 
-
 /** Every identity of the tenant (oid), with the membership in this organization when there is one. */
 export function listTenantIdentities(db: Db, organizationId: string, tenantId: string) {
   return db
@@ -68,13 +67,25 @@ export function importPersonStatements(organizationId: string, tenantId: string,
       on conflict do nothing`,
     // member.imported, only for a membership this import just created: an import audits once for
     // everyone (bulkImport.ts), so each person's event is raised here, in their own batch.
-    insertEventsFor("member.imported", {
-      organizationId, now,
-      data: { organization_id: organizationId, member: MEMBER_OF_U, role: sql`m.role`, cause: "import", run_id: null, actor_user_id: null },
-    }, {
-      from: sql`identities i join memberships m on m.user_id = i.user_id and m.organization_id = ${organizationId} join users u on u.id = i.user_id`,
-      where: sql`${linked} and m.created_at = ${now}`,
-    }),
+    insertEventsFor(
+      "member.imported",
+      {
+        organizationId,
+        now,
+        data: {
+          organization_id: organizationId,
+          member: MEMBER_OF_U,
+          role: sql`m.role`,
+          cause: "import",
+          run_id: null,
+          actor_user_id: null,
+        },
+      },
+      {
+        from: sql`identities i join memberships m on m.user_id = i.user_id and m.organization_id = ${organizationId} join users u on u.id = i.user_id`,
+        where: sql`${linked} and m.created_at = ${now}`,
+      },
+    ),
   ];
   if (person.decision) {
     const d = person.decision;

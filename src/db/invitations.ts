@@ -3,8 +3,7 @@ import { statement } from "./statements.ts";
 import type { Db } from "./client.ts";
 import { entraConnections, invitations, organizations, type Role } from "./schema.ts";
 
-const isOpen = (now: number) =>
-  and(isNull(invitations.acceptedAt), isNull(invitations.revokedAt), gt(invitations.expiresAt, now));
+const isOpen = (now: number) => and(isNull(invitations.acceptedAt), isNull(invitations.revokedAt), gt(invitations.expiresAt, now));
 
 /** Open invitations for an address, with what is needed to decide whether a Microsoft email is trusted. */
 export function findOpenInvitationsForEmail(db: Db, email: string, now: number) {
@@ -39,9 +38,12 @@ export interface InvitationRow {
  */
 export function openInvitationsQuery(db: Db, organizationId: string, now: number, limit: number) {
   return {
-    statement: statement(db, sql`select id, email, role, created_at as createdAt from invitations
+    statement: statement(
+      db,
+      sql`select id, email, role, created_at as createdAt from invitations
       where organization_id = ${organizationId} and accepted_at is null and revoked_at is null and expires_at > ${now}
-      order by email limit ${limit}`),
+      order by email limit ${limit}`,
+    ),
     read: (result: D1Result) => result.results as InvitationRow[],
   };
 }

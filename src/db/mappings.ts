@@ -21,7 +21,12 @@ export function listMappingsOfTenant(db: Db, tenantId: string) {
     .orderBy(asc(groupRoleMappings.groupName));
 }
 
-export function saveMapping(db: Db, organizationId: string, mapping: { groupId: string; groupName: string; role: MappableRole }, now: number) {
+export function saveMapping(
+  db: Db,
+  organizationId: string,
+  mapping: { groupId: string; groupName: string; role: MappableRole },
+  now: number,
+) {
   return db
     .insert(groupRoleMappings)
     .values({ organizationId, ...mapping, createdAt: now })

@@ -71,8 +71,7 @@ function nameOrderIndex(query: MemberListQuery): SQL {
 }
 
 /** `column` starts with the search (folded by SQLite's lower(), as the keys were): an index range, not LIKE. */
-const startsWith = (column: SQL, search: string) =>
-  sql`${column} >= lower(${search}) and ${column} < lower(${search}) || char(1114111)`;
+const startsWith = (column: SQL, search: string) => sql`${column} >= lower(${search}) and ${column} < lower(${search}) || char(1114111)`;
 
 const afterKey = (column: SQL, after: MemberSortKey | undefined) =>
   after ? sql` and (${column}, m.user_id) > (${after[0]}, ${after[1]})` : sql``;
@@ -117,8 +116,7 @@ function pageCtes(organizationId: string, query: MemberListQuery, limit: number)
   const inRange = (column: SQL) => sql`m.organization_id = ${organizationId} and ${startsWith(column, search)}`;
   const from = (column: SQL) => sql`m.organization_id = ${organizationId} and ${column} >= lower(${search})`;
   // The range ends at the bound: `<=` on the key alone is what the index scan stops at.
-  const upTo = (column: SQL) =>
-    sql` and ${column} <= (select k from bound) and (${column}, m.user_id) <= (select k, user_id from bound)`;
+  const upTo = (column: SQL) => sql` and ${column} <= (select k from bound) and (${column}, m.user_id) <= (select k, user_id from bound)`;
   // `bound` is the frontier when the window is full, else the end of the prefix range (not shown).
   return sql`bound as materialized (
         select k, user_id, shown from (
@@ -173,9 +171,11 @@ export function memberPageQuery(
     from page p
     join users u on u.id = p.user_id
     ${decisionJoin}
-    ${query.search
-      ? sql`union all select 'frontier', k, user_id, null, null, null, null, null, null, null, null, null, null, null, null from bound where shown`
-      : sql``}`;
+    ${
+      query.search
+        ? sql`union all select 'frontier', k, user_id, null, null, null, null, null, null, null, null, null, null, null, null from bound where shown`
+        : sql``
+    }`;
   return {
     statement: statement(db, statementSql),
     read: (result) => readPage(result.results as PageRow[], options.pageSize),

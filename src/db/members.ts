@@ -81,25 +81,59 @@ function auditedByHand<T extends "member.role_changed" | "member.deactivated" | 
 ) {
   const { organizationId, actorUserId, now, guard } = change;
   return [
-    statement(db, insertAuditEventsFor(
-      { organizationId, actorUserId, action: event.type, targetUserId: sql`${memberships.userId}`, details: sql`${JSON.stringify(audit.details)}`, now },
-      sql`from ${memberships} where ${guard}`,
-    )),
-    statement(db, insertEventsFor(event.type, { organizationId, now, data: event.data }, {
-      from: sql`${memberships} cross join ${users} u on u.id = ${memberships.userId}`, where: guard,
-    })),
+    statement(
+      db,
+      insertAuditEventsFor(
+        {
+          organizationId,
+          actorUserId,
+          action: event.type,
+          targetUserId: sql`${memberships.userId}`,
+          details: sql`${JSON.stringify(audit.details)}`,
+          now,
+        },
+        sql`from ${memberships} where ${guard}`,
+      ),
+    ),
+    statement(
+      db,
+      insertEventsFor(
+        event.type,
+        { organizationId, now, data: event.data },
+        {
+          from: sql`${memberships} cross join ${users} u on u.id = ${memberships.userId}`,
+          where: guard,
+        },
+      ),
+    ),
   ];
 }
 
 /** Changes a role by hand unless that would leave the organization without an active Owner. */
-export function changeRoleStatements(db: Db, change: { organizationId: string; userId: string; from: Role; to: Role; actorUserId: string; now: number }) {
+export function changeRoleStatements(
+  db: Db,
+  change: { organizationId: string; userId: string; from: Role; to: Role; actorUserId: string; now: number },
+) {
   const { organizationId, userId, from, to, actorUserId } = change;
   const guard = theMember(organizationId, userId, sql`1`, to !== "owner");
   return [
-    ...auditedByHand(db, { ...change, guard }, { details: { from, to } }, {
-      type: "member.role_changed",
-      data: { organization_id: organizationId, member: MEMBER_OF_U, from_role: from, to_role: to, cause: "by_hand", run_id: null, actor_user_id: actorUserId },
-    }),
+    ...auditedByHand(
+      db,
+      { ...change, guard },
+      { details: { from, to } },
+      {
+        type: "member.role_changed",
+        data: {
+          organization_id: organizationId,
+          member: MEMBER_OF_U,
+          from_role: from,
+          to_role: to,
+          cause: "by_hand",
+          run_id: null,
+          actor_user_id: actorUserId,
+        },
+      },
+    ),
     statement(db, db.update(memberships).set({ role: to }).where(guard).returning({ userId: memberships.userId })),
   ];
 }
@@ -133,19 +167,31 @@ export function deactivateStatements(
   const { organizationId, userId, reason, actorUserId, now } = change;
   const guard = theMember(organizationId, userId, eq(memberships.status, "active"), true);
   return [
-    ...auditedByHand(db, { ...change, guard }, { details: { reason } }, {
-      type: "member.deactivated",
-      data: {
-        organization_id: organizationId, member: MEMBER_OF_U, cause: publicDeactivationCause(reason), directory_reason: null,
-        run_id: null, actor_user_id: actorUserId,
+    ...auditedByHand(
+      db,
+      { ...change, guard },
+      { details: { reason } },
+      {
+        type: "member.deactivated",
+        data: {
+          organization_id: organizationId,
+          member: MEMBER_OF_U,
+          cause: publicDeactivationCause(reason),
+          directory_reason: null,
+          run_id: null,
+          actor_user_id: actorUserId,
+        },
       },
-    }),
+    ),
     statement(db, deleteMemberSessions(db, organizationId, userId, sql`exists (select 1 from ${memberships} where ${guard})`)),
-    statement(db, db
-      .update(memberships)
-      .set({ status: "deactivated", deactivatedReason: reason, deactivatedAt: now, deactivatedByRun: null })
-      .where(guard)
-      .returning({ userId: memberships.userId })),
+    statement(
+      db,
+      db
+        .update(memberships)
+        .set({ status: "deactivated", deactivatedReason: reason, deactivatedAt: now, deactivatedByRun: null })
+        .where(guard)
+        .returning({ userId: memberships.userId }),
+    ),
   ];
 }
 
@@ -157,22 +203,27 @@ export function reactivateStatements(
   const { organizationId, userId, actorUserId } = change;
   const guard = theMember(organizationId, userId, eq(memberships.status, "deactivated"), false);
   return [
-    ...auditedByHand(db, { ...change, guard }, { details: { previousReason: change.previousReason } }, {
-      type: "member.reactivated",
-      data: { organization_id: organizationId, member: MEMBER_OF_U, cause: "by_hand", run_id: null, actor_user_id: actorUserId },
-    }),
-    statement(db, db
-      .update(memberships)
-      .set({ status: "active", deactivatedReason: null, deactivatedAt: null, deactivatedByRun: null })
-      .where(guard)
-      .returning({ userId: memberships.userId })),
+    ...auditedByHand(
+      db,
+      { ...change, guard },
+      { details: { previousReason: change.previousReason } },
+      {
+        type: "member.reactivated",
+        data: { organization_id: organizationId, member: MEMBER_OF_U, cause: "by_hand", run_id: null, actor_user_id: actorUserId },
+      },
+    ),
+    statement(
+      db,
+      db
+        .update(memberships)
+        .set({ status: "active", deactivatedReason: null, deactivatedAt: null, deactivatedByRun: null })
+        .where(guard)
+        .returning({ userId: memberships.userId }),
+    ),
   ];
 }
 
-export function insertMembership(
-  db: Db,
-  member: { organizationId: string; userId: string; role: Role; now: number },
-) {
+export function insertMembership(db: Db, member: { organizationId: string; userId: string; role: Role; now: number }) {
   return db
     .insert(memberships)
     .values({

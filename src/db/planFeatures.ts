@@ -20,5 +20,8 @@ for (const plan of PLANS) {
 export function planIncludes(plan: SQLWrapper, ...features: [PlanFeature, ...PlanFeature[]]): SQL {
   const plans = PLANS.filter((candidate) => features.every((feature) => planHas(candidate, feature)));
   if (plans.length === 0) return sql`0`;
-  return sql`${plan} in (${sql.join(plans.map((name) => sql.raw(`'${name}'`)), sql`, `)})`;
+  return sql`${plan} in (${sql.join(
+    plans.map((name) => sql.raw(`'${name}'`)),
+    sql`, `,
+  )})`;
 }

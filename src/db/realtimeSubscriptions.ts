@@ -38,7 +38,11 @@ export type SubscriptionSummary = NonNullable<Awaited<ReturnType<typeof findSubs
 /** The subscription id (if any) Graph knows for the organization, to renew or delete it. */
 export async function findSubscription(db: Db, organizationId: string) {
   const [row] = await db
-    .select({ subscriptionId: realtimeSubscriptions.subscriptionId, tenantId: realtimeSubscriptions.tenantId, status: realtimeSubscriptions.status })
+    .select({
+      subscriptionId: realtimeSubscriptions.subscriptionId,
+      tenantId: realtimeSubscriptions.tenantId,
+      status: realtimeSubscriptions.status,
+    })
     .from(realtimeSubscriptions)
     .where(eq(realtimeSubscriptions.organizationId, organizationId))
     .limit(1);
@@ -73,8 +77,14 @@ export function saveSubscriptionActive(
   row: { organizationId: string; tenantId: string; subscriptionId: string; clientStateEnc: string; expiresAt: number; now: number },
 ) {
   const values = {
-    tenantId: row.tenantId, subscriptionId: row.subscriptionId, clientStateEnc: row.clientStateEnc, status: "active" as const,
-    expiresAt: row.expiresAt, failure: null, failedAt: null, updatedAt: row.now,
+    tenantId: row.tenantId,
+    subscriptionId: row.subscriptionId,
+    clientStateEnc: row.clientStateEnc,
+    status: "active" as const,
+    expiresAt: row.expiresAt,
+    failure: null,
+    failedAt: null,
+    updatedAt: row.now,
   };
   return db
     .insert(realtimeSubscriptions)
@@ -86,7 +96,14 @@ export function saveSubscriptionActive(
 export function saveSubscriptionFailed(db: Db, row: { organizationId: string; tenantId: string; failure: RealtimeFailure; now: number }) {
   return db
     .insert(realtimeSubscriptions)
-    .values({ organizationId: row.organizationId, tenantId: row.tenantId, status: "failed", failure: row.failure, failedAt: row.now, updatedAt: row.now })
+    .values({
+      organizationId: row.organizationId,
+      tenantId: row.tenantId,
+      status: "failed",
+      failure: row.failure,
+      failedAt: row.now,
+      updatedAt: row.now,
+    })
     .onConflictDoUpdate({
       target: realtimeSubscriptions.organizationId,
       set: { status: "failed", failure: row.failure, failedAt: row.now, updatedAt: row.now },
@@ -108,7 +125,13 @@ export function deleteSubscriptionRow(db: Db, organizationId: string) {
 export async function listSubscriptionUpkeep(db: Db, options: { renewBefore: number; after: string; limit: number }) {
   // Eligible organizations whose subscription is missing, failed or due; and rows of organizations
   // no longer eligible (toggle off without a token, disconnected, downgraded), which go.
-  const rows = await db.all<{ organization_id: string; eligible: number; subscription_id: string | null; status: string | null; expires_at: number | null }>(sql`
+  const rows = await db.all<{
+    organization_id: string;
+    eligible: number;
+    subscription_id: string | null;
+    status: string | null;
+    expires_at: number | null;
+  }>(sql`
     select organization_id, eligible, subscription_id, status, expires_at from (
       select c.organization_id as organization_id, 1 as eligible, s.subscription_id, s.status, s.expires_at
       from ${entraConnections} c join ${organizations} o on o.id = c.organization_id and ${eligiblePlan}
@@ -137,28 +160,46 @@ export function notificationRunStatements(
   const { organizationId, runId, now, staleBefore } = request;
   const statements = [
     ...(request.markPending
-      ? [statement(db, sql`update realtime_subscriptions set reread_pending = 1, last_notification_at = ${now}, updated_at = ${now}
-          where organization_id = ${organizationId}`)]
+      ? [
+          statement(
+            db,
+            sql`update realtime_subscriptions set reread_pending = 1, last_notification_at = ${now}, updated_at = ${now}
+          where organization_id = ${organizationId}`,
+          ),
+        ]
       : []),
-    statement(db, sql`
+    statement(
+      db,
+      sql`
       insert into sync_runs (id, organization_id, trigger, status, started_at)
       select ${runId}, ${organizationId}, 'realtime', 'running', ${now}
       where not exists (
           select 1 from sync_runs where organization_id = ${organizationId} and status = 'running' and started_at > ${staleBefore})
         and ${stillEligible(organizationId)}
-        ${request.requirePending ? sql`and exists (select 1 from realtime_subscriptions where organization_id = ${organizationId} and reread_pending = 1)
-          and not ${holdPending(organizationId)}` : sql``}
-      on conflict (id) do nothing`),
-    statement(db, sql`
+        ${
+          request.requirePending
+            ? sql`and exists (select 1 from realtime_subscriptions where organization_id = ${organizationId} and reread_pending = 1)
+          and not ${holdPending(organizationId)}`
+            : sql``
+        }
+      on conflict (id) do nothing`,
+    ),
+    statement(
+      db,
+      sql`
       update realtime_subscriptions set reread_pending = 0, last_notification_run_id = ${runId}, updated_at = ${now}
-      where organization_id = ${organizationId} and exists (select 1 from sync_runs where id = ${runId} and status = 'running')`),
+      where organization_id = ${organizationId} and exists (select 1 from sync_runs where id = ${runId} and status = 'running')`,
+    ),
     // When no run was started: the nightly run that is going instead, if any (it may still be
     // waiting for its start slot, and can be woken: reread.ts).
-    statement(db, sql`
+    statement(
+      db,
+      sql`
       select id from sync_runs
       where organization_id = ${organizationId} and status = 'running' and trigger = 'schedule' and started_at > ${staleBefore}
         and id <> ${runId}
-      limit 1`),
+      limit 1`,
+    ),
   ];
   const insertAt = statements.length - 3;
   return {
@@ -171,15 +212,17 @@ export function notificationRunStatements(
   };
 }
 
-
 /**
  * Asks for one more read: a real-time read could not start (the Workflows call failed), or a run
  * waited behind a held run and changed nothing. The next run's end (or Apply, or Dismiss, or the
  * next notification) starts it.
  */
 export function markRereadPending(db: Db, organizationId: string, now: number) {
-  return statement(db, sql`update realtime_subscriptions set reread_pending = 1, updated_at = ${now}
-    where organization_id = ${organizationId}`);
+  return statement(
+    db,
+    sql`update realtime_subscriptions set reread_pending = 1, updated_at = ${now}
+    where organization_id = ${organizationId}`,
+  );
 }
 
 /**

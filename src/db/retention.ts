@@ -11,13 +11,19 @@ async function deleted(db: Db, query: ReturnType<typeof sql>): Promise<number> {
 
 /** Sessions past their absolute expiry or idle since `idleCutoff`. */
 export function deleteExpiredSessionsBatch(db: Db, now: number, idleCutoff: number, limit: number) {
-  return deleted(db, sql`delete from sessions where rowid in (
-    select rowid from sessions where expires_at < ${now} or last_seen_at < ${idleCutoff} limit ${limit})`);
+  return deleted(
+    db,
+    sql`delete from sessions where rowid in (
+    select rowid from sessions where expires_at < ${now} or last_seen_at < ${idleCutoff} limit ${limit})`,
+  );
 }
 
 /** Single-use records of OAuth round trips whose sealed cookie has expired (it can no longer be presented). */
 export function deleteExpiredFlowStatesBatch(db: Db, now: number, limit: number) {
-  return deleted(db, sql`delete from used_flow_states where rowid in (select rowid from used_flow_states where expires_at < ${now} limit ${limit})`);
+  return deleted(
+    db,
+    sql`delete from used_flow_states where rowid in (select rowid from used_flow_states where expires_at < ${now} limit ${limit})`,
+  );
 }
 
 /**
@@ -25,8 +31,11 @@ export function deleteExpiredFlowStatesBatch(db: Db, now: number, limit: number)
  * says from it when and for which tenant the Azure administrator consented.
  */
 export function deleteStaleSetupLinksBatch(db: Db, cutoff: number, limit: number) {
-  return deleted(db, sql`delete from entra_setup_links where rowid in (
-    select rowid from entra_setup_links where used_at is null and expires_at < ${cutoff} limit ${limit})`);
+  return deleted(
+    db,
+    sql`delete from entra_setup_links where rowid in (
+    select rowid from entra_setup_links where used_at is null and expires_at < ${cutoff} limit ${limit})`,
+  );
 }
 
 /**
@@ -35,12 +44,15 @@ export function deleteStaleSetupLinksBatch(db: Db, cutoff: number, limit: number
  * a run still "running" may be writing its list. Those are kept whatever their age.
  */
 export function deleteOldRunChangesBatch(db: Db, cutoff: number, limit: number) {
-  return deleted(db, sql`delete from sync_run_changes where rowid in (
+  return deleted(
+    db,
+    sql`delete from sync_run_changes where rowid in (
     select c.rowid from sync_runs r join sync_run_changes c on c.run_id = r.id
     where r.started_at < ${cutoff} and r.status not in ('held', 'running')
       and not (r.status = 'previewed' and not exists (
         select 1 from sync_runs later where later.organization_id = r.organization_id and later.started_at > r.started_at))
-    limit ${limit})`);
+    limit ${limit})`,
+  );
 }
 
 /**
@@ -52,12 +64,15 @@ export function deleteOldRunChangesBatch(db: Db, cutoff: number, limit: number) 
  * makes SQLite refuse the statement rather than fall back to scanning every run.
  */
 export function deleteOldRunsBatch(db: Db, cutoff: number, limit: number) {
-  return deleted(db, sql`delete from sync_runs where rowid in (
+  return deleted(
+    db,
+    sql`delete from sync_runs where rowid in (
     select r.rowid from sync_runs r indexed by sync_runs_started
     where r.started_at < ${cutoff} and r.status not in ('held', 'running')
       and exists (select 1 from sync_runs later where later.organization_id = r.organization_id and later.started_at > r.started_at)
       and not exists (select 1 from sync_run_changes c where c.run_id = r.id)
-    order by r.started_at limit ${limit})`);
+    order by r.started_at limit ${limit})`,
+  );
 }
 
 /**
@@ -66,8 +81,11 @@ export function deleteOldRunsBatch(db: Db, cutoff: number, limit: number) {
  * an event newer than the cutoff (a batch that deletes fewer than `limit` has reached them).
  */
 export function deleteOldAuditEventsBatch(db: Db, cutoff: number, limit: number) {
-  return deleted(db, sql`delete from audit_events where id in (
-    select id from (select id, created_at from audit_events order by id limit ${limit}) where created_at < ${cutoff})`);
+  return deleted(
+    db,
+    sql`delete from audit_events where id in (
+    select id from (select id, created_at from audit_events order by id limit ${limit}) where created_at < ${cutoff})`,
+  );
 }
 
 /**
@@ -76,13 +94,19 @@ export function deleteOldAuditEventsBatch(db: Db, cutoff: number, limit: number)
  */
 export function deleteOldWebhookEventsBatch(db: Db, cutoff: number, limit: number) {
   // Like audit events: seq grows with time, so only the oldest `limit` rows are looked at.
-  return deleted(db, sql`delete from webhook_events where seq in (
+  return deleted(
+    db,
+    sql`delete from webhook_events where seq in (
     select seq from (select seq, created_at, relayed_at from webhook_events order by seq limit ${limit})
-    where created_at < ${cutoff} and relayed_at is not null)`);
+    where created_at < ${cutoff} and relayed_at is not null)`,
+  );
 }
 
 /** Send test event / Redeliver paces older than `cutoff`: long past their 10 seconds (migrations/0019). */
 export function deleteOldManualSendsBatch(db: Db, cutoff: number, limit: number) {
-  return deleted(db, sql`delete from webhook_manual_sends where rowid in (
-    select rowid from webhook_manual_sends where sent_at < ${cutoff} limit ${limit})`);
+  return deleted(
+    db,
+    sql`delete from webhook_manual_sends where rowid in (
+    select rowid from webhook_manual_sends where sent_at < ${cutoff} limit ${limit})`,
+  );
 }

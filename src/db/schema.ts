@@ -106,7 +106,9 @@ export const invitations = sqliteTable(
   },
   (t) => [
     // At most one open invitation per address and organization.
-    uniqueIndex("invitations_open").on(t.organizationId, t.email).where(and(isNull(t.acceptedAt), isNull(t.revokedAt))!),
+    uniqueIndex("invitations_open")
+      .on(t.organizationId, t.email)
+      .where(and(isNull(t.acceptedAt), isNull(t.revokedAt))!),
     index("invitations_email").on(t.email),
   ],
 );
@@ -188,7 +190,9 @@ export const entraSetupLinks = sqliteTable(
   (t) => [
     index("entra_setup_links_org").on(t.organizationId, sql`${t.createdAt} desc`),
     // At most one open link per organization (migrations/0019).
-    uniqueIndex("entra_setup_links_open").on(t.organizationId).where(and(isNull(t.revokedAt), isNull(t.usedAt))!),
+    uniqueIndex("entra_setup_links_open")
+      .on(t.organizationId)
+      .where(and(isNull(t.revokedAt), isNull(t.usedAt))!),
   ],
 );
 
@@ -211,14 +215,23 @@ export const groupRoleMappings = sqliteTable(
  * nothing). "superseded": a held run that a later read found nobody left to deactivate in (every
  * person on it enabled again in Entra ID); nobody dismissed it.
  */
-const SYNC_RUN_STATUSES = [
-  "running", "succeeded", "failed", "held", "applied", "dismissed", "previewed", "skipped", "superseded",
-] as const;
+const SYNC_RUN_STATUSES = ["running", "succeeded", "failed", "held", "applied", "dismissed", "previewed", "skipped", "superseded"] as const;
 
 /** Why a run failed (sync_runs.error); src/entra/sync/failures.ts says each in the page's words. */
 export const SYNC_FAILURE_CODES = [
-  "needs_reconnect", "not_connected", "token_unreadable", "sign_in_unavailable", "graph_unavailable", "throttled", "timed_out",
-  "forbidden", "bad_response", "sync_state_lost", "tenant_changed", "turned_off", "internal",
+  "needs_reconnect",
+  "not_connected",
+  "token_unreadable",
+  "sign_in_unavailable",
+  "graph_unavailable",
+  "throttled",
+  "timed_out",
+  "forbidden",
+  "bad_response",
+  "sync_state_lost",
+  "tenant_changed",
+  "turned_off",
+  "internal",
   // Not a failure: a "skipped" run that waited behind a held run (changed nothing, read again later).
   "held_run_pending",
 ] as const;
@@ -364,7 +377,10 @@ export const roleDecisions = sqliteTable(
     userId: text("user_id").notNull(),
     role: text("role", { enum: ROLES }).notNull(),
     rule: text("rule", { enum: ["group", "default", "owner_kept", "graph_failed"] }).notNull(),
-    matchedGroups: text("matched_groups", { mode: "json" }).$type<{ id: string; name: string; role: MappableRole }[]>().notNull().default([]),
+    matchedGroups: text("matched_groups", { mode: "json" })
+      .$type<{ id: string; name: string; role: MappableRole }[]>()
+      .notNull()
+      .default([]),
     decidingGroup: text("deciding_group", { mode: "json" }).$type<{ id: string; name: string } | null>(),
     graphReadAt: integer("graph_read_at"),
     decidedAt: integer("decided_at").notNull(),
@@ -374,7 +390,14 @@ export const roleDecisions = sqliteTable(
 
 /** Why real-time updates could not be set up or kept (src/entra/realtime/failures.ts says each in the page's words). */
 export const REALTIME_FAILURES = [
-  "needs_reconnect", "not_connected", "graph_unavailable", "throttled", "forbidden", "validation_failed", "rejected", "internal",
+  "needs_reconnect",
+  "not_connected",
+  "graph_unavailable",
+  "throttled",
+  "forbidden",
+  "validation_failed",
+  "rejected",
+  "internal",
 ] as const;
 export type RealtimeFailure = (typeof REALTIME_FAILURES)[number];
 

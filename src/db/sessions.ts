@@ -22,10 +22,7 @@ export function findSessionContext(db: Db, tokenHash: string) {
     })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
-    .innerJoin(
-      memberships,
-      and(eq(memberships.userId, sessions.userId), eq(memberships.organizationId, sessions.organizationId)),
-    )
+    .innerJoin(memberships, and(eq(memberships.userId, sessions.userId), eq(memberships.organizationId, sessions.organizationId)))
     .innerJoin(organizations, eq(organizations.id, sessions.organizationId))
     .where(eq(sessions.tokenHash, tokenHash))
     .limit(1);
@@ -41,7 +38,6 @@ export function listSwitchableOrganizations(db: Db, tokenHash: string) {
     .where(eq(sessions.tokenHash, tokenHash))
     .orderBy(asc(organizations.name));
 }
-
 
 export function insertSession(
   db: Db,
@@ -74,7 +70,5 @@ export function switchSessionOrganization(db: Db, tokenHash: string, organizatio
  * refuses deactivated members meanwhile); `onlyIf`: the deactivation's own guard, read before it.
  */
 export function deleteMemberSessions(db: Db, organizationId: string, userId: string, onlyIf?: SQL) {
-  return db
-    .delete(sessions)
-    .where(and(eq(sessions.userId, userId), eq(sessions.organizationId, organizationId), onlyIf));
+  return db.delete(sessions).where(and(eq(sessions.userId, userId), eq(sessions.organizationId, organizationId), onlyIf));
 }

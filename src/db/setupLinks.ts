@@ -33,8 +33,11 @@ export function auditSetupLinkCreated(link: { id: string; organizationId: string
     where organization_id = ${link.organizationId} and revoked_at is null and used_at is null)`;
   return insertAuditEventsFor(
     {
-      organizationId: link.organizationId, actorUserId: link.createdBy, action,
-      details: sql`json_object('linkId', ${link.id}, 'expiresAt', ${new Date(link.expiresAt).toISOString()}, 'replacedLinkIds', ${replaced})`, now,
+      organizationId: link.organizationId,
+      actorUserId: link.createdBy,
+      action,
+      details: sql`json_object('linkId', ${link.id}, 'expiresAt', ${new Date(link.expiresAt).toISOString()}, 'replacedLinkIds', ${replaced})`,
+      now,
     },
     sql``,
   );
@@ -150,7 +153,9 @@ export function markConsentStarted(db: Db, id: string, now: number, quietMs: num
   return db
     .update(entraSetupLinks)
     .set({ consentStartedAt: now })
-    .where(and(eq(entraSetupLinks.id, id), or(isNull(entraSetupLinks.consentStartedAt), lt(entraSetupLinks.consentStartedAt, now - quietMs))));
+    .where(
+      and(eq(entraSetupLinks.id, id), or(isNull(entraSetupLinks.consentStartedAt), lt(entraSetupLinks.consentStartedAt, now - quietMs))),
+    );
 }
 
 export function auditConsentStarted(organizationId: string, id: string, details: Record<string, unknown>, now: number) {

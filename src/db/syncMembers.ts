@@ -40,7 +40,11 @@ interface LinkedMember {
  * `heldRunId`, those on that held run's list stand "held".
  */
 export async function findLinkedMembersAmong(
-  db: Db, organizationId: string, tenantId: string, oids: string[], heldRunId: string | null = null,
+  db: Db,
+  organizationId: string,
+  tenantId: string,
+  oids: string[],
+  heldRunId: string | null = null,
 ): Promise<LinkedMember[]> {
   if (oids.length === 0) return [];
   const rows = await db.all<{ oid: string; user_id: string; status: string; reason: string | null; held: number }>(sql`
@@ -128,19 +132,29 @@ export function deactivateListedMembers(db: Db, change: { organizationId: string
   const { organizationId, runId, now, list } = change;
   const leavers = { from: listedMemberships(organizationId, list), where: sql`m.status = 'active' and m.role != 'owner'` };
   return [
-    statement(db, insertAuditEventsFor(
-      {
-        organizationId, actorUserId: null, action: "member.deactivated", targetUserId: sql`m.user_id`,
-        details: sql`json_object('reason', 'directory_sync', 'cause', l.cause, 'runId', ${runId})`, now,
-      },
-      sql`from ${leavers.from} where ${leavers.where}`,
-    )),
+    statement(
+      db,
+      insertAuditEventsFor(
+        {
+          organizationId,
+          actorUserId: null,
+          action: "member.deactivated",
+          targetUserId: sql`m.user_id`,
+          details: sql`json_object('reason', 'directory_sync', 'cause', l.cause, 'runId', ${runId})`,
+          now,
+        },
+        sql`from ${leavers.from} where ${leavers.where}`,
+      ),
+    ),
     statement(db, deactivatedBySyncEvents({ organizationId, runId, now, directoryReason: sql`l.cause` }, leavers)),
-    statement(db, sql`
+    statement(
+      db,
+      sql`
       update memberships indexed by sqlite_autoindex_memberships_1
       set status = 'deactivated', deactivated_reason = 'directory_sync', deactivated_at = ${now}, deactivated_by_run = ${runId}
       where organization_id = ${organizationId} and status = 'active' and role != 'owner'
-        and user_id in (select user_id from (${list}))`),
+        and user_id in (select user_id from (${list}))`,
+    ),
     endSessionsOfRun(db, organizationId, runId),
   ] as const;
 }
@@ -153,22 +167,38 @@ export function listListedOwners(db: Db, organizationId: string, list: SQL) {
     where m.status = 'active' and m.role = 'owner'`);
 }
 
-export function deactivateOwnerStatements(db: Db, change: { organizationId: string; runId: string; now: number; userId: string; cause: SyncCause }) {
+export function deactivateOwnerStatements(
+  db: Db,
+  change: { organizationId: string; runId: string; now: number; userId: string; cause: SyncCause },
+) {
   const { organizationId, runId, now, userId, cause } = change;
   const guard = sql`m.organization_id = ${organizationId} and m.user_id = ${userId} and m.status = 'active' and ${anotherActiveOwner(organizationId, userId)}`;
   return [
-    statement(db, insertAuditEventsFor(
-      {
-        organizationId, actorUserId: null, action: "member.deactivated", targetUserId: sql`m.user_id`,
-        details: sql`json_object('reason', 'directory_sync', 'cause', ${cause}, 'runId', ${runId})`, now,
-      },
-      sql`from memberships m where ${guard}`,
-    )),
-    statement(db, deactivatedBySyncEvents({ organizationId, runId, now, directoryReason: sql`${cause}` }, { from: sql`memberships m`, where: guard })),
-    statement(db, sql`
+    statement(
+      db,
+      insertAuditEventsFor(
+        {
+          organizationId,
+          actorUserId: null,
+          action: "member.deactivated",
+          targetUserId: sql`m.user_id`,
+          details: sql`json_object('reason', 'directory_sync', 'cause', ${cause}, 'runId', ${runId})`,
+          now,
+        },
+        sql`from memberships m where ${guard}`,
+      ),
+    ),
+    statement(
+      db,
+      deactivatedBySyncEvents({ organizationId, runId, now, directoryReason: sql`${cause}` }, { from: sql`memberships m`, where: guard }),
+    ),
+    statement(
+      db,
+      sql`
       update memberships as m set status = 'deactivated', deactivated_reason = 'directory_sync', deactivated_at = ${now},
         deactivated_by_run = ${runId}
-      where ${guard}`),
+      where ${guard}`,
+    ),
     endSessionsOfRun(db, organizationId, runId),
   ] as const;
 }
@@ -182,43 +212,79 @@ function deactivatedBySyncEvents(
   rows: { from: SQL; where: SQL },
 ) {
   const { organizationId, runId, now, directoryReason } = change;
-  return insertEventsFor("member.deactivated", {
-    organizationId, now,
-    data: { organization_id: organizationId, member: MEMBER_OF_U, cause: "directory_sync", directory_reason: directoryReason, run_id: runId, actor_user_id: null },
-  }, { from: withUser(rows.from), where: rows.where });
+  return insertEventsFor(
+    "member.deactivated",
+    {
+      organizationId,
+      now,
+      data: {
+        organization_id: organizationId,
+        member: MEMBER_OF_U,
+        cause: "directory_sync",
+        directory_reason: directoryReason,
+        run_id: runId,
+        actor_user_id: null,
+      },
+    },
+    { from: withUser(rows.from), where: rows.where },
+  );
 }
 
 /** The members' users rows, as `u` (one primary-key lookup each). */
 const withUser = (from: SQL) => sql`${from} cross join users u on u.id = m.user_id`;
 
 function endSessionsOfRun(db: Db, organizationId: string, runId: string) {
-  return statement(db, sql`
+  return statement(
+    db,
+    sql`
     delete from sessions where organization_id = ${organizationId} and user_id in (
-      select user_id from memberships where deactivated_by_run = ${runId} and organization_id = ${organizationId} and status = 'deactivated')`);
+      select user_id from memberships where deactivated_by_run = ${runId} and organization_id = ${organizationId} and status = 'deactivated')`,
+  );
 }
 
 /** Reactivates the listed members that directory sync deactivated; never those deactivated by hand. */
 export function reactivateListedMembers(db: Db, change: { organizationId: string; runId: string; now: number; list: SQL }) {
   const { organizationId, runId, now, list } = change;
-  const returners = { from: listedMemberships(organizationId, list), where: sql`m.status = 'deactivated' and m.deactivated_reason = 'directory_sync'` };
+  const returners = {
+    from: listedMemberships(organizationId, list),
+    where: sql`m.status = 'deactivated' and m.deactivated_reason = 'directory_sync'`,
+  };
   return [
-    statement(db, insertAuditEventsFor(
-      {
-        organizationId, actorUserId: null, action: "member.reactivated", targetUserId: sql`m.user_id`,
-        details: sql`json_object('reason', 'directory_sync', 'cause', l.cause, 'runId', ${runId})`, now,
-      },
-      sql`from ${returners.from} where ${returners.where}`,
-    )),
-    statement(db, insertEventsFor("member.reactivated", {
-      organizationId, now,
-      data: { organization_id: organizationId, member: MEMBER_OF_U, cause: "directory_sync", run_id: runId, actor_user_id: null },
-    }, { from: withUser(returners.from), where: returners.where })),
-    statement(db, sql`
+    statement(
+      db,
+      insertAuditEventsFor(
+        {
+          organizationId,
+          actorUserId: null,
+          action: "member.reactivated",
+          targetUserId: sql`m.user_id`,
+          details: sql`json_object('reason', 'directory_sync', 'cause', l.cause, 'runId', ${runId})`,
+          now,
+        },
+        sql`from ${returners.from} where ${returners.where}`,
+      ),
+    ),
+    statement(
+      db,
+      insertEventsFor(
+        "member.reactivated",
+        {
+          organizationId,
+          now,
+          data: { organization_id: organizationId, member: MEMBER_OF_U, cause: "directory_sync", run_id: runId, actor_user_id: null },
+        },
+        { from: withUser(returners.from), where: returners.where },
+      ),
+    ),
+    statement(
+      db,
+      sql`
       update memberships indexed by sqlite_autoindex_memberships_1
       set status = 'active', deactivated_reason = null, deactivated_at = null, deactivated_by_run = null
       where organization_id = ${organizationId} and status = 'deactivated' and deactivated_reason = 'directory_sync'
         and user_id in (select user_id from (${list}))
-      returning user_id`),
+      returning user_id`,
+    ),
   ] as const;
 }
 
@@ -227,25 +293,52 @@ export function reactivateMembersOfRun(db: Db, change: { organizationId: string;
   const { organizationId, runId, actorUserId, now } = change;
   const ofRun = sql`m.organization_id = ${organizationId} and m.deactivated_by_run = ${runId} and m.status = 'deactivated'`;
   return [
-    statement(db, insertAuditEventsFor(
-      {
-        organizationId, actorUserId, action: "sync.run_undone",
-        details: sql`json_object('runId', ${runId}, 'reactivated', (select count(*) from memberships m where ${ofRun}))`, now,
-      },
-      sql`where exists (select 1 from sync_runs where id = ${runId} and organization_id = ${organizationId} and undone_at is null)`,
-    )),
-    statement(db, insertAuditEventsFor(
-      { organizationId, actorUserId, action: "member.reactivated", targetUserId: sql`m.user_id`, details: sql`json_object('reason', 'undo', 'runId', ${runId})`, now },
-      sql`from memberships m where ${ofRun}`,
-    )),
+    statement(
+      db,
+      insertAuditEventsFor(
+        {
+          organizationId,
+          actorUserId,
+          action: "sync.run_undone",
+          details: sql`json_object('runId', ${runId}, 'reactivated', (select count(*) from memberships m where ${ofRun}))`,
+          now,
+        },
+        sql`where exists (select 1 from sync_runs where id = ${runId} and organization_id = ${organizationId} and undone_at is null)`,
+      ),
+    ),
+    statement(
+      db,
+      insertAuditEventsFor(
+        {
+          organizationId,
+          actorUserId,
+          action: "member.reactivated",
+          targetUserId: sql`m.user_id`,
+          details: sql`json_object('reason', 'undo', 'runId', ${runId})`,
+          now,
+        },
+        sql`from memberships m where ${ofRun}`,
+      ),
+    ),
     // An Undo is an admin's hand, with the run it undid.
-    statement(db, insertEventsFor("member.reactivated", {
-      organizationId, now,
-      data: { organization_id: organizationId, member: MEMBER_OF_U, cause: "by_hand", run_id: runId, actor_user_id: actorUserId },
-    }, { from: withUser(sql`memberships m`), where: ofRun })),
-    statement(db, sql`
+    statement(
+      db,
+      insertEventsFor(
+        "member.reactivated",
+        {
+          organizationId,
+          now,
+          data: { organization_id: organizationId, member: MEMBER_OF_U, cause: "by_hand", run_id: runId, actor_user_id: actorUserId },
+        },
+        { from: withUser(sql`memberships m`), where: ofRun },
+      ),
+    ),
+    statement(
+      db,
+      sql`
       update memberships as m set status = 'active', deactivated_reason = null, deactivated_at = null, deactivated_by_run = null
-      where ${ofRun}`),
+      where ${ofRun}`,
+    ),
   ] as const;
 }
 

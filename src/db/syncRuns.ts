@@ -7,7 +7,14 @@ import type { Db } from "./client.ts";
 import { planIncludes } from "./planFeatures.ts";
 import { statement } from "./statements.ts";
 import {
-  entraConnections, SYNC_TRIGGERS, syncRunChanges, syncRuns, users, type PendingChanges, type SyncCause, type SyncFailure,
+  entraConnections,
+  SYNC_TRIGGERS,
+  syncRunChanges,
+  syncRuns,
+  users,
+  type PendingChanges,
+  type SyncCause,
+  type SyncFailure,
 } from "./schema.ts";
 
 export type SyncTrigger = (typeof SYNC_TRIGGERS)[number];
@@ -74,20 +81,25 @@ interface RunResult {
 
 /** Closes a running run. */
 export function finishRun(db: Db, organizationId: string, runId: string, result: RunResult) {
-  return statement(db, db
-    .update(syncRuns)
-    .set({
-      status: result.status,
-      mode: result.mode,
-      finishedAt: result.now,
-      usersRead: result.usersRead,
-      deactivated: result.deactivated ?? sql`(select count(*) from memberships where organization_id = ${organizationId} and deactivated_by_run = ${runId})`,
-      reactivated: result.reactivated,
-      graphRequests: result.graphRequests,
-      error: result.error,
-      pendingChanges: result.pendingChanges,
-    })
-    .where(and(eq(syncRuns.id, runId), eq(syncRuns.organizationId, organizationId), eq(syncRuns.status, "running"))));
+  return statement(
+    db,
+    db
+      .update(syncRuns)
+      .set({
+        status: result.status,
+        mode: result.mode,
+        finishedAt: result.now,
+        usersRead: result.usersRead,
+        deactivated:
+          result.deactivated ??
+          sql`(select count(*) from memberships where organization_id = ${organizationId} and deactivated_by_run = ${runId})`,
+        reactivated: result.reactivated,
+        graphRequests: result.graphRequests,
+        error: result.error,
+        pendingChanges: result.pendingChanges,
+      })
+      .where(and(eq(syncRuns.id, runId), eq(syncRuns.organizationId, organizationId), eq(syncRuns.status, "running"))),
+  );
 }
 
 /** Where a page of run history starts: before this (started at, run id). */
@@ -169,13 +181,16 @@ export function claimHeldRun(db: Db, organizationId: string, runId: string, user
 
 /** An applied run's figures, counted once its changes are in. */
 export function recordAppliedCounts(db: Db, organizationId: string, runId: string, reactivated: number) {
-  return statement(db, db
-    .update(syncRuns)
-    .set({
-      deactivated: sql`(select count(*) from memberships where organization_id = ${organizationId} and deactivated_by_run = ${runId})`,
-      reactivated,
-    })
-    .where(and(eq(syncRuns.id, runId), eq(syncRuns.organizationId, organizationId), eq(syncRuns.status, "applied"))));
+  return statement(
+    db,
+    db
+      .update(syncRuns)
+      .set({
+        deactivated: sql`(select count(*) from memberships where organization_id = ${organizationId} and deactivated_by_run = ${runId})`,
+        reactivated,
+      })
+      .where(and(eq(syncRuns.id, runId), eq(syncRuns.organizationId, organizationId), eq(syncRuns.status, "applied"))),
+  );
 }
 
 const isHeld = (organizationId: string, runId: string) =>
@@ -189,17 +204,26 @@ const isHeld = (organizationId: string, runId: string) =>
 export function dismissHeldRunStatements(db: Db, dismiss: { organizationId: string; runId: string; userId: string; now: number }) {
   const { organizationId, runId, userId, now } = dismiss;
   return [
-    statement(db, insertAuditEventsFor(
-      { organizationId, actorUserId: userId, action: "sync.held_dismissed", details: sql`json_object('runId', ${runId})`, now },
-      sql`where ${isHeld(organizationId, runId)}`,
-    )),
-    statement(db, sql`
+    statement(
+      db,
+      insertAuditEventsFor(
+        { organizationId, actorUserId: userId, action: "sync.held_dismissed", details: sql`json_object('runId', ${runId})`, now },
+        sql`where ${isHeld(organizationId, runId)}`,
+      ),
+    ),
+    statement(
+      db,
+      sql`
       update entra_connections set delta_link_enc = null, updated_at = ${now}
-      where organization_id = ${organizationId} and ${isHeld(organizationId, runId)}`),
-    statement(db, db
-      .update(syncRuns)
-      .set({ status: "dismissed", resolvedBy: userId })
-      .where(and(eq(syncRuns.id, runId), eq(syncRuns.organizationId, organizationId), eq(syncRuns.status, "held")))),
+      where organization_id = ${organizationId} and ${isHeld(organizationId, runId)}`,
+    ),
+    statement(
+      db,
+      db
+        .update(syncRuns)
+        .set({ status: "dismissed", resolvedBy: userId })
+        .where(and(eq(syncRuns.id, runId), eq(syncRuns.organizationId, organizationId), eq(syncRuns.status, "held"))),
+    ),
   ] as const;
 }
 
@@ -252,7 +276,9 @@ export async function countStillHeld(db: Db, organizationId: string, heldRunId: 
   let stillHeld = total?.n ?? 0;
   for (let i = 0; i < enabledAgain.length && stillHeld > 0; i += 2000) {
     const chunk = JSON.stringify(enabledAgain.slice(i, i + 2000));
-    const [found] = await db.all<{ n: number }>(sql`select count(*) as n ${onList} and c.user_id in (select value from json_each(${chunk}))`);
+    const [found] = await db.all<{ n: number }>(
+      sql`select count(*) as n ${onList} and c.user_id in (select value from json_each(${chunk}))`,
+    );
     stillHeld -= found?.n ?? 0;
   }
   return stillHeld;
@@ -267,33 +293,45 @@ export async function countStillHeld(db: Db, organizationId: string, heldRunId: 
 export function releaseHeldRun(db: Db, release: { organizationId: string; heldRunId: string; runId: string; now: number }) {
   const { organizationId, heldRunId, runId, now } = release;
   return [
-    statement(db, insertAuditEventsFor(
-      {
-        organizationId, actorUserId: null, action: "sync.held_superseded",
-        details: sql`json_object('runId', ${heldRunId}, 'supersededBy', ${runId}, 'reason', 'enabled_again')`, now,
-      },
-      sql`where ${isHeld(organizationId, heldRunId)}`,
-    )),
-    statement(db, db
-      .update(syncRuns)
-      .set({ status: "superseded" })
-      .where(and(eq(syncRuns.id, heldRunId), eq(syncRuns.organizationId, organizationId), eq(syncRuns.status, "held")))),
+    statement(
+      db,
+      insertAuditEventsFor(
+        {
+          organizationId,
+          actorUserId: null,
+          action: "sync.held_superseded",
+          details: sql`json_object('runId', ${heldRunId}, 'supersededBy', ${runId}, 'reason', 'enabled_again')`,
+          now,
+        },
+        sql`where ${isHeld(organizationId, heldRunId)}`,
+      ),
+    ),
+    statement(
+      db,
+      db
+        .update(syncRuns)
+        .set({ status: "superseded" })
+        .where(and(eq(syncRuns.id, heldRunId), eq(syncRuns.organizationId, organizationId), eq(syncRuns.status, "held"))),
+    ),
   ];
 }
 
 /** A finished run that changed members may be undone, once. */
 export function markRunUndone(db: Db, organizationId: string, runId: string, userId: string, now: number) {
-  return statement(db, db
-    .update(syncRuns)
-    .set({ undoneAt: now, undoneBy: userId })
-    .where(
-      and(
-        eq(syncRuns.id, runId),
-        eq(syncRuns.organizationId, organizationId),
-        inArray(syncRuns.status, ["succeeded", "applied"]),
-        isNull(syncRuns.undoneAt),
+  return statement(
+    db,
+    db
+      .update(syncRuns)
+      .set({ undoneAt: now, undoneBy: userId })
+      .where(
+        and(
+          eq(syncRuns.id, runId),
+          eq(syncRuns.organizationId, organizationId),
+          inArray(syncRuns.status, ["succeeded", "applied"]),
+          isNull(syncRuns.undoneAt),
+        ),
       ),
-    ));
+  );
 }
 
 /** Writes part of a held or previewed run's list: `entries` are [userId, cause] pairs. */
@@ -302,17 +340,26 @@ export function insertRunChanges(
   run: { runId: string; organizationId: string; change: "deactivate" | "reactivate" },
   entries: [string, SyncCause][],
 ) {
-  return statement(db, sql`
+  return statement(
+    db,
+    sql`
     insert or ignore into sync_run_changes (run_id, organization_id, user_id, change, cause)
     select ${run.runId}, ${run.organizationId}, json_extract(value, '$[0]'), ${run.change}, json_extract(value, '$[1]')
-    from json_each(${JSON.stringify(entries)})`);
+    from json_each(${JSON.stringify(entries)})`,
+  );
 }
 
 /** The first `limit` people of a held or previewed run's list, by name, and the total. */
 export async function listRunChanges(db: Db, organizationId: string, runId: string, limit: number) {
   const [people, [total]] = await db.batch([
     db
-      .select({ userId: users.id, displayName: users.displayName, email: users.email, change: syncRunChanges.change, cause: syncRunChanges.cause })
+      .select({
+        userId: users.id,
+        displayName: users.displayName,
+        email: users.email,
+        change: syncRunChanges.change,
+        cause: syncRunChanges.cause,
+      })
       .from(syncRunChanges)
       .innerJoin(users, eq(users.id, syncRunChanges.userId))
       .where(and(eq(syncRunChanges.runId, runId), eq(syncRunChanges.organizationId, organizationId)))
@@ -353,30 +400,36 @@ export interface NightlyPageRow {
  * done again (a retried step, a repeated night) inserts nothing twice. The last statement reads
  * the page back with each run's status: every "running" one still needs its Workflow instance.
  */
-export function nightlyPageStatements(
-  db: Db,
-  page: { after: string; limit: number; idPrefix: string; idSuffix: string; now: number },
-) {
+export function nightlyPageStatements(db: Db, page: { after: string; limit: number; idPrefix: string; idSuffix: string; now: number }) {
   const { after, limit, idPrefix, idSuffix, now } = page;
   const withPage = sql`with page as (
     select organization_id from (${eligibleOrganizations}) where organization_id > ${after} order by organization_id limit ${limit})`;
   const runId = sql`${idPrefix} || p.organization_id || ${idSuffix}`;
   return [
-    statement(db, sql`${withPage}
+    statement(
+      db,
+      sql`${withPage}
       insert into sync_runs (id, organization_id, trigger, status, started_at)
       select ${runId}, p.organization_id, 'schedule', 'running', ${now} from page p
       where not exists (
         select 1 from sync_runs r where r.organization_id = p.organization_id and r.status = 'running'
           and r.started_at > ${now - RUN_STALE_AFTER_MS})
-      on conflict (id) do nothing`),
-    statement(db, sql`${withPage}
+      on conflict (id) do nothing`,
+    ),
+    statement(
+      db,
+      sql`${withPage}
       insert into sync_runs (id, organization_id, trigger, status, started_at, finished_at)
       select ${runId}, p.organization_id, 'schedule', 'skipped', ${now}, ${now} from page p where true
-      on conflict (id) do nothing`),
-    statement(db, sql`${withPage}
+      on conflict (id) do nothing`,
+    ),
+    statement(
+      db,
+      sql`${withPage}
       select p.organization_id as organization_id, r.id as run_id, r.status as status
       from page p join sync_runs r on r.id = ${runId}
-      order by p.organization_id`),
+      order by p.organization_id`,
+    ),
   ] as const;
 }
 
@@ -396,7 +449,9 @@ export async function findSyncSettings(db: Db, organizationId: string, options: 
       linkedActiveMembers: entraConnections.linkedActiveMembers,
       // Named: D1 keys a result row by column name (countingD1 in src/lib/d1Stats.ts maps it back by order).
       heldRunId: pendingHoldOf.as("held_run_id"),
-      realtimeDeactivated: (options.realtimeSince === undefined ? sql<number>`0` : realtimeDeactivationsSince(options.realtimeSince)).as("realtime_deactivated"),
+      realtimeDeactivated: (options.realtimeSince === undefined ? sql<number>`0` : realtimeDeactivationsSince(options.realtimeSince)).as(
+        "realtime_deactivated",
+      ),
     })
     .from(entraConnections)
     .where(eq(entraConnections.organizationId, organizationId))
@@ -413,17 +468,20 @@ export function saveDeltaLink(
   db: Db,
   link: { organizationId: string; tenantId: string; enc: string; replaces: string | null; now: number },
 ) {
-  return statement(db, db
-    .update(entraConnections)
-    .set({ deltaLinkEnc: link.enc, updatedAt: link.now })
-    .where(
-      and(
-        eq(entraConnections.organizationId, link.organizationId),
-        eq(entraConnections.tenantId, link.tenantId),
-        eq(entraConnections.status, "connected"),
-        sql`${entraConnections.deltaLinkEnc} is ${link.replaces}`,
+  return statement(
+    db,
+    db
+      .update(entraConnections)
+      .set({ deltaLinkEnc: link.enc, updatedAt: link.now })
+      .where(
+        and(
+          eq(entraConnections.organizationId, link.organizationId),
+          eq(entraConnections.tenantId, link.tenantId),
+          eq(entraConnections.status, "connected"),
+          sql`${entraConnections.deltaLinkEnc} is ${link.replaces}`,
+        ),
       ),
-    ));
+  );
 }
 
 export function saveHoldThreshold(db: Db, organizationId: string, threshold: { percent: number; minimum: number }, now: number) {
@@ -440,8 +498,11 @@ export const runIsOpen = (organizationId: string, runId: string) =>
 
 /** The run's "sync.run_finished" event, written only while the run is still open (a retried step writes it once). */
 export function insertRunFinishedAudit(db: Db, organizationId: string, runId: string, details: Record<string, unknown>, now: number) {
-  return statement(db, insertAuditEventsFor(
-    { organizationId, actorUserId: null, action: "sync.run_finished", details: sql`${JSON.stringify(details)}`, now },
-    sql`where ${runIsOpen(organizationId, runId)}`,
-  ));
+  return statement(
+    db,
+    insertAuditEventsFor(
+      { organizationId, actorUserId: null, action: "sync.run_finished", details: sql`${JSON.stringify(details)}`, now },
+      sql`where ${runIsOpen(organizationId, runId)}`,
+    ),
+  );
 }

@@ -17,7 +17,11 @@ export function claimFlowState(stateHash: string, expiresAt: number, premise?: S
 
 /** Whether a state's round trip was used (asked only when the provider refused its code). */
 export async function flowStateWasUsed(db: Db, stateHash: string): Promise<boolean> {
-  const [row] = await db.select({ stateHash: usedFlowStates.stateHash }).from(usedFlowStates).where(eq(usedFlowStates.stateHash, stateHash)).limit(1);
+  const [row] = await db
+    .select({ stateHash: usedFlowStates.stateHash })
+    .from(usedFlowStates)
+    .where(eq(usedFlowStates.stateHash, stateHash))
+    .limit(1);
   return !!row;
 }
 

@@ -6,7 +6,14 @@ import type { Db } from "./client.ts";
 import { planIncludes } from "./planFeatures.ts";
 import { insertAuditEventsFor } from "./audit.ts";
 import { statement, type Statement } from "./statements.ts";
-import { organizations, webhookAttempts, webhookEndpoints, webhookEvents, type WebhookAttemptOutcome, type WebhookEventType } from "./schema.ts";
+import {
+  organizations,
+  webhookAttempts,
+  webhookEndpoints,
+  webhookEvents,
+  type WebhookAttemptOutcome,
+  type WebhookEventType,
+} from "./schema.ts";
 
 /**
  * A message on the webhook deliveries queue (src/events/queue.ts): one event for one endpoint,
@@ -47,7 +54,14 @@ export { eventTypesOf } from "./schema.ts";
  */
 export function insertEndpointWithinLimit(
   endpoint: {
-    id: string; organizationId: string; url: string; eventTypes: readonly WebhookEventType[]; secretEnc: string; submissionKey: string; createdBy: string; now: number;
+    id: string;
+    organizationId: string;
+    url: string;
+    eventTypes: readonly WebhookEventType[];
+    secretEnc: string;
+    submissionKey: string;
+    createdBy: string;
+    now: number;
   },
   limit: number,
 ): SQL {
@@ -61,11 +75,18 @@ export function insertEndpointWithinLimit(
 }
 
 /** The addition's audit row, written only if insertEndpointWithinLimit (earlier in the batch) added the endpoint. */
-export function auditEndpointAdded(endpoint: { id: string; organizationId: string; eventTypes: readonly WebhookEventType[] }, actorUserId: string, now: number): SQL {
+export function auditEndpointAdded(
+  endpoint: { id: string; organizationId: string; eventTypes: readonly WebhookEventType[] },
+  actorUserId: string,
+  now: number,
+): SQL {
   return insertAuditEventsFor(
     {
-      organizationId: endpoint.organizationId, actorUserId, action: "webhook.endpoint_added",
-      details: sql`json_object('endpointId', id, 'url', url, 'eventTypes', json(${JSON.stringify(endpoint.eventTypes)}))`, now,
+      organizationId: endpoint.organizationId,
+      actorUserId,
+      action: "webhook.endpoint_added",
+      details: sql`json_object('endpointId', id, 'url', url, 'eventTypes', json(${JSON.stringify(endpoint.eventTypes)}))`,
+      now,
     },
     sql`from ${webhookEndpoints} where id = ${endpoint.id} and organization_id = ${endpoint.organizationId}`,
   );
@@ -86,7 +107,11 @@ const endpointColumns = {
 
 /** The organization's endpoints, oldest first; never their secrets. */
 export function listEndpoints(db: Db, organizationId: string) {
-  return db.select(endpointColumns).from(webhookEndpoints).where(eq(webhookEndpoints.organizationId, organizationId)).orderBy(webhookEndpoints.createdAt);
+  return db
+    .select(endpointColumns)
+    .from(webhookEndpoints)
+    .where(eq(webhookEndpoints.organizationId, organizationId))
+    .orderBy(webhookEndpoints.createdAt);
 }
 
 export type EndpointSummary = Awaited<ReturnType<typeof listEndpoints>>[number];
@@ -100,7 +125,11 @@ export async function findEndpoint(db: Db, organizationId: string, endpointId: s
 }
 
 /** The endpoint a submission already added, if any (for its second answer: named, never its secret). */
-export async function findEndpointBySubmission(db: Db, organizationId: string, submissionKey: string): Promise<EndpointSummary | undefined> {
+export async function findEndpointBySubmission(
+  db: Db,
+  organizationId: string,
+  submissionKey: string,
+): Promise<EndpointSummary | undefined> {
   const [row] = await db
     .select(endpointColumns)
     .from(webhookEndpoints)
@@ -206,12 +235,17 @@ export async function claimPendingEvents(db: Db, limit: number, now: number) {
   const rows = await db
     .update(webhookEvents)
     .set({ claimedAt: now })
-    .where(inArray(
-      webhookEvents.seq,
-      db.select({ seq: webhookEvents.seq }).from(webhookEvents)
-        .where(and(isNull(webhookEvents.relayedAt), sql`coalesce(${webhookEvents.claimedAt}, 0) <= ${now - RELAY_CLAIM_LEASE_MS}`))
-        .orderBy(webhookEvents.seq).limit(limit),
-    ))
+    .where(
+      inArray(
+        webhookEvents.seq,
+        db
+          .select({ seq: webhookEvents.seq })
+          .from(webhookEvents)
+          .where(and(isNull(webhookEvents.relayedAt), sql`coalesce(${webhookEvents.claimedAt}, 0) <= ${now - RELAY_CLAIM_LEASE_MS}`))
+          .orderBy(webhookEvents.seq)
+          .limit(limit),
+      ),
+    )
     .returning({ seq: webhookEvents.seq, id: webhookEvents.id, organizationId: webhookEvents.organizationId, type: webhookEvents.type });
   return rows.sort((a, b) => a.seq - b.seq);
 }
@@ -221,12 +255,18 @@ const seqIn = (seqs: number[]) => sql`${webhookEvents.seq} in (select value from
 
 /** Claimed events whose messages are all on the queue. */
 export function markEventsRelayed(db: Db, seqs: number[], now: number) {
-  return db.update(webhookEvents).set({ relayedAt: now }).where(and(seqIn(seqs), isNull(webhookEvents.relayedAt)));
+  return db
+    .update(webhookEvents)
+    .set({ relayedAt: now })
+    .where(and(seqIn(seqs), isNull(webhookEvents.relayedAt)));
 }
 
 /** Gives claimed events back to the next relay (their messages did not all reach the queue). */
 export function releaseEvents(db: Db, seqs: number[], claimedAt: number) {
-  return db.update(webhookEvents).set({ claimedAt: null }).where(and(seqIn(seqs), isNull(webhookEvents.relayedAt), eq(webhookEvents.claimedAt, claimedAt)));
+  return db
+    .update(webhookEvents)
+    .set({ claimedAt: null })
+    .where(and(seqIn(seqs), isNull(webhookEvents.relayedAt), eq(webhookEvents.claimedAt, claimedAt)));
 }
 
 /**
@@ -252,7 +292,9 @@ export async function findEventOf(db: Db, organizationId: string, eventId: strin
     .select({
       id: webhookEvents.id,
       type: webhookEvents.type,
-      testEndpointId: sql<string | null>`case when ${webhookEvents.type} = 'webhook.test' then json_extract(${webhookEvents.payload}, '$.data.endpoint_id') end`,
+      testEndpointId: sql<
+        string | null
+      >`case when ${webhookEvents.type} = 'webhook.test' then json_extract(${webhookEvents.payload}, '$.data.endpoint_id') end`,
     })
     .from(webhookEvents)
     .where(and(eq(webhookEvents.organizationId, organizationId), eq(webhookEvents.id, eventId)));
@@ -304,27 +346,39 @@ export function recordAttemptStatements(db: Db, attempt: AttemptRecord, streak: 
   } else if (streak === "failure") {
     writes.push(
       // Audited before the update that disables, while the condition still reads the old streak.
-      statement(db, insertAuditEventsFor(
-        {
-          organizationId, actorUserId: null, action: "webhook.endpoint_disabled_failing",
-          details: sql`json_object('endpointId', id, 'url', url, 'failures', consecutive_failures + 1, 'failingSince', failing_since)`, now,
-        },
-        sql`from webhook_endpoints where ${thisEndpoint} and ${failingTooLong}`,
-      )),
-      statement(db, sql`
+      statement(
+        db,
+        insertAuditEventsFor(
+          {
+            organizationId,
+            actorUserId: null,
+            action: "webhook.endpoint_disabled_failing",
+            details: sql`json_object('endpointId', id, 'url', url, 'failures', consecutive_failures + 1, 'failingSince', failing_since)`,
+            now,
+          },
+          sql`from webhook_endpoints where ${thisEndpoint} and ${failingTooLong}`,
+        ),
+      ),
+      statement(
+        db,
+        sql`
         update webhook_endpoints set
           enabled = case when ${failingTooLong} then 0 else enabled end,
           disabled_reason = case when ${failingTooLong} then 'failing' else disabled_reason end,
           disabled_at = case when ${failingTooLong} then ${now} else disabled_at end,
           failing_since = coalesce(failing_since, ${now}),
           consecutive_failures = consecutive_failures + 1
-        where ${thisEndpoint}`),
+        where ${thisEndpoint}`,
+      ),
     );
   }
   writes.push(
-    statement(db, sql`
+    statement(
+      db,
+      sql`
       delete from webhook_attempts where endpoint_id = ${endpointId} and id <= (
-        select id from webhook_attempts where endpoint_id = ${endpointId} order by id desc limit 1 offset ${ATTEMPTS_KEPT})`),
+        select id from webhook_attempts where endpoint_id = ${endpointId} order by id desc limit 1 offset ${ATTEMPTS_KEPT})`,
+    ),
   );
   return writes;
 }

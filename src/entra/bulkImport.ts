@@ -13,7 +13,14 @@ import type { MappableRole } from "../db/schema.ts";
 import type { Config } from "../lib/config.ts";
 import { AppError } from "../lib/errors.ts";
 import { findDirectoryGroup, withInteractiveGraph } from "./interactiveGraph.ts";
-import { isDirectoryGuest, isProvisionableMember, listDirectoryUsers, listGroupMembers, searchGroups, type DirectoryUser } from "./directory.ts";
+import {
+  isDirectoryGuest,
+  isProvisionableMember,
+  listDirectoryUsers,
+  listGroupMembers,
+  searchGroups,
+  type DirectoryUser,
+} from "./directory.ts";
 import { GraphError, type GraphClient } from "./graph.ts";
 import { resolveRoleFromGroups, type DirectoryGroup, type GroupMapping } from "../people/groupRoles.ts";
 
@@ -73,7 +80,8 @@ export async function searchImportGroups(db: Db, config: Config, organizationId:
 
 export async function planImport(db: Db, config: Config, viewer: Viewer, scope: ImportScope, now: number): Promise<ImportPlan> {
   const connection = await findConnectionSummary(db, viewer.organizationId);
-  if (connection?.status !== "connected" || !connection.tenantId) throw new AppError("conflict", "Connect Entra ID before importing users.");
+  if (connection?.status !== "connected" || !connection.tenantId)
+    throw new AppError("conflict", "Connect Entra ID before importing users.");
   const domains = connection.verifiedDomains ?? [];
   if (domains.length === 0) {
     throw new AppError("conflict", "The tenant's verified domains are not known yet: refresh the Integrations page, then try again.");
@@ -95,7 +103,8 @@ export async function planImport(db: Db, config: Config, viewer: Viewer, scope: 
       mappedMembers: new Map(),
       readAt: now,
     };
-    for (const mapping of mappings) roles.mappedMembers.set(mapping.groupId.toLowerCase(), await memberOidsOf(graph, mapping.groupId, budget));
+    for (const mapping of mappings)
+      roles.mappedMembers.set(mapping.groupId.toLowerCase(), await memberOidsOf(graph, mapping.groupId, budget));
 
     const plan: ImportPlan = {
       tenantId,

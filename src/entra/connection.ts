@@ -44,7 +44,11 @@ export async function completeEntraConnection(
   flow: Flow,
   now: number,
 ): Promise<ConnectOutcome> {
-  const refuse = async (failure: ConnectionFailure, details: Record<string, unknown> = {}, microsoftCode?: string): Promise<ConnectOutcome> => {
+  const refuse = async (
+    failure: ConnectionFailure,
+    details: Record<string, unknown> = {},
+    microsoftCode?: string,
+  ): Promise<ConnectOutcome> => {
     // A cancelled or declined consent is remembered as "failed" (the page then offers Connect Entra ID
     // again); everything else only reports, storing nothing but the audit event.
     const audit = insertAuditEvent(db, {
@@ -54,7 +58,8 @@ export async function completeEntraConnection(
       details: { reason: failure, ...details },
       now,
     });
-    if (failure === "cancelled" || failure === "consent_declined") await runStatements(db, [saveFailedAttempt(db, viewer.organizationId, failure, now), audit]);
+    if (failure === "cancelled" || failure === "consent_declined")
+      await runStatements(db, [saveFailedAttempt(db, viewer.organizationId, failure, now), audit]);
     else await audit.run();
     return { ok: false, failure, microsoftCode };
   };
@@ -90,10 +95,7 @@ export async function completeEntraConnection(
   // with User.Read.All and Group.Read.All Graph returns directoryRole objects with limited
   // information (https://learn.microsoft.com/en-us/graph/permissions-overview#limited-information-returned-for-inaccessible-member-objects).
   const entraRoles = directoryRoleNames(completed.claims.wids);
-  const [owner, previous] = await Promise.all([
-    findOrganizationOfTenant(db, tenantId),
-    findConnectionSummary(db, viewer.organizationId),
-  ]);
+  const [owner, previous] = await Promise.all([findOrganizationOfTenant(db, tenantId), findConnectionSummary(db, viewer.organizationId)]);
   if (owner && owner !== viewer.organizationId) return refuse("tenant_taken", { tenantId });
   // Another tenant than before: its group ids mean nothing here, so mappings and decisions go, and
   // the features start off. The same tenant again (after "Needs reconnect") resumes them as they were.
@@ -137,8 +139,14 @@ export async function completeEntraConnection(
         now,
       }),
       insertEventsFor("connection.connected", {
-        organizationId: viewer.organizationId, now,
-        data: { organization_id: viewer.organizationId, tenant_id: tenantId, tenant_name: details?.tenantName ?? null, actor_user_id: viewer.userId },
+        organizationId: viewer.organizationId,
+        now,
+        data: {
+          organization_id: viewer.organizationId,
+          tenant_id: tenantId,
+          tenant_name: details?.tenantName ?? null,
+          actor_user_id: viewer.userId,
+        },
       }),
       // Every toggle change is audited, including the ones connecting another tenant makes.
       ...featuresTurnedOff.map((feature) =>
@@ -164,7 +172,6 @@ export async function completeEntraConnection(
 
 const MALFORMED_CALLBACK =
   "Microsoft's reply is missing its authorization code, or the code is malformed. Nothing was stored. Click Connect Entra ID to start again.";
-
 
 /**
  * "Tenant name or domain not showing → refresh the page" (README, Troubleshooting): a page load retries
@@ -215,8 +222,14 @@ export async function disconnectEntra(db: Db, config: Config, viewer: Viewer, no
       now,
     }),
     insertEventsFor("connection.disconnected", {
-      organizationId: viewer.organizationId, now,
-      data: { organization_id: viewer.organizationId, tenant_id: existing.tenantId, tenant_name: existing.tenantName, actor_user_id: viewer.userId },
+      organizationId: viewer.organizationId,
+      now,
+      data: {
+        organization_id: viewer.organizationId,
+        tenant_id: existing.tenantId,
+        tenant_name: existing.tenantName,
+        actor_user_id: viewer.userId,
+      },
     }),
   ]);
 }

@@ -38,9 +38,7 @@ export async function readTransitiveGroups(graph: GraphClient, oid: string): Pro
 }
 
 /** A part of a batched read: its value, or why it failed and whether another try may help. */
-export type BatchedRead<T> =
-  | { ok: true; value: T }
-  | { ok: false; error: GraphError; retryable: boolean; waitMs: number | null };
+export type BatchedRead<T> = { ok: true; value: T } | { ok: false; error: GraphError; retryable: boolean; waitMs: number | null };
 
 /**
  * A user and their transitive groups in one Graph round trip (JSON $batch). The first page of
@@ -59,7 +57,11 @@ export async function readUserAndGroups(
     {
       requests: [
         { id: "user", method: "GET", url: `/users/${id}?$select=${USER_FIELDS}` },
-        { id: "groups", method: "GET", url: `/users/${id}/transitiveMemberOf/microsoft.graph.group?$select=id,displayName&$top=${PAGE_SIZE}` },
+        {
+          id: "groups",
+          method: "GET",
+          url: `/users/${id}/transitiveMemberOf/microsoft.graph.group?$select=id,displayName&$top=${PAGE_SIZE}`,
+        },
       ],
     },
     batchReplySchema,

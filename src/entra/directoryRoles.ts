@@ -22,6 +22,8 @@ const DEFAULT_USER_ROLE = "b79fbf4d-3ef9-4689-8143-76b194e85509";
  */
 export function directoryRoleNames(wids: unknown): string[] | null {
   if (!Array.isArray(wids)) return null;
-  const names = wids.flatMap((id) => (typeof id === "string" && id !== DEFAULT_USER_ROLE && ROLE_NAMES[id.toLowerCase()] ? [ROLE_NAMES[id.toLowerCase()]!] : []));
+  const names = wids.flatMap((id) =>
+    typeof id === "string" && id !== DEFAULT_USER_ROLE && ROLE_NAMES[id.toLowerCase()] ? [ROLE_NAMES[id.toLowerCase()]!] : [],
+  );
   return [...new Set(names)];
 }

@@ -19,9 +19,12 @@ export class GraphError extends Error {
   readonly graphCode: string | null;
 
   constructor(kind: GraphFailureKind, detail: { status?: number | null; graphCode?: string | null; cause?: unknown } = {}) {
-    super(`graph request failed: ${kind}${detail.status ? ` (HTTP ${detail.status})` : ""}${detail.graphCode ? ` ${detail.graphCode}` : ""}`, {
-      cause: detail.cause,
-    });
+    super(
+      `graph request failed: ${kind}${detail.status ? ` (HTTP ${detail.status})` : ""}${detail.graphCode ? ` ${detail.graphCode}` : ""}`,
+      {
+        cause: detail.cause,
+      },
+    );
     this.name = "GraphError";
     this.kind = kind;
     this.status = detail.status ?? null;
@@ -103,7 +106,11 @@ export function createGraphClient(options: GraphClientOptions) {
   }
 
   async function send<T>(
-    pathOrUrl: string, schema: z.ZodType<T>, headers: Record<string, string>, body?: string, verb?: "PATCH" | "DELETE",
+    pathOrUrl: string,
+    schema: z.ZodType<T>,
+    headers: Record<string, string>,
+    body?: string,
+    verb?: "PATCH" | "DELETE",
   ): Promise<T> {
     const url = resolve(pathOrUrl);
     const method = verb ?? (body === undefined ? "GET" : "POST");
@@ -214,7 +221,11 @@ export function batchPartFailure(part: BatchPart): { error: GraphError; retryabl
   const header = Object.entries(part.headers ?? {}).find(([name]) => name.toLowerCase() === "retry-after")?.[1];
   const waitMs = header === undefined ? null : retryAfterMs(new Response(null, { headers: { "retry-after": header } }));
   if (status === 429 || status === 503 || status === 500 || status === 502 || status === 504) {
-    return { error: new GraphError(status === 429 || status === 503 ? "throttled" : "unavailable", { status, graphCode }), retryable: true, waitMs };
+    return {
+      error: new GraphError(status === 429 || status === 503 ? "throttled" : "unavailable", { status, graphCode }),
+      retryable: true,
+      waitMs,
+    };
   }
   const kind = status === 401 ? "unauthorized" : status === 403 ? "forbidden" : status === 404 ? "not_found" : "bad_response";
   return { error: new GraphError(kind, { status, graphCode }), retryable: false, waitMs: null };

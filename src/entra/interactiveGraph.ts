@@ -34,13 +34,19 @@ function interactiveGraphError(error: unknown): unknown {
   if (error instanceof ConnectionTokenError) {
     if (error.kind === "not_connected") return new AppError("conflict", "Connect Entra ID first.", { cause: error });
     if (error.kind === "needs_reconnect" || error.kind === "unreadable") {
-      return new AppError("conflict", "The connection to Microsoft Entra ID needs to be renewed: connect Entra ID again.", { cause: error });
+      return new AppError("conflict", "The connection to Microsoft Entra ID needs to be renewed: connect Entra ID again.", {
+        cause: error,
+      });
     }
     return new AppError("provider_unavailable", GRAPH_DOWN_MESSAGE, { cause: error });
   }
   if (error instanceof GraphError) {
     if (error.kind === "forbidden") {
-      return new AppError("conflict", "Microsoft Graph refused to read the directory: admin consent may have been withdrawn. Connect Entra ID again.", { cause: error });
+      return new AppError(
+        "conflict",
+        "Microsoft Graph refused to read the directory: admin consent may have been withdrawn. Connect Entra ID again.",
+        { cause: error },
+      );
     }
     return new AppError("provider_unavailable", GRAPH_DOWN_MESSAGE, { cause: error });
   }

@@ -52,8 +52,13 @@ async function connectedSummary(db: Db, organizationId: string): Promise<Connect
 export async function loadMappingSection(db: Db, config: Config, organizationId: string): Promise<MappingSection> {
   const connection = await findConnectionSummary(db, organizationId);
   const mappings = await listMappings(db, organizationId);
-  const base = { connected: connection?.status === "connected", mappingOn: !!connection?.groupRoleMapping, defaultRole: connection?.defaultRole ?? "member" };
-  if (!base.connected || mappings.length === 0) return { ...base, mappings: mappings.map((m) => ({ ...m, missing: false })), namesStale: false };
+  const base = {
+    connected: connection?.status === "connected",
+    mappingOn: !!connection?.groupRoleMapping,
+    defaultRole: connection?.defaultRole ?? "member",
+  };
+  if (!base.connected || mappings.length === 0)
+    return { ...base, mappings: mappings.map((m) => ({ ...m, missing: false })), namesStale: false };
   try {
     const current = await withInteractiveGraph(db, config, organizationId, (graph) =>
       mapBounded(mappings, (m) => readGroupOrNull(graph, m.groupId)),
@@ -63,7 +68,9 @@ export async function loadMappingSection(db: Db, config: Config, organizationId:
       return name && name !== m.groupName ? [{ ...m, groupName: name }] : [];
     });
     if (renamed.length > 0) {
-      await db.batch(renamed.map((m) => renameMappedGroup(db, organizationId, m.groupId, m.groupName)) as [ReturnType<typeof renameMappedGroup>]);
+      await db.batch(
+        renamed.map((m) => renameMappedGroup(db, organizationId, m.groupId, m.groupName)) as [ReturnType<typeof renameMappedGroup>],
+      );
     }
     const entries = mappings.map((m, i) => ({ ...m, groupName: current[i]?.displayName ?? m.groupName, missing: current[i] === null }));
     entries.sort((a, b) => a.groupName.localeCompare(b.groupName));
@@ -108,7 +115,6 @@ export interface MappingPreview {
   mappingOn: boolean;
 }
 
-
 /** What the change would do at each linked member's next sign-in, read from the directory now. */
 export async function previewMappingChange(db: Db, config: Config, viewer: Viewer, change: MappingChange): Promise<MappingPreview> {
   const connection = await connectedSummary(db, viewer.organizationId);
@@ -138,7 +144,13 @@ export async function previewMappingChange(db: Db, config: Config, viewer: Viewe
       const before = resolveRoleFromGroups(groups, mappings, connection.defaultRole);
       const after = resolveRoleFromGroups(groups, proposed, proposedDefault);
       if (before.role === after.role) return;
-      const entry = { userId: member.userId, displayName: member.displayName, from: before.role, to: after.role, becauseOf: after.decidingGroup?.name ?? null };
+      const entry = {
+        userId: member.userId,
+        displayName: member.displayName,
+        from: before.role,
+        to: after.role,
+        becauseOf: after.decidingGroup?.name ?? null,
+      };
       (roleRank(after.role) > roleRank(before.role) ? gains : losses).push(entry);
     });
     return {
@@ -205,7 +217,13 @@ export async function applyMappingChange(db: Db, config: Config, viewer: Viewer,
   if (existing?.role === change.role && existing.groupName === group.name) return `${group.name} already gives the ${change.role} role.`;
   await runStatements(db, [
     saveMapping(db, organizationId, { groupId: group.id, groupName: group.name, role: change.role }, now),
-    audit({ change: existing ? "changed" : "added", groupId: group.id, groupName: group.name, role: change.role, previousRole: existing?.role ?? null }),
+    audit({
+      change: existing ? "changed" : "added",
+      groupId: group.id,
+      groupName: group.name,
+      role: change.role,
+      previousRole: existing?.role ?? null,
+    }),
   ]);
   return `Members of ${group.name} now get the ${change.role} role.`;
 }

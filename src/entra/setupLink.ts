@@ -59,7 +59,14 @@ export async function createSetupLink(db: Db, config: Config, viewer: Viewer, no
   const token = randomToken();
   const id = crypto.randomUUID();
   const expiresAt = now + SETUP_LINK_LIFETIME_MS;
-  const link = { id, organizationId: viewer.organizationId, tokenHash: await sha256Base64url(token), createdBy: viewer.userId, createdAt: now, expiresAt };
+  const link = {
+    id,
+    organizationId: viewer.organizationId,
+    tokenHash: await sha256Base64url(token),
+    createdBy: viewer.userId,
+    createdAt: now,
+    expiresAt,
+  };
   await runStatements(db, [
     auditSetupLinkCreated(link, now),
     revokeOpenSetupLinks(db, viewer.organizationId, now),
@@ -117,9 +124,7 @@ export async function recordConsentStarted(db: Db, link: SetupLinkRow, now: numb
 }
 
 /** Microsoft's answer at the redirect URI, already parsed. */
-export type AdminConsentReply =
-  | { granted: true; tenantId: string }
-  | { granted: false; error: string; description: string | null };
+export type AdminConsentReply = { granted: true; tenantId: string } | { granted: false; error: string; description: string | null };
 
 export type SetupOutcome =
   | { kind: "granted"; organizationName: string }
@@ -130,7 +135,13 @@ export async function completeSetupConsent(db: Db, linkId: string, reply: AdminC
   const link = await findSetupLink(db, { id: linkId });
   if (!link) throw new AppError("not_found", "This setup link is not valid.");
   const audit = (action: "entra.setup_consent_granted" | "entra.setup_consent_failed", details: Record<string, unknown>) =>
-    insertAuditEvent(db, { organizationId: link.organizationId, actorUserId: null, action, details: { linkId, by: AZURE_ADMIN, ...details }, now });
+    insertAuditEvent(db, {
+      organizationId: link.organizationId,
+      actorUserId: null,
+      action,
+      details: { linkId, by: AZURE_ADMIN, ...details },
+      now,
+    });
   const state = setupLinkState(link, now);
   if (state !== "open") {
     // Microsoft may have granted consent meanwhile: the organization's log says so even though the
@@ -141,8 +152,14 @@ export async function completeSetupConsent(db: Db, linkId: string, reply: AdminC
 
   if (!reply.granted) {
     const microsoftCode = /\b(AADSTS\d{5,7})\b/.exec(reply.description ?? "")?.[1] ?? null;
-    const failure = reply.error === "access_denied" || reply.error === "consent_required" || reply.error === "permission_denied" ? "declined" : "provider_error";
-    await runStatements(db, [saveSetupLinkFailure(db, linkId, failure, now), audit("entra.setup_consent_failed", { reason: failure, providerError: reply.error, microsoftCode })]);
+    const failure =
+      reply.error === "access_denied" || reply.error === "consent_required" || reply.error === "permission_denied"
+        ? "declined"
+        : "provider_error";
+    await runStatements(db, [
+      saveSetupLinkFailure(db, linkId, failure, now),
+      audit("entra.setup_consent_failed", { reason: failure, providerError: reply.error, microsoftCode }),
+    ]);
     return { kind: "declined", organizationName: link.organizationName, microsoftCode, error: reply.error };
   }
   // The reply's `tenant` is a query parameter, not a signed claim: it is recorded and shown as
@@ -150,7 +167,10 @@ export async function completeSetupConsent(db: Db, linkId: string, reply: AdminC
   // One tenant, one organization: consent for a tenant connected elsewhere closes the link.
   const owner = await findOrganizationOfTenant(db, reply.tenantId);
   if (owner && owner !== link.organizationId) {
-    await runStatements(db, [saveSetupLinkFailure(db, linkId, "tenant_taken", now), audit("entra.setup_consent_failed", { reason: "tenant_taken", tenantId: reply.tenantId })]);
+    await runStatements(db, [
+      saveSetupLinkFailure(db, linkId, "tenant_taken", now),
+      audit("entra.setup_consent_failed", { reason: "tenant_taken", tenantId: reply.tenantId }),
+    ]);
     return { kind: "tenant_taken", organizationName: link.organizationName };
   }
   // Single use is decided by the one conditional UPDATE; the audit row is written in the same

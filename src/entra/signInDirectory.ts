@@ -11,8 +11,13 @@ import { insertEventsFor, MEMBER_OF_U } from "../db/outbox.ts";
 import type { MappableRole, Role } from "../db/schema.ts";
 import type { Config } from "../lib/config.ts";
 import {
-  isDirectoryGuest, isProvisionableMember, readDirectoryUser, readTransitiveGroups, readUserAndGroups,
-  type BatchedRead, type DirectoryUser,
+  isDirectoryGuest,
+  isProvisionableMember,
+  readDirectoryUser,
+  readTransitiveGroups,
+  readUserAndGroups,
+  type BatchedRead,
+  type DirectoryUser,
 } from "./directory.ts";
 import { GRAPH_BUDGETS, GraphError, createGraphClient, type GraphBudget } from "./graph.ts";
 import { resolveRoleFromGroups, type DirectoryGroup, type GroupMapping, type RoleDecision } from "../people/groupRoles.ts";
@@ -22,9 +27,7 @@ type ProvisioningVerdict =
   | { ok: true }
   | { ok: false; reason: "guest" | "outside_verified_domains" | "disabled" | "directory_unavailable" | "connection_needs_reconnect" };
 
-type GroupRoleOutcome =
-  | { ok: true; decision: RoleDecision; graphReadAt: number }
-  | { ok: false; failure: string };
+type GroupRoleOutcome = { ok: true; decision: RoleDecision; graphReadAt: number } | { ok: false; failure: string };
 
 /** What the directory said at this sign-in, and the token writes it cost (for the caller's one write batch). */
 export interface SignInDirectory {
@@ -212,13 +215,23 @@ export function applyGroupRole(
         },
         now,
       }),
-      insertEventsFor("member.role_changed", {
-        organizationId: member.organizationId, now,
-        data: {
-          organization_id: member.organizationId, member: MEMBER_OF_U, from_role: member.role, to_role: role, cause: "mapping",
-          run_id: null, actor_user_id: null,
+      insertEventsFor(
+        "member.role_changed",
+        {
+          organizationId: member.organizationId,
+          now,
+          data: {
+            organization_id: member.organizationId,
+            member: MEMBER_OF_U,
+            from_role: member.role,
+            to_role: role,
+            cause: "mapping",
+            run_id: null,
+            actor_user_id: null,
+          },
         },
-      }, memberUserRow(member.userId)),
+        memberUserRow(member.userId),
+      ),
     );
   }
   return statements;

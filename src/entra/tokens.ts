@@ -64,7 +64,12 @@ export async function graphAccessToken(
     if (error instanceof ConnectionTokenError && error.writes.length > 0) {
       // Another request may have rotated the refresh token a moment ago: use its result if so.
       const latest = await findConnectionTokens(db, organizationId);
-      if (!options.concurrentRetry && latest?.refreshTokenEnc && latest.refreshTokenEnc !== row?.refreshTokenEnc && latest.status === "connected") {
+      if (
+        !options.concurrentRetry &&
+        latest?.refreshTokenEnc &&
+        latest.refreshTokenEnc !== row?.refreshTokenEnc &&
+        latest.status === "connected"
+      ) {
         return graphAccessToken(db, config, organizationId, { now, concurrentRetry: true });
       }
       // Only if the refresh token we used is still the stored one: never wipe a fresher pair.
@@ -75,7 +80,8 @@ export async function graphAccessToken(
   if (result.writes.length > 0) {
     const [stored] = await runStatements(db, result.writes);
     // A concurrent refresh stored its tokens first; ours are still valid for this call.
-    if (!stored?.results.length && !options.concurrentRetry) return graphAccessToken(db, config, organizationId, { now, concurrentRetry: true });
+    if (!stored?.results.length && !options.concurrentRetry)
+      return graphAccessToken(db, config, organizationId, { now, concurrentRetry: true });
   }
   return { accessToken: result.accessToken, tenantId: result.tenantId };
 }

@@ -44,23 +44,25 @@ export async function consumeWebhookDeliveries(batch: MessageBatch<DeliveryMessa
   // one per message, and never holds up another organization's deliveries behind it. The batch
   // size and the consumer's concurrency (wrangler.toml) bound the requests in flight; the relay's
   // pacing bounds each endpoint's share of them.
-  await Promise.allSettled(batch.messages.map(async (message) => {
-    let verdict: Verdict;
-    try {
-      const body = message.body;
-      if ("relay" in body) {
-        await relayPendingEvents(deps.db, deps.queue, deps.now());
-        verdict = { kind: "ack" };
-      } else {
-        verdict = await deliverOnce(body, message.attempts, deps);
+  await Promise.allSettled(
+    batch.messages.map(async (message) => {
+      let verdict: Verdict;
+      try {
+        const body = message.body;
+        if ("relay" in body) {
+          await relayPendingEvents(deps.db, deps.queue, deps.now());
+          verdict = { kind: "ack" };
+        } else {
+          verdict = await deliverOnce(body, message.attempts, deps);
+        }
+      } catch (error) {
+        console.error("webhook delivery crashed", error instanceof Error ? error.name : typeof error);
+        verdict = { kind: "retry", delaySeconds: retryDelaySeconds(message.attempts) };
       }
-    } catch (error) {
-      console.error("webhook delivery crashed", error instanceof Error ? error.name : typeof error);
-      verdict = { kind: "retry", delaySeconds: retryDelaySeconds(message.attempts) };
-    }
-    if (verdict.kind === "ack") message.ack();
-    else message.retry({ delaySeconds: verdict.delaySeconds });
-  }));
+      if (verdict.kind === "ack") message.ack();
+      else message.retry({ delaySeconds: verdict.delaySeconds });
+    }),
+  );
 }
 
 /** One attempt to deliver one event to one endpoint, logged; says whether to try again. */
@@ -76,23 +78,35 @@ export async function deliverOnce(body: EventDelivery, attempt: number, deps: De
     durationMs: number,
     streak: "success" | "failure" | "unchanged" = outcome === "delivered" ? "success" : "failure",
   ) =>
-    runStatements(db, recordAttemptStatements(db, {
-      endpointId: endpoint.id,
-      organizationId: endpoint.organizationId,
-      eventId: event.id,
-      eventType: event.type,
-      attempt,
-      attemptedAt: startedAt,
-      durationMs,
-      outcome,
-      statusCode: answer.statusCode,
-      error: answer.error,
-      responseExcerpt: answer.excerpt,
-    }, streak));
+    runStatements(
+      db,
+      recordAttemptStatements(
+        db,
+        {
+          endpointId: endpoint.id,
+          organizationId: endpoint.organizationId,
+          eventId: event.id,
+          eventType: event.type,
+          attempt,
+          attemptedAt: startedAt,
+          durationMs,
+          outcome,
+          statusCode: answer.statusCode,
+          error: answer.error,
+          responseExcerpt: answer.excerpt,
+        },
+        streak,
+      ),
+    );
 
   // Queued before a downgrade: event webhooks are an Enterprise feature, so nothing more is sent.
   if (!planHas(endpoint.plan, "eventWebhooks")) {
-    await record("failed", { statusCode: null, error: "Not sent: event webhooks need the Enterprise plan.", excerpt: null }, 0, "unchanged");
+    await record(
+      "failed",
+      { statusCode: null, error: "Not sent: event webhooks need the Enterprise plan.", excerpt: null },
+      0,
+      "unchanged",
+    );
     return { kind: "ack" };
   }
   if (!endpoint.enabled) {
@@ -148,7 +162,12 @@ async function post(url: string, id: string, payload: string, secrets: string[],
     });
   } catch (error) {
     const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
-    return { ok: false, statusCode: null, error: timedOut ? `No answer within ${DELIVERY_TIMEOUT_MS / 1000} s.` : "Could not connect.", excerpt: null };
+    return {
+      ok: false,
+      statusCode: null,
+      error: timedOut ? `No answer within ${DELIVERY_TIMEOUT_MS / 1000} s.` : "Could not connect.",
+      excerpt: null,
+    };
   }
   const excerpt = await readExcerpt(response);
   if (response.status >= 200 && response.status < 300) return { ok: true, statusCode: response.status, error: null, excerpt };

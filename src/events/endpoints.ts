@@ -8,8 +8,20 @@ import type { Db } from "../db/client.ts";
 import type { WebhookEventType } from "../db/schema.ts";
 import { runStatements } from "../db/statements.ts";
 import {
-  auditEndpointAdded, deleteEndpointStatements, eventTypesOf, findEndpoint, findEndpointBySubmission, findEventOf, insertEndpointWithinLimit,
-  insertTestEvent, listAttempts, listEndpoints, MANUAL_SEND_INTERVAL_MS, rotateEndpointSecret, setEndpointEnabled, takeManualSendSlot,
+  auditEndpointAdded,
+  deleteEndpointStatements,
+  eventTypesOf,
+  findEndpoint,
+  findEndpointBySubmission,
+  findEventOf,
+  insertEndpointWithinLimit,
+  insertTestEvent,
+  listAttempts,
+  listEndpoints,
+  MANUAL_SEND_INTERVAL_MS,
+  rotateEndpointSecret,
+  setEndpointEnabled,
+  takeManualSendSlot,
   type EndpointSummary,
 } from "../db/webhooks.ts";
 import { sha256Base64url } from "../lib/crypto.ts";
@@ -45,8 +57,14 @@ export async function loadEndpointPage(db: Db, organizationId: string, endpointI
  * the session, so a token seen elsewhere cannot stand for this Admin's submission. Only the hash is
  * stored.
  */
-function submissionKey(viewer: Viewer, input: { formToken: string; eventTypes: readonly WebhookEventType[] }, url: string): Promise<string> {
-  return sha256Base64url(JSON.stringify(["webhook.endpoint_added", viewer.sessionHash, input.formToken, url, [...input.eventTypes].sort()]));
+function submissionKey(
+  viewer: Viewer,
+  input: { formToken: string; eventTypes: readonly WebhookEventType[] },
+  url: string,
+): Promise<string> {
+  return sha256Base64url(
+    JSON.stringify(["webhook.endpoint_added", viewer.sessionHash, input.formToken, url, [...input.eventTypes].sort()]),
+  );
 }
 
 export type AddedEndpoint =
@@ -72,13 +90,16 @@ export async function addEndpoint(
   // never by a read before: two additions at 9 endpoints, or one form sent twice at once, would
   // both pass such a read.
   const [inserted] = await runStatements(db, [
-    insertEndpointWithinLimit({
-      ...endpoint,
-      secretEnc: await sealSecret(vault, viewer.organizationId, endpointId, secret),
-      submissionKey: key,
-      createdBy: viewer.userId,
-      now,
-    }, MAX_ENDPOINTS),
+    insertEndpointWithinLimit(
+      {
+        ...endpoint,
+        secretEnc: await sealSecret(vault, viewer.organizationId, endpointId, secret),
+        submissionKey: key,
+        createdBy: viewer.userId,
+        now,
+      },
+      MAX_ENDPOINTS,
+    ),
     auditEndpointAdded(endpoint, viewer.userId, now),
   ]);
   if (inserted?.meta.changes === 1) return { added: true, endpointId, secret };
@@ -145,7 +166,10 @@ export async function deleteEndpoint(db: Db, viewer: Viewer, endpointId: string,
  */
 async function paceManualSend(db: Db, viewer: Viewer, url: string, now: number) {
   if (!(await takeManualSendSlot(db, viewer.organizationId, url, now))) {
-    throw new AppError("too_soon", `This endpoint's URL was sent a test event or a redelivery less than ${MANUAL_SEND_INTERVAL_MS / 1000} seconds ago. Wait a few seconds, then try again.`);
+    throw new AppError(
+      "too_soon",
+      `This endpoint's URL was sent a test event or a redelivery less than ${MANUAL_SEND_INTERVAL_MS / 1000} seconds ago. Wait a few seconds, then try again.`,
+    );
   }
 }
 
@@ -167,11 +191,15 @@ export async function redeliver(db: Db, queue: DeliveryQueue, viewer: Viewer, en
   const event = await findEventOf(db, viewer.organizationId, eventId);
   if (!event) throw new AppError("not_found", "That event is no longer kept.");
   // Only what this endpoint would have been sent: a type it subscribes to, or its own test event.
-  const subscribed = event.type === "webhook.test" ? event.testEndpointId === endpoint.id : eventTypesOf(endpoint.eventTypes).includes(event.type);
+  const subscribed =
+    event.type === "webhook.test" ? event.testEndpointId === endpoint.id : eventTypesOf(endpoint.eventTypes).includes(event.type);
   if (!subscribed) {
-    throw new AppError("invalid_input", event.type === "webhook.test"
-      ? "That test event was sent to another endpoint."
-      : `This endpoint does not subscribe to ${event.type} events.`);
+    throw new AppError(
+      "invalid_input",
+      event.type === "webhook.test"
+        ? "That test event was sent to another endpoint."
+        : `This endpoint does not subscribe to ${event.type} events.`,
+    );
   }
   await paceManualSend(db, viewer, endpoint.url, now);
   await queue.send({ eventId: event.id, endpointId, queuedAt: now });

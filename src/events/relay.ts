@@ -88,7 +88,11 @@ export async function relayPendingEvents(db: Db, queue: DeliveryQueue, now: numb
       }
       result.queueSends++;
     }
-    await markEventsRelayed(db, events.map((event) => event.seq), now);
+    await markEventsRelayed(
+      db,
+      events.map((event) => event.seq),
+      now,
+    );
     result.d1RoundTrips++;
     result.events += events.length;
     result.messages += messages.length;

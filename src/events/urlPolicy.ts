@@ -37,8 +37,13 @@ function ipv4Refusal([a, b, c]: number[]): string | null {
   }
   if (a === 169 && b === 254) return "a link-local address (169.254.0.0/16, which includes cloud metadata services)";
   if (a === 100 && b! >= 64 && b! <= 127) return "a shared carrier-grade NAT address (100.64.0.0/10)";
-  if ((a === 192 && b === 0 && (c === 0 || c === 2)) || (a === 198 && (b === 18 || b === 19)) || (a === 198 && b === 51 && c === 100) ||
-    (a === 203 && b === 0 && c === 113) || a! >= 224) {
+  if (
+    (a === 192 && b === 0 && (c === 0 || c === 2)) ||
+    (a === 198 && (b === 18 || b === 19)) ||
+    (a === 198 && b === 51 && c === 100) ||
+    (a === 203 && b === 0 && c === 113) ||
+    a! >= 224
+  ) {
     return "a reserved, documentation, multicast or broadcast address";
   }
   return null;

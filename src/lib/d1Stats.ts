@@ -30,7 +30,10 @@ function count(stats: D1Stats, result: { meta?: { rows_read?: number; rows_writt
 
 /** A prepared statement that counts; keeps the real one for `batch`. */
 class CountedStatement {
-  constructor(readonly real: D1PreparedStatement, private readonly stats: D1Stats) {}
+  constructor(
+    readonly real: D1PreparedStatement,
+    private readonly stats: D1Stats,
+  ) {}
 
   bind(...values: unknown[]): CountedStatement {
     return new CountedStatement(this.real.bind(...values), this.stats);

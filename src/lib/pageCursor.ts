@@ -39,4 +39,8 @@ export function pageCursorField<Key extends z.ZodType>(key: Key) {
 /** A sort key's text part (a name or an email, lower-cased). */
 export const cursorText = z.string().max(1024);
 /** A row id in a cursor: a user id or a sync run id. */
-export const cursorId = z.string().min(1).max(128).regex(/^[A-Za-z0-9-]+$/);
+export const cursorId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9-]+$/);

@@ -45,9 +45,12 @@ export const tenantField = z
   .trim()
   .toLowerCase()
   .max(253, { message: "A tenant is a verified domain (at most 253 characters) or a tenant id." })
-  .regex(/^$|^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/, {
-    message: "Enter a verified domain such as yourcompany.com or a tenant id, or leave the field empty.",
-  })
+  .regex(
+    /^$|^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/,
+    {
+      message: "Enter a verified domain such as yourcompany.com or a tenant id, or leave the field empty.",
+    },
+  )
   .optional()
   .transform((tenant) => tenant || undefined);
 

@@ -277,7 +277,5 @@ function assertContext(context: VaultContext): void {
  */
 function associatedData(keyId: string, context: VaultContext): Uint8Array {
   assertContext(context);
-  return new TextEncoder().encode(
-    JSON.stringify([AAD_LABEL, VERSION, keyId, context.organizationId, context.tenantId, context.field]),
-  );
+  return new TextEncoder().encode(JSON.stringify([AAD_LABEL, VERSION, keyId, context.organizationId, context.tenantId, context.field]));
 }

@@ -55,12 +55,22 @@ export async function dispatchNightlyPage(
   page: { after: string; scheduledTime: number; position: number; startAt: number; spacingMs: number; now: number },
 ): Promise<FanoutPage> {
   const { prefix, suffix } = nightlyRunIdParts(page.scheduledTime);
-  const statements = nightlyPageStatements(db, { after: page.after, limit: FANOUT_PAGE_SIZE, idPrefix: prefix, idSuffix: suffix, now: page.now });
+  const statements = nightlyPageStatements(db, {
+    after: page.after,
+    limit: FANOUT_PAGE_SIZE,
+    idPrefix: prefix,
+    idSuffix: suffix,
+    now: page.now,
+  });
   const results = await runStatements(db, statements);
   const rows = (results.at(-1)?.results ?? []) as NightlyPageRow[];
   const result: FanoutPage = {
-    last: rows.at(-1)?.organization_id ?? null, organizations: rows.length, started: 0, alreadyStarted: 0,
-    skipped: rows.filter((row) => row.status === "skipped").length, failed: 0,
+    last: rows.at(-1)?.organization_id ?? null,
+    organizations: rows.length,
+    started: 0,
+    alreadyStarted: 0,
+    skipped: rows.filter((row) => row.status === "skipped").length,
+    failed: 0,
     workflowCalls: 0,
   };
   // Every run of this page still "running" needs its instance: on a retried page, the ones created
@@ -87,8 +97,19 @@ export async function dispatchNightlyPage(
     // The Workflows service refused this one: close its row so nothing waits on it.
     console.error("nightly sync run could not start", error.code, error.message.slice(0, 200));
     await recordRunOutcome(db, {
-      organizationId: entry.row.organization_id, runId: entry.row.run_id, trigger: "schedule", status: "failed", mode: null,
-      usersRead: 0, deactivated: 0, reactivated: 0, graphRequests: 0, error: "internal", pending: null, deltaLink: null, now: page.now,
+      organizationId: entry.row.organization_id,
+      runId: entry.row.run_id,
+      trigger: "schedule",
+      status: "failed",
+      mode: null,
+      usersRead: 0,
+      deactivated: 0,
+      reactivated: 0,
+      graphRequests: 0,
+      error: "internal",
+      pending: null,
+      deltaLink: null,
+      now: page.now,
     });
     result.failed++;
   }

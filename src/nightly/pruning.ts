@@ -6,8 +6,14 @@
 // webhook events sent more than a month ago, and Send test event paces older than a day.
 import type { Db } from "../db/client.ts";
 import {
-  deleteExpiredFlowStatesBatch, deleteExpiredSessionsBatch, deleteOldAuditEventsBatch, deleteOldManualSendsBatch, deleteOldRunChangesBatch,
-  deleteOldRunsBatch, deleteOldWebhookEventsBatch, deleteStaleSetupLinksBatch,
+  deleteExpiredFlowStatesBatch,
+  deleteExpiredSessionsBatch,
+  deleteOldAuditEventsBatch,
+  deleteOldManualSendsBatch,
+  deleteOldRunChangesBatch,
+  deleteOldRunsBatch,
+  deleteOldWebhookEventsBatch,
+  deleteStaleSetupLinksBatch,
 } from "../db/retention.ts";
 import { SESSION_IDLE_TIMEOUT_MS } from "../auth/session.ts";
 
@@ -18,7 +24,14 @@ export const PRUNE_BATCH_ROWS = 5000;
 const STALE_AFTER_DAYS = 30;
 
 export const PRUNE_TASKS = [
-  "sessions", "used_flow_states", "setup_links", "sync_run_changes", "sync_runs", "audit_events", "webhook_events", "webhook_manual_sends",
+  "sessions",
+  "used_flow_states",
+  "setup_links",
+  "sync_run_changes",
+  "sync_runs",
+  "audit_events",
+  "webhook_events",
+  "webhook_manual_sends",
 ] as const;
 type PruneTask = (typeof PRUNE_TASKS)[number];
 

@@ -70,9 +70,16 @@ export class NightlyWorkflow extends WorkflowEntrypoint<Env, NightlyParams> {
     const env = this.env;
     const config = loadConfig(env);
     const output: NightlyOutput = {
-      organizations: 0, started: 0, alreadyStarted: 0, skipped: 0, failed: 0, pages: 0, pruned: {},
+      organizations: 0,
+      started: 0,
+      alreadyStarted: 0,
+      skipped: 0,
+      failed: 0,
+      pages: 0,
+      pruned: {},
       realtime: { renewed: 0, created: 0, removed: 0, failed: 0, maxStepD1Statements: 0 },
-      maxStep: { step: "", d1Statements: 0, subrequests: 0 }, total: { d1Statements: 0, subrequests: 0 },
+      maxStep: { step: "", d1Statements: 0, subrequests: 0 },
+      total: { d1Statements: 0, subrequests: 0 },
     };
     const cost = (name: string, d1: D1Stats, workflowCalls = 0) => {
       const spent = { step: name, d1Statements: d1.statements, subrequests: d1.roundTrips + workflowCalls };
@@ -80,7 +87,8 @@ export class NightlyWorkflow extends WorkflowEntrypoint<Env, NightlyParams> {
       output.total.subrequests += spent.subrequests;
       if (spent.d1Statements > output.maxStep.d1Statements || spent.subrequests > output.maxStep.subrequests) {
         output.maxStep = {
-          step: name, d1Statements: Math.max(spent.d1Statements, output.maxStep.d1Statements),
+          step: name,
+          d1Statements: Math.max(spent.d1Statements, output.maxStep.d1Statements),
           subrequests: Math.max(spent.subrequests, output.maxStep.subrequests),
         };
       }
@@ -99,7 +107,12 @@ export class NightlyWorkflow extends WorkflowEntrypoint<Env, NightlyParams> {
       const done = await step.do(name, STEP, () =>
         counted(env.DB, (db) =>
           dispatchNightlyPage(db, env.SYNC_WORKFLOW, {
-            after: cursor, scheduledTime, position: page * FANOUT_PAGE_SIZE, startAt: plan.value.at, spacingMs, now: Date.now(),
+            after: cursor,
+            scheduledTime,
+            position: page * FANOUT_PAGE_SIZE,
+            startAt: plan.value.at,
+            spacingMs,
+            now: Date.now(),
           }),
         ),
       );

@@ -22,7 +22,6 @@ export interface RoleDecision {
   decidingGroup: { id: string; name: string } | null;
 }
 
-
 /** The highest role among the mapped groups the person is in; otherwise the default role. */
 export function resolveRoleFromGroups(
   groups: readonly DirectoryGroup[],

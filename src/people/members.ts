@@ -13,10 +13,8 @@ import { readStatements, runStatements } from "../db/statements.ts";
 
 const INVITATION_LIFETIME_MS = 14 * 24 * 60 * 60 * 1000;
 
-const lastOwner = () =>
-  new AppError("last_owner", "This is the organization's last active Owner. Make someone else an Owner first.");
-const notYours = () =>
-  new AppError("forbidden", "Your role doesn't allow changing this person. Only Owners can manage Owners.");
+const lastOwner = () => new AppError("last_owner", "This is the organization's last active Owner. Make someone else an Owner first.");
+const notYours = () => new AppError("forbidden", "Your role doesn't allow changing this person. Only Owners can manage Owners.");
 
 /** The member the viewer may manage (and, with `newRole`, give that role), or a refusal. */
 async function manageableMember(db: Db, viewer: Viewer, userId: string, newRole?: Role) {
@@ -115,6 +113,12 @@ export async function deactivateMemberByHand(db: Db, viewer: Viewer, userId: str
 export async function reactivateMemberByHand(db: Db, viewer: Viewer, userId: string, now: number) {
   const member = await manageableMember(db, viewer, userId);
   if (member.status === "active") return;
-  const change = { organizationId: viewer.organizationId, userId, previousReason: member.deactivatedReason, actorUserId: viewer.userId, now };
+  const change = {
+    organizationId: viewer.organizationId,
+    userId,
+    previousReason: member.deactivatedReason,
+    actorUserId: viewer.userId,
+    now,
+  };
   await runStatements(db, reactivateStatements(db, change));
 }

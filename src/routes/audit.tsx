@@ -25,7 +25,9 @@ auditRoutes.get(
     const { after } = c.req.valid("query");
     const events = await listAuditEvents(c.get("db"), viewer.organizationId, { beforeId: after?.[0], limit: PAGE_SIZE + 1 });
     const last = events.length > PAGE_SIZE ? events[PAGE_SIZE - 1] : undefined;
-    const list = <AuditList events={events.slice(0, PAGE_SIZE)} paged={after !== undefined} older={last ? encodePageCursor([last.id]) : undefined} />;
+    const list = (
+      <AuditList events={events.slice(0, PAGE_SIZE)} paged={after !== undefined} older={last ? encodePageCursor([last.id]) : undefined} />
+    );
     return fragmentOrPage(c, list, { title: "Audit log", nav: "audit", whole: () => <AuditPage>{list}</AuditPage> });
   },
 );

@@ -7,7 +7,13 @@ import { checkPlanHas, requirePlan, requireRole, viewerOf } from "../auth/access
 import type { AppContext } from "../context.ts";
 import type { EntraFeature } from "../db/connections.ts";
 import { FEATURE_PLANS, findConnectionSummary } from "../db/connections.ts";
-import { completeEntraConnection, connectRedirectUri, disconnectEntra, refreshMissingTenantDetails, setEntraFeature } from "../entra/connection.ts";
+import {
+  completeEntraConnection,
+  connectRedirectUri,
+  disconnectEntra,
+  refreshMissingTenantDetails,
+  setEntraFeature,
+} from "../entra/connection.ts";
 import { CONNECTION_FAILURES } from "../entra/connectionErrors.ts";
 import { createSetupLink, revokeSetupLinkOf } from "../entra/setupLink.ts";
 import { startFlow, takeFlow, useFlowOnce } from "../auth/flows.ts";
@@ -46,7 +52,11 @@ entraRoutes.get(
     "query",
     z.object({
       failure: z.enum(CONNECTION_FAILURES).optional().catch(undefined),
-      code: z.string().regex(/^AADSTS\d{5,7}$/).optional().catch(undefined),
+      code: z
+        .string()
+        .regex(/^AADSTS\d{5,7}$/)
+        .optional()
+        .catch(undefined),
     }),
   ),
   async (c) => {
@@ -59,44 +69,45 @@ entraRoutes.get(
     const { failure, code } = c.req.valid("query");
     const setupLinks = planHas(viewer.plan, "directorySync") ? await listSetupLinks(db, viewer.organizationId) : [];
     return c.render(
-      <EntraPage viewer={viewer} connection={connection ?? null} failure={failure ?? null} microsoftCode={code ?? null} setupLinks={setupLinks} now={Date.now()} />,
+      <EntraPage
+        viewer={viewer}
+        connection={connection ?? null}
+        failure={failure ?? null}
+        microsoftCode={code ?? null}
+        setupLinks={setupLinks}
+        now={Date.now()}
+      />,
       { title: "Microsoft Entra ID", nav: "settings" },
     );
   },
 );
 
-entraRoutes.post(
-  "/connect",
-  managers,
-  directorySync,
-  validate("form", z.object({ tenant: tenantField })),
-  async (c) => {
-    const viewer = viewerOf(c);
-    const config = c.get("config");
-    // A named tenant selects the tenant-specific authority: a guest admin (an outside consultant)
-    // then gets a token for the tenant they mean, not their home tenant.
-    const named = c.req.valid("form").tenant;
-    let tenantId: string | undefined;
-    if (named) {
-      try {
-        tenantId = await resolveMicrosoftTenant(config, named);
-      } catch (error) {
-        if (!(error instanceof OAuthFlowError)) throw error;
-        return c.redirect(`${PAGE}?failure=${error.kind === "unknown_tenant" ? "unknown_tenant" : "provider_unavailable"}`, 303);
-      }
+entraRoutes.post("/connect", managers, directorySync, validate("form", z.object({ tenant: tenantField })), async (c) => {
+  const viewer = viewerOf(c);
+  const config = c.get("config");
+  // A named tenant selects the tenant-specific authority: a guest admin (an outside consultant)
+  // then gets a token for the tenant they mean, not their home tenant.
+  const named = c.req.valid("form").tenant;
+  let tenantId: string | undefined;
+  if (named) {
+    try {
+      tenantId = await resolveMicrosoftTenant(config, named);
+    } catch (error) {
+      if (!(error instanceof OAuthFlowError)) throw error;
+      return c.redirect(`${PAGE}?failure=${error.kind === "unknown_tenant" ? "unknown_tenant" : "provider_unavailable"}`, 303);
     }
-    const location = await startFlow(c, {
-      purpose: "connect_entra",
-      provider: "microsoft",
-      redirectUri: connectRedirectUri(config),
-      scope: ENTRA_CONNECT_SCOPE,
-      organizationId: viewer.organizationId,
-      userId: viewer.userId,
-      tenantId,
-    });
-    return c.redirect(location, 302);
-  },
-);
+  }
+  const location = await startFlow(c, {
+    purpose: "connect_entra",
+    provider: "microsoft",
+    redirectUri: connectRedirectUri(config),
+    scope: ENTRA_CONNECT_SCOPE,
+    organizationId: viewer.organizationId,
+    userId: viewer.userId,
+    tenantId,
+  });
+  return c.redirect(location, 302);
+});
 
 entraCallbackRoutes.get("/", managers, directorySync, async (c) => {
   const viewer = viewerOf(c);
@@ -118,7 +129,10 @@ entraRoutes.post(
   "/features/:slug",
   managers,
   directorySync,
-  validate("param", z.object({ slug: z.enum(Object.values(ENTRA_FEATURE_SLUGS) as [string, ...string[]], { message: "Unknown setting." }) })),
+  validate(
+    "param",
+    z.object({ slug: z.enum(Object.values(ENTRA_FEATURE_SLUGS) as [string, ...string[]], { message: "Unknown setting." }) }),
+  ),
   validate("form", z.object({ enabled: z.enum(["true", "false"], { message: "Choose on or off." }) })),
   async (c) => {
     const viewer = viewerOf(c);
@@ -151,10 +165,19 @@ entraRoutes.post("/setup-link", managers, directorySync, async (c) => {
   const card = <SetupLinkCard viewer={viewer} links={links} created={created} now={now} />;
   // The URL exists only in this response: a full-page form post gets a page that shows it too.
   if (isHtmx(c)) return c.html(card);
-  return c.render(<section><h1>Microsoft Entra ID</h1>{card}<p><a href={PAGE}>Back to Microsoft Entra ID</a></p></section>, {
-    title: "Setup link",
-    nav: "settings",
-  });
+  return c.render(
+    <section>
+      <h1>Microsoft Entra ID</h1>
+      {card}
+      <p>
+        <a href={PAGE}>Back to Microsoft Entra ID</a>
+      </p>
+    </section>,
+    {
+      title: "Setup link",
+      nav: "settings",
+    },
+  );
 });
 
 entraRoutes.post("/setup-link/:id/revoke", managers, directorySync, validate("param", z.object({ id: uuidParam })), async (c) => {
@@ -162,7 +185,11 @@ entraRoutes.post("/setup-link/:id/revoke", managers, directorySync, validate("pa
   const db = c.get("db");
   const now = Date.now();
   await revokeSetupLinkOf(db, viewer, c.req.valid("param").id, now);
-  return fragmentOrRedirect(c, async () => <SetupLinkCard viewer={viewer} links={await listSetupLinks(db, viewer.organizationId)} now={now} />, PAGE);
+  return fragmentOrRedirect(
+    c,
+    async () => <SetupLinkCard viewer={viewer} links={await listSetupLinks(db, viewer.organizationId)} now={now} />,
+    PAGE,
+  );
 });
 
 // Disconnecting stays possible on every plan: a downgraded organization can still remove its tokens.

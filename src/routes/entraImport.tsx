@@ -39,17 +39,12 @@ entraImportRoutes.get("/", ...guards, async (c) => {
 });
 
 // The groups already ticked come along with each search, so a choice survives the next search.
-entraImportRoutes.get(
-  "/groups",
-  ...guards,
-  validate("query", z.object({ q: groupSearchField, groupIds: groupIdsField })),
-  async (c) => {
-    const viewer = viewerOf(c);
-    const { q, groupIds } = c.req.valid("query");
-    const { found, chosen } = await searchImportGroups(c.get("db"), c.get("config"), viewer.organizationId, q, groupIds);
-    return c.html(<GroupChoices groups={found} chosen={chosen} query={q} inputType="checkbox" inputName="groupIds" />);
-  },
-);
+entraImportRoutes.get("/groups", ...guards, validate("query", z.object({ q: groupSearchField, groupIds: groupIdsField })), async (c) => {
+  const viewer = viewerOf(c);
+  const { q, groupIds } = c.req.valid("query");
+  const { found, chosen } = await searchImportGroups(c.get("db"), c.get("config"), viewer.organizationId, q, groupIds);
+  return c.html(<GroupChoices groups={found} chosen={chosen} query={q} inputType="checkbox" inputName="groupIds" />);
+});
 
 entraImportRoutes.post("/preview", ...guards, validate("form", importForm), async (c) => {
   const viewer = viewerOf(c);

@@ -6,7 +6,13 @@ import { z } from "zod";
 import { requirePlan, requireRole, viewerOf } from "../auth/access.ts";
 import type { AppContext } from "../context.ts";
 import {
-  applyHeldRun, dismissHeldRun, loadRunHistory, loadSyncSection, setHoldThreshold, startRunFromPage, undoRun,
+  applyHeldRun,
+  dismissHeldRun,
+  loadRunHistory,
+  loadSyncSection,
+  setHoldThreshold,
+  startRunFromPage,
+  undoRun,
 } from "../entra/sync/runActions.ts";
 import { cursorId, pageCursorField } from "../lib/pageCursor.ts";
 import { validate } from "../lib/validate.ts";
@@ -51,7 +57,8 @@ async function syncFragment(c: Context<AppContext>) {
 const done = (c: Context<AppContext>) => fragmentOrRedirect(c, () => syncFragment(c), PATHS.entra);
 
 entraSyncRoutes.get("/", ...guards, async (c) =>
-  fragmentOrPage(c, () => syncFragment(c), { title: "Directory sync", nav: "settings", whole: () => syncSection(c) }));
+  fragmentOrPage(c, () => syncFragment(c), { title: "Directory sync", nav: "settings", whole: () => syncSection(c) }),
+);
 
 // Run history, a page at a time: htmx swaps it into the section; without htmx it is a page of its
 // own (inside #entra-sync, so an Undo there swaps in the refreshed section).
@@ -70,7 +77,9 @@ entraSyncRoutes.get(
       whole: () => (
         <section id="entra-sync" class="card">
           <h1>Directory sync history</h1>
-          <p><a href={PATHS.entra}>Back to Microsoft Entra ID</a></p>
+          <p>
+            <a href={PATHS.entra}>Back to Microsoft Entra ID</a>
+          </p>
           {history}
         </section>
       ),
@@ -109,8 +118,16 @@ entraSyncRoutes.post(
   validate(
     "form",
     z.object({
-      percent: wholeNumberField("Enter the percentage as a whole number, such as 10.", { min: 1, max: 100, range: "The percentage is between 1 and 100." }),
-      minimum: wholeNumberField("Enter the number of members as a whole number, such as 5.", { min: 0, max: 1_000_000, range: "The minimum is between 0 and 1,000,000." }),
+      percent: wholeNumberField("Enter the percentage as a whole number, such as 10.", {
+        min: 1,
+        max: 100,
+        range: "The percentage is between 1 and 100.",
+      }),
+      minimum: wholeNumberField("Enter the number of members as a whole number, such as 5.", {
+        min: 0,
+        max: 1_000_000,
+        range: "The minimum is between 0 and 1,000,000.",
+      }),
     }),
   ),
   async (c) => {

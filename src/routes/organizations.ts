@@ -12,18 +12,13 @@ import { PATHS } from "../paths.ts";
 /** Mounted at PATHS.organizations. */
 export const organizationRoutes = new Hono<AppContext>();
 
-organizationRoutes.post(
-  "/switch",
-  requireSignedIn(),
-  validate("form", z.object({ organizationId: uuidParam })),
-  async (c) => {
-    const viewer = viewerOf(c);
-    const { organizationId } = c.req.valid("form");
-    // Only organizations where the user is an active member: an id from elsewhere is refused.
-    if (!viewer.organizations.some((org) => org.id === organizationId)) {
-      throw new AppError("forbidden", "You are not an active member of that organization.");
-    }
-    await switchSessionOrganization(c.get("db"), viewer.sessionHash, organizationId).run();
-    return c.redirect(PATHS.home, 302);
-  },
-);
+organizationRoutes.post("/switch", requireSignedIn(), validate("form", z.object({ organizationId: uuidParam })), async (c) => {
+  const viewer = viewerOf(c);
+  const { organizationId } = c.req.valid("form");
+  // Only organizations where the user is an active member: an id from elsewhere is refused.
+  if (!viewer.organizations.some((org) => org.id === organizationId)) {
+    throw new AppError("forbidden", "You are not an active member of that organization.");
+  }
+  await switchSessionOrganization(c.get("db"), viewer.sessionHash, organizationId).run();
+  return c.redirect(PATHS.home, 302);
+});

@@ -49,7 +49,9 @@ async function verified(c: Context<AppContext>): Promise<VerifiedItem[] | Respon
 
 /** After the 202: the work runs on, and the response does not wait for it. */
 function afterAnswer(c: Context<AppContext>, work: Promise<unknown>): void {
-  c.executionCtx.waitUntil(work.catch((error: unknown) => console.error("notification work failed", error instanceof Error ? error.name : typeof error)));
+  c.executionCtx.waitUntil(
+    work.catch((error: unknown) => console.error("notification work failed", error instanceof Error ? error.name : typeof error)),
+  );
 }
 
 realtimeRoutes.post(REALTIME_NOTIFICATION_PATHS.changes, async (c) => {
@@ -77,11 +79,25 @@ realtimeRoutes.post(REALTIME_NOTIFICATION_PATHS.lifecycle, async (c) => {
   const config = c.get("config");
   const now = Date.now();
   // One of each event per organization: a collection repeating an event (or a replay) acts once.
-  const events = [...new Map(items.flatMap((item) =>
-    item.lifecycleEvent ? [[`${item.organizationId} ${item.lifecycleEvent}`, { organizationId: item.organizationId, lifecycleEvent: item.lifecycleEvent }] as const] : [],
-  )).values()];
-  afterAnswer(c, (async () => {
-    for (const event of events) await handleLifecycleEvent(db, config, c.get("syncWorkflow"), event, now);
-  })());
+  const events = [
+    ...new Map(
+      items.flatMap((item) =>
+        item.lifecycleEvent
+          ? [
+              [
+                `${item.organizationId} ${item.lifecycleEvent}`,
+                { organizationId: item.organizationId, lifecycleEvent: item.lifecycleEvent },
+              ] as const,
+            ]
+          : [],
+      ),
+    ).values(),
+  ];
+  afterAnswer(
+    c,
+    (async () => {
+      for (const event of events) await handleLifecycleEvent(db, config, c.get("syncWorkflow"), event, now);
+    })(),
+  );
   return c.body(null, 202);
 });

@@ -27,20 +27,26 @@ const tokenParam = z.object({ token: z.string().max(64, { message: "This setup l
 // Microsoft's documented replies (https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent#successful-response,
 // #error-response): `admin_consent=True&tenant&scope&state`, or `error&error_description&state`
 // (Microsoft's own error example also carries admin_consent=True, so `error` is checked first).
-const consentReply = z.union([
-  z.object({
-    error: z.string().regex(/^[a-z_]{1,64}$/),
-    error_description: z.string().max(4096).optional(),
-    error_subcode: z.string().max(64).optional(),
-    state: z.string().min(1).max(512),
-  }),
-  z.object({
-    admin_consent: z.string().regex(/^true$/i),
-    tenant: z.string().regex(GUID).transform((id) => id.toLowerCase()),
-    state: z.string().min(1).max(512),
-    scope: z.string().max(4096).optional(),
-  }),
-], { message: "Microsoft's reply could not be read. Open the setup link again." });
+const consentReply = z.union(
+  [
+    z.object({
+      error: z.string().regex(/^[a-z_]{1,64}$/),
+      error_description: z.string().max(4096).optional(),
+      error_subcode: z.string().max(64).optional(),
+      state: z.string().min(1).max(512),
+    }),
+    z.object({
+      admin_consent: z.string().regex(/^true$/i),
+      tenant: z
+        .string()
+        .regex(GUID)
+        .transform((id) => id.toLowerCase()),
+      state: z.string().min(1).max(512),
+      scope: z.string().max(4096).optional(),
+    }),
+  ],
+  { message: "Microsoft's reply could not be read. Open the setup link again." },
+);
 
 setupCallbackRoutes.get("/", validate("query", consentReply), async (c) => {
   const query = c.req.valid("query");
@@ -50,7 +56,9 @@ setupCallbackRoutes.get("/", validate("query", consentReply), async (c) => {
   }
   await useFlowOnce(c.get("db"), flow);
   const reply: AdminConsentReply =
-    "tenant" in query ? { granted: true, tenantId: query.tenant } : { granted: false, error: query.error, description: query.error_description ?? null };
+    "tenant" in query
+      ? { granted: true, tenantId: query.tenant }
+      : { granted: false, error: query.error, description: query.error_description ?? null };
   // Asked of one tenant's own authority, Microsoft answers for that tenant: any other is not ours.
   if (reply.granted && flow.tenantId && reply.tenantId !== flow.tenantId) {
     throw new AppError("invalid_input", "Microsoft's reply names another tenant than the one you entered. Open the setup link again.");
@@ -84,7 +92,11 @@ setupRoutes.post("/:token", validate("param", tokenParam), validate("form", z.ob
   const tenantId = named ? await resolveNamedTenant(config, named) : undefined;
   const state = randomToken();
   // Only `state` matters to the admin consent endpoint; nonce and verifier are unused placeholders.
-  await saveFlow(c, { purpose: "setup_consent", organizationId: link.organizationId, setupLinkId: link.id, tenantId }, { state, nonce: "-", codeVerifier: "-" });
+  await saveFlow(
+    c,
+    { purpose: "setup_consent", organizationId: link.organizationId, setupLinkId: link.id, tenantId },
+    { state, nonce: "-", codeVerifier: "-" },
+  );
   await recordConsentStarted(db, link, now);
   return c.redirect(buildAdminConsentUrl(config, { redirectUri: setupRedirectUri(config), state, tenantId }).toString(), 302);
 });

@@ -30,7 +30,10 @@ const userIdParam = validate("param", z.object({ userId: uuidParam }));
 
 /** "" (the form's "Any …") means no filter. */
 const optionalChoice = <Values extends readonly [string, ...string[]]>(values: Values, message: string) =>
-  z.union([z.literal(""), z.enum(values, { message })], { message }).optional().transform((value) => value || undefined);
+  z
+    .union([z.literal(""), z.enum(values, { message })], { message })
+    .optional()
+    .transform((value) => value || undefined);
 
 /** How the status filter read in URLs before migrations/0017 named it as the reasons are named: a saved link still opens its list. */
 const FORMER_STATUS_FILTERS: Readonly<Record<string, MemberStatusFilter>> = {
@@ -42,7 +45,12 @@ const currentStatusFilter = (value: unknown) =>
 
 /** The list's URL: ?q=&status=&role=&after=, all optional. */
 const memberListParams = z.object({
-  q: z.string({ message: "Search for one name or email." }).trim().max(100, { message: "Search for at most 100 characters." }).optional().transform((q) => q ?? ""),
+  q: z
+    .string({ message: "Search for one name or email." })
+    .trim()
+    .max(100, { message: "Search for at most 100 characters." })
+    .optional()
+    .transform((q) => q ?? ""),
   status: z.preprocess(currentStatusFilter, optionalChoice(MEMBER_STATUS_FILTERS, `Choose a status: ${MEMBER_STATUS_FILTERS.join(", ")}.`)),
   role: optionalChoice(ROLES, "Choose one of the roles: owner, admin, manager, member or viewer."),
   after: pageCursorField(z.tuple([cursorText, cursorId])),
@@ -91,7 +99,7 @@ async function usersSection(c: Context<AppContext>, query: ReturnType<typeof par
 
 /** htmx gets the refreshed section; a plain form post is redirected back to the page. */
 function respond(c: Context<AppContext>, notice: string) {
-  return fragmentOrRedirect(c, async () => <UsersSection {...await usersSection(c, listOfCurrentUrl(c), notice)} />, PATHS.users);
+  return fragmentOrRedirect(c, async () => <UsersSection {...(await usersSection(c, listOfCurrentUrl(c), notice))} />, PATHS.users);
 }
 
 // htmx (search, a filter, Next page) gets the list alone; a plain request gets the whole page.
@@ -101,30 +109,20 @@ userRoutes.get("/", readers, validate("query", memberListParams), async (c) => {
   return fragmentOrPage(
     c,
     async () => <MemberList viewer={viewer} list={listView(query, await loadMemberList(c.get("db"), viewer, query))} />,
-    { title: "Users", nav: "users", whole: async () => <UsersPage {...await usersSection(c, query)} /> },
+    { title: "Users", nav: "users", whole: async () => <UsersPage {...(await usersSection(c, query))} /> },
   );
 });
 
-userRoutes.post(
-  "/invitations",
-  managers,
-  validate("form", z.object({ email: emailField, role: roleField })),
-  async (c) => {
-    const { email, role } = c.req.valid("form");
-    await inviteMember(c.get("db"), viewerOf(c), email, role, Date.now());
-    return respond(c, `Invitation sent to ${email}.`);
-  },
-);
+userRoutes.post("/invitations", managers, validate("form", z.object({ email: emailField, role: roleField })), async (c) => {
+  const { email, role } = c.req.valid("form");
+  await inviteMember(c.get("db"), viewerOf(c), email, role, Date.now());
+  return respond(c, `Invitation sent to ${email}.`);
+});
 
-userRoutes.post(
-  "/invitations/:invitationId/revoke",
-  managers,
-  validate("param", z.object({ invitationId: uuidParam })),
-  async (c) => {
-    await revokeMemberInvitation(c.get("db"), viewerOf(c), c.req.valid("param").invitationId, Date.now());
-    return respond(c, "Invitation revoked.");
-  },
-);
+userRoutes.post("/invitations/:invitationId/revoke", managers, validate("param", z.object({ invitationId: uuidParam })), async (c) => {
+  await revokeMemberInvitation(c.get("db"), viewerOf(c), c.req.valid("param").invitationId, Date.now());
+  return respond(c, "Invitation revoked.");
+});
 
 userRoutes.post("/:userId/role", managers, userIdParam, validate("form", z.object({ role: roleField })), async (c) => {
   await changeMemberRole(c.get("db"), viewerOf(c), c.req.valid("param").userId, c.req.valid("form").role, Date.now());

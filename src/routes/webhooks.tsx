@@ -14,7 +14,14 @@ import { uuidParam } from "../lib/schemas.ts";
 import { validate } from "../lib/validate.ts";
 import { PATHS } from "../paths.ts";
 import {
-  addEndpoint, deleteEndpoint, loadEndpointPage, loadWebhooksPage, redeliver, rotateSecret, sendTestEvent, setEnabled,
+  addEndpoint,
+  deleteEndpoint,
+  loadEndpointPage,
+  loadWebhooksPage,
+  redeliver,
+  rotateSecret,
+  sendTestEvent,
+  setEnabled,
 } from "../events/endpoints.ts";
 import { EndpointAlreadyAddedPage, EndpointPage, SigningSecretPage, WebhooksPage } from "../../views/pages/webhooks.tsx";
 
@@ -35,7 +42,8 @@ const addEndpointForm = z.object({
     .union([z.string(), z.array(z.string())], { message: "Choose at least one event type." })
     .transform((value) => (Array.isArray(value) ? value : [value]))
     .pipe(
-      z.array(z.enum(WEBHOOK_EVENT_TYPES, { message: "That is not an event type UniAsset sends." }))
+      z
+        .array(z.enum(WEBHOOK_EVENT_TYPES, { message: "That is not an event type UniAsset sends." }))
         .min(1, { message: "Choose at least one event type." })
         .transform((types) => [...new Set(types)]),
     ),
@@ -55,7 +63,13 @@ webhookRoutes.post("/", managers, onPlan, validate("form", addEndpointForm), asy
   const viewer = viewerOf(c);
   const config = c.get("config");
   const { url, eventTypes, formToken } = c.req.valid("form");
-  const created = await addEndpoint(c.get("db"), tokenVault(config), viewer, { url, eventTypes, appOrigin: config.APP_ORIGIN, formToken }, Date.now());
+  const created = await addEndpoint(
+    c.get("db"),
+    tokenVault(config),
+    viewer,
+    { url, eventTypes, appOrigin: config.APP_ORIGIN, formToken },
+    Date.now(),
+  );
   if (!created.added) {
     // The form was sent again (a reload of the secret's page): nothing added, and no secret. 409, so
     // a script reading the status does not take this for a new endpoint.

@@ -24,7 +24,8 @@ export function serviceProviderConfig(baseUrl: string, documentationUri?: string
       {
         type: "oauthbearertoken",
         name: "OAuth Bearer Token",
-        description: "The organization's SCIM token, generated in Settings → Integrations → SCIM provisioning, sent as \"Authorization: Bearer <token>\".",
+        description:
+          'The organization\'s SCIM token, generated in Settings → Integrations → SCIM provisioning, sent as "Authorization: Bearer <token>".',
         specUri: "https://www.rfc-editor.org/info/rfc6750",
         primary: true,
       },

@@ -55,15 +55,33 @@ export class ScimError extends Error {
     return new ScimError(status, undefined, detail);
   }
 
-  static invalidFilter(detail: string) { return ScimError.of("invalidFilter", detail); }
-  static invalidSyntax(detail: string) { return ScimError.of("invalidSyntax", detail); }
-  static invalidValue(detail: string) { return ScimError.of("invalidValue", detail); }
-  static invalidPath(detail: string) { return ScimError.of("invalidPath", detail); }
-  static noTarget(detail: string) { return ScimError.of("noTarget", detail); }
-  static mutability(detail: string) { return ScimError.of("mutability", detail); }
-  static uniqueness(detail: string) { return ScimError.of("uniqueness", detail); }
-  static tooMany(detail: string) { return ScimError.of("tooMany", detail); }
-  static notFound(detail: string) { return ScimError.status(404, detail); }
+  static invalidFilter(detail: string) {
+    return ScimError.of("invalidFilter", detail);
+  }
+  static invalidSyntax(detail: string) {
+    return ScimError.of("invalidSyntax", detail);
+  }
+  static invalidValue(detail: string) {
+    return ScimError.of("invalidValue", detail);
+  }
+  static invalidPath(detail: string) {
+    return ScimError.of("invalidPath", detail);
+  }
+  static noTarget(detail: string) {
+    return ScimError.of("noTarget", detail);
+  }
+  static mutability(detail: string) {
+    return ScimError.of("mutability", detail);
+  }
+  static uniqueness(detail: string) {
+    return ScimError.of("uniqueness", detail);
+  }
+  static tooMany(detail: string) {
+    return ScimError.of("tooMany", detail);
+  }
+  static notFound(detail: string) {
+    return ScimError.status(404, detail);
+  }
 
   toBody(): ScimErrorBody {
     return scimErrorBody(this);

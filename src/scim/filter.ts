@@ -8,13 +8,7 @@
 // the evaluator (filterEvaluate.ts) and a later SQL compiler read the same tree.
 import { ScimError } from "./errors.ts";
 import { describeToken, tokenize, type Token } from "./filterSyntax.ts";
-import {
-  resolveAttribute,
-  type AttributeDefinition,
-  type AttributeRef,
-  type AttributeType,
-  type ResourceTypeName,
-} from "./schema.ts";
+import { resolveAttribute, type AttributeDefinition, type AttributeRef, type AttributeType, type ResourceTypeName } from "./schema.ts";
 
 export const COMPARE_OPERATORS = ["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"] as const;
 export type CompareOperator = (typeof COMPARE_OPERATORS)[number];
@@ -177,7 +171,9 @@ export class FilterParser {
     if (this.terms > MAX_FILTER_TERMS) throw filterError(`has more than ${MAX_FILTER_TERMS} comparisons`);
     if (op === "pr") return { op: "pr", attribute: resolved.ref };
     if (!(COMPARE_OPERATORS as readonly string[]).includes(op)) {
-      throw filterError(`has ${describeToken(opToken)} after "${nameToken.text}" where an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr) should be`);
+      throw filterError(
+        `has ${describeToken(opToken)} after "${nameToken.text}" where an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr) should be`,
+      );
     }
     const operator = op as CompareOperator;
     const compared = comparedDefinition(resolved, nameToken.text);
@@ -279,7 +275,8 @@ function checkValue(value: FilterValue, compared: ResolvedTarget, op: CompareOpe
   if (typeof value !== "string") throw filterError(`compares "${name}" with ${JSON.stringify(value)}, which is not a string`);
   if (type === "dateTime") {
     if (SUBSTRING.has(op)) throw filterError(`uses "${op}" on the date "${name}": dates take eq, ne, gt, ge, lt and le`);
-    if (Number.isNaN(Date.parse(value))) throw filterError(`compares the date "${name}" with "${value}", which is not an xsd:dateTime such as "2011-05-13T04:42:34Z"`);
+    if (Number.isNaN(Date.parse(value)))
+      throw filterError(`compares the date "${name}" with "${value}", which is not an xsd:dateTime such as "2011-05-13T04:42:34Z"`);
   }
   if (ORDERING.has(op) && type === "reference") throw filterError(`uses "${op}" on the reference "${name}"`);
   return value;

@@ -101,21 +101,32 @@ function compareOne(filter: CompareFilter, actual: Json): boolean {
   const left = filter.caseExact ? actual : actual.toLowerCase();
   const right = filter.caseExact ? expected : expected.toLowerCase();
   switch (filter.op) {
-    case "co": return left.includes(right);
-    case "sw": return left.startsWith(right);
-    case "ew": return left.endsWith(right);
-    default: return order(filter.op, left === right ? 0 : left < right ? -1 : 1);
+    case "co":
+      return left.includes(right);
+    case "sw":
+      return left.startsWith(right);
+    case "ew":
+      return left.endsWith(right);
+    default:
+      return order(filter.op, left === right ? 0 : left < right ? -1 : 1);
   }
 }
 
 function order(op: CompareFilter["op"], difference: number): boolean {
   switch (op) {
-    case "eq": return difference === 0;
-    case "ne": return difference !== 0;
-    case "gt": return difference > 0;
-    case "ge": return difference >= 0;
-    case "lt": return difference < 0;
-    case "le": return difference <= 0;
-    default: return false;
+    case "eq":
+      return difference === 0;
+    case "ne":
+      return difference !== 0;
+    case "gt":
+      return difference > 0;
+    case "ge":
+      return difference >= 0;
+    case "lt":
+      return difference < 0;
+    case "le":
+      return difference <= 0;
+    default:
+      return false;
   }
 }

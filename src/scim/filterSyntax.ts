@@ -75,10 +75,15 @@ export function tokenize(text: string, fail: (detail: string) => ScimError): Tok
 
 export function describeToken(token: Token): string {
   switch (token.kind) {
-    case "word": return `"${token.text}"`;
-    case "string": return `the string ${JSON.stringify(token.value)}`;
-    case "number": return `the number ${token.text}`;
-    case "end": return "the end";
-    default: return `"${token.kind}"`;
+    case "word":
+      return `"${token.text}"`;
+    case "string":
+      return `the string ${JSON.stringify(token.value)}`;
+    case "number":
+      return `the number ${token.text}`;
+    case "end":
+      return "the end";
+    default:
+      return `"${token.kind}"`;
   }
 }

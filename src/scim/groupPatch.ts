@@ -59,7 +59,8 @@ class GroupPlan {
       this.applyAtPath(operation.op, operation.path, operation.value);
       return;
     }
-    if (!isJsonObject(operation.value)) throw ScimError.invalidValue(`An "${operation.op}" without a path needs an object of attributes as its value.`);
+    if (!isJsonObject(operation.value))
+      throw ScimError.invalidValue(`An "${operation.op}" without a path needs an object of attributes as its value.`);
     for (const [key, value] of Object.entries(operation.value)) {
       // Okta's rename sends the group's own id beside the new name: readOnly, so ignored.
       if (["id", "meta", "schemas"].includes(key.toLowerCase())) continue;
@@ -135,5 +136,7 @@ function asList(value: unknown): unknown[] {
 function selectedMembers(filter: Filter, pathText: string): string[] {
   if (filter.op === "eq" && filter.attribute.subAttribute === "value" && typeof filter.value === "string") return [filter.value];
   if (filter.op === "or") return filter.filters.flatMap((inner) => selectedMembers(inner, pathText));
-  throw ScimError.invalidFilter(`"${pathText}": members are selected by value, as in members[value eq "2819c223-7f76-453a-919d-413861904646"], optionally several joined by "or".`);
+  throw ScimError.invalidFilter(
+    `"${pathText}": members are selected by value, as in members[value eq "2819c223-7f76-453a-919d-413861904646"], optionally several joined by "or".`,
+  );
 }

@@ -65,5 +65,8 @@ export function listResponse<T>(resources: T[], page: { totalResults: number; st
 
 /** One page of an in-memory list (the discovery endpoints, tests). Lists in D1 page in SQL with the same numbers. */
 export function pageOf<T>(all: T[], query: Pick<ListQuery, "startIndex" | "count">): ListResponse<T> {
-  return listResponse(all.slice(query.startIndex - 1, query.startIndex - 1 + query.count), { totalResults: all.length, startIndex: query.startIndex });
+  return listResponse(all.slice(query.startIndex - 1, query.startIndex - 1 + query.count), {
+    totalResults: all.length,
+    startIndex: query.startIndex,
+  });
 }

@@ -11,13 +11,7 @@
 //   (`"manager": "123456"` in the same Entra page's schema example).
 // Type errors are `invalidValue`; attributes UniAsset does not keep are listed, not stored.
 import { ScimError } from "./errors.ts";
-import {
-  findExtension,
-  RESOURCE_SCHEMAS,
-  resolveAttribute,
-  type AttributeDefinition,
-  type ResourceTypeName,
-} from "./schema.ts";
+import { findExtension, RESOURCE_SCHEMAS, resolveAttribute, type AttributeDefinition, type ResourceTypeName } from "./schema.ts";
 
 export type JsonObject = Record<string, unknown>;
 
@@ -52,7 +46,7 @@ export function normalizeResource(body: unknown, resourceType: ResourceTypeName)
     const lower = key.toLowerCase();
     if (lower === "schemas") {
       if (value !== undefined && value !== null && (!Array.isArray(value) || value.some((urn) => typeof urn !== "string"))) {
-        throw ScimError.invalidSyntax("\"schemas\" must be an array of schema URIs.");
+        throw ScimError.invalidSyntax('"schemas" must be an array of schema URIs.');
       }
       continue;
     }
@@ -108,9 +102,7 @@ export function normalizeValue(definition: AttributeDefinition, value: unknown, 
   if (value === null || value === undefined) return undefined;
   if (definition.multiValued) {
     const list = Array.isArray(value) ? value : [value];
-    const items = list
-      .map((item, index) => normalizeSingle(definition, item, `${label}[${index}]`))
-      .filter((item) => item !== undefined);
+    const items = list.map((item, index) => normalizeSingle(definition, item, `${label}[${index}]`)).filter((item) => item !== undefined);
     return items.length === 0 ? undefined : items;
   }
   // Entra sends the single-valued complex `manager` as a one-element array.

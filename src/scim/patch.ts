@@ -31,7 +31,12 @@ export function applyUserPatch(current: ScimUser, body: unknown): UserPatchResul
 }
 
 /** Applies parsed operations to a copy of a canonical resource. */
-export function applyOperations(current: JsonObject, operations: PatchOperation[], resourceType: ResourceTypeName, ignored: string[] = []): JsonObject {
+export function applyOperations(
+  current: JsonObject,
+  operations: PatchOperation[],
+  resourceType: ResourceTypeName,
+  ignored: string[] = [],
+): JsonObject {
   const resource = jsonCopy(current);
   for (const operation of operations) {
     if (operation.path === undefined) applyWithoutPath(resource, operation, resourceType, ignored);
@@ -47,7 +52,8 @@ export function applyOperations(current: JsonObject, operations: PatchOperation[
  * Okta's group rename carries the group's own `id`, which is readOnly and so ignored.
  */
 function applyWithoutPath(resource: JsonObject, operation: PatchOperation, resourceType: ResourceTypeName, ignored: string[]): void {
-  if (!isJsonObject(operation.value)) throw ScimError.invalidValue(`An "${operation.op}" without a path needs an object of attributes as its value.`);
+  if (!isJsonObject(operation.value))
+    throw ScimError.invalidValue(`An "${operation.op}" without a path needs an object of attributes as its value.`);
   for (const [key, value] of Object.entries(operation.value)) {
     const lower = key.toLowerCase();
     if (lower === "id" || lower === "meta" || lower === "schemas") continue;
@@ -61,7 +67,14 @@ function isNotKept(path: string, resourceType: ResourceTypeName): boolean {
   return NOT_KEPT[resourceType].some((candidate) => candidate.toLowerCase() === name);
 }
 
-function applyAtPath(resource: JsonObject, op: PatchOperation["op"], pathText: string, value: unknown, resourceType: ResourceTypeName, ignored: string[]): void {
+function applyAtPath(
+  resource: JsonObject,
+  op: PatchOperation["op"],
+  pathText: string,
+  value: unknown,
+  resourceType: ResourceTypeName,
+  ignored: string[],
+): void {
   const path = parsePatchPath(pathText, resourceType);
   if (path.kind === "extension") {
     const urn = path.schema.id;
@@ -74,7 +87,8 @@ function applyAtPath(resource: JsonObject, op: PatchOperation["op"], pathText: s
     return;
   }
   const label = attributeLabel({ ...path.attribute, ...(path.sub ? { subAttribute: path.sub.name } : {}) }, resourceType);
-  if (path.definition.mutability === "readOnly" || path.sub?.mutability === "readOnly") throw ScimError.mutability(`"${label}" is read-only.`);
+  if (path.definition.mutability === "readOnly" || path.sub?.mutability === "readOnly")
+    throw ScimError.mutability(`"${label}" is read-only.`);
   const isCore = path.attribute.schema === RESOURCE_SCHEMAS[resourceType].core.id;
   if (!isCore) resource[path.attribute.schema] ??= {};
   const container = isCore ? resource : (resource[path.attribute.schema] as JsonObject);
@@ -122,7 +136,14 @@ function applyWhole(container: JsonObject, definition: AttributeDefinition, op: 
 }
 
 /** `name.givenName`, and `emails.value` (every element) without a filter. */
-function applySub(container: JsonObject, definition: AttributeDefinition, sub: AttributeDefinition, op: PatchOperation["op"], value: unknown, label: string): void {
+function applySub(
+  container: JsonObject,
+  definition: AttributeDefinition,
+  sub: AttributeDefinition,
+  op: PatchOperation["op"],
+  value: unknown,
+  label: string,
+): void {
   const name = definition.name;
   const newValue = op === "remove" ? undefined : normalizeSimple(sub, value, label);
   if (definition.multiValued) {
@@ -142,7 +163,15 @@ function applySub(container: JsonObject, definition: AttributeDefinition, sub: A
 }
 
 /** `emails[type eq "work"]` and `emails[type eq "work"].value`. */
-function applyFiltered(container: JsonObject, path: Extract<PatchPath, { kind: "attribute" }>, filter: Filter, op: PatchOperation["op"], value: unknown, pathText: string, label: string): void {
+function applyFiltered(
+  container: JsonObject,
+  path: Extract<PatchPath, { kind: "attribute" }>,
+  filter: Filter,
+  op: PatchOperation["op"],
+  value: unknown,
+  pathText: string,
+  label: string,
+): void {
   const { definition, sub } = path;
   const name = definition.name;
   const elements = elementsOf(container, name);
@@ -199,7 +228,8 @@ function wholeElement(definition: AttributeDefinition, value: unknown, label: st
  * (`type eq "work"` gives {type: "work"}), or undefined when it says more than that.
  */
 export function equalitySeed(filter: Filter): JsonObject | undefined {
-  if (filter.op === "eq" && filter.attribute.subAttribute && filter.value !== null) return { [filter.attribute.subAttribute]: filter.value };
+  if (filter.op === "eq" && filter.attribute.subAttribute && filter.value !== null)
+    return { [filter.attribute.subAttribute]: filter.value };
   if (filter.op !== "and") return undefined;
   const seed: JsonObject = {};
   for (const inner of filter.filters) {
@@ -216,7 +246,11 @@ function removeListedValues(container: JsonObject, definition: AttributeDefiniti
   const valueSub = definition.subAttributes?.find((sub) => sub.name === "value");
   const same = (element: JsonObject, item: JsonObject) =>
     valueSub && item.value !== undefined ? sameText(element.value, item.value, valueSub.caseExact) : jsonEqual(element, item);
-  keepNonEmpty(container, definition.name, elementsOf(container, definition.name).filter((element) => !listed.some((item) => same(element, item))));
+  keepNonEmpty(
+    container,
+    definition.name,
+    elementsOf(container, definition.name).filter((element) => !listed.some((item) => same(element, item))),
+  );
 }
 
 function sameText(left: unknown, right: unknown, caseExact: boolean): boolean {
@@ -266,8 +300,8 @@ export function changedAttributes(before: JsonObject, after: JsonObject, resourc
   };
   compare(core.id, core.attributes, before, after);
   for (const extension of extensions) {
-    const left = isJsonObject(before[extension.id]) ? before[extension.id] as JsonObject : {};
-    const right = isJsonObject(after[extension.id]) ? after[extension.id] as JsonObject : {};
+    const left = isJsonObject(before[extension.id]) ? (before[extension.id] as JsonObject) : {};
+    const right = isJsonObject(after[extension.id]) ? (after[extension.id] as JsonObject) : {};
     compare(extension.id, extension.attributes, left, right);
   }
   return changed;

@@ -35,7 +35,10 @@ function pathError(path: string, why: string): ScimError {
 export function parsePatchPath(path: string, resourceType: ResourceTypeName): PatchPath {
   const extension = findExtension(resourceType, path.trim());
   if (extension) return { kind: "extension", schema: extension };
-  const parser = new FilterParser(tokenize(path, (detail) => pathError(path, detail)), resourceType);
+  const parser = new FilterParser(
+    tokenize(path, (detail) => pathError(path, detail)),
+    resourceType,
+  );
   const first = parser.next();
   if (first.kind !== "word") throw pathError(path, "does not start with an attribute name");
   if (parser.peek().kind !== "[") {
@@ -61,7 +64,7 @@ export function parsePatchPath(path: string, resourceType: ResourceTypeName): Pa
   if (parser.peek().kind === ".") {
     parser.next();
     const subToken = parser.next();
-    if (subToken.kind !== "word") throw pathError(path, "has no sub-attribute after \"].\"");
+    if (subToken.kind !== "word") throw pathError(path, 'has no sub-attribute after "]."');
     sub = resolved.definition.subAttributes?.find((candidate) => candidate.name.toLowerCase() === subToken.text.toLowerCase());
     if (!sub) throw pathError(path, `names "${subToken.text}", which is not a sub-attribute of ${resolved.definition.name}`);
   }

@@ -25,8 +25,9 @@ export function parsePatchRequest(body: unknown): PatchOperation[] {
     throw ScimError.invalidSyntax(`"schemas" must contain "${PATCH_OP_SCHEMA}".`);
   }
   const operations = attributeOf(body, "Operations");
-  if (!Array.isArray(operations) || operations.length === 0) throw ScimError.invalidSyntax("\"Operations\" must be a non-empty array.");
-  if (operations.length > MAX_PATCH_OPERATIONS) throw ScimError.invalidSyntax(`A PATCH may hold at most ${MAX_PATCH_OPERATIONS} operations.`);
+  if (!Array.isArray(operations) || operations.length === 0) throw ScimError.invalidSyntax('"Operations" must be a non-empty array.');
+  if (operations.length > MAX_PATCH_OPERATIONS)
+    throw ScimError.invalidSyntax(`A PATCH may hold at most ${MAX_PATCH_OPERATIONS} operations.`);
   return operations.map((operation, index) => parseOperation(operation, index));
 }
 

@@ -45,7 +45,10 @@ export function parseProjection(
 
 function parseList(text: string, resourceType: ResourceTypeName): Selector[] {
   const selectors: Selector[] = [];
-  for (const item of text.split(",").map((part) => part.trim()).filter(Boolean)) {
+  for (const item of text
+    .split(",")
+    .map((part) => part.trim())
+    .filter(Boolean)) {
     const extension = findExtension(resourceType, item);
     if (extension) {
       selectors.push({ schema: extension.id });
@@ -76,9 +79,8 @@ function select(resource: JsonObject, selectors: Selector[], core: string): Json
     if (value === undefined) continue;
     if (selector.schema !== core) out[selector.schema] ??= {};
     const target = selector.schema === core ? out : (out[selector.schema] as JsonObject);
-    target[selector.attribute] = selector.subAttribute === undefined
-      ? structuredClone(value)
-      : mergeSub(target[selector.attribute], value, selector.subAttribute);
+    target[selector.attribute] =
+      selector.subAttribute === undefined ? structuredClone(value) : mergeSub(target[selector.attribute], value, selector.subAttribute);
     if (target[selector.attribute] === undefined) delete target[selector.attribute];
   }
   return out;

@@ -11,7 +11,12 @@ const MAX_NAME = 256;
 export const MAX_VALUES_PER_ATTRIBUTE = 20;
 
 const text = (max = MAX_TEXT) => z.string().max(max, { message: `must be at most ${max} characters` });
-const required = (max: number) => z.string().trim().min(1, { message: "must not be empty" }).max(max, { message: `must be at most ${max} characters` });
+const required = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1, { message: "must not be empty" })
+    .max(max, { message: `must be at most ${max} characters` });
 
 /** RFC 7643 §2.4: "The primary attribute value 'true' MUST appear no more than once." */
 function multiValued<T extends z.ZodType<{ primary?: boolean | undefined }>>(item: T) {
@@ -94,7 +99,7 @@ export const groupMemberSchema = z.object({
   $ref: text().optional(),
   type: z
     .string()
-    .refine((type) => type.toLowerCase() === "user", { message: "must be \"User\": UniAsset groups hold Users, not Groups" })
+    .refine((type) => type.toLowerCase() === "user", { message: 'must be "User": UniAsset groups hold Users, not Groups' })
     .optional(),
 });
 
@@ -142,7 +147,7 @@ export function parseUserBody(body: unknown): ParsedUser {
 
 /** Validates a canonical User (after normalisation or a PATCH). */
 export function validateUser(resource: Record<string, unknown>): ScimUser {
-  if (resource.userName === undefined) throw ScimError.invalidValue("\"userName\" is required.");
+  if (resource.userName === undefined) throw ScimError.invalidValue('"userName" is required.');
   const parsed = scimUserSchema.safeParse(resource);
   if (!parsed.success) throw zodFailure(parsed.error);
   return parsed.data;
@@ -163,7 +168,7 @@ export function parseGroupBody(body: unknown): ParsedGroup {
 }
 
 export function validateGroup(resource: Record<string, unknown>): ScimGroup {
-  if (resource.displayName === undefined) throw ScimError.invalidValue("\"displayName\" is required.");
+  if (resource.displayName === undefined) throw ScimError.invalidValue('"displayName" is required.');
   const parsed = scimGroupSchema.safeParse(resource);
   if (!parsed.success) throw zodFailure(parsed.error);
   return parsed.data;

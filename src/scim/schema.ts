@@ -58,7 +58,11 @@ function multiValuedSubAttributes(valueDescription: string, types: string[]): At
     attr("value", valueDescription),
     attr("display", "A human-readable name, primarily used for display purposes."),
     attr("type", "A label indicating the attribute's function.", { canonicalValues: types }),
-    attr("primary", "Indicates the 'primary' or preferred attribute value for this attribute. The primary attribute value 'true' MUST appear no more than once.", { type: "boolean" }),
+    attr(
+      "primary",
+      "Indicates the 'primary' or preferred attribute value for this attribute. The primary attribute value 'true' MUST appear no more than once.",
+      { type: "boolean" },
+    ),
   ];
 }
 
@@ -78,8 +82,16 @@ export const META_ATTRIBUTE = attr("meta", "Resource metadata maintained by UniA
   subAttributes: [
     attr("resourceType", "The name of the resource type of the resource.", { mutability: "readOnly", caseExact: true }),
     attr("created", "The date and time the resource was added to UniAsset.", { type: "dateTime", mutability: "readOnly" }),
-    attr("lastModified", "The most recent date and time the resource was modified in UniAsset.", { type: "dateTime", mutability: "readOnly" }),
-    attr("location", "The URI of the resource being returned.", { type: "reference", referenceTypes: ["uri"], mutability: "readOnly", caseExact: true }),
+    attr("lastModified", "The most recent date and time the resource was modified in UniAsset.", {
+      type: "dateTime",
+      mutability: "readOnly",
+    }),
+    attr("location", "The URI of the resource being returned.", {
+      type: "reference",
+      referenceTypes: ["uri"],
+      mutability: "readOnly",
+      caseExact: true,
+    }),
   ],
 });
 
@@ -90,10 +102,14 @@ export const USER_SCHEMA_DEFINITION: SchemaDefinition = {
   attributes: [
     ID,
     EXTERNAL_ID,
-    attr("userName", "Unique identifier for the User, used by the provisioning client to find the User. Unique across the organization's Users, compared case-insensitively.", {
-      required: true,
-      uniqueness: "server",
-    }),
+    attr(
+      "userName",
+      "Unique identifier for the User, used by the provisioning client to find the User. Unique across the organization's Users, compared case-insensitively.",
+      {
+        required: true,
+        uniqueness: "server",
+      },
+    ),
     attr("name", "The components of the user's real name.", {
       type: "complex",
       subAttributes: [
@@ -107,11 +123,17 @@ export const USER_SCHEMA_DEFINITION: SchemaDefinition = {
     }),
     attr("displayName", "The name of the User, suitable for display to end-users."),
     attr("nickName", "The casual way to address the user in real life."),
-    attr("profileUrl", "A fully qualified URL pointing to a page representing the User's online profile.", { type: "reference", referenceTypes: ["external"] }),
-    attr("title", "The user's title, such as \"Vice President\"."),
+    attr("profileUrl", "A fully qualified URL pointing to a page representing the User's online profile.", {
+      type: "reference",
+      referenceTypes: ["external"],
+    }),
+    attr("title", 'The user\'s title, such as "Vice President".'),
     attr("userType", "Used to identify the relationship between the organization and the user."),
     attr("preferredLanguage", "Indicates the User's preferred written or spoken language."),
-    attr("locale", "Used to indicate the User's default location for purposes of localizing items such as currency, date time format, or numerical representations."),
+    attr(
+      "locale",
+      "Used to indicate the User's default location for purposes of localizing items such as currency, date time format, or numerical representations.",
+    ),
     attr("timezone", "The User's time zone in the 'Olson' time zone database format."),
     attr("active", "The User's administrative status. false deactivates the member in UniAsset.", { type: "boolean" }),
     attr("emails", "Email addresses for the user.", {
@@ -146,7 +168,10 @@ export const ENTERPRISE_USER_SCHEMA_DEFINITION: SchemaDefinition = {
   name: "EnterpriseUser",
   description: "Enterprise User",
   attributes: [
-    attr("employeeNumber", "Numeric or alphanumeric identifier assigned to a person, typically based on order of hire or association with an organization."),
+    attr(
+      "employeeNumber",
+      "Numeric or alphanumeric identifier assigned to a person, typically based on order of hire or association with an organization.",
+    ),
     attr("costCenter", "Identifies the name of a cost center."),
     attr("organization", "Identifies the name of an organization."),
     attr("division", "Identifies the name of a division."),
@@ -155,7 +180,11 @@ export const ENTERPRISE_USER_SCHEMA_DEFINITION: SchemaDefinition = {
       type: "complex",
       subAttributes: [
         attr("value", "The id of the SCIM resource representing the User's manager.", { caseExact: true }),
-        attr("$ref", "The URI of the SCIM resource representing the User's manager.", { type: "reference", referenceTypes: ["User"], caseExact: true }),
+        attr("$ref", "The URI of the SCIM resource representing the User's manager.", {
+          type: "reference",
+          referenceTypes: ["User"],
+          caseExact: true,
+        }),
         attr("displayName", "The displayName of the User's manager.", { mutability: "readOnly" }),
       ],
     }),
@@ -175,9 +204,14 @@ export const GROUP_SCHEMA_DEFINITION: SchemaDefinition = {
       multiValued: true,
       subAttributes: [
         attr("value", "Identifier of the member of this Group.", { caseExact: true, mutability: "immutable" }),
-        attr("$ref", "The URI of the member resource.", { type: "reference", referenceTypes: ["User"], caseExact: true, mutability: "immutable" }),
+        attr("$ref", "The URI of the member resource.", {
+          type: "reference",
+          referenceTypes: ["User"],
+          caseExact: true,
+          mutability: "immutable",
+        }),
         attr("display", "The member's display name.", { mutability: "readOnly" }),
-        attr("type", "The type of the member: always \"User\".", { canonicalValues: ["User"], mutability: "immutable" }),
+        attr("type", 'The type of the member: always "User".', { canonicalValues: ["User"], mutability: "immutable" }),
       ],
     }),
   ],
@@ -258,9 +292,10 @@ export function resolveAttribute(resourceType: ResourceTypeName, path: string): 
   const { urn, rest } = splitSchemaPrefix(path);
   const [name, sub, ...deeper] = rest.split(".");
   if (!name || deeper.length > 0 || sub === "") return undefined;
-  const schemas = urn === undefined
-    ? [RESOURCE_SCHEMAS[resourceType].core, ...RESOURCE_SCHEMAS[resourceType].extensions]
-    : [findSchema(resourceType, urn)].filter((schema) => schema !== undefined);
+  const schemas =
+    urn === undefined
+      ? [RESOURCE_SCHEMAS[resourceType].core, ...RESOURCE_SCHEMAS[resourceType].extensions]
+      : [findSchema(resourceType, urn)].filter((schema) => schema !== undefined);
   for (const schema of schemas) {
     const definition = findAttribute(resourceType, schema, name);
     if (!definition) continue;

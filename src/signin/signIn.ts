@@ -6,7 +6,12 @@
 // group mapping on, the person's Entra groups decide their role.
 import { and, type SQL } from "drizzle-orm";
 import { isUniqueViolation, type Db } from "../db/client.ts";
-import { connectionStillProvisions, findConnectionOfTenant, findConnectionTokensOfTenant, type TenantConnection } from "../db/connections.ts";
+import {
+  connectionStillProvisions,
+  findConnectionOfTenant,
+  findConnectionTokensOfTenant,
+  type TenantConnection,
+} from "../db/connections.ts";
 import { findLinkedMemberships, insertIdentity, type IdentityKey } from "../db/identities.ts";
 import { acceptInvitation, findOpenInvitationsForEmail, invitationStillOpen, type OpenInvitation } from "../db/invitations.ts";
 import { listMappingsOfTenant } from "../db/mappings.ts";
@@ -120,7 +125,12 @@ async function resolveAndSignIn(
     }
     // Auto-provisioning would have let this person in, but the grant is gone: say so, not "no account".
     const paused = connections[0];
-    if (paused?.status === "needs_reconnect" && paused.autoProvision && !person.microsoft?.isGuest && inVerifiedDomain(email, paused.verifiedDomains)) {
+    if (
+      paused?.status === "needs_reconnect" &&
+      paused.autoProvision &&
+      !person.microsoft?.isGuest &&
+      inVerifiedDomain(email, paused.verifiedDomains)
+    ) {
       throw new AppError("directory_needs_attention", CONNECTION_NEEDS_ATTENTION);
     }
     throw new AppError("no_account", noAccountMessage(person));
@@ -143,7 +153,8 @@ async function resolveAndSignIn(
   const directory: SignInDirectory =
     connection && (want.user || want.groups)
       ? await once(directoryReads, JSON.stringify(want), () =>
-          readSignInDirectory(db, config, connection, tokens, mappings, person.identity.subject, want, now))
+          readSignInDirectory(db, config, connection, tokens, mappings, person.identity.subject, want, now),
+        )
       : { writes: [] };
 
   const statements: Statement[] = [];
@@ -244,7 +255,10 @@ function provision(
       case "connection_needs_reconnect":
         throw new AppError("directory_needs_attention", CONNECTION_NEEDS_ATTENTION);
       case "directory_unavailable":
-        throw new AppError("provider_unavailable", "We couldn't check your account with Microsoft right now. Please try again in a few minutes.");
+        throw new AppError(
+          "provider_unavailable",
+          "We couldn't check your account with Microsoft right now. Please try again in a few minutes.",
+        );
     }
   }
   const outcome = connection.groupRoleMapping ? (directory.roles ?? null) : null;
@@ -260,10 +274,22 @@ function provision(
       details: { role, upn: email, rule: outcome?.ok ? outcome.decision.rule : "default" },
       now,
     }),
-    insertEventsFor("member.provisioned", {
-      organizationId: connection.organizationId, now,
-      data: { organization_id: connection.organizationId, member: MEMBER_OF_U, role, cause: "sign_in", run_id: null, actor_user_id: null },
-    }, memberUserRow(userId)),
+    insertEventsFor(
+      "member.provisioned",
+      {
+        organizationId: connection.organizationId,
+        now,
+        data: {
+          organization_id: connection.organizationId,
+          member: MEMBER_OF_U,
+          role,
+          cause: "sign_in",
+          run_id: null,
+          actor_user_id: null,
+        },
+      },
+      memberUserRow(userId),
+    ),
   ];
   if (outcome) statements.push(...applyGroupRole(db, { ...membership, userId }, outcome, now));
   return { statements, membership };
@@ -277,8 +303,7 @@ function inVerifiedDomain(email: string | null, verifiedDomains: string[] | null
   return !!domain && (verifiedDomains ?? []).includes(domain);
 }
 
-const GUEST_MESSAGE =
-  "Guest accounts don't get a UniAsset account automatically. Ask an Owner or Admin of the organization to invite you.";
+const GUEST_MESSAGE = "Guest accounts don't get a UniAsset account automatically. Ask an Owner or Admin of the organization to invite you.";
 
 function emailIsTrustedFor(person: VerifiedPerson, email: string | null, invitation: OpenInvitation): boolean {
   if (!email) return false;

@@ -52,7 +52,11 @@ test("a held run is a banner on every page for Adele, never for a Member, until 
     const alert = banner(adele);
     await alert.waitFor();
     assert.equal(await alert.getAttribute("role"), "alert", path);
-    assert.match(await alert.innerText(), /Directory sync: Held: nothing was changed\. The run of .* would deactivate 1 of \d+ linked members\./, path);
+    assert.match(
+      await alert.innerText(),
+      /Directory sync: Held: nothing was changed\. The run of .* would deactivate 1 of \d+ linked members\./,
+      path,
+    );
     assert.equal(await adele.locator("#directory-alerts").count(), 1, `one banner on ${path}`);
   }
   for (const path of ["/", "/users"]) {

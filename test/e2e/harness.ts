@@ -13,14 +13,26 @@ import { after, before } from "node:test";
 import { chromium, type Browser } from "playwright-core";
 import { ROOT } from "../../scripts/paths.ts";
 import {
-  StackError, assertPortsFree, emulatorSecrets, formatEnvFile, generateSecrets, prepareDatabase, startStack as startLocalStack,
+  StackError,
+  assertPortsFree,
+  emulatorSecrets,
+  formatEnvFile,
+  generateSecrets,
+  prepareDatabase,
+  startStack as startLocalStack,
   writeSecretsFile,
 } from "../../scripts/stack.ts";
 
 export const CHROMIUM_PATH = "/usr/bin/chromium";
 export const CHROMIUM_ARGS = [
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
 ];
 export const CHROMIUM_MISSING = `Chromium is not installed at ${CHROMIUM_PATH}: install it with \`apt-get install -y chromium\``;
 
@@ -90,25 +102,26 @@ export async function startStack(): Promise<E2EStack> {
   const logFile = join(E2E_LOG_DIR, `${basename(process.argv[1] ?? "e2e", ".ts")}.log`);
   const log = createWriteStream(logFile, { flags: "a" });
   const verbose = process.env.E2E_VERBOSE === "1";
-  const start = () => startLocalStack({
-    port,
-    emulatorPort,
-    persistTo: appState,
-    emulatorPersistTo: emulatorState,
-    appEnvFile,
-    emulatorEnvFile,
-    output: (source, line) => {
-      const prefixed = `[${source}] ${line}\n`;
-      log.write(prefixed);
-      if (verbose) process.stderr.write(prefixed);
-    },
-  }).catch((error: unknown) => {
-    log.end();
-    if (error instanceof StackError && error.details) {
-      error.message += ` Its last output (all of it in ${logFile}):\n${error.details}`;
-    }
-    throw error;
-  });
+  const start = () =>
+    startLocalStack({
+      port,
+      emulatorPort,
+      persistTo: appState,
+      emulatorPersistTo: emulatorState,
+      appEnvFile,
+      emulatorEnvFile,
+      output: (source, line) => {
+        const prefixed = `[${source}] ${line}\n`;
+        log.write(prefixed);
+        if (verbose) process.stderr.write(prefixed);
+      },
+    }).catch((error: unknown) => {
+      log.end();
+      if (error instanceof StackError && error.details) {
+        error.message += ` Its last output (all of it in ${logFile}):\n${error.details}`;
+      }
+      throw error;
+    });
   let stack = await start();
   return {
     appUrl: stack.appUrl,

@@ -28,7 +28,9 @@ test("Megan, disabled in Entra ID while signed in, is locked out within seconds"
   await deprovision.click();
   await page.getByRole("switch", { name: "Auto-deprovision sync", checked: false }).waitFor();
   const fault = await fetch(`${e2e.stack.emulatorUrl}/_emulator/faults`, {
-    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ endpoint: "subscriptions", status: 500, times: 20 }),
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ endpoint: "subscriptions", status: 500, times: 20 }),
   });
   assert.equal(fault.status, 200);
   await deprovision.click();
@@ -49,10 +51,14 @@ test("Megan, disabled in Entra ID while signed in, is locked out within seconds"
   // a subscription we do not hold is acknowledged, so Graph would not retry it. Neither changes anything.
   const held = (await (await fetch(`${e2e.stack.emulatorUrl}/_emulator/subscriptions`)).json()) as { value: { id: string }[] };
   assert.equal(held.value.length, 1);
-  const notify = (subscriptionId: string) => fetch(`${e2e.stack.appUrl}/realtime/microsoft-graph/users`, {
-    method: "POST", headers: { "content-type": "application/json" },
-    body: JSON.stringify({ value: [{ subscriptionId, clientState: "guess", changeType: "updated", resource: `Users/${entraUser("adele").oid}` }] }),
-  });
+  const notify = (subscriptionId: string) =>
+    fetch(`${e2e.stack.appUrl}/realtime/microsoft-graph/users`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        value: [{ subscriptionId, clientState: "guess", changeType: "updated", resource: `Users/${entraUser("adele").oid}` }],
+      }),
+    });
   assert.equal((await notify(held.value[0]!.id)).status, 403);
   assert.equal((await notify(crypto.randomUUID())).status, 202);
 

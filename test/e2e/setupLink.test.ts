@@ -27,7 +27,10 @@ async function createSetupLink(page: Page): Promise<string> {
   // htmx is a deferred script: let the page finish loading so the click goes through htmx.
   await page.waitForLoadState("load");
   await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 7));
-  await page.locator("#setup-link").getByRole("button", { name: /^Create (a new )?setup link$/ }).click();
+  await page
+    .locator("#setup-link")
+    .getByRole("button", { name: /^Create (a new )?setup link$/ })
+    .click();
   const field = page.locator("#setup-link-url");
   await field.waitFor();
   // Swapped in place, not a full page load.
@@ -79,7 +82,10 @@ test("Nestor (no Entra admin) connects Northwind through a setup link his Azure 
   assert.ok(page.url().startsWith(`${e2e.stack.appUrl}/settings/integrations/entra`), page.url());
   const failureText = await failure.innerText();
   assert.match(failureText, /Connection failed/);
-  assert.match(failureText, /the authorization was cancelled before completing, or the Microsoft account used does not have permission to consent/);
+  assert.match(
+    failureText,
+    /the authorization was cancelled before completing, or the Microsoft account used does not have permission to consent/,
+  );
   assert.match(failureText, /Ask a Global Admin in your organization to complete the connection step/);
   assert.match(failureText, /create a setup link below and send it to them/);
   assert.notEqual(await page.locator("#entra-status").innerText(), "Connected");
@@ -118,7 +124,12 @@ test("Nestor (no Entra admin) connects Northwind through a setup link his Azure 
   await page.reload();
   const granted = page.locator("#setup-consent-granted");
   await granted.waitFor();
-  assert.match(await granted.innerText(), new RegExp(`Your Azure administrator granted consent on .+ \\(Microsoft reported tenant ${NORTHWIND_TENANT_ID}\\) — click Connect Entra ID to finish\\.`));
+  assert.match(
+    await granted.innerText(),
+    new RegExp(
+      `Your Azure administrator granted consent on .+ \\(Microsoft reported tenant ${NORTHWIND_TENANT_ID}\\) — click Connect Entra ID to finish\\.`,
+    ),
+  );
   assert.equal(await page.getByRole("textbox", { name: /Tenant/ }).inputValue(), NORTHWIND_TENANT_ID);
   await page.getByRole("button", { name: "Connect Entra ID" }).click();
   await page.getByRole("button", { name: /nestor@northwind\.example/ }).click();

@@ -20,7 +20,10 @@ test("Adele searches and filters the Users page; the URL keeps them", async () =
   await page.waitForURL(/\/users\?q=DIE/);
   await list.locator("tr", { hasText: "Diego Siciliani" }).waitFor();
   assert.equal(await list.locator("tr", { hasText: "Adele Vance" }).count(), 0);
-  assert.equal(await search.evaluate((input) => input === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement), true);
+  assert.equal(
+    await search.evaluate((input) => input === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement),
+    true,
+  );
 
   await page.getByRole("combobox", { name: "Status" }).selectOption("deactivated_by_directory_sync");
   await page.waitForURL(/status=deactivated_by_directory_sync/);

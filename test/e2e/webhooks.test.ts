@@ -51,7 +51,11 @@ function verify(delivery: Delivery, secret: string) {
 }
 
 async function emulator(path: string) {
-  const response = await fetch(`${e2e.stack.emulatorUrl}/_emulator/${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+  const response = await fetch(`${e2e.stack.emulatorUrl}/_emulator/${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  });
   assert.equal(response.status, 200, `emulator ${path}`);
 }
 

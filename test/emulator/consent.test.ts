@@ -3,7 +3,17 @@
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, entraUser, FABRIKAM_TENANT_ID } from "../../demo/directory.ts";
-import { decodeJwt, EMULATOR, ENTRA_CALLBACK, GRAPH_SCOPE, hiddenFields, microsoftTokens, press, redirectParams, signInAs } from "./helpers.ts";
+import {
+  decodeJwt,
+  EMULATOR,
+  ENTRA_CALLBACK,
+  GRAPH_SCOPE,
+  hiddenFields,
+  microsoftTokens,
+  press,
+  redirectParams,
+  signInAs,
+} from "./helpers.ts";
 import { emulatorAdmin } from "../support/emulator.ts";
 
 const SETUP_CALLBACK = `${env.APP_ORIGIN}/setup/entra/callback`;
@@ -12,11 +22,20 @@ const megan = entraUser("megan");
 const lee = entraUser("lee");
 const casey = entraUser("casey");
 const caseyGuest = entraUser("caseyGuest");
-const DECLINED = { error: "access_denied", error_subcode: "cancel", error_description: "AADSTS65004: User declined to consent to access the app.", state: "state-123" };
+const DECLINED = {
+  error: "access_denied",
+  error_subcode: "cancel",
+  error_description: "AADSTS65004: User declined to consent to access the app.",
+  state: "state-123",
+};
 
 function adminConsentUrl(tenant: string, extra: Record<string, string> = {}): string {
   const params = new URLSearchParams({
-    client_id: env.MS_CLIENT_ID, redirect_uri: SETUP_CALLBACK, scope: "https://graph.microsoft.com/.default", state: "setup-42", ...extra,
+    client_id: env.MS_CLIENT_ID,
+    redirect_uri: SETUP_CALLBACK,
+    scope: "https://graph.microsoft.com/.default",
+    state: "setup-42",
+    ...extra,
   });
   return `${EMULATOR}/${tenant}/v2.0/adminconsent?${params}`;
 }
@@ -39,8 +58,10 @@ describe("admin consent endpoint", () => {
     expect(html).toContain("Permissions requested");
     const params = redirectParams(await press(html, { consent: "accept" }));
     expect(Object.fromEntries(params)).toEqual({
-      admin_consent: "True", tenant: CONTOSO_TENANT_ID,
-      scope: "https://graph.microsoft.com/User.Read.All https://graph.microsoft.com/Group.Read.All", state: "setup-42",
+      admin_consent: "True",
+      tenant: CONTOSO_TENANT_ID,
+      scope: "https://graph.microsoft.com/User.Read.All https://graph.microsoft.com/Group.Read.All",
+      state: "setup-42",
     });
     // Consent is now tenant-wide: a plain user of Contoso gets a code with no page.
     const { response } = await signInAs(megan.oid, { scope: GRAPH_SCOPE, redirectUri: ENTRA_CALLBACK });
@@ -48,7 +69,9 @@ describe("admin consent endpoint", () => {
   });
 
   it("redirects the documented error when the admin cancels, and when a non-admin tries", async () => {
-    const cancelled = redirectParams(await press(await (await openAdminConsent(CONTOSO_TENANT_ID, adele.oid)).text(), { consent: "cancel" }));
+    const cancelled = redirectParams(
+      await press(await (await openAdminConsent(CONTOSO_TENANT_ID, adele.oid)).text(), { consent: "cancel" }),
+    );
     // Microsoft's documented error response, field by field, trace lines included
     // (https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent#error-response).
     expect([...cancelled.keys()].sort()).toEqual(["admin_consent", "error", "error_description", "state"]);
@@ -69,7 +92,10 @@ describe("admin consent endpoint", () => {
   });
 
   it("shows an HTML error, never a redirect, for an unknown client or an unregistered redirect_uri", async () => {
-    const cases: Record<string, string>[] = [{ client_id: "00000000-0000-0000-0000-000000000000" }, { redirect_uri: "https://evil.example/cb" }];
+    const cases: Record<string, string>[] = [
+      { client_id: "00000000-0000-0000-0000-000000000000" },
+      { redirect_uri: "https://evil.example/cb" },
+    ];
     for (const extra of cases) {
       const res = await fetch(adminConsentUrl("organizations", extra), { redirect: "manual" });
       expect(res.status).toBe(400);
@@ -127,18 +153,27 @@ describe("guests and authorities", () => {
       const tokens = await microsoftTokens(casey.oid, { tenant });
       const claims = decodeJwt(tokens.id_token as string).claims;
       expect(claims).toMatchObject({
-        tid: CONTOSO_TENANT_ID, iss: `${EMULATOR}/${CONTOSO_TENANT_ID}/v2.0`, oid: caseyGuest.oid, preferred_username: "casey@fabrikam.example", acct: 1,
+        tid: CONTOSO_TENANT_ID,
+        iss: `${EMULATOR}/${CONTOSO_TENANT_ID}/v2.0`,
+        oid: caseyGuest.oid,
+        preferred_username: "casey@fabrikam.example",
+        acct: 1,
         wids: ["62e90394-69f5-4237-9190-012177145e10"],
       });
     }
   });
 
   it("serves discovery for a verified domain name with the tenant GUID's issuer, and lists accounts, not guest objects, on the multi-tenant picker", async () => {
-    const config = (await (await fetch(`${EMULATOR}/fabrikam.example/v2.0/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    const config = (await (await fetch(`${EMULATOR}/fabrikam.example/v2.0/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >;
     expect(config.issuer).toBe(`${EMULATOR}/${FABRIKAM_TENANT_ID}/v2.0`);
     expect(config.token_endpoint).toBe(`${EMULATOR}/fabrikam.example/oauth2/v2.0/token`);
     expect((await fetch(`${EMULATOR}/nowhere.example/v2.0/.well-known/openid-configuration`)).status).toBe(400);
-    const page = await fetch(`${EMULATOR}/organizations/oauth2/v2.0/authorize?${new URLSearchParams({ ...hiddenFields(""), client_id: env.MS_CLIENT_ID, response_type: "code", redirect_uri: `${env.APP_ORIGIN}/auth/microsoft/callback`, scope: "openid", code_challenge: "x".repeat(43), code_challenge_method: "S256" })}`);
+    const page = await fetch(
+      `${EMULATOR}/organizations/oauth2/v2.0/authorize?${new URLSearchParams({ ...hiddenFields(""), client_id: env.MS_CLIENT_ID, response_type: "code", redirect_uri: `${env.APP_ORIGIN}/auth/microsoft/callback`, scope: "openid", code_challenge: "x".repeat(43), code_challenge_method: "S256" })}`,
+    );
     const html = await page.text();
     expect(html.match(/Casey Morgan/g)).toHaveLength(1);
     expect(html).toContain(lee.displayName);

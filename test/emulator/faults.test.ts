@@ -63,7 +63,10 @@ it("delays a response without failing it", async () => {
 
 it("drops the request as a network failure", async () => {
   await emulatorAdmin("faults", { endpoint: "delta", networkError: true });
-  const failed = await graph("/v1.0/users/delta", token).then((r) => r.status, (e: unknown) => e);
+  const failed = await graph("/v1.0/users/delta", token).then(
+    (r) => r.status,
+    (e: unknown) => e,
+  );
   // Through a service binding the caller's fetch rejects; over HTTP (wrangler dev) it is a 500.
   expect(failed === 500 || failed instanceof Error).toBe(true);
   expect((await graph("/v1.0/users/delta", token)).status).toBe(200);

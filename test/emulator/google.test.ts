@@ -14,8 +14,15 @@ beforeEach(async () => {
 
 function authorizeUrl(challenge: string, overrides: Record<string, string> = {}): string {
   const params = new URLSearchParams({
-    client_id: env.GOOGLE_CLIENT_ID, response_type: "code", redirect_uri: GOOGLE_CALLBACK, scope: "openid email profile",
-    state: "g-state", nonce: "g-nonce", code_challenge: challenge, code_challenge_method: "S256", ...overrides,
+    client_id: env.GOOGLE_CLIENT_ID,
+    response_type: "code",
+    redirect_uri: GOOGLE_CALLBACK,
+    scope: "openid email profile",
+    state: "g-state",
+    nonce: "g-nonce",
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+    ...overrides,
   });
   return `${EMULATOR}/google/o/oauth2/v2/auth?${params}`;
 }
@@ -33,8 +40,12 @@ function redeem(code: string, verifier: string, secret = env.GOOGLE_CLIENT_SECRE
     method: "POST",
     headers: { "Content-Type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({
-      grant_type: "authorization_code", code, code_verifier: verifier, redirect_uri: GOOGLE_CALLBACK,
-      client_id: env.GOOGLE_CLIENT_ID, client_secret: secret,
+      grant_type: "authorization_code",
+      code,
+      code_verifier: verifier,
+      redirect_uri: GOOGLE_CALLBACK,
+      client_id: env.GOOGLE_CLIENT_ID,
+      client_secret: secret,
     }),
   });
 }
@@ -42,8 +53,10 @@ function redeem(code: string, verifier: string, secret = env.GOOGLE_CLIENT_SECRE
 it("publishes discovery under /google", async () => {
   const config = (await (await fetch(`${EMULATOR}/google/.well-known/openid-configuration`)).json()) as Record<string, string>;
   expect(config).toMatchObject({
-    issuer: `${EMULATOR}/google`, authorization_endpoint: `${EMULATOR}/google/o/oauth2/v2/auth`,
-    token_endpoint: `${EMULATOR}/google/token`, jwks_uri: `${EMULATOR}/google/oauth2/v3/certs`,
+    issuer: `${EMULATOR}/google`,
+    authorization_endpoint: `${EMULATOR}/google/o/oauth2/v2/auth`,
+    token_endpoint: `${EMULATOR}/google/token`,
+    jwks_uri: `${EMULATOR}/google/oauth2/v3/certs`,
   });
 });
 
@@ -59,7 +72,10 @@ it("shows a chooser with each demo account and Cancel", async () => {
 
 it("rejects an unknown client or redirect URI without redirecting", async () => {
   const { challenge } = await pkce();
-  for (const bad of [{ client_id: "other.apps.googleusercontent.example" }, { redirect_uri: "https://evil.example/cb" }] as Record<string, string>[]) {
+  for (const bad of [{ client_id: "other.apps.googleusercontent.example" }, { redirect_uri: "https://evil.example/cb" }] as Record<
+    string,
+    string
+  >[]) {
     const res = await fetch(authorizeUrl(challenge, bad), { redirect: "manual" });
     expect(res.status).toBe(400);
     expect(res.headers.get("Location")).toBeNull();
@@ -78,8 +94,13 @@ it("redeems a code once for an ID token signed by the published key", async () =
   const idToken = tokens.id_token as string;
   expect(await verifiesAgainst(idToken, `${EMULATOR}/google/oauth2/v3/certs`)).toBe(true);
   expect(decodeJwt(idToken).claims).toMatchObject({
-    iss: `${EMULATOR}/google`, aud: env.GOOGLE_CLIENT_ID, sub: pat.sub, email: pat.email, email_verified: true,
-    name: pat.name, nonce: "g-nonce",
+    iss: `${EMULATOR}/google`,
+    aud: env.GOOGLE_CLIENT_ID,
+    sub: pat.sub,
+    email: pat.email,
+    email_verified: true,
+    name: pat.name,
+    nonce: "g-nonce",
   });
   const again = await redeem(code, verifier);
   expect(again.status).toBe(400);

@@ -65,14 +65,22 @@ describe("authorization", () => {
 
 it("describes the token's tenant under /organization", async () => {
   const { value } = await json("/v1.0/organization?$select=id,displayName,verifiedDomains");
-  expect(value).toEqual([{
-    id: CONTOSO_TENANT_ID,
-    displayName: "Contoso Ltd",
-    verifiedDomains: [
-      { name: "contoso.example", isDefault: true, isInitial: false, type: "Managed", capabilities: "Email, OfficeCommunicationsOnline" },
-      { name: "contoso.onmicrosoft.com", isDefault: false, isInitial: true, type: "Managed", capabilities: "Email, OfficeCommunicationsOnline" },
-    ],
-  }]);
+  expect(value).toEqual([
+    {
+      id: CONTOSO_TENANT_ID,
+      displayName: "Contoso Ltd",
+      verifiedDomains: [
+        { name: "contoso.example", isDefault: true, isInitial: false, type: "Managed", capabilities: "Email, OfficeCommunicationsOnline" },
+        {
+          name: "contoso.onmicrosoft.com",
+          isDefault: false,
+          isInitial: true,
+          type: "Managed",
+          capabilities: "Email, OfficeCommunicationsOnline",
+        },
+      ],
+    },
+  ]);
 });
 
 describe("users", () => {
@@ -87,8 +95,12 @@ describe("users", () => {
     const { items, pages } = await all("/v1.0/users?$select=userPrincipalName,userType,accountEnabled&$top=2");
     expect(pages).toBe(3);
     expect(items.map((u) => u.userPrincipalName)).toEqual([
-      "adele@contoso.example", "megan@contoso.example", "alex@contoso.example", "diego@contoso.example",
-      "jordan_fabrikam.example#EXT#@contoso.onmicrosoft.com", "casey_fabrikam.example#EXT#@contoso.onmicrosoft.com",
+      "adele@contoso.example",
+      "megan@contoso.example",
+      "alex@contoso.example",
+      "diego@contoso.example",
+      "jordan_fabrikam.example#EXT#@contoso.onmicrosoft.com",
+      "casey_fabrikam.example#EXT#@contoso.onmicrosoft.com",
     ]);
     expect(items.filter((u) => u.userType === "Guest")).toHaveLength(2);
     expect(items.filter((u) => u.accountEnabled === false)).toHaveLength(1);
@@ -110,7 +122,7 @@ describe("users", () => {
   });
 
   it("gets one user and answers 404 Request_ResourceNotFound after deletion", async () => {
-    expect((await json(`/v1.0/users/${alex.oid}`) as unknown as Record<string, unknown>).displayName).toBe("Alex Wilber");
+    expect(((await json(`/v1.0/users/${alex.oid}`)) as unknown as Record<string, unknown>).displayName).toBe("Alex Wilber");
     await emulatorAdmin(`users/${alex.oid}/delete`);
     const res = await graph(`/v1.0/users/${alex.oid}`, token);
     expect(res.status).toBe(404);
@@ -132,7 +144,11 @@ describe("delta", () => {
 
     await emulatorAdmin(`users/${alex.oid}/disable`);
     await emulatorAdmin(`users/${entraUser("megan").oid}/delete`);
-    const created = await emulatorAdmin("users", { tenantId: CONTOSO_TENANT_ID, displayName: "Nestor Wilke", userPrincipalName: "nestor@contoso.example" });
+    const created = await emulatorAdmin("users", {
+      tenantId: CONTOSO_TENANT_ID,
+      displayName: "Nestor Wilke",
+      userPrincipalName: "nestor@contoso.example",
+    });
     // The deltaLink keeps $top=2, so three changes come in two pages.
     const changes = await all(quiet["@odata.deltaLink"]!);
     expect(changes.pages).toBe(2);
@@ -206,6 +222,6 @@ describe("groups", () => {
     const searched = await json(`/v1.0/groups?$search="displayName:staff"`, { ConsistencyLevel: "eventual" });
     expect(searched.value.map((g) => g.displayName)).toEqual(["IT Staff", "All Staff"]);
     await emulatorAdmin(`groups/${GROUP_IDS.allStaff}/rename`, { displayName: "Everyone" });
-    expect((await json(`/v1.0/groups/${GROUP_IDS.allStaff}`) as unknown as Record<string, unknown>).displayName).toBe("Everyone");
+    expect(((await json(`/v1.0/groups/${GROUP_IDS.allStaff}`)) as unknown as Record<string, unknown>).displayName).toBe("Everyone");
   });
 });

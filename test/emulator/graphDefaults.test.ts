@@ -8,7 +8,16 @@ import { emulatorAdmin } from "../support/emulator.ts";
 const adele = entraUser("adele");
 const megan = entraUser("megan");
 const DEFAULT_KEYS = [
-  "businessPhones", "displayName", "givenName", "id", "jobTitle", "mail", "mobilePhone", "officeLocation", "preferredLanguage", "surname",
+  "businessPhones",
+  "displayName",
+  "givenName",
+  "id",
+  "jobTitle",
+  "mail",
+  "mobilePhone",
+  "officeLocation",
+  "preferredLanguage",
+  "surname",
   "userPrincipalName",
 ];
 
@@ -27,7 +36,14 @@ describe("users without $select", () => {
     const token = await graphToken(adele.oid);
     const { value } = await body("/v1.0/users", token);
     for (const user of value) expect(Object.keys(user).sort()).toEqual(DEFAULT_KEYS);
-    expect(value[0]).toMatchObject({ id: adele.oid, displayName: "Adele Vance", givenName: "Adele", surname: "Vance", businessPhones: [], jobTitle: null });
+    expect(value[0]).toMatchObject({
+      id: adele.oid,
+      displayName: "Adele Vance",
+      givenName: "Adele",
+      surname: "Vance",
+      businessPhones: [],
+      jobTitle: null,
+    });
     const one = (await body(`/v1.0/users/${megan.oid}`, token)) as Record<string, unknown>;
     expect(one).not.toHaveProperty("accountEnabled");
     expect(one).not.toHaveProperty("userType");
@@ -51,7 +67,12 @@ describe("directory roles in transitiveMemberOf", () => {
     const token = await graphToken(adele.oid);
     const { value } = await body(`${rolesPath}?$select=id,displayName,roleTemplateId`, token);
     expect(value).toHaveLength(1);
-    expect(value[0]).toEqual({ "@odata.type": "#microsoft.graph.directoryRole", id: expect.any(String), displayName: null, roleTemplateId: null });
+    expect(value[0]).toEqual({
+      "@odata.type": "#microsoft.graph.directoryRole",
+      id: expect.any(String),
+      displayName: null,
+      roleTemplateId: null,
+    });
     const all = await body(`/v1.0/users/${adele.oid}/transitiveMemberOf`, token);
     const role = all.value.find((o) => o["@odata.type"] === "#microsoft.graph.directoryRole")!;
     expect(role.roleTemplateId).toBeNull();
@@ -61,18 +82,26 @@ describe("directory roles in transitiveMemberOf", () => {
   it("come back in full with RoleManagement.Read.Directory (or Directory.Read.All)", async () => {
     await graphToken(adele.oid); // the admin consents for the tenant
     for (const permission of ["RoleManagement.Read.Directory", "Directory.Read.All"]) {
-      const tokens = await microsoftTokens(adele.oid, { scope: `openid https://graph.microsoft.com/GroupMember.Read.All https://graph.microsoft.com/${permission}` });
+      const tokens = await microsoftTokens(adele.oid, {
+        scope: `openid https://graph.microsoft.com/GroupMember.Read.All https://graph.microsoft.com/${permission}`,
+      });
       const { value } = await body(rolesPath, tokens.access_token as string);
-      expect(value).toEqual([{
-        "@odata.type": "#microsoft.graph.directoryRole", id: expect.any(String), displayName: "Global Administrator",
-        description: expect.any(String), roleTemplateId: "62e90394-69f5-4237-9190-012177145e10",
-      }]);
+      expect(value).toEqual([
+        {
+          "@odata.type": "#microsoft.graph.directoryRole",
+          id: expect.any(String),
+          displayName: "Global Administrator",
+          description: expect.any(String),
+          roleTemplateId: "62e90394-69f5-4237-9190-012177145e10",
+        },
+      ]);
     }
   });
 
   it("lists no roles for a user who holds none", async () => {
     const token = await graphToken(adele.oid);
-    const meganToken = (await microsoftTokens(megan.oid, { scope: "openid https://graph.microsoft.com/Directory.Read.All" })).access_token as string;
+    const meganToken = (await microsoftTokens(megan.oid, { scope: "openid https://graph.microsoft.com/Directory.Read.All" }))
+      .access_token as string;
     expect(token).toBeTruthy();
     expect((await body(rolesPath, meganToken)).value).toEqual([]);
   });

@@ -11,7 +11,10 @@ export const GOOGLE_CALLBACK = `${APP}/auth/google/callback`;
 
 export function b64url(bytes: Uint8Array | ArrayBuffer): string {
   const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  return btoa(String.fromCharCode(...view)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...view))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 }
 
 export async function pkce(): Promise<{ verifier: string; challenge: string }> {
@@ -21,12 +24,18 @@ export async function pkce(): Promise<{ verifier: string; challenge: string }> {
 }
 
 const decodeEntities = (s: string) =>
-  s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+  s
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&amp;/g, "&");
 
 /** The hidden inputs of the page's form, as the browser would submit them. */
 export function hiddenFields(html: string): Record<string, string> {
   const fields: Record<string, string> = {};
-  for (const m of html.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)"\/?>/g)) fields[decodeEntities(m[1]!)] = decodeEntities(m[2]!);
+  for (const m of html.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)"\/?>/g))
+    fields[decodeEntities(m[1]!)] = decodeEntities(m[2]!);
   return fields;
 }
 
@@ -103,12 +112,18 @@ export async function microsoftTokens(oid: string, o: AuthorizeOptions = {}): Pr
   const { response, verifier } = await signInAs(oid, o);
   const code = redirectParams(response).get("code");
   if (!code) throw new Error(`no code: ${response.headers.get("Location")}`);
-  const res = await microsoftToken({ grant_type: "authorization_code", code, redirect_uri: o.redirectUri ?? MS_CALLBACK, code_verifier: verifier });
+  const res = await microsoftToken({
+    grant_type: "authorization_code",
+    code,
+    redirect_uri: o.redirectUri ?? MS_CALLBACK,
+    code_verifier: verifier,
+  });
   if (res.status !== 200) throw new Error(`token: ${res.status} ${await res.text()}`);
   return (await res.json()) as Record<string, unknown>;
 }
 
-export const GRAPH_SCOPE = "openid profile offline_access https://graph.microsoft.com/User.Read.All https://graph.microsoft.com/Group.Read.All";
+export const GRAPH_SCOPE =
+  "openid profile offline_access https://graph.microsoft.com/User.Read.All https://graph.microsoft.com/Group.Read.All";
 
 /** Consents for a tenant through its admin, so Graph tokens can be obtained for any user. */
 export async function graphToken(oid: string, tenant = "common"): Promise<string> {

@@ -4,8 +4,20 @@ import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, entraUser, FABRIKAM_TENANT_ID } from "../../demo/directory.ts";
 import {
-  decodeJwt, EMULATOR, ENTRA_CALLBACK, GRAPH_SCOPE, hiddenFields, microsoftAuthorizeUrl, microsoftToken, microsoftTokens,
-  MS_CALLBACK, pkce, press, redirectParams, signInAs, verifiesAgainst,
+  decodeJwt,
+  EMULATOR,
+  ENTRA_CALLBACK,
+  GRAPH_SCOPE,
+  hiddenFields,
+  microsoftAuthorizeUrl,
+  microsoftToken,
+  microsoftTokens,
+  MS_CALLBACK,
+  pkce,
+  press,
+  redirectParams,
+  signInAs,
+  verifiesAgainst,
 } from "./helpers.ts";
 import { emulatorAdmin } from "../support/emulator.ts";
 
@@ -24,7 +36,10 @@ describe("discovery and keys", () => {
     expect(common.token_endpoint).toBe(`${EMULATOR}/common/oauth2/v2.0/token`);
     expect(common.jwks_uri).toBe(`${EMULATOR}/common/discovery/v2.0/keys`);
     expect(common.id_token_signing_alg_values_supported).toEqual(["RS256"]);
-    const contoso = (await (await fetch(`${EMULATOR}/${CONTOSO_TENANT_ID}/v2.0/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    const contoso = (await (await fetch(`${EMULATOR}/${CONTOSO_TENANT_ID}/v2.0/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >;
     expect(contoso.issuer).toBe(`${EMULATOR}/${CONTOSO_TENANT_ID}/v2.0`);
     const unknown = await fetch(`${EMULATOR}/11111111-2222-4333-8444-555555555555/v2.0/.well-known/openid-configuration`);
     expect(unknown.status).toBe(400);
@@ -110,7 +125,10 @@ describe("authorize", () => {
     expect(html).toContain("Have an admin account? Sign in with that account");
     const params = redirectParams(await press(html, { approval: "return" }));
     expect(Object.fromEntries(params)).toEqual({
-      error: "access_denied", error_subcode: "cancel", error_description: "AADSTS65004: User declined to consent to access the app.", state: "state-123",
+      error: "access_denied",
+      error_subcode: "cancel",
+      error_description: "AADSTS65004: User declined to consent to access the app.",
+      state: "state-123",
     });
   });
 
@@ -153,9 +171,16 @@ describe("token endpoint", () => {
     const { header, claims } = decodeJwt(idToken);
     expect(header).toMatchObject({ alg: "RS256", typ: "JWT" });
     expect(claims).toMatchObject({
-      aud: env.MS_CLIENT_ID, iss: `${EMULATOR}/${CONTOSO_TENANT_ID}/v2.0`, tid: CONTOSO_TENANT_ID, oid: adele.oid,
-      nonce: "nonce-456", name: "Adele Vance", preferred_username: "adele@contoso.example", email: "adele@contoso.example",
-      ver: "2.0", acct: 0,
+      aud: env.MS_CLIENT_ID,
+      iss: `${EMULATOR}/${CONTOSO_TENANT_ID}/v2.0`,
+      tid: CONTOSO_TENANT_ID,
+      oid: adele.oid,
+      nonce: "nonce-456",
+      name: "Adele Vance",
+      preferred_username: "adele@contoso.example",
+      email: "adele@contoso.example",
+      ver: "2.0",
+      acct: 0,
     });
     expect((claims.exp as number) - (claims.iat as number)).toBe(3600);
 
@@ -179,7 +204,12 @@ describe("token endpoint", () => {
   it("rejects a wrong code_verifier with AADSTS501481 and burns the code", async () => {
     const { response, verifier } = await signInAs(adele.oid);
     const code = redirectParams(response).get("code")!;
-    const wrong = await microsoftToken({ grant_type: "authorization_code", code, redirect_uri: MS_CALLBACK, code_verifier: (await pkce()).verifier });
+    const wrong = await microsoftToken({
+      grant_type: "authorization_code",
+      code,
+      redirect_uri: MS_CALLBACK,
+      code_verifier: (await pkce()).verifier,
+    });
     expect(wrong.status).toBe(400);
     const body = (await wrong.json()) as Record<string, unknown>;
     expect(body.error).toBe("invalid_grant");
@@ -203,8 +233,16 @@ describe("token endpoint", () => {
     const { response, verifier } = await signInAs(adele.oid);
     const basic = await fetch(`${EMULATOR}/common/oauth2/v2.0/token`, {
       method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded", Authorization: `Basic ${btoa(`${env.MS_CLIENT_ID}:${env.MS_CLIENT_SECRET}`)}` },
-      body: new URLSearchParams({ grant_type: "authorization_code", code: redirectParams(response).get("code")!, redirect_uri: MS_CALLBACK, code_verifier: verifier }),
+      headers: {
+        "Content-Type": "application/x-www-form-urlencoded",
+        Authorization: `Basic ${btoa(`${env.MS_CLIENT_ID}:${env.MS_CLIENT_SECRET}`)}`,
+      },
+      body: new URLSearchParams({
+        grant_type: "authorization_code",
+        code: redirectParams(response).get("code")!,
+        redirect_uri: MS_CALLBACK,
+        code_verifier: verifier,
+      }),
     });
     expect(basic.status).toBe(200);
   });

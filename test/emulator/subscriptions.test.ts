@@ -21,8 +21,13 @@ function call(method: "POST" | "PATCH" | "DELETE" | "GET", path: string, body?: 
 
 const inMinutes = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
 const request = (overrides: Record<string, unknown> = {}) => ({
-  changeType: "updated,deleted", notificationUrl: `${HOOK}/users`, lifecycleNotificationUrl: `${HOOK}/lifecycle`,
-  resource: "users", expirationDateTime: inMinutes(60), clientState: "s3cret", ...overrides,
+  changeType: "updated,deleted",
+  notificationUrl: `${HOOK}/users`,
+  lifecycleNotificationUrl: `${HOOK}/lifecycle`,
+  resource: "users",
+  expirationDateTime: inMinutes(60),
+  clientState: "s3cret",
+  ...overrides,
 });
 
 beforeEach(async () => {
@@ -35,8 +40,17 @@ describe("POST /v1.0/subscriptions", () => {
     const response = await call("POST", "/v1.0/subscriptions", request());
     expect(response.status).toBe(201);
     const created = await response.json<Record<string, unknown>>();
-    expect(created).toMatchObject({ resource: "users", changeType: "updated,deleted", clientState: "s3cret", notificationUrl: `${HOOK}/users` });
-    const { value } = await emulatorAdmin<{ value: { kind: string; url: string; status: number }[] }>("notifications/sent", undefined, "GET");
+    expect(created).toMatchObject({
+      resource: "users",
+      changeType: "updated,deleted",
+      clientState: "s3cret",
+      notificationUrl: `${HOOK}/users`,
+    });
+    const { value } = await emulatorAdmin<{ value: { kind: string; url: string; status: number }[] }>(
+      "notifications/sent",
+      undefined,
+      "GET",
+    );
     expect(value.map((v) => [v.kind, new URL(v.url).pathname, new URL(v.url).searchParams.has("validationToken"), v.status])).toEqual([
       ["validation", "/realtime/microsoft-graph/users", true, 200],
       ["validation", "/realtime/microsoft-graph/lifecycle", true, 200],
@@ -101,11 +115,22 @@ describe("notifications", () => {
     }
     const notification = sent.find((s) => s.kind === "notification")!;
     expect(JSON.parse(notification.body!)).toEqual({
-      value: [{
-        subscriptionId: id, subscriptionExpirationDateTime: expect.any(String), changeType: "updated", resource: `Users/${megan.oid}`,
-        resourceData: { "@odata.type": "#Microsoft.Graph.User", "@odata.id": `Users/${megan.oid}`, id: megan.oid, organizationId: megan.tenantId },
-        clientState: "s3cret", tenantId: megan.tenantId,
-      }],
+      value: [
+        {
+          subscriptionId: id,
+          subscriptionExpirationDateTime: expect.any(String),
+          changeType: "updated",
+          resource: `Users/${megan.oid}`,
+          resourceData: {
+            "@odata.type": "#Microsoft.Graph.User",
+            "@odata.id": `Users/${megan.oid}`,
+            id: megan.oid,
+            organizationId: megan.tenantId,
+          },
+          clientState: "s3cret",
+          tenantId: megan.tenantId,
+        },
+      ],
     });
   });
 

@@ -21,7 +21,11 @@ describe("wids follows the registration's groupMembershipClaims", () => {
   });
 
   it("omits wids for None and SecurityGroup, emits it for All; reset restores DirectoryRole", async () => {
-    for (const [value, expected] of [["None", undefined], ["SecurityGroup", undefined], ["All", [GLOBAL_ADMIN]]] as const) {
+    for (const [value, expected] of [
+      ["None", undefined],
+      ["SecurityGroup", undefined],
+      ["All", [GLOBAL_ADMIN]],
+    ] as const) {
       await emulatorAdmin("registration", { groupMembershipClaims: value });
       expect(decodeJwt((await microsoftTokens(adele.oid)).id_token as string).claims.wids).toEqual(expected);
     }
@@ -52,7 +56,11 @@ describe("refresh failures", () => {
     expect((await emulatorAdmin("consents/revoke", { tenantId: CONTOSO_TENANT_ID })).removed).toBe(true);
     const res = await microsoftToken({ grant_type: "refresh_token", refresh_token: tokens.refresh_token as string });
     expect(res.status).toBe(400);
-    expect((await res.json()) as Record<string, unknown>).toMatchObject({ error: "invalid_grant", error_codes: [65001], suberror: "consent_required" });
+    expect((await res.json()) as Record<string, unknown>).toMatchObject({
+      error: "invalid_grant",
+      error_codes: [65001],
+      suberror: "consent_required",
+    });
     // A sign-in-only refresh token needs no admin consent and keeps working.
     const signIn = await microsoftTokens(megan.oid);
     expect((await microsoftToken({ grant_type: "refresh_token", refresh_token: signIn.refresh_token as string })).status).toBe(200);

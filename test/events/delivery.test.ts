@@ -26,8 +26,19 @@ import { APP } from "../support/browser.ts";
 import { resetDemoWorld } from "../support/world.ts";
 import { signedIn } from "../support/people.ts";
 import {
-  CONTOSO, WEBHOOKS, addEndpoint, endpointRow, forgetReceiver, ofType, outboxCount, postForm, received, receivedWhere, receiverAnswers,
-  receiverUrl, verified,
+  CONTOSO,
+  WEBHOOKS,
+  addEndpoint,
+  endpointRow,
+  forgetReceiver,
+  ofType,
+  outboxCount,
+  postForm,
+  received,
+  receivedWhere,
+  receiverAnswers,
+  receiverUrl,
+  verified,
 } from "./support.ts";
 
 const db = () => createDb(env.DB);
@@ -35,8 +46,16 @@ const vault = () => tokenVault(env);
 const DAY = 24 * 60 * 60 * 1000;
 
 const ADELE: Viewer = {
-  userId: DEMO_USER_IDS.adele, displayName: "Adele Vance", email: "adele@contoso.example", organizationId: CONTOSO, organizationName: "Contoso",
-  plan: "enterprise", role: "owner", organizations: [], sessionHash: "test", csrfToken: "test",
+  userId: DEMO_USER_IDS.adele,
+  displayName: "Adele Vance",
+  email: "adele@contoso.example",
+  organizationId: CONTOSO,
+  organizationName: "Contoso",
+  plan: "enterprise",
+  role: "owner",
+  organizations: [],
+  sessionHash: "test",
+  csrfToken: "test",
 };
 
 beforeEach(async () => {
@@ -46,20 +65,33 @@ beforeEach(async () => {
 
 /** An endpoint added through the service, so no request relays anything behind the test's back. */
 async function endpointFor(types: WebhookEventType[], name = "hooks") {
-  const added = await addEndpointAsService(db(), vault(), ADELE, { url: receiverUrl(name), eventTypes: types, appOrigin: env.APP_ORIGIN, formToken: crypto.randomUUID() }, Date.now());
+  const added = await addEndpointAsService(
+    db(),
+    vault(),
+    ADELE,
+    { url: receiverUrl(name), eventTypes: types, appOrigin: env.APP_ORIGIN, formToken: crypto.randomUUID() },
+    Date.now(),
+  );
   if (!added.added) throw new Error("a fresh form token added nothing");
   return added;
 }
 
 /** Diego deactivated by hand, the way members.ts writes it: the membership, its audit row and its event in one batch. */
 function deactivateDiegoWrites(now = Date.now()) {
-  return deactivateStatements(db(), { organizationId: CONTOSO, userId: DEMO_USER_IDS.diego, reason: "by_hand", actorUserId: DEMO_USER_IDS.adele, now });
+  return deactivateStatements(db(), {
+    organizationId: CONTOSO,
+    userId: DEMO_USER_IDS.diego,
+    reason: "by_hand",
+    actorUserId: DEMO_USER_IDS.adele,
+    now,
+  });
 }
 
 /** Diego active again without a trace (no audit row, no event), so the next deactivation is a change. */
 async function diegoActiveAgain() {
   await env.DB.prepare("update memberships set status = 'active', deactivated_reason = null, deactivated_at = null where user_id = ?")
-    .bind(DEMO_USER_IDS.diego).run();
+    .bind(DEMO_USER_IDS.diego)
+    .run();
 }
 
 async function onlyEventId(): Promise<string> {
@@ -73,7 +105,9 @@ async function onlyEventId(): Promise<string> {
  * does not report a retry's delay, so the message's retry() is observed on its way to the runtime.
  */
 async function consume(body: DeliveryMessage, attempts = 1) {
-  const batch = createMessageBatch<DeliveryMessage>("uniasset-webhook-deliveries", [{ id: "message-1", timestamp: new Date(), attempts, body }]);
+  const batch = createMessageBatch<DeliveryMessage>("uniasset-webhook-deliveries", [
+    { id: "message-1", timestamp: new Date(), attempts, body },
+  ]);
   const delays: (number | undefined)[] = [];
   const message = batch.messages[0]!;
   const retry = message.retry.bind(message);
@@ -89,7 +123,8 @@ async function consume(body: DeliveryMessage, attempts = 1) {
 }
 
 const attempts = async (endpointId: string) =>
-  (await env.DB.prepare("select * from webhook_attempts where endpoint_id = ? order by id").bind(endpointId).all<Record<string, unknown>>()).results;
+  (await env.DB.prepare("select * from webhook_attempts where endpoint_id = ? order by id").bind(endpointId).all<Record<string, unknown>>())
+    .results;
 
 describe("the outbox", () => {
   it("is written in the change's own batch: a batch that fails leaves no event and sends nothing", async () => {
@@ -97,7 +132,9 @@ describe("the outbox", () => {
     const failing = env.DB.prepare("insert into organizations (id, name, plan, created_at) values (null, null, 'enterprise', 0)");
     await expect(runStatements(db(), [...deactivateDiegoWrites(), failing])).rejects.toThrow();
     expect(await outboxCount()).toBe(0);
-    expect((await env.DB.prepare("select status from memberships where user_id = ?").bind(DEMO_USER_IDS.diego).first())?.status).toBe("active");
+    expect((await env.DB.prepare("select status from memberships where user_id = ?").bind(DEMO_USER_IDS.diego).first())?.status).toBe(
+      "active",
+    );
 
     await runStatements(db(), deactivateDiegoWrites());
     expect(await outboxCount("member.deactivated")).toBe(1);
@@ -105,7 +142,8 @@ describe("the outbox", () => {
   });
 
   it("costs an organization nothing without a subscribed, enabled endpoint", async () => {
-    const deactivated = async () => (await env.DB.prepare("select count(*) as n from audit_events where action = 'member.deactivated'").first<{ n: number }>())!.n;
+    const deactivated = async () =>
+      (await env.DB.prepare("select count(*) as n from audit_events where action = 'member.deactivated'").first<{ n: number }>())!.n;
     await runStatements(db(), deactivateDiegoWrites());
     expect(await outboxCount()).toBe(0);
 
@@ -114,7 +152,9 @@ describe("the outbox", () => {
     await runStatements(db(), deactivateDiegoWrites());
     expect(await outboxCount()).toBe(0);
 
-    await env.DB.prepare("update webhook_endpoints set event_types = ' member.deactivated ', enabled = 0 where id = ?").bind(endpointId).run();
+    await env.DB.prepare("update webhook_endpoints set event_types = ' member.deactivated ', enabled = 0 where id = ?")
+      .bind(endpointId)
+      .run();
     await diegoActiveAgain();
     await runStatements(db(), deactivateDiegoWrites());
     expect(await outboxCount()).toBe(0);
@@ -131,7 +171,10 @@ describe("the outbox", () => {
     const request = await receivedWhere("hooks", ofType("member.deactivated"));
     const event = verified(request, secret);
     expect(event.data).toMatchObject({
-      organization_id: CONTOSO, cause: "by_hand", run_id: null, actor_user_id: DEMO_USER_IDS.adele,
+      organization_id: CONTOSO,
+      cause: "by_hand",
+      run_id: null,
+      actor_user_id: DEMO_USER_IDS.adele,
       member: { user_id: DEMO_USER_IDS.diego, email: "diego@contoso.example" },
     });
     expect(request.headers["webhook-id"]).toMatch(/^msg_[0-9a-f]{32}$/);
@@ -144,21 +187,40 @@ describe("the relay", () => {
   /** Five member.deactivated events about Diego, raised as the catalogue raises every event. */
   async function fiveEvents() {
     const now = Date.now();
-    await runStatements(db(), Array.from({ length: 5 }, (_, i) => insertEventsFor("member.deactivated", {
-      organizationId: CONTOSO, now: now + i,
-      data: {
-        organization_id: CONTOSO, member: MEMBER_OF_U, cause: "by_hand", directory_reason: null, run_id: null, actor_user_id: DEMO_USER_IDS.adele,
-      },
-    }, { from: sql`users u`, where: sql`u.id = ${DEMO_USER_IDS.diego}` })));
+    await runStatements(
+      db(),
+      Array.from({ length: 5 }, (_, i) =>
+        insertEventsFor(
+          "member.deactivated",
+          {
+            organizationId: CONTOSO,
+            now: now + i,
+            data: {
+              organization_id: CONTOSO,
+              member: MEMBER_OF_U,
+              cause: "by_hand",
+              directory_reason: null,
+              run_id: null,
+              actor_user_id: DEMO_USER_IDS.adele,
+            },
+          },
+          { from: sql`users u`, where: sql`u.id = ${DEMO_USER_IDS.diego}` },
+        ),
+      ),
+    );
     expect(await outboxCount("member.deactivated")).toBe(5);
   }
   const queue = () => env.WEBHOOK_DELIVERIES as DeliveryQueue;
-  const pending = async () => (await env.DB.prepare("select count(*) as n from webhook_events where relayed_at is null").first<{ n: number }>())!.n;
+  const pending = async () =>
+    (await env.DB.prepare("select count(*) as n from webhook_events where relayed_at is null").first<{ n: number }>())!.n;
 
   it("sends each event once when two relays start at once", { timeout: 40_000 }, async () => {
     await endpointFor(["member.deactivated"]);
     await fiveEvents();
-    const [first, second] = await Promise.all([relayPendingEvents(db(), queue(), Date.now()), relayPendingEvents(db(), queue(), Date.now())]);
+    const [first, second] = await Promise.all([
+      relayPendingEvents(db(), queue(), Date.now()),
+      relayPendingEvents(db(), queue(), Date.now()),
+    ]);
     expect(first.messages + second.messages).toBe(5);
     expect(first.events + second.events).toBe(5);
     expect(await pending()).toBe(0);
@@ -174,15 +236,26 @@ describe("the relay", () => {
   it("releases the events it could not queue, for the next relay; a crashed relay's claim lapses", async () => {
     await endpointFor(["member.deactivated"]);
     await fiveEvents();
-    const broken = { send: async () => undefined, sendBatch: async () => { throw new Error("queue unavailable"); } } as unknown as DeliveryQueue;
+    const broken = {
+      send: async () => undefined,
+      sendBatch: async () => {
+        throw new Error("queue unavailable");
+      },
+    } as unknown as DeliveryQueue;
     await expect(relayPendingEvents(db(), broken, Date.now())).rejects.toThrow("queue unavailable");
     expect(await pending()).toBe(5);
-    expect((await env.DB.prepare("select count(*) as n from webhook_events where claimed_at is not null").first<{ n: number }>())!.n).toBe(0);
+    expect((await env.DB.prepare("select count(*) as n from webhook_events where claimed_at is not null").first<{ n: number }>())!.n).toBe(
+      0,
+    );
 
     // Two rows claimed by a relay still at work are left to it; two claimed by one that died long ago are taken over.
     const now = Date.now();
-    await env.DB.prepare("update webhook_events set claimed_at = ? where seq in (select seq from webhook_events order by seq limit 2)").bind(now - 1000).run();
-    await env.DB.prepare("update webhook_events set claimed_at = ? where seq in (select seq from webhook_events order by seq desc limit 2)").bind(now - RELAY_CLAIM_LEASE_MS - 1).run();
+    await env.DB.prepare("update webhook_events set claimed_at = ? where seq in (select seq from webhook_events order by seq limit 2)")
+      .bind(now - 1000)
+      .run();
+    await env.DB.prepare("update webhook_events set claimed_at = ? where seq in (select seq from webhook_events order by seq desc limit 2)")
+      .bind(now - RELAY_CLAIM_LEASE_MS - 1)
+      .run();
     expect((await relayPendingEvents(db(), queue(), now)).events).toBe(3);
     expect(await pending()).toBe(2);
     expect((await relayPendingEvents(db(), queue(), now + RELAY_CLAIM_LEASE_MS + 1)).events).toBe(2);
@@ -226,7 +299,9 @@ describe("pruning", () => {
     await endpointFor(["member.deactivated"]);
     const old = Date.now() - 31 * DAY;
     await runStatements(db(), deactivateDiegoWrites(old));
-    await env.DB.prepare("update memberships set status = 'active', deactivated_reason = null, deactivated_at = null where user_id = ?").bind(DEMO_USER_IDS.diego).run();
+    await env.DB.prepare("update memberships set status = 'active', deactivated_reason = null, deactivated_at = null where user_id = ?")
+      .bind(DEMO_USER_IDS.diego)
+      .run();
     await runStatements(db(), deactivateDiegoWrites(old));
     await env.DB.prepare("update webhook_events set relayed_at = ? where seq = (select min(seq) from webhook_events)").bind(old).run();
     expect(await pruneBatch(db(), "webhook_events", Date.now(), { auditDays: 400 })).toBe(1);
@@ -256,7 +331,11 @@ describe("retries", () => {
     expect(late.delays[0]).toBeLessThanOrEqual(75 * 60);
     const log = await attempts(endpointId);
     expect(log.map((a) => [a.outcome, a.status_code, a.attempt])).toEqual([
-      ["retrying", 500, 1], ["retrying", 500, 2], ["retrying", 500, 3], ["retrying", 500, 14], ["retrying", 500, 15],
+      ["retrying", 500, 1],
+      ["retrying", 500, 2],
+      ["retrying", 500, 3],
+      ["retrying", 500, 14],
+      ["retrying", 500, 15],
     ]);
     expect(String(log[0]!.response_excerpt).length).toBe(200);
 
@@ -286,13 +365,17 @@ describe("retries", () => {
     await receiverAnswers("hooks", { status: 503 });
 
     // Failing for a day, but only 8 failures: not yet.
-    await env.DB.prepare("update webhook_endpoints set failing_since = ?, consecutive_failures = 8 where id = ?").bind(Date.now() - DAY - 1000, endpointId).run();
+    await env.DB.prepare("update webhook_endpoints set failing_since = ?, consecutive_failures = 8 where id = ?")
+      .bind(Date.now() - DAY - 1000, endpointId)
+      .run();
     await consume({ eventId, endpointId, queuedAt: Date.now() });
     expect(await endpointRow(endpointId)).toMatchObject({ enabled: 1, consecutive_failures: 9 });
     // The tenth failure in a row, a day after the first: disabled, audited.
     await consume({ eventId, endpointId, queuedAt: Date.now() }, 2);
     expect(await endpointRow(endpointId)).toMatchObject({ enabled: 0, disabled_reason: "failing" });
-    const audit = await env.DB.prepare("select details from audit_events where action = 'webhook.endpoint_disabled_failing'").all<{ details: string }>();
+    const audit = await env.DB.prepare("select details from audit_events where action = 'webhook.endpoint_disabled_failing'").all<{
+      details: string;
+    }>();
     expect(audit.results).toHaveLength(1);
 
     // Nothing more is sent to it; the retry is dropped.
@@ -335,7 +418,9 @@ describe("retries", () => {
     await env.DB.prepare(`
       with recursive n(i) as (select 1 union all select i + 1 from n where i < 104)
       insert into webhook_attempts (endpoint_id, organization_id, event_id, event_type, attempt, attempted_at, duration_ms, outcome)
-      select ?, ?, ?, 'member.deactivated', i, i, 1, 'retrying' from n`).bind(endpointId, CONTOSO, eventId).run();
+      select ?, ?, ?, 'member.deactivated', i, i, 1, 'retrying' from n`)
+      .bind(endpointId, CONTOSO, eventId)
+      .run();
     await consume({ eventId, endpointId, queuedAt: Date.now() });
     const log = await attempts(endpointId);
     expect(log).toHaveLength(100);
@@ -357,7 +442,9 @@ describe("secret rotation", () => {
     expect(verified(during!, old).type).toBe("member.deactivated");
     expect(verified(during!, fresh).type).toBe("member.deactivated");
 
-    await env.DB.prepare("update webhook_endpoints set previous_secret_expires_at = ? where id = ?").bind(Date.now() - 1, endpointId).run();
+    await env.DB.prepare("update webhook_endpoints set previous_secret_expires_at = ? where id = ?")
+      .bind(Date.now() - 1, endpointId)
+      .run();
     await consume({ eventId, endpointId, queuedAt: Date.now() });
     const after = (await received("hooks"))[1]!;
     expect(after.headers["webhook-signature"]!.split(" ")).toHaveLength(1);
@@ -449,7 +536,10 @@ describe("Redeliver and Send test event", () => {
     await adele.page(`${WEBHOOKS}/${first.id}`);
 
     expect((await postForm(adele, `${WEBHOOKS}/${first.id}/test`, [])).status).toBe(303);
-    for (const [action, fields] of [["test", []], ["redeliver", [["eventId", eventId]]]] as [string, [string, string][]][]) {
+    for (const [action, fields] of [
+      ["test", []],
+      ["redeliver", [["eventId", eventId]]],
+    ] as [string, [string, string][]][]) {
       const refused = await postForm(adele, `${WEBHOOKS}/${first.id}/${action}`, fields);
       expect(refused.status, action).toBe(429);
       expect(await refused.text()).toContain("less than 10 seconds ago");
@@ -458,7 +548,10 @@ describe("Redeliver and Send test event", () => {
     const fragment = await SELF.fetch(new URL(`${WEBHOOKS}/${first.id}/test`, APP), {
       method: "POST",
       headers: {
-        cookie: adele.cookieHeader(), "cf-connecting-ip": adele.ip, origin: APP, "hx-request": "true",
+        cookie: adele.cookieHeader(),
+        "cf-connecting-ip": adele.ip,
+        origin: APP,
+        "hx-request": "true",
         "content-type": "application/x-www-form-urlencoded",
       },
       body: new URLSearchParams({ _csrf: adele.csrfToken! }),

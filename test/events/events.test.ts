@@ -24,9 +24,9 @@ beforeEach(async () => {
 
 type Payload = { type: string; timestamp: string; data: Record<string, unknown> };
 const outbox = async (type: string) =>
-  (await env.DB.prepare("select payload from webhook_events where type = ? order by seq").bind(type).all<{ payload: string }>()).results.map(
-    (row) => JSON.parse(row.payload) as Payload,
-  );
+  (
+    await env.DB.prepare("select payload from webhook_events where type = ? order by seq").bind(type).all<{ payload: string }>()
+  ).results.map((row) => JSON.parse(row.payload) as Payload);
 
 async function subscribeAll(browser: TestBrowser) {
   return addEndpoint(browser, receiverUrl("events"), [...WEBHOOK_EVENT_TYPES]);
@@ -40,7 +40,10 @@ describe("directory sync", () => {
     expect(run.status).toBe("succeeded");
     const request = await receivedWhere("events", ofType("member.deactivated"));
     expect(verified(request, secret).data).toMatchObject({
-      cause: "directory_sync", run_id: run.id, directory_reason: "disabled", member: { user_id: DEMO_USER_IDS.diego, email: "diego@contoso.example" },
+      cause: "directory_sync",
+      run_id: run.id,
+      directory_reason: "disabled",
+      member: { user_id: DEMO_USER_IDS.diego, email: "diego@contoso.example" },
     });
   });
 
@@ -61,12 +64,28 @@ describe("directory sync", () => {
     await env.DB.batch(SYNC_TRIGGERS.map((trigger) => open.bind(`run-${trigger}`, CONTOSO, trigger, now)));
     for (const trigger of SYNC_TRIGGERS) {
       await recordRunOutcome(createDb(env.DB), {
-        organizationId: CONTOSO, runId: `run-${trigger}`, trigger, status: "failed", mode: null, usersRead: 0, deactivated: 0, reactivated: 0,
-        graphRequests: 0, error: "graph_unavailable", pending: null, deltaLink: null, now,
+        organizationId: CONTOSO,
+        runId: `run-${trigger}`,
+        trigger,
+        status: "failed",
+        mode: null,
+        usersRead: 0,
+        deactivated: 0,
+        reactivated: 0,
+        graphRequests: 0,
+        error: "graph_unavailable",
+        pending: null,
+        deltaLink: null,
+        now,
       });
     }
     const triggers = Object.fromEntries((await outbox("sync.run.failed")).map((event) => [event.data.run_id, event.data.trigger]));
-    expect(triggers).toEqual({ "run-schedule": "schedule", "run-sync_now": "manual", "run-preview": "preview", "run-realtime": "notification" });
+    expect(triggers).toEqual({
+      "run-schedule": "schedule",
+      "run-sync_now": "manual",
+      "run-preview": "preview",
+      "run-realtime": "notification",
+    });
   });
 
   it("sends sync.run.failed and connection.needs_reconnect when the grant is revoked", { timeout: 60_000 }, async () => {
@@ -77,17 +96,25 @@ describe("directory sync", () => {
     const run = await nightlyRun();
     expect(run.status).toBe("failed");
     expect((await outbox("sync.run.failed"))[0]!.data).toMatchObject({ run_id: run.id, error: "needs_reconnect" });
-    expect((await outbox("connection.needs_reconnect"))[0]!.data).toMatchObject({ tenant_id: CONTOSO_TENANT_ID, tenant_name: "Contoso Ltd" });
+    expect((await outbox("connection.needs_reconnect"))[0]!.data).toMatchObject({
+      tenant_id: CONTOSO_TENANT_ID,
+      tenant_name: "Contoso Ltd",
+    });
     await receivedWhere("events", ofType("connection.needs_reconnect"));
   });
 });
 
 describe("members and the connection", () => {
-  it("raise connected, provisioned (sign-in), role changed (by hand), reactivated (by hand) and disconnected", { timeout: 120_000 }, async () => {
+  it("raise connected, provisioned (sign-in), role changed (by hand), reactivated (by hand) and disconnected", {
+    timeout: 120_000,
+  }, async () => {
     const adele = await signedIn("adele");
     await subscribeAll(adele);
     const connected = await connectContoso(["auto-provision"]);
-    expect((await outbox("connection.connected"))[0]!.data).toMatchObject({ tenant_id: CONTOSO_TENANT_ID, actor_user_id: DEMO_USER_IDS.adele });
+    expect((await outbox("connection.connected"))[0]!.data).toMatchObject({
+      tenant_id: CONTOSO_TENANT_ID,
+      actor_user_id: DEMO_USER_IDS.adele,
+    });
 
     expect((await new TestBrowser().signInWithMicrosoft(entraUser("megan").oid)).status).toBe(302);
     const [provisioned] = await outbox("member.provisioned");
@@ -116,7 +143,10 @@ describe("members and the connection", () => {
     await adele.page(`${ENTRA_PAGE}/import`);
     expect((await postForm(adele, `${ENTRA_PAGE}/import/apply`, [["scope", "all"]])).status).toBe(200);
     const imported = await outbox("member.imported");
-    expect(imported.map((e) => (e.data.member as { email: string }).email).sort()).toEqual(["alex@contoso.example", "megan@contoso.example"]);
+    expect(imported.map((e) => (e.data.member as { email: string }).email).sort()).toEqual([
+      "alex@contoso.example",
+      "megan@contoso.example",
+    ]);
     expect(imported[0]!.data).toMatchObject({ cause: "import", role: "member" });
   });
 
@@ -127,7 +157,11 @@ describe("members and the connection", () => {
     await linkMember("megan", { role: "member" });
     expect((await new TestBrowser().signInWithMicrosoft(entraUser("megan").oid)).status).toBe(302);
     expect((await outbox("member.role_changed"))[0]!.data).toMatchObject({
-      cause: "mapping", from_role: "member", to_role: "manager", actor_user_id: null, member: { email: "megan@contoso.example" },
+      cause: "mapping",
+      from_role: "member",
+      to_role: "manager",
+      actor_user_id: null,
+      member: { email: "megan@contoso.example" },
     });
   });
 });

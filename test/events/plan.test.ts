@@ -24,8 +24,16 @@ import { CONTOSO, WEBHOOKS, addEndpoint, endpointRow, forgetReceiver, outboxCoun
 
 const db = () => createDb(env.DB);
 const ADELE: Viewer = {
-  userId: DEMO_USER_IDS.adele, displayName: "Adele Vance", email: "adele@contoso.example", organizationId: CONTOSO, organizationName: "Contoso",
-  plan: "enterprise", role: "owner", organizations: [], sessionHash: "test", csrfToken: "test",
+  userId: DEMO_USER_IDS.adele,
+  displayName: "Adele Vance",
+  email: "adele@contoso.example",
+  organizationId: CONTOSO,
+  organizationName: "Contoso",
+  plan: "enterprise",
+  role: "owner",
+  organizations: [],
+  sessionHash: "test",
+  csrfToken: "test",
 };
 const downgradeContoso = () => env.DB.prepare("update organizations set plan = 'team' where id = ?").bind(CONTOSO).run();
 
@@ -35,9 +43,18 @@ beforeEach(async () => {
 });
 
 async function subscribeAll() {
-  const added = await addEndpointAsService(db(), tokenVault(env), ADELE, {
-    url: receiverUrl("plan"), eventTypes: [...WEBHOOK_EVENT_TYPES], appOrigin: env.APP_ORIGIN, formToken: crypto.randomUUID(),
-  }, Date.now());
+  const added = await addEndpointAsService(
+    db(),
+    tokenVault(env),
+    ADELE,
+    {
+      url: receiverUrl("plan"),
+      eventTypes: [...WEBHOOK_EVENT_TYPES],
+      appOrigin: env.APP_ORIGIN,
+      formToken: crypto.randomUUID(),
+    },
+    Date.now(),
+  );
   if (!added.added) throw new Error("a fresh form token added nothing");
   return added;
 }
@@ -62,7 +79,8 @@ function eachEvent() {
   };
   const diego = { from: sql`users u`, where: sql`u.id = ${DEMO_USER_IDS.diego}` };
   return WEBHOOK_EVENT_TYPES.map(<T extends SubscribableEventType>(type: T) =>
-    insertEventsFor(type, { organizationId: CONTOSO, now, data: data[type] as EventFields<T> }, diego));
+    insertEventsFor(type, { organizationId: CONTOSO, now, data: data[type] as EventFields<T> }, diego),
+  );
 }
 
 describe("after a downgrade from Enterprise", () => {

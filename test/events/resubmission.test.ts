@@ -30,7 +30,9 @@ describe("submitting the same Add endpoint form again (reload, double click)", (
     expect(html).not.toContain(secret!.slice(6));
     expect(html).not.toContain('id="signing-secret"');
     expect(await endpointCount()).toBe(1);
-    const audits = await env.DB.prepare("select count(*) as n from audit_events where action = 'webhook.endpoint_added'").first<{ n: number }>();
+    const audits = await env.DB.prepare("select count(*) as n from audit_events where action = 'webhook.endpoint_added'").first<{
+      n: number;
+    }>();
     expect(audits!.n).toBe(1);
   });
 

@@ -12,7 +12,15 @@ import { checkEndpointUrl } from "../../src/events/urlPolicy.ts";
 import { resetDemoWorld } from "../support/world.ts";
 import { DEMO_ORGS, DEMO_USER_IDS, contosoByRole, signedIn } from "../support/people.ts";
 import {
-  CONTOSO, WEBHOOKS, addEndpoint, addEndpointFormToken, endpointFields, endpointRow, postForm, receiverUrl, submitAddEndpoint,
+  CONTOSO,
+  WEBHOOKS,
+  addEndpoint,
+  addEndpointFormToken,
+  endpointFields,
+  endpointRow,
+  postForm,
+  receiverUrl,
+  submitAddEndpoint,
 } from "./support.ts";
 
 beforeEach(resetDemoWorld);
@@ -26,7 +34,12 @@ describe("adding an endpoint", () => {
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
 
     const row = await endpointRow(id);
-    expect(row).toMatchObject({ organization_id: CONTOSO, url: receiverUrl("once"), event_types: " member.deactivated sync.run.held ", enabled: 1 });
+    expect(row).toMatchObject({
+      organization_id: CONTOSO,
+      url: receiverUrl("once"),
+      event_types: " member.deactivated sync.run.held ",
+      enabled: 1,
+    });
     expect(String(row!.secret_enc)).toMatch(/^v1\./);
     expect(JSON.stringify(row)).not.toContain(secret.slice(6));
 
@@ -36,7 +49,9 @@ describe("adding an endpoint", () => {
       expect(html).toContain(receiverUrl("once"));
       expect(html).not.toContain(secret.slice(6));
     }
-    const audit = await env.DB.prepare("select details from audit_events where action = 'webhook.endpoint_added'").all<{ details: string }>();
+    const audit = await env.DB.prepare("select details from audit_events where action = 'webhook.endpoint_added'").all<{
+      details: string;
+    }>();
     expect(audit.results).toHaveLength(1);
     expect(audit.results[0]!.details).not.toContain(secret.slice(6));
   });
@@ -75,7 +90,10 @@ describe("adding an endpoint", () => {
   for (const [url, message] of BAD_URLS) {
     it(`refuses ${JSON.stringify(url.slice(0, 40))} with a clear 400, adding nothing`, async () => {
       const adele = await signedIn("adele");
-      const response = await submitAddEndpoint(adele, [["url", url], ["eventTypes", "member.deactivated"]]);
+      const response = await submitAddEndpoint(adele, [
+        ["url", url],
+        ["eventTypes", "member.deactivated"],
+      ]);
       expect(response.status).toBe(400);
       expect(await response.text()).toContain(message);
       expect(await endpointCount()).toBe(0);
@@ -85,40 +103,82 @@ describe("adding an endpoint", () => {
   // The test app runs on loopback, where loopback receivers are allowed (the emulator's receiver is
   // one); a production app refuses them, and every other way of writing them.
   const LOOPBACK_URLS = [
-    "https://127.0.0.1/x", "https://127.0.0.2/x", "https://localhost/x", "https://[::1]/x", "https://2130706433/x", "https://0x7f.1/x",
-    "https://127.1/x", "http://localhost:9000/x",
+    "https://127.0.0.1/x",
+    "https://127.0.0.2/x",
+    "https://localhost/x",
+    "https://[::1]/x",
+    "https://2130706433/x",
+    "https://0x7f.1/x",
+    "https://127.1/x",
+    "http://localhost:9000/x",
   ];
   for (const url of LOOPBACK_URLS) {
     it(`refuses ${JSON.stringify(url)} when the app is not on loopback (400, nothing added)`, async () => {
       const viewer = { userId: "u", organizationId: CONTOSO } as Viewer;
-      const added = addEndpointAsService(createDb(env.DB), tokenVault(env), viewer, {
-        url, eventTypes: ["member.deactivated"], appOrigin: "https://identity.uniasset.app", formToken: "loopback",
-      }, Date.now());
-      const error = await added.then(() => null, (e: unknown) => e);
+      const added = addEndpointAsService(
+        createDb(env.DB),
+        tokenVault(env),
+        viewer,
+        {
+          url,
+          eventTypes: ["member.deactivated"],
+          appOrigin: "https://identity.uniasset.app",
+          formToken: "loopback",
+        },
+        Date.now(),
+      );
+      const error = await added.then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(AppError);
       expect((error as AppError).status).toBe(400);
-      expect((error as AppError).userMessage).toMatch(url.startsWith("http:") ? /https:\/\// : /must not point to (a loopback address|localhost)/);
+      expect((error as AppError).userMessage).toMatch(
+        url.startsWith("http:") ? /https:\/\// : /must not point to (a loopback address|localhost)/,
+      );
       expect(await endpointCount()).toBe(0);
     });
   }
 
   it("accepts public https receivers, by name or by public address", () => {
-    for (const url of ["https://hooks.example.com/x", "https://8.8.8.8/x", "https://[2001:4860:4860::8888]/x", "https://internal.example.com/x"]) {
+    for (const url of [
+      "https://hooks.example.com/x",
+      "https://8.8.8.8/x",
+      "https://[2001:4860:4860::8888]/x",
+      "https://internal.example.com/x",
+    ]) {
       expect(checkEndpointUrl(url, "https://identity.uniasset.app"), url).toEqual({ ok: true, url: new URL(url).href });
     }
   });
 
   it("refuses an unknown event type, none at all, and a forged form", async () => {
     const adele = await signedIn("adele");
-    expect((await submitAddEndpoint(adele, [["url", receiverUrl("x")], ["eventTypes", "member.deleted"]])).status).toBe(400);
+    expect(
+      (
+        await submitAddEndpoint(adele, [
+          ["url", receiverUrl("x")],
+          ["eventTypes", "member.deleted"],
+        ])
+      ).status,
+    ).toBe(400);
     expect((await submitAddEndpoint(adele, [["url", receiverUrl("x")]])).status).toBe(400);
-    const forged = await submitAddEndpoint(adele, [["url", receiverUrl("x")], ["eventTypes", "member.deactivated"]], { csrf: false });
+    const forged = await submitAddEndpoint(
+      adele,
+      [
+        ["url", receiverUrl("x")],
+        ["eventTypes", "member.deactivated"],
+      ],
+      { csrf: false },
+    );
     expect(forged.status).toBe(403);
     expect(await endpointCount()).toBe(0);
   });
 
   it("allows plain http only to a loopback host, and only while the app itself runs on loopback", () => {
-    expect(checkEndpointUrl("http://localhost:9000/hook", "http://localhost:8787")).toEqual({ ok: true, url: "http://localhost:9000/hook" });
+    expect(checkEndpointUrl("http://localhost:9000/hook", "http://localhost:8787")).toEqual({
+      ok: true,
+      url: "http://localhost:9000/hook",
+    });
     expect(checkEndpointUrl("http://127.0.0.1:9000/hook", "http://localhost:8787").ok).toBe(true);
     expect(checkEndpointUrl("http://localhost:9000/hook", "https://identity.uniasset.app").ok).toBe(false);
     expect(checkEndpointUrl("http://10.0.0.5/hook", "http://localhost:8787").ok).toBe(false);
@@ -134,8 +194,14 @@ describe("roles and plan", () => {
       expect((await browsers[role].page(WEBHOOKS)).status, role).toBe(allowed ? 200 : 403);
       await browsers[role].page("/");
       const added = allowed
-        ? await submitAddEndpoint(browsers[role], [["url", receiverUrl(role)], ["eventTypes", "member.deactivated"]])
-        : await postForm(browsers[role], WEBHOOKS, [["url", receiverUrl(role)], ["eventTypes", "member.deactivated"]]);
+        ? await submitAddEndpoint(browsers[role], [
+            ["url", receiverUrl(role)],
+            ["eventTypes", "member.deactivated"],
+          ])
+        : await postForm(browsers[role], WEBHOOKS, [
+            ["url", receiverUrl(role)],
+            ["eventTypes", "member.deactivated"],
+          ]);
       expect(added.status, role).toBe(allowed ? 200 : 403);
     }
     expect(await endpointCount()).toBe(2);
@@ -147,7 +213,10 @@ describe("roles and plan", () => {
     expect(status).toBe(200);
     expect(html).toContain("Plan required: Enterprise");
     expect(html).not.toContain("Add endpoint");
-    const added = await postForm(lee, WEBHOOKS, [["url", receiverUrl("lee")], ["eventTypes", "member.deactivated"]]);
+    const added = await postForm(lee, WEBHOOKS, [
+      ["url", receiverUrl("lee")],
+      ["eventTypes", "member.deactivated"],
+    ]);
     expect(added.status).toBe(403);
     expect(await added.text()).toContain("Event webhooks are available on the Enterprise plan");
     expect(await endpointCount()).toBe(0);
@@ -180,7 +249,9 @@ describe("another organization's admin", () => {
       expect((await postForm(lee, `${WEBHOOKS}/${id}/${action}`, [])).status, action).toBe(404);
     }
     expect(await endpointRow(id)).toEqual(before);
-    const actions = await env.DB.prepare("select action from audit_events where action like 'webhook.%' order by id").all<{ action: string }>();
+    const actions = await env.DB.prepare("select action from audit_events where action like 'webhook.%' order by id").all<{
+      action: string;
+    }>();
     expect(actions.results.map((r) => r.action)).toEqual(["webhook.endpoint_added", "webhook.endpoint_disabled"]);
   });
 });
@@ -196,15 +267,21 @@ describe("disable, enable and delete", () => {
     expect(await endpointRow(id)).toMatchObject({ enabled: 1, disabled_reason: null });
     expect((await postForm(adele, `${WEBHOOKS}/${id}/delete`, [])).status).toBe(303);
     expect(await endpointRow(id)).toBeNull();
-    const actions = await env.DB.prepare("select action from audit_events where action like 'webhook.%' order by id").all<{ action: string }>();
+    const actions = await env.DB.prepare("select action from audit_events where action like 'webhook.%' order by id").all<{
+      action: string;
+    }>();
     expect(actions.results.map((r) => r.action)).toEqual([
-      "webhook.endpoint_added", "webhook.endpoint_disabled", "webhook.endpoint_enabled", "webhook.endpoint_deleted",
+      "webhook.endpoint_added",
+      "webhook.endpoint_disabled",
+      "webhook.endpoint_enabled",
+      "webhook.endpoint_deleted",
     ]);
   });
 });
 
 describe("Send test event: one per organization and URL every 10 seconds (issue 18)", () => {
-  const testEvents = async () => (await env.DB.prepare("select count(*) as n from webhook_events where type = 'webhook.test'").first<{ n: number }>())!.n;
+  const testEvents = async () =>
+    (await env.DB.prepare("select count(*) as n from webhook_events where type = 'webhook.test'").first<{ n: number }>())!.n;
 
   it("holds whatever is deleted or added again: Add, Send test event, Delete, repeated, sends one", { timeout: 30_000 }, async () => {
     const adele = await signedIn("adele");
@@ -246,13 +323,23 @@ describe("Send test event: one per organization and URL every 10 seconds (issue 
 });
 
 describe("at most 10 endpoints", () => {
-  const addedAudits = async () => (await env.DB.prepare("select count(*) as n from audit_events where action = 'webhook.endpoint_added'").first<{ n: number }>())!.n;
+  const addedAudits = async () =>
+    (await env.DB.prepare("select count(*) as n from audit_events where action = 'webhook.endpoint_added'").first<{ n: number }>())!.n;
 
   async function nineEndpoints(viewer: Viewer) {
     for (let i = 0; i < 9; i++) {
-      await addEndpointAsService(createDb(env.DB), tokenVault(env), viewer, {
-        url: receiverUrl(`nine-${i}`), eventTypes: ["member.deactivated"], appOrigin: env.APP_ORIGIN, formToken: `nine-${i}`,
-      }, Date.now());
+      await addEndpointAsService(
+        createDb(env.DB),
+        tokenVault(env),
+        viewer,
+        {
+          url: receiverUrl(`nine-${i}`),
+          eventTypes: ["member.deactivated"],
+          appOrigin: env.APP_ORIGIN,
+          formToken: `nine-${i}`,
+        },
+        Date.now(),
+      );
     }
   }
 
@@ -261,8 +348,11 @@ describe("at most 10 endpoints", () => {
     await nineEndpoints({ userId: DEMO_USER_IDS.adele, organizationId: CONTOSO, sessionHash: "seed" } as Viewer);
     // Three forms, as three tabs would hold them, submitted at the same moment.
     const tokens = [await addEndpointFormToken(adele), await addEndpointFormToken(adele), await addEndpointFormToken(adele)];
-    const responses = await Promise.all(tokens.map((formToken, i) =>
-      submitAddEndpoint(adele, endpointFields(receiverUrl(`race-${i}`), ["member.deactivated"]), { formToken })));
+    const responses = await Promise.all(
+      tokens.map((formToken, i) =>
+        submitAddEndpoint(adele, endpointFields(receiverUrl(`race-${i}`), ["member.deactivated"]), { formToken }),
+      ),
+    );
     const answers = await Promise.all(responses.map(async (r) => ({ status: r.status, html: await r.text() })));
     expect(answers.map((a) => a.status).sort()).toEqual([200, 409, 409]);
     for (const refused of answers.filter((a) => a.status === 409)) {

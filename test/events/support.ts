@@ -37,7 +37,8 @@ export async function receivedWhere(name: string, match: (r: Received) => boolea
   for (;;) {
     const found = (await received(name)).find(match);
     if (found) return found;
-    if (Date.now() > deadline) throw new Error(`receiver ${name} got no matching request: ${JSON.stringify(await received(name)).slice(0, 500)}`);
+    if (Date.now() > deadline)
+      throw new Error(`receiver ${name} got no matching request: ${JSON.stringify(await received(name)).slice(0, 500)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -55,7 +56,12 @@ export async function postForm(browser: TestBrowser, path: string, fields: [stri
   if (options.csrf !== false && browser.csrfToken) body.set("_csrf", browser.csrfToken);
   return SELF.fetch(new URL(path, APP), {
     method: "POST",
-    headers: { cookie: browser.cookieHeader(), "cf-connecting-ip": browser.ip, origin: APP, "content-type": "application/x-www-form-urlencoded" },
+    headers: {
+      cookie: browser.cookieHeader(),
+      "cf-connecting-ip": browser.ip,
+      origin: APP,
+      "content-type": "application/x-www-form-urlencoded",
+    },
     body,
     redirect: "manual",
   });
@@ -68,12 +74,19 @@ export async function addEndpointFormToken(browser: TestBrowser): Promise<string
 }
 
 /** Submits Add endpoint as the browser does: the page's form (a fresh token unless `formToken` is given). */
-export async function submitAddEndpoint(browser: TestBrowser, fields: [string, string][], options: { formToken?: string; csrf?: boolean } = {}) {
+export async function submitAddEndpoint(
+  browser: TestBrowser,
+  fields: [string, string][],
+  options: { formToken?: string; csrf?: boolean } = {},
+) {
   const formToken = options.formToken ?? (await addEndpointFormToken(browser));
   return postForm(browser, WEBHOOKS, [...fields, ["formToken", formToken]], options);
 }
 
-export const endpointFields = (url: string, types: string[]): [string, string][] => [["url", url], ...types.map((t): [string, string] => ["eventTypes", t])];
+export const endpointFields = (url: string, types: string[]): [string, string][] => [
+  ["url", url],
+  ...types.map((t): [string, string] => ["eventTypes", t]),
+];
 
 /** Adds an endpoint on Settings → Webhooks and reads the secret the page shows once. */
 export async function addEndpoint(browser: TestBrowser, url: string, types: string[]) {
@@ -92,7 +105,9 @@ export async function endpointRow(id: string) {
 }
 
 export async function outboxCount(type?: string) {
-  const row = await env.DB.prepare(`select count(*) as n from webhook_events where ${type ? "type = ?" : "1"}`).bind(...(type ? [type] : [])).first<{ n: number }>();
+  const row = await env.DB.prepare(`select count(*) as n from webhook_events where ${type ? "type = ?" : "1"}`)
+    .bind(...(type ? [type] : []))
+    .first<{ n: number }>();
   return row!.n;
 }
 
@@ -107,7 +122,8 @@ export async function disabledAsFailing(browser: TestBrowser, name: string, url 
   const endpoint = await addEndpoint(browser, url, ["member.deactivated"]);
   await receiverAnswers(name, { status: 503 });
   await env.DB.prepare("update webhook_endpoints set failing_since = ?, consecutive_failures = ? where id = ?")
-    .bind(Date.now() - DAY_MS - 1000, FAILURES_BEFORE_DISABLING - 1, endpoint.id).run();
+    .bind(Date.now() - DAY_MS - 1000, FAILURES_BEFORE_DISABLING - 1, endpoint.id)
+    .run();
   await browser.page(`${WEBHOOKS}/${endpoint.id}`);
   const sent = await postForm(browser, `${WEBHOOKS}/${endpoint.id}/test`, []);
   if (sent.status !== 303) throw new Error(`send test event: ${sent.status}`);

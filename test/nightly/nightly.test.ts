@@ -7,7 +7,17 @@ import { nightlyRunId } from "../../src/entra/sync/schedule.ts";
 import { ENTRA_PAGE, connectContoso, connectEntra } from "../support/entra.ts";
 import { linkMember, signedIn } from "../support/people.ts";
 import { emulatorAdmin, createDirectoryUser } from "../support/emulator.ts";
-import { CONTOSO, DEMO_ORGS, DEMO_USER_IDS, fireCron, membership, nextCronTime, nightlyRun, resetWorld, waitForRun } from "../sync/support.ts";
+import {
+  CONTOSO,
+  DEMO_ORGS,
+  DEMO_USER_IDS,
+  fireCron,
+  membership,
+  nextCronTime,
+  nightlyRun,
+  resetWorld,
+  waitForRun,
+} from "../sync/support.ts";
 
 beforeEach(resetWorld);
 
@@ -20,13 +30,30 @@ const audit = (action: string, organizationId = CONTOSO) =>
 describe("leavers are deactivated", () => {
   it("a disabled account (Diego): deactivated by directory sync, sessions ended, audited with no actor", async () => {
     await connectContoso(["auto-deprovision"]);
-    await env.DB.prepare("insert into sessions (token_hash, user_id, organization_id, created_at, last_seen_at, expires_at) values ('diego-session', ?, ?, 1, 1, 9999999999999)")
-      .bind(DEMO_USER_IDS.diego, CONTOSO).run();
+    await env.DB.prepare(
+      "insert into sessions (token_hash, user_id, organization_id, created_at, last_seen_at, expires_at) values ('diego-session', ?, ?, 1, 1, 9999999999999)",
+    )
+      .bind(DEMO_USER_IDS.diego, CONTOSO)
+      .run();
     const run = await nightlyRun();
-    expect(run).toMatchObject({ status: "succeeded", trigger: "schedule", mode: "full", deactivated: 1, reactivated: 0, users_read: 6, graph_requests: 2 });
-    expect(await membership(DEMO_USER_IDS.diego)).toMatchObject({ status: "deactivated", deactivated_reason: "directory_sync", deactivated_by_run: run.id });
+    expect(run).toMatchObject({
+      status: "succeeded",
+      trigger: "schedule",
+      mode: "full",
+      deactivated: 1,
+      reactivated: 0,
+      users_read: 6,
+      graph_requests: 2,
+    });
+    expect(await membership(DEMO_USER_IDS.diego)).toMatchObject({
+      status: "deactivated",
+      deactivated_reason: "directory_sync",
+      deactivated_by_run: run.id,
+    });
     expect((await membership(DEMO_USER_IDS.adele))?.status).toBe("active");
-    const sessions = await env.DB.prepare("select count(*) as n from sessions where user_id = ?").bind(DEMO_USER_IDS.diego).first<{ n: number }>();
+    const sessions = await env.DB.prepare("select count(*) as n from sessions where user_id = ?")
+      .bind(DEMO_USER_IDS.diego)
+      .first<{ n: number }>();
     expect(sessions?.n).toBe(0);
     const [event] = await audit("member.deactivated");
     expect(event).toMatchObject({ actor_user_id: null, target_user_id: DEMO_USER_IDS.diego });
@@ -39,7 +66,9 @@ describe("leavers are deactivated", () => {
     await connectContoso(["auto-deprovision"]);
     const first = await nightlyRun();
     expect(first.mode).toBe("full");
-    const stored = await env.DB.prepare("select delta_link_enc from entra_connections where organization_id = ?").bind(CONTOSO).first<{ delta_link_enc: string }>();
+    const stored = await env.DB.prepare("select delta_link_enc from entra_connections where organization_id = ?")
+      .bind(CONTOSO)
+      .first<{ delta_link_enc: string }>();
     expect(stored?.delta_link_enc).toMatch(/^v1\./);
     expect(stored?.delta_link_enc).not.toContain("deltatoken");
 
@@ -57,7 +86,12 @@ describe("leavers are deactivated", () => {
   });
 
   it("a member absent from a complete full listing is deactivated", async () => {
-    const { userId: ghostId } = await linkMember({ issuer: CONTOSO_TENANT_ID, subject: crypto.randomUUID(), name: "Ghost", email: "ghost@contoso.example" });
+    const { userId: ghostId } = await linkMember({
+      issuer: CONTOSO_TENANT_ID,
+      subject: crypto.randomUUID(),
+      name: "Ghost",
+      email: "ghost@contoso.example",
+    });
     await connectContoso(["auto-deprovision"]);
     const run = await nightlyRun();
     expect(run.deactivated).toBe(2);
@@ -71,7 +105,11 @@ describe("returners and everyone else", () => {
   it("an account enabled again is reactivated: only members that sync deactivated", async () => {
     await connectContoso(["auto-deprovision"]);
     const byHand = await linkMember(await createDirectoryUser("Hana Manual"));
-    await env.DB.prepare("update memberships set status = 'deactivated', deactivated_reason = 'by_hand', deactivated_at = 1 where user_id = ?").bind(byHand.userId).run();
+    await env.DB.prepare(
+      "update memberships set status = 'deactivated', deactivated_reason = 'by_hand', deactivated_at = 1 where user_id = ?",
+    )
+      .bind(byHand.userId)
+      .run();
     await nightlyRun();
     expect((await membership(DEMO_USER_IDS.diego))?.status).toBe("deactivated");
 
@@ -100,7 +138,11 @@ describe("returners and everyone else", () => {
   it("never touches a Google-only member (Sam) or one linked to another tenant", async () => {
     const { userId: sam } = await linkMember("sam");
     // Lee's Microsoft identity is in Fabrikam's tenant, not Contoso's.
-    await env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, 'member', 'active', 1)").bind(CONTOSO, DEMO_USER_IDS.lee).run();
+    await env.DB.prepare(
+      "insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, 'member', 'active', 1)",
+    )
+      .bind(CONTOSO, DEMO_USER_IDS.lee)
+      .run();
     await connectContoso(["auto-deprovision"]);
     const run = await nightlyRun();
     expect(run.deactivated).toBe(1);
@@ -125,11 +167,14 @@ describe("scheduling", () => {
     await connectContoso(["auto-deprovision"]);
     // A run started a minute ago (e.g. a Preview) is still going.
     await env.DB.prepare("insert into sync_runs (id, organization_id, trigger, status, started_at) values (?, ?, 'preview', 'running', ?)")
-      .bind(crypto.randomUUID(), CONTOSO, Date.now() - 60_000).run();
+      .bind(crypto.randomUUID(), CONTOSO, Date.now() - 60_000)
+      .run();
     const at = nextCronTime();
     await fireCron(at);
     await fireCron(at);
-    const skipped = await env.DB.prepare("select status, error, trigger from sync_runs where id = ?").bind(nightlyRunId(CONTOSO, at)).first();
+    const skipped = await env.DB.prepare("select status, error, trigger from sync_runs where id = ?")
+      .bind(nightlyRunId(CONTOSO, at))
+      .first();
     expect(skipped).toEqual({ status: "skipped", error: null, trigger: "schedule" });
     const runs = await env.DB.prepare("select count(*) as n from sync_runs where organization_id = ?").bind(CONTOSO).first<{ n: number }>();
     expect(runs?.n).toBe(2);
@@ -154,7 +199,10 @@ describe("scheduling", () => {
     expect(back.headers.get("location")).toBe(ENTRA_PAGE);
     await lee.page(ENTRA_PAGE);
     await lee.post(`${ENTRA_PAGE}/features/auto-deprovision`, { enabled: "true" }, { htmx: true });
-    const fabrikamLeaver = await linkMember(await createDirectoryUser("Fabrikam Leaver", { tenantId: FABRIKAM_TENANT_ID, accountEnabled: false }), { organizationId: DEMO_ORGS.fabrikam.id });
+    const fabrikamLeaver = await linkMember(
+      await createDirectoryUser("Fabrikam Leaver", { tenantId: FABRIKAM_TENANT_ID, accountEnabled: false }),
+      { organizationId: DEMO_ORGS.fabrikam.id },
+    );
 
     const at = nextCronTime();
     await fireCron(at);
@@ -163,7 +211,10 @@ describe("scheduling", () => {
     expect(contosoRun).toMatchObject({ status: "succeeded", deactivated: 1, users_read: 6 });
     expect(fabrikamRun).toMatchObject({ status: "succeeded", deactivated: 1 });
     expect(await membership(DEMO_USER_IDS.diego)).toMatchObject({ status: "deactivated", deactivated_by_run: contosoRun.id });
-    expect(await membership(fabrikamLeaver.userId, DEMO_ORGS.fabrikam.id)).toMatchObject({ status: "deactivated", deactivated_by_run: fabrikamRun.id });
+    expect(await membership(fabrikamLeaver.userId, DEMO_ORGS.fabrikam.id)).toMatchObject({
+      status: "deactivated",
+      deactivated_by_run: fabrikamRun.id,
+    });
     expect((await membership(DEMO_USER_IDS.lee, DEMO_ORGS.fabrikam.id))?.status).toBe("active");
     expect((await audit("member.deactivated", DEMO_ORGS.fabrikam.id)).map((e) => e.target_user_id)).toEqual([fabrikamLeaver.userId]);
   });

@@ -24,10 +24,17 @@ it("deletes sessions past idle or absolute expiry and used flow states past thei
 
   const hashOf = async (browser: TestBrowser) => {
     const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(browser.cookies.get("__Host-uniasset_session")!));
-    return btoa(String.fromCharCode(...new Uint8Array(digest))).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+    return btoa(String.fromCharCode(...new Uint8Array(digest)))
+      .replaceAll("+", "-")
+      .replaceAll("/", "_")
+      .replace(/=+$/, "");
   };
-  await env.DB.prepare("update sessions set last_seen_at = 0 where token_hash = ?").bind(await hashOf(idle)).run();
-  await env.DB.prepare("update sessions set expires_at = 1 where token_hash = ?").bind(await hashOf(old)).run();
+  await env.DB.prepare("update sessions set last_seen_at = 0 where token_hash = ?")
+    .bind(await hashOf(idle))
+    .run();
+  await env.DB.prepare("update sessions set expires_at = 1 where token_hash = ?")
+    .bind(await hashOf(old))
+    .run();
   await env.DB.prepare("update used_flow_states set expires_at = 1 where rowid in (select rowid from used_flow_states limit 2)").run();
 
   await fireCron(Date.UTC(2027, 5, 1, 2, 30));
@@ -39,8 +46,12 @@ it("deletes sessions past idle or absolute expiry and used flow states past thei
 it("deletes Send test event paces older than a day, and keeps recent ones", async () => {
   const now = Date.now();
   await env.DB.batch([
-    env.DB.prepare("insert into webhook_manual_sends (organization_id, url_key, sent_at) values ('org', 'https://old.example/x', ?)").bind(now - 2 * 86_400_000),
-    env.DB.prepare("insert into webhook_manual_sends (organization_id, url_key, sent_at) values ('org', 'https://new.example/x', ?)").bind(now),
+    env.DB.prepare("insert into webhook_manual_sends (organization_id, url_key, sent_at) values ('org', 'https://old.example/x', ?)").bind(
+      now - 2 * 86_400_000,
+    ),
+    env.DB.prepare("insert into webhook_manual_sends (organization_id, url_key, sent_at) values ('org', 'https://new.example/x', ?)").bind(
+      now,
+    ),
   ]);
   await fireCron(Date.UTC(2027, 5, 2, 2, 30));
   const left = await env.DB.prepare("select url_key from webhook_manual_sends").all<{ url_key: string }>();

@@ -31,33 +31,68 @@ export interface Harness {
 
 export async function startEmulator(): Promise<Harness> {
   await build({
-    entryPoints: ["emulator/src/index.ts"], bundle: true, format: "esm", platform: "neutral",
-    mainFields: ["module", "main"], conditions: ["workerd", "worker", "browser"], outfile: BUNDLE, logLevel: "warning",
+    entryPoints: ["emulator/src/index.ts"],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    mainFields: ["module", "main"],
+    conditions: ["workerd", "worker", "browser"],
+    outfile: BUNDLE,
+    logLevel: "warning",
     external: ["cloudflare:*"],
   });
   const dir = mkdtempSync(join(tmpdir(), "emulator-tls-"));
   const keyPath = join(dir, "key.pem");
   const certPath = join(dir, "cert.pem");
-  execFileSync("openssl", [
-    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", keyPath, "-out", certPath, "-days", "1",
-    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-  ], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      keyPath,
+      "-out",
+      certPath,
+      "-days",
+      "1",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    ],
+    { stdio: "ignore" },
+  );
   const key = readFileSync(keyPath, "utf8");
   const ca = readFileSync(certPath, "utf8");
   rmSync(dir, { recursive: true, force: true });
 
-  const mf = new Miniflare(convertV4MiniflareOptions({
-    host: "127.0.0.1", port: 9144,
-    workers: [{
-      name: "emulator", modules: true, scriptPath: BUNDLE, compatibilityDate: "2026-11-01",
-      // Every request runs in this Durable Object (emulator/src/index.ts); its storage lives as long as Miniflare.
-      durableObjects: { EMULATOR_STATE: { className: "EmulatorState", useSQLite: true } },
-      bindings: {
-        EMULATOR_ORIGIN: ORIGIN, APP_ORIGIN, MS_CLIENT_ID: CLIENT_ID, MS_CLIENT_SECRET: CLIENT_SECRET,
-        GOOGLE_CLIENT_ID: "node-test.apps.googleusercontent.example", GOOGLE_CLIENT_SECRET: "unused",
-      },
-    }],
-  }));
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port: 9144,
+      workers: [
+        {
+          name: "emulator",
+          modules: true,
+          scriptPath: BUNDLE,
+          compatibilityDate: "2026-11-01",
+          // Every request runs in this Durable Object (emulator/src/index.ts); its storage lives as long as Miniflare.
+          durableObjects: { EMULATOR_STATE: { className: "EmulatorState", useSQLite: true } },
+          bindings: {
+            EMULATOR_ORIGIN: ORIGIN,
+            APP_ORIGIN,
+            MS_CLIENT_ID: CLIENT_ID,
+            MS_CLIENT_SECRET: CLIENT_SECRET,
+            GOOGLE_CLIENT_ID: "node-test.apps.googleusercontent.example",
+            GOOGLE_CLIENT_SECRET: "unused",
+          },
+        },
+      ],
+    }),
+  );
   await mf.ready;
 
   const server: Server = createServer({ key, cert: ca }, (req, res) => {
@@ -94,13 +129,19 @@ export async function startEmulator(): Promise<Harness> {
   const fetch = (url: string, init: UndiciRequestInit = {}) => undiciFetch(url, { ...init, dispatcher });
   const admin = async (path: string, body?: unknown, method = "POST") => {
     const res = await fetch(`${ORIGIN}/_emulator/${path}`, {
-      method, headers: { "Content-Type": "application/json" }, ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      method,
+      headers: { "Content-Type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     if (!res.ok) throw new Error(`admin ${path}: ${res.status} ${await res.text()}`);
     return (await res.json()) as Record<string, unknown>;
   };
   return {
-    ca, httpsAgent, dispatcher, fetch, admin,
+    ca,
+    httpsAgent,
+    dispatcher,
+    fetch,
+    admin,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       httpsAgent.destroy();
@@ -138,7 +179,13 @@ export function msalNetworkClient(agent: HttpsAgent) {
   };
 }
 
-const decode = (s: string) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+const decode = (s: string) =>
+  s
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&amp;/g, "&");
 
 /** The browser's part: open the authorize URL, press one account's button, return the redirect. */
 export async function pickAccount(harness: Harness, authorizeUrl: string, oid: string, extra: Record<string, string> = {}): Promise<URL> {
@@ -160,6 +207,9 @@ async function submit(harness: Harness, html: string, button: Record<string, str
   const fields: Record<string, string> = {};
   for (const m of html.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)"\/?>/g)) fields[decode(m[1]!)] = decode(m[2]!);
   return harness.fetch(`${ORIGIN}${action}`, {
-    method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ ...fields, ...button }).toString(), redirect: "manual",
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ ...fields, ...button }).toString(),
+    redirect: "manual",
   });
 }

@@ -1,13 +1,29 @@
 // Microsoft's own client libraries as judges of the emulator: @azure/msal-node runs the
 // authorization-code flow with PKCE, refreshes and classifies errors; @microsoft/microsoft-graph-client
 // pages, walks delta, retries throttling and parses Graph errors. A failure here is an emulator bug.
-import { ConfidentialClientApplication, CryptoProvider, InteractionRequiredAuthError, ServerError, type AuthenticationResult } from "@azure/msal-node";
+import {
+  ConfidentialClientApplication,
+  CryptoProvider,
+  InteractionRequiredAuthError,
+  ServerError,
+  type AuthenticationResult,
+} from "@azure/msal-node";
 import { Client, GraphError, PageIterator, type PageCollection } from "@microsoft/microsoft-graph-client";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, entraUser } from "../../demo/directory.ts";
-import { APP_ORIGIN, CLIENT_ID, CLIENT_SECRET, msalNetworkClient, ORIGIN, pickAccount, startEmulator, TLS_PORT, type Harness } from "./harness.ts";
+import {
+  APP_ORIGIN,
+  CLIENT_ID,
+  CLIENT_SECRET,
+  msalNetworkClient,
+  ORIGIN,
+  pickAccount,
+  startEmulator,
+  TLS_PORT,
+  type Harness,
+} from "./harness.ts";
 
 const REDIRECT_URI = `${APP_ORIGIN}/auth/microsoft/callback`;
 const GRAPH_SCOPES = ["https://graph.microsoft.com/User.Read.All", "https://graph.microsoft.com/Group.Read.All"];
@@ -36,13 +52,21 @@ function msal(authority = `${ORIGIN}/organizations`): ConfidentialClientApplicat
 async function signIn(app: ConfidentialClientApplication, oid: string, scopes: string[], consent = false): Promise<AuthenticationResult> {
   const pkce = await new CryptoProvider().generatePkceCodes();
   const url = await app.getAuthCodeUrl({
-    scopes, redirectUri: REDIRECT_URI, codeChallenge: pkce.challenge, codeChallengeMethod: "S256", state: "msal-state", responseMode: "query",
+    scopes,
+    redirectUri: REDIRECT_URI,
+    codeChallenge: pkce.challenge,
+    codeChallengeMethod: "S256",
+    state: "msal-state",
+    responseMode: "query",
   });
   const back = await pickAccount(harness, url, oid, consent ? { consent: "accept" } : {});
   expect(back.searchParams.get("state")).toBe("msal-state");
   const code = back.searchParams.get("code");
   expect(code, back.toString()).toBeTruthy();
-  return app.acquireTokenByCode({ code: code!, scopes, redirectUri: REDIRECT_URI, codeVerifier: pkce.verifier, state: "msal-state" }, { code: code!, state: "msal-state" });
+  return app.acquireTokenByCode(
+    { code: code!, scopes, redirectUri: REDIRECT_URI, codeVerifier: pkce.verifier, state: "msal-state" },
+    { code: code!, state: "msal-state" },
+  );
 }
 
 describe("@azure/msal-node", () => {
@@ -64,14 +88,22 @@ describe("@azure/msal-node", () => {
     const app = msal();
     const first = await signIn(app, adele.oid, ["User.Read"]);
     await harness.admin("grants/revoke", { oid: adele.oid });
-    const error = await app.acquireTokenSilent({ account: first.account!, scopes: ["User.Read"], forceRefresh: true }).then(() => undefined, (e: unknown) => e);
+    const error = await app.acquireTokenSilent({ account: first.account!, scopes: ["User.Read"], forceRefresh: true }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(InteractionRequiredAuthError);
     expect(error).toMatchObject({ errorCode: "invalid_grant", subError: "bad_token" });
     expect((error as InteractionRequiredAuthError).errorMessage).toMatch(/AADSTS50173/);
   });
 
   it("reports a refresh token it does not know as a ServerError with Microsoft's error code", async () => {
-    const error = await msal().acquireTokenByRefreshToken({ refreshToken: "not-a-refresh-token", scopes: ["User.Read"] }).then(() => undefined, (e: unknown) => e);
+    const error = await msal()
+      .acquireTokenByRefreshToken({ refreshToken: "not-a-refresh-token", scopes: ["User.Read"] })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(error).toBeInstanceOf(ServerError);
     expect(error).toMatchObject({ errorCode: "invalid_grant" });
     expect((error as ServerError).errorMessage).toMatch(/AADSTS9002313/);
@@ -88,7 +120,9 @@ describe("@microsoft/microsoft-graph-client", () => {
   async function graphClient(): Promise<Client> {
     const token = (await signIn(msal(), adele.oid, GRAPH_SCOPES, true)).accessToken;
     return Client.initWithMiddleware({
-      baseUrl: `${ORIGIN}/`, customHosts: new Set(["localhost"]), defaultVersion: "v1.0",
+      baseUrl: `${ORIGIN}/`,
+      customHosts: new Set(["localhost"]),
+      defaultVersion: "v1.0",
       authProvider: { getAccessToken: async () => token },
       fetchOptions: { dispatcher: harness.dispatcher } as RequestInit,
     });
@@ -151,8 +185,12 @@ describe("@microsoft/microsoft-graph-client", () => {
       const client = await graphClient();
       const expiry = new Date(Date.now() + 3600_000).toISOString();
       const created = (await client.api("/subscriptions").post({
-        changeType: "updated,deleted", resource: "users", notificationUrl: url, lifecycleNotificationUrl: url,
-        expirationDateTime: expiry, clientState: "judge-state",
+        changeType: "updated,deleted",
+        resource: "users",
+        notificationUrl: url,
+        lifecycleNotificationUrl: url,
+        expirationDateTime: expiry,
+        clientState: "judge-state",
       })) as { id: string; resource: string; expirationDateTime: string };
       expect(created).toMatchObject({ resource: "users" });
       await harness.admin(`users/${alex.oid}/disable`);
@@ -160,15 +198,29 @@ describe("@microsoft/microsoft-graph-client", () => {
       expect(posted[0]).toMatchObject({ value: [{ subscriptionId: created.id, clientState: "judge-state", tenantId: CONTOSO_TENANT_ID }] });
 
       const later = new Date(Date.now() + 7200_000).toISOString();
-      const renewed = (await client.api(`/subscriptions/${created.id}`).patch({ expirationDateTime: later })) as { expirationDateTime: string };
+      const renewed = (await client.api(`/subscriptions/${created.id}`).patch({ expirationDateTime: later })) as {
+        expirationDateTime: string;
+      };
       expect(Date.parse(renewed.expirationDateTime)).toBe(Date.parse(later));
       // Past the users resource's maximum (41,760 minutes): Graph's error, parsed by the client.
       const tooLong = new Date(Date.now() + 50 * 86_400_000).toISOString();
-      const refused = await client.api(`/subscriptions/${created.id}`).patch({ expirationDateTime: tooLong }).then(() => undefined, (e: unknown) => e);
+      const refused = await client
+        .api(`/subscriptions/${created.id}`)
+        .patch({ expirationDateTime: tooLong })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expect(refused).toBeInstanceOf(GraphError);
       expect((refused as GraphError).statusCode).toBe(400);
       await client.api(`/subscriptions/${created.id}`).delete();
-      const gone = await client.api(`/subscriptions/${created.id}`).get().then(() => undefined, (e: unknown) => e);
+      const gone = await client
+        .api(`/subscriptions/${created.id}`)
+        .get()
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expect(gone).toMatchObject({ statusCode: 404 });
     } finally {
       await new Promise((resolve) => receiver.close(resolve));
@@ -177,7 +229,13 @@ describe("@microsoft/microsoft-graph-client", () => {
 
   it("parses Graph errors into GraphError with status and code", async () => {
     const client = await graphClient();
-    const error = await client.api("/users/00000000-0000-0000-0000-000000000000").get().then(() => undefined, (e: unknown) => e);
+    const error = await client
+      .api("/users/00000000-0000-0000-0000-000000000000")
+      .get()
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(error).toBeInstanceOf(GraphError);
     expect(error).toMatchObject({ statusCode: 404, code: "Request_ResourceNotFound" });
   });

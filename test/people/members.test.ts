@@ -6,7 +6,9 @@ import { resetDemoWorld } from "../support/world.ts";
 import { TEST_USER_IDS, linkMember, signedIn } from "../support/people.ts";
 
 const roleOf = async (userId: string) =>
-  (await env.DB.prepare("select role, status from memberships where organization_id = ? and user_id = ?").bind(DEMO_ORGS.contoso.id, userId).first<{ role: string; status: string }>());
+  await env.DB.prepare("select role, status from memberships where organization_id = ? and user_id = ?")
+    .bind(DEMO_ORGS.contoso.id, userId)
+    .first<{ role: string; status: string }>();
 
 beforeEach(resetDemoWorld);
 
@@ -32,7 +34,11 @@ describe("last-Owner protection", () => {
       adele.post(`/users/${TEST_USER_IDS.alex}/deactivate`),
       alex.post(`/users/${DEMO_USER_IDS.adele}/deactivate`),
     ]);
-    const owners = await env.DB.prepare("select count(*) as n from memberships where organization_id = ? and role = 'owner' and status = 'active'").bind(DEMO_ORGS.contoso.id).first<{ n: number }>();
+    const owners = await env.DB.prepare(
+      "select count(*) as n from memberships where organization_id = ? and role = 'owner' and status = 'active'",
+    )
+      .bind(DEMO_ORGS.contoso.id)
+      .first<{ n: number }>();
     expect(owners?.n).toBe(1);
     expect(results.map((r) => r.status).sort()).toEqual([303, 409].sort());
   });
@@ -53,7 +59,9 @@ describe("deactivation", () => {
     const adele = await signedIn("adele");
     expect((await adele.post(`/users/${TEST_USER_IDS.alex}/deactivate`)).status).toBe(303);
 
-    const sessions = await env.DB.prepare("select count(*) as n from sessions where user_id = ?").bind(TEST_USER_IDS.alex).first<{ n: number }>();
+    const sessions = await env.DB.prepare("select count(*) as n from sessions where user_id = ?")
+      .bind(TEST_USER_IDS.alex)
+      .first<{ n: number }>();
     expect(sessions?.n).toBe(0);
     const next = await alex.get("/users");
     expect(next.status).toBe(302);
@@ -70,7 +78,11 @@ describe("deactivation", () => {
 
 describe("several organizations", () => {
   it("lets a member of two organizations switch between them", async () => {
-    await env.DB.prepare("insert or ignore into memberships (organization_id, user_id, role, status, created_at) values (?, ?, 'viewer', 'active', 1)").bind(DEMO_ORGS.fabrikam.id, DEMO_USER_IDS.adele).run();
+    await env.DB.prepare(
+      "insert or ignore into memberships (organization_id, user_id, role, status, created_at) values (?, ?, 'viewer', 'active', 1)",
+    )
+      .bind(DEMO_ORGS.fabrikam.id, DEMO_USER_IDS.adele)
+      .run();
     const adele = await signedIn("adele");
     const home = await adele.page("/");
     expect(home.html).toContain("Switch");
@@ -79,6 +91,8 @@ describe("several organizations", () => {
     const switched = await adele.page("/");
     expect(switched.html).toContain("You are signed in to <strong>Fabrikam</strong>");
     expect((await adele.page("/settings")).status).toBe(403); // a Viewer there
-    await env.DB.prepare("delete from memberships where organization_id = ? and user_id = ?").bind(DEMO_ORGS.fabrikam.id, DEMO_USER_IDS.adele).run();
+    await env.DB.prepare("delete from memberships where organization_id = ? and user_id = ?")
+      .bind(DEMO_ORGS.fabrikam.id, DEMO_USER_IDS.adele)
+      .run();
   });
 });

@@ -20,7 +20,8 @@ describe("creating and deleting the subscription", () => {
     const held = await graphSubscriptions();
     expect(held).toHaveLength(1);
     expect(held[0]).toMatchObject({
-      resource: "users", changeType: "updated,deleted",
+      resource: "users",
+      changeType: "updated,deleted",
       notificationUrl: "http://localhost:8787/realtime/microsoft-graph/users",
       lifecycleNotificationUrl: "http://localhost:8787/realtime/microsoft-graph/lifecycle",
     });
@@ -84,7 +85,11 @@ describe("creating and deleting the subscription", () => {
   });
 
   it("validation that fails (the app unreachable) is reported as such", async () => {
-    await emulatorAdmin("faults", { endpoint: "subscriptions", status: 400, body: { error: { code: "ValidationError", message: "Subscription validation request failed." } } });
+    await emulatorAdmin("faults", {
+      endpoint: "subscriptions",
+      status: 400,
+      body: { error: { code: "ValidationError", message: "Subscription validation request failed." } },
+    });
     await connectContoso(["auto-deprovision"]);
     expect(await storedSubscription()).toMatchObject({ status: "failed", failure: "validation_failed" });
   });
@@ -116,7 +121,9 @@ describe("renewal", () => {
   it("one Graph no longer has (404) is created anew", async () => {
     await connectContoso(["auto-deprovision"]);
     const [held] = await graphSubscriptions();
-    await env.DB.prepare("update realtime_subscriptions set expires_at = ? where organization_id = ?").bind(Date.now() + DAY, CONTOSO).run();
+    await env.DB.prepare("update realtime_subscriptions set expires_at = ? where organization_id = ?")
+      .bind(Date.now() + DAY, CONTOSO)
+      .run();
     // The renewal's PATCH answers 404, as Graph does for a subscription it no longer has.
     await emulatorAdmin("faults", { endpoint: "subscriptions", status: 404 });
     const night = await fireCron(nextCronTime());
@@ -132,7 +139,9 @@ describe("lifecycle notifications", () => {
   it("reauthorizationRequired: the subscription is renewed", async () => {
     await connectContoso(["auto-deprovision"]);
     const [held] = await graphSubscriptions();
-    await env.DB.prepare("update realtime_subscriptions set expires_at = ? where organization_id = ?").bind(Date.now() + DAY, CONTOSO).run();
+    await env.DB.prepare("update realtime_subscriptions set expires_at = ? where organization_id = ?")
+      .bind(Date.now() + DAY, CONTOSO)
+      .run();
     const sent = await emulatorAdmin<{ status: number }>(`subscriptions/${held!.id}/lifecycle`, { event: "reauthorizationRequired" });
     expect(sent.status).toBe(202);
     await until(async () => ((await storedSubscription())?.expires_at ?? 0) > Date.now() + 28 * DAY);
@@ -142,13 +151,19 @@ describe("lifecycle notifications", () => {
   it("a collection repeating reauthorizationRequired renews once", async () => {
     await connectContoso(["auto-deprovision"]);
     const [held] = await graphSubscriptions();
-    await env.DB.prepare("update realtime_subscriptions set expires_at = ? where organization_id = ?").bind(Date.now() + DAY, CONTOSO).run();
+    await env.DB.prepare("update realtime_subscriptions set expires_at = ? where organization_id = ?")
+      .bind(Date.now() + DAY, CONTOSO)
+      .run();
     await emulatorAdmin("stats/reset");
     const item = { subscriptionId: held!.id, clientState: held!.clientState, lifecycleEvent: "reauthorizationRequired", resource: "users" };
     expect((await postToWebhook("lifecycle", { value: Array.from({ length: 5 }, () => item) })).status).toBe(202);
     await until(async () => ((await storedSubscription())?.expires_at ?? 0) > Date.now() + 28 * DAY);
     const stats = await emulatorStats();
-    expect(Object.entries(stats.requests).filter(([endpoint]) => /subscriptions/i.test(endpoint)).reduce((n, [, count]) => n + count, 0)).toBe(1);
+    expect(
+      Object.entries(stats.requests)
+        .filter(([endpoint]) => /subscriptions/i.test(endpoint))
+        .reduce((n, [, count]) => n + count, 0),
+    ).toBe(1);
   });
 
   it("subscriptionRemoved: a new subscription is created and the delta is read", async () => {
@@ -180,7 +195,9 @@ describe("lifecycle notifications", () => {
   it("a lifecycle notification with a wrong clientState is refused and does nothing", async () => {
     await connectContoso(["auto-deprovision"]);
     const [held] = await graphSubscriptions();
-    const response = await postToWebhook("lifecycle", { value: [{ subscriptionId: held!.id, clientState: "nope", lifecycleEvent: "missed" }] });
+    const response = await postToWebhook("lifecycle", {
+      value: [{ subscriptionId: held!.id, clientState: "nope", lifecycleEvent: "missed" }],
+    });
     expect(response.status).toBe(403);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(await notificationRuns()).toEqual([]);

@@ -11,7 +11,16 @@ import { findSubscriptionsForNotification } from "../../src/db/realtimeSubscript
 import { nightlyRunId } from "../../src/entra/sync/schedule.ts";
 import { CONTOSO, fireCron, membership, nextCronTime, until } from "../sync/support.ts";
 import {
-  expectNothingChanged, type GraphSubscription, graphSubscriptions, notificationFor, notificationRuns, postToWebhook, runsSettled, sentNotifications, storedSubscription, writableRowCounts,
+  expectNothingChanged,
+  type GraphSubscription,
+  graphSubscriptions,
+  notificationFor,
+  notificationRuns,
+  postToWebhook,
+  runsSettled,
+  sentNotifications,
+  storedSubscription,
+  writableRowCounts,
   realtimeWorld,
 } from "./support.ts";
 
@@ -53,7 +62,9 @@ describe("what a POST may carry", () => {
     // D1 binds at most 100 parameters a statement (the local D1 does not enforce it): the lookup binds a fixed few.
     const query = findSubscriptionsForNotification(createDb(env.DB), [...strangers, held!.id], Date.now());
     expect(query.toSQL().params.length).toBeLessThan(10);
-    const body = { value: [...strangers.map((id) => notificationFor(id, "guess").value[0]!), notificationFor(held!.id, held!.clientState).value[0]!] };
+    const body = {
+      value: [...strangers.map((id) => notificationFor(id, "guess").value[0]!), notificationFor(held!.id, held!.clientState).value[0]!],
+    };
     expect((await postToWebhook("users", body)).status).toBe(202);
     await until(async () => (await notificationRuns()).length === 1, 30_000);
     await runsSettled();
@@ -62,11 +73,15 @@ describe("what a POST may carry", () => {
   it("a subscription whose renewal failed still counts until it expires at Graph, and not after", async () => {
     await connectContoso(["auto-deprovision"]);
     const [held] = await graphSubscriptions();
-    await env.DB.prepare("update realtime_subscriptions set status = 'failed', failure = 'graph_unavailable' where organization_id = ?").bind(CONTOSO).run();
+    await env.DB.prepare("update realtime_subscriptions set status = 'failed', failure = 'graph_unavailable' where organization_id = ?")
+      .bind(CONTOSO)
+      .run();
     expect((await postToWebhook("users", notificationFor(held!.id, held!.clientState))).status).toBe(202);
     await until(async () => (await notificationRuns()).length === 1, 30_000);
     await runsSettled();
-    await env.DB.prepare("update realtime_subscriptions set expires_at = ? where organization_id = ?").bind(Date.now() - 1000, CONTOSO).run();
+    await env.DB.prepare("update realtime_subscriptions set expires_at = ? where organization_id = ?")
+      .bind(Date.now() - 1000, CONTOSO)
+      .run();
     // After it expired: Graph's late retry of a genuine notification is acknowledged (202) and reads
     // nothing; a wrong clientState is still refused.
     const before = await writableRowCounts();
@@ -83,7 +98,12 @@ describe("subscriptions we do not hold: acknowledged, so Graph stops retrying, a
     await connectContoso(["auto-deprovision"]);
     const before = await writableRowCounts();
     for (const path of ["users", "lifecycle"] as const) {
-      const body = { value: [notificationFor(crypto.randomUUID(), "guess").value[0]!, { subscriptionId: crypto.randomUUID(), clientState: null, lifecycleEvent: "missed" }] };
+      const body = {
+        value: [
+          notificationFor(crypto.randomUUID(), "guess").value[0]!,
+          { subscriptionId: crypto.randomUUID(), clientState: null, lifecycleEvent: "missed" },
+        ],
+      };
       expect((await postToWebhook(path, body)).status, path).toBe(202);
     }
     await expectNothingChanged(before);
@@ -113,7 +133,9 @@ describe("a clientState we cannot open (its key removed too early)", () => {
   it("cannot be judged: the item is acknowledged (202) and reads nothing", async () => {
     await connectContoso(["auto-deprovision"]);
     const [held] = await graphSubscriptions();
-    await env.DB.prepare("update realtime_subscriptions set client_state_enc = 'v1.gone.AAAA.AAAA' where organization_id = ?").bind(CONTOSO).run();
+    await env.DB.prepare("update realtime_subscriptions set client_state_enc = 'v1.gone.AAAA.AAAA' where organization_id = ?")
+      .bind(CONTOSO)
+      .run();
     const before = await writableRowCounts();
     expect((await postToWebhook("users", notificationFor(held!.id, held!.clientState))).status).toBe(202);
     await expectNothingChanged(before);
@@ -160,7 +182,13 @@ describe("forged notifications change nothing", () => {
 
   it("malformed bodies: 400, never 5xx", async () => {
     await connectContoso(["auto-deprovision"]);
-    for (const body of ["not json", "{}", '{"value":[]}', '{"value":[{"subscriptionId":42}]}', JSON.stringify({ value: Array(1001).fill({ subscriptionId: "x" }) })]) {
+    for (const body of [
+      "not json",
+      "{}",
+      '{"value":[]}',
+      '{"value":[{"subscriptionId":42}]}',
+      JSON.stringify({ value: Array(1001).fill({ subscriptionId: "x" }) }),
+    ]) {
       const response = await postToWebhook("users", body);
       expect(response.status, body.slice(0, 30)).toBe(400);
     }
@@ -172,12 +200,17 @@ describe("a genuine notification", () => {
   it("a leaver disabled in Entra: 202, one delta read deactivates them and ends their sessions", async () => {
     await connectContoso(["auto-deprovision"]);
     const leaver = await linkMember(await createDirectoryUser("Rita Leaver"));
-    await env.DB.prepare("insert into sessions (token_hash, user_id, organization_id, created_at, last_seen_at, expires_at) values ('rita', ?, ?, 1, 1, 9999999999999)")
-      .bind(leaver.userId, CONTOSO).run();
+    await env.DB.prepare(
+      "insert into sessions (token_hash, user_id, organization_id, created_at, last_seen_at, expires_at) values ('rita', ?, ?, 1, 1, 9999999999999)",
+    )
+      .bind(leaver.userId, CONTOSO)
+      .run();
     await emulatorAdmin(`users/${leaver.subject}/disable`);
     await until(async () => (await membership(leaver.userId))?.status === "deactivated", 30_000);
     expect(await membership(leaver.userId)).toMatchObject({ deactivated_reason: "directory_sync" });
-    const sessions = await env.DB.prepare("select count(*) as n from sessions where user_id = ?").bind(leaver.userId).first<{ n: number }>();
+    const sessions = await env.DB.prepare("select count(*) as n from sessions where user_id = ?")
+      .bind(leaver.userId)
+      .first<{ n: number }>();
     expect(sessions?.n).toBe(0);
     const delivered = (await sentNotifications()).filter((s) => s.kind === "notification");
     expect(delivered.map((d) => d.status)).toEqual([202]);
@@ -195,20 +228,32 @@ describe("a genuine notification", () => {
     // 60 eligible organizations sort before Contoso, a second apart: Contoso's slot is a minute away.
     const ahead = JSON.stringify(Array.from({ length: 60 }, (_, i) => `0a000000-0000-4000-8000-${i.toString(16).padStart(12, "0")}`));
     await env.DB.batch([
-      env.DB.prepare("insert into organizations (id, name, plan, created_at) select value, 'Ahead ' || key, 'enterprise', 1 from json_each(?)").bind(ahead),
-      env.DB.prepare("insert into entra_connections (organization_id, status, auto_deprovision, updated_at) select value, 'connected', 1, 1 from json_each(?)").bind(ahead),
+      env.DB.prepare(
+        "insert into organizations (id, name, plan, created_at) select value, 'Ahead ' || key, 'enterprise', 1 from json_each(?)",
+      ).bind(ahead),
+      env.DB.prepare(
+        "insert into entra_connections (organization_id, status, auto_deprovision, updated_at) select value, 'connected', 1, 1 from json_each(?)",
+      ).bind(ahead),
     ]);
     const at = nextCronTime();
     await fireCron(at);
     const tonight = nightlyRunId(CONTOSO, at);
-    expect((await env.DB.prepare("select status from sync_runs where id = ?").bind(tonight).first<{ status: string }>())?.status).toBe("running");
+    expect((await env.DB.prepare("select status from sync_runs where id = ?").bind(tonight).first<{ status: string }>())?.status).toBe(
+      "running",
+    );
 
     const disabledAt = Date.now();
     await emulatorAdmin(`users/${leaver.subject}/disable`);
     await until(async () => (await membership(leaver.userId))?.status === "deactivated", 30_000);
     expect(Date.now() - disabledAt).toBeLessThan(30_000);
     // Tonight's run did it (woken, not at its slot), and no second read was started beside it.
-    expect((await env.DB.prepare("select deactivated_by_run as run from memberships where user_id = ?").bind(leaver.userId).first<{ run: string }>())?.run).toBe(tonight);
+    expect(
+      (
+        await env.DB.prepare("select deactivated_by_run as run from memberships where user_id = ?")
+          .bind(leaver.userId)
+          .first<{ run: string }>()
+      )?.run,
+    ).toBe(tonight);
     expect(await notificationRuns()).toEqual([]);
   });
 
@@ -234,7 +279,11 @@ describe("a genuine notification", () => {
     // Enough linked members that ten leavers stay under the hold threshold.
     const people = [];
     for (let i = 0; i < 12; i++) people.push(await linkMember(await createDirectoryUser(`Burst ${i}`)));
-    await env.DB.prepare("update entra_connections set hold_threshold_percent = 100, hold_threshold_minimum = 1000 where organization_id = ?").bind(CONTOSO).run();
+    await env.DB.prepare(
+      "update entra_connections set hold_threshold_percent = 100, hold_threshold_minimum = 1000 where organization_id = ?",
+    )
+      .bind(CONTOSO)
+      .run();
     await emulatorAdmin("stats/reset");
     const leavers = people.slice(0, 10);
     await Promise.all(leavers.map((p) => emulatorAdmin(`users/${p.subject}/disable`)));
@@ -255,7 +304,11 @@ describe("a genuine notification", () => {
   it("follows every nightly rule: a hand-deactivated member and the last Owner are never touched", async () => {
     await connectContoso(["auto-deprovision"]);
     const hand = await linkMember(await createDirectoryUser("Hand Off"));
-    await env.DB.prepare("update memberships set status = 'deactivated', deactivated_reason = 'by_hand', deactivated_at = 1 where user_id = ?").bind(hand.userId).run();
+    await env.DB.prepare(
+      "update memberships set status = 'deactivated', deactivated_reason = 'by_hand', deactivated_at = 1 where user_id = ?",
+    )
+      .bind(hand.userId)
+      .run();
     // Adele is the last Owner: disabled in Entra, she stays.
     const { entraUser } = await import("../../demo/directory.ts");
     await emulatorAdmin(`users/${entraUser("adele").oid}/disable`);

@@ -46,41 +46,62 @@ export async function graphSubscriptions(): Promise<GraphSubscription[]> {
   return (await emulatorAdmin<{ value: GraphSubscription[] }>("subscriptions", undefined, "GET")).value;
 }
 
-export interface Sent { kind: string; url: string; body: string | null; status: number | null }
+export interface Sent {
+  kind: string;
+  url: string;
+  body: string | null;
+  status: number | null;
+}
 export async function sentNotifications(): Promise<Sent[]> {
   return (await emulatorAdmin<{ value: Sent[] }>("notifications/sent", undefined, "GET")).value;
 }
 
 /** POSTs to the app's webhook as anyone on the internet could. */
 export function postToWebhook(path: "users" | "lifecycle", body: unknown, query = ""): Promise<Response> {
-  return SELF.fetch(new Request(`${WEBHOOK}/${path}${query}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: typeof body === "string" ? body : JSON.stringify(body),
-  }));
+  return SELF.fetch(
+    new Request(`${WEBHOOK}/${path}${query}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    }),
+  );
 }
 
 export function notificationFor(subscriptionId: string, clientState: string | null, oid = crypto.randomUUID(), tenantId?: string) {
   return {
-    value: [{
-      subscriptionId, clientState, changeType: "updated", resource: `Users/${oid}`,
-      resourceData: { "@odata.type": "#Microsoft.Graph.User", "@odata.id": `Users/${oid}`, id: oid },
-      subscriptionExpirationDateTime: new Date(Date.now() + 86_400_000).toISOString(),
-      ...(tenantId ? { tenantId } : {}),
-    }],
+    value: [
+      {
+        subscriptionId,
+        clientState,
+        changeType: "updated",
+        resource: `Users/${oid}`,
+        resourceData: { "@odata.type": "#Microsoft.Graph.User", "@odata.id": `Users/${oid}`, id: oid },
+        subscriptionExpirationDateTime: new Date(Date.now() + 86_400_000).toISOString(),
+        ...(tenantId ? { tenantId } : {}),
+      },
+    ],
   };
 }
 
-export interface RunCount { n: number }
+export interface RunCount {
+  n: number;
+}
 export async function notificationRuns(organizationId = CONTOSO) {
-  return (await env.DB.prepare("select id, status, mode, deactivated from sync_runs where organization_id = ? and trigger = 'realtime' order by started_at")
-    .bind(organizationId).all<{ id: string; status: string; mode: string; deactivated: number }>()).results;
+  return (
+    await env.DB.prepare(
+      "select id, status, mode, deactivated from sync_runs where organization_id = ? and trigger = 'realtime' order by started_at",
+    )
+      .bind(organizationId)
+      .all<{ id: string; status: string; mode: string; deactivated: number }>()
+  ).results;
 }
 
 /** Every notification run has ended (and no re-read is pending). */
 export async function runsSettled(organizationId = CONTOSO): Promise<void> {
   await until(async () => {
-    const going = await env.DB.prepare("select count(*) as n from sync_runs where organization_id = ? and status = 'running'").bind(organizationId).first<RunCount>();
+    const going = await env.DB.prepare("select count(*) as n from sync_runs where organization_id = ? and status = 'running'")
+      .bind(organizationId)
+      .first<RunCount>();
     const pending = await storedSubscription(organizationId);
     return going?.n === 0 && !pending?.reread_pending;
   }, 60_000);
@@ -91,7 +112,9 @@ export async function writableRowCounts() {
   const tables = ["sync_runs", "audit_events", "realtime_subscriptions", "sessions"] as const;
   const counts: Record<string, number> = {};
   for (const table of tables) counts[table] = (await env.DB.prepare(`select count(*) as n from ${table}`).first<RunCount>())!.n;
-  const marks = await env.DB.prepare("select coalesce(sum(reread_pending), 0) as n, coalesce(max(last_notification_at), 0) as at from realtime_subscriptions").first<{ n: number; at: number }>();
+  const marks = await env.DB.prepare(
+    "select coalesce(sum(reread_pending), 0) as n, coalesce(max(last_notification_at), 0) as at from realtime_subscriptions",
+  ).first<{ n: number; at: number }>();
   counts.pending = marks!.n;
   counts.lastNotificationAt = marks!.at;
   return counts;

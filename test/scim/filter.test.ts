@@ -26,11 +26,17 @@ const babs = {
     { value: "babs@jensen.org", type: "home" },
   ],
   phoneNumbers: [{ value: "555-555-5555", type: "work" }],
-  [ENTERPRISE_USER_SCHEMA]: { employeeNumber: "701984", costCenter: "4130", department: "Tour Operations", manager: { value: "26118915-6090-4610-87e4-49d8ca9f808d" } },
+  [ENTERPRISE_USER_SCHEMA]: {
+    employeeNumber: "701984",
+    costCenter: "4130",
+    department: "Tour Operations",
+    manager: { value: "26118915-6090-4610-87e4-49d8ca9f808d" },
+  },
   meta: { resourceType: "User", created: "2010-01-23T04:56:22Z", lastModified: "2011-05-13T04:42:34Z" },
 };
 
-const matches = (filter: string, resource: Record<string, unknown> = babs) => matchesFilter(parseFilter(filter, "User"), resource, USER_SCHEMA);
+const matches = (filter: string, resource: Record<string, unknown> = babs) =>
+  matchesFilter(parseFilter(filter, "User"), resource, USER_SCHEMA);
 
 function refusal(action: () => unknown): ScimError {
   try {
@@ -95,15 +101,21 @@ describe("parsing to an AST", () => {
   });
 
   it("resolves schema-qualified names, core and extension", () => {
-    expect(parseFilter('urn:ietf:params:scim:schemas:core:2.0:User:userName sw "J"', "User")).toMatchObject({ attribute: core("userName") });
-    expect(parseFilter('urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "Tour Operations"', "User")).toMatchObject({
-      attribute: { schema: ENTERPRISE_USER_SCHEMA, attribute: "department" },
+    expect(parseFilter('urn:ietf:params:scim:schemas:core:2.0:User:userName sw "J"', "User")).toMatchObject({
+      attribute: core("userName"),
     });
+    expect(parseFilter('urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "Tour Operations"', "User")).toMatchObject(
+      {
+        attribute: { schema: ENTERPRISE_USER_SCHEMA, attribute: "department" },
+      },
+    );
     expect(parseFilter('urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "x"', "User")).toMatchObject({
       attribute: { schema: ENTERPRISE_USER_SCHEMA, attribute: "manager", subAttribute: "value" },
     });
     // Unqualified extension attributes resolve too: Entra names them so.
-    expect(parseFilter('department eq "x"', "User")).toMatchObject({ attribute: { schema: ENTERPRISE_USER_SCHEMA, attribute: "department" } });
+    expect(parseFilter('department eq "x"', "User")).toMatchObject({
+      attribute: { schema: ENTERPRISE_USER_SCHEMA, attribute: "department" },
+    });
   });
 
   it("reads value paths, nested logic inside them, and Entra's value path with a sub-attribute", () => {
@@ -174,13 +186,17 @@ describe("errors", () => {
       expect(error.status).toBe(400);
     }
     // RFC 7644's own `ims[...]` and `schemas eq` examples name attributes UniAsset does not keep.
-    expect(refusal(() => parseFilter('emails[type eq "work" and value co "@example.com"] or ims[type eq "xmpp" and value co "@foo.com"]', "User")).detail).toContain('"ims"');
+    expect(
+      refusal(() =>
+        parseFilter('emails[type eq "work" and value co "@example.com"] or ims[type eq "xmpp" and value co "@foo.com"]', "User"),
+      ).detail,
+    ).toContain('"ims"');
     expect(refusal(() => parseFilter('members[value eq "x"]', "User")).detail).toContain("not an attribute of User resources");
   });
 
   it("refuses malformed filters with a message that says where", () => {
     const cases: Array<[string, string]> = [
-      ['userName eq', "where a value should be"],
+      ["userName eq", "where a value should be"],
       ['userName "bjensen"', "where an operator"],
       ['userName xx "bjensen"', "where an operator"],
       ['(userName eq "a"', 'where ")" should be'],

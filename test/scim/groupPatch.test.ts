@@ -24,11 +24,14 @@ function refusal(action: () => unknown): ScimError {
 
 describe("members", () => {
   it("adds members, as RFC 7644 §3.5.2.1's example", () => {
-    const plan = planGroupPatch(tourGuides, patch({
-      op: "add",
-      path: "members",
-      value: [{ display: "Babs Jensen", $ref: `https://example.com/v2/Users/${BABS}`, value: BABS }],
-    }));
+    const plan = planGroupPatch(
+      tourGuides,
+      patch({
+        op: "add",
+        path: "members",
+        value: [{ display: "Babs Jensen", $ref: `https://example.com/v2/Users/${BABS}`, value: BABS }],
+      }),
+    );
     expect(plan.members).toEqual({ replaceAll: false, add: [BABS], remove: [] });
     expect(plan.changed).toEqual([]);
     expect(applyMembershipChange([MANDY], plan.members)).toEqual([MANDY, BABS]);
@@ -52,10 +55,20 @@ describe("members", () => {
   });
 
   it("replaces all members, as RFC 7644 §3.5.2.3's remove-then-add and replace examples", () => {
-    const removeThenAdd = planGroupPatch(tourGuides, patch(
-      { op: "remove", path: "members" },
-      { op: "add", path: "members", value: [{ display: "Babs Jensen", value: BABS }, { display: "Mandy Pepperidge", value: MANDY }] },
-    ));
+    const removeThenAdd = planGroupPatch(
+      tourGuides,
+      patch(
+        { op: "remove", path: "members" },
+        {
+          op: "add",
+          path: "members",
+          value: [
+            { display: "Babs Jensen", value: BABS },
+            { display: "Mandy Pepperidge", value: MANDY },
+          ],
+        },
+      ),
+    );
     const replace = planGroupPatch(tourGuides, patch({ op: "replace", path: "members", value: [{ value: BABS }, { value: MANDY }] }));
     expect(removeThenAdd.members).toEqual({ replaceAll: true, add: [BABS, MANDY], remove: [] });
     expect(replace.members).toEqual(removeThenAdd.members);
@@ -63,11 +76,14 @@ describe("members", () => {
   });
 
   it("nets out operations on the same member within one request", () => {
-    const plan = planGroupPatch(tourGuides, patch(
-      { op: "add", path: "members", value: [{ value: BABS }, { value: MANDY }] },
-      { op: "remove", path: `members[value eq "${BABS}"]` },
-      { op: "add", path: "members", value: [{ value: MANDY }] },
-    ));
+    const plan = planGroupPatch(
+      tourGuides,
+      patch(
+        { op: "add", path: "members", value: [{ value: BABS }, { value: MANDY }] },
+        { op: "remove", path: `members[value eq "${BABS}"]` },
+        { op: "add", path: "members", value: [{ value: MANDY }] },
+      ),
+    );
     expect(plan.members).toEqual({ replaceAll: false, add: [MANDY], remove: [BABS] });
   });
 
@@ -87,13 +103,21 @@ describe("members", () => {
     const filtered = refusal(() => planGroupPatch(tourGuides, patch({ op: "remove", path: 'members[display eq "Babs Jensen"]' })));
     expect(filtered.scimType).toBe("invalidFilter");
     expect(filtered.detail).toContain("members[value eq");
-    expect(refusal(() => planGroupPatch(tourGuides, patch({ op: "replace", path: `members[value eq "${BABS}"].value`, value: MANDY }))).scimType).toBe("mutability");
-    expect(refusal(() => planGroupPatch(tourGuides, patch({ op: "add", path: `members[value eq "${BABS}"]`, value: { value: BABS } }))).scimType).toBe("invalidPath");
+    expect(
+      refusal(() => planGroupPatch(tourGuides, patch({ op: "replace", path: `members[value eq "${BABS}"].value`, value: MANDY }))).scimType,
+    ).toBe("mutability");
+    expect(
+      refusal(() => planGroupPatch(tourGuides, patch({ op: "add", path: `members[value eq "${BABS}"]`, value: { value: BABS } }))).scimType,
+    ).toBe("invalidPath");
   });
 
   it("refuses members that are not Users, or that name no one", () => {
-    expect(refusal(() => planGroupPatch(tourGuides, patch({ op: "add", path: "members", value: [{ value: "g-2", type: "Group" }] }))).detail).toContain("hold Users");
-    expect(refusal(() => planGroupPatch(tourGuides, patch({ op: "add", path: "members", value: [{ display: "Nobody" }] }))).scimType).toBe("invalidValue");
+    expect(
+      refusal(() => planGroupPatch(tourGuides, patch({ op: "add", path: "members", value: [{ value: "g-2", type: "Group" }] }))).detail,
+    ).toContain("hold Users");
+    expect(refusal(() => planGroupPatch(tourGuides, patch({ op: "add", path: "members", value: [{ display: "Nobody" }] }))).scimType).toBe(
+      "invalidValue",
+    );
     expect(refusal(() => planGroupPatch(tourGuides, patch({ op: "add", path: "members", value: [true] }))).scimType).toBe("invalidValue");
     // A bare id is read as the member it names.
     expect(planGroupPatch(tourGuides, patch({ op: "add", path: "members", value: BABS })).members.add).toEqual([BABS]);

@@ -50,35 +50,53 @@ describe("Microsoft Entra provisioning", () => {
 
     const byQuery = target.send("GET", `Users?filter=${q('userName eq "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee"')}`);
     expect(byQuery.body).toMatchObject({ totalResults: 1, Resources: [{ id }] });
-    expect(target.send("GET", `Users?filter=${q('userName eq "non-existent user"')}`).body).toMatchObject({ totalResults: 0, Resources: [] });
+    expect(target.send("GET", `Users?filter=${q('userName eq "non-existent user"')}`).body).toMatchObject({
+      totalResults: 0,
+      Resources: [],
+    });
     // "a GET to /Users with a filter must allow for both userName eq … and emails[type eq "work"].value eq … queries."
-    expect(target.send("GET", `Users?filter=${q('emails[type eq "work"].value eq "Test_User_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com"')}`).body).toMatchObject({ totalResults: 1 });
+    expect(
+      target.send(
+        "GET",
+        `Users?filter=${q('emails[type eq "work"].value eq "Test_User_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com"')}`,
+      ).body,
+    ).toMatchObject({ totalResults: 1 });
 
     // Update User [Multi-valued properties]
-    expect(target.send("PATCH", `Users/${id}`, {
-      schemas: [PATCH_OP],
-      Operations: [
-        { op: "Replace", path: 'emails[type eq "work"].value', value: "updatedEmail@microsoft.com" },
-        { op: "Replace", path: "name.familyName", value: "updatedFamilyName" },
-      ],
-    }).body).toMatchObject({
+    expect(
+      target.send("PATCH", `Users/${id}`, {
+        schemas: [PATCH_OP],
+        Operations: [
+          { op: "Replace", path: 'emails[type eq "work"].value', value: "updatedEmail@microsoft.com" },
+          { op: "Replace", path: "name.familyName", value: "updatedFamilyName" },
+        ],
+      }).body,
+    ).toMatchObject({
       name: { familyName: "updatedFamilyName", givenName: "givenName" },
       emails: [{ value: "updatedEmail@microsoft.com", type: "work", primary: true }],
     });
 
     // Update User [Single-valued properties]
-    expect(target.send("PATCH", `Users/${id}`, {
-      schemas: [PATCH_OP],
-      Operations: [{ op: "Replace", path: "userName", value: "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com" }],
-    }).body).toMatchObject({ userName: "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com" });
+    expect(
+      target.send("PATCH", `Users/${id}`, {
+        schemas: [PATCH_OP],
+        Operations: [{ op: "Replace", path: "userName", value: "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com" }],
+      }).body,
+    ).toMatchObject({ userName: "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com" });
 
     // Disable User: the user is still returned, inactive.
-    const disabled = target.send("PATCH", `Users/${id}`, { Operations: [{ op: "Replace", path: "active", value: false }], schemas: [PATCH_OP] });
+    const disabled = target.send("PATCH", `Users/${id}`, {
+      Operations: [{ op: "Replace", path: "active", value: false }],
+      schemas: [PATCH_OP],
+    });
     expect(disabled.body).toMatchObject({ active: false });
     expect(target.send("GET", `Users/${id}`).body).toMatchObject({ active: false });
 
     expect(target.send("DELETE", `Users/${id}`).status).toBe(204);
-    expect(target.send("GET", `Users/${id}`)).toMatchObject({ status: 404, body: { schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: "404" } });
+    expect(target.send("GET", `Users/${id}`)).toMatchObject({
+      status: 404,
+      body: { schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: "404" },
+    });
   });
 
   it("matches by externalId with the documentation's unquoted value, and creates jyoung with its null attributes", () => {
@@ -111,25 +129,51 @@ describe("Microsoft Entra provisioning", () => {
     const id = created.body!.id as string;
     const withManager = target.send("PATCH", `Users/${id}`, {
       schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-      Operations: [{ op: "Add", path: "manager", value: [{ $ref: "http://.../scim/Users/00aa00aa-bb11-cc22-dd33-44ee44ee44ee", value: "00aa00aa-bb11-cc22-dd33-44ee44ee44ee" }] }],
+      Operations: [
+        {
+          op: "Add",
+          path: "manager",
+          value: [{ $ref: "http://.../scim/Users/00aa00aa-bb11-cc22-dd33-44ee44ee44ee", value: "00aa00aa-bb11-cc22-dd33-44ee44ee44ee" }],
+        },
+      ],
     });
-    expect(withManager.body![ENTERPRISE_USER_SCHEMA]).toEqual({ manager: { $ref: "http://.../scim/Users/00aa00aa-bb11-cc22-dd33-44ee44ee44ee", value: "00aa00aa-bb11-cc22-dd33-44ee44ee44ee" } });
+    expect(withManager.body![ENTERPRISE_USER_SCHEMA]).toEqual({
+      manager: { $ref: "http://.../scim/Users/00aa00aa-bb11-cc22-dd33-44ee44ee44ee", value: "00aa00aa-bb11-cc22-dd33-44ee44ee44ee" },
+    });
     // Example 4: Entra checks the manager before updating it.
-    expect(target.send("GET", `Users?filter=${q(`id eq "${id}" and manager eq "00aa00aa-bb11-cc22-dd33-44ee44ee44ee"`)}`).body).toMatchObject({ totalResults: 1 });
+    expect(
+      target.send("GET", `Users?filter=${q(`id eq "${id}" and manager eq "00aa00aa-bb11-cc22-dd33-44ee44ee44ee"`)}`).body,
+    ).toMatchObject({ totalResults: 1 });
   });
 
   it("ends in the same state with and without the aadOptscim062020 flag", () => {
     const requests = (flag: boolean) => {
       const local = new ScimTarget();
-      const id = local.send("POST", "Users", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName: "babs@contoso.example", active: true, emails: [{ type: "work", value: "old@contoso.example" }] }).body!.id as string;
+      const id = local.send("POST", "Users", {
+        schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        userName: "babs@contoso.example",
+        active: true,
+        emails: [{ type: "work", value: "old@contoso.example" }],
+      }).body!.id as string;
       const member = local.send("POST", "Users", { userName: "member@contoso.example" }).body!.id as string;
       const groupId = local.send("POST", "Groups", { displayName: "Sales" }).body!.id as string;
-      local.send("PATCH", `Groups/${groupId}`, { schemas: [PATCH_OP], Operations: [{ op: "Add", path: "members", value: [{ $ref: null, value: member }] }] });
+      local.send("PATCH", `Groups/${groupId}`, {
+        schemas: [PATCH_OP],
+        Operations: [{ op: "Add", path: "members", value: [{ $ref: null, value: member }] }],
+      });
       const sequence = flag
         ? [
             { op: "add", path: "nickName", value: "Babs" },
             { op: "replace", path: 'emails[type eq "work"].value', value: "TestMhvaes@test.microsoft.com" },
-            { op: "replace", value: { displayName: "Bjfe", "name.givenName": "Kkom", "name.familyName": "Unua", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber": "Aklq" } },
+            {
+              op: "replace",
+              value: {
+                displayName: "Bjfe",
+                "name.givenName": "Kkom",
+                "name.familyName": "Unua",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber": "Aklq",
+              },
+            },
             { op: "replace", path: "active", value: false },
           ]
         : [
@@ -141,7 +185,8 @@ describe("Microsoft Entra provisioning", () => {
             { op: "Replace", path: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber", value: "Aklq" },
             { op: "Replace", path: "active", value: "False" },
           ];
-      for (const operation of sequence) expect(local.send("PATCH", `Users/${id}`, { schemas: [PATCH_OP], Operations: [operation] }).status).toBe(200);
+      for (const operation of sequence)
+        expect(local.send("PATCH", `Users/${id}`, { schemas: [PATCH_OP], Operations: [operation] }).status).toBe(200);
       const removal = flag
         ? { op: "remove", path: `members[value eq "${member}"]` }
         : { op: "Remove", path: "members", value: [{ value: member }] };
@@ -169,7 +214,10 @@ describe("Microsoft Entra provisioning", () => {
       displayName: "displayName",
       meta: { resourceType: "Group" },
     });
-    expect(created).toMatchObject({ status: 201, body: { externalId: "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159", displayName: "displayName", members: [] } });
+    expect(created).toMatchObject({
+      status: 201,
+      body: { externalId: "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159", displayName: "displayName", members: [] },
+    });
     const id = created.body!.id as string;
 
     expect(target.send("GET", `Groups/${id}?excludedAttributes=members`).body).not.toHaveProperty("members");
@@ -177,15 +225,32 @@ describe("Microsoft Entra provisioning", () => {
     expect(byName.body).toMatchObject({ totalResults: 1, Resources: [{ id, displayName: "displayName" }] });
     expect((byName.body!.Resources as object[])[0]).not.toHaveProperty("members");
 
-    expect(target.send("PATCH", `Groups/${id}`, {
-      schemas: [PATCH_OP],
-      Operations: [{ op: "Replace", path: "displayName", value: "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName" }],
-    }).status).toBe(204);
-    expect(target.send("PATCH", `Groups/${id}`, { schemas: [PATCH_OP], Operations: [{ op: "Add", path: "members", value: [{ $ref: null, value: member }] }] }).status).toBe(204);
-    expect(target.send("GET", `Groups/${id}`).body).toMatchObject({ displayName: "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName", members: [{ value: member }] });
+    expect(
+      target.send("PATCH", `Groups/${id}`, {
+        schemas: [PATCH_OP],
+        Operations: [{ op: "Replace", path: "displayName", value: "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName" }],
+      }).status,
+    ).toBe(204);
+    expect(
+      target.send("PATCH", `Groups/${id}`, {
+        schemas: [PATCH_OP],
+        Operations: [{ op: "Add", path: "members", value: [{ $ref: null, value: member }] }],
+      }).status,
+    ).toBe(204);
+    expect(target.send("GET", `Groups/${id}`).body).toMatchObject({
+      displayName: "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName",
+      members: [{ value: member }],
+    });
     // Entra asks whether a member is there with a members filter.
-    expect(target.send("GET", `Groups?filter=${q(`id eq "${id}" and members eq "${member}"`)}&excludedAttributes=members`).body).toMatchObject({ totalResults: 1 });
-    expect(target.send("PATCH", `Groups/${id}`, { schemas: [PATCH_OP], Operations: [{ op: "Remove", path: "members", value: [{ $ref: null, value: member }] }] }).status).toBe(204);
+    expect(
+      target.send("GET", `Groups?filter=${q(`id eq "${id}" and members eq "${member}"`)}&excludedAttributes=members`).body,
+    ).toMatchObject({ totalResults: 1 });
+    expect(
+      target.send("PATCH", `Groups/${id}`, {
+        schemas: [PATCH_OP],
+        Operations: [{ op: "Remove", path: "members", value: [{ $ref: null, value: member }] }],
+      }).status,
+    ).toBe(204);
     expect(target.send("GET", `Groups/${id}`).body).toMatchObject({ members: [] });
     expect(target.send("DELETE", `Groups/${id}`).status).toBe(204);
   });
@@ -208,11 +273,19 @@ describe("Okta provisioning", () => {
   it("checks for the user, creates it, refuses a duplicate, lists and pages, updates it with PUT and deactivates it with PATCH", () => {
     // Test connection and the existence check.
     expect(target.send("GET", "Users?startIndex=1&count=2").body).toMatchObject({ totalResults: 0, itemsPerPage: 0 });
-    expect(target.send("GET", "Users?filter=userName%20eq%20%22test.user%40okta.local%22&startIndex=1&count=100").body).toMatchObject({ totalResults: 0, Resources: [] });
+    expect(target.send("GET", "Users?filter=userName%20eq%20%22test.user%40okta.local%22&startIndex=1&count=100").body).toMatchObject({
+      totalResults: 0,
+      Resources: [],
+    });
 
     const created = target.send("POST", "Users", oktaUser);
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ userName: "test.user@okta.local", locale: "en-US", externalId: "00ujl29u0le5T6Aj10h7", active: true });
+    expect(created.body).toMatchObject({
+      userName: "test.user@okta.local",
+      locale: "en-US",
+      externalId: "00ujl29u0le5T6Aj10h7",
+      active: true,
+    });
     expect(JSON.stringify(created.body)).not.toContain("1mz050nq");
     const id = created.body!.id as string;
 
@@ -237,41 +310,72 @@ describe("Okta provisioning", () => {
       emails: [{ primary: true, value: "test.user@okta.local", type: "work", display: "test.user@okta.local" }],
       groups: [],
     });
-    expect(put).toMatchObject({ status: 200, body: { id, name: { givenName: "Another", middleName: "Excited", familyName: "User" }, active: true } });
+    expect(put).toMatchObject({
+      status: 200,
+      body: { id, name: { givenName: "Another", middleName: "Excited", familyName: "User" }, active: true },
+    });
 
-    const deactivated = target.send("PATCH", `Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: "replace", value: { active: false } }] });
+    const deactivated = target.send("PATCH", `Users/${id}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: "replace", value: { active: false } }],
+    });
     expect(deactivated).toMatchObject({ status: 200, body: { id, active: false, userName: "test.user@okta.local" } });
   });
 
   it("pushes a group, renames it with its id in the value, changes and replaces its members", () => {
     const first = target.send("POST", "Users", oktaUser).body!.id as string;
     const second = target.send("POST", "Users", { userName: "second@okta.local" }).body!.id as string;
-    const created = target.send("POST", "Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Test SCIMv2", members: [] });
+    const created = target.send("POST", "Groups", {
+      schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+      displayName: "Test SCIMv2",
+      members: [],
+    });
     expect(created).toMatchObject({ status: 201, body: { displayName: "Test SCIMv2", members: [], meta: { resourceType: "Group" } } });
     const id = created.body!.id as string;
 
-    expect(target.send("PATCH", `Groups/${id}`, { schemas: [PATCH_OP], Operations: [{ op: "replace", value: { id, displayName: "Test SCIMv20" } }] }).status).toBe(204);
+    expect(
+      target.send("PATCH", `Groups/${id}`, {
+        schemas: [PATCH_OP],
+        Operations: [{ op: "replace", value: { id, displayName: "Test SCIMv20" } }],
+      }).status,
+    ).toBe(204);
     expect(target.send("GET", `Groups/${id}`).body).toMatchObject({ displayName: "Test SCIMv20" });
 
-    expect(target.send("PATCH", `Groups/${id}`, {
-      schemas: [PATCH_OP],
-      Operations: [
-        { op: "remove", path: `members[value eq "${second}"]` },
-        { op: "add", path: "members", value: [{ value: first, display: "test.user@okta.local" }] },
-      ],
-    }).status).toBe(204);
+    expect(
+      target.send("PATCH", `Groups/${id}`, {
+        schemas: [PATCH_OP],
+        Operations: [
+          { op: "remove", path: `members[value eq "${second}"]` },
+          { op: "add", path: "members", value: [{ value: first, display: "test.user@okta.local" }] },
+        ],
+      }).status,
+    ).toBe(204);
     expect(target.groups.get(id)!.members).toEqual([first]);
 
-    expect(target.send("PATCH", `Groups/${id}`, {
-      schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-      Operations: [{ op: "replace", path: "members", value: [{ value: first, display: "test.user@okta.local" }, { value: second, display: "test.user@okta.local" }] }],
-    }).status).toBe(204);
+    expect(
+      target.send("PATCH", `Groups/${id}`, {
+        schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        Operations: [
+          {
+            op: "replace",
+            path: "members",
+            value: [
+              { value: first, display: "test.user@okta.local" },
+              { value: second, display: "test.user@okta.local" },
+            ],
+          },
+        ],
+      }).status,
+    ).toBe(204);
     expect(target.groups.get(id)!.members).toEqual([first, second]);
     expect(target.send("GET", "Groups?startIndex=1&count=100").body).toMatchObject({ totalResults: 1 });
     expect(target.send("DELETE", `Groups/${id}`).status).toBe(204);
   });
 
   it("answers an unknown filter attribute with invalidFilter, never an empty list", () => {
-    expect(target.send("GET", `Users?filter=${q('login eq "test.user@okta.local"')}`)).toMatchObject({ status: 400, body: { scimType: "invalidFilter", status: "400" } });
+    expect(target.send("GET", `Users?filter=${q('login eq "test.user@okta.local"')}`)).toMatchObject({
+      status: 400,
+      body: { scimType: "invalidFilter", status: "400" },
+    });
   });
 });

@@ -34,7 +34,10 @@ describe("User bodies", () => {
       USERNAME: "bjensen@example.com",
       Name: { GivenName: "Barbara", familyname: "Jensen" },
       emails: [{ Value: "bjensen@example.com", TYPE: "work", primary: "True" }],
-      [ENTERPRISE_USER_SCHEMA.toUpperCase()]: { EmployeeNumber: "701984", Manager: { Value: "m-1", displayName: "Computed by the server" } },
+      [ENTERPRISE_USER_SCHEMA.toUpperCase()]: {
+        EmployeeNumber: "701984",
+        Manager: { Value: "m-1", displayName: "Computed by the server" },
+      },
       id: "sent-by-the-client",
       meta: { resourceType: "User" },
     });
@@ -63,7 +66,9 @@ describe("User bodies", () => {
       [ENTERPRISE_USER_SCHEMA]: { manager: "123456" },
     });
     expect(user).toEqual({ userName: "a", [ENTERPRISE_USER_SCHEMA]: { manager: { value: "123456" } } });
-    expect(parseUserBody({ userName: "a", manager: [{ value: "m-2", $ref: null }] }).user[ENTERPRISE_USER_SCHEMA]).toEqual({ manager: { value: "m-2" } });
+    expect(parseUserBody({ userName: "a", manager: [{ value: "m-2", $ref: null }] }).user[ENTERPRISE_USER_SCHEMA]).toEqual({
+      manager: { value: "m-2" },
+    });
   });
 
   it("requires userName, and validates types and sizes", () => {
@@ -74,7 +79,9 @@ describe("User bodies", () => {
     // A bare address is read as the value it is.
     expect(parseUserBody({ userName: "a", emails: "a@x" }).user.emails).toEqual([{ value: "a@x" }]);
     expect(refusal(() => parseUserBody({ userName: "a".repeat(257) })).detail).toContain("at most 256");
-    expect(refusal(() => parseUserBody({ userName: "a", emails: Array.from({ length: 21 }, (_, index) => ({ value: `${index}@x` })) })).detail).toContain("at most 20");
+    expect(
+      refusal(() => parseUserBody({ userName: "a", emails: Array.from({ length: 21 }, (_, index) => ({ value: `${index}@x` })) })).detail,
+    ).toContain("at most 20");
     expect(refusal(() => parseUserBody([])).scimType).toBe("invalidSyntax");
     expect(refusal(() => parseUserBody({ userName: "a", schemas: "urn" })).scimType).toBe("invalidSyntax");
   });
@@ -88,7 +95,12 @@ describe("User bodies", () => {
       "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User": { tag: "701984" },
     });
     expect(user).toEqual({ userName: "a" });
-    expect(ignored).toEqual(["password", "groups", "favouriteColour", "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"]);
+    expect(ignored).toEqual([
+      "password",
+      "groups",
+      "favouriteColour",
+      "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User",
+    ]);
   });
 
   it("is written out with schemas, id and meta", () => {
@@ -106,7 +118,12 @@ describe("User bodies", () => {
 
 describe("Group bodies", () => {
   it("keeps displayName and externalId, and lists member ids apart", () => {
-    const parsed = parseGroupBody({ schemas: [GROUP_SCHEMA], displayName: "Tour Guides", externalId: "e-1", members: [{ value: "u-1", display: "Babs" }, { value: "u-2" }, { value: "u-1" }] });
+    const parsed = parseGroupBody({
+      schemas: [GROUP_SCHEMA],
+      displayName: "Tour Guides",
+      externalId: "e-1",
+      members: [{ value: "u-1", display: "Babs" }, { value: "u-2" }, { value: "u-1" }],
+    });
     expect(parsed).toEqual({ group: { displayName: "Tour Guides", externalId: "e-1" }, members: ["u-1", "u-2"], ignored: [] });
     expect(refusal(() => parseGroupBody({ members: [] })).detail).toContain("displayName");
   });
@@ -125,13 +142,19 @@ describe("Group bodies", () => {
 });
 
 describe("attributes and excludedAttributes", () => {
-  const full = userResource(parseUserBody({
-    userName: "bjensen",
-    name: { givenName: "Barbara", familyName: "Jensen" },
-    displayName: "Babs",
-    emails: [{ value: "b@example.com", type: "work" }, { value: "b@home.example", type: "home" }],
-    [ENTERPRISE_USER_SCHEMA]: { department: "Tours", costCenter: "4130" },
-  }).user, meta);
+  const full = userResource(
+    parseUserBody({
+      userName: "bjensen",
+      name: { givenName: "Barbara", familyName: "Jensen" },
+      displayName: "Babs",
+      emails: [
+        { value: "b@example.com", type: "work" },
+        { value: "b@home.example", type: "home" },
+      ],
+      [ENTERPRISE_USER_SCHEMA]: { department: "Tours", costCenter: "4130" },
+    }).user,
+    meta,
+  );
 
   it("returns only the requested attributes, plus id and schemas", () => {
     expect(parseProjection({ attributes: "userName,name.givenName,emails.value" }, "User").apply(full)).toEqual({
@@ -151,7 +174,14 @@ describe("attributes and excludedAttributes", () => {
 
   it("drops the excluded attributes, never id", () => {
     const projected = parseProjection({ excludedAttributes: `emails,name.familyName,id,${ENTERPRISE_USER_SCHEMA}` }, "User").apply(full);
-    expect(projected).toEqual({ schemas: [USER_SCHEMA], id: "u-1", userName: "bjensen", name: { givenName: "Barbara" }, displayName: "Babs", meta: full.meta });
+    expect(projected).toEqual({
+      schemas: [USER_SCHEMA],
+      id: "u-1",
+      userName: "bjensen",
+      name: { givenName: "Barbara" },
+      displayName: "Babs",
+      meta: full.meta,
+    });
   });
 
   it("tells the caller whether to read members at all (Entra's excludedAttributes=members)", () => {
@@ -183,14 +213,22 @@ describe("list queries and ListResponse (RFC 7644 §3.4.2.4)", () => {
   });
 
   it("parses the filter, Okta's form included, and refuses a bad one", () => {
-    expect(query("filter=userName%20eq%20%22test.user%40okta.local%22&startIndex=1&count=100").filter).toMatchObject({ op: "eq", value: "test.user@okta.local" });
+    expect(query("filter=userName%20eq%20%22test.user%40okta.local%22&startIndex=1&count=100").filter).toMatchObject({
+      op: "eq",
+      value: "test.user@okta.local",
+    });
     expect(refusal(() => query("filter=nosuch%20pr")).scimType).toBe("invalidFilter");
   });
 
   it("pages a list with totalResults counting every match", () => {
     const all = Array.from({ length: 250 }, (_, index) => index + 1);
     const second = pageOf(all, { startIndex: 101, count: 100 });
-    expect(second).toMatchObject({ schemas: ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], totalResults: 250, startIndex: 101, itemsPerPage: 100 });
+    expect(second).toMatchObject({
+      schemas: ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+      totalResults: 250,
+      startIndex: 101,
+      itemsPerPage: 100,
+    });
     expect(second.Resources[0]).toBe(101);
     expect(pageOf(all, { startIndex: 201, count: 100 }).itemsPerPage).toBe(50);
     expect(pageOf(all, { startIndex: 1, count: 0 })).toMatchObject({ totalResults: 250, itemsPerPage: 0, Resources: [] });
@@ -223,7 +261,13 @@ describe("discovery documents", () => {
 
   it("list the User and Group resource types with the enterprise extension", () => {
     const [user, group] = resourceTypeDocuments(BASE);
-    expect(user).toMatchObject({ id: "User", endpoint: "/Users", schema: USER_SCHEMA, schemaExtensions: [{ schema: ENTERPRISE_USER_SCHEMA, required: false }], meta: { location: `${BASE}/ResourceTypes/User` } });
+    expect(user).toMatchObject({
+      id: "User",
+      endpoint: "/Users",
+      schema: USER_SCHEMA,
+      schemaExtensions: [{ schema: ENTERPRISE_USER_SCHEMA, required: false }],
+      meta: { location: `${BASE}/ResourceTypes/User` },
+    });
     expect(group).toMatchObject({ id: "Group", endpoint: "/Groups", schema: GROUP_SCHEMA });
     expect(group).not.toHaveProperty("schemaExtensions");
     expect(findResourceType("Group")).toBe("Group");
@@ -234,12 +278,21 @@ describe("discovery documents", () => {
     const documents = schemaDocuments(BASE);
     expect(documents.map((document) => document.id)).toEqual([USER_SCHEMA, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA]);
     const enterprise = documents[1]!;
-    expect(enterprise.attributes.map((attribute) => attribute.name)).toEqual(["employeeNumber", "costCenter", "organization", "division", "department", "manager"]);
+    expect(enterprise.attributes.map((attribute) => attribute.name)).toEqual([
+      "employeeNumber",
+      "costCenter",
+      "organization",
+      "division",
+      "department",
+      "manager",
+    ]);
     const userName = documents[0]!.attributes.find((attribute) => attribute.name === "userName");
     expect(userName).toMatchObject({ type: "string", required: true, caseExact: false, uniqueness: "server", mutability: "readWrite" });
     expect(JSON.stringify(documents)).not.toContain("null");
     // Every documented attribute is one a body may carry: parse a body naming each of them.
-    for (const attribute of documents[0]!.attributes.filter((candidate) => candidate.mutability !== "readOnly" && candidate.type !== "complex")) {
+    for (const attribute of documents[0]!.attributes.filter(
+      (candidate) => candidate.mutability !== "readOnly" && candidate.type !== "complex",
+    )) {
       const value = attribute.type === "boolean" ? true : "x";
       const { user, ignored } = parseUserBody({ userName: "u", [attribute.name as string]: value });
       expect(ignored, attribute.name as string).toEqual([]);
@@ -259,7 +312,11 @@ describe("error bodies (RFC 7644 §3.12)", () => {
       detail: 'A User with userName "bjensen" already exists.',
     });
     expect(ScimError.tooMany("x").status).toBe(400);
-    expect(ScimError.notFound("Resource u-9 not found.").toBody()).toEqual({ schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: "404", detail: "Resource u-9 not found." });
+    expect(ScimError.notFound("Resource u-9 not found.").toBody()).toEqual({
+      schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"],
+      status: "404",
+      detail: "Resource u-9 not found.",
+    });
     expect(ScimError.status(429, "Slow down.").toBody()).not.toHaveProperty("scimType");
   });
 });

@@ -101,7 +101,10 @@ export class ScimTarget {
     switch (method) {
       case "GET": {
         const projection = parseProjection(this.projectionParams(url), "Group");
-        return { status: 200, body: projection.apply(this.groupOut(id, current.group, projection.includes("members") ? current.members : undefined)) };
+        return {
+          status: 200,
+          body: projection.apply(this.groupOut(id, current.group, projection.includes("members") ? current.members : undefined)),
+        };
       }
       case "PUT": {
         const { group, members } = parseGroupBody(body);
@@ -137,11 +140,20 @@ export class ScimTarget {
   }
 
   private userOut(id: string, user: ScimUser) {
-    return userResource(user, { id, created: "2026-01-01T00:00:00.000Z", lastModified: "2026-01-01T00:00:00.000Z", location: `${BASE}/Users/${id}` });
+    return userResource(user, {
+      id,
+      created: "2026-01-01T00:00:00.000Z",
+      lastModified: "2026-01-01T00:00:00.000Z",
+      location: `${BASE}/Users/${id}`,
+    });
   }
 
   private groupOut(id: string, group: ScimGroup, members?: string[]) {
     const memberList = members?.map((value) => ({ value, $ref: `${BASE}/Users/${value}` }));
-    return groupResource(group, { id, created: "2026-01-01T00:00:00.000Z", lastModified: "2026-01-01T00:00:00.000Z", location: `${BASE}/Groups/${id}` }, memberList);
+    return groupResource(
+      group,
+      { id, created: "2026-01-01T00:00:00.000Z", lastModified: "2026-01-01T00:00:00.000Z", location: `${BASE}/Groups/${id}` },
+      memberList,
+    );
   }
 }

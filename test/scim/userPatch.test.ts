@@ -20,7 +20,17 @@ const babs: ScimUser = parseUserBody({
     { value: "bjensen@example.com", type: "work", primary: true },
     { value: "babs@jensen.org", type: "home" },
   ],
-  addresses: [{ type: "work", streetAddress: "100 Universal City Plaza", locality: "Hollywood", region: "CA", postalCode: "91608", country: "USA", primary: true }],
+  addresses: [
+    {
+      type: "work",
+      streetAddress: "100 Universal City Plaza",
+      locality: "Hollywood",
+      region: "CA",
+      postalCode: "91608",
+      country: "USA",
+      primary: true,
+    },
+  ],
 }).user;
 
 function refusal(action: () => unknown): ScimError {
@@ -35,7 +45,19 @@ function refusal(action: () => unknown): ScimError {
 
 describe("add", () => {
   it("without a path merges the value's attributes, as RFC 7644 §3.5.2.1's example (note its lower-case `nickname`)", () => {
-    const result = applyUserPatch(babs, patch({ op: "add", value: { emails: [{ value: "babs@jensen.org", type: "home" }, { value: "b@other.example", type: "other" }], nickname: "Babs" } }));
+    const result = applyUserPatch(
+      babs,
+      patch({
+        op: "add",
+        value: {
+          emails: [
+            { value: "babs@jensen.org", type: "home" },
+            { value: "b@other.example", type: "other" },
+          ],
+          nickname: "Babs",
+        },
+      }),
+    );
     expect(result.user.nickName).toBe("Babs");
     // The home address was already there: add does not duplicate it.
     expect(result.user.emails?.map((email) => email.value)).toEqual(["bjensen@example.com", "babs@jensen.org", "b@other.example"]);
@@ -44,14 +66,21 @@ describe("add", () => {
 
   it("with a path sets a single value, merges a complex one and appends to a multi-valued one", () => {
     expect(applyUserPatch(babs, patch({ op: "add", path: "title", value: "Tour Guide" })).user.title).toBe("Tour Guide");
-    expect(applyUserPatch(babs, patch({ op: "add", path: "name", value: { middleName: "Jane" } })).user.name).toEqual({ familyName: "Jensen", givenName: "Barbara", middleName: "Jane" });
+    expect(applyUserPatch(babs, patch({ op: "add", path: "name", value: { middleName: "Jane" } })).user.name).toEqual({
+      familyName: "Jensen",
+      givenName: "Barbara",
+      middleName: "Jane",
+    });
     const phones = applyUserPatch(babs, patch({ op: "add", path: "phoneNumbers", value: [{ value: "555-555-5555", type: "work" }] }));
     expect(phones.user.phoneNumbers).toEqual([{ value: "555-555-5555", type: "work" }]);
     expect(phones.changed).toEqual(["phoneNumbers"]);
   });
 
   it("demotes the old primary when a new primary value is added", () => {
-    const result = applyUserPatch(babs, patch({ op: "add", path: "emails", value: [{ value: "new@example.com", type: "work", primary: true }] }));
+    const result = applyUserPatch(
+      babs,
+      patch({ op: "add", path: "emails", value: [{ value: "new@example.com", type: "work", primary: true }] }),
+    );
     expect(result.user.emails?.filter((email) => email.primary === true).map((email) => email.value)).toEqual(["new@example.com"]);
   });
 
@@ -59,17 +88,29 @@ describe("add", () => {
     const qualified = applyUserPatch(babs, patch({ op: "add", path: `${ENTERPRISE_USER_SCHEMA}:department`, value: "Tour Operations" }));
     expect(qualified.user[ENTERPRISE_USER_SCHEMA]).toEqual({ department: "Tour Operations" });
     expect(qualified.changed).toEqual([`${ENTERPRISE_USER_SCHEMA}:department`]);
-    const whole = applyUserPatch(qualified.user, patch({ op: "add", path: ENTERPRISE_USER_SCHEMA, value: { costCenter: "4130", manager: { value: "m-1" } } }));
+    const whole = applyUserPatch(
+      qualified.user,
+      patch({ op: "add", path: ENTERPRISE_USER_SCHEMA, value: { costCenter: "4130", manager: { value: "m-1" } } }),
+    );
     expect(whole.user[ENTERPRISE_USER_SCHEMA]).toEqual({ department: "Tour Operations", costCenter: "4130", manager: { value: "m-1" } });
   });
 });
 
 describe("replace", () => {
   it("without a path replaces the value's attributes, as RFC 7644 §3.5.2.3's example", () => {
-    const result = applyUserPatch(babs, patch({
-      op: "replace",
-      value: { emails: [{ value: "bjensen@example.com", type: "work", primary: true }, { value: "babs@jensen.org", type: "home" }], nickname: "Babs" },
-    }));
+    const result = applyUserPatch(
+      babs,
+      patch({
+        op: "replace",
+        value: {
+          emails: [
+            { value: "bjensen@example.com", type: "work", primary: true },
+            { value: "babs@jensen.org", type: "home" },
+          ],
+          nickname: "Babs",
+        },
+      }),
+    );
     expect(result.user.nickName).toBe("Babs");
     expect(result.changed).toEqual(["nickName"]);
   });
@@ -82,17 +123,43 @@ describe("replace", () => {
     expect(name.changed).toEqual(["name.givenName"]);
   });
 
-  it("replaces the elements a value filter selects, as RFC 7644's addresses[type eq \"work\"] example", () => {
-    const result = applyUserPatch(babs, patch({
-      op: "replace",
-      path: 'addresses[type eq "work"]',
-      value: { type: "work", streetAddress: "911 Universal City Plaza", locality: "Hollywood", region: "CA", postalCode: "91608", country: "US", formatted: "911 Universal City Plaza\nHollywood, CA 91608 US", primary: true },
-    }));
-    expect(result.user.addresses).toEqual([{ type: "work", streetAddress: "911 Universal City Plaza", locality: "Hollywood", region: "CA", postalCode: "91608", country: "US", formatted: "911 Universal City Plaza\nHollywood, CA 91608 US", primary: true }]);
+  it('replaces the elements a value filter selects, as RFC 7644\'s addresses[type eq "work"] example', () => {
+    const result = applyUserPatch(
+      babs,
+      patch({
+        op: "replace",
+        path: 'addresses[type eq "work"]',
+        value: {
+          type: "work",
+          streetAddress: "911 Universal City Plaza",
+          locality: "Hollywood",
+          region: "CA",
+          postalCode: "91608",
+          country: "US",
+          formatted: "911 Universal City Plaza\nHollywood, CA 91608 US",
+          primary: true,
+        },
+      }),
+    );
+    expect(result.user.addresses).toEqual([
+      {
+        type: "work",
+        streetAddress: "911 Universal City Plaza",
+        locality: "Hollywood",
+        region: "CA",
+        postalCode: "91608",
+        country: "US",
+        formatted: "911 Universal City Plaza\nHollywood, CA 91608 US",
+        primary: true,
+      },
+    ]);
   });
 
-  it("replaces a sub-attribute of the selected elements, as RFC 7644's addresses[type eq \"work\"].streetAddress example", () => {
-    const result = applyUserPatch(babs, patch({ op: "replace", path: 'addresses[type eq "work"].streetAddress', value: "1010 Broadway Ave" }));
+  it('replaces a sub-attribute of the selected elements, as RFC 7644\'s addresses[type eq "work"].streetAddress example', () => {
+    const result = applyUserPatch(
+      babs,
+      patch({ op: "replace", path: 'addresses[type eq "work"].streetAddress', value: "1010 Broadway Ave" }),
+    );
     expect(result.user.addresses?.[0]).toMatchObject({ streetAddress: "1010 Broadway Ave", locality: "Hollywood" });
     expect(result.changed).toEqual(["addresses"]);
   });
@@ -106,10 +173,17 @@ describe("replace", () => {
   });
 
   it("reads path-shaped keys of a path-less value, value filters included", () => {
-    const result = applyUserPatch(babs, patch({
-      op: "replace",
-      value: { 'emails[type eq "work"].value': "new@example.com", "name.givenName": "Babs", [`${ENTERPRISE_USER_SCHEMA}:department`]: "Tours" },
-    }));
+    const result = applyUserPatch(
+      babs,
+      patch({
+        op: "replace",
+        value: {
+          'emails[type eq "work"].value': "new@example.com",
+          "name.givenName": "Babs",
+          [`${ENTERPRISE_USER_SCHEMA}:department`]: "Tours",
+        },
+      }),
+    );
     expect(result.user.emails?.[0]).toEqual({ value: "new@example.com", type: "work", primary: true });
     expect(result.changed).toEqual(["name.givenName", "emails", `${ENTERPRISE_USER_SCHEMA}:department`]);
   });
@@ -144,7 +218,10 @@ describe("remove", () => {
 
   it("removes a sub-attribute of the selected elements only", () => {
     const result = applyUserPatch(babs, patch({ op: "remove", path: 'emails[type eq "work"].primary' }));
-    expect(result.user.emails).toEqual([{ value: "bjensen@example.com", type: "work" }, { value: "babs@jensen.org", type: "home" }]);
+    expect(result.user.emails).toEqual([
+      { value: "bjensen@example.com", type: "work" },
+      { value: "babs@jensen.org", type: "home" },
+    ]);
   });
 
   it("treats removing what is not there as done", () => {
@@ -175,19 +252,44 @@ describe("refusals", () => {
   });
 
   it("refuses unknown paths with invalidPath, read-only ones with mutability, and wrong types with invalidValue", () => {
-    expect(refusal(() => applyUserPatch(babs, patch({ op: "replace", path: "favouriteColour", value: "blue" }))).scimType).toBe("invalidPath");
+    expect(refusal(() => applyUserPatch(babs, patch({ op: "replace", path: "favouriteColour", value: "blue" }))).scimType).toBe(
+      "invalidPath",
+    );
     expect(refusal(() => applyUserPatch(babs, patch({ op: "replace", value: { favouriteColour: "blue" } }))).scimType).toBe("invalidPath");
-    expect(refusal(() => applyUserPatch(babs, patch({ op: "replace", path: 'title[type eq "x"]', value: "x" }))).scimType).toBe("invalidPath");
-    expect(refusal(() => applyUserPatch(babs, patch({ op: "replace", path: "emails[type eq]", value: "x" }))).scimType).toBe("invalidFilter");
+    expect(refusal(() => applyUserPatch(babs, patch({ op: "replace", path: 'title[type eq "x"]', value: "x" }))).scimType).toBe(
+      "invalidPath",
+    );
+    expect(refusal(() => applyUserPatch(babs, patch({ op: "replace", path: "emails[type eq]", value: "x" }))).scimType).toBe(
+      "invalidFilter",
+    );
     expect(refusal(() => applyUserPatch(babs, patch({ op: "replace", path: "id", value: "other" }))).scimType).toBe("mutability");
-    expect(refusal(() => applyUserPatch(babs, patch({ op: "replace", path: "meta.created", value: "2020-01-01T00:00:00Z" }))).scimType).toBe("mutability");
+    expect(
+      refusal(() => applyUserPatch(babs, patch({ op: "replace", path: "meta.created", value: "2020-01-01T00:00:00Z" }))).scimType,
+    ).toBe("mutability");
     expect(refusal(() => applyUserPatch(babs, patch({ op: "replace", path: "active", value: "maybe" }))).scimType).toBe("invalidValue");
     expect(refusal(() => applyUserPatch(babs, patch({ op: "replace", path: "userName", value: "" }))).scimType).toBe("invalidValue");
-    expect(refusal(() => applyUserPatch(babs, patch({ op: "add", path: "emails", value: [{ value: "a@x", primary: true }, { value: "b@x", primary: true }] }))).detail).toContain("only one value as primary");
+    expect(
+      refusal(() =>
+        applyUserPatch(
+          babs,
+          patch({
+            op: "add",
+            path: "emails",
+            value: [
+              { value: "a@x", primary: true },
+              { value: "b@x", primary: true },
+            ],
+          }),
+        ),
+      ).detail,
+    ).toContain("only one value as primary");
   });
 
   it("ignores, and reports, attributes UniAsset does not keep", () => {
-    const result = applyUserPatch(babs, patch({ op: "replace", value: { password: "t1meMa$heen", active: false } }, { op: "replace", path: "password", value: "x" }));
+    const result = applyUserPatch(
+      babs,
+      patch({ op: "replace", value: { password: "t1meMa$heen", active: false } }, { op: "replace", path: "password", value: "x" }),
+    );
     expect(result.user.active).toBe(false);
     expect(result.ignored).toEqual(["password", "password"]);
     expect(JSON.stringify(result.user)).not.toContain("t1meMa$heen");
@@ -195,7 +297,10 @@ describe("refusals", () => {
 
   it("does not modify the resource it was given", () => {
     const before = JSON.stringify(babs);
-    applyUserPatch(babs, patch({ op: "replace", path: 'emails[type eq "work"].value', value: "x@example.com" }, { op: "remove", path: "name" }));
+    applyUserPatch(
+      babs,
+      patch({ op: "replace", path: 'emails[type eq "work"].value', value: "x@example.com" }, { op: "remove", path: "name" }),
+    );
     expect(JSON.stringify(babs)).toBe(before);
   });
 });

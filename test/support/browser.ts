@@ -113,7 +113,9 @@ export class TestBrowser {
 }
 
 /** Counts rows, for "nothing was written" assertions. */
-export async function countRows(table: "users" | "identities" | "memberships" | "sessions" | "audit_events" | "invitations" | "entra_connections"): Promise<number> {
+export async function countRows(
+  table: "users" | "identities" | "memberships" | "sessions" | "audit_events" | "invitations" | "entra_connections",
+): Promise<number> {
   const row = await env.DB.prepare(`select count(*) as n from ${table}`).first<{ n: number }>();
   return row?.n ?? 0;
 }

@@ -27,7 +27,11 @@ function add(counter: D1Counter, results: Meta[], sql: string[]) {
 }
 
 class CountedStatement {
-  constructor(readonly real: D1PreparedStatement, readonly sql: string, private readonly counter: D1Counter) {}
+  constructor(
+    readonly real: D1PreparedStatement,
+    readonly sql: string,
+    private readonly counter: D1Counter,
+  ) {}
   bind(...values: unknown[]) {
     return new CountedStatement(this.real.bind(...values), this.sql, this.counter);
   }
@@ -56,12 +60,19 @@ class CountedStatement {
   }
 }
 
-function counted(target: { prepare(query: string): D1PreparedStatement; batch<T>(s: D1PreparedStatement[]): Promise<D1Result<T>[]> }, counter: D1Counter) {
+function counted(
+  target: { prepare(query: string): D1PreparedStatement; batch<T>(s: D1PreparedStatement[]): Promise<D1Result<T>[]> },
+  counter: D1Counter,
+) {
   return {
     prepare: (query: string) => new CountedStatement(target.prepare(query), query, counter),
     async batch<T>(statements: CountedStatement[]) {
       const results = await target.batch<T>(statements.map((s) => s.real));
-      add(counter, results, statements.map((s) => s.sql));
+      add(
+        counter,
+        results,
+        statements.map((s) => s.sql),
+      );
       return results;
     },
   };

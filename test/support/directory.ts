@@ -7,11 +7,15 @@ import type { MappableRole } from "../../src/db/schema.ts";
 export async function mapGroup(groupId: string, groupName: string, role: MappableRole) {
   await env.DB.prepare(
     "insert or replace into group_role_mappings (organization_id, group_id, group_name, role, created_at) values (?, ?, ?, ?, 1)",
-  ).bind(DEMO_ORGS.contoso.id, groupId, groupName, role).run();
+  )
+    .bind(DEMO_ORGS.contoso.id, groupId, groupName, role)
+    .run();
 }
 
 export async function contosoRoleOf(oid: string) {
   return env.DB.prepare(
     "select m.role, m.status from memberships m join identities i on i.user_id = m.user_id where i.subject = ? and m.organization_id = ?",
-  ).bind(oid, DEMO_ORGS.contoso.id).first<{ role: string; status: string }>();
+  )
+    .bind(oid, DEMO_ORGS.contoso.id)
+    .first<{ role: string; status: string }>();
 }

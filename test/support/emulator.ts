@@ -51,6 +51,12 @@ export async function emulatorStats(): Promise<EmulatorStats> {
 export async function createDirectoryUser(name: string, options: { tenantId?: string; accountEnabled?: boolean } = {}): Promise<Identity> {
   const tenantId = options.tenantId ?? CONTOSO_TENANT_ID;
   const upn = `${name}@contoso.example`;
-  const { oid } = await emulatorAdmin<{ oid: string }>("users", { tenantId, displayName: name, userPrincipalName: upn, mail: upn, accountEnabled: options.accountEnabled ?? true });
+  const { oid } = await emulatorAdmin<{ oid: string }>("users", {
+    tenantId,
+    displayName: name,
+    userPrincipalName: upn,
+    mail: upn,
+    accountEnabled: options.accountEnabled ?? true,
+  });
   return { issuer: tenantId, subject: oid, name, email: upn };
 }

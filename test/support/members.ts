@@ -6,8 +6,7 @@ import type { DeactivationReason } from "../../src/db/schema.ts";
 const FIRST = ["Alice", "Bruno", "Chloé", "Dmitri", "Emma", "Farah", "Goran", "Hana", "Ivan", "Jun"];
 const LAST = ["Adams", "Baker", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Hughes", "Ito", "Jensen"];
 
-const pick = (names: string[], index: string) =>
-  `(case ${index} ${names.map((name, i) => `when ${i} then '${name}'`).join(" ")} end)`;
+const pick = (names: string[], index: string) => `(case ${index} ${names.map((name, i) => `when ${i} then '${name}'`).join(" ")} end)`;
 
 /** User ids of a synthetic batch: `batch` keeps batches apart, `i` numbers the rows from 1. */
 export const syntheticUserId = (batch: number, i: number) =>
@@ -25,7 +24,9 @@ export async function addSyntheticMembers(organizationId: string, count: number,
   const last = pick(LAST, "(i / 10) % 10");
   await env.DB.batch([
     env.DB.prepare(`${numbers} insert into users (id, email, display_name, created_at)
-      select ${id}, lower(${first} || '.' || ${last} || '.' || i) || '@' || ?, ${first} || ' ' || ${last} || ' ' || i, 1 from n`).bind(options.domain),
+      select ${id}, lower(${first} || '.' || ${last} || '.' || i) || '@' || ?, ${first} || ' ' || ${last} || ' ' || i, 1 from n`).bind(
+      options.domain,
+    ),
     env.DB.prepare(`${numbers} insert into memberships (organization_id, user_id, role, status, deactivated_reason, deactivated_at, created_at)
       select ?, ${id}, case when i % 7 = 0 then 'manager' else 'member' end,
         case when i % 100 = 0 or i % 250 = 0 then 'deactivated' else 'active' end,
@@ -40,9 +41,20 @@ export async function addMember(
   member: { id: string; name: string; email: string | null; role?: string; reason?: DeactivationReason },
 ) {
   await env.DB.batch([
-    env.DB.prepare("insert into users (id, email, display_name, created_at) values (?, ?, ?, 1)").bind(member.id, member.email, member.name),
+    env.DB.prepare("insert into users (id, email, display_name, created_at) values (?, ?, ?, 1)").bind(
+      member.id,
+      member.email,
+      member.name,
+    ),
     env.DB.prepare(
       "insert into memberships (organization_id, user_id, role, status, deactivated_reason, deactivated_at, created_at) values (?, ?, ?, ?, ?, ?, 1)",
-    ).bind(organizationId, member.id, member.role ?? "member", member.reason ? "deactivated" : "active", member.reason ?? null, member.reason ? 1 : null),
+    ).bind(
+      organizationId,
+      member.id,
+      member.role ?? "member",
+      member.reason ? "deactivated" : "active",
+      member.reason ?? null,
+      member.reason ? 1 : null,
+    ),
   ]);
 }

@@ -53,9 +53,19 @@ export async function linkMember(
   // must be new: linking one twice is a mistake in the test, and fails it.
   const orIgnore = demo ? "or ignore" : "";
   await env.DB.batch([
-    env.DB.prepare(`insert ${orIgnore} into users (id, email, display_name, created_at) values (?, ?, ?, ?)`).bind(userId, identity.email ?? null, identity.name, createdAt),
-    env.DB.prepare(`insert ${orIgnore} into identities (provider, issuer_key, subject, user_id, created_at) values (?, ?, ?, ?, ?)`)
-      .bind(identity.provider ?? "microsoft", identity.issuer, identity.subject, userId, createdAt),
+    env.DB.prepare(`insert ${orIgnore} into users (id, email, display_name, created_at) values (?, ?, ?, ?)`).bind(
+      userId,
+      identity.email ?? null,
+      identity.name,
+      createdAt,
+    ),
+    env.DB.prepare(`insert ${orIgnore} into identities (provider, issuer_key, subject, user_id, created_at) values (?, ?, ?, ?, ?)`).bind(
+      identity.provider ?? "microsoft",
+      identity.issuer,
+      identity.subject,
+      userId,
+      createdAt,
+    ),
     env.DB.prepare(
       "insert or replace into memberships (organization_id, user_id, role, status, deactivated_reason, deactivated_at, created_at) values (?, ?, ?, ?, ?, ?, ?)",
     ).bind(organizationId, userId, role, status, deactivated.reason, deactivated.at, createdAt),
@@ -68,14 +78,20 @@ export async function addOrganization(name: string, ownerId: string = DEMO_USER_
   const id = crypto.randomUUID();
   await env.DB.batch([
     env.DB.prepare("insert into organizations (id, name, plan, created_at) values (?, ?, 'enterprise', 1)").bind(id, name),
-    env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, 'owner', 'active', 1)").bind(id, ownerId),
+    env.DB.prepare("insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, 'owner', 'active', 1)").bind(
+      id,
+      ownerId,
+    ),
   ]);
   return id;
 }
 
 export async function signedIn(key: "adele" | "alex" | "megan" | "lee" | "sam" | "pat"): Promise<TestBrowser> {
   const browser = new TestBrowser();
-  const response = key === "sam" || key === "pat" ? await browser.signInWithGoogle(googleAccount(key).sub) : await browser.signInWithMicrosoft(entraUser(key).oid);
+  const response =
+    key === "sam" || key === "pat"
+      ? await browser.signInWithGoogle(googleAccount(key).sub)
+      : await browser.signInWithMicrosoft(entraUser(key).oid);
   if (response.status !== 302) throw new Error(`sign-in of ${key} failed: ${response.status} ${await response.text()}`);
   await browser.page("/"); // picks up the CSRF token
   return browser;

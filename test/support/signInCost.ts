@@ -9,7 +9,16 @@ import { emulatorAdmin, emulatorStats } from "./emulator.ts";
 import { countingD1, emptyD1Counter, type D1Counter } from "./d1Counter.ts";
 
 const app = buildApp();
-const IDENTITY_PROVIDER = new Set(["discovery", "keys", "authorize", "token", "google-discovery", "google-keys", "google-authorize", "google-token"]);
+const IDENTITY_PROVIDER = new Set([
+  "discovery",
+  "keys",
+  "authorize",
+  "token",
+  "google-discovery",
+  "google-keys",
+  "google-authorize",
+  "google-token",
+]);
 
 export interface CallbackCost {
   status: number;
@@ -23,7 +32,11 @@ export interface CallbackCost {
 }
 
 /** Starts a sign-in in `browser`, picks `account` at the emulator, and measures the callback alone. */
-export async function measureCallback(provider: "microsoft" | "google", account: string, browser = new TestBrowser()): Promise<CallbackCost> {
+export async function measureCallback(
+  provider: "microsoft" | "google",
+  account: string,
+  browser = new TestBrowser(),
+): Promise<CallbackCost> {
   const start = await browser.get(`/auth/${provider}`);
   const back = await browser.authorizeAtEmulator(start, { account });
   const callback = back.headers.get("location")!;

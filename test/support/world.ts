@@ -35,7 +35,15 @@ export async function resetDemoWorld() {
     // Only the seeded memberships stay: Adele and Diego in Contoso, Lee in Fabrikam, Nestor in Northwind.
     env.DB.prepare(
       "delete from memberships where not ((organization_id = ? and user_id in (?, ?)) or (organization_id = ? and user_id = ?) or (organization_id = ? and user_id = ?))",
-    ).bind(DEMO_ORGS.contoso.id, DEMO_USER_IDS.adele, DEMO_USER_IDS.diego, DEMO_ORGS.fabrikam.id, DEMO_USER_IDS.lee, DEMO_ORGS.northwind.id, DEMO_USER_IDS.nestor),
+    ).bind(
+      DEMO_ORGS.contoso.id,
+      DEMO_USER_IDS.adele,
+      DEMO_USER_IDS.diego,
+      DEMO_ORGS.fabrikam.id,
+      DEMO_USER_IDS.lee,
+      DEMO_ORGS.northwind.id,
+      DEMO_USER_IDS.nestor,
+    ),
     env.DB.prepare(`delete from identities where user_id ${notDemoUser}`).bind(...DEMO_USERS),
     env.DB.prepare(`delete from users where id ${notDemoUser}`).bind(...DEMO_USERS),
     env.DB.prepare(`delete from organizations where id ${notDemoOrg}`).bind(...DEMO_ORG_IDS),
@@ -43,7 +51,11 @@ export async function resetDemoWorld() {
     env.DB.prepare("update organizations set plan = 'team' where id = ?").bind(DEMO_ORGS.fabrikam.id),
     env.DB.prepare("update organizations set plan = 'enterprise' where id = ?").bind(DEMO_ORGS.northwind.id),
     env.DB.prepare("update memberships set status = 'active', deactivated_reason = null, deactivated_at = null, deactivated_by_run = null"),
-    env.DB.prepare("update memberships set role = 'owner' where user_id in (?, ?, ?)").bind(DEMO_USER_IDS.adele, DEMO_USER_IDS.lee, DEMO_USER_IDS.nestor),
+    env.DB.prepare("update memberships set role = 'owner' where user_id in (?, ?, ?)").bind(
+      DEMO_USER_IDS.adele,
+      DEMO_USER_IDS.lee,
+      DEMO_USER_IDS.nestor,
+    ),
     env.DB.prepare("update memberships set role = 'member' where user_id = ?").bind(DEMO_USER_IDS.diego),
   ]);
 }

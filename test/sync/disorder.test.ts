@@ -16,8 +16,15 @@ beforeEach(resetWorld);
 describe("a delta round's repeats and order", () => {
   it("the last occurrence wins across pages; an entry without accountEnabled does not undo an earlier one", () => {
     const observed = new Map<string, Observed>();
-    mergeObservations(observed, [["u1", "disabled", "active", "o1"], ["u2", "enabled", "sync", "o2"]]);
-    mergeObservations(observed, [["u1", "enabled", "active", "o1"], ["u2", "disabled", "sync", "o2"], ["u2", "unchanged", "sync", "o2"]]);
+    mergeObservations(observed, [
+      ["u1", "disabled", "active", "o1"],
+      ["u2", "enabled", "sync", "o2"],
+    ]);
+    mergeObservations(observed, [
+      ["u1", "enabled", "active", "o1"],
+      ["u2", "disabled", "sync", "o2"],
+      ["u2", "unchanged", "sync", "o2"],
+    ]);
     expect(observed.get("u1")?.state).toBe("enabled");
     expect(observed.get("u2")?.state).toBe("disabled");
     expect(leaversToConfirm(observed)).toEqual([]);
@@ -30,7 +37,11 @@ describe("a delta round's repeats and order", () => {
       ["u3", { state: "disabled", standing: "active", oid: "o3" }],
     ]);
     expect(leaversToConfirm(observed)).toEqual(["o1", "o2", "o3"]);
-    applyConfirmations(observed, [["o1", "enabled"], ["o2", "deleted"], ["o3", "disabled"]]);
+    applyConfirmations(observed, [
+      ["o1", "enabled"],
+      ["o2", "deleted"],
+      ["o3", "disabled"],
+    ]);
     expect([...observed.values()].map((o) => o.state)).toEqual(["enabled", "deleted", "disabled"]);
   });
 
@@ -55,7 +66,9 @@ describe("a delta round's repeats and order", () => {
   it("with the emulator shuffling and repeating delta entries, the outcome is the same", { timeout: 30_000 }, async () => {
     await connectContoso(["auto-deprovision"]);
     expect((await nightlyRun()).mode).toBe("full");
-    const members = await Promise.all(["Back Again", "Really Disabled", "Really Deleted", "Untouched"].map(async (name) => linkMember(await createDirectoryUser(name))));
+    const members = await Promise.all(
+      ["Back Again", "Really Disabled", "Really Deleted", "Untouched"].map(async (name) => linkMember(await createDirectoryUser(name))),
+    );
     const [back, disabled, deleted] = members;
     await emulatorAdmin("delta/disorder", { shuffle: true, repeat: true });
     await emulatorAdmin(`users/${back!.subject}/disable`);

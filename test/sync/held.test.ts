@@ -11,22 +11,52 @@ import { ENTRA_PAGE, connectContoso, connectEntra } from "../support/entra.ts";
 import { createDirectoryUser, emulatorAdmin, emulatorStats } from "../support/emulator.ts";
 import { linkMember } from "../support/people.ts";
 import {
-  CONTOSO, DEMO_USER_IDS, SYNC, fireCron, heldRun, latestRunId, massLeavers, membership, nextCronTime, nightlyRun, resetWorld, sectionWhenIdle, until,
+  CONTOSO,
+  DEMO_USER_IDS,
+  SYNC,
+  fireCron,
+  heldRun,
+  latestRunId,
+  massLeavers,
+  membership,
+  nextCronTime,
+  nightlyRun,
+  resetWorld,
+  sectionWhenIdle,
+  until,
   waitForRun,
 } from "./support.ts";
 
 beforeEach(resetWorld);
 
 const runRow = (id: string) =>
-  env.DB.prepare("select status, error, deactivated from sync_runs where id = ?").bind(id).first<{ status: string; error: string | null; deactivated: number }>();
+  env.DB.prepare("select status, error, deactivated from sync_runs where id = ?")
+    .bind(id)
+    .first<{ status: string; error: string | null; deactivated: number }>();
 const actions = async () =>
-  (await env.DB.prepare("select action, details from audit_events where organization_id = ? order by id").bind(CONTOSO).all<{ action: string; details: string }>()).results;
+  (
+    await env.DB.prepare("select action, details from audit_events where organization_id = ? order by id")
+      .bind(CONTOSO)
+      .all<{ action: string; details: string }>()
+  ).results;
 const pending = async () =>
-  (await env.DB.prepare("select reread_pending as n from realtime_subscriptions where organization_id = ?").bind(CONTOSO).first<{ n: number }>())?.n;
+  (
+    await env.DB.prepare("select reread_pending as n from realtime_subscriptions where organization_id = ?")
+      .bind(CONTOSO)
+      .first<{ n: number }>()
+  )?.n;
 const running = async () =>
-  (await env.DB.prepare("select count(*) as n from sync_runs where organization_id = ? and status = 'running'").bind(CONTOSO).first<{ n: number }>())?.n;
+  (
+    await env.DB.prepare("select count(*) as n from sync_runs where organization_id = ? and status = 'running'")
+      .bind(CONTOSO)
+      .first<{ n: number }>()
+  )?.n;
 const deltaLink = async () =>
-  (await env.DB.prepare("select delta_link_enc from entra_connections where organization_id = ?").bind(CONTOSO).first<{ delta_link_enc: string | null }>())?.delta_link_enc;
+  (
+    await env.DB.prepare("select delta_link_enc from entra_connections where organization_id = ?")
+      .bind(CONTOSO)
+      .first<{ delta_link_enc: string | null }>()
+  )?.delta_link_enc;
 
 describe("Apply", () => {
   it("against a concurrent Dismiss: one of them wins, and a dismissed run has changed nobody", async () => {
@@ -60,7 +90,12 @@ describe("Apply", () => {
     expect((await runRow(run.id))?.status).toBe("held");
 
     // Adele connects UniAsset to another tenant (its admin signs in), and turns the sync on again.
-    const other = await emulatorAdmin<{ adminOid: string }>("synthetic-tenants", { users: 20, disabledPercent: 0, consented: true, domain: "elsewhere.example" });
+    const other = await emulatorAdmin<{ adminOid: string }>("synthetic-tenants", {
+      users: 20,
+      disabledPercent: 0,
+      consented: true,
+      domain: "elsewhere.example",
+    });
     expect((await connectEntra(adele, { account: other.adminOid })).headers.get("location")).toBe(ENTRA_PAGE);
     await adele.page(ENTRA_PAGE);
     expect((await adele.post(`${ENTRA_PAGE}/features/auto-deprovision`, { enabled: "true" }, { htmx: true })).status).toBe(200);
@@ -76,7 +111,9 @@ describe("Apply", () => {
 });
 
 describe("later runs wait behind a held run", () => {
-  it("a later run changes nobody, not even a new leaver, and does not replace it; after Apply, one read does what it found", { timeout: 60_000 }, async () => {
+  it("a later run changes nobody, not even a new leaver, and does not replace it; after Apply, one read does what it found", {
+    timeout: 60_000,
+  }, async () => {
     const { adele, leavers, run: held } = await heldRun();
     const newcomer = await linkMember(await createDirectoryUser("Late Leaver"));
     await emulatorAdmin(`users/${newcomer.subject}/disable`);
@@ -104,7 +141,9 @@ describe("later runs wait behind a held run", () => {
     await until(async () => (await pending()) === 0 && (await running()) === 0);
   });
 
-  it("accounts enabled again: a later read finds nobody left on it, so it ends by itself and changes nobody", { timeout: 60_000 }, async () => {
+  it("accounts enabled again: a later read finds nobody left on it, so it ends by itself and changes nobody", {
+    timeout: 60_000,
+  }, async () => {
     const { adele, leavers, run: held } = await heldRun();
     // IT re-enables every account on the held list (Diego included): the next read sees them enabled.
     for (const leaver of leavers) await emulatorAdmin(`users/${leaver.subject}/enable`);
@@ -133,7 +172,9 @@ describe("later runs wait behind a held run", () => {
     // Diego stays disabled.
     expect(await nightlyRun()).toMatchObject({ status: "skipped", error: "held_run_pending" });
     expect(await runRow(held.id)).toMatchObject({ status: "held" });
-    const listed = await env.DB.prepare("select count(*) as n from sync_run_changes where run_id = ? and change = 'deactivate'").bind(held.id).first<{ n: number }>();
+    const listed = await env.DB.prepare("select count(*) as n from sync_run_changes where run_id = ? and change = 'deactivate'")
+      .bind(held.id)
+      .first<{ n: number }>();
     expect(listed?.n).toBe(7);
   });
 
@@ -150,7 +191,9 @@ describe("later runs wait behind a held run", () => {
 });
 
 describe("Dismiss", () => {
-  it("while a later run is reading: that run waits and stores no link, and the read after it lists everyone", { timeout: 30_000 }, async () => {
+  it("while a later run is reading: that run waits and stores no link, and the read after it lists everyone", {
+    timeout: 30_000,
+  }, async () => {
     const adele = await connectContoso(["auto-deprovision"]);
     expect((await nightlyRun()).mode).toBe("full");
     await massLeavers();

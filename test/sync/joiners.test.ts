@@ -4,7 +4,17 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { nightlyRunId } from "../../src/entra/sync/schedule.ts";
 import { emulatorAdmin, emulatorStats } from "../support/emulator.ts";
-import { CONTOSO, connectSyntheticTenant, directoryUsers, fireCron, membership, nextCronTime, resetWorld, until, waitForRun } from "./support.ts";
+import {
+  CONTOSO,
+  connectSyntheticTenant,
+  directoryUsers,
+  fireCron,
+  membership,
+  nextCronTime,
+  resetWorld,
+  until,
+  waitForRun,
+} from "./support.ts";
 import { linkMember } from "../support/people.ts";
 
 beforeEach(resetWorld);

@@ -4,14 +4,30 @@ import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID } from "../../demo/directory.ts";
 import { contosoByRole, linkMember } from "../support/people.ts";
-import { CONTOSO, DEMO_USER_IDS, SYNC, heldRun, latestRunId, massLeavers, membership, nightlyRun, resetWorld, sectionWhenIdle, waitForRun } from "./support.ts";
+import {
+  CONTOSO,
+  DEMO_USER_IDS,
+  SYNC,
+  heldRun,
+  latestRunId,
+  massLeavers,
+  membership,
+  nightlyRun,
+  resetWorld,
+  sectionWhenIdle,
+  waitForRun,
+} from "./support.ts";
 import { createDirectoryUser } from "../support/emulator.ts";
 import { connectContoso } from "../support/entra.ts";
 
 beforeEach(resetWorld);
 
 const auditActions = async () =>
-  (await env.DB.prepare("select action, actor_user_id from audit_events where organization_id = ? order by id").bind(CONTOSO).all<{ action: string; actor_user_id: string | null }>()).results;
+  (
+    await env.DB.prepare("select action, actor_user_id from audit_events where organization_id = ? order by id")
+      .bind(CONTOSO)
+      .all<{ action: string; actor_user_id: string | null }>()
+  ).results;
 
 describe("Sync now and Preview", () => {
   it("Sync now starts a run at once; the section polls until it shows the finished run", async () => {
@@ -80,7 +96,8 @@ describe("safety threshold", () => {
 
     const applied = await adele.post(`${SYNC}/runs/${run.id}/apply`, {}, { htmx: true });
     expect(applied.status).toBe(200);
-    for (const leaver of leavers) expect(await membership(leaver.userId)).toMatchObject({ status: "deactivated", deactivated_by_run: run.id });
+    for (const leaver of leavers)
+      expect(await membership(leaver.userId)).toMatchObject({ status: "deactivated", deactivated_by_run: run.id });
     expect((await membership(DEMO_USER_IDS.diego))?.status).toBe("deactivated");
     const after = await env.DB.prepare("select status, deactivated from sync_runs where id = ?").bind(run.id).first();
     expect(after).toMatchObject({ status: "applied", deactivated: 7 });
@@ -111,12 +128,22 @@ describe("safety threshold", () => {
     expect((await adele.post(`${SYNC}/threshold`, { percent: "0", minimum: "5" }, { htmx: true })).status).toBe(400);
     expect((await adele.post(`${SYNC}/threshold`, { percent: "90", minimum: "abc" }, { htmx: true })).status).toBe(400);
     // Only plain decimal integers: what Number() would also accept is refused with a clear message.
-    for (const [percent, minimum] of [["0x10", "5"], ["1e2", "5"], ["90", ""], ["90", "   "], ["12.5", "5"], ["90", "-1"], ["+90", "5"]]) {
+    for (const [percent, minimum] of [
+      ["0x10", "5"],
+      ["1e2", "5"],
+      ["90", ""],
+      ["90", "   "],
+      ["12.5", "5"],
+      ["90", "-1"],
+      ["+90", "5"],
+    ]) {
       const refused = await adele.post(`${SYNC}/threshold`, { percent: percent!, minimum: minimum! }, { htmx: true });
       expect(refused.status).toBe(400);
       expect(await refused.text()).toMatch(/as a whole number/);
     }
-    const unchanged = await env.DB.prepare("select hold_threshold_percent as p, hold_threshold_minimum as m from entra_connections").first();
+    const unchanged = await env.DB.prepare(
+      "select hold_threshold_percent as p, hold_threshold_minimum as m from entra_connections",
+    ).first();
     expect(unchanged).toEqual({ p: 10, m: 5 });
     const saved = await adele.post(`${SYNC}/threshold`, { percent: "90", minimum: "5" }, { htmx: true });
     expect(saved.status).toBe(200);
@@ -130,7 +157,11 @@ describe("Undo", () => {
   it("reactivates exactly the members that run deactivated, audited, once", async () => {
     const adele = await connectContoso(["auto-deprovision"]);
     const byHand = await linkMember(await createDirectoryUser("Hand Deactivated"));
-    await env.DB.prepare("update memberships set status = 'deactivated', deactivated_reason = 'by_hand', deactivated_at = 1 where user_id = ?").bind(byHand.userId).run();
+    await env.DB.prepare(
+      "update memberships set status = 'deactivated', deactivated_reason = 'by_hand', deactivated_at = 1 where user_id = ?",
+    )
+      .bind(byHand.userId)
+      .run();
     const run = await nightlyRun();
     expect(run.deactivated).toBe(1);
     const html = await sectionWhenIdle(adele);
@@ -141,8 +172,12 @@ describe("Undo", () => {
     expect((await membership(DEMO_USER_IDS.diego))?.status).toBe("active");
     expect((await membership(byHand.userId))?.status).toBe("deactivated");
     const actions = await auditActions();
-    expect(actions.filter((e) => e.action === "sync.run_undone")).toEqual([{ action: "sync.run_undone", actor_user_id: DEMO_USER_IDS.adele }]);
-    expect(actions.filter((e) => e.action === "member.reactivated")).toEqual([{ action: "member.reactivated", actor_user_id: DEMO_USER_IDS.adele }]);
+    expect(actions.filter((e) => e.action === "sync.run_undone")).toEqual([
+      { action: "sync.run_undone", actor_user_id: DEMO_USER_IDS.adele },
+    ]);
+    expect(actions.filter((e) => e.action === "member.reactivated")).toEqual([
+      { action: "member.reactivated", actor_user_id: DEMO_USER_IDS.adele },
+    ]);
     expect((await adele.post(`${SYNC}/runs/${run.id}/undo`, {}, { htmx: true })).status).toBe(409);
   });
 });

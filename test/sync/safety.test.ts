@@ -7,7 +7,16 @@ import { CONTOSO_TENANT_ID } from "../../demo/directory.ts";
 import { ENTRA_PAGE, connectContoso } from "../support/entra.ts";
 import { emulatorAdmin, emulatorStats, createDirectoryUser } from "../support/emulator.ts";
 import {
-  CONTOSO, DEMO_USER_IDS, connectSyntheticTenant, directoryUsers, fireCron, membership, nextCronTime, nightlyRun, resetWorld, waitForRun,
+  CONTOSO,
+  DEMO_USER_IDS,
+  connectSyntheticTenant,
+  directoryUsers,
+  fireCron,
+  membership,
+  nextCronTime,
+  nightlyRun,
+  resetWorld,
+  waitForRun,
 } from "./support.ts";
 import { linkMember } from "../support/people.ts";
 import { nightlyRunId } from "../../src/entra/sync/schedule.ts";
@@ -20,7 +29,9 @@ describe("partial information deactivates nobody", () => {
     const users = await directoryUsers(tenantId);
     expect(users.length).toBe(2500);
     const disabled = users.filter((u) => !u.accountEnabled).slice(0, 3);
-    const linked = await Promise.all(disabled.map(async (u) => (await linkMember({ issuer: tenantId, subject: u.id, name: "Linked" })).userId));
+    const linked = await Promise.all(
+      disabled.map(async (u) => (await linkMember({ issuer: tenantId, subject: u.id, name: "Linked" })).userId),
+    );
     // The delta link and page 1 answer; page 2 keeps failing through every retry of the Graph client.
     await emulatorAdmin("faults", { endpoint: "users", status: 500, afterRequests: 1, times: 20 });
     const run = await nightlyRun();
@@ -29,7 +40,9 @@ describe("partial information deactivates nobody", () => {
     for (const userId of linked) expect((await membership(userId))?.status).toBe("active");
     const deltaLink = await env.DB.prepare("select delta_link_enc from entra_connections where organization_id = ?").bind(CONTOSO).first();
     expect(deltaLink?.delta_link_enc).toBeNull();
-    const finished = await env.DB.prepare("select details from audit_events where action = 'sync.run_finished'").first<{ details: string }>();
+    const finished = await env.DB.prepare("select details from audit_events where action = 'sync.run_finished'").first<{
+      details: string;
+    }>();
     expect(JSON.parse(finished!.details)).toMatchObject({ outcome: "failed", error: "graph_unavailable" });
   });
 
@@ -40,7 +53,9 @@ describe("partial information deactivates nobody", () => {
     const run = await nightlyRun();
     expect(run).toMatchObject({ status: "failed", error: "needs_reconnect", deactivated: 0 });
     expect((await membership(DEMO_USER_IDS.diego))?.status).toBe("active");
-    const connection = await env.DB.prepare("select status, refresh_token_enc from entra_connections where organization_id = ?").bind(CONTOSO).first();
+    const connection = await env.DB.prepare("select status, refresh_token_enc from entra_connections where organization_id = ?")
+      .bind(CONTOSO)
+      .first();
     expect(connection).toMatchObject({ status: "needs_reconnect", refresh_token_enc: null });
     const { html } = await adele.page(ENTRA_PAGE);
     expect(html).toContain("Needs reconnect");

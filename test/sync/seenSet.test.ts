@@ -8,8 +8,13 @@ const oid = (i: number) => `00000000-5e00-4000-8000-${i.toString(16).padStart(12
 describe("seen set", () => {
   it("answers enabled, disabled, unknown and absent across pages stored in any order", () => {
     const pages = [
-      encodeSeenPage(Array.from({ length: 999 }, (_, i) => ({ oid: oid(i), state: i % 100 === 99 ? "disabled" as const : "enabled" as const }))),
-      encodeSeenPage([{ oid: oid(5000), state: "unknown" }, { oid: oid(5001).toUpperCase(), state: "disabled" }]),
+      encodeSeenPage(
+        Array.from({ length: 999 }, (_, i) => ({ oid: oid(i), state: i % 100 === 99 ? ("disabled" as const) : ("enabled" as const) })),
+      ),
+      encodeSeenPage([
+        { oid: oid(5000), state: "unknown" },
+        { oid: oid(5001).toUpperCase(), state: "disabled" },
+      ]),
     ];
     expect(pages[0]!.users).toBe(999);
     expect(pages[1]!.users).toBe(3); // an unknown state is stored as both

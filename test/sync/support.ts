@@ -46,7 +46,8 @@ export async function nightFinished(scheduledTime: number, timeoutMs = 120_000):
   for (;;) {
     const status = await instance.status();
     if (status.status === "complete") return status.output as NightlyOutput;
-    if (status.status === "errored" || status.status === "terminated") throw new Error(`night ${status.status}: ${JSON.stringify(status.error)}`);
+    if (status.status === "errored" || status.status === "terminated")
+      throw new Error(`night ${status.status}: ${JSON.stringify(status.error)}`);
     if (Date.now() > deadline) throw new Error(`night still ${status.status}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -98,13 +99,17 @@ export async function nightlyRun(organizationId = CONTOSO): Promise<RunRow> {
 }
 
 export async function latestRunId(organizationId = CONTOSO): Promise<string> {
-  const row = await env.DB.prepare("select id from sync_runs where organization_id = ? order by started_at desc limit 1").bind(organizationId).first<{ id: string }>();
+  const row = await env.DB.prepare("select id from sync_runs where organization_id = ? order by started_at desc limit 1")
+    .bind(organizationId)
+    .first<{ id: string }>();
   if (!row) throw new Error("no run");
   return row.id;
 }
 
 export async function membership(userId: string, organizationId = CONTOSO) {
-  return env.DB.prepare("select status, deactivated_reason, deactivated_by_run, role from memberships where organization_id = ? and user_id = ?")
+  return env.DB.prepare(
+    "select status, deactivated_reason, deactivated_by_run, role from memberships where organization_id = ? and user_id = ?",
+  )
     .bind(organizationId, userId)
     .first<{ status: string; deactivated_reason: string | null; deactivated_by_run: string | null; role: string }>();
 }
@@ -145,7 +150,12 @@ export async function sectionWhenIdle(browser: TestBrowser, timeoutMs = 60_000):
  * real handlers, and returns its users' object ids and whether each is enabled (read from Graph).
  */
 export async function connectSyntheticTenant(users: number) {
-  const tenant = await emulatorAdmin<{ tenantId: string; adminOid: string }>("synthetic-tenants", { users, disabledPercent: 1, consented: true, domain: "synthetic.example" });
+  const tenant = await emulatorAdmin<{ tenantId: string; adminOid: string }>("synthetic-tenants", {
+    users,
+    disabledPercent: 1,
+    consented: true,
+    domain: "synthetic.example",
+  });
   const adele = await connectContoso(["auto-deprovision"], { account: tenant.adminOid });
   return { adele, tenantId: tenant.tenantId, adminOid: tenant.adminOid };
 }
@@ -168,8 +178,14 @@ export async function directoryUsers(tenantId: string): Promise<{ id: string; ac
 
 /** The connected tenant's users a page at a time, so a 1M-user tenant is never held at once. */
 export async function forEachDirectoryPage(tenantId: string, onPage: (users: { id: string; accountEnabled: boolean }[]) => Promise<void>) {
-  const row = await env.DB.prepare("select access_token_enc from entra_connections where organization_id = ?").bind(CONTOSO).first<{ access_token_enc: string }>();
-  const opened = await createTokenVault(env.TOKEN_ENCRYPTION_KEYS).open(row!.access_token_enc, { organizationId: CONTOSO, tenantId, field: "access_token" });
+  const row = await env.DB.prepare("select access_token_enc from entra_connections where organization_id = ?")
+    .bind(CONTOSO)
+    .first<{ access_token_enc: string }>();
+  const opened = await createTokenVault(env.TOKEN_ENCRYPTION_KEYS).open(row!.access_token_enc, {
+    organizationId: CONTOSO,
+    tenantId,
+    field: "access_token",
+  });
   if (!opened.ok) throw new Error("cannot open the access token");
   let next: string | undefined = "http://localhost:8788/v1.0/users?$select=id,accountEnabled&$top=999";
   while (next) {

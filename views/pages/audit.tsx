@@ -92,9 +92,18 @@ export function AuditList(props: { events: AuditEventRow[]; paged: boolean; olde
       )}
       {(props.paged || props.older) && (
         <nav class="pager" aria-label="Audit log pages">
-          {props.paged && <a href={PATHS.audit} hx-get={PATHS.audit} {...htmx}>Newest events</a>}{" "}
+          {props.paged && (
+            <a href={PATHS.audit} hx-get={PATHS.audit} {...htmx}>
+              Newest events
+            </a>
+          )}{" "}
           {props.older && (
-            <a href={listHref(PATHS.audit, { after: props.older })} hx-get={listHref(PATHS.audit, { after: props.older })} {...htmx} rel="next">
+            <a
+              href={listHref(PATHS.audit, { after: props.older })}
+              hx-get={listHref(PATHS.audit, { after: props.older })}
+              {...htmx}
+              rel="next"
+            >
               Older events
             </a>
           )}

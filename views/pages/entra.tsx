@@ -13,7 +13,6 @@ import { CONNECTION_STATUS_LABELS, PLAN_LABELS } from "./settings.tsx";
 import { ENTRA_FEATURE_SLUGS, PATHS } from "../../src/paths.ts";
 import { planHas } from "../../src/plans.ts";
 
-
 const FEATURE_DESCRIPTIONS: Record<EntraFeature, string> = {
   autoProvision: "Users from your verified domain can sign in without an invitation",
   autoDeprovision: "Nightly sync deactivates users whose Entra accounts are disabled",
@@ -46,23 +45,28 @@ export function EntraPage(props: EntraPageProps) {
       </p>
       <h1>Microsoft Entra ID</h1>
       <p>
-        Connect UniAsset to your company's Microsoft Entra ID tenant. Once connected, your directory becomes the source of
-        truth for user access — enabling bulk import, automatic provisioning, group-to-role mapping, and nightly
-        deprovisioning of leavers.
+        Connect UniAsset to your company's Microsoft Entra ID tenant. Once connected, your directory becomes the source of truth for user
+        access — enabling bulk import, automatic provisioning, group-to-role mapping, and nightly deprovisioning of leavers.
       </p>
       {!onPlan ? (
         <>
           <p class="notice">
-            <strong>Plan required: Enterprise.</strong> {viewer.organizationName} is on the {PLAN_LABELS[viewer.plan]} plan.
-            Upgrade to Enterprise to connect Microsoft Entra ID — contact <a href="mailto:support@uniasset.app">support@uniasset.app</a>.
+            <strong>Plan required: Enterprise.</strong> {viewer.organizationName} is on the {PLAN_LABELS[viewer.plan]} plan. Upgrade to
+            Enterprise to connect Microsoft Entra ID — contact <a href="mailto:support@uniasset.app">support@uniasset.app</a>.
           </p>
           {connection && (
             <div id="disconnect" class="card">
               <p>
-                {connection.tenantName ?? "A Microsoft Entra ID tenant"} is still connected. Its features are paused until the
-                organization is back on Enterprise; you can disconnect it to remove the stored token and domain.
+                {connection.tenantName ?? "A Microsoft Entra ID tenant"} is still connected. Its features are paused until the organization
+                is back on Enterprise; you can disconnect it to remove the stored token and domain.
               </p>
-              <a class="button danger" href={`${PATHS.entra}/disconnect`} hx-get={`${PATHS.entra}/disconnect`} hx-target="#disconnect" hx-swap="innerHTML">
+              <a
+                class="button danger"
+                href={`${PATHS.entra}/disconnect`}
+                hx-get={`${PATHS.entra}/disconnect`}
+                hx-target="#disconnect"
+                hx-swap="innerHTML"
+              >
                 Disconnect
               </a>
             </div>
@@ -72,7 +76,10 @@ export function EntraPage(props: EntraPageProps) {
         <>
           {shownFailure && <FailureNotice failure={shownFailure} microsoftCode={props.microsoftCode ?? null} />}
           <p>
-            Status: <span class={`status ${connection?.status ?? "not-connected"}`} id="entra-status">{status}</span>
+            Status:{" "}
+            <span class={`status ${connection?.status ?? "not-connected"}`} id="entra-status">
+              {status}
+            </span>
           </p>
           {connection?.status === "connected" ? (
             <Connected viewer={viewer} connection={connection} />
@@ -120,11 +127,14 @@ function ConnectForm(props: { viewer: Viewer; suggestedTenant: string | null }) 
       <h2>Before connecting, confirm you have</h2>
       <ul>
         <li>An active Microsoft Entra ID (Azure AD) tenant</li>
-        <li>A Microsoft account with Global Administrator rights in your Entra tenant, or permission to grant admin consent to third-party applications</li>
+        <li>
+          A Microsoft account with Global Administrator rights in your Entra tenant, or permission to grant admin consent to third-party
+          applications
+        </li>
       </ul>
       <p class="notice">
-        ⚠️ The connection step requires granting admin consent in Azure. This must be done by a user with Global Admin
-        rights in your Entra tenant. If you don't have those rights, ask your Azure administrator to complete this step.
+        ⚠️ The connection step requires granting admin consent in Azure. This must be done by a user with Global Admin rights in your Entra
+        tenant. If you don't have those rights, ask your Azure administrator to complete this step.
       </p>
       <p class="muted">
         UniAsset requests read-only permissions: <code>User.Read.All</code> — read user accounts in your directory,{" "}
@@ -144,11 +154,13 @@ function ConnectForm(props: { viewer: Viewer; suggestedTenant: string | null }) 
             aria-describedby="tenant-hint"
           />
         </label>
-        <button type="submit" class="primary">Connect Entra ID</button>
+        <button type="submit" class="primary">
+          Connect Entra ID
+        </button>
       </form>
       <p class="muted" id="tenant-hint">
-        Name your tenant if your Microsoft account is a guest in it (for example an outside consultant); otherwise Microsoft
-        connects the tenant your account belongs to.
+        Name your tenant if your Microsoft account is a guest in it (for example an outside consultant); otherwise Microsoft connects the
+        tenant your account belongs to.
       </p>
     </div>
   );
@@ -171,7 +183,9 @@ function Connected(props: { viewer: Viewer; connection: ConnectionSummary }) {
           {formatTime(connection.connectedAt)}
         </dd>
         <dt>Tenant id</dt>
-        <dd><code>{connection.tenantId}</code></dd>
+        <dd>
+          <code>{connection.tenantId}</code>
+        </dd>
       </dl>
       {detailsMissing && (
         <div class="notice" role="status">
@@ -185,9 +199,11 @@ function Connected(props: { viewer: Viewer; connection: ConnectionSummary }) {
       )}
       <h2>Features</h2>
       <ul class="toggles">
-        {(Object.keys(FEATURE_LABELS) as EntraFeature[]).filter((feature) => planHas(viewer.plan, FEATURE_PLANS[feature])).map((feature) => (
-          <FeatureToggle viewer={viewer} feature={feature} enabled={connection[feature]} />
-        ))}
+        {(Object.keys(FEATURE_LABELS) as EntraFeature[])
+          .filter((feature) => planHas(viewer.plan, FEATURE_PLANS[feature]))
+          .map((feature) => (
+            <FeatureToggle viewer={viewer} feature={feature} enabled={connection[feature]} />
+          ))}
       </ul>
       {/* Each section is its own htmx fragment (own route, own view file), loaded with the page. */}
       <EntraSection id="entra-mapping" path={PATHS.entraMapping} label="Group → Role mapping" />
@@ -246,9 +262,13 @@ export function DisconnectConfirmation(props: { viewer: Viewer }) {
       <p class="warning">⚠️ WARNING: {DISCONNECT_WARNING}</p>
       <form method="post" action={`${PATHS.entra}/disconnect`} class="inline">
         <CsrfField token={props.viewer.csrfToken} />
-        <button type="submit" class="danger">Confirm disconnect</button>
+        <button type="submit" class="danger">
+          Confirm disconnect
+        </button>
       </form>{" "}
-      <a class="button" href={PATHS.entra}>Cancel</a>
+      <a class="button" href={PATHS.entra}>
+        Cancel
+      </a>
     </div>
   );
 }

@@ -19,9 +19,9 @@ export function ImportSection(props: { viewer: Viewer; connected: boolean }) {
       ) : (
         <>
           <p class="muted">
-            Create UniAsset accounts for directory users before they first sign in, so assets can be assigned to them. They get
-            their role from group mapping when it is on, else the default role, and sign in with Microsoft without an invitation.
-            Guests, disabled accounts and sign-in names outside your verified domains are never imported.
+            Create UniAsset accounts for directory users before they first sign in, so assets can be assigned to them. They get their role
+            from group mapping when it is on, else the default role, and sign in with Microsoft without an invitation. Guests, disabled
+            accounts and sign-in names outside your verified domains are never imported.
           </p>
           <ImportForm viewer={props.viewer} />
           <div id="import-preview" aria-live="polite"></div>
@@ -33,7 +33,14 @@ export function ImportSection(props: { viewer: Viewer; connected: boolean }) {
 
 function ImportForm(props: { viewer: Viewer }) {
   return (
-    <form method="post" action={`${BASE}/preview`} hx-post={`${BASE}/preview`} hx-target="#import-preview" hx-swap="innerHTML" id="import-form">
+    <form
+      method="post"
+      action={`${BASE}/preview`}
+      hx-post={`${BASE}/preview`}
+      hx-target="#import-preview"
+      hx-swap="innerHTML"
+      id="import-form"
+    >
       <CsrfField token={props.viewer.csrfToken} />
       <fieldset>
         <legend>Who to import</legend>
@@ -44,7 +51,12 @@ function ImportForm(props: { viewer: Viewer }) {
           <input type="radio" name="scope" value="groups" /> Members of chosen groups (nested groups included)
         </label>
       </fieldset>
-      <GroupSearchInput id="import-group-search" path={`${BASE}/groups`} target="#import-group-results" include="#import-group-results input:checked" />
+      <GroupSearchInput
+        id="import-group-search"
+        path={`${BASE}/groups`}
+        target="#import-group-results"
+        include="#import-group-results input:checked"
+      />
       <div id="import-group-results" role="group" aria-label="Groups to import"></div>
       <button type="submit">Preview import</button>
     </form>
@@ -108,16 +120,27 @@ export function ImportPreview(props: { viewer: Viewer; plan: ImportPlan }) {
       {plan.counts.new > 0 && (
         <p>
           New people get: {rolesText(plan.rolesOfNew)}{" "}
-          <span class="muted">({plan.mappingOn ? "by group mapping, else the default role" : "the default role; group mapping is off"})</span>
+          <span class="muted">
+            ({plan.mappingOn ? "by group mapping, else the default role" : "the default role; group mapping is off"})
+          </span>
         </p>
       )}
       {plan.counts.new === 0 ? (
         <p>Nothing to import: everyone is already here or skipped.</p>
       ) : (
-        <form method="post" action={`${BASE}/apply`} hx-post={`${BASE}/apply`} hx-target="#import-preview" hx-swap="innerHTML" class="inline">
+        <form
+          method="post"
+          action={`${BASE}/apply`}
+          hx-post={`${BASE}/apply`}
+          hx-target="#import-preview"
+          hx-swap="innerHTML"
+          class="inline"
+        >
           <CsrfField token={props.viewer.csrfToken} />
           <ScopeFields scope={plan.scope} />
-          <button type="submit" class="primary">Import {plan.counts.new} user{plan.counts.new === 1 ? "" : "s"}</button>
+          <button type="submit" class="primary">
+            Import {plan.counts.new} user{plan.counts.new === 1 ? "" : "s"}
+          </button>
         </form>
       )}
     </div>

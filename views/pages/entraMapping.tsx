@@ -31,12 +31,13 @@ export function MappingEditor(props: { viewer: Viewer; section: MappingSection; 
       ) : (
         <>
           <p class="muted">
-            At each Microsoft sign-in, the highest role among the mapped groups the person is in (nested groups included) applies.
-            Owners are never changed by mapping.{" "}
-            <MappingStateHint on={section.mappingOn} />
+            At each Microsoft sign-in, the highest role among the mapped groups the person is in (nested groups included) applies. Owners
+            are never changed by mapping. <MappingStateHint on={section.mappingOn} />
           </p>
           {section.namesStale && (
-            <p class="notice" role="status">Microsoft Graph could not be read, so the group names shown are the last known ones.</p>
+            <p class="notice" role="status">
+              Microsoft Graph could not be read, so the group names shown are the last known ones.
+            </p>
           )}
           <MappingList viewer={viewer} section={section} />
           <AddMappingForm viewer={viewer} />
@@ -69,13 +70,17 @@ function MappingList(props: { viewer: Viewer; section: MappingSection }) {
               {mapping.groupName}
               {mapping.missing && <span class="muted"> (no longer in the directory)</span>}
             </td>
-            <td><RoleBadge role={mapping.role} /></td>
+            <td>
+              <RoleBadge role={mapping.role} />
+            </td>
             <td>
               <form method="post" action={`${BASE}/preview`} {...previewTarget} class="inline">
                 <CsrfField token={viewer.csrfToken} />
                 <input type="hidden" name="change" value="remove" />
                 <input type="hidden" name="groupId" value={mapping.groupId} />
-                <button type="submit" class="danger" aria-label={`Remove ${mapping.groupName}`}>Remove</button>
+                <button type="submit" class="danger" aria-label={`Remove ${mapping.groupName}`}>
+                  Remove
+                </button>
               </form>
             </td>
           </tr>
@@ -91,7 +96,9 @@ function RoleSelect(props: { id: string; selected: MappableRole; label: string }
       {props.label}{" "}
       <select id={props.id} name="role">
         {MAPPABLE_ROLES.map((role) => (
-          <option value={role} selected={role === props.selected}>{roleLabel(role)}</option>
+          <option value={role} selected={role === props.selected}>
+            {roleLabel(role)}
+          </option>
         ))}
       </select>
     </label>
@@ -108,8 +115,7 @@ function AddMappingForm(props: { viewer: Viewer }) {
       <div id="group-results" role="group" aria-label="Groups found">
         <p class="muted">Type the start of a group's name to find it in your directory.</p>
       </div>
-      <RoleSelect id="mapping-role" selected="member" label="Role" />{" "}
-      <button type="submit">Preview</button>
+      <RoleSelect id="mapping-role" selected="member" label="Role" /> <button type="submit">Preview</button>
     </form>
   );
 }
@@ -162,7 +168,8 @@ function describeChange(preview: MappingPreview): string {
   const change = preview.change;
   if (change.change === "default") return `Default role: ${roleLabel(preview.previousRole ?? "member")} → ${roleLabel(change.role)}`;
   if (change.change === "remove") return `Remove mapping: ${preview.groupName} → ${roleLabel(preview.previousRole ?? "member")}`;
-  if (preview.previousRole) return `Change mapping: ${preview.groupName} → ${roleLabel(change.role)} (was ${roleLabel(preview.previousRole)})`;
+  if (preview.previousRole)
+    return `Change mapping: ${preview.groupName} → ${roleLabel(change.role)} (was ${roleLabel(preview.previousRole)})`;
   return `Add mapping: ${preview.groupName} → ${roleLabel(change.role)}`;
 }
 
@@ -182,7 +189,9 @@ export function MappingPreviewView(props: { viewer: Viewer; preview: MappingPrev
   return (
     <div class="card preview" id="mapping-preview-result">
       <h3>Preview</h3>
-      <p><strong>{describeChange(preview)}</strong></p>
+      <p>
+        <strong>{describeChange(preview)}</strong>
+      </p>
       <p class="muted">Who would gain or lose which role at their next Microsoft sign-in, read from your directory now.</p>
       {nobody ? (
         <p>Nobody's role would change.</p>
@@ -202,9 +211,13 @@ export function MappingPreviewView(props: { viewer: Viewer; preview: MappingPrev
       <form method="post" action={`${BASE}/apply`} hx-post={`${BASE}/apply`} hx-target="#entra-mapping" hx-swap="outerHTML" class="inline">
         <CsrfField token={props.viewer.csrfToken} />
         {changeFields(preview.change)}
-        <button type="submit" class="primary">Save</button>
+        <button type="submit" class="primary">
+          Save
+        </button>
       </form>{" "}
-      <a class="button" href={PATHS.entra} hx-get={BASE} hx-target="#entra-mapping" hx-swap="outerHTML">Cancel</a>
+      <a class="button" href={PATHS.entra} hx-get={BASE} hx-target="#entra-mapping" hx-swap="outerHTML">
+        Cancel
+      </a>
     </div>
   );
 }
@@ -213,7 +226,9 @@ function ChangeList(props: { title: string; people: MappingPreview["gains"] }) {
   if (props.people.length === 0) return null;
   return (
     <>
-      <h4>{props.title} ({props.people.length})</h4>
+      <h4>
+        {props.title} ({props.people.length})
+      </h4>
       <ul class={`role-changes ${props.title.toLowerCase()}`}>
         {props.people.map((p) => (
           <li>

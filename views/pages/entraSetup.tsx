@@ -22,7 +22,12 @@ const PERMISSIONS = (
 );
 
 /** The card on the Entra page; `created` carries the link's URL right after creation, the only time it is shown. */
-export function SetupLinkCard(props: { viewer: Viewer; links: SetupLinkSummary[]; created?: { url: string; expiresAt: number } | null; now: number }) {
+export function SetupLinkCard(props: {
+  viewer: Viewer;
+  links: SetupLinkSummary[];
+  created?: { url: string; expiresAt: number } | null;
+  now: number;
+}) {
   const { viewer, links, now } = props;
   const open = links.find((link) => setupLinkState(link, now) === "open");
   const granted = links.find((link) => link.usedAt !== null);
@@ -45,9 +50,9 @@ export function SetupLinkCard(props: { viewer: Viewer; links: SetupLinkSummary[]
         </p>
       )}
       <p class="muted">
-        Create a setup link and send it to your Azure administrator. They need no UniAsset account: the link shows them the
-        read-only permissions UniAsset requests and takes them to Microsoft to grant admin consent for your tenant. Then
-        click Connect Entra ID here to finish. A link works once and expires after 7 days.
+        Create a setup link and send it to your Azure administrator. They need no UniAsset account: the link shows them the read-only
+        permissions UniAsset requests and takes them to Microsoft to grant admin consent for your tenant. Then click Connect Entra ID here
+        to finish. A link works once and expires after 7 days.
       </p>
       {props.created && (
         <div class="notice" role="status">
@@ -70,9 +75,18 @@ export function SetupLinkCard(props: { viewer: Viewer; links: SetupLinkSummary[]
           <button type="submit">{open ? "Create a new setup link" : "Create setup link"}</button>
         </form>{" "}
         {open && (
-          <form method="post" action={`${CARD_PATH}/${open.id}/revoke`} hx-post={`${CARD_PATH}/${open.id}/revoke`} hx-target="#setup-link" hx-swap="outerHTML" class="inline">
+          <form
+            method="post"
+            action={`${CARD_PATH}/${open.id}/revoke`}
+            hx-post={`${CARD_PATH}/${open.id}/revoke`}
+            hx-target="#setup-link"
+            hx-swap="outerHTML"
+            class="inline"
+          >
             <CsrfField token={viewer.csrfToken} />
-            <button type="submit" class="danger">Revoke setup link</button>
+            <button type="submit" class="danger">
+              Revoke setup link
+            </button>
           </form>
         )}
       </div>
@@ -81,33 +95,47 @@ export function SetupLinkCard(props: { viewer: Viewer; links: SetupLinkSummary[]
 }
 
 /** What the Azure administrator sees when opening the link. */
-export function SetupLinkPage(props: { organizationName: string; createdByName: string | null; expiresAt: number; token: string; csrfToken: string | null }) {
+export function SetupLinkPage(props: {
+  organizationName: string;
+  createdByName: string | null;
+  expiresAt: number;
+  token: string;
+  csrfToken: string | null;
+}) {
   return (
     <section class="card">
       <h1>Connect {props.organizationName} to UniAsset</h1>
       <p>
-        {props.createdByName ?? "An admin"} of <strong>{props.organizationName}</strong> asks you, as their Azure administrator, to
-        grant admin consent so that UniAsset can read your Microsoft Entra ID directory. You don't need a UniAsset account.
+        {props.createdByName ?? "An admin"} of <strong>{props.organizationName}</strong> asks you, as their Azure administrator, to grant
+        admin consent so that UniAsset can read your Microsoft Entra ID directory. You don't need a UniAsset account.
       </p>
       <p>UniAsset requests these read-only, delegated Microsoft Graph permissions:</p>
       {PERMISSIONS}
       <p class="muted">UniAsset reads from your directory but never writes to it.</p>
       <p class="notice">
-        ⚠️ Granting admin consent must be done by a user with Global Admin rights in your Entra tenant, or permission to grant
-        admin consent to third-party applications.
+        ⚠️ Granting admin consent must be done by a user with Global Admin rights in your Entra tenant, or permission to grant admin consent
+        to third-party applications.
       </p>
       <form method="post" action={`${PATHS.setup}/${props.token}`} class="row">
         {props.csrfToken && <CsrfField token={props.csrfToken} />}
         <label>
           Tenant <span class="muted">(optional)</span>
           <br />
-          <input type="text" name="tenant" maxlength={253} placeholder="yourcompany.com or tenant id" aria-describedby="setup-tenant-hint" />
+          <input
+            type="text"
+            name="tenant"
+            maxlength={253}
+            placeholder="yourcompany.com or tenant id"
+            aria-describedby="setup-tenant-hint"
+          />
         </label>
-        <button type="submit" class="primary">Review and grant admin consent in Microsoft</button>
+        <button type="submit" class="primary">
+          Review and grant admin consent in Microsoft
+        </button>
       </form>
       <p class="muted" id="setup-tenant-hint">
-        If your administrator account is a guest in {props.organizationName}'s tenant (for example an outside consultant's
-        account), type that tenant's verified domain; otherwise Microsoft asks the tenant your account belongs to.
+        If your administrator account is a guest in {props.organizationName}'s tenant (for example an outside consultant's account), type
+        that tenant's verified domain; otherwise Microsoft asks the tenant your account belongs to.
       </p>
       <p class="muted">This link works once and expires on {formatTime(props.expiresAt)}.</p>
     </section>
@@ -122,9 +150,9 @@ export function SetupOutcomePage(props: { outcome: SetupOutcome }) {
       <section class="card">
         <h1>Admin consent granted</h1>
         <p>
-          UniAsset may now read your directory with <code>User.Read.All</code> and <code>Group.Read.All</code>. The Owners and
-          Admins of <strong>{outcome.organizationName}</strong> can finish the connection: in UniAsset, Settings → Integrations →
-          Microsoft Entra ID → <strong>Connect Entra ID</strong>. You can close this page.
+          UniAsset may now read your directory with <code>User.Read.All</code> and <code>Group.Read.All</code>. The Owners and Admins of{" "}
+          <strong>{outcome.organizationName}</strong> can finish the connection: in UniAsset, Settings → Integrations → Microsoft Entra ID →{" "}
+          <strong>Connect Entra ID</strong>. You can close this page.
         </p>
       </section>
     );
@@ -145,7 +173,10 @@ export function SetupOutcomePage(props: { outcome: SetupOutcome }) {
         <li>The authorization was cancelled before completing</li>
         <li>The Microsoft account used does not have permission to consent</li>
       </ul>
-      <p>Solution: open the setup link again and complete the full authorization with a Global Admin account. The link still works until it expires.</p>
+      <p>
+        Solution: open the setup link again and complete the full authorization with a Global Admin account. The link still works until it
+        expires.
+      </p>
       {outcome.microsoftCode && <p class="muted">Microsoft error code: {outcome.microsoftCode}</p>}
     </section>
   );

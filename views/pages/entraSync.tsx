@@ -16,7 +16,8 @@ import { PATHS } from "../../src/paths.ts";
 const SYNC_PATH = PATHS.entraSync;
 
 const SKIPPED_NOTE = "Another sync was still running at the scheduled time, so this nightly run was skipped.";
-const SUPERSEDED_NOTE = "A later read found everyone this run would deactivate enabled again in Entra ID (or no longer active), so it ended by itself.";
+const SUPERSEDED_NOTE =
+  "A later read found everyone this run would deactivate enabled again in Entra ID (or no longer active), so it ended by itself.";
 const CAUSE_LABELS: Record<RunChangeRow["cause"], string> = {
   disabled: "Disabled in Entra ID",
   deleted: "Deleted from Entra ID",
@@ -27,21 +28,32 @@ const CAUSE_LABELS: Record<RunChangeRow["cause"], string> = {
 export function SyncSection(props: { viewer: Viewer; data: SyncSectionData }) {
   const { viewer, data } = props;
   return (
-    <section id="entra-sync" class="card" aria-busy={data.running ? "true" : "false"} {...refreshesOnSettingsChange(SYNC_PATH, { poll: data.running })}>
+    <section
+      id="entra-sync"
+      class="card"
+      aria-busy={data.running ? "true" : "false"}
+      {...refreshesOnSettingsChange(SYNC_PATH, { poll: data.running })}
+    >
       <h2>Directory sync</h2>
       <p class="muted">
-        Nightly, UniAsset reads your directory and deactivates members whose Entra account is disabled or deleted, and
-        reactivates those it deactivated when their account is enabled again. Members deactivated by hand, and people
-        who sign in only with Google, are never touched.
+        Nightly, UniAsset reads your directory and deactivates members whose Entra account is disabled or deleted, and reactivates those it
+        deactivated when their account is enabled again. Members deactivated by hand, and people who sign in only with Google, are never
+        touched.
       </p>
       {data.autoDeprovision ? (
-        <p id="sync-next">Next scheduled run: <strong>{formatTime(data.nextRunAt)}</strong> ({data.schedule})</p>
+        <p id="sync-next">
+          Next scheduled run: <strong>{formatTime(data.nextRunAt)}</strong> ({data.schedule})
+        </p>
       ) : (
-        <p class="notice" id="sync-next">Auto-deprovision sync is off: no nightly run. Preview shows what a run would do.</p>
+        <p class="notice" id="sync-next">
+          Auto-deprovision sync is off: no nightly run. Preview shows what a run would do.
+        </p>
       )}
       {data.autoDeprovision && <RealtimeStatus realtime={data.realtime} />}
       {data.running ? (
-        <p class="status running" role="status" id="sync-running">A sync is running… this section updates when it finishes.</p>
+        <p class="status running" role="status" id="sync-running">
+          A sync is running… this section updates when it finishes.
+        </p>
       ) : (
         <div class="actions">
           <SyncButton viewer={viewer} action="run" label="Sync now" disabled={!data.autoDeprovision} />{" "}
@@ -61,11 +73,19 @@ export function SyncSection(props: { viewer: Viewer; data: SyncSectionData }) {
  */
 function RealtimeStatus(props: { realtime: SyncSectionData["realtime"] }) {
   const realtime = props.realtime;
-  if (!realtime) return <p id="sync-realtime" class="muted">Real-time updates: not set up yet. The nightly run still deactivates leavers.</p>;
+  if (!realtime)
+    return (
+      <p id="sync-realtime" class="muted">
+        Real-time updates: not set up yet. The nightly run still deactivates leavers.
+      </p>
+    );
   return (
     <div id="sync-realtime">
       {realtime.status === "active" ? (
-        <p>Real-time updates: <strong>active</strong> (renews on {formatTime(realtime.renewsAt)}). A change in Entra ID is read within a minute.</p>
+        <p>
+          Real-time updates: <strong>active</strong> (renews on {formatTime(realtime.renewsAt)}). A change in Entra ID is read within a
+          minute.
+        </p>
       ) : (
         <p class="warning" role="alert">
           Real-time updates: <strong>not active</strong>. {realtime.failure ? REALTIME_FAILURE_TEXT[realtime.failure] : ""} (since{" "}
@@ -74,7 +94,12 @@ function RealtimeStatus(props: { realtime: SyncSectionData["realtime"] }) {
       )}
       <p class="muted">
         Last notification received: {realtime.lastNotificationAt ? formatTime(realtime.lastNotificationAt) : "none yet"}
-        {realtime.lastNotificationRunId ? <> · last run it triggered: <a href={`#run-${realtime.lastNotificationRunId}`}>{realtime.lastNotificationRunId.slice(0, 8)}</a></> : null}
+        {realtime.lastNotificationRunId ? (
+          <>
+            {" "}
+            · last run it triggered: <a href={`#run-${realtime.lastNotificationRunId}`}>{realtime.lastNotificationRunId.slice(0, 8)}</a>
+          </>
+        ) : null}
       </p>
     </div>
   );
@@ -85,7 +110,9 @@ function SyncButton(props: { viewer: Viewer; action: string; label: string; disa
   return (
     <form method="post" action={path} hx-post={path} hx-target="#entra-sync" hx-swap="outerHTML" class="inline">
       <CsrfField token={props.viewer.csrfToken} />
-      <button type="submit" class={props.danger ? "danger" : "primary"} disabled={props.disabled}>{props.label}</button>
+      <button type="submit" class={props.danger ? "danger" : "primary"} disabled={props.disabled}>
+        {props.label}
+      </button>
     </form>
   );
 }
@@ -103,15 +130,18 @@ function ChangeList(props: { viewer: Viewer; listed: NonNullable<SyncSectionData
           <p>
             <strong>{HELD_TITLE}</strong> The run of {formatTime(run.startedAt)} would deactivate {pending.deactivate} of{" "}
             {pending.linkedMembers} linked members
-            {recent > 0
-              ? <>, after real-time updates deactivated {recent} in the 24 hours before it: {pending.deactivate + recent} of {pending.linkedMembers + recent} together</>
-              : null}{" "}
+            {recent > 0 ? (
+              <>
+                , after real-time updates deactivated {recent} in the 24 hours before it: {pending.deactivate + recent} of{" "}
+                {pending.linkedMembers + recent} together
+              </>
+            ) : null}{" "}
             — more than {props.threshold.percent} % and more than {props.threshold.minimum}. Check the list, then apply or dismiss it.
           </p>
           <p id="sync-held-rule">
-            Until you do, directory sync changes nobody: later reads (real-time updates, the nightly run, Sync now) wait
-            behind this run, and once you decide, what they found is read again under the threshold. The run ends by itself
-            only if a later read finds everyone it would deactivate enabled again in Entra ID.
+            Until you do, directory sync changes nobody: later reads (real-time updates, the nightly run, Sync now) wait behind this run,
+            and once you decide, what they found is read again under the threshold. The run ends by itself only if a later read finds
+            everyone it would deactivate enabled again in Entra ID.
           </p>
           {found && (
             <p id="sync-held-waiting">
@@ -129,7 +159,12 @@ function ChangeList(props: { viewer: Viewer; listed: NonNullable<SyncSectionData
       {people.length > 0 && (
         <table class="table">
           <thead>
-            <tr><th>Name</th><th>Email</th><th>Change</th><th>Why</th></tr>
+            <tr>
+              <th>Name</th>
+              <th>Email</th>
+              <th>Change</th>
+              <th>Why</th>
+            </tr>
           </thead>
           <tbody>
             {people.map((person) => (
@@ -162,11 +197,20 @@ function ThresholdForm(props: { viewer: Viewer; threshold: SyncSectionData["thre
       <p>
         <strong>Safety threshold.</strong> Hold a run, changing nothing, when it would deactivate more than{" "}
         <label>
-          <input type="number" name="percent" min="1" max="100" value={String(props.threshold.percent)} aria-label="Percent of linked members" /> %
+          <input
+            type="number"
+            name="percent"
+            min="1"
+            max="100"
+            value={String(props.threshold.percent)}
+            aria-label="Percent of linked members"
+          />{" "}
+          %
         </label>{" "}
         of the linked members and more than{" "}
         <label>
-          <input type="number" name="minimum" min="0" max="1000000" value={String(props.threshold.minimum)} aria-label="Minimum members" /> members
+          <input type="number" name="minimum" min="0" max="1000000" value={String(props.threshold.minimum)} aria-label="Minimum members" />{" "}
+          members
         </label>
         . <button type="submit">Save threshold</button>
       </p>
@@ -190,8 +234,16 @@ export function RunHistory(props: { viewer: Viewer; runs: SyncRunRow[]; older?: 
       )}
       {(props.paged || olderHref) && (
         <nav class="pager" aria-label="Run history pages">
-          {props.paged && <a href={`${SYNC_PATH}/runs`} hx-get={`${SYNC_PATH}/runs`} {...htmx}>Newest runs</a>}{" "}
-          {olderHref && <a href={olderHref} hx-get={olderHref} {...htmx} rel="next">Older runs</a>}
+          {props.paged && (
+            <a href={`${SYNC_PATH}/runs`} hx-get={`${SYNC_PATH}/runs`} {...htmx}>
+              Newest runs
+            </a>
+          )}{" "}
+          {olderHref && (
+            <a href={olderHref} hx-get={olderHref} {...htmx} rel="next">
+              Older runs
+            </a>
+          )}
         </nav>
       )}
     </div>
@@ -204,25 +256,46 @@ function RunTable(props: { viewer: Viewer; runs: SyncRunRow[]; caption: string }
       <caption>{props.caption}</caption>
       <thead>
         <tr>
-          <th>Trigger</th><th>Started</th><th>Duration</th><th>Users read</th><th>Deactivated</th><th>Reactivated</th>
-          <th>Graph requests</th><th>Outcome</th><th>Error</th><th></th>
+          <th>Trigger</th>
+          <th>Started</th>
+          <th>Duration</th>
+          <th>Users read</th>
+          <th>Deactivated</th>
+          <th>Reactivated</th>
+          <th>Graph requests</th>
+          <th>Outcome</th>
+          <th>Error</th>
+          <th></th>
         </tr>
       </thead>
       <tbody>
         {props.runs.map((run) => (
           <tr data-run={run.id} id={`run-${run.id}`}>
-            <td>{TRIGGER_LABELS[run.trigger]}{run.mode ? ` (${run.mode})` : ""}</td>
+            <td>
+              {TRIGGER_LABELS[run.trigger]}
+              {run.mode ? ` (${run.mode})` : ""}
+            </td>
             <td>{formatTime(run.startedAt)}</td>
             <td>{run.finishedAt ? formatDuration(run.finishedAt - run.startedAt) : "…"}</td>
             <td>{run.usersRead}</td>
             <td>{run.deactivated}</td>
             <td>{run.reactivated}</td>
             <td>{run.graphRequests}</td>
-            <td><span class={`status ${run.status}`}>{outcomeLabel(run)}</span></td>
+            <td>
+              <span class={`status ${run.status}`}>{outcomeLabel(run)}</span>
+            </td>
             <td>{runNote(run)}</td>
             <td>
               {(run.status === "succeeded" || run.status === "applied") && !run.undoneAt && run.deactivated > 0 && (
-                <form method="post" action={`${SYNC_PATH}/runs/${run.id}/undo`} hx-post={`${SYNC_PATH}/runs/${run.id}/undo`} hx-target="#entra-sync" hx-swap="outerHTML" hx-confirm={`Reactivate the ${run.deactivated} members this run deactivated?`} class="inline">
+                <form
+                  method="post"
+                  action={`${SYNC_PATH}/runs/${run.id}/undo`}
+                  hx-post={`${SYNC_PATH}/runs/${run.id}/undo`}
+                  hx-target="#entra-sync"
+                  hx-swap="outerHTML"
+                  hx-confirm={`Reactivate the ${run.deactivated} members this run deactivated?`}
+                  class="inline"
+                >
                   <CsrfField token={props.viewer.csrfToken} />
                   <button type="submit">Undo</button>
                 </form>

@@ -7,9 +7,7 @@ export function ErrorPage(props: { title: string; message: string; signInLink?: 
       <h1>{props.title}</h1>
       <p>{props.message}</p>
       {props.children}
-      <p>
-        {props.signInLink ? <a href={PATHS.signIn}>Back to sign-in</a> : <a href={PATHS.home}>Back to UniAsset</a>}
-      </p>
+      <p>{props.signInLink ? <a href={PATHS.signIn}>Back to sign-in</a> : <a href={PATHS.home}>Back to UniAsset</a>}</p>
     </section>
   );
 }

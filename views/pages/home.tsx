@@ -17,7 +17,10 @@ export function HomePage(props: { viewer: Viewer; directory?: DirectoryGlancePro
         {viewer.role !== "viewer" && (
           <li>
             <a href={PATHS.users}>Users</a>
-            <span>See who has access to {viewer.organizationName}{isOwnerOrAdmin(viewer.role) ? ", invite people and manage roles" : ""}.</span>
+            <span>
+              See who has access to {viewer.organizationName}
+              {isOwnerOrAdmin(viewer.role) ? ", invite people and manage roles" : ""}.
+            </span>
           </li>
         )}
         {isOwnerOrAdmin(viewer.role) && (

@@ -6,9 +6,15 @@ import { planHas } from "../../src/plans.ts";
 export function SettingsTabs(props: { active: "organization" | "integrations" | "webhooks" }) {
   return (
     <nav class="tabs" aria-label="Settings">
-      <a href={PATHS.settings} class={props.active === "organization" ? "active" : undefined}>Organization</a>
-      <a href={PATHS.integrations} class={props.active === "integrations" ? "active" : undefined}>Integrations</a>
-      <a href={PATHS.webhooks} class={props.active === "webhooks" ? "active" : undefined}>Webhooks</a>
+      <a href={PATHS.settings} class={props.active === "organization" ? "active" : undefined}>
+        Organization
+      </a>
+      <a href={PATHS.integrations} class={props.active === "integrations" ? "active" : undefined}>
+        Integrations
+      </a>
+      <a href={PATHS.webhooks} class={props.active === "webhooks" ? "active" : undefined}>
+        Webhooks
+      </a>
     </nav>
   );
 }
@@ -56,9 +62,8 @@ export function IntegrationsPage(props: { viewer: Viewer; connection: Connection
             </p>
           ) : (
             <p class="notice">
-              <strong>Plan required: Enterprise.</strong> {props.viewer.organizationName} is on the{" "}
-              {PLAN_LABELS[props.viewer.plan]} plan. Upgrade to Enterprise to connect Microsoft Entra ID — contact{" "}
-              <a href="mailto:support@uniasset.app">support@uniasset.app</a>.
+              <strong>Plan required: Enterprise.</strong> {props.viewer.organizationName} is on the {PLAN_LABELS[props.viewer.plan]} plan.
+              Upgrade to Enterprise to connect Microsoft Entra ID — contact <a href="mailto:support@uniasset.app">support@uniasset.app</a>.
             </p>
           )}
         </li>

@@ -67,8 +67,17 @@ const listTarget = { "hx-target": "#member-list", "hx-swap": "outerHTML", "hx-pu
 function MemberFilters(props: { list: MemberListView }) {
   const { list } = props;
   return (
-    <form method="get" action={PATHS.users} role="search" class="row" id="member-filters"
-      hx-get={PATHS.users} hx-trigger="submit, input delay:300ms" hx-sync="this:replace" {...listTarget}>
+    <form
+      method="get"
+      action={PATHS.users}
+      role="search"
+      class="row"
+      id="member-filters"
+      hx-get={PATHS.users}
+      hx-trigger="submit, input delay:300ms"
+      hx-sync="this:replace"
+      {...listTarget}
+    >
       <label>
         Search{" "}
         <input type="search" name="q" value={list.search} maxlength={100} placeholder="Name or email starts with…" autocomplete="off" />
@@ -76,18 +85,26 @@ function MemberFilters(props: { list: MemberListView }) {
       <label>
         Status{" "}
         <select name="status">
-          <option value="" selected={!list.status}>Any status</option>
+          <option value="" selected={!list.status}>
+            Any status
+          </option>
           {MEMBER_STATUS_FILTERS.map((status) => (
-            <option value={status} selected={status === list.status}>{STATUS_LABELS[status]}</option>
+            <option value={status} selected={status === list.status}>
+              {STATUS_LABELS[status]}
+            </option>
           ))}
         </select>
       </label>
       <label>
         Role{" "}
         <select name="role">
-          <option value="" selected={!list.role}>Any role</option>
+          <option value="" selected={!list.role}>
+            Any role
+          </option>
           {ROLES.map((role) => (
-            <option value={role} selected={role === list.role}>{roleLabel(role)}</option>
+            <option value={role} selected={role === list.role}>
+              {roleLabel(role)}
+            </option>
           ))}
         </select>
       </label>
@@ -129,9 +146,18 @@ export function MemberList(props: { viewer: Viewer; list: MemberListView }) {
       )}
       {(list.after || list.next) && (
         <nav class="pager" aria-label="Member pages">
-          {list.after && <a href={listHref(PATHS.users, filters)} hx-get={listHref(PATHS.users, filters)} {...listTarget}>First page</a>}{" "}
+          {list.after && (
+            <a href={listHref(PATHS.users, filters)} hx-get={listHref(PATHS.users, filters)} {...listTarget}>
+              First page
+            </a>
+          )}{" "}
           {list.next && (
-            <a href={listHref(PATHS.users, { ...filters, after: list.next })} hx-get={listHref(PATHS.users, { ...filters, after: list.next })} {...listTarget} rel="next">
+            <a
+              href={listHref(PATHS.users, { ...filters, after: list.next })}
+              hx-get={listHref(PATHS.users, { ...filters, after: list.next })}
+              {...listTarget}
+              rel="next"
+            >
               Next page
             </a>
           )}
@@ -156,12 +182,22 @@ function MemberRowView(props: { viewer: Viewer; member: MemberRow; manages: bool
       <td>{member.email}</td>
       <td>
         {editable ? (
-          <form method="post" action={`${PATHS.users}/${member.userId}/role`} hx-post={`${PATHS.users}/${member.userId}/role`} {...htmx} class="inline">
+          <form
+            method="post"
+            action={`${PATHS.users}/${member.userId}/role`}
+            hx-post={`${PATHS.users}/${member.userId}/role`}
+            {...htmx}
+            class="inline"
+          >
             <CsrfField token={viewer.csrfToken} />
-            <label class="visually-hidden" for={`role-${member.userId}`}>Role of {member.displayName}</label>
+            <label class="visually-hidden" for={`role-${member.userId}`}>
+              Role of {member.displayName}
+            </label>
             <select id={`role-${member.userId}`} name="role">
               {assignableRoles(viewer).map((role) => (
-                <option value={role} selected={role === member.role}>{roleLabel(role)}</option>
+                <option value={role} selected={role === member.role}>
+                  {roleLabel(role)}
+                </option>
               ))}
             </select>
             <button type="submit">Save role</button>
@@ -175,27 +211,40 @@ function MemberRowView(props: { viewer: Viewer; member: MemberRow; manages: bool
         {member.status === "active" ? (
           <span class="status active">Active</span>
         ) : (
-          <span class="status deactivated">
-            Deactivated{member.deactivatedReason === "directory_sync" ? " by directory sync" : ""}
-          </span>
+          <span class="status deactivated">Deactivated{member.deactivatedReason === "directory_sync" ? " by directory sync" : ""}</span>
         )}
       </td>
       <td>{member.lastSignInAt ? formatTime(member.lastSignInAt) : "Not signed in yet"}</td>
       {props.manages && (
         <td>
-          {editable && member.userId !== viewer.userId && (
-            member.status === "active" ? (
-              <form method="post" action={`${PATHS.users}/${member.userId}/deactivate`} hx-post={`${PATHS.users}/${member.userId}/deactivate`} hx-confirm={`Deactivate ${member.displayName}? Their sessions end immediately.`} {...htmx} class="inline">
+          {editable &&
+            member.userId !== viewer.userId &&
+            (member.status === "active" ? (
+              <form
+                method="post"
+                action={`${PATHS.users}/${member.userId}/deactivate`}
+                hx-post={`${PATHS.users}/${member.userId}/deactivate`}
+                hx-confirm={`Deactivate ${member.displayName}? Their sessions end immediately.`}
+                {...htmx}
+                class="inline"
+              >
                 <CsrfField token={viewer.csrfToken} />
-                <button type="submit" class="danger">Deactivate</button>
+                <button type="submit" class="danger">
+                  Deactivate
+                </button>
               </form>
             ) : (
-              <form method="post" action={`${PATHS.users}/${member.userId}/reactivate`} hx-post={`${PATHS.users}/${member.userId}/reactivate`} {...htmx} class="inline">
+              <form
+                method="post"
+                action={`${PATHS.users}/${member.userId}/reactivate`}
+                hx-post={`${PATHS.users}/${member.userId}/reactivate`}
+                {...htmx}
+                class="inline"
+              >
                 <CsrfField token={viewer.csrfToken} />
                 <button type="submit">Reactivate</button>
               </form>
-            )
-          )}
+            ))}
         </td>
       )}
     </tr>
@@ -249,7 +298,9 @@ function Invitations(props: { viewer: Viewer; invitations: InvitationRow[] }) {
           Role{" "}
           <select name="role">
             {assignableRoles(viewer).map((role) => (
-              <option value={role} selected={role === "member"}>{roleLabel(role)}</option>
+              <option value={role} selected={role === "member"}>
+                {roleLabel(role)}
+              </option>
             ))}
           </select>
         </label>
@@ -263,9 +314,17 @@ function Invitations(props: { viewer: Viewer; invitations: InvitationRow[] }) {
           {props.invitations.map((invitation) => (
             <li>
               {invitation.email} — <RoleBadge role={invitation.role} />{" "}
-              <form method="post" action={`${PATHS.users}/invitations/${invitation.id}/revoke`} hx-post={`${PATHS.users}/invitations/${invitation.id}/revoke`} {...htmx} class="inline">
+              <form
+                method="post"
+                action={`${PATHS.users}/invitations/${invitation.id}/revoke`}
+                hx-post={`${PATHS.users}/invitations/${invitation.id}/revoke`}
+                {...htmx}
+                class="inline"
+              >
                 <CsrfField token={viewer.csrfToken} />
-                <button type="submit" class="link">Revoke</button>
+                <button type="submit" class="link">
+                  Revoke
+                </button>
               </form>
             </li>
           ))}

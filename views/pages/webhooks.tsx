@@ -50,8 +50,8 @@ function PlanNotice(props: { viewer: Viewer; hasEndpoints: boolean }) {
   const { viewer } = props;
   return (
     <p class="notice" id="webhooks-plan-notice">
-      <strong>Plan required: Enterprise.</strong> {viewer.organizationName} is on the {PLAN_LABELS[viewer.plan]} plan.
-      Upgrade to Enterprise to send events to your own systems — contact <a href="mailto:support@uniasset.app">support@uniasset.app</a>.
+      <strong>Plan required: Enterprise.</strong> {viewer.organizationName} is on the {PLAN_LABELS[viewer.plan]} plan. Upgrade to Enterprise
+      to send events to your own systems — contact <a href="mailto:support@uniasset.app">support@uniasset.app</a>.
       {props.hasEndpoints && " No events are sent to the endpoints below meanwhile; you can still disable or delete them."}
     </p>
   );
@@ -65,45 +65,66 @@ export function WebhooksPage(props: { viewer: Viewer; endpoints: EndpointSummary
       <h1>Settings</h1>
       <SettingsTabs active="webhooks" />
       {!onPlan && <PlanNotice viewer={viewer} hasEndpoints={endpoints.length > 0} />}
-      {onPlan && endpoints.filter((e) => !e.enabled && e.disabledReason === "failing").map((endpoint) => <FailingBanner endpoint={endpoint} />)}
-      {onPlan && <p class="muted">
-        UniAsset sends signed events (Standard Webhooks) to your endpoints when members are provisioned, imported, change role,
-        are deactivated or reactivated, and when directory sync or the Entra connection needs attention.
-      </p>}
+      {onPlan &&
+        endpoints.filter((e) => !e.enabled && e.disabledReason === "failing").map((endpoint) => <FailingBanner endpoint={endpoint} />)}
+      {onPlan && (
+        <p class="muted">
+          UniAsset sends signed events (Standard Webhooks) to your endpoints when members are provisioned, imported, change role, are
+          deactivated or reactivated, and when directory sync or the Entra connection needs attention.
+        </p>
+      )}
       {endpoints.length > 0 && (
         <table class="list" id="webhook-endpoints">
           <thead>
-            <tr><th>Endpoint URL</th><th>Events</th><th>Status</th></tr>
+            <tr>
+              <th>Endpoint URL</th>
+              <th>Events</th>
+              <th>Status</th>
+            </tr>
           </thead>
           <tbody>
             {endpoints.map((endpoint) => (
               <tr>
-                <td><a href={endpointPath(endpoint.id)}>{endpoint.url}</a></td>
+                <td>
+                  <a href={endpointPath(endpoint.id)}>{endpoint.url}</a>
+                </td>
                 <td>{eventTypesOf(endpoint.eventTypes).join(", ")}</td>
-                <td><Status endpoint={endpoint} /></td>
+                <td>
+                  <Status endpoint={endpoint} />
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
-      {onPlan && <form method="post" action={PATHS.webhooks} class="card" id="add-endpoint">
-        <h2>Add endpoint</h2>
-        <CsrfField token={viewer.csrfToken} />
-        <input type="hidden" name="formToken" value={props.formToken} />
-        <p>
-          <label for="endpoint-url">Endpoint URL</label>
-          <input id="endpoint-url" class="wide" type="url" name="url" required maxlength={2048} placeholder="https://example.com/uniasset-events" />
-        </p>
-        <fieldset>
-          <legend>Events</legend>
-          {WEBHOOK_EVENT_TYPES.map((type) => (
-            <label class="choice">
-              <input type="checkbox" name="eventTypes" value={type} checked /> <code>{type}</code> — {EVENT_TYPE_LABELS[type]}
-            </label>
-          ))}
-        </fieldset>
-        <button type="submit">Add endpoint</button>
-      </form>}
+      {onPlan && (
+        <form method="post" action={PATHS.webhooks} class="card" id="add-endpoint">
+          <h2>Add endpoint</h2>
+          <CsrfField token={viewer.csrfToken} />
+          <input type="hidden" name="formToken" value={props.formToken} />
+          <p>
+            <label for="endpoint-url">Endpoint URL</label>
+            <input
+              id="endpoint-url"
+              class="wide"
+              type="url"
+              name="url"
+              required
+              maxlength={2048}
+              placeholder="https://example.com/uniasset-events"
+            />
+          </p>
+          <fieldset>
+            <legend>Events</legend>
+            {WEBHOOK_EVENT_TYPES.map((type) => (
+              <label class="choice">
+                <input type="checkbox" name="eventTypes" value={type} checked /> <code>{type}</code> — {EVENT_TYPE_LABELS[type]}
+              </label>
+            ))}
+          </fieldset>
+          <button type="submit">Add endpoint</button>
+        </form>
+      )}
     </section>
   );
 }
@@ -120,7 +141,9 @@ export function SigningSecretPage(props: { url: string; endpointId: string; secr
         </label>
         <input id="signing-secret" class="wide" type="text" readonly value={props.secret} />
       </div>
-      <p><a href={endpointPath(props.endpointId)}>Go to the endpoint</a></p>
+      <p>
+        <a href={endpointPath(props.endpointId)}>Go to the endpoint</a>
+      </p>
     </section>
   );
 }
@@ -131,10 +154,12 @@ export function EndpointAlreadyAddedPage(props: { endpoint: EndpointSummary }) {
     <section>
       <h1>Endpoint already added</h1>
       <div class="notice" role="status">
-        <strong>This form was already sent, and {props.endpoint.url} was added then.</strong> Nothing was added now.
-        Its signing secret was shown that one time only; if you did not copy it, open the endpoint and use Rotate secret.
+        <strong>This form was already sent, and {props.endpoint.url} was added then.</strong> Nothing was added now. Its signing secret was
+        shown that one time only; if you did not copy it, open the endpoint and use Rotate secret.
       </div>
-      <p><a href={endpointPath(props.endpoint.id)}>Go to the endpoint</a></p>
+      <p>
+        <a href={endpointPath(props.endpoint.id)}>Go to the endpoint</a>
+      </p>
     </section>
   );
 }
@@ -157,7 +182,9 @@ export function EndpointPage(props: { viewer: Viewer; endpoint: EndpointSummary;
         <h2>{endpoint.url}</h2>
         <dl class="facts">
           <dt>Status</dt>
-          <dd><Status endpoint={endpoint} /></dd>
+          <dd>
+            <Status endpoint={endpoint} />
+          </dd>
           <dt>Events</dt>
           <dd>{eventTypesOf(endpoint.eventTypes).join(", ")}</dd>
           <dt>Added</dt>
@@ -190,7 +217,9 @@ export function EndpointPage(props: { viewer: Viewer; endpoint: EndpointSummary;
           )}
           <form method="post" action={action("delete")}>
             <CsrfField token={viewer.csrfToken} />
-            <button type="submit" class="danger">Delete endpoint</button>
+            <button type="submit" class="danger">
+              Delete endpoint
+            </button>
           </form>
         </div>
       </div>
@@ -200,16 +229,32 @@ export function EndpointPage(props: { viewer: Viewer; endpoint: EndpointSummary;
       ) : (
         <table class="list" id="delivery-log">
           <thead>
-            <tr><th>Time</th><th>Event</th><th>Attempt</th><th>Status</th><th>Response</th><th>Duration</th><th></th></tr>
+            <tr>
+              <th>Time</th>
+              <th>Event</th>
+              <th>Attempt</th>
+              <th>Status</th>
+              <th>Response</th>
+              <th>Duration</th>
+              <th></th>
+            </tr>
           </thead>
           <tbody>
             {attempts.map((attempt) => (
               <tr>
                 <td>{formatTime(attempt.attemptedAt)}</td>
-                <td><code>{attempt.eventType}</code> <span class="muted">{attempt.eventId}</span></td>
+                <td>
+                  <code>{attempt.eventType}</code> <span class="muted">{attempt.eventId}</span>
+                </td>
                 <td>{attempt.attempt}</td>
-                <td>{OUTCOME_LABELS[attempt.outcome]}{attempt.error && <span class="muted"> — {attempt.error}</span>}</td>
-                <td>{attempt.statusCode ?? "—"}{attempt.responseExcerpt && <span class="muted"> {attempt.responseExcerpt}</span>}</td>
+                <td>
+                  {OUTCOME_LABELS[attempt.outcome]}
+                  {attempt.error && <span class="muted"> — {attempt.error}</span>}
+                </td>
+                <td>
+                  {attempt.statusCode ?? "—"}
+                  {attempt.responseExcerpt && <span class="muted"> {attempt.responseExcerpt}</span>}
+                </td>
                 <td>{attempt.durationMs} ms</td>
                 <td>
                   {attempt.outcome !== "delivered" && endpoint.enabled && onPlan && (

@@ -121,9 +121,7 @@ export const FAILURE_TEXTS: Record<ConnectionFailure, FailureText> = {
   unknown_tenant: {
     title: "Tenant not found",
     message: "Microsoft does not know the tenant you named. Nothing was stored.",
-    remedies: [
-      "Type one of your tenant's verified domains (for example yourcompany.com) or its tenant id, or leave the field empty",
-    ],
+    remedies: ["Type one of your tenant's verified domains (for example yourcompany.com) or its tenant id, or leave the field empty"],
   },
   grant_revoked: {
     title: "Needs reconnect",

@@ -72,15 +72,15 @@ function AlertText(props: { alert: DirectoryAlert }) {
       if (only && others.length === 0) {
         return (
           <>
-            <strong>Webhook endpoint disabled:</strong> every delivery to <code>{only.url}</code> failed for 24 hours, so
-            no events are sent to it. Fix the receiver, then enable it again. <a href={webhookEndpointPath(only.id)}>Open the endpoint</a>
+            <strong>Webhook endpoint disabled:</strong> every delivery to <code>{only.url}</code> failed for 24 hours, so no events are sent
+            to it. Fix the receiver, then enable it again. <a href={webhookEndpointPath(only.id)}>Open the endpoint</a>
           </>
         );
       }
       return (
         <>
-          <strong>{alert.endpoints.length} webhook endpoints disabled:</strong> every delivery to each failed for 24 hours, so
-          no events are sent to them. Fix the receivers, then enable them again. <a href={PATHS.webhooks}>Open Settings → Webhooks</a>
+          <strong>{alert.endpoints.length} webhook endpoints disabled:</strong> every delivery to each failed for 24 hours, so no events are
+          sent to them. Fix the receivers, then enable them again. <a href={PATHS.webhooks}>Open Settings → Webhooks</a>
         </>
       );
     }

@@ -23,13 +23,17 @@ export function DirectoryGlance(props: DirectoryGlanceProps) {
       <h2 id="directory-glance-title">Microsoft Entra ID</h2>
       {!state ? (
         <p>
-          <span class="status not-connected">Not connected</span>. <a href={PATHS.entra}>Connect Entra ID</a> so your directory
-          decides who may use UniAsset.
+          <span class="status not-connected">Not connected</span>. <a href={PATHS.entra}>Connect Entra ID</a> so your directory decides who
+          may use UniAsset.
         </p>
       ) : (
         <dl class="facts">
           <dt>Status</dt>
-          <dd><span class={`status ${state.status}`} id="glance-status">{CONNECTION_STATUS_LABELS[state.status]}</span></dd>
+          <dd>
+            <span class={`status ${state.status}`} id="glance-status">
+              {CONNECTION_STATUS_LABELS[state.status]}
+            </span>
+          </dd>
           <dt>Connected tenant</dt>
           <dd id="glance-tenant">
             {state.tenantName ?? "—"}
@@ -38,7 +42,9 @@ export function DirectoryGlance(props: DirectoryGlanceProps) {
           <dt>Linked members</dt>
           <dd id="glance-linked">{state.linkedMembers}</dd>
           <dt>Last run</dt>
-          <dd id="glance-last-run"><LastRun run={state.lastRun} /></dd>
+          <dd id="glance-last-run">
+            <LastRun run={state.lastRun} />
+          </dd>
           <dt>Next run</dt>
           <dd id="glance-next-run">
             {props.nextRunAt ? `${formatTime(props.nextRunAt)} (${props.schedule})` : "None: Auto-deprovision sync is off."}
@@ -46,12 +52,16 @@ export function DirectoryGlance(props: DirectoryGlanceProps) {
           {state.autoDeprovision && (
             <>
               <dt>Real-time updates</dt>
-              <dd id="glance-real-time"><Realtime realtime={state.realtime} /></dd>
+              <dd id="glance-real-time">
+                <Realtime realtime={state.realtime} />
+              </dd>
             </>
           )}
         </dl>
       )}
-      <p><a href={PATHS.entra}>Open Microsoft Entra ID settings</a></p>
+      <p>
+        <a href={PATHS.entra}>Open Microsoft Entra ID settings</a>
+      </p>
     </section>
   );
 }

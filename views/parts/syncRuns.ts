@@ -3,7 +3,10 @@
 import type { SyncRunRow } from "../../src/db/syncRuns.ts";
 
 export const TRIGGER_LABELS: Record<SyncRunRow["trigger"], string> = {
-  schedule: "Nightly", sync_now: "Sync now", preview: "Preview", realtime: "Real-time update",
+  schedule: "Nightly",
+  sync_now: "Sync now",
+  preview: "Preview",
+  realtime: "Real-time update",
 };
 
 export const STATUS_LABELS: Record<SyncRunRow["status"], string> = {

@@ -15,7 +15,11 @@ import { requestRealtimeRead } from "./reread.ts";
 import { renewRealtimeUpdates, startRealtimeUpdates } from "./subscription.ts";
 
 export async function handleLifecycleEvent(
-  db: Db, config: Config, workflow: SyncWorkflow, event: { organizationId: string; lifecycleEvent: LifecycleEvent }, now: number,
+  db: Db,
+  config: Config,
+  workflow: SyncWorkflow,
+  event: { organizationId: string; lifecycleEvent: LifecycleEvent },
+  now: number,
 ): Promise<void> {
   const { organizationId } = event;
   switch (event.lifecycleEvent) {

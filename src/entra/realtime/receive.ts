@@ -90,7 +90,9 @@ export async function verifyNotifications(db: Db, config: Config, body: unknown)
     if (!(await sameSecret(entry.clientState ?? "", expected))) return { ok: false, status: 403 };
     if (entry.tenantId !== undefined && entry.tenantId.toLowerCase() !== row.tenantId.toLowerCase()) return { ok: false, status: 403 };
     if (!row.current) continue;
-    const event = (LIFECYCLE_EVENTS as readonly string[]).includes(entry.lifecycleEvent ?? "") ? (entry.lifecycleEvent as LifecycleEvent) : null;
+    const event = (LIFECYCLE_EVENTS as readonly string[]).includes(entry.lifecycleEvent ?? "")
+      ? (entry.lifecycleEvent as LifecycleEvent)
+      : null;
     items.push({ organizationId: row.organizationId, subscriptionId: entry.subscriptionId, lifecycleEvent: event });
   }
   return { ok: true, items };

@@ -60,7 +60,12 @@ export interface NotedChange {
 async function recordRead(db: Db, organizationId: string, now: number, fromNotification: boolean): Promise<NotedChange> {
   const runId = crypto.randomUUID();
   const batch = notificationRunStatements(db, {
-    organizationId, runId, now, staleBefore: now - RUN_STALE_AFTER_MS, markPending: fromNotification, requirePending: !fromNotification,
+    organizationId,
+    runId,
+    now,
+    staleBefore: now - RUN_STALE_AFTER_MS,
+    markPending: fromNotification,
+    requirePending: !fromNotification,
   });
   const { inserted, nightlyRunId } = batch.outcome(await runStatements(db, batch.statements));
   return { organizationId, runId: inserted ? runId : null, nightlyRunId: fromNotification ? nightlyRunId : null };
@@ -78,8 +83,19 @@ async function startRecorded(db: Db, workflow: SyncWorkflow, noted: NotedChange)
   } catch (error) {
     console.error("real-time read could not start", error instanceof Error ? error.message.slice(0, 200) : typeof error);
     await recordRunOutcome(db, {
-      organizationId, runId, trigger: "realtime", status: "failed", mode: null, usersRead: 0, deactivated: 0, reactivated: 0,
-      graphRequests: 0, error: "internal", pending: null, deltaLink: null, now: Date.now(),
+      organizationId,
+      runId,
+      trigger: "realtime",
+      status: "failed",
+      mode: null,
+      usersRead: 0,
+      deactivated: 0,
+      reactivated: 0,
+      graphRequests: 0,
+      error: "internal",
+      pending: null,
+      deltaLink: null,
+      now: Date.now(),
     });
     // The batch cleared the mark for this read, which never ran: whichever read comes next covers it.
     await markRereadPending(db, organizationId, Date.now()).run();

@@ -14,7 +14,11 @@ import type { Db } from "../../db/client.ts";
 import { runStatements } from "../../db/statements.ts";
 import type { RealtimeFailure } from "../../db/schema.ts";
 import {
-  deleteSubscriptionRow, findSubscription, saveSubscriptionActive, saveSubscriptionFailed, saveSubscriptionRenewed,
+  deleteSubscriptionRow,
+  findSubscription,
+  saveSubscriptionActive,
+  saveSubscriptionFailed,
+  saveSubscriptionRenewed,
 } from "../../db/realtimeSubscriptions.ts";
 import type { Config } from "../../lib/config.ts";
 import { randomToken } from "../../lib/crypto.ts";
@@ -35,7 +39,10 @@ const subscriptionReply = z.object({ id: z.string().min(1).max(100), expirationD
 
 export function notificationUrls(config: Config) {
   const base = `${config.APP_ORIGIN}${PATHS.realtime}`;
-  return { notificationUrl: `${base}${REALTIME_NOTIFICATION_PATHS.changes}`, lifecycleNotificationUrl: `${base}${REALTIME_NOTIFICATION_PATHS.lifecycle}` };
+  return {
+    notificationUrl: `${base}${REALTIME_NOTIFICATION_PATHS.changes}`,
+    lifecycleNotificationUrl: `${base}${REALTIME_NOTIFICATION_PATHS.lifecycle}`,
+  };
 }
 
 type Outcome = { ok: true; expiresAt: number } | { ok: false; failure: RealtimeFailure };
@@ -43,8 +50,13 @@ type Outcome = { ok: true; expiresAt: number } | { ok: false; failure: RealtimeF
 /** Why it failed, in the page's terms; never Microsoft's message. */
 export function realtimeFailureOf(error: unknown): RealtimeFailure {
   if (error instanceof ConnectionTokenError) {
-    return error.kind === "needs_reconnect" ? "needs_reconnect" : error.kind === "not_connected" ? "not_connected"
-      : error.kind === "provider_unavailable" ? "graph_unavailable" : "internal";
+    return error.kind === "needs_reconnect"
+      ? "needs_reconnect"
+      : error.kind === "not_connected"
+        ? "not_connected"
+        : error.kind === "provider_unavailable"
+          ? "graph_unavailable"
+          : "internal";
   }
   if (error instanceof GraphError) {
     if (error.graphCode === "ValidationError") return "validation_failed";
@@ -64,24 +76,43 @@ const CREATE_BUDGET = { maxAttempts: 1, maxWaitMs: GRAPH_BUDGETS.interactive.max
  * Creates the subscription (replacing one the organization held) and stores it. A failure is stored
  * too, with its reason, for the page; the nightly sync does not depend on it.
  */
-export async function startRealtimeUpdates(db: Db, config: Config, organizationId: string, actor: string | null, now: number): Promise<Outcome> {
+export async function startRealtimeUpdates(
+  db: Db,
+  config: Config,
+  organizationId: string,
+  actor: string | null,
+  now: number,
+): Promise<Outcome> {
   await deleteAtGraph(db, config, organizationId);
   const clientState = randomToken();
   let tenantId: string | null = null;
   try {
-    const created = await withOrganizationGraph(db, config, organizationId, (graph, tenant) => {
-      tenantId = tenant;
-      return graph.post("/v1.0/subscriptions", {
-        changeType: "updated,deleted",
-        ...notificationUrls(config),
-        resource: "users",
-        expirationDateTime: new Date(now + REQUESTED_LIFETIME_MS).toISOString(),
-        clientState,
-      }, subscriptionReply);
-    }, CREATE_BUDGET);
+    const created = await withOrganizationGraph(
+      db,
+      config,
+      organizationId,
+      (graph, tenant) => {
+        tenantId = tenant;
+        return graph.post(
+          "/v1.0/subscriptions",
+          {
+            changeType: "updated,deleted",
+            ...notificationUrls(config),
+            resource: "users",
+            expirationDateTime: new Date(now + REQUESTED_LIFETIME_MS).toISOString(),
+            clientState,
+          },
+          subscriptionReply,
+        );
+      },
+      CREATE_BUDGET,
+    );
     const tenant = tenantId as unknown as string;
     const expiresAt = Date.parse(created.expirationDateTime) || now + REQUESTED_LIFETIME_MS;
-    const clientStateEnc = await createTokenVault(config.TOKEN_ENCRYPTION_KEYS).seal(clientState, vaultContext(organizationId, tenant, "client_state"));
+    const clientStateEnc = await createTokenVault(config.TOKEN_ENCRYPTION_KEYS).seal(
+      clientState,
+      vaultContext(organizationId, tenant, "client_state"),
+    );
     await runStatements(db, [
       saveSubscriptionActive(db, { organizationId, tenantId: tenant, subscriptionId: created.id, clientStateEnc, expiresAt, now }),
       insertAuditEvent(db, { organizationId, actorUserId: actor, action: "entra.realtime_started", details: { expiresAt }, now }),
@@ -99,13 +130,22 @@ export async function startRealtimeUpdates(db: Db, config: Config, organizationI
  * Stores the failure for the page. Audited when someone was acting, or when it is news: the nightly
  * retry of a failure already shown is not audited again every night.
  */
-async function recordFailure(db: Db, organizationId: string, tenantId: string | null, failure: RealtimeFailure, actor: string | null, now: number) {
+async function recordFailure(
+  db: Db,
+  organizationId: string,
+  tenantId: string | null,
+  failure: RealtimeFailure,
+  actor: string | null,
+  now: number,
+) {
   const held = await findSubscription(db, organizationId);
   const tenant = tenantId ?? held?.tenantId ?? (await findConnectionSummary(db, organizationId))?.tenantId ?? null;
   const news = actor !== null || held?.status !== "failed";
   await runStatements(db, [
     ...(tenant ? [saveSubscriptionFailed(db, { organizationId, tenantId: tenant, failure, now })] : []),
-    ...(news ? [insertAuditEvent(db, { organizationId, actorUserId: actor, action: "entra.realtime_failed", details: { reason: failure }, now })] : []),
+    ...(news
+      ? [insertAuditEvent(db, { organizationId, actorUserId: actor, action: "entra.realtime_failed", details: { reason: failure }, now })]
+      : []),
   ]);
 }
 
@@ -115,9 +155,18 @@ export async function renewRealtimeUpdates(db: Db, config: Config, organizationI
   if (!held?.subscriptionId) return startRealtimeUpdates(db, config, organizationId, null, now);
   const subscriptionId = held.subscriptionId;
   try {
-    const renewed = await withOrganizationGraph(db, config, organizationId, (graph) =>
-      graph.patch(`/v1.0/subscriptions/${encodeURIComponent(subscriptionId)}`, { expirationDateTime: new Date(now + REQUESTED_LIFETIME_MS).toISOString() }, subscriptionReply),
-    { lowPriority: true });
+    const renewed = await withOrganizationGraph(
+      db,
+      config,
+      organizationId,
+      (graph) =>
+        graph.patch(
+          `/v1.0/subscriptions/${encodeURIComponent(subscriptionId)}`,
+          { expirationDateTime: new Date(now + REQUESTED_LIFETIME_MS).toISOString() },
+          subscriptionReply,
+        ),
+      { lowPriority: true },
+    );
     const expiresAt = Date.parse(renewed.expirationDateTime) || now + REQUESTED_LIFETIME_MS;
     await saveSubscriptionRenewed(db, organizationId, subscriptionId, expiresAt, now).run();
     return { ok: true, expiresAt };
@@ -130,7 +179,13 @@ export async function renewRealtimeUpdates(db: Db, config: Config, organizationI
 }
 
 /** Stops real-time updates: deleted at Graph when it can be, and forgotten here either way. */
-export async function stopRealtimeUpdates(db: Db, config: Config, organizationId: string, actor: string | null, now: number): Promise<void> {
+export async function stopRealtimeUpdates(
+  db: Db,
+  config: Config,
+  organizationId: string,
+  actor: string | null,
+  now: number,
+): Promise<void> {
   const held = await findSubscription(db, organizationId);
   if (!held) return;
   await deleteAtGraph(db, config, organizationId);
@@ -150,7 +205,13 @@ async function deleteAtGraph(db: Db, config: Config, organizationId: string): Pr
   if (!held?.subscriptionId) return;
   const subscriptionId = held.subscriptionId;
   try {
-    await withOrganizationGraph(db, config, organizationId, (graph) => graph.remove(`/v1.0/subscriptions/${encodeURIComponent(subscriptionId)}`), GRAPH_BUDGETS.interactive);
+    await withOrganizationGraph(
+      db,
+      config,
+      organizationId,
+      (graph) => graph.remove(`/v1.0/subscriptions/${encodeURIComponent(subscriptionId)}`),
+      GRAPH_BUDGETS.interactive,
+    );
   } catch (error) {
     if (error instanceof GraphError && error.kind === "not_found") return;
     if (!(error instanceof GraphError) && !(error instanceof ConnectionTokenError)) throw error;

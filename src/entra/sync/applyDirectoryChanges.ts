@@ -8,7 +8,11 @@ import type { Db } from "../../db/client.ts";
 import { runStatements } from "../../db/statements.ts";
 import type { SyncCause } from "../../db/schema.ts";
 import {
-  changeListFromJson, deactivateListedMembers, deactivateOwnerStatements, listListedOwners, listSavedChanges,
+  changeListFromJson,
+  deactivateListedMembers,
+  deactivateOwnerStatements,
+  listListedOwners,
+  listSavedChanges,
   reactivateListedMembers,
 } from "../../db/syncMembers.ts";
 import type { DirectoryChanges } from "./planDirectoryChanges.ts";
@@ -40,7 +44,8 @@ export async function applyDirectoryChanges(db: Db, target: ApplyTarget, changes
 export async function applySavedChanges(db: Db, target: ApplyTarget): Promise<{ reactivated: number }> {
   for await (const chunk of savedChunks(db, target.runId, "deactivate")) await applyDeactivations(db, target, changeListFromJson(chunk));
   let reactivated = 0;
-  for await (const chunk of savedChunks(db, target.runId, "reactivate")) reactivated += await applyReactivations(db, target, changeListFromJson(chunk));
+  for await (const chunk of savedChunks(db, target.runId, "reactivate"))
+    reactivated += await applyReactivations(db, target, changeListFromJson(chunk));
   return { reactivated };
 }
 

@@ -69,18 +69,29 @@ interface ConcludeResult {
 
 export async function concludeRun(db: Db, request: ConcludeRequest, now: number): Promise<ConcludeResult> {
   const { runId, organizationId, tenantId, trigger } = request;
-  const base = { organizationId, runId, trigger, mode: request.mode, usersRead: request.usersRead, graphRequests: request.graphRequests, now };
+  const base = {
+    organizationId,
+    runId,
+    trigger,
+    mode: request.mode,
+    usersRead: request.usersRead,
+    graphRequests: request.graphRequests,
+    now,
+  };
 
   const [settings, run] = await Promise.all([
     findSyncSettings(db, organizationId, trigger === "realtime" ? { realtimeSince: now - REALTIME_WINDOW_MS } : {}),
     findRun(db, organizationId, runId),
   ]);
-  const stopped: SyncFailure | null =
-    !run ? "internal"
-    : !settings || settings.status !== "connected" ? "not_connected"
-    : settings.tenantId !== tenantId ? "tenant_changed"
-    : trigger !== "preview" && !settings.autoDeprovision ? "turned_off"
-    : null;
+  const stopped: SyncFailure | null = !run
+    ? "internal"
+    : !settings || settings.status !== "connected"
+      ? "not_connected"
+      : settings.tenantId !== tenantId
+        ? "tenant_changed"
+        : trigger !== "preview" && !settings.autoDeprovision
+          ? "turned_off"
+          : null;
   const failed = async (error: SyncFailure | null): Promise<ConcludeResult> => {
     await recordRunOutcome(db, { ...base, status: "failed", deactivated: 0, reactivated: 0, error, pending: null, deltaLink: null });
     return { status: "failed", deactivated: 0, reactivated: 0, wouldDeactivate: 0 };
@@ -88,7 +99,11 @@ export async function concludeRun(db: Db, request: ConcludeRequest, now: number)
   if (stopped || !settings || !run) return failed(stopped);
   const listedSince = request.listingSince ?? run.startedAt;
   if (trigger !== "preview" && request.heldRunId) {
-    const waited = await waitBehindHold(db, { ...request, heldRunId: request.heldRunId, listedSince, linkedActive: settings.linkedActiveMembers }, now);
+    const waited = await waitBehindHold(
+      db,
+      { ...request, heldRunId: request.heldRunId, listedSince, linkedActive: settings.linkedActiveMembers },
+      now,
+    );
     return waited ?? failed("internal");
   }
 
@@ -110,14 +125,17 @@ export async function concludeRun(db: Db, request: ConcludeRequest, now: number)
   // A real-time read weighs what real-time reads deactivated in the window with its own, against
   // the members linked before them; a read that deactivates nobody is never held.
   const recentlyDeactivated = list.deactivations > 0 ? settings.realtimeDeactivated : 0;
-  const held = trigger !== "preview"
-    && exceedsHoldThreshold(list.deactivations + recentlyDeactivated, linkedActive + recentlyDeactivated, threshold);
+  const held =
+    trigger !== "preview" && exceedsHoldThreshold(list.deactivations + recentlyDeactivated, linkedActive + recentlyDeactivated, threshold);
   // A held run still moves the delta link on, so the next run does not hold the same changes
   // again; Dismiss forgets the link (a full read next).
   const deltaLink =
     trigger !== "preview" && request.deltaLinkEnc ? { tenantId, enc: request.deltaLinkEnc, replaces: request.previousLinkEnc } : null;
   const pending = {
-    linkedMembers: linkedActive, deactivate: list.deactivations, reactivate: list.reactivations, tenantId,
+    linkedMembers: linkedActive,
+    deactivate: list.deactivations,
+    reactivate: list.reactivations,
+    tenantId,
     ...(recentlyDeactivated > 0 ? { recentlyDeactivated } : {}),
   };
 

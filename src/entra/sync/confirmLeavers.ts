@@ -16,11 +16,13 @@ import { syncFailureOf, type SyncFailure } from "./failures.ts";
 const BATCH_LIMIT = 20;
 
 const batchReply = z.object({
-  responses: z.array(z.object({
-    id: z.string(),
-    status: z.number().int(),
-    body: z.object({ id: z.string().optional(), accountEnabled: z.boolean().nullish() }).passthrough().nullish(),
-  })),
+  responses: z.array(
+    z.object({
+      id: z.string(),
+      status: z.number().int(),
+      body: z.object({ id: z.string().optional(), accountEnabled: z.boolean().nullish() }).passthrough().nullish(),
+    }),
+  ),
 });
 
 type ConfirmedState = "enabled" | "disabled" | "deleted";
@@ -40,12 +42,22 @@ export async function confirmLeavers(
   try {
     for (const batch of chunks(request.oids, BATCH_LIMIT)) {
       const reply = await withOrganizationGraph(
-        db, config, request.organizationId,
+        db,
+        config,
+        request.organizationId,
         (graph, tenantId) => {
           if (tenantId !== request.tenantId) throw new TenantChanged();
-          return graph.post("/v1.0/$batch", {
-            requests: batch.map((oid, i) => ({ id: String(i), method: "GET", url: `/users/${encodeURIComponent(oid)}?$select=id,accountEnabled` })),
-          }, batchReply);
+          return graph.post(
+            "/v1.0/$batch",
+            {
+              requests: batch.map((oid, i) => ({
+                id: String(i),
+                method: "GET",
+                url: `/users/${encodeURIComponent(oid)}?$select=id,accountEnabled`,
+              })),
+            },
+            batchReply,
+          );
         },
         { ...GRAPH_BUDGETS.background, lowPriority: true, counter, tokens },
       );
@@ -61,10 +73,16 @@ export async function confirmLeavers(
     }
     return { ok: true, confirmed, graphRequests: counter.requests, graphBytes: counter.bytes };
   } catch (error) {
-    if (error instanceof TenantChanged) return { ok: false, reason: "tenant_changed", graphRequests: counter.requests, graphBytes: counter.bytes };
+    if (error instanceof TenantChanged)
+      return { ok: false, reason: "tenant_changed", graphRequests: counter.requests, graphBytes: counter.bytes };
     const reason = syncFailureOf(error);
     if (!reason) throw error;
-    return { ok: false, reason: reason === "sync_state_gone" ? "bad_response" : reason, graphRequests: counter.requests, graphBytes: counter.bytes };
+    return {
+      ok: false,
+      reason: reason === "sync_state_gone" ? "bad_response" : reason,
+      graphRequests: counter.requests,
+      graphBytes: counter.bytes,
+    };
   }
 }
 

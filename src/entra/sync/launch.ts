@@ -2,9 +2,7 @@
 // a time by the fan-out, fanout.ts). The run row is written first, guarded in SQL: an organization never has two runs
 // going at once, and a repeated cron event (same instance id) starts nothing.
 import type { Db } from "../../db/client.ts";
-import {
-  insertRunUnlessRunning, type SyncRunParams, type SyncTrigger,
-} from "../../db/syncRuns.ts";
+import { insertRunUnlessRunning, type SyncRunParams, type SyncTrigger } from "../../db/syncRuns.ts";
 import { recordRunOutcome } from "./recordRun.ts";
 
 type StartOutcome = { started: true; runId: string } | { started: false; reason: "already_running" | "not_started" };
@@ -27,8 +25,19 @@ export async function startSyncRun(
     // The Workflows service refused (or already has this id): close the row so nothing waits on it.
     console.error("directory sync run could not start", error instanceof Error ? error.message.slice(0, 200) : typeof error);
     await recordRunOutcome(db, {
-      organizationId, runId, trigger, status: "failed", mode: null, usersRead: 0, deactivated: 0, reactivated: 0,
-      graphRequests: 0, error: "internal", pending: null, deltaLink: null, now: Date.now(),
+      organizationId,
+      runId,
+      trigger,
+      status: "failed",
+      mode: null,
+      usersRead: 0,
+      deactivated: 0,
+      reactivated: 0,
+      graphRequests: 0,
+      error: "internal",
+      pending: null,
+      deltaLink: null,
+      now: Date.now(),
     });
     return { started: false, reason: "not_started" };
   }

@@ -59,7 +59,9 @@ export async function observePage(db: Db, config: Config, request: PageRequest, 
     }
 
     const page = await withOrganizationGraph(
-      db, config, request.organizationId,
+      db,
+      config,
+      request.organizationId,
       (graph, tenantId) => {
         if (tenantId !== request.tenantId) throw new TenantChanged();
         return readDirectoryPage(graph, url);
@@ -76,7 +78,8 @@ export async function observePage(db: Db, config: Config, request: PageRequest, 
     if (request.seen) {
       // A full listing names each user once, with accountEnabled (never "deleted").
       const listed = page.users.map(({ oid, state }) => ({
-        oid, state: state === "enabled" ? "enabled" as const : state === "unchanged" ? "unknown" as const : "disabled" as const,
+        oid,
+        state: state === "enabled" ? ("enabled" as const) : state === "unchanged" ? ("unknown" as const) : ("disabled" as const),
       }));
       await saveSeenPage(db, { ...request.seen, ...encodeSeenPage(listed) });
       return { ok: true, usersRead: page.users.length, observations: [], ...links };
@@ -87,7 +90,13 @@ export async function observePage(db: Db, config: Config, request: PageRequest, 
     // does not undo an earlier one.
     const stateOf = new Map<string, AccountState>();
     for (const user of page.users) stateOf.set(user.oid, user.state === "unchanged" ? (stateOf.get(user.oid) ?? "unchanged") : user.state);
-    const linked = await findLinkedMembersAmong(db, request.organizationId, request.tenantId, [...stateOf.keys()], request.heldRunId ?? null);
+    const linked = await findLinkedMembersAmong(
+      db,
+      request.organizationId,
+      request.tenantId,
+      [...stateOf.keys()],
+      request.heldRunId ?? null,
+    );
     return {
       ok: true,
       usersRead: page.users.length,
@@ -95,7 +104,8 @@ export async function observePage(db: Db, config: Config, request: PageRequest, 
       ...links,
     };
   } catch (error) {
-    if (error instanceof TenantChanged) return { ok: false, reason: "tenant_changed", graphRequests: counter.requests, graphBytes: counter.bytes };
+    if (error instanceof TenantChanged)
+      return { ok: false, reason: "tenant_changed", graphRequests: counter.requests, graphBytes: counter.bytes };
     const reason = syncFailureOf(error);
     if (!reason) throw error;
     return { ok: false, reason, graphRequests: counter.requests, graphBytes: counter.bytes };
@@ -103,4 +113,3 @@ export async function observePage(db: Db, config: Config, request: PageRequest, 
 }
 
 class TenantChanged extends Error {}
-

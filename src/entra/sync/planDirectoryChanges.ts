@@ -78,10 +78,7 @@ export function applyConfirmations(observed: Map<string, Observed>, confirmed: r
  * absent. Returners: members that sync deactivated whose account is enabled again. Members
  * deactivated by hand are never in either list.
  */
-export function planDirectoryChanges(
-  observed: ReadonlyMap<string, Observed>,
-  absentActiveMembers: readonly string[],
-): DirectoryChanges {
+export function planDirectoryChanges(observed: ReadonlyMap<string, Observed>, absentActiveMembers: readonly string[]): DirectoryChanges {
   const changes: DirectoryChanges = { deactivate: [], reactivate: [] };
   for (const [userId, { state, standing }] of observed) {
     const change = changeFor(standing, state);

@@ -47,7 +47,7 @@ export interface ReadState {
 export type TimedPageResult = PageResult & { at: number };
 
 type ReadMove =
-  | { next: "read"; state: ReadState; /** Forget what was read so far: the read starts over. */ restarted: boolean }
+  | { next: "read"; state: ReadState /** Forget what was read so far: the read starts over. */; restarted: boolean }
   | { next: "pause"; seconds: number; state: ReadState }
   | { next: "conclude"; deltaLinkEnc: string | null }
   | { next: "fail"; reason: SyncFailure };
@@ -55,7 +55,16 @@ type ReadMove =
 /** A run with a stored delta link reads the changes since; without one, it lists everyone. */
 export function firstRead(storedDeltaLinkEnc: string | null): ReadState {
   return storedDeltaLinkEnc
-    ? { mode: "delta", phase: "listing", linkEnc: storedDeltaLinkEnc, trackingLinkEnc: null, listingSince: null, page: 1, restarts: 0, pauses: 0 }
+    ? {
+        mode: "delta",
+        phase: "listing",
+        linkEnc: storedDeltaLinkEnc,
+        trackingLinkEnc: null,
+        listingSince: null,
+        page: 1,
+        restarts: 0,
+        pauses: 0,
+      }
     : { mode: "full", phase: "tracking", linkEnc: null, trackingLinkEnc: null, listingSince: null, page: 1, restarts: 0, pauses: 0 };
 }
 
@@ -64,10 +73,20 @@ export function stepName(state: ReadState): string {
   return `read ${label} ${state.restarts}.${state.page}.${state.pauses}`;
 }
 
-export function pageRequest(state: ReadState, organizationId: string, tenantId: string, runId: string, heldRunId: string | null): PageRequest {
+export function pageRequest(
+  state: ReadState,
+  organizationId: string,
+  tenantId: string,
+  runId: string,
+  heldRunId: string | null,
+): PageRequest {
   const listingPage = state.mode === "full" && state.phase === "listing";
   return {
-    organizationId, tenantId, linkEnc: state.linkEnc, deltaFromNow: state.phase === "tracking", heldRunId,
+    organizationId,
+    tenantId,
+    linkEnc: state.linkEnc,
+    deltaFromNow: state.phase === "tracking",
+    heldRunId,
     ...(listingPage ? { seen: { runId, attempt: state.restarts, page: state.page } } : {}),
   };
 }
@@ -94,7 +113,11 @@ export function advance(state: ReadState, result: TimedPageResult, startedAt: nu
   if (state.phase === "tracking") {
     if (!result.deltaLinkEnc) return { next: "fail", reason: "internal" };
     // `at` is measured inside the step, after Graph answered: every listing page is read later.
-    return { next: "read", state: { ...state, phase: "listing", trackingLinkEnc: result.deltaLinkEnc, listingSince: result.at, page: 1 }, restarted: false };
+    return {
+      next: "read",
+      state: { ...state, phase: "listing", trackingLinkEnc: result.deltaLinkEnc, listingSince: result.at, page: 1 },
+      restarted: false,
+    };
   }
   if (!result.nextLinkEnc) {
     return { next: "conclude", deltaLinkEnc: state.mode === "full" ? state.trackingLinkEnc : result.deltaLinkEnc };

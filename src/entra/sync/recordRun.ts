@@ -7,7 +7,14 @@ import { markRereadPending } from "../../db/realtimeSubscriptions.ts";
 import { runStatements } from "../../db/statements.ts";
 import { deleteSeenPages } from "../../db/syncSeen.ts";
 import {
-  finishRun, insertRunFinishedAudit, releaseHeldRun, runIsOpen, saveDeltaLink, type FinishedStatus, type SyncMode, type SyncTrigger,
+  finishRun,
+  insertRunFinishedAudit,
+  releaseHeldRun,
+  runIsOpen,
+  saveDeltaLink,
+  type FinishedStatus,
+  type SyncMode,
+  type SyncTrigger,
 } from "../../db/syncRuns.ts";
 import { insertEventsFor } from "../../db/outbox.ts";
 import { publicTrigger } from "../../events/catalogue.ts";
@@ -77,23 +84,45 @@ function runEvent(outcome: RunOutcome) {
   const rows = { where: runIsOpen(organizationId, runId) };
   const common = { organization_id: organizationId, run_id: runId, users_read: outcome.usersRead };
   if (outcome.status === "failed") {
-    return [insertEventsFor("sync.run.failed", {
-      organizationId, now,
-      data: {
-        ...common, trigger: publicTrigger(outcome.trigger), mode: outcome.mode,
-        would_deactivate: null, would_reactivate: null, error: outcome.error,
-      },
-    }, rows)];
+    return [
+      insertEventsFor(
+        "sync.run.failed",
+        {
+          organizationId,
+          now,
+          data: {
+            ...common,
+            trigger: publicTrigger(outcome.trigger),
+            mode: outcome.mode,
+            would_deactivate: null,
+            would_reactivate: null,
+            error: outcome.error,
+          },
+        },
+        rows,
+      ),
+    ];
   }
   if (outcome.status !== "held") return [];
   const { trigger, mode, pending } = outcome;
   // concludeRun holds only a complete read that is not a preview, with its counts.
   if (trigger === "preview" || !mode || !pending) throw new Error("a held run has a mode and counts, and is never a preview");
-  return [insertEventsFor("sync.run.held", {
-    organizationId, now,
-    data: {
-      ...common, trigger: publicTrigger(trigger), mode,
-      would_deactivate: pending.deactivate, would_reactivate: pending.reactivate, error: null,
-    },
-  }, rows)];
+  return [
+    insertEventsFor(
+      "sync.run.held",
+      {
+        organizationId,
+        now,
+        data: {
+          ...common,
+          trigger: publicTrigger(trigger),
+          mode,
+          would_deactivate: pending.deactivate,
+          would_reactivate: pending.reactivate,
+          error: null,
+        },
+      },
+      rows,
+    ),
+  ];
 }

@@ -9,8 +9,16 @@ import { DEFAULT_HOLD_THRESHOLD } from "../../db/schema.ts";
 import { runStatements, statement } from "../../db/statements.ts";
 import { reactivateMembersOfRun } from "../../db/syncMembers.ts";
 import {
-  claimHeldRun, dismissHeldRunStatements, findRun, findSyncSettings, listRecentRuns, listRunChanges, markRunUndone, recordAppliedCounts,
-  saveHoldThreshold, type RunSortKey,
+  claimHeldRun,
+  dismissHeldRunStatements,
+  findRun,
+  findSyncSettings,
+  listRecentRuns,
+  listRunChanges,
+  markRunUndone,
+  recordAppliedCounts,
+  saveHoldThreshold,
+  type RunSortKey,
 } from "../../db/syncRuns.ts";
 import { AppError } from "../../lib/errors.ts";
 import { applySavedChanges } from "./applyDirectoryChanges.ts";
@@ -38,7 +46,9 @@ export type RunHistoryPage = Awaited<ReturnType<typeof loadRunHistory>>;
 
 export async function loadSyncSection(db: Db, organizationId: string, now: number) {
   const [settings, history, subscription] = await Promise.all([
-    findSyncSettings(db, organizationId), loadRunHistory(db, organizationId), findSubscriptionSummary(db, organizationId),
+    findSyncSettings(db, organizationId),
+    loadRunHistory(db, organizationId),
+    findSubscriptionSummary(db, organizationId),
   ]);
   const { runs } = history;
   const latest = runs[0];
@@ -46,17 +56,25 @@ export async function loadSyncSection(db: Db, organizationId: string, now: numbe
   // The list of the held run, else of the latest run when it is a preview.
   const listed = held ?? (latest?.status === "previewed" ? latest : null);
   // The newest read that waited behind the held run: what it found is shown beside the held list.
-  const waiting = held ? runs.find((run) => run.status === "skipped" && run.error === "held_run_pending" && run.startedAt >= held.startedAt) ?? null : null;
+  const waiting = held
+    ? (runs.find((run) => run.status === "skipped" && run.error === "held_run_pending" && run.startedAt >= held.startedAt) ?? null)
+    : null;
   return {
     connected: settings?.status === "connected",
     autoDeprovision: settings?.autoDeprovision ?? false,
-    threshold: { percent: settings?.holdThresholdPercent ?? DEFAULT_HOLD_THRESHOLD.percent, minimum: settings?.holdThresholdMinimum ?? DEFAULT_HOLD_THRESHOLD.minimum },
+    threshold: {
+      percent: settings?.holdThresholdPercent ?? DEFAULT_HOLD_THRESHOLD.percent,
+      minimum: settings?.holdThresholdMinimum ?? DEFAULT_HOLD_THRESHOLD.minimum,
+    },
     nextRunAt: settings?.autoDeprovision ? nextNightlyRun(now) : null,
     schedule: NIGHTLY_SCHEDULE_TEXT,
-    realtime: settings?.autoDeprovision && subscription ? {
-      ...subscription,
-      renewsAt: subscription.expiresAt ? renewsAt(subscription.expiresAt) : null,
-    } : null,
+    realtime:
+      settings?.autoDeprovision && subscription
+        ? {
+            ...subscription,
+            renewsAt: subscription.expiresAt ? renewsAt(subscription.expiresAt) : null,
+          }
+        : null,
     running: runs.some((run) => run.status === "running"),
     runs,
     olderRuns: history.older,
@@ -74,7 +92,12 @@ export async function startRunFromPage(db: Db, workflow: SyncWorkflow, viewer: V
   }
   const outcome = await startSyncRun(db, workflow, { organizationId: viewer.organizationId, trigger, runId: crypto.randomUUID(), now });
   if (!outcome.started) {
-    throw new AppError("conflict", outcome.reason === "already_running" ? "A sync is already running. It will show here when it finishes." : "The sync could not start. Please try again in a moment.");
+    throw new AppError(
+      "conflict",
+      outcome.reason === "already_running"
+        ? "A sync is already running. It will show here when it finishes."
+        : "The sync could not start. Please try again in a moment.",
+    );
   }
   return outcome.runId;
 }
@@ -83,7 +106,10 @@ async function heldRunOf(db: Db, viewer: Viewer, runId: string) {
   const run = await findRun(db, viewer.organizationId, runId);
   if (!run) throw new AppError("not_found", "That sync run does not exist.");
   if (run.status === "superseded") {
-    throw new AppError("conflict", "A later sync found everyone on this held run enabled again in Entra ID: there is nothing left to apply.");
+    throw new AppError(
+      "conflict",
+      "A later sync found everyone on this held run enabled again in Entra ID: there is nothing left to apply.",
+    );
   }
   if (run.status !== "held") throw new AppError("conflict", "That run is no longer held.");
   return run;
@@ -119,20 +145,26 @@ export async function applyHeldRun(db: Db, workflow: SyncWorkflow, viewer: Viewe
   const { reactivated } = await applySavedChanges(db, { organizationId: viewer.organizationId, runId, now });
   await runStatements(db, [
     recordAppliedCounts(db, viewer.organizationId, runId, reactivated),
-    statement(db, insertAuditEvent(db, {
-      organizationId: viewer.organizationId,
-      actorUserId: viewer.userId,
-      action: "sync.held_applied",
-      details: { runId, reactivated },
-      now,
-    })),
+    statement(
+      db,
+      insertAuditEvent(db, {
+        organizationId: viewer.organizationId,
+        actorUserId: viewer.userId,
+        action: "sync.held_applied",
+        details: { runId, reactivated },
+        now,
+      }),
+    ),
   ]);
   await readWhatWaited(db, workflow, viewer.organizationId);
 }
 
 export async function dismissHeldRun(db: Db, workflow: SyncWorkflow, viewer: Viewer, runId: string, now: number) {
   await heldRunOf(db, viewer, runId);
-  const results = await runStatements(db, dismissHeldRunStatements(db, { organizationId: viewer.organizationId, runId, userId: viewer.userId, now }));
+  const results = await runStatements(
+    db,
+    dismissHeldRunStatements(db, { organizationId: viewer.organizationId, runId, userId: viewer.userId, now }),
+  );
   if (!results.at(-1)?.meta.changes) throw new AppError("conflict", "That run is no longer held.");
   await readWhatWaited(db, workflow, viewer.organizationId);
 }

@@ -53,7 +53,6 @@ async function counted<T>(d1: D1Database, work: (db: Db) => Promise<T>): Promise
   return { value, d1: stats };
 }
 
-
 export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams> {
   async run(event: Readonly<WorkflowEvent<SyncRunParams>>, step: WorkflowStep): Promise<SyncRunOutput> {
     const output = await this.readAndConclude(event, step);
@@ -109,8 +108,19 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
       const recorded = await step.do("record failure", STEP, () =>
         counted(env.DB, (db) =>
           recordRunOutcome(db, {
-            organizationId, runId, trigger, status: "failed", mode, usersRead, deactivated: 0, reactivated: 0, graphRequests,
-            error: reason, pending: null, deltaLink: null, now: Date.now(),
+            organizationId,
+            runId,
+            trigger,
+            status: "failed",
+            mode,
+            usersRead,
+            deactivated: 0,
+            reactivated: 0,
+            graphRequests,
+            error: reason,
+            pending: null,
+            deltaLink: null,
+            now: Date.now(),
           }),
         ),
       );
@@ -128,7 +138,11 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
           const settings = await findSyncSettings(db, organizationId);
           // A held run waiting for a person: this run will change nothing (concludeRun.ts).
           const heldRunId = trigger !== "preview" ? (settings?.heldRunId ?? null) : null;
-          return { tenantId: settings?.status === "connected" ? settings.tenantId : null, deltaLinkEnc: settings?.deltaLinkEnc ?? null, heldRunId };
+          return {
+            tenantId: settings?.status === "connected" ? settings.tenantId : null,
+            deltaLinkEnc: settings?.deltaLinkEnc ?? null,
+            heldRunId,
+          };
         }),
       );
       d1 = addD1Stats(d1, loaded.d1);
@@ -147,7 +161,8 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
         const request = pageRequest(state, organizationId, tenantId, runId, heldRunId);
         const read = await step.do(stepName(state), STEP, () =>
           counted(env.DB, async (db): Promise<TimedPageResult> => {
-            if (!withinDeadline(startedAt, Date.now())) return { ok: false, reason: "timed_out", graphRequests: 0, graphBytes: 0, at: Date.now() };
+            if (!withinDeadline(startedAt, Date.now()))
+              return { ok: false, reason: "timed_out", graphRequests: 0, graphBytes: 0, at: Date.now() };
             const result = await observePage(db, config, request, tokens);
             return { ...result, at: Date.now() };
           }),
@@ -190,18 +205,40 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
       }
       const conclusion = await step.do("conclude", STEP, () =>
         counted(env.DB, (db) =>
-          concludeRun(db, {
-            runId, organizationId, tenantId, trigger, mode: runMode, usersRead, graphRequests, observed, attempt: state.restarts,
-            listingSince: state.listingSince, heldRunId, deltaLinkEnc: nextDeltaLinkEnc, previousLinkEnc: storedLinkEnc,
-          }, Date.now()),
+          concludeRun(
+            db,
+            {
+              runId,
+              organizationId,
+              tenantId,
+              trigger,
+              mode: runMode,
+              usersRead,
+              graphRequests,
+              observed,
+              attempt: state.restarts,
+              listingSince: state.listingSince,
+              heldRunId,
+              deltaLinkEnc: nextDeltaLinkEnc,
+              previousLinkEnc: storedLinkEnc,
+            },
+            Date.now(),
+          ),
         ),
       );
       d1 = addD1Stats(d1, conclusion.d1);
       const concluded = conclusion.value;
       await relayEvents("relay events");
       return {
-        status: concluded.status, mode, usersRead, graphRequests, graphBytes,
-        deactivated: concluded.deactivated, reactivated: concluded.reactivated, error: null, d1,
+        status: concluded.status,
+        mode,
+        usersRead,
+        graphRequests,
+        graphBytes,
+        deactivated: concluded.deactivated,
+        reactivated: concluded.reactivated,
+        error: null,
+        d1,
       };
     } catch (error) {
       // Anything unexpected still closes the run as failed, so the page never shows it running forever.
