@@ -21,6 +21,8 @@ const ALGORITHM = {
 };
 
 const published = new Map<Issuer, Promise<SigningKey>>();
+/** What storage was given for each published key, kept so a restore over emptied storage keeps the key. */
+const kept = new Map<Issuer, StoredKey>();
 const forged = new Map<Issuer, Promise<SigningKey>>();
 
 /** A published key as storage keeps it. */
@@ -41,7 +43,9 @@ function signingKey(issuer: Issuer): Promise<SigningKey> {
   let key = published.get(issuer);
   if (!key) {
     key = generate(`${issuer}-${randomToken(6)}`).then(({ privateJwk, ...made }) => {
-      persist("signingKey", issuer, { kid: made.kid, privateJwk, publicJwk: made.publicJwk } satisfies StoredKey);
+      const stored: StoredKey = { kid: made.kid, privateJwk, publicJwk: made.publicJwk };
+      kept.set(issuer, stored);
+      persist("signingKey", issuer, stored);
       return made;
     });
     published.set(issuer, key);
@@ -49,15 +53,28 @@ function signingKey(issuer: Issuer): Promise<SigningKey> {
   return key;
 }
 
-/** The kept published keys back in memory (restore.ts); an issuer without one generates it on first use. */
+/**
+ * The kept published keys back in memory (restore.ts); an issuer without one generates it on first
+ * use. A key this isolate published that storage no longer holds (storage emptied under a live
+ * isolate, as the tests' per-file isolation does) is written back rather than replaced: the app may
+ * have cached it from the JWKS, and Microsoft does not roll a signing key without notice.
+ */
 export async function restoreSigningKeys(): Promise<void> {
   published.clear();
   forged.clear();
-  for (const { key, value } of persisted<StoredKey>("signingKey")) {
+  const stored = new Map(persisted<StoredKey>("signingKey").map(({ key, value }) => [key as Issuer, value]));
+  for (const [issuer, value] of kept) {
+    if (!stored.has(issuer)) {
+      persist("signingKey", issuer, value);
+      stored.set(issuer, value);
+    }
+  }
+  for (const [key, value] of stored) {
     const privateKey = await crypto.subtle.importKey("jwk", value.privateJwk, { name: ALGORITHM.name, hash: ALGORITHM.hash }, false, [
       "sign",
     ]);
-    published.set(key as Issuer, Promise.resolve({ kid: value.kid, privateKey, publicJwk: value.publicJwk }));
+    kept.set(key, value);
+    published.set(key, Promise.resolve({ kid: value.kid, privateKey, publicJwk: value.publicJwk }));
   }
 }
 

@@ -7,11 +7,10 @@
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from "cloudflare:workers";
 import { PRUNE_BATCH_ROWS, PRUNE_TASKS, pruneBatch } from "./pruning.ts";
 import { relayAfterCommit } from "../events/afterCommit.ts";
-import { createDb, type Db } from "../db/client.ts";
 import { countOrganizationsToSync, type NightlyParams } from "../db/syncRuns.ts";
 import type { Env } from "../env.ts";
 import { loadConfig } from "../lib/config.ts";
-import { countingD1, emptyD1Stats, type D1Stats } from "../lib/d1Stats.ts";
+import { meteredSteps, type StepCost as StepD1 } from "../lib/meteredSteps.ts";
 import { FANOUT_PAGE_SIZE, dispatchNightlyPage, startSpacingMs } from "./fanout.ts";
 import { upkeepRealtimePage } from "../entra/realtime/upkeep.ts";
 
@@ -58,10 +57,33 @@ const UPKEEP_STEP: WorkflowStepConfig = { retries: { limit: 1, delay: "30 second
 const MAX_UPKEEP_STEPS = 400;
 const PRUNE_STEPS_PER_TASK = 20;
 
-async function counted<T>(d1: D1Database, work: (db: Db) => Promise<T>): Promise<{ value: T; d1: D1Stats }> {
-  const stats = emptyD1Stats();
-  const value = await work(createDb(countingD1(d1, stats)));
-  return { value, d1: stats };
+const UPKEEP_STEP_PREFIX = "real-time updates";
+
+/**
+ * The night's cost from its steps' counts (src/lib/meteredSteps.ts): the total, the heaviest
+ * fan-out, pruning or relay step (a step's subrequests are its D1 calls plus the Workflow calls it
+ * made), and apart from those the heaviest real-time updates' upkeep step, whose cost grows with
+ * its page of organizations where a fan-out step's is fixed.
+ */
+function nightCost(steps: readonly StepD1[], workflowCalls: ReadonlyMap<string, number>) {
+  const total = { d1Statements: 0, subrequests: 0 };
+  let maxStep = { step: "", d1Statements: 0, subrequests: 0 };
+  let maxUpkeepD1Statements = 0;
+  for (const { step, d1 } of steps) {
+    const spent = { step, d1Statements: d1.statements, subrequests: d1.roundTrips + (workflowCalls.get(step) ?? 0) };
+    total.d1Statements += spent.d1Statements;
+    total.subrequests += spent.subrequests;
+    if (step.startsWith(UPKEEP_STEP_PREFIX)) {
+      maxUpkeepD1Statements = Math.max(maxUpkeepD1Statements, spent.d1Statements);
+    } else if (spent.d1Statements > maxStep.d1Statements || spent.subrequests > maxStep.subrequests) {
+      maxStep = {
+        step,
+        d1Statements: Math.max(spent.d1Statements, maxStep.d1Statements),
+        subrequests: Math.max(spent.subrequests, maxStep.subrequests),
+      };
+    }
+  }
+  return { total, maxStep, maxUpkeepD1Statements };
 }
 
 export class NightlyWorkflow extends WorkflowEntrypoint<Env, NightlyParams> {
@@ -81,99 +103,85 @@ export class NightlyWorkflow extends WorkflowEntrypoint<Env, NightlyParams> {
       maxStep: { step: "", d1Statements: 0, subrequests: 0 },
       total: { d1Statements: 0, subrequests: 0 },
     };
-    const cost = (name: string, d1: D1Stats, workflowCalls = 0) => {
-      const spent = { step: name, d1Statements: d1.statements, subrequests: d1.roundTrips + workflowCalls };
-      output.total.d1Statements += spent.d1Statements;
-      output.total.subrequests += spent.subrequests;
-      if (spent.d1Statements > output.maxStep.d1Statements || spent.subrequests > output.maxStep.subrequests) {
-        output.maxStep = {
-          step: name,
-          d1Statements: Math.max(spent.d1Statements, output.maxStep.d1Statements),
-          subrequests: Math.max(spent.subrequests, output.maxStep.subrequests),
-        };
-      }
-    };
+    // Every step is counted at its boundary; nightCost() reads the counts at the end.
+    const steps = meteredSteps(step, env.DB);
+    const workflowCalls = new Map<string, number>();
 
     // How many runs tonight and from when: the spacing spreads them over the configured window.
-    const plan = await step.do("plan the night", STEP, () =>
-      counted(env.DB, async (db) => ({ organizations: await countOrganizationsToSync(db), at: Date.now() })),
-    );
-    cost("plan the night", plan.d1);
-    const spacingMs = startSpacingMs(plan.value.organizations, config.SYNC_START_WINDOW_MINUTES * 60_000);
+    const plan = await steps.do("plan the night", STEP, async (db) => ({
+      organizations: await countOrganizationsToSync(db),
+      at: Date.now(),
+    }));
+    const spacingMs = startSpacingMs(plan.organizations, config.SYNC_START_WINDOW_MINUTES * 60_000);
 
     let cursor = "";
     for (let page = 0; ; page++) {
       const name = `page ${page}`;
-      const done = await step.do(name, STEP, () =>
-        counted(env.DB, (db) =>
-          dispatchNightlyPage(db, env.SYNC_WORKFLOW, {
-            after: cursor,
-            scheduledTime,
-            position: page * FANOUT_PAGE_SIZE,
-            startAt: plan.value.at,
-            spacingMs,
-            now: Date.now(),
-          }),
-        ),
+      const done = await steps.do(name, STEP, (db) =>
+        dispatchNightlyPage(db, env.SYNC_WORKFLOW, {
+          after: cursor,
+          scheduledTime,
+          position: page * FANOUT_PAGE_SIZE,
+          startAt: plan.at,
+          spacingMs,
+          now: Date.now(),
+        }),
       );
-      cost(name, done.d1, done.value.workflowCalls);
+      workflowCalls.set(name, done.workflowCalls);
       output.pages++;
-      output.organizations += done.value.organizations;
-      output.started += done.value.started;
-      output.alreadyStarted += done.value.alreadyStarted;
-      output.skipped += done.value.skipped;
-      output.failed += done.value.failed;
-      if (done.value.last === null || done.value.organizations < FANOUT_PAGE_SIZE) break;
-      cursor = done.value.last;
+      output.organizations += done.organizations;
+      output.started += done.started;
+      output.alreadyStarted += done.alreadyStarted;
+      output.skipped += done.skipped;
+      output.failed += done.failed;
+      if (done.last === null || done.organizations < FANOUT_PAGE_SIZE) break;
+      cursor = done.last;
     }
 
     // Real-time updates are renewed here, after the night's runs started: a failure only shows on
     // the page, and the runs above never wait for it. A page of organizations per step.
     let upkeepAfter = "";
     for (let page = 0; page < MAX_UPKEEP_STEPS; page++) {
-      const upkeep = await step.do(`real-time updates ${page}`, UPKEEP_STEP, async () => {
-        const stats = emptyD1Stats();
-        const value = await upkeepRealtimePage(createDb(countingD1(env.DB, stats)), config, upkeepAfter, Date.now());
-        return { value, d1: stats };
-      });
-      output.total.d1Statements += upkeep.d1.statements;
-      output.total.subrequests += upkeep.d1.roundTrips;
-      output.realtime.maxStepD1Statements = Math.max(output.realtime.maxStepD1Statements, upkeep.d1.statements);
-      output.realtime.renewed += upkeep.value.renewed;
-      output.realtime.created += upkeep.value.created;
-      output.realtime.removed += upkeep.value.removed;
-      output.realtime.failed += upkeep.value.failed;
-      if (upkeep.value.last === null) break;
-      upkeepAfter = upkeep.value.last;
+      const upkeep = await steps.do(`${UPKEEP_STEP_PREFIX} ${page}`, UPKEEP_STEP, (db) =>
+        upkeepRealtimePage(db, config, upkeepAfter, Date.now()),
+      );
+      output.realtime.renewed += upkeep.renewed;
+      output.realtime.created += upkeep.created;
+      output.realtime.removed += upkeep.removed;
+      output.realtime.failed += upkeep.failed;
+      if (upkeep.last === null) break;
+      upkeepAfter = upkeep.last;
     }
 
     for (const task of PRUNE_TASKS) {
       output.pruned[task] = 0;
       for (let round = 0; round < PRUNE_STEPS_PER_TASK; round++) {
         const name = `prune ${task} ${round}`;
-        const pruned = await step.do(name, STEP, () =>
-          counted(env.DB, async (db) => {
-            const now = Date.now();
-            let rows = 0;
-            for (let batch = 0; batch < PRUNE_BATCHES_PER_STEP; batch++) {
-              const deleted = await pruneBatch(db, task, now, { auditDays: config.AUDIT_RETENTION_DAYS });
-              rows += deleted;
-              if (deleted < PRUNE_BATCH_ROWS) return { rows, more: false };
-            }
-            return { rows, more: true };
-          }),
-        );
-        cost(name, pruned.d1);
-        output.pruned[task] += pruned.value.rows;
-        if (!pruned.value.more) break;
+        const pruned = await steps.do(name, STEP, async (db) => {
+          const now = Date.now();
+          let rows = 0;
+          for (let batch = 0; batch < PRUNE_BATCHES_PER_STEP; batch++) {
+            const deleted = await pruneBatch(db, task, now, { auditDays: config.AUDIT_RETENTION_DAYS });
+            rows += deleted;
+            if (deleted < PRUNE_BATCH_ROWS) return { rows, more: false };
+          }
+          return { rows, more: true };
+        });
+        output.pruned[task] += pruned.rows;
+        if (!pruned.more) break;
       }
     }
     // The safety net of the webhook outbox: events raised at sign-in (a GET, which relays nothing)
     // or left pending by an interrupted relay go on the queue at least once a night.
-    const relayed = await step.do("relay webhook events", STEP, () =>
-      counted(env.DB, async (db) => (await relayAfterCommit(env.WEBHOOK_DELIVERIES, { here: { db, now: Date.now() } }))?.events ?? 0),
+    await steps.do(
+      "relay webhook events",
+      STEP,
+      async (db) => (await relayAfterCommit(env.WEBHOOK_DELIVERIES, { here: { db, now: Date.now() } }))?.events ?? 0,
     );
-    cost("relay webhook events", relayed.d1);
+    const cost = nightCost(steps.steps, workflowCalls);
+    output.total = cost.total;
+    output.maxStep = cost.maxStep;
+    output.realtime.maxStepD1Statements = cost.maxUpkeepD1Statements;
     return output;
   }
 }

@@ -8,7 +8,7 @@
 // run() is replayed after a restart: everything it decides on (time included) comes from a step
 // result or the event, never from the clock outside a step (see readLoop.ts).
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from "cloudflare:workers";
-import { createDb, type Db } from "../../db/client.ts";
+import { createDb } from "../../db/client.ts";
 import type { SyncFailure } from "../../db/schema.ts";
 import { clearRereadMark } from "../../db/realtimeSubscriptions.ts";
 import { findSyncSettings, type FinishedStatus, type SyncMode, type SyncRunParams } from "../../db/syncRuns.ts";
@@ -16,7 +16,8 @@ import type { Env } from "../../env.ts";
 import { loadConfig } from "../../lib/config.ts";
 import type { TokenCache } from "../graphAccess.ts";
 import { concludeRun } from "./concludeRun.ts";
-import { addD1Stats, countingD1, emptyD1Stats, type D1Stats } from "../../lib/d1Stats.ts";
+import type { D1Stats } from "../../lib/d1Stats.ts";
+import { meteredSteps } from "../../lib/meteredSteps.ts";
 import { observePage } from "./observePage.ts";
 import { confirmLeavers } from "./confirmLeavers.ts";
 import { applyConfirmations, keepActionable, leaversToConfirm, mergeObservations, type Observed } from "./planDirectoryChanges.ts";
@@ -45,13 +46,6 @@ const STEP: WorkflowStepConfig = { retries: { limit: 3, delay: "10 seconds", bac
 
 /** How long a notification-triggered run waits for the rest of a burst before it reads. */
 const NOTIFICATION_GATHER_MS = 2_000;
-
-/** Runs a step's work on a db whose D1 calls are counted; the counts travel in the step's result. */
-async function counted<T>(d1: D1Database, work: (db: Db) => Promise<T>): Promise<{ value: T; d1: D1Stats }> {
-  const stats = emptyD1Stats();
-  const value = await work(createDb(countingD1(d1, stats)));
-  return { value, d1: stats };
-}
 
 export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams> {
   async run(event: Readonly<WorkflowEvent<SyncRunParams>>, step: WorkflowStep): Promise<SyncRunOutput> {
@@ -89,7 +83,8 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
     // moment its notification is sent (https://learn.microsoft.com/en-us/graph/change-notifications-overview
     // is silent on it), which this pause also allows for; the nightly run catches anything missed.
     if (trigger === "realtime") await step.sleep("gather the burst of notifications", NOTIFICATION_GATHER_MS);
-    let d1 = emptyD1Stats();
+    // Every step below is counted at its boundary (src/lib/meteredSteps.ts); the run returns the total.
+    const steps = meteredSteps(step, env.DB);
     let graphRequests = 0;
     let graphBytes = 0;
     let usersRead = 0;
@@ -98,57 +93,62 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
     // The run's events (deactivations, a held or failed run) go to the webhook queue now, not at
     // the next request; a relay failure never fails the run (the rows wait for the next relay).
     const relayEvents = async (name: string) => {
-      const relayed = await step.do(name, STEP, () =>
-        counted(env.DB, async (db) => (await relayAfterCommit(env.WEBHOOK_DELIVERIES, { here: { db, now: Date.now() } }))?.events ?? 0),
+      await steps.do(
+        name,
+        STEP,
+        async (db) => (await relayAfterCommit(env.WEBHOOK_DELIVERIES, { here: { db, now: Date.now() } }))?.events ?? 0,
       );
-      d1 = addD1Stats(d1, relayed.d1);
     };
 
     const fail = async (reason: SyncFailure): Promise<SyncRunOutput> => {
-      const recorded = await step.do("record failure", STEP, () =>
-        counted(env.DB, (db) =>
-          recordRunOutcome(db, {
-            organizationId,
-            runId,
-            trigger,
-            status: "failed",
-            mode,
-            usersRead,
-            deactivated: 0,
-            reactivated: 0,
-            graphRequests,
-            error: reason,
-            pending: null,
-            deltaLink: null,
-            now: Date.now(),
-          }),
-        ),
+      await steps.do("record failure", STEP, (db) =>
+        recordRunOutcome(db, {
+          organizationId,
+          runId,
+          trigger,
+          status: "failed",
+          mode,
+          usersRead,
+          deactivated: 0,
+          reactivated: 0,
+          graphRequests,
+          error: reason,
+          pending: null,
+          deltaLink: null,
+          now: Date.now(),
+        }),
       );
-      d1 = addD1Stats(d1, recorded.d1);
       await relayEvents("relay events after failure");
-      return { status: "failed", mode, usersRead, graphRequests, graphBytes, deactivated: 0, reactivated: 0, error: reason, d1 };
+      return {
+        status: "failed",
+        mode,
+        usersRead,
+        graphRequests,
+        graphBytes,
+        deactivated: 0,
+        reactivated: 0,
+        error: reason,
+        d1: steps.total,
+      };
     };
 
     try {
-      const loaded = await step.do("load connection", STEP, () =>
-        counted(env.DB, async (db) => {
-          // A run that may change members reads from here on: notifications so far are covered
-          // (src/entra/realtime/reread.ts, the invariant).
-          if (trigger !== "preview") await clearRereadMark(db, organizationId, Date.now());
-          const settings = await findSyncSettings(db, organizationId);
-          // A held run waiting for a person: this run will change nothing (concludeRun.ts).
-          const heldRunId = trigger !== "preview" ? (settings?.heldRunId ?? null) : null;
-          return {
-            tenantId: settings?.status === "connected" ? settings.tenantId : null,
-            deltaLinkEnc: settings?.deltaLinkEnc ?? null,
-            heldRunId,
-          };
-        }),
-      );
-      d1 = addD1Stats(d1, loaded.d1);
-      const { tenantId, deltaLinkEnc: storedLinkEnc } = loaded.value;
+      const loaded = await steps.do("load connection", STEP, async (db) => {
+        // A run that may change members reads from here on: notifications so far are covered
+        // (src/entra/realtime/reread.ts, the invariant).
+        if (trigger !== "preview") await clearRereadMark(db, organizationId, Date.now());
+        const settings = await findSyncSettings(db, organizationId);
+        // A held run waiting for a person: this run will change nothing (concludeRun.ts).
+        const heldRunId = trigger !== "preview" ? (settings?.heldRunId ?? null) : null;
+        return {
+          tenantId: settings?.status === "connected" ? settings.tenantId : null,
+          deltaLinkEnc: settings?.deltaLinkEnc ?? null,
+          heldRunId,
+        };
+      });
+      const { tenantId, deltaLinkEnc: storedLinkEnc } = loaded;
       // `?? null`: a step result checkpointed before this field existed.
-      const heldRunId = loaded.value.heldRunId ?? null;
+      const heldRunId = loaded.heldRunId ?? null;
       if (!tenantId) return await fail("not_connected");
 
       // Memory only: after a restart the token is read again, and the checkpointed pages are not.
@@ -159,23 +159,20 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
       for (;;) {
         mode = state.mode;
         const request = pageRequest(state, organizationId, tenantId, runId, heldRunId);
-        const read = await step.do(stepName(state), STEP, () =>
-          counted(env.DB, async (db): Promise<TimedPageResult> => {
-            if (!withinDeadline(startedAt, Date.now()))
-              return { ok: false, reason: "timed_out", graphRequests: 0, graphBytes: 0, at: Date.now() };
-            const result = await observePage(db, config, request, tokens);
-            return { ...result, at: Date.now() };
-          }),
-        );
-        d1 = addD1Stats(d1, read.d1);
-        graphRequests += read.value.graphRequests;
-        graphBytes += read.value.graphBytes;
-        if (read.value.ok && state.phase === "listing") {
-          usersRead += read.value.usersRead;
-          mergeObservations(observed, read.value.observations);
+        const read = await steps.do(stepName(state), STEP, async (db): Promise<TimedPageResult> => {
+          if (!withinDeadline(startedAt, Date.now()))
+            return { ok: false, reason: "timed_out", graphRequests: 0, graphBytes: 0, at: Date.now() };
+          const result = await observePage(db, config, request, tokens);
+          return { ...result, at: Date.now() };
+        });
+        graphRequests += read.graphRequests;
+        graphBytes += read.graphBytes;
+        if (read.ok && state.phase === "listing") {
+          usersRead += read.usersRead;
+          mergeObservations(observed, read.observations);
           keepActionable(observed);
         }
-        const move = advance(state, read.value, startedAt);
+        const move = advance(state, read, startedAt);
         if (move.next === "fail") return await fail(move.reason);
         if (move.next === "conclude") {
           nextDeltaLinkEnc = move.deltaLinkEnc;
@@ -194,40 +191,35 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
       // (not in a run that waits behind a held run: nobody goes).
       const toConfirm = runMode === "delta" && !heldRunId ? leaversToConfirm(observed) : [];
       if (toConfirm.length > 0) {
-        const confirmation = await step.do(`confirm leavers ${state.restarts}`, STEP, () =>
-          counted(env.DB, (db) => confirmLeavers(db, config, { organizationId, tenantId, oids: toConfirm }, tokens)),
+        const confirmation = await steps.do(`confirm leavers ${state.restarts}`, STEP, (db) =>
+          confirmLeavers(db, config, { organizationId, tenantId, oids: toConfirm }, tokens),
         );
-        d1 = addD1Stats(d1, confirmation.d1);
-        graphRequests += confirmation.value.graphRequests;
-        graphBytes += confirmation.value.graphBytes;
-        if (!confirmation.value.ok) return await fail(confirmation.value.reason);
-        applyConfirmations(observed, confirmation.value.confirmed);
+        graphRequests += confirmation.graphRequests;
+        graphBytes += confirmation.graphBytes;
+        if (!confirmation.ok) return await fail(confirmation.reason);
+        applyConfirmations(observed, confirmation.confirmed);
       }
-      const conclusion = await step.do("conclude", STEP, () =>
-        counted(env.DB, (db) =>
-          concludeRun(
-            db,
-            {
-              runId,
-              organizationId,
-              tenantId,
-              trigger,
-              mode: runMode,
-              usersRead,
-              graphRequests,
-              observed,
-              attempt: state.restarts,
-              listingSince: state.listingSince,
-              heldRunId,
-              deltaLinkEnc: nextDeltaLinkEnc,
-              previousLinkEnc: storedLinkEnc,
-            },
-            Date.now(),
-          ),
+      const concluded = await steps.do("conclude", STEP, (db) =>
+        concludeRun(
+          db,
+          {
+            runId,
+            organizationId,
+            tenantId,
+            trigger,
+            mode: runMode,
+            usersRead,
+            graphRequests,
+            observed,
+            attempt: state.restarts,
+            listingSince: state.listingSince,
+            heldRunId,
+            deltaLinkEnc: nextDeltaLinkEnc,
+            previousLinkEnc: storedLinkEnc,
+          },
+          Date.now(),
         ),
       );
-      d1 = addD1Stats(d1, conclusion.d1);
-      const concluded = conclusion.value;
       await relayEvents("relay events");
       return {
         status: concluded.status,
@@ -238,7 +230,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
         deactivated: concluded.deactivated,
         reactivated: concluded.reactivated,
         error: null,
-        d1,
+        d1: steps.total,
       };
     } catch (error) {
       // Anything unexpected still closes the run as failed, so the page never shows it running forever.
