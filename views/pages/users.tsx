@@ -211,7 +211,14 @@ function MemberRowView(props: { viewer: Viewer; member: MemberRow; manages: bool
         {member.status === "active" ? (
           <span class="status active">Active</span>
         ) : (
-          <span class="status deactivated">Deactivated{member.deactivatedReason === "directory_sync" ? " by directory sync" : ""}</span>
+          <span class="status deactivated">
+            Deactivated
+            {member.deactivatedReason === "directory_sync"
+              ? " by directory sync"
+              : member.deactivatedReason === "scim"
+                ? ": deprovisioned by your identity provider"
+                : ""}
+          </span>
         )}
       </td>
       <td>{member.lastSignInAt ? formatTime(member.lastSignInAt) : "Not signed in yet"}</td>
