@@ -97,10 +97,14 @@ export async function loadScimSettings(db: Db, organizationId: string, limit = 2
   };
 }
 
-/** Whether the organization has a token that still admits requests (its directory is SCIM). */
-export function scimInUse(organizationId: string, now: number): SQL {
-  return sql`exists (select 1 from scim_tokens where organization_id = ${organizationId} and revoked_at is null
-    and (grace_expires_at is null or grace_expires_at > ${now}))`;
+/** Whether the organization's directory is SCIM now (Connect Entra ID and the setup link are refused then). */
+export async function hasUsableToken(db: Db, organizationId: string, now: number): Promise<boolean> {
+  const row = await db.$client
+    .prepare(`select 1 from scim_tokens where organization_id = ? and revoked_at is null
+    and (grace_expires_at is null or grace_expires_at > ?) limit 1`)
+    .bind(organizationId, now)
+    .first();
+  return row !== null;
 }
 
 /**
