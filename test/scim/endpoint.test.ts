@@ -132,6 +132,10 @@ describe("Okta's request sequence", () => {
     expect(await membership(id)).toEqual({ role: "member", status: "active", reason: null });
     const person = await env.DB.prepare("select email, display_name, last_sign_in_at from users where id = ?").bind(id).first();
     expect(person).toEqual({ email: "isaiah@contoso.example", display_name: "Isaiah Jones", last_sign_in_at: null });
+    const adele = await signedIn("adele");
+    const users = await adele.page("/users?q=isaiah");
+    expect(users.html).toContain("Isaiah Jones");
+    expect(users.html).toContain("Not signed in yet");
 
     // userName is unique, case-insensitively: 409 uniqueness, and nothing written.
     const before = await counts();
@@ -152,6 +156,9 @@ describe("Okta's request sequence", () => {
     });
     expect(off).toMatchObject({ status: 200, body: { active: false } });
     expect(await membership(id)).toEqual({ role: "member", status: "deactivated", reason: "scim" });
+    const deprovisioned = await adele.page("/users?status=deactivated_by_scim");
+    expect(deprovisioned.html).toContain("Isaiah J. Jones");
+    expect(deprovisioned.html).toContain("deprovisioned by your identity provider");
 
     const on = await scim(token, "PATCH", `Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: "replace", value: { active: true } }] });
     expect(on.status).toBe(200);

@@ -32,6 +32,7 @@ const STATUS_LABELS: Record<MemberStatusFilter, string> = {
   deactivated: "Deactivated",
   deactivated_by_hand: "Deactivated by hand",
   deactivated_by_directory_sync: "Deactivated by directory sync",
+  deactivated_by_scim: "Deprovisioned by your identity provider",
 };
 
 export function UsersPage(props: UsersProps) {
