@@ -626,7 +626,7 @@ export const scimGroupMembers = sqliteTable(
   (t) => [primaryKey({ columns: [t.groupId, t.userId] }), index("scim_group_members_user").on(t.organizationId, t.userId)],
 );
 
-/** The last SCIM requests of an organization (the settings page): never a body or a token. */
+/** The last 7 days of SCIM requests of an organization (the settings page): never a body or a token. */
 export const scimRequests = sqliteTable(
   "scim_requests",
   {
@@ -639,5 +639,5 @@ export const scimRequests = sqliteTable(
     status: integer("status").notNull(),
     outcome: text("outcome"),
   },
-  (t) => [index("scim_requests_org").on(t.organizationId, t.id)],
+  (t) => [index("scim_requests_org").on(t.organizationId, t.at, t.id)],
 );

@@ -66,16 +66,27 @@ export function memberByEmail(db: Db, org: SQL, email: string): Statement {
   );
 }
 
-/** A page of Users matching `where` (over `s`), in the one stable order (the primary key), and the count. */
+/**
+ * A page of Users matching `where` (over `s`), in the one stable order (the primary key), with the
+ * count of all matches. The first page counts with a window function in the same statement (a
+ * lookup by userName reads the token row and the one User, nothing more); a later page, which may
+ * be empty, counts in a statement of its own. `pageTotal` reads either.
+ */
 export function userPage(db: Db, org: SQL, where: SQL, page: { offset: number; limit: number }): Statement[] {
+  const matching = sql`from scim_users s where s.organization_id = ${org} and ${where}`;
+  if (page.offset === 0 && page.limit > 0) {
+    return [statement(db, sql`select ${USER_COLUMNS}, count(*) over () as total ${matching} order by s.user_id limit ${page.limit}`)];
+  }
   return [
-    statement(
-      db,
-      sql`select ${USER_COLUMNS} from scim_users s where s.organization_id = ${org} and ${where}
-      order by s.user_id limit ${page.limit} offset ${page.offset}`,
-    ),
-    statement(db, sql`select count(*) as total from scim_users s where s.organization_id = ${org} and ${where}`),
+    statement(db, sql`select ${USER_COLUMNS} ${matching} order by s.user_id limit ${page.limit} offset ${page.offset}`),
+    statement(db, sql`select count(*) as total ${matching}`),
   ];
+}
+
+/** The count of all matches from userPage's or groupPage's results. */
+export function pageTotal(results: D1Result[]): number {
+  const row = (results.length === 1 ? results[0]!.results[0] : results[1]!.results[0]) as { total: number } | undefined;
+  return row?.total ?? 0;
 }
 
 /** The organization's Users in order, at most `limit` (the candidates of a filter no column answers). */

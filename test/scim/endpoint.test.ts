@@ -257,6 +257,21 @@ describe("Microsoft Entra's request sequence", () => {
   });
 });
 
+describe("lists", () => {
+  it("pages with startIndex and count, totalResults counting every match", async () => {
+    for (const name of ["a", "b", "c"]) await scim(token, "POST", "Users", { schemas: [USER], userName: `${name}@contoso.example` });
+    const page = async (query: string) =>
+      (await scim(token, "GET", `Users?${query}`)).body as { totalResults: number; itemsPerPage: number; startIndex: number };
+    expect(await page("startIndex=1&count=2")).toMatchObject({ totalResults: 3, itemsPerPage: 2, startIndex: 1 });
+    expect(await page("startIndex=3&count=2")).toMatchObject({ totalResults: 3, itemsPerPage: 1, startIndex: 3 });
+    expect(await page("startIndex=10")).toMatchObject({ totalResults: 3, itemsPerPage: 0 });
+    expect(await page("count=0")).toMatchObject({ totalResults: 3, itemsPerPage: 0 });
+    expect(await page(`filter=${q('userName sw "b"')}`)).toMatchObject({ totalResults: 1, itemsPerPage: 1 });
+    expect(await page(`filter=${q('name.givenName pr or userName ew "c@contoso.example"')}`)).toMatchObject({ totalResults: 1 });
+    expect((await scim(token, "GET", `Groups?startIndex=2`)).body).toMatchObject({ totalResults: 0, itemsPerPage: 0 });
+  });
+});
+
 describe("what provisioning does to members", () => {
   it("ends the sessions of a member it deactivates", async () => {
     await linkMember("alex");
@@ -332,7 +347,7 @@ describe("refusals", () => {
   it("rate limits per token with 429 and Retry-After", async () => {
     const limited = await makeToken(DEMO_ORGS.contoso.id);
     let refusal: Awaited<ReturnType<typeof scim>> | undefined;
-    for (let i = 0; i < 250 && !refusal; i++) {
+    for (let i = 0; i < 700 && !refusal; i++) {
       const reply = await scim(limited, "GET", "ServiceProviderConfig");
       if (reply.status === 429) refusal = reply;
     }

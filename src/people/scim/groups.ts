@@ -8,6 +8,7 @@
 // skips such ids (its plan is made after the read), as a retried removal would.
 import { sql } from "drizzle-orm";
 import { filterSql, GROUP_COLUMNS } from "../../db/scimFilter.ts";
+import { pageTotal } from "../../db/scimUsers.ts";
 import {
   deleteGroup,
   groupById,
@@ -90,7 +91,7 @@ export function listGroups(request: ScimRequest, params: URLSearchParams): Promi
       let total: number;
       if (where) {
         resources = rows.map((row) => groupOut(request, row, membersOf(request, row)));
-        total = (results[1]!.results[0] as { total: number }).total;
+        total = pageTotal(results);
       } else {
         if (rows.length > CANDIDATE_LIMIT)
           throw ScimError.tooMany(

@@ -21,6 +21,7 @@ import {
   userById,
   userCandidates,
   userPage,
+  pageTotal,
   type MemberStanding,
   type ScimUserRow,
 } from "../../db/scimUsers.ts";
@@ -109,7 +110,7 @@ export function listUsers(request: ScimRequest, params: URLSearchParams): Promis
       let total: number;
       if (where) {
         resources = (results[0]!.results as unknown as ScimUserRow[]).map((row) => userOut(request, row));
-        total = (results[1]!.results[0] as { total: number }).total;
+        total = pageTotal(results);
       } else {
         const rows = results[0]!.results as unknown as ScimUserRow[];
         if (rows.length > CANDIDATE_LIMIT) {
