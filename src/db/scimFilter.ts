@@ -34,6 +34,13 @@ export const GROUP_COLUMNS: ColumnMap = {
   "meta.lastModified": { sql: sql`g.updated_at`, kind: "time", nullable: false },
 };
 
+/** Whether the filter is one `eq` on a unique key of the table (a User's userName or id): at most one match. */
+export function findsOne(filter: Filter, columns: ColumnMap): boolean {
+  if (filter.op !== "eq" || typeof filter.value !== "string") return false;
+  const name = nameOf(filter.attribute);
+  return columns === USER_COLUMNS && (name === "userName" || name === "id");
+}
+
 const ORDER = { gt: ">", ge: ">=", lt: "<", le: "<=" } as const;
 
 /** The filter as a WHERE condition, or null when some part of it names what no column holds. */

@@ -37,15 +37,14 @@ export function groupById(db: Db, org: SQL, id: string, withMembers: boolean): S
   );
 }
 
-/** A page of Groups matching `where` (over `g`) and the count of all matches, as userPage (scimUsers.ts) does it. */
+/** A page of Groups matching `where` (over `g`) and the count of all matches. */
 export function groupPage(db: Db, org: SQL, where: SQL, page: { offset: number; limit: number; withMembers: boolean }): Statement[] {
-  const columns = sql`${GROUP_COLUMNS}${page.withMembers ? sql`, ${MEMBERS}` : sql``}`;
   const matching = sql`from scim_groups g where g.organization_id = ${org} and ${where}`;
-  if (page.offset === 0 && page.limit > 0) {
-    return [statement(db, sql`select ${columns}, count(*) over () as total ${matching} order by g.id limit ${page.limit}`)];
-  }
   return [
-    statement(db, sql`select ${columns} ${matching} order by g.id limit ${page.limit} offset ${page.offset}`),
+    statement(
+      db,
+      sql`select ${GROUP_COLUMNS}${page.withMembers ? sql`, ${MEMBERS}` : sql``} ${matching} order by g.id limit ${page.limit} offset ${page.offset}`,
+    ),
     statement(db, sql`select count(*) as total ${matching}`),
   ];
 }

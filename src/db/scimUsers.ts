@@ -67,26 +67,23 @@ export function memberByEmail(db: Db, org: SQL, email: string): Statement {
 }
 
 /**
- * A page of Users matching `where` (over `s`), in the one stable order (the primary key), with the
- * count of all matches. The first page counts with a window function in the same statement (a
- * lookup by userName reads the token row and the one User, nothing more); a later page, which may
- * be empty, counts in a statement of its own. `pageTotal` reads either.
+ * A page of Users matching `where` (over `s`), in the one stable order (the primary key), and the
+ * count of all matches in a statement of its own, unless `unique`: a filter on one value of a
+ * unique key (`userName eq`, `id eq`) matches at most one User, so the page is the count and a
+ * lookup reads the token's row and that User, nothing more (a window count would read its own
+ * temporary rows). `pageTotal` reads either.
  */
-export function userPage(db: Db, org: SQL, where: SQL, page: { offset: number; limit: number }): Statement[] {
+export function userPage(db: Db, org: SQL, where: SQL, page: { offset: number; limit: number; unique: boolean }): Statement[] {
   const matching = sql`from scim_users s where s.organization_id = ${org} and ${where}`;
-  if (page.offset === 0 && page.limit > 0) {
-    return [statement(db, sql`select ${USER_COLUMNS}, count(*) over () as total ${matching} order by s.user_id limit ${page.limit}`)];
-  }
-  return [
-    statement(db, sql`select ${USER_COLUMNS} ${matching} order by s.user_id limit ${page.limit} offset ${page.offset}`),
-    statement(db, sql`select count(*) as total ${matching}`),
-  ];
+  const rows = statement(db, sql`select ${USER_COLUMNS} ${matching} order by s.user_id limit ${page.limit} offset ${page.offset}`);
+  if (page.unique && page.offset === 0 && page.limit > 0) return [rows];
+  return [rows, statement(db, sql`select count(*) as total ${matching}`)];
 }
 
 /** The count of all matches from userPage's or groupPage's results. */
 export function pageTotal(results: D1Result[]): number {
-  const row = (results.length === 1 ? results[0]!.results[0] : results[1]!.results[0]) as { total: number } | undefined;
-  return row?.total ?? 0;
+  if (results.length === 1) return results[0]!.results.length;
+  return (results[1]!.results[0] as { total: number } | undefined)?.total ?? 0;
 }
 
 /** The organization's Users in order, at most `limit` (the candidates of a filter no column answers). */

@@ -8,7 +8,7 @@
 // refused with `tooMany` beyond that, saying which filters work at any size.
 import type { SQL } from "drizzle-orm";
 import { sql } from "drizzle-orm";
-import { filterSql, USER_COLUMNS } from "../../db/scimFilter.ts";
+import { filterSql, findsOne, USER_COLUMNS } from "../../db/scimFilter.ts";
 import {
   deleteScimUser,
   insertScimUser,
@@ -103,7 +103,11 @@ export function listUsers(request: ScimRequest, params: URLSearchParams): Promis
     request,
     (org: SQL) =>
       where
-        ? userPage(request.db, org, where, { offset: query.startIndex - 1, limit: query.count })
+        ? userPage(request.db, org, where, {
+            offset: query.startIndex - 1,
+            limit: query.count,
+            unique: !!query.filter && findsOne(query.filter, USER_COLUMNS),
+          })
         : [userCandidates(request.db, org, CANDIDATE_LIMIT + 1)],
     (results): Decision => {
       let resources: Record<string, unknown>[];
