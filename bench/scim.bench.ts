@@ -29,7 +29,12 @@ async function makeToken(organizationId: string): Promise<string> {
   return token;
 }
 
-async function send(token: string, method: string, path: string, body?: unknown): Promise<{ status: number; stats: D1Stats; batches: D1Stats[]; ms: number }> {
+async function send(
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; stats: D1Stats; batches: D1Stats[]; ms: number }> {
   const stats = emptyD1Stats();
   const batches: D1Stats[] = [];
   const db = countingD1(env.DB, stats);
@@ -39,12 +44,22 @@ async function send(token: string, method: string, path: string, body?: unknown)
       if (key !== "withSession") return Reflect.get(target, key);
       return (constraint?: string) => {
         const session = target.withSession(constraint);
-        return { ...session, getBookmark: () => session.getBookmark(), prepare: session.prepare.bind(session), batch: async (statements: D1PreparedStatement[]) => {
-          const before = { ...stats };
-          const results = await session.batch(statements);
-          batches.push({ roundTrips: 1, statements: stats.statements - before.statements, rowsRead: stats.rowsRead - before.rowsRead, rowsWritten: stats.rowsWritten - before.rowsWritten });
-          return results;
-        } };
+        return {
+          ...session,
+          getBookmark: () => session.getBookmark(),
+          prepare: session.prepare.bind(session),
+          batch: async (statements: D1PreparedStatement[]) => {
+            const before = { ...stats };
+            const results = await session.batch(statements);
+            batches.push({
+              roundTrips: 1,
+              statements: stats.statements - before.statements,
+              rowsRead: stats.rowsRead - before.rowsRead,
+              rowsWritten: stats.rowsWritten - before.rowsWritten,
+            });
+            return results;
+          },
+        };
       };
     },
   });
@@ -65,7 +80,8 @@ async function send(token: string, method: string, path: string, body?: unknown)
   return { status: response.status, stats, batches, ms };
 }
 
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] ?? 0;
+const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] ?? 0;
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
 it("scim_provision: 10,000 Users, 20 at a time", async () => {
@@ -77,22 +93,36 @@ it("scim_provision: 10,000 Users, 20 at a time", async () => {
   let maxRoundTrips = 0;
   let failed = 0;
   let next = 0;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < USERS) {
-      const i = next++;
-      const reply = await send(token, "POST", "Users", {
-        schemas: [USER], userName: `pushed.${i}@contoso.example`, externalId: `ext-${i}`, active: true,
-        name: { givenName: "Pushed", familyName: String(i) }, emails: [{ value: `pushed.${i}@contoso.example`, type: "work", primary: true }],
-      });
-      if (reply.status !== 201) failed++;
-      walls.push(reply.ms);
-      maxRoundTrips = Math.max(maxRoundTrips, reply.stats.roundTrips);
-    }
-  }));
-  console.log(`BENCH ${JSON.stringify({
-    scenario: "scim_provision", users: USERS, concurrency: CONCURRENCY, requests: walls.length, failed,
-    d1_round_trips_per_request_max: maxRoundTrips, p50_ms: round(percentile(walls, 0.5)), p99_ms: round(percentile(walls, 0.99)),
-  })}`);
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < USERS) {
+        const i = next++;
+        const reply = await send(token, "POST", "Users", {
+          schemas: [USER],
+          userName: `pushed.${i}@contoso.example`,
+          externalId: `ext-${i}`,
+          active: true,
+          name: { givenName: "Pushed", familyName: String(i) },
+          emails: [{ value: `pushed.${i}@contoso.example`, type: "work", primary: true }],
+        });
+        if (reply.status !== 201) failed++;
+        walls.push(reply.ms);
+        maxRoundTrips = Math.max(maxRoundTrips, reply.stats.roundTrips);
+      }
+    }),
+  );
+  console.log(
+    `BENCH ${JSON.stringify({
+      scenario: "scim_provision",
+      users: USERS,
+      concurrency: CONCURRENCY,
+      requests: walls.length,
+      failed,
+      d1_round_trips_per_request_max: maxRoundTrips,
+      p50_ms: round(percentile(walls, 0.5)),
+      p99_ms: round(percentile(walls, 0.99)),
+    })}`,
+  );
 });
 
 it("scim_filter and scim_group_patch at 100,000 members", async () => {
@@ -106,21 +136,39 @@ it("scim_filter and scim_group_patch at 100,000 members", async () => {
   const token = await makeToken(CONTOSO);
   const filter = 'userName eq "Emma.Evans.4444@contoso.example"';
   const found = await send(token, "GET", `Users?filter=${encodeURIComponent(filter)}`);
-  console.log(`BENCH ${JSON.stringify({
-    scenario: "scim_filter", members: 100_000, filter: `userName eq …`, status: found.status,
-    d1_rows_read: found.batches[0]?.rowsRead ?? null, request_d1_rows_read: found.stats.rowsRead, d1_round_trips: found.stats.roundTrips,
-  })}`);
+  console.log(
+    `BENCH ${JSON.stringify({
+      scenario: "scim_filter",
+      members: 100_000,
+      filter: `userName eq …`,
+      status: found.status,
+      d1_rows_read: found.batches[0]?.rowsRead ?? null,
+      request_d1_rows_read: found.stats.rowsRead,
+      d1_round_trips: found.stats.roundTrips,
+    })}`,
+  );
 
   const group = await send(token, "POST", "Groups", { displayName: "Everyone", members: [] });
   const groupId = (await env.DB.prepare("select id from scim_groups where organization_id = ?").bind(CONTOSO).first<string>("id"))!;
-  const ids = (await env.DB.prepare("select user_id from scim_users where organization_id = ? order by user_id limit 10000").bind(CONTOSO).all<{ user_id: string }>()).results.map((row) => row.user_id);
+  const ids = (
+    await env.DB.prepare("select user_id from scim_users where organization_id = ? order by user_id limit 10000")
+      .bind(CONTOSO)
+      .all<{ user_id: string }>()
+  ).results.map((row) => row.user_id);
   const patch = await send(token, "PATCH", `Groups/${groupId}`, {
     schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
     Operations: [{ op: "add", path: "members", value: ids.map((value) => ({ value })) }],
   });
   const members = await env.DB.prepare("select count(*) as n from scim_group_members where group_id = ?").bind(groupId).first<number>("n");
-  console.log(`BENCH ${JSON.stringify({
-    scenario: "scim_group_patch", members_added: members, status: patch.status, group_created: group.status,
-    d1_round_trips: patch.stats.roundTrips, d1_statements: patch.stats.statements, wall_ms: round(patch.ms),
-  })}`);
+  console.log(
+    `BENCH ${JSON.stringify({
+      scenario: "scim_group_patch",
+      members_added: members,
+      status: patch.status,
+      group_created: group.status,
+      d1_round_trips: patch.stats.roundTrips,
+      d1_statements: patch.stats.statements,
+      wall_ms: round(patch.ms),
+    })}`,
+  );
 });

@@ -115,6 +115,7 @@ export function buildApp(subApps: readonly SubApp[] = SUB_APPS) {
     c.set("db", createDb(session));
     c.set("primaryDb", () => createDb(env.DB.withSession("first-primary")));
     c.set("signInLimiter", env.SIGN_IN_LIMITER);
+    c.set("scimLimiter", env.SCIM_LIMITER);
     c.set("syncWorkflow", env.SYNC_WORKFLOW);
     c.set("webhookDeliveries", env.WEBHOOK_DELIVERIES);
     await next();

@@ -24,7 +24,13 @@ export type DeactivationReason = (typeof DEACTIVATION_REASONS)[number];
  * The Users page's status filter, as it reads in a URL: active, deactivated (for any reason), or
  * deactivated for one reason, named as memberships.deactivated_reason names it.
  */
-export const MEMBER_STATUS_FILTERS = ["active", "deactivated", "deactivated_by_hand", "deactivated_by_directory_sync", "deactivated_by_scim"] as const;
+export const MEMBER_STATUS_FILTERS = [
+  "active",
+  "deactivated",
+  "deactivated_by_hand",
+  "deactivated_by_directory_sync",
+  "deactivated_by_scim",
+] as const;
 export type { Plan } from "../plans.ts";
 export type MemberStatusFilter = (typeof MEMBER_STATUS_FILTERS)[number];
 

@@ -8,7 +8,6 @@ import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppContext } from "../context.ts";
 import { relayAfterCommit } from "../events/afterCommit.ts";
-import { createDb } from "../db/client.ts";
 import { PATHS } from "../paths.ts";
 import type { ScimReply, ScimRequest } from "../people/scim/call.ts";
 import { createGroup, getGroup, listGroups, patchGroup, removeGroup, replaceGroup } from "../people/scim/groups.ts";
@@ -63,7 +62,7 @@ scimRoutes.use(async function limitScim(c, next) {
   const authorization = c.req.header("Authorization");
   const token = await presentedToken(authorization);
   const key = token ? `token ${token.id}` : `address ${(c.req.header("CF-Connecting-IP") ?? "unknown").slice(0, 64)}`;
-  const { success } = await c.env.SCIM_LIMITER.limit({ key });
+  const { success } = await c.get("scimLimiter").limit({ key });
   if (!success) {
     c.header("Retry-After", String(RATE_PERIOD_SECONDS));
     throw ScimError.status(429, `Too many requests for this token. Retry after ${RATE_PERIOD_SECONDS} seconds.`);
@@ -97,16 +96,15 @@ async function jsonBody(c: Context<AppContext>): Promise<unknown> {
 
 /** After a change: the events its batch raised go to the deliveries queue once the answer is on its way. */
 function relayEvents(c: Context<AppContext>) {
-  if (!c.env.WEBHOOK_DELIVERIES) return;
+  const queue = c.get("webhookDeliveries");
+  if (!queue) return;
   let ctx: { waitUntil(promise: Promise<unknown>): void };
   try {
     ctx = c.executionCtx;
   } catch {
     return;
   }
-  ctx.waitUntil(
-    relayAfterCommit(c.env.WEBHOOK_DELIVERIES, { here: { db: createDb(c.env.DB.withSession("first-primary")), now: Date.now() } }),
-  );
+  ctx.waitUntil(relayAfterCommit(queue, { here: { db: c.get("primaryDb")(), now: Date.now() } }));
 }
 
 async function changed(c: Context<AppContext>, reply: Promise<ScimReply>) {
