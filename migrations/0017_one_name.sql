@@ -35,7 +35,8 @@ CREATE TABLE memberships (
   user_id             TEXT NOT NULL REFERENCES users (id),
   role                TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'manager', 'member', 'viewer')),
   status              TEXT NOT NULL CHECK (status IN ('active', 'deactivated')),
-  deactivated_reason  TEXT CHECK (deactivated_reason IN ('by_hand', 'directory_sync')),
+  -- 'scim': deprovisioned by the identity provider over SCIM (issue 21; added before 0017 was released).
+  deactivated_reason  TEXT CHECK (deactivated_reason IN ('by_hand', 'directory_sync', 'scim')),
   deactivated_at      INTEGER,
   deactivated_by_run  TEXT,           -- sync run that deactivated the member, for undo
   created_at          INTEGER NOT NULL,

@@ -24,6 +24,8 @@ import { entraImportRoutes } from "./routes/entraImport.tsx";
 import { entraMappingRoutes } from "./routes/entraMapping.tsx";
 import { declareRules, mountSubApps, rulesOf, subApp, type SubApp } from "./routes/mount.ts";
 import { realtimeRoutes } from "./routes/realtime.ts";
+import { scimRoutes } from "./routes/scim.ts";
+import { scimSettingsRoutes } from "./routes/scimSettings.tsx";
 import { homeRoutes } from "./routes/home.tsx";
 import { organizationRoutes } from "./routes/organizations.ts";
 import { settingsRoutes } from "./routes/settings.tsx";
@@ -72,6 +74,9 @@ export const SUB_APPS: readonly SubApp[] = [
   // Microsoft Graph's notifications: no session or CSRF token (they are checked by subscription id
   // and clientState instead), and a body limit of their own.
   subApp(PATHS.realtime, realtimeRoutes, { caller: "machine" }),
+  // Identity providers' SCIM requests: a bearer token instead of a session, their own body limit
+  // and rate limit, and every read on the primary (a provider creates a User, then looks it up).
+  subApp(PATHS.scim, scimRoutes, { caller: "machine", reads: "primary" }),
   // Sign-in starts and callbacks need no viewer: no session read before their rate limit.
   subApp(PATHS.signInWith, signInRoutes, { session: "none" }),
   subApp(PATHS.entraCallback, entraCallbackRoutes, { reads: "primary" }),
@@ -86,6 +91,7 @@ export const SUB_APPS: readonly SubApp[] = [
   subApp(PATHS.entraMapping, entraMappingRoutes),
   subApp(PATHS.entraImport, entraImportRoutes),
   subApp(PATHS.webhooks, webhookRoutes),
+  subApp(PATHS.scimSettings, scimSettingsRoutes),
   subApp(PATHS.audit, auditRoutes),
   subApp(PATHS.setup, setupRoutes),
 ];
@@ -109,6 +115,7 @@ export function buildApp(subApps: readonly SubApp[] = SUB_APPS) {
     c.set("db", createDb(session));
     c.set("primaryDb", () => createDb(env.DB.withSession("first-primary")));
     c.set("signInLimiter", env.SIGN_IN_LIMITER);
+    c.set("scimLimiter", env.SCIM_LIMITER);
     c.set("syncWorkflow", env.SYNC_WORKFLOW);
     c.set("webhookDeliveries", env.WEBHOOK_DELIVERIES);
     await next();

@@ -16,6 +16,8 @@ export interface AppContext {
     primaryDb: () => Db;
     /** The rate limit in front of sign-in starts and callbacks (wrangler.toml [[ratelimits]]). */
     signInLimiter: RateLimit;
+    /** The rate limit of SCIM requests, per bearer token (wrangler.toml [[ratelimits]] SCIM_LIMITER). */
+    scimLimiter: RateLimit;
     /** Starts directory sync runs (Sync now, Preview, Apply, real-time reads). */
     syncWorkflow: Workflow<SyncRunParams>;
     /** The event webhooks' delivery queue (the relay puts outbox rows on it). */

@@ -29,6 +29,8 @@ export interface Env {
   TOKEN_ENCRYPTION_KEYS: string;
   /** Rate limiting: sign-in starts and callbacks, per client IP and path (src/auth/rateLimit.ts). */
   SIGN_IN_LIMITER: RateLimit;
+  /** Rate limiting: SCIM requests, per bearer token (src/routes/scim.ts). */
+  SCIM_LIMITER: RateLimit;
   /** Workflow: one directory sync run per instance (src/entra/sync/workflow.ts), one step per Graph page. */
   SYNC_WORKFLOW: Workflow<SyncRunParams>;
   /** Workflow: the nightly fan-out and housekeeping, one instance per cron event (src/nightly/workflow.ts). */

@@ -30,6 +30,10 @@ export const PATHS = {
   setup: SETUP,
   /** The admin consent's return from Microsoft (a redirect URI of the app registration). */
   setupCallback: `${SETUP}/callback`,
+  /** Settings → Integrations → SCIM provisioning: the bearer tokens and the last requests. */
+  scimSettings: "/settings/integrations/scim",
+  /** The SCIM 2.0 endpoint identity providers push to (bearer token, no session). */
+  scim: "/scim/v2",
   /** Microsoft Graph's side of real-time updates: change and lifecycle notifications, no session. */
   realtime: "/realtime/microsoft-graph",
 } as const;

@@ -15,6 +15,8 @@ export const PLAN_FEATURES = {
   realtimeUpdates: ["enterprise"],
   /** Settings → Webhooks: signed event deliveries; the alerts banner's failing endpoints. */
   eventWebhooks: ["enterprise"],
+  /** Settings → Integrations → SCIM provisioning and the `/scim/v2` endpoint an identity provider pushes to. */
+  scim: ["enterprise"],
 } as const satisfies Record<string, readonly Plan[]>;
 export type PlanFeature = keyof typeof PLAN_FEATURES;
 

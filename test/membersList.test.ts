@@ -192,7 +192,10 @@ describe("bad parameters", () => {
   it("answers 400 with a clear message, never a server error", async () => {
     const adele = await signedIn("adele");
     const cases: [string, string][] = [
-      ["/users?status=gone", "Choose a status: active, deactivated, deactivated_by_hand, deactivated_by_directory_sync."],
+      [
+        "/users?status=gone",
+        "Choose a status: active, deactivated, deactivated_by_hand, deactivated_by_directory_sync, deactivated_by_scim.",
+      ],
       ["/users?role=superuser", "Choose one of the roles"],
       [`/users?q=${"a".repeat(101)}`, "at most 100 characters"],
       ["/users?q=a&q=b", "Search for one name or email"],

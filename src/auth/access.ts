@@ -45,6 +45,7 @@ const PLAN_REFUSALS: Record<PlanFeature, string> = {
   deprovisioning: "Microsoft Entra ID Directory Sync is available on the Enterprise plan.",
   realtimeUpdates: "Real-time updates are available on the Enterprise plan.",
   eventWebhooks: "Event webhooks are available on the Enterprise plan.",
+  scim: "SCIM provisioning is available on the Enterprise plan.",
 };
 
 /** Refuses (403) unless the viewer's plan includes `feature` (src/plans.ts). */

@@ -55,6 +55,8 @@ function statusCondition(status: MemberStatusFilter): SQL {
       return sql`m.deactivated_reason = 'by_hand'`;
     case "deactivated_by_directory_sync":
       return sql`m.deactivated_reason = 'directory_sync'`;
+    case "deactivated_by_scim":
+      return sql`m.deactivated_reason = 'scim'`;
   }
 }
 

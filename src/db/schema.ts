@@ -14,14 +14,23 @@ export type Role = (typeof ROLES)[number];
 /** Roles that group mapping and imports may give: never owner. */
 export const MAPPABLE_ROLES = ["admin", "manager", "member", "viewer"] as const;
 export type MappableRole = (typeof MAPPABLE_ROLES)[number];
-/** Why a member is deactivated: by an Owner's or Admin's hand, or by directory sync (migrations/0017). */
-export const DEACTIVATION_REASONS = ["by_hand", "directory_sync"] as const;
+/**
+ * Why a member is deactivated: by an Owner's or Admin's hand, by directory sync (migrations/0017), or
+ * deprovisioned by the identity provider over SCIM ('scim').
+ */
+export const DEACTIVATION_REASONS = ["by_hand", "directory_sync", "scim"] as const;
 export type DeactivationReason = (typeof DEACTIVATION_REASONS)[number];
 /**
  * The Users page's status filter, as it reads in a URL: active, deactivated (for any reason), or
  * deactivated for one reason, named as memberships.deactivated_reason names it.
  */
-export const MEMBER_STATUS_FILTERS = ["active", "deactivated", "deactivated_by_hand", "deactivated_by_directory_sync"] as const;
+export const MEMBER_STATUS_FILTERS = [
+  "active",
+  "deactivated",
+  "deactivated_by_hand",
+  "deactivated_by_directory_sync",
+  "deactivated_by_scim",
+] as const;
 export type { Plan } from "../plans.ts";
 export type MemberStatusFilter = (typeof MEMBER_STATUS_FILTERS)[number];
 
@@ -353,6 +362,10 @@ const AUDIT_ACTIONS = [
   "webhook.endpoint_deleted",
   "webhook.secret_rotated",
   "webhook.endpoint_disabled_failing",
+  "scim.token_created",
+  "scim.token_rotated",
+  "scim.token_revoked",
+  "scim.user_provisioned",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -548,3 +561,89 @@ export function setupLinkState(link: { usedAt: number | null; revokedAt: number 
 export function eventTypesOf(column: string): string[] {
   return column.trim().split(/\s+/).filter(Boolean);
 }
+
+/** SCIM bearer tokens (migrations/0020): only the SHA-256 of each token is stored. */
+export const scimTokens = sqliteTable(
+  "scim_tokens",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id").notNull(),
+    tokenHash: text("token_hash").notNull().unique(),
+    createdBy: text("created_by"),
+    createdAt: integer("created_at").notNull(),
+    lastUsedAt: integer("last_used_at"),
+    /** Set when Rotate replaced the token: it keeps working until then. */
+    graceExpiresAt: integer("grace_expires_at"),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [index("scim_tokens_org").on(t.organizationId, t.createdAt)],
+);
+
+/** SCIM's view of a member (migrations/0020): the SCIM `id` is users.id; `resource` the stored User. */
+export const scimUsers = sqliteTable(
+  "scim_users",
+  {
+    organizationId: text("organization_id").notNull(),
+    userId: text("user_id").notNull(),
+    userName: text("user_name").notNull(),
+    /** lower(user_name): userName is unique per organization, case-insensitively. */
+    userNameKey: text("user_name_key").notNull(),
+    externalId: text("external_id"),
+    active: integer("active", { mode: "boolean" }).notNull(),
+    /** SCIM created the users row (else it adopted an existing member, whose name it leaves alone). */
+    ownsUser: integer("owns_user", { mode: "boolean" }).notNull(),
+    resource: text("resource").notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.organizationId, t.userId] }),
+    uniqueIndex("scim_users_user_name").on(t.organizationId, t.userNameKey),
+    index("scim_users_external_id").on(t.organizationId, t.externalId).where(isNotNull(t.externalId)),
+  ],
+);
+
+export const scimGroups = sqliteTable(
+  "scim_groups",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id").notNull(),
+    displayName: text("display_name").notNull(),
+    displayNameKey: text("display_name_key").notNull(),
+    externalId: text("external_id"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("scim_groups_org").on(t.organizationId, t.id),
+    index("scim_groups_name").on(t.organizationId, t.displayNameKey),
+    index("scim_groups_external_id").on(t.organizationId, t.externalId).where(isNotNull(t.externalId)),
+  ],
+);
+
+/** Members of SCIM groups (WITHOUT ROWID): Users of the group's organization. */
+export const scimGroupMembers = sqliteTable(
+  "scim_group_members",
+  {
+    groupId: text("group_id").notNull(),
+    userId: text("user_id").notNull(),
+    organizationId: text("organization_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.groupId, t.userId] }), index("scim_group_members_user").on(t.organizationId, t.userId)],
+);
+
+/** The last 7 days of SCIM requests of an organization (the settings page): never a body or a token. */
+export const scimRequests = sqliteTable(
+  "scim_requests",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    organizationId: text("organization_id").notNull(),
+    tokenId: text("token_id").notNull(),
+    at: integer("at").notNull(),
+    method: text("method").notNull(),
+    resource: text("resource").notNull(),
+    status: integer("status").notNull(),
+    outcome: text("outcome"),
+  },
+  (t) => [index("scim_requests_org").on(t.organizationId, t.at, t.id)],
+);

@@ -35,13 +35,13 @@ export function publicTrigger<T extends InternalTrigger>(trigger: T): PublicTrig
 }
 
 /** Who changed a member, as payloads say it. */
-export type PublicCause = "sign_in" | "import" | "mapping" | "directory_sync" | "by_hand";
+export type PublicCause = "sign_in" | "import" | "mapping" | "directory_sync" | "by_hand" | "scim";
 
 /** memberships.deactivated_reason, either spelling of "by hand" ('manual' before the rename). */
-export type InternalDeactivationReason = "manual" | "by_hand" | "directory_sync";
+export type InternalDeactivationReason = "manual" | "by_hand" | "directory_sync" | "scim";
 
-export function publicDeactivationCause(reason: InternalDeactivationReason): Extract<PublicCause, "directory_sync" | "by_hand"> {
-  return reason === "directory_sync" ? "directory_sync" : "by_hand";
+export function publicDeactivationCause(reason: InternalDeactivationReason): Extract<PublicCause, "directory_sync" | "by_hand" | "scim"> {
+  return reason === "directory_sync" || reason === "scim" ? reason : "by_hand";
 }
 
 // --- Schemas ----------------------------------------------------------------------------------
@@ -60,12 +60,12 @@ const runId = z.string().nullable().meta({ description: "The directory sync run 
 const actor = z.string().nullable().meta({ description: "The Owner or Admin who acted; null when UniAsset did." });
 const count = z.int().nonnegative();
 
-const memberCreated = (cause: "sign_in" | "import") =>
+const memberCreated = (...causes: ["sign_in", "scim"] | ["import"]) =>
   z.strictObject({
     organization_id: organizationId,
     member,
     role: z.enum(GIVEN_ROLE),
-    cause: z.literal(cause),
+    cause: z.enum(causes),
     run_id: z.null(),
     actor_user_id: z.null(),
   });
@@ -106,8 +106,10 @@ const syncRun = (outcome: "held" | "failed") =>
 export const EVENTS = {
   "member.provisioned": {
     subscribable: true,
-    about: "A person signed in with Microsoft and got an account through auto-provisioning.",
-    data: memberCreated("sign_in"),
+    about:
+      "A person signed in with Microsoft and got an account through auto-provisioning (`sign_in`), or the organization's " +
+      "identity provider pushed them over SCIM (`scim`, before their first sign-in).",
+    data: memberCreated("sign_in", "scim"),
   },
   "member.imported": {
     subscribable: true,
@@ -129,11 +131,13 @@ export const EVENTS = {
   },
   "member.deactivated": {
     subscribable: true,
-    about: "Directory sync deactivated the member (`directory_sync`, with its run), or an Owner or Admin did (`by_hand`).",
+    about:
+      "Directory sync deactivated the member (`directory_sync`, with its run), an Owner or Admin did (`by_hand`), or the " +
+      "identity provider deprovisioned them over SCIM (`scim`: `active: false` or DELETE).",
     data: z.strictObject({
       organization_id: organizationId,
       member,
-      cause: z.enum(["directory_sync", "by_hand"]),
+      cause: z.enum(["directory_sync", "by_hand", "scim"]),
       directory_reason: z.enum(["disabled", "deleted", "absent"]).nullable().meta({
         description: "Directory sync only: the Entra account was disabled, deleted, or absent from a complete listing.",
       }),
@@ -145,11 +149,12 @@ export const EVENTS = {
     subscribable: true,
     about:
       "`cause` is `directory_sync` when a run saw the Entra account enabled again, `by_hand` when an Owner or Admin " +
-      "reactivated the member or undid a run (then `run_id` is the run undone).",
+      "reactivated the member or undid a run (then `run_id` is the run undone), `scim` when the identity provider set " +
+      "`active: true` again on a member it had deprovisioned.",
     data: z.strictObject({
       organization_id: organizationId,
       member,
-      cause: z.enum(["directory_sync", "by_hand"]),
+      cause: z.enum(["directory_sync", "by_hand", "scim"]),
       run_id: runId,
       actor_user_id: actor,
     }),

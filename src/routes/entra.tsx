@@ -19,6 +19,7 @@ import { createSetupLink, revokeSetupLinkOf } from "../entra/setupLink.ts";
 import { startFlow, takeFlow, useFlowOnce } from "../auth/flows.ts";
 import { ENTRA_CONNECT_SCOPE, OAuthFlowError, resolveMicrosoftTenant } from "../auth/oauth.ts";
 import { listSetupLinks } from "../db/setupLinks.ts";
+import { hasUsableToken } from "../db/scimTokens.ts";
 import { AppError } from "../lib/errors.ts";
 import { tenantField, uuidParam } from "../lib/schemas.ts";
 import { validate } from "../lib/validate.ts";
@@ -35,6 +36,20 @@ export const entraRoutes = new Hono<AppContext>();
 
 /** Mounted at PATHS.entraCallback: Microsoft's return from Connect Entra ID. */
 export const entraCallbackRoutes = new Hono<AppContext>();
+
+/**
+ * An organization's directory is its Entra ID connection or SCIM, never both (issue 21): while a
+ * SCIM token works, connecting (directly or through a setup link) is refused. Checked when the
+ * round trip starts; the SCIM page refuses a token while a connection exists.
+ */
+async function refuseWhileScim(db: Parameters<typeof hasUsableToken>[0], organizationId: string) {
+  if (await hasUsableToken(db, organizationId, Date.now())) {
+    throw new AppError(
+      "conflict",
+      "This organization's directory is SCIM provisioning. Revoke its SCIM tokens first (Settings → Integrations → SCIM provisioning) to connect Entra ID: members and roles stay.",
+    );
+  }
+}
 
 const PAGE = PATHS.entra;
 const managers = requireRole("owner", "admin");
@@ -85,6 +100,7 @@ entraRoutes.get(
 entraRoutes.post("/connect", managers, directorySync, validate("form", z.object({ tenant: tenantField })), async (c) => {
   const viewer = viewerOf(c);
   const config = c.get("config");
+  await refuseWhileScim(c.get("db"), viewer.organizationId);
   // A named tenant selects the tenant-specific authority: a guest admin (an outside consultant)
   // then gets a token for the tenant they mean, not their home tenant.
   const named = c.req.valid("form").tenant;
@@ -160,6 +176,7 @@ entraRoutes.post("/setup-link", managers, directorySync, async (c) => {
   const viewer = viewerOf(c);
   const db = c.get("db");
   const now = Date.now();
+  await refuseWhileScim(db, viewer.organizationId);
   const created = await createSetupLink(db, c.get("config"), viewer, now);
   const links = await listSetupLinks(db, viewer.organizationId);
   const card = <SetupLinkCard viewer={viewer} links={links} created={created} now={now} />;

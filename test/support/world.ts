@@ -16,6 +16,11 @@ export async function resetDemoWorld() {
   await env.DB.batch([
     // Children before parents: D1 enforces foreign keys.
     env.DB.prepare("delete from realtime_subscriptions"),
+    env.DB.prepare("delete from scim_requests"),
+    env.DB.prepare("delete from scim_group_members"),
+    env.DB.prepare("delete from scim_groups"),
+    env.DB.prepare("delete from scim_users"),
+    env.DB.prepare("delete from scim_tokens"),
     env.DB.prepare("delete from entra_connections"),
     env.DB.prepare("delete from entra_setup_links"),
     env.DB.prepare("delete from group_role_mappings"),

@@ -40,6 +40,10 @@ const ACTION_LABELS: Record<AuditAction, string> = {
   "webhook.endpoint_enabled": "Enabled a webhook endpoint",
   "webhook.endpoint_deleted": "Deleted a webhook endpoint",
   "webhook.secret_rotated": "Rotated a webhook signing secret",
+  "scim.token_created": "Generated a SCIM token",
+  "scim.token_rotated": "Rotated the SCIM token",
+  "scim.token_revoked": "Revoked a SCIM token",
+  "scim.user_provisioned": "Provisioned a user over SCIM",
   "webhook.endpoint_disabled_failing": "Disabled a failing webhook endpoint",
 };
 

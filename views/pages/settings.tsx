@@ -67,6 +67,12 @@ export function IntegrationsPage(props: { viewer: Viewer; connection: Connection
             </p>
           )}
         </li>
+        <li class="card integration">
+          <h2>
+            <a href={PATHS.scimSettings}>SCIM provisioning</a>
+          </h2>
+          <p>Let Okta, Microsoft Entra provisioning, OneLogin or JumpCloud push your people to UniAsset over SCIM 2.0.</p>
+        </li>
       </ul>
     </section>
   );

@@ -32,6 +32,7 @@ const STATUS_LABELS: Record<MemberStatusFilter, string> = {
   deactivated: "Deactivated",
   deactivated_by_hand: "Deactivated by hand",
   deactivated_by_directory_sync: "Deactivated by directory sync",
+  deactivated_by_scim: "Deprovisioned by your identity provider",
 };
 
 export function UsersPage(props: UsersProps) {
@@ -211,7 +212,14 @@ function MemberRowView(props: { viewer: Viewer; member: MemberRow; manages: bool
         {member.status === "active" ? (
           <span class="status active">Active</span>
         ) : (
-          <span class="status deactivated">Deactivated{member.deactivatedReason === "directory_sync" ? " by directory sync" : ""}</span>
+          <span class="status deactivated">
+            Deactivated
+            {member.deactivatedReason === "directory_sync"
+              ? " by directory sync"
+              : member.deactivatedReason === "scim"
+                ? ": deprovisioned by your identity provider"
+                : ""}
+          </span>
         )}
       </td>
       <td>{member.lastSignInAt ? formatTime(member.lastSignInAt) : "Not signed in yet"}</td>

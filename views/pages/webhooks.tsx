@@ -13,7 +13,7 @@ import { CsrfField } from "../parts/forms.tsx";
 import { PLAN_LABELS, SettingsTabs } from "./settings.tsx";
 
 export const EVENT_TYPE_LABELS: Record<WebhookEventType, string> = {
-  "member.provisioned": "A member is provisioned at sign-in",
+  "member.provisioned": "A member is provisioned at sign-in or over SCIM",
   "member.imported": "A member is imported from the directory",
   "member.role_changed": "A member's role changes",
   "member.deactivated": "A member is deactivated",

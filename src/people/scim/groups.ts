@@ -1,0 +1,230 @@
+// /Groups: the organization's SCIM groups and their members (src/db/scimGroups.ts). A group
+// changes nobody's role (group → role mapping does not read SCIM groups yet).
+//
+// Filters: displayName, externalId, id, meta.* and `members[value eq "…"]` / `members.value eq "…"`
+// are SQL; others are evaluated over at most CANDIDATE_LIMIT groups without their members, so a
+// filter on members in any other form is refused with `invalidFilter`.
+// Members: POST and PUT refuse an id that is no User of the organization (`invalidValue`); a PATCH
+// skips such ids (its plan is made after the read), as a retried removal would.
+import { sql } from "drizzle-orm";
+import { filterSql, GROUP_COLUMNS } from "../../db/scimFilter.ts";
+import { pageTotal } from "../../db/scimUsers.ts";
+import {
+  deleteGroup,
+  groupById,
+  groupCandidates,
+  groupPage,
+  insertGroup,
+  knownUsers,
+  memberChangeStatements,
+  updateGroup,
+  type ScimGroupRow,
+} from "../../db/scimGroups.ts";
+import { ScimError } from "../../scim/errors.ts";
+import type { Filter } from "../../scim/filter.ts";
+import { matchesFilter } from "../../scim/filterEvaluate.ts";
+import { planGroupPatch } from "../../scim/groupPatch.ts";
+import { listResponse, parseListQuery } from "../../scim/list.ts";
+import { parseProjection } from "../../scim/projection.ts";
+import { groupResource, parseGroupBody, type MemberOutput, type ScimGroup } from "../../scim/resources.ts";
+import { GROUP_SCHEMA } from "../../scim/schema.ts";
+import { scimCall, type ScimReply, type ScimRequest } from "./call.ts";
+import { CANDIDATE_LIMIT } from "./users.ts";
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function groupOut(request: ScimRequest, row: ScimGroupRow, members?: MemberOutput[]) {
+  const group: ScimGroup = { displayName: row.displayName, ...(row.externalId ? { externalId: row.externalId } : {}) };
+  return groupResource(
+    group,
+    {
+      id: row.id,
+      created: iso(row.createdAt),
+      lastModified: iso(row.updatedAt),
+      location: `${request.baseUrl}/Groups/${row.id}`,
+    },
+    members,
+  );
+}
+
+function membersOf(request: ScimRequest, row: ScimGroupRow): MemberOutput[] | undefined {
+  if (row.members === undefined) return undefined;
+  const pairs = JSON.parse(row.members ?? "[]") as [string, string][];
+  return pairs.map(([value, display]) => ({ value, display, $ref: `${request.baseUrl}/Users/${value}` }));
+}
+
+function namesMembers(filter: Filter): boolean {
+  switch (filter.op) {
+    case "and":
+    case "or":
+      return filter.filters.some(namesMembers);
+    case "not":
+      return namesMembers(filter.filter);
+    default:
+      return filter.attribute.attribute === "members";
+  }
+}
+
+const notFound = (id: string) => ScimError.notFound(`No Group has the id "${id}".`);
+
+function unknownIds(results: D1Result[], ids: readonly string[]): string[] {
+  const known = new Set(results.flatMap((result) => (result.results as { userId: string }[]).map((row) => row.userId)));
+  return ids.filter((id) => !known.has(id));
+}
+
+export function listGroups(request: ScimRequest, params: URLSearchParams): Promise<ScimReply> {
+  const query = parseListQuery(params, "Group");
+  const withMembers = query.projection.includes("members");
+  const where = query.filter ? filterSql(query.filter, GROUP_COLUMNS) : sql`1`;
+  if (!where && namesMembers(query.filter!)) {
+    throw ScimError.invalidFilter('Filter Group members as members[value eq "<User id>"] (or several joined by "or").');
+  }
+  return scimCall(
+    request,
+    (org) =>
+      where
+        ? groupPage(request.db, org, where, { offset: query.startIndex - 1, limit: query.count, withMembers })
+        : [groupCandidates(request.db, org, CANDIDATE_LIMIT + 1)],
+    (results) => {
+      const rows = results[0]!.results as unknown as ScimGroupRow[];
+      let resources: Record<string, unknown>[];
+      let total: number;
+      if (where) {
+        resources = rows.map((row) => groupOut(request, row, membersOf(request, row)));
+        total = pageTotal(results);
+      } else {
+        if (rows.length > CANDIDATE_LIMIT)
+          throw ScimError.tooMany(
+            `This filter is evaluated over at most ${CANDIDATE_LIMIT} Groups. Filter on displayName, externalId or id instead.`,
+          );
+        const matching = rows
+          .map((row) => groupOut(request, row))
+          .filter((resource) => matchesFilter(query.filter!, resource as never, GROUP_SCHEMA));
+        total = matching.length;
+        resources = matching.slice(query.startIndex - 1, query.startIndex - 1 + query.count);
+      }
+      const body = listResponse(
+        resources.map((resource) => query.projection.apply(resource as never)),
+        { totalResults: total, startIndex: query.startIndex },
+      );
+      return { reply: { status: 200, body: body as unknown as Record<string, unknown> }, writes: [], outcome: null };
+    },
+  );
+}
+
+export function getGroup(request: ScimRequest, id: string, params: URLSearchParams): Promise<ScimReply> {
+  const projection = parseProjection(
+    { attributes: params.get("attributes"), excludedAttributes: params.get("excludedAttributes") },
+    "Group",
+  );
+  const withMembers = projection.includes("members");
+  return scimCall(
+    request,
+    (org) => [groupById(request.db, org, id, withMembers)],
+    (results) => {
+      const row = results[0]!.results[0] as ScimGroupRow | undefined;
+      if (!row) throw notFound(id);
+      return {
+        reply: { status: 200, body: projection.apply(groupOut(request, row, membersOf(request, row)) as never) },
+        writes: [],
+        outcome: null,
+      };
+    },
+  );
+}
+
+export function createGroup(request: ScimRequest, body: unknown): Promise<ScimReply> {
+  const { group, members } = parseGroupBody(body);
+  const { db, now } = request;
+  return scimCall(
+    request,
+    (org) => knownUsers(db, org, members),
+    (results, organizationId) => {
+      const unknown = unknownIds(results, members);
+      if (unknown.length > 0) throw ScimError.invalidValue(`No User has the id "${unknown[0]}".`);
+      const id = crypto.randomUUID();
+      const stored = { id, organizationId, displayName: group.displayName, externalId: group.externalId ?? null, now };
+      const row: ScimGroupRow = { id, displayName: group.displayName, externalId: stored.externalId, createdAt: now, updatedAt: now };
+      return {
+        reply: {
+          status: 201,
+          body: groupOut(
+            request,
+            row,
+            members.map((value) => ({ value, $ref: `${request.baseUrl}/Users/${value}` })),
+          ),
+          location: `${request.baseUrl}/Groups/${id}`,
+        },
+        writes: [
+          insertGroup(db, stored),
+          ...memberChangeStatements(db, { id, organizationId }, { replaceAll: false, add: members, remove: [] }),
+        ],
+        outcome: "group created",
+      };
+    },
+  );
+}
+
+export function replaceGroup(request: ScimRequest, id: string, body: unknown): Promise<ScimReply> {
+  const { group, members } = parseGroupBody(body);
+  const { db, now } = request;
+  return scimCall(
+    request,
+    (org) => [groupById(db, org, id, false), ...knownUsers(db, org, members)],
+    (results, organizationId) => {
+      const [found, ...known] = results;
+      const row = found!.results[0] as ScimGroupRow | undefined;
+      if (!row) throw notFound(id);
+      const unknown = unknownIds(known, members);
+      if (unknown.length > 0) throw ScimError.invalidValue(`No User has the id "${unknown[0]}".`);
+      const stored = { id, organizationId, displayName: group.displayName, externalId: group.externalId ?? null, now };
+      return {
+        reply: {
+          status: 200,
+          body: groupOut(
+            request,
+            { ...row, ...stored, updatedAt: now },
+            members.map((value) => ({ value, $ref: `${request.baseUrl}/Users/${value}` })),
+          ),
+        },
+        writes: [
+          updateGroup(db, stored),
+          ...memberChangeStatements(db, { id, organizationId }, { replaceAll: true, add: members, remove: [] }),
+        ],
+        outcome: "group updated",
+      };
+    },
+  );
+}
+
+export function patchGroup(request: ScimRequest, id: string, body: unknown): Promise<ScimReply> {
+  const { db, now } = request;
+  return scimCall(
+    request,
+    (org) => [groupById(db, org, id, false)],
+    (results, organizationId) => {
+      const row = results[0]!.results[0] as ScimGroupRow | undefined;
+      if (!row) throw notFound(id);
+      const current: ScimGroup = { displayName: row.displayName, ...(row.externalId ? { externalId: row.externalId } : {}) };
+      const plan = planGroupPatch(current, body);
+      const stored = { id, organizationId, displayName: plan.group.displayName, externalId: plan.group.externalId ?? null, now };
+      // Entra: "Update to the group PATCH request should yield an HTTP 204 No Content".
+      return {
+        reply: { status: 204 },
+        writes: [updateGroup(db, stored), ...memberChangeStatements(db, { id, organizationId }, plan.members)],
+        outcome: "group updated",
+      };
+    },
+  );
+}
+
+export function removeGroup(request: ScimRequest, id: string): Promise<ScimReply> {
+  return scimCall(
+    request,
+    (org) => [groupById(request.db, org, id, false)],
+    (results, organizationId) => {
+      if (!results[0]!.results[0]) throw notFound(id);
+      return { reply: { status: 204 }, writes: deleteGroup(request.db, organizationId, id), outcome: "group deleted" };
+    },
+  );
+}

@@ -1,0 +1,247 @@
+// /Users: what a provider's request does to the organization's people (src/db/scimUsers.ts has the
+// rules, written under their own guards).
+//
+// Filters: comparisons on userName, externalId, id, active and meta.created/lastModified (with
+// and/or/not) are SQL over scim_users' indexes (userName eq, externalId eq, id eq read one row).
+// Any other filter (emails[type eq "work"].value eq …, name.familyName sw …) is evaluated with
+// matchesFilter over the organization's Users when there are at most CANDIDATE_LIMIT of them, and
+// refused with `tooMany` beyond that, saying which filters work at any size.
+import type { SQL } from "drizzle-orm";
+import { sql } from "drizzle-orm";
+import { filterSql, findsOne, USER_COLUMNS } from "../../db/scimFilter.ts";
+import {
+  deleteScimUser,
+  insertScimUser,
+  memberByEmail,
+  newMemberStatements,
+  scimDeactivateStatements,
+  scimReactivateStatements,
+  updatePersonStatement,
+  updateScimUser,
+  userById,
+  userCandidates,
+  userPage,
+  pageTotal,
+  type MemberStanding,
+  type ScimUserRow,
+} from "../../db/scimUsers.ts";
+import type { Statement } from "../../db/statements.ts";
+import { ScimError } from "../../scim/errors.ts";
+import { matchesFilter } from "../../scim/filterEvaluate.ts";
+import { listResponse, parseListQuery } from "../../scim/list.ts";
+import { applyUserPatch } from "../../scim/patch.ts";
+import { parseProjection } from "../../scim/projection.ts";
+import { isActive, parseUserBody, userResource, type ScimUser } from "../../scim/resources.ts";
+import { USER_SCHEMA } from "../../scim/schema.ts";
+import { scimCall, type Decision, type ScimReply, type ScimRequest } from "./call.ts";
+
+/** The most Users a filter without an index may be evaluated over. */
+export const CANDIDATE_LIMIT = 1000;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function userOut(request: ScimRequest, row: Pick<ScimUserRow, "userId" | "resource" | "createdAt" | "updatedAt">) {
+  const user = JSON.parse(row.resource) as ScimUser;
+  return userResource(user, {
+    id: row.userId,
+    created: iso(row.createdAt),
+    lastModified: iso(row.updatedAt),
+    location: `${request.baseUrl}/Users/${row.userId}`,
+  });
+}
+
+/** The address UniAsset knows the person by: the primary email, else the work one, else the first, else a userName that is one. */
+export function emailOf(user: ScimUser): string | null {
+  const emails = (user.emails ?? []).filter((entry) => entry.value);
+  const chosen = emails.find((entry) => entry.primary) ?? emails.find((entry) => entry.type?.toLowerCase() === "work") ?? emails[0];
+  const address = chosen?.value ?? (user.userName.includes("@") ? user.userName : null);
+  return address ? address.trim().slice(0, 320) : null;
+}
+
+/** The name shown in UniAsset: displayName, else the formatted or given and family name, else userName. */
+export function displayNameOf(user: ScimUser): string {
+  const joined = [user.name?.givenName, user.name?.familyName].filter(Boolean).join(" ");
+  return (user.displayName || user.name?.formatted || joined || user.userName).trim().slice(0, 256);
+}
+
+/** The membership writes that make the member's standing follow `active`, and the log's word for them. */
+function activation(request: ScimRequest, organizationId: string, userId: string, standing: MemberStanding | undefined, active: boolean) {
+  const change = { organizationId, userId, now: request.now };
+  if (!standing?.status) return { writes: [] as Statement[], outcome: null };
+  if (active && standing.status === "deactivated" && standing.reason === "scim") {
+    return { writes: scimReactivateStatements(request.db, change), outcome: "reactivated" };
+  }
+  if (!active && standing.status === "active") {
+    if (standing.role === "owner" && !standing.anotherOwner) {
+      throw ScimError.mutability(
+        "This User is the organization's last active Owner in UniAsset and cannot be deactivated. Make someone else an Owner first.",
+      );
+    }
+    return { writes: scimDeactivateStatements(request.db, change), outcome: "deactivated" };
+  }
+  return { writes: [] as Statement[], outcome: null };
+}
+
+function stored(organizationId: string, userId: string, user: ScimUser, now: number) {
+  return {
+    organizationId,
+    userId,
+    userName: user.userName,
+    externalId: user.externalId ?? null,
+    active: isActive(user),
+    resource: JSON.stringify(user),
+    now,
+  };
+}
+
+const notFound = (id: string) => ScimError.notFound(`No User has the id "${id}".`);
+
+export function listUsers(request: ScimRequest, params: URLSearchParams): Promise<ScimReply> {
+  const query = parseListQuery(params, "User");
+  const where = query.filter ? filterSql(query.filter, USER_COLUMNS) : sql`1`;
+  return scimCall(
+    request,
+    (org: SQL) =>
+      where
+        ? userPage(request.db, org, where, {
+            offset: query.startIndex - 1,
+            limit: query.count,
+            unique: !!query.filter && findsOne(query.filter, USER_COLUMNS),
+          })
+        : [userCandidates(request.db, org, CANDIDATE_LIMIT + 1)],
+    (results): Decision => {
+      let resources: Record<string, unknown>[];
+      let total: number;
+      if (where) {
+        resources = (results[0]!.results as unknown as ScimUserRow[]).map((row) => userOut(request, row));
+        total = pageTotal(results);
+      } else {
+        const rows = results[0]!.results as unknown as ScimUserRow[];
+        if (rows.length > CANDIDATE_LIMIT) {
+          throw ScimError.tooMany(
+            `This filter is evaluated over at most ${CANDIDATE_LIMIT} Users. Filter on userName, externalId, id, active or meta.lastModified instead.`,
+          );
+        }
+        const matching = rows
+          .map((row) => userOut(request, row))
+          .filter((resource) => matchesFilter(query.filter!, resource as never, USER_SCHEMA));
+        total = matching.length;
+        resources = matching.slice(query.startIndex - 1, query.startIndex - 1 + query.count);
+      }
+      const body = listResponse(
+        resources.map((resource) => query.projection.apply(resource as never)),
+        { totalResults: total, startIndex: query.startIndex },
+      );
+      return { reply: { status: 200, body: body as unknown as Record<string, unknown> }, writes: [], outcome: null };
+    },
+  );
+}
+
+export function getUser(request: ScimRequest, id: string, params: URLSearchParams): Promise<ScimReply> {
+  const projection = parseProjection(
+    { attributes: params.get("attributes"), excludedAttributes: params.get("excludedAttributes") },
+    "User",
+  );
+  return scimCall(
+    request,
+    (org) => [userById(request.db, org, id)],
+    (results) => {
+      const row = results[0]!.results[0] as ScimUserRow | undefined;
+      if (!row) throw notFound(id);
+      return { reply: { status: 200, body: projection.apply(userOut(request, row) as never) }, writes: [], outcome: null };
+    },
+  );
+}
+
+export function createUser(request: ScimRequest, body: unknown): Promise<ScimReply> {
+  const { user } = parseUserBody(body);
+  const email = emailOf(user);
+  const active = isActive(user);
+  const { db, now } = request;
+  return scimCall(
+    request,
+    (org) => (email ? [memberByEmail(db, org, email)] : []),
+    (results, organizationId) => {
+      // Someone already a member with this email (the seeded people, those invited or imported) is
+      // adopted rather than duplicated: same organization, so nothing crosses a tenant.
+      const adopted = email ? (results[0]!.results[0] as (MemberStanding & { userId: string; linked: number }) | undefined) : undefined;
+      if (adopted?.linked) throw ScimError.uniqueness(`A User with the email "${email}" already exists in this organization.`);
+      const userId = adopted?.userId ?? crypto.randomUUID();
+      const change = adopted
+        ? activation(request, organizationId, userId, adopted, active)
+        : {
+            writes: newMemberStatements(db, {
+              organizationId,
+              userId,
+              email,
+              displayName: displayNameOf(user),
+              role: "member",
+              active,
+              now,
+            }),
+            outcome: "created",
+          };
+      const writes = [...change.writes, insertScimUser(db, { ...stored(organizationId, userId, user, now), ownsUser: !adopted })];
+      const resource = userOut(request, { userId, resource: JSON.stringify(user), createdAt: now, updatedAt: now });
+      return {
+        reply: { status: 201, body: resource, location: `${request.baseUrl}/Users/${userId}` },
+        writes,
+        outcome: change.outcome ?? (adopted ? "linked" : "created"),
+      };
+    },
+  );
+}
+
+/** PUT and PATCH: the new User in place of the stored one, and the member following it. */
+function replaceWith(request: ScimRequest, organizationId: string, row: ScimUserRow & MemberStanding, user: ScimUser): Decision {
+  const { db, now } = request;
+  const change = activation(request, organizationId, row.userId, row, isActive(user));
+  const writes = [updateScimUser(db, stored(organizationId, row.userId, user, now)), ...change.writes];
+  if (row.ownsUser) writes.push(updatePersonStatement(db, row.userId, { email: emailOf(user), displayName: displayNameOf(user) }));
+  const resource = userOut(request, { userId: row.userId, resource: JSON.stringify(user), createdAt: row.createdAt, updatedAt: now });
+  return { reply: { status: 200, body: resource }, writes, outcome: change.outcome ?? "updated" };
+}
+
+export function replaceUser(request: ScimRequest, id: string, body: unknown): Promise<ScimReply> {
+  const { user } = parseUserBody(body);
+  return scimCall(
+    request,
+    (org) => [userById(request.db, org, id)],
+    (results, organizationId) => {
+      const row = results[0]!.results[0] as (ScimUserRow & MemberStanding) | undefined;
+      if (!row) throw notFound(id);
+      return replaceWith(request, organizationId, row, user);
+    },
+  );
+}
+
+export function patchUser(request: ScimRequest, id: string, body: unknown): Promise<ScimReply> {
+  return scimCall(
+    request,
+    (org) => [userById(request.db, org, id)],
+    (results, organizationId) => {
+      const row = results[0]!.results[0] as (ScimUserRow & MemberStanding) | undefined;
+      if (!row) throw notFound(id);
+      const { user } = applyUserPatch(JSON.parse(row.resource) as ScimUser, body);
+      return replaceWith(request, organizationId, row, user);
+    },
+  );
+}
+
+export function deleteUser(request: ScimRequest, id: string): Promise<ScimReply> {
+  return scimCall(
+    request,
+    (org) => [userById(request.db, org, id)],
+    (results, organizationId) => {
+      const row = results[0]!.results[0] as (ScimUserRow & MemberStanding) | undefined;
+      if (!row) throw notFound(id);
+      // DELETE deprovisions: the member stays in UniAsset, deactivated, with their history.
+      const change = activation(request, organizationId, row.userId, row, false);
+      return {
+        reply: { status: 204 },
+        writes: [...change.writes, ...deleteScimUser(request.db, organizationId, row.userId)],
+        outcome: change.outcome ?? "deleted",
+      };
+    },
+  );
+}
