@@ -2,19 +2,23 @@
 // worker share one (vitest.config.ts, `isolate: false`). test/setup.ts calls these around every file.
 import { env, reset } from "cloudflare:test";
 import { vi } from "vitest";
-import { resetEmulator } from "./emulator.ts";
+import { emulatorAdmin } from "./emulator.ts";
 
 /**
  * Before a file: where a fresh process would start.
  * - vi.resetModules(): the app and every module it imports are evaluated again for this file, so
  *   per-isolate state (the discovery document and JWKS caches, vault keyrings) starts cold;
- * - reset() (cloudflare:test): deletes D1's tables and rows and the sign-in rate limit's counts;
- * - the emulator's reset: back to the demo directory, no faults, grants, subscriptions or counts.
+ * - reset() (cloudflare:test): deletes D1's tables and rows, the sign-in rate limit's counts and
+ *   the emulator's Durable Object storage (its signing keys, grants, directory changes);
+ * - the emulator's restart: its memory rebuilt from that empty storage, as when its object first
+ *   starts in a new process (emulator/src/restore.ts): the demo directory, new signing keys, no
+ *   faults, grants, subscriptions or counts. Its reset alone would keep the keys in memory that
+ *   storage no longer has.
  */
 export async function startFileAfresh(): Promise<void> {
   vi.resetModules();
   await reset();
-  await resetEmulator();
+  await emulatorAdmin("restart");
 }
 
 // Miniflare keeps Workflow instances across reset(). Most are done when their test ends: every test
