@@ -24,7 +24,8 @@ test("Adele signs in with Microsoft, finds Microsoft Entra ID under Settings →
   await page.getByRole("link", { name: "Settings", exact: true }).click();
   await page.getByRole("link", { name: "Integrations", exact: true }).click();
   await page.getByRole("link", { name: "Microsoft Entra ID" }).waitFor();
-  assert.match(await page.locator(".integration").innerText(), /Not connected/);
+  // Integrations lists Entra ID and SCIM provisioning, each a card of its own.
+  assert.match(await page.locator(".integration", { hasText: "Microsoft Entra ID" }).innerText(), /Not connected/);
 
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByRole("heading", { name: "Sign in to UniAsset" }).waitFor();
