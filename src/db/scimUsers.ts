@@ -208,6 +208,38 @@ function theMember(organizationId: string, userId: string, condition: SQL): SQL 
   return and(eq(memberships.organizationId, organizationId), eq(memberships.userId, userId), condition)!;
 }
 
+type ProviderChange = "member.deactivated" | "member.reactivated";
+
+/** The provider's audit row (no actor) for the member `guard` picks, written before the update that changes them. */
+function byProviderAudit(change: { organizationId: string; now: number }, action: ProviderChange, details: SQL, guard: SQL) {
+  const { organizationId, now } = change;
+  return insertAuditEventsFor(
+    { organizationId, actorUserId: null, action, targetUserId: sql`${memberships.userId}`, details, now },
+    sql`from ${memberships} where ${guard}`,
+  );
+}
+
+/**
+ * The webhook event for the member `guard` picks, with their users row as `u` (what MEMBER_OF_U
+ * reads): the provider acted, so no run and no person. Fields the event type lacks are not sent.
+ */
+function byProviderEvents(type: ProviderChange, change: { organizationId: string; now: number }, guard: SQL) {
+  const { organizationId, now } = change;
+  const data = {
+    organization_id: organizationId,
+    member: MEMBER_OF_U,
+    cause: "scim",
+    directory_reason: null,
+    run_id: null,
+    actor_user_id: null,
+  } as const;
+  return insertEventsFor(
+    type,
+    { organizationId, now, data },
+    { from: sql`${memberships} cross join ${users} u on u.id = ${memberships.userId}`, where: guard },
+  );
+}
+
 /** Deactivates an active member for the provider (reason 'scim') unless they are the last active Owner; their sessions end. */
 export function scimDeactivateStatements(db: Db, change: { organizationId: string; userId: string; now: number }): Statement[] {
   const { organizationId, userId, now } = change;
@@ -218,39 +250,8 @@ export function scimDeactivateStatements(db: Db, change: { organizationId: strin
     and (${memberships.role} != 'owner' or ${anotherActiveOwner(organizationId, userId)})`,
   );
   return [
-    statement(
-      db,
-      insertAuditEventsFor(
-        {
-          organizationId,
-          actorUserId: null,
-          action: "member.deactivated",
-          targetUserId: sql`${memberships.userId}`,
-          details: sql`'{"reason":"scim"}'`,
-          now,
-        },
-        sql`from ${memberships} where ${guard}`,
-      ),
-    ),
-    statement(
-      db,
-      insertEventsFor(
-        "member.deactivated",
-        {
-          organizationId,
-          now,
-          data: {
-            organization_id: organizationId,
-            member: MEMBER_OF_U,
-            cause: "scim",
-            directory_reason: null,
-            run_id: null,
-            actor_user_id: null,
-          },
-        },
-        { from: sql`${memberships} cross join ${users} u on u.id = ${memberships.userId}`, where: guard },
-      ),
-    ),
+    statement(db, byProviderAudit(change, "member.deactivated", sql`'{"reason":"scim"}'`, guard)),
+    statement(db, byProviderEvents("member.deactivated", change, guard)),
     statement(db, deleteMemberSessions(db, organizationId, userId, sql`exists (select 1 from ${memberships} where ${guard})`)),
     statement(
       db,
@@ -264,35 +265,11 @@ export function scimDeactivateStatements(db: Db, change: { organizationId: strin
 
 /** Reactivates a member only if the provider deactivated them (reason 'scim'). */
 export function scimReactivateStatements(db: Db, change: { organizationId: string; userId: string; now: number }): Statement[] {
-  const { organizationId, userId, now } = change;
+  const { organizationId, userId } = change;
   const guard = theMember(organizationId, userId, sql`${memberships.status} = 'deactivated' and ${memberships.deactivatedReason} = 'scim'`);
   return [
-    statement(
-      db,
-      insertAuditEventsFor(
-        {
-          organizationId,
-          actorUserId: null,
-          action: "member.reactivated",
-          targetUserId: sql`${memberships.userId}`,
-          details: sql`'{"previousReason":"scim"}'`,
-          now,
-        },
-        sql`from ${memberships} where ${guard}`,
-      ),
-    ),
-    statement(
-      db,
-      insertEventsFor(
-        "member.reactivated",
-        {
-          organizationId,
-          now,
-          data: { organization_id: organizationId, member: MEMBER_OF_U, cause: "scim", run_id: null, actor_user_id: null },
-        },
-        { from: sql`${memberships} cross join ${users} u on u.id = ${memberships.userId}`, where: guard },
-      ),
-    ),
+    statement(db, byProviderAudit(change, "member.reactivated", sql`'{"previousReason":"scim"}'`, guard)),
+    statement(db, byProviderEvents("member.reactivated", change, guard)),
     statement(
       db,
       db.update(memberships).set({ status: "active", deactivatedReason: null, deactivatedAt: null, deactivatedByRun: null }).where(guard),

@@ -11,7 +11,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import { insertAuditEventsFor } from "./audit.ts";
 import type { Db } from "./client.ts";
-import { insertEventsFor, MEMBER_OF_U } from "./outbox.ts";
+import { insertEventsFor, MEMBER_OF_U, type EventFields } from "./outbox.ts";
 import { anotherActiveOwner } from "./members.ts";
 import type { SyncCause } from "./schema.ts";
 import { statement } from "./statements.ts";
@@ -132,20 +132,7 @@ export function deactivateListedMembers(db: Db, change: { organizationId: string
   const { organizationId, runId, now, list } = change;
   const leavers = { from: listedMemberships(organizationId, list), where: sql`m.status = 'active' and m.role != 'owner'` };
   return [
-    statement(
-      db,
-      insertAuditEventsFor(
-        {
-          organizationId,
-          actorUserId: null,
-          action: "member.deactivated",
-          targetUserId: sql`m.user_id`,
-          details: sql`json_object('reason', 'directory_sync', 'cause', l.cause, 'runId', ${runId})`,
-          now,
-        },
-        sql`from ${leavers.from} where ${leavers.where}`,
-      ),
-    ),
+    statement(db, bySyncAudit(change, "member.deactivated", sql`l.cause`, sql`from ${leavers.from} where ${leavers.where}`)),
     statement(db, deactivatedBySyncEvents({ organizationId, runId, now, directoryReason: sql`l.cause` }, leavers)),
     statement(
       db,
@@ -174,20 +161,7 @@ export function deactivateOwnerStatements(
   const { organizationId, runId, now, userId, cause } = change;
   const guard = sql`m.organization_id = ${organizationId} and m.user_id = ${userId} and m.status = 'active' and ${anotherActiveOwner(organizationId, userId)}`;
   return [
-    statement(
-      db,
-      insertAuditEventsFor(
-        {
-          organizationId,
-          actorUserId: null,
-          action: "member.deactivated",
-          targetUserId: sql`m.user_id`,
-          details: sql`json_object('reason', 'directory_sync', 'cause', ${cause}, 'runId', ${runId})`,
-          now,
-        },
-        sql`from memberships m where ${guard}`,
-      ),
-    ),
+    statement(db, bySyncAudit(change, "member.deactivated", sql`${cause}`, sql`from memberships m where ${guard}`)),
     statement(
       db,
       deactivatedBySyncEvents({ organizationId, runId, now, directoryReason: sql`${cause}` }, { from: sql`memberships m`, where: guard }),
@@ -201,6 +175,30 @@ export function deactivateOwnerStatements(
     ),
     endSessionsOfRun(db, organizationId, runId),
   ] as const;
+}
+
+/**
+ * The audit rows of directory sync (no actor) changing the members `rows` yields (memberships `m`),
+ * written before the update that changes them; `cause` says why the directory did.
+ */
+function bySyncAudit(
+  change: { organizationId: string; runId: string; now: number },
+  action: "member.deactivated" | "member.reactivated",
+  cause: SQL,
+  rows: SQL,
+) {
+  const { organizationId, runId, now } = change;
+  return insertAuditEventsFor(
+    {
+      organizationId,
+      actorUserId: null,
+      action,
+      targetUserId: sql`m.user_id`,
+      details: sql`json_object('reason', 'directory_sync', 'cause', ${cause}, 'runId', ${runId})`,
+      now,
+    },
+    rows,
+  );
 }
 
 /**
@@ -230,6 +228,20 @@ function deactivatedBySyncEvents(
   );
 }
 
+/** member.reactivated for the members `rows` yields (memberships `m`), before the update that reactivates them. */
+function reactivatedEvents(
+  change: { organizationId: string; now: number },
+  by: Pick<EventFields<"member.reactivated">, "cause" | "run_id" | "actor_user_id">,
+  rows: { from: SQL; where: SQL },
+) {
+  const { organizationId, now } = change;
+  return insertEventsFor(
+    "member.reactivated",
+    { organizationId, now, data: { organization_id: organizationId, member: MEMBER_OF_U, ...by } },
+    { from: withUser(rows.from), where: rows.where },
+  );
+}
+
 /** The members' users rows, as `u` (one primary-key lookup each). */
 const withUser = (from: SQL) => sql`${from} cross join users u on u.id = m.user_id`;
 
@@ -244,38 +256,14 @@ function endSessionsOfRun(db: Db, organizationId: string, runId: string) {
 
 /** Reactivates the listed members that directory sync deactivated; never those deactivated by hand. */
 export function reactivateListedMembers(db: Db, change: { organizationId: string; runId: string; now: number; list: SQL }) {
-  const { organizationId, runId, now, list } = change;
+  const { organizationId, runId, list } = change;
   const returners = {
     from: listedMemberships(organizationId, list),
     where: sql`m.status = 'deactivated' and m.deactivated_reason = 'directory_sync'`,
   };
   return [
-    statement(
-      db,
-      insertAuditEventsFor(
-        {
-          organizationId,
-          actorUserId: null,
-          action: "member.reactivated",
-          targetUserId: sql`m.user_id`,
-          details: sql`json_object('reason', 'directory_sync', 'cause', l.cause, 'runId', ${runId})`,
-          now,
-        },
-        sql`from ${returners.from} where ${returners.where}`,
-      ),
-    ),
-    statement(
-      db,
-      insertEventsFor(
-        "member.reactivated",
-        {
-          organizationId,
-          now,
-          data: { organization_id: organizationId, member: MEMBER_OF_U, cause: "directory_sync", run_id: runId, actor_user_id: null },
-        },
-        { from: withUser(returners.from), where: returners.where },
-      ),
-    ),
+    statement(db, bySyncAudit(change, "member.reactivated", sql`l.cause`, sql`from ${returners.from} where ${returners.where}`)),
+    statement(db, reactivatedEvents(change, { cause: "directory_sync", run_id: runId, actor_user_id: null }, returners)),
     statement(
       db,
       sql`
@@ -323,14 +311,10 @@ export function reactivateMembersOfRun(db: Db, change: { organizationId: string;
     // An Undo is an admin's hand, with the run it undid.
     statement(
       db,
-      insertEventsFor(
-        "member.reactivated",
-        {
-          organizationId,
-          now,
-          data: { organization_id: organizationId, member: MEMBER_OF_U, cause: "by_hand", run_id: runId, actor_user_id: actorUserId },
-        },
-        { from: withUser(sql`memberships m`), where: ofRun },
+      reactivatedEvents(
+        change,
+        { cause: "by_hand", run_id: runId, actor_user_id: actorUserId },
+        { from: sql`memberships m`, where: ofRun },
       ),
     ),
     statement(

@@ -9,7 +9,7 @@ import type { Db } from "../db/client.ts";
 import { runStatements } from "../db/statements.ts";
 import { nightlyPageStatements, type NightlyPageRow } from "../db/syncRuns.ts";
 import type { SyncWorkflow } from "../entra/sync/launch.ts";
-import { recordRunOutcome } from "../entra/sync/recordRun.ts";
+import { failedRunOutcome, recordRunOutcome } from "../entra/sync/recordRun.ts";
 import { nightlyRunIdParts } from "../entra/sync/schedule.ts";
 
 /**
@@ -96,21 +96,10 @@ export async function dispatchNightlyPage(
     if (!entry) continue;
     // The Workflows service refused this one: close its row so nothing waits on it.
     console.error("nightly sync run could not start", error.code, error.message.slice(0, 200));
-    await recordRunOutcome(db, {
-      organizationId: entry.row.organization_id,
-      runId: entry.row.run_id,
-      trigger: "schedule",
-      status: "failed",
-      mode: null,
-      usersRead: 0,
-      deactivated: 0,
-      reactivated: 0,
-      graphRequests: 0,
-      error: "internal",
-      pending: null,
-      deltaLink: null,
-      now: page.now,
-    });
+    await recordRunOutcome(
+      db,
+      failedRunOutcome({ organizationId: entry.row.organization_id, runId: entry.row.run_id, trigger: "schedule", now: page.now }),
+    );
     result.failed++;
   }
   return result;

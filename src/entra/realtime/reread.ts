@@ -45,7 +45,7 @@ import { runStatements } from "../../db/statements.ts";
 import { markRereadPending, notificationRunStatements } from "../../db/realtimeSubscriptions.ts";
 import { RUN_STALE_AFTER_MS } from "../../db/syncRuns.ts";
 import type { SyncWorkflow } from "../sync/launch.ts";
-import { recordRunOutcome } from "../sync/recordRun.ts";
+import { failedRunOutcome, recordRunOutcome } from "../sync/recordRun.ts";
 import { READ_NOW_EVENT } from "../sync/schedule.ts";
 
 type ReadOutcome = { started: string } | { started: null };
@@ -82,21 +82,7 @@ async function startRecorded(db: Db, workflow: SyncWorkflow, noted: NotedChange)
     await workflow.create({ id: runId, params: { runId, organizationId, trigger: "realtime" } });
   } catch (error) {
     console.error("real-time read could not start", error instanceof Error ? error.message.slice(0, 200) : typeof error);
-    await recordRunOutcome(db, {
-      organizationId,
-      runId,
-      trigger: "realtime",
-      status: "failed",
-      mode: null,
-      usersRead: 0,
-      deactivated: 0,
-      reactivated: 0,
-      graphRequests: 0,
-      error: "internal",
-      pending: null,
-      deltaLink: null,
-      now: Date.now(),
-    });
+    await recordRunOutcome(db, failedRunOutcome({ organizationId, runId, trigger: "realtime", now: Date.now() }));
     // The batch cleared the mark for this read, which never ran: whichever read comes next covers it.
     await markRereadPending(db, organizationId, Date.now()).run();
     return { started: null };

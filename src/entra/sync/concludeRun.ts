@@ -18,12 +18,12 @@
 import type { Db } from "../../db/client.ts";
 import { runStatements } from "../../db/statements.ts";
 import { clearRunChanges, countDeactivatedByRun } from "../../db/syncMembers.ts";
-import { findRun, findSyncSettings, type FinishedStatus, type SyncMode, type SyncTrigger } from "../../db/syncRuns.ts";
+import { findRun, findSyncSettings, type FinishedStatus } from "../../db/syncRuns.ts";
 import { applyDirectoryChanges, applySavedChanges } from "./applyDirectoryChanges.ts";
 import type { SyncFailure } from "./failures.ts";
 import { ChangeList, judgeListing } from "./judgeListing.ts";
 import { exceedsHoldThreshold, planDirectoryChanges, type Observed } from "./planDirectoryChanges.ts";
-import { recordRunOutcome } from "./recordRun.ts";
+import { recordRunOutcome, type RunRead } from "./recordRun.ts";
 import { waitBehindHold } from "./waitBehindHold.ts";
 
 /**
@@ -35,14 +35,7 @@ const CHANGES_IN_MEMORY = 20_000;
 /** How far back a real-time read counts the deactivations of real-time reads against the threshold. */
 export const REALTIME_WINDOW_MS = 24 * 60 * 60 * 1000;
 
-interface ConcludeRequest {
-  runId: string;
-  organizationId: string;
-  tenantId: string;
-  trigger: SyncTrigger;
-  mode: SyncMode;
-  usersRead: number;
-  graphRequests: number;
+interface ConcludeRequest extends RunRead {
   /** A delta run's members that may change; empty for a full run. */
   observed: ReadonlyMap<string, Observed>;
   /** A full run's listing attempt (its restarts): which stored pages are its. */

@@ -3,7 +3,7 @@
 // going at once, and a repeated cron event (same instance id) starts nothing.
 import type { Db } from "../../db/client.ts";
 import { insertRunUnlessRunning, type SyncRunParams, type SyncTrigger } from "../../db/syncRuns.ts";
-import { recordRunOutcome } from "./recordRun.ts";
+import { failedRunOutcome, recordRunOutcome } from "./recordRun.ts";
 
 type StartOutcome = { started: true; runId: string } | { started: false; reason: "already_running" | "not_started" };
 
@@ -24,21 +24,7 @@ export async function startSyncRun(
   } catch (error) {
     // The Workflows service refused (or already has this id): close the row so nothing waits on it.
     console.error("directory sync run could not start", error instanceof Error ? error.message.slice(0, 200) : typeof error);
-    await recordRunOutcome(db, {
-      organizationId,
-      runId,
-      trigger,
-      status: "failed",
-      mode: null,
-      usersRead: 0,
-      deactivated: 0,
-      reactivated: 0,
-      graphRequests: 0,
-      error: "internal",
-      pending: null,
-      deltaLink: null,
-      now: Date.now(),
-    });
+    await recordRunOutcome(db, failedRunOutcome({ organizationId, runId, trigger, now: Date.now() }));
     return { started: false, reason: "not_started" };
   }
   return { started: true, runId };

@@ -19,6 +19,17 @@ import {
 import { insertEventsFor } from "../../db/outbox.ts";
 import { publicTrigger } from "../../events/catalogue.ts";
 
+/** What a run read, as it comes to be judged (concludeRun.ts) or to wait behind a held run (waitBehindHold.ts). */
+export interface RunRead {
+  runId: string;
+  organizationId: string;
+  tenantId: string;
+  trigger: SyncTrigger;
+  mode: SyncMode;
+  usersRead: number;
+  graphRequests: number;
+}
+
 interface RunOutcome {
   organizationId: string;
   runId: string;
@@ -39,6 +50,22 @@ interface RunOutcome {
   /** Ask for one more read (realtimeSubscriptions.ts markRereadPending): this run waited behind a held run. */
   rereadAfter?: boolean;
   now: number;
+}
+
+/** A run the Workflows service refused to start: it read nothing and ends "failed" (internal), so nothing waits on it. */
+export function failedRunOutcome(run: { organizationId: string; runId: string; trigger: SyncTrigger; now: number }): RunOutcome {
+  return {
+    ...run,
+    status: "failed",
+    mode: null,
+    usersRead: 0,
+    deactivated: 0,
+    reactivated: 0,
+    graphRequests: 0,
+    error: "internal",
+    pending: null,
+    deltaLink: null,
+  };
 }
 
 export async function recordRunOutcome(db: Db, outcome: RunOutcome) {

@@ -7,19 +7,12 @@
 // asks for one more read: Apply or Dismiss starts it (src/entra/realtime/reread.ts), and it reads
 // everything since the held run again, under the threshold.
 import type { Db } from "../../db/client.ts";
-import { countStillHeld, type SyncMode, type SyncTrigger } from "../../db/syncRuns.ts";
+import { countStillHeld } from "../../db/syncRuns.ts";
 import { ChangeCount, judgeListing } from "./judgeListing.ts";
 import { enabledAgain, planDirectoryChanges, type Observed } from "./planDirectoryChanges.ts";
-import { recordRunOutcome } from "./recordRun.ts";
+import { recordRunOutcome, type RunRead } from "./recordRun.ts";
 
-interface Waiting {
-  runId: string;
-  organizationId: string;
-  tenantId: string;
-  trigger: SyncTrigger;
-  mode: SyncMode;
-  usersRead: number;
-  graphRequests: number;
+interface Waiting extends RunRead {
   /** A delta run's members that may change, and those on the held run's list it saw. */
   observed: ReadonlyMap<string, Observed>;
   /** A full run's listing attempt, and since when its members are judged (judgeListing.ts). */

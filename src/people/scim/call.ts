@@ -11,6 +11,8 @@ import { runStatements, type Statement } from "../../db/statements.ts";
 import { timingSafeEqual } from "../../lib/crypto.ts";
 import { planHas, type Plan } from "../../plans.ts";
 import { ScimError } from "../../scim/errors.ts";
+import { matchesFilter } from "../../scim/filterEvaluate.ts";
+import { listResponse, type ListQuery } from "../../scim/list.ts";
 
 export interface ScimRequest {
   db: Db;
@@ -34,6 +36,21 @@ export interface Decision {
   writes: Statement[];
   /** A word for the settings page's log on what changed ("created", "deactivated"…); null: nothing. */
   outcome: string | null;
+}
+
+/** A filter no index serves, evaluated over every candidate read (CANDIDATE_LIMIT), then cut to the requested page. */
+export function filteredPage(candidates: Record<string, unknown>[], query: ListQuery, coreSchema: string) {
+  const matching = candidates.filter((resource) => matchesFilter(query.filter!, resource as never, coreSchema));
+  return { resources: matching.slice(query.startIndex - 1, query.startIndex - 1 + query.count), total: matching.length };
+}
+
+/** A list's 200: the page, each resource with the attributes the query asks for; a read writes nothing. */
+export function listReply(query: ListQuery, page: { resources: Record<string, unknown>[]; total: number }): Decision {
+  const body = listResponse(
+    page.resources.map((resource) => query.projection.apply(resource as never)),
+    { totalResults: page.total, startIndex: query.startIndex },
+  );
+  return { reply: { status: 200, body: body as unknown as Record<string, unknown> }, writes: [], outcome: null };
 }
 
 const refused = () => ScimError.status(401, "The bearer token is not valid. Generate a token on UniAsset's SCIM provisioning page.");

@@ -22,13 +22,12 @@ import {
 } from "../../db/scimGroups.ts";
 import { ScimError } from "../../scim/errors.ts";
 import type { Filter } from "../../scim/filter.ts";
-import { matchesFilter } from "../../scim/filterEvaluate.ts";
 import { planGroupPatch } from "../../scim/groupPatch.ts";
-import { listResponse, parseListQuery } from "../../scim/list.ts";
+import { parseListQuery } from "../../scim/list.ts";
 import { parseProjection } from "../../scim/projection.ts";
 import { groupResource, parseGroupBody, type MemberOutput, type ScimGroup } from "../../scim/resources.ts";
 import { GROUP_SCHEMA } from "../../scim/schema.ts";
-import { scimCall, type ScimReply, type ScimRequest } from "./call.ts";
+import { filteredPage, listReply, scimCall, type ScimReply, type ScimRequest } from "./call.ts";
 import { CANDIDATE_LIMIT } from "./users.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -87,27 +86,24 @@ export function listGroups(request: ScimRequest, params: URLSearchParams): Promi
         : [groupCandidates(request.db, org, CANDIDATE_LIMIT + 1)],
     (results) => {
       const rows = results[0]!.results as unknown as ScimGroupRow[];
-      let resources: Record<string, unknown>[];
-      let total: number;
       if (where) {
-        resources = rows.map((row) => groupOut(request, row, membersOf(request, row)));
-        total = pageTotal(results);
-      } else {
-        if (rows.length > CANDIDATE_LIMIT)
-          throw ScimError.tooMany(
-            `This filter is evaluated over at most ${CANDIDATE_LIMIT} Groups. Filter on displayName, externalId or id instead.`,
-          );
-        const matching = rows
-          .map((row) => groupOut(request, row))
-          .filter((resource) => matchesFilter(query.filter!, resource as never, GROUP_SCHEMA));
-        total = matching.length;
-        resources = matching.slice(query.startIndex - 1, query.startIndex - 1 + query.count);
+        return listReply(query, {
+          resources: rows.map((row) => groupOut(request, row, membersOf(request, row))),
+          total: pageTotal(results),
+        });
       }
-      const body = listResponse(
-        resources.map((resource) => query.projection.apply(resource as never)),
-        { totalResults: total, startIndex: query.startIndex },
+      if (rows.length > CANDIDATE_LIMIT)
+        throw ScimError.tooMany(
+          `This filter is evaluated over at most ${CANDIDATE_LIMIT} Groups. Filter on displayName, externalId or id instead.`,
+        );
+      return listReply(
+        query,
+        filteredPage(
+          rows.map((row) => groupOut(request, row)),
+          query,
+          GROUP_SCHEMA,
+        ),
       );
-      return { reply: { status: 200, body: body as unknown as Record<string, unknown> }, writes: [], outcome: null };
     },
   );
 }

@@ -27,13 +27,12 @@ import {
 } from "../../db/scimUsers.ts";
 import type { Statement } from "../../db/statements.ts";
 import { ScimError } from "../../scim/errors.ts";
-import { matchesFilter } from "../../scim/filterEvaluate.ts";
-import { listResponse, parseListQuery } from "../../scim/list.ts";
+import { parseListQuery } from "../../scim/list.ts";
 import { applyUserPatch } from "../../scim/patch.ts";
 import { parseProjection } from "../../scim/projection.ts";
 import { isActive, parseUserBody, userResource, type ScimUser } from "../../scim/resources.ts";
 import { USER_SCHEMA } from "../../scim/schema.ts";
-import { scimCall, type Decision, type ScimReply, type ScimRequest } from "./call.ts";
+import { filteredPage, listReply, scimCall, type Decision, type ScimReply, type ScimRequest } from "./call.ts";
 
 /** The most Users a filter without an index may be evaluated over. */
 export const CANDIDATE_LIMIT = 1000;
@@ -110,29 +109,21 @@ export function listUsers(request: ScimRequest, params: URLSearchParams): Promis
           })
         : [userCandidates(request.db, org, CANDIDATE_LIMIT + 1)],
     (results): Decision => {
-      let resources: Record<string, unknown>[];
-      let total: number;
-      if (where) {
-        resources = (results[0]!.results as unknown as ScimUserRow[]).map((row) => userOut(request, row));
-        total = pageTotal(results);
-      } else {
-        const rows = results[0]!.results as unknown as ScimUserRow[];
-        if (rows.length > CANDIDATE_LIMIT) {
-          throw ScimError.tooMany(
-            `This filter is evaluated over at most ${CANDIDATE_LIMIT} Users. Filter on userName, externalId, id, active or meta.lastModified instead.`,
-          );
-        }
-        const matching = rows
-          .map((row) => userOut(request, row))
-          .filter((resource) => matchesFilter(query.filter!, resource as never, USER_SCHEMA));
-        total = matching.length;
-        resources = matching.slice(query.startIndex - 1, query.startIndex - 1 + query.count);
+      const rows = results[0]!.results as unknown as ScimUserRow[];
+      if (where) return listReply(query, { resources: rows.map((row) => userOut(request, row)), total: pageTotal(results) });
+      if (rows.length > CANDIDATE_LIMIT) {
+        throw ScimError.tooMany(
+          `This filter is evaluated over at most ${CANDIDATE_LIMIT} Users. Filter on userName, externalId, id, active or meta.lastModified instead.`,
+        );
       }
-      const body = listResponse(
-        resources.map((resource) => query.projection.apply(resource as never)),
-        { totalResults: total, startIndex: query.startIndex },
+      return listReply(
+        query,
+        filteredPage(
+          rows.map((row) => userOut(request, row)),
+          query,
+          USER_SCHEMA,
+        ),
       );
-      return { reply: { status: 200, body: body as unknown as Record<string, unknown> }, writes: [], outcome: null };
     },
   );
 }
@@ -202,46 +193,43 @@ function replaceWith(request: ScimRequest, organizationId: string, row: ScimUser
   return { reply: { status: 200, body: resource }, writes, outcome: change.outcome ?? "updated" };
 }
 
-export function replaceUser(request: ScimRequest, id: string, body: unknown): Promise<ScimReply> {
-  const { user } = parseUserBody(body);
+/** A request on one stored User and the member it provisions: 404 when the organization has no User with this id. */
+function onStoredUser(
+  request: ScimRequest,
+  id: string,
+  decide: (organizationId: string, row: ScimUserRow & MemberStanding) => Decision,
+): Promise<ScimReply> {
   return scimCall(
     request,
     (org) => [userById(request.db, org, id)],
     (results, organizationId) => {
       const row = results[0]!.results[0] as (ScimUserRow & MemberStanding) | undefined;
       if (!row) throw notFound(id);
-      return replaceWith(request, organizationId, row, user);
+      return decide(organizationId, row);
     },
   );
+}
+
+export function replaceUser(request: ScimRequest, id: string, body: unknown): Promise<ScimReply> {
+  const { user } = parseUserBody(body);
+  return onStoredUser(request, id, (organizationId, row) => replaceWith(request, organizationId, row, user));
 }
 
 export function patchUser(request: ScimRequest, id: string, body: unknown): Promise<ScimReply> {
-  return scimCall(
-    request,
-    (org) => [userById(request.db, org, id)],
-    (results, organizationId) => {
-      const row = results[0]!.results[0] as (ScimUserRow & MemberStanding) | undefined;
-      if (!row) throw notFound(id);
-      const { user } = applyUserPatch(JSON.parse(row.resource) as ScimUser, body);
-      return replaceWith(request, organizationId, row, user);
-    },
-  );
+  return onStoredUser(request, id, (organizationId, row) => {
+    const { user } = applyUserPatch(JSON.parse(row.resource) as ScimUser, body);
+    return replaceWith(request, organizationId, row, user);
+  });
 }
 
 export function deleteUser(request: ScimRequest, id: string): Promise<ScimReply> {
-  return scimCall(
-    request,
-    (org) => [userById(request.db, org, id)],
-    (results, organizationId) => {
-      const row = results[0]!.results[0] as (ScimUserRow & MemberStanding) | undefined;
-      if (!row) throw notFound(id);
-      // DELETE deprovisions: the member stays in UniAsset, deactivated, with their history.
-      const change = activation(request, organizationId, row.userId, row, false);
-      return {
-        reply: { status: 204 },
-        writes: [...change.writes, ...deleteScimUser(request.db, organizationId, row.userId)],
-        outcome: change.outcome ?? "deleted",
-      };
-    },
-  );
+  return onStoredUser(request, id, (organizationId, row) => {
+    // DELETE deprovisions: the member stays in UniAsset, deactivated, with their history.
+    const change = activation(request, organizationId, row.userId, row, false);
+    return {
+      reply: { status: 204 },
+      writes: [...change.writes, ...deleteScimUser(request.db, organizationId, row.userId)],
+      outcome: change.outcome ?? "deleted",
+    };
+  });
 }
