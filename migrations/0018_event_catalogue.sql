@@ -1,4 +1,4 @@
--- Events are raised from TypeScript now (src/events/catalogue.ts, insertEventsFor): each code path
+-- Events are raised from TypeScript now (src/eventCatalogue.ts, insertEventsFor): each code path
 -- that makes a change adds its event statement to the same D1 batch, built from the catalogue's zod
 -- schemas instead of from audit_events.action strings. The triggers of 0011 would raise every event
 -- a second time, so they go. The tables stay as they are.

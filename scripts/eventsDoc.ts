@@ -1,15 +1,15 @@
-// docs/events.md's "Schemas" section, generated from the event catalogue (src/events/catalogue.ts):
+// docs/events.md's "Schemas" section, generated from the event catalogue (src/eventCatalogue.ts):
 // the JSON Schema (draft 2020-12) of each event's `data`, by zod's own z.toJSONSchema, so the doc
 // says exactly what the catalogue checks. `node scripts/eventsDoc.ts` rewrites the section;
 // test/node/eventCatalogue.test.ts fails `npm test` while the committed doc differs from it.
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { EVENT_TYPES, EVENTS, MEMBER } from "../src/events/catalogue.ts";
+import { EVENT_TYPES, EVENTS, MEMBER } from "../src/eventCatalogue.ts";
 
 export const EVENTS_DOC = fileURLToPath(new URL("../docs/events.md", import.meta.url));
 
-const BEGIN = "<!-- Generated from src/events/catalogue.ts by `node scripts/eventsDoc.ts`: edit the catalogue, not this section. -->";
+const BEGIN = "<!-- Generated from src/eventCatalogue.ts by `node scripts/eventsDoc.ts`: edit the catalogue, not this section. -->";
 const END = "<!-- End of the generated section. -->";
 
 /** JSON on one line, spaced for reading: `{ "type": "string" }`. */
@@ -78,5 +78,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const doc = readFileSync(EVENTS_DOC, "utf8");
   const updated = withSchemas(doc);
   if (updated !== doc) writeFileSync(EVENTS_DOC, updated);
-  console.log(updated === doc ? "docs/events.md is up to date" : "docs/events.md: Schemas rewritten from src/events/catalogue.ts");
+  console.log(updated === doc ? "docs/events.md is up to date" : "docs/events.md: Schemas rewritten from src/eventCatalogue.ts");
 }

@@ -1,7 +1,7 @@
 // Users as members of an organization. Every write that could remove the last active Owner is
 // guarded inside the SQL statement itself, so two concurrent requests cannot both pass a check.
 import { and, eq, sql, type SQL } from "drizzle-orm";
-import { publicDeactivationCause } from "../events/catalogue.ts";
+import { publicDeactivationCause } from "../eventCatalogue.ts";
 import { insertEventsFor, MEMBER_OF_U, type EventFields } from "./outbox.ts";
 import { insertAuditEventsFor } from "./audit.ts";
 import type { Db } from "./client.ts";

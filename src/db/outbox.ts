@@ -1,11 +1,11 @@
 // Raising events: the outbox rows (webhook_events) of the event catalogue's types
-// (src/events/catalogue.ts), as statements for the batch that makes the change they describe, so an
+// (src/eventCatalogue.ts), as statements for the batch that makes the change they describe, so an
 // event exists exactly when its change committed. Each is one INSERT … SELECT that builds the
 // payloads in SQL, in the catalogue's order, from the rows the change touches: a sync run's 10,000
 // deactivations raise theirs in one statement per chunk, with a handful of bound parameters.
 import { is, SQL, sql } from "drizzle-orm";
 import type { z } from "zod";
-import { EVENTS, type EventData, type EventType, type SubscribableEventType } from "../events/catalogue.ts";
+import { EVENTS, type EventData, type EventType, type SubscribableEventType } from "../eventCatalogue.ts";
 import { planIncludes } from "./planFeatures.ts";
 
 /**

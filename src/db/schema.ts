@@ -6,7 +6,7 @@
 // which columns are encrypted.
 import { and, eq, isNotNull, isNull, ne, notInArray, sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import { SUBSCRIBABLE_EVENT_TYPES, type SubscribableEventType } from "../events/catalogue.ts";
+import { SUBSCRIBABLE_EVENT_TYPES, type SubscribableEventType } from "../eventCatalogue.ts";
 import { PLANS, type PlanFeature } from "../plans.ts";
 
 export const ROLES = ["owner", "admin", "manager", "member", "viewer"] as const;
@@ -437,7 +437,7 @@ export const realtimeSubscriptions = sqliteTable(
   ],
 );
 
-/** The events an endpoint may subscribe to, as the event catalogue declares them (src/events/catalogue.ts). */
+/** The events an endpoint may subscribe to, as the event catalogue declares them (src/eventCatalogue.ts). */
 export const WEBHOOK_EVENT_TYPES = SUBSCRIBABLE_EVENT_TYPES;
 export type WebhookEventType = SubscribableEventType;
 

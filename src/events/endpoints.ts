@@ -27,7 +27,7 @@ import {
 import { sha256Base64url } from "../lib/crypto.ts";
 import { AppError } from "../lib/errors.ts";
 import type { TokenVault } from "../lib/vault.ts";
-import { eventPayload } from "./catalogue.ts";
+import { eventPayload } from "../eventCatalogue.ts";
 import type { DeliveryQueue } from "./queue.ts";
 import { newSigningSecret } from "./signature.ts";
 import { checkEndpointUrl } from "./urlPolicy.ts";

@@ -1,4 +1,4 @@
-// Every event type of the catalogue (src/events/catalogue.ts), raised through the code paths that
+// Every event type of the catalogue (src/eventCatalogue.ts), raised through the code paths that
 // raise it in production (sign-in, the Users page, bulk import, the nightly run, Apply and Undo on
 // the Entra page, a revoked grant, Disconnect, Send test event), and every outbox payload checked
 // against the catalogue: parsed strictly (an unknown or missing field fails), and written exactly as
@@ -10,7 +10,7 @@ import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, GROUP_IDS, entraUser } from "../../demo/directory.ts";
 import { DEMO_USER_IDS } from "../../demo/seed.ts";
-import { EVENT_TYPES, SUBSCRIBABLE_EVENT_TYPES, envelopeOf, type EventType } from "../../src/events/catalogue.ts";
+import { EVENT_TYPES, SUBSCRIBABLE_EVENT_TYPES, envelopeOf, type EventType } from "../../src/eventCatalogue.ts";
 import { TestBrowser } from "../support/browser.ts";
 import { mapGroup } from "../support/directory.ts";
 import { createDirectoryUser, emulatorAdmin } from "../support/emulator.ts";

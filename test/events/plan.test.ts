@@ -13,7 +13,7 @@ import type { DeliveryMessage } from "../../src/db/webhooks.ts";
 import type { Env } from "../../src/env.ts";
 import { tokenVault } from "../../src/lib/vault.ts";
 import { insertEventsFor, MEMBER_OF_U, type EventFields } from "../../src/db/outbox.ts";
-import type { SubscribableEventType } from "../../src/events/catalogue.ts";
+import type { SubscribableEventType } from "../../src/eventCatalogue.ts";
 import { addEndpoint as addEndpointAsService } from "../../src/events/endpoints.ts";
 import type { DeliveryQueue } from "../../src/events/queue.ts";
 import { relayPendingEvents } from "../../src/events/relay.ts";

@@ -1,10 +1,10 @@
-// The event catalogue (src/events/catalogue.ts) outside workerd: docs/events.md's schemas are the
+// The event catalogue (src/eventCatalogue.ts) outside workerd: docs/events.md's schemas are the
 // catalogue's (the committed doc must be what `node scripts/eventsDoc.ts` writes, so a payload
 // cannot change without its doc), and payloads keep their public words whichever internal spelling
 // the database uses.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { eventPayload, publicDeactivationCause, publicTrigger } from "../../src/events/catalogue.ts";
+import { eventPayload, publicDeactivationCause, publicTrigger } from "../../src/eventCatalogue.ts";
 import { EVENTS_DOC, withSchemas } from "../../scripts/eventsDoc.ts";
 
 it("docs/events.md shows the catalogue's schemas (run `node scripts/eventsDoc.ts` after changing it)", () => {

@@ -17,7 +17,7 @@ import {
   type SyncTrigger,
 } from "../../db/syncRuns.ts";
 import { insertEventsFor } from "../../db/outbox.ts";
-import { publicTrigger } from "../../events/catalogue.ts";
+import { publicTrigger } from "../../eventCatalogue.ts";
 
 /** What a run read, as it comes to be judged (concludeRun.ts) or to wait behind a held run (waitBehindHold.ts). */
 export interface RunRead {
