@@ -170,10 +170,11 @@ export default defineConfig(async () => {
       // starting workerd and evaluating the app cost about 3 s a file, more than most files' tests.
       // test/setup.ts gives every file the clean state a new process would.
       isolate: false,
-      // One worker more than there are cores (vitest's default is one fewer: 1 on 2 cores): much of
-      // the suite waits on timers (paced scripts, Workflow sleeps, polling), and the other workers
-      // run meanwhile. On this 2-core machine, under others' load: 3 workers 166 s, 2 workers 189 s.
-      maxWorkers: availableParallelism() + 1,
+      // Two workers per core (vitest's default is one fewer than the cores: 1 on 2 cores): the suite
+      // mostly waits on timers (paced scripts, Workflow sleeps, polling), and other workers run
+      // meanwhile. On this 2-core machine, quiet: 4 workers 81 s (CPU 1.5 cores on average),
+      // 3 workers 96 s; under others' load, 3 workers 166 s, 2 workers 189 s.
+      maxWorkers: 2 * availableParallelism(),
       // A test's time now depends on what the other worker runs beside it; timeouts are for tests
       // that hang, not a speed check (the tests that promise a speed assert it themselves).
       testTimeout: 20_000,
