@@ -148,6 +148,9 @@ const LONGEST_FILES = [
   "test/nightly/fanout.test.ts",
   "test/realtime/notifications.test.ts",
   "test/directoryAlerts.test.ts",
+  "test/sync/held.test.ts",
+  "test/events/delivery.test.ts",
+  "test/realtime/lifecycle.test.ts",
 ];
 
 /** The listed files first; the rest as vitest orders them (the last run's durations, or size on a fresh clone). */
