@@ -81,15 +81,18 @@ export const SUB_APPS: readonly SubApp[] = [
   subApp(PATHS.signInWith, signInRoutes, { session: "none" }),
   subApp(PATHS.entraCallback, entraCallbackRoutes, { reads: "primary" }),
   subApp(PATHS.setupCallback, setupCallbackRoutes, { reads: "primary" }),
+  // Signing in, the home page and people: every shared rule at its default (session, CSRF, replica reads).
   subApp(PATHS.home, authRoutes),
   subApp(PATHS.home, homeRoutes),
   subApp(PATHS.organizations, organizationRoutes),
   subApp(PATHS.users, userRoutes),
+  // Settings, and Microsoft Entra ID: the connection, its runs, Group → Role mapping, Import by hand.
   subApp(PATHS.settings, settingsRoutes),
   subApp(PATHS.entra, entraRoutes),
   subApp(PATHS.entraSync, entraSyncRoutes),
   subApp(PATHS.entraMapping, entraMappingRoutes),
   subApp(PATHS.entraImport, entraImportRoutes),
+  // The other integrations, the audit log, and the setup link's page for the Azure administrator.
   subApp(PATHS.webhooks, webhookRoutes),
   subApp(PATHS.scimSettings, scimSettingsRoutes),
   subApp(PATHS.audit, auditRoutes),

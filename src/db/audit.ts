@@ -2,6 +2,7 @@
 import { and, desc, eq, lt, sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import type { Db } from "./client.ts";
+import { statement, type Statement } from "./statements.ts";
 import { auditEvents, users, type AuditAction } from "./schema.ts";
 
 interface AuditEvent {
@@ -38,6 +39,11 @@ export function insertAuditEventsFor(
     insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
     select ${event.organizationId}, ${event.actorUserId}, ${event.action}, ${event.targetUserId ?? sql`null`}, ${event.details}, ${event.now}
     ${rows}`;
+}
+
+/** insertAuditEventsFor as one statement of a write batch: how every change audits itself. */
+export function auditStatement(db: Db, event: Parameters<typeof insertAuditEventsFor>[0], rows: SQL): Statement {
+  return statement(db, insertAuditEventsFor(event, rows));
 }
 
 const actor = alias(users, "actor");

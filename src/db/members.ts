@@ -3,9 +3,9 @@
 import { and, eq, sql, type SQL } from "drizzle-orm";
 import { publicDeactivationCause } from "../eventCatalogue.ts";
 import { insertEventsFor, MEMBER_OF_U, type EventFields } from "./outbox.ts";
-import { insertAuditEventsFor } from "./audit.ts";
+import { auditStatement } from "./audit.ts";
 import type { Db } from "./client.ts";
-import { memberships, users, type DeactivationReason, type Role } from "./schema.ts";
+import { memberships, personColumns, users, type DeactivationReason, type Role } from "./schema.ts";
 import { deleteMemberSessions } from "./sessions.ts";
 import { statement } from "./statements.ts";
 
@@ -22,9 +22,7 @@ export async function hasMemberWithEmail(db: Db, organizationId: string, email: 
 export async function findMember(db: Db, organizationId: string, userId: string) {
   const [row] = await db
     .select({
-      userId: users.id,
-      displayName: users.displayName,
-      email: users.email,
+      ...personColumns,
       role: memberships.role,
       status: memberships.status,
       deactivatedReason: memberships.deactivatedReason,
@@ -81,19 +79,17 @@ function auditedByHand<T extends "member.role_changed" | "member.deactivated" | 
 ) {
   const { organizationId, actorUserId, now, guard } = change;
   return [
-    statement(
+    auditStatement(
       db,
-      insertAuditEventsFor(
-        {
-          organizationId,
-          actorUserId,
-          action: event.type,
-          targetUserId: sql`${memberships.userId}`,
-          details: sql`${JSON.stringify(audit.details)}`,
-          now,
-        },
-        sql`from ${memberships} where ${guard}`,
-      ),
+      {
+        organizationId,
+        actorUserId,
+        action: event.type,
+        targetUserId: sql`${memberships.userId}`,
+        details: sql`${JSON.stringify(audit.details)}`,
+        now,
+      },
+      sql`from ${memberships} where ${guard}`,
     ),
     statement(
       db,

@@ -16,10 +16,15 @@ const stillEligible = (organizationId: string | ReturnType<typeof sql>) => sql`e
   select 1 from ${entraConnections} c join ${organizations} o on o.id = c.organization_id and ${eligiblePlan}
   where c.organization_id = ${organizationId} and c.status = 'connected' and c.auto_deprovision = 1)`;
 
-/** What the page shows: never the clientState. */
-export async function findSubscriptionSummary(db: Db, organizationId: string) {
+/**
+ * The organization's subscription (if any): the id and tenant Graph knows, to renew or delete it,
+ * and how it fares, for the Entra page. One read serves both: the row is one per organization.
+ */
+export async function findSubscription(db: Db, organizationId: string) {
   const [row] = await db
     .select({
+      subscriptionId: realtimeSubscriptions.subscriptionId,
+      tenantId: realtimeSubscriptions.tenantId,
       status: realtimeSubscriptions.status,
       expiresAt: realtimeSubscriptions.expiresAt,
       failure: realtimeSubscriptions.failure,
@@ -33,21 +38,7 @@ export async function findSubscriptionSummary(db: Db, organizationId: string) {
   return row;
 }
 
-export type SubscriptionSummary = NonNullable<Awaited<ReturnType<typeof findSubscriptionSummary>>>;
-
-/** The subscription id (if any) Graph knows for the organization, to renew or delete it. */
-export async function findSubscription(db: Db, organizationId: string) {
-  const [row] = await db
-    .select({
-      subscriptionId: realtimeSubscriptions.subscriptionId,
-      tenantId: realtimeSubscriptions.tenantId,
-      status: realtimeSubscriptions.status,
-    })
-    .from(realtimeSubscriptions)
-    .where(eq(realtimeSubscriptions.organizationId, organizationId))
-    .limit(1);
-  return row;
-}
+export type SubscriptionSummary = NonNullable<Awaited<ReturnType<typeof findSubscription>>>;
 
 /**
  * The subscriptions a notification names that we hold, with their sealed clientState, and whether

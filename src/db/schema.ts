@@ -53,6 +53,9 @@ export const users = sqliteTable(
   (t) => [index("users_email").on(t.email)],
 );
 
+/** A person as every list names them: the columns a select spreads where it shows who. */
+export const personColumns = { userId: users.id, displayName: users.displayName, email: users.email };
+
 export const identities = sqliteTable(
   "identities",
   {

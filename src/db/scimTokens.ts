@@ -4,7 +4,7 @@
 // (src/people/scim/call.ts checks the hash again in constant time before using anything read).
 import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
-import { insertAuditEventsFor } from "./audit.ts";
+import { auditStatement } from "./audit.ts";
 import { statement, type Statement } from "./statements.ts";
 
 /** How long the settings page's request log keeps a request. */
@@ -125,18 +125,16 @@ export async function insertToken(
       sql`update scim_tokens set grace_expires_at = ${now + token.graceMs}
       where organization_id = ${organizationId} and revoked_at is null and grace_expires_at is null and ${token.rotate ? sql`1` : sql`0`} and ${noEntra}`,
     ),
-    statement(
+    auditStatement(
       db,
-      insertAuditEventsFor(
-        {
-          organizationId,
-          actorUserId: createdBy,
-          action: token.rotate ? "scim.token_rotated" : "scim.token_created",
-          details: sql`'{}'`,
-          now,
-        },
-        sql`where ${noEntra}`,
-      ),
+      {
+        organizationId,
+        actorUserId: createdBy,
+        action: token.rotate ? "scim.token_rotated" : "scim.token_created",
+        details: sql`'{}'`,
+        now,
+      },
+      sql`where ${noEntra}`,
     ),
     statement(
       db,

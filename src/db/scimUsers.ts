@@ -10,7 +10,7 @@
 //   or by directory sync.
 import { and, eq, sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
-import { insertAuditEventsFor } from "./audit.ts";
+import { auditStatement, insertAuditEventsFor } from "./audit.ts";
 import { anotherActiveOwner } from "./members.ts";
 import { insertEventsFor, MEMBER_OF_U } from "./outbox.ts";
 import { memberships, users } from "./schema.ts";
@@ -158,19 +158,17 @@ export function newMemberStatements(
         emailKey: person.email?.toLowerCase() ?? null,
       }),
     ),
-    statement(
+    auditStatement(
       db,
-      insertAuditEventsFor(
-        {
-          organizationId,
-          actorUserId: null,
-          action: "scim.user_provisioned",
-          targetUserId: sql`${userId}`,
-          details: sql`${JSON.stringify({ active: person.active })}`,
-          now,
-        },
-        sql``,
-      ),
+      {
+        organizationId,
+        actorUserId: null,
+        action: "scim.user_provisioned",
+        targetUserId: sql`${userId}`,
+        details: sql`${JSON.stringify({ active: person.active })}`,
+        now,
+      },
+      sql``,
     ),
   ];
   if (person.active) {

@@ -9,7 +9,7 @@
 // Joins from a list of ids are CROSS JOINs: SQLite then keeps the list as the outer loop and
 // looks each id up by primary key, instead of scanning the organization once per listed id.
 import { sql, type SQL } from "drizzle-orm";
-import { insertAuditEventsFor } from "./audit.ts";
+import { auditStatement, insertAuditEventsFor } from "./audit.ts";
 import type { Db } from "./client.ts";
 import { insertEventsFor, MEMBER_OF_U, type EventFields } from "./outbox.ts";
 import { anotherActiveOwner } from "./members.ts";
@@ -281,32 +281,28 @@ export function reactivateMembersOfRun(db: Db, change: { organizationId: string;
   const { organizationId, runId, actorUserId, now } = change;
   const ofRun = sql`m.organization_id = ${organizationId} and m.deactivated_by_run = ${runId} and m.status = 'deactivated'`;
   return [
-    statement(
+    auditStatement(
       db,
-      insertAuditEventsFor(
-        {
-          organizationId,
-          actorUserId,
-          action: "sync.run_undone",
-          details: sql`json_object('runId', ${runId}, 'reactivated', (select count(*) from memberships m where ${ofRun}))`,
-          now,
-        },
-        sql`where exists (select 1 from sync_runs where id = ${runId} and organization_id = ${organizationId} and undone_at is null)`,
-      ),
+      {
+        organizationId,
+        actorUserId,
+        action: "sync.run_undone",
+        details: sql`json_object('runId', ${runId}, 'reactivated', (select count(*) from memberships m where ${ofRun}))`,
+        now,
+      },
+      sql`where exists (select 1 from sync_runs where id = ${runId} and organization_id = ${organizationId} and undone_at is null)`,
     ),
-    statement(
+    auditStatement(
       db,
-      insertAuditEventsFor(
-        {
-          organizationId,
-          actorUserId,
-          action: "member.reactivated",
-          targetUserId: sql`m.user_id`,
-          details: sql`json_object('reason', 'undo', 'runId', ${runId})`,
-          now,
-        },
-        sql`from memberships m where ${ofRun}`,
-      ),
+      {
+        organizationId,
+        actorUserId,
+        action: "member.reactivated",
+        targetUserId: sql`m.user_id`,
+        details: sql`json_object('reason', 'undo', 'runId', ${runId})`,
+        now,
+      },
+      sql`from memberships m where ${ofRun}`,
     ),
     // An Undo is an admin's hand, with the run it undid.
     statement(

@@ -2,7 +2,7 @@
 // held or previewed run would change. Status changes are guarded in SQL so two requests (or a
 // retried Workflow step) cannot both move a run on.
 import { and, desc, eq, inArray, isNull, sql } from "drizzle-orm";
-import { insertAuditEventsFor } from "./audit.ts";
+import { auditStatement } from "./audit.ts";
 import type { Db } from "./client.ts";
 import { planIncludes } from "./planFeatures.ts";
 import { statement } from "./statements.ts";
@@ -11,6 +11,7 @@ import {
   SYNC_TRIGGERS,
   syncRunChanges,
   syncRuns,
+  personColumns,
   users,
   type PendingChanges,
   type SyncCause,
@@ -204,12 +205,10 @@ const isHeld = (organizationId: string, runId: string) =>
 export function dismissHeldRunStatements(db: Db, dismiss: { organizationId: string; runId: string; userId: string; now: number }) {
   const { organizationId, runId, userId, now } = dismiss;
   return [
-    statement(
+    auditStatement(
       db,
-      insertAuditEventsFor(
-        { organizationId, actorUserId: userId, action: "sync.held_dismissed", details: sql`json_object('runId', ${runId})`, now },
-        sql`where ${isHeld(organizationId, runId)}`,
-      ),
+      { organizationId, actorUserId: userId, action: "sync.held_dismissed", details: sql`json_object('runId', ${runId})`, now },
+      sql`where ${isHeld(organizationId, runId)}`,
     ),
     statement(
       db,
@@ -293,18 +292,16 @@ export async function countStillHeld(db: Db, organizationId: string, heldRunId: 
 export function releaseHeldRun(db: Db, release: { organizationId: string; heldRunId: string; runId: string; now: number }) {
   const { organizationId, heldRunId, runId, now } = release;
   return [
-    statement(
+    auditStatement(
       db,
-      insertAuditEventsFor(
-        {
-          organizationId,
-          actorUserId: null,
-          action: "sync.held_superseded",
-          details: sql`json_object('runId', ${heldRunId}, 'supersededBy', ${runId}, 'reason', 'enabled_again')`,
-          now,
-        },
-        sql`where ${isHeld(organizationId, heldRunId)}`,
-      ),
+      {
+        organizationId,
+        actorUserId: null,
+        action: "sync.held_superseded",
+        details: sql`json_object('runId', ${heldRunId}, 'supersededBy', ${runId}, 'reason', 'enabled_again')`,
+        now,
+      },
+      sql`where ${isHeld(organizationId, heldRunId)}`,
     ),
     statement(
       db,
@@ -354,9 +351,7 @@ export async function listRunChanges(db: Db, organizationId: string, runId: stri
   const [people, [total]] = await db.batch([
     db
       .select({
-        userId: users.id,
-        displayName: users.displayName,
-        email: users.email,
+        ...personColumns,
         change: syncRunChanges.change,
         cause: syncRunChanges.cause,
       })
@@ -498,11 +493,9 @@ export const runIsOpen = (organizationId: string, runId: string) =>
 
 /** The run's "sync.run_finished" event, written only while the run is still open (a retried step writes it once). */
 export function insertRunFinishedAudit(db: Db, organizationId: string, runId: string, details: Record<string, unknown>, now: number) {
-  return statement(
+  return auditStatement(
     db,
-    insertAuditEventsFor(
-      { organizationId, actorUserId: null, action: "sync.run_finished", details: sql`${JSON.stringify(details)}`, now },
-      sql`where ${runIsOpen(organizationId, runId)}`,
-    ),
+    { organizationId, actorUserId: null, action: "sync.run_finished", details: sql`${JSON.stringify(details)}`, now },
+    sql`where ${runIsOpen(organizationId, runId)}`,
   );
 }

@@ -4,7 +4,7 @@
 import { and, desc, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { planIncludes } from "./planFeatures.ts";
-import { insertAuditEventsFor } from "./audit.ts";
+import { auditStatement, insertAuditEventsFor } from "./audit.ts";
 import { statement, type Statement } from "./statements.ts";
 import {
   organizations,
@@ -346,18 +346,16 @@ export function recordAttemptStatements(db: Db, attempt: AttemptRecord, streak: 
   } else if (streak === "failure") {
     writes.push(
       // Audited before the update that disables, while the condition still reads the old streak.
-      statement(
+      auditStatement(
         db,
-        insertAuditEventsFor(
-          {
-            organizationId,
-            actorUserId: null,
-            action: "webhook.endpoint_disabled_failing",
-            details: sql`json_object('endpointId', id, 'url', url, 'failures', consecutive_failures + 1, 'failingSince', failing_since)`,
-            now,
-          },
-          sql`from webhook_endpoints where ${thisEndpoint} and ${failingTooLong}`,
-        ),
+        {
+          organizationId,
+          actorUserId: null,
+          action: "webhook.endpoint_disabled_failing",
+          details: sql`json_object('endpointId', id, 'url', url, 'failures', consecutive_failures + 1, 'failingSince', failing_since)`,
+          now,
+        },
+        sql`from webhook_endpoints where ${thisEndpoint} and ${failingTooLong}`,
       ),
       statement(
         db,

@@ -24,7 +24,7 @@ import { AppError } from "../../lib/errors.ts";
 import { applySavedChanges } from "./applyDirectoryChanges.ts";
 import { startSyncRun, type SyncWorkflow } from "./launch.ts";
 import { NIGHTLY_SCHEDULE_TEXT, nextNightlyRun } from "./schedule.ts";
-import { findSubscriptionSummary } from "../../db/realtimeSubscriptions.ts";
+import { findSubscription } from "../../db/realtimeSubscriptions.ts";
 import { startPendingReread } from "../realtime/reread.ts";
 import { renewsAt } from "../realtime/subscription.ts";
 
@@ -48,7 +48,7 @@ export async function loadSyncSection(db: Db, organizationId: string, now: numbe
   const [settings, history, subscription] = await Promise.all([
     findSyncSettings(db, organizationId),
     loadRunHistory(db, organizationId),
-    findSubscriptionSummary(db, organizationId),
+    findSubscription(db, organizationId),
   ]);
   const { runs } = history;
   const latest = runs[0];
