@@ -8,6 +8,8 @@ import { mapGroup } from "../test/support/directory.ts";
 import { connectContoso } from "../test/support/entra.ts";
 import { measureCallback } from "../test/support/signInCost.ts";
 import { resetDemoWorld } from "../test/support/world.ts";
+import { DEMO_ORGS } from "../demo/seed.ts";
+import { makeScimToken, pushUser } from "../test/support/scim.ts";
 
 async function report(name: string, provider: "microsoft" | "google", account: string) {
   const cost = await measureCallback(provider, account);
@@ -30,6 +32,13 @@ it("sign-in callback", async () => {
   await resetDemoWorld();
   await report("linked", "microsoft", entraUser("adele").oid);
   await report("invitation", "google", googleAccount("pat").sub);
+  // A member a SCIM push provisioned, linked at first sign-in (src/signin/scimLink.ts).
+  const scimToken = await makeScimToken(DEMO_ORGS.contoso.id);
+  await pushUser(scimToken, { userName: "m.bowen@contoso.example", displayName: "Megan Bowen", objectId: entraUser("megan").oid });
+  await pushUser(scimToken, { userName: "irvin@contoso.example", displayName: "Irvin Sayers" });
+  await report("scim_link_object_id", "microsoft", entraUser("megan").oid);
+  await report("scim_link_google_hd", "google", googleAccount("irvin").sub);
+  await resetDemoWorld();
 
   await connectContoso(["auto-provision", "group-role-mapping"]);
   await mapGroup(GROUP_IDS.uniassetAdmins, "UniAsset Admins", "admin");

@@ -42,6 +42,8 @@ export interface DemoGoogleAccount {
   sub: string;
   email: string;
   name: string;
+  /** A Google Workspace account's domain (the ID token's `hd`); consumer accounts have none. */
+  hd?: string;
 }
 
 export const TENANTS: DemoTenant[] = [
@@ -209,6 +211,8 @@ export const ENTRA_USERS: DemoEntraUser[] = [
 export const GOOGLE_ACCOUNTS: DemoGoogleAccount[] = [
   { key: "pat", sub: "104857600000000000001", email: "pat@gmail.example", name: "Pat Kim" },
   { key: "sam", sub: "104857600000000000002", email: "sam@gmail.example", name: "Sam Rivera" },
+  // Contoso's Google Workspace account: a person Contoso's SCIM provider may push (src/signin/scimLink.ts).
+  { key: "irvin", sub: "104857600000000000003", email: "irvin@contoso.example", name: "Irvin Sayers", hd: "contoso.example" },
 ];
 
 export function entraUser(key: string): DemoEntraUser {

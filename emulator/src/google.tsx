@@ -25,7 +25,7 @@ google.get("/.well-known/openid-configuration", (c) => {
     id_token_signing_alg_values_supported: ["RS256"],
     scopes_supported: ["openid", "email", "profile"],
     token_endpoint_auth_methods_supported: ["client_secret_post", "client_secret_basic"],
-    claims_supported: ["aud", "email", "email_verified", "exp", "iat", "iss", "name", "sub", "nonce"],
+    claims_supported: ["aud", "email", "email_verified", "exp", "hd", "iat", "iss", "name", "sub", "nonce"],
     code_challenge_methods_supported: ["plain", "S256"],
   });
 });
@@ -117,6 +117,9 @@ google.post("/token", async (c) => {
     exp: iat + 3600,
   };
   if (grant.nonce !== undefined) claims.nonce = grant.nonce;
+  // hd: "The domain associated with the Google Workspace or Cloud organization of the user",
+  // only for such accounts (https://developers.google.com/identity/openid-connect/openid-connect#an-id-tokens-payload).
+  if (account.hd) claims.hd = account.hd;
   c.header("Cache-Control", "no-store");
   return c.json({
     access_token: `ya29.${randomToken()}`,

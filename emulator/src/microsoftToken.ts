@@ -205,6 +205,15 @@ export async function microsoftIdToken(env: EmulatorEnv, issue: Issue): Promise<
   // https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference#payload-claims
   const wids = directoryRoleTemplateIds(user);
   if (["DirectoryRole", "All"].includes(state.registration.groupMembershipClaims) && wids.length > 0) claims.wids = wids;
-  if (scope.includes("email") && user.mail) claims.email = user.mail;
+  if (scope.includes("email") && user.mail) {
+    claims.email = user.mail;
+    // Optional claim xms_edov (the README has the registration list it with `email`): true when the
+    // email "belongs to the tenant where the user account resides and the tenant admin has done
+    // verification of the domain"; a guest's mail belongs to their home tenant.
+    // https://learn.microsoft.com/en-us/entra/identity-platform/optional-claims-reference
+    const domain = user.mail.split("@")[1]?.toLowerCase();
+    const verified = directory.tenants.get(tenantId)?.verifiedDomains.some((d) => d.name.toLowerCase() === domain) ?? false;
+    claims.xms_edov = !guest && verified;
+  }
   return issueIdToken("microsoft", claims);
 }

@@ -369,6 +369,11 @@ const AUDIT_ACTIONS = [
   "scim.token_rotated",
   "scim.token_revoked",
   "scim.user_provisioned",
+  "scim.member_linked",
+  "scim.deactivation_held",
+  "scim.held_applied",
+  "scim.held_dismissed",
+  "scim.mapping_changed",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -598,11 +603,17 @@ export const scimUsers = sqliteTable(
     resource: text("resource").notNull(),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
+    /** lower() of the email UniAsset knows the User by (migrations/0021): sign-in links by it. */
+    emailKey: text("email_key"),
+    /** The Microsoft Entra object id the provider sent (a GUID externalId): sign-in links by it. */
+    entraObjectId: text("entra_object_id"),
   },
   (t) => [
     primaryKey({ columns: [t.organizationId, t.userId] }),
     uniqueIndex("scim_users_user_name").on(t.organizationId, t.userNameKey),
     index("scim_users_external_id").on(t.organizationId, t.externalId).where(isNotNull(t.externalId)),
+    index("scim_users_email").on(t.emailKey).where(isNotNull(t.emailKey)),
+    index("scim_users_entra_object").on(t.entraObjectId).where(isNotNull(t.entraObjectId)),
   ],
 );
 
@@ -649,4 +660,39 @@ export const scimRequests = sqliteTable(
     outcome: text("outcome"),
   },
   (t) => [index("scim_requests_org").on(t.organizationId, t.at, t.id)],
+);
+
+/** An organization's SCIM settings (migrations/0021): the default role of pushed members. */
+export const scimSettings = sqliteTable("scim_settings", {
+  organizationId: text("organization_id").primaryKey(),
+  defaultRole: text("default_role", { enum: MAPPABLE_ROLES }).notNull().default("member"),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** SCIM groups mapped to a role (migrations/0021). */
+export const scimGroupRoles = sqliteTable(
+  "scim_group_roles",
+  {
+    organizationId: text("organization_id").notNull(),
+    groupId: text("group_id").notNull(),
+    role: text("role", { enum: MAPPABLE_ROLES }).notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.groupId] })],
+);
+
+/** The provider's deactivations of the last 24 hours, and those held for Apply (migrations/0021). */
+export const scimDeprovisions = sqliteTable(
+  "scim_deprovisions",
+  {
+    organizationId: text("organization_id").notNull(),
+    userId: text("user_id").notNull(),
+    requestedAt: integer("requested_at").notNull(),
+    held: integer("held", { mode: "boolean" }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.organizationId, t.userId] }),
+    index("scim_deprovisions_recent").on(t.organizationId, t.requestedAt),
+    index("scim_deprovisions_held").on(t.organizationId, t.requestedAt).where(sql`${t.held} = 1`),
+  ],
 );

@@ -99,15 +99,18 @@ export interface StoredUser {
   active: boolean;
   resource: string;
   now: number;
+  /** What sign-in may link the User by (src/signin/scimLink.ts): lower-cased email, Entra object id. */
+  emailKey: string | null;
+  entraObjectId: string | null;
 }
 
 export function insertScimUser(db: Db, user: StoredUser & { ownsUser: boolean }): Statement {
   return statement(
     db,
     sql`insert into scim_users (organization_id, user_id, user_name, user_name_key, external_id, active, owns_user,
-      resource, created_at, updated_at)
+      resource, created_at, updated_at, email_key, entra_object_id)
     values (${user.organizationId}, ${user.userId}, ${user.userName}, ${user.userName.toLowerCase()}, ${user.externalId},
-      ${user.active ? 1 : 0}, ${user.ownsUser ? 1 : 0}, ${user.resource}, ${user.now}, ${user.now})`,
+      ${user.active ? 1 : 0}, ${user.ownsUser ? 1 : 0}, ${user.resource}, ${user.now}, ${user.now}, ${user.emailKey}, ${user.entraObjectId})`,
   );
 }
 
@@ -115,7 +118,8 @@ export function updateScimUser(db: Db, user: StoredUser): Statement {
   return statement(
     db,
     sql`update scim_users set user_name = ${user.userName}, user_name_key = ${user.userName.toLowerCase()},
-      external_id = ${user.externalId}, active = ${user.active ? 1 : 0}, resource = ${user.resource}, updated_at = ${user.now}
+      external_id = ${user.externalId}, active = ${user.active ? 1 : 0}, resource = ${user.resource}, updated_at = ${user.now},
+      email_key = ${user.emailKey}, entra_object_id = ${user.entraObjectId}
     where organization_id = ${user.organizationId} and user_id = ${user.userId}`,
   );
 }

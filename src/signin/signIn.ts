@@ -26,6 +26,8 @@ import { expiredOrUsed, flowClaim, type Flow } from "../auth/flows.ts";
 import { prepareSession } from "../auth/session.ts";
 import { runStatements, type Write } from "../db/statements.ts";
 import { insertEventsFor, MEMBER_OF_U } from "../db/outbox.ts";
+import { findScimLinkCandidate, noIdentityOf } from "../db/scimSignIn.ts";
+import { scimLinkKeys } from "./scimLink.ts";
 
 /** A person whose ID token has been validated. */
 export interface VerifiedPerson {
@@ -35,6 +37,12 @@ export interface VerifiedPerson {
   email: string | null;
   /** Microsoft only: the tenant and whether the token marks a guest (`acct` = 1). */
   microsoft?: { tenantId: string; isGuest: boolean };
+  /**
+   * An email whose domain the provider vouches was verified by the account's own organization
+   * (Microsoft: `xms_edov` of a member; Google: `hd`), or null. Only this links a SCIM-provisioned
+   * member by email (scimLink.ts).
+   */
+  domainVerifiedEmail?: string | null;
 }
 
 interface SignInResult {
@@ -96,14 +104,18 @@ async function resolveAndSignIn(
 ): Promise<SignInResult> {
   const email = person.email?.toLowerCase() ?? null;
   const tenantId = person.microsoft?.tenantId ?? "";
-  const [linked, invitations, connections, tokenRows, mappings] = await db.batch([
+  const [identityLinked, invitations, connections, tokenRows, mappings, scimCandidate] = await db.batch([
     findLinkedMemberships(db, person.identity),
     findOpenInvitationsForEmail(db, email ?? "", now),
     findConnectionOfTenant(db, tenantId),
     findConnectionTokensOfTenant(db, tenantId),
     listMappingsOfTenant(db, tenantId),
+    findScimLinkCandidate(db, scimLinkKeys(person)),
   ]);
   const connection = connections[0]?.status === "connected" ? connections[0] : undefined;
+  // Someone UniAsset does not know yet may be a member a SCIM push provisioned (scimLink.ts: the rule).
+  const scimLink = identityLinked.length === 0 ? scimCandidate[0] : undefined;
+  const linked = scimLink ? scimCandidate : identityLinked;
   const existingUserId = linked[0]?.userId;
   const memberOf = new Set(linked.flatMap((m) => (m.organizationId ? [m.organizationId] : [])));
   const acceptable = invitations.filter(
@@ -161,6 +173,10 @@ async function resolveAndSignIn(
   let mayRaiseEvents = directory.writes.length > 0 || (!!mapped && !!directory.roles);
   const premises: SQL[] = acceptable.map((i) => invitationStillOpen(i.id, now));
   if (!existingUserId) statements.push(...createUser(db, person, userId, email, now));
+  if (scimLink) {
+    statements.push(...linkScimMember(db, person, scimLink, email, now));
+    premises.push(noIdentityOf(person.identity.provider, scimLink.userId));
+  }
   statements.push(...acceptInvitations(db, person, userId, acceptable, now));
   if (mapped && directory.roles) statements.push(...applyGroupRole(db, { ...mapped, userId }, directory.roles, now));
   if (provisionable) {
@@ -193,6 +209,27 @@ async function resolveAndSignIn(
     ...options.writes,
   ]);
   return { userId, organizationId, sessionToken: session.token, mayRaiseEvents };
+}
+
+/** The first sign-in of a SCIM-provisioned member: their identity, audited with what linked it. */
+function linkScimMember(
+  db: Db,
+  person: VerifiedPerson,
+  link: { userId: string; organizationId: string; linkedBy: "entra_object_id" | "email" },
+  email: string | null,
+  now: number,
+): Statement[] {
+  return [
+    insertIdentity(db, person.identity, link.userId, email, now),
+    insertAuditEvent(db, {
+      organizationId: link.organizationId,
+      actorUserId: link.userId,
+      action: "scim.member_linked",
+      targetUserId: link.userId,
+      details: { provider: person.identity.provider, linkedBy: link.linkedBy },
+      now,
+    }),
+  ];
 }
 
 /** A retry after a stale read asks Graph nothing new: the directory answer (and its token writes) is reused. */

@@ -17,6 +17,9 @@ export async function resetDemoWorld() {
     // Children before parents: D1 enforces foreign keys.
     env.DB.prepare("delete from realtime_subscriptions"),
     env.DB.prepare("delete from scim_requests"),
+    env.DB.prepare("delete from scim_deprovisions"),
+    env.DB.prepare("delete from scim_group_roles"),
+    env.DB.prepare("delete from scim_settings"),
     env.DB.prepare("delete from scim_group_members"),
     env.DB.prepare("delete from scim_groups"),
     env.DB.prepare("delete from scim_users"),

@@ -44,6 +44,11 @@ const ACTION_LABELS: Record<AuditAction, string> = {
   "scim.token_rotated": "Rotated the SCIM token",
   "scim.token_revoked": "Revoked a SCIM token",
   "scim.user_provisioned": "Provisioned a user over SCIM",
+  "scim.member_linked": "First sign-in of a member provisioned over SCIM",
+  "scim.deactivation_held": "Held a SCIM deactivation for review",
+  "scim.held_applied": "Applied held SCIM deactivations",
+  "scim.held_dismissed": "Dismissed held SCIM deactivations",
+  "scim.mapping_changed": "Changed the SCIM group → role mapping",
   "webhook.endpoint_disabled_failing": "Disabled a failing webhook endpoint",
 };
 

@@ -81,6 +81,19 @@ function activation(request: ScimRequest, organizationId: string, userId: string
   return { writes: [] as Statement[], outcome: null };
 }
 
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The Microsoft Entra object id the provider sent, or null: an `externalId` that is a GUID. Entra's
+ * provisioning maps `objectId` to `externalId`
+ * (https://learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups);
+ * other providers' ids are not GUIDs (Okta `00u…`, JumpCloud 24 hex digits), and one that happened
+ * to be could still only match the Entra account that has it (src/signin/scimLink.ts).
+ */
+export function entraObjectIdOf(user: ScimUser): string | null {
+  return user.externalId && GUID.test(user.externalId) ? user.externalId.toLowerCase() : null;
+}
+
 function stored(organizationId: string, userId: string, user: ScimUser, now: number) {
   return {
     organizationId,
@@ -90,6 +103,8 @@ function stored(organizationId: string, userId: string, user: ScimUser, now: num
     active: isActive(user),
     resource: JSON.stringify(user),
     now,
+    emailKey: emailOf(user)?.toLowerCase() ?? null,
+    entraObjectId: entraObjectIdOf(user),
   };
 }
 
