@@ -13,6 +13,11 @@ WHERE external_id GLOB '[0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][
 CREATE INDEX scim_users_email ON scim_users (email_key) WHERE email_key IS NOT NULL;
 CREATE INDEX scim_users_entra_object ON scim_users (entra_object_id) WHERE entra_object_id IS NOT NULL;
 
+-- Users whose role the group → role mapping must decide again, marked by the batch that changed
+-- their groups (members before and after the change), cleared by the same batch once decided.
+ALTER TABLE scim_users ADD COLUMN role_pending INTEGER NOT NULL DEFAULT 0 CHECK (role_pending IN (0, 1));
+CREATE INDEX scim_users_role_pending ON scim_users (organization_id, user_id) WHERE role_pending = 1;
+
 -- An organization's SCIM settings: the role a pushed member gets when no mapped group gives one.
 CREATE TABLE scim_settings (
   organization_id  TEXT PRIMARY KEY REFERENCES organizations (id),

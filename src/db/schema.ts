@@ -374,6 +374,7 @@ const AUDIT_ACTIONS = [
   "scim.held_applied",
   "scim.held_dismissed",
   "scim.mapping_changed",
+  "scim.role_mapped",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -607,6 +608,8 @@ export const scimUsers = sqliteTable(
     emailKey: text("email_key"),
     /** The Microsoft Entra object id the provider sent (a GUID externalId): sign-in links by it. */
     entraObjectId: text("entra_object_id"),
+    /** Set while a batch decides the User's mapped role again (src/db/scimRoles.ts). */
+    rolePending: integer("role_pending").notNull().default(0),
   },
   (t) => [
     primaryKey({ columns: [t.organizationId, t.userId] }),
@@ -614,6 +617,7 @@ export const scimUsers = sqliteTable(
     index("scim_users_external_id").on(t.organizationId, t.externalId).where(isNotNull(t.externalId)),
     index("scim_users_email").on(t.emailKey).where(isNotNull(t.emailKey)),
     index("scim_users_entra_object").on(t.entraObjectId).where(isNotNull(t.entraObjectId)),
+    index("scim_users_role_pending").on(t.organizationId, t.userId).where(sql`${t.rolePending} = 1`),
   ],
 );
 

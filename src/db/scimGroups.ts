@@ -92,6 +92,8 @@ export function updateGroup(
 
 export function deleteGroup(db: Db, organizationId: string, id: string): Statement[] {
   return [
+    // A group's mapping goes with it (migrations/0021).
+    statement(db, sql`delete from scim_group_roles where group_id = ${id} and organization_id = ${organizationId}`),
     statement(db, sql`delete from scim_group_members where group_id = ${id} and organization_id = ${organizationId}`),
     statement(db, sql`delete from scim_groups where id = ${id} and organization_id = ${organizationId}`),
   ];

@@ -13,7 +13,7 @@ import type { Db } from "./client.ts";
 import { auditStatement, insertAuditEventsFor } from "./audit.ts";
 import { anotherActiveOwner } from "./members.ts";
 import { insertEventsFor, MEMBER_OF_U } from "./outbox.ts";
-import { memberships, users } from "./schema.ts";
+import { memberships, users, type MappableRole } from "./schema.ts";
 import { deleteMemberSessions } from "./sessions.ts";
 import { statement, type Statement } from "./statements.ts";
 
@@ -140,7 +140,7 @@ export function newMemberStatements(
     userId: string;
     email: string | null;
     displayName: string;
-    role: "member";
+    role: MappableRole;
     active: boolean;
     now: number;
   },

@@ -9,6 +9,8 @@ import { applyMappingChange, loadMappingSection, previewMappingChange } from "..
 import { groupIdField, groupSearchField, mappableRoleField } from "../lib/schemas.ts";
 import { validate } from "../lib/validate.ts";
 import { PATHS } from "../paths.ts";
+import { planHas } from "../plans.ts";
+import { listScimGroupRoles } from "../people/scim/mapping.ts";
 import { fragmentOrPage, isHtmx } from "./respond.tsx";
 import { GroupChoices, MappingEditor, MappingPreviewView } from "../../views/pages/entraMapping.tsx";
 
@@ -29,7 +31,9 @@ const mappingChangeForm = z.discriminatedUnion(
 async function renderEditor(c: Context<AppContext>, notice?: string) {
   const viewer = viewerOf(c);
   const section = await loadMappingSection(c.get("db"), c.get("config"), viewer.organizationId);
-  const editor = <MappingEditor viewer={viewer} section={section} notice={notice} />;
+  // Without an Entra connection the organization's groups may be its SCIM provider's: list those.
+  const scim = section.connected || !planHas(viewer.plan, "scim") ? undefined : await listScimGroupRoles(c.get("db"), viewer.organizationId);
+  const editor = <MappingEditor viewer={viewer} section={section} notice={notice} scim={scim} />;
   return fragmentOrPage(c, editor, { title: "Group → Role mapping", nav: "settings" });
 }
 

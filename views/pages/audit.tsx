@@ -49,6 +49,7 @@ const ACTION_LABELS: Record<AuditAction, string> = {
   "scim.held_applied": "Applied held SCIM deactivations",
   "scim.held_dismissed": "Dismissed held SCIM deactivations",
   "scim.mapping_changed": "Changed the SCIM group → role mapping",
+  "scim.role_mapped": "Role set by SCIM group mapping",
   "webhook.endpoint_disabled_failing": "Disabled a failing webhook endpoint",
 };
 

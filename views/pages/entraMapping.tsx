@@ -8,6 +8,8 @@ import type { MappingChange, MappingPreview, MappingSection } from "../../src/en
 import { RoleBadge, roleLabel } from "../parts/badges.tsx";
 import { CsrfField, Flash } from "../parts/forms.tsx";
 import { PATHS } from "../../src/paths.ts";
+import type { ScimMappingSection as ScimMappingData } from "../../src/db/scimMapping.ts";
+import { ScimMappingSection } from "./scimMapping.tsx";
 
 const BASE = PATHS.entraMapping;
 
@@ -20,13 +22,15 @@ export function MappingStateHint(props: { on: boolean; outOfBand?: boolean }) {
   );
 }
 
-export function MappingEditor(props: { viewer: Viewer; section: MappingSection; notice?: string }) {
-  const { viewer, section } = props;
+export function MappingEditor(props: { viewer: Viewer; section: MappingSection; notice?: string; scim?: ScimMappingData | undefined }) {
+  const { viewer, section, scim } = props;
   return (
     <section id="entra-mapping" class="card">
       <h2>Group → Role mapping</h2>
       {props.notice && <Flash kind="success" title="Saved." message={props.notice} />}
-      {!section.connected ? (
+      {!section.connected && scim && (scim.groups.length > 0 || scim.mappingOn) ? (
+        <ScimMappingSection viewer={viewer} section={scim} />
+      ) : !section.connected ? (
         <p class="muted">Connect Entra ID to map directory groups to UniAsset roles.</p>
       ) : (
         <>

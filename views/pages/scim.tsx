@@ -7,6 +7,8 @@ import { planHas } from "../../src/plans.ts";
 import { formatTime } from "../parts/badges.tsx";
 import { CsrfField } from "../parts/forms.tsx";
 import { PLAN_LABELS, SettingsTabs } from "./settings.tsx";
+import type { ScimMappingSection as ScimMappingData } from "../../src/db/scimMapping.ts";
+import { ScimMappingSection } from "./scimMapping.tsx";
 
 export interface ScimPageData {
   baseUrl: string;
@@ -15,6 +17,7 @@ export interface ScimPageData {
   tokens: { id: string; createdAt: number; lastUsedAt: number | null; graceExpiresAt: number | null; revokedAt: number | null }[];
   requests: { id: number; at: number; method: string; resource: string; status: number; outcome: string | null }[];
   entraStatus: string | null;
+  mapping: ScimMappingData;
 }
 
 function tokenState(token: ScimPageData["tokens"][number], now: number): string {
@@ -24,7 +27,7 @@ function tokenState(token: ScimPageData["tokens"][number], now: number): string 
   return "In use";
 }
 
-export function ScimPage(props: { viewer: Viewer; data: ScimPageData; newToken?: string }) {
+export function ScimPage(props: { viewer: Viewer; data: ScimPageData; newToken?: string; mappingNotice?: string }) {
   const { viewer, data } = props;
   const onPlan = planHas(viewer.plan, "scim");
   const inUse = data.tokens.some((token) => token.revokedAt === null && (token.graceExpiresAt === null || token.graceExpiresAt > data.now));
@@ -117,6 +120,7 @@ export function ScimPage(props: { viewer: Viewer; data: ScimPageData; newToken?:
           </tbody>
         </table>
       )}
+      {onPlan && <ScimMappingSection viewer={viewer} section={data.mapping} notice={props.mappingNotice} />}
       <h3>Last requests</h3>
       {data.requests.length === 0 ? (
         <p class="muted">No requests yet.</p>

@@ -1,5 +1,6 @@
-// /Groups: the organization's SCIM groups and their members (src/db/scimGroups.ts). A group
-// changes nobody's role (group → role mapping does not read SCIM groups yet).
+// /Groups: the organization's SCIM groups and their members (src/db/scimGroups.ts). A change to a
+// group's members decides their roles again in the same batch (src/db/scimRoles.ts: the group →
+// role mapping, which lists SCIM groups).
 //
 // Filters: displayName, externalId, id, meta.* and `members[value eq "…"]` / `members.value eq "…"`
 // are SQL; others are evaluated over at most CANDIDATE_LIMIT groups without their members, so a
@@ -20,6 +21,8 @@ import {
   updateGroup,
   type ScimGroupRow,
 } from "../../db/scimGroups.ts";
+import { decideMarkedRoles, markMembersOf } from "../../db/scimRoles.ts";
+import type { Statement } from "../../db/statements.ts";
 import { ScimError } from "../../scim/errors.ts";
 import type { Filter } from "../../scim/filter.ts";
 import { planGroupPatch } from "../../scim/groupPatch.ts";
@@ -65,6 +68,20 @@ function namesMembers(filter: Filter): boolean {
 }
 
 const notFound = (id: string) => ScimError.notFound(`No Group has the id "${id}".`);
+
+/**
+ * A change to group `groupId`'s members with the roles following it: the members before the
+ * change and after it are marked, and their mapped roles decided in the same batch.
+ */
+function rolesFollow(request: ScimRequest, organizationId: string, groupId: string, change: Statement[]): Statement[] {
+  const { db, now } = request;
+  return [
+    markMembersOf(db, organizationId, groupId),
+    ...change,
+    markMembersOf(db, organizationId, groupId),
+    ...decideMarkedRoles(db, { organizationId, now }),
+  ];
+}
 
 function unknownIds(results: D1Result[], ids: readonly string[]): string[] {
   const known = new Set(results.flatMap((result) => (result.results as { userId: string }[]).map((row) => row.userId)));
@@ -154,6 +171,7 @@ export function createGroup(request: ScimRequest, body: unknown): Promise<ScimRe
         writes: [
           insertGroup(db, stored),
           ...memberChangeStatements(db, { id, organizationId }, { replaceAll: false, add: members, remove: [] }),
+          ...rolesFollow(request, organizationId, id, []),
         ],
         outcome: "group created",
       };
@@ -183,10 +201,10 @@ export function replaceGroup(request: ScimRequest, id: string, body: unknown): P
             members.map((value) => ({ value, $ref: `${request.baseUrl}/Users/${value}` })),
           ),
         },
-        writes: [
+        writes: rolesFollow(request, organizationId, id, [
           updateGroup(db, stored),
           ...memberChangeStatements(db, { id, organizationId }, { replaceAll: true, add: members, remove: [] }),
-        ],
+        ]),
         outcome: "group updated",
       };
     },
@@ -207,7 +225,10 @@ export function patchGroup(request: ScimRequest, id: string, body: unknown): Pro
       // Entra: "Update to the group PATCH request should yield an HTTP 204 No Content".
       return {
         reply: { status: 204 },
-        writes: [updateGroup(db, stored), ...memberChangeStatements(db, { id, organizationId }, plan.members)],
+        writes: rolesFollow(request, organizationId, id, [
+          updateGroup(db, stored),
+          ...memberChangeStatements(db, { id, organizationId }, plan.members),
+        ]),
         outcome: "group updated",
       };
     },
@@ -220,7 +241,10 @@ export function removeGroup(request: ScimRequest, id: string): Promise<ScimReply
     (org) => [groupById(request.db, org, id, false)],
     (results, organizationId) => {
       if (!results[0]!.results[0]) throw notFound(id);
-      return { reply: { status: 204 }, writes: deleteGroup(request.db, organizationId, id), outcome: "group deleted" };
+      const { db, now } = request;
+      // The members lose what the group gave them: marked before it goes, decided after.
+      const writes = [markMembersOf(db, organizationId, id), ...deleteGroup(db, organizationId, id), ...decideMarkedRoles(db, { organizationId, now })];
+      return { reply: { status: 204 }, writes, outcome: "group deleted" };
     },
   );
 }

@@ -25,6 +25,7 @@ import {
   type MemberStanding,
   type ScimUserRow,
 } from "../../db/scimUsers.ts";
+import { defaultRoleOf, defaultRoleRead } from "../../db/scimRoles.ts";
 import type { Statement } from "../../db/statements.ts";
 import { ScimError } from "../../scim/errors.ts";
 import { parseListQuery } from "../../scim/list.ts";
@@ -166,11 +167,11 @@ export function createUser(request: ScimRequest, body: unknown): Promise<ScimRep
   const { db, now } = request;
   return scimCall(
     request,
-    (org) => (email ? [memberByEmail(db, org, email)] : []),
+    (org) => [defaultRoleRead(db, org), ...(email ? [memberByEmail(db, org, email)] : [])],
     (results, organizationId) => {
       // Someone already a member with this email (the seeded people, those invited or imported) is
       // adopted rather than duplicated: same organization, so nothing crosses a tenant.
-      const adopted = email ? (results[0]!.results[0] as (MemberStanding & { userId: string; linked: number }) | undefined) : undefined;
+      const adopted = email ? (results[1]!.results[0] as (MemberStanding & { userId: string; linked: number }) | undefined) : undefined;
       if (adopted?.linked) throw ScimError.uniqueness(`A User with the email "${email}" already exists in this organization.`);
       const userId = adopted?.userId ?? crypto.randomUUID();
       const change = adopted
@@ -181,7 +182,8 @@ export function createUser(request: ScimRequest, body: unknown): Promise<ScimRep
               userId,
               email,
               displayName: displayNameOf(user),
-              role: "member",
+              // A new User is in no group yet: the default role (src/db/scimRoles.ts).
+              role: defaultRoleOf(results[0]),
               active,
               now,
             }),
