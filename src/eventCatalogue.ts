@@ -189,6 +189,18 @@ export const EVENTS = {
     about: "An Owner or Admin disconnected the Entra tenant.",
     data: connection,
   },
+  "scim.deactivations.held": {
+    subscribable: true,
+    about:
+      "The identity provider asked over SCIM to deactivate more members in 24 hours than the hold threshold allows (more than 5 and " +
+      "more than 10 % of the organization's SCIM Users): the member named and every deactivation after it stay active until an " +
+      "Owner or Admin applies or dismisses the hold (Settings → Integrations → SCIM provisioning). Raised once, when the hold opens.",
+    data: z.strictObject({
+      organization_id: organizationId,
+      member: member.meta({ description: "The member whose deactivation opened the hold." }),
+      recent_deactivations: z.number().int().meta({ description: "The provider's deactivations in the last 24 hours, this one included." }),
+    }),
+  },
   "webhook.test": {
     subscribable: false,
     about: "Sent only by **Send test event**, to that endpoint; nobody subscribes to it.",

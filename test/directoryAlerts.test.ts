@@ -504,6 +504,7 @@ describe("what the banner costs", () => {
     expect(details).not.toMatch(/webhook_attempts|webhook_events/);
     expect(details).toMatch(/SEARCH sync_runs USING (COVERING )?INDEX sync_runs_held \(organization_id=\?\)/);
     expect(details).toMatch(/SEARCH sync_runs USING (COVERING )?INDEX sync_runs_concluded \(organization_id=\?\)/);
+    expect(details).toMatch(/SEARCH scim_deprovisions USING (COVERING )?INDEX scim_deprovisions_held \(organization_id=\?\)/);
     expect(details).not.toContain("SCAN");
     expect(details).not.toContain("TEMP B-TREE");
 
@@ -523,6 +524,7 @@ describe("what the banner costs", () => {
     expect(await findAlertsState(createDb(env.DB), DEMO_ORGS.fabrikam.id)).toEqual({
       directory: null,
       failingEndpoints: [{ id: `endpoint-${DEMO_ORGS.fabrikam.id}-0`, url: "https://hooks.example/0" }],
+      scimHeld: null,
     });
   });
 });

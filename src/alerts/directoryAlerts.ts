@@ -1,6 +1,7 @@
 // Which directory problems an Owner or Admin is told about on every page, until resolved:
 // a held run (Apply or Dismiss it), the connection needing reconnect (Connect Entra ID again), and
-// the last run having failed. Everyone else is never told, and costs no read.
+// the last run having failed, and SCIM deactivations held by the burst threshold (Apply or Dismiss
+// them on the SCIM provisioning page). Everyone else is never told, and costs no read.
 //
 // The banner also names webhook endpoints that deliveries disabled because they kept failing
 // (Enable is the fix), though they are not the directory's: they matter to the same viewers, and
@@ -18,7 +19,8 @@ export type DirectoryAlert =
   | { kind: "needs_reconnect" }
   | { kind: "held"; runId: string; startedAt: number; pending: PendingChanges | null }
   | { kind: "failed"; runId: string; startedAt: number; error: SyncFailure | null }
-  | { kind: "webhook_disabled"; endpoints: FailingEndpoint[] };
+  | { kind: "webhook_disabled"; endpoints: FailingEndpoint[] }
+  | { kind: "scim_held"; count: number; since: number };
 
 /** Whether this viewer is shown the directory's state: Owners and Admins of an organization whose plan has directory sync. */
 export function seesDirectory(viewer: Viewer | null): viewer is Viewer {
@@ -42,13 +44,16 @@ export async function loadAlertsState(db: Db, viewer: Viewer | null): Promise<Al
   return {
     directory: seesDirectory(viewer) ? state.directory : null,
     failingEndpoints: planHas(viewer.plan, "eventWebhooks") ? state.failingEndpoints : [],
+    // Held SCIM deactivations show on any plan: Apply and Dismiss work after a downgrade too.
+    scimHeld: state.scimHeld,
   };
 }
 
 /** The open problems, the directory's first (leavers keep their access), then the webhook endpoints'. */
 export function directoryAlerts(state: AlertsState | null): DirectoryAlert[] {
   if (!state) return [];
-  return [...connectionAlerts(state.directory), ...endpointAlerts(state.failingEndpoints)];
+  const scim: DirectoryAlert[] = state.scimHeld ? [{ kind: "scim_held", ...state.scimHeld }] : [];
+  return [...scim, ...connectionAlerts(state.directory), ...endpointAlerts(state.failingEndpoints)];
 }
 
 /**

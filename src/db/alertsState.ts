@@ -63,10 +63,16 @@ export interface FailingEndpoint {
  */
 export async function findAlertsState(db: Db, organizationId: string): Promise<AlertsState> {
   const [row] = await alertsStateQuery(db, organizationId);
-  if (!row) return { directory: null, failingEndpoints: [] };
-  const { connection, failingEndpoints, ...runs } = row;
+  if (!row) return { directory: null, failingEndpoints: [], scimHeld: null };
+  const { connection, failingEndpoints, scimHeld, ...runs } = row;
   // No connection row: Entra ID is not connected (never, or disconnected), as the glance says.
-  return { directory: connection && { ...connection, ...runs }, failingEndpoints };
+  return { directory: connection && { ...connection, ...runs }, failingEndpoints, scimHeld };
+}
+
+/** SCIM deactivations held for Apply: how many, and since when. */
+export interface ScimHeld {
+  count: number;
+  since: number;
 }
 
 const parsed = <T>(value: unknown): T | null => (typeof value === "string" ? (JSON.parse(value) as T) : null);
@@ -94,6 +100,13 @@ export function alertsStateQuery(db: Db, organizationId: string) {
       realtime: sql`(select json_object('status', status, 'expiresAt', expires_at, 'failure', failure)
         from realtime_subscriptions where organization_id = entra_connections.organization_id)`.mapWith((value) => parsed<Realtime>(value)),
       // Only the id (for the link) and the URL: the sealed secrets never leave webhook_endpoints here.
+      // SCIM deactivations held by the burst threshold (src/db/scimHolds.ts): one range of the partial
+      // index scim_deprovisions_held, whatever the directory.
+      scimHeld: sql`(select json_object('count', count(*), 'since', min(requested_at))
+        from scim_deprovisions where organization_id = organizations.id and held = 1)`.mapWith((value) => {
+        const held = parsed<ScimHeld>(value);
+        return held && held.count > 0 ? held : null;
+      }),
       failingEndpoints: sql`(select json_group_array(json_object('id', id, 'url', url))
         from webhook_endpoints where organization_id = organizations.id and enabled = 0 and disabled_reason = 'failing')`.mapWith(
         (value) => parsed<FailingEndpoint[]>(value) ?? [],
@@ -108,10 +121,12 @@ export function alertsStateQuery(db: Db, organizationId: string) {
 type Row = Awaited<ReturnType<typeof alertsStateQuery>>[number];
 
 /** The directory's state: the connection with its held run, last run and real-time updates. */
-export type DirectoryGlance = NonNullable<Row["connection"]> & Omit<Row, "connection" | "failingEndpoints">;
+export type DirectoryGlance = NonNullable<Row["connection"]> & Omit<Row, "connection" | "failingEndpoints" | "scimHeld">;
 
 /** What the banner and the home page read: the directory's state (null: not connected) and the endpoints deliveries disabled. */
 export interface AlertsState {
   directory: DirectoryGlance | null;
   failingEndpoints: FailingEndpoint[];
+  /** SCIM deactivations held by the burst threshold (null: none). */
+  scimHeld: ScimHeld | null;
 }

@@ -43,11 +43,13 @@ const STANDING = sql`m.role as role, m.status as status, m.deactivated_reason as
   exists (select 1 from memberships o where o.organization_id = m.organization_id and o.user_id <> m.user_id
     and o.role = 'owner' and o.status = 'active') as anotherOwner`;
 
-/** One User by its SCIM id, with the member's standing. */
+/** One User by its SCIM id, with the member's standing and whether their deactivation is held (src/db/scimHolds.ts). */
 export function userById(db: Db, org: SQL, userId: string): Statement {
   return statement(
     db,
-    sql`select ${USER_COLUMNS}, ${STANDING} from scim_users s
+    sql`select ${USER_COLUMNS}, ${STANDING},
+      exists (select 1 from scim_deprovisions d where d.organization_id = s.organization_id and d.user_id = s.user_id and d.held = 1) as held
+    from scim_users s
     left join memberships m on m.organization_id = s.organization_id and m.user_id = s.user_id
     where s.organization_id = ${org} and s.user_id = ${userId}`,
   );

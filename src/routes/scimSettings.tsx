@@ -10,6 +10,8 @@ import { PATHS } from "../paths.ts";
 import { generateScimToken, loadScimPage, revokeScimToken, ROTATION_GRACE_MS } from "../people/scim/tokens.ts";
 import { changeScimDefaultRole, changeScimGroupRole, listScimGroupRoles } from "../people/scim/mapping.ts";
 import { mappableRoleField } from "../lib/schemas.ts";
+import { applyScimHold, dismissScimHold, listHeld } from "../people/scim/holds.ts";
+import { relayAfterCommit } from "../events/afterCommit.ts";
 import { ScimPage } from "../../views/pages/scim.tsx";
 
 /** Mounted at PATHS.scimSettings. */
@@ -18,11 +20,16 @@ export const scimSettingsRoutes = new Hono<AppContext>();
 const managers = requireRole("owner", "admin");
 const PAGE = { title: "SCIM provisioning", nav: "settings" } as const;
 
-async function render(c: Context<AppContext>, options: { newToken?: string; mappingNotice?: string } = {}) {
+async function render(c: Context<AppContext>, options: { newToken?: string; mappingNotice?: string; heldNotice?: string } = {}) {
   const viewer = viewerOf(c);
   const now = Date.now();
-  const [loaded, mapping] = await Promise.all([loadScimPage(c.get("db"), viewer), listScimGroupRoles(c.get("db"), viewer.organizationId)]);
-  const data = { ...loaded, mapping, now, baseUrl: `${c.get("config").APP_ORIGIN}${PATHS.scim}`, graceHours: ROTATION_GRACE_MS / 3_600_000 };
+  const db = c.get("db");
+  const [loaded, mapping, held] = await Promise.all([
+    loadScimPage(db, viewer),
+    listScimGroupRoles(db, viewer.organizationId),
+    listHeld(db, viewer.organizationId),
+  ]);
+  const data = { ...loaded, mapping, held, now, baseUrl: `${c.get("config").APP_ORIGIN}${PATHS.scim}`, graceHours: ROTATION_GRACE_MS / 3_600_000 };
   return c.render(<ScimPage viewer={viewer} data={data} {...options} />, PAGE);
 }
 
@@ -79,3 +86,26 @@ scimSettingsRoutes.post(
     return render(c, { mappingNotice: notice });
   },
 );
+
+/** The held burst of deactivations (src/db/scimHolds.ts): Apply deactivates them, Dismiss keeps them active. */
+scimSettingsRoutes.post("/held/apply", managers, async (c) => {
+  const notice = await applyScimHold(c.get("db"), viewerOf(c), Date.now());
+  relayEvents(c);
+  return render(c, { heldNotice: notice });
+});
+
+scimSettingsRoutes.post("/held/dismiss", managers, async (c) => {
+  const notice = await dismissScimHold(c.get("db"), viewerOf(c), Date.now());
+  return render(c, { heldNotice: notice });
+});
+
+/** Apply raised member.deactivated events: they go to the deliveries queue after the answer. */
+function relayEvents(c: Context<AppContext>) {
+  const queue = c.get("webhookDeliveries");
+  if (!queue) return;
+  try {
+    c.executionCtx.waitUntil(relayAfterCommit(queue, { here: { db: c.get("primaryDb")(), now: Date.now() } }));
+  } catch {
+    // No execution context (a test calling the app directly): the nightly relay sends them.
+  }
+}

@@ -76,6 +76,7 @@ function eachEvent() {
     "connection.needs_reconnect": { organization_id: CONTOSO, tenant_id: "t", tenant_name: "T", reason: "grant_revoked" },
     "connection.connected": connection,
     "connection.disconnected": connection,
+    "scim.deactivations.held": { ...member, recent_deactivations: 6 },
   };
   const diego = { from: sql`users u`, where: sql`u.id = ${DEMO_USER_IDS.diego}` };
   return WEBHOOK_EVENT_TYPES.map(<T extends SubscribableEventType>(type: T) =>

@@ -5,7 +5,8 @@ import type { Viewer } from "../../src/context.ts";
 import { PATHS } from "../../src/paths.ts";
 import { planHas } from "../../src/plans.ts";
 import { formatTime } from "../parts/badges.tsx";
-import { CsrfField } from "../parts/forms.tsx";
+import { CsrfField, Flash } from "../parts/forms.tsx";
+import type { HeldMember } from "../../src/db/scimHolds.ts";
 import { PLAN_LABELS, SettingsTabs } from "./settings.tsx";
 import type { ScimMappingSection as ScimMappingData } from "../../src/db/scimMapping.ts";
 import { ScimMappingSection } from "./scimMapping.tsx";
@@ -18,6 +19,7 @@ export interface ScimPageData {
   requests: { id: number; at: number; method: string; resource: string; status: number; outcome: string | null }[];
   entraStatus: string | null;
   mapping: ScimMappingData;
+  held: { count: number; members: HeldMember[] };
 }
 
 function tokenState(token: ScimPageData["tokens"][number], now: number): string {
@@ -27,7 +29,7 @@ function tokenState(token: ScimPageData["tokens"][number], now: number): string 
   return "In use";
 }
 
-export function ScimPage(props: { viewer: Viewer; data: ScimPageData; newToken?: string; mappingNotice?: string }) {
+export function ScimPage(props: { viewer: Viewer; data: ScimPageData; newToken?: string; mappingNotice?: string; heldNotice?: string }) {
   const { viewer, data } = props;
   const onPlan = planHas(viewer.plan, "scim");
   const inUse = data.tokens.some((token) => token.revokedAt === null && (token.graceExpiresAt === null || token.graceExpiresAt > data.now));
@@ -36,6 +38,8 @@ export function ScimPage(props: { viewer: Viewer; data: ScimPageData; newToken?:
       <h1>Settings</h1>
       <SettingsTabs active="integrations" />
       <h2>SCIM provisioning</h2>
+      {props.heldNotice && <Flash kind="success" title="Done." message={props.heldNotice} />}
+      {data.held.count > 0 && <HeldDeactivations viewer={viewer} held={data.held} />}
       {!onPlan && (
         <p class="notice">
           <strong>Plan required: Enterprise.</strong> {viewer.organizationName} is on the {PLAN_LABELS[viewer.plan]} plan. Upgrade to
@@ -150,6 +154,55 @@ export function ScimPage(props: { viewer: Viewer; data: ScimPageData; newToken?:
           </tbody>
         </table>
       )}
+    </section>
+  );
+}
+
+/** A burst of deactivations held by the threshold (src/db/scimHolds.ts): who, and Apply or Dismiss. */
+function HeldDeactivations(props: { viewer: Viewer; held: ScimPageData["held"] }) {
+  const { held, viewer } = props;
+  return (
+    <section id="scim-held" class="card warning">
+      <h3>
+        {held.count === 1 ? "1 deactivation is held" : `${held.count} deactivations are held`}: your identity provider asked to deactivate
+        more people than the safety threshold allows
+      </h3>
+      <p>
+        More than 5 people and more than 10 % of your SCIM Users in 24 hours: perhaps everyone was unassigned from the app by mistake.
+        They stay active, and every further deactivation waits here, until you decide. The provider was told the change was made.
+      </p>
+      <table class="list">
+        <thead>
+          <tr>
+            <th>Member</th>
+            <th>Email</th>
+            <th>Asked</th>
+          </tr>
+        </thead>
+        <tbody>
+          {held.members.map((member) => (
+            <tr>
+              <td>
+                {member.displayName}
+                {member.role === "owner" && <span class="muted"> (Owner: never the last one)</span>}
+              </td>
+              <td>{member.email ?? "—"}</td>
+              <td>{formatTime(member.requestedAt)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {held.count > held.members.length && <p class="muted">and {held.count - held.members.length} more.</p>}
+      <form method="post" action={`${PATHS.scimSettings}/held/apply`} class="inline">
+        <CsrfField token={viewer.csrfToken} />
+        <button type="submit" class="danger">
+          Apply: deactivate them
+        </button>
+      </form>{" "}
+      <form method="post" action={`${PATHS.scimSettings}/held/dismiss`} class="inline">
+        <CsrfField token={viewer.csrfToken} />
+        <button type="submit">Dismiss: keep them active</button>
+      </form>
     </section>
   );
 }

@@ -23,6 +23,7 @@ export const EVENT_TYPE_LABELS: Record<WebhookEventType, string> = {
   "connection.needs_reconnect": "The Entra connection needs reconnect",
   "connection.connected": "Entra ID is connected",
   "connection.disconnected": "Entra ID is disconnected",
+  "scim.deactivations.held": "SCIM deactivations are held for review",
 };
 
 /** The banner for an endpoint the deliveries turned off; Enable is the fix. */

@@ -65,6 +65,14 @@ function AlertText(props: { alert: DirectoryAlert }) {
           {alert.error ? SYNC_FAILURES[alert.error] : ""} <a href={SYNC_SECTION}>Open Directory sync</a>
         </>
       );
+    case "scim_held":
+      return (
+        <>
+          <strong>SCIM provisioning: {alert.count === 1 ? "1 deactivation is held" : `${alert.count} deactivations are held`}.</strong> Your
+          identity provider asked to deactivate more people than the safety threshold allows (since {formatTime(alert.since)}); they stay
+          active until you decide. <a href={`${PATHS.scimSettings}#scim-held`}>Review them: Apply or Dismiss</a>
+        </>
+      );
     case "webhook_disabled": {
       // The URL is the customer's text: JSX escapes it. One endpoint is named and linked; several
       // are counted, and the Webhooks list names them.

@@ -69,6 +69,19 @@ function namesMembers(filter: Filter): boolean {
 
 const notFound = (id: string) => ScimError.notFound(`No Group has the id "${id}".`);
 
+// The request log's words (the settings page): what changed, with the group's name, never a body or an id list.
+const short = (name: string) => name.slice(0, 80);
+const count = (n: number) => (n === 1 ? "1 member" : `${n} members`);
+
+function patchOutcome(before: string, after: string, change: { replaceAll: boolean; add: readonly string[]; remove: readonly string[] }) {
+  const parts: string[] = [];
+  if (before !== after) parts.push(`renamed ${short(before)} to ${short(after)}`);
+  if (change.replaceAll) parts.push(`set the members of ${short(after)} to ${count(change.add.length)}`);
+  else if (change.add.length) parts.push(`added ${count(change.add.length)} to ${short(after)}`);
+  if (change.remove.length) parts.push(`removed ${count(change.remove.length)} from ${short(after)}`);
+  return parts.length ? parts.join("; ") : `no change to ${short(after)}`;
+}
+
 /**
  * A change to group `groupId`'s members with the roles following it: the members before the
  * change and after it are marked, and their mapped roles decided in the same batch.
@@ -173,7 +186,7 @@ export function createGroup(request: ScimRequest, body: unknown): Promise<ScimRe
           ...memberChangeStatements(db, { id, organizationId }, { replaceAll: false, add: members, remove: [] }),
           ...rolesFollow(request, organizationId, id, []),
         ],
-        outcome: "group created",
+        outcome: `created group ${short(group.displayName)}${members.length ? ` with ${count(members.length)}` : ""}`,
       };
     },
   );
@@ -205,7 +218,7 @@ export function replaceGroup(request: ScimRequest, id: string, body: unknown): P
           updateGroup(db, stored),
           ...memberChangeStatements(db, { id, organizationId }, { replaceAll: true, add: members, remove: [] }),
         ]),
-        outcome: "group updated",
+        outcome: `replaced group ${short(group.displayName)}: ${count(members.length)}`,
       };
     },
   );
@@ -229,7 +242,7 @@ export function patchGroup(request: ScimRequest, id: string, body: unknown): Pro
           updateGroup(db, stored),
           ...memberChangeStatements(db, { id, organizationId }, plan.members),
         ]),
-        outcome: "group updated",
+        outcome: patchOutcome(row.displayName, plan.group.displayName, plan.members),
       };
     },
   );
@@ -240,11 +253,12 @@ export function removeGroup(request: ScimRequest, id: string): Promise<ScimReply
     request,
     (org) => [groupById(request.db, org, id, false)],
     (results, organizationId) => {
-      if (!results[0]!.results[0]) throw notFound(id);
+      const row = results[0]!.results[0] as ScimGroupRow | undefined;
+      if (!row) throw notFound(id);
       const { db, now } = request;
       // The members lose what the group gave them: marked before it goes, decided after.
       const writes = [markMembersOf(db, organizationId, id), ...deleteGroup(db, organizationId, id), ...decideMarkedRoles(db, { organizationId, now })];
-      return { reply: { status: 204 }, writes, outcome: "group deleted" };
+      return { reply: { status: 204 }, writes, outcome: `deleted group ${short(row.displayName)}` };
     },
   );
 }

@@ -26,6 +26,7 @@ import {
   type ScimUserRow,
 } from "../../db/scimUsers.ts";
 import { defaultRoleOf, defaultRoleRead } from "../../db/scimRoles.ts";
+import { burstOf, burstRead, countDeprovision, holdDeprovision, mustHold, releaseHeld, type Burst } from "../../db/scimHolds.ts";
 import type { Statement } from "../../db/statements.ts";
 import { ScimError } from "../../scim/errors.ts";
 import { parseListQuery } from "../../scim/list.ts";
@@ -64,12 +65,27 @@ export function displayNameOf(user: ScimUser): string {
   return (user.displayName || user.name?.formatted || joined || user.userName).trim().slice(0, 256);
 }
 
-/** The membership writes that make the member's standing follow `active`, and the log's word for them. */
-function activation(request: ScimRequest, organizationId: string, userId: string, standing: MemberStanding | undefined, active: boolean) {
-  const change = { organizationId, userId, now: request.now };
-  if (!standing?.status) return { writes: [] as Statement[], outcome: null };
+type Activation = { writes: Statement[]; change: "reactivated" | "deactivated" | "held" | "still held" | "released" | null };
+
+/**
+ * The membership writes that make the member's standing follow `active`, and what changed. A
+ * deactivation past the burst threshold is held for an Owner's or Admin's Apply instead
+ * (src/db/scimHolds.ts says why); `active: true` for a held User releases the hold.
+ */
+function activation(
+  request: ScimRequest,
+  organizationId: string,
+  userId: string,
+  standing: (MemberStanding & { held?: number }) | undefined,
+  active: boolean,
+  burst: Burst,
+): Activation {
+  const { db, now } = request;
+  const change = { organizationId, userId, now };
+  if (!standing?.status) return { writes: [], change: null };
+  if (active && standing.held) return { writes: [releaseHeld(db, organizationId, userId)], change: "released" };
   if (active && standing.status === "deactivated" && standing.reason === "scim") {
-    return { writes: scimReactivateStatements(request.db, change), outcome: "reactivated" };
+    return { writes: scimReactivateStatements(db, change), change: "reactivated" };
   }
   if (!active && standing.status === "active") {
     if (standing.role === "owner" && !standing.anotherOwner) {
@@ -77,9 +93,30 @@ function activation(request: ScimRequest, organizationId: string, userId: string
         "This User is the organization's last active Owner in UniAsset and cannot be deactivated. Make someone else an Owner first.",
       );
     }
-    return { writes: scimDeactivateStatements(request.db, change), outcome: "deactivated" };
+    if (standing.held) return { writes: [], change: "still held" };
+    if (mustHold(burst)) return { writes: holdDeprovision(db, { ...change, recent: burst.recent }), change: "held" };
+    return { writes: [...scimDeactivateStatements(db, change), ...countDeprovision(db, change)], change: "deactivated" };
   }
-  return { writes: [] as Statement[], outcome: null };
+  return { writes: [], change: null };
+}
+
+/** The request log's line on what a User request changed: a verb and the person's name (never a body). */
+function said(change: Activation["change"], name: string, otherwise: string): string {
+  const who = name.slice(0, 80);
+  switch (change) {
+    case "deactivated":
+      return `deactivated ${who}`;
+    case "reactivated":
+      return `reactivated ${who}`;
+    case "held":
+      return `held the deactivation of ${who} (over the threshold)`;
+    case "still held":
+      return `deactivation of ${who} still held`;
+    case "released":
+      return `kept ${who} active: hold released`;
+    case null:
+      return `${otherwise} ${who}`;
+  }
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -167,15 +204,15 @@ export function createUser(request: ScimRequest, body: unknown): Promise<ScimRep
   const { db, now } = request;
   return scimCall(
     request,
-    (org) => [defaultRoleRead(db, org), ...(email ? [memberByEmail(db, org, email)] : [])],
+    (org) => [defaultRoleRead(db, org), burstRead(db, org, "", now), ...(email ? [memberByEmail(db, org, email)] : [])],
     (results, organizationId) => {
       // Someone already a member with this email (the seeded people, those invited or imported) is
       // adopted rather than duplicated: same organization, so nothing crosses a tenant.
-      const adopted = email ? (results[1]!.results[0] as (MemberStanding & { userId: string; linked: number }) | undefined) : undefined;
+      const adopted = email ? (results[2]!.results[0] as (MemberStanding & { userId: string; linked: number }) | undefined) : undefined;
       if (adopted?.linked) throw ScimError.uniqueness(`A User with the email "${email}" already exists in this organization.`);
       const userId = adopted?.userId ?? crypto.randomUUID();
-      const change = adopted
-        ? activation(request, organizationId, userId, adopted, active)
+      const change: { writes: Statement[]; change: Activation["change"] } = adopted
+        ? activation(request, organizationId, userId, adopted, active, burstOf(results[1]))
         : {
             writes: newMemberStatements(db, {
               organizationId,
@@ -187,66 +224,69 @@ export function createUser(request: ScimRequest, body: unknown): Promise<ScimRep
               active,
               now,
             }),
-            outcome: "created",
+            change: null,
           };
       const writes = [...change.writes, insertScimUser(db, { ...stored(organizationId, userId, user, now), ownsUser: !adopted })];
       const resource = userOut(request, { userId, resource: JSON.stringify(user), createdAt: now, updatedAt: now });
       return {
         reply: { status: 201, body: resource, location: `${request.baseUrl}/Users/${userId}` },
         writes,
-        outcome: change.outcome ?? (adopted ? "linked" : "created"),
+        outcome: said(change.change, displayNameOf(user), adopted ? "linked the existing member" : active ? "created" : "created (inactive)"),
       };
     },
   );
 }
 
 /** PUT and PATCH: the new User in place of the stored one, and the member following it. */
-function replaceWith(request: ScimRequest, organizationId: string, row: ScimUserRow & MemberStanding, user: ScimUser): Decision {
+function replaceWith(request: ScimRequest, organizationId: string, row: StoredRow, user: ScimUser, burst: Burst): Decision {
   const { db, now } = request;
-  const change = activation(request, organizationId, row.userId, row, isActive(user));
+  const change = activation(request, organizationId, row.userId, row, isActive(user), burst);
   const writes = [updateScimUser(db, stored(organizationId, row.userId, user, now)), ...change.writes];
   if (row.ownsUser) writes.push(updatePersonStatement(db, row.userId, { email: emailOf(user), displayName: displayNameOf(user) }));
   const resource = userOut(request, { userId: row.userId, resource: JSON.stringify(user), createdAt: row.createdAt, updatedAt: now });
-  return { reply: { status: 200, body: resource }, writes, outcome: change.outcome ?? "updated" };
+  return { reply: { status: 200, body: resource }, writes, outcome: said(change.change, displayNameOf(user), "updated") };
 }
 
 /** A request on one stored User and the member it provisions: 404 when the organization has no User with this id. */
+type StoredRow = ScimUserRow & MemberStanding & { held: number };
+
 function onStoredUser(
   request: ScimRequest,
   id: string,
-  decide: (organizationId: string, row: ScimUserRow & MemberStanding) => Decision,
+  decide: (organizationId: string, row: StoredRow, burst: Burst) => Decision,
 ): Promise<ScimReply> {
   return scimCall(
     request,
-    (org) => [userById(request.db, org, id)],
+    (org) => [userById(request.db, org, id), burstRead(request.db, org, id, request.now)],
     (results, organizationId) => {
-      const row = results[0]!.results[0] as (ScimUserRow & MemberStanding) | undefined;
+      const row = results[0]!.results[0] as StoredRow | undefined;
       if (!row) throw notFound(id);
-      return decide(organizationId, row);
+      return decide(organizationId, row, burstOf(results[1]));
     },
   );
 }
 
 export function replaceUser(request: ScimRequest, id: string, body: unknown): Promise<ScimReply> {
   const { user } = parseUserBody(body);
-  return onStoredUser(request, id, (organizationId, row) => replaceWith(request, organizationId, row, user));
+  return onStoredUser(request, id, (organizationId, row, burst) => replaceWith(request, organizationId, row, user, burst));
 }
 
 export function patchUser(request: ScimRequest, id: string, body: unknown): Promise<ScimReply> {
-  return onStoredUser(request, id, (organizationId, row) => {
+  return onStoredUser(request, id, (organizationId, row, burst) => {
     const { user } = applyUserPatch(JSON.parse(row.resource) as ScimUser, body);
-    return replaceWith(request, organizationId, row, user);
+    return replaceWith(request, organizationId, row, user, burst);
   });
 }
 
 export function deleteUser(request: ScimRequest, id: string): Promise<ScimReply> {
-  return onStoredUser(request, id, (organizationId, row) => {
-    // DELETE deprovisions: the member stays in UniAsset, deactivated, with their history.
-    const change = activation(request, organizationId, row.userId, row, false);
+  return onStoredUser(request, id, (organizationId, row, burst) => {
+    // DELETE deprovisions: the member stays in UniAsset, deactivated (or held), with their history.
+    const change = activation(request, organizationId, row.userId, row, false, burst);
+    const name = displayNameOf(JSON.parse(row.resource) as ScimUser);
     return {
       reply: { status: 204 },
       writes: [...change.writes, ...deleteScimUser(request.db, organizationId, row.userId)],
-      outcome: change.outcome ?? "deleted",
+      outcome: `deleted the User; ${said(change.change, name, "no change to")}`,
     };
   });
 }

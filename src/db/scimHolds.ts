@@ -1,0 +1,246 @@
+// The hold on a burst of SCIM deactivations (migrations/0021's scim_deprovisions). The choice and
+// why (README, "SCIM provisioning"): a deactivation past the threshold is HELD for an Owner's or
+// Admin's Apply, not applied and offered for a one-click restore. SCIM is a push: the provider is
+// answered as if the change were made (200, the User stored `active: false` as sent), so it neither
+// retries nor re-sends it, while the member stays active and keeps their sessions. A restore would
+// come after the harm (sessions ended, Admins locked out mid-incident), and the provider, whose
+// view says "inactive" either way, would not undo its own mistake for us.
+//
+// The threshold, as directory sync's: a deactivation is held when, counting it, the provider's
+// deactivations of the last 24 hours are more than 5 people and more than 10 % of the
+// organization's SCIM Users; while a hold is open every further deactivation joins it. The window
+// is counted from this table (one index range), and the Users up to the bound that matters (at
+// most 10 × the window's count), so a request never counts a large organization whole.
+// Requests the provider sends in parallel are decided on one read each: a burst may get as many
+// deactivations past the threshold as it has requests in flight before the hold opens.
+import { sql, type SQL } from "drizzle-orm";
+import type { Db } from "./client.ts";
+import { insertAuditEventsFor } from "./audit.ts";
+import { memberUserRow } from "./members.ts";
+import { insertEventsFor, MEMBER_OF_U } from "./outbox.ts";
+import { memberships, users } from "./schema.ts";
+import { statement, type Statement } from "./statements.ts";
+
+export const HOLD_WINDOW_MS = 24 * 60 * 60 * 1000;
+/** Held only past this many people in the window… */
+export const HOLD_MIN_PEOPLE = 5;
+/** …and past this share of the organization's SCIM Users (percent). */
+export const HOLD_SHARE_PERCENT = 10;
+
+export interface Burst {
+  /** The provider's deactivations in the window, of other Users. */
+  recent: number;
+  holdOpen: boolean;
+  /** The organization's SCIM Users, counted up to the bound the decision needs. */
+  users: number;
+}
+
+/** The burst as seen by a request on User `userId`: one statement for its read batch. */
+export function burstRead(db: Db, org: SQL, userId: string, now: number): Statement {
+  const recent = sql`(select count(*) from scim_deprovisions where organization_id = ${org}
+    and requested_at > ${now - HOLD_WINDOW_MS} and user_id <> ${userId})`;
+  const bound = sql`(${recent} + 1) * ${100 / HOLD_SHARE_PERCENT} + 1`;
+  return statement(
+    db,
+    sql`select ${recent} as recent,
+      exists (select 1 from scim_deprovisions where organization_id = ${org} and held = 1) as holdOpen,
+      (select count(*) from (select 1 from scim_users where organization_id = ${org} limit ${bound})) as users`,
+  );
+}
+
+export function burstOf(result: D1Result | undefined): Burst {
+  const row = result?.results[0] as { recent: number; holdOpen: number; users: number } | undefined;
+  return { recent: row?.recent ?? 0, holdOpen: !!row?.holdOpen, users: row?.users ?? 0 };
+}
+
+/** Whether one more deactivation must be held. */
+export function mustHold(burst: Burst): boolean {
+  const count = burst.recent + 1;
+  return burst.holdOpen || (count > HOLD_MIN_PEOPLE && count * 100 > burst.users * HOLD_SHARE_PERCENT);
+}
+
+/** A deactivation applied now: counted in the window; rows past it (not held) are pruned, a range of the index. */
+export function countDeprovision(db: Db, change: { organizationId: string; userId: string; now: number }): Statement[] {
+  const { organizationId, userId, now } = change;
+  return [
+    statement(
+      db,
+      sql`insert into scim_deprovisions (organization_id, user_id, requested_at, held) values (${organizationId}, ${userId}, ${now}, 0)
+      on conflict (organization_id, user_id) do update set requested_at = excluded.requested_at, held = 0`,
+    ),
+    statement(
+      db,
+      sql`delete from scim_deprovisions where organization_id = ${organizationId} and requested_at <= ${now - HOLD_WINDOW_MS} and held = 0`,
+    ),
+  ];
+}
+
+/**
+ * A deactivation held: audited, the member left active. The hold's event (and so its webhook
+ * alert) is raised by the deactivation that opens it, under its own guard: no hold open yet.
+ */
+export function holdDeprovision(db: Db, change: { organizationId: string; userId: string; now: number; recent: number }): Statement[] {
+  const { organizationId, userId, now } = change;
+  const noHoldYet = sql`not exists (select 1 from scim_deprovisions where organization_id = ${organizationId} and held = 1)`;
+  const member = memberUserRow(userId);
+  return [
+    statement(
+      db,
+      insertEventsFor(
+        "scim.deactivations.held",
+        {
+          organizationId,
+          now,
+          data: { organization_id: organizationId, member: MEMBER_OF_U, recent_deactivations: change.recent + 1 },
+        },
+        { from: member.from, where: sql`${member.where} and ${noHoldYet}` },
+      ),
+    ),
+    statement(
+      db,
+      insertAuditEventsFor(
+        {
+          organizationId,
+          actorUserId: null,
+          action: "scim.deactivation_held",
+          targetUserId: sql`${userId}`,
+          details: sql`json_object('recentDeactivations', ${change.recent + 1})`,
+          now,
+        },
+        sql``,
+      ),
+    ),
+    statement(
+      db,
+      sql`insert into scim_deprovisions (organization_id, user_id, requested_at, held) values (${organizationId}, ${userId}, ${now}, 1)
+      on conflict (organization_id, user_id) do update set requested_at = excluded.requested_at, held = 1`,
+    ),
+  ];
+}
+
+/** The provider sent `active: true` again for a User whose deactivation is held: the hold lets them go. */
+export function releaseHeld(db: Db, organizationId: string, userId: string): Statement {
+  return statement(db, sql`delete from scim_deprovisions where organization_id = ${organizationId} and user_id = ${userId} and held = 1`);
+}
+
+export interface HeldMember {
+  userId: string;
+  displayName: string;
+  email: string | null;
+  requestedAt: number;
+  role: string | null;
+}
+
+/** The held deactivations the page lists (oldest first, at most `limit`) and their count. */
+export async function listHeld(db: Db, organizationId: string, limit = 100): Promise<{ count: number; members: HeldMember[] }> {
+  const [count, rows] = await db.$client.batch([
+    statement(db, sql`select count(*) as n from scim_deprovisions where organization_id = ${organizationId} and held = 1`),
+    statement(
+      db,
+      sql`select d.user_id as userId, u.display_name as displayName, u.email as email, d.requested_at as requestedAt, m.role as role
+      from scim_deprovisions d join users u on u.id = d.user_id
+      left join memberships m on m.organization_id = d.organization_id and m.user_id = d.user_id
+      where d.organization_id = ${organizationId} and d.held = 1 order by d.requested_at, d.user_id limit ${limit}`,
+    ),
+  ]);
+  return { count: (count!.results[0] as { n: number }).n, members: rows!.results as unknown as HeldMember[] };
+}
+
+/** The held members who are Owners: each is deactivated on its own under the last-Owner guard. */
+export async function heldOwners(db: Db, organizationId: string): Promise<string[]> {
+  const { results } = await db.$client
+    .prepare(
+      `select d.user_id as userId from scim_deprovisions d join memberships m on m.organization_id = d.organization_id and m.user_id = d.user_id
+      where d.organization_id = ? and d.held = 1 and m.role = 'owner' and m.status = 'active'`,
+    )
+    .bind(organizationId)
+    .all<{ userId: string }>();
+  return results.map((row) => row.userId);
+}
+
+/**
+ * Apply, for every held member but the Owners (the caller adds theirs, one by one): each active one
+ * is deactivated with the reason 'scim', audited with the Owner or Admin who applied, raises
+ * `member.deactivated` (cause "scim") and loses their sessions, set-based, in one batch. The held
+ * rows then count in the window like any applied deactivation.
+ */
+export function applyHeldStatements(db: Db, change: { organizationId: string; actorUserId: string; now: number }): Statement[] {
+  const { organizationId, actorUserId, now } = change;
+  const heldIds = sql`(select user_id from scim_deprovisions where organization_id = ${organizationId} and held = 1)`;
+  const guard = sql`${memberships.organizationId} = ${organizationId} and ${memberships.status} = 'active'
+    and ${memberships.role} <> 'owner' and ${memberships.userId} in ${heldIds}`;
+  return [
+    statement(
+      db,
+      insertAuditEventsFor(
+        {
+          organizationId,
+          actorUserId,
+          action: "member.deactivated",
+          targetUserId: sql`${memberships.userId}`,
+          details: sql`'{"reason":"scim","held":true}'`,
+          now,
+        },
+        sql`from ${memberships} where ${guard}`,
+      ),
+    ),
+    statement(
+      db,
+      insertEventsFor(
+        "member.deactivated",
+        {
+          organizationId,
+          now,
+          data: {
+            organization_id: organizationId,
+            member: MEMBER_OF_U,
+            cause: "scim",
+            directory_reason: null,
+            run_id: null,
+            actor_user_id: actorUserId,
+          },
+        },
+        { from: sql`${memberships} cross join ${users} u on u.id = ${memberships.userId}`, where: guard },
+      ),
+    ),
+    statement(
+      db,
+      sql`delete from sessions where organization_id = ${organizationId}
+        and user_id in (select ${memberships.userId} from ${memberships} where ${guard})`,
+    ),
+    statement(
+      db,
+      sql`update ${memberships} set status = 'deactivated', deactivated_reason = 'scim', deactivated_at = ${now}, deactivated_by_run = null
+        where ${guard}`,
+    ),
+  ];
+}
+
+/** Closes the hold: Apply keeps the rows in the window (held = 0); Dismiss forgets them. Audited either way. */
+export function closeHoldStatements(
+  db: Db,
+  change: { organizationId: string; actorUserId: string; now: number; applied: boolean; count: number },
+): Statement[] {
+  const { organizationId, actorUserId, now } = change;
+  return [
+    statement(
+      db,
+      insertAuditEventsFor(
+        {
+          organizationId,
+          actorUserId,
+          action: change.applied ? "scim.held_applied" : "scim.held_dismissed",
+          details: sql`json_object('held', ${change.count})`,
+          now,
+        },
+        sql``,
+      ),
+    ),
+    statement(
+      db,
+      change.applied
+        ? sql`update scim_deprovisions set held = 0 where organization_id = ${organizationId} and held = 1`
+        : sql`delete from scim_deprovisions where organization_id = ${organizationId} and held = 1`,
+    ),
+  ];
+}
