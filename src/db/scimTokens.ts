@@ -97,6 +97,12 @@ export async function loadScimSettings(db: Db, organizationId: string, limit = 2
   };
 }
 
+/** SQL: the organization has no SCIM token that works at `now` (a premise of Connect Entra ID's write batch). */
+export function noUsableScimToken(organizationId: string, now: number): SQL {
+  return sql`not exists (select 1 from scim_tokens where organization_id = ${organizationId} and revoked_at is null
+    and (grace_expires_at is null or grace_expires_at > ${now}))`;
+}
+
 /** Whether the organization's directory is SCIM now (Connect Entra ID and the setup link are refused then). */
 export async function hasUsableToken(db: Db, organizationId: string, now: number): Promise<boolean> {
   const row = await db.$client

@@ -27,6 +27,9 @@ import { ConnectionTokenError, graphAccessToken, sealTokens } from "./tokens.ts"
 import { runStatements } from "../db/statements.ts";
 import { insertEventsFor } from "../db/outbox.ts";
 import { revokeOpenSetupLinks } from "../db/setupLinks.ts";
+import { noUsableScimToken } from "../db/scimTokens.ts";
+import { claimFlowState, isStalePremise } from "../db/usedFlowStates.ts";
+import { sha256Base64url } from "../lib/crypto.ts";
 import { startRealtimeUpdates, stopRealtimeUpdates } from "./realtime/subscription.ts";
 
 type ConnectOutcome = { ok: true } | { ok: false; failure: ConnectionFailure; microsoftCode?: string };
@@ -113,6 +116,10 @@ export async function completeEntraConnection(
   const featuresTurnedOff = tenantChanged && previous ? ENTRA_FEATURES.filter((feature) => previous[feature]) : [];
   try {
     await runStatements(db, [
+      // Entra ID or SCIM, never both (issue 21): Connect is refused at its start while a SCIM token
+      // works, but one may be generated while the admin is at Microsoft. The batch's first write
+      // holds only if still no token works; otherwise it fails and the whole batch rolls back.
+      claimFlowState(await sha256Base64url(`${flow.state} directory`), flow.expiresAt, noUsableScimToken(viewer.organizationId, now)),
       saveConnected(db, {
         organizationId: viewer.organizationId,
         tenantId,
@@ -165,6 +172,7 @@ export async function completeEntraConnection(
   } catch (error) {
     // Another organization connected the same tenant at the same moment (UNIQUE tenant_id).
     if (isUniqueViolation(error, "entra_connections")) return refuse("tenant_taken", { tenantId });
+    if (isStalePremise(error)) return refuse("scim_active", { tenantId });
     throw error;
   }
   return { ok: true };

@@ -23,6 +23,7 @@ export const CONNECTION_FAILURES = [
   "wrong_tenant",
   "unknown_tenant",
   "grant_revoked",
+  "scim_active",
 ] as const;
 export type ConnectionFailure = (typeof CONNECTION_FAILURES)[number];
 

@@ -9,6 +9,7 @@ import { APP } from "../support/browser.ts";
 import { countingD1, emptyD1Counter } from "../support/d1Counter.ts";
 import { DEMO_ORGS, DEMO_USER_IDS, signedIn } from "../support/people.ts";
 import { resetDemoWorld } from "../support/world.ts";
+import { entraUser } from "../../demo/directory.ts";
 
 const PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const USER = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -108,6 +109,23 @@ describe("the organization's directory is Entra ID or SCIM", () => {
     const refused = await adele.post("/settings/integrations/entra/connect", { tenant: "" });
     expect(refused.status).toBe(409);
     expect(await refused.text()).toContain("SCIM");
+  });
+
+  it("refuses the Connect Entra ID callback when a SCIM token started working meanwhile, and stores no connection", async () => {
+    await env.DB.prepare("delete from scim_tokens").run();
+    const adele = await signedIn("adele");
+    await adele.page("/settings/integrations/entra");
+    const start = await adele.post("/settings/integrations/entra/connect", { tenant: "" });
+    expect(start.status).toBe(302);
+    const back = await adele.authorizeAtEmulator(start, { account: entraUser("adele").oid, consent: "accept" });
+    // While Adele is at Microsoft, another admin generates a SCIM token (the race).
+    await makeToken(DEMO_ORGS.contoso.id);
+    const callback = await adele.returnFromProvider(back);
+    expect(callback.status).toBe(303);
+    expect(callback.headers.get("location")).toBe("/settings/integrations/entra?failure=scim_active");
+    expect(await env.DB.prepare("select count(*) as n from entra_connections").first("n")).toBe(0);
+    const page = await adele.page("/settings/integrations/entra?failure=scim_active");
+    expect(page.html).toContain("SCIM provisioning is this organization&#39;s directory");
   });
 
   it("refuses a SCIM token while Entra ID is connected, and writes nothing", async () => {

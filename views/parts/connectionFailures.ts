@@ -105,6 +105,12 @@ export const FAILURE_TEXTS: Record<ConnectionFailure, FailureText> = {
     message: "Microsoft reported a problem with the authorization. Nothing was stored.",
     remedies: CONNECT_AGAIN,
   },
+  scim_active: {
+    title: "SCIM provisioning is this organization's directory",
+    message:
+      "A SCIM token started working while you were at Microsoft, and an organization's directory is Entra ID or SCIM, never both. Nothing was stored.",
+    remedies: ["Revoke the SCIM tokens on Settings → Integrations → SCIM provisioning (members and roles stay), then connect Entra ID again"],
+  },
   tenant_taken: {
     title: "Tenant already connected",
     message: "This Microsoft Entra tenant is already connected to another UniAsset organization. Contact support@uniasset.app.",
