@@ -16,11 +16,19 @@ import { decodeBase64, decodeBase64urlIgnorePadding, encodeBase64, encodeBase64u
 /**
  * The column a sealed value lives in: entra_connections.<field>_enc; client_state:
  * realtime_subscriptions.client_state_enc; webhook_secret: a webhook endpoint's signing secret
- * (webhook_endpoints.secret_enc and previous_secret_enc).
+ * (webhook_endpoints.secret_enc and previous_secret_enc); scim_token_display: a new SCIM token on its way
+ * from Generate's POST to the page that shows it once (a cookie of a few seconds, bound to the session).
  */
-export type VaultField = "refresh_token" | "access_token" | "delta_link" | "client_state" | "webhook_secret";
+export type VaultField = "refresh_token" | "access_token" | "delta_link" | "client_state" | "webhook_secret" | "scim_token_display";
 
-const VAULT_FIELDS: readonly VaultField[] = ["refresh_token", "access_token", "delta_link", "client_state", "webhook_secret"];
+const VAULT_FIELDS: readonly VaultField[] = [
+  "refresh_token",
+  "access_token",
+  "delta_link",
+  "client_state",
+  "webhook_secret",
+  "scim_token_display",
+];
 
 /** Whose value this is: the row's identity, bound into the ciphertext as associated data. */
 export interface VaultContext {

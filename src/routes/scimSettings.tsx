@@ -2,6 +2,9 @@
 // needs the Enterprise plan; revoking works on every plan. Token ids from the URL are looked up
 // within the session's organization.
 import { Hono, type Context } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { tokenVault } from "../lib/vault.ts";
+import type { Viewer } from "../context.ts";
 import { z } from "zod";
 import { requirePlan, requireRole, viewerOf } from "../auth/access.ts";
 import type { AppContext } from "../context.ts";
@@ -33,7 +36,39 @@ async function render(c: Context<AppContext>, options: { newToken?: string; mapp
   return c.render(<ScimPage viewer={viewer} data={data} {...options} />, PAGE);
 }
 
-scimSettingsRoutes.get("/", managers, (c) => render(c));
+scimSettingsRoutes.get("/", managers, async (c) => {
+  const newToken = await takeHandedOver(c, viewerOf(c), Date.now());
+  return render(c, newToken ? { newToken } : {});
+});
+
+// The new token between Generate's POST and the page that shows it: sealed by the token vault for
+// this organization and session (a cookie stolen elsewhere opens nowhere else), a few seconds'
+// life, and deleted by the one GET that shows it.
+const HANDOVER_COOKIE = "__Host-uniasset_scim_token";
+const HANDOVER_MS = 60_000;
+const handoverContext = (viewer: Viewer) =>
+  ({ organizationId: viewer.organizationId, tenantId: viewer.sessionHash, field: "scim_token_display" }) as const;
+
+async function handOver(c: Context<AppContext>, viewer: Viewer, token: string, now: number) {
+  const sealed = await tokenVault(c.get("config")).seal(`${now + HANDOVER_MS} ${token}`, handoverContext(viewer));
+  setCookie(c, HANDOVER_COOKIE, sealed, {
+    path: "/",
+    secure: true,
+    httpOnly: true,
+    sameSite: "Strict",
+    maxAge: HANDOVER_MS / 1000,
+  });
+}
+
+async function takeHandedOver(c: Context<AppContext>, viewer: Viewer, now: number): Promise<string | null> {
+  const sealed = getCookie(c, HANDOVER_COOKIE);
+  if (!sealed) return null;
+  deleteCookie(c, HANDOVER_COOKIE, { path: "/", secure: true });
+  const opened = await tokenVault(c.get("config")).open(sealed.slice(0, 2000), handoverContext(viewer));
+  if (!opened.ok) return null;
+  const [until, token] = opened.value.split(" ");
+  return token && Number(until) > now ? token : null;
+}
 
 scimSettingsRoutes.post(
   "/tokens",
@@ -41,9 +76,13 @@ scimSettingsRoutes.post(
   requirePlan("scim"),
   validate("form", z.object({ rotate: z.literal("1").optional() })),
   async (c) => {
-    const token = await generateScimToken(c.get("db"), viewerOf(c), c.req.valid("form").rotate === "1", Date.now());
-    // The token is in this answer only: the page is never cached (app.tsx's no-store).
-    return render(c, { newToken: token });
+    const viewer = viewerOf(c);
+    const now = Date.now();
+    const token = await generateScimToken(c.get("db"), viewer, c.req.valid("form").rotate === "1", now);
+    // POST → redirect → GET: the token rides to the next page in a sealed cookie, which that page
+    // shows once and deletes, so reloading it neither shows the token again nor rotates again.
+    await handOver(c, viewer, token, now);
+    return c.redirect(PATHS.scimSettings, 303);
   },
 );
 

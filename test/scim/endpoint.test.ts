@@ -364,15 +364,35 @@ describe("Settings → Integrations → SCIM provisioning", () => {
     const page = await adele.page("/settings/integrations/scim");
     expect(page.html).toContain(`${APP}/scim/v2`);
     const generated = await adele.post("/settings/integrations/scim/tokens");
-    const html = await generated.text();
-    const shown = /scim_[0-9a-f]{32}_[A-Za-z0-9_-]{43}/.exec(html)?.[0];
+    // POST → redirect → GET: the page that shows the token is a GET.
+    expect(generated.status).toBe(303);
+    expect(generated.headers.get("location")).toBe("/settings/integrations/scim");
+    expect(await generated.text()).not.toMatch(/scim_[0-9a-f]{32}_/);
+    const shownPage = await adele.page("/settings/integrations/scim");
+    const shown = /scim_[0-9a-f]{32}_[A-Za-z0-9_-]{43}/.exec(shownPage.html)?.[0];
     expect(shown).toBeDefined();
     expect((await scim(shown!, "GET", "Users")).status).toBe(200);
+    // Reloading shows it no more and rotates nothing: still one token, no grace period.
     const again = await adele.page("/settings/integrations/scim");
     expect(again.html).not.toContain(shown!);
     expect(again.html).toContain("Users");
+    const tokens = await env.DB.prepare("select grace_expires_at as grace from scim_tokens where organization_id = ? and revoked_at is null")
+      .bind(DEMO_ORGS.contoso.id)
+      .all<{ grace: number | null }>();
+    expect(tokens.results.filter((row) => row.grace === null)).toHaveLength(2); // the file's own token and this one
     const revoke = await adele.post(`/settings/integrations/scim/tokens/${shown!.split("_")[1]}/revoke`);
     expect(revoke.status).toBe(303);
     expect((await scim(shown!, "GET", "Users")).status).toBe(401);
+  });
+
+  it("shows the token only to the session that generated it", async () => {
+    const adele = await signedIn("adele");
+    await adele.page("/settings/integrations/scim");
+    await adele.post("/settings/integrations/scim/tokens");
+    const handover = adele.cookies.get("__Host-uniasset_scim_token");
+    expect(handover).toBeDefined();
+    const other = await signedIn("adele");
+    other.cookies.set("__Host-uniasset_scim_token", handover!);
+    expect((await other.page("/settings/integrations/scim")).html).not.toMatch(/scim_[0-9a-f]{32}_[A-Za-z0-9_-]{43}/);
   });
 });
