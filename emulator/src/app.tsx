@@ -12,6 +12,7 @@ import { microsoft } from "./microsoft.tsx";
 import { IndexPage } from "./pages.tsx";
 import { ensureLoaded } from "./state.ts";
 import { webhookReceiver } from "./webhookReceiver.ts";
+import { scimClient } from "./scimClient.tsx";
 
 const app = new Hono<EmulatorContext>();
 
@@ -40,6 +41,7 @@ app.get("/", (c) =>
 app.get("/ping", (c) => c.text("pong"));
 
 app.route("/", webhookReceiver);
+app.route("/", scimClient);
 app.route("/", admin);
 app.route("/google", google);
 app.route("/", graph);

@@ -3,7 +3,7 @@
 // path and carries the original authorization request as hidden inputs.
 import type { Child, FC } from "hono/jsx";
 
-const Layout: FC<{ title: string; children?: Child }> = ({ title, children }) => (
+export const Layout: FC<{ title: string; children?: Child }> = ({ title, children }) => (
   <html lang="en">
     <head>
       <meta charset="utf-8" />

@@ -58,7 +58,10 @@ export function setScimGroupRole(db: Db, organizationId: string, groupId: string
       on conflict (organization_id) do update set updated_at = excluded.updated_at`,
   );
   if (role === "none") {
-    return [mappingOn, statement(db, sql`delete from scim_group_roles where organization_id = ${organizationId} and group_id = ${groupId}`)];
+    return [
+      mappingOn,
+      statement(db, sql`delete from scim_group_roles where organization_id = ${organizationId} and group_id = ${groupId}`),
+    ];
   }
   return [
     mappingOn,

@@ -108,7 +108,13 @@ export function decideMarkedRoles(db: Db, change: { organizationId: string; now:
         { from: sql`${memberships} cross join ${users} u on u.id = ${memberships.userId}`, where: guard },
       ),
     ),
-    statement(db, db.update(memberships).set({ role: sql`${MAPPED_ROLE}` }).where(guard)),
+    statement(
+      db,
+      db
+        .update(memberships)
+        .set({ role: sql`${MAPPED_ROLE}` })
+        .where(guard),
+    ),
     statement(db, sql`update scim_users set role_pending = 0 where organization_id = ${organizationId} and role_pending = 1`),
   ];
 }

@@ -32,7 +32,8 @@ async function renderEditor(c: Context<AppContext>, notice?: string) {
   const viewer = viewerOf(c);
   const section = await loadMappingSection(c.get("db"), c.get("config"), viewer.organizationId);
   // Without an Entra connection the organization's groups may be its SCIM provider's: list those.
-  const scim = section.connected || !planHas(viewer.plan, "scim") ? undefined : await listScimGroupRoles(c.get("db"), viewer.organizationId);
+  const scim =
+    section.connected || !planHas(viewer.plan, "scim") ? undefined : await listScimGroupRoles(c.get("db"), viewer.organizationId);
   const editor = <MappingEditor viewer={viewer} section={section} notice={notice} scim={scim} />;
   return fragmentOrPage(c, editor, { title: "Group → Role mapping", nav: "settings" });
 }

@@ -32,7 +32,14 @@ async function render(c: Context<AppContext>, options: { newToken?: string; mapp
     listScimGroupRoles(db, viewer.organizationId),
     listHeld(db, viewer.organizationId),
   ]);
-  const data = { ...loaded, mapping, held, now, baseUrl: `${c.get("config").APP_ORIGIN}${PATHS.scim}`, graceHours: ROTATION_GRACE_MS / 3_600_000 };
+  const data = {
+    ...loaded,
+    mapping,
+    held,
+    now,
+    baseUrl: `${c.get("config").APP_ORIGIN}${PATHS.scim}`,
+    graceHours: ROTATION_GRACE_MS / 3_600_000,
+  };
   return c.render(<ScimPage viewer={viewer} data={data} {...options} />, PAGE);
 }
 

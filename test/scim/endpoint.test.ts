@@ -376,7 +376,9 @@ describe("Settings → Integrations → SCIM provisioning", () => {
     const again = await adele.page("/settings/integrations/scim");
     expect(again.html).not.toContain(shown!);
     expect(again.html).toContain("Users");
-    const tokens = await env.DB.prepare("select grace_expires_at as grace from scim_tokens where organization_id = ? and revoked_at is null")
+    const tokens = await env.DB.prepare(
+      "select grace_expires_at as grace from scim_tokens where organization_id = ? and revoked_at is null",
+    )
       .bind(DEMO_ORGS.contoso.id)
       .all<{ grace: number | null }>();
     expect(tokens.results.filter((row) => row.grace === null)).toHaveLength(2); // the file's own token and this one

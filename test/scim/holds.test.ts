@@ -84,7 +84,9 @@ describe("a burst of SCIM deactivations", () => {
     expect((await deactivate(ids[6]!)).status).toBe(200);
     expect(await held()).toBe(4);
 
-    const events = await env.DB.prepare("select payload from webhook_events where type = 'scim.deactivations.held'").all<{ payload: string }>();
+    const events = await env.DB.prepare("select payload from webhook_events where type = 'scim.deactivations.held'").all<{
+      payload: string;
+    }>();
     expect(events.results).toHaveLength(1);
     expect(JSON.parse(events.results[0]!.payload).data).toMatchObject({
       organization_id: CONTOSO,
@@ -117,7 +119,9 @@ describe("a burst of SCIM deactivations", () => {
 
   it("Apply deactivates the held members and ends their sessions; the banner goes", async () => {
     for (const id of ids.slice(0, 8)) await deactivate(id);
-    await env.DB.prepare("insert into sessions (token_hash, user_id, organization_id, created_at, last_seen_at, expires_at) values ('held-session', ?, ?, 1, ?, ?)")
+    await env.DB.prepare(
+      "insert into sessions (token_hash, user_id, organization_id, created_at, last_seen_at, expires_at) values ('held-session', ?, ?, 1, ?, ?)",
+    )
       .bind(ids[7], CONTOSO, Date.now(), Date.now() + 3_600_000)
       .run();
     const adele = await signedIn("adele");

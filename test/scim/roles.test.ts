@@ -25,7 +25,11 @@ async function roleOf(userId: string) {
 }
 
 async function pushGroup(displayName: string, members: string[] = []) {
-  const reply = await scimRequest(token, "POST", "Groups", { schemas: [SCIM_GROUP], displayName, members: members.map((value) => ({ value })) });
+  const reply = await scimRequest(token, "POST", "Groups", {
+    schemas: [SCIM_GROUP],
+    displayName,
+    members: members.map((value) => ({ value })),
+  });
   expect(reply.status).toBe(201);
   return reply.body!.id as string;
 }
@@ -70,7 +74,9 @@ describe("SCIM groups decide pushed members' roles", () => {
     expect(await roleOf(isaiah)).toBe("member");
 
     // Each change is audited and raises member.role_changed with cause "mapping".
-    const audits = await env.DB.prepare("select details from audit_events where action = 'scim.role_mapped' and target_user_id = ? order by id")
+    const audits = await env.DB.prepare(
+      "select details from audit_events where action = 'scim.role_mapped' and target_user_id = ? order by id",
+    )
       .bind(isaiah)
       .all<{ details: string }>();
     expect(audits.results.map((row) => JSON.parse(row.details))).toEqual([

@@ -124,7 +124,9 @@ describe("spoof attempts", () => {
   it("never links a member who already has an identity of the same provider", async () => {
     const alex = entraUser("alex");
     const id = await pushUser(token, { userName: alex.userPrincipalName, displayName: "Alex Wilber" });
-    await env.DB.prepare("insert into identities (provider, issuer_key, subject, user_id, email, created_at) values ('microsoft', ?, ?, ?, null, 1)")
+    await env.DB.prepare(
+      "insert into identities (provider, issuer_key, subject, user_id, email, created_at) values ('microsoft', ?, ?, ?, null, 1)",
+    )
       .bind(alex.tenantId, crypto.randomUUID(), id)
       .run();
     const callback = await new TestBrowser().signInWithMicrosoft(alex.oid);

@@ -168,8 +168,8 @@ function HeldDeactivations(props: { viewer: Viewer; held: ScimPageData["held"] }
         more people than the safety threshold allows
       </h3>
       <p>
-        More than 5 people and more than 10 % of your SCIM Users in 24 hours: perhaps everyone was unassigned from the app by mistake.
-        They stay active, and every further deactivation waits here, until you decide. The provider was told the change was made.
+        More than 5 people and more than 10 % of your SCIM Users in 24 hours: perhaps everyone was unassigned from the app by mistake. They
+        stay active, and every further deactivation waits here, until you decide. The provider was told the change was made.
       </p>
       <table class="list">
         <thead>

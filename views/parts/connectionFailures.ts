@@ -109,7 +109,9 @@ export const FAILURE_TEXTS: Record<ConnectionFailure, FailureText> = {
     title: "SCIM provisioning is this organization's directory",
     message:
       "A SCIM token started working while you were at Microsoft, and an organization's directory is Entra ID or SCIM, never both. Nothing was stored.",
-    remedies: ["Revoke the SCIM tokens on Settings → Integrations → SCIM provisioning (members and roles stay), then connect Entra ID again"],
+    remedies: [
+      "Revoke the SCIM tokens on Settings → Integrations → SCIM provisioning (members and roles stay), then connect Entra ID again",
+    ],
   },
   tenant_taken: {
     title: "Tenant already connected",

@@ -257,7 +257,11 @@ export function removeGroup(request: ScimRequest, id: string): Promise<ScimReply
       if (!row) throw notFound(id);
       const { db, now } = request;
       // The members lose what the group gave them: marked before it goes, decided after.
-      const writes = [markMembersOf(db, organizationId, id), ...deleteGroup(db, organizationId, id), ...decideMarkedRoles(db, { organizationId, now })];
+      const writes = [
+        markMembersOf(db, organizationId, id),
+        ...deleteGroup(db, organizationId, id),
+        ...decideMarkedRoles(db, { organizationId, now }),
+      ];
       return { reply: { status: 204 }, writes, outcome: `deleted group ${short(row.displayName)}` };
     },
   );

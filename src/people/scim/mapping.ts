@@ -52,7 +52,13 @@ export async function changeScimDefaultRole(db: Db, viewer: Viewer, role: Mappab
   const writes = [
     markAllUsers(db, organizationId),
     saveScimDefaultRole(db, organizationId, role, now),
-    insertAuditEvent(db, { organizationId, actorUserId: viewer.userId, action: "scim.mapping_changed", details: { defaultRole: role }, now }),
+    insertAuditEvent(db, {
+      organizationId,
+      actorUserId: viewer.userId,
+      action: "scim.mapping_changed",
+      details: { defaultRole: role },
+      now,
+    }),
   ];
   const results = await runStatements(db, [...writes, ...decideMarkedRoles(db, { organizationId, now })]);
   return `Pushed members in no mapped group now get the ${role} role. ${roleWord(changedRoles(results, writes.length))}`;

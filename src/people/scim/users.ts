@@ -231,7 +231,11 @@ export function createUser(request: ScimRequest, body: unknown): Promise<ScimRep
       return {
         reply: { status: 201, body: resource, location: `${request.baseUrl}/Users/${userId}` },
         writes,
-        outcome: said(change.change, displayNameOf(user), adopted ? "linked the existing member" : active ? "created" : "created (inactive)"),
+        outcome: said(
+          change.change,
+          displayNameOf(user),
+          adopted ? "linked the existing member" : active ? "created" : "created (inactive)",
+        ),
       };
     },
   );
