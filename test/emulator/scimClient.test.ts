@@ -30,7 +30,12 @@ describe("the emulator's SCIM provisioning client", () => {
     expect(megan).toMatchObject({ action: "created", status: 201 });
     // Adele is Contoso's seeded Owner: her email links the pushed User to her membership.
     expect(pushed.users.find((user) => user.oid === entraUser("adele").oid)).toMatchObject({ scimId: DEMO_USER_IDS.adele, status: 201 });
-    expect(pushed.groups.map((group) => group.displayName).sort()).toEqual(["All Staff", "IT Staff", "UniAsset Admins", "UniAsset Managers"]);
+    expect(pushed.groups.map((group) => group.displayName).sort()).toEqual([
+      "All Staff",
+      "IT Staff",
+      "UniAsset Admins",
+      "UniAsset Managers",
+    ]);
     expect(pushed.groups.find((group) => group.displayName === "All Staff")).toMatchObject({ action: "created, 5 added", status: 204 });
     expect(new Set(pushed.requests.map((request) => request.status))).toEqual(new Set([200, 201, 204]));
 
@@ -39,7 +44,9 @@ describe("the emulator's SCIM provisioning client", () => {
       .first<{ externalId: string; oid: string }>();
     expect(stored).toEqual({ externalId: entraUser("megan").oid, oid: entraUser("megan").oid });
     // Diego's account is disabled in Entra: pushed with active false, so the seeded member is deactivated.
-    const diego = await env.DB.prepare("select status, deactivated_reason as reason from memberships where user_id = ? and organization_id = ?")
+    const diego = await env.DB.prepare(
+      "select status, deactivated_reason as reason from memberships where user_id = ? and organization_id = ?",
+    )
       .bind(DEMO_USER_IDS.diego, DEMO_ORGS.contoso.id)
       .first();
     expect(diego).toEqual({ status: "deactivated", reason: "scim" });
@@ -62,7 +69,11 @@ describe("the emulator's SCIM provisioning client", () => {
       body: JSON.stringify({ baseUrl: BASE }),
     });
     expect(missing.status).toBe(400);
-    const wrong = await emulatorAdmin<PushResult>("scim/push", { baseUrl: BASE, token: `scim_${"0".repeat(32)}_${"a".repeat(43)}`, groups: false });
+    const wrong = await emulatorAdmin<PushResult>("scim/push", {
+      baseUrl: BASE,
+      token: `scim_${"0".repeat(32)}_${"a".repeat(43)}`,
+      groups: false,
+    });
     expect(wrong.users.every((user) => user.status === 401 && user.scimId === null)).toBe(true);
   });
 
