@@ -37,10 +37,16 @@
 // are never merged); a deactivated member is refused as any deactivated member is. The link is
 // audited (`scim.member_linked`), and from then on the identity finds the member directly.
 import type { ScimLinkKeys } from "../db/scimSignIn.ts";
-import type { VerifiedPerson } from "./signIn.ts";
+
+/** What the rule reads of a verified person (signIn.ts's VerifiedPerson). */
+interface LinkClaims {
+  identity: { provider: "microsoft" | "google"; subject: string };
+  microsoft?: { isGuest: boolean };
+  domainVerifiedEmail?: string | null;
+}
 
 /** The keys a verified person may be linked to a SCIM-provisioned member by (none for a Microsoft guest). */
-export function scimLinkKeys(person: VerifiedPerson): ScimLinkKeys {
+export function scimLinkKeys(person: LinkClaims): ScimLinkKeys {
   const provider = person.identity.provider;
   const guest = person.microsoft?.isGuest ?? false;
   return {
