@@ -18,6 +18,12 @@ CREATE INDEX scim_users_entra_object ON scim_users (entra_object_id) WHERE entra
 ALTER TABLE scim_users ADD COLUMN role_pending INTEGER NOT NULL DEFAULT 0 CHECK (role_pending IN (0, 1));
 CREATE INDEX scim_users_role_pending ON scim_users (organization_id, user_id) WHERE role_pending = 1;
 
+-- The organization's members as SCIM Users: Generate token (and Rotate) writes a User for every
+-- member SCIM does not know yet (pushed = 0: listed, filtered, read and changed like any User), so
+-- a provider matching by userName, or listing /Users to import, finds the people already there.
+-- A provider's POST for such a member (by email) claims the row (pushed = 1) instead of a 409.
+ALTER TABLE scim_users ADD COLUMN pushed INTEGER NOT NULL DEFAULT 1 CHECK (pushed IN (0, 1));
+
 -- An organization's SCIM settings: the role a pushed member gets when no mapped group gives one.
 CREATE TABLE scim_settings (
   organization_id  TEXT PRIMARY KEY REFERENCES organizations (id),

@@ -608,6 +608,8 @@ export const scimUsers = sqliteTable(
     emailKey: text("email_key"),
     /** The Microsoft Entra object id the provider sent (a GUID externalId): sign-in links by it. */
     entraObjectId: text("entra_object_id"),
+    /** 0: a member written as a User by Generate token, not pushed by the provider yet (a POST claims it). */
+    pushed: integer("pushed").notNull().default(1),
     /** Set while a batch decides the User's mapped role again (src/db/scimRoles.ts). */
     rolePending: integer("role_pending").notNull().default(0),
   },

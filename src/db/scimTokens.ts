@@ -5,6 +5,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { auditStatement } from "./audit.ts";
+import { membersAsUsers } from "./scimUsers.ts";
 import { statement, type Statement } from "./statements.ts";
 
 /** How long the settings page's request log keeps a request. */
@@ -147,6 +148,8 @@ export async function insertToken(
       sql`insert into scim_tokens (id, organization_id, token_hash, created_by, created_at)
       select ${id}, ${organizationId}, ${hash}, ${createdBy}, ${now} where ${noEntra} returning id`,
     ),
+    // The people already in the organization become its SCIM Users (migrations/0021 says why).
+    membersAsUsers(db, organizationId, now, noEntra),
   ]);
   return (results[2]?.results.length ?? 0) > 0;
 }

@@ -57,13 +57,15 @@ export function userById(db: Db, org: SQL, userId: string): Statement {
 
 /**
  * The member a POST would adopt: one already in the organization with this email (lower-cased),
- * one entry of memberships_by_email; `linked` when SCIM already has them under another userName.
+ * one entry of memberships_by_email; `linked` when a provider already pushed them under another
+ * userName (a User Generate token wrote for them, not pushed yet, is claimed by the POST instead).
  */
 export function memberByEmail(db: Db, org: SQL, email: string): Statement {
   return statement(
     db,
     sql`select m.user_id as userId, ${STANDING},
-      exists (select 1 from scim_users s where s.organization_id = m.organization_id and s.user_id = m.user_id) as linked
+      exists (select 1 from scim_users s where s.organization_id = m.organization_id and s.user_id = m.user_id and s.pushed = 1) as linked,
+      exists (select 1 from scim_deprovisions d where d.organization_id = m.organization_id and d.user_id = m.user_id and d.held = 1) as held
     from memberships m where m.organization_id = ${org} and m.email_key = ${email.toLowerCase()} limit 1`,
   );
 }
@@ -106,13 +108,18 @@ export interface StoredUser {
   entraObjectId: string | null;
 }
 
+/** A pushed User; it claims the row Generate token wrote for an adopted member (pushed = 0). */
 export function insertScimUser(db: Db, user: StoredUser & { ownsUser: boolean }): Statement {
   return statement(
     db,
     sql`insert into scim_users (organization_id, user_id, user_name, user_name_key, external_id, active, owns_user,
-      resource, created_at, updated_at, email_key, entra_object_id)
+      resource, created_at, updated_at, email_key, entra_object_id, pushed)
     values (${user.organizationId}, ${user.userId}, ${user.userName}, ${user.userName.toLowerCase()}, ${user.externalId},
-      ${user.active ? 1 : 0}, ${user.ownsUser ? 1 : 0}, ${user.resource}, ${user.now}, ${user.now}, ${user.emailKey}, ${user.entraObjectId})`,
+      ${user.active ? 1 : 0}, ${user.ownsUser ? 1 : 0}, ${user.resource}, ${user.now}, ${user.now}, ${user.emailKey}, ${user.entraObjectId}, 1)
+    on conflict (organization_id, user_id) do update set user_name = excluded.user_name, user_name_key = excluded.user_name_key,
+      external_id = excluded.external_id, active = excluded.active, resource = excluded.resource, updated_at = excluded.updated_at,
+      email_key = excluded.email_key, entra_object_id = excluded.entra_object_id, pushed = 1
+    where scim_users.pushed = 0`,
   );
 }
 
@@ -279,4 +286,27 @@ export function scimReactivateStatements(db: Db, change: { organizationId: strin
       db.update(memberships).set({ status: "active", deactivatedReason: null, deactivatedAt: null, deactivatedByRun: null }).where(guard),
     ),
   ];
+}
+
+/**
+ * Every member of the organization SCIM has no User for yet, written as one (pushed = 0): userName
+ * and the work email are the member's email (else their user id), `active` their standing. For
+ * Generate token's batch, under its own condition (`allowed`); one INSERT … SELECT at any size.
+ */
+export function membersAsUsers(db: Db, organizationId: string, now: number, allowed: SQL): Statement {
+  const name = sql`coalesce(u.email, m.user_id)`;
+  const resource = sql`json_object('schemas', json_array('urn:ietf:params:scim:schemas:core:2.0:User'), 'userName', ${name},
+    'displayName', u.display_name, 'active', json(case when m.status = 'active' then 'true' else 'false' end),
+    'emails', case when u.email is null then json_array() else json_array(json_object('value', u.email, 'type', 'work', 'primary', json('true'))) end)`;
+  return statement(
+    db,
+    sql`insert into scim_users (organization_id, user_id, user_name, user_name_key, external_id, active, owns_user,
+      resource, created_at, updated_at, email_key, entra_object_id, pushed)
+    select m.organization_id, m.user_id, ${name}, lower(${name}), null, m.status = 'active', 0, ${resource}, m.created_at, ${now},
+      lower(u.email), null, 0
+    from memberships m join users u on u.id = m.user_id
+    where m.organization_id = ${organizationId} and ${allowed}
+      and not exists (select 1 from scim_users s where s.organization_id = m.organization_id and s.user_id = m.user_id)
+    on conflict do nothing`,
+  );
 }

@@ -149,10 +149,13 @@ describe("a burst of SCIM deactivations", () => {
     expect((await adele.post("/settings/integrations/scim/held/dismiss")).status).toBe(409);
   });
 
-  it("holds a burst of DELETEs the same way", async () => {
+  it("holds a burst of DELETEs the same way; the same person pushed again active is let go", async () => {
     for (const id of ids.slice(0, 7)) expect((await scimRequest(token, "DELETE", `Users/${id}`)).status).toBe(204);
     expect(await held()).toBe(2);
     expect(await statusOf(ids[6]!)).toEqual({ status: "active", reason: null });
     expect((await scimRequest(token, "GET", `Users/${ids[6]}`)).status).toBe(404);
+    // Created again (a provider re-assigning them): the member is adopted and the hold lets them go.
+    expect(await pushUser(token, { userName: "person6@contoso.example", displayName: "Person 6" })).toBe(ids[6]);
+    expect(await held()).toBe(1);
   });
 });

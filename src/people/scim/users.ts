@@ -208,7 +208,9 @@ export function createUser(request: ScimRequest, body: unknown): Promise<ScimRep
     (results, organizationId) => {
       // Someone already a member with this email (the seeded people, those invited or imported) is
       // adopted rather than duplicated: same organization, so nothing crosses a tenant.
-      const adopted = email ? (results[2]!.results[0] as (MemberStanding & { userId: string; linked: number }) | undefined) : undefined;
+      const adopted = email
+        ? (results[2]!.results[0] as (MemberStanding & { userId: string; linked: number; held: number }) | undefined)
+        : undefined;
       if (adopted?.linked) throw ScimError.uniqueness(`A User with the email "${email}" already exists in this organization.`);
       const userId = adopted?.userId ?? crypto.randomUUID();
       const change: { writes: Statement[]; change: Activation["change"] } = adopted
