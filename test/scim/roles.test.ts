@@ -85,6 +85,18 @@ describe("SCIM groups decide pushed members' roles", () => {
       { from: "admin", to: "manager" },
       { from: "manager", to: "member" },
     ]);
+    // The request log says what each group request changed, never an id or a body.
+    const log = await env.DB.prepare("select outcome from scim_requests where resource like 'Groups%' order by id").all<{
+      outcome: string;
+    }>();
+    expect(log.results.map((row) => row.outcome)).toEqual([
+      "created group Sales with 1 member",
+      "created group UniAsset Admins",
+      "added 1 member to Sales",
+      "added 1 member to UniAsset Admins",
+      "removed 1 member from UniAsset Admins",
+      "removed 1 member from Sales",
+    ]);
     // No mark is left behind.
     expect(await env.DB.prepare("select count(*) as n from scim_users where role_pending = 1").first<number>("n")).toBe(0);
   });
