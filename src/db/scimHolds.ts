@@ -11,8 +11,9 @@
 // organization's SCIM Users; while a hold is open every further deactivation joins it. The window
 // is counted from this table (one index range), and the Users up to the bound that matters (at
 // most 10 × the window's count), so a request never counts a large organization whole.
-// Requests the provider sends in parallel are decided on one read each: a burst may get as many
-// deactivations past the threshold as it has requests in flight before the hold opens.
+// The request's read predicts the outcome (its log line); the write batch decides it again in SQL
+// (`mustHoldSql`), each statement under it or its negation, and D1 runs one batch at a time: requests
+// the provider sends in parallel cannot slip deactivations past the threshold between read and write.
 import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { insertAuditEventsFor } from "./audit.ts";
@@ -59,13 +60,42 @@ export function mustHold(burst: Burst): boolean {
   return burst.holdOpen || (count > HOLD_MIN_PEOPLE && count * 100 > burst.users * HOLD_SHARE_PERCENT);
 }
 
+/**
+ * mustHold in SQL, for the write batch: the same rule over what the batch sees when it runs. Every
+ * statement of a deactivation is under it or under its negation, so exactly one of the two happens.
+ */
+export function mustHoldSql(change: { organizationId: string; userId: string; now: number }): SQL {
+  const { organizationId, userId, now } = change;
+  const recent = sql`(select count(*) from scim_deprovisions where organization_id = ${organizationId}
+    and requested_at > ${now - HOLD_WINDOW_MS} and user_id <> ${userId})`;
+  const users = sql`(select count(*) from (select 1 from scim_users where organization_id = ${organizationId}
+    limit (${recent} + 1) * ${100 / HOLD_SHARE_PERCENT} + 1))`;
+  return sql`(exists (select 1 from scim_deprovisions where organization_id = ${organizationId} and held = 1)
+    or ((${recent} + 1 > ${HOLD_MIN_PEOPLE}) and (${recent} + 1) * 100 > ${users} * ${HOLD_SHARE_PERCENT}))`;
+}
+
+/**
+ * A deactivation by the provider: applied (the member deactivated, counted in the window, rows
+ * past it pruned) unless the burst threshold holds it (the hold's writes), decided in the batch.
+ * The deactivation's statements come first: the held row, written last, would change the rule.
+ */
+export function deprovisionStatements(
+  db: Db,
+  change: { organizationId: string; userId: string; now: number },
+  deactivate: (onlyIf: SQL) => Statement[],
+): Statement[] {
+  const hold = mustHoldSql(change);
+  return [...deactivate(sql`not ${hold}`), ...countDeprovision(db, change, sql`not ${hold}`), ...holdDeprovision(db, change, hold)];
+}
+
 /** A deactivation applied now: counted in the window; rows past it (not held) are pruned, a range of the index. */
-export function countDeprovision(db: Db, change: { organizationId: string; userId: string; now: number }): Statement[] {
+function countDeprovision(db: Db, change: { organizationId: string; userId: string; now: number }, onlyIf: SQL): Statement[] {
   const { organizationId, userId, now } = change;
   return [
     statement(
       db,
-      sql`insert into scim_deprovisions (organization_id, user_id, requested_at, held) values (${organizationId}, ${userId}, ${now}, 0)
+      sql`insert into scim_deprovisions (organization_id, user_id, requested_at, held) select ${organizationId}, ${userId}, ${now}, 0
+      where ${onlyIf}
       on conflict (organization_id, user_id) do update set requested_at = excluded.requested_at, held = 0`,
     ),
     statement(
@@ -79,10 +109,12 @@ export function countDeprovision(db: Db, change: { organizationId: string; userI
  * A deactivation held: audited, the member left active. The hold's event (and so its webhook
  * alert) is raised by the deactivation that opens it, under its own guard: no hold open yet.
  */
-export function holdDeprovision(db: Db, change: { organizationId: string; userId: string; now: number; recent: number }): Statement[] {
+function holdDeprovision(db: Db, change: { organizationId: string; userId: string; now: number }, onlyIf: SQL): Statement[] {
   const { organizationId, userId, now } = change;
   const noHoldYet = sql`not exists (select 1 from scim_deprovisions where organization_id = ${organizationId} and held = 1)`;
   const member = memberUserRow(userId);
+  const recent = sql`(select count(*) + 1 from scim_deprovisions where organization_id = ${organizationId}
+    and requested_at > ${now - HOLD_WINDOW_MS} and user_id <> ${userId})`;
   return [
     statement(
       db,
@@ -91,9 +123,9 @@ export function holdDeprovision(db: Db, change: { organizationId: string; userId
         {
           organizationId,
           now,
-          data: { organization_id: organizationId, member: MEMBER_OF_U, recent_deactivations: change.recent + 1 },
+          data: { organization_id: organizationId, member: MEMBER_OF_U, recent_deactivations: recent },
         },
-        { from: member.from, where: sql`${member.where} and ${noHoldYet}` },
+        { from: member.from, where: sql`${member.where} and ${noHoldYet} and ${onlyIf}` },
       ),
     ),
     statement(
@@ -104,15 +136,16 @@ export function holdDeprovision(db: Db, change: { organizationId: string; userId
           actorUserId: null,
           action: "scim.deactivation_held",
           targetUserId: sql`${userId}`,
-          details: sql`json_object('recentDeactivations', ${change.recent + 1})`,
+          details: sql`json_object('recentDeactivations', ${recent})`,
           now,
         },
-        sql``,
+        sql`where ${onlyIf}`,
       ),
     ),
     statement(
       db,
-      sql`insert into scim_deprovisions (organization_id, user_id, requested_at, held) values (${organizationId}, ${userId}, ${now}, 1)
+      sql`insert into scim_deprovisions (organization_id, user_id, requested_at, held) select ${organizationId}, ${userId}, ${now}, 1
+      where ${onlyIf}
       on conflict (organization_id, user_id) do update set requested_at = excluded.requested_at, held = 1`,
     ),
   ];

@@ -252,13 +252,18 @@ function byProviderEvents(type: ProviderChange, change: { organizationId: string
 }
 
 /** Deactivates an active member for the provider (reason 'scim') unless they are the last active Owner; their sessions end. */
-export function scimDeactivateStatements(db: Db, change: { organizationId: string; userId: string; now: number }): Statement[] {
+export function scimDeactivateStatements(
+  db: Db,
+  change: { organizationId: string; userId: string; now: number },
+  /** A further condition, checked by each statement in the batch (the burst threshold's, src/db/scimHolds.ts). */
+  onlyIf: SQL = sql`1`,
+): Statement[] {
   const { organizationId, userId, now } = change;
   const guard = theMember(
     organizationId,
     userId,
     sql`${memberships.status} = 'active'
-    and (${memberships.role} != 'owner' or ${anotherActiveOwner(organizationId, userId)})`,
+    and (${memberships.role} != 'owner' or ${anotherActiveOwner(organizationId, userId)}) and ${onlyIf}`,
   );
   return [
     statement(db, byProviderAudit(change, "member.deactivated", sql`'{"reason":"scim"}'`, guard)),

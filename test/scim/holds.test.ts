@@ -105,6 +105,25 @@ describe("a burst of SCIM deactivations", () => {
     expect(log.results.map((row) => row.outcome)).toContain("held the deactivation of Person 5 (over the threshold)");
   });
 
+  it("holds past the threshold however many deactivations arrive at once: the write batch decides again", async () => {
+    const replies = await Promise.all(ids.slice(0, 12).map((id) => deactivate(id)));
+    expect(replies.map((reply) => reply.status)).toEqual(Array(12).fill(200));
+    const counts = await env.DB.prepare(
+      `select sum(status = 'deactivated') as deactivated, sum(status = 'active') as active from memberships where user_id in (${ids
+        .slice(0, 12)
+        .map(() => "?")
+        .join(", ")})`,
+    )
+      .bind(...ids.slice(0, 12))
+      .first<{ deactivated: number; active: number }>();
+    expect(counts).toEqual({ deactivated: 5, active: 7 });
+    expect(await held()).toBe(7);
+    const opened = await env.DB.prepare("select count(*) as n from audit_events where action = 'scim.deactivation_held'").first<number>(
+      "n",
+    );
+    expect(opened).toBe(7);
+  });
+
   it("lets a held User go when the provider sends active: true again", async () => {
     for (const id of ids.slice(0, 7)) await deactivate(id);
     expect(await held()).toBe(2);

@@ -26,7 +26,7 @@ import {
   type ScimUserRow,
 } from "../../db/scimUsers.ts";
 import { defaultRoleOf, defaultRoleRead } from "../../db/scimRoles.ts";
-import { burstOf, burstRead, countDeprovision, holdDeprovision, mustHold, releaseHeld, type Burst } from "../../db/scimHolds.ts";
+import { burstOf, burstRead, deprovisionStatements, mustHold, releaseHeld, type Burst } from "../../db/scimHolds.ts";
 import type { Statement } from "../../db/statements.ts";
 import { ScimError } from "../../scim/errors.ts";
 import { parseListQuery } from "../../scim/list.ts";
@@ -94,8 +94,9 @@ function activation(
       );
     }
     if (standing.held) return { writes: [], change: "still held" };
-    if (mustHold(burst)) return { writes: holdDeprovision(db, { ...change, recent: burst.recent }), change: "held" };
-    return { writes: [...scimDeactivateStatements(db, change), ...countDeprovision(db, change)], change: "deactivated" };
+    // The read predicts which (for the log); the batch decides again in SQL (src/db/scimHolds.ts).
+    const writes = deprovisionStatements(db, change, (onlyIf) => scimDeactivateStatements(db, change, onlyIf));
+    return { writes, change: mustHold(burst) ? "held" : "deactivated" };
   }
   return { writes: [], change: null };
 }
