@@ -52,3 +52,19 @@ CREATE TABLE scim_deprovisions (
 );
 CREATE INDEX scim_deprovisions_recent ON scim_deprovisions (organization_id, requested_at);
 CREATE INDEX scim_deprovisions_held ON scim_deprovisions (organization_id, requested_at) WHERE held = 1;
+
+-- How many SCIM Users each organization has (the hold threshold's denominator), kept by triggers,
+-- so a deactivation reads one row instead of counting the organization's Users.
+CREATE TABLE scim_user_counts (
+  organization_id  TEXT PRIMARY KEY REFERENCES organizations (id),
+  users            INTEGER NOT NULL
+);
+INSERT INTO scim_user_counts (organization_id, users)
+SELECT organization_id, count(*) FROM scim_users GROUP BY organization_id;
+CREATE TRIGGER scim_user_counts_insert AFTER INSERT ON scim_users BEGIN
+  INSERT INTO scim_user_counts (organization_id, users) VALUES (new.organization_id, 1)
+  ON CONFLICT (organization_id) DO UPDATE SET users = users + 1;
+END;
+CREATE TRIGGER scim_user_counts_delete AFTER DELETE ON scim_users BEGIN
+  UPDATE scim_user_counts SET users = users - 1 WHERE organization_id = old.organization_id;
+END;

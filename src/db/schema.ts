@@ -675,6 +675,12 @@ export const scimSettings = sqliteTable("scim_settings", {
   updatedAt: integer("updated_at").notNull(),
 });
 
+/** How many SCIM Users each organization has, kept by triggers on scim_users (migrations/0021). */
+export const scimUserCounts = sqliteTable("scim_user_counts", {
+  organizationId: text("organization_id").primaryKey(),
+  users: integer("users").notNull(),
+});
+
 /** SCIM groups mapped to a role (migrations/0021). */
 export const scimGroupRoles = sqliteTable(
   "scim_group_roles",

@@ -9,11 +9,11 @@
 // The threshold, as directory sync's: a deactivation is held when, counting it, the provider's
 // deactivations of the last 24 hours are more than 5 people and more than 10 % of the
 // organization's SCIM Users; while a hold is open every further deactivation joins it. The window
-// is counted from this table (one index range), and the Users up to the bound that matters (at
-// most 10 × the window's count), so a request never counts a large organization whole.
+// is counted from this table (one index range) and the Users from one row that triggers keep
+// (scim_user_counts), so a request never counts a large organization.
 // The request's read predicts the outcome (its log line); the write batch decides it again in SQL
-// (`mustHoldSql`), each statement under it or its negation, and D1 runs one batch at a time: requests
-// the provider sends in parallel cannot slip deactivations past the threshold between read and write.
+// (`deprovisionStatements`), and D1 runs one batch at a time: requests the provider sends in
+// parallel cannot slip deactivations past the threshold between read and write.
 import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { insertAuditEventsFor } from "./audit.ts";
@@ -36,16 +36,20 @@ export interface Burst {
   users: number;
 }
 
+/** The organization's SCIM Users: one row that triggers keep (migrations/0021). */
+const usersOf = (org: SQL | string) => sql`coalesce((select users from scim_user_counts where organization_id = ${org}), 0)`;
+
+/** The provider's other deactivations in the window: one range of scim_deprovisions_recent. */
+const recentOf = (org: SQL | string, userId: string, now: number) =>
+  sql`(select count(*) from scim_deprovisions where organization_id = ${org} and requested_at > ${now - HOLD_WINDOW_MS} and user_id <> ${userId})`;
+
 /** The burst as seen by a request on User `userId`: one statement for its read batch. */
 export function burstRead(db: Db, org: SQL, userId: string, now: number): Statement {
-  const recent = sql`(select count(*) from scim_deprovisions where organization_id = ${org}
-    and requested_at > ${now - HOLD_WINDOW_MS} and user_id <> ${userId})`;
-  const bound = sql`(${recent} + 1) * ${100 / HOLD_SHARE_PERCENT} + 1`;
   return statement(
     db,
-    sql`select ${recent} as recent,
+    sql`select ${recentOf(org, userId, now)} as recent,
       exists (select 1 from scim_deprovisions where organization_id = ${org} and held = 1) as holdOpen,
-      (select count(*) from (select 1 from scim_users where organization_id = ${org} limit ${bound})) as users`,
+      ${usersOf(org)} as users`,
   );
 }
 
@@ -60,44 +64,39 @@ export function mustHold(burst: Burst): boolean {
   return burst.holdOpen || (count > HOLD_MIN_PEOPLE && count * 100 > burst.users * HOLD_SHARE_PERCENT);
 }
 
-/**
- * mustHold in SQL, for the write batch: the same rule over what the batch sees when it runs. Every
- * statement of a deactivation is under it or under its negation, so exactly one of the two happens.
- */
-export function mustHoldSql(change: { organizationId: string; userId: string; now: number }): SQL {
+/** mustHold in SQL, over what the write batch sees when it runs (another hold than this User's own row). */
+function mustHoldSql(change: { organizationId: string; userId: string; now: number }): SQL {
   const { organizationId, userId, now } = change;
-  const recent = sql`(select count(*) from scim_deprovisions where organization_id = ${organizationId}
-    and requested_at > ${now - HOLD_WINDOW_MS} and user_id <> ${userId})`;
-  const users = sql`(select count(*) from (select 1 from scim_users where organization_id = ${organizationId}
-    limit (${recent} + 1) * ${100 / HOLD_SHARE_PERCENT} + 1))`;
-  return sql`(exists (select 1 from scim_deprovisions where organization_id = ${organizationId} and held = 1)
-    or ((${recent} + 1 > ${HOLD_MIN_PEOPLE}) and (${recent} + 1) * 100 > ${users} * ${HOLD_SHARE_PERCENT}))`;
+  const recent = recentOf(organizationId, userId, now);
+  return sql`(exists (select 1 from scim_deprovisions where organization_id = ${organizationId} and held = 1 and user_id <> ${userId})
+    or (${recent} + 1 > ${HOLD_MIN_PEOPLE} and (${recent} + 1) * 100 > ${usersOf(organizationId)} * ${HOLD_SHARE_PERCENT}))`;
 }
 
 /**
- * A deactivation by the provider: applied (the member deactivated, counted in the window, rows
- * past it pruned) unless the burst threshold holds it (the hold's writes), decided in the batch.
- * The deactivation's statements come first: the held row, written last, would change the rule.
+ * A deactivation by the provider: applied, or held by the burst threshold, decided by the batch
+ * itself. Its first statement writes this User's row of the window with the decision (`held`),
+ * evaluated once over what the batch sees; every later statement reads that row by its primary key
+ * and runs only for its side. D1 runs one batch at a time, so parallel requests cannot slip past.
  */
 export function deprovisionStatements(
   db: Db,
   change: { organizationId: string; userId: string; now: number },
   deactivate: (onlyIf: SQL) => Statement[],
 ): Statement[] {
-  const hold = mustHoldSql(change);
-  return [...deactivate(sql`not ${hold}`), ...countDeprovision(db, change, sql`not ${hold}`), ...holdDeprovision(db, change, hold)];
-}
-
-/** A deactivation applied now: counted in the window; rows past it (not held) are pruned, a range of the index. */
-function countDeprovision(db: Db, change: { organizationId: string; userId: string; now: number }, onlyIf: SQL): Statement[] {
   const { organizationId, userId, now } = change;
+  const decided = (held: 0 | 1) =>
+    sql`exists (select 1 from scim_deprovisions where organization_id = ${organizationId} and user_id = ${userId} and held = ${held})`;
   return [
     statement(
       db,
-      sql`insert into scim_deprovisions (organization_id, user_id, requested_at, held) select ${organizationId}, ${userId}, ${now}, 0
-      where ${onlyIf}
-      on conflict (organization_id, user_id) do update set requested_at = excluded.requested_at, held = 0`,
+      sql`insert into scim_deprovisions (organization_id, user_id, requested_at, held)
+      select ${organizationId}, ${userId}, ${now}, case when ${mustHoldSql(change)} then 1 else 0 end
+      where 1
+      on conflict (organization_id, user_id) do update set requested_at = excluded.requested_at, held = excluded.held`,
     ),
+    ...holdDeprovision(db, change, decided(1)),
+    ...deactivate(decided(0)),
+    // The window's rows past 24 hours, not held: a range of the index holding only what it deletes.
     statement(
       db,
       sql`delete from scim_deprovisions where organization_id = ${organizationId} and requested_at <= ${now - HOLD_WINDOW_MS} and held = 0`,
@@ -106,15 +105,14 @@ function countDeprovision(db: Db, change: { organizationId: string; userId: stri
 }
 
 /**
- * A deactivation held: audited, the member left active. The hold's event (and so its webhook
- * alert) is raised by the deactivation that opens it, under its own guard: no hold open yet.
+ * A deactivation held (its row says so): audited, the member left active. The hold's event (and so
+ * its webhook alert) is raised by the deactivation that opens it: no other User held yet.
  */
 function holdDeprovision(db: Db, change: { organizationId: string; userId: string; now: number }, onlyIf: SQL): Statement[] {
   const { organizationId, userId, now } = change;
-  const noHoldYet = sql`not exists (select 1 from scim_deprovisions where organization_id = ${organizationId} and held = 1)`;
+  const noHoldYet = sql`not exists (select 1 from scim_deprovisions where organization_id = ${organizationId} and held = 1 and user_id <> ${userId})`;
   const member = memberUserRow(userId);
-  const recent = sql`(select count(*) + 1 from scim_deprovisions where organization_id = ${organizationId}
-    and requested_at > ${now - HOLD_WINDOW_MS} and user_id <> ${userId})`;
+  const recent = sql`(${recentOf(organizationId, userId, now)} + 1)`;
   return [
     statement(
       db,
@@ -141,12 +139,6 @@ function holdDeprovision(db: Db, change: { organizationId: string; userId: strin
         },
         sql`where ${onlyIf}`,
       ),
-    ),
-    statement(
-      db,
-      sql`insert into scim_deprovisions (organization_id, user_id, requested_at, held) select ${organizationId}, ${userId}, ${now}, 1
-      where ${onlyIf}
-      on conflict (organization_id, user_id) do update set requested_at = excluded.requested_at, held = 1`,
     ),
   ];
 }

@@ -169,12 +169,16 @@ describe("a burst of SCIM deactivations", () => {
   });
 
   it("holds a burst of DELETEs the same way; the same person pushed again active is let go", async () => {
+    const users = () => env.DB.prepare("select users from scim_user_counts where organization_id = ?").bind(CONTOSO).first<number>("users");
+    expect(await users()).toBe(20);
     for (const id of ids.slice(0, 7)) expect((await scimRequest(token, "DELETE", `Users/${id}`)).status).toBe(204);
+    expect(await users()).toBe(13);
     expect(await held()).toBe(2);
     expect(await statusOf(ids[6]!)).toEqual({ status: "active", reason: null });
     expect((await scimRequest(token, "GET", `Users/${ids[6]}`)).status).toBe(404);
     // Created again (a provider re-assigning them): the member is adopted and the hold lets them go.
     expect(await pushUser(token, { userName: "person6@contoso.example", displayName: "Person 6" })).toBe(ids[6]);
     expect(await held()).toBe(1);
+    expect(await users()).toBe(14);
   });
 });

@@ -23,6 +23,7 @@ export async function resetDemoWorld() {
     env.DB.prepare("delete from scim_group_members"),
     env.DB.prepare("delete from scim_groups"),
     env.DB.prepare("delete from scim_users"),
+    env.DB.prepare("delete from scim_user_counts"),
     env.DB.prepare("delete from scim_tokens"),
     env.DB.prepare("delete from entra_connections"),
     env.DB.prepare("delete from entra_setup_links"),
