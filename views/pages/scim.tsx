@@ -6,7 +6,7 @@ import { PATHS } from "../../src/paths.ts";
 import { planHas } from "../../src/plans.ts";
 import { formatTime } from "../parts/badges.tsx";
 import { CsrfField, Flash } from "../parts/forms.tsx";
-import type { HeldMember } from "../../src/db/scimHolds.ts";
+import type { HeldMember } from "../../src/db/scimHeld.ts";
 import { PLAN_LABELS, SettingsTabs } from "./settings.tsx";
 import type { ScimMappingSection as ScimMappingData } from "../../src/db/scimMapping.ts";
 import { ScimMappingSection } from "./scimMapping.tsx";

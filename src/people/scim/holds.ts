@@ -3,7 +3,7 @@
 // there while a hold is open.
 import type { Viewer } from "../../context.ts";
 import type { Db } from "../../db/client.ts";
-import { applyHeldStatements, closeHoldStatements, heldOwners, listHeld } from "../../db/scimHolds.ts";
+import { applyHeldStatements, closeHoldStatements, heldOwners, listHeld } from "../../db/scimHeld.ts";
 import { scimDeactivateStatements } from "../../db/scimUsers.ts";
 import { runStatements } from "../../db/statements.ts";
 import { AppError } from "../../lib/errors.ts";
