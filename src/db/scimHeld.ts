@@ -2,9 +2,9 @@
 // (deactivate them) or Dismiss (forget the hold), each one batch.
 import { sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
-import { insertAuditEventsFor } from "./audit.ts";
-import { insertEventsFor, MEMBER_OF_U } from "./outbox.ts";
-import { memberships, users } from "./schema.ts";
+import { auditStatement } from "./audit.ts";
+import { byProviderEvents } from "./scimUsers.ts";
+import { memberships } from "./schema.ts";
 import { statement, type Statement } from "./statements.ts";
 
 export interface HeldMember {
@@ -54,39 +54,19 @@ export function applyHeldStatements(db: Db, change: { organizationId: string; ac
   const guard = sql`${memberships.organizationId} = ${organizationId} and ${memberships.status} = 'active'
     and ${memberships.role} <> 'owner' and ${memberships.userId} in ${heldIds}`;
   return [
-    statement(
+    auditStatement(
       db,
-      insertAuditEventsFor(
-        {
-          organizationId,
-          actorUserId,
-          action: "member.deactivated",
-          targetUserId: sql`${memberships.userId}`,
-          details: sql`'{"reason":"scim","held":true}'`,
-          now,
-        },
-        sql`from ${memberships} where ${guard}`,
-      ),
+      {
+        organizationId,
+        actorUserId,
+        action: "member.deactivated",
+        targetUserId: sql`${memberships.userId}`,
+        details: sql`'{"reason":"scim","held":true}'`,
+        now,
+      },
+      sql`from ${memberships} where ${guard}`,
     ),
-    statement(
-      db,
-      insertEventsFor(
-        "member.deactivated",
-        {
-          organizationId,
-          now,
-          data: {
-            organization_id: organizationId,
-            member: MEMBER_OF_U,
-            cause: "scim",
-            directory_reason: null,
-            run_id: null,
-            actor_user_id: actorUserId,
-          },
-        },
-        { from: sql`${memberships} cross join ${users} u on u.id = ${memberships.userId}`, where: guard },
-      ),
-    ),
+    statement(db, byProviderEvents("member.deactivated", { organizationId, now, actorUserId }, guard)),
     statement(
       db,
       sql`delete from sessions where organization_id = ${organizationId}
@@ -107,18 +87,16 @@ export function closeHoldStatements(
 ): Statement[] {
   const { organizationId, actorUserId, now } = change;
   return [
-    statement(
+    auditStatement(
       db,
-      insertAuditEventsFor(
-        {
-          organizationId,
-          actorUserId,
-          action: change.applied ? "scim.held_applied" : "scim.held_dismissed",
-          details: sql`json_object('held', ${change.count})`,
-          now,
-        },
-        sql``,
-      ),
+      {
+        organizationId,
+        actorUserId,
+        action: change.applied ? "scim.held_applied" : "scim.held_dismissed",
+        details: sql`json_object('held', ${change.count})`,
+        now,
+      },
+      sql``,
     ),
     statement(
       db,

@@ -16,7 +16,7 @@
 // parallel cannot slip deactivations past the threshold between read and write.
 import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
-import { insertAuditEventsFor } from "./audit.ts";
+import { auditStatement } from "./audit.ts";
 import { memberUserRow } from "./members.ts";
 import { insertEventsFor, MEMBER_OF_U } from "./outbox.ts";
 import { statement, type Statement } from "./statements.ts";
@@ -125,19 +125,17 @@ function holdDeprovision(db: Db, change: { organizationId: string; userId: strin
         { from: member.from, where: sql`${member.where} and ${noHoldYet} and ${onlyIf}` },
       ),
     ),
-    statement(
+    auditStatement(
       db,
-      insertAuditEventsFor(
-        {
-          organizationId,
-          actorUserId: null,
-          action: "scim.deactivation_held",
-          targetUserId: sql`${userId}`,
-          details: sql`json_object('recentDeactivations', ${recent})`,
-          now,
-        },
-        sql`where ${onlyIf}`,
-      ),
+      {
+        organizationId,
+        actorUserId: null,
+        action: "scim.deactivation_held",
+        targetUserId: sql`${userId}`,
+        details: sql`json_object('recentDeactivations', ${recent})`,
+        now,
+      },
+      sql`where ${onlyIf}`,
     ),
   ];
 }

@@ -16,7 +16,7 @@
 // and clears the marks. Marks are rows of one partial index: a batch reads only what it marked.
 import { and, eq, ne, sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
-import { insertAuditEventsFor } from "./audit.ts";
+import { auditStatement } from "./audit.ts";
 import { insertEventsFor, MEMBER_OF_U } from "./outbox.ts";
 import { memberships, users, type MappableRole } from "./schema.ts";
 import { statement, type Statement } from "./statements.ts";
@@ -74,19 +74,17 @@ export function decideMarkedRoles(db: Db, change: { organizationId: string; now:
     sql`${memberships.role} <> ${MAPPED_ROLE}`,
   )!;
   return [
-    statement(
+    auditStatement(
       db,
-      insertAuditEventsFor(
-        {
-          organizationId,
-          actorUserId: null,
-          action: "scim.role_mapped",
-          targetUserId: sql`${memberships.userId}`,
-          details: sql`json_object('from', ${memberships.role}, 'to', ${MAPPED_ROLE})`,
-          now,
-        },
-        sql`from ${memberships} where ${guard}`,
-      ),
+      {
+        organizationId,
+        actorUserId: null,
+        action: "scim.role_mapped",
+        targetUserId: sql`${memberships.userId}`,
+        details: sql`json_object('from', ${memberships.role}, 'to', ${MAPPED_ROLE})`,
+        now,
+      },
+      sql`from ${memberships} where ${guard}`,
     ),
     statement(
       db,

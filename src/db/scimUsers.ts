@@ -232,9 +232,10 @@ function byProviderAudit(change: { organizationId: string; now: number }, action
 
 /**
  * The webhook event for the member `guard` picks, with their users row as `u` (what MEMBER_OF_U
- * reads): the provider acted, so no run and no person. Fields the event type lacks are not sent.
+ * reads): the provider acted, so no run, and no person unless an Owner or Admin applied a held
+ * deactivation (`actorUserId`). Fields the event type lacks are not sent.
  */
-function byProviderEvents(type: ProviderChange, change: { organizationId: string; now: number }, guard: SQL) {
+export function byProviderEvents(type: ProviderChange, change: { organizationId: string; now: number; actorUserId?: string }, guard: SQL) {
   const { organizationId, now } = change;
   const data = {
     organization_id: organizationId,
@@ -242,7 +243,7 @@ function byProviderEvents(type: ProviderChange, change: { organizationId: string
     cause: "scim",
     directory_reason: null,
     run_id: null,
-    actor_user_id: null,
+    actor_user_id: change.actorUserId ?? null,
   } as const;
   return insertEventsFor(
     type,
