@@ -32,9 +32,11 @@ import {
 } from "./state.ts";
 import { restoreFromStorage } from "./restore.ts";
 import { createSyntheticTenant, type SyntheticTenantSpec } from "./synthetic.ts";
+import { recordJoined, recordNestedGroup, setMembership } from "./groupMembership.ts";
 import {
   LIFECYCLE_EVENTS,
   notifications,
+  notifyGroupChanged,
   notifyUserChanged,
   resetNotifications,
   sendLifecycleEvent,
@@ -225,6 +227,11 @@ admin.post("/users", async (c) => {
     globalAdmin: body.globalAdmin === true,
     groups: groups.map((g) => g.toLowerCase()),
   });
+  recordJoined(
+    tenant,
+    oid,
+    groups.map((g) => g.toLowerCase()),
+  );
   return c.json({ ok: true, oid }, 201);
 });
 
@@ -244,6 +251,7 @@ admin.post("/users/:oid/bulk-groups", async (c) => {
     (_, i) => newGroup(found.tenant, `Bulk Group ${i + 1} for ${found.entry.user.displayName}`).id,
   );
   changeUser(found.tenant, found.entry.user.id, (e) => void e.user.groups.push(...groupIds));
+  recordJoined(found.tenant, found.entry.user.id, groupIds);
   return c.json({ ok: true, groupIds });
 });
 
@@ -257,6 +265,7 @@ admin.post("/groups", async (c) => {
     ? body.memberOf.filter((g): g is string => typeof g === "string" && !!findGroup(tenant, g))
     : [];
   const group = newGroup(tenant, displayName, memberOf);
+  recordNestedGroup(tenant, group.id, memberOf);
   const domain = tenant.verifiedDomains.find((d) => d.isDefault)?.name ?? tenant.verifiedDomains[0]!.name;
   const memberOids = Array.from({ length: int(body.memberCount) ?? 0 }, (_, i) => {
     const oid = crypto.randomUUID();
@@ -271,6 +280,7 @@ admin.post("/groups", async (c) => {
       globalAdmin: false,
       groups: [group.id],
     });
+    recordJoined(tenant, oid, [group.id]);
     return oid;
   });
   return c.json({ ok: true, id: group.id, memberOids }, 201);
@@ -288,10 +298,7 @@ admin.post("/groups/:gid/members", async (c) => {
   const located = locateGroupMember(c, c.req.param("gid"), str((await jsonBody(c)).oid) ?? "");
   if (!located.found) return located.response;
   const { found, group } = located;
-  changeUser(found.tenant, found.entry.user.id, (e) => {
-    if (!e.user.groups.includes(group.id)) e.user.groups.push(group.id);
-  });
-  announce(c, found.tenant.id, found.entry.user.id, "updated");
+  if (setMembership(found.tenant, found.entry.user.id, group.id, true)) announceGroup(c, found.tenant.id, group.id);
   return c.json({ ok: true });
 });
 
@@ -299,10 +306,7 @@ admin.delete("/groups/:gid/members/:oid", (c) => {
   const located = locateGroupMember(c, c.req.param("gid"), c.req.param("oid"));
   if (!located.found) return located.response;
   const { found, group } = located;
-  changeUser(found.tenant, found.entry.user.id, (e) => {
-    e.user.groups = e.user.groups.filter((g) => g !== group.id);
-  });
-  announce(c, found.tenant.id, found.entry.user.id, "updated");
+  if (setMembership(found.tenant, found.entry.user.id, group.id, false)) announceGroup(c, found.tenant.id, group.id);
   return c.json({ ok: true });
 });
 
@@ -371,6 +375,19 @@ admin.post("/stats/reset", (c) => {
  */
 function announce(c: Context<EmulatorContext>, tenantId: string, oid: string, changeType: "updated" | "deleted"): void {
   const delivering = notifyUserChanged(c.env, tenantId, oid, changeType);
+  try {
+    c.executionCtx.waitUntil(delivering);
+  } catch {
+    // No execution context (a unit call): the deliveries still run on their own.
+  }
+}
+
+/**
+ * A membership change is an `updated` change of the group, not of the user: Graph notifies the
+ * tenant's `/groups` subscriptions (https://learn.microsoft.com/en-us/graph/api/resources/webhooks).
+ */
+function announceGroup(c: Context<EmulatorContext>, tenantId: string, groupId: string): void {
+  const delivering = notifyGroupChanged(c.env, tenantId, groupId);
   try {
     c.executionCtx.waitUntil(delivering);
   } catch {

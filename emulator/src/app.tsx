@@ -4,6 +4,7 @@
 import { Hono } from "hono";
 import { ENTRA_USERS, GOOGLE_ACCOUNTS } from "../../demo/directory.ts";
 import { admin } from "./admin.ts";
+import { adminUserPatch } from "./adminUserPatch.ts";
 import type { EmulatorContext } from "./env.ts";
 import { countAndInjectFaults } from "./faults.tsx";
 import { google } from "./google.tsx";
@@ -43,6 +44,7 @@ app.get("/ping", (c) => c.text("pong"));
 app.route("/", webhookReceiver);
 app.route("/", scimClient);
 app.route("/", admin);
+app.route("/", adminUserPatch);
 app.route("/google", google);
 app.route("/", graph);
 app.route("/", microsoft);

@@ -4,6 +4,7 @@
 // stamped with a directory version so /users/delta can answer "what changed since". Every change
 // is also written to storage (storage.ts) as it is made; restore.ts lays it back over the tenants.
 import { ENTRA_USERS, GROUPS, TENANTS, type DemoTenant } from "../../demo/directory.ts";
+import { DEMO_PROFILES, type DemoProfile } from "../../demo/profiles.ts";
 import { persist } from "./storage.ts";
 
 export interface DirectoryUser {
@@ -19,6 +20,8 @@ export interface DirectoryUser {
   groups: string[];
   /** A guest whose account is emulated in another tenant: the account's object id there. */
   homeOid?: string;
+  /** Work profile (department, job title, office, employee id, manager, cost center); absent = all null. */
+  profile?: DemoProfile;
 }
 
 export interface DirectoryGroup {
@@ -26,6 +29,8 @@ export interface DirectoryGroup {
   tenantId: string;
   displayName: string;
   memberOf: string[];
+  /** Directory version when the group was added or renamed (groups/delta lists it after that). */
+  changedAt?: number;
 }
 
 /** A user as changed or added after the tenant was made (also the record storage keeps). */
@@ -88,6 +93,7 @@ export function loadDemoDirectory(): void {
       globalAdmin: u.globalAdmin,
       groups: [...u.groups],
       ...(u.home ? { homeOid: u.home.oid } : {}),
+      ...(DEMO_PROFILES[u.oid] ? { profile: copyProfile(DEMO_PROFILES[u.oid]!) } : {}),
     }));
     addTenant({
       id: demo.id,
@@ -111,7 +117,11 @@ export function addTenant(spec: Omit<Tenant, "overrides" | "added" | "consentedC
 }
 
 function copyUser(user: DirectoryUser): DirectoryUser {
-  return { ...user, groups: [...user.groups] };
+  return { ...user, groups: [...user.groups], ...(user.profile ? { profile: copyProfile(user.profile) } : {}) };
+}
+
+function copyProfile(profile: DemoProfile): DemoProfile {
+  return { ...profile, employeeOrgData: profile.employeeOrgData ? { ...profile.employeeOrgData } : null };
 }
 
 export function userCount(tenant: Tenant): number {
@@ -177,12 +187,16 @@ export function saveDirectoryVersion(): void {
 }
 
 export function addGroup(tenant: Tenant, group: DirectoryGroup): void {
+  group.changedAt = ++directory.version;
+  saveDirectoryVersion();
   tenant.groups.push(group);
   persist("group", tenantKey(tenant.id, group.id), { group, position: tenant.groups.length - 1 } satisfies StoredGroup);
 }
 
 export function renameGroup(tenant: Tenant, group: DirectoryGroup, displayName: string): void {
   group.displayName = displayName;
+  group.changedAt = ++directory.version;
+  saveDirectoryVersion();
   persist("group", tenantKey(tenant.id, group.id), { group, position: tenant.groups.indexOf(group) } satisfies StoredGroup);
 }
 

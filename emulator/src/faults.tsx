@@ -21,6 +21,7 @@ const ENDPOINTS: [RegExp, string][] = [
   [/^\/v1\.0\/users\/[^/]+\/transitiveMemberOf/, "memberOf"],
   [/^\/v1\.0\/users\/[^/]+$/, "user"],
   [/^\/v1\.0\/groups$/, "groups"],
+  [/^\/v1\.0\/groups\/delta$/, "groupDelta"],
   [/^\/v1\.0\/groups\/[^/]+\/(transitiveMembers|members)/, "members"],
   [/^\/v1\.0\/groups\/[^/]+$/, "group"],
   [/^\/v1\.0\/subscriptions(\/[^/]+)?$/, "subscriptions"],

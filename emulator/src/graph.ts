@@ -39,6 +39,7 @@ import { answerBatch } from "./batch.ts";
 import { countAndInjectFaults } from "./faults.tsx";
 import { state, type AccessGrant } from "./state.ts";
 import { subscriptionRoutes } from "./subscriptions.ts";
+import { groupDeltaRoutes } from "./groupDelta.ts";
 
 type GraphEnv = EmulatorContext & { Variables: { tenant: Tenant; grant: AccessGrant } };
 export const graph = new Hono<GraphEnv>();
@@ -66,6 +67,8 @@ graph.use("/v1.0/*", async (c, next) => {
 });
 
 graph.route("/", subscriptionRoutes);
+// Before /v1.0/groups/:id, which would otherwise take "delta" for a group id.
+graph.route("/", groupDeltaRoutes);
 
 graph.get("/v1.0/organization", (c) => {
   const query = readQuery(c, "organization", ORGANIZATION_PROPERTIES);
@@ -148,7 +151,8 @@ function disorderedListing(tenant: Tenant, cursor: DeltaCursor, options: Disorde
 }
 
 graph.get("/v1.0/users/delta", (c) => {
-  const query = readQuery(c, "user", USER_PROPERTIES);
+  // Delta also tracks the `manager` relationship when it is selected: "manager@delta" (userResource).
+  const query = readQuery(c, "user", [...USER_PROPERTIES, "manager"]);
   if (!query.ok) return query.response;
   const tenant = c.var.tenant;
   // `$deltatoken=latest`: no listing, just a delta link for "now" (Graph's way to start tracking

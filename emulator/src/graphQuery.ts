@@ -22,7 +22,16 @@ export const DEFAULT_USER_PROPERTIES = [
   "userPrincipalName",
   "id",
 ] as const;
-export const USER_PROPERTIES = [...DEFAULT_USER_PROPERTIES, "userType", "accountEnabled"] as const;
+// Work-profile properties are returned only when selected, like accountEnabled.
+// https://learn.microsoft.com/en-us/graph/api/resources/user (department, employeeId, employeeOrgData)
+export const USER_PROPERTIES = [
+  ...DEFAULT_USER_PROPERTIES,
+  "userType",
+  "accountEnabled",
+  "department",
+  "employeeId",
+  "employeeOrgData",
+] as const;
 export const ORGANIZATION_PROPERTIES = ["id", "displayName", "tenantType", "verifiedDomains"] as const;
 export const GROUP_PROPERTIES = ["id", "displayName", "description", "mail", "mailEnabled", "securityEnabled", "groupTypes"] as const;
 const DEFAULT_PAGE_SIZE = 100;
@@ -94,24 +103,36 @@ export function project(entity: Record<string, unknown>, select: readonly string
 }
 
 export function userResource(user: DirectoryUser, select: string[] | undefined): Record<string, unknown> {
-  // The demo directory keeps no phone, title or office data: Graph's empty values for them.
+  // The demo directory keeps no phone or language data: Graph's empty values for them.
   const [givenName, ...rest] = user.displayName.split(" ");
+  const profile = user.profile;
   const full: Record<string, unknown> = {
     businessPhones: [],
     displayName: user.displayName,
     givenName: givenName || null,
-    jobTitle: null,
+    jobTitle: profile?.jobTitle ?? null,
     mail: user.mail,
     mobilePhone: null,
-    officeLocation: null,
+    officeLocation: profile?.officeLocation ?? null,
     preferredLanguage: null,
     surname: rest.length > 0 ? rest.join(" ") : null,
     userPrincipalName: user.userPrincipalName,
     id: user.id,
     userType: user.userType,
     accountEnabled: user.accountEnabled,
+    department: profile?.department ?? null,
+    employeeId: profile?.employeeId ?? null,
+    employeeOrgData: profile?.employeeOrgData ?? null,
   };
-  return project(full, select ?? [...DEFAULT_USER_PROPERTIES]);
+  const projected = project(
+    full,
+    (select ?? [...DEFAULT_USER_PROPERTIES]).filter((p) => p !== "manager"),
+  );
+  if (!select?.includes("manager")) return projected;
+  // A delta round's `manager` is a relationship: "manager@delta" names the manager by id, and lists
+  // nobody once the manager is removed. https://learn.microsoft.com/en-us/graph/api/user-delta
+  const managerId = profile?.managerId ?? null;
+  return { ...projected, "manager@delta": managerId ? [{ "@odata.type": "#microsoft.graph.user", id: managerId }] : [] };
 }
 
 export function groupResource(group: DirectoryGroup, select: string[] | undefined): Record<string, unknown> {

@@ -4,6 +4,7 @@
 // Whatever storage does not keep (faults, tamper, counters, the delivery log, dropped or delayed
 // notifications, delta disorder) starts empty, as in a new process.
 import { directory, type StoredGroup, type UserOverride } from "./directory.ts";
+import { restoreMembershipChange, type MembershipChange } from "./groupMembership.ts";
 import { restoreSigningKeys } from "./keys.ts";
 import { persisted, persistedValue, unpersist } from "./storage.ts";
 import { buildSyntheticTenant, type StoredSyntheticTenant } from "./synthetic.ts";
@@ -59,6 +60,11 @@ function restoreDirectory(): void {
   for (const { key, value } of persisted<UserOverride>("user")) tenantOf(key)?.overrides.set(value.user.id, value);
   // Keys hold the zero-padded creation index, so key order is creation order.
   for (const { key, value } of persisted<string>("addedUser")) tenantOf(key)?.added.push(value);
+  // Group membership changes (groups/delta's log), in the order they were made.
+  for (const { key, value } of persisted<MembershipChange>("membership")) {
+    const tenant = tenantOf(key);
+    if (tenant) restoreMembershipChange(tenant, value);
+  }
   for (const { key, value } of persisted<string[]>("consent")) {
     const tenant = directory.tenants.get(key);
     if (tenant) tenant.consentedClients = new Set(value);

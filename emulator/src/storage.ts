@@ -17,6 +17,7 @@ export type RecordKind =
   | "user"
   | "addedUser"
   | "group"
+  | "membership"
   | "consent"
   | "consentWorkflow"
   | "consentRequest"
@@ -65,7 +66,7 @@ export function unpersistAll(keep: RecordKind[]): void {
  */
 export function unpersistTenant(tenantId: string): void {
   sql?.exec(
-    "DELETE FROM emulator_records WHERE kind IN ('user', 'addedUser', 'group') AND key >= ? AND key < ?",
+    "DELETE FROM emulator_records WHERE kind IN ('user', 'addedUser', 'group', 'membership') AND key >= ? AND key < ?",
     `${tenantId} `,
     `${tenantId}!`,
   );

@@ -1,4 +1,4 @@
-// Microsoft Graph change notifications on `users`: POST/PATCH/DELETE /v1.0/subscriptions with the
+// Microsoft Graph change notifications on `users` and `groups`: POST/PATCH/DELETE /v1.0/subscriptions with the
 // validation handshake, and delivery of Microsoft-shaped notifications when the admin API changes a
 // user. Microsoft's pages this follows (emulator/README.md, "Change notifications"):
 // - https://learn.microsoft.com/en-us/graph/api/subscription-post-subscriptions (create; permissions table:
@@ -10,6 +10,10 @@
 // - https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks (validationToken,
 //   text/plain 200 within 10 seconds; the changeNotificationCollection payload)
 // - https://learn.microsoft.com/en-us/graph/change-notifications-lifecycle-events (lifecycleEvent)
+// - https://learn.microsoft.com/en-us/graph/api/resources/webhooks (supported resources: group, with
+//   /groups for changes to all groups; a member added or removed is an `updated` change of the
+//   group, not of the user, so a membership change notifies `/groups` subscriptions only)
+// - https://learn.microsoft.com/en-us/graph/api/resources/subscription (groups too: 41,760 minutes)
 import { Hono } from "hono";
 import type { EmulatorContext, EmulatorEnv } from "./env.ts";
 import { graphError } from "./errors.ts";
@@ -111,8 +115,12 @@ async function validates(env: EmulatorEnv, url: string): Promise<boolean> {
   return result.status === 200 && (result as Delivery & { answer?: string }).answer === token;
 }
 
-function resourceOf(value: string): "users" | null {
-  return /^\/?users\/?$/i.test(value) ? "users" : null;
+type Resource = "users" | "groups";
+
+function resourceOf(value: string): Resource | null {
+  if (/^\/?users\/?$/i.test(value)) return "users";
+  if (/^\/?groups\/?$/i.test(value)) return "groups";
+  return null;
 }
 
 function isAllowedUrl(value: unknown): value is string {
@@ -172,9 +180,10 @@ subscriptionRoutes.post("/v1.0/subscriptions", async (c) => {
     return graphError(c, 400, "InvalidRequest", "Unable to read the request body.");
   }
   const resource = resourceOf(typeof body.resource === "string" ? body.resource : "");
-  if (!resource) return graphError(c, 400, "InvalidRequest", "Resource is not supported by the emulator: only 'users'.");
-  // Permissions table of subscription-post-subscriptions: user → delegated User.Read.All (least privileged).
-  if (!allowsGraph("users", grant.scope))
+  if (!resource) return graphError(c, 400, "InvalidRequest", "Resource is not supported by the emulator: only 'users' and 'groups'.");
+  // Permissions table of subscription-post-subscriptions: user → delegated User.Read.All, group →
+  // delegated Group.Read.All (least privileged).
+  if (!allowsGraph(resource, grant.scope))
     return graphError(c, 403, "ExtensionError", "Operation: Create; Exception: [Status Code: Forbidden; Reason: Insufficient privileges]");
   const changeTypes = typeof body.changeType === "string" ? body.changeType.split(",").map((t) => t.trim()) : [];
   if (changeTypes.length === 0 || !changeTypes.every((t) => (CHANGE_TYPES as readonly string[]).includes(t))) {
@@ -254,10 +263,11 @@ subscriptionRoutes.delete("/v1.0/subscriptions/:id", (c) => {
   return c.body(null, 204);
 });
 
-/** Subscriptions of a tenant on `users` that want this change type and have not expired. */
-function subscribersFor(tenantId: string, changeType: "updated" | "deleted", now: number): Subscription[] {
+/** Subscriptions of a tenant on `resource` that want this change type and have not expired. */
+function subscribersFor(tenantId: string, resource: Resource, changeType: "updated" | "deleted", now: number): Subscription[] {
   return [...notifications.subscriptions.values()].filter(
-    (s) => s.tenantId === tenantId && s.expiresAt > now && s.changeType.split(",").includes(changeType),
+    (s) =>
+      s.tenantId === tenantId && resourceOf(s.resource) === resource && s.expiresAt > now && s.changeType.split(",").includes(changeType),
   );
 }
 
@@ -267,8 +277,29 @@ function subscribersFor(tenantId: string, changeType: "updated" | "deleted", now
  * promise, for the caller's waitUntil, so the admin call answers at once.
  */
 export function notifyUserChanged(env: EmulatorEnv, tenantId: string, oid: string, changeType: "updated" | "deleted"): Promise<unknown> {
+  return notifyChanged(env, tenantId, { resource: "users", id: oid }, changeType);
+}
+
+/** A group's members changed (or the group itself): `updated` on Groups/{id} to `/groups` subscriptions. */
+export function notifyGroupChanged(env: EmulatorEnv, tenantId: string, groupId: string): Promise<unknown> {
+  return notifyChanged(env, tenantId, { resource: "groups", id: groupId }, "updated");
+}
+
+const RESOURCE_NAMES = {
+  users: { path: "Users", type: "#Microsoft.Graph.User" },
+  groups: { path: "Groups", type: "#Microsoft.Graph.Group" },
+} as const;
+
+function notifyChanged(
+  env: EmulatorEnv,
+  tenantId: string,
+  changed: { resource: Resource; id: string },
+  changeType: "updated" | "deleted",
+): Promise<unknown> {
   const now = Date.now();
-  const targets = subscribersFor(tenantId, changeType, now);
+  const targets = subscribersFor(tenantId, changed.resource, changeType, now);
+  const { path, type } = RESOURCE_NAMES[changed.resource];
+  const oid = changed.id;
   return Promise.all(
     targets.map(async (s) => {
       if (notifications.drop > 0) {
@@ -281,8 +312,8 @@ export function notifyUserChanged(env: EmulatorEnv, tenantId: string, oid: strin
             subscriptionId: s.id,
             subscriptionExpirationDateTime: new Date(s.expiresAt).toISOString(),
             changeType,
-            resource: `Users/${oid}`,
-            resourceData: { "@odata.type": "#Microsoft.Graph.User", "@odata.id": `Users/${oid}`, id: oid, organizationId: tenantId },
+            resource: `${path}/${oid}`,
+            resourceData: { "@odata.type": type, "@odata.id": `${path}/${oid}`, id: oid, organizationId: tenantId },
             clientState: s.clientState,
             tenantId,
           },
