@@ -118,15 +118,21 @@ export const EVENTS = {
   },
   "member.role_changed": {
     subscribable: true,
-    about: "An Owner or Admin changed the member's role (`by_hand`), or group mapping did at sign-in (`mapping`).",
+    about:
+      "An Owner or Admin changed the member's role (`by_hand`), or group mapping did (`mapping`): at sign-in, or in a " +
+      "directory sync run when the member's Entra groups changed (then with the run).",
     data: z.strictObject({
       organization_id: organizationId,
       member,
       from_role: z.enum(ROLE),
       to_role: z.enum(ROLE),
       cause: z.enum(["mapping", "by_hand"]),
-      run_id: z.null(),
+      run_id: runId,
       actor_user_id: actor,
+      deciding_group: z
+        .strictObject({ id: z.string(), name: z.string() })
+        .nullable()
+        .meta({ description: "Group mapping only: the mapped Entra group that decided the role; null for the default role or by hand." }),
     }),
   },
   "member.deactivated": {

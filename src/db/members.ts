@@ -127,6 +127,7 @@ export function changeRoleStatements(
           cause: "by_hand",
           run_id: null,
           actor_user_id: actorUserId,
+          deciding_group: null,
         },
       },
     ),

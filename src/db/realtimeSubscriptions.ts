@@ -4,7 +4,7 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { planIncludes } from "./planFeatures.ts";
 import { statement } from "./statements.ts";
-import { realtimeSubscriptions, entraConnections, organizations, type RealtimeFailure } from "./schema.ts";
+import { groupSubscriptions, realtimeSubscriptions, entraConnections, organizations, type RealtimeFailure } from "./schema.ts";
 import { holdPending } from "./syncRuns.ts";
 
 /**
@@ -59,7 +59,20 @@ export function findSubscriptionsForNotification(db: Db, subscriptionIds: string
       current: sql<number>`(coalesce(${realtimeSubscriptions.expiresAt}, 0) > ${now} and ${stillEligible(sql`${realtimeSubscriptions.organizationId}`)})`,
     })
     .from(realtimeSubscriptions)
-    .where(sql`${realtimeSubscriptions.subscriptionId} in (select value from json_each(${JSON.stringify(subscriptionIds)}))`);
+    .where(sql`${realtimeSubscriptions.subscriptionId} in (select value from json_each(${JSON.stringify(subscriptionIds)}))`)
+    .unionAll(
+      // The /groups subscription beside it (migrations/0022): its notifications start the same read.
+      db
+        .select({
+          organizationId: groupSubscriptions.organizationId,
+          tenantId: groupSubscriptions.tenantId,
+          subscriptionId: groupSubscriptions.subscriptionId,
+          clientStateEnc: groupSubscriptions.clientStateEnc,
+          current: sql<number>`(${groupSubscriptions.expiresAt} > ${now} and ${stillEligible(sql`${groupSubscriptions.organizationId}`)})`,
+        })
+        .from(groupSubscriptions)
+        .where(sql`${groupSubscriptions.subscriptionId} in (select value from json_each(${JSON.stringify(subscriptionIds)}))`),
+    );
 }
 
 /** A subscription created: active, its id, sealed clientState and expiry; the failure forgotten. */

@@ -708,3 +708,27 @@ export const scimDeprovisions = sqliteTable(
     index("scim_deprovisions_held").on(t.organizationId, t.requestedAt).where(sql`${t.held} = 1`),
   ],
 );
+
+// --- Movers (migrations/0022) ------------------------------------------------------------------
+
+/** Where an organization's group delta stands (the sealed deltaLink of /groups/delta). */
+export const groupDeltaLinks = sqliteTable("group_delta_links", {
+  organizationId: text("organization_id").primaryKey(),
+  tenantId: text("tenant_id").notNull(),
+  deltaLinkEnc: text("delta_link_enc").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** The change-notification subscription on /groups, beside the users one (realtime_subscriptions). */
+export const groupSubscriptions = sqliteTable(
+  "group_subscriptions",
+  {
+    organizationId: text("organization_id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    subscriptionId: text("subscription_id").notNull(),
+    clientStateEnc: text("client_state_enc").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("group_subscriptions_id").on(t.subscriptionId)],
+);

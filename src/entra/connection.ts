@@ -30,7 +30,8 @@ import { revokeOpenSetupLinks } from "../db/setupLinks.ts";
 import { noUsableScimToken } from "../db/scimTokens.ts";
 import { claimFlowState, isStalePremise } from "../db/usedFlowStates.ts";
 import { sha256Base64url } from "../lib/crypto.ts";
-import { startRealtimeUpdates, stopRealtimeUpdates } from "./realtime/subscription.ts";
+import { followMappingToggle, startRealtimeUpdates, stopRealtimeUpdates } from "./realtime/subscription.ts";
+import { startTrackingGroups } from "./sync/groupRoles.ts";
 
 type ConnectOutcome = { ok: true } | { ok: false; failure: ConnectionFailure; microsoftCode?: string };
 
@@ -212,6 +213,11 @@ export async function setEntraFeature(db: Db, config: Config, viewer: Viewer, fe
   if (feature === "autoDeprovision") {
     if (enabled) await startRealtimeUpdates(db, config, viewer.organizationId, viewer.userId, now);
     else await stopRealtimeUpdates(db, config, viewer.organizationId, viewer.userId, now);
+  }
+  // Group membership changes reach roles in real time through a /groups subscription (issue 19).
+  if (feature === "groupRoleMapping") {
+    if (enabled) await startTrackingGroups(db, config, viewer.organizationId, now);
+    await followMappingToggle(db, config, viewer.organizationId, now);
   }
 }
 

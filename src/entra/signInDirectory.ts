@@ -161,13 +161,15 @@ function groupRoleOutcome(
 /**
  * The writes that apply a group decision to an existing member: role change (never an Owner's),
  * audit with the deciding group, and the "why this role" record. A Graph failure keeps the role
- * and is recorded.
+ * and is recorded. The one rule for sign-in and for directory sync runs (src/entra/sync/groupRoles.ts,
+ * which passes its `runId`).
  */
 export function applyGroupRole(
   db: Db,
   member: { organizationId: string; userId: string; role: Role },
   outcome: GroupRoleOutcome,
   now: number,
+  runId: string | null = null,
 ): Write[] {
   const statements: Write[] = [];
   if (!outcome.ok) {
@@ -212,6 +214,7 @@ export function applyGroupRole(
           group: decision.decidingGroup?.name ?? null,
           groupId: decision.decidingGroup?.id ?? null,
           rule: decision.rule,
+          ...(runId ? { runId } : {}),
         },
         now,
       }),
@@ -226,8 +229,9 @@ export function applyGroupRole(
             from_role: member.role,
             to_role: role,
             cause: "mapping",
-            run_id: null,
+            run_id: runId,
             actor_user_id: null,
+            deciding_group: decision.decidingGroup,
           },
         },
         memberUserRow(member.userId),

@@ -149,7 +149,17 @@ describe("the event catalogue", () => {
     // Those were never raised by a trigger: bulk import, Send test event and the SCIM hold wrote their own.
     const own = new Set<EventType>(["member.imported", "webhook.test", "scim.deactivations.held"]);
     const triggered = raised.filter((event) => !own.has(event.type));
-    const text = (events: Raised[]) => events.map((event) => `${event.type} ${event.payload}`).sort();
+    // Fields added since, at the end of a payload (receivers ignore what they do not know): issue
+    // 19's deciding_group on member.role_changed. Every field the triggers wrote stays as it was.
+    const ADDED: Record<string, string[]> = { "member.role_changed": ["deciding_group"] };
+    const withoutAdded = (event: Raised) => {
+      const added = ADDED[event.type];
+      if (!added) return event.payload;
+      const payload = JSON.parse(event.payload) as { data: Record<string, unknown> };
+      for (const field of added) delete payload.data[field];
+      return JSON.stringify(payload);
+    };
+    const text = (events: Raised[]) => events.map((event) => `${event.type} ${withoutAdded(event)}`).sort();
     expect(triggered.length).toBeGreaterThan(20);
     expect(text(triggered)).toEqual(text(legacy));
   });

@@ -68,7 +68,15 @@ function eachEvent() {
   const data: { [T in SubscribableEventType]: EventFields<T> } = {
     "member.provisioned": { ...member, role: "member", cause: "sign_in", run_id: null, actor_user_id: null },
     "member.imported": { ...member, role: "member", cause: "import", run_id: null, actor_user_id: null },
-    "member.role_changed": { ...member, from_role: "member", to_role: "manager", cause: "by_hand", run_id: null, actor_user_id: null },
+    "member.role_changed": {
+      ...member,
+      from_role: "member",
+      to_role: "manager",
+      cause: "by_hand",
+      run_id: null,
+      actor_user_id: null,
+      deciding_group: null,
+    },
     "member.deactivated": { ...member, cause: "by_hand", directory_reason: null, run_id: null, actor_user_id: null },
     "member.reactivated": { ...member, cause: "by_hand", run_id: null, actor_user_id: null },
     "sync.run.held": { ...run, would_deactivate: 7, would_reactivate: 0, error: null },

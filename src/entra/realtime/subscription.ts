@@ -28,6 +28,7 @@ import { GRAPH_BUDGETS, GraphError } from "../graph.ts";
 import { withOrganizationGraph } from "../graphAccess.ts";
 import { ConnectionTokenError, vaultContext } from "../tokens.ts";
 import { z } from "zod";
+import { keepGroupUpdates, stopGroupUpdates } from "./groupSubscription.ts";
 
 /** The documented maximum for `users`: 41,760 minutes. */
 export const USERS_MAX_LIFETIME_MS = 41_760 * 60_000;
@@ -117,6 +118,8 @@ export async function startRealtimeUpdates(
       saveSubscriptionActive(db, { organizationId, tenantId: tenant, subscriptionId: created.id, clientStateEnc, expiresAt, now }),
       insertAuditEvent(db, { organizationId, actorUserId: actor, action: "entra.realtime_started", details: { expiresAt }, now }),
     ]);
+    // Group membership changes notify /groups, not users (groupSubscription.ts).
+    await keepGroupUpdates(db, config, organizationId, notificationUrls(config).notificationUrl, now);
     return { ok: true, expiresAt };
   } catch (error) {
     const failure = realtimeFailureOf(error);
@@ -149,6 +152,11 @@ async function recordFailure(
   ]);
 }
 
+/** The /groups subscription follows a Group → Role mapping toggle (groupSubscription.ts). */
+export function followMappingToggle(db: Db, config: Config, organizationId: string, now: number) {
+  return keepGroupUpdates(db, config, organizationId, notificationUrls(config).notificationUrl, now);
+}
+
 /** Extends the subscription to the maximum again; one Graph no longer has is created anew. */
 export async function renewRealtimeUpdates(db: Db, config: Config, organizationId: string, now: number): Promise<Outcome> {
   const held = await findSubscription(db, organizationId);
@@ -169,6 +177,7 @@ export async function renewRealtimeUpdates(db: Db, config: Config, organizationI
     );
     const expiresAt = Date.parse(renewed.expirationDateTime) || now + REQUESTED_LIFETIME_MS;
     await saveSubscriptionRenewed(db, organizationId, subscriptionId, expiresAt, now).run();
+    await keepGroupUpdates(db, config, organizationId, notificationUrls(config).notificationUrl, now, true);
     return { ok: true, expiresAt };
   } catch (error) {
     if (error instanceof GraphError && error.kind === "not_found") return startRealtimeUpdates(db, config, organizationId, null, now);
@@ -186,6 +195,7 @@ export async function stopRealtimeUpdates(
   actor: string | null,
   now: number,
 ): Promise<void> {
+  await stopGroupUpdates(db, config, organizationId);
   const held = await findSubscription(db, organizationId);
   if (!held) return;
   await deleteAtGraph(db, config, organizationId);

@@ -26,6 +26,8 @@ import { recordRunOutcome } from "./recordRun.ts";
 import { startPendingReread } from "../realtime/reread.ts";
 import { READ_NOW_EVENT } from "./schedule.ts";
 import { relayAfterCommit } from "../../events/afterCommit.ts";
+import { findRoleSettings } from "../../db/groupTracking.ts";
+import { followGroupChanges } from "./groupRoles.ts";
 
 /** What the instance returns: the run's figures (the benchmark reads them). */
 export interface SyncRunOutput {
@@ -37,6 +39,8 @@ export interface SyncRunOutput {
   graphBytes: number;
   deactivated: number;
   reactivated: number;
+  /** Roles group mapping changed in this run (issue 19; the benchmark's roles_changed). */
+  rolesChanged?: number;
   error: SyncFailure | null;
   d1: D1Stats;
 }
@@ -220,8 +224,29 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
           Date.now(),
         ),
       );
+      // Roles follow the groups: the members a group change names get their mapped role again
+      // (groupRoles.ts). Its failure fails nothing: the group delta link stays, so the next run
+      // reads the same changes.
+      const roles =
+        trigger === "preview"
+          ? null
+          : await steps.do("follow group changes", STEP, async (db) =>
+              followGroupChanges(
+                db,
+                config,
+                { organizationId, tenantId, runId },
+                await findRoleSettings(db, organizationId),
+                tokens,
+                Date.now(),
+              ),
+            );
+      if (roles) {
+        graphRequests += roles.graphRequests;
+        graphBytes += roles.graphBytes;
+      }
       await relayEvents("relay events");
       return {
+        rolesChanged: roles?.ok ? roles.changed : 0,
         status: concluded.status,
         mode,
         usersRead,

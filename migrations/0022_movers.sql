@@ -1,0 +1,29 @@
+-- Movers (issue 19): roles and profiles follow the directory. Per-member and per-organization state
+-- of its own, never new columns on memberships (the shared plan: only 0023 rebuilds memberships).
+--
+-- 1. Where each organization's group delta stands: the sealed @odata.deltaLink of
+--    /groups/delta?$select=id,members, so a run reads only the groups whose members changed since
+--    the last run (https://learn.microsoft.com/en-us/graph/api/group-delta). tenant_id: the tenant
+--    the link belongs to; a link of another tenant (a reconnect to a different tenant) is ignored
+--    and tracking starts again from "now".
+CREATE TABLE group_delta_links (
+  organization_id TEXT PRIMARY KEY REFERENCES organizations (id),
+  tenant_id       TEXT NOT NULL,
+  delta_link_enc  TEXT NOT NULL,
+  updated_at      INTEGER NOT NULL
+);
+
+-- 2. The change-notification subscription on /groups held beside the one on users
+--    (realtime_subscriptions): a member added to or removed from a group is an `updated` change of
+--    the group (https://learn.microsoft.com/en-us/graph/api/resources/webhooks), so only this one
+--    hears it. Its notifications are verified like the users ones (clientState sealed by the token
+--    vault, looked up by Graph's id through the unique index) and start the same delta read.
+CREATE TABLE group_subscriptions (
+  organization_id   TEXT PRIMARY KEY REFERENCES organizations (id),
+  tenant_id         TEXT NOT NULL,
+  subscription_id   TEXT NOT NULL,
+  client_state_enc  TEXT NOT NULL,
+  expires_at        INTEGER NOT NULL,
+  updated_at        INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX group_subscriptions_id ON group_subscriptions (subscription_id);

@@ -1,0 +1,105 @@
+// Roles follow the groups (issue 19): a group membership change in Entra reaches the mapped role in
+// the next directory run (nightly, or the one a /groups change notification starts), by the rule
+// sign-in uses; only the members the group delta names cost anything; Owners stay Owners.
+import { env } from "cloudflare:test";
+import { beforeEach, describe, expect, it } from "vitest";
+import { GROUP_IDS, entraUser } from "../../demo/directory.ts";
+import { TestBrowser } from "../support/browser.ts";
+import { contosoRoleOf, mapGroup } from "../support/directory.ts";
+import { emulatorAdmin, emulatorStats } from "../support/emulator.ts";
+import { connectContoso } from "../support/entra.ts";
+import { graphSubscriptions, realtimeWorld } from "../realtime/support.ts";
+import { CONTOSO, nightlyRun, resetWorld, until } from "./support.ts";
+
+const adele = entraUser("adele");
+const megan = entraUser("megan");
+const alex = entraUser("alex");
+
+async function mappedContoso(features: Parameters<typeof connectContoso>[0]) {
+  await mapGroup(GROUP_IDS.uniassetAdmins, "UniAsset Admins", "admin");
+  await mapGroup(GROUP_IDS.uniassetManagers, "UniAsset Managers", "manager");
+  const owner = await connectContoso(features);
+  for (const person of [alex, megan]) expect((await new TestBrowser().signInWithMicrosoft(person.oid)).status).toBe(302);
+  expect((await contosoRoleOf(alex.oid))?.role).toBe("admin");
+  expect((await contosoRoleOf(megan.oid))?.role).toBe("manager");
+  return owner;
+}
+
+type RoleAudit = { oid: string; from?: string; to?: string; runId?: string; [key: string]: unknown };
+const roleMappedAudits = (): Promise<RoleAudit[]> =>
+  env.DB.prepare(
+    "select a.details, i.subject as oid from audit_events a join identities i on i.user_id = a.target_user_id where a.action = 'entra.role_mapped' and a.organization_id = ? order by a.id",
+  )
+    .bind(CONTOSO)
+    .all<{ details: string; oid: string }>()
+    .then((r) => r.results.map((row) => ({ oid: row.oid, ...(JSON.parse(row.details) as Record<string, string>) })));
+
+describe("with real-time updates", () => {
+  beforeEach(realtimeWorld);
+
+  it("holds a /groups subscription beside the users one while mapping is on", async () => {
+    await mappedContoso(["auto-provision", "auto-deprovision", "group-role-mapping"]);
+    const held = await graphSubscriptions();
+    expect(held.map((s) => s.resource).sort()).toEqual(["/groups", "users"]);
+    const stored = await env.DB.prepare("select subscription_id from group_subscriptions where organization_id = ?").bind(CONTOSO).first();
+    expect(stored?.subscription_id).toBe(held.find((s) => s.resource === "/groups")!.id);
+  });
+
+  it("makes Alex a Member when he leaves IT Staff (nested in UniAsset Admins), with no sign-in and no Sync now", async () => {
+    await mappedContoso(["auto-provision", "auto-deprovision", "group-role-mapping"]);
+    await emulatorAdmin("stats/reset");
+    const leftAt = Date.now();
+    await emulatorAdmin(`groups/${GROUP_IDS.itStaff}/members/${alex.oid}`, undefined, "DELETE");
+    await until(async () => (await contosoRoleOf(alex.oid))?.role === "member", 30_000);
+    expect(Date.now() - leftAt).toBeLessThan(60_000);
+    const run = await env.DB.prepare("select id, trigger from sync_runs where organization_id = ? order by started_at desc limit 1")
+      .bind(CONTOSO)
+      .first<{ id: string; trigger: string }>();
+    expect(run?.trigger).toBe("realtime");
+    const audits = (await roleMappedAudits()).filter((a) => a.runId);
+    expect(audits).toEqual([{ oid: alex.oid, from: "admin", to: "member", group: null, groupId: null, rule: "default", runId: run!.id }]);
+    // Megan's groups did not change: nobody read them.
+    expect((await contosoRoleOf(megan.oid))?.role).toBe("manager");
+    const { requests } = await emulatorStats();
+    expect(requests.memberOf ?? 0).toBe(1); // Alex's groups, inside one $batch
+  });
+});
+
+describe("in the nightly run", () => {
+  beforeEach(resetWorld);
+
+  it("applies group changes the notifications never delivered, promotes and lowers by the sign-in rule, and keeps Owners", async () => {
+    await mappedContoso(["auto-provision", "auto-deprovision", "group-role-mapping"]);
+    await emulatorAdmin(`groups/${GROUP_IDS.itStaff}/members/${alex.oid}`, undefined, "DELETE");
+    await emulatorAdmin(`groups/${GROUP_IDS.uniassetAdmins}/members`, { oid: megan.oid });
+    await emulatorAdmin(`groups/${GROUP_IDS.uniassetAdmins}/members`, { oid: adele.oid });
+    // Not yet: the notifications were held back (the sync suites' world).
+    expect((await contosoRoleOf(alex.oid))?.role).toBe("admin");
+    const run = await nightlyRun();
+    expect(run.status).toBe("succeeded");
+    expect((await contosoRoleOf(alex.oid))?.role).toBe("member");
+    expect((await contosoRoleOf(megan.oid))?.role).toBe("admin");
+    expect((await contosoRoleOf(adele.oid))?.role).toBe("owner");
+    const audits = (await roleMappedAudits()).filter((a) => a.runId === run.id);
+    expect(audits.map((a) => [a.oid, a.from, a.to]).sort()).toEqual(
+      [
+        [alex.oid, "admin", "member"],
+        [megan.oid, "manager", "admin"],
+      ].sort(),
+    );
+    // The next run reads no change and reads no one's groups.
+    await emulatorAdmin("stats/reset");
+    await nightlyRun();
+    expect((await emulatorStats()).requests.memberOf ?? 0).toBe(0);
+  });
+
+  it("changes nothing while mapping is off, and reads no group delta", async () => {
+    await mappedContoso(["auto-provision", "auto-deprovision", "group-role-mapping"]);
+    await env.DB.prepare("update entra_connections set group_role_mapping = 0 where organization_id = ?").bind(CONTOSO).run();
+    await emulatorAdmin(`groups/${GROUP_IDS.itStaff}/members/${alex.oid}`, undefined, "DELETE");
+    await emulatorAdmin("stats/reset");
+    await nightlyRun();
+    expect((await contosoRoleOf(alex.oid))?.role).toBe("admin");
+    expect((await emulatorStats()).requests.groupDelta ?? 0).toBe(0);
+  });
+});
