@@ -84,3 +84,16 @@ export async function findRoleSettings(db: Db, organizationId: string): Promise<
     .where(eq(entraConnections.organizationId, organizationId));
   return { mapping: row?.status === "connected" && row.mapping, defaultRole: row?.defaultRole ?? "member" };
 }
+
+/**
+ * Whether the member's role is the directory's: Group → Role mapping is on and they are linked to
+ * the connected tenant. Then a hand change to a mapped role is refused (src/people/members.ts).
+ */
+export async function roleFollowsDirectory(db: Db, organizationId: string, userId: string): Promise<boolean> {
+  const rows = await db.all<{ one: number }>(sql`
+    select 1 as one from entra_connections c
+    join identities i on i.provider = 'microsoft' and i.issuer_key = c.tenant_id and i.user_id = ${userId}
+    where c.organization_id = ${organizationId} and c.status = 'connected' and c.group_role_mapping = 1
+    limit 1`);
+  return rows.length > 0;
+}

@@ -6,6 +6,7 @@ import { insertInvitation, openInvitationsQuery, revokeInvitation } from "../db/
 import { memberPageQuery, type MemberListQuery } from "../db/memberList.ts";
 import { changeRoleStatements, deactivateStatements, findMember, hasMemberWithEmail, reactivateStatements } from "../db/members.ts";
 import type { Role } from "../db/schema.ts";
+import { roleFollowsDirectory } from "../db/groupTracking.ts";
 import { AppError } from "../lib/errors.ts";
 import { canManageMember, isOwnerOrAdmin } from "../auth/access.ts";
 import type { Viewer } from "../context.ts";
@@ -94,9 +95,24 @@ export async function revokeMemberInvitation(db: Db, viewer: Viewer, invitationI
 // The batch's last statement is the update, which returns the member only when it changed.
 const changed = (results: D1Result[]) => (results.at(-1)?.results.length ?? 0) > 0;
 
+/**
+ * While Group → Role mapping is on, the role of someone linked to the connected Entra tenant is the
+ * directory's: every directory run decides it again from their groups (issue 19), so a hand change
+ * would only last until their next group change. It is refused, with the way to change it instead.
+ * Owner is not a mapped role (the mapping never makes or unmakes an Owner): making someone Owner, or
+ * an Owner something else, stays a hand change.
+ */
+const directoryRole = () =>
+  new AppError(
+    "conflict",
+    "This person's role comes from their Microsoft Entra ID groups (Group → Role mapping is on). Change their groups in Entra ID, " +
+      "or the mapping under Settings → Integrations → Microsoft Entra ID.",
+  );
+
 export async function changeMemberRole(db: Db, viewer: Viewer, userId: string, role: Role, now: number) {
   const member = await manageableMember(db, viewer, userId, role);
   if (member.role === role) return;
+  if (member.role !== "owner" && role !== "owner" && (await roleFollowsDirectory(db, viewer.organizationId, userId))) throw directoryRole();
   const change = { organizationId: viewer.organizationId, userId, from: member.role, to: role, actorUserId: viewer.userId, now };
   if (!changed(await runStatements(db, changeRoleStatements(db, change)))) throw lastOwner();
 }

@@ -103,3 +103,24 @@ describe("in the nightly run", () => {
     expect((await emulatorStats()).requests.groupDelta ?? 0).toBe(0);
   });
 });
+
+describe("a role set by hand", () => {
+  beforeEach(resetWorld);
+
+  it("is refused with an explanation while mapping is on; Owner stays a hand change; with mapping off it works", async () => {
+    const owner = await mappedContoso(["auto-provision", "group-role-mapping"]);
+    const alexId = (await env.DB.prepare("select user_id from identities where subject = ?").bind(alex.oid).first<{ user_id: string }>())!
+      .user_id;
+    const refused = await owner.post(`/users/${alexId}/role`, { role: "viewer" }, { htmx: true });
+    expect(refused.status).toBe(409);
+    expect(await refused.text()).toContain("role comes from their Microsoft Entra ID groups");
+    expect((await contosoRoleOf(alex.oid))?.role).toBe("admin");
+    // Owner is no mapped role: making someone Owner, and back, stays in an Owner's hands.
+    expect((await owner.post(`/users/${alexId}/role`, { role: "owner" })).status).toBe(303);
+    expect((await contosoRoleOf(alex.oid))?.role).toBe("owner");
+    expect((await owner.post(`/users/${alexId}/role`, { role: "admin" })).status).toBe(303);
+    await env.DB.prepare("update entra_connections set group_role_mapping = 0 where organization_id = ?").bind(CONTOSO).run();
+    expect((await owner.post(`/users/${alexId}/role`, { role: "viewer" })).status).toBe(303);
+    expect((await contosoRoleOf(alex.oid))?.role).toBe("viewer");
+  });
+});
