@@ -27,3 +27,22 @@ CREATE TABLE group_subscriptions (
   updated_at        INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX group_subscriptions_id ON group_subscriptions (subscription_id);
+
+-- 3. The role changes a run made or held: Undo restores exactly these, and a held run's list is what
+--    Apply applies. state: 'held' (the run would have lowered more roles than the hold threshold
+--    allows: nothing applied until Apply), 'applied', 'dismissed', 'undone'. from_role/to_role: the
+--    role before and after; deciding_group: the mapped group that decided ({id, name} JSON) or null
+--    for the default role; rule: 'group' or 'default' (role_decisions' words).
+CREATE TABLE run_role_changes (
+  run_id          TEXT NOT NULL,
+  organization_id TEXT NOT NULL REFERENCES organizations (id),
+  user_id         TEXT NOT NULL REFERENCES users (id),
+  from_role       TEXT NOT NULL CHECK (from_role IN ('admin', 'manager', 'member', 'viewer')),
+  to_role         TEXT NOT NULL CHECK (to_role IN ('admin', 'manager', 'member', 'viewer')),
+  deciding_group  TEXT CHECK (deciding_group IS NULL OR json_valid(deciding_group)),
+  rule            TEXT NOT NULL CHECK (rule IN ('group', 'default')),
+  state           TEXT NOT NULL CHECK (state IN ('held', 'applied', 'dismissed', 'undone')),
+  decided_at      INTEGER NOT NULL,
+  PRIMARY KEY (run_id, user_id)
+);
+CREATE INDEX run_role_changes_org ON run_role_changes (organization_id, decided_at, run_id);

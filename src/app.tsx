@@ -20,6 +20,7 @@ import { auditRoutes } from "./routes/audit.tsx";
 import { authRoutes, signInRoutes } from "./routes/auth.tsx";
 import { entraCallbackRoutes, entraRoutes } from "./routes/entra.tsx";
 import { entraSyncRoutes } from "./routes/entraSync.tsx";
+import { entraRoleChangesRoutes } from "./routes/entraRoleChanges.tsx";
 import { entraImportRoutes } from "./routes/entraImport.tsx";
 import { entraMappingRoutes } from "./routes/entraMapping.tsx";
 import { declareRules, mountSubApps, rulesOf, subApp, type SubApp } from "./routes/mount.ts";
@@ -90,6 +91,7 @@ export const SUB_APPS: readonly SubApp[] = [
   subApp(PATHS.settings, settingsRoutes),
   subApp(PATHS.entra, entraRoutes),
   subApp(PATHS.entraSync, entraSyncRoutes),
+  subApp(PATHS.entraRoleChanges, entraRoleChangesRoutes),
   subApp(PATHS.entraMapping, entraMappingRoutes),
   subApp(PATHS.entraImport, entraImportRoutes),
   // The other integrations, the audit log, and the setup link's page for the Azure administrator.

@@ -25,6 +25,8 @@ export const PATHS = {
   entraMapping: `${ENTRA}/mapping`,
   entraImport: `${ENTRA}/import`,
   entraSync: `${ENTRA}/sync`,
+  /** Role changes of directory runs: Apply/Dismiss a held list, Undo (issue 19). */
+  entraRoleChanges: `${ENTRA}/role-changes`,
   entraSetupLink: `${ENTRA}/setup-link`,
   /** The Azure administrator's side of the setup link: no session needed. The link is `${setup}/<secret>`. */
   setup: SETUP,

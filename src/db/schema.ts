@@ -356,6 +356,10 @@ const AUDIT_ACTIONS = [
   "sync.held_dismissed",
   "sync.held_superseded",
   "sync.run_undone",
+  "sync.roles_held",
+  "sync.roles_applied",
+  "sync.roles_dismissed",
+  "sync.roles_undone",
   "entra.realtime_started",
   "entra.realtime_stopped",
   "entra.realtime_failed",
@@ -731,4 +735,21 @@ export const groupSubscriptions = sqliteTable(
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [uniqueIndex("group_subscriptions_id").on(t.subscriptionId)],
+);
+
+/** The role changes a run made or held (Undo, and a held run's Apply/Dismiss). */
+export const runRoleChanges = sqliteTable(
+  "run_role_changes",
+  {
+    runId: text("run_id").notNull(),
+    organizationId: text("organization_id").notNull(),
+    userId: text("user_id").notNull(),
+    fromRole: text("from_role", { enum: MAPPABLE_ROLES }).notNull(),
+    toRole: text("to_role", { enum: MAPPABLE_ROLES }).notNull(),
+    decidingGroup: text("deciding_group", { mode: "json" }).$type<{ id: string; name: string } | null>(),
+    rule: text("rule", { enum: ["group", "default"] }).notNull(),
+    state: text("state", { enum: ["held", "applied", "dismissed", "undone"] }).notNull(),
+    decidedAt: integer("decided_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.userId] }), index("run_role_changes_org").on(t.organizationId, t.decidedAt, t.runId)],
 );

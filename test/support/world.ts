@@ -16,6 +16,10 @@ export async function resetDemoWorld() {
   await env.DB.batch([
     // Children before parents: D1 enforces foreign keys.
     env.DB.prepare("delete from realtime_subscriptions"),
+    // Movers (migrations/0022).
+    env.DB.prepare("delete from run_role_changes"),
+    env.DB.prepare("delete from group_subscriptions"),
+    env.DB.prepare("delete from group_delta_links"),
     env.DB.prepare("delete from scim_requests"),
     env.DB.prepare("delete from scim_deprovisions"),
     env.DB.prepare("delete from scim_group_roles"),

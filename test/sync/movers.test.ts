@@ -6,7 +6,9 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { GROUP_IDS, entraUser } from "../../demo/directory.ts";
 import { TestBrowser } from "../support/browser.ts";
 import { contosoRoleOf, mapGroup } from "../support/directory.ts";
-import { emulatorAdmin, emulatorStats } from "../support/emulator.ts";
+import { createDirectoryUser, emulatorAdmin, emulatorStats } from "../support/emulator.ts";
+import { linkMember } from "../support/people.ts";
+import { membership } from "./support.ts";
 import { connectContoso } from "../support/entra.ts";
 import { graphSubscriptions, realtimeWorld } from "../realtime/support.ts";
 import { CONTOSO, nightlyRun, resetWorld, until } from "./support.ts";
@@ -122,5 +124,59 @@ describe("a role set by hand", () => {
     await env.DB.prepare("update entra_connections set group_role_mapping = 0 where organization_id = ?").bind(CONTOSO).run();
     expect((await owner.post(`/users/${alexId}/role`, { role: "viewer" })).status).toBe(303);
     expect((await contosoRoleOf(alex.oid))?.role).toBe("viewer");
+  });
+});
+
+describe("mass lowering", () => {
+  beforeEach(resetWorld);
+
+  /** Six more managers through "UniAsset Managers": with Megan, 7 of 10 linked members. */
+  async function managers() {
+    const people = [];
+    for (let i = 1; i <= 6; i++) {
+      const identity = await createDirectoryUser(`Manager ${i}`);
+      await emulatorAdmin(`groups/${GROUP_IDS.uniassetManagers}/members`, { oid: identity.subject });
+      people.push(await linkMember(identity, { role: "manager" }));
+    }
+    return people;
+  }
+
+  it("is held past the threshold: nothing changes until Apply, the page says who goes from what to what and why", async () => {
+    const owner = await mappedContoso(["auto-provision", "auto-deprovision", "group-role-mapping"]);
+    const people = await managers();
+    // Tracking starts after they were added (the mapping was turned on before): a fresh start.
+    for (const person of people) await emulatorAdmin(`groups/${GROUP_IDS.uniassetManagers}/members/${person.subject}`, undefined, "DELETE");
+    await emulatorAdmin(`groups/${GROUP_IDS.uniassetManagers}/members/${megan.oid}`, undefined, "DELETE");
+    const run = await nightlyRun();
+    for (const person of people) expect((await membership(person.userId))?.role).toBe("manager");
+    const page = await (await owner.get("/settings/integrations/entra/role-changes")).text();
+    expect(page).toContain("Held: these role changes wait for you");
+    expect(page).toContain("Manager 3");
+    expect(page).toContain("In no mapped group: the default role");
+    expect((await roleMappedAudits()).filter((a) => a.runId === run.id)).toEqual([]);
+
+    expect((await owner.post(`/settings/integrations/entra/role-changes/${run.id}/apply`, {})).status).toBe(303);
+    for (const person of people) expect((await membership(person.userId))?.role).toBe("member");
+    expect((await contosoRoleOf(megan.oid))?.role).toBe("member");
+    expect((await roleMappedAudits()).filter((a) => a.runId === run.id)).toHaveLength(7);
+    // Applied once: a second Apply finds nothing left to do.
+    expect((await owner.post(`/settings/integrations/entra/role-changes/${run.id}/apply`, {}, { htmx: true })).status).toBe(409);
+  });
+
+  it("Dismiss changes nobody; Undo puts back exactly the roles a run changed", async () => {
+    const owner = await mappedContoso(["auto-provision", "auto-deprovision", "group-role-mapping"]);
+    const people = await managers();
+    for (const person of people) await emulatorAdmin(`groups/${GROUP_IDS.uniassetManagers}/members/${person.subject}`, undefined, "DELETE");
+    const held = await nightlyRun();
+    expect((await owner.post(`/settings/integrations/entra/role-changes/${held.id}/dismiss`, {})).status).toBe(303);
+    for (const person of people) expect((await membership(person.userId))?.role).toBe("manager");
+
+    // Under the threshold: Alex alone, applied at once, and undone by an Owner.
+    await emulatorAdmin(`groups/${GROUP_IDS.itStaff}/members/${alex.oid}`, undefined, "DELETE");
+    const run = await nightlyRun();
+    expect((await contosoRoleOf(alex.oid))?.role).toBe("member");
+    expect((await owner.post(`/settings/integrations/entra/role-changes/${run.id}/undo`, {})).status).toBe(303);
+    expect((await contosoRoleOf(alex.oid))?.role).toBe("admin");
+    for (const person of people) expect((await membership(person.userId))?.role).toBe("manager");
   });
 });

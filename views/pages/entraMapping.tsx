@@ -35,8 +35,10 @@ export function MappingEditor(props: { viewer: Viewer; section: MappingSection; 
       ) : (
         <>
           <p class="muted">
-            At each Microsoft sign-in, the highest role among the mapped groups the person is in (nested groups included) applies. Owners
-            are never changed by mapping. <MappingStateHint on={section.mappingOn} />
+            At each Microsoft sign-in, and in every directory sync run for the people whose groups changed in Entra ID (within seconds with
+            real-time updates), the highest role among the mapped groups the person is in (nested groups included) applies. Owners are never
+            changed by mapping, and a role it decides is not changed by hand. <MappingStateHint on={section.mappingOn} />{" "}
+            <a href={PATHS.entraRoleChanges}>Role changes from Entra ID</a>
           </p>
           {section.namesStale && (
             <p class="notice" role="status">

@@ -14,7 +14,16 @@
 // sign-in or import, so only later changes matter. docs/scale.md has the cost.
 import { z } from "zod";
 import type { Db } from "../../db/client.ts";
-import { findActiveLinkedMembers, findGroupDeltaLink, saveGroupDeltaLink } from "../../db/groupTracking.ts";
+import {
+  findActiveLinkedMembers,
+  findGroupDeltaLink,
+  insertRunRoleChanges,
+  saveGroupDeltaLink,
+  type RoleSettings,
+  type RunRoleChange,
+} from "../../db/groupTracking.ts";
+import { insertAuditEvent } from "../../db/audit.ts";
+import { exceedsHoldThreshold } from "./planDirectoryChanges.ts";
 import { listMappings } from "../../db/mappings.ts";
 import { runStatements, type Write } from "../../db/statements.ts";
 import type { MappableRole } from "../../db/schema.ts";
@@ -42,13 +51,8 @@ const groupPage = z.object({
   "@odata.nextLink": z.string().optional(),
 });
 
-export interface RoleSettings {
-  mapping: boolean;
-  defaultRole: MappableRole;
-}
-
 export type RoleStepResult =
-  | { ok: true; changed: number; lowered: number; considered: number; graphRequests: number; graphBytes: number }
+  | { ok: true; changed: number; held: number; lowered: number; considered: number; graphRequests: number; graphBytes: number }
   | { ok: false; reason: SyncFailure; graphRequests: number; graphBytes: number };
 
 /**
@@ -142,7 +146,7 @@ export async function followGroupChanges(
 ): Promise<RoleStepResult> {
   const counter = { requests: 0, bytes: 0 };
   const figures = () => ({ graphRequests: counter.requests, graphBytes: counter.bytes });
-  if (!settings.mapping) return { ok: true, changed: 0, lowered: 0, considered: 0, ...figures() };
+  if (!settings.mapping) return { ok: true, changed: 0, held: 0, lowered: 0, considered: 0, ...figures() };
   const { organizationId, tenantId, runId } = run;
   const vault = createTokenVault(config.TOKEN_ENCRYPTION_KEYS);
   // Sealed as a delta link of the organization's tenant, like the users one (both are Graph URLs).
@@ -194,31 +198,55 @@ export async function followGroupChanges(
     );
     const mappings = await listMappings(db, organizationId);
     const writes: Write[] = [];
-    let changed = 0;
-    let lowered = 0;
-    for (const member of work.candidates) {
+    const decided = work.candidates.flatMap((member) => {
       const groups = work.groupsOf.get(member.oid);
-      if (!groups) continue;
-      const decision = resolveRoleFromGroups(groups, mappings, settings.defaultRole);
+      return groups ? [{ member, decision: resolveRoleFromGroups(groups, mappings, settings.defaultRole) }] : [];
+    });
+    const changes: RunRoleChange[] = decided
+      .filter(({ member, decision }) => decision.role !== member.role)
+      .map(({ member, decision }) => ({
+        userId: member.userId,
+        fromRole: member.role as MappableRole,
+        toRole: decision.role,
+        decidingGroup: decision.decidingGroup,
+        rule: decision.rule,
+      }));
+    const lowered = changes.filter((c) => roleRank(c.toRole) < roleRank(c.fromRole)).length;
+    // Mass lowering is held like a mass deactivation, by the same threshold: a mapping mistake or a
+    // group emptied by a script must not strip most people of their roles in one run.
+    const held = exceedsHoldThreshold(lowered, settings.linkedActiveMembers, settings.threshold);
+    if (held) {
       writes.push(
-        ...applyGroupRole(
-          db,
-          { organizationId, userId: member.userId, role: member.role },
-          { ok: true, decision, graphReadAt: now },
+        insertRunRoleChanges({ runId, organizationId, state: "held", now }, changes),
+        insertAuditEvent(db, {
+          organizationId,
+          actorUserId: null,
+          action: "sync.roles_held",
+          details: { runId, lowered, changes: changes.length },
           now,
-          runId,
-        ),
+        }),
       );
-      if (decision.role !== member.role) {
-        changed++;
-        if (roleRank(decision.role) < roleRank(member.role)) lowered++;
+    } else {
+      for (const { member, decision } of decided) {
+        writes.push(
+          ...applyGroupRole(
+            db,
+            { organizationId, userId: member.userId, role: member.role },
+            { ok: true, decision, graphReadAt: now },
+            now,
+            runId,
+          ),
+        );
       }
+      // What Undo restores: exactly these.
+      if (changes.length > 0) writes.push(insertRunRoleChanges({ runId, organizationId, state: "applied", now }, changes));
     }
     if (work.deltaLink) {
       writes.push(saveGroupDeltaLink(db, { organizationId, tenantId, deltaLinkEnc: await vault.seal(work.deltaLink, sealContext), now }));
     }
     await runStatements(db, writes);
-    return { ok: true, changed, lowered, considered: work.candidates.length, ...figures() };
+    const changed = held ? 0 : changes.length;
+    return { ok: true, changed, held: held ? changes.length : 0, lowered, considered: work.candidates.length, ...figures() };
   } catch (error) {
     const reason = syncFailureOf(error);
     if (!reason) throw error;
