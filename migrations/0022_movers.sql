@@ -46,3 +46,32 @@ CREATE TABLE run_role_changes (
   PRIMARY KEY (run_id, user_id)
 );
 CREATE INDEX run_role_changes_org ON run_role_changes (organization_id, decided_at, run_id);
+
+-- 4. Each linked member's work profile as the directory last said it (issue 19), read by every
+--    directory run: department, job title, office, employee id, manager (the manager's Entra object
+--    id) and cost center (employeeOrgData.costCenter). Display name and email stay on users (one
+--    name, 0017). department_key / office_key: lower-cased copies, the Users page's filter keys,
+--    with name_key (lower(users.display_name), kept by the trigger below) so a filtered page is
+--    one range of one index in the list's (name, user id) order. updated_at: when the directory
+--    last changed any of them ("From Microsoft Entra ID, updated …").
+CREATE TABLE member_profiles (
+  organization_id TEXT NOT NULL REFERENCES organizations (id),
+  user_id         TEXT NOT NULL REFERENCES users (id),
+  department      TEXT,
+  job_title       TEXT,
+  office_location TEXT,
+  employee_id     TEXT,
+  manager_oid     TEXT,
+  cost_center     TEXT,
+  department_key  TEXT,
+  office_key      TEXT,
+  name_key        TEXT,
+  updated_at      INTEGER NOT NULL,
+  PRIMARY KEY (organization_id, user_id)
+);
+CREATE INDEX member_profiles_by_department ON member_profiles (organization_id, department_key, name_key, user_id);
+CREATE INDEX member_profiles_by_office ON member_profiles (organization_id, office_key, name_key, user_id);
+CREATE TRIGGER member_profiles_name_key AFTER UPDATE OF display_name ON users
+BEGIN
+  UPDATE member_profiles SET name_key = lower(NEW.display_name) WHERE user_id = NEW.id;
+END;

@@ -360,6 +360,7 @@ const AUDIT_ACTIONS = [
   "sync.roles_applied",
   "sync.roles_dismissed",
   "sync.roles_undone",
+  "sync.profile_email_kept",
   "entra.realtime_started",
   "entra.realtime_stopped",
   "entra.realtime_failed",
@@ -752,4 +753,28 @@ export const runRoleChanges = sqliteTable(
     decidedAt: integer("decided_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.runId, t.userId] }), index("run_role_changes_org").on(t.organizationId, t.decidedAt, t.runId)],
+);
+
+/** A linked member's work profile as the directory last said it (migrations/0022). */
+export const memberProfiles = sqliteTable(
+  "member_profiles",
+  {
+    organizationId: text("organization_id").notNull(),
+    userId: text("user_id").notNull(),
+    department: text("department"),
+    jobTitle: text("job_title"),
+    officeLocation: text("office_location"),
+    employeeId: text("employee_id"),
+    managerOid: text("manager_oid"),
+    costCenter: text("cost_center"),
+    departmentKey: text("department_key"),
+    officeKey: text("office_key"),
+    nameKey: text("name_key"),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.organizationId, t.userId] }),
+    index("member_profiles_by_department").on(t.organizationId, t.departmentKey, t.nameKey, t.userId),
+    index("member_profiles_by_office").on(t.organizationId, t.officeKey, t.nameKey, t.userId),
+  ],
 );

@@ -18,6 +18,7 @@ export async function resetDemoWorld() {
     env.DB.prepare("delete from realtime_subscriptions"),
     // Movers (migrations/0022).
     env.DB.prepare("delete from run_role_changes"),
+    env.DB.prepare("delete from member_profiles"),
     env.DB.prepare("delete from group_subscriptions"),
     env.DB.prepare("delete from group_delta_links"),
     env.DB.prepare("delete from scim_requests"),

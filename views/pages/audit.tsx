@@ -36,6 +36,7 @@ const ACTION_LABELS: Record<AuditAction, string> = {
   "sync.roles_applied": "Held role changes applied",
   "sync.roles_dismissed": "Held role changes dismissed",
   "sync.roles_undone": "Role changes of a run undone",
+  "sync.profile_email_kept": "Kept an email another account already has",
   "entra.realtime_started": "Real-time updates started",
   "entra.realtime_stopped": "Real-time updates stopped",
   "entra.realtime_failed": "Real-time updates could not be set up",

@@ -15,6 +15,7 @@ import { vaultContext } from "../tokens.ts";
 import { DELTA_FROM_NOW_PATH, FULL_LISTING_PATH, readDirectoryPage, type AccountState } from "./directoryPage.ts";
 import { syncFailureOf, type SyncFailure } from "./failures.ts";
 import { encodeSeenPage } from "./seenSet.ts";
+import { keepProfiles } from "./profiles.ts";
 
 /** [userId, what the directory says, how the member stands, Entra object id]: small enough for a step result. */
 export type Observation = [string, AccountState, MemberStanding, string];
@@ -44,6 +45,8 @@ export interface PageRequest {
   seen?: { runId: string; attempt: number; page: number };
   /** The held run this run waits behind: a delta page marks the members on its list "held". */
   heldRunId?: string | null;
+  /** The run: profiles it keeps are its changes (profiles.ts). */
+  runId?: string;
 }
 
 export async function observePage(db: Db, config: Config, request: PageRequest, tokens: TokenCache): Promise<PageResult> {
@@ -69,6 +72,15 @@ export async function observePage(db: Db, config: Config, request: PageRequest, 
       { ...GRAPH_BUDGETS.background, lowPriority: true, counter, tokens },
     );
 
+    // Profiles stay current (issue 19): the linked members this page lists, kept now (profiles.ts).
+    if (request.runId && !request.deltaFromNow) {
+      await keepProfiles(
+        db,
+        { organizationId: request.organizationId, tenantId: request.tenantId, runId: request.runId },
+        page.users,
+        Date.now(),
+      );
+    }
     const links = {
       nextLinkEnc: page.nextLink ? await vault.seal(page.nextLink, sealContext) : null,
       deltaLinkEnc: page.deltaLink ? await vault.seal(page.deltaLink, sealContext) : null,

@@ -87,6 +87,7 @@ export function pageRequest(
     linkEnc: state.linkEnc,
     deltaFromNow: state.phase === "tracking",
     heldRunId,
+    runId,
     ...(listingPage ? { seen: { runId, attempt: state.restarts, page: state.page } } : {}),
   };
 }

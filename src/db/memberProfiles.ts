@@ -1,0 +1,126 @@
+// Linked members' work profiles (migrations/0022, member_profiles) and the users row's name and
+// email, as directory runs keep them (src/entra/sync/profiles.ts).
+import { sql } from "drizzle-orm";
+import type { Db } from "./client.ts";
+import { statement, type Write } from "./statements.ts";
+
+export interface StoredProfile {
+  oid: string;
+  userId: string;
+  displayName: string | null;
+  email: string | null;
+  department: string | null;
+  jobTitle: string | null;
+  officeLocation: string | null;
+  employeeId: string | null;
+  managerOid: string | null;
+  costCenter: string | null;
+  /** The email the directory gives now is already another account's (it is not taken). */
+  emailTaken: boolean;
+}
+
+/**
+ * The members linked to the tenant among `oids`, with what UniAsset keeps of them. One statement:
+ * per oid one identities probe, the membership's and the user's primary keys, the profile's, and
+ * (when the entry has an email) one probe of users_email for another account with that email.
+ */
+export async function findProfilesAmong(
+  db: Db,
+  organizationId: string,
+  tenantId: string,
+  oids: string[],
+  newEmailOf: (oid: string) => string | null,
+): Promise<StoredProfile[]> {
+  if (oids.length === 0) return [];
+  const listed = JSON.stringify(oids.map((oid) => [oid, newEmailOf(oid)]));
+  const rows = await db.all<{
+    oid: string;
+    user_id: string;
+    display_name: string | null;
+    email: string | null;
+    department: string | null;
+    job_title: string | null;
+    office_location: string | null;
+    employee_id: string | null;
+    manager_oid: string | null;
+    cost_center: string | null;
+    email_taken: number;
+  }>(sql`
+    select i.subject as oid, u.id as user_id, u.display_name, u.email,
+      p.department, p.job_title, p.office_location, p.employee_id, p.manager_oid, p.cost_center,
+      (x.value ->> 1 is not null and exists (select 1 from users o where o.email = x.value ->> 1 and o.id != u.id)) as email_taken
+    from json_each(${listed}) x
+    cross join identities i on i.provider = 'microsoft' and i.issuer_key = ${tenantId} and i.subject = x.value ->> 0
+    cross join memberships m on m.organization_id = ${organizationId} and m.user_id = i.user_id
+    cross join users u on u.id = i.user_id
+    left join member_profiles p on p.organization_id = ${organizationId} and p.user_id = u.id`);
+  return rows.map((row) => ({
+    oid: row.oid.toLowerCase(),
+    userId: row.user_id,
+    displayName: row.display_name,
+    email: row.email,
+    department: row.department,
+    jobTitle: row.job_title,
+    officeLocation: row.office_location,
+    employeeId: row.employee_id,
+    managerOid: row.manager_oid,
+    costCenter: row.cost_center,
+    emailTaken: row.email_taken === 1,
+  }));
+}
+
+type Change = { [field: string]: { from: string | null; to: string | null } | undefined };
+
+/** The writes of one member's profile change: the users row (name, email) and the profile row. */
+export function profileWrites(
+  db: Db,
+  update: { organizationId: string; runId: string; member: StoredProfile; change: Change; now: number },
+): Write[] {
+  const { member, change, organizationId, now } = update;
+  const next = <K extends keyof StoredProfile>(field: K) => (change[field] ? change[field]!.to : member[field]) as string | null;
+  const writes: Write[] = [];
+  if (change.displayName || change.email) {
+    writes.push(
+      statement(
+        db,
+        sql`update users set display_name = ${next("displayName") ?? member.displayName}, email = ${next("email")} where id = ${member.userId}`,
+      ),
+    );
+  }
+  const department = next("department");
+  const office = next("officeLocation");
+  const name = next("displayName");
+  writes.push(
+    statement(
+      db,
+      sql`insert into member_profiles (organization_id, user_id, department, job_title, office_location, employee_id, manager_oid, cost_center,
+          department_key, office_key, name_key, updated_at)
+        values (${organizationId}, ${member.userId}, ${department}, ${next("jobTitle")}, ${office}, ${next("employeeId")}, ${next("managerOid")},
+          ${next("costCenter")}, lower(${department}), lower(${office}), lower(${name}), ${now})
+        on conflict (organization_id, user_id) do update set department = excluded.department, job_title = excluded.job_title,
+          office_location = excluded.office_location, employee_id = excluded.employee_id, manager_oid = excluded.manager_oid,
+          cost_center = excluded.cost_center, department_key = excluded.department_key, office_key = excluded.office_key,
+          name_key = excluded.name_key, updated_at = excluded.updated_at`,
+    ),
+  );
+  return writes;
+}
+
+/** A member's kept profile for the member page. */
+export async function findMemberProfile(db: Db, organizationId: string, userId: string) {
+  const rows = await db.all<{
+    department: string | null;
+    job_title: string | null;
+    office_location: string | null;
+    employee_id: string | null;
+    manager_oid: string | null;
+    cost_center: string | null;
+    updated_at: number;
+    manager_name: string | null;
+  }>(sql`
+    select p.department, p.job_title, p.office_location, p.employee_id, p.manager_oid, p.cost_center, p.updated_at,
+      (select mu.display_name from identities mi join users mu on mu.id = mi.user_id
+        where mi.provider = 'microsoft' and mi.subject = p.manager_oid limit 1) as manager_name
+    from member_profiles p where p.organization_id = ${organizationId} and p.user_id = ${userId}`);
+  return rows[0] ?? null;
+}
