@@ -25,7 +25,7 @@ const MAX = {
   costCenter: 64,
 };
 // C0 and C1 controls, DEL, and the bidi overrides and isolates that reorder what a page shows.
-const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu;
+const CONTROLS = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/gu;
 
 /** A directory value as UniAsset keeps it: no control characters, one space for any whitespace run, at most `max` characters. */
 export function cleanDirectoryText(value: string | null | undefined, max: number): string | null {
