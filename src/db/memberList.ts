@@ -15,6 +15,9 @@ export interface MemberListQuery {
   search: string;
   status?: MemberStatusFilter;
   role?: Role;
+  /** Directory profile filters (issue 19): a department or office, whole, case-insensitive. */
+  department?: string;
+  office?: string;
   after?: MemberSortKey;
 }
 
@@ -35,6 +38,9 @@ export interface MemberRow {
   role: Role;
   status: "active" | "deactivated";
   deactivatedReason: DeactivationReason | null;
+  /** From the directory's profile (member_profiles), when it keeps one. */
+  department: string | null;
+  jobTitle: string | null;
   /** The last group → role decision (read only for Owners and Admins). */
   decision: RoleDecisionRow | null;
 }
@@ -109,6 +115,7 @@ const EMAIL_WINDOW = 16;
 function pageCtes(organizationId: string, query: MemberListQuery, limit: number): SQL {
   const search = query.search;
   const filtered = filters(query);
+  if (query.department !== undefined || query.office !== undefined) return profilePageCte(organizationId, query, limit);
   if (!search) {
     return sql`page as (
         select ${SHOWN}, m.name_key as k from memberships m indexed by ${nameOrderIndex(query)}
@@ -135,6 +142,29 @@ function pageCtes(organizationId: string, query: MemberListQuery, limit: number)
         where ${from(sql`m.email_key`)}${afterKey(sql`m.email_key`, query.after)}${upTo(sql`m.email_key`)}
           and not (${startsWith(sql`m.name_key`, search)})${filtered}
         order by k, user_id limit ${limit})`;
+}
+
+/**
+ * A page filtered by department or office (issue 19): one range of member_profiles_by_department
+ * (or _by_office) in (name, user id) order from the cursor, each entry's membership read by its
+ * primary key for role and status. A search narrows it to names starting with the text (the
+ * email range is not searched under these filters). EXPLAIN: `SEARCH mp USING COVERING INDEX
+ * member_profiles_by_department (organization_id=? AND department_key=? AND (name_key,user_id)>(?,?))`
+ * then `SEARCH m USING INDEX sqlite_autoindex_memberships_1 (organization_id=? AND user_id=?)`.
+ */
+function profilePageCte(organizationId: string, query: MemberListQuery, limit: number): SQL {
+  const byDepartment = query.department !== undefined;
+  const index = sql.raw(byDepartment ? "member_profiles_by_department" : "member_profiles_by_office");
+  const conditions = [
+    byDepartment ? sql`mp.department_key = lower(${query.department})` : sql`mp.office_key = lower(${query.office})`,
+    byDepartment && query.office !== undefined ? sql`mp.office_key = lower(${query.office})` : undefined,
+    query.search ? startsWith(sql`mp.name_key`, query.search) : undefined,
+  ].filter((c): c is SQL => c !== undefined);
+  return sql`page as (
+      select ${SHOWN}, mp.name_key as k from member_profiles mp indexed by ${index}
+      cross join memberships m on m.organization_id = mp.organization_id and m.user_id = mp.user_id
+      where mp.organization_id = ${organizationId} and ${sql.join(conditions, sql` and `)}${filters(query)}${afterKey(sql`mp.name_key`, query.after)}
+      order by mp.name_key, mp.user_id limit ${limit})`;
 }
 
 /** The status and role filters, as conditions on `m` (a list index carries both columns). */
@@ -169,13 +199,15 @@ export function memberPageQuery(
   // No ORDER BY: D1 counts a sort's rows as rows read, and readPage sorts the page.
   const statementSql = sql`with ${pageCtes(organizationId, query, options.pageSize + 1)}
     select 'member' as kind, p.k as sortKey, p.user_id as userId, u.display_name as displayName, u.email as email,
-      u.last_sign_in_at as lastSignInAt, p.role as role, p.status as status, p.deactivated_reason as deactivatedReason, ${decisionColumns}
+      u.last_sign_in_at as lastSignInAt, p.role as role, p.status as status, p.deactivated_reason as deactivatedReason,
+      pr.department as department, pr.job_title as jobTitle, ${decisionColumns}
     from page p
     join users u on u.id = p.user_id
+    left join member_profiles pr on pr.organization_id = ${organizationId} and pr.user_id = p.user_id
     ${decisionJoin}
     ${
-      query.search
-        ? sql`union all select 'frontier', k, user_id, null, null, null, null, null, null, null, null, null, null, null, null from bound where shown`
+      query.search && query.department === undefined && query.office === undefined
+        ? sql`union all select 'frontier', k, user_id, null, null, null, null, null, null, null, null, null, null, null, null, null, null from bound where shown`
         : sql``
     }`;
   return {
@@ -235,6 +267,8 @@ function toMember(row: PageRow): MemberRow {
     role: row.role,
     status: row.status,
     deactivatedReason: row.deactivatedReason,
+    department: row.department,
+    jobTitle: row.jobTitle,
     decision:
       row.decisionRole && row.decisionRule && row.decisionDecidedAt !== null
         ? {

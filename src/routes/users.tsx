@@ -43,7 +43,16 @@ const FORMER_STATUS_FILTERS: Readonly<Record<string, MemberStatusFilter>> = {
 const currentStatusFilter = (value: unknown) =>
   typeof value === "string" && Object.hasOwn(FORMER_STATUS_FILTERS, value) ? FORMER_STATUS_FILTERS[value] : value;
 
-/** The list's URL: ?q=&status=&role=&after=, all optional. */
+function profileFilter(what: string) {
+  return z
+    .string({ message: `Choose one ${what}.` })
+    .trim()
+    .max(128, { message: `A ${what} is at most 128 characters.` })
+    .optional()
+    .transform((value) => value || undefined);
+}
+
+/** The list's URL: ?q=&status=&role=&department=&office=&after=, all optional. */
 const memberListParams = z.object({
   q: z
     .string({ message: "Search for one name or email." })
@@ -53,6 +62,9 @@ const memberListParams = z.object({
     .transform((q) => q ?? ""),
   status: z.preprocess(currentStatusFilter, optionalChoice(MEMBER_STATUS_FILTERS, `Choose a status: ${MEMBER_STATUS_FILTERS.join(", ")}.`)),
   role: optionalChoice(ROLES, "Choose one of the roles: owner, admin, manager, member or viewer."),
+  // A department or office as the directory names it (issue 19); empty means any.
+  department: profileFilter("department"),
+  office: profileFilter("office"),
   after: pageCursorField(z.tuple([cursorText, cursorId])),
 });
 
@@ -60,7 +72,15 @@ type MemberListParams = z.output<typeof memberListParams>;
 
 function parseList(params: MemberListParams): MemberListQuery & { cursor?: string } {
   const { after } = params;
-  return { search: params.q, status: params.status, role: params.role, after, cursor: after ? encodePageCursor(after) : undefined };
+  return {
+    search: params.q,
+    status: params.status,
+    role: params.role,
+    department: params.department,
+    office: params.office,
+    after,
+    cursor: after ? encodePageCursor(after) : undefined,
+  };
 }
 
 function listView(query: ReturnType<typeof parseList>, page: MemberPage): MemberListView {
@@ -68,6 +88,8 @@ function listView(query: ReturnType<typeof parseList>, page: MemberPage): Member
     search: query.search,
     status: query.status,
     role: query.role,
+    department: query.department,
+    office: query.office,
     after: query.cursor,
     members: page.members,
     next: page.next ? encodePageCursor(page.next) : undefined,
@@ -88,7 +110,7 @@ function listOfCurrentUrl(c: Context<AppContext>) {
       // A malformed URL or cursor: fall back to the first page.
     }
   }
-  return parseList({ q: "", status: undefined, role: undefined, after: undefined });
+  return parseList({ q: "", status: undefined, role: undefined, department: undefined, office: undefined, after: undefined });
 }
 
 async function usersSection(c: Context<AppContext>, query: ReturnType<typeof parseList>, notice?: string) {

@@ -33,9 +33,12 @@ const profileOf = (oid: string) =>
     .bind(CONTOSO, oid)
     .first<Record<string, string | number | null>>();
 
+let owner: TestBrowser;
+const connectContosoAgain = async () => owner;
+
 beforeEach(async () => {
   await resetWorld();
-  await connectContoso(["auto-provision", "auto-deprovision"]);
+  owner = await connectContoso(["auto-provision", "auto-deprovision"]);
   expect((await new TestBrowser().signInWithMicrosoft(megan.oid)).status).toBe(302);
 });
 
@@ -100,6 +103,23 @@ describe("a directory run", () => {
     expect([...department]).toHaveLength(128);
     expect(department.endsWith("…")).toBe(true);
     expect(department).not.toMatch(/[\u0000-\u001f\u202e]/);
+  });
+});
+
+describe("the Users page", () => {
+  it("shows Department and Job title, and filters by department and office on keyset pages", async () => {
+    const adeleBrowser = await connectContosoAgain();
+    await nightlyRun();
+    await patchUser(megan.oid, { displayName: "Megan Bowen-Smith", department: "Finance", officeLocation: "Leeds" });
+    await nightlyRun();
+    const all = await (await adeleBrowser.get("/users")).text();
+    expect(all).toMatch(/Megan Bowen-Smith[\s\S]*Finance[\s\S]*Marketing Manager/);
+    const finance = await (await adeleBrowser.get("/users?department=FINANCE")).text();
+    expect(finance).toContain("Megan Bowen-Smith");
+    expect(finance).not.toContain("<td>Adele Vance</td>");
+    expect(await (await adeleBrowser.get("/users?office=leeds&q=meg")).text()).toContain("Megan Bowen-Smith");
+    expect(await (await adeleBrowser.get("/users?office=london")).text()).not.toContain("Megan Bowen-Smith");
+    expect((await adeleBrowser.get(`/users?department=${"x".repeat(129)}`)).status).toBe(400);
   });
 });
 

@@ -13,6 +13,9 @@ export interface MemberListView {
   search: string;
   status?: MemberStatusFilter;
   role?: Role;
+  /** Directory profile filters (issue 19). */
+  department?: string;
+  office?: string;
   /** This page's cursor, as in the URL (absent on the first page). */
   after?: string;
   members: MemberRow[];
@@ -109,6 +112,20 @@ function MemberFilters(props: { list: MemberListView }) {
           ))}
         </select>
       </label>
+      <label>
+        Department{" "}
+        <input
+          type="search"
+          name="department"
+          value={list.department ?? ""}
+          maxlength={128}
+          placeholder="Any department"
+          autocomplete="off"
+        />
+      </label>
+      <label>
+        Office <input type="search" name="office" value={list.office ?? ""} maxlength={128} placeholder="Any office" autocomplete="off" />
+      </label>
       <button type="submit">Search</button>
     </form>
   );
@@ -118,8 +135,13 @@ function MemberFilters(props: { list: MemberListView }) {
 export function MemberList(props: { viewer: Viewer; list: MemberListView }) {
   const { viewer, list } = props;
   const manages = isOwnerOrAdmin(viewer.role);
-  const filters = { q: list.search, status: list.status, role: list.role };
-  const filtered = list.search !== "" || list.status !== undefined || list.role !== undefined;
+  const filters = { q: list.search, status: list.status, role: list.role, department: list.department, office: list.office };
+  const filtered =
+    list.search !== "" ||
+    list.status !== undefined ||
+    list.role !== undefined ||
+    list.department !== undefined ||
+    list.office !== undefined;
   return (
     <div id="member-list">
       {list.members.length === 0 ? (
@@ -132,6 +154,8 @@ export function MemberList(props: { viewer: Viewer; list: MemberListView }) {
             <tr>
               <th>Name</th>
               <th>Email</th>
+              <th>Department</th>
+              <th>Job title</th>
               <th>Role</th>
               <th>Status</th>
               <th>Last sign-in</th>
@@ -181,6 +205,8 @@ function MemberRowView(props: { viewer: Viewer; member: MemberRow; manages: bool
     <tr id={`member-${member.userId}`}>
       <td>{member.displayName}</td>
       <td>{member.email}</td>
+      <td>{member.department}</td>
+      <td>{member.jobTitle}</td>
       <td>
         {editable ? (
           <form
