@@ -108,3 +108,31 @@ test("Alex leaves IT Staff in Entra ID: a Member within 60 s, and his open tab l
   await meganBrowser.close();
   await admin.close();
 });
+
+test("Megan renamed and moved to Finance in Entra ID: the Users page and its department filter follow", async () => {
+  // The first test left Contoso connected with real-time updates on, and Megan signed in once.
+  const admin = await e2e.browser.newContext();
+  const page = await admin.newPage();
+  await signInWithMicrosoft(page, e2e.stack.appUrl, "adele@contoso.example", "Adele Vance");
+  const patched = await fetch(`${e2e.stack.emulatorUrl}/_emulator/users/${entraUser("megan").oid}`, {
+    method: "PATCH",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ displayName: "Megan Bowen-Smith", department: "Finance", jobTitle: "Finance Manager" }),
+  });
+  assert.equal(patched.status, 200);
+  // Nobody presses Sync now: the users notification starts the read that keeps her profile.
+  for (const deadline = Date.now() + 30_000; ; ) {
+    await page.goto(`${e2e.stack.appUrl}/users`);
+    if ((await page.locator("tr", { hasText: "Megan Bowen-Smith" }).count()) > 0) break;
+    assert.ok(Date.now() < deadline, "Megan's new name is not on the Users page 30 s after the change");
+    await page.waitForTimeout(500);
+  }
+  const row = await page.locator("tr", { hasText: "Megan Bowen-Smith" }).innerText();
+  assert.match(row, /Finance\s+Finance Manager/);
+  await page.getByLabel("Department").fill("Finance");
+  await page.waitForURL(/department=Finance/);
+  await page.locator("#member-list tr", { hasText: "Megan Bowen-Smith" }).waitFor();
+  assert.equal(await page.locator("#member-list tr", { hasText: "Alex Wilber" }).count(), 0);
+  assert.equal(await page.locator("#member-list tbody tr").count(), 1);
+  await admin.close();
+});
