@@ -135,6 +135,24 @@ export const EVENTS = {
         .meta({ description: "Group mapping only: the mapped Entra group that decided the role; null for the default role or by hand." }),
     }),
   },
+  "member.updated": {
+    subscribable: true,
+    about:
+      "Directory sync found the member's profile changed in Microsoft Entra ID (issue 19): each changed field with its old and new " +
+      "value. Not raised when a profile is first read.",
+    data: z.strictObject({
+      organization_id: organizationId,
+      member,
+      cause: z.enum(["directory_sync"]),
+      run_id: runId,
+      changes: z
+        .partialRecord(
+          z.enum(["display_name", "email", "department", "job_title", "office_location", "employee_id", "manager_id", "cost_center"]),
+          z.strictObject({ from: z.string().nullable(), to: z.string().nullable() }),
+        )
+        .meta({ description: "The fields that changed; `manager_id` is the manager's Entra object id." }),
+    }),
+  },
   "member.deactivated": {
     subscribable: true,
     about:

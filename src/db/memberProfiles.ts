@@ -3,6 +3,8 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { statement, type Write } from "./statements.ts";
+import { insertEventsFor, MEMBER_OF_U } from "./outbox.ts";
+import { memberUserRow } from "./members.ts";
 
 export interface StoredProfile {
   oid: string;
@@ -17,6 +19,8 @@ export interface StoredProfile {
   costCenter: string | null;
   /** The email the directory gives now is already another account's (it is not taken). */
   emailTaken: boolean;
+  /** A profile was kept before: its first read raises no member.updated. */
+  hasProfile: boolean;
 }
 
 /**
@@ -45,9 +49,10 @@ export async function findProfilesAmong(
     manager_oid: string | null;
     cost_center: string | null;
     email_taken: number;
+    has_profile: number;
   }>(sql`
     select i.subject as oid, u.id as user_id, u.display_name, u.email,
-      p.department, p.job_title, p.office_location, p.employee_id, p.manager_oid, p.cost_center,
+      p.department, p.job_title, p.office_location, p.employee_id, p.manager_oid, p.cost_center, (p.user_id is not null) as has_profile,
       (x.value ->> 1 is not null and exists (select 1 from users o where o.email = x.value ->> 1 and o.id != u.id)) as email_taken
     from json_each(${listed}) x
     cross join identities i on i.provider = 'microsoft' and i.issuer_key = ${tenantId} and i.subject = x.value ->> 0
@@ -66,10 +71,23 @@ export async function findProfilesAmong(
     managerOid: row.manager_oid,
     costCenter: row.cost_center,
     emailTaken: row.email_taken === 1,
+    hasProfile: row.has_profile === 1,
   }));
 }
 
 type Change = { [field: string]: { from: string | null; to: string | null } | undefined };
+
+/** The payload's names of the fields (member.updated's `changes`). */
+const PUBLIC_FIELDS = {
+  displayName: "display_name",
+  email: "email",
+  department: "department",
+  jobTitle: "job_title",
+  officeLocation: "office_location",
+  employeeId: "employee_id",
+  managerOid: "manager_id",
+  costCenter: "cost_center",
+} as const;
 
 /** The writes of one member's profile change: the users row (name, email) and the profile row. */
 export function profileWrites(
@@ -103,6 +121,29 @@ export function profileWrites(
           name_key = excluded.name_key, updated_at = excluded.updated_at`,
     ),
   );
+  // member.updated: what changed, old and new; on a first read only a changed name or email counts.
+  const changes: Partial<Record<(typeof PUBLIC_FIELDS)[keyof typeof PUBLIC_FIELDS], { from: string | null; to: string | null }>> =
+    Object.fromEntries(
+      Object.entries(change)
+        .filter(([field, value]) => value && field in PUBLIC_FIELDS && (member.hasProfile || field === "displayName" || field === "email"))
+        .map(([field, value]) => [PUBLIC_FIELDS[field as keyof typeof PUBLIC_FIELDS], value!]),
+    );
+  if (Object.keys(changes).length > 0) {
+    writes.push(
+      statement(
+        db,
+        insertEventsFor(
+          "member.updated",
+          {
+            organizationId,
+            now,
+            data: { organization_id: organizationId, member: MEMBER_OF_U, cause: "directory_sync", run_id: update.runId, changes },
+          },
+          memberUserRow(member.userId),
+        ),
+      ),
+    );
+  }
   return writes;
 }
 

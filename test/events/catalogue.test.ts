@@ -70,9 +70,12 @@ beforeAll(async () => {
   expect((await megan.signInWithMicrosoft(entraUser("megan").oid)).status).toBe(302);
   const meganId = (await env.DB.prepare("select id from users where email = 'megan@contoso.example'").first<{ id: string }>())!.id;
 
-  // member.role_changed by hand, then by mapping at her next sign-in; deactivated and reactivated by hand.
+  // member.role_changed by hand (with mapping off: while it is on, a mapped role is the directory's),
+  // then by mapping at her next sign-in; deactivated and reactivated by hand.
+  await setFeature(adele, "group-role-mapping", false);
   await adele.page("/users");
   expect((await postForm(adele, `/users/${meganId}/role`, [["role", "viewer"]])).status).toBeLessThan(400);
+  await setFeature(adele, "group-role-mapping", true);
   expect((await new TestBrowser().signInWithMicrosoft(entraUser("megan").oid)).status).toBe(302);
   expect((await postForm(adele, `/users/${meganId}/deactivate`, [])).status).toBeLessThan(400);
   expect((await postForm(adele, `/users/${meganId}/reactivate`, [])).status).toBeLessThan(400);
@@ -91,7 +94,14 @@ beforeAll(async () => {
   expect((await adele.post(`${SYNC}/runs/${held.id}/apply`, {}, { htmx: true })).status).toBe(200);
 
   // member.reactivated by directory sync: Diego's account is enabled again. Then Undo of the applied run.
+  // member.updated: the same run reads Megan moved to Finance (the held run read her profile first).
   await emulatorAdmin(`users/${entraUser("diego").oid}/enable`);
+  const moved = await env.EMULATOR.fetch(`http://localhost:8788/_emulator/users/${entraUser("megan").oid}`, {
+    method: "PATCH",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ department: "Finance" }),
+  });
+  expect(moved.status).toBe(200);
   const returned = await nightlyRun();
   expect(returned).toMatchObject({ status: "succeeded", reactivated: 1 });
   runs.returned = returned.id;
@@ -146,8 +156,9 @@ describe("the event catalogue", () => {
   });
 
   it("writes what the triggers of migrations/0011 and 0017 wrote, byte for byte", () => {
-    // Those were never raised by a trigger: bulk import, Send test event and the SCIM hold wrote their own.
-    const own = new Set<EventType>(["member.imported", "webhook.test", "scim.deactivations.held"]);
+    // Those were never raised by a trigger: bulk import, Send test event and the SCIM hold wrote
+    // their own, and member.updated came with issue 19.
+    const own = new Set<EventType>(["member.imported", "webhook.test", "scim.deactivations.held", "member.updated"]);
     const triggered = raised.filter((event) => !own.has(event.type));
     // Fields added since, at the end of a payload (receivers ignore what they do not know): issue
     // 19's deciding_group on member.role_changed. Every field the triggers wrote stays as it was.
@@ -162,6 +173,15 @@ describe("the event catalogue", () => {
     const text = (events: Raised[]) => events.map((event) => `${event.type} ${withoutAdded(event)}`).sort();
     expect(triggered.length).toBeGreaterThan(20);
     expect(text(triggered)).toEqual(text(legacy));
+  });
+
+  it("names each changed profile field with its old and new value, and the run (member.updated)", () => {
+    const megan = ofType("member.updated").find((data) => (data.member as { email: string }).email === "megan@contoso.example");
+    expect(megan).toMatchObject({
+      cause: "directory_sync",
+      run_id: runs.returned,
+      changes: { department: { from: "Marketing", to: "Finance" } },
+    });
   });
 
   it("says who changed a member, and which run did", () => {

@@ -77,6 +77,12 @@ function eachEvent() {
       actor_user_id: null,
       deciding_group: null,
     },
+    "member.updated": {
+      ...member,
+      cause: "directory_sync",
+      run_id: null,
+      changes: { department: { from: "Sales", to: "Finance" } },
+    },
     "member.deactivated": { ...member, cause: "by_hand", directory_reason: null, run_id: null, actor_user_id: null },
     "member.reactivated": { ...member, cause: "by_hand", run_id: null, actor_user_id: null },
     "sync.run.held": { ...run, would_deactivate: 7, would_reactivate: 0, error: null },

@@ -16,6 +16,7 @@ export const EVENT_TYPE_LABELS: Record<WebhookEventType, string> = {
   "member.provisioned": "A member is provisioned at sign-in or over SCIM",
   "member.imported": "A member is imported from the directory",
   "member.role_changed": "A member's role changes",
+  "member.updated": "A member's profile changes in Entra ID",
   "member.deactivated": "A member is deactivated",
   "member.reactivated": "A member is reactivated",
   "sync.run.held": "A directory sync run is held",
