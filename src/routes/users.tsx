@@ -20,6 +20,8 @@ import { validate } from "../lib/validate.ts";
 import { PATHS } from "../paths.ts";
 import { fragmentOrPage, fragmentOrRedirect } from "./respond.tsx";
 import { MemberList, UsersPage, UsersSection, type MemberListView } from "../../views/pages/users.tsx";
+import { MemberProfilePage } from "../../views/pages/member.tsx";
+import { loadMemberPage } from "../people/memberProfile.ts";
 
 /** Mounted at PATHS.users. */
 export const userRoutes = new Hono<AppContext>();
@@ -133,6 +135,12 @@ userRoutes.get("/", readers, validate("query", memberListParams), async (c) => {
     async () => <MemberList viewer={viewer} list={listView(query, await loadMemberList(c.get("db"), viewer, query))} />,
     { title: "Users", nav: "users", whole: async () => <UsersPage {...(await usersSection(c, query))} /> },
   );
+});
+
+// A member's page (issue 19): their directory profile, "From Microsoft Entra ID, updated …".
+userRoutes.get("/:userId", readers, userIdParam, async (c) => {
+  const data = await loadMemberPage(c.get("db"), viewerOf(c), c.req.valid("param").userId);
+  return c.render(<MemberProfilePage data={data} />, { title: data.member.displayName, nav: "users" });
 });
 
 userRoutes.post("/invitations", managers, validate("form", z.object({ email: emailField, role: roleField })), async (c) => {

@@ -116,10 +116,18 @@ describe("the Users page", () => {
     expect(all).toMatch(/Megan Bowen-Smith[\s\S]*Finance[\s\S]*Marketing Manager/);
     const finance = await (await adeleBrowser.get("/users?department=FINANCE")).text();
     expect(finance).toContain("Megan Bowen-Smith");
-    expect(finance).not.toContain("<td>Adele Vance</td>");
+    expect(finance).not.toContain(">Adele Vance</a>");
     expect(await (await adeleBrowser.get("/users?office=leeds&q=meg")).text()).toContain("Megan Bowen-Smith");
     expect(await (await adeleBrowser.get("/users?office=london")).text()).not.toContain("Megan Bowen-Smith");
     expect((await adeleBrowser.get(`/users?department=${"x".repeat(129)}`)).status).toBe(400);
+    // Her page: every attribute, and where it comes from.
+    const meganId = (await env.DB.prepare("select user_id from identities where subject = ?").bind(megan.oid).first<{ user_id: string }>())!
+      .user_id;
+    const page = await (await adeleBrowser.get(`/users/${meganId}`)).text();
+    for (const shown of ["Megan Bowen-Smith", "Finance", "Marketing Manager", "Leeds", "E1002", "CC-310", "Adele Vance"])
+      expect(page).toContain(shown);
+    expect(page).toMatch(/From Microsoft Entra ID, updated \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
+    expect((await adeleBrowser.get(`/users/${crypto.randomUUID()}`)).status).toBe(404);
   });
 });
 

@@ -203,7 +203,9 @@ function MemberRowView(props: { viewer: Viewer; member: MemberRow; manages: bool
   const htmx = { "hx-target": "#users-section", "hx-swap": "outerHTML" };
   return (
     <tr id={`member-${member.userId}`}>
-      <td>{member.displayName}</td>
+      <td>
+        <a href={`${PATHS.users}/${member.userId}`}>{member.displayName}</a>
+      </td>
       <td>{member.email}</td>
       <td>{member.department}</td>
       <td>{member.jobTitle}</td>
