@@ -37,7 +37,9 @@ export async function findActiveLinkedMembers(db: Db, organizationId: string, te
     from json_each(${JSON.stringify(oids)}) changed
     cross join identities i on i.provider = 'microsoft' and i.issuer_key = ${tenantId} and i.subject = changed.value
     cross join memberships m on m.organization_id = ${organizationId} and m.user_id = i.user_id
-    where m.status = 'active'`);
+    -- Unary +: the status is tested on the row the primary key finds; as an index term it would make
+    -- SQLite scan memberships_by_status (every active member of the organization) for each candidate.
+    where +m.status = 'active'`);
   return rows.map((row) => ({ userId: row.user_id, oid: row.oid, role: row.role }));
 }
 
