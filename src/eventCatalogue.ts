@@ -129,10 +129,10 @@ export const EVENTS = {
       cause: z.enum(["mapping", "by_hand"]),
       run_id: runId,
       actor_user_id: actor,
-      deciding_group: z
-        .strictObject({ id: z.string(), name: z.string() })
-        .nullable()
-        .meta({ description: "Group mapping only: the mapped Entra group that decided the role; null for the default role or by hand." }),
+      deciding_group: z.strictObject({ id: z.string(), name: z.string() }).nullable().meta({
+        description:
+          "Entra ID group mapping only: the mapped Entra group that decided the role; null for the default role, SCIM group roles or by hand.",
+      }),
     }),
   },
   "member.updated": {

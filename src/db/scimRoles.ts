@@ -101,6 +101,8 @@ export function decideMarkedRoles(db: Db, change: { organizationId: string; now:
             cause: "mapping",
             run_id: null,
             actor_user_id: null,
+            // Issue 19's field names the Entra group that decided; a SCIM group's role names none.
+            deciding_group: null,
           },
         },
         { from: sql`${memberships} cross join ${users} u on u.id = ${memberships.userId}`, where: guard },
