@@ -60,6 +60,19 @@ const SEALED: readonly SealedTable[] = [
     contextColumn: "tenant_id",
     columns: [{ field: "client_state", column: "client_state_enc" }],
   },
+  // Movers (migrations/0022): the group delta's link and the /groups subscription's clientState.
+  {
+    table: "group_delta_links",
+    key: "organization_id",
+    contextColumn: "tenant_id",
+    columns: [{ field: "delta_link", column: "delta_link_enc" }],
+  },
+  {
+    table: "group_subscriptions",
+    key: "organization_id",
+    contextColumn: "tenant_id",
+    columns: [{ field: "client_state", column: "client_state_enc" }],
+  },
   {
     table: "webhook_endpoints",
     key: "id",
