@@ -2,6 +2,7 @@
 // the linked members a group change may move. Never memberships columns (the shared plan).
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
+import { createdSubscriptionValues, type CreatedSubscription } from "./realtimeSubscriptions.ts";
 import { entraConnections, groupDeltaLinks, groupSubscriptions, runRoleChanges, users, type MappableRole, type Role } from "./schema.ts";
 
 export async function findGroupDeltaLink(db: Db, organizationId: string): Promise<{ tenantId: string; deltaLinkEnc: string } | null> {
@@ -50,17 +51,8 @@ export async function findGroupSubscription(db: Db, organizationId: string) {
   return row ?? null;
 }
 
-export function saveGroupSubscription(
-  db: Db,
-  row: { organizationId: string; tenantId: string; subscriptionId: string; clientStateEnc: string; expiresAt: number; now: number },
-) {
-  const values = {
-    tenantId: row.tenantId,
-    subscriptionId: row.subscriptionId,
-    clientStateEnc: row.clientStateEnc,
-    expiresAt: row.expiresAt,
-    updatedAt: row.now,
-  };
+export function saveGroupSubscription(db: Db, row: CreatedSubscription) {
+  const values = createdSubscriptionValues(row);
   return db
     .insert(groupSubscriptions)
     .values({ organizationId: row.organizationId, ...values })

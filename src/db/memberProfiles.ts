@@ -23,6 +23,16 @@ export interface StoredProfile {
   hasProfile: boolean;
 }
 
+/** A member_profiles row's work profile, as SQL names its columns. */
+type ProfileColumns = {
+  department: string | null;
+  job_title: string | null;
+  office_location: string | null;
+  employee_id: string | null;
+  manager_oid: string | null;
+  cost_center: string | null;
+};
+
 /**
  * The members linked to the tenant among `oids`, with what UniAsset keeps of them. One statement:
  * per oid one identities probe, the membership's and the user's primary keys, the profile's, and
@@ -37,20 +47,16 @@ export async function findProfilesAmong(
 ): Promise<StoredProfile[]> {
   if (oids.length === 0) return [];
   const listed = JSON.stringify(oids.map((oid) => [oid, newEmailOf(oid)]));
-  const rows = await db.all<{
-    oid: string;
-    user_id: string;
-    display_name: string | null;
-    email: string | null;
-    department: string | null;
-    job_title: string | null;
-    office_location: string | null;
-    employee_id: string | null;
-    manager_oid: string | null;
-    cost_center: string | null;
-    email_taken: number;
-    has_profile: number;
-  }>(sql`
+  const rows = await db.all<
+    ProfileColumns & {
+      oid: string;
+      user_id: string;
+      display_name: string | null;
+      email: string | null;
+      email_taken: number;
+      has_profile: number;
+    }
+  >(sql`
     select i.subject as oid, u.id as user_id, u.display_name, u.email,
       p.department, p.job_title, p.office_location, p.employee_id, p.manager_oid, p.cost_center, (p.user_id is not null) as has_profile,
       (x.value ->> 1 is not null and exists (select 1 from users o where o.email = x.value ->> 1 and o.id != u.id)) as email_taken
@@ -149,16 +155,7 @@ export function profileWrites(
 
 /** A member's kept profile for the member page. */
 export async function findMemberProfile(db: Db, organizationId: string, userId: string) {
-  const rows = await db.all<{
-    department: string | null;
-    job_title: string | null;
-    office_location: string | null;
-    employee_id: string | null;
-    manager_oid: string | null;
-    cost_center: string | null;
-    updated_at: number;
-    manager_name: string | null;
-  }>(sql`
+  const rows = await db.all<ProfileColumns & { updated_at: number; manager_name: string | null }>(sql`
     select p.department, p.job_title, p.office_location, p.employee_id, p.manager_oid, p.cost_center, p.updated_at,
       (select mu.display_name from identities mi join users mu on mu.id = mi.user_id
         where mi.provider = 'microsoft' and mi.subject = p.manager_oid limit 1) as manager_name

@@ -75,20 +75,31 @@ export function findSubscriptionsForNotification(db: Db, subscriptionIds: string
     );
 }
 
+/** A subscription Graph created (src/entra/realtime/graphSubscription.ts), as both subscription tables store it. */
+export type CreatedSubscription = {
+  organizationId: string;
+  tenantId: string;
+  subscriptionId: string;
+  clientStateEnc: string;
+  expiresAt: number;
+  now: number;
+};
+
+export const createdSubscriptionValues = (row: CreatedSubscription) => ({
+  tenantId: row.tenantId,
+  subscriptionId: row.subscriptionId,
+  clientStateEnc: row.clientStateEnc,
+  expiresAt: row.expiresAt,
+  updatedAt: row.now,
+});
+
 /** A subscription created: active, its id, sealed clientState and expiry; the failure forgotten. */
-export function saveSubscriptionActive(
-  db: Db,
-  row: { organizationId: string; tenantId: string; subscriptionId: string; clientStateEnc: string; expiresAt: number; now: number },
-) {
+export function saveSubscriptionActive(db: Db, row: CreatedSubscription) {
   const values = {
-    tenantId: row.tenantId,
-    subscriptionId: row.subscriptionId,
-    clientStateEnc: row.clientStateEnc,
+    ...createdSubscriptionValues(row),
     status: "active" as const,
-    expiresAt: row.expiresAt,
     failure: null,
     failedAt: null,
-    updatedAt: row.now,
   };
   return db
     .insert(realtimeSubscriptions)

@@ -42,7 +42,7 @@ describe("users without $select", () => {
       givenName: "Adele",
       surname: "Vance",
       businessPhones: [],
-      jobTitle: null,
+      jobTitle: "Chief Executive Officer",
     });
     const one = (await body(`/v1.0/users/${megan.oid}`, token)) as Record<string, unknown>;
     expect(one).not.toHaveProperty("accountEnabled");

@@ -9,7 +9,6 @@
 // https://learn.microsoft.com/en-us/graph/api/subscription-post-subscriptions). Lifetime: 41,760
 // minutes, as for users (https://learn.microsoft.com/en-us/graph/api/resources/subscription).
 // Best effort: a failure is logged and the nightly run still applies group changes.
-import { z } from "zod";
 import type { Db } from "../../db/client.ts";
 import {
   deleteGroupSubscriptionRow,
@@ -20,15 +19,10 @@ import {
 } from "../../db/groupTracking.ts";
 import { findSubscription } from "../../db/realtimeSubscriptions.ts";
 import type { Config } from "../../lib/config.ts";
-import { randomToken } from "../../lib/crypto.ts";
-import { createTokenVault } from "../../lib/vault.ts";
 import { GRAPH_BUDGETS, GraphError } from "../graph.ts";
 import { withOrganizationGraph } from "../graphAccess.ts";
-import { ConnectionTokenError, vaultContext } from "../tokens.ts";
-
-const GROUPS_MAX_LIFETIME_MS = 41_760 * 60_000;
-const REQUESTED_LIFETIME_MS = GROUPS_MAX_LIFETIME_MS - 60 * 60_000;
-const subscriptionReply = z.object({ id: z.string().min(1).max(100), expirationDateTime: z.string() });
+import { createGraphSubscription, renewGraphSubscription } from "./graphSubscription.ts";
+import { ConnectionTokenError } from "../tokens.ts";
 
 const expected = (error: unknown) => error instanceof GraphError || error instanceof ConnectionTokenError;
 
@@ -54,35 +48,15 @@ export async function keepGroupUpdates(
 
 async function startGroupUpdates(db: Db, config: Config, organizationId: string, notificationUrl: string, now: number) {
   await stopGroupUpdates(db, config, organizationId);
-  const clientState = randomToken();
   try {
-    let tenantId = "";
-    const created = await withOrganizationGraph(
+    const { subscriptionId, tenantId, clientStateEnc, expiresAt } = await createGraphSubscription(
       db,
       config,
       organizationId,
-      (graph, tenant) => {
-        tenantId = tenant;
-        return graph.post(
-          "/v1.0/subscriptions",
-          {
-            changeType: "updated",
-            notificationUrl,
-            resource: "/groups",
-            expirationDateTime: new Date(now + REQUESTED_LIFETIME_MS).toISOString(),
-            clientState,
-          },
-          subscriptionReply,
-        );
-      },
-      { maxAttempts: 1, maxWaitMs: GRAPH_BUDGETS.interactive.maxWaitMs },
+      { changeType: "updated", notificationUrl, resource: "/groups" },
+      now,
     );
-    const clientStateEnc = await createTokenVault(config.TOKEN_ENCRYPTION_KEYS).seal(
-      clientState,
-      vaultContext(organizationId, tenantId, "client_state"),
-    );
-    const expiresAt = Date.parse(created.expirationDateTime) || now + REQUESTED_LIFETIME_MS;
-    await saveGroupSubscription(db, { organizationId, tenantId, subscriptionId: created.id, clientStateEnc, expiresAt, now }).run();
+    await saveGroupSubscription(db, { organizationId, tenantId, subscriptionId, clientStateEnc, expiresAt, now }).run();
   } catch (error) {
     if (!expected(error)) throw error;
     console.error("group updates not started", error instanceof GraphError ? error.kind : error.name);
@@ -93,19 +67,7 @@ async function renewGroupUpdates(db: Db, config: Config, organizationId: string,
   const held = await findGroupSubscription(db, organizationId);
   if (!held) return startGroupUpdates(db, config, organizationId, notificationUrl, now);
   try {
-    const renewed = await withOrganizationGraph(
-      db,
-      config,
-      organizationId,
-      (graph) =>
-        graph.patch(
-          `/v1.0/subscriptions/${encodeURIComponent(held.subscriptionId)}`,
-          { expirationDateTime: new Date(now + REQUESTED_LIFETIME_MS).toISOString() },
-          subscriptionReply,
-        ),
-      { lowPriority: true },
-    );
-    const expiresAt = Date.parse(renewed.expirationDateTime) || now + REQUESTED_LIFETIME_MS;
+    const expiresAt = await renewGraphSubscription(db, config, organizationId, held.subscriptionId, now);
     await saveGroupSubscriptionRenewed(db, organizationId, held.subscriptionId, expiresAt, now).run();
   } catch (error) {
     if (error instanceof GraphError && error.kind === "not_found")

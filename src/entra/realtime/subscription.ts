@@ -21,22 +21,16 @@ import {
   saveSubscriptionRenewed,
 } from "../../db/realtimeSubscriptions.ts";
 import type { Config } from "../../lib/config.ts";
-import { randomToken } from "../../lib/crypto.ts";
-import { createTokenVault } from "../../lib/vault.ts";
 import { REALTIME_NOTIFICATION_PATHS, PATHS } from "../../paths.ts";
 import { GRAPH_BUDGETS, GraphError } from "../graph.ts";
 import { withOrganizationGraph } from "../graphAccess.ts";
-import { ConnectionTokenError, vaultContext } from "../tokens.ts";
-import { z } from "zod";
+import { ConnectionTokenError } from "../tokens.ts";
+import { createGraphSubscription, MAX_LIFETIME_MS, renewGraphSubscription } from "./graphSubscription.ts";
 import { keepGroupUpdates, stopGroupUpdates } from "./groupSubscription.ts";
 
 /** The documented maximum for `users`: 41,760 minutes. */
-export const USERS_MAX_LIFETIME_MS = 41_760 * 60_000;
-/** We ask for an hour less, so a clock a little ahead of Microsoft's is never refused. */
-const REQUESTED_LIFETIME_MS = USERS_MAX_LIFETIME_MS - 60 * 60_000;
+export const USERS_MAX_LIFETIME_MS = MAX_LIFETIME_MS;
 export { RENEW_WITHIN_MS, renewsAt } from "../sync/schedule.ts";
-
-const subscriptionReply = z.object({ id: z.string().min(1).max(100), expirationDateTime: z.string() });
 
 export function notificationUrls(config: Config) {
   const base = `${config.APP_ORIGIN}${PATHS.realtime}`;
@@ -71,7 +65,6 @@ export function realtimeFailureOf(error: unknown): RealtimeFailure {
 
 // Creating a subscription is not idempotent (a retry after a lost reply would hold two), so it is
 // tried once; renewing and deleting retry as usual. Someone may be waiting on the page.
-const CREATE_BUDGET = { maxAttempts: 1, maxWaitMs: GRAPH_BUDGETS.interactive.maxWaitMs };
 
 /**
  * Creates the subscription (replacing one the organization held) and stores it. A failure is stored
@@ -85,37 +78,16 @@ export async function startRealtimeUpdates(
   now: number,
 ): Promise<Outcome> {
   await deleteAtGraph(db, config, organizationId);
-  const clientState = randomToken();
-  let tenantId: string | null = null;
   try {
-    const created = await withOrganizationGraph(
+    const { subscriptionId, tenantId, clientStateEnc, expiresAt } = await createGraphSubscription(
       db,
       config,
       organizationId,
-      (graph, tenant) => {
-        tenantId = tenant;
-        return graph.post(
-          "/v1.0/subscriptions",
-          {
-            changeType: "updated,deleted",
-            ...notificationUrls(config),
-            resource: "users",
-            expirationDateTime: new Date(now + REQUESTED_LIFETIME_MS).toISOString(),
-            clientState,
-          },
-          subscriptionReply,
-        );
-      },
-      CREATE_BUDGET,
-    );
-    const tenant = tenantId as unknown as string;
-    const expiresAt = Date.parse(created.expirationDateTime) || now + REQUESTED_LIFETIME_MS;
-    const clientStateEnc = await createTokenVault(config.TOKEN_ENCRYPTION_KEYS).seal(
-      clientState,
-      vaultContext(organizationId, tenant, "client_state"),
+      { changeType: "updated,deleted", ...notificationUrls(config), resource: "users" },
+      now,
     );
     await runStatements(db, [
-      saveSubscriptionActive(db, { organizationId, tenantId: tenant, subscriptionId: created.id, clientStateEnc, expiresAt, now }),
+      saveSubscriptionActive(db, { organizationId, tenantId, subscriptionId, clientStateEnc, expiresAt, now }),
       insertAuditEvent(db, { organizationId, actorUserId: actor, action: "entra.realtime_started", details: { expiresAt }, now }),
     ]);
     // Group membership changes notify /groups, not users (groupSubscription.ts).
@@ -124,7 +96,7 @@ export async function startRealtimeUpdates(
   } catch (error) {
     const failure = realtimeFailureOf(error);
     if (failure === "internal") console.error("real-time updates not started", error instanceof Error ? error.name : typeof error);
-    await recordFailure(db, organizationId, tenantId, failure, actor, now);
+    await recordFailure(db, organizationId, null, failure, actor, now);
     return { ok: false, failure };
   }
 }
@@ -163,19 +135,7 @@ export async function renewRealtimeUpdates(db: Db, config: Config, organizationI
   if (!held?.subscriptionId) return startRealtimeUpdates(db, config, organizationId, null, now);
   const subscriptionId = held.subscriptionId;
   try {
-    const renewed = await withOrganizationGraph(
-      db,
-      config,
-      organizationId,
-      (graph) =>
-        graph.patch(
-          `/v1.0/subscriptions/${encodeURIComponent(subscriptionId)}`,
-          { expirationDateTime: new Date(now + REQUESTED_LIFETIME_MS).toISOString() },
-          subscriptionReply,
-        ),
-      { lowPriority: true },
-    );
-    const expiresAt = Date.parse(renewed.expirationDateTime) || now + REQUESTED_LIFETIME_MS;
+    const expiresAt = await renewGraphSubscription(db, config, organizationId, subscriptionId, now);
     await saveSubscriptionRenewed(db, organizationId, subscriptionId, expiresAt, now).run();
     await keepGroupUpdates(db, config, organizationId, notificationUrls(config).notificationUrl, now, true);
     return { ok: true, expiresAt };
