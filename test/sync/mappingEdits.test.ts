@@ -10,7 +10,7 @@ import { contosoRoleOf } from "../support/directory.ts";
 import { createDirectoryUser, emulatorAdmin, emulatorStats } from "../support/emulator.ts";
 import { ENTRA_PAGE, connectContoso } from "../support/entra.ts";
 import { linkMember } from "../support/people.ts";
-import { CONTOSO, membership, nightlyRun, resetWorld } from "./support.ts";
+import { CONTOSO, membership, nightlyRun, resetWorld, until, waitForRun } from "./support.ts";
 
 const MAPPING = `${ENTRA_PAGE}/mapping`;
 const ROLE_CHANGES = `${ENTRA_PAGE}/role-changes`;
@@ -146,5 +146,47 @@ describe("a mass lowering after an edit", () => {
     expect((await contosoRoleOf(megan.oid))?.role).toBe("manager");
     expect((await contosoRoleOf(alex.oid))?.role).toBe("member");
     expect((await contosoRoleOf(adele.oid))?.role).toBe("owner");
+  });
+});
+
+describe("the mapping page", () => {
+  it("says edits apply at the next run, and its preview lists who would change and how, changing nothing", async () => {
+    const owner = await unmappedContoso();
+    const page = await (await owner.get(MAPPING)).text();
+    expect(page).toContain("apply to everyone at the next directory run");
+    expect(page).toContain("Preview the next run");
+    expect(page).toContain(`action="${ENTRA_PAGE}/sync/run"`);
+    const nothing = await owner.post(`${MAPPING}/next-run`, {}, { htmx: true });
+    expect(nothing.status).toBe(200);
+    expect(await nothing.text()).toContain("No mapping edit waits for the next run");
+
+    await edit(owner, { change: "add", groupId: GROUP_IDS.uniassetAdmins, role: "admin" });
+    await edit(owner, { change: "default", role: "viewer" });
+    const snapshot = () =>
+      env.DB.prepare(
+        "select (select json_group_array(role) from (select role from memberships where organization_id = ?1 order by user_id)) as roles, (select count(*) from run_role_changes) as listed, (select count(*) from remap_matches) as scratch, (select applied_version from mapping_edits where organization_id = ?1) as applied",
+      )
+        .bind(CONTOSO)
+        .first();
+    const before = await snapshot();
+    const shown = await owner.post(`${MAPPING}/next-run`, {}, { htmx: true });
+    expect(shown.status).toBe(200);
+    const html = await shown.text();
+    // Diego too: an active member still (disabled in Entra, the run's leaver step deactivates him first).
+    expect(html).toContain("The next run would change 3 roles, 2 of them lower");
+    expect(html).toMatch(/Alex Wilber<\/td>.*Member.*Admin.*Member of UniAsset Admins/s);
+    expect(html).toMatch(/Megan Bowen<\/td>.*Member.*Viewer.*In no mapped group: the default role/s);
+    expect(html).not.toContain("Adele");
+    expect(await snapshot()).toEqual(before);
+    expect((await contosoRoleOf(alex.oid))?.role).toBe("member");
+
+    // Sync now applies what the preview said.
+    expect((await owner.post(`${ENTRA_PAGE}/sync/run`, {})).status).toBe(303);
+    const run = await env.DB.prepare("select id from sync_runs where organization_id = ? and trigger = 'sync_now'")
+      .bind(CONTOSO)
+      .first<{ id: string }>();
+    await waitForRun(run!.id);
+    await until(async () => (await contosoRoleOf(megan.oid))?.role === "viewer", 20_000);
+    expect((await contosoRoleOf(alex.oid))?.role).toBe("admin");
   });
 });
