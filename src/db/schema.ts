@@ -778,3 +778,22 @@ export const memberProfiles = sqliteTable(
     index("member_profiles_by_office").on(t.organizationId, t.officeKey, t.nameKey, t.userId),
   ],
 );
+
+/** Each organization's Group → Role mapping version: edited vs applied by a run (migrations/0024). */
+export const mappingEdits = sqliteTable("mapping_edits", {
+  organizationId: text("organization_id").primaryKey(),
+  editedVersion: integer("edited_version").notNull(),
+  appliedVersion: integer("applied_version").notNull().default(0),
+  editedAt: integer("edited_at").notNull(),
+});
+
+/** A re-deciding run's scratch: the mapped groups each member is in (migrations/0024). */
+export const remapMatches = sqliteTable(
+  "remap_matches",
+  {
+    runId: text("run_id").notNull(),
+    userId: text("user_id").notNull(),
+    groups: text("groups", { mode: "json" }).$type<string[]>().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.userId] })],
+);

@@ -16,6 +16,10 @@ import { readGroup, readTransitiveGroups } from "./directory.ts";
 import { GraphError, type GraphClient } from "./graph.ts";
 import { resolveRoleFromGroups, type GroupMapping } from "../people/groupRoles.ts";
 import { runStatements } from "../db/statements.ts";
+import { markMappingEdited } from "../db/mappingEdits.ts";
+
+/** Every edit's notice: when it reaches the people already in UniAsset (src/entra/sync/remap.ts). */
+const AT_NEXT_RUN = "The change applies to everyone at the next directory run (tonight, or Sync now), and at each sign-in until then.";
 
 /** Keeps the editor's Graph reads bounded: mappings per organization, members read for a preview. */
 const MAX_MAPPINGS = 50;
@@ -194,9 +198,10 @@ export async function applyMappingChange(db: Db, config: Config, viewer: Viewer,
     if (change.role === connection.defaultRole) return "The default role is unchanged.";
     await runStatements(db, [
       saveDefaultRole(db, organizationId, change.role, now),
+      markMappingEdited(organizationId, now),
       audit({ change: "default_role", role: change.role, previousRole: connection.defaultRole }),
     ]);
-    return `Members matching no mapped group now get the ${change.role} role.`;
+    return `Members matching no mapped group now get the ${change.role} role. ${AT_NEXT_RUN}`;
   }
 
   const mappings = await listMappings(db, organizationId);
@@ -205,9 +210,10 @@ export async function applyMappingChange(db: Db, config: Config, viewer: Viewer,
     if (!existing) throw new AppError("not_found", "That group is not mapped.");
     await runStatements(db, [
       deleteMapping(db, organizationId, existing.groupId),
+      markMappingEdited(organizationId, now),
       audit({ change: "removed", groupId: existing.groupId, groupName: existing.groupName, role: existing.role }),
     ]);
-    return `${existing.groupName} is no longer mapped.`;
+    return `${existing.groupName} is no longer mapped. ${AT_NEXT_RUN}`;
   }
 
   if (!existing && mappings.length >= MAX_MAPPINGS) {
@@ -217,6 +223,7 @@ export async function applyMappingChange(db: Db, config: Config, viewer: Viewer,
   if (existing?.role === change.role && existing.groupName === group.name) return `${group.name} already gives the ${change.role} role.`;
   await runStatements(db, [
     saveMapping(db, organizationId, { groupId: group.id, groupName: group.name, role: change.role }, now),
+    markMappingEdited(organizationId, now),
     audit({
       change: existing ? "changed" : "added",
       groupId: group.id,
@@ -225,7 +232,7 @@ export async function applyMappingChange(db: Db, config: Config, viewer: Viewer,
       previousRole: existing?.role ?? null,
     }),
   ]);
-  return `Members of ${group.name} now get the ${change.role} role.`;
+  return `Members of ${group.name} now get the ${change.role} role. ${AT_NEXT_RUN}`;
 }
 
 /** Runs `work` over `items` with at most GRAPH_PARALLELISM in flight, results in input order. */

@@ -13,6 +13,8 @@ import { planHas } from "../plans.ts";
 import { listScimGroupRoles } from "../people/scim/mapping.ts";
 import { fragmentOrPage, isHtmx } from "./respond.tsx";
 import { GroupChoices, MappingEditor, MappingPreviewView } from "../../views/pages/entraMapping.tsx";
+import { NextRunPreviewView } from "../../views/pages/mappingNextRun.tsx";
+import { previewNextRun } from "../entra/nextRunPreview.ts";
 
 /** Mounted at PATHS.entraMapping. */
 export const entraMappingRoutes = new Hono<AppContext>();
@@ -52,6 +54,12 @@ entraMappingRoutes.post("/preview", ...guards, validate("form", mappingChangeFor
   const preview = await previewMappingChange(c.get("db"), c.get("config"), viewer, c.req.valid("form"));
   const view = <MappingPreviewView viewer={viewer} preview={preview} />;
   return fragmentOrPage(c, view, { title: "Preview mapping change", nav: "settings" });
+});
+
+// Who the next run would move after the edits waiting for it (src/entra/nextRunPreview.ts): changes nothing.
+entraMappingRoutes.post("/next-run", ...guards, async (c) => {
+  const preview = await previewNextRun(c.get("db"), c.get("config"), viewerOf(c).organizationId);
+  return fragmentOrPage(c, <NextRunPreviewView preview={preview} />, { title: "The next run", nav: "settings" });
 });
 
 entraMappingRoutes.post("/apply", ...guards, validate("form", mappingChangeForm), async (c) => {

@@ -10,6 +10,7 @@ import { CsrfField, Flash } from "../parts/forms.tsx";
 import { PATHS } from "../../src/paths.ts";
 import type { ScimMappingSection as ScimMappingData } from "../../src/db/scimMapping.ts";
 import { ScimMappingSection } from "./scimMapping.tsx";
+import { NextRunSection } from "./mappingNextRun.tsx";
 
 const BASE = PATHS.entraMapping;
 
@@ -49,6 +50,7 @@ export function MappingEditor(props: { viewer: Viewer; section: MappingSection; 
           <AddMappingForm viewer={viewer} />
           <DefaultRoleForm viewer={viewer} defaultRole={section.defaultRole} />
           <div id="mapping-preview" aria-live="polite"></div>
+          <NextRunSection viewer={viewer} />
         </>
       )}
     </section>
@@ -198,7 +200,10 @@ export function MappingPreviewView(props: { viewer: Viewer; preview: MappingPrev
       <p>
         <strong>{describeChange(preview)}</strong>
       </p>
-      <p class="muted">Who would gain or lose which role at their next Microsoft sign-in, read from your directory now.</p>
+      <p class="muted">
+        Who would gain or lose which role at the next directory run (tonight, or Sync now) or their next Microsoft sign-in, whichever comes
+        first, read from your directory now.
+      </p>
       {nobody ? (
         <p>Nobody's role would change.</p>
       ) : (

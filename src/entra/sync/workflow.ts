@@ -28,6 +28,7 @@ import { READ_NOW_EVENT } from "./schedule.ts";
 import { relayAfterCommit } from "../../events/afterCommit.ts";
 import { findRoleSettings } from "../../db/groupTracking.ts";
 import { followGroupChanges } from "./groupRoles.ts";
+import { followMappingEdits, remapsAfterEdits } from "./remapSteps.ts";
 
 /** What the instance returns: the run's figures (the benchmark reads them). */
 export interface SyncRunOutput {
@@ -244,9 +245,17 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
         graphRequests += roles.graphRequests;
         graphBytes += roles.graphBytes;
       }
+      // Mapping edits apply to everyone: after the group changes, so a run's last word is the new mapping (remapSteps.ts).
+      const remap = remapsAfterEdits(trigger)
+        ? await followMappingEdits(steps, STEP, config, { organizationId, tenantId, runId }, tokens)
+        : null;
+      if (remap) {
+        graphRequests += remap.graphRequests;
+        graphBytes += remap.graphBytes;
+      }
       await relayEvents("relay events");
       return {
-        rolesChanged: roles?.ok ? roles.changed : 0,
+        rolesChanged: (roles?.ok ? roles.changed : 0) + (remap?.ran && remap.ok ? remap.changed : 0),
         status: concluded.status,
         mode,
         usersRead,
