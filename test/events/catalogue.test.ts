@@ -80,7 +80,7 @@ beforeAll(async () => {
   expect((await postForm(adele, `/users/${meganId}/deactivate`, [])).status).toBeLessThan(400);
   expect((await postForm(adele, `/users/${meganId}/reactivate`, [])).status).toBeLessThan(400);
 
-  // member.imported: Alex, by a bulk import.
+  // member.imported: Alex and Isaiah, by a bulk import.
   await adele.page(`${ENTRA_PAGE}/import`);
   expect((await postForm(adele, `${ENTRA_PAGE}/import/apply`, [["scope", "all"]])).status).toBe(200);
 
@@ -210,9 +210,14 @@ describe("the event catalogue", () => {
       expect.objectContaining({ from_role: "viewer", to_role: "manager", cause: "mapping", actor_user_id: null }),
     ]);
     expect(ofType("member.provisioned")).toEqual([expect.objectContaining({ role: "manager", cause: "sign_in" })]);
-    expect(ofType("member.imported")).toEqual([
-      expect.objectContaining({ member: expect.objectContaining({ email: "alex@contoso.example" }) }),
-    ]);
+    // Alex, and Isaiah of contoso-uk.example (Contoso's second verified domain).
+    expect(ofType("member.imported")).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ member: expect.objectContaining({ email: "alex@contoso.example" }) }),
+        expect.objectContaining({ member: expect.objectContaining({ email: "isaiah@contoso-uk.example" }) }),
+      ]),
+    );
+    expect(ofType("member.imported")).toHaveLength(2);
   });
 
   it("describes runs and the connection in the public words", () => {
