@@ -71,7 +71,13 @@ it("describes the token's tenant under /organization", async () => {
       displayName: "Contoso Ltd",
       verifiedDomains: [
         { name: "contoso.example", isDefault: true, isInitial: false, type: "Managed", capabilities: "Email, OfficeCommunicationsOnline" },
-        { name: "contoso-uk.example", isDefault: false, isInitial: false, type: "Managed", capabilities: "Email, OfficeCommunicationsOnline" },
+        {
+          name: "contoso-uk.example",
+          isDefault: false,
+          isInitial: false,
+          type: "Managed",
+          capabilities: "Email, OfficeCommunicationsOnline",
+        },
         {
           name: "contoso.onmicrosoft.com",
           isDefault: false,
