@@ -15,10 +15,11 @@ export type Role = (typeof ROLES)[number];
 export const MAPPABLE_ROLES = ["admin", "manager", "member", "viewer"] as const;
 export type MappableRole = (typeof MAPPABLE_ROLES)[number];
 /**
- * Why a member is deactivated: by an Owner's or Admin's hand, by directory sync (migrations/0017), or
- * deprovisioned by the identity provider over SCIM ('scim').
+ * Why a member is deactivated: by an Owner's or Admin's hand, by directory sync (migrations/0017),
+ * deprovisioned by the identity provider over SCIM ('scim'), or by directory sync because they left
+ * the sync scope ('left_scope', migrations/0023).
  */
-export const DEACTIVATION_REASONS = ["by_hand", "directory_sync", "scim"] as const;
+export const DEACTIVATION_REASONS = ["by_hand", "directory_sync", "scim", "left_scope"] as const;
 export type DeactivationReason = (typeof DEACTIVATION_REASONS)[number];
 /**
  * The Users page's status filter, as it reads in a URL: active, deactivated (for any reason), or
@@ -777,4 +778,43 @@ export const memberProfiles = sqliteTable(
     index("member_profiles_by_department").on(t.organizationId, t.departmentKey, t.nameKey, t.userId),
     index("member_profiles_by_office").on(t.organizationId, t.officeKey, t.nameKey, t.userId),
   ],
+);
+
+/** Who the directory brings in (migrations/0023): everyone in the chosen domains, or only members of chosen groups. */
+export const SYNC_SCOPE_MODES = ["domains", "groups"] as const;
+export type SyncScopeMode = (typeof SYNC_SCOPE_MODES)[number];
+/** At most this many groups in a group scope. */
+export const MAX_SCOPE_GROUPS = 50;
+
+/** An organization's sync scope and "Add new people automatically"; no row is the default (domains, off). */
+export const syncScopes = sqliteTable("sync_scopes", {
+  organizationId: text("organization_id").primaryKey(),
+  mode: text("mode", { enum: SYNC_SCOPE_MODES }).notNull().default("domains"),
+  addNewPeople: integer("add_new_people", { mode: "boolean" }).notNull().default(false),
+  updatedAt: integer("updated_at").notNull(),
+  updatedBy: text("updated_by"),
+});
+
+/** The groups of a group scope (members of nested groups count). */
+export const syncScopeGroups = sqliteTable(
+  "sync_scope_groups",
+  {
+    organizationId: text("organization_id").notNull(),
+    groupId: text("group_id").notNull(),
+    displayName: text("display_name").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.groupId] })],
+);
+
+/** The tenant's verified domains as the last run found them, each chosen or not, "new" until decided. */
+export const syncScopeDomains = sqliteTable(
+  "sync_scope_domains",
+  {
+    organizationId: text("organization_id").notNull(),
+    name: text("name").notNull(),
+    chosen: integer("chosen", { mode: "boolean" }).notNull(),
+    isNew: integer("is_new", { mode: "boolean" }).notNull().default(false),
+    isInitial: integer("is_initial", { mode: "boolean" }).notNull().default(false),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.name] })],
 );
