@@ -1,6 +1,7 @@
 // Reads the tenant's display name and verified domains (GET /organization).
 import { z } from "zod";
 import { displayText } from "../lib/schemas.ts";
+import type { VerifiedDomain } from "../db/syncScope.ts";
 import { GRAPH_BUDGETS, GraphError, createGraphClient } from "./graph.ts";
 
 const organizationReply = z.object({
@@ -20,6 +21,8 @@ const organizationReply = z.object({
 interface TenantDetails {
   tenantName: string;
   verifiedDomains: string[];
+  /** The same, with the initial *.onmicrosoft.com one marked: the sync scope's domain list (src/db/syncScope.ts). */
+  domains: VerifiedDomain[];
   /** "The verified domain" shown on the page: the tenant's default domain. */
   defaultDomain: string;
 }
@@ -33,7 +36,8 @@ export async function fetchTenantDetails(graphBaseUrl: string, accessToken: stri
     const domains = organization.verifiedDomains.map((d) => d.name.toLowerCase());
     const defaultDomain = organization.verifiedDomains.find((d) => d.isDefault)?.name.toLowerCase() ?? domains[0];
     if (!defaultDomain) return null;
-    return { tenantName: organization.displayName, verifiedDomains: domains, defaultDomain };
+    const marked = organization.verifiedDomains.map((d) => ({ name: d.name.toLowerCase(), isInitial: d.isInitial === true }));
+    return { tenantName: organization.displayName, verifiedDomains: domains, domains: marked, defaultDomain };
   } catch (error) {
     if (error instanceof GraphError) return null;
     throw error;
