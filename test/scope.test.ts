@@ -191,3 +191,31 @@ describe("sign-in", () => {
     expect((await new TestBrowser().signInWithMicrosoft(entraUser("megan").oid)).status).toBe(302);
   });
 });
+
+describe("Import", () => {
+  const importCount = (html: string, category: string) =>
+    Number(new RegExp(`data-category="${category}"><th>[^<]*</th><td class="count">(\\d+)</td>`).exec(html)![1]);
+
+  it("offers only people in the scope: its domains, and with a group scope its groups' members", async () => {
+    const adele = await connectContoso();
+    await adele.page(ENTRA_PAGE);
+    await postForm(adele, `${SCOPE}/apply`, scopeFields("domains", ["contoso.example"]));
+    const byDomain = await (await postForm(adele, `${ENTRA_PAGE}/import/preview`, [["scope", "all"]])).text();
+    expect(importCount(byDomain, "new")).toBe(2); // Megan, Alex
+    expect(importCount(byDomain, "outsideDomains")).toBe(1); // Isaiah, of contoso-uk.example
+    expect(byDomain).toContain("Outside the sync scope");
+
+    await postForm(adele, `${SCOPE}/apply`, scopeFields("groups", ["contoso.example", "contoso-uk.example"], [GROUP_IDS.uniassetManagers]));
+    const byGroup = await (await postForm(adele, `${ENTRA_PAGE}/import/preview`, [["scope", "all"]])).text();
+    expect(importCount(byGroup, "new")).toBe(1);
+    expect(byGroup).toContain("Megan Bowen");
+    expect(byGroup).not.toContain("Alex Wilber");
+    const chosenGroup = await (
+      await postForm(adele, `${ENTRA_PAGE}/import/preview`, [
+        ["scope", "groups"],
+        ["groupIds", GROUP_IDS.allStaff],
+      ])
+    ).text();
+    expect(importCount(chosenGroup, "new")).toBe(1); // of All Staff, only Megan is in UniAsset Managers
+  });
+});

@@ -21,7 +21,7 @@ export function ImportSection(props: { viewer: Viewer; connected: boolean }) {
           <p class="muted">
             Create UniAsset accounts for directory users before they first sign in, so assets can be assigned to them. They get their role
             from group mapping when it is on, else the default role, and sign in with Microsoft without an invitation. Guests, disabled
-            accounts and sign-in names outside your verified domains are never imported.
+            accounts and people outside the sync scope (its domains and groups) are never imported.
           </p>
           <ImportForm viewer={props.viewer} />
           <div id="import-preview" aria-live="polite"></div>
@@ -68,7 +68,7 @@ const CATEGORY_LABELS = {
   present: "Already present",
   guests: "Guests skipped",
   disabled: "Disabled skipped",
-  outsideDomains: "Outside verified domains skipped",
+  outsideDomains: "Outside the sync scope skipped",
 } as const;
 
 function ScopeFields(props: { scope: ImportScope }) {
