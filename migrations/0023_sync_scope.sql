@@ -12,6 +12,7 @@
 --    default, everyone in the chosen domains), its chosen groups (at most 50, checked by the app),
 --    and the tenant's verified domains, each chosen or not and marked new when a run found it.
 -- 3. Existing connections keep what they accept today: every verified domain they stored is chosen.
+-- 4. sync_runs.added: the people a run added (Add new people automatically), for the run history.
 PRAGMA defer_foreign_keys = on;
 
 CREATE TABLE memberships_0023 AS SELECT * FROM memberships;
@@ -125,3 +126,6 @@ INSERT OR IGNORE INTO sync_scope_domains (organization_id, name, chosen, is_new,
 SELECT c.organization_id, lower(d.value), 1, 0, CASE WHEN lower(d.value) GLOB '*.onmicrosoft.com' THEN 1 ELSE 0 END
 FROM entra_connections c, json_each(c.verified_domains) d
 WHERE c.verified_domains IS NOT NULL AND json_valid(c.verified_domains);
+
+-- 4. The people a run added (joiners), beside what it deactivated and reactivated.
+ALTER TABLE sync_runs ADD COLUMN added INTEGER NOT NULL DEFAULT 0;

@@ -285,6 +285,8 @@ export const syncRuns = sqliteTable(
     undoneAt: integer("undone_at"),
     undoneBy: text("undone_by"),
     resolvedBy: text("resolved_by"),
+    /** People the run added (Add new people automatically, migrations/0023). */
+    added: integer("added").notNull().default(0),
   },
   (t) => [
     // The run history's pages (migrations/0008), the alerts banner's two questions (0012), pruning (0013).
@@ -355,6 +357,8 @@ const AUDIT_ACTIONS = [
   "entra.scope_changed",
   "entra.signin_outside_scope",
   "entra.add_new_people_changed",
+  "entra.user_added",
+  "entra.joiners_held",
   "sync.run_finished",
   "sync.held_applied",
   "sync.held_dismissed",

@@ -6,12 +6,14 @@ import { z } from "zod";
 import { requirePlan, requireRole, viewerOf } from "../auth/access.ts";
 import type { AppContext } from "../context.ts";
 import { findConnectionSummary } from "../db/connections.ts";
+import { findScope } from "../db/syncScope.ts";
+import { setAddNewPeople } from "../entra/joiners.ts";
 import { MAX_IMPORT_GROUPS, applyImport, planImport, searchImportGroups, type ImportScope } from "../entra/bulkImport.ts";
 import { groupIdField, groupSearchField } from "../lib/schemas.ts";
 import { validate } from "../lib/validate.ts";
 import { fragmentOrPage } from "./respond.tsx";
 import { GroupChoices } from "../../views/pages/entraMapping.tsx";
-import { ImportDone, ImportPreview, ImportSection } from "../../views/pages/entraImport.tsx";
+import { AddNewPeopleToggle, ImportDone, ImportPreview, ImportSection } from "../../views/pages/entraImport.tsx";
 
 /** Mounted at PATHS.entraImport. */
 export const entraImportRoutes = new Hono<AppContext>();
@@ -33,8 +35,9 @@ const importForm = z
 
 entraImportRoutes.get("/", ...guards, async (c) => {
   const viewer = viewerOf(c);
-  const connection = await findConnectionSummary(c.get("db"), viewer.organizationId);
-  const section = <ImportSection viewer={viewer} connected={connection?.status === "connected"} />;
+  const db = c.get("db");
+  const [connection, scope] = await Promise.all([findConnectionSummary(db, viewer.organizationId), findScope(db, viewer.organizationId)]);
+  const section = <ImportSection viewer={viewer} connected={connection?.status === "connected"} addNewPeople={scope.addNewPeople} />;
   return fragmentOrPage(c, section, { title: "Import users", nav: "settings" });
 });
 
@@ -59,3 +62,16 @@ entraImportRoutes.post("/apply", ...guards, validate("form", importForm), async 
   const view = <ImportDone viewer={viewer} result={result} />;
   return fragmentOrPage(c, view, { title: "Import users", nav: "settings" });
 });
+
+// "Add new people automatically" (issue 20): Owners and Admins, Enterprise (directorySync), audited.
+entraImportRoutes.post(
+  "/add-new-people",
+  ...guards,
+  validate("form", z.object({ enabled: z.enum(["true", "false"], { message: "enabled is true or false." }) })),
+  async (c) => {
+    const viewer = viewerOf(c);
+    const enabled = c.req.valid("form").enabled === "true";
+    await setAddNewPeople(c.get("db"), viewer, enabled, Date.now());
+    return fragmentOrPage(c, <AddNewPeopleToggle viewer={viewer} enabled={enabled} />, { title: "Import users", nav: "settings" });
+  },
+);

@@ -30,6 +30,8 @@ const ACTION_LABELS: Record<AuditAction, string> = {
   "entra.scope_changed": "Changed the sync scope",
   "entra.signin_outside_scope": "Refused a sign-in outside the sync scope",
   "entra.add_new_people_changed": "Changed Add new people automatically",
+  "entra.user_added": "Added a new person from the directory",
+  "entra.joiners_held": "Held a run's new people: more than the safety threshold",
   "sync.run_finished": "Directory sync ran",
   "sync.held_applied": "Applied a held sync",
   "sync.held_dismissed": "Dismissed a held sync",

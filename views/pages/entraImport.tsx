@@ -10,7 +10,34 @@ import { PATHS } from "../../src/paths.ts";
 
 const BASE = PATHS.entraImport;
 
-export function ImportSection(props: { viewer: Viewer; connected: boolean }) {
+/**
+ * "Add new people automatically" (issue 20): while on, every directory sync run adds each enabled
+ * person in the sync scope who is not a member yet.
+ */
+export function AddNewPeopleToggle(props: { viewer: Viewer; enabled: boolean }) {
+  const path = `${BASE}/add-new-people`;
+  return (
+    <div class="toggle" id="add-new-people">
+      <div>
+        <strong>Add new people automatically</strong>
+        <div class="muted">
+          Every directory sync run (nightly, Sync now, real-time updates) adds each enabled person in the sync scope who is not a member
+          yet, with the role group mapping gives them (or the default role). They show in Users as “Not signed in yet”.
+        </div>
+      </div>
+      <form method="post" action={path} hx-post={path} hx-target="#add-new-people" hx-swap="outerHTML" class="inline">
+        <CsrfField token={props.viewer.csrfToken} />
+        <input type="hidden" name="enabled" value={props.enabled ? "false" : "true"} />
+        <span class={`status ${props.enabled ? "active" : "not-connected"}`}>{props.enabled ? "On" : "Off"}</span>
+        <button type="submit" role="switch" aria-checked={props.enabled ? "true" : "false"} aria-label="Add new people automatically">
+          {props.enabled ? "Turn off" : "Turn on"}
+        </button>
+      </form>
+    </div>
+  );
+}
+
+export function ImportSection(props: { viewer: Viewer; connected: boolean; addNewPeople: boolean }) {
   return (
     <section id="entra-import" class="card">
       <h2>Import users</h2>
@@ -23,6 +50,7 @@ export function ImportSection(props: { viewer: Viewer; connected: boolean }) {
             from group mapping when it is on, else the default role, and sign in with Microsoft without an invitation. Guests, disabled
             accounts and people outside the sync scope (its domains and groups) are never imported.
           </p>
+          <AddNewPeopleToggle viewer={props.viewer} enabled={props.addNewPeople} />
           <ImportForm viewer={props.viewer} />
           <div id="import-preview" aria-live="polite"></div>
         </>

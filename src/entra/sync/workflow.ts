@@ -28,6 +28,8 @@ import { READ_NOW_EVENT } from "./schedule.ts";
 import { relayAfterCommit } from "../../events/afterCommit.ts";
 import { findRoleSettings } from "../../db/groupTracking.ts";
 import { followGroupChanges } from "./groupRoles.ts";
+import { addsNewPeople } from "../../db/joiners.ts";
+import { MAX_CANDIDATES, addNewPeopleOfRun } from "./addNewPeople.ts";
 
 /** What the instance returns: the run's figures (the benchmark reads them). */
 export interface SyncRunOutput {
@@ -148,11 +150,15 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
           tenantId: settings?.status === "connected" ? settings.tenantId : null,
           deltaLinkEnc: settings?.deltaLinkEnc ?? null,
           heldRunId,
+          // Add new people automatically (issue 20): never in a preview.
+          addNewPeople: trigger !== "preview" && (await addsNewPeople(db, organizationId)),
         };
       });
       const { tenantId, deltaLinkEnc: storedLinkEnc } = loaded;
       // `?? null`: a step result checkpointed before this field existed.
       const heldRunId = loaded.heldRunId ?? null;
+      const collectJoiners = loaded.addNewPeople === true;
+      const candidates = new Set<string>();
       if (!tenantId) return await fail("not_connected");
 
       // Memory only: after a restart the token is read again, and the checkpointed pages are not.
@@ -162,7 +168,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
       let nextDeltaLinkEnc: string | null;
       for (;;) {
         mode = state.mode;
-        const request = pageRequest(state, organizationId, tenantId, runId, heldRunId);
+        const request = { ...pageRequest(state, organizationId, tenantId, runId, heldRunId), collectJoiners };
         const read = await steps.do(stepName(state), STEP, async (db): Promise<TimedPageResult> => {
           if (!withinDeadline(startedAt, Date.now()))
             return { ok: false, reason: "timed_out", graphRequests: 0, graphBytes: 0, at: Date.now() };
@@ -175,6 +181,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
           usersRead += read.usersRead;
           mergeObservations(observed, read.observations);
           keepActionable(observed);
+          for (const oid of read.joiners ?? []) if (candidates.size < MAX_CANDIDATES) candidates.add(oid);
         }
         const move = advance(state, read, startedAt);
         if (move.next === "fail") return await fail(move.reason);
@@ -184,6 +191,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
         }
         if (move.next === "pause") await step.sleep(`throttled pause ${move.state.pauses}`, `${move.seconds} seconds`);
         if (move.next === "read" && move.restarted) {
+          candidates.clear();
           observed.clear();
           usersRead = 0;
         }
@@ -243,6 +251,18 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
       if (roles) {
         graphRequests += roles.graphRequests;
         graphBytes += roles.graphBytes;
+      }
+      // Joiners: only after a run that changed members as it should (not held, not failed).
+      if (concluded.status === "succeeded" && candidates.size > 0) {
+        const joined = await addNewPeopleOfRun(
+          steps,
+          STEP,
+          config,
+          { organizationId, tenantId, runId, candidates: [...candidates] },
+          tokens,
+        );
+        graphRequests += joined.graphRequests;
+        graphBytes += joined.graphBytes;
       }
       await relayEvents("relay events");
       return {
