@@ -12,6 +12,7 @@ import { connectContoso, ENTRA_PAGE } from "./support/entra.ts";
 import { postForm } from "./events/support.ts";
 import { linkMember } from "./support/people.ts";
 import { contosoAudit, resetDemoWorld } from "./support/world.ts";
+import { nightlyRun } from "./sync/support.ts";
 
 const SCOPE = `${ENTRA_PAGE}/scope`;
 const isaiah = entraUser("isaiah");
@@ -71,6 +72,22 @@ describe("the domain list", () => {
     ]);
     const section = await (await adele.get(SCOPE, { "hx-request": "true" })).text();
     expect(section).toMatch(/contoso-de.example.*new/s);
+  });
+});
+
+describe("each run", () => {
+  it("refreshes the domain list: a domain removed in Entra goes, a new one appears new and unchosen", { timeout: 60_000 }, async () => {
+    await connectContoso(["auto-deprovision"]);
+    await emulatorAdmin("notifications", { drop: 1_000_000_000 });
+    await emulatorAdmin(`tenants/${CONTOSO_TENANT_ID}/domains`, { name: "contoso-fr.example" });
+    await emulatorAdmin(`tenants/${CONTOSO_TENANT_ID}/domains/contoso-uk.example`, undefined, "DELETE");
+    const run = await nightlyRun();
+    expect(run.status).toBe("succeeded");
+    expect(await domains()).toEqual([
+      { name: "contoso-fr.example", chosen: 0, is_new: 1, is_initial: 0 },
+      { name: "contoso.example", chosen: 1, is_new: 0, is_initial: 0 },
+      { name: "contoso.onmicrosoft.com", chosen: 0, is_new: 0, is_initial: 1 },
+    ]);
   });
 });
 

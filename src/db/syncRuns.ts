@@ -124,6 +124,8 @@ export function listRecentRuns(db: Db, organizationId: string, options: { limit:
       usersRead: syncRuns.usersRead,
       deactivated: syncRuns.deactivated,
       reactivated: syncRuns.reactivated,
+      // People the run added (Add new people automatically, issue 20).
+      added: syncRuns.added,
       graphRequests: syncRuns.graphRequests,
       error: syncRuns.error,
       pendingChanges: syncRuns.pendingChanges,

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { displayText } from "../lib/schemas.ts";
 import type { VerifiedDomain } from "../db/syncScope.ts";
-import { GRAPH_BUDGETS, GraphError, createGraphClient } from "./graph.ts";
+import { GRAPH_BUDGETS, GraphError, createGraphClient, type GraphClient } from "./graph.ts";
 
 const organizationReply = z.object({
   value: z
@@ -29,7 +29,11 @@ interface TenantDetails {
 
 /** The tenant's details, or null when Graph can't give them (the page then advises a refresh, then a reconnect). */
 export async function fetchTenantDetails(graphBaseUrl: string, accessToken: string): Promise<TenantDetails | null> {
-  const graph = createGraphClient({ baseUrl: graphBaseUrl, accessToken, ...GRAPH_BUDGETS.signIn });
+  return fetchTenantDetailsWith(createGraphClient({ baseUrl: graphBaseUrl, accessToken, ...GRAPH_BUDGETS.signIn }));
+}
+
+/** The same, through a client the caller made (a sync run's, with its token cache and counter). */
+export async function fetchTenantDetailsWith(graph: GraphClient): Promise<TenantDetails | null> {
   try {
     const reply = await graph.get("/v1.0/organization?$select=id,displayName,verifiedDomains", organizationReply);
     const organization = reply.value[0]!;

@@ -91,6 +91,8 @@ describe("a run with the setting on", () => {
     expect(users.html).toContain("Isaiah Langer");
     expect(users.html.match(/Not signed in yet/g)?.length).toBeGreaterThanOrEqual(3);
 
+    const history = await adele.get(`${ENTRA_PAGE}/sync`, { "hx-request": "true" });
+    expect(await history.text()).toContain('<td class="added">3</td>');
     // The next run adds nobody twice.
     const again = await nightlyRunDone();
     expect((await env.DB.prepare("select added from sync_runs where id = ?").bind(again.id).first<{ added: number }>())?.added).toBe(0);

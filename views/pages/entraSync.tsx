@@ -262,6 +262,7 @@ function RunTable(props: { viewer: Viewer; runs: SyncRunRow[]; caption: string }
           <th>Users read</th>
           <th>Deactivated</th>
           <th>Reactivated</th>
+          <th>Added</th>
           <th>Graph requests</th>
           <th>Outcome</th>
           <th>Error</th>
@@ -280,6 +281,7 @@ function RunTable(props: { viewer: Viewer; runs: SyncRunRow[]; caption: string }
             <td>{run.usersRead}</td>
             <td>{run.deactivated}</td>
             <td>{run.reactivated}</td>
+            <td class="added">{run.added}</td>
             <td>{run.graphRequests}</td>
             <td>
               <span class={`status ${run.status}`}>{outcomeLabel(run)}</span>

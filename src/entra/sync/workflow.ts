@@ -30,6 +30,7 @@ import { findRoleSettings } from "../../db/groupTracking.ts";
 import { followGroupChanges } from "./groupRoles.ts";
 import { addsNewPeople } from "../../db/joiners.ts";
 import { MAX_CANDIDATES, addNewPeopleOfRun } from "./addNewPeople.ts";
+import { refreshDomainsOfRun } from "./refreshDomains.ts";
 
 /** What the instance returns: the run's figures (the benchmark reads them). */
 export interface SyncRunOutput {
@@ -163,6 +164,12 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
 
       // Memory only: after a restart the token is read again, and the checkpointed pages are not.
       const tokens: TokenCache = { accessToken: null, tenantId: null };
+      // The tenant's verified domains, refreshed by each run (issue 20): the sync scope's list.
+      if (trigger !== "preview") {
+        await steps.do("refresh the tenant's domains", STEP, (db) =>
+          refreshDomainsOfRun(db, config, { organizationId, tenantId }, tokens, Date.now()),
+        );
+      }
       const observed = new Map<string, Observed>();
       let state: ReadState = firstRead(storedLinkEnc);
       let nextDeltaLinkEnc: string | null;
