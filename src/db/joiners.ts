@@ -9,6 +9,7 @@ import { insertEventsFor, MEMBER_OF_U } from "./outbox.ts";
 import type { ImportedPerson } from "./importedMembers.ts";
 import type { Role } from "./schema.ts";
 import { planIncludes } from "./planFeatures.ts";
+import { statement } from "./statements.ts";
 
 /**
  * Of a page's enabled object ids, those with no membership in the organization through a Microsoft
@@ -93,4 +94,53 @@ export function addJoinerStatements(organizationId: string, tenantId: string, ru
     );
   }
   return writes;
+}
+
+/**
+ * Undo of a run's additions: the people it added (its entra.user_added audit rows) who are still
+ * active are deactivated by hand, as an Owner's or Admin's Undo, not removed: their account,
+ * identity and everything they did since stay, and reactivating them restores it all. Owners are
+ * left alone (someone made them Owner since). Audited, member.deactivated, sessions ended.
+ */
+export function deactivateAddedByRun(db: Db, change: { organizationId: string; runId: string; actorUserId: string; now: number }) {
+  const { organizationId, runId, actorUserId, now } = change;
+  const added = sql`(select a.target_user_id from audit_events a indexed by audit_events_org
+    where a.organization_id = ${organizationId} and a.action = 'entra.user_added' and json_extract(a.details, '$.runId') = ${runId})`;
+  const where = sql`m.organization_id = ${organizationId} and m.status = 'active' and m.role != 'owner' and m.user_id in ${added}`;
+  return [
+    statement(
+      db,
+      sql`insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
+        select ${organizationId}, ${actorUserId}, 'member.deactivated', m.user_id, json_object('reason', 'by_hand', 'undo', ${runId}), ${now}
+        from memberships m where ${where}`,
+    ),
+    statement(
+      db,
+      insertEventsFor(
+        "member.deactivated",
+        {
+          organizationId,
+          now,
+          data: {
+            organization_id: organizationId,
+            member: MEMBER_OF_U,
+            cause: "by_hand",
+            directory_reason: null,
+            run_id: runId,
+            actor_user_id: actorUserId,
+          },
+        },
+        { from: sql`memberships m cross join users u on u.id = m.user_id`, where },
+      ),
+    ),
+    statement(
+      db,
+      sql`delete from sessions where organization_id = ${organizationId} and user_id in (select m.user_id from memberships m where ${where})`,
+    ),
+    statement(
+      db,
+      sql`update memberships as m set status = 'deactivated', deactivated_reason = 'by_hand', deactivated_at = ${now}, deactivated_by_run = null
+        where ${where}`,
+    ),
+  ];
 }

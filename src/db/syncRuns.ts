@@ -154,6 +154,7 @@ export async function findRun(db: Db, organizationId: string, runId: string) {
       error: syncRuns.error,
       pendingChanges: syncRuns.pendingChanges,
       undoneAt: syncRuns.undoneAt,
+      added: syncRuns.added,
     })
     .from(syncRuns)
     .where(and(eq(syncRuns.id, runId), eq(syncRuns.organizationId, organizationId)))

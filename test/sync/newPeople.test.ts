@@ -105,6 +105,22 @@ describe("a run with the setting on", () => {
     expect(after?.last_sign_in_at).not.toBeNull();
   });
 
+  it("Undo deactivates the people a run added, keeping their accounts; a hand-made Owner stays", async () => {
+    const adele = await connectContoso(["auto-deprovision"]);
+    await turnOn(adele);
+    const run = await nightlyRunDone();
+    const alex = await contosoMember(entraUser("alex").oid);
+    await env.DB.prepare("update memberships set role = 'owner' where user_id = ?").bind(alex!.user_id).run();
+    await adele.page(ENTRA_PAGE);
+    const section = await (await adele.get(`${ENTRA_PAGE}/sync`, { "hx-request": "true" })).text();
+    expect(section).toContain("and deactivate the 3 people it added (their accounts stay)?");
+    expect((await adele.post(`${ENTRA_PAGE}/sync/runs/${run.id}/undo`, {}, { htmx: true })).status).toBe(200);
+    expect(await contosoMember(entraUser("megan").oid)).toMatchObject({ status: "deactivated" });
+    expect(await contosoMember(entraUser("isaiah").oid)).toMatchObject({ status: "deactivated" });
+    expect(await contosoMember(entraUser("alex").oid)).toMatchObject({ status: "active", role: "owner" });
+    expect((await contosoAudit("member.deactivated")).filter((d) => d.undo === run.id)).toHaveLength(2);
+  });
+
   it("a group scope adds only its members, with the role group mapping gives them; events carry cause directory and the run", async () => {
     const adele = await connectContoso(["auto-deprovision", "group-role-mapping"]);
     await mapGroup(GROUP_IDS.uniassetManagers, "UniAsset Managers", "manager");
