@@ -13,6 +13,7 @@ import { postForm } from "./events/support.ts";
 import { linkMember } from "./support/people.ts";
 import { contosoAudit, resetDemoWorld } from "./support/world.ts";
 import { nightlyRun } from "./sync/support.ts";
+import { measureCallback } from "./support/signInCost.ts";
 
 const SCOPE = `${ENTRA_PAGE}/scope`;
 const isaiah = entraUser("isaiah");
@@ -189,6 +190,16 @@ describe("sign-in", () => {
     expect(await contosoAudit("entra.signin_outside_scope")).toEqual([
       { upn: "alex@contoso.example", oid: entraUser("alex").oid, name: "Alex Wilber" },
     ]);
+  });
+
+  it("refusing a person outside a group scope costs at most 2 D1 round trips and 1 Graph round trip", async () => {
+    const adele = await connectContoso(["auto-provision"]);
+    await adele.page(ENTRA_PAGE);
+    await postForm(adele, `${SCOPE}/apply`, scopeFields("groups", ["contoso.example"], [GROUP_IDS.uniassetManagers]));
+    const cost = await measureCallback("microsoft", entraUser("alex").oid);
+    expect(cost.status).toBe(403);
+    expect(cost.d1.roundTrips).toBeLessThanOrEqual(2);
+    expect(cost.graphRoundTrips).toBe(1);
   });
 
   it("a person in a verified domain that is not chosen is refused; the initial domain is not chosen by default", async () => {
