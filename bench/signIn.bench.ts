@@ -4,7 +4,6 @@
 // before it (authorize, code exchange) is not measured. Target: ≤ 2 D1 and ≤ 1 Graph round trips.
 import { env } from "cloudflare:test";
 import { it } from "vitest";
-import { DEMO_ORGS } from "../demo/seed.ts";
 import { GROUP_IDS, entraUser, googleAccount } from "../demo/directory.ts";
 import { mapGroup } from "../test/support/directory.ts";
 import { connectContoso } from "../test/support/entra.ts";
