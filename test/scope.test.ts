@@ -7,10 +7,10 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, GROUP_IDS, entraUser } from "../demo/directory.ts";
 import { DEMO_ORGS } from "../demo/seed.ts";
 import { TestBrowser, countRows } from "./support/browser.ts";
-import { emulatorAdmin } from "./support/emulator.ts";
+import { createDirectoryUser, emulatorAdmin } from "./support/emulator.ts";
 import { connectContoso, ENTRA_PAGE } from "./support/entra.ts";
 import { postForm } from "./events/support.ts";
-import { linkMember } from "./support/people.ts";
+import { DEMO_USER_IDS, linkMember } from "./support/people.ts";
 import { contosoAudit, resetDemoWorld } from "./support/world.ts";
 import { nightlyRun } from "./sync/support.ts";
 import { measureCallback } from "./support/signInCost.ts";
@@ -89,6 +89,82 @@ describe("each run", () => {
       { name: "contoso.example", chosen: 1, is_new: 0, is_initial: 0 },
       { name: "contoso.onmicrosoft.com", chosen: 0, is_new: 0, is_initial: 1 },
     ]);
+  });
+});
+
+describe("every run keeps the scope", () => {
+  async function runDone() {
+    const run = await nightlyRun();
+    const instance = await env.SYNC_WORKFLOW.get(run.id);
+    for (let i = 0; i < 600 && (await instance.status()).status !== "complete"; i++) await new Promise((r) => setTimeout(r, 50));
+    return (await env.DB.prepare("select * from sync_runs where id = ?")
+      .bind(run.id)
+      .first<{ id: string; deactivated: number; reactivated: number }>())!;
+  }
+
+  it("a member removed from the scope's groups is deactivated by the run (Undo brings them back); added to a group, reactivated", {
+    timeout: 60_000,
+  }, async () => {
+    await connectContoso(["auto-deprovision"]);
+    await emulatorAdmin("notifications", { drop: 1_000_000_000 });
+    const megan = await linkMember("megan");
+    const alex = await linkMember("alex");
+    await env.DB.batch([
+      env.DB.prepare("insert into sync_scopes (organization_id, mode, updated_at) values (?, 'groups', 1)").bind(DEMO_ORGS.contoso.id),
+      env.DB.prepare("insert into sync_scope_groups (organization_id, group_id, display_name) values (?, ?, 'UniAsset Managers')").bind(
+        DEMO_ORGS.contoso.id,
+        GROUP_IDS.uniassetManagers,
+      ),
+      // Room under the hold threshold for Diego (disabled) and Alex.
+      env.DB.prepare("update entra_connections set hold_threshold_minimum = 10 where organization_id = ?").bind(DEMO_ORGS.contoso.id),
+    ]);
+    const run = await runDone();
+    expect(await membership(alex.userId)).toEqual({ status: "deactivated", deactivated_reason: "left_scope" });
+    expect(await membership(megan.userId)).toEqual({ status: "active", deactivated_reason: null });
+    expect(run.deactivated).toBe(2); // Diego, disabled; Alex, outside the scope
+    const adeleBrowser = await connectContoso(["auto-deprovision"]);
+    await adeleBrowser.page(ENTRA_PAGE);
+    expect((await adeleBrowser.post(`${ENTRA_PAGE}/sync/runs/${run.id}/undo`, {}, { htmx: true })).status).toBe(200);
+    expect(await membership(alex.userId)).toEqual({ status: "active", deactivated_reason: null });
+
+    await runDone();
+    expect(await membership(alex.userId)).toEqual({ status: "deactivated", deactivated_reason: "left_scope" });
+    await emulatorAdmin(`groups/${GROUP_IDS.uniassetManagers}/members`, { oid: entraUser("alex").oid });
+    const back = await runDone();
+    expect(back.reactivated).toBeGreaterThanOrEqual(1);
+    expect(await membership(alex.userId)).toEqual({ status: "active", deactivated_reason: null });
+  });
+
+  it("a member linked with a name in a domain no longer chosen is deactivated; the last Owner never", { timeout: 60_000 }, async () => {
+    await connectContoso(["auto-deprovision"]);
+    await emulatorAdmin("notifications", { drop: 1_000_000_000 });
+    const { userId } = await linkMember({ issuer: CONTOSO_TENANT_ID, subject: isaiah.oid, name: isaiah.displayName, email: isaiah.mail });
+    await env.DB.prepare(
+      "update sync_scope_domains set chosen = 0 where organization_id = ? and name in ('contoso-uk.example', 'contoso.example')",
+    )
+      .bind(DEMO_ORGS.contoso.id)
+      .run();
+    await runDone();
+    expect(await membership(userId)).toEqual({ status: "deactivated", deactivated_reason: "left_scope" });
+    expect(await membership(DEMO_USER_IDS.adele)).toEqual({ status: "active", deactivated_reason: null });
+  });
+
+  it("more leavers than the hold threshold allows: nobody changes, and the audit log says so", { timeout: 60_000 }, async () => {
+    await connectContoso(["auto-deprovision"]);
+    await emulatorAdmin("notifications", { drop: 1_000_000_000 });
+    const people = [];
+    for (let i = 0; i < 8; i++) people.push(await linkMember(await createDirectoryUser(`Out ${i}`)));
+    await env.DB.batch([
+      env.DB.prepare("insert into sync_scopes (organization_id, mode, updated_at) values (?, 'groups', 1)").bind(DEMO_ORGS.contoso.id),
+      env.DB.prepare("insert into sync_scope_groups (organization_id, group_id, display_name) values (?, ?, 'UniAsset Managers')").bind(
+        DEMO_ORGS.contoso.id,
+        GROUP_IDS.uniassetManagers,
+      ),
+    ]);
+    const run = await runDone();
+    for (const person of people) expect(await membership(person.userId)).toEqual({ status: "active", deactivated_reason: null });
+    // The eight, and Adele: outside the group, though as the last Owner she would stay.
+    expect(await contosoAudit("entra.scope_leavers_held")).toEqual([{ runId: run.id, wouldDeactivate: 9 }]);
   });
 });
 

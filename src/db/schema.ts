@@ -359,6 +359,7 @@ const AUDIT_ACTIONS = [
   "entra.add_new_people_changed",
   "entra.user_added",
   "entra.joiners_held",
+  "entra.scope_leavers_held",
   "sync.run_finished",
   "sync.held_applied",
   "sync.held_dismissed",

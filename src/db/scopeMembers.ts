@@ -28,9 +28,11 @@ const leaving = (organizationId: string) => sql`m.status = 'active' and (m.role 
  */
 export function deactivateLeftScope(
   db: Db,
-  change: { organizationId: string; userIds: readonly string[]; actorUserId: string; now: number },
+  change: { organizationId: string; userIds: readonly string[]; actorUserId: string | null; now: number; runId?: string },
 ) {
   const { organizationId, userIds, actorUserId, now } = change;
+  // A run's change carries its id (the run history's counts, Undo); a scope applied on the page has none.
+  const runId = change.runId ?? null;
   const from = listed(organizationId, userIds);
   const where = leaving(organizationId);
   return [
@@ -42,7 +44,7 @@ export function deactivateLeftScope(
           actorUserId,
           action: "member.deactivated",
           targetUserId: sql`m.user_id`,
-          details: sql`json_object('reason', 'left_scope')`,
+          details: sql`json_object('reason', 'left_scope', 'runId', ${runId})`,
           now,
         },
         sql`from ${from} where ${where}`,
@@ -62,7 +64,7 @@ export function deactivateLeftScope(
             member: MEMBER_OF_U,
             cause: "directory_sync",
             directory_reason: null,
-            run_id: null,
+            run_id: runId,
             actor_user_id: actorUserId,
           },
         },
@@ -77,7 +79,7 @@ export function deactivateLeftScope(
     statement(
       db,
       sql`update memberships as m set status = 'deactivated', deactivated_reason = 'left_scope', deactivated_at = ${now},
-          deactivated_by_run = null
+          deactivated_by_run = ${runId}
         where m.organization_id = ${organizationId} and m.user_id in (select value from json_each(${JSON.stringify(userIds)}))
           and ${where}`,
     ),
@@ -87,9 +89,11 @@ export function deactivateLeftScope(
 /** Reactivates the listed members who had been deactivated for leaving the scope (and only those). */
 export function reactivateBackInScope(
   db: Db,
-  change: { organizationId: string; userIds: readonly string[]; actorUserId: string; now: number },
+  change: { organizationId: string; userIds: readonly string[]; actorUserId: string | null; now: number; runId?: string },
 ) {
   const { organizationId, userIds, actorUserId, now } = change;
+  // A run's change carries its id (the run history's counts, Undo); a scope applied on the page has none.
+  const runId = change.runId ?? null;
   const from = listed(organizationId, userIds);
   const where = sql`m.status = 'deactivated' and m.deactivated_reason = 'left_scope'`;
   return [
@@ -114,7 +118,13 @@ export function reactivateBackInScope(
         {
           organizationId,
           now,
-          data: { organization_id: organizationId, member: MEMBER_OF_U, cause: "directory_sync", run_id: null, actor_user_id: actorUserId },
+          data: {
+            organization_id: organizationId,
+            member: MEMBER_OF_U,
+            cause: "directory_sync",
+            run_id: runId,
+            actor_user_id: actorUserId,
+          },
         },
         { from: sql`${from} cross join users u on u.id = m.user_id`, where },
       ),
@@ -141,4 +151,21 @@ export function listLinkedStandings(db: Db, organizationId: string, tenantId: st
     cross join memberships m on m.organization_id = ${organizationId} and m.user_id = i.user_id
     cross join users u on u.id = m.user_id
     where i.provider = 'microsoft' and i.issuer_key = ${tenantId}`);
+}
+
+/**
+ * The organization's members linked to the tenant, in user id order, `limit` after `afterUserId`:
+ * what a run's scope check judges (their object id, and the sign-in name they were linked with).
+ */
+export function listScopeStandings(db: Db, organizationId: string, tenantId: string, afterUserId: string, limit: number) {
+  return db.all<{ user_id: string; oid: string; email: string | null; role: string; status: string; reason: string | null }>(sql`
+    select m.user_id as user_id, min(i.subject) as oid, u.email as email, m.role as role, m.status as status,
+      m.deactivated_reason as reason
+    from memberships m
+    cross join identities i on i.user_id = m.user_id and i.provider = 'microsoft' and i.issuer_key = ${tenantId}
+    cross join users u on u.id = m.user_id
+    where m.organization_id = ${organizationId} and m.user_id > ${afterUserId}
+    group by m.user_id
+    order by m.user_id
+    limit ${limit}`);
 }

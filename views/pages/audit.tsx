@@ -32,6 +32,7 @@ const ACTION_LABELS: Record<AuditAction, string> = {
   "entra.add_new_people_changed": "Changed Add new people automatically",
   "entra.user_added": "Added a new person from the directory",
   "entra.joiners_held": "Held a run's new people: more than the safety threshold",
+  "entra.scope_leavers_held": "Held a run's members who left the sync scope: more than the safety threshold",
   "sync.run_finished": "Directory sync ran",
   "sync.held_applied": "Applied a held sync",
   "sync.held_dismissed": "Dismissed a held sync",

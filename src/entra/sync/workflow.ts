@@ -31,6 +31,7 @@ import { followGroupChanges } from "./groupRoles.ts";
 import { addsNewPeople } from "../../db/joiners.ts";
 import { MAX_CANDIDATES, addNewPeopleOfRun } from "./addNewPeople.ts";
 import { refreshDomainsOfRun } from "./refreshDomains.ts";
+import { applyScopeOfRun } from "./scopeOfRun.ts";
 
 /** What the instance returns: the run's figures (the benchmark reads them). */
 export interface SyncRunOutput {
@@ -259,7 +260,13 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
         graphRequests += roles.graphRequests;
         graphBytes += roles.graphBytes;
       }
-      // Joiners: only after a run that changed members as it should (not held, not failed).
+      // The sync scope, then joiners: only after a run that changed members as it should (not held, not failed).
+      let scopeChanges = { deactivated: 0, reactivated: 0 };
+      if (concluded.status === "succeeded") {
+        const scoped = await applyScopeOfRun(steps, STEP, config, { organizationId, tenantId, runId }, tokens);
+        graphRequests += scoped.graphRequests;
+        scopeChanges = scoped;
+      }
       if (concluded.status === "succeeded" && candidates.size > 0) {
         const joined = await addNewPeopleOfRun(
           steps,
@@ -279,8 +286,8 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
         usersRead,
         graphRequests,
         graphBytes,
-        deactivated: concluded.deactivated,
-        reactivated: concluded.reactivated,
+        deactivated: concluded.deactivated + scopeChanges.deactivated,
+        reactivated: concluded.reactivated + scopeChanges.reactivated,
         error: null,
         d1: steps.total,
       };
