@@ -13,6 +13,7 @@
 --    and the tenant's verified domains, each chosen or not and marked new when a run found it.
 -- 3. Existing connections keep what they accept today: every verified domain they stored is chosen.
 -- 4. sync_runs.added: the people a run added (Add new people automatically), for the run history.
+-- 5. sync_held_joiners: the people a run would have added, held by the threshold until Apply or Dismiss.
 PRAGMA defer_foreign_keys = on;
 
 CREATE TABLE memberships_0023 AS SELECT * FROM memberships;
@@ -129,3 +130,14 @@ WHERE c.verified_domains IS NOT NULL AND json_valid(c.verified_domains);
 
 -- 4. The people a run added (joiners), beside what it deactivated and reactivated.
 ALTER TABLE sync_runs ADD COLUMN added INTEGER NOT NULL DEFAULT 0;
+
+-- 5. A run's additions held by the hold threshold (Add new people automatically): who, as the run
+--    decided them (object id, name, email, role and why), until an Owner or Admin applies or
+--    dismisses them. A later run's hold replaces the list.
+CREATE TABLE sync_held_joiners (
+  organization_id  TEXT NOT NULL REFERENCES organizations (id),
+  oid              TEXT NOT NULL,
+  run_id           TEXT NOT NULL,
+  person           TEXT NOT NULL CHECK (json_valid(person)),
+  PRIMARY KEY (organization_id, oid)
+);

@@ -144,3 +144,50 @@ export function deactivateAddedByRun(db: Db, change: { organizationId: string; r
     ),
   ];
 }
+
+/** People per statement when a held list is written: their JSON stays well under D1's statement limits. */
+const HELD_PER_STATEMENT = 200;
+
+/** A run's additions held by the threshold replace any held before (a later run's decision is the current one). */
+export function holdJoinerStatements(db: Db, organizationId: string, runId: string, people: readonly ImportedPerson[]) {
+  const writes = [statement(db, sql`delete from sync_held_joiners where organization_id = ${organizationId}`)];
+  for (let i = 0; i < people.length; i += HELD_PER_STATEMENT) {
+    const chunk = JSON.stringify(people.slice(i, i + HELD_PER_STATEMENT));
+    writes.push(
+      statement(
+        db,
+        sql`insert into sync_held_joiners (organization_id, oid, run_id, person)
+          select ${organizationId}, json_extract(value, '$.oid'), ${runId}, value from json_each(${chunk}) where true
+          on conflict (organization_id, oid) do update set run_id = excluded.run_id, person = excluded.person`,
+      ),
+    );
+  }
+  return writes;
+}
+
+/** The held additions: how many, the run, and the first names (the page's list). */
+export async function heldJoinersSummary(db: Db, organizationId: string) {
+  const [row] = await db.all<{ n: number; run_id: string | null; names: string | null }>(sql`
+    select count(*) as n, max(run_id) as run_id,
+      (select json_group_array(json_extract(person, '$.displayName')) from
+        (select person from sync_held_joiners where organization_id = ${organizationId} order by json_extract(person, '$.displayName') limit 20)) as names
+    from sync_held_joiners where organization_id = ${organizationId}`);
+  return { count: row?.n ?? 0, runId: row?.run_id ?? null, names: row?.names ? (JSON.parse(row.names) as string[]) : [] };
+}
+
+/** Held people, `limit` at a time in object id order. */
+export async function listHeldJoiners(db: Db, organizationId: string, afterOid: string, limit: number) {
+  const rows = await db.all<{ oid: string; run_id: string; person: string }>(sql`
+    select oid, run_id, person from sync_held_joiners where organization_id = ${organizationId} and oid > ${afterOid}
+    order by oid limit ${limit}`);
+  return rows.map((row) => ({ oid: row.oid, runId: row.run_id, person: JSON.parse(row.person) as ImportedPerson }));
+}
+
+export function forgetHeldJoiners(db: Db, organizationId: string, oids?: readonly string[]) {
+  return statement(
+    db,
+    oids
+      ? sql`delete from sync_held_joiners where organization_id = ${organizationId} and oid in (select value from json_each(${JSON.stringify(oids)}))`
+      : sql`delete from sync_held_joiners where organization_id = ${organizationId}`,
+  );
+}

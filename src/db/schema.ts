@@ -360,6 +360,8 @@ const AUDIT_ACTIONS = [
   "entra.user_added",
   "entra.joiners_held",
   "entra.scope_leavers_held",
+  "entra.joiners_applied",
+  "entra.joiners_dismissed",
   "sync.run_finished",
   "sync.held_applied",
   "sync.held_dismissed",
@@ -825,4 +827,16 @@ export const syncScopeDomains = sqliteTable(
     isInitial: integer("is_initial", { mode: "boolean" }).notNull().default(false),
   },
   (t) => [primaryKey({ columns: [t.organizationId, t.name] })],
+);
+
+/** A run's additions held by the hold threshold, until Apply or Dismiss (migrations/0023). */
+export const syncHeldJoiners = sqliteTable(
+  "sync_held_joiners",
+  {
+    organizationId: text("organization_id").notNull(),
+    oid: text("oid").notNull(),
+    runId: text("run_id").notNull(),
+    person: text("person").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.oid] })],
 );

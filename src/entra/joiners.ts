@@ -9,9 +9,9 @@
 import type { Viewer } from "../context.ts";
 import { insertAuditEvent } from "../db/audit.ts";
 import type { Db } from "../db/client.ts";
-import { findConnectionOfTenant } from "../db/connections.ts";
+import { findConnectionOfTenant, findConnectionSummary } from "../db/connections.ts";
 import type { ImportedPerson } from "../db/importedMembers.ts";
-import { addJoinerStatements } from "../db/joiners.ts";
+import { addJoinerStatements, forgetHeldJoiners, heldJoinersSummary, holdJoinerStatements, listHeldJoiners } from "../db/joiners.ts";
 import { listMappings } from "../db/mappings.ts";
 import { runStatements } from "../db/statements.ts";
 import { saveAddNewPeople } from "../db/syncScope.ts";
@@ -23,6 +23,7 @@ import { withOrganizationGraph, type TokenCache } from "./graphAccess.ts";
 import { signInScope } from "./signInDirectory.ts";
 import { syncFailureOf, type SyncFailure } from "./sync/failures.ts";
 import { z } from "zod";
+import { AppError } from "../lib/errors.ts";
 import { displayText } from "../lib/schemas.ts";
 
 /** People added per D1 batch (about eight statements each). */
@@ -156,24 +157,81 @@ export function joinersExceedThreshold(count: number, threshold: { percent: numb
   return count > threshold.minimum && count * 100 > linkedActive * threshold.percent;
 }
 
-/** A run's additions held by the threshold: nobody is added, and the audit log names who would have been. */
-export function holdJoiners(
+/**
+ * A run's additions held by the threshold: nobody is added; the list waits on the Import section
+ * for Apply or Dismiss (replacing any list held before), and the audit log names who.
+ */
+export async function holdJoiners(
   db: Db,
   request: { organizationId: string; runId: string; people: ImportedPerson[]; linkedActive: number },
   now: number,
 ) {
-  return insertAuditEvent(db, {
-    organizationId: request.organizationId,
-    actorUserId: null,
-    action: "entra.joiners_held",
-    details: {
-      runId: request.runId,
-      wouldAdd: request.people.length,
-      linkedMembers: request.linkedActive,
-      names: request.people.slice(0, 20).map((p) => p.displayName),
-    },
+  await runStatements(db, [
+    ...holdJoinerStatements(db, request.organizationId, request.runId, request.people),
+    insertAuditEvent(db, {
+      organizationId: request.organizationId,
+      actorUserId: null,
+      action: "entra.joiners_held",
+      details: {
+        runId: request.runId,
+        wouldAdd: request.people.length,
+        linkedMembers: request.linkedActive,
+        names: request.people.slice(0, 20).map((p) => p.displayName),
+      },
+      now,
+    }),
+  ]);
+}
+
+/** People applied per D1 round of reads: the held list is read 500 at a time. */
+const HELD_CHUNK = 500;
+
+/** Apply: the held people are added (each only if still not a member), then forgotten; audited. */
+export async function applyHeldJoiners(db: Db, viewer: Viewer, now: number): Promise<number> {
+  const connection = await findConnectionSummary(db, viewer.organizationId);
+  if (connection?.status !== "connected" || !connection.tenantId) throw new AppError("conflict", "Connect Entra ID before adding people.");
+  let applied = 0;
+  for (;;) {
+    const held = await listHeldJoiners(db, viewer.organizationId, "", HELD_CHUNK);
+    if (held.length === 0) break;
+    const byRun = new Map<string, ImportedPerson[]>();
+    for (const h of held) byRun.set(h.runId, [...(byRun.get(h.runId) ?? []), h.person]);
+    for (const [runId, people] of byRun)
+      await writeJoiners(db, { organizationId: viewer.organizationId, tenantId: connection.tenantId, runId, people }, now);
+    await runStatements(db, [
+      forgetHeldJoiners(
+        db,
+        viewer.organizationId,
+        held.map((h) => h.oid),
+      ),
+    ]);
+    applied += held.length;
+  }
+  if (applied === 0) throw new AppError("conflict", "No new people are held.");
+  await insertAuditEvent(db, {
+    organizationId: viewer.organizationId,
+    actorUserId: viewer.userId,
+    action: "entra.joiners_applied",
+    details: { people: applied },
     now,
   }).run();
+  return applied;
+}
+
+/** Dismiss: nobody is added; the next run decides again (and may hold them again). */
+export async function dismissHeldJoiners(db: Db, viewer: Viewer, now: number): Promise<void> {
+  const { count } = await heldJoinersSummary(db, viewer.organizationId);
+  if (count === 0) throw new AppError("conflict", "No new people are held.");
+  await runStatements(db, [
+    forgetHeldJoiners(db, viewer.organizationId),
+    insertAuditEvent(db, {
+      organizationId: viewer.organizationId,
+      actorUserId: viewer.userId,
+      action: "entra.joiners_dismissed",
+      details: { people: count },
+      now,
+    }),
+  ]);
 }
 
 /** Adds people read by readJoiners, 20 a D1 batch; returns how many memberships this made. */

@@ -34,6 +34,7 @@ export async function resetDemoWorld() {
     env.DB.prepare("delete from sync_scope_domains"),
     env.DB.prepare("delete from sync_scope_groups"),
     env.DB.prepare("delete from sync_scopes"),
+    env.DB.prepare("delete from sync_held_joiners"),
     env.DB.prepare("delete from entra_setup_links"),
     env.DB.prepare("delete from group_role_mappings"),
     env.DB.prepare("delete from role_decisions"),

@@ -140,7 +140,7 @@ describe("a run with the setting on", () => {
     expect(await created()).toEqual([expect.objectContaining({ cause: "directory", run_id: run.id, role: "manager" })]);
   });
 
-  it("a run that would add more than the hold threshold allows adds nobody, and the audit log says so", async () => {
+  it("a run that would add more than the hold threshold allows adds nobody and holds them for Apply", async () => {
     const adele = await connectContoso(["auto-deprovision"]);
     await emulatorAdmin("groups", { tenantId: CONTOSO_TENANT_ID, displayName: "New Hires", memberCount: 12 });
     await turnOn(adele);
@@ -148,6 +148,39 @@ describe("a run with the setting on", () => {
     expect(run.status).toBe("succeeded");
     expect(await contosoMember(entraUser("megan").oid)).toBeNull();
     expect(await contosoAudit("entra.joiners_held")).toEqual([expect.objectContaining({ runId: run.id, wouldAdd: 15 })]);
+    // The Import section lists them; Apply adds them (counted on the run that held them), audited.
+    const section = await (await adele.get(IMPORT, { "hx-request": "true" })).text();
+    expect(section).toContain("15 new people are held");
+    expect(section).toContain("Alex Wilber");
+    await adele.page(ENTRA_PAGE);
+    const applied = await adele.post(`${IMPORT}/held/apply`, {}, { htmx: true });
+    expect(applied.status).toBe(200);
+    expect(await applied.text()).toContain("15 new people added.");
+    expect(await contosoMember(entraUser("megan").oid)).toMatchObject({ status: "active", role: "member" });
+    expect((await env.DB.prepare("select added from sync_runs where id = ?").bind(run.id).first<{ added: number }>())?.added).toBe(15);
+    expect(await contosoAudit("entra.joiners_applied")).toEqual([{ people: 15 }]);
+    expect((await adele.post(`${IMPORT}/held/apply`, {}, { htmx: true })).status).toBe(409);
+    expect((await adele.post(`${IMPORT}/held/dismiss`, {}, { htmx: true })).status).toBe(409);
+  });
+});
+
+describe("held new people", () => {
+  beforeEach(resetWorld);
+
+  it("Dismiss adds nobody and forgets the list, audited; a Member cannot", async () => {
+    const adele = await connectContoso(["auto-deprovision"]);
+    await emulatorAdmin("groups", { tenantId: CONTOSO_TENANT_ID, displayName: "New Hires", memberCount: 12 });
+    await turnOn(adele);
+    await nightlyRunDone();
+    await linkMember("alex", { role: "member" });
+    const alex = await signedIn("alex");
+    expect((await alex.post(`${IMPORT}/held/dismiss`, {}, { htmx: true })).status).toBe(403);
+    await adele.page(ENTRA_PAGE);
+    const dismissed = await adele.post(`${IMPORT}/held/dismiss`, {}, { htmx: true });
+    expect(await dismissed.text()).toContain("Held new people dismissed.");
+    expect(await contosoMember(entraUser("megan").oid)).toBeNull();
+    expect(await env.DB.prepare("select count(*) as n from sync_held_joiners").first("n")).toBe(0);
+    expect(await contosoAudit("entra.joiners_dismissed")).toEqual([{ people: 15 }]);
   });
 });
 

@@ -33,6 +33,8 @@ const ACTION_LABELS: Record<AuditAction, string> = {
   "entra.user_added": "Added a new person from the directory",
   "entra.joiners_held": "Held a run's new people: more than the safety threshold",
   "entra.scope_leavers_held": "Held a run's members who left the sync scope: more than the safety threshold",
+  "entra.joiners_applied": "Applied a run's held new people",
+  "entra.joiners_dismissed": "Dismissed a run's held new people",
   "sync.run_finished": "Directory sync ran",
   "sync.held_applied": "Applied a held sync",
   "sync.held_dismissed": "Dismissed a held sync",

@@ -37,7 +37,48 @@ export function AddNewPeopleToggle(props: { viewer: Viewer; enabled: boolean }) 
   );
 }
 
-export function ImportSection(props: { viewer: Viewer; connected: boolean; addNewPeople: boolean }) {
+/** A run's additions held by the hold threshold (issue 20): who, with Apply and Dismiss. */
+export function HeldJoiners(props: { viewer: Viewer; held: { count: number; names: string[] }; message?: string }) {
+  const { held } = props;
+  return (
+    <div id="held-joiners" aria-live="polite">
+      {props.message && <Flash kind="success" title={props.message} message="" />}
+      {held.count > 0 && (
+        <div class="card warning">
+          <p>
+            <strong>
+              {held.count} new {held.count === 1 ? "person is" : "people are"} held:
+            </strong>{" "}
+            a run would have added more people than the safety threshold allows, so it added nobody. {held.names.join(", ")}
+            {held.count > held.names.length && ", …"}
+          </p>
+          {(["apply", "dismiss"] as const).map((action) => (
+            <form
+              method="post"
+              action={`${BASE}/held/${action}`}
+              hx-post={`${BASE}/held/${action}`}
+              hx-target="#held-joiners"
+              hx-swap="outerHTML"
+              class="inline"
+            >
+              <CsrfField token={props.viewer.csrfToken} />
+              <button type="submit" class={action === "apply" ? "primary" : ""}>
+                {action === "apply" ? `Add the ${held.count}` : "Dismiss"}
+              </button>
+            </form>
+          ))}
+        </div>
+      )}
+    </div>
+  );
+}
+
+export function ImportSection(props: {
+  viewer: Viewer;
+  connected: boolean;
+  addNewPeople: boolean;
+  held: { count: number; names: string[] };
+}) {
   return (
     <section id="entra-import" class="card">
       <h2>Import users</h2>
@@ -51,6 +92,7 @@ export function ImportSection(props: { viewer: Viewer; connected: boolean; addNe
             accounts and people outside the sync scope (its domains and groups) are never imported.
           </p>
           <AddNewPeopleToggle viewer={props.viewer} enabled={props.addNewPeople} />
+          <HeldJoiners viewer={props.viewer} held={props.held} />
           <ImportForm viewer={props.viewer} />
           <div id="import-preview" aria-live="polite"></div>
         </>
