@@ -136,23 +136,31 @@ async function judgeScope(db: Db, run: ScopeOfRun, scope: NonNullable<ScopeRead>
   const unchosen = new Set(scope.unchosen);
   const within = (member: { oid: string; email: string | null }) =>
     inScope ? inScope.has(member.oid.toLowerCase()) : !unchosen.has((member.email ?? "").split("@")[1] ?? "");
+  const settings = await findSyncSettings(db, run.organizationId);
+  const threshold = { percent: settings?.holdThresholdPercent ?? 10, minimum: settings?.holdThresholdMinimum ?? 5 };
+  const linkedActive = settings?.linkedActiveMembers ?? 0;
+  const overThreshold = (leaving: number) => leaving > threshold.minimum && leaving * 100 > linkedActive * threshold.percent;
+  // Ids are kept only while the run may still apply them: past the threshold it only counts, so a
+  // scope that leaves out most of a 1M-member organization never holds their ids in memory.
   const leavers: string[] = [];
   const owners: string[] = [];
   const returners: string[] = [];
+  let leaving = 0;
   for (let after = ""; ; ) {
     const page = await listScopeStandings(db, run.organizationId, run.tenantId, after, MEMBERS_PER_READ);
     for (const member of page) {
       const inside = within(member);
-      if (member.status === "active" && !inside) (member.role === "owner" ? owners : leavers).push(member.user_id);
-      else if (member.status === "deactivated" && member.reason === "left_scope" && inside) returners.push(member.user_id);
+      if (member.status === "active" && !inside) {
+        leaving++;
+        if (!overThreshold(leaving)) (member.role === "owner" ? owners : leavers).push(member.user_id);
+      } else if (member.status === "deactivated" && member.reason === "left_scope" && inside && !overThreshold(leaving)) {
+        returners.push(member.user_id);
+      }
     }
     if (page.length < MEMBERS_PER_READ) break;
     after = page.at(-1)!.user_id;
   }
-  const settings = await findSyncSettings(db, run.organizationId);
-  const threshold = { percent: settings?.holdThresholdPercent ?? 10, minimum: settings?.holdThresholdMinimum ?? 5 };
-  const leaving = leavers.length + owners.length;
-  if (leaving > threshold.minimum && leaving * 100 > (settings?.linkedActiveMembers ?? 0) * threshold.percent) {
+  if (overThreshold(leaving)) {
     await insertAuditEvent(db, {
       organizationId: run.organizationId,
       actorUserId: null,
