@@ -2,8 +2,10 @@
 // automatically" on, the candidates its pages named (enabled, not members: observePage.ts) are read
 // from Graph and the ones in the sync scope added, as Workflow steps of bounded size: a step reads
 // at most READ_CHUNK candidates (its result, the people in scope, stays far under a step result's
-// 1 MiB) and one writes at most WRITE_CHUNK people. A run that would add more people than the hold
-// threshold allows adds nobody (joiners.ts holdJoiners). A failure to read leaves them for the next run.
+// 1 MiB) and one writes at most WRITE_CHUNK people (each D1 statement counts toward an
+// invocation's 1,000 queries). A run that would add more people than the hold threshold allows adds
+// nobody: they are held for Apply (joiners.ts holdJoiners). A failure to read leaves them for the
+// next run.
 import type { ImportedPerson } from "../../db/importedMembers.ts";
 import { findSyncSettings } from "../../db/syncRuns.ts";
 import type { Config } from "../../lib/config.ts";
@@ -15,8 +17,8 @@ import type { WorkflowStepConfig } from "cloudflare:workers";
 
 /** Candidates read per step: 1,000 people are 50–100 Graph $batch requests. */
 const READ_CHUNK = 1_000;
-/** People written per step: 25 D1 batches of 20, about 200 statements. */
-const WRITE_CHUNK = 500;
+/** People written per step: 5 D1 batches of 20, about 800 statements, under the 1,000 queries of an invocation. */
+const WRITE_CHUNK = 100;
 /** Candidates a run keeps in memory (about 40 bytes each); the rest wait for the next run. */
 export const MAX_CANDIDATES = 100_000;
 

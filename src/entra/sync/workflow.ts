@@ -47,6 +47,8 @@ export interface SyncRunOutput {
   rolesChanged?: number;
   error: SyncFailure | null;
   d1: D1Stats;
+  /** The most D1 statements any one step (an invocation) made: the limit is 1,000 queries an invocation. */
+  maxStepStatements?: number;
 }
 
 // Expected failures come back as results, not exceptions; retries are for a crashed invocation.
@@ -290,6 +292,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
         reactivated: concluded.reactivated + scopeChanges.reactivated,
         error: null,
         d1: steps.total,
+        maxStepStatements: Math.max(0, ...steps.steps.map((cost) => cost.d1.statements)),
       };
     } catch (error) {
       // Anything unexpected still closes the run as failed, so the page never shows it running forever.
