@@ -6,7 +6,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { insertEventsFor, MEMBER_OF_U } from "./outbox.ts";
-import type { ImportedPerson } from "./importedMembers.ts";
+import { linkPersonStatements, type ImportedPerson } from "./importedMembers.ts";
 import type { Role } from "./schema.ts";
 import { planIncludes } from "./planFeatures.ts";
 import { statement } from "./statements.ts";
@@ -35,65 +35,38 @@ export async function addsNewPeople(db: Db, organizationId: string): Promise<boo
 
 /** The writes that add one person to the organization, linked by their object id, for run `runId`. */
 export function addJoinerStatements(organizationId: string, tenantId: string, runId: string, person: ImportedPerson, now: number): SQL[] {
-  const newUserId = crypto.randomUUID();
-  const linked = sql`provider = 'microsoft' and issuer_key = ${tenantId} and subject = ${person.oid}`;
   const role: Role = person.role;
-  // This run's membership for the person: made by the insert below, not one that was there.
-  const made = sql`identities i join memberships m on m.user_id = i.user_id and m.organization_id = ${organizationId}
-    join users u on u.id = i.user_id`;
-  const writes = [
-    sql`insert into users (id, email, display_name, created_at)
-      select ${newUserId}, ${person.email}, ${person.displayName}, ${now} where not exists (select 1 from identities where ${linked})`,
-    sql`insert into identities (provider, issuer_key, subject, user_id, email, created_at)
-      select 'microsoft', ${tenantId}, ${person.oid}, ${newUserId}, ${person.email}, ${now} where exists (select 1 from users where id = ${newUserId})
-      on conflict do nothing`,
-    sql`delete from users where id = ${newUserId} and not exists (select 1 from identities where user_id = ${newUserId})`,
-    sql`insert into memberships (organization_id, user_id, role, status, created_at, name_key, email_key)
-      select ${organizationId}, i.user_id, ${role}, 'active', ${now}, lower(u.display_name), lower(u.email)
-      from identities i join users u on u.id = i.user_id where ${linked}
-      on conflict do nothing`,
-    // The audit row only for a membership the insert above made: changes() is that statement's count
-    // (its triggers' changes are not counted), 0 when the person was already a member. The event and
-    // the run's count follow the audit row.
-    sql`insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
-      select ${organizationId}, null, 'entra.user_added', i.user_id,
-        json_object('role', ${role}, 'upn', ${person.email}, 'runId', ${runId}, 'rule', ${person.decision?.rule ?? "default"}), ${now}
-      from ${made} where ${linked} and m.created_at = ${now} and changes() = 1`,
-    insertEventsFor(
-      "member.created",
-      {
-        organizationId,
-        now,
-        data: {
-          organization_id: organizationId,
-          member: MEMBER_OF_U,
-          role: sql`m.role`,
-          cause: "directory",
-          run_id: runId,
-          actor_user_id: null,
+  return linkPersonStatements(organizationId, tenantId, person, now, ({ linked, made }) => {
+    // Ours: this run's membership for the person, made by the insert just before; its audit row
+    // says so, and the event and the run's count follow the audit row.
+    const ours = sql`${linked} and m.created_at = ${now} and exists (select 1 from audit_events a where a.organization_id = ${organizationId}
+      and a.action = 'entra.user_added' and a.target_user_id = i.user_id and a.created_at = ${now})`;
+    return [
+      // Only for a membership the insert above made: changes() is that statement's count (its
+      // triggers' changes are not counted), 0 when the person was already a member.
+      sql`insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
+        select ${organizationId}, null, 'entra.user_added', i.user_id,
+          json_object('role', ${role}, 'upn', ${person.email}, 'runId', ${runId}, 'rule', ${person.decision?.rule ?? "default"}), ${now}
+        from ${made} where ${linked} and m.created_at = ${now} and changes() = 1`,
+      insertEventsFor(
+        "member.created",
+        {
+          organizationId,
+          now,
+          data: {
+            organization_id: organizationId,
+            member: MEMBER_OF_U,
+            role: sql`m.role`,
+            cause: "directory",
+            run_id: runId,
+            actor_user_id: null,
+          },
         },
-      },
-      {
-        from: made,
-        where: sql`${linked} and m.created_at = ${now} and exists (select 1 from audit_events a where a.organization_id = ${organizationId}
-        and a.action = 'entra.user_added' and a.target_user_id = i.user_id and a.created_at = ${now})`,
-      },
-    ),
-    sql`update sync_runs set added = added + (select count(*) from ${made} where ${linked} and m.created_at = ${now}
-        and exists (select 1 from audit_events a where a.organization_id = ${organizationId} and a.action = 'entra.user_added'
-          and a.target_user_id = i.user_id and a.created_at = ${now}))
-      where id = ${runId}`,
-  ];
-  if (person.decision) {
-    const d = person.decision;
-    writes.push(
-      sql`insert into role_decisions (organization_id, user_id, role, rule, matched_groups, deciding_group, graph_read_at, decided_at)
-        select ${organizationId}, user_id, ${role}, ${d.rule}, ${JSON.stringify(d.matchedGroups)},
-          ${d.decidingGroup ? JSON.stringify(d.decidingGroup) : null}, ${d.graphReadAt}, ${now} from identities where ${linked}
-        on conflict do nothing`,
-    );
-  }
-  return writes;
+        { from: made, where: ours },
+      ),
+      sql`update sync_runs set added = added + (select count(*) from ${made} where ${ours}) where id = ${runId}`,
+    ];
+  });
 }
 
 /**
