@@ -1,14 +1,15 @@
-// The sync scope in every run (issue 20): after a run that succeeded, linked members who left the
-// scope are deactivated ("left the sync scope") and those deactivated for it who are back in it are
-// reactivated, with a leaver's rules: never the last Owner, never someone deactivated by hand,
-// sessions ended, audited, the hold threshold, and Undo (they carry the run's id).
-// - "Only members of these groups": the scope is read from Graph, each group's transitive members
-//   (`/groups/{id}/transitiveMembers/microsoft.graph.user`, 999 a page, the documented minimum:
-//   https://learn.microsoft.com/en-us/graph/api/group-list-transitivemembers), one Workflow step a
-//   page; a step returns only the page's object ids in the chosen domains and its next link, sealed
-//   (a step result is stored outside our database).
-// - "Everyone in the chosen domains": the sign-in name each member was linked with (users.email)
-//   decides, from D1 alone; a scope change on the Entra page reads the directory itself.
+// The sync scope in the nightly run and Sync now (issue 20): with "Only members of these groups",
+// linked members who left the scope's groups are deactivated ("left the sync scope") and those
+// deactivated for it who are back are reactivated, with a leaver's rules: never the last Owner,
+// never someone deactivated by hand, sessions ended, audited, the hold threshold, and Undo (they
+// carry the run's id). The scope is read from Graph, each group's transitive members
+// (`/groups/{id}/transitiveMembers/microsoft.graph.user`, 999 a page, the documented minimum:
+// https://learn.microsoft.com/en-us/graph/api/group-list-transitivemembers), one Workflow step a
+// page; a step returns only the page's object ids in the chosen domains and its next link, sealed
+// (a step result is stored outside our database). Real-time reads skip it: they stay a delta read
+// of a few requests, and the night catches a group change.
+// With "Everyone in the chosen domains" a run checks nothing: a member's domain changes only when an
+// Owner or Admin changes the scope, whose Apply reads the directory and deactivates who left.
 // The judging step reads the linked members 5,000 a statement and changes at most what the hold
 // threshold allows: more, and it changes nobody and says so in the audit log.
 import type { WorkflowStepConfig } from "cloudflare:workers";
@@ -19,7 +20,6 @@ import { findConnectionOfTenant } from "../../db/connections.ts";
 import { deactivateLeftScope, listScopeStandings, reactivateBackInScope } from "../../db/scopeMembers.ts";
 import { runStatements } from "../../db/statements.ts";
 import { findSyncSettings } from "../../db/syncRuns.ts";
-import { findScope } from "../../db/syncScope.ts";
 import type { Config } from "../../lib/config.ts";
 import type { MeteredSteps } from "../../lib/meteredSteps.ts";
 import { createTokenVault } from "../../lib/vault.ts";
@@ -45,10 +45,7 @@ const memberPage = z.object({
   "@odata.nextLink": z.string().optional(),
 });
 
-type ScopeRead =
-  | { mode: "domains"; domains: string[]; unchosen: string[] }
-  | { mode: "groups"; domains: string[]; groupIds: string[]; unchosen: string[] }
-  | null;
+type ScopeRead = { mode: "groups"; domains: string[]; groupIds: string[] } | null;
 
 export interface ScopeOfRun {
   organizationId: string;
@@ -67,21 +64,14 @@ export async function applyScopeOfRun(
     const [connection] = await findConnectionOfTenant(db, run.tenantId);
     if (!connection || connection.organizationId !== run.organizationId) return null;
     const s = signInScope(connection);
-    // The tenant's verified domains not chosen: in "Everyone in the chosen domains", only a member
-    // linked with a sign-in name in one of them has left; any other name (none, or outside every
-    // verified domain) says nothing about the scope.
-    const unchosen = (await findScope(db, run.organizationId)).domains.filter((d) => !d.chosen).map((d) => d.name);
-    return s.mode === "groups"
-      ? { mode: "groups", domains: s.domains, groupIds: s.groupIds, unchosen }
-      : { mode: "domains", domains: s.domains, unchosen };
+    return s.mode === "groups" ? { mode: "groups", domains: s.domains, groupIds: s.groupIds } : null;
   });
   const none = { deactivated: 0, reactivated: 0, graphRequests: 0, held: false };
-  if (!scope || (scope.mode === "domains" && scope.unchosen.length === 0)) return none;
+  if (!scope) return none;
 
-  let inScope: Set<string> | null = null;
+  const inScope = new Set<string>();
   let graphRequests = 0;
-  if (scope.mode === "groups") {
-    inScope = new Set();
+  {
     const vault = createTokenVault(config.TOKEN_ENCRYPTION_KEYS);
     // The page links are Graph links like a delta link: sealed under that field.
     const sealAs = vaultContext(run.organizationId, run.tenantId, "delta_link");
@@ -128,14 +118,12 @@ export async function applyScopeOfRun(
     }
   }
 
-  const judged = await steps.do("apply the sync scope", stepConfig, (db) => judgeScope(db, run, scope, inScope, Date.now()));
+  const judged = await steps.do("apply the sync scope", stepConfig, (db) => judgeScope(db, run, inScope, Date.now()));
   return { ...judged, graphRequests };
 }
 
-async function judgeScope(db: Db, run: ScopeOfRun, scope: NonNullable<ScopeRead>, inScope: Set<string> | null, now: number) {
-  const unchosen = new Set(scope.unchosen);
-  const within = (member: { oid: string; email: string | null }) =>
-    inScope ? inScope.has(member.oid.toLowerCase()) : !unchosen.has((member.email ?? "").split("@")[1] ?? "");
+async function judgeScope(db: Db, run: ScopeOfRun, inScope: Set<string>, now: number) {
+  const within = (member: { oid: string }) => inScope.has(member.oid.toLowerCase());
   const settings = await findSyncSettings(db, run.organizationId);
   const threshold = { percent: settings?.holdThresholdPercent ?? 10, minimum: settings?.holdThresholdMinimum ?? 5 };
   const linkedActive = settings?.linkedActiveMembers ?? 0;

@@ -264,7 +264,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
       }
       // The sync scope, then joiners: only after a run that changed members as it should (not held, not failed).
       let scopeChanges = { deactivated: 0, reactivated: 0 };
-      if (concluded.status === "succeeded") {
+      if (concluded.status === "succeeded" && trigger !== "realtime") {
         const scoped = await applyScopeOfRun(steps, STEP, config, { organizationId, tenantId, runId }, tokens);
         graphRequests += scoped.graphRequests;
         scopeChanges = scoped;
