@@ -2,6 +2,7 @@
 // Graph round trips, for the ways a person gets in. The callback runs through the real app with
 // its D1 binding (and every D1 session made from it) wrapped by a counter; the OAuth round trip
 // before it (authorize, code exchange) is not measured. Target: ≤ 2 D1 and ≤ 1 Graph round trips.
+import { env } from "cloudflare:test";
 import { it } from "vitest";
 import { GROUP_IDS, entraUser, googleAccount } from "../demo/directory.ts";
 import { mapGroup } from "../test/support/directory.ts";
@@ -45,4 +46,16 @@ it("sign-in callback", async () => {
   await mapGroup(GROUP_IDS.uniassetManagers, "UniAsset Managers", "manager");
   await report("autoprovision_mapping", "microsoft", entraUser("megan").oid);
   await report("linked_mapping", "microsoft", entraUser("megan").oid);
+
+  // The sync scope (issue 20) "Only members of UniAsset Managers": Alex is outside it and refused
+  // (403, audited) with his groups read in the same $batch as his user.
+  await env.DB.batch([
+    env.DB.prepare("insert or replace into sync_scopes (organization_id, mode, updated_at) values (?, 'groups', 1)").bind(
+      DEMO_ORGS.contoso.id,
+    ),
+    env.DB.prepare(
+      "insert or replace into sync_scope_groups (organization_id, group_id, display_name) values (?, ?, 'UniAsset Managers')",
+    ).bind(DEMO_ORGS.contoso.id, GROUP_IDS.uniassetManagers),
+  ]);
+  await report("out_of_scope", "microsoft", entraUser("alex").oid);
 });

@@ -52,6 +52,8 @@ export const TENANTS: DemoTenant[] = [
     displayName: "Contoso Ltd",
     verifiedDomains: [
       { name: "contoso.example", isDefault: true, isInitial: false },
+      // The UK subsidiary's domain: what the Entra page's domain choice (issue 20) is tried with.
+      { name: "contoso-uk.example", isDefault: false, isInitial: false },
       { name: "contoso.onmicrosoft.com", isDefault: false, isInitial: true },
     ],
   },
@@ -181,6 +183,20 @@ export const ENTRA_USERS: DemoEntraUser[] = [
     globalAdmin: true,
     groups: [],
     home: { tenantId: FABRIKAM_TENANT_ID, oid: "2e4f6b81-3c5d-4e7f-a091-00000000fb02" },
+  },
+  // Contoso's UK subsidiary: a member in the second verified domain (contoso-uk.example), so
+  // unticking that domain on the Entra page has someone to leave out.
+  {
+    key: "isaiah",
+    tenantId: CONTOSO_TENANT_ID,
+    oid: "1d3e5a70-2b4c-4d6e-9f80-00000000ad07",
+    displayName: "Isaiah Langer",
+    userPrincipalName: "isaiah@contoso-uk.example",
+    mail: "isaiah@contoso-uk.example",
+    userType: "Member",
+    accountEnabled: true,
+    globalAdmin: false,
+    groups: [GROUP_IDS.allStaff],
   },
   {
     key: "nestor",

@@ -89,6 +89,7 @@ function banner(appUrl: string, emulatorUrl: string): string {
     nestor: `Owner of ${org("northwind")} · no Entra admin: try the setup link`,
     nancy: "Northwind's Azure administrator (opens the setup link)",
     caseyGuest: "outside consultant: name contoso.example on Connect",
+    isaiah: "in Contoso's second domain: try the Entra page's Sync scope",
     pat: `invited to ${DEMO_ORGS.contoso.name} as viewer`,
     sam: "not invited",
   };

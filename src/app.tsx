@@ -22,6 +22,7 @@ import { entraCallbackRoutes, entraRoutes } from "./routes/entra.tsx";
 import { entraSyncRoutes } from "./routes/entraSync.tsx";
 import { entraRoleChangesRoutes } from "./routes/entraRoleChanges.tsx";
 import { entraImportRoutes } from "./routes/entraImport.tsx";
+import { entraScopeRoutes } from "./routes/entraScope.tsx";
 import { entraMappingRoutes } from "./routes/entraMapping.tsx";
 import { declareRules, mountSubApps, rulesOf, subApp, type SubApp } from "./routes/mount.ts";
 import { realtimeRoutes } from "./routes/realtime.ts";
@@ -94,6 +95,7 @@ export const SUB_APPS: readonly SubApp[] = [
   subApp(PATHS.entraRoleChanges, entraRoleChangesRoutes),
   subApp(PATHS.entraMapping, entraMappingRoutes),
   subApp(PATHS.entraImport, entraImportRoutes),
+  subApp(PATHS.entraScope, entraScopeRoutes),
   // The other integrations, the audit log, and the setup link's page for the Azure administrator.
   subApp(PATHS.webhooks, webhookRoutes),
   subApp(PATHS.scimSettings, scimSettingsRoutes),

@@ -35,7 +35,7 @@ export function publicTrigger<T extends InternalTrigger>(trigger: T): PublicTrig
 }
 
 /** Who changed a member, as payloads say it. */
-export type PublicCause = "sign_in" | "import" | "mapping" | "directory_sync" | "by_hand" | "scim";
+export type PublicCause = "sign_in" | "import" | "mapping" | "directory_sync" | "by_hand" | "scim" | "directory";
 
 /** memberships.deactivated_reason, either spelling of "by hand" ('manual' before the rename). */
 export type InternalDeactivationReason = "manual" | "by_hand" | "directory_sync" | "scim";
@@ -115,6 +115,20 @@ export const EVENTS = {
     subscribable: true,
     about: "A bulk import created the member (before their first sign-in).",
     data: memberCreated("import"),
+  },
+  "member.created": {
+    subscribable: true,
+    about:
+      "Directory sync added a new person of the sync scope, with Add new people automatically on (`directory`, with its run): " +
+      "before their first sign-in, shown as Not signed in yet.",
+    data: z.strictObject({
+      organization_id: organizationId,
+      member,
+      role: z.enum(GIVEN_ROLE),
+      cause: z.enum(["directory"]),
+      run_id: z.string().meta({ description: "The directory sync run that added the person." }),
+      actor_user_id: z.null(),
+    }),
   },
   "member.role_changed": {
     subscribable: true,

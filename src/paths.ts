@@ -24,6 +24,8 @@ export const PATHS = {
   entraCallback: `${ENTRA}/callback`,
   entraMapping: `${ENTRA}/mapping`,
   entraImport: `${ENTRA}/import`,
+  /** The sync scope: who the directory brings in (issue 20). */
+  entraScope: `${ENTRA}/scope`,
   entraSync: `${ENTRA}/sync`,
   /** Role changes of directory runs: Apply/Dismiss a held list, Undo (issue 19). */
   entraRoleChanges: `${ENTRA}/role-changes`,

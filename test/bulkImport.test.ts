@@ -59,7 +59,7 @@ describe("preview", () => {
     const before = await snapshot();
     const { status, html } = await post(adele, "preview", [["scope", "all"]]);
     expect(status).toBe(200);
-    expect(countOf(html, "new")).toBe(2);
+    expect(countOf(html, "new")).toBe(3);
     expect(countOf(html, "present")).toBe(1);
     expect(countOf(html, "guests")).toBe(2);
     expect(countOf(html, "disabled")).toBe(1);
@@ -68,8 +68,9 @@ describe("preview", () => {
     expect(html).toContain("Alex Wilber");
     expect(html).toContain("Jordan Guest");
     expect(html).toContain("Diego Siciliani");
-    expect(html).toContain("2 Member");
-    expect(html).toContain("Import 2 users");
+    expect(html).toContain("Isaiah Langer"); // contoso-uk.example, Contoso's second verified domain
+    expect(html).toContain("3 Member");
+    expect(html).toContain("Import 3 users");
     expect(await snapshot()).toEqual(before); // a preview writes nothing
   });
 
@@ -82,7 +83,7 @@ describe("preview", () => {
     const adele = await connectContoso();
     const { html } = await post(adele, "preview", [["scope", "all"]]);
     expect(countOf(html, "outsideDomains")).toBe(1);
-    expect(countOf(html, "new")).toBe(2);
+    expect(countOf(html, "new")).toBe(3);
     expect(html).toContain("Casey Contractor");
   });
 });
@@ -109,7 +110,7 @@ describe("apply", () => {
     const adele = await connectContoso();
     const { status, html } = await post(adele, "apply", [["scope", "all"]]);
     expect(status).toBe(200);
-    expect(html).toContain("2 imported, 1 already present, 3 skipped");
+    expect(html).toContain("3 imported, 1 already present, 3 skipped");
 
     for (const key of ["megan", "alex"]) {
       const member = await contosoMember(entraUser(key).oid);
@@ -140,19 +141,19 @@ describe("apply", () => {
       {
         scope: "all",
         groups: [],
-        created: 2,
+        created: 3,
         remaining: 0,
         alreadyPresent: 1,
         skippedGuests: 2,
         skippedDisabled: 1,
         skippedOutsideDomains: 0,
-        roles: { member: 2 },
+        roles: { member: 3 },
       },
     ]);
 
     const after = await snapshot();
     const again = await post(adele, "apply", [["scope", "all"]]);
-    expect(again.html).toContain("0 imported, 3 already present");
+    expect(again.html).toContain("0 imported, 4 already present");
     expect(await snapshot()).toEqual(after);
     const preview = await post(adele, "preview", [["scope", "all"]]);
     expect(countOf(preview.html, "new")).toBe(0);
@@ -198,7 +199,7 @@ describe("apply", () => {
 
     // Two groups at once, overlapping: each person once.
     const both = await postGroups(adele, "preview", [GROUP_IDS.uniassetManagers, GROUP_IDS.allStaff]);
-    expect(countOf(both.html, "new")).toBe(1);
+    expect(countOf(both.html, "new")).toBe(2); // Megan, and Isaiah of All Staff
     expect(countOf(both.html, "present")).toBe(2);
   });
 

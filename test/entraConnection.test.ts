@@ -50,7 +50,7 @@ describe("connecting", () => {
     const row = (await connection())!;
     expect(row.status).toBe("connected");
     expect(row.tenant_id).toBe(CONTOSO_TENANT_ID);
-    expect(JSON.parse(String(row.verified_domains))).toEqual(["contoso.example", "contoso.onmicrosoft.com"]);
+    expect(JSON.parse(String(row.verified_domains))).toEqual(["contoso.example", "contoso-uk.example", "contoso.onmicrosoft.com"]);
     expect(String(row.refresh_token_enc)).toMatch(/^v1\./);
     expect(String(row.access_token_enc)).toMatch(/^v1\./);
     const vault = createTokenVault(env.TOKEN_ENCRYPTION_KEYS);

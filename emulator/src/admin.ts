@@ -204,36 +204,7 @@ admin.post("/users/:oid/:action{disable|enable|delete|restore}", (c) => {
   return c.json({ ok: true, oid: entry.user.id, accountEnabled: entry.user.accountEnabled, deleted: entry.deleted });
 });
 
-admin.post("/users", async (c) => {
-  const body = await jsonBody(c);
-  const tenant = directory.tenants.get(str(body.tenantId)?.toLowerCase() ?? "");
-  if (!tenant) return missing(c, "tenant");
-  const displayName = str(body.displayName);
-  const userPrincipalName = str(body.userPrincipalName);
-  if (!displayName || !userPrincipalName) return invalid(c, "displayName and userPrincipalName are required");
-  const groups = Array.isArray(body.groups) ? body.groups.filter((g): g is string => typeof g === "string") : [];
-  const unknownGroup = groups.find((g) => !findGroup(tenant, g));
-  if (unknownGroup) return missing(c, `group ${unknownGroup}`);
-  const userType = body.userType === "Guest" ? "Guest" : "Member";
-  const oid = crypto.randomUUID();
-  createUser(tenant, {
-    id: oid,
-    tenantId: tenant.id,
-    displayName,
-    userPrincipalName,
-    mail: str(body.mail) ?? (userType === "Member" ? userPrincipalName : null),
-    userType,
-    accountEnabled: body.accountEnabled !== false,
-    globalAdmin: body.globalAdmin === true,
-    groups: groups.map((g) => g.toLowerCase()),
-  });
-  recordJoined(
-    tenant,
-    oid,
-    groups.map((g) => g.toLowerCase()),
-  );
-  return c.json({ ok: true, oid }, 201);
-});
+// POST /users (a person created in Entra) is adminUserCreate.ts.
 
 function newGroup(tenant: Tenant, displayName: string, memberOf: string[] = []): DirectoryGroup {
   const group = { id: crypto.randomUUID(), tenantId: tenant.id, displayName, memberOf };

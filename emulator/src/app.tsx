@@ -5,6 +5,8 @@ import { Hono } from "hono";
 import { ENTRA_USERS, GOOGLE_ACCOUNTS } from "../../demo/directory.ts";
 import { admin } from "./admin.ts";
 import { adminUserPatch } from "./adminUserPatch.ts";
+import { adminUserCreate } from "./adminUserCreate.ts";
+import { adminDomains } from "./domains.ts";
 import type { EmulatorContext } from "./env.ts";
 import { countAndInjectFaults } from "./faults.tsx";
 import { google } from "./google.tsx";
@@ -43,6 +45,8 @@ app.get("/ping", (c) => c.text("pong"));
 
 app.route("/", webhookReceiver);
 app.route("/", scimClient);
+app.route("/", adminUserCreate);
+app.route("/", adminDomains);
 app.route("/", admin);
 app.route("/", adminUserPatch);
 app.route("/google", google);

@@ -25,6 +25,7 @@ const ENDPOINTS: [RegExp, string][] = [
   [/^\/v1\.0\/groups\/[^/]+\/(transitiveMembers|members)/, "members"],
   [/^\/v1\.0\/groups\/[^/]+$/, "group"],
   [/^\/v1\.0\/subscriptions(\/[^/]+)?$/, "subscriptions"],
+  [/^\/v1\.0\/domains(\/[^/]+)?$/, "domains"],
   [/^\/google\/\.well-known\/openid-configuration$/, "google-discovery"],
   [/^\/google\/oauth2\/v3\/certs$/, "google-keys"],
   [/^\/google\/o\/oauth2\/v2\/auth$/, "google-authorize"],

@@ -40,6 +40,7 @@ import { countAndInjectFaults } from "./faults.tsx";
 import { state, type AccessGrant } from "./state.ts";
 import { subscriptionRoutes } from "./subscriptions.ts";
 import { groupDeltaRoutes } from "./groupDelta.ts";
+import { domainRoutes } from "./domains.ts";
 
 type GraphEnv = EmulatorContext & { Variables: { tenant: Tenant; grant: AccessGrant } };
 export const graph = new Hono<GraphEnv>();
@@ -58,7 +59,8 @@ graph.use("/v1.0/*", async (c, next) => {
       : /^\/v1\.0\/groups|transitiveMemberOf/.test(c.req.path)
         ? "groups"
         : "any";
-  if (!allowsGraph(needs, grant.scope)) {
+  // /domains checks its own permission (Domain.Read.All and the like: domains.ts).
+  if (!/^\/v1\.0\/domains/.test(c.req.path) && !allowsGraph(needs, grant.scope)) {
     return graphError(c, 403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
   }
   c.set("tenant", tenant);
@@ -69,6 +71,7 @@ graph.use("/v1.0/*", async (c, next) => {
 graph.route("/", subscriptionRoutes);
 // Before /v1.0/groups/:id, which would otherwise take "delta" for a group id.
 graph.route("/", groupDeltaRoutes);
+graph.route("/", domainRoutes);
 
 graph.get("/v1.0/organization", (c) => {
   const query = readQuery(c, "organization", ORGANIZATION_PROPERTIES);

@@ -3,7 +3,7 @@
 // POST /_emulator/restart, which lets a test restart the emulator without restarting workerd.
 // Whatever storage does not keep (faults, tamper, counters, the delivery log, dropped or delayed
 // notifications, delta disorder) starts empty, as in a new process.
-import { directory, type StoredGroup, type UserOverride } from "./directory.ts";
+import { directory, type StoredGroup, type Tenant, type UserOverride } from "./directory.ts";
 import { restoreMembershipChange, type MembershipChange } from "./groupMembership.ts";
 import { restoreSigningKeys } from "./keys.ts";
 import { persisted, persistedValue, unpersist } from "./storage.ts";
@@ -64,6 +64,11 @@ function restoreDirectory(): void {
   for (const { key, value } of persisted<MembershipChange>("membership")) {
     const tenant = tenantOf(key);
     if (tenant) restoreMembershipChange(tenant, value);
+  }
+  // Domains added or removed through the admin API (domains.ts): the whole list, by tenant id.
+  for (const { key, value } of persisted<Tenant["verifiedDomains"]>("verifiedDomains")) {
+    const tenant = directory.tenants.get(key);
+    if (tenant) tenant.verifiedDomains = value;
   }
   for (const { key, value } of persisted<string[]>("consent")) {
     const tenant = directory.tenants.get(key);

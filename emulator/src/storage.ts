@@ -22,6 +22,7 @@ export type RecordKind =
   | "consentWorkflow"
   | "consentRequest"
   | "subscription"
+  | "verifiedDomains"
   | "signingKey";
 
 let sql: SqlStorage | undefined;

@@ -263,11 +263,16 @@ subscriptionRoutes.delete("/v1.0/subscriptions/:id", (c) => {
   return c.body(null, 204);
 });
 
-/** Subscriptions of a tenant on `resource` that want this change type and have not expired. */
-function subscribersFor(tenantId: string, resource: Resource, changeType: "updated" | "deleted", now: number): Subscription[] {
+type ChangeType = (typeof CHANGE_TYPES)[number];
+
+/** Subscriptions of a tenant on `resource` that want any of these change types and have not expired. */
+function subscribersFor(tenantId: string, resource: Resource, changeTypes: readonly ChangeType[], now: number): Subscription[] {
   return [...notifications.subscriptions.values()].filter(
     (s) =>
-      s.tenantId === tenantId && resourceOf(s.resource) === resource && s.expiresAt > now && s.changeType.split(",").includes(changeType),
+      s.tenantId === tenantId &&
+      resourceOf(s.resource) === resource &&
+      s.expiresAt > now &&
+      s.changeType.split(",").some((t) => changeTypes.includes(t as ChangeType)),
   );
 }
 
@@ -277,12 +282,22 @@ function subscribersFor(tenantId: string, resource: Resource, changeType: "updat
  * promise, for the caller's waitUntil, so the admin call answers at once.
  */
 export function notifyUserChanged(env: EmulatorEnv, tenantId: string, oid: string, changeType: "updated" | "deleted"): Promise<unknown> {
-  return notifyChanged(env, tenantId, { resource: "users", id: oid }, changeType);
+  return notifyChanged(env, tenantId, { resource: "users", id: oid }, [changeType]);
+}
+
+/**
+ * A user created (adminUserCreate.ts): "Creation and soft-deletion of users also trigger the
+ * `updated` changeType" (https://learn.microsoft.com/en-us/graph/api/resources/webhooks), so each
+ * subscription gets a `created` item if it asked for `created`, and an `updated` one if it asked
+ * for `updated`, in one collection.
+ */
+export function notifyUserCreated(env: EmulatorEnv, tenantId: string, oid: string): Promise<unknown> {
+  return notifyChanged(env, tenantId, { resource: "users", id: oid }, ["created", "updated"]);
 }
 
 /** A group's members changed (or the group itself): `updated` on Groups/{id} to `/groups` subscriptions. */
 export function notifyGroupChanged(env: EmulatorEnv, tenantId: string, groupId: string): Promise<unknown> {
-  return notifyChanged(env, tenantId, { resource: "groups", id: groupId }, "updated");
+  return notifyChanged(env, tenantId, { resource: "groups", id: groupId }, ["updated"]);
 }
 
 const RESOURCE_NAMES = {
@@ -294,10 +309,10 @@ function notifyChanged(
   env: EmulatorEnv,
   tenantId: string,
   changed: { resource: Resource; id: string },
-  changeType: "updated" | "deleted",
+  changeTypes: readonly ChangeType[],
 ): Promise<unknown> {
   const now = Date.now();
-  const targets = subscribersFor(tenantId, changed.resource, changeType, now);
+  const targets = subscribersFor(tenantId, changed.resource, changeTypes, now);
   const { path, type } = RESOURCE_NAMES[changed.resource];
   const oid = changed.id;
   return Promise.all(
@@ -306,9 +321,11 @@ function notifyChanged(
         notifications.drop--;
         return;
       }
+      const wanted = s.changeType.split(",");
       const body = JSON.stringify({
-        value: [
-          {
+        value: changeTypes
+          .filter((changeType) => wanted.includes(changeType))
+          .map((changeType) => ({
             subscriptionId: s.id,
             subscriptionExpirationDateTime: new Date(s.expiresAt).toISOString(),
             changeType,
@@ -316,8 +333,7 @@ function notifyChanged(
             resourceData: { "@odata.type": type, "@odata.id": `${path}/${oid}`, id: oid, organizationId: tenantId },
             clientState: s.clientState,
             tenantId,
-          },
-        ],
+          })),
       });
       if (notifications.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, notifications.delayMs));
       await post(env, { kind: "notification", url: s.notificationUrl, body }, VALIDATION_TIMEOUT_MS);

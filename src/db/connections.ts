@@ -5,6 +5,7 @@ import { insertEventsFor } from "./outbox.ts";
 import type { Db } from "./client.ts";
 import { planIncludes } from "./planFeatures.ts";
 import { entraConnections, groupRoleMappings, organizations, users } from "./schema.ts";
+import { scopeColumns } from "./syncScope.ts";
 
 /** What the settings pages show: never a token column. */
 export async function findConnectionSummary(db: Db, organizationId: string) {
@@ -233,6 +234,8 @@ export function findConnectionOfTenant(db: Db, tenantId: string) {
         autoProvision: entraConnections.autoProvision,
         groupRoleMapping: entraConnections.groupRoleMapping,
         defaultRole: entraConnections.defaultRole,
+        // The sync scope (issue 20), in the same statement: who auto-provisioning may let in.
+        ...scopeColumns(entraConnections.organizationId),
       })
       .from(entraConnections)
       // Directory features run only while the organization's plan has directory sync (a downgrade pauses them).

@@ -50,21 +50,7 @@ export interface ImportedPerson {
 
 /** The writes that link and activate one directory user; they change nothing already there. */
 export function importPersonStatements(organizationId: string, tenantId: string, person: ImportedPerson, now: number): SQL[] {
-  const newUserId = crypto.randomUUID();
-  const linked = sql`provider = 'microsoft' and issuer_key = ${tenantId} and subject = ${person.oid}`;
-  const role: Role = person.role;
-  const writes = [
-    sql`insert into users (id, email, display_name, created_at)
-      select ${newUserId}, ${person.email}, ${person.displayName}, ${now} where not exists (select 1 from identities where ${linked})`,
-    sql`insert into identities (provider, issuer_key, subject, user_id, email, created_at)
-      select 'microsoft', ${tenantId}, ${person.oid}, ${newUserId}, ${person.email}, ${now} where exists (select 1 from users where id = ${newUserId})
-      on conflict do nothing`,
-    sql`delete from users where id = ${newUserId} and not exists (select 1 from identities where user_id = ${newUserId})`,
-    // The sort keys are written with the row, so the keys trigger (migrations/0008) has nothing to redo.
-    sql`insert into memberships (organization_id, user_id, role, status, created_at, name_key, email_key)
-      select ${organizationId}, i.user_id, ${role}, 'active', ${now}, lower(u.display_name), lower(u.email)
-      from identities i join users u on u.id = i.user_id where ${linked}
-      on conflict do nothing`,
+  return linkPersonStatements(organizationId, tenantId, person, now, ({ linked, made }) => [
     // member.imported, only for a membership this import just created: an import audits once for
     // everyone (bulkImport.ts), so each person's event is raised here, in their own batch.
     insertEventsFor(
@@ -81,11 +67,41 @@ export function importPersonStatements(organizationId: string, tenantId: string,
           actor_user_id: null,
         },
       },
-      {
-        from: sql`identities i join memberships m on m.user_id = i.user_id and m.organization_id = ${organizationId} join users u on u.id = i.user_id`,
-        where: sql`${linked} and m.created_at = ${now}`,
-      },
+      { from: made, where: sql`${linked} and m.created_at = ${now}` },
     ),
+  ]);
+}
+
+/**
+ * The writes that link and activate one directory user (Import, and the joiners a run adds:
+ * db/joiners.ts), with `after` written between the membership and the role decision: the person's
+ * own audit rows and events, which `linked` (their identity) and `made` (identity `i`, membership
+ * `m` and user `u`) select.
+ */
+export function linkPersonStatements(
+  organizationId: string,
+  tenantId: string,
+  person: ImportedPerson,
+  now: number,
+  after: (rows: { linked: SQL; made: SQL }) => SQL[],
+): SQL[] {
+  const newUserId = crypto.randomUUID();
+  const linked = sql`provider = 'microsoft' and issuer_key = ${tenantId} and subject = ${person.oid}`;
+  const made = sql`identities i join memberships m on m.user_id = i.user_id and m.organization_id = ${organizationId} join users u on u.id = i.user_id`;
+  const role: Role = person.role;
+  const writes = [
+    sql`insert into users (id, email, display_name, created_at)
+      select ${newUserId}, ${person.email}, ${person.displayName}, ${now} where not exists (select 1 from identities where ${linked})`,
+    sql`insert into identities (provider, issuer_key, subject, user_id, email, created_at)
+      select 'microsoft', ${tenantId}, ${person.oid}, ${newUserId}, ${person.email}, ${now} where exists (select 1 from users where id = ${newUserId})
+      on conflict do nothing`,
+    sql`delete from users where id = ${newUserId} and not exists (select 1 from identities where user_id = ${newUserId})`,
+    // The sort keys are written with the row, so the keys trigger (migrations/0008) has nothing to redo.
+    sql`insert into memberships (organization_id, user_id, role, status, created_at, name_key, email_key)
+      select ${organizationId}, i.user_id, ${role}, 'active', ${now}, lower(u.display_name), lower(u.email)
+      from identities i join users u on u.id = i.user_id where ${linked}
+      on conflict do nothing`,
+    ...after({ linked, made }),
   ];
   if (person.decision) {
     const d = person.decision;

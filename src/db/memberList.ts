@@ -60,7 +60,8 @@ function statusCondition(status: MemberStatusFilter): SQL {
     case "deactivated_by_hand":
       return sql`m.deactivated_reason = 'by_hand'`;
     case "deactivated_by_directory_sync":
-      return sql`m.deactivated_reason = 'directory_sync'`;
+      // Left the sync scope (migrations/0023) is directory sync too.
+      return sql`m.deactivated_reason in ('directory_sync', 'left_scope')`;
     case "deactivated_by_scim":
       return sql`m.deactivated_reason = 'scim'`;
   }

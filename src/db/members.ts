@@ -58,7 +58,7 @@ export function activeMembershipExists(organizationId: string, userId: string) {
 // the table, not an alias, so the same condition serves the update and the statements before it.
 
 /** How an Owner or Admin's deactivation is recorded in memberships.deactivated_reason. */
-type ByHandReason = Exclude<DeactivationReason, "directory_sync" | "scim">;
+type ByHandReason = Exclude<DeactivationReason, "directory_sync" | "scim" | "left_scope">;
 
 /** The member, and (for a change that would take an Owner away) another active Owner remaining. */
 function theMember(organizationId: string, userId: string, condition: SQL, keepsAnOwner: boolean): SQL {

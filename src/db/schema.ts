@@ -15,10 +15,11 @@ export type Role = (typeof ROLES)[number];
 export const MAPPABLE_ROLES = ["admin", "manager", "member", "viewer"] as const;
 export type MappableRole = (typeof MAPPABLE_ROLES)[number];
 /**
- * Why a member is deactivated: by an Owner's or Admin's hand, by directory sync (migrations/0017), or
- * deprovisioned by the identity provider over SCIM ('scim').
+ * Why a member is deactivated: by an Owner's or Admin's hand, by directory sync (migrations/0017),
+ * deprovisioned by the identity provider over SCIM ('scim'), or by directory sync because they left
+ * the sync scope ('left_scope', migrations/0023).
  */
-export const DEACTIVATION_REASONS = ["by_hand", "directory_sync", "scim"] as const;
+export const DEACTIVATION_REASONS = ["by_hand", "directory_sync", "scim", "left_scope"] as const;
 export type DeactivationReason = (typeof DEACTIVATION_REASONS)[number];
 /**
  * The Users page's status filter, as it reads in a URL: active, deactivated (for any reason), or
@@ -284,6 +285,8 @@ export const syncRuns = sqliteTable(
     undoneAt: integer("undone_at"),
     undoneBy: text("undone_by"),
     resolvedBy: text("resolved_by"),
+    /** People the run added (Add new people automatically, migrations/0023). */
+    added: integer("added").notNull().default(0),
   },
   (t) => [
     // The run history's pages (migrations/0008), the alerts banner's two questions (0012), pruning (0013).
@@ -351,6 +354,14 @@ const AUDIT_ACTIONS = [
   "entra.role_mapped",
   "entra.role_mapping_failed",
   "entra.import_applied",
+  "entra.scope_changed",
+  "entra.signin_outside_scope",
+  "entra.add_new_people_changed",
+  "entra.user_added",
+  "entra.joiners_held",
+  "entra.scope_leavers_held",
+  "entra.joiners_applied",
+  "entra.joiners_dismissed",
   "sync.run_finished",
   "sync.held_applied",
   "sync.held_dismissed",
@@ -796,4 +807,55 @@ export const remapMatches = sqliteTable(
     groups: text("groups", { mode: "json" }).$type<string[]>().notNull(),
   },
   (t) => [primaryKey({ columns: [t.runId, t.userId] })],
+);
+
+/** Who the directory brings in (migrations/0023): everyone in the chosen domains, or only members of chosen groups. */
+export const SYNC_SCOPE_MODES = ["domains", "groups"] as const;
+export type SyncScopeMode = (typeof SYNC_SCOPE_MODES)[number];
+/** At most this many groups in a group scope. */
+export const MAX_SCOPE_GROUPS = 50;
+
+/** An organization's sync scope and "Add new people automatically"; no row is the default (domains, off). */
+export const syncScopes = sqliteTable("sync_scopes", {
+  organizationId: text("organization_id").primaryKey(),
+  mode: text("mode", { enum: SYNC_SCOPE_MODES }).notNull().default("domains"),
+  addNewPeople: integer("add_new_people", { mode: "boolean" }).notNull().default(false),
+  updatedAt: integer("updated_at").notNull(),
+  updatedBy: text("updated_by"),
+});
+
+/** The groups of a group scope (members of nested groups count). */
+export const syncScopeGroups = sqliteTable(
+  "sync_scope_groups",
+  {
+    organizationId: text("organization_id").notNull(),
+    groupId: text("group_id").notNull(),
+    displayName: text("display_name").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.groupId] })],
+);
+
+/** The tenant's verified domains as the last run found them, each chosen or not, "new" until decided. */
+export const syncScopeDomains = sqliteTable(
+  "sync_scope_domains",
+  {
+    organizationId: text("organization_id").notNull(),
+    name: text("name").notNull(),
+    chosen: integer("chosen", { mode: "boolean" }).notNull(),
+    isNew: integer("is_new", { mode: "boolean" }).notNull().default(false),
+    isInitial: integer("is_initial", { mode: "boolean" }).notNull().default(false),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.name] })],
+);
+
+/** A run's additions held by the hold threshold, until Apply or Dismiss (migrations/0023). */
+export const syncHeldJoiners = sqliteTable(
+  "sync_held_joiners",
+  {
+    organizationId: text("organization_id").notNull(),
+    oid: text("oid").notNull(),
+    runId: text("run_id").notNull(),
+    person: text("person").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.oid] })],
 );

@@ -124,6 +124,8 @@ export function listRecentRuns(db: Db, organizationId: string, options: { limit:
       usersRead: syncRuns.usersRead,
       deactivated: syncRuns.deactivated,
       reactivated: syncRuns.reactivated,
+      // People the run added (Add new people automatically, issue 20).
+      added: syncRuns.added,
       graphRequests: syncRuns.graphRequests,
       error: syncRuns.error,
       pendingChanges: syncRuns.pendingChanges,
@@ -152,6 +154,7 @@ export async function findRun(db: Db, organizationId: string, runId: string) {
       error: syncRuns.error,
       pendingChanges: syncRuns.pendingChanges,
       undoneAt: syncRuns.undoneAt,
+      added: syncRuns.added,
     })
     .from(syncRuns)
     .where(and(eq(syncRuns.id, runId), eq(syncRuns.organizationId, organizationId)))

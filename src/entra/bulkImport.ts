@@ -6,6 +6,7 @@ import type { Viewer } from "../context.ts";
 import { insertAuditEvent } from "../db/audit.ts";
 import type { Db } from "../db/client.ts";
 import { findConnectionSummary } from "../db/connections.ts";
+import { findScope } from "../db/syncScope.ts";
 import { importPersonStatements, listTenantIdentities, type ImportedPerson } from "../db/importedMembers.ts";
 import { runStatements } from "../db/statements.ts";
 import { listMappings } from "../db/mappings.ts";
@@ -82,8 +83,12 @@ export async function planImport(db: Db, config: Config, viewer: Viewer, scope: 
   const connection = await findConnectionSummary(db, viewer.organizationId);
   if (connection?.status !== "connected" || !connection.tenantId)
     throw new AppError("conflict", "Connect Entra ID before importing users.");
-  const domains = connection.verifiedDomains ?? [];
-  if (domains.length === 0) {
+  // Only people in the sync scope are offered (issue 20): its chosen domains, and with a group
+  // scope only members of its groups.
+  const syncScope = await findScope(db, viewer.organizationId);
+  const domains =
+    syncScope.domains.length > 0 ? syncScope.domains.filter((d) => d.chosen).map((d) => d.name) : (connection.verifiedDomains ?? []);
+  if ((connection.verifiedDomains ?? []).length === 0) {
     throw new AppError("conflict", "The tenant's verified domains are not known yet: refresh the Integrations page, then try again.");
   }
   const tenantId = connection.tenantId;
@@ -118,7 +123,16 @@ export async function planImport(db: Db, config: Config, viewer: Viewer, scope: 
       newPeople: [],
     };
     const seen = new Set<string>();
-    const sources = scope.scope === "all" ? [listDirectoryUsers(graph)] : groups.map((g) => listGroupMembers(graph, g.id));
+    // A group scope: its groups' members (nested included) are who may be imported at all.
+    const scopeGroups = syncScope.mode === "groups" ? syncScope.groups : [];
+    const inScopeGroups = new Set<string>();
+    for (const group of scopeGroups) for (const oid of await memberOidsOf(graph, group.id, budget)) inScopeGroups.add(oid);
+    const sources =
+      scope.scope === "all"
+        ? scopeGroups.length > 0
+          ? scopeGroups.map((g) => listGroupMembers(graph, g.id))
+          : [listDirectoryUsers(graph)]
+        : groups.map((g) => listGroupMembers(graph, g.id));
     for (const source of sources) {
       for await (const page of source) {
         countRead(budget, page.values.length);
@@ -126,7 +140,10 @@ export async function planImport(db: Db, config: Config, viewer: Viewer, scope: 
           const oid = user.id.toLowerCase();
           if (seen.has(oid)) continue;
           seen.add(oid);
-          const category = categorize(user, domains, present);
+          const category =
+            scopeGroups.length > 0 && !inScopeGroups.has(oid) && !isDirectoryGuest(user)
+              ? "outsideDomains"
+              : categorize(user, domains, present);
           plan.counts[category]++;
           if (plan.samples[category].length < SAMPLE_SIZE) plan.samples[category].push(nameOf(user));
           if (category === "new") {

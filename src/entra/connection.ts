@@ -32,6 +32,7 @@ import { claimFlowState, isStalePremise } from "../db/usedFlowStates.ts";
 import { sha256Base64url } from "../lib/crypto.ts";
 import { followMappingToggle, startRealtimeUpdates, stopRealtimeUpdates } from "./realtime/subscription.ts";
 import { startTrackingGroups } from "./sync/groupRoles.ts";
+import { deleteScope, refreshScopeDomains } from "../db/syncScope.ts";
 
 type ConnectOutcome = { ok: true } | { ok: false; failure: ConnectionFailure; microsoftCode?: string };
 
@@ -167,6 +168,10 @@ export async function completeEntraConnection(
         }),
       ),
       ...(tenantChanged ? deleteTenantGroupData(db, viewer.organizationId) : []),
+      // The sync scope's domains: a new connection (or another tenant) chooses all but the initial
+      // *.onmicrosoft.com one; the same tenant again keeps its choices (issue 20).
+      ...(tenantChanged ? deleteScope(db, viewer.organizationId) : []),
+      ...(details ? refreshScopeDomains(db, viewer.organizationId, details.domains, !sameTenant) : []),
       // Connected: an Azure-admin setup link still open has no purpose left.
       revokeOpenSetupLinks(db, viewer.organizationId, now),
     ]);
@@ -190,7 +195,13 @@ export async function refreshMissingTenantDetails(db: Db, config: Config, organi
   try {
     const { accessToken } = await graphAccessToken(db, config, organizationId, { now });
     const details = await fetchTenantDetails(config.GRAPH_BASE_URL, accessToken);
-    if (details) await saveTenantDetails(db, organizationId, details, now).run();
+    if (details) {
+      const { domains, ...columns } = details;
+      await runStatements(db, [
+        saveTenantDetails(db, organizationId, columns, now),
+        ...refreshScopeDomains(db, organizationId, domains, false),
+      ]);
+    }
   } catch (error) {
     if (!(error instanceof ConnectionTokenError)) throw error;
   }
@@ -228,6 +239,7 @@ export async function disconnectEntra(db: Db, config: Config, viewer: Viewer, no
   await stopRealtimeUpdates(db, config, viewer.organizationId, viewer.userId, now);
   await runStatements(db, [
     ...deleteConnection(db, viewer.organizationId),
+    ...deleteScope(db, viewer.organizationId),
     insertAuditEvent(db, {
       organizationId: viewer.organizationId,
       actorUserId: viewer.userId,

@@ -6,6 +6,7 @@ import type { Db } from "../db/client.ts";
 import type { Write } from "../db/statements.ts";
 import type { ConnectionTokens, TenantConnection } from "../db/connections.ts";
 import { saveRoleDecision } from "../db/mappings.ts";
+import { parseScopeList } from "../db/syncScope.ts";
 import { memberUserRow, updateMappedRole } from "../db/members.ts";
 import { insertEventsFor, MEMBER_OF_U } from "../db/outbox.ts";
 import type { MappableRole, Role } from "../db/schema.ts";
@@ -25,7 +26,10 @@ import { ConnectionTokenError, accessTokenFromRow } from "./tokens.ts";
 
 type ProvisioningVerdict =
   | { ok: true }
-  | { ok: false; reason: "guest" | "outside_verified_domains" | "disabled" | "directory_unavailable" | "connection_needs_reconnect" };
+  | {
+      ok: false;
+      reason: "guest" | "outside_verified_domains" | "outside_scope" | "disabled" | "directory_unavailable" | "connection_needs_reconnect";
+    };
 
 type GroupRoleOutcome = { ok: true; decision: RoleDecision; graphReadAt: number } | { ok: false; failure: string };
 
@@ -80,7 +84,7 @@ export async function readSignInDirectory(
     parts = { ...(want.user ? { user: failed } : {}), ...(want.groups ? { groups: failed } : {}) };
   }
   return {
-    ...(parts.user ? { verdict: provisioningVerdict(parts.user, connection) } : {}),
+    ...(parts.user ? { verdict: provisioningVerdict(parts.user, parts.groups, connection) } : {}),
     ...(parts.groups ? { roles: groupRoleOutcome(parts.groups, mappings, connection.defaultRole, now) } : {}),
     writes,
   };
@@ -132,7 +136,11 @@ async function settle<T>(read: () => Promise<T>): Promise<Outcome<T>> {
  * connected tenant, enabled, whose UPN is in a verified domain — as Graph reports it, never the
  * email claims of the ID token.
  */
-function provisioningVerdict(user: Outcome<DirectoryUser>, connection: TenantConnection): ProvisioningVerdict {
+function provisioningVerdict(
+  user: Outcome<DirectoryUser>,
+  groups: Outcome<DirectoryGroup[]> | undefined,
+  connection: TenantConnection,
+): ProvisioningVerdict {
   if (!user.ok) {
     const { error } = user;
     // The grant died at this very sign-in (invalid_grant): the connection is now "needs reconnect".
@@ -144,7 +152,31 @@ function provisioningVerdict(user: Outcome<DirectoryUser>, connection: TenantCon
   if (isDirectoryGuest(user.value)) return { ok: false, reason: "guest" };
   if (user.value.accountEnabled === false) return { ok: false, reason: "disabled" };
   if (!isProvisionableMember(user.value, connection.verifiedDomains ?? [])) return { ok: false, reason: "outside_verified_domains" };
-  return { ok: true };
+  return inSyncScope(user.value, groups, connection);
+}
+
+/**
+ * The sync scope (issue 20): the person's domain must be one the organization chose, and with
+ * "Only members of these groups" one of their transitive groups (nested ones count) must be chosen.
+ * The groups come from the same $batch as the user, so the scope costs no Graph round trip more.
+ */
+function inSyncScope(
+  user: DirectoryUser,
+  groups: Outcome<DirectoryGroup[]> | undefined,
+  connection: TenantConnection,
+): ProvisioningVerdict {
+  const scope = signInScope(connection);
+  if (!isProvisionableMember(user, scope.domains)) return { ok: false, reason: "outside_scope" };
+  if (scope.mode !== "groups") return { ok: true };
+  if (!groups?.ok) return { ok: false, reason: "directory_unavailable" };
+  const chosen = new Set(scope.groupIds);
+  return groups.value.some((g) => chosen.has(g.id.toLowerCase())) ? { ok: true } : { ok: false, reason: "outside_scope" };
+}
+
+/** The scope as sign-in's connection read carries it (src/db/syncScope.ts, scopeColumns). */
+export function signInScope(connection: TenantConnection) {
+  const domains = connection.scopeDomains === null ? (connection.verifiedDomains ?? []) : parseScopeList(connection.scopeDomains);
+  return { mode: connection.scopeMode, domains, groupIds: parseScopeList(connection.scopeGroupIds).map((id) => id.toLowerCase()) };
 }
 
 /** The role the person's transitive groups give them under the organization's mappings. */

@@ -6,12 +6,15 @@ import { z } from "zod";
 import { requirePlan, requireRole, viewerOf } from "../auth/access.ts";
 import type { AppContext } from "../context.ts";
 import { findConnectionSummary } from "../db/connections.ts";
+import { findScope } from "../db/syncScope.ts";
+import { applyHeldJoiners, dismissHeldJoiners, setAddNewPeople } from "../entra/joiners.ts";
+import { heldJoinersSummary } from "../db/joiners.ts";
 import { MAX_IMPORT_GROUPS, applyImport, planImport, searchImportGroups, type ImportScope } from "../entra/bulkImport.ts";
 import { groupIdField, groupSearchField } from "../lib/schemas.ts";
 import { validate } from "../lib/validate.ts";
 import { fragmentOrPage } from "./respond.tsx";
 import { GroupChoices } from "../../views/pages/entraMapping.tsx";
-import { ImportDone, ImportPreview, ImportSection } from "../../views/pages/entraImport.tsx";
+import { AddNewPeopleToggle, HeldJoiners, ImportDone, ImportPreview, ImportSection } from "../../views/pages/entraImport.tsx";
 
 /** Mounted at PATHS.entraImport. */
 export const entraImportRoutes = new Hono<AppContext>();
@@ -33,8 +36,15 @@ const importForm = z
 
 entraImportRoutes.get("/", ...guards, async (c) => {
   const viewer = viewerOf(c);
-  const connection = await findConnectionSummary(c.get("db"), viewer.organizationId);
-  const section = <ImportSection viewer={viewer} connected={connection?.status === "connected"} />;
+  const db = c.get("db");
+  const [connection, scope, held] = await Promise.all([
+    findConnectionSummary(db, viewer.organizationId),
+    findScope(db, viewer.organizationId),
+    heldJoinersSummary(db, viewer.organizationId),
+  ]);
+  const section = (
+    <ImportSection viewer={viewer} connected={connection?.status === "connected"} addNewPeople={scope.addNewPeople} held={held} />
+  );
   return fragmentOrPage(c, section, { title: "Import users", nav: "settings" });
 });
 
@@ -57,5 +67,37 @@ entraImportRoutes.post("/apply", ...guards, validate("form", importForm), async 
   const viewer = viewerOf(c);
   const result = await applyImport(c.get("db"), c.get("config"), viewer, c.req.valid("form"), Date.now());
   const view = <ImportDone viewer={viewer} result={result} />;
+  return fragmentOrPage(c, view, { title: "Import users", nav: "settings" });
+});
+
+// "Add new people automatically" (issue 20): Owners and Admins, Enterprise (directorySync), audited.
+entraImportRoutes.post(
+  "/add-new-people",
+  ...guards,
+  validate("form", z.object({ enabled: z.enum(["true", "false"], { message: "enabled is true or false." }) })),
+  async (c) => {
+    const viewer = viewerOf(c);
+    const enabled = c.req.valid("form").enabled === "true";
+    await setAddNewPeople(c.get("db"), viewer, enabled, Date.now());
+    return fragmentOrPage(c, <AddNewPeopleToggle viewer={viewer} enabled={enabled} />, { title: "Import users", nav: "settings" });
+  },
+);
+
+// A run's held additions (issue 20): Apply adds them (each only if still not a member), Dismiss forgets them.
+entraImportRoutes.post("/held/apply", ...guards, async (c) => {
+  const viewer = viewerOf(c);
+  const db = c.get("db");
+  const added = await applyHeldJoiners(db, viewer, Date.now());
+  const view = (
+    <HeldJoiners viewer={viewer} held={await heldJoinersSummary(db, viewer.organizationId)} message={`${added} new people added.`} />
+  );
+  return fragmentOrPage(c, view, { title: "Import users", nav: "settings" });
+});
+
+entraImportRoutes.post("/held/dismiss", ...guards, async (c) => {
+  const viewer = viewerOf(c);
+  const db = c.get("db");
+  await dismissHeldJoiners(db, viewer, Date.now());
+  const view = <HeldJoiners viewer={viewer} held={{ count: 0, names: [] }} message="Held new people dismissed." />;
   return fragmentOrPage(c, view, { title: "Import users", nav: "settings" });
 });

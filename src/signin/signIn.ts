@@ -160,7 +160,9 @@ async function resolveAndSignIn(
       : undefined;
   // A guest is refused before Graph is asked anything (the token says so; Graph would agree).
   const asksDirectory = provisionable && !!person.microsoft && !person.microsoft.isGuest;
-  const want = { user: asksDirectory, groups: !!connection?.groupRoleMapping && (!!mapped || asksDirectory) };
+  // A group scope needs the person's groups too: they come in the same $batch as the user.
+  const scopeNeedsGroups = asksDirectory && connection?.scopeMode === "groups";
+  const want = { user: asksDirectory, groups: (!!connection?.groupRoleMapping && (!!mapped || asksDirectory)) || scopeNeedsGroups };
   const tokens = tokenRows[0]?.organizationId === connection?.organizationId ? tokenRows[0] : undefined;
   const directory: SignInDirectory =
     connection && (want.user || want.groups)
@@ -190,7 +192,10 @@ async function resolveAndSignIn(
       // Someone with access elsewhere still signs in there; otherwise the refusal is the answer,
       // after the token writes the directory read cost (a refreshed pair, or "needs reconnect").
       if (!hasAccess || !(refusal instanceof AppError)) {
-        await runStatements(db, directory.writes);
+        // Outside the sync scope is audited, in the same one write batch (issue 20).
+        const audit =
+          refusal instanceof AppError && refusal.code === "outside_scope" ? [outsideScopeAudit(db, connection!, person, email, now)] : [];
+        await runStatements(db, [...directory.writes, ...audit]);
         throw refusal;
       }
     }
@@ -284,6 +289,8 @@ function provision(
         throw new AppError("no_account", GUEST_MESSAGE);
       case "disabled":
         throw new AppError("account_deactivated", "Your Microsoft account is disabled in your organization's directory.");
+      case "outside_scope":
+        throw new AppError("outside_scope", OUTSIDE_SCOPE_MESSAGE);
       case "outside_verified_domains":
         throw new AppError(
           "no_account",
@@ -330,6 +337,20 @@ function provision(
   ];
   if (outcome) statements.push(...applyGroupRole(db, { ...membership, userId }, outcome, now));
   return { statements, membership };
+}
+
+const OUTSIDE_SCOPE_MESSAGE =
+  "Your organization's directory does not include you in UniAsset. If you need access, ask your UniAsset Owner or Admin to add you to the sync scope or to invite you.";
+
+/** Who was refused and why, for the organization's audit log (no account exists to name). */
+function outsideScopeAudit(db: Db, connection: TenantConnection, person: VerifiedPerson, email: string | null, now: number) {
+  return insertAuditEvent(db, {
+    organizationId: connection.organizationId,
+    actorUserId: null,
+    action: "entra.signin_outside_scope",
+    details: { upn: email, oid: person.identity.subject, name: person.displayName },
+    now,
+  });
 }
 
 const CONNECTION_NEEDS_ATTENTION =

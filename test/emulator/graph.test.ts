@@ -72,6 +72,13 @@ it("describes the token's tenant under /organization", async () => {
       verifiedDomains: [
         { name: "contoso.example", isDefault: true, isInitial: false, type: "Managed", capabilities: "Email, OfficeCommunicationsOnline" },
         {
+          name: "contoso-uk.example",
+          isDefault: false,
+          isInitial: false,
+          type: "Managed",
+          capabilities: "Email, OfficeCommunicationsOnline",
+        },
+        {
           name: "contoso.onmicrosoft.com",
           isDefault: false,
           isInitial: true,
@@ -93,7 +100,7 @@ describe("users", () => {
     ]);
     expect(first["@odata.nextLink"]).toMatch(new RegExp(`^${EMULATOR}/v1\\.0/users\\?.*\\$skiptoken=`));
     const { items, pages } = await all("/v1.0/users?$select=userPrincipalName,userType,accountEnabled&$top=2");
-    expect(pages).toBe(3);
+    expect(pages).toBe(4);
     expect(items.map((u) => u.userPrincipalName)).toEqual([
       "adele@contoso.example",
       "megan@contoso.example",
@@ -101,6 +108,7 @@ describe("users", () => {
       "diego@contoso.example",
       "jordan_fabrikam.example#EXT#@contoso.onmicrosoft.com",
       "casey_fabrikam.example#EXT#@contoso.onmicrosoft.com",
+      "isaiah@contoso-uk.example",
     ]);
     expect(items.filter((u) => u.userType === "Guest")).toHaveLength(2);
     expect(items.filter((u) => u.accountEnabled === false)).toHaveLength(1);
@@ -134,7 +142,7 @@ describe("users", () => {
 describe("delta", () => {
   it("lists everyone, then only what changed, with removals", async () => {
     const initial = await all("/v1.0/users/delta?$select=displayName,accountEnabled&$top=2");
-    expect(initial.items).toHaveLength(6);
+    expect(initial.items).toHaveLength(7);
     expect(initial.last["@odata.nextLink"]).toBeUndefined();
     const deltaLink = initial.last["@odata.deltaLink"]!;
     expect(deltaLink).toMatch(new RegExp(`^${EMULATOR}/v1\\.0/users/delta\\?.*\\$deltatoken=`));

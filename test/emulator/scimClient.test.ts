@@ -36,7 +36,8 @@ describe("the emulator's SCIM provisioning client", () => {
       "UniAsset Admins",
       "UniAsset Managers",
     ]);
-    expect(pushed.groups.find((group) => group.displayName === "All Staff")).toMatchObject({ action: "created, 5 added", status: 204 });
+    // All Staff: Adele, Megan, Alex, Diego, Jordan and Isaiah (of contoso-uk.example, issue 20).
+    expect(pushed.groups.find((group) => group.displayName === "All Staff")).toMatchObject({ action: "created, 6 added", status: 204 });
     expect(new Set(pushed.requests.map((request) => request.status))).toEqual(new Set([200, 201, 204]));
 
     const stored = await env.DB.prepare("select external_id as externalId, entra_object_id as oid from scim_users where user_id = ?")

@@ -80,7 +80,7 @@ beforeAll(async () => {
   expect((await postForm(adele, `/users/${meganId}/deactivate`, [])).status).toBeLessThan(400);
   expect((await postForm(adele, `/users/${meganId}/reactivate`, [])).status).toBeLessThan(400);
 
-  // member.imported: Alex, by a bulk import.
+  // member.imported: Alex and Isaiah, by a bulk import.
   await adele.page(`${ENTRA_PAGE}/import`);
   expect((await postForm(adele, `${ENTRA_PAGE}/import/apply`, [["scope", "all"]])).status).toBe(200);
 
@@ -105,6 +105,15 @@ beforeAll(async () => {
   const returned = await nightlyRun();
   expect(returned).toMatchObject({ status: "succeeded", reactivated: 1 });
   runs.returned = returned.id;
+
+  // member.created: with Add new people automatically on, the next run adds a person new in Entra.
+  await adele.page(ENTRA_PAGE);
+  expect((await adele.post(`${ENTRA_PAGE}/import/add-new-people`, { enabled: "true" }, { htmx: true })).status).toBe(200);
+  await createDirectoryUser("Nora Newhire");
+  const joined = await nightlyRun();
+  const joinedInstance = await env.SYNC_WORKFLOW.get(joined.id);
+  for (let i = 0; i < 600 && (await joinedInstance.status()).status !== "complete"; i++) await new Promise((r) => setTimeout(r, 50));
+  runs.joined = joined.id;
   await adele.page(ENTRA_PAGE);
   expect((await adele.post(`${SYNC}/runs/${held.id}/undo`, {}, { htmx: true })).status).toBe(200);
 
@@ -157,8 +166,8 @@ describe("the event catalogue", () => {
 
   it("writes what the triggers of migrations/0011 and 0017 wrote, byte for byte", () => {
     // Those were never raised by a trigger: bulk import, Send test event and the SCIM hold wrote
-    // their own, and member.updated came with issue 19.
-    const own = new Set<EventType>(["member.imported", "webhook.test", "scim.deactivations.held", "member.updated"]);
+    // their own, member.updated came with issue 19 and member.created with issue 20.
+    const own = new Set<EventType>(["member.imported", "webhook.test", "scim.deactivations.held", "member.updated", "member.created"]);
     const triggered = raised.filter((event) => !own.has(event.type));
     // Fields added since, at the end of a payload (receivers ignore what they do not know): issue
     // 19's deciding_group on member.role_changed. Every field the triggers wrote stays as it was.
@@ -210,8 +219,20 @@ describe("the event catalogue", () => {
       expect.objectContaining({ from_role: "viewer", to_role: "manager", cause: "mapping", actor_user_id: null }),
     ]);
     expect(ofType("member.provisioned")).toEqual([expect.objectContaining({ role: "manager", cause: "sign_in" })]);
-    expect(ofType("member.imported")).toEqual([
-      expect.objectContaining({ member: expect.objectContaining({ email: "alex@contoso.example" }) }),
+    // Alex, and Isaiah of contoso-uk.example (Contoso's second verified domain).
+    expect(ofType("member.imported")).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ member: expect.objectContaining({ email: "alex@contoso.example" }) }),
+        expect.objectContaining({ member: expect.objectContaining({ email: "isaiah@contoso-uk.example" }) }),
+      ]),
+    );
+    expect(ofType("member.imported")).toHaveLength(2);
+    expect(ofType("member.created")).toEqual([
+      expect.objectContaining({
+        member: expect.objectContaining({ display_name: "Nora Newhire" }),
+        cause: "directory",
+        run_id: runs.joined,
+      }),
     ]);
   });
 

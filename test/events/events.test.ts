@@ -145,6 +145,7 @@ describe("members and the connection", () => {
     const imported = await outbox("member.imported");
     expect(imported.map((e) => (e.data.member as { email: string }).email).sort()).toEqual([
       "alex@contoso.example",
+      "isaiah@contoso-uk.example",
       "megan@contoso.example",
     ]);
     expect(imported[0]!.data).toMatchObject({ cause: "import", role: "member" });

@@ -68,6 +68,7 @@ function eachEvent() {
   const data: { [T in SubscribableEventType]: EventFields<T> } = {
     "member.provisioned": { ...member, role: "member", cause: "sign_in", run_id: null, actor_user_id: null },
     "member.imported": { ...member, role: "member", cause: "import", run_id: null, actor_user_id: null },
+    "member.created": { ...member, role: "member", cause: "directory", run_id: crypto.randomUUID(), actor_user_id: null },
     "member.role_changed": {
       ...member,
       from_role: "member",

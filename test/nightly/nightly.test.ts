@@ -42,7 +42,7 @@ describe("leavers are deactivated", () => {
       mode: "full",
       deactivated: 1,
       reactivated: 0,
-      users_read: 6,
+      users_read: 7,
       graph_requests: 2,
     });
     expect(await membership(DEMO_USER_IDS.diego)).toMatchObject({
@@ -208,7 +208,7 @@ describe("scheduling", () => {
     await fireCron(at);
     const contosoRun = await waitForRun(nightlyRunId(CONTOSO, at));
     const fabrikamRun = await waitForRun(nightlyRunId(DEMO_ORGS.fabrikam.id, at));
-    expect(contosoRun).toMatchObject({ status: "succeeded", deactivated: 1, users_read: 6 });
+    expect(contosoRun).toMatchObject({ status: "succeeded", deactivated: 1, users_read: 7 });
     expect(fabrikamRun).toMatchObject({ status: "succeeded", deactivated: 1 });
     expect(await membership(DEMO_USER_IDS.diego)).toMatchObject({ status: "deactivated", deactivated_by_run: contosoRun.id });
     expect(await membership(fabrikamLeaver.userId, DEMO_ORGS.fabrikam.id)).toMatchObject({

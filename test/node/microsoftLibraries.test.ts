@@ -137,7 +137,7 @@ describe("@microsoft/microsoft-graph-client", () => {
       upns.push(user.userPrincipalName);
       return true;
     }).iterate();
-    expect(upns).toHaveLength(6);
+    expect(upns).toHaveLength(7);
     expect(upns).toContain("adele@contoso.example");
   });
 
@@ -157,7 +157,7 @@ describe("@microsoft/microsoft-graph-client", () => {
     await harness.admin("faults", { endpoint: "users", status: 429, retryAfter: 1, times: 1 });
     const started = Date.now();
     const users = (await client.api("/users").select("id").get()) as PageCollection;
-    expect(users.value.length).toBe(6);
+    expect(users.value.length).toBe(7);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     const stats = await harness.admin("stats", undefined, "GET");
     expect((stats.requests as Record<string, number>).users).toBe(2);

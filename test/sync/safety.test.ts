@@ -101,7 +101,7 @@ describe("Graph throttling and sync state", () => {
     await emulatorAdmin("delta/expire");
     const leaver = await linkMember(await createDirectoryUser("Late Leaver", { accountEnabled: false }));
     const run = await nightlyRun();
-    expect(run).toMatchObject({ status: "succeeded", mode: "full", deactivated: 1, users_read: 7 });
+    expect(run).toMatchObject({ status: "succeeded", mode: "full", deactivated: 1, users_read: 8 });
     expect((await membership(leaver.userId))?.status).toBe("deactivated");
     // And the next run is a delta run again, from the new link.
     expect((await nightlyRun()).mode).toBe("delta");

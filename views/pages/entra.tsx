@@ -206,6 +206,7 @@ function Connected(props: { viewer: Viewer; connection: ConnectionSummary }) {
           ))}
       </ul>
       {/* Each section is its own htmx fragment (own route, own view file), loaded with the page. */}
+      <EntraSection id="entra-scope" path={PATHS.entraScope} label="Sync scope" />
       <EntraSection id="entra-mapping" path={PATHS.entraMapping} label="Group → Role mapping" />
       <EntraSection id="entra-import" path={PATHS.entraImport} label="Import users" />
       {planHas(viewer.plan, "deprovisioning") && <EntraSection id="entra-sync" path={PATHS.entraSync} label="Directory sync" />}

@@ -10,7 +10,75 @@ import { PATHS } from "../../src/paths.ts";
 
 const BASE = PATHS.entraImport;
 
-export function ImportSection(props: { viewer: Viewer; connected: boolean }) {
+/**
+ * "Add new people automatically" (issue 20): while on, every directory sync run adds each enabled
+ * person in the sync scope who is not a member yet.
+ */
+export function AddNewPeopleToggle(props: { viewer: Viewer; enabled: boolean }) {
+  const path = `${BASE}/add-new-people`;
+  return (
+    <div class="toggle" id="add-new-people">
+      <div>
+        <strong>Add new people automatically</strong>
+        <div class="muted">
+          Every directory sync run (nightly, Sync now, real-time updates) adds each enabled person in the sync scope who is not a member
+          yet, with the role group mapping gives them (or the default role). They show in Users as “Not signed in yet”.
+        </div>
+      </div>
+      <form method="post" action={path} hx-post={path} hx-target="#add-new-people" hx-swap="outerHTML" class="inline">
+        <CsrfField token={props.viewer.csrfToken} />
+        <input type="hidden" name="enabled" value={props.enabled ? "false" : "true"} />
+        <span class={`status ${props.enabled ? "active" : "not-connected"}`}>{props.enabled ? "On" : "Off"}</span>
+        <button type="submit" role="switch" aria-checked={props.enabled ? "true" : "false"} aria-label="Add new people automatically">
+          {props.enabled ? "Turn off" : "Turn on"}
+        </button>
+      </form>
+    </div>
+  );
+}
+
+/** A run's additions held by the hold threshold (issue 20): who, with Apply and Dismiss. */
+export function HeldJoiners(props: { viewer: Viewer; held: { count: number; names: string[] }; message?: string }) {
+  const { held } = props;
+  return (
+    <div id="held-joiners" aria-live="polite">
+      {props.message && <Flash kind="success" title={props.message} message="" />}
+      {held.count > 0 && (
+        <div class="card warning">
+          <p>
+            <strong>
+              {held.count} new {held.count === 1 ? "person is" : "people are"} held:
+            </strong>{" "}
+            a run would have added more people than the safety threshold allows, so it added nobody. {held.names.join(", ")}
+            {held.count > held.names.length && ", …"}
+          </p>
+          {(["apply", "dismiss"] as const).map((action) => (
+            <form
+              method="post"
+              action={`${BASE}/held/${action}`}
+              hx-post={`${BASE}/held/${action}`}
+              hx-target="#held-joiners"
+              hx-swap="outerHTML"
+              class="inline"
+            >
+              <CsrfField token={props.viewer.csrfToken} />
+              <button type="submit" class={action === "apply" ? "primary" : ""}>
+                {action === "apply" ? `Add the ${held.count}` : "Dismiss"}
+              </button>
+            </form>
+          ))}
+        </div>
+      )}
+    </div>
+  );
+}
+
+export function ImportSection(props: {
+  viewer: Viewer;
+  connected: boolean;
+  addNewPeople: boolean;
+  held: { count: number; names: string[] };
+}) {
   return (
     <section id="entra-import" class="card">
       <h2>Import users</h2>
@@ -21,8 +89,10 @@ export function ImportSection(props: { viewer: Viewer; connected: boolean }) {
           <p class="muted">
             Create UniAsset accounts for directory users before they first sign in, so assets can be assigned to them. They get their role
             from group mapping when it is on, else the default role, and sign in with Microsoft without an invitation. Guests, disabled
-            accounts and sign-in names outside your verified domains are never imported.
+            accounts and people outside the sync scope (its domains and groups) are never imported.
           </p>
+          <AddNewPeopleToggle viewer={props.viewer} enabled={props.addNewPeople} />
+          <HeldJoiners viewer={props.viewer} held={props.held} />
           <ImportForm viewer={props.viewer} />
           <div id="import-preview" aria-live="polite"></div>
         </>
@@ -68,7 +138,7 @@ const CATEGORY_LABELS = {
   present: "Already present",
   guests: "Guests skipped",
   disabled: "Disabled skipped",
-  outsideDomains: "Outside verified domains skipped",
+  outsideDomains: "Outside the sync scope skipped",
 } as const;
 
 function ScopeFields(props: { scope: ImportScope }) {

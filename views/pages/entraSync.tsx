@@ -25,6 +25,16 @@ const CAUSE_LABELS: Record<RunChangeRow["cause"], string> = {
   enabled: "Enabled again in Entra ID",
 };
 
+/** What Undo will do: reactivate whom the run deactivated, deactivate whom it added (issue 20). */
+function undoQuestion(run: { deactivated: number; added: number }): string {
+  const parts = [
+    ...(run.deactivated > 0 ? [`reactivate the ${run.deactivated} members this run deactivated`] : []),
+    ...(run.added > 0 ? [`deactivate the ${run.added} people it added (their accounts stay)`] : []),
+  ];
+  const text = parts.join(" and ");
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}?`;
+}
+
 export function SyncSection(props: { viewer: Viewer; data: SyncSectionData }) {
   const { viewer, data } = props;
   return (
@@ -262,6 +272,7 @@ function RunTable(props: { viewer: Viewer; runs: SyncRunRow[]; caption: string }
           <th>Users read</th>
           <th>Deactivated</th>
           <th>Reactivated</th>
+          <th>Added</th>
           <th>Graph requests</th>
           <th>Outcome</th>
           <th>Error</th>
@@ -280,20 +291,21 @@ function RunTable(props: { viewer: Viewer; runs: SyncRunRow[]; caption: string }
             <td>{run.usersRead}</td>
             <td>{run.deactivated}</td>
             <td>{run.reactivated}</td>
+            <td class="added">{run.added}</td>
             <td>{run.graphRequests}</td>
             <td>
               <span class={`status ${run.status}`}>{outcomeLabel(run)}</span>
             </td>
             <td>{runNote(run)}</td>
             <td>
-              {(run.status === "succeeded" || run.status === "applied") && !run.undoneAt && run.deactivated > 0 && (
+              {(run.status === "succeeded" || run.status === "applied") && !run.undoneAt && (run.deactivated > 0 || run.added > 0) && (
                 <form
                   method="post"
                   action={`${SYNC_PATH}/runs/${run.id}/undo`}
                   hx-post={`${SYNC_PATH}/runs/${run.id}/undo`}
                   hx-target="#entra-sync"
                   hx-swap="outerHTML"
-                  hx-confirm={`Reactivate the ${run.deactivated} members this run deactivated?`}
+                  hx-confirm={undoQuestion(run)}
                   class="inline"
                 >
                   <CsrfField token={props.viewer.csrfToken} />

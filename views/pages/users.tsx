@@ -244,9 +244,11 @@ function MemberRowView(props: { viewer: Viewer; member: MemberRow; manages: bool
             Deactivated
             {member.deactivatedReason === "directory_sync"
               ? " by directory sync"
-              : member.deactivatedReason === "scim"
-                ? ": deprovisioned by your identity provider"
-                : ""}
+              : member.deactivatedReason === "left_scope"
+                ? " by directory sync: left the sync scope"
+                : member.deactivatedReason === "scim"
+                  ? ": deprovisioned by your identity provider"
+                  : ""}
           </span>
         )}
       </td>

@@ -15,6 +15,7 @@ import { PLAN_LABELS, SettingsTabs } from "./settings.tsx";
 export const EVENT_TYPE_LABELS: Record<WebhookEventType, string> = {
   "member.provisioned": "A member is provisioned at sign-in or over SCIM",
   "member.imported": "A member is imported from the directory",
+  "member.created": "Directory sync adds a new person (Add new people automatically)",
   "member.role_changed": "A member's role changes",
   "member.updated": "A member's profile changes in Entra ID",
   "member.deactivated": "A member is deactivated",

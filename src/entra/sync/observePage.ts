@@ -7,6 +7,7 @@
 import type { Db } from "../../db/client.ts";
 import { findLinkedMembersAmong, type MemberStanding } from "../../db/syncMembers.ts";
 import { saveSeenPage } from "../../db/syncSeen.ts";
+import { findUnlinkedAmong } from "../../db/joiners.ts";
 import type { Config } from "../../lib/config.ts";
 import { createTokenVault } from "../../lib/vault.ts";
 import { GRAPH_BUDGETS } from "../graph.ts";
@@ -26,6 +27,8 @@ export type PageResult =
       usersRead: number;
       /** A delta page's linked members; always empty for a full listing (its pages are in D1). */
       observations: Observation[];
+      /** With collectJoiners: the page's enabled users who are not members (candidates to add). */
+      joiners?: string[];
       /** Sealed with the token vault: a step result is stored outside our database. */
       nextLinkEnc: string | null;
       deltaLinkEnc: string | null;
@@ -47,6 +50,8 @@ export interface PageRequest {
   heldRunId?: string | null;
   /** The run: profiles it keeps are its changes (profiles.ts). */
   runId?: string;
+  /** Add new people automatically is on: name the page's enabled users who are not members yet (issue 20). */
+  collectJoiners?: boolean;
 }
 
 export async function observePage(db: Db, config: Config, request: PageRequest, tokens: TokenCache): Promise<PageResult> {
@@ -94,7 +99,10 @@ export async function observePage(db: Db, config: Config, request: PageRequest, 
         state: state === "enabled" ? ("enabled" as const) : state === "unchanged" ? ("unknown" as const) : ("disabled" as const),
       }));
       await saveSeenPage(db, { ...request.seen, ...encodeSeenPage(listed) });
-      return { ok: true, usersRead: page.users.length, observations: [], ...links };
+      const joiners = request.collectJoiners
+        ? await findUnlinkedAmong(db, request.organizationId, request.tenantId, enabledOn(page.users))
+        : [];
+      return { ok: true, usersRead: page.users.length, observations: [], joiners, ...links };
     }
 
     // A delta round may list a user more than once (https://learn.microsoft.com/graph/delta-query-overview):
@@ -109,10 +117,19 @@ export async function observePage(db: Db, config: Config, request: PageRequest, 
       [...stateOf.keys()],
       request.heldRunId ?? null,
     );
+    const joiners = request.collectJoiners
+      ? await findUnlinkedAmong(
+          db,
+          request.organizationId,
+          request.tenantId,
+          [...stateOf].filter(([, state]) => state === "enabled").map(([oid]) => oid),
+        )
+      : [];
     return {
       ok: true,
       usersRead: page.users.length,
       observations: linked.map((member) => [member.userId, stateOf.get(member.oid) ?? "unchanged", member.standing, member.oid]),
+      joiners,
       ...links,
     };
   } catch (error) {
@@ -125,3 +142,5 @@ export async function observePage(db: Db, config: Config, request: PageRequest, 
 }
 
 class TenantChanged extends Error {}
+
+const enabledOn = (users: { oid: string; state: AccountState }[]) => users.filter((u) => u.state === "enabled").map((u) => u.oid);

@@ -27,6 +27,7 @@ import { NIGHTLY_SCHEDULE_TEXT, nextNightlyRun } from "./schedule.ts";
 import { findSubscription } from "../../db/realtimeSubscriptions.ts";
 import { startPendingReread } from "../realtime/reread.ts";
 import { renewsAt } from "../realtime/subscription.ts";
+import { deactivateAddedByRun } from "../../db/joiners.ts";
 
 /** People shown for a held or previewed run; the rest are counted. */
 const LISTED_PEOPLE = 200;
@@ -175,9 +176,11 @@ export async function undoRun(db: Db, viewer: Viewer, runId: string, now: number
   if ((run.status !== "succeeded" && run.status !== "applied") || run.undoneAt) {
     throw new AppError("conflict", "Only a finished run that has not been undone can be undone.");
   }
-  // One transaction: the members come back, each audited, and the run is marked undone.
+  // One transaction: the members come back, each audited, the people it added go (deactivated,
+  // never removed: issue 20), and the run is marked undone.
   await runStatements(db, [
     ...reactivateMembersOfRun(db, { organizationId: viewer.organizationId, runId, actorUserId: viewer.userId, now }),
+    ...(run.added > 0 ? deactivateAddedByRun(db, { organizationId: viewer.organizationId, runId, actorUserId: viewer.userId, now }) : []),
     markRunUndone(db, viewer.organizationId, runId, viewer.userId, now),
   ]);
 }

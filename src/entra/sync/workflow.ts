@@ -29,6 +29,10 @@ import { relayAfterCommit } from "../../events/afterCommit.ts";
 import { findRoleSettings } from "../../db/groupTracking.ts";
 import { followGroupChanges } from "./groupRoles.ts";
 import { followMappingEdits, remapsAfterEdits } from "./remapSteps.ts";
+import { addsNewPeople } from "../../db/joiners.ts";
+import { MAX_CANDIDATES, addNewPeopleOfRun } from "./addNewPeople.ts";
+import { refreshDomainsOfRun } from "./refreshDomains.ts";
+import { applyScopeOfRun } from "./scopeOfRun.ts";
 
 /** What the instance returns: the run's figures (the benchmark reads them). */
 export interface SyncRunOutput {
@@ -44,6 +48,8 @@ export interface SyncRunOutput {
   rolesChanged?: number;
   error: SyncFailure | null;
   d1: D1Stats;
+  /** The most D1 statements any one step (an invocation) made: the limit is 1,000 queries an invocation. */
+  maxStepStatements?: number;
 }
 
 // Expected failures come back as results, not exceptions; retries are for a crashed invocation.
@@ -149,21 +155,31 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
           tenantId: settings?.status === "connected" ? settings.tenantId : null,
           deltaLinkEnc: settings?.deltaLinkEnc ?? null,
           heldRunId,
+          // Add new people automatically (issue 20): never in a preview.
+          addNewPeople: trigger !== "preview" && (await addsNewPeople(db, organizationId)),
         };
       });
       const { tenantId, deltaLinkEnc: storedLinkEnc } = loaded;
       // `?? null`: a step result checkpointed before this field existed.
       const heldRunId = loaded.heldRunId ?? null;
+      const collectJoiners = loaded.addNewPeople === true;
+      const candidates = new Set<string>();
       if (!tenantId) return await fail("not_connected");
 
       // Memory only: after a restart the token is read again, and the checkpointed pages are not.
       const tokens: TokenCache = { accessToken: null, tenantId: null };
+      // The tenant's verified domains, refreshed by each run (issue 20): the sync scope's list.
+      if (trigger !== "preview") {
+        await steps.do("refresh the tenant's domains", STEP, (db) =>
+          refreshDomainsOfRun(db, config, { organizationId, tenantId }, tokens, Date.now()),
+        );
+      }
       const observed = new Map<string, Observed>();
       let state: ReadState = firstRead(storedLinkEnc);
       let nextDeltaLinkEnc: string | null;
       for (;;) {
         mode = state.mode;
-        const request = pageRequest(state, organizationId, tenantId, runId, heldRunId);
+        const request = { ...pageRequest(state, organizationId, tenantId, runId, heldRunId), collectJoiners };
         const read = await steps.do(stepName(state), STEP, async (db): Promise<TimedPageResult> => {
           if (!withinDeadline(startedAt, Date.now()))
             return { ok: false, reason: "timed_out", graphRequests: 0, graphBytes: 0, at: Date.now() };
@@ -176,6 +192,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
           usersRead += read.usersRead;
           mergeObservations(observed, read.observations);
           keepActionable(observed);
+          for (const oid of read.joiners ?? []) if (candidates.size < MAX_CANDIDATES) candidates.add(oid);
         }
         const move = advance(state, read, startedAt);
         if (move.next === "fail") return await fail(move.reason);
@@ -185,6 +202,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
         }
         if (move.next === "pause") await step.sleep(`throttled pause ${move.state.pauses}`, `${move.seconds} seconds`);
         if (move.next === "read" && move.restarted) {
+          candidates.clear();
           observed.clear();
           usersRead = 0;
         }
@@ -253,6 +271,24 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
         graphRequests += remap.graphRequests;
         graphBytes += remap.graphBytes;
       }
+      // The sync scope, then joiners: only after a run that changed members as it should (not held, not failed).
+      let scopeChanges = { deactivated: 0, reactivated: 0 };
+      if (concluded.status === "succeeded" && trigger !== "realtime") {
+        const scoped = await applyScopeOfRun(steps, STEP, config, { organizationId, tenantId, runId }, tokens);
+        graphRequests += scoped.graphRequests;
+        scopeChanges = scoped;
+      }
+      if (concluded.status === "succeeded" && candidates.size > 0) {
+        const joined = await addNewPeopleOfRun(
+          steps,
+          STEP,
+          config,
+          { organizationId, tenantId, runId, candidates: [...candidates] },
+          tokens,
+        );
+        graphRequests += joined.graphRequests;
+        graphBytes += joined.graphBytes;
+      }
       await relayEvents("relay events");
       return {
         rolesChanged: (roles?.ok ? roles.changed : 0) + (remap?.ran && remap.ok ? remap.changed : 0),
@@ -261,10 +297,11 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
         usersRead,
         graphRequests,
         graphBytes,
-        deactivated: concluded.deactivated,
-        reactivated: concluded.reactivated,
+        deactivated: concluded.deactivated + scopeChanges.deactivated,
+        reactivated: concluded.reactivated + scopeChanges.reactivated,
         error: null,
         d1: steps.total,
+        maxStepStatements: Math.max(0, ...steps.steps.map((cost) => cost.d1.statements)),
       };
     } catch (error) {
       // Anything unexpected still closes the run as failed, so the page never shows it running forever.

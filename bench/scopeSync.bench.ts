@@ -1,0 +1,91 @@
+// The sync scope in a run at scale (issue 20), printed, not asserted: a 1M-user synthetic tenant,
+// every user a linked member, whose users are spread over 10 groups (user i in group i % 10), so a
+// group scope of one group is 100,000 people. After a full run has stored the delta link, the scope
+// is set to that group and a nightly run measured: its delta read (nothing changed), the scope read
+// (each page of the group's transitive members, 999 a page) and the judging of 1M linked members.
+// Graph's documented minimum for reading the scope is ceil(100,000 / 999) = 101 pages
+// (https://learn.microsoft.com/en-us/graph/api/group-list-transitivemembers: $top up to 999).
+// 900,000 members outside the scope are far past the hold threshold: the run changes nobody.
+import { env, introspectWorkflowInstance } from "cloudflare:test";
+import { it } from "vitest";
+import { nightlyRunId } from "../src/entra/sync/schedule.ts";
+import type { SyncRunOutput } from "../src/entra/sync/workflow.ts";
+import { connectContoso } from "../test/support/entra.ts";
+import { emulatorAdmin } from "../test/support/emulator.ts";
+import { CONTOSO, fireCron, nextCronTime, resetWorld } from "../test/sync/support.ts";
+
+const USERS = 1_000_000;
+const GROUPS = 10;
+
+async function nightly(): Promise<{ output: SyncRunOutput; wallMs: number }> {
+  const at = nextCronTime();
+  const instance = await introspectWorkflowInstance(env.SYNC_WORKFLOW, nightlyRunId(CONTOSO, at));
+  await env.DB.prepare("select 1").first();
+  const started = Date.now();
+  await fireCron(at);
+  await instance.waitForStatus("complete");
+  const output = (await instance.getOutput()) as SyncRunOutput;
+  const wallMs = Date.now() - started;
+  await instance.dispose();
+  return { output, wallMs };
+}
+
+/** Every directory user a linked, active member of Contoso (bulk SQL, not measured), as bench/sync.bench.ts does. */
+async function linkEveryone(tenantId: string, prefix: string) {
+  const numbers = "with recursive n(i) as (select ?1 union all select i + 1 from n where i < ?2)";
+  const userId = "printf('00be0c00-0000-4000-8000-%012x', i)";
+  for (let from = 0; from < USERS; from += 50_000) {
+    const to = Math.min(from + 50_000, USERS) - 1;
+    await env.DB.batch([
+      env.DB.prepare(
+        `${numbers} insert into users (id, email, display_name, created_at) select ${userId}, printf('user%d@synthetic.example', i), 'Synthetic ' || i, 1 from n`,
+      ).bind(from, to),
+      env.DB.prepare(`${numbers} insert into identities (provider, issuer_key, subject, user_id, created_at)
+        select 'microsoft', ?3, printf('%s-5e00-4000-8000-%012x', ?4, i), ${userId}, 1 from n`).bind(from, to, tenantId, prefix),
+      env.DB.prepare(`${numbers} insert into memberships (organization_id, user_id, role, status, created_at)
+        select ?3, ${userId}, 'member', 'active', 1 from n`).bind(from, to, CONTOSO),
+    ]);
+  }
+}
+
+it(`scope_sync at ${USERS}`, { timeout: 900_000 }, async () => {
+  await resetWorld();
+  const tenant = await emulatorAdmin<{ tenantId: string; adminOid: string; groupIds: string[] }>("synthetic-tenants", {
+    users: USERS,
+    groups: GROUPS,
+    consented: true,
+    domain: "synthetic.example",
+  });
+  await connectContoso(["auto-deprovision"], { account: tenant.adminOid });
+  await linkEveryone(tenant.tenantId, tenant.adminOid.slice(0, 8));
+  const first = await nightly();
+  console.log(`first full run: ${first.output.status}, ${first.wallMs} ms`);
+
+  const group = tenant.groupIds[1]!;
+  await env.DB.batch([
+    env.DB.prepare("insert or replace into sync_scopes (organization_id, mode, updated_at) values (?, 'groups', 1)").bind(CONTOSO),
+    env.DB.prepare("insert into sync_scope_groups (organization_id, group_id, display_name) values (?, ?, 'Group 1')").bind(CONTOSO, group),
+    // The synthetic tenant's one domain is also its initial one, which a new connection leaves unchosen.
+    env.DB.prepare("update sync_scope_domains set chosen = 1 where organization_id = ?").bind(CONTOSO),
+  ]);
+  const scoped = await nightly();
+  const held = await env.DB.prepare("select details from audit_events where action = 'entra.scope_leavers_held' order by id desc").first<{
+    details: string;
+  }>();
+  const members = USERS / GROUPS;
+  const line = {
+    scenario: "scope_sync",
+    users: USERS,
+    scope_group_members: members,
+    graph_requests: scoped.output.graphRequests,
+    // The delta read (one request, nothing changed) and the scope's pages.
+    scope_documented_minimum: 1 + Math.ceil(members / 999),
+    d1_round_trips: scoped.output.d1.roundTrips,
+    d1_rows_read: scoped.output.d1.rowsRead,
+    d1_rows_written: scoped.output.d1.rowsWritten,
+    wall_ms: scoped.wallMs,
+    status: scoped.output.status,
+    would_deactivate: held ? (JSON.parse(held.details) as { wouldDeactivate: number }).wouldDeactivate : 0,
+  };
+  console.log(`BENCH ${JSON.stringify(line)}`);
+});

@@ -1,0 +1,43 @@
+// Each run refreshes the tenant's verified domains (issue 20): a domain removed in Entra stops
+// counting for the sync scope at once, and a new one appears on the Entra page marked new and
+// unchosen (src/db/syncScope.ts). One Graph request (/organization, which User.Read suffices for:
+// https://learn.microsoft.com/en-us/graph/api/organization-get) and one D1 batch; a failure leaves
+// the list as it was and never fails the run (the directory read that follows reports its own).
+import type { Db } from "../../db/client.ts";
+import { saveTenantDetails } from "../../db/connections.ts";
+import { runStatements } from "../../db/statements.ts";
+import { refreshScopeDomains } from "../../db/syncScope.ts";
+import type { Config } from "../../lib/config.ts";
+import { GraphError } from "../graph.ts";
+import { withOrganizationGraph, type TokenCache } from "../graphAccess.ts";
+import { fetchTenantDetailsWith } from "../organization.ts";
+import { ConnectionTokenError } from "../tokens.ts";
+
+export async function refreshDomainsOfRun(
+  db: Db,
+  config: Config,
+  run: { organizationId: string; tenantId: string },
+  tokens: TokenCache,
+  now: number,
+): Promise<{ refreshed: boolean; graphRequests: number }> {
+  const counter = { requests: 0, bytes: 0 };
+  try {
+    const details = await withOrganizationGraph(
+      db,
+      config,
+      run.organizationId,
+      (graph, tenantId) => (tenantId === run.tenantId ? fetchTenantDetailsWith(graph) : Promise.resolve(null)),
+      { counter, tokens, maxAttempts: 2, maxWaitMs: 2_000 },
+    );
+    if (!details) return { refreshed: false, graphRequests: counter.requests };
+    const { domains, ...columns } = details;
+    await runStatements(db, [
+      saveTenantDetails(db, run.organizationId, columns, now),
+      ...refreshScopeDomains(db, run.organizationId, domains, false),
+    ]);
+    return { refreshed: true, graphRequests: counter.requests };
+  } catch (error) {
+    if (error instanceof GraphError || error instanceof ConnectionTokenError) return { refreshed: false, graphRequests: counter.requests };
+    throw error;
+  }
+}
