@@ -4,7 +4,6 @@ import { sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { statement, type Write } from "./statements.ts";
 import { insertEventsFor, MEMBER_OF_U } from "./outbox.ts";
-import { memberUserRow } from "./members.ts";
 
 export interface StoredProfile {
   oid: string;
@@ -95,46 +94,72 @@ const PUBLIC_FIELDS = {
   costCenter: "cost_center",
 } as const;
 
-/** The writes of one member's profile change: the users row (name, email) and the profile row. */
-export function profileWrites(
-  db: Db,
-  update: { organizationId: string; runId: string; member: StoredProfile; change: Change; now: number },
-): Write[] {
-  const { member, change, organizationId, now } = update;
-  const next = <K extends keyof StoredProfile>(field: K) => (change[field] ? change[field]!.to : member[field]) as string | null;
+/** One member's profile change, as a page's writes take it. */
+export interface ProfileUpdate {
+  member: StoredProfile;
+  change: Change;
+}
+
+/**
+ * The writes of a page's profile changes: at most three statements whatever the page holds (issue
+ * 19: a page of 999 renamed members was three statements each, about 3,000 in one invocation, over
+ * Workers' 1,000 D1 queries). Each statement walks the page's list (json_each) by primary keys: the
+ * users rows (name, email) of those whose name or email changed, the profile rows, and one
+ * member.updated per member with a change to report, written after both so `member` is current.
+ */
+export function profileWrites(db: Db, page: { organizationId: string; runId: string; updates: ProfileUpdate[]; now: number }): Write[] {
+  const { organizationId, now } = page;
+  if (page.updates.length === 0) return [];
+  const rows = page.updates.map(({ member, change }) => {
+    const next = <K extends keyof StoredProfile>(field: K) => (change[field] ? change[field]!.to : member[field]) as string | null;
+    // member.updated: what changed, old and new; on a first read only a changed name or email counts.
+    const changes = Object.fromEntries(
+      Object.entries(change)
+        .filter(([field, value]) => value && field in PUBLIC_FIELDS && (member.hasProfile || field === "displayName" || field === "email"))
+        .map(([field, value]) => [PUBLIC_FIELDS[field as keyof typeof PUBLIC_FIELDS], value!]),
+    );
+    return {
+      user_id: member.userId,
+      users_changed: change.displayName || change.email ? 1 : 0,
+      display_name: next("displayName") ?? member.displayName,
+      email: next("email"),
+      department: next("department"),
+      job_title: next("jobTitle"),
+      office_location: next("officeLocation"),
+      employee_id: next("employeeId"),
+      manager_oid: next("managerOid"),
+      cost_center: next("costCenter"),
+      changes: Object.keys(changes).length > 0 ? changes : null,
+    };
+  });
+  const listed = JSON.stringify(rows);
   const writes: Write[] = [];
-  if (change.displayName || change.email) {
+  if (rows.some((row) => row.users_changed === 1)) {
     writes.push(
       statement(
         db,
-        sql`update users set display_name = ${next("displayName") ?? member.displayName}, email = ${next("email")} where id = ${member.userId}`,
+        sql`update users set display_name = x.value ->> 'display_name', email = x.value ->> 'email'
+          from json_each(${listed}) x where x.value ->> 'users_changed' = 1 and users.id = x.value ->> 'user_id'`,
       ),
     );
   }
-  const department = next("department");
-  const office = next("officeLocation");
-  const name = next("displayName");
   writes.push(
     statement(
       db,
       sql`insert into member_profiles (organization_id, user_id, department, job_title, office_location, employee_id, manager_oid, cost_center,
           department_key, office_key, name_key, updated_at)
-        values (${organizationId}, ${member.userId}, ${department}, ${next("jobTitle")}, ${office}, ${next("employeeId")}, ${next("managerOid")},
-          ${next("costCenter")}, lower(${department}), lower(${office}), lower(${name}), ${now})
+        select ${organizationId}, x.value ->> 'user_id', x.value ->> 'department', x.value ->> 'job_title', x.value ->> 'office_location',
+          x.value ->> 'employee_id', x.value ->> 'manager_oid', x.value ->> 'cost_center',
+          lower(x.value ->> 'department'), lower(x.value ->> 'office_location'), lower(x.value ->> 'display_name'), ${now}
+        from json_each(${listed}) x
+        where true -- SQLite needs a WHERE between INSERT … SELECT and its upsert clause
         on conflict (organization_id, user_id) do update set department = excluded.department, job_title = excluded.job_title,
           office_location = excluded.office_location, employee_id = excluded.employee_id, manager_oid = excluded.manager_oid,
           cost_center = excluded.cost_center, department_key = excluded.department_key, office_key = excluded.office_key,
           name_key = excluded.name_key, updated_at = excluded.updated_at`,
     ),
   );
-  // member.updated: what changed, old and new; on a first read only a changed name or email counts.
-  const changes: Partial<Record<(typeof PUBLIC_FIELDS)[keyof typeof PUBLIC_FIELDS], { from: string | null; to: string | null }>> =
-    Object.fromEntries(
-      Object.entries(change)
-        .filter(([field, value]) => value && field in PUBLIC_FIELDS && (member.hasProfile || field === "displayName" || field === "email"))
-        .map(([field, value]) => [PUBLIC_FIELDS[field as keyof typeof PUBLIC_FIELDS], value!]),
-    );
-  if (Object.keys(changes).length > 0) {
+  if (rows.some((row) => row.changes !== null)) {
     writes.push(
       statement(
         db,
@@ -143,9 +168,18 @@ export function profileWrites(
           {
             organizationId,
             now,
-            data: { organization_id: organizationId, member: MEMBER_OF_U, cause: "directory_sync", run_id: update.runId, changes },
+            data: {
+              organization_id: organizationId,
+              member: MEMBER_OF_U,
+              cause: "directory_sync",
+              run_id: page.runId,
+              changes: sql`json(x.value -> 'changes')`,
+            },
           },
-          memberUserRow(member.userId),
+          {
+            from: sql`json_each(${listed}) x cross join users u on u.id = x.value ->> 'user_id'`,
+            where: sql`x.value -> 'changes' != 'null'`,
+          },
         ),
       ),
     );
