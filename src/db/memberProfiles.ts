@@ -35,7 +35,8 @@ type ProfileColumns = {
 /**
  * The members linked to the tenant among `oids`, with what UniAsset keeps of them. One statement:
  * per oid one identities probe, the membership's and the user's primary keys, the profile's, and
- * (when the entry has an email) one probe of users_email for another account with that email.
+ * (only when the entry's email is not the one kept: SQLite stops at the first false term) one probe
+ * of users_email for another account with that email, so an unchanged member costs four rows.
  */
 export async function findProfilesAmong(
   db: Db,
@@ -58,7 +59,8 @@ export async function findProfilesAmong(
   >(sql`
     select i.subject as oid, u.id as user_id, u.display_name, u.email,
       p.department, p.job_title, p.office_location, p.employee_id, p.manager_oid, p.cost_center, (p.user_id is not null) as has_profile,
-      (x.value ->> 1 is not null and exists (select 1 from users o where o.email = x.value ->> 1 and o.id != u.id)) as email_taken
+      (x.value ->> 1 is not null and x.value ->> 1 is not u.email
+        and exists (select 1 from users o where o.email = x.value ->> 1 and o.id != u.id)) as email_taken
     from json_each(${listed}) x
     cross join identities i on i.provider = 'microsoft' and i.issuer_key = ${tenantId} and i.subject = x.value ->> 0
     cross join memberships m on m.organization_id = ${organizationId} and m.user_id = i.user_id
