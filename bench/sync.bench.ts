@@ -1,6 +1,6 @@
 // Directory sync figures (printed, not asserted): full runs over 1k and 10k synthetic users
 // (1 % disabled, every user a linked member), then a 1M-user tenant: a full run, a delta run after
-// 100 changes, and a run with nothing changed. Each run goes through the real scheduled() handler
+// 100 changes, a run with nothing changed, and a delta run after 1,000 profile changes (issue 19). Each run goes through the real scheduled() handler
 // and Workflow; its D1 statements and rows come from the run's own counters
 // (src/lib/d1Stats.ts), its Graph bytes from the Graph client's. The workerd process's
 // memory is sampled from /proc by scripts/bench.ts between the markers printed around each run
@@ -9,7 +9,7 @@
 import { env } from "cloudflare:test";
 import { it } from "vitest";
 import type { SyncRunOutput } from "../src/entra/sync/workflow.ts";
-import { emulatorAdmin } from "../test/support/emulator.ts";
+import { EMULATOR, emulatorAdmin } from "../test/support/emulator.ts";
 import { linkEveryone, nightly } from "./support.ts";
 import { CONTOSO, connectSyntheticTenant, resetWorld } from "../test/sync/support.ts";
 
@@ -71,7 +71,7 @@ async function tenantOf(users: number) {
   const enabled = Array.from({ length: 200 }, (_, i) => i + 1)
     .filter((i) => (i + 1) % 100 !== 0)
     .map((i) => `${prefix}-5e00-4000-8000-${i.toString(16).padStart(12, "0")}`);
-  return { tenantId, enabled };
+  return { tenantId, enabled, prefix };
 }
 
 for (const users of [1000, 10_000]) {
@@ -118,4 +118,18 @@ it(`full_sync, delta_sync and noop_sync at ${LARGE}`, async () => {
 
   const noop = await nightly(`noop_sync:${users}`);
   report("noop_sync", users, noop.output, noop.wallMs);
+
+  // 1,000 profile changes (issue 19): users 201 … 1,200 move to another department and office.
+  const moved = 1000;
+  for (let i = 201; i <= 200 + moved; i++) {
+    const oid = `${tenant.prefix}-5e00-4000-8000-${i.toString(16).padStart(12, "0")}`;
+    const response = await env.EMULATOR.fetch(`${EMULATOR}/_emulator/users/${oid}`, {
+      method: "PATCH",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ department: "Finance", officeLocation: "Building 2" }),
+    });
+    if (response.status !== 200) throw new Error(`PATCH ${oid}: ${response.status} ${await response.text()}`);
+  }
+  const profiles = await nightly(`delta_sync_profiles:${users}`);
+  report("delta_sync", users, profiles.output, profiles.wallMs, { profile_changes: moved }, `delta_sync_profiles:${users}`);
 });
