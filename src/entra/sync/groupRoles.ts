@@ -270,14 +270,14 @@ export async function followGroupChanges(
 /** The decided roles that differ from the member's role now: what Undo restores. */
 function roleChangesAmong(decided: DecidedRole[]): RunRoleChange[] {
   return decided
-  .filter(({ member, decision }) => decision.role !== member.role)
-  .map(({ member, decision }) => ({
-    userId: member.userId,
-    fromRole: member.role as MappableRole,
-    toRole: decision.role,
-    decidingGroup: decision.decidingGroup,
-    rule: decision.rule,
-  }));
+    .filter(({ member, decision }) => decision.role !== member.role)
+    .map(({ member, decision }) => ({
+      userId: member.userId,
+      fromRole: member.role as MappableRole,
+      toRole: decision.role,
+      decidingGroup: decision.decidingGroup,
+      rule: decision.rule,
+    }));
 }
 
 /**
