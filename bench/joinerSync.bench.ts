@@ -75,7 +75,7 @@ it(`joiner_sync at ${USERS}`, { timeout: 900_000 }, async () => {
     d1_round_trips: output.d1.roundTrips,
     d1_rows_written: output.d1.rowsWritten,
     d1_rows_written_per_joiner: added ? Math.round((output.d1.rowsWritten / added) * 10) / 10 : null,
-    max_d1_queries_per_invocation: output.maxStepStatements ?? null,
+    max_d1_queries_per_invocation: output.maxD1StatementsPerStep ?? null,
     wall_ms: wallMs,
     status: output.status,
     rss_label: `joiner_sync:${USERS}`,

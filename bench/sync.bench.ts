@@ -1,17 +1,17 @@
 // Directory sync figures (printed, not asserted): full runs over 1k and 10k synthetic users
 // (1 % disabled, every user a linked member), then a 1M-user tenant: a full run, a delta run after
-// 100 changes, and a run with nothing changed. Each run goes through the real scheduled() handler
+// 100 changes, a run with nothing changed, and a delta run after 1,000 profile changes (issue 19). Each run goes through the real scheduled() handler
 // and Workflow; its D1 statements and rows come from the run's own counters
 // (src/lib/d1Stats.ts), its Graph bytes from the Graph client's. The workerd process's
 // memory is sampled from /proc by scripts/bench.ts between the markers printed around each run
 // (peak_rss_growth_mb: peak resident memory during the run minus before it); the 1M-user full run
 // reported is the third in its process (COLD_RUNS says why).
-import { env, introspectWorkflowInstance } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { it } from "vitest";
-import { nightlyRunId } from "../src/entra/sync/schedule.ts";
 import type { SyncRunOutput } from "../src/entra/sync/workflow.ts";
-import { emulatorAdmin } from "../test/support/emulator.ts";
-import { CONTOSO, connectSyntheticTenant, fireCron, nextCronTime, resetWorld } from "../test/sync/support.ts";
+import { EMULATOR, emulatorAdmin } from "../test/support/emulator.ts";
+import { linkEveryone, nightly } from "./support.ts";
+import { CONTOSO, connectSyntheticTenant, resetWorld } from "../test/sync/support.ts";
 
 /** The large tenant. */
 const LARGE = 1_000_000;
@@ -47,45 +47,6 @@ function report(
   console.log(`BENCH ${JSON.stringify({ ...line, rss_label: rssLabel })}`);
 }
 
-/** A nightly run, awaited; with `rssLabel`, framed by the markers the memory sampler reads. */
-async function nightly(rssLabel?: string): Promise<{ output: SyncRunOutput; wallMs: number }> {
-  const at = nextCronTime();
-  const instance = await introspectWorkflowInstance(env.SYNC_WORKFLOW, nightlyRunId(CONTOSO, at));
-  // Date.now() is the time of the last I/O in workerd: read right after an await, it is current.
-  await env.DB.prepare("select 1").first();
-  if (rssLabel) console.log(`BENCH-RSS start ${rssLabel} ${Date.now()}`);
-  const started = Date.now();
-  await fireCron(at);
-  await instance.waitForStatus("complete");
-  const output = (await instance.getOutput()) as SyncRunOutput;
-  const wallMs = Date.now() - started;
-  if (rssLabel) console.log(`BENCH-RSS end ${rssLabel} ${Date.now()}`);
-  await instance.dispose();
-  return { output, wallMs };
-}
-
-/**
- * Every directory user becomes a linked, active member of Contoso (bulk SQL, not measured). A
- * synthetic tenant's user i has the object id `<prefix>-5e00-4000-8000-<i as 12 hex digits>`
- * (emulator/src/synthetic.ts), so the rows are generated in D1 instead of read through Graph.
- */
-async function linkEveryone(tenantId: string, prefix: string, users: number) {
-  const numbers = "with recursive n(i) as (select ?1 union all select i + 1 from n where i < ?2)";
-  const userId = "printf('00be0c00-0000-4000-8000-%012x', i)";
-  for (let from = 0; from < users; from += 50_000) {
-    const to = Math.min(from + 50_000, users) - 1;
-    await env.DB.batch([
-      env.DB.prepare(
-        `${numbers} insert into users (id, email, display_name, created_at) select ${userId}, null, 'Synthetic ' || i, 1 from n`,
-      ).bind(from, to),
-      env.DB.prepare(`${numbers} insert into identities (provider, issuer_key, subject, user_id, created_at)
-        select 'microsoft', ?3, printf('%s-5e00-4000-8000-%012x', ?4, i), ${userId}, 1 from n`).bind(from, to, tenantId, prefix),
-      env.DB.prepare(`${numbers} insert into memberships (organization_id, user_id, role, status, created_at)
-        select ?3, ${userId}, 'member', 'active', 1 from n`).bind(from, to, CONTOSO),
-    ]);
-  }
-}
-
 /** Back to "nobody deactivated, no delta link" between repetitions. */
 async function rewind() {
   await env.DB.batch([
@@ -104,12 +65,13 @@ async function tenantOf(users: number) {
   await resetWorld();
   const { tenantId, adminOid } = await connectSyntheticTenant(users);
   const prefix = adminOid.slice(0, 8);
-  await linkEveryone(tenantId, prefix, users);
+  // Stale names: the first full run renames every member, the largest profile write it can meet.
+  await linkEveryone(tenantId, prefix, users, { names: "stale" });
   // 1 % disabled: every 100th user (emulator/src/synthetic.ts).
   const enabled = Array.from({ length: 200 }, (_, i) => i + 1)
     .filter((i) => (i + 1) % 100 !== 0)
     .map((i) => `${prefix}-5e00-4000-8000-${i.toString(16).padStart(12, "0")}`);
-  return { tenantId, enabled };
+  return { tenantId, enabled, prefix };
 }
 
 for (const users of [1000, 10_000]) {
@@ -156,4 +118,18 @@ it(`full_sync, delta_sync and noop_sync at ${LARGE}`, async () => {
 
   const noop = await nightly(`noop_sync:${users}`);
   report("noop_sync", users, noop.output, noop.wallMs);
+
+  // 1,000 profile changes (issue 19): users 201 … 1,200 move to another department and office.
+  const moved = 1000;
+  for (let i = 201; i <= 200 + moved; i++) {
+    const oid = `${tenant.prefix}-5e00-4000-8000-${i.toString(16).padStart(12, "0")}`;
+    const response = await env.EMULATOR.fetch(`${EMULATOR}/_emulator/users/${oid}`, {
+      method: "PATCH",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ department: "Finance", officeLocation: "Building 2" }),
+    });
+    if (response.status !== 200) throw new Error(`PATCH ${oid}: ${response.status} ${await response.text()}`);
+  }
+  const profiles = await nightly(`delta_sync_profiles:${users}`);
+  report("delta_sync", users, profiles.output, profiles.wallMs, { profile_changes: moved }, `delta_sync_profiles:${users}`);
 });

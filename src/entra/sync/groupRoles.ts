@@ -19,6 +19,7 @@ import {
   findGroupDeltaLink,
   insertRunRoleChanges,
   saveGroupDeltaLink,
+  type RoleCandidate,
   type RoleSettings,
   type RunRoleChange,
 } from "../../db/groupTracking.ts";
@@ -30,7 +31,7 @@ import type { MappableRole } from "../../db/schema.ts";
 import type { Config } from "../../lib/config.ts";
 import { createTokenVault } from "../../lib/vault.ts";
 import { roleRank } from "../../auth/access.ts";
-import { resolveRoleFromGroups, type DirectoryGroup } from "../../people/groupRoles.ts";
+import { resolveRoleFromGroups, type DirectoryGroup, type RoleDecision } from "../../people/groupRoles.ts";
 import { readTransitiveGroups } from "../directory.ts";
 import { batchPartFailure, batchReplySchema, GRAPH_BUDGETS, GraphError, type GraphClient } from "../graph.ts";
 import { withOrganizationGraph, type TokenCache } from "../graphAccess.ts";
@@ -51,9 +52,35 @@ const groupPage = z.object({
   "@odata.nextLink": z.string().optional(),
 });
 
+/** A candidate and the role their groups decide now: what an apply step writes. */
+export interface DecidedRole {
+  member: RoleCandidate;
+  decision: RoleDecision;
+}
+
 export type RoleStepResult =
-  | { ok: true; changed: number; held: number; lowered: number; considered: number; graphRequests: number; graphBytes: number }
+  | {
+      ok: true;
+      changed: number;
+      held: number;
+      lowered: number;
+      considered: number;
+      graphRequests: number;
+      graphBytes: number;
+      /** Decided but not yet written: the apply steps write them, ROLES_PER_STEP at a time. */
+      toApply: DecidedRole[];
+      /** The group delta link (sealed) the last apply step stores; null when nothing is left to apply. */
+      deltaLinkEnc: string | null;
+    }
   | { ok: false; reason: SyncFailure; graphRequests: number; graphBytes: number };
+
+/**
+ * Members whose decided role one apply step writes. Each takes at most four statements (the
+ * decision, and for a change the role, its audit row and member.role_changed), so a step stays at
+ * about 800 D1 queries, under Workers' 1,000 per invocation, whatever the run's size: 1,000 changes
+ * in one step were about 4,000.
+ */
+export const ROLES_PER_STEP = 200;
 
 /**
  * Starts tracking group changes from now (Group → Role mapping turned on): the link for "now" is
@@ -146,7 +173,8 @@ export async function followGroupChanges(
 ): Promise<RoleStepResult> {
   const counter = { requests: 0, bytes: 0 };
   const figures = () => ({ graphRequests: counter.requests, graphBytes: counter.bytes });
-  if (!settings.mapping) return { ok: true, changed: 0, held: 0, lowered: 0, considered: 0, ...figures() };
+  const nothing = { toApply: [], deltaLinkEnc: null };
+  if (!settings.mapping) return { ok: true, changed: 0, held: 0, lowered: 0, considered: 0, ...nothing, ...figures() };
   const { organizationId, tenantId, runId } = run;
   const vault = createTokenVault(config.TOKEN_ENCRYPTION_KEYS);
   // Sealed as a delta link of the organization's tenant, like the users one (both are Graph URLs).
@@ -202,19 +230,14 @@ export async function followGroupChanges(
       const groups = work.groupsOf.get(member.oid);
       return groups ? [{ member, decision: resolveRoleFromGroups(groups, mappings, settings.defaultRole) }] : [];
     });
-    const changes: RunRoleChange[] = decided
-      .filter(({ member, decision }) => decision.role !== member.role)
-      .map(({ member, decision }) => ({
-        userId: member.userId,
-        fromRole: member.role as MappableRole,
-        toRole: decision.role,
-        decidingGroup: decision.decidingGroup,
-        rule: decision.rule,
-      }));
+    const changes = roleChangesAmong(decided);
     const lowered = changes.filter((c) => roleRank(c.toRole) < roleRank(c.fromRole)).length;
     // Mass lowering is held like a mass deactivation, by the same threshold: a mapping mistake or a
     // group emptied by a script must not strip most people of their roles in one run.
     const held = exceedsHoldThreshold(lowered, settings.linkedActiveMembers, settings.threshold);
+    const deltaLinkEnc = work.deltaLink ? await vault.seal(work.deltaLink, sealContext) : null;
+    const saveLink = (link: string) => saveGroupDeltaLink(db, { organizationId, tenantId, deltaLinkEnc: link, now });
+    const counts = { lowered, considered: work.candidates.length, ...figures() };
     if (held) {
       writes.push(
         insertRunRoleChanges({ runId, organizationId, state: "held", now }, changes),
@@ -226,30 +249,57 @@ export async function followGroupChanges(
           now,
         }),
       );
-    } else {
-      for (const { member, decision } of decided) {
-        writes.push(
-          ...applyGroupRole(
-            db,
-            { organizationId, userId: member.userId, role: member.role },
-            { ok: true, decision, graphReadAt: now },
-            now,
-            runId,
-          ),
-        );
-      }
-      // What Undo restores: exactly these.
-      if (changes.length > 0) writes.push(insertRunRoleChanges({ runId, organizationId, state: "applied", now }, changes));
+      if (deltaLinkEnc) writes.push(saveLink(deltaLinkEnc));
+      await runStatements(db, writes);
+      return { ok: true, changed: 0, held: changes.length, ...counts, ...nothing };
     }
-    if (work.deltaLink) {
-      writes.push(saveGroupDeltaLink(db, { organizationId, tenantId, deltaLinkEnc: await vault.seal(work.deltaLink, sealContext), now }));
+    if (decided.length === 0) {
+      if (deltaLinkEnc) await runStatements(db, [saveLink(deltaLinkEnc)]);
+      return { ok: true, changed: 0, held: 0, ...counts, ...nothing };
     }
-    await runStatements(db, writes);
-    const changed = held ? 0 : changes.length;
-    return { ok: true, changed, held: held ? changes.length : 0, lowered, considered: work.candidates.length, ...figures() };
+    // Applied in bounded steps (applyGroupRoles); the link is stored by the last, so a run that
+    // stops in between reads the same changes again and decides them again (the same roles).
+    return { ok: true, changed: changes.length, held: 0, ...counts, toApply: decided, deltaLinkEnc };
   } catch (error) {
     const reason = syncFailureOf(error);
     if (!reason) throw error;
     return { ok: false, reason: reason === "sync_state_gone" ? "sync_state_lost" : reason, ...figures() };
   }
+}
+
+/** The decided roles that differ from the member's role now: what Undo restores. */
+function roleChangesAmong(decided: DecidedRole[]): RunRoleChange[] {
+  return decided
+    .filter(({ member, decision }) => decision.role !== member.role)
+    .map(({ member, decision }) => ({
+      userId: member.userId,
+      fromRole: member.role as MappableRole,
+      toRole: decision.role,
+      decidingGroup: decision.decidingGroup,
+      rule: decision.rule,
+    }));
+}
+
+/**
+ * One apply step: the decided roles of up to ROLES_PER_STEP members, with the changes among them
+ * listed for Undo (run_role_changes), in one write batch; the last step also stores the group delta
+ * link. A step retried after its batch committed changes no role twice (the role update is guarded
+ * by the role it changes from, run_role_changes is keyed by run and member).
+ */
+export async function applyGroupRoles(
+  db: Db,
+  run: { organizationId: string; tenantId: string; runId: string },
+  decided: DecidedRole[],
+  deltaLinkEnc: string | null,
+  now: number,
+): Promise<void> {
+  const { organizationId, tenantId, runId } = run;
+  const writes: Write[] = decided.flatMap(({ member, decision }) =>
+    applyGroupRole(db, { organizationId, userId: member.userId, role: member.role }, { ok: true, decision, graphReadAt: now }, now, runId),
+  );
+  const changes = roleChangesAmong(decided);
+  // What Undo restores: exactly these.
+  if (changes.length > 0) writes.push(insertRunRoleChanges({ runId, organizationId, state: "applied", now }, changes));
+  if (deltaLinkEnc) writes.push(saveGroupDeltaLink(db, { organizationId, tenantId, deltaLinkEnc, now }));
+  await runStatements(db, writes);
 }

@@ -9,8 +9,8 @@
 // audit row names them (never a failed run).
 import { insertAuditEvent } from "../../db/audit.ts";
 import type { Db } from "../../db/client.ts";
-import { findProfilesAmong, profileWrites, type StoredProfile } from "../../db/memberProfiles.ts";
-import { runStatements, type Write } from "../../db/statements.ts";
+import { findProfilesAmong, profileWrites, type ProfileUpdate, type StoredProfile } from "../../db/memberProfiles.ts";
+import { runStatements } from "../../db/statements.ts";
 import type { ListedProfile } from "./directoryPage.ts";
 
 /** Longest kept: Graph's own limits (displayName 256, department/jobTitle/officeLocation 128, employeeId 16) would do, but a hostile or odd directory is not bound by them. */
@@ -82,19 +82,18 @@ export async function keepProfiles(
     const email = byOid.get(oid)?.email;
     return email === undefined ? null : cleanDirectoryText(email, MAX.email);
   });
-  const writes: Write[] = [];
+  const updates: ProfileUpdate[] = [];
   const kept: string[] = [];
-  let changed = 0;
   for (const member of stored) {
     const change = profileChange(member, byOid.get(member.oid)!);
     if (change.email && member.emailTaken) {
       kept.push(member.userId);
       delete change.email;
     }
-    if (Object.keys(change).length === 0) continue;
-    changed++;
-    writes.push(...profileWrites(db, { organizationId: run.organizationId, runId: run.runId, member, change, now }));
+    if (Object.keys(change).length > 0) updates.push({ member, change });
   }
+  // A constant number of statements per page, whatever changed (memberProfiles.ts).
+  const writes = profileWrites(db, { organizationId: run.organizationId, runId: run.runId, updates, now });
   if (kept.length > 0) {
     writes.push(
       insertAuditEvent(db, {
@@ -107,5 +106,5 @@ export async function keepProfiles(
     );
   }
   if (writes.length > 0) await runStatements(db, writes);
-  return { changed, emailsKept: kept.length };
+  return { changed: updates.length, emailsKept: kept.length };
 }
