@@ -5,7 +5,7 @@
 // member.created event only when this run made the membership; and the run's count.
 import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
-import { insertEventsFor, MEMBER_OF_U } from "./outbox.ts";
+import { insertEventsFor, MEMBER_OF_U, memberStandingEvents } from "./outbox.ts";
 import { linkPersonStatements, type ImportedPerson } from "./importedMembers.ts";
 import type { Role } from "./schema.ts";
 import { planIncludes } from "./planFeatures.ts";
@@ -89,21 +89,11 @@ export function deactivateAddedByRun(db: Db, change: { organizationId: string; r
     ),
     statement(
       db,
-      insertEventsFor(
+      memberStandingEvents(
         "member.deactivated",
-        {
-          organizationId,
-          now,
-          data: {
-            organization_id: organizationId,
-            member: MEMBER_OF_U,
-            cause: "by_hand",
-            directory_reason: null,
-            run_id: runId,
-            actor_user_id: actorUserId,
-          },
-        },
-        { from: sql`memberships m cross join users u on u.id = m.user_id`, where },
+        change,
+        { cause: "by_hand", directory_reason: null, run_id: runId, actor_user_id: actorUserId },
+        { from: sql`memberships m`, where },
       ),
     ),
     statement(

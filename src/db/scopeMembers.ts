@@ -5,9 +5,9 @@
 // leaving the scope come back. Audit rows and webhook events are written by the same guard, before
 // the update, in the same batch; sessions end in it too.
 import { sql, type SQL } from "drizzle-orm";
-import { insertAuditEventsFor } from "./audit.ts";
+import { auditStatement } from "./audit.ts";
 import type { Db } from "./client.ts";
-import { insertEventsFor, MEMBER_OF_U } from "./outbox.ts";
+import { memberStandingEvents } from "./outbox.ts";
 import { statement } from "./statements.ts";
 
 /** The listed users' memberships in the organization (`m`), one primary-key lookup each. */
@@ -20,6 +20,25 @@ function listed(organizationId: string, userIds: readonly string[]): SQL {
 const leaving = (organizationId: string) => sql`m.status = 'active' and (m.role != 'owner' or exists (
   select 1 from memberships other where other.organization_id = ${organizationId} and other.user_id != m.user_id
     and other.role = 'owner' and other.status = 'active'))`;
+
+/**
+ * The audit row of each member a scope change moves (memberships `m`), written before the update
+ * that moves them: leaving and coming back are audited alike, by whoever changed the scope.
+ */
+function scopeAudit(
+  db: Db,
+  change: { organizationId: string; actorUserId: string | null; now: number },
+  action: "member.deactivated" | "member.reactivated",
+  details: SQL,
+  rows: { from: SQL; where: SQL },
+) {
+  const { organizationId, actorUserId, now } = change;
+  return auditStatement(
+    db,
+    { organizationId, actorUserId, action, targetUserId: sql`m.user_id`, details, now },
+    sql`from ${rows.from} where ${rows.where}`,
+  );
+}
 
 /**
  * Deactivates the listed members with the reason "left the sync scope" and ends their sessions.
@@ -36,39 +55,16 @@ export function deactivateLeftScope(
   const from = listed(organizationId, userIds);
   const where = leaving(organizationId);
   return [
-    statement(
-      db,
-      insertAuditEventsFor(
-        {
-          organizationId,
-          actorUserId,
-          action: "member.deactivated",
-          targetUserId: sql`m.user_id`,
-          details: sql`json_object('reason', 'left_scope', 'runId', ${runId})`,
-          now,
-        },
-        sql`from ${from} where ${where}`,
-      ),
-    ),
+    scopeAudit(db, change, "member.deactivated", sql`json_object('reason', 'left_scope', 'runId', ${runId})`, { from, where }),
     // The public words: directory sync deactivated them; no Entra account state is the reason, so
     // `directory_reason` is null (docs/events.md), and the Owner or Admin who changed the scope acted.
     statement(
       db,
-      insertEventsFor(
+      memberStandingEvents(
         "member.deactivated",
-        {
-          organizationId,
-          now,
-          data: {
-            organization_id: organizationId,
-            member: MEMBER_OF_U,
-            cause: "directory_sync",
-            directory_reason: null,
-            run_id: runId,
-            actor_user_id: actorUserId,
-          },
-        },
-        { from: sql`${from} cross join users u on u.id = m.user_id`, where },
+        change,
+        { cause: "directory_sync", directory_reason: null, run_id: runId, actor_user_id: actorUserId },
+        { from, where },
       ),
     ),
     statement(
@@ -91,42 +87,20 @@ export function reactivateBackInScope(
   db: Db,
   change: { organizationId: string; userIds: readonly string[]; actorUserId: string | null; now: number; runId?: string },
 ) {
-  const { organizationId, userIds, actorUserId, now } = change;
+  const { organizationId, userIds, actorUserId } = change;
   // A run's change carries its id (the run history's counts, Undo); a scope applied on the page has none.
   const runId = change.runId ?? null;
   const from = listed(organizationId, userIds);
   const where = sql`m.status = 'deactivated' and m.deactivated_reason = 'left_scope'`;
   return [
+    scopeAudit(db, change, "member.reactivated", sql`json_object('reason', 'back_in_scope')`, { from, where }),
     statement(
       db,
-      insertAuditEventsFor(
-        {
-          organizationId,
-          actorUserId,
-          action: "member.reactivated",
-          targetUserId: sql`m.user_id`,
-          details: sql`json_object('reason', 'back_in_scope')`,
-          now,
-        },
-        sql`from ${from} where ${where}`,
-      ),
-    ),
-    statement(
-      db,
-      insertEventsFor(
+      memberStandingEvents(
         "member.reactivated",
-        {
-          organizationId,
-          now,
-          data: {
-            organization_id: organizationId,
-            member: MEMBER_OF_U,
-            cause: "directory_sync",
-            run_id: runId,
-            actor_user_id: actorUserId,
-          },
-        },
-        { from: sql`${from} cross join users u on u.id = m.user_id`, where },
+        change,
+        { cause: "directory_sync", run_id: runId, actor_user_id: actorUserId },
+        { from, where },
       ),
     ),
     statement(

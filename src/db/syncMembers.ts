@@ -11,7 +11,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import { auditStatement, insertAuditEventsFor } from "./audit.ts";
 import type { Db } from "./client.ts";
-import { insertEventsFor, MEMBER_OF_U, type EventFields } from "./outbox.ts";
+import { memberStandingEvents } from "./outbox.ts";
 import { anotherActiveOwner } from "./members.ts";
 import type { SyncCause } from "./schema.ts";
 import { statement } from "./statements.ts";
@@ -133,7 +133,7 @@ export function deactivateListedMembers(db: Db, change: { organizationId: string
   const leavers = { from: listedMemberships(organizationId, list), where: sql`m.status = 'active' and m.role != 'owner'` };
   return [
     statement(db, bySyncAudit(change, "member.deactivated", sql`l.cause`, sql`from ${leavers.from} where ${leavers.where}`)),
-    statement(db, deactivatedBySyncEvents({ organizationId, runId, now, directoryReason: sql`l.cause` }, leavers)),
+    statement(db, memberStandingEvents("member.deactivated", change, bySync(runId, sql`l.cause`), leavers)),
     statement(
       db,
       sql`
@@ -164,7 +164,7 @@ export function deactivateOwnerStatements(
     statement(db, bySyncAudit(change, "member.deactivated", sql`${cause}`, sql`from memberships m where ${guard}`)),
     statement(
       db,
-      deactivatedBySyncEvents({ organizationId, runId, now, directoryReason: sql`${cause}` }, { from: sql`memberships m`, where: guard }),
+      memberStandingEvents("member.deactivated", change, bySync(runId, sql`${cause}`), { from: sql`memberships m`, where: guard }),
     ),
     statement(
       db,
@@ -201,49 +201,10 @@ function bySyncAudit(
   );
 }
 
-/**
- * member.deactivated for the members `rows` yields (memberships `m`), before the update that
- * deactivates them; `directoryReason` says why the directory no longer has them.
- */
-function deactivatedBySyncEvents(
-  change: { organizationId: string; runId: string; now: number; directoryReason: SQL },
-  rows: { from: SQL; where: SQL },
-) {
-  const { organizationId, runId, now, directoryReason } = change;
-  return insertEventsFor(
-    "member.deactivated",
-    {
-      organizationId,
-      now,
-      data: {
-        organization_id: organizationId,
-        member: MEMBER_OF_U,
-        cause: "directory_sync",
-        directory_reason: directoryReason,
-        run_id: runId,
-        actor_user_id: null,
-      },
-    },
-    { from: withUser(rows.from), where: rows.where },
-  );
+/** A run's deactivation in the public words: directory sync, for `directoryReason`, nobody's hand. */
+function bySync(runId: string, directoryReason: SQL) {
+  return { cause: "directory_sync", directory_reason: directoryReason, run_id: runId, actor_user_id: null } as const;
 }
-
-/** member.reactivated for the members `rows` yields (memberships `m`), before the update that reactivates them. */
-function reactivatedEvents(
-  change: { organizationId: string; now: number },
-  by: Pick<EventFields<"member.reactivated">, "cause" | "run_id" | "actor_user_id">,
-  rows: { from: SQL; where: SQL },
-) {
-  const { organizationId, now } = change;
-  return insertEventsFor(
-    "member.reactivated",
-    { organizationId, now, data: { organization_id: organizationId, member: MEMBER_OF_U, ...by } },
-    { from: withUser(rows.from), where: rows.where },
-  );
-}
-
-/** The members' users rows, as `u` (one primary-key lookup each). */
-const withUser = (from: SQL) => sql`${from} cross join users u on u.id = m.user_id`;
 
 function endSessionsOfRun(db: Db, organizationId: string, runId: string) {
   return statement(
@@ -263,7 +224,10 @@ export function reactivateListedMembers(db: Db, change: { organizationId: string
   };
   return [
     statement(db, bySyncAudit(change, "member.reactivated", sql`l.cause`, sql`from ${returners.from} where ${returners.where}`)),
-    statement(db, reactivatedEvents(change, { cause: "directory_sync", run_id: runId, actor_user_id: null }, returners)),
+    statement(
+      db,
+      memberStandingEvents("member.reactivated", change, { cause: "directory_sync", run_id: runId, actor_user_id: null }, returners),
+    ),
     statement(
       db,
       sql`
@@ -307,7 +271,8 @@ export function reactivateMembersOfRun(db: Db, change: { organizationId: string;
     // An Undo is an admin's hand, with the run it undid.
     statement(
       db,
-      reactivatedEvents(
+      memberStandingEvents(
+        "member.reactivated",
         change,
         { cause: "by_hand", run_id: runId, actor_user_id: actorUserId },
         { from: sql`memberships m`, where: ofRun },
