@@ -7,7 +7,9 @@ import type { DirectoryGroup } from "../people/groupRoles.ts";
 
 const PAGE_SIZE = 999;
 
-const directoryUserSchema = z.object({
+// Exported with the $select below so that every reader of directory users (joiners.ts too) checks
+// the same fields: one place to add a field to the read and to its check.
+export const directoryUserSchema = z.object({
   id: z.string().min(1).max(64),
   displayName: displayText(256).nullable().optional(),
   userPrincipalName: z.string().max(1024).nullable().optional(),
@@ -18,9 +20,9 @@ const directoryUserSchema = z.object({
 export type DirectoryUser = z.infer<typeof directoryUserSchema>;
 
 /** The $select for every user read, matching directoryUserSchema. */
-const USER_FIELDS = "id,displayName,userPrincipalName,mail,userType,accountEnabled";
+export const USER_FIELDS = "id,displayName,userPrincipalName,mail,userType,accountEnabled";
 
-const groupSchema = z.object({ id: z.string().min(1).max(64), displayName: displayText(256).nullable().optional() });
+export const groupSchema = z.object({ id: z.string().min(1).max(64), displayName: displayText(256).nullable().optional() });
 
 /** One user by object id. */
 export function readDirectoryUser(graph: GraphClient, oid: string): Promise<DirectoryUser> {

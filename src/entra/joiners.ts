@@ -17,14 +17,13 @@ import { runStatements } from "../db/statements.ts";
 import { saveAddNewPeople } from "../db/syncScope.ts";
 import type { Config } from "../lib/config.ts";
 import { resolveRoleFromGroups, type DirectoryGroup } from "../people/groupRoles.ts";
-import { isDirectoryGuest, isProvisionableMember, type DirectoryUser } from "./directory.ts";
+import { directoryUserSchema, groupSchema, isDirectoryGuest, isProvisionableMember, USER_FIELDS, type DirectoryUser } from "./directory.ts";
 import { GRAPH_BUDGETS, batchPartFailure, batchReplySchema, type GraphClient } from "./graph.ts";
 import { withOrganizationGraph, type TokenCache } from "./graphAccess.ts";
 import { signInScope } from "./signInDirectory.ts";
 import { syncFailureOf, type SyncFailure } from "./sync/failures.ts";
 import { z } from "zod";
 import { AppError } from "../lib/errors.ts";
-import { displayText } from "../lib/schemas.ts";
 
 /** People added per D1 batch (about eight statements each). */
 const PEOPLE_PER_BATCH = 20;
@@ -54,18 +53,7 @@ export type JoinersRead =
   | { ok: true; people: ImportedPerson[]; graphRequests: number; graphBytes: number }
   | { ok: false; reason: SyncFailure; graphRequests: number; graphBytes: number };
 
-const userSchema = z.object({
-  id: z.string().min(1).max(64),
-  displayName: displayText(256).nullable().optional(),
-  userPrincipalName: z.string().max(1024).nullable().optional(),
-  mail: z.string().max(320).nullable().optional(),
-  userType: z.string().max(32).nullable().optional(),
-  accountEnabled: z.boolean().nullable().optional(),
-});
-const groupsSchema = z.object({
-  value: z.array(z.object({ id: z.string().min(1).max(64), displayName: displayText(256).nullable().optional() })),
-});
-const USER_FIELDS = "id,displayName,userPrincipalName,mail,userType,accountEnabled";
+const groupsSchema = z.object({ value: z.array(groupSchema) });
 
 /** Reads the candidates (and their groups when asked) in $batch requests of 20; a person Graph no longer has is skipped. */
 async function readCandidates(graph: GraphClient, oids: readonly string[], withGroups: boolean) {
@@ -87,7 +75,7 @@ async function readCandidates(graph: GraphClient, oids: readonly string[], withG
       const userPart = reply.responses.find((r) => r.id === `u${n}`);
       if (!userPart || userPart.status === 404) continue;
       if (userPart.status !== 200) throw batchPartFailure(userPart).error;
-      const user = userSchema.parse(userPart.body);
+      const user = directoryUserSchema.parse(userPart.body);
       let groups: DirectoryGroup[] = [];
       if (withGroups) {
         const groupPart = reply.responses.find((r) => r.id === `g${n}`);

@@ -17,6 +17,19 @@ export function loadRoleChanges(db: Db, organizationId: string) {
 }
 export type RoleChangeRow = Awaited<ReturnType<typeof loadRoleChanges>>[number];
 
+/**
+ * The audit row of the Owner's or Admin's decision on a run's role changes (Apply, Dismiss, Undo):
+ * the three are audited alike, by the person who clicked, with the run and how many it concerned.
+ */
+function decisionAudit(
+  db: Db,
+  viewer: Viewer,
+  decision: { action: "sync.roles_applied" | "sync.roles_dismissed" | "sync.roles_undone"; details: Record<string, unknown> },
+  now: number,
+) {
+  return insertAuditEvent(db, { organizationId: viewer.organizationId, actorUserId: viewer.userId, ...decision, now });
+}
+
 const nothing = () => new AppError("conflict", "There is nothing left to do for that run: it was already handled.");
 
 export async function applyHeldRoles(db: Db, viewer: Viewer, runId: string, now: number) {
@@ -40,13 +53,7 @@ export async function applyHeldRoles(db: Db, viewer: Viewer, runId: string, now:
   writes.push(
     setRunRoleChangesState(db, { organizationId, runId, from: "held", to: "applied", userIds: still.map((c) => c.user_id) }),
     setRunRoleChangesState(db, { organizationId, runId, from: "held", to: "dismissed" }),
-    insertAuditEvent(db, {
-      organizationId,
-      actorUserId: viewer.userId,
-      action: "sync.roles_applied",
-      details: { runId, applied: still.length },
-      now,
-    }),
+    decisionAudit(db, viewer, { action: "sync.roles_applied", details: { runId, applied: still.length } }, now),
   );
   await runStatements(db, writes);
 }
@@ -57,13 +64,7 @@ export async function dismissHeldRoles(db: Db, viewer: Viewer, runId: string, no
   if (held.length === 0) throw nothing();
   await runStatements(db, [
     setRunRoleChangesState(db, { organizationId, runId, from: "held", to: "dismissed" }),
-    insertAuditEvent(db, {
-      organizationId,
-      actorUserId: viewer.userId,
-      action: "sync.roles_dismissed",
-      details: { runId, dismissed: held.length },
-      now,
-    }),
+    decisionAudit(db, viewer, { action: "sync.roles_dismissed", details: { runId, dismissed: held.length } }, now),
   ]);
 }
 
@@ -78,13 +79,7 @@ export async function undoRoleChanges(db: Db, viewer: Viewer, runId: string, now
   );
   writes.push(
     setRunRoleChangesState(db, { organizationId, runId, from: "applied", to: "undone" }),
-    insertAuditEvent(db, {
-      organizationId,
-      actorUserId: viewer.userId,
-      action: "sync.roles_undone",
-      details: { runId, restored: still.length },
-      now,
-    }),
+    decisionAudit(db, viewer, { action: "sync.roles_undone", details: { runId, restored: still.length } }, now),
   );
   await runStatements(db, writes);
 }
