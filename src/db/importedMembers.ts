@@ -6,7 +6,7 @@
 import { and, asc, eq, sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { identities, memberships, users, type MappableRole, type Role } from "./schema.ts";
-import { insertEventsFor, MEMBER_OF_U } from "./outbox.ts";
+import { memberEventsFor } from "./outbox.ts";
 
 /** The organization's members signed in (or imported) with a Microsoft identity of this tenant. */
 export function listTenantLinkedMembers(db: Db, organizationId: string, tenantId: string) {
@@ -53,20 +53,10 @@ export function importPersonStatements(organizationId: string, tenantId: string,
   return linkPersonStatements(organizationId, tenantId, person, now, ({ linked, made }) => [
     // member.imported, only for a membership this import just created: an import audits once for
     // everyone (bulkImport.ts), so each person's event is raised here, in their own batch.
-    insertEventsFor(
+    memberEventsFor(
       "member.imported",
-      {
-        organizationId,
-        now,
-        data: {
-          organization_id: organizationId,
-          member: MEMBER_OF_U,
-          role: sql`m.role`,
-          cause: "import",
-          run_id: null,
-          actor_user_id: null,
-        },
-      },
+      { organizationId, now },
+      { role: sql`m.role`, cause: "import", run_id: null, actor_user_id: null },
       { from: made, where: sql`${linked} and m.created_at = ${now}` },
     ),
   ]);

@@ -5,7 +5,7 @@
 // member.created event only when this run made the membership; and the run's count.
 import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
-import { insertEventsFor, MEMBER_OF_U, memberStandingEvents } from "./outbox.ts";
+import { memberEventsFor, memberStandingEvents } from "./outbox.ts";
 import { linkPersonStatements, type ImportedPerson } from "./importedMembers.ts";
 import type { Role } from "./schema.ts";
 import { planIncludes } from "./planFeatures.ts";
@@ -48,20 +48,10 @@ export function addJoinerStatements(organizationId: string, tenantId: string, ru
         select ${organizationId}, null, 'entra.user_added', i.user_id,
           json_object('role', ${role}, 'upn', ${person.email}, 'runId', ${runId}, 'rule', ${person.decision?.rule ?? "default"}), ${now}
         from ${made} where ${linked} and m.created_at = ${now} and changes() = 1`,
-      insertEventsFor(
+      memberEventsFor(
         "member.created",
-        {
-          organizationId,
-          now,
-          data: {
-            organization_id: organizationId,
-            member: MEMBER_OF_U,
-            role: sql`m.role`,
-            cause: "directory",
-            run_id: runId,
-            actor_user_id: null,
-          },
-        },
+        { organizationId, now },
+        { role: sql`m.role`, cause: "directory", run_id: runId, actor_user_id: null },
         { from: made, where: ours },
       ),
       sql`update sync_runs set added = added + (select count(*) from ${made} where ${ours}) where id = ${runId}`,

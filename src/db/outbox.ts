@@ -79,26 +79,36 @@ export function insertEventsFor<T extends SubscribableEventType>(
     where ${subscribed(organizationId, type)}${rows.where ? sql` and (${rows.where})` : sql``}`;
 }
 
-/** Who changed a member's standing and why: the event's fields other than the organization and the member. */
-type StandingChange<T extends "member.deactivated" | "member.reactivated"> = Omit<EventFields<T>, "organization_id" | "member">;
+/** The member events whose payload starts with the organization and the member (MEMBER_OF_U). */
+type MemberEventType = "member.deactivated" | "member.reactivated" | "member.imported" | "member.created";
 
 /**
- * member.deactivated or member.reactivated for the memberships `m` that `rows` yields, each joined
- * to their users row as `u` (one primary-key lookup each) for MEMBER_OF_U. Sync runs, the sync
- * scope and Undo of a run's additions all raise these alike: only who acted and why
- * differ, so the payload and the join are written once.
+ * A member event for each row `rows` yields, which already has the member's users row as `u`: the
+ * organization and the member are filled in here, the same in every one of these payloads, and the
+ * caller gives the rest (who acted and why, the role), checked against the catalogue as usual.
  */
-export function memberStandingEvents<T extends "member.deactivated" | "member.reactivated">(
+export function memberEventsFor<T extends MemberEventType>(
   type: T,
   change: { organizationId: string; now: number },
-  by: StandingChange<T>,
+  by: Omit<EventFields<T>, "organization_id" | "member">,
   rows: { from: SQL; where: SQL },
 ): SQL {
   const { organizationId, now } = change;
   const data = { organization_id: organizationId, member: MEMBER_OF_U, ...by } as EventFields<T>;
-  return insertEventsFor(
-    type,
-    { organizationId, now, data },
-    { from: sql`${rows.from} cross join users u on u.id = m.user_id`, where: rows.where },
-  );
+  return insertEventsFor(type, { organizationId, now, data }, rows);
+}
+
+/**
+ * member.deactivated or member.reactivated for the memberships `m` that `rows` yields, each joined
+ * to their users row as `u` (one primary-key lookup each) for MEMBER_OF_U. Sync runs, the sync
+ * scope and Undo of a run's additions all raise these alike: only who acted and why differ, so the
+ * payload and the join are written once.
+ */
+export function memberStandingEvents<T extends "member.deactivated" | "member.reactivated">(
+  type: T,
+  change: { organizationId: string; now: number },
+  by: Omit<EventFields<T>, "organization_id" | "member">,
+  rows: { from: SQL; where: SQL },
+): SQL {
+  return memberEventsFor(type, change, by, { from: sql`${rows.from} cross join users u on u.id = m.user_id`, where: rows.where });
 }
