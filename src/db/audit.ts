@@ -27,6 +27,19 @@ export function insertAuditEvent(db: Db, event: AuditEvent) {
 }
 
 /**
+ * insertAuditEvent for what the signed-in Owner or Admin did in their own organization (a button of
+ * the Entra pages): the organization and the actor are always theirs, so only the action differs.
+ */
+export function insertViewerAuditEvent(
+  db: Db,
+  viewer: { organizationId: string; userId: string },
+  event: Pick<AuditEvent, "action" | "details">,
+  now: number,
+) {
+  return insertAuditEvent(db, { organizationId: viewer.organizationId, actorUserId: viewer.userId, ...event, now });
+}
+
+/**
  * Audit rows written by a set-based statement: one row per row that `rows` (a FROM/WHERE clause,
  * or a bare WHERE) yields, so a change to many members is audited in the same statement that
  * selects them. The action is typed like insertAuditEvent's; target and details may read the rows.

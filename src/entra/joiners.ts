@@ -7,7 +7,7 @@
 // A run that would add more people than the hold threshold allows adds nobody and says so in the
 // audit log: a wrongly chosen scope must not silently add 50,000 people.
 import type { Viewer } from "../context.ts";
-import { insertAuditEvent } from "../db/audit.ts";
+import { insertAuditEvent, insertViewerAuditEvent } from "../db/audit.ts";
 import type { Db } from "../db/client.ts";
 import { findConnectionOfTenant, findConnectionSummary } from "../db/connections.ts";
 import type { ImportedPerson } from "../db/importedMembers.ts";
@@ -33,13 +33,12 @@ const BATCH_REQUESTS = 20;
 export async function setAddNewPeople(db: Db, viewer: Viewer, enabled: boolean, now: number) {
   await runStatements(db, [
     saveAddNewPeople(db, viewer.organizationId, enabled, viewer.userId, now),
-    insertAuditEvent(db, {
-      organizationId: viewer.organizationId,
-      actorUserId: viewer.userId,
-      action: "entra.add_new_people_changed",
-      details: { setting: "Add new people automatically", enabled },
+    insertViewerAuditEvent(
+      db,
+      viewer,
+      { action: "entra.add_new_people_changed", details: { setting: "Add new people automatically", enabled } },
       now,
-    }),
+    ),
   ]);
 }
 
@@ -196,13 +195,7 @@ export async function applyHeldJoiners(db: Db, viewer: Viewer, now: number): Pro
     applied += held.length;
   }
   if (applied === 0) throw new AppError("conflict", "No new people are held.");
-  await insertAuditEvent(db, {
-    organizationId: viewer.organizationId,
-    actorUserId: viewer.userId,
-    action: "entra.joiners_applied",
-    details: { people: applied },
-    now,
-  }).run();
+  await insertViewerAuditEvent(db, viewer, { action: "entra.joiners_applied", details: { people: applied } }, now).run();
   return applied;
 }
 
@@ -212,13 +205,7 @@ export async function dismissHeldJoiners(db: Db, viewer: Viewer, now: number): P
   if (count === 0) throw new AppError("conflict", "No new people are held.");
   await runStatements(db, [
     forgetHeldJoiners(db, viewer.organizationId),
-    insertAuditEvent(db, {
-      organizationId: viewer.organizationId,
-      actorUserId: viewer.userId,
-      action: "entra.joiners_dismissed",
-      details: { people: count },
-      now,
-    }),
+    insertViewerAuditEvent(db, viewer, { action: "entra.joiners_dismissed", details: { people: count } }, now),
   ]);
 }
 

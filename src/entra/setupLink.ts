@@ -9,7 +9,7 @@
 // expires after 7 days, can be revoked, and every step is audited. A tenant connected to another
 // organization is refused here too.
 import type { Viewer } from "../context.ts";
-import { insertAuditEvent } from "../db/audit.ts";
+import { insertAuditEvent, insertViewerAuditEvent } from "../db/audit.ts";
 import type { Db } from "../db/client.ts";
 import { findOrganizationOfTenant } from "../db/connections.ts";
 import {
@@ -78,13 +78,7 @@ export async function createSetupLink(db: Db, config: Config, viewer: Viewer, no
 export async function revokeSetupLinkOf(db: Db, viewer: Viewer, id: string, now: number) {
   const [revoked] = await revokeSetupLink(db, viewer.organizationId, id, now);
   if (!revoked) throw new AppError("conflict", "That setup link is no longer open: it was used, revoked or replaced.");
-  await insertAuditEvent(db, {
-    organizationId: viewer.organizationId,
-    actorUserId: viewer.userId,
-    action: "entra.setup_link_revoked",
-    details: { linkId: id },
-    now,
-  }).run();
+  await insertViewerAuditEvent(db, viewer, { action: "entra.setup_link_revoked", details: { linkId: id } }, now).run();
 }
 
 const UNUSABLE: Record<Exclude<SetupLinkState, "open">, string> = {

@@ -3,7 +3,7 @@
 // the one the list starts from (a later run, a sign-in or an Owner may have moved them since), with
 // the same writes as any mapped change (applyGroupRole: role, "why this role", audit, event), or for
 // Undo the writes of a hand change by the person who clicked it.
-import { insertAuditEvent } from "../../db/audit.ts";
+import { insertViewerAuditEvent } from "../../db/audit.ts";
 import type { Db } from "../../db/client.ts";
 import { findRunRoleChanges, listRecentRoleChanges, setRunRoleChangesState } from "../../db/groupTracking.ts";
 import { changeRoleStatements } from "../../db/members.ts";
@@ -16,19 +16,6 @@ export function loadRoleChanges(db: Db, organizationId: string) {
   return listRecentRoleChanges(db, organizationId);
 }
 export type RoleChangeRow = Awaited<ReturnType<typeof loadRoleChanges>>[number];
-
-/**
- * The audit row of the Owner's or Admin's decision on a run's role changes (Apply, Dismiss, Undo):
- * the three are audited alike, by the person who clicked, with the run and how many it concerned.
- */
-function decisionAudit(
-  db: Db,
-  viewer: Viewer,
-  decision: { action: "sync.roles_applied" | "sync.roles_dismissed" | "sync.roles_undone"; details: Record<string, unknown> },
-  now: number,
-) {
-  return insertAuditEvent(db, { organizationId: viewer.organizationId, actorUserId: viewer.userId, ...decision, now });
-}
 
 const nothing = () => new AppError("conflict", "There is nothing left to do for that run: it was already handled.");
 
@@ -53,7 +40,7 @@ export async function applyHeldRoles(db: Db, viewer: Viewer, runId: string, now:
   writes.push(
     setRunRoleChangesState(db, { organizationId, runId, from: "held", to: "applied", userIds: still.map((c) => c.user_id) }),
     setRunRoleChangesState(db, { organizationId, runId, from: "held", to: "dismissed" }),
-    decisionAudit(db, viewer, { action: "sync.roles_applied", details: { runId, applied: still.length } }, now),
+    insertViewerAuditEvent(db, viewer, { action: "sync.roles_applied", details: { runId, applied: still.length } }, now),
   );
   await runStatements(db, writes);
 }
@@ -64,7 +51,7 @@ export async function dismissHeldRoles(db: Db, viewer: Viewer, runId: string, no
   if (held.length === 0) throw nothing();
   await runStatements(db, [
     setRunRoleChangesState(db, { organizationId, runId, from: "held", to: "dismissed" }),
-    decisionAudit(db, viewer, { action: "sync.roles_dismissed", details: { runId, dismissed: held.length } }, now),
+    insertViewerAuditEvent(db, viewer, { action: "sync.roles_dismissed", details: { runId, dismissed: held.length } }, now),
   ]);
 }
 
@@ -79,7 +66,7 @@ export async function undoRoleChanges(db: Db, viewer: Viewer, runId: string, now
   );
   writes.push(
     setRunRoleChangesState(db, { organizationId, runId, from: "applied", to: "undone" }),
-    decisionAudit(db, viewer, { action: "sync.roles_undone", details: { runId, restored: still.length } }, now),
+    insertViewerAuditEvent(db, viewer, { action: "sync.roles_undone", details: { runId, restored: still.length } }, now),
   );
   await runStatements(db, writes);
 }
