@@ -15,19 +15,20 @@ import { holdJoiners, joinersExceedThreshold, readJoiners, writeJoiners } from "
 import { sql } from "drizzle-orm";
 import type { WorkflowStepConfig } from "cloudflare:workers";
 
-/** Candidates read per step: 1,000 people are 50–100 Graph $batch requests. */
-const READ_CHUNK = 1_000;
-/** People written per step: 5 D1 batches of 20, about 800 statements, under the 1,000 queries of an invocation. */
-const WRITE_CHUNK = 100;
-/** Candidates a run keeps in memory (about 40 bytes each); the rest wait for the next run. */
-export const MAX_CANDIDATES = 100_000;
-
+/** The run whose new people are added: `candidates` are the object ids its listing found that no member is linked to yet. */
 export interface NewPeopleOfRun {
   organizationId: string;
   tenantId: string;
   runId: string;
   candidates: string[];
 }
+
+/** Candidates read per step: 1,000 people are 50–100 Graph $batch requests. */
+const READ_CHUNK = 1_000;
+/** People written per step: 5 D1 batches of 20, about 800 statements, under the 1,000 queries of an invocation. */
+const WRITE_CHUNK = 100;
+/** Candidates a run keeps in memory (about 40 bytes each); the rest wait for the next run. */
+export const MAX_CANDIDATES = 100_000;
 
 export async function addNewPeopleOfRun(
   steps: MeteredSteps,
