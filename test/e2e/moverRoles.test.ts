@@ -28,7 +28,7 @@ const IT_TEAM = [
   "Johanna Lorenz",
   "Grady Archie",
   "Henrietta Mueller",
-  "Isaiah Langer",
+  "Joni Sherman",
   "Lynne Robbins",
   "Miriam Graham",
 ];
@@ -108,8 +108,8 @@ async function connectMapAndImport(): Promise<void> {
 
   const imports = adele.locator("#entra-import");
   await imports.getByRole("button", { name: "Preview import" }).click();
-  // Megan, Alex and the eight (Adele is here already; Diego is disabled, the guests are skipped).
-  const importButton = imports.getByRole("button", { name: `Import ${IT_TEAM.length + 2} users` });
+  // Megan, Alex, Isaiah (contoso-uk.example) and the eight (Adele is here already; Diego is disabled, the guests are skipped).
+  const importButton = imports.getByRole("button", { name: `Import ${IT_TEAM.length + 3} users` });
   await importButton.waitFor();
   await importButton.click();
   await imports.getByText("Import applied.").waitFor();

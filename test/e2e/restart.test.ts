@@ -19,7 +19,7 @@ test("after a restart, Contoso is still connected and Sync now succeeds", async 
   await page.getByRole("switch", { name: "Auto-deprovision sync", checked: true }).waitFor();
   await page.reload();
   await page.locator("#sync-realtime", { hasText: "Real-time updates: active" }).waitFor();
-  await page.getByRole("button", { name: "Sync now" }).click();
+  await page.locator("#entra-sync").getByRole("button", { name: "Sync now" }).click();
   const history = page.locator("#sync-history");
   await history.locator("tr", { hasText: "Sync now (full)" }).filter({ hasText: "Succeeded" }).waitFor({ timeout: 30_000 });
 
@@ -29,7 +29,7 @@ test("after a restart, Contoso is still connected and Sync now succeeds", async 
   await page.goto(`${e2e.stack.appUrl}/settings/integrations/entra`);
   await page.locator("#entra-status", { hasText: "Connected" }).waitFor();
   await page.locator("#sync-realtime", { hasText: "Real-time updates: active" }).waitFor();
-  await page.getByRole("button", { name: "Sync now" }).click();
+  await page.locator("#entra-sync").getByRole("button", { name: "Sync now" }).click();
   await history.locator("tr", { hasText: "Sync now (delta)" }).filter({ hasText: "Succeeded" }).waitFor({ timeout: 30_000 });
   assert.doesNotMatch(await page.locator("main").innerText(), /Needs reconnect/);
 

@@ -24,7 +24,7 @@ test("Adele runs Sync now and Diego, disabled in Entra ID, is deactivated", asyn
   // The section was loaded while the feature was off; reload it to get an enabled "Sync now".
   await page.reload();
   await page.locator("#sync-next", { hasText: "Next scheduled run:" }).waitFor();
-  await page.getByRole("button", { name: "Sync now" }).click();
+  await page.locator("#entra-sync").getByRole("button", { name: "Sync now" }).click();
 
   const history = page.locator("#sync-history");
   await history.locator("tr", { hasText: "Succeeded" }).waitFor({ timeout: 30_000 });

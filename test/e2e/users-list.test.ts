@@ -15,7 +15,7 @@ test("Adele searches and filters the Users page; the URL keeps them", async () =
   const list = page.locator("#member-list");
   await list.locator("tr", { hasText: "Diego Siciliani" }).waitFor();
 
-  const search = page.getByRole("searchbox");
+  const search = page.getByRole("searchbox", { name: "Search" });
   await search.pressSequentially("DIE");
   await page.waitForURL(/\/users\?q=DIE/);
   await list.locator("tr", { hasText: "Diego Siciliani" }).waitFor();
@@ -31,7 +31,7 @@ test("Adele searches and filters the Users page; the URL keeps them", async () =
 
   await page.reload();
   await list.getByText("No members match this search.").waitFor();
-  assert.equal(await page.getByRole("searchbox").inputValue(), "DIE");
+  assert.equal(await page.getByRole("searchbox", { name: "Search" }).inputValue(), "DIE");
   assert.equal(await page.getByRole("combobox", { name: "Status" }).inputValue(), "deactivated_by_directory_sync");
 
   await page.goBack();

@@ -61,7 +61,7 @@ async function emulator(path: string) {
 
 async function syncNowAndWaitFor(page: Page, outcome: string) {
   await page.goto(`${e2e.stack.appUrl}/settings/integrations/entra`);
-  await page.getByRole("button", { name: "Sync now" }).click();
+  await page.locator("#entra-sync").getByRole("button", { name: "Sync now" }).click();
   // The section answers busy (the run just started), then refreshes itself every second until done.
   await page.locator('#entra-sync[aria-busy="true"]').waitFor({ timeout: 30_000 });
   await page.locator('#entra-sync[aria-busy="false"]').waitFor({ timeout: 30_000 });
@@ -119,7 +119,7 @@ test("Adele's endpoint receives a signed member.deactivated for Diego, then sync
   // Real-time updates (Graph change notifications) may already have started a run for this
   // change; Sync now is offered only when none is going. Either way the run is held.
   await page.goto(`${e2e.stack.appUrl}/settings/integrations/entra`);
-  const syncNow = page.getByRole("button", { name: "Sync now" });
+  const syncNow = page.locator("#entra-sync").getByRole("button", { name: "Sync now" });
   if (await syncNow.isEnabled()) await syncNow.click();
   const held = verify(await deliveryOf("sync.run.held", 60_000), secret);
   assert.equal(held.data.would_deactivate, 1);
