@@ -1,6 +1,8 @@
 // Runs the emulator Worker in Node (Miniflare) behind a local TLS front, because Microsoft's
 // libraries insist on https for an authority. The certificate is made here with the openssl CLI and
 // trusted only by the agents these tests hand to the libraries; TLS verification stays on.
+import { ConfidentialClientApplication, CryptoProvider } from "@azure/msal-node";
+import { Client } from "@microsoft/microsoft-graph-client";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -211,5 +213,43 @@ async function submit(harness: Harness, html: string, button: Record<string, str
     headers: { "Content-Type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ ...fields, ...button }).toString(),
     redirect: "manual",
+  });
+}
+
+/**
+ * Microsoft's own libraries signed in as `oid` (MSAL's auth code flow with PKCE, consent accepted on
+ * the emulator's page) and Microsoft's Graph client holding the token: how the emulator judges share one sign-in.
+ */
+export async function graphClientAs(harness: Harness, oid: string, scopes: string[]): Promise<Client> {
+  const redirectUri = `${APP_ORIGIN}/auth/microsoft/callback`;
+  const app = new ConfidentialClientApplication({
+    auth: {
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      authority: `${ORIGIN}/organizations`,
+      knownAuthorities: [`localhost:${TLS_PORT}`],
+    },
+    system: { networkClient: msalNetworkClient(harness.httpsAgent) },
+  });
+  const pkce = await new CryptoProvider().generatePkceCodes();
+  const url = await app.getAuthCodeUrl({
+    scopes,
+    redirectUri,
+    codeChallenge: pkce.challenge,
+    codeChallengeMethod: "S256",
+    state: "s",
+    responseMode: "query",
+  });
+  const code = (await pickAccount(harness, url, oid, { consent: "accept" })).searchParams.get("code")!;
+  const { accessToken } = await app.acquireTokenByCode(
+    { code, scopes, redirectUri, codeVerifier: pkce.verifier, state: "s" },
+    { code, state: "s" },
+  );
+  return Client.initWithMiddleware({
+    baseUrl: `${ORIGIN}/`,
+    customHosts: new Set(["localhost"]),
+    defaultVersion: "v1.0",
+    authProvider: { getAccessToken: async () => accessToken },
+    fetchOptions: { dispatcher: harness.dispatcher } as RequestInit,
   });
 }

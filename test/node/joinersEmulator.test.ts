@@ -1,27 +1,11 @@
-// Microsoft's Graph client as the judge of what issue 20 added to the emulator: Contoso's verified
-// domains (/organization, and /domains with Domain.Read.All only), and a person created with
-// POST /_emulator/users showing up on /users/delta and announced to a subscription on `users` as
-// Graph announces a creation (a `created` item, and an `updated` one: "Creation and soft-deletion of
-// users also trigger the updated changeType", https://learn.microsoft.com/en-us/graph/api/resources/webhooks).
-import { ConfidentialClientApplication, CryptoProvider } from "@azure/msal-node";
 import { Client, GraphError, type PageCollection } from "@microsoft/microsoft-graph-client";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, entraUser } from "../../demo/directory.ts";
-import {
-  APP_ORIGIN,
-  CLIENT_ID,
-  CLIENT_SECRET,
-  msalNetworkClient,
-  ORIGIN,
-  pickAccount,
-  startEmulator,
-  TLS_PORT,
-  type Harness,
-} from "./harness.ts";
+import { APP_ORIGIN, ORIGIN, graphClientAs, startEmulator, type Harness } from "./harness.ts";
 
-const REDIRECT_URI = `${APP_ORIGIN}/auth/microsoft/callback`;
+const _REDIRECT_URI = `${APP_ORIGIN}/auth/microsoft/callback`;
 const APP_SCOPES = ["https://graph.microsoft.com/User.Read.All", "https://graph.microsoft.com/Group.Read.All"];
 const adele = entraUser("adele");
 let harness: Harness;
@@ -37,37 +21,7 @@ beforeEach(async () => {
 });
 
 async function graphClient(scopes = APP_SCOPES): Promise<Client> {
-  const app = new ConfidentialClientApplication({
-    auth: {
-      clientId: CLIENT_ID,
-      clientSecret: CLIENT_SECRET,
-      authority: `${ORIGIN}/organizations`,
-      knownAuthorities: [`localhost:${TLS_PORT}`],
-    },
-    system: { networkClient: msalNetworkClient(harness.httpsAgent) },
-  });
-  const pkce = await new CryptoProvider().generatePkceCodes();
-  const url = await app.getAuthCodeUrl({
-    scopes,
-    redirectUri: REDIRECT_URI,
-    codeChallenge: pkce.challenge,
-    codeChallengeMethod: "S256",
-    state: "s",
-    responseMode: "query",
-  });
-  const back = await pickAccount(harness, url, adele.oid, { consent: "accept" });
-  const code = back.searchParams.get("code")!;
-  const { accessToken } = await app.acquireTokenByCode(
-    { code, scopes, redirectUri: REDIRECT_URI, codeVerifier: pkce.verifier, state: "s" },
-    { code, state: "s" },
-  );
-  return Client.initWithMiddleware({
-    baseUrl: `${ORIGIN}/`,
-    customHosts: new Set(["localhost"]),
-    defaultVersion: "v1.0",
-    authProvider: { getAccessToken: async () => accessToken },
-    fetchOptions: { dispatcher: harness.dispatcher } as RequestInit,
-  });
+  return graphClientAs(harness, adele.oid, scopes);
 }
 
 describe("Contoso's verified domains", () => {

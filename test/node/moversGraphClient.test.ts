@@ -1,26 +1,11 @@
-// Microsoft's Graph client (@microsoft/microsoft-graph-client) as the judge of the emulator's mover
-// endpoints: users' work profiles with $select, the manager in a users delta round, groups/delta
-// with members@delta walked to its deltaLink, and a /groups subscription notified of a membership
-// change. A failure here is an emulator bug.
-import { ConfidentialClientApplication, CryptoProvider } from "@azure/msal-node";
 import { Client, type PageCollection } from "@microsoft/microsoft-graph-client";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, entraUser, GROUP_IDS } from "../../demo/directory.ts";
-import {
-  APP_ORIGIN,
-  CLIENT_ID,
-  CLIENT_SECRET,
-  msalNetworkClient,
-  ORIGIN,
-  pickAccount,
-  startEmulator,
-  TLS_PORT,
-  type Harness,
-} from "./harness.ts";
+import { APP_ORIGIN, graphClientAs, startEmulator, type Harness } from "./harness.ts";
 
-const REDIRECT_URI = `${APP_ORIGIN}/auth/microsoft/callback`;
+const _REDIRECT_URI = `${APP_ORIGIN}/auth/microsoft/callback`;
 const GRAPH_SCOPES = ["https://graph.microsoft.com/User.Read.All", "https://graph.microsoft.com/Group.Read.All"];
 const adele = entraUser("adele");
 const megan = entraUser("megan");
@@ -38,36 +23,7 @@ beforeEach(async () => {
 });
 
 async function graphClient(): Promise<Client> {
-  const app = new ConfidentialClientApplication({
-    auth: {
-      clientId: CLIENT_ID,
-      clientSecret: CLIENT_SECRET,
-      authority: `${ORIGIN}/organizations`,
-      knownAuthorities: [`localhost:${TLS_PORT}`],
-    },
-    system: { networkClient: msalNetworkClient(harness.httpsAgent) },
-  });
-  const pkce = await new CryptoProvider().generatePkceCodes();
-  const url = await app.getAuthCodeUrl({
-    scopes: GRAPH_SCOPES,
-    redirectUri: REDIRECT_URI,
-    codeChallenge: pkce.challenge,
-    codeChallengeMethod: "S256",
-    state: "s",
-    responseMode: "query",
-  });
-  const code = (await pickAccount(harness, url, adele.oid, { consent: "accept" })).searchParams.get("code")!;
-  const { accessToken } = await app.acquireTokenByCode(
-    { code, scopes: GRAPH_SCOPES, redirectUri: REDIRECT_URI, codeVerifier: pkce.verifier, state: "s" },
-    { code, state: "s" },
-  );
-  return Client.initWithMiddleware({
-    baseUrl: `${ORIGIN}/`,
-    customHosts: new Set(["localhost"]),
-    defaultVersion: "v1.0",
-    authProvider: { getAccessToken: async () => accessToken },
-    fetchOptions: { dispatcher: harness.dispatcher } as RequestInit,
-  });
+  return graphClientAs(harness, adele.oid, GRAPH_SCOPES);
 }
 
 /** Follows nextLinks to the deltaLink. */
