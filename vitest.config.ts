@@ -143,13 +143,17 @@ function queueConsumersWithoutBatchWindow(): Record<string, QueueConsumer> {
  * listed, or listed in the wrong place, changes how long the run takes, not what it checks.
  */
 const LONGEST_FILES = [
-  "test/realtime/threshold.test.ts",
+  "test/realtime/thresholdLongBurst.test.ts",
   "test/realtime/races.test.ts",
-  "test/nightly/fanout.test.ts",
+  "test/realtime/deltaReadRaces.test.ts",
+  "test/realtime/threshold.test.ts",
   "test/realtime/notifications.test.ts",
   "test/directoryAlerts.test.ts",
   "test/sync/held.test.ts",
+  "test/nightly/fanout.test.ts",
+  "test/sync/movers.test.ts",
   "test/events/delivery.test.ts",
+  "test/sync/mappingEdits.test.ts",
   "test/realtime/lifecycle.test.ts",
 ];
 

@@ -1,7 +1,8 @@
 // No notification is lost (the invariant at the top of src/entra/realtime/reread.ts): a change
 // notified at any moment of a read, the first full read included, is reflected by a read that
 // starts after it. Each case holds a read at one point with a slow Graph endpoint (the emulator's
-// fault delay) and changes the directory there.
+// fault delay) and changes the directory there. The delta read's moments are in
+// deltaReadRaces.test.ts (a file of their own so that the two halves run side by side).
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { entraUser } from "../../demo/directory.ts";
@@ -10,47 +11,13 @@ import { insertRunUnlessRunning } from "../../src/db/syncRuns.ts";
 import { noteChange, startNotedRead, startPendingReread } from "../../src/entra/realtime/reread.ts";
 import { recordRunOutcome } from "../../src/entra/sync/recordRun.ts";
 import { connectContoso } from "../support/entra.ts";
-import { createDirectoryUser, emulatorAdmin, emulatorStats } from "../support/emulator.ts";
-import { linkMember, signedIn } from "../support/people.ts";
-import { CONTOSO, membership, nightlyRun, until } from "../sync/support.ts";
+import { emulatorAdmin } from "../support/emulator.ts";
+import { signedIn } from "../support/people.ts";
+import { CONTOSO, membership, until } from "../sync/support.ts";
+import { deactivated, requestsTo, runGoing, sessionsOf, slowDown, userIdOf } from "./raceSupport.ts";
 import { graphSubscriptions, notificationFor, notificationRuns, postToWebhook, realtimeWorld, runsSettled } from "./support.ts";
 
 beforeEach(realtimeWorld);
-
-async function userIdOf(oid: string): Promise<string> {
-  const row = await env.DB.prepare("select user_id from identities where provider = 'microsoft' and subject = ?")
-    .bind(oid)
-    .first<{ user_id: string }>();
-  if (!row) throw new Error(`nobody is linked to ${oid}`);
-  return row.user_id;
-}
-
-async function sessionsOf(userId: string): Promise<number> {
-  return (await env.DB.prepare("select count(*) as n from sessions where user_id = ?").bind(userId).first<{ n: number }>())!.n;
-}
-
-const deactivated = async (userId: string) => (await membership(userId))?.status === "deactivated";
-
-/** The run going now, once its row exists. */
-async function runGoing(): Promise<string> {
-  let id = "";
-  await until(async () => {
-    const row = await env.DB.prepare("select id from sync_runs where organization_id = ? and status = 'running'")
-      .bind(CONTOSO)
-      .first<{ id: string }>();
-    id = row?.id ?? "";
-    return id !== "";
-  });
-  return id;
-}
-
-/** Lets through `after` requests to `endpoint`, then slows the next one down by `delayMs`. */
-async function slowDown(endpoint: string, delayMs: number, after = 0) {
-  await emulatorAdmin("faults", { endpoint, delayMs, afterRequests: after });
-}
-async function requestsTo(endpoint: string) {
-  return (await emulatorStats()).requests[endpoint] ?? 0;
-}
 
 describe("a member provisioned while the first (full) read runs", () => {
   it("Megan signs in and is disabled before the read takes its starting point: the read deactivates her, sessions ended", {
@@ -98,75 +65,6 @@ describe("written down before it is acknowledged", () => {
     expect((await postToWebhook("users", notificationFor(held!.id, held!.clientState))).status).toBe(202);
     // No waiting: the row was written before the answer, not after it.
     expect(await notificationRuns()).toHaveLength(1);
-    await runsSettled();
-  });
-});
-
-describe("a leaver notified at any moment of a delta read", () => {
-  /** Contoso connected, a first read done (the delta link stored), and two linked members who will leave. */
-  async function world() {
-    await connectContoso(["auto-deprovision"]);
-    const first = await linkMember(await createDirectoryUser("First Leaver"));
-    const second = await linkMember(await createDirectoryUser("Second Leaver"));
-    // Room for two leavers under the hold threshold.
-    await env.DB.prepare(
-      "update entra_connections set hold_threshold_percent = 100, hold_threshold_minimum = 1000 where organization_id = ?",
-    )
-      .bind(CONTOSO)
-      .run();
-    await emulatorAdmin("notifications", { drop: 1_000_000_000 });
-    expect((await nightlyRun()).mode).toBe("full");
-    await emulatorAdmin("notifications", { drop: 0 });
-    await emulatorAdmin("stats/reset");
-    return { first, second };
-  }
-
-  it("during the coalescing wait: the read that follows covers it", { timeout: 60_000 }, async () => {
-    const { first, second } = await world();
-    await emulatorAdmin(`users/${first.subject}/disable`);
-    await runGoing();
-    expect(await requestsTo("delta")).toBe(0);
-    await emulatorAdmin(`users/${second.subject}/disable`);
-    await until(async () => (await deactivated(first.userId)) && (await deactivated(second.userId)), 45_000);
-    await runsSettled();
-  });
-
-  it("during the listing: one more read covers it", { timeout: 60_000 }, async () => {
-    const { first, second } = await world();
-    await slowDown("delta", 3_000);
-    await emulatorAdmin(`users/${first.subject}/disable`);
-    await until(async () => (await requestsTo("delta")) >= 1);
-    await emulatorAdmin(`users/${second.subject}/disable`);
-    await until(async () => (await deactivated(first.userId)) && (await deactivated(second.userId)), 45_000);
-    await runsSettled();
-    expect((await notificationRuns()).length).toBe(2);
-  });
-
-  it("between the listing and the judging (while the leavers are confirmed): one more read covers it", { timeout: 60_000 }, async () => {
-    const { first, second } = await world();
-    await slowDown("batch", 3_000);
-    await emulatorAdmin(`users/${first.subject}/disable`);
-    await until(async () => (await requestsTo("batch")) >= 1);
-    await emulatorAdmin(`users/${second.subject}/disable`);
-    await until(async () => (await deactivated(first.userId)) && (await deactivated(second.userId)), 45_000);
-    await runsSettled();
-    expect((await notificationRuns()).length).toBe(2);
-  });
-
-  it("at any moment: ten leavers 600 ms apart, across several reads and their final writes, every one deactivated", {
-    timeout: 90_000,
-  }, async () => {
-    await world();
-    const leavers: { userId: string; subject: string }[] = [];
-    for (let i = 0; i < 10; i++) leavers.push(await linkMember(await createDirectoryUser(`Stream ${i}`)));
-    for (const leaver of leavers) {
-      await emulatorAdmin(`users/${leaver.subject}/disable`);
-      await new Promise((resolve) => setTimeout(resolve, 600));
-    }
-    await until(async () => {
-      for (const leaver of leavers) if (!(await deactivated(leaver.userId))) return false;
-      return true;
-    }, 60_000);
     await runsSettled();
   });
 });
