@@ -33,7 +33,7 @@
 // 5. A read whose Workflow could not be created sets the mark again; a read that fails leaves the
 //    delta link where it was. Either way the next read (the next notification's, or the nightly
 //    one at the latest) reads the same changes.
-// Each race is a test in test/realtime/races.test.ts.
+// Each race is a test in test/realtime/races.test.ts or deltaReadRaces.test.ts.
 //
 // Why a Workflow and not a Queue: the work a notification hands off is a sync run, which is already
 // a Workflow instance (checkpointed steps, retries, the guarded run row that keeps an organization
