@@ -124,6 +124,7 @@ export function buildApp(subApps: readonly SubApp[] = SUB_APPS) {
     c.set("signInLimiter", env.SIGN_IN_LIMITER);
     c.set("scimLimiter", env.SCIM_LIMITER);
     c.set("syncWorkflow", env.SYNC_WORKFLOW);
+    c.set("importWorkflow", env.IMPORT_WORKFLOW);
     c.set("webhookDeliveries", env.WEBHOOK_DELIVERIES);
     await next();
     // The browser's next request continues from here: it reads at least what this one read or wrote.

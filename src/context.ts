@@ -5,6 +5,7 @@ import type { Config } from "./lib/config.ts";
 import type { Db } from "./db/client.ts";
 import type { DeliveryMessage } from "./db/webhooks.ts";
 import type { SyncRunParams } from "./db/syncRuns.ts";
+import type { ImportParams } from "./db/directoryImports.ts";
 import type { Plan, Role } from "./db/schema.ts";
 
 export interface AppContext {
@@ -20,6 +21,8 @@ export interface AppContext {
     scimLimiter: RateLimit;
     /** Starts directory sync runs (Sync now, Preview, Apply, real-time reads). */
     syncWorkflow: Workflow<SyncRunParams>;
+    /** Starts Import's previews and applies (src/entra/import/workflow.ts). */
+    importWorkflow: Workflow<ImportParams>;
     /** The event webhooks' delivery queue (the relay puts outbox rows on it). */
     webhookDeliveries: Queue<DeliveryMessage>;
     config: Config;

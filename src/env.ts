@@ -2,6 +2,7 @@
 // (`wrangler secret put`), and locally from .dev.vars, which `npm start` generates.
 import type { NightlyParams, SyncRunParams } from "./db/syncRuns.ts";
 import type { DeliveryMessage } from "./db/webhooks.ts";
+import type { ImportParams } from "./db/directoryImports.ts";
 
 export interface Env {
   /** D1: organizations, users, identities, sessions, Entra connections, sync runs, audit log. */
@@ -35,6 +36,8 @@ export interface Env {
   SYNC_WORKFLOW: Workflow<SyncRunParams>;
   /** Workflow: the nightly fan-out and housekeeping, one instance per cron event (src/nightly/workflow.ts). */
   NIGHTLY_WORKFLOW: Workflow<NightlyParams>;
+  /** Workflow: one Import preview or apply per instance (src/entra/import/workflow.ts), one step per Graph page. */
+  IMPORT_WORKFLOW: Workflow<ImportParams>;
   /** Queue: event webhook deliveries, one message per event and endpoint (src/events/consumer.ts). */
   WEBHOOK_DELIVERIES: Queue<DeliveryMessage>;
   /** Days audit events are kept (default 400). */

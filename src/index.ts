@@ -51,3 +51,4 @@ const WEBHOOK_DELIVERIES_QUEUE = "uniasset-webhook-deliveries";
 
 export { DirectorySyncWorkflow } from "./entra/sync/workflow.ts";
 export { NightlyWorkflow } from "./nightly/workflow.ts";
+export { DirectoryImportWorkflow } from "./entra/import/workflow.ts";

@@ -1,35 +1,15 @@
-// Bulk import through the real handlers against the emulator's directory.
-import { SELF, env } from "cloudflare:test";
+// Bulk import through the real handlers against the emulator's directory: each preview and apply
+// is a run of the import Workflow, followed through the progress fragment as the page polls it.
+import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, GROUP_IDS, entraUser } from "../demo/directory.ts";
 import { DEMO_ORGS } from "../demo/seed.ts";
-import { APP, TestBrowser, countRows } from "./support/browser.ts";
+import { TestBrowser, countRows } from "./support/browser.ts";
+import { IMPORT, awaitImport, countOf, importFromDirectory, postImport, previewIdOf, previewImport } from "./support/imports.ts";
 import { emulatorAdmin } from "./support/emulator.ts";
 import { contosoAudit, resetDemoWorld } from "./support/world.ts";
-import { ENTRA_PAGE, connectContoso } from "./support/entra.ts";
+import { ENTRA_PAGE, connectContoso, setFeature } from "./support/entra.ts";
 import { signedIn } from "./support/people.ts";
-
-const IMPORT = `${ENTRA_PAGE}/import`;
-
-/** Posts the form as htmx would, repeated fields (several groupIds) included. */
-async function post(browser: TestBrowser, step: "preview" | "apply", fields: [string, string][]) {
-  const body = new URLSearchParams([...fields, ["_csrf", browser.csrfToken!]]);
-  const response = await SELF.fetch(`${APP}${IMPORT}/${step}`, {
-    method: "POST",
-    headers: { cookie: browser.cookieHeader(), origin: APP, "content-type": "application/x-www-form-urlencoded", "hx-request": "true" },
-    body,
-  });
-  return { status: response.status, html: await response.text() };
-}
-
-const postGroups = (browser: TestBrowser, step: "preview" | "apply", groupIds: string[]) =>
-  post(browser, step, [["scope", "groups"], ...groupIds.map((id): [string, string] => ["groupIds", id])]);
-
-function countOf(html: string, category: string): number {
-  const match = new RegExp(`data-category="${category}"><th>[^<]*</th><td class="count">(\\d+)</td>`).exec(html);
-  if (!match) throw new Error(`no ${category} count in ${html.slice(0, 300)}`);
-  return Number(match[1]);
-}
 
 const contosoMember = (oid: string) =>
   env.DB.prepare(
@@ -50,6 +30,9 @@ const snapshot = async () => ({
 
 beforeEach(resetDemoWorld);
 
+const groupFields = (groupIds: string[]): [string, string][] => [["scope", "groups"], ...groupIds.map((id): [string, string] => ["groupIds", id])];
+const importGroups = (browser: TestBrowser, groupIds: string[]) => importFromDirectory(browser, groupFields(groupIds));
+
 describe("preview", () => {
   it("counts new, already present, guests and disabled on the demo directory, with the first names", async () => {
     const adele = await connectContoso();
@@ -57,8 +40,10 @@ describe("preview", () => {
     expect(await section.text()).toContain('id="entra-import"');
 
     const before = await snapshot();
-    const { status, html } = await post(adele, "preview", [["scope", "all"]]);
-    expect(status).toBe(200);
+    const started = await postImport(adele, "preview", [["scope", "all"]]);
+    expect(started.status).toBe(200);
+    expect(started.html).toContain('id="import-status"');
+    const html = await awaitImport(adele);
     expect(countOf(html, "new")).toBe(3);
     expect(countOf(html, "present")).toBe(1);
     expect(countOf(html, "guests")).toBe(2);
@@ -71,7 +56,11 @@ describe("preview", () => {
     expect(html).toContain("Isaiah Langer"); // contoso-uk.example, Contoso's second verified domain
     expect(html).toContain("3 Member");
     expect(html).toContain("Import 3 users");
-    expect(await snapshot()).toEqual(before); // a preview writes nothing
+    // A preview writes no member, identity or user; its scratch rows are gone once it ends.
+    expect(await snapshot()).toEqual(before);
+    expect(await countRows("directory_import_people")).toBe(0);
+    // A reload shows the same preview: the section reads it from the import's row.
+    expect(await (await adele.get(IMPORT, { "hx-request": "true" })).text()).toContain("Import 3 users");
   });
 
   it("skips members whose sign-in name is outside the verified domains", async () => {
@@ -81,7 +70,7 @@ describe("preview", () => {
       userPrincipalName: "casey@partner.example",
     });
     const adele = await connectContoso();
-    const { html } = await post(adele, "preview", [["scope", "all"]]);
+    const { html } = await previewImport(adele);
     expect(countOf(html, "outsideDomains")).toBe(1);
     expect(countOf(html, "new")).toBe(3);
     expect(html).toContain("Casey Contractor");
@@ -108,8 +97,9 @@ describe("choosing groups", () => {
 describe("apply", () => {
   it("creates Megan and Alex with the default role, not signed in yet; skips the guests Jordan and Casey, and the disabled Diego; re-running changes nothing", async () => {
     const adele = await connectContoso();
-    const { status, html } = await post(adele, "apply", [["scope", "all"]]);
+    const { status, html } = await importFromDirectory(adele);
     expect(status).toBe(200);
+    expect(html).toContain("Import applied.");
     expect(html).toContain("3 imported, 1 already present, 3 skipped");
 
     for (const key of ["megan", "alex"]) {
@@ -137,27 +127,48 @@ describe("apply", () => {
     expect(users.html).toContain("Megan Bowen");
     expect(users.html.match(/Not signed in yet/g)?.length).toBeGreaterThanOrEqual(2);
 
-    expect(await contosoAudit("entra.import_applied")).toEqual([
-      {
-        scope: "all",
-        groups: [],
-        created: 3,
-        remaining: 0,
-        alreadyPresent: 1,
-        skippedGuests: 2,
-        skippedDisabled: 1,
-        skippedOutsideDomains: 0,
-        roles: { member: 3 },
-      },
-    ]);
+    const [audit] = await contosoAudit("entra.import_applied");
+    expect(audit).toMatchObject({
+      scope: "all",
+      groups: [],
+      created: 3,
+      alreadyPresent: 1,
+      skippedGuests: 2,
+      skippedDisabled: 1,
+      skippedOutsideDomains: 0,
+      roles: { member: 3 },
+    });
+    expect(await countRows("directory_import_people")).toBe(0);
 
     const after = await snapshot();
-    const again = await post(adele, "apply", [["scope", "all"]]);
-    expect(again.html).toContain("0 imported, 4 already present");
-    expect(await snapshot()).toEqual(after);
-    const preview = await post(adele, "preview", [["scope", "all"]]);
+    const preview = await previewImport(adele);
     expect(countOf(preview.html, "new")).toBe(0);
     expect(preview.html).toContain("Nothing to import");
+    expect(await snapshot()).toEqual(after);
+  });
+
+  it("applies what the directory says at Apply, not at the preview: a person imported meanwhile is skipped, one created meanwhile is added", async () => {
+    const adele = await connectContoso();
+    const preview = await previewImport(adele);
+    expect(countOf(preview.html, "new")).toBe(3);
+    // Meanwhile Megan signs in (auto-provisioned) and a new person joins the directory.
+    await setFeature(adele, "auto-provision", true);
+    await signedIn("megan");
+    await emulatorAdmin("users", {
+      tenantId: CONTOSO_TENANT_ID,
+      displayName: "Nina Newhire",
+      userPrincipalName: "nina@contoso.example",
+      accountEnabled: true,
+    });
+    const applied = await postImport(adele, "apply", [["preview", previewIdOf(preview.html)]]);
+    expect(applied.status).toBe(200);
+    const html = await awaitImport(adele);
+    expect(html).toContain("3 imported, 2 already present");
+    expect(await contosoMember(entraUser("megan").oid)).toMatchObject({ status: "active" });
+    const nina = await env.DB.prepare("select count(*) as n from users where display_name = 'Nina Newhire'").first<number>("n");
+    expect(nina).toBe(1);
+    // The same preview cannot be applied twice: it is no longer the latest import.
+    expect((await postImport(adele, "apply", [["preview", previewIdOf(preview.html)]])).status).toBe(409);
   });
 
   it("gives roles by group mapping when it is on (Alex admin via nested IT Staff, Megan manager); Owners untouched; Why this role shown", async () => {
@@ -169,10 +180,11 @@ describe("apply", () => {
     ] as const) {
       expect((await adele.post(`${ENTRA_PAGE}/mapping/apply`, { change: "add", groupId, role }, { htmx: true })).status).toBe(200);
     }
-    const preview = await post(adele, "preview", [["scope", "all"]]);
+    const preview = await previewImport(adele);
     expect(preview.html).toContain("1 Admin");
     expect(preview.html).toContain("1 Manager");
-    await post(adele, "apply", [["scope", "all"]]);
+    await postImport(adele, "apply", [["preview", previewIdOf(preview.html)]]);
+    await awaitImport(adele);
     expect((await contosoMember(entraUser("alex").oid))?.role).toBe("admin");
     expect((await contosoMember(entraUser("megan").oid))?.role).toBe("manager");
     expect((await contosoMember(entraUser("adele").oid))?.role).toBe("owner");
@@ -188,48 +200,42 @@ describe("apply", () => {
 
   it("imports the members of a chosen group, nested groups included", async () => {
     const adele = await connectContoso();
-    const preview = await postGroups(adele, "preview", [GROUP_IDS.uniassetAdmins]);
+    const preview = await previewImport(adele, groupFields([GROUP_IDS.uniassetAdmins]));
     expect(preview.status).toBe(200);
     expect(preview.html).toContain("Members of UniAsset Admins");
     expect(countOf(preview.html, "new")).toBe(1);
     expect(preview.html).toContain("Alex Wilber");
-    await postGroups(adele, "apply", [GROUP_IDS.uniassetAdmins]);
+    await importGroups(adele, [GROUP_IDS.uniassetAdmins]);
     expect((await contosoMember(entraUser("alex").oid))?.role).toBe("member");
     expect(await contosoMember(entraUser("megan").oid)).toBeNull();
 
     // Two groups at once, overlapping: each person once.
-    const both = await postGroups(adele, "preview", [GROUP_IDS.uniassetManagers, GROUP_IDS.allStaff]);
+    const both = await previewImport(adele, groupFields([GROUP_IDS.uniassetManagers, GROUP_IDS.allStaff]));
     expect(countOf(both.html, "new")).toBe(2); // Megan, and Isaiah of All Staff
     expect(countOf(both.html, "present")).toBe(2);
   });
 
-  it("reads a group of more than one page and applies a large import in chunks", async () => {
+  it("reads a group of more than one page and adds everyone in bounded steps, with the progress counted on the row", async () => {
     const { id } = await emulatorAdmin<{ id: string }>("groups", {
       tenantId: CONTOSO_TENANT_ID,
       displayName: "Field Engineers",
       memberCount: 1200,
     });
     const adele = await connectContoso();
-    const preview = await postGroups(adele, "preview", [id]);
+    const preview = await previewImport(adele, groupFields([id]));
     expect(countOf(preview.html, "new")).toBe(1200);
+    expect(preview.html).toContain("1200 directory users read");
     const before = await countRows("memberships");
-    const first = await postGroups(adele, "apply", [id]);
-    expect(first.html).toContain("1000 imported");
-    expect(first.html).toContain("200 more to import");
-    expect(first.html).toContain('hx-trigger="load, submit"');
-    expect(await countRows("memberships")).toBe(before + 1000);
-    const second = await postGroups(adele, "apply", [id]);
-    expect(second.html).toContain("200 imported, 1000 already present");
-    expect(second.html).not.toContain("more to import");
+    const done = await importGroups(adele, [id]);
+    expect(done.html).toContain("1200 imported, 0 already present");
     expect(await countRows("memberships")).toBe(before + 1200);
-    const third = await postGroups(adele, "apply", [id]);
-    expect(third.html).toContain("0 imported, 1200 already present");
-    expect(await countRows("memberships")).toBe(before + 1200);
+    const row = await env.DB.prepare("select users_read, added, expected_users from directory_imports where phase = 'apply'").first();
+    expect(row).toEqual({ users_read: 1200, added: 1200, expected_users: 1200 });
   });
 
   it("an imported user signs in with Microsoft without an invitation and lands in Contoso", async () => {
     const adele = await connectContoso();
-    await post(adele, "apply", [["scope", "all"]]);
+    await importFromDirectory(adele);
     const home = await (await signedIn("megan")).page("/");
     expect(home.html).toContain("Welcome, Megan Bowen");
     expect(home.html).toContain("Contoso");
@@ -254,40 +260,66 @@ describe("refusals", () => {
       ],
       [],
     ] as [string, string][][]) {
-      for (const step of ["preview", "apply"] as const) expect((await post(adele, step, fields)).status).toBe(400);
+      expect((await postImport(adele, "preview", fields)).status).toBe(400);
     }
-    expect(
-      (
-        await postGroups(
-          adele,
-          "apply",
-          Array.from({ length: 21 }, () => crypto.randomUUID()),
-        )
-      ).status,
-    ).toBe(400);
-    expect((await postGroups(adele, "apply", ["6a1f0c2e-4b3d-4e5f-8a9b-0000000000ff"])).status).toBe(400);
+    expect((await postImport(adele, "preview", groupFields(Array.from({ length: 21 }, () => crypto.randomUUID())))).status).toBe(400);
+    // A group that is not in the directory: refused before anything starts.
+    expect((await postImport(adele, "preview", groupFields(["6a1f0c2e-4b3d-4e5f-8a9b-0000000000ff"]))).status).toBe(400);
+    // Apply takes a preview's id, and only the latest finished preview's.
+    for (const fields of [[], [["preview", "not-an-id"]], [["scope", "all"]]] as [string, string][][]) {
+      expect((await postImport(adele, "apply", fields)).status).toBe(400);
+    }
+    expect((await postImport(adele, "apply", [["preview", crypto.randomUUID()]])).status).toBe(409);
     expect(await snapshot()).toEqual(before);
+    expect(await countRows("directory_imports")).toBe(0);
     expect(await contosoAudit("entra.import_applied")).toEqual([]);
   });
 
-  it("Graph down: a clear error and nothing imported", async () => {
+  it("one import at a time: a second start while one runs is refused with a clear message", async () => {
     const adele = await connectContoso();
-    await emulatorAdmin("faults", { endpoint: "users", status: 503, times: 10 });
+    // A slow Graph keeps the first preview running while the second is asked for.
+    await emulatorAdmin("faults", { endpoint: "users", delayMs: 1_500, times: 1 });
+    const first = await postImport(adele, "preview", [["scope", "all"]]);
+    expect(first.status).toBe(200);
+    expect(first.html).toContain('aria-busy="true"');
+    const second = await postImport(adele, "preview", [["scope", "all"]]);
+    expect(second.status).toBe(409);
+    expect(second.html).toContain("An import is already running for your organization");
+    expect(await countRows("directory_imports")).toBe(1);
+    expect(countOf(await awaitImport(adele), "new")).toBe(3);
+  });
+
+  it("Graph down: the import stops with the reason, and a re-run skips who is already there", async () => {
+    const adele = await connectContoso();
+    const preview = await previewImport(adele);
+    await emulatorAdmin("faults", { endpoint: "users", status: 500, times: 10 });
     const before = await snapshot();
-    const { status, html } = await post(adele, "apply", [["scope", "all"]]);
-    expect(status).toBe(502);
-    expect(html).toContain("Microsoft Graph could not be reached");
+    expect((await postImport(adele, "apply", [["preview", previewIdOf(preview.html)]])).status).toBe(200);
+    const html = await awaitImport(adele, 60_000);
+    expect(html).toContain("The import stopped.");
+    expect(html).toContain("Microsoft Graph did not answer a page of users after several retries.");
     expect(await snapshot()).toEqual(before);
+    const row = await env.DB.prepare("select status, error, finished_at is not null as finished from directory_imports where phase = 'apply'").first();
+    expect(row).toEqual({ status: "failed", error: "graph_unavailable", finished: 1 });
+    expect(await contosoAudit("entra.import_failed")).toEqual([expect.objectContaining({ reason: "graph_unavailable", created: 0 })]);
+    expect(await countRows("directory_import_people")).toBe(0);
+    // Once Graph answers again, the import runs through.
+    await emulatorAdmin("faults", undefined, "DELETE");
+    expect((await importFromDirectory(adele)).html).toContain("3 imported");
   });
 
   it("is for Owners and Admins of the connected organization on Enterprise only", async () => {
     await connectContoso();
     const before = await snapshot();
     const lee = await signedIn("lee");
-    expect((await lee.post(`${IMPORT}/apply`, { scope: "all" })).status).toBe(403); // Team plan
+    expect((await lee.post(`${IMPORT}/preview`, { scope: "all" })).status).toBe(403); // Team plan
+    expect((await lee.get(`${IMPORT}/progress`)).status).toBe(403);
     await env.DB.prepare("update organizations set plan = 'enterprise' where id = ?").bind(DEMO_ORGS.fabrikam.id).run();
-    expect((await lee.post(`${IMPORT}/apply`, { scope: "all" })).status).toBe(409); // Fabrikam is not connected
-    expect((await postGroups(lee, "apply", [GROUP_IDS.uniassetAdmins])).status).toBe(409);
+    expect((await lee.post(`${IMPORT}/preview`, { scope: "all" })).status).toBe(409); // Fabrikam is not connected
+    expect((await postImport(lee, "preview", groupFields([GROUP_IDS.uniassetAdmins]))).status).toBe(409);
+    // Another organization's preview id is not Fabrikam's.
+    const contosoPreview = await env.DB.prepare("select count(*) as n from directory_imports").first<number>("n");
+    expect(contosoPreview).toBe(0);
     expect(await snapshot()).toEqual(before);
   });
 });

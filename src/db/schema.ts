@@ -354,6 +354,7 @@ const AUDIT_ACTIONS = [
   "entra.role_mapped",
   "entra.role_mapping_failed",
   "entra.import_applied",
+  "entra.import_failed",
   "entra.scope_changed",
   "entra.signin_outside_scope",
   "entra.add_new_people_changed",
@@ -858,4 +859,61 @@ export const syncHeldJoiners = sqliteTable(
     person: text("person").notNull(),
   },
   (t) => [primaryKey({ columns: [t.organizationId, t.oid] })],
+);
+
+/** Why an import failed (migrations/0026): a sync failure's codes that a read can meet, and `not_started`. */
+export const IMPORT_FAILURES = [
+  "needs_reconnect",
+  "not_connected",
+  "token_unreadable",
+  "sign_in_unavailable",
+  "graph_unavailable",
+  "throttled",
+  "forbidden",
+  "bad_response",
+  "tenant_changed",
+  "not_started",
+  "internal",
+] as const;
+export type ImportFailure = (typeof IMPORT_FAILURES)[number];
+
+/** A preview or an apply of Import, run as a Workflow; its steps write their progress here (migrations/0026). */
+export const directoryImports = sqliteTable(
+  "directory_imports",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id").notNull(),
+    phase: text("phase", { enum: ["preview", "apply"] }).notNull(),
+    status: text("status", { enum: ["running", "succeeded", "failed"] }).notNull(),
+    scope: text("scope").notNull(),
+    groups: text("groups").notNull().default("[]"),
+    previewId: text("preview_id"),
+    expectedUsers: integer("expected_users"),
+    startedBy: text("started_by"),
+    startedAt: integer("started_at").notNull(),
+    finishedAt: integer("finished_at"),
+    usersRead: integer("users_read").notNull().default(0),
+    tally: text("tally").notNull().default("{}"),
+    mappingOn: integer("mapping_on", { mode: "boolean" }).notNull().default(false),
+    added: integer("added").notNull().default(0),
+    error: text("error", { enum: IMPORT_FAILURES }),
+  },
+  (t) => [
+    uniqueIndex("directory_imports_running").on(t.organizationId).where(eq(t.status, "running")),
+    index("directory_imports_org_started").on(t.organizationId, t.startedAt),
+  ],
+);
+
+/** An import's scratch rows, cleared when it ends (migrations/0026, WITHOUT ROWID). */
+export const directoryImportPeople = sqliteTable(
+  "directory_import_people",
+  {
+    importId: text("import_id").notNull(),
+    oid: text("oid").notNull(),
+    inScope: integer("in_scope").notNull().default(0),
+    mapped: text("mapped").notNull().default(""),
+    listed: integer("listed").notNull().default(0),
+    person: text("person"),
+  },
+  (t) => [primaryKey({ columns: [t.importId, t.oid] })],
 );

@@ -1,65 +1,41 @@
-// Bulk import: pre-create directory users so they exist before their first sign-in. Preview and
-// apply run the same planImport() against the directory (apply never trusts a posted list), so
-// both see the same set. Writes go in D1 batches; a huge import is applied in chunks that the page
-// continues one request after another, each re-reading the directory (what is there is skipped).
+// Bulk import: pre-create directory users so they exist before their first sign-in, at any
+// directory size (issue 20). A preview and an apply are each a run of the import Workflow
+// (import/workflow.ts), one at a time per organization; the page follows its progress from the
+// import's row. The apply reads the directory again and decides with the preview's rules
+// (import/judge.ts): it never trusts a posted list, and takes from the form only which preview it applies.
 import type { Viewer } from "../context.ts";
-import { insertAuditEvent } from "../db/audit.ts";
 import type { Db } from "../db/client.ts";
 import { findConnectionSummary } from "../db/connections.ts";
-import { findScope } from "../db/syncScope.ts";
-import { importPersonStatements, listTenantIdentities, type ImportedPerson } from "../db/importedMembers.ts";
+import { findImport, finishImport, insertImportUnlessRunning, type ImportParams, type ImportRow } from "../db/directoryImports.ts";
 import { runStatements } from "../db/statements.ts";
-import { listMappings } from "../db/mappings.ts";
-import type { MappableRole } from "../db/schema.ts";
+import type { ImportFailure } from "../db/schema.ts";
 import type { Config } from "../lib/config.ts";
 import { AppError } from "../lib/errors.ts";
 import { findDirectoryGroup, withInteractiveGraph } from "./interactiveGraph.ts";
-import {
-  isDirectoryGuest,
-  isProvisionableMember,
-  listDirectoryUsers,
-  listGroupMembers,
-  searchGroups,
-  type DirectoryUser,
-} from "./directory.ts";
-import { GraphError, type GraphClient } from "./graph.ts";
-import { resolveRoleFromGroups, type DirectoryGroup, type GroupMapping } from "../people/groupRoles.ts";
+import { searchGroups } from "./directory.ts";
+import { emptyTally, type ImportTally } from "./import/judge.ts";
 
-/** Users read from Graph per request (all pages of every read together): bounds CPU and memory. */
-const MAX_USERS_READ = 100_000;
-/** New people written per request; the page continues with the next chunk. */
-const APPLY_CHUNK = 1_000;
-/** People per D1 batch: five statements each stays within ~100 statements per batch. */
-const PEOPLE_PER_BATCH = 20;
-/** First names shown per category in the preview. */
-const SAMPLE_SIZE = 10;
 export const MAX_IMPORT_GROUPS = 20;
 
 export type ImportScope = { scope: "all" } | { scope: "groups"; groupIds: string[] };
 
-type Category = "new" | "present" | "guests" | "disabled" | "outsideDomains";
+/** The IMPORT_WORKFLOW binding: the one place an import's instance is created. */
+export type ImportWorkflow = Workflow<ImportParams>;
 
-export interface ImportPlan {
-  /** The tenant the directory was read from: identities are written under this one. */
-  tenantId: string;
+/** An import as the Import section shows it. */
+export interface ImportView {
+  id: string;
+  phase: "preview" | "apply";
+  status: "running" | "succeeded" | "failed";
   scope: ImportScope;
   groups: { id: string; name: string }[];
   usersRead: number;
-  counts: Record<Category, number>;
-  samples: Record<Category, string[]>;
-  /** How many new people each role would get. */
-  rolesOfNew: Partial<Record<MappableRole, number>>;
+  /** An apply: how many users its preview read (the progress bar's end). */
+  expectedUsers: number | null;
+  tally: ImportTally;
   mappingOn: boolean;
-  newPeople: ImportedPerson[];
-}
-
-interface RoleContext {
-  mappingOn: boolean;
-  defaultRole: MappableRole;
-  mappings: GroupMapping[];
-  /** Members (oids) of each mapped group, nested included. */
-  mappedMembers: Map<string, Set<string>>;
-  readAt: number;
+  added: number;
+  error: ImportFailure | null;
 }
 
 /**
@@ -79,179 +55,100 @@ export async function searchImportGroups(db: Db, config: Config, organizationId:
   });
 }
 
-export async function planImport(db: Db, config: Config, viewer: Viewer, scope: ImportScope, now: number): Promise<ImportPlan> {
+/** The organization's latest import, for the Import section (null: none yet). */
+export async function latestImport(db: Db, organizationId: string): Promise<ImportView | null> {
+  const row = await findImport(db, organizationId);
+  return row ? viewOf(row) : null;
+}
+
+/**
+ * Preview: checks the connection and reads the chosen groups by id (an unknown one is invalid
+ * input, refused before anything starts), then starts the preview's run.
+ */
+export async function startImportPreview(
+  db: Db,
+  config: Config,
+  workflow: ImportWorkflow,
+  viewer: Viewer,
+  scope: ImportScope,
+  now: number,
+): Promise<ImportView> {
   const connection = await findConnectionSummary(db, viewer.organizationId);
   if (connection?.status !== "connected" || !connection.tenantId)
     throw new AppError("conflict", "Connect Entra ID before importing users.");
-  // Only people in the sync scope are offered (issue 20): its chosen domains, and with a group
-  // scope only members of its groups.
-  const syncScope = await findScope(db, viewer.organizationId);
-  const domains =
-    syncScope.domains.length > 0 ? syncScope.domains.filter((d) => d.chosen).map((d) => d.name) : (connection.verifiedDomains ?? []);
   if ((connection.verifiedDomains ?? []).length === 0) {
     throw new AppError("conflict", "The tenant's verified domains are not known yet: refresh the Integrations page, then try again.");
   }
-  const tenantId = connection.tenantId;
-  const [identities, mappings] = await Promise.all([
-    listTenantIdentities(db, viewer.organizationId, tenantId),
-    connection.groupRoleMapping ? listMappings(db, viewer.organizationId) : Promise.resolve([]),
-  ]);
-  const present = new Set(identities.filter((i) => i.membershipStatus !== null).map((i) => i.oid.toLowerCase()));
-
-  return withInteractiveGraph(db, config, viewer.organizationId, async (graph) => {
-    const budget = { usersRead: 0 };
-    const groups = scope.scope === "groups" ? await Promise.all(scope.groupIds.map((id) => findDirectoryGroup(graph, id))) : [];
-    const roles: RoleContext = {
-      mappingOn: connection.groupRoleMapping,
-      defaultRole: connection.defaultRole,
-      mappings,
-      mappedMembers: new Map(),
-      readAt: now,
-    };
-    for (const mapping of mappings)
-      roles.mappedMembers.set(mapping.groupId.toLowerCase(), await memberOidsOf(graph, mapping.groupId, budget));
-
-    const plan: ImportPlan = {
-      tenantId,
-      scope,
-      groups,
-      usersRead: 0,
-      counts: { new: 0, present: 0, guests: 0, disabled: 0, outsideDomains: 0 },
-      samples: { new: [], present: [], guests: [], disabled: [], outsideDomains: [] },
-      rolesOfNew: {},
-      mappingOn: connection.groupRoleMapping,
-      newPeople: [],
-    };
-    const seen = new Set<string>();
-    // A group scope: its groups' members (nested included) are who may be imported at all.
-    const scopeGroups = syncScope.mode === "groups" ? syncScope.groups : [];
-    const inScopeGroups = new Set<string>();
-    for (const group of scopeGroups) for (const oid of await memberOidsOf(graph, group.id, budget)) inScopeGroups.add(oid);
-    const sources =
-      scope.scope === "all"
-        ? scopeGroups.length > 0
-          ? scopeGroups.map((g) => listGroupMembers(graph, g.id))
-          : [listDirectoryUsers(graph)]
-        : groups.map((g) => listGroupMembers(graph, g.id));
-    for (const source of sources) {
-      for await (const page of source) {
-        countRead(budget, page.values.length);
-        for (const user of page.values) {
-          const oid = user.id.toLowerCase();
-          if (seen.has(oid)) continue;
-          seen.add(oid);
-          const category =
-            scopeGroups.length > 0 && !inScopeGroups.has(oid) && !isDirectoryGuest(user)
-              ? "outsideDomains"
-              : categorize(user, domains, present);
-          plan.counts[category]++;
-          if (plan.samples[category].length < SAMPLE_SIZE) plan.samples[category].push(nameOf(user));
-          if (category === "new") {
-            const person = personOf(user, roles);
-            plan.newPeople.push(person);
-            plan.rolesOfNew[person.role] = (plan.rolesOfNew[person.role] ?? 0) + 1;
-          }
-        }
-      }
-    }
-    plan.usersRead = seen.size;
-    return plan;
-  });
+  const groups =
+    scope.scope === "groups"
+      ? await withInteractiveGraph(db, config, viewer.organizationId, (graph) =>
+          Promise.all(scope.groupIds.map((id) => findDirectoryGroup(graph, id))),
+        )
+      : [];
+  return startImport(db, workflow, viewer, { phase: "preview", scope, groups, previewId: null, expectedUsers: null }, now);
 }
 
-function countRead(budget: { usersRead: number }, count: number) {
-  budget.usersRead += count;
-  if (budget.usersRead > MAX_USERS_READ) {
-    throw new AppError(
-      "conflict",
-      `This import would read more than ${MAX_USERS_READ.toLocaleString("en-US")} directory users at once. Import the members of chosen groups instead.`,
-    );
+/** Apply: the organization's latest import must be the preview named, finished; its scope is read from it. */
+export async function startImportApply(db: Db, workflow: ImportWorkflow, viewer: Viewer, previewId: string, now: number): Promise<ImportView> {
+  const latest = await findImport(db, viewer.organizationId);
+  if (latest?.status === "running") throw alreadyRunning();
+  if (!latest || latest.id !== previewId || latest.phase !== "preview" || latest.status !== "succeeded") {
+    throw new AppError("conflict", "That preview is no longer the latest: preview the import again.");
   }
-}
-
-async function memberOidsOf(graph: GraphClient, groupId: string, budget: { usersRead: number }): Promise<Set<string>> {
-  const oids = new Set<string>();
-  try {
-    for await (const page of listGroupMembers(graph, groupId)) {
-      countRead(budget, page.values.length);
-      for (const user of page.values) oids.add(user.id.toLowerCase());
-    }
-  } catch (error) {
-    // A mapped group deleted from the directory matches nobody, as at sign-in.
-    if (error instanceof GraphError && error.kind === "not_found") return oids;
-    throw error;
-  }
-  return oids;
-}
-
-function categorize(user: DirectoryUser, domains: readonly string[], present: Set<string>): Category {
-  if (isDirectoryGuest(user)) return "guests";
-  if (user.accountEnabled === false) return "disabled";
-  if (!isProvisionableMember(user, domains)) return "outsideDomains";
-  return present.has(user.id.toLowerCase()) ? "present" : "new";
-}
-
-function nameOf(user: DirectoryUser): string {
-  return user.displayName || user.userPrincipalName || user.id;
-}
-
-function personOf(user: DirectoryUser, roles: RoleContext): ImportedPerson {
-  const email = (user.mail || user.userPrincipalName || "").toLowerCase() || null;
-  const base = { oid: user.id, email, displayName: nameOf(user) };
-  if (!roles.mappingOn) return { ...base, role: roles.defaultRole, decision: null };
-  const groups: DirectoryGroup[] = roles.mappings
-    .filter((m) => roles.mappedMembers.get(m.groupId.toLowerCase())?.has(user.id.toLowerCase()))
-    .map((m) => ({ id: m.groupId, displayName: m.groupName }));
-  const decision = resolveRoleFromGroups(groups, roles.mappings, roles.defaultRole);
-  return {
-    ...base,
-    role: decision.role,
-    decision: { rule: decision.rule, matchedGroups: decision.matched, decidingGroup: decision.decidingGroup, graphReadAt: roles.readAt },
-  };
-}
-
-export interface ImportResult {
-  plan: ImportPlan;
-  created: number;
-  /** New people left for the next chunk. */
-  remaining: number;
-}
-
-/** Re-reads the directory, links and activates up to APPLY_CHUNK new people, audits the counts. */
-export async function applyImport(db: Db, config: Config, viewer: Viewer, scope: ImportScope, now: number): Promise<ImportResult> {
-  const plan = await planImport(db, config, viewer, scope, now);
-  const { tenantId } = plan;
-  const chunk = plan.newPeople.slice(0, APPLY_CHUNK);
-  for (let start = 0; start < chunk.length; start += PEOPLE_PER_BATCH) {
-    const statements = chunk
-      .slice(start, start + PEOPLE_PER_BATCH)
-      .flatMap((person) => importPersonStatements(viewer.organizationId, tenantId, person, now));
-    // One D1 batch, a transaction: a person is linked completely or not at all.
-    await runStatements(db, statements);
-  }
-  const remaining = plan.counts.new - chunk.length;
-  await insertAuditEvent(db, {
-    organizationId: viewer.organizationId,
-    actorUserId: viewer.userId,
-    action: "entra.import_applied",
-    details: {
-      scope: scope.scope,
-      groups: plan.groups,
-      created: chunk.length,
-      remaining,
-      alreadyPresent: plan.counts.present,
-      skippedGuests: plan.counts.guests,
-      skippedDisabled: plan.counts.disabled,
-      skippedOutsideDomains: plan.counts.outsideDomains,
-      roles: Object.fromEntries(Object.entries(countRoles(chunk))),
-    },
+  const preview = viewOf(latest);
+  return startImport(
+    db,
+    workflow,
+    viewer,
+    { phase: "apply", scope: preview.scope, groups: preview.groups, previewId, expectedUsers: preview.usersRead },
     now,
-  }).run();
-  return { plan, created: chunk.length, remaining };
+  );
 }
 
-function countRoles(people: ImportedPerson[]): Partial<Record<MappableRole, number>> {
-  const counts: Partial<Record<MappableRole, number>> = {};
-  for (const person of people) counts[person.role] = (counts[person.role] ?? 0) + 1;
-  return counts;
+async function startImport(
+  db: Db,
+  workflow: ImportWorkflow,
+  viewer: Viewer,
+  start: {
+    phase: "preview" | "apply";
+    scope: ImportScope;
+    groups: { id: string; name: string }[];
+    previewId: string | null;
+    expectedUsers: number | null;
+  },
+  now: number,
+): Promise<ImportView> {
+  const id = crypto.randomUUID();
+  const organizationId = viewer.organizationId;
+  if (!(await insertImportUnlessRunning(db, { id, organizationId, ...start, startedBy: viewer.userId, now }))) throw alreadyRunning();
+  try {
+    await workflow.create({ id, params: { importId: id, organizationId } });
+  } catch (error) {
+    // The Workflows service refused: close the row, so the next start is not refused for it.
+    console.error("import could not start", error instanceof Error ? error.message.slice(0, 200) : typeof error);
+    await runStatements(db, [finishImport(db, id, { error: "not_started", now: Date.now() })]);
+  }
+  const row = await findImport(db, organizationId, id);
+  if (!row) throw new Error("the import's row is gone right after it was written");
+  return viewOf(row);
+}
+
+const alreadyRunning = () =>
+  new AppError("conflict", "An import is already running for your organization. Wait for it to finish, then try again.");
+
+function viewOf(row: ImportRow): ImportView {
+  const tally = { ...emptyTally(), ...(JSON.parse(row.tally) as Partial<ImportTally>) };
+  return {
+    id: row.id,
+    phase: row.phase,
+    status: row.status,
+    scope: JSON.parse(row.scope) as ImportScope,
+    groups: JSON.parse(row.groups) as { id: string; name: string }[],
+    usersRead: row.usersRead,
+    expectedUsers: row.expectedUsers,
+    tally,
+    mappingOn: row.mappingOn,
+    added: row.added,
+    error: row.error,
+  };
 }

@@ -131,17 +131,37 @@ export async function searchGroups(graph: GraphClient, text: string, limit = 20)
   return reply.value.map((g) => ({ id: g.id, displayName: g.displayName ?? null }));
 }
 
-/** All users of the directory, page by page (bulk import, sync). */
+/** The first page of the directory's users (https://learn.microsoft.com/en-us/graph/api/user-list, 999 a page at most). */
+export const DIRECTORY_USERS_PATH = `/v1.0/users?$select=${USER_FIELDS}&$top=${PAGE_SIZE}`;
+
+/**
+ * The first page of a group's users, nested groups expanded
+ * (https://learn.microsoft.com/en-us/graph/api/group-list-transitivemembers, 999 a page at most).
+ */
+export const groupMembersPath = (groupId: string) =>
+  `/v1.0/groups/${encodeURIComponent(groupId)}/transitiveMembers/microsoft.graph.user?$select=${USER_FIELDS}&$top=${PAGE_SIZE}`;
+
+/** All users of the directory, page by page (the scope change's preview). */
 export function listDirectoryUsers(graph: GraphClient) {
-  return graph.pages(`/v1.0/users?$select=${USER_FIELDS}&$top=${PAGE_SIZE}`, directoryUserSchema);
+  return graph.pages(DIRECTORY_USERS_PATH, directoryUserSchema);
 }
 
-/** Users in a group, nested groups expanded, page by page (bulk import by group). */
+/** Users in a group, nested groups expanded, page by page (the scope change's preview). */
 export function listGroupMembers(graph: GraphClient, groupId: string) {
-  return graph.pages(
-    `/v1.0/groups/${encodeURIComponent(groupId)}/transitiveMembers/microsoft.graph.user?$select=${USER_FIELDS}&$top=${PAGE_SIZE}`,
-    directoryUserSchema,
-  );
+  return graph.pages(groupMembersPath(groupId), directoryUserSchema);
+}
+
+const userPageSchema = z.object({ value: z.array(directoryUserSchema), "@odata.nextLink": z.string().optional() });
+
+/**
+ * One page of users from `pathOrLink` (a first page's path, or a nextLink), for a reader that keeps
+ * its place between Workflow steps. The next link must stay on Graph's origin: checked before it is kept.
+ */
+export async function readUserPage(graph: GraphClient, pathOrLink: string): Promise<{ users: DirectoryUser[]; nextLink: string | null }> {
+  const page = await graph.get(pathOrLink, userPageSchema);
+  const nextLink = page["@odata.nextLink"] ?? null;
+  if (nextLink) graph.resolve(nextLink);
+  return { users: page.value, nextLink };
 }
 
 /**

@@ -1,6 +1,7 @@
 // Bulk import from the directory: Owners and Admins on Enterprise, scoped to the session's
-// organization. Preview and apply take only the scope (all users or group ids); who is imported
-// is always read from the directory again.
+// organization. Preview takes only the scope (all users or group ids), Apply only the preview it
+// applies; each runs as a Workflow (src/entra/import/workflow.ts) whose progress the section polls.
+// Who is imported is always read from the directory again.
 import { Hono } from "hono";
 import { z } from "zod";
 import { requirePlan, requireRole, viewerOf } from "../auth/access.ts";
@@ -9,12 +10,19 @@ import { findConnectionSummary } from "../db/connections.ts";
 import { findScope } from "../db/syncScope.ts";
 import { applyHeldJoiners, dismissHeldJoiners, setAddNewPeople } from "../entra/joiners.ts";
 import { heldJoinersSummary } from "../db/joiners.ts";
-import { MAX_IMPORT_GROUPS, applyImport, planImport, searchImportGroups, type ImportScope } from "../entra/bulkImport.ts";
+import {
+  MAX_IMPORT_GROUPS,
+  latestImport,
+  searchImportGroups,
+  startImportApply,
+  startImportPreview,
+  type ImportScope,
+} from "../entra/bulkImport.ts";
 import { groupIdField, groupSearchField } from "../lib/schemas.ts";
 import { validate } from "../lib/validate.ts";
 import { fragmentOrPage } from "./respond.tsx";
 import { GroupChoices } from "../../views/pages/entraMapping.tsx";
-import { AddNewPeopleToggle, HeldJoiners, ImportDone, ImportPreview, ImportSection } from "../../views/pages/entraImport.tsx";
+import { AddNewPeopleToggle, HeldJoiners, ImportSection, ImportStatus } from "../../views/pages/entraImport.tsx";
 
 /** Mounted at PATHS.entraImport. */
 export const entraImportRoutes = new Hono<AppContext>();
@@ -37,15 +45,29 @@ const importForm = z
 entraImportRoutes.get("/", ...guards, async (c) => {
   const viewer = viewerOf(c);
   const db = c.get("db");
-  const [connection, scope, held] = await Promise.all([
+  const [connection, scope, held, latest] = await Promise.all([
     findConnectionSummary(db, viewer.organizationId),
     findScope(db, viewer.organizationId),
     heldJoinersSummary(db, viewer.organizationId),
+    latestImport(db, viewer.organizationId),
   ]);
   const section = (
-    <ImportSection viewer={viewer} connected={connection?.status === "connected"} addNewPeople={scope.addNewPeople} held={held} />
+    <ImportSection
+      viewer={viewer}
+      connected={connection?.status === "connected"}
+      addNewPeople={scope.addNewPeople}
+      held={held}
+      latest={latest}
+    />
   );
   return fragmentOrPage(c, section, { title: "Import users", nav: "settings" });
+});
+
+// The progress fragment, polled by htmx while an import runs: read from its row, so a reload shows it too.
+entraImportRoutes.get("/progress", ...guards, async (c) => {
+  const viewer = viewerOf(c);
+  const latest = await latestImport(c.get("db"), viewer.organizationId);
+  return fragmentOrPage(c, <ImportStatus viewer={viewer} latest={latest} />, { title: "Import users", nav: "settings" });
 });
 
 // The groups already ticked come along with each search, so a choice survives the next search.
@@ -56,18 +78,18 @@ entraImportRoutes.get("/groups", ...guards, validate("query", z.object({ q: grou
   return c.html(<GroupChoices groups={found} chosen={chosen} query={q} inputType="checkbox" inputName="groupIds" />);
 });
 
+// Preview and Apply start a Workflow run (one at a time per organization) and answer with its progress.
 entraImportRoutes.post("/preview", ...guards, validate("form", importForm), async (c) => {
   const viewer = viewerOf(c);
-  const plan = await planImport(c.get("db"), c.get("config"), viewer, c.req.valid("form"), Date.now());
-  const view = <ImportPreview viewer={viewer} plan={plan} />;
-  return fragmentOrPage(c, view, { title: "Preview import", nav: "settings" });
+  const started = await startImportPreview(c.get("db"), c.get("config"), c.get("importWorkflow"), viewer, c.req.valid("form"), Date.now());
+  return fragmentOrPage(c, <ImportStatus viewer={viewer} latest={started} />, { title: "Preview import", nav: "settings" });
 });
 
-entraImportRoutes.post("/apply", ...guards, validate("form", importForm), async (c) => {
+// Apply names the preview it applies; who is imported is read from the directory again, with its rules.
+entraImportRoutes.post("/apply", ...guards, validate("form", z.object({ preview: z.uuid({ message: "That preview is not valid: preview the import again." }) })), async (c) => {
   const viewer = viewerOf(c);
-  const result = await applyImport(c.get("db"), c.get("config"), viewer, c.req.valid("form"), Date.now());
-  const view = <ImportDone viewer={viewer} result={result} />;
-  return fragmentOrPage(c, view, { title: "Import users", nav: "settings" });
+  const started = await startImportApply(c.get("db"), c.get("importWorkflow"), viewer, c.req.valid("form").preview, Date.now());
+  return fragmentOrPage(c, <ImportStatus viewer={viewer} latest={started} />, { title: "Import users", nav: "settings" });
 });
 
 // "Add new people automatically" (issue 20): Owners and Admins, Enterprise (directorySync), audited.

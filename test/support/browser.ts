@@ -114,7 +114,16 @@ export class TestBrowser {
 
 /** Counts rows, for "nothing was written" assertions. */
 export async function countRows(
-  table: "users" | "identities" | "memberships" | "sessions" | "audit_events" | "invitations" | "entra_connections",
+  table:
+    | "users"
+    | "identities"
+    | "memberships"
+    | "sessions"
+    | "audit_events"
+    | "invitations"
+    | "entra_connections"
+    | "directory_imports"
+    | "directory_import_people",
 ): Promise<number> {
   const row = await env.DB.prepare(`select count(*) as n from ${table}`).first<{ n: number }>();
   return row?.n ?? 0;

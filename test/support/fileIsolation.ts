@@ -31,23 +31,33 @@ export async function startFileAfresh(): Promise<void> {
 // and a relay request only relays what is pending, as the app's own relays do.)
 const STILL_GOING = new Set(["queued", "running", "paused", "waiting", "waitingForPause"]);
 const openRuns = new Set<string>();
+/** Imports (issue 20) likewise: an import's instance id is its row's id. */
+const openImports = new Set<string>();
 
 /** After each test: the runs still open, whose instances may outlive the test. */
 export async function noteOpenRuns(): Promise<void> {
   const { results } = await env.DB.prepare("select id from sync_runs where status = 'running'").all<{ id: string }>();
   for (const { id } of results) openRuns.add(id);
+  const imports = await env.DB.prepare("select id from directory_imports where status = 'running'").all<{ id: string }>();
+  for (const { id } of imports.results) openImports.add(id);
 }
 
 /** After the file: terminates the instances of those runs that are still going. */
 export async function endLeftoverRuns(): Promise<void> {
-  for (const id of openRuns) {
-    try {
-      const instance = await env.SYNC_WORKFLOW.get(id);
-      if (!STILL_GOING.has((await instance.status()).status)) continue;
-      await instance.terminate();
-    } catch {
-      // No instance by that id: the run failed to start it.
+  const open: [Workflow<unknown>, Set<string>][] = [
+    [env.SYNC_WORKFLOW, openRuns],
+    [env.IMPORT_WORKFLOW, openImports],
+  ];
+  for (const [workflow, ids] of open) {
+    for (const id of ids) {
+      try {
+        const instance = await workflow.get(id);
+        if (!STILL_GOING.has((await instance.status()).status)) continue;
+        await instance.terminate();
+      } catch {
+        // No instance by that id: the run failed to start it.
+      }
     }
+    ids.clear();
   }
-  openRuns.clear();
 }

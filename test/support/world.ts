@@ -35,6 +35,9 @@ export async function resetDemoWorld() {
     env.DB.prepare("delete from sync_scope_groups"),
     env.DB.prepare("delete from sync_scopes"),
     env.DB.prepare("delete from sync_held_joiners"),
+    // Imports (migrations/0026).
+    env.DB.prepare("delete from directory_import_people"),
+    env.DB.prepare("delete from directory_imports"),
     env.DB.prepare("delete from entra_setup_links"),
     env.DB.prepare("delete from group_role_mappings"),
     env.DB.prepare("delete from role_decisions"),

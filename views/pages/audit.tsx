@@ -27,6 +27,7 @@ const ACTION_LABELS: Record<AuditAction, string> = {
   "entra.role_mapped": "Role set by group mapping",
   "entra.role_mapping_failed": "Group mapping could not read Entra ID",
   "entra.import_applied": "Imported users from Entra ID",
+  "entra.import_failed": "An import from Entra ID stopped",
   "entra.scope_changed": "Changed the sync scope",
   "entra.signin_outside_scope": "Refused a sign-in outside the sync scope",
   "entra.add_new_people_changed": "Changed Add new people automatically",

@@ -1,9 +1,12 @@
 // "Import users" on the Entra page: choose all users or members of chosen groups, see the preview
-// (new, already present, skipped), then apply. One htmx fragment (#entra-import).
+// (new, already present, skipped), then apply, each followed with a progress bar while its Workflow
+// runs (#import-status). One htmx fragment (#entra-import).
 import { GroupSearchInput } from "../parts/groupSearch.tsx";
 import type { Viewer } from "../../src/context.ts";
 import type { MappableRole } from "../../src/db/schema.ts";
-import type { ImportPlan, ImportResult, ImportScope } from "../../src/entra/bulkImport.ts";
+import type { ImportView } from "../../src/entra/bulkImport.ts";
+import type { ImportTally } from "../../src/entra/import/judge.ts";
+import { IMPORT_FAILURES } from "../parts/importFailures.ts";
 import { roleLabel } from "../parts/badges.tsx";
 import { CsrfField, Flash } from "../parts/forms.tsx";
 import { PATHS } from "../../src/paths.ts";
@@ -78,6 +81,7 @@ export function ImportSection(props: {
   connected: boolean;
   addNewPeople: boolean;
   held: { count: number; names: string[] };
+  latest: ImportView | null;
 }) {
   return (
     <section id="entra-import" class="card">
@@ -94,7 +98,7 @@ export function ImportSection(props: {
           <AddNewPeopleToggle viewer={props.viewer} enabled={props.addNewPeople} />
           <HeldJoiners viewer={props.viewer} held={props.held} />
           <ImportForm viewer={props.viewer} />
-          <div id="import-preview" aria-live="polite"></div>
+          <ImportStatus viewer={props.viewer} latest={props.latest} />
         </>
       )}
     </section>
@@ -107,8 +111,8 @@ function ImportForm(props: { viewer: Viewer }) {
       method="post"
       action={`${BASE}/preview`}
       hx-post={`${BASE}/preview`}
-      hx-target="#import-preview"
-      hx-swap="innerHTML"
+      hx-target="#import-status"
+      hx-swap="outerHTML"
       id="import-form"
     >
       <CsrfField token={props.viewer.csrfToken} />
@@ -141,27 +145,18 @@ const CATEGORY_LABELS = {
   outsideDomains: "Outside the sync scope skipped",
 } as const;
 
-function ScopeFields(props: { scope: ImportScope }) {
-  return (
-    <>
-      <input type="hidden" name="scope" value={props.scope.scope} />
-      {props.scope.scope === "groups" && props.scope.groupIds.map((id) => <input type="hidden" name="groupIds" value={id} />)}
-    </>
-  );
-}
-
-function PlanTable(props: { plan: ImportPlan }) {
-  const { plan } = props;
+function PlanTable(props: { tally: ImportTally }) {
+  const { tally } = props;
   return (
     <table class="table import-counts">
       <tbody>
         {(Object.keys(CATEGORY_LABELS) as (keyof typeof CATEGORY_LABELS)[]).map((category) => (
           <tr data-category={category}>
             <th>{CATEGORY_LABELS[category]}</th>
-            <td class="count">{plan.counts[category]}</td>
+            <td class="count">{tally.counts[category]}</td>
             <td class="muted">
-              {plan.samples[category].join(", ")}
-              {plan.counts[category] > plan.samples[category].length && ", …"}
+              {tally.samples[category].join(", ")}
+              {tally.counts[category] > tally.samples[category].length && ", …"}
             </td>
           </tr>
         ))}
@@ -176,40 +171,87 @@ function rolesText(roles: Partial<Record<MappableRole, number>>): string {
     .join(", ");
 }
 
-function scopeText(plan: ImportPlan): string {
-  return plan.scope.scope === "all" ? "All users" : `Members of ${plan.groups.map((g) => g.name).join(", ")}`;
+function scopeText(view: ImportView): string {
+  return view.scope.scope === "all" ? "All users" : `Members of ${view.groups.map((g) => g.name).join(", ")}`;
 }
 
-export function ImportPreview(props: { viewer: Viewer; plan: ImportPlan }) {
-  const { plan } = props;
+/**
+ * The latest import: while it runs, a progress bar with its counts, polled every 2 seconds (the
+ * counts come from the import's row, so a reload shows the same); once done, the preview with its
+ * Apply, what an apply did, or why it failed. One fragment (#import-status).
+ */
+export function ImportStatus(props: { viewer: Viewer; latest: ImportView | null }) {
+  const view = props.latest;
+  if (!view) return <div id="import-status" aria-live="polite"></div>;
+  if (view.status === "running") return <ImportProgress view={view} />;
+  return (
+    <div id="import-status" aria-live="polite">
+      {view.status === "failed" ? (
+        <ImportFailed view={view} />
+      ) : view.phase === "preview" ? (
+        <ImportPreview viewer={props.viewer} view={view} />
+      ) : (
+        <ImportDone view={view} />
+      )}
+    </div>
+  );
+}
+
+function ImportProgress(props: { view: ImportView }) {
+  const { view } = props;
+  const path = `${BASE}/progress`;
+  const expected = view.expectedUsers;
+  const label = view.phase === "preview" ? "Previewing the import" : "Importing";
+  return (
+    <div id="import-status" class="card" hx-get={path} hx-trigger="every 2s" hx-swap="outerHTML" aria-live="polite" aria-busy="true">
+      <h3>
+        {label}: {scopeText(view)}
+      </h3>
+      {/* A preview does not know the directory's size: its bar runs without an end until the last page. */}
+      {expected ? (
+        <progress max={expected} value={Math.min(view.usersRead, expected)} aria-label={label}></progress>
+      ) : (
+        <progress aria-label={label}></progress>
+      )}
+      <p class="import-progress-counts">
+        <span data-count="read">{view.usersRead}</span> directory users read
+        {expected ? ` of about ${expected}` : " so far"}
+        {view.phase === "apply" && (
+          <>
+            , <span data-count="added">{view.added}</span> added
+          </>
+        )}
+        . You may leave this page: the import goes on.
+      </p>
+    </div>
+  );
+}
+
+function ImportPreview(props: { viewer: Viewer; view: ImportView }) {
+  const { view } = props;
+  const { tally } = view;
   return (
     <div class="card preview" id="import-preview-result">
-      <h3>Preview: {scopeText(plan)}</h3>
-      <p class="muted">{plan.usersRead} directory users read.</p>
-      <PlanTable plan={plan} />
-      {plan.counts.new > 0 && (
+      <h3>Preview: {scopeText(view)}</h3>
+      <p class="muted">{view.usersRead} directory users read.</p>
+      <PlanTable tally={tally} />
+      {tally.counts.new > 0 && (
         <p>
-          New people get: {rolesText(plan.rolesOfNew)}{" "}
+          New people get: {rolesText(tally.rolesOfNew)}{" "}
           <span class="muted">
-            ({plan.mappingOn ? "by group mapping, else the default role" : "the default role; group mapping is off"})
+            ({view.mappingOn ? "by group mapping, else the default role" : "the default role; group mapping is off"})
           </span>
         </p>
       )}
-      {plan.counts.new === 0 ? (
+      {tally.counts.new === 0 ? (
         <p>Nothing to import: everyone is already here or skipped.</p>
       ) : (
-        <form
-          method="post"
-          action={`${BASE}/apply`}
-          hx-post={`${BASE}/apply`}
-          hx-target="#import-preview"
-          hx-swap="innerHTML"
-          class="inline"
-        >
+        // Apply names this preview only: the directory is read again and judged by the same rules.
+        <form method="post" action={`${BASE}/apply`} hx-post={`${BASE}/apply`} hx-target="#import-status" hx-swap="outerHTML" class="inline">
           <CsrfField token={props.viewer.csrfToken} />
-          <ScopeFields scope={plan.scope} />
+          <input type="hidden" name="preview" value={view.id} />
           <button type="submit" class="primary">
-            Import {plan.counts.new} user{plan.counts.new === 1 ? "" : "s"}
+            Import {tally.counts.new} user{tally.counts.new === 1 ? "" : "s"}
           </button>
         </form>
       )}
@@ -217,34 +259,32 @@ export function ImportPreview(props: { viewer: Viewer; plan: ImportPlan }) {
   );
 }
 
-export function ImportDone(props: { viewer: Viewer; result: ImportResult }) {
-  const { result } = props;
-  const { counts } = result.plan;
+function ImportDone(props: { view: ImportView }) {
+  const { view } = props;
+  const { counts } = view.tally;
   const skipped = counts.guests + counts.disabled + counts.outsideDomains;
   return (
     <div class="card" id="import-result">
+      <progress max={1} value={1} aria-label="Import finished"></progress>
       <Flash
         kind="success"
         title="Import applied."
-        message={`${result.created} imported, ${counts.present} already present, ${skipped} skipped. Imported people appear in Users as “Not signed in yet”.`}
+        message={`${view.added} imported, ${counts.present + counts.new - view.added} already present, ${skipped} skipped. Imported people appear in Users as “Not signed in yet”.`}
       />
-      {result.remaining > 0 && (
-        // A large import continues chunk by chunk; each request re-reads the directory.
-        <form
-          method="post"
-          action={`${BASE}/apply`}
-          hx-post={`${BASE}/apply`}
-          hx-target="#import-preview"
-          hx-swap="innerHTML"
-          hx-trigger={result.created > 0 ? "load, submit" : "submit"}
-          class="inline"
-        >
-          <CsrfField token={props.viewer.csrfToken} />
-          <ScopeFields scope={result.plan.scope} />
-          <p>{result.remaining} more to import: continuing…</p>
-          <button type="submit">Continue import</button>
-        </form>
-      )}
+    </div>
+  );
+}
+
+function ImportFailed(props: { view: ImportView }) {
+  const { view } = props;
+  const reason = view.error ? IMPORT_FAILURES[view.error] : IMPORT_FAILURES.internal;
+  const message =
+    view.phase === "preview"
+      ? `${reason} Nothing was changed. Preview the import again.`
+      : `${reason} ${view.added} ${view.added === 1 ? "person was" : "people were"} added before it stopped; preview and import again to add the rest (who is already here is skipped).`;
+  return (
+    <div class="card" id="import-failed">
+      <Flash kind="error" title={view.phase === "preview" ? "The preview stopped." : "The import stopped."} message={message} />
     </div>
   );
 }
