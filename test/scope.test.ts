@@ -10,6 +10,7 @@ import { TestBrowser, countRows } from "./support/browser.ts";
 import { createDirectoryUser, emulatorAdmin } from "./support/emulator.ts";
 import { connectContoso, ENTRA_PAGE } from "./support/entra.ts";
 import { postForm } from "./events/support.ts";
+import { countOf as importCount, previewImport } from "./support/imports.ts";
 import { linkMember } from "./support/people.ts";
 import { contosoAudit, resetDemoWorld } from "./support/world.ts";
 import { nightlyRun } from "./sync/support.ts";
@@ -297,29 +298,27 @@ describe("sign-in", () => {
 });
 
 describe("Import", () => {
-  const importCount = (html: string, category: string) =>
-    Number(new RegExp(`data-category="${category}"><th>[^<]*</th><td class="count">(\\d+)</td>`).exec(html)![1]);
 
   it("offers only people in the scope: its domains, and with a group scope its groups' members", async () => {
     const adele = await connectContoso();
     await adele.page(ENTRA_PAGE);
     await postForm(adele, `${SCOPE}/apply`, scopeFields("domains", ["contoso.example"]));
-    const byDomain = await (await postForm(adele, `${ENTRA_PAGE}/import/preview`, [["scope", "all"]])).text();
+    const byDomain = (await previewImport(adele)).html;
     expect(importCount(byDomain, "new")).toBe(2); // Megan, Alex
     expect(importCount(byDomain, "outsideDomains")).toBe(1); // Isaiah, of contoso-uk.example
     expect(byDomain).toContain("Outside the sync scope");
 
     await postForm(adele, `${SCOPE}/apply`, scopeFields("groups", ["contoso.example", "contoso-uk.example"], [GROUP_IDS.uniassetManagers]));
-    const byGroup = await (await postForm(adele, `${ENTRA_PAGE}/import/preview`, [["scope", "all"]])).text();
+    const byGroup = (await previewImport(adele)).html;
     expect(importCount(byGroup, "new")).toBe(1);
     expect(byGroup).toContain("Megan Bowen");
     expect(byGroup).not.toContain("Alex Wilber");
-    const chosenGroup = await (
-      await postForm(adele, `${ENTRA_PAGE}/import/preview`, [
+    const chosenGroup = (
+      await previewImport(adele, [
         ["scope", "groups"],
         ["groupIds", GROUP_IDS.allStaff],
       ])
-    ).text();
+    ).html;
     expect(importCount(chosenGroup, "new")).toBe(1); // of All Staff, only Megan is in UniAsset Managers
   });
 });
