@@ -16,9 +16,11 @@ export interface LinkOptions {
    * every member (the largest profile write a run can meet).
    */
   names?: "directory" | "stale";
+  /** Leave out every `newEvery`-th user (i ≡ newEvery / 2 mod newEvery): people the directory has and Contoso does not yet. */
+  newEvery?: number;
 }
 
-/** Every directory user becomes a linked, active member of Contoso. */
+/** Every directory user (but those `newEvery` leaves out) becomes a linked, active member of Contoso. */
 export async function linkEveryone(tenantId: string, prefix: string, users: number, options: LinkOptions = {}) {
   const numbers = "with recursive n(i) as (select ?1 union all select i + 1 from n where i < ?2)";
   const userId = "printf('00be0c00-0000-4000-8000-%012x', i)";
@@ -26,17 +28,18 @@ export async function linkEveryone(tenantId: string, prefix: string, users: numb
     options.names === "directory"
       ? "case when i = 0 then 'Synthetic Admin' else 'Synthetic User ' || i end, 'user' || i || '@synthetic.example'"
       : "'Synthetic ' || i, null";
+  const linked = options.newEvery ? `where i % ${options.newEvery} != ${Math.floor(options.newEvery / 2)}` : "";
   for (let from = 0; from < users; from += 50_000) {
     const to = Math.min(from + 50_000, users) - 1;
     await env.DB.batch([
-      env.DB.prepare(`${numbers} insert into users (id, display_name, email, created_at) select ${userId}, ${names}, 1 from n`).bind(
+      env.DB.prepare(`${numbers} insert into users (id, display_name, email, created_at) select ${userId}, ${names}, 1 from n ${linked}`).bind(
         from,
         to,
       ),
       env.DB.prepare(`${numbers} insert into identities (provider, issuer_key, subject, user_id, created_at)
-        select 'microsoft', ?3, printf('%s-5e00-4000-8000-%012x', ?4, i), ${userId}, 1 from n`).bind(from, to, tenantId, prefix),
+        select 'microsoft', ?3, printf('%s-5e00-4000-8000-%012x', ?4, i), ${userId}, 1 from n ${linked}`).bind(from, to, tenantId, prefix),
       env.DB.prepare(`${numbers} insert into memberships (organization_id, user_id, role, status, created_at)
-        select ?3, ${userId}, ?4, 'active', 1 from n`).bind(from, to, CONTOSO, options.role ?? "member"),
+        select ?3, ${userId}, ?4, 'active', 1 from n ${linked}`).bind(from, to, CONTOSO, options.role ?? "member"),
     ]);
   }
 }
