@@ -73,7 +73,13 @@ const PURE_FOR_VIEWS = [
 ];
 
 // The Worker's entry points, the only modules that see Env: they pass the db, config and bindings down.
-const ENTRY_POINTS = ["^src/index\\.ts$", "^src/app\\.tsx$", "^src/nightly/workflow\\.ts$", "^src/entra/sync/workflow\\.ts$", "^src/entra/import/workflow\\.ts$"];
+const ENTRY_POINTS = [
+  "^src/index\\.ts$",
+  "^src/app\\.tsx$",
+  "^src/nightly/workflow\\.ts$",
+  "^src/entra/sync/workflow\\.ts$",
+  "^src/entra/import/workflow\\.ts$",
+];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

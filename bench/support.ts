@@ -32,10 +32,9 @@ export async function linkEveryone(tenantId: string, prefix: string, users: numb
   for (let from = 0; from < users; from += 50_000) {
     const to = Math.min(from + 50_000, users) - 1;
     await env.DB.batch([
-      env.DB.prepare(`${numbers} insert into users (id, display_name, email, created_at) select ${userId}, ${names}, 1 from n ${linked}`).bind(
-        from,
-        to,
-      ),
+      env.DB.prepare(
+        `${numbers} insert into users (id, display_name, email, created_at) select ${userId}, ${names}, 1 from n ${linked}`,
+      ).bind(from, to),
       env.DB.prepare(`${numbers} insert into identities (provider, issuer_key, subject, user_id, created_at)
         select 'microsoft', ?3, printf('%s-5e00-4000-8000-%012x', ?4, i), ${userId}, 1 from n ${linked}`).bind(from, to, tenantId, prefix),
       env.DB.prepare(`${numbers} insert into memberships (organization_id, user_id, role, status, created_at)

@@ -30,7 +30,10 @@ const snapshot = async () => ({
 
 beforeEach(resetDemoWorld);
 
-const groupFields = (groupIds: string[]): [string, string][] => [["scope", "groups"], ...groupIds.map((id): [string, string] => ["groupIds", id])];
+const groupFields = (groupIds: string[]): [string, string][] => [
+  ["scope", "groups"],
+  ...groupIds.map((id): [string, string] => ["groupIds", id]),
+];
 const importGroups = (browser: TestBrowser, groupIds: string[]) => importFromDirectory(browser, groupFields(groupIds));
 
 describe("preview", () => {
@@ -299,7 +302,9 @@ describe("refusals", () => {
     expect(html).toContain("The import stopped.");
     expect(html).toContain("Microsoft Graph did not answer a page of users after several retries.");
     expect(await snapshot()).toEqual(before);
-    const row = await env.DB.prepare("select status, error, finished_at is not null as finished from directory_imports where phase = 'apply'").first();
+    const row = await env.DB.prepare(
+      "select status, error, finished_at is not null as finished from directory_imports where phase = 'apply'",
+    ).first();
     expect(row).toEqual({ status: "failed", error: "graph_unavailable", finished: 1 });
     expect(await contosoAudit("entra.import_failed")).toEqual([expect.objectContaining({ reason: "graph_unavailable", created: 0 })]);
     expect(await countRows("directory_import_people")).toBe(0);

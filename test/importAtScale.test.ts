@@ -15,7 +15,9 @@ const USERS = 100_500;
 
 beforeEach(resetDemoWorld);
 
-it(`previews a ${USERS}-user directory, past the old 100,000 cap, with its progress shown while it runs`, { timeout: 240_000 }, async () => {
+it(`previews a ${USERS}-user directory, past the old 100,000 cap, with its progress shown while it runs`, {
+  timeout: 240_000,
+}, async () => {
   const tenant = await emulatorAdmin<{ tenantId: string; adminOid: string }>("synthetic-tenants", {
     users: USERS,
     consented: true,

@@ -298,7 +298,6 @@ describe("sign-in", () => {
 });
 
 describe("Import", () => {
-
   it("offers only people in the scope: its domains, and with a group scope its groups' members", async () => {
     const adele = await connectContoso();
     await adele.page(ENTRA_PAGE);

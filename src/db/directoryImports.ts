@@ -129,7 +129,12 @@ export interface ScratchOfPerson {
  * overlap), each person not counted before is marked counted by this page, and a retry of the same
  * page finds them marked by it again, so a retried step counts the same people.
  */
-export async function scratchOfPage(db: Db, importId: string, oids: readonly string[], listedAs: number | null): Promise<ScratchOfPerson[]> {
+export async function scratchOfPage(
+  db: Db,
+  importId: string,
+  oids: readonly string[],
+  listedAs: number | null,
+): Promise<ScratchOfPerson[]> {
   const list = JSON.stringify(oids.map((oid) => oid.toLowerCase()));
   const read = statement(
     db,

@@ -89,7 +89,13 @@ export async function startImportPreview(
 }
 
 /** Apply: the organization's latest import must be the preview named, finished; its scope is read from it. */
-export async function startImportApply(db: Db, workflow: ImportWorkflow, viewer: Viewer, previewId: string, now: number): Promise<ImportView> {
+export async function startImportApply(
+  db: Db,
+  workflow: ImportWorkflow,
+  viewer: Viewer,
+  previewId: string,
+  now: number,
+): Promise<ImportView> {
   const latest = await findImport(db, viewer.organizationId);
   if (latest?.status === "running") throw alreadyRunning();
   if (!latest || latest.id !== previewId || latest.phase !== "preview" || latest.status !== "succeeded") {

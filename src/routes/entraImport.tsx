@@ -86,11 +86,16 @@ entraImportRoutes.post("/preview", ...guards, validate("form", importForm), asyn
 });
 
 // Apply names the preview it applies; who is imported is read from the directory again, with its rules.
-entraImportRoutes.post("/apply", ...guards, validate("form", z.object({ preview: z.uuid({ message: "That preview is not valid: preview the import again." }) })), async (c) => {
-  const viewer = viewerOf(c);
-  const started = await startImportApply(c.get("db"), c.get("importWorkflow"), viewer, c.req.valid("form").preview, Date.now());
-  return fragmentOrPage(c, <ImportStatus viewer={viewer} latest={started} />, { title: "Import users", nav: "settings" });
-});
+entraImportRoutes.post(
+  "/apply",
+  ...guards,
+  validate("form", z.object({ preview: z.uuid({ message: "That preview is not valid: preview the import again." }) })),
+  async (c) => {
+    const viewer = viewerOf(c);
+    const started = await startImportApply(c.get("db"), c.get("importWorkflow"), viewer, c.req.valid("form").preview, Date.now());
+    return fragmentOrPage(c, <ImportStatus viewer={viewer} latest={started} />, { title: "Import users", nav: "settings" });
+  },
+);
 
 // "Add new people automatically" (issue 20): Owners and Admins, Enterprise (directorySync), audited.
 entraImportRoutes.post(

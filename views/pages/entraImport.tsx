@@ -247,7 +247,14 @@ function ImportPreview(props: { viewer: Viewer; view: ImportView }) {
         <p>Nothing to import: everyone is already here or skipped.</p>
       ) : (
         // Apply names this preview only: the directory is read again and judged by the same rules.
-        <form method="post" action={`${BASE}/apply`} hx-post={`${BASE}/apply`} hx-target="#import-status" hx-swap="outerHTML" class="inline">
+        <form
+          method="post"
+          action={`${BASE}/apply`}
+          hx-post={`${BASE}/apply`}
+          hx-target="#import-status"
+          hx-swap="outerHTML"
+          class="inline"
+        >
           <CsrfField token={props.viewer.csrfToken} />
           <input type="hidden" name="preview" value={view.id} />
           <button type="submit" class="primary">

@@ -62,7 +62,12 @@ async function readPage<T>(
   const vault = createTokenVault(config.TOKEN_ENCRYPTION_KEYS);
   // Page links are Graph links like a delta link: sealed under that field.
   const sealAs = vaultContext(run.organizationId, run.tenantId, "delta_link");
-  const failed = (reason: ImportFailure): PageRead<T> => ({ ok: false, reason, graphRequests: counter.requests, graphBytes: counter.bytes });
+  const failed = (reason: ImportFailure): PageRead<T> => ({
+    ok: false,
+    reason,
+    graphRequests: counter.requests,
+    graphBytes: counter.bytes,
+  });
   let url = at.source.kind === "users" ? DIRECTORY_USERS_PATH : groupMembersPath(at.source.groupId);
   if (at.linkEnc) {
     const opened = await vault.open(at.linkEnc, sealAs);

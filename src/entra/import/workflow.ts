@@ -137,8 +137,10 @@ export class DirectoryImportWorkflow extends WorkflowEntrypoint<Env, ImportParam
       for (const [g, group] of memberships.entries()) {
         let linkEnc: string | null = null;
         for (let page = 1; ; page++) {
-          const read: Awaited<ReturnType<typeof markGroupPage>> = await steps.do(`read ${group.as} group ${g + 1} page ${page}`, STEP, (db) =>
-            markGroupPage(db, config, run, { ...group, linkEnc }, tokens),
+          const read: Awaited<ReturnType<typeof markGroupPage>> = await steps.do(
+            `read ${group.as} group ${g + 1} page ${page}`,
+            STEP,
+            (db) => markGroupPage(db, config, run, { ...group, linkEnc }, tokens),
           );
           figures.graphRequests += read.graphRequests;
           figures.graphBytes += read.graphBytes;
@@ -157,7 +159,9 @@ export class DirectoryImportWorkflow extends WorkflowEntrypoint<Env, ImportParam
         for (let page = 1; ; page++) {
           const listedAs = overlapping ? (s + 1) * 1_000_000 + page : null;
           const at: Parameters<typeof judgePage>[3] = { source, linkEnc, listedAs, state };
-          const read: Awaited<ReturnType<typeof judgePage>> = await steps.do(`read source ${s + 1} page ${page}`, STEP, (db) => judgePage(db, config, run, at, rules, tokens));
+          const read: Awaited<ReturnType<typeof judgePage>> = await steps.do(`read source ${s + 1} page ${page}`, STEP, (db) =>
+            judgePage(db, config, run, at, rules, tokens),
+          );
           figures.graphRequests += read.graphRequests;
           figures.graphBytes += read.graphBytes;
           if (!read.ok) return await end(read.reason);
