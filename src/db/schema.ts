@@ -861,19 +861,19 @@ export const syncHeldJoiners = sqliteTable(
   (t) => [primaryKey({ columns: [t.organizationId, t.oid] })],
 );
 
-/** Why an import failed (migrations/0026): a sync failure's codes that a read can meet, and `not_started`. */
+/** Why an import failed (migrations/0026): the sync failures a page read can meet, and `not_started`; views/parts/importFailures.ts words them. */
 export const IMPORT_FAILURES = [
+  "bad_response",
+  "forbidden",
+  "graph_unavailable",
+  "internal",
   "needs_reconnect",
   "not_connected",
-  "token_unreadable",
-  "sign_in_unavailable",
-  "graph_unavailable",
-  "throttled",
-  "forbidden",
-  "bad_response",
-  "tenant_changed",
   "not_started",
-  "internal",
+  "sign_in_unavailable",
+  "tenant_changed",
+  "throttled",
+  "token_unreadable",
 ] as const;
 export type ImportFailure = (typeof IMPORT_FAILURES)[number];
 
