@@ -24,6 +24,8 @@ import { loadConfig } from "../../lib/config.ts";
 import type { D1Stats } from "../../lib/d1Stats.ts";
 import { meteredSteps, type MeteredSteps } from "../../lib/meteredSteps.ts";
 import type { TokenCache } from "../graphAccess.ts";
+import type { Db } from "../../db/client.ts";
+import { THROTTLE_PAUSES } from "../sync/readLoop.ts";
 import { signInScope } from "../signInDirectory.ts";
 import { emptyTally, type ImportRules, type ImportTally } from "./judge.ts";
 import { judgePage, markGroupPage, writePendingPeople, type ImportRun, type ListingState, type Source } from "./pages.ts";
@@ -123,6 +125,18 @@ export class DirectoryImportWorkflow extends WorkflowEntrypoint<Env, ImportParam
       };
     };
 
+    // Throttling longer than the Graph client waits out: a pause, then the same page again (as a sync run does).
+    let pauses = 0;
+    const readPaced = async <R extends { ok: boolean; reason?: ImportFailure }>(name: string, read: (db: Db) => Promise<R>): Promise<R> => {
+      for (;;) {
+        const result = await steps.do(pauses > 0 ? `${name} after pause ${pauses}` : name, STEP, read);
+        const pause = THROTTLE_PAUSES[pauses];
+        if (result.ok || result.reason !== "throttled" || pause === undefined) return result;
+        pauses++;
+        await step.sleep(`throttled pause ${pauses}`, `${pause} seconds`);
+      }
+    };
+
     try {
       loaded = await steps.do("load the import", STEP, (db) => loadImport(db, importId, organizationId));
       if (!loaded.ok) return await end(loaded.reason);
@@ -137,10 +151,8 @@ export class DirectoryImportWorkflow extends WorkflowEntrypoint<Env, ImportParam
       for (const [g, group] of memberships.entries()) {
         let linkEnc: string | null = null;
         for (let page = 1; ; page++) {
-          const read: Awaited<ReturnType<typeof markGroupPage>> = await steps.do(
-            `read ${group.as} group ${g + 1} page ${page}`,
-            STEP,
-            (db) => markGroupPage(db, config, run, { ...group, linkEnc }, tokens),
+          const read: Awaited<ReturnType<typeof markGroupPage>> = await readPaced(`read ${group.as} group ${g + 1} page ${page}`, (db) =>
+            markGroupPage(db, config, run, { ...group, linkEnc }, tokens),
           );
           figures.graphRequests += read.graphRequests;
           figures.graphBytes += read.graphBytes;
@@ -159,7 +171,7 @@ export class DirectoryImportWorkflow extends WorkflowEntrypoint<Env, ImportParam
         for (let page = 1; ; page++) {
           const listedAs = overlapping ? (s + 1) * 1_000_000 + page : null;
           const at: Parameters<typeof judgePage>[3] = { source, linkEnc, listedAs, state };
-          const read: Awaited<ReturnType<typeof judgePage>> = await steps.do(`read source ${s + 1} page ${page}`, STEP, (db) =>
+          const read: Awaited<ReturnType<typeof judgePage>> = await readPaced(`read source ${s + 1} page ${page}`, (db) =>
             judgePage(db, config, run, at, rules, tokens),
           );
           figures.graphRequests += read.graphRequests;

@@ -16,7 +16,7 @@ import type { PageRequest, PageResult } from "./observePage.ts";
 /** A run must have read everything by then, or it fails: the night is over. */
 const RUN_DEADLINE_MS = 6 * 60 * 60 * 1000;
 /** Longer throttling than the Graph client waits out: sleep, then read the same page again. */
-const THROTTLE_PAUSES = [60, 300, 900] as const;
+export const THROTTLE_PAUSES = [60, 300, 900] as const;
 /** A lost sync state restarts the read as a full listing; more than this fails the run. */
 const MAX_RESTARTS = 2;
 
