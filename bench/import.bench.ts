@@ -66,6 +66,7 @@ it(`import at ${USERS}`, { timeout: 900_000 }, async () => {
     d1_rows_written: apply.output.d1.rowsWritten,
     max_d1_queries_per_invocation: apply.output.maxD1StatementsPerStep,
     workflow_steps: apply.output.steps,
+    preview_workflow_steps: preview.output.steps,
     wall_ms: apply.wallMs,
     status: apply.output.status,
     preview_graph_requests: preview.output.graphRequests,

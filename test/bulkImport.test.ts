@@ -216,6 +216,11 @@ describe("apply", () => {
     const both = await previewImport(adele, groupFields([GROUP_IDS.uniassetManagers, GROUP_IDS.allStaff]));
     expect(countOf(both.html, "new")).toBe(2); // Megan, and Isaiah of All Staff
     expect(countOf(both.html, "present")).toBe(2);
+    // Applied, each is added once; the scratch rows that counted them are gone with the run.
+    await postImport(adele, "apply", [["preview", previewIdOf(both.html)]]);
+    expect(await awaitImport(adele)).toContain("2 imported, 2 already present");
+    expect(await contosoMember(entraUser("megan").oid)).toMatchObject({ status: "active" });
+    expect(await countRows("directory_import_people")).toBe(0);
   });
 
   it("reads a group of more than one page and adds everyone in bounded steps, with the progress counted on the row", async () => {
