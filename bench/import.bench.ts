@@ -9,9 +9,7 @@
 import { env } from "cloudflare:test";
 import { it } from "vitest";
 import type { ImportOutput } from "../src/entra/import/workflow.ts";
-import { connectContoso } from "../test/support/entra.ts";
-import { emulatorAdmin } from "../test/support/emulator.ts";
-import { previewIdOf, postImport } from "../test/support/imports.ts";
+import { connectSyntheticTenant, previewIdOf, postImport } from "../test/support/imports.ts";
 import { resetWorld } from "../test/sync/support.ts";
 import { linkEveryone } from "./support.ts";
 
@@ -33,16 +31,8 @@ async function finished(): Promise<{ output: ImportOutput; wallMs: number; id: s
 
 it(`import at ${USERS}`, { timeout: 900_000 }, async () => {
   await resetWorld();
-  const tenant = await emulatorAdmin<{ tenantId: string; adminOid: string }>("synthetic-tenants", {
-    users: USERS,
-    consented: true,
-    domain: "synthetic.example",
-    disabledPercent: 1,
-  });
-  const adele = await connectContoso([], { account: tenant.adminOid });
+  const { adele, tenant } = await connectSyntheticTenant(USERS);
   await linkEveryone(tenant.tenantId, tenant.adminOid.slice(0, 8), USERS, { names: "directory", newEvery: NEW_EVERY });
-  // The synthetic tenant's one domain is also its initial one, which a new connection leaves unchosen.
-  await env.DB.prepare("update sync_scope_domains set chosen = 1").run();
   await adele.page("/settings/integrations/entra");
 
   await env.DB.prepare("select 1").first();

@@ -6,9 +6,8 @@
 import { env } from "cloudflare:test";
 import { beforeEach, expect, it } from "vitest";
 import type { ImportOutput } from "../src/entra/import/workflow.ts";
-import { connectContoso } from "./support/entra.ts";
 import { emulatorAdmin } from "./support/emulator.ts";
-import { IMPORT, awaitImport, countOf, postImport, stillRunning } from "./support/imports.ts";
+import { IMPORT, awaitImport, connectSyntheticTenant, countOf, postImport, stillRunning } from "./support/imports.ts";
 import { resetDemoWorld } from "./support/world.ts";
 
 const USERS = 100_500;
@@ -18,15 +17,7 @@ beforeEach(resetDemoWorld);
 it(`previews a ${USERS}-user directory, past the old 100,000 cap, with its progress shown while it runs`, {
   timeout: 240_000,
 }, async () => {
-  const tenant = await emulatorAdmin<{ tenantId: string; adminOid: string }>("synthetic-tenants", {
-    users: USERS,
-    consented: true,
-    domain: "synthetic.example",
-    disabledPercent: 1,
-  });
-  const adele = await connectContoso([], { account: tenant.adminOid });
-  // The synthetic tenant's one domain is also its initial one, which a new connection leaves unchosen.
-  await env.DB.prepare("update sync_scope_domains set chosen = 1").run();
+  const { adele } = await connectSyntheticTenant(USERS);
 
   // Graph answers the first pages slowly, so the test sees the import part-way (it reads 1,000 pages a few seconds otherwise).
   await emulatorAdmin("faults", { endpoint: "users", delayMs: 300, times: 20 });

@@ -1,9 +1,10 @@
 // Import through the real handlers as the page drives it (issue 20): Preview and Apply each start a
 // Workflow run and answer with its progress fragment; the page then polls /import/progress until
 // the run is over. These helpers do the same, polling the fragment as htmx would.
-import { SELF } from "cloudflare:test";
+import { SELF, env } from "cloudflare:test";
 import { APP, type TestBrowser } from "./browser.ts";
-import { ENTRA_PAGE } from "./entra.ts";
+import { ENTRA_PAGE, connectContoso } from "./entra.ts";
+import { emulatorAdmin } from "./emulator.ts";
 
 export const IMPORT = `${ENTRA_PAGE}/import`;
 
@@ -66,4 +67,21 @@ export function countOf(html: string, category: string): number {
   const match = new RegExp(`data-category="${category}"><th>[^<]*</th><td class="count">(\\d+)</td>`).exec(html);
   if (!match) throw new Error(`no ${category} count in ${html.slice(0, 300)}`);
   return Number(match[1]);
+}
+
+/**
+ * Contoso connected to a synthetic tenant of `users` (every 100th disabled; the emulator computes
+ * them from their index), its one domain chosen: it is also the tenant's initial domain, which a
+ * new connection leaves unchosen. Returns Adele's browser and the tenant.
+ */
+export async function connectSyntheticTenant(users: number) {
+  const tenant = await emulatorAdmin<{ tenantId: string; adminOid: string }>("synthetic-tenants", {
+    users,
+    consented: true,
+    domain: "synthetic.example",
+    disabledPercent: 1,
+  });
+  const adele = await connectContoso([], { account: tenant.adminOid });
+  await env.DB.prepare("update sync_scope_domains set chosen = 1").run();
+  return { adele, tenant };
 }
