@@ -318,6 +318,34 @@ describe("refusals", () => {
     expect((await importFromDirectory(adele)).html).toContain("3 imported");
   });
 
+  it("a failure part-way keeps who was added, whole, and a re-run adds only the rest", async () => {
+    const { id } = await emulatorAdmin<{ id: string }>("groups", {
+      tenantId: CONTOSO_TENANT_ID,
+      displayName: "Field Engineers",
+      memberCount: 1200,
+    });
+    const adele = await connectContoso();
+    const preview = await previewImport(adele, groupFields([id]));
+    // The group's first page (999 people) is read and added; its second page fails.
+    await emulatorAdmin("faults", { endpoint: "members", status: 500, times: 10, afterRequests: 1 });
+    const before = await countRows("memberships");
+    await postImport(adele, "apply", [["preview", previewIdOf(preview.html)]]);
+    const failed = await awaitImport(adele, 60_000);
+    expect(failed).toContain("999 people were added before it stopped");
+    expect(await countRows("memberships")).toBe(before + 999);
+    // Each person is whole: every membership added has its identity and user.
+    const orphans = await env.DB.prepare(
+      "select count(*) as n from memberships m where not exists (select 1 from identities i where i.user_id = m.user_id)",
+    ).first<number>("n");
+    expect(orphans).toBe(0);
+    expect(await countRows("directory_import_people")).toBe(0);
+
+    await emulatorAdmin("faults", undefined, "DELETE");
+    const again = await importGroups(adele, [id]);
+    expect(again.html).toContain("201 imported, 999 already present");
+    expect(await countRows("memberships")).toBe(before + 1200);
+  });
+
   it("is for Owners and Admins of the connected organization on Enterprise only", async () => {
     await connectContoso();
     const before = await snapshot();
