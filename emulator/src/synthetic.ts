@@ -73,7 +73,13 @@ export function buildSyntheticTenant(spec: SyntheticTenantSpec): Tenant {
   return addTenant({
     id: tenantId,
     displayName: spec.displayName ?? `Synthetic ${spec.users} (${domain})`,
-    verifiedDomains: [{ name: domain, isDefault: true, isInitial: true }],
+    // Every tenant has its initial *.onmicrosoft.com domain beside the custom one its people use
+    // (https://learn.microsoft.com/en-us/graph/api/resources/verifieddomain: isInitial), so a new
+    // connection chooses the people's domain for the sync scope and leaves the initial one out.
+    verifiedDomains: [
+      { name: domain, isDefault: true, isInitial: false },
+      { name: `synthetic${prefix.toString(16)}.onmicrosoft.com`, isDefault: false, isInitial: true },
+    ],
     baseCount: spec.users,
     baseUser,
     baseIndexOf,

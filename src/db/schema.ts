@@ -316,7 +316,8 @@ export const syncRunSeen = sqliteTable(
 );
 
 const SYNC_CHANGES = ["deactivate", "reactivate"] as const;
-const SYNC_CAUSES = ["disabled", "deleted", "absent", "enabled"] as const;
+/** Why a run changes a member: the account's state, or the sync scope ('left_scope', 'in_scope': migrations/0027). */
+const SYNC_CAUSES = ["disabled", "deleted", "absent", "enabled", "left_scope", "in_scope"] as const;
 export type SyncCause = (typeof SYNC_CAUSES)[number];
 
 /** Who a held or previewed run would change (migrations/0003). */

@@ -17,17 +17,25 @@ import type { SyncCause } from "./schema.ts";
 import { statement } from "./statements.ts";
 
 /**
- * How a linked member stands before the run: active, deactivated by sync, or by hand; "held" is an
- * active member on the list of the held run this run waits behind (concludeRun.ts): Apply or
- * Dismiss decides about them, and this run only notes whether they are enabled again.
+ * How a linked member stands before the run: active, deactivated by sync for their account
+ * ("sync") or for leaving the sync scope ("left_scope"), or by hand; "held" is an active member on
+ * the list of the held run this run waits behind (concludeRun.ts), "held_scope" one it lists as
+ * having left the scope: Apply or Dismiss decides about them, and this run only notes whether they
+ * are back (enabled again, or in the scope again).
  */
-export type MemberStanding = "active" | "sync" | "by_hand" | "held";
+export type MemberStanding = "active" | "sync" | "left_scope" | "by_hand" | "held" | "held_scope";
 
-/** Whether the member is on the held run's list of people to deactivate; 0 when no run is held. */
+/** Why the held run's list deactivates the member (its cause), or null: not on it, or no run is held. */
 const onHeldList = (heldRunId: string | null, userId: SQL) =>
   heldRunId
-    ? sql`exists (select 1 from sync_run_changes c where c.run_id = ${heldRunId} and c.user_id = ${userId} and c.change = 'deactivate')`
-    : sql`0`;
+    ? sql`(select c.cause from sync_run_changes c where c.run_id = ${heldRunId} and c.user_id = ${userId} and c.change = 'deactivate')`
+    : sql`null`;
+
+/** A member's standing from their membership row and the held run's cause for them. */
+export function standingOf(row: { status: string; reason: string | null; held: string | null }): MemberStanding {
+  if (row.status === "active") return row.held ? (row.held === "left_scope" ? "held_scope" : "held") : "active";
+  return row.reason === "directory_sync" ? "sync" : row.reason === "left_scope" ? "left_scope" : "by_hand";
+}
 
 interface LinkedMember {
   oid: string;
@@ -47,22 +55,19 @@ export async function findLinkedMembersAmong(
   heldRunId: string | null = null,
 ): Promise<LinkedMember[]> {
   if (oids.length === 0) return [];
-  const rows = await db.all<{ oid: string; user_id: string; status: string; reason: string | null; held: number }>(sql`
+  const rows = await db.all<{ oid: string; user_id: string; status: string; reason: string | null; held: string | null }>(sql`
     select i.subject as oid, m.user_id as user_id, m.status as status, m.deactivated_reason as reason,
       ${onHeldList(heldRunId, sql`m.user_id`)} as held
     from json_each(${JSON.stringify(oids)}) page
     cross join identities i on i.provider = 'microsoft' and i.issuer_key = ${tenantId} and i.subject = page.value
     cross join memberships m on m.organization_id = ${organizationId} and m.user_id = i.user_id`);
-  return rows.map((row) => ({
-    oid: row.oid,
-    userId: row.user_id,
-    standing: row.status === "active" ? (row.held ? "held" : "active") : row.reason === "directory_sync" ? "sync" : "by_hand",
-  }));
+  return rows.map((row) => ({ oid: row.oid, userId: row.user_id, standing: standingOf(row) }));
 }
 
 /**
  * The members a full listing judges, in user id order, `limit` at a time after `afterUserId`:
- * active ones (they may have left) and those sync deactivated (they may be back), each with the
+ * active ones (they may have left) and those sync deactivated, for their account or for leaving the
+ * scope (they may be back), each with the
  * object ids linking them to the tenant (space-separated; nearly always one). `settled` says
  * whether the member and their Microsoft identity both existed before `listedSince`: only those
  * were linked when every page was read, so only they are judged. Someone who joins during a long
@@ -76,14 +81,14 @@ export function listMembersToJudge(
   page: { organizationId: string; tenantId: string; afterUserId: string; limit: number; listedSince: number; heldRunId: string | null },
 ) {
   const { organizationId, tenantId, afterUserId, limit, listedSince, heldRunId } = page;
-  return db.all<{ user_id: string; oids: string; status: string; settled: number; held: number }>(sql`
-    select m.user_id as user_id, group_concat(i.subject, ' ') as oids, m.status as status,
+  return db.all<{ user_id: string; oids: string; status: string; reason: string | null; settled: number; held: string | null }>(sql`
+    select m.user_id as user_id, group_concat(i.subject, ' ') as oids, m.status as status, m.deactivated_reason as reason,
       (m.created_at < ${listedSince} and min(i.created_at) < ${listedSince}) as settled,
       ${onHeldList(heldRunId, sql`m.user_id`)} as held
     from memberships m
     cross join identities i on i.user_id = m.user_id and i.provider = 'microsoft' and i.issuer_key = ${tenantId}
     where m.organization_id = ${organizationId} and m.user_id > ${afterUserId}
-      and (m.status = 'active' or m.deactivated_reason = 'directory_sync')
+      and (m.status = 'active' or m.deactivated_reason in ('directory_sync', 'left_scope'))
     group by m.user_id
     order by m.user_id
     limit ${limit}`);
@@ -138,7 +143,8 @@ export function deactivateListedMembers(db: Db, change: { organizationId: string
       db,
       sql`
       update memberships indexed by sqlite_autoindex_memberships_1
-      set status = 'deactivated', deactivated_reason = 'directory_sync', deactivated_at = ${now}, deactivated_by_run = ${runId}
+      set status = 'deactivated', deactivated_at = ${now}, deactivated_by_run = ${runId},
+        deactivated_reason = case when user_id in (select user_id from (${list}) where cause = 'left_scope') then 'left_scope' else 'directory_sync' end
       where organization_id = ${organizationId} and status = 'active' and role != 'owner'
         and user_id in (select user_id from (${list}))`,
     ),
@@ -169,7 +175,7 @@ export function deactivateOwnerStatements(
     statement(
       db,
       sql`
-      update memberships as m set status = 'deactivated', deactivated_reason = 'directory_sync', deactivated_at = ${now},
+      update memberships as m set status = 'deactivated', deactivated_reason = ${reasonOf(cause)}, deactivated_at = ${now},
         deactivated_by_run = ${runId}
       where ${guard}`,
     ),
@@ -194,17 +200,31 @@ function bySyncAudit(
       actorUserId: null,
       action,
       targetUserId: sql`m.user_id`,
-      details: sql`json_object('reason', 'directory_sync', 'cause', ${cause}, 'runId', ${runId})`,
+      // A scope leaver's row says so as a scope change on the page does ('left_scope', 'back_in_scope').
+      details: sql`json_object('reason', case ${cause} when 'left_scope' then 'left_scope' when 'in_scope' then 'back_in_scope'
+        else 'directory_sync' end, 'cause', ${cause}, 'runId', ${runId})`,
       now,
     },
     rows,
   );
 }
 
-/** A run's deactivation in the public words: directory sync, for `directoryReason`, nobody's hand. */
+/**
+ * A run's deactivation in the public words: directory sync, for `directoryReason`, nobody's hand.
+ * Leaving the scope is no state of the Entra account: its `directory_reason` is null, as when a
+ * scope change on the page deactivates (docs/events.md).
+ */
 function bySync(runId: string, directoryReason: SQL) {
-  return { cause: "directory_sync", directory_reason: directoryReason, run_id: runId, actor_user_id: null } as const;
+  return {
+    cause: "directory_sync",
+    directory_reason: sql`nullif(${directoryReason}, 'left_scope')`,
+    run_id: runId,
+    actor_user_id: null,
+  } as const;
 }
+
+/** memberships.deactivated_reason for a run's deactivation cause. */
+const reasonOf = (cause: SyncCause) => (cause === "left_scope" ? "left_scope" : "directory_sync");
 
 function endSessionsOfRun(db: Db, organizationId: string, runId: string) {
   return statement(
@@ -215,12 +235,15 @@ function endSessionsOfRun(db: Db, organizationId: string, runId: string) {
   );
 }
 
-/** Reactivates the listed members that directory sync deactivated; never those deactivated by hand. */
+/**
+ * Reactivates the listed members that directory sync deactivated (for their account, or for
+ * leaving the scope: the run listed each for the one that applies); never those deactivated by hand.
+ */
 export function reactivateListedMembers(db: Db, change: { organizationId: string; runId: string; now: number; list: SQL }) {
   const { organizationId, runId, list } = change;
   const returners = {
     from: listedMemberships(organizationId, list),
-    where: sql`m.status = 'deactivated' and m.deactivated_reason = 'directory_sync'`,
+    where: sql`m.status = 'deactivated' and m.deactivated_reason in ('directory_sync', 'left_scope')`,
   };
   return [
     statement(db, bySyncAudit(change, "member.reactivated", sql`l.cause`, sql`from ${returners.from} where ${returners.where}`)),
@@ -233,7 +256,7 @@ export function reactivateListedMembers(db: Db, change: { organizationId: string
       sql`
       update memberships indexed by sqlite_autoindex_memberships_1
       set status = 'active', deactivated_reason = null, deactivated_at = null, deactivated_by_run = null
-      where organization_id = ${organizationId} and status = 'deactivated' and deactivated_reason = 'directory_sync'
+      where organization_id = ${organizationId} and status = 'deactivated' and deactivated_reason in ('directory_sync', 'left_scope')
         and user_id in (select user_id from (${list}))
       returning user_id`,
     ),

@@ -61,6 +61,14 @@ export function refreshScopeDomains(db: Db, organizationId: string, domains: rea
   ];
 }
 
+/** The chosen domains' names (lower case): a run's refresh compares them with what Entra reports. */
+export async function listChosenDomains(db: Db, organizationId: string): Promise<string[]> {
+  const rows = await db.all<{ name: string }>(
+    sql`select name from sync_scope_domains where organization_id = ${organizationId} and chosen = 1`,
+  );
+  return rows.map((row) => row.name);
+}
+
 /** Disconnect: the scope goes with the connection (a later connection starts from the defaults). */
 export function deleteScope(db: Db, organizationId: string) {
   return [

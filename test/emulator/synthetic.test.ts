@@ -61,7 +61,13 @@ it("keeps admin changes as an overlay visible to delta, /users/{id} and group me
   const memberOf = await page(`/v1.0/users/${user5.id}/transitiveMemberOf/microsoft.graph.group`);
   expect(memberOf.value).toEqual([]);
   const org = await page("/v1.0/organization");
-  expect(org.value[0]).toMatchObject({ id: tenant.tenantId, verifiedDomains: [expect.objectContaining({ name: "big.example" })] });
+  expect(org.value[0]).toMatchObject({
+    id: tenant.tenantId,
+    verifiedDomains: [
+      expect.objectContaining({ name: "big.example", isDefault: true, isInitial: false }),
+      expect.objectContaining({ name: expect.stringMatching(/^synthetic[0-9a-f]+\.onmicrosoft\.com$/), isInitial: true }),
+    ],
+  });
 });
 
 it("offers only the synthetic admin on the multi-tenant picker", async () => {

@@ -23,6 +23,8 @@ const CAUSE_LABELS: Record<RunChangeRow["cause"], string> = {
   deleted: "Deleted from Entra ID",
   absent: "No longer in the directory",
   enabled: "Enabled again in Entra ID",
+  left_scope: "Left the sync scope",
+  in_scope: "Back in the sync scope",
 };
 
 /** What Undo will do: reactivate whom the run deactivated, deactivate whom it added (issue 20). */

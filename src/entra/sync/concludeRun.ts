@@ -25,6 +25,7 @@ import { ChangeList, judgeListing } from "./judgeListing.ts";
 import { exceedsHoldThreshold, planDirectoryChanges, type Observed } from "./planDirectoryChanges.ts";
 import { recordRunOutcome, type RunRead } from "./recordRun.ts";
 import { waitBehindHold } from "./waitBehindHold.ts";
+import { addGroupScopeChanges, type RunScope } from "./runScope.ts";
 
 /**
  * Changes kept in memory before the list goes to sync_run_changes instead (then applied from
@@ -51,6 +52,8 @@ interface ConcludeRequest extends RunRead {
   deltaLinkEnc: string | null;
   /** The stored delta link the run started from: the new one replaces only that one. */
   previousLinkEnc: string | null;
+  /** What the run knows of the sync scope: its leavers and returners are the run's too (runScope.ts). */
+  scope?: RunScope | null;
 }
 
 interface ConcludeResult {
@@ -113,6 +116,7 @@ export async function concludeRun(db: Db, request: ConcludeRequest, now: number)
     const changes = planDirectoryChanges(request.observed, []);
     for (const entry of changes.deactivate) await list.add("deactivate", entry);
     for (const entry of changes.reactivate) await list.add("reactivate", entry);
+    await addGroupScopeChanges(db, { organizationId, tenantId }, request.scope ?? null, request.observed, list);
     linkedActive = settings.linkedActiveMembers;
   }
   // A real-time read weighs what real-time reads deactivated in the window with its own, against

@@ -4,7 +4,8 @@
 // proof; GET /users/{id} is. The reads go 20 to a JSON batch, Graph's limit
 // (https://learn.microsoft.com/graph/json-batching): 404 means deleted, accountEnabled false
 // disabled, anything else enabled (not deactivated). A reply that is neither fails the run:
-// nothing is changed on partial information.
+// nothing is changed on partial information. The sign-in name comes too: whether the member is in
+// the sync scope's domains is confirmed the same way (runScope.ts).
 import { z } from "zod";
 import type { Db } from "../../db/client.ts";
 import type { Config } from "../../lib/config.ts";
@@ -20,7 +21,10 @@ const batchReply = z.object({
     z.object({
       id: z.string(),
       status: z.number().int(),
-      body: z.object({ id: z.string().optional(), accountEnabled: z.boolean().nullish() }).passthrough().nullish(),
+      body: z
+        .object({ id: z.string().optional(), accountEnabled: z.boolean().nullish(), userPrincipalName: z.string().max(1024).nullish() })
+        .passthrough()
+        .nullish(),
     }),
   ),
 });
@@ -28,7 +32,7 @@ const batchReply = z.object({
 type ConfirmedState = "enabled" | "disabled" | "deleted";
 
 type ConfirmResult =
-  | { ok: true; confirmed: [oid: string, ConfirmedState][]; graphRequests: number; graphBytes: number }
+  | { ok: true; confirmed: [oid: string, ConfirmedState, upn: string | null][]; graphRequests: number; graphBytes: number }
   | { ok: false; reason: SyncFailure; graphRequests: number; graphBytes: number };
 
 export async function confirmLeavers(
@@ -38,7 +42,7 @@ export async function confirmLeavers(
   tokens: TokenCache,
 ): Promise<ConfirmResult> {
   const counter = { requests: 0, bytes: 0 };
-  const confirmed: [string, ConfirmedState][] = [];
+  const confirmed: [string, ConfirmedState, string | null][] = [];
   try {
     for (const batch of chunks(request.oids, BATCH_LIMIT)) {
       const reply = await withOrganizationGraph(
@@ -53,7 +57,7 @@ export async function confirmLeavers(
               requests: batch.map((oid, i) => ({
                 id: String(i),
                 method: "GET",
-                url: `/users/${encodeURIComponent(oid)}?$select=id,accountEnabled`,
+                url: `/users/${encodeURIComponent(oid)}?$select=id,accountEnabled,userPrincipalName`,
               })),
             },
             batchReply,
@@ -65,8 +69,9 @@ export async function confirmLeavers(
       batch.forEach((oid, i) => {
         const answer = byId.get(String(i));
         if (!answer) throw new GraphError("bad_response", { graphCode: "batch_response_missing" });
-        if (answer.status === 404) confirmed.push([oid, "deleted"]);
-        else if (answer.status === 200) confirmed.push([oid, answer.body?.accountEnabled === false ? "disabled" : "enabled"]);
+        if (answer.status === 404) confirmed.push([oid, "deleted", null]);
+        else if (answer.status === 200)
+          confirmed.push([oid, answer.body?.accountEnabled === false ? "disabled" : "enabled", answer.body?.userPrincipalName ?? null]);
         else if (answer.status === 429 || answer.status === 503) throw new GraphError("throttled", { status: answer.status });
         else throw new GraphError(answer.status >= 500 ? "unavailable" : "bad_response", { status: answer.status });
       });

@@ -73,7 +73,8 @@ function profileOf(user: z.infer<typeof directoryUser>): ListedProfile | undefin
 export type AccountState = "enabled" | "disabled" | "deleted" | "unchanged";
 
 interface DirectoryPage {
-  users: { oid: string; state: AccountState; profile?: ListedProfile }[];
+  /** `upn`: the sign-in name, when the entry has it (the sync scope's domains: runScope.ts). */
+  users: { oid: string; state: AccountState; profile?: ListedProfile; upn?: string | null }[];
   nextLink: string | null;
   deltaLink: string | null;
 }
@@ -93,7 +94,7 @@ export async function readDirectoryPage(graph: GraphClient, url: string): Promis
   return {
     users: page.value.map((user) => ({
       oid: user.id,
-      ...(user["@removed"] ? {} : { profile: profileOf(user) }),
+      ...(user["@removed"] ? {} : { profile: profileOf(user), upn: user.userPrincipalName }),
       state: user["@removed"]
         ? "deleted"
         : user.accountEnabled === true

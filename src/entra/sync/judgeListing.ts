@@ -4,12 +4,13 @@
 import type { Db } from "../../db/client.ts";
 import type { SyncCause } from "../../db/schema.ts";
 import { runStatements } from "../../db/statements.ts";
-import { listMembersToJudge, type MemberStanding } from "../../db/syncMembers.ts";
+import { listMembersToJudge, standingOf } from "../../db/syncMembers.ts";
 import { insertRunChanges } from "../../db/syncRuns.ts";
 import { countSeenHashes, listSeenPages } from "../../db/syncSeen.ts";
 import { chunks } from "./applyDirectoryChanges.ts";
 import { changeFor, type DirectoryChanges } from "./planDirectoryChanges.ts";
 import { combinedState, SeenSet } from "./seenSet.ts";
+import { listedScopeOf, type RunScope } from "./runScope.ts";
 
 /** Linked members read per statement when judging a full listing. */
 const MEMBER_PAGE = 5000;
@@ -34,6 +35,8 @@ interface Listing {
   listedSince: number;
   /** The held run this run waits behind, if any: its people are counted, never changed. */
   heldRunId: string | null;
+  /** What the run knows of the sync scope (runScope.ts): its leavers and returners join the list. */
+  scope?: RunScope | null;
 }
 
 /**
@@ -76,13 +79,17 @@ export async function judgeListing(
       heldRunId,
     });
     for (const member of members) {
-      const standing: MemberStanding = member.status !== "active" ? "sync" : member.held ? "held" : "active";
-      if (standing !== "sync") linkedActive++;
-      const state = member.settled ? combinedState(member.oids.split(" ").map((oid) => seen.stateOf(oid))) : "unknown";
-      // Someone on the held run's list stays on it unless the listing found them enabled again.
-      if (standing === "held" && state !== "enabled") stillHeld++;
+      const standing = standingOf(member);
+      if (member.status === "active") linkedActive++;
+      const oids = member.oids.split(" ");
+      const state = member.settled ? combinedState(oids.map((oid) => seen.stateOf(oid))) : "unknown";
+      const inScope = listedScopeOf(listing.scope ?? null, oids, state === "enabled" || state === "disabled");
+      // Someone on the held run's list stays on it unless the listing found them back: enabled
+      // again, or in the scope again for one listed as having left it.
+      if (standing === "held" && (state !== "enabled" || inScope === false)) stillHeld++;
+      if (standing === "held_scope" && (inScope !== true || state !== "enabled")) stillHeld++;
       if (state === "unknown") continue;
-      const change = changeFor(standing, state);
+      const change = changeFor(standing, state, inScope);
       if (change) await list.add(change[0], [member.user_id, change[1]]);
     }
     const last = members.at(-1);

@@ -17,9 +17,13 @@ import { DELTA_FROM_NOW_PATH, FULL_LISTING_PATH, readDirectoryPage, type Account
 import { syncFailureOf, type SyncFailure } from "./failures.ts";
 import { encodeSeenPage } from "./seenSet.ts";
 import { keepProfiles } from "./profiles.ts";
+import { outsideScopeAmong, type ScopeSettings, scopeOfName } from "./runScope.ts";
 
-/** [userId, what the directory says, how the member stands, Entra object id]: small enough for a step result. */
-export type Observation = [string, AccountState, MemberStanding, string];
+/**
+ * [userId, what the directory says, how the member stands, Entra object id, whether the entry puts
+ * them in the sync scope (runScope.ts scopeOfName; null: it does not say)]: small enough for a step result.
+ */
+export type Observation = [string, AccountState, MemberStanding, string, (boolean | null)?];
 
 export type PageResult =
   | {
@@ -29,6 +33,8 @@ export type PageResult =
       observations: Observation[];
       /** With collectJoiners: the page's enabled users who are not members (candidates to add). */
       joiners?: string[];
+      /** A full listing's page, with `scope`: its linked members outside the chosen domains (runScope.ts). */
+      outsideScope?: string[];
       /** Sealed with the token vault: a step result is stored outside our database. */
       nextLinkEnc: string | null;
       deltaLinkEnc: string | null;
@@ -52,6 +58,8 @@ export interface PageRequest {
   runId?: string;
   /** Add new people automatically is on: name the page's enabled users who are not members yet (issue 20). */
   collectJoiners?: boolean;
+  /** The sync scope: say who on the page is outside its domains (issue 20, runScope.ts). */
+  scope?: ScopeSettings | null;
 }
 
 export async function observePage(db: Db, config: Config, request: PageRequest, tokens: TokenCache): Promise<PageResult> {
@@ -102,14 +110,19 @@ export async function observePage(db: Db, config: Config, request: PageRequest, 
       const joiners = request.collectJoiners
         ? await findUnlinkedAmong(db, request.organizationId, request.tenantId, enabledOn(page.users))
         : [];
-      return { ok: true, usersRead: page.users.length, observations: [], joiners, ...links };
+      const outsideScope = request.scope ? await outsideScopeAmong(db, request, request.scope, page.users) : undefined;
+      return { ok: true, usersRead: page.users.length, observations: [], joiners, outsideScope, ...links };
     }
 
     // A delta round may list a user more than once (https://learn.microsoft.com/graph/delta-query-overview):
     // within the page, as across pages, the last entry wins, and an entry without accountEnabled
     // does not undo an earlier one.
     const stateOf = new Map<string, AccountState>();
-    for (const user of page.users) stateOf.set(user.oid, user.state === "unchanged" ? (stateOf.get(user.oid) ?? "unchanged") : user.state);
+    const upnOf = new Map<string, string | null>();
+    for (const user of page.users) {
+      stateOf.set(user.oid, user.state === "unchanged" ? (stateOf.get(user.oid) ?? "unchanged") : user.state);
+      if (user.upn !== undefined) upnOf.set(user.oid, user.upn);
+    }
     const linked = await findLinkedMembersAmong(
       db,
       request.organizationId,
@@ -128,7 +141,13 @@ export async function observePage(db: Db, config: Config, request: PageRequest, 
     return {
       ok: true,
       usersRead: page.users.length,
-      observations: linked.map((member) => [member.userId, stateOf.get(member.oid) ?? "unchanged", member.standing, member.oid]),
+      observations: linked.map((member) => [
+        member.userId,
+        stateOf.get(member.oid) ?? "unchanged",
+        member.standing,
+        member.oid,
+        request.scope ? scopeOfName(request.scope, upnOf.get(member.oid)) : null,
+      ]),
       joiners,
       ...links,
     };

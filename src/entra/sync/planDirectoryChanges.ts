@@ -14,6 +14,8 @@ export interface Observed {
   state: AccountState;
   standing: MemberStanding;
   oid: string;
+  /** Whether the member is in the sync scope, as far as the run can tell (null: it cannot; runScope.ts). */
+  inScope?: boolean | null;
 }
 
 /**
@@ -23,20 +25,38 @@ export interface Observed {
  * with a direct read before deactivating (confirmLeavers.ts).
  */
 export function mergeObservations(into: Map<string, Observed>, page: Observation[]) {
-  for (const [userId, state, standing, oid] of page) {
+  for (const [userId, state, standing, oid, inScope] of page) {
     const earlier = into.get(userId);
-    // "unchanged" (a delta entry without accountEnabled) does not undo what an earlier page said.
-    into.set(userId, { state: state === "unchanged" && earlier ? earlier.state : state, standing, oid });
+    // "unchanged" (a delta entry without accountEnabled) does not undo what an earlier page said,
+    // nor does an entry that says nothing of the scope (no sign-in name).
+    into.set(userId, {
+      state: state === "unchanged" && earlier ? earlier.state : state,
+      standing,
+      oid,
+      inScope: inScope ?? earlier?.inScope ?? null,
+    });
   }
 }
 
 /**
  * What a run would do with one member, given what the directory says: nothing, or a change. A
- * member on a held run's list ("held") is that run's to decide (Apply or Dismiss), never a later one's.
+ * member on a held run's list ("held", "held_scope") is that run's to decide (Apply or Dismiss),
+ * never a later one's. The account's state comes first: a disabled member outside the scope leaves
+ * as disabled. Leaving the scope needs the run to know (`inScope` false), and so does coming back
+ * (true, with an account not known to be disabled); null changes nobody for the scope.
  */
-export function changeFor(standing: MemberStanding, state: AccountState | "absent"): ["deactivate" | "reactivate", SyncCause] | null {
-  if (standing === "active" && (state === "disabled" || state === "deleted" || state === "absent")) return ["deactivate", state];
-  if (standing === "sync" && state === "enabled") return ["reactivate", "enabled"];
+export function changeFor(
+  standing: MemberStanding,
+  state: AccountState | "absent",
+  inScope: boolean | null = null,
+): ["deactivate" | "reactivate", SyncCause] | null {
+  const gone = state === "disabled" || state === "deleted" || state === "absent";
+  if (standing === "active") {
+    if (gone) return ["deactivate", state];
+    if (inScope === false) return ["deactivate", "left_scope"];
+  }
+  if (standing === "sync" && state === "enabled" && inScope !== false) return ["reactivate", "enabled"];
+  if (standing === "left_scope" && inScope === true && !gone) return ["reactivate", "in_scope"];
   return null;
 }
 
@@ -47,29 +67,52 @@ export function changeFor(standing: MemberStanding, state: AccountState | "absen
  * enabled again decides whether that run is still held (enabledAgain).
  */
 export function keepActionable(observed: Map<string, Observed>) {
-  for (const [userId, { standing, state }] of observed) if (standing !== "held" && !changeFor(standing, state)) observed.delete(userId);
+  for (const [userId, { standing, state, inScope }] of observed)
+    if (standing !== "held" && standing !== "held_scope" && !changeFor(standing, state, inScope)) observed.delete(userId);
 }
 
-/** Members on the held run's list whom this read found enabled again in Entra ID. */
+/**
+ * Members on the held run's list whom this read found back: enabled again in Entra ID, or (listed
+ * as having left the sync scope) in the scope again.
+ */
 export function enabledAgain(observed: ReadonlyMap<string, Observed>): string[] {
-  return [...observed].filter(([, { standing, state }]) => standing === "held" && state === "enabled").map(([userId]) => userId);
+  return [...observed]
+    .filter(([, { standing, state, inScope }]) =>
+      standing === "held"
+        ? state === "enabled" && inScope !== false
+        : standing === "held_scope" && inScope === true && state !== "disabled" && state !== "deleted",
+    )
+    .map(([userId]) => userId);
 }
 
-/** Active members a delta round says are disabled or deleted: the ones to confirm. */
+/**
+ * The members a delta round would change on its word alone, to confirm by a direct read: active
+ * ones it says are disabled, deleted or outside the scope, and those back in the scope.
+ */
 export function leaversToConfirm(observed: ReadonlyMap<string, Observed>): string[] {
   const oids: string[] = [];
-  for (const { state, standing, oid } of observed.values()) {
-    if (standing === "active" && (state === "disabled" || state === "deleted")) oids.push(oid);
+  for (const { state, standing, oid, inScope } of observed.values()) {
+    const change = changeFor(standing, state, inScope);
+    if (change && (change[0] === "deactivate" || change[1] === "in_scope")) oids.push(oid);
   }
   return oids;
 }
 
-/** The directory's confirmed word replaces what the round said, for those members only. */
-export function applyConfirmations(observed: Map<string, Observed>, confirmed: readonly [string, AccountState][]) {
-  const stateOf = new Map(confirmed);
+/**
+ * The directory's confirmed word replaces what the round said, for those members only: the account's
+ * state, and with `scopeOf` the scope as its sign-in name says (runScope.ts).
+ */
+export function applyConfirmations(
+  observed: Map<string, Observed>,
+  confirmed: readonly (readonly [string, AccountState, (string | null)?])[],
+  scopeOf?: (upn: string | null) => boolean | null,
+) {
+  const byOid = new Map(confirmed.map(([oid, state, upn]) => [oid, { state, upn }]));
   for (const entry of observed.values()) {
-    const state = stateOf.get(entry.oid);
-    if (state) entry.state = state;
+    const read = byOid.get(entry.oid);
+    if (!read) continue;
+    entry.state = read.state;
+    if (scopeOf && typeof read.upn === "string") entry.inScope = scopeOf(read.upn);
   }
 }
 
@@ -80,8 +123,8 @@ export function applyConfirmations(observed: Map<string, Observed>, confirmed: r
  */
 export function planDirectoryChanges(observed: ReadonlyMap<string, Observed>, absentActiveMembers: readonly string[]): DirectoryChanges {
   const changes: DirectoryChanges = { deactivate: [], reactivate: [] };
-  for (const [userId, { state, standing }] of observed) {
-    const change = changeFor(standing, state);
+  for (const [userId, { state, standing, inScope }] of observed) {
+    const change = changeFor(standing, state, inScope);
     if (change) changes[change[0]].push([userId, change[1]]);
   }
   for (const userId of absentActiveMembers) changes.deactivate.push([userId, "absent"]);

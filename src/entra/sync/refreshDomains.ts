@@ -3,10 +3,12 @@
 // unchosen (src/db/syncScope.ts). One Graph request (/organization, which User.Read suffices for:
 // https://learn.microsoft.com/en-us/graph/api/organization-get) and one D1 batch; a failure leaves
 // the list as it was and never fails the run (the directory read that follows reports its own).
+// It says whether a chosen domain went: a delta round does not list that domain's people again, so
+// the run lists everyone instead (workflow.ts) and judges them by the domains left (runScope.ts).
 import type { Db } from "../../db/client.ts";
 import { saveTenantDetails } from "../../db/connections.ts";
 import { runStatements } from "../../db/statements.ts";
-import { refreshScopeDomains } from "../../db/syncScope.ts";
+import { listChosenDomains, refreshScopeDomains } from "../../db/syncScope.ts";
 import type { Config } from "../../lib/config.ts";
 import { GraphError } from "../graph.ts";
 import { withOrganizationGraph, type TokenCache } from "../graphAccess.ts";
@@ -19,7 +21,7 @@ export async function refreshDomainsOfRun(
   run: { organizationId: string; tenantId: string },
   tokens: TokenCache,
   now: number,
-): Promise<{ refreshed: boolean; graphRequests: number }> {
+): Promise<{ refreshed: boolean; chosenRemoved?: boolean; graphRequests: number }> {
   const counter = { requests: 0, bytes: 0 };
   try {
     const details = await withOrganizationGraph(
@@ -31,11 +33,13 @@ export async function refreshDomainsOfRun(
     );
     if (!details) return { refreshed: false, graphRequests: counter.requests };
     const { domains, ...columns } = details;
+    const reported = new Set(domains.map((d) => d.name.toLowerCase()));
+    const chosenRemoved = (await listChosenDomains(db, run.organizationId)).some((name) => !reported.has(name));
     await runStatements(db, [
       saveTenantDetails(db, run.organizationId, columns, now),
       ...refreshScopeDomains(db, run.organizationId, domains, false),
     ]);
-    return { refreshed: true, graphRequests: counter.requests };
+    return { refreshed: true, chosenRemoved, graphRequests: counter.requests };
   } catch (error) {
     if (error instanceof GraphError || error instanceof ConnectionTokenError) return { refreshed: false, graphRequests: counter.requests };
     throw error;

@@ -32,7 +32,8 @@ import { followMappingEdits, remapsAfterEdits } from "./remapSteps.ts";
 import { addsNewPeople } from "../../db/joiners.ts";
 import { MAX_CANDIDATES, addNewPeopleOfRun } from "./addNewPeople.ts";
 import { refreshDomainsOfRun } from "./refreshDomains.ts";
-import { applyScopeOfRun } from "./scopeOfRun.ts";
+import { readScopeGroups } from "./scopeOfRun.ts";
+import { applyGroupScope, readScopeSettings, scopeOfName } from "./runScope.ts";
 
 /** What the instance returns: the run's figures (the benchmark reads them). */
 export interface SyncRunOutput {
@@ -169,17 +170,22 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
       // Memory only: after a restart the token is read again, and the checkpointed pages are not.
       const tokens: TokenCache = { accessToken: null, tenantId: null };
       // The tenant's verified domains, refreshed by each run (issue 20): the sync scope's list.
-      if (trigger !== "preview") {
-        await steps.do("refresh the tenant's domains", STEP, (db) =>
-          refreshDomainsOfRun(db, config, { organizationId, tenantId }, tokens, Date.now()),
-        );
-      }
+      // A chosen domain Entra removed: a full listing finds its people (runScope.ts).
+      const domains =
+        trigger !== "preview"
+          ? await steps.do("refresh the tenant's domains", STEP, (db) =>
+              refreshDomainsOfRun(db, config, { organizationId, tenantId }, tokens, Date.now()),
+            )
+          : null;
+      // The sync scope the run judges its members by (issue 20, runScope.ts).
+      const scopeSettings = await steps.do("read the sync scope", STEP, (db) => readScopeSettings(db, { organizationId, tenantId }));
+      const outsideDomains = new Set<string>();
       const observed = new Map<string, Observed>();
-      let state: ReadState = firstRead(storedLinkEnc);
+      let state: ReadState = firstRead(domains?.chosenRemoved ? null : storedLinkEnc);
       let nextDeltaLinkEnc: string | null;
       for (;;) {
         mode = state.mode;
-        const request = { ...pageRequest(state, organizationId, tenantId, runId, heldRunId), collectJoiners };
+        const request = { ...pageRequest(state, organizationId, tenantId, runId, heldRunId), collectJoiners, scope: scopeSettings };
         const read = await steps.do(stepName(state), STEP, async (db): Promise<TimedPageResult> => {
           if (!withinDeadline(startedAt, Date.now()))
             return { ok: false, reason: "timed_out", graphRequests: 0, graphBytes: 0, at: Date.now() };
@@ -193,6 +199,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
           mergeObservations(observed, read.observations);
           keepActionable(observed);
           for (const oid of read.joiners ?? []) if (candidates.size < MAX_CANDIDATES) candidates.add(oid);
+          for (const oid of read.outsideScope ?? []) outsideDomains.add(oid);
         }
         const move = advance(state, read, startedAt);
         if (move.next === "fail") return await fail(move.reason);
@@ -204,6 +211,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
         if (move.next === "read" && move.restarted) {
           candidates.clear();
           observed.clear();
+          outsideDomains.clear();
           usersRead = 0;
         }
         state = move.state;
@@ -220,8 +228,17 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
         graphRequests += confirmation.graphRequests;
         graphBytes += confirmation.graphBytes;
         if (!confirmation.ok) return await fail(confirmation.reason);
-        applyConfirmations(observed, confirmation.confirmed);
+        applyConfirmations(observed, confirmation.confirmed, scopeSettings ? (upn) => scopeOfName(scopeSettings, upn) : undefined);
       }
+      // The scope's groups, read by every run but a real-time one and one waiting behind a held run.
+      let groupMembers: Set<string> | null = null;
+      if (scopeSettings?.mode === "groups" && trigger !== "realtime" && !heldRunId) {
+        const groups = await readScopeGroups(steps, STEP, config, { organizationId, tenantId }, scopeSettings, tokens);
+        graphRequests += groups.graphRequests;
+        groupMembers = groups.members;
+      }
+      const scope = scopeSettings ? { settings: scopeSettings, groupMembers, outsideDomains } : null;
+      applyGroupScope(observed, scope);
       const concluded = await steps.do("conclude", STEP, (db) =>
         concludeRun(
           db,
@@ -239,6 +256,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
             heldRunId,
             deltaLinkEnc: nextDeltaLinkEnc,
             previousLinkEnc: storedLinkEnc,
+            scope,
           },
           Date.now(),
         ),
@@ -286,13 +304,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
         graphRequests += remap.graphRequests;
         graphBytes += remap.graphBytes;
       }
-      // The sync scope, then joiners: only after a run that changed members as it should (not held, not failed).
-      let scopeChanges = { deactivated: 0, reactivated: 0 };
-      if (concluded.status === "succeeded" && trigger !== "realtime") {
-        const scoped = await applyScopeOfRun(steps, STEP, config, { organizationId, tenantId, runId }, tokens);
-        graphRequests += scoped.graphRequests;
-        scopeChanges = scoped;
-      }
+      // Joiners: only after a run that changed members as it should (not held, not failed).
       if (concluded.status === "succeeded" && candidates.size > 0) {
         const joined = await addNewPeopleOfRun(
           steps,
@@ -312,8 +324,8 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
         usersRead,
         graphRequests,
         graphBytes,
-        deactivated: concluded.deactivated + scopeChanges.deactivated,
-        reactivated: concluded.reactivated + scopeChanges.reactivated,
+        deactivated: concluded.deactivated,
+        reactivated: concluded.reactivated,
         error: null,
         d1: steps.total,
         maxD1StatementsPerStep: Math.max(0, ...steps.steps.map((s) => s.d1.statements)),
