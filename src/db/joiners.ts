@@ -7,7 +7,6 @@ import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { memberEventsFor, memberStandingEvents } from "./outbox.ts";
 import { linkPersonStatements, type ImportedPerson } from "./importedMembers.ts";
-import type { Role } from "./schema.ts";
 import { planIncludes } from "./planFeatures.ts";
 import { statement } from "./statements.ts";
 
@@ -33,30 +32,43 @@ export async function addsNewPeople(db: Db, organizationId: string): Promise<boo
   return rows.length > 0;
 }
 
-/** The writes that add one person to the organization, linked by their object id, for run `runId`. */
-export function addJoinerStatements(organizationId: string, tenantId: string, runId: string, person: ImportedPerson, now: number): SQL[] {
-  const role: Role = person.role;
-  return linkPersonStatements(organizationId, tenantId, person, now, ({ linked, made }) => {
-    // Ours: this run's membership for the person, made by the insert just before; its audit row
-    // says so, and the event and the run's count follow the audit row.
-    const ours = sql`${linked} and m.created_at = ${now} and exists (select 1 from audit_events a where a.organization_id = ${organizationId}
-      and a.action = 'entra.user_added' and a.target_user_id = i.user_id and a.created_at = ${now})`;
-    return [
-      // Only for a membership the insert above made: changes() is that statement's count (its
-      // triggers' changes are not counted), 0 when the person was already a member.
-      sql`insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
-        select ${organizationId}, null, 'entra.user_added', i.user_id,
-          json_object('role', ${role}, 'upn', ${person.email}, 'runId', ${runId}, 'rule', ${person.decision?.rule ?? "default"}), ${now}
-        from ${made} where ${linked} and m.created_at = ${now} and changes() = 1`,
-      memberEventsFor(
-        "member.created",
-        { organizationId, now },
-        { role: sql`m.role`, cause: "directory", run_id: runId, actor_user_id: null },
-        { from: made, where: ours },
-      ),
-      sql`update sync_runs set added = added + (select count(*) from ${made} where ${ours}) where id = ${runId}`,
-    ];
-  });
+/**
+ * The writes that add a batch of people to the organization, linked by their object id, for run
+ * `runId`: each person's own (user, identity, membership, role decision: importedMembers.ts), then
+ * three for the whole batch: the audit rows, the member.created events and the run's count, each
+ * for the memberships these writes made (made at `now`; a person already a member is none of them).
+ * One INSERT for all the batch's audit rows updates audit_events' AUTOINCREMENT counter once, not
+ * once a person (the joiner_sync bench's rows written per joiner, migrations/0027).
+ */
+export function addJoinersStatements(
+  organizationId: string,
+  tenantId: string,
+  runId: string,
+  people: readonly ImportedPerson[],
+  now: number,
+): SQL[] {
+  const listed = JSON.stringify(people.map((p) => ({ oid: p.oid, role: p.role, email: p.email, rule: p.decision?.rule ?? "default" })));
+  // The batch's people (`p`) who are members made now: identity `i`, membership `m`, user `u`.
+  const made = sql`json_each(${listed}) p
+    cross join identities i on i.provider = 'microsoft' and i.issuer_key = ${tenantId} and i.subject = json_extract(p.value, '$.oid')
+    cross join memberships m on m.organization_id = ${organizationId} and m.user_id = i.user_id
+    cross join users u on u.id = i.user_id`;
+  const ours = sql`m.created_at = ${now}`;
+  return [
+    ...people.flatMap((person) => linkPersonStatements(organizationId, tenantId, person, now, () => [])),
+    sql`insert into audit_events (organization_id, actor_user_id, action, target_user_id, details, created_at)
+      select ${organizationId}, null, 'entra.user_added', i.user_id,
+        json_object('role', json_extract(p.value, '$.role'), 'upn', json_extract(p.value, '$.email'), 'runId', ${runId},
+          'rule', json_extract(p.value, '$.rule')), ${now}
+      from ${made} where ${ours}`,
+    memberEventsFor(
+      "member.created",
+      { organizationId, now },
+      { role: sql`m.role`, cause: "directory", run_id: runId, actor_user_id: null },
+      { from: made, where: ours },
+    ),
+    sql`update sync_runs set added = added + (select count(*) from ${made} where ${ours}) where id = ${runId}`,
+  ];
 }
 
 /**

@@ -3,18 +3,20 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { planIncludes } from "./planFeatures.ts";
+import { runsExistFor } from "./runEligibility.ts";
 import { statement } from "./statements.ts";
 import { groupSubscriptions, realtimeSubscriptions, entraConnections, organizations, type RealtimeFailure } from "./schema.ts";
 import { holdPending } from "./syncRuns.ts";
 
 /**
- * Runs a real-time update may start: connected, Auto-deprovision on (the nightly sync's rule), and a
- * plan with real-time updates as well as deprovisioning, since a notification's run deactivates people.
+ * Runs a real-time update may start: connected, runs on (the nightly sync's rule: Auto-deprovision
+ * or Add new people automatically, runEligibility.ts), and a plan with real-time updates.
  */
-const eligiblePlan = planIncludes(sql`o.plan`, "realtimeUpdates", "deprovisioning");
+const eligiblePlan = planIncludes(sql`o.plan`, "realtimeUpdates");
+const runsOn = runsExistFor(sql`c`, sql`o`);
 const stillEligible = (organizationId: string | ReturnType<typeof sql>) => sql`exists (
   select 1 from ${entraConnections} c join ${organizations} o on o.id = c.organization_id and ${eligiblePlan}
-  where c.organization_id = ${organizationId} and c.status = 'connected' and c.auto_deprovision = 1)`;
+  where c.organization_id = ${organizationId} and c.status = 'connected' and ${runsOn})`;
 
 /**
  * The organization's subscription (if any): the id and tenant Graph knows, to renew or delete it,
@@ -151,7 +153,7 @@ export async function listSubscriptionUpkeep(db: Db, options: { renewBefore: num
       select c.organization_id as organization_id, 1 as eligible, s.subscription_id, s.status, s.expires_at
       from ${entraConnections} c join ${organizations} o on o.id = c.organization_id and ${eligiblePlan}
       left join ${realtimeSubscriptions} s on s.organization_id = c.organization_id
-      where c.status = 'connected' and c.auto_deprovision = 1
+      where c.status = 'connected' and ${runsOn}
         and (s.organization_id is null or s.status = 'failed' or s.expires_at is null or s.expires_at <= ${options.renewBefore})
       union all
       select s.organization_id, 0, s.subscription_id, s.status, s.expires_at from ${realtimeSubscriptions} s

@@ -92,7 +92,8 @@ export const memberships = sqliteTable(
     primaryKey({ columns: [t.organizationId, t.userId] }),
     index("memberships_user").on(t.userId),
     index("memberships_run").on(t.deactivatedByRun).where(isNotNull(t.deactivatedByRun)),
-    // The Users page's lists (migrations/0008) and directory sync's scan of an organization (0009).
+    // The Users page's lists (migrations/0008). Directory sync's scan of an organization reads the
+    // table itself: WITHOUT ROWID since migrations/0027, its key (organization, user) is the table.
     index("memberships_by_name").on(t.organizationId, t.nameKey, t.userId, t.role, t.status, t.deactivatedReason),
     index("memberships_by_email").on(t.organizationId, t.emailKey, t.userId, t.nameKey, t.role, t.status, t.deactivatedReason),
     index("memberships_by_status").on(t.organizationId, t.status, t.nameKey, t.userId, t.role, t.deactivatedReason),
@@ -100,7 +101,6 @@ export const memberships = sqliteTable(
     index("memberships_by_reason")
       .on(t.organizationId, t.deactivatedReason, t.nameKey, t.userId, t.role, t.status)
       .where(isNotNull(t.deactivatedReason)),
-    index("memberships_org_standing").on(t.organizationId, t.userId, t.status, t.deactivatedReason, t.createdAt),
   ],
 );
 

@@ -72,8 +72,8 @@ export async function findLinkedMembersAmong(
  * whether the member and their Microsoft identity both existed before `listedSince`: only those
  * were linked when every page was read, so only they are judged. Someone who joins during a long
  * run was on a page read before they were linked (or read as disabled before being enabled).
- * Reads the covering indexes only (migrations/0009): one index entry per member and one per
- * identity. With `heldRunId` (the run waits behind that held run), `held` says who is on its list,
+ * Reads the memberships table on its key (WITHOUT ROWID: the key's b-tree holds every column,
+ * migrations/0027) and identities' covering index: one entry per member and one per identity. With `heldRunId` (the run waits behind that held run), `held` says who is on its list,
  * one probe of sync_run_changes' primary key per member.
  */
 export function listMembersToJudge(

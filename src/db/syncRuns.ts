@@ -4,7 +4,7 @@
 import { and, desc, eq, inArray, isNull, sql } from "drizzle-orm";
 import { auditStatement } from "./audit.ts";
 import type { Db } from "./client.ts";
-import { planIncludes } from "./planFeatures.ts";
+import { runsExistFor } from "./runEligibility.ts";
 import { statement } from "./statements.ts";
 import {
   entraConnections,
@@ -373,11 +373,11 @@ export async function listRunChanges(db: Db, organizationId: string, runId: stri
 
 export type RunChangeRow = Awaited<ReturnType<typeof listRunChanges>>["people"][number];
 
-/** Organizations the nightly sync runs for: a plan with deprovisioning, connected, Auto-deprovision on. */
+/** Organizations the nightly sync runs for: connected, with Auto-deprovision or Add new people automatically on (runEligibility.ts). */
 const eligibleOrganizations = sql`
   select c.organization_id as organization_id from entra_connections c
   join organizations o on o.id = c.organization_id
-  where c.status = 'connected' and c.auto_deprovision = 1 and ${planIncludes(sql`o.plan`, "deprovisioning")}`;
+  where c.status = 'connected' and ${runsExistFor(sql`c`, sql`o`)}`;
 
 export async function countOrganizationsToSync(db: Db): Promise<number> {
   const [row] = await db.all<{ n: number }>(sql`select count(*) as n from (${eligibleOrganizations})`);
@@ -441,6 +441,11 @@ export async function findSyncSettings(db: Db, organizationId: string, options: 
       status: entraConnections.status,
       tenantId: entraConnections.tenantId,
       autoDeprovision: entraConnections.autoDeprovision,
+      // Add new people automatically (issue 20): with it alone, runs add people and deactivate nobody.
+      addNewPeople:
+        sql<number>`exists (select 1 from sync_scopes s where s.organization_id = ${organizationId} and s.add_new_people = 1)`.as(
+          "add_new_people",
+        ),
       deltaLinkEnc: entraConnections.deltaLinkEnc,
       holdThresholdPercent: entraConnections.holdThresholdPercent,
       holdThresholdMinimum: entraConnections.holdThresholdMinimum,

@@ -30,7 +30,8 @@ import { revokeOpenSetupLinks } from "../db/setupLinks.ts";
 import { noUsableScimToken } from "../db/scimTokens.ts";
 import { claimFlowState, isStalePremise } from "../db/usedFlowStates.ts";
 import { sha256Base64url } from "../lib/crypto.ts";
-import { followMappingToggle, startRealtimeUpdates, stopRealtimeUpdates } from "./realtime/subscription.ts";
+import { followMappingToggle, stopRealtimeUpdates } from "./realtime/subscription.ts";
+import { followRunSettings } from "./runSettings.ts";
 import { startTrackingGroups } from "./sync/groupRoles.ts";
 import { deleteScope, refreshScopeDomains } from "../db/syncScope.ts";
 
@@ -218,12 +219,11 @@ export async function setEntraFeature(db: Db, config: Config, viewer: Viewer, fe
     details: { setting: FEATURE_LABELS[feature], enabled },
     now,
   }).run();
-  // Real-time updates are part of Auto-deprovision sync. The toggle is saved whatever Graph says: a
-  // subscription that cannot be created is shown on the page with its reason, and the nightly sync
-  // runs regardless (the nightly upkeep tries again).
+  // Real-time updates come with the runs (Auto-deprovision sync, or Add new people automatically:
+  // runSettings.ts). The toggle is saved whatever Graph says: a subscription that cannot be created
+  // is shown on the page with its reason, and the nightly sync runs regardless (the nightly upkeep tries again).
   if (feature === "autoDeprovision") {
-    if (enabled) await startRealtimeUpdates(db, config, viewer.organizationId, viewer.userId, now);
-    else await stopRealtimeUpdates(db, config, viewer.organizationId, viewer.userId, now);
+    await followRunSettings(db, config, { organizationId: viewer.organizationId, actor: viewer.userId, setting: feature, enabled }, now);
   }
   // Group membership changes reach roles in real time through a /groups subscription (issue 19).
   if (feature === "groupRoleMapping") {

@@ -11,7 +11,7 @@ import { insertAuditEvent, insertViewerAuditEvent } from "../db/audit.ts";
 import type { Db } from "../db/client.ts";
 import { findConnectionOfTenant, findConnectionSummary } from "../db/connections.ts";
 import type { ImportedPerson } from "../db/importedMembers.ts";
-import { addJoinerStatements, forgetHeldJoiners, heldJoinersSummary, holdJoinerStatements, listHeldJoiners } from "../db/joiners.ts";
+import { addJoinersStatements, forgetHeldJoiners, heldJoinersSummary, holdJoinerStatements, listHeldJoiners } from "../db/joiners.ts";
 import { listMappings } from "../db/mappings.ts";
 import { runStatements } from "../db/statements.ts";
 import { saveAddNewPeople } from "../db/syncScope.ts";
@@ -24,13 +24,14 @@ import { signInScope } from "./signInDirectory.ts";
 import { syncFailureOf, type SyncFailure } from "./sync/failures.ts";
 import { z } from "zod";
 import { AppError } from "../lib/errors.ts";
+import { followRunSettings } from "./runSettings.ts";
 
 /** People added per D1 batch (about eight statements each). */
 const PEOPLE_PER_BATCH = 20;
 /** Graph's JSON batching takes at most 20 requests (https://learn.microsoft.com/graph/json-batching). */
 const BATCH_REQUESTS = 20;
 
-export async function setAddNewPeople(db: Db, viewer: Viewer, enabled: boolean, now: number) {
+export async function setAddNewPeople(db: Db, config: Config, viewer: Viewer, enabled: boolean, now: number) {
   await runStatements(db, [
     saveAddNewPeople(db, viewer.organizationId, enabled, viewer.userId, now),
     insertViewerAuditEvent(
@@ -40,6 +41,13 @@ export async function setAddNewPeople(db: Db, viewer: Viewer, enabled: boolean, 
       now,
     ),
   ]);
+  // Runs, and real-time updates, exist with this setting alone (issue 20).
+  await followRunSettings(
+    db,
+    config,
+    { organizationId: viewer.organizationId, actor: viewer.userId, setting: "addNewPeople", enabled },
+    now,
+  );
 }
 
 export interface JoinersRequest {
@@ -216,9 +224,7 @@ export async function writeJoiners(
   now: number,
 ): Promise<void> {
   for (let i = 0; i < request.people.length; i += PEOPLE_PER_BATCH) {
-    const batch = request.people
-      .slice(i, i + PEOPLE_PER_BATCH)
-      .flatMap((person) => addJoinerStatements(request.organizationId, request.tenantId, request.runId, person, now));
-    await runStatements(db, batch);
+    const people = request.people.slice(i, i + PEOPLE_PER_BATCH);
+    await runStatements(db, addJoinersStatements(request.organizationId, request.tenantId, request.runId, people, now));
   }
 }

@@ -105,7 +105,7 @@ entraImportRoutes.post(
   async (c) => {
     const viewer = viewerOf(c);
     const enabled = c.req.valid("form").enabled === "true";
-    await setAddNewPeople(c.get("db"), viewer, enabled, Date.now());
+    await setAddNewPeople(c.get("db"), c.get("config"), viewer, enabled, Date.now());
     return fragmentOrPage(c, <AddNewPeopleToggle viewer={viewer} enabled={enabled} />, { title: "Import users", nav: "settings" });
   },
 );

@@ -8,7 +8,7 @@ import { CONTOSO_TENANT_ID, GROUP_IDS, entraUser } from "../../demo/directory.ts
 import { TestBrowser } from "../support/browser.ts";
 import { mapGroup } from "../support/directory.ts";
 import { emulatorAdmin } from "../support/emulator.ts";
-import { ENTRA_PAGE, connectContoso } from "../support/entra.ts";
+import { ENTRA_PAGE, connectContoso, setFeature } from "../support/entra.ts";
 import { addEndpoint, postForm, receiverUrl } from "../events/support.ts";
 import { linkMember, signedIn } from "../support/people.ts";
 import { contosoAudit } from "../support/world.ts";
@@ -161,6 +161,55 @@ describe("a run with the setting on", () => {
     expect(await contosoAudit("entra.joiners_applied")).toEqual([{ people: 15 }]);
     expect((await adele.post(`${IMPORT}/held/apply`, {}, { htmx: true })).status).toBe(409);
     expect((await adele.post(`${IMPORT}/held/dismiss`, {}, { htmx: true })).status).toBe(409);
+  });
+});
+
+describe("without Auto-deprovision sync", () => {
+  beforeEach(resetWorld);
+
+  it("the setting alone makes runs: nightly and Sync now add people and deactivate nobody; turning Auto-deprovision on lists everyone", {
+    timeout: 60_000,
+  }, async () => {
+    const adele = await connectContoso();
+    await turnOn(adele);
+    // Real-time updates come with the runs (a users subscription at Graph).
+    expect(await env.DB.prepare("select status from realtime_subscriptions where organization_id = ?").bind(CONTOSO).first("status")).toBe(
+      "active",
+    );
+    const run = await nightlyRunDone();
+    expect(run).toMatchObject({ status: "succeeded", deactivated: 0 });
+    expect(await contosoMember(entraUser("megan").oid)).toMatchObject({ status: "active" });
+    // Diego is disabled in Entra: only Auto-deprovision sync deactivates him.
+    expect(await contosoMember(entraUser("diego").oid)).toMatchObject({ status: "active" });
+    const section = await (await adele.get(`${ENTRA_PAGE}/sync`, { "hx-request": "true" })).text();
+    expect(section).toContain("deactivates nobody: Auto-deprovision sync is off.");
+    expect(section).not.toMatch(/<button type="submit" class="primary" disabled[^>]*>Sync now/);
+
+    const { oid } = await emulatorAdmin<{ oid: string }>("users", {
+      tenantId: CONTOSO_TENANT_ID,
+      displayName: "Nina Newhire",
+      userPrincipalName: "nina@contoso.example",
+      accountEnabled: true,
+      notify: false,
+    });
+    expect((await adele.post(`${ENTRA_PAGE}/sync/run`, {}, { htmx: true })).status).toBe(200);
+    await until(async () => (await contosoMember(oid))?.status === "active", 30_000);
+    await until(
+      async () => (await env.DB.prepare("select count(*) as n from sync_runs where status = 'running'").first<number>("n")) === 0,
+    );
+
+    // Turned on, Auto-deprovision's first run lists everyone: the leaver the joiner runs passed over goes.
+    await setFeature(adele, "auto-deprovision", true);
+    const full = await nightlyRunDone();
+    expect(full).toMatchObject({ status: "succeeded", mode: "full", deactivated: 1 });
+    expect(await contosoMember(entraUser("diego").oid)).toMatchObject({ status: "deactivated" });
+
+    // Both off: no run, no real-time updates.
+    await setFeature(adele, "auto-deprovision", false);
+    expect(await env.DB.prepare("select count(*) as n from realtime_subscriptions").first("n")).toBe(1);
+    await adele.post(`${IMPORT}/add-new-people`, { enabled: "false" }, { htmx: true });
+    expect(await env.DB.prepare("select count(*) as n from realtime_subscriptions").first("n")).toBe(0);
+    expect((await adele.post(`${ENTRA_PAGE}/sync/run`, {}, { htmx: true })).status).toBe(409);
   });
 });
 

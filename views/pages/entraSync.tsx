@@ -52,23 +52,25 @@ export function SyncSection(props: { viewer: Viewer; data: SyncSectionData }) {
         deactivated when their account is enabled again. Members deactivated by hand, and people who sign in only with Google, are never
         touched.
       </p>
-      {data.autoDeprovision ? (
+      {data.runsOn ? (
         <p id="sync-next">
           Next scheduled run: <strong>{formatTime(data.nextRunAt)}</strong> ({data.schedule})
+          {!data.autoDeprovision &&
+            " It adds new people (Add new people automatically) and deactivates nobody: Auto-deprovision sync is off."}
         </p>
       ) : (
         <p class="notice" id="sync-next">
           Auto-deprovision sync is off: no nightly run. Preview shows what a run would do.
         </p>
       )}
-      {data.autoDeprovision && <RealtimeStatus realtime={data.realtime} />}
+      {data.runsOn && <RealtimeStatus realtime={data.realtime} />}
       {data.running ? (
         <p class="status running" role="status" id="sync-running">
           A sync is running… this section updates when it finishes.
         </p>
       ) : (
         <div class="actions">
-          <SyncButton viewer={viewer} action="run" label="Sync now" disabled={!data.autoDeprovision} />{" "}
+          <SyncButton viewer={viewer} action="run" label="Sync now" disabled={!data.runsOn} />{" "}
           <SyncButton viewer={viewer} action="preview" label="Preview" />
         </div>
       )}

@@ -85,7 +85,7 @@ export async function concludeRun(db: Db, request: ConcludeRequest, now: number)
       ? "not_connected"
       : settings.tenantId !== tenantId
         ? "tenant_changed"
-        : trigger !== "preview" && !settings.autoDeprovision
+        : trigger !== "preview" && !settings.autoDeprovision && !settings.addNewPeople
           ? "turned_off"
           : null;
   const failed = async (error: SyncFailure | null): Promise<ConcludeResult> => {
@@ -93,6 +93,14 @@ export async function concludeRun(db: Db, request: ConcludeRequest, now: number)
     return { status: "failed", deactivated: 0, reactivated: 0, wouldDeactivate: 0 };
   };
   if (stopped || !settings || !run) return failed(stopped);
+  // Add new people automatically on its own (issue 20): the run adds people (workflow.ts) and
+  // changes nobody's standing; its delta link moves on (turning Auto-deprovision on forgets it, so
+  // that run lists everyone: connection.ts).
+  if (trigger !== "preview" && !settings.autoDeprovision) {
+    const deltaLink = request.deltaLinkEnc ? { tenantId, enc: request.deltaLinkEnc, replaces: request.previousLinkEnc } : null;
+    await recordRunOutcome(db, { ...base, status: "succeeded", deactivated: 0, reactivated: 0, error: null, pending: null, deltaLink });
+    return { status: "succeeded", deactivated: 0, reactivated: 0, wouldDeactivate: 0 };
+  }
   const listedSince = request.listingSince ?? run.startedAt;
   if (trigger !== "preview" && request.heldRunId) {
     const waited = await waitBehindHold(

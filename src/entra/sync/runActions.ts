@@ -27,7 +27,7 @@ import { NIGHTLY_SCHEDULE_TEXT, nextNightlyRun } from "./schedule.ts";
 import { findSubscription } from "../../db/realtimeSubscriptions.ts";
 import { startPendingReread } from "../realtime/reread.ts";
 import { renewsAt } from "../realtime/subscription.ts";
-import { deactivateAddedByRun } from "../../db/joiners.ts";
+import { addsNewPeople, deactivateAddedByRun } from "../../db/joiners.ts";
 
 /** People shown for a held or previewed run; the rest are counted. */
 const LISTED_PEOPLE = 200;
@@ -60,17 +60,20 @@ export async function loadSyncSection(db: Db, organizationId: string, now: numbe
   const waiting = held
     ? (runs.find((run) => run.status === "skipped" && run.error === "held_run_pending" && run.startedAt >= held.startedAt) ?? null)
     : null;
+  // Runs exist with either setting on (issue 20, src/db/runEligibility.ts).
+  const runsOn = Boolean(settings?.autoDeprovision || settings?.addNewPeople);
   return {
     connected: settings?.status === "connected",
     autoDeprovision: settings?.autoDeprovision ?? false,
+    runsOn,
     threshold: {
       percent: settings?.holdThresholdPercent ?? DEFAULT_HOLD_THRESHOLD.percent,
       minimum: settings?.holdThresholdMinimum ?? DEFAULT_HOLD_THRESHOLD.minimum,
     },
-    nextRunAt: settings?.autoDeprovision ? nextNightlyRun(now) : null,
+    nextRunAt: runsOn ? nextNightlyRun(now) : null,
     schedule: NIGHTLY_SCHEDULE_TEXT,
     realtime:
-      settings?.autoDeprovision && subscription
+      runsOn && subscription
         ? {
             ...subscription,
             renewsAt: subscription.expiresAt ? renewsAt(subscription.expiresAt) : null,
@@ -88,8 +91,11 @@ export type SyncSectionData = Awaited<ReturnType<typeof loadSyncSection>>;
 export async function startRunFromPage(db: Db, workflow: SyncWorkflow, viewer: Viewer, trigger: "sync_now" | "preview", now: number) {
   const connection = await findConnectionSummary(db, viewer.organizationId);
   if (connection?.status !== "connected") throw new AppError("conflict", "Connect Entra ID before running directory sync.");
-  if (trigger === "sync_now" && !connection.autoDeprovision) {
-    throw new AppError("conflict", "Turn on Auto-deprovision sync to run it. Preview shows what it would do without changing anything.");
+  if (trigger === "sync_now" && !connection.autoDeprovision && !(await addsNewPeople(db, viewer.organizationId))) {
+    throw new AppError(
+      "conflict",
+      "Turn on Auto-deprovision sync (or Add new people automatically) to run it. Preview shows what it would do without changing anything.",
+    );
   }
   const outcome = await startSyncRun(db, workflow, { organizationId: viewer.organizationId, trigger, runId: crypto.randomUUID(), now });
   if (!outcome.started) {

@@ -1,0 +1,34 @@
+// Runs exist while Auto-deprovision sync or Add new people automatically is on (issue 20,
+// src/db/runEligibility.ts): each setting works on its own. Turning either one on or off keeps
+// real-time updates (the users subscription, src/entra/realtime/subscription.ts) to that rule: on
+// while either is, stopped once both are off. Turning Auto-deprovision on also makes the next run a
+// full listing, since joiner-only runs moved the delta link past leavers they did not judge.
+import type { Db } from "../db/client.ts";
+import { findConnectionSummary } from "../db/connections.ts";
+import { addsNewPeople } from "../db/joiners.ts";
+import { findSubscription } from "../db/realtimeSubscriptions.ts";
+import { forgetDeltaLink } from "../db/runEligibility.ts";
+import type { Config } from "../lib/config.ts";
+import { startRealtimeUpdates, stopRealtimeUpdates } from "./realtime/subscription.ts";
+
+export async function followRunSettings(
+  db: Db,
+  config: Config,
+  change: { organizationId: string; actor: string; setting: "autoDeprovision" | "addNewPeople"; enabled: boolean },
+  now: number,
+) {
+  const { organizationId, actor, setting, enabled } = change;
+  if (setting === "autoDeprovision" && enabled) {
+    await db.run(forgetDeltaLink(organizationId));
+    await startRealtimeUpdates(db, config, organizationId, actor, now);
+    return;
+  }
+  const [connection, joiners, subscription] = await Promise.all([
+    findConnectionSummary(db, organizationId),
+    addsNewPeople(db, organizationId),
+    findSubscription(db, organizationId),
+  ]);
+  const runsOn = connection?.status === "connected" && (connection.autoDeprovision || joiners);
+  if (!runsOn) await stopRealtimeUpdates(db, config, organizationId, actor, now);
+  else if (setting === "addNewPeople" && enabled && !subscription) await startRealtimeUpdates(db, config, organizationId, actor, now);
+}
