@@ -45,8 +45,6 @@ it(`joiner_sync at ${USERS}`, { timeout: 900_000 }, async () => {
     ]);
   }
   await env.DB.batch([
-    // The synthetic tenant's one domain is also its initial one, which a new connection leaves unchosen.
-    env.DB.prepare("update sync_scope_domains set chosen = 1 where organization_id = ?").bind(CONTOSO),
     // The 1 % of disabled users (every 100th) are leavers: room for them under the threshold.
     env.DB.prepare("update entra_connections set hold_threshold_minimum = 1000000 where organization_id = ?").bind(CONTOSO),
   ]);
