@@ -7,11 +7,12 @@
 //
 // How a run tells who is in the scope:
 // - Domains: the sign-in name (userPrincipalName) of each user a page lists, against the chosen
-//   domains. A full listing names everyone; a delta round names the users that changed, and a
-//   moved user's entry carries the new name (a users delta returns the changed users with the
-//   properties the round selected: https://learn.microsoft.com/en-us/graph/delta-query-users and
-//   https://learn.microsoft.com/en-us/graph/api/user-delta). A delta round's word is confirmed by a
-//   direct read before anyone goes (confirmLeavers.ts). A chosen domain that Entra removed sends the
+//   domains. A full listing names everyone; a delta round names the users that changed, each
+//   "represented by their id with at least the properties that have been updated"
+//   (https://learn.microsoft.com/en-us/graph/delta-query-overview, resource representation; users:
+//   https://learn.microsoft.com/en-us/graph/delta-query-users), so a user moved to another domain
+//   comes with the new userPrincipalName, and an entry without it says nothing of the scope. A
+//   delta round's word is confirmed by a direct read before anyone goes (confirmLeavers.ts). A chosen domain that Entra removed sends the
 //   run to a full listing (refreshDomains.ts), since a delta round does not list its people again.
 // - Groups: the transitive members of the scope's groups (scopeOfRun.ts), read by the nightly run
 //   and Sync now, never by a real-time read: a users delta says nothing about group memberships, and
