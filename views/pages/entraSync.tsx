@@ -17,7 +17,7 @@ const SYNC_PATH = PATHS.entraSync;
 
 const SKIPPED_NOTE = "Another sync was still running at the scheduled time, so this nightly run was skipped.";
 const SUPERSEDED_NOTE =
-  "A later read found everyone this run would deactivate enabled again in Entra ID (or no longer active), so it ended by itself.";
+  "A later read found everyone this run would deactivate enabled again in Entra ID or back in the sync scope (or no longer active), so it ended by itself.";
 const CAUSE_LABELS: Record<RunChangeRow["cause"], string> = {
   disabled: "Disabled in Entra ID",
   deleted: "Deleted from Entra ID",
