@@ -132,7 +132,9 @@ export class ChangeList implements ChangeSink {
     if (change === "deactivate") this.deactivations++;
     else this.reactivations++;
     const size = this.buffered.deactivate.length + this.buffered.reactivate.length;
-    if (size > (this.saved ? 2000 : this.inMemoryUpTo)) await this.save();
+    // Once saving, every 2,000 entries are one statement (chunks' size): a list of 900,000 is 450
+    // inserts, not 900 (a chunk of 2,000 and one of 1), within an invocation's 1,000 queries.
+    if (this.saved ? size >= 2000 : size > this.inMemoryUpTo) await this.save();
   }
 
   inMemory(): DirectoryChanges {
