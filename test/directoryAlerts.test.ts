@@ -342,8 +342,15 @@ describe("the home page at a glance", () => {
 
     await setFeature(adele, "auto-deprovision", false);
     const off = (await adele.page("/")).html;
-    expect(off).toContain('id="glance-next-run">None: Auto-deprovision sync is off.');
+    expect(off).toContain('id="glance-next-run">None: Auto-deprovision sync and Add new people automatically are off.');
     expect(off).not.toContain("Real-time updates");
+
+    // Add new people automatically alone runs the directory too (src/db/runEligibility.ts).
+    const joinersOn = await adele.post(`${ENTRA_PAGE}/import/add-new-people`, { enabled: "true" }, { htmx: true });
+    expect(joinersOn.status).toBe(200);
+    const joiners = (await adele.page("/")).html;
+    expect(joiners).toContain(`id="glance-next-run">${formatTime(nextNightlyRun(Date.now()))} (every night at 02:30 UTC)`);
+    expect(joiners).toContain('id="glance-real-time">');
   });
 
   it("says when nothing is connected or no run has happened, and is not shown to Members or on other plans", {

@@ -75,7 +75,7 @@ function connectionAlerts(state: DirectoryGlance | null): DirectoryAlert[] {
   const alerts: DirectoryAlert[] = [];
   const { heldRun, lastRun } = state;
   if (heldRun) alerts.push({ kind: "held", runId: heldRun.id, startedAt: heldRun.startedAt, pending: heldRun.pendingChanges });
-  if (state.autoDeprovision && lastRun?.status === "failed" && lastRun.startedAt >= (state.connectedAt ?? 0)) {
+  if (state.runsExist && lastRun?.status === "failed" && lastRun.startedAt >= (state.connectedAt ?? 0)) {
     alerts.push({ kind: "failed", runId: lastRun.id, startedAt: lastRun.startedAt, error: lastRun.error });
   }
   return alerts;
@@ -90,7 +90,10 @@ function endpointAlerts(endpoints: FailingEndpoint[]): DirectoryAlert[] {
   return endpoints.length > 0 ? [{ kind: "webhook_disabled", endpoints }] : [];
 }
 
-/** When the next nightly run starts, or null when none will (not connected, or Auto-deprovision off). */
+/**
+ * When the next nightly run starts, or null when none will: not connected, or neither
+ * Auto-deprovision sync nor Add new people automatically on (src/db/runEligibility.ts).
+ */
 export function nextRunOf(state: DirectoryGlance | null, now: number): number | null {
-  return state?.status === "connected" && state.autoDeprovision ? nextNightlyRun(now) : null;
+  return state?.status === "connected" && state.runsExist ? nextNightlyRun(now) : null;
 }

@@ -4,6 +4,7 @@
 // them to the same viewers, and a second read per page would cost every Owner and Admin a round trip.
 import { eq, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
+import { runsExistFor } from "./runEligibility.ts";
 import { entraConnections, organizations, type PendingChanges, type RealtimeFailure, type SyncFailure } from "./schema.ts";
 import type { SyncRunRow, SyncTrigger } from "./syncRuns.ts";
 
@@ -90,6 +91,10 @@ export function alertsStateQuery(db: Db, organizationId: string) {
         autoDeprovision: entraConnections.autoDeprovision,
         linkedMembers: entraConnections.linkedActiveMembers,
       },
+      // Whether directory runs happen at all (Auto-deprovision sync, or Add new people automatically
+      // alone: src/db/runEligibility.ts's one rule), for the glance's next run and the failed-run
+      // banner. Outside `connection`: with no connection row it is 0, not null.
+      runsExist: sql<number>`coalesce(${runsExistFor(sql`entra_connections`, sql`organizations`)}, 0)`.mapWith((value) => value === 1),
       heldRun: sql`(select json_object('id', id, 'startedAt', started_at, 'pendingChanges', json(pending_changes))
         from sync_runs where organization_id = entra_connections.organization_id and status = 'held'
         order by started_at desc, id desc limit 1)`.mapWith((value) => parsed<HeldRun>(value)),

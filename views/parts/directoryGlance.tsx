@@ -47,9 +47,11 @@ export function DirectoryGlance(props: DirectoryGlanceProps) {
           </dd>
           <dt>Next run</dt>
           <dd id="glance-next-run">
-            {props.nextRunAt ? `${formatTime(props.nextRunAt)} (${props.schedule})` : "None: Auto-deprovision sync is off."}
+            {props.nextRunAt
+              ? `${formatTime(props.nextRunAt)} (${props.schedule})`
+              : "None: Auto-deprovision sync and Add new people automatically are off."}
           </dd>
-          {state.autoDeprovision && (
+          {state.runsExist && (
             <>
               <dt>Real-time updates</dt>
               <dd id="glance-real-time">
