@@ -1,5 +1,6 @@
 // The Users page at 100k members (printed, not asserted): D1 round trips and rows read for the
-// first page, a search and a filtered page, as an Owner sees them (with each member's role
+// first page, a search, the status/role filters and every combination of the directory profile's
+// department and office filters with them (issue 19), as an Owner sees them (with each member's role
 // decision, the most a page reads). The list load is measured through the same D1 counter the
 // sync uses; `request_d1_round_trips` is the whole htmx request through the app (the session
 // lookup, then the list).
@@ -19,6 +20,22 @@ const MEMBERS = 100_000;
 const CONTOSO = DEMO_ORGS.contoso.id;
 const app = buildApp();
 
+const DEPARTMENTS = ["Sales", "Engineering", "Finance", "Marketing", "Support", "Legal", "People", "Operations", "Research", "Design"];
+const OFFICES = ["London", "Paris", "Berlin", "Madrid", "Oslo", "Rome", "Vienna"];
+const pick = (names: string[], index: string) => `(case ${index} ${names.map((name, i) => `when ${i} then '${name}'`).join(" ")} end)`;
+
+/** A directory profile for each member: department by (i / 13) % 10, office by (i / 11) % 7, independent of role and status. */
+async function addSyntheticProfiles(organizationId: string) {
+  await env.DB.prepare(
+    `insert into member_profiles (organization_id, user_id, department, job_title, office_location, department_key, office_key, name_key, updated_at)
+     select organization_id, user_id, d, 'Analyst', o, lower(d), lower(o), name_key, 1 from (
+       select organization_id, user_id, name_key, ${pick(DEPARTMENTS, "(i / 13) % 10")} as d, ${pick(OFFICES, "(i / 11) % 7")} as o
+       from (select organization_id, user_id, name_key, row_number() over (order by user_id) as i from memberships where organization_id = ?))`,
+  )
+    .bind(organizationId)
+    .run();
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 
 it("users page at 100k members", async () => {
@@ -31,6 +48,8 @@ it("users page at 100k members", async () => {
   )
     .bind(CONTOSO)
     .run();
+  await addSyntheticProfiles(DEMO_ORGS.fabrikam.id);
+  await addSyntheticProfiles(CONTOSO);
   const viewer = { organizationId: CONTOSO, role: "owner" } as Viewer;
   const adele = await signedIn("adele");
 
@@ -43,6 +62,50 @@ it("users page at 100k members", async () => {
       url: "/users?status=deactivated_by_directory_sync",
     },
     { name: "filtered_and_searched", query: { search: "emma", role: "manager" }, url: "/users?q=emma&role=manager" },
+    {
+      name: "role_and_status",
+      query: { search: "", role: "manager", status: "deactivated_by_hand" },
+      url: "/users?role=manager&status=deactivated_by_hand",
+    },
+    {
+      name: "role_and_deactivated",
+      query: { search: "", role: "manager", status: "deactivated" },
+      url: "/users?role=manager&status=deactivated",
+    },
+    // Directory profile filters (issue 19): 10 departments of 10,000 members, 7 offices.
+    { name: "department", query: { search: "", department: "Finance" }, url: "/users?department=Finance" },
+    { name: "office", query: { search: "", office: "Oslo" }, url: "/users?office=Oslo" },
+    { name: "department_searched", query: { search: "emma", department: "Finance" }, url: "/users?q=emma&department=Finance" },
+    {
+      name: "department_and_office",
+      query: { search: "", department: "Finance", office: "Oslo" },
+      url: "/users?department=Finance&office=Oslo",
+    },
+    {
+      name: "department_role",
+      query: { search: "", department: "Finance", role: "manager" },
+      url: "/users?department=Finance&role=manager",
+    },
+    {
+      name: "department_status",
+      query: { search: "", department: "Finance", status: "deactivated_by_hand" },
+      url: "/users?department=Finance&status=deactivated_by_hand",
+    },
+    {
+      name: "office_role_status",
+      query: { search: "", office: "Oslo", role: "manager", status: "deactivated_by_directory_sync" },
+      url: "/users?office=Oslo&role=manager&status=deactivated_by_directory_sync",
+    },
+    {
+      name: "department_office_role_status",
+      query: { search: "", department: "Finance", office: "Oslo", role: "manager", status: "active" },
+      url: "/users?department=Finance&office=Oslo&role=manager&status=active",
+    },
+    {
+      name: "department_office_role_status_searched",
+      query: { search: "b", department: "Finance", office: "Oslo", role: "member", status: "deactivated" },
+      url: "/users?q=b&department=Finance&office=Oslo&role=member&status=deactivated",
+    },
   ];
   for (const { name, query, url } of cases) {
     const stats = emptyD1Stats();

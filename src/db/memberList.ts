@@ -6,6 +6,7 @@ import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import type { DeactivationReason, MappableRole, MemberStatusFilter, Role } from "./schema.ts";
 import { statement, type Statement } from "./statements.ts";
+import { profilePageCte, standingsOf } from "./memberListProfiles.ts";
 
 /** Where a page starts: after this (key, user id). The key is a lower-cased name or email. */
 export type MemberSortKey = readonly [key: string, userId: string];
@@ -79,6 +80,17 @@ function nameOrderIndex(query: MemberListQuery): SQL {
   return sql.raw("memberships_by_name");
 }
 
+/**
+ * The deactivation reasons a page reads one range each of (memberships_by_reason, or with a role
+ * memberships_by_role_reason), or null when one range of another index does: without a role, a
+ * single reason is memberships_by_reason's and "deactivated" memberships_by_status's.
+ */
+function reasonRanges(status: Exclude<MemberStatusFilter, "active">, role: Role | undefined): readonly string[] | null {
+  if (!role && status === "deactivated") return null; // memberships_by_status's one range
+  const reasons = standingsOf(status);
+  return role || reasons.length > 1 ? reasons : null;
+}
+
 /** `column` starts with the search (folded by SQLite's lower(), as the keys were): an index range, not LIKE. */
 const startsWith = (column: SQL, search: string) => sql`${column} >= lower(${search}) and ${column} < lower(${search}) || char(1114111)`;
 
@@ -117,6 +129,17 @@ function pageCtes(organizationId: string, query: MemberListQuery, limit: number)
   const search = query.search;
   const filtered = filters(query);
   if (query.department !== undefined || query.office !== undefined) return profilePageCte(organizationId, query, limit);
+  const reasons = !search && query.status && query.status !== "active" ? reasonRanges(query.status, query.role) : null;
+  if (reasons) {
+    // One range per reason, merged in order: `in (…)` on the index made SQLite sort them all, and a
+    // role tested on memberships_by_role's entries read every member of that role.
+    const index = sql.raw(query.role ? "memberships_by_role_reason" : "memberships_by_reason");
+    const role = query.role ? sql` and m.role = ${query.role}` : sql``;
+    const range = (reason: string) =>
+      sql`select ${SHOWN}, m.name_key as k from memberships m indexed by ${index}
+        where m.organization_id = ${organizationId}${role} and m.deactivated_reason = ${reason}${afterKey(sql`m.name_key`, query.after)}`;
+    return sql`page as (select * from (${sql.join(reasons.map(range), sql` union all `)} order by k, user_id limit ${limit}))`;
+  }
   if (!search) {
     return sql`page as (
         select ${SHOWN}, m.name_key as k from memberships m indexed by ${nameOrderIndex(query)}
@@ -146,27 +169,12 @@ function pageCtes(organizationId: string, query: MemberListQuery, limit: number)
 }
 
 /**
- * A page filtered by department or office (issue 19): one range of member_profiles_by_department
- * (or _by_office) in (name, user id) order from the cursor, each entry's membership read by its
- * primary key for role and status. A search narrows it to names starting with the text (the
- * email range is not searched under these filters). EXPLAIN: `SEARCH mp USING COVERING INDEX
- * member_profiles_by_department (organization_id=? AND department_key=? AND (name_key,user_id)>(?,?))`
- * then `SEARCH m USING INDEX sqlite_autoindex_memberships_1 (organization_id=? AND user_id=?)`.
+ * Department and job title from the users row the page reads anyway (migrations/0028 copies them
+ * from member_profiles), shown only to the organization whose directory profile they are.
  */
-function profilePageCte(organizationId: string, query: MemberListQuery, limit: number): SQL {
-  const byDepartment = query.department !== undefined;
-  const index = sql.raw(byDepartment ? "member_profiles_by_department" : "member_profiles_by_office");
-  const conditions = [
-    byDepartment ? sql`mp.department_key = lower(${query.department})` : sql`mp.office_key = lower(${query.office})`,
-    byDepartment && query.office !== undefined ? sql`mp.office_key = lower(${query.office})` : undefined,
-    query.search ? startsWith(sql`mp.name_key`, query.search) : undefined,
-  ].filter((c): c is SQL => c !== undefined);
-  return sql`page as (
-      select ${SHOWN}, mp.name_key as k from member_profiles mp indexed by ${index}
-      cross join memberships m on m.organization_id = mp.organization_id and m.user_id = mp.user_id
-      where mp.organization_id = ${organizationId} and ${sql.join(conditions, sql` and `)}${filters(query)}${afterKey(sql`mp.name_key`, query.after)}
-      order by mp.name_key, mp.user_id limit ${limit})`;
-}
+const profileShown = (organizationId: string) =>
+  sql`case when u.profile_organization_id = ${organizationId} then u.department end as department,
+      case when u.profile_organization_id = ${organizationId} then u.job_title end as jobTitle`;
 
 /** The status and role filters, as conditions on `m` (a list index carries both columns). */
 function filters(query: MemberListQuery): SQL {
@@ -201,10 +209,9 @@ export function memberPageQuery(
   const statementSql = sql`with ${pageCtes(organizationId, query, options.pageSize + 1)}
     select 'member' as kind, p.k as sortKey, p.user_id as userId, u.display_name as displayName, u.email as email,
       u.last_sign_in_at as lastSignInAt, p.role as role, p.status as status, p.deactivated_reason as deactivatedReason,
-      pr.department as department, pr.job_title as jobTitle, ${decisionColumns}
+      ${profileShown(organizationId)}, ${decisionColumns}
     from page p
     join users u on u.id = p.user_id
-    left join member_profiles pr on pr.organization_id = ${organizationId} and pr.user_id = p.user_id
     ${decisionJoin}
     ${
       query.search && query.department === undefined && query.office === undefined

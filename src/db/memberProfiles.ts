@@ -160,11 +160,13 @@ export function profileWrites(db: Db, page: { organizationId: string; runId: str
   writes.push(
     statement(
       db,
+      // role and standing: the Users page's filter columns (migrations/0028), from the membership.
       sql`insert into member_profiles (organization_id, user_id, department, job_title, office_location, employee_id, manager_oid, cost_center,
-          department_key, office_key, name_key, updated_at)
+          department_key, office_key, name_key, updated_at, role, standing)
         select ${organizationId}, x.value ->> 0, x.value ->> 1, x.value ->> 2, x.value ->> 3, x.value ->> 4, x.value ->> 5, x.value ->> 6,
-          lower(x.value ->> 1), lower(x.value ->> 3), lower(x.value ->> 7), ${now}
+          lower(x.value ->> 1), lower(x.value ->> 3), lower(x.value ->> 7), ${now}, m.role, coalesce(m.deactivated_reason, 'active')
         from json_each(${JSON.stringify(profiles)}) x
+        cross join memberships m on m.organization_id = ${organizationId} and m.user_id = x.value ->> 0
         where true -- SQLite needs a WHERE between INSERT … SELECT and its upsert clause
         on conflict (organization_id, user_id) do update set department = excluded.department, job_title = excluded.job_title,
           office_location = excluded.office_location, employee_id = excluded.employee_id, manager_oid = excluded.manager_oid,

@@ -21,6 +21,9 @@ export type MappableRole = (typeof MAPPABLE_ROLES)[number];
  */
 export const DEACTIVATION_REASONS = ["by_hand", "directory_sync", "scim", "left_scope"] as const;
 export type DeactivationReason = (typeof DEACTIVATION_REASONS)[number];
+/** A membership's standing as one value: active, or why it was deactivated (member_profiles.standing). */
+export const MEMBER_STANDINGS = ["active", ...DEACTIVATION_REASONS] as const;
+export type MemberStanding = (typeof MEMBER_STANDINGS)[number];
 /**
  * The Users page's status filter, as it reads in a URL: active, deactivated (for any reason), or
  * deactivated for one reason, named as memberships.deactivated_reason names it.
@@ -50,6 +53,10 @@ export const users = sqliteTable(
     displayName: text("display_name").notNull(),
     createdAt: integer("created_at").notNull(),
     lastSignInAt: integer("last_sign_in_at"),
+    /** The directory profile's department and job title, copied from member_profiles for the Users page (migrations/0028), and whose. */
+    department: text("department"),
+    jobTitle: text("job_title"),
+    profileOrganizationId: text("profile_organization_id"),
   },
   (t) => [index("users_email").on(t.email)],
 );
@@ -100,6 +107,10 @@ export const memberships = sqliteTable(
     index("memberships_by_role").on(t.organizationId, t.role, t.nameKey, t.userId, t.status, t.deactivatedReason),
     index("memberships_by_reason")
       .on(t.organizationId, t.deactivatedReason, t.nameKey, t.userId, t.role, t.status)
+      .where(isNotNull(t.deactivatedReason)),
+    // A role with a deactivated status (migrations/0028).
+    index("memberships_by_role_reason")
+      .on(t.organizationId, t.role, t.deactivatedReason, t.nameKey, t.userId, t.status)
       .where(isNotNull(t.deactivatedReason)),
   ],
 );
@@ -784,11 +795,27 @@ export const memberProfiles = sqliteTable(
     officeKey: text("office_key"),
     nameKey: text("name_key"),
     updatedAt: integer("updated_at").notNull(),
+    /** The membership's role and standing ("active" or its deactivated_reason), kept by triggers (migrations/0028): the list's filter columns. */
+    role: text("role", { enum: ROLES }),
+    standing: text("standing", { enum: MEMBER_STANDINGS }),
   },
   (t) => [
     primaryKey({ columns: [t.organizationId, t.userId] }),
-    index("member_profiles_by_department").on(t.organizationId, t.departmentKey, t.nameKey, t.userId),
-    index("member_profiles_by_office").on(t.organizationId, t.officeKey, t.nameKey, t.userId),
+    // The Users page's profile filters (migrations/0028): by standing, and by role then standing.
+    index("member_profiles_by_department").on(t.organizationId, t.departmentKey, t.standing, t.nameKey, t.userId),
+    index("member_profiles_by_department_role").on(t.organizationId, t.departmentKey, t.role, t.standing, t.nameKey, t.userId),
+    index("member_profiles_by_office").on(t.organizationId, t.officeKey, t.standing, t.nameKey, t.userId),
+    index("member_profiles_by_office_role").on(t.organizationId, t.officeKey, t.role, t.standing, t.nameKey, t.userId),
+    index("member_profiles_by_department_office").on(t.organizationId, t.departmentKey, t.officeKey, t.standing, t.nameKey, t.userId),
+    index("member_profiles_by_department_office_role").on(
+      t.organizationId,
+      t.departmentKey,
+      t.officeKey,
+      t.role,
+      t.standing,
+      t.nameKey,
+      t.userId,
+    ),
   ],
 );
 

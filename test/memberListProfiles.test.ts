@@ -1,0 +1,159 @@
+// The Users page's department and office filters with the role, status and search filters
+// (issue 19, migrations/0028): every combination lists exactly the members it should, in name
+// order, through keyset pages, reading a bounded number of rows; member_profiles' role and standing
+// follow the membership whoever changes it; a profile's department and job title show only to its
+// organization.
+import { env } from "cloudflare:test";
+import { beforeEach, describe, expect, it } from "vitest";
+import { loadMemberList } from "../src/people/members.ts";
+import type { Viewer } from "../src/context.ts";
+import type { MemberListQuery } from "../src/db/memberList.ts";
+import { createDb } from "../src/db/client.ts";
+import { countingD1, emptyD1Stats } from "../src/lib/d1Stats.ts";
+import { addSyntheticMembers } from "./support/members.ts";
+import { DEMO_ORGS } from "./support/people.ts";
+import { resetDemoWorld } from "./support/world.ts";
+
+const CONTOSO = DEMO_ORGS.contoso.id;
+const FABRIKAM = DEMO_ORGS.fabrikam.id;
+const viewer = { organizationId: CONTOSO, role: "owner" } as Viewer;
+
+beforeEach(resetDemoWorld);
+
+/** Profiles for an organization's synthetic members: 3 departments by i % 3, 2 offices by (i / 3) % 2 (written as "Oslo" or "OSLO"). */
+async function addProfiles(organizationId: string) {
+  await env.DB.prepare(
+    `insert into member_profiles (organization_id, user_id, department, job_title, office_location, department_key, office_key, name_key, updated_at)
+     select organization_id, user_id, d, 'Analyst ' || i, o, lower(d), lower(o), name_key, 1 from (
+       select organization_id, user_id, name_key, i, case i % 3 when 0 then 'Sales' when 1 then 'Finance' else 'Legal' end as d,
+         case (i / 3) % 2 when 0 then 'Oslo' else 'OSLO ' || (i % 2) end as o
+       from (select organization_id, user_id, name_key, row_number() over (order by user_id) as i from memberships
+         where organization_id = ? and user_id like '0000000%'))`,
+  )
+    .bind(organizationId)
+    .run();
+}
+
+/** Every member a query lists, following its pages; and the rows each page read. */
+async function walk(query: MemberListQuery) {
+  const ids: string[] = [];
+  const reads: number[] = [];
+  let after: MemberListQuery["after"];
+  for (let page = 0; page < 50; page++) {
+    const stats = emptyD1Stats();
+    const listed = await loadMemberList(createDb(countingD1(env.DB, stats)), viewer, { ...query, after });
+    ids.push(...listed.members.map((m) => m.userId));
+    reads.push(stats.rowsRead);
+    if (!listed.next) break;
+    after = listed.next;
+  }
+  return { ids, reads };
+}
+
+/** What the list should hold: the same filters straight from memberships and member_profiles, in (name, id) order. */
+async function expected(query: MemberListQuery) {
+  const reasons: Record<string, string[]> = {
+    active: [],
+    deactivated: ["by_hand", "directory_sync", "scim", "left_scope"],
+    deactivated_by_hand: ["by_hand"],
+    deactivated_by_directory_sync: ["directory_sync", "left_scope"],
+    deactivated_by_scim: ["scim"],
+  };
+  const rows = await env.DB.prepare(
+    `select m.user_id as id, m.role, m.status, m.deactivated_reason as reason, p.department_key, p.office_key, p.name_key
+     from memberships m join member_profiles p on p.organization_id = m.organization_id and p.user_id = m.user_id
+     where m.organization_id = ? order by p.name_key, m.user_id`,
+  )
+    .bind(CONTOSO)
+    .all<{
+      id: string;
+      role: string;
+      status: string;
+      reason: string | null;
+      department_key: string;
+      office_key: string;
+      name_key: string;
+    }>();
+  return rows.results
+    .filter(
+      (r) =>
+        (query.department === undefined || r.department_key === query.department.toLowerCase()) &&
+        (query.office === undefined || r.office_key === query.office.toLowerCase()) &&
+        (query.role === undefined || r.role === query.role) &&
+        (query.status === undefined ||
+          (query.status === "active" ? r.status === "active" : reasons[query.status]!.includes(r.reason ?? ""))) &&
+        r.name_key.startsWith(query.search.toLowerCase()),
+    )
+    .map((r) => r.id);
+}
+
+describe("department and office filters", () => {
+  it("list exactly the matching members in name order, through pages, within 200 rows a page, for every combination", async () => {
+    // 700 members: every 7th a Manager, every 100th deactivated by directory sync, every 250th by hand.
+    await addSyntheticMembers(CONTOSO, 700, { batch: 1, domain: "contoso.example" });
+    await addProfiles(CONTOSO);
+    // Another organization's members with the same departments: never listed.
+    await addSyntheticMembers(FABRIKAM, 300, { batch: 2, domain: "fabrikam.example" });
+    const places = [{ department: "Finance" }, { office: "oslo" }, { department: "sales", office: "OSLO 1" }];
+    const filters: Omit<MemberListQuery, "search">[] = [
+      {},
+      { role: "manager" },
+      { status: "active" },
+      { status: "deactivated" },
+      { status: "deactivated_by_directory_sync" },
+      { role: "member", status: "deactivated_by_hand" },
+      { role: "manager", status: "deactivated" },
+    ];
+    let checked = 0;
+    for (const place of places) {
+      for (const filter of filters) {
+        for (const search of ["", "emma", "b"]) {
+          const query = { search, ...place, ...filter };
+          const want = await expected(query);
+          const got = await walk(query);
+          expect(got.ids, JSON.stringify(query)).toEqual(want);
+          for (const read of got.reads) expect(read, JSON.stringify(query)).toBeLessThanOrEqual(200);
+          if (want.length > 0) checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(30);
+  });
+
+  it("follow a member's role and standing whoever changes them, and show a profile only to its organization", async () => {
+    await addSyntheticMembers(CONTOSO, 30, { batch: 1, domain: "contoso.example" });
+    await addProfiles(CONTOSO);
+    const [someone] = await expected({ search: "", department: "Finance", role: "member", status: "active" });
+    expect(someone).toBeDefined();
+    // A run (or an Undo, SCIM, a hand change) writes memberships; the profile's copy follows.
+    await env.DB.prepare(
+      "update memberships set role = 'admin', status = 'deactivated', deactivated_reason = 'scim', deactivated_at = 1 where organization_id = ? and user_id = ?",
+    )
+      .bind(CONTOSO, someone)
+      .run();
+    expect((await walk({ search: "", department: "Finance", role: "admin", status: "deactivated_by_scim" })).ids).toEqual([someone]);
+    expect((await walk({ search: "", department: "Finance", role: "member" })).ids).not.toContain(someone);
+
+    // Department and job title come with the users row, for the profile's organization only.
+    const shown = await loadMemberList(createDb(env.DB), viewer, { search: "", department: "Finance", role: "admin" });
+    expect(shown.members[0]).toMatchObject({ userId: someone, department: "Finance" });
+    expect(shown.members[0]!.jobTitle).toMatch(/^Analyst \d+$/);
+    await env.DB.prepare(
+      "insert into memberships (organization_id, user_id, role, status, created_at) values (?, ?, 'member', 'active', 1)",
+    )
+      .bind(FABRIKAM, someone)
+      .run();
+    const elsewhere = await loadMemberList(createDb(env.DB), { organizationId: FABRIKAM, role: "owner" } as Viewer, { search: "" });
+    const there = elsewhere.members.find((m) => m.userId === someone);
+    expect(there).toMatchObject({ department: null, jobTitle: null });
+
+    // A new department in the directory shows on the list at once.
+    await env.DB.prepare(
+      "update member_profiles set department = 'Treasury', department_key = 'treasury' where organization_id = ? and user_id = ?",
+    )
+      .bind(CONTOSO, someone)
+      .run();
+    const moved = await loadMemberList(createDb(env.DB), viewer, { search: "", department: "treasury" });
+    expect(moved.members.map((m) => [m.userId, m.department])).toEqual([[someone, "Treasury"]]);
+  });
+});
