@@ -84,3 +84,10 @@ CREATE INDEX member_profiles_by_department_office_role
 --    write costs it nothing until someone is deactivated), one range per reason listed.
 CREATE INDEX memberships_by_role_reason ON memberships (organization_id, role, deactivated_reason, name_key, user_id, status)
   WHERE deactivated_reason IS NOT NULL;
+
+-- 4. Real-time reads count role lowerings together (issue 19), as they count deactivations (issue
+--    18): a lowering a person applied from a held list is theirs, not a read's, so it does not count
+--    (was_held), and a read finds the list on hold (if any) from a partial index of held rows.
+ALTER TABLE run_role_changes ADD COLUMN was_held INTEGER NOT NULL DEFAULT 0 CHECK (was_held IN (0, 1));
+UPDATE run_role_changes SET was_held = 1 WHERE state IN ('held', 'dismissed');
+CREATE INDEX run_role_changes_held ON run_role_changes (organization_id, decided_at, run_id) WHERE state = 'held';

@@ -130,8 +130,9 @@ export function insertRunRoleChanges(
   changes: RunRoleChange[],
 ) {
   const rows = changes.map((c) => [c.userId, c.fromRole, c.toRole, c.decidingGroup ? JSON.stringify(c.decidingGroup) : null, c.rule]);
-  return sql`insert into run_role_changes (run_id, organization_id, user_id, from_role, to_role, deciding_group, rule, state, decided_at)
-    select ${run.runId}, ${run.organizationId}, r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, ${run.state}, ${run.now}
+  return sql`insert into run_role_changes (run_id, organization_id, user_id, from_role, to_role, deciding_group, rule, state, decided_at, was_held)
+    select ${run.runId}, ${run.organizationId}, r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, ${run.state}, ${run.now},
+      ${run.state === "held" ? 1 : 0}
     from json_each(${JSON.stringify(rows)}) r
     where true -- SQLite needs a WHERE between INSERT … SELECT and its upsert clause
     on conflict (run_id, user_id) do update set to_role = excluded.to_role, deciding_group = excluded.deciding_group,

@@ -775,8 +775,14 @@ export const runRoleChanges = sqliteTable(
     rule: text("rule", { enum: ["group", "default"] }).notNull(),
     state: text("state", { enum: ["held", "applied", "dismissed", "undone"] }).notNull(),
     decidedAt: integer("decided_at").notNull(),
+    /** Held before it was applied (or dismissed): a person's decision, not counted as a real-time read's lowering (migrations/0028). */
+    wasHeld: integer("was_held", { mode: "boolean" }).notNull().default(false),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.userId] }), index("run_role_changes_org").on(t.organizationId, t.decidedAt, t.runId)],
+  (t) => [
+    primaryKey({ columns: [t.runId, t.userId] }),
+    index("run_role_changes_org").on(t.organizationId, t.decidedAt, t.runId),
+    index("run_role_changes_held").on(t.organizationId, t.decidedAt, t.runId).where(eq(t.state, "held")),
+  ],
 );
 
 /** A linked member's work profile as the directory last said it (migrations/0022). */

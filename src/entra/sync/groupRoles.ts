@@ -24,10 +24,11 @@ import {
   type RunRoleChange,
 } from "../../db/groupTracking.ts";
 import { insertAuditEvent } from "../../db/audit.ts";
-import { exceedsHoldThreshold } from "./planDirectoryChanges.ts";
+import { roleHoldOf, roleLoweringsBefore } from "./roleHoldAcrossReads.ts";
 import { listMappings } from "../../db/mappings.ts";
 import { runStatements, type Write } from "../../db/statements.ts";
 import type { MappableRole } from "../../db/schema.ts";
+import type { SyncTrigger } from "../../db/syncRuns.ts";
 import type { Config } from "../../lib/config.ts";
 import { createTokenVault } from "../../lib/vault.ts";
 import { roleRank } from "../../auth/access.ts";
@@ -166,7 +167,7 @@ async function readGroupsOf(graph: GraphClient, oids: string[]): Promise<Map<str
 export async function followGroupChanges(
   db: Db,
   config: Config,
-  run: { organizationId: string; tenantId: string; runId: string },
+  run: { organizationId: string; tenantId: string; runId: string; trigger?: SyncTrigger },
   settings: RoleSettings,
   tokens: TokenCache,
   now: number,
@@ -175,7 +176,7 @@ export async function followGroupChanges(
   const figures = () => ({ graphRequests: counter.requests, graphBytes: counter.bytes });
   const nothing = { toApply: [], deltaLinkEnc: null };
   if (!settings.mapping) return { ok: true, changed: 0, held: 0, lowered: 0, considered: 0, ...nothing, ...figures() };
-  const { organizationId, tenantId, runId } = run;
+  const { organizationId, tenantId } = run;
   const vault = createTokenVault(config.TOKEN_ENCRYPTION_KEYS);
   // Sealed as a delta link of the organization's tenant, like the users one (both are Graph URLs).
   const sealContext = vaultContext(organizationId, tenantId, "delta_link");
@@ -233,19 +234,28 @@ export async function followGroupChanges(
     const changes = roleChangesAmong(decided);
     const lowered = changes.filter((c) => roleRank(c.toRole) < roleRank(c.fromRole)).length;
     // Mass lowering is held like a mass deactivation, by the same threshold: a mapping mistake or a
-    // group emptied by a script must not strip most people of their roles in one run.
-    const held = exceedsHoldThreshold(lowered, settings.linkedActiveMembers, settings.threshold);
+    // group emptied by a script must not strip most people of their roles in one run, nor in many
+    // small real-time reads (roleHoldAcrossReads.ts).
+    const unchanged = decided.filter(({ member, decision }) => decision.role === member.role).map(({ member }) => member.userId);
+    const hold = roleHoldOf(
+      await roleLoweringsBefore(db, organizationId, run.trigger, now),
+      run,
+      { lowered, changes, unchanged },
+      settings,
+    );
+    const held = hold.held;
+    writes.push(...hold.writes);
     const deltaLinkEnc = work.deltaLink ? await vault.seal(work.deltaLink, sealContext) : null;
     const saveLink = (link: string) => saveGroupDeltaLink(db, { organizationId, tenantId, deltaLinkEnc: link, now });
     const counts = { lowered, considered: work.candidates.length, ...figures() };
     if (held) {
       writes.push(
-        insertRunRoleChanges({ runId, organizationId, state: "held", now }, changes),
+        insertRunRoleChanges({ runId: hold.listRunId, organizationId, state: "held", now }, changes),
         insertAuditEvent(db, {
           organizationId,
           actorUserId: null,
           action: "sync.roles_held",
-          details: { runId, lowered, changes: changes.length },
+          details: { runId: hold.listRunId, lowered, changes: changes.length },
           now,
         }),
       );
@@ -253,6 +263,7 @@ export async function followGroupChanges(
       await runStatements(db, writes);
       return { ok: true, changed: 0, held: changes.length, ...counts, ...nothing };
     }
+    if (hold.writes.length > 0) await runStatements(db, hold.writes);
     if (decided.length === 0) {
       if (deltaLinkEnc) await runStatements(db, [saveLink(deltaLinkEnc)]);
       return { ok: true, changed: 0, held: 0, ...counts, ...nothing };

@@ -271,7 +271,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
               followGroupChanges(
                 db,
                 config,
-                { organizationId, tenantId, runId },
+                { organizationId, tenantId, runId, trigger },
                 await findRoleSettings(db, organizationId),
                 tokens,
                 Date.now(),
