@@ -85,22 +85,30 @@ export function saveRoleDecision(db: Db, decision: RoleDecisionRecord) {
     .onConflictDoUpdate({ target: [roleDecisions.organizationId, roleDecisions.userId], set: values });
 }
 
+const DECISION_COLUMNS = {
+  userId: roleDecisions.userId,
+  role: roleDecisions.role,
+  rule: roleDecisions.rule,
+  matchedGroups: roleDecisions.matchedGroups,
+  decidingGroup: roleDecisions.decidingGroup,
+  graphReadAt: roleDecisions.graphReadAt,
+  decidedAt: roleDecisions.decidedAt,
+};
+
 export function listRoleDecisions(db: Db, organizationId: string) {
-  return db
-    .select({
-      userId: roleDecisions.userId,
-      role: roleDecisions.role,
-      rule: roleDecisions.rule,
-      matchedGroups: roleDecisions.matchedGroups,
-      decidingGroup: roleDecisions.decidingGroup,
-      graphReadAt: roleDecisions.graphReadAt,
-      decidedAt: roleDecisions.decidedAt,
-    })
-    .from(roleDecisions)
-    .where(eq(roleDecisions.organizationId, organizationId));
+  return db.select(DECISION_COLUMNS).from(roleDecisions).where(eq(roleDecisions.organizationId, organizationId));
 }
 
 export type RoleDecisionRow = Awaited<ReturnType<typeof listRoleDecisions>>[number];
+
+/** One member's last group → role decision (the member page's "Managed by Group → Role mapping"). */
+export async function findRoleDecision(db: Db, organizationId: string, userId: string): Promise<RoleDecisionRow | null> {
+  const [row] = await db
+    .select(DECISION_COLUMNS)
+    .from(roleDecisions)
+    .where(and(eq(roleDecisions.organizationId, organizationId), eq(roleDecisions.userId, userId)));
+  return row ?? null;
+}
 
 /** Everything tied to one tenant's groups: dropped when an organization connects another tenant. */
 export function deleteTenantGroupData(db: Db, organizationId: string) {

@@ -44,6 +44,11 @@ export interface MemberRow {
   jobTitle: string | null;
   /** The last group → role decision (read only for Owners and Admins). */
   decision: RoleDecisionRow | null;
+  /**
+   * The role is the directory's (Group → Role mapping on, linked to the connected tenant, not an
+   * Owner): a hand change is refused, so the page offers none. Read only for Owners and Admins.
+   */
+  managedByMapping: boolean;
 }
 
 export interface MemberPage {
@@ -176,6 +181,20 @@ const profileShown = (organizationId: string) =>
   sql`case when u.profile_organization_id = ${organizationId} then u.department end as department,
       case when u.profile_organization_id = ${organizationId} then u.job_title end as jobTitle`;
 
+/**
+ * Whether a listed member's role is the directory's, as roleFollowsDirectory (groupTracking.ts)
+ * decides it for a hand change, without a read per member where it can: the organization's
+ * connection once a page (mapping on, connected), then a member with a role decision is linked to
+ * its tenant (decisions are made only for linked members, and dropped with a new tenant); only a
+ * member without one costs a probe of identities_user_tenant.
+ */
+const managedByMapping = (organizationId: string) => {
+  const mapping = sql`from entra_connections c where c.organization_id = ${organizationId} and c.status = 'connected' and c.group_role_mapping = 1`;
+  return sql`case when p.role <> 'owner' and exists (select 1 ${mapping})
+      and (rd.user_id is not null or exists (select 1 from identities i where i.user_id = p.user_id and i.provider = 'microsoft'
+        and i.issuer_key = (select c.tenant_id ${mapping}))) then 1 else 0 end`;
+};
+
 /** The status and role filters, as conditions on `m` (a list index carries both columns). */
 function filters(query: MemberListQuery): SQL {
   const conditions = [
@@ -198,9 +217,10 @@ export function memberPageQuery(
 ): { statement: Statement; read(result: D1Result): MemberPage } {
   const decisionColumns = options.withDecisions
     ? sql`rd.role as decisionRole, rd.rule as decisionRule, rd.matched_groups as decisionMatchedGroups,
-        rd.deciding_group as decisionDecidingGroup, rd.graph_read_at as decisionGraphReadAt, rd.decided_at as decisionDecidedAt`
+        rd.deciding_group as decisionDecidingGroup, rd.graph_read_at as decisionGraphReadAt, rd.decided_at as decisionDecidedAt,
+        ${managedByMapping(organizationId)} as managedByMapping`
     : sql`null as decisionRole, null as decisionRule, null as decisionMatchedGroups, null as decisionDecidingGroup,
-        null as decisionGraphReadAt, null as decisionDecidedAt`;
+        null as decisionGraphReadAt, null as decisionDecidedAt, 0 as managedByMapping`;
   const decisionJoin = options.withDecisions
     ? sql`left join role_decisions rd on rd.organization_id = ${organizationId} and rd.user_id = p.user_id`
     : sql``;
@@ -215,7 +235,8 @@ export function memberPageQuery(
     ${decisionJoin}
     ${
       query.search && query.department === undefined && query.office === undefined
-        ? sql`union all select 'frontier', k, user_id, null, null, null, null, null, null, null, null, null, null, null, null, null, null from bound where shown`
+        ? sql`union all select 'frontier', k, user_id, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null
+            from bound where shown`
         : sql``
     }`;
   return {
@@ -225,7 +246,8 @@ export function memberPageQuery(
 }
 
 /** A row as the page's statement returns it: a member's columns, flat, with the decision's. */
-interface PageRow extends Omit<MemberRow, "decision"> {
+interface PageRow extends Omit<MemberRow, "decision" | "managedByMapping"> {
+  managedByMapping: number;
   kind: "member" | "frontier";
   sortKey: string;
   decisionRole: Role | null;
@@ -277,6 +299,7 @@ function toMember(row: PageRow): MemberRow {
     deactivatedReason: row.deactivatedReason,
     department: row.department,
     jobTitle: row.jobTitle,
+    managedByMapping: row.managedByMapping === 1,
     decision:
       row.decisionRole && row.decisionRule && row.decisionDecidedAt !== null
         ? {

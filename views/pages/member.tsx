@@ -3,6 +3,7 @@
 import type { MemberPageData } from "../../src/people/memberProfile.ts";
 import { PATHS } from "../../src/paths.ts";
 import { RoleBadge, formatTime } from "../parts/badges.tsx";
+import { managedRoleReason } from "../parts/managedRole.tsx";
 
 export function MemberProfilePage(props: { data: MemberPageData }) {
   const { member, profile } = props.data;
@@ -22,6 +23,11 @@ export function MemberProfilePage(props: { data: MemberPageData }) {
       <p>
         {member.email} · <RoleBadge role={member.role} /> · {member.status === "active" ? "Active" : "Deactivated"}
       </p>
+      {props.data.managedByMapping && (
+        <p class="muted" id="managed-role">
+          Role managed by Group → Role mapping ({managedRoleReason(props.data.decision)}).
+        </p>
+      )}
       {profile ? (
         <>
           <table class="table" id="member-profile">

@@ -6,6 +6,7 @@ import { MEMBER_STATUS_FILTERS, ROLES, type MemberStatusFilter, type Role } from
 import { RoleBadge, formatTime, roleLabel } from "../parts/badges.tsx";
 import { CsrfField, Flash } from "../parts/forms.tsx";
 import { listHref } from "../parts/lists.ts";
+import { ManagedRole } from "../parts/managedRole.tsx";
 import { PATHS } from "../../src/paths.ts";
 
 /** What the list shows: the search and filters as they are in the URL. */
@@ -210,7 +211,9 @@ function MemberRowView(props: { viewer: Viewer; member: MemberRow; manages: bool
       <td>{member.department}</td>
       <td>{member.jobTitle}</td>
       <td>
-        {editable ? (
+        {props.manages && member.managedByMapping ? (
+          <ManagedRole viewer={viewer} member={member} decision={decision} />
+        ) : editable ? (
           <form
             method="post"
             action={`${PATHS.users}/${member.userId}/role`}
