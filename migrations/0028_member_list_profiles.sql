@@ -91,3 +91,7 @@ CREATE INDEX memberships_by_role_reason ON memberships (organization_id, role, d
 ALTER TABLE run_role_changes ADD COLUMN was_held INTEGER NOT NULL DEFAULT 0 CHECK (was_held IN (0, 1));
 UPDATE run_role_changes SET was_held = 1 WHERE state IN ('held', 'dismissed');
 CREATE INDEX run_role_changes_held ON run_role_changes (organization_id, decided_at, run_id) WHERE state = 'held';
+
+-- 5. Role change lists are pruned with the other run history (src/db/retention.ts): a month after
+--    they were decided, oldest first, but for a list on hold.
+CREATE INDEX run_role_changes_decided ON run_role_changes (decided_at) WHERE state <> 'held';

@@ -44,6 +44,9 @@ export interface RemapMember {
   role: Role;
   /** JSON array of the mapped group ids the member is in; null: none (the default role). */
   groups: string | null;
+  /** Their "Why this role" as it stands: the rule and the deciding group's id (null without one). */
+  decided_rule: string | null;
+  decided_group_id: string | null;
 }
 
 /**
@@ -55,10 +58,12 @@ export function readRemapMembers(
   page: { runId: string; organizationId: string; tenantId: string; afterOid: string; limit: number },
 ): Promise<RemapMember[]> {
   return db.all<RemapMember>(sql`
-    select i.subject as oid, m.user_id as user_id, m.role as role, r.groups as groups
+    select i.subject as oid, m.user_id as user_id, m.role as role, r.groups as groups,
+      rd.rule as decided_rule, rd.deciding_group ->> '$.id' as decided_group_id
     from identities i
     cross join memberships m on m.organization_id = ${page.organizationId} and m.user_id = i.user_id
     left join remap_matches r on r.run_id = ${page.runId} and r.user_id = m.user_id
+    left join role_decisions rd on rd.organization_id = ${page.organizationId} and rd.user_id = m.user_id
     where i.provider = 'microsoft' and i.issuer_key = ${page.tenantId} and i.subject > ${page.afterOid}
       and +m.status = 'active' and +m.role <> 'owner'
     order by i.subject

@@ -56,6 +56,20 @@ export function deleteOldRunChangesBatch(db: Db, cutoff: number, limit: number) 
 }
 
 /**
+ * Role change lists (issue 19: a run's role changes, for Undo and the Role changes page) decided
+ * before `cutoff`, as old runs' deactivation lists go. A list on hold stays whatever its age: it
+ * waits on a person's Apply or Dismiss. One range of the partial index run_role_changes_decided.
+ */
+export function deleteOldRoleChangesBatch(db: Db, cutoff: number, limit: number) {
+  return deleted(
+    db,
+    sql`delete from run_role_changes where rowid in (
+    select rowid from run_role_changes indexed by run_role_changes_decided
+    where decided_at < ${cutoff} and state <> 'held' limit ${limit})`,
+  );
+}
+
+/**
  * Runs that started before `cutoff` (the audit retention: their audit events are gone too), oldest
  * first through `sync_runs_started`. Kept whatever their age: a held or running run, the
  * organization's latest run (the page's "last run" and, for a preview, its list), and a run whose

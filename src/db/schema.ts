@@ -782,6 +782,7 @@ export const runRoleChanges = sqliteTable(
     primaryKey({ columns: [t.runId, t.userId] }),
     index("run_role_changes_org").on(t.organizationId, t.decidedAt, t.runId),
     index("run_role_changes_held").on(t.organizationId, t.decidedAt, t.runId).where(eq(t.state, "held")),
+    index("run_role_changes_decided").on(t.decidedAt).where(ne(t.state, "held")),
   ],
 );
 

@@ -1,7 +1,8 @@
 // Nightly housekeeping (a step of the nightly Workflow, after the fan-out): rows nobody will read
 // again are deleted, a bounded batch at a time, so the tables stay to live rows and a recent past:
 // sessions past their idle or absolute expiry, the single-use records of OAuth round trips whose cookie has expired, setup links that
-// expired unused a month ago, the change lists of old runs the page no longer shows, and audit
+// expired unused a month ago, the change lists of old runs the page no longer shows (deactivations
+// and role changes, a month after they were decided, but for a list on hold), and audit
 // events and runs older than the configured retention (AUDIT_RETENTION_DAYS, 400 days by default),
 // webhook events sent more than a month ago, and Send test event paces older than a day.
 import type { Db } from "../db/client.ts";
@@ -10,6 +11,7 @@ import {
   deleteExpiredSessionsBatch,
   deleteOldAuditEventsBatch,
   deleteOldManualSendsBatch,
+  deleteOldRoleChangesBatch,
   deleteOldRunChangesBatch,
   deleteOldRunsBatch,
   deleteOldWebhookEventsBatch,
@@ -28,6 +30,7 @@ export const PRUNE_TASKS = [
   "used_flow_states",
   "setup_links",
   "sync_run_changes",
+  "run_role_changes",
   "sync_runs",
   "audit_events",
   "webhook_events",
@@ -47,6 +50,8 @@ export function pruneBatch(db: Db, task: PruneTask, now: number, retention: { au
       return deleteStaleSetupLinksBatch(db, staleCutoff, PRUNE_BATCH_ROWS);
     case "sync_run_changes":
       return deleteOldRunChangesBatch(db, staleCutoff, PRUNE_BATCH_ROWS);
+    case "run_role_changes":
+      return deleteOldRoleChangesBatch(db, staleCutoff, PRUNE_BATCH_ROWS);
     case "sync_runs":
       return deleteOldRunsBatch(db, now - retention.auditDays * DAY_MS, PRUNE_BATCH_ROWS);
     case "audit_events":

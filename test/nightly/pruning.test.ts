@@ -1,11 +1,12 @@
 // The nightly Cron Trigger also clears expired sessions and the used-state rows of OAuth round
-// trips whose cookie has expired.
+// trips whose cookie has expired, and role change lists a month old (but for a list on hold).
 import { env } from "cloudflare:test";
 import { beforeEach, expect, it } from "vitest";
 import { entraUser } from "../../demo/directory.ts";
 import { TestBrowser, countRows } from "../support/browser.ts";
 import { fireCron } from "../sync/support.ts";
 import { resetDemoWorld } from "../support/world.ts";
+import { DEMO_ORGS, DEMO_USER_IDS } from "../support/people.ts";
 
 beforeEach(resetDemoWorld);
 
@@ -56,4 +57,24 @@ it("deletes Send test event paces older than a day, and keeps recent ones", asyn
   await fireCron(Date.UTC(2027, 5, 2, 2, 30));
   const left = await env.DB.prepare("select url_key from webhook_manual_sends").all<{ url_key: string }>();
   expect(left.results.map((r) => r.url_key)).toEqual(["https://new.example/x"]);
+});
+
+it("deletes role change lists decided more than 30 days ago, and keeps recent ones and any list on hold", async () => {
+  const day = 86_400_000;
+  const now = Date.now();
+  const row = (runId: string, state: string, decidedAt: number) =>
+    env.DB.prepare(
+      `insert into run_role_changes (run_id, organization_id, user_id, from_role, to_role, rule, state, decided_at)
+       values (?, ?, ?, 'admin', 'member', 'default', ?, ?)`,
+    ).bind(runId, DEMO_ORGS.contoso.id, DEMO_USER_IDS.adele, state, decidedAt);
+  await env.DB.batch([
+    row("old-applied", "applied", now - 40 * day),
+    row("old-undone", "undone", now - 31 * day),
+    row("old-held", "held", now - 40 * day),
+    row("recent", "applied", now - 29 * day),
+  ]);
+  const night = await fireCron(Date.UTC(2027, 5, 3, 2, 30));
+  expect(night.pruned).toMatchObject({ run_role_changes: 2 });
+  const left = await env.DB.prepare("select run_id from run_role_changes order by run_id").all<{ run_id: string }>();
+  expect(left.results.map((r) => r.run_id)).toEqual(["old-held", "recent"]);
 });

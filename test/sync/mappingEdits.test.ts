@@ -95,6 +95,26 @@ describe("a mapping edit", () => {
     ]);
   });
 
+  it('writes "Why this role" again for a member whose role stays but whose reason changed', async () => {
+    const owner = await unmappedContoso();
+    const why = () =>
+      env.DB.prepare(
+        "select rd.role, rd.rule, rd.deciding_group ->> '$.name' as deciding from role_decisions rd join identities i on i.user_id = rd.user_id where rd.organization_id = ? and i.subject = ?",
+      )
+        .bind(CONTOSO, megan.oid)
+        .first();
+    // Megan (a Member) is in UniAsset Managers, now mapped to Member: her role stays, the group decides it.
+    await edit(owner, { change: "add", groupId: GROUP_IDS.uniassetManagers, role: "member" });
+    const first = await nightlyRun();
+    expect((await contosoRoleOf(megan.oid))?.role).toBe("member");
+    expect(await why()).toEqual({ role: "member", rule: "group", deciding: "UniAsset Managers" });
+    // The group is no longer mapped: still a Member, now by the default role. No role change, no audit.
+    await edit(owner, { change: "remove", groupId: GROUP_IDS.uniassetManagers });
+    const second = await nightlyRun();
+    expect(await why()).toEqual({ role: "member", rule: "default", deciding: null });
+    expect([...(await roleMappedAudits(first.id)), ...(await roleMappedAudits(second.id))]).toEqual([]);
+  });
+
   it("changes everyone in no mapped group when the default role changes", async () => {
     const owner = await unmappedContoso();
     await edit(owner, { change: "add", groupId: GROUP_IDS.uniassetAdmins, role: "admin" });

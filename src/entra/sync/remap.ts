@@ -29,10 +29,12 @@ import {
 import type { MappableRole } from "../../db/schema.ts";
 import { runStatements, type Write } from "../../db/statements.ts";
 import type { Config } from "../../lib/config.ts";
-import { resolveRoleFromGroups, type GroupMapping, type RoleDecision } from "../../people/groupRoles.ts";
+import type { GroupMapping, RoleDecision } from "../../people/groupRoles.ts";
 import { GRAPH_BUDGETS, GraphError, type GraphClient } from "../graph.ts";
 import { withOrganizationGraph, type TokenCache } from "../graphAccess.ts";
 import { applyGroupRole } from "../signInDirectory.ts";
+import { refreshRoleDecisions, type RefreshedDecision } from "../../db/whyThisRole.ts";
+import { decisionOf, staleWhy } from "./remapDecision.ts";
 import { syncFailureOf, type SyncFailure } from "./failures.ts";
 
 /** Graph pages (≤ 999 members each, one D1 statement each) read in one step. */
@@ -147,12 +149,9 @@ async function readPages(db: Db, graph: GraphClient, run: RemapRun, plan: RemapP
   return cursor;
 }
 
-/** The rule sign-in uses, on the mapped groups the run found the member in. */
+/** The member's role change, or null when their role stays. */
 export function decideMember(member: RemapMember, plan: RemapPlan): { change: RunRoleChange; decision: RoleDecision } | null {
-  const ids = member.groups ? (JSON.parse(member.groups) as string[]) : [];
-  const byId = new Map(plan.mappings.map((m) => [m.groupId.toLowerCase(), m.groupName]));
-  const groups = ids.map((id) => ({ id, displayName: byId.get(id.toLowerCase()) ?? null }));
-  const decision = resolveRoleFromGroups(groups, plan.mappings, plan.defaultRole);
+  const decision = decisionOf(member, plan);
   if (member.role === "owner" || decision.role === member.role) return null;
   const change = {
     userId: member.user_id,
@@ -171,6 +170,8 @@ export interface DecideResult {
   after: string | null;
   changes: number;
   lowered: number;
+  /** Kept roles whose "Why this role" is out of date (counted by "count", written by "apply"). */
+  stale: number;
   /** Mode "preview": the changes themselves, up to `listCap`. */
   listed: RunRoleChange[];
 }
@@ -192,20 +193,27 @@ export async function decideMembers(
   let after = afterOid;
   let changes = 0;
   let lowered = 0;
+  let staleCount = 0;
   let queries = 0;
   const listed: RunRoleChange[] = [];
   for (;;) {
-    if (queries + 2 > MAX_QUERIES_PER_STEP || (mode === "apply" && changes >= APPLIED_PER_STEP)) return { after, changes, lowered, listed };
+    if (queries + 2 > MAX_QUERIES_PER_STEP || (mode === "apply" && changes >= APPLIED_PER_STEP))
+      return { after, changes, lowered, stale: staleCount, listed };
     const members = await readRemapMembers(db, { ...run, afterOid: after, limit: MEMBERS_PER_READ });
     queries++;
     const slice: RunRoleChange[] = [];
     const decided = new Map<string, { member: RemapMember; decision: RoleDecision }>();
+    // Kept roles whose "Why this role" no longer holds (remapDecision.ts): refreshed when applying.
+    const stale: RefreshedDecision[] = [];
     for (const member of members) {
       const outcome = decideMember(member, plan);
       // An applied step stops at its write budget: the cursor is the last member it decided.
       if (outcome && mode === "apply" && changes >= APPLIED_PER_STEP) break;
       after = member.oid;
-      if (!outcome) continue;
+      if (!outcome) {
+        if (mode === "apply" || mode === "count") stale.push(...staleWhy(member, plan));
+        continue;
+      }
       const { change } = outcome;
       changes++;
       if (roleRank(change.toRole) < roleRank(change.fromRole)) lowered++;
@@ -213,7 +221,8 @@ export async function decideMembers(
       decided.set(change.userId, { member, decision: outcome.decision });
       if (mode === "preview" && listed.length < listCap) listed.push(change);
     }
-    if (slice.length > 0 && (mode === "hold" || mode === "apply")) {
+    staleCount += stale.length;
+    if ((slice.length > 0 || stale.length > 0) && (mode === "hold" || mode === "apply")) {
       const writes: Write[] = [];
       if (mode === "apply") {
         for (const change of slice) {
@@ -229,11 +238,13 @@ export async function decideMembers(
           );
         }
       }
-      writes.push(insertRunRoleChanges({ ...run, state: mode === "hold" ? "held" : "applied", now }, slice));
+      if (slice.length > 0) writes.push(insertRunRoleChanges({ ...run, state: mode === "hold" ? "held" : "applied", now }, slice));
+      if (stale.length > 0 && mode === "apply") writes.push(refreshRoleDecisions(run.organizationId, stale, now));
       await runStatements(db, writes);
       queries += writes.length;
     }
-    if (members.length < MEMBERS_PER_READ && after === (members.at(-1)?.oid ?? after)) return { after: null, changes, lowered, listed };
+    if (members.length < MEMBERS_PER_READ && after === (members.at(-1)?.oid ?? after))
+      return { after: null, changes, lowered, stale: staleCount, listed };
   }
 }
 

@@ -49,17 +49,20 @@ export async function followMappingEdits(
     }
     let lowered = 0;
     let changes = 0;
+    let stale = 0;
     for (let n = 0, after: string | null = ""; after !== null; n++) {
       const from: string = after;
       const counted = await steps.do(`mapping edits: count ${n}`, config, (db) => decideMembers(db, run, plan, from, "count", 0));
       lowered += counted.lowered;
       changes += counted.changes;
+      stale += counted.stale;
       after = counted.after;
     }
     // A mass lowering is held like the group-change step's, by the same threshold.
     const held = exceedsHoldThreshold(lowered, plan.linkedActiveMembers, plan.threshold);
     let changed = 0;
-    if (changes > 0) {
+    // A pass that changes no role still writes the "Why this role" of kept roles whose reason changed.
+    if (changes > 0 || (!held && stale > 0)) {
       for (let n = 0, after: string | null = ""; after !== null; n++) {
         const from: string = after;
         const done = await steps.do(`mapping edits: ${held ? "hold" : "apply"} ${n}`, config, (db) =>
