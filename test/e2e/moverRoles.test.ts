@@ -61,7 +61,13 @@ async function mapGroup(page: Page, group: string, role: string) {
 async function rolesOnUsersPage(page: Page, names: readonly string[]): Promise<Record<string, string>> {
   await page.goto(`${e2e.stack.appUrl}/users`);
   const roles: Record<string, string> = {};
-  for (const name of names) roles[name] = await page.getByLabel(`Role of ${name}`, { exact: true }).inputValue();
+  for (const name of names) {
+    // A role the mapping manages is shown, not offered as a choice (views/parts/managedRole.tsx).
+    const choice = page.getByLabel(`Role of ${name}`, { exact: true });
+    const row = page.locator("#member-list tr").filter({ has: page.getByRole("link", { name, exact: true }) });
+    roles[name] =
+      (await choice.count()) > 0 ? await choice.inputValue() : ((await row.locator("[data-role]").getAttribute("data-role")) ?? "");
+  }
   return roles;
 }
 
@@ -130,6 +136,10 @@ test("Alex leaves IT Staff in Entra ID: a Member within 60 s, and his open tab l
   const whyAlex = adele.locator("tr", { hasText: "Alex Wilber" }).locator(".why-role");
   // A closed <details>: its text is in the DOM, not in innerText.
   assert.match((await whyAlex.textContent()) ?? "", /Member of UniAsset Admins → Admin/);
+  // His role is the directory's: shown with why, never offered as a choice that would be refused.
+  const alexRow = adele.locator("#member-list tr", { hasText: "Alex Wilber" });
+  assert.match(await alexRow.innerText(), /Managed by Group → Role mapping \(through UniAsset Admins\)/);
+  assert.equal(await alexRow.getByLabel("Role of Alex Wilber").count(), 0);
 
   await entraAdmin(`groups/${GROUP_IDS.itStaff}/members/${entraUser("alex").oid}`, "DELETE");
   // Nobody signs in or presses Sync now: only the /groups change notification can bring it in.

@@ -25,7 +25,7 @@ export function ManagedRole(props: {
   return (
     <>
       <RoleBadge role={member.role} />
-      <span class="muted managed-role" id={`managed-role-${member.userId}`}>
+      <span class="muted managed-role" id={`managed-role-${member.userId}`} data-role={member.role}>
         {" "}
         Managed by Group → Role mapping ({managedRoleReason(props.decision)})
       </span>
