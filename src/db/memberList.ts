@@ -1,7 +1,8 @@
 // One page of the Users page: an organization's members in (name, user id) order, filtered by
-// status and role, searched by a name or email prefix, continued from a keyset cursor. One
-// statement, whose rows read grow with the page size, never with the organization: every scan
-// runs along an index of migrations/0008 from the cursor on and stops at the page's LIMIT.
+// status, role, department and office, searched by a name or email prefix, continued from a keyset
+// cursor. One statement, whose rows read grow with the page size, never with the organization:
+// every scan runs along an index of migrations/0008 or 0028 from the cursor on (a few ranges of one
+// index merged in order, at most) and stops at the page's LIMIT.
 import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import type { DeactivationReason, MappableRole, MemberStatusFilter, Role } from "./schema.ts";
