@@ -157,3 +157,36 @@ describe("department and office filters", () => {
     expect(moved.members.map((m) => [m.userId, m.department])).toEqual([[someone, "Treasury"]]);
   });
 });
+
+describe("a role with a deactivation reason, searched", () => {
+  it("reads one name range of memberships_by_role_reason, not every member of the role", async () => {
+    await addSyntheticMembers(CONTOSO, 700, { batch: 1, domain: "contoso.example" });
+    const query: MemberListQuery = { search: "e", role: "manager", status: "deactivated_by_hand" };
+    const listed = await walk(query);
+    const want = await env.DB.prepare(
+      `select m.user_id as id from memberships m where m.organization_id = ? and m.role = 'manager' and m.deactivated_reason = 'by_hand'
+         and (m.name_key like 'e%' or m.email_key like 'e%') order by m.name_key, m.user_id`,
+    )
+      .bind(CONTOSO)
+      .all<{ id: string }>();
+    expect(listed.ids).toEqual(want.results.map((r) => r.id));
+    // The statement the list sends, captured on its way to D1, and its plan.
+    let sent: { sql: string; binds: unknown[] } | undefined;
+    const capture = {
+      prepare: (text: string) => ({
+        bind: (...binds: unknown[]) => {
+          sent = { sql: text, binds };
+          return env.DB.prepare(text).bind(...binds);
+        },
+      }),
+      batch: (statements: D1PreparedStatement[]) => env.DB.batch(statements),
+    } as unknown as D1Database;
+    await loadMemberList(createDb(capture), viewer, query);
+    const plan = await env.DB.prepare(`explain query plan ${sent!.sql}`)
+      .bind(...sent!.binds)
+      .all<{ detail: string }>();
+    expect(plan.results.map((r) => r.detail).join("\n")).toMatch(
+      /memberships_by_role_reason \(organization_id=\? AND role=\? AND deactivated_reason=\? AND name_key>\? AND name_key<\?\)/,
+    );
+  });
+});

@@ -80,6 +80,9 @@ function statusCondition(status: MemberStatusFilter): SQL {
  * the role's index, the status tested on its entries.
  */
 function nameOrderIndex(query: MemberListQuery): SQL {
+  // A role with one deactivation reason: both are equalities before the name (migrations/0028).
+  if (query.role && query.status && query.status !== "active" && standingsOf(query.status).length === 1)
+    return sql.raw("memberships_by_role_reason");
   if (query.role) return sql.raw("memberships_by_role");
   if (query.status === "active" || query.status === "deactivated") return sql.raw("memberships_by_status");
   if (query.status) return sql.raw("memberships_by_reason");
