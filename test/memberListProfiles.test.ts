@@ -158,9 +158,35 @@ describe("department and office filters", () => {
   });
 });
 
-describe("a role with a deactivation reason, searched", () => {
-  it("reads one name range of memberships_by_role_reason, not every member of the role", async () => {
+describe("a role with a deactivation status, searched", () => {
+  it("reads a name range of memberships_by_role_reason per reason, not every member of the role", async () => {
     await addSyntheticMembers(CONTOSO, 700, { batch: 1, domain: "contoso.example" });
+    for (const other of [
+      { search: "e", role: "manager", status: "deactivated" },
+      { search: "a", status: "deactivated_by_directory_sync" },
+      { search: "b", role: "member", status: "deactivated_by_directory_sync" },
+    ] as const) {
+      const both = await env.DB.prepare(
+        `select m.user_id as id, m.name_key, m.email_key, m.role, m.deactivated_reason as reason from memberships m where m.organization_id = ?`,
+      )
+        .bind(CONTOSO)
+        .all<{ id: string; name_key: string; email_key: string; role: string; reason: string | null }>();
+      const reasons =
+        other.status === "deactivated" ? ["by_hand", "directory_sync", "scim", "left_scope"] : ["directory_sync", "left_scope"];
+      const expectedIds = both.results
+        .filter(
+          (r) =>
+            reasons.includes(r.reason ?? "") &&
+            (!("role" in other) || r.role === other.role) &&
+            (r.name_key.startsWith(other.search) || r.email_key.startsWith(other.search)),
+        )
+        .map((r) => r.id)
+        .sort();
+      const got = await walk(other);
+      expect([...got.ids].sort(), JSON.stringify(other)).toEqual(expectedIds);
+      expect(new Set(got.ids).size).toBe(got.ids.length);
+      for (const read of got.reads) expect(read).toBeLessThanOrEqual(200);
+    }
     const query: MemberListQuery = { search: "e", role: "manager", status: "deactivated_by_hand" };
     const listed = await walk(query);
     const want = await env.DB.prepare(

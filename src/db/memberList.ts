@@ -138,16 +138,16 @@ function pageCtes(organizationId: string, query: MemberListQuery, limit: number)
   const search = query.search;
   const filtered = filters(query);
   if (query.department !== undefined || query.office !== undefined) return profilePageCte(organizationId, query, limit);
-  const reasons = !search && query.status && query.status !== "active" ? reasonRanges(query.status, query.role) : null;
-  if (reasons) {
-    // One range per reason, merged in order: `in (…)` on the index made SQLite sort them all, and a
-    // role tested on memberships_by_role's entries read every member of that role.
-    const index = sql.raw(query.role ? "memberships_by_role_reason" : "memberships_by_reason");
-    const role = query.role ? sql` and m.role = ${query.role}` : sql``;
-    const range = (reason: string) =>
-      sql`select ${SHOWN}, m.name_key as k from memberships m indexed by ${index}
-        where m.organization_id = ${organizationId}${role} and m.deactivated_reason = ${reason}${afterKey(sql`m.name_key`, query.after)}`;
-    return sql`page as (select * from (${sql.join(reasons.map(range), sql` union all `)} order by k, user_id limit ${limit}))`;
+  const reasons = query.status && query.status !== "active" ? reasonRanges(query.status, query.role) : null;
+  // One name range per reason, merged in order: `in (…)` on the index made SQLite sort them all,
+  // and a role tested on memberships_by_role's entries read every member of that role.
+  const reasonIndex = sql.raw(query.role ? "memberships_by_role_reason" : "memberships_by_reason");
+  const reasonRange = (reason: string, where: SQL) =>
+    sql`select ${SHOWN}, m.name_key as k from memberships m indexed by ${reasonIndex}
+      where ${where}${query.role ? sql` and m.role = ${query.role}` : sql``} and m.deactivated_reason = ${reason}${afterKey(sql`m.name_key`, query.after)}`;
+  if (reasons && !search) {
+    const ranges = reasons.map((reason) => reasonRange(reason, sql`m.organization_id = ${organizationId}`));
+    return sql`page as (select * from (${sql.join(ranges, sql` union all `)} order by k, user_id limit ${limit}))`;
   }
   if (!search) {
     return sql`page as (
@@ -159,6 +159,14 @@ function pageCtes(organizationId: string, query: MemberListQuery, limit: number)
   const from = (column: SQL) => sql`m.organization_id = ${organizationId} and ${column} >= lower(${search})`;
   // The range ends at the bound: `<=` on the key alone is what the index scan stops at.
   const upTo = (column: SQL) => sql` and ${column} <= (select k from bound) and (${column}, m.user_id) <= (select k, user_id from bound)`;
+  // The name range: one per reason when the status lists several (at most 4, with the email range
+  // the 5 terms D1 allows a compound SELECT).
+  const nameRanges = reasons
+    ? reasons.map((reason) => sql`${reasonRange(reason, from(sql`m.name_key`))}${upTo(sql`m.name_key`)}`)
+    : [
+        sql`select ${SHOWN}, m.name_key as k from memberships m indexed by ${nameOrderIndex(query)}
+        where ${from(sql`m.name_key`)}${filtered}${afterKey(sql`m.name_key`, query.after)}${upTo(sql`m.name_key`)}`,
+      ];
   // `bound` is the frontier when the window is full, else the end of the prefix range (not shown).
   return sql`bound as materialized (
         select k, user_id, shown from (
@@ -168,8 +176,7 @@ function pageCtes(organizationId: string, query: MemberListQuery, limit: number)
           union all select lower(${search}) || char(1114111), '', 0)
         order by shown desc limit 1),
       page as (
-        select ${SHOWN}, m.name_key as k from memberships m indexed by ${nameOrderIndex(query)}
-        where ${from(sql`m.name_key`)}${filtered}${afterKey(sql`m.name_key`, query.after)}${upTo(sql`m.name_key`)}
+        ${sql.join(nameRanges, sql` union all `)}
         union all
         select ${SHOWN}, m.email_key as k from memberships m
         where ${from(sql`m.email_key`)}${afterKey(sql`m.email_key`, query.after)}${upTo(sql`m.email_key`)}
