@@ -74,8 +74,8 @@ it("users page at 100k members", async () => {
     },
     {
       name: "searched_role_and_deactivated",
-      query: { search: "emma", role: "manager", status: "deactivated" },
-      url: "/users?q=emma&role=manager&status=deactivated",
+      query: { search: "alice", role: "manager", status: "deactivated" },
+      url: "/users?q=alice&role=manager&status=deactivated",
     },
     // Directory profile filters (issue 19): 10 departments of 10,000 members, 7 offices.
     { name: "department", query: { search: "", department: "Finance" }, url: "/users?department=Finance" },
