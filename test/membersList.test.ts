@@ -9,7 +9,7 @@ import type { Viewer } from "../src/context.ts";
 import { createDb } from "../src/db/client.ts";
 import { countingD1, emptyD1Stats } from "../src/lib/d1Stats.ts";
 import { encodePageCursor } from "../src/lib/pageCursor.ts";
-import { addMember, addSyntheticMembers, syntheticUserId } from "./support/members.ts";
+import { addMember, addSyntheticMembers, explainMemberList as explain, syntheticUserId } from "./support/members.ts";
 import { DEMO_ORGS, DEMO_USER_IDS, linkMember, signedIn } from "./support/people.ts";
 import type { TestBrowser } from "./support/browser.ts";
 import { resetDemoWorld } from "./support/world.ts";
@@ -276,25 +276,6 @@ describe("isolation and roles", () => {
     expect(ids).toEqual(await expectedOrder("m.role = 'manager'"));
   });
 });
-
-/** EXPLAIN QUERY PLAN of the statement loadMemberList sends. */
-async function explain(viewer: Viewer, query: Parameters<typeof loadMemberList>[2]) {
-  let sent: { sql: string; binds: unknown[] } | undefined;
-  const capture = {
-    prepare: (sql: string) => ({
-      bind: (...binds: unknown[]) => {
-        sent = { sql, binds };
-        return env.DB.prepare(sql).bind(...binds);
-      },
-    }),
-    batch: (statements: D1PreparedStatement[]) => env.DB.batch(statements),
-  } as unknown as D1Database;
-  await loadMemberList(createDb(capture), viewer, query);
-  const plan = await env.DB.prepare(`explain query plan ${sent!.sql}`)
-    .bind(...sent!.binds)
-    .all<{ detail: string }>();
-  return plan.results.map((row) => row.detail);
-}
 
 describe("D1 work", () => {
   it("reads rows in proportion to the page, not the organization: one statement per page", async () => {

@@ -2,6 +2,9 @@
 // rows inside D1, so 100k members take three statements, not 100k.
 import { env } from "cloudflare:test";
 import type { DeactivationReason } from "../../src/db/schema.ts";
+import type { Viewer } from "../../src/context.ts";
+import { createDb } from "../../src/db/client.ts";
+import { loadMemberList } from "../../src/people/members.ts";
 
 const FIRST = ["Alice", "Bruno", "Chloé", "Dmitri", "Emma", "Farah", "Goran", "Hana", "Ivan", "Jun"];
 const LAST = ["Adams", "Baker", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Hughes", "Ito", "Jensen"];
@@ -57,4 +60,23 @@ export async function addMember(
       member.reason ? 1 : null,
     ),
   ]);
+}
+
+/** EXPLAIN QUERY PLAN of the statement loadMemberList sends. */
+export async function explainMemberList(viewer: Viewer, query: Parameters<typeof loadMemberList>[2]): Promise<string[]> {
+  let sent: { sql: string; binds: unknown[] } | undefined;
+  const capture = {
+    prepare: (sql: string) => ({
+      bind: (...binds: unknown[]) => {
+        sent = { sql, binds };
+        return env.DB.prepare(sql).bind(...binds);
+      },
+    }),
+    batch: (statements: D1PreparedStatement[]) => env.DB.batch(statements),
+  } as unknown as D1Database;
+  await loadMemberList(createDb(capture), viewer, query);
+  const plan = await env.DB.prepare(`explain query plan ${sent!.sql}`)
+    .bind(...sent!.binds)
+    .all<{ detail: string }>();
+  return plan.results.map((row) => row.detail);
 }
