@@ -1,7 +1,9 @@
 // The sync scope (issue 20): a new connection chooses every verified domain but the initial
 // *.onmicrosoft.com one; the Entra page changes the scope after a preview of who it adds,
-// deactivates ("left the sync scope") and reactivates; auto-provisioning at sign-in lets in only
-// people in the scope and refuses the others with a 403 page, audited, in two D1 round trips.
+// deactivates ("left the sync scope") and reactivates (a Workflow run, polled), and saving starts
+// the directory sync that applies it with every leaver rule (the hold threshold too); auto-
+// provisioning at sign-in lets in only people in the scope and refuses the others with a 403 page,
+// audited, in two D1 round trips. A preview past the old 100,000-user cap: scopeAtScale.test.ts.
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, GROUP_IDS, entraUser } from "../demo/directory.ts";
@@ -14,9 +16,9 @@ import { countOf as importCount, previewImport } from "./support/imports.ts";
 import { linkMember } from "./support/people.ts";
 import { contosoAudit, resetDemoWorld } from "./support/world.ts";
 import { nightlyRun } from "./sync/support.ts";
+import { SCOPE, applyScope, awaitScopePreview, chooseScope, previewScope, scopeFields } from "./support/scope.ts";
 import { measureCallback } from "./support/signInCost.ts";
 
-const SCOPE = `${ENTRA_PAGE}/scope`;
 const isaiah = entraUser("isaiah");
 
 beforeEach(resetDemoWorld);
@@ -33,12 +35,6 @@ function countOf(html: string, kind: string): number {
   if (!match) throw new Error(`no ${kind} count in ${html.slice(0, 400)}`);
   return Number(match[1]);
 }
-
-const scopeFields = (mode: "domains" | "groups", chosen: string[], groupIds: string[] = []): [string, string][] => [
-  ["mode", mode],
-  ...groupIds.map((id): [string, string] => ["groupIds", id]),
-  ...chosen.map((d): [string, string] => ["domains", d]),
-];
 
 const membership = (userId: string) =>
   env.DB.prepare("select status, deactivated_reason from memberships where organization_id = ? and user_id = ?")
@@ -63,7 +59,7 @@ describe("the domain list", () => {
   it("reconnecting the same tenant keeps the choices; a domain added in Entra appears new and unchosen, a removed one goes", async () => {
     const adele = await connectContoso();
     await adele.page(ENTRA_PAGE);
-    expect((await postForm(adele, `${SCOPE}/apply`, scopeFields("domains", ["contoso.example"]))).status).toBe(200);
+    await chooseScope(adele, scopeFields("domains", ["contoso.example"]));
     await emulatorAdmin(`tenants/${CONTOSO_TENANT_ID}/domains`, { name: "contoso-de.example" });
     await emulatorAdmin(`tenants/${CONTOSO_TENANT_ID}/domains/contoso-uk.example`, undefined, "DELETE");
     await connectContoso();
@@ -139,7 +135,9 @@ describe("every run keeps the scope", () => {
 });
 
 describe("changing the scope", () => {
-  it("unticking a domain previews who leaves, then Apply deactivates them (sessions ended, audited); ticking it again brings them back", async () => {
+  it("unticking a domain previews who leaves, then Apply's sync deactivates them (sessions ended, audited); ticking it again brings them back", {
+    timeout: 60_000,
+  }, async () => {
     const adele = await connectContoso();
     const { userId } = await linkMember({ issuer: CONTOSO_TENANT_ID, subject: isaiah.oid, name: isaiah.displayName, email: isaiah.mail });
     await env.DB.prepare(
@@ -149,47 +147,60 @@ describe("changing the scope", () => {
       .run();
     await adele.page(ENTRA_PAGE);
     const before = await countRows("memberships");
-    const preview = await postForm(adele, `${SCOPE}/preview`, scopeFields("domains", ["contoso.example"]));
-    expect(preview.status).toBe(200);
-    const html = await preview.text();
+    const started = await postForm(adele, `${SCOPE}/preview`, scopeFields("domains", ["contoso.example"]));
+    expect(started.status).toBe(200);
+    // The preview is a Workflow run: its fragment polls its progress until it is done.
+    expect(await started.text()).toContain('hx-get="/settings/integrations/entra/scope/preview/progress"');
+    const html = await awaitScopePreview(adele);
     expect(countOf(html, "deactivated")).toBe(1);
     expect(html).toContain("Isaiah Langer");
     expect(countOf(html, "added")).toBe(2); // Megan and Alex: enabled members of contoso.example, not members yet
     expect(await membership(userId)).toEqual({ status: "active", deactivated_reason: null }); // a preview writes nothing
     expect(await domains()).toContainEqual({ name: "contoso-uk.example", chosen: 1, is_new: 0, is_initial: 0 });
 
-    const applied = await postForm(adele, `${SCOPE}/apply`, scopeFields("domains", ["contoso.example"]));
+    // Apply names the preview (a posted list of people or a scope is never trusted), and its sync decides again.
+    const applied = await applyScope(adele, html);
     expect(applied.status).toBe(200);
-    expect(await applied.text()).toContain("1 deactivated");
+    expect(applied.html).toContain("Sync scope saved.");
+    expect(applied.html).toContain("1 deactivated");
     expect(await membership(userId)).toEqual({ status: "deactivated", deactivated_reason: "left_scope" });
     expect(await env.DB.prepare("select count(*) as n from sessions where user_id = ?").bind(userId).first("n")).toBe(0);
     expect(await countRows("memberships")).toBe(before);
     expect(await contosoAudit("entra.scope_changed")).toEqual([
-      { mode: "domains", groups: [], domains: ["contoso.example"], wouldAdd: 2, deactivated: 1, reactivated: 0 },
+      {
+        mode: "domains",
+        groups: [],
+        domains: ["contoso.example"],
+        wouldAdd: 2,
+        deactivated: 1,
+        reactivated: 0,
+        previewId: expect.any(String),
+        runId: applied.runId,
+      },
     ]);
     const users = await adele.page("/users");
     expect(users.html).toContain("left the sync scope");
 
-    const back = await postForm(adele, `${SCOPE}/apply`, scopeFields("domains", ["contoso.example", "contoso-uk.example"]));
-    expect(await back.text()).toContain("1 reactivated");
+    const back = await chooseScope(adele, scopeFields("domains", ["contoso.example", "contoso-uk.example"]));
+    expect(back.html).toContain("1 reactivated");
     expect(await membership(userId)).toEqual({ status: "active", deactivated_reason: null });
   });
 
-  it("never deactivates the last Owner, and refuses a bad scope with 400, writing nothing", async () => {
+  it("never deactivates the last Owner, and refuses a bad scope or preview with 4xx, writing nothing", { timeout: 60_000 }, async () => {
     const adele = await connectContoso();
     await adele.page(ENTRA_PAGE);
     // Adele is the only Owner and in contoso.example: a scope of only the UK domain leaves her out.
-    const preview = await postForm(adele, `${SCOPE}/preview`, scopeFields("domains", ["contoso-uk.example"]));
-    const html = await preview.text();
+    const { html } = await previewScope(adele, scopeFields("domains", ["contoso-uk.example"]));
     expect(html).toContain("The last active Owner stays active");
-    await postForm(adele, `${SCOPE}/apply`, scopeFields("domains", ["contoso-uk.example"]));
+    expect(html).not.toContain("Adele Vance");
+    await applyScope(adele, html);
     expect(
       await env.DB.prepare("select status from memberships where role = 'owner' and organization_id = ?")
         .bind(DEMO_ORGS.contoso.id)
         .first("status"),
     ).toBe("active");
 
-    const before = { domains: await domains(), audit: await countRows("audit_events") };
+    const before = { domains: await domains(), audit: await countRows("audit_events"), previews: await countRows("directory_imports") };
     for (const fields of [
       scopeFields("domains", ["elsewhere.example"]),
       scopeFields("domains", []),
@@ -201,8 +212,49 @@ describe("changing the scope", () => {
         Array.from({ length: 51 }, () => crypto.randomUUID()),
       ),
     ]) {
-      expect((await postForm(adele, `${SCOPE}/apply`, fields)).status).toBe(400);
+      expect((await postForm(adele, `${SCOPE}/preview`, fields)).status).toBe(400);
     }
+    // Apply takes a preview's id only: not one, or not the latest finished preview, is refused.
+    expect((await postForm(adele, `${SCOPE}/apply`, [["preview", "not-an-id"]])).status).toBe(400);
+    expect((await postForm(adele, `${SCOPE}/apply`, scopeFields("domains", ["contoso.example"]))).status).toBe(400);
+    expect((await postForm(adele, `${SCOPE}/apply`, [["preview", crypto.randomUUID()]])).status).toBe(409);
+    expect((await adele.get(`${SCOPE}/runs/${crypto.randomUUID()}`)).status).toBe(404);
+    expect({ domains: await domains(), audit: await countRows("audit_events"), previews: await countRows("directory_imports") }).toEqual(
+      before,
+    );
+  });
+
+  it("a change past the hold threshold is held with its list, and Apply deactivates them with Auto-deprovision off", {
+    timeout: 60_000,
+  }, async () => {
+    const adele = await connectContoso();
+    const { userId } = await linkMember({ issuer: CONTOSO_TENANT_ID, subject: isaiah.oid, name: isaiah.displayName, email: isaiah.mail });
+    await env.DB.prepare("update entra_connections set hold_threshold_minimum = 0, hold_threshold_percent = 1 where organization_id = ?")
+      .bind(DEMO_ORGS.contoso.id)
+      .run();
+    await adele.page(ENTRA_PAGE);
+    const { html, runId } = await chooseScope(adele, scopeFields("domains", ["contoso.example"]));
+    expect(html).toContain("The sync is held: it would deactivate 1 people");
+    expect(await membership(userId)).toEqual({ status: "active", deactivated_reason: null });
+    const sync = await (await adele.get(`${ENTRA_PAGE}/sync`, { "hx-request": "true" })).text();
+    expect(sync).toContain("Isaiah Langer");
+    expect((await adele.post(`${ENTRA_PAGE}/sync/runs/${runId}/apply`, {}, { htmx: true })).status).toBe(200);
+    expect(await membership(userId)).toEqual({ status: "deactivated", deactivated_reason: "left_scope" });
+  });
+
+  it("a save while a directory sync runs is refused, saving nothing", { timeout: 60_000 }, async () => {
+    const adele = await connectContoso();
+    await adele.page(ENTRA_PAGE);
+    const { html } = await previewScope(adele, scopeFields("domains", ["contoso.example"]));
+    await env.DB.prepare(
+      "insert into sync_runs (id, organization_id, trigger, status, started_at) values ('busy', ?, 'sync_now', 'running', ?)",
+    )
+      .bind(DEMO_ORGS.contoso.id, Date.now())
+      .run();
+    const before = { domains: await domains(), audit: await countRows("audit_events") };
+    const refused = await applyScope(adele, html);
+    expect(refused.status).toBe(409);
+    expect(refused.html).toContain("A directory sync is running");
     expect({ domains: await domains(), audit: await countRows("audit_events") }).toEqual(before);
   });
 
@@ -220,12 +272,11 @@ describe("sign-in", () => {
   it("with the scope 'UniAsset Managers', Megan is provisioned and Alex is refused with a 403 page, audited", async () => {
     const adele = await connectContoso(["auto-provision"]);
     await adele.page(ENTRA_PAGE);
-    const applied = await postForm(
+    const applied = await chooseScope(
       adele,
-      `${SCOPE}/apply`,
       scopeFields("groups", ["contoso.example", "contoso-uk.example"], [GROUP_IDS.uniassetManagers]),
     );
-    expect(applied.status).toBe(200);
+    expect(applied.preview).toContain("Only members of UniAsset Managers");
 
     expect((await new TestBrowser().signInWithMicrosoft(entraUser("megan").oid)).status).toBe(302);
     const before = await countRows("memberships");
@@ -241,7 +292,7 @@ describe("sign-in", () => {
   it("refusing a person outside a group scope costs at most 2 D1 round trips and 1 Graph round trip", async () => {
     const adele = await connectContoso(["auto-provision"]);
     await adele.page(ENTRA_PAGE);
-    await postForm(adele, `${SCOPE}/apply`, scopeFields("groups", ["contoso.example"], [GROUP_IDS.uniassetManagers]));
+    await chooseScope(adele, scopeFields("groups", ["contoso.example"], [GROUP_IDS.uniassetManagers]));
     const cost = await measureCallback("microsoft", entraUser("alex").oid);
     expect(cost.status).toBe(403);
     expect(cost.d1.roundTrips).toBeLessThanOrEqual(2);
@@ -251,7 +302,7 @@ describe("sign-in", () => {
   it("a person in a verified domain that is not chosen is refused; the initial domain is not chosen by default", async () => {
     const adele = await connectContoso(["auto-provision"]);
     await adele.page(ENTRA_PAGE);
-    await postForm(adele, `${SCOPE}/apply`, scopeFields("domains", ["contoso.example"]));
+    await chooseScope(adele, scopeFields("domains", ["contoso.example"]));
     const refused = await new TestBrowser().signInWithMicrosoft(isaiah.oid);
     expect(refused.status).toBe(403);
     expect(await refused.text()).toContain("directory does not include you in UniAsset");
@@ -270,13 +321,13 @@ describe("Import", () => {
   it("offers only people in the scope: its domains, and with a group scope its groups' members", async () => {
     const adele = await connectContoso();
     await adele.page(ENTRA_PAGE);
-    await postForm(adele, `${SCOPE}/apply`, scopeFields("domains", ["contoso.example"]));
+    await chooseScope(adele, scopeFields("domains", ["contoso.example"]));
     const byDomain = (await previewImport(adele)).html;
     expect(importCount(byDomain, "new")).toBe(2); // Megan, Alex
     expect(importCount(byDomain, "outsideDomains")).toBe(1); // Isaiah, of contoso-uk.example
     expect(byDomain).toContain("Outside the sync scope");
 
-    await postForm(adele, `${SCOPE}/apply`, scopeFields("groups", ["contoso.example", "contoso-uk.example"], [GROUP_IDS.uniassetManagers]));
+    await chooseScope(adele, scopeFields("groups", ["contoso.example", "contoso-uk.example"], [GROUP_IDS.uniassetManagers]));
     const byGroup = (await previewImport(adele)).html;
     expect(importCount(byGroup, "new")).toBe(1);
     expect(byGroup).toContain("Megan Bowen");

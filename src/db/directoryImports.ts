@@ -2,7 +2,7 @@
 // its Workflow's steps keep up to date (the Import section's progress bar reads it), and the
 // import's scratch rows, which keep memory bounded at any directory size: group memberships, who
 // was already counted, and an apply's people waiting to be written.
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq, ne, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { directoryImports, type ImportFailure } from "./schema.ts";
 import { statement, type Statement } from "./statements.ts";
@@ -34,7 +34,7 @@ export async function insertImportUnlessRunning(
   row: {
     id: string;
     organizationId: string;
-    phase: "preview" | "apply";
+    phase: ImportRow["phase"];
     scope: unknown;
     groups: { id: string; name: string }[];
     previewId: string | null;
@@ -65,12 +65,21 @@ export async function insertImportUnlessRunning(
   return (inserted?.results.length ?? 0) === 1;
 }
 
-/** The organization's latest import (what the Import section shows), or one by id. */
-export async function findImport(db: Db, organizationId: string, id?: string): Promise<ImportRow | null> {
+/**
+ * One import by id, or the organization's latest of a kind: an Import preview or apply (what the
+ * Import section shows), or a sync scope change's preview (the Sync scope section's, migrations/0029).
+ */
+export async function findImport(
+  db: Db,
+  organizationId: string,
+  id?: string,
+  kind: "import" | "scope" = "import",
+): Promise<ImportRow | null> {
+  const ofKind = kind === "scope" ? eq(directoryImports.phase, "scope") : ne(directoryImports.phase, "scope");
   const [row] = await db
     .select()
     .from(directoryImports)
-    .where(and(eq(directoryImports.organizationId, organizationId), id ? eq(directoryImports.id, id) : undefined))
+    .where(and(eq(directoryImports.organizationId, organizationId), id ? eq(directoryImports.id, id) : ofKind))
     .orderBy(desc(directoryImports.startedAt))
     .limit(1);
   return row ?? null;

@@ -272,6 +272,8 @@ export interface PendingChanges {
    * They count with its own deactivations against the threshold (concludeRun.ts).
    */
   recentlyDeactivated?: number;
+  /** A run started by saving the sync scope with Auto-deprovision off: its list is only the scope's changes (issue 20). */
+  scopeChange?: true;
 }
 
 /** What started a run: the nightly schedule, "Sync now", "Preview", or a real-time update (migrations/0017). */
@@ -912,13 +914,16 @@ export const IMPORT_FAILURES = [
 ] as const;
 export type ImportFailure = (typeof IMPORT_FAILURES)[number];
 
-/** A preview or an apply of Import, run as a Workflow; its steps write their progress here (migrations/0026). */
+/**
+ * A preview or an apply of Import, or the preview of a sync scope change ("scope", migrations/0029),
+ * run as a Workflow; its steps write their progress here (migrations/0026).
+ */
 export const directoryImports = sqliteTable(
   "directory_imports",
   {
     id: text("id").primaryKey(),
     organizationId: text("organization_id").notNull(),
-    phase: text("phase", { enum: ["preview", "apply"] }).notNull(),
+    phase: text("phase", { enum: ["preview", "apply", "scope"] }).notNull(),
     status: text("status", { enum: ["running", "succeeded", "failed"] }).notNull(),
     scope: text("scope").notNull(),
     groups: text("groups").notNull().default("[]"),

@@ -33,6 +33,11 @@ export interface SyncRunParams {
   trigger: SyncTrigger;
   /** Nightly runs: not before this time (epoch ms), so a night's runs are spread over a window. */
   notBefore?: number;
+  /**
+   * Started by saving a sync scope (src/entra/scopeChange.ts): the run applies the scope's leavers
+   * and returners even with Auto-deprovision sync off (only those: concludeRun.ts).
+   */
+  scopeChange?: true;
 }
 
 /** What the nightly fan-out's Workflow instance (NIGHTLY_WORKFLOW) is started with: the cron event's time. */
@@ -155,6 +160,8 @@ export async function findRun(db: Db, organizationId: string, runId: string) {
       pendingChanges: syncRuns.pendingChanges,
       undoneAt: syncRuns.undoneAt,
       added: syncRuns.added,
+      deactivated: syncRuns.deactivated,
+      reactivated: syncRuns.reactivated,
     })
     .from(syncRuns)
     .where(and(eq(syncRuns.id, runId), eq(syncRuns.organizationId, organizationId)))
@@ -164,7 +171,8 @@ export async function findRun(db: Db, organizationId: string, runId: string) {
 
 /**
  * Held → applied, once, and only while the connection still reads the tenant the run read (its
- * `pendingChanges.tenantId`) with Auto-deprovision on. This is the first write of Apply: only the
+ * `pendingChanges.tenantId`) with Auto-deprovision on (or, for a run a saved scope started, its
+ * list only the scope's changes: scopeChangeRun.ts). This is the first write of Apply: only the
  * request that wins it changes members, so a concurrent Dismiss or a later run cannot lose to it.
  */
 export function claimHeldRun(db: Db, organizationId: string, runId: string, userId: string) {
@@ -177,7 +185,7 @@ export function claimHeldRun(db: Db, organizationId: string, runId: string, user
         eq(syncRuns.organizationId, organizationId),
         eq(syncRuns.status, "held"),
         sql`exists (select 1 from entra_connections c where c.organization_id = ${organizationId} and c.status = 'connected'
-          and c.auto_deprovision = 1 and c.tenant_id = json_extract(sync_runs.pending_changes, '$.tenantId'))`,
+          and (c.auto_deprovision = 1 or json_extract(sync_runs.pending_changes, '$.scopeChange') = 1) and c.tenant_id = json_extract(sync_runs.pending_changes, '$.tenantId'))`,
       ),
     )
     .returning({ id: syncRuns.id });

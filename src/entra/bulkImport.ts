@@ -85,7 +85,7 @@ export async function startImportPreview(
           Promise.all(scope.groupIds.map((id) => findDirectoryGroup(graph, id))),
         )
       : [];
-  return startImport(db, workflow, viewer, { phase: "preview", scope, groups, previewId: null, expectedUsers: null }, now);
+  return viewOf(await startImportRun(db, workflow, viewer, { phase: "preview", scope, groups, previewId: null, expectedUsers: null }, now));
 }
 
 /** Apply: the organization's latest import must be the preview named, finished; its scope is read from it. */
@@ -102,31 +102,44 @@ export async function startImportApply(
     throw new AppError("conflict", "That preview is no longer the latest: preview the import again.");
   }
   const preview = viewOf(latest);
-  return startImport(
-    db,
-    workflow,
-    viewer,
-    { phase: "apply", scope: preview.scope, groups: preview.groups, previewId, expectedUsers: preview.usersRead },
-    now,
+  return viewOf(
+    await startImportRun(
+      db,
+      workflow,
+      viewer,
+      { phase: "apply", scope: preview.scope, groups: preview.groups, previewId, expectedUsers: preview.usersRead },
+      now,
+    ),
   );
 }
 
-async function startImport(
+/**
+ * Starts a run of the import Workflow: an Import preview or apply, or a sync scope change's
+ * preview (scopeChange.ts, whose `scope` is the proposed scope). One at a time per organization.
+ */
+export async function startImportRun(
   db: Db,
   workflow: ImportWorkflow,
   viewer: Viewer,
   start: {
-    phase: "preview" | "apply";
-    scope: ImportScope;
+    phase: ImportRow["phase"];
+    scope: unknown;
     groups: { id: string; name: string }[];
     previewId: string | null;
     expectedUsers: number | null;
   },
   now: number,
-): Promise<ImportView> {
+): Promise<ImportRow> {
   const id = crypto.randomUUID();
   const organizationId = viewer.organizationId;
-  if (!(await insertImportUnlessRunning(db, { id, organizationId, ...start, startedBy: viewer.userId, now }))) throw alreadyRunning();
+  if (!(await insertImportUnlessRunning(db, { id, organizationId, ...start, startedBy: viewer.userId, now }))) {
+    throw start.phase === "scope"
+      ? new AppError(
+          "conflict",
+          "An import or a sync scope preview is already running for your organization. Wait for it to finish, then try again.",
+        )
+      : alreadyRunning();
+  }
   try {
     await workflow.create({ id, params: { importId: id, organizationId } });
   } catch (error) {
@@ -136,7 +149,7 @@ async function startImport(
   }
   const row = await findImport(db, organizationId, id);
   if (!row) throw new Error("the import's row is gone right after it was written");
-  return viewOf(row);
+  return row;
 }
 
 const alreadyRunning = () =>
@@ -146,7 +159,8 @@ function viewOf(row: ImportRow): ImportView {
   const tally = { ...emptyTally(), ...(JSON.parse(row.tally) as Partial<ImportTally>) };
   return {
     id: row.id,
-    phase: row.phase,
+    // findImport's "import" kind: never a scope preview's row.
+    phase: row.phase === "apply" ? "apply" : "preview",
     status: row.status,
     scope: JSON.parse(row.scope) as ImportScope,
     groups: JSON.parse(row.groups) as { id: string; name: string }[],

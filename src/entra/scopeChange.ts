@@ -1,171 +1,175 @@
-// Changing the sync scope on the Entra page (issue 20): its effect is shown before it is saved, and
-// saved only from a plan made again at that moment (a posted list is never trusted). The plan
-// reads the directory as Import does (bounded the same way) and judges the organization's members
-// linked to the tenant against the proposed scope:
-// - would be added: enabled members of the tenant in the new scope who are not members yet (what
-//   auto-provisioning at sign-in, Import and Add new people automatically may bring in);
-// - would be deactivated: active linked members outside the new scope ("left the sync scope"),
-//   never the last Owner;
-// - would be reactivated: members deactivated for leaving the scope who are back in it.
+// Changing the sync scope on the Entra page (issue 20), at any directory size.
+// - Preview: a run of the import Workflow (import/scopePreview.ts), one Graph page a step with its
+//   scratch rows, never more than a page of users in memory; the section polls its progress and
+//   then shows how many people, and who, would be added (enabled, in scope, not members yet: what
+//   auto-provisioning, Import and Add new people automatically may bring in), deactivated ("left the
+//   sync scope"; never the last Owner) and reactivated (back in the scope). One at a time per
+//   organization, as imports are (they share the table and the Graph budget).
+// - Save: names the preview it saves (never a posted list): the proposed scope is read from that
+//   preview's row, and the scope is stored, audited with the preview's counts, and applied by a
+//   directory run started at once ("Sync now", scopeChangeRun.ts). That run lists the directory
+//   again (the save forgets the delta link) and judges every linked member against the saved scope,
+//   so who changes is decided again by the run, with every leaver rule: the hold threshold (a
+//   900,000-person change is held with its list for Apply or Dismiss, never written in a request),
+//   never the last Owner, never someone deactivated by hand, sessions ended, Undo. A small tenant's
+//   run takes seconds; the section polls it and shows its counts.
+// The save is refused (409, nothing written) while another directory run is going: its scope would
+// otherwise wait for the nightly run.
 import type { Viewer } from "../context.ts";
 import { insertAuditEvent } from "../db/audit.ts";
 import type { Db } from "../db/client.ts";
 import { findConnectionSummary } from "../db/connections.ts";
-import { deactivateLeftScope, listLinkedStandings, reactivateBackInScope } from "../db/scopeMembers.ts";
-import { runStatements, type Write } from "../db/statements.ts";
-import { findScope, saveScope, type SyncScope } from "../db/syncScope.ts";
-import { MAX_SCOPE_GROUPS, type SyncScopeMode } from "../db/schema.ts";
+import { findImport, type ImportRow } from "../db/directoryImports.ts";
+import { forgetDeltaLink } from "../db/runEligibility.ts";
+import type { ImportFailure } from "../db/schema.ts";
+import { runStatements, statement } from "../db/statements.ts";
+import { findRun } from "../db/syncRuns.ts";
+import { findScope, saveScope } from "../db/syncScope.ts";
 import type { Config } from "../lib/config.ts";
 import { AppError } from "../lib/errors.ts";
-import { isDirectoryGuest, isProvisionableMember, listDirectoryUsers, listGroupMembers, type DirectoryUser } from "./directory.ts";
+import { startImportRun, type ImportWorkflow } from "./bulkImport.ts";
+import { emptyScopeTally, type ProposedScope, type ScopeTally } from "./import/scopePreview.ts";
 import { findDirectoryGroup, withInteractiveGraph } from "./interactiveGraph.ts";
+import { startSyncRun, type SyncWorkflow } from "./sync/launch.ts";
 
-/** Directory users a scope preview may read at once (as Import). */
-const MAX_USERS_READ = 100_000;
-/** Names shown per list. */
-const SAMPLE_SIZE = 20;
-/** Members changed per D1 batch (four statements each list; Owners one by one). */
-const MEMBERS_PER_BATCH = 500;
+export type { ProposedScope } from "./import/scopePreview.ts";
 
-export interface ProposedScope {
-  mode: SyncScopeMode;
-  groupIds: string[];
-  domains: string[];
-}
-
-interface PersonList {
-  count: number;
-  names: string[];
-}
-
-export interface ScopePlan {
+/** A scope preview as the Sync scope section shows it. */
+export interface ScopePreviewView {
+  id: string;
+  status: "running" | "succeeded" | "failed";
   proposed: ProposedScope;
   groups: { id: string; name: string }[];
-  current: SyncScope;
   usersRead: number;
-  added: PersonList;
-  deactivated: PersonList & { userIds: string[]; owners: string[] };
-  reactivated: PersonList & { userIds: string[] };
-  /** Active Owners who would leave the scope but stay, being the last. */
-  lastOwnerKept: boolean;
+  tally: ScopeTally;
+  error: ImportFailure | null;
 }
 
-const list = (): PersonList => ({ count: 0, names: [] });
-const note = (into: PersonList, name: string) => {
-  into.count++;
-  if (into.names.length < SAMPLE_SIZE) into.names.push(name);
-};
+/** The run a save started, as the section follows it. */
+export interface ScopeRunView {
+  runId: string;
+  status: string;
+  deactivated: number;
+  reactivated: number;
+  /** A held run: how many it would deactivate. */
+  wouldDeactivate: number;
+}
 
-export async function planScopeChange(db: Db, config: Config, viewer: Viewer, proposed: ProposedScope): Promise<ScopePlan> {
-  const connection = await findConnectionSummary(db, viewer.organizationId);
+function viewOf(row: ImportRow): ScopePreviewView {
+  return {
+    id: row.id,
+    status: row.status,
+    proposed: JSON.parse(row.scope) as ProposedScope,
+    groups: JSON.parse(row.groups) as { id: string; name: string }[],
+    usersRead: row.usersRead,
+    tally: { ...emptyScopeTally(), ...(JSON.parse(row.tally) as Partial<ScopeTally>) },
+    error: row.error,
+  };
+}
+
+/** The organization's latest scope preview (null: none yet). */
+export async function latestScopePreview(db: Db, organizationId: string): Promise<ScopePreviewView | null> {
+  const row = await findImport(db, organizationId, undefined, "scope");
+  return row ? viewOf(row) : null;
+}
+
+/** The connection and the proposed domains, checked against the tenant's verified domains. */
+async function checkProposed(db: Db, organizationId: string, proposed: ProposedScope) {
+  const connection = await findConnectionSummary(db, organizationId);
   if (connection?.status !== "connected" || !connection.tenantId)
     throw new AppError("conflict", "Connect Entra ID before choosing its sync scope.");
-  const tenantId = connection.tenantId;
-  const current = await findScope(db, viewer.organizationId);
-  const known = new Set(current.domains.map((d) => d.name));
+  const known = new Set((await findScope(db, organizationId)).domains.map((d) => d.name));
   const unknown = proposed.domains.find((d) => !known.has(d));
   if (unknown) throw new AppError("invalid_input", `${unknown} is not one of the tenant's verified domains.`);
-  if (proposed.mode === "groups" && proposed.groupIds.length === 0) throw new AppError("invalid_input", "Choose at least one group.");
-  if (proposed.groupIds.length > MAX_SCOPE_GROUPS) throw new AppError("invalid_input", `Choose at most ${MAX_SCOPE_GROUPS} groups.`);
-  const linked = await listLinkedStandings(db, viewer.organizationId, tenantId);
-
-  return withInteractiveGraph(db, config, viewer.organizationId, async (graph) => {
-    const groups = proposed.mode === "groups" ? await Promise.all(proposed.groupIds.map((id) => findDirectoryGroup(graph, id))) : [];
-    const inScope = new Map<string, DirectoryUser>();
-    let usersRead = 0;
-    const sources = proposed.mode === "domains" ? [listDirectoryUsers(graph)] : groups.map((g) => listGroupMembers(graph, g.id));
-    for (const source of sources) {
-      for await (const page of source) {
-        usersRead += page.values.length;
-        if (usersRead > MAX_USERS_READ) {
-          throw new AppError(
-            "conflict",
-            `Previewing this scope would read more than ${MAX_USERS_READ.toLocaleString("en-US")} directory users at once.`,
-          );
-        }
-        for (const user of page.values) {
-          if (!isDirectoryGuest(user) && isProvisionableMember(user, proposed.domains)) inScope.set(user.id.toLowerCase(), user);
-        }
-      }
-    }
-
-    const plan: ScopePlan = {
-      proposed,
-      groups,
-      current,
-      usersRead,
-      added: list(),
-      deactivated: { ...list(), userIds: [], owners: [] },
-      reactivated: { ...list(), userIds: [] },
-      lastOwnerKept: false,
-    };
-    const members = new Set<string>();
-    let activeOwners = linked.filter((m) => m.role === "owner" && m.status === "active").length;
-    for (const member of linked) {
-      const oid = member.oid.toLowerCase();
-      members.add(oid);
-      const within = inScope.has(oid);
-      if (member.status === "active" && !within) {
-        if (member.role === "owner") {
-          // The last active Owner stays, whatever the scope says.
-          if (activeOwners <= 1) {
-            plan.lastOwnerKept = true;
-            continue;
-          }
-          activeOwners--;
-          plan.deactivated.owners.push(member.user_id);
-        } else plan.deactivated.userIds.push(member.user_id);
-        note(plan.deactivated, member.name);
-      } else if (member.status === "deactivated" && member.reason === "left_scope" && within) {
-        plan.reactivated.userIds.push(member.user_id);
-        note(plan.reactivated, member.name);
-      }
-    }
-    for (const [oid, user] of inScope) {
-      if (!members.has(oid) && user.accountEnabled !== false) note(plan.added, user.displayName || user.userPrincipalName || user.id);
-    }
-    return plan;
-  });
 }
 
-/** Saves the scope from a plan made now, deactivates who left it and reactivates who came back; audited. */
-export async function applyScopeChange(db: Db, config: Config, viewer: Viewer, proposed: ProposedScope, now: number): Promise<ScopePlan> {
-  const plan = await planScopeChange(db, config, viewer, proposed);
+/** Starts the preview's run: the groups are read by id first (an unknown one is refused before anything starts). */
+export async function startScopePreview(
+  db: Db,
+  config: Config,
+  workflow: ImportWorkflow,
+  viewer: Viewer,
+  proposed: ProposedScope,
+  now: number,
+): Promise<ScopePreviewView> {
+  await checkProposed(db, viewer.organizationId, proposed);
+  const groups =
+    proposed.mode === "groups"
+      ? await withInteractiveGraph(db, config, viewer.organizationId, (graph) =>
+          Promise.all(proposed.groupIds.map((id) => findDirectoryGroup(graph, id))),
+        )
+      : [];
+  const row = await startImportRun(
+    db,
+    workflow,
+    viewer,
+    { phase: "scope", scope: proposed, groups, previewId: null, expectedUsers: null },
+    now,
+  );
+  return viewOf(row);
+}
+
+/**
+ * Saves the scope of the preview named (the organization's latest, finished), audited with its
+ * counts, and starts the run that applies it. Returns the preview and the run's id.
+ */
+export async function saveScopeChange(db: Db, workflow: SyncWorkflow, viewer: Viewer, previewId: string, now: number) {
   const { organizationId, userId: actorUserId } = viewer;
-  await runStatements(db, [
-    ...saveScope(db, organizationId, { mode: proposed.mode, groups: plan.groups, chosenDomains: proposed.domains }, actorUserId, now),
-    insertAuditEvent(db, {
-      organizationId,
-      actorUserId,
-      action: "entra.scope_changed",
-      details: {
-        mode: proposed.mode,
-        groups: plan.groups.map((g) => g.name),
-        domains: proposed.domains,
-        wouldAdd: plan.added.count,
-        deactivated: plan.deactivated.count,
-        reactivated: plan.reactivated.count,
-      },
-      now,
-    }),
-  ]);
-  const writes: Write[][] = [];
-  for (let i = 0; i < plan.deactivated.userIds.length; i += MEMBERS_PER_BATCH) {
-    writes.push([
-      ...deactivateLeftScope(db, { organizationId, userIds: plan.deactivated.userIds.slice(i, i + MEMBERS_PER_BATCH), actorUserId, now }),
-    ]);
+  const latest = await findImport(db, organizationId, undefined, "scope");
+  if (!latest || latest.id !== previewId || latest.status !== "succeeded") {
+    throw new AppError("conflict", "That preview is no longer the latest: preview the change again.");
   }
-  // Owners one at a time: each statement's guard sees the ones before it gone, so the last one stays.
-  if (plan.deactivated.owners.length > 0) {
-    writes.push(
-      plan.deactivated.owners.flatMap((owner) => [...deactivateLeftScope(db, { organizationId, userIds: [owner], actorUserId, now })]),
+  const preview = viewOf(latest);
+  const { proposed, groups, tally } = preview;
+  // A domain Entra removed since the preview: the preview no longer says what saving would do.
+  await checkProposed(db, organizationId, proposed).catch(() => {
+    throw new AppError("conflict", "The tenant's domains changed since this preview: preview the change again.");
+  });
+  const runId = crypto.randomUUID();
+  const started = await startSyncRun(db, workflow, { organizationId, trigger: "sync_now", runId, now, scopeChange: true }, async () => {
+    await runStatements(db, [
+      ...saveScope(db, organizationId, { mode: proposed.mode, groups, chosenDomains: proposed.domains }, actorUserId, now),
+      // The run lists everyone: a delta round would not list again the people the new scope moves.
+      statement(db, forgetDeltaLink(organizationId)),
+      insertAuditEvent(db, {
+        organizationId,
+        actorUserId,
+        action: "entra.scope_changed",
+        // The preview's counts (what the Owner or Admin saw); the run's own are in its history.
+        details: {
+          mode: proposed.mode,
+          groups: groups.map((g) => g.name),
+          domains: proposed.domains,
+          wouldAdd: tally.added.count,
+          deactivated: tally.deactivated.count,
+          reactivated: tally.reactivated.count,
+          previewId,
+          runId,
+        },
+        now,
+      }),
+    ]);
+  });
+  if (!started.started) {
+    throw new AppError(
+      "conflict",
+      started.reason === "already_running"
+        ? "A directory sync is running: save the scope once it has finished."
+        : "The directory run could not start: save the scope again.",
     );
   }
-  for (let i = 0; i < plan.reactivated.userIds.length; i += MEMBERS_PER_BATCH) {
-    writes.push([
-      ...reactivateBackInScope(db, { organizationId, userIds: plan.reactivated.userIds.slice(i, i + MEMBERS_PER_BATCH), actorUserId, now }),
-    ]);
-  }
-  for (const batch of writes) await runStatements(db, batch);
-  return plan;
+  return { preview, runId };
+}
+
+/** The run a save started, for the section's follow-up (null: not this organization's). */
+export async function scopeRunOf(db: Db, organizationId: string, runId: string): Promise<ScopeRunView | null> {
+  const run = await findRun(db, organizationId, runId);
+  if (!run) return null;
+  return {
+    runId,
+    status: run.status,
+    deactivated: run.deactivated ?? 0,
+    reactivated: run.reactivated ?? 0,
+    wouldDeactivate: run.pendingChanges?.deactivate ?? 0,
+  };
 }

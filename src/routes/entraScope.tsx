@@ -1,6 +1,8 @@
 // The sync scope on the Entra page (issue 20): Owners and Admins on Enterprise, scoped to the
-// session's organization. Preview and apply take only the proposed scope (mode, group ids,
-// domain names); who it adds or deactivates is always read from the directory again.
+// session's organization. Preview takes only the proposed scope (mode, group ids, domain names)
+// and starts a Workflow run whose progress the section polls; Save takes only the preview it
+// saves, and the directory run it starts decides again who leaves or comes back
+// (src/entra/scopeChange.ts).
 import { Hono } from "hono";
 import { z } from "zod";
 import { requirePlan, requireRole, viewerOf } from "../auth/access.ts";
@@ -9,12 +11,13 @@ import { findConnectionSummary } from "../db/connections.ts";
 import { MAX_SCOPE_GROUPS, SYNC_SCOPE_MODES } from "../db/schema.ts";
 import { findScope } from "../db/syncScope.ts";
 import { searchImportGroups } from "../entra/bulkImport.ts";
-import { applyScopeChange, planScopeChange, type ProposedScope } from "../entra/scopeChange.ts";
+import { latestScopePreview, saveScopeChange, scopeRunOf, startScopePreview, type ProposedScope } from "../entra/scopeChange.ts";
+import { AppError } from "../lib/errors.ts";
 import { groupIdField, groupSearchField } from "../lib/schemas.ts";
 import { validate } from "../lib/validate.ts";
 import { fragmentOrPage } from "./respond.tsx";
 import { GroupChoices } from "../../views/pages/entraMapping.tsx";
-import { ScopePreview, ScopeSaved, ScopeSection } from "../../views/pages/entraScope.tsx";
+import { ScopePreviewStatus, ScopeSaved, ScopeSection } from "../../views/pages/entraScope.tsx";
 
 /** Mounted at PATHS.entraScope. */
 export const entraScopeRoutes = new Hono<AppContext>();
@@ -50,8 +53,14 @@ const scopeForm = z
 entraScopeRoutes.get("/", ...guards, async (c) => {
   const viewer = viewerOf(c);
   const db = c.get("db");
-  const [connection, scope] = await Promise.all([findConnectionSummary(db, viewer.organizationId), findScope(db, viewer.organizationId)]);
-  const section = <ScopeSection viewer={viewer} connected={connection?.status === "connected"} scope={scope} />;
+  const [connection, scope, latest] = await Promise.all([
+    findConnectionSummary(db, viewer.organizationId),
+    findScope(db, viewer.organizationId),
+    latestScopePreview(db, viewer.organizationId),
+  ]);
+  // A preview still running shows its progress after a reload; a finished one is not shown again.
+  const running = latest?.status === "running" ? latest : null;
+  const section = <ScopeSection viewer={viewer} connected={connection?.status === "connected"} scope={scope} running={running} />;
   return fragmentOrPage(c, section, { title: "Sync scope", nav: "settings" });
 });
 
@@ -63,14 +72,43 @@ entraScopeRoutes.get("/groups", ...guards, validate("query", z.object({ q: group
   return c.html(<GroupChoices groups={found} chosen={chosen} query={q} inputType="checkbox" inputName="groupIds" />);
 });
 
+// Preview starts a run of the import Workflow and answers with its progress, which polls itself.
 entraScopeRoutes.post("/preview", ...guards, validate("form", scopeForm), async (c) => {
   const viewer = viewerOf(c);
-  const plan = await planScopeChange(c.get("db"), c.get("config"), viewer, c.req.valid("form"));
-  return fragmentOrPage(c, <ScopePreview viewer={viewer} plan={plan} />, { title: "Preview the sync scope", nav: "settings" });
+  const started = await startScopePreview(c.get("db"), c.get("config"), c.get("importWorkflow"), viewer, c.req.valid("form"), Date.now());
+  return fragmentOrPage(c, <ScopePreviewStatus viewer={viewer} preview={started} />, { title: "Preview the sync scope", nav: "settings" });
 });
 
-entraScopeRoutes.post("/apply", ...guards, validate("form", scopeForm), async (c) => {
+entraScopeRoutes.get("/preview/progress", ...guards, async (c) => {
   const viewer = viewerOf(c);
-  const plan = await applyScopeChange(c.get("db"), c.get("config"), viewer, c.req.valid("form"), Date.now());
-  return fragmentOrPage(c, <ScopeSaved plan={plan} />, { title: "Sync scope", nav: "settings" });
+  const latest = await latestScopePreview(c.get("db"), viewer.organizationId);
+  return fragmentOrPage(c, <ScopePreviewStatus viewer={viewer} preview={latest} />, { title: "Preview the sync scope", nav: "settings" });
 });
+
+// Save names the preview it saves; the scope is read from it, and a directory run applies it.
+entraScopeRoutes.post(
+  "/apply",
+  ...guards,
+  validate("form", z.object({ preview: z.uuid({ message: "That preview is not valid: preview the change again." }) })),
+  async (c) => {
+    const viewer = viewerOf(c);
+    const db = c.get("db");
+    const saved = await saveScopeChange(db, c.get("syncWorkflow"), viewer, c.req.valid("form").preview, Date.now());
+    const run = await scopeRunOf(db, viewer.organizationId, saved.runId);
+    return fragmentOrPage(c, <ScopeSaved preview={saved.preview} run={run} />, { title: "Sync scope", nav: "settings" });
+  },
+);
+
+// The run a save started, polled by the saved fragment until it ends.
+entraScopeRoutes.get(
+  "/runs/:runId",
+  ...guards,
+  validate("param", z.object({ runId: z.uuid({ message: "That run is not valid." }) })),
+  async (c) => {
+    const viewer = viewerOf(c);
+    const db = c.get("db");
+    const run = await scopeRunOf(db, viewer.organizationId, c.req.valid("param").runId);
+    if (!run) throw new AppError("not_found", "That run is not one of your organization's.");
+    return fragmentOrPage(c, <ScopeSaved preview={null} run={run} />, { title: "Sync scope", nav: "settings" });
+  },
+);

@@ -9,8 +9,9 @@ import { TestBrowser } from "../support/browser.ts";
 import { mapGroup } from "../support/directory.ts";
 import { emulatorAdmin } from "../support/emulator.ts";
 import { ENTRA_PAGE, connectContoso, setFeature } from "../support/entra.ts";
-import { addEndpoint, postForm, receiverUrl } from "../events/support.ts";
+import { addEndpoint, receiverUrl } from "../events/support.ts";
 import { linkMember, signedIn } from "../support/people.ts";
+import { chooseScope, scopeFields } from "../support/scope.ts";
 import { contosoAudit } from "../support/world.ts";
 import { realtimeWorld, runsSettled } from "../realtime/support.ts";
 import { CONTOSO, nightlyRun, resetWorld, until } from "./support.ts";
@@ -126,12 +127,7 @@ describe("a run with the setting on", () => {
     await mapGroup(GROUP_IDS.uniassetManagers, "UniAsset Managers", "manager");
     await adele.page(ENTRA_PAGE);
     await addEndpoint(adele, receiverUrl("joiners"), ["member.created"]);
-    await postForm(adele, `${ENTRA_PAGE}/scope/apply`, [
-      ["mode", "groups"],
-      ["groupIds", GROUP_IDS.uniassetManagers],
-      ["domains", "contoso.example"],
-      ["domains", "contoso-uk.example"],
-    ]);
+    await chooseScope(adele, scopeFields("groups", ["contoso.example", "contoso-uk.example"], [GROUP_IDS.uniassetManagers]));
     await turnOn(adele);
     const run = await nightlyRunDone();
     expect(await contosoMember(entraUser("megan").oid)).toMatchObject({ role: "manager", status: "active" });

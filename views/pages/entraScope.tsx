@@ -1,19 +1,21 @@
 // "Sync scope" on the Entra page (issue 20): who the directory brings in. Everyone in the chosen
 // domains, or only members of chosen groups (nested groups count); every verified domain of the
 // tenant with a checkbox, the new ones marked. Saving shows the effect first: who would be added,
-// deactivated ("left the sync scope") and reactivated. One htmx fragment (#entra-scope).
+// deactivated ("left the sync scope") and reactivated, as a Workflow run's progress and then its
+// counts; applying shows the directory sync that applies it. One htmx fragment (#entra-scope).
 import type { Viewer } from "../../src/context.ts";
 import type { SyncScope } from "../../src/db/syncScope.ts";
 import { MAX_SCOPE_GROUPS } from "../../src/db/schema.ts";
-import type { ProposedScope, ScopePlan } from "../../src/entra/scopeChange.ts";
+import type { ScopePreviewView, ScopeRunView } from "../../src/entra/scopeChange.ts";
 import { PATHS } from "../../src/paths.ts";
 import { GroupSearchInput } from "../parts/groupSearch.tsx";
 import { CsrfField, Flash } from "../parts/forms.tsx";
+import { IMPORT_FAILURES } from "../parts/importFailures.ts";
 import { GroupChoices } from "./entraMapping.tsx";
 
 const BASE = PATHS.entraScope;
 
-export function ScopeSection(props: { viewer: Viewer; connected: boolean; scope: SyncScope }) {
+export function ScopeSection(props: { viewer: Viewer; connected: boolean; scope: SyncScope; running?: ScopePreviewView | null }) {
   const { scope } = props;
   return (
     <section id="entra-scope" class="card">
@@ -35,7 +37,9 @@ export function ScopeSection(props: { viewer: Viewer; connected: boolean; scope:
             </strong>
           </p>
           <ScopeForm viewer={props.viewer} scope={scope} />
-          <div id="scope-preview" aria-live="polite"></div>
+          <div id="scope-preview" aria-live="polite">
+            {props.running && <ScopePreviewStatus viewer={props.viewer} preview={props.running} />}
+          </div>
         </>
       )}
     </section>
@@ -99,20 +103,6 @@ function ScopeForm(props: { viewer: Viewer; scope: SyncScope }) {
   );
 }
 
-function ProposedFields(props: { proposed: ProposedScope }) {
-  return (
-    <>
-      <input type="hidden" name="mode" value={props.proposed.mode} />
-      {props.proposed.groupIds.map((id) => (
-        <input type="hidden" name="groupIds" value={id} />
-      ))}
-      {props.proposed.domains.map((name) => (
-        <input type="hidden" name="domains" value={name} />
-      ))}
-    </>
-  );
-}
-
 function People(props: { label: string; list: { count: number; names: string[] }; kind: string }) {
   return (
     <tr data-scope-change={props.kind}>
@@ -126,47 +116,122 @@ function People(props: { label: string; list: { count: number; names: string[] }
   );
 }
 
-function scopeText(plan: ScopePlan): string {
-  const domains = plan.proposed.domains.join(", ") || "no domain";
-  return plan.proposed.mode === "domains"
+function scopeText(preview: ScopePreviewView): string {
+  const domains = preview.proposed.domains.join(", ") || "no domain";
+  return preview.proposed.mode === "domains"
     ? `Everyone in ${domains}`
-    : `Only members of ${plan.groups.map((g) => g.name).join(", ")}, in ${domains}`;
+    : `Only members of ${preview.groups.map((g) => g.name).join(", ")}, in ${domains}`;
 }
 
-export function ScopePreview(props: { viewer: Viewer; plan: ScopePlan }) {
-  const { plan } = props;
+/**
+ * The latest preview (#scope-preview-status): while its run reads, its progress, polled every 2
+ * seconds from its row (a reload shows it too); then who would change, or why it stopped.
+ */
+export function ScopePreviewStatus(props: { viewer: Viewer; preview: ScopePreviewView | null }) {
+  const { preview } = props;
+  if (!preview) return <div id="scope-preview-status" aria-live="polite"></div>;
+  if (preview.status === "running") {
+    const label = `Previewing: ${scopeText(preview)}`;
+    return (
+      <div
+        id="scope-preview-status"
+        class="card"
+        hx-get={`${BASE}/preview/progress`}
+        hx-trigger="every 2s"
+        hx-swap="outerHTML"
+        aria-live="polite"
+        aria-busy="true"
+      >
+        <h3>{label}</h3>
+        {/* The directory's size is not known before the last page: the bar runs without an end. */}
+        <progress aria-label={label}></progress>
+        <p class="scope-progress-counts">
+          <span data-count="read">{preview.usersRead}</span> directory users read so far
+          {preview.tally.membersJudged ? "" : preview.usersRead > 0 ? "; then the members are judged" : ""}. You may leave this page: the
+          preview goes on.
+        </p>
+      </div>
+    );
+  }
+  if (preview.status === "failed") {
+    const reason = IMPORT_FAILURES[preview.error ?? "internal"];
+    return (
+      <div id="scope-preview-status" class="card">
+        <Flash kind="error" title="The preview stopped." message={`${reason} Nothing was changed. Preview the change again.`} />
+      </div>
+    );
+  }
+  const { tally } = preview;
   return (
-    <div class="card preview" id="scope-preview-result">
-      <h3>Preview: {scopeText(plan)}</h3>
-      <p class="muted">{plan.usersRead} directory users read.</p>
-      <table class="table scope-changes">
-        <tbody>
-          <People label="Would be added (in scope, not members yet)" list={plan.added} kind="added" />
-          <People label="Would be deactivated (left the sync scope)" list={plan.deactivated} kind="deactivated" />
-          <People label="Would be reactivated (back in the sync scope)" list={plan.reactivated} kind="reactivated" />
-        </tbody>
-      </table>
-      {plan.lastOwnerKept && <p class="muted">The last active Owner stays active whatever the scope.</p>}
-      <form method="post" action={`${BASE}/apply`} hx-post={`${BASE}/apply`} hx-target="#scope-preview" hx-swap="innerHTML" class="inline">
-        <CsrfField token={props.viewer.csrfToken} />
-        <ProposedFields proposed={plan.proposed} />
-        <button type="submit" class="primary">
-          Apply this scope
-        </button>
-      </form>
+    <div id="scope-preview-status" class="card preview">
+      <div id="scope-preview-result">
+        <h3>Preview: {scopeText(preview)}</h3>
+        <p class="muted">{preview.usersRead} directory users read.</p>
+        <table class="table scope-changes">
+          <tbody>
+            <People label="Would be added (in scope, not members yet)" list={tally.added} kind="added" />
+            <People label="Would be deactivated (left the sync scope)" list={tally.deactivated} kind="deactivated" />
+            <People label="Would be reactivated (back in the sync scope)" list={tally.reactivated} kind="reactivated" />
+          </tbody>
+        </table>
+        {tally.lastOwnerKept && <p class="muted">The last active Owner stays active whatever the scope.</p>}
+        <p class="muted">
+          Applying saves the scope and starts a directory sync that reads who is in it again: past the hold threshold, its deactivations
+          wait for Apply or Dismiss under Directory sync.
+        </p>
+        {/* Apply names this preview only: its scope is read from it, never from the form. */}
+        <form
+          method="post"
+          action={`${BASE}/apply`}
+          hx-post={`${BASE}/apply`}
+          hx-target="#scope-preview"
+          hx-swap="innerHTML"
+          class="inline"
+        >
+          <CsrfField token={props.viewer.csrfToken} />
+          <input type="hidden" name="preview" value={preview.id} />
+          <button type="submit" class="primary">
+            Apply this scope
+          </button>
+        </form>
+      </div>
     </div>
   );
 }
 
-export function ScopeSaved(props: { plan: ScopePlan }) {
-  const { plan } = props;
+function runMessage(run: ScopeRunView | null): string {
+  if (!run) return "";
+  switch (run.status) {
+    case "running":
+      return "A directory sync applies it now: it reads who is in the scope.";
+    case "succeeded":
+    case "applied":
+      return `${run.deactivated} deactivated, ${run.reactivated} reactivated.`;
+    case "held":
+      return `The sync is held: it would deactivate ${run.wouldDeactivate} people, past the hold threshold. Apply or Dismiss it under Directory sync.`;
+    case "skipped":
+      return "A held sync waits for Apply or Dismiss under Directory sync; preview and save the scope again once it is decided.";
+    case "dismissed":
+      return "Its sync was dismissed: nobody was deactivated.";
+    default:
+      return "The directory sync that applies it stopped; preview and save the scope again to apply it.";
+  }
+}
+
+/** A saved scope and the run applying it (#scope-result), polled every 2 seconds until the run ends. */
+export function ScopeSaved(props: { preview: ScopePreviewView | null; run: ScopeRunView | null }) {
+  const { preview, run } = props;
+  const running = run?.status === "running";
+  const message = [preview ? `${scopeText(preview)}.` : "", runMessage(run)].filter(Boolean).join(" ");
   return (
-    <div class="card" id="scope-result">
-      <Flash
-        kind="success"
-        title="Sync scope saved."
-        message={`${scopeText(plan)}. ${plan.deactivated.count} deactivated, ${plan.reactivated.count} reactivated.`}
-      />
+    <div
+      class="card"
+      id="scope-result"
+      {...(running && run
+        ? { "hx-get": `${BASE}/runs/${run.runId}`, "hx-trigger": "every 2s", "hx-swap": "outerHTML", "aria-busy": "true" }
+        : {})}
+    >
+      <Flash kind="success" title="Sync scope saved." message={message} />
     </div>
   );
 }

@@ -32,7 +32,8 @@ export interface ImportRun {
   importId: string;
   organizationId: string;
   tenantId: string;
-  phase: "preview" | "apply";
+  /** "scope": the preview of a sync scope change (scopePreview.ts), read the same way. */
+  phase: "preview" | "apply" | "scope";
 }
 
 /** Where users are listed: the whole directory, or a group's members (nested groups included). */
@@ -50,7 +51,7 @@ const PEOPLE_PER_BATCH = 20;
  * to `work`, inside the caller's step. A group Graph no longer has is an empty group when
  * `missingIsEmpty` (a mapped group deleted from the directory matches nobody, as at sign-in).
  */
-async function readPage<T>(
+export async function readPage<T>(
   db: Db,
   config: Config,
   run: ImportRun,

@@ -10,6 +10,8 @@
 //   1,000 a invocation), so whatever the page holds, no step passes the limit.
 // - Last, the scratch rows are cleared, the row is closed and an apply is audited; a failure closes
 //   it as failed with the reason, and what was written stays written: a re-run skips who is there.
+// A preview of a sync scope change (phase "scope") is a run of this Workflow too: it reads the
+// proposed scope's people the same way, then judges the linked members (scopePreview.ts).
 // run() is replayed after a restart: everything it decides on comes from step results or the event.
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from "cloudflare:workers";
 import { insertAuditEvent } from "../../db/audit.ts";
@@ -28,6 +30,14 @@ import type { Db } from "../../db/client.ts";
 import { THROTTLE_PAUSES } from "../sync/readLoop.ts";
 import { signInScope } from "../signInDirectory.ts";
 import { emptyTally, type ImportRules, type ImportTally } from "./judge.ts";
+import {
+  emptyScopeTally,
+  judgeMembersStep,
+  judgeScopePage,
+  sourcesOfScope,
+  type ProposedScope,
+  type ScopePreviewState,
+} from "./scopePreview.ts";
 import { judgePage, markGroupPage, writePendingPeople, type ImportRun, type ListingState, type Source } from "./pages.ts";
 
 /** What the instance returns: the import's figures (the benchmark reads them). */
@@ -55,8 +65,10 @@ const CLEARS_PER_STEP = 20;
 
 type Loaded =
   | { ok: false; reason: ImportFailure }
+  | { ok: true; kind: "scope"; run: ImportRun; proposed: ProposedScope }
   | {
       ok: true;
+      kind: "import";
       run: ImportRun;
       rules: Omit<ImportRules, "checkScopeGroups">;
       sources: Source[];
@@ -75,6 +87,7 @@ export class DirectoryImportWorkflow extends WorkflowEntrypoint<Env, ImportParam
     const steps = meteredSteps(step, env.DB);
     const figures = { graphRequests: 0, graphBytes: 0 };
     let state: ListingState = { usersRead: 0, tally: emptyTally(), pending: 0 };
+    let scopeState: ScopePreviewState = { usersRead: 0, tally: emptyScopeTally() };
     let loaded: Loaded = { ok: false, reason: "internal" };
 
     const end = async (error: ImportFailure | null): Promise<ImportOutput> => {
@@ -83,7 +96,7 @@ export class DirectoryImportWorkflow extends WorkflowEntrypoint<Env, ImportParam
       const added = await steps.do(error ? "record the failure" : "finish", STEP, async (db) => {
         const row = await findImport(db, organizationId, importId);
         const writes: Write[] = [finishImport(db, importId, { error, now: Date.now() })];
-        if (loaded.ok && run?.phase === "apply" && row?.status === "running") {
+        if (loaded.ok && loaded.kind === "import" && run?.phase === "apply" && row?.status === "running") {
           const { counts, rolesOfNew } = state.tally;
           const details = error
             ? { importId, reason: error, created: row.added, usersRead: state.usersRead }
@@ -115,7 +128,8 @@ export class DirectoryImportWorkflow extends WorkflowEntrypoint<Env, ImportParam
       return {
         status: error ? "failed" : "succeeded",
         error,
-        usersRead: state.usersRead,
+        // One of the two is zero: an import's listing, or a scope preview's.
+        usersRead: state.usersRead + scopeState.usersRead,
         added,
         tally: state.tally,
         ...figures,
@@ -140,9 +154,38 @@ export class DirectoryImportWorkflow extends WorkflowEntrypoint<Env, ImportParam
     try {
       loaded = await steps.do("load the import", STEP, (db) => loadImport(db, importId, organizationId));
       if (!loaded.ok) return await end(loaded.reason);
-      const { run, sources } = loaded;
       // Memory only: after a restart the token is read again.
       const tokens: TokenCache = { accessToken: null, tenantId: null };
+      if (loaded.kind === "scope") {
+        const { run, proposed } = loaded;
+        const sources = sourcesOfScope(proposed);
+        for (const [s, source] of sources.entries()) {
+          let linkEnc: string | null = null;
+          for (let page = 1; ; page++) {
+            const listedAs = sources.length > 1 ? (s + 1) * 1_000_000 + page : null;
+            const at: Parameters<typeof judgeScopePage>[3] = { source, linkEnc, listedAs, state: scopeState };
+            const read: Awaited<ReturnType<typeof judgeScopePage>> = await readPaced(`read scope source ${s + 1} page ${page}`, (db) =>
+              judgeScopePage(db, config, run, at, proposed, tokens),
+            );
+            figures.graphRequests += read.graphRequests;
+            figures.graphBytes += read.graphBytes;
+            if (!read.ok) return await end(read.reason);
+            scopeState = read.state;
+            if (!read.nextEnc) break;
+            linkEnc = read.nextEnc;
+          }
+        }
+        for (let part = 1, after: string | null = ""; after !== null; part++) {
+          const at: Parameters<typeof judgeMembersStep>[2] = { afterUserId: after, state: scopeState };
+          const judged: Awaited<ReturnType<typeof judgeMembersStep>> = await steps.do(`judge members ${part}`, STEP, (db) =>
+            judgeMembersStep(db, run, at),
+          );
+          scopeState = judged.state;
+          after = judged.next;
+        }
+        return await end(null);
+      }
+      const { run, sources } = loaded;
 
       const memberships = [
         ...loaded.scopeGroupIds.map((groupId) => ({ groupId, as: "scope" as const })),
@@ -209,6 +252,8 @@ async function loadImport(db: Parameters<typeof findImport>[0], importId: string
   if (summary?.status !== "connected" || !summary.tenantId) return { ok: false, reason: "not_connected" };
   const [connection] = await findConnectionOfTenant(db, summary.tenantId);
   if (!connection || connection.organizationId !== organizationId) return { ok: false, reason: "not_connected" };
+  const run: ImportRun = { importId, organizationId, tenantId: summary.tenantId, phase: row.phase };
+  if (row.phase === "scope") return { ok: true, kind: "scope", run, proposed: JSON.parse(row.scope) as ProposedScope };
   const scope = signInScope(connection);
   const mappings = connection.groupRoleMapping ? await listMappings(db, organizationId) : [];
   const chosen = JSON.parse(row.scope) as { scope: "all" } | { scope: "groups"; groupIds: string[] };
@@ -223,7 +268,8 @@ async function loadImport(db: Parameters<typeof findImport>[0], importId: string
         : [{ kind: "users" }];
   return {
     ok: true,
-    run: { importId, organizationId, tenantId: summary.tenantId, phase: row.phase },
+    kind: "import",
+    run,
     rules: {
       domains: scope.domains,
       mappingOn: connection.groupRoleMapping,

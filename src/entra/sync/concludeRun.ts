@@ -26,6 +26,7 @@ import { exceedsHoldThreshold, planDirectoryChanges, type Observed } from "./pla
 import { recordRunOutcome, type RunRead } from "./recordRun.ts";
 import { waitBehindHold } from "./waitBehindHold.ts";
 import { addGroupScopeChanges, type RunScope } from "./runScope.ts";
+import { onlyScopeChanges, scopeCausesOnly } from "./scopeChangeRun.ts";
 
 /**
  * Changes kept in memory before the list goes to sync_run_changes instead (then applied from
@@ -54,6 +55,8 @@ interface ConcludeRequest extends RunRead {
   previousLinkEnc: string | null;
   /** What the run knows of the sync scope: its leavers and returners are the run's too (runScope.ts). */
   scope?: RunScope | null;
+  /** Started by saving the sync scope (scopeChangeRun.ts): its changes apply with Auto-deprovision off too. */
+  scopeChange?: boolean;
 }
 
 interface ConcludeResult {
@@ -85,7 +88,7 @@ export async function concludeRun(db: Db, request: ConcludeRequest, now: number)
       ? "not_connected"
       : settings.tenantId !== tenantId
         ? "tenant_changed"
-        : trigger !== "preview" && !settings.autoDeprovision && !settings.addNewPeople
+        : trigger !== "preview" && !settings.autoDeprovision && !settings.addNewPeople && !request.scopeChange
           ? "turned_off"
           : null;
   const failed = async (error: SyncFailure | null): Promise<ConcludeResult> => {
@@ -96,7 +99,8 @@ export async function concludeRun(db: Db, request: ConcludeRequest, now: number)
   // Add new people automatically on its own (issue 20): the run adds people (workflow.ts) and
   // changes nobody's standing; its delta link moves on (turning Auto-deprovision on forgets it, so
   // that run lists everyone: connection.ts).
-  if (trigger !== "preview" && !settings.autoDeprovision) {
+  const onlyScope = onlyScopeChanges(request, settings);
+  if (trigger !== "preview" && !settings.autoDeprovision && !onlyScope) {
     const deltaLink = request.deltaLinkEnc ? { tenantId, enc: request.deltaLinkEnc, replaces: request.previousLinkEnc } : null;
     await recordRunOutcome(db, { ...base, status: "succeeded", deactivated: 0, reactivated: 0, error: null, pending: null, deltaLink });
     return { status: "succeeded", deactivated: 0, reactivated: 0, wouldDeactivate: 0 };
@@ -115,16 +119,17 @@ export async function concludeRun(db: Db, request: ConcludeRequest, now: number)
   // A retried step starts the list again: it may have saved part of it before.
   await runStatements(db, [clearRunChanges(db, runId)]);
   const list = new ChangeList(db, runId, organizationId, trigger === "preview" ? 0 : CHANGES_IN_MEMORY);
+  const sink = onlyScope ? scopeCausesOnly(list) : list;
   let linkedActive: number;
   if (request.mode === "full") {
-    const judged = await judgeListing(db, { ...request, listedSince, heldRunId: null }, list);
+    const judged = await judgeListing(db, { ...request, listedSince, heldRunId: null }, sink);
     if (judged === null) return failed("internal");
     linkedActive = judged.linkedActive;
   } else {
     const changes = planDirectoryChanges(request.observed, []);
-    for (const entry of changes.deactivate) await list.add("deactivate", entry);
-    for (const entry of changes.reactivate) await list.add("reactivate", entry);
-    await addGroupScopeChanges(db, { organizationId, tenantId }, request.scope ?? null, request.observed, list);
+    for (const entry of changes.deactivate) await sink.add("deactivate", entry);
+    for (const entry of changes.reactivate) await sink.add("reactivate", entry);
+    await addGroupScopeChanges(db, { organizationId, tenantId }, request.scope ?? null, request.observed, sink);
     linkedActive = settings.linkedActiveMembers;
   }
   // A real-time read weighs what real-time reads deactivated in the window with its own, against
@@ -142,6 +147,8 @@ export async function concludeRun(db: Db, request: ConcludeRequest, now: number)
     reactivate: list.reactivations,
     tenantId,
     ...(recentlyDeactivated > 0 ? { recentlyDeactivated } : {}),
+    // Its list holds only the scope's changes: Apply needs no Auto-deprovision (runActions.ts).
+    ...(onlyScope ? { scopeChange: true as const } : {}),
   };
 
   if (trigger === "preview" || held) {

@@ -144,7 +144,9 @@ export async function applyHeldRun(db: Db, workflow: SyncWorkflow, viewer: Viewe
   if (settings.tenantId !== (run.pendingChanges?.tenantId ?? null)) {
     throw new AppError("conflict", "Entra ID is now connected to another tenant than this run read: it can no longer be applied.");
   }
-  if (!settings.autoDeprovision) throw new AppError("conflict", "Turn on Auto-deprovision sync before applying a held sync.");
+  // A saved scope's held list (only its leavers and returners) applies without it (scopeChangeRun.ts).
+  if (!settings.autoDeprovision && !run.pendingChanges?.scopeChange)
+    throw new AppError("conflict", "Turn on Auto-deprovision sync before applying a held sync.");
   // The run becomes "applied" before any member changes: a Dismiss or a later run that got there
   // first wins, and this request changes nobody.
   const [claimed] = await claimHeldRun(db, viewer.organizationId, runId, viewer.userId);

@@ -257,6 +257,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
             deltaLinkEnc: nextDeltaLinkEnc,
             previousLinkEnc: storedLinkEnc,
             scope,
+            scopeChange: event.payload.scopeChange === true,
           },
           Date.now(),
         ),
