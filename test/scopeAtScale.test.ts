@@ -1,0 +1,64 @@
+// A sync scope change previewed at any size (issue 20): a directory of more than 100,000 users,
+// which the scope preview used to refuse (it read the directory in the request, at most 100,000
+// users), is previewed by a run of the import Workflow page by page; the section polls its
+// progress, then shows who would be added, deactivated and reactivated, and no step passes
+// Workers' 1,000 D1 queries. Nothing changes until Save. The emulator's synthetic tenant computes
+// its users from their index, so the directory costs the test no setup.
+import { env } from "cloudflare:test";
+import { beforeEach, expect, it } from "vitest";
+import type { ImportOutput } from "../src/entra/import/workflow.ts";
+import { postForm } from "./events/support.ts";
+import { connectSyntheticTenant } from "./support/imports.ts";
+import { linkMember } from "./support/people.ts";
+import { SCOPE, awaitScopePreview, scopeFields } from "./support/scope.ts";
+import { resetDemoWorld } from "./support/world.ts";
+
+const USERS = 100_500;
+
+beforeEach(resetDemoWorld);
+
+function countOf(html: string, kind: string): number {
+  const match = new RegExp(`data-scope-change="${kind}"><th>[^<]*</th><td class="count">(\\d+)</td>`).exec(html);
+  if (!match) throw new Error(`no ${kind} count in ${html.slice(0, 400)}`);
+  return Number(match[1]);
+}
+
+it(`previews a scope change over a ${USERS}-user directory, past the old 100,000 cap, with its progress shown`, {
+  timeout: 240_000,
+}, async () => {
+  const { adele, tenant } = await connectSyntheticTenant(USERS);
+  // Members linked to the tenant whom the directory no longer lists: outside any scope it has, so
+  // they would leave it. Adele is linked to Contoso's own tenant, not this one.
+  const gone = await Promise.all(
+    ["Gina Gone", "Hal Gone", "Ivy Gone", "Lou Gone"].map((name) =>
+      linkMember({ issuer: tenant.tenantId, subject: crypto.randomUUID(), name, email: null }),
+    ),
+  );
+
+  const started = await postForm(adele, `${SCOPE}/preview`, scopeFields("domains", ["synthetic.example"]));
+  expect(started.status).toBe(200);
+  const first = await started.text();
+  expect(first).toContain('hx-get="/settings/integrations/entra/scope/preview/progress"');
+  expect(first).toContain('hx-trigger="every 2s"');
+  expect(first).toContain("<progress");
+
+  const html = await awaitScopePreview(adele, 220_000);
+  expect(html).toContain(`${USERS} directory users read`);
+  // Every 100th user is disabled; everyone else enabled in synthetic.example is not a member yet.
+  expect(countOf(html, "added")).toBe(USERS - Math.floor(USERS / 100));
+  expect(html).toContain("Synthetic User 1,");
+  expect(countOf(html, "deactivated")).toBe(4);
+  expect(html).toContain("Gina Gone");
+  expect(countOf(html, "reactivated")).toBe(0);
+  expect(html).toContain("Apply this scope");
+
+  const { id } = (await env.DB.prepare("select id from directory_imports where phase = 'scope'").first<{ id: string }>())!;
+  const output = (await (await env.IMPORT_WORKFLOW.get(id)).status()).output as ImportOutput;
+  expect(output.usersRead).toBe(USERS);
+  expect(output.maxD1StatementsPerStep).toBeLessThanOrEqual(1_000);
+  // A preview changes nobody and leaves no scratch rows.
+  expect(await env.DB.prepare("select count(*) as n from directory_import_people").first<number>("n")).toBe(0);
+  for (const { userId } of gone) {
+    expect(await env.DB.prepare("select status from memberships where user_id = ?").bind(userId).first<string>("status")).toBe("active");
+  }
+});
