@@ -1,13 +1,14 @@
 // A sync scope change previewed at any size (issue 20): a directory of more than 100,000 users,
 // which the scope preview used to refuse (it read the directory in the request, at most 100,000
 // users), is previewed by a run of the import Workflow page by page; the section polls its
-// progress, then shows who would be added, deactivated and reactivated, and no step passes
+// progress (a reload shows it too), then shows who would be added, deactivated and reactivated, and no step passes
 // Workers' 1,000 D1 queries. Nothing changes until Save. The emulator's synthetic tenant computes
 // its users from their index, so the directory costs the test no setup.
 import { env } from "cloudflare:test";
 import { beforeEach, expect, it } from "vitest";
 import type { ImportOutput } from "../src/entra/import/workflow.ts";
 import { postForm } from "./events/support.ts";
+import { emulatorAdmin } from "./support/emulator.ts";
 import { connectSyntheticTenant } from "./support/imports.ts";
 import { linkMember } from "./support/people.ts";
 import { SCOPE, awaitScopePreview, scopeFields } from "./support/scope.ts";
@@ -35,12 +36,21 @@ it(`previews a scope change over a ${USERS}-user directory, past the old 100,000
     ),
   );
 
+  // Graph answers the first pages slowly, so the test sees the preview part-way.
+  await emulatorAdmin("faults", { endpoint: "users", delayMs: 300, times: 20 });
   const started = await postForm(adele, `${SCOPE}/preview`, scopeFields("domains", ["synthetic.example"]));
   expect(started.status).toBe(200);
   const first = await started.text();
   expect(first).toContain('hx-get="/settings/integrations/entra/scope/preview/progress"');
   expect(first).toContain('hx-trigger="every 2s"');
   expect(first).toContain("<progress");
+  // Part-way, a reload of the section shows the running preview's progress, read from its row.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const section = await (await adele.get(SCOPE, { "hx-request": "true" })).text();
+  expect(section).toContain('aria-busy="true"');
+  const read = Number(/data-count="read">(\d+)</.exec(section)?.[1] ?? "-1");
+  expect(read).toBeGreaterThanOrEqual(0);
+  expect(read).toBeLessThan(USERS);
 
   const html = await awaitScopePreview(adele, 220_000);
   expect(html).toContain(`${USERS} directory users read`);
