@@ -122,8 +122,10 @@ export async function saveScopeChange(db: Db, workflow: SyncWorkflow, viewer: Vi
   const preview = viewOf(latest);
   const { proposed, groups, tally } = preview;
   // A domain Entra removed since the preview: the preview no longer says what saving would do.
-  await checkProposed(db, organizationId, proposed).catch(() => {
-    throw new AppError("conflict", "The tenant's domains changed since this preview: preview the change again.");
+  await checkProposed(db, organizationId, proposed).catch((error: unknown) => {
+    if (error instanceof AppError && error.code === "invalid_input")
+      throw new AppError("conflict", "The tenant's domains changed since this preview: preview the change again.");
+    throw error;
   });
   const runId = crypto.randomUUID();
   const started = await startSyncRun(db, workflow, { organizationId, trigger: "sync_now", runId, now, scopeChange: true }, async () => {
