@@ -1,6 +1,6 @@
 // Issue 20's browser tests, in real Chromium against the app and the emulator: the sync scope
 // ("UniAsset Managers": Megan is provisioned at sign-in, Alex refused), a domain unticked (the
-// preview names who leaves, Apply deactivates them), and Add new people automatically (a person
+// preview, a Workflow run the page polls, names who leaves; Apply's directory sync deactivates them), and Add new people automatically (a person
 // created in Entra is on the Users page as "Not signed in yet" within 60 seconds).
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -31,6 +31,8 @@ async function previewAndApply() {
   const preview = await adele.locator("#scope-preview-result").innerText();
   await adele.getByRole("button", { name: "Apply this scope" }).click();
   await adele.locator("#scope-result", { hasText: "Sync scope saved." }).waitFor();
+  // Saving starts the directory sync that applies the scope; the section follows it until it ends.
+  await adele.locator('#scope-result:not([aria-busy="true"])').waitFor();
   return preview;
 }
 
