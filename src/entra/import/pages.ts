@@ -39,7 +39,8 @@ export interface ImportRun {
 /** Where users are listed: the whole directory, or a group's members (nested groups included). */
 export type Source = { kind: "users" } | { kind: "group"; groupId: string };
 
-type PageRead<T> =
+/** A page read in a step: its work's result and the next link (sealed), or why it failed. */
+export type PageRead<T> =
   | ({ ok: true; nextEnc: string | null; graphRequests: number; graphBytes: number } & T)
   | { ok: false; reason: ImportFailure; graphRequests: number; graphBytes: number };
 

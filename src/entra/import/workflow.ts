@@ -38,7 +38,7 @@ import {
   type ProposedScope,
   type ScopePreviewState,
 } from "./scopePreview.ts";
-import { judgePage, markGroupPage, writePendingPeople, type ImportRun, type ListingState, type Source } from "./pages.ts";
+import { judgePage, markGroupPage, writePendingPeople, type ImportRun, type ListingState, type PageRead, type Source } from "./pages.ts";
 
 /** What the instance returns: the import's figures (the benchmark reads them). */
 export interface ImportOutput {
@@ -151,6 +151,26 @@ export class DirectoryImportWorkflow extends WorkflowEntrypoint<Env, ImportParam
       }
     };
 
+    // Every page of a listing (its first, then each next link), each read in a paced step; `onPage`
+    // takes a page's result before the next is read. Returns the failure that ended it, or null.
+    const eachPage = async <T>(
+      name: (page: number) => string,
+      read: (db: Db, linkEnc: string | null, page: number) => Promise<PageRead<T>>,
+      onPage: (result: PageRead<T> & { ok: true }, page: number) => Promise<void> = async () => {},
+    ): Promise<ImportFailure | null> => {
+      let linkEnc: string | null = null;
+      for (let page = 1; ; page++) {
+        const link: string | null = linkEnc;
+        const result: PageRead<T> = await readPaced(name(page), (db) => read(db, link, page));
+        figures.graphRequests += result.graphRequests;
+        figures.graphBytes += result.graphBytes;
+        if (!result.ok) return result.reason;
+        await onPage(result, page);
+        if (!result.nextEnc) return null;
+        linkEnc = result.nextEnc;
+      }
+    };
+
     try {
       loaded = await steps.do("load the import", STEP, (db) => loadImport(db, importId, organizationId));
       if (!loaded.ok) return await end(loaded.reason);
@@ -160,20 +180,17 @@ export class DirectoryImportWorkflow extends WorkflowEntrypoint<Env, ImportParam
         const { run, proposed } = loaded;
         const sources = sourcesOfScope(proposed);
         for (const [s, source] of sources.entries()) {
-          let linkEnc: string | null = null;
-          for (let page = 1; ; page++) {
-            const listedAs = sources.length > 1 ? (s + 1) * 1_000_000 + page : null;
-            const at: Parameters<typeof judgeScopePage>[3] = { source, linkEnc, listedAs, state: scopeState };
-            const read: Awaited<ReturnType<typeof judgeScopePage>> = await readPaced(`read scope source ${s + 1} page ${page}`, (db) =>
-              judgeScopePage(db, config, run, at, proposed, tokens),
-            );
-            figures.graphRequests += read.graphRequests;
-            figures.graphBytes += read.graphBytes;
-            if (!read.ok) return await end(read.reason);
-            scopeState = read.state;
-            if (!read.nextEnc) break;
-            linkEnc = read.nextEnc;
-          }
+          const failed = await eachPage(
+            (page) => `read scope source ${s + 1} page ${page}`,
+            (db, linkEnc, page) => {
+              const listedAs = sources.length > 1 ? (s + 1) * 1_000_000 + page : null;
+              return judgeScopePage(db, config, run, { source, linkEnc, listedAs, state: scopeState }, proposed, tokens);
+            },
+            async (read) => {
+              scopeState = read.state;
+            },
+          );
+          if (failed) return await end(failed);
         }
         for (let part = 1, after: string | null = ""; after !== null; part++) {
           const at: Parameters<typeof judgeMembersStep>[2] = { afterUserId: after, state: scopeState };
@@ -192,17 +209,11 @@ export class DirectoryImportWorkflow extends WorkflowEntrypoint<Env, ImportParam
         ...loaded.mappedGroupIds.map((groupId) => ({ groupId, as: "mapped" as const })),
       ];
       for (const [g, group] of memberships.entries()) {
-        let linkEnc: string | null = null;
-        for (let page = 1; ; page++) {
-          const read: Awaited<ReturnType<typeof markGroupPage>> = await readPaced(`read ${group.as} group ${g + 1} page ${page}`, (db) =>
-            markGroupPage(db, config, run, { ...group, linkEnc }, tokens),
-          );
-          figures.graphRequests += read.graphRequests;
-          figures.graphBytes += read.graphBytes;
-          if (!read.ok) return await end(read.reason);
-          if (!read.nextEnc) break;
-          linkEnc = read.nextEnc;
-        }
+        const failed = await eachPage(
+          (page) => `read ${group.as} group ${g + 1} page ${page}`,
+          (db, linkEnc) => markGroupPage(db, config, run, { ...group, linkEnc }, tokens),
+        );
+        if (failed) return await end(failed);
       }
 
       const rules: ImportRules = { ...loaded.rules, checkScopeGroups: loaded.scopeGroupIds.length > 0 };
@@ -210,30 +221,27 @@ export class DirectoryImportWorkflow extends WorkflowEntrypoint<Env, ImportParam
       // A person costs 5 statements, 6 with a role decision, and their batch's count one more per 20.
       const writeLimit = Math.floor(WRITE_STATEMENTS / (rules.mappingOn ? 6.05 : 5.05));
       for (const [s, source] of sources.entries()) {
-        let linkEnc: string | null = null;
-        for (let page = 1; ; page++) {
-          const listedAs = overlapping ? (s + 1) * 1_000_000 + page : null;
-          const at: Parameters<typeof judgePage>[3] = { source, linkEnc, listedAs, state };
-          const read: Awaited<ReturnType<typeof judgePage>> = await readPaced(`read source ${s + 1} page ${page}`, (db) =>
-            judgePage(db, config, run, at, rules, tokens),
-          );
-          figures.graphRequests += read.graphRequests;
-          figures.graphBytes += read.graphBytes;
-          if (!read.ok) return await end(read.reason);
-          state = read.state;
-          // The page's new people, a bounded number a step, before the next page is read.
-          for (let part = 1; state.pending > 0; part++) {
-            const written = await steps.do(`add people ${s + 1}.${page}.${part}`, STEP, async (db) => {
-              const taken = await writePendingPeople(db, run, { limit: writeLimit, keepCounted: overlapping }, Date.now());
-              // Their member.imported events go to the webhook queue as they are made; a relay failure fails nothing.
-              await relayAfterCommit(env.WEBHOOK_DELIVERIES, { here: { db, now: Date.now() } });
-              return taken;
-            });
-            state = { ...state, pending: written < writeLimit ? 0 : state.pending - written };
-          }
-          if (!read.nextEnc) break;
-          linkEnc = read.nextEnc;
-        }
+        const failed = await eachPage(
+          (page) => `read source ${s + 1} page ${page}`,
+          (db, linkEnc, page) => {
+            const listedAs = overlapping ? (s + 1) * 1_000_000 + page : null;
+            return judgePage(db, config, run, { source, linkEnc, listedAs, state }, rules, tokens);
+          },
+          async (read, page) => {
+            state = read.state;
+            // The page's new people, a bounded number a step, before the next page is read.
+            for (let part = 1; state.pending > 0; part++) {
+              const written = await steps.do(`add people ${s + 1}.${page}.${part}`, STEP, async (db) => {
+                const taken = await writePendingPeople(db, run, { limit: writeLimit, keepCounted: overlapping }, Date.now());
+                // Their member.imported events go to the webhook queue as they are made; a relay failure fails nothing.
+                await relayAfterCommit(env.WEBHOOK_DELIVERIES, { here: { db, now: Date.now() } });
+                return taken;
+              });
+              state = { ...state, pending: written < writeLimit ? 0 : state.pending - written };
+            }
+          },
+        );
+        if (failed) return await end(failed);
       }
       return await end(null);
     } catch (error) {
