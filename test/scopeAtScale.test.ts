@@ -11,7 +11,10 @@ import { postForm } from "./events/support.ts";
 import { emulatorAdmin } from "./support/emulator.ts";
 import { connectSyntheticTenant } from "./support/imports.ts";
 import { linkMember } from "./support/people.ts";
-import { SCOPE, awaitScopePreview, scopeFields } from "./support/scope.ts";
+import { SCOPE, awaitScopePreview, previewScope, scopeFields } from "./support/scope.ts";
+import { ENTRA_PAGE, connectContoso } from "./support/entra.ts";
+import { CONTOSO_TENANT_ID } from "../demo/directory.ts";
+import { DEMO_ORGS } from "../demo/seed.ts";
 import { resetDemoWorld } from "./support/world.ts";
 
 const USERS = 100_500;
@@ -71,4 +74,27 @@ it(`previews a scope change over a ${USERS}-user directory, past the old 100,000
   for (const { userId } of gone) {
     expect(await env.DB.prepare("select status from memberships where user_id = ?").bind(userId).first<string>("status")).toBe("active");
   }
+});
+
+it("judges more linked members than one step takes (20,000), each once, across steps", { timeout: 120_000 }, async () => {
+  const adele = await connectContoso();
+  await adele.page(ENTRA_PAGE);
+  // 20,500 members linked to Contoso's tenant whom the directory does not list: all outside any scope.
+  const linked = 20_500;
+  const numbers = `with recursive n(i) as (select 1 union all select i + 1 from n where i < ${linked})`;
+  await env.DB.batch([
+    env.DB.prepare(`${numbers} insert into users (id, email, display_name, created_at) select 'gone-' || i, null, 'Gone ' || i, 1 from n`),
+    env.DB.prepare(
+      `${numbers} insert into identities (provider, issuer_key, subject, user_id, created_at) select 'microsoft', ?, 'oid-gone-' || i, 'gone-' || i, 1 from n`,
+    ).bind(CONTOSO_TENANT_ID),
+    env.DB.prepare(
+      `${numbers} insert into memberships (organization_id, user_id, role, status, created_at) select ?, 'gone-' || i, 'member', 'active', 1 from n`,
+    ).bind(DEMO_ORGS.contoso.id),
+  ]);
+  const { html } = await previewScope(adele, scopeFields("domains", ["contoso.example", "contoso-uk.example"]), 100_000);
+  expect(countOf(html, "deactivated")).toBe(linked);
+  expect(html).toContain("Gone 1,");
+  const { id } = (await env.DB.prepare("select id from directory_imports where phase = 'scope'").first<{ id: string }>())!;
+  const output = (await (await env.IMPORT_WORKFLOW.get(id)).status()).output as ImportOutput;
+  expect(output.maxD1StatementsPerStep).toBeLessThanOrEqual(1_000);
 });
