@@ -1,8 +1,10 @@
 // Runs exist while Auto-deprovision sync or Add new people automatically is on (issue 20,
 // src/db/runEligibility.ts): each setting works on its own. Turning either one on or off keeps
 // real-time updates (the users subscription, src/entra/realtime/subscription.ts) to that rule: on
-// while either is, stopped once both are off. Turning Auto-deprovision on also makes the next run a
-// full listing, since joiner-only runs moved the delta link past leavers they did not judge.
+// while either is, stopped once both are off. Turning either on also makes the next run a full
+// listing: joiner-only runs moved the delta link past leavers they did not judge, and runs before
+// Add new people automatically past people who were never added (a delta read only names who
+// changed since, so everyone already in the directory would otherwise wait for a full read).
 import type { Db } from "../db/client.ts";
 import { findConnectionSummary } from "../db/connections.ts";
 import { addsNewPeople } from "../db/joiners.ts";
@@ -18,8 +20,8 @@ export async function followRunSettings(
   now: number,
 ) {
   const { organizationId, actor, setting, enabled } = change;
+  if (enabled) await db.run(forgetDeltaLink(organizationId));
   if (setting === "autoDeprovision" && enabled) {
-    await db.run(forgetDeltaLink(organizationId));
     await startRealtimeUpdates(db, config, organizationId, actor, now);
     return;
   }

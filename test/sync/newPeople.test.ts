@@ -106,6 +106,21 @@ describe("a run with the setting on", () => {
     expect(after?.last_sign_in_at).not.toBeNull();
   });
 
+  it("turned on after runs have stored a delta link: the next run lists everyone and adds the people already there", async () => {
+    const adele = await connectContoso(["auto-deprovision"]);
+    const before = await nightlyRunDone();
+    expect(before.status).toBe("succeeded");
+    expect(await contosoMember(entraUser("megan").oid)).toBeNull();
+    // A delta read now would name nobody: nothing changed in Entra ID since.
+    await turnOn(adele);
+    const run = await nightlyRunDone();
+    const row = await env.DB.prepare("select mode, added from sync_runs where id = ?")
+      .bind(run.id)
+      .first<{ mode: string; added: number }>();
+    expect(row).toEqual({ mode: "full", added: 3 });
+    for (const key of ["megan", "alex", "isaiah"]) expect(await contosoMember(entraUser(key).oid)).toMatchObject({ status: "active" });
+  });
+
   it("Undo deactivates the people a run added, keeping their accounts; a hand-made Owner stays", async () => {
     const adele = await connectContoso(["auto-deprovision"]);
     await turnOn(adele);
