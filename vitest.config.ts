@@ -180,7 +180,9 @@ export default defineConfig(async () => {
       // Two workers per core (vitest's default is one fewer than the cores: 1 on 2 cores): the suite
       // mostly waits on timers (paced scripts, Workflow sleeps, polling), and other workers run
       // meanwhile. On this 2-core machine, quiet: 4 workers 81 s (CPU 1.5 cores on average),
-      // 3 workers 96 s; under others' load, 3 workers 166 s, 2 workers 189 s.
+      // 3 workers 96 s; under others' load, 3 workers 166 s, 2 workers 189 s. With 824 tests
+      // (load about 2): 4 workers 103 s and 145 s of CPU, 6 workers 109 s and 190 s: more workers
+      // only add CPU once the cores are busy.
       maxWorkers: 2 * availableParallelism(),
       // A test's time now depends on what the other worker runs beside it; timeouts are for tests
       // that hang, not a speed check (the tests that promise a speed assert it themselves).
