@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { build } from "esbuild";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { Agent as UndiciAgent, fetch as undiciFetch, type RequestInit as UndiciRequestInit } from "undici";
+import { afterAll, beforeAll, beforeEach } from "vitest";
 
 export const TLS_PORT = 9143;
 export const ORIGIN = `https://localhost:${TLS_PORT}`;
@@ -29,6 +30,25 @@ export interface Harness {
   fetch(url: string, init?: UndiciRequestInit): ReturnType<typeof undiciFetch>;
   admin(path: string, body?: unknown, method?: string): Promise<Record<string, unknown>>;
   close(): Promise<void>;
+}
+
+/**
+ * The emulator for the test file that calls this at its top: started once before the file's tests,
+ * reset to the demo directory before each, closed after the last. The object is filled in by the
+ * file's beforeAll, so it is used from tests and hooks, never at module level.
+ */
+export function emulatorForThisFile(): Harness {
+  const harness = {} as Harness;
+  beforeAll(async () => {
+    Object.assign(harness, await startEmulator());
+  }, 30_000);
+  afterAll(async () => {
+    await harness.close?.();
+  });
+  beforeEach(async () => {
+    await harness.admin("reset");
+  });
+  return harness;
 }
 
 export async function startEmulator(): Promise<Harness> {

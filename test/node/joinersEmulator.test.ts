@@ -1,24 +1,13 @@
 import { Client, GraphError, type PageCollection } from "@microsoft/microsoft-graph-client";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, entraUser } from "../../demo/directory.ts";
-import { APP_ORIGIN, ORIGIN, graphClientAs, startEmulator, type Harness } from "./harness.ts";
+import { ORIGIN, graphClientAs, emulatorForThisFile } from "./harness.ts";
 
-const _REDIRECT_URI = `${APP_ORIGIN}/auth/microsoft/callback`;
 const APP_SCOPES = ["https://graph.microsoft.com/User.Read.All", "https://graph.microsoft.com/Group.Read.All"];
 const adele = entraUser("adele");
-let harness: Harness;
-
-beforeAll(async () => {
-  harness = await startEmulator();
-}, 30_000);
-afterAll(async () => {
-  await harness?.close();
-});
-beforeEach(async () => {
-  await harness.admin("reset");
-});
+const harness = emulatorForThisFile();
 
 async function graphClient(scopes = APP_SCOPES): Promise<Client> {
   return graphClientAs(harness, adele.oid, scopes);

@@ -11,35 +11,15 @@ import {
 import { Client, GraphError, PageIterator, type PageCollection } from "@microsoft/microsoft-graph-client";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, entraUser } from "../../demo/directory.ts";
-import {
-  APP_ORIGIN,
-  CLIENT_ID,
-  CLIENT_SECRET,
-  msalNetworkClient,
-  ORIGIN,
-  pickAccount,
-  startEmulator,
-  TLS_PORT,
-  type Harness,
-} from "./harness.ts";
+import { APP_ORIGIN, CLIENT_ID, CLIENT_SECRET, msalNetworkClient, ORIGIN, pickAccount, emulatorForThisFile, TLS_PORT } from "./harness.ts";
 
 const REDIRECT_URI = `${APP_ORIGIN}/auth/microsoft/callback`;
 const GRAPH_SCOPES = ["https://graph.microsoft.com/User.Read.All", "https://graph.microsoft.com/Group.Read.All"];
 const adele = entraUser("adele");
 const alex = entraUser("alex");
-let harness: Harness;
-
-beforeAll(async () => {
-  harness = await startEmulator();
-}, 30_000);
-afterAll(async () => {
-  await harness?.close();
-});
-beforeEach(async () => {
-  await harness.admin("reset");
-});
+const harness = emulatorForThisFile();
 
 function msal(authority = `${ORIGIN}/organizations`): ConfidentialClientApplication {
   return new ConfidentialClientApplication({

@@ -1,26 +1,15 @@
 import { Client, type PageCollection } from "@microsoft/microsoft-graph-client";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CONTOSO_TENANT_ID, entraUser, GROUP_IDS } from "../../demo/directory.ts";
-import { APP_ORIGIN, graphClientAs, startEmulator, type Harness } from "./harness.ts";
+import { graphClientAs, emulatorForThisFile } from "./harness.ts";
 
-const _REDIRECT_URI = `${APP_ORIGIN}/auth/microsoft/callback`;
 const GRAPH_SCOPES = ["https://graph.microsoft.com/User.Read.All", "https://graph.microsoft.com/Group.Read.All"];
 const adele = entraUser("adele");
 const megan = entraUser("megan");
 const alex = entraUser("alex");
-let harness: Harness;
-
-beforeAll(async () => {
-  harness = await startEmulator();
-}, 30_000);
-afterAll(async () => {
-  await harness?.close();
-});
-beforeEach(async () => {
-  await harness.admin("reset");
-});
+const harness = emulatorForThisFile();
 
 async function graphClient(): Promise<Client> {
   return graphClientAs(harness, adele.oid, GRAPH_SCOPES);
