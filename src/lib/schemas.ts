@@ -29,6 +29,13 @@ export const mappableRoleField = z.enum(MAPPABLE_ROLES, {
 export const groupIdField = z.guid({ message: "That is not a directory group id." }).transform((id) => id.toLowerCase());
 
 /** The start of a group's name, as typed in a search box (Graph names are at most 256 characters). */
+/**
+ * A field a form may send once, several times or not at all (a form sends a repeated field as an
+ * array, a single one as a string): always an array of at most `max` items.
+ */
+export const repeatedField = <T extends z.ZodType>(item: T, max: number, message: string) =>
+  z.preprocess((value) => (value === undefined ? [] : Array.isArray(value) ? value : [value]), z.array(item).max(max, { message }));
+
 export const groupSearchField = z
   .string()
   .trim()

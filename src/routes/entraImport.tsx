@@ -18,7 +18,7 @@ import {
   startImportPreview,
   type ImportScope,
 } from "../entra/bulkImport.ts";
-import { groupIdField, groupSearchField } from "../lib/schemas.ts";
+import { groupIdField, groupSearchField, repeatedField } from "../lib/schemas.ts";
 import { validate } from "../lib/validate.ts";
 import { fragmentOrPage } from "./respond.tsx";
 import { GroupChoices } from "../../views/pages/entraMapping.tsx";
@@ -28,11 +28,7 @@ import { AddNewPeopleToggle, HeldJoiners, ImportSection, ImportStatus } from "..
 export const entraImportRoutes = new Hono<AppContext>();
 const guards = [requireRole("owner", "admin"), requirePlan("directorySync")] as const;
 
-/** One or several `groupIds` fields (a form sends a repeated field as an array). */
-const groupIdsField = z.preprocess(
-  (value) => (value === undefined ? [] : Array.isArray(value) ? value : [value]),
-  z.array(groupIdField).max(MAX_IMPORT_GROUPS, { message: `Choose at most ${MAX_IMPORT_GROUPS} groups.` }),
-);
+const groupIdsField = repeatedField(groupIdField, MAX_IMPORT_GROUPS, `Choose at most ${MAX_IMPORT_GROUPS} groups.`);
 
 const importForm = z
   .object({

@@ -13,7 +13,7 @@ import { findScope } from "../db/syncScope.ts";
 import { searchImportGroups } from "../entra/bulkImport.ts";
 import { latestScopePreview, saveScopeChange, scopeRunOf, startScopePreview, type ProposedScope } from "../entra/scopeChange.ts";
 import { AppError } from "../lib/errors.ts";
-import { groupIdField, groupSearchField } from "../lib/schemas.ts";
+import { groupIdField, groupSearchField, repeatedField } from "../lib/schemas.ts";
 import { validate } from "../lib/validate.ts";
 import { fragmentOrPage } from "./respond.tsx";
 import { GroupChoices } from "../../views/pages/entraMapping.tsx";
@@ -23,11 +23,7 @@ import { ScopePreviewStatus, ScopeSaved, ScopeSection } from "../../views/pages/
 export const entraScopeRoutes = new Hono<AppContext>();
 const guards = [requireRole("owner", "admin"), requirePlan("directorySync")] as const;
 
-/** A field a form may send once, several times or not at all. */
-const repeated = <T extends z.ZodType>(item: T, max: number, message: string) =>
-  z.preprocess((value) => (value === undefined ? [] : Array.isArray(value) ? value : [value]), z.array(item).max(max, { message }));
-
-const groupIdsField = repeated(groupIdField, MAX_SCOPE_GROUPS, `Choose at most ${MAX_SCOPE_GROUPS} groups.`);
+const groupIdsField = repeatedField(groupIdField, MAX_SCOPE_GROUPS, `Choose at most ${MAX_SCOPE_GROUPS} groups.`);
 const domainField = z
   .string()
   .trim()
@@ -38,7 +34,7 @@ const scopeForm = z
   .object({
     mode: z.enum(SYNC_SCOPE_MODES, { message: "Choose everyone in the chosen domains, or members of chosen groups." }),
     groupIds: groupIdsField,
-    domains: repeated(domainField, 100, "Too many domains."),
+    domains: repeatedField(domainField, 100, "Too many domains."),
   })
   .refine((form) => form.mode === "domains" || form.groupIds.length > 0, { message: "Choose at least one group." })
   .refine((form) => form.domains.length > 0, { message: "Choose at least one domain." })
