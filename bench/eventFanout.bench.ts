@@ -8,15 +8,14 @@
 // is measured first, for comparison. delivery_requests is what the queue will deliver: one request
 // per event and endpoint. delivered_first_10s shows the pacing: what the receiver got in the first
 // 10 seconds after the run, instead of 10,000 in one burst.
-import { env, introspectWorkflowInstance } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { it } from "vitest";
+import { nightly } from "./support.ts";
 import { createDb } from "../src/db/client.ts";
-import { nightlyRunId } from "../src/entra/sync/schedule.ts";
-import type { SyncRunOutput } from "../src/entra/sync/workflow.ts";
 import { tokenVault } from "../src/lib/vault.ts";
 import { addEndpoint } from "../src/events/endpoints.ts";
 import { DEMO_USER_IDS } from "../demo/seed.ts";
-import { CONTOSO, connectSyntheticTenant, fireCron, nextCronTime, resetWorld } from "../test/sync/support.ts";
+import { CONTOSO, connectSyntheticTenant, resetWorld } from "../test/sync/support.ts";
 import { forgetReceiver, received, receiverUrl } from "../test/events/support.ts";
 
 const LEAVERS = 10_000;
@@ -50,19 +49,6 @@ async function rewind() {
     env.DB.prepare("delete from sync_runs"),
     env.DB.prepare("delete from webhook_events"),
   ]);
-}
-
-async function nightly(): Promise<{ output: SyncRunOutput; wallMs: number }> {
-  const at = nextCronTime();
-  const instance = await introspectWorkflowInstance(env.SYNC_WORKFLOW, nightlyRunId(CONTOSO, at));
-  await env.DB.prepare("select 1").first();
-  const started = Date.now();
-  await fireCron(at);
-  await instance.waitForStatus("complete");
-  const output = (await instance.getOutput()) as SyncRunOutput;
-  const wallMs = Date.now() - started;
-  await instance.dispose();
-  return { output, wallMs };
 }
 
 const count = async (sql: string) => (await env.DB.prepare(sql).first<{ n: number }>())?.n ?? 0;

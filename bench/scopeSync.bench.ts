@@ -7,47 +7,15 @@
 // (https://learn.microsoft.com/en-us/graph/api/group-list-transitivemembers: $top up to 999).
 // 900,000 members outside the scope are far past the hold threshold: the run is held with its list
 // (sync_run_changes, one row each), as a mass deactivation is, and changes nobody.
-import { env, introspectWorkflowInstance } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { it } from "vitest";
-import { nightlyRunId } from "../src/entra/sync/schedule.ts";
-import type { SyncRunOutput } from "../src/entra/sync/workflow.ts";
+import { linkEveryone, nightly } from "./support.ts";
 import { connectContoso } from "../test/support/entra.ts";
 import { emulatorAdmin } from "../test/support/emulator.ts";
-import { CONTOSO, fireCron, nextCronTime, resetWorld } from "../test/sync/support.ts";
+import { CONTOSO, resetWorld } from "../test/sync/support.ts";
 
 const USERS = 1_000_000;
 const GROUPS = 10;
-
-async function nightly(): Promise<{ output: SyncRunOutput; wallMs: number }> {
-  const at = nextCronTime();
-  const instance = await introspectWorkflowInstance(env.SYNC_WORKFLOW, nightlyRunId(CONTOSO, at));
-  await env.DB.prepare("select 1").first();
-  const started = Date.now();
-  await fireCron(at);
-  await instance.waitForStatus("complete");
-  const output = (await instance.getOutput()) as SyncRunOutput;
-  const wallMs = Date.now() - started;
-  await instance.dispose();
-  return { output, wallMs };
-}
-
-/** Every directory user a linked, active member of Contoso (bulk SQL, not measured), as bench/sync.bench.ts does. */
-async function linkEveryone(tenantId: string, prefix: string) {
-  const numbers = "with recursive n(i) as (select ?1 union all select i + 1 from n where i < ?2)";
-  const userId = "printf('00be0c00-0000-4000-8000-%012x', i)";
-  for (let from = 0; from < USERS; from += 50_000) {
-    const to = Math.min(from + 50_000, USERS) - 1;
-    await env.DB.batch([
-      env.DB.prepare(
-        `${numbers} insert into users (id, email, display_name, created_at) select ${userId}, printf('user%d@synthetic.example', i), 'Synthetic ' || i, 1 from n`,
-      ).bind(from, to),
-      env.DB.prepare(`${numbers} insert into identities (provider, issuer_key, subject, user_id, created_at)
-        select 'microsoft', ?3, printf('%s-5e00-4000-8000-%012x', ?4, i), ${userId}, 1 from n`).bind(from, to, tenantId, prefix),
-      env.DB.prepare(`${numbers} insert into memberships (organization_id, user_id, role, status, created_at)
-        select ?3, ${userId}, 'member', 'active', 1 from n`).bind(from, to, CONTOSO),
-    ]);
-  }
-}
 
 it(`scope_sync at ${USERS}`, { timeout: 900_000 }, async () => {
   await resetWorld();
@@ -58,7 +26,7 @@ it(`scope_sync at ${USERS}`, { timeout: 900_000 }, async () => {
     domain: "synthetic.example",
   });
   await connectContoso(["auto-deprovision"], { account: tenant.adminOid });
-  await linkEveryone(tenant.tenantId, tenant.adminOid.slice(0, 8));
+  await linkEveryone(tenant.tenantId, tenant.adminOid.slice(0, 8), USERS, { names: "directory" });
   const first = await nightly();
   console.log(`first full run: ${first.output.status}, ${first.wallMs} ms`);
 

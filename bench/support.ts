@@ -44,7 +44,7 @@ export async function linkEveryone(tenantId: string, prefix: string, users: numb
 }
 
 /** A nightly run, awaited; with `rssLabel`, framed by the markers the memory sampler reads. */
-export async function nightly(rssLabel?: string): Promise<{ output: SyncRunOutput; wallMs: number }> {
+export async function nightly(rssLabel?: string): Promise<{ output: SyncRunOutput; wallMs: number; runId: string }> {
   const at = nextCronTime();
   const instance = await introspectWorkflowInstance(env.SYNC_WORKFLOW, nightlyRunId(CONTOSO, at));
   // Date.now() is the time of the last I/O in workerd: read right after an await, it is current.
@@ -57,5 +57,5 @@ export async function nightly(rssLabel?: string): Promise<{ output: SyncRunOutpu
   const wallMs = Date.now() - started;
   if (rssLabel) console.log(`BENCH-RSS end ${rssLabel} ${Date.now()}`);
   await instance.dispose();
-  return { output, wallMs };
+  return { output, wallMs, runId: nightlyRunId(CONTOSO, at) };
 }
