@@ -16,8 +16,12 @@ interface Step {
 const BESIDE: Step[] = [
   { command: "biome", args: ["ci", "--error-on-warnings"] },
   { command: "depcruise", args: ["src", "views", "emulator", "demo", "--config", ".dependency-cruiser.cjs"] },
-  { command: "tsc", args: ["--noEmit"] },
-  { command: "tsc", args: ["--noEmit", "-p", "scripts"] },
+  // TypeScript 7, the native compiler (package "typescript-native"), checks the types in a quarter of
+  // the CPU of 5.9 (about 5 s instead of 25 s here), and single-threaded it leaves the other core to
+  // the suite. TypeScript 5.9 stays installed as "typescript" only because dependency-cruiser
+  // parses through its JavaScript API, which 7 does not have: with 7 it finds no module at all.
+  { command: "node_modules/typescript-native/bin/tsc", args: ["--noEmit", "--singleThreaded"] },
+  { command: "node_modules/typescript-native/bin/tsc", args: ["--noEmit", "--singleThreaded", "-p", "scripts"] },
   { command: "vitest", args: ["run", "--config", "vitest.node.config.ts"] },
 ];
 const WORKERD_SUITE: Step = { command: "vitest", args: ["run"] };
