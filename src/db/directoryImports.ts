@@ -2,7 +2,7 @@
 // its Workflow's steps keep up to date (the Import section's progress bar reads it), and the
 // import's scratch rows, which keep memory bounded at any directory size: group memberships, who
 // was already counted, and an apply's people waiting to be written.
-import { and, desc, eq, ne, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { directoryImports, type ImportFailure } from "./schema.ts";
 import { statement, type Statement } from "./statements.ts";
@@ -67,15 +67,16 @@ export async function insertImportUnlessRunning(
 
 /**
  * One import by id, or the organization's latest of a kind: an Import preview or apply (what the
- * Import section shows), or a sync scope change's preview (the Sync scope section's, migrations/0029).
+ * Import section shows), a sync scope change's preview (the Sync scope section's, migrations/0029),
+ * or a preview of the next run (the mapping page's, migrations/0030).
  */
 export async function findImport(
   db: Db,
   organizationId: string,
   id?: string,
-  kind: "import" | "scope" = "import",
+  kind: "import" | "scope" | "next_run" = "import",
 ): Promise<ImportRow | null> {
-  const ofKind = kind === "scope" ? eq(directoryImports.phase, "scope") : ne(directoryImports.phase, "scope");
+  const ofKind = kind === "import" ? inArray(directoryImports.phase, ["preview", "apply"]) : eq(directoryImports.phase, kind);
   const [row] = await db
     .select()
     .from(directoryImports)

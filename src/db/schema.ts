@@ -904,6 +904,8 @@ export const IMPORT_FAILURES = [
   "forbidden",
   "graph_unavailable",
   "internal",
+  // A preview of the next run (migrations/0030): Group → Role mapping was turned off while it ran.
+  "mapping_off",
   "needs_reconnect",
   "not_connected",
   "not_started",
@@ -914,16 +916,21 @@ export const IMPORT_FAILURES = [
 ] as const;
 export type ImportFailure = (typeof IMPORT_FAILURES)[number];
 
+/** What a directory_imports row is: an Import preview or apply, a sync scope preview, a preview of the next run. */
+export const IMPORT_PHASES = ["preview", "apply", "scope", "next_run"] as const;
+export type ImportPhase = (typeof IMPORT_PHASES)[number];
+
 /**
- * A preview or an apply of Import, or the preview of a sync scope change ("scope", migrations/0029),
- * run as a Workflow; its steps write their progress here (migrations/0026).
+ * A preview or an apply of Import, the preview of a sync scope change ("scope", migrations/0029) or
+ * the mapping page's preview of the next run ("next_run", migrations/0030), run as a Workflow; its
+ * steps write their progress here (migrations/0026).
  */
 export const directoryImports = sqliteTable(
   "directory_imports",
   {
     id: text("id").primaryKey(),
     organizationId: text("organization_id").notNull(),
-    phase: text("phase", { enum: ["preview", "apply", "scope"] }).notNull(),
+    phase: text("phase", { enum: IMPORT_PHASES }).notNull(),
     status: text("status", { enum: ["running", "succeeded", "failed"] }).notNull(),
     scope: text("scope").notNull(),
     groups: text("groups").notNull().default("[]"),

@@ -13,4 +13,5 @@ export const IMPORT_FAILURES = {
   tenant_changed: "The Entra ID connection changed during the import.",
   not_started: "The import could not be started.",
   internal: "The import stopped unexpectedly.",
+  mapping_off: "Group → Role mapping was turned off while it ran.",
 } as const satisfies Record<ImportFailure, string>;

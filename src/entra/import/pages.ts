@@ -16,7 +16,7 @@ import {
 } from "../../db/directoryImports.ts";
 import { importPersonStatements, type ImportedPerson } from "../../db/importedMembers.ts";
 import { findUnlinkedAmong } from "../../db/joiners.ts";
-import { IMPORT_FAILURES, type ImportFailure } from "../../db/schema.ts";
+import { IMPORT_FAILURES, type ImportFailure, type ImportPhase } from "../../db/schema.ts";
 import { runStatements } from "../../db/statements.ts";
 import type { Config } from "../../lib/config.ts";
 import { createTokenVault } from "../../lib/vault.ts";
@@ -33,7 +33,7 @@ export interface ImportRun {
   organizationId: string;
   tenantId: string;
   /** "scope": the preview of a sync scope change (scopePreview.ts), read the same way. */
-  phase: "preview" | "apply" | "scope";
+  phase: ImportPhase;
 }
 
 /** Where users are listed: the whole directory, or a group's members (nested groups included). */
