@@ -138,7 +138,12 @@ export async function startImportRun(
           "conflict",
           "An import or a sync scope preview is already running for your organization. Wait for it to finish, then try again.",
         )
-      : alreadyRunning();
+      : start.phase === "next_run"
+        ? new AppError(
+            "conflict",
+            "An import or another preview is already running for your organization. Wait for it to finish, then preview the next run.",
+          )
+        : alreadyRunning();
   }
   try {
     await workflow.create({ id, params: { importId: id, organizationId } });

@@ -1,84 +1,85 @@
-// The mapping page's "Preview the next run": who the next nightly run or Sync now would move after
-// the mapping edits waiting for it, from what to what and why. The very functions the run uses
-// (src/entra/sync/remap.ts), with an id of its own and mode "preview": it writes only the scratch
-// it clears before answering, never a role, a held list or the mapping's version.
-import { sql } from "drizzle-orm";
+// The mapping page's "Preview the next run" (issue 19): who the next nightly run or Sync now would
+// move after the mapping edits waiting for it, from what to what and why, at any directory size.
+// It is a run of the import Workflow (import/nextRunSteps.ts, migrations/0030: a directory_imports
+// row of the phase "next_run") that runs the very functions the run uses (sync/remap.ts) in mode
+// "preview": it writes only its row and the scratch it clears, never a role, a held list or the
+// mapping's version. The section polls the row's progress, then shows the result; a reload shows
+// the latest preview. Mapping off and nothing waiting are answered at once, with no run. One import
+// or preview runs at a time per organization (they share the table and the Graph budget): a start
+// while one runs is refused (409) and starts nothing.
 import { roleRank } from "../auth/access.ts";
+import type { Viewer } from "../context.ts";
 import type { Db } from "../db/client.ts";
 import { findConnectionSummary } from "../db/connections.ts";
-import type { MappableRole } from "../db/schema.ts";
-import type { Config } from "../lib/config.ts";
+import { findImport, type ImportRow } from "../db/directoryImports.ts";
+import { findPendingMappingEdit } from "../db/mappingEdits.ts";
+import type { ImportFailure } from "../db/schema.ts";
 import { AppError } from "../lib/errors.ts";
-import { exceedsHoldThreshold } from "./sync/planDirectoryChanges.ts";
-import { GRAPH_BUDGETS } from "./graph.ts";
-import {
-  PREVIEW_LIST_CAP,
-  clearRemapScratch,
-  decideMembers,
-  planRemap,
-  readMappedGroups,
-  type ReadCursor,
-  type RemapRun,
-} from "./sync/remap.ts";
+import { startImportRun, type ImportWorkflow } from "./bulkImport.ts";
+import type { NextRunChange, NextRunProgress, NextRunTally } from "./import/nextRunSteps.ts";
 
-/** Steps of PAGES_PER_STEP Graph pages a page request may take: beyond, the tenant is too large to preview here. */
-const MAX_READ_STEPS = 5;
-/** Decide slices a page request may take (each reads up to 800,000 members). */
-const MAX_DECIDE_STEPS = 2;
-
-export interface NextRunChange {
-  displayName: string;
-  from: MappableRole;
-  to: MappableRole;
-  /** The mapped group that decides the new role; null: the default role. */
-  becauseOf: string | null;
-}
+export type { NextRunChange, NextRunProgress } from "./import/nextRunSteps.ts";
 
 export type NextRunPreview =
-  | { state: "nothing_pending" | "mapping_off" | "too_large" | "graph_failed" }
-  | { state: "ready"; changes: NextRunChange[]; total: number; lowered: number; held: boolean };
+  | { state: "mapping_off" }
+  | { state: "nothing_pending" }
+  | { state: "running"; id: string; progress: NextRunProgress | null }
+  | { state: "failed"; id: string; error: ImportFailure; finishedAt: number | null }
+  | {
+      state: "ready";
+      id: string;
+      finishedAt: number | null;
+      changes: NextRunChange[];
+      total: number;
+      lowered: number;
+      held: boolean;
+      /** The mapping was edited again (or a run applied it) since: the preview no longer says what the next run does. */
+      outOfDate: boolean;
+    };
 
-export async function previewNextRun(db: Db, config: Config, organizationId: string): Promise<NextRunPreview> {
-  const connection = await findConnectionSummary(db, organizationId);
+/** Raised roles first, then by name: the lowerings, which a threshold may hold, stand out at the end. */
+const byChange = (a: NextRunChange, b: NextRunChange) =>
+  roleRank(a.to) - roleRank(a.from) - (roleRank(b.to) - roleRank(b.from)) || a.displayName.localeCompare(b.displayName);
+
+function viewOf(row: ImportRow, pendingVersion: number | null): NextRunPreview {
+  const tally = JSON.parse(row.tally) as Partial<NextRunTally>;
+  if (row.status === "running") return { state: "running", id: row.id, progress: tally.progress ?? null };
+  if (row.status === "failed") return { state: "failed", id: row.id, error: row.error ?? "internal", finishedAt: row.finishedAt };
+  if (tally.nothingPending || !tally.progress) return { state: "nothing_pending" };
+  const { progress } = tally;
+  return {
+    state: "ready",
+    id: row.id,
+    finishedAt: row.finishedAt,
+    changes: [...(tally.changes ?? [])].sort(byChange),
+    total: progress.total,
+    lowered: progress.lowered,
+    held: progress.held,
+    outOfDate: pendingVersion !== progress.version,
+  };
+}
+
+/** The organization's latest preview of the next run (null: none yet). */
+export async function latestNextRunPreview(db: Db, organizationId: string): Promise<NextRunPreview | null> {
+  const row = await findImport(db, organizationId, undefined, "next_run");
+  if (!row) return null;
+  return viewOf(row, (await findPendingMappingEdit(db, organizationId))?.version ?? null);
+}
+
+/** Starts a preview, or answers at once when there is nothing to preview. */
+export async function startNextRunPreview(db: Db, workflow: ImportWorkflow, viewer: Viewer, now: number): Promise<NextRunPreview> {
+  const connection = await findConnectionSummary(db, viewer.organizationId);
   if (connection?.status !== "connected" || !connection.tenantId)
     throw new AppError("conflict", "Connect Entra ID before mapping groups to roles.");
   if (!connection.groupRoleMapping) return { state: "mapping_off" };
-  const plan = await planRemap(db, organizationId);
-  if (!plan) return { state: "nothing_pending" };
-  const run: RemapRun = { runId: `preview-${crypto.randomUUID()}`, organizationId, tenantId: connection.tenantId };
-  try {
-    let cursor: ReadCursor | null = plan.mappings.length > 0 ? { group: 0, link: null } : null;
-    for (let n = 0; cursor; n++) {
-      if (n >= MAX_READ_STEPS) return { state: "too_large" };
-      const read = await readMappedGroups(db, config, run, plan, cursor, undefined, GRAPH_BUDGETS.interactive);
-      if (!read.ok) return { state: "graph_failed" };
-      cursor = read.next;
-    }
-    const listed = [];
-    let total = 0;
-    let lowered = 0;
-    for (let n = 0, after: string | null = ""; after !== null; n++) {
-      if (n >= MAX_DECIDE_STEPS) return { state: "too_large" };
-      const slice = await decideMembers(db, run, plan, after, "preview", 0, PREVIEW_LIST_CAP - listed.length);
-      listed.push(...slice.listed);
-      total += slice.changes;
-      lowered += slice.lowered;
-      after = slice.after;
-    }
-    // One bound JSON parameter for up to 200 ids (D1 binds at most 100 a statement).
-    const rows = await db.all<{ id: string; display_name: string }>(
-      sql`select id, display_name from users where id in (select value from json_each(${JSON.stringify(listed.map((c) => c.userId))}))`,
-    );
-    const names = new Map(rows.map((u) => [u.id, u.display_name]));
-    const changes = listed
-      .map((c) => ({ displayName: names.get(c.userId) ?? "", from: c.fromRole, to: c.toRole, becauseOf: c.decidingGroup?.name ?? null }))
-      .sort(
-        (a, b) => roleRank(a.to) - roleRank(a.from) - (roleRank(b.to) - roleRank(b.from)) || a.displayName.localeCompare(b.displayName),
-      );
-    return { state: "ready", changes, total, lowered, held: exceedsHoldThreshold(lowered, plan.linkedActiveMembers, plan.threshold) };
-  } finally {
-    while (!(await clearRemapScratch(db, run.runId))) {
-      // A large preview's scratch goes in slices of 10,000 rows.
-    }
-  }
+  const pending = await findPendingMappingEdit(db, viewer.organizationId);
+  if (!pending) return { state: "nothing_pending" };
+  const row = await startImportRun(
+    db,
+    workflow,
+    viewer,
+    { phase: "next_run", scope: {}, groups: [], previewId: null, expectedUsers: null },
+    now,
+  );
+  return viewOf(row, pending.version);
 }

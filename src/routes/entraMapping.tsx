@@ -14,7 +14,7 @@ import { listScimGroupRoles } from "../people/scim/mapping.ts";
 import { fragmentOrPage, isHtmx } from "./respond.tsx";
 import { GroupChoices, MappingEditor, MappingPreviewView } from "../../views/pages/entraMapping.tsx";
 import { NextRunPreviewView } from "../../views/pages/mappingNextRun.tsx";
-import { previewNextRun } from "../entra/nextRunPreview.ts";
+import { latestNextRunPreview, startNextRunPreview } from "../entra/nextRunPreview.ts";
 
 /** Mounted at PATHS.entraMapping. */
 export const entraMappingRoutes = new Hono<AppContext>();
@@ -33,10 +33,12 @@ const mappingChangeForm = z.discriminatedUnion(
 async function renderEditor(c: Context<AppContext>, notice?: string) {
   const viewer = viewerOf(c);
   const section = await loadMappingSection(c.get("db"), c.get("config"), viewer.organizationId);
+  // The latest preview of the next run: a reload shows it, running or done.
+  const nextRun = section.connected ? await latestNextRunPreview(c.get("db"), viewer.organizationId) : null;
   // Without an Entra connection the organization's groups may be its SCIM provider's: list those.
   const scim =
     section.connected || !planHas(viewer.plan, "scim") ? undefined : await listScimGroupRoles(c.get("db"), viewer.organizationId);
-  const editor = <MappingEditor viewer={viewer} section={section} notice={notice} scim={scim} />;
+  const editor = <MappingEditor viewer={viewer} section={section} notice={notice} scim={scim} nextRun={nextRun} />;
   return fragmentOrPage(c, editor, { title: "Group → Role mapping", nav: "settings" });
 }
 
@@ -56,10 +58,18 @@ entraMappingRoutes.post("/preview", ...guards, validate("form", mappingChangeFor
   return fragmentOrPage(c, view, { title: "Preview mapping change", nav: "settings" });
 });
 
-// Who the next run would move after the edits waiting for it (src/entra/nextRunPreview.ts): changes nothing.
+// Who the next run would move after the edits waiting for it (src/entra/nextRunPreview.ts): starts
+// a run of the import Workflow and answers with its progress, which polls itself; changes nothing.
 entraMappingRoutes.post("/next-run", ...guards, async (c) => {
-  const preview = await previewNextRun(c.get("db"), c.get("config"), viewerOf(c).organizationId);
+  const preview = await startNextRunPreview(c.get("db"), c.get("importWorkflow"), viewerOf(c), Date.now());
   return fragmentOrPage(c, <NextRunPreviewView preview={preview} />, { title: "The next run", nav: "settings" });
+});
+
+// The latest preview's progress or result, polled while it runs.
+entraMappingRoutes.get("/next-run", ...guards, async (c) => {
+  const preview = await latestNextRunPreview(c.get("db"), viewerOf(c).organizationId);
+  const view = preview ? <NextRunPreviewView preview={preview} /> : <div id="next-run-status"></div>;
+  return fragmentOrPage(c, view, { title: "The next run", nav: "settings" });
 });
 
 entraMappingRoutes.post("/apply", ...guards, validate("form", mappingChangeForm), async (c) => {

@@ -11,6 +11,7 @@ import { PATHS } from "../../src/paths.ts";
 import type { ScimMappingSection as ScimMappingData } from "../../src/db/scimMapping.ts";
 import { ScimMappingSection } from "./scimMapping.tsx";
 import { NextRunSection } from "./mappingNextRun.tsx";
+import type { NextRunPreview } from "../../src/entra/nextRunPreview.ts";
 
 const BASE = PATHS.entraMapping;
 
@@ -23,7 +24,13 @@ export function MappingStateHint(props: { on: boolean; outOfBand?: boolean }) {
   );
 }
 
-export function MappingEditor(props: { viewer: Viewer; section: MappingSection; notice?: string; scim?: ScimMappingData | undefined }) {
+export function MappingEditor(props: {
+  viewer: Viewer;
+  section: MappingSection;
+  notice?: string;
+  scim?: ScimMappingData | undefined;
+  nextRun?: NextRunPreview | null;
+}) {
   const { viewer, section, scim } = props;
   return (
     <section id="entra-mapping" class="card">
@@ -50,7 +57,7 @@ export function MappingEditor(props: { viewer: Viewer; section: MappingSection; 
           <AddMappingForm viewer={viewer} />
           <DefaultRoleForm viewer={viewer} defaultRole={section.defaultRole} />
           <div id="mapping-preview" aria-live="polite"></div>
-          <NextRunSection viewer={viewer} />
+          <NextRunSection viewer={viewer} latest={props.nextRun ?? null} />
         </>
       )}
     </section>

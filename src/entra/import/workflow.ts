@@ -11,7 +11,9 @@
 // - Last, the scratch rows are cleared, the row is closed and an apply is audited; a failure closes
 //   it as failed with the reason, and what was written stays written: a re-run skips who is there.
 // A preview of a sync scope change (phase "scope") is a run of this Workflow too: it reads the
-// proposed scope's people the same way, then judges the linked members (scopePreview.ts).
+// proposed scope's people the same way, then judges the linked members (scopePreview.ts). So is the
+// mapping page's preview of the next run (phase "next_run"): the mapped groups' members, then the
+// linked members decided as the next run would decide them (nextRunSteps.ts).
 // run() is replayed after a restart: everything it decides on comes from step results or the event.
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from "cloudflare:workers";
 import { insertAuditEvent } from "../../db/audit.ts";
@@ -29,6 +31,7 @@ import type { TokenCache } from "../graphAccess.ts";
 import type { Db } from "../../db/client.ts";
 import { THROTTLE_PAUSES } from "../sync/readLoop.ts";
 import { signInScope } from "../signInDirectory.ts";
+import { clearRemapScratch, planRemap, type ReadCursor, type RemapPlan } from "../sync/remap.ts";
 import { emptyTally, type ImportRules, type ImportTally } from "./judge.ts";
 import {
   emptyScopeTally,
@@ -38,6 +41,14 @@ import {
   type ProposedScope,
   type ScopePreviewState,
 } from "./scopePreview.ts";
+import {
+  decideNextRunStep,
+  readNextRunStep,
+  recordNothingPending,
+  startingProgress,
+  type NextRunDecide,
+  type NextRunProgress,
+} from "./nextRunSteps.ts";
 import { judgePage, markGroupPage, writePendingPeople, type ImportRun, type ListingState, type PageRead, type Source } from "./pages.ts";
 
 /** What the instance returns: the import's figures (the benchmark reads them). */
@@ -66,6 +77,8 @@ const CLEARS_PER_STEP = 20;
 type Loaded =
   | { ok: false; reason: ImportFailure }
   | { ok: true; kind: "scope"; run: ImportRun; proposed: ProposedScope }
+  /** A preview of the next run; no plan: no mapping edit waits any more. */
+  | { ok: true; kind: "next_run"; run: ImportRun; plan: RemapPlan | null }
   | {
       ok: true;
       kind: "import";
@@ -93,6 +106,11 @@ export class DirectoryImportWorkflow extends WorkflowEntrypoint<Env, ImportParam
     const end = async (error: ImportFailure | null): Promise<ImportOutput> => {
       const run = loaded.ok ? loaded.run : null;
       await clearScratch(steps, importId);
+      if (loaded.ok && loaded.kind === "next_run") {
+        for (let part = 1, cleared = false; !cleared; part++) {
+          cleared = await steps.do(`clear mapping scratch ${part}`, STEP, (db) => clearRemapScratch(db, importId));
+        }
+      }
       const added = await steps.do(error ? "record the failure" : "finish", STEP, async (db) => {
         const row = await findImport(db, organizationId, importId);
         const writes: Write[] = [finishImport(db, importId, { error, now: Date.now() })];
@@ -176,6 +194,31 @@ export class DirectoryImportWorkflow extends WorkflowEntrypoint<Env, ImportParam
       if (!loaded.ok) return await end(loaded.reason);
       // Memory only: after a restart the token is read again.
       const tokens: TokenCache = { accessToken: null, tenantId: null };
+      if (loaded.kind === "next_run") {
+        const { run, plan } = loaded;
+        if (!plan) {
+          await steps.do("nothing pending", STEP, (db) => recordNothingPending(db, importId));
+          return await end(null);
+        }
+        let progress: NextRunProgress = startingProgress(plan);
+        for (let n = 1, cursor: ReadCursor | null = plan.mappings.length > 0 ? { group: 0, link: null } : null; cursor; n++) {
+          const at = { cursor, progress };
+          const read = await readPaced(`read mapped groups ${n}`, (db) => readNextRunStep(db, config, run, plan, at, tokens));
+          figures.graphRequests += read.graphRequests;
+          figures.graphBytes += read.graphBytes;
+          if (!read.ok) return await end(read.reason);
+          progress = read.progress;
+          cursor = read.next;
+        }
+        for (let part = 1, after: string | null = ""; after !== null; part++) {
+          const at: { after: string; progress: NextRunProgress } = { after, progress };
+          const decided: NextRunDecide = await steps.do(`decide members ${part}`, STEP, (db) => decideNextRunStep(db, run, plan, at));
+          if (!decided.ok) return await end(decided.reason);
+          progress = decided.progress;
+          after = decided.next;
+        }
+        return await end(null);
+      }
       if (loaded.kind === "scope") {
         const { run, proposed } = loaded;
         const sources = sourcesOfScope(proposed);
@@ -261,6 +304,10 @@ async function loadImport(db: Parameters<typeof findImport>[0], importId: string
   const [connection] = await findConnectionOfTenant(db, summary.tenantId);
   if (!connection || connection.organizationId !== organizationId) return { ok: false, reason: "not_connected" };
   const run: ImportRun = { importId, organizationId, tenantId: summary.tenantId, phase: row.phase };
+  if (row.phase === "next_run") {
+    if (!summary.groupRoleMapping) return { ok: false, reason: "mapping_off" };
+    return { ok: true, kind: "next_run", run, plan: await planRemap(db, organizationId) };
+  }
   if (row.phase === "scope") return { ok: true, kind: "scope", run, proposed: JSON.parse(row.scope) as ProposedScope };
   const scope = signInScope(connection);
   const mappings = connection.groupRoleMapping ? await listMappings(db, organizationId) : [];

@@ -10,8 +10,9 @@
 // Σ ceil(group size / 999) requests over the mapped groups, however many members the tenant has.
 // Bounded in memory and in D1 queries: each page's matches go to D1 (remap_matches) as it is read,
 // and each step below reads or writes a bounded slice, so no step holds the tenant nor sends more
-// than MAX_QUERIES_PER_STEP queries. The preview runs the very same functions with its own id and
-// stops before anything is written but the scratch (mode "preview").
+// than MAX_QUERIES_PER_STEP queries. The mapping page's preview of the next run runs the very same
+// functions in the import Workflow (src/entra/import/nextRunPreview.ts), with its import's id as the
+// run id, and stops before anything is written but the scratch (mode "preview").
 import { z } from "zod";
 import { roleRank } from "../../auth/access.ts";
 import { insertAuditEvent } from "../../db/audit.ts";
@@ -88,7 +89,7 @@ export interface ReadCursor {
 }
 
 export type ReadResult =
-  | { ok: true; next: ReadCursor | null; graphRequests: number; graphBytes: number }
+  | { ok: true; next: ReadCursor | null; pages: number; graphRequests: number; graphBytes: number }
   | { ok: false; reason: SyncFailure; graphRequests: number; graphBytes: number };
 
 const firstPage = (groupId: string) =>
@@ -107,13 +108,19 @@ export async function readMappedGroups(
   const counter = { requests: 0, bytes: 0 };
   const figures = () => ({ graphRequests: counter.requests, graphBytes: counter.bytes });
   try {
-    const next = await withOrganizationGraph(db, config, run.organizationId, (graph) => readPages(db, graph, run, plan, cursor), {
-      ...budget,
-      lowPriority: true,
-      counter,
-      ...(tokens ? { tokens } : {}),
-    });
-    return { ok: true, next, ...figures() };
+    const { next, pages } = await withOrganizationGraph(
+      db,
+      config,
+      run.organizationId,
+      (graph) => readPages(db, graph, run, plan, cursor),
+      {
+        ...budget,
+        lowPriority: true,
+        counter,
+        ...(tokens ? { tokens } : {}),
+      },
+    );
+    return { ok: true, next, pages, ...figures() };
   } catch (error) {
     const reason = syncFailureOf(error);
     if (!reason) throw error;
@@ -121,11 +128,18 @@ export async function readMappedGroups(
   }
 }
 
-async function readPages(db: Db, graph: GraphClient, run: RemapRun, plan: RemapPlan, from: ReadCursor): Promise<ReadCursor | null> {
+async function readPages(
+  db: Db,
+  graph: GraphClient,
+  run: RemapRun,
+  plan: RemapPlan,
+  from: ReadCursor,
+): Promise<{ next: ReadCursor | null; pages: number }> {
   let cursor: ReadCursor | null = from;
-  for (let pages = 0; cursor && pages < PAGES_PER_STEP; pages++) {
+  let pages = 0;
+  for (; cursor && pages < PAGES_PER_STEP; pages++) {
     const mapping: GroupMapping | undefined = plan.mappings[cursor.group];
-    if (!mapping) return null;
+    if (!mapping) return { next: null, pages };
     let page: z.infer<typeof memberPage> | null;
     try {
       page = await graph.get(cursor.link ?? firstPage(mapping.groupId), memberPage);
@@ -146,7 +160,7 @@ async function readPages(db: Db, graph: GraphClient, run: RemapRun, plan: RemapP
         ? { group: cursor.group + 1, link: null }
         : null;
   }
-  return cursor;
+  return { next: cursor, pages };
 }
 
 /** The member's role change, or null when their role stays. */
@@ -168,12 +182,21 @@ export type DecideMode = "count" | "hold" | "apply" | "preview";
 export interface DecideResult {
   /** The last member decided; null: every member was. */
   after: string | null;
+  /** Members read (decided or not). */
+  read: number;
   changes: number;
   lowered: number;
   /** Kept roles whose "Why this role" is out of date (counted by "count", written by "apply"). */
   stale: number;
   /** Mode "preview": the changes themselves, up to `listCap`. */
   listed: RunRoleChange[];
+}
+
+export interface DecideOptions {
+  /** Mode "preview": how many changes to return in `listed`. */
+  listCap?: number;
+  /** Reads of MEMBERS_PER_READ members this slice may take (else as many as the query budget allows). */
+  maxReads?: number;
 }
 
 /**
@@ -188,19 +211,24 @@ export async function decideMembers(
   afterOid: string,
   mode: DecideMode,
   now: number,
-  listCap = 0,
+  options: DecideOptions = {},
 ): Promise<DecideResult> {
+  const { listCap = 0, maxReads = Number.POSITIVE_INFINITY } = options;
   let after = afterOid;
   let changes = 0;
   let lowered = 0;
   let staleCount = 0;
   let queries = 0;
+  let reads = 0;
+  let read = 0;
   const listed: RunRoleChange[] = [];
   for (;;) {
-    if (queries + 2 > MAX_QUERIES_PER_STEP || (mode === "apply" && changes >= APPLIED_PER_STEP))
-      return { after, changes, lowered, stale: staleCount, listed };
+    if (queries + 2 > MAX_QUERIES_PER_STEP || reads >= maxReads || (mode === "apply" && changes >= APPLIED_PER_STEP))
+      return { after, read, changes, lowered, stale: staleCount, listed };
     const members = await readRemapMembers(db, { ...run, afterOid: after, limit: MEMBERS_PER_READ });
     queries++;
+    reads++;
+    read += members.length;
     const slice: RunRoleChange[] = [];
     const decided = new Map<string, { member: RemapMember; decision: RoleDecision }>();
     // Kept roles whose "Why this role" no longer holds (remapDecision.ts): refreshed when applying.
@@ -244,7 +272,7 @@ export async function decideMembers(
       queries += writes.length;
     }
     if (members.length < MEMBERS_PER_READ && after === (members.at(-1)?.oid ?? after))
-      return { after: null, changes, lowered, stale: staleCount, listed };
+      return { after: null, read, changes, lowered, stale: staleCount, listed };
   }
 }
 
