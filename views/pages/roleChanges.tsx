@@ -5,8 +5,9 @@
 import type { Viewer } from "../../src/context.ts";
 import type { RoleChangeRow } from "../../src/entra/sync/roleChangeActions.ts";
 import { PATHS } from "../../src/paths.ts";
-import { formatTime, roleLabel } from "../parts/badges.tsx";
+import { formatTime } from "../parts/badges.tsx";
 import { CsrfField } from "../parts/forms.tsx";
+import { RoleChangeTable } from "../parts/roleChangeTable.tsx";
 
 const STATE_TITLES: Record<RoleChangeRow["state"], string> = {
   held: "Held: these role changes wait for you",
@@ -25,10 +26,6 @@ function Action(props: { viewer: Viewer; runId: string; action: "apply" | "dismi
       </button>
     </form>
   );
-}
-
-function why(row: RoleChangeRow): string {
-  return row.decidingGroup ? `In "${row.decidingGroup.name}"` : "In no mapped group: the default role";
 }
 
 export function RoleChangesPage(props: { viewer: Viewer; rows: RoleChangeRow[] }) {
@@ -50,28 +47,15 @@ export function RoleChangesPage(props: { viewer: Viewer; rows: RoleChangeRow[] }
             <h2>
               {STATE_TITLES[first.state]} · run {first.runId.slice(0, 8)} · {formatTime(first.decidedAt)}
             </h2>
-            <table>
-              <thead>
-                <tr>
-                  <th>Member</th>
-                  <th>From</th>
-                  <th>To</th>
-                  <th>Why</th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map((row) => (
-                  <tr>
-                    <td>
-                      {row.displayName} <span class="muted">{row.email}</span>
-                    </td>
-                    <td>{roleLabel(row.fromRole)}</td>
-                    <td>{roleLabel(row.toRole)}</td>
-                    <td>{why(row)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <RoleChangeTable
+              lines={rows.map((row) => ({
+                displayName: row.displayName,
+                email: row.email,
+                from: row.fromRole,
+                to: row.toRole,
+                decidingGroup: row.decidingGroup?.name ?? null,
+              }))}
+            />
             {first.state === "held" ? (
               <p>
                 <Action viewer={props.viewer} runId={first.runId} action="apply" label="Apply" danger />{" "}
