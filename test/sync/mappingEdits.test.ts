@@ -8,8 +8,9 @@ import { GROUP_IDS, entraUser } from "../../demo/directory.ts";
 import type { TestBrowser } from "../support/browser.ts";
 import { contosoRoleOf } from "../support/directory.ts";
 import { createDirectoryUser, emulatorAdmin, emulatorStats } from "../support/emulator.ts";
-import { ENTRA_PAGE, connectContoso } from "../support/entra.ts";
-import { linkMember } from "../support/people.ts";
+import { ENTRA_PAGE, connectContoso, setFeature } from "../support/entra.ts";
+import { awaitImport, postImport } from "../support/imports.ts";
+import { linkMember, signedIn } from "../support/people.ts";
 import { CONTOSO, membership, nightlyRun, resetWorld, until, waitForRun } from "./support.ts";
 
 const MAPPING = `${ENTRA_PAGE}/mapping`;
@@ -223,5 +224,56 @@ describe("the mapping page", () => {
     await waitForRun(run!.id);
     await until(async () => (await contosoRoleOf(megan.oid))?.role === "viewer", 20_000);
     expect((await contosoRoleOf(alex.oid))?.role).toBe("admin");
+  });
+
+  it("refuses a forged or tampered request, a Member, and a start while an import runs, starting nothing", async () => {
+    const owner = await unmappedContoso();
+    await edit(owner, { change: "add", groupId: GROUP_IDS.uniassetAdmins, role: "admin" });
+    const previews = () => env.DB.prepare("select count(*) as n from directory_imports").first<number>("n");
+    expect((await owner.post(`${MAPPING}/next-run`, {}, { htmx: true, csrf: null })).status).toBe(403);
+    expect((await owner.post(`${MAPPING}/next-run`, {}, { htmx: true, csrf: "forged" })).status).toBe(403);
+    expect((await owner.post(`${MAPPING}/next-run`, {}, { htmx: true, origin: "https://evil.example" })).status).toBe(403);
+    // Alex and Megan are Members: neither the preview nor its progress is theirs.
+    const member = await signedIn("megan");
+    expect((await member.post(`${MAPPING}/next-run`, {}, { htmx: true })).status).toBe(403);
+    expect((await member.get(`${MAPPING}/next-run`, { "hx-request": "true" })).status).toBe(403);
+    expect(await previews()).toBe(0);
+
+    // An import running (a slow Graph keeps it reading): one run at a time per organization.
+    await emulatorAdmin("faults", { endpoint: "users", delayMs: 1_500, times: 1 });
+    expect((await postImport(owner, "preview", [["scope", "all"]])).status).toBe(200);
+    const busy = await owner.post(`${MAPPING}/next-run`, {}, { htmx: true });
+    expect(busy.status).toBe(409);
+    expect(await busy.text()).toContain("An import or another preview is already running for your organization");
+    expect(await previews()).toBe(1);
+    await awaitImport(owner);
+  });
+
+  it("stops with the reason when Graph is down or mapping is turned off while it runs, changing nothing", { timeout: 60_000 }, async () => {
+    const owner = await unmappedContoso();
+    await edit(owner, { change: "add", groupId: GROUP_IDS.uniassetAdmins, role: "admin" });
+    const error = () =>
+      env.DB.prepare("select error from directory_imports where phase = 'next_run' order by started_at desc").first<string>("error");
+    await emulatorAdmin("faults", { endpoint: "members", status: 500, times: 10 });
+    expect((await owner.post(`${MAPPING}/next-run`, {}, { htmx: true })).status).toBe(200);
+    const down = await awaitNextRunPreview(owner, 50_000);
+    expect(down).toContain("The preview stopped.");
+    expect(down).toContain("Microsoft Graph did not answer");
+    expect(await error()).toBe("graph_unavailable");
+    await emulatorAdmin("faults", undefined, "DELETE");
+
+    // A slow page keeps the preview reading while mapping is turned off.
+    await emulatorAdmin("faults", { endpoint: "members", delayMs: 1_500, times: 1 });
+    expect((await owner.post(`${MAPPING}/next-run`, {}, { htmx: true })).status).toBe(200);
+    await setFeature(owner, "group-role-mapping", false);
+    const off = await awaitNextRunPreview(owner);
+    expect(off).toContain("Group → Role mapping was turned off while it ran.");
+    expect(await error()).toBe("mapping_off");
+    expect(await env.DB.prepare("select count(*) as n from remap_matches").first<number>("n")).toBe(0);
+    expect((await contosoRoleOf(alex.oid))?.role).toBe("member");
+    // Off, the answer needs no run.
+    const now = await owner.post(`${MAPPING}/next-run`, {}, { htmx: true });
+    expect(await now.text()).toContain("Group → Role mapping is off");
+    expect(await env.DB.prepare("select count(*) as n from directory_imports").first<number>("n")).toBe(2);
   });
 });
