@@ -25,7 +25,13 @@ import { formatEnvFile, freePort, generateSecrets, startEmulator, writeSecretsFi
 const VITEST = join(ROOT, "node_modules", "vitest", "vitest.mjs");
 const LIMIT_MS = 15 * 60 * 1000;
 const STATE_DIR = join(ROOT, ".wrangler", "bench-emulator");
-const MEMORY_MEASURED = ["bench/sync.bench.ts", "bench/joinerSync.bench.ts", "bench/moverSync.bench.ts", "bench/import.bench.ts"];
+const MEMORY_MEASURED = [
+  "bench/sync.bench.ts",
+  "bench/joinerSync.bench.ts",
+  "bench/moverSync.bench.ts",
+  "bench/import.bench.ts",
+  "bench/mappingPreview.bench.ts",
+];
 
 interface Sample {
   at: number;
