@@ -22,7 +22,11 @@ export interface ImportParams {
  * 1,000,000-user apply is some 8,000 steps, well within it.
  */
 const STALE_AFTER_MS = 24 * 60 * 60 * 1000;
-/** Finished imports an organization keeps (the latest is the page's; the rest are history). */
+/**
+ * Finished rows an organization keeps of each phase (the latest is the page's; the rest are history):
+ * per phase, so previews of the next run clicked again and again never push out the Import preview
+ * an Apply names.
+ */
 const KEPT_IMPORTS = 10;
 
 /**
@@ -58,8 +62,9 @@ export async function insertImportUnlessRunning(
     ),
     statement(
       db,
-      sql`delete from directory_imports where organization_id = ${row.organizationId} and status != 'running' and id not in (
-        select id from directory_imports where organization_id = ${row.organizationId} order by started_at desc limit ${KEPT_IMPORTS})`,
+      sql`delete from directory_imports where organization_id = ${row.organizationId} and phase = ${row.phase} and status != 'running'
+        and id not in (select id from directory_imports where organization_id = ${row.organizationId} and phase = ${row.phase}
+          order by started_at desc limit ${KEPT_IMPORTS})`,
     ),
   ]);
   return (inserted?.results.length ?? 0) === 1;

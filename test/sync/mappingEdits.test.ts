@@ -276,4 +276,22 @@ describe("the mapping page", () => {
     expect(await now.text()).toContain("Group → Role mapping is off");
     expect(await env.DB.prepare("select count(*) as n from directory_imports").first<number>("n")).toBe(2);
   });
+
+  it("keeps the last 10 previews of the next run, never pushing out another kind's row", async () => {
+    const owner = await unmappedContoso();
+    await edit(owner, { change: "add", groupId: GROUP_IDS.uniassetAdmins, role: "admin" });
+    const insert = (phase: string, startedAt: number) =>
+      env.DB.prepare(
+        "insert into directory_imports (id, organization_id, phase, status, scope, started_at, finished_at) values (?, ?, ?, 'succeeded', '{}', ?, ?)",
+      ).bind(crypto.randomUUID(), CONTOSO, phase, startedAt, startedAt);
+    // Import's preview, older than ten finished previews of the next run.
+    await env.DB.batch([insert("preview", 1), ...Array.from({ length: 10 }, (_, i) => insert("next_run", 2 + i))]);
+    expect((await owner.post(`${MAPPING}/next-run`, {}, { htmx: true })).status).toBe(200);
+    await awaitNextRunPreview(owner);
+    const kept = await env.DB.prepare("select phase, count(*) as n from directory_imports group by phase order by phase").all();
+    expect(kept.results).toEqual([
+      { phase: "next_run", n: 10 },
+      { phase: "preview", n: 1 },
+    ]);
+  });
 });
