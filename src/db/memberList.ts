@@ -1,7 +1,7 @@
 // One page of the Users page: an organization's members in (name, user id) order, filtered by
 // status, role, department and office, searched by a name or email prefix, continued from a keyset
 // cursor. One statement, whose rows read grow with the page size, never with the organization:
-// every scan runs along an index of migrations/0008 or 0028 from the cursor on (a few ranges of one
+// every scan runs along an index of migrations/0008, 0028 or 0031 from the cursor on (a few ranges of one
 // index merged in order, at most) and stops at the page's LIMIT.
 import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
@@ -76,12 +76,12 @@ function statusCondition(status: MemberStatusFilter): SQL {
 
 /**
  * The index a name-ordered scan reads, named (INDEXED BY) because without statistics SQLite may
- * prefer memberships_by_name and test a filter row by row. A role narrows most; both filters:
- * the role's index, the status tested on its entries.
+ * prefer memberships_by_name and test a filter row by row. A role narrows most: memberships_by_role
+ * has the status before the name (migrations/0031), so a role with Active or Deactivated is one
+ * range of it; a role with one deactivation reason, one of memberships_by_role_reason (0028).
  */
 function nameOrderIndex(query: MemberListQuery): SQL {
-  // A role with one deactivation reason: both are equalities before the name (migrations/0028).
-  if (query.role && query.status && query.status !== "active" && standingsOf(query.status).length === 1)
+  if (query.role && query.status && query.status !== "active" && query.status !== "deactivated")
     return sql.raw("memberships_by_role_reason");
   if (query.role) return sql.raw("memberships_by_role");
   if (query.status === "active" || query.status === "deactivated") return sql.raw("memberships_by_status");
@@ -90,14 +90,27 @@ function nameOrderIndex(query: MemberListQuery): SQL {
 }
 
 /**
- * The deactivation reasons a page reads one range each of (memberships_by_reason, or with a role
- * memberships_by_role_reason), or null when one range of another index does: without a role, a
- * single reason is memberships_by_reason's and "deactivated" memberships_by_status's.
+ * The index ranges a page reads and merges in (name, user id) order, each an equality on the
+ * index's columns before the name, or null when one range of nameOrderIndex's index does:
+ * - a status of several deactivation reasons: one range per reason of memberships_by_reason, or
+ *   with a role of memberships_by_role_reason (one reason with a role is that index's one range);
+ * - a role alone: its active and its deactivated members, two ranges of memberships_by_role, so a
+ *   role whose members are mostly deactivated reads no more than one whose members are active.
+ * Active or Deactivated, with a role or without, is one range (memberships_by_role or _by_status).
  */
-function reasonRanges(status: Exclude<MemberStatusFilter, "active">, role: Role | undefined): readonly string[] | null {
-  if (!role && status === "deactivated") return null; // memberships_by_status's one range
+function splitRanges(query: MemberListQuery): { index: SQL; ranges: SQL[] } | null {
+  const { status, role } = query;
+  if (!status) {
+    if (!role) return null;
+    const ranges = (["active", "deactivated"] as const).map((s) => sql`m.role = ${role} and m.status = ${s}`);
+    return { index: sql.raw("memberships_by_role"), ranges };
+  }
+  if (status === "active" || status === "deactivated") return null;
   const reasons = standingsOf(status);
-  return role || reasons.length > 1 ? reasons : null;
+  if (reasons.length === 1) return null;
+  const index = sql.raw(role ? "memberships_by_role_reason" : "memberships_by_reason");
+  const ranges = reasons.map((reason) => sql`${role ? sql`m.role = ${role} and ` : sql``}m.deactivated_reason = ${reason}`);
+  return { index, ranges };
 }
 
 /** `column` starts with the search (folded by SQLite's lower(), as the keys were): an index range, not LIKE. */
@@ -118,9 +131,10 @@ const EMAIL_WINDOW = 16;
  *
  * Without a search: one scan of memberships_by_name from the cursor, or, with a filter, of
  * memberships_by_status / _by_role / _by_reason. EXPLAIN QUERY PLAN: `SEARCH m USING COVERING
- * INDEX memberships_by_name (organization_id=? AND (name_key,user_id)>(?,?))` (with a role:
- * `... memberships_by_role (organization_id=? AND role=? AND ...)`), in index order: no temp
- * B-tree, and the scan stops at the LIMIT.
+ * INDEX memberships_by_name (organization_id=? AND (name_key,user_id)>(?,?))` (with a role and
+ * Active: `... memberships_by_role (organization_id=? AND role=? AND status=? AND ...)`), in index
+ * order: no temp B-tree, and the scan stops at the LIMIT. The split ranges (splitRanges: a role
+ * alone, several reasons) are merged the same way: `MERGE (UNION ALL)` over one SEARCH each.
  *
  * With a search, a member is found by a name prefix or an email prefix and is listed under the
  * text that matched: the name range and the email range, merged into one (k, user id) order by a
@@ -138,15 +152,14 @@ function pageCtes(organizationId: string, query: MemberListQuery, limit: number)
   const search = query.search;
   const filtered = filters(query);
   if (query.department !== undefined || query.office !== undefined) return profilePageCte(organizationId, query, limit);
-  const reasons = query.status && query.status !== "active" ? reasonRanges(query.status, query.role) : null;
-  // One name range per reason, merged in order: `in (…)` on the index made SQLite sort them all,
-  // and a role tested on memberships_by_role's entries read every member of that role.
-  const reasonIndex = sql.raw(query.role ? "memberships_by_role_reason" : "memberships_by_reason");
-  const reasonRange = (reason: string, where: SQL) =>
-    sql`select ${SHOWN}, m.name_key as k from memberships m indexed by ${reasonIndex}
-      where ${where}${query.role ? sql` and m.role = ${query.role}` : sql``} and m.deactivated_reason = ${reason}${afterKey(sql`m.name_key`, query.after)}`;
-  if (reasons && !search) {
-    const ranges = reasons.map((reason) => reasonRange(reason, sql`m.organization_id = ${organizationId}`));
+  const split = splitRanges(query);
+  // One name range per equality, merged in order: `in (…)` on the index made SQLite sort them all,
+  // and a filter tested on another index's entries read every member of the role or reason.
+  const splitRange = (range: SQL, where: SQL) =>
+    sql`select ${SHOWN}, m.name_key as k from memberships m indexed by ${split?.index}
+      where ${where} and ${range}${afterKey(sql`m.name_key`, query.after)}`;
+  if (split && !search) {
+    const ranges = split.ranges.map((range) => splitRange(range, sql`m.organization_id = ${organizationId}`));
     return sql`page as (select * from (${sql.join(ranges, sql` union all `)} order by k, user_id limit ${limit}))`;
   }
   if (!search) {
@@ -155,14 +168,17 @@ function pageCtes(organizationId: string, query: MemberListQuery, limit: number)
         where m.organization_id = ${organizationId}${filtered}${afterKey(sql`m.name_key`, query.after)}
         order by m.name_key, m.user_id limit ${limit})`;
   }
-  const inRange = (column: SQL) => sql`m.organization_id = ${organizationId} and ${startsWith(column, search)}`;
-  const from = (column: SQL) => sql`m.organization_id = ${organizationId} and ${column} >= lower(${search})`;
+  // From the cursor on: given both `>= lower(search)` and the cursor's row value, SQLite started the
+  // scan at the search and tested the cursor entry by entry, so each page read the pages before it.
+  const start = query.after ? sql`max(lower(${search}), ${query.after[0]})` : sql`lower(${search})`;
+  const from = (column: SQL) => sql`m.organization_id = ${organizationId} and ${column} >= ${start}`;
+  const inRange = (column: SQL) => sql`${from(column)} and ${column} < lower(${search}) || char(1114111)`;
   // The range ends at the bound: `<=` on the key alone is what the index scan stops at.
   const upTo = (column: SQL) => sql` and ${column} <= (select k from bound) and (${column}, m.user_id) <= (select k, user_id from bound)`;
-  // The name range: one per reason when the status lists several (at most 4, with the email range
-  // the 5 terms D1 allows a compound SELECT).
-  const nameRanges = reasons
-    ? reasons.map((reason) => sql`${reasonRange(reason, from(sql`m.name_key`))}${upTo(sql`m.name_key`)}`)
+  // The name range: one per split range (at most 4, with the email range the 5 terms D1 allows a
+  // compound SELECT).
+  const nameRanges = split
+    ? split.ranges.map((range) => sql`${splitRange(range, from(sql`m.name_key`))}${upTo(sql`m.name_key`)}`)
     : [
         sql`select ${SHOWN}, m.name_key as k from memberships m indexed by ${nameOrderIndex(query)}
         where ${from(sql`m.name_key`)}${filtered}${afterKey(sql`m.name_key`, query.after)}${upTo(sql`m.name_key`)}`,

@@ -104,7 +104,8 @@ export const memberships = sqliteTable(
     index("memberships_by_name").on(t.organizationId, t.nameKey, t.userId, t.role, t.status, t.deactivatedReason),
     index("memberships_by_email").on(t.organizationId, t.emailKey, t.userId, t.nameKey, t.role, t.status, t.deactivatedReason),
     index("memberships_by_status").on(t.organizationId, t.status, t.nameKey, t.userId, t.role, t.deactivatedReason),
-    index("memberships_by_role").on(t.organizationId, t.role, t.nameKey, t.userId, t.status, t.deactivatedReason),
+    // The status before the name (migrations/0031): a role with Active or Deactivated is one range.
+    index("memberships_by_role").on(t.organizationId, t.role, t.status, t.nameKey, t.userId, t.deactivatedReason),
     index("memberships_by_reason")
       .on(t.organizationId, t.deactivatedReason, t.nameKey, t.userId, t.role, t.status)
       .where(isNotNull(t.deactivatedReason)),
@@ -944,6 +945,8 @@ export const directoryImports = sqliteTable(
     mappingOn: integer("mapping_on", { mode: "boolean" }).notNull().default(false),
     added: integer("added").notNull().default(0),
     error: text("error", { enum: IMPORT_FAILURES }),
+    /** Microsoft Graph throttled it: it reads again at this time (migrations/0031); null while it reads. */
+    pausedUntil: integer("paused_until"),
   },
   (t) => [
     uniqueIndex("directory_imports_running").on(t.organizationId).where(eq(t.status, "running")),
