@@ -68,6 +68,11 @@ it("users page at 100k members", async () => {
       url: "/users?role=manager&status=deactivated_by_hand",
     },
     {
+      name: "role_and_active",
+      query: { search: "", role: "manager", status: "active" },
+      url: "/users?role=manager&status=active",
+    },
+    {
       name: "role_and_deactivated",
       query: { search: "", role: "manager", status: "deactivated" },
       url: "/users?role=manager&status=deactivated",
