@@ -100,13 +100,26 @@ export function saveImportProgress(db: Db, id: string, progress: { usersRead: nu
   );
 }
 
-/** The end of an import: succeeded, or failed with its reason. */
+/** The end of an import: succeeded, or failed with its reason (and no longer paused). */
 export function finishImport(db: Db, id: string, outcome: { error: ImportFailure | null; now: number }): Statement {
   return statement(
     db,
     sql`update directory_imports set status = ${outcome.error ? "failed" : "succeeded"}, error = ${outcome.error},
-      finished_at = ${outcome.now} where id = ${id} and status = 'running'`,
+      finished_at = ${outcome.now}, paused_until = null where id = ${id} and status = 'running'`,
   );
+}
+
+/**
+ * Microsoft Graph throttled the run past the Graph client's retries: it sleeps and reads the same
+ * page again at `until` (migrations/0031), which its progress shows.
+ */
+export function pauseImport(db: Db, id: string, until: number): Statement {
+  return statement(db, sql`update directory_imports set paused_until = ${until} where id = ${id} and status = 'running'`);
+}
+
+/** The read after a pause answered: the progress no longer shows the pause. */
+export function resumeImport(db: Db, id: string): Statement {
+  return statement(db, sql`update directory_imports set paused_until = null where id = ${id} and paused_until is not null`);
 }
 
 // ---- Scratch rows ----

@@ -36,6 +36,8 @@ export interface ImportView {
   mappingOn: boolean;
   added: number;
   error: ImportFailure | null;
+  /** Microsoft Graph throttled it: it reads again at this time (null while it reads). */
+  pausedUntil: number | null;
 }
 
 /**
@@ -175,5 +177,6 @@ function viewOf(row: ImportRow): ImportView {
     mappingOn: row.mappingOn,
     added: row.added,
     error: row.error,
+    pausedUntil: row.pausedUntil,
   };
 }

@@ -23,7 +23,8 @@ export type { NextRunChange, NextRunProgress } from "./import/nextRunSteps.ts";
 export type NextRunPreview =
   | { state: "mapping_off" }
   | { state: "nothing_pending" }
-  | { state: "running"; id: string; progress: NextRunProgress | null }
+  /** pausedUntil: Microsoft Graph throttled it, it reads again then (null while it reads). */
+  | { state: "running"; id: string; progress: NextRunProgress | null; pausedUntil: number | null }
   | { state: "failed"; id: string; error: ImportFailure; finishedAt: number | null }
   | {
       state: "ready";
@@ -43,7 +44,7 @@ const byChange = (a: NextRunChange, b: NextRunChange) =>
 
 function viewOf(row: ImportRow, pendingVersion: number | null): NextRunPreview {
   const tally = JSON.parse(row.tally) as Partial<NextRunTally>;
-  if (row.status === "running") return { state: "running", id: row.id, progress: tally.progress ?? null };
+  if (row.status === "running") return { state: "running", id: row.id, progress: tally.progress ?? null, pausedUntil: row.pausedUntil };
   if (row.status === "failed") return { state: "failed", id: row.id, error: row.error ?? "internal", finishedAt: row.finishedAt };
   if (tally.nothingPending || !tally.progress) return { state: "nothing_pending" };
   const { progress } = tally;

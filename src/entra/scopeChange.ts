@@ -43,6 +43,8 @@ export interface ScopePreviewView {
   usersRead: number;
   tally: ScopeTally;
   error: ImportFailure | null;
+  /** Microsoft Graph throttled it: it reads again at this time (null while it reads). */
+  pausedUntil: number | null;
 }
 
 /** The run a save started, as the section follows it. */
@@ -64,6 +66,7 @@ function viewOf(row: ImportRow): ScopePreviewView {
     usersRead: row.usersRead,
     tally: { ...emptyScopeTally(), ...(JSON.parse(row.tally) as Partial<ScopeTally>) },
     error: row.error,
+    pausedUntil: row.pausedUntil,
   };
 }
 

@@ -9,6 +9,7 @@ import type { ImportTally } from "../../src/entra/import/judge.ts";
 import { IMPORT_FAILURES } from "../parts/importFailures.ts";
 import { roleLabel } from "../parts/badges.tsx";
 import { CsrfField, Flash } from "../parts/forms.tsx";
+import { GraphPaused } from "../parts/graphPause.tsx";
 import { PATHS } from "../../src/paths.ts";
 
 const BASE = PATHS.entraImport;
@@ -223,6 +224,7 @@ function ImportProgress(props: { view: ImportView }) {
         )}
         . You may leave this page: the import goes on.
       </p>
+      <GraphPaused until={view.pausedUntil} />
     </div>
   );
 }

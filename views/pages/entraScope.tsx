@@ -11,6 +11,7 @@ import { PATHS } from "../../src/paths.ts";
 import { GroupSearchInput } from "../parts/groupSearch.tsx";
 import { CsrfField, Flash } from "../parts/forms.tsx";
 import { IMPORT_FAILURES } from "../parts/importFailures.ts";
+import { GraphPaused } from "../parts/graphPause.tsx";
 import { GroupChoices } from "./entraMapping.tsx";
 
 const BASE = PATHS.entraScope;
@@ -150,6 +151,7 @@ export function ScopePreviewStatus(props: { viewer: Viewer; preview: ScopePrevie
           {preview.tally.membersJudged ? "" : preview.usersRead > 0 ? "; then the members are judged" : ""}. You may leave this page: the
           preview goes on.
         </p>
+        <GraphPaused until={preview.pausedUntil} />
       </div>
     );
   }

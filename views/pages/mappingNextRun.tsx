@@ -6,6 +6,7 @@ import type { Viewer } from "../../src/context.ts";
 import type { NextRunPreview } from "../../src/entra/nextRunPreview.ts";
 import { PATHS } from "../../src/paths.ts";
 import { formatTime } from "../parts/badges.tsx";
+import { GraphPaused } from "../parts/graphPause.tsx";
 import { CsrfField, Flash } from "../parts/forms.tsx";
 import { IMPORT_FAILURES } from "../parts/importFailures.ts";
 import { RoleChangeTable } from "../parts/roleChangeTable.tsx";
@@ -65,6 +66,7 @@ function Running(props: { preview: NextRunPreview & { state: "running" } }) {
           preview goes on.
         </p>
       )}
+      <GraphPaused until={props.preview.pausedUntil} />
     </div>
   );
 }

@@ -18,7 +18,7 @@
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from "cloudflare:workers";
 import { insertAuditEvent } from "../../db/audit.ts";
 import { findConnectionOfTenant, findConnectionSummary } from "../../db/connections.ts";
-import { clearImportScratch, finishImport, findImport, type ImportParams } from "../../db/directoryImports.ts";
+import { clearImportScratch, finishImport, findImport, pauseImport, resumeImport, type ImportParams } from "../../db/directoryImports.ts";
 import { listMappings } from "../../db/mappings.ts";
 import type { ImportFailure } from "../../db/schema.ts";
 import { runStatements, type Write } from "../../db/statements.ts";
@@ -157,14 +157,30 @@ export class DirectoryImportWorkflow extends WorkflowEntrypoint<Env, ImportParam
       };
     };
 
-    // Throttling longer than the Graph client waits out: a pause, then the same page again (as a sync run does).
+    // Throttling longer than the Graph client waits out (Graph answered 429 or 503 after its
+    // Retry-After waits: https://learn.microsoft.com/en-us/graph/throttling): a pause, then the
+    // same page again, as a sync run does. The pause is written on the row before the sleep, so the
+    // progress the page polls says why the bar stands still and when the read starts again; the
+    // next read that answers clears it, in the read's own step, and the end of the run does too.
     let pauses = 0;
+    let paused = false;
     const readPaced = async <R extends { ok: boolean; reason?: ImportFailure }>(name: string, read: (db: Db) => Promise<R>): Promise<R> => {
       for (;;) {
-        const result = await steps.do(pauses > 0 ? `${name} after pause ${pauses}` : name, STEP, read);
+        const resuming = paused;
+        const result = await steps.do(pauses > 0 ? `${name} after pause ${pauses}` : name, STEP, async (db) => {
+          const answer = await read(db);
+          if (resuming && answer.ok) await runStatements(db, [resumeImport(db, importId)]);
+          return answer;
+        });
+        if (result.ok) paused = false;
         const pause = THROTTLE_PAUSES[pauses];
         if (result.ok || result.reason !== "throttled" || pause === undefined) return result;
         pauses++;
+        await steps.do(`record throttled pause ${pauses}`, STEP, async (db) => {
+          await runStatements(db, [pauseImport(db, importId, Date.now() + pause * 1000)]);
+          return null;
+        });
+        paused = true;
         await step.sleep(`throttled pause ${pauses}`, `${pause} seconds`);
       }
     };
