@@ -2,7 +2,7 @@
 // of a role's members are deactivated: Role + Active, Role + Deactivated and a role alone list
 // exactly the right members in (name, user id) order through keyset pages, searched or not, and
 // each page reads at most 200 rows, where reading the role's entries in name order and testing
-// each one's status read some 800 for a page of active Managers, and a searched page read every
+// each one's status read 664 index entries for a page of active Managers, and a searched page read every
 // page before it (its scan started at the search, not at the cursor).
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
