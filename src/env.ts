@@ -44,4 +44,6 @@ export interface Env {
   AUDIT_RETENTION_DAYS?: string;
   /** Minutes over which the nightly runs' starts are spread (default 120). */
   SYNC_START_WINDOW_MINUTES?: string;
+  /** The first wait (ms) of Graph's retry backoff (default 500). */
+  GRAPH_RETRY_BASE_MS?: string;
 }

@@ -108,7 +108,7 @@ export async function completeEntraConnection(
   const sameTenant = previous?.tenantId === tenantId;
   const tenantChanged = !!previous?.tenantId && !sameTenant;
 
-  const details = await fetchTenantDetails(config.GRAPH_BASE_URL, accessToken);
+  const details = await fetchTenantDetails(config, accessToken);
   const sealed = await sealTokens(
     config,
     viewer.organizationId,
@@ -195,7 +195,7 @@ const MALFORMED_CALLBACK =
 export async function refreshMissingTenantDetails(db: Db, config: Config, organizationId: string, now: number) {
   try {
     const { accessToken } = await graphAccessToken(db, config, organizationId, { now });
-    const details = await fetchTenantDetails(config.GRAPH_BASE_URL, accessToken);
+    const details = await fetchTenantDetails(config, accessToken);
     if (details) {
       const { domains, ...columns } = details;
       await runStatements(db, [

@@ -65,6 +65,8 @@ interface GraphClientOptions {
   maxWaitMs?: number;
   /** Counts requests actually sent (retries included) and the bytes of good replies, for run records and the benchmark. */
   counter?: { requests: number; bytes?: number };
+  /** The first retry's backoff in ms (Config.GRAPH_RETRY_BASE_MS), doubled each retry up to 8 s; default 500. */
+  retryBaseMs?: number;
   /** Injectable for tests of timing behaviour; defaults to a real timer. */
   sleep?: (ms: number) => Promise<void>;
   timeoutMs?: number;
@@ -78,6 +80,7 @@ export function createGraphClient(options: GraphClientOptions) {
   const maxAttempts = options.maxAttempts ?? DEFAULTS.maxAttempts;
   const maxWaitMs = options.maxWaitMs ?? DEFAULTS.maxWaitMs;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const retryBaseMs = options.retryBaseMs ?? DEFAULT_RETRY_BASE_MS;
 
   function resolve(pathOrUrl: string): URL {
     const url = new URL(pathOrUrl, base);
@@ -131,7 +134,7 @@ export function createGraphClient(options: GraphClientOptions) {
         });
       } catch (error) {
         if (attempt >= maxAttempts) throw new GraphError("unavailable", { cause: error });
-        await sleep(backoff(attempt));
+        await sleep(backoff(attempt, retryBaseMs));
         continue;
       }
 
@@ -156,7 +159,7 @@ export function createGraphClient(options: GraphClientOptions) {
       const graphCode = await readGraphCode(response);
       const status = response.status;
       if (status === 429 || status === 503 || status === 500 || status === 502 || status === 504) {
-        const wait = retryAfterMs(response) ?? backoff(attempt);
+        const wait = retryAfterMs(response) ?? backoff(attempt, retryBaseMs);
         if (attempt >= maxAttempts || wait > maxWaitMs) {
           throw new GraphError(status === 429 || status === 503 ? "throttled" : "unavailable", { status, graphCode });
         }
@@ -250,8 +253,10 @@ function retryAfterMs(response: Response): number | null {
   return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
 }
 
-/** Exponential backoff with full jitter: 0.5 s, 1 s, 2 s … capped at 8 s. */
-function backoff(attempt: number): number {
-  const ceiling = Math.min(8_000, 500 * 2 ** (attempt - 1));
+const DEFAULT_RETRY_BASE_MS = 500;
+
+/** Exponential backoff with full jitter: 0.5 s, 1 s, 2 s … (from `baseMs`) capped at 8 s. */
+function backoff(attempt: number, baseMs: number): number {
+  const ceiling = Math.min(8_000, baseMs * 2 ** (attempt - 1));
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }

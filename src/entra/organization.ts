@@ -1,5 +1,6 @@
 // Reads the tenant's display name and verified domains (GET /organization).
 import { z } from "zod";
+import type { Config } from "../lib/config.ts";
 import { displayText } from "../lib/schemas.ts";
 import type { VerifiedDomain } from "../db/syncScope.ts";
 import { GRAPH_BUDGETS, GraphError, createGraphClient, type GraphClient } from "./graph.ts";
@@ -28,8 +29,10 @@ interface TenantDetails {
 }
 
 /** The tenant's details, or null when Graph can't give them (the page then advises a refresh, then a reconnect). */
-export async function fetchTenantDetails(graphBaseUrl: string, accessToken: string): Promise<TenantDetails | null> {
-  return fetchTenantDetailsWith(createGraphClient({ baseUrl: graphBaseUrl, accessToken, ...GRAPH_BUDGETS.signIn }));
+export async function fetchTenantDetails(config: Config, accessToken: string): Promise<TenantDetails | null> {
+  return fetchTenantDetailsWith(
+    createGraphClient({ baseUrl: config.GRAPH_BASE_URL, retryBaseMs: config.GRAPH_RETRY_BASE_MS, accessToken, ...GRAPH_BUDGETS.signIn }),
+  );
 }
 
 /** The same, through a client the caller made (a sync run's, with its token cache and counter). */

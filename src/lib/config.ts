@@ -21,6 +21,12 @@ const configSchema = z.object({
   AUDIT_RETENTION_DAYS: z.coerce.number().int().min(30).max(3650).default(400),
   /** The nightly runs start spread over this many minutes (0: all at once); under the 12 h a run may take. */
   SYNC_START_WINDOW_MINUTES: z.coerce.number().int().min(0).max(360).default(120),
+  /**
+   * The first wait, in ms, of the exponential backoff between retries of a Graph request that failed
+   * without a Retry-After (src/entra/graph.ts): doubled each retry, capped at 8 s. 500 in production;
+   * the workerd tests, which make Graph fail on purpose dozens of times, wait 20.
+   */
+  GRAPH_RETRY_BASE_MS: z.coerce.number().int().min(10).max(5_000).default(500),
 });
 
 export type Config = z.infer<typeof configSchema>;
