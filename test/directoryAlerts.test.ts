@@ -20,7 +20,7 @@ import { emulatorAdmin } from "./support/emulator.ts";
 import { DEMO_ORGS, DEMO_USER_IDS, addOrganization, contosoByRole, signedIn } from "./support/people.ts";
 import { CONTOSO, SYNC, heldRun, latestRunId, nightlyRun, resetWorld, waitForRun } from "./sync/support.ts";
 import { WEBHOOKS, addEndpoint, disabledAsFailing, forgetReceiver, postForm, receiverUrl } from "./events/support.ts";
-import { graphSubscriptions, notificationFor, postToWebhook } from "./realtime/support.ts";
+import { graphSubscriptions, notificationFor, postToWebhook, withoutBurstWait } from "./realtime/support.ts";
 
 const RECEIVERS = ["alerts", "alerts-2", "alerts-3"];
 beforeEach(async () => {
@@ -158,6 +158,7 @@ describe("the last run failed", () => {
 
 describe("real-time reads count as runs that could change members (README, db/alertsState.ts)", () => {
   it("a failed real-time read raises the banner; one that succeeds after a failed night ends it", { timeout: 90_000 }, async () => {
+    await using _ = await withoutBurstWait();
     const adele = await connectContoso(["auto-deprovision"]);
     expect(await nightlyRun()).toMatchObject({ status: "succeeded", mode: "full" });
     const [subscription] = await graphSubscriptions();

@@ -8,7 +8,15 @@ import { ENTRA_PAGE, connectContoso, setFeature } from "../support/entra.ts";
 import { emulatorAdmin, emulatorStats, createDirectoryUser } from "../support/emulator.ts";
 import { linkMember } from "../support/people.ts";
 import { CONTOSO, DEMO_USER_IDS, SYNC, fireCron, membership, nextCronTime, nightlyRun, until } from "../sync/support.ts";
-import { graphSubscriptions, notificationRuns, postToWebhook, realtimeWorld, runsSettled, storedSubscription } from "./support.ts";
+import {
+  graphSubscriptions,
+  notificationRuns,
+  postToWebhook,
+  realtimeWorld,
+  runsSettled,
+  storedSubscription,
+  withoutBurstWait,
+} from "./support.ts";
 
 beforeEach(realtimeWorld);
 
@@ -167,6 +175,7 @@ describe("lifecycle notifications", () => {
   });
 
   it("subscriptionRemoved: a new subscription is created and the delta is read", async () => {
+    await using _ = await withoutBurstWait();
     await connectContoso(["auto-deprovision"]);
     const [held] = await graphSubscriptions();
     const sent = await emulatorAdmin<{ status: number }>(`subscriptions/${held!.id}/lifecycle`, { event: "subscriptionRemoved" });
@@ -179,6 +188,7 @@ describe("lifecycle notifications", () => {
   });
 
   it("missed: a delta read runs, and deactivates a leaver whose notification was dropped", async () => {
+    await using _ = await withoutBurstWait();
     await connectContoso(["auto-deprovision"]);
     const leaver = await linkMember(await createDirectoryUser("Milo Missed"));
     await emulatorAdmin("notifications", { drop: 1 });

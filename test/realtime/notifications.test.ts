@@ -22,6 +22,7 @@ import {
   storedSubscription,
   writableRowCounts,
   realtimeWorld,
+  withoutBurstWait,
 } from "./support.ts";
 
 beforeEach(realtimeWorld);
@@ -56,6 +57,7 @@ describe("the validation handshake", () => {
 
 describe("what a POST may carry", () => {
   it("items of any number of subscriptions: the ids are one bound parameter, and ours among 150 strangers still counts", async () => {
+    await using _ = await withoutBurstWait();
     await connectContoso(["auto-deprovision"]);
     const [held] = await graphSubscriptions();
     const strangers = Array.from({ length: 149 }, () => crypto.randomUUID());
@@ -71,6 +73,7 @@ describe("what a POST may carry", () => {
   });
 
   it("a subscription whose renewal failed still counts until it expires at Graph, and not after", async () => {
+    await using _ = await withoutBurstWait();
     await connectContoso(["auto-deprovision"]);
     const [held] = await graphSubscriptions();
     await env.DB.prepare("update realtime_subscriptions set status = 'failed', failure = 'graph_unavailable' where organization_id = ?")
@@ -198,6 +201,7 @@ describe("forged notifications change nothing", () => {
 
 describe("a genuine notification", () => {
   it("a leaver disabled in Entra: 202, one delta read deactivates them and ends their sessions", async () => {
+    await using _ = await withoutBurstWait();
     await connectContoso(["auto-deprovision"]);
     const leaver = await linkMember(await createDirectoryUser("Rita Leaver"));
     await env.DB.prepare(
@@ -302,6 +306,7 @@ describe("a genuine notification", () => {
   });
 
   it("follows every nightly rule: a hand-deactivated member and the last Owner are never touched", async () => {
+    await using _ = await withoutBurstWait();
     await connectContoso(["auto-deprovision"]);
     const hand = await linkMember(await createDirectoryUser("Hand Off"));
     await env.DB.prepare(

@@ -10,7 +10,7 @@ import { createDirectoryUser, emulatorAdmin, emulatorStats } from "../support/em
 import { linkMember } from "../support/people.ts";
 import { membership } from "./support.ts";
 import { connectContoso } from "../support/entra.ts";
-import { graphSubscriptions, realtimeWorld } from "../realtime/support.ts";
+import { graphSubscriptions, realtimeWorld, withoutBurstWait } from "../realtime/support.ts";
 import { CONTOSO, nightlyRun, resetWorld, until } from "./support.ts";
 
 const adele = entraUser("adele");
@@ -48,6 +48,7 @@ describe("with real-time updates", () => {
   });
 
   it("makes Alex a Member when he leaves IT Staff (nested in UniAsset Admins), with no sign-in and no Sync now", async () => {
+    await using _ = await withoutBurstWait();
     await mappedContoso(["auto-provision", "auto-deprovision", "group-role-mapping"]);
     await emulatorAdmin("stats/reset");
     const leftAt = Date.now();

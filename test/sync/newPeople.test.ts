@@ -13,7 +13,7 @@ import { addEndpoint, receiverUrl } from "../events/support.ts";
 import { linkMember, signedIn } from "../support/people.ts";
 import { chooseScope, scopeFields } from "../support/scope.ts";
 import { contosoAudit } from "../support/world.ts";
-import { realtimeWorld, runsSettled } from "../realtime/support.ts";
+import { realtimeWorld, runsSettled, withoutBurstWait } from "../realtime/support.ts";
 import { CONTOSO, nightlyRun, resetWorld, until } from "./support.ts";
 
 const IMPORT = `${ENTRA_PAGE}/import`;
@@ -250,6 +250,7 @@ describe("a person created in Entra", () => {
   beforeEach(realtimeWorld);
 
   it("is a member, Not signed in yet, through change notifications and a real-time read", { timeout: 60_000 }, async () => {
+    await using _ = await withoutBurstWait();
     const adele = await connectContoso(["auto-deprovision"]);
     await turnOn(adele);
     await nightlyRunDone(); // the first read: Megan, Alex and Isaiah come in; the delta link is stored

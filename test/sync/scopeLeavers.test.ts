@@ -11,7 +11,7 @@ import { createDirectoryUser, EMULATOR, emulatorAdmin } from "../support/emulato
 import { ENTRA_PAGE, connectContoso } from "../support/entra.ts";
 import { linkMember } from "../support/people.ts";
 import { contosoAudit } from "../support/world.ts";
-import { realtimeWorld, runsSettled } from "../realtime/support.ts";
+import { realtimeWorld, runsSettled, withoutBurstWait } from "../realtime/support.ts";
 import { addEndpoint, receiverUrl } from "../events/support.ts";
 import { CONTOSO, DEMO_USER_IDS, SYNC, membership, nightlyRun, resetWorld, sectionWhenIdle, until } from "./support.ts";
 
@@ -200,6 +200,7 @@ describe("a real-time read", () => {
   beforeEach(realtimeWorld);
 
   it("deactivates a member moved to an unchosen domain, and brings them back when moved back", { timeout: 90_000 }, async () => {
+    await using _ = await withoutBurstWait();
     await connectContoso(["auto-deprovision"]);
     const { userId } = await linkIsaiah();
     await runDone();
