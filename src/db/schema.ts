@@ -301,6 +301,8 @@ export const syncRuns = sqliteTable(
     resolvedBy: text("resolved_by"),
     /** People the run added (Add new people automatically, migrations/0023). */
     added: integer("added").notNull().default(0),
+    /** Microsoft Graph throttled it: it reads again at this time (migrations/0032); null while it reads. */
+    pausedUntil: integer("paused_until"),
   },
   (t) => [
     // The run history's pages (migrations/0008), the alerts banner's two questions (0012), pruning (0013).

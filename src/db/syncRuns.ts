@@ -103,9 +103,23 @@ export function finishRun(db: Db, organizationId: string, runId: string, result:
         graphRequests: result.graphRequests,
         error: result.error,
         pendingChanges: result.pendingChanges,
+        pausedUntil: null,
       })
       .where(and(eq(syncRuns.id, runId), eq(syncRuns.organizationId, organizationId), eq(syncRuns.status, "running"))),
   );
+}
+
+/**
+ * Microsoft Graph throttled the run past the Graph client's retries: it sleeps and reads the same
+ * page again at `until` (migrations/0032), which the Directory sync section shows.
+ */
+export function pauseRun(db: Db, runId: string, until: number) {
+  return statement(db, sql`update sync_runs set paused_until = ${until} where id = ${runId} and status = 'running'`);
+}
+
+/** The read after a pause answered: the section no longer shows the pause. */
+export function resumeRun(db: Db, runId: string) {
+  return statement(db, sql`update sync_runs set paused_until = null where id = ${runId} and paused_until is not null`);
 }
 
 /** Where a page of run history starts: before this (started at, run id). */
@@ -135,6 +149,7 @@ export function listRecentRuns(db: Db, organizationId: string, options: { limit:
       error: syncRuns.error,
       pendingChanges: syncRuns.pendingChanges,
       undoneAt: syncRuns.undoneAt,
+      pausedUntil: syncRuns.pausedUntil,
     })
     .from(syncRuns)
     .where(
@@ -162,6 +177,7 @@ export async function findRun(db: Db, organizationId: string, runId: string) {
       added: syncRuns.added,
       deactivated: syncRuns.deactivated,
       reactivated: syncRuns.reactivated,
+      pausedUntil: syncRuns.pausedUntil,
     })
     .from(syncRuns)
     .where(and(eq(syncRuns.id, runId), eq(syncRuns.organizationId, organizationId)))

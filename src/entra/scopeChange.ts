@@ -55,6 +55,8 @@ export interface ScopeRunView {
   reactivated: number;
   /** A held run: how many it would deactivate. */
   wouldDeactivate: number;
+  /** Microsoft Graph throttled the running run: it reads again at this time (null while it reads). */
+  pausedUntil: number | null;
 }
 
 function viewOf(row: ImportRow): ScopePreviewView {
@@ -176,5 +178,6 @@ export async function scopeRunOf(db: Db, organizationId: string, runId: string):
     deactivated: run.deactivated ?? 0,
     reactivated: run.reactivated ?? 0,
     wouldDeactivate: run.pendingChanges?.deactivate ?? 0,
+    pausedUntil: run.status === "running" ? run.pausedUntil : null,
   };
 }

@@ -234,6 +234,7 @@ export function ScopeSaved(props: { preview: ScopePreviewView | null; run: Scope
         : {})}
     >
       <Flash kind="success" title="Sync scope saved." message={message} />
+      {running && <GraphPaused until={run.pausedUntil} />}
     </div>
   );
 }

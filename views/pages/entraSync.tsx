@@ -11,6 +11,7 @@ import { REALTIME_FAILURE_TEXT } from "../parts/realtimeFailures.ts";
 import type { SyncSectionData } from "../../src/entra/sync/runActions.ts";
 import { formatTime } from "../parts/badges.tsx";
 import { CsrfField, refreshesOnSettingsChange } from "../parts/forms.tsx";
+import { GraphPaused } from "../parts/graphPause.tsx";
 import { PATHS } from "../../src/paths.ts";
 
 const SYNC_PATH = PATHS.entraSync;
@@ -65,9 +66,12 @@ export function SyncSection(props: { viewer: Viewer; data: SyncSectionData }) {
       )}
       {data.runsOn && <RealtimeStatus realtime={data.realtime} />}
       {data.running ? (
-        <p class="status running" role="status" id="sync-running">
-          A sync is running… this section updates when it finishes.
-        </p>
+        <>
+          <p class="status running" role="status" id="sync-running">
+            A sync is running… this section updates when it finishes.
+          </p>
+          <GraphPaused until={data.pausedUntil} />
+        </>
       ) : (
         <div class="actions">
           <SyncButton viewer={viewer} action="run" label="Sync now" disabled={!data.runsOn} />{" "}
@@ -76,7 +80,7 @@ export function SyncSection(props: { viewer: Viewer; data: SyncSectionData }) {
       )}
       {data.listed && <ChangeList viewer={viewer} listed={data.listed} threshold={data.threshold} />}
       <ThresholdForm viewer={viewer} threshold={data.threshold} />
-      <RunHistory viewer={viewer} runs={data.runs} older={data.olderRuns} />
+      <RunHistory viewer={viewer} runs={data.runs} older={data.olderRuns} pauseShownAbove />
     </section>
   );
 }
@@ -235,8 +239,9 @@ function ThresholdForm(props: { viewer: Viewer; threshold: SyncSectionData["thre
 /**
  * A page of run history, newest first, with "Older runs" (and "Newest runs" once paged): htmx
  * swaps it in place and pushes the URL, which is also a whole page without JavaScript.
+ * pauseShownAbove: the section around it already says that Graph throttled the running run.
  */
-export function RunHistory(props: { viewer: Viewer; runs: SyncRunRow[]; older?: RunSortKey; paged?: boolean }) {
+export function RunHistory(props: { viewer: Viewer; runs: SyncRunRow[]; older?: RunSortKey; paged?: boolean; pauseShownAbove?: boolean }) {
   const htmx = { "hx-target": "#sync-history", "hx-swap": "outerHTML", "hx-push-url": "true" };
   const olderHref = props.older ? listHref(`${SYNC_PATH}/runs`, { after: encodePageCursor(props.older) }) : undefined;
   return (
@@ -244,7 +249,12 @@ export function RunHistory(props: { viewer: Viewer; runs: SyncRunRow[]; older?: 
       {props.runs.length === 0 ? (
         <p class="muted">{props.paged ? "No older runs." : "No sync has run yet."}</p>
       ) : (
-        <RunTable viewer={props.viewer} runs={props.runs} caption={props.paged ? "Older runs" : `Last ${props.runs.length} runs`} />
+        <RunTable
+          viewer={props.viewer}
+          runs={props.runs}
+          caption={props.paged ? "Older runs" : `Last ${props.runs.length} runs`}
+          showPause={!props.pauseShownAbove}
+        />
       )}
       {(props.paged || olderHref) && (
         <nav class="pager" aria-label="Run history pages">
@@ -264,7 +274,7 @@ export function RunHistory(props: { viewer: Viewer; runs: SyncRunRow[]; older?: 
   );
 }
 
-function RunTable(props: { viewer: Viewer; runs: SyncRunRow[]; caption: string }) {
+function RunTable(props: { viewer: Viewer; runs: SyncRunRow[]; caption: string; showPause: boolean }) {
   return (
     <table class="table">
       <caption>{props.caption}</caption>
@@ -300,7 +310,10 @@ function RunTable(props: { viewer: Viewer; runs: SyncRunRow[]; caption: string }
             <td>
               <span class={`status ${run.status}`}>{outcomeLabel(run)}</span>
             </td>
-            <td>{runNote(run)}</td>
+            <td>
+              {runNote(run)}
+              {props.showPause && run.status === "running" && <GraphPaused until={run.pausedUntil} />}
+            </td>
             <td>
               {(run.status === "succeeded" || run.status === "applied") && !run.undoneAt && (run.deactivated > 0 || run.added > 0) && (
                 <form

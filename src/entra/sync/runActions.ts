@@ -80,6 +80,8 @@ export async function loadSyncSection(db: Db, organizationId: string, now: numbe
           }
         : null,
     running: runs.some((run) => run.status === "running"),
+    // Microsoft Graph throttled the running run: it reads again at this time (null while it reads).
+    pausedUntil: runs.find((run) => run.status === "running")?.pausedUntil ?? null,
     runs,
     olderRuns: history.older,
     listed: listed ? { run: listed, waiting, ...(await listRunChanges(db, organizationId, listed.id, LISTED_PEOPLE)) } : null,

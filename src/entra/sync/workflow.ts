@@ -11,7 +11,8 @@ import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type Workflo
 import { createDb } from "../../db/client.ts";
 import type { SyncFailure } from "../../db/schema.ts";
 import { clearRereadMark } from "../../db/realtimeSubscriptions.ts";
-import { findSyncSettings, type FinishedStatus, type SyncMode, type SyncRunParams } from "../../db/syncRuns.ts";
+import { findSyncSettings, pauseRun, resumeRun, type FinishedStatus, type SyncMode, type SyncRunParams } from "../../db/syncRuns.ts";
+import { runStatements } from "../../db/statements.ts";
 import type { Env } from "../../env.ts";
 import { loadConfig } from "../../lib/config.ts";
 import type { TokenCache } from "../graphAccess.ts";
@@ -183,15 +184,21 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
       const observed = new Map<string, Observed>();
       let state: ReadState = firstRead(domains?.chosenRemoved ? null : storedLinkEnc);
       let nextDeltaLinkEnc: string | null;
+      // Whether the run sleeps a throttled pause (below): the next read that answers clears the row's
+      // paused_until in its own step. Derived from step results only, so a replay agrees.
+      let paused = false;
       for (;;) {
         mode = state.mode;
         const request = { ...pageRequest(state, organizationId, tenantId, runId, heldRunId), collectJoiners, scope: scopeSettings };
+        const resuming = paused;
         const read = await steps.do(stepName(state), STEP, async (db): Promise<TimedPageResult> => {
           if (!withinDeadline(startedAt, Date.now()))
             return { ok: false, reason: "timed_out", graphRequests: 0, graphBytes: 0, at: Date.now() };
           const result = await observePage(db, config, request, tokens);
+          if (resuming && result.ok) await runStatements(db, [resumeRun(db, runId)]);
           return { ...result, at: Date.now() };
         });
+        if (read.ok) paused = false;
         graphRequests += read.graphRequests;
         graphBytes += read.graphBytes;
         if (read.ok && state.phase === "listing") {
@@ -207,7 +214,20 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
           nextDeltaLinkEnc = move.deltaLinkEnc;
           break;
         }
-        if (move.next === "pause") await step.sleep(`throttled pause ${move.state.pauses}`, `${move.seconds} seconds`);
+        if (move.next === "pause") {
+          // Graph answered 429 (or 503) past the Graph client's Retry-After waits
+          // (https://learn.microsoft.com/en-us/graph/throttling). The pause is written on the run row
+          // before the sleep, so the Directory sync section, which polls the row, says why the run
+          // stands still and when it reads again (views/parts/graphPause.tsx); the run's end clears it.
+          const { pauses } = move.state;
+          const until = read.at + move.seconds * 1000;
+          await steps.do(`record throttled pause ${pauses}`, STEP, async (db) => {
+            await runStatements(db, [pauseRun(db, runId, until)]);
+            return null;
+          });
+          paused = true;
+          await step.sleep(`throttled pause ${pauses}`, `${move.seconds} seconds`);
+        }
         if (move.next === "read" && move.restarted) {
           candidates.clear();
           observed.clear();
