@@ -1,6 +1,7 @@
 // The Users page's department and office filters with the role, status and search filters
 // (issue 19, migrations/0028): every combination lists exactly the members it should, in name
-// order, through keyset pages, reading a bounded number of rows; member_profiles' role and standing
+// order, through keyset pages, reading a bounded number of rows (a searched page as many as the
+// first, its ranges started at the cursor, not at the search); member_profiles' role and standing
 // follow the membership whoever changes it; a profile's department and job title show only to its
 // organization.
 import { env } from "cloudflare:test";
@@ -200,5 +201,42 @@ describe("a role with a deactivation status, searched", () => {
     expect(plan.join("\n")).toMatch(
       /memberships_by_role_reason \(organization_id=\? AND role=\? AND deactivated_reason=\? AND name_key>\? AND name_key<\?\)/,
     );
+  });
+});
+
+describe("a searched department or office list, page after page", () => {
+  it("starts each page's ranges at the cursor: page 10 reads what page 1 does, within 200 rows", { timeout: 60_000 }, async () => {
+    // 5,000 members, all in Finance, half in Oslo: "e" (every Emma) is 500 members, 10 pages.
+    await addSyntheticMembers(CONTOSO, 5_000, { batch: 1, domain: "contoso.example" });
+    await env.DB.prepare(
+      `insert into member_profiles (organization_id, user_id, department, office_location, department_key, office_key, name_key, updated_at)
+       select organization_id, user_id, 'Finance', o, 'finance', lower(o), name_key, 1 from (
+         select organization_id, user_id, name_key, case row_number() over (order by user_id) % 2 when 0 then 'Oslo' else 'Bergen' end as o
+         from memberships where organization_id = ? and user_id like '00000001-%')`,
+    )
+      .bind(CONTOSO)
+      .run();
+    const queries: MemberListQuery[] = [
+      { search: "e", department: "Finance" },
+      { search: "e", office: "oslo", status: "active" },
+      { search: "e", department: "finance", office: "Oslo", role: "member", status: "active" },
+    ];
+    for (const query of queries) {
+      const want = await expected(query);
+      const got = await walk(query);
+      expect(got.ids, JSON.stringify(query)).toEqual(want);
+      expect(got.reads.length, JSON.stringify(query)).toBeGreaterThanOrEqual(5);
+      // Before: 106, 156, 206, … 455 rows for "e" in Finance (each page read the pages before it).
+      for (const read of got.reads) expect(read, JSON.stringify(query)).toBeLessThanOrEqual(200);
+      // Every full page reads about what the first does (the last, shorter page reads less).
+      const full = got.reads.slice(0, -1);
+      expect(Math.max(...full) - Math.min(...full), JSON.stringify(query)).toBeLessThanOrEqual(20);
+    }
+    const plan = (await explainMemberList(viewer, { search: "e", department: "Finance", after: ["emma", "0"] })).join("\n");
+    expect(plan).toContain("MERGE (UNION ALL)");
+    expect(plan).toMatch(
+      /member_profiles_by_department \(organization_id=\? AND department_key=\? AND standing=\? AND name_key>\? AND name_key<\?\)/,
+    );
+    expect(plan).not.toContain("TEMP B-TREE");
   });
 });

@@ -5,7 +5,8 @@
 // Each index holds the profile filter's keys, then (the `_role` ones) the member's role, then their
 // standing, then the order. Each standing the status filter lists is one range (all five without
 // one), merged by a compound ORDER BY that reads every range in index order and stops at the LIMIT:
-// rows read are the page's plus about one per range, never the department's size. D1 allows at
+// rows read are the page's plus about one per range, never the department's size, and a searched
+// page's ranges start at its cursor, so page 10 reads what page 1 does. D1 allows at
 // most 5 terms in a compound SELECT, hence an index without the role for pages with no role filter
 // (5 roles × 5 standings would be 25 ranges). EXPLAIN QUERY PLAN: `MERGE (UNION ALL)` over `SEARCH
 // mp USING COVERING INDEX member_profiles_by_department_role (organization_id=? AND
@@ -63,7 +64,10 @@ export function profilePageCte(organizationId: string, query: ProfileListQuery, 
     byOffice ? sql`mp.office_key = ${param("office_key")}` : undefined,
   ];
   const order = [
-    query.search ? sql`mp.name_key >= ${param("search")} and mp.name_key < ${param("search")} || char(1114111)` : undefined,
+    // From the cursor on (as memberList.ts's searched ranges): given both `>= search` and the
+    // cursor's row value, SQLite started each range at the search and tested the cursor entry by
+    // entry, so page k read the k - 1 pages before it.
+    query.search ? sql`mp.name_key >= ${param("start")} and mp.name_key < ${param("search")} || char(1114111)` : undefined,
     query.after ? sql`(mp.name_key, mp.user_id) > (${param("after_key")}, ${param("after_user")})` : undefined,
   ];
   const ranges = standingsOf(query.status).map((standing) => {
@@ -80,6 +84,7 @@ export function profilePageCte(organizationId: string, query: ProfileListQuery, 
   return sql`profile_filter as not materialized (
         select ${organizationId} as organization_id, lower(${query.department ?? null}) as department_key,
           lower(${query.office ?? null}) as office_key, lower(${query.search}) as search,
+          ${query.after ? sql`max(lower(${query.search}), ${query.after[0]})` : sql`lower(${query.search})`} as start,
           ${query.after?.[0] ?? null} as after_key, ${query.after?.[1] ?? null} as after_user),
       page as (
         select * from (${sql.join(ranges, sql` union all `)} order by k, user_id limit ${limit}))`;
