@@ -7,20 +7,15 @@
 // scripts/bench.ts when this file is among its measured files.
 import { env } from "cloudflare:test";
 import { it } from "vitest";
-import { linkEveryone, nightly } from "./support.ts";
+import { linkEveryone, nightly, syntheticTenant } from "./support.ts";
 import { connectContoso } from "../test/support/entra.ts";
-import { emulatorAdmin } from "../test/support/emulator.ts";
 import { CONTOSO, resetWorld } from "../test/sync/support.ts";
 
 const USERS = 1_000_000;
 
 it(`joiner_sync at ${USERS}`, { timeout: 900_000 }, async () => {
   await resetWorld();
-  const tenant = await emulatorAdmin<{ tenantId: string; adminOid: string }>("synthetic-tenants", {
-    users: USERS,
-    consented: true,
-    domain: "synthetic.example",
-  });
+  const tenant = await syntheticTenant(USERS);
   const adele = await connectContoso(["auto-deprovision"], { account: tenant.adminOid });
   // Everyone but users i ≡ 50 (mod 100) is a linked member already (bulk SQL, not measured).
   await linkEveryone(tenant.tenantId, tenant.adminOid.slice(0, 8), USERS, { names: "directory", newEvery: 100 });

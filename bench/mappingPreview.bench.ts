@@ -15,7 +15,7 @@ import { mapGroup } from "../test/support/directory.ts";
 import { ENTRA_PAGE, connectContoso } from "../test/support/entra.ts";
 import { emulatorAdmin } from "../test/support/emulator.ts";
 import { CONTOSO, resetWorld } from "../test/sync/support.ts";
-import { linkEveryone } from "./support.ts";
+import { linkEveryone, syntheticTenant } from "./support.ts";
 
 const USERS = 1_000_000;
 const GROUPS = 50;
@@ -23,12 +23,7 @@ const EDITED = 10;
 
 it(`mapping_preview at ${USERS}`, { timeout: 900_000 }, async () => {
   await resetWorld();
-  const tenant = await emulatorAdmin<{ tenantId: string; adminOid: string; groupIds: string[] }>("synthetic-tenants", {
-    users: USERS,
-    groups: GROUPS,
-    consented: true,
-    domain: "synthetic.example",
-  });
+  const tenant = await syntheticTenant(USERS, GROUPS);
   const prefix = tenant.adminOid.slice(0, 8);
   for (let g = 0; g < GROUPS; g++) await mapGroup(tenant.groupIds[g]!, `Synthetic Group ${g}`, g < EDITED ? "member" : "manager");
   const adele = await connectContoso(["auto-deprovision", "group-role-mapping"], { account: tenant.adminOid });

@@ -13,7 +13,7 @@ import { mapGroup } from "../test/support/directory.ts";
 import { connectContoso } from "../test/support/entra.ts";
 import { emulatorAdmin } from "../test/support/emulator.ts";
 import { CONTOSO, resetWorld } from "../test/sync/support.ts";
-import { linkEveryone, nightly } from "./support.ts";
+import { linkEveryone, nightly, syntheticTenant } from "./support.ts";
 
 const USERS = 1_000_000;
 const GROUPS = 50;
@@ -21,12 +21,7 @@ const CHANGES = 1_000;
 
 it(`mover_sync at ${USERS}`, async () => {
   await resetWorld();
-  const tenant = await emulatorAdmin<{ tenantId: string; adminOid: string }>("synthetic-tenants", {
-    users: USERS,
-    groups: GROUPS,
-    consented: true,
-    domain: "synthetic.example",
-  });
+  const tenant = await syntheticTenant(USERS, GROUPS);
   const prefix = tenant.adminOid.slice(0, 8);
   const groupId = (g: number) => `${prefix}-5e00-4000-9000-${g.toString(16).padStart(12, "0")}`;
   for (let g = 0; g < GROUPS; g++) await mapGroup(groupId(g), `Synthetic Group ${g}`, "manager");

@@ -9,9 +9,8 @@
 // (sync_run_changes, one row each), as a mass deactivation is, and changes nobody.
 import { env } from "cloudflare:test";
 import { it } from "vitest";
-import { linkEveryone, nightly } from "./support.ts";
+import { linkEveryone, nightly, syntheticTenant } from "./support.ts";
 import { connectContoso } from "../test/support/entra.ts";
-import { emulatorAdmin } from "../test/support/emulator.ts";
 import { CONTOSO, resetWorld } from "../test/sync/support.ts";
 
 const USERS = 1_000_000;
@@ -19,12 +18,7 @@ const GROUPS = 10;
 
 it(`scope_sync at ${USERS}`, { timeout: 900_000 }, async () => {
   await resetWorld();
-  const tenant = await emulatorAdmin<{ tenantId: string; adminOid: string; groupIds: string[] }>("synthetic-tenants", {
-    users: USERS,
-    groups: GROUPS,
-    consented: true,
-    domain: "synthetic.example",
-  });
+  const tenant = await syntheticTenant(USERS, GROUPS);
   await connectContoso(["auto-deprovision"], { account: tenant.adminOid });
   await linkEveryone(tenant.tenantId, tenant.adminOid.slice(0, 8), USERS, { names: "directory" });
   const first = await nightly();

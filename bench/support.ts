@@ -5,6 +5,7 @@
 import { env, introspectWorkflowInstance } from "cloudflare:test";
 import { nightlyRunId } from "../src/entra/sync/schedule.ts";
 import type { SyncRunOutput } from "../src/entra/sync/workflow.ts";
+import { emulatorAdmin } from "../test/support/emulator.ts";
 import { CONTOSO, fireCron, nextCronTime } from "../test/sync/support.ts";
 
 export interface LinkOptions {
@@ -58,4 +59,14 @@ export async function nightly(rssLabel?: string): Promise<{ output: SyncRunOutpu
   if (rssLabel) console.log(`BENCH-RSS end ${rssLabel} ${Date.now()}`);
   await instance.dispose();
   return { output, wallMs, runId: nightlyRunId(CONTOSO, at) };
+}
+
+/** The emulator's synthetic tenant of `users` users (and `groups` groups) on synthetic.example, consented. */
+export async function syntheticTenant(users: number, groups?: number) {
+  return await emulatorAdmin<{ tenantId: string; adminOid: string; groupIds: string[] }>("synthetic-tenants", {
+    users,
+    ...(groups === undefined ? {} : { groups }),
+    consented: true,
+    domain: "synthetic.example",
+  });
 }

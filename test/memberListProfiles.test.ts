@@ -10,8 +10,7 @@ import { loadMemberList } from "../src/people/members.ts";
 import type { Viewer } from "../src/context.ts";
 import type { MemberListQuery } from "../src/db/memberList.ts";
 import { createDb } from "../src/db/client.ts";
-import { countingD1, emptyD1Stats } from "../src/lib/d1Stats.ts";
-import { addSyntheticMembers, explainMemberList } from "./support/members.ts";
+import { addSyntheticMembers, explainMemberList, walkMemberList } from "./support/members.ts";
 import { DEMO_ORGS } from "./support/people.ts";
 import { resetDemoWorld } from "./support/world.ts";
 
@@ -36,20 +35,7 @@ async function addProfiles(organizationId: string) {
 }
 
 /** Every member a query lists, following its pages; and the rows each page read. */
-async function walk(query: MemberListQuery) {
-  const ids: string[] = [];
-  const reads: number[] = [];
-  let after: MemberListQuery["after"];
-  for (let page = 0; page < 50; page++) {
-    const stats = emptyD1Stats();
-    const listed = await loadMemberList(createDb(countingD1(env.DB, stats)), viewer, { ...query, after });
-    ids.push(...listed.members.map((m) => m.userId));
-    reads.push(stats.rowsRead);
-    if (!listed.next) break;
-    after = listed.next;
-  }
-  return { ids, reads };
-}
+const walk = (query: MemberListQuery) => walkMemberList(viewer, query, 50);
 
 /** What the list should hold: the same filters straight from memberships and member_profiles, in (name, id) order. */
 async function expected(query: MemberListQuery) {

@@ -5,6 +5,8 @@ import type { DeactivationReason } from "../../src/db/schema.ts";
 import type { Viewer } from "../../src/context.ts";
 import { createDb } from "../../src/db/client.ts";
 import { loadMemberList } from "../../src/people/members.ts";
+import type { MemberListQuery } from "../../src/db/memberList.ts";
+import { countingD1, emptyD1Stats } from "../../src/lib/d1Stats.ts";
 
 const FIRST = ["Alice", "Bruno", "Chloé", "Dmitri", "Emma", "Farah", "Goran", "Hana", "Ivan", "Jun"];
 const LAST = ["Adams", "Baker", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Hughes", "Ito", "Jensen"];
@@ -79,4 +81,20 @@ export async function explainMemberList(viewer: Viewer, query: Parameters<typeof
     .bind(...sent!.binds)
     .all<{ detail: string }>();
   return plan.results.map((row) => row.detail);
+}
+
+/** Every member a query lists, following its pages (at most `maxPages`); and the rows each page read. */
+export async function walkMemberList(viewer: Viewer, query: MemberListQuery, maxPages: number) {
+  const ids: string[] = [];
+  const reads: number[] = [];
+  let after: MemberListQuery["after"];
+  for (let page = 0; page < maxPages; page++) {
+    const stats = emptyD1Stats();
+    const listed = await loadMemberList(createDb(countingD1(env.DB, stats)), viewer, { ...query, after });
+    ids.push(...listed.members.map((m) => m.userId));
+    reads.push(stats.rowsRead);
+    if (!listed.next) break;
+    after = listed.next;
+  }
+  return { ids, reads };
 }
