@@ -140,24 +140,30 @@ function queueConsumersWithoutBatchWindow(): Record<string, QueueConsumer> {
 }
 
 /**
- * The files that take longest, longest first: mostly timed waits (people disabled 250 ms apart,
- * the real-time read's 2 s coalescing wait, 250 nightly instances). Started last, one of them
- * would run alone at the end while the other worker is idle. A hint for speed only: a file not
- * listed, or listed in the wrong place, changes how long the run takes, not what it checks.
+ * The files that take longest, longest first: timed waits (people disabled 250 ms apart, the
+ * real-time read's 2 s wait for a burst, reads paced 600 ms apart) and CPU (250 nightly instances,
+ * 100,500-user directories). Started last, one of them would run alone at the end while the other
+ * workers are idle; the waiting ones and the busy ones alternate, so a core is rarely idle. A hint
+ * for speed only: a file not listed, or listed in the wrong place, changes how long the run takes,
+ * not what it checks.
  */
 const LONGEST_FILES = [
   "test/realtime/thresholdLongBurst.test.ts",
-  "test/realtime/races.test.ts",
-  "test/realtime/deltaReadRaces.test.ts",
-  "test/realtime/threshold.test.ts",
-  "test/realtime/notifications.test.ts",
-  "test/directoryAlerts.test.ts",
-  "test/sync/held.test.ts",
   "test/nightly/fanout.test.ts",
-  "test/sync/movers.test.ts",
+  "test/realtime/deltaReadRaces.test.ts",
+  "test/bulkImport.test.ts",
+  "test/realtime/races.test.ts",
+  "test/scopeAtScale.test.ts",
+  "test/realtime/threshold.test.ts",
+  "test/importAtScale.test.ts",
+  "test/realtime/notifications.test.ts",
+  "test/sync/held.test.ts",
+  "test/sync/scopeLeavers.test.ts",
   "test/events/delivery.test.ts",
+  "test/sync/newPeople.test.ts",
   "test/sync/mappingEdits.test.ts",
   "test/realtime/lifecycle.test.ts",
+  "test/directoryAlerts.test.ts",
 ];
 
 /** The listed files first; the rest as vitest orders them (the last run's durations, or size on a fresh clone). */
