@@ -18,3 +18,15 @@ export async function connectContosoAsAdele(page: Page, appUrl: string) {
   await page.getByRole("button", { name: "Accept" }).click();
   await page.locator("#entra-status", { hasText: "Connected" }).waitFor();
 }
+
+/** The Group → Role mapping editor on the Entra page: search, choose, preview, Save. */
+export async function mapGroup(page: Page, group: string, role: string) {
+  const editor = page.locator("#entra-mapping");
+  await editor.getByLabel("Search groups").fill(group.split(" ")[0]!.slice(0, 6));
+  await editor.getByRole("radio", { name: group }).check();
+  await editor.locator("#mapping-role").selectOption({ label: role });
+  await editor.locator("#add-mapping").getByRole("button", { name: "Preview" }).click();
+  await editor.getByText(`Add mapping: ${group} → ${role}`).waitFor();
+  await editor.getByRole("button", { name: "Save" }).click();
+  await editor.locator("#mapping-list tr", { hasText: group }).getByText(role, { exact: true }).waitFor();
+}

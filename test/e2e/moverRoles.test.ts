@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Page } from "playwright-core";
 import { CONTOSO_TENANT_ID, entraUser, GROUP_IDS } from "../../demo/directory.ts";
-import { connectContosoAsAdele, signInWithMicrosoft } from "./flows.ts";
+import { connectContosoAsAdele, mapGroup, signInWithMicrosoft } from "./flows.ts";
 import { useStackAndBrowser } from "./harness.ts";
 
 const e2e = useStackAndBrowser();
@@ -43,18 +43,6 @@ async function entraAdmin<T = unknown>(path: string, method: "POST" | "PATCH" | 
   const text = await response.text();
   assert.ok(response.ok, `emulator ${method} ${path}: ${response.status} ${text}`);
   return JSON.parse(text) as T;
-}
-
-/** The Group → Role mapping editor on the Entra page: search, choose, preview, Save. */
-async function mapGroup(page: Page, group: string, role: string) {
-  const editor = page.locator("#entra-mapping");
-  await editor.getByLabel("Search groups").fill(group.split(" ")[0]!.slice(0, 6));
-  await editor.getByRole("radio", { name: group }).check();
-  await editor.locator("#mapping-role").selectOption({ label: role });
-  await editor.locator("#add-mapping").getByRole("button", { name: "Preview" }).click();
-  await editor.getByText(`Add mapping: ${group} → ${role}`).waitFor();
-  await editor.getByRole("button", { name: "Save" }).click();
-  await editor.locator("#mapping-list tr", { hasText: group }).getByText(role, { exact: true }).waitFor();
 }
 
 /** Each person's role as Adele's Users page shows it (the value of their row's role control). */
