@@ -2,6 +2,7 @@
 // cancelled, Retry-After honoured on 429/503, exponential backoff with jitter otherwise, and
 // @odata.nextLink followed only on Graph's own origin so a token is never sent anywhere else.
 import { z } from "zod";
+import type { Config } from "../lib/config.ts";
 
 type GraphFailureKind =
   | "unauthorized" // 401: token expired or revoked
@@ -55,8 +56,10 @@ export const GRAPH_BUDGETS = {
   background: { maxAttempts: 4, maxWaitMs: 30_000 },
 } as const satisfies Record<string, GraphBudget>;
 
+/** Where Graph is, and the first wait of its retry backoff: from the configuration (lib/config.ts). */
+type GraphSettings = Pick<Config, "GRAPH_BASE_URL" | "GRAPH_RETRY_BASE_MS">;
+
 interface GraphClientOptions {
-  baseUrl: string;
   accessToken: string;
   /** Background work (nightly sync) asks Graph to throttle it before interactive traffic. */
   lowPriority?: boolean;
@@ -65,22 +68,18 @@ interface GraphClientOptions {
   maxWaitMs?: number;
   /** Counts requests actually sent (retries included) and the bytes of good replies, for run records and the benchmark. */
   counter?: { requests: number; bytes?: number };
-  /** The first retry's backoff in ms (Config.GRAPH_RETRY_BASE_MS), doubled each retry up to 8 s; default 500. */
-  retryBaseMs?: number;
-  /** Injectable for tests of timing behaviour; defaults to a real timer. */
-  sleep?: (ms: number) => Promise<void>;
   timeoutMs?: number;
 }
 
 const DEFAULTS = { ...GRAPH_BUDGETS.background, timeoutMs: 20_000 };
 const graphErrorBody = z.object({ error: z.object({ code: z.string().optional() }).optional() });
 
-export function createGraphClient(options: GraphClientOptions) {
-  const base = new URL(options.baseUrl);
+export function createGraphClient(settings: GraphSettings, options: GraphClientOptions) {
+  const base = new URL(settings.GRAPH_BASE_URL);
   const maxAttempts = options.maxAttempts ?? DEFAULTS.maxAttempts;
   const maxWaitMs = options.maxWaitMs ?? DEFAULTS.maxWaitMs;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const retryBaseMs = options.retryBaseMs ?? DEFAULT_RETRY_BASE_MS;
+  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+  const retryBaseMs = settings.GRAPH_RETRY_BASE_MS;
 
   function resolve(pathOrUrl: string): URL {
     const url = new URL(pathOrUrl, base);
@@ -253,9 +252,7 @@ function retryAfterMs(response: Response): number | null {
   return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
 }
 
-const DEFAULT_RETRY_BASE_MS = 500;
-
-/** Exponential backoff with full jitter: 0.5 s, 1 s, 2 s … (from `baseMs`) capped at 8 s. */
+/** Exponential backoff with full jitter from `baseMs` (500 ms in production: 0.5 s, 1 s, 2 s …), capped at 8 s. */
 function backoff(attempt: number, baseMs: number): number {
   const ceiling = Math.min(8_000, baseMs * 2 ** (attempt - 1));
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));

@@ -27,8 +27,7 @@ export async function withOrganizationGraph<T>(
   options: GraphAccessOptions = {},
 ): Promise<T> {
   const { tokens, ...clientOptions } = options;
-  const client = (accessToken: string) =>
-    createGraphClient({ baseUrl: config.GRAPH_BASE_URL, retryBaseMs: config.GRAPH_RETRY_BASE_MS, accessToken, ...clientOptions });
+  const client = (accessToken: string) => createGraphClient(config, { accessToken, ...clientOptions });
   const issue = async (forceRefresh: boolean) => {
     if (!forceRefresh && tokens?.accessToken && tokens.tenantId) return { accessToken: tokens.accessToken, tenantId: tokens.tenantId };
     const issued = await graphAccessToken(db, config, organizationId, forceRefresh ? { forceRefresh } : {});

@@ -30,9 +30,7 @@ interface TenantDetails {
 
 /** The tenant's details, or null when Graph can't give them (the page then advises a refresh, then a reconnect). */
 export async function fetchTenantDetails(config: Config, accessToken: string): Promise<TenantDetails | null> {
-  return fetchTenantDetailsWith(
-    createGraphClient({ baseUrl: config.GRAPH_BASE_URL, retryBaseMs: config.GRAPH_RETRY_BASE_MS, accessToken, ...GRAPH_BUDGETS.signIn }),
-  );
+  return fetchTenantDetailsWith(createGraphClient(config, { accessToken, ...GRAPH_BUDGETS.signIn }));
 }
 
 /** The same, through a client the caller made (a sync run's, with its token cache and counter). */

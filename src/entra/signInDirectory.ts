@@ -91,8 +91,7 @@ export async function readSignInDirectory(
 }
 
 async function readParts(config: Config, accessToken: string, oid: string, want: { user: boolean; groups: boolean }) {
-  const client = (budget: GraphBudget) =>
-    createGraphClient({ baseUrl: config.GRAPH_BASE_URL, retryBaseMs: config.GRAPH_RETRY_BASE_MS, accessToken, ...budget });
+  const client = (budget: GraphBudget) => createGraphClient(config, { accessToken, ...budget });
   if (want.user && want.groups) {
     let batch: { user: BatchedRead<DirectoryUser>; groups: BatchedRead<DirectoryGroup[]> };
     try {
