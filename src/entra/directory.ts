@@ -141,16 +141,6 @@ export const DIRECTORY_USERS_PATH = `/v1.0/users?$select=${USER_FIELDS}&$top=${P
 export const groupMembersPath = (groupId: string) =>
   `/v1.0/groups/${encodeURIComponent(groupId)}/transitiveMembers/microsoft.graph.user?$select=${USER_FIELDS}&$top=${PAGE_SIZE}`;
 
-/** All users of the directory, page by page (the scope change's preview). */
-export function listDirectoryUsers(graph: GraphClient) {
-  return graph.pages(DIRECTORY_USERS_PATH, directoryUserSchema);
-}
-
-/** Users in a group, nested groups expanded, page by page (the scope change's preview). */
-export function listGroupMembers(graph: GraphClient, groupId: string) {
-  return graph.pages(groupMembersPath(groupId), directoryUserSchema);
-}
-
 const userPageSchema = z.object({ value: z.array(directoryUserSchema), "@odata.nextLink": z.string().optional() });
 
 /**

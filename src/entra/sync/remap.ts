@@ -163,10 +163,10 @@ async function readPages(
   return { next: cursor, pages };
 }
 
-/** The member's role change, or null when their role stays. */
-export function decideMember(member: RemapMember, plan: RemapPlan): { change: RunRoleChange; decision: RoleDecision } | null {
+/** The member's decision, and their role change (null when their role stays). */
+export function decideMember(member: RemapMember, plan: RemapPlan): { change: RunRoleChange | null; decision: RoleDecision } {
   const decision = decisionOf(member, plan);
-  if (member.role === "owner" || decision.role === member.role) return null;
+  if (member.role === "owner" || decision.role === member.role) return { change: null, decision };
   const change = {
     userId: member.user_id,
     fromRole: member.role,
@@ -234,19 +234,18 @@ export async function decideMembers(
     // Kept roles whose "Why this role" no longer holds (remapDecision.ts): refreshed when applying.
     const stale: RefreshedDecision[] = [];
     for (const member of members) {
-      const outcome = decideMember(member, plan);
+      const { change, decision } = decideMember(member, plan);
       // An applied step stops at its write budget: the cursor is the last member it decided.
-      if (outcome && mode === "apply" && changes >= APPLIED_PER_STEP) break;
+      if (change && mode === "apply" && changes >= APPLIED_PER_STEP) break;
       after = member.oid;
-      if (!outcome) {
-        if (mode === "apply" || mode === "count") stale.push(...staleWhy(member, plan));
+      if (!change) {
+        if (mode === "apply" || mode === "count") stale.push(...staleWhy(member, decision));
         continue;
       }
-      const { change } = outcome;
       changes++;
       if (roleRank(change.toRole) < roleRank(change.fromRole)) lowered++;
       slice.push(change);
-      decided.set(change.userId, { member, decision: outcome.decision });
+      decided.set(change.userId, { member, decision });
       if (mode === "preview" && listed.length < listCap) listed.push(change);
     }
     staleCount += stale.length;

@@ -14,18 +14,24 @@ interface Mapping {
   defaultRole: MappableRole;
 }
 
+/** The mapped groups' names by lower-cased id, made once per plan rather than once per member. */
+const namesOfPlan = new WeakMap<Mapping, Map<string, string>>();
+
 /** The rule sign-in uses, on the mapped groups the run found the member in. */
 export function decisionOf(member: RemapMember, plan: Mapping): RoleDecision {
   const ids = member.groups ? (JSON.parse(member.groups) as string[]) : [];
-  const byId = new Map(plan.mappings.map((m) => [m.groupId.toLowerCase(), m.groupName]));
+  let byId = namesOfPlan.get(plan);
+  if (!byId) {
+    byId = new Map(plan.mappings.map((m) => [m.groupId.toLowerCase(), m.groupName]));
+    namesOfPlan.set(plan, byId);
+  }
   const groups = ids.map((id) => ({ id, displayName: byId.get(id.toLowerCase()) ?? null }));
   return resolveRoleFromGroups(groups, plan.mappings, plan.defaultRole);
 }
 
 /** The member's refreshed decision when their role stays but its reason changed; else nothing. */
-export function staleWhy(member: RemapMember, plan: Mapping): RefreshedDecision[] {
+export function staleWhy(member: RemapMember, decision: RoleDecision): RefreshedDecision[] {
   if (member.role === "owner") return [];
-  const decision = decisionOf(member, plan);
   const decidingGroupId = decision.decidingGroup?.id.toLowerCase() ?? null;
   if (member.decided_rule === decision.rule && (member.decided_group_id?.toLowerCase() ?? null) === decidingGroupId) return [];
   return [
