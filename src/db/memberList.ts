@@ -58,20 +58,13 @@ export interface MemberPage {
   next?: MemberSortKey;
 }
 
+/** A status filter on memberships: the reasons a deactivated status lists are standingsOf's, one table for both pages. */
 function statusCondition(status: MemberStatusFilter): SQL {
-  switch (status) {
-    case "active":
-      return sql`m.status = 'active'`;
-    case "deactivated":
-      return sql`m.status = 'deactivated'`;
-    case "deactivated_by_hand":
-      return sql`m.deactivated_reason = 'by_hand'`;
-    case "deactivated_by_directory_sync":
-      // Left the sync scope (migrations/0023) is directory sync too.
-      return sql`m.deactivated_reason in ('directory_sync', 'left_scope')`;
-    case "deactivated_by_scim":
-      return sql`m.deactivated_reason = 'scim'`;
-  }
+  if (status === "active" || status === "deactivated") return sql`m.status = ${status}`;
+  return sql`m.deactivated_reason in (${sql.join(
+    standingsOf(status).map((reason) => sql`${reason}`),
+    sql`, `,
+  )})`;
 }
 
 /**
