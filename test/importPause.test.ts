@@ -2,17 +2,17 @@
 // the Graph client's retries sleeps, then reads the same page again (src/entra/import/workflow.ts).
 // Meanwhile its row says until when (paused_until, migrations/0031) and every progress view that
 // polls the row says why the bar stands still; the next read that answers clears it.
-import { env, introspectWorkflow } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { PATHS } from "../src/paths.ts";
 import { DEMO_ORGS } from "../demo/seed.ts";
 import { countOf, postImport, stillRunning, IMPORT } from "./support/imports.ts";
 import { emulatorAdmin, emulatorStats } from "./support/emulator.ts";
 import { connectContoso } from "./support/entra.ts";
+import { SLOW_DOWN, fragmentWhen, withoutSleeps } from "./support/workflows.ts";
 import { resetDemoWorld } from "./support/world.ts";
 
 const CONTOSO = DEMO_ORGS.contoso.id;
-const SLOW_DOWN = /Microsoft Graph asked us to slow down\. Reading again at \d\d:\d\d UTC \(about 1 minute\)\./;
 
 beforeEach(resetDemoWorld);
 
@@ -27,8 +27,7 @@ describe("Graph throttles an import preview", () => {
   it("shows the pause on the row and in the progress, then reads the page again and finishes", { timeout: 30_000 }, async () => {
     const adele = await connectContoso();
     // The Workflow would sleep a minute: the test skips the waiting, not the logic.
-    await using workflows = await introspectWorkflow(env.IMPORT_WORKFLOW);
-    await workflows.modifyAll(async (m) => m.disableSleeps());
+    await using _ = await withoutSleeps(env.IMPORT_WORKFLOW);
     // The first page: 429 with a wait longer than the Graph client waits out, so the run pauses;
     // the read after the pause answers after 1.5 s, long enough to see the pause on the page.
     await emulatorAdmin("faults", { endpoint: "users", status: 429, retryAfter: 3600, times: 1 });
@@ -37,15 +36,7 @@ describe("Graph throttles an import preview", () => {
     const started = Date.now();
     expect((await postImport(adele, "preview", [["scope", "all"]])).status).toBe(200);
 
-    let shown = "";
-    for (const until = Date.now() + 10_000; Date.now() < until; ) {
-      const html = await (await adele.get(`${IMPORT}/progress`, { "hx-request": "true" })).text();
-      if (SLOW_DOWN.test(html)) {
-        shown = html;
-        break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const shown = await fragmentWhen(adele, `${IMPORT}/progress`, (html) => SLOW_DOWN.test(html), 10_000);
     expect(shown).toMatch(SLOW_DOWN);
     expect(stillRunning(shown)).toBe(true);
     const until = await pausedUntil();
@@ -53,12 +44,7 @@ describe("Graph throttles an import preview", () => {
     expect(until).toBeGreaterThanOrEqual(started + 60_000);
     expect(until).toBeLessThanOrEqual(Date.now() + 60_000);
 
-    let done = "";
-    for (const end = Date.now() + 15_000; Date.now() < end && !done; ) {
-      const html = await (await adele.get(`${IMPORT}/progress`, { "hx-request": "true" })).text();
-      if (!stillRunning(html)) done = html;
-      else await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const done = await fragmentWhen(adele, `${IMPORT}/progress`, (html) => !stillRunning(html), 15_000);
     expect(countOf(done, "new")).toBe(3);
     expect(done).not.toContain("slow down");
     expect(await pausedUntil()).toBeNull();

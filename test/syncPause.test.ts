@@ -3,14 +3,13 @@
 // Meanwhile its run row says until when (paused_until, migrations/0032) and every view of a running
 // run says why it stands still, with the words the import's progress uses (views/parts/graphPause.tsx);
 // the next read that answers clears it, and so does the run's end.
-import { env, introspectWorkflow } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { PATHS } from "../src/paths.ts";
 import { emulatorAdmin, emulatorStats } from "./support/emulator.ts";
 import { connectContoso } from "./support/entra.ts";
+import { SLOW_DOWN, fragmentWhen, withoutSleeps } from "./support/workflows.ts";
 import { CONTOSO, SYNC, nightlyRun, resetWorld, sectionWhenIdle } from "./sync/support.ts";
-
-const SLOW_DOWN = /Microsoft Graph asked us to slow down\. Reading again at \d\d:\d\d UTC \(about 1 minute\)\./;
 
 beforeEach(resetWorld);
 
@@ -25,8 +24,7 @@ describe("Graph throttles a Sync now", () => {
     // A first run lists everyone and keeps a delta link: Sync now then reads the users delta.
     expect((await nightlyRun()).status).toBe("succeeded");
     // The run would sleep a minute: the test skips the waiting, not the logic.
-    await using workflows = await introspectWorkflow(env.SYNC_WORKFLOW);
-    await workflows.modifyAll(async (m) => m.disableSleeps());
+    await using _ = await withoutSleeps(env.SYNC_WORKFLOW);
     // The delta read: 429 with a wait longer than the Graph client waits out, so the run pauses;
     // the read after the pause answers after 1.5 s, long enough to see the pause on the page.
     await emulatorAdmin("faults", { endpoint: "delta", status: 429, retryAfter: 3600, times: 1 });
@@ -38,15 +36,7 @@ describe("Graph throttles a Sync now", () => {
       id: string;
     }>())!.id;
 
-    let shown = "";
-    for (const until = Date.now() + 10_000; Date.now() < until; ) {
-      const html = await (await adele.get(SYNC, { "hx-request": "true" })).text();
-      if (SLOW_DOWN.test(html)) {
-        shown = html;
-        break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const shown = await fragmentWhen(adele, SYNC, (html) => SLOW_DOWN.test(html), 10_000);
     expect(shown).toMatch(SLOW_DOWN);
     expect(shown).toContain("A sync is running");
     // Said once: the section's status line, not again in the history row below it.

@@ -1,8 +1,9 @@
 // Real-time updates through the real handlers, Workflow and D1, with the emulator as Microsoft
 // Graph: it holds the subscription and POSTs notifications to the app (vitest.config.ts, APP).
-import { SELF, env, introspectWorkflow } from "cloudflare:test";
+import { SELF, env } from "cloudflare:test";
 import { expect } from "vitest";
 import { emulatorAdmin } from "../support/emulator.ts";
+import { withoutSleeps } from "../support/workflows.ts";
 import { CONTOSO, resetWorld, until } from "../sync/support.ts";
 
 /**
@@ -11,10 +12,8 @@ import { CONTOSO, resetWorld, until } from "../sync/support.ts";
  * introspection: for tests of one change, where the 2 s only cost time. Tests of bursts, races and
  * the threshold keep the wait. `await using` ends it with the test.
  */
-export async function withoutBurstWait() {
-  const workflows = await introspectWorkflow(env.SYNC_WORKFLOW);
-  await workflows.modifyAll(async (m) => m.disableSleeps());
-  return workflows;
+export function withoutBurstWait() {
+  return withoutSleeps(env.SYNC_WORKFLOW);
 }
 
 /** The demo world with change notifications delivered (the sync suites hold them back). */
