@@ -36,6 +36,18 @@ const groupFields = (groupIds: string[]): [string, string][] => [
 ];
 const importGroups = (browser: TestBrowser, groupIds: string[]) => importFromDirectory(browser, groupFields(groupIds));
 
+/** "Field Engineers", 1,200 people (two Graph pages of members), in Contoso's directory; Contoso connected; a preview of the group. */
+async function previewFieldEngineers() {
+  const { id } = await emulatorAdmin<{ id: string }>("groups", {
+    tenantId: CONTOSO_TENANT_ID,
+    displayName: "Field Engineers",
+    memberCount: 1200,
+  });
+  const adele = await connectContoso();
+  const preview = await previewImport(adele, groupFields([id]));
+  return { id, adele, preview };
+}
+
 describe("preview", () => {
   it("counts new, already present, guests and disabled on the demo directory, with the first names", async () => {
     const adele = await connectContoso();
@@ -224,13 +236,7 @@ describe("apply", () => {
   });
 
   it("reads a group of more than one page and adds everyone in bounded steps, with the progress counted on the row", async () => {
-    const { id } = await emulatorAdmin<{ id: string }>("groups", {
-      tenantId: CONTOSO_TENANT_ID,
-      displayName: "Field Engineers",
-      memberCount: 1200,
-    });
-    const adele = await connectContoso();
-    const preview = await previewImport(adele, groupFields([id]));
+    const { id, adele, preview } = await previewFieldEngineers();
     expect(countOf(preview.html, "new")).toBe(1200);
     expect(preview.html).toContain("1200 directory users read");
     const before = await countRows("memberships");
@@ -319,13 +325,7 @@ describe("refusals", () => {
   });
 
   it("a failure part-way keeps who was added, whole, and a re-run adds only the rest", async () => {
-    const { id } = await emulatorAdmin<{ id: string }>("groups", {
-      tenantId: CONTOSO_TENANT_ID,
-      displayName: "Field Engineers",
-      memberCount: 1200,
-    });
-    const adele = await connectContoso();
-    const preview = await previewImport(adele, groupFields([id]));
+    const { id, adele, preview } = await previewFieldEngineers();
     // The group's first page (999 people) is read and added; its second page fails.
     await emulatorAdmin("faults", { endpoint: "members", status: 500, times: 10, afterRequests: 1 });
     const before = await countRows("memberships");
