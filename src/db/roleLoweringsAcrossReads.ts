@@ -1,12 +1,10 @@
 // What a real-time read needs to hold role lowerings across reads (issue 19), as concludeRun.ts
 // holds deactivations (issue 18): the lowerings real-time reads applied lately, and the list of role
 // changes on hold, if any. Both in one statement.
-import { sql, type SQL } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
+import { mappedRoleRank } from "./roleRank.ts";
 import type { SyncTrigger } from "./syncRuns.ts";
-
-/** A mapped role's rank, as roleRank (src/auth/access.ts) orders them: a lowering goes to a lower one. */
-const rank = (column: SQL) => sql`case ${column} when 'admin' then 4 when 'manager' then 3 when 'member' then 2 when 'viewer' then 1 end`;
 
 export interface RoleLoweringsAcrossReads {
   /** Lowerings real-time reads applied in runs started after `since`, not undone, never held first. */
@@ -26,7 +24,7 @@ export async function findRoleLoweringsAcrossReads(db: Db, organizationId: strin
       (select count(*) from sync_runs r indexed by sync_runs_org_started
         cross join run_role_changes c on c.run_id = r.id
         where r.organization_id = ${organizationId} and r.started_at > ${since} and r.trigger = ${realtime}
-          and c.state = 'applied' and c.was_held = 0 and ${rank(sql`c.to_role`)} < ${rank(sql`c.from_role`)}) as lowered,
+          and c.state = 'applied' and c.was_held = 0 and ${mappedRoleRank(sql`c.to_role`)} < ${mappedRoleRank(sql`c.from_role`)}) as lowered,
       (select c.run_id from run_role_changes c indexed by run_role_changes_held
         where c.organization_id = ${organizationId} and c.state = 'held' order by c.decided_at desc limit 1) as held_run_id`);
   return { recentlyLowered: row?.lowered ?? 0, heldRunId: row?.held_run_id ?? null };

@@ -17,11 +17,12 @@
 import { and, eq, ne, sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { auditStatement } from "./audit.ts";
+import { mappedRoleRank } from "./roleRank.ts";
 import { insertEventsFor, MEMBER_OF_U } from "./outbox.ts";
 import { memberships, users, type MappableRole } from "./schema.ts";
 import { statement, type Statement } from "./statements.ts";
 
-const RANK = sql`case r.role when 'admin' then 4 when 'manager' then 3 when 'member' then 2 else 1 end`;
+const RANK = mappedRoleRank(sql`r.role`);
 
 /** The role the mapping gives the `memberships` row the statement reads. */
 const MAPPED_ROLE = sql`coalesce(
