@@ -13,7 +13,7 @@ import type { MemberListQuery } from "../src/db/memberList.ts";
 import { createDb } from "../src/db/client.ts";
 import { countingD1, emptyD1Stats } from "../src/lib/d1Stats.ts";
 import { encodePageCursor } from "../src/lib/pageCursor.ts";
-import { addSyntheticMembers } from "../test/support/members.ts";
+import { addSyntheticMembers, addSyntheticProfiles, pick } from "../test/support/members.ts";
 import { DEMO_ORGS, signedIn } from "../test/support/people.ts";
 import { resetDemoWorld } from "../test/support/world.ts";
 
@@ -23,19 +23,14 @@ const app = buildApp();
 
 const DEPARTMENTS = ["Sales", "Engineering", "Finance", "Marketing", "Support", "Legal", "People", "Operations", "Research", "Design"];
 const OFFICES = ["London", "Paris", "Berlin", "Madrid", "Oslo", "Rome", "Vienna"];
-const pick = (names: string[], index: string) => `(case ${index} ${names.map((name, i) => `when ${i} then '${name}'`).join(" ")} end)`;
 
 /** A directory profile for each member: department by (i / 13) % 10, office by (i / 11) % 7, independent of role and status. */
-async function addSyntheticProfiles(organizationId: string) {
-  await env.DB.prepare(
-    `insert into member_profiles (organization_id, user_id, department, job_title, office_location, department_key, office_key, name_key, updated_at)
-     select organization_id, user_id, d, 'Analyst', o, lower(d), lower(o), name_key, 1 from (
-       select organization_id, user_id, name_key, ${pick(DEPARTMENTS, "(i / 13) % 10")} as d, ${pick(OFFICES, "(i / 11) % 7")} as o
-       from (select organization_id, user_id, name_key, row_number() over (order by user_id) as i from memberships where organization_id = ?))`,
-  )
-    .bind(organizationId)
-    .run();
-}
+const addProfiles = (organizationId: string) =>
+  addSyntheticProfiles(organizationId, {
+    department: pick(DEPARTMENTS, "(i / 13) % 10"),
+    office: pick(OFFICES, "(i / 11) % 7"),
+    jobTitle: "'Analyst'",
+  });
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 
@@ -49,8 +44,8 @@ it("users page at 100k members", async () => {
   )
     .bind(CONTOSO)
     .run();
-  await addSyntheticProfiles(DEMO_ORGS.fabrikam.id);
-  await addSyntheticProfiles(CONTOSO);
+  await addProfiles(DEMO_ORGS.fabrikam.id);
+  await addProfiles(CONTOSO);
   const viewer = { organizationId: CONTOSO, role: "owner" } as Viewer;
   const adele = await signedIn("adele");
 

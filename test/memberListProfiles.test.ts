@@ -10,7 +10,7 @@ import { loadMemberList } from "../src/people/members.ts";
 import type { Viewer } from "../src/context.ts";
 import type { MemberListQuery } from "../src/db/memberList.ts";
 import { createDb } from "../src/db/client.ts";
-import { addSyntheticMembers, explainMemberList, walkMemberList } from "./support/members.ts";
+import { addSyntheticMembers, addSyntheticProfiles, explainMemberList, walkMemberList } from "./support/members.ts";
 import { DEMO_ORGS } from "./support/people.ts";
 import { resetDemoWorld } from "./support/world.ts";
 
@@ -21,18 +21,16 @@ const viewer = { organizationId: CONTOSO, role: "owner" } as Viewer;
 beforeEach(resetDemoWorld);
 
 /** Profiles for an organization's synthetic members: 3 departments by i % 3, 2 offices by (i / 3) % 2 (written as "Oslo" or "OSLO"). */
-async function addProfiles(organizationId: string) {
-  await env.DB.prepare(
-    `insert into member_profiles (organization_id, user_id, department, job_title, office_location, department_key, office_key, name_key, updated_at)
-     select organization_id, user_id, d, 'Analyst ' || i, o, lower(d), lower(o), name_key, 1 from (
-       select organization_id, user_id, name_key, i, case i % 3 when 0 then 'Sales' when 1 then 'Finance' else 'Legal' end as d,
-         case (i / 3) % 2 when 0 then 'Oslo' else 'OSLO ' || (i % 2) end as o
-       from (select organization_id, user_id, name_key, row_number() over (order by user_id) as i from memberships
-         where organization_id = ? and user_id like '0000000%'))`,
-  )
-    .bind(organizationId)
-    .run();
-}
+const addProfiles = (organizationId: string) =>
+  addSyntheticProfiles(
+    organizationId,
+    {
+      department: "case i % 3 when 0 then 'Sales' when 1 then 'Finance' else 'Legal' end",
+      office: "case (i / 3) % 2 when 0 then 'Oslo' else 'OSLO ' || (i % 2) end",
+      jobTitle: "'Analyst ' || i",
+    },
+    "0000000",
+  );
 
 /** Every member a query lists, following its pages; and the rows each page read. */
 const walk = (query: MemberListQuery) => walkMemberList(viewer, query, 50);
@@ -194,14 +192,11 @@ describe("a searched department or office list, page after page", () => {
   it("starts each page's ranges at the cursor: page 10 reads what page 1 does, within 200 rows", { timeout: 60_000 }, async () => {
     // 5,000 members, all in Finance, half in Oslo: "e" (every Emma) is 500 members, 10 pages.
     await addSyntheticMembers(CONTOSO, 5_000, { batch: 1, domain: "contoso.example" });
-    await env.DB.prepare(
-      `insert into member_profiles (organization_id, user_id, department, office_location, department_key, office_key, name_key, updated_at)
-       select organization_id, user_id, 'Finance', o, 'finance', lower(o), name_key, 1 from (
-         select organization_id, user_id, name_key, case row_number() over (order by user_id) % 2 when 0 then 'Oslo' else 'Bergen' end as o
-         from memberships where organization_id = ? and user_id like '00000001-%')`,
-    )
-      .bind(CONTOSO)
-      .run();
+    await addSyntheticProfiles(
+      CONTOSO,
+      { department: "'Finance'", office: "case i % 2 when 0 then 'Oslo' else 'Bergen' end" },
+      "00000001-",
+    );
     const queries: MemberListQuery[] = [
       { search: "e", department: "Finance" },
       { search: "e", office: "oslo", status: "active" },

@@ -11,7 +11,8 @@ import { countingD1, emptyD1Stats } from "../../src/lib/d1Stats.ts";
 const FIRST = ["Alice", "Bruno", "Chloé", "Dmitri", "Emma", "Farah", "Goran", "Hana", "Ivan", "Jun"];
 const LAST = ["Adams", "Baker", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Hughes", "Ito", "Jensen"];
 
-const pick = (names: string[], index: string) => `(case ${index} ${names.map((name, i) => `when ${i} then '${name}'`).join(" ")} end)`;
+export const pick = (names: string[], index: string) =>
+  `(case ${index} ${names.map((name, i) => `when ${i} then '${name}'`).join(" ")} end)`;
 
 /** User ids of a synthetic batch: `batch` keeps batches apart, `i` numbers the rows from 1. */
 export const syntheticUserId = (batch: number, i: number) =>
@@ -97,4 +98,25 @@ export async function walkMemberList(viewer: Viewer, query: MemberListQuery, max
     after = listed.next;
   }
   return { ids, reads };
+}
+
+/**
+ * A directory profile (member_profiles) for each member of `organizationId` whose user id starts with
+ * `idPrefix`: `department`, `office` and `jobTitle` are SQL expressions over `i`, the member's number
+ * in user id order from 1 (a job title left out is none).
+ */
+export async function addSyntheticProfiles(
+  organizationId: string,
+  profile: { department: string; office: string; jobTitle?: string },
+  idPrefix = "",
+) {
+  await env.DB.prepare(
+    `insert into member_profiles (organization_id, user_id, department, job_title, office_location, department_key, office_key, name_key, updated_at)
+     select organization_id, user_id, d, t, o, lower(d), lower(o), name_key, 1 from (
+       select organization_id, user_id, name_key, ${profile.department} as d, ${profile.jobTitle ?? "null"} as t, ${profile.office} as o
+       from (select organization_id, user_id, name_key, row_number() over (order by user_id) as i from memberships
+         where organization_id = ? and user_id like ? || '%'))`,
+  )
+    .bind(organizationId, idPrefix)
+    .run();
 }
