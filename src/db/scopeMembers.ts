@@ -29,16 +29,25 @@ export function listStandingsAgainstPreview(
 }
 
 /**
+ * The sync scope's rule for one linked member, the same in a run and in a scope change's preview:
+ * an active member outside the scope leaves it; one deactivated for leaving it who is inside again
+ * comes back; anyone else stays as they are.
+ */
+export function scopeMove(member: { status: string; reason: string | null }, inside: boolean): "leaves" | "returns" | null {
+  if (member.status === "active" && !inside) return "leaves";
+  if (member.status === "deactivated" && member.reason === "left_scope" && inside) return "returns";
+  return null;
+}
+
+/**
  * The organization's members linked to the tenant, in user id order, `limit` after `afterUserId`:
- * what a run's scope check judges (their object id, and the sign-in name they were linked with).
+ * what a run's scope check judges (their object id and how they stand).
  */
 export function listScopeStandings(db: Db, organizationId: string, tenantId: string, afterUserId: string, limit: number) {
-  return db.all<{ user_id: string; oid: string; email: string | null; role: string; status: string; reason: string | null }>(sql`
-    select m.user_id as user_id, min(i.subject) as oid, u.email as email, m.role as role, m.status as status,
-      m.deactivated_reason as reason
+  return db.all<{ user_id: string; oid: string; role: string; status: string; reason: string | null }>(sql`
+    select m.user_id as user_id, min(i.subject) as oid, m.role as role, m.status as status, m.deactivated_reason as reason
     from memberships m
     cross join identities i on i.user_id = m.user_id and i.provider = 'microsoft' and i.issuer_key = ${tenantId}
-    cross join users u on u.id = m.user_id
     where m.organization_id = ${organizationId} and m.user_id > ${afterUserId}
     group by m.user_id
     order by m.user_id

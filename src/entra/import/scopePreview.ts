@@ -15,7 +15,7 @@
 import type { Db } from "../../db/client.ts";
 import { markGroupMembers, saveImportProgress, scratchOfPage } from "../../db/directoryImports.ts";
 import { findUnlinkedAmong } from "../../db/joiners.ts";
-import { listStandingsAgainstPreview } from "../../db/scopeMembers.ts";
+import { listStandingsAgainstPreview, scopeMove } from "../../db/scopeMembers.ts";
 import type { SyncScopeMode } from "../../db/schema.ts";
 import { runStatements } from "../../db/statements.ts";
 import type { Config } from "../../lib/config.ts";
@@ -150,12 +150,12 @@ export async function judgeMembersStep(
   for (let read = 0; read < READS_PER_STEP && after !== null; read++) {
     const page = await listStandingsAgainstPreview(db, { ...run, afterUserId: after, limit: MEMBERS_PER_READ });
     for (const member of page) {
-      const within = member.in_scope === 1;
+      const move = scopeMove(member, member.in_scope === 1);
       if (member.status === "active" && member.role === "owner") tally.activeOwners++;
-      if (member.status === "active" && !within) {
+      if (move === "leaves") {
         if (member.role !== "owner") note(tally.deactivated, member.name);
         else if (tally.ownersLeaving++ < SAMPLE_SIZE) tally.ownerNames.push(member.name);
-      } else if (member.status === "deactivated" && member.reason === "left_scope" && within) note(tally.reactivated, member.name);
+      } else if (move === "returns") note(tally.reactivated, member.name);
     }
     after = page.length < MEMBERS_PER_READ ? null : (page.at(-1)?.user_id ?? null);
   }

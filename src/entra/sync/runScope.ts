@@ -22,7 +22,7 @@
 // nobody for the scope: `null`.
 import type { Db } from "../../db/client.ts";
 import { findConnectionOfTenant } from "../../db/connections.ts";
-import { listScopeStandings } from "../../db/scopeMembers.ts";
+import { listScopeStandings, scopeMove } from "../../db/scopeMembers.ts";
 import { findLinkedMembersAmong } from "../../db/syncMembers.ts";
 import type { SyncCause, SyncScopeMode } from "../../db/schema.ts";
 import { isProvisionableMember } from "../directory.ts";
@@ -130,10 +130,9 @@ export async function addGroupScopeChanges(
     const page = await listScopeStandings(db, run.organizationId, run.tenantId, after, MEMBERS_PER_READ);
     for (const member of page) {
       if (observed.has(member.user_id)) continue;
-      const inside = members.has(member.oid.toLowerCase());
-      if (member.status === "active" && !inside) await list.add("deactivate", [member.user_id, "left_scope"]);
-      else if (member.status === "deactivated" && member.reason === "left_scope" && inside)
-        await list.add("reactivate", [member.user_id, "in_scope"]);
+      const move = scopeMove(member, members.has(member.oid.toLowerCase()));
+      if (move === "leaves") await list.add("deactivate", [member.user_id, "left_scope"]);
+      else if (move === "returns") await list.add("reactivate", [member.user_id, "in_scope"]);
     }
     const last = page.at(-1);
     if (!last || page.length < MEMBERS_PER_READ) break;
