@@ -38,7 +38,7 @@ export type NextRunPreview =
       outOfDate: boolean;
     };
 
-/** Raised roles first, then by name: the lowerings, which a threshold may hold, stand out at the end. */
+/** Lowered roles first, then by name: the lowerings, which a threshold may hold, stand out at the top; the raised follow. */
 const byChange = (a: NextRunChange, b: NextRunChange) =>
   roleRank(a.to) - roleRank(a.from) - (roleRank(b.to) - roleRank(b.from)) || a.displayName.localeCompare(b.displayName);
 
