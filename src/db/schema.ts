@@ -902,7 +902,7 @@ export const syncHeldJoiners = sqliteTable(
 );
 
 /** Why an import failed (migrations/0026): the sync failures a page read can meet, and `not_started`; views/parts/importFailures.ts words them. */
-export const IMPORT_FAILURES = [
+export const IMPORT_FAILURE_CODES = [
   "bad_response",
   "forbidden",
   "graph_unavailable",
@@ -917,7 +917,7 @@ export const IMPORT_FAILURES = [
   "throttled",
   "token_unreadable",
 ] as const;
-export type ImportFailure = (typeof IMPORT_FAILURES)[number];
+export type ImportFailure = (typeof IMPORT_FAILURE_CODES)[number];
 
 /** What a directory_imports row is: an Import preview or apply, a sync scope preview, a preview of the next run. */
 export const IMPORT_PHASES = ["preview", "apply", "scope", "next_run"] as const;
@@ -946,7 +946,7 @@ export const directoryImports = sqliteTable(
     tally: text("tally").notNull().default("{}"),
     mappingOn: integer("mapping_on", { mode: "boolean" }).notNull().default(false),
     added: integer("added").notNull().default(0),
-    error: text("error", { enum: IMPORT_FAILURES }),
+    error: text("error", { enum: IMPORT_FAILURE_CODES }),
     /** Microsoft Graph throttled it: it reads again at this time (migrations/0031); null while it reads. */
     pausedUntil: integer("paused_until"),
   },

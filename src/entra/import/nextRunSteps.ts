@@ -19,10 +19,10 @@ import type { ImportFailure, MappableRole } from "../../db/schema.ts";
 import { runStatements } from "../../db/statements.ts";
 import type { Config } from "../../lib/config.ts";
 import type { TokenCache } from "../graphAccess.ts";
-import type { SyncFailure } from "../sync/failures.ts";
 import { exceedsHoldThreshold } from "../sync/planDirectoryChanges.ts";
 import { cleanDirectoryText } from "../sync/profiles.ts";
 import { PREVIEW_LIST_CAP, decideMembers, readMappedGroups, type ReadCursor, type RemapPlan, type RemapRun } from "../sync/remap.ts";
+import { importFailureOfSync } from "./failures.ts";
 import type { ImportRun } from "./pages.ts";
 
 /**
@@ -101,30 +101,6 @@ async function mappingStillOn(db: Db, organizationId: string): Promise<boolean> 
   return connection?.status === "connected" && connection.groupRoleMapping;
 }
 
-/** A reason a mapped group's read stopped, in the import row's closed set. */
-function importFailureOf(reason: SyncFailure): ImportFailure {
-  switch (reason) {
-    case "needs_reconnect":
-    case "not_connected":
-    case "token_unreadable":
-    case "sign_in_unavailable":
-    case "graph_unavailable":
-    case "throttled":
-    case "forbidden":
-    case "bad_response":
-    case "tenant_changed":
-      return reason;
-    case "timed_out":
-      return "graph_unavailable";
-    case "sync_state_lost":
-      return "bad_response";
-    case "turned_off":
-      return "mapping_off";
-    default:
-      return "internal";
-  }
-}
-
 /** The row's progress, and nothing listed yet (the read steps come before any change is known). */
 function saveProgress(db: Db, importId: string, progress: NextRunProgress, changes: NextRunChange[]) {
   const tally: NextRunTally = { progress, changes };
@@ -146,7 +122,7 @@ export async function readNextRunStep(
 ): Promise<NextRunRead> {
   if (!(await mappingStillOn(db, run.organizationId))) return { ok: false, reason: "mapping_off", graphRequests: 0, graphBytes: 0 };
   const read = await readMappedGroups(db, config, remapRunOf(run), plan, at.cursor, tokens);
-  if (!read.ok) return { ok: false, reason: importFailureOf(read.reason), graphRequests: read.graphRequests, graphBytes: read.graphBytes };
+  if (!read.ok) return { ok: false, reason: importFailureOfSync(read.reason), graphRequests: read.graphRequests, graphBytes: read.graphBytes };
   const progress: NextRunProgress = {
     ...at.progress,
     groupsRead: read.next ? read.next.group : plan.mappings.length,

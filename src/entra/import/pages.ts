@@ -16,7 +16,7 @@ import {
 } from "../../db/directoryImports.ts";
 import { importPersonStatements, type ImportedPerson } from "../../db/importedMembers.ts";
 import { findUnlinkedAmong } from "../../db/joiners.ts";
-import { IMPORT_FAILURES, type ImportFailure, type ImportPhase } from "../../db/schema.ts";
+import type { ImportFailure, ImportPhase } from "../../db/schema.ts";
 import { runStatements } from "../../db/statements.ts";
 import type { Config } from "../../lib/config.ts";
 import { createTokenVault } from "../../lib/vault.ts";
@@ -24,6 +24,7 @@ import { DIRECTORY_USERS_PATH, groupMembersPath, readUserPage, type DirectoryUse
 import { GRAPH_BUDGETS, GraphError } from "../graph.ts";
 import { withOrganizationGraph, type TokenCache } from "../graphAccess.ts";
 import { syncFailureOf } from "../sync/failures.ts";
+import { importFailureOfSync } from "./failures.ts";
 import { vaultContext } from "../tokens.ts";
 import { count, couldJoin, nameOf, personOf, type ImportRules, type ImportTally } from "./judge.ts";
 
@@ -97,11 +98,11 @@ export async function readPage<T>(
 
 class TenantChanged extends Error {}
 
-/** Why a read failed, in the import's closed set (a sync failure it cannot meet is "internal"). */
+/** Why a read failed, in the import's closed set; an error that is no Graph or connection failure is thrown (a bug). */
 function importFailureOf(error: unknown): ImportFailure {
   const reason = syncFailureOf(error);
   if (reason === null) throw error;
-  return (IMPORT_FAILURES as readonly string[]).includes(reason) ? (reason as ImportFailure) : "internal";
+  return importFailureOfSync(reason);
 }
 
 /** A page of a group's members, kept as scratch rows: of the sync scope's groups, or of a mapped group. */
