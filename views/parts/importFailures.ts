@@ -4,8 +4,7 @@
 import type { ImportFailure } from "../../src/db/schema.ts";
 import { SYNC_FAILURES } from "./syncFailures.ts";
 
-const { needs_reconnect, not_connected, token_unreadable, sign_in_unavailable, graph_unavailable, forbidden, bad_response } =
-  SYNC_FAILURES;
+const { needs_reconnect, not_connected, token_unreadable, sign_in_unavailable, graph_unavailable, forbidden, bad_response } = SYNC_FAILURES;
 
 export const IMPORT_FAILURES = {
   needs_reconnect,

@@ -122,7 +122,8 @@ export async function readNextRunStep(
 ): Promise<NextRunRead> {
   if (!(await mappingStillOn(db, run.organizationId))) return { ok: false, reason: "mapping_off", graphRequests: 0, graphBytes: 0 };
   const read = await readMappedGroups(db, config, remapRunOf(run), plan, at.cursor, tokens);
-  if (!read.ok) return { ok: false, reason: importFailureOfSync(read.reason), graphRequests: read.graphRequests, graphBytes: read.graphBytes };
+  if (!read.ok)
+    return { ok: false, reason: importFailureOfSync(read.reason), graphRequests: read.graphRequests, graphBytes: read.graphBytes };
   const progress: NextRunProgress = {
     ...at.progress,
     groupsRead: read.next ? read.next.group : plan.mappings.length,
