@@ -203,10 +203,14 @@ export function savePendingPeople(db: Db, importId: string, people: readonly Imp
   );
 }
 
-/** Up to `limit` people waiting to be written, in object id order. */
+/**
+ * Up to `limit` people waiting to be written, in object id order. Named index (migrations/0033): by
+ * the primary key a step would scan past every other scratch row, up to one per directory user.
+ */
 export async function listPendingPeople(db: Db, importId: string, limit: number): Promise<ImportedPerson[]> {
   const rows = await db.all<{ person: string }>(sql`
-    select person from directory_import_people where import_id = ${importId} and person is not null order by oid limit ${limit}`);
+    select person from directory_import_people indexed by directory_import_people_pending
+      where import_id = ${importId} and person is not null order by oid limit ${limit}`);
   return rows.map((row) => JSON.parse(row.person) as ImportedPerson);
 }
 

@@ -967,5 +967,9 @@ export const directoryImportPeople = sqliteTable(
     listed: integer("listed").notNull().default(0),
     person: text("person"),
   },
-  (t) => [primaryKey({ columns: [t.importId, t.oid] })],
+  (t) => [
+    primaryKey({ columns: [t.importId, t.oid] }),
+    // An apply's people waiting to be written, apart from the many scratch rows without one (migrations/0033).
+    index("directory_import_people_pending").on(t.importId, t.oid).where(isNotNull(t.person)),
+  ],
 );
