@@ -17,12 +17,6 @@ export interface ImportParams {
 }
 
 /**
- * A running import that has not ended after this long died without closing its row (its Workflow
- * instance is gone): the next start closes it as failed instead of waiting on it forever. A
- * 1,000,000-user apply is some 8,000 steps, well within it.
- */
-const STALE_AFTER_MS = 24 * 60 * 60 * 1000;
-/**
  * Finished rows an organization keeps of each phase (the latest is the page's; the rest are history):
  * per phase, so previews of the next run clicked again and again never push out the Import preview
  * an Apply names.
@@ -31,7 +25,8 @@ const KEPT_IMPORTS = 10;
 
 /**
  * The import's row, unless the organization has one running: the partial unique index
- * (directory_imports_running) decides, so two starts at once never both run. Returns whether it started.
+ * (directory_imports_running) decides, so two starts at once never both run. Returns whether it
+ * started. A running row whose Workflow instance died is closed by the start (import/start.ts), not here.
  */
 export async function insertImportUnlessRunning(
   db: Db,
@@ -47,12 +42,7 @@ export async function insertImportUnlessRunning(
     now: number;
   },
 ): Promise<boolean> {
-  const [, inserted] = await db.$client.batch([
-    statement(
-      db,
-      sql`update directory_imports set status = 'failed', error = 'internal', finished_at = ${row.now}
-        where organization_id = ${row.organizationId} and status = 'running' and started_at < ${row.now - STALE_AFTER_MS}`,
-    ),
+  const [inserted] = await db.$client.batch([
     statement(
       db,
       sql`insert into directory_imports (id, organization_id, phase, status, scope, groups, preview_id, expected_users, started_by, started_at)
@@ -87,6 +77,16 @@ export async function findImport(
     .from(directoryImports)
     .where(and(eq(directoryImports.organizationId, organizationId), id ? eq(directoryImports.id, id) : ofKind))
     .orderBy(desc(directoryImports.startedAt))
+    .limit(1);
+  return row ?? null;
+}
+
+/** The organization's running import, of any kind (the one a start is refused for), or null. */
+export async function findRunningImport(db: Db, organizationId: string): Promise<ImportRow | null> {
+  const [row] = await db
+    .select()
+    .from(directoryImports)
+    .where(and(eq(directoryImports.organizationId, organizationId), eq(directoryImports.status, "running")))
     .limit(1);
   return row ?? null;
 }

@@ -6,21 +6,18 @@
 import type { Viewer } from "../context.ts";
 import type { Db } from "../db/client.ts";
 import { findConnectionSummary } from "../db/connections.ts";
-import { findImport, finishImport, insertImportUnlessRunning, type ImportParams, type ImportRow } from "../db/directoryImports.ts";
-import { runStatements } from "../db/statements.ts";
+import { findImport, type ImportRow } from "../db/directoryImports.ts";
 import type { ImportFailure } from "../db/schema.ts";
 import type { Config } from "../lib/config.ts";
 import { AppError } from "../lib/errors.ts";
 import { findDirectoryGroup, withInteractiveGraph } from "./interactiveGraph.ts";
 import { searchGroups } from "./directory.ts";
 import { emptyTally, type ImportTally } from "./import/judge.ts";
+import { startImportRun, type ImportWorkflow } from "./import/start.ts";
 
 export const MAX_IMPORT_GROUPS = 20;
 
 export type ImportScope = { scope: "all" } | { scope: "groups"; groupIds: string[] };
-
-/** The IMPORT_WORKFLOW binding: the one place an import's instance is created. */
-export type ImportWorkflow = Workflow<ImportParams>;
 
 /** An import as the Import section shows it. */
 export interface ImportView {
@@ -87,7 +84,16 @@ export async function startImportPreview(
           Promise.all(scope.groupIds.map((id) => findDirectoryGroup(graph, id))),
         )
       : [];
-  return viewOf(await startImportRun(db, workflow, viewer, { phase: "preview", scope, groups, previewId: null, expectedUsers: null }, now));
+  return viewOf(
+    await startImportRun(
+      db,
+      workflow,
+      viewer,
+      { phase: "preview", scope, groups, previewId: null, expectedUsers: null },
+      now,
+      ALREADY_RUNNING,
+    ),
+  );
 }
 
 /** Apply: the organization's latest import must be the preview named, finished; its scope is read from it. */
@@ -99,7 +105,7 @@ export async function startImportApply(
   now: number,
 ): Promise<ImportView> {
   const latest = await findImport(db, viewer.organizationId);
-  if (latest?.status === "running") throw alreadyRunning();
+  if (latest?.status === "running") throw new AppError("conflict", ALREADY_RUNNING);
   if (!latest || latest.id !== previewId || latest.phase !== "preview" || latest.status !== "succeeded") {
     throw new AppError("conflict", "That preview is no longer the latest: preview the import again.");
   }
@@ -111,56 +117,12 @@ export async function startImportApply(
       viewer,
       { phase: "apply", scope: preview.scope, groups: preview.groups, previewId, expectedUsers: preview.usersRead },
       now,
+      ALREADY_RUNNING,
     ),
   );
 }
 
-/**
- * Starts a run of the import Workflow: an Import preview or apply, or a sync scope change's
- * preview (scopeChange.ts, whose `scope` is the proposed scope). One at a time per organization.
- */
-export async function startImportRun(
-  db: Db,
-  workflow: ImportWorkflow,
-  viewer: Viewer,
-  start: {
-    phase: ImportRow["phase"];
-    scope: unknown;
-    groups: { id: string; name: string }[];
-    previewId: string | null;
-    expectedUsers: number | null;
-  },
-  now: number,
-): Promise<ImportRow> {
-  const id = crypto.randomUUID();
-  const organizationId = viewer.organizationId;
-  if (!(await insertImportUnlessRunning(db, { id, organizationId, ...start, startedBy: viewer.userId, now }))) {
-    throw start.phase === "scope"
-      ? new AppError(
-          "conflict",
-          "An import or a sync scope preview is already running for your organization. Wait for it to finish, then try again.",
-        )
-      : start.phase === "next_run"
-        ? new AppError(
-            "conflict",
-            "An import or another preview is already running for your organization. Wait for it to finish, then preview the next run.",
-          )
-        : alreadyRunning();
-  }
-  try {
-    await workflow.create({ id, params: { importId: id, organizationId } });
-  } catch (error) {
-    // The Workflows service refused: close the row, so the next start is not refused for it.
-    console.error("import could not start", error instanceof Error ? error.message.slice(0, 200) : typeof error);
-    await runStatements(db, [finishImport(db, id, { error: "not_started", now: Date.now() })]);
-  }
-  const row = await findImport(db, organizationId, id);
-  if (!row) throw new Error("the import's row is gone right after it was written");
-  return row;
-}
-
-const alreadyRunning = () =>
-  new AppError("conflict", "An import is already running for your organization. Wait for it to finish, then try again.");
+const ALREADY_RUNNING = "An import is already running for your organization. Wait for it to finish, then try again.";
 
 function viewOf(row: ImportRow): ImportView {
   const tally = { ...emptyTally(), ...(JSON.parse(row.tally) as Partial<ImportTally>) };

@@ -15,7 +15,7 @@ import { findImport, type ImportRow } from "../db/directoryImports.ts";
 import { findPendingMappingEdit } from "../db/mappingEdits.ts";
 import type { ImportFailure } from "../db/schema.ts";
 import { AppError } from "../lib/errors.ts";
-import { startImportRun, type ImportWorkflow } from "./bulkImport.ts";
+import { startImportRun, type ImportWorkflow } from "./import/start.ts";
 import type { NextRunChange, NextRunProgress, NextRunTally } from "./import/nextRunSteps.ts";
 
 export type { NextRunChange, NextRunProgress } from "./import/nextRunSteps.ts";
@@ -81,6 +81,7 @@ export async function startNextRunPreview(db: Db, workflow: ImportWorkflow, view
     viewer,
     { phase: "next_run", scope: {}, groups: [], previewId: null, expectedUsers: null },
     now,
+    "An import or another preview is already running for your organization. Wait for it to finish, then preview the next run.",
   );
   return viewOf(row, pending.version);
 }

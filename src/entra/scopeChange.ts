@@ -27,7 +27,7 @@ import { findRun } from "../db/syncRuns.ts";
 import { findScope, saveScope } from "../db/syncScope.ts";
 import type { Config } from "../lib/config.ts";
 import { AppError } from "../lib/errors.ts";
-import { startImportRun, type ImportWorkflow } from "./bulkImport.ts";
+import { startImportRun, type ImportWorkflow } from "./import/start.ts";
 import { emptyScopeTally, type ProposedScope, type ScopeTally } from "./import/scopePreview.ts";
 import { findDirectoryGroup, withInteractiveGraph } from "./interactiveGraph.ts";
 import { startSyncRun, type SyncWorkflow } from "./sync/launch.ts";
@@ -110,6 +110,7 @@ export async function startScopePreview(
     viewer,
     { phase: "scope", scope: proposed, groups, previewId: null, expectedUsers: null },
     now,
+    "An import or a sync scope preview is already running for your organization. Wait for it to finish, then try again.",
   );
   return viewOf(row);
 }
