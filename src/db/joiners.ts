@@ -7,7 +7,6 @@ import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { memberEventsFor, memberStandingEvents } from "./outbox.ts";
 import { linkPersonStatements, type ImportedPerson } from "./importedMembers.ts";
-import { planIncludes } from "./planFeatures.ts";
 import { statement } from "./statements.ts";
 
 /**
@@ -22,14 +21,6 @@ export async function findUnlinkedAmong(db: Db, organizationId: string, tenantId
       select 1 from identities i join memberships m on m.organization_id = ${organizationId} and m.user_id = i.user_id
       where i.provider = 'microsoft' and i.issuer_key = ${tenantId} and i.subject = p.value)`);
   return rows.map((row) => row.oid);
-}
-
-/** Whether the organization adds new people: the setting on, the plan with directory sync. */
-export async function addsNewPeople(db: Db, organizationId: string): Promise<boolean> {
-  const rows = await db.all<{ flag: number }>(sql`
-    select 1 as flag from sync_scopes s join organizations o on o.id = s.organization_id and ${planIncludes(sql`o.plan`, "directorySync")}
-    where s.organization_id = ${organizationId} and s.add_new_people = 1`);
-  return rows.length > 0;
 }
 
 /**

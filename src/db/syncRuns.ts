@@ -4,10 +4,13 @@
 import { and, desc, eq, inArray, isNull, sql } from "drizzle-orm";
 import { auditStatement } from "./audit.ts";
 import type { Db } from "./client.ts";
-import { runsExistFor } from "./runEligibility.ts";
+import { planIncludes } from "./planFeatures.ts";
+import { addsNewPeopleFor, runsExistFor } from "./runEligibility.ts";
 import { statement } from "./statements.ts";
+import { scopeColumns } from "./syncScope.ts";
 import {
   entraConnections,
+  organizations,
   SYNC_TRIGGERS,
   syncRunChanges,
   syncRuns,
@@ -458,18 +461,28 @@ export function nightlyPageStatements(db: Db, page: { after: string; limit: numb
 /**
  * What a run needs to know about the connection before it reads Graph, with the held run it would
  * wait behind and, given `realtimeSince`, what real-time reads deactivated since then (else 0).
+ * Whether runs happen at all (`runsOn`) and whether they add people (`addNewPeople`) are
+ * runEligibility.ts's one rule, plan included: every caller reads them from here.
  */
 export async function findSyncSettings(db: Db, organizationId: string, options: { realtimeSince?: number } = {}) {
+  const connection = sql`entra_connections`;
+  const organization = sql`organizations`;
+  const scope = scopeColumns(entraConnections.organizationId);
   const [row] = await db
     .select({
       status: entraConnections.status,
       tenantId: entraConnections.tenantId,
       autoDeprovision: entraConnections.autoDeprovision,
       // Add new people automatically (issue 20): with it alone, runs add people and deactivate nobody.
-      addNewPeople:
-        sql<number>`exists (select 1 from sync_scopes s where s.organization_id = ${organizationId} and s.add_new_people = 1)`.as(
-          "add_new_people",
-        ),
+      addNewPeople: sql<number>`${addsNewPeopleFor(connection, organization)}`.mapWith((value) => value === 1).as("add_new_people"),
+      runsOn: sql<number>`${runsExistFor(connection, organization)}`.mapWith((value) => value === 1).as("runs_on"),
+      // The sync scope, as sign-in reads it (connections.ts findConnectionOfTenant): a run judges by
+      // it only while the plan has directory sync (a downgrade pauses directory features).
+      directorySync: sql<number>`${planIncludes(organizations.plan, "directorySync")}`.mapWith((value) => value === 1).as("directory_sync"),
+      verifiedDomains: entraConnections.verifiedDomains,
+      scopeMode: scope.scopeMode.as("scope_mode"),
+      scopeDomains: scope.scopeDomains.as("scope_domains"),
+      scopeGroupIds: scope.scopeGroupIds.as("scope_group_ids"),
       deltaLinkEnc: entraConnections.deltaLinkEnc,
       holdThresholdPercent: entraConnections.holdThresholdPercent,
       holdThresholdMinimum: entraConnections.holdThresholdMinimum,
@@ -481,6 +494,7 @@ export async function findSyncSettings(db: Db, organizationId: string, options: 
       ),
     })
     .from(entraConnections)
+    .innerJoin(organizations, eq(organizations.id, entraConnections.organizationId))
     .where(eq(entraConnections.organizationId, organizationId))
     .limit(1);
   return row;

@@ -13,6 +13,7 @@ import { findConnectionOfTenant, findConnectionSummary } from "../db/connections
 import type { ImportedPerson } from "../db/importedMembers.ts";
 import { addJoinersStatements, forgetHeldJoiners, heldJoinersSummary, holdJoinerStatements, listHeldJoiners } from "../db/joiners.ts";
 import { listMappings } from "../db/mappings.ts";
+import { forgetDeltaLink } from "../db/runEligibility.ts";
 import { runStatements } from "../db/statements.ts";
 import { saveAddNewPeople } from "../db/syncScope.ts";
 import type { Config } from "../lib/config.ts";
@@ -34,6 +35,9 @@ const BATCH_REQUESTS = 20;
 export async function setAddNewPeople(db: Db, config: Config, viewer: Viewer, enabled: boolean, now: number) {
   await runStatements(db, [
     saveAddNewPeople(db, viewer.organizationId, enabled, viewer.userId, now),
+    // Turned on, the next run lists everyone, so it adds the people already in the directory
+    // (runSettings.ts): in the same batch, so the setting never stands without it.
+    ...(enabled ? [forgetDeltaLink(viewer.organizationId, now)] : []),
     insertViewerAuditEvent(
       db,
       viewer,

@@ -2,14 +2,15 @@
 // src/db/runEligibility.ts): each setting works on its own. Turning either one on or off keeps
 // real-time updates (the users subscription, src/entra/realtime/subscription.ts) to that rule: on
 // while either is, stopped once both are off. Turning either on also makes the next run a full
-// listing: joiner-only runs moved the delta link past leavers they did not judge, and runs before
-// Add new people automatically past people who were never added (a delta read only names who
-// changed since, so everyone already in the directory would otherwise wait for a full read).
+// listing (runEligibility.ts forgetDeltaLink): joiner-only runs moved the delta link past leavers
+// they did not judge, and runs before Add new people automatically past people who were never
+// added (a delta read only names who changed since, so everyone already in the directory would
+// otherwise wait for a full read). Add new people automatically forgets it in the batch that saves
+// the setting (joiners.ts); Auto-deprovision sync here, right after its own save (connection.ts).
 import type { Db } from "../db/client.ts";
-import { findConnectionSummary } from "../db/connections.ts";
-import { addsNewPeople } from "../db/joiners.ts";
 import { findSubscription } from "../db/realtimeSubscriptions.ts";
 import { forgetDeltaLink } from "../db/runEligibility.ts";
+import { findSyncSettings } from "../db/syncRuns.ts";
 import type { Config } from "../lib/config.ts";
 import { startRealtimeUpdates, stopRealtimeUpdates } from "./realtime/subscription.ts";
 
@@ -20,17 +21,13 @@ export async function followRunSettings(
   now: number,
 ) {
   const { organizationId, actor, setting, enabled } = change;
-  if (enabled) await db.run(forgetDeltaLink(organizationId));
   if (setting === "autoDeprovision" && enabled) {
+    await db.run(forgetDeltaLink(organizationId, now));
     await startRealtimeUpdates(db, config, organizationId, actor, now);
     return;
   }
-  const [connection, joiners, subscription] = await Promise.all([
-    findConnectionSummary(db, organizationId),
-    addsNewPeople(db, organizationId),
-    findSubscription(db, organizationId),
-  ]);
-  const runsOn = connection?.status === "connected" && (connection.autoDeprovision || joiners);
+  const [settings, subscription] = await Promise.all([findSyncSettings(db, organizationId), findSubscription(db, organizationId)]);
+  const runsOn = settings?.status === "connected" && settings.runsOn;
   if (!runsOn) await stopRealtimeUpdates(db, config, organizationId, actor, now);
   else if (setting === "addNewPeople" && enabled && !subscription) await startRealtimeUpdates(db, config, organizationId, actor, now);
 }

@@ -138,7 +138,7 @@ export async function saveScopeChange(db: Db, workflow: SyncWorkflow, viewer: Vi
     await runStatements(db, [
       ...saveScope(db, organizationId, { mode: proposed.mode, groups, chosenDomains: proposed.domains }, actorUserId, now),
       // The run lists everyone: a delta round would not list again the people the new scope moves.
-      statement(db, forgetDeltaLink(organizationId)),
+      statement(db, forgetDeltaLink(organizationId, now)),
       insertAuditEvent(db, {
         organizationId,
         actorUserId,

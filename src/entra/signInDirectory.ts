@@ -173,8 +173,11 @@ function inSyncScope(
   return groups.value.some((g) => chosen.has(g.id.toLowerCase())) ? { ok: true } : { ok: false, reason: "outside_scope" };
 }
 
+/** What of a connection read the scope is made of (src/db/syncScope.ts, scopeColumns): a run's settings carry it too. */
+export type ScopeColumns = Pick<TenantConnection, "scopeMode" | "scopeDomains" | "scopeGroupIds" | "verifiedDomains">;
+
 /** The scope as sign-in's connection read carries it (src/db/syncScope.ts, scopeColumns). */
-export function signInScope(connection: TenantConnection) {
+export function signInScope(connection: ScopeColumns) {
   const domains = connection.scopeDomains === null ? (connection.verifiedDomains ?? []) : parseScopeList(connection.scopeDomains);
   return { mode: connection.scopeMode, domains, groupIds: parseScopeList(connection.scopeGroupIds).map((id) => id.toLowerCase()) };
 }

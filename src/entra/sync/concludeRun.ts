@@ -57,6 +57,12 @@ interface ConcludeRequest extends RunRead {
   scope?: RunScope | null;
   /** Started by saving the sync scope (scopeChangeRun.ts): its changes apply with Auto-deprovision off too. */
   scopeChange?: boolean;
+  /**
+   * Whether the run judged leavers from its start (workflow.ts's load step): one that did not
+   * confirmed none and read no scope groups, so it changes nobody's standing even if Auto-deprovision
+   * sync was turned on since. Absent: decided by the settings now.
+   */
+  judgesLeavers?: boolean;
 }
 
 interface ConcludeResult {
@@ -88,7 +94,7 @@ export async function concludeRun(db: Db, request: ConcludeRequest, now: number)
       ? "not_connected"
       : settings.tenantId !== tenantId
         ? "tenant_changed"
-        : trigger !== "preview" && !settings.autoDeprovision && !settings.addNewPeople && !request.scopeChange
+        : trigger !== "preview" && !settings.runsOn && !request.scopeChange
           ? "turned_off"
           : null;
   const failed = async (error: SyncFailure | null): Promise<ConcludeResult> => {
@@ -98,9 +104,9 @@ export async function concludeRun(db: Db, request: ConcludeRequest, now: number)
   if (stopped || !settings || !run) return failed(stopped);
   // Add new people automatically on its own (issue 20): the run adds people (workflow.ts) and
   // changes nobody's standing; its delta link moves on (turning Auto-deprovision on forgets it, so
-  // that run lists everyone: connection.ts).
+  // that run lists everyone: runSettings.ts). Also when Auto-deprovision was turned off meanwhile.
   const onlyScope = onlyScopeChanges(request, settings);
-  if (trigger !== "preview" && !settings.autoDeprovision && !onlyScope) {
+  if (trigger !== "preview" && (request.judgesLeavers === false || (!settings.autoDeprovision && !onlyScope))) {
     const deltaLink = request.deltaLinkEnc ? { tenantId, enc: request.deltaLinkEnc, replaces: request.previousLinkEnc } : null;
     await recordRunOutcome(db, { ...base, status: "succeeded", deactivated: 0, reactivated: 0, error: null, pending: null, deltaLink });
     return { status: "succeeded", deactivated: 0, reactivated: 0, wouldDeactivate: 0 };

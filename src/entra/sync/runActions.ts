@@ -4,7 +4,6 @@
 import type { Viewer } from "../../context.ts";
 import { insertAuditEvent } from "../../db/audit.ts";
 import type { Db } from "../../db/client.ts";
-import { findConnectionSummary } from "../../db/connections.ts";
 import { DEFAULT_HOLD_THRESHOLD } from "../../db/schema.ts";
 import { runStatements, statement } from "../../db/statements.ts";
 import { reactivateMembersOfRun } from "../../db/syncMembers.ts";
@@ -27,7 +26,7 @@ import { NIGHTLY_SCHEDULE_TEXT, nextNightlyRun } from "./schedule.ts";
 import { findSubscription } from "../../db/realtimeSubscriptions.ts";
 import { startPendingReread } from "../realtime/reread.ts";
 import { renewsAt } from "../realtime/subscription.ts";
-import { addsNewPeople, deactivateAddedByRun } from "../../db/joiners.ts";
+import { deactivateAddedByRun } from "../../db/joiners.ts";
 
 /** People shown for a held or previewed run; the rest are counted. */
 const LISTED_PEOPLE = 200;
@@ -61,7 +60,7 @@ export async function loadSyncSection(db: Db, organizationId: string, now: numbe
     ? (runs.find((run) => run.status === "skipped" && run.error === "held_run_pending" && run.startedAt >= held.startedAt) ?? null)
     : null;
   // Runs exist with either setting on (issue 20, src/db/runEligibility.ts).
-  const runsOn = Boolean(settings?.autoDeprovision || settings?.addNewPeople);
+  const runsOn = settings?.runsOn === true;
   return {
     connected: settings?.status === "connected",
     autoDeprovision: settings?.autoDeprovision ?? false,
@@ -91,9 +90,9 @@ export async function loadSyncSection(db: Db, organizationId: string, now: numbe
 export type SyncSectionData = Awaited<ReturnType<typeof loadSyncSection>>;
 
 export async function startRunFromPage(db: Db, workflow: SyncWorkflow, viewer: Viewer, trigger: "sync_now" | "preview", now: number) {
-  const connection = await findConnectionSummary(db, viewer.organizationId);
-  if (connection?.status !== "connected") throw new AppError("conflict", "Connect Entra ID before running directory sync.");
-  if (trigger === "sync_now" && !connection.autoDeprovision && !(await addsNewPeople(db, viewer.organizationId))) {
+  const settings = await findSyncSettings(db, viewer.organizationId);
+  if (settings?.status !== "connected") throw new AppError("conflict", "Connect Entra ID before running directory sync.");
+  if (trigger === "sync_now" && !settings.runsOn) {
     throw new AppError(
       "conflict",
       "Turn on Auto-deprovision sync (or Add new people automatically) to run it. Preview shows what it would do without changing anything.",

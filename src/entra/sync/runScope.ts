@@ -21,12 +21,11 @@
 // A run that cannot tell (a group read failed, a delta entry without the sign-in name) changes
 // nobody for the scope: `null`.
 import type { Db } from "../../db/client.ts";
-import { findConnectionOfTenant } from "../../db/connections.ts";
 import { listScopeStandings, scopeMove } from "../../db/scopeMembers.ts";
 import { findLinkedMembersAmong } from "../../db/syncMembers.ts";
 import type { SyncCause, SyncScopeMode } from "../../db/schema.ts";
 import { isProvisionableMember } from "../directory.ts";
-import { signInScope } from "../signInDirectory.ts";
+import { signInScope, type ScopeColumns } from "../signInDirectory.ts";
 
 /** What this file reads and sets of a run's observed member (planDirectoryChanges.ts Observed); named here, so no import cycle. */
 interface ObservedScope {
@@ -56,12 +55,19 @@ export interface RunScope {
   outsideDomains: Set<string>;
 }
 
-/** The organization's scope, or null when the tenant is no longer its connection. */
-export async function readScopeSettings(db: Db, run: { organizationId: string; tenantId: string }): Promise<ScopeSettings | null> {
-  const [connection] = await findConnectionOfTenant(db, run.tenantId);
-  if (!connection || connection.organizationId !== run.organizationId) return null;
-  const scope = signInScope(connection);
+/**
+ * The organization's scope from the settings its run loads first (syncRuns.ts findSyncSettings), as
+ * sign-in reads it (signInScope); null while the plan has no directory sync.
+ */
+export function scopeSettingsOf(settings: ScopeColumns & { directorySync: boolean }): ScopeSettings | null {
+  if (!settings.directorySync) return null;
+  const scope = signInScope(settings);
   return { mode: scope.mode, domains: scope.domains.map((d) => d.toLowerCase()), groupIds: scope.groupIds };
+}
+
+/** The chosen domains a run's domain refresh left (refreshDomains.ts) replace those it loaded before it. */
+export function withRefreshedDomains(settings: ScopeSettings | null, chosen: readonly string[] | undefined): ScopeSettings | null {
+  return settings && chosen ? { ...settings, domains: chosen.map((d) => d.toLowerCase()) } : settings;
 }
 
 /**

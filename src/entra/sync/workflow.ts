@@ -30,11 +30,10 @@ import { relayAfterCommit } from "../../events/afterCommit.ts";
 import { findRoleSettings } from "../../db/groupTracking.ts";
 import { applyGroupRoles, followGroupChanges, ROLES_PER_STEP } from "./groupRoles.ts";
 import { followMappingEdits, remapsAfterEdits } from "./remapSteps.ts";
-import { addsNewPeople } from "../../db/joiners.ts";
 import { MAX_CANDIDATES, addNewPeopleOfRun } from "./addNewPeople.ts";
 import { refreshDomainsOfRun } from "./refreshDomains.ts";
 import { readScopeGroups } from "./scopeOfRun.ts";
-import { applyGroupScope, readScopeSettings, scopeOfName } from "./runScope.ts";
+import { applyGroupScope, scopeOfName, scopeSettingsOf, withRefreshedDomains } from "./runScope.ts";
 
 /** What the instance returns: the run's figures (the benchmark reads them). */
 export interface SyncRunOutput {
@@ -145,6 +144,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
       };
     };
 
+    const scopeChange = event.payload.scopeChange === true;
     try {
       const loaded = await steps.do("load connection", STEP, async (db) => {
         // A run that may change members reads from here on: notifications so far are covered
@@ -158,13 +158,21 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
           deltaLinkEnc: settings?.deltaLinkEnc ?? null,
           heldRunId,
           // Add new people automatically (issue 20): never in a preview.
-          addNewPeople: trigger !== "preview" && (await addsNewPeople(db, organizationId)),
+          addNewPeople: trigger !== "preview" && settings?.addNewPeople === true,
+          // Whether the run decides who leaves (and who is back): a preview shows it, Auto-deprovision
+          // sync applies it, and so does a run a saved scope started (scopeChangeRun.ts). A run that
+          // only adds people judges nobody (concludeRun.ts), so it spends no Graph request on it.
+          judgesLeavers: trigger === "preview" || settings?.autoDeprovision === true || scopeChange,
+          // The sync scope the run judges its members by (issue 20, runScope.ts): a few domains and group ids.
+          scope: settings ? scopeSettingsOf(settings) : null,
         };
       });
       const { tenantId, deltaLinkEnc: storedLinkEnc } = loaded;
-      // `?? null`: a step result checkpointed before this field existed.
+      // `?? null`, `?? true`: a step result checkpointed before the field existed. Without its
+      // scope, the run cannot tell who is in it and changes nobody for the scope (runScope.ts).
       const heldRunId = loaded.heldRunId ?? null;
       const collectJoiners = loaded.addNewPeople === true;
+      const judgesLeavers = loaded.judgesLeavers ?? true;
       const candidates = new Set<string>();
       if (!tenantId) return await fail("not_connected");
 
@@ -178,8 +186,8 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
               refreshDomainsOfRun(db, config, { organizationId, tenantId }, tokens, Date.now()),
             )
           : null;
-      // The sync scope the run judges its members by (issue 20, runScope.ts).
-      const scopeSettings = await steps.do("read the sync scope", STEP, (db) => readScopeSettings(db, { organizationId, tenantId }));
+      // A chosen domain Entra removed counts no more from this run on.
+      const scopeSettings = withRefreshedDomains(loaded.scope ?? null, domains?.chosen);
       const outsideDomains = new Set<string>();
       const observed = new Map<string, Observed>();
       let state: ReadState = firstRead(domains?.chosenRemoved ? null : storedLinkEnc);
@@ -187,9 +195,11 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
       // Whether the run sleeps a throttled pause (below): the next read that answers clears the row's
       // paused_until in its own step. Derived from step results only, so a replay agrees.
       let paused = false;
+      // Pages judge who is outside the scope only for a run that judges leavers.
+      const pageScope = judgesLeavers ? scopeSettings : null;
       for (;;) {
         mode = state.mode;
-        const request = { ...pageRequest(state, organizationId, tenantId, runId, heldRunId), collectJoiners, scope: scopeSettings };
+        const request = { ...pageRequest(state, organizationId, tenantId, runId, heldRunId), collectJoiners, scope: pageScope };
         const resuming = paused;
         const read = await steps.do(stepName(state), STEP, async (db): Promise<TimedPageResult> => {
           if (!withinDeadline(startedAt, Date.now()))
@@ -239,8 +249,8 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
 
       const runMode = state.mode;
       // A delta round's "disabled" or "deleted" is confirmed by a direct read before anyone goes
-      // (not in a run that waits behind a held run: nobody goes).
-      const toConfirm = runMode === "delta" && !heldRunId ? leaversToConfirm(observed) : [];
+      // (not in a run that waits behind a held run, nor in one that judges no leavers: nobody goes).
+      const toConfirm = runMode === "delta" && !heldRunId && judgesLeavers ? leaversToConfirm(observed) : [];
       if (toConfirm.length > 0) {
         const confirmation = await steps.do(`confirm leavers ${state.restarts}`, STEP, (db) =>
           confirmLeavers(db, config, { organizationId, tenantId, oids: toConfirm }, tokens),
@@ -250,14 +260,14 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
         if (!confirmation.ok) return await fail(confirmation.reason);
         applyConfirmations(observed, confirmation.confirmed, scopeSettings ? (upn) => scopeOfName(scopeSettings, upn) : undefined);
       }
-      // The scope's groups, read by every run but a real-time one and one waiting behind a held run.
+      // The scope's groups, read by every run that judges leavers but a real-time one and one waiting behind a held run.
       let groupMembers: Set<string> | null = null;
-      if (scopeSettings?.mode === "groups" && trigger !== "realtime" && !heldRunId) {
+      if (scopeSettings?.mode === "groups" && trigger !== "realtime" && !heldRunId && judgesLeavers) {
         const groups = await readScopeGroups(steps, STEP, config, { organizationId, tenantId }, scopeSettings, tokens);
         graphRequests += groups.graphRequests;
         groupMembers = groups.members;
       }
-      const scope = scopeSettings ? { settings: scopeSettings, groupMembers, outsideDomains } : null;
+      const scope = scopeSettings && judgesLeavers ? { settings: scopeSettings, groupMembers, outsideDomains } : null;
       applyGroupScope(observed, scope);
       const concluded = await steps.do("conclude", STEP, (db) =>
         concludeRun(
@@ -277,7 +287,8 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
             deltaLinkEnc: nextDeltaLinkEnc,
             previousLinkEnc: storedLinkEnc,
             scope,
-            scopeChange: event.payload.scopeChange === true,
+            scopeChange,
+            judgesLeavers,
           },
           Date.now(),
         ),
