@@ -30,3 +30,13 @@ export async function mapGroup(page: Page, group: string, role: string) {
   await editor.getByRole("button", { name: "Save" }).click();
   await editor.locator("#mapping-list tr", { hasText: group }).getByText(role, { exact: true }).waitFor();
 }
+
+/** Sets (or, with null, clears) a fault on the emulator's Graph: Microsoft's side failing, as its admin API makes it. */
+export async function emulatorFaults(emulatorUrl: string, body: unknown | null) {
+  const response = await fetch(`${emulatorUrl}/_emulator/faults`, {
+    method: body === null ? "DELETE" : "POST",
+    headers: { "content-type": "application/json" },
+    body: body === null ? undefined : JSON.stringify(body),
+  });
+  if (response.status !== 200) throw new Error(`emulator faults: ${response.status}`);
+}

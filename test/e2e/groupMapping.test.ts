@@ -4,22 +4,10 @@
 // Manager rights.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Page } from "playwright-core";
-import { connectContosoAsAdele, signInWithMicrosoft } from "./flows.ts";
+import { connectContosoAsAdele, mapGroup, signInWithMicrosoft } from "./flows.ts";
 import { useStackAndBrowser } from "./harness.ts";
 
 const e2e = useStackAndBrowser();
-
-async function mapGroup(page: Page, group: string, role: string) {
-  const editor = page.locator("#entra-mapping");
-  await editor.getByLabel("Search groups").fill(group.split(" ")[0]!.slice(0, 6));
-  await editor.getByRole("radio", { name: group }).check();
-  await editor.locator("#mapping-role").selectOption({ label: role });
-  await editor.locator("#add-mapping").getByRole("button", { name: "Preview" }).click();
-  await editor.getByText(`Add mapping: ${group} → ${role}`).waitFor();
-  await editor.getByRole("button", { name: "Save" }).click();
-  await editor.locator("#mapping-list tr", { hasText: group }).getByText(role, { exact: true }).waitFor();
-}
 
 test("Adele maps the two groups; Megan signs in and has Manager rights", async () => {
   const context = await e2e.browser.newContext();

@@ -5,19 +5,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Page } from "playwright-core";
-import { connectContosoAsAdele, signInWithMicrosoft } from "./flows.ts";
+import { connectContosoAsAdele, emulatorFaults, signInWithMicrosoft } from "./flows.ts";
 import { useStackAndBrowser } from "./harness.ts";
 
 const e2e = useStackAndBrowser();
 
-async function faults(body: unknown | null) {
-  const response = await fetch(`${e2e.stack.emulatorUrl}/_emulator/faults`, {
-    method: body === null ? "DELETE" : "POST",
-    headers: { "content-type": "application/json" },
-    body: body === null ? undefined : JSON.stringify(body),
-  });
-  assert.equal(response.status, 200);
-}
+const faults = (body: unknown | null) => emulatorFaults(e2e.stack.emulatorUrl, body);
 
 async function memberCount(page: Page): Promise<number> {
   await page.goto(`${e2e.stack.appUrl}/users`);

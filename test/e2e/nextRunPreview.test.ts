@@ -6,19 +6,12 @@
 // has moved yet.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { connectContosoAsAdele, mapGroup, signInWithMicrosoft } from "./flows.ts";
+import { connectContosoAsAdele, emulatorFaults, mapGroup, signInWithMicrosoft } from "./flows.ts";
 import { useStackAndBrowser } from "./harness.ts";
 
 const e2e = useStackAndBrowser();
 
-async function faults(body: unknown | null) {
-  const response = await fetch(`${e2e.stack.emulatorUrl}/_emulator/faults`, {
-    method: body === null ? "DELETE" : "POST",
-    headers: { "content-type": "application/json" },
-    body: body === null ? undefined : JSON.stringify(body),
-  });
-  assert.equal(response.status, 200);
-}
+const faults = (body: unknown | null) => emulatorFaults(e2e.stack.emulatorUrl, body);
 
 test("Preview the next run: Graph down says why, a forged request is refused, then it lists Megan going Member → Manager", async () => {
   const adele = await (await e2e.browser.newContext()).newPage();
