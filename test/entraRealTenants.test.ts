@@ -382,9 +382,14 @@ describe("refusals are recorded and never a 500", () => {
   it("Microsoft unreachable when a round trip starts (its discovery document) is a clear 502, not a 500", async () => {
     const adele = await signedIn("adele");
     await adele.page(ENTRA_PAGE);
+    // A tenant of this test's own: the app keeps discovery documents for an hour per isolate, and the
+    // files of a vitest worker share one (test/support/fileIsolation.ts), so a demo tenant's documents
+    // may already be held from an earlier file, and then no request would meet the fault.
+    const domain = `unreachable-${crypto.randomUUID().slice(0, 8)}.example`;
+    await emulatorAdmin("synthetic-tenants", { users: 1, domain, consented: true });
     // Naming the tenant reads its document by domain; starting the round trip reads it by id: that one fails.
     await emulatorAdmin("faults", { endpoint: "discovery", status: 503, afterRequests: 1, times: 5 });
-    const start = await adele.post(`${ENTRA_PAGE}/connect`, { tenant: "northwind.example" });
+    const start = await adele.post(`${ENTRA_PAGE}/connect`, { tenant: domain });
     expect(start.status).toBe(502);
     expect(await start.text()).toContain("reach the sign-in provider. Please try again in a few minutes.");
     expect(adele.cookies.has(FLOW_COOKIE)).toBe(false);

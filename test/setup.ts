@@ -1,12 +1,12 @@
 // Before each test file: a clean slate (test/support/fileIsolation.ts: the files of a vitest worker
 // share one workerd process), then migrate local D1 and load the demo world, as `npm start` does.
-import { applyD1Migrations, env } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { afterAll, afterEach, expect } from "vitest";
 import { demoSeedStatements } from "../demo/seed.ts";
-import { endLeftoverRuns, noteOpenRuns, startFileAfresh } from "./support/fileIsolation.ts";
+import { endLeftoverRuns, migrateAfresh, noteOpenRuns, startFileAfresh } from "./support/fileIsolation.ts";
 
 await startFileAfresh();
-await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+await migrateAfresh();
 await env.DB.batch(demoSeedStatements().map((sql) => env.DB.prepare(sql)));
 
 // The linked-active-member count is kept by triggers on every path that changes memberships,
