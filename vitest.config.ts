@@ -140,30 +140,43 @@ function queueConsumersWithoutBatchWindow(): Record<string, QueueConsumer> {
 }
 
 /**
- * The files that take longest, longest first: timed waits (people disabled 250 ms apart, the
- * real-time read's 2 s wait for a burst, reads paced 600 ms apart) and CPU (250 nightly instances,
- * 100,500-user directories). Started last, one of them would run alone at the end while the other
- * workers are idle; the waiting ones and the busy ones alternate, so a core is rarely idle. A hint
- * for speed only: a file not listed, or listed in the wrong place, changes how long the run takes,
- * not what it checks.
+ * The files that take longest, in the order that keeps both cores busy. Some mostly wait on timers
+ * (marked "waits": people disabled 250 ms apart, the real-time read's 2 s wait for a burst, reads
+ * paced 600 ms apart), the others mostly use the CPU (250 nightly instances, 100,500-user
+ * directories). A file goes to the first worker that is free, so the waiting files are spread out:
+ * of the five workers, at most three wait at any time. When the four longest waiting files ran
+ * together, the cores sat idle for some 25 s of a 95 s run; started last, a long file would run
+ * alone at the end. A hint for speed only: a file not listed, or listed in the wrong place, changes
+ * how long the run takes, not what it checks.
  */
 const LONGEST_FILES = [
-  "test/realtime/thresholdLongBurst.test.ts",
+  "test/realtime/thresholdLongBurst.test.ts", // waits, 44 s
   "test/nightly/fanout.test.ts",
-  "test/realtime/deltaReadRaces.test.ts",
+  "test/realtime/deltaReadRaces.test.ts", // waits, 28 s
   "test/bulkImport.test.ts",
-  "test/realtime/races.test.ts",
   "test/scopeAtScale.test.ts",
-  "test/realtime/threshold.test.ts",
   "test/importAtScale.test.ts",
-  "test/realtime/notifications.test.ts",
-  "test/sync/held.test.ts",
-  "test/sync/scopeLeavers.test.ts",
-  "test/events/delivery.test.ts",
-  "test/sync/newPeople.test.ts",
   "test/sync/mappingEdits.test.ts",
-  "test/realtime/lifecycle.test.ts",
   "test/directoryAlerts.test.ts",
+  "test/realtime/notifications.test.ts", // waits half its 14 s
+  "test/scope.test.ts",
+  "test/groupMappingSignIn.test.ts",
+  "test/realtime/races.test.ts", // waits, 19 s: about when deltaReadRaces ends
+  "test/nightly/nightly.test.ts",
+  "test/importRecovery.test.ts",
+  "test/sync/safety.test.ts",
+  "test/sync/scopeLeavers.test.ts",
+  "test/sync/newPeople.test.ts",
+  "test/realtime/lifecycle.test.ts",
+  "test/events/settings.test.ts",
+  "test/realtime/threshold.test.ts", // waits, 12 s: about when thresholdLongBurst ends
+  "test/sync/page.test.ts",
+  "test/entraConnection.test.ts",
+  "test/sync/held.test.ts", // waits, 10 s
+  "test/mappingEditor.test.ts",
+  "test/setupLink.test.ts",
+  "test/scim/holds.test.ts",
+  "test/events/delivery.test.ts", // waits, 10 s
 ];
 
 /** The listed files first; the rest as vitest orders them (the last run's durations, or size on a fresh clone). */
@@ -194,20 +207,19 @@ export default defineConfig(async () => {
       // starting workerd and evaluating the app cost about 3 s a file, more than most files' tests.
       // test/setup.ts gives every file the clean state a new process would.
       isolate: false,
-      // Two workers per core (vitest's default is one fewer than the cores: 1 on 2 cores): the suite
-      // mostly waits on timers (paced scripts, Workflow sleeps, polling), and other workers run
-      // meanwhile. On this 2-core machine, quiet: 4 workers 81 s (CPU 1.5 cores on average),
-      // 3 workers 96 s; under others' load, 3 workers 166 s, 2 workers 189 s. With 824 tests
-      // (load about 2): 4 workers 103 s and 145 s of CPU, 6 workers 109 s and 190 s: more workers
-      // only add CPU once the cores are busy.
-      maxWorkers: 2 * availableParallelism(),
+      // Five workers on two cores: most files spend much of their time waiting on timers (paced
+      // scripts, Workflow sleeps, polling), and the other workers run meanwhile. Measured on this
+      // 2-core machine, 839 tests, the files ordered as LONGEST_FILES says: 4 workers 94 s (143 s of
+      // CPU; a third of the run had a core idle), 5 workers 81 s (138 s), 6 workers 85 s (158 s: each
+      // worker is a workerd process of its own, and more of them only add CPU once the cores are busy).
+      maxWorkers: Math.round(2.5 * availableParallelism()),
       // A test's time now depends on what the other worker runs beside it; timeouts are for tests
       // that hang, not a speed check (the tests that promise a speed assert it themselves).
       testTimeout: 20_000,
       sequence: { sequencer: LongestFilesFirst },
       // zod and drizzle-orm are some 250 small modules that the plugin has Vite transform one by one
-      // and each file evaluates again (test/setup.ts); bundled once by esbuild they are five. Hono
-      // stays as it is: its JSX runtime is never pre-bundled, and two copies of its JSX would not mix.
+      // and each worker evaluates; bundled once by esbuild they are five. Hono stays as it is: its
+      // JSX runtime is never pre-bundled, and two copies of its JSX would not mix.
       deps: { optimizer: { ssr: { enabled: true, include: ["zod", "drizzle-orm", "drizzle-orm/d1", "drizzle-orm/sqlite-core"] } } },
     },
   });
