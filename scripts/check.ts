@@ -14,6 +14,13 @@ interface Step {
   unset?: string[];
 }
 
+// Miniflare copies every certificate that NODE_EXTRA_CA_CERTS names into each workerd's configuration
+// (for outbound TLS), and encoding them one by one took about 0.35 s of vitest's main thread per
+// Miniflare, before any test could start: this machine names the whole system bundle, 144 certificates.
+// The suite never leaves the machine (every outbound fetch goes to the emulator: vitest.config.ts), nor
+// do the Node-side judges (their TLS front trusts its own certificate: test/node/harness.ts).
+const WITHOUT_EXTRA_CAS = ["NODE_EXTRA_CA_CERTS"];
+
 /** In order, each after the one before it, beside the workerd suite. */
 const BESIDE: Step[] = [
   { command: "biome", args: ["ci", "--error-on-warnings"] },
@@ -24,13 +31,9 @@ const BESIDE: Step[] = [
   // parses through its JavaScript API, which 7 does not have: with 7 it finds no module at all.
   { command: "node_modules/typescript-native/bin/tsc", args: ["--noEmit", "--singleThreaded"] },
   { command: "node_modules/typescript-native/bin/tsc", args: ["--noEmit", "--singleThreaded", "-p", "scripts"] },
-  { command: "vitest", args: ["run", "--config", "vitest.node.config.ts"] },
+  { command: "vitest", args: ["run", "--config", "vitest.node.config.ts"], unset: WITHOUT_EXTRA_CAS },
 ];
-// Miniflare copies every certificate that NODE_EXTRA_CA_CERTS names into each workerd's configuration
-// (for outbound TLS), and encoding them one by one took about 0.35 s of vitest's main thread per
-// worker, before any test could start: this machine names the whole system bundle, 144 certificates.
-// The suite never leaves the machine (every outbound fetch goes to the emulator: vitest.config.ts).
-const WORKERD_SUITE: Step = { command: "vitest", args: ["run"], unset: ["NODE_EXTRA_CA_CERTS"] };
+const WORKERD_SUITE: Step = { command: "vitest", args: ["run"], unset: WITHOUT_EXTRA_CAS };
 
 const running = new Set<ChildProcess>();
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
