@@ -60,8 +60,13 @@ function run(step: Step, output: "show" | "keep", kept: string[], niceness = 0):
     for (const name of step.unset ?? []) delete env[name];
     const child = spawn(step.command, step.args, { cwd: ROOT, env, stdio: output === "show" ? "inherit" : ["ignore", "pipe", "pipe"] });
     running.add(child);
-    // Its own children (workerd, for the Node-side judges) inherit the priority.
-    if (niceness && child.pid !== undefined) setPriority(child.pid, niceness);
+    // Its own children (workerd, for the Node-side judges) inherit the priority. A step that is
+    // already gone (or a system that refuses) just runs at the normal priority.
+    if (niceness && child.pid !== undefined) {
+      try {
+        setPriority(child.pid, niceness);
+      } catch {}
+    }
     child.stdout?.on("data", (chunk: Buffer) => kept.push(chunk.toString()));
     child.stderr?.on("data", (chunk: Buffer) => kept.push(chunk.toString()));
     child.on("error", (error) => kept.push(`${label(step)}: ${error.message}\n`));
