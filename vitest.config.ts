@@ -209,9 +209,10 @@ export default defineConfig(async () => {
       isolate: false,
       // Five workers on two cores: most files spend much of their time waiting on timers (paced
       // scripts, Workflow sleeps, polling), and the other workers run meanwhile. Measured on this
-      // 2-core machine, 839 tests, the files ordered as LONGEST_FILES says: 4 workers 94 s (143 s of
-      // CPU; a third of the run had a core idle), 5 workers 81 s (138 s), 6 workers 85 s (158 s: each
-      // worker is a workerd process of its own, and more of them only add CPU once the cores are busy).
+      // 2-core machine, 839 tests, the files ordered as LONGEST_FILES says, runs taking turns:
+      // 4 workers 84.6 s and 84.2 s (134–136 s of CPU), 5 workers 81.3 s and 80.4 s (143–149 s);
+      // 6 workers 85 s in an earlier run. Each worker is a workerd process of its own (about 4 s of
+      // CPU to start), so more of them only add CPU once the cores are busy.
       maxWorkers: Math.round(2.5 * availableParallelism()),
       // A test's time now depends on what the other worker runs beside it; timeouts are for tests
       // that hang, not a speed check (the tests that promise a speed assert it themselves).

@@ -11,16 +11,15 @@ import { ROOT } from "./paths.ts";
 interface Step {
   command: string;
   args: string[];
-  /** Variables to remove from the step's environment. */
-  unset?: string[];
 }
 
 // Miniflare copies every certificate that NODE_EXTRA_CA_CERTS names into each workerd's configuration
 // (for outbound TLS), and encoding them one by one took about 0.35 s of vitest's main thread per
 // Miniflare, before any test could start: this machine names the whole system bundle, 144 certificates.
 // The suite never leaves the machine (every outbound fetch goes to the emulator: vitest.config.ts), nor
-// do the Node-side judges (their TLS front trusts its own certificate: test/node/harness.ts).
-const WITHOUT_EXTRA_CAS = ["NODE_EXTRA_CA_CERTS"];
+// do the Node-side judges (their TLS front trusts its own certificate: test/node/harness.ts), and no
+// other step makes a TLS connection: every step runs without it.
+const { NODE_EXTRA_CA_CERTS: _systemCertificates, ...STEP_ENV } = process.env;
 
 /** In order, each after the one before it, beside the workerd suite. */
 const BESIDE: Step[] = [
@@ -32,9 +31,9 @@ const BESIDE: Step[] = [
   // parses through its JavaScript API, which 7 does not have: with 7 it finds no module at all.
   { command: "node_modules/typescript-native/bin/tsc", args: ["--noEmit", "--singleThreaded"] },
   { command: "node_modules/typescript-native/bin/tsc", args: ["--noEmit", "--singleThreaded", "-p", "scripts"] },
-  { command: "vitest", args: ["run", "--config", "vitest.node.config.ts"], unset: WITHOUT_EXTRA_CAS },
+  { command: "vitest", args: ["run", "--config", "vitest.node.config.ts"] },
 ];
-const WORKERD_SUITE: Step = { command: "vitest", args: ["run"], unset: WITHOUT_EXTRA_CAS };
+const WORKERD_SUITE: Step = { command: "vitest", args: ["run"] };
 
 const running = new Set<ChildProcess>();
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -56,9 +55,11 @@ const BESIDE_NICENESS = 10;
 function run(step: Step, output: "show" | "keep", kept: string[], niceness = 0): Promise<boolean> {
   return new Promise((resolve) => {
     const started = Date.now();
-    const env = { ...process.env };
-    for (const name of step.unset ?? []) delete env[name];
-    const child = spawn(step.command, step.args, { cwd: ROOT, env, stdio: output === "show" ? "inherit" : ["ignore", "pipe", "pipe"] });
+    const child = spawn(step.command, step.args, {
+      cwd: ROOT,
+      env: STEP_ENV,
+      stdio: output === "show" ? "inherit" : ["ignore", "pipe", "pipe"],
+    });
     running.add(child);
     // Its own children (workerd, for the Node-side judges) inherit the priority. A step that is
     // already gone (or a system that refuses) just runs at the normal priority.

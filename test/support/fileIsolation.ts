@@ -23,8 +23,8 @@ export async function startFileAfresh(): Promise<void> {
   await emulatorAdmin("restart");
 }
 
-/** The statements that build the migrated schema, taken once per worker (migrateAfresh). */
-let migratedSchema: D1PreparedStatement[] | null = null;
+/** What migrations/*.sql built, taken once per worker (migrateAfresh). */
+let migrated: { statements: string[]; names: string[] } | null = null;
 
 /**
  * After reset(): D1 migrated. The first file of a worker applies migrations/*.sql
@@ -34,8 +34,11 @@ let migratedSchema: D1PreparedStatement[] | null = null;
  * them in one batch. Tables come first, so that an index or trigger never precedes its table.
  */
 export async function migrateAfresh(): Promise<void> {
-  if (migratedSchema) {
-    await env.DB.batch(migratedSchema);
+  if (migrated) {
+    await env.DB.batch([
+      ...migrated.statements.map((sql) => env.DB.prepare(sql)),
+      env.DB.prepare("insert into d1_migrations (name) select value from json_each(?)").bind(JSON.stringify(migrated.names)),
+    ]);
     return;
   }
   await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
@@ -46,12 +49,7 @@ export async function migrateAfresh(): Promise<void> {
     ),
     env.DB.prepare("select name from d1_migrations order by id"),
   ]);
-  migratedSchema = [
-    ...objects!.results.map(({ sql }) => env.DB.prepare(sql)),
-    env.DB.prepare("insert into d1_migrations (name) select value from json_each(?)").bind(
-      JSON.stringify(applied!.results.map(({ name }) => name)),
-    ),
-  ];
+  migrated = { statements: objects!.results.map(({ sql }) => sql), names: applied!.results.map(({ name }) => name) };
 }
 
 // Miniflare keeps Workflow instances across reset(). Most are done when their test ends: every test
