@@ -46,4 +46,6 @@ export interface Env {
   SYNC_START_WINDOW_MINUTES?: string;
   /** The first wait (ms) of Graph's retry backoff (default 500). */
   GRAPH_RETRY_BASE_MS?: string;
+  /** How long (ms) a real-time read waits for the rest of a burst (default 2000). */
+  REALTIME_GATHER_MS?: string;
 }

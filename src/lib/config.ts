@@ -27,6 +27,12 @@ const configSchema = z.object({
    * the workerd tests, which make Graph fail on purpose dozens of times, wait 20.
    */
   GRAPH_RETRY_BASE_MS: z.coerce.number().int().min(10).max(5_000).default(500),
+  /**
+   * How long, in ms, a real-time read waits for the rest of a burst of notifications before it reads
+   * (src/entra/sync/workflow.ts). 2,000 in production; the workerd tests wait 500 and pace their
+   * scripted bursts by the same quarter, so a burst still arrives as the same slices.
+   */
+  REALTIME_GATHER_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
 });
 
 export type Config = z.infer<typeof configSchema>;

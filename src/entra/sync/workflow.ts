@@ -56,9 +56,6 @@ export interface SyncRunOutput {
 // Expected failures come back as results, not exceptions; retries are for a crashed invocation.
 const STEP: WorkflowStepConfig = { retries: { limit: 3, delay: "10 seconds", backoff: "exponential" }, timeout: "10 minutes" };
 
-/** How long a notification-triggered run waits for the rest of a burst before it reads. */
-const NOTIFICATION_GATHER_MS = 2_000;
-
 export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams> {
   async run(event: Readonly<WorkflowEvent<SyncRunParams>>, step: WorkflowStep): Promise<SyncRunOutput> {
     const output = await this.readAndConclude(event, step);
@@ -88,13 +85,13 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
         // The slot came (Workflows ends the wait with a timeout error): time to read.
       }
     }
-    // A real-time read waits a moment before reading: a bulk change in Entra (20 people disabled at
-    // once) arrives as many notifications over a second or so, and all that come before the read
-    // starts are covered by it (the load step below clears the re-read mark), so a burst costs one
-    // read instead of two. Graph does not promise that a change is in delta query's results the
+    // A real-time read waits a moment before reading (REALTIME_GATHER_MS, 2 s): a bulk change in
+    // Entra (20 people disabled at once) arrives as many notifications over a second or so, and all
+    // that come before the read starts are covered by it (the load step below clears the re-read
+    // mark), so a burst costs one read instead of two. Graph does not promise that a change is in delta query's results the
     // moment its notification is sent (https://learn.microsoft.com/en-us/graph/change-notifications-overview
     // is silent on it), which this pause also allows for; the nightly run catches anything missed.
-    if (trigger === "realtime") await step.sleep("gather the burst of notifications", NOTIFICATION_GATHER_MS);
+    if (trigger === "realtime") await step.sleep("gather the burst of notifications", config.REALTIME_GATHER_MS);
     // Every step below is counted at its boundary (src/lib/meteredSteps.ts); the run returns the total.
     const steps = meteredSteps(step, env.DB);
     let graphRequests = 0;
