@@ -20,7 +20,7 @@ it(`previews a ${USERS}-user directory, past the old 100,000 cap, with its progr
   const { adele } = await connectSyntheticTenant(USERS);
 
   // Graph answers the first pages slowly, so the test sees the import part-way (it reads 1,000 pages a few seconds otherwise).
-  await emulatorAdmin("faults", { endpoint: "users", delayMs: 300, times: 20 });
+  await emulatorAdmin("faults", { endpoint: "users", delayMs: 300, times: 8 });
   const started = await postImport(adele, "preview", [["scope", "all"]]);
   expect(started.status).toBe(200);
   // The progress fragment polls itself every 2 seconds while the import runs.

@@ -39,8 +39,8 @@ it(`previews a scope change over a ${USERS}-user directory, past the old 100,000
     ),
   );
 
-  // Graph answers the first pages slowly, so the test sees the preview part-way.
-  await emulatorAdmin("faults", { endpoint: "users", delayMs: 300, times: 20 });
+  // Graph answers the first 8 pages slowly (2.4 s), so the test sees the preview part-way at 1 s.
+  await emulatorAdmin("faults", { endpoint: "users", delayMs: 300, times: 8 });
   const started = await postForm(adele, `${SCOPE}/preview`, scopeFields("domains", ["synthetic.example"]));
   expect(started.status).toBe(200);
   const first = await started.text();
