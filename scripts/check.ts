@@ -1,9 +1,10 @@
-// `npm test`, after scripts/vendor.ts: format and lint (Biome), the import rules (dependency-cruiser), the type checks and the Node-side judges run beside the
-// workerd suite instead of before it. The suite spends much of its time waiting on timers
-// (Workflow steps, the queue's batch window, polling), so on a 2-core machine the type checks
-// cost it a few seconds, where in a row they added about 35. Every step runs whatever the others
-// do, and the exit code is 1 if any failed. The workerd suite's output shows as it comes; the
-// other lane's shows once that lane is done, so the two never interleave.
+// `npm test`, after scripts/vendor.ts: three lanes at once. The workerd suite; beside it the checks
+// (format and lint with Biome, the import rules with dependency-cruiser, the type checks) one after
+// another; and the Node-side judges. The suite spends part of its time waiting on timers (Workflow
+// steps, polling), so on a 2-core machine the others cost it a few seconds, where in a row they added
+// about 35. Every step runs whatever the others do, and the exit code is 1 if any failed. The
+// workerd suite's output shows as it comes; the other lanes' shows at the end, so they never
+// interleave.
 import { spawn, type ChildProcess } from "node:child_process";
 import { setPriority } from "node:os";
 import { ROOT } from "./paths.ts";
@@ -21,8 +22,8 @@ interface Step {
 // other step makes a TLS connection: every step runs without it.
 const { NODE_EXTRA_CA_CERTS: _systemCertificates, ...STEP_ENV } = process.env;
 
-/** In order, each after the one before it, beside the workerd suite. */
-const BESIDE: Step[] = [
+/** In order, each after the one before it, beside the workerd suite: they only use the CPU. */
+const CHECKS: Step[] = [
   { command: "biome", args: ["ci", "--error-on-warnings"] },
   { command: "depcruise", args: ["src", "views", "emulator", "demo", "--config", ".dependency-cruiser.cjs"] },
   // TypeScript 7, the native compiler (package "typescript-native"), checks the types in a quarter of
@@ -31,8 +32,13 @@ const BESIDE: Step[] = [
   // parses through its JavaScript API, which 7 does not have: with 7 it finds no module at all.
   { command: "node_modules/typescript-native/bin/tsc", args: ["--noEmit", "--singleThreaded"] },
   { command: "node_modules/typescript-native/bin/tsc", args: ["--noEmit", "--singleThreaded", "-p", "scripts"] },
-  { command: "vitest", args: ["run", "--config", "vitest.node.config.ts"] },
 ];
+/**
+ * The Node-side judges, in a lane of their own beside both: they mostly wait (a Retry-After, a
+ * token's round trips through the TLS front), and queued behind the checks they waited alone at the
+ * end of the run.
+ */
+const JUDGES: Step = { command: "vitest", args: ["run", "--config", "vitest.node.config.ts"] };
 const WORKERD_SUITE: Step = { command: "vitest", args: ["run"] };
 
 const running = new Set<ChildProcess>();
@@ -45,8 +51,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 
 const label = (step: Step) => [step.command, ...step.args].join(" ");
 
-// The workerd suite is what `npm test` waits for; the checks beside it take about 40 s and only have to
-// end before it. Its first ten seconds are vitest's main thread starting five workerd processes, one
+// The workerd suite is what `npm test` waits for; the checks and the judges beside it only have to end
+// before it. Its first ten seconds are vitest's main thread starting five workerd processes, one
 // after another, while every other process competes for the two cores: at a lower priority, the
 // checks take what the suite leaves idle instead of slowing its start.
 const BESIDE_NICENESS = 10;
@@ -80,14 +86,19 @@ function run(step: Step, output: "show" | "keep", kept: string[], niceness = 0):
   });
 }
 
-async function besideLane(kept: string[]): Promise<boolean> {
+async function checksLane(kept: string[]): Promise<boolean> {
   let passed = true;
-  for (const step of BESIDE) passed = (await run(step, "keep", kept, BESIDE_NICENESS)) && passed;
+  for (const step of CHECKS) passed = (await run(step, "keep", kept, BESIDE_NICENESS)) && passed;
   return passed;
 }
 
-const besideOutput: string[] = [];
+const checksOutput: string[] = [];
+const judgesOutput: string[] = [];
 const suiteSummary: string[] = [];
-const [beside, suite] = await Promise.all([besideLane(besideOutput), run(WORKERD_SUITE, "show", suiteSummary)]);
-process.stdout.write(`\n${besideOutput.join("")}${suiteSummary.join("")}`);
-if (!beside || !suite) process.exitCode = 1;
+const passed = await Promise.all([
+  checksLane(checksOutput),
+  run(JUDGES, "keep", judgesOutput, BESIDE_NICENESS),
+  run(WORKERD_SUITE, "show", suiteSummary),
+]);
+process.stdout.write(`\n${checksOutput.join("")}${judgesOutput.join("")}${suiteSummary.join("")}`);
+if (passed.includes(false)) process.exitCode = 1;
