@@ -88,9 +88,10 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncRunParams
     // A real-time read waits a moment before reading (REALTIME_GATHER_MS, 2 s): a bulk change in
     // Entra (20 people disabled at once) arrives as many notifications over a second or so, and all
     // that come before the read starts are covered by it (the load step below clears the re-read
-    // mark), so a burst costs one read instead of two. Graph does not promise that a change is in delta query's results the
-    // moment its notification is sent (https://learn.microsoft.com/en-us/graph/change-notifications-overview
-    // is silent on it), which this pause also allows for; the nightly run catches anything missed.
+    // mark), so a burst costs one read instead of two. Graph does not promise that a change is in
+    // delta query's results the moment its notification is sent
+    // (https://learn.microsoft.com/en-us/graph/change-notifications-overview is silent on it), which
+    // this pause also allows for; the nightly run catches anything missed.
     if (trigger === "realtime") await step.sleep("gather the burst of notifications", config.REALTIME_GATHER_MS);
     // Every step below is counted at its boundary (src/lib/meteredSteps.ts); the run returns the total.
     const steps = meteredSteps(step, env.DB);
