@@ -2,9 +2,9 @@
 // 1,159 linked members with a 1 % threshold (more than 11.59 members, minimum 5) and real-time
 // updates on. A script disables 40 (threshold.test.ts) or 150 (thresholdLongBurst.test.ts) people
 // an eighth of the burst wait apart (250 ms in production's 2 s; 62.5 ms in the suite's 500 ms:
-// GATHER_MS): Graph notifies each one, and the reads come in slices of about 8. Those slices count together over 24 hours, the read that
-// would cross the threshold is held, and every read after it waits: nothing past the threshold is
-// deactivated without a person.
+// GATHER_MS): Graph notifies each one, and the reads come in slices of about 8. Those slices count
+// together over 24 hours, the read that would cross the threshold is held, and every read after it
+// waits: nothing past the threshold is deactivated without a person.
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { connectContoso } from "../support/entra.ts";
