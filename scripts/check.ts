@@ -54,7 +54,7 @@ const label = (step: Step) => [step.command, ...step.args].join(" ");
 // The workerd suite is what `npm test` waits for; the checks and the judges beside it only have to end
 // before it. Its first seconds are vitest's main thread starting three workerd processes, one
 // after another, while every other process competes for the two cores: at a lower priority, the
-// checks take what the suite leaves idle instead of slowing its start.
+// checks and the judges take what the suite leaves idle instead of slowing its start.
 const BESIDE_NICENESS = 10;
 
 /** Runs one step (node_modules/.bin is first on PATH: scripts/bootstrap.mjs); resolves with whether it passed. */
